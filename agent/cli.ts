@@ -1,0 +1,106 @@
+#!/usr/bin/env node
+/** xi-exec-agent: wiring only. Parse the command line, then call the command. */
+import meow from 'meow';
+import {runMain} from '../source/cli/main.js';
+import {usage} from '../source/cli/flags.js';
+import {allowScript, denyScript, initAgent} from './commands.js';
+import {agentPaths, readAllowlistFile, resolveAgentHome} from './home.js';
+
+const help = `
+  Usage
+    $ xi-exec-agent init --name NAME --listen HOST:PORT [--advertise HOST:PORT] [--tag KEY=VALUE]...
+    $ xi-exec-agent allow NAME /absolute/path [--description TEXT] [--timeout SECONDS] [--schema FILE|JSON]
+                          [--run-as USER] [--max-targets N] [--confirm]
+    $ xi-exec-agent deny NAME
+    $ xi-exec-agent scripts [--json]
+    $ xi-exec-agent start
+
+  Options
+    --home DIR     the agent's home (default $XI_EXEC_AGENT_HOME, else ~/.xi-exec-agent)
+    --debug        print stack traces
+
+  The agent runs only the scripts on its allowlist, for a controller whose certificate it pinned
+  at pairing. \`allow\` and \`deny\` take effect at once in a running agent (SIGHUP reloads too).
+`;
+
+const commandFlags = {
+	init: {name: {type: 'string'}, listen: {type: 'string'}, advertise: {type: 'string'}, tag: {type: 'string', isMultiple: true}},
+	allow: {description: {type: 'string'}, timeout: {type: 'number'}, schema: {type: 'string'}, runAs: {type: 'string'}, maxTargets: {type: 'number'}, confirm: {type: 'boolean'}},
+	deny: {},
+	scripts: {json: {type: 'boolean'}},
+	start: {},
+} as const;
+
+await runMain('xi-exec-agent', async () => {
+	const [command, ...rest] = process.argv.slice(2);
+	if (command === undefined || command === '--help' || command === 'help') {
+		process.stdout.write(help.trimStart());
+		return command === undefined ? 2 : 0;
+	}
+
+	if (command === '--version') {
+		process.stdout.write('0.1.0\n');
+		return 0;
+	}
+
+	if (!Object.hasOwn(commandFlags, command)) {
+		usage(`unknown command ${JSON.stringify(command)}; run xi-exec-agent --help.`);
+	}
+
+	const cli = meow(help, {
+		importMeta: import.meta,
+		argv: rest,
+		allowUnknownFlags: false,
+		autoHelp: true,
+		autoVersion: false,
+		flags: {home: {type: 'string'}, debug: {type: 'boolean'}, ...commandFlags[command as keyof typeof commandFlags]},
+	});
+	const flags = cli.flags as Record<string, unknown>;
+	const paths = agentPaths(resolveAgentHome(flags['home'] as string | undefined, process.env));
+
+	switch (command) {
+		case 'init': {
+			const name = initAgent(paths, {name: flags['name'] as string, listen: flags['listen'] as string, advertise: flags['advertise'] as string | undefined, tags: (flags['tag'] as string[] | undefined) ?? []});
+			process.stdout.write(`Agent ${name} is set up in ${paths.home}.\nNext: allowlist scripts with \`xi-exec-agent allow NAME /path\`, then pair with \`xi-exec-agent pair --controller HOST:PORT\`.\n`);
+			return 0;
+		}
+
+		case 'allow': {
+			const [name, path] = cli.input;
+			allowScript(paths, name, path, {
+				description: flags['description'] as string | undefined,
+				timeout: flags['timeout'] as number | undefined,
+				schema: flags['schema'] as string | undefined,
+				runAs: flags['runAs'] as string | undefined,
+				maxTargets: flags['maxTargets'] as number | undefined,
+				confirm: flags['confirm'] as boolean | undefined,
+			});
+			process.stdout.write(`Allowed ${name} → ${path}.\n`);
+			return 0;
+		}
+
+		case 'deny': {
+			denyScript(paths, cli.input[0]);
+			process.stdout.write(`Removed ${cli.input[0]} from the allowlist.\n`);
+			return 0;
+		}
+
+		case 'scripts': {
+			const {scripts} = readAllowlistFile(paths);
+			if (flags['json']) {
+				process.stdout.write(JSON.stringify({scripts}, null, 2) + '\n');
+			} else {
+				for (const [name, entry] of Object.entries(scripts)) {
+					process.stdout.write(`${name}\t${entry.path}\t${entry.description}\n`);
+				}
+			}
+
+			return 0;
+		}
+
+		default: {
+			const {startAgent} = await import('./start.js');
+			return startAgent(paths);
+		}
+	}
+});

@@ -1,0 +1,139 @@
+/** The agent's commands other than `start`: set up the home and edit the allowlist. */
+import {readFileSync} from 'node:fs';
+import {XiError} from '../source/errors.js';
+import {ensureDirectory, existsSync, readTextFile} from '../source/io/files.js';
+import {formatHostPort, parseHostPort} from '../source/io/address.js';
+import {parseTag, type Tags} from '../source/policy/tags.js';
+import {isAgentName, isScriptName} from '../source/protocol/text-checks.js';
+import {inspectScriptFile, maxTimeoutSeconds, type AllowlistEntry} from './allowlist.js';
+import {defaultLimits, readAgentConfig, readAllowlistFile, writeAgentConfig, writeAllowlistFile, type AgentPaths} from './home.js';
+import {compileArgsSchema} from './loaded-allowlist.js';
+import {ownersFor} from './owners.js';
+
+export function initAgent(paths: AgentPaths, options: {name?: string; listen?: string; advertise?: string; tags: string[]}): string {
+	if (existsSync(paths.config)) {
+		throw new XiError('ALREADY_INITIALISED', `${paths.home} already holds an agent configuration; use another XI_EXEC_AGENT_HOME or remove it first.`);
+	}
+
+	const name = options.name ?? '';
+	if (!isAgentName(name)) {
+		throw new XiError('NAME_INVALID', `--name ${JSON.stringify(name)} must match [a-z0-9][a-z0-9.-]* and must not be "all".`);
+	}
+
+	const listen = parseHostPort(options.listen ?? '');
+	if (typeof listen === 'string') {
+		throw new XiError('USAGE', `--listen ${listen}; for example --listen 10.0.0.5:7441.`);
+	}
+
+	let advertise: string | undefined;
+	if (options.advertise !== undefined) {
+		const parsed = parseHostPort(options.advertise);
+		if (typeof parsed === 'string') {
+			throw new XiError('USAGE', `--advertise ${parsed}.`);
+		}
+
+		advertise = formatHostPort(parsed);
+	} else if (listen.host === '0.0.0.0' || listen.host === '::') {
+		throw new XiError('USAGE', `--listen ${formatHostPort(listen)} is a wildcard address; add --advertise HOST:PORT to say where the controller should dial.`);
+	}
+
+	const tags: Tags = {};
+	for (const text of options.tags) {
+		const tag = parseTag(text);
+		if (!tag.ok) {
+			throw new XiError('USAGE', `--tag: ${tag.reason}.`);
+		}
+
+		tags[tag.key] = tag.value;
+	}
+
+	ensureDirectory(paths.home);
+	writeAgentConfig(paths, {name, listen: formatHostPort(listen), ...(advertise ? {advertise} : {}), tags, workingDirectory: '/', limits: defaultLimits});
+	writeAllowlistFile(paths, {scripts: {}});
+	return name;
+}
+
+export type AllowOptions = {description?: string; timeout?: number; schema?: string; runAs?: string; maxTargets?: number; confirm?: boolean};
+
+export function allowScript(paths: AgentPaths, name: string | undefined, path: string | undefined, options: AllowOptions): AllowlistEntry {
+	readAgentConfig(paths);
+	if (!name || !isScriptName(name)) {
+		throw new XiError('NAME_INVALID', `script name ${JSON.stringify(name ?? '')} must match [a-z0-9][a-z0-9._-]*; usage: xi-exec-agent allow NAME /absolute/path.`);
+	}
+
+	if (!path) {
+		throw new XiError('USAGE', 'usage: xi-exec-agent allow NAME /absolute/path [--description TEXT].');
+	}
+
+	if (options.timeout !== undefined && (!Number.isInteger(options.timeout) || options.timeout < 1 || options.timeout > maxTimeoutSeconds)) {
+		throw new XiError('USAGE', `--timeout must be whole seconds from 1 to ${maxTimeoutSeconds}; got ${String(options.timeout)}.`);
+	}
+
+	const entry: AllowlistEntry = {
+		path,
+		description: options.description ?? '',
+		timeoutSeconds: options.timeout ?? 30,
+		...(options.runAs ? {runAs: options.runAs} : {}),
+		...(options.maxTargets === undefined ? {} : {maxTargets: options.maxTargets}),
+		...(options.confirm ? {confirm: true} : {}),
+	};
+	if (options.schema !== undefined) {
+		let schema: unknown;
+		try {
+			schema = JSON.parse(options.schema.trimStart().startsWith('{') ? options.schema : readTextFile(options.schema, 'the schema file'));
+		} catch (error) {
+			throw new XiError('SCHEMA_INVALID', `--schema is not JSON: ${(error as Error).message}.`, {cause: error});
+		}
+
+		const compiled = compileArgsSchema(schema);
+		if (!compiled.ok) {
+			throw new XiError('SCHEMA_INVALID', `--schema: ${compiled.reason}.`);
+		}
+
+		entry.args = schema;
+	}
+
+	const owners = ownersFor(entry.runAs);
+	if (typeof owners === 'string') {
+		throw new XiError('SCRIPT_UNSAFE', `${owners}.`);
+	}
+
+	const check = inspectScriptFile(path, owners);
+	if (!check.ok) {
+		throw new XiError('SCRIPT_UNSAFE', `Refusing to allow ${name}: ${check.reason}.`);
+	}
+
+	const allowlist = readAllowlistFile(paths);
+	writeAllowlistFile(paths, {scripts: {...allowlist.scripts, [name]: entry}});
+	signalReload(paths);
+	return entry;
+}
+
+export function denyScript(paths: AgentPaths, name: string | undefined): void {
+	const allowlist = readAllowlistFile(paths);
+	if (!name || !Object.hasOwn(allowlist.scripts, name)) {
+		throw new XiError('SCRIPT_UNKNOWN', `No script named ${JSON.stringify(name ?? '')} is on the allowlist; \`xi-exec-agent scripts\` lists them.`);
+	}
+
+	const {[name]: _removed, ...rest} = allowlist.scripts;
+	writeAllowlistFile(paths, {scripts: rest});
+	signalReload(paths);
+}
+
+/** Tells a running agent (if any) to reload its allowlist. */
+function signalReload(paths: AgentPaths): void {
+	let pid: number;
+	try {
+		pid = Number(readFileSync(paths.pid, 'utf8').trim());
+	} catch {
+		return;
+	}
+
+	if (Number.isInteger(pid) && pid > 0) {
+		try {
+			process.kill(pid, 'SIGHUP');
+		} catch {
+			// Not running: the new allowlist is read at the next start.
+		}
+	}
+}

@@ -1,0 +1,49 @@
+/**
+ * The execution boundary, in order: the script name's pattern (before any lookup), the
+ * allowlist, the file re-checked against what was loaded, the argument limits, the argument
+ * schema. Returns the entry to run or a refusal with its reason. The file check is a port.
+ */
+import {checkArgs} from '../source/protocol/args.js';
+import type {RunFrame} from '../source/protocol/frames.js';
+import {hasControl, isScriptName} from '../source/protocol/text-checks.js';
+import {sameFile, type FileCheck} from './allowlist.js';
+import type {LoadedAllowlist, LoadedEntry} from './loaded-allowlist.js';
+
+export type RunDecision = {ok: true; loaded: LoadedEntry} | {ok: false; reason: string};
+
+export function decideRun(frame: RunFrame, allowlist: LoadedAllowlist, recheck: (loaded: LoadedEntry) => FileCheck, agentName: string): RunDecision {
+	if (!isScriptName(frame.script) || hasControl(frame.script)) {
+		return {ok: false, reason: `script name ${JSON.stringify(frame.script)} is not a valid name ([a-z0-9][a-z0-9._-]*)`};
+	}
+
+	const loaded = allowlist.get(frame.script);
+	if (!loaded) {
+		return {ok: false, reason: `script ${frame.script} is not on ${agentName}'s allowlist`};
+	}
+
+	if (loaded.problem !== undefined || loaded.identity === undefined) {
+		return {ok: false, reason: `script ${frame.script} is refused: ${loaded.problem ?? 'not checked'}`};
+	}
+
+	const check = recheck(loaded);
+	if (!check.ok) {
+		return {ok: false, reason: `script ${frame.script} is refused: ${check.reason}`};
+	}
+
+	if (!sameFile(check.identity, loaded.identity)) {
+		return {ok: false, reason: `script ${frame.script} is refused: ${loaded.entry.path} changed since the allowlist was loaded; check it, then reload (SIGHUP or xi-exec-agent allow)`};
+	}
+
+	const argsProblem = checkArgs(frame.args);
+	if (argsProblem) {
+		return {ok: false, reason: `arguments refused: ${argsProblem}`};
+	}
+
+	if (loaded.validate && !loaded.validate(frame.args)) {
+		const [first] = loaded.validate.errors ?? [];
+		const where = first?.instancePath ? `argument ${first.instancePath.replace(/^\//, '#')}` : 'the arguments';
+		return {ok: false, reason: `arguments refused by ${frame.script}'s schema: ${where} ${first?.message ?? 'is invalid'}`};
+	}
+
+	return {ok: true, loaded};
+}

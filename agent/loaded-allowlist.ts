@@ -1,0 +1,82 @@
+/**
+ * The allowlist as the running agent holds it: each entry with the file identity it had when it
+ * was checked at load, and its compiled argument schema. An entry that failed a check at load is
+ * kept with its reason, so a run of it is refused with that reason rather than "unknown".
+ */
+import {Ajv2020, type ValidateFunction} from 'ajv/dist/2020.js';
+import type {ScriptDescription} from '../source/protocol/frames.js';
+import {inspectScriptFile, type AllowlistEntry, type AllowlistFile, type FileIdentity, type Owners} from './allowlist.js';
+
+export const maxSchemaBytes = 64 * 1024;
+
+export type LoadedEntry = {
+	name: string;
+	entry: AllowlistEntry;
+	/** Set when the entry passed every check at load. */
+	identity?: FileIdentity;
+	validate?: ValidateFunction;
+	problem?: string;
+};
+
+export type LoadedAllowlist = Map<string, LoadedEntry>;
+
+export function compileArgsSchema(schema: unknown): {ok: true; validate: ValidateFunction} | {ok: false; reason: string} {
+	const text = JSON.stringify(schema);
+	if (text.length > maxSchemaBytes) {
+		return {ok: false, reason: `the argument schema is ${text.length} bytes; the limit is ${maxSchemaBytes}`};
+	}
+
+	if (/"\$ref"\s*:\s*"(?!#)/.test(text)) {
+		return {ok: false, reason: 'the argument schema may only use local "$ref"s (starting with #)'};
+	}
+
+	try {
+		const ajv = new Ajv2020({strict: true, allErrors: false, loadSchema: undefined});
+		return {ok: true, validate: ajv.compile(schema as object)};
+	} catch (error) {
+		return {ok: false, reason: `the argument schema is not valid JSON Schema 2020-12: ${(error as Error).message}`};
+	}
+}
+
+export function loadAllowlist(file: AllowlistFile, ownersFor: (entry: AllowlistEntry) => Owners | string): LoadedAllowlist {
+	const loaded: LoadedAllowlist = new Map();
+	for (const [name, entry] of Object.entries(file.scripts)) {
+		loaded.set(name, loadEntry(name, entry, ownersFor));
+	}
+
+	return loaded;
+}
+
+function loadEntry(name: string, entry: AllowlistEntry, ownersFor: (entry: AllowlistEntry) => Owners | string): LoadedEntry {
+	const owners = ownersFor(entry);
+	if (typeof owners === 'string') {
+		return {name, entry, problem: owners};
+	}
+
+	const check = inspectScriptFile(entry.path, owners);
+	if (!check.ok) {
+		return {name, entry, problem: check.reason};
+	}
+
+	if (entry.args === undefined) {
+		return {name, entry, identity: check.identity};
+	}
+
+	const compiled = compileArgsSchema(entry.args);
+	return compiled.ok ? {name, entry, identity: check.identity, validate: compiled.validate} : {name, entry, problem: compiled.reason};
+}
+
+/** What discovery advertises: usable entries only, never paths or users. */
+export function describeAllowlist(allowlist: LoadedAllowlist): ScriptDescription[] {
+	return [...allowlist.values()]
+		.filter(loaded => loaded.problem === undefined)
+		.map(({name, entry}) => ({
+			name,
+			description: entry.description,
+			timeoutSeconds: entry.timeoutSeconds,
+			...(entry.args === undefined ? {} : {args: entry.args}),
+			...(entry.maxTargets === undefined ? {} : {maxTargets: entry.maxTargets}),
+			...(entry.confirm ? {confirm: true} : {}),
+		}))
+		.sort((a, b) => a.name.localeCompare(b.name));
+}

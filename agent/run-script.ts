@@ -1,0 +1,170 @@
+/**
+ * Runs one allowlisted script: no shell, arguments as argv, a fixed minimal environment, a fixed
+ * working directory, stdin from /dev/null, in its own process group. On timeout or cancel the
+ * whole group gets SIGTERM, then SIGKILL after a grace period (execa's own timeout would signal
+ * the direct child only and then wait for pipes a grandchild may hold open). Output is capped per
+ * stream; past the cap it is dropped and the result says so.
+ */
+import {StringDecoder} from 'node:string_decoder';
+import {execa, type Options} from 'execa';
+import type {AgentStatus} from '../source/protocol/frames.js';
+
+export type ScriptLaunch = {
+	path: string;
+	args: readonly string[];
+	env: Record<string, string>;
+	cwd: string;
+	uid?: number;
+	gid?: number;
+	timeoutMs: number;
+	outputCapBytes: number;
+	killGraceMs: number;
+	onStarted: () => void;
+	onOutput: (stream: 'stdout' | 'stderr', text: string) => void;
+	cancelSignal: AbortSignal;
+	now: () => number;
+};
+
+export type ScriptOutcome = {
+	status: AgentStatus;
+	exitCode: number | null;
+	signal: string | null;
+	durationMs: number;
+	truncated: boolean;
+	bytes: {stdout: number; stderr: number};
+	reason?: string;
+};
+
+/** A fresh environment on a null-prototype object: nothing inherited, nothing polluted. */
+export function scriptEnvironment(values: {requestId: string; caller: string; script: string}): Record<string, string> {
+	const env = Object.create(null) as Record<string, string>;
+	env['PATH'] = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+	env['LANG'] = 'C.UTF-8';
+	env['XI_EXEC_REQUEST_ID'] = values.requestId;
+	env['XI_EXEC_CALLER'] = values.caller;
+	env['XI_EXEC_SCRIPT'] = values.script;
+	return env;
+}
+
+export async function runScript(launch: ScriptLaunch): Promise<ScriptOutcome> {
+	const startedAt = launch.now();
+	const options = Object.assign(Object.create(null) as Record<string, unknown>, {
+		shell: false,
+		detached: true,
+		reject: false,
+		cleanup: false,
+		buffer: false,
+		stdin: 'ignore',
+		stdout: 'pipe',
+		stderr: 'pipe',
+		env: launch.env,
+		extendEnv: false,
+		cwd: launch.cwd,
+		stripFinalNewline: false,
+		windowsHide: true,
+		...(launch.uid === undefined ? {} : {uid: launch.uid}),
+		...(launch.gid === undefined ? {} : {gid: launch.gid}),
+	}) as Options;
+	const child = execa(launch.path, [...launch.args], options);
+
+	const bytes = {stdout: 0, stderr: 0};
+	let truncated = false;
+	for (const stream of ['stdout', 'stderr'] as const) {
+		const decoder = new StringDecoder('utf8');
+		child[stream]?.on('data', (chunk: Buffer) => {
+			const room = launch.outputCapBytes - bytes[stream];
+			if (room <= 0) {
+				truncated = true;
+				return;
+			}
+
+			const kept = chunk.length > room ? chunk.subarray(0, room) : chunk;
+			truncated ||= kept.length < chunk.length;
+			bytes[stream] += kept.length;
+			const text = decoder.write(kept);
+			if (text.length > 0) {
+				launch.onOutput(stream, text);
+			}
+		});
+		child[stream]?.on('end', () => {
+			const rest = decoder.end();
+			if (rest.length > 0) {
+				launch.onOutput(stream, rest);
+			}
+		});
+	}
+
+	let stopReason: 'timeout' | 'cancelled' | undefined;
+	const timers: NodeJS.Timeout[] = [];
+	const stop = (why: 'timeout' | 'cancelled') => {
+		if (stopReason !== undefined || child.pid === undefined) {
+			return;
+		}
+
+		stopReason = why;
+		signalGroup(child.pid, 'SIGTERM');
+		timers.push(setTimeout(() => {
+			signalGroup(child.pid!, 'SIGKILL');
+			// A process that left the group (setsid) may still hold our pipes: stop waiting for them.
+			timers.push(setTimeout(() => {
+				child.stdout?.destroy();
+				child.stderr?.destroy();
+			}, launch.killGraceMs).unref());
+		}, launch.killGraceMs).unref());
+	};
+
+	if (child.pid !== undefined) {
+		launch.onStarted();
+		timers.push(setTimeout(() => {
+			stop('timeout');
+		}, launch.timeoutMs).unref());
+		if (launch.cancelSignal.aborted) {
+			stop('cancelled');
+		} else {
+			launch.cancelSignal.addEventListener('abort', () => {
+				stop('cancelled');
+			}, {once: true});
+		}
+	}
+
+	const result = await child;
+	for (const timer of timers) {
+		clearTimeout(timer);
+	}
+
+	if (child.pid !== undefined) {
+		// Whatever the script left behind in its group goes with it.
+		signalGroup(child.pid, 'SIGKILL');
+	}
+
+	const durationMs = Math.max(0, Math.round(launch.now() - startedAt));
+	const exitCode = typeof result.exitCode === 'number' ? result.exitCode : null;
+	const signal = result.signal ?? null;
+	const base = {exitCode, signal, durationMs, truncated, bytes};
+	if (child.pid === undefined || (result.failed && exitCode === null && signal === null && stopReason === undefined)) {
+		const code = (result as {code?: string}).code;
+		return {...base, status: 'error', reason: `the script could not be started (${code ?? result.shortMessage})`};
+	}
+
+	if (stopReason === 'timeout') {
+		return {...base, status: 'timeout', reason: `killed after the ${Math.round(launch.timeoutMs / 1000)} s timeout`};
+	}
+
+	if (stopReason === 'cancelled') {
+		return {...base, status: 'cancelled', reason: 'cancelled by the controller'};
+	}
+
+	if (exitCode === 0) {
+		return {...base, status: 'ok'};
+	}
+
+	return {...base, status: 'failed', reason: signal ? `killed by ${signal}` : `exit code ${exitCode}`};
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+	try {
+		process.kill(-pid, signal);
+	} catch {
+		// The group is already gone.
+	}
+}

@@ -1,0 +1,59 @@
+/**
+ * The agent's concurrency limit: at most `running` scripts at once, at most `queued` waiting;
+ * past that a run is refused at once with a clear reason rather than piling up.
+ */
+export class RunSlots {
+	#running = 0;
+	readonly #waiting: Array<() => void> = [];
+
+	constructor(private readonly maxRunning: number, private readonly maxQueued: number) {}
+
+	/** Resolves to a release function once a slot is free, or to a refusal when the queue is full. */
+	async acquire(signal: AbortSignal): Promise<(() => void) | string> {
+		if (this.#running < this.maxRunning) {
+			this.#running++;
+			return this.#releaser();
+		}
+
+		if (this.#waiting.length >= this.maxQueued) {
+			return `agent busy: ${this.#running} runs in progress and ${this.#waiting.length} queued (limits ${this.maxRunning} and ${this.maxQueued})`;
+		}
+
+		return new Promise(resolve => {
+			const wake = () => {
+				signal.removeEventListener('abort', onAbort);
+				this.#running++;
+				resolve(this.#releaser());
+			};
+
+			const onAbort = () => {
+				const index = this.#waiting.indexOf(wake);
+				if (index !== -1) {
+					this.#waiting.splice(index, 1);
+				}
+
+				resolve('cancelled while queued');
+			};
+
+			this.#waiting.push(wake);
+			signal.addEventListener('abort', onAbort, {once: true});
+		});
+	}
+
+	get running(): number {
+		return this.#running;
+	}
+
+	#releaser(): () => void {
+		let released = false;
+		return () => {
+			if (released) {
+				return;
+			}
+
+			released = true;
+			this.#running--;
+			this.#waiting.shift()?.();
+		};
+	}
+}

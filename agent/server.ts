@@ -1,0 +1,226 @@
+/**
+ * The agent's TLS server: TLS 1.3 only, a client certificate required and chained to the fleet
+ * CA alone, session tickets off (a resumed session would skip client authentication), then the
+ * controller's identity and pinned serial checked on every connection. Each connection carries
+ * one request; anything malformed gets an error frame and the connection is closed, and nothing
+ * a peer sends can stop the agent serving everyone else.
+ */
+import {constants} from 'node:crypto';
+import {createServer, type Server, type TLSSocket} from 'node:tls';
+import type {AddressInfo} from 'node:net';
+import {decodeRequest} from '../source/protocol/decode.js';
+import {encodeFrame} from '../source/protocol/encode.js';
+import {limits, unknownRequestId, type ProtocolErrorCode, type RunFrame} from '../source/protocol/frames.js';
+import {LineSplitter} from '../source/protocol/line-splitter.js';
+import {executeRun, type AgentLog, type RunContext} from './execute-run.js';
+import type {AgentConfig} from './home.js';
+import type {LoadedAllowlist} from './loaded-allowlist.js';
+import {describeAllowlist} from './loaded-allowlist.js';
+import {checkControllerCertificate, type Pins} from './peer-check.js';
+import {ReplayGuard} from './replay-guard.js';
+import {RunSlots} from './run-slots.js';
+
+export type AgentServerOptions = {
+	config: AgentConfig;
+	credentials: {key: string; cert: string; ca: string};
+	pins: Pins;
+	allowlist: () => LoadedAllowlist;
+	ownersFor: RunContext['ownersFor'];
+	runAsIds: RunContext['runAsIds'];
+	log: AgentLog;
+	now: () => number;
+};
+
+export type AgentServer = {
+	server: Server;
+	address: () => AddressInfo;
+	/** Stops accepting, cancels running scripts, waits for them to end. */
+	close: () => Promise<void>;
+};
+
+export function createAgentServer(options: AgentServerOptions): AgentServer {
+	const {config, log} = options;
+	const slots = new RunSlots(config.limits.maxConcurrentRuns, config.limits.maxQueuedRuns);
+	const replayGuard = new ReplayGuard(limits.clockSkewMs);
+	const activeRuns = new Map<string, AbortController>();
+	const runsDone = new Set<Promise<void>>();
+	const sockets = new Set<TLSSocket>();
+
+	const server = createServer({
+		key: options.credentials.key,
+		cert: options.credentials.cert,
+		ca: [options.credentials.ca],
+		requestCert: true,
+		rejectUnauthorized: true,
+		minVersion: 'TLSv1.3',
+		maxVersion: 'TLSv1.3',
+		secureOptions: constants.SSL_OP_NO_TICKET,
+		handshakeTimeout: config.limits.handshakeTimeoutMs,
+	});
+	server.maxConnections = config.limits.maxConnections;
+
+	server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: TLSSocket) => {
+		log('tls.refused', {source: socket.remoteAddress ?? 'unknown', reason: error.code ?? error.message});
+		socket.destroy();
+	});
+
+	server.on('secureConnection', (socket: TLSSocket) => {
+		const source = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+		sockets.add(socket);
+		socket.on('close', () => sockets.delete(socket));
+		socket.on('error', () => {
+			socket.destroy();
+		});
+		const peer = socket.getPeerCertificate(true);
+		const verdict = peer?.raw
+			? checkControllerCertificate(peer.raw, peer.issuerCertificate?.raw, options.pins)
+			: {ok: false as const, reason: 'no client certificate'};
+		if (!verdict.ok) {
+			log('tls.refused', {source, reason: verdict.reason});
+			refuse(socket, unknownRequestId, 'forbidden', `refused: ${verdict.reason}`);
+			return;
+		}
+
+		serveConnection(socket, {address: source, serial: verdict.serial});
+	});
+
+	function refuse(socket: TLSSocket, id: string, code: ProtocolErrorCode, message: string): void {
+		if (!socket.destroyed) {
+			socket.end(encodeFrame({type: 'error', id, code, message}));
+			setTimeout(() => socket.destroy(), 1000).unref();
+		}
+	}
+
+	function serveConnection(socket: TLSSocket, peer: {address: string; serial: string}): void {
+		const splitter = new LineSplitter(limits.requestFrameBytes);
+		let run: {id: string; controller: AbortController} | undefined;
+		socket.setTimeout(config.limits.idleTimeoutMs, () => {
+			if (!run) {
+				log('protocol.error', {source: peer.address, reason: 'no request before the idle timeout'});
+				refuse(socket, unknownRequestId, 'timeout', `no complete request within ${config.limits.idleTimeoutMs / 1000} s`);
+			}
+		});
+		socket.on('close', () => {
+			// The controller went away: a script it can no longer hear from is cancelled.
+			run?.controller.abort();
+		});
+		socket.on('data', (chunk: Buffer) => {
+			const {lines, overflow} = splitter.push(chunk);
+			for (const line of lines) {
+				handleLine(line);
+			}
+
+			if (overflow) {
+				log('protocol.error', {source: peer.address, reason: 'frame too large'});
+				refuse(socket, run?.id ?? unknownRequestId, 'too-large', `a frame may not exceed ${limits.requestFrameBytes} bytes`);
+			}
+		});
+
+		function send(line: string): void {
+			if (!socket.destroyed && socket.writable) {
+				socket.write(line);
+			}
+		}
+
+		function handleLine(line: string): void {
+			const decoded = decodeRequest(line);
+			if (!decoded.ok) {
+				log('protocol.error', {source: peer.address, requestId: decoded.error.id, reason: decoded.error.message});
+				refuse(socket, decoded.error.id, decoded.error.code, decoded.error.message);
+				return;
+			}
+
+			const {frame} = decoded;
+			const fresh = replayGuard.check(frame.msg, frame.ts, options.now());
+			if (!fresh.ok) {
+				log('protocol.error', {source: peer.address, requestId: frame.id, reason: fresh.reason});
+				refuse(socket, frame.id, fresh.code, fresh.reason);
+				return;
+			}
+
+			switch (frame.type) {
+				case 'describe': {
+					socket.end(encodeFrame({type: 'description', id: frame.id, agent: {name: config.name, tags: config.tags}, scripts: describeAllowlist(options.allowlist())}));
+					return;
+				}
+
+				case 'cancel': {
+					const target = activeRuns.get(frame.id);
+					log('cancel', {source: peer.address, requestId: frame.id, caller: frame.caller, found: target !== undefined});
+					target?.abort();
+					if (run?.id !== frame.id) {
+						socket.end(encodeFrame({type: 'ack', id: frame.id, found: target !== undefined}));
+					}
+
+					return;
+				}
+
+				case 'run': {
+					if (run) {
+						refuse(socket, frame.id, 'malformed', 'one run per connection');
+						return;
+					}
+
+					startRun(frame);
+				}
+			}
+		}
+
+		function startRun(frame: RunFrame): void {
+			if (activeRuns.has(frame.id)) {
+				refuse(socket, frame.id, 'malformed', `a run with request id ${frame.id} is already in progress`);
+				return;
+			}
+
+			const controller = new AbortController();
+			run = {id: frame.id, controller};
+			activeRuns.set(frame.id, controller);
+
+			const context: RunContext = {
+				agentName: config.name,
+				allowlist: options.allowlist(),
+				ownersFor: options.ownersFor,
+				runAsIds: options.runAsIds,
+				limits: config.limits,
+				workingDirectory: config.workingDirectory,
+				slots,
+				log,
+				now: options.now,
+				peer,
+			};
+			const done = executeRun(frame, context, send, controller.signal)
+				.catch((error: unknown) => {
+					log('run.error', {requestId: frame.id, reason: (error as Error).message});
+					send(encodeFrame({type: 'error', id: frame.id, code: 'malformed', message: 'internal error while running the script'}));
+				})
+				.finally(() => {
+					activeRuns.delete(frame.id);
+					runsDone.delete(done);
+					socket.end();
+				});
+			runsDone.add(done);
+		}
+	}
+
+	return {
+		server,
+		address: () => server.address() as AddressInfo,
+		async close() {
+			const closed = new Promise<void>(resolve => {
+				server.close(() => {
+					resolve();
+				});
+			});
+			for (const controller of activeRuns.values()) {
+				controller.abort();
+			}
+
+			await Promise.allSettled([...runsDone]);
+			for (const socket of sockets) {
+				socket.destroy();
+			}
+
+			await closed;
+		},
+	};
+}

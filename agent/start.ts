@@ -1,0 +1,83 @@
+/**
+ * `xi-exec-agent start`: the foreground daemon. Checks its own files (the CA must match the pinned
+ * hash), loads the allowlist, listens, reloads on SIGHUP, and on SIGTERM/SIGINT cancels running
+ * scripts and exits. Logs one JSON line per event on stdout.
+ */
+import {rmSync, writeFileSync} from 'node:fs';
+import {XiError} from '../source/errors.js';
+import {parseHostPort} from '../source/io/address.js';
+import {readTextFile} from '../source/io/files.js';
+import {publicKeySha256} from '../source/pki/fingerprints.js';
+import {x509} from '../source/pki/x509.js';
+import type {AgentLog} from './execute-run.js';
+import {readAgentConfig, readAllowlistFile, readPins, type AgentPaths} from './home.js';
+import {loadAllowlist, type LoadedAllowlist} from './loaded-allowlist.js';
+import {ownersFor, runAsIds} from './owners.js';
+import {createAgentServer} from './server.js';
+
+export const stdoutLog: AgentLog = (event, fields) => {
+	process.stdout.write(JSON.stringify({ts: new Date().toISOString(), event, ...fields}) + '\n');
+};
+
+export async function startAgent(paths: AgentPaths, log: AgentLog = stdoutLog): Promise<number> {
+	const config = readAgentConfig(paths);
+	const pins = readPins(paths);
+	const credentials = {key: readTextFile(paths.key, 'the agent key'), cert: readTextFile(paths.cert, 'the agent certificate'), ca: readTextFile(paths.ca, 'the CA certificate')};
+	if (publicKeySha256(new x509.X509Certificate(credentials.ca)) !== pins.caSha256) {
+		throw new XiError('CONFIG_INVALID', `${paths.ca} is not the CA this agent pinned at pairing; restore it or pair again.`);
+	}
+
+	const listen = parseHostPort(config.listen);
+	if (typeof listen === 'string') {
+		throw new XiError('CONFIG_INVALID', `"listen" in ${paths.config}: ${listen}.`);
+	}
+
+	let allowlist: LoadedAllowlist = load();
+	function load(): LoadedAllowlist {
+		const loaded = loadAllowlist(readAllowlistFile(paths), entry => ownersFor(entry.runAs));
+		for (const entry of loaded.values()) {
+			if (entry.problem) {
+				log('allowlist.unusable', {script: entry.name, reason: entry.problem});
+			}
+		}
+
+		return loaded;
+	}
+
+	const agent = createAgentServer({config, credentials, pins, allowlist: () => allowlist, ownersFor, runAsIds, log, now: Date.now});
+	await new Promise<void>((resolve, reject) => {
+		agent.server.once('error', reject);
+		agent.server.listen(listen.port, listen.host, () => {
+			agent.server.off('error', reject);
+			resolve();
+		});
+	}).catch((error: NodeJS.ErrnoException) => {
+		throw new XiError('CONFIG_INVALID', `Cannot listen on ${config.listen}: ${error.code ?? error.message}.`, {cause: error});
+	});
+
+	writeFileSync(paths.pid, `${process.pid}\n`, {mode: 0o600});
+	const {address, port} = agent.address();
+	log('listening', {agent: config.name, address: `${address}:${port}`, scripts: allowlist.size});
+
+	process.on('SIGHUP', () => {
+		try {
+			allowlist = load();
+			log('allowlist.reloaded', {scripts: allowlist.size});
+		} catch (error) {
+			log('allowlist.reload-failed', {reason: (error as Error).message});
+		}
+	});
+
+	return new Promise<number>(resolve => {
+		const stop = (signal: string) => {
+			log('stopping', {signal});
+			void agent.close().then(() => {
+				rmSync(paths.pid, {force: true});
+				resolve(0);
+			});
+		};
+
+		process.once('SIGTERM', () => stop('SIGTERM'));
+		process.once('SIGINT', () => stop('SIGINT'));
+	});
+}

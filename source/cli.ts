@@ -1,0 +1,121 @@
+#!/usr/bin/env node
+/** xi-exec: wiring only. Parse the command line (meow), build the real ports, call a command. */
+import meow from 'meow';
+import {runMain} from './cli/main.js';
+import {positiveInteger, usage} from './cli/flags.js';
+import {controllerPaths, resolveControllerHome} from './home.js';
+import type {CommandIo} from './commands/run.js';
+
+const help = `
+  Usage
+    $ xi-exec init                                     create the fleet CA and controller keys
+    $ xi-exec agents [--on SELECTOR] [--json]          list agents, asking each what it runs
+    $ xi-exec run SCRIPT --on SELECTOR [-- ARGS...]    run an allowlisted script on agents
+          [--parallel N] [--timeout SECONDS] [--json] [--dry-run]
+    $ xi-exec ca fingerprint                           the CA's SHA-256 (for xi-exec-agent pair --ca-sha256)
+
+  Selectors (--on, repeat for OR)
+    web1                 one agent by name
+    env=production,role=web   agents with all of these tags
+    all                  every agent
+
+  Options
+    --home DIR     the controller's home (default $XI_EXEC_HOME, else ~/.xi-exec)
+    --debug        print stack traces
+
+  Exit status: 0 all targets ok, 1 any target not ok, 2 bad usage or refused before running, 130 Ctrl-C.
+`;
+
+const commandFlags = {
+	init: {},
+	agents: {on: {type: 'string', isMultiple: true}, json: {type: 'boolean'}, timeout: {type: 'number'}},
+	run: {on: {type: 'string', isMultiple: true}, parallel: {type: 'number'}, timeout: {type: 'number'}, json: {type: 'boolean'}, dryRun: {type: 'boolean'}},
+	ca: {},
+	demo: {},
+} as const;
+
+const io: CommandIo = {
+	stdout: text => process.stdout.write(text),
+	stderr: text => process.stderr.write(text),
+	onInterrupt(handler) {
+		process.on('SIGINT', handler);
+	},
+};
+
+await runMain('xi-exec', async () => {
+	const argv = process.argv.slice(2);
+	const separator = argv.indexOf('--');
+	const [command, ...rest] = separator === -1 ? argv : argv.slice(0, separator);
+	const afterSeparator = separator === -1 ? [] : argv.slice(separator + 1);
+	if (command === undefined || command === '--help' || command === 'help') {
+		process.stdout.write(help.trimStart());
+		return command === undefined ? 2 : 0;
+	}
+
+	if (command === '--version') {
+		process.stdout.write('0.1.0\n');
+		return 0;
+	}
+
+	if (!Object.hasOwn(commandFlags, command)) {
+		usage(`unknown command ${JSON.stringify(command)}; run xi-exec --help.`);
+	}
+
+	const cli = meow(help, {
+		importMeta: import.meta,
+		argv: rest,
+		allowUnknownFlags: false,
+		autoHelp: true,
+		autoVersion: false,
+		flags: {home: {type: 'string'}, debug: {type: 'boolean'}, ...commandFlags[command as keyof typeof commandFlags]},
+	});
+	const flags = cli.flags as Record<string, unknown>;
+	const paths = controllerPaths(resolveControllerHome(flags['home'] as string | undefined, process.env));
+
+	switch (command) {
+		case 'init': {
+			const {initControllerHome} = await import('./home.js');
+			const {caSha256} = await initControllerHome(paths.home, new Date());
+			io.stdout(`Fleet CA created in ${paths.home}.\nCA fingerprint (sha256 of its public key): ${caSha256}\nNext: \`xi-exec pair --listen HOST:PORT\`, and on each new host \`xi-exec-agent pair --controller HOST:PORT\`.\n`);
+			return 0;
+		}
+
+		case 'demo': {
+			io.stdout('The demo arrives with pairing (issue 3): it starts a local fleet paired through the real ceremony.\nUntil then, `npm test` shows the fleet at work.\n');
+			return 0;
+		}
+
+		case 'ca': {
+			if (cli.input[0] !== 'fingerprint') {
+				usage('usage: xi-exec ca fingerprint.');
+			}
+
+			const {caFingerprint} = await import('./commands/ca.js');
+			io.stdout(`${caFingerprint(paths)}\n`);
+			return 0;
+		}
+
+		case 'agents': {
+			const {agentsCommand} = await import('./commands/agents.js');
+			return agentsCommand(paths, {
+				on: (flags['on'] as string[] | undefined) ?? [],
+				json: Boolean(flags['json']),
+				timeoutSeconds: positiveInteger('timeout', flags['timeout'] as number | undefined, {max: 300}) ?? 3,
+			}, io);
+		}
+
+		default: {
+			const {runCommand} = await import('./commands/run.js');
+			const [script, ...positional] = cli.input;
+			return runCommand(paths, {
+				script,
+				args: [...positional, ...afterSeparator],
+				on: (flags['on'] as string[] | undefined) ?? [],
+				parallel: positiveInteger('parallel', flags['parallel'] as number | undefined, {max: 4096}) ?? 64,
+				timeoutSeconds: positiveInteger('timeout', flags['timeout'] as number | undefined, {max: 86_400}) ?? 30,
+				json: Boolean(flags['json']),
+				dryRun: Boolean(flags['dryRun']),
+			}, io);
+		}
+	}
+});

@@ -1,0 +1,74 @@
+/** `xi-exec agents [--on SELECTOR] [--json]`: the registry, with each agent asked what it runs now. */
+import {createClientContext} from '../dispatch/agent-connection.js';
+import {discoverAgents, type Discovered} from '../dispatch/discover.js';
+import {loadControllerCredentials, openControllerRegistry, type ControllerPaths} from '../home.js';
+import {visible} from '../output/visible.js';
+import {formatTags} from '../policy/tags.js';
+import {markSeen, type AgentRecord} from '../registry/model.js';
+import type {CommandIo} from './run.js';
+import {resolveTargets} from './targets.js';
+
+export type AgentView = {
+	name: string;
+	address: string;
+	tags: Record<string, string>;
+	status: Discovered['status'];
+	reason?: string;
+	scripts: Array<{name: string; description: string}>;
+	certificateExpires: string;
+	lastSeen: string | null;
+};
+
+export async function agentsCommand(paths: ControllerPaths, input: {on: string[]; json: boolean; timeoutSeconds: number}, io: CommandIo): Promise<number> {
+	const credentials = loadControllerCredentials(paths);
+	const store = openControllerRegistry(paths);
+	const records = resolveTargets(await store.read(), input.on, {defaultAll: true});
+	const found = await discoverAgents(records, createClientContext(credentials), {parallel: 64, timeoutMs: input.timeoutSeconds * 1000});
+	const now = new Date().toISOString();
+	const reachable = found.filter(agent => agent.status === 'reachable').map(agent => agent.name);
+	await store.update(registry => markSeen(registry, reachable, now)).catch(() => undefined);
+	const views = records.map((record, index) => agentView(record, found[index]!, reachable.includes(record.name) ? now : record.lastSeen));
+	if (input.json) {
+		io.stdout(JSON.stringify({agents: views}, null, 2) + '\n');
+		return 0;
+	}
+
+	if (views.length === 0) {
+		io.stdout('No agents are paired yet. Pair one with `xi-exec pair --listen HOST:PORT`.\n');
+		return 0;
+	}
+
+	io.stdout(formatAgentTable(views));
+	return 0;
+}
+
+function agentView(record: AgentRecord, found: Discovered, lastSeen: string | undefined): AgentView {
+	return {
+		name: record.name,
+		address: record.address,
+		tags: record.tags,
+		status: found.status,
+		...(found.reason === undefined ? {} : {reason: found.reason}),
+		scripts: found.scripts.map(script => ({name: script.name, description: script.description})),
+		certificateExpires: record.certificateExpires,
+		lastSeen: lastSeen ?? null,
+	};
+}
+
+export function formatAgentTable(views: readonly AgentView[]): string {
+	const rows = [
+		['NAME', 'ADDRESS', 'STATUS', 'SCRIPTS', 'EXPIRES', 'TAGS'],
+		...views.map(view => [
+			view.name,
+			view.address,
+			view.status,
+			view.status === 'reachable' ? String(view.scripts.length) : '-',
+			view.certificateExpires.slice(0, 10),
+			formatTags(view.tags),
+		]),
+	];
+	const widths = rows[0]!.map((_, column) => Math.max(...rows.map(row => row[column]!.length)));
+	const lines = rows.map(row => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  ').trimEnd());
+	const reasons = views.filter(view => view.reason).map(view => `${view.name}: ${visible(view.reason!)}`);
+	return [...lines, ...(reasons.length > 0 ? ['', ...reasons] : [])].join('\n') + '\n';
+}

@@ -1,0 +1,194 @@
+/**
+ * One exchange with one agent over mutual TLS: dial, check the agent's identity (exactly one SAN
+ * URI naming the agent we meant to reach), send one request frame, hand each response frame to
+ * the caller until a terminal frame, the connection's end, the deadline or the caller's abort.
+ */
+import {randomUUID} from 'node:crypto';
+import {connect, createSecureContext, type PeerCertificate, type SecureContext, type TLSSocket} from 'node:tls';
+import {decodeResponse} from '../protocol/decode.js';
+import {encodeFrame, type WithoutVersion} from '../protocol/encode.js';
+import {limits, type RequestFrame, type ResponseFrame} from '../protocol/frames.js';
+import {LineSplitter} from '../protocol/line-splitter.js';
+import {parseHostPort} from '../io/address.js';
+import {identityOf, identityUri} from '../pki/identity.js';
+import {certificateFromDer} from '../pki/x509.js';
+import type {TlsCredentials} from '../home.js';
+
+export type AgentTarget = {name: string; address: string};
+
+/** Made once per process: parsing keys for each of 1000 connections would dominate a fan-out. */
+export function createClientContext(credentials: TlsCredentials): SecureContext {
+	return createSecureContext({key: credentials.key, cert: credentials.cert, ca: [credentials.ca], minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3'});
+}
+
+export type ExchangeEnd =
+	| {kind: 'terminal'; frame: ResponseFrame}
+	| {kind: 'unreachable'; reason: string}
+	| {kind: 'lost'; reason: string}
+	| {kind: 'deadline'}
+	| {kind: 'protocol'; reason: string};
+
+export type ExchangeOptions = {
+	context: SecureContext;
+	connectTimeoutMs: number;
+	/** Overall limit for the exchange, from the moment of connection. */
+	deadlineMs: number;
+	/** Called for every non-terminal frame (started, output). */
+	onFrame?: (frame: ResponseFrame) => void;
+	/** When aborted, a cancel frame is sent and the exchange waits for the agent's answer. */
+	cancel?: {signal: AbortSignal; caller: string; graceMs: number};
+};
+
+type RequestWithoutEnvelope = RequestFrame extends infer F ? (F extends RequestFrame ? Omit<F, 'v' | 'msg' | 'ts'> : never) : never;
+type RequestWithoutVersion = WithoutVersion<RequestFrame>;
+
+/** Adds the per-message envelope: a unique message id and a timestamp (replay protection). */
+export function envelope(frame: RequestWithoutEnvelope): string {
+	return encodeFrame({...frame, msg: randomUUID(), ts: Date.now()} as RequestWithoutVersion);
+}
+
+const terminalTypes = new Set(['result', 'description', 'ack', 'error']);
+
+export function exchange(target: AgentTarget, request: RequestWithoutEnvelope, options: ExchangeOptions): Promise<ExchangeEnd> {
+	const address = parseHostPort(target.address);
+	if (typeof address === 'string') {
+		return Promise.resolve({kind: 'unreachable', reason: `registry address ${address}`});
+	}
+
+	return new Promise(resolve => {
+		let settled = false;
+		let secured = false;
+		let started = false;
+		const timers: NodeJS.Timeout[] = [];
+		const finish = (end: ExchangeEnd) => {
+			if (settled) {
+				return;
+			}
+
+			settled = true;
+			for (const timer of timers) {
+				clearTimeout(timer);
+			}
+
+			options.cancel?.signal.removeEventListener('abort', onAbort);
+			socket.destroy();
+			resolve(end);
+		};
+
+		const socket: TLSSocket = connect({
+			host: address.host,
+			port: address.port,
+			secureContext: options.context,
+			minVersion: 'TLSv1.3',
+			rejectUnauthorized: true,
+			checkServerIdentity: (_host: string, certificate: PeerCertificate) => checkAgentIdentity(target.name, certificate),
+		});
+
+		timers.push(setTimeout(() => {
+			if (!secured) {
+				finish({kind: 'unreachable', reason: `no TLS connection to ${target.address} within ${options.connectTimeoutMs / 1000} s`});
+			}
+		}, options.connectTimeoutMs));
+
+		const onAbort = () => {
+			if (!secured) {
+				finish({kind: 'unreachable', reason: 'cancelled before the connection was made'});
+				return;
+			}
+
+			socket.write(envelope({type: 'cancel', id: request.id, caller: options.cancel!.caller}));
+			timers.push(setTimeout(() => {
+				finish({kind: 'lost', reason: 'the agent did not confirm the cancel'});
+			}, options.cancel!.graceMs));
+		};
+
+		options.cancel?.signal.addEventListener('abort', onAbort, {once: true});
+
+		socket.once('secureConnect', () => {
+			secured = true;
+			timers.push(setTimeout(() => {
+				finish({kind: 'deadline'});
+			}, options.deadlineMs));
+			socket.write(envelope(request));
+			if (options.cancel?.signal.aborted) {
+				onAbort();
+			}
+		});
+
+		const splitter = new LineSplitter(limits.responseFrameBytes);
+		socket.on('data', (chunk: Buffer) => {
+			const {lines, overflow} = splitter.push(chunk);
+			for (const line of lines) {
+				const decoded = decodeResponse(line);
+				if (!decoded.ok) {
+					finish({kind: 'protocol', reason: `the agent sent a bad frame: ${decoded.error.message}`});
+					return;
+				}
+
+				if (decoded.frame.id !== request.id && decoded.frame.id !== '-') {
+					finish({kind: 'protocol', reason: `the agent answered request ${decoded.frame.id}, not ${request.id}`});
+					return;
+				}
+
+				if (terminalTypes.has(decoded.frame.type)) {
+					finish({kind: 'terminal', frame: decoded.frame});
+					return;
+				}
+
+				started ||= decoded.frame.type === 'started';
+				options.onFrame?.(decoded.frame);
+			}
+
+			if (overflow) {
+				finish({kind: 'protocol', reason: `the agent sent a frame over ${limits.responseFrameBytes} bytes`});
+			}
+		});
+
+		socket.on('error', (error: NodeJS.ErrnoException) => {
+			const reason = describeSocketError(error, target.address);
+			finish(secured ? {kind: 'lost', reason: started ? `connection lost while the script ran (${reason}); its outcome is unknown` : `connection lost (${reason})`} : {kind: 'unreachable', reason});
+		});
+		socket.on('close', () => {
+			const reason = started ? 'connection closed while the script ran; its outcome is unknown' : 'connection closed before an answer';
+			finish(secured ? {kind: 'lost', reason} : {kind: 'unreachable', reason: `connection to ${target.address} closed during the TLS handshake`});
+		});
+	});
+}
+
+function checkAgentIdentity(expectedName: string, certificate: PeerCertificate): Error | undefined {
+	try {
+		const named = identityOf(certificateFromDer(certificate.raw));
+		if (!named.ok) {
+			return new Error(named.reason);
+		}
+
+		const expected = identityUri({role: 'agent', name: expectedName});
+		if (identityUri(named.identity) !== expected) {
+			return new Error(`the agent presented ${identityUri(named.identity)}, expected ${expected}`);
+		}
+
+		return undefined;
+	} catch {
+		return new Error('the agent certificate cannot be parsed');
+	}
+}
+
+function describeSocketError(error: NodeJS.ErrnoException, address: string): string {
+	switch (error.code) {
+		case 'ECONNREFUSED': {
+			return `connection refused by ${address} (is the agent running?)`;
+		}
+
+		case 'CERT_HAS_EXPIRED': {
+			return 'the agent certificate has expired; pair the agent again';
+		}
+
+		case 'ERR_TLS_CERT_ALTNAME_INVALID': {
+			return `wrong agent identity: ${error.message.replace(/^.*?: /, '')}`;
+		}
+
+		default: {
+			return error.code ? `${error.code}: ${error.message}` : error.message;
+		}
+	}
+}

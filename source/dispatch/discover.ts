@@ -1,0 +1,38 @@
+/** Live discovery: ask each agent what it runs, in parallel; an agent that does not answer is unreachable. */
+import {randomUUID} from 'node:crypto';
+import type {SecureContext} from 'node:tls';
+import type {ScriptDescription} from '../protocol/frames.js';
+import type {Tags} from '../policy/tags.js';
+import {exchange, type AgentTarget} from './agent-connection.js';
+import {mapLimited} from './pool.js';
+
+export type Discovered = {
+	name: string;
+	address: string;
+	status: 'reachable' | 'unreachable';
+	reason?: string;
+	scripts: ScriptDescription[];
+	/** The tags the agent reports about itself (the registry's tags are authoritative). */
+	reportedTags?: Tags;
+};
+
+export async function discoverAgent(target: AgentTarget, context: SecureContext, timeoutMs: number): Promise<Discovered> {
+	const end = await exchange(target, {type: 'describe', id: randomUUID()}, {context, connectTimeoutMs: timeoutMs, deadlineMs: timeoutMs});
+	const base = {name: target.name, address: target.address};
+	if (end.kind === 'terminal' && end.frame.type === 'description') {
+		return {...base, status: 'reachable', scripts: end.frame.scripts, reportedTags: end.frame.agent.tags};
+	}
+
+	const reason = end.kind === 'terminal'
+		? (end.frame.type === 'error' ? `refused: ${end.frame.message}` : `unexpected ${end.frame.type} frame`)
+		: (end.kind === 'deadline' ? `no answer within ${timeoutMs / 1000} s` : end.reason);
+	return {...base, status: 'unreachable', reason, scripts: []};
+}
+
+export async function discoverAgents(targets: readonly AgentTarget[], context: SecureContext, options: {parallel: number; timeoutMs: number; onResult?: (found: Discovered) => void}): Promise<Discovered[]> {
+	return mapLimited(targets, options.parallel, async target => {
+		const found = await discoverAgent(target, context, options.timeoutMs);
+		options.onResult?.(found);
+		return found;
+	});
+}

@@ -1,0 +1,22 @@
+/** What a run reports as it goes: the dispatcher emits these; the CLI, console and API consume them. */
+import type {RunStatus} from '../protocol/frames.js';
+
+export type AgentResult = {
+	agent: string;
+	status: RunStatus;
+	exitCode: number | null;
+	signal: string | null;
+	stdout: string;
+	stderr: string;
+	truncated: boolean;
+	durationMs: number;
+	reason?: string;
+};
+
+export type RunEvent =
+	| {type: 'run-started'; requestId: string; script: string; args: readonly string[]; targets: string[]}
+	| {type: 'agent-connecting'; agent: string}
+	| {type: 'agent-started'; agent: string}
+	| {type: 'agent-output'; agent: string; stream: 'stdout' | 'stderr'; data: string}
+	| {type: 'agent-finished'; result: AgentResult}
+	| {type: 'run-finished'; requestId: string};

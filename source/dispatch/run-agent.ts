@@ -1,0 +1,82 @@
+/** Runs one request on one agent and turns however the exchange ended into exactly one result. */
+import type {SecureContext} from 'node:tls';
+import {exchange, type AgentTarget} from './agent-connection.js';
+import type {AgentResult, RunEvent} from './events.js';
+
+export type AgentRunRequest = {
+	requestId: string;
+	script: string;
+	args: readonly string[];
+	caller: string;
+	timeoutMs: number;
+	dryRun: boolean;
+};
+
+export type AgentRunOptions = {
+	context: SecureContext;
+	connectTimeoutMs: number;
+	/** How long past the script's own timeout we wait for the agent's answer. */
+	answerGraceMs: number;
+	cancel: AbortSignal;
+	emit: (event: RunEvent) => void;
+};
+
+export async function runOnAgent(target: AgentTarget, request: AgentRunRequest, options: AgentRunOptions): Promise<AgentResult> {
+	const output = {stdout: '', stderr: ''};
+	const startedAt = Date.now();
+	options.emit({type: 'agent-connecting', agent: target.name});
+	const end = await exchange(target, {
+		type: 'run',
+		id: request.requestId,
+		script: request.script,
+		args: [...request.args],
+		caller: request.caller,
+		timeoutMs: request.timeoutMs,
+		...(request.dryRun ? {dryRun: true} : {}),
+	}, {
+		context: options.context,
+		connectTimeoutMs: options.connectTimeoutMs,
+		deadlineMs: request.timeoutMs + options.answerGraceMs,
+		cancel: {signal: options.cancel, caller: request.caller, graceMs: options.answerGraceMs},
+		onFrame(frame) {
+			if (frame.type === 'started') {
+				options.emit({type: 'agent-started', agent: target.name});
+			} else if (frame.type === 'stdout' || frame.type === 'stderr') {
+				output[frame.type] += frame.data;
+				options.emit({type: 'agent-output', agent: target.name, stream: frame.type, data: frame.data});
+			}
+		},
+	});
+
+	const base = {agent: target.name, exitCode: null, signal: null, ...output, truncated: false, durationMs: Date.now() - startedAt};
+	switch (end.kind) {
+		case 'terminal': {
+			const {frame} = end;
+			if (frame.type === 'result') {
+				return {...base, status: frame.status, exitCode: frame.exitCode, signal: frame.signal, truncated: frame.truncated, durationMs: frame.durationMs, ...(frame.reason === undefined ? {} : {reason: frame.reason})};
+			}
+
+			if (frame.type === 'error') {
+				return {...base, status: 'error', reason: `the agent refused the request (${frame.code}): ${frame.message}`};
+			}
+
+			return {...base, status: 'error', reason: `the agent answered a run with a ${frame.type} frame`};
+		}
+
+		case 'unreachable': {
+			return {...base, status: options.cancel.aborted ? 'skipped' : 'unreachable', reason: end.reason};
+		}
+
+		case 'lost': {
+			return {...base, status: 'unreachable', reason: end.reason};
+		}
+
+		case 'deadline': {
+			return {...base, status: 'timeout', reason: `no answer from the agent within ${Math.round((request.timeoutMs + options.answerGraceMs) / 1000)} s`};
+		}
+
+		case 'protocol': {
+			return {...base, status: 'error', reason: end.reason};
+		}
+	}
+}

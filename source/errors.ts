@@ -1,0 +1,49 @@
+/**
+ * One error class and one registry of codes, as fastify's lib/errors.js does. Every code names
+ * its exit status (CLI) and HTTP status (API) and a one-line summary; the README's error table
+ * lists every code (a test checks it).
+ */
+export const errorCodes = {
+	USAGE: {exit: 2, http: 400, summary: 'A flag or argument is missing or malformed.'},
+	NOT_INITIALISED: {exit: 2, http: 500, summary: 'The home directory has no keys yet: run `init` first.'},
+	ALREADY_INITIALISED: {exit: 2, http: 409, summary: '`init` found existing keys and will not overwrite them.'},
+	CONFIG_INVALID: {exit: 2, http: 500, summary: 'A configuration or state file cannot be read or is malformed.'},
+	UNSAFE_ENVIRONMENT: {exit: 2, http: 500, summary: 'NODE_TLS_REJECT_UNAUTHORIZED=0 is set; both executables refuse to start with it.'},
+	NAME_INVALID: {exit: 2, http: 400, summary: 'An agent or script name does not match its pattern.'},
+	SELECTOR_INVALID: {exit: 2, http: 400, summary: 'A `--on` selector is malformed.'},
+	NO_TARGETS: {exit: 2, http: 404, summary: 'The selector matched no registered agent.'},
+	ARGS_INVALID: {exit: 2, http: 400, summary: 'Script arguments break a limit (count, size, NUL byte) or the script\'s schema.'},
+	SCHEMA_INVALID: {exit: 2, http: 400, summary: 'An argument schema is too large, not JSON Schema 2020-12, or uses a remote $ref.'},
+	SCRIPT_UNSAFE: {exit: 2, http: 400, summary: 'An allowlisted path fails a safety check (not absolute, writable by others, wrong owner...).'},
+	SCRIPT_UNKNOWN: {exit: 2, http: 404, summary: 'No allowlist entry has that name.'},
+	AGENT_UNKNOWN: {exit: 2, http: 404, summary: 'No registered agent has that name.'},
+	AGENT_EXISTS: {exit: 2, http: 409, summary: 'An agent with that name is already registered.'},
+	REGISTRY_BUSY: {exit: 2, http: 503, summary: 'Another xi-exec process held the registry lock for too long.'},
+	CERTIFICATE_INVALID: {exit: 2, http: 400, summary: 'A certificate or CSR fails verification (signature, name, role, validity).'},
+	PROTOCOL: {exit: 1, http: 502, summary: 'A peer sent a frame that breaks the wire protocol.'},
+	INTERNAL: {exit: 1, http: 500, summary: 'A bug: please report it with the output of `--debug`.'},
+} as const satisfies Record<string, {exit: number; http: number; summary: string}>;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+export class XiError extends Error {
+	override readonly name = 'XiError';
+	readonly code: ErrorCode;
+
+	constructor(code: ErrorCode, message: string, options?: {cause?: unknown}) {
+		super(message, options);
+		this.code = code;
+	}
+
+	get exitStatus(): number {
+		return errorCodes[this.code].exit;
+	}
+
+	get httpStatus(): number {
+		return errorCodes[this.code].http;
+	}
+}
+
+export function isXiError(error: unknown): error is XiError {
+	return error instanceof XiError;
+}

@@ -1,0 +1,119 @@
+/**
+ * The controller's home directory ($XI_EXEC_HOME, or --home): the CA apart from everyday keys.
+ *
+ *   ca/ca.key            the CA's private key (0600, in its own 0700 directory)
+ *   ca.pem               the CA certificate (public)
+ *   controller.key/.pem  the identity that dials agents (xi-exec:controller, clientAuth)
+ *   server.key/.pem      the pairing and HTTPS listeners (xi-exec:server, serverAuth)
+ *   registry.json        the fleet
+ */
+import {homedir, hostname} from 'node:os';
+import {join} from 'node:path';
+import {XiError} from './errors.js';
+import {ensureDirectory, existsSync, readTextFile, writeFileAtomic} from './io/files.js';
+import {
+	createCertificateAuthority,
+	generateKeyPair,
+	issueCertificate,
+	keyPairFromPem,
+	privateKeyToPem,
+	publicKeySha256,
+	x509,
+	type CertificateAuthority,
+} from './pki/index.js';
+import {createRegistryFile, openRegistryStore, type RegistryStore} from './registry/store.js';
+
+export type ControllerPaths = ReturnType<typeof controllerPaths>;
+
+export function controllerPaths(home: string) {
+	return {
+		home,
+		caDirectory: join(home, 'ca'),
+		caKey: join(home, 'ca', 'ca.key'),
+		caCert: join(home, 'ca.pem'),
+		controllerKey: join(home, 'controller.key'),
+		controllerCert: join(home, 'controller.pem'),
+		serverKey: join(home, 'server.key'),
+		serverCert: join(home, 'server.pem'),
+		registry: join(home, 'registry.json'),
+	};
+}
+
+export function resolveControllerHome(flag: string | undefined, env: NodeJS.ProcessEnv): string {
+	return flag ?? env['XI_EXEC_HOME'] ?? join(homedir(), '.xi-exec');
+}
+
+export async function initControllerHome(home: string, now: Date): Promise<{caSha256: string}> {
+	const paths = controllerPaths(home);
+	if (existsSync(paths.caKey) || existsSync(paths.caCert)) {
+		throw new XiError('ALREADY_INITIALISED', `${home} already holds a fleet CA; use another --home, or remove it to start a new fleet.`);
+	}
+
+	ensureDirectory(home);
+	ensureDirectory(paths.caDirectory);
+	const caKeys = await generateKeyPair();
+	const caCertificate = await createCertificateAuthority({keys: caKeys, now});
+	const ca: CertificateAuthority = {certificate: caCertificate, privateKey: caKeys.privateKey};
+	writeFileAtomic(paths.caKey, await privateKeyToPem(caKeys.privateKey), 0o600);
+	writeFileAtomic(paths.caCert, caCertificate.toString('pem'), 0o644);
+
+	const controllerKeys = await generateKeyPair();
+	const controller = await issueCertificate({ca, publicKey: controllerKeys.publicKey, identity: {role: 'controller'}, now});
+	writeFileAtomic(paths.controllerKey, await privateKeyToPem(controllerKeys.privateKey), 0o600);
+	writeFileAtomic(paths.controllerCert, controller.toString('pem'), 0o644);
+
+	const serverKeys = await generateKeyPair();
+	const server = await issueCertificate({
+		ca,
+		publicKey: serverKeys.publicKey,
+		identity: {role: 'server'},
+		now,
+		dnsNames: ['localhost', hostname()],
+		ipAddresses: ['127.0.0.1', '::1'],
+	});
+	writeFileAtomic(paths.serverKey, await privateKeyToPem(serverKeys.privateKey), 0o600);
+	writeFileAtomic(paths.serverCert, server.toString('pem'), 0o644);
+
+	await createRegistryFile(paths.registry);
+	return {caSha256: publicKeySha256(caCertificate)};
+}
+
+function requireInitialised(paths: ControllerPaths): void {
+	if (!existsSync(paths.caCert) || !existsSync(paths.controllerKey)) {
+		throw new XiError('NOT_INITIALISED', `${paths.home} has no fleet CA yet; run \`xi-exec init\` (or pass --home / XI_EXEC_HOME).`);
+	}
+}
+
+/** The PEM material a TLS client or server needs. */
+export type TlsCredentials = {key: string; cert: string; ca: string};
+
+export function loadControllerCredentials(paths: ControllerPaths): TlsCredentials {
+	requireInitialised(paths);
+	return {
+		key: readTextFile(paths.controllerKey, 'the controller key'),
+		cert: readTextFile(paths.controllerCert, 'the controller certificate'),
+		ca: readTextFile(paths.caCert, 'the CA certificate'),
+	};
+}
+
+export function loadServerCredentials(paths: ControllerPaths): TlsCredentials {
+	requireInitialised(paths);
+	return {
+		key: readTextFile(paths.serverKey, 'the server key'),
+		cert: readTextFile(paths.serverCert, 'the server certificate'),
+		ca: readTextFile(paths.caCert, 'the CA certificate'),
+	};
+}
+
+/** The CA with its private key, for issuing. Only pairing and renewal need it. */
+export async function loadCertificateAuthority(paths: ControllerPaths): Promise<CertificateAuthority> {
+	requireInitialised(paths);
+	const certificate = new x509.X509Certificate(readTextFile(paths.caCert, 'the CA certificate'));
+	const {privateKey} = await keyPairFromPem(readTextFile(paths.caKey, 'the CA key'));
+	return {certificate, privateKey};
+}
+
+export function openControllerRegistry(paths: ControllerPaths): RegistryStore {
+	requireInitialised(paths);
+	return openRegistryStore(paths.registry);
+}

@@ -1,0 +1,49 @@
+/**
+ * `run --json`: exactly one JSON document, written as the run goes, one result at a time, so a
+ * thousand hosts' output never has to sit in one string. Output keeps its bytes, JSON-escaped.
+ *
+ *   {"requestId", "script", "args", "results": [{"agent", "status", "exitCode", "signal",
+ *    "stdout", "stderr", "truncated", "durationMs", "reason"}]}
+ */
+import type {AgentResult, RunEvent} from '../dispatch/events.js';
+
+export function createJsonRunWriter(write: (text: string) => void) {
+	let first = true;
+	return {
+		onEvent(event: RunEvent): void {
+			switch (event.type) {
+				case 'run-started': {
+					write(`{"requestId":${JSON.stringify(event.requestId)},"script":${JSON.stringify(event.script)},"args":${JSON.stringify(event.args)},"results":[`);
+					break;
+				}
+
+				case 'agent-finished': {
+					write((first ? '\n' : ',\n') + JSON.stringify(resultDocument(event.result)));
+					first = false;
+					break;
+				}
+
+				case 'run-finished': {
+					write('\n]}\n');
+					break;
+				}
+
+				default:
+			}
+		},
+	};
+}
+
+export function resultDocument(result: AgentResult) {
+	return {
+		agent: result.agent,
+		status: result.status,
+		exitCode: result.exitCode,
+		signal: result.signal,
+		stdout: result.stdout,
+		stderr: result.stderr,
+		truncated: result.truncated,
+		durationMs: result.durationMs,
+		reason: result.reason ?? null,
+	};
+}

@@ -1,0 +1,67 @@
+/**
+ * The plain CLI's view of a run: every output line prefixed by its agent's name as it arrives
+ * (partial lines wait for their newline), one status line per agent as it finishes, then the
+ * summary. Everything from an agent is made visible first.
+ */
+import type {RunEvent} from '../dispatch/events.js';
+import {countStatuses, formatSummary} from '../dispatch/run-state.js';
+import type {AgentResult} from '../dispatch/events.js';
+import {visible} from './visible.js';
+
+export function createPlainRunPrinter(write: (text: string) => void, options: {nameWidth: number}) {
+	const partial = new Map<string, string>();
+	const results: AgentResult[] = [];
+	const pad = (name: string) => name.padEnd(options.nameWidth);
+
+	const flushLines = (agent: string, stream: 'stdout' | 'stderr', text: string, final: boolean) => {
+		const key = `${agent}\0${stream}`;
+		const lines = ((partial.get(key) ?? '') + text).split('\n');
+		const rest = lines.pop() ?? '';
+		partial.set(key, final ? '' : rest);
+		if (final && rest.length > 0) {
+			lines.push(rest);
+		}
+
+		const marker = stream === 'stderr' ? '!' : '|';
+		for (const line of lines) {
+			write(`${pad(agent)} ${marker} ${visible(line)}\n`);
+		}
+	};
+
+	return {
+		onEvent(event: RunEvent): void {
+			if (event.type === 'agent-output') {
+				flushLines(event.agent, event.stream, event.data, false);
+			} else if (event.type === 'agent-finished') {
+				const {result} = event;
+				flushLines(result.agent, 'stdout', '', true);
+				flushLines(result.agent, 'stderr', '', true);
+				results.push(result);
+				write(`${pad(result.agent)} = ${describeResult(result)}\n`);
+			} else if (event.type === 'run-finished') {
+				write(`${formatSummary(countStatuses(results))}   request ${event.requestId}\n`);
+			}
+		},
+	};
+}
+
+export function describeResult(result: AgentResult): string {
+	const parts: string[] = [result.status];
+	if (result.status === 'failed' && result.exitCode !== null) {
+		parts[0] = `failed (exit ${result.exitCode})`;
+	}
+
+	if (result.reason && result.status !== 'failed') {
+		parts.push(visible(result.reason));
+	}
+
+	if (result.truncated) {
+		parts.push('output truncated at the agent\'s cap');
+	}
+
+	return parts.join(': ') + (result.durationMs > 0 ? ` (${formatDuration(result.durationMs)})` : '');
+}
+
+export function formatDuration(ms: number): string {
+	return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}

@@ -1,0 +1,254 @@
+import {
+	agentStatuses,
+	limits,
+	protocolErrorCodes,
+	protocolVersion,
+	requestIdPattern,
+	unknownRequestId,
+	type AgentStatus,
+	type ProtocolErrorCode,
+	type RequestFrame,
+	type ResponseFrame,
+	type ScriptDescription,
+} from './frames.js';
+import {safeJsonParse} from './safe-json.js';
+import {hasNul, utf8Bytes} from './text-checks.js';
+
+export type ProtocolError = {code: ProtocolErrorCode; message: string; id: string};
+export type Decoded<F> = {ok: true; frame: F} | {ok: false; error: ProtocolError};
+
+type Fields = Record<string, unknown>;
+
+/** Decode one line sent by a controller. Returns a typed frame or a protocol error; never throws. */
+export function decodeRequest(line: string): Decoded<RequestFrame> {
+	return decodeWith(line, limits.requestFrameBytes, (fields, fail) => {
+		const msg = fields['msg'];
+		const ts = fields['ts'];
+		if (typeof msg !== 'string' || !requestIdPattern.test(msg)) {
+			return fail('malformed', 'field "msg" must be a message id');
+		}
+
+		if (typeof ts !== 'number' || !Number.isSafeInteger(ts)) {
+			return fail('malformed', 'field "ts" must be a timestamp in milliseconds');
+		}
+
+		const base = {v: protocolVersion, id: fields['id'] as string, msg, ts};
+		switch (fields['type']) {
+			case 'describe': {
+				return {type: 'describe', ...base};
+			}
+
+			case 'cancel': {
+				const caller = fields['caller'];
+				if (typeof caller !== 'string' || hasNul(caller)) {
+					return fail('malformed', 'field "caller" must be a string');
+				}
+
+				return {type: 'cancel', ...base, caller};
+			}
+
+			case 'run': {
+				const {script, args, caller, timeoutMs, dryRun} = fields;
+				if (typeof script !== 'string') {
+					return fail('malformed', 'field "script" must be a string');
+				}
+
+				if (!Array.isArray(args) || !args.every(argument => typeof argument === 'string')) {
+					return fail('malformed', 'field "args" must be an array of strings');
+				}
+
+				if (typeof caller !== 'string' || hasNul(caller)) {
+					return fail('malformed', 'field "caller" must be a string');
+				}
+
+				if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !Number.isSafeInteger(timeoutMs) || timeoutMs <= 0)) {
+					return fail('malformed', 'field "timeoutMs" must be a positive integer');
+				}
+
+				if (dryRun !== undefined && typeof dryRun !== 'boolean') {
+					return fail('malformed', 'field "dryRun" must be a boolean');
+				}
+
+				return {
+					type: 'run',
+					...base,
+					script,
+					args: Object.freeze([...args]) as string[],
+					caller,
+					...(timeoutMs === undefined ? {} : {timeoutMs}),
+					...(dryRun === undefined ? {} : {dryRun}),
+				};
+			}
+
+			default: {
+				return fail('unknown-type', `unknown request type ${JSON.stringify(fields['type'])}`);
+			}
+		}
+	});
+}
+
+/** Decode one line sent by an agent. Returns a typed frame or a protocol error; never throws. */
+export function decodeResponse(line: string): Decoded<ResponseFrame> {
+	return decodeWith(line, limits.responseFrameBytes, (fields, fail) => {
+		const base = {v: protocolVersion, id: fields['id'] as string};
+		switch (fields['type']) {
+			case 'started': {
+				return {type: 'started', ...base};
+			}
+
+			case 'stdout':
+			case 'stderr': {
+				const data = fields['data'];
+				if (typeof data !== 'string') {
+					return fail('malformed', 'field "data" must be a string');
+				}
+
+				return {type: fields['type'], ...base, data};
+			}
+
+			case 'ack': {
+				if (typeof fields['found'] !== 'boolean') {
+					return fail('malformed', 'field "found" must be a boolean');
+				}
+
+				return {type: 'ack', ...base, found: fields['found']};
+			}
+
+			case 'result': {
+				return decodeResult(fields, base, fail);
+			}
+
+			case 'description': {
+				return decodeDescription(fields, base, fail);
+			}
+
+			case 'error': {
+				const {code, message} = fields;
+				if (typeof code !== 'string' || typeof message !== 'string') {
+					return fail('malformed', 'an error frame needs "code" and "message" strings');
+				}
+
+				const known = (protocolErrorCodes as readonly string[]).includes(code);
+				return {type: 'error', ...base, code: known ? (code as ProtocolErrorCode) : 'malformed', message};
+			}
+
+			default: {
+				return fail('unknown-type', `unknown response type ${JSON.stringify(fields['type'])}`);
+			}
+		}
+	});
+}
+
+type Fail = (code: ProtocolErrorCode, message: string) => ProtocolError;
+
+function decodeWith<F>(line: string, maxBytes: number, build: (fields: Fields, fail: Fail) => F | ProtocolError): Decoded<F> {
+	let id = unknownRequestId;
+	const fail: Fail = (code, message) => ({code, message, id});
+	if (utf8Bytes(line) > maxBytes) {
+		return {ok: false, error: fail('too-large', `frame is larger than ${maxBytes} bytes`)};
+	}
+
+	const parsed = safeJsonParse(line, limits.depth);
+	if (!parsed.ok) {
+		return {ok: false, error: fail('malformed', parsed.reason)};
+	}
+
+	const fields = parsed.value;
+	if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) {
+		return {ok: false, error: fail('malformed', 'a frame must be a JSON object')};
+	}
+
+	const record = fields as Fields;
+	if (typeof record['id'] === 'string' && requestIdPattern.test(record['id'])) {
+		id = record['id'];
+	}
+
+	if (record['v'] !== protocolVersion) {
+		return {ok: false, error: fail('unsupported-version', `protocol version ${JSON.stringify(record['v'])} is not supported (this side speaks ${protocolVersion})`)};
+	}
+
+	if (id === unknownRequestId) {
+		return {ok: false, error: fail('malformed', 'field "id" must be a request id')};
+	}
+
+	const built = build(record, fail);
+	return isProtocolError(built) ? {ok: false, error: built} : {ok: true, frame: built};
+}
+
+function isProtocolError(value: unknown): value is ProtocolError {
+	return typeof value === 'object' && value !== null && 'code' in value && 'message' in value && !('type' in value);
+}
+
+function decodeResult(fields: Fields, base: {v: 1; id: string}, fail: Fail): ResponseFrame | ProtocolError {
+	const {status, exitCode, signal, durationMs, truncated, bytes, reason} = fields;
+	if (typeof status !== 'string' || !(agentStatuses as readonly string[]).includes(status)) {
+		return fail('malformed', 'field "status" must be one of ' + agentStatuses.join(', '));
+	}
+
+	if (exitCode !== null && !Number.isSafeInteger(exitCode)) {
+		return fail('malformed', 'field "exitCode" must be an integer or null');
+	}
+
+	if (signal !== null && typeof signal !== 'string') {
+		return fail('malformed', 'field "signal" must be a string or null');
+	}
+
+	if (typeof durationMs !== 'number' || durationMs < 0 || typeof truncated !== 'boolean') {
+		return fail('malformed', 'fields "durationMs" and "truncated" are required');
+	}
+
+	const counts = bytes as Fields | undefined;
+	if (typeof counts !== 'object' || counts === null || typeof counts['stdout'] !== 'number' || typeof counts['stderr'] !== 'number') {
+		return fail('malformed', 'field "bytes" must hold stdout and stderr byte counts');
+	}
+
+	if (reason !== undefined && typeof reason !== 'string') {
+		return fail('malformed', 'field "reason" must be a string');
+	}
+
+	return {
+		type: 'result',
+		...base,
+		status: status as AgentStatus,
+		exitCode: exitCode as number | null,
+		signal: signal as string | null,
+		durationMs,
+		truncated,
+		bytes: {stdout: counts['stdout'], stderr: counts['stderr']},
+		...(reason === undefined ? {} : {reason}),
+	};
+}
+
+function decodeDescription(fields: Fields, base: {v: 1; id: string}, fail: Fail): ResponseFrame | ProtocolError {
+	const agent = fields['agent'] as Fields | undefined;
+	const scripts = fields['scripts'];
+	if (typeof agent !== 'object' || agent === null || typeof agent['name'] !== 'string' || !isStringRecord(agent['tags'])) {
+		return fail('malformed', 'field "agent" must hold a name and tags');
+	}
+
+	if (!Array.isArray(scripts)) {
+		return fail('malformed', 'field "scripts" must be an array');
+	}
+
+	const described: ScriptDescription[] = [];
+	for (const entry of scripts as Fields[]) {
+		if (typeof entry !== 'object' || entry === null || typeof entry['name'] !== 'string' || typeof entry['description'] !== 'string' || typeof entry['timeoutSeconds'] !== 'number') {
+			return fail('malformed', 'each script needs a name, a description and timeoutSeconds');
+		}
+
+		described.push({
+			name: entry['name'],
+			description: entry['description'],
+			timeoutSeconds: entry['timeoutSeconds'],
+			...(entry['args'] === undefined ? {} : {args: entry['args']}),
+			...(typeof entry['maxTargets'] === 'number' ? {maxTargets: entry['maxTargets']} : {}),
+			...(entry['confirm'] === true ? {confirm: true} : {}),
+		});
+	}
+
+	return {type: 'description', ...base, agent: {name: agent['name'], tags: agent['tags']}, scripts: described};
+}
+
+function isStringRecord(value: unknown): value is Record<string, string> {
+	return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every(item => typeof item === 'string');
+}

@@ -1,0 +1,102 @@
+/**
+ * The wire protocol shared by controller and agent: newline-delimited JSON frames over TLS,
+ * readable with `openssl s_client`. Every frame carries the protocol version `v`, a `type` and
+ * the request id `id`. Requests (controller → agent) also carry a unique message id `msg` and a
+ * timestamp `ts`, so an agent can refuse a replayed or stale message.
+ *
+ *   controller → agent   describe | run | cancel
+ *   agent → controller   description | started | stdout | stderr | result | ack | error
+ *
+ * A run streams `started`, any number of `stdout`/`stderr` chunks, then exactly one `result`.
+ * A `cancel` (on the run's own connection or a new one) is answered with an `ack` saying whether
+ * a run with that request id was found; the run itself then ends with a `cancelled` result.
+ */
+export const protocolVersion = 1 as const;
+
+export const limits = {
+	/** Largest frame a controller may send (a run request with its arguments). */
+	requestFrameBytes: 64 * 1024,
+	/** Largest frame an agent may send (an output chunk, a description with schemas). */
+	responseFrameBytes: 1024 * 1024,
+	/** Output is sent in chunks of at most this many bytes of text. */
+	outputChunkBytes: 16 * 1024,
+	/** JSON nesting depth accepted in any frame. */
+	depth: 32,
+	/** Arguments: how many, the size of each, and their total size (UTF-8 bytes). */
+	argCount: 64,
+	argBytes: 8 * 1024,
+	argsTotalBytes: 32 * 1024,
+	/** A request's timestamp must be within this many milliseconds of the agent's clock. */
+	clockSkewMs: 5 * 60 * 1000,
+} as const;
+
+export const runStatuses = ['ok', 'failed', 'denied', 'unreachable', 'timeout', 'cancelled', 'skipped', 'error'] as const;
+export type RunStatus = (typeof runStatuses)[number];
+
+/** What an agent itself can answer; `unreachable` and `skipped` are decided by the controller. */
+export const agentStatuses = ['ok', 'failed', 'denied', 'timeout', 'cancelled', 'error'] as const satisfies readonly RunStatus[];
+export type AgentStatus = (typeof agentStatuses)[number];
+
+type RequestBase = {v: typeof protocolVersion; id: string; msg: string; ts: number};
+
+export type DescribeFrame = RequestBase & {type: 'describe'};
+export type RunFrame = RequestBase & {
+	type: 'run';
+	script: string;
+	args: string[];
+	caller: string;
+	timeoutMs?: number;
+	dryRun?: boolean;
+};
+export type CancelFrame = RequestBase & {type: 'cancel'; caller: string};
+export type RequestFrame = DescribeFrame | RunFrame | CancelFrame;
+
+type ResponseBase = {v: typeof protocolVersion; id: string};
+
+export type ScriptDescription = {
+	name: string;
+	description: string;
+	args?: unknown;
+	timeoutSeconds: number;
+	maxTargets?: number;
+	confirm?: boolean;
+};
+export type DescriptionFrame = ResponseBase & {
+	type: 'description';
+	agent: {name: string; tags: Record<string, string>};
+	scripts: ScriptDescription[];
+};
+export type StartedFrame = ResponseBase & {type: 'started'};
+export type OutputFrame = ResponseBase & {type: 'stdout' | 'stderr'; data: string};
+export type ResultFrame = ResponseBase & {
+	type: 'result';
+	status: AgentStatus;
+	exitCode: number | null;
+	signal: string | null;
+	durationMs: number;
+	truncated: boolean;
+	bytes: {stdout: number; stderr: number};
+	reason?: string;
+};
+export type AckFrame = ResponseBase & {type: 'ack'; found: boolean};
+export const protocolErrorCodes = [
+	'malformed',
+	'forbidden',
+	'too-large',
+	'unsupported-version',
+	'unknown-type',
+	'replayed',
+	'stale',
+	'timeout',
+	'busy',
+] as const;
+export type ProtocolErrorCode = (typeof protocolErrorCodes)[number];
+export type ErrorFrame = ResponseBase & {type: 'error'; code: ProtocolErrorCode; message: string};
+export type ResponseFrame = DescriptionFrame | StartedFrame | OutputFrame | ResultFrame | AckFrame | ErrorFrame;
+
+export type Frame = RequestFrame | ResponseFrame;
+
+/** A request id names one run everywhere: frames, audit records on both sides, history. */
+export const requestIdPattern = /^[A-Za-z0-9][A-Za-z0-9_-]{7,63}$/;
+/** The id used on an error frame when the offending frame's own id could not be read. */
+export const unknownRequestId = '-';
