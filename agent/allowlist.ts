@@ -29,7 +29,7 @@ export function emptyAllowlist(): AllowlistFile {
 
 /** Validates the shape of allowlist.json; returns the problems found, all at once. */
 export function parseAllowlist(value: unknown): {ok: true; allowlist: AllowlistFile} | {ok: false; problems: string[]} {
-	if (typeof value !== 'object' || value === null || typeof (value as AllowlistFile).scripts !== 'object' || (value as AllowlistFile).scripts === null) {
+	if (typeof value !== 'object' || value === null || typeof (value as AllowlistFile).scripts !== 'object' || (value as AllowlistFile).scripts === null || Array.isArray((value as AllowlistFile).scripts)) {
 		return {ok: false, problems: ['expected {"scripts": {NAME: {path, description, ...}}}']};
 	}
 
@@ -55,6 +55,12 @@ export function parseAllowlist(value: unknown): {ok: true; allowlist: AllowlistF
 
 		if (entry.maxTargets !== undefined && (!Number.isInteger(entry.maxTargets) || entry.maxTargets < 1)) {
 			problems.push(`${name}: "maxTargets" must be a positive integer`);
+			continue;
+		}
+
+		// A runAs that is not a name must not quietly mean "run as the agent" (root, in production).
+		if (entry.runAs !== undefined && (typeof entry.runAs !== 'string' || entry.runAs === '')) {
+			problems.push(`${name}: "runAs" must be a user name`);
 			continue;
 		}
 

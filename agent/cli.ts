@@ -2,7 +2,7 @@
 /** xi-exec-agent: wiring only. Parse the command line, then call the command. */
 import meow from 'meow';
 import {runMain} from '../source/cli/main.js';
-import {usage} from '../source/cli/flags.js';
+import {positiveInteger, usage} from '../source/cli/flags.js';
 import {allowScript, denyScript, initAgent} from './commands.js';
 import {agentPaths, readAllowlistFile, resolveAgentHome} from './home.js';
 
@@ -13,6 +13,7 @@ const help = `
                           [--run-as USER] [--max-targets N] [--confirm]
     $ xi-exec-agent deny NAME
     $ xi-exec-agent scripts [--json]
+    $ xi-exec-agent pair --controller HOST:PORT [--ca-sha256 HASH] [--json] [--timeout SECONDS]
     $ xi-exec-agent start
 
   Options
@@ -28,6 +29,7 @@ const commandFlags = {
 	allow: {description: {type: 'string'}, timeout: {type: 'number'}, schema: {type: 'string'}, runAs: {type: 'string'}, maxTargets: {type: 'number'}, confirm: {type: 'boolean'}},
 	deny: {},
 	scripts: {json: {type: 'boolean'}},
+	pair: {controller: {type: 'string'}, caSha256: {type: 'string'}, json: {type: 'boolean'}, timeout: {type: 'number'}},
 	start: {},
 } as const;
 
@@ -96,6 +98,16 @@ await runMain('xi-exec-agent', async () => {
 			}
 
 			return 0;
+		}
+
+		case 'pair': {
+			const {pairCommand} = await import('./pair-command.js');
+			return pairCommand(paths, {
+				controller: flags['controller'] as string | undefined,
+				caSha256: flags['caSha256'] as string | undefined,
+				json: Boolean(flags['json']),
+				timeoutSeconds: positiveInteger('timeout', flags['timeout'] as number | undefined, {max: 86_400}) ?? 300,
+			}, {stdout: text => process.stdout.write(text), interactive: Boolean(process.stdin.isTTY)});
 		}
 
 		default: {

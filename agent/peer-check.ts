@@ -4,6 +4,7 @@
  * identity (one SAN URI, compared as an exact string), allowed for client authentication, and
  * carrying one of the pinned controller serials. Another agent's valid certificate fails here.
  */
+import {X509Certificate} from 'node:crypto';
 import {identityOf} from '../source/pki/identity.js';
 import {normaliseSerial, publicKeySha256} from '../source/pki/fingerprints.js';
 import {certificateFromDer, x509} from '../source/pki/x509.js';
@@ -30,6 +31,12 @@ export function checkControllerCertificate(peerDer: Buffer, issuerDer: Buffer | 
 		return {ok: false, reason: 'the peer certificate is not issued by the pinned fleet CA'};
 	}
 
+	// The pin holds on its own, not only behind the TLS layer: the issuer named in the chain must
+	// really have signed the certificate (a foreign CA can copy the fleet CA's name, not its key).
+	if (!signedBy(peerDer, issuerDer)) {
+		return {ok: false, reason: 'the peer certificate is not signed by the pinned fleet CA'};
+	}
+
 	const named = identityOf(certificate);
 	if (!named.ok) {
 		return {ok: false, reason: named.reason};
@@ -50,4 +57,12 @@ export function checkControllerCertificate(peerDer: Buffer, issuerDer: Buffer | 
 	}
 
 	return {ok: true, serial};
+}
+
+function signedBy(certificateDer: Buffer, issuerDer: Buffer): boolean {
+	try {
+		return new X509Certificate(certificateDer).verify(new X509Certificate(issuerDer).publicKey);
+	} catch {
+		return false;
+	}
 }

@@ -15,6 +15,11 @@ export class RunSlots {
 			return this.#releaser();
 		}
 
+		// An abort that already happened fires no event: such a run must not wait for a slot.
+		if (signal.aborted) {
+			return 'cancelled while queued';
+		}
+
 		if (this.#waiting.length >= this.maxQueued) {
 			return `agent busy: ${this.#running} runs in progress and ${this.#waiting.length} queued (limits ${this.maxRunning} and ${this.maxQueued})`;
 		}

@@ -12,6 +12,8 @@ const help = `
     $ xi-exec agents [--on SELECTOR] [--json]          list agents, asking each what it runs
     $ xi-exec run SCRIPT --on SELECTOR [-- ARGS...]    run an allowlisted script on agents
           [--parallel N] [--timeout SECONDS] [--json] [--dry-run]
+    $ xi-exec pair --listen HOST:PORT [--json] [--replace] [--timeout SECONDS]
+                                                       open the pairing listener; approve NAME CODE on stdin
     $ xi-exec ca fingerprint                           the CA's SHA-256 (for xi-exec-agent pair --ca-sha256)
 
   Selectors (--on, repeat for OR)
@@ -31,6 +33,7 @@ const commandFlags = {
 	agents: {on: {type: 'string', isMultiple: true}, json: {type: 'boolean'}, timeout: {type: 'number'}},
 	run: {on: {type: 'string', isMultiple: true}, parallel: {type: 'number'}, timeout: {type: 'number'}, json: {type: 'boolean'}, dryRun: {type: 'boolean'}},
 	ca: {},
+	pair: {listen: {type: 'string'}, json: {type: 'boolean'}, replace: {type: 'boolean'}, timeout: {type: 'number'}},
 	demo: {},
 } as const;
 
@@ -93,6 +96,16 @@ await runMain('xi-exec', async () => {
 			const {caFingerprint} = await import('./commands/ca.js');
 			io.stdout(`${caFingerprint(paths)}\n`);
 			return 0;
+		}
+
+		case 'pair': {
+			const {pairCommand} = await import('./commands/pair.js');
+			return pairCommand(paths, {
+				listen: flags['listen'] as string | undefined,
+				json: Boolean(flags['json']),
+				replace: Boolean(flags['replace']),
+				timeoutSeconds: positiveInteger('timeout', flags['timeout'] as number | undefined, {max: 86_400}) ?? 300,
+			}, {...io, stdin: process.stdin});
 		}
 
 		case 'agents': {

@@ -105,6 +105,11 @@ export function loadServerCredentials(paths: ControllerPaths): TlsCredentials {
 	};
 }
 
+export function readControllerCertificate(paths: ControllerPaths): string {
+	requireInitialised(paths);
+	return readTextFile(paths.controllerCert, 'the controller certificate');
+}
+
 /** The CA with its private key, for issuing. Only pairing and renewal need it. */
 export async function loadCertificateAuthority(paths: ControllerPaths): Promise<CertificateAuthority> {
 	requireInitialised(paths);

@@ -9,6 +9,8 @@ export async function mapLimited<T, R>(items: readonly T[], limit: number, work:
 		}
 	};
 
-	await Promise.all(Array.from({length: Math.max(1, Math.min(limit, items.length))}, worker));
+	// One worker at least: a limit below 1, or NaN, must not leave the items unworked.
+	const workers = limit >= 1 ? Math.min(limit, items.length) : 1;
+	await Promise.all(Array.from({length: workers}, worker));
 	return results;
 }

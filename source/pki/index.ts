@@ -4,3 +4,4 @@ export * from './identity.js';
 export * from './fingerprints.js';
 export * from './issue.js';
 export * from './csr.js';
+export * from './verify.js';

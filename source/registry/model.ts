@@ -53,7 +53,7 @@ export function parseRegistry(value: unknown): Registry | string {
 	}
 
 	for (const agent of (value as Registry).agents) {
-		if (typeof agent?.name !== 'string' || typeof agent.address !== 'string' || typeof agent.serial !== 'string' || typeof agent.tags !== 'object') {
+		if (typeof agent?.name !== 'string' || typeof agent.address !== 'string' || typeof agent.serial !== 'string' || typeof agent.tags !== 'object' || agent.tags === null || Array.isArray(agent.tags)) {
 			return `agent record ${JSON.stringify(agent?.name)} lacks name, address, serial or tags`;
 		}
 	}

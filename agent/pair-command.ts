@@ -1,0 +1,77 @@
+/** `xi-exec-agent pair --controller HOST:PORT [--ca-sha256 HASH] [--json]`: the agent's face of the ceremony. */
+import {createInterface} from 'node:readline/promises';
+import {XiError} from '../source/errors.js';
+import {parseHostPort} from '../source/io/address.js';
+import {writeFileAtomic} from '../source/io/files.js';
+import {formatCode} from '../source/pairing/code.js';
+import {colonHex} from '../source/pki/fingerprints.js';
+import {readAgentConfig, writePins, type AgentPaths} from './home.js';
+import {pairWithController, type PairingCode} from './pair.js';
+
+export type PairCommandInput = {controller?: string; caSha256?: string; json: boolean; timeoutSeconds: number};
+
+export async function pairCommand(paths: AgentPaths, input: PairCommandInput, io: {stdout: (text: string) => void; interactive: boolean}): Promise<number> {
+	const config = readAgentConfig(paths);
+	const controller = parseHostPort(input.controller ?? '');
+	if (typeof controller === 'string') {
+		throw new XiError('USAGE', `--controller ${controller}; for example --controller 10.0.0.1:7400.`);
+	}
+
+	if (input.caSha256 !== undefined && !/^[0-9a-f]{64}$/.test(input.caSha256.toLowerCase().replaceAll(':', ''))) {
+		throw new XiError('USAGE', '--ca-sha256 must be the 64 hex digits printed by `xi-exec ca fingerprint`.');
+	}
+
+	if (!io.interactive && input.caSha256 === undefined) {
+		throw new XiError('USAGE', 'pair needs a terminal to confirm the controller, or --ca-sha256 HASH (printed by `xi-exec ca fingerprint` on the controller) to pin its CA.');
+	}
+
+	const say = (human: string, json: Record<string, unknown>) => io.stdout(input.json ? JSON.stringify(json) + '\n' : human);
+	if (!input.json) {
+		io.stdout(`Pairing ${config.name} with the controller at ${input.controller}...\n`);
+	}
+
+	const outcome = await pairWithController({
+		controller,
+		name: config.name,
+		address: config.advertise ?? config.listen,
+		tags: config.tags,
+		...(input.caSha256 === undefined ? {} : {caSha256: input.caSha256.toLowerCase().replaceAll(':', '')}),
+		timeoutMs: input.timeoutSeconds * 1000,
+		now: () => new Date(),
+		onCode(code: PairingCode) {
+			say(
+				`\n  Verification code:  ${formatCode(code.code)}\n  CA fingerprint:     ${colonHex(code.caSha256)}\n  Controller:         ${code.controllerName}\n\nType this code on the controller: approve ${config.name} ${formatCode(code.code)}\n`,
+				{event: 'code', agent: config.name, code: code.code, ca: code.caSha256, ceremony: code.ceremony},
+			);
+		},
+		onStatus(status) {
+			if (!input.json) {
+				io.stdout(status === 'waiting' ? 'Waiting for the operator to approve on the controller...\n' : 'The controller approved this agent.\n');
+			}
+		},
+		async confirm(code) {
+			const prompt = createInterface({input: process.stdin, output: process.stderr});
+			try {
+				const answer = await prompt.question(`Check that the controller shows ${config.name} approved with code ${formatCode(code.code)}, then type yes to trust it: `);
+				return answer.trim().toLowerCase() === 'yes';
+			} finally {
+				prompt.close();
+			}
+		},
+	});
+
+	if (!outcome.ok) {
+		say(`Not paired: ${outcome.reason}. Nothing was stored.\n`, {event: 'refused', agent: config.name, reason: outcome.reason});
+		return 1;
+	}
+
+	writeFileAtomic(paths.key, outcome.keyPem, 0o600);
+	writeFileAtomic(paths.cert, outcome.certificatePem, 0o644);
+	writeFileAtomic(paths.ca, outcome.caPem, 0o644);
+	writePins(paths, outcome.pins);
+	say(
+		`Paired: ${config.name} holds certificate ${outcome.serial} and trusts controller ${outcome.pins.controllerSerials[0]}.\nNext: start the agent with \`xi-exec-agent start\`.\n`,
+		{event: 'paired', agent: config.name, serial: outcome.serial, controllerSerial: outcome.pins.controllerSerials[0], ca: outcome.pins.caSha256},
+	);
+	return 0;
+}

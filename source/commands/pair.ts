@@ -1,0 +1,106 @@
+/**
+ * `xi-exec pair --listen HOST:PORT [--json] [--replace]`: open the pairing listener and approve
+ * requests by the code read on each agent's screen. Commands arrive as lines on stdin, from a
+ * person or a script: `approve NAME CODE`, `reject NAME`. With --json, every event is a JSON line.
+ */
+import {hostname} from 'node:os';
+import {createInterface} from 'node:readline';
+import {XiError} from '../errors.js';
+import {loadCertificateAuthority, loadServerCredentials, openControllerRegistry, readControllerCertificate, type ControllerPaths} from '../home.js';
+import {parseHostPort} from '../io/address.js';
+import {visible} from '../output/visible.js';
+import {openPairingListener, type PairingEvent, type PairingListener} from '../pairing/listener.js';
+import {formatTags} from '../policy/tags.js';
+import {exitInterrupted, type CommandIo} from './run.js';
+
+export type PairInput = {listen?: string; json: boolean; replace: boolean; timeoutSeconds: number};
+
+export async function pairCommand(paths: ControllerPaths, input: PairInput, io: CommandIo & {stdin: NodeJS.ReadableStream}): Promise<number> {
+	const listen = parseHostPort(input.listen ?? '');
+	if (typeof listen === 'string') {
+		throw new XiError('USAGE', `--listen ${listen}; for example --listen 0.0.0.0:7400.`);
+	}
+
+	const print = (human: string, json: Record<string, unknown>) => io.stdout(input.json ? JSON.stringify(json) + '\n' : human);
+	const listener = await openPairingListener({
+		listen,
+		server: loadServerCredentials(paths),
+		ca: await loadCertificateAuthority(paths),
+		controllerCertificate: readControllerCertificate(paths),
+		controllerName: hostname(),
+		registry: openControllerRegistry(paths),
+		replace: input.replace,
+		timeoutMs: input.timeoutSeconds * 1000,
+		now: () => new Date(),
+		onEvent: event => print(describeEvent(event), event),
+	}).catch((error: NodeJS.ErrnoException) => {
+		throw new XiError('USAGE', `Cannot listen on ${input.listen}: ${error.code ?? error.message}.`, {cause: error});
+	});
+
+	createInterface({input: io.stdin}).on('line', line => {
+		void handleCommand(listener, line, print);
+	});
+
+	return new Promise(resolve => {
+		io.onInterrupt(() => {
+			void listener.close().then(() => {
+				resolve(exitInterrupted);
+			});
+		});
+	});
+}
+
+async function handleCommand(listener: PairingListener, line: string, print: (human: string, json: Record<string, unknown>) => void): Promise<void> {
+	const [verb, name, ...code] = line.trim().split(/\s+/);
+	if (verb === 'approve' && name && code.length > 0) {
+		const approval = await listener.approve(name, code.join(''));
+		if (approval.ok) {
+			print(`${name}: agent ${approval.agentCode} = controller ${approval.controllerCode}: approved; waiting for ${name} to confirm.\n`, {event: 'approve', agent: name, match: true});
+		} else {
+			print(`${name}: ${approval.reason}.\n`, {event: 'approve', agent: name, match: false, reason: approval.reason});
+		}
+
+		return;
+	}
+
+	if (verb === 'reject' && name) {
+		const rejected = listener.reject(name);
+		if (!rejected) {
+			print(`No pairing request from ${name}.\n`, {event: 'error', reason: `no pairing request from ${name}`});
+		}
+
+		return;
+	}
+
+	if (verb) {
+		print(`Commands: approve NAME CODE, reject NAME.\n`, {event: 'error', reason: `unknown command ${JSON.stringify(line.trim())}; use "approve NAME CODE" or "reject NAME"`});
+	}
+}
+
+function describeEvent(event: PairingEvent): string {
+	switch (event.event) {
+		case 'listening': {
+			return `Pairing listener open on ${event.address}. On the new host: xi-exec-agent pair --controller ${event.address}\nType approve NAME CODE (the code shown on the agent) or reject NAME. Ctrl-C closes the listener.\n`;
+		}
+
+		case 'request': {
+			return `\nPairing request: ${visible(event.agent)} at ${visible(event.address)} (connected from ${event.source})\n  tags: ${formatTags(event.tags) || '(none)'}\n  key:  ${event.fingerprint.slice(0, 47)}\nRead the code on ${event.agent}'s screen, then type: approve ${event.agent} CODE   (or: reject ${event.agent})\n`;
+		}
+
+		case 'wrong-code': {
+			return '';
+		}
+
+		case 'approved': {
+			return '';
+		}
+
+		case 'paired': {
+			return `${event.agent} is paired (certificate ${event.serial}); \`xi-exec agents\` shows it.\n`;
+		}
+
+		case 'refused': {
+			return `Refused${event.agent ? ` ${visible(event.agent)}` : ''} (from ${event.source}): ${visible(event.reason)}.\n`;
+		}
+	}
+}
