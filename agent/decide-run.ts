@@ -4,6 +4,7 @@
  * schema. Returns the entry to run or a refusal with its reason. The file check is a port.
  */
 import {checkArgs} from '../source/protocol/args.js';
+import {describeSchemaError} from '../source/protocol/args-schema.js';
 import type {RunFrame} from '../source/protocol/frames.js';
 import {hasControl, isScriptName} from '../source/protocol/text-checks.js';
 import {sameFile, type FileCheck} from './allowlist.js';
@@ -40,9 +41,7 @@ export function decideRun(frame: RunFrame, allowlist: LoadedAllowlist, recheck: 
 	}
 
 	if (loaded.validate && !loaded.validate(frame.args)) {
-		const [first] = loaded.validate.errors ?? [];
-		const where = first?.instancePath ? `argument ${first.instancePath.replace(/^\//, '#')}` : 'the arguments';
-		return {ok: false, reason: `arguments refused by ${frame.script}'s schema: ${where} ${first?.message ?? 'is invalid'}`};
+		return {ok: false, reason: `arguments refused by ${frame.script}'s schema: ${describeSchemaError(loaded.validate)}`};
 	}
 
 	return {ok: true, loaded};

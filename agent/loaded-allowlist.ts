@@ -3,11 +3,12 @@
  * was checked at load, and its compiled argument schema. An entry that failed a check at load is
  * kept with its reason, so a run of it is refused with that reason rather than "unknown".
  */
-import {Ajv2020, type ValidateFunction} from 'ajv/dist/2020.js';
+import type {ValidateFunction} from 'ajv/dist/2020.js';
+import {compileArgsSchema} from '../source/protocol/args-schema.js';
 import type {ScriptDescription} from '../source/protocol/frames.js';
 import {inspectScriptFile, type AllowlistEntry, type AllowlistFile, type FileIdentity, type Owners} from './allowlist.js';
 
-export const maxSchemaBytes = 64 * 1024;
+export {compileArgsSchema} from '../source/protocol/args-schema.js';
 
 export type LoadedEntry = {
 	name: string;
@@ -19,24 +20,6 @@ export type LoadedEntry = {
 };
 
 export type LoadedAllowlist = Map<string, LoadedEntry>;
-
-export function compileArgsSchema(schema: unknown): {ok: true; validate: ValidateFunction} | {ok: false; reason: string} {
-	const text = JSON.stringify(schema);
-	if (text.length > maxSchemaBytes) {
-		return {ok: false, reason: `the argument schema is ${text.length} bytes; the limit is ${maxSchemaBytes}`};
-	}
-
-	if (/"\$ref"\s*:\s*"(?!#)/.test(text)) {
-		return {ok: false, reason: 'the argument schema may only use local "$ref"s (starting with #)'};
-	}
-
-	try {
-		const ajv = new Ajv2020({strict: true, allErrors: false, loadSchema: undefined});
-		return {ok: true, validate: ajv.compile(schema as object)};
-	} catch (error) {
-		return {ok: false, reason: `the argument schema is not valid JSON Schema 2020-12: ${(error as Error).message}`};
-	}
-}
 
 export function loadAllowlist(file: AllowlistFile, ownersFor: (entry: AllowlistEntry) => Owners | string): LoadedAllowlist {
 	const loaded: LoadedAllowlist = new Map();

@@ -8,6 +8,8 @@ import type {CommandIo} from './commands/run.js';
 
 const help = `
   Usage
+    $ xi-exec                                          the console (in a terminal)
+    $ xi-exec demo                                     a local demo fleet, paired for real, in the console
     $ xi-exec init                                     create the fleet CA and controller keys
     $ xi-exec agents [--on SELECTOR] [--json]          list agents, asking each what it runs
     $ xi-exec run SCRIPT --on SELECTOR [-- ARGS...]    run an allowlisted script on agents
@@ -35,6 +37,7 @@ const commandFlags = {
 	ca: {},
 	pair: {listen: {type: 'string'}, json: {type: 'boolean'}, replace: {type: 'boolean'}, timeout: {type: 'number'}},
 	demo: {},
+	console: {pairListen: {type: 'string'}},
 } as const;
 
 const io: CommandIo = {
@@ -48,8 +51,10 @@ const io: CommandIo = {
 await runMain('xi-exec', async () => {
 	const argv = process.argv.slice(2);
 	const separator = argv.indexOf('--');
-	const [command, ...rest] = separator === -1 ? argv : argv.slice(0, separator);
+	const before = separator === -1 ? argv : argv.slice(0, separator);
 	const afterSeparator = separator === -1 ? [] : argv.slice(separator + 1);
+	const openConsole = (before.length === 0 || before[0]!.startsWith('--')) && !before.some(arg => arg === '--help' || arg === '--version') && Boolean(process.stdin.isTTY && process.stdout.isTTY);
+	const [command, ...rest] = openConsole ? ['console', ...before] : before;
 	if (command === undefined || command === '--help' || command === 'help') {
 		process.stdout.write(help.trimStart());
 		return command === undefined ? 2 : 0;
@@ -84,7 +89,22 @@ await runMain('xi-exec', async () => {
 		}
 
 		case 'demo': {
-			io.stdout('The demo arrives with pairing (issue 3): it starts a local fleet paired through the real ceremony.\nUntil then, `npm test` shows the fleet at work.\n');
+			const {demoCommand} = await import('./commands/demo.js');
+			return demoCommand(io, {interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY)});
+		}
+
+		case 'console': {
+			const {parseHostPort} = await import('./io/address.js');
+			const pairListen = parseHostPort((flags['pairListen'] as string | undefined) ?? '0.0.0.0:7400');
+			if (typeof pairListen === 'string') {
+				usage(`--pair-listen ${pairListen}.`);
+			}
+
+			const {createConsoleCore} = await import('./ui/console-core.js');
+			const {defaultCaller} = await import('./commands/run.js');
+			const core = createConsoleCore(paths, {caller: defaultCaller(), pairListen});
+			const {startConsole} = await import('./ui/start-console.js');
+			await startConsole(core);
 			return 0;
 		}
 

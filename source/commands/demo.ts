@@ -1,0 +1,185 @@
+/**
+ * `xi-exec demo`: a real local fleet on loopback. A fresh controller home, six agents in their own
+ * homes (separate processes, each with a few harmless sample scripts and its own tags), each paired
+ * through the real ceremony (the demo reads each agent's code and types it, as an operator would),
+ * then the console. Leaving the console (or Ctrl-C) stops every process it started.
+ */
+import {spawn, type ChildProcess} from 'node:child_process';
+import {mkdirSync, mkdtempSync, rmSync, writeFileSync, chmodSync} from 'node:fs';
+import {createServer} from 'node:net';
+import {hostname, tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {createInterface} from 'node:readline';
+import {fileURLToPath} from 'node:url';
+import {allowScript, initAgent} from '../../agent/commands.js';
+import {agentPaths} from '../../agent/home.js';
+import {controllerPaths, initControllerHome, loadCertificateAuthority, loadServerCredentials, openControllerRegistry, readControllerCertificate} from '../home.js';
+import {formatCode} from '../pairing/code.js';
+import {openPairingListener} from '../pairing/listener.js';
+import {agentsCommand} from './agents.js';
+import {runCommand, type CommandIo} from './run.js';
+
+const agentCli = fileURLToPath(new URL('../../agent/cli.js', import.meta.url));
+
+type DemoAgent = {name: string; tags: string[]};
+
+const fleet: DemoAgent[] = [
+	{name: 'web1', tags: ['env=production', 'role=web', 'site=london']},
+	{name: 'web2', tags: ['env=production', 'role=web', 'site=paris']},
+	{name: 'db1', tags: ['env=production', 'role=db', 'site=london']},
+	{name: 'cache1', tags: ['env=production', 'role=cache', 'site=paris']},
+	{name: 'web3', tags: ['env=staging', 'role=web', 'site=london']},
+	{name: 'db2', tags: ['env=staging', 'role=db', 'site=paris']},
+];
+
+/** Sample scripts, written per agent so their output says where they ran. Harmless: they only print. */
+function sampleScripts(agent: string): Record<string, {body: string; description: string; extra?: Record<string, unknown>}> {
+	return {
+		'check-service': {
+			description: 'Check the web service (db2 fails, to show a failure)',
+			body: `#!/bin/sh\nfor step in config sockets workers upstream; do echo "${agent}: checking $step"; sleep 0.4; done\n${agent === 'db2' ? 'echo "upstream: connection refused" >&2\nexit 3\n' : 'echo "service healthy"\n'}`,
+		},
+		'disk-usage': {description: 'Disk usage of /', body: '#!/bin/sh\ndf -h / | tail -n 1\n'},
+		'echo-args': {description: 'Print each argument on its own line, literally', body: '#!/bin/sh\nfor a in "$@"; do printf \'[%s]\\n\' "$a"; done\n'},
+		'slow-count': {description: 'Count to 10, one number every half second', body: `#!/bin/sh\ni=1\nwhile [ $i -le 10 ]; do echo "${agent} $i"; i=$((i+1)); sleep 0.5; done\n`},
+		'restart-app': {
+			description: 'Pretend to restart the app (asks for confirmation, at most 3 hosts)',
+			body: `#!/bin/sh\necho "restarting app on ${agent} (demo: nothing is restarted)"\nsleep 1\necho "app restarted"\n`,
+			extra: {confirm: true, maxTargets: 3},
+		},
+	};
+}
+
+export async function demoCommand(io: CommandIo, options: {interactive: boolean}): Promise<number> {
+	const directory = mkdtempSync(join(tmpdir(), 'xi-exec-demo-'));
+	const children: ChildProcess[] = [];
+	const stopAll = () => {
+		for (const child of children) {
+			child.kill('SIGTERM');
+		}
+	};
+
+	process.on('exit', stopAll);
+	const interrupted = new Promise<number>(resolve => {
+		io.onInterrupt(() => resolve(130));
+		process.once('SIGTERM', () => resolve(143));
+	});
+
+	try {
+		const result = await Promise.race([runDemo(directory, children, io, options), interrupted]);
+		return result;
+	} finally {
+		stopAll();
+		await Promise.all(children.map(child => (child.exitCode === null && child.signalCode === null ? new Promise(resolve => child.once('exit', resolve)) : undefined)));
+		rmSync(directory, {recursive: true, force: true});
+	}
+}
+
+async function runDemo(directory: string, children: ChildProcess[], io: CommandIo, options: {interactive: boolean}): Promise<number> {
+	const home = join(directory, 'controller');
+	const paths = controllerPaths(home);
+	const {caSha256} = await initControllerHome(home, new Date());
+	io.stdout(`Demo fleet in ${directory}\nController CA ${caSha256.slice(0, 16)}…\n\n`);
+
+	const listener = await openPairingListener({
+		listen: {host: '127.0.0.1', port: 0},
+		server: loadServerCredentials(paths),
+		ca: await loadCertificateAuthority(paths),
+		controllerCertificate: readControllerCertificate(paths),
+		controllerName: hostname(),
+		registry: openControllerRegistry(paths),
+		replace: false,
+		timeoutMs: 60_000,
+		now: () => new Date(),
+		onEvent() {
+			// The demo reports each pairing itself, below.
+		},
+	});
+
+	const homes = new Map<string, string>();
+	await Promise.all(fleet.map(async agent => {
+		const agentHome = join(directory, 'agents', agent.name);
+		homes.set(agent.name, agentHome);
+		const scriptDirectory = join(agentHome, 'scripts');
+		mkdirSync(scriptDirectory, {recursive: true, mode: 0o700});
+		const port = await freePort();
+		const paths = agentPaths(agentHome);
+		initAgent(paths, {name: agent.name, listen: `127.0.0.1:${port}`, tags: agent.tags});
+		allowScript(paths, 'uptime', '/usr/bin/uptime', {description: 'Load and uptime'});
+		for (const [name, script] of Object.entries(sampleScripts(agent.name))) {
+			const path = join(scriptDirectory, name);
+			writeFileSync(path, script.body);
+			chmodSync(path, 0o755);
+			allowScript(paths, name, path, {description: script.description, ...(script.extra ?? {})});
+		}
+	}));
+
+	io.stdout('Pairing each agent through the real ceremony (the demo reads each code and types it):\n');
+	for (const agent of fleet) {
+		const child = spawn(process.execPath, [agentCli, 'pair', '--controller', listener.address, '--ca-sha256', caSha256, '--json'], {
+			env: {...process.env, XI_EXEC_AGENT_HOME: homes.get(agent.name)},
+			stdio: ['ignore', 'pipe', 'inherit'],
+		});
+		children.push(child);
+		const lines = createInterface({input: child.stdout!});
+		const exited = new Promise<number | null>(resolve => child.once('exit', resolve));
+		for await (const line of lines) {
+			const event = JSON.parse(line) as {event: string; code?: string; reason?: string};
+			if (event.event === 'code') {
+				const approval = await listener.approve(agent.name, event.code!);
+				io.stdout(approval.ok
+					? `  ${agent.name.padEnd(7)} agent ${formatCode(event.code!)} = controller ${approval.controllerCode}  approved\n`
+					: `  ${agent.name.padEnd(7)} ${approval.reason}\n`);
+			} else if (event.event === 'refused') {
+				io.stdout(`  ${agent.name.padEnd(7)} refused: ${event.reason}\n`);
+			}
+		}
+
+		await exited;
+	}
+
+	await listener.close();
+	io.stdout('\nStarting the agents...\n');
+	await Promise.all(fleet.map(agent => startDemoAgent(homes.get(agent.name)!, children)));
+
+	if (options.interactive) {
+		const {createConsoleCore} = await import('../ui/console-core.js');
+		const {startConsole} = await import('../ui/start-console.js');
+		await startConsole(createConsoleCore(paths, {caller: 'demo@' + hostname(), pairListen: {host: '127.0.0.1', port: 0}}), 'xi-exec demo');
+		return 0;
+	}
+
+	io.stdout('\n');
+	await agentsCommand(paths, {on: [], json: false, timeoutSeconds: 3}, io);
+	io.stdout('\n$ xi-exec run check-service --on env=production\n');
+	await runCommand(paths, {script: 'check-service', args: [], on: ['env=production'], parallel: 64, timeoutSeconds: 30, json: false, dryRun: false}, {...io, onInterrupt() {
+		// The demo's own handler stops everything.
+	}});
+	io.stdout('\nRun `npm run demo` in a terminal to open the console on this fleet. The demo has stopped every process it started.\n');
+	return 0;
+}
+
+function startDemoAgent(home: string, children: ChildProcess[]): Promise<void> {
+	const child = spawn(process.execPath, [agentCli, 'start'], {env: {...process.env, XI_EXEC_AGENT_HOME: home}, stdio: ['ignore', 'pipe', 'inherit']});
+	children.push(child);
+	return new Promise((resolve, reject) => {
+		const lines = createInterface({input: child.stdout!});
+		lines.on('line', line => {
+			if (line.includes('"event":"listening"')) {
+				resolve();
+			}
+		});
+		child.once('exit', code => reject(new Error(`an agent exited with ${code}`)));
+	});
+}
+
+function freePort(): Promise<number> {
+	return new Promise((resolve, reject) => {
+		const server = createServer();
+		server.once('error', reject);
+		server.listen(0, '127.0.0.1', () => {
+			const {port} = server.address() as {port: number};
+			server.close(() => resolve(port));
+		});
+	});
+}

@@ -1,0 +1,101 @@
+/**
+ * The fleet screen's state: the agents (registry records, then what discovery found), the live
+ * filter, and the cursor. A pure reducer over a discriminated union of actions.
+ */
+import {useReducer} from 'react';
+import type {Discovered} from '../../../dispatch/discover.js';
+import {matchesFilter, parseFilter} from '../../../policy/filter.js';
+import type {ScriptDescription} from '../../../protocol/frames.js';
+import type {AgentRecord} from '../../../registry/model.js';
+
+export type FleetAgent = AgentRecord & {
+	status: 'checking' | 'reachable' | 'unreachable';
+	reason?: string;
+	scripts: ScriptDescription[];
+};
+
+export type FleetState = {
+	agents: FleetAgent[];
+	loaded: boolean;
+	filter: string;
+	editingFilter: boolean;
+	cursor: number;
+};
+
+export type FleetAction =
+	| {type: 'agents-loaded'; agents: AgentRecord[]}
+	| {type: 'agent-discovered'; found: Discovered}
+	| {type: 'rediscover'}
+	| {type: 'filter-start'}
+	| {type: 'filter-type'; text: string}
+	| {type: 'filter-erase'}
+	| {type: 'filter-done'}
+	| {type: 'filter-clear'}
+	| {type: 'move'; delta: number};
+
+export const initialFleetState: FleetState = {agents: [], loaded: false, filter: '', editingFilter: false, cursor: 0};
+
+export function visibleAgents(state: FleetState): FleetAgent[] {
+	const terms = parseFilter(state.filter);
+	return state.agents.filter(agent => matchesFilter(terms, agent));
+}
+
+export function selectedAgent(state: FleetState): FleetAgent | undefined {
+	return visibleAgents(state)[state.cursor];
+}
+
+export function reduceFleet(state: FleetState, action: FleetAction): FleetState {
+	switch (action.type) {
+		case 'agents-loaded': {
+			return clampCursor({...state, loaded: true, agents: action.agents.map(record => ({...record, status: 'checking', scripts: []}))});
+		}
+
+		case 'agent-discovered': {
+			const {found} = action;
+			return {
+				...state,
+				agents: state.agents.map(agent => (agent.name === found.name
+					? {...agent, status: found.status, scripts: found.scripts, ...(found.reason === undefined ? {reason: undefined} : {reason: found.reason})}
+					: agent)),
+			};
+		}
+
+		case 'rediscover': {
+			return {...state, agents: state.agents.map(agent => ({...agent, status: 'checking'}))};
+		}
+
+		case 'filter-start': {
+			return {...state, editingFilter: true};
+		}
+
+		case 'filter-type': {
+			return clampCursor({...state, filter: state.filter + action.text, cursor: 0});
+		}
+
+		case 'filter-erase': {
+			return clampCursor({...state, filter: state.filter.slice(0, -1), cursor: 0});
+		}
+
+		case 'filter-done': {
+			return {...state, editingFilter: false};
+		}
+
+		case 'filter-clear': {
+			return clampCursor({...state, filter: '', editingFilter: false});
+		}
+
+		case 'move': {
+			return clampCursor({...state, cursor: state.cursor + action.delta});
+		}
+	}
+}
+
+function clampCursor(state: FleetState): FleetState {
+	const count = visibleAgents(state).length;
+	const cursor = Math.max(0, Math.min(state.cursor, count - 1));
+	return cursor === state.cursor ? state : {...state, cursor};
+}
+
+export function useFleetState() {
+	return useReducer(reduceFleet, initialFleetState);
+}

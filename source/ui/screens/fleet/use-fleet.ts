@@ -1,0 +1,51 @@
+/** The fleet screen's keys. */
+import {useInput} from 'ink';
+import type {Dispatch} from 'react';
+import type {FleetAction, FleetState} from './use-fleet-state.js';
+
+export type FleetKeyHandlers = {
+	onOpen: () => void;
+	onRun: () => void;
+	onPair: () => void;
+	onRefresh: () => void;
+	onHelp: () => void;
+	onQuit: () => void;
+};
+
+export function useFleet(state: FleetState, dispatch: Dispatch<FleetAction>, handlers: FleetKeyHandlers, isActive: boolean): void {
+	useInput((input, key) => {
+		if (state.editingFilter) {
+			if (key.return || key.escape) {
+				dispatch({type: key.escape && state.filter === '' ? 'filter-clear' : 'filter-done'});
+			} else if (key.backspace || key.delete) {
+				dispatch({type: 'filter-erase'});
+			} else if (!key.ctrl && !key.meta && input.length > 0 && !/[\u0000-\u001F]/.test(input)) {
+				dispatch({type: 'filter-type', text: input});
+			}
+
+			return;
+		}
+
+		if (key.upArrow || input === 'k') {
+			dispatch({type: 'move', delta: -1});
+		} else if (key.downArrow || input === 'j') {
+			dispatch({type: 'move', delta: 1});
+		} else if (input === '/') {
+			dispatch({type: 'filter-start'});
+		} else if (key.escape) {
+			dispatch({type: 'filter-clear'});
+		} else if (key.return) {
+			handlers.onOpen();
+		} else if (input === 'r') {
+			handlers.onRun();
+		} else if (input === 'p') {
+			handlers.onPair();
+		} else if (input === 'g') {
+			handlers.onRefresh();
+		} else if (input === '?') {
+			handlers.onHelp();
+		} else if (input === 'q') {
+			handlers.onQuit();
+		}
+	}, {isActive});
+}

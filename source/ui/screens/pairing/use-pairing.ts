@@ -1,0 +1,52 @@
+/**
+ * The pairing screen's keys, and its link to the core: it opens the pairing listener through
+ * the ConsoleCore port while the screen is shown, and closes it when the screen goes away.
+ */
+import {useInput} from 'ink';
+import {useEffect, useRef, type Dispatch} from 'react';
+import type {ConsoleCore, PairingHandle} from '../../core.js';
+import type {PairingAction, PairingScreenState} from './use-pairing-state.js';
+
+export function usePairing(state: PairingScreenState, dispatch: Dispatch<PairingAction>, core: ConsoleCore, onBack: () => void, isActive: boolean): void {
+	const handle = useRef<PairingHandle | undefined>(undefined);
+	useEffect(() => {
+		let closed = false;
+		core.openPairing(event => {
+			dispatch({type: 'event', event});
+		}).then(opened => {
+			if (closed) {
+				void opened.close();
+			} else {
+				handle.current = opened;
+			}
+		}, (error: unknown) => {
+			dispatch({type: 'failed', reason: (error as Error).message});
+		});
+		return () => {
+			closed = true;
+			void handle.current?.close();
+		};
+	}, [core, dispatch]);
+
+	useInput((input, key) => {
+		const selected = state.requests[state.cursor];
+		if (key.escape) {
+			onBack();
+		} else if (key.upArrow) {
+			dispatch({type: 'move', delta: -1});
+		} else if (key.downArrow) {
+			dispatch({type: 'move', delta: 1});
+		} else if (key.backspace || key.delete) {
+			dispatch({type: 'erase'});
+		} else if (key.return && selected && handle.current) {
+			const agent = selected.agent;
+			void handle.current.approve(agent, state.code).then(approval => {
+				dispatch({type: 'approval', agent, approval});
+			});
+		} else if (input === 'x' && selected) {
+			handle.current?.reject(selected.agent);
+		} else if (/^\d+$/.test(input)) {
+			dispatch({type: 'type', text: input});
+		}
+	}, {isActive});
+}

@@ -1,0 +1,79 @@
+/** Which scripts the chosen targets offer, and how many of them have each. Pure. */
+import type {ScriptDescription} from '../../../protocol/frames.js';
+
+export type ScriptChoice = {name: string; description: string; schema?: unknown; agents: string[]; confirm: boolean; maxTargets?: number};
+
+export function scriptChoices(targets: ReadonlyArray<{name: string; status: string; scripts: readonly ScriptDescription[]}>): ScriptChoice[] {
+	const byName = new Map<string, ScriptChoice>();
+	for (const target of targets) {
+		if (target.status !== 'reachable') {
+			continue;
+		}
+
+		for (const script of target.scripts) {
+			const choice = byName.get(script.name) ?? {name: script.name, description: script.description, agents: [], confirm: false, ...(script.args === undefined ? {} : {schema: script.args})};
+			choice.agents.push(target.name);
+			choice.confirm ||= script.confirm === true;
+			if (script.maxTargets !== undefined) {
+				choice.maxTargets = Math.min(choice.maxTargets ?? script.maxTargets, script.maxTargets);
+			}
+
+			byName.set(script.name, choice);
+		}
+	}
+
+	return [...byName.values()].sort((a, b) => b.agents.length - a.agents.length || a.name.localeCompare(b.name));
+}
+
+/**
+ * Arguments as typed in the console: a JSON array of strings (`["a b", "--force"]`), or words
+ * separated by spaces with '…' or "…" quoting. Nothing is expanded: this is not a shell.
+ */
+export function parseArgsInput(text: string): {ok: true; args: string[]} | {ok: false; reason: string} {
+	const trimmed = text.trim();
+	if (trimmed.startsWith('[')) {
+		try {
+			const value: unknown = JSON.parse(trimmed);
+			if (Array.isArray(value) && value.every(item => typeof item === 'string')) {
+				return {ok: true, args: value};
+			}
+		} catch {
+			// Fall through to the message below.
+		}
+
+		return {ok: false, reason: 'a JSON array of strings was expected, like ["a b", "--force"]'};
+	}
+
+	const args: string[] = [];
+	let current: string | undefined;
+	let quote: '"' | "'" | undefined;
+	for (const character of trimmed) {
+		if (quote) {
+			if (character === quote) {
+				quote = undefined;
+			} else {
+				current += character;
+			}
+		} else if (character === '"' || character === "'") {
+			quote = character;
+			current ??= '';
+		} else if (/\s/.test(character)) {
+			if (current !== undefined) {
+				args.push(current);
+				current = undefined;
+			}
+		} else {
+			current = (current ?? '') + character;
+		}
+	}
+
+	if (quote) {
+		return {ok: false, reason: `a ${quote} quote is not closed`};
+	}
+
+	if (current !== undefined) {
+		args.push(current);
+	}
+
+	return {ok: true, args};
+}
