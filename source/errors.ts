@@ -20,6 +20,8 @@ export const errorCodes = {
 	AGENT_EXISTS: {exit: 2, http: 409, summary: 'An agent with that name is already registered.'},
 	REGISTRY_BUSY: {exit: 2, http: 503, summary: 'Another xi-exec process held the registry lock for too long.'},
 	CERTIFICATE_INVALID: {exit: 2, http: 400, summary: 'A certificate or CSR fails verification (signature, name, role, validity).'},
+	AUDIT_UNAVAILABLE: {exit: 2, http: 503, summary: 'An audit record cannot be written, so nothing is done (fail closed).'},
+	AUDIT_BROKEN: {exit: 1, http: 500, summary: '`audit verify` found a broken record (edited, missing, reordered...).'},
 	PROTOCOL: {exit: 1, http: 502, summary: 'A peer sent a frame that breaks the wire protocol.'},
 	INTERNAL: {exit: 1, http: 500, summary: 'A bug: please report it with the output of `--debug`.'},
 } as const satisfies Record<string, {exit: number; http: number; summary: string}>;

@@ -1,0 +1,247 @@
+/**
+ * The audit log on disk: appends are queued in the process and written in batches, one write()
+ * per batch to a file opened O_APPEND with mode 0600, under a cross-process lock (proper-lockfile;
+ * a lock costs ~12 ms here, so batches share one, and the agent daemon holds it for its life), so
+ * lines never interleave and the chain is continued from the file's real tail. A signed checkpoint is written every `checkpointEvery` records, every
+ * `checkpointIntervalMs`, and at close. When a record cannot be written the caller gets an
+ * error and must refuse to act (fail closed).
+ */
+import {randomUUID} from 'node:crypto';
+import {closeSync, fstatSync, openSync, readSync, writeSync, statSync, existsSync} from 'node:fs';
+import lockfile from 'proper-lockfile';
+import {XiError} from '../errors.js';
+import {checkpointPayload, type CheckpointSigner} from './checkpoint.js';
+import {chainRecord, genesisHash, headOf, recordLine, type AuditFields, type AuditRecord, type AuditSide, type ChainHead} from './record.js';
+
+export type SignedHead = ChainHead & {signature: string; keyId: string};
+
+export type AuditLog = {
+	readonly path: string;
+	append: (fields: AuditFields) => Promise<AuditRecord>;
+	head: () => ChainHead | undefined;
+	/** The latest checkpoint: what the other side records as its witness of this log. */
+	signedHead: () => SignedHead | undefined;
+	checkpoint: () => Promise<void>;
+	/** Takes the file lock for the life of this log (the agent daemon, its only writer). */
+	hold: () => Promise<void>;
+	close: () => Promise<void>;
+};
+
+export type AuditLogOptions = {
+	path: string;
+	side: AuditSide;
+	signer: CheckpointSigner;
+	now?: () => Date;
+	checkpointEvery?: number;
+	checkpointIntervalMs?: number;
+	/** Called with each line written (syslog forwarding); must not throw or block. */
+	forward?: (record: AuditRecord) => void;
+};
+
+export function openAuditLog(options: AuditLogOptions): AuditLog {
+	const now = options.now ?? (() => new Date());
+	const every = options.checkpointEvery ?? 256;
+	let head: ChainHead | undefined;
+	let signed: SignedHead | undefined;
+	let knownSize = -1;
+	let sinceCheckpoint = 0;
+	let heldLock: Promise<() => Promise<void>> | undefined;
+	let pending: Pending[] = [];
+	let flushing: Promise<void> | undefined;
+	let running = false;
+
+	const timer = setInterval(() => {
+		if (sinceCheckpoint > 0) {
+			void api.checkpoint().catch(() => undefined);
+		}
+	}, options.checkpointIntervalMs ?? 60_000);
+	timer.unref();
+
+	async function lock(): Promise<() => Promise<void>> {
+		if (!existsSync(options.path)) {
+			closeSync(openSync(options.path, 'a', 0o600));
+		}
+
+		try {
+			return await lockfile.lock(options.path, {realpath: false, stale: 10_000, retries: {retries: 200, minTimeout: 5, maxTimeout: 50, randomize: true}});
+		} catch (error) {
+			throw new XiError('AUDIT_UNAVAILABLE', `Cannot lock the audit log ${options.path}: ${(error as Error).message}.`, {cause: error});
+		}
+	}
+
+	/** Writes a batch of records in one write(), continuing the chain from the file's real tail. */
+	function writeBatch(batch: Pending[]): AuditRecord[] {
+		const fd = openSync(options.path, 'a', 0o600);
+		try {
+			const {size} = fstatSync(fd);
+			let prefix = '';
+			if (size !== knownSize) {
+				const tail = readTail(fd, size);
+				head = tail.head;
+				prefix = tail.torn ? '\n' : '';
+			}
+
+			const records: AuditRecord[] = [];
+			const lines: string[] = [];
+			const add = (fields: AuditFields) => {
+				const record = chainRecord(head, {log: head?.log ?? randomUUID(), side: options.side, now: now()}, fields);
+				head = headOf(record);
+				lines.push(recordLine(record));
+				return record;
+			};
+
+			for (const item of batch) {
+				if (item.fields === 'checkpoint') {
+					records.push(sinceCheckpoint > 0 || !signed ? add(checkpointFields(head)) : recordsTail(records));
+					continue;
+				}
+
+				records.push(add(item.fields));
+				sinceCheckpoint++;
+				if (sinceCheckpoint >= every) {
+					add(checkpointFields(head));
+				}
+			}
+
+			writeSync(fd, prefix + lines.join(''));
+			knownSize = fstatSync(fd).size;
+			return records;
+		} finally {
+			closeSync(fd);
+		}
+	}
+
+	/** A checkpoint over everything before it; remembered as this log's signed head. */
+	function checkpointFields(at: ChainHead | undefined): AuditFields {
+		const size = at ? at.seq + 1 : 0;
+		const hash = at?.hash ?? genesisHash;
+		const log = at?.log ?? '';
+		const signature = options.signer.sign(checkpointPayload({log, seq: size, hash}));
+		signed = {log, seq: size, hash, signature, keyId: options.signer.keyId};
+		sinceCheckpoint = 0;
+		return {event: 'checkpoint', size, head: hash, signature, keyId: options.signer.keyId};
+	}
+
+	function recordsTail(records: AuditRecord[]): AuditRecord {
+		return records.at(-1) ?? ({...head} as AuditRecord);
+	}
+
+	async function flush(): Promise<void> {
+		while (pending.length > 0) {
+			const batch = pending;
+			pending = [];
+			try {
+				const release = heldLock ? undefined : await lock();
+				let records: AuditRecord[];
+				try {
+					records = writeBatch(batch);
+				} finally {
+					await release?.();
+				}
+
+				for (const [index, item] of batch.entries()) {
+					options.forward?.(records[index]!);
+					item.resolve(records[index]!);
+				}
+			} catch (error) {
+				const failure = error instanceof XiError ? error : new XiError('AUDIT_UNAVAILABLE', `Cannot write the audit log ${options.path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); refusing to act without a record.`, {cause: error});
+				for (const item of batch) {
+					item.reject(failure);
+				}
+			}
+		}
+	}
+
+	function enqueue(fields: AuditFields | 'checkpoint'): Promise<AuditRecord> {
+		return new Promise<AuditRecord>((resolve, reject) => {
+			pending.push({fields, resolve, reject});
+			if (!running) {
+				running = true;
+				flushing = drain();
+			}
+		});
+	}
+
+	async function drain(): Promise<void> {
+		try {
+			await heldLock?.catch(() => undefined);
+			await flush();
+		} finally {
+			running = false;
+		}
+
+		// Records queued after the last batch was taken and before `running` was cleared.
+		if (pending.length > 0) {
+			running = true;
+			flushing = drain();
+		}
+	}
+
+	const api: AuditLog = {
+		path: options.path,
+		append: async fields => enqueue(fields),
+		head: () => head,
+		signedHead: () => signed,
+		async checkpoint() {
+			if (sinceCheckpoint > 0) {
+				await enqueue('checkpoint');
+			}
+		},
+		async hold() {
+			heldLock ??= lock();
+			await heldLock;
+		},
+		async close() {
+			clearInterval(timer);
+			await api.checkpoint();
+
+			await flushing;
+			if (heldLock) {
+				const release = await heldLock;
+				heldLock = undefined;
+				await release();
+			}
+		},
+	};
+	return api;
+}
+
+type Pending = {fields: AuditFields | 'checkpoint'; resolve: (record: AuditRecord) => void; reject: (error: unknown) => void};
+
+/** The last complete record of a log file, and whether a torn line follows it. */
+function readTail(fd: number, size: number): {head: ChainHead | undefined; torn: boolean} {
+	if (size === 0) {
+		return {head: undefined, torn: false};
+	}
+
+	const length = Math.min(size, 256 * 1024);
+	const buffer = Buffer.alloc(length);
+	readSync(fd, buffer, 0, length, size - length);
+	const text = buffer.toString('utf8');
+	const torn = !text.endsWith('\n');
+	const lines = text.split('\n').filter(line => line.length > 0);
+	if (torn) {
+		lines.pop();
+	}
+
+	for (let index = lines.length - 1; index >= 0; index--) {
+		try {
+			const record = JSON.parse(lines[index]!) as AuditRecord;
+			if (typeof record.seq === 'number' && typeof record.hash === 'string' && typeof record.log === 'string') {
+				return {head: headOf(record), torn};
+			}
+		} catch {
+			// A torn or foreign line: look further back.
+		}
+	}
+
+	return {head: undefined, torn};
+}
+
+export function auditLogExists(path: string): boolean {
+	try {
+		return statSync(path).size > 0;
+	} catch {
+		return false;
+	}
+}

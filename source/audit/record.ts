@@ -1,0 +1,79 @@
+/**
+ * Audit records: one JSON object per line, and the line is exactly the record's canonical form
+ * (RFC 8785: sorted keys, no spaces, one spelling of each number), so two tools can never read
+ * different values from one line. Each record carries the hash of the one before it (`prev`) and
+ * its own (`hash`, SHA-256 over the canonical record without `hash`, with a domain prefix). Pure.
+ */
+import {createHash} from 'node:crypto';
+import canonicalize from 'canonicalize';
+
+export const auditFormat = 1;
+export const genesisHash = '0'.repeat(64);
+
+export type AuditSide = 'controller' | 'agent';
+
+/** What a caller records; the chain fields are added by `chainRecord`. */
+export type AuditFields = Record<string, unknown> & {event: string};
+
+export type AuditRecord = AuditFields & {
+	v: typeof auditFormat;
+	log: string;
+	seq: number;
+	ts: string;
+	side: AuditSide;
+	prev: string;
+	hash: string;
+};
+
+export type ChainHead = {log: string; seq: number; hash: string};
+
+export function canonical(value: unknown): string {
+	const text = canonicalize(value);
+	if (text === undefined) {
+		throw new TypeError('value cannot be canonicalised');
+	}
+
+	return text;
+}
+
+export function recordHash(withoutHash: Omit<AuditRecord, 'hash'>): string {
+	return createHash('sha256').update('xi-exec audit record v1\n').update(canonical(withoutHash)).digest('hex');
+}
+
+/**
+ * The next record after `head` (undefined for the first record of a log). Fields cannot override
+ * the chain fields; undefined values are dropped (canonical JSON has no undefined).
+ */
+export function chainRecord(head: ChainHead | undefined, context: {log: string; side: AuditSide; now: Date}, fields: AuditFields): AuditRecord {
+	const clean: Record<string, unknown> = {};
+	for (const [key, value] of Object.entries(fields)) {
+		if (value !== undefined) {
+			clean[key] = value;
+		}
+	}
+
+	const withoutHash = {
+		...clean,
+		event: fields.event,
+		v: auditFormat,
+		log: context.log,
+		seq: head ? head.seq + 1 : 0,
+		ts: context.now.toISOString(),
+		side: context.side,
+		prev: head ? head.hash : genesisHash,
+	} as Omit<AuditRecord, 'hash'>;
+	return {...withoutHash, hash: recordHash(withoutHash)} as AuditRecord;
+}
+
+export function recordLine(record: AuditRecord): string {
+	return canonical(record) + '\n';
+}
+
+export function headOf(record: AuditRecord): ChainHead {
+	return {log: record.log, seq: record.seq, hash: record.hash};
+}
+
+/** SHA-256 of arguments, for records that must not carry them in clear (or that are large). */
+export function argsHash(args: readonly string[]): string {
+	return createHash('sha256').update('xi-exec args v1\n').update(canonical(args)).digest('hex');
+}

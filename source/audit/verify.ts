@@ -1,0 +1,143 @@
+/**
+ * Verifies one audit log, line by line, and names the first broken record: its line number and
+ * what is wrong (not JSON, not canonical, edited, chain broken, missing, reordered, duplicated,
+ * bad checkpoint signature). An intact chain whose tail is not yet sealed by a checkpoint, or
+ * whose last line was torn by a crash, verifies with a warning. Pure.
+ */
+import {safeJsonParse} from '../protocol/safe-json.js';
+import {checkpointPayload, type CheckpointVerifier} from './checkpoint.js';
+import {canonical, genesisHash, recordHash, type AuditRecord} from './record.js';
+
+export type Problem = 'not JSON' | 'not canonical' | 'edited' | 'chain broken' | 'missing' | 'reordered' | 'duplicated' | 'bad checkpoint signature' | 'wrong log';
+
+export type Verdict =
+	| {ok: true; records: number; lastCheckpoint: number | undefined; head: {seq: number; hash: string} | undefined; warnings: string[]; checkpoints: Array<{seq: number; hash: string}>}
+	| {ok: false; line: number; problem: Problem; detail: string; records: number};
+
+export type VerifyOptions = {
+	verifier?: CheckpointVerifier;
+	/** When the log continues an earlier file: the head it must start from. */
+	start?: {seq: number; hash: string};
+};
+
+export function verifyLog(lines: readonly string[], options: VerifyOptions = {}): Verdict {
+	let expectedSeq = options.start ? options.start.seq + 1 : 0;
+	let previousHash = options.start?.hash ?? genesisHash;
+	let log: string | undefined;
+	let lastCheckpoint: number | undefined;
+	let records = 0;
+	const warnings: string[] = [];
+	const checkpoints: Array<{seq: number; hash: string}> = [];
+	const seen = new Map<number, string>();
+	const fail = (line: number, problem: Problem, detail: string): Verdict => ({ok: false, line, problem, detail, records});
+	const lastIndex = findLastIndex(lines, line => line.length > 0);
+
+	for (const [index, line] of lines.entries()) {
+		const number = index + 1;
+		if (line.length === 0 && index > lastIndex) {
+			continue;
+		}
+
+		const parsed = safeJsonParse(line, 32);
+		if (!parsed.ok || typeof parsed.value !== 'object' || parsed.value === null || Array.isArray(parsed.value)) {
+			if (index === lastIndex) {
+				warnings.push(`line ${number}: torn last record (a crash while writing); the chain before it is intact`);
+				break;
+			}
+
+			const next = safeJsonParse(lines[index + 1] ?? '', 32);
+			const nextRecord = next.ok ? (next.value as Partial<AuditRecord>) : undefined;
+			if (nextRecord?.seq === expectedSeq && nextRecord.prev === previousHash) {
+				warnings.push(`line ${number}: torn record (a crash while writing); the chain continues after it`);
+				continue;
+			}
+
+			return fail(number, 'not JSON', 'the line is not a JSON object');
+		}
+
+		const record = parsed.value as AuditRecord;
+		if (canonical(record) !== line) {
+			return fail(number, 'not canonical', 'the line is not the canonical form of its record (key order, spacing, number spelling or a duplicate key)');
+		}
+
+		const {hash, ...withoutHash} = record;
+		if (typeof hash !== 'string' || recordHash(withoutHash) !== hash) {
+			return fail(number, 'edited', `record ${String(record.seq)}'s hash does not match its content`);
+		}
+
+		log ??= record.log;
+		if (record.log !== log) {
+			return fail(number, 'wrong log', `record belongs to log ${String(record.log)}, not ${log}`);
+		}
+
+		if (typeof record.seq !== 'number' || record.seq !== expectedSeq) {
+			if (seen.get(record.seq) === hash) {
+				return fail(number, 'duplicated', `record ${record.seq} appears twice`);
+			}
+
+			if (typeof record.seq === 'number' && record.seq < expectedSeq) {
+				return fail(number, 'reordered', `record ${record.seq} comes after record ${expectedSeq - 1}`);
+			}
+
+			if (lines.slice(index + 1).some(later => later.includes(`"seq":${expectedSeq},`))) {
+				return fail(number, 'reordered', `record ${String(record.seq)} comes before record ${expectedSeq}`);
+			}
+
+			return fail(number, 'missing', `expected record ${expectedSeq}, found ${String(record.seq)}: ${Number(record.seq) - expectedSeq} record(s) missing`);
+		}
+
+		if (record.prev !== previousHash) {
+			return fail(number, 'chain broken', `record ${record.seq} does not follow the record before it (prev hash differs)`);
+		}
+
+		if (record.event === 'checkpoint') {
+			const problem = checkCheckpoint(record, options.verifier);
+			if (problem) {
+				return fail(number, 'bad checkpoint signature', problem);
+			}
+
+			lastCheckpoint = record.seq;
+			checkpoints.push({seq: record.seq, hash: record.hash});
+		}
+
+		seen.set(record.seq, hash);
+		previousHash = hash;
+		expectedSeq++;
+		records++;
+	}
+
+	if (records > 0 && lastCheckpoint !== expectedSeq - 1) {
+		const unsealed = expectedSeq - 1 - (lastCheckpoint ?? -1);
+		warnings.push(`${unsealed} record(s) after the last checkpoint are not sealed yet`);
+	}
+
+	return {ok: true, records, lastCheckpoint, head: records > 0 ? {seq: expectedSeq - 1, hash: previousHash} : undefined, warnings, checkpoints};
+}
+
+function checkCheckpoint(record: AuditRecord, verifier: CheckpointVerifier | undefined): string | undefined {
+	const {size, head, signature, keyId} = record as AuditRecord & {size?: unknown; head?: unknown; signature?: unknown; keyId?: unknown};
+	if (typeof head !== 'string' || typeof signature !== 'string' || typeof keyId !== 'string' || typeof size !== 'number') {
+		return 'a checkpoint needs size, head, signature and keyId';
+	}
+
+	if (head !== record.prev || size !== record.seq) {
+		return `the checkpoint states head ${head.slice(0, 12)}… at size ${size}, but the log has ${record.prev.slice(0, 12)}… at ${record.seq}`;
+	}
+
+	if (!verifier) {
+		return undefined;
+	}
+
+	const payload = checkpointPayload({log: record.log, seq: size, hash: head});
+	return verifier.verify(keyId, payload, signature) ? undefined : `the checkpoint signature does not verify with key ${keyId}`;
+}
+
+function findLastIndex<T>(items: readonly T[], predicate: (item: T) => boolean): number {
+	for (let index = items.length - 1; index >= 0; index--) {
+		if (predicate(items[index]!)) {
+			return index;
+		}
+	}
+
+	return -1;
+}
