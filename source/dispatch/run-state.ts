@@ -56,7 +56,8 @@ export function reduceRun(state: RunState, event: RunEvent): RunState {
 }
 
 function withAgent(state: RunState, name: string, change: (agent: AgentRunState) => AgentRunState): RunState {
-	const agent = state.agents[name];
+	// Own properties only: an event naming `constructor` or `__proto__` must not find Object's.
+	const agent = Object.hasOwn(state.agents, name) ? state.agents[name] : undefined;
 	return agent ? {...state, agents: {...state.agents, [name]: change(agent)}} : state;
 }
 

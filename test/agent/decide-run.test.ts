@@ -1,0 +1,80 @@
+import test from 'ava';
+import type {FileCheck, FileIdentity} from '../../agent/allowlist.js';
+import {decideRun} from '../../agent/decide-run.js';
+import {compileArgsSchema, type LoadedAllowlist, type LoadedEntry} from '../../agent/loaded-allowlist.js';
+import type {RunFrame} from '../../source/protocol/frames.js';
+
+const identity: FileIdentity = {dev: 2049, ino: 1234, mtimeMs: Date.UTC(2026, 0, 15), uid: 0, mode: 0o100755};
+
+function schema(value: unknown) {
+	const compiled = compileArgsSchema(value);
+	if (!compiled.ok) {
+		throw new Error(compiled.reason);
+	}
+
+	return compiled.validate;
+}
+
+const allowlist: LoadedAllowlist = new Map<string, LoadedEntry>([
+	['uptime', {name: 'uptime', entry: {path: '/usr/bin/uptime', description: '', timeoutSeconds: 30}, identity}],
+	['restart', {
+		name: 'restart',
+		entry: {path: '/opt/ops/restart', description: '', timeoutSeconds: 60},
+		identity,
+		validate: schema({type: 'array', prefixItems: [{enum: ['nginx', 'app']}], items: false, minItems: 1}),
+	}],
+	['unsafe', {name: 'unsafe', entry: {path: '/tmp/unsafe', description: '', timeoutSeconds: 30}, problem: '/tmp/unsafe is writable by others (mode 777)'}],
+]);
+
+function frame(script: string, args: string[] = []): RunFrame {
+	return {v: 1, type: 'run', id: 'req-0001abcd', msg: 'msg-0001abcd', ts: Date.UTC(2026, 0, 15, 12), script, args, caller: 'alice'};
+}
+
+const unchanged = (): FileCheck => ({ok: true, identity});
+
+const refusals: Array<{title: string; frame: RunFrame; recheck?: () => FileCheck; reason: string}> = [
+	{title: 'an upper-case name', frame: frame('Uptime'), reason: 'script name "Uptime" is not a valid name ([a-z0-9][a-z0-9._-]*)'},
+	{title: 'a path as a name', frame: frame('/bin/sh'), reason: 'script name "/bin/sh" is not a valid name ([a-z0-9][a-z0-9._-]*)'},
+	{title: 'a name with a NUL', frame: frame('uptime\u0000'), reason: 'script name "uptime\\u0000" is not a valid name ([a-z0-9][a-z0-9._-]*)'},
+	{title: 'an inherited property name', frame: frame('constructor'), reason: 'script constructor is not on web1\'s allowlist'},
+	{title: 'a script not on the allowlist', frame: frame('reboot'), reason: 'script reboot is not on web1\'s allowlist'},
+	{title: 'an entry that failed its checks at load', frame: frame('unsafe'), reason: 'script unsafe is refused: /tmp/unsafe is writable by others (mode 777)'},
+	{title: 'a file that fails its check now', frame: frame('uptime'), recheck: () => ({ok: false, reason: '/usr/bin/uptime is not executable'}), reason: 'script uptime is refused: /usr/bin/uptime is not executable'},
+	{
+		title: 'a file replaced since load',
+		frame: frame('uptime'),
+		recheck: () => ({ok: true, identity: {...identity, ino: 99}}),
+		reason: 'script uptime is refused: /usr/bin/uptime changed since the allowlist was loaded; check it, then reload (SIGHUP or xi-exec-agent allow)',
+	},
+	{
+		title: 'a file whose mode changed since load',
+		frame: frame('uptime'),
+		recheck: () => ({ok: true, identity: {...identity, mode: 0o104755}}),
+		reason: 'script uptime is refused: /usr/bin/uptime changed since the allowlist was loaded; check it, then reload (SIGHUP or xi-exec-agent allow)',
+	},
+	{title: 'an argument with a NUL', frame: frame('uptime', ['a\u0000']), reason: 'arguments refused: argument 1 contains a NUL byte'},
+	{title: 'too many arguments', frame: frame('uptime', Array.from({length: 65}, () => 'a')), reason: 'arguments refused: 65 arguments given; the limit is 64'},
+	{title: 'an argument the schema does not allow', frame: frame('restart', ['database']), reason: 'arguments refused by restart\'s schema: argument #1 must be equal to one of the allowed values'},
+	{title: 'more arguments than the schema allows', frame: frame('restart', ['nginx', '--force']), reason: 'arguments refused by restart\'s schema: the arguments must NOT have more than 1 items'},
+	{title: 'fewer arguments than the schema needs', frame: frame('restart'), reason: 'arguments refused by restart\'s schema: the arguments must NOT have fewer than 1 items'},
+];
+
+for (const c of refusals) {
+	test(`decideRun refuses ${c.title}`, t => {
+		t.deepEqual(decideRun(c.frame, allowlist, c.recheck ?? unchanged, 'web1'), {ok: false, reason: c.reason});
+	});
+}
+
+test('decideRun does not look at the file for a name that is refused before lookup', t => {
+	let rechecked = 0;
+	decideRun(frame('../uptime'), allowlist, () => {
+		rechecked++;
+		return unchanged();
+	}, 'web1');
+	t.is(rechecked, 0);
+});
+
+test('decideRun returns the entry when every check passes', t => {
+	t.deepEqual(decideRun(frame('uptime', ['$(id)', '; reboot']), allowlist, unchanged, 'web1'), {ok: true, loaded: allowlist.get('uptime')!});
+	t.deepEqual(decideRun(frame('restart', ['app']), allowlist, unchanged, 'web1'), {ok: true, loaded: allowlist.get('restart')!});
+});

@@ -1,0 +1,28 @@
+import test from 'ava';
+import {visible, visibleLines} from '../../source/output/visible.js';
+
+const cases: Array<{title: string; text: string; shown: string}> = [
+	{title: 'plain text and non-ASCII letters are kept', text: 'héllo wörld ✓ 日本', shown: 'héllo wörld ✓ 日本'},
+	{title: 'a tab is kept', text: 'a\tb', shown: 'a\tb'},
+	{title: 'a colour escape is spelled out', text: '\u001B[31mred\u001B[0m', shown: '\\x1b[31mred\\x1b[0m'},
+	{title: 'a clear-screen sequence is spelled out', text: '\u001B[2J\u001B[H', shown: '\\x1b[2J\\x1b[H'},
+	{title: 'an OSC title change ending in BEL is spelled out', text: '\u001B]0;owned\u0007', shown: '\\x1b]0;owned\\x07'},
+	{title: 'a carriage return cannot overwrite the line', text: 'ok\rFAILED', shown: 'ok\\x0dFAILED'},
+	{title: 'a newline is spelled out', text: 'a\nb', shown: 'a\\x0ab'},
+	{title: 'a backspace is spelled out', text: 'x\bY', shown: 'x\\x08Y'},
+	{title: 'NUL and DEL are spelled out', text: '\u0000\u007F', shown: '\\x00\\x7f'},
+	{title: 'C1 controls, CSI included, are spelled out', text: '\u009B31m\u0085', shown: '\\x9b31m\\x85'},
+	{title: 'a right-to-left override is spelled out', text: 'file\u202Etxt.exe', shown: 'file\\u{202e}txt.exe'},
+	{title: 'bidi isolates and marks are spelled out', text: '\u2066\u2067\u2068\u2069\u200E\u200F\u061C', shown: '\\u{2066}\\u{2067}\\u{2068}\\u{2069}\\u{200e}\\u{200f}\\u{61c}'},
+	{title: 'a backslash is left as it is', text: 'C:\\x1b', shown: 'C:\\x1b'},
+];
+
+for (const c of cases) {
+	test(`visible: ${c.title}`, t => {
+		t.is(visible(c.text), c.shown);
+	});
+}
+
+test('visibleLines keeps line breaks and makes each line visible', t => {
+	t.deepEqual(visibleLines('one\u001B[1m\ntwo\r\n'), ['one\\x1b[1m', 'two\\x0d', '']);
+});
