@@ -1,3 +1,4 @@
+import {readFileSync} from 'node:fs';
 import test from 'ava';
 import {errorCodes, isXiError, XiError, type ErrorCode} from '../source/errors.js';
 
@@ -41,4 +42,10 @@ test('isXiError tells our errors from the rest', t => {
 	t.false(isXiError(new Error('plain')));
 	t.false(isXiError({name: 'XiError', code: 'USAGE', message: 'duck'}));
 	t.false(isXiError(undefined));
+});
+
+test('the README\'s error table lists every code with its exit status, and no other code', t => {
+	const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+	const rows = [...readme.matchAll(/^\| `([A-Z_]+)` \| (\d) \|/gm)].map(([, code, exit]) => `${code} ${exit}`);
+	t.deepEqual(rows.sort(), codes.map(code => `${code} ${errorCodes[code].exit}`).sort());
 });
