@@ -16,6 +16,8 @@ const help = `
           [--parallel N] [--timeout SECONDS] [--json] [--dry-run]
     $ xi-exec pair --listen HOST:PORT [--json] [--replace] [--timeout SECONDS]
                                                        open the pairing listener; approve NAME CODE on stdin
+    $ xi-exec audit [--request ID] [--agent NAME] [--since 1h] [--json]
+    $ xi-exec audit verify [--cross AGENT-LOG...]      check the hash chain and checkpoints
     $ xi-exec ca fingerprint                           the CA's SHA-256 (for xi-exec-agent pair --ca-sha256)
 
   Selectors (--on, repeat for OR)
@@ -38,6 +40,7 @@ const commandFlags = {
 	pair: {listen: {type: 'string'}, json: {type: 'boolean'}, replace: {type: 'boolean'}, timeout: {type: 'number'}},
 	demo: {},
 	console: {pairListen: {type: 'string'}},
+	audit: {request: {type: 'string'}, agent: {type: 'string'}, since: {type: 'string'}, json: {type: 'boolean'}, cross: {type: 'string', isMultiple: true}},
 } as const;
 
 const io: CommandIo = {
@@ -126,6 +129,26 @@ await runMain('xi-exec', async () => {
 				replace: Boolean(flags['replace']),
 				timeoutSeconds: positiveInteger('timeout', flags['timeout'] as number | undefined, {max: 86_400}) ?? 300,
 			}, {...io, stdin: process.stdin});
+		}
+
+		case 'audit': {
+			const audit = await import('./commands/audit.js');
+			if (cli.input[0] === 'verify') {
+				const {controllerAuditVerifier} = await import('./audit/controller-log.js');
+				const cross = flags['cross'] as string[] | undefined;
+				return audit.auditVerifyCommand(paths.auditLog, controllerAuditVerifier(paths), io, cross && cross.length > 0 ? {agentLogs: cross} : undefined);
+			}
+
+			if (cli.input.length > 0) {
+				usage(`unknown audit command ${JSON.stringify(cli.input[0])}; use \`xi-exec audit\` or \`xi-exec audit verify\`.`);
+			}
+
+			return audit.auditListCommand(paths.auditLog, {
+				request: flags['request'] as string | undefined,
+				agent: flags['agent'] as string | undefined,
+				since: flags['since'] as string | undefined,
+				json: Boolean(flags['json']),
+			}, io);
 		}
 
 		case 'agents': {

@@ -5,6 +5,9 @@
  *   ca.pem               the CA certificate (public)
  *   controller.key/.pem  the identity that dials agents (xi-exec:controller, clientAuth)
  *   server.key/.pem      the pairing and HTTPS listeners (xi-exec:server, serverAuth)
+ *   audit.key/.pem       signs the audit log's checkpoints (xi-exec:audit; never the CA key)
+ *   audit/controller.jsonl  the audit log
+ *   config.json          optional settings ({"syslog": "udp://HOST:PORT"})
  *   registry.json        the fleet
  */
 import {homedir, hostname} from 'node:os';
@@ -35,6 +38,11 @@ export function controllerPaths(home: string) {
 		controllerCert: join(home, 'controller.pem'),
 		serverKey: join(home, 'server.key'),
 		serverCert: join(home, 'server.pem'),
+		auditKey: join(home, 'audit.key'),
+		auditCert: join(home, 'audit.pem'),
+		auditDirectory: join(home, 'audit'),
+		auditLog: join(home, 'audit', 'controller.jsonl'),
+		config: join(home, 'config.json'),
 		registry: join(home, 'registry.json'),
 	};
 }
@@ -73,6 +81,12 @@ export async function initControllerHome(home: string, now: Date): Promise<{caSh
 	});
 	writeFileAtomic(paths.serverKey, await privateKeyToPem(serverKeys.privateKey), 0o600);
 	writeFileAtomic(paths.serverCert, server.toString('pem'), 0o644);
+
+	const auditKeys = await generateKeyPair();
+	const audit = await issueCertificate({ca, publicKey: auditKeys.publicKey, identity: {role: 'audit'}, now});
+	writeFileAtomic(paths.auditKey, await privateKeyToPem(auditKeys.privateKey), 0o600);
+	writeFileAtomic(paths.auditCert, audit.toString('pem'), 0o644);
+	ensureDirectory(paths.auditDirectory);
 
 	await createRegistryFile(paths.registry);
 	return {caSha256: publicKeySha256(caCertificate)};

@@ -11,6 +11,8 @@ import {parseHostPort} from '../io/address.js';
 import {visible} from '../output/visible.js';
 import {openPairingListener, type PairingEvent, type PairingListener} from '../pairing/listener.js';
 import {formatTags} from '../policy/tags.js';
+import {openControllerAudit} from '../audit/controller-log.js';
+import {pairingAuditFields} from '../pairing/audit-fields.js';
 import {exitInterrupted, type CommandIo} from './run.js';
 
 export type PairInput = {listen?: string; json: boolean; replace: boolean; timeoutSeconds: number};
@@ -22,6 +24,16 @@ export async function pairCommand(paths: ControllerPaths, input: PairInput, io: 
 	}
 
 	const print = (human: string, json: Record<string, unknown>) => io.stdout(input.json ? JSON.stringify(json) + '\n' : human);
+	const audit = openControllerAudit(paths);
+	const record = (event: PairingEvent) => {
+		const fields = pairingAuditFields(event);
+		if (fields) {
+			audit.append(fields).catch((error: unknown) => {
+				io.stderr(`xi-exec: ${(error as Error).message}\n`);
+			});
+		}
+	};
+
 	const listener = await openPairingListener({
 		listen,
 		server: loadServerCredentials(paths),
@@ -32,7 +44,10 @@ export async function pairCommand(paths: ControllerPaths, input: PairInput, io: 
 		replace: input.replace,
 		timeoutMs: input.timeoutSeconds * 1000,
 		now: () => new Date(),
-		onEvent: event => print(describeEvent(event), event),
+		onEvent(event) {
+			record(event);
+			print(describeEvent(event), event);
+		},
 	}).catch((error: NodeJS.ErrnoException) => {
 		throw new XiError('USAGE', `Cannot listen on ${input.listen}: ${error.code ?? error.message}.`, {cause: error});
 	});
@@ -43,7 +58,8 @@ export async function pairCommand(paths: ControllerPaths, input: PairInput, io: 
 
 	return new Promise(resolve => {
 		io.onInterrupt(() => {
-			void listener.close().then(() => {
+			void listener.close().then(async () => {
+				await audit.close();
 				resolve(exitInterrupted);
 			});
 		});

@@ -1,5 +1,5 @@
 /** `xi-exec run SCRIPT --on SELECTOR [-- ARGS...]`: dispatch, stream, summarise, exit 0 only if all ok. */
-import {randomUUID} from 'node:crypto';
+import {createHash, randomUUID} from 'node:crypto';
 import {hostname, userInfo} from 'node:os';
 import {XiError} from '../errors.js';
 import {createClientContext} from '../dispatch/agent-connection.js';
@@ -11,6 +11,11 @@ import {createPlainRunPrinter} from '../output/plain-run.js';
 import {checkArgs} from '../protocol/args.js';
 import {hasControl, isScriptName} from '../protocol/text-checks.js';
 import {markSeen} from '../registry/model.js';
+import {openControllerAudit} from '../audit/controller-log.js';
+import {argsHash, type AuditFields} from '../audit/record.js';
+import type {AgentResult} from '../dispatch/events.js';
+import {normaliseSerial} from '../pki/fingerprints.js';
+import {x509} from '../pki/x509.js';
 import {resolveTargets} from './targets.js';
 
 export type RunInput = {
@@ -51,6 +56,21 @@ export async function runCommand(paths: ControllerPaths, input: RunInput, io: Co
 	const registryStore = openControllerRegistry(paths);
 	const targets = resolveTargets(await registryStore.read(), input.on);
 	const requestId = randomUUID();
+	const caller = defaultCaller();
+	const audit = openControllerAudit(paths);
+	// Fail closed: no record of the request, no request.
+	await audit.append({
+		event: input.dryRun ? 'run.dry-run' : 'run.request',
+		requestId,
+		script,
+		args: input.args,
+		argsHash: argsHash(input.args),
+		caller,
+		selector: input.on,
+		targets: targets.map(target => target.name),
+		controllerSerial: normaliseSerial(new x509.X509Certificate(credentials.cert).serialNumber),
+	});
+	const outcomes: Array<Promise<unknown>> = [];
 	const cancel = new AbortController();
 	let interrupts = 0;
 	io.onInterrupt(() => {
@@ -70,7 +90,7 @@ export async function runCommand(paths: ControllerPaths, input: RunInput, io: Co
 		requestId,
 		script,
 		args: Object.freeze([...input.args]),
-		caller: defaultCaller(),
+		caller,
 		timeoutMs: input.timeoutSeconds * 1000,
 		dryRun: input.dryRun,
 	}, {
@@ -78,9 +98,19 @@ export async function runCommand(paths: ControllerPaths, input: RunInput, io: Co
 		parallel: input.parallel,
 		cancel: cancel.signal,
 		emit: (event: RunEvent) => {
+			if (event.type === 'agent-finished') {
+				outcomes.push(audit.append(outcomeRecord(requestId, event.result)));
+			}
+
 			view.onEvent(event);
 		},
 	});
+	const recorded = await Promise.allSettled(outcomes);
+	await audit.close();
+	const unrecorded = recorded.find(result => result.status === 'rejected');
+	if (unrecorded) {
+		throw unrecorded.reason;
+	}
 
 	const answered = results.filter(result => result.status !== 'unreachable' && result.status !== 'skipped').map(result => result.agent);
 	await registryStore.update(registry => markSeen(registry, answered, new Date().toISOString())).catch(() => undefined);
@@ -89,4 +119,24 @@ export async function runCommand(paths: ControllerPaths, input: RunInput, io: Co
 	}
 
 	return results.every(result => result.status === 'ok') ? 0 : 1;
+}
+
+/** What the controller records of one host's outcome: sizes and hashes of the output, not the output. */
+export function outcomeRecord(requestId: string, result: AgentResult): AuditFields {
+	return {
+		event: 'run.outcome',
+		requestId,
+		agent: result.agent,
+		status: result.status,
+		exitCode: result.exitCode,
+		signal: result.signal,
+		durationMs: result.durationMs,
+		truncated: result.truncated,
+		reason: result.reason,
+		output: {stdoutBytes: Buffer.byteLength(result.stdout), stderrBytes: Buffer.byteLength(result.stderr), stdoutSha256: sha256(result.stdout), stderrSha256: sha256(result.stderr)},
+	};
+}
+
+function sha256(text: string): string {
+	return createHash('sha256').update(text).digest('hex');
 }
