@@ -1,0 +1,115 @@
+/**
+ * A run as stored in the controller's history: one JSON line per event, as the run streams, so a
+ * controller killed mid-run leaves a readable partial record. Folding the lines back gives the
+ * same document `run --json` prints. Pure.
+ */
+import type {AgentResult, RunEvent} from '../dispatch/events.js';
+import {resultDocument} from '../output/json-run.js';
+import type {RunStatus} from '../protocol/frames.js';
+
+export type RunHeader = {
+	type: 'run';
+	requestId: string;
+	script: string;
+	args: string[];
+	selector: string[];
+	caller: string;
+	startedAt: string;
+	targets: string[];
+	rerunOf?: string;
+};
+
+export type HistoryLine =
+	| RunHeader
+	| {type: 'output'; agent: string; stream: 'stdout' | 'stderr'; data: string}
+	| {type: 'result'; result: Omit<AgentResult, 'stdout' | 'stderr'>}
+	| {type: 'end'; endedAt: string; cancelledBy?: string};
+
+/** The history line for a run event, or nothing for events the history does not keep. */
+export function historyLine(event: RunEvent): HistoryLine | undefined {
+	switch (event.type) {
+		case 'agent-output': {
+			return {type: 'output', agent: event.agent, stream: event.stream, data: event.data};
+		}
+
+		case 'agent-finished': {
+			const {stdout: _stdout, stderr: _stderr, ...result} = event.result;
+			return {type: 'result', result};
+		}
+
+		default: {
+			return undefined;
+		}
+	}
+}
+
+export type StoredRun = {
+	header: RunHeader;
+	endedAt?: string;
+	results: AgentResult[];
+	complete: boolean;
+};
+
+/** Folds a run file's lines (a torn last line is skipped) back into its results, in target order. */
+export function foldRun(lines: readonly string[]): StoredRun | undefined {
+	let header: RunHeader | undefined;
+	let endedAt: string | undefined;
+	const output = new Map<string, {stdout: string; stderr: string}>();
+	const results = new Map<string, Omit<AgentResult, 'stdout' | 'stderr'>>();
+	for (const line of lines) {
+		let parsed: HistoryLine;
+		try {
+			parsed = JSON.parse(line) as HistoryLine;
+		} catch {
+			continue;
+		}
+
+		switch (parsed.type) {
+			case 'run': {
+				header = parsed;
+				break;
+			}
+
+			case 'output': {
+				const streams = output.get(parsed.agent) ?? {stdout: '', stderr: ''};
+				streams[parsed.stream] += parsed.data;
+				output.set(parsed.agent, streams);
+				break;
+			}
+
+			case 'result': {
+				results.set(parsed.result.agent, parsed.result);
+				break;
+			}
+
+			case 'end': {
+				endedAt = parsed.endedAt;
+				break;
+			}
+		}
+	}
+
+	if (!header) {
+		return undefined;
+	}
+
+	const folded = header.targets.map(agent => {
+		const streams = output.get(agent) ?? {stdout: '', stderr: ''};
+		const result = results.get(agent) ?? {agent, status: 'error' as RunStatus, exitCode: null, signal: null, truncated: false, durationMs: 0, reason: 'no result was recorded: the controller stopped before this host answered'};
+		return {...result, ...streams};
+	});
+	return {header, ...(endedAt ? {endedAt} : {}), results: folded, complete: endedAt !== undefined};
+}
+
+export function runDocument(run: StoredRun) {
+	return {requestId: run.header.requestId, script: run.header.script, args: run.header.args, results: run.results.map(result => resultDocument(result))};
+}
+
+export function countByStatus(results: ReadonlyArray<{status: RunStatus}>): Partial<Record<RunStatus, number>> {
+	const counts: Partial<Record<RunStatus, number>> = {};
+	for (const {status} of results) {
+		counts[status] = (counts[status] ?? 0) + 1;
+	}
+
+	return counts;
+}
