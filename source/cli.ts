@@ -13,7 +13,9 @@ const help = `
     $ xi-exec init                                     create the fleet CA and controller keys
     $ xi-exec agents [--on SELECTOR] [--json]          list agents, asking each what it runs
     $ xi-exec run SCRIPT --on SELECTOR [-- ARGS...]    run an allowlisted script on agents
-          [--parallel N] [--timeout SECONDS] [--json] [--dry-run]
+          [--parallel N] [--timeout SECONDS] [--json] [--dry-run] [--token-file FILE]
+    $ xi-exec token create --name NAME --scripts a,b --on SELECTOR [--expires 30d]
+    $ xi-exec token list [--json] | xi-exec token revoke NAME
     $ xi-exec pair --listen HOST:PORT [--json] [--replace] [--timeout SECONDS]
                                                        open the pairing listener; approve NAME CODE on stdin
     $ xi-exec audit [--request ID] [--agent NAME] [--since 1h] [--json]
@@ -35,13 +37,29 @@ const help = `
 const commandFlags = {
 	init: {},
 	agents: {on: {type: 'string', isMultiple: true}, json: {type: 'boolean'}, timeout: {type: 'number'}},
-	run: {on: {type: 'string', isMultiple: true}, parallel: {type: 'number'}, timeout: {type: 'number'}, json: {type: 'boolean'}, dryRun: {type: 'boolean'}},
+	run: {on: {type: 'string', isMultiple: true}, parallel: {type: 'number'}, timeout: {type: 'number'}, json: {type: 'boolean'}, dryRun: {type: 'boolean'}, token: {type: 'string'}, tokenFile: {type: 'string'}},
+	token: {name: {type: 'string'}, scripts: {type: 'string'}, on: {type: 'string', isMultiple: true}, expires: {type: 'string'}, json: {type: 'boolean'}},
 	ca: {},
 	pair: {listen: {type: 'string'}, json: {type: 'boolean'}, replace: {type: 'boolean'}, timeout: {type: 'number'}},
 	demo: {},
 	console: {pairListen: {type: 'string'}},
 	audit: {request: {type: 'string'}, agent: {type: 'string'}, since: {type: 'string'}, json: {type: 'boolean'}, cross: {type: 'string', isMultiple: true}},
 } as const;
+
+/** The caller's token: --token-file, then XI_EXEC_TOKEN, then --token (which shows in `ps`, so it warns). */
+async function readToken(flags: Record<string, unknown>, io: CommandIo): Promise<string | undefined> {
+	if (typeof flags['tokenFile'] === 'string') {
+		const {readTextFile} = await import('./io/files.js');
+		return readTextFile(flags['tokenFile'], 'the token file').trim();
+	}
+
+	if (typeof flags['token'] === 'string') {
+		io.stderr('xi-exec: warning: --token is visible to other users in `ps`; prefer XI_EXEC_TOKEN or --token-file.\n');
+		return flags['token'];
+	}
+
+	return process.env['XI_EXEC_TOKEN'] || undefined;
+}
 
 const io: CommandIo = {
 	stdout: text => process.stdout.write(text),
@@ -131,6 +149,24 @@ await runMain('xi-exec', async () => {
 			}, {...io, stdin: process.stdin});
 		}
 
+		case 'token': {
+			const tokens = await import('./commands/token.js');
+			const [verb, name] = cli.input;
+			if (verb === 'create') {
+				return tokens.tokenCreate(paths, {name: flags['name'] as string | undefined, scripts: flags['scripts'] as string | undefined, on: (flags['on'] as string[] | undefined) ?? [], expires: flags['expires'] as string | undefined, json: Boolean(flags['json'])}, io);
+			}
+
+			if (verb === 'list') {
+				return tokens.tokenList(paths, {json: Boolean(flags['json'])}, io);
+			}
+
+			if (verb === 'revoke') {
+				return tokens.tokenRevoke(paths, name, io);
+			}
+
+			return usage('usage: xi-exec token create|list|revoke.');
+		}
+
 		case 'audit': {
 			const audit = await import('./commands/audit.js');
 			if (cli.input[0] === 'verify') {
@@ -171,6 +207,7 @@ await runMain('xi-exec', async () => {
 				timeoutSeconds: positiveInteger('timeout', flags['timeout'] as number | undefined, {max: 86_400}) ?? 30,
 				json: Boolean(flags['json']),
 				dryRun: Boolean(flags['dryRun']),
+				token: await readToken(flags, io),
 			}, io);
 		}
 	}

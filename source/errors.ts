@@ -17,6 +17,8 @@ export const errorCodes = {
 	SCRIPT_UNSAFE: {exit: 2, http: 400, summary: 'An allowlisted path fails a safety check (not absolute, writable by others, wrong owner...).'},
 	SCRIPT_UNKNOWN: {exit: 2, http: 404, summary: 'No allowlist entry has that name.'},
 	AGENT_UNKNOWN: {exit: 2, http: 404, summary: 'No registered agent has that name.'},
+	TOKEN_INVALID: {exit: 2, http: 401, summary: 'The bearer token is unknown, revoked or expired.'},
+	OUT_OF_SCOPE: {exit: 2, http: 403, summary: 'The request reaches a script or an agent outside the token\'s scope.'},
 	RUN_UNKNOWN: {exit: 2, http: 404, summary: 'No run with that request id is in the history.'},
 	TOO_MANY_TARGETS: {exit: 2, http: 400, summary: 'A run would exceed a script\'s maxTargets, or needs --yes for a confirm script.'},
 	AGENT_EXISTS: {exit: 2, http: 409, summary: 'An agent with that name is already registered.'},

@@ -52,12 +52,14 @@ export async function pairCommand(paths: ControllerPaths, input: PairInput, io: 
 		throw new XiError('USAGE', `Cannot listen on ${input.listen}: ${error.code ?? error.message}.`, {cause: error});
 	});
 
-	createInterface({input: io.stdin}).on('line', line => {
+	const commands = createInterface({input: io.stdin}).on('line', line => {
 		void handleCommand(listener, line, print);
 	});
 
 	return new Promise(resolve => {
 		io.onInterrupt(() => {
+			// An open stdin would keep the process alive after Ctrl-C.
+			commands.close();
 			void listener.close().then(async () => {
 				await audit.close();
 				resolve(exitInterrupted);

@@ -16,6 +16,8 @@ import {argsHash, type AuditFields} from '../audit/record.js';
 import type {AgentResult} from '../dispatch/events.js';
 import {normaliseSerial} from '../pki/fingerprints.js';
 import {x509} from '../pki/x509.js';
+import {openTokenStore} from '../policy/token-store.js';
+import {authenticateToken, checkScope, scopeOf, type TokenScope} from '../policy/tokens.js';
 import {resolveTargets} from './targets.js';
 
 export type RunInput = {
@@ -26,6 +28,8 @@ export type RunInput = {
 	timeoutSeconds: number;
 	json: boolean;
 	dryRun: boolean;
+	/** A scoped token, when the caller presents one (XI_EXEC_TOKEN, --token-file). */
+	token?: string;
 };
 
 export type CommandIo = {
@@ -58,6 +62,16 @@ export async function runCommand(paths: ControllerPaths, input: RunInput, io: Co
 	const requestId = randomUUID();
 	const caller = defaultCaller();
 	const audit = openControllerAudit(paths);
+	let scope: TokenScope | undefined;
+	try {
+		scope = input.token === undefined ? undefined : await checkToken(paths, input.token, script, targets);
+	} catch (error) {
+		// A refusal is an event too; if even it cannot be recorded, the refusal still stands.
+		await audit.append({event: 'run.refused', requestId, script, argsHash: argsHash(input.args), caller, selector: input.on, reason: (error as Error).message}).catch(() => undefined);
+		await audit.close().catch(() => undefined);
+		throw error;
+	}
+
 	// Fail closed: no record of the request, no request.
 	await audit.append({
 		event: input.dryRun ? 'run.dry-run' : 'run.request',
@@ -66,6 +80,7 @@ export async function runCommand(paths: ControllerPaths, input: RunInput, io: Co
 		args: input.args,
 		argsHash: argsHash(input.args),
 		caller,
+		token: scope ? {id: scope.id, name: scope.name} : undefined,
 		selector: input.on,
 		targets: targets.map(target => target.name),
 		controllerSerial: normaliseSerial(new x509.X509Certificate(credentials.cert).serialNumber),
@@ -139,4 +154,21 @@ export function outcomeRecord(requestId: string, result: AgentResult): AuditFiel
 
 function sha256(text: string): string {
 	return createHash('sha256').update(text).digest('hex');
+}
+
+/** Authenticates a presented token and refuses, before anything is dialled, a request outside its scope. */
+export async function checkToken(paths: ControllerPaths, presented: string, script: string, targets: ReadonlyArray<{name: string; tags: Record<string, string>}>): Promise<TokenScope> {
+	const {tokens} = await openTokenStore(paths.home).read();
+	const check = authenticateToken(tokens, presented.trim(), new Date());
+	if (!check.ok) {
+		throw new XiError('TOKEN_INVALID', `Token refused: ${check.reason}.`);
+	}
+
+	const scope = scopeOf(check.token);
+	const problem = checkScope(scope, script, targets);
+	if (problem) {
+		throw new XiError('OUT_OF_SCOPE', `Refused before running anything: ${problem}.`);
+	}
+
+	return scope;
 }

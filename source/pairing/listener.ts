@@ -66,7 +66,8 @@ export type PairingListener = {
 
 export const limits = {pending: 8, pendingPerSource: 2, wrongCodes: 3};
 
-type Phase = 'commit' | 'reveal' | 'approval' | 'confirmation' | 'ended';
+/** `issuing`: the operator's code matched and the certificate is being signed (no second approval). */
+type Phase = 'commit' | 'reveal' | 'approval' | 'issuing' | 'confirmation' | 'ended';
 
 type Ceremony = {
 	id: string;
@@ -98,6 +99,11 @@ export async function openPairingListener(options: PairingListenerOptions): Prom
 	server.on('secureConnection', socket => {
 		begin(socket);
 	});
+
+	const timedOut = `the pairing request timed out after ${options.timeoutMs / 1000} s`;
+	// The timer ends a ceremony on time; the clock is asked too, so expiry does not depend on the
+	// timer having fired (and a test can move the clock past it).
+	const expired = (ceremony: Ceremony) => options.now().getTime() >= ceremony.expires.getTime();
 
 	function end(ceremony: Ceremony, reason: string | undefined): void {
 		if (ceremony.phase === 'ended') {
@@ -155,7 +161,7 @@ export async function openPairingListener(options: PairingListenerOptions): Prom
 			expires,
 			wrongCodes: 0,
 			timer: setTimeout(() => {
-				end(ceremony, `the pairing request timed out after ${Math.round(options.timeoutMs / 1000)} s`);
+				end(ceremony, timedOut);
 			}, options.timeoutMs),
 		};
 		ceremony.timer.unref();
@@ -163,10 +169,13 @@ export async function openPairingListener(options: PairingListenerOptions): Prom
 		send(ceremony, {type: 'hello', ceremony: ceremony.id, ca: caPem, controller: options.controllerCertificate, controllerName: options.controllerName, expires: expires.toISOString()});
 
 		const splitter = new LineSplitter(pairingFrameBytes);
+		// One frame at a time: handling a commit awaits (registry, CSR check), and a second commit in
+		// the same chunk must find the first one's phase, not run beside it.
+		let handled = Promise.resolve();
 		socket.on('data', (chunk: Buffer) => {
 			const {lines, overflow} = splitter.push(chunk);
 			for (const line of lines) {
-				void onLine(ceremony, line).catch((error: unknown) => {
+				handled = handled.then(async () => onLine(ceremony, line)).catch((error: unknown) => {
 					end(ceremony, `internal error: ${(error as Error).message}`);
 				});
 			}
@@ -185,6 +194,11 @@ export async function openPairingListener(options: PairingListenerOptions): Prom
 			return;
 		}
 
+		if (expired(ceremony)) {
+			end(ceremony, timedOut);
+			return;
+		}
+
 		const decoded = decodeAgentMessage(line);
 		if (!decoded.ok) {
 			end(ceremony, `bad pairing message: ${decoded.reason}`);
@@ -192,14 +206,14 @@ export async function openPairingListener(options: PairingListenerOptions): Prom
 		}
 
 		const {message} = decoded;
-		const expected = {commit: 'commit', reveal: 'reveal', approval: undefined, confirmation: 'confirmed'}[ceremony.phase];
+		const expected = {commit: 'commit', reveal: 'reveal', approval: undefined, issuing: undefined, confirmation: 'confirmed'}[ceremony.phase];
 		if (message.type === 'declined') {
 			end(ceremony, `declined on the agent: ${message.reason}`);
 			return;
 		}
 
 		if (message.type !== expected) {
-			end(ceremony, `out of order: got ${message.type} while ${ceremony.phase === 'approval' ? 'waiting for the operator' : `expecting ${expected}`}`);
+			end(ceremony, `out of order: got ${message.type} while ${expected === undefined ? 'waiting for the operator' : `expecting ${expected}`}`);
 			return;
 		}
 
@@ -316,6 +330,11 @@ export async function openPairingListener(options: PairingListenerOptions): Prom
 			return {ok: false, reason: `no pairing request from ${agent} is waiting for approval`};
 		}
 
+		if (expired(ceremony)) {
+			end(ceremony, timedOut);
+			return {ok: false, reason: timedOut};
+		}
+
 		if (!codesMatch(typedCode, ceremony.code!)) {
 			ceremony.wrongCodes++;
 			const triesLeft = limits.wrongCodes - ceremony.wrongCodes;
@@ -328,7 +347,12 @@ export async function openPairingListener(options: PairingListenerOptions): Prom
 			return {ok: false, reason: `does not match (${triesLeft} ${triesLeft === 1 ? 'try' : 'tries'} left)`};
 		}
 
+		ceremony.phase = 'issuing';
 		const certificate = await issueCertificate({ca: options.ca, publicKey: ceremony.publicKey!, identity: {role: 'agent', name: agent}, now: options.now()});
+		if (ceremony.phase !== 'issuing') {
+			return {ok: false, reason: `the request from ${agent} ended while its certificate was being issued`};
+		}
+
 		ceremony.certificate = certificate;
 		ceremony.serial = normaliseSerial(certificate.serialNumber);
 		ceremony.phase = 'confirmation';

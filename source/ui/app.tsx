@@ -18,18 +18,29 @@ import {scriptChoices} from './screens/run/script-choices.js';
 import {useRun} from './screens/run/use-run.js';
 import {useRunScreenState} from './screens/run/use-run-state.js';
 import {theme} from './theme.js';
+import {KeysProvider, useKeys} from './keys.js';
 
 type Screen = {name: 'fleet'} | {name: 'agent'; agent: string} | {name: 'run'; targets: FleetAgent[]} | {name: 'pairing'} | {name: 'help'; back: Screen};
 
 export type AppProps = {core: ConsoleCore; title?: string};
 
-export function App({core, title = 'xi-exec'}: AppProps) {
+export function App(props: AppProps) {
+	return (
+		<KeysProvider>
+			<Console {...props}/>
+		</KeysProvider>
+	);
+}
+
+function Console({core, title = 'xi-exec'}: AppProps) {
 	const {exit} = useApp();
 	const {stdout} = useStdout();
 	const [size, setSize] = useState({rows: stdout.rows || 24, columns: stdout.columns || 80});
 	useEffect(() => {
 		const onResize = () => setSize({rows: stdout.rows || 24, columns: stdout.columns || 80});
 		stdout.on('resize', onResize);
+		// Read it again now: a resize between the first render and this subscription is not missed.
+		onResize();
 		return () => {
 			stdout.off('resize', onResize);
 		};
@@ -77,7 +88,7 @@ export function App({core, title = 'xi-exec'}: AppProps) {
 		onQuit: exit,
 	}, screen.name === 'fleet');
 
-	useInput((input, key) => {
+	useKeys((input, key) => {
 		if (screen.name === 'help') {
 			setScreen(screen.back);
 		} else if (screen.name === 'agent' && (key.escape || input === 'q' || key.return)) {
@@ -85,7 +96,7 @@ export function App({core, title = 'xi-exec'}: AppProps) {
 		} else if (screen.name === 'agent' && input === '?') {
 			setScreen({name: 'help', back: screen});
 		}
-	}, {isActive: screen.name === 'help' || screen.name === 'agent'});
+	}, screen.name === 'help' || screen.name === 'agent');
 
 	useInput((input, key) => {
 		if (key.ctrl && input === 'c') {
@@ -135,7 +146,8 @@ function screenTitle(screen: Screen): string {
 function keyHints(screen: Screen): string {
 	switch (screen.name) {
 		case 'fleet': {
-			return '↑↓ move · / filter · Enter details · r run · p pair · g refresh · ? help · q quit';
+			// Fits 80 columns; every key (g included) is on the help screen.
+			return '↑↓ move · / filter · Enter details · r run · p pair · ? help · q quit';
 		}
 
 		case 'agent': {
@@ -143,7 +155,7 @@ function keyHints(screen: Screen): string {
 		}
 
 		case 'run': {
-			return '↑↓ select host · c cancel · f rerun not-ok hosts · Esc back when finished · Ctrl-C quit';
+			return '↑↓ host · c cancel · f rerun not-ok hosts · Esc back when done · Ctrl-C quit';
 		}
 
 		case 'pairing': {

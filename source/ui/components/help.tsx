@@ -1,5 +1,6 @@
 /** The keys, on `?`. */
 import {Box, Text} from 'ink';
+import {theme} from '../theme.js';
 
 const keys: Array<[string, string]> = [
 	['↑ ↓  j k', 'move'],
@@ -22,7 +23,7 @@ export function Help() {
 			{keys.map(([key, meaning]) => (
 				<Text key={key}>{key.padEnd(12)} {meaning}</Text>
 			))}
-			<Text color="gray">Press any key to go back.</Text>
+			<Text color={theme.dim}>Press any key to go back.</Text>
 		</Box>
 	);
 }

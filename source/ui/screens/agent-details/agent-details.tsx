@@ -8,14 +8,14 @@ import type {FleetAgent} from '../fleet/use-fleet-state.js';
 
 export function AgentDetails({agent, height}: {agent: FleetAgent; height: number}) {
 	const rows = agent.scripts.slice(0, Math.max(1, Math.floor((height - 9) / 2))).map(script => ({
-		script: script.name,
+		script: visible(script.name),
 		timeout: `${script.timeoutSeconds} s`,
 		description: visible(script.description).slice(0, 40),
 	}));
 	return (
 		<Box flexDirection="column">
 			<Text bold>{visible(agent.name)}  <Text color={phaseColor(agent.status)}>{agent.status}</Text></Text>
-			<Text>address {agent.address}   certificate {agent.serial.slice(0, 16)}… expires {agent.certificateExpires.slice(0, 10)}</Text>
+			<Text>address {visible(agent.address)}   certificate {agent.serial.slice(0, 16)}… expires {agent.certificateExpires.slice(0, 10)}</Text>
 			<Text>tags {visible(formatTags(agent.tags)) || '(none)'}</Text>
 			{agent.reason ? <Text color={theme.bad} wrap="truncate">{visible(agent.reason)}</Text> : null}
 			{rows.length > 0 ? <Table data={rows}/> : <Text color={theme.dim}>{agent.status === 'reachable' ? 'No scripts on its allowlist.' : 'Scripts are known once the agent answers.'}</Text>}

@@ -4,11 +4,10 @@ import Spinner from 'ink-spinner';
 import {visible} from '../../../output/visible.js';
 import {formatTags} from '../../../policy/tags.js';
 import {phaseColor, theme} from '../../theme.js';
+import {fleetColumns} from './fleet-columns.js';
 import {visibleAgents, type FleetState} from './use-fleet-state.js';
 
 export type FleetProps = {state: FleetState; height: number; width: number};
-
-const columns = {name: 14, address: 21, status: 13, scripts: 7, expires: 10};
 
 export function Fleet({state, height, width}: FleetProps) {
 	const shown = visibleAgents(state);
@@ -16,7 +15,7 @@ export function Fleet({state, height, width}: FleetProps) {
 	const rows = Math.max(1, height - 4);
 	const start = Math.max(0, Math.min(state.cursor - Math.floor(rows / 2), shown.length - rows));
 	const window = shown.slice(start, start + rows);
-	const tagWidth = Math.max(8, width - Object.values(columns).reduce((sum, size) => sum + size + 1, 0) - 2);
+	const columns = fleetColumns(width, state.agents.map(agent => ({name: visible(agent.name), address: visible(agent.address), tags: visible(formatTags(agent.tags))})));
 
 	return (
 		<Box flexDirection="column">
@@ -43,10 +42,10 @@ export function Fleet({state, height, width}: FleetProps) {
 				const selected = start + index === state.cursor;
 				return (
 					<Text key={agent.name} inverse={selected} wrap="truncate">
-						{pad(visible(agent.name), columns.name)} {pad(agent.address, columns.address)}{' '}
+						{pad(visible(agent.name), columns.name)} {pad(visible(agent.address), columns.address)}{' '}
 						<Text color={selected ? undefined : phaseColor(agent.status)}>{pad(agent.status, columns.status)}</Text>{' '}
 						{pad(agent.status === 'reachable' ? String(agent.scripts.length) : '-', columns.scripts)} {pad(agent.certificateExpires.slice(0, 10), columns.expires)}{' '}
-						{pad(visible(formatTags(agent.tags)), tagWidth)}
+						{pad(visible(formatTags(agent.tags)), columns.tags)}
 					</Text>
 				);
 			})}

@@ -1,6 +1,6 @@
 /** The fleet screen's keys. */
-import {useInput} from 'ink';
 import type {Dispatch} from 'react';
+import {useKeys} from '../../keys.js';
 import type {FleetAction, FleetState} from './use-fleet-state.js';
 
 export type FleetKeyHandlers = {
@@ -13,14 +13,23 @@ export type FleetKeyHandlers = {
 };
 
 export function useFleet(state: FleetState, dispatch: Dispatch<FleetAction>, handlers: FleetKeyHandlers, isActive: boolean): void {
-	useInput((input, key) => {
+	useKeys((input, key) => {
 		if (state.editingFilter) {
 			if (key.return || key.escape) {
 				dispatch({type: key.escape && state.filter === '' ? 'filter-clear' : 'filter-done'});
 			} else if (key.backspace || key.delete) {
 				dispatch({type: 'filter-erase'});
-			} else if (!key.ctrl && !key.meta && input.length > 0 && !/[\u0000-\u001F]/.test(input)) {
-				dispatch({type: 'filter-type', text: input});
+			} else if (!key.ctrl && !key.meta && input.length > 0) {
+				// One chunk can hold several keys (a paste, or typing over a slow link): `role=web\r`
+				// types its text, then Enter ends the filter, as the keys one by one would have.
+				const text = input.replace(/[\u0000-\u001F]/g, '');
+				if (text.length > 0) {
+					dispatch({type: 'filter-type', text});
+				}
+
+				if (/[\r\n]/.test(input)) {
+					dispatch({type: 'filter-done'});
+				}
 			}
 
 			return;
@@ -47,5 +56,5 @@ export function useFleet(state: FleetState, dispatch: Dispatch<FleetAction>, han
 		} else if (input === 'q') {
 			handlers.onQuit();
 		}
-	}, {isActive});
+	}, isActive);
 }

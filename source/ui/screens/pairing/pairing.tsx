@@ -46,11 +46,11 @@ function Message({state}: {state: PairingScreenState}) {
 	const message = state.message!;
 	switch (message.kind) {
 		case 'match': {
-			return <Text color={theme.good}>{`${message.agent}: agent ${message.agentCode}  =  controller ${message.controllerCode}  approved; waiting for the agent to confirm`}</Text>;
+			return <Text color={theme.good}>{`${visible(message.agent)}: agent ${message.agentCode}  =  controller ${message.controllerCode}  approved; waiting for the agent to confirm`}</Text>;
 		}
 
 		case 'mismatch': {
-			return <Text color={theme.bad}>{`${message.agent}: ${message.text}`}</Text>;
+			return <Text color={theme.bad}>{`${visible(message.agent)}: ${visible(message.text)}`}</Text>;
 		}
 
 		case 'refused': {
@@ -58,7 +58,7 @@ function Message({state}: {state: PairingScreenState}) {
 		}
 
 		case 'info': {
-			return <Text color={theme.good}>{message.text}</Text>;
+			return <Text color={theme.good}>{visible(message.text)}</Text>;
 		}
 	}
 }

@@ -43,7 +43,8 @@ export function reducePairing(state: PairingScreenState, action: PairingAction):
 
 		case 'type': {
 			const digits = action.text.replace(/[^\d]/g, '');
-			return digits.length === 0 || state.code.replace(/\s/g, '').length >= 6 ? state : {...state, code: state.code + digits};
+			// At most the six digits of a code, however many were typed or pasted.
+			return digits.length === 0 ? state : {...state, code: (state.code.replace(/\s/g, '') + digits).slice(0, 6)};
 		}
 
 		case 'erase': {

@@ -2,9 +2,9 @@
  * The pairing screen's keys, and its link to the core: it opens the pairing listener through
  * the ConsoleCore port while the screen is shown, and closes it when the screen goes away.
  */
-import {useInput} from 'ink';
 import {useEffect, useRef, type Dispatch} from 'react';
 import type {ConsoleCore, PairingHandle} from '../../core.js';
+import {useKeys} from '../../keys.js';
 import type {PairingAction, PairingScreenState} from './use-pairing-state.js';
 
 export function usePairing(state: PairingScreenState, dispatch: Dispatch<PairingAction>, core: ConsoleCore, onBack: () => void, isActive: boolean): void {
@@ -28,7 +28,7 @@ export function usePairing(state: PairingScreenState, dispatch: Dispatch<Pairing
 		};
 	}, [core, dispatch]);
 
-	useInput((input, key) => {
+	useKeys((input, key) => {
 		const selected = state.requests[state.cursor];
 		if (key.escape) {
 			onBack();
@@ -45,8 +45,9 @@ export function usePairing(state: PairingScreenState, dispatch: Dispatch<Pairing
 			});
 		} else if (input === 'x' && selected) {
 			handle.current?.reject(selected.agent);
-		} else if (/^\d+$/.test(input)) {
+		} else if (/\d/.test(input)) {
+			// The reducer keeps the digits: a pasted `123 456` is the code too.
 			dispatch({type: 'type', text: input});
 		}
-	}, {isActive});
+	}, isActive);
 }

@@ -21,7 +21,7 @@ export function Run({state, targetCount, height, width}: RunProps) {
 					{state.choices.length === 0 ? <Text color={theme.dim}>No reachable agent in this selection offers a script.</Text> : null}
 					{state.choices.slice(0, Math.max(1, height - 3)).map((choice, index) => (
 						<Text key={choice.name} inverse={index === state.cursor} wrap="truncate">
-							{choice.name.padEnd(18)} {`${choice.agents.length}/${targetCount}`.padEnd(8)} {visible(choice.description)}
+							{visible(choice.name).padEnd(18)} {`${choice.agents.length}/${targetCount}`.padEnd(8)} {visible(choice.description)}
 						</Text>
 					))}
 				</Box>
@@ -31,29 +31,29 @@ export function Run({state, targetCount, height, width}: RunProps) {
 		case 'args': {
 			return (
 				<Box flexDirection="column">
-					<Text bold>{state.choice.name}: arguments</Text>
+					<Text bold>{visible(state.choice.name)}: arguments</Text>
 					<Text color={theme.dim}>Words separated by spaces, quotes for spaces inside one, or a JSON array. Nothing is expanded. Enter to go on.</Text>
-					{state.choice.schema === undefined ? null : <Text color={theme.dim} wrap="truncate">{`Schema: ${JSON.stringify(state.choice.schema)}`}</Text>}
+					{state.choice.schema === undefined ? null : <Text color={theme.dim} wrap="truncate">{`Schema: ${visible(JSON.stringify(state.choice.schema))}`}</Text>}
 					<Box>
 						<Text color={theme.accent}>{'> '}</Text>
 						<Text>{visible(state.text)}</Text>
 						<Text inverse> </Text>
 					</Box>
-					{state.error ? <Text color={theme.bad}>{state.error}</Text> : null}
+					{state.error ? <Text color={theme.bad}>{visible(state.error)}</Text> : null}
 				</Box>
 			);
 		}
 
 		case 'confirm': {
-			const names = state.targets.join(', ');
+			const names = state.targets.map(name => visible(name)).join(', ');
 			return (
 				<Box flexDirection="column">
-					<Text bold>Run {state.choice.name}{formatArgs(state.args)} on {state.targets.length} {state.targets.length === 1 ? 'agent' : 'agents'}?</Text>
+					<Text bold>Run {visible(state.choice.name)}{formatArgs(state.args)} on {state.targets.length} {state.targets.length === 1 ? 'agent' : 'agents'}?</Text>
 					<Text wrap="truncate-end">{names.length > width * 3 ? `${names.slice(0, width * 3)}…` : names}</Text>
 					{state.choice.confirm
 						? <Text color={theme.warn}>{`This script asks for confirmation: type ${state.targets.length} (the number of targets), then Enter: ${state.typed}`}</Text>
 						: <Text color={theme.accent}>Enter to run, Esc to go back.</Text>}
-					{state.error ? <Text color={theme.bad}>{state.error}</Text> : null}
+					{state.error ? <Text color={theme.bad}>{visible(state.error)}</Text> : null}
 				</Box>
 			);
 		}
@@ -67,12 +67,14 @@ export function Run({state, targetCount, height, width}: RunProps) {
 function RunPanes({state, height, width}: {state: Extract<RunScreenState, {step: 'running'}>; height: number; width: number}) {
 	const agents = state.run.order.map(name => state.run.agents[name]!);
 	const summary = formatSummary(countPhases(state.run)) || 'starting';
-	const paneArea = Math.max(3, height - 3);
+	// Every status at once is longer than 80 columns: the summary wraps, and the panes make room.
+	const summaryLines = Math.max(1, Math.ceil((summary.length + (state.run.finished ? 11 : 0)) / Math.max(1, width)));
+	const paneArea = Math.max(3, height - 1 - summaryLines);
 	const gridFits = agents.length > 0 && agents.length <= 4 && Math.floor(paneArea / agents.length) >= 4;
 	return (
 		<Box flexDirection="column">
 			<Text bold wrap="truncate">
-				{state.choice.name}{formatArgs(state.args)}  <Text color={theme.dim}>request {state.requestId}</Text>
+				{visible(state.choice.name)}{formatArgs(state.args)}  <Text color={theme.dim}>request {state.requestId}</Text>
 			</Text>
 			<Text>{summary}{state.run.finished ? <Text color={theme.dim}>   finished</Text> : null}</Text>
 			{gridFits
@@ -114,7 +116,11 @@ function CompactList({agents, cursor, height, width}: {agents: AgentRunState[]; 
 			))}
 			{selected ? (
 				<Box flexDirection="column" borderStyle="round" borderColor={theme.accent} paddingX={1} height={Math.max(3, height - listRows)} overflow="hidden">
-					<Text bold>{visible(selected.name)}</Text>
+					{/* The badge again, in full: the list's column cuts a reason short. */}
+					<Box>
+						<Text bold>{visible(selected.name)}  </Text>
+						<StatusBadge agent={selected}/>
+					</Box>
 					{tail(selected, Math.max(1, height - listRows - 3)).map((line, index) => (
 						<Text key={index} wrap="truncate">{line}</Text>
 					))}

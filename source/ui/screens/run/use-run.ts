@@ -2,21 +2,24 @@
  * The run screen's keys, and the one place it reaches the core: starting (and cancelling) a run
  * through the ConsoleCore port, whose events come back as actions.
  */
-import {useInput} from 'ink';
 import {useEffect, useRef, type Dispatch} from 'react';
 import {checkArgs} from '../../../protocol/args.js';
 import {compileArgsSchema, describeSchemaError} from '../../../protocol/args-schema.js';
 import type {ConsoleCore, RunHandle} from '../../core.js';
+import {useKeys} from '../../keys.js';
 import {parseArgsInput} from './script-choices.js';
 import type {RunScreenAction, RunScreenState} from './use-run-state.js';
 
 export function useRun(state: RunScreenState, dispatch: Dispatch<RunScreenAction>, core: ConsoleCore, onBack: () => void, isActive: boolean): void {
 	const handle = useRef<RunHandle | undefined>(undefined);
+	// The confirmation a run was started from: a second Enter before the screen has moved on
+	// (two keys in one read, or typed faster than a frame) must not start a second run.
+	const startedFrom = useRef<RunScreenState | undefined>(undefined);
 	useEffect(() => () => {
 		handle.current?.cancel();
 	}, []);
 
-	useInput((input, key) => {
+	useKeys((input, key) => {
 		switch (state.step) {
 			case 'pick': {
 				if (key.upArrow || input === 'k') {
@@ -40,7 +43,12 @@ export function useRun(state: RunScreenState, dispatch: Dispatch<RunScreenAction
 				} else if (key.backspace || key.delete) {
 					dispatch({type: 'erase'});
 				} else if (!key.ctrl && !key.meta && input.length > 0) {
-					dispatch({type: 'type', text: input.replace(/[\u0000-\u001F]/g, '')});
+					// A pasted chunk may end with Enter: type its text, then check it, as one key at a time would.
+					const text = input.replace(/[\u0000-\u001F]/g, '');
+					dispatch({type: 'type', text});
+					if (/[\r\n]/.test(input)) {
+						dispatch(checkTypedArgs(state.text + text, state.choice.schema));
+					}
 				}
 
 				return;
@@ -56,7 +64,8 @@ export function useRun(state: RunScreenState, dispatch: Dispatch<RunScreenAction
 						dispatch({type: 'confirm-refused', reason: `type ${state.targets.length}, the number of targets, to confirm`});
 					} else if (state.choice.maxTargets !== undefined && state.targets.length > state.choice.maxTargets) {
 						dispatch({type: 'confirm-refused', reason: `${state.choice.name} allows at most ${state.choice.maxTargets} targets (maxTargets in its allowlist entry); narrow the filter`});
-					} else {
+					} else if (startedFrom.current !== state) {
+						startedFrom.current = state;
 						handle.current = core.run({script: state.choice.name, args: state.args, targets: state.targets}, event => {
 							dispatch({type: 'event', event});
 						});
@@ -83,7 +92,7 @@ export function useRun(state: RunScreenState, dispatch: Dispatch<RunScreenAction
 				}
 			}
 		}
-	}, {isActive});
+	}, isActive);
 }
 
 /** Parses and validates typed arguments before anything is sent. */

@@ -1,0 +1,79 @@
+/**
+ * A JSON file that several processes may change at once: lowdb (`Low`) over an adapter that
+ * writes atomically (temp file + rename) with a chosen mode, and every read-modify-write under a
+ * cross-process lock (proper-lockfile), re-reading the file inside it, since lowdb keeps no lock
+ * between processes. Used by the registry and the token store.
+ */
+import {readFile} from 'node:fs/promises';
+import {Low, type Adapter} from 'lowdb';
+import lockfile from 'proper-lockfile';
+import {XiError} from '../errors.js';
+import {existsSync, writeFileAtomic} from './files.js';
+
+export type LockedJsonStore<T> = {
+	read: () => Promise<T>;
+	update: (change: (data: T) => T) => Promise<T>;
+};
+
+class AtomicJsonFile<T> implements Adapter<T> {
+	constructor(private readonly path: string, private readonly mode: number) {}
+
+	async read(): Promise<T | null> {
+		try {
+			return JSON.parse(await readFile(this.path, 'utf8')) as T;
+		} catch (error) {
+			if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+				return null;
+			}
+
+			throw error;
+		}
+	}
+
+	async write(data: T): Promise<void> {
+		writeFileAtomic(this.path, JSON.stringify(data, null, '\t') + '\n', this.mode);
+	}
+}
+
+export function openLockedJsonStore<T>(path: string, options: {what: string; empty: () => T; parse: (value: unknown) => T | string; mode?: number}): LockedJsonStore<T> {
+	const db = new Low<T>(new AtomicJsonFile<T>(path, options.mode ?? 0o600), options.empty());
+
+	async function read(): Promise<T> {
+		try {
+			await db.read();
+		} catch (error) {
+			throw new XiError('CONFIG_INVALID', `The ${options.what} at ${path} cannot be read (${(error as Error).message}); restore it from a backup.`, {cause: error});
+		}
+
+		const parsed = options.parse(db.data);
+		if (typeof parsed === 'string') {
+			throw new XiError('CONFIG_INVALID', `The ${options.what} at ${path} is malformed: ${parsed}.`);
+		}
+
+		return parsed;
+	}
+
+	async function update(change: (data: T) => T): Promise<T> {
+		if (!existsSync(path)) {
+			await db.adapter.write(options.empty());
+		}
+
+		let release: () => Promise<void>;
+		try {
+			release = await lockfile.lock(path, {realpath: false, stale: 10_000, retries: {retries: 100, minTimeout: 10, maxTimeout: 100, randomize: true}});
+		} catch (error) {
+			throw new XiError('REGISTRY_BUSY', `Another xi-exec process holds the lock on ${path}; try again in a moment.`, {cause: error});
+		}
+
+		try {
+			const next = change(await read());
+			db.data = next;
+			await db.write();
+			return next;
+		} finally {
+			await release();
+		}
+	}
+
+	return {read, update};
+}
