@@ -1,0 +1,199 @@
+/**
+ * The auth hook: asked before every run, after the allowlist and the argument schema. Either an
+ * executable (the context as JSON on stdin; allow only on exit 0 with no output or exactly one
+ * JSON object {"allow": true}) or an HTTPS URL (the same JSON, POSTed; allow only on 200 with
+ * {"allow": true}). Everything else denies, with the reason: a crash, a kill, non-zero, two
+ * objects, non-JSON, non-UTF-8, too much output, no answer in time. The hook runs in its own
+ * process group, killed whole at the deadline, so a grandchild holding its stdout cannot keep
+ * the request waiting. The hook's location comes only from the agent's own config.
+ */
+import {spawn} from 'node:child_process';
+import {request} from 'node:https';
+import {TextDecoder} from 'node:util';
+import type {TokenScope} from '../source/policy/tokens.js';
+
+export type HookContext = {
+	requestId: string;
+	agent: {name: string; tags: Record<string, string>};
+	script: string;
+	args: readonly string[];
+	caller: string;
+	token: TokenScope | null;
+	source: string;
+	timestamp: string;
+	dryRun: boolean;
+};
+
+export type HookVerdict = {allow: boolean; reason: string};
+
+export type HookConfig = {command?: string; url?: string; timeoutMs: number; env?: Record<string, string>; ca?: string};
+
+export const maxHookOutputBytes = 64 * 1024;
+
+export async function askHook(config: HookConfig, context: HookContext): Promise<HookVerdict> {
+	if (config.command) {
+		return askExecutable(config.command, context, config);
+	}
+
+	if (config.url) {
+		return askUrl(config.url, context, config);
+	}
+
+	return {allow: true, reason: 'no hook configured'};
+}
+
+/** Reads a hook's answer: one JSON object {"allow": bool, "reason"?: string}, or nothing (exit status decides). */
+export function readVerdict(output: Buffer, exitAllows: boolean, exitDescription: string, emptyAllows = true): HookVerdict {
+	let text: string;
+	try {
+		text = new TextDecoder('utf-8', {fatal: true}).decode(output).trim();
+	} catch {
+		return {allow: false, reason: 'the hook printed bytes that are not UTF-8'};
+	}
+
+	if (text === '') {
+		return exitAllows && emptyAllows ? {allow: true, reason: 'the hook allowed it (exit 0)'} : {allow: false, reason: `the hook denied it (${exitDescription})`};
+	}
+
+	let answer: unknown;
+	try {
+		answer = JSON.parse(text);
+	} catch {
+		return {allow: false, reason: `the hook printed something other than one JSON object${exitAllows ? '' : ` (${exitDescription})`}`};
+	}
+
+	if (typeof answer !== 'object' || answer === null || Array.isArray(answer) || typeof (answer as {allow?: unknown}).allow !== 'boolean') {
+		return {allow: false, reason: 'the hook\'s answer has no boolean "allow"'};
+	}
+
+	const {allow, reason} = answer as {allow: boolean; reason?: unknown};
+	const said = typeof reason === 'string' ? reason.slice(0, 500) : undefined;
+	if (allow && exitAllows) {
+		return {allow: true, reason: said ?? 'the hook allowed it'};
+	}
+
+	return {allow: false, reason: said ?? (exitAllows ? 'the hook denied it' : `the hook denied it (${exitDescription})`)};
+}
+
+function askExecutable(command: string, context: HookContext, config: HookConfig): Promise<HookVerdict> {
+	return new Promise(resolve => {
+		const env = Object.assign(Object.create(null) as Record<string, string>, {PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8'}, config.env);
+		const child = spawn(command, [], {shell: false, detached: true, stdio: ['pipe', 'pipe', 'ignore'], env, cwd: '/'});
+		const chunks: Buffer[] = [];
+		let size = 0;
+		let settled = false;
+		const finish = (verdict: HookVerdict) => {
+			if (settled) {
+				return;
+			}
+
+			settled = true;
+			clearTimeout(timer);
+			killGroup(child.pid);
+			child.stdout.destroy();
+			resolve(verdict);
+		};
+
+		const timer = setTimeout(() => {
+			finish({allow: false, reason: `the hook gave no answer within ${config.timeoutMs / 1000} s`});
+		}, config.timeoutMs);
+		child.on('error', error => {
+			finish({allow: false, reason: `the hook could not be started (${(error as NodeJS.ErrnoException).code ?? error.message})`});
+		});
+		child.stdin.on('error', () => undefined);
+		child.stdin.end(JSON.stringify(context));
+		child.stdout.on('data', (chunk: Buffer) => {
+			size += chunk.length;
+			if (size > maxHookOutputBytes) {
+				finish({allow: false, reason: `the hook printed more than ${maxHookOutputBytes} bytes`});
+				return;
+			}
+
+			chunks.push(chunk);
+		});
+		// Decide when the hook itself exits and its stdout has ended; a grandchild that keeps
+		// stdout open only delays this until the deadline, which then kills the whole group.
+		let exit: {code: number | null; signal: NodeJS.Signals | null} | undefined;
+		let ended = false;
+		const decide = () => {
+			if (exit && ended) {
+				const description = exit.signal ? `killed by ${exit.signal}` : `exit ${exit.code}`;
+				finish(readVerdict(Buffer.concat(chunks), exit.code === 0, description));
+			}
+		};
+
+		child.stdout.on('end', () => {
+			ended = true;
+			decide();
+		});
+		child.on('exit', (code, signal) => {
+			exit = {code, signal};
+			decide();
+		});
+	});
+}
+
+function askUrl(url: string, context: HookContext, config: HookConfig): Promise<HookVerdict> {
+	return new Promise(resolve => {
+		const body = JSON.stringify(context);
+		let settled = false;
+		const finish = (verdict: HookVerdict) => {
+			if (!settled) {
+				settled = true;
+				clearTimeout(timer);
+				resolve(verdict);
+			}
+		};
+
+		const timer = setTimeout(() => {
+			outgoing.destroy();
+			finish({allow: false, reason: `the hook at ${url} gave no answer within ${config.timeoutMs / 1000} s`});
+		}, config.timeoutMs);
+		const outgoing = request(url, {
+			method: 'POST',
+			headers: {'content-type': 'application/json', 'content-length': Buffer.byteLength(body)},
+			...(config.ca ? {ca: [config.ca]} : {}),
+			rejectUnauthorized: true,
+			minVersion: 'TLSv1.2',
+		}, response => {
+			const chunks: Buffer[] = [];
+			let size = 0;
+			response.on('data', (chunk: Buffer) => {
+				size += chunk.length;
+				if (size > maxHookOutputBytes) {
+					outgoing.destroy();
+					finish({allow: false, reason: `the hook at ${url} answered more than ${maxHookOutputBytes} bytes`});
+					return;
+				}
+
+				chunks.push(chunk);
+			});
+			response.on('end', () => {
+				if (response.statusCode !== 200) {
+					// No redirects are followed: a 3xx is an answer we do not accept.
+					finish({allow: false, reason: `the hook at ${url} answered HTTP ${response.statusCode ?? '?'}`});
+					return;
+				}
+
+				finish(readVerdict(Buffer.concat(chunks), true, 'HTTP 200 with no answer', false));
+			});
+			response.on('error', () => finish({allow: false, reason: `the hook at ${url} broke off its answer`}));
+		});
+		outgoing.on('error', error => {
+			finish({allow: false, reason: `the hook at ${url} cannot be reached (${(error as NodeJS.ErrnoException).code ?? error.message})`});
+		});
+		outgoing.end(body);
+	});
+}
+
+function killGroup(pid: number | undefined): void {
+	if (pid === undefined) {
+		return;
+	}
+
+	try {
+		process.kill(-pid, 'SIGKILL');
+	} catch {
+		// Already gone.
+	}
+}
