@@ -71,7 +71,8 @@ export function openAuditLog(options: AuditLogOptions): AuditLog {
 
 	/** Writes a batch of records in one write(), continuing the chain from the file's real tail. */
 	function writeBatch(batch: Pending[]): AuditRecord[] {
-		const fd = openSync(options.path, 'a', 0o600);
+		// 'a+', not 'a': readTail reads the tail through this descriptor (EBADF on a write-only one).
+		const fd = openSync(options.path, 'a+', 0o600);
 		try {
 			const {size} = fstatSync(fd);
 			let prefix = '';
