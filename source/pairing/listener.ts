@@ -64,7 +64,13 @@ export type PairingListener = {
 	close: () => Promise<void>;
 };
 
-export const limits = {pending: 8, pendingPerSource: 2, wrongCodes: 3};
+/**
+ * `abandoned…`: ceremonies dropped after the controller sent its nonce and before the agent
+ * revealed its own. That is what a relay grinding for a matching code across ceremonies does (it
+ * can compute the controller's code from its own side, and walks away when it does not match the
+ * agent's), so past these counts the listener stops accepting that name, then anyone.
+ */
+export const limits = {pending: 8, pendingPerSource: 2, wrongCodes: 3, abandonedPerName: 3, abandonedTotal: 16};
 
 /** `issuing`: the operator's code matched and the certificate is being signed (no second approval). */
 type Phase = 'commit' | 'reveal' | 'approval' | 'issuing' | 'confirmation' | 'ended';
@@ -105,9 +111,17 @@ export async function openPairingListener(options: PairingListenerOptions): Prom
 	// timer having fired (and a test can move the clock past it).
 	const expired = (ceremony: Ceremony) => options.now().getTime() >= ceremony.expires.getTime();
 
+	const abandoned = new Map<string, number>();
+	let abandonedTotal = 0;
+
 	function end(ceremony: Ceremony, reason: string | undefined): void {
 		if (ceremony.phase === 'ended') {
 			return;
+		}
+
+		if (ceremony.phase === 'reveal' && ceremony.commit) {
+			abandoned.set(ceremony.commit.name, (abandoned.get(ceremony.commit.name) ?? 0) + 1);
+			abandonedTotal++;
 		}
 
 		ceremony.phase = 'ended';
@@ -241,6 +255,11 @@ export async function openPairingListener(options: PairingListenerOptions): Prom
 		const badTag = Object.entries(commit.tags).map(([key, value]) => parseTag(`${key}=${value}`)).find(tag => !tag.ok);
 		if (badTag && !badTag.ok) {
 			end(ceremony, `proposed tags refused: ${badTag.reason}`);
+			return;
+		}
+
+		if (abandonedTotal >= limits.abandonedTotal || (abandoned.get(commit.name) ?? 0) >= limits.abandonedPerName) {
+			end(ceremony, `too many pairing attempts${abandonedTotal >= limits.abandonedTotal ? '' : ` for ${commit.name}`} were abandoned before the code was fixed, which is what a man in the middle trying codes does; check the network path, then restart the pairing listener`);
 			return;
 		}
 

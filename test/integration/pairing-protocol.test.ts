@@ -587,3 +587,26 @@ test('closing the listener refuses every ceremony in progress', async t => {
 	t.like(await listener.refused('web1'), {ceremony: pending.hello.ceremony, reason: 'the pairing listener was closed'});
 	await t.throwsAsync(connectPairingClient(listener.address), {code: 'ECONNREFUSED'});
 });
+
+test('a relay grinding codes across ceremonies (dropping each after the nonce) is cut off per name', async t => {
+	const {listener} = await fleetListener();
+	t.teardown(async () => listener.listener.close());
+	const drops = () => listener.events.all.filter(event => event.event === 'refused' && event.agent === 'web1' && event.reason === 'the agent disconnected').length;
+	for (let attempt = 1; attempt <= 3; attempt++) {
+		const client = await connectPairingClient(listener.address);
+		await sendCommit(client, await makeAgentIdentity('web1'));
+		await expectFrame(client, 'nonce');
+		client.socket.destroy();
+		// The controller sees each drop as a refused ceremony.
+		await listener.events.find(() => drops() >= attempt);
+	}
+
+	const fourth = await connectPairingClient(listener.address);
+	await sendCommit(fourth, await makeAgentIdentity('web1'));
+	t.is(await refusalSeen(fourth), 'too many pairing attempts for web1 were abandoned before the code was fixed, which is what a man in the middle trying codes does; check the network path, then restart the pairing listener');
+
+	// Another name still pairs.
+	const honest = await connectPairingClient(listener.address);
+	const pending = await ceremonyToPending(honest, await makeAgentIdentity('web2'));
+	t.true((await listener.listener.approve('web2', pending.code)).ok);
+});
