@@ -10,6 +10,8 @@ import {
 	type RequestFrame,
 	type ResponseFrame,
 	type ScriptDescription,
+	type SignedHead,
+	type TokenClaim,
 } from './frames.js';
 import {safeJsonParse} from './safe-json.js';
 import {hasNul, utf8Bytes} from './text-checks.js';
@@ -48,7 +50,15 @@ export function decodeRequest(line: string): Decoded<RequestFrame> {
 			}
 
 			case 'run': {
-				const {script, args, caller, timeoutMs, dryRun} = fields;
+				const {script, args, caller, timeoutMs, dryRun, token, controllerHead} = fields;
+				if (token !== undefined && !isTokenClaim(token)) {
+					return fail('malformed', 'field "token" must be a token scope {id, name, scripts, on, expiresAt}');
+				}
+
+				if (controllerHead !== undefined && !isSignedHead(controllerHead)) {
+					return fail('malformed', 'field "controllerHead" must be a signed head {log, seq, hash, signature, keyId}');
+				}
+
 				if (typeof script !== 'string') {
 					return fail('malformed', 'field "script" must be a string');
 				}
@@ -77,6 +87,8 @@ export function decodeRequest(line: string): Decoded<RequestFrame> {
 					caller,
 					...(timeoutMs === undefined ? {} : {timeoutMs}),
 					...(dryRun === undefined ? {} : {dryRun}),
+					...(token === undefined ? {} : {token: token as TokenClaim}),
+					...(controllerHead === undefined ? {} : {controllerHead: controllerHead as SignedHead}),
 				};
 			}
 
@@ -180,7 +192,11 @@ function isProtocolError(value: unknown): value is ProtocolError {
 }
 
 function decodeResult(fields: Fields, base: {v: 1; id: string}, fail: Fail): ResponseFrame | ProtocolError {
-	const {status, exitCode, signal, durationMs, truncated, bytes, reason} = fields;
+	const {status, exitCode, signal, durationMs, truncated, bytes, reason, agentHead} = fields;
+	if (agentHead !== undefined && !isSignedHead(agentHead)) {
+		return fail('malformed', 'field "agentHead" must be a signed head {log, seq, hash, signature, keyId}');
+	}
+
 	if (typeof status !== 'string' || !(agentStatuses as readonly string[]).includes(status)) {
 		return fail('malformed', 'field "status" must be one of ' + agentStatuses.join(', '));
 	}
@@ -216,7 +232,19 @@ function decodeResult(fields: Fields, base: {v: 1; id: string}, fail: Fail): Res
 		truncated,
 		bytes: {stdout: counts['stdout'], stderr: counts['stderr']},
 		...(reason === undefined ? {} : {reason}),
+		...(agentHead === undefined ? {} : {agentHead: agentHead as SignedHead}),
 	};
+}
+
+function isSignedHead(value: unknown): value is SignedHead {
+	const head = value as Partial<SignedHead> | null;
+	return typeof head === 'object' && head !== null && typeof head.log === 'string' && Number.isSafeInteger(head.seq) && typeof head.hash === 'string' && typeof head.signature === 'string' && typeof head.keyId === 'string';
+}
+
+function isTokenClaim(value: unknown): value is TokenClaim {
+	const claim = value as Partial<TokenClaim> | null;
+	const strings = (list: unknown) => Array.isArray(list) && list.every(item => typeof item === 'string');
+	return typeof claim === 'object' && claim !== null && typeof claim.id === 'string' && typeof claim.name === 'string' && strings(claim.scripts) && strings(claim.on) && (claim.expiresAt === null || typeof claim.expiresAt === 'string');
 }
 
 function decodeDescription(fields: Fields, base: {v: 1; id: string}, fail: Fail): ResponseFrame | ProtocolError {

@@ -47,7 +47,14 @@ export type RunFrame = RequestBase & {
 	caller: string;
 	timeoutMs?: number;
 	dryRun?: boolean;
+	/** The scope of the caller's token, when it presented one (never the token itself). */
+	token?: TokenClaim;
+	/** The controller audit log's latest signed head, which the agent records as a witness. */
+	controllerHead?: SignedHead;
 };
+
+export type TokenClaim = {id: string; name: string; scripts: string[]; on: string[]; expiresAt: string | null};
+export type SignedHead = {log: string; seq: number; hash: string; signature: string; keyId: string};
 export type CancelFrame = RequestBase & {type: 'cancel'; caller: string};
 export type RequestFrame = DescribeFrame | RunFrame | CancelFrame;
 
@@ -77,6 +84,8 @@ export type ResultFrame = ResponseBase & {
 	truncated: boolean;
 	bytes: {stdout: number; stderr: number};
 	reason?: string;
+	/** The agent audit log's latest signed head, which the controller records as a witness. */
+	agentHead?: SignedHead;
 };
 export type AckFrame = ResponseBase & {type: 'ack'; found: boolean};
 export const protocolErrorCodes = [
