@@ -1,12 +1,16 @@
 /**
- * One request on many agents: at most `parallel` at once, each with its own timeout, every event
- * streamed as it happens, and exactly one result per target (in target order) at the end. After a
- * cancel, targets not yet dialled end as `skipped`.
+ * One request on many agents, as a rollout: at most `parallel` (or `--batch`) hosts at once, in
+ * target order, each with its own timeout; a failure threshold and a canary decided by the pure
+ * planner (rollout.ts); every event streamed as it happens; exactly one result per target (in
+ * target order) at the end. Hosts never started, because the run stopped (threshold, canary,
+ * cancel), end as `skipped`. A whole-run timeout and an idle timeout (no output for N s) cancel
+ * the hosts still running and report them as `timeout`, saying which one fired.
  */
 import type {SecureContext} from 'node:tls';
+import type {RunStatus} from '../protocol/frames.js';
 import type {AgentTarget} from './agent-connection.js';
 import type {AgentResult, RunEvent} from './events.js';
-import {mapLimited} from './pool.js';
+import {nextDecision, planRollout, type Amount, type CanaryDecision} from './rollout.js';
 import {runOnAgent, type AgentRunRequest} from './run-agent.js';
 
 export type DispatchOptions = {
@@ -16,25 +20,140 @@ export type DispatchOptions = {
 	answerGraceMs?: number;
 	cancel?: AbortSignal;
 	emit?: (event: RunEvent) => void;
+	batch?: Amount;
+	maxFailures?: Amount;
+	ignoreUnreachable?: boolean;
+	canary?: number;
+	/** Asked once the canary hosts are all ok: go on? Without it, a canary run stops there. */
+	approveCanary?: (canary: AgentResult[]) => Promise<boolean>;
+	runTimeoutMs?: number;
+	idleTimeoutMs?: number;
 };
+
+const skipped = (agent: string, reason: string): AgentResult => ({agent, status: 'skipped', exitCode: null, signal: null, stdout: '', stderr: '', truncated: false, durationMs: 0, reason});
 
 export async function dispatch(targets: readonly AgentTarget[], request: AgentRunRequest, options: DispatchOptions): Promise<AgentResult[]> {
 	const emit = options.emit ?? (() => undefined);
-	const cancel = options.cancel ?? new AbortController().signal;
+	const runCancel = new AbortController();
+	const onOuterCancel = () => runCancel.abort('cancelled');
+	options.cancel?.addEventListener('abort', onOuterCancel, {once: true});
+	if (options.cancel?.aborted) {
+		runCancel.abort('cancelled');
+	}
+
+	const runTimer = options.runTimeoutMs === undefined ? undefined : setTimeout(() => runCancel.abort('run-timeout'), options.runTimeoutMs);
 	emit({type: 'run-started', requestId: request.requestId, script: request.script, args: request.args, targets: targets.map(target => target.name)});
-	const results = await mapLimited(targets, options.parallel, async target => {
-		const result: AgentResult = cancel.aborted
-			? {agent: target.name, status: 'skipped', exitCode: null, signal: null, stdout: '', stderr: '', truncated: false, durationMs: 0, reason: 'not started: the run was cancelled'}
-			: await runOnAgent(target, request, {
-				context: options.context,
-				connectTimeoutMs: options.connectTimeoutMs ?? 5000,
-				answerGraceMs: options.answerGraceMs ?? 10_000,
-				cancel,
-				emit,
-			});
-		emit({type: 'agent-finished', result});
-		return result;
+
+	const rollout = planRollout({parallel: options.parallel, batch: options.batch, maxFailures: options.maxFailures, canary: options.canary, ignoreUnreachable: options.ignoreUnreachable}, targets.length);
+	const results: Array<AgentResult | undefined> = Array.from({length: targets.length});
+	const finished: RunStatus[] = [];
+	const running = new Set<Promise<void>>();
+	let started = 0;
+	let canary: CanaryDecision = 'undecided';
+	let stopReason: string | undefined;
+
+	const launch = (index: number) => {
+		const target = targets[index]!;
+		const done = runOne(target, request, options, runCancel.signal, emit).then(result => {
+			results[index] = result;
+			finished.push(result.status);
+			emit({type: 'agent-finished', result});
+		});
+		const tracked = done.finally(() => running.delete(tracked));
+		running.add(tracked);
+	};
+
+	for (;;) {
+		if (runCancel.signal.aborted) {
+			stopReason = runCancel.signal.reason === 'run-timeout' ? `not started: the run's --run-timeout (${(options.runTimeoutMs ?? 0) / 1000} s) fired` : 'not started: the run was cancelled';
+			break;
+		}
+
+		const decision = nextDecision(rollout, {started, finished, canary});
+		if (decision.type === 'done') {
+			break;
+		}
+
+		if (decision.type === 'stop') {
+			stopReason = `not started: ${decision.reason}`;
+			break;
+		}
+
+		if (decision.type === 'start') {
+			for (let count = 0; count < decision.count; count++) {
+				launch(started++);
+			}
+
+			continue;
+		}
+
+		if (decision.type === 'ask-canary') {
+			const canaryResults = results.filter((result): result is AgentResult => result !== undefined);
+			canary = options.approveCanary && await options.approveCanary(canaryResults) ? 'approved' : 'refused';
+			continue;
+		}
+
+		if (running.size === 0) {
+			stopReason = 'not started: the rollout stalled (a bug: please report it)';
+			break;
+		}
+
+		// Wait for the next host to finish (or for a cancel, which ends the running ones).
+		await Promise.race(running);
+	}
+
+	await Promise.all(running);
+	clearTimeout(runTimer);
+	options.cancel?.removeEventListener('abort', onOuterCancel);
+	const all = targets.map((target, index) => {
+		const result = results[index];
+		if (result) {
+			return result;
+		}
+
+		const skip = skipped(target.name, stopReason ?? 'not started');
+		emit({type: 'agent-finished', result: skip});
+		return skip;
 	});
 	emit({type: 'run-finished', requestId: request.requestId});
-	return results;
+	return all;
+}
+
+/** One host, with its idle timer; a cancel caused by a run or idle timeout is reported as a timeout. */
+async function runOne(target: AgentTarget, request: AgentRunRequest, options: DispatchOptions, runSignal: AbortSignal, emit: (event: RunEvent) => void): Promise<AgentResult> {
+	const controller = new AbortController();
+	const follow = () => controller.abort(runSignal.reason);
+	runSignal.addEventListener('abort', follow, {once: true});
+	let idleTimer: NodeJS.Timeout | undefined;
+	const resetIdle = () => {
+		if (options.idleTimeoutMs !== undefined) {
+			clearTimeout(idleTimer);
+			idleTimer = setTimeout(() => controller.abort('idle-timeout'), options.idleTimeoutMs);
+		}
+	};
+
+	const result = await runOnAgent(target, request, {
+		context: options.context,
+		connectTimeoutMs: options.connectTimeoutMs ?? 5000,
+		answerGraceMs: options.answerGraceMs ?? 10_000,
+		cancel: controller.signal,
+		emit(event) {
+			if (event.type === 'agent-started' || event.type === 'agent-output') {
+				resetIdle();
+			}
+
+			emit(event);
+		},
+	});
+	clearTimeout(idleTimer);
+	runSignal.removeEventListener('abort', follow);
+	const why = controller.signal.reason as string | undefined;
+	if (controller.signal.aborted && (why === 'run-timeout' || why === 'idle-timeout') && (result.status === 'cancelled' || result.status === 'skipped' || result.status === 'unreachable')) {
+		const reason = why === 'run-timeout'
+			? `the run's --run-timeout (${(options.runTimeoutMs ?? 0) / 1000} s) fired`
+			: `no output for ${(options.idleTimeoutMs ?? 0) / 1000} s (--idle-timeout)`;
+		return {...result, status: 'timeout', reason};
+	}
+
+	return result;
 }
