@@ -26,6 +26,10 @@ export const errorCodes = {
 	CERTIFICATE_INVALID: {exit: 2, http: 400, summary: 'A certificate or CSR fails verification (signature, name, role, validity).'},
 	AUDIT_UNAVAILABLE: {exit: 2, http: 503, summary: 'An audit record cannot be written, so nothing is done (fail closed).'},
 	AUDIT_BROKEN: {exit: 1, http: 500, summary: '`audit verify` found a broken record (edited, missing, reordered...).'},
+	CLIENT_CERTIFICATE_REQUIRED: {exit: 2, http: 401, summary: 'The policy endpoint takes only a paired agent\'s client certificate, signed by the fleet CA and matching the registry.'},
+	ROUTE_UNKNOWN: {exit: 2, http: 404, summary: 'No REST API route has that method and path.'},
+	BODY_TOO_LARGE: {exit: 2, http: 413, summary: 'A REST API request body is over the size limit.'},
+	MEDIA_TYPE_UNSUPPORTED: {exit: 2, http: 415, summary: 'A REST API request body is not sent as application/json.'},
 	PROTOCOL: {exit: 1, http: 502, summary: 'A peer sent a frame that breaks the wire protocol.'},
 	INTERNAL: {exit: 1, http: 500, summary: 'A bug: please report it with the output of `--debug`.'},
 } as const satisfies Record<string, {exit: number; http: number; summary: string}>;

@@ -1,0 +1,372 @@
+/**
+ * What each route does, as thin calls into the same core the CLI uses: target resolution
+ * (resolveTargets), token scopes (checkScope), discovery (discoverAgent), the run flow
+ * (prepareRun), the history store, the token and audit commands. Each handler gets the caller the
+ * authentication hook found, and answers a value the server validates against the route's schema.
+ */
+import {readdirSync, readFileSync} from 'node:fs';
+import {join} from 'node:path';
+import type {SecureContext} from 'node:tls';
+import type {FastifyReply, FastifyRequest} from 'fastify';
+import {XiError} from '../errors.js';
+import type {AuditLog} from '../audit/file-log.js';
+import {argsHash} from '../audit/record.js';
+import {auditListCommand} from '../commands/audit.js';
+import {resolveTargets} from '../commands/targets.js';
+import {tokenCreate, tokenList, tokenRevoke} from '../commands/token.js';
+import type {CommandIo} from '../commands/run.js';
+import type {RunEvent} from '../dispatch/events.js';
+import {historyDirectory, prepareRun, type PreparedRun} from '../dispatch/run-request.js';
+import type {ControllerPaths} from '../home.js';
+import {findRun, listRuns} from '../history/run-store.js';
+import type {StoredRun} from '../history/run-record.js';
+import {describeSchemaError} from '../protocol/args-schema.js';
+import {checkScope, type TokenRecord, type TokenScope} from '../policy/tokens.js';
+import {markSeen, type AgentRecord, type Registry} from '../registry/model.js';
+import type {RegistryStore} from '../registry/store.js';
+import type {Caller} from './auth.js';
+import type {DiscoveryCache} from './discovery-cache.js';
+import {buildOpenApiDocument} from './openapi.js';
+import {decidePolicy, type PolicyContext} from './policy-decision.js';
+import {reachProblem, scopeAllowsScript} from './request-checks.js';
+import type {RequestRecords} from './request-records.js';
+import {formatSse, replayHistory, type LiveRuns} from './run-events.js';
+import {buildCatalog, variantFor} from './script-catalog.js';
+import {agentView, runResultDocument, runSummaryView, storedRunView} from './views.js';
+
+export type ApiPorts = {
+	paths: ControllerPaths;
+	registry: RegistryStore;
+	tokens: () => Promise<readonly TokenRecord[]>;
+	audit: AuditLog;
+	clientContext: SecureContext;
+	controllerSerial: string;
+	discovery: DiscoveryCache;
+	discoveryMaxAgeMs: number;
+	requestRecords: RequestRecords;
+	live: LiveRuns;
+	/** Aborted when the server stops: runs still going are cancelled on every agent. */
+	stopping: AbortSignal;
+	/** Runs still going, so the server can wait for their records when it stops. */
+	running: Set<Promise<unknown>>;
+	/** Checks one Server-Sent Event's data against the published RunEvent schema. */
+	checkEvent: (event: RunEvent) => string | undefined;
+	/** Headers every response carries (CORS), for streams written outside Fastify's reply. */
+	extraHeaders: (request: FastifyRequest) => Record<string, string>;
+	version: string;
+	now: () => Date;
+	log: (line: string) => void;
+};
+
+export type Handler = (request: FastifyRequest, reply: FastifyReply, caller: Caller) => Promise<unknown>;
+
+type RunBody = {script?: string; args: string[]; on: string[]; parallel: number; timeoutSeconds: number; dryRun: boolean; wait: boolean};
+
+export function createHandlers(ports: ApiPorts): Record<string, Handler> {
+	const tokenCaller = (caller: Caller): {scope: TokenScope; token: string} => {
+		if (caller.kind !== 'token') {
+			throw new XiError('INTERNAL', 'a token route was reached without a token');
+		}
+
+		return caller;
+	};
+
+	/** The agents a listing selects (`on`, default all), refused when any lies outside the token's scope. */
+	const selectWithinScope = async (scope: TokenScope, on: string[] | undefined): Promise<{registry: Registry; agents: AgentRecord[]}> => {
+		const registry = await ports.registry.read();
+		const agents = resolveTargets(registry, on ?? [], {defaultAll: true});
+		const problem = reachProblem(scope, agents);
+		if (problem) {
+			throw new XiError('OUT_OF_SCOPE', `Refused: ${problem}; select agents within the token's scope with on.`);
+		}
+
+		return {registry, agents};
+	};
+
+	const runFitsScope = (scope: TokenScope, script: string, targets: readonly string[], registry: Registry): string | undefined => {
+		const agents = targets.map(name => registry.agents.find(agent => agent.name === name) ?? {name, tags: {}});
+		return checkScope(scope, script, agents);
+	};
+
+	const startRun = async (request: FastifyRequest, reply: FastifyReply, caller: {scope: TokenScope; token: string}, body: RunBody & {script: string}): Promise<unknown> => {
+		const prepared: PreparedRun = await prepareRun({
+			paths: ports.paths,
+			registry: ports.registry,
+			audit: () => ports.audit,
+			context: ports.clientContext,
+			controllerSerial: ports.controllerSerial,
+			now: ports.now,
+		}, {script: body.script, args: body.args, on: body.on, parallel: body.parallel, timeoutSeconds: body.timeoutSeconds, dryRun: body.dryRun, caller: `api:${caller.scope.name}`, token: caller.token});
+		const emit = ports.live.begin({requestId: prepared.requestId, script: prepared.script, targets: prepared.targets.map(target => target.name)});
+		const done = prepared.start({emit, cancel: ports.stopping, cancelledBy: 'xi-exec serve (stopping)'}).finally(() => {
+			ports.live.end(prepared.requestId);
+		});
+		ports.running.add(done);
+		void done.catch(() => undefined).finally(() => ports.running.delete(done));
+		if (!body.wait) {
+			done.catch((error: unknown) => {
+				ports.log(`run ${prepared.requestId}: ${(error as Error).message}`);
+			});
+			reply.code(202);
+			return {requestId: prepared.requestId, events: `/v1/runs/${prepared.requestId}/events`, run: `/v1/runs/${prepared.requestId}`};
+		}
+
+		const outcome = await done;
+		if (outcome.historyProblem) {
+			ports.log(`run ${prepared.requestId}: ${outcome.historyProblem}`);
+		}
+
+		return runResultDocument(prepared.requestId, prepared.script, prepared.args, outcome.results);
+	};
+
+	const capture = () => {
+		let out = '';
+		const io: CommandIo = {stdout: text => (out += text), stderr: () => undefined, onInterrupt: () => undefined};
+		return {io, json: () => JSON.parse(out) as Record<string, unknown>};
+	};
+
+	return {
+		async health() {
+			return {status: 'ok'};
+		},
+
+		async openapi(request, _reply, caller) {
+			const {scope} = tokenCaller(caller);
+			const {agents} = await selectWithinScope(scope, (request.query as {on?: string[]}).on);
+			const found = await ports.discovery.discover(agents, {maxAgeMs: ports.discoveryMaxAgeMs});
+			return buildOpenApiDocument({catalog: buildCatalog(found, script => scopeAllowsScript(scope, script)), version: ports.version});
+		},
+
+		async listAgents(request, _reply, caller) {
+			const {scope} = tokenCaller(caller);
+			const query = request.query as {on?: string[]; timeoutSeconds: number};
+			const {agents} = await selectWithinScope(scope, query.on);
+			const found = await ports.discovery.discover(agents, {maxAgeMs: 0, timeoutMs: query.timeoutSeconds * 1000});
+			const now = ports.now().toISOString();
+			const reachable = found.filter(agent => agent.status === 'reachable').map(agent => agent.name);
+			await ports.registry.update(registry => markSeen(registry, reachable, now)).catch(() => undefined);
+			return {agents: agents.map((agent, index) => agentView(agent, found[index]!, reachable.includes(agent.name) ? now : agent.lastSeen, script => scopeAllowsScript(scope, script)))};
+		},
+
+		async run(request, reply, caller) {
+			const body = request.body as RunBody & {script: string};
+			return startRun(request, reply, tokenCaller(caller), body);
+		},
+
+		async runScript(request, reply, caller) {
+			const token = tokenCaller(caller);
+			const {script} = request.params as {script: string};
+			const body = request.body as RunBody;
+			const registry = await ports.registry.read();
+			const targets = resolveTargets(registry, body.on);
+			// Before anything is dialled, discovery included.
+			const problem = checkScope(token.scope, script, targets);
+			if (problem) {
+				throw new XiError('OUT_OF_SCOPE', `Refused before running anything: ${problem}.`);
+			}
+
+			const found = await ports.discovery.discover(targets, {maxAgeMs: ports.discoveryMaxAgeMs});
+			const entry = buildCatalog(found, name => name === script).scripts[0];
+			if (!entry) {
+				throw new XiError('SCRIPT_UNKNOWN', `No reachable selected agent has ${script} on its allowlist (GET /openapi.json lists the scripts there are).`);
+			}
+
+			for (const target of targets) {
+				const variant = variantFor(entry, target.name);
+				if (variant?.validate && !variant.validate(body.args)) {
+					throw new XiError('ARGS_INVALID', `body field args: ${describeSchemaError(variant.validate)}, by the argument schema ${target.name} advertises for ${script}.`);
+				}
+			}
+
+			return startRun(request, reply, token, {...body, script});
+		},
+
+		async listRuns(request, _reply, caller) {
+			const {scope} = tokenCaller(caller);
+			const query = request.query as {on?: string[]; limit: number};
+			const {registry, agents} = await selectWithinScope(scope, query.on);
+			const selected = new Set(agents.map(agent => agent.name));
+			const runs = listRuns(historyDirectory(ports.paths), 1000)
+				.filter(run => run.header.targets.every(name => selected.has(name)) && runFitsScope(scope, run.header.script, run.header.targets, registry) === undefined)
+				.slice(0, query.limit);
+			return {runs: runs.map(run => runSummaryView(run))};
+		},
+
+		async getRun(request, _reply, caller) {
+			const {scope} = tokenCaller(caller);
+			const {id} = request.params as {id: string};
+			const run: StoredRun = findRun(historyDirectory(ports.paths), id);
+			const problem = runFitsScope(scope, run.header.script, run.header.targets, await ports.registry.read());
+			if (problem) {
+				throw new XiError('OUT_OF_SCOPE', `Refused: ${problem}.`);
+			}
+
+			return storedRunView(run);
+		},
+
+		async runEvents(request, reply, caller) {
+			const {scope} = tokenCaller(caller);
+			const {id} = request.params as {id: string};
+			const registry = await ports.registry.read();
+			const live = ports.live.get(id);
+			const stored = live ? undefined : readRunLines(historyDirectory(ports.paths), id);
+			const about = live ?? (stored ? replayHeader(stored) : undefined);
+			if (!about) {
+				throw new XiError('RUN_UNKNOWN', `No run ${id} is going on or in the history; GET /v1/runs lists the recent ones.`);
+			}
+
+			const problem = runFitsScope(scope, about.script, about.targets, registry);
+			if (problem) {
+				throw new XiError('OUT_OF_SCOPE', `Refused: ${problem}.`);
+			}
+
+			streamEvents(request, reply, ports, id, stored);
+			return reply;
+		},
+
+		async listAudit(request) {
+			const query = request.query as {request?: string; agent?: string; since?: string; limit: number};
+			const out = capture();
+			auditListCommand(ports.paths.auditLog, {request: query.request, agent: query.agent, since: query.since, json: true}, out.io, ports.now());
+			const records = out.json()['records'] as unknown[];
+			return {records: records.slice(-query.limit)};
+		},
+
+		async listTokens() {
+			const out = capture();
+			await tokenList(ports.paths, {json: true}, out.io, ports.now());
+			return out.json();
+		},
+
+		async createToken(request, reply) {
+			const body = request.body as {name: string; scripts: string[]; on: string[]; expires?: string};
+			const out = capture();
+			await tokenCreate(ports.paths, {name: body.name, scripts: body.scripts.join(','), on: body.on, expires: body.expires, json: true}, out.io, ports.now());
+			reply.code(201);
+			return out.json();
+		},
+
+		async revokeToken(request) {
+			const {name} = request.params as {name: string};
+			await tokenRevoke(ports.paths, name, capture().io, ports.now());
+			return {name, revoked: true};
+		},
+
+		async policyCheck(request, _reply, caller) {
+			if (caller.kind !== 'agent') {
+				throw new XiError('INTERNAL', 'the policy route was reached without an agent certificate');
+			}
+
+			const context = request.body as PolicyContext;
+			const now = ports.now();
+			const answer = decidePolicy({
+				context,
+				certificateAgent: caller.agent,
+				record: ports.requestRecords.find(context.requestId, now),
+				tokens: await ports.tokens(),
+				now,
+			});
+			// Every decision is recorded; without a record there is no allow (the hook denies on a 503).
+			await ports.audit.append({
+				event: 'policy.decision',
+				requestId: context.requestId,
+				agent: caller.agent.name,
+				script: context.script,
+				argsHash: argsHash(context.args),
+				token: context.token ? {id: context.token.id} : undefined,
+				allowed: answer.allow,
+				reason: answer.reason,
+				source: request.ip,
+			});
+			return answer;
+		},
+	};
+}
+
+/** A stored run's history lines (`runs/<started>_<requestId>.jsonl`), or undefined. */
+function readRunLines(directory: string, requestId: string): string[] | undefined {
+	let names: string[];
+	try {
+		names = readdirSync(directory);
+	} catch {
+		return undefined;
+	}
+
+	const name = names.find(file => file.endsWith(`_${requestId}.jsonl`));
+	if (!name) {
+		return undefined;
+	}
+
+	try {
+		return readFileSync(join(directory, name), 'utf8').split('\n').filter(line => line.length > 0);
+	} catch {
+		return undefined;
+	}
+}
+
+function replayHeader(lines: readonly string[]): {script: string; targets: string[]} | undefined {
+	const [first] = replayHistory(lines.slice(0, 1));
+	return first?.type === 'run-started' ? {script: first.script, targets: first.targets} : undefined;
+}
+
+const heartbeatMs = 15_000;
+
+/**
+ * Writes the run's events as Server-Sent Events: a live run's events so far and then each new
+ * one, or a stored run's replay; the stream ends after `run-finished` (or the replay's end).
+ */
+function streamEvents(request: FastifyRequest, reply: FastifyReply, ports: ApiPorts, requestId: string, stored: string[] | undefined): void {
+	reply.hijack();
+	const response = reply.raw;
+	response.writeHead(200, {
+		'content-type': 'text/event-stream; charset=utf-8',
+		'cache-control': 'no-store',
+		'x-content-type-options': 'nosniff',
+		...ports.extraHeaders(request),
+	});
+	let sent = 0;
+	let ended = false;
+	const following: {stop?: () => void} = {};
+	const end = () => {
+		if (!ended) {
+			ended = true;
+			clearInterval(heartbeat);
+			following.stop?.();
+			response.end();
+		}
+	};
+
+	const send = (event: RunEvent) => {
+		if (ended) {
+			return;
+		}
+
+		const problem = ports.checkEvent(event);
+		if (problem) {
+			ports.log(`run ${requestId}: an event breaks the published RunEvent schema: ${problem}`);
+			response.write(`event: error\ndata: ${JSON.stringify({error: {code: 'INTERNAL', message: 'an event could not be sent'}})}\n\n`);
+			end();
+			return;
+		}
+
+		response.write(formatSse(event, sent++));
+		if (event.type === 'run-finished') {
+			end();
+		}
+	};
+
+	const heartbeat = setInterval(() => response.write(': keep-alive\n\n'), heartbeatMs);
+	heartbeat.unref();
+	response.on('close', end);
+	const live = stored ? undefined : ports.live.follow(requestId, send);
+	following.stop = live?.stop;
+	const past = stored ? replayHistory(stored) : (live?.past ?? []);
+	for (const event of past) {
+		send(event);
+	}
+
+	// A stored run that never ended (the controller stopped mid-run) has nothing more to say.
+	if (stored || !live) {
+		end();
+	}
+}

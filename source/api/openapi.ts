@@ -1,0 +1,194 @@
+/**
+ * The OpenAPI 3.1 document: the fixed routes from the route table, and one operation per script
+ * found on the reachable agents, `POST /v1/scripts/{name}`, whose `args` is that script's
+ * advertised argument schema (a `oneOf` where agents advertise different schemas for one name).
+ * Built from the very schema objects the server validates with. Pure.
+ */
+import {relocateSchema} from './advertised-schema.js';
+import {routes as allRoutes, openapiPath, type RouteSpec} from './routes.js';
+import {namedSchemas, scriptRunBodySchema, type JsonSchema} from './schemas.js';
+import type {Catalog, CatalogScript} from './script-catalog.js';
+
+export const scriptRouteUrl = '/v1/scripts/:script';
+
+export type OpenApiInput = {
+	catalog: Catalog;
+	version: string;
+	routes?: readonly RouteSpec[];
+};
+
+const statusText: Record<string, string> = {
+	200: 'OK',
+	201: 'Created',
+	202: 'Accepted: the run goes on; follow its events',
+	'4XX': 'Refused: see the error code (400 bad request, 401 no valid token or certificate, 403 out of the token\'s scope, 404 unknown, 413 too large, 415 not application/json)',
+	'5XX': 'The controller could not answer (500 a bug, 503 the audit log cannot be written)',
+};
+
+export function buildOpenApiDocument(input: OpenApiInput): Record<string, unknown> {
+	const routes = input.routes ?? allRoutes;
+	const components: Record<string, unknown> = {};
+	for (const [name, schema] of Object.entries(namedSchemas)) {
+		components[name] = refer(schema, schema);
+	}
+
+	const paths: Record<string, Record<string, unknown>> = {};
+	const add = (path: string, method: string, operation: Record<string, unknown>) => {
+		paths[path] = {...paths[path], [method.toLowerCase()]: operation};
+	};
+
+	const scriptRoute = routes.find(route => route.url === scriptRouteUrl);
+	for (const route of routes) {
+		if (route !== scriptRoute) {
+			add(openapiPath(route.url), route.method, operation(route));
+		}
+	}
+
+	const usedIds = new Set(routes.map(route => route.operationId));
+	for (const script of input.catalog.scripts) {
+		if (scriptRoute) {
+			add(`/v1/scripts/${script.name}`, 'POST', scriptOperation(scriptRoute, script, components, usedIds));
+		}
+	}
+
+	return {
+		openapi: '3.1.0',
+		info: {
+			title: 'Xi-Exec controller',
+			version: input.version,
+			description: 'Controlled remote execution: allowlisted scripts on agents over mutual TLS. Authenticate with a bearer token from `xi-exec token create` (or `POST /v1/tokens`). The per-script operations below are generated from the scripts on the agents reachable at the last discovery.',
+		},
+		security: [{bearerToken: []}],
+		tags: [
+			{name: 'scripts', description: 'One operation per script on the reachable agents'},
+			{name: 'runs', description: 'Runs and the run history'},
+			{name: 'discovery', description: 'Agents, their tags and scripts'},
+			{name: 'tokens', description: 'Scoped tokens (needs a token whose scope is everything)'},
+			{name: 'audit', description: 'The controller\'s audit trail (needs a token whose scope is everything)'},
+			{name: 'policy', description: 'The agents\' central policy check'},
+			{name: 'service', description: 'Health, this document and its page'},
+		],
+		paths,
+		components: {
+			securitySchemes: {
+				bearerToken: {type: 'http', scheme: 'bearer', description: 'A token from `xi-exec token create`, in the Authorization header only (never in a URL).'},
+				agentCertificate: {type: 'mutualTLS', description: 'A paired agent\'s own certificate, signed by the fleet CA.'},
+			},
+			schemas: components,
+		},
+		...(input.catalog.problems.length > 0 ? {'x-xi-exec-refused-schemas': input.catalog.problems} : {}),
+	};
+}
+
+function operation(route: RouteSpec): Record<string, unknown> {
+	const {schema} = route;
+	const parameters = [
+		...Object.entries(properties(schema.params)).map(([name, value]) => ({name, in: 'path', required: true, schema: refer(value)})),
+		...Object.entries(properties(schema.querystring)).map(([name, value]) => ({
+			name,
+			in: 'query',
+			required: ((schema.querystring?.['required'] as string[] | undefined) ?? []).includes(name),
+			schema: refer(value),
+			...(typeof value['description'] === 'string' ? {description: value['description']} : {}),
+		})),
+	];
+	return {
+		operationId: route.operationId,
+		summary: route.summary,
+		...(route.description ? {description: route.description} : {}),
+		tags: [route.tag],
+		...(route.access === 'public' ? {security: []} : {}),
+		...(route.access === 'agent' ? {security: [{agentCertificate: []}]} : {}),
+		...(parameters.length > 0 ? {parameters} : {}),
+		...(schema.body ? {requestBody: {required: true, content: {'application/json': {schema: refer(schema.body)}}}} : {}),
+		responses: responses(route),
+	};
+}
+
+function responses(route: RouteSpec): Record<string, unknown> {
+	const result: Record<string, unknown> = {};
+	for (const [status, schema] of Object.entries(route.schema.response)) {
+		const key = status.toUpperCase();
+		const media = status === '200' && route.produces ? route.produces : 'application/json';
+		// An event stream's schema describes each event's data; the body itself is text.
+		const content = media === 'text/event-stream'
+			? {[media]: {schema: {type: 'string'}, 'x-event-data': refer(schema)}}
+			: {[media]: {schema: refer(schema)}};
+		result[key] = {description: statusText[key] ?? key, content};
+	}
+
+	return result;
+}
+
+function scriptOperation(route: RouteSpec, script: CatalogScript, components: Record<string, unknown>, usedIds: Set<string>): Record<string, unknown> {
+	const variants = script.variants.map((variant, index) => {
+		if (!variant.schema) {
+			return {variant, args: {$ref: '#/components/schemas/Arguments'} as JsonSchema};
+		}
+
+		const name = script.variants.length === 1 ? `Args.${script.name}` : `Args.${script.name}.${index + 1}`;
+		components[name] = relocateSchema(variant.schema, `#/components/schemas/${name}`);
+		return {variant, args: {$ref: `#/components/schemas/${name}`} as JsonSchema};
+	});
+	const args: JsonSchema = variants.length === 1
+		? variants[0]!.args
+		: {
+			oneOf: variants.map(({variant, args: branch}) => ({...branch, description: `As advertised by ${listAgents(variant.agents)}.`})),
+			description: 'Agents advertise different argument schemas for this script; each agent checks the arguments against its own, and the controller checks them against each selected agent\'s schema before running.',
+		};
+	const [first] = script.variants;
+	const descriptions = [...new Set(script.variants.map(variant => variant.description).filter(Boolean))];
+	const where = script.variants.map(variant => `${listAgents(variant.agents)} (time limit ${variant.timeoutSeconds} s)`).join('; ');
+	return {
+		operationId: uniqueId(`runScript_${script.name.replaceAll(/[^a-z0-9]/g, '_')}`, usedIds),
+		summary: first?.description || `Run ${script.name}`,
+		description: `${descriptions.join('\n\n')}${descriptions.length > 0 ? '\n\n' : ''}Runs \`${script.name}\` on the selected agents. On: ${where}.`,
+		tags: ['scripts'],
+		requestBody: {required: true, content: {'application/json': {schema: refer(scriptRunBodySchema(args))}}},
+		responses: responses(route),
+	};
+}
+
+function listAgents(agents: readonly string[]): string {
+	return agents.length <= 10 ? agents.join(', ') : `${agents.slice(0, 10).join(', ')} and ${agents.length - 10} more`;
+}
+
+function uniqueId(base: string, used: Set<string>): string {
+	let id = base;
+	for (let index = 2; used.has(id); index++) {
+		id = `${base}_${index}`;
+	}
+
+	used.add(id);
+	return id;
+}
+
+function properties(schema: JsonSchema | undefined): Record<string, JsonSchema> {
+	return (schema?.['properties'] as Record<string, JsonSchema> | undefined) ?? {};
+}
+
+const names = new Map<unknown, string>(Object.entries(namedSchemas).map(([name, schema]) => [schema, name]));
+
+/**
+ * A copy of `schema` where every shared schema object (by identity) is a `$ref` to its component,
+ * except `self` (the component being defined).
+ */
+function refer(schema: JsonSchema, self?: JsonSchema): JsonSchema {
+	const walk = (value: unknown): unknown => {
+		if (Array.isArray(value)) {
+			return value.map(walk);
+		}
+
+		if (typeof value !== 'object' || value === null) {
+			return value;
+		}
+
+		if (value !== self && names.has(value)) {
+			return {$ref: `#/components/schemas/${names.get(value)!}`};
+		}
+
+		return Object.fromEntries(Object.entries(value).map(([key, child]) => [key, walk(child)]));
+	};
+
+	return walk(schema) as JsonSchema;
+}

@@ -1,0 +1,274 @@
+/**
+ * The JSON Schemas (2020-12) of every body, query, path parameter and response of the REST API.
+ * Fastify validates requests and responses with these objects, and the OpenAPI document publishes
+ * the very same objects: one source of truth. Pure.
+ */
+import {errorCodes} from '../errors.js';
+import {limits, requestIdPattern, runStatuses} from '../protocol/frames.js';
+import {agentNamePattern, scriptNamePattern} from '../protocol/text-checks.js';
+
+export type JsonSchema = Record<string, unknown>;
+
+const text = (maxLength: number, extra: JsonSchema = {}): JsonSchema => ({type: 'string', maxLength, ...extra});
+const nullable = (schema: JsonSchema): JsonSchema => ({...schema, type: [schema['type'], 'null']});
+const object = (properties: Record<string, JsonSchema>, required: string[] = Object.keys(properties), extra: JsonSchema = {}): JsonSchema => ({
+	type: 'object',
+	additionalProperties: false,
+	required,
+	properties,
+	...extra,
+});
+
+export const scriptName = text(64, {pattern: scriptNamePattern.source, description: 'A script name: [a-z0-9][a-z0-9._-]*.'});
+export const agentName = text(63, {pattern: agentNamePattern.source});
+export const requestId = text(64, {pattern: requestIdPattern.source, description: 'The run\'s request id (a UUID for runs this controller starts).'});
+const timestamp = text(40, {format: 'date-time'});
+
+export const tagsSchema: JsonSchema = {type: 'object', maxProperties: 64, additionalProperties: text(128), description: 'Tags, key=value, as the controller\'s registry holds them.'};
+
+/** A selector: each item is one `--on` clause (`all`, an agent name, or `key=value[,key=value]`); items are OR. */
+export const selectorSchema: JsonSchema = {
+	type: 'array',
+	minItems: 1,
+	maxItems: 32,
+	items: text(512, {minLength: 1}),
+	description: 'Target selection, as the CLI\'s --on: each item is `all`, an agent name, or `key=value[,key=value]` tags (AND); several items are OR.',
+};
+
+/** Arguments when no argument schema is advertised: the wire protocol's own limits. */
+export const genericArgsSchema: JsonSchema = {
+	type: 'array',
+	maxItems: limits.argCount,
+	items: text(limits.argBytes),
+	description: 'The script\'s arguments, passed as argv (never through a shell).',
+};
+
+export const errorSchema: JsonSchema = object({
+	error: object({
+		code: {enum: Object.keys(errorCodes), description: 'A code from the error registry (README, "Errors").'},
+		message: text(8192),
+	}),
+}, ['error'], {description: 'Every error has this shape.'});
+
+/** The run options shared by `POST /v1/runs` and the per-script operations. */
+const runOptions: Record<string, JsonSchema> = {
+	on: selectorSchema,
+	parallel: {type: 'integer', minimum: 1, maximum: 4096, default: 64, description: 'At most this many agents at once.'},
+	timeoutSeconds: {type: 'integer', minimum: 1, maximum: 86_400, default: 30, description: 'The script\'s time limit on each agent.'},
+	dryRun: {type: 'boolean', default: false, description: 'Ask each agent whether it would run, without running.'},
+	wait: {type: 'boolean', default: true, description: 'true: answer with the result document when the run ends; false: answer 202 at once with the request id.'},
+};
+
+export const runBodySchema: JsonSchema = object({script: scriptName, args: {...genericArgsSchema, default: []}, ...runOptions}, ['script', 'on']);
+
+/** The per-script body; `args` is replaced by the script's advertised schema in the OpenAPI document. */
+export function scriptRunBodySchema(args: JsonSchema): JsonSchema {
+	return object({args: {...args, default: []}, ...runOptions}, ['on']);
+}
+
+export const scriptRunBody = scriptRunBodySchema(genericArgsSchema);
+
+export const resultSchema: JsonSchema = object({
+	agent: agentName,
+	status: {enum: [...runStatuses]},
+	exitCode: {type: ['integer', 'null']},
+	signal: {type: ['string', 'null']},
+	stdout: {type: 'string'},
+	stderr: {type: 'string'},
+	truncated: {type: 'boolean'},
+	durationMs: {type: 'number', minimum: 0},
+	reason: {type: ['string', 'null']},
+}, undefined, {description: 'One agent\'s outcome, as in `xi-exec run --json`.'});
+
+/** The document `xi-exec run --json` prints. */
+export const runDocumentSchema: JsonSchema = object({
+	requestId,
+	script: scriptName,
+	args: {type: 'array', items: {type: 'string'}},
+	results: {type: 'array', items: resultSchema},
+}, undefined, {description: 'The same document as `xi-exec run --json`.'});
+
+export const acceptedSchema: JsonSchema = object({
+	requestId,
+	events: text(200, {description: 'Where the run\'s events stream (Server-Sent Events).'}),
+	run: text(200, {description: 'Where the finished run is kept.'}),
+});
+
+const historyFields: Record<string, JsonSchema> = {
+	caller: text(1024),
+	selector: {type: 'array', items: {type: 'string'}},
+	targets: {type: 'array', items: agentName},
+	startedAt: timestamp,
+	endedAt: nullable(timestamp),
+	complete: {type: 'boolean', description: 'false when the controller stopped before the run ended.'},
+};
+
+export const storedRunSchema: JsonSchema = object({...(runDocumentSchema['properties'] as Record<string, JsonSchema>), ...historyFields}, undefined, {description: 'A run from the history: the `run --json` document and when, by whom, on which selector.'});
+
+export const runSummarySchema: JsonSchema = object({
+	requestId,
+	script: scriptName,
+	args: {type: 'array', items: {type: 'string'}},
+	...historyFields,
+	counts: {type: 'object', additionalProperties: {type: 'integer', minimum: 0}, propertyNames: {enum: [...runStatuses]}},
+});
+
+export const runListSchema: JsonSchema = object({runs: {type: 'array', items: runSummarySchema}});
+
+const eventResultSchema: JsonSchema = {
+	...resultSchema,
+	required: ['agent', 'status', 'exitCode', 'signal', 'stdout', 'stderr', 'truncated', 'durationMs'],
+	properties: {...(resultSchema['properties'] as Record<string, JsonSchema>), reason: {type: 'string'}},
+};
+
+/** One Server-Sent Event's `data`: the run events the CLI and the console consume. */
+export const runEventSchema: JsonSchema = {
+	oneOf: [
+		object({type: {const: 'run-started'}, requestId, script: scriptName, args: {type: 'array', items: {type: 'string'}}, targets: {type: 'array', items: agentName}}),
+		object({type: {const: 'agent-connecting'}, agent: agentName}),
+		object({type: {const: 'agent-started'}, agent: agentName}),
+		object({type: {const: 'agent-output'}, agent: agentName, stream: {enum: ['stdout', 'stderr']}, data: {type: 'string'}}),
+		object({type: {const: 'agent-finished'}, result: eventResultSchema}),
+		object({type: {const: 'run-finished'}, requestId}),
+	],
+	description: 'The `data` of one Server-Sent Event; its `event` field repeats `type`.',
+};
+
+export const scriptViewSchema: JsonSchema = object({
+	name: scriptName,
+	description: text(4096),
+	timeoutSeconds: {type: 'integer'},
+	args: {description: 'The argument schema the agent advertises (JSON Schema 2020-12), or null.'},
+	schemaProblem: {type: ['string', 'null'], description: 'Why the controller refuses the advertised schema (too large, a remote $ref, an unsafe pattern); the script is then left out of /openapi.json.'},
+	maxTargets: {type: ['integer', 'null']},
+	confirm: {type: 'boolean'},
+});
+
+export const agentViewSchema: JsonSchema = object({
+	name: agentName,
+	address: text(300),
+	tags: tagsSchema,
+	reportedTags: {...tagsSchema, type: ['object', 'null'], description: 'The tags the agent reports about itself; the registry\'s are authoritative.'},
+	drifted: {type: 'boolean', description: 'true when the agent\'s own tags differ from the registry\'s.'},
+	status: {enum: ['reachable', 'unreachable']},
+	reason: {type: ['string', 'null']},
+	lastSeen: nullable(timestamp),
+	certificateExpires: timestamp,
+	scripts: {type: 'array', items: scriptViewSchema},
+});
+
+export const agentListSchema: JsonSchema = object({agents: {type: 'array', items: agentViewSchema}});
+
+export const agentsQuerySchema: JsonSchema = object({
+	on: {...selectorSchema, description: `${String(selectorSchema['description'])} Default: all.`},
+	timeoutSeconds: {type: 'integer', minimum: 1, maximum: 60, default: 3, description: 'How long to wait for each agent.'},
+}, []);
+
+export const openapiQuerySchema: JsonSchema = object({
+	on: {...selectorSchema, description: `Build the document from these agents only. ${String(selectorSchema['description'])} Default: all.`},
+}, []);
+
+export const runsQuerySchema: JsonSchema = object({
+	on: {...selectorSchema, description: 'Only runs whose every target is among these agents. Default: all.'},
+	limit: {type: 'integer', minimum: 1, maximum: 1000, default: 50},
+}, []);
+
+export const runParamsSchema: JsonSchema = object({id: requestId});
+export const scriptParamsSchema: JsonSchema = object({script: scriptName});
+
+export const auditQuerySchema: JsonSchema = object({
+	request: requestId,
+	agent: agentName,
+	since: text(20, {pattern: '^\\d+[smhd]$', description: 'Only records newer than this: 30m, 1h, 7d.'}),
+	limit: {type: 'integer', minimum: 1, maximum: 10_000, default: 1000, description: 'At most this many records, the newest.'},
+}, []);
+
+export const auditListSchema: JsonSchema = object({
+	records: {
+		type: 'array',
+		items: {type: 'object', required: ['event', 'seq', 'ts', 'side'], properties: {event: {type: 'string'}, seq: {type: 'integer'}, ts: timestamp, side: {enum: ['controller', 'agent']}}},
+	},
+});
+
+export const tokenName = text(63, {pattern: '^[a-z0-9][a-z0-9._-]{0,62}$'});
+
+export const tokenViewSchema: JsonSchema = object({
+	id: text(32),
+	name: tokenName,
+	scripts: {type: 'array', items: text(64)},
+	on: {type: 'array', items: {type: 'string'}},
+	createdAt: timestamp,
+	expiresAt: nullable(timestamp),
+	revokedAt: nullable(timestamp),
+	state: {enum: ['active', 'revoked', 'expired']},
+});
+
+export const tokenListSchema: JsonSchema = object({tokens: {type: 'array', items: tokenViewSchema}});
+
+export const tokenCreateBodySchema: JsonSchema = object({
+	name: tokenName,
+	scripts: {type: 'array', minItems: 1, maxItems: 256, items: text(64, {pattern: `^(?:\\*|${scriptNamePattern.source.slice(1, -1)})$`}), description: 'Script names, or ["*"] for every script.'},
+	on: selectorSchema,
+	expires: text(12, {pattern: '^\\d+[mhd]$', description: 'A lifetime such as 90m, 12h or 30d; none means no expiry.'}),
+}, ['name', 'scripts', 'on']);
+
+export const tokenCreatedSchema: JsonSchema = object({
+	token: text(100, {description: 'The token itself: shown this once, stored only as a hash.'}),
+	id: text(32),
+	name: tokenName,
+	scripts: {type: 'array', items: {type: 'string'}},
+	on: {type: 'array', items: {type: 'string'}},
+	expiresAt: nullable(timestamp),
+});
+
+export const tokenParamsSchema: JsonSchema = object({name: tokenName});
+export const tokenRevokedSchema: JsonSchema = object({name: tokenName, revoked: {const: true}});
+
+/** What the agent's reference hook sends: the hook context (issue 4). Extra fields are ignored. */
+export const policyContextSchema: JsonSchema = {
+	type: 'object',
+	required: ['requestId', 'agent', 'script', 'args', 'caller', 'token', 'source', 'timestamp', 'dryRun'],
+	properties: {
+		requestId,
+		agent: {type: 'object', required: ['name', 'tags'], properties: {name: agentName, tags: tagsSchema}},
+		script: scriptName,
+		args: genericArgsSchema,
+		caller: text(1024),
+		token: {
+			type: ['object', 'null'],
+			required: ['id'],
+			properties: {id: text(32), name: text(63)},
+			description: 'The caller\'s token id and scope (never the token), or null for a run without a token.',
+		},
+		source: text(128, {description: 'The source address the agent saw.'}),
+		timestamp: {type: ['string', 'number']},
+		dryRun: {type: 'boolean'},
+	},
+	description: 'The hook context an agent\'s reference hook sends before a run.',
+};
+
+export const policyAnswerSchema: JsonSchema = object({allow: {type: 'boolean'}, reason: text(4096)});
+
+export const healthSchema: JsonSchema = object({status: {const: 'ok'}});
+
+/** Names under which shared schemas appear in the document's components. */
+export const namedSchemas: Record<string, JsonSchema> = {
+	Error: errorSchema,
+	Selector: selectorSchema,
+	Tags: tagsSchema,
+	Arguments: genericArgsSchema,
+	RunRequest: runBodySchema,
+	ScriptRunRequest: scriptRunBody,
+	RunDocument: runDocumentSchema,
+	AgentResult: resultSchema,
+	RunAccepted: acceptedSchema,
+	StoredRun: storedRunSchema,
+	RunSummary: runSummarySchema,
+	RunEvent: runEventSchema,
+	Agent: agentViewSchema,
+	Script: scriptViewSchema,
+	Token: tokenViewSchema,
+	TokenCreated: tokenCreatedSchema,
+	PolicyContext: policyContextSchema,
+	PolicyAnswer: policyAnswerSchema,
+};

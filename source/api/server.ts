@@ -1,0 +1,276 @@
+/**
+ * The REST API server (Fastify 5 over HTTPS). Registers exactly the routes of the route table,
+ * each validated against its schemas (Ajv, JSON Schema 2020-12) for the request and for the
+ * answer, behind one global authentication hook. The TLS layer asks every client for a
+ * certificate signed by the fleet CA but lets one without through (bearer-token callers have
+ * none); the policy route then requires an agent's. With an operator-supplied certificate for
+ * the REST API, the agents' policy calls still get the fleet certificate, chosen by the SNI name
+ * the policy client sends.
+ */
+import {constants} from 'node:crypto';
+import {createSecureContext, type SecureContext} from 'node:tls';
+import {Ajv2020, type ErrorObject} from 'ajv/dist/2020.js';
+import Fastify, {type FastifyInstance, type FastifyReply, type FastifyRequest} from 'fastify';
+import {XiError} from '../errors.js';
+import {openControllerAudit} from '../audit/controller-log.js';
+import {createClientContext} from '../dispatch/agent-connection.js';
+import type {RunEvent} from '../dispatch/events.js';
+import {openControllerRegistry, type ControllerPaths, type TlsCredentials} from '../home.js';
+import {normaliseSerial} from '../pki/fingerprints.js';
+import {x509} from '../pki/x509.js';
+import {openTokenStore} from '../policy/token-store.js';
+import {authenticate, type Caller} from './auth.js';
+import {createDiscoveryCache} from './discovery-cache.js';
+import {docsCss, docsHtml, docsScript, docsSecurityPolicy} from './docs-page.js';
+import {errorAnswer} from './error-answer.js';
+import {createHandlers, type ApiPorts, type Handler} from './handlers.js';
+import {policyServerName} from './policy-client.js';
+import {isJsonMediaType} from './request-checks.js';
+import {openRequestRecords} from './request-records.js';
+import {bodyLimitBytes, routes, type Access} from './routes.js';
+import {createLiveRuns} from './run-events.js';
+import {runEventSchema} from './schemas.js';
+
+export type ApiServerOptions = {
+	paths: ControllerPaths;
+	/** The fleet server certificate (xi-exec:server), its key and the fleet CA. */
+	server: TlsCredentials;
+	/** An operator's certificate for the REST API; agents' policy calls still get `server`. */
+	apiCertificate?: {key: string; cert: string};
+	/** The controller's own identity, for dialling agents. */
+	client: TlsCredentials;
+	/** Origins allowed to call from a browser (CORS); none unless listed. */
+	corsOrigins?: readonly string[];
+	/** How old a discovery answer may be for /openapi.json and the per-script route. */
+	discoveryMaxAgeMs?: number;
+	version?: string;
+	now?: () => Date;
+	log?: (line: string) => void;
+};
+
+export type ApiServer = {
+	app: FastifyInstance;
+	/** Every registered route, as Fastify registered it. */
+	routes: ReadonlyArray<{method: string; url: string}>;
+	listen: (host: string, port: number) => Promise<{host: string; port: number}>;
+	/** Cancels runs still going (and waits for their records), then closes the listener and the audit log. */
+	close: () => Promise<void>;
+};
+
+const tlsBase = {minVersion: 'TLSv1.2', secureOptions: constants.SSL_OP_NO_TICKET} as const;
+
+export async function createApiServer(options: ApiServerOptions): Promise<ApiServer> {
+	const now = options.now ?? (() => new Date());
+	const log = options.log ?? ((line: string) => process.stderr.write(`xi-exec serve: ${line}\n`));
+	const corsOrigins = new Set(options.corsOrigins ?? []);
+	const {paths, server} = options;
+
+	const fleetContext: SecureContext = createSecureContext({...tlsBase, key: server.key, cert: server.cert, ca: [server.ca]});
+	const app = Fastify({
+		https: {
+			...tlsBase,
+			...(options.apiCertificate ?? {key: server.key, cert: server.cert}),
+			ca: [server.ca],
+			requestCert: true,
+			rejectUnauthorized: false,
+			...(options.apiCertificate ? {SNICallback: (name: string, done: (error: Error | null, context?: SecureContext) => void) => done(null, name === policyServerName ? fleetContext : undefined)} : {}),
+		},
+		logger: false,
+		bodyLimit: bodyLimitBytes,
+		exposeHeadRoutes: false,
+		return503OnClosing: true,
+		forceCloseConnections: true,
+		routerOptions: {maxParamLength: 128},
+		onProtoPoisoning: 'error',
+		onConstructorPoisoning: 'error',
+		frameworkErrors: (error, _request, reply) => {
+			const {status, body} = errorAnswer(error);
+			void (reply as FastifyReply).code(status).send(body);
+		},
+	});
+
+	// Bodies: only the JSON parser stays.
+	app.removeContentTypeParser('text/plain');
+
+	const ajvOptions = {strict: true, allErrors: false, allowUnionTypes: true, formats: {'date-time': true}} as const;
+	const bodyAjv = new Ajv2020({...ajvOptions, useDefaults: true, coerceTypes: false});
+	const queryAjv = new Ajv2020({...ajvOptions, useDefaults: true, coerceTypes: 'array'});
+	const answerAjv = new Ajv2020({...ajvOptions});
+	app.setValidatorCompiler(({schema, httpPart}) => (httpPart === 'body' ? bodyAjv : queryAjv).compile(schema as object));
+	app.setSerializerCompiler(({schema, method, url, httpStatus}) => {
+		const validate = answerAjv.compile(schema as object);
+		return (data: unknown) => {
+			if (!validate(data)) {
+				throw new XiError('INTERNAL', `the answer to ${method} ${url} (${String(httpStatus)}) breaks its published schema: ${describeAjv(validate.errors)}`);
+			}
+
+			return JSON.stringify(data);
+		};
+	});
+	const validateEvent = answerAjv.compile(runEventSchema);
+
+	const registry = openControllerRegistry(paths);
+	const tokenStore = openTokenStore(paths.home);
+	const audit = openControllerAudit(paths);
+	const clientContext = createClientContext(options.client);
+	const stopping = new AbortController();
+	const running = new Set<Promise<unknown>>();
+	const corsHeaders = (request: FastifyRequest): Record<string, string> => {
+		const origin = request.headers.origin;
+		return origin !== undefined && corsOrigins.has(origin) ? {'access-control-allow-origin': origin, vary: 'Origin'} : {};
+	};
+
+	const ports: ApiPorts = {
+		paths,
+		registry,
+		tokens: async () => (await tokenStore.read()).tokens,
+		audit,
+		clientContext,
+		controllerSerial: normaliseSerial(new x509.X509Certificate(options.client.cert).serialNumber),
+		discovery: createDiscoveryCache(clientContext),
+		discoveryMaxAgeMs: options.discoveryMaxAgeMs ?? 10_000,
+		requestRecords: openRequestRecords(paths.auditLog),
+		live: createLiveRuns(),
+		stopping: stopping.signal,
+		running,
+		checkEvent: (event: RunEvent) => (validateEvent(event) ? undefined : describeAjv(validateEvent.errors)),
+		extraHeaders: corsHeaders,
+		version: options.version ?? '0.1.0',
+		now,
+		log,
+	};
+
+	const handlers: Record<string, Handler> = {
+		...createHandlers(ports),
+		docsPage: staticFile('text/html; charset=utf-8', docsHtml),
+		docsScript: staticFile('text/javascript; charset=utf-8', docsScript),
+		docsStyle: staticFile('text/css; charset=utf-8', docsCss),
+	};
+
+	const registered: Array<{method: string; url: string}> = [];
+	app.addHook('onRoute', route => {
+		for (const method of [route.method].flat()) {
+			registered.push({method, url: route.url});
+		}
+	});
+
+	const callers = new WeakMap<FastifyRequest, Caller>();
+	const authPorts = {tokens: ports.tokens, registry: async () => registry.read(), now};
+
+	// The one authentication hook: every request, every route, before the body is read.
+	app.addHook('onRequest', async (request, reply) => {
+		if (answerPreflight(request, reply, corsOrigins)) {
+			return reply;
+		}
+
+		const access = (request.routeOptions.config as {access?: Access} | undefined)?.access;
+		callers.set(request, await authenticate(request, access, authPorts));
+		return undefined;
+	});
+
+	// A body, on any route, is application/json or nothing.
+	app.addHook('preParsing', async (request, _reply, payload) => {
+		const hasBody = request.routeOptions.schema?.body !== undefined
+			|| (request.headers['content-length'] !== undefined && request.headers['content-length'] !== '0')
+			|| request.headers['transfer-encoding'] !== undefined;
+		if (request.method !== 'GET' && hasBody && !isJsonMediaType(request.headers['content-type'])) {
+			throw new XiError('MEDIA_TYPE_UNSUPPORTED', `The request body must be sent as Content-Type: application/json; got ${JSON.stringify(request.headers['content-type'] ?? 'none')}.`);
+		}
+
+		return payload;
+	});
+
+	app.addHook('onSend', async (request, reply, payload) => {
+		void reply.header('x-content-type-options', 'nosniff');
+		if (!reply.hasHeader('cache-control')) {
+			void reply.header('cache-control', 'no-store');
+		}
+
+		for (const [name, value] of Object.entries(corsHeaders(request))) {
+			void reply.header(name, value);
+		}
+
+		return payload;
+	});
+
+	app.setErrorHandler((error, request, reply) => {
+		const {status, body} = errorAnswer(error);
+		if (body.error.code === 'INTERNAL') {
+			log(`${request.method} ${request.url}: ${(error as Error).stack ?? String(error)}`);
+		}
+
+		void reply.code(status).send(body);
+	});
+
+	app.setNotFoundHandler(async request => {
+		throw new XiError('ROUTE_UNKNOWN', `No route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}; GET /openapi.json lists them.`);
+	});
+
+	for (const route of routes) {
+		const handler = handlers[route.operationId];
+		if (!handler) {
+			throw new XiError('INTERNAL', `route ${route.method} ${route.url} has no handler`);
+		}
+
+		app.route({
+			method: route.method,
+			url: route.url,
+			schema: route.schema,
+			config: {access: route.access},
+			handler: async (request, reply) => {
+				const caller = callers.get(request);
+				if (!caller) {
+					throw new XiError('INTERNAL', 'a request reached a handler without passing authentication');
+				}
+
+				return handler(request, reply, caller);
+			},
+		});
+	}
+
+	await app.ready();
+	return {
+		app,
+		routes: registered,
+		async listen(host, port) {
+			await app.listen({host, port});
+			const address = app.server.address();
+			return {host, port: typeof address === 'object' && address ? address.port : port};
+		},
+		async close() {
+			stopping.abort();
+			await Promise.allSettled([...running]);
+			await app.close();
+			await audit.close();
+		},
+	};
+}
+
+function staticFile(type: string, body: string): Handler {
+	return async (_request, reply) => {
+		void reply.header('content-type', type).header('content-security-policy', docsSecurityPolicy).header('cache-control', 'no-cache');
+		return body;
+	};
+}
+
+/** A CORS preflight from an allowed origin is answered here, before authentication (it carries no token). */
+function answerPreflight(request: FastifyRequest, reply: FastifyReply, origins: ReadonlySet<string>): boolean {
+	const origin = request.headers.origin;
+	if (request.method !== 'OPTIONS' || origin === undefined || !origins.has(origin) || request.headers['access-control-request-method'] === undefined) {
+		return false;
+	}
+
+	void reply.code(204).headers({
+		'access-control-allow-origin': origin,
+		'access-control-allow-methods': 'GET, POST, DELETE',
+		'access-control-allow-headers': 'Authorization, Content-Type',
+		'access-control-max-age': '600',
+		vary: 'Origin',
+	}).send();
+	return true;
+}
+
+function describeAjv(errors: ErrorObject[] | null | undefined): string {
+	const [first] = errors ?? [];
+	return first ? `${first.instancePath || '(root)'} ${first.message ?? 'is invalid'}` : 'invalid';
+}

@@ -1,0 +1,63 @@
+/** What the API answers, shaped from the core's values. Pure. */
+import type {Discovered} from '../dispatch/discover.js';
+import type {AgentResult} from '../dispatch/events.js';
+import {countByStatus, runDocument, type StoredRun} from '../history/run-record.js';
+import {resultDocument} from '../output/json-run.js';
+import type {Tags} from '../policy/tags.js';
+import type {AgentRecord} from '../registry/model.js';
+import {compileAdvertisedSchema} from './advertised-schema.js';
+
+export function agentView(record: AgentRecord, found: Discovered, lastSeen: string | undefined, showScript: (name: string) => boolean) {
+	return {
+		name: record.name,
+		address: record.address,
+		tags: record.tags,
+		reportedTags: found.reportedTags ?? null,
+		drifted: found.reportedTags !== undefined && !sameTags(record.tags, found.reportedTags),
+		status: found.status,
+		reason: found.reason ?? null,
+		lastSeen: lastSeen ?? null,
+		certificateExpires: record.certificateExpires,
+		scripts: found.scripts.filter(script => showScript(script.name)).map(script => {
+			const compiled = script.args === undefined ? undefined : compileAdvertisedSchema(script.args);
+			return {
+				name: script.name,
+				description: script.description,
+				timeoutSeconds: script.timeoutSeconds,
+				args: script.args ?? null,
+				schemaProblem: compiled && !compiled.ok ? compiled.reason : null,
+				maxTargets: script.maxTargets ?? null,
+				confirm: script.confirm === true,
+			};
+		}),
+	};
+}
+
+export function sameTags(a: Tags, b: Tags): boolean {
+	const keys = Object.keys(a);
+	return keys.length === Object.keys(b).length && keys.every(key => Object.hasOwn(b, key) && b[key] === a[key]);
+}
+
+/** The `run --json` document of a run that just ended. */
+export function runResultDocument(requestId: string, script: string, args: readonly string[], results: readonly AgentResult[]) {
+	return {requestId, script, args: [...args], results: results.map(result => resultDocument(result))};
+}
+
+function historyFields(run: StoredRun) {
+	return {
+		caller: run.header.caller,
+		selector: run.header.selector,
+		targets: run.header.targets,
+		startedAt: run.header.startedAt,
+		endedAt: run.endedAt ?? null,
+		complete: run.complete,
+	};
+}
+
+export function storedRunView(run: StoredRun) {
+	return {...runDocument(run), ...historyFields(run)};
+}
+
+export function runSummaryView(run: StoredRun) {
+	return {requestId: run.header.requestId, script: run.header.script, args: run.header.args, ...historyFields(run), counts: countByStatus(run.results)};
+}

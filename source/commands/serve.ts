@@ -1,0 +1,82 @@
+/**
+ * `xi-exec serve [--listen HOST:PORT] [--cert FILE --key FILE]`: the REST API over HTTPS, with the
+ * controller's fleet server certificate (or, for the REST API only, one the operator supplies;
+ * the agents' policy calls always get the fleet certificate). Runs until SIGINT or SIGTERM, then
+ * cancels runs still going, waits for their records and stops.
+ *
+ * CORS is off unless config.json lists origins: {"api": {"corsOrigins": ["https://dash.example"]}}.
+ */
+import {createApiServer} from '../api/server.js';
+import {XiError} from '../errors.js';
+import {formatHostPort, parseHostPort} from '../io/address.js';
+import {existsSync, readJsonFile, readTextFile} from '../io/files.js';
+import {loadControllerCredentials, loadServerCredentials, type ControllerPaths} from '../home.js';
+import {exitInterrupted, type CommandIo} from './run.js';
+
+export type ServeInput = {listen?: string; cert?: string; key?: string};
+
+export const defaultListen = '127.0.0.1:8443';
+
+export async function serveCommand(paths: ControllerPaths, input: ServeInput, io: CommandIo): Promise<number> {
+	const listen = parseHostPort(input.listen ?? defaultListen);
+	if (typeof listen === 'string') {
+		throw new XiError('USAGE', `--listen ${listen}; for example --listen 127.0.0.1:8443.`);
+	}
+
+	if ((input.cert === undefined) !== (input.key === undefined)) {
+		throw new XiError('USAGE', '--cert and --key go together: the REST API\'s own certificate and its private key (PEM files).');
+	}
+
+	const apiCertificate = input.cert === undefined || input.key === undefined
+		? undefined
+		: {cert: readTextFile(input.cert, 'the --cert file'), key: readTextFile(input.key, 'the --key file')};
+	const server = await createApiServer({
+		paths,
+		server: loadServerCredentials(paths),
+		client: loadControllerCredentials(paths),
+		...(apiCertificate ? {apiCertificate} : {}),
+		corsOrigins: readCorsOrigins(paths),
+		log: line => io.stderr(`xi-exec serve: ${line}\n`),
+	});
+
+	let address: {host: string; port: number};
+	try {
+		address = await server.listen(listen.host, listen.port);
+	} catch (error) {
+		await server.close().catch(() => undefined);
+		const code = (error as NodeJS.ErrnoException).code;
+		throw new XiError('USAGE', `Cannot listen on ${formatHostPort(listen)} (${code ?? (error as Error).message}); choose another --listen.`, {cause: error});
+	}
+
+	const url = `https://${formatHostPort({host: address.host, port: address.port})}`;
+	io.stdout(`Listening on ${url} (REST API; the document is ${url}/openapi.json, its page ${url}/docs).\n`);
+	let onTerminate: (() => void) | undefined;
+	const stopped = await new Promise<number>(resolve => {
+		io.onInterrupt(() => resolve(exitInterrupted));
+		onTerminate = () => resolve(0);
+		process.once('SIGTERM', onTerminate);
+	});
+	process.removeListener('SIGTERM', onTerminate!);
+	io.stderr('Stopping: cancelling runs still going...\n');
+	await server.close();
+	return stopped;
+}
+
+function readCorsOrigins(paths: ControllerPaths): string[] {
+	if (!existsSync(paths.config)) {
+		return [];
+	}
+
+	const config = readJsonFile(paths.config, 'the controller settings') as {api?: {corsOrigins?: unknown}} | null;
+	const origins = config?.api?.corsOrigins;
+	if (origins === undefined) {
+		return [];
+	}
+
+	const valid = Array.isArray(origins) && origins.every(origin => typeof origin === 'string' && /^https?:\/\/[a-z0-9.-]+(?::\d{1,5})?$/i.test(origin));
+	if (!valid) {
+		throw new XiError('CONFIG_INVALID', `"api.corsOrigins" in ${paths.config} must be a list of origins such as "https://dashboard.example.com" (no path, no wildcard).`);
+	}
+
+	return origins as string[];
+}

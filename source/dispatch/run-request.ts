@@ -1,0 +1,245 @@
+/**
+ * One run request, the same for every face (CLI, console API, REST API): check the script name
+ * and arguments, resolve the selector against the registry, check the caller's token against the
+ * targets before anything is dialled (a refusal is audited), audit the request (fail closed: no
+ * record, no request), then dispatch, audit each host's outcome, keep the run in the history
+ * (header, one line per event, an end line) and mark who answered.
+ *
+ * Two steps, so a face can answer "refused" or "accepted" before the run goes on:
+ * `prepareRun` does everything up to the request's audit record; the prepared run's `start`
+ * dials. Ports (the audit log, the TLS context, the stores) come in from the face.
+ */
+import {createHash, randomUUID} from 'node:crypto';
+import {join} from 'node:path';
+import type {SecureContext} from 'node:tls';
+import {XiError} from '../errors.js';
+import {argsHash, type AuditFields} from '../audit/record.js';
+import type {AuditLog} from '../audit/file-log.js';
+import {resolveTargets} from '../commands/targets.js';
+import type {ControllerPaths} from '../home.js';
+import {historyLine} from '../history/run-record.js';
+import {startRunFile, type RunWriter} from '../history/run-store.js';
+import {openTokenStore} from '../policy/token-store.js';
+import {authenticateToken, checkScope, scopeOf, type TokenScope} from '../policy/tokens.js';
+import {checkArgs} from '../protocol/args.js';
+import {hasControl, isScriptName} from '../protocol/text-checks.js';
+import {markSeen, type AgentRecord} from '../registry/model.js';
+import type {RegistryStore} from '../registry/store.js';
+import {dispatch} from './dispatcher.js';
+import type {AgentResult, RunEvent} from './events.js';
+
+export type RunRequestInput = {
+	script: string | undefined;
+	args: readonly string[];
+	on: readonly string[];
+	parallel: number;
+	timeoutSeconds: number;
+	dryRun: boolean;
+	/** Who asks: `user@host` for the CLI, `api:TOKEN-NAME` for the REST API. */
+	caller: string;
+	/** A scoped token, when the caller presents one (XI_EXEC_TOKEN, --token-file, a bearer token). */
+	token?: string;
+};
+
+export type RunPorts = {
+	paths: ControllerPaths;
+	registry: RegistryStore;
+	/** Opened on first use: the CLI opens its log per run, the API server holds one for its life. */
+	audit: () => AuditLog;
+	context: SecureContext;
+	/** The serial of the controller certificate the agents will see, recorded with the request. */
+	controllerSerial: string;
+	now?: () => Date;
+};
+
+export type RunStartOptions = {
+	emit?: (event: RunEvent) => void;
+	cancel?: AbortSignal;
+	/** Recorded in the history's end line when `cancel` fired. */
+	cancelledBy?: string;
+};
+
+export type RunOutcome = {
+	results: AgentResult[];
+	cancelled: boolean;
+	/** Set when the history could not be written; the run itself went ahead. */
+	historyProblem?: string;
+};
+
+export type PreparedRun = {
+	requestId: string;
+	script: string;
+	args: readonly string[];
+	targets: AgentRecord[];
+	scope?: TokenScope;
+	start: (options?: RunStartOptions) => Promise<RunOutcome>;
+};
+
+/** Where the run history lives: `runs/` under the controller's home. */
+export function historyDirectory(paths: ControllerPaths): string {
+	return join(paths.home, 'runs');
+}
+
+/** The checks that need nothing but the request: the script's name and the arguments' limits. */
+export function checkRunInput(script: string | undefined, args: readonly string[]): asserts script is string {
+	if (!script || !isScriptName(script) || hasControl(script)) {
+		throw new XiError('NAME_INVALID', `script name ${JSON.stringify(script ?? '')} must match [a-z0-9][a-z0-9._-]*; usage: xi-exec run SCRIPT --on SELECTOR [-- ARGS...].`);
+	}
+
+	const argsProblem = checkArgs(args);
+	if (argsProblem) {
+		throw new XiError('ARGS_INVALID', `Arguments refused: ${argsProblem}.`);
+	}
+}
+
+export async function prepareRun(ports: RunPorts, input: RunRequestInput): Promise<PreparedRun> {
+	const {script} = input;
+	checkRunInput(script, input.args);
+	const now = ports.now ?? (() => new Date());
+	const targets = resolveTargets(await ports.registry.read(), input.on);
+	const requestId = randomUUID();
+	const args = Object.freeze([...input.args]);
+	const selector = [...input.on];
+	const audit = ports.audit();
+	let scope: TokenScope | undefined;
+	try {
+		scope = input.token === undefined ? undefined : await checkToken(ports.paths, input.token, script, targets, now());
+	} catch (error) {
+		// A refusal is an event too; if even it cannot be recorded, the refusal still stands.
+		await audit.append({event: 'run.refused', requestId, script, argsHash: argsHash(args), caller: input.caller, selector, reason: (error as Error).message}).catch(() => undefined);
+		throw error;
+	}
+
+	// Fail closed: no record of the request, no request.
+	await audit.append({
+		event: input.dryRun ? 'run.dry-run' : 'run.request',
+		requestId,
+		script,
+		args: [...args],
+		argsHash: argsHash(args),
+		caller: input.caller,
+		token: scope ? {id: scope.id, name: scope.name} : undefined,
+		selector,
+		targets: targets.map(target => target.name),
+		controllerSerial: ports.controllerSerial,
+	});
+
+	const start = async (options: RunStartOptions = {}): Promise<RunOutcome> => {
+		const cancel = options.cancel ?? new AbortController().signal;
+		const history = openHistory(ports.paths, input.dryRun, {
+			type: 'run',
+			requestId,
+			script,
+			args: [...args],
+			selector,
+			caller: input.caller,
+			startedAt: now().toISOString(),
+			targets: targets.map(target => target.name),
+		});
+		const outcomes: Array<Promise<unknown>> = [];
+		const results = await dispatch(targets, {requestId, script, args, caller: input.caller, timeoutMs: input.timeoutSeconds * 1000, dryRun: input.dryRun}, {
+			context: ports.context,
+			parallel: input.parallel,
+			cancel,
+			emit(event: RunEvent) {
+				if (event.type === 'agent-finished') {
+					outcomes.push(audit.append(outcomeRecord(requestId, event.result)));
+				}
+
+				history.write(event);
+				options.emit?.(event);
+			},
+		});
+		history.end(now().toISOString(), cancel.aborted ? options.cancelledBy : undefined);
+		const recorded = await Promise.allSettled(outcomes);
+		const unrecorded = recorded.find(result => result.status === 'rejected');
+		if (unrecorded) {
+			throw unrecorded.reason;
+		}
+
+		const answered = results.filter(result => result.status !== 'unreachable' && result.status !== 'skipped').map(result => result.agent);
+		await ports.registry.update(registry => markSeen(registry, answered, now().toISOString())).catch(() => undefined);
+		return {results, cancelled: cancel.aborted, ...(history.problem() ? {historyProblem: history.problem()} : {})};
+	};
+
+	return {requestId, script, args, targets, ...(scope ? {scope} : {}), start};
+}
+
+/**
+ * The run's history file. A dry run runs nothing and is not kept. A history that cannot be
+ * written (a full disk) stops being written; the run goes on and the outcome says why.
+ */
+function openHistory(paths: ControllerPaths, dryRun: boolean, header: Parameters<typeof startRunFile>[1]) {
+	let writer: RunWriter | undefined;
+	let problem: string | undefined;
+	const guard = (write: () => void) => {
+		if (problem !== undefined) {
+			return;
+		}
+
+		try {
+			write();
+		} catch (error) {
+			writer = undefined;
+			problem = `the run history could not be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
+		}
+	};
+
+	if (!dryRun) {
+		guard(() => {
+			writer = startRunFile(historyDirectory(paths), header);
+		});
+	}
+
+	return {
+		write(event: RunEvent) {
+			const line = historyLine(event);
+			if (writer && line) {
+				guard(() => writer!.write(line));
+			}
+		},
+		end(endedAt: string, cancelledBy: string | undefined) {
+			if (writer) {
+				guard(() => writer!.write({type: 'end', endedAt, ...(cancelledBy === undefined ? {} : {cancelledBy})}));
+			}
+		},
+		problem: () => problem,
+	};
+}
+
+/** What the controller records of one host's outcome: sizes and hashes of the output, not the output. */
+export function outcomeRecord(requestId: string, result: AgentResult): AuditFields {
+	return {
+		event: 'run.outcome',
+		requestId,
+		agent: result.agent,
+		status: result.status,
+		exitCode: result.exitCode,
+		signal: result.signal,
+		durationMs: result.durationMs,
+		truncated: result.truncated,
+		reason: result.reason,
+		output: {stdoutBytes: Buffer.byteLength(result.stdout), stderrBytes: Buffer.byteLength(result.stderr), stdoutSha256: sha256(result.stdout), stderrSha256: sha256(result.stderr)},
+	};
+}
+
+function sha256(text: string): string {
+	return createHash('sha256').update(text).digest('hex');
+}
+
+/** Authenticates a presented token and refuses, before anything is dialled, a request outside its scope. */
+export async function checkToken(paths: ControllerPaths, presented: string, script: string, targets: ReadonlyArray<{name: string; tags: Record<string, string>}>, now = new Date()): Promise<TokenScope> {
+	const {tokens} = await openTokenStore(paths.home).read();
+	const check = authenticateToken(tokens, presented.trim(), now);
+	if (!check.ok) {
+		throw new XiError('TOKEN_INVALID', `Token refused: ${check.reason}.`);
+	}
+
+	const scope = scopeOf(check.token);
+	const problem = checkScope(scope, script, targets);
+	if (problem) {
+		throw new XiError('OUT_OF_SCOPE', `Refused before running anything: ${problem}.`);
+	}
+
+	return scope;
+}
