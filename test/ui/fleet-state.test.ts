@@ -1,0 +1,86 @@
+import test from 'ava';
+import {fleetColumns} from '../../source/ui/screens/fleet/fleet-columns.js';
+import {initialFleetState, reduceFleet, selectedAgent, visibleAgents, type FleetAction, type FleetState} from '../../source/ui/screens/fleet/use-fleet-state.js';
+import {agentRecord, demoFleet, reachable, unreachable} from './helpers/fake-core.js';
+
+const fold = (actions: FleetAction[], state: FleetState = initialFleetState) => actions.reduce(reduceFleet, state);
+const loaded = fold([{type: 'agents-loaded', agents: demoFleet}]);
+const names = (state: FleetState) => visibleAgents(state).map(agent => agent.name);
+
+test('loading the registry shows every agent as checking, with no scripts yet', t => {
+	t.false(initialFleetState.loaded);
+	t.true(loaded.loaded);
+	t.deepEqual(loaded.agents.map(agent => [agent.name, agent.status, agent.scripts.length]), demoFleet.map(record => [record.name, 'checking', 0]));
+});
+
+test('discovery updates one agent at a time; a later answer clears the earlier reason', t => {
+	const db1 = demoFleet[1]!;
+	let state = reduceFleet(loaded, {type: 'agent-discovered', found: unreachable(db1, 'connect ECONNREFUSED')});
+	t.deepEqual(state.agents.map(agent => agent.status), ['checking', 'unreachable', 'checking', 'checking', 'checking', 'checking']);
+	t.is(state.agents[1]!.reason, 'connect ECONNREFUSED');
+
+	state = fold([{type: 'rediscover'}, {type: 'agent-discovered', found: reachable(db1)}], state);
+	t.is(state.agents[1]!.status, 'reachable');
+	t.is(state.agents[1]!.reason, undefined);
+	t.is(state.agents[1]!.scripts.length, 3);
+	t.deepEqual(state.agents.filter(agent => agent.status === 'checking').length, 5);
+});
+
+test('discovery of an agent the registry does not hold changes nothing', t => {
+	const stranger = agentRecord('stranger', 9, {});
+	t.deepEqual(reduceFleet(loaded, {type: 'agent-discovered', found: reachable(stranger)}).agents, loaded.agents);
+});
+
+test('the filter narrows as it is typed: tag prefixes, bare words, several terms at once', t => {
+	const typed = (text: string) => fold([{type: 'filter-start'}, ...[...text].map((character): FleetAction => ({type: 'filter-type', text: character}))], loaded);
+	t.deepEqual(names(typed('role=web')), ['web1', 'web2', 'web3']);
+	t.deepEqual(names(typed('env=prod')), ['cache1', 'db1', 'web1', 'web2'], 'a tag value matches by its start');
+	t.deepEqual(names(typed('env=production role=db')), ['db1']);
+	t.deepEqual(names(typed('WEB')), ['web1', 'web2', 'web3'], 'a bare word matches names, in any case');
+	t.deepEqual(names(typed('site=paris 2')), ['db2', 'web2']);
+	t.deepEqual(names(typed('role=nothing')), []);
+	t.true(typed('role=web').editingFilter);
+});
+
+test('erase, done and clear: Enter keeps the filter, Esc clears it', t => {
+	let state = fold([{type: 'filter-start'}, {type: 'filter-type', text: 'role=dbx'}, {type: 'filter-erase'}], loaded);
+	t.is(state.filter, 'role=db');
+	state = reduceFleet(state, {type: 'filter-done'});
+	t.false(state.editingFilter);
+	t.deepEqual(names(state), ['db1', 'db2']);
+	state = reduceFleet(state, {type: 'filter-clear'});
+	t.is(state.filter, '');
+	t.is(names(state).length, 6);
+});
+
+test('the cursor stays on a shown agent: clamped at both ends, back to the top when the filter changes', t => {
+	let state = reduceFleet(loaded, {type: 'move', delta: -1});
+	t.is(state.cursor, 0);
+	state = reduceFleet(state, {type: 'move', delta: 4});
+	t.is(selectedAgent(state)?.name, 'web2');
+	state = reduceFleet(state, {type: 'move', delta: 10});
+	t.is(selectedAgent(state)?.name, 'web3');
+	state = fold([{type: 'filter-start'}, {type: 'filter-type', text: 'db'}], state);
+	t.is(state.cursor, 0);
+	t.is(selectedAgent(state)?.name, 'db1');
+	state = reduceFleet(state, {type: 'filter-type', text: 'z'});
+	t.is(selectedAgent(state), undefined);
+	t.is(state.cursor, 0);
+});
+
+test('columns: at 100 columns the demo fleet\'s tags are shown in full', t => {
+	const sized = demoFleet.map(record => ({name: record.name, address: record.address, tags: Object.entries(record.tags).map(([key, value]) => `${key}=${value}`).join(' ')}));
+	const longestTags = Math.max(...sized.map(agent => agent.tags.length));
+	const columns = fleetColumns(100, sized);
+	t.deepEqual(columns, {name: 6, address: 14, status: 11, scripts: 7, expires: 10, tags: 47});
+	t.true(columns.tags >= longestTags);
+});
+
+test('columns: addresses and names narrow on a narrow terminal, the tags get the rest', t => {
+	const long = [{name: 'a-rather-long-agent-name', address: 'build-runner-17.eu-west.internal:7443', tags: 'env=production role=build site=dublin'}];
+	t.deepEqual(fleetColumns(160, long), {name: 16, address: 21, status: 11, scripts: 7, expires: 10, tags: 90}, 'capped when wide');
+	t.deepEqual(fleetColumns(100, long), {name: 15, address: 15, status: 11, scripts: 7, expires: 10, tags: 37}, 'the address narrows first, then the name, until the tags fit');
+	t.deepEqual(fleetColumns(80, long), {name: 10, address: 15, status: 11, scripts: 7, expires: 10, tags: 22}, 'then the name');
+	t.deepEqual(fleetColumns(40, long).tags, 8, 'tags keep a few columns however narrow');
+	t.deepEqual(fleetColumns(80, []), {name: 4, address: 7, status: 11, scripts: 7, expires: 10, tags: 36}, 'the headers fit');
+});

@@ -1,0 +1,147 @@
+import test from 'ava';
+import type {RunEvent} from '../../source/dispatch/events.js';
+import {parseArgsInput, scriptChoices, type ScriptChoice} from '../../source/ui/screens/run/script-choices.js';
+import {initialRunScreen, reduceRunScreen, type RunScreenAction, type RunScreenState} from '../../source/ui/screens/run/use-run-state.js';
+import {checkTypedArgs} from '../../source/ui/screens/run/use-run.js';
+import {agentRun, sampleScripts} from './helpers/fake-core.js';
+
+const target = (name: string, status: string, scripts = sampleScripts) => ({name, status, scripts});
+
+test('script choices: only reachable targets count, most widely offered first, then by name', t => {
+	const choices = scriptChoices([
+		target('web1', 'reachable'),
+		target('web2', 'reachable', [sampleScripts[0]!, {name: 'only-here', description: 'One host has it', timeoutSeconds: 5}]),
+		target('db1', 'unreachable'),
+		target('db2', 'checking'),
+	]);
+	t.deepEqual(choices.map(choice => [choice.name, choice.agents]), [
+		['check-service', ['web1', 'web2']],
+		['deploy', ['web1']],
+		['only-here', ['web2']],
+		['restart-app', ['web1']],
+	]);
+	t.deepEqual(choices[1]!.schema, sampleScripts[1]!.args);
+	t.false('schema' in choices[0]!);
+});
+
+test('script choices: confirmation if any target asks, the smallest maxTargets of all', t => {
+	const restart = (confirm: boolean | undefined, maxTargets: number | undefined) => [{name: 'restart-app', description: 'Restart', timeoutSeconds: 5, ...(confirm === undefined ? {} : {confirm}), ...(maxTargets === undefined ? {} : {maxTargets})}];
+	const [choice] = scriptChoices([target('a', 'reachable', restart(undefined, 5)), target('b', 'reachable', restart(true, 2)), target('c', 'reachable', restart(false, undefined))]);
+	t.true(choice!.confirm);
+	t.is(choice!.maxTargets, 2);
+	t.deepEqual(scriptChoices([]), []);
+});
+
+const parses: Array<[string, ReturnType<typeof parseArgsInput>]> = [
+	['', {ok: true, args: []}],
+	['   ', {ok: true, args: []}],
+	['blue', {ok: true, args: ['blue']}],
+	['  a   b  ', {ok: true, args: ['a', 'b']}],
+	['"a b" \'c d\' e', {ok: true, args: ['a b', 'c d', 'e']}],
+	['""', {ok: true, args: ['']}],
+	['say"hi there"', {ok: true, args: ['sayhi there']}],
+	['$HOME `id` ; rm -rf / *', {ok: true, args: ['$HOME', '`id`', ';', 'rm', '-rf', '/', '*']}],
+	['["a b", "--force"]', {ok: true, args: ['a b', '--force']}],
+	['[]', {ok: true, args: []}],
+	['[1, 2]', {ok: false, reason: 'a JSON array of strings was expected, like ["a b", "--force"]'}],
+	['[oops', {ok: false, reason: 'a JSON array of strings was expected, like ["a b", "--force"]'}],
+	['"open', {ok: false, reason: 'a " quote is not closed'}],
+	['it\'s', {ok: false, reason: 'a \' quote is not closed'}],
+];
+
+for (const [text, expected] of parses) {
+	test(`arguments typed as ${JSON.stringify(text)}`, t => {
+		t.deepEqual(parseArgsInput(text), expected);
+	});
+}
+
+const deploySchema = sampleScripts[1]!.args;
+const checks: Array<[string, string, unknown, RunScreenAction]> = [
+	['accepted without a schema', 'a "b c"', undefined, {type: 'args-accepted', args: ['a', 'b c']}],
+	['accepted by the schema', 'green', deploySchema, {type: 'args-accepted', args: ['green']}],
+	['a value the schema does not allow', 'purple', deploySchema, {type: 'args-refused', reason: 'argument #1 must be equal to one of the allowed values'}],
+	['too few for the schema', '', deploySchema, {type: 'args-refused', reason: 'the arguments must NOT have fewer than 1 items'}],
+	['too many for the schema', 'blue green', deploySchema, {type: 'args-refused', reason: 'the arguments must NOT have more than 1 items'}],
+	['a quote left open, before the schema', '"green', deploySchema, {type: 'args-refused', reason: 'a " quote is not closed'}],
+	['a NUL byte', '["a\\u0000b"]', undefined, {type: 'args-refused', reason: 'argument 1 contains a NUL byte'}],
+	['a schema that does not compile', 'x', {type: 'no-such-type'}, {type: 'args-refused', reason: 'the argument schema is not valid JSON Schema 2020-12: schema is invalid: data/type must be equal to one of the allowed values, data/type must be array, data/type must match a schema in anyOf'}],
+	['a remote $ref', 'x', {$ref: 'https://example.com/schema.json'}, {type: 'args-refused', reason: 'the argument schema may only use local "$ref"s (starting with #)'}],
+];
+
+for (const [title, text, schema, expected] of checks) {
+	test(`typed arguments are checked before anything is sent: ${title}`, t => {
+		t.deepEqual(checkTypedArgs(text, schema), expected);
+	});
+}
+
+test('typed arguments: more than the limit are refused with the count', t => {
+	const action = checkTypedArgs(Array.from({length: 300}, () => 'x').join(' '), undefined);
+	t.is(action.type, 'args-refused');
+	t.regex((action as {reason: string}).reason, /^300 arguments given; the limit is \d+$/);
+});
+
+const choices: ScriptChoice[] = scriptChoices([target('web1', 'reachable'), target('web2', 'reachable')]);
+const fold = (actions: RunScreenAction[], state: RunScreenState = initialRunScreen(choices)) => actions.reduce(reduceRunScreen, state);
+
+test('run steps: pick (cursor clamped), then arguments', t => {
+	let state = fold([{type: 'move', delta: -1}]);
+	t.like(state, {step: 'pick', cursor: 0});
+	state = fold([{type: 'move', delta: 5}], state);
+	t.like(state, {step: 'pick', cursor: 2});
+	state = fold([{type: 'move', delta: -1}, {type: 'type', text: 'ignored'}, {type: 'pick'}], state);
+	t.deepEqual(state, {step: 'args', choice: choices[1]!, text: ''});
+});
+
+test('run steps: with nothing to pick, Enter stays', t => {
+	const empty = initialRunScreen([]);
+	t.is(reduceRunScreen(empty, {type: 'pick'}), empty);
+});
+
+test('run steps: arguments are typed, erased, refused with a reason, then accepted', t => {
+	let state = fold([{type: 'pick'}, {type: 'type', text: 'gre'}, {type: 'type', text: 'enx'}, {type: 'erase'}]);
+	t.like(state, {step: 'args', text: 'green'});
+	state = fold([{type: 'args-refused', reason: 'no'}], state);
+	t.like(state, {step: 'args', text: 'green', error: 'no'});
+	state = fold([{type: 'type', text: ' '}], state);
+	t.like(state, {step: 'args', error: undefined}, 'typing clears the error');
+	state = fold([{type: 'args-accepted', args: ['green']}], state);
+	t.deepEqual(state, {step: 'confirm', choice: choices[0]!, args: ['green'], targets: ['web1', 'web2'], typed: ''});
+});
+
+test('run steps: the confirmation takes digits only, and a refusal says why', t => {
+	let state = fold([{type: 'pick'}, {type: 'args-accepted', args: []}, {type: 'type', text: 'x'}, {type: 'type', text: '2'}, {type: 'type', text: '0'}, {type: 'erase'}]);
+	t.like(state, {step: 'confirm', typed: '2'});
+	state = fold([{type: 'confirm-refused', reason: 'type 2'}], state);
+	t.like(state, {step: 'confirm', error: 'type 2'});
+	state = fold([{type: 'started', requestId: 'r-1'}], state);
+	t.like(state, {step: 'running', requestId: 'r-1', cursor: 0, run: {order: [], finished: false}});
+});
+
+const events = (...lists: RunEvent[][]): RunEvent[] => lists.flat();
+
+test('run steps: running folds the dispatcher\'s events; f re-runs the hosts that were not ok, once finished', t => {
+	let state = fold([{type: 'pick'}, {type: 'args-accepted', args: ['a']}, {type: 'started', requestId: 'r-1'}]);
+	const started: RunEvent = {type: 'run-started', requestId: 'r-1', script: 'check-service', args: ['a'], targets: ['web1', 'web2']};
+	state = fold([started, ...agentRun('web1', 'fine\n', {status: 'ok', exitCode: 0})].map(event => ({type: 'event', event})), state);
+	t.like(state, {step: 'running', run: {finished: false, agents: {web1: {phase: 'ok', output: 'fine\n'}, web2: {phase: 'queued'}}}});
+	t.is(reduceRunScreen(state, {type: 'rerun', targets: ['web2']}), state, 'not before the run has finished');
+
+	state = fold(events(agentRun('web2', '', {status: 'failed', exitCode: 3}), [{type: 'run-finished', requestId: 'r-1'}]).map(event => ({type: 'event', event})), state);
+	state = fold([{type: 'move', delta: 1}, {type: 'move', delta: 1}], state);
+	t.like(state, {step: 'running', cursor: 1, run: {finished: true, agents: {web2: {phase: 'failed'}}}});
+	t.is(reduceRunScreen(state, {type: 'rerun', targets: []}), state, 'nothing to re-run: stays');
+
+	const again = reduceRunScreen(state, {type: 'rerun', targets: ['web2']});
+	t.deepEqual(again, {step: 'confirm', choice: choices[0]!, args: ['a'], targets: ['web2'], typed: ''});
+});
+
+test('run steps: actions of another step change nothing', t => {
+	const pick = initialRunScreen(choices);
+	for (const action of [{type: 'erase'}, {type: 'args-accepted', args: []}, {type: 'started', requestId: 'x'}, {type: 'rerun', targets: ['a']}] as RunScreenAction[]) {
+		t.is(reduceRunScreen(pick, action), pick);
+	}
+
+	const args = fold([{type: 'pick'}]);
+	t.is(reduceRunScreen(args, {type: 'started', requestId: 'x'}), args);
+	t.is(reduceRunScreen(args, {type: 'move', delta: 1}), args);
+});
