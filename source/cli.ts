@@ -13,7 +13,13 @@ const help = `
     $ xi-exec init                                     create the fleet CA and controller keys
     $ xi-exec agents [--on SELECTOR] [--json]          list agents, asking each what it runs
     $ xi-exec run SCRIPT --on SELECTOR [-- ARGS...]    run an allowlisted script on agents
-          [--parallel N] [--timeout SECONDS] [--json] [--dry-run] [--token-file FILE]
+          [--parallel N] [--timeout SECONDS] [--json] [--dry-run] [--token-file FILE] [--group]
+          [--batch N|N%] [--max-failures N|N%] [--ignore-unreachable] [--canary N] [--yes] [--shuffle]
+          [--run-timeout SECONDS] [--idle-timeout SECONDS]
+    $ xi-exec run --rerun ID --only failed,timeout,unreachable,cancelled
+    $ xi-exec runs [--json] | xi-exec runs show ID [--agent NAME] [--json]
+    $ xi-exec cancel ID                                cancel a run from another terminal
+    $ xi-exec serve [--listen 127.0.0.1:8443] [--cert FILE --key FILE]   the REST API
     $ xi-exec token create --name NAME --scripts a,b --on SELECTOR [--expires 30d]
     $ xi-exec token list [--json] | xi-exec token revoke NAME
     $ xi-exec pair --listen HOST:PORT [--json] [--replace] [--timeout SECONDS]
@@ -37,7 +43,14 @@ const help = `
 const commandFlags = {
 	init: {},
 	agents: {on: {type: 'string', isMultiple: true}, json: {type: 'boolean'}, timeout: {type: 'number'}},
-	run: {on: {type: 'string', isMultiple: true}, parallel: {type: 'number'}, timeout: {type: 'number'}, json: {type: 'boolean'}, dryRun: {type: 'boolean'}, token: {type: 'string'}, tokenFile: {type: 'string'}},
+	run: {
+		on: {type: 'string', isMultiple: true}, parallel: {type: 'number'}, timeout: {type: 'number'}, json: {type: 'boolean'}, dryRun: {type: 'boolean'}, token: {type: 'string'}, tokenFile: {type: 'string'},
+		batch: {type: 'string'}, maxFailures: {type: 'string'}, ignoreUnreachable: {type: 'boolean'}, canary: {type: 'number'}, yes: {type: 'boolean'}, shuffle: {type: 'boolean'},
+		runTimeout: {type: 'number'}, idleTimeout: {type: 'number'}, group: {type: 'boolean'}, rerun: {type: 'string'}, only: {type: 'string'},
+	},
+	runs: {json: {type: 'boolean'}, agent: {type: 'string'}},
+	cancel: {},
+	serve: {listen: {type: 'string'}, cert: {type: 'string'}, key: {type: 'string'}},
 	token: {name: {type: 'string'}, scripts: {type: 'string'}, on: {type: 'string', isMultiple: true}, expires: {type: 'string'}, json: {type: 'boolean'}},
 	ca: {},
 	pair: {listen: {type: 'string'}, json: {type: 'boolean'}, replace: {type: 'boolean'}, timeout: {type: 'number'}},
@@ -149,6 +162,29 @@ await runMain('xi-exec', async () => {
 			}, {...io, stdin: process.stdin});
 		}
 
+		case 'runs': {
+			const runs = await import('./commands/runs.js');
+			if (cli.input[0] === 'show') {
+				return runs.runsShowCommand(paths, {id: cli.input[1], agent: flags['agent'] as string | undefined, json: Boolean(flags['json'])}, io);
+			}
+
+			if (cli.input.length > 0) {
+				usage(`unknown runs command ${JSON.stringify(cli.input[0])}; use \`xi-exec runs\` or \`xi-exec runs show ID\`.`);
+			}
+
+			return runs.runsListCommand(paths, {json: Boolean(flags['json'])}, io);
+		}
+
+		case 'cancel': {
+			const {cancelCommand} = await import('./commands/runs.js');
+			return cancelCommand(paths, cli.input[0], io);
+		}
+
+		case 'serve': {
+			const {serveCommand} = await import('./commands/serve.js');
+			return serveCommand(paths, {listen: flags['listen'] as string | undefined, cert: flags['cert'] as string | undefined, key: flags['key'] as string | undefined}, io);
+		}
+
 		case 'token': {
 			const tokens = await import('./commands/token.js');
 			const [verb, name] = cli.input;
@@ -198,10 +234,22 @@ await runMain('xi-exec', async () => {
 
 		default: {
 			const {runCommand} = await import('./commands/run.js');
-			const [script, ...positional] = cli.input;
+			const {parseRunControl, rerunScript} = await import('./commands/run-flags.js');
+			const control = parseRunControl(flags);
+			let [script, ...args] = [...cli.input, ...afterSeparator];
+			if (control.rerun) {
+				if (script !== undefined || ((flags['on'] as string[] | undefined) ?? []).length > 0) {
+					usage('--rerun ID runs the same script and arguments on hosts of that run: give no script, arguments or --on.');
+				}
+
+				const {historyDirectory} = await import('./dispatch/run-request.js');
+				({script, args} = rerunScript(historyDirectory(paths), control.rerun));
+			}
+
 			return runCommand(paths, {
+				...control.input,
 				script,
-				args: [...positional, ...afterSeparator],
+				args,
 				on: (flags['on'] as string[] | undefined) ?? [],
 				parallel: positiveInteger('parallel', flags['parallel'] as number | undefined, {max: 4096}) ?? 64,
 				timeoutSeconds: positiveInteger('timeout', flags['timeout'] as number | undefined, {max: 86_400}) ?? 30,

@@ -2,7 +2,7 @@
  * `audit` and `audit verify`, for both executables: list records (filtered by request, agent, age)
  * and verify a log's chain and checkpoints, or check two sides against each other (--cross).
  */
-import {readFileSync} from 'node:fs';
+import {existsSync, readFileSync} from 'node:fs';
 import {XiError} from '../errors.js';
 import type {CheckpointVerifier} from '../audit/checkpoint.js';
 import {crossVerify} from '../audit/cross-verify.js';
@@ -104,6 +104,10 @@ export function auditVerifyCommand(path: string, verifier: CheckpointVerifier, i
 	}
 
 	const agents = cross.agentLogs.map(file => {
+		if (!existsSync(file)) {
+			throw new XiError('USAGE', `--cross ${file}: no such agent log; copy each agent's audit log (XI_EXEC_AGENT_HOME/audit/agent.jsonl) here first.`);
+		}
+
 		const agentLines = readAuditLines(file);
 		const agentVerdict = verifyLog(agentLines);
 		io.stdout(agentVerdict.ok ? `ok: ${file}: ${agentVerdict.records} records, chain intact\n` : `broken: ${file} line ${agentVerdict.line}: ${agentVerdict.problem}: ${agentVerdict.detail}\n`);

@@ -2,7 +2,9 @@
 import {hostname, userInfo} from 'node:os';
 import {createClientContext} from '../dispatch/agent-connection.js';
 import type {RunEvent} from '../dispatch/events.js';
-import {checkRunInput, prepareRun} from '../dispatch/run-request.js';
+import {checkRunInput, historyDirectory, prepareRun, type RolloutInput} from '../dispatch/run-request.js';
+import {findRun} from '../history/run-store.js';
+import type {RunStatus} from '../protocol/frames.js';
 import {loadControllerCredentials, openControllerRegistry, type ControllerPaths} from '../home.js';
 import {createJsonRunWriter} from '../output/json-run.js';
 import {createPlainRunPrinter} from '../output/plain-run.js';
@@ -23,6 +25,15 @@ export type RunInput = {
 	dryRun: boolean;
 	/** A scoped token, when the caller presents one (XI_EXEC_TOKEN, --token-file). */
 	token?: string;
+	rollout?: RolloutInput;
+	/** --yes: go on after a good canary without asking. */
+	yes?: boolean;
+	/** --group: print hosts with identical output once, names folded. */
+	group?: boolean;
+	/** --rerun ID --only STATUSES. */
+	rerun?: {of: string; only: RunStatus[]};
+	/** Asks a yes/no question on the terminal; undefined when there is none. */
+	ask?: (question: string) => Promise<boolean>;
 };
 
 export type CommandIo = {
@@ -46,13 +57,25 @@ export async function runCommand(paths: ControllerPaths, input: RunInput, io: Co
 	let audit: AuditLog | undefined;
 	let code: number;
 	try {
+		const rerun = input.rerun ? rerunHosts(paths, input.rerun) : undefined;
 		const prepared = await prepareRun({
 			paths,
 			registry: registryStore,
 			audit: () => (audit ??= openControllerAudit(paths)),
 			context: createClientContext(credentials),
 			controllerSerial: normaliseSerial(new x509.X509Certificate(credentials.cert).serialNumber),
-		}, {...input, caller});
+		}, {
+			script: input.script,
+			args: input.args,
+			on: input.on,
+			parallel: input.parallel,
+			timeoutSeconds: input.timeoutSeconds,
+			dryRun: input.dryRun,
+			caller,
+			...(input.token === undefined ? {} : {token: input.token}),
+			...(input.rollout ? {rollout: input.rollout} : {}),
+			...(rerun ? {rerun} : {}),
+		});
 		const cancel = new AbortController();
 		let interrupts = 0;
 		io.onInterrupt(() => {
@@ -66,11 +89,23 @@ export async function runCommand(paths: ControllerPaths, input: RunInput, io: Co
 		});
 
 		const view = input.json
-			? createJsonRunWriter(io.stdout)
-			: createPlainRunPrinter(io.stdout, {nameWidth: Math.max(...prepared.targets.map(target => target.name.length))});
+			? createJsonRunWriter(io.stdout, {group: Boolean(input.group)})
+			: createPlainRunPrinter(io.stdout, {nameWidth: Math.max(...prepared.targets.map(target => target.name.length)), group: Boolean(input.group)});
 		const outcome = await prepared.start({
 			cancel: cancel.signal,
 			cancelledBy: caller,
+			async approveCanary(canary) {
+				if (input.yes) {
+					return true;
+				}
+
+				if (!input.ask) {
+					io.stderr(`xi-exec: the ${canary.length} canary ${canary.length === 1 ? 'host is' : 'hosts are'} ok; without a terminal, pass --yes to go on automatically. Stopping here.\n`);
+					return false;
+				}
+
+				return input.ask(`The ${canary.length} canary ${canary.length === 1 ? 'host is' : 'hosts are'} ok. Run on the other ${prepared.targets.length - canary.length}? [y/N] `);
+			},
 			emit: (event: RunEvent) => {
 				view.onEvent(event);
 			},
@@ -87,4 +122,10 @@ export async function runCommand(paths: ControllerPaths, input: RunInput, io: Co
 
 	await audit?.close();
 	return code;
+}
+
+/** The hosts of an earlier run that ended in the given statuses, as they were resolved then. */
+function rerunHosts(paths: ControllerPaths, rerun: {of: string; only: RunStatus[]}): {of: string; agents: string[]} {
+	const run = findRun(historyDirectory(paths), rerun.of);
+	return {of: rerun.of, agents: run.results.filter(result => rerun.only.includes(result.status)).map(result => result.agent)};
 }

@@ -1,5 +1,5 @@
 /** What a run reports as it goes: the dispatcher emits these; the CLI, console and API consume them. */
-import type {RunStatus} from '../protocol/frames.js';
+import type {RunStatus, SignedHead} from '../protocol/frames.js';
 
 export type AgentResult = {
 	agent: string;
@@ -11,6 +11,8 @@ export type AgentResult = {
 	truncated: boolean;
 	durationMs: number;
 	reason?: string;
+	/** The agent audit log's signed head as of this result: the controller's witness of that log. */
+	agentHead?: SignedHead;
 };
 
 export type RunEvent =

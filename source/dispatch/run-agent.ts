@@ -2,6 +2,7 @@
 import type {SecureContext} from 'node:tls';
 import {exchange, type AgentTarget} from './agent-connection.js';
 import type {AgentResult, RunEvent} from './events.js';
+import type {SignedHead, TokenClaim} from '../protocol/frames.js';
 
 export type AgentRunRequest = {
 	requestId: string;
@@ -10,6 +11,8 @@ export type AgentRunRequest = {
 	caller: string;
 	timeoutMs: number;
 	dryRun: boolean;
+	token?: TokenClaim;
+	controllerHead?: SignedHead;
 };
 
 export type AgentRunOptions = {
@@ -33,6 +36,8 @@ export async function runOnAgent(target: AgentTarget, request: AgentRunRequest, 
 		caller: request.caller,
 		timeoutMs: request.timeoutMs,
 		...(request.dryRun ? {dryRun: true} : {}),
+		...(request.token ? {token: request.token} : {}),
+		...(request.controllerHead ? {controllerHead: request.controllerHead} : {}),
 	}, {
 		context: options.context,
 		connectTimeoutMs: options.connectTimeoutMs,
@@ -53,7 +58,16 @@ export async function runOnAgent(target: AgentTarget, request: AgentRunRequest, 
 		case 'terminal': {
 			const {frame} = end;
 			if (frame.type === 'result') {
-				return {...base, status: frame.status, exitCode: frame.exitCode, signal: frame.signal, truncated: frame.truncated, durationMs: frame.durationMs, ...(frame.reason === undefined ? {} : {reason: frame.reason})};
+				return {
+					...base,
+					status: frame.status,
+					exitCode: frame.exitCode,
+					signal: frame.signal,
+					truncated: frame.truncated,
+					durationMs: frame.durationMs,
+					...(frame.reason === undefined ? {} : {reason: frame.reason}),
+					...(frame.agentHead === undefined ? {} : {agentHead: frame.agentHead}),
+				};
 			}
 
 			if (frame.type === 'error') {

@@ -9,7 +9,7 @@
  * `prepareRun` does everything up to the request's audit record; the prepared run's `start`
  * dials. Ports (the audit log, the TLS context, the stores) come in from the face.
  */
-import {createHash, randomUUID} from 'node:crypto';
+import {createHash, randomInt, randomUUID} from 'node:crypto';
 import {join} from 'node:path';
 import type {SecureContext} from 'node:tls';
 import {XiError} from '../errors.js';
@@ -26,6 +26,7 @@ import {hasControl, isScriptName} from '../protocol/text-checks.js';
 import {markSeen, type AgentRecord} from '../registry/model.js';
 import type {RegistryStore} from '../registry/store.js';
 import {dispatch} from './dispatcher.js';
+import type {Amount} from './rollout.js';
 import type {AgentResult, RunEvent} from './events.js';
 
 export type RunRequestInput = {
@@ -39,6 +40,20 @@ export type RunRequestInput = {
 	caller: string;
 	/** A scoped token, when the caller presents one (XI_EXEC_TOKEN, --token-file, a bearer token). */
 	token?: string;
+	/** Rollout: --batch, --max-failures, --canary, --run-timeout, --idle-timeout, --shuffle. */
+	rollout?: RolloutInput;
+	/** A rerun: these hosts of an earlier run, as they were resolved then (instead of `on`). */
+	rerun?: {of: string; agents: readonly string[]};
+};
+
+export type RolloutInput = {
+	batch?: Amount;
+	maxFailures?: Amount;
+	ignoreUnreachable?: boolean;
+	canary?: number;
+	shuffle?: boolean;
+	runTimeoutMs?: number;
+	idleTimeoutMs?: number;
 };
 
 export type RunPorts = {
@@ -57,6 +72,8 @@ export type RunStartOptions = {
 	cancel?: AbortSignal;
 	/** Recorded in the history's end line when `cancel` fired. */
 	cancelledBy?: string;
+	/** Asked once the canary hosts are all ok; without it a canary run stops after them. */
+	approveCanary?: (canary: AgentResult[]) => Promise<boolean>;
 };
 
 export type RunOutcome = {
@@ -96,7 +113,10 @@ export async function prepareRun(ports: RunPorts, input: RunRequestInput): Promi
 	const {script} = input;
 	checkRunInput(script, input.args);
 	const now = ports.now ?? (() => new Date());
-	const targets = resolveTargets(await ports.registry.read(), input.on);
+	const registry = await ports.registry.read();
+	const resolved = input.rerun ? rerunTargets(registry.agents, input.rerun) : resolveTargets(registry, input.on);
+	// A stable order (by name), unless --shuffle.
+	const targets = input.rollout?.shuffle ? shuffled(resolved) : [...resolved].sort((a, b) => a.name.localeCompare(b.name));
 	const requestId = randomUUID();
 	const args = Object.freeze([...input.args]);
 	const selector = [...input.on];
@@ -122,7 +142,14 @@ export async function prepareRun(ports: RunPorts, input: RunRequestInput): Promi
 		selector,
 		targets: targets.map(target => target.name),
 		controllerSerial: ports.controllerSerial,
+		rerunOf: input.rerun?.of,
+		rollout: input.rollout ? {...input.rollout} : undefined,
 	});
+	if (!input.dryRun) {
+		// Seal the request at once: the signed head goes to every agent, which records it as its
+		// witness of this log (a request later cut from this log then shows in `audit verify --cross`).
+		await audit.checkpoint();
+	}
 
 	const start = async (options: RunStartOptions = {}): Promise<RunOutcome> => {
 		const cancel = options.cancel ?? new AbortController().signal;
@@ -135,12 +162,25 @@ export async function prepareRun(ports: RunPorts, input: RunRequestInput): Promi
 			caller: input.caller,
 			startedAt: now().toISOString(),
 			targets: targets.map(target => target.name),
+			...(input.rerun ? {rerunOf: input.rerun.of} : {}),
 		});
 		const outcomes: Array<Promise<unknown>> = [];
-		const results = await dispatch(targets, {requestId, script, args, caller: input.caller, timeoutMs: input.timeoutSeconds * 1000, dryRun: input.dryRun}, {
+		const controllerHead = audit.signedHead();
+		const results = await dispatch(targets, {
+			requestId,
+			script,
+			args,
+			caller: input.caller,
+			timeoutMs: input.timeoutSeconds * 1000,
+			dryRun: input.dryRun,
+			...(scope ? {token: scope} : {}),
+			...(controllerHead ? {controllerHead} : {}),
+		}, {
 			context: ports.context,
 			parallel: input.parallel,
 			cancel,
+			...input.rollout,
+			...(options.approveCanary ? {approveCanary: options.approveCanary} : {}),
 			emit(event: RunEvent) {
 				if (event.type === 'agent-finished') {
 					outcomes.push(audit.append(outcomeRecord(requestId, event.result)));
@@ -219,6 +259,7 @@ export function outcomeRecord(requestId: string, result: AgentResult): AuditFiel
 		durationMs: result.durationMs,
 		truncated: result.truncated,
 		reason: result.reason,
+		agentHead: result.agentHead,
 		output: {stdoutBytes: Buffer.byteLength(result.stdout), stderrBytes: Buffer.byteLength(result.stderr), stdoutSha256: sha256(result.stdout), stderrSha256: sha256(result.stderr)},
 	};
 }
@@ -242,4 +283,29 @@ export async function checkToken(paths: ControllerPaths, presented: string, scri
 	}
 
 	return scope;
+}
+
+/** The hosts of an earlier run, as they were resolved then; hosts since unpaired are refused by name. */
+function rerunTargets(agents: readonly AgentRecord[], rerun: {of: string; agents: readonly string[]}): AgentRecord[] {
+	const byName = new Map(agents.map(agent => [agent.name, agent]));
+	const gone = rerun.agents.filter(name => !byName.has(name));
+	if (gone.length > 0) {
+		throw new XiError('AGENT_UNKNOWN', `Run ${rerun.of} ran on ${gone.join(', ')}, no longer in the registry; rerun the others with --on.`);
+	}
+
+	if (rerun.agents.length === 0) {
+		throw new XiError('NO_TARGETS', `Run ${rerun.of} has no host with the statuses asked for; \`xi-exec runs show ${rerun.of}\` shows them.`);
+	}
+
+	return rerun.agents.map(name => byName.get(name)!);
+}
+
+function shuffled<T>(items: readonly T[]): T[] {
+	const copy = [...items];
+	for (let index = copy.length - 1; index > 0; index--) {
+		const other = randomInt(index + 1);
+		[copy[index], copy[other]] = [copy[other]!, copy[index]!];
+	}
+
+	return copy;
 }

@@ -3,12 +3,14 @@
  * thousand hosts' output never has to sit in one string. Output keeps its bytes, JSON-escaped.
  *
  *   {"requestId", "script", "args", "results": [{"agent", "status", "exitCode", "signal",
- *    "stdout", "stderr", "truncated", "durationMs", "reason"}]}
+ *    "stdout", "stderr", "truncated", "durationMs", "reason"}], "groups"?: [...] with --group}
  */
 import type {AgentResult, RunEvent} from '../dispatch/events.js';
+import {groupResults} from '../dispatch/group-output.js';
 
-export function createJsonRunWriter(write: (text: string) => void) {
+export function createJsonRunWriter(write: (text: string) => void, options: {group?: boolean} = {}) {
 	let first = true;
+	const kept: AgentResult[] = [];
 	return {
 		onEvent(event: RunEvent): void {
 			switch (event.type) {
@@ -20,11 +22,15 @@ export function createJsonRunWriter(write: (text: string) => void) {
 				case 'agent-finished': {
 					write((first ? '\n' : ',\n') + JSON.stringify(resultDocument(event.result)));
 					first = false;
+					if (options.group) {
+						kept.push(event.result);
+					}
+
 					break;
 				}
 
 				case 'run-finished': {
-					write('\n]}\n');
+					write(options.group ? `\n],"groups":${JSON.stringify(groupResults(kept))}}\n` : '\n]}\n');
 					break;
 				}
 

@@ -7,8 +7,9 @@ import type {RunEvent} from '../dispatch/events.js';
 import {countStatuses, formatSummary} from '../dispatch/run-state.js';
 import type {AgentResult} from '../dispatch/events.js';
 import {visible} from './visible.js';
+import {groupResults} from '../dispatch/group-output.js';
 
-export function createPlainRunPrinter(write: (text: string) => void, options: {nameWidth: number}) {
+export function createPlainRunPrinter(write: (text: string) => void, options: {nameWidth: number; group?: boolean}) {
 	const partial = new Map<string, string>();
 	const results: AgentResult[] = [];
 	const pad = (name: string) => name.padEnd(options.nameWidth);
@@ -30,6 +31,17 @@ export function createPlainRunPrinter(write: (text: string) => void, options: {n
 
 	return {
 		onEvent(event: RunEvent): void {
+			if (options.group) {
+				if (event.type === 'agent-finished') {
+					results.push(event.result);
+				} else if (event.type === 'run-finished') {
+					printGroups(write, results);
+					write(`${formatSummary(countStatuses(results))}   request ${event.requestId}\n`);
+				}
+
+				return;
+			}
+
 			if (event.type === 'agent-output') {
 				flushLines(event.agent, event.stream, event.data, false);
 			} else if (event.type === 'agent-finished') {
@@ -43,6 +55,21 @@ export function createPlainRunPrinter(write: (text: string) => void, options: {n
 			}
 		},
 	};
+}
+
+/** --group: hosts with identical output and exit code once, names folded; the largest group first. */
+function printGroups(write: (text: string) => void, results: readonly AgentResult[]): void {
+	for (const group of groupResults(results)) {
+		const first = results.find(result => result.agent === group.agents[0])!;
+		write(`${visible(group.folded)} (${group.agents.length}) = ${describeResult({...first, durationMs: 0})}\n`);
+		for (const line of group.stdout === '' ? [] : group.stdout.split('\n')) {
+			write(`  | ${visible(line)}\n`);
+		}
+
+		for (const line of group.stderr === '' ? [] : group.stderr.split('\n')) {
+			write(`  ! ${visible(line)}\n`);
+		}
+	}
 }
 
 export function describeResult(result: AgentResult): string {

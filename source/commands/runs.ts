@@ -1,0 +1,102 @@
+/** `xi-exec runs [--json]`, `xi-exec runs show ID [--agent NAME] [--json]` and `xi-exec cancel ID`: the run history and cancelling. */
+import {XiError} from '../errors.js';
+import {openControllerAudit} from '../audit/controller-log.js';
+import {createClientContext} from '../dispatch/agent-connection.js';
+import {cancelRun} from '../dispatch/cancel.js';
+import {historyDirectory} from '../dispatch/run-request.js';
+import {countStatuses, formatSummary} from '../dispatch/run-state.js';
+import {countByStatus, runDocument, type StoredRun} from '../history/run-record.js';
+import {findRun, listRuns} from '../history/run-store.js';
+import {loadControllerCredentials, openControllerRegistry, type ControllerPaths} from '../home.js';
+import {describeResult} from '../output/plain-run.js';
+import {visible, visibleLines} from '../output/visible.js';
+import {defaultCaller, type CommandIo} from './run.js';
+
+export function runSummary(run: StoredRun) {
+	return {
+		requestId: run.header.requestId,
+		script: run.header.script,
+		args: run.header.args,
+		selector: run.header.selector,
+		caller: run.header.caller,
+		startedAt: run.header.startedAt,
+		endedAt: run.endedAt ?? null,
+		counts: countByStatus(run.results),
+	};
+}
+
+export function runsListCommand(paths: ControllerPaths, input: {json: boolean}, io: CommandIo): number {
+	const runs = listRuns(historyDirectory(paths));
+	if (input.json) {
+		io.stdout(JSON.stringify({runs: runs.map(run => runSummary(run))}, null, 2) + '\n');
+		return 0;
+	}
+
+	if (runs.length === 0) {
+		io.stdout('No runs yet.\n');
+	}
+
+	for (const run of runs) {
+		const summary = formatSummary(countStatuses(run.results));
+		io.stdout(`${run.header.startedAt.slice(0, 19).replace('T', ' ')}  ${run.header.requestId}  ${visible(run.header.caller)}  ${run.header.script}${run.header.args.length > 0 ? ' ' + visible(JSON.stringify(run.header.args)) : ''}  --on ${run.header.selector.join(' --on ')}  ${summary}${run.complete ? '' : '  (incomplete)'}\n`);
+	}
+
+	return 0;
+}
+
+export function runsShowCommand(paths: ControllerPaths, input: {id?: string; agent?: string; json: boolean}, io: CommandIo): number {
+	if (!input.id) {
+		throw new XiError('USAGE', 'usage: xi-exec runs show ID [--agent NAME] [--json]; `xi-exec runs` lists the ids.');
+	}
+
+	const run = findRun(historyDirectory(paths), input.id);
+	const results = input.agent === undefined ? run.results : run.results.filter(result => result.agent === input.agent);
+	if (input.agent !== undefined && results.length === 0) {
+		throw new XiError('AGENT_UNKNOWN', `Run ${input.id} did not target ${input.agent}; it targeted ${run.header.targets.join(', ')}.`);
+	}
+
+	if (input.json) {
+		io.stdout(JSON.stringify(runDocument({...run, results})) + '\n');
+		return 0;
+	}
+
+	io.stdout(`${run.header.script} ${visible(JSON.stringify(run.header.args))} by ${visible(run.header.caller)} at ${run.header.startedAt}, request ${run.header.requestId}${run.complete ? '' : ' (incomplete: the controller stopped during the run)'}\n`);
+	for (const result of results) {
+		io.stdout(`\n== ${result.agent}: ${describeResult(result)}\n`);
+		for (const line of visibleLines(result.stdout.replace(/\n$/, ''))) {
+			io.stdout(`${line}\n`);
+		}
+
+		for (const line of result.stderr ? visibleLines(result.stderr.replace(/\n$/, '')) : []) {
+			io.stdout(`! ${line}\n`);
+		}
+	}
+
+	return 0;
+}
+
+export async function cancelCommand(paths: ControllerPaths, id: string | undefined, io: CommandIo): Promise<number> {
+	if (!id) {
+		throw new XiError('USAGE', 'usage: xi-exec cancel ID; `xi-exec runs` lists the ids.');
+	}
+
+	const run = findRun(historyDirectory(paths), id);
+	const answered = new Set(run.results.filter(result => !(result.status === 'error' && result.reason?.startsWith('no result was recorded'))).map(result => result.agent));
+	const registry = await openControllerRegistry(paths).read();
+	const targets = registry.agents.filter(agent => run.header.targets.includes(agent.name) && !answered.has(agent.name));
+	if (targets.length === 0) {
+		io.stdout(`Run ${id} has no host still running.\n`);
+		return 0;
+	}
+
+	const caller = defaultCaller();
+	const answers = await cancelRun(targets, id, caller, createClientContext(loadControllerCredentials(paths)));
+	const audit = openControllerAudit(paths);
+	await audit.append({event: 'run.cancel', requestId: id, caller, stillRunning: answers.filter(answer => answer.outcome === 'cancelled').map(answer => answer.agent), unreachable: answers.filter(answer => answer.outcome === 'unreachable').map(answer => answer.agent)});
+	await audit.close();
+	for (const answer of answers) {
+		io.stdout(`${answer.agent}: ${answer.outcome}${answer.reason ? ` (${visible(answer.reason)})` : ''}\n`);
+	}
+
+	return answers.some(answer => answer.outcome === 'unreachable') ? 1 : 0;
+}

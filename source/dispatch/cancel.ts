@@ -1,0 +1,18 @@
+/** Cancels a run from anywhere (another terminal, the API): a `cancel` frame to each of its agents. */
+import type {SecureContext} from 'node:tls';
+import {exchange, type AgentTarget} from './agent-connection.js';
+import {mapLimited} from './pool.js';
+
+export type CancelAnswer = {agent: string; outcome: 'cancelled' | 'not running' | 'unreachable'; reason?: string};
+
+export async function cancelRun(targets: readonly AgentTarget[], requestId: string, caller: string, context: SecureContext): Promise<CancelAnswer[]> {
+	return mapLimited(targets, 64, async target => {
+		const end = await exchange(target, {type: 'cancel', id: requestId, caller}, {context, connectTimeoutMs: 5000, deadlineMs: 10_000});
+		if (end.kind === 'terminal' && end.frame.type === 'ack') {
+			return {agent: target.name, outcome: end.frame.found ? 'cancelled' : 'not running'};
+		}
+
+		const reason = end.kind === 'terminal' ? (end.frame.type === 'error' ? end.frame.message : `unexpected ${end.frame.type} frame`) : (end.kind === 'deadline' ? 'no answer' : end.reason);
+		return {agent: target.name, outcome: 'unreachable', reason};
+	});
+}
