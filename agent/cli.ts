@@ -57,6 +57,8 @@ await runMain('xi-exec-agent', async () => {
 		autoVersion: false,
 		flags: {home: {type: 'string'}, debug: {type: 'boolean'}, ...commandFlags[command as keyof typeof commandFlags]},
 	});
+	// meow titles the process after the package's first bin (xi-exec); this is the agent.
+	process.title = 'xi-exec-agent';
 	const flags = cli.flags as Record<string, unknown>;
 	const paths = agentPaths(resolveAgentHome(flags['home'] as string | undefined, process.env));
 
