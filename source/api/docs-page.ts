@@ -43,7 +43,7 @@ details { border: 1px solid #c5c8c6; border-radius: 4px; margin: 0.5rem 0; paddi
 summary { cursor: pointer; }
 .method { display: inline-block; min-width: 4.5rem; font-weight: 700; font-family: ui-monospace, monospace; }
 .path { font-family: ui-monospace, monospace; }
-pre { background: #f4f4f4; padding: 0.6rem; overflow: auto; max-height: 24rem; }
+pre { background: #f4f4f4; padding: 0.6rem; overflow: auto; max-height: 24rem; white-space: pre-wrap; overflow-wrap: anywhere; }
 .error { color: #b00020; }
 `;
 
@@ -72,29 +72,38 @@ export const docsScript = `'use strict';
 			return response.text().then(function (text) { return {status: response.status, text: text}; });
 		});
 	};
-	var resolve = function (document, schema) {
+	var resolve = function (spec, schema) {
 		var seen = 0;
 		while (schema && typeof schema.$ref === 'string' && schema.$ref.indexOf('#/') === 0 && seen++ < 8) {
-			var target = document;
+			var target = spec;
 			schema.$ref.slice(2).split('/').forEach(function (part) { target = target && target[part.replace(/~1/g, '/').replace(/~0/g, '~')]; });
 			schema = target;
 		}
 		return schema;
 	};
-	var example = function (document, operation) {
-		var body = operation.requestBody && resolve(document, operation.requestBody.content['application/json'].schema);
+	/** A copy of a schema with its $refs inlined (a few levels deep), for reading. */
+	var inline = function (spec, schema, depth) {
+		schema = resolve(spec, schema);
+		if (depth > 6 || schema === null || typeof schema !== 'object') { return schema; }
+		if (Array.isArray(schema)) { return schema.map(function (item) { return inline(spec, item, depth + 1); }); }
+		var copy = {};
+		Object.keys(schema).forEach(function (key) { copy[key] = inline(spec, schema[key], depth + 1); });
+		return copy;
+	};
+	var example = function (spec, operation) {
+		var body = operation.requestBody && resolve(spec, operation.requestBody.content['application/json'].schema);
 		if (!body || !body.properties) { return ''; }
 		var value = {};
 		(body.required || []).forEach(function (name) { value[name] = name === 'on' ? ['all'] : (name === 'args' ? [] : ''); });
 		if (body.properties.args && !value.args) { value.args = []; }
 		return JSON.stringify(value, null, 2);
 	};
-	var render = function (document) {
+	var render = function (spec) {
 		var main = byId('operations');
-		main.replaceChildren(element('h2', document.info.title + ' ' + document.info.version), element('p', document.info.description));
-		Object.keys(document.paths).sort().forEach(function (path) {
-			Object.keys(document.paths[path]).forEach(function (method) {
-				var operation = document.paths[path][method];
+		main.replaceChildren(element('h2', spec.info.title + ' ' + spec.info.version), element('p', spec.info.description));
+		Object.keys(spec.paths).sort().forEach(function (path) {
+			Object.keys(spec.paths[path]).forEach(function (method) {
+				var operation = spec.paths[path][method];
 				var details = element('details');
 				var summary = element('summary');
 				summary.append(element('span', method.toUpperCase(), 'method'), element('span', path, 'path'), document.createTextNode(' ' + (operation.summary || '')));
@@ -111,9 +120,9 @@ export const docsScript = `'use strict';
 				});
 				var textarea;
 				if (operation.requestBody) {
-					details.append(element('h4', 'Request body'), element('pre', JSON.stringify(resolve(document, operation.requestBody.content['application/json'].schema), null, 2)));
+					details.append(element('h4', 'Request body'), element('pre', JSON.stringify(inline(spec, operation.requestBody.content['application/json'].schema, 0), null, 2)));
 					textarea = element('textarea');
-					textarea.value = example(document, operation);
+					textarea.value = example(spec, operation);
 					details.append(textarea);
 				}
 				details.append(element('h4', 'Responses'), element('pre', Object.keys(operation.responses).map(function (status) { return status + ': ' + operation.responses[status].description; }).join('\\n')));
