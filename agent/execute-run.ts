@@ -1,10 +1,15 @@
 /**
- * One run request from receipt to result: decide (execution boundary), wait for a slot, run the
- * script, stream its output as frames, answer one `result`. Every decision is logged.
+ * One run request from receipt to result, in order: record its receipt (fail closed: without a
+ * record nothing runs), the execution boundary (name, allowlist, file re-check, arguments,
+ * schema), the auth hook (policy, fail closed), a slot, the script with its output streamed as
+ * frames, and one `result` carrying this agent's latest signed audit head. Every decision is
+ * recorded with its reason, and the hook and the script see the same frozen argument array.
  */
-import {limits, type ResultFrame, type RunFrame} from '../source/protocol/frames.js';
+import {argsHash} from '../source/audit/record.js';
+import {limits, type ResultFrame, type RunFrame, type SignedHead} from '../source/protocol/frames.js';
 import {encodeFrame} from '../source/protocol/encode.js';
 import {inspectScriptFile, type Owners} from './allowlist.js';
+import {askHook, type HookConfig, type HookVerdict} from './auth-hook.js';
 import {decideRun} from './decide-run.js';
 import type {AgentLimits} from './home.js';
 import type {LoadedAllowlist} from './loaded-allowlist.js';
@@ -13,8 +18,17 @@ import type {RunSlots} from './run-slots.js';
 
 export type AgentLog = (event: string, fields: Record<string, unknown>) => void;
 
+/** The agent's audit trail: resolves once the record is on disk, rejects when it cannot be written. */
+export type AgentRecorder = {
+	record: (event: string, fields: Record<string, unknown>) => Promise<void>;
+	signedHead: () => SignedHead | undefined;
+};
+
+export const noRecorder: AgentRecorder = {record: async () => undefined, signedHead: () => undefined};
+
 export type RunContext = {
 	agentName: string;
+	agentTags?: Record<string, string>;
 	allowlist: LoadedAllowlist;
 	ownersFor: (runAs: string | undefined) => Owners | string;
 	runAsIds: (runAs: string | undefined) => {uid?: number; gid?: number};
@@ -22,37 +36,89 @@ export type RunContext = {
 	workingDirectory: string;
 	slots: RunSlots;
 	log: AgentLog;
+	recorder?: AgentRecorder;
+	hook?: HookConfig;
 	now: () => number;
 	peer: {address: string; serial: string};
 };
 
 export async function executeRun(frame: RunFrame, context: RunContext, send: (line: string) => void, cancel: AbortSignal): Promise<void> {
 	const {log, peer} = context;
-	const logged = {requestId: frame.id, script: frame.script, args: frame.args, caller: frame.caller, source: peer.address, controllerSerial: peer.serial};
-	log('request.received', logged);
-	const refuse = (status: 'denied' | 'error' | 'cancelled', reason: string) => {
-		log('run.refused', {...logged, status, reason});
-		send(encodeFrame(resultFrame(frame.id, {status, exitCode: null, signal: null, durationMs: 0, truncated: false, bytes: {stdout: 0, stderr: 0}, reason})));
+	const recorder = context.recorder ?? noRecorder;
+	const args = Object.freeze([...frame.args]);
+	const logged = {
+		requestId: frame.id,
+		agent: context.agentName,
+		script: frame.script,
+		args,
+		argsHash: argsHash(args),
+		caller: frame.caller,
+		token: frame.token ? {id: frame.token.id, name: frame.token.name} : undefined,
+		source: peer.address,
+		controllerSerial: peer.serial,
 	};
+	const answer = (outcome: ScriptOutcome) => {
+		const head = recorder.signedHead();
+		send(encodeFrame(resultFrame(frame.id, outcome, head)));
+	};
+
+	const refuse = async (status: 'denied' | 'error' | 'cancelled', reason: string) => {
+		log('run.refused', {...logged, status, reason});
+		await recorder.record('run.refused', {...logged, status, reason}).catch(() => undefined);
+		answer({status, exitCode: null, signal: null, durationMs: 0, truncated: false, bytes: {stdout: 0, stderr: 0}, reason});
+	};
+
+	log('request.received', logged);
+	try {
+		await recorder.record('request.received', {...logged, dryRun: frame.dryRun === true, controllerHead: frame.controllerHead});
+	} catch (error) {
+		await refuse('error', `refused: the agent cannot write its audit log (${(error as Error).message})`);
+		return;
+	}
 
 	const decision = decideRun(frame, context.allowlist, loaded => {
 		const owners = context.ownersFor(loaded.entry.runAs);
 		return typeof owners === 'string' ? {ok: false, reason: owners} : inspectScriptFile(loaded.entry.path, owners);
 	}, context.agentName);
 	if (!decision.ok) {
-		refuse('denied', decision.reason);
+		await refuse('denied', decision.reason);
 		return;
 	}
 
-	log('decision', {...logged, allowed: true, reason: 'allowlisted'});
+	const verdict: HookVerdict = context.hook
+		? await askHook(context.hook, {
+			requestId: frame.id,
+			agent: {name: context.agentName, tags: context.agentTags ?? {}},
+			script: frame.script,
+			args,
+			caller: frame.caller,
+			token: frame.token ?? null,
+			source: peer.address,
+			timestamp: new Date(context.now()).toISOString(),
+			dryRun: frame.dryRun === true,
+		})
+		: {allow: true, reason: 'allowlisted; no auth hook configured'};
+	log('decision', {...logged, allowed: verdict.allow, reason: verdict.reason});
+	try {
+		await recorder.record('decision', {...logged, allowed: verdict.allow, reason: verdict.reason, dryRun: frame.dryRun === true});
+	} catch (error) {
+		await refuse('error', `refused: the agent cannot write its audit log (${(error as Error).message})`);
+		return;
+	}
+
+	if (!verdict.allow) {
+		answer({status: 'denied', exitCode: null, signal: null, durationMs: 0, truncated: false, bytes: {stdout: 0, stderr: 0}, reason: verdict.reason});
+		return;
+	}
+
 	if (frame.dryRun) {
-		send(encodeFrame(resultFrame(frame.id, {status: 'ok', exitCode: null, signal: null, durationMs: 0, truncated: false, bytes: {stdout: 0, stderr: 0}, reason: 'dry run: would run'})));
+		answer({status: 'ok', exitCode: null, signal: null, durationMs: 0, truncated: false, bytes: {stdout: 0, stderr: 0}, reason: `dry run: would run (${verdict.reason})`});
 		return;
 	}
 
 	const release = await context.slots.acquire(cancel);
 	if (typeof release === 'string') {
-		refuse(cancel.aborted ? 'cancelled' : 'error', release);
+		await refuse(cancel.aborted ? 'cancelled' : 'error', release);
 		return;
 	}
 
@@ -62,7 +128,7 @@ export async function executeRun(frame: RunFrame, context: RunContext, send: (li
 	try {
 		outcome = await runScript({
 			path: entry.path,
-			args: frame.args,
+			args,
 			env: scriptEnvironment({requestId: frame.id, caller: frame.caller, script: frame.script}),
 			cwd: context.workingDirectory,
 			...context.runAsIds(entry.runAs),
@@ -73,6 +139,7 @@ export async function executeRun(frame: RunFrame, context: RunContext, send: (li
 			now: context.now,
 			onStarted() {
 				log('run.start', logged);
+				void recorder.record('run.start', logged).catch(() => undefined);
 				send(encodeFrame({type: 'started', id: frame.id}));
 			},
 			onOutput(stream, text) {
@@ -85,10 +152,12 @@ export async function executeRun(frame: RunFrame, context: RunContext, send: (li
 		release();
 	}
 
-	log('run.finish', {...logged, status: outcome.status, exitCode: outcome.exitCode, signal: outcome.signal, durationMs: outcome.durationMs, bytes: outcome.bytes, truncated: outcome.truncated, reason: outcome.reason});
-	send(encodeFrame(resultFrame(frame.id, outcome)));
+	const finish = {...logged, status: outcome.status, exitCode: outcome.exitCode, signal: outcome.signal, durationMs: outcome.durationMs, bytes: outcome.bytes, truncated: outcome.truncated, reason: outcome.reason, cancelledBy: outcome.status === 'cancelled' ? frame.caller : undefined};
+	log('run.finish', finish);
+	await recorder.record('run.finish', finish).catch(() => undefined);
+	answer(outcome);
 }
 
-function resultFrame(id: string, outcome: ScriptOutcome): Omit<ResultFrame, 'v'> {
-	return {type: 'result', id, ...outcome};
+function resultFrame(id: string, outcome: ScriptOutcome, agentHead: SignedHead | undefined): Omit<ResultFrame, 'v'> {
+	return {type: 'result', id, ...outcome, ...(agentHead ? {agentHead} : {})};
 }
