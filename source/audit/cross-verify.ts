@@ -1,9 +1,10 @@
 /**
  * Checks the controller's log against agents' logs by request id: every controller outcome has
  * exactly one agent execution with the same argument hash and a matching result; every agent
- * execution has a controller request; every head one side recorded of the other is present in
- * the other's log (so a tail cut off past its last checkpoint, or a rewritten log, shows). A
- * witnessed head {seq: N, hash: H} is present when record N-1 of that log has hash H. Pure.
+ * execution has a controller request that targeted that agent; every head one side recorded of
+ * the other is present in the other's log (so a tail cut off past its last checkpoint, or a
+ * rewritten log, shows). A witnessed head {seq: N, hash: H} is present when record N-1 of that
+ * log has hash H. Pure.
  */
 import type {AuditRecord} from './record.js';
 
@@ -27,8 +28,13 @@ export function crossVerify(controller: readonly AuditRecord[], agents: readonly
 		for (const record of log.records) {
 			if (record.event === 'run.finish' && typeof record['requestId'] === 'string') {
 				finishes.set(record['requestId'], [...(finishes.get(record['requestId']) ?? []), record]);
-				if (!requests.has(record['requestId'])) {
+				const request = requests.get(record['requestId']);
+				const targets = request?.['targets'];
+				if (!request) {
 					problems.push({requestId: record['requestId'], agent: log.agent, problem: `${log.agent} ran request ${record['requestId']}, which the controller never requested`});
+				} else if (Array.isArray(targets) && !targets.includes(log.agent)) {
+					// A request replayed to an agent it was not addressed to.
+					problems.push({requestId: record['requestId'], agent: log.agent, problem: `${log.agent} ran request ${record['requestId']}, which the controller did not send to ${log.agent}`});
 				}
 			}
 

@@ -69,8 +69,13 @@ export function openAuditLog(options: AuditLogOptions): AuditLog {
 		}
 	}
 
-	/** Writes a batch of records in one write(), continuing the chain from the file's real tail. */
-	function writeBatch(batch: Pending[]): AuditRecord[] {
+	/**
+	 * Writes a batch of records in one write(), continuing the chain from the file's real tail.
+	 * Returns each item's record (or why that record alone cannot be written), and every record
+	 * written (automatic checkpoints included).
+	 */
+	function writeBatch(batch: Pending[]): {results: Array<AuditRecord | Error>; written: AuditRecord[]} {
+		const before = {head, signed, sinceCheckpoint};
 		// 'a+', not 'a': readTail reads the tail through this descriptor (EBADF on a write-only one).
 		const fd = openSync(options.path, 'a+', 0o600);
 		try {
@@ -82,31 +87,51 @@ export function openAuditLog(options: AuditLogOptions): AuditLog {
 				prefix = tail.torn ? '\n' : '';
 			}
 
-			const records: AuditRecord[] = [];
+			const records: Array<AuditRecord | Error> = [];
+			const written: AuditRecord[] = [];
 			const lines: string[] = [];
 			const add = (fields: AuditFields) => {
 				const record = chainRecord(head, {log: head?.log ?? randomUUID(), side: options.side, now: now()}, fields);
 				head = headOf(record);
 				lines.push(recordLine(record));
+				written.push(record);
 				return record;
 			};
 
 			for (const item of batch) {
 				if (item.fields === 'checkpoint') {
-					records.push(sinceCheckpoint > 0 || !signed ? add(checkpointFields(head)) : recordsTail(records));
+					records.push(sinceCheckpoint > 0 || !signed ? add(checkpointFields(head)) : written.at(-1) ?? ({...head} as AuditRecord));
 					continue;
 				}
 
-				records.push(add(item.fields));
+				try {
+					records.push(add(item.fields));
+				} catch (error) {
+					// Fields canonical JSON refuses (a lone surrogate): this record fails, not the batch.
+					records.push(error as Error);
+					continue;
+				}
+
 				sinceCheckpoint++;
 				if (sinceCheckpoint >= every) {
 					add(checkpointFields(head));
 				}
 			}
 
-			writeSync(fd, prefix + lines.join(''));
+			const text = prefix + lines.join('');
+			const bytes = writeSync(fd, text);
+			if (bytes !== Buffer.byteLength(text)) {
+				// A full disk or a file size limit: write() wrote part of the batch and did not throw.
+				throw new Error(`only ${bytes} of ${Buffer.byteLength(text)} bytes were written`);
+			}
+
 			knownSize = fstatSync(fd).size;
-			return records;
+			return {results: records, written};
+		} catch (error) {
+			// Nothing of a failed batch counts: the next one re-reads the file's real tail (a torn line included).
+			({head, signed, sinceCheckpoint} = before);
+			knownSize = -1;
+			throw error;
 		} finally {
 			closeSync(fd);
 		}
@@ -123,34 +148,45 @@ export function openAuditLog(options: AuditLogOptions): AuditLog {
 		return {event: 'checkpoint', size, head: hash, signature, keyId: options.signer.keyId};
 	}
 
-	function recordsTail(records: AuditRecord[]): AuditRecord {
-		return records.at(-1) ?? ({...head} as AuditRecord);
-	}
-
 	async function flush(): Promise<void> {
 		while (pending.length > 0) {
 			const batch = pending;
 			pending = [];
 			try {
 				const release = heldLock ? undefined : await lock();
-				let records: AuditRecord[];
+				let records: ReturnType<typeof writeBatch>;
 				try {
 					records = writeBatch(batch);
 				} finally {
 					await release?.();
 				}
 
+				for (const record of records.written) {
+					try {
+						options.forward?.(record);
+					} catch {
+						// Forwarding never fails an append: the record is in the file, the source of truth.
+					}
+				}
+
 				for (const [index, item] of batch.entries()) {
-					options.forward?.(records[index]!);
-					item.resolve(records[index]!);
+					const result = records.results[index]!;
+					if (result instanceof Error) {
+						item.reject(failure(result));
+					} else {
+						item.resolve(result);
+					}
 				}
 			} catch (error) {
-				const failure = error instanceof XiError ? error : new XiError('AUDIT_UNAVAILABLE', `Cannot write the audit log ${options.path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); refusing to act without a record.`, {cause: error});
 				for (const item of batch) {
-					item.reject(failure);
+					item.reject(failure(error));
 				}
 			}
 		}
+	}
+
+	function failure(error: unknown): XiError {
+		return error instanceof XiError ? error : new XiError('AUDIT_UNAVAILABLE', `Cannot write the audit log ${options.path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); refusing to act without a record.`, {cause: error});
 	}
 
 	function enqueue(fields: AuditFields | 'checkpoint'): Promise<AuditRecord> {
@@ -209,34 +245,42 @@ export function openAuditLog(options: AuditLogOptions): AuditLog {
 
 type Pending = {fields: AuditFields | 'checkpoint'; resolve: (record: AuditRecord) => void; reject: (error: unknown) => void};
 
-/** The last complete record of a log file, and whether a torn line follows it. */
+/**
+ * The last complete record of a log file, and whether the file lacks its final newline (a torn
+ * line, or a last record whose newline a crash cut off, which then still counts). Reads 256 KiB
+ * back, and further when no whole record is in that window (one record can be larger).
+ */
 function readTail(fd: number, size: number): {head: ChainHead | undefined; torn: boolean} {
 	if (size === 0) {
 		return {head: undefined, torn: false};
 	}
 
-	const length = Math.min(size, 256 * 1024);
-	const buffer = Buffer.alloc(length);
-	readSync(fd, buffer, 0, length, size - length);
-	const text = buffer.toString('utf8');
-	const torn = !text.endsWith('\n');
-	const lines = text.split('\n').filter(line => line.length > 0);
-	if (torn) {
-		lines.pop();
-	}
+	for (let length = Math.min(size, 256 * 1024); ; length = Math.min(size, length * 4)) {
+		const buffer = Buffer.alloc(length);
+		readSync(fd, buffer, 0, length, size - length);
+		const text = buffer.toString('utf8');
+		const torn = !text.endsWith('\n');
+		const lines = text.split('\n');
+		if (length < size) {
+			// The window may start in the middle of a line.
+			lines.shift();
+		}
 
-	for (let index = lines.length - 1; index >= 0; index--) {
-		try {
-			const record = JSON.parse(lines[index]!) as AuditRecord;
-			if (typeof record.seq === 'number' && typeof record.hash === 'string' && typeof record.log === 'string') {
-				return {head: headOf(record), torn};
+		for (let index = lines.length - 1; index >= 0; index--) {
+			try {
+				const record = JSON.parse(lines[index]!) as AuditRecord;
+				if (typeof record.seq === 'number' && typeof record.hash === 'string' && typeof record.log === 'string') {
+					return {head: headOf(record), torn};
+				}
+			} catch {
+				// A torn or foreign line: look further back.
 			}
-		} catch {
-			// A torn or foreign line: look further back.
+		}
+
+		if (length === size) {
+			return {head: undefined, torn};
 		}
 	}
-
-	return {head: undefined, torn};
 }
 
 export function auditLogExists(path: string): boolean {

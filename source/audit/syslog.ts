@@ -40,6 +40,12 @@ export function createSyslogForwarder(target: SyslogTarget, appName: string, opt
 		socket.unref();
 		return {
 			forward(record) {
+				if (closed) {
+					// send() on a closed socket throws; forwarding must never throw.
+					droppedCount++;
+					return;
+				}
+
 				const message = Buffer.from(formatSyslog(record, appName));
 				socket.send(message, target.port, target.host, error => {
 					if (error) {

@@ -79,7 +79,8 @@ export function verifyLog(lines: readonly string[], options: VerifyOptions = {})
 				return fail(number, 'reordered', `record ${record.seq} comes after record ${expectedSeq - 1}`);
 			}
 
-			if (lines.slice(index + 1).some(later => later.includes(`"seq":${expectedSeq},`))) {
+			// The record's own seq, not a substring: a nested witnessed head also has a "seq".
+			if (lines.slice(index + 1).some(later => seqOf(later) === expectedSeq)) {
 				return fail(number, 'reordered', `record ${String(record.seq)} comes before record ${expectedSeq}`);
 			}
 
@@ -130,6 +131,11 @@ function checkCheckpoint(record: AuditRecord, verifier: CheckpointVerifier | und
 
 	const payload = checkpointPayload({log: record.log, seq: size, hash: head});
 	return verifier.verify(keyId, payload, signature) ? undefined : `the checkpoint signature does not verify with key ${keyId}`;
+}
+
+function seqOf(line: string): unknown {
+	const parsed = safeJsonParse(line, 32);
+	return parsed.ok && typeof parsed.value === 'object' && parsed.value !== null ? (parsed.value as {seq?: unknown}).seq : undefined;
 }
 
 function findLastIndex<T>(items: readonly T[], predicate: (item: T) => boolean): number {

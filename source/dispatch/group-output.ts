@@ -44,7 +44,8 @@ export function foldNames(names: readonly string[]): string {
 			return prefix + numbers[0]!.text;
 		}
 
-		const sorted = [...numbers].sort((a, b) => a.value - b.value);
+		// By value, then by spelling: `web1` and `web01` fold the same whatever order they finished in.
+		const sorted = [...numbers].sort((a, b) => a.value - b.value || a.text.localeCompare(b.text));
 		const ranges: string[] = [];
 		for (let index = 0; index < sorted.length;) {
 			let end = index;

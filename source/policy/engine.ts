@@ -52,7 +52,12 @@ export function parsePolicy(value: unknown): {ok: true; policy: Policy} | {ok: f
 	}
 
 	for (const [index, entry] of raw.entries()) {
-		const rule = entry as Record<string, unknown>;
+		if (!isObject(entry)) {
+			problems.push(`rule ${index + 1}: a rule must be an object`);
+			continue;
+		}
+
+		const rule = entry;
 		const name = typeof rule['name'] === 'string' ? rule['name'] : `rule ${index + 1}`;
 		const fail = (message: string) => problems.push(`${name}: ${message}`);
 		if (rule['effect'] !== 'allow' && rule['effect'] !== 'deny') {
@@ -68,7 +73,12 @@ export function parsePolicy(value: unknown): {ok: true; policy: Policy} | {ok: f
 		}
 
 		const parsed: Rule = {name, effect: rule['effect'], callers, scripts};
-		const args = rule['args'] as Record<string, unknown> | undefined;
+		const args = rule['args'];
+		if (args !== undefined && !isObject(args)) {
+			fail('"args" must be an object');
+			continue;
+		}
+
 		if (args !== undefined) {
 			const forbid = args['forbid'] === undefined ? [] : stringList(args['forbid']);
 			if (!forbid) {
@@ -109,7 +119,12 @@ export function parsePolicy(value: unknown): {ok: true; policy: Policy} | {ok: f
 		}
 
 		if (rule['rate'] !== undefined) {
-			const rate = rule['rate'] as Record<string, unknown>;
+			const rate = rule['rate'];
+			if (!isObject(rate)) {
+				fail('"rate" must be an object');
+				continue;
+			}
+
 			const perCaller = rate['perCaller'] === undefined ? undefined : parseRate(rate['perCaller']);
 			const perScript = rate['perScript'] === undefined ? undefined : parseRate(rate['perScript']);
 			if (perCaller === null || perScript === null) {
@@ -232,11 +247,14 @@ function inWindow(window: NonNullable<Rule['window']>, now: Date): boolean {
 }
 
 function parseWindow(value: unknown, fail: (message: string) => void): Rule['window'] | undefined {
+	if (!isObject(value)) {
+		fail('"window" must be an object');
+		return undefined;
+	}
+
 	const window = value as {days?: unknown; hours?: unknown; timeZone?: unknown};
-	const timeZone = typeof window.timeZone === 'string' ? window.timeZone : 'UTC';
-	try {
-		new Intl.DateTimeFormat('en-GB', {timeZone}).format(0);
-	} catch {
+	const timeZone = window.timeZone ?? 'UTC';
+	if (typeof timeZone !== 'string' || !isTimeZone(timeZone)) {
 		fail(`"window.timeZone" ${JSON.stringify(timeZone)} is not a time zone`);
 		return undefined;
 	}
@@ -310,6 +328,19 @@ function parseRate(value: unknown): {count: number; windowMs: number} | null {
 	}
 
 	return {count: Number(match[1]), windowMs: Number(match[2]) * {s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000}[match[3] as 's']};
+}
+
+function isTimeZone(timeZone: string): boolean {
+	try {
+		new Intl.DateTimeFormat('en-GB', {timeZone}).format(0);
+		return true;
+	} catch {
+		return false;
+	}
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+	return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function stringList(value: unknown): string[] | undefined {

@@ -1,8 +1,8 @@
 /**
  * Does an argument list use a forbidden flag? Written against how programs really parse flags,
- * because an attacker will try the neighbours of `--force`: `--force=yes`, the abbreviation
- * `--forc` (getopt_long accepts unambiguous prefixes), and for `-rf` the cluster `-fr`, `-rvf` or
- * the separate `-r -f`. Pure.
+ * because an attacker will try the neighbours of `--force`: `--force=yes`, the abbreviations
+ * `--forc` and `--f` (getopt_long accepts unambiguous prefixes), `-force` (Go's flag package),
+ * and for `-rf` the cluster `-fr`, `-rvf` or the separate `-r -f`. Pure.
  */
 export function findForbiddenFlag(args: readonly string[], forbidden: readonly string[]): string | undefined {
 	const shortLetters = new Set<string>();
@@ -18,13 +18,19 @@ export function findForbiddenFlag(args: readonly string[], forbidden: readonly s
 		if (flag.startsWith('--')) {
 			const name = flag.slice(2);
 			const hit = args.find(argument => {
+				if (/^-[^-]/.test(argument)) {
+					// Go's flag package and getopt_long_only take a long flag after one dash (`-force`).
+					return name.length > 1 && argument.slice(1).split('=')[0] === name;
+				}
+
 				if (!argument.startsWith('--') || argument === '--') {
 					return false;
 				}
 
 				const given = argument.slice(2).split('=')[0]!;
-				// An exact use, or an abbreviation getopt_long would expand to it (at least 2 letters).
-				return given === name || (given.length >= 2 && name.startsWith(given));
+				// An exact use, or an abbreviation getopt_long (and argparse) would expand to it: any
+				// unambiguous prefix, one letter included (`rm --f` is `rm --force`).
+				return given === name || (given.length > 0 && name.startsWith(given));
 			});
 			if (hit !== undefined) {
 				return `${JSON.stringify(hit)} (forbidden: ${flag})`;

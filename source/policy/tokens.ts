@@ -43,7 +43,9 @@ export function authenticateToken(tokens: readonly TokenRecord[], presented: str
 	const presentedHash = Buffer.from(hashToken(presented), 'hex');
 	let found: TokenRecord | undefined;
 	for (const token of tokens) {
-		if (timingSafeEqual(presentedHash, Buffer.from(token.hash, 'hex'))) {
+		const stored = Buffer.from(token.hash, 'hex');
+		// A damaged record (not 32 bytes of hex) matches nothing; timingSafeEqual would throw on it.
+		if (stored.length === presentedHash.length && timingSafeEqual(presentedHash, stored)) {
 			found = token;
 		}
 	}
@@ -93,9 +95,12 @@ export function checkScope(scope: TokenScope, script: string, targets: ReadonlyA
 /** `30d`, `12h`, `90m` → a date after `now`. */
 export function parseExpiry(text: string, now: Date): Date | string {
 	const match = /^(\d+)([mhd])$/.exec(text);
-	if (!match || Number(match[1]) < 1) {
+	const count = match ? Number(match[1]) : 0;
+	const expires = new Date(now.getTime() + (count * {m: 60_000, h: 3_600_000, d: 86_400_000}[(match?.[2] ?? 'm') as 'm' | 'h' | 'd']));
+	// Past the year 275760 a Date is invalid (and `toISOString()` would throw later).
+	if (count < 1 || Number.isNaN(expires.getTime())) {
 		return `--expires ${JSON.stringify(text)} must be a duration like 90m, 12h or 30d`;
 	}
 
-	return new Date(now.getTime() + (Number(match[1]) * {m: 60_000, h: 3_600_000, d: 86_400_000}[match[2] as 'm' | 'h' | 'd']));
+	return expires;
 }
