@@ -112,7 +112,7 @@ export async function executeRun(frame: RunFrame, context: RunContext, send: (li
 	}
 
 	if (frame.dryRun) {
-		answer({status: 'ok', exitCode: null, signal: null, durationMs: 0, truncated: false, bytes: {stdout: 0, stderr: 0}, reason: `dry run: would run (${verdict.reason})`});
+		answer({status: 'ok', exitCode: null, signal: null, durationMs: 0, truncated: false, bytes: {stdout: 0, stderr: 0}, reason: context.hook ? `dry run: would run (${verdict.reason})` : 'dry run: would run'});
 		return;
 	}
 
