@@ -1,6 +1,6 @@
 /**
- * The execution boundary, in order: the script name's pattern (before any lookup), the
- * allowlist, the file re-checked against what was loaded, the argument limits, the argument
+ * The execution boundary, in order: the script name's pattern and the argument limits (both
+ * before any lookup), the allowlist, the file re-checked against what was loaded, the argument
  * schema. Returns the entry to run or a refusal with its reason. The file check is a port.
  */
 import {checkArgs} from '../source/protocol/args.js';
@@ -15,6 +15,12 @@ export type RunDecision = {ok: true; loaded: LoadedEntry} | {ok: false; reason: 
 export function decideRun(frame: RunFrame, allowlist: LoadedAllowlist, recheck: (loaded: LoadedEntry) => FileCheck, agentName: string): RunDecision {
 	if (!isScriptName(frame.script) || hasControl(frame.script)) {
 		return {ok: false, reason: `script name ${JSON.stringify(frame.script)} is not a valid name ([a-z0-9][a-z0-9._-]*)`};
+	}
+
+	// Like the name, the arguments' own limits (a NUL byte, count, size) are checked before any lookup.
+	const argsProblem = checkArgs(frame.args);
+	if (argsProblem) {
+		return {ok: false, reason: `arguments refused: ${argsProblem}`};
 	}
 
 	const loaded = allowlist.get(frame.script);
@@ -33,11 +39,6 @@ export function decideRun(frame: RunFrame, allowlist: LoadedAllowlist, recheck: 
 
 	if (!sameFile(check.identity, loaded.identity)) {
 		return {ok: false, reason: `script ${frame.script} is refused: ${loaded.entry.path} changed since the allowlist was loaded; check it, then reload (SIGHUP or xi-exec-agent allow)`};
-	}
-
-	const argsProblem = checkArgs(frame.args);
-	if (argsProblem) {
-		return {ok: false, reason: `arguments refused: ${argsProblem}`};
 	}
 
 	if (loaded.validate && !loaded.validate(frame.args)) {

@@ -1,12 +1,17 @@
 /**
  * Runs one allowlisted script: no shell, arguments as argv, a fixed minimal environment, a fixed
  * working directory, stdin from /dev/null, in its own process group. On timeout or cancel the
- * whole group gets SIGTERM, then SIGKILL after a grace period (execa's own timeout would signal
- * the direct child only and then wait for pipes a grandchild may hold open). Output is capped per
- * stream; past the cap it is dropped and the result says so.
+ * whole group gets SIGTERM, then SIGKILL after a grace period (a library's own timeout would
+ * signal the direct child only and then wait for pipes a grandchild may hold open). Output is
+ * capped per stream; past the cap it is dropped and the result says so.
+ *
+ * The spawn goes straight to node:child_process with a null-prototype options object that names
+ * every option node reads, so a polluted Object.prototype has nothing to fill in. (execa, which
+ * the style guide suggests, merges the `env` option with its bound options' `env` read from a
+ * plain object: a polluted `Object.prototype.env` reached the script's environment through it.)
  */
+import {spawn, type SpawnOptions} from 'node:child_process';
 import {StringDecoder} from 'node:string_decoder';
-import {execa, type Options} from 'execa';
 import type {AgentStatus} from '../source/protocol/frames.js';
 
 export type ScriptLaunch = {
@@ -48,24 +53,36 @@ export function scriptEnvironment(values: {requestId: string; caller: string; sc
 
 export async function runScript(launch: ScriptLaunch): Promise<ScriptOutcome> {
 	const startedAt = launch.now();
-	const options = Object.assign(Object.create(null) as Record<string, unknown>, {
+	// Every option node reads is an own property, even when undefined: an own property is never
+	// looked up on the prototype (node copies these into plain objects before the native spawn).
+	const options = Object.assign(Object.create(null) as SpawnOptions, {
 		shell: false,
 		detached: true,
-		reject: false,
-		cleanup: false,
-		buffer: false,
-		stdin: 'ignore',
-		stdout: 'pipe',
-		stderr: 'pipe',
+		stdio: ['ignore', 'pipe', 'pipe'],
 		env: launch.env,
-		extendEnv: false,
 		cwd: launch.cwd,
-		stripFinalNewline: false,
+		argv0: launch.path,
+		// Optional, so read as own properties only: an absent uid must not be found on a polluted prototype.
+		uid: Object.hasOwn(launch, 'uid') ? launch.uid : undefined,
+		gid: Object.hasOwn(launch, 'gid') ? launch.gid : undefined,
 		windowsHide: true,
-		...(launch.uid === undefined ? {} : {uid: launch.uid}),
-		...(launch.gid === undefined ? {} : {gid: launch.gid}),
-	}) as Options;
-	const child = execa(launch.path, [...launch.args], options);
+		windowsVerbatimArguments: false,
+		serialization: 'json',
+		timeout: undefined,
+		killSignal: undefined,
+		signal: undefined,
+	} satisfies SpawnOptions);
+	const child = spawn(launch.path, [...launch.args], options);
+	const ended = new Promise<{exitCode: number | null; signal: NodeJS.Signals | null; startError?: NodeJS.ErrnoException}>(resolve => {
+		child.on('error', (error: NodeJS.ErrnoException) => {
+			if (child.pid === undefined) {
+				resolve({exitCode: null, signal: null, startError: error});
+			}
+		});
+		child.once('close', (exitCode: number | null, signal: NodeJS.Signals | null) => {
+			resolve({exitCode, signal});
+		});
+	});
 
 	const bytes = {stdout: 0, stderr: 0};
 	let truncated = false;
@@ -127,7 +144,7 @@ export async function runScript(launch: ScriptLaunch): Promise<ScriptOutcome> {
 		}
 	}
 
-	const result = await child;
+	const result = await ended;
 	for (const timer of timers) {
 		clearTimeout(timer);
 	}
@@ -138,12 +155,10 @@ export async function runScript(launch: ScriptLaunch): Promise<ScriptOutcome> {
 	}
 
 	const durationMs = Math.max(0, Math.round(launch.now() - startedAt));
-	const exitCode = typeof result.exitCode === 'number' ? result.exitCode : null;
-	const signal = result.signal ?? null;
+	const {exitCode, signal} = result;
 	const base = {exitCode, signal, durationMs, truncated, bytes};
-	if (child.pid === undefined || (result.failed && exitCode === null && signal === null && stopReason === undefined)) {
-		const code = (result as {code?: string}).code;
-		return {...base, status: 'error', reason: `the script could not be started (${code ?? result.shortMessage})`};
+	if (child.pid === undefined || result.startError) {
+		return {...base, status: 'error', reason: `the script could not be started (${result.startError?.code ?? 'no process'})`};
 	}
 
 	if (stopReason === 'timeout') {

@@ -20,6 +20,9 @@ import {checkControllerCertificate, type Pins} from './peer-check.js';
 import {ReplayGuard} from './replay-guard.js';
 import {RunSlots} from './run-slots.js';
 
+/** How long a peer has, after the agent's last frame, to read it and close its side. */
+const closeGraceMs = 10_000;
+
 export type AgentServerOptions = {
 	config: AgentConfig;
 	credentials: {key: string; cert: string; ca: string};
@@ -60,7 +63,11 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
 	server.maxConnections = config.limits.maxConnections;
 
 	server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: TLSSocket) => {
-		log('tls.refused', {source: socket.remoteAddress ?? 'unknown', reason: error.code ?? error.message});
+		// A client certificate that fails verification (foreign CA, expired) gets through OpenSSL's
+		// handshake; node then checks the chain, destroys the socket and reports only a hang-up
+		// (ECONNRESET). The reason it refused is the socket's authorizationError: log that.
+		const verifyError = (socket as {authorizationError?: unknown}).authorizationError;
+		log('tls.refused', {source: socket.remoteAddress ?? 'unknown', reason: typeof verifyError === 'string' ? verifyError : (error.code ?? error.message)});
 		socket.destroy();
 	});
 
@@ -85,32 +92,57 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
 	});
 
 	function refuse(socket: TLSSocket, id: string, code: ProtocolErrorCode, message: string): void {
-		if (!socket.destroyed) {
-			socket.end(encodeFrame({type: 'error', id, code, message}));
-			setTimeout(() => socket.destroy(), 1000).unref();
+		endConnection(socket, encodeFrame({type: 'error', id, code, message}));
+	}
+
+	/**
+	 * The last frame of a connection, sent once: a second end() is a write after end, which
+	 * destroys the socket and the frame with it. Whatever the peer still sends is read and
+	 * dropped, and the socket is closed when the peer closes its side: closing with unread input
+	 * sends a reset, which can overtake the frame at a peer that is slow to read. A peer that
+	 * never closes is cut off after a grace period.
+	 */
+	function endConnection(socket: TLSSocket, line?: string): void {
+		if (socket.destroyed || socket.writableEnded) {
+			return;
 		}
+
+		if (line === undefined) {
+			socket.end();
+		} else {
+			socket.end(line);
+		}
+
+		socket.resume();
+		setTimeout(() => socket.destroy(), closeGraceMs).unref();
 	}
 
 	function serveConnection(socket: TLSSocket, peer: {address: string; serial: string}): void {
 		const splitter = new LineSplitter(limits.requestFrameBytes);
 		let run: {id: string; controller: AbortController} | undefined;
-		socket.setTimeout(config.limits.idleTimeoutMs, () => {
-			if (!run) {
-				log('protocol.error', {source: peer.address, reason: 'no request before the idle timeout'});
-				refuse(socket, unknownRequestId, 'timeout', `no complete request within ${config.limits.idleTimeoutMs / 1000} s`);
-			}
-		});
+		// The whole request must arrive within the idle timeout, not merely some byte of it: a
+		// client that trickles a byte at a time is never idle, and would hold the connection.
+		const requestDeadline = setTimeout(() => {
+			log('protocol.error', {source: peer.address, reason: 'no complete request before the deadline'});
+			refuse(socket, unknownRequestId, 'timeout', `no complete request within ${config.limits.idleTimeoutMs / 1000} s`);
+		}, config.limits.idleTimeoutMs).unref();
 		socket.on('close', () => {
+			clearTimeout(requestDeadline);
 			// The controller went away: a script it can no longer hear from is cancelled.
 			run?.controller.abort();
 		});
 		socket.on('data', (chunk: Buffer) => {
 			const {lines, overflow} = splitter.push(chunk);
 			for (const line of lines) {
+				// Answered or refused: nothing more this peer sends is acted on.
+				if (socket.writableEnded) {
+					return;
+				}
+
 				handleLine(line);
 			}
 
-			if (overflow) {
+			if (overflow && !socket.writableEnded) {
 				log('protocol.error', {source: peer.address, reason: 'frame too large'});
 				refuse(socket, run?.id ?? unknownRequestId, 'too-large', `a frame may not exceed ${limits.requestFrameBytes} bytes`);
 			}
@@ -123,6 +155,7 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
 		}
 
 		function handleLine(line: string): void {
+			clearTimeout(requestDeadline);
 			const decoded = decodeRequest(line);
 			if (!decoded.ok) {
 				log('protocol.error', {source: peer.address, requestId: decoded.error.id, reason: decoded.error.message});
@@ -140,7 +173,7 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
 
 			switch (frame.type) {
 				case 'describe': {
-					socket.end(encodeFrame({type: 'description', id: frame.id, agent: {name: config.name, tags: config.tags}, scripts: describeAllowlist(options.allowlist())}));
+					endConnection(socket, encodeFrame({type: 'description', id: frame.id, agent: {name: config.name, tags: config.tags}, scripts: describeAllowlist(options.allowlist())}));
 					return;
 				}
 
@@ -149,7 +182,7 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
 					log('cancel', {source: peer.address, requestId: frame.id, caller: frame.caller, found: target !== undefined});
 					target?.abort();
 					if (run?.id !== frame.id) {
-						socket.end(encodeFrame({type: 'ack', id: frame.id, found: target !== undefined}));
+						endConnection(socket, encodeFrame({type: 'ack', id: frame.id, found: target !== undefined}));
 					}
 
 					return;
@@ -196,7 +229,7 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
 				.finally(() => {
 					activeRuns.delete(frame.id);
 					runsDone.delete(done);
-					socket.end();
+					endConnection(socket);
 				});
 			runsDone.add(done);
 		}

@@ -3,7 +3,7 @@
  * hash), loads the allowlist, listens, reloads on SIGHUP, and on SIGTERM/SIGINT cancels running
  * scripts and exits. Logs one JSON line per event on stdout.
  */
-import {rmSync, writeFileSync} from 'node:fs';
+import {closeSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {XiError} from '../source/errors.js';
 import {parseHostPort} from '../source/io/address.js';
 import {readTextFile} from '../source/io/files.js';
@@ -20,6 +20,11 @@ export const stdoutLog: AgentLog = (event, fields) => {
 };
 
 export async function startAgent(paths: AgentPaths, log: AgentLog = stdoutLog): Promise<number> {
+	const inherited = closeInheritedDescriptors();
+	if (inherited.length > 0) {
+		log('descriptors.closed', {descriptors: inherited, reason: 'inherited without close-on-exec; scripts would get them'});
+	}
+
 	const config = readAgentConfig(paths);
 	const pins = readPins(paths);
 	const credentials = {key: readTextFile(paths.key, 'the agent key'), cert: readTextFile(paths.cert, 'the agent certificate'), ca: readTextFile(paths.ca, 'the CA certificate')};
@@ -80,4 +85,44 @@ export async function startAgent(paths: AgentPaths, log: AgentLog = stdoutLog): 
 		process.once('SIGTERM', () => stop('SIGTERM'));
 		process.once('SIGINT', () => stop('SIGINT'));
 	});
+}
+
+const closeOnExec = 0o2000000;
+
+/**
+ * Scripts must inherit no descriptor but their three pipes. Node opens everything with
+ * close-on-exec, but a descriptor the agent itself inherited from whatever started it (a
+ * supervisor's pipe, say) has no such flag and would pass on to every script: close those.
+ * Linux only (/proc); node's IPC channel, if any, is kept.
+ */
+export function closeInheritedDescriptors(): number[] {
+	const keep = new Set([0, 1, 2, Number(process.env['NODE_CHANNEL_FD'] ?? -1)]);
+	let entries: string[];
+	try {
+		entries = readdirSync('/proc/self/fd');
+	} catch {
+		return [];
+	}
+
+	const closed: number[] = [];
+	for (const entry of entries) {
+		const fd = Number(entry);
+		let flags: number;
+		try {
+			flags = Number.parseInt(/^flags:\s+([0-7]+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1] ?? '', 8);
+		} catch {
+			continue; // Gone already (the directory listing's own descriptor).
+		}
+
+		if (!keep.has(fd) && Number.isInteger(flags) && (flags & closeOnExec) === 0) {
+			try {
+				closeSync(fd);
+				closed.push(fd);
+			} catch {
+				// Not ours to close after all.
+			}
+		}
+	}
+
+	return closed;
 }
