@@ -15,6 +15,8 @@ const help = `
     $ xi-exec-agent scripts [--json]
     $ xi-exec-agent pair --controller HOST:PORT [--ca-sha256 HASH] [--json] [--timeout SECONDS]
     $ xi-exec-agent start
+    $ xi-exec-agent audit [--request ID] [--since 1h] [--json]
+    $ xi-exec-agent audit verify             check the hash chain and the signed checkpoints
 
   Options
     --home DIR     the agent's home (default $XI_EXEC_AGENT_HOME, else ~/.xi-exec-agent)
@@ -31,6 +33,7 @@ const commandFlags = {
 	scripts: {json: {type: 'boolean'}},
 	pair: {controller: {type: 'string'}, caSha256: {type: 'string'}, json: {type: 'boolean'}, timeout: {type: 'number'}},
 	start: {},
+	audit: {request: {type: 'string'}, since: {type: 'string'}, json: {type: 'boolean'}},
 } as const;
 
 await runMain('xi-exec-agent', async () => {
@@ -100,6 +103,23 @@ await runMain('xi-exec-agent', async () => {
 			}
 
 			return 0;
+		}
+
+		case 'audit': {
+			const audit = await import('../source/commands/audit.js');
+			const io = {stdout: (text: string) => process.stdout.write(text), stderr: (text: string) => process.stderr.write(text), onInterrupt() {
+				// Nothing to cancel.
+			}};
+			if (cli.input[0] === 'verify') {
+				const {agentAuditVerifier} = await import('./agent-audit.js');
+				return audit.auditVerifyCommand(paths.auditLog, agentAuditVerifier(paths), io);
+			}
+
+			if (cli.input.length > 0) {
+				usage(`unknown audit command ${JSON.stringify(cli.input[0])}; use \`xi-exec-agent audit\` or \`xi-exec-agent audit verify\`.`);
+			}
+
+			return audit.auditListCommand(paths.auditLog, {request: flags['request'] as string | undefined, since: flags['since'] as string | undefined, json: Boolean(flags['json'])}, io);
 		}
 
 		case 'pair': {

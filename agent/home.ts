@@ -44,6 +44,11 @@ export type AgentConfig = {
 	tags: Tags;
 	workingDirectory: string;
 	limits: AgentLimits;
+	/** The auth hook: an absolute path to an executable, or an https:// URL. Only from this file. */
+	hook?: string;
+	hookTimeoutMs?: number;
+	/** Forward audit records to syslog: udp://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT. */
+	syslog?: string;
 };
 
 export type AgentPaths = ReturnType<typeof agentPaths>;
@@ -58,6 +63,8 @@ export function agentPaths(home: string) {
 		ca: join(home, 'ca.pem'),
 		pins: join(home, 'pins.json'),
 		pid: join(home, 'agent.pid'),
+		auditDirectory: join(home, 'audit'),
+		auditLog: join(home, 'audit', 'agent.jsonl'),
 	};
 }
 
@@ -82,6 +89,9 @@ export function readAgentConfig(paths: AgentPaths): AgentConfig {
 		tags: raw.tags,
 		workingDirectory: typeof raw.workingDirectory === 'string' ? raw.workingDirectory : '/',
 		limits: {...defaultLimits, ...raw.limits},
+		...(typeof raw.hook === 'string' ? {hook: raw.hook} : {}),
+		...(typeof raw.hookTimeoutMs === 'number' ? {hookTimeoutMs: raw.hookTimeoutMs} : {}),
+		...(typeof raw.syslog === 'string' ? {syslog: raw.syslog} : {}),
 	};
 }
 

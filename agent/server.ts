@@ -12,7 +12,8 @@ import {decodeRequest} from '../source/protocol/decode.js';
 import {encodeFrame} from '../source/protocol/encode.js';
 import {limits, unknownRequestId, type ProtocolErrorCode, type RunFrame} from '../source/protocol/frames.js';
 import {LineSplitter} from '../source/protocol/line-splitter.js';
-import {executeRun, type AgentLog, type RunContext} from './execute-run.js';
+import {executeRun, noRecorder, type AgentLog, type AgentRecorder, type RunContext} from './execute-run.js';
+import type {HookConfig} from './auth-hook.js';
 import type {AgentConfig} from './home.js';
 import type {LoadedAllowlist} from './loaded-allowlist.js';
 import {describeAllowlist} from './loaded-allowlist.js';
@@ -31,6 +32,8 @@ export type AgentServerOptions = {
 	ownersFor: RunContext['ownersFor'];
 	runAsIds: RunContext['runAsIds'];
 	log: AgentLog;
+	recorder?: AgentRecorder;
+	hook?: HookConfig;
 	now: () => number;
 };
 
@@ -42,7 +45,16 @@ export type AgentServer = {
 };
 
 export function createAgentServer(options: AgentServerOptions): AgentServer {
-	const {config, log} = options;
+	const {config} = options;
+	const recorder = options.recorder ?? noRecorder;
+	// Refusals outside a run (TLS, protocol, replay) go to the audit log as well as to stdout.
+	const log: AgentLog = (event, fields) => {
+		options.log(event, fields);
+		if (event === 'tls.refused' || event === 'protocol.error' || event === 'cancel') {
+			void recorder.record(event, fields).catch(() => undefined);
+		}
+	};
+
 	const slots = new RunSlots(config.limits.maxConcurrentRuns, config.limits.maxQueuedRuns);
 	const replayGuard = new ReplayGuard(limits.clockSkewMs);
 	const activeRuns = new Map<string, AbortController>();
@@ -217,7 +229,10 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
 				limits: config.limits,
 				workingDirectory: config.workingDirectory,
 				slots,
-				log,
+				log: options.log,
+				recorder,
+				...(options.hook ? {hook: options.hook} : {}),
+				agentTags: config.tags,
 				now: options.now,
 				peer,
 			};

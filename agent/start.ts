@@ -14,6 +14,7 @@ import {readAgentConfig, readAllowlistFile, readPins, type AgentPaths} from './h
 import {loadAllowlist, type LoadedAllowlist} from './loaded-allowlist.js';
 import {ownersFor, runAsIds} from './owners.js';
 import {createAgentServer} from './server.js';
+import {hookConfig, openAgentAudit, recorderFor} from './agent-audit.js';
 
 export const stdoutLog: AgentLog = (event, fields) => {
 	process.stdout.write(JSON.stringify({ts: new Date().toISOString(), event, ...fields}) + '\n');
@@ -49,7 +50,23 @@ export async function startAgent(paths: AgentPaths, log: AgentLog = stdoutLog): 
 		return loaded;
 	}
 
-	const agent = createAgentServer({config, credentials, pins, allowlist: () => allowlist, ownersFor, runAsIds, log, now: Date.now});
+	const audit = openAgentAudit(paths, config);
+	await audit.hold();
+	await audit.append({event: 'agent.started', agent: config.name, controllerSerials: pins.controllerSerials, caSha256: pins.caSha256});
+	// A signed head from the start, so the first result already carries a witness of this log.
+	await audit.checkpoint();
+	const agent = createAgentServer({
+		config,
+		credentials,
+		pins,
+		allowlist: () => allowlist,
+		ownersFor,
+		runAsIds,
+		log,
+		recorder: recorderFor(audit, config.name),
+		...(hookConfig(config, paths) ? {hook: hookConfig(config, paths)!} : {}),
+		now: Date.now,
+	});
 	await new Promise<void>((resolve, reject) => {
 		agent.server.once('error', reject);
 		agent.server.listen(listen.port, listen.host, () => {
@@ -76,7 +93,9 @@ export async function startAgent(paths: AgentPaths, log: AgentLog = stdoutLog): 
 	return new Promise<number>(resolve => {
 		const stop = (signal: string) => {
 			log('stopping', {signal});
-			void agent.close().then(() => {
+			void agent.close().then(async () => {
+				await audit.append({event: 'agent.stopped', agent: config.name, signal}).catch(() => undefined);
+				await audit.close().catch(() => undefined);
 				rmSync(paths.pid, {force: true});
 				resolve(0);
 			});

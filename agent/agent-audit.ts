@@ -1,0 +1,79 @@
+/**
+ * The agent's audit log (audit/agent.jsonl, 0600, in a 0700 directory): checkpoints signed with
+ * the agent's own key (key id: its certificate's serial), forwarded to syslog when configured.
+ * The running daemon is its only writer and holds its lock for life.
+ */
+import {isAbsolute} from 'node:path';
+import {XiError} from '../source/errors.js';
+import {signerFromPem, verifierFromPems, type CheckpointSigner, type CheckpointVerifier} from '../source/audit/checkpoint.js';
+import {openAuditLog, type AuditLog} from '../source/audit/file-log.js';
+import {createSyslogForwarder, parseSyslogUrl} from '../source/audit/syslog.js';
+import {ensureDirectory, existsSync, readTextFile} from '../source/io/files.js';
+import {normaliseSerial} from '../source/pki/fingerprints.js';
+import {x509} from '../source/pki/x509.js';
+import type {HookConfig} from './auth-hook.js';
+import type {AgentRecorder} from './execute-run.js';
+import type {AgentConfig, AgentPaths} from './home.js';
+
+/** Signs with whatever key and certificate the agent holds when a checkpoint is written. */
+function agentSigner(paths: AgentPaths): CheckpointSigner {
+	const read = () => {
+		const certificate = new x509.X509Certificate(readTextFile(paths.cert, 'the agent certificate'));
+		return signerFromPem(normaliseSerial(certificate.serialNumber), readTextFile(paths.key, 'the agent key'));
+	};
+
+	return {
+		get keyId() {
+			return read().keyId;
+		},
+		sign: data => read().sign(data),
+	};
+}
+
+export function openAgentAudit(paths: AgentPaths, config: AgentConfig): AuditLog {
+	ensureDirectory(paths.auditDirectory);
+	let forward: ((record: Parameters<NonNullable<Parameters<typeof openAuditLog>[0]['forward']>>[0]) => void) | undefined;
+	if (config.syslog) {
+		const target = parseSyslogUrl(config.syslog);
+		if (typeof target === 'string') {
+			throw new XiError('CONFIG_INVALID', `"syslog" in ${paths.config}: ${target}.`);
+		}
+
+		forward = createSyslogForwarder(target, 'xi-exec-agent').forward;
+	}
+
+	return openAuditLog({path: paths.auditLog, side: 'agent', signer: agentSigner(paths), ...(forward ? {forward} : {})});
+}
+
+export function agentAuditVerifier(paths: AgentPaths): CheckpointVerifier {
+	if (!existsSync(paths.cert)) {
+		return verifierFromPems({});
+	}
+
+	const certificate = new x509.X509Certificate(readTextFile(paths.cert, 'the agent certificate'));
+	return verifierFromPems({[normaliseSerial(certificate.serialNumber)]: certificate.toString('pem')});
+}
+
+export function recorderFor(log: AuditLog, agent: string): AgentRecorder {
+	return {
+		async record(event, fields) {
+			await log.append({agent, ...fields, event});
+		},
+		signedHead: () => log.signedHead(),
+	};
+}
+
+export function hookConfig(config: AgentConfig, paths: AgentPaths): HookConfig | undefined {
+	if (!config.hook) {
+		return undefined;
+	}
+
+	if (!config.hook.startsWith('https://') && !isAbsolute(config.hook)) {
+		throw new XiError('CONFIG_INVALID', `"hook" in ${paths.config} must be an absolute path to an executable or an https:// URL.`);
+	}
+
+	const timeoutMs = config.hookTimeoutMs ?? 5000;
+	return config.hook.startsWith('https://')
+		? {url: config.hook, timeoutMs}
+		: {command: config.hook, timeoutMs, env: {XI_EXEC_AGENT_HOME: paths.home}};
+}
