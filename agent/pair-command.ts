@@ -3,7 +3,8 @@ import {createInterface} from 'node:readline/promises';
 import {XiError} from '../source/errors.js';
 import {parseHostPort} from '../source/io/address.js';
 import {writeFileAtomic} from '../source/io/files.js';
-import {formatCode} from '../source/pairing/code.js';
+import {codeHash, formatCode} from '../source/pairing/code.js';
+import {openAgentAudit} from './agent-audit.js';
 import {colonHex} from '../source/pki/fingerprints.js';
 import {readAgentConfig, writePins, type AgentPaths} from './home.js';
 import {pairWithController, type PairingCode} from './pair.js';
@@ -26,6 +27,9 @@ export async function pairCommand(paths: AgentPaths, input: PairCommandInput, io
 	}
 
 	const say = (human: string, json: Record<string, unknown>) => io.stdout(input.json ? JSON.stringify(json) + '\n' : human);
+	// The agent's side of the ceremony is audited too (a hash of the code, never the code).
+	const audit = openAgentAudit(paths, config);
+	const record = (fields: Record<string, unknown> & {event: string}) => audit.append({agent: config.name, controller: input.controller, ...fields}).catch(() => undefined);
 	if (!input.json) {
 		io.stdout(`Pairing ${config.name} with the controller at ${input.controller}...\n`);
 	}
@@ -39,6 +43,7 @@ export async function pairCommand(paths: AgentPaths, input: PairCommandInput, io
 		timeoutMs: input.timeoutSeconds * 1000,
 		now: () => new Date(),
 		onCode(code: PairingCode) {
+			void record({event: 'pairing.code', ceremony: code.ceremony, codeHash: codeHash(code.ceremony, code.code), caSha256: code.caSha256});
 			say(
 				`\n  Verification code:  ${formatCode(code.code)}\n  CA fingerprint:     ${colonHex(code.caSha256)}\n  Controller:         ${code.controllerName}\n\nType this code on the controller: approve ${config.name} ${formatCode(code.code)}\n`,
 				{event: 'code', agent: config.name, code: code.code, ca: code.caSha256, ceremony: code.ceremony},
@@ -61,6 +66,7 @@ export async function pairCommand(paths: AgentPaths, input: PairCommandInput, io
 	});
 
 	if (!outcome.ok) {
+		await record({event: 'pairing.refused', reason: outcome.reason});
 		say(`Not paired: ${outcome.reason}. Nothing was stored.\n`, {event: 'refused', agent: config.name, reason: outcome.reason});
 		return 1;
 	}
@@ -69,6 +75,9 @@ export async function pairCommand(paths: AgentPaths, input: PairCommandInput, io
 	writeFileAtomic(paths.cert, outcome.certificatePem, 0o644);
 	writeFileAtomic(paths.ca, outcome.caPem, 0o644);
 	writePins(paths, outcome.pins);
+	await record({event: 'pairing.paired', serial: outcome.serial, controllerSerials: outcome.pins.controllerSerials, caSha256: outcome.pins.caSha256});
+	// Sealed with the new key: from now on the log's checkpoints are this agent's.
+	await audit.close().catch(() => undefined);
 	say(
 		`Paired: ${config.name} holds certificate ${outcome.serial} and trusts controller ${outcome.pins.controllerSerials[0]}.\nNext: start the agent with \`xi-exec-agent start\`.\n`,
 		{event: 'paired', agent: config.name, serial: outcome.serial, controllerSerial: outcome.pins.controllerSerials[0], ca: outcome.pins.caSha256},
