@@ -13,6 +13,7 @@ import type {AuditLog} from '../audit/file-log.js';
 import {argsHash} from '../audit/record.js';
 import {auditListCommand} from '../commands/audit.js';
 import {resolveTargets} from '../commands/targets.js';
+import {createJsonRunWriter} from '../output/json-run.js';
 import {tokenCreate, tokenList, tokenRevoke} from '../commands/token.js';
 import type {CommandIo} from '../commands/run.js';
 import type {RunEvent} from '../dispatch/events.js';
@@ -32,7 +33,7 @@ import {reachProblem, scopeAllowsScript} from './request-checks.js';
 import type {RequestRecords} from './request-records.js';
 import {formatSse, replayHistory, type LiveRuns} from './run-events.js';
 import {buildCatalog, variantFor} from './script-catalog.js';
-import {agentView, runResultDocument, runSummaryView, storedRunView} from './views.js';
+import {agentView, runSummaryView, storedRunView} from './views.js';
 
 export type ApiPorts = {
 	paths: ControllerPaths;
@@ -97,7 +98,15 @@ export function createHandlers(ports: ApiPorts): Record<string, Handler> {
 			controllerSerial: ports.controllerSerial,
 			now: ports.now,
 		}, {script: body.script, args: body.args, on: body.on, parallel: body.parallel, timeoutSeconds: body.timeoutSeconds, dryRun: body.dryRun, caller: `api:${caller.scope.name}`, token: caller.token});
-		const emit = ports.live.begin({requestId: prepared.requestId, script: prepared.script, targets: prepared.targets.map(target => target.name)});
+		const live = ports.live.begin({requestId: prepared.requestId, script: prepared.script, targets: prepared.targets.map(target => target.name)});
+		// The answer is written by the very writer `run --json` prints with, fed the same events.
+		let written = '';
+		const document = body.wait ? createJsonRunWriter(text => (written += text)) : undefined;
+		const emit = (event: RunEvent) => {
+			document?.onEvent(event);
+			live(event);
+		};
+
 		const done = prepared.start({emit, cancel: ports.stopping, cancelledBy: 'xi-exec serve (stopping)'}).finally(() => {
 			ports.live.end(prepared.requestId);
 		});
@@ -116,7 +125,7 @@ export function createHandlers(ports: ApiPorts): Record<string, Handler> {
 			ports.log(`run ${prepared.requestId}: ${outcome.historyProblem}`);
 		}
 
-		return runResultDocument(prepared.requestId, prepared.script, prepared.args, outcome.results);
+		return JSON.parse(written) as unknown;
 	};
 
 	const capture = () => {

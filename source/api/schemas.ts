@@ -118,7 +118,11 @@ export const runListSchema: JsonSchema = object({runs: {type: 'array', items: ru
 const eventResultSchema: JsonSchema = {
 	...resultSchema,
 	required: ['agent', 'status', 'exitCode', 'signal', 'stdout', 'stderr', 'truncated', 'durationMs'],
-	properties: {...(resultSchema['properties'] as Record<string, JsonSchema>), reason: {type: 'string'}},
+	properties: {
+		...(resultSchema['properties'] as Record<string, JsonSchema>),
+		reason: {type: 'string'},
+		agentHead: object({log: text(100), seq: {type: 'integer', minimum: 0}, hash: text(128), signature: text(1024), keyId: text(128)}, undefined, {description: 'The agent audit log\'s signed head as of this result (the controller\'s witness of that log).'}),
+	},
 };
 
 /** One Server-Sent Event's `data`: the run events the CLI and the console consume. */

@@ -1,8 +1,6 @@
 /** What the API answers, shaped from the core's values. Pure. */
 import type {Discovered} from '../dispatch/discover.js';
-import type {AgentResult} from '../dispatch/events.js';
 import {countByStatus, runDocument, type StoredRun} from '../history/run-record.js';
-import {resultDocument} from '../output/json-run.js';
 import type {Tags} from '../policy/tags.js';
 import type {AgentRecord} from '../registry/model.js';
 import {compileAdvertisedSchema} from './advertised-schema.js';
@@ -36,11 +34,6 @@ export function agentView(record: AgentRecord, found: Discovered, lastSeen: stri
 export function sameTags(a: Tags, b: Tags): boolean {
 	const keys = Object.keys(a);
 	return keys.length === Object.keys(b).length && keys.every(key => Object.hasOwn(b, key) && b[key] === a[key]);
-}
-
-/** The `run --json` document of a run that just ended. */
-export function runResultDocument(requestId: string, script: string, args: readonly string[], results: readonly AgentResult[]) {
-	return {requestId, script, args: [...args], results: results.map(result => resultDocument(result))};
 }
 
 function historyFields(run: StoredRun) {

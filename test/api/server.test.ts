@@ -95,9 +95,10 @@ test('POST /v1/runs answers the same document as `xi-exec run --json`', async t 
 	t.is(api.status, 200, api.text);
 	const cli = await runCli(controllerCli, ['run', 'hello', '--on', 'env=production', '--json', '--', 'a b', '$(x)'], {XI_EXEC_HOME: fleet.home});
 	t.is(cli.code, 0, cli.stderr);
-	const normalise = (document: any) => ({...document, requestId: 'ID', results: document.results.map((result: any) => ({...result, durationMs: 0}))});
+	// Both list results in the order the hosts finished: compare them by agent.
+	const normalise = (document: any) => ({...document, requestId: 'ID', results: document.results.map((result: any) => ({...result, durationMs: 0})).sort((a: any, b: any) => a.agent.localeCompare(b.agent))});
 	t.deepEqual(normalise(api.json()), normalise(JSON.parse(cli.stdout)));
-	t.like(api.json().results[0], {agent: 'web1', status: 'ok', exitCode: 0, stdout: 'hello a b $(x)\n', stderr: '', reason: null});
+	t.like(api.json().results.find((result: any) => result.agent === 'web1'), {status: 'ok', exitCode: 0, stdout: 'hello a b $(x)\n', stderr: '', reason: null});
 	t.deepEqual(Object.keys(api.json()), ['requestId', 'script', 'args', 'results']);
 });
 
