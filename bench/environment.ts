@@ -1,0 +1,123 @@
+/** What the bench needs from this machine: settings, file-descriptor limits, a free port range. */
+import {existsSync, readdirSync, readFileSync, statSync} from 'node:fs';
+import {createServer, type Server} from 'node:net';
+import {cpus} from 'node:os';
+import {join, relative} from 'node:path';
+import {repoRoot} from './hosts.js';
+
+export type Settings = {sizes: number[]; repetitions: number; workers: number; parallel: number};
+
+function numbers(name: string, fallback: number[]): number[] {
+	const text = process.env[name];
+	if (text === undefined || text === '') {
+		return fallback;
+	}
+
+	const values = text.split(',').map(Number);
+	if (values.some(value => !Number.isInteger(value) || value < 1)) {
+		throw new Error(`${name}=${text}: expected positive whole numbers separated by commas`);
+	}
+
+	return values;
+}
+
+/** BENCH_SIZES (10,100,1000), BENCH_REPS (5), BENCH_WORKERS (4), BENCH_PARALLEL (256). */
+export function readSettings(): Settings {
+	return {
+		sizes: numbers('BENCH_SIZES', [10, 100, 1000]).sort((a, b) => a - b),
+		repetitions: numbers('BENCH_REPS', [5])[0]!,
+		workers: numbers('BENCH_WORKERS', [4])[0]!,
+		parallel: numbers('BENCH_PARALLEL', [256])[0]!,
+	};
+}
+
+export function missingBuild(): string | undefined {
+	const missing = ['dist/source/cli.js', 'dist/agent/cli.js'].filter(path => !existsSync(join(repoRoot, path)));
+	return missing.length === 0 ? undefined : `${missing.join(' and ')} missing: run \`npm run build\` first.`;
+}
+
+/**
+ * Source files newer than their build: the fan-out runs source/ and agent/ through tsx, while the
+ * CLI and the idle-RSS agent run dist/, so the two must be the same code.
+ */
+export function staleBuild(): string | undefined {
+	const stale: string[] = [];
+	const visit = (directory: string) => {
+		for (const entry of readdirSync(directory, {withFileTypes: true})) {
+			const path = join(directory, entry.name);
+			if (entry.isDirectory()) {
+				visit(path);
+			} else if (/\.tsx?$/.test(entry.name) && !entry.name.endsWith('.d.ts')) {
+				const built = join(repoRoot, 'dist', relative(repoRoot, path).replace(/\.tsx?$/, '.js'));
+				if (!existsSync(built) || statSync(built).mtimeMs < statSync(path).mtimeMs) {
+					stale.push(relative(repoRoot, path));
+				}
+			}
+		}
+	};
+
+	for (const directory of ['source', 'agent']) {
+		visit(join(repoRoot, directory));
+	}
+
+	return stale.length === 0 ? undefined : `dist/ is older than ${stale.length} source file(s) (${stale.slice(0, 3).join(', ')}${stale.length > 3 ? ', ...' : ''}): the CLI and RSS rows measure the older build; run \`npm run build\` first`;
+}
+
+export function machine(): string {
+	return `${cpus().length} CPU (${cpus()[0]?.model.trim() ?? 'unknown'}), node ${process.version}`;
+}
+
+/**
+ * The open-files limit (node raises its soft limit to the hard one at start-up, and children
+ * inherit it) against an estimate of what the busiest process needs: an agent-host process holds
+ * its share of listening sockets, its connections and the pipes of the scripts it runs.
+ */
+export function fileLimitNote(settings: Settings): {note: string; tooLow: boolean} {
+	const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find(text => text.startsWith('Max open files')) ?? '';
+	const [soft, hard] = line.replace('Max open files', '').trim().split(/\s+/).map(Number);
+	const largest = Math.max(...settings.sizes);
+	const needed = Math.ceil(largest / settings.workers) + (4 * Math.min(settings.parallel, largest)) + 100;
+	const tooLow = (soft ?? 0) < needed;
+	const note = `open files: soft ${soft}, hard ${hard}; the busiest host process needs about ${needed}`
+		+ (tooLow ? ` — TOO LOW: run \`ulimit -n ${Math.max(4096, needed * 2)}\` (as root, or raise the hard limit) or set BENCH_WORKERS higher` : ' (enough)');
+	return {note, tooLow};
+}
+
+/**
+ * A block of `count` free ports on 127.0.0.1 (each probed by listening on it), between 10000 and
+ * the kernel's ephemeral range, avoiding 20000-40000 where the project's tests put their agents.
+ */
+export async function freePortBlock(count: number): Promise<number> {
+	const [ephemeralLow] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+	const ceiling = Math.min(ephemeralLow ?? 32_768, 20_000) - count;
+	for (let attempt = 0; attempt < 20; attempt++) {
+		const base = 10_000 + Math.floor(Math.random() * Math.max(1, ceiling - 10_000));
+		if (await allFree(base, count)) {
+			return base;
+		}
+	}
+
+	throw new Error(`found no ${count} free consecutive ports on 127.0.0.1 between 10000 and ${ceiling + count}`);
+}
+
+async function allFree(base: number, count: number): Promise<boolean> {
+	const servers: Server[] = [];
+	try {
+		for (let port = base; port < base + count; port++) {
+			const server = createServer();
+			servers.push(server);
+			await new Promise<void>((resolve, reject) => {
+				server.once('error', reject);
+				server.listen(port, '127.0.0.1', resolve);
+			});
+		}
+
+		return true;
+	} catch {
+		return false;
+	} finally {
+		await Promise.all(servers.map(server => new Promise(resolve => {
+			server.close(resolve);
+		})));
+	}
+}

@@ -1,0 +1,96 @@
+/**
+ * The bench fleet on disk: one controller home (fleet CA, controller certificate, registry) and one
+ * agent home per agent, each with its own key and certificate minted by our pki module (the way
+ * pairing issues them), its own port on 127.0.0.1 and /usr/bin/uptime on its allowlist.
+ */
+import {cpSync, mkdirSync, writeFileSync} from 'node:fs';
+import {join} from 'node:path';
+import {controllerPaths, initControllerHome, loadCertificateAuthority, loadControllerCredentials, openControllerRegistry, type TlsCredentials} from '../source/home.js';
+import {readTextFile} from '../source/io/files.js';
+import {certificateSha256, generateKeyPair, issueCertificate, normaliseSerial, privateKeyToPem, publicKeySha256, x509, type CertificateAuthority} from '../source/pki/index.js';
+import {addAgent, type AgentRecord, type Registry} from '../source/registry/model.js';
+import {allowScript, initAgent} from '../agent/commands.js';
+import {agentPaths, readAgentConfig, writeAgentConfig, writePins} from '../agent/home.js';
+
+export const script = {name: 'uptime', path: '/usr/bin/uptime'};
+
+/**
+ * The agents' TLS handshake limit, raised from the default 10 s to node's own default (what the
+ * floor's bare servers have). Hundreds of agents packed into a few processes on a small machine
+ * queue handshakes behind one another's spawns; the bench measures that throughput, not timeouts.
+ */
+export const benchHandshakeTimeoutMs = 120_000;
+
+export type BenchAgent = {name: string; home: string; port: number; record: AgentRecord};
+
+export type BenchFleet = {
+	controllerHome: string;
+	/** The controller's client credentials, as `xi-exec run` loads them. */
+	credentials: TlsCredentials;
+	agents: BenchAgent[];
+};
+
+export function agentName(index: number): string {
+	return `bench-${String(index + 1).padStart(4, '0')}`;
+}
+
+/** Mints `count` agents on ports firstPort, firstPort + 1, ... and registers them all in one update. */
+export async function createFleet(root: string, count: number, firstPort: number): Promise<BenchFleet> {
+	const controllerHome = join(root, 'controller');
+	await initControllerHome(controllerHome, new Date());
+	const paths = controllerPaths(controllerHome);
+	const issuer = await loadIssuer(controllerHome);
+	const agents: BenchAgent[] = [];
+	for (let index = 0; index < count; index++) {
+		agents.push(await mintAgent(issuer, join(root, 'agents'), agentName(index), firstPort + index));
+	}
+
+	await openControllerRegistry(paths).update(registry => agents.reduce<Registry>((next, agent) => addAgent(next, agent.record), registry));
+	return {controllerHome, credentials: loadControllerCredentials(paths), agents};
+}
+
+/** A copy of the controller home whose registry holds only the first `count` agents (for `--on all`). */
+export async function controllerHomeWith(fleet: BenchFleet, root: string, count: number): Promise<string> {
+	const home = join(root, `controller-${count}`);
+	cpSync(fleet.controllerHome, home, {recursive: true});
+	const keep = new Set(fleet.agents.slice(0, count).map(agent => agent.name));
+	await openControllerRegistry(controllerPaths(home)).update(registry => ({...registry, agents: registry.agents.filter(agent => keep.has(agent.name))}));
+	return home;
+}
+
+export type Issuer = {ca: CertificateAuthority; controllerSerial: string};
+
+export async function loadIssuer(controllerHome: string): Promise<Issuer> {
+	const paths = controllerPaths(controllerHome);
+	const controllerCertificate = new x509.X509Certificate(readTextFile(paths.controllerCert, 'controller cert'));
+	return {ca: await loadCertificateAuthority(paths), controllerSerial: normaliseSerial(controllerCertificate.serialNumber)};
+}
+
+/** One agent home: config, allowlist (uptime), key 0600, certificate, CA, pins. */
+export async function mintAgent(issuer: Issuer, directory: string, name: string, port: number): Promise<BenchAgent> {
+	const home = join(directory, name);
+	mkdirSync(directory, {recursive: true});
+	const paths = agentPaths(home);
+	const address = `127.0.0.1:${port}`;
+	initAgent(paths, {name, listen: address, tags: ['bench=yes']});
+	const config = readAgentConfig(paths);
+	writeAgentConfig(paths, {...config, limits: {...config.limits, handshakeTimeoutMs: benchHandshakeTimeoutMs}});
+	const keys = await generateKeyPair();
+	const now = new Date();
+	const certificate = await issueCertificate({ca: issuer.ca, publicKey: keys.publicKey, identity: {role: 'agent', name}, now});
+	writeFileSync(paths.key, await privateKeyToPem(keys.privateKey), {mode: 0o600});
+	writeFileSync(paths.cert, certificate.toString('pem'));
+	writeFileSync(paths.ca, issuer.ca.certificate.toString('pem'));
+	writePins(paths, {caSha256: publicKeySha256(issuer.ca.certificate), controllerSerials: [issuer.controllerSerial]});
+	allowScript(paths, script.name, script.path, {description: 'Load and uptime'});
+	const record: AgentRecord = {
+		name,
+		address,
+		tags: {bench: 'yes'},
+		serial: normaliseSerial(certificate.serialNumber),
+		fingerprint: certificateSha256(certificate),
+		certificateExpires: certificate.notAfter.toISOString(),
+		pairedAt: now.toISOString(),
+	};
+	return {name, home, port, record};
+}

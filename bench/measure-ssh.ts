@@ -1,0 +1,91 @@
+/**
+ * Against OpenSSH, when sshd and parallel-ssh are installed: the same 100-host uptime through
+ * parallel-ssh (judged against our CLI, which like parallel-ssh includes its own start-up), and a
+ * one-shot CLI call against `ssh host true`. Without them, the one-shot CLI is still measured and
+ * the table says why the comparisons were skipped.
+ */
+import {cpuMs} from './hosts.js';
+import {repeat, verdict, withCpu, type Measured, type Report} from './report.js';
+import {script} from './fleet.js';
+import {parallelSsh, sshRun, startLoopbackSshd, type LoopbackSshd, type SshTools} from './loopback-sshd.js';
+import {cliRun} from './ours.js';
+import {ratio, seconds} from './table.js';
+import type {Ours100} from './measure-fan-out.js';
+
+export type SshSettings = {
+	repetitions: number;
+	parallel: number;
+	directory: string;
+	port: number;
+	oneShotHome: string;
+	oneShotAgent: string;
+	/** CPU used so far by the agents' host processes, in ms. */
+	agentsCpu: () => number;
+};
+
+const cpuCell = (measured: Measured) => (measured.cpu === undefined ? {} : {cpu: seconds(measured.cpu)});
+
+export async function measureAgainstSsh(report: Report, tools: SshTools | string, ours: Ours100, settings: SshSettings, log: (text: string) => void): Promise<void> {
+	log(`one-shot CLI (--on ${settings.oneShotAgent}), ${settings.repetitions} runs`);
+	const cliOnce = await repeat(report, 'one-shot CLI', settings.repetitions, () => withCpu(settings.agentsCpu, () => cliRun(settings.oneShotHome, settings.oneShotAgent, settings.parallel)));
+	const oneShotRow = {measure: `one-shot: CLI run --on ${settings.oneShotAgent}`, value: seconds(cliOnce.median), ...cpuCell(cliOnce)};
+	const skipped = (why: string) => {
+		report.rows.push({measure: 'fan-out N=100: parallel-ssh', value: '—', target: '≥ 20× CLI', verdict: 'skipped'}, {...oneShotRow, target: '≤ ssh host true', verdict: 'skipped'});
+		report.notes.push(`parallel-ssh and ssh comparisons skipped: ${why}`);
+	};
+
+	if (typeof tools === 'string') {
+		skipped(tools);
+		return;
+	}
+
+	let sshd: LoopbackSshd | undefined;
+	try {
+		sshd = await startLoopbackSshd(tools, settings.directory, settings.port);
+		const probe = await sshRun(tools, sshd, 'true');
+		if (probe.code !== 0) {
+			throw new Error(`ssh to the loopback sshd failed (exit ${probe.code}): ${probe.stderr.trim()}`);
+		}
+	} catch (error) {
+		await sshd?.stop();
+		skipped((error as Error).message);
+		return;
+	}
+
+	try {
+		const runs = Math.min(settings.repetitions, 3);
+		log(`parallel-ssh on 100 host entries (127.0.0.1:${settings.port}), ${runs} runs`);
+		const sshdCpu = () => cpuMs([sshd.process]);
+		const pssh = await repeat(report, 'N=100 parallel-ssh', runs, () => withCpu(sshdCpu, async () => {
+			const finished = await parallelSsh(tools, sshd, settings.directory, 100, script.path);
+			const failed = finished.stdout.split('\n').find(line => line.includes('[FAILURE]')) ?? finished.stderr.trim();
+			return finished.ok === 100 ? finished : {...finished, failure: `${finished.ok} of 100 [SUCCESS] (exit ${finished.code}) ${failed}`};
+		}));
+		const against = ours.cli ?? ours.dispatcher;
+		report.rows.push({
+			measure: 'fan-out N=100: parallel-ssh -p 100',
+			value: seconds(pssh.median),
+			...cpuCell(pssh),
+			...(against === undefined ? {} : {ratio: `${ratio(pssh.median / against.median)} ${ours.cli ? 'CLI' : 'dispatcher'}`, target: '≥ 20× CLI', verdict: verdict(pssh.median / against.median >= 20, pssh, against)}),
+		});
+		if (ours.cli && ours.dispatcher) {
+			report.notes.push(`parallel-ssh / dispatcher in process (no CLI start-up) at N=100: ${ratio(pssh.median / ours.dispatcher.median)}`);
+		}
+
+		if (pssh.cpu !== undefined && ours.cli?.cpu !== undefined) {
+			report.notes.push(`CPU at N=100, parallel-ssh (client, ssh processes, sshd and sessions) / CLI (CLI process, agents and scripts): ${ratio(pssh.cpu / ours.cli.cpu)}`);
+		}
+
+		log(`ssh 127.0.0.1 true, ${settings.repetitions} runs`);
+		const sshTrue = await repeat(report, 'ssh true', settings.repetitions, () => withCpu(sshdCpu, async () => {
+			const finished = await sshRun(tools, sshd, 'true');
+			return finished.code === 0 ? finished : {...finished, failure: `exit ${finished.code}: ${finished.stderr.trim()}`};
+		}));
+		report.rows.push(
+			{...oneShotRow, ratio: `${ratio(cliOnce.median / sshTrue.median)} ssh`, target: '≤ 1.00× ssh', verdict: verdict(cliOnce.median <= sshTrue.median, cliOnce, sshTrue)},
+			{measure: `one-shot: ssh -p ${settings.port} 127.0.0.1 true`, value: seconds(sshTrue.median), ...cpuCell(sshTrue)},
+		);
+	} finally {
+		await sshd.stop();
+	}
+}

@@ -1,0 +1,60 @@
+/** Our side of each comparison: the real dispatcher in this process, and the real built CLI. */
+import {randomUUID} from 'node:crypto';
+import {setMaxListeners} from 'node:events';
+import {join} from 'node:path';
+import {performance} from 'node:perf_hooks';
+import type {TlsCredentials} from '../source/home.js';
+import type {AgentTarget} from '../source/dispatch/agent-connection.js';
+import {createClientContext} from '../source/dispatch/agent-connection.js';
+import {dispatch} from '../source/dispatch/dispatcher.js';
+import type {FanOutTiming} from './floor.js';
+import {benchHandshakeTimeoutMs, script} from './fleet.js';
+import {repoRoot} from './hosts.js';
+import {firstLine, runTimed, type Finished} from './processes.js';
+
+export const controllerCli = join(repoRoot, 'dist/source/cli.js');
+
+/**
+ * The run's time limit in process. The dispatcher gives up on an agent this long (plus a 10 s
+ * grace) after the handshake; the floor's client waits as long as it takes, so the bench lets the
+ * dispatcher wait too (uptime itself still has its allowlist entry's 30 s once it is spawned).
+ */
+const benchRunTimeoutMs = 300_000;
+
+// Every exchange listens on the run's abort signal, and past 10 listeners node prints a leak
+// warning on each run. The CLI prints it too (the bench notes it from there); here it is noise.
+setMaxListeners(0);
+
+/**
+ * One `run uptime` on every target through `dispatch()`, as `xi-exec run` calls it (one client
+ * context per run), except for the time limits: the agents' handshake limit (see fleet.ts)
+ * rather than the CLI's 5 s to connect, and benchRunTimeoutMs rather than its 30 s to answer.
+ */
+export async function dispatcherFanOut(targets: readonly AgentTarget[], credentials: TlsCredentials, parallel: number): Promise<FanOutTiming> {
+	const started = performance.now();
+	const results = await dispatch(targets, {
+		requestId: randomUUID(),
+		script: script.name,
+		args: [],
+		caller: 'bench@localhost',
+		timeoutMs: benchRunTimeoutMs,
+		dryRun: false,
+	}, {context: createClientContext(credentials), parallel, connectTimeoutMs: benchHandshakeTimeoutMs});
+	const ms = performance.now() - started;
+	const failures = results.filter(result => result.status !== 'ok').map(result => `${result.agent}: ${result.status} ${result.reason ?? ''}`);
+	return {ms, ok: results.length - failures.length, failures};
+}
+
+/** `node dist/source/cli.js run uptime --on SELECTOR --parallel P --home HOME`, timed from spawn to exit. */
+export async function cliRun(home: string, selector: string, parallel: number): Promise<Finished & {failure?: string; warning?: string}> {
+	const finished = await runTimed(process.execPath, [controllerCli, 'run', script.name, '--on', selector, '--parallel', String(parallel), '--home', home]);
+	if (finished.code !== 0) {
+		// The plain output ends with the summary line (`98 ok · 2 unreachable`); errors go to stderr.
+		const summary = finished.stdout.trim().split('\n').at(-1) ?? '';
+		// Node's own warnings (`(node:123) ...Warning`, `(Use \`node --trace-warnings\``) are not the error.
+		const errors = finished.stderr.split('\n').filter(line => line.trim() !== '' && !/^\((node:\d+|Use `node)/.test(line));
+		return {...finished, failure: `exit ${finished.code}: ${firstLine(errors.join('\n') || summary)}`};
+	}
+
+	return finished.stderr.trim() === '' ? finished : {...finished, warning: `exit 0 but stderr: ${firstLine(finished.stderr)}`};
+}

@@ -1,0 +1,45 @@
+/** Running commands for the bench: timed runs to completion, and small statistics. */
+import {spawn} from 'node:child_process';
+import {performance} from 'node:perf_hooks';
+import {trackChild} from './cleanup.js';
+
+export type Finished = {code: number | null; signal: string | null; stdout: string; stderr: string; ms: number};
+
+/** Runs a command to its end, its output captured; `ms` is the wall time from spawn to exit. */
+export function runTimed(command: string, args: readonly string[], options: {env?: NodeJS.ProcessEnv; timeoutMs?: number} = {}): Promise<Finished> {
+	return new Promise(resolve => {
+		const started = performance.now();
+		const child = trackChild(spawn(command, [...args], {env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe']}));
+		let stdout = '';
+		let stderr = '';
+		child.stdout!.on('data', (chunk: Buffer) => {
+			stdout += chunk.toString();
+		});
+		child.stderr!.on('data', (chunk: Buffer) => {
+			stderr += chunk.toString();
+		});
+		const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+		child.on('error', error => {
+			stderr += error.message;
+		});
+		child.on('close', (code, signal) => {
+			clearTimeout(timer);
+			resolve({code, signal, stdout, stderr, ms: performance.now() - started});
+		});
+	});
+}
+
+export function median(values: readonly number[]): number {
+	const sorted = [...values].sort((a, b) => a - b);
+	const middle = Math.floor(sorted.length / 2);
+	return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+export function sleep(ms: number): Promise<void> {
+	return new Promise(resolve => setTimeout(resolve, ms));
+}
+
+/** The first line of a failed command's stderr, for a table cell or a note. */
+export function firstLine(text: string): string {
+	return text.trim().split('\n')[0]?.slice(0, 160) ?? '';
+}

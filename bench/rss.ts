@@ -1,0 +1,66 @@
+/**
+ * Idle RSS: one real `xi-exec-agent start` process (the built dist/agent/cli.js) against one bare
+ * node:tls server process (bare-host.ts with one server, the same certificate, compiled to plain
+ * JavaScript so that neither carries tsx). Both run on plain node with the same flags: a preload
+ * that collects garbage every 500 ms; RSS is read from /proc after start-up and a settle period.
+ */
+import {spawn} from 'node:child_process';
+import {mkdirSync, readFileSync, writeFileSync} from 'node:fs';
+import {join} from 'node:path';
+import {createInterface} from 'node:readline';
+import ts from 'typescript';
+import {stopChild, trackChild} from './cleanup.js';
+import type {BareHostInput} from './bare-host.js';
+import {benchDirectory, repoRoot, rssKiB} from './hosts.js';
+import {sleep} from './processes.js';
+
+export const agentCli = join(repoRoot, 'dist/agent/cli.js');
+const gcPreload = 'data:text/javascript,setInterval(() => globalThis.gc(), 500).unref();';
+const nodeFlags = ['--expose-gc', `--import=${gcPreload}`];
+const settleMs = 2500;
+
+/** bare-host.ts and what it imports, as plain ES modules in `directory`; returns bare-host.js's path. */
+export function compileBareHost(directory: string): string {
+	mkdirSync(directory, {recursive: true});
+	writeFileSync(join(directory, 'package.json'), '{"type": "module"}\n');
+	for (const name of ['bare-host', 'host-protocol']) {
+		const source = readFileSync(join(benchDirectory, `${name}.ts`), 'utf8');
+		const {outputText} = ts.transpileModule(source, {compilerOptions: {module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022}});
+		writeFileSync(join(directory, `${name}.js`), outputText);
+	}
+
+	return join(directory, 'bare-host.js');
+}
+
+/** Starts `node FLAGS ...args`, waits for a stdout line containing `readyText`, settles, reads RSS, stops it. */
+async function idleRss(args: readonly string[], env: NodeJS.ProcessEnv, readyText: string): Promise<number> {
+	const child = trackChild(spawn(process.execPath, [...nodeFlags, ...args], {env, stdio: ['ignore', 'pipe', 'pipe']}));
+	let stderr = '';
+	child.stderr!.on('data', (chunk: Buffer) => {
+		stderr += chunk.toString();
+	});
+	try {
+		await new Promise<void>((resolve, reject) => {
+			createInterface({input: child.stdout!}).on('line', line => {
+				if (line.includes(readyText)) {
+					resolve();
+				}
+			});
+			child.once('exit', code => reject(new Error(`${args.join(' ')} exited with ${code}: ${stderr.trim()}`)));
+		});
+		await sleep(settleMs);
+		return rssKiB([child])[0]!;
+	} finally {
+		await stopChild(child);
+	}
+}
+
+export function agentIdleRss(agentHome: string): Promise<number> {
+	return idleRss([agentCli, 'start'], {...process.env, XI_EXEC_AGENT_HOME: agentHome}, '"event":"listening"');
+}
+
+export function bareIdleRss(bareHostJs: string, directory: string, input: BareHostInput): Promise<number> {
+	const file = join(directory, 'bare-rss.json');
+	writeFileSync(file, JSON.stringify(input));
+	return idleRss([bareHostJs, file], process.env, '"ready":1');
+}
