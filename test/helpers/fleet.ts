@@ -5,15 +5,18 @@
  * `xi-exec-agent start` processes on 127.0.0.1.
  */
 import {spawn, type ChildProcess} from 'node:child_process';
-import {mkdtempSync, writeFileSync, chmodSync, mkdirSync} from 'node:fs';
+import {randomUUID} from 'node:crypto';
+import {mkdtempSync, writeFileSync, chmodSync, mkdirSync, readFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {createInterface} from 'node:readline';
-import {controllerPaths, initControllerHome, loadCertificateAuthority, openControllerRegistry} from '../../source/home.js';
+import {setTimeout as delay} from 'node:timers/promises';
+import {connect, type SecureVersion, type TLSSocket} from 'node:tls';
+import {controllerPaths, initControllerHome, loadCertificateAuthority, loadControllerCredentials, openControllerRegistry, type TlsCredentials} from '../../source/home.js';
 import {addAgent} from '../../source/registry/model.js';
 import {certificateSha256, generateKeyPair, issueCertificate, normaliseSerial, privateKeyToPem, publicKeySha256, x509} from '../../source/pki/index.js';
 import {readTextFile} from '../../source/io/files.js';
-import {agentPaths, writePins} from '../../agent/home.js';
+import {agentPaths, readAgentConfig, writeAgentConfig, writePins, type AgentLimits} from '../../agent/home.js';
 import {allowScript, initAgent} from '../../agent/commands.js';
 
 export const repoRoot = new URL('../..', import.meta.url).pathname;
@@ -31,6 +34,11 @@ export async function createController(): Promise<string> {
 	return home;
 }
 
+/** Copies test/fixtures/NAME with installScript(). */
+export function installFixture(fixture: string): string {
+	return installScript(fixture, readFileSync(join(fixtures, fixture), 'utf8'));
+}
+
 /** Copies a fixture script into a private 0700 directory with mode 0755, so it passes the allowlist checks. */
 export function installScript(name: string, body: string): string {
 	const directory = temporaryDirectory('xi-exec-scripts-');
@@ -41,7 +49,7 @@ export function installScript(name: string, body: string): string {
 	return path;
 }
 
-export type TestAgent = {name: string; home: string; port: number};
+export type TestAgent = {name: string; home: string; port: number; controllerHome?: string};
 
 export async function enrolAgent(controllerHome: string, options: {name: string; port: number; tags?: string[]; scripts?: Record<string, string>; notAfter?: Date}): Promise<TestAgent> {
 	const home = join(temporaryDirectory(), options.name);
@@ -70,13 +78,41 @@ export async function enrolAgent(controllerHome: string, options: {name: string;
 		certificateExpires: certificate.notAfter.toISOString(),
 		pairedAt: new Date().toISOString(),
 	}));
-	return {name: options.name, home, port: options.port};
+	return {name: options.name, home, port: options.port, controllerHome};
 }
 
 export type RunningAgent = {process: ChildProcess; lines: string[]; stop: () => Promise<void>};
 
-/** Starts `xi-exec-agent start` and resolves once it logs that it is listening. */
+/**
+ * Starts `xi-exec-agent start` and resolves once it logs that it is listening. An agent enrolled
+ * by enrolAgent whose port another process took in the meantime (test files run in parallel) is
+ * moved to a fresh port, in its config and in the controller's registry, and started again.
+ */
 export async function startAgent(agent: TestAgent, options: {nodeArgs?: string[]; env?: NodeJS.ProcessEnv} = {}): Promise<RunningAgent> {
+	for (let attempt = 1; ; attempt++) {
+		try {
+			return await startAgentOnce(agent, options);
+		} catch (error) {
+			if (!agent.controllerHome || attempt >= 5 || !(error as Error).message.includes('EADDRINUSE')) {
+				throw error;
+			}
+
+			await movePort(agent, agent.controllerHome, freePort());
+		}
+	}
+}
+
+async function movePort(agent: TestAgent, controllerHome: string, port: number): Promise<void> {
+	const paths = agentPaths(agent.home);
+	writeAgentConfig(paths, {...readAgentConfig(paths), listen: `127.0.0.1:${port}`});
+	await openControllerRegistry(controllerPaths(controllerHome)).update(registry => ({
+		...registry,
+		agents: registry.agents.map(record => (record.name === agent.name ? {...record, address: `127.0.0.1:${port}`} : record)),
+	}));
+	agent.port = port;
+}
+
+async function startAgentOnce(agent: TestAgent, options: {nodeArgs?: string[]; env?: NodeJS.ProcessEnv}): Promise<RunningAgent> {
 	const child = spawn(process.execPath, [...(options.nodeArgs ?? []), agentCli, 'start'], {
 		env: {...process.env, ...options.env, XI_EXEC_AGENT_HOME: agent.home},
 		stdio: ['ignore', 'pipe', 'pipe'],
@@ -112,28 +148,185 @@ export async function startAgent(agent: TestAgent, options: {nodeArgs?: string[]
 	};
 }
 
-let nextPort = 20_000 + ((process.pid * 37) % 20_000);
-/** A port for an agent to listen on; spread by pid so parallel test files rarely collide. */
+let nextPort = 10_000 + ((process.pid * 37) % 20_000);
+/**
+ * A port for an agent to listen on: spread by pid so parallel test files rarely collide, below
+ * the kernel's ephemeral range, and skipping any port that /proc/net/tcp shows in use.
+ */
 export function freePort(): number {
-	nextPort += 1;
+	const used = portsInUse();
+	do {
+		nextPort = nextPort >= 31_999 ? 10_000 : nextPort + 1;
+	} while (used.has(nextPort));
+
 	return nextPort;
+}
+
+function portsInUse(): Set<number> {
+	const ports = new Set<number>();
+	for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+		let text: string;
+		try {
+			text = readFileSync(table, 'utf8');
+		} catch {
+			continue;
+		}
+
+		for (const line of text.split('\n').slice(1)) {
+			const local = line.trim().split(/\s+/)[1];
+			const port = local?.split(':')[1];
+			if (port) {
+				ports.add(Number.parseInt(port, 16));
+			}
+		}
+	}
+
+	return ports;
 }
 
 export type CliResult = {code: number | null; stdout: string; stderr: string};
 
 export function runCli(cli: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-	return new Promise(resolve => {
-		const child = spawn(process.execPath, [cli, ...args], {env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'pipe']});
-		let stdout = '';
-		let stderr = '';
-		child.stdout.on('data', (chunk: Buffer) => {
-			stdout += chunk.toString();
-		});
-		child.stderr.on('data', (chunk: Buffer) => {
-			stderr += chunk.toString();
-		});
+	return spawnCli(cli, args, env).done;
+}
+
+/** Starts a CLI and hands back the child, its output so far (to act while it runs), and its end. */
+export function spawnCli(cli: string, args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): {child: ChildProcess; output: () => CliResult; done: Promise<CliResult>} {
+	const child = spawn(process.execPath, [...nodeArgs, cli, ...args], {env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'pipe']});
+	let stdout = '';
+	let stderr = '';
+	child.stdout.on('data', (chunk: Buffer) => {
+		stdout += chunk.toString();
+	});
+	child.stderr.on('data', (chunk: Buffer) => {
+		stderr += chunk.toString();
+	});
+	const done = new Promise<CliResult>(resolve => {
 		child.on('close', code => {
 			resolve({code, stdout, stderr});
 		});
 	});
+	return {child, output: () => ({code: child.exitCode, stdout, stderr}), done};
+}
+
+/** The controller's own TLS key, certificate and the fleet CA, as PEM. */
+export function controllerCredentials(controllerHome: string): TlsCredentials {
+	return loadControllerCredentials(controllerPaths(controllerHome));
+}
+
+/** One request frame as a line, with a fresh request id, message id and timestamp unless given. */
+export function requestLine(fields: Record<string, unknown>): string {
+	return JSON.stringify({v: 1, id: randomUUID(), msg: randomUUID(), ts: Date.now(), ...fields}) + '\n';
+}
+
+export type RawOptions = {
+	/** The CA the client trusts for the agent's certificate. */
+	ca: string;
+	key?: string;
+	cert?: string;
+	session?: Buffer;
+	minVersion?: SecureVersion;
+	maxVersion?: SecureVersion;
+	/** Lines written as soon as the connection is secure. */
+	send?: Array<string | Buffer>;
+	/** Or full control of the socket once it is secure. */
+	onSecure?: (socket: TLSSocket) => void;
+	/** A safety net only: a connection still open after this is destroyed and reported. */
+	giveUpMs?: number;
+};
+
+export type RawReply = {
+	/** The client finished its side of the handshake (in TLS 1.3 before the server checks the client's certificate). */
+	secured: boolean;
+	protocol: string | null;
+	reused: boolean;
+	errorCode?: string;
+	frames: Array<Record<string, unknown>>;
+	/** Session tickets the server handed out. */
+	sessions: Buffer[];
+	gaveUp: boolean;
+};
+
+/**
+ * A raw TLS client for the agent's port: no dispatcher in between, so a test can offer any
+ * certificate, TLS version, session or bytes. The agent's own certificate is still verified
+ * against `ca` (its identity is a SAN URI, not a host name, so only the chain is checked here).
+ */
+export function rawExchange(port: number, options: RawOptions): Promise<RawReply> {
+	return new Promise(resolve => {
+		const reply: RawReply = {secured: false, protocol: null, reused: false, frames: [], sessions: [], gaveUp: false};
+		let data = '';
+		const socket = connect({
+			host: '127.0.0.1',
+			port,
+			ca: [options.ca],
+			...(options.key ? {key: options.key} : {}),
+			...(options.cert ? {cert: options.cert} : {}),
+			...(options.session ? {session: options.session} : {}),
+			minVersion: options.minVersion ?? 'TLSv1.2',
+			maxVersion: options.maxVersion ?? 'TLSv1.3',
+			rejectUnauthorized: true,
+			checkServerIdentity: () => undefined,
+		});
+		const giveUp = setTimeout(() => {
+			reply.gaveUp = true;
+			socket.destroy();
+		}, options.giveUpMs ?? 60_000);
+		socket.on('secureConnect', () => {
+			reply.secured = true;
+			reply.protocol = socket.getProtocol();
+			reply.reused = socket.isSessionReused();
+			for (const line of options.send ?? []) {
+				socket.write(line);
+			}
+
+			options.onSecure?.(socket);
+		});
+		socket.on('session', (session: Buffer) => {
+			reply.sessions.push(session);
+		});
+		socket.on('data', (chunk: Buffer) => {
+			data += chunk.toString();
+		});
+		socket.on('error', (error: NodeJS.ErrnoException) => {
+			reply.errorCode ??= error.code ?? error.message;
+		});
+		socket.on('close', () => {
+			clearTimeout(giveUp);
+			reply.frames = data.split('\n').filter(line => line.length > 0).map(line => JSON.parse(line) as Record<string, unknown>);
+			resolve(reply);
+		});
+	});
+}
+
+/** Polls until `probe` returns a value; a safety net against hangs, not a timed assertion. */
+export async function waitFor<T>(probe: () => T | undefined, what: string, options: {giveUpMs?: number; state?: () => unknown} = {}): Promise<T> {
+	const giveUpMs = options.giveUpMs ?? 60_000;
+	const deadline = Date.now() + giveUpMs;
+	for (;;) {
+		const value = probe();
+		if (value !== undefined) {
+			return value;
+		}
+
+		if (Date.now() > deadline) {
+			throw new Error(`gave up waiting for ${what}${options.state ? `; what there was: ${JSON.stringify(options.state())}` : ''}`);
+		}
+
+		await delay(20);
+	}
+}
+
+export type LogEvent = Record<string, unknown> & {event: string};
+
+/** The agent's JSON log lines with this event name, optionally only those after line `from`. */
+export function logEvents(agent: RunningAgent, event: string, from = 0): LogEvent[] {
+	return agent.lines.slice(from).map(line => JSON.parse(line) as LogEvent).filter(entry => entry.event === event);
+}
+
+/** Changes limits in an agent's config.json (before it starts). */
+export function setAgentLimits(agent: TestAgent, limits: Partial<AgentLimits>): void {
+	const paths = agentPaths(agent.home);
+	const config = readAgentConfig(paths);
+	writeAgentConfig(paths, {...config, limits: {...config.limits, ...limits}});
 }
