@@ -148,12 +148,12 @@ export function decodeResponse(line: string): Decoded<ResponseFrame> {
 				return fail('unknown-type', `unknown response type ${JSON.stringify(fields['type'])}`);
 			}
 		}
-	});
+	}, {unknownIdOnErrors: true});
 }
 
 type Fail = (code: ProtocolErrorCode, message: string) => ProtocolError;
 
-function decodeWith<F>(line: string, maxBytes: number, build: (fields: Fields, fail: Fail) => F | ProtocolError): Decoded<F> {
+function decodeWith<F>(line: string, maxBytes: number, build: (fields: Fields, fail: Fail) => F | ProtocolError, options: {unknownIdOnErrors?: boolean} = {}): Decoded<F> {
 	let id = unknownRequestId;
 	const fail: Fail = (code, message) => ({code, message, id});
 	if (utf8Bytes(line) > maxBytes) {
@@ -179,7 +179,9 @@ function decodeWith<F>(line: string, maxBytes: number, build: (fields: Fields, f
 		return {ok: false, error: fail('unsupported-version', `protocol version ${JSON.stringify(record['v'])} is not supported (this side speaks ${protocolVersion})`)};
 	}
 
-	if (id === unknownRequestId) {
+	// An agent's refusal of a connection it could not read a request id from carries "-".
+	const unknownIdAllowed = options.unknownIdOnErrors === true && record['id'] === unknownRequestId && record['type'] === 'error';
+	if (id === unknownRequestId && !unknownIdAllowed) {
 		return {ok: false, error: fail('malformed', 'field "id" must be a request id')};
 	}
 
