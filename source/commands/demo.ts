@@ -16,6 +16,8 @@ import {agentPaths} from '../../agent/home.js';
 import {controllerPaths, initControllerHome, loadCertificateAuthority, loadServerCredentials, openControllerRegistry, readControllerCertificate} from '../home.js';
 import {formatCode} from '../pairing/code.js';
 import {openPairingListener} from '../pairing/listener.js';
+import {pairingAuditFields} from '../pairing/audit-fields.js';
+import {openControllerAudit} from '../audit/controller-log.js';
 import {agentsCommand} from './agents.js';
 import {runCommand, type CommandIo} from './run.js';
 
@@ -81,6 +83,7 @@ async function runDemo(directory: string, children: ChildProcess[], io: CommandI
 	const {caSha256} = await initControllerHome(home, new Date());
 	io.stdout(`Demo fleet in ${directory}\nController CA ${caSha256.slice(0, 16)}…\n\n`);
 
+	const audit = openControllerAudit(paths);
 	const listener = await openPairingListener({
 		listen: {host: '127.0.0.1', port: 0},
 		server: loadServerCredentials(paths),
@@ -91,8 +94,12 @@ async function runDemo(directory: string, children: ChildProcess[], io: CommandI
 		replace: false,
 		timeoutMs: 60_000,
 		now: () => new Date(),
-		onEvent() {
-			// The demo reports each pairing itself, below.
+		onEvent(event) {
+			// The demo reports each pairing itself, below; the audit trail gets every event.
+			const fields = pairingAuditFields(event);
+			if (fields) {
+				void audit.append(fields).catch(() => undefined);
+			}
 		},
 	});
 
@@ -139,6 +146,7 @@ async function runDemo(directory: string, children: ChildProcess[], io: CommandI
 	}
 
 	await listener.close();
+	await audit.close();
 	io.stdout('\nStarting the agents...\n');
 	await Promise.all(fleet.map(agent => startDemoAgent(homes.get(agent.name)!, children)));
 

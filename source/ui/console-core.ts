@@ -7,6 +7,8 @@ import {dispatch} from '../dispatch/dispatcher.js';
 import {loadCertificateAuthority, loadControllerCredentials, loadServerCredentials, openControllerRegistry, readControllerCertificate, type ControllerPaths} from '../home.js';
 import type {HostPort} from '../io/address.js';
 import {openPairingListener} from '../pairing/listener.js';
+import {pairingAuditFields} from '../pairing/audit-fields.js';
+import {openControllerAudit} from '../audit/controller-log.js';
 import type {ConsoleCore} from './core.js';
 
 export type ConsoleCoreOptions = {caller: string; pairListen: HostPort; parallel?: number; timeoutSeconds?: number};
@@ -35,6 +37,8 @@ export function createConsoleCore(paths: ControllerPaths, options: ConsoleCoreOp
 			return {requestId, cancel: () => cancel.abort(), done};
 		},
 		async openPairing(onEvent) {
+			// Every attempt is audited, from the console as from `xi-exec pair`.
+			const audit = openControllerAudit(paths);
 			const listener = await openPairingListener({
 				listen: options.pairListen,
 				server: loadServerCredentials(paths),
@@ -45,9 +49,24 @@ export function createConsoleCore(paths: ControllerPaths, options: ConsoleCoreOp
 				replace: false,
 				timeoutMs: 5 * 60 * 1000,
 				now: () => new Date(),
-				onEvent,
+				onEvent(event) {
+					const fields = pairingAuditFields(event);
+					if (fields) {
+						void audit.append(fields).catch(() => undefined);
+					}
+
+					onEvent(event);
+				},
 			});
-			return {address: listener.address, approve: listener.approve, reject: listener.reject, close: listener.close};
+			return {
+				address: listener.address,
+				approve: listener.approve,
+				reject: listener.reject,
+				async close() {
+					await listener.close();
+					await audit.close().catch(() => undefined);
+				},
+			};
 		},
 	};
 }
