@@ -7,7 +7,8 @@
  * process group, killed whole at the deadline, so a grandchild holding its stdout cannot keep
  * the request waiting. The hook's location comes only from the agent's own config.
  */
-import {spawn} from 'node:child_process';
+import {spawn, type ChildProcessByStdio, type SpawnOptions} from 'node:child_process';
+import type {Readable, Writable} from 'node:stream';
 import {request} from 'node:https';
 import {TextDecoder} from 'node:util';
 import type {TokenScope} from '../source/policy/tokens.js';
@@ -78,7 +79,9 @@ export function readVerdict(output: Buffer, exitAllows: boolean, exitDescription
 function askExecutable(command: string, context: HookContext, config: HookConfig): Promise<HookVerdict> {
 	return new Promise(resolve => {
 		const env = Object.assign(Object.create(null) as Record<string, string>, {PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8'}, config.env);
-		const child = spawn(command, [], {shell: false, detached: true, stdio: ['pipe', 'pipe', 'ignore'], env, cwd: '/'});
+		// A null-prototype options object naming every option: a polluted Object.prototype has nothing to fill in.
+		const options = Object.assign(Object.create(null) as SpawnOptions, {shell: false, detached: true, stdio: ['pipe', 'pipe', 'ignore'], env, cwd: '/', argv0: command, uid: undefined, gid: undefined, windowsHide: true, timeout: undefined, killSignal: undefined, signal: undefined} satisfies SpawnOptions);
+		const child = spawn(command, [], options) as ChildProcessByStdio<Writable, Readable, null>;
 		const chunks: Buffer[] = [];
 		let size = 0;
 		let settled = false;
