@@ -6,6 +6,7 @@
  * cancel), end as `skipped`. A whole-run timeout and an idle timeout (no output for N s) cancel
  * the hosts still running and report them as `timeout`, saying which one fired.
  */
+import {setMaxListeners} from 'node:events';
 import type {SecureContext} from 'node:tls';
 import type {RunStatus} from '../protocol/frames.js';
 import type {AgentTarget} from './agent-connection.js';
@@ -35,6 +36,8 @@ const skipped = (agent: string, reason: string): AgentResult => ({agent, status:
 export async function dispatch(targets: readonly AgentTarget[], request: AgentRunRequest, options: DispatchOptions): Promise<AgentResult[]> {
 	const emit = options.emit ?? (() => undefined);
 	const runCancel = new AbortController();
+	// Every running host listens to the run's signal: thousands of listeners are expected here.
+	setMaxListeners(0, runCancel.signal);
 	const onOuterCancel = () => runCancel.abort('cancelled');
 	options.cancel?.addEventListener('abort', onOuterCancel, {once: true});
 	if (options.cancel?.aborted) {
