@@ -12,7 +12,7 @@ import {XiError} from '../errors.js';
 import type {AuditLog} from '../audit/file-log.js';
 import {argsHash} from '../audit/record.js';
 import {auditListCommand} from '../commands/audit.js';
-import {resolveTargets} from '../commands/targets.js';
+import {resolveTargets} from '../registry/resolve-targets.js';
 import {createJsonRunWriter} from '../output/json-run.js';
 import {tokenCreate, tokenList, tokenRevoke} from '../commands/token.js';
 import type {CommandIo} from '../commands/run.js';

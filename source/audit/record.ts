@@ -77,3 +77,17 @@ export function headOf(record: AuditRecord): ChainHead {
 export function argsHash(args: readonly string[]): string {
 	return createHash('sha256').update('xi-exec args v1\n').update(canonical(args)).digest('hex');
 }
+
+/** The records of the lines that parse as JSON; torn or foreign lines are verify's business. */
+export function parseRecords(lines: readonly string[]): AuditRecord[] {
+	const records: AuditRecord[] = [];
+	for (const line of lines) {
+		try {
+			records.push(JSON.parse(line) as AuditRecord);
+		} catch {
+			// Skipped here; `verifyLog` reports them.
+		}
+	}
+
+	return records;
+}

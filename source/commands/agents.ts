@@ -6,7 +6,7 @@ import {visible} from '../output/visible.js';
 import {formatTags} from '../policy/tags.js';
 import {markSeen, type AgentRecord} from '../registry/model.js';
 import type {CommandIo} from './run.js';
-import {resolveTargets} from './targets.js';
+import {resolveTargets} from '../registry/resolve-targets.js';
 
 export type AgentView = {
 	name: string;

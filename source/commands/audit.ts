@@ -6,7 +6,7 @@ import {existsSync, readFileSync} from 'node:fs';
 import {XiError} from '../errors.js';
 import type {CheckpointVerifier} from '../audit/checkpoint.js';
 import {crossVerify} from '../audit/cross-verify.js';
-import type {AuditRecord} from '../audit/record.js';
+import {parseRecords, type AuditRecord} from '../audit/record.js';
 import {verifyLog} from '../audit/verify.js';
 import {visible} from '../output/visible.js';
 import type {CommandIo} from './run.js';
@@ -42,19 +42,6 @@ export function readAuditLines(path: string): string[] {
 	}
 
 	return lines;
-}
-
-export function parseRecords(lines: readonly string[]): AuditRecord[] {
-	const records: AuditRecord[] = [];
-	for (const line of lines) {
-		try {
-			records.push(JSON.parse(line) as AuditRecord);
-		} catch {
-			// Torn or foreign lines are verify's business; listing skips them.
-		}
-	}
-
-	return records;
 }
 
 export function auditListCommand(path: string, input: AuditFilter & {json: boolean}, io: CommandIo, now = new Date()): number {

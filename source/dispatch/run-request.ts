@@ -15,7 +15,7 @@ import type {SecureContext} from 'node:tls';
 import {XiError} from '../errors.js';
 import {argsHash, type AuditFields} from '../audit/record.js';
 import type {AuditLog} from '../audit/file-log.js';
-import {resolveTargets} from '../commands/targets.js';
+import {resolveTargets} from '../registry/resolve-targets.js';
 import type {ControllerPaths} from '../home.js';
 import {historyLine} from '../history/run-record.js';
 import {startRunFile, type RunWriter} from '../history/run-store.js';

@@ -40,18 +40,7 @@ export function fileLines(path: string): string[] {
 }
 
 /** The records of the lines that parse (as `audit verify --cross` reads them). */
-export function parseLines(lines: readonly string[]): AuditRecord[] {
-	const records: AuditRecord[] = [];
-	for (const line of lines) {
-		try {
-			records.push(JSON.parse(line) as AuditRecord);
-		} catch {
-			// Torn or foreign lines are verify's business.
-		}
-	}
-
-	return records;
-}
+export {parseRecords as parseLines} from '../../source/audit/record.js';
 
 export function withoutHash(record: AuditRecord): Omit<AuditRecord, 'hash'> {
 	const {hash: _hash, ...rest} = record;

@@ -1,7 +1,7 @@
 /** Resolving `--on` against the registry, with the errors an operator needs. */
 import {XiError} from '../errors.js';
 import {parseSelector, selectAgents} from '../policy/selector.js';
-import type {AgentRecord, Registry} from '../registry/model.js';
+import type {AgentRecord, Registry} from './model.js';
 
 export function resolveTargets(registry: Registry, on: readonly string[], options: {defaultAll?: boolean} = {}): AgentRecord[] {
 	const values = on.length === 0 && options.defaultAll ? ['all'] : on;
