@@ -3,6 +3,7 @@
 import meow from 'meow';
 import {runMain} from './cli/main.js';
 import {positiveInteger, usage} from './cli/flags.js';
+import {readCallerToken} from './cli/read-token.js';
 import {controllerPaths, resolveControllerHome} from './home.js';
 import type {CommandIo} from './commands/run.js';
 
@@ -58,21 +59,6 @@ const commandFlags = {
 	console: {pairListen: {type: 'string'}},
 	audit: {request: {type: 'string'}, agent: {type: 'string'}, since: {type: 'string'}, json: {type: 'boolean'}, cross: {type: 'string', isMultiple: true}},
 } as const;
-
-/** The caller's token: --token-file, then XI_EXEC_TOKEN, then --token (which shows in `ps`, so it warns). */
-async function readToken(flags: Record<string, unknown>, io: CommandIo): Promise<string | undefined> {
-	if (typeof flags['tokenFile'] === 'string') {
-		const {readTextFile} = await import('./io/files.js');
-		return readTextFile(flags['tokenFile'], 'the token file').trim();
-	}
-
-	if (typeof flags['token'] === 'string') {
-		io.stderr('xi-exec: warning: --token is visible to other users in `ps`; prefer XI_EXEC_TOKEN or --token-file.\n');
-		return flags['token'];
-	}
-
-	return process.env['XI_EXEC_TOKEN'] || undefined;
-}
 
 const io: CommandIo = {
 	stdout: text => process.stdout.write(text),
@@ -255,7 +241,7 @@ await runMain('xi-exec', async () => {
 				timeoutSeconds: positiveInteger('timeout', flags['timeout'] as number | undefined, {max: 86_400}) ?? 30,
 				json: Boolean(flags['json']),
 				dryRun: Boolean(flags['dryRun']),
-				token: await readToken(flags, io),
+				token: readCallerToken({tokenFile: flags['tokenFile'], token: flags['token'], env: process.env, warn: io.stderr}),
 			}, io);
 		}
 	}

@@ -18,6 +18,7 @@ export const errorCodes = {
 	SCRIPT_UNKNOWN: {exit: 2, http: 404, summary: 'No allowlist entry has that name.'},
 	AGENT_UNKNOWN: {exit: 2, http: 404, summary: 'No registered agent has that name.'},
 	TOKEN_INVALID: {exit: 2, http: 401, summary: 'The bearer token is unknown, revoked or expired.'},
+	TOKEN_FILE_UNSAFE: {exit: 2, http: 400, summary: 'The --token-file is open to its group or others: chmod 600 it.'},
 	OUT_OF_SCOPE: {exit: 2, http: 403, summary: 'The request reaches a script or an agent outside the token\'s scope.'},
 	RUN_UNKNOWN: {exit: 2, http: 404, summary: 'No run with that request id is in the history.'},
 	TOO_MANY_TARGETS: {exit: 2, http: 400, summary: 'A run would exceed a script\'s maxTargets, or needs --yes for a confirm script.'},
