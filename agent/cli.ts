@@ -3,7 +3,8 @@
 import meow from 'meow';
 import {runMain} from '../source/cli/main.js';
 import {positiveInteger, usage} from '../source/cli/flags.js';
-import {allowScript, denyScript, initAgent} from './commands.js';
+import {allowScript, changeOwnTags, denyScript, initAgent} from './commands.js';
+import {formatTags} from '../source/policy/tags.js';
 import {agentPaths, readAllowlistFile, resolveAgentHome} from './home.js';
 
 const help = `
@@ -13,6 +14,7 @@ const help = `
                           [--run-as USER] [--max-targets N] [--confirm]
     $ xi-exec-agent deny NAME
     $ xi-exec-agent scripts [--json]
+    $ xi-exec-agent tag set KEY=VALUE... | tag unset KEY...   the tags this agent proposes about itself
     $ xi-exec-agent pair --controller HOST:PORT [--ca-sha256 HASH] [--json] [--timeout SECONDS]
     $ xi-exec-agent start
     $ xi-exec-agent audit [--request ID] [--since 1h] [--json]
@@ -31,6 +33,7 @@ const commandFlags = {
 	allow: {description: {type: 'string'}, timeout: {type: 'number'}, schema: {type: 'string'}, runAs: {type: 'string'}, maxTargets: {type: 'number'}, confirm: {type: 'boolean'}},
 	deny: {},
 	scripts: {json: {type: 'boolean'}},
+	tag: {},
 	pair: {controller: {type: 'string'}, caSha256: {type: 'string'}, json: {type: 'boolean'}, timeout: {type: 'number'}},
 	start: {},
 	audit: {request: {type: 'string'}, since: {type: 'string'}, json: {type: 'boolean'}},
@@ -102,6 +105,17 @@ await runMain('xi-exec-agent', async () => {
 				}
 			}
 
+			return 0;
+		}
+
+		case 'tag': {
+			const [verb, ...words] = cli.input;
+			if (verb !== 'set' && verb !== 'unset') {
+				usage('usage: xi-exec-agent tag set KEY=VALUE... or xi-exec-agent tag unset KEY...');
+			}
+
+			const {after} = changeOwnTags(paths, verb, words);
+			process.stdout.write(`Own tags: ${formatTags(after) || '(none)'}.\nThe controller's registry decides; \`xi-exec agents\` shows this agent as drifted until \`xi-exec tag\` agrees.\n`);
 			return 0;
 		}
 

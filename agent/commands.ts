@@ -1,9 +1,9 @@
 /** The agent's commands other than `start`: set up the home and edit the allowlist. */
 import {readFileSync} from 'node:fs';
 import {XiError} from '../source/errors.js';
-import {ensureDirectory, existsSync, readTextFile} from '../source/io/files.js';
+import {ensureDirectory, existsSync, readJsonFile, readTextFile, writeFileAtomic} from '../source/io/files.js';
 import {formatHostPort, parseHostPort} from '../source/io/address.js';
-import {parseTag, type Tags} from '../source/policy/tags.js';
+import {applyTagChange, parseTag, parseTagChange, type Tags} from '../source/policy/tags.js';
 import {isAgentName, isScriptName} from '../source/protocol/text-checks.js';
 import {inspectScriptFile, maxTimeoutSeconds, type AllowlistEntry} from './allowlist.js';
 import {defaultLimits, readAgentConfig, readAllowlistFile, writeAgentConfig, writeAllowlistFile, type AgentPaths} from './home.js';
@@ -120,7 +120,32 @@ export function denyScript(paths: AgentPaths, name: string | undefined): void {
 	signalReload(paths);
 }
 
-/** Tells a running agent (if any) to reload its allowlist. */
+/**
+ * `xi-exec-agent tag set key=value...` / `tag unset key...`: the tags this agent proposes about
+ * itself (in config.json). The controller's registry stays authoritative; an agent whose own tags
+ * differ from it shows as drifted in discovery. A running agent picks the change up at once.
+ */
+export function changeOwnTags(paths: AgentPaths, mode: 'set' | 'unset', words: readonly string[]): {before: Tags; after: Tags} {
+	const config = readAgentConfig(paths);
+	const usageLine = mode === 'set' ? 'xi-exec-agent tag set key=value [key=value...]' : 'xi-exec-agent tag unset key [key...]';
+	const parsed = parseTagChange(words, mode);
+	if (!parsed.ok) {
+		throw new XiError('TAG_INVALID', `tag ${mode}: ${parsed.reason}; usage: ${usageLine}.`);
+	}
+
+	const applied = applyTagChange(config.tags, parsed.change);
+	if (!applied.ok) {
+		throw new XiError('TAG_INVALID', `tag ${mode}: ${applied.reason}.`);
+	}
+
+	// Only "tags" changes: the rest of the file stays as the operator wrote it.
+	const raw = readJsonFile(paths.config, 'the agent configuration') as Record<string, unknown>;
+	writeFileAtomic(paths.config, JSON.stringify({...raw, tags: applied.tags}, null, '\t') + '\n', 0o600);
+	signalReload(paths);
+	return {before: config.tags, after: applied.tags};
+}
+
+/** Tells a running agent (if any) to reload its allowlist and its own tags. */
 function signalReload(paths: AgentPaths): void {
 	let pid: number;
 	try {

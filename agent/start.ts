@@ -10,7 +10,8 @@ import {readTextFile} from '../source/io/files.js';
 import {publicKeySha256} from '../source/pki/fingerprints.js';
 import {x509} from '../source/pki/x509.js';
 import type {AgentLog} from './execute-run.js';
-import {readAgentConfig, readAllowlistFile, readPins, type AgentPaths} from './home.js';
+import {readAgentConfig, readAllowlistFile, readPins, type AgentConfig, type AgentPaths} from './home.js';
+import {sameTags} from '../source/policy/tags.js';
 import {loadAllowlist, type LoadedAllowlist} from './loaded-allowlist.js';
 import {ownersFor, runAsIds} from './owners.js';
 import {createAgentServer} from './server.js';
@@ -88,7 +89,32 @@ export async function startAgent(paths: AgentPaths, log: AgentLog = stdoutLog): 
 		} catch (error) {
 			log('allowlist.reload-failed', {reason: (error as Error).message});
 		}
+
+		reloadOwnTags();
 	});
+
+	/** `xi-exec-agent tag set|unset` changed the tags this agent reports about itself: take them, and record it. */
+	function reloadOwnTags(): void {
+		let tags: AgentConfig['tags'];
+		try {
+			({tags} = readAgentConfig(paths));
+		} catch (error) {
+			log('tags.reload-failed', {reason: (error as Error).message});
+			return;
+		}
+
+		if (sameTags(tags, config.tags)) {
+			return;
+		}
+
+		const before = config.tags;
+		// The server reads config.tags for every description and hook context.
+		config.tags = tags;
+		log('tags.reloaded', {tags});
+		void audit.append({event: 'agent.tags', agent: config.name, before, after: tags}).catch((error: unknown) => {
+			log('audit.failed', {event: 'agent.tags', reason: (error as Error).message});
+		});
+	}
 
 	return new Promise<number>(resolve => {
 		const stop = (signal: string) => {

@@ -13,6 +13,7 @@ const help = `
     $ xi-exec demo                                     a local demo fleet, paired for real, in the console
     $ xi-exec init                                     create the fleet CA and controller keys
     $ xi-exec agents [--on SELECTOR] [--json]          list agents, asking each what it runs
+    $ xi-exec tag NAME KEY=VALUE... | untag NAME KEY...   change an agent's tags in the registry
     $ xi-exec run SCRIPT --on SELECTOR [-- ARGS...]    run an allowlisted script on agents
           [--parallel N] [--timeout SECONDS] [--json] [--dry-run] [--token-file FILE] [--group]
           [--batch N|N%] [--max-failures N|N%] [--ignore-unreachable] [--canary N] [--yes] [--shuffle]
@@ -50,6 +51,8 @@ const commandFlags = {
 		runTimeout: {type: 'number'}, idleTimeout: {type: 'number'}, group: {type: 'boolean'}, rerun: {type: 'string'}, only: {type: 'string'},
 	},
 	runs: {json: {type: 'boolean'}, agent: {type: 'string'}},
+	tag: {json: {type: 'boolean'}},
+	untag: {json: {type: 'boolean'}},
 	cancel: {},
 	serve: {listen: {type: 'string'}, cert: {type: 'string'}, key: {type: 'string'}},
 	token: {name: {type: 'string'}, scripts: {type: 'string'}, on: {type: 'string', isMultiple: true}, expires: {type: 'string'}, json: {type: 'boolean'}},
@@ -207,6 +210,13 @@ await runMain('xi-exec', async () => {
 				since: flags['since'] as string | undefined,
 				json: Boolean(flags['json']),
 			}, io);
+		}
+
+		case 'tag':
+		case 'untag': {
+			const {tagCommand} = await import('./commands/tag.js');
+			const [name, ...words] = [...cli.input, ...afterSeparator];
+			return tagCommand(paths, {name, words, mode: command === 'tag' ? 'set' : 'unset', json: Boolean(flags['json'])}, io);
 		}
 
 		case 'agents': {

@@ -17,6 +17,7 @@ export const errorCodes = {
 	SCRIPT_UNSAFE: {exit: 2, http: 400, summary: 'An allowlisted path fails a safety check (not absolute, writable by others, wrong owner...).'},
 	SCRIPT_UNKNOWN: {exit: 2, http: 404, summary: 'No allowlist entry has that name.'},
 	AGENT_UNKNOWN: {exit: 2, http: 404, summary: 'No registered agent has that name.'},
+	TAG_INVALID: {exit: 2, http: 400, summary: 'A tag breaks the tag grammar (key=value), or a key to remove is not there.'},
 	TOKEN_INVALID: {exit: 2, http: 401, summary: 'The bearer token is unknown, revoked or expired.'},
 	TOKEN_FILE_UNSAFE: {exit: 2, http: 400, summary: 'The --token-file is open to its group or others: chmod 600 it.'},
 	OUT_OF_SCOPE: {exit: 2, http: 403, summary: 'The request reaches a script or an agent outside the token\'s scope.'},

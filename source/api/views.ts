@@ -1,7 +1,7 @@
 /** What the API answers, shaped from the core's values. Pure. */
 import type {Discovered} from '../dispatch/discover.js';
 import {countByStatus, runDocument, type StoredRun} from '../history/run-record.js';
-import type {Tags} from '../policy/tags.js';
+import {sameTags} from '../policy/tags.js';
 import type {AgentRecord} from '../registry/model.js';
 import {compileAdvertisedSchema} from './advertised-schema.js';
 
@@ -29,11 +29,6 @@ export function agentView(record: AgentRecord, found: Discovered, lastSeen: stri
 			};
 		}),
 	};
-}
-
-export function sameTags(a: Tags, b: Tags): boolean {
-	const keys = Object.keys(a);
-	return keys.length === Object.keys(b).length && keys.every(key => Object.hasOwn(b, key) && b[key] === a[key]);
 }
 
 function historyFields(run: StoredRun) {

@@ -3,7 +3,7 @@ import {createClientContext} from '../dispatch/agent-connection.js';
 import {discoverAgents, type Discovered} from '../dispatch/discover.js';
 import {loadControllerCredentials, openControllerRegistry, type ControllerPaths} from '../home.js';
 import {visible} from '../output/visible.js';
-import {formatTags} from '../policy/tags.js';
+import {describeDrift, formatTags, sameTags} from '../policy/tags.js';
 import {markSeen, type AgentRecord} from '../registry/model.js';
 import type {CommandIo} from './run.js';
 import {resolveTargets} from '../registry/resolve-targets.js';
@@ -12,6 +12,10 @@ export type AgentView = {
 	name: string;
 	address: string;
 	tags: Record<string, string>;
+	/** The tags the agent reports about itself (null when it did not answer); the registry's decide. */
+	reportedTags: Record<string, string> | null;
+	/** Its own tags differ from the registry's. */
+	drifted: boolean;
 	status: Discovered['status'];
 	reason?: string;
 	scripts: Array<{name: string; description: string}>;
@@ -47,6 +51,8 @@ function agentView(record: AgentRecord, found: Discovered, lastSeen: string | un
 		name: record.name,
 		address: record.address,
 		tags: record.tags,
+		reportedTags: found.reportedTags ?? null,
+		drifted: found.reportedTags !== undefined && !sameTags(record.tags, found.reportedTags),
 		status: found.status,
 		...(found.reason === undefined ? {} : {reason: found.reason}),
 		scripts: found.scripts.map(script => ({name: script.name, description: script.description})),
@@ -64,11 +70,13 @@ export function formatAgentTable(views: readonly AgentView[]): string {
 			view.status,
 			view.status === 'reachable' ? String(view.scripts.length) : '-',
 			view.certificateExpires.slice(0, 10),
-			formatTags(view.tags),
+			formatTags(view.tags) + (view.drifted ? ' (drifted)' : ''),
 		]),
 	];
 	const widths = rows[0]!.map((_, column) => Math.max(...rows.map(row => row[column]!.length)));
 	const lines = rows.map(row => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  ').trimEnd());
 	const reasons = views.filter(view => view.reason).map(view => `${view.name}: ${visible(view.reason!)}`);
-	return [...lines, ...(reasons.length > 0 ? ['', ...reasons] : [])].join('\n') + '\n';
+	const drifts = views.filter(view => view.drifted).map(view => `${view.name} drifted: its own tags differ from the registry's, which decides: ${visible(describeDrift(view.tags, view.reportedTags!))}. Reconcile with \`xi-exec tag ${view.name} KEY=VALUE\` or \`xi-exec untag ${view.name} KEY\`, or \`xi-exec-agent tag set|unset\` on the host.`);
+	const notes = [...reasons, ...drifts];
+	return [...lines, ...(notes.length > 0 ? ['', ...notes] : [])].join('\n') + '\n';
 }

@@ -1,6 +1,6 @@
 /** The fleet as the controller knows it: one record per paired agent. Pure. */
 import {XiError} from '../errors.js';
-import type {Tags} from '../policy/tags.js';
+import {applyTagChange, type TagChange, type Tags} from '../policy/tags.js';
 
 export type AgentRecord = {
 	name: string;
@@ -39,6 +39,28 @@ export function removeAgent(registry: Registry, name: string): Registry {
 	}
 
 	return {...registry, agents: registry.agents.filter(agent => agent.name !== name)};
+}
+
+/**
+ * Changes one agent's tags (the registry's are authoritative: they decide token scopes and
+ * selectors). Refuses an unknown agent and a key to remove that is not there.
+ */
+export function changeAgentTags(registry: Registry, name: string, change: TagChange): {registry: Registry; before: Tags; after: Tags} {
+	const agent = findAgent(registry, name);
+	if (!agent) {
+		throw new XiError('AGENT_UNKNOWN', `No agent named ${JSON.stringify(name)} is registered; \`xi-exec agents\` lists them.`);
+	}
+
+	const applied = applyTagChange(agent.tags, change);
+	if (!applied.ok) {
+		throw new XiError('TAG_INVALID', `${name}: ${applied.reason}.`);
+	}
+
+	return {
+		registry: {...registry, agents: registry.agents.map(other => (other.name === name ? {...other, tags: applied.tags} : other))},
+		before: agent.tags,
+		after: applied.tags,
+	};
 }
 
 export function markSeen(registry: Registry, names: readonly string[], when: string): Registry {

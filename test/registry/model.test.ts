@@ -1,6 +1,6 @@
 import test from 'ava';
 import {XiError} from '../../source/errors.js';
-import {addAgent, emptyRegistry, findAgent, markSeen, parseRegistry, removeAgent, type AgentRecord, type Registry} from '../../source/registry/model.js';
+import {addAgent, changeAgentTags, emptyRegistry, findAgent, markSeen, parseRegistry, removeAgent, type AgentRecord, type Registry} from '../../source/registry/model.js';
 
 const pairedAt = '2026-01-15T12:00:00.000Z';
 
@@ -85,4 +85,24 @@ test('parseRegistry returns a registry of the shape it wrote', t => {
 	const registry: Registry = {version: 1, agents: [record('web1', {lastSeen: pairedAt})]};
 	t.is(parseRegistry(registry), registry);
 	t.deepEqual(parseRegistry(JSON.parse(JSON.stringify(registry))), registry);
+});
+
+test('changeAgentTags changes one agent\'s tags and says what they were', t => {
+	const registry = addAgent(addAgent(emptyRegistry(), record('web1', {tags: {env: 'prod', site: 'paris'}})), record('web2'));
+	const changed = changeAgentTags(registry, 'web1', {set: {site: 'london', role: 'db'}, unset: ['env']});
+	t.deepEqual(changed.before, {env: 'prod', site: 'paris'});
+	t.deepEqual(changed.after, {role: 'db', site: 'london'});
+	t.deepEqual(findAgent(changed.registry, 'web1')?.tags, {role: 'db', site: 'london'});
+	t.deepEqual(findAgent(changed.registry, 'web2')?.tags, {env: 'prod'});
+	t.deepEqual(findAgent(registry, 'web1')?.tags, {env: 'prod', site: 'paris'});
+});
+
+test('changeAgentTags refuses an unknown agent and a key that is not there', t => {
+	const registry = addAgent(emptyRegistry(), record('web1'));
+	const unknown = t.throws(() => changeAgentTags(registry, 'web9', {set: {env: 'x'}, unset: []}), {instanceOf: XiError});
+	t.is(unknown.code, 'AGENT_UNKNOWN');
+	t.is(unknown.message, 'No agent named "web9" is registered; `xi-exec agents` lists them.');
+	const missing = t.throws(() => changeAgentTags(registry, 'web1', {set: {}, unset: ['site']}), {instanceOf: XiError});
+	t.is(missing.code, 'TAG_INVALID');
+	t.is(missing.message, 'web1: there is no tag "site" to remove (the tags are: env=prod).');
 });

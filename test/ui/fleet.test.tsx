@@ -179,3 +179,16 @@ test('fleet: 300 agents at 80×24 show a window around the cursor and still fit'
 	t.regex(frame, /\nhost037 .*\n\n/);
 	t.deepEqual(console.largest(), {lines: 23, columns: 80});
 });
+
+test('fleet: an agent whose own tags differ from the registry\'s is marked drifted, and its screen says how', async t => {
+	const core = new FakeCore({discovery: demoFleet.map(record => (record.name === 'db1' ? {...reachable(record), reportedTags: {env: 'production', role: 'db', site: 'paris'}} : {...reachable(record), reportedTags: record.tags}))});
+	const console = await renderApp(core);
+	t.teardown(console.unmount);
+	await waitForFrame(console, 'web3   127.0.0.1:7446 reachable');
+	await press(console, keys.down, () => selected(console)[0]!.startsWith('db1 '));
+	t.deepEqual(selected(console), ['db1    127.0.0.1:7442 reachable   3       2027-02-24 (drifted) env=production r…']);
+	t.false(console.lastFrame()!.includes('cache1 127.0.0.1:7441 reachable   3       2027-02-24 (drifted)'));
+	const details = await press(console, keys.enter, 'agent\n');
+	t.true(details.includes('\ntags env=production role=db site=london\ndrifted: its own tags say site=paris (registry: london)\n'), details);
+	t.deepEqual(console.largest(), {lines: 23, columns: 80});
+});

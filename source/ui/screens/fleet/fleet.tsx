@@ -5,7 +5,7 @@ import {visible} from '../../../output/visible.js';
 import {formatTags} from '../../../policy/tags.js';
 import {phaseColor, theme} from '../../theme.js';
 import {fleetColumns} from './fleet-columns.js';
-import {visibleAgents, type FleetState} from './use-fleet-state.js';
+import {isDrifted, visibleAgents, type FleetAgent, type FleetState} from './use-fleet-state.js';
 
 export type FleetProps = {state: FleetState; height: number; width: number};
 
@@ -15,7 +15,7 @@ export function Fleet({state, height, width}: FleetProps) {
 	const rows = Math.max(1, height - 4);
 	const start = Math.max(0, Math.min(state.cursor - Math.floor(rows / 2), shown.length - rows));
 	const window = shown.slice(start, start + rows);
-	const columns = fleetColumns(width, state.agents.map(agent => ({name: visible(agent.name), address: visible(agent.address), tags: visible(formatTags(agent.tags))})));
+	const columns = fleetColumns(width, state.agents.map(agent => ({name: visible(agent.name), address: visible(agent.address), tags: tagsCell(agent)})));
 
 	return (
 		<Box flexDirection="column">
@@ -45,12 +45,17 @@ export function Fleet({state, height, width}: FleetProps) {
 						{pad(visible(agent.name), columns.name)} {pad(visible(agent.address), columns.address)}{' '}
 						<Text color={selected ? undefined : phaseColor(agent.status)}>{pad(agent.status, columns.status)}</Text>{' '}
 						{pad(agent.status === 'reachable' ? String(agent.scripts.length) : '-', columns.scripts)} {pad(agent.certificateExpires.slice(0, 10), columns.expires)}{' '}
-						{pad(visible(formatTags(agent.tags)), columns.tags)}
+						{pad(tagsCell(agent), columns.tags)}
 					</Text>
 				);
 			})}
 		</Box>
 	);
+}
+
+/** The registry's tags, marked first (long tags are cut at the end) when the agent's own differ; the agent screen shows how. */
+function tagsCell(agent: FleetAgent): string {
+	return (isDrifted(agent) ? '(drifted) ' : '') + visible(formatTags(agent.tags));
 }
 
 function pad(text: string, width: number): string {

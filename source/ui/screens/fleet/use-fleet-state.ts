@@ -5,6 +5,7 @@
 import {useReducer} from 'react';
 import type {Discovered} from '../../../dispatch/discover.js';
 import {matchesFilter, parseFilter} from '../../../policy/filter.js';
+import {sameTags} from '../../../policy/tags.js';
 import type {ScriptDescription} from '../../../protocol/frames.js';
 import type {AgentRecord} from '../../../registry/model.js';
 
@@ -12,7 +13,14 @@ export type FleetAgent = AgentRecord & {
 	status: 'checking' | 'reachable' | 'unreachable';
 	reason?: string;
 	scripts: ScriptDescription[];
+	/** The tags the agent reports about itself, once it answered; the registry's decide. */
+	reportedTags?: Record<string, string>;
 };
+
+/** Whether an agent's own tags differ from the registry's (known once it answered). */
+export function isDrifted(agent: FleetAgent): boolean {
+	return agent.reportedTags !== undefined && !sameTags(agent.tags, agent.reportedTags);
+}
 
 export type FleetState = {
 	agents: FleetAgent[];
@@ -55,7 +63,7 @@ export function reduceFleet(state: FleetState, action: FleetAction): FleetState 
 			return {
 				...state,
 				agents: state.agents.map(agent => (agent.name === found.name
-					? {...agent, status: found.status, scripts: found.scripts, ...(found.reason === undefined ? {reason: undefined} : {reason: found.reason})}
+					? {...agent, status: found.status, scripts: found.scripts, reason: found.reason, reportedTags: found.reportedTags}
 					: agent)),
 			};
 		}
