@@ -42,7 +42,7 @@ export function openAgentAudit(paths: AgentPaths, config: AgentConfig): AuditLog
 		forward = createSyslogForwarder(target, 'xi-exec-agent').forward;
 	}
 
-	return openAuditLog({path: paths.auditLog, side: 'agent', signer: agentSigner(paths), ...(forward ? {forward} : {})});
+	return openAuditLog({path: paths.auditLog, side: 'agent', signer: agentSigner(paths), ...(forward ? {forward} : {}), ...(config.auditRotateBytes ? {rotateBytes: config.auditRotateBytes} : {})});
 }
 
 export function agentAuditVerifier(paths: AgentPaths): CheckpointVerifier {

@@ -49,6 +49,8 @@ export type AgentConfig = {
 	hookTimeoutMs?: number;
 	/** Forward audit records to syslog: udp://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT. */
 	syslog?: string;
+	/** The size in bytes at which the audit file rotates (default 64 MiB). */
+	auditRotateBytes?: number;
 };
 
 export type AgentPaths = ReturnType<typeof agentPaths>;
@@ -92,7 +94,16 @@ export function readAgentConfig(paths: AgentPaths): AgentConfig {
 		...(typeof raw.hook === 'string' ? {hook: raw.hook} : {}),
 		...(typeof raw.hookTimeoutMs === 'number' ? {hookTimeoutMs: raw.hookTimeoutMs} : {}),
 		...(typeof raw.syslog === 'string' ? {syslog: raw.syslog} : {}),
+		...(raw.auditRotateBytes === undefined ? {} : {auditRotateBytes: rotateBytes(raw.auditRotateBytes, paths)}),
 	};
+}
+
+function rotateBytes(value: unknown, paths: AgentPaths): number {
+	if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 4096) {
+		throw new XiError('CONFIG_INVALID', `"auditRotateBytes" in ${paths.config} must be a whole number of bytes of at least 4096 (received ${JSON.stringify(value)}).`);
+	}
+
+	return value;
 }
 
 export function writeAgentConfig(paths: AgentPaths, config: AgentConfig): void {

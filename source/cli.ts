@@ -195,9 +195,15 @@ await runMain('xi-exec', async () => {
 		case 'audit': {
 			const audit = await import('./commands/audit.js');
 			if (cli.input[0] === 'verify') {
-				const {controllerAuditVerifier} = await import('./audit/controller-log.js');
+				const {controllerAuditVerifier, agentVerifierFromRegistry} = await import('./audit/controller-log.js');
 				const cross = flags['cross'] as string[] | undefined;
-				return audit.auditVerifyCommand(paths.auditLog, controllerAuditVerifier(paths), io, cross && cross.length > 0 ? {agentLogs: cross} : undefined);
+				if (!cross || cross.length === 0) {
+					return audit.auditVerifyCommand(paths.auditLog, controllerAuditVerifier(paths), io);
+				}
+
+				const {openControllerRegistry} = await import('./home.js');
+				const registry = await openControllerRegistry(paths).read();
+				return audit.auditVerifyCommand(paths.auditLog, controllerAuditVerifier(paths), io, {agentLogs: cross, agentVerifier: agent => agentVerifierFromRegistry(registry, agent)});
 			}
 
 			if (cli.input.length > 0) {

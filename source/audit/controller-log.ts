@@ -4,19 +4,30 @@ import {existsSync, readJsonFile, readTextFile, ensureDirectory} from '../io/fil
 import type {ControllerPaths} from '../home.js';
 import {normaliseSerial} from '../pki/fingerprints.js';
 import {x509} from '../pki/x509.js';
+import {findAgent, type Registry} from '../registry/model.js';
 import {signerFromPem, verifierFromPems, type CheckpointVerifier} from './checkpoint.js';
 import {openAuditLog, type AuditLog} from './file-log.js';
 import {createSyslogForwarder, parseSyslogUrl, type SyslogForwarder} from './syslog.js';
 
-export type ControllerSettings = {syslog?: string};
+export type ControllerSettings = {syslog?: string; auditRotateBytes?: number};
 
 export function readControllerSettings(paths: ControllerPaths): ControllerSettings {
 	if (!existsSync(paths.config)) {
 		return {};
 	}
 
-	const raw = readJsonFile(paths.config, 'the controller settings') as ControllerSettings;
-	return typeof raw.syslog === 'string' ? {syslog: raw.syslog} : {};
+	const raw = readJsonFile(paths.config, 'the controller settings') as Record<string, unknown>;
+	const rotate = raw['auditRotateBytes'];
+	if (rotate !== undefined && !isRotateBytes(rotate)) {
+		throw new XiError('CONFIG_INVALID', `"auditRotateBytes" in ${paths.config} must be a whole number of bytes of at least 4096 (received ${JSON.stringify(rotate)}).`);
+	}
+
+	return {...(typeof raw['syslog'] === 'string' ? {syslog: raw['syslog']} : {}), ...(rotate === undefined ? {} : {auditRotateBytes: rotate as number})};
+}
+
+/** A size at which an audit file rotates: whole bytes, no smaller than a few records. */
+export function isRotateBytes(value: unknown): boolean {
+	return typeof value === 'number' && Number.isSafeInteger(value) && value >= 4096;
 }
 
 export function openControllerAudit(paths: ControllerPaths): AuditLog & {forwarder?: SyslogForwarder} {
@@ -26,7 +37,7 @@ export function openControllerAudit(paths: ControllerPaths): AuditLog & {forward
 
 	ensureDirectory(paths.auditDirectory);
 	const certificate = new x509.X509Certificate(readTextFile(paths.auditCert, 'the audit certificate'));
-	const {syslog} = readControllerSettings(paths);
+	const {syslog, auditRotateBytes} = readControllerSettings(paths);
 	let forwarder: SyslogForwarder | undefined;
 	if (syslog) {
 		const target = parseSyslogUrl(syslog);
@@ -41,6 +52,7 @@ export function openControllerAudit(paths: ControllerPaths): AuditLog & {forward
 		path: paths.auditLog,
 		side: 'controller',
 		signer: signerFromPem(normaliseSerial(certificate.serialNumber), readTextFile(paths.auditKey, 'the audit key')),
+		...(auditRotateBytes ? {rotateBytes: auditRotateBytes} : {}),
 		...(forwarder ? {forward: forwarder.forward} : {}),
 	});
 	return forwarder ? {...log, forwarder, close: async () => {
@@ -52,4 +64,22 @@ export function openControllerAudit(paths: ControllerPaths): AuditLog & {forward
 export function controllerAuditVerifier(paths: ControllerPaths): CheckpointVerifier {
 	const certificate = new x509.X509Certificate(readTextFile(paths.auditCert, 'the audit certificate'));
 	return verifierFromPems({[normaliseSerial(certificate.serialNumber)]: certificate.toString('pem')});
+}
+
+/**
+ * For `audit verify --cross`: each agent's checkpoints are signed with its own key, whose
+ * certificate the registry keeps from pairing (and, after a renewal, the former ones).
+ */
+export function agentVerifierFromRegistry(registry: Registry, agent: string): CheckpointVerifier | string {
+	const record = findAgent(registry, agent);
+	if (!record) {
+		return `no agent named ${agent} is in the registry`;
+	}
+
+	const certificates = [record.certificate, ...(record.formerCertificates ?? [])].filter((pem): pem is string => typeof pem === 'string');
+	if (certificates.length === 0) {
+		return `the registry keeps no certificate for ${agent} (it was paired by an older xi-exec); pair it again`;
+	}
+
+	return verifierFromPems(Object.fromEntries(certificates.map(pem => [normaliseSerial(new x509.X509Certificate(pem).serialNumber), pem])));
 }

@@ -5,12 +5,20 @@
  * lines never interleave and the chain is continued from the file's real tail. A signed checkpoint is written every `checkpointEvery` records, every
  * `checkpointIntervalMs`, and at close. When a record cannot be written the caller gets an
  * error and must refuse to act (fail closed).
+ *
+ * Rotation by size: once the file holds `rotateBytes`, the next batch seals it with a checkpoint,
+ * renames it to `NAME.N` (log-files.ts) and starts a new file whose first record, `log.continued`,
+ * names the previous file, its last hash, its record count and its size in bytes; the chain runs on
+ * across files. An empty current file next to rotated ones (a crash between the two steps) starts
+ * the same way.
  */
 import {randomUUID} from 'node:crypto';
-import {closeSync, fstatSync, openSync, readSync, writeSync, statSync, existsSync} from 'node:fs';
+import {closeSync, fstatSync, openSync, readSync, renameSync, writeSync, statSync, existsSync} from 'node:fs';
+import {basename} from 'node:path';
 import lockfile from 'proper-lockfile';
 import {XiError} from '../errors.js';
 import {checkpointPayload, type CheckpointSigner} from './checkpoint.js';
+import {defaultRotateBytes, nextRotatedFile, rotatedFiles} from './log-files.js';
 import {chainRecord, genesisHash, headOf, recordLine, type AuditFields, type AuditRecord, type AuditSide, type ChainHead} from './record.js';
 
 export type SignedHead = ChainHead & {signature: string; keyId: string};
@@ -34,6 +42,8 @@ export type AuditLogOptions = {
 	now?: () => Date;
 	checkpointEvery?: number;
 	checkpointIntervalMs?: number;
+	/** The size in bytes at which the file rotates (default 64 MiB). */
+	rotateBytes?: number;
 	/** Called with each line written (syslog forwarding); must not throw or block. */
 	forward?: (record: AuditRecord) => void;
 };
@@ -41,9 +51,12 @@ export type AuditLogOptions = {
 export function openAuditLog(options: AuditLogOptions): AuditLog {
 	const now = options.now ?? (() => new Date());
 	const every = options.checkpointEvery ?? 256;
+	const rotateBytes = options.rotateBytes ?? defaultRotateBytes;
 	let head: ChainHead | undefined;
 	let signed: SignedHead | undefined;
 	let knownSize = -1;
+	/** Whether the last record in the file is a checkpoint (so rotation need not seal it again). */
+	let sealed = false;
 	let sinceCheckpoint = 0;
 	let heldLock: Promise<() => Promise<void>> | undefined;
 	let pending: Pending[] = [];
@@ -75,28 +88,51 @@ export function openAuditLog(options: AuditLogOptions): AuditLog {
 	 * written (automatic checkpoints included).
 	 */
 	function writeBatch(batch: Pending[]): {results: Array<AuditRecord | Error>; written: AuditRecord[]} {
-		const before = {head, signed, sinceCheckpoint};
+		const before = {head, signed, sinceCheckpoint, sealed};
 		// 'a+', not 'a': readTail reads the tail through this descriptor (EBADF on a write-only one).
-		const fd = openSync(options.path, 'a+', 0o600);
+		let fd = openSync(options.path, 'a+', 0o600);
+		const records: Array<AuditRecord | Error> = [];
+		const written: AuditRecord[] = [];
+		const lines: string[] = [];
+		const add = (fields: AuditFields) => {
+			const record = chainRecord(head, {log: head?.log ?? randomUUID(), side: options.side, now: now()}, fields);
+			head = headOf(record);
+			lines.push(recordLine(record));
+			written.push(record);
+			sealed = record.event === 'checkpoint';
+			return record;
+		};
+
 		try {
-			const {size} = fstatSync(fd);
+			let {size} = fstatSync(fd);
 			let prefix = '';
 			if (size !== knownSize) {
 				const tail = readTail(fd, size);
 				head = tail.head;
+				sealed = tail.lastEvent === 'checkpoint';
 				prefix = tail.torn ? '\n' : '';
 			}
 
-			const records: Array<AuditRecord | Error> = [];
-			const written: AuditRecord[] = [];
-			const lines: string[] = [];
-			const add = (fields: AuditFields) => {
-				const record = chainRecord(head, {log: head?.log ?? randomUUID(), side: options.side, now: now()}, fields);
-				head = headOf(record);
-				lines.push(recordLine(record));
-				written.push(record);
-				return record;
-			};
+			if (size >= rotateBytes && head) {
+				// Seal the full file, then move it aside; the records of this batch go to a new file.
+				if (!sealed) {
+					add(checkpointFields(head));
+					writeAll(fd, prefix + lines.join(''));
+					lines.length = 0;
+				}
+
+				closeSync(fd);
+				fd = -1;
+				renameSync(options.path, nextRotatedFile(options.path));
+				fd = openSync(options.path, 'a+', 0o600);
+				size = 0;
+				prefix = '';
+			}
+
+			if (size === 0) {
+				const previous = rotatedFiles(options.path).at(-1);
+				head = previous ? continueFrom(previous) : undefined;
+			}
 
 			for (const item of batch) {
 				if (item.fields === 'checkpoint') {
@@ -118,22 +154,37 @@ export function openAuditLog(options: AuditLogOptions): AuditLog {
 				}
 			}
 
-			const text = prefix + lines.join('');
-			const bytes = writeSync(fd, text);
-			if (bytes !== Buffer.byteLength(text)) {
-				// A full disk or a file size limit: write() wrote part of the batch and did not throw.
-				throw new Error(`only ${bytes} of ${Buffer.byteLength(text)} bytes were written`);
-			}
-
+			writeAll(fd, prefix + lines.join(''));
 			knownSize = fstatSync(fd).size;
 			return {results: records, written};
 		} catch (error) {
 			// Nothing of a failed batch counts: the next one re-reads the file's real tail (a torn line included).
-			({head, signed, sinceCheckpoint} = before);
+			({head, signed, sinceCheckpoint, sealed} = before);
 			knownSize = -1;
 			throw error;
 		} finally {
-			closeSync(fd);
+			if (fd >= 0) {
+				closeSync(fd);
+			}
+		}
+
+		/** The head of the newest rotated file, and the carry-over record that continues it here. */
+		function continueFrom(previous: string): ChainHead | undefined {
+			const previousFd = openSync(previous, 'r');
+			try {
+				const previousSize = fstatSync(previousFd).size;
+				const tail = readTail(previousFd, previousSize);
+				if (!tail.head) {
+					return undefined;
+				}
+
+				head = tail.head;
+				add({event: 'log.continued', previousFile: basename(previous), previousHead: tail.head.hash, previousSize: tail.head.seq + 1, previousBytes: previousSize});
+				sinceCheckpoint++;
+				return head;
+			} finally {
+				closeSync(previousFd);
+			}
 		}
 	}
 
@@ -243,6 +294,14 @@ export function openAuditLog(options: AuditLogOptions): AuditLog {
 	return api;
 }
 
+function writeAll(fd: number, text: string): void {
+	const bytes = writeSync(fd, text);
+	if (bytes !== Buffer.byteLength(text)) {
+		// A full disk or a file size limit: write() wrote part of the batch and did not throw.
+		throw new Error(`only ${bytes} of ${Buffer.byteLength(text)} bytes were written`);
+	}
+}
+
 type Pending = {fields: AuditFields | 'checkpoint'; resolve: (record: AuditRecord) => void; reject: (error: unknown) => void};
 
 /**
@@ -250,7 +309,7 @@ type Pending = {fields: AuditFields | 'checkpoint'; resolve: (record: AuditRecor
  * line, or a last record whose newline a crash cut off, which then still counts). Reads 256 KiB
  * back, and further when no whole record is in that window (one record can be larger).
  */
-function readTail(fd: number, size: number): {head: ChainHead | undefined; torn: boolean} {
+function readTail(fd: number, size: number): {head: ChainHead | undefined; lastEvent?: string; torn: boolean} {
 	if (size === 0) {
 		return {head: undefined, torn: false};
 	}
@@ -270,7 +329,7 @@ function readTail(fd: number, size: number): {head: ChainHead | undefined; torn:
 			try {
 				const record = JSON.parse(lines[index]!) as AuditRecord;
 				if (typeof record.seq === 'number' && typeof record.hash === 'string' && typeof record.log === 'string') {
-					return {head: headOf(record), torn};
+					return {head: headOf(record), lastEvent: record.event, torn};
 				}
 			} catch {
 				// A torn or foreign line: look further back.

@@ -8,7 +8,7 @@ import {safeJsonParse} from '../protocol/safe-json.js';
 import {checkpointPayload, type CheckpointVerifier} from './checkpoint.js';
 import {canonical, genesisHash, recordHash, type AuditRecord} from './record.js';
 
-export type Problem = 'not JSON' | 'not canonical' | 'edited' | 'chain broken' | 'missing' | 'reordered' | 'duplicated' | 'bad checkpoint signature' | 'wrong log';
+export type Problem = 'not JSON' | 'not canonical' | 'edited' | 'chain broken' | 'missing' | 'reordered' | 'duplicated' | 'bad checkpoint signature' | 'wrong log' | 'bad carry-over' | 'missing file' | 'files reordered';
 
 export type Verdict =
 	| {ok: true; records: number; lastCheckpoint: number | undefined; head: {seq: number; hash: string} | undefined; warnings: string[]; checkpoints: Array<{seq: number; hash: string}>}
@@ -101,6 +101,13 @@ export function verifyLog(lines: readonly string[], options: VerifyOptions = {})
 			checkpoints.push({seq: record.seq, hash: record.hash});
 		}
 
+		if (record.event === 'log.continued') {
+			const problem = checkCarryOver(record, records);
+			if (problem) {
+				return fail(number, 'bad carry-over', problem);
+			}
+		}
+
 		seen.set(record.seq, hash);
 		previousHash = hash;
 		expectedSeq++;
@@ -131,6 +138,24 @@ function checkCheckpoint(record: AuditRecord, verifier: CheckpointVerifier | und
 
 	const payload = checkpointPayload({log: record.log, seq: size, hash: head});
 	return verifier.verify(keyId, payload, signature) ? undefined : `the checkpoint signature does not verify with key ${keyId}`;
+}
+
+/** A carry-over record opens a file and restates the head it continues: the one its `prev` links to. */
+function checkCarryOver(record: AuditRecord, recordsBefore: number): string | undefined {
+	const {previousFile, previousHead, previousSize, previousBytes} = record as AuditRecord & {previousFile?: unknown; previousHead?: unknown; previousSize?: unknown; previousBytes?: unknown};
+	if (typeof previousFile !== 'string' || typeof previousHead !== 'string' || typeof previousSize !== 'number' || typeof previousBytes !== 'number') {
+		return 'a carry-over record needs previousFile, previousHead, previousSize and previousBytes';
+	}
+
+	if (recordsBefore > 0) {
+		return `record ${record.seq} says a new file starts here, in the middle of a file`;
+	}
+
+	if (previousHead !== record.prev || previousSize !== record.seq) {
+		return `the carry-over states head ${previousHead.slice(0, 12)}… at size ${previousSize}, but links to ${record.prev.slice(0, 12)}… at ${record.seq}`;
+	}
+
+	return undefined;
 }
 
 function seqOf(line: string): unknown {

@@ -1,13 +1,16 @@
 /**
  * `audit` and `audit verify`, for both executables: list records (filtered by request, agent, age)
- * and verify a log's chain and checkpoints, or check two sides against each other (--cross).
+ * and verify a log's chain and checkpoints, or check two sides against each other (--cross). A
+ * log is the current file and the files rotated out of it (log-files.ts), read oldest first.
  */
-import {existsSync, readFileSync} from 'node:fs';
+import {existsSync, readFileSync, statSync} from 'node:fs';
+import {basename} from 'node:path';
 import {XiError} from '../errors.js';
 import type {CheckpointVerifier} from '../audit/checkpoint.js';
 import {crossVerify} from '../audit/cross-verify.js';
+import {logFileSet} from '../audit/log-files.js';
 import {parseRecords, type AuditRecord} from '../audit/record.js';
-import {verifyLog} from '../audit/verify.js';
+import {verifyLogSet, type LogFile, type SetVerdict} from '../audit/verify-set.js';
 import {visible} from '../output/visible.js';
 import type {CommandIo} from './run.js';
 
@@ -44,9 +47,27 @@ export function readAuditLines(path: string): string[] {
 	return lines;
 }
 
+/** Every file of the log at `path` (rotated files first), as verifyLogSet reads them. */
+export function readAuditSet(path: string): LogFile[] {
+	return logFileSet(path).filter(file => file === path || existsSync(file)).map(file => ({name: basename(file), label: file, lines: readAuditLines(file), bytes: fileBytes(file)}));
+}
+
+/** The records of every file of the log, oldest first. */
+export function readAuditRecords(path: string): AuditRecord[] {
+	return parseRecords(readAuditSet(path).flatMap(file => file.lines));
+}
+
+function fileBytes(path: string): number {
+	try {
+		return statSync(path).size;
+	} catch {
+		return 0;
+	}
+}
+
 export function auditListCommand(path: string, input: AuditFilter & {json: boolean}, io: CommandIo, now = new Date()): number {
 	const since = input.since === undefined ? undefined : parseSince(input.since, now);
-	const records = parseRecords(readAuditLines(path)).filter(record =>
+	const records = readAuditRecords(path).filter(record =>
 		(input.request === undefined || record['requestId'] === input.request)
 		&& (input.agent === undefined || record['agent'] === input.agent)
 		&& (since === undefined || new Date(record.ts) >= since));
@@ -73,40 +94,73 @@ export function formatRecord(record: AuditRecord): string {
 	return visible(`${record.ts} #${record.seq} ${record.event} ${details.join(' ')}`);
 }
 
-export function auditVerifyCommand(path: string, verifier: CheckpointVerifier, io: CommandIo, cross?: {agentLogs: string[]}): number {
-	const lines = readAuditLines(path);
-	const verdict = verifyLog(lines, {verifier});
+/** The status line of a verdict: `ok: N records, chain intact, last checkpoint at N`, or the first break. */
+export function verdictLine(label: string, verdict: SetVerdict): string {
 	if (!verdict.ok) {
-		io.stdout(`broken: ${path} line ${verdict.line}: ${verdict.problem}: ${verdict.detail}\n`);
+		return visible(`broken: ${verdict.file} line ${verdict.line}: ${verdict.problem}: ${verdict.detail}`);
+	}
+
+	return `ok: ${verdict.records} records, chain intact, last checkpoint at ${verdict.lastCheckpoint ?? 'none'}${verdict.files > 1 ? ` (${verdict.files} files)` : ''}${label ? ` (${visible(label)})` : ''}`;
+}
+
+/**
+ * For `--cross`: the checkpoint verifier of the agent a log names (from the certificate the
+ * registry keeps for it), or why there is none.
+ */
+export type AgentVerifierLookup = (agent: string) => CheckpointVerifier | string;
+
+export function auditVerifyCommand(path: string, verifier: CheckpointVerifier, io: CommandIo, cross?: {agentLogs: string[]; agentVerifier: AgentVerifierLookup}): number {
+	const files = readAuditSet(path);
+	const verdict = verifyLogSet(files, {verifier});
+	if (!verdict.ok) {
+		io.stdout(verdictLine('', verdict) + '\n');
 		return 1;
 	}
 
 	for (const warning of verdict.warnings) {
-		io.stdout(`warning: ${warning}\n`);
+		io.stdout(`warning: ${visible(warning)}\n`);
 	}
 
-	io.stdout(`ok: ${verdict.records} records, chain intact, last checkpoint at ${verdict.lastCheckpoint ?? 'none'}\n`);
+	io.stdout(verdictLine('', verdict) + '\n');
 	if (!cross) {
 		return 0;
 	}
 
+	let broken = 0;
 	const agents = cross.agentLogs.map(file => {
 		if (!existsSync(file)) {
-			throw new XiError('USAGE', `--cross ${file}: no such agent log; copy each agent's audit log (XI_EXEC_AGENT_HOME/audit/agent.jsonl) here first.`);
+			throw new XiError('USAGE', `--cross ${file}: no such agent log; copy each agent's audit log (XI_EXEC_AGENT_HOME/audit/agent.jsonl, with its rotated files agent.jsonl.N) here first.`);
 		}
 
-		const agentLines = readAuditLines(file);
-		const agentVerdict = verifyLog(agentLines);
-		io.stdout(agentVerdict.ok ? `ok: ${file}: ${agentVerdict.records} records, chain intact\n` : `broken: ${file} line ${agentVerdict.line}: ${agentVerdict.problem}: ${agentVerdict.detail}\n`);
-		const records = parseRecords(agentLines);
+		const agentFiles = readAuditSet(file);
+		const records = parseRecords(agentFiles.flatMap(agentFile => agentFile.lines));
 		const name = records.find(record => typeof record['agent'] === 'string')?.['agent'];
-		return {agent: typeof name === 'string' ? name : file, records};
+		const agent = typeof name === 'string' ? name : undefined;
+		const agentVerifier = agent === undefined ? `${file} names no agent in any record` : cross.agentVerifier(agent);
+		if (typeof agentVerifier === 'string') {
+			broken++;
+			io.stdout(visible(`broken: ${file}: cannot check its checkpoint signatures: ${agentVerifier}`) + '\n');
+		} else {
+			const agentVerdict = verifyLogSet(agentFiles, {verifier: agentVerifier});
+			for (const warning of agentVerdict.ok ? agentVerdict.warnings : []) {
+				io.stdout(`warning: ${visible(file)}: ${visible(warning)}\n`);
+			}
+
+			io.stdout(verdictLine(agentVerdict.ok ? file : '', agentVerdict) + '\n');
+			broken += agentVerdict.ok ? 0 : 1;
+		}
+
+		return {agent: agent ?? file, records};
 	});
-	const problems = crossVerify(parseRecords(lines), agents);
+	const problems = crossVerify(readAuditRecords(path), agents);
 	for (const problem of problems) {
 		io.stdout(`cross: ${visible(problem.problem)}\n`);
 	}
 
 	io.stdout(problems.length === 0 ? `cross: ok, ${agents.length} agent ${agents.length === 1 ? 'log' : 'logs'} agree with the controller\n` : `cross: ${problems.length} ${problems.length === 1 ? 'problem' : 'problems'}\n`);
-	return problems.length === 0 ? 0 : 1;
+	if (broken > 0) {
+		io.stdout(`cross: ${broken} agent ${broken === 1 ? 'log is' : 'logs are'} broken\n`);
+	}
+
+	return problems.length === 0 && broken === 0 ? 0 : 1;
 }

@@ -322,6 +322,7 @@ export async function openPairingListener(options: PairingListenerOptions): Prom
 			serial: ceremony.serial!,
 			fingerprint: certificateSha256(certificate!),
 			certificateExpires: certificate!.notAfter.toISOString(),
+			certificate: certificate!.toString('pem'),
 			pairedAt: options.now().toISOString(),
 		}, {replace: options.replace}));
 		send(ceremony, {type: 'paired'});

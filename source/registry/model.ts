@@ -11,6 +11,10 @@ export type AgentRecord = {
 	serial: string;
 	fingerprint: string;
 	certificateExpires: string;
+	/** The agent's certificate (PEM): `audit verify --cross` checks its log's checkpoint signatures with it. */
+	certificate?: string;
+	/** Certificates it held before a renewal, so that older checkpoints still verify. */
+	formerCertificates?: string[];
 	pairedAt: string;
 	lastSeen?: string;
 };

@@ -76,6 +76,7 @@ export async function enrolAgent(controllerHome: string, options: {name: string;
 		serial: normaliseSerial(certificate.serialNumber),
 		fingerprint: certificateSha256(certificate),
 		certificateExpires: certificate.notAfter.toISOString(),
+		certificate: certificate.toString('pem'),
 		pairedAt: new Date().toISOString(),
 	}));
 	return {name: options.name, home, port: options.port, controllerHome};

@@ -375,6 +375,7 @@ test('an honest raw agent pairs, which is what makes the refusals above mean som
 	t.deepEqual(paired, {event: 'paired', agent: 'web1', ceremony: pending.hello.ceremony, serial: normaliseSerial(certificate.serialNumber), address: '10.0.0.5:7441', tags: {site: 'london', role: 'web'}});
 	const record = findAgent(await openControllerRegistry(controllerPaths(controllerHome)).read(), 'web1');
 	t.like(record, {name: 'web1', address: '10.0.0.5:7441', tags: {site: 'london', role: 'web'}, serial: normaliseSerial(certificate.serialNumber), fingerprint: certificateSha256(certificate)});
+	t.is(record?.certificate, certificate.toString('pem'), 'the registry keeps the certificate: `audit verify --cross` checks the agent\'s checkpoints with it');
 	t.is(await refusalSeen(client), 'closed without a refusal');
 });
 
