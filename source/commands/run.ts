@@ -8,6 +8,7 @@ import type {RunStatus} from '../protocol/frames.js';
 import {loadControllerCredentials, openControllerRegistry, type ControllerPaths} from '../home.js';
 import {createJsonRunWriter} from '../output/json-run.js';
 import {createPlainRunPrinter} from '../output/plain-run.js';
+import {createDryRunView} from '../output/dry-run-view.js';
 import {openControllerAudit} from '../audit/controller-log.js';
 import type {AuditLog} from '../audit/file-log.js';
 import {normaliseSerial} from '../pki/fingerprints.js';
@@ -88,7 +89,9 @@ export async function runCommand(paths: ControllerPaths, input: RunInput, io: Co
 			}
 		});
 
-		const view = input.json
+		const view = input.dryRun
+			? createDryRunView(io.stdout, {json: input.json})
+			: input.json
 			? createJsonRunWriter(io.stdout, {group: Boolean(input.group)})
 			: createPlainRunPrinter(io.stdout, {nameWidth: Math.max(...prepared.targets.map(target => target.name.length)), group: Boolean(input.group)});
 		const outcome = await prepared.start({
