@@ -152,10 +152,15 @@ export async function executeRun(frame: RunFrame, context: RunContext, send: (li
 		release();
 	}
 
-	const finish = {...logged, status: outcome.status, exitCode: outcome.exitCode, signal: outcome.signal, durationMs: outcome.durationMs, bytes: outcome.bytes, truncated: outcome.truncated, reason: outcome.reason, cancelledBy: outcome.status === 'cancelled' ? frame.caller : undefined};
+	const finish = {...logged, status: outcome.status, exitCode: outcome.exitCode, signal: outcome.signal, durationMs: outcome.durationMs, bytes: outcome.bytes, truncated: outcome.truncated, reason: outcome.reason, cancelledBy: outcome.status === 'cancelled' ? cancelledBy(cancel, frame.caller) : undefined};
 	log('run.finish', finish);
 	await recorder.record('run.finish', finish).catch(() => undefined);
 	answer(outcome);
+}
+
+/** Who cancelled: the caller named by the cancel frame (or why the run was stopped), else the run's own caller. */
+function cancelledBy(cancel: AbortSignal, caller: string): string {
+	return typeof cancel.reason === 'string' ? cancel.reason : caller;
 }
 
 function resultFrame(id: string, outcome: ScriptOutcome, agentHead: SignedHead | undefined): Omit<ResultFrame, 'v'> {

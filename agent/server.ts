@@ -141,7 +141,7 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
 		socket.on('close', () => {
 			clearTimeout(requestDeadline);
 			// The controller went away: a script it can no longer hear from is cancelled.
-			run?.controller.abort();
+			run?.controller.abort('the controller (its connection closed)');
 		});
 		socket.on('data', (chunk: Buffer) => {
 			const {lines, overflow} = splitter.push(chunk);
@@ -192,7 +192,8 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
 				case 'cancel': {
 					const target = activeRuns.get(frame.id);
 					log('cancel', {source: peer.address, requestId: frame.id, caller: frame.caller, found: target !== undefined});
-					target?.abort();
+					// The reason names who cancelled, for the run's own audit record.
+					target?.abort(frame.caller);
 					if (run?.id !== frame.id) {
 						endConnection(socket, encodeFrame({type: 'ack', id: frame.id, found: target !== undefined}));
 					}
@@ -260,7 +261,7 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
 				});
 			});
 			for (const controller of activeRuns.values()) {
-				controller.abort();
+				controller.abort('the agent (stopping)');
 			}
 
 			await Promise.allSettled([...runsDone]);

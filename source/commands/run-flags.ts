@@ -79,7 +79,7 @@ export function parseRunControl(flags: Record<string, unknown>): RunControl {
 		rollout,
 		yes: Boolean(flags['yes']),
 		group: Boolean(flags['group']),
-		...(interactive ? {ask: askYesNo} : {}),
+		...(interactive ? {ask: askYesNo, prompt: askLine} : {}),
 	};
 	if (typeof flags['rerun'] !== 'string') {
 		return {input};
@@ -95,9 +95,13 @@ export function rerunScript(directory: string, id: string): {script: string; arg
 }
 
 async function askYesNo(question: string): Promise<boolean> {
+	return /^y(es)?$/i.test((await askLine(question)).trim());
+}
+
+async function askLine(question: string): Promise<string> {
 	const prompt = createInterface({input: process.stdin, output: process.stderr});
 	try {
-		return /^y(es)?$/i.test((await prompt.question(question)).trim());
+		return await prompt.question(question);
 	} finally {
 		prompt.close();
 	}

@@ -35,6 +35,8 @@ export type RunInput = {
 	rerun?: {of: string; only: RunStatus[]};
 	/** Asks a yes/no question on the terminal; undefined when there is none. */
 	ask?: (question: string) => Promise<boolean>;
+	/** Asks a question on the terminal and hands back the answer typed; undefined when there is none. */
+	prompt?: (question: string) => Promise<string>;
 };
 
 export type CommandIo = {
@@ -76,6 +78,8 @@ export async function runCommand(paths: ControllerPaths, input: RunInput, io: Co
 			...(input.token === undefined ? {} : {token: input.token}),
 			...(input.rollout ? {rollout: input.rollout} : {}),
 			...(rerun ? {rerun} : {}),
+			yes: Boolean(input.yes),
+			...(input.prompt ? {confirm: async (question: string, answer: string) => (await input.prompt!(question)).trim() === answer} : {}),
 		});
 		const cancel = new AbortController();
 		let interrupts = 0;

@@ -20,9 +20,12 @@ export function groupResults(results: readonly AgentResult[]): OutputGroup[] {
 	}
 
 	return [...groups.values()]
-		.map(group => ({...group, folded: foldNames(group.agents)}))
+		// Names in natural order (web2 before web10), whatever order the hosts finished in.
+		.map(group => ({...group, agents: group.agents.sort(byNaturalName), folded: foldNames(group.agents)}))
 		.sort((a, b) => b.agents.length - a.agents.length || a.folded.localeCompare(b.folded));
 }
+
+const byNaturalName = (a: string, b: string) => a.localeCompare(b, 'en', {numeric: true});
 
 /** `web1 web2 web3 web4 web7 db1` → `db1,web[1-4,7]`: names with a numeric suffix folded by prefix. */
 export function foldNames(names: readonly string[]): string {

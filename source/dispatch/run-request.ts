@@ -25,6 +25,8 @@ import {checkArgs} from '../protocol/args.js';
 import {hasControl, isScriptName} from '../protocol/text-checks.js';
 import {markSeen, type AgentRecord} from '../registry/model.js';
 import type {RegistryStore} from '../registry/store.js';
+import {checkBlastRadius, declaredLimits, type DeclaredLimit} from './blast-radius.js';
+import {discoverAgents} from './discover.js';
 import {dispatch} from './dispatcher.js';
 import type {Amount} from './rollout.js';
 import type {AgentResult, RunEvent} from './events.js';
@@ -44,6 +46,10 @@ export type RunRequestInput = {
 	rollout?: RolloutInput;
 	/** A rerun: these hosts of an earlier run, as they were resolved then (instead of `on`). */
 	rerun?: {of: string; agents: readonly string[]};
+	/** A `confirm` script goes ahead without asking (--yes). */
+	yes?: boolean;
+	/** Asks the operator, on a terminal, to type `answer`; absent without one (then a `confirm` script needs `yes`). */
+	confirm?: (question: string, answer: string) => Promise<boolean>;
 };
 
 export type RolloutInput = {
@@ -65,6 +71,8 @@ export type RunPorts = {
 	/** The serial of the controller certificate the agents will see, recorded with the request. */
 	controllerSerial: string;
 	now?: () => Date;
+	/** What the targets' allowlist entries declare for the script; live discovery unless given. */
+	declaredLimits?: (targets: readonly AgentRecord[], script: string) => Promise<DeclaredLimit[]>;
 };
 
 export type RunStartOptions = {
@@ -124,6 +132,7 @@ export async function prepareRun(ports: RunPorts, input: RunRequestInput): Promi
 	let scope: TokenScope | undefined;
 	try {
 		scope = input.token === undefined ? undefined : await checkToken(ports.paths, input.token, script, targets, now());
+		await checkLimits(ports, input, script, targets);
 	} catch (error) {
 		// A refusal is an event too; if even it cannot be recorded, the refusal still stands.
 		await audit.append({event: 'run.refused', requestId, script, argsHash: argsHash(args), caller: input.caller, selector, reason: (error as Error).message}).catch(() => undefined);
@@ -165,6 +174,18 @@ export async function prepareRun(ports: RunPorts, input: RunRequestInput): Promi
 			...(input.rerun ? {rerunOf: input.rerun.of} : {}),
 		});
 		const outcomes: Array<Promise<unknown>> = [];
+		// Who cancelled and which hosts were still running, recorded when the cancel comes.
+		const inFlight = new Set<string>();
+		const onCancel = () => {
+			outcomes.push(audit.append({event: 'run.cancel', requestId, caller: options.cancelledBy ?? input.caller, stillRunning: [...inFlight]}));
+		};
+
+		if (cancel.aborted) {
+			onCancel();
+		} else {
+			cancel.addEventListener('abort', onCancel, {once: true});
+		}
+
 		const controllerHead = audit.signedHead();
 		const results = await dispatch(targets, {
 			requestId,
@@ -182,7 +203,12 @@ export async function prepareRun(ports: RunPorts, input: RunRequestInput): Promi
 			...input.rollout,
 			...(options.approveCanary ? {approveCanary: options.approveCanary} : {}),
 			emit(event: RunEvent) {
+				if (event.type === 'agent-connecting') {
+					inFlight.add(event.agent);
+				}
+
 				if (event.type === 'agent-finished') {
+					inFlight.delete(event.result.agent);
 					outcomes.push(audit.append(outcomeRecord(requestId, event.result)));
 				}
 
@@ -190,6 +216,7 @@ export async function prepareRun(ports: RunPorts, input: RunRequestInput): Promi
 				options.emit?.(event);
 			},
 		});
+		cancel.removeEventListener('abort', onCancel);
 		history.end(now().toISOString(), cancel.aborted ? options.cancelledBy : undefined);
 		const recorded = await Promise.allSettled(outcomes);
 		const unrecorded = recorded.find(result => result.status === 'rejected');
@@ -266,6 +293,34 @@ export function outcomeRecord(requestId: string, result: AgentResult): AuditFiel
 
 function sha256(text: string): string {
 	return createHash('sha256').update(text).digest('hex');
+}
+
+/**
+ * Refuses, before the run dials anything, a run beyond a script's `maxTargets` or a `confirm`
+ * script neither confirmed (--yes) nor confirmed on the terminal. The limits come from the
+ * targets' own allowlist entries, asked for with a `describe`; a target that does not answer it
+ * declares nothing (it will most likely be unreachable for the run too).
+ */
+async function checkLimits(ports: RunPorts, input: RunRequestInput, script: string, targets: readonly AgentRecord[]): Promise<void> {
+	const learn = ports.declaredLimits ?? (async (agents: readonly AgentRecord[], name: string) => declaredLimits(await discoverAgents(agents, ports.context, {parallel: 64, timeoutMs: 5000}), name));
+	const limits = await learn(targets, script);
+	const decision = checkBlastRadius({
+		script,
+		targets: targets.length,
+		limits,
+		...(input.rollout?.batch ? {batch: input.rollout.batch} : {}),
+		parallel: input.parallel,
+		yes: input.yes ?? false,
+		interactive: input.confirm !== undefined,
+		dryRun: input.dryRun,
+	});
+	if (decision.type === 'refuse') {
+		throw new XiError('TOO_MANY_TARGETS', `Refused before running anything: ${decision.reason}.`);
+	}
+
+	if (decision.type === 'ask' && !(await input.confirm!(decision.question, decision.answer))) {
+		throw new XiError('TOO_MANY_TARGETS', `Refused before running anything: ${script} was not confirmed (type ${decision.answer}, the number of targets, or pass --yes).`);
+	}
 }
 
 /** Authenticates a presented token and refuses, before anything is dialled, a request outside its scope. */

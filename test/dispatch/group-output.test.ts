@@ -20,7 +20,8 @@ test('10 hosts, 8 print the same line: one group of 8 first, then the odd ones o
 		result('web08', '/dev/sda1 42%\n'),
 	];
 	t.deepEqual(groupResults(results), [
-		{agents: ['web03', 'web01', 'web02', 'web04', 'web05', 'web06', 'web07', 'web08'], folded: 'web[01-08]', status: 'ok', exitCode: 0, stdout: '/dev/sda1 42%', stderr: ''},
+		// Names in natural order, not the order the hosts finished in.
+		{agents: ['web01', 'web02', 'web03', 'web04', 'web05', 'web06', 'web07', 'web08'], folded: 'web[01-08]', status: 'ok', exitCode: 0, stdout: '/dev/sda1 42%', stderr: ''},
 		{agents: ['web09'], folded: 'web09', status: 'failed', exitCode: 1, stdout: '/dev/sda1 97%', stderr: ''},
 		{agents: ['web10'], folded: 'web10', status: 'failed', exitCode: 3, stdout: '/dev/sda1 42%', stderr: ''},
 	]);
@@ -87,3 +88,8 @@ for (const row of folds) {
 		t.is(foldNames(row.names), row.folded);
 	});
 }
+
+test('a group lists its hosts in natural order: web2 before web10', t => {
+	const groups = groupResults([result('web10', 'x\n'), result('web2', 'x\n'), result('db1', 'x\n'), result('web1', 'x\n')]);
+	t.deepEqual(groups[0]?.agents, ['db1', 'web1', 'web2', 'web10']);
+});
