@@ -1,6 +1,7 @@
 /**
- * Syslog forwarding: RFC 5424 messages, received by a Node UDP and TCP listener on 127.0.0.1
- * (rsyslog is not started by these tests), and a collector that is down.
+ * Syslog forwarding: RFC 5424 messages, received by a Node UDP and TCP listener on 127.0.0.1, and
+ * a collector that is down. These run whether or not rsyslog is installed; rsyslog.test.ts
+ * forwards to a real rsyslogd (and says in its log whether it ran or was skipped).
  */
 import {createSocket} from 'node:dgram';
 import {createServer, type Server, type Socket} from 'node:net';
@@ -119,6 +120,7 @@ test('a Node UDP listener receives every record written, checkpoints included', 
 	const listener = createSocket('udp4');
 	listener.on('message', message => received.push(message.toString('utf8')));
 	await new Promise<void>(resolve => listener.bind(0, '127.0.0.1', resolve));
+	t.log(`ran: a Node UDP listener on 127.0.0.1:${listener.address().port} (a real rsyslogd: rsyslog.test.ts)`);
 	const forwarder = createSyslogForwarder({transport: 'udp', host: '127.0.0.1', port: listener.address().port}, 'xi-exec-agent');
 	const directory = temporaryDirectory(t);
 	const log = openAuditLog({path: join(directory, 'audit.log'), side: 'agent', signer: key.signer, now: fakeClock(), checkpointEvery: 2, forward: forwarder.forward});
@@ -138,6 +140,7 @@ test('a Node UDP listener receives every record written, checkpoints included', 
 
 test('a Node TCP listener receives every record, in order, octet-counted', async t => {
 	const receiver = await tcpReceiver();
+	t.log(`ran: a Node TCP listener on 127.0.0.1:${receiver.port} (a real rsyslogd: rsyslog.test.ts)`);
 	const forwarder = createSyslogForwarder({transport: 'tcp', host: '127.0.0.1', port: receiver.port}, 'xi-exec');
 	const directory = temporaryDirectory(t);
 	const log = openAuditLog({path: join(directory, 'audit.log'), side: 'controller', signer: key.signer, now: fakeClock(), checkpointEvery: 2, forward: forwarder.forward});
