@@ -12,6 +12,7 @@ import {ensureDirectory, existsSync, readTextFile} from '../source/io/files.js';
 import {normaliseSerial} from '../source/pki/fingerprints.js';
 import {x509} from '../source/pki/x509.js';
 import type {HookConfig} from './auth-hook.js';
+import {previousCertificates} from './credentials.js';
 import type {AgentRecorder} from './execute-run.js';
 import type {AgentConfig, AgentPaths} from './home.js';
 
@@ -50,8 +51,9 @@ export function agentAuditVerifier(paths: AgentPaths): CheckpointVerifier {
 		return verifierFromPems({});
 	}
 
-	const certificate = new x509.X509Certificate(readTextFile(paths.cert, 'the agent certificate'));
-	return verifierFromPems({[normaliseSerial(certificate.serialNumber)]: certificate.toString('pem')});
+	// Checkpoints signed before a renewal name an earlier certificate's serial: keep them verifiable.
+	const pems = [...previousCertificates(paths), readTextFile(paths.cert, 'the agent certificate')];
+	return verifierFromPems(Object.fromEntries(pems.map(pem => [normaliseSerial(new x509.X509Certificate(pem).serialNumber), pem])));
 }
 
 export function recorderFor(log: AuditLog, agent: string): AgentRecorder {

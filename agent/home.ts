@@ -14,7 +14,7 @@ import {XiError} from '../source/errors.js';
 import {existsSync, readJsonFile, writeFileAtomic} from '../source/io/files.js';
 import type {Tags} from '../source/policy/tags.js';
 import {emptyAllowlist, parseAllowlist, type AllowlistFile} from './allowlist.js';
-import type {Pins} from './peer-check.js';
+import type {Pins} from './pins.js';
 
 export type AgentLimits = {
 	maxConcurrentRuns: number;

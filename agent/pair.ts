@@ -16,7 +16,7 @@ import {generateKeyPair, privateKeyToPem} from '../source/pki/keys.js';
 import {checkCertificateAuthority, checkIssuedBy} from '../source/pki/verify.js';
 import {certificateFromDer, x509} from '../source/pki/x509.js';
 import {LineSplitter} from '../source/protocol/line-splitter.js';
-import type {Pins} from './peer-check.js';
+import type {Pins} from './pins.js';
 
 export type PairingCode = {code: string; caSha256: string; controllerName: string; ceremony: string};
 

@@ -4,30 +4,26 @@
  * identity (one SAN URI, compared as an exact string), allowed for client authentication, and
  * carrying one of the pinned controller serials. Another agent's valid certificate fails here.
  */
-import {X509Certificate} from 'node:crypto';
-import {identityOf} from '../source/pki/identity.js';
-import {normaliseSerial, publicKeySha256} from '../source/pki/fingerprints.js';
-import {certificateFromDer, x509} from '../source/pki/x509.js';
+import {certificateFacts, signedBy} from '../source/pki/certificate-facts.js';
+import {normaliseSerial} from '../source/pki/fingerprints.js';
+import type {Pins} from './pins.js';
 
-export type Pins = {caSha256: string; controllerSerials: string[]};
+export type {Pins} from './pins.js';
 
 export type PeerVerdict = {ok: true; serial: string} | {ok: false; reason: string};
 
 export function checkControllerCertificate(peerDer: Buffer, issuerDer: Buffer | undefined, pins: Pins): PeerVerdict {
-	let certificate: x509.X509Certificate;
-	let issuer: x509.X509Certificate;
-	try {
-		certificate = certificateFromDer(peerDer);
-		if (!issuerDer) {
-			return {ok: false, reason: 'the peer certificate has no issuer in the chain'};
-		}
+	if (!issuerDer) {
+		return certificateFacts(peerDer) ? {ok: false, reason: 'the peer certificate has no issuer in the chain'} : {ok: false, reason: 'the peer certificate cannot be parsed'};
+	}
 
-		issuer = certificateFromDer(issuerDer);
-	} catch {
+	const certificate = certificateFacts(peerDer);
+	const issuer = certificateFacts(issuerDer);
+	if (!certificate || !issuer) {
 		return {ok: false, reason: 'the peer certificate cannot be parsed'};
 	}
 
-	if (publicKeySha256(issuer) !== pins.caSha256) {
+	if (issuer.publicKeySha256 !== pins.caSha256) {
 		return {ok: false, reason: 'the peer certificate is not issued by the pinned fleet CA'};
 	}
 
@@ -37,7 +33,7 @@ export function checkControllerCertificate(peerDer: Buffer, issuerDer: Buffer | 
 		return {ok: false, reason: 'the peer certificate is not signed by the pinned fleet CA'};
 	}
 
-	const named = identityOf(certificate);
+	const named = certificate.identity;
 	if (!named.ok) {
 		return {ok: false, reason: named.reason};
 	}
@@ -46,23 +42,14 @@ export function checkControllerCertificate(peerDer: Buffer, issuerDer: Buffer | 
 		return {ok: false, reason: `the peer is ${named.identity.role === 'agent' ? `agent ${named.identity.name}` : named.identity.role}, not the controller`};
 	}
 
-	const usage = certificate.getExtension(x509.ExtendedKeyUsageExtension);
-	if (!usage?.usages.includes(x509.ExtendedKeyUsage.clientAuth)) {
+	if (!certificate.clientAuth) {
 		return {ok: false, reason: 'the controller certificate is not allowed for client authentication'};
 	}
 
-	const serial = normaliseSerial(certificate.serialNumber);
+	const {serial} = certificate;
 	if (!pins.controllerSerials.map(normaliseSerial).includes(serial)) {
 		return {ok: false, reason: `controller certificate serial ${serial} is not the pinned one`};
 	}
 
 	return {ok: true, serial};
-}
-
-function signedBy(certificateDer: Buffer, issuerDer: Buffer): boolean {
-	try {
-		return new X509Certificate(certificateDer).verify(new X509Certificate(issuerDer).publicKey);
-	} catch {
-		return false;
-	}
 }

@@ -10,29 +10,44 @@ import {createServer, type Server, type TLSSocket} from 'node:tls';
 import type {AddressInfo} from 'node:net';
 import {decodeRequest} from '../source/protocol/decode.js';
 import {encodeFrame} from '../source/protocol/encode.js';
-import {limits, unknownRequestId, type ProtocolErrorCode, type RunFrame} from '../source/protocol/frames.js';
+import {limits, unknownRequestId, type ProtocolErrorCode, type RequestFrame, type RunFrame} from '../source/protocol/frames.js';
 import {LineSplitter} from '../source/protocol/line-splitter.js';
 import {executeRun, noRecorder, type AgentLog, type AgentRecorder, type RunContext} from './execute-run.js';
 import type {HookConfig} from './auth-hook.js';
 import type {AgentConfig} from './home.js';
 import type {LoadedAllowlist} from './loaded-allowlist.js';
 import {describeAllowlist} from './loaded-allowlist.js';
-import {checkControllerCertificate, type Pins} from './peer-check.js';
+import {checkControllerCertificate} from './peer-check.js';
+import {confirmSerial, type Pins} from './pins.js';
+import {acceptPin, acceptUnpair, finishRenewal, startRenewal, type CertificatePorts, type PendingRenewal, type Reply} from './certificate-frames.js';
+import type {AgentCredentials} from './credentials.js';
 import {ReplayGuard} from './replay-guard.js';
 import {RunSlots} from './run-slots.js';
 
 /** How long a peer has, after the agent's last frame, to read it and close its side. */
 const closeGraceMs = 10_000;
 
+/** Where renewed credentials and changed pins are kept (the agent home); in memory when absent. */
+export type CredentialStore = {
+	install: (next: {key: string; cert: string}) => void;
+	forget: () => void;
+	savePins: (pins: Pins) => void;
+};
+
 export type AgentServerOptions = {
 	config: AgentConfig;
-	credentials: {key: string; cert: string; ca: string};
+	credentials: AgentCredentials;
 	pins: Pins;
+	store?: CredentialStore;
+	/** Called after the controller unpaired this agent and was answered. */
+	onUnpaired?: () => void;
 	allowlist: () => LoadedAllowlist;
 	ownersFor: RunContext['ownersFor'];
 	runAsIds: RunContext['runAsIds'];
 	log: AgentLog;
 	recorder?: AgentRecorder;
+	/** Writes a signed checkpoint (after a renewal, a pin change, an unpairing). */
+	checkpoint?: () => Promise<void>;
 	hook?: HookConfig;
 	now: () => number;
 };
@@ -55,6 +70,29 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
 		}
 	};
 
+	let credentials = options.credentials;
+	let pins = options.pins;
+	const store = options.store;
+	const certificatePorts: CertificatePorts = {
+		agentName: config.name,
+		credentials: () => credentials,
+		install(next) {
+			store?.install(next);
+			credentials = {...credentials, ...next};
+			// New connections use the new certificate; connections already open keep theirs.
+			server.setSecureContext({key: credentials.key, cert: credentials.cert, ca: [credentials.ca]});
+		},
+		forget: () => store?.forget(),
+		stop: () => options.onUnpaired?.(),
+		pins: () => pins,
+		savePins(next) {
+			store?.savePins(next);
+			pins = next;
+		},
+		recorder: {...recorder, checkpoint: options.checkpoint},
+		now: options.now,
+	};
+
 	const slots = new RunSlots(config.limits.maxConcurrentRuns, config.limits.maxQueuedRuns);
 	const replayGuard = new ReplayGuard(limits.clockSkewMs);
 	const activeRuns = new Map<string, AbortController>();
@@ -62,9 +100,9 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
 	const sockets = new Set<TLSSocket>();
 
 	const server = createServer({
-		key: options.credentials.key,
-		cert: options.credentials.cert,
-		ca: [options.credentials.ca],
+		key: credentials.key,
+		cert: credentials.cert,
+		ca: [credentials.ca],
 		requestCert: true,
 		rejectUnauthorized: true,
 		minVersion: 'TLSv1.3',
@@ -92,12 +130,20 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
 		});
 		const peer = socket.getPeerCertificate(true);
 		const verdict = peer?.raw
-			? checkControllerCertificate(peer.raw, peer.issuerCertificate?.raw, options.pins)
+			? checkControllerCertificate(peer.raw, peer.issuerCertificate?.raw, pins)
 			: {ok: false as const, reason: 'no client certificate'};
 		if (!verdict.ok) {
 			log('tls.refused', {source, reason: verdict.reason});
 			refuse(socket, unknownRequestId, 'forbidden', `refused: ${verdict.reason}`);
 			return;
+		}
+
+		const confirmed = confirmSerial(pins, verdict.serial);
+		if (confirmed !== pins) {
+			// The first connection with the newly announced controller certificate retires the old one.
+			const retired = pins.controllerSerials.filter(serial => serial !== verdict.serial);
+			certificatePorts.savePins(confirmed);
+			void recorder.record('controller.serial-confirmed', {serial: verdict.serial, retired}).catch(() => undefined);
 		}
 
 		serveConnection(socket, {address: source, serial: verdict.serial});
@@ -132,6 +178,8 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
 	function serveConnection(socket: TLSSocket, peer: {address: string; serial: string}): void {
 		const splitter = new LineSplitter(limits.requestFrameBytes);
 		let run: {id: string; controller: AbortController} | undefined;
+		let renewal: PendingRenewal | undefined;
+		let maintenance: Promise<void> = Promise.resolve();
 		// The whole request must arrive within the idle timeout, not merely some byte of it: a
 		// client that trickles a byte at a time is never idle, and would hold the connection.
 		const requestDeadline = setTimeout(() => {
@@ -201,6 +249,20 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
 					return;
 				}
 
+				case 'renew':
+				case 'certificate':
+				case 'pin':
+				case 'unpair': {
+					if (run) {
+						refuse(socket, frame.id, 'malformed', 'certificate requests cannot share a connection with a run');
+						return;
+					}
+
+					// One step at a time, in order: `certificate` must find the key `renew` made.
+					maintenance = maintenance.then(async () => handleCertificateFrame(frame));
+					return;
+				}
+
 				case 'run': {
 					if (run) {
 						refuse(socket, frame.id, 'malformed', 'one run per connection');
@@ -210,6 +272,55 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
 					startRun(frame);
 				}
 			}
+		}
+
+		async function handleCertificateFrame(frame: Extract<RequestFrame, {type: 'renew' | 'certificate' | 'pin' | 'unpair'}>): Promise<void> {
+			let reply: Reply;
+			try {
+				switch (frame.type) {
+					case 'renew': {
+						const started = await startRenewal(frame, certificatePorts);
+						renewal = started.pending;
+						reply = started.reply;
+						break;
+					}
+
+					case 'certificate': {
+						reply = await finishRenewal(frame, renewal, certificatePorts);
+						renewal = undefined;
+						break;
+					}
+
+					case 'pin': {
+						reply = await acceptPin(frame, certificatePorts);
+						break;
+					}
+
+					case 'unpair': {
+						reply = await acceptUnpair(frame, certificatePorts);
+						break;
+					}
+				}
+			} catch (error) {
+				log('certificate.error', {requestId: frame.id, step: frame.type, reason: (error as Error).message});
+				refuse(socket, frame.id, 'forbidden', `${frame.type} failed on the agent: ${(error as Error).message}`);
+				return;
+			}
+
+			log(`certificate.${frame.type}`, {source: peer.address, requestId: frame.id});
+			if (frame.type === 'renew' && renewal) {
+				send(reply.line);
+				setTimeout(() => {
+					if (renewal) {
+						log('protocol.error', {source: peer.address, requestId: frame.id, reason: 'no certificate after the CSR'});
+						refuse(socket, frame.id, 'timeout', `no certificate within ${config.limits.idleTimeoutMs / 1000} s of the CSR`);
+					}
+				}, config.limits.idleTimeoutMs).unref();
+			} else {
+				endConnection(socket, reply.line);
+			}
+
+			reply.after?.();
 		}
 
 		function startRun(frame: RunFrame): void {

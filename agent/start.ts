@@ -10,7 +10,9 @@ import {readTextFile} from '../source/io/files.js';
 import {publicKeySha256} from '../source/pki/fingerprints.js';
 import {x509} from '../source/pki/x509.js';
 import type {AgentLog} from './execute-run.js';
-import {readAgentConfig, readAllowlistFile, readPins, type AgentConfig, type AgentPaths} from './home.js';
+import {deleteCredentials, installCredentials, readCredentials} from './credentials.js';
+import {readAgentConfig, readAllowlistFile, readPins, writePins, type AgentConfig, type AgentPaths} from './home.js';
+import {normaliseSerial} from '../source/pki/fingerprints.js';
 import {sameTags} from '../source/policy/tags.js';
 import {loadAllowlist, type LoadedAllowlist} from './loaded-allowlist.js';
 import {ownersFor, runAsIds} from './owners.js';
@@ -29,7 +31,12 @@ export async function startAgent(paths: AgentPaths, log: AgentLog = stdoutLog): 
 
 	const config = readAgentConfig(paths);
 	const pins = readPins(paths);
-	const credentials = {key: readTextFile(paths.key, 'the agent key'), cert: readTextFile(paths.cert, 'the agent certificate'), ca: readTextFile(paths.ca, 'the CA certificate')};
+	const credentials = readCredentials(paths);
+	const own = new x509.X509Certificate(credentials.cert);
+	if (own.notAfter.getTime() <= Date.now()) {
+		throw new XiError('CERTIFICATE_EXPIRED', `This agent's certificate expired at ${own.notAfter.toISOString()} (it was not renewed while the agent was away); pair it again: \`xi-exec-agent pair --controller HOST:PORT\` while \`xi-exec pair\` runs on the controller.`);
+	}
+
 	if (publicKeySha256(new x509.X509Certificate(credentials.ca)) !== pins.caSha256) {
 		throw new XiError('CONFIG_INVALID', `${paths.ca} is not the CA this agent pinned at pairing; restore it or pair again.`);
 	}
@@ -56,10 +63,23 @@ export async function startAgent(paths: AgentPaths, log: AgentLog = stdoutLog): 
 	await audit.append({event: 'agent.started', agent: config.name, controllerSerials: pins.controllerSerials, caSha256: pins.caSha256});
 	// A signed head from the start, so the first result already carries a witness of this log.
 	await audit.checkpoint();
+	let stop: (reason: string) => void = () => undefined;
 	const agent = createAgentServer({
 		config,
 		credentials,
 		pins,
+		store: {
+			install(next) {
+				installCredentials(paths, {serial: normaliseSerial(new x509.X509Certificate(readTextFile(paths.cert, 'the agent certificate')).serialNumber), cert: readTextFile(paths.cert, 'the agent certificate')}, next);
+			},
+			forget: () => deleteCredentials(paths),
+			savePins: next => writePins(paths, next),
+		},
+		onUnpaired() {
+			log('unpaired', {agent: config.name, reason: 'the controller unpaired this agent and its credentials are deleted; pair it again to use it'});
+			stop('unpaired');
+		},
+		checkpoint: async () => audit.checkpoint(),
 		allowlist: () => allowlist,
 		ownersFor,
 		runAsIds,
@@ -117,7 +137,14 @@ export async function startAgent(paths: AgentPaths, log: AgentLog = stdoutLog): 
 	}
 
 	return new Promise<number>(resolve => {
-		const stop = (signal: string) => {
+		let stopped = false;
+		// Once only, whatever asks first: a signal, or the controller unpairing this agent.
+		stop = (signal: string) => {
+			if (stopped) {
+				return;
+			}
+
+			stopped = true;
 			log('stopping', {signal});
 			void agent.close().then(async () => {
 				await audit.append({event: 'agent.stopped', agent: config.name, signal}).catch(() => undefined);

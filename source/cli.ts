@@ -29,6 +29,11 @@ const help = `
     $ xi-exec audit [--request ID] [--agent NAME] [--since 1h] [--json]
     $ xi-exec audit verify [--cross AGENT-LOG...]      check the hash chain and checkpoints
     $ xi-exec ca fingerprint                           the CA's SHA-256 (for xi-exec-agent pair --ca-sha256)
+    $ xi-exec ca protect                               encrypt the CA key with XI_EXEC_CA_PASSPHRASE
+    $ xi-exec renew [--on SELECTOR]                    renew agent certificates now (it also happens by itself)
+    $ xi-exec rotate [--force]                         new controller certificate, handed to every agent first
+    $ xi-exec unpair NAME                              revoke an agent and tell it to delete its credentials
+    $ xi-exec doctor [--json]                          certificates and keys, checked before they expire
 
   Selectors (--on, repeat for OR)
     web1                 one agent by name
@@ -57,6 +62,10 @@ const commandFlags = {
 	serve: {listen: {type: 'string'}, cert: {type: 'string'}, key: {type: 'string'}},
 	token: {name: {type: 'string'}, scripts: {type: 'string'}, on: {type: 'string', isMultiple: true}, expires: {type: 'string'}, json: {type: 'boolean'}},
 	ca: {},
+	renew: {on: {type: 'string', isMultiple: true}},
+	rotate: {force: {type: 'boolean'}},
+	unpair: {},
+	doctor: {json: {type: 'boolean'}},
 	pair: {listen: {type: 'string'}, json: {type: 'boolean'}, replace: {type: 'boolean'}, timeout: {type: 'number'}},
 	demo: {},
 	console: {pairListen: {type: 'string'}},
@@ -132,13 +141,49 @@ await runMain('xi-exec', async () => {
 		}
 
 		case 'ca': {
+			if (cli.input[0] === 'protect') {
+				const passphrase = process.env['XI_EXEC_CA_PASSPHRASE'];
+				if (!passphrase || passphrase.length < 12) {
+					usage('xi-exec ca protect takes the passphrase from XI_EXEC_CA_PASSPHRASE (12 characters at least).');
+				}
+
+				const {protectCaKey} = await import('./home.js');
+				protectCaKey(paths, passphrase);
+				io.stdout(`The CA key at ${paths.caKey} is now encrypted; pairing, renewal and rotation need XI_EXEC_CA_PASSPHRASE from now on.\n`);
+				return 0;
+			}
+
 			if (cli.input[0] !== 'fingerprint') {
-				usage('usage: xi-exec ca fingerprint.');
+				usage('usage: xi-exec ca fingerprint | xi-exec ca protect.');
 			}
 
 			const {caFingerprint} = await import('./commands/ca.js');
 			io.stdout(`${caFingerprint(paths)}\n`);
 			return 0;
+		}
+
+		case 'renew': {
+			const {renewCommand} = await import('./commands/certificates.js');
+			return renewCommand(paths, {on: (flags['on'] as string[] | undefined) ?? []}, io);
+		}
+
+		case 'rotate': {
+			const {rotateCommand} = await import('./commands/certificates.js');
+			return rotateCommand(paths, {force: Boolean(flags['force'])}, io);
+		}
+
+		case 'unpair': {
+			if (cli.input.length !== 1) {
+				usage('usage: xi-exec unpair NAME.');
+			}
+
+			const {unpairCommand} = await import('./commands/certificates.js');
+			return unpairCommand(paths, {name: cli.input[0]!}, io);
+		}
+
+		case 'doctor': {
+			const {doctorCommand} = await import('./commands/doctor.js');
+			return doctorCommand(paths, {json: Boolean(flags['json'])}, io);
 		}
 
 		case 'pair': {

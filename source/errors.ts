@@ -25,6 +25,8 @@ export const errorCodes = {
 	TOO_MANY_TARGETS: {exit: 2, http: 400, summary: 'A run would exceed a script\'s maxTargets, or needs --yes for a confirm script.'},
 	AGENT_EXISTS: {exit: 2, http: 409, summary: 'An agent with that name is already registered.'},
 	REGISTRY_BUSY: {exit: 2, http: 503, summary: 'Another xi-exec process held the registry lock for too long.'},
+	CERTIFICATE_EXPIRED: {exit: 2, http: 500, summary: 'A certificate (an agent\'s own, the controller\'s, the CA) has expired: the message names the command that replaces it.'},
+	CA_UNAVAILABLE: {exit: 2, http: 503, summary: 'The CA key is kept offline or passphrase-protected and is not available now; renewals wait until it is.'},
 	CERTIFICATE_INVALID: {exit: 2, http: 400, summary: 'A certificate or CSR fails verification (signature, name, role, validity).'},
 	AUDIT_UNAVAILABLE: {exit: 2, http: 503, summary: 'An audit record cannot be written, so nothing is done (fail closed).'},
 	AUDIT_BROKEN: {exit: 1, http: 500, summary: '`audit verify` found a broken record (edited, missing, reordered...).'},

@@ -10,6 +10,7 @@
  *   config.json          optional settings ({"syslog": "udp://HOST:PORT"})
  *   registry.json        the fleet
  */
+import {createPrivateKey} from 'node:crypto';
 import {homedir, hostname} from 'node:os';
 import {join} from 'node:path';
 import {XiError} from './errors.js';
@@ -24,6 +25,7 @@ import {
 	x509,
 	type CertificateAuthority,
 } from './pki/index.js';
+import {finishInterruptedRotation} from './certificates/rotation.js';
 import {createRegistryFile, openRegistryStore, type RegistryStore} from './registry/store.js';
 
 export type ControllerPaths = ReturnType<typeof controllerPaths>;
@@ -44,6 +46,10 @@ export function controllerPaths(home: string) {
 		auditLog: join(home, 'audit', 'controller.jsonl'),
 		config: join(home, 'config.json'),
 		registry: join(home, 'registry.json'),
+		/** A controller certificate rotation in progress: the next key and certificate, and who has its serial. */
+		nextControllerKey: join(home, 'controller.next.key'),
+		nextControllerCert: join(home, 'controller.next.pem'),
+		rotation: join(home, 'rotation.json'),
 	};
 }
 
@@ -103,6 +109,7 @@ export type TlsCredentials = {key: string; cert: string; ca: string};
 
 export function loadControllerCredentials(paths: ControllerPaths): TlsCredentials {
 	requireInitialised(paths);
+	finishInterruptedRotation(paths);
 	return {
 		key: readTextFile(paths.controllerKey, 'the controller key'),
 		cert: readTextFile(paths.controllerCert, 'the controller certificate'),
@@ -124,12 +131,48 @@ export function readControllerCertificate(paths: ControllerPaths): string {
 	return readTextFile(paths.controllerCert, 'the controller certificate');
 }
 
-/** The CA with its private key, for issuing. Only pairing and renewal need it. */
-export async function loadCertificateAuthority(paths: ControllerPaths): Promise<CertificateAuthority> {
+/**
+ * The CA with its private key, for issuing: only pairing, renewal and rotation need it. The key
+ * may be kept offline (the file absent) or encrypted (`xi-exec ca protect`; the passphrase then
+ * comes from XI_EXEC_CA_PASSPHRASE); either way this says so, and renewals wait until it is back.
+ */
+export async function loadCertificateAuthority(paths: ControllerPaths, passphrase = process.env['XI_EXEC_CA_PASSPHRASE']): Promise<CertificateAuthority> {
 	requireInitialised(paths);
 	const certificate = new x509.X509Certificate(readTextFile(paths.caCert, 'the CA certificate'));
-	const {privateKey} = await keyPairFromPem(readTextFile(paths.caKey, 'the CA key'));
+	if (!existsSync(paths.caKey)) {
+		throw new XiError('CA_UNAVAILABLE', `The CA key is not at ${paths.caKey} (kept offline?); put it back to pair, renew or rotate.`);
+	}
+
+	const pem = readTextFile(paths.caKey, 'the CA key');
+	if (pem.includes('ENCRYPTED PRIVATE KEY') && !passphrase) {
+		throw new XiError('CA_UNAVAILABLE', `The CA key at ${paths.caKey} is passphrase-protected; set XI_EXEC_CA_PASSPHRASE to pair, renew or rotate.`);
+	}
+
+	let plain: string;
+	try {
+		plain = pem.includes('ENCRYPTED PRIVATE KEY') ? decryptPrivateKey(pem, passphrase!) : pem;
+	} catch (error) {
+		throw new XiError('CA_UNAVAILABLE', `The CA key at ${paths.caKey} cannot be decrypted with XI_EXEC_CA_PASSPHRASE (${(error as Error).message}).`, {cause: error});
+	}
+
+	const {privateKey} = await keyPairFromPem(plain);
 	return {certificate, privateKey};
+}
+
+function decryptPrivateKey(pem: string, passphrase: string): string {
+	return createPrivateKey({key: pem, format: 'pem', passphrase}).export({type: 'pkcs8', format: 'pem'}) as string;
+}
+
+/** `xi-exec ca protect`: encrypts the CA key in place with a passphrase (AES-256, PKCS#8). */
+export function protectCaKey(paths: ControllerPaths, passphrase: string): void {
+	requireInitialised(paths);
+	const pem = readTextFile(paths.caKey, 'the CA key');
+	if (pem.includes('ENCRYPTED PRIVATE KEY')) {
+		throw new XiError('USAGE', `The CA key at ${paths.caKey} is already passphrase-protected.`);
+	}
+
+	const encrypted = createPrivateKey(pem).export({type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase}) as string;
+	writeFileAtomic(paths.caKey, encrypted, 0o600);
 }
 
 export function openControllerRegistry(paths: ControllerPaths): RegistryStore {

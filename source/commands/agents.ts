@@ -1,11 +1,16 @@
 /** `xi-exec agents [--on SELECTOR] [--json]`: the registry, with each agent asked what it runs now. */
+import type {SecureContext} from 'node:tls';
+import {openControllerAudit} from '../audit/controller-log.js';
+import {maintainAgents} from '../certificates/maintain.js';
+import {formatMaintenance} from '../certificates/report.js';
 import {createClientContext} from '../dispatch/agent-connection.js';
 import {discoverAgents, type Discovered} from '../dispatch/discover.js';
 import {loadControllerCredentials, openControllerRegistry, type ControllerPaths} from '../home.js';
 import {visible} from '../output/visible.js';
 import {describeDrift, formatTags, sameTags} from '../policy/tags.js';
-import {markSeen, type AgentRecord} from '../registry/model.js';
-import type {CommandIo} from './run.js';
+import {markSeen, revokedSerials, type AgentRecord} from '../registry/model.js';
+import {gatherHealth} from './doctor.js';
+import {defaultCaller, type CommandIo} from './run.js';
 import {resolveTargets} from '../registry/resolve-targets.js';
 
 export type AgentView = {
@@ -26,12 +31,15 @@ export type AgentView = {
 export async function agentsCommand(paths: ControllerPaths, input: {on: string[]; json: boolean; timeoutSeconds: number}, io: CommandIo): Promise<number> {
 	const credentials = loadControllerCredentials(paths);
 	const store = openControllerRegistry(paths);
-	const records = resolveTargets(await store.read(), input.on, {defaultAll: true});
-	const found = await discoverAgents(records, createClientContext(credentials), {parallel: 64, timeoutMs: input.timeoutSeconds * 1000});
+	const registry = await store.read();
+	const records = resolveTargets(registry, input.on, {defaultAll: true});
+	const context = createClientContext(credentials);
+	const found = await discoverAgents(records, context, {parallel: 64, timeoutMs: input.timeoutSeconds * 1000, revoked: revokedSerials(registry)});
 	const now = new Date().toISOString();
 	const reachable = found.filter(agent => agent.status === 'reachable').map(agent => agent.name);
 	await store.update(registry => markSeen(registry, reachable, now)).catch(() => undefined);
 	const views = records.map((record, index) => agentView(record, found[index]!, reachable.includes(record.name) ? now : record.lastSeen));
+	await keepCertificatesCurrent(paths, records.filter(record => reachable.includes(record.name)), context, io);
 	if (input.json) {
 		io.stdout(JSON.stringify({agents: views}, null, 2) + '\n');
 		return 0;
@@ -44,6 +52,27 @@ export async function agentsCommand(paths: ControllerPaths, input: {on: string[]
 
 	io.stdout(formatAgentTable(views));
 	return 0;
+}
+
+/** Renewals and a rotation's handover for the agents that answered, then warnings about our own certificates (on stderr). */
+async function keepCertificatesCurrent(paths: ControllerPaths, reached: AgentRecord[], context: SecureContext, io: CommandIo): Promise<void> {
+	if (reached.length > 0) {
+		const audit = openControllerAudit(paths);
+		try {
+			const report = await maintainAgents(reached, {paths, context, caller: defaultCaller(), now: () => new Date(), timeoutMs: 10_000, record: async (event, fields) => {
+				await audit.append({...fields, event, caller: defaultCaller()});
+			}});
+			const text = formatMaintenance(report);
+			if (!text.startsWith('Nothing to do')) {
+				io.stderr(text.split('\n').filter(Boolean).map(line => `xi-exec: certificates: ${line}\n`).join(''));
+			}
+		} finally {
+			await audit.close();
+		}
+	}
+
+	const warnings = (await gatherHealth(paths, new Date())).filter(finding => finding.level !== 'ok' && (finding.subject.endsWith('certificate') || finding.subject === 'rotation'));
+	io.stderr(warnings.map(finding => `xi-exec: ${finding.level === 'fail' ? 'error' : 'warning'}: ${finding.subject}: ${finding.message}\n`).join(''));
 }
 
 function agentView(record: AgentRecord, found: Discovered, lastSeen: string | undefined): AgentView {

@@ -117,6 +117,10 @@ export async function runCommand(paths: ControllerPaths, input: RunInput, io: Co
 				view.onEvent(event);
 			},
 		});
+		if (outcome.certificates) {
+			io.stderr(outcome.certificates.split('\n').filter(Boolean).map(line => `xi-exec: certificates: ${line}\n`).join(''));
+		}
+
 		if (outcome.historyProblem) {
 			io.stderr(`xi-exec: warning: ${outcome.historyProblem}.\n`);
 		}

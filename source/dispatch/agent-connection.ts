@@ -10,8 +10,8 @@ import {encodeFrame, type WithoutVersion} from '../protocol/encode.js';
 import {limits, type RequestFrame, type ResponseFrame} from '../protocol/frames.js';
 import {LineSplitter} from '../protocol/line-splitter.js';
 import {parseHostPort} from '../io/address.js';
-import {identityOf, identityUri} from '../pki/identity.js';
-import {certificateFromDer} from '../pki/x509.js';
+import {certificateFacts} from '../pki/certificate-facts.js';
+import {identityUri} from '../pki/identity.js';
 import type {TlsCredentials} from '../home.js';
 
 export type AgentTarget = {name: string; address: string};
@@ -33,13 +33,18 @@ export type ExchangeOptions = {
 	connectTimeoutMs: number;
 	/** Overall limit for the exchange, from the moment of connection. */
 	deadlineMs: number;
-	/** Called for every non-terminal frame (started, output). */
-	onFrame?: (frame: ResponseFrame) => void;
+	/**
+	 * Called for every non-terminal frame (started, output, csr); `reply` sends a further request
+	 * frame on the connection, `fail` ends the exchange as a protocol failure with a reason.
+	 */
+	onFrame?: (frame: ResponseFrame, reply: (request: RequestWithoutEnvelope) => void, fail: (reason: string) => void) => void;
+	/** Agent certificate serials the controller refuses (unpaired, superseded by a renewal). */
+	revoked?: ReadonlySet<string>;
 	/** When aborted, a cancel frame is sent and the exchange waits for the agent's answer. */
 	cancel?: {signal: AbortSignal; caller: string; graceMs: number};
 };
 
-type RequestWithoutEnvelope = RequestFrame extends infer F ? (F extends RequestFrame ? Omit<F, 'v' | 'msg' | 'ts'> : never) : never;
+export type RequestWithoutEnvelope = RequestFrame extends infer F ? (F extends RequestFrame ? Omit<F, 'v' | 'msg' | 'ts'> : never) : never;
 type RequestWithoutVersion = WithoutVersion<RequestFrame>;
 
 /** Adds the per-message envelope: a unique message id and a timestamp (replay protection). */
@@ -47,7 +52,7 @@ export function envelope(frame: RequestWithoutEnvelope): string {
 	return encodeFrame({...frame, msg: randomUUID(), ts: Date.now()} as RequestWithoutVersion);
 }
 
-const terminalTypes = new Set(['result', 'description', 'ack', 'error']);
+const terminalTypes = new Set(['result', 'description', 'ack', 'error', 'renewed', 'pinned', 'unpaired']);
 
 export function exchange(target: AgentTarget, request: RequestWithoutEnvelope, options: ExchangeOptions): Promise<ExchangeEnd> {
 	const address = parseHostPort(target.address);
@@ -81,7 +86,7 @@ export function exchange(target: AgentTarget, request: RequestWithoutEnvelope, o
 			secureContext: options.context,
 			minVersion: 'TLSv1.3',
 			rejectUnauthorized: true,
-			checkServerIdentity: (_host: string, certificate: PeerCertificate) => checkAgentIdentity(target.name, certificate),
+			checkServerIdentity: (_host: string, certificate: PeerCertificate) => checkAgentIdentity(target.name, certificate, options.revoked),
 		});
 
 		timers.push(setTimeout(() => {
@@ -136,7 +141,7 @@ export function exchange(target: AgentTarget, request: RequestWithoutEnvelope, o
 				}
 
 				started ||= decoded.frame.type === 'started';
-				options.onFrame?.(decoded.frame);
+				options.onFrame?.(decoded.frame, next => socket.write(envelope(next)), reason => finish({kind: 'protocol', reason}));
 			}
 
 			if (overflow) {
@@ -145,7 +150,7 @@ export function exchange(target: AgentTarget, request: RequestWithoutEnvelope, o
 		});
 
 		socket.on('error', (error: NodeJS.ErrnoException) => {
-			const reason = describeSocketError(error, target.address);
+			const reason = describeSocketError(error, target);
 			finish(secured ? {kind: 'lost', reason: started ? `connection lost while the script ran (${reason}); its outcome is unknown` : `connection lost (${reason})`} : {kind: 'unreachable', reason});
 		});
 		socket.on('close', () => {
@@ -155,32 +160,37 @@ export function exchange(target: AgentTarget, request: RequestWithoutEnvelope, o
 	});
 }
 
-function checkAgentIdentity(expectedName: string, certificate: PeerCertificate): Error | undefined {
-	try {
-		const named = identityOf(certificateFromDer(certificate.raw));
-		if (!named.ok) {
-			return new Error(named.reason);
-		}
-
-		const expected = identityUri({role: 'agent', name: expectedName});
-		if (identityUri(named.identity) !== expected) {
-			return new Error(`the agent presented ${identityUri(named.identity)}, expected ${expected}`);
-		}
-
-		return undefined;
-	} catch {
+function checkAgentIdentity(expectedName: string, certificate: PeerCertificate, revoked: ReadonlySet<string> | undefined): Error | undefined {
+	const facts = certificateFacts(certificate.raw);
+	if (!facts) {
 		return new Error('the agent certificate cannot be parsed');
 	}
+
+	if (!facts.identity.ok) {
+		return new Error(facts.identity.reason);
+	}
+
+	const expected = identityUri({role: 'agent', name: expectedName});
+	const presented = identityUri(facts.identity.identity);
+	if (presented !== expected) {
+		return new Error(`the agent presented ${presented}, expected ${expected}`);
+	}
+
+	if (revoked?.has(facts.serial)) {
+		return new Error(`the agent presented certificate serial ${facts.serial}, which is revoked`);
+	}
+
+	return undefined;
 }
 
-function describeSocketError(error: NodeJS.ErrnoException, address: string): string {
+function describeSocketError(error: NodeJS.ErrnoException, {name, address}: AgentTarget): string {
 	switch (error.code) {
 		case 'ECONNREFUSED': {
 			return `connection refused by ${address} (is the agent running?)`;
 		}
 
 		case 'CERT_HAS_EXPIRED': {
-			return 'the agent certificate has expired; pair the agent again';
+			return `the certificate of agent ${name} has expired (it was not renewed in time); pair it again: run \`xi-exec pair --listen HOST:PORT --replace\` here and \`xi-exec-agent pair --controller HOST:PORT\` on its host`;
 		}
 
 		case 'ERR_TLS_CERT_ALTNAME_INVALID': {

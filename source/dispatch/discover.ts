@@ -16,8 +16,8 @@ export type Discovered = {
 	reportedTags?: Tags;
 };
 
-export async function discoverAgent(target: AgentTarget, context: SecureContext, timeoutMs: number): Promise<Discovered> {
-	const end = await exchange(target, {type: 'describe', id: randomUUID()}, {context, connectTimeoutMs: timeoutMs, deadlineMs: timeoutMs});
+export async function discoverAgent(target: AgentTarget, context: SecureContext, timeoutMs: number, revoked?: ReadonlySet<string>): Promise<Discovered> {
+	const end = await exchange(target, {type: 'describe', id: randomUUID()}, {context, connectTimeoutMs: timeoutMs, deadlineMs: timeoutMs, ...(revoked ? {revoked} : {})});
 	const base = {name: target.name, address: target.address};
 	if (end.kind === 'terminal' && end.frame.type === 'description') {
 		return {...base, status: 'reachable', scripts: end.frame.scripts, reportedTags: end.frame.agent.tags};
@@ -29,9 +29,9 @@ export async function discoverAgent(target: AgentTarget, context: SecureContext,
 	return {...base, status: 'unreachable', reason, scripts: []};
 }
 
-export async function discoverAgents(targets: readonly AgentTarget[], context: SecureContext, options: {parallel: number; timeoutMs: number; onResult?: (found: Discovered) => void}): Promise<Discovered[]> {
+export async function discoverAgents(targets: readonly AgentTarget[], context: SecureContext, options: {parallel: number; timeoutMs: number; revoked?: ReadonlySet<string>; onResult?: (found: Discovered) => void}): Promise<Discovered[]> {
 	return mapLimited(targets, options.parallel, async target => {
-		const found = await discoverAgent(target, context, options.timeoutMs);
+		const found = await discoverAgent(target, context, options.timeoutMs, options.revoked);
 		options.onResult?.(found);
 		return found;
 	});

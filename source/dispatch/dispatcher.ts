@@ -16,6 +16,8 @@ import {runOnAgent, type AgentRunRequest} from './run-agent.js';
 
 export type DispatchOptions = {
 	context: SecureContext;
+	/** Agent certificate serials refused (unpaired, superseded). */
+	revoked?: ReadonlySet<string>;
 	parallel: number;
 	connectTimeoutMs?: number;
 	answerGraceMs?: number;
@@ -137,6 +139,7 @@ async function runOne(target: AgentTarget, request: AgentRunRequest, options: Di
 
 	const result = await runOnAgent(target, request, {
 		context: options.context,
+		...(options.revoked ? {revoked: options.revoked} : {}),
 		connectTimeoutMs: options.connectTimeoutMs ?? 5000,
 		answerGraceMs: options.answerGraceMs ?? 10_000,
 		cancel: controller.signal,

@@ -17,6 +17,8 @@ export type AgentRunRequest = {
 
 export type AgentRunOptions = {
 	context: SecureContext;
+	/** Agent certificate serials refused (unpaired, superseded). */
+	revoked?: ReadonlySet<string>;
 	connectTimeoutMs: number;
 	/** How long past the script's own timeout we wait for the agent's answer. */
 	answerGraceMs: number;
@@ -40,6 +42,7 @@ export async function runOnAgent(target: AgentTarget, request: AgentRunRequest, 
 		...(request.controllerHead ? {controllerHead: request.controllerHead} : {}),
 	}, {
 		context: options.context,
+		...(options.revoked ? {revoked: options.revoked} : {}),
 		connectTimeoutMs: options.connectTimeoutMs,
 		deadlineMs: request.timeoutMs + options.answerGraceMs,
 		cancel: {signal: options.cancel, caller: request.caller, graceMs: options.answerGraceMs},

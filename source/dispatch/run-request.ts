@@ -9,6 +9,8 @@
  * `prepareRun` does everything up to the request's audit record; the prepared run's `start`
  * dials. Ports (the audit log, the TLS context, the stores) come in from the face.
  */
+import {maintainAgents} from '../certificates/maintain.js';
+import {formatMaintenance} from '../certificates/report.js';
 import {createHash, randomInt, randomUUID} from 'node:crypto';
 import {join} from 'node:path';
 import type {SecureContext} from 'node:tls';
@@ -23,7 +25,7 @@ import {openTokenStore} from '../policy/token-store.js';
 import {authenticateToken, checkScope, scopeOf, type TokenScope} from '../policy/tokens.js';
 import {checkArgs} from '../protocol/args.js';
 import {hasControl, isScriptName} from '../protocol/text-checks.js';
-import {markSeen, type AgentRecord} from '../registry/model.js';
+import {markSeen, revokedSerials, type AgentRecord} from '../registry/model.js';
 import type {RegistryStore} from '../registry/store.js';
 import {checkBlastRadius, declaredLimits, type DeclaredLimit} from './blast-radius.js';
 import {discoverAgents} from './discover.js';
@@ -89,6 +91,8 @@ export type RunOutcome = {
 	cancelled: boolean;
 	/** Set when the history could not be written; the run itself went ahead. */
 	historyProblem?: string;
+	/** What keeping the answering agents' certificates current did after the run (renewals, a rotation's handover), in words. */
+	certificates?: string;
 };
 
 export type PreparedRun = {
@@ -99,6 +103,27 @@ export type PreparedRun = {
 	scope?: TokenScope;
 	start: (options?: RunStartOptions) => Promise<RunOutcome>;
 };
+
+/**
+ * Talking to an agent is when its certificate is renewed (below the threshold) and when it gets a
+ * rotating controller's next serial. Never fails the run: a problem is reported in words.
+ */
+async function maintainAfterContact(ports: RunPorts, agents: AgentRecord[], caller: string, now: () => Date): Promise<string | undefined> {
+	if (agents.length === 0) {
+		return undefined;
+	}
+
+	const audit = ports.audit();
+	try {
+		const report = await maintainAgents(agents, {paths: ports.paths, context: ports.context, caller, now, timeoutMs: 10_000, record: async (event, fields) => {
+			await audit.append({...fields, event, caller});
+		}});
+		const changed = report.renewed.length + report.renewalFailed.length + report.announced.length + report.announceFailed.length > 0 || report.renewalQueued || report.rotationCompleted;
+		return changed ? formatMaintenance(report) : undefined;
+	} catch (error) {
+		return `keeping certificates current failed: ${(error as Error).message}\n`;
+	}
+}
 
 /** Where the run history lives: `runs/` under the controller's home. */
 export function historyDirectory(paths: ControllerPaths): string {
@@ -198,6 +223,7 @@ export async function prepareRun(ports: RunPorts, input: RunRequestInput): Promi
 			...(controllerHead ? {controllerHead} : {}),
 		}, {
 			context: ports.context,
+			revoked: revokedSerials(registry),
 			parallel: input.parallel,
 			cancel,
 			...input.rollout,
@@ -226,7 +252,8 @@ export async function prepareRun(ports: RunPorts, input: RunRequestInput): Promi
 
 		const answered = results.filter(result => result.status !== 'unreachable' && result.status !== 'skipped').map(result => result.agent);
 		await ports.registry.update(registry => markSeen(registry, answered, now().toISOString())).catch(() => undefined);
-		return {results, cancelled: cancel.aborted, ...(history.problem() ? {historyProblem: history.problem()} : {})};
+		const certificates = input.dryRun ? undefined : await maintainAfterContact(ports, targets.filter(target => answered.includes(target.name)), input.caller, now);
+		return {results, cancelled: cancel.aborted, ...(history.problem() ? {historyProblem: history.problem()} : {}), ...(certificates ? {certificates} : {})};
 	};
 
 	return {requestId, script, args, targets, ...(scope ? {scope} : {}), start};

@@ -321,6 +321,7 @@ export async function openPairingListener(options: PairingListenerOptions): Prom
 			tags: commit!.tags,
 			serial: ceremony.serial!,
 			fingerprint: certificateSha256(certificate!),
+			certificateIssued: certificate!.notBefore.toISOString(),
 			certificateExpires: certificate!.notAfter.toISOString(),
 			certificate: certificate!.toString('pem'),
 			pairedAt: options.now().toISOString(),

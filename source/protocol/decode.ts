@@ -21,6 +21,9 @@ export type Decoded<F> = {ok: true; frame: F} | {ok: false; error: ProtocolError
 
 type Fields = Record<string, unknown>;
 
+/** A certificate serial as we write it: hex, at most 20 bytes (RFC 5280). */
+const serialPattern = /^[\da-f]{1,40}$/i;
+
 /** Decode one line sent by a controller. Returns a typed frame or a protocol error; never throws. */
 export function decodeRequest(line: string): Decoded<RequestFrame> {
 	return decodeWith(line, limits.requestFrameBytes, (fields, fail) => {
@@ -40,13 +43,37 @@ export function decodeRequest(line: string): Decoded<RequestFrame> {
 				return {type: 'describe', ...base};
 			}
 
-			case 'cancel': {
+			case 'cancel':
+			case 'renew':
+			case 'unpair': {
 				const caller = fields['caller'];
 				if (typeof caller !== 'string' || hasNul(caller)) {
 					return fail('malformed', 'field "caller" must be a string');
 				}
 
-				return {type: 'cancel', ...base, caller};
+				return {type: fields['type'], ...base, caller};
+			}
+
+			case 'pin': {
+				const {caller, serial} = fields;
+				if (typeof caller !== 'string' || hasNul(caller)) {
+					return fail('malformed', 'field "caller" must be a string');
+				}
+
+				if (typeof serial !== 'string' || !serialPattern.test(serial)) {
+					return fail('malformed', 'field "serial" must be a certificate serial in hex');
+				}
+
+				return {type: 'pin', ...base, caller, serial};
+			}
+
+			case 'certificate': {
+				const certificate = fields['certificate'];
+				if (typeof certificate !== 'string' || !certificate.startsWith('-----BEGIN CERTIFICATE-----')) {
+					return fail('malformed', 'field "certificate" must be a PEM certificate');
+				}
+
+				return {type: 'certificate', ...base, certificate};
 			}
 
 			case 'run': {
@@ -128,6 +155,37 @@ export function decodeResponse(line: string): Decoded<ResponseFrame> {
 
 			case 'result': {
 				return decodeResult(fields, base, fail);
+			}
+
+			case 'csr': {
+				const csr = fields['csr'];
+				if (typeof csr !== 'string' || !csr.startsWith('-----BEGIN CERTIFICATE REQUEST-----')) {
+					return fail('malformed', 'field "csr" must be a PEM certificate request');
+				}
+
+				return {type: 'csr', ...base, csr};
+			}
+
+			case 'renewed': {
+				const {serial, notAfter} = fields;
+				if (typeof serial !== 'string' || !serialPattern.test(serial) || typeof notAfter !== 'string' || Number.isNaN(Date.parse(notAfter))) {
+					return fail('malformed', 'a renewed frame needs "serial" (hex) and "notAfter" (a date)');
+				}
+
+				return {type: 'renewed', ...base, serial, notAfter};
+			}
+
+			case 'pinned': {
+				const serials = fields['serials'];
+				if (!Array.isArray(serials) || !serials.every(serial => typeof serial === 'string' && serialPattern.test(serial))) {
+					return fail('malformed', 'field "serials" must be an array of hex serials');
+				}
+
+				return {type: 'pinned', ...base, serials: serials as string[]};
+			}
+
+			case 'unpaired': {
+				return {type: 'unpaired', ...base};
 			}
 
 			case 'description': {

@@ -4,12 +4,18 @@
  * the request id `id`. Requests (controller → agent) also carry a unique message id `msg` and a
  * timestamp `ts`, so an agent can refuse a replayed or stale message.
  *
- *   controller → agent   describe | run | cancel
+ *   controller → agent   describe | run | cancel | renew, certificate | pin | unpair
  *   agent → controller   description | started | stdout | stderr | result | ack | error
+ *                        | csr, renewed | pinned | unpaired
  *
  * A run streams `started`, any number of `stdout`/`stderr` chunks, then exactly one `result`.
  * A `cancel` (on the run's own connection or a new one) is answered with an `ack` saying whether
  * a run with that request id was found; the run itself then ends with a `cancelled` result.
+ *
+ * Certificates over time use the same pinned channel: `renew` makes the agent create a new key
+ * and answer with a `csr`; the controller sends the issued `certificate` on that connection and
+ * the agent answers `renewed` once it serves with it. `pin` announces the controller's next
+ * certificate serial (answered `pinned`); `unpair` makes the agent delete its credentials.
  */
 export const protocolVersion = 1 as const;
 
@@ -56,7 +62,11 @@ export type RunFrame = RequestBase & {
 export type TokenClaim = {id: string; name: string; scripts: string[]; on: string[]; expiresAt: string | null};
 export type SignedHead = {log: string; seq: number; hash: string; signature: string; keyId: string};
 export type CancelFrame = RequestBase & {type: 'cancel'; caller: string};
-export type RequestFrame = DescribeFrame | RunFrame | CancelFrame;
+export type RenewFrame = RequestBase & {type: 'renew'; caller: string};
+export type CertificateFrame = RequestBase & {type: 'certificate'; certificate: string};
+export type PinFrame = RequestBase & {type: 'pin'; caller: string; serial: string};
+export type UnpairFrame = RequestBase & {type: 'unpair'; caller: string};
+export type RequestFrame = DescribeFrame | RunFrame | CancelFrame | RenewFrame | CertificateFrame | PinFrame | UnpairFrame;
 
 type ResponseBase = {v: typeof protocolVersion; id: string};
 
@@ -88,6 +98,10 @@ export type ResultFrame = ResponseBase & {
 	agentHead?: SignedHead;
 };
 export type AckFrame = ResponseBase & {type: 'ack'; found: boolean};
+export type CsrFrame = ResponseBase & {type: 'csr'; csr: string};
+export type RenewedFrame = ResponseBase & {type: 'renewed'; serial: string; notAfter: string};
+export type PinnedFrame = ResponseBase & {type: 'pinned'; serials: string[]};
+export type UnpairedFrame = ResponseBase & {type: 'unpaired'};
 export const protocolErrorCodes = [
 	'malformed',
 	'forbidden',
@@ -101,7 +115,7 @@ export const protocolErrorCodes = [
 ] as const;
 export type ProtocolErrorCode = (typeof protocolErrorCodes)[number];
 export type ErrorFrame = ResponseBase & {type: 'error'; code: ProtocolErrorCode; message: string};
-export type ResponseFrame = DescriptionFrame | StartedFrame | OutputFrame | ResultFrame | AckFrame | ErrorFrame;
+export type ResponseFrame = DescriptionFrame | StartedFrame | OutputFrame | ResultFrame | AckFrame | ErrorFrame | CsrFrame | RenewedFrame | PinnedFrame | UnpairedFrame;
 
 export type Frame = RequestFrame | ResponseFrame;
 

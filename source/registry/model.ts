@@ -10,6 +10,8 @@ export type AgentRecord = {
 	/** The agent certificate's serial (lower-case hex) and SHA-256 fingerprint. */
 	serial: string;
 	fingerprint: string;
+	/** Validity of the current certificate (ISO 8601); `certificateIssued` is its notBefore. */
+	certificateIssued?: string;
 	certificateExpires: string;
 	/** The agent's certificate (PEM): `audit verify --cross` checks its log's checkpoint signatures with it. */
 	certificate?: string;
@@ -19,7 +21,10 @@ export type AgentRecord = {
 	lastSeen?: string;
 };
 
-export type Registry = {version: 1; agents: AgentRecord[]};
+/** An agent certificate the controller refuses wherever it is presented. */
+export type RevokedSerial = {serial: string; agent: string; reason: 'unpaired' | 'renewed' | 'replaced'; at: string};
+
+export type Registry = {version: 1; agents: AgentRecord[]; revoked?: RevokedSerial[]};
 
 export const emptyRegistry = (): Registry => ({version: 1, agents: []});
 
@@ -34,7 +39,38 @@ export function addAgent(registry: Registry, record: AgentRecord, options: {repl
 	}
 
 	const others = registry.agents.filter(agent => agent.name !== record.name);
-	return {...registry, agents: [...others, record].sort((a, b) => a.name.localeCompare(b.name))};
+	const replaced = existing ? revoke(registry, {serial: existing.serial, agent: existing.name, reason: 'replaced', at: record.pairedAt}) : registry;
+	return {...replaced, agents: [...others, record].sort((a, b) => a.name.localeCompare(b.name))};
+}
+
+function revoke(registry: Registry, entry: RevokedSerial): Registry {
+	const revoked = registry.revoked ?? [];
+	return revoked.some(item => item.serial === entry.serial) ? registry : {...registry, revoked: [...revoked, entry]};
+}
+
+export function revokedSerials(registry: Registry): Set<string> {
+	return new Set((registry.revoked ?? []).map(entry => entry.serial));
+}
+
+/** Unpairing: the agent leaves the registry and its certificate is refused from now on. */
+export function unpairAgent(registry: Registry, name: string, at: string): Registry {
+	const agent = findAgent(registry, name);
+	if (!agent) {
+		throw new XiError('AGENT_UNKNOWN', `No agent named ${name} is registered; \`xi-exec agents\` lists them.`);
+	}
+
+	return revoke({...registry, agents: registry.agents.filter(item => item.name !== name)}, {serial: agent.serial, agent: name, reason: 'unpaired', at});
+}
+
+/** A renewal the agent confirmed: the new certificate is recorded and the old serial refused. */
+export function recordRenewal(registry: Registry, name: string, renewed: {serial: string; fingerprint: string; notBefore: string; notAfter: string}, at: string): Registry {
+	const agent = findAgent(registry, name);
+	if (!agent) {
+		return registry; // Unpaired meanwhile: nothing to record.
+	}
+
+	const updated: AgentRecord = {...agent, serial: renewed.serial, fingerprint: renewed.fingerprint, certificateIssued: renewed.notBefore, certificateExpires: renewed.notAfter};
+	return revoke({...registry, agents: registry.agents.map(item => (item.name === name ? updated : item))}, {serial: agent.serial, agent: name, reason: 'renewed', at});
 }
 
 export function removeAgent(registry: Registry, name: string): Registry {
@@ -76,6 +112,11 @@ export function markSeen(registry: Registry, names: readonly string[], when: str
 export function parseRegistry(value: unknown): Registry | string {
 	if (typeof value !== 'object' || value === null || (value as Registry).version !== 1 || !Array.isArray((value as Registry).agents)) {
 		return 'expected {"version": 1, "agents": [...]}';
+	}
+
+	const {revoked} = value as Registry;
+	if (revoked !== undefined && (!Array.isArray(revoked) || !revoked.every(entry => typeof entry?.serial === 'string' && typeof entry.agent === 'string'))) {
+		return '"revoked" must be a list of {serial, agent, reason, at}';
 	}
 
 	for (const agent of (value as Registry).agents) {

@@ -51,14 +51,14 @@ export function installScript(name: string, body: string): string {
 
 export type TestAgent = {name: string; home: string; port: number; controllerHome?: string};
 
-export async function enrolAgent(controllerHome: string, options: {name: string; port: number; tags?: string[]; scripts?: Record<string, string>; notAfter?: Date}): Promise<TestAgent> {
+export async function enrolAgent(controllerHome: string, options: {name: string; port: number; tags?: string[]; scripts?: Record<string, string>; notAfter?: Date; issuedAt?: Date}): Promise<TestAgent> {
 	const home = join(temporaryDirectory(), options.name);
 	const paths = agentPaths(home);
 	initAgent(paths, {name: options.name, listen: `127.0.0.1:${options.port}`, tags: options.tags ?? []});
 	const cpaths = controllerPaths(controllerHome);
 	const ca = await loadCertificateAuthority(cpaths);
 	const keys = await generateKeyPair();
-	const certificate = await issueCertificate({ca, publicKey: keys.publicKey, identity: {role: 'agent', name: options.name}, now: new Date(), ...(options.notAfter ? {notAfter: options.notAfter} : {})});
+	const certificate = await issueCertificate({ca, publicKey: keys.publicKey, identity: {role: 'agent', name: options.name}, now: options.issuedAt ?? new Date(), ...(options.notAfter ? {notAfter: options.notAfter} : {})});
 	writeFileSync(paths.key, await privateKeyToPem(keys.privateKey), {mode: 0o600});
 	writeFileSync(paths.cert, certificate.toString('pem'));
 	writeFileSync(paths.ca, ca.certificate.toString('pem'));
@@ -75,6 +75,7 @@ export async function enrolAgent(controllerHome: string, options: {name: string;
 		tags,
 		serial: normaliseSerial(certificate.serialNumber),
 		fingerprint: certificateSha256(certificate),
+		certificateIssued: certificate.notBefore.toISOString(),
 		certificateExpires: certificate.notAfter.toISOString(),
 		certificate: certificate.toString('pem'),
 		pairedAt: new Date().toISOString(),

@@ -1,0 +1,84 @@
+/**
+ * A controller certificate rotation, kept on disk so it survives across runs:
+ *
+ *   controller.next.key/.pem   the next identity, issued by the CA when the rotation starts
+ *   rotation.json              its serial and the agents that have pinned it
+ *
+ * The controller keeps dialling with the current certificate until every registered agent has
+ * pinned the next serial (or the operator forces it); completing renames the key, then the
+ * certificate, so a crash in between leaves only controller.next.pem, which the next load moves.
+ */
+import {renameSync, rmSync} from 'node:fs';
+import {XiError} from '../errors.js';
+import {existsSync, readJsonFile, readTextFile, writeFileAtomic} from '../io/files.js';
+import type {ControllerPaths} from '../home.js';
+import {normaliseSerial} from '../pki/fingerprints.js';
+import {generateKeyPair, privateKeyToPem} from '../pki/keys.js';
+import {issueCertificate, type CertificateAuthority} from '../pki/issue.js';
+import {x509} from '../pki/x509.js';
+
+export type RotationState = {version: 1; serial: string; previousSerial: string; startedAt: string; caller: string; announced: string[]};
+
+/** Agents of the registry that have not pinned the next serial yet. Pure. */
+export function pendingAgents(state: RotationState, agentNames: readonly string[]): string[] {
+	const announced = new Set(state.announced);
+	return agentNames.filter(name => !announced.has(name));
+}
+
+export function withAnnounced(state: RotationState, names: readonly string[]): RotationState {
+	return {...state, announced: [...new Set([...state.announced, ...names])].sort()};
+}
+
+export function readRotation(paths: ControllerPaths): RotationState | undefined {
+	if (!existsSync(paths.rotation)) {
+		return undefined;
+	}
+
+	const raw = readJsonFile(paths.rotation, 'the rotation state') as Partial<RotationState>;
+	if (raw.version !== 1 || typeof raw.serial !== 'string' || typeof raw.previousSerial !== 'string' || !Array.isArray(raw.announced)) {
+		throw new XiError('CONFIG_INVALID', `${paths.rotation} is malformed; remove it and controller.next.* to start the rotation again.`);
+	}
+
+	return raw as RotationState;
+}
+
+export function writeRotation(paths: ControllerPaths, state: RotationState): void {
+	writeFileAtomic(paths.rotation, JSON.stringify(state, null, '\t') + '\n', 0o600);
+}
+
+export function currentControllerSerial(paths: ControllerPaths): string {
+	return normaliseSerial(new x509.X509Certificate(readTextFile(paths.controllerCert, 'the controller certificate')).serialNumber);
+}
+
+/** Issues the next controller certificate and records the rotation as started. */
+export async function startRotation(paths: ControllerPaths, ca: CertificateAuthority, now: Date, caller: string): Promise<RotationState> {
+	const keys = await generateKeyPair();
+	const certificate = await issueCertificate({ca, publicKey: keys.publicKey, identity: {role: 'controller'}, now});
+	writeFileAtomic(paths.nextControllerKey, await privateKeyToPem(keys.privateKey), 0o600);
+	writeFileAtomic(paths.nextControllerCert, certificate.toString('pem'), 0o644);
+	const state: RotationState = {
+		version: 1,
+		serial: normaliseSerial(certificate.serialNumber),
+		previousSerial: currentControllerSerial(paths),
+		startedAt: now.toISOString(),
+		caller,
+		announced: [],
+	};
+	writeRotation(paths, state);
+	return state;
+}
+
+/** Switches to the next controller certificate; the old key is deleted. */
+export function completeRotation(paths: ControllerPaths): void {
+	renameSync(paths.nextControllerKey, paths.controllerKey);
+	renameSync(paths.nextControllerCert, paths.controllerCert);
+	rmSync(paths.rotation, {force: true});
+}
+
+/** Finishes a completion a crash interrupted (the key was moved, the certificate was not). */
+export function finishInterruptedRotation(paths: ControllerPaths): void {
+	if (existsSync(paths.nextControllerCert) && !existsSync(paths.nextControllerKey)) {
+		renameSync(paths.nextControllerCert, paths.controllerCert);
+		rmSync(paths.rotation, {force: true});
+	}
+}
