@@ -14,12 +14,12 @@ import type {ResponseFrame} from '../protocol/frames.js';
 
 export type AgentRequestOptions = {context: SecureContext; timeoutMs: number; caller: string; revoked?: ReadonlySet<string>};
 
-export type Renewed = {ok: true; serial: string; fingerprint: string; notBefore: string; notAfter: string};
+export type Renewed = {ok: true; serial: string; fingerprint: string; notBefore: string; notAfter: string; certificate: string};
 export type Failed = {ok: false; reason: string};
 
 export async function renewAgent(target: AgentTarget, options: AgentRequestOptions & {ca: CertificateAuthority; now: () => Date}): Promise<Renewed | Failed> {
 	const id = randomUUID();
-	let issued: {serial: string; fingerprint: string; notBefore: string; notAfter: string} | undefined;
+	let issued: Omit<Renewed, 'ok'> | undefined;
 	const end = await exchange(target, {type: 'renew', id, caller: options.caller}, {
 		...common(options),
 		onFrame(frame, reply, fail) {
@@ -36,7 +36,7 @@ export async function renewAgent(target: AgentTarget, options: AgentRequestOptio
 				}
 
 				const certificate = await issueCertificate({ca: options.ca, publicKey: checked.csr.publicKey, identity: {role: 'agent', name: target.name}, now: options.now()});
-				issued = {serial: normaliseSerial(certificate.serialNumber), fingerprint: certificateSha256(certificate), notBefore: certificate.notBefore.toISOString(), notAfter: certificate.notAfter.toISOString()};
+				issued = {serial: normaliseSerial(certificate.serialNumber), fingerprint: certificateSha256(certificate), notBefore: certificate.notBefore.toISOString(), notAfter: certificate.notAfter.toISOString(), certificate: certificate.toString('pem')};
 				reply({type: 'certificate', id, certificate: certificate.toString('pem')});
 			})().catch((error: unknown) => {
 				fail(`issuing failed: ${(error as Error).message}`);

@@ -63,13 +63,22 @@ export function unpairAgent(registry: Registry, name: string, at: string): Regis
 }
 
 /** A renewal the agent confirmed: the new certificate is recorded and the old serial refused. */
-export function recordRenewal(registry: Registry, name: string, renewed: {serial: string; fingerprint: string; notBefore: string; notAfter: string}, at: string): Registry {
+export function recordRenewal(registry: Registry, name: string, renewed: {serial: string; fingerprint: string; notBefore: string; notAfter: string; certificate?: string}, at: string): Registry {
 	const agent = findAgent(registry, name);
 	if (!agent) {
 		return registry; // Unpaired meanwhile: nothing to record.
 	}
 
-	const updated: AgentRecord = {...agent, serial: renewed.serial, fingerprint: renewed.fingerprint, certificateIssued: renewed.notBefore, certificateExpires: renewed.notAfter};
+	const updated: AgentRecord = {
+		...agent,
+		serial: renewed.serial,
+		fingerprint: renewed.fingerprint,
+		certificateIssued: renewed.notBefore,
+		certificateExpires: renewed.notAfter,
+		...(renewed.certificate ? {certificate: renewed.certificate} : {}),
+		// The log's earlier checkpoints were signed with the old key: keep its certificate for `audit verify --cross`.
+		...(agent.certificate && renewed.certificate ? {formerCertificates: [...(agent.formerCertificates ?? []), agent.certificate]} : {}),
+	};
 	return revoke({...registry, agents: registry.agents.map(item => (item.name === name ? updated : item))}, {serial: agent.serial, agent: name, reason: 'renewed', at});
 }
 

@@ -102,6 +102,10 @@ test.serial('an agent below the renewal threshold is renewed after a run, with a
 	const after = await run(controllerHome, ['run', 'hello', '--on', 'renew1']);
 	t.is(after.code, 0, after.stderr);
 	t.notRegex(after.stderr, /renewed/, 'a fresh certificate is not renewed again');
+
+	// The controller checks the agent's log across the key change, with the certificates it kept.
+	const cross = await run(controllerHome, ['audit', 'verify', '--cross', paths.auditLog]);
+	t.is(cross.code, 0, cross.stdout + cross.stderr);
 });
 
 test.serial('xi-exec renew forces a renewal; with the CA key offline it is queued and says why', async t => {

@@ -21,6 +21,11 @@ test('a renewal records the new certificate and revokes the old serial', t => {
 	t.deepEqual(registry.revoked, [{serial: 'aa', agent: 'web1', reason: 'renewed', at}]);
 });
 
+test('a renewal keeps the former certificate, so that older audit checkpoints still verify', t => {
+	const registry = recordRenewal(addAgent(emptyRegistry(), {...web1, certificate: 'PEM-A'}), 'web1', {serial: 'bb', fingerprint: 'g', notBefore: at, notAfter: at, certificate: 'PEM-B'}, at);
+	t.like(registry.agents[0], {certificate: 'PEM-B', formerCertificates: ['PEM-A']});
+});
+
 test('a renewal for an agent unpaired meanwhile changes nothing', t => {
 	const registry = emptyRegistry();
 	t.is(recordRenewal(registry, 'web1', {serial: 'bb', fingerprint: 'g', notBefore: at, notAfter: at}, at), registry);
