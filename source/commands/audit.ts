@@ -164,3 +164,15 @@ export function auditVerifyCommand(path: string, verifier: CheckpointVerifier, i
 
 	return problems.length === 0 && broken === 0 ? 0 : 1;
 }
+
+/** The console's audit screen: the most recent records (of one request, when asked) and the chain's status. */
+export function auditView(path: string, verifier: CheckpointVerifier, query: {requestId?: string; limit: number}): {records: AuditRecord[]; matching: number; chain: {ok: boolean; text: string; warnings: string[]}} {
+	const files = readAuditSet(path);
+	const verdict = verifyLogSet(files, {verifier});
+	const matching = parseRecords(files.flatMap(file => file.lines)).filter(record => query.requestId === undefined || record['requestId'] === query.requestId);
+	return {
+		records: matching.slice(-query.limit),
+		matching: matching.length,
+		chain: {ok: verdict.ok, text: verdictLine('', verdict), warnings: verdict.ok ? verdict.warnings : []},
+	};
+}

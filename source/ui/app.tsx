@@ -1,11 +1,14 @@
 /**
- * The console: the fleet, an agent's details, a run, pairing, and help. It composes screens and
+ * The console: the fleet, an agent's details, a run, pairing, the audit trail, and help. It composes screens and
  * holds which one is shown; every socket and process is behind the ConsoleCore port.
  */
 import {Box, Text, useApp, useInput, useStdout} from 'ink';
 import {useCallback, useEffect, useMemo, useState} from 'react';
 import type {ConsoleCore} from './core.js';
 import {Help} from './components/help.js';
+import {Audit, auditRows} from './screens/audit/audit.js';
+import {useAudit} from './screens/audit/use-audit.js';
+import {useAuditState} from './screens/audit/use-audit-state.js';
 import {AgentDetails} from './screens/agent-details/agent-details.js';
 import {Fleet} from './screens/fleet/fleet.js';
 import {useFleet} from './screens/fleet/use-fleet.js';
@@ -20,7 +23,8 @@ import {useRunScreenState} from './screens/run/use-run-state.js';
 import {theme} from './theme.js';
 import {KeysProvider, useKeys} from './keys.js';
 
-type Screen = {name: 'fleet'} | {name: 'agent'; agent: string} | {name: 'run'; targets: FleetAgent[]} | {name: 'pairing'} | {name: 'help'; back: Screen};
+type RunScreenEntry = {name: 'run'; targets: FleetAgent[]};
+type Screen = {name: 'fleet'} | {name: 'agent'; agent: string} | RunScreenEntry | {name: 'pairing'} | {name: 'audit'; requestId?: string; back: Screen} | {name: 'help'; back: Screen};
 
 export type AppProps = {core: ConsoleCore; title?: string};
 
@@ -82,6 +86,9 @@ function Console({core, title = 'xi-exec'}: AppProps) {
 		onRefresh() {
 			void discover();
 		},
+		onAudit() {
+			setScreen({name: 'audit', back: {name: 'fleet'}});
+		},
 		onHelp() {
 			setScreen({name: 'help', back: {name: 'fleet'}});
 		},
@@ -105,6 +112,8 @@ function Console({core, title = 'xi-exec'}: AppProps) {
 	});
 
 	const detailsAgent = screen.name === 'agent' ? fleet.agents.find(agent => agent.name === screen.agent) : undefined;
+	// A run's audit records are shown over the run, which stays as it was for Esc to come back to.
+	const runEntry = screen.name === 'run' ? screen : screen.name === 'audit' && screen.back.name === 'run' ? screen.back : undefined;
 	return (
 		<Box flexDirection="column" width={size.columns} height={size.rows - 1}>
 			<Box justifyContent="space-between">
@@ -114,7 +123,18 @@ function Console({core, title = 'xi-exec'}: AppProps) {
 			<Box flexDirection="column" flexGrow={1}>
 				{screen.name === 'fleet' ? <Fleet state={fleet} height={bodyHeight} width={size.columns}/> : null}
 				{screen.name === 'agent' && detailsAgent ? <AgentDetails agent={detailsAgent} height={bodyHeight}/> : null}
-				{screen.name === 'run' ? <RunScreen core={core} targets={screen.targets} height={bodyHeight} width={size.columns} onBack={back}/> : null}
+				{runEntry ? (
+					<Box display={screen.name === 'run' ? 'flex' : 'none'} flexDirection="column">
+						<RunScreen core={core} targets={runEntry.targets} height={bodyHeight} width={size.columns} isActive={screen.name === 'run'} onBack={back} onAudit={requestId => {
+							setScreen({name: 'audit', requestId, back: runEntry});
+						}}/>
+					</Box>
+				) : null}
+				{screen.name === 'audit' ? <AuditScreen key={screen.requestId ?? ''} core={core} requestId={screen.requestId} height={bodyHeight} width={size.columns} onBack={() => {
+					setScreen(screen.back);
+				}} onHelp={() => {
+					setScreen({name: 'help', back: screen});
+				}}/> : null}
 				{screen.name === 'pairing' ? <PairingScreen core={core} height={bodyHeight} onBack={() => {
 					back();
 					void discover();
@@ -126,10 +146,10 @@ function Console({core, title = 'xi-exec'}: AppProps) {
 	);
 }
 
-function RunScreen({core, targets, height, width, onBack}: {core: ConsoleCore; targets: FleetAgent[]; height: number; width: number; onBack: () => void}) {
+function RunScreen({core, targets, height, width, isActive, onBack, onAudit}: {core: ConsoleCore; targets: FleetAgent[]; height: number; width: number; isActive: boolean; onBack: () => void; onAudit: (requestId: string) => void}) {
 	const choices = useMemo(() => scriptChoices(targets), [targets]);
 	const [state, dispatch] = useRunScreenState(choices);
-	useRun(state, dispatch, core, onBack, true);
+	useRun(state, dispatch, core, onBack, isActive, onAudit);
 	return <Run state={state} targetCount={targets.length} height={height} width={width}/>;
 }
 
@@ -139,15 +159,21 @@ function PairingScreen({core, height, onBack}: {core: ConsoleCore; height: numbe
 	return <Pairing state={state} height={height}/>;
 }
 
+function AuditScreen({core, requestId, height, width, onBack, onHelp}: {core: ConsoleCore; requestId: string | undefined; height: number; width: number; onBack: () => void; onHelp: () => void}) {
+	const [state, dispatch] = useAuditState(requestId);
+	useAudit(state, dispatch, core, {onBack, onHelp, rows: auditRows(height, state)}, true);
+	return <Audit state={state} height={height} width={width}/>;
+}
+
 function screenTitle(screen: Screen): string {
-	return {fleet: 'fleet', agent: 'agent', run: 'run', pairing: 'pairing', help: 'help'}[screen.name];
+	return {fleet: 'fleet', agent: 'agent', run: 'run', pairing: 'pairing', audit: 'audit', help: 'help'}[screen.name];
 }
 
 function keyHints(screen: Screen): string {
 	switch (screen.name) {
 		case 'fleet': {
 			// Fits 80 columns; every key (g included) is on the help screen.
-			return '↑↓ move · / filter · Enter details · r run · p pair · ? help · q quit';
+			return '↑↓ move · / filter · Enter details · r run · p pair · a audit · ? help · q quit';
 		}
 
 		case 'agent': {
@@ -160,6 +186,10 @@ function keyHints(screen: Screen): string {
 
 		case 'pairing': {
 			return '↑↓ select request · type the agent\'s code, Enter approves · x reject · Esc back';
+		}
+
+		case 'audit': {
+			return screen.requestId === undefined ? '↑↓ scroll · g read again · ? help · Esc back' : '↑↓ scroll · g read again · A all requests · ? help · Esc back';
 		}
 
 		case 'help': {

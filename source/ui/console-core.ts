@@ -8,7 +8,8 @@ import {loadCertificateAuthority, loadControllerCredentials, loadServerCredentia
 import type {HostPort} from '../io/address.js';
 import {openPairingListener} from '../pairing/listener.js';
 import {pairingAuditFields} from '../pairing/audit-fields.js';
-import {openControllerAudit} from '../audit/controller-log.js';
+import {controllerAuditVerifier, openControllerAudit} from '../audit/controller-log.js';
+import {auditView} from '../commands/audit.js';
 import type {ConsoleCore} from './core.js';
 
 export type ConsoleCoreOptions = {caller: string; pairListen: HostPort; parallel?: number; timeoutSeconds?: number};
@@ -67,6 +68,9 @@ export function createConsoleCore(paths: ControllerPaths, options: ConsoleCoreOp
 					await audit.close().catch(() => undefined);
 				},
 			};
+		},
+		async readAudit(query) {
+			return auditView(paths.auditLog, controllerAuditVerifier(paths), query);
 		},
 	};
 }

@@ -11,7 +11,7 @@ import test, {type ExecutionContext} from 'ava';
 import {openAuditLog} from '../../source/audit/file-log.js';
 import {canonical, recordHash, type AuditRecord} from '../../source/audit/record.js';
 import {verifyLogSet, type LogFile, type SetVerdict} from '../../source/audit/verify-set.js';
-import {auditListCommand, auditVerifyCommand, readAuditSet} from '../../source/commands/audit.js';
+import {auditListCommand, auditVerifyCommand, auditView, readAuditSet} from '../../source/commands/audit.js';
 import {auditKey, fakeClock, fileLines, parseLines, temporaryDirectory, withoutHash} from './helpers.js';
 
 const run = promisify(execFile);
@@ -243,3 +243,14 @@ test('the files on disk: the oldest file renamed past the others, as `audit veri
 	t.regex(verify.out.join(''), new RegExp(`^broken: ${join(directory, 'agent.jsonl.2')} line 1: missing file: agent.jsonl.2 continues agent.jsonl.1 .*, which is missing\\n$`));
 });
 
+
+test('the console\'s audit view reads the whole set: the most recent records of a request, and the verifier\'s status line', async t => {
+	const {path} = await writeRotatedLog(t);
+	const records = readAuditSet(path).flatMap(file => parseLines(file.lines));
+	const view = auditView(path, key.verifier, {limit: 5});
+	t.deepEqual(view, {records: records.slice(-5), matching: records.length, chain: {ok: true, text: `ok: ${records.length} records, chain intact, last checkpoint at ${records.at(-1)!.seq} (4 files)`, warnings: []}});
+	t.deepEqual(auditView(path, key.verifier, {requestId: 'req-3', limit: 5}).records.map(record => record['n']), [3]);
+	rmSync(`${path}.2`);
+	t.like(auditView(path, key.verifier, {limit: 5}).chain, {ok: false});
+	t.regex(auditView(path, key.verifier, {limit: 5}).chain.text, /^broken: .*agent\.jsonl\.3 line 1: missing file: /);
+});

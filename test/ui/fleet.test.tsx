@@ -3,7 +3,7 @@ import {FakeCore, demoFleet, reachable, unreachable} from './helpers/fake-core.j
 import {keys, press, renderApp, selected, waitForFrame} from './helpers/frames.js';
 
 const blank = (count: number) => '\n'.repeat(count);
-const fleetHints = '↑↓ move · / filter · Enter details · r run · p pair · ? help · q quit';
+const fleetHints = '↑↓ move · / filter · Enter details · r run · p pair · a audit · ? help · q quit';
 
 test('fleet: every agent is checking (with a spinner) until discovery answers, one by one', async t => {
 	const core = new FakeCore({discovery: 'manual'});
@@ -142,12 +142,13 @@ Esc          clear the filter / go back
 Enter        an agent's details and scripts
 r            run a script on the agents shown
 p            pairing: approve new agents by their code
-g            ask every agent again (discovery)
+g            ask every agent again (discovery) / read the audit log again
+a            the audit trail and its chain status; after a run: that run's
 c            while running: cancel the run
 f            after a run: run again on the hosts that were not ok
 ?            this help
 q  Ctrl-C    quit
-Press any key to go back.${blank(9)}any key: back`);
+Press any key to go back.${blank(8)}any key: back`);
 	await press(console, 'q', 'Filter (/)');
 	await press(console, keys.enter, 'cache1  reachable');
 	await press(console, '?', 'Keys');

@@ -10,7 +10,8 @@ import {formatCode} from '../../../source/pairing/code.js';
 import type {Approval, PairingEvent, PendingRequest} from '../../../source/pairing/listener.js';
 import type {ScriptDescription} from '../../../source/protocol/frames.js';
 import type {AgentRecord} from '../../../source/registry/model.js';
-import type {ConsoleCore, RunRequest} from '../../../source/ui/core.js';
+import type {AuditRecord} from '../../../source/audit/record.js';
+import type {AuditQuery, AuditView, ConsoleCore, RunRequest} from '../../../source/ui/core.js';
 
 export function agentRecord(name: string, index: number, tags: Record<string, string>): AgentRecord {
 	return {
@@ -63,12 +64,16 @@ export type FakeCoreOptions = {
 	discovery?: Discovered[] | 'manual';
 	/** Each pending agent's code, as its screen shows it (and the controller's, which match). */
 	codes?: Record<string, string>;
+	/** The controller's audit log: its records and the verifier's status (intact by default). */
+	audit?: {records: AuditRecord[]; chain?: AuditView['chain']};
 };
 
 export class FakeCore implements ConsoleCore {
 	readonly runs: FakeRun[] = [];
 	pairing: FakePairing | undefined;
 	discoveries = 0;
+	readonly auditQueries: AuditQuery[] = [];
+	audit: {records: AuditRecord[]; chain?: AuditView['chain']};
 	private readonly agents: AgentRecord[];
 	private readonly discovery: Discovered[] | 'manual';
 	private readonly codes: Record<string, string>;
@@ -79,6 +84,7 @@ export class FakeCore implements ConsoleCore {
 		this.agents = options.agents ?? demoFleet;
 		this.discovery = options.discovery ?? this.agents.map(record => reachable(record));
 		this.codes = options.codes ?? {};
+		this.audit = options.audit ?? {records: []};
 	}
 
 	/** Releases one discovery result (with `discovery: 'manual'`). */
@@ -107,6 +113,17 @@ export class FakeCore implements ConsoleCore {
 				run.cancelled = true;
 			},
 			done: Promise.resolve([]),
+		};
+	};
+
+	readAudit = async (query: AuditQuery): Promise<AuditView> => {
+		this.auditQueries.push(query);
+		const matching = this.audit.records.filter(record => query.requestId === undefined || record['requestId'] === query.requestId);
+		const last = this.audit.records.at(-1);
+		return {
+			records: matching.slice(-query.limit),
+			matching: matching.length,
+			chain: this.audit.chain ?? {ok: true, text: `ok: ${this.audit.records.length} records, chain intact, last checkpoint at ${last ? last.seq : 'none'}`, warnings: []},
 		};
 	};
 

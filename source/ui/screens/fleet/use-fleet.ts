@@ -8,6 +8,7 @@ export type FleetKeyHandlers = {
 	onRun: () => void;
 	onPair: () => void;
 	onRefresh: () => void;
+	onAudit: () => void;
 	onHelp: () => void;
 	onQuit: () => void;
 };
@@ -51,6 +52,8 @@ export function useFleet(state: FleetState, dispatch: Dispatch<FleetAction>, han
 			handlers.onPair();
 		} else if (input === 'g') {
 			handlers.onRefresh();
+		} else if (input === 'a') {
+			handlers.onAudit();
 		} else if (input === '?') {
 			handlers.onHelp();
 		} else if (input === 'q') {

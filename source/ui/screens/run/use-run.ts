@@ -10,7 +10,7 @@ import {useKeys} from '../../keys.js';
 import {parseArgsInput} from './script-choices.js';
 import type {RunScreenAction, RunScreenState} from './use-run-state.js';
 
-export function useRun(state: RunScreenState, dispatch: Dispatch<RunScreenAction>, core: ConsoleCore, onBack: () => void, isActive: boolean): void {
+export function useRun(state: RunScreenState, dispatch: Dispatch<RunScreenAction>, core: ConsoleCore, onBack: () => void, isActive: boolean, onAudit?: (requestId: string) => void): void {
 	const handle = useRef<RunHandle | undefined>(undefined);
 	// The confirmation a run was started from: a second Enter before the screen has moved on
 	// (two keys in one read, or typed faster than a frame) must not start a second run.
@@ -89,6 +89,8 @@ export function useRun(state: RunScreenState, dispatch: Dispatch<RunScreenAction
 					dispatch({type: 'rerun', targets: state.run.order.filter(name => state.run.agents[name]!.phase !== 'ok')});
 				} else if ((key.escape || input === 'q') && state.run.finished) {
 					onBack();
+				} else if (input === 'a' && state.run.finished) {
+					onAudit?.(state.requestId);
 				}
 			}
 		}
