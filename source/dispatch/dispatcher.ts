@@ -18,6 +18,8 @@ export type DispatchOptions = {
 	context: SecureContext;
 	/** Agent certificate serials refused (unpaired, superseded). */
 	revoked?: ReadonlySet<string>;
+	/** The controller's credentials when a rotation completed during the run (see runOnAgent). */
+	freshContext?: () => SecureContext | undefined;
 	parallel: number;
 	connectTimeoutMs?: number;
 	answerGraceMs?: number;
@@ -140,6 +142,7 @@ async function runOne(target: AgentTarget, request: AgentRunRequest, options: Di
 	const result = await runOnAgent(target, request, {
 		context: options.context,
 		...(options.revoked ? {revoked: options.revoked} : {}),
+		...(options.freshContext ? {freshContext: options.freshContext} : {}),
 		connectTimeoutMs: options.connectTimeoutMs ?? 5000,
 		answerGraceMs: options.answerGraceMs ?? 10_000,
 		cancel: controller.signal,

@@ -1,8 +1,8 @@
 /** Runs one request on one agent and turns however the exchange ended into exactly one result. */
 import type {SecureContext} from 'node:tls';
-import {exchange, type AgentTarget} from './agent-connection.js';
+import {exchange, type AgentTarget, type ExchangeEnd} from './agent-connection.js';
 import type {AgentResult, RunEvent} from './events.js';
-import type {SignedHead, TokenClaim} from '../protocol/frames.js';
+import {unknownRequestId, type SignedHead, type TokenClaim} from '../protocol/frames.js';
 
 export type AgentRunRequest = {
 	requestId: string;
@@ -24,13 +24,19 @@ export type AgentRunOptions = {
 	answerGraceMs: number;
 	cancel: AbortSignal;
 	emit: (event: RunEvent) => void;
+	/**
+	 * The controller's credentials as they are now, when they changed since `context` was made (a
+	 * rotation completed during this run): an agent that has already retired the old serial
+	 * refuses the connection before anything runs, and the run is retried once with these.
+	 */
+	freshContext?: () => SecureContext | undefined;
 };
 
 export async function runOnAgent(target: AgentTarget, request: AgentRunRequest, options: AgentRunOptions): Promise<AgentResult> {
 	const output = {stdout: '', stderr: ''};
 	const startedAt = Date.now();
 	options.emit({type: 'agent-connecting', agent: target.name});
-	const end = await exchange(target, {
+	const attempt = async (context: SecureContext) => exchange(target, {
 		type: 'run',
 		id: request.requestId,
 		script: request.script,
@@ -41,7 +47,7 @@ export async function runOnAgent(target: AgentTarget, request: AgentRunRequest, 
 		...(request.token ? {token: request.token} : {}),
 		...(request.controllerHead ? {controllerHead: request.controllerHead} : {}),
 	}, {
-		context: options.context,
+		context,
 		...(options.revoked ? {revoked: options.revoked} : {}),
 		connectTimeoutMs: options.connectTimeoutMs,
 		deadlineMs: request.timeoutMs + options.answerGraceMs,
@@ -55,6 +61,14 @@ export async function runOnAgent(target: AgentTarget, request: AgentRunRequest, 
 			}
 		},
 	});
+
+	let end = await attempt(options.context);
+	if (refusedOldControllerSerial(end)) {
+		const fresh = options.freshContext?.();
+		if (fresh) {
+			end = await attempt(fresh);
+		}
+	}
 
 	const base = {agent: target.name, exitCode: null, signal: null, ...output, truncated: false, durationMs: Date.now() - startedAt};
 	switch (end.kind) {
@@ -96,4 +110,9 @@ export async function runOnAgent(target: AgentTarget, request: AgentRunRequest, 
 			return {...base, status: 'error', reason: end.reason};
 		}
 	}
+}
+
+/** The agent's connection-level refusal of a controller serial it no longer pins (nothing ran). */
+function refusedOldControllerSerial(end: ExchangeEnd): boolean {
+	return end.kind === 'terminal' && end.frame.type === 'error' && end.frame.id === unknownRequestId && end.frame.code === 'forbidden' && end.frame.message.includes('is not the pinned one');
 }

@@ -9,16 +9,17 @@
  * `prepareRun` does everything up to the request's audit record; the prepared run's `start`
  * dials. Ports (the audit log, the TLS context, the stores) come in from the face.
  */
-import {maintainAgents} from '../certificates/maintain.js';
-import {formatMaintenance} from '../certificates/report.js';
-import {createHash, randomInt, randomUUID} from 'node:crypto';
+import {createHash, randomInt, randomUUID, X509Certificate} from 'node:crypto';
 import {join} from 'node:path';
 import type {SecureContext} from 'node:tls';
+import {maintainAgents} from '../certificates/maintain.js';
+import {formatMaintenance} from '../certificates/report.js';
 import {XiError} from '../errors.js';
 import {argsHash, type AuditFields} from '../audit/record.js';
 import type {AuditLog} from '../audit/file-log.js';
 import {resolveTargets} from '../registry/resolve-targets.js';
-import type {ControllerPaths} from '../home.js';
+import {loadControllerCredentials, type ControllerPaths} from '../home.js';
+import {normaliseSerial} from '../pki/fingerprints.js';
 import {historyLine} from '../history/run-record.js';
 import {startRunFile, type RunWriter} from '../history/run-store.js';
 import {openTokenStore} from '../policy/token-store.js';
@@ -29,6 +30,7 @@ import {markSeen, revokedSerials, type AgentRecord} from '../registry/model.js';
 import type {RegistryStore} from '../registry/store.js';
 import {checkBlastRadius, declaredLimits, type DeclaredLimit} from './blast-radius.js';
 import {discoverAgents} from './discover.js';
+import {createClientContext} from './agent-connection.js';
 import {dispatch} from './dispatcher.js';
 import type {Amount} from './rollout.js';
 import type {AgentResult, RunEvent} from './events.js';
@@ -123,6 +125,21 @@ async function maintainAfterContact(ports: RunPorts, agents: AgentRecord[], call
 	} catch (error) {
 		return `keeping certificates current failed: ${(error as Error).message}\n`;
 	}
+}
+
+/** New credentials when the controller certificate on disk is no longer the one this run started with. */
+function freshControllerContext(ports: RunPorts): () => SecureContext | undefined {
+	let fresh: SecureContext | undefined;
+	return () => {
+		if (!fresh) {
+			const credentials = loadControllerCredentials(ports.paths);
+			if (normaliseSerial(new X509Certificate(credentials.cert).serialNumber) !== ports.controllerSerial) {
+				fresh = createClientContext(credentials);
+			}
+		}
+
+		return fresh;
+	};
 }
 
 /** Where the run history lives: `runs/` under the controller's home. */
@@ -224,6 +241,7 @@ export async function prepareRun(ports: RunPorts, input: RunRequestInput): Promi
 		}, {
 			context: ports.context,
 			revoked: revokedSerials(registry),
+			freshContext: freshControllerContext(ports),
 			parallel: input.parallel,
 			cancel,
 			...input.rollout,

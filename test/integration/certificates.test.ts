@@ -170,6 +170,30 @@ test.serial('rotation with one agent offline stays pending, then completes when 
 	t.regex(execFileSync('openssl', ['verify', '-CAfile', cpaths.caCert, cpaths.controllerCert], {encoding: 'utf8'}), /: OK/);
 });
 
+test.serial('a rotation completing during a rollout loses no request: a host that already retired the old serial is dialled again with the new certificate', async t => {
+	const controllerHome = await createController();
+	const longer = installScript('cert-longer', '#!/bin/sh\necho started\nsleep 8\necho finished\n');
+	const first = await enrolAgent(controllerHome, {name: 'wave1', port: freePort(), scripts: {longer, hello}});
+	const second = await enrolAgent(controllerHome, {name: 'wave2', port: freePort(), scripts: {longer, hello}});
+	await start(first);
+	await start(second);
+
+	// One host at a time: wave2 is dialled only after wave1 finishes, with the credentials the run started with.
+	const rollout = spawnCli(controllerCli, ['run', 'longer', '--on', 'wave1', '--on', 'wave2', '--batch', '1', '--home', controllerHome]);
+	await waitFor(() => (rollout.output().stdout.includes('wave1 | started') ? true : undefined), 'the first wave to start');
+	const rotated = await run(controllerHome, ['rotate']);
+	t.is(rotated.code, 0, rotated.stdout + rotated.stderr);
+	// A contact with the new certificate makes wave2 retire the old serial before the rollout reaches it.
+	t.is((await run(controllerHome, ['run', 'hello', '--on', 'wave2'])).code, 0);
+	t.is(JSON.parse(readFileSync(agentPaths(second.home).pins, 'utf8')).controllerSerials.length, 1);
+	t.false(rollout.output().stdout.includes('wave2 | started'), 'the rollout had not reached wave2 yet');
+
+	const result = await rollout.done;
+	t.is(result.code, 0, result.stdout + result.stderr);
+	t.regex(result.stdout, /wave2 \| finished/);
+	t.regex(result.stdout, /2 ok/);
+});
+
 test.serial('a forced rotation switches at once and names the agents that must be paired again; they refuse the unannounced certificate', async t => {
 	const controllerHome = await createController();
 	const one = await enrolAgent(controllerHome, {name: 'force1', port: freePort(), scripts: {hello}});
