@@ -131,6 +131,36 @@ test.serial('xi-exec renew forces a renewal; with the CA key offline it is queue
 	t.not(serialOf(agentPaths(agent.home).cert), before);
 });
 
+test.serial('a passphrase-protected CA key: renewals wait for XI_EXEC_CA_PASSPHRASE and say so; openssl reads the key with it', async t => {
+	const controllerHome = await createController();
+	const agent = await enrolAgent(controllerHome, {name: 'locked1', port: freePort(), scripts: {hello}});
+	await start(agent);
+	const cpaths = controllerPaths(controllerHome);
+	const passphrase = 'correct horse battery staple';
+
+	const short = await runCli(controllerCli, ['ca', 'protect', '--home', controllerHome], {XI_EXEC_CA_PASSPHRASE: 'short'});
+	t.is(short.code, 2);
+	t.regex(short.stderr, /12 characters at least/);
+	const protect = await runCli(controllerCli, ['ca', 'protect', '--home', controllerHome], {XI_EXEC_CA_PASSPHRASE: passphrase});
+	t.is(protect.code, 0, protect.stderr);
+	t.regex(readFileSync(cpaths.caKey, 'utf8'), /^-----BEGIN ENCRYPTED PRIVATE KEY-----/);
+	execFileSync('openssl', ['pkey', '-in', cpaths.caKey, '-passin', 'env:XI_EXEC_CA_PASSPHRASE', '-noout'], {env: {...process.env, XI_EXEC_CA_PASSPHRASE: passphrase}});
+
+	const cases: Array<{env: NodeJS.ProcessEnv; code: number; output: RegExp}> = [
+		{env: {XI_EXEC_CA_PASSPHRASE: ''}, code: 1, output: /renewal queued for locked1: The CA key at .* is passphrase-protected; set XI_EXEC_CA_PASSPHRASE/},
+		{env: {XI_EXEC_CA_PASSPHRASE: 'wrong passphrase here'}, code: 1, output: /renewal queued for locked1: The CA key at .* cannot be decrypted with XI_EXEC_CA_PASSPHRASE/},
+		{env: {XI_EXEC_CA_PASSPHRASE: passphrase}, code: 0, output: /locked1: renewed, serial/},
+	];
+	for (const c of cases) {
+		const result = await runCli(controllerCli, ['renew', '--home', controllerHome], c.env);
+		t.is(result.code, c.code, result.stdout + result.stderr);
+		t.regex(result.stdout, c.output);
+	}
+
+	const doctor = await runCli(controllerCli, ['doctor', '--home', controllerHome], {XI_EXEC_CA_PASSPHRASE: ''});
+	t.regex(doctor.stdout, /ok +CA key +apart, mode 600, passphrase-protected/);
+});
+
 test.serial('rotation with one agent offline stays pending, then completes when it returns; agents accept old and new until they see the new', async t => {
 	const controllerHome = await createController();
 	const one = await enrolAgent(controllerHome, {name: 'rot1', port: freePort(), scripts: {hello}});
