@@ -14,6 +14,7 @@ import {decideRun} from './decide-run.js';
 import type {AgentLimits} from './home.js';
 import type {LoadedAllowlist} from './loaded-allowlist.js';
 import {runScript, scriptEnvironment, type ScriptOutcome} from './run-script.js';
+import type {RunCgroups} from './run-cgroup.js';
 import type {RunSlots} from './run-slots.js';
 
 export type AgentLog = (event: string, fields: Record<string, unknown>) => void;
@@ -40,6 +41,8 @@ export type RunContext = {
 	hook?: HookConfig;
 	now: () => number;
 	peer: {address: string; serial: string};
+	/** Each script in its own cgroup, when the agent can (root on cgroup v2). */
+	cgroups?: RunCgroups;
 };
 
 export async function executeRun(frame: RunFrame, context: RunContext, send: (line: string) => void, cancel: AbortSignal): Promise<void> {
@@ -137,6 +140,7 @@ export async function executeRun(frame: RunFrame, context: RunContext, send: (li
 			killGraceMs: context.limits.killGraceMs,
 			cancelSignal: cancel,
 			now: context.now,
+			...(context.cgroups ? {cgroups: context.cgroups, label: frame.id} : {}),
 			onStarted() {
 				log('run.start', logged);
 				void recorder.record('run.start', logged).catch(() => undefined);

@@ -2,7 +2,10 @@
  * Runs one allowlisted script: no shell, arguments as argv, a fixed minimal environment, a fixed
  * working directory, stdin from /dev/null, in its own process group. On timeout or cancel the
  * whole group gets SIGTERM, then SIGKILL after a grace period (a library's own timeout would
- * signal the direct child only and then wait for pipes a grandchild may hold open). Output is
+ * signal the direct child only and then wait for pipes a grandchild may hold open). Given run
+ * cgroups (root on cgroup v2, run-cgroup.ts), the script runs in its own cgroup, and the kill
+ * reaches what left the group with `setsid` too; whatever is left in it when the script ends
+ * is killed, and the cgroup removed. Output is
  * capped per stream; past the cap it is dropped and the result says so.
  *
  * The spawn goes straight to node:child_process with a null-prototype options object that names
@@ -13,6 +16,7 @@
 import {spawn, type SpawnOptions} from 'node:child_process';
 import {StringDecoder} from 'node:string_decoder';
 import type {AgentStatus} from '../source/protocol/frames.js';
+import type {RunCgroups} from './run-cgroup.js';
 
 export type ScriptLaunch = {
 	path: string;
@@ -28,6 +32,10 @@ export type ScriptLaunch = {
 	onOutput: (stream: 'stdout' | 'stderr', text: string) => void;
 	cancelSignal: AbortSignal;
 	now: () => number;
+	/** Run the script in its own cgroup (root on cgroup v2); without it, its process group is all there is. */
+	cgroups?: RunCgroups;
+	/** Names the run's cgroup (the request id). */
+	label?: string;
 };
 
 export type ScriptOutcome = {
@@ -72,7 +80,9 @@ export async function runScript(launch: ScriptLaunch): Promise<ScriptOutcome> {
 		killSignal: undefined,
 		signal: undefined,
 	} satisfies SpawnOptions);
-	const child = spawn(launch.path, [...launch.args], options);
+	// Own properties only, like uid and gid below: nothing found on a polluted prototype.
+	const cgroup = Object.hasOwn(launch, 'cgroups') ? launch.cgroups?.create(Object.hasOwn(launch, 'label') ? launch.label ?? 'run' : 'run') : undefined;
+	const child = cgroup ? cgroup.enter(() => spawn(launch.path, [...launch.args], options)) : spawn(launch.path, [...launch.args], options);
 	const ended = new Promise<{exitCode: number | null; signal: NodeJS.Signals | null; startError?: NodeJS.ErrnoException}>(resolve => {
 		child.on('error', (error: NodeJS.ErrnoException) => {
 			if (child.pid === undefined) {
@@ -120,8 +130,11 @@ export async function runScript(launch: ScriptLaunch): Promise<ScriptOutcome> {
 
 		stopReason = why;
 		signalGroup(child.pid, 'SIGTERM');
+		cgroup?.signalAll('SIGTERM');
 		timers.push(setTimeout(() => {
 			signalGroup(child.pid!, 'SIGKILL');
+			// The cgroup holds what left the group too (setsid): kill all of it.
+			cgroup?.kill();
 			// A process that left the group (setsid) may still hold our pipes: stop waiting for them.
 			timers.push(setTimeout(() => {
 				child.stdout?.destroy();
@@ -150,8 +163,13 @@ export async function runScript(launch: ScriptLaunch): Promise<ScriptOutcome> {
 	}
 
 	if (child.pid !== undefined) {
-		// Whatever the script left behind in its group goes with it.
+		// Whatever the script left behind in its group (and in its cgroup) goes with it.
 		signalGroup(child.pid, 'SIGKILL');
+	}
+
+	if (cgroup) {
+		cgroup.kill();
+		await cgroup.remove();
 	}
 
 	const durationMs = Math.max(0, Math.round(launch.now() - startedAt));

@@ -23,6 +23,7 @@ import {acceptPin, acceptUnpair, finishRenewal, startRenewal, type CertificatePo
 import type {AgentCredentials} from './credentials.js';
 import {ReplayGuard} from './replay-guard.js';
 import {RunSlots} from './run-slots.js';
+import type {RunCgroups} from './run-cgroup.js';
 
 /** How long a peer has, after the agent's last frame, to read it and close its side. */
 const closeGraceMs = 10_000;
@@ -50,6 +51,7 @@ export type AgentServerOptions = {
 	checkpoint?: () => Promise<void>;
 	hook?: HookConfig;
 	now: () => number;
+	cgroups?: RunCgroups;
 };
 
 export type AgentServer = {
@@ -347,6 +349,7 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
 				agentTags: config.tags,
 				now: options.now,
 				peer,
+				...(options.cgroups ? {cgroups: options.cgroups} : {}),
 			};
 			const done = executeRun(frame, context, send, controller.signal)
 				.catch((error: unknown) => {

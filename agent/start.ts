@@ -16,6 +16,7 @@ import {normaliseSerial} from '../source/pki/fingerprints.js';
 import {sameTags} from '../source/policy/tags.js';
 import {loadAllowlist, type LoadedAllowlist} from './loaded-allowlist.js';
 import {ownersFor, runAsIds} from './owners.js';
+import {detectRunCgroups} from './run-cgroup.js';
 import {createAgentServer} from './server.js';
 import {hookConfig, openAgentAudit, recorderFor} from './agent-audit.js';
 
@@ -64,6 +65,8 @@ export async function startAgent(paths: AgentPaths, log: AgentLog = stdoutLog): 
 	// A signed head from the start, so the first result already carries a witness of this log.
 	await audit.checkpoint();
 	let stop: (reason: string) => void = () => undefined;
+	// Each script in its own cgroup when the agent can (root on cgroup v2); else its process group.
+	const cgroups = detectRunCgroups();
 	const agent = createAgentServer({
 		config,
 		credentials,
@@ -87,6 +90,7 @@ export async function startAgent(paths: AgentPaths, log: AgentLog = stdoutLog): 
 		recorder: recorderFor(audit, config.name),
 		...(hookConfig(config, paths) ? {hook: hookConfig(config, paths)!} : {}),
 		now: Date.now,
+		...('create' in cgroups ? {cgroups} : {}),
 	});
 	await new Promise<void>((resolve, reject) => {
 		agent.server.once('error', reject);
@@ -100,7 +104,7 @@ export async function startAgent(paths: AgentPaths, log: AgentLog = stdoutLog): 
 
 	writeFileSync(paths.pid, `${process.pid}\n`, {mode: 0o600});
 	const {address, port} = agent.address();
-	log('listening', {agent: config.name, address: `${address}:${port}`, scripts: allowlist.size});
+	log('listening', {agent: config.name, address: `${address}:${port}`, scripts: allowlist.size, kill: 'create' in cgroups ? cgroups.describe : `process group (no run cgroups: ${cgroups.problem}; a script that calls setsid can escape)`});
 
 	process.on('SIGHUP', () => {
 		try {

@@ -10,6 +10,7 @@ import test from 'ava';
 import {controllerPaths} from '../../source/home.js';
 import {agentPaths} from '../../agent/home.js';
 import {allowScript} from '../../agent/commands.js';
+import {detectRunCgroups} from '../../agent/run-cgroup.js';
 import {
 	controllerCli,
 	createController,
@@ -46,6 +47,14 @@ function scriptsFor(name: string, shared: Record<string, string>): Record<string
 	};
 }
 
+/** A child that leaves the process group with setsid, ignores SIGTERM and holds stdout; the script ignores SIGTERM too. */
+const escapeScript = `#!/bin/sh
+setsid sh -c 'trap "" TERM; echo "escapee $$"; exec sleep 300' &
+trap '' TERM
+echo "script $$"
+wait
+`;
+
 let fleetPromise: Promise<Fleet> | undefined;
 async function fleet(): Promise<Fleet> {
 	fleetPromise ??= (async () => {
@@ -54,6 +63,7 @@ async function fleet(): Promise<Fleet> {
 			hello: installFixture('hello.sh'),
 			'keep-going': installFixture('leave-grandchild.sh'),
 			'sleep-long': installFixture('sleep-long.sh'),
+			escape: installScript('escape', escapeScript),
 		};
 		const limited = installFixture('hello.sh');
 		const agents: Record<string, TestAgent> = {};
@@ -329,4 +339,44 @@ test.serial('confirm: without --yes and without a terminal the run is refused (e
 	t.is(confirmed.code, 0, confirmed.stderr);
 	const elsewhere = await cli(controllerHome, ['run', 'guarded', '--on', 'web01', '--on', 'web02']);
 	t.is(elsewhere.code, 0, 'only the targets\' own entries count');
+});
+
+// The agents here are started by this test process, as the same user: root on cgroup v2 or not.
+const detected = detectRunCgroups();
+const cgroups = 'create' in detected ? detected : undefined;
+const cgroupTest = cgroups ? test.serial : test.serial.skip;
+if ('problem' in detected) {
+	console.log(`run-control: skipping the cgroup kill test: ${detected.problem} (the agent needs root and a writable cgroup v2 hierarchy)`);
+}
+
+cgroupTest('root on cgroup v2: a script\'s child that calls setsid and ignores SIGTERM is gone after cancel, and so is the run\'s cgroup', async t => {
+	const {controllerHome, running} = await fleet();
+	t.log(logEvents(running['web01']!, 'listening')[0]?.['kill']);
+	t.regex(String(logEvents(running['web01']!, 'listening')[0]?.['kill']), /^cgroup v2 under \/.+ \(cgroup\.kill\)$/);
+	const run = spawnCli(controllerCli, ['run', 'escape', '--on', 'web01', '--on', 'web02'], {XI_EXEC_HOME: controllerHome});
+	const pids = await waitFor(() => {
+		const found = [...run.output().stdout.matchAll(/(?:script|escapee) (\d+)/g)].map(match => Number(match[1]));
+		return found.length === 4 ? found : undefined;
+	}, 'the scripts and their escapees on two agents', {state: () => run.output()});
+	const requestId = await newestRun(controllerHome);
+	// The escapee really left the script's process group and session.
+	const escapees = [...run.output().stdout.matchAll(/escapee (\d+)/g)].map(match => Number(match[1]));
+	for (const pid of escapees) {
+		const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+		t.is(Number(fields[3]), pid, 'the escapee leads its own session');
+	}
+
+	const escapeeCgroup = readFileSync(`/proc/${escapees[0]}/cgroup`, 'utf8');
+	t.regex(escapeeCgroup, new RegExp(`^0::/.*xi-exec-${requestId}-[0-9a-f]{8}$`, 'm'), 'the escapee is in the run\'s cgroup');
+	const cancelled = await cli(controllerHome, ['cancel', requestId]);
+	t.is(cancelled.code, 0, cancelled.stderr);
+	const result = await run.done;
+	t.is(result.code, 1);
+	t.deepEqual(alive(pids), []);
+	t.deepEqual(processesOfRun(requestId), []);
+	t.deepEqual(statusesOf(JSON.parse((await cli(controllerHome, ['runs', 'show', requestId, '--json'])).stdout) as RunJson), {web01: 'cancelled', web02: 'cancelled'});
+	const directory = cgroups!.create('check')!;
+	const parent = join(directory.path, '..');
+	await directory.remove();
+	t.deepEqual(readdirSync(parent).filter(name => name.includes(requestId)), [], 'the run cgroups are removed');
 });
