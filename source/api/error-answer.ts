@@ -57,7 +57,7 @@ export function errorAnswer(error: unknown): ErrorAnswer {
 /** `body field args[1] must be string`, `query parameter limit must be <= 1000`. */
 export function describeValidation(context: string, errors: NonNullable<FastifyishError['validation']>): string {
 	const [first] = errors;
-	const where = context === 'querystring' ? 'query parameter' : (context === 'params' ? 'path parameter' : `${context} field`);
+	const where = {querystring: 'query parameter', params: 'path parameter', headers: 'header'}[context] ?? `${context} field`;
 	const path = (first?.instancePath ?? '').split('/').filter(Boolean).map((part, index) => (/^\d+$/.test(part) ? `[${part}]` : (index === 0 ? part : `.${part}`))).join('');
 	const params = first?.params ?? {};
 	if (first?.keyword === 'required') {

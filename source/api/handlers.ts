@@ -17,10 +17,11 @@ import {createJsonRunWriter} from '../output/json-run.js';
 import {tokenCreate, tokenList, tokenRevoke} from '../commands/token.js';
 import type {CommandIo} from '../commands/run.js';
 import type {RunEvent} from '../dispatch/events.js';
-import {historyDirectory, prepareRun, type PreparedRun} from '../dispatch/run-request.js';
+import {cancelRecordedRun, type CancelAnswer} from '../dispatch/cancel.js';
+import {historyDirectory, prepareRun, type PreparedRun, type RunStartOptions} from '../dispatch/run-request.js';
 import type {ControllerPaths} from '../home.js';
 import {findRun, listRuns} from '../history/run-store.js';
-import type {StoredRun} from '../history/run-record.js';
+import {runSummary, storedRunDocument, type StoredRun} from '../history/run-record.js';
 import {describeSchemaError} from '../protocol/args-schema.js';
 import {checkScope, type TokenRecord, type TokenScope} from '../policy/tokens.js';
 import {markSeen, type AgentRecord, type Registry} from '../registry/model.js';
@@ -31,9 +32,10 @@ import {buildOpenApiDocument} from './openapi.js';
 import {decidePolicy, type PolicyContext} from './policy-decision.js';
 import {reachProblem, scopeAllowsScript} from './request-checks.js';
 import type {RequestRecords} from './request-records.js';
-import {formatSse, replayHistory, type LiveRuns} from './run-events.js';
+import {createEventNumbering, formatSse, isAfter, parseEventId, replayHistory, type EventPosition, type LiveRuns} from './run-events.js';
 import {buildCatalog, variantFor} from './script-catalog.js';
-import {agentView, runSummaryView, storedRunView} from './views.js';
+import {agentView} from './views.js';
+import {runControlFromBody, type RunControlBody} from './run-options.js';
 
 export type ApiPorts = {
 	paths: ControllerPaths;
@@ -61,7 +63,7 @@ export type ApiPorts = {
 
 export type Handler = (request: FastifyRequest, reply: FastifyReply, caller: Caller) => Promise<unknown>;
 
-type RunBody = {script?: string; args: string[]; on: string[]; parallel: number; timeoutSeconds: number; dryRun: boolean; wait: boolean};
+type RunBody = RunControlBody & {script?: string; args: string[]; on: string[]; parallel: number; timeoutSeconds: number; dryRun: boolean; wait: boolean; yes: boolean};
 
 export function createHandlers(ports: ApiPorts): Record<string, Handler> {
 	const tokenCaller = (caller: Caller): {scope: TokenScope; token: string} => {
@@ -90,6 +92,7 @@ export function createHandlers(ports: ApiPorts): Record<string, Handler> {
 	};
 
 	const startRun = async (request: FastifyRequest, reply: FastifyReply, caller: {scope: TokenScope; token: string}, body: RunBody & {script: string}): Promise<unknown> => {
+		const control = runControlFromBody(body);
 		const prepared: PreparedRun = await prepareRun({
 			paths: ports.paths,
 			registry: ports.registry,
@@ -97,17 +100,43 @@ export function createHandlers(ports: ApiPorts): Record<string, Handler> {
 			context: ports.clientContext,
 			controllerSerial: ports.controllerSerial,
 			now: ports.now,
-		}, {script: body.script, args: body.args, on: body.on, parallel: body.parallel, timeoutSeconds: body.timeoutSeconds, dryRun: body.dryRun, caller: `api:${caller.scope.name}`, token: caller.token});
+		}, {
+			script: body.script,
+			args: body.args,
+			on: body.on,
+			parallel: body.parallel,
+			timeoutSeconds: body.timeoutSeconds,
+			dryRun: body.dryRun,
+			caller: `api:${caller.scope.name}`,
+			source: request.ip,
+			token: caller.token,
+			rollout: control.rollout,
+			yes: body.yes,
+		});
 		const live = ports.live.begin({requestId: prepared.requestId, script: prepared.script, targets: prepared.targets.map(target => target.name)});
 		// The answer is written by the very writer `run --json` prints with, fed the same events.
 		let written = '';
 		const document = body.wait ? createJsonRunWriter(text => (written += text)) : undefined;
 		const emit = (event: RunEvent) => {
 			document?.onEvent(event);
-			live(event);
+			live.emit(event);
 		};
 
-		const done = prepared.start({emit, cancel: ports.stopping, cancelledBy: 'xi-exec serve (stopping)'}).finally(() => {
+		// Cancelled by the server stopping, or by POST /v1/runs/{id}/cancel: the core records who
+		// and from where when the cancel comes (so these are read then).
+		const cancelledHere = () => (live.cancel.signal.aborted ? live.cancel.signal.reason as {by: string; from: string} : undefined);
+		const startOptions: RunStartOptions = {
+			emit,
+			cancel: AbortSignal.any([ports.stopping, live.cancel.signal]),
+			get cancelledBy() {
+				return cancelledHere()?.by ?? 'xi-exec serve (stopping)';
+			},
+			get cancelledFrom() {
+				return cancelledHere()?.from;
+			},
+			...(control.approveCanary ? {approveCanary: control.approveCanary} : {}),
+		};
+		const done = prepared.start(startOptions).finally(() => {
 			ports.live.end(prepared.requestId);
 		});
 		ports.running.add(done);
@@ -198,10 +227,23 @@ export function createHandlers(ports: ApiPorts): Record<string, Handler> {
 			const runs = listRuns(historyDirectory(ports.paths), 1000)
 				.filter(run => run.header.targets.every(name => selected.has(name)) && runFitsScope(scope, run.header.script, run.header.targets, registry) === undefined)
 				.slice(0, query.limit);
-			return {runs: runs.map(run => runSummaryView(run))};
+			return {runs: runs.map(run => runSummary(run))};
 		},
 
 		async getRun(request, _reply, caller) {
+			const {scope} = tokenCaller(caller);
+			const {id} = request.params as {id: string};
+			const {agent} = request.query as {agent?: string};
+			const run: StoredRun = findRun(historyDirectory(ports.paths), id);
+			const problem = runFitsScope(scope, run.header.script, run.header.targets, await ports.registry.read());
+			if (problem) {
+				throw new XiError('OUT_OF_SCOPE', `Refused: ${problem}.`);
+			}
+
+			return storedRunDocument(run, agent);
+		},
+
+		async cancelRun(request, _reply, caller) {
 			const {scope} = tokenCaller(caller);
 			const {id} = request.params as {id: string};
 			const run: StoredRun = findRun(historyDirectory(ports.paths), id);
@@ -210,7 +252,18 @@ export function createHandlers(ports: ApiPorts): Record<string, Handler> {
 				throw new XiError('OUT_OF_SCOPE', `Refused: ${problem}.`);
 			}
 
-			return storedRunView(run);
+			const who = `api:${scope.name}`;
+			// A run this server is running: stop it here (no new host starts; the running ones are
+			// cancelled on their own connections, as Ctrl-C in `xi-exec run` does; the run flow records it).
+			const here = ports.live.cancel(id, {by: who, from: request.ip});
+			const answers: CancelAnswer[] = here
+				? [
+					...here.running.map(agent => ({agent, outcome: 'cancelled' as const})),
+					...here.notStarted.map(agent => ({agent, outcome: 'not running' as const, reason: 'not started yet: it will not be (skipped)'})),
+				]
+				// Any other run (from the CLI, another server): as `xi-exec cancel ID` does.
+				: (await cancelRecordedRun({paths: ports.paths, registry: ports.registry, audit: () => ports.audit, context: ports.clientContext}, {requestId: id, caller: who, source: request.ip})).answers;
+			return {requestId: id, agents: answers.map(answer => ({agent: answer.agent, outcome: answer.outcome, reason: answer.reason ?? null}))};
 		},
 
 		async runEvents(request, reply, caller) {
@@ -229,7 +282,13 @@ export function createHandlers(ports: ApiPorts): Record<string, Handler> {
 				throw new XiError('OUT_OF_SCOPE', `Refused: ${problem}.`);
 			}
 
-			streamEvents(request, reply, ports, id, stored);
+			const lastEventId = request.headers['last-event-id'];
+			const last = lastEventId === undefined ? undefined : parseEventId(String(lastEventId));
+			if (lastEventId !== undefined && !last) {
+				throw new XiError('USAGE', `header Last-Event-ID ${JSON.stringify(String(lastEventId).slice(0, 40))} is not an id this stream sends (N or N.K).`);
+			}
+
+			streamEvents(request, reply, ports, id, stored, last);
 			return reply;
 		},
 
@@ -323,8 +382,9 @@ const heartbeatMs = 15_000;
 /**
  * Writes the run's events as Server-Sent Events: a live run's events so far and then each new
  * one, or a stored run's replay; the stream ends after `run-finished` (or the replay's end).
+ * With `last` (the client's Last-Event-ID), only the events after that one.
  */
-function streamEvents(request: FastifyRequest, reply: FastifyReply, ports: ApiPorts, requestId: string, stored: string[] | undefined): void {
+function streamEvents(request: FastifyRequest, reply: FastifyReply, ports: ApiPorts, requestId: string, stored: string[] | undefined, last: EventPosition | undefined): void {
 	reply.hijack();
 	const response = reply.raw;
 	response.writeHead(200, {
@@ -333,7 +393,7 @@ function streamEvents(request: FastifyRequest, reply: FastifyReply, ports: ApiPo
 		'x-content-type-options': 'nosniff',
 		...ports.extraHeaders(request),
 	});
-	let sent = 0;
+	const number = createEventNumbering();
 	let ended = false;
 	const following: {stop?: () => void} = {};
 	const end = () => {
@@ -350,15 +410,19 @@ function streamEvents(request: FastifyRequest, reply: FastifyReply, ports: ApiPo
 			return;
 		}
 
-		const problem = ports.checkEvent(event);
-		if (problem) {
-			ports.log(`run ${requestId}: an event breaks the published RunEvent schema: ${problem}`);
-			response.write(`event: error\ndata: ${JSON.stringify({error: {code: 'INTERNAL', message: 'an event could not be sent'}})}\n\n`);
-			end();
-			return;
+		const {id, position} = number(event);
+		if (!last || isAfter(position, last)) {
+			const problem = ports.checkEvent(event);
+			if (problem) {
+				ports.log(`run ${requestId}: an event breaks the published RunEvent schema: ${problem}`);
+				response.write(`event: error\ndata: ${JSON.stringify({error: {code: 'INTERNAL', message: 'an event could not be sent'}})}\n\n`);
+				end();
+				return;
+			}
+
+			response.write(formatSse(event, id));
 		}
 
-		response.write(formatSse(event, sent++));
 		if (event.type === 'run-finished') {
 			end();
 		}
@@ -369,13 +433,15 @@ function streamEvents(request: FastifyRequest, reply: FastifyReply, ports: ApiPo
 	response.on('close', end);
 	const live = stored ? undefined : ports.live.follow(requestId, send);
 	following.stop = live?.stop;
-	const past = stored ? replayHistory(stored) : (live?.past ?? []);
+	// A live run that ended between the look-up and now is in the history by now.
+	const replay = stored ?? (live ? undefined : readRunLines(historyDirectory(ports.paths), requestId));
+	const past = replay ? replayHistory(replay) : (live?.past ?? []);
 	for (const event of past) {
 		send(event);
 	}
 
 	// A stored run that never ended (the controller stopped mid-run) has nothing more to say.
-	if (stored || !live) {
+	if (!live) {
 		end();
 	}
 }

@@ -91,6 +91,13 @@ function operation(route: RouteSpec): Record<string, unknown> {
 			schema: refer(value),
 			...(typeof value['description'] === 'string' ? {description: value['description']} : {}),
 		})),
+		...Object.entries(properties(schema.headers)).map(([name, value]) => ({
+			name: name.replaceAll(/(^|-)([a-z])/g, (_, dash: string, letter: string) => dash + letter.toUpperCase()).replace('-Id', '-ID'),
+			in: 'header',
+			required: false,
+			schema: refer(value),
+			...(typeof value['description'] === 'string' ? {description: value['description']} : {}),
+		})),
 	];
 	return {
 		operationId: route.operationId,

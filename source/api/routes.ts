@@ -17,6 +17,8 @@ export type Access = 'public' | 'token' | 'admin' | 'agent';
 export type RouteSchema = {
 	params?: JsonSchema;
 	querystring?: JsonSchema;
+	/** Request headers the route reads (others pass). */
+	headers?: JsonSchema;
 	body?: JsonSchema;
 	/** By status code; `4xx` and `5xx` are ranges (OpenAPI's `4XX`). */
 	response: Record<string, JsonSchema>;
@@ -86,18 +88,26 @@ export const routes: readonly RouteSpec[] = [
 	{
 		method: 'GET', url: '/v1/runs', access: 'token', operationId: 'listRuns', tag: 'runs',
 		summary: 'Recent runs from the history, newest first',
+		description: 'Each run as a line of `xi-exec runs --json`.',
 		schema: {querystring: s.runsQuerySchema, response: {200: s.runListSchema, ...errors}},
 	},
 	{
 		method: 'GET', url: '/v1/runs/:id', access: 'token', operationId: 'getRun', tag: 'runs',
 		summary: 'One run from the history, with its full output',
-		schema: {params: s.runParamsSchema, response: {200: s.storedRunSchema, ...errors}},
+		description: 'The same document as `xi-exec runs show ID --json` (and `xi-exec run --json`). A run still going shows the hosts that have not answered yet as `error` with the reason "no result was recorded".',
+		schema: {params: s.runParamsSchema, querystring: s.runQuerySchema, response: {200: s.runDocumentSchema, ...errors}},
+	},
+	{
+		method: 'POST', url: '/v1/runs/:id/cancel', access: 'token', operationId: 'cancelRun', tag: 'runs',
+		summary: 'Cancel a run on every host still running it',
+		description: 'As `xi-exec cancel ID`: each host without a result is asked to cancel, kills the script\'s whole process group and ends as `cancelled`; hosts not started yet are not started (`skipped`). Recorded in the controller\'s audit log with the caller and the source address. A token may cancel only runs within its scope.',
+		schema: {params: s.runParamsSchema, response: {200: s.cancelAnswerSchema, ...errors}},
 	},
 	{
 		method: 'GET', url: '/v1/runs/:id/events', access: 'token', operationId: 'runEvents', tag: 'runs', produces: 'text/event-stream',
 		summary: 'The run\'s events as Server-Sent Events, as they happen',
-		description: 'Each event\'s `event` is its type and its `data` a RunEvent. A run in progress streams live; a finished run is replayed from the history. The stream ends after `run-finished`.',
-		schema: {params: s.runParamsSchema, response: {200: s.runEventSchema, ...errors}},
+		description: 'Each event\'s `event` is its type and its `data` a RunEvent. A run in progress streams live; a finished run is replayed from the history. The stream ends after `run-finished`. Each event has an `id` that means the same event live and replayed: a client that reconnects with `Last-Event-ID` (as EventSource does) gets only the events after that one, from the live run or the history, then the live ones.',
+		schema: {params: s.runParamsSchema, headers: s.eventStreamHeadersSchema, response: {200: s.runEventSchema, ...errors}},
 	},
 	{
 		method: 'GET', url: '/v1/audit', access: 'admin', operationId: 'listAudit', tag: 'audit',

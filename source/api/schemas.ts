@@ -50,6 +50,11 @@ export const errorSchema: JsonSchema = object({
 	}),
 }, ['error'], {description: 'Every error has this shape.'});
 
+/** `--batch`/`--max-failures` values: a number of hosts, or a percentage of the targets as a string. */
+function amountSchema(minimum: number, description: string): JsonSchema {
+	return {oneOf: [{type: 'integer', minimum, maximum: 1_000_000}, {type: 'string', pattern: '^(?:100|[1-9][0-9]?)%$'}], description};
+}
+
 /** The run options shared by `POST /v1/runs` and the per-script operations. */
 const runOptions: Record<string, JsonSchema> = {
 	on: selectorSchema,
@@ -57,6 +62,15 @@ const runOptions: Record<string, JsonSchema> = {
 	timeoutSeconds: {type: 'integer', minimum: 1, maximum: 86_400, default: 30, description: 'The script\'s time limit on each agent.'},
 	dryRun: {type: 'boolean', default: false, description: 'Ask each agent whether it would run, without running.'},
 	wait: {type: 'boolean', default: true, description: 'true: answer with the result document when the run ends; false: answer 202 at once with the request id.'},
+	batch: amountSchema(1, 'At most this many hosts running at once (a sliding window), as the CLI\'s --batch: a number of hosts or a percentage of the targets.'),
+	maxFailures: amountSchema(0, 'Stop starting new hosts once more than this many have failed (failed, timeout, denied, error; unreachable too unless ignoreUnreachable), as --max-failures. Hosts already running finish, so the count can overshoot.'),
+	ignoreUnreachable: {type: 'boolean', default: false, description: 'Do not count unreachable hosts towards maxFailures.'},
+	canary: {type: 'integer', minimum: 1, maximum: 4096, description: 'Run this many hosts first; go on only when all are ok and canaryDecision is "continue". The API cannot ask: canaryDecision is required with canary.'},
+	canaryDecision: {enum: ['continue', 'stop'], description: 'With canary: "continue" goes on to the other hosts when every canary host is ok (the CLI\'s --yes); "stop" runs the canary hosts only.'},
+	shuffle: {type: 'boolean', default: false, description: 'Targets in random order instead of by name.'},
+	yes: {type: 'boolean', default: false, description: 'Go ahead with a script whose allowlist entry asks for confirmation (`confirm: true`), as the CLI\'s --yes: the API cannot ask. A run beyond a script\'s maxTargets is refused whatever this says, unless batch keeps it within the limit.'},
+	runTimeoutSeconds: {type: 'integer', minimum: 1, maximum: 86_400, description: 'A time limit for the whole run (--run-timeout); hosts still running then end as timeout.'},
+	idleTimeoutSeconds: {type: 'integer', minimum: 1, maximum: 86_400, description: 'A host with no output for this long ends as timeout (--idle-timeout).'},
 };
 
 export const runBodySchema: JsonSchema = object({script: scriptName, args: {...genericArgsSchema, default: []}, ...runOptions}, ['script', 'on']);
@@ -103,7 +117,22 @@ const historyFields: Record<string, JsonSchema> = {
 	complete: {type: 'boolean', description: 'false when the controller stopped before the run ended.'},
 };
 
-export const storedRunSchema: JsonSchema = object({...(runDocumentSchema['properties'] as Record<string, JsonSchema>), ...historyFields}, undefined, {description: 'A run from the history: the `run --json` document and when, by whom, on which selector.'});
+export const runQuerySchema: JsonSchema = object({
+	agent: {...agentName, description: 'Only this host\'s result, as `runs show ID --agent NAME`.'},
+}, []);
+
+export const cancelAnswerSchema: JsonSchema = object({
+	requestId,
+	agents: {
+		type: 'array',
+		items: object({
+			agent: agentName,
+			outcome: {enum: ['cancelled', 'not running', 'unreachable'], description: 'cancelled: it was running and is being killed (it ends as cancelled); not running: it had finished or will not be started (skipped); unreachable: the cancel could not be delivered.'},
+			reason: {type: ['string', 'null']},
+		}),
+		description: 'Each host that had not answered when the cancel came; empty when none was left.',
+	},
+}, undefined, {description: 'What a cancel reached. The run\'s own result shows each host\'s final status.'});
 
 export const runSummarySchema: JsonSchema = object({
 	requestId,
@@ -176,6 +205,13 @@ export const runsQuerySchema: JsonSchema = object({
 	on: {...selectorSchema, description: 'Only runs whose every target is among these agents. Default: all.'},
 	limit: {type: 'integer', minimum: 1, maximum: 1000, default: 50},
 }, []);
+
+export const eventStreamHeadersSchema: JsonSchema = {
+	type: 'object',
+	properties: {
+		'last-event-id': text(20, {pattern: '^[0-9]{1,9}(?:\\.[0-9]{1,9})?$', description: 'Resume after this event (the `id` of the last event received): N for an event the history keeps, N.K for one it does not.'}),
+	},
+};
 
 export const runParamsSchema: JsonSchema = object({id: requestId});
 export const scriptParamsSchema: JsonSchema = object({script: scriptName});
@@ -266,7 +302,7 @@ export const namedSchemas: Record<string, JsonSchema> = {
 	RunDocument: runDocumentSchema,
 	AgentResult: resultSchema,
 	RunAccepted: acceptedSchema,
-	StoredRun: storedRunSchema,
+	CancelAnswer: cancelAnswerSchema,
 	RunSummary: runSummarySchema,
 	RunEvent: runEventSchema,
 	Agent: agentViewSchema,

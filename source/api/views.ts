@@ -1,6 +1,5 @@
 /** What the API answers, shaped from the core's values. Pure. */
 import type {Discovered} from '../dispatch/discover.js';
-import {countByStatus, runDocument, type StoredRun} from '../history/run-record.js';
 import {sameTags} from '../policy/tags.js';
 import type {AgentRecord} from '../registry/model.js';
 import {compileAdvertisedSchema} from './advertised-schema.js';
@@ -29,23 +28,4 @@ export function agentView(record: AgentRecord, found: Discovered, lastSeen: stri
 			};
 		}),
 	};
-}
-
-function historyFields(run: StoredRun) {
-	return {
-		caller: run.header.caller,
-		selector: run.header.selector,
-		targets: run.header.targets,
-		startedAt: run.header.startedAt,
-		endedAt: run.endedAt ?? null,
-		complete: run.complete,
-	};
-}
-
-export function storedRunView(run: StoredRun) {
-	return {...runDocument(run), ...historyFields(run)};
-}
-
-export function runSummaryView(run: StoredRun) {
-	return {requestId: run.header.requestId, script: run.header.script, args: run.header.args, ...historyFields(run), counts: countByStatus(run.results)};
 }

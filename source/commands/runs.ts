@@ -1,29 +1,17 @@
 /** `xi-exec runs [--json]`, `xi-exec runs show ID [--agent NAME] [--json]` and `xi-exec cancel ID`: the run history and cancelling. */
 import {XiError} from '../errors.js';
 import {openControllerAudit} from '../audit/controller-log.js';
+import type {AuditLog} from '../audit/file-log.js';
 import {createClientContext} from '../dispatch/agent-connection.js';
-import {cancelRun} from '../dispatch/cancel.js';
+import {cancelRecordedRun, type CancelAnswer} from '../dispatch/cancel.js';
 import {historyDirectory} from '../dispatch/run-request.js';
 import {countStatuses, formatSummary} from '../dispatch/run-state.js';
-import {countByStatus, runDocument, type StoredRun} from '../history/run-record.js';
+import {runSummary, storedRunDocument} from '../history/run-record.js';
 import {findRun, listRuns} from '../history/run-store.js';
 import {loadControllerCredentials, openControllerRegistry, type ControllerPaths} from '../home.js';
 import {describeResult} from '../output/plain-run.js';
 import {visible, visibleLines} from '../output/visible.js';
 import {defaultCaller, type CommandIo} from './run.js';
-
-export function runSummary(run: StoredRun) {
-	return {
-		requestId: run.header.requestId,
-		script: run.header.script,
-		args: run.header.args,
-		selector: run.header.selector,
-		caller: run.header.caller,
-		startedAt: run.header.startedAt,
-		endedAt: run.endedAt ?? null,
-		counts: countByStatus(run.results),
-	};
-}
 
 export function runsListCommand(paths: ControllerPaths, input: {json: boolean}, io: CommandIo): number {
 	const runs = listRuns(historyDirectory(paths));
@@ -50,16 +38,13 @@ export function runsShowCommand(paths: ControllerPaths, input: {id?: string; age
 	}
 
 	const run = findRun(historyDirectory(paths), input.id);
-	const results = input.agent === undefined ? run.results : run.results.filter(result => result.agent === input.agent);
-	if (input.agent !== undefined && results.length === 0) {
-		throw new XiError('AGENT_UNKNOWN', `Run ${input.id} did not target ${input.agent}; it targeted ${run.header.targets.join(', ')}.`);
-	}
-
+	const document = storedRunDocument(run, input.agent);
 	if (input.json) {
-		io.stdout(JSON.stringify(runDocument({...run, results})) + '\n');
+		io.stdout(JSON.stringify(document) + '\n');
 		return 0;
 	}
 
+	const results = run.results.filter(result => document.results.some(shown => shown.agent === result.agent));
 	io.stdout(`${run.header.script} ${visible(JSON.stringify(run.header.args))} by ${visible(run.header.caller)} at ${run.header.startedAt}, request ${run.header.requestId}${run.complete ? '' : ' (incomplete: the controller stopped during the run)'}\n`);
 	for (const result of results) {
 		io.stdout(`\n== ${result.agent}: ${describeResult(result)}\n`);
@@ -80,20 +65,19 @@ export async function cancelCommand(paths: ControllerPaths, id: string | undefin
 		throw new XiError('USAGE', 'usage: xi-exec cancel ID; `xi-exec runs` lists the ids.');
 	}
 
-	const run = findRun(historyDirectory(paths), id);
-	const answered = new Set(run.results.filter(result => !(result.status === 'error' && result.reason?.startsWith('no result was recorded'))).map(result => result.agent));
-	const registry = await openControllerRegistry(paths).read();
-	const targets = registry.agents.filter(agent => run.header.targets.includes(agent.name) && !answered.has(agent.name));
-	if (targets.length === 0) {
+	let audit: AuditLog | undefined;
+	let answers: CancelAnswer[];
+	try {
+		({answers} = await cancelRecordedRun({paths, registry: openControllerRegistry(paths), audit: () => (audit ??= openControllerAudit(paths)), context: createClientContext(loadControllerCredentials(paths))}, {requestId: id, caller: defaultCaller()}));
+	} finally {
+		await audit?.close();
+	}
+
+	if (answers.length === 0) {
 		io.stdout(`Run ${id} has no host still running.\n`);
 		return 0;
 	}
 
-	const caller = defaultCaller();
-	const answers = await cancelRun(targets, id, caller, createClientContext(loadControllerCredentials(paths)));
-	const audit = openControllerAudit(paths);
-	await audit.append({event: 'run.cancel', requestId: id, caller, stillRunning: answers.filter(answer => answer.outcome === 'cancelled').map(answer => answer.agent), unreachable: answers.filter(answer => answer.outcome === 'unreachable').map(answer => answer.agent)});
-	await audit.close();
 	for (const answer of answers) {
 		io.stdout(`${answer.agent}: ${answer.outcome}${answer.reason ? ` (${visible(answer.reason)})` : ''}\n`);
 	}

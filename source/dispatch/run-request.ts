@@ -44,6 +44,8 @@ export type RunRequestInput = {
 	dryRun: boolean;
 	/** Who asks: `user@host` for the CLI, `api:TOKEN-NAME` for the REST API. */
 	caller: string;
+	/** Where the request came from, when a face knows (the REST API: the client's IP address). */
+	source?: string;
 	/** A scoped token, when the caller presents one (XI_EXEC_TOKEN, --token-file, a bearer token). */
 	token?: string;
 	/** Rollout: --batch, --max-failures, --canary, --run-timeout, --idle-timeout, --shuffle. */
@@ -84,6 +86,8 @@ export type RunStartOptions = {
 	cancel?: AbortSignal;
 	/** Recorded in the history's end line when `cancel` fired. */
 	cancelledBy?: string;
+	/** Where the cancel came from, when a face knows (the REST API: the client's address); read when it comes. */
+	cancelledFrom?: string;
 	/** Asked once the canary hosts are all ok; without it a canary run stops after them. */
 	approveCanary?: (canary: AgentResult[]) => Promise<boolean>;
 };
@@ -177,7 +181,7 @@ export async function prepareRun(ports: RunPorts, input: RunRequestInput): Promi
 		await checkLimits(ports, input, script, targets);
 	} catch (error) {
 		// A refusal is an event too; if even it cannot be recorded, the refusal still stands.
-		await audit.append({event: 'run.refused', requestId, script, argsHash: argsHash(args), caller: input.caller, selector, reason: (error as Error).message}).catch(() => undefined);
+		await audit.append({event: 'run.refused', requestId, script, argsHash: argsHash(args), caller: input.caller, source: input.source, selector, reason: (error as Error).message}).catch(() => undefined);
 		throw error;
 	}
 
@@ -189,6 +193,7 @@ export async function prepareRun(ports: RunPorts, input: RunRequestInput): Promi
 		args: [...args],
 		argsHash: argsHash(args),
 		caller: input.caller,
+		source: input.source,
 		token: scope ? {id: scope.id, name: scope.name} : undefined,
 		selector,
 		targets: targets.map(target => target.name),
@@ -219,7 +224,7 @@ export async function prepareRun(ports: RunPorts, input: RunRequestInput): Promi
 		// Who cancelled and which hosts were still running, recorded when the cancel comes.
 		const inFlight = new Set<string>();
 		const onCancel = () => {
-			outcomes.push(audit.append({event: 'run.cancel', requestId, caller: options.cancelledBy ?? input.caller, stillRunning: [...inFlight]}));
+			outcomes.push(audit.append({event: 'run.cancel', requestId, caller: options.cancelledBy ?? input.caller, source: options.cancelledFrom, stillRunning: [...inFlight]}));
 		};
 
 		if (cancel.aborted) {

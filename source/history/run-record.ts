@@ -3,6 +3,7 @@
  * controller killed mid-run leaves a readable partial record. Folding the lines back gives the
  * same document `run --json` prints. Pure.
  */
+import {XiError} from '../errors.js';
 import type {AgentResult, RunEvent} from '../dispatch/events.js';
 import {resultDocument} from '../output/json-run.js';
 import type {RunStatus} from '../protocol/frames.js';
@@ -103,6 +104,32 @@ export function foldRun(lines: readonly string[]): StoredRun | undefined {
 
 export function runDocument(run: StoredRun) {
 	return {requestId: run.header.requestId, script: run.header.script, args: run.header.args, results: run.results.map(result => resultDocument(result))};
+}
+
+/** One line of `xi-exec runs --json` and of GET /v1/runs: who ran what, where, when, and the counts by status. */
+export function runSummary(run: StoredRun) {
+	return {
+		requestId: run.header.requestId,
+		script: run.header.script,
+		args: run.header.args,
+		selector: run.header.selector,
+		caller: run.header.caller,
+		targets: run.header.targets,
+		startedAt: run.header.startedAt,
+		endedAt: run.endedAt ?? null,
+		complete: run.complete,
+		counts: countByStatus(run.results),
+	};
+}
+
+/** `xi-exec runs show ID [--agent NAME] --json` and GET /v1/runs/{id}[?agent=NAME]: the `run --json` document. */
+export function storedRunDocument(run: StoredRun, agent?: string) {
+	const results = agent === undefined ? run.results : run.results.filter(result => result.agent === agent);
+	if (agent !== undefined && results.length === 0) {
+		throw new XiError('AGENT_UNKNOWN', `Run ${run.header.requestId} did not target ${agent}; it targeted ${run.header.targets.join(', ')}.`);
+	}
+
+	return runDocument({...run, results});
 }
 
 export function countByStatus(results: ReadonlyArray<{status: RunStatus}>): Partial<Record<RunStatus, number>> {

@@ -12,7 +12,7 @@ import {tokenCreate} from '../../source/commands/token.js';
 import {controllerPaths, loadControllerCredentials, loadServerCredentials, type ControllerPaths} from '../../source/home.js';
 import {createController, enrolAgent, freePort, installScript, startAgent, type RunningAgent, type TestAgent} from '../helpers/fleet.js';
 
-export type AgentSpec = {name: string; tags?: string[]; scripts?: Record<string, {body: string; description?: string; schema?: unknown}>};
+export type AgentSpec = {name: string; tags?: string[]; scripts?: Record<string, {body: string; description?: string; schema?: unknown; confirm?: boolean; maxTargets?: number}>};
 
 export type ApiFleet = {
 	home: string;
@@ -31,7 +31,7 @@ export async function startApiFleet(specs: AgentSpec[], options: Partial<ApiServ
 	for (const spec of specs) {
 		const agent = await enrolAgent(home, {name: spec.name, port: freePort(), ...(spec.tags ? {tags: spec.tags} : {})});
 		for (const [script, entry] of Object.entries(spec.scripts ?? {})) {
-			allowScript(agentPaths(agent.home), script, installScript(script, entry.body), {description: entry.description ?? `test script ${script}`, ...(entry.schema === undefined ? {} : {schema: JSON.stringify(entry.schema)})});
+			allowScript(agentPaths(agent.home), script, installScript(script, entry.body), {description: entry.description ?? `test script ${script}`, ...(entry.schema === undefined ? {} : {schema: JSON.stringify(entry.schema)}), ...(entry.confirm ? {confirm: true} : {}), ...(entry.maxTargets === undefined ? {} : {maxTargets: entry.maxTargets})});
 		}
 
 		agents.push({...agent, running: await startAgent(agent)});
@@ -127,11 +127,12 @@ export type SseMessage = {id?: string; event?: string; data: string};
 
 /**
  * Follows a Server-Sent Events stream until the server ends it, handing each message to
- * `onMessage` as it arrives.
+ * `onMessage` as it arrives; when `onMessage` answers 'stop', the client hangs up there (as a
+ * dropped connection would) and the messages so far are the result.
  */
-export function followEvents(fleet: {port: number; ca: string}, path: string, token: string, onMessage: (message: SseMessage) => void = () => undefined): Promise<{status: number; headers: IncomingHttpHeaders; messages: SseMessage[]; text: string}> {
+export function followEvents(fleet: {port: number; ca: string}, path: string, token: string, onMessage: (message: SseMessage) => unknown = () => undefined, headers: Record<string, string> = {}): Promise<{status: number; headers: IncomingHttpHeaders; messages: SseMessage[]; text: string}> {
 	return new Promise((resolve, reject) => {
-		const request = httpsRequest({host: '127.0.0.1', port: fleet.port, path, method: 'GET', agent: false, ca: [fleet.ca], headers: {authorization: `Bearer ${token}`, accept: 'text/event-stream'}}, response => {
+		const request = httpsRequest({host: '127.0.0.1', port: fleet.port, path, method: 'GET', agent: false, ca: [fleet.ca], headers: {authorization: `Bearer ${token}`, accept: 'text/event-stream', ...headers}}, response => {
 			const messages: SseMessage[] = [];
 			let buffer = '';
 			let text = '';
@@ -163,7 +164,11 @@ export function followEvents(fleet: {port: number; ca: string}, path: string, to
 
 					if (isMessage) {
 						messages.push(message);
-						onMessage(message);
+						if (onMessage(message) === 'stop') {
+							request.destroy();
+							resolve({status: response.statusCode ?? 0, headers: response.headers, messages, text});
+							return;
+						}
 					}
 				}
 			});
@@ -171,7 +176,11 @@ export function followEvents(fleet: {port: number; ca: string}, path: string, to
 				resolve({status: response.statusCode ?? 0, headers: response.headers, messages, text});
 			});
 		});
-		request.on('error', reject);
+		request.on('error', error => {
+			if (!request.destroyed || (error as NodeJS.ErrnoException).code !== 'ECONNRESET') {
+				reject(error);
+			}
+		});
 		request.end();
 	});
 }

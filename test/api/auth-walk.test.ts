@@ -46,6 +46,7 @@ const samples: Record<string, Sample> = {
 	'GET /v1/runs': {path: () => '/v1/runs'},
 	'GET /v1/runs/:id': {path: () => `/v1/runs/${runId}`},
 	'GET /v1/runs/:id/events': {path: () => `/v1/runs/${runId}/events`},
+	'POST /v1/runs/:id/cancel': {path: () => `/v1/runs/${runId}/cancel`},
 	'GET /v1/audit': {path: () => `/v1/audit?request=${runId}`},
 	'GET /v1/tokens': {path: () => '/v1/tokens'},
 	'POST /v1/tokens': {path: () => '/v1/tokens', body: {name: 'made-by-walk', scripts: ['hello'], on: ['web2']}},

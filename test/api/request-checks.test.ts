@@ -60,5 +60,5 @@ test('a stored run replays as events; an SSE message is one event', t => {
 	t.deepEqual(events.map(event => event.type), ['run-started', 'agent-output', 'agent-output', 'agent-finished'], 'no run-finished: the run never ended');
 	t.like(events[3], {type: 'agent-finished', result: {agent: 'web1', stdout: 'one\n', stderr: 'err\n'}});
 	t.is(replayHistory([...lines.slice(0, 4), JSON.stringify({type: 'end', endedAt: 't'})]).at(-1)?.type, 'run-finished');
-	t.is(formatSse({type: 'agent-output', agent: 'web1', stream: 'stdout', data: 'a\nb'}, 3), 'id: 3\nevent: agent-output\ndata: {"type":"agent-output","agent":"web1","stream":"stdout","data":"a\\nb"}\n\n');
+	t.is(formatSse({type: 'agent-output', agent: 'web1', stream: 'stdout', data: 'a\nb'}, '3.1'), 'id: 3.1\nevent: agent-output\ndata: {"type":"agent-output","agent":"web1","stream":"stdout","data":"a\\nb"}\n\n');
 });
