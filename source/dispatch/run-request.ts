@@ -36,6 +36,8 @@ import type {Amount} from './rollout.js';
 import type {AgentResult, RunEvent} from './events.js';
 
 export type RunRequestInput = {
+	/** The request id, when the face must show it before the run is prepared (the console); new otherwise. */
+	requestId?: string;
 	script: string | undefined;
 	args: readonly string[];
 	on: readonly string[];
@@ -171,7 +173,7 @@ export async function prepareRun(ports: RunPorts, input: RunRequestInput): Promi
 	const resolved = input.rerun ? rerunTargets(registry.agents, input.rerun) : resolveTargets(registry, input.on);
 	// A stable order (by name), unless --shuffle.
 	const targets = input.rollout?.shuffle ? shuffled(resolved) : [...resolved].sort((a, b) => a.name.localeCompare(b.name));
-	const requestId = randomUUID();
+	const requestId = input.requestId ?? randomUUID();
 	const args = Object.freeze([...input.args]);
 	const selector = [...input.on];
 	const audit = ports.audit();

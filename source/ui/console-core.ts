@@ -1,9 +1,17 @@
-/** The real ConsoleCore: the registry, discovery, the dispatcher and the pairing listener of one controller home. */
+/**
+ * The real ConsoleCore: the registry, discovery, runs through the one run flow (run-request.ts:
+ * audited, fail closed, witnessed, kept in the history, like `xi-exec run`) and the pairing
+ * listener of one controller home.
+ */
 import {randomUUID} from 'node:crypto';
 import {hostname} from 'node:os';
 import {createClientContext} from '../dispatch/agent-connection.js';
 import {discoverAgents} from '../dispatch/discover.js';
-import {dispatch} from '../dispatch/dispatcher.js';
+import type {AgentResult, RunEvent} from '../dispatch/events.js';
+import {prepareRun} from '../dispatch/run-request.js';
+import type {AuditLog} from '../audit/file-log.js';
+import {normaliseSerial} from '../pki/fingerprints.js';
+import {x509} from '../pki/x509.js';
 import {loadCertificateAuthority, loadControllerCredentials, loadServerCredentials, openControllerRegistry, readControllerCertificate, type ControllerPaths} from '../home.js';
 import type {HostPort} from '../io/address.js';
 import {openPairingListener} from '../pairing/listener.js';
@@ -16,7 +24,9 @@ export type ConsoleCoreOptions = {caller: string; pairListen: HostPort; parallel
 
 export function createConsoleCore(paths: ControllerPaths, options: ConsoleCoreOptions): ConsoleCore {
 	const registry = openControllerRegistry(paths);
-	const context = createClientContext(loadControllerCredentials(paths));
+	const credentials = loadControllerCredentials(paths);
+	const context = createClientContext(credentials);
+	const controllerSerial = normaliseSerial(new x509.X509Certificate(credentials.cert).serialNumber);
 	return {
 		async loadAgents() {
 			return (await registry.read()).agents;
@@ -27,14 +37,48 @@ export function createConsoleCore(paths: ControllerPaths, options: ConsoleCoreOp
 		run(request, onEvent) {
 			const requestId = randomUUID();
 			const cancel = new AbortController();
-			const done = registry.read().then(({agents}) => dispatch(agents.filter(agent => request.targets.includes(agent.name)), {
-				requestId,
-				script: request.script,
-				args: Object.freeze([...request.args]),
-				caller: options.caller,
-				timeoutMs: (options.timeoutSeconds ?? 30) * 1000,
-				dryRun: false,
-			}, {context, parallel: options.parallel ?? 64, cancel: cancel.signal, emit: onEvent}));
+			let emitted = false;
+			const emit = (event: RunEvent) => {
+				emitted = true;
+				onEvent(event);
+			};
+
+			const done = (async (): Promise<AgentResult[]> => {
+				let audit: AuditLog | undefined;
+				try {
+					const prepared = await prepareRun({paths, registry, audit: () => (audit ??= openControllerAudit(paths)), context, controllerSerial}, {
+						requestId,
+						script: request.script,
+						args: request.args,
+						// Each name is one clause of the selector: these agents, as the console shows them.
+						on: request.targets,
+						parallel: options.parallel ?? 64,
+						timeoutSeconds: options.timeoutSeconds ?? 30,
+						dryRun: false,
+						caller: options.caller,
+						// The console has asked the operator to type the number of targets of a `confirm` script.
+						yes: true,
+					});
+					return (await prepared.start({emit, cancel: cancel.signal, cancelledBy: options.caller})).results;
+				} catch (error) {
+					if (emitted) {
+						return [];
+					}
+
+					// Refused before anything was dialled (or the request could not be recorded): each target says why.
+					const reason = (error as Error).message;
+					const results = request.targets.map((agent): AgentResult => ({agent, status: 'error', exitCode: null, signal: null, stdout: '', stderr: '', truncated: false, durationMs: 0, reason}));
+					onEvent({type: 'run-started', requestId, script: request.script, args: request.args, targets: request.targets});
+					for (const result of results) {
+						onEvent({type: 'agent-finished', result});
+					}
+
+					onEvent({type: 'run-finished', requestId});
+					return results;
+				} finally {
+					await audit?.close().catch(() => undefined);
+				}
+			})();
 			return {requestId, cancel: () => cancel.abort(), done};
 		},
 		async openPairing(onEvent) {
