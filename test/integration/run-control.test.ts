@@ -4,6 +4,7 @@
  * unreachable hosts after new hosts joined, grouped output, history surviving a controller killed
  * mid-run, and the blast-radius refusals (`maxTargets`, `confirm`). One fleet, tests in series.
  */
+import {spawn, spawnSync} from 'node:child_process';
 import {readdirSync, readFileSync} from 'node:fs';
 import {join} from 'node:path';
 import test from 'ava';
@@ -339,6 +340,56 @@ test.serial('confirm: without --yes and without a terminal the run is refused (e
 	t.is(confirmed.code, 0, confirmed.stderr);
 	const elsewhere = await cli(controllerHome, ['run', 'guarded', '--on', 'web01', '--on', 'web02']);
 	t.is(elsewhere.code, 0, 'only the targets\' own entries count');
+});
+
+/**
+ * `xi-exec ARGS` in a terminal (a pseudo-terminal from util-linux `script`), answering `answer`
+ * once `prompt` shows; resolves with everything the terminal showed and the exit status.
+ */
+async function inTerminal(home: string, args: string[], prompt: string, answer: string): Promise<{code: number | null; screen: string}> {
+	const command = [process.execPath, controllerCli, ...args].map(word => `'${word.replaceAll('\'', '\'\\\'\'')}'`).join(' ');
+	const child = spawn('script', ['-qec', command, '/dev/null'], {env: {...process.env, XI_EXEC_HOME: home}, stdio: ['pipe', 'pipe', 'pipe']});
+	let screen = '';
+	let answered = false;
+	const collect = (chunk: Buffer) => {
+		screen += chunk.toString();
+		if (!answered && screen.includes(prompt)) {
+			answered = true;
+			child.stdin.write(`${answer}\n`);
+		}
+	};
+
+	child.stdout.on('data', collect);
+	child.stderr.on('data', collect);
+	const code = await new Promise<number | null>(resolve => child.on('close', resolve));
+	return {code, screen: screen.replaceAll('\r\n', '\n')};
+}
+
+const hasScript = spawnSync('script', ['--version']).status === 0;
+const terminalTest = hasScript ? test.serial : test.serial.skip;
+if (!hasScript) {
+	console.log('run-control: skipping the terminal tests: util-linux `script` is not installed');
+}
+
+terminalTest('in a terminal: a confirm script runs once the number of targets is typed, and is refused on any other answer', async t => {
+	const {controllerHome} = await fleet();
+	const question = 'guarded asks for confirmation (confirm: true on agents web[06-07]). Type 3 (the number of targets) to run it: ';
+	const typed = await inTerminal(controllerHome, ['run', 'guarded', '--on', 'web01', '--on', 'web06', '--on', 'web07'], question, '3');
+	t.is(typed.code, 0, typed.screen);
+	t.regex(typed.screen, /^3 ok {3}request /m);
+	const wrong = await inTerminal(controllerHome, ['run', 'guarded', '--on', 'web01', '--on', 'web06', '--on', 'web07'], question, 'y');
+	t.is(wrong.code, 2, wrong.screen);
+	t.true(wrong.screen.includes('xi-exec: Refused before running anything: guarded was not confirmed (type 3, the number of targets, or pass --yes).\n'), wrong.screen);
+});
+
+terminalTest('in a terminal: a canary answered "n" stops the run after the canary hosts', async t => {
+	const {controllerHome} = await fleet();
+	const refused = await inTerminal(controllerHome, ['run', 'hello', '--on', 'web01', '--on', 'web02', '--on', 'web03', '--on', 'web04', '--canary', '1'], 'The 1 canary host is ok. Run on the other 3? [y/N] ', 'n');
+	t.is(refused.code, 1, refused.screen);
+	t.regex(refused.screen, /^1 ok · 3 skipped {3}request /m);
+	const approved = await inTerminal(controllerHome, ['run', 'hello', '--on', 'web01', '--on', 'web02', '--on', 'web03', '--on', 'web04', '--canary', '1'], 'The 1 canary host is ok. Run on the other 3? [y/N] ', 'y');
+	t.is(approved.code, 0, approved.screen);
+	t.regex(approved.screen, /^4 ok {3}request /m);
 });
 
 // The agents here are started by this test process, as the same user: root on cgroup v2 or not.
