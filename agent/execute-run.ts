@@ -10,6 +10,7 @@ import {limits, type ResultFrame, type RunFrame, type SignedHead} from '../sourc
 import {encodeFrame} from '../source/protocol/encode.js';
 import {inspectScriptFile, type Owners} from './allowlist.js';
 import {askHook, type HookConfig, type HookVerdict} from './auth-hook.js';
+import {redactArgs, scrubSecrets, secretArgsOf} from '../source/protocol/secret-args.js';
 import {decideRun} from './decide-run.js';
 import type {AgentLimits} from './home.js';
 import type {LoadedAllowlist} from './loaded-allowlist.js';
@@ -49,11 +50,14 @@ export async function executeRun(frame: RunFrame, context: RunContext, send: (li
 	const {log, peer} = context;
 	const recorder = context.recorder ?? noRecorder;
 	const args = Object.freeze([...frame.args]);
+	// Arguments the script's schema marks secret are kept and shown only as hashes; the hook and the script get them as they are.
+	const secret = secretArgsOf(context.allowlist.get(frame.script)?.entry.args);
+	const scrub = (text: string) => scrubSecrets(text, args, secret);
 	const logged = {
 		requestId: frame.id,
 		agent: context.agentName,
 		script: frame.script,
-		args,
+		args: redactArgs(args, secret),
 		argsHash: argsHash(args),
 		caller: frame.caller,
 		token: frame.token ? {id: frame.token.id, name: frame.token.name} : undefined,
@@ -65,7 +69,8 @@ export async function executeRun(frame: RunFrame, context: RunContext, send: (li
 		send(encodeFrame(resultFrame(frame.id, outcome, head)));
 	};
 
-	const refuse = async (status: 'denied' | 'error' | 'cancelled', reason: string) => {
+	const refuse = async (status: 'denied' | 'error' | 'cancelled', unscrubbed: string) => {
+		const reason = scrub(unscrubbed);
 		log('run.refused', {...logged, status, reason});
 		await recorder.record('run.refused', {...logged, status, reason}).catch(() => undefined);
 		answer({status, exitCode: null, signal: null, durationMs: 0, truncated: false, bytes: {stdout: 0, stderr: 0}, reason});
@@ -88,7 +93,7 @@ export async function executeRun(frame: RunFrame, context: RunContext, send: (li
 		return;
 	}
 
-	const verdict: HookVerdict = context.hook
+	const asked: HookVerdict = context.hook
 		? await askHook(context.hook, {
 			requestId: frame.id,
 			agent: {name: context.agentName, tags: context.agentTags ?? {}},
@@ -101,6 +106,8 @@ export async function executeRun(frame: RunFrame, context: RunContext, send: (li
 			dryRun: frame.dryRun === true,
 		})
 		: {allow: true, reason: 'allowlisted; no auth hook configured'};
+	// A policy's reason may quote an argument ("argument 1 ... does not match"): never a secret one.
+	const verdict: HookVerdict = {allow: asked.allow, reason: scrub(asked.reason)};
 	log('decision', {...logged, allowed: verdict.allow, reason: verdict.reason});
 	try {
 		await recorder.record('decision', {...logged, allowed: verdict.allow, reason: verdict.reason, dryRun: frame.dryRun === true});

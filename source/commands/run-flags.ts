@@ -91,6 +91,10 @@ export function parseRunControl(flags: Record<string, unknown>): RunControl {
 /** The script and arguments of the run being rerun, from the history (the caller's home decides where). */
 export function rerunScript(directory: string, id: string): {script: string; args: string[]} {
 	const run = findRun(directory, id);
+	if (run.header.secretArgs) {
+		throw new XiError('USAGE', `Run ${id} had secret arguments, which are kept only as hashes; run ${run.header.script} again with its arguments and --on.`);
+	}
+
 	return {script: run.header.script, args: run.header.args};
 }
 

@@ -29,9 +29,10 @@ import {hasControl, isScriptName} from '../protocol/text-checks.js';
 import {markSeen, revokedSerials, type AgentRecord} from '../registry/model.js';
 import type {RegistryStore} from '../registry/store.js';
 import {checkBlastRadius, declaredLimits, type DeclaredLimit} from './blast-radius.js';
-import {discoverAgents} from './discover.js';
 import {createClientContext} from './agent-connection.js';
+import {hasSecrets, redactArgs} from '../protocol/secret-args.js';
 import {dispatch} from './dispatcher.js';
+import {describeOnce, describeTargets, secretArgsForRun, type DescribeTargets} from './secret-targets.js';
 import type {Amount} from './rollout.js';
 import type {AgentResult, RunEvent} from './events.js';
 
@@ -81,6 +82,8 @@ export type RunPorts = {
 	now?: () => Date;
 	/** What the targets' allowlist entries declare for the script; live discovery unless given. */
 	declaredLimits?: (targets: readonly AgentRecord[], script: string) => Promise<DeclaredLimit[]>;
+	/** Asks the targets what they run, to learn which arguments are secret (default: a describe exchange with each). */
+	describe?: DescribeTargets;
 };
 
 export type RunStartOptions = {
@@ -177,22 +180,27 @@ export async function prepareRun(ports: RunPorts, input: RunRequestInput): Promi
 	const args = Object.freeze([...input.args]);
 	const selector = [...input.on];
 	const audit = ports.audit();
+	// One discovery of the targets serves both the declared limits and the secret arguments.
+	const describe = describeOnce(ports.describe ?? describeTargets(ports.context, 64));
 	let scope: TokenScope | undefined;
 	try {
 		scope = input.token === undefined ? undefined : await checkToken(ports.paths, input.token, script, targets, now());
-		await checkLimits(ports, input, script, targets);
+		await checkLimits(ports, input, script, targets, describe);
 	} catch (error) {
 		// A refusal is an event too; if even it cannot be recorded, the refusal still stands.
 		await audit.append({event: 'run.refused', requestId, script, argsHash: argsHash(args), caller: input.caller, source: input.source, selector, reason: (error as Error).message}).catch(() => undefined);
 		throw error;
 	}
 
+	// Arguments a target's schema marks secret are kept and shown only as hashes from here on.
+	const secret = await secretArgsForRun(script, args, targets, describe);
+	const shownArgs = redactArgs(args, secret);
 	// Fail closed: no record of the request, no request.
 	await audit.append({
 		event: input.dryRun ? 'run.dry-run' : 'run.request',
 		requestId,
 		script,
-		args: [...args],
+		args: shownArgs,
 		argsHash: argsHash(args),
 		caller: input.caller,
 		source: input.source,
@@ -215,7 +223,8 @@ export async function prepareRun(ports: RunPorts, input: RunRequestInput): Promi
 			type: 'run',
 			requestId,
 			script,
-			args: [...args],
+			args: shownArgs,
+			...(hasSecrets(secret, args.length) ? {secretArgs: true} : {}),
 			selector,
 			caller: input.caller,
 			startedAt: now().toISOString(),
@@ -253,7 +262,8 @@ export async function prepareRun(ports: RunPorts, input: RunRequestInput): Promi
 			cancel,
 			...input.rollout,
 			...(options.approveCanary ? {approveCanary: options.approveCanary} : {}),
-			emit(event: RunEvent) {
+			emit(sent: RunEvent) {
+				const event: RunEvent = sent.type === 'run-started' ? {...sent, args: shownArgs} : sent;
 				if (event.type === 'agent-connecting') {
 					inFlight.add(event.agent);
 				}
@@ -353,8 +363,8 @@ function sha256(text: string): string {
  * targets' own allowlist entries, asked for with a `describe`; a target that does not answer it
  * declares nothing (it will most likely be unreachable for the run too).
  */
-async function checkLimits(ports: RunPorts, input: RunRequestInput, script: string, targets: readonly AgentRecord[]): Promise<void> {
-	const learn = ports.declaredLimits ?? (async (agents: readonly AgentRecord[], name: string) => declaredLimits(await discoverAgents(agents, ports.context, {parallel: 64, timeoutMs: 5000}), name));
+async function checkLimits(ports: RunPorts, input: RunRequestInput, script: string, targets: readonly AgentRecord[], describe: DescribeTargets): Promise<void> {
+	const learn = ports.declaredLimits ?? (async (agents: readonly AgentRecord[], name: string) => declaredLimits(await describe(agents), name));
 	const limits = await learn(targets, script);
 	const decision = checkBlastRadius({
 		script,

@@ -18,6 +18,8 @@ export type RunHeader = {
 	startedAt: string;
 	targets: string[];
 	rerunOf?: string;
+	/** Some arguments were secret: `args` holds their hashes, so the run cannot be repeated from here. */
+	secretArgs?: boolean;
 };
 
 export type HistoryLine =

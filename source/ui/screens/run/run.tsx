@@ -9,6 +9,7 @@ import {visible, visibleLines} from '../../../output/visible.js';
 import {StatusBadge} from '../../components/status-badge.js';
 import {theme} from '../../theme.js';
 import type {RunScreenState} from './use-run-state.js';
+import {redactArgs, secretArgsOf} from '../../../protocol/secret-args.js';
 
 export type RunProps = {state: RunScreenState; targetCount: number; height: number; width: number};
 
@@ -48,7 +49,7 @@ export function Run({state, targetCount, height, width}: RunProps) {
 			const names = state.targets.map(name => visible(name)).join(', ');
 			return (
 				<Box flexDirection="column">
-					<Text bold>Run {visible(state.choice.name)}{formatArgs(state.args)} on {state.targets.length} {state.targets.length === 1 ? 'agent' : 'agents'}?</Text>
+					<Text bold>Run {visible(state.choice.name)}{formatArgs(redactArgs(state.args, secretArgsOf(state.choice.schema)))} on {state.targets.length} {state.targets.length === 1 ? 'agent' : 'agents'}?</Text>
 					<Text wrap="truncate-end">{names.length > width * 3 ? `${names.slice(0, width * 3)}…` : names}</Text>
 					{state.choice.confirm
 						? <Text color={theme.warn}>{`This script asks for confirmation: type ${state.targets.length} (the number of targets), then Enter: ${state.typed}`}</Text>
@@ -74,7 +75,7 @@ function RunPanes({state, height, width}: {state: Extract<RunScreenState, {step:
 	return (
 		<Box flexDirection="column">
 			<Text bold wrap="truncate">
-				{visible(state.choice.name)}{formatArgs(state.args)}  <Text color={theme.dim}>request {state.requestId}</Text>
+				{visible(state.choice.name)}{formatArgs(redactArgs(state.args, secretArgsOf(state.choice.schema)))}  <Text color={theme.dim}>request {state.requestId}</Text>
 			</Text>
 			<Text>{summary}{state.run.finished ? <Text color={theme.dim}>   finished</Text> : null}</Text>
 			{gridFits
