@@ -4,6 +4,7 @@
  * (prepareRun), the history store, the token and audit commands. Each handler gets the caller the
  * authentication hook found, and answers a value the server validates against the route's schema.
  */
+import {randomUUID} from 'node:crypto';
 import {readdirSync, readFileSync} from 'node:fs';
 import {join} from 'node:path';
 import type {SecureContext} from 'node:tls';
@@ -200,7 +201,10 @@ export function createHandlers(ports: ApiPorts): Record<string, Handler> {
 			// Before anything is dialled, discovery included.
 			const problem = checkScope(token.scope, script, targets);
 			if (problem) {
-				throw new XiError('OUT_OF_SCOPE', `Refused before running anything: ${problem}.`);
+				const reason = `Refused before running anything: ${problem}.`;
+				// Recorded as the run flow records its own refusals; if even that fails, the refusal stands.
+				await ports.audit.append({event: 'run.refused', requestId: randomUUID(), script, argsHash: argsHash(body.args), caller: `api:${token.scope.name}`, source: request.ip, selector: body.on, reason}).catch(() => undefined);
+				throw new XiError('OUT_OF_SCOPE', reason);
 			}
 
 			const found = await ports.discovery.discover(targets, {maxAgeMs: ports.discoveryMaxAgeMs});

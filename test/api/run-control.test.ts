@@ -226,12 +226,14 @@ test.serial('cancel refuses a run outside the token\'s scope, an unknown run and
 	expectError(t, await call(fleet, 'POST', `/v1/runs/${everywhere.json().requestId}/cancel`, {token: admin, rawBody: 'x', headers: {'content-type': 'text/plain'}}), 415, 'MEDIA_TYPE_UNSUPPORTED');
 });
 
-test.serial('a refused run is audited with the caller\'s address too', async t => {
-	const refused = await call(fleet, 'POST', '/v1/runs', {token: a3Only, body: {script: 'hello', on: ['all']}});
-	expectError(t, refused, 403, 'OUT_OF_SCOPE');
-	const record = auditRecords().filter(entry => entry['event'] === 'run.refused').at(-1);
-	t.like(record, {caller: 'api:a3-only', script: 'hello', selector: ['all']});
-	t.regex(record!['source'], loopback);
+test.serial('a refused run is audited with the caller\'s address too, through either route', async t => {
+	for (const [path, body] of [['/v1/runs', {script: 'hello', on: ['all']}], ['/v1/scripts/hello', {on: ['a1']}]] as const) {
+		const refused = await call(fleet, 'POST', path, {token: a3Only, body});
+		expectError(t, refused, 403, 'OUT_OF_SCOPE');
+		const record = auditRecords().filter(entry => entry['event'] === 'run.refused').at(-1);
+		t.like(record, {caller: 'api:a3-only', script: 'hello', selector: body.on, reason: refused.json().error.message});
+		t.regex(record!['source'], loopback);
+	}
 });
 
 test.serial('GET /v1/runs and GET /v1/runs/{id} answer the same documents as `xi-exec runs --json` and `runs show ID [--agent] --json`', async t => {
