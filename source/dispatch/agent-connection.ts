@@ -11,7 +11,7 @@ import {limits, type RequestFrame, type ResponseFrame} from '../protocol/frames.
 import {LineSplitter} from '../protocol/line-splitter.js';
 import {parseHostPort} from '../io/address.js';
 import {certificateFacts} from '../pki/certificate-facts.js';
-import {identityUri} from '../pki/identity.js';
+import {identityUri} from '../pki/identity-uri.js';
 import type {TlsCredentials} from '../home.js';
 
 export type AgentTarget = {name: string; address: string};

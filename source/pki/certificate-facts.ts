@@ -1,13 +1,13 @@
 /**
  * What the fleet's identity checks need from a certificate, read once per distinct certificate:
  * a fan-out to 1000 agents presents 1000 certificates, and an agent sees the same controller
- * certificate on every connection, so parsing each time (about 3 ms of CPU with @peculiar/x509)
- * would dominate. Keyed by the SHA-256 of the DER bytes; a bounded cache, oldest dropped first.
+ * certificate on every connection, so parsing each time would add up. Read with node:crypto
+ * (@peculiar/x509 costs ~3 ms a certificate and ~100 ms to import, and stays off the connection
+ * paths). Keyed by the SHA-256 of the DER bytes; a bounded cache, oldest dropped first.
  */
 import {createHash, X509Certificate} from 'node:crypto';
 import {normaliseSerial} from './fingerprints.js';
-import {identityOf, type IdentityCheck} from './identity.js';
-import {certificateFromDer, x509} from './x509.js';
+import {identityFromUris, type IdentityCheck} from './identity-uri.js';
 
 export type CertificateFacts = {
 	serial: string;
@@ -37,20 +37,75 @@ export function certificateFacts(der: Uint8Array): CertificateFacts | undefined 
 	return facts;
 }
 
+const clientAuthOid = '1.3.6.1.5.5.7.3.2';
+
 function readFacts(der: Uint8Array): CertificateFacts | undefined {
+	let certificate: X509Certificate;
 	try {
-		const certificate = certificateFromDer(der);
-		const usage = certificate.getExtension(x509.ExtendedKeyUsageExtension);
-		return {
-			serial: normaliseSerial(certificate.serialNumber),
-			identity: identityOf(certificate),
-			clientAuth: usage?.usages.includes(x509.ExtendedKeyUsage.clientAuth) ?? false,
-			publicKeySha256: createHash('sha256').update(Buffer.from(certificate.publicKey.rawData)).digest('hex'),
-			notAfter: certificate.notAfter,
-		};
+		certificate = new X509Certificate(der);
 	} catch {
 		return undefined;
 	}
+
+	const uris = sanUris(certificate.subjectAltName);
+	return {
+		serial: normaliseSerial(certificate.serialNumber),
+		identity: uris === undefined ? {ok: false, reason: 'the certificate\'s subject alternative names cannot be read'} : identityFromUris(uris),
+		clientAuth: (certificate.keyUsage ?? []).includes(clientAuthOid),
+		publicKeySha256: createHash('sha256').update(certificate.publicKey.export({type: 'spki', format: 'der'})).digest('hex'),
+		notAfter: new Date(certificate.validTo),
+	};
+}
+
+/**
+ * The URI entries of node's rendering of the SAN extension: `TYPE:value` entries joined by ", ",
+ * where a value holding a comma, a quote or a control character is written as a JSON string (so
+ * no value can smuggle in another entry). Undefined when the text does not have that shape.
+ */
+export function sanUris(san: string | undefined): string[] | undefined {
+	const uris: string[] = [];
+	let index = 0;
+	while (san && index < san.length) {
+		const colon = san.indexOf(':', index);
+		if (colon === -1) {
+			return undefined;
+		}
+
+		const type = san.slice(index, colon);
+		let value: string;
+		let next = colon + 1;
+		if (san[next] === '"') {
+			let close = next + 1;
+			while (close < san.length && san[close] !== '"') {
+				close += san[close] === '\\' ? 2 : 1;
+			}
+
+			try {
+				value = JSON.parse(san.slice(next, close + 1)) as string;
+			} catch {
+				return undefined;
+			}
+
+			next = close + 1;
+		} else {
+			const separator = san.indexOf(', ', next);
+			const end = separator === -1 ? san.length : separator;
+			value = san.slice(next, end);
+			next = end;
+		}
+
+		if (type === 'URI') {
+			uris.push(value);
+		}
+
+		if (next < san.length && !san.startsWith(', ', next)) {
+			return undefined;
+		}
+
+		index = next + 2;
+	}
+
+	return uris;
 }
 
 const signatures = new Map<string, boolean>();

@@ -1,5 +1,5 @@
 import {createHash} from 'node:crypto';
-import {x509} from './x509.js';
+import type {x509} from './x509.js';
 
 /** SHA-256 of the certificate's SubjectPublicKeyInfo, hex: what `--ca-sha256` pins. */
 export function publicKeySha256(certificate: x509.X509Certificate): string {

@@ -8,30 +8,10 @@
  *
  * A certificate with no URI SAN, or with several, names nobody and is refused.
  */
-import {isAgentName} from '../protocol/text-checks.js';
+import {identityFromUris, type IdentityCheck} from './identity-uri.js';
 import {x509} from './x509.js';
 
-export type Identity = {role: 'controller'} | {role: 'server'} | {role: 'audit'} | {role: 'agent'; name: string};
-
-export function identityUri(identity: Identity): string {
-	return identity.role === 'agent' ? `xi-exec:agent/${identity.name}` : `xi-exec:${identity.role}`;
-}
-
-export function parseIdentityUri(uri: string): Identity | undefined {
-	if (uri === 'xi-exec:controller' || uri === 'xi-exec:server' || uri === 'xi-exec:audit') {
-		return {role: uri.slice('xi-exec:'.length) as 'controller' | 'server' | 'audit'};
-	}
-
-	const prefix = 'xi-exec:agent/';
-	if (uri.startsWith(prefix)) {
-		const name = uri.slice(prefix.length);
-		return isAgentName(name) ? {role: 'agent', name} : undefined;
-	}
-
-	return undefined;
-}
-
-export type IdentityCheck = {ok: true; identity: Identity} | {ok: false; reason: string};
+export {identityFromUris, identityUri, parseIdentityUri, sameIdentity, type Identity, type IdentityCheck} from './identity-uri.js';
 
 /** The one identity a certificate (or a CSR) names, or why it names none. */
 export function identityOf(certificate: {extensions: x509.Extension[]}): IdentityCheck {
@@ -45,14 +25,5 @@ export function identityOf(certificate: {extensions: x509.Extension[]}): Identit
 		}
 	}
 
-	if (uris.length !== 1) {
-		return {ok: false, reason: `certificate must name exactly one xi-exec identity in a SAN URI; it has ${uris.length}`};
-	}
-
-	const identity = parseIdentityUri(uris[0]!);
-	return identity ? {ok: true, identity} : {ok: false, reason: `SAN URI ${JSON.stringify(uris[0])} is not an xi-exec identity`};
-}
-
-export function sameIdentity(a: Identity, b: Identity): boolean {
-	return identityUri(a) === identityUri(b);
+	return identityFromUris(uris);
 }

@@ -1,4 +1,5 @@
 import test from 'ava';
+import {sanUris} from '../../source/pki/certificate-facts.js';
 import {identityUri, parseIdentityUri, sameIdentity, type Identity} from '../../source/pki/identity.js';
 
 const uris: Array<[string, Identity | undefined]> = [
@@ -37,3 +38,21 @@ test('sameIdentity compares role and name', t => {
 	t.false(sameIdentity({role: 'agent', name: 'web1'}, {role: 'agent', name: 'web2'}));
 	t.false(sameIdentity({role: 'controller'}, {role: 'server'}));
 });
+
+const sanRenderings: Array<{san: string | undefined; uris: string[] | undefined}> = [
+	{san: undefined, uris: []},
+	{san: 'URI:xi-exec:controller', uris: ['xi-exec:controller']},
+	{san: 'DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1, URI:xi-exec:server', uris: ['xi-exec:server']},
+	{san: 'URI:xi-exec:agent/a, URI:xi-exec:controller', uris: ['xi-exec:agent/a', 'xi-exec:controller']},
+	// Node quotes a value holding a comma: it cannot smuggle in a second entry.
+	{san: 'URI:"xi-exec:agent/x\\u002c URI:xi-exec:controller", DNS:"a\\"b", URI:xi-exec:audit', uris: ['xi-exec:agent/x, URI:xi-exec:controller', 'xi-exec:audit']},
+	{san: 'URI:"unterminated', uris: undefined},
+	{san: 'no colon here', uris: undefined},
+	{san: 'URI:"a"garbage', uris: undefined},
+];
+
+for (const c of sanRenderings) {
+	test(`sanUris(${JSON.stringify(c.san)})`, t => {
+		t.deepEqual(sanUris(c.san), c.uris);
+	});
+}
