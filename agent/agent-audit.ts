@@ -9,8 +9,8 @@ import {signerFromPem, verifierFromPems, type CheckpointSigner, type CheckpointV
 import {openAuditLog, type AuditLog} from '../source/audit/file-log.js';
 import {createSyslogForwarder, parseSyslogUrl} from '../source/audit/syslog.js';
 import {ensureDirectory, existsSync, readTextFile} from '../source/io/files.js';
+import {X509Certificate} from 'node:crypto';
 import {normaliseSerial} from '../source/pki/fingerprints.js';
-import {x509} from '../source/pki/x509.js';
 import type {HookConfig} from './auth-hook.js';
 import {previousCertificates} from './credentials.js';
 import type {AgentRecorder} from './execute-run.js';
@@ -19,7 +19,7 @@ import type {AgentConfig, AgentPaths} from './home.js';
 /** Signs with whatever key and certificate the agent holds when a checkpoint is written. */
 function agentSigner(paths: AgentPaths): CheckpointSigner {
 	const read = () => {
-		const certificate = new x509.X509Certificate(readTextFile(paths.cert, 'the agent certificate'));
+		const certificate = new X509Certificate(readTextFile(paths.cert, 'the agent certificate'));
 		return signerFromPem(normaliseSerial(certificate.serialNumber), readTextFile(paths.key, 'the agent key'));
 	};
 
@@ -53,7 +53,7 @@ export function agentAuditVerifier(paths: AgentPaths): CheckpointVerifier {
 
 	// Checkpoints signed before a renewal name an earlier certificate's serial: keep them verifiable.
 	const pems = [...previousCertificates(paths), readTextFile(paths.cert, 'the agent certificate')];
-	return verifierFromPems(Object.fromEntries(pems.map(pem => [normaliseSerial(new x509.X509Certificate(pem).serialNumber), pem])));
+	return verifierFromPems(Object.fromEntries(pems.map(pem => [normaliseSerial(new X509Certificate(pem).serialNumber), pem])));
 }
 
 export function recorderFor(log: AuditLog, agent: string): AgentRecorder {

@@ -15,10 +15,7 @@
  */
 import {createHash} from 'node:crypto';
 import {normaliseSerial} from '../source/pki/fingerprints.js';
-import {createCsr} from '../source/pki/csr.js';
-import {generateKeyPair, privateKeyToPem} from '../source/pki/keys.js';
-import {checkIssuedBy} from '../source/pki/verify.js';
-import {subtle, x509} from '../source/pki/x509.js';
+import type {x509} from '../source/pki/x509.js';
 import {encodeFrame} from '../source/protocol/encode.js';
 import type {CertificateFrame, PinFrame, RenewFrame, UnpairFrame} from '../source/protocol/frames.js';
 import type {AgentCredentials} from './credentials.js';
@@ -39,6 +36,12 @@ export type CertificatePorts = {
 	now: () => number;
 };
 
+/** The PKI library, loaded at the first renewal rather than at every agent start (memory, start time). */
+async function pki() {
+	const [csr, keys, verify, library] = await Promise.all([import('../source/pki/csr.js'), import('../source/pki/keys.js'), import('../source/pki/verify.js'), import('../source/pki/x509.js')]);
+	return {...csr, ...keys, ...verify, ...library};
+}
+
 /** What one connection remembers between `renew` and `certificate`: the new key, in memory only. */
 export type PendingRenewal = {keyPem: string; publicKeySha256: string};
 
@@ -49,6 +52,7 @@ function errorLine(id: string, message: string): string {
 }
 
 export async function startRenewal(frame: RenewFrame, ports: CertificatePorts): Promise<{reply: Reply; pending?: PendingRenewal}> {
+	const {createCsr, generateKeyPair, privateKeyToPem, subtle} = await pki();
 	const keys = await generateKeyPair();
 	const csr = await createCsr(keys, {role: 'agent', name: ports.agentName});
 	const spki = Buffer.from(await subtle.exportKey('spki', keys.publicKey));
@@ -69,15 +73,16 @@ export async function finishRenewal(frame: CertificateFrame, pending: PendingRen
 		return refuse('no renewal was started on this connection');
 	}
 
+	const {checkIssuedBy, x509: library} = await pki();
 	let issued: x509.X509Certificate;
 	try {
-		issued = new x509.X509Certificate(frame.certificate);
+		issued = new library.X509Certificate(frame.certificate);
 	} catch {
 		return refuse('the certificate cannot be parsed');
 	}
 
 	const current = ports.credentials();
-	const problem = await checkIssuedBy(issued, new x509.X509Certificate(current.ca), {role: 'agent', name: ports.agentName}, new Date(ports.now()));
+	const problem = await checkIssuedBy(issued, new library.X509Certificate(current.ca), {role: 'agent', name: ports.agentName}, new Date(ports.now()));
 	if (problem) {
 		return refuse(problem);
 	}
@@ -86,7 +91,7 @@ export async function finishRenewal(frame: CertificateFrame, pending: PendingRen
 		return refuse('the certificate is not for the key this agent just made');
 	}
 
-	const previous = normaliseSerial(new x509.X509Certificate(current.cert).serialNumber);
+	const previous = normaliseSerial(new library.X509Certificate(current.cert).serialNumber);
 	const serial = normaliseSerial(issued.serialNumber);
 	await ports.recorder.record('cert.renewed', {requestId: frame.id, previousSerial: previous, serial, notAfter: issued.notAfter.toISOString()});
 	ports.install({key: pending.keyPem, cert: issued.toString('pem')});

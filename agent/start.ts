@@ -7,12 +7,10 @@ import {closeSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:
 import {XiError} from '../source/errors.js';
 import {parseHostPort} from '../source/io/address.js';
 import {readTextFile} from '../source/io/files.js';
-import {publicKeySha256} from '../source/pki/fingerprints.js';
-import {x509} from '../source/pki/x509.js';
+import {certificateFacts} from '../source/pki/certificate-facts.js';
 import type {AgentLog} from './execute-run.js';
 import {deleteCredentials, installCredentials, readCredentials} from './credentials.js';
 import {readAgentConfig, readAllowlistFile, readPins, writePins, type AgentConfig, type AgentPaths} from './home.js';
-import {normaliseSerial} from '../source/pki/fingerprints.js';
 import {sameTags} from '../source/policy/tags.js';
 import {loadAllowlist, type LoadedAllowlist} from './loaded-allowlist.js';
 import {ownersFor, runAsIds} from './owners.js';
@@ -33,12 +31,12 @@ export async function startAgent(paths: AgentPaths, log: AgentLog = stdoutLog): 
 	const config = readAgentConfig(paths);
 	const pins = readPins(paths);
 	const credentials = readCredentials(paths);
-	const own = new x509.X509Certificate(credentials.cert);
+	const own = readFacts(credentials.cert, paths.cert);
 	if (own.notAfter.getTime() <= Date.now()) {
 		throw new XiError('CERTIFICATE_EXPIRED', `This agent's certificate expired at ${own.notAfter.toISOString()} (it was not renewed while the agent was away); pair it again: \`xi-exec-agent pair --controller HOST:PORT\` while \`xi-exec pair\` runs on the controller.`);
 	}
 
-	if (publicKeySha256(new x509.X509Certificate(credentials.ca)) !== pins.caSha256) {
+	if (readFacts(credentials.ca, paths.ca).publicKeySha256 !== pins.caSha256) {
 		throw new XiError('CONFIG_INVALID', `${paths.ca} is not the CA this agent pinned at pairing; restore it or pair again.`);
 	}
 
@@ -73,7 +71,8 @@ export async function startAgent(paths: AgentPaths, log: AgentLog = stdoutLog): 
 		pins,
 		store: {
 			install(next) {
-				installCredentials(paths, {serial: normaliseSerial(new x509.X509Certificate(readTextFile(paths.cert, 'the agent certificate')).serialNumber), cert: readTextFile(paths.cert, 'the agent certificate')}, next);
+				const replaced = readTextFile(paths.cert, 'the agent certificate');
+				installCredentials(paths, {serial: readFacts(replaced, paths.cert).serial, cert: replaced}, next);
 			},
 			forget: () => deleteCredentials(paths),
 			savePins: next => writePins(paths, next),
@@ -161,6 +160,15 @@ export async function startAgent(paths: AgentPaths, log: AgentLog = stdoutLog): 
 		process.once('SIGTERM', () => stop('SIGTERM'));
 		process.once('SIGINT', () => stop('SIGINT'));
 	});
+}
+
+function readFacts(pem: string, path: string) {
+	const facts = certificateFacts(Buffer.from(pem));
+	if (!facts) {
+		throw new XiError('CONFIG_INVALID', `${path} is not a certificate; restore it or pair again.`);
+	}
+
+	return facts;
 }
 
 const closeOnExec = 0o2000000;

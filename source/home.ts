@@ -15,17 +15,8 @@ import {homedir, hostname} from 'node:os';
 import {join} from 'node:path';
 import {XiError} from './errors.js';
 import {ensureDirectory, existsSync, readTextFile, writeFileAtomic} from './io/files.js';
-import {
-	createCertificateAuthority,
-	generateKeyPair,
-	issueCertificate,
-	keyPairFromPem,
-	privateKeyToPem,
-	publicKeySha256,
-	x509,
-	type CertificateAuthority,
-} from './pki/index.js';
-import {finishInterruptedRotation} from './certificates/rotation.js';
+import type {CertificateAuthority} from './pki/issue.js';
+import {renameSync, rmSync} from 'node:fs';
 import {createRegistryFile, openRegistryStore, type RegistryStore} from './registry/store.js';
 
 export type ControllerPaths = ReturnType<typeof controllerPaths>;
@@ -63,6 +54,8 @@ export async function initControllerHome(home: string, now: Date): Promise<{caSh
 		throw new XiError('ALREADY_INITIALISED', `${home} already holds a fleet CA; use another --home, or remove it to start a new fleet.`);
 	}
 
+	// The PKI library is loaded by the commands that issue, not by every command that reads a path.
+	const {createCertificateAuthority, generateKeyPair, issueCertificate, privateKeyToPem, publicKeySha256} = await import('./pki/index.js');
 	ensureDirectory(home);
 	ensureDirectory(paths.caDirectory);
 	const caKeys = await generateKeyPair();
@@ -138,6 +131,7 @@ export function readControllerCertificate(paths: ControllerPaths): string {
  */
 export async function loadCertificateAuthority(paths: ControllerPaths, passphrase = process.env['XI_EXEC_CA_PASSPHRASE']): Promise<CertificateAuthority> {
 	requireInitialised(paths);
+	const {keyPairFromPem, x509} = await import('./pki/index.js');
 	const certificate = new x509.X509Certificate(readTextFile(paths.caCert, 'the CA certificate'));
 	if (!existsSync(paths.caKey)) {
 		throw new XiError('CA_UNAVAILABLE', `The CA key is not at ${paths.caKey} (kept offline?); put it back to pair, renew or rotate.`);
@@ -173,6 +167,14 @@ export function protectCaKey(paths: ControllerPaths, passphrase: string): void {
 
 	const encrypted = createPrivateKey(pem).export({type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase}) as string;
 	writeFileAtomic(paths.caKey, encrypted, 0o600);
+}
+
+/** Finishes a rotation's completion that a crash interrupted (the key was moved, the certificate was not). */
+function finishInterruptedRotation(paths: ControllerPaths): void {
+	if (existsSync(paths.nextControllerCert) && !existsSync(paths.nextControllerKey)) {
+		renameSync(paths.nextControllerCert, paths.controllerCert);
+		rmSync(paths.rotation, {force: true});
+	}
 }
 
 export function openControllerRegistry(paths: ControllerPaths): RegistryStore {

@@ -1,9 +1,9 @@
 /** The controller's audit log: signed with its audit key (certified by the fleet CA), forwarded to syslog when configured. */
+import {X509Certificate} from 'node:crypto';
 import {XiError} from '../errors.js';
 import {existsSync, readJsonFile, readTextFile, ensureDirectory} from '../io/files.js';
 import type {ControllerPaths} from '../home.js';
 import {normaliseSerial} from '../pki/fingerprints.js';
-import {x509} from '../pki/x509.js';
 import {findAgent, type Registry} from '../registry/model.js';
 import {signerFromPem, verifierFromPems, type CheckpointVerifier} from './checkpoint.js';
 import {openAuditLog, type AuditLog} from './file-log.js';
@@ -36,7 +36,7 @@ export function openControllerAudit(paths: ControllerPaths): AuditLog & {forward
 	}
 
 	ensureDirectory(paths.auditDirectory);
-	const certificate = new x509.X509Certificate(readTextFile(paths.auditCert, 'the audit certificate'));
+	const certificate = new X509Certificate(readTextFile(paths.auditCert, 'the audit certificate'));
 	const {syslog, auditRotateBytes} = readControllerSettings(paths);
 	let forwarder: SyslogForwarder | undefined;
 	if (syslog) {
@@ -62,8 +62,8 @@ export function openControllerAudit(paths: ControllerPaths): AuditLog & {forward
 }
 
 export function controllerAuditVerifier(paths: ControllerPaths): CheckpointVerifier {
-	const certificate = new x509.X509Certificate(readTextFile(paths.auditCert, 'the audit certificate'));
-	return verifierFromPems({[normaliseSerial(certificate.serialNumber)]: certificate.toString('pem')});
+	const pem = readTextFile(paths.auditCert, 'the audit certificate');
+	return verifierFromPems({[normaliseSerial(new X509Certificate(pem).serialNumber)]: pem});
 }
 
 /**
@@ -81,5 +81,5 @@ export function agentVerifierFromRegistry(registry: Registry, agent: string): Ch
 		return `the registry keeps no certificate for ${agent} (it was paired by an older xi-exec); pair it again`;
 	}
 
-	return verifierFromPems(Object.fromEntries(certificates.map(pem => [normaliseSerial(new x509.X509Certificate(pem).serialNumber), pem])));
+	return verifierFromPems(Object.fromEntries(certificates.map(pem => [normaliseSerial(new X509Certificate(pem).serialNumber), pem])));
 }

@@ -74,11 +74,3 @@ export function completeRotation(paths: ControllerPaths): void {
 	renameSync(paths.nextControllerCert, paths.controllerCert);
 	rmSync(paths.rotation, {force: true});
 }
-
-/** Finishes a completion a crash interrupted (the key was moved, the certificate was not). */
-export function finishInterruptedRotation(paths: ControllerPaths): void {
-	if (existsSync(paths.nextControllerCert) && !existsSync(paths.nextControllerKey)) {
-		renameSync(paths.nextControllerCert, paths.controllerCert);
-		rmSync(paths.rotation, {force: true});
-	}
-}

@@ -1,4 +1,5 @@
 /** `xi-exec run SCRIPT --on SELECTOR [-- ARGS...]`: dispatch, stream, summarise, exit 0 only if all ok. */
+import {X509Certificate} from 'node:crypto';
 import {hostname, userInfo} from 'node:os';
 import {createClientContext} from '../dispatch/agent-connection.js';
 import type {RunEvent} from '../dispatch/events.js';
@@ -12,7 +13,6 @@ import {createDryRunView} from '../output/dry-run-view.js';
 import {openControllerAudit} from '../audit/controller-log.js';
 import type {AuditLog} from '../audit/file-log.js';
 import {normaliseSerial} from '../pki/fingerprints.js';
-import {x509} from '../pki/x509.js';
 
 export {checkToken, outcomeRecord} from '../dispatch/run-request.js';
 
@@ -66,7 +66,7 @@ export async function runCommand(paths: ControllerPaths, input: RunInput, io: Co
 			registry: registryStore,
 			audit: () => (audit ??= openControllerAudit(paths)),
 			context: createClientContext(credentials),
-			controllerSerial: normaliseSerial(new x509.X509Certificate(credentials.cert).serialNumber),
+			controllerSerial: normaliseSerial(new X509Certificate(credentials.cert).serialNumber),
 		}, {
 			script: input.script,
 			args: input.args,

@@ -10,9 +10,10 @@
  * dials. Ports (the audit log, the TLS context, the stores) come in from the face.
  */
 import {createHash, randomInt, randomUUID, X509Certificate} from 'node:crypto';
+import {existsSync} from 'node:fs';
 import {join} from 'node:path';
 import type {SecureContext} from 'node:tls';
-import {maintainAgents} from '../certificates/maintain.js';
+import {agentValidity, renewalDue} from '../certificates/expiry.js';
 import {formatMaintenance} from '../certificates/report.js';
 import {XiError} from '../errors.js';
 import {argsHash, type AuditFields} from '../audit/record.js';
@@ -124,8 +125,14 @@ async function maintainAfterContact(ports: RunPorts, agents: AgentRecord[], call
 		return undefined;
 	}
 
+	// Most runs have nothing to do here: only then is the certificate machinery (and its PKI library) loaded.
+	if (!existsSync(ports.paths.rotation) && !agents.some(agent => renewalDue(agentValidity(agent), now()))) {
+		return undefined;
+	}
+
 	const audit = ports.audit();
 	try {
+		const {maintainAgents} = await import('../certificates/maintain.js');
 		const report = await maintainAgents(agents, {paths: ports.paths, context: ports.context, caller, now, timeoutMs: 10_000, record: async (event, fields) => {
 			await audit.append({...fields, event, caller});
 		}});

@@ -6,7 +6,8 @@
  * with validity already mostly used (or seconds long) instead of waiting for a clock.
  */
 import {execFileSync} from 'node:child_process';
-import {existsSync, readFileSync} from 'node:fs';
+import {existsSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import test from 'ava';
 import {agentPaths} from '../../agent/home.js';
@@ -35,7 +36,13 @@ test.after.always(async () => {
 });
 
 const hello = installScript('cert-hello', '#!/bin/sh\necho hello from "$(hostname)"\n');
-const slow = installScript('cert-slow', '#!/bin/sh\necho started\nsleep 4\necho finished\n');
+/** Runs until the test creates the file named by its argument: "in flight" for exactly as long as the test needs. */
+const gated = installScript('cert-gated', '#!/bin/sh\necho started\nwhile [ ! -e "$1" ]; do sleep 0.1; done\necho finished\n');
+
+function gate(): {path: string; open: () => void} {
+	const path = join(mkdtempSync(join(tmpdir(), 'xi-exec-gate-')), 'open');
+	return {path, open: () => writeFileSync(path, '')};
+}
 
 async function start(agent: TestAgent): Promise<RunningAgent> {
 	const running = await startAgent(agent);
@@ -62,19 +69,21 @@ function run(controllerHome: string, args: string[]) {
 test.serial('an agent below the renewal threshold is renewed after a run, with another run in flight, and serves with the new certificate', async t => {
 	const controllerHome = await createController();
 	const issuedAt = new Date(Date.now() - (80 * day));
-	const agent = await enrolAgent(controllerHome, {name: 'renew1', port: freePort(), scripts: {hello, slow}, issuedAt, notAfter: new Date(Date.now() + (10 * day))});
+	const agent = await enrolAgent(controllerHome, {name: 'renew1', port: freePort(), scripts: {hello, slow: gated}, issuedAt, notAfter: new Date(Date.now() + (10 * day))});
 	await start(agent);
 	const paths = agentPaths(agent.home);
 	const oldSerial = serialOf(paths.cert);
 
 	// A run that is still going while the renewal happens on another connection.
-	const inFlight = spawnCli(controllerCli, ['run', 'slow', '--on', 'renew1', '--home', controllerHome]);
+	const held = gate();
+	const inFlight = spawnCli(controllerCli, ['run', 'slow', '--on', 'renew1', '--home', controllerHome, '--', held.path]);
 	await waitFor(() => (inFlight.output().stdout.includes('renew1 | started') ? true : undefined), 'the slow run to start');
 	const quick = await run(controllerHome, ['run', 'hello', '--on', 'renew1']);
 	t.is(quick.code, 0, quick.stderr);
 	t.regex(quick.stderr, /certificates: renew1: renewed, serial [\da-f]+, valid until/);
 
 	t.false(inFlight.output().stdout.includes('renew1 | finished'), 'the slow run was still in flight during the renewal');
+	held.open();
 	const slowResult = await inFlight.done;
 	t.is(slowResult.code, 0, slowResult.stderr);
 	t.true(slowResult.stdout.includes('renew1 | finished'), 'the run in flight finished on the old connection');
@@ -202,14 +211,14 @@ test.serial('rotation with one agent offline stays pending, then completes when 
 
 test.serial('a rotation completing during a rollout loses no request: a host that already retired the old serial is dialled again with the new certificate', async t => {
 	const controllerHome = await createController();
-	const longer = installScript('cert-longer', '#!/bin/sh\necho started\nsleep 8\necho finished\n');
-	const first = await enrolAgent(controllerHome, {name: 'wave1', port: freePort(), scripts: {longer, hello}});
-	const second = await enrolAgent(controllerHome, {name: 'wave2', port: freePort(), scripts: {longer, hello}});
+	const first = await enrolAgent(controllerHome, {name: 'wave1', port: freePort(), scripts: {longer: gated, hello}});
+	const second = await enrolAgent(controllerHome, {name: 'wave2', port: freePort(), scripts: {longer: gated, hello}});
+	const held = gate();
 	await start(first);
 	await start(second);
 
 	// One host at a time: wave2 is dialled only after wave1 finishes, with the credentials the run started with.
-	const rollout = spawnCli(controllerCli, ['run', 'longer', '--on', 'wave1', '--on', 'wave2', '--batch', '1', '--home', controllerHome]);
+	const rollout = spawnCli(controllerCli, ['run', 'longer', '--on', 'wave1', '--on', 'wave2', '--batch', '1', '--home', controllerHome, '--', held.path]);
 	await waitFor(() => (rollout.output().stdout.includes('wave1 | started') ? true : undefined), 'the first wave to start');
 	const rotated = await run(controllerHome, ['rotate']);
 	t.is(rotated.code, 0, rotated.stdout + rotated.stderr);
@@ -217,6 +226,7 @@ test.serial('a rotation completing during a rollout loses no request: a host tha
 	t.is((await run(controllerHome, ['run', 'hello', '--on', 'wave2'])).code, 0);
 	t.is(JSON.parse(readFileSync(agentPaths(second.home).pins, 'utf8')).controllerSerials.length, 1);
 	t.false(rollout.output().stdout.includes('wave2 | started'), 'the rollout had not reached wave2 yet');
+	held.open();
 
 	const result = await rollout.done;
 	t.is(result.code, 0, result.stdout + result.stderr);
