@@ -51,7 +51,14 @@ export async function runOnAgent(target: AgentTarget, request: AgentRunRequest, 
 		...(options.revoked ? {revoked: options.revoked} : {}),
 		connectTimeoutMs: options.connectTimeoutMs,
 		deadlineMs: request.timeoutMs + options.answerGraceMs,
-		cancel: {signal: options.cancel, caller: request.caller, graceMs: options.answerGraceMs},
+		cancel: {
+			signal: options.cancel,
+			// Read when the cancel is sent: the agent records who cancelled, or which timeout did.
+			get caller() {
+				return cancelledBy(request.caller, options.cancel.reason);
+			},
+			graceMs: options.answerGraceMs,
+		},
 		onFrame(frame) {
 			if (frame.type === 'started') {
 				options.emit({type: 'agent-started', agent: target.name});
@@ -115,4 +122,9 @@ export async function runOnAgent(target: AgentTarget, request: AgentRunRequest, 
 /** The agent's connection-level refusal of a controller serial it no longer pins (nothing ran). */
 function refusedOldControllerSerial(end: ExchangeEnd): boolean {
 	return end.kind === 'terminal' && end.frame.type === 'error' && end.frame.id === unknownRequestId && end.frame.code === 'forbidden' && end.frame.message.includes('is not the pinned one');
+}
+
+/** What the cancel frame names as its caller: the run's caller, and the timeout when one fired. */
+export function cancelledBy(caller: string, reason: unknown): string {
+	return reason === 'run-timeout' || reason === 'idle-timeout' ? `${caller} (--${reason})` : caller;
 }

@@ -225,6 +225,22 @@ for (const how of ['Ctrl-C (SIGINT to the CLI)', '`xi-exec cancel ID` from anoth
 	});
 }
 
+test.serial('--idle-timeout and --run-timeout: the hosts end timeout saying which fired, nothing is left behind, and the agents record the timeout', async t => {
+	const {controllerHome, agents} = await fleet();
+	for (const [flag, reason] of [['--idle-timeout', 'no output for 2 s (--idle-timeout)'], ['--run-timeout', 'the run\'s --run-timeout (2 s) fired']] as const) {
+		const result = await cli(controllerHome, ['run', 'keep-going', '--on', 'web01', '--on', 'web02', flag, '2', '--json']);
+		t.is(result.code, 1, result.stderr);
+		const document = JSON.parse(result.stdout) as RunJson;
+		t.deepEqual(document.results.map(each => [each.agent, each.status, each.reason]).sort(), [['web01', 'timeout', reason], ['web02', 'timeout', reason]]);
+		const pids = [...document.results.map(each => each.stdout).join('').matchAll(/(?:script|grandchild) (\d+)/g)].map(match => Number(match[1]));
+		t.is(pids.length, 4, 'both hosts had started the script and its grandchild');
+		t.deepEqual(alive(pids), []);
+		t.deepEqual(processesOfRun(document.requestId), []);
+		const finish = agentAudit(agents['web01']!).find(record => record['event'] === 'run.finish' && record['requestId'] === document.requestId);
+		t.regex(String(finish?.['cancelledBy']), new RegExp(`^.+@.+ \\(${flag}\\)$`));
+	}
+});
+
 test.serial('--group on ten hosts, eight printing the same line: one group of eight, then the odd ones out (plain and --json)', async t => {
 	const {controllerHome} = await fleet();
 	const plain = await cli(controllerHome, ['run', 'disk', '--on', 'all', '--group']);
