@@ -24,7 +24,7 @@ export async function discoverAgent(target: AgentTarget, context: SecureContext,
 	}
 
 	const reason = end.kind === 'terminal'
-		? (end.frame.type === 'error' ? `refused: ${end.frame.message}` : `unexpected ${end.frame.type} frame`)
+		? (end.frame.type === 'error' ? `refused: ${end.frame.message.replace(/^refused: /, '')}` : `unexpected ${end.frame.type} frame`)
 		: (end.kind === 'deadline' ? `no answer within ${timeoutMs / 1000} s` : end.reason);
 	return {...base, status: 'unreachable', reason, scripts: []};
 }

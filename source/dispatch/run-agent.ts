@@ -95,7 +95,9 @@ export async function runOnAgent(target: AgentTarget, request: AgentRunRequest, 
 			}
 
 			if (frame.type === 'error') {
-				return {...base, status: 'error', reason: `the agent refused the request (${frame.code}): ${frame.message}`};
+				// A refusal of the connection itself (id "-") already reads "refused: why"; say it once.
+				const what = frame.id === unknownRequestId ? 'connection' : 'request';
+				return {...base, status: 'error', reason: `the agent refused the ${what} (${frame.code}): ${frame.message.replace(/^refused: /, '')}`};
 			}
 
 			return {...base, status: 'error', reason: `the agent answered a run with a ${frame.type} frame`};
