@@ -2,7 +2,7 @@
  * Secret arguments over a real controller and agent: the script's schema marks its second
  * argument `"secret": true`. The script still receives the value; everywhere else it appears only
  * as `secret:sha256:HEX` — both audit logs, the run history, the syslog payloads of both sides,
- * `run --json`, plain output, a dry run, `audit --json`, `runs show` — including a policy
+ * `run --json`, plain output, a dry run, `audit --json`, `runs show`, the REST API — including a policy
  * denial whose reason quotes the argument. Checked by searching every file under both homes and
  * every captured output for the marker values.
  */
@@ -15,7 +15,8 @@ import test from 'ava';
 import {allowScript} from '../../agent/commands.js';
 import {agentPaths} from '../../agent/home.js';
 import {hashSecret} from '../../source/protocol/secret-args.js';
-import {controllerCli, createController, enrolAgent, freePort, installScript, repoRoot, runCli, startAgent, temporaryDirectory, waitFor} from '../helpers/fleet.js';
+import {controllerCli, createController, enrolAgent, freePort, installScript, repoRoot, runCli, spawnCli, startAgent, temporaryDirectory, waitFor} from '../helpers/fleet.js';
+import {call} from '../api/api-fleet.js';
 
 function filesUnder(directory: string): string[] {
 	return readdirSync(directory).flatMap(name => {
@@ -77,6 +78,23 @@ test('a secret argument reaches the script and is kept and shown nowhere in clea
 	t.is(rerun.code, 2);
 	t.regex(rerun.stderr, /had secret arguments, which are kept only as hashes; run set-password again with its arguments and --on/);
 
+	// The REST API: a run through `xi-exec serve`, its answer and the stored run.
+	const serve = spawnCli(controllerCli, ['serve', '--listen', '127.0.0.1:0'], env);
+	t.teardown(() => {
+		serve.child.kill('SIGTERM');
+	});
+	const port = Number(await waitFor(() => /Listening on https:\/\/127\.0\.0\.1:(\d+) /.exec(serve.output().stdout)?.[1], 'xi-exec serve to listen', {state: () => serve.output()}));
+	const api = {port, ca: readFileSync(join(controller, 'ca.pem'), 'utf8')};
+	const admin = (JSON.parse((await cli('token', 'create', '--name', 'admin', '--scripts', '*', '--on', 'all', '--json')).stdout) as {token: string}).token;
+	const posted = await call(api, 'POST', '/v1/runs', {token: admin, body: {script: 'set-password', args: ['erin', marker], on: ['vault1']}});
+	t.is(posted.status, 200, posted.text);
+	t.is(readFileSync(join(received, 'got-erin'), 'utf8'), marker);
+	const stored = await call(api, 'GET', `/v1/runs/${(posted.json() as {requestId: string}).requestId}`, {token: admin});
+	t.is(stored.status, 200, stored.text);
+	const stopped = new Promise(resolve => serve.child.once('exit', resolve));
+	serve.child.kill('SIGTERM');
+	await stopped;
+
 	const audit = await cli('audit', '--json');
 	const history = await cli('runs', 'show', document.requestId, '--json');
 	t.is(history.code, 0, history.stderr);
@@ -101,6 +119,8 @@ test('a secret argument reaches the script and is kept and shown nowhere in clea
 		['xi-exec audit --json', audit.stdout, true],
 		['xi-exec runs show --json', history.stdout, true],
 		['agent log lines', running.lines.join('\n'), true],
+		['REST API run and stored run', posted.text + stored.text, true],
+		['xi-exec serve output', serve.output().stdout + serve.output().stderr, false],
 	];
 	for (const [where, text, showsArgs] of places) {
 		t.true(text.length > 0, `${where} was captured`);
