@@ -20,7 +20,10 @@ export type HookContext = {
 	args: readonly string[];
 	caller: string;
 	token: TokenScope | null;
+	/** The controller's connection to this agent. */
 	source: string;
+	/** Where the caller reached the controller from (a REST API client's address); null from the CLI. */
+	callerSource: string | null;
 	timestamp: string;
 	dryRun: boolean;
 };

@@ -62,6 +62,7 @@ export async function executeRun(frame: RunFrame, context: RunContext, send: (li
 		caller: frame.caller,
 		token: frame.token ? {id: frame.token.id, name: frame.token.name} : undefined,
 		source: peer.address,
+		...(frame.callerSource ? {callerSource: frame.callerSource} : {}),
 		controllerSerial: peer.serial,
 	};
 	const answer = (outcome: ScriptOutcome) => {
@@ -102,6 +103,7 @@ export async function executeRun(frame: RunFrame, context: RunContext, send: (li
 			caller: frame.caller,
 			token: frame.token ?? null,
 			source: peer.address,
+			callerSource: frame.callerSource ?? null,
 			timestamp: new Date(context.now()).toISOString(),
 			dryRun: frame.dryRun === true,
 		})

@@ -13,6 +13,7 @@ export type AgentRunRequest = {
 	dryRun: boolean;
 	token?: TokenClaim;
 	controllerHead?: SignedHead;
+	callerSource?: string;
 };
 
 export type AgentRunOptions = {
@@ -46,6 +47,7 @@ export async function runOnAgent(target: AgentTarget, request: AgentRunRequest, 
 		...(request.dryRun ? {dryRun: true} : {}),
 		...(request.token ? {token: request.token} : {}),
 		...(request.controllerHead ? {controllerHead: request.controllerHead} : {}),
+		...(request.callerSource ? {callerSource: request.callerSource} : {}),
 	}, {
 		context,
 		...(options.revoked ? {revoked: options.revoked} : {}),

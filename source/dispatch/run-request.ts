@@ -261,6 +261,7 @@ export async function prepareRun(ports: RunPorts, input: RunRequestInput): Promi
 			dryRun: input.dryRun,
 			...(scope ? {token: scope} : {}),
 			...(controllerHead ? {controllerHead} : {}),
+			...(input.source ? {callerSource: input.source} : {}),
 		}, {
 			context: ports.context,
 			revoked: revokedSerials(registry),

@@ -14,7 +14,7 @@ import {
 	type TokenClaim,
 } from './frames.js';
 import {safeJsonParse} from './safe-json.js';
-import {hasNul, utf8Bytes} from './text-checks.js';
+import {hasControl, hasNul, utf8Bytes} from './text-checks.js';
 
 export type ProtocolError = {code: ProtocolErrorCode; message: string; id: string};
 export type Decoded<F> = {ok: true; frame: F} | {ok: false; error: ProtocolError};
@@ -77,7 +77,11 @@ export function decodeRequest(line: string): Decoded<RequestFrame> {
 			}
 
 			case 'run': {
-				const {script, args, caller, timeoutMs, dryRun, token, controllerHead} = fields;
+				const {script, args, caller, timeoutMs, dryRun, token, controllerHead, callerSource} = fields;
+				if (callerSource !== undefined && (typeof callerSource !== 'string' || callerSource.length > 256 || hasControl(callerSource))) {
+					return fail('malformed', 'field "callerSource" must be an address of at most 256 printable characters');
+				}
+
 				if (token !== undefined && !isTokenClaim(token)) {
 					return fail('malformed', 'field "token" must be a token scope {id, name, scripts, on, expiresAt}');
 				}
@@ -116,6 +120,7 @@ export function decodeRequest(line: string): Decoded<RequestFrame> {
 					...(dryRun === undefined ? {} : {dryRun}),
 					...(token === undefined ? {} : {token: token as TokenClaim}),
 					...(controllerHead === undefined ? {} : {controllerHead: controllerHead as SignedHead}),
+					...(callerSource === undefined ? {} : {callerSource}),
 				};
 			}
 

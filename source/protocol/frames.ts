@@ -57,6 +57,8 @@ export type RunFrame = RequestBase & {
 	token?: TokenClaim;
 	/** The controller audit log's latest signed head, which the agent records as a witness. */
 	controllerHead?: SignedHead;
+	/** Where the caller reached the controller from (the REST API client's address), for the hook and the audit trail. */
+	callerSource?: string;
 };
 
 export type TokenClaim = {id: string; name: string; scripts: string[]; on: string[]; expiresAt: string | null};

@@ -66,6 +66,10 @@ test.serial('batch and maxFailures reach the same rollout as the CLI: the same d
 	t.regex(request!['source'], loopback);
 	const cliRequest = auditRecords().find(record => record['event'] === 'run.request' && record['requestId'] === JSON.parse(cli.stdout).requestId);
 	t.false(Object.hasOwn(cliRequest!, 'source'), 'the CLI has no network source to record');
+	// The agents learn it too: their own record of the request names where the caller came from.
+	const a1 = fleet.agents.find(agent => agent.name === 'a1')!;
+	const agentRecord = readFileSync(join(a1.home, 'audit', 'agent.jsonl'), 'utf8').split('\n').filter(Boolean).map(line => JSON.parse(line) as Record<string, any>).find(record => record['requestId'] === api.json().requestId);
+	t.regex(agentRecord!['callerSource'], loopback);
 
 	// The per-script operation takes them too; percentages as strings.
 	const perScript = await call(fleet, 'POST', '/v1/scripts/flaky', {token: admin, body: {on: ['role=app'], batch: '33%', maxFailures: 0}});

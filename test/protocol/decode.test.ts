@@ -95,7 +95,16 @@ const requestRefusals: Refusal[] = [
 	{title: 'dryRun not boolean', line: runLine({dryRun: 'yes'}), error: malformed('field "dryRun" must be a boolean')},
 	{title: 'dryRun as a number', line: runLine({dryRun: 1}), error: malformed('field "dryRun" must be a boolean')},
 	{title: 'dryRun null', line: runLine({dryRun: null}), error: malformed('field "dryRun" must be a boolean')},
+	{title: 'a callerSource with a newline', line: runLine({callerSource: '10.0.0.1\nforged'}), error: malformed('field "callerSource" must be an address of at most 256 printable characters')},
+	{title: 'a callerSource with an escape', line: runLine({callerSource: '\u001b[2J'}), error: malformed('field "callerSource" must be an address of at most 256 printable characters')},
+	{title: 'a callerSource over 256 characters', line: runLine({callerSource: '1'.repeat(257)}), error: malformed('field "callerSource" must be an address of at most 256 printable characters')},
+	{title: 'a callerSource that is a number', line: runLine({callerSource: 10}), error: malformed('field "callerSource" must be an address of at most 256 printable characters')},
 ];
+
+test('decodeRequest keeps the caller\'s source address', t => {
+	const decoded = decodeRequest(runLine({callerSource: '203.0.113.7'}));
+	t.true(decoded.ok && decoded.frame.type === 'run' && decoded.frame.callerSource === '203.0.113.7');
+});
 
 for (const c of requestRefusals) {
 	test(`decodeRequest refuses ${c.title}`, t => {
