@@ -14,6 +14,7 @@ const cases: Array<{title: string; text: string; shown: string}> = [
 	{title: 'C1 controls, CSI included, are spelled out', text: '\u009B31m\u0085', shown: '\\x9b31m\\x85'},
 	{title: 'a right-to-left override is spelled out', text: 'file\u202Etxt.exe', shown: 'file\\u{202e}txt.exe'},
 	{title: 'bidi isolates and marks are spelled out', text: '\u2066\u2067\u2068\u2069\u200E\u200F\u061C', shown: '\\u{2066}\\u{2067}\\u{2068}\\u{2069}\\u{200e}\\u{200f}\\u{61c}'},
+	{title: 'line and paragraph separators are spelled out', text: 'a\u2028b\u2029c', shown: 'a\\u{2028}b\\u{2029}c'},
 	{title: 'a backslash is left as it is', text: 'C:\\x1b', shown: 'C:\\x1b'},
 ];
 
