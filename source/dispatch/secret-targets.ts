@@ -1,7 +1,9 @@
 /**
  * Which arguments of a run are secret, from the schemas the targets advertise for the script:
- * a position any target marks secret is secret. A target that cannot be asked might mark any
- * argument secret, so then every argument is treated as secret (kept only as hashes).
+ * a position any target marks secret is secret. Hosts that cannot be asked are taken to have the
+ * same schema as those that answered (an allowlist entry is normally the same across a fleet), so a
+ * host being down does not hide a run's arguments; but when no host that answered has the script,
+ * every argument is treated as secret (kept only as hashes).
  */
 import type {SecureContext} from 'node:tls';
 import {allSecret, noSecrets, secretArgsOf, unionSecrets, type SecretArgs} from '../protocol/secret-args.js';
@@ -26,9 +28,15 @@ export async function secretArgsForRun(script: string, args: readonly string[], 
 	}
 
 	const found = await describe(targets);
-	if (found.length < targets.length || found.some(agent => agent.status !== 'reachable')) {
-		return allSecret;
+	const marks = found.filter(agent => agent.status === 'reachable').flatMap(agent => {
+		const entry = agent.scripts.find(candidate => candidate?.name === script);
+		return entry ? [secretArgsOf(entry.args)] : [];
+	});
+	const everyoneAnswered = found.length >= targets.length && found.every(agent => agent.status === 'reachable');
+	if (marks.length === 0) {
+		// Nobody who answered runs the script: only a host that did not answer could say what is secret.
+		return everyoneAnswered ? noSecrets : allSecret;
 	}
 
-	return unionSecrets(found.map(agent => secretArgsOf(agent.scripts.find(entry => entry?.name === script)?.args)));
+	return unionSecrets(marks);
 }

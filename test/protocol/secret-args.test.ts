@@ -53,7 +53,7 @@ test('unionSecrets: a position any schema marks is secret', t => {
 const found = (name: string, schema?: unknown, status: Discovered['status'] = 'reachable'): Discovered => ({name, address: '127.0.0.1:1', status, scripts: status === 'reachable' ? [{name: 'set', description: '', timeoutSeconds: 30, ...(schema === undefined ? {} : {args: schema})}] : []});
 const targets = [{name: 'a', address: '127.0.0.1:1'}, {name: 'b', address: '127.0.0.1:2'}];
 
-test('a run learns its secrets from every target; a target that cannot be asked makes every argument secret', async t => {
+test('a run learns its secrets from the targets; when no host that answered has the script, every argument is secret', async t => {
 	let asked = 0;
 	const describe = (answers: Discovered[]) => async () => {
 		asked++;
@@ -61,9 +61,13 @@ test('a run learns its secrets from every target; a target that cannot be asked 
 	};
 
 	t.deepEqual(await secretArgsForRun('set', ['x', 'y'], targets, describe([found('a', tuple(false, true)), found('b')])), {positions: [1], from: Number.POSITIVE_INFINITY});
-	t.deepEqual(await secretArgsForRun('set', ['x', 'y'], targets, describe([found('a', tuple(false, true)), found('b', undefined, 'unreachable')])), allSecret);
-	t.deepEqual(await secretArgsForRun('set', ['x', 'y'], targets, describe([found('a')])), allSecret, 'an answer missing');
-	t.is(asked, 3);
+	t.deepEqual(await secretArgsForRun('set', ['x', 'y'], targets, describe([found('a', tuple(false, true)), found('b', undefined, 'unreachable')])), {positions: [1], from: Number.POSITIVE_INFINITY}, 'a host down: the others\' schema');
+	t.deepEqual(await secretArgsForRun('set', ['x', 'y'], targets, describe([found('a', tuple(false, false)), found('b', undefined, 'unreachable')])), noSecrets);
+	t.deepEqual(await secretArgsForRun('set', ['x', 'y'], targets, describe([found('a', undefined, 'unreachable'), found('b', undefined, 'unreachable')])), allSecret, 'nobody answered');
+	t.deepEqual(await secretArgsForRun('other', ['x', 'y'], targets, describe([found('a'), found('b', undefined, 'unreachable')])), allSecret, 'only the host that is down might have the script');
+	t.deepEqual(await secretArgsForRun('other', ['x', 'y'], targets, describe([found('a'), found('b')])), noSecrets, 'nobody has the script, and everyone answered');
+	t.deepEqual(await secretArgsForRun('set', ['x', 'y'], targets, describe([])), allSecret, 'no answers at all');
+	t.is(asked, 7);
 	t.deepEqual(await secretArgsForRun('set', [], targets, describe([])), noSecrets, 'no arguments: nobody is asked');
-	t.is(asked, 3);
+	t.is(asked, 7);
 });
