@@ -15,7 +15,7 @@
  * The parsing is pure; the rest is a thin shell over the cgroup files.
  */
 import {randomBytes} from 'node:crypto';
-import {existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync} from 'node:fs';
+import {existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {setTimeout as delay} from 'node:timers/promises';
 
@@ -57,6 +57,18 @@ export function ownCgroupDirectory(mountinfo: string, selfCgroup: string): strin
 	return undefined;
 }
 
+/**
+ * The run cgroups left by an agent that died (a crash, SIGKILL) before it could kill and remove
+ * them: named after their agent's pid (`xi-exec-PID-…`), and that pid is gone. Another agent's
+ * sharing the same parent cgroup are not touched.
+ */
+export function orphanedRunCgroups(names: readonly string[], isAlive: (pid: number) => boolean): string[] {
+	return names.filter(name => {
+		const pid = /^xi-exec-(\d+)-/.exec(name)?.[1];
+		return pid !== undefined && !isAlive(Number(pid));
+	});
+}
+
 export type RunCgroup = {
 	path: string;
 	/** Calls `spawn` with the agent inside this cgroup, so the child starts in it. */
@@ -74,6 +86,8 @@ export type RunCgroups = {
 	describe: string;
 	/** A fresh cgroup for one run, or undefined when it cannot be made (the run falls back to its process group). */
 	create: (label: string) => RunCgroup | undefined;
+	/** Kills and removes the run cgroups of agents that died (see orphanedRunCgroups); their names. */
+	reapOrphans: () => Promise<string[]>;
 };
 
 /** Detects whether scripts can run in their own cgroups here; a reason why not otherwise. */
@@ -106,12 +120,73 @@ export function detectRunCgroups(): RunCgroups | {problem: string} {
 
 function runCgroupsUnder(own: string): RunCgroups {
 	let canKill: boolean | undefined;
+	const handle = (path: string): RunCgroup => {
+		const procs = () => readFileSync(join(path, 'cgroup.procs'), 'utf8').split('\n').filter(line => line !== '').map(Number);
+		return {
+			path,
+			enter(spawn) {
+				try {
+					writeFileSync(join(path, 'cgroup.procs'), String(process.pid));
+				} catch {
+					// Cannot enter it: the run falls back to its process group.
+					return spawn();
+				}
+
+				try {
+					return spawn();
+				} finally {
+					writeFileSync(join(own, 'cgroup.procs'), String(process.pid));
+				}
+			},
+			signalAll(signal) {
+				for (const pid of safely(procs, [])) {
+					signalPid(pid, signal);
+				}
+			},
+			kill() {
+				if (canKill && safely(() => {
+					writeFileSync(join(path, 'cgroup.kill'), '1');
+					return true;
+				}, false)) {
+					return;
+				}
+
+				// Kernels before 5.14: kill what is listed until nothing is (a fork may race the sweep).
+				for (let round = 0; round < 100; round++) {
+					const left = safely(procs, []);
+					if (left.length === 0) {
+						return;
+					}
+
+					for (const pid of left) {
+						signalPid(pid, 'SIGKILL');
+					}
+				}
+			},
+			async remove() {
+				for (let attempt = 0; attempt < 500; attempt++) {
+					try {
+						rmdirSync(path);
+						return;
+					} catch (error) {
+						if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+							return;
+						}
+					}
+
+					// Still populated: the killed processes are being reaped.
+					await delay(10);
+				}
+			},
+		};
+	};
+
 	return {
 		get describe() {
 			return `cgroup v2 under ${own} (${canKill === false ? 'each pid in cgroup.procs' : 'cgroup.kill'})`;
 		},
 		create(label) {
-			const path = join(own, `xi-exec-${label.replaceAll(/[^\w-]/g, '_').slice(0, 64)}-${randomBytes(4).toString('hex')}`);
+			const path = join(own, `xi-exec-${process.pid}-${label.replaceAll(/[^\w-]/g, '_').slice(0, 64)}-${randomBytes(4).toString('hex')}`);
 			try {
 				mkdirSync(path);
 			} catch {
@@ -119,64 +194,17 @@ function runCgroupsUnder(own: string): RunCgroups {
 			}
 
 			canKill ??= existsSync(join(path, 'cgroup.kill'));
-			const procs = () => readFileSync(join(path, 'cgroup.procs'), 'utf8').split('\n').filter(line => line !== '').map(Number);
-			return {
-				path,
-				enter(spawn) {
-					try {
-						writeFileSync(join(path, 'cgroup.procs'), String(process.pid));
-					} catch {
-						// Cannot enter it: the run falls back to its process group.
-						return spawn();
-					}
+			return handle(path);
+		},
+		async reapOrphans() {
+			const orphans = orphanedRunCgroups(safely(() => readdirSync(own), []), pid => existsSync(`/proc/${pid}`));
+			for (const name of orphans) {
+				const orphan = handle(join(own, name));
+				orphan.kill();
+				await orphan.remove();
+			}
 
-					try {
-						return spawn();
-					} finally {
-						writeFileSync(join(own, 'cgroup.procs'), String(process.pid));
-					}
-				},
-				signalAll(signal) {
-					for (const pid of safely(procs, [])) {
-						signalPid(pid, signal);
-					}
-				},
-				kill() {
-					if (canKill && safely(() => {
-						writeFileSync(join(path, 'cgroup.kill'), '1');
-						return true;
-					}, false)) {
-						return;
-					}
-
-					// Kernels before 5.14: kill what is listed until nothing is (a fork may race the sweep).
-					for (let round = 0; round < 100; round++) {
-						const left = safely(procs, []);
-						if (left.length === 0) {
-							return;
-						}
-
-						for (const pid of left) {
-							signalPid(pid, 'SIGKILL');
-						}
-					}
-				},
-				async remove() {
-					for (let attempt = 0; attempt < 500; attempt++) {
-						try {
-							rmdirSync(path);
-							return;
-						} catch (error) {
-							if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-								return;
-							}
-						}
-
-						// Still populated: the killed processes are being reaped.
-						await delay(10);
-					}
-				},
-			};
+			return orphans;
 		},
 	};
 }

@@ -65,6 +65,14 @@ export async function startAgent(paths: AgentPaths, log: AgentLog = stdoutLog): 
 	let stop: (reason: string) => void = () => undefined;
 	// Each script in its own cgroup when the agent can (root on cgroup v2); else its process group.
 	const cgroups = detectRunCgroups();
+	if ('create' in cgroups) {
+		// Scripts of a previous agent process that died without killing them: killed now.
+		const reaped = await cgroups.reapOrphans();
+		if (reaped.length > 0) {
+			log('cgroups.reaped', {cgroups: reaped, reason: 'left by an agent process that is gone; everything in them was killed'});
+		}
+	}
+
 	const agent = createAgentServer({
 		config,
 		credentials,

@@ -1,5 +1,5 @@
 import test from 'ava';
-import {ownCgroupDirectory} from '../../agent/run-cgroup.js';
+import {orphanedRunCgroups, ownCgroupDirectory} from '../../agent/run-cgroup.js';
 
 const hybrid = [
 	'30 22 0:27 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755',
@@ -31,3 +31,9 @@ for (const row of rows) {
 		t.is(ownCgroupDirectory(row.mountinfo, row.self), row.directory);
 	});
 }
+
+test('orphanedRunCgroups: only run cgroups whose agent process is gone', t => {
+	const alive = new Set([100, 200]);
+	const names = ['xi-exec-100-req-1-aaaa', 'xi-exec-300-req-2-bbbb', 'xi-exec-200-probe-cccc', 'xi-exec-400-x', 'system.slice', 'xi-exec-req-3', 'xi-exec-12ab-req', 'other-xi-exec-500-y'];
+	t.deepEqual(orphanedRunCgroups(names, pid => alive.has(pid)), ['xi-exec-300-req-2-bbbb', 'xi-exec-400-x']);
+});

@@ -434,7 +434,7 @@ cgroupTest('root on cgroup v2: a script\'s child that calls setsid and ignores S
 	}
 
 	const escapeeCgroup = readFileSync(`/proc/${escapees[0]}/cgroup`, 'utf8');
-	t.regex(escapeeCgroup, new RegExp(`^0::/.*xi-exec-${requestId}-[0-9a-f]{8}$`, 'm'), 'the escapee is in the run\'s cgroup');
+	t.regex(escapeeCgroup, new RegExp(`^0::/.*xi-exec-\\d+-${requestId}-[0-9a-f]{8}$`, 'm'), 'the escapee is in the run\'s cgroup');
 	const cancelled = await cli(controllerHome, ['cancel', requestId]);
 	t.is(cancelled.code, 0, cancelled.stderr);
 	const result = await run.done;
@@ -446,4 +446,22 @@ cgroupTest('root on cgroup v2: a script\'s child that calls setsid and ignores S
 	const parent = join(directory.path, '..');
 	await directory.remove();
 	t.deepEqual(readdirSync(parent).filter(name => name.includes(requestId)), [], 'the run cgroups are removed');
+});
+
+cgroupTest('root on cgroup v2: an agent SIGKILLed mid-run leaves its script running; started again, it kills it (cgroups.reaped)', async t => {
+	const {controllerHome, agents, running} = await fleet();
+	const run = spawnCli(controllerCli, ['run', 'sleep-long', '--on', 'web08'], {XI_EXEC_HOME: controllerHome});
+	const pid = await waitFor(() => /started (\d+)/.exec(run.output().stdout)?.[1], 'the script started', {state: () => run.output()});
+	const killed = new Promise(resolve => running['web08']!.process.once('exit', resolve));
+	running['web08']!.process.kill('SIGKILL');
+	await killed;
+	await run.done;
+	t.deepEqual(alive([Number(pid)]), [Number(pid)], 'the script outlives its agent');
+	running['web08'] = await startAgent(agents['web08']!);
+	stops.push(running['web08'].stop);
+	const reaped = logEvents(running['web08'], 'cgroups.reaped');
+	t.is(reaped.length, 1, running['web08'].lines.join('\n'));
+	t.true((reaped[0]?.['cgroups'] as string[]).some(name => /^xi-exec-\d+-[\da-f-]{36}-[\da-f]{8}$/.test(name)));
+	await waitFor(() => (alive([Number(pid)]).length === 0 ? true : undefined), 'the orphaned script to die');
+	t.deepEqual(alive([Number(pid)]), []);
 });
