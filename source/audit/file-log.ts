@@ -54,7 +54,11 @@ export function openAuditLog(options: AuditLogOptions): AuditLog {
 	const rotateBytes = options.rotateBytes ?? defaultRotateBytes;
 	let head: ChainHead | undefined;
 	let signed: SignedHead | undefined;
-	let knownSize = -1;
+	/**
+	 * The file as this log last left it (inode and size): unchanged, the head in memory is its tail.
+	 * The inode counts since rotation: another process's new file may reach the very size we knew.
+	 */
+	let known = '';
 	/** Whether the last record in the file is a checkpoint (so rotation need not seal it again). */
 	let sealed = false;
 	let sinceCheckpoint = 0;
@@ -104,9 +108,10 @@ export function openAuditLog(options: AuditLogOptions): AuditLog {
 		};
 
 		try {
-			let {size} = fstatSync(fd);
+			const stats = fstatSync(fd);
+			let {size} = stats;
 			let prefix = '';
-			if (size !== knownSize) {
+			if (`${stats.ino}:${size}` !== known) {
 				const tail = readTail(fd, size);
 				head = tail.head;
 				sealed = tail.lastEvent === 'checkpoint';
@@ -155,12 +160,13 @@ export function openAuditLog(options: AuditLogOptions): AuditLog {
 			}
 
 			writeAll(fd, prefix + lines.join(''));
-			knownSize = fstatSync(fd).size;
+			const after = fstatSync(fd);
+			known = `${after.ino}:${after.size}`;
 			return {results: records, written};
 		} catch (error) {
 			// Nothing of a failed batch counts: the next one re-reads the file's real tail (a torn line included).
 			({head, signed, sinceCheckpoint, sealed} = before);
-			knownSize = -1;
+			known = '';
 			throw error;
 		} finally {
 			if (fd >= 0) {
