@@ -53,7 +53,7 @@ export function checkBlastRadius(input: BlastRadiusInput): BlastRadiusDecision {
 
 	const where = setOn(confirming);
 	if (!input.interactive) {
-		return {type: 'refuse', reason: `${input.script} asks for confirmation (confirm: true in its allowlist entry on ${where}): pass --yes to run it on ${input.targets} ${input.targets === 1 ? 'target' : 'targets'}`};
+		return {type: 'refuse', reason: `${input.script} asks for confirmation (confirm: true in its allowlist entry on ${where}): pass --yes ("yes": true over the REST API) to run it on ${input.targets} ${input.targets === 1 ? 'target' : 'targets'}`};
 	}
 
 	return {

@@ -26,13 +26,13 @@ const rows: Array<{title: string; input: Partial<BlastRadiusInput>; decision: Bl
 	{title: '--parallel alone is not a batch', input: {parallel: 3, limits: [{agent: 'web1', maxTargets: 3}]}, decision: tooMany(3, 'agent web1', 10)},
 	{title: '--yes does not lift maxTargets', input: {yes: true, limits: [{agent: 'web1', maxTargets: 3}]}, decision: tooMany(3, 'agent web1', 10)},
 	{title: 'a dry run is refused as the run would be', input: {dryRun: true, limits: [{agent: 'web1', maxTargets: 3}]}, decision: tooMany(3, 'agent web1', 10)},
-	{title: 'confirm without --yes and without a terminal', input: {limits: [{agent: 'web1', confirm: true}]}, decision: {type: 'refuse', reason: 'restart-app asks for confirmation (confirm: true in its allowlist entry on agent web1): pass --yes to run it on 10 targets'}},
-	{title: 'confirm on one target', input: {targets: 1, limits: [{agent: 'web1', confirm: true}]}, decision: {type: 'refuse', reason: 'restart-app asks for confirmation (confirm: true in its allowlist entry on agent web1): pass --yes to run it on 1 target'}},
+	{title: 'confirm without --yes and without a terminal', input: {limits: [{agent: 'web1', confirm: true}]}, decision: {type: 'refuse', reason: 'restart-app asks for confirmation (confirm: true in its allowlist entry on agent web1): pass --yes ("yes": true over the REST API) to run it on 10 targets'}},
+	{title: 'confirm on one target', input: {targets: 1, limits: [{agent: 'web1', confirm: true}]}, decision: {type: 'refuse', reason: 'restart-app asks for confirmation (confirm: true in its allowlist entry on agent web1): pass --yes ("yes": true over the REST API) to run it on 1 target'}},
 	{title: 'confirm with --yes', input: {yes: true, limits: [{agent: 'web1', confirm: true}]}, decision: go},
 	{title: 'confirm on a dry run', input: {dryRun: true, limits: [{agent: 'web1', confirm: true}]}, decision: go},
 	{title: 'confirm on a terminal: type the number of targets', input: {interactive: true, limits: [{agent: 'web1', confirm: true}, {agent: 'web2', confirm: true}]}, decision: {type: 'ask', question: 'restart-app asks for confirmation (confirm: true on agents web[1-2]). Type 10 (the number of targets) to run it: ', answer: '10'}},
 	{title: 'maxTargets is checked before confirm', input: {interactive: true, limits: [{agent: 'web1', confirm: true, maxTargets: 2}]}, decision: tooMany(2, 'agent web1', 10)},
-	{title: 'within maxTargets, confirm still asked', input: {targets: 2, limits: [{agent: 'web1', confirm: true, maxTargets: 2}]}, decision: {type: 'refuse', reason: 'restart-app asks for confirmation (confirm: true in its allowlist entry on agent web1): pass --yes to run it on 2 targets'}},
+	{title: 'within maxTargets, confirm still asked', input: {targets: 2, limits: [{agent: 'web1', confirm: true, maxTargets: 2}]}, decision: {type: 'refuse', reason: 'restart-app asks for confirmation (confirm: true in its allowlist entry on agent web1): pass --yes ("yes": true over the REST API) to run it on 2 targets'}},
 ];
 
 for (const row of rows) {

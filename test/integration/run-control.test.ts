@@ -347,7 +347,7 @@ test.serial('confirm: without --yes and without a terminal the run is refused (e
 	const before = Object.fromEntries(names.map(name => [name, running[name]!.lines.length]));
 	const refused = await cli(controllerHome, ['run', 'guarded', '--on', 'web01', '--on', 'web06', '--on', 'web07']);
 	t.is(refused.code, 2);
-	t.is(refused.stderr, 'xi-exec: Refused before running anything: guarded asks for confirmation (confirm: true in its allowlist entry on agents web[06-07]): pass --yes to run it on 3 targets.\n');
+	t.is(refused.stderr, 'xi-exec: Refused before running anything: guarded asks for confirmation (confirm: true in its allowlist entry on agents web[06-07]): pass --yes ("yes": true over the REST API) to run it on 3 targets.\n');
 	for (const name of names) {
 		t.deepEqual(logEvents(running[name]!, 'request.received', before[name]), [], `${name} was never asked to run`);
 	}
