@@ -5,7 +5,7 @@
  * screen with `tmux capture-pane -e -p` and turns the ANSI text into an SVG: monospace text,
  * each run of one style placed at its column, coloured with a 16-colour palette.
  *
- * Pictures: fleet, fleet-filtered, run-panes, run-list, help, pairing (a new agent's request,
+ * Pictures: fleet, fleet-filtered, run-panes, run-list, audit, help, pairing (a new agent's request,
  * approved by typing the code it printed).
  */
 import {execFile, spawn} from 'node:child_process';
@@ -299,6 +299,13 @@ async function main(): Promise<void> {
 		await keys('Down');
 		await showing('│ db2  failed (exit 3)');
 		await picture('run-list', 'xi-exec demo: check-service on six agents, one failing');
+
+		await keys('a');
+		await showing('chain intact');
+		await showing('OUTCOME');
+		await picture('audit', 'xi-exec demo: the audit trail of that run, chain verified');
+		await keys('Escape');
+		await showing('│ db2  failed (exit 3)');
 
 		await keys('Escape');
 		await showing('Filter (/):');
