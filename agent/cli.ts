@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** xi-exec-agent: wiring only. Parse the command line, then call the command. */
-import meow from 'meow';
+import {parseArgs} from 'node:util';
 import {runMain} from '../source/cli/main.js';
 import {positiveInteger, usage} from '../source/cli/flags.js';
 import {allowScript, changeOwnTags, denyScript, initAgent} from './commands.js';
@@ -55,6 +55,21 @@ await runMain('xi-exec-agent', async () => {
 		usage(`unknown command ${JSON.stringify(command)}; run xi-exec-agent --help.`);
 	}
 
+	// The daemon takes only --home and --debug: read without meow, which would stay in its memory for life.
+	if (command === 'start') {
+		process.title = 'xi-exec-agent';
+		let home: string | undefined;
+		try {
+			({values: {home}} = parseArgs({args: rest, options: {home: {type: 'string'}, debug: {type: 'boolean'}}, strict: true, allowPositionals: false}));
+		} catch (error) {
+			usage(`${(error as Error).message.replace(/\. To specify a positional argument.*$/s, '')}; xi-exec-agent start takes only --home DIR and --debug.`);
+		}
+
+		const {startAgent} = await import('./start.js');
+		return startAgent(agentPaths(resolveAgentHome(home, process.env)));
+	}
+
+	const {default: meow} = await import('meow');
 	const cli = meow(help, {
 		importMeta: import.meta,
 		argv: rest,
@@ -147,8 +162,7 @@ await runMain('xi-exec-agent', async () => {
 		}
 
 		default: {
-			const {startAgent} = await import('./start.js');
-			return startAgent(paths);
+			usage(`unknown command ${JSON.stringify(command)}; run xi-exec-agent --help.`);
 		}
 	}
 });

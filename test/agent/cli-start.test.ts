@@ -1,0 +1,24 @@
+/** `xi-exec-agent start` reads its two flags without meow (the daemon keeps nothing it does not need): bad input still gets one clear error. */
+import test from 'ava';
+import {agentCli, runCli, temporaryDirectory} from '../helpers/fleet.js';
+
+const cases: Array<{args: string[]; stderr: RegExp}> = [
+	{args: ['start', '--bogus'], stderr: /^xi-exec-agent: Unknown option '--bogus'; xi-exec-agent start takes only --home DIR and --debug\.\n$/},
+	{args: ['start', 'extra'], stderr: /^xi-exec-agent: Unexpected argument 'extra'\..*; xi-exec-agent start takes only --home DIR and --debug\.\n$/},
+	{args: ['start', '--home'], stderr: /^xi-exec-agent: Option '--home <value>' argument missing; xi-exec-agent start takes only --home DIR and --debug\.\n$/},
+];
+
+for (const c of cases) {
+	test(`xi-exec-agent ${c.args.join(' ')} is refused with exit 2`, async t => {
+		const result = await runCli(agentCli, c.args);
+		t.is(result.code, 2);
+		t.regex(result.stderr, c.stderr);
+	});
+}
+
+test('xi-exec-agent start --home DIR reads that home (and says what is missing there)', async t => {
+	const home = temporaryDirectory();
+	const result = await runCli(agentCli, ['start', '--home', home], {XI_EXEC_AGENT_HOME: '/nonexistent'});
+	t.is(result.code, 2);
+	t.is(result.stderr, `xi-exec-agent: ${home} has no agent configuration; run \`xi-exec-agent init --name NAME --listen HOST:PORT\` first.\n`);
+});
