@@ -9,7 +9,7 @@ import {visible, visibleLines} from '../../../output/visible.js';
 import {StatusBadge} from '../../components/status-badge.js';
 import {theme} from '../../theme.js';
 import type {RunScreenState} from './use-run-state.js';
-import {redactArgs, secretArgsOf} from '../../../protocol/secret-args.js';
+import {redactArgs, secretArgsOf, type SecretArgs} from '../../../protocol/secret-args.js';
 
 export type RunProps = {state: RunScreenState; targetCount: number; height: number; width: number};
 
@@ -30,14 +30,17 @@ export function Run({state, targetCount, height, width}: RunProps) {
 		}
 
 		case 'args': {
+			// A script with a secret argument: what is typed is not shown at all, as a password prompt does.
+			const secret = hasSecretArgs(secretArgsOf(state.choice.schema));
 			return (
 				<Box flexDirection="column">
 					<Text bold>{visible(state.choice.name)}: arguments</Text>
 					<Text color={theme.dim}>Words separated by spaces, quotes for spaces inside one, or a JSON array. Nothing is expanded. Enter to go on.</Text>
 					{state.choice.schema === undefined ? null : <Text color={theme.dim} wrap="truncate">{`Schema: ${visible(JSON.stringify(state.choice.schema))}`}</Text>}
+					{secret ? <Text color={theme.warn}>This script takes a secret argument: what you type is hidden, and shown afterwards only as a hash.</Text> : null}
 					<Box>
 						<Text color={theme.accent}>{'> '}</Text>
-						<Text>{visible(state.text)}</Text>
+						<Text>{secret ? '•'.repeat([...state.text].length) : visible(state.text)}</Text>
 						<Text inverse> </Text>
 					</Box>
 					{state.error ? <Text color={theme.bad}>{visible(state.error)}</Text> : null}
@@ -142,4 +145,8 @@ function tail(agent: AgentRunState, count: number): string[] {
 
 function formatArgs(args: readonly string[]): string {
 	return args.length === 0 ? '' : ' ' + visible(JSON.stringify(args));
+}
+
+function hasSecretArgs(secret: SecretArgs): boolean {
+	return secret.positions.length > 0 || Number.isFinite(secret.from);
 }
