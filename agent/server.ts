@@ -61,6 +61,18 @@ export type AgentServer = {
 	close: () => Promise<void>;
 };
 
+/** TLS 1.3 only, tickets off, the fleet CA alone: at creation and after every renewal. */
+function secureContextOptions(credentials: AgentCredentials) {
+	return {
+		key: credentials.key,
+		cert: credentials.cert,
+		ca: [credentials.ca],
+		minVersion: 'TLSv1.3' as const,
+		maxVersion: 'TLSv1.3' as const,
+		secureOptions: constants.SSL_OP_NO_TICKET,
+	};
+}
+
 export function createAgentServer(options: AgentServerOptions): AgentServer {
 	const {config} = options;
 	const recorder = options.recorder ?? noRecorder;
@@ -82,7 +94,8 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
 			store?.install(next);
 			credentials = {...credentials, ...next};
 			// New connections use the new certificate; connections already open keep theirs.
-			server.setSecureContext({key: credentials.key, cert: credentials.cert, ca: [credentials.ca]});
+			// setSecureContext resets what it is not given: the same options as at creation, always.
+			server.setSecureContext(secureContextOptions(credentials));
 		},
 		forget: () => store?.forget(),
 		stop: () => options.onUnpaired?.(),
@@ -102,14 +115,9 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
 	const sockets = new Set<TLSSocket>();
 
 	const server = createServer({
-		key: credentials.key,
-		cert: credentials.cert,
-		ca: [credentials.ca],
+		...secureContextOptions(credentials),
 		requestCert: true,
 		rejectUnauthorized: true,
-		minVersion: 'TLSv1.3',
-		maxVersion: 'TLSv1.3',
-		secureOptions: constants.SSL_OP_NO_TICKET,
 		handshakeTimeout: config.limits.handshakeTimeoutMs,
 	});
 	server.maxConnections = config.limits.maxConnections;

@@ -5,7 +5,7 @@
  * unreachable agent, and an expired agent certificate reported as such. Certificates are minted
  * with validity already mostly used (or seconds long) instead of waiting for a clock.
  */
-import {execFileSync} from 'node:child_process';
+import {execFileSync, spawnSync} from 'node:child_process';
 import {existsSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
@@ -101,6 +101,9 @@ test.serial('an agent below the renewal threshold is renewed after a run, with a
 	const cpaths = controllerPaths(controllerHome);
 	const served = execFileSync('sh', ['-c', `openssl s_client -connect 127.0.0.1:${agent.port} -cert ${cpaths.controllerCert} -key ${cpaths.controllerKey} -CAfile ${cpaths.caCert} </dev/null 2>/dev/null | openssl x509 -noout -serial`], {encoding: 'utf8'});
 	t.is(normaliseSerial(served.trim().replace(/^serial=/, '')), newSerial);
+	// Swapping the certificate in keeps every TLS setting: TLS 1.2 is still refused after the renewal.
+	const tls12 = spawnSync('openssl', ['s_client', '-connect', `127.0.0.1:${agent.port}`, '-tls1_2', '-cert', cpaths.controllerCert, '-key', cpaths.controllerKey, '-CAfile', cpaths.caCert], {input: '', encoding: 'utf8'});
+	t.regex(tls12.stdout, /New, \(NONE\), Cipher is \(NONE\)/, tls12.stdout);
 
 	// Both logs record it; the agent's log still verifies across the key change.
 	t.is(auditEvents(cpaths.auditLog, 'cert.renewed').at(-1)?.['serial'], newSerial);
