@@ -67,8 +67,12 @@ export async function maintainAgents(contacted: readonly AgentRecord[], options:
 			}
 		}
 
-		rotation = withAnnounced(next, report.announced);
-		writeRotation(options.paths, rotation);
+		// Re-read: another process may have completed (or restarted) the rotation meanwhile.
+		const now = readRotation(options.paths);
+		rotation = now?.serial === next.serial ? withAnnounced(now, report.announced) : now;
+		if (rotation && now?.serial === next.serial) {
+			writeRotation(options.paths, rotation);
+		}
 	}
 
 	const due = agents.filter(agent => options.forceRenewal === true || renewalDue(agentValidity(agent), options.now(), options.threshold ?? defaultRenewalThreshold));

@@ -8,6 +8,7 @@
  * pinned the next serial (or the operator forces it); completing renames the key, then the
  * certificate, so a crash in between leaves only controller.next.pem, which the next load moves.
  */
+import {X509Certificate} from 'node:crypto';
 import {renameSync, rmSync} from 'node:fs';
 import {XiError} from '../errors.js';
 import {existsSync, readJsonFile, readTextFile, writeFileAtomic} from '../io/files.js';
@@ -15,7 +16,6 @@ import type {ControllerPaths} from '../home.js';
 import {normaliseSerial} from '../pki/fingerprints.js';
 import {generateKeyPair, privateKeyToPem} from '../pki/keys.js';
 import {issueCertificate, type CertificateAuthority} from '../pki/issue.js';
-import {x509} from '../pki/x509.js';
 
 export type RotationState = {version: 1; serial: string; previousSerial: string; startedAt: string; caller: string; announced: string[]};
 
@@ -39,6 +39,16 @@ export function readRotation(paths: ControllerPaths): RotationState | undefined 
 		throw new XiError('CONFIG_INVALID', `${paths.rotation} is malformed; remove it and controller.next.* to start the rotation again.`);
 	}
 
+	if (!existsSync(paths.nextControllerKey) && !existsSync(paths.nextControllerCert)) {
+		// Completed, and the state file outlived it (a crash, or another process completing at the same time).
+		if (currentControllerSerial(paths) === raw.serial) {
+			rmSync(paths.rotation, {force: true});
+			return undefined;
+		}
+
+		throw new XiError('CONFIG_INVALID', `${paths.rotation} names serial ${raw.serial}, but controller.next.key and .pem are gone; remove ${paths.rotation} to start the rotation again.`);
+	}
+
 	return raw as RotationState;
 }
 
@@ -47,7 +57,7 @@ export function writeRotation(paths: ControllerPaths, state: RotationState): voi
 }
 
 export function currentControllerSerial(paths: ControllerPaths): string {
-	return normaliseSerial(new x509.X509Certificate(readTextFile(paths.controllerCert, 'the controller certificate')).serialNumber);
+	return normaliseSerial(new X509Certificate(readTextFile(paths.controllerCert, 'the controller certificate')).serialNumber);
 }
 
 /** Issues the next controller certificate and records the rotation as started. */
@@ -70,7 +80,16 @@ export async function startRotation(paths: ControllerPaths, ca: CertificateAutho
 
 /** Switches to the next controller certificate; the old key is deleted. */
 export function completeRotation(paths: ControllerPaths): void {
-	renameSync(paths.nextControllerKey, paths.controllerKey);
-	renameSync(paths.nextControllerCert, paths.controllerCert);
+	// Idempotent: another process may be completing the same rotation at the same moment.
+	for (const [from, to] of [[paths.nextControllerKey, paths.controllerKey], [paths.nextControllerCert, paths.controllerCert]] as const) {
+		try {
+			renameSync(from, to);
+		} catch (error) {
+			if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+				throw error;
+			}
+		}
+	}
+
 	rmSync(paths.rotation, {force: true});
 }

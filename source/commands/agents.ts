@@ -39,7 +39,10 @@ export async function agentsCommand(paths: ControllerPaths, input: {on: string[]
 	const reachable = found.filter(agent => agent.status === 'reachable').map(agent => agent.name);
 	await store.update(registry => markSeen(registry, reachable, now)).catch(() => undefined);
 	const views = records.map((record, index) => agentView(record, found[index]!, reachable.includes(record.name) ? now : record.lastSeen));
-	await keepCertificatesCurrent(paths, records.filter(record => reachable.includes(record.name)), context, io);
+	// Keeping certificates current must never cost the operator the list itself.
+	await keepCertificatesCurrent(paths, records.filter(record => reachable.includes(record.name)), context, io).catch((error: unknown) => {
+		io.stderr(`xi-exec: warning: keeping certificates current failed: ${(error as Error).message}\n`);
+	});
 	if (input.json) {
 		io.stdout(JSON.stringify({agents: views}, null, 2) + '\n');
 		return 0;
