@@ -85,6 +85,8 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
 	};
 
 	let credentials = options.credentials;
+	/** The connection whose renewal is in progress, if any: at most one per agent. */
+	let renewingConnection: TLSSocket | undefined;
 	let pins = options.pins;
 	const store = options.store;
 	const certificatePorts: CertificatePorts = {
@@ -152,8 +154,13 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
 		if (confirmed !== pins) {
 			// The first connection with the newly announced controller certificate retires the old one.
 			const retired = pins.controllerSerials.filter(serial => serial !== verdict.serial);
-			certificatePorts.savePins(confirmed);
-			void recorder.record('controller.serial-confirmed', {serial: verdict.serial, retired}).catch(() => undefined);
+			try {
+				certificatePorts.savePins(confirmed);
+				void recorder.record('controller.serial-confirmed', {serial: verdict.serial, retired}).catch(() => undefined);
+			} catch (error) {
+				// Not fatal: the new serial is pinned already, the old one is retired at a later connection.
+				log('pins.save-failed', {reason: (error as Error).message});
+			}
 		}
 
 		serveConnection(socket, {address: source, serial: verdict.serial});
@@ -189,6 +196,12 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
 		const splitter = new LineSplitter(limits.requestFrameBytes);
 		let run: {id: string; controller: AbortController} | undefined;
 		let renewal: PendingRenewal | undefined;
+		let certificateWork = false;
+		socket.on('close', () => {
+			if (renewingConnection === socket) {
+				renewingConnection = undefined;
+			}
+		});
 		let maintenance: Promise<void> = Promise.resolve();
 		// The whole request must arrive within the idle timeout, not merely some byte of it: a
 		// client that trickles a byte at a time is never idle, and would hold the connection.
@@ -269,6 +282,7 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
 					}
 
 					// One step at a time, in order: `certificate` must find the key `renew` made.
+					certificateWork = true;
 					maintenance = maintenance.then(async () => handleCertificateFrame(frame));
 					return;
 				}
@@ -279,16 +293,33 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
 						return;
 					}
 
+					if (certificateWork) {
+						refuse(socket, frame.id, 'malformed', 'a run cannot share a connection with certificate requests');
+						return;
+					}
+
 					startRun(frame);
 				}
 			}
 		}
 
 		async function handleCertificateFrame(frame: Extract<RequestFrame, {type: 'renew' | 'certificate' | 'pin' | 'unpair'}>): Promise<void> {
+			// Answered already (a terminal reply, a refusal): what was queued behind it is not acted on.
+			if (socket.writableEnded || socket.destroyed) {
+				return;
+			}
+
 			let reply: Reply;
 			try {
 				switch (frame.type) {
 					case 'renew': {
+						// One renewal of this agent at a time, whichever connections ask.
+						if (renewingConnection !== undefined || renewal) {
+							refuse(socket, frame.id, 'busy', 'a renewal of this agent is already in progress');
+							return;
+						}
+
+						renewingConnection = socket;
 						const started = await startRenewal(frame, certificatePorts);
 						renewal = started.pending;
 						reply = started.reply;
@@ -298,6 +329,10 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
 					case 'certificate': {
 						reply = await finishRenewal(frame, renewal, certificatePorts);
 						renewal = undefined;
+						if (renewingConnection === socket) {
+							renewingConnection = undefined;
+						}
+
 						break;
 					}
 

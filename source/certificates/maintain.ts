@@ -6,12 +6,15 @@
  * contact with agents (`run`, `agents`) and by `renew` and `rotate`. When the CA key is not
  * available the renewals are reported as queued: they are due again at the next contact.
  */
+import {join} from 'node:path';
 import type {SecureContext} from 'node:tls';
+import lockfile from 'proper-lockfile';
 import {isXiError} from '../errors.js';
+import {ensureDirectory} from '../io/files.js';
 import {loadCertificateAuthority, openControllerRegistry, type ControllerPaths} from '../home.js';
 import {mapLimited} from '../dispatch/pool.js';
 import type {CertificateAuthority} from '../pki/issue.js';
-import {recordRenewal, revokedSerials, type AgentRecord} from '../registry/model.js';
+import {findAgent, recordRenewal, revokedSerials, type AgentRecord} from '../registry/model.js';
 import {announceSerial, renewAgent, type AgentRequestOptions} from './agent-requests.js';
 import {agentValidity, defaultRenewalThreshold, renewalDue} from './expiry.js';
 import {completeRotation, pendingAgents, readRotation, withAnnounced, writeRotation} from './rotation.js';
@@ -108,17 +111,39 @@ async function renew(due: readonly AgentRecord[], options: MaintenanceOptions, r
 	}
 
 	const store = openControllerRegistry(options.paths);
-	const results = await mapLimited(due, 16, async agent => ({agent, result: await renewAgent(agent, {...requestOptions, ca, now: options.now})}));
-	for (const {agent, result} of results) {
+	await mapLimited(due, 16, async agent => withRenewalLock(options.paths, agent.name, async () => {
+		// Under the agent's lock, as the registry says now: another process may have renewed it meanwhile.
+		const current = findAgent(await store.read(), agent.name);
+		if (!current || current.serial !== agent.serial || (options.forceRenewal !== true && !renewalDue(agentValidity(current), options.now(), options.threshold ?? defaultRenewalThreshold))) {
+			return;
+		}
+
+		const result = await renewAgent(current, {...requestOptions, ca, now: options.now});
 		if (!result.ok) {
 			report.renewalFailed.push({agent: agent.name, reason: result.reason});
-			await options.record('cert.renewal-failed', {agent: agent.name, serial: agent.serial, reason: result.reason});
-			continue;
+			await options.record('cert.renewal-failed', {agent: agent.name, serial: current.serial, reason: result.reason});
+			return;
 		}
 
 		// The agent serves with the new certificate already: record it even if the audit then fails.
 		await store.update(registry => recordRenewal(registry, agent.name, result, options.now().toISOString()));
 		report.renewed.push({agent: agent.name, serial: result.serial, notAfter: result.notAfter});
-		await options.record('cert.renewed', {agent: agent.name, previousSerial: agent.serial, serial: result.serial, notAfter: result.notAfter});
+		await options.record('cert.renewed', {agent: agent.name, previousSerial: current.serial, serial: result.serial, notAfter: result.notAfter});
+	}));
+}
+
+/**
+ * One renewal of an agent at a time, across processes (the CLI, the API server, the console): two
+ * overlapping renewals could otherwise record their certificates in the wrong order and revoke the
+ * one the agent serves.
+ */
+async function withRenewalLock(paths: ControllerPaths, agent: string, work: () => Promise<void>): Promise<void> {
+	const directory = join(paths.home, 'locks');
+	ensureDirectory(directory);
+	const release = await lockfile.lock(join(directory, `renew-${agent}`), {realpath: false, stale: 60_000, retries: {retries: 200, minTimeout: 20, maxTimeout: 250, randomize: true}});
+	try {
+		await work();
+	} finally {
+		await release();
 	}
 }

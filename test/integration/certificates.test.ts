@@ -8,6 +8,7 @@
 import {execFileSync, spawnSync} from 'node:child_process';
 import {existsSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
+import type {TLSSocket} from 'node:tls';
 import {join} from 'node:path';
 import test from 'ava';
 import {agentPaths} from '../../agent/home.js';
@@ -17,7 +18,10 @@ import {x509} from '../../source/pki/x509.js';
 import {openRegistryStore} from '../../source/registry/store.js';
 import {
 	controllerCli,
+	controllerCredentials,
 	createController,
+	rawExchange,
+	requestLine,
 	enrolAgent,
 	freePort,
 	installScript,
@@ -118,6 +122,45 @@ test.serial('an agent below the renewal threshold is renewed after a run, with a
 	// The controller checks the agent's log across the key change, with the certificates it kept.
 	const cross = await run(controllerHome, ['audit', 'verify', '--cross', paths.auditLog]);
 	t.is(cross.code, 0, cross.stdout + cross.stderr);
+});
+
+test.serial('certificate frames out of order, or mixed with a run, are refused on the wire; one renewal at a time per agent', async t => {
+	const controllerHome = await createController();
+	const agent = await enrolAgent(controllerHome, {name: 'order1', port: freePort(), scripts: {hello}});
+	await start(agent);
+	const credentials = controllerCredentials(controllerHome);
+	const raw = async (send: string[], onSecure?: (socket: TLSSocket) => void) => rawExchange(agent.port, {ca: credentials.ca, key: credentials.key, cert: credentials.cert, ...(onSecure ? {onSecure} : {send})});
+	const before = serialOf(agentPaths(agent.home).cert);
+	const id = 'order-request-0001';
+
+	const cases: Array<{title: string; send: string[]; frames: Array<Record<string, unknown>>}> = [
+		{title: 'a certificate with no renewal started', send: [requestLine({type: 'certificate', id, certificate: readFileSync(agentPaths(agent.home).cert, 'utf8')})], frames: [{type: 'error', code: 'forbidden', message: 'renewal refused: no renewal was started on this connection'}]},
+		{title: 'a run after a renew on one connection', send: [requestLine({type: 'renew', id, caller: 't'}), requestLine({type: 'run', id: 'order-request-0002', script: 'hello', args: [], caller: 't'})], frames: [{type: 'error', code: 'malformed', message: 'a run cannot share a connection with certificate requests'}]},
+		{title: 'a renew after a run on one connection', send: [requestLine({type: 'run', id, script: 'hello', args: [], caller: 't'}), requestLine({type: 'renew', id: 'order-request-0002', caller: 't'})], frames: [{type: 'error', code: 'malformed', message: 'certificate requests cannot share a connection with a run'}]},
+		{title: 'a pin with a serial that is not hex', send: [requestLine({type: 'pin', id, caller: 't', serial: 'not-hex'})], frames: [{type: 'error', code: 'malformed', message: 'field "serial" must be a certificate serial in hex'}]},
+	];
+	for (const c of cases) {
+		const reply = await raw(c.send);
+		const refusals = reply.frames.filter(frame => frame['type'] === 'error').map(({type, code, message}) => ({type, code, message}));
+		t.deepEqual(refusals, c.frames, c.title);
+	}
+
+	// Two connections asking at once: the second is told a renewal is in progress.
+	let first: TLSSocket | undefined;
+	let csrReceived = false;
+	const holding = raw([], socket => {
+		first = socket;
+		socket.on('data', (chunk: Buffer) => {
+			csrReceived ||= chunk.toString().includes('"type":"csr"');
+		});
+		socket.write(requestLine({type: 'renew', id: 'order-request-0003', caller: 't'}));
+	});
+	await waitFor(() => (csrReceived ? true : undefined), 'the first renewal to answer with its CSR');
+	const second = await raw([requestLine({type: 'renew', id: 'order-request-0004', caller: 't'})]);
+	t.deepEqual(second.frames.map(({type, code, message}) => ({type, code, message})), [{type: 'error', code: 'busy', message: 'a renewal of this agent is already in progress'}]);
+	first!.destroy();
+	await holding;
+	t.is(serialOf(agentPaths(agent.home).cert), before, 'nothing was installed');
 });
 
 test.serial('xi-exec renew forces a renewal; with the CA key offline it is queued and says why', async t => {
