@@ -59,7 +59,7 @@ export async function maintainAgents(contacted: readonly AgentRecord[], options:
 	let rotation = readRotation(options.paths);
 	if (rotation) {
 		const next = rotation;
-		const pending = pendingAgents(next, agents.map(agent => agent.name));
+		const pending = pendingAgents(next, agents);
 		const answers = await mapLimited(agents.filter(agent => pending.includes(agent.name)), 32, async agent => ({agent: agent.name, answer: await announceSerial(agent, next.serial, requestOptions)}));
 		for (const {agent, answer} of answers) {
 			if (answer.ok) {
@@ -72,7 +72,7 @@ export async function maintainAgents(contacted: readonly AgentRecord[], options:
 
 		// Re-read: another process may have completed (or restarted) the rotation meanwhile.
 		const now = readRotation(options.paths);
-		rotation = now?.serial === next.serial ? withAnnounced(now, report.announced) : now;
+		rotation = now?.serial === next.serial ? withAnnounced(now, agents.filter(agent => report.announced.includes(agent.name))) : now;
 		if (rotation && now?.serial === next.serial) {
 			writeRotation(options.paths, rotation);
 		}
@@ -84,8 +84,7 @@ export async function maintainAgents(contacted: readonly AgentRecord[], options:
 	}
 
 	if (rotation) {
-		const registered = (await store.read()).agents.map(agent => agent.name);
-		report.rotationPending = pendingAgents(rotation, registered);
+		report.rotationPending = pendingAgents(rotation, (await store.read()).agents);
 		if (report.rotationPending.length === 0) {
 			completeRotation(options.paths);
 			report.rotationCompleted = {serial: rotation.serial, previousSerial: rotation.previousSerial};

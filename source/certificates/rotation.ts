@@ -19,14 +19,22 @@ import {issueCertificate, type CertificateAuthority} from '../pki/issue.js';
 
 export type RotationState = {version: 1; serial: string; previousSerial: string; startedAt: string; caller: string; announced: string[]};
 
-/** Agents of the registry that have not pinned the next serial yet. Pure. */
-export function pendingAgents(state: RotationState, agentNames: readonly string[]): string[] {
-	const announced = new Set(state.announced);
-	return agentNames.filter(name => !announced.has(name));
+/**
+ * Who has pinned the next serial is kept per pairing (`name@pairedAt`): an agent paired again
+ * while the rotation is pending (a rebuilt host, `--replace`) has not, and is asked again.
+ */
+export function announcementKey(agent: {name: string; pairedAt: string}): string {
+	return `${agent.name}@${agent.pairedAt}`;
 }
 
-export function withAnnounced(state: RotationState, names: readonly string[]): RotationState {
-	return {...state, announced: [...new Set([...state.announced, ...names])].sort()};
+/** Agents of the registry that have not pinned the next serial yet, by name. Pure. */
+export function pendingAgents(state: RotationState, agents: ReadonlyArray<{name: string; pairedAt: string}>): string[] {
+	const announced = new Set(state.announced);
+	return agents.filter(agent => !announced.has(announcementKey(agent))).map(agent => agent.name);
+}
+
+export function withAnnounced(state: RotationState, agents: ReadonlyArray<{name: string; pairedAt: string}>): RotationState {
+	return {...state, announced: [...new Set([...state.announced, ...agents.map(announcementKey)])].sort()};
 }
 
 export function readRotation(paths: ControllerPaths): RotationState | undefined {

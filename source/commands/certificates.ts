@@ -72,7 +72,7 @@ export async function rotateCommand(paths: ControllerPaths, input: {force: boole
 			return 0;
 		}
 
-		const unreached = pendingAgents(readRotation(paths)!, (await openControllerRegistry(paths).read()).agents.map(agent => agent.name));
+		const unreached = pendingAgents(readRotation(paths)!, (await openControllerRegistry(paths).read()).agents);
 		if (input.force) {
 			completeRotation(paths);
 			await options.record('controller.rotated', {serial: rotation.serial, previousSerial: rotation.previousSerial, forced: true, unreached});

@@ -26,7 +26,7 @@ export async function gatherHealth(paths: ControllerPaths, now: Date): Promise<F
 			encrypted: caKeyPresent && readTextFile(paths.caKey, 'the CA key').includes('ENCRYPTED PRIVATE KEY'),
 		},
 		agents: registry.agents,
-		...(rotation ? {rotation: {serial: rotation.serial, pending: pendingAgents(rotation, registry.agents.map(agent => agent.name))}} : {}),
+		...(rotation ? {rotation: {serial: rotation.serial, pending: pendingAgents(rotation, registry.agents)}} : {}),
 		threshold: defaultRenewalThreshold,
 	}, now);
 }

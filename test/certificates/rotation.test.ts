@@ -1,7 +1,7 @@
 /** A rotation's state on disk survives crashes and a second process completing it at the same time. */
 import {existsSync, renameSync, rmSync} from 'node:fs';
 import test from 'ava';
-import {completeRotation, currentControllerSerial, readRotation, startRotation} from '../../source/certificates/rotation.js';
+import {completeRotation, currentControllerSerial, pendingAgents, readRotation, startRotation, withAnnounced} from '../../source/certificates/rotation.js';
 import {controllerPaths, loadCertificateAuthority, loadControllerCredentials} from '../../source/home.js';
 import {createController} from '../helpers/fleet.js';
 
@@ -43,4 +43,14 @@ test('next files removed by hand: the state is refused with what to do, not half
 	rmSync(paths.nextControllerKey);
 	rmSync(paths.nextControllerCert);
 	t.throws(() => readRotation(paths), {message: `${paths.rotation} names serial ${state.serial}, but controller.next.key and .pem are gone; remove ${paths.rotation} to start the rotation again.`});
+});
+
+test('an agent paired again while a rotation is pending is asked again; a renewal does not matter', t => {
+	const state = {version: 1 as const, serial: 'bb', previousSerial: 'aa', startedAt: '', caller: 't', announced: []};
+	const web1 = {name: 'web1', pairedAt: '2026-01-01T00:00:00.000Z'};
+	const web2 = {name: 'web2', pairedAt: '2026-01-01T00:00:00.000Z'};
+	const announced = withAnnounced(state, [web1, web2]);
+	t.deepEqual(pendingAgents(announced, [web1, web2]), []);
+	t.deepEqual(pendingAgents(announced, [{...web1, pairedAt: '2026-02-01T00:00:00.000Z'}, web2]), ['web1']);
+	t.deepEqual(pendingAgents(announced, [web1, web2, {name: 'web3', pairedAt: '2026-02-01T00:00:00.000Z'}]), ['web3'], 'a newly paired agent gets the serial at its first contact');
 });
