@@ -12,14 +12,14 @@ export type DiscoveryCache = {
 	discover: (agents: readonly AgentRecord[], options: {maxAgeMs: number; timeoutMs?: number}) => Promise<Discovered[]>;
 };
 
-export function createDiscoveryCache(context: SecureContext, options: {parallel?: number; timeoutMs?: number; now?: () => number} = {}): DiscoveryCache {
+export function createDiscoveryCache(context: SecureContext, options: {parallel?: number; timeoutMs?: number; now?: () => number; revoked?: () => Promise<ReadonlySet<string>>} = {}): DiscoveryCache {
 	const now = options.now ?? Date.now;
 	const answers = new Map<string, {at: number; found: Discovered}>();
 	const asking = new Map<string, Promise<Discovered>>();
 	// An agent re-paired at another address or with another certificate is a new agent.
 	const keyOf = (agent: AgentRecord) => `${agent.name}\n${agent.address}\n${agent.serial}`;
 
-	const ask = (agent: AgentRecord, timeoutMs: number): Promise<Discovered> => {
+	const ask = (agent: AgentRecord, timeoutMs: number, revoked: ReadonlySet<string> | undefined): Promise<Discovered> => {
 		const key = keyOf(agent);
 		const pending = asking.get(key);
 		if (pending) {
@@ -27,7 +27,7 @@ export function createDiscoveryCache(context: SecureContext, options: {parallel?
 		}
 
 		const started = now();
-		const promise = discoverAgent(agent, context, timeoutMs).then(found => {
+		const promise = discoverAgent(agent, context, timeoutMs, revoked).then(found => {
 			answers.set(key, {at: started, found});
 			return found;
 		}).finally(() => {
@@ -40,9 +40,11 @@ export function createDiscoveryCache(context: SecureContext, options: {parallel?
 	return {
 		async discover(agents, request) {
 			const timeoutMs = request.timeoutMs ?? options.timeoutMs ?? 3000;
+			// An unpaired or superseded agent certificate is refused here too, as by the run flow.
+			const revoked = await options.revoked?.();
 			const results = await mapLimited(agents, options.parallel ?? 64, async agent => {
 				const known = answers.get(keyOf(agent));
-				return known && now() - known.at <= request.maxAgeMs ? known.found : ask(agent, timeoutMs);
+				return known && now() - known.at <= request.maxAgeMs ? known.found : ask(agent, timeoutMs, revoked);
 			});
 			// Forget agents no longer registered.
 			const current = new Set(agents.map(agent => keyOf(agent)));

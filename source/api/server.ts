@@ -16,6 +16,7 @@ import {openControllerAudit} from '../audit/controller-log.js';
 import {createClientContext} from '../dispatch/agent-connection.js';
 import type {RunEvent} from '../dispatch/events.js';
 import {openControllerRegistry, type ControllerPaths, type TlsCredentials} from '../home.js';
+import {revokedSerials} from '../registry/model.js';
 import {normaliseSerial} from '../pki/fingerprints.js';
 import {x509} from '../pki/x509.js';
 import {openTokenStore} from '../policy/token-store.js';
@@ -127,7 +128,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
 		audit,
 		clientContext,
 		controllerSerial: normaliseSerial(new x509.X509Certificate(options.client.cert).serialNumber),
-		discovery: createDiscoveryCache(clientContext),
+		discovery: createDiscoveryCache(clientContext, {revoked: async () => revokedSerials(await registry.read())}),
 		discoveryMaxAgeMs: options.discoveryMaxAgeMs ?? 10_000,
 		requestRecords: openRequestRecords(paths.auditLog),
 		live: createLiveRuns(),

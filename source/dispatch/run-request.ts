@@ -188,7 +188,7 @@ export async function prepareRun(ports: RunPorts, input: RunRequestInput): Promi
 	const selector = [...input.on];
 	const audit = ports.audit();
 	// One discovery of the targets serves both the declared limits and the secret arguments.
-	const describe = describeOnce(ports.describe ?? describeTargets(ports.context, 64));
+	const describe = describeOnce(ports.describe ?? describeTargets(ports.context, 64, 5000, revokedSerials(registry)));
 	let scope: TokenScope | undefined;
 	try {
 		scope = input.token === undefined ? undefined : await checkToken(ports.paths, input.token, script, targets, now());

@@ -12,8 +12,8 @@ import {discoverAgents, type Discovered} from './discover.js';
 
 export type DescribeTargets = (targets: readonly AgentTarget[]) => Promise<readonly Discovered[]>;
 
-export function describeTargets(context: SecureContext, parallel: number, timeoutMs = 5000): DescribeTargets {
-	return async targets => discoverAgents(targets, context, {parallel, timeoutMs});
+export function describeTargets(context: SecureContext, parallel: number, timeoutMs = 5000, revoked?: ReadonlySet<string>): DescribeTargets {
+	return async targets => discoverAgents(targets, context, {parallel, timeoutMs, ...(revoked ? {revoked} : {})});
 }
 
 /** Asks once: a second call (the same run's targets) gets the first answer. */

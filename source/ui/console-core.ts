@@ -14,6 +14,7 @@ import {normaliseSerial} from '../pki/fingerprints.js';
 import {x509} from '../pki/x509.js';
 import {loadCertificateAuthority, loadControllerCredentials, loadServerCredentials, openControllerRegistry, readControllerCertificate, type ControllerPaths} from '../home.js';
 import type {HostPort} from '../io/address.js';
+import {revokedSerials} from '../registry/model.js';
 import {openPairingListener} from '../pairing/listener.js';
 import {pairingAuditFields} from '../pairing/audit-fields.js';
 import {controllerAuditVerifier, openControllerAudit} from '../audit/controller-log.js';
@@ -32,7 +33,7 @@ export function createConsoleCore(paths: ControllerPaths, options: ConsoleCoreOp
 			return (await registry.read()).agents;
 		},
 		async discover(agents, onFound) {
-			await discoverAgents(agents, context, {parallel: 64, timeoutMs: 3000, onResult: onFound});
+			await discoverAgents(agents, context, {parallel: 64, timeoutMs: 3000, revoked: revokedSerials(await registry.read()), onResult: onFound});
 		},
 		run(request, onEvent) {
 			const requestId = randomUUID();
