@@ -12,7 +12,7 @@ export type DiscoveryCache = {
 	discover: (agents: readonly AgentRecord[], options: {maxAgeMs: number; timeoutMs?: number}) => Promise<Discovered[]>;
 };
 
-export function createDiscoveryCache(context: SecureContext, options: {parallel?: number; timeoutMs?: number; now?: () => number; revoked?: () => Promise<ReadonlySet<string>>} = {}): DiscoveryCache {
+export function createDiscoveryCache(context: SecureContext | (() => SecureContext), options: {parallel?: number; timeoutMs?: number; now?: () => number; revoked?: () => Promise<ReadonlySet<string>>} = {}): DiscoveryCache {
 	const now = options.now ?? Date.now;
 	const answers = new Map<string, {at: number; found: Discovered}>();
 	const asking = new Map<string, Promise<Discovered>>();
@@ -27,7 +27,7 @@ export function createDiscoveryCache(context: SecureContext, options: {parallel?
 		}
 
 		const started = now();
-		const promise = discoverAgent(agent, context, timeoutMs, revoked).then(found => {
+		const promise = discoverAgent(agent, typeof context === 'function' ? context() : context, timeoutMs, revoked).then(found => {
 			answers.set(key, {at: started, found});
 			return found;
 		}).finally(() => {

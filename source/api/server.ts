@@ -7,7 +7,8 @@
  * the REST API, the agents' policy calls still get the fleet certificate, chosen by the SNI name
  * the policy client sends.
  */
-import {constants} from 'node:crypto';
+import {constants, X509Certificate} from 'node:crypto';
+import {statSync} from 'node:fs';
 import {createSecureContext, type SecureContext} from 'node:tls';
 import {Ajv2020, type ErrorObject} from 'ajv/dist/2020.js';
 import Fastify, {type FastifyInstance, type FastifyReply, type FastifyRequest} from 'fastify';
@@ -15,10 +16,9 @@ import {XiError} from '../errors.js';
 import {openControllerAudit} from '../audit/controller-log.js';
 import {createClientContext} from '../dispatch/agent-connection.js';
 import type {RunEvent} from '../dispatch/events.js';
-import {openControllerRegistry, type ControllerPaths, type TlsCredentials} from '../home.js';
+import {loadControllerCredentials, openControllerRegistry, type ControllerPaths, type TlsCredentials} from '../home.js';
 import {revokedSerials} from '../registry/model.js';
 import {normaliseSerial} from '../pki/fingerprints.js';
-import {x509} from '../pki/x509.js';
 import {openTokenStore} from '../policy/token-store.js';
 import {authenticate, type Caller} from './auth.js';
 import {createDiscoveryCache} from './discovery-cache.js';
@@ -113,7 +113,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
 	const registry = openControllerRegistry(paths);
 	const tokenStore = openTokenStore(paths.home);
 	const audit = openControllerAudit(paths);
-	const clientContext = createClientContext(options.client);
+	const client = currentControllerClient(paths, options.client);
 	const stopping = new AbortController();
 	const running = new Set<Promise<unknown>>();
 	const corsHeaders = (request: FastifyRequest): Record<string, string> => {
@@ -126,9 +126,14 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
 		registry,
 		tokens: async () => (await tokenStore.read()).tokens,
 		audit,
-		clientContext,
-		controllerSerial: normaliseSerial(new x509.X509Certificate(options.client.cert).serialNumber),
-		discovery: createDiscoveryCache(clientContext, {revoked: async () => revokedSerials(await registry.read())}),
+		// Read at each use: a server that runs for months must follow a controller rotation.
+		get clientContext() {
+			return client().context;
+		},
+		get controllerSerial() {
+			return client().serial;
+		},
+		discovery: createDiscoveryCache(() => client().context, {revoked: async () => revokedSerials(await registry.read())}),
 		discoveryMaxAgeMs: options.discoveryMaxAgeMs ?? 10_000,
 		requestRecords: openRequestRecords(paths.auditLog),
 		live: createLiveRuns(),
@@ -274,4 +279,36 @@ function answerPreflight(request: FastifyRequest, reply: FastifyReply, origins: 
 function describeAjv(errors: ErrorObject[] | null | undefined): string {
 	const [first] = errors ?? [];
 	return first ? `${first.instancePath || '(root)'} ${first.message ?? 'is invalid'}` : 'invalid';
+}
+
+/**
+ * The controller's client identity for dialling agents, reloaded when controller.pem changes (a
+ * rotation completed by `xi-exec rotate` or by another process): agents retire the old serial at
+ * their first contact with the new one, and a long-running server must not be left behind.
+ */
+function currentControllerClient(paths: ControllerPaths, initial: TlsCredentials): () => {context: SecureContext; serial: string} {
+	const make = (credentials: TlsCredentials) => ({context: createClientContext(credentials), serial: normaliseSerial(new X509Certificate(credentials.cert).serialNumber)});
+	let current = make(initial);
+	let seen = modifiedAt(paths.controllerCert);
+	return () => {
+		const now = modifiedAt(paths.controllerCert);
+		if (now !== seen) {
+			seen = now;
+			try {
+				current = make(loadControllerCredentials(paths));
+			} catch {
+				// Mid-rotation (the key moved, the certificate not yet): keep the last good one.
+			}
+		}
+
+		return current;
+	};
+}
+
+function modifiedAt(path: string): number | undefined {
+	try {
+		return statSync(path).mtimeMs;
+	} catch {
+		return undefined;
+	}
 }
