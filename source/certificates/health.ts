@@ -30,7 +30,7 @@ export function certificateHealth(facts: CertificateFactsForHealth, now: Date): 
 		const state = expiryState(own.notAfter, now);
 		findings.push(state.state === 'ok'
 			? {level: 'ok', subject: own.what, message: `valid until ${date(own.notAfter)} (${state.daysLeft} days)`}
-			: {level: state.state === 'expired' ? 'fail' : 'warn', subject: own.what, message: `${state.state === 'expired' ? 'expired' : 'expires'} ${date(own.notAfter)}; run \`xi-exec rotate\``});
+			: {level: state.state === 'expired' ? 'fail' : 'warn', subject: own.what, message: `${state.state === 'expired' ? 'expired' : 'expires'} ${date(own.notAfter)}; ${own.what === 'controller certificate' ? 'run `xi-exec rotate`' : 'not renewed automatically yet: see "Certificates over time" in the README'}`});
 	}
 
 	if (!facts.caKey.present) {

@@ -19,6 +19,7 @@ const cases: Array<{title: string; facts: Partial<CertificateFactsForHealth>; ex
 	{title: 'a healthy fleet', facts: {}, expected: []},
 	{title: 'a CA with less than a year left', facts: {ca: {notAfter: inDays(200)}}, expected: ['warn CA certificate: expires 2026-12-18; announce a new CA under the old one before then (README: "Rotating the CA")']},
 	{title: 'an expired CA', facts: {ca: {notAfter: inDays(-1)}}, expected: ['fail CA certificate: expired 2026-05-31; announce a new CA under the old one before then (README: "Rotating the CA")']},
+	{title: 'a server certificate with 20 days left', facts: {own: [{what: 'server certificate', notAfter: inDays(20)}]}, expected: ['warn server certificate: expires 2026-06-21; not renewed automatically yet: see "Certificates over time" in the README']},
 	{title: 'a controller certificate with 20 days left', facts: {own: [{what: 'controller certificate', notAfter: inDays(20)}]}, expected: ['warn controller certificate: expires 2026-06-21; run `xi-exec rotate`']},
 	{title: 'a CA key readable by its group', facts: {caKey: {present: true, mode: 0o640, encrypted: false}}, expected: ['fail CA key: readable by others (mode 640); run `chmod 600` on it']},
 	{title: 'a CA key kept offline', facts: {caKey: {present: false, encrypted: false}}, expected: ['warn CA key: not on this host (kept offline): pairing, renewal and rotation wait until it is back']},
