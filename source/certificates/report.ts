@@ -13,3 +13,7 @@ export function formatMaintenance(report: MaintenanceReport): string {
 	];
 	return lines.length === 0 ? 'Nothing to do: every certificate is current.\n' : lines.join('\n') + '\n';
 }
+
+export function somethingHappened(report: MaintenanceReport): boolean {
+	return report.renewed.length + report.renewalFailed.length + report.announced.length + report.announceFailed.length > 0 || report.renewalQueued !== undefined || report.rotationCompleted !== undefined;
+}

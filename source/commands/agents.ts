@@ -1,8 +1,8 @@
 /** `xi-exec agents [--on SELECTOR] [--json]`: the registry, with each agent asked what it runs now. */
 import type {SecureContext} from 'node:tls';
 import {openControllerAudit} from '../audit/controller-log.js';
-import {maintainAgents} from '../certificates/maintain.js';
-import {formatMaintenance} from '../certificates/report.js';
+import type {AuditLog} from '../audit/file-log.js';
+import {certificateNotes, maintainAfterContact} from '../certificates/after-contact.js';
 import {createClientContext} from '../dispatch/agent-connection.js';
 import {discoverAgents, type Discovered} from '../dispatch/discover.js';
 import {loadControllerCredentials, openControllerRegistry, type ControllerPaths} from '../home.js';
@@ -59,19 +59,12 @@ export async function agentsCommand(paths: ControllerPaths, input: {on: string[]
 
 /** Renewals and a rotation's handover for the agents that answered, then warnings about our own certificates (on stderr). */
 async function keepCertificatesCurrent(paths: ControllerPaths, reached: AgentRecord[], context: SecureContext, io: CommandIo): Promise<void> {
-	if (reached.length > 0) {
-		const audit = openControllerAudit(paths);
-		try {
-			const report = await maintainAgents(reached, {paths, context, caller: defaultCaller(), now: () => new Date(), timeoutMs: 10_000, record: async (event, fields) => {
-				await audit.append({...fields, event, caller: defaultCaller()});
-			}});
-			const text = formatMaintenance(report);
-			if (!text.startsWith('Nothing to do')) {
-				io.stderr(text.split('\n').filter(Boolean).map(line => `xi-exec: certificates: ${line}\n`).join(''));
-			}
-		} finally {
-			await audit.close();
-		}
+	let audit: AuditLog | undefined;
+	try {
+		const done = await maintainAfterContact({paths, context, caller: defaultCaller(), now: () => new Date(), audit: () => (audit ??= openControllerAudit(paths))}, reached);
+		io.stderr(done ? certificateNotes(done) : '');
+	} finally {
+		await audit?.close();
 	}
 
 	const warnings = (await gatherHealth(paths, new Date())).filter(finding => finding.level !== 'ok' && (finding.subject.endsWith('certificate') || finding.subject === 'rotation'));

@@ -1,6 +1,7 @@
 /** `xi-exec run SCRIPT --on SELECTOR [-- ARGS...]`: dispatch, stream, summarise, exit 0 only if all ok. */
 import {X509Certificate} from 'node:crypto';
 import {hostname, userInfo} from 'node:os';
+import {certificateNotes} from '../certificates/after-contact.js';
 import {createClientContext} from '../dispatch/agent-connection.js';
 import type {RunEvent} from '../dispatch/events.js';
 import {checkRunInput, historyDirectory, prepareRun, type RolloutInput} from '../dispatch/run-request.js';
@@ -118,7 +119,7 @@ export async function runCommand(paths: ControllerPaths, input: RunInput, io: Co
 			},
 		});
 		if (outcome.certificates) {
-			io.stderr(outcome.certificates.split('\n').filter(Boolean).map(line => `xi-exec: certificates: ${line}\n`).join(''));
+			io.stderr(certificateNotes(outcome.certificates));
 		}
 
 		if (outcome.historyProblem) {

@@ -10,11 +10,9 @@
  * dials. Ports (the audit log, the TLS context, the stores) come in from the face.
  */
 import {createHash, randomInt, randomUUID, X509Certificate} from 'node:crypto';
-import {existsSync} from 'node:fs';
 import {join} from 'node:path';
 import type {SecureContext} from 'node:tls';
-import {agentValidity, renewalDue} from '../certificates/expiry.js';
-import {formatMaintenance} from '../certificates/report.js';
+import {maintainAfterContact} from '../certificates/after-contact.js';
 import {XiError} from '../errors.js';
 import {argsHash, type AuditFields} from '../audit/record.js';
 import type {AuditLog} from '../audit/file-log.js';
@@ -115,33 +113,6 @@ export type PreparedRun = {
 	scope?: TokenScope;
 	start: (options?: RunStartOptions) => Promise<RunOutcome>;
 };
-
-/**
- * Talking to an agent is when its certificate is renewed (below the threshold) and when it gets a
- * rotating controller's next serial. Never fails the run: a problem is reported in words.
- */
-async function maintainAfterContact(ports: RunPorts, agents: AgentRecord[], caller: string, now: () => Date): Promise<string | undefined> {
-	if (agents.length === 0) {
-		return undefined;
-	}
-
-	// Most runs have nothing to do here: only then is the certificate machinery (and its PKI library) loaded.
-	if (!existsSync(ports.paths.rotation) && !agents.some(agent => renewalDue(agentValidity(agent), now()))) {
-		return undefined;
-	}
-
-	const audit = ports.audit();
-	try {
-		const {maintainAgents} = await import('../certificates/maintain.js');
-		const report = await maintainAgents(agents, {paths: ports.paths, context: ports.context, caller, now, timeoutMs: 10_000, record: async (event, fields) => {
-			await audit.append({...fields, event, caller});
-		}});
-		const changed = report.renewed.length + report.renewalFailed.length + report.announced.length + report.announceFailed.length > 0 || report.renewalQueued || report.rotationCompleted;
-		return changed ? formatMaintenance(report) : undefined;
-	} catch (error) {
-		return `keeping certificates current failed: ${(error as Error).message}\n`;
-	}
-}
 
 /** New credentials when the controller certificate on disk is no longer the one this run started with. */
 function freshControllerContext(ports: RunPorts): () => SecureContext | undefined {
@@ -295,7 +266,7 @@ export async function prepareRun(ports: RunPorts, input: RunRequestInput): Promi
 
 		const answered = results.filter(result => result.status !== 'unreachable' && result.status !== 'skipped').map(result => result.agent);
 		await ports.registry.update(registry => markSeen(registry, answered, now().toISOString())).catch(() => undefined);
-		const certificates = input.dryRun ? undefined : await maintainAfterContact(ports, targets.filter(target => answered.includes(target.name)), input.caller, now);
+		const certificates = input.dryRun ? undefined : await maintainAfterContact({paths: ports.paths, context: ports.context, caller: input.caller, now, audit: ports.audit}, targets.filter(target => answered.includes(target.name)));
 		return {results, cancelled: cancel.aborted, ...(history.problem() ? {historyProblem: history.problem()} : {}), ...(certificates ? {certificates} : {})};
 	};
 
