@@ -10,7 +10,8 @@ import type {Pins} from './pins.js';
 
 export type {Pins} from './pins.js';
 
-export type PeerVerdict = {ok: true; serial: string} | {ok: false; reason: string};
+/** `code` names the one refusal a controller acts on: its serial is not (or no longer) pinned here. */
+export type PeerVerdict = {ok: true; serial: string} | {ok: false; reason: string; code?: 'unpinned'};
 
 export function checkControllerCertificate(peerDer: Buffer, issuerDer: Buffer | undefined, pins: Pins): PeerVerdict {
 	if (!issuerDer) {
@@ -48,7 +49,7 @@ export function checkControllerCertificate(peerDer: Buffer, issuerDer: Buffer | 
 
 	const {serial} = certificate;
 	if (!pins.controllerSerials.map(normaliseSerial).includes(serial)) {
-		return {ok: false, reason: `controller certificate serial ${serial} is not the pinned one`};
+		return {ok: false, reason: `controller certificate serial ${serial} is not the pinned one`, code: 'unpinned'};
 	}
 
 	return {ok: true, serial};

@@ -146,7 +146,7 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
 			: {ok: false as const, reason: 'no client certificate'};
 		if (!verdict.ok) {
 			log('tls.refused', {source, reason: verdict.reason});
-			refuse(socket, unknownRequestId, 'forbidden', `refused: ${verdict.reason}`);
+			refuse(socket, unknownRequestId, verdict.code ?? 'forbidden', `refused: ${verdict.reason}`);
 			return;
 		}
 

@@ -125,7 +125,7 @@ export async function runOnAgent(target: AgentTarget, request: AgentRunRequest, 
 
 /** The agent's connection-level refusal of a controller serial it no longer pins (nothing ran). */
 function refusedOldControllerSerial(end: ExchangeEnd): boolean {
-	return end.kind === 'terminal' && end.frame.type === 'error' && end.frame.id === unknownRequestId && end.frame.code === 'forbidden' && end.frame.message.includes('is not the pinned one');
+	return end.kind === 'terminal' && end.frame.type === 'error' && end.frame.id === unknownRequestId && end.frame.code === 'unpinned';
 }
 
 /** What the cancel frame names as its caller: the run's caller, and the timeout when one fired. */

@@ -114,6 +114,8 @@ export const protocolErrorCodes = [
 	'stale',
 	'timeout',
 	'busy',
+	/** The controller's certificate is the fleet's, but its serial is not pinned here (a rotation not announced to this agent). */
+	'unpinned',
 ] as const;
 export type ProtocolErrorCode = (typeof protocolErrorCodes)[number];
 export type ErrorFrame = ResponseBase & {type: 'error'; code: ProtocolErrorCode; message: string};

@@ -33,7 +33,7 @@ const cases: Case[] = [
 		title: 'a controller certificate with another serial fails',
 		peer: der(otherController),
 		issuer: der(fleet.certificate),
-		verdict: {ok: false, reason: `controller certificate serial ${normaliseSerial(otherController.serialNumber)} is not the pinned one`},
+		verdict: {ok: false, reason: `controller certificate serial ${normaliseSerial(otherController.serialNumber)} is not the pinned one`, code: 'unpinned'},
 	},
 	{title: 'another agent\'s certificate fails', peer: der(await mint(fleet, {role: 'agent', name: 'web2'}, serial)), issuer: der(fleet.certificate), verdict: {ok: false, reason: 'the peer is agent web2, not the controller'}},
 	{title: 'a server-role certificate fails', peer: der(await mint(fleet, {role: 'server'}, serial)), issuer: der(fleet.certificate), verdict: {ok: false, reason: 'the peer is server, not the controller'}},
@@ -102,7 +102,7 @@ const cases: Case[] = [
 	{title: 'a certificate without its issuer fails', peer: der(controller), issuer: undefined, verdict: {ok: false, reason: 'the peer certificate has no issuer in the chain'}},
 	{title: 'bytes that are not a certificate fail', peer: Buffer.from('not a certificate'), issuer: der(fleet.certificate), verdict: {ok: false, reason: 'the peer certificate cannot be parsed'}},
 	{title: 'an issuer that is not a certificate fails', peer: der(controller), issuer: Buffer.alloc(16), verdict: {ok: false, reason: 'the peer certificate cannot be parsed'}},
-	{title: 'no pinned serial at all fails', peer: der(controller), issuer: der(fleet.certificate), pins: {...pins, controllerSerials: []}, verdict: {ok: false, reason: `controller certificate serial ${serial} is not the pinned one`}},
+	{title: 'no pinned serial at all fails', peer: der(controller), issuer: der(fleet.certificate), pins: {...pins, controllerSerials: []}, verdict: {ok: false, reason: `controller certificate serial ${serial} is not the pinned one`, code: 'unpinned'}},
 ];
 
 for (const c of cases) {

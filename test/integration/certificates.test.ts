@@ -295,7 +295,7 @@ test.serial('a forced rotation switches at once and names the agents that must b
 	await start(two);
 	const refused = await run(controllerHome, ['run', 'hello', '--on', 'force2']);
 	t.is(refused.code, 1);
-	t.regex(refused.stdout, /force2 = error: the agent refused the connection \(forbidden\): controller certificate serial [\da-f]+ is not the pinned one/);
+	t.regex(refused.stdout, /force2 = error: the agent refused the connection \(unpinned\): controller certificate serial [\da-f]+ is not the pinned one/);
 });
 
 test.serial('unpair: a reachable agent deletes its credentials and stops; an unreachable one is revoked and refused if it shows up again', async t => {

@@ -122,7 +122,8 @@ type Refusal = {
 // reason is in the agent's log only.
 const closedWithoutAWord = {secured: true, errorCode: undefined, frames: [], gaveUp: false};
 
-const forbidden = (message: string) => ({secured: true, errorCode: undefined, frames: [{v: 1, type: 'error', id: '-', code: 'forbidden', message}], gaveUp: false});
+const refusedWith = (code: string, message: string) => ({secured: true, errorCode: undefined, frames: [{v: 1, type: 'error', id: '-', code, message}], gaveUp: false});
+const forbidden = (message: string) => refusedWith('forbidden', message);
 
 const refusals: Refusal[] = [
 	{
@@ -152,7 +153,7 @@ const refusals: Refusal[] = [
 	{
 		title: 'a controller certificate from the fleet CA with an unpinned serial',
 		client: async fleet => mintController(fleet.fleetCa),
-		expected: (_fleet, client) => forbidden(`refused: controller certificate serial ${serialOf(client.cert!)} is not the pinned one`),
+		expected: (_fleet, client) => refusedWith('unpinned', `refused: controller certificate serial ${serialOf(client.cert!)} is not the pinned one`),
 		logged: (_fleet, client) => `controller certificate serial ${serialOf(client.cert!)} is not the pinned one`,
 	},
 	{
