@@ -4,10 +4,10 @@
  * advertised argument schema (a `oneOf` where agents advertise different schemas for one name).
  * Built from the very schema objects the server validates with. Pure.
  */
-import {relocateSchema} from './advertised-schema.js';
+import {relocateSchema} from '../core/advertised-schema.js';
 import {routes as allRoutes, openapiPath, type RouteSpec} from './routes.js';
 import {namedSchemas, scriptRunBodySchema, type JsonSchema} from './schemas.js';
-import type {Catalog, CatalogScript} from './script-catalog.js';
+import type {Catalog, CatalogScript} from '../core/script-catalog.js';
 
 export const scriptRouteUrl = '/v1/scripts/:script';
 

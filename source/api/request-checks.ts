@@ -1,6 +1,5 @@
 /** The checks on a request's headers and on what a token reaches, before any handler runs. Pure. */
-import {checkScope, type TokenScope} from '../policy/tokens.js';
-import type {Tags} from '../policy/tags.js';
+import type {TokenScope} from '../policy/tokens.js';
 
 export type Bearer = {ok: true; token: string} | {ok: false; reason: string};
 
@@ -35,17 +34,4 @@ export function isJsonMediaType(header: string | undefined): boolean {
 /** A token whose scope is everything: it may manage tokens and read the audit trail. */
 export function isFullScope(scope: TokenScope): boolean {
 	return scope.scripts.includes('*') && scope.on.includes('all');
-}
-
-/**
- * Why a token may not reach these agents (whatever script), or undefined. The same decision as a
- * run's scope check, with the script left out of it.
- */
-export function reachProblem(scope: TokenScope, agents: ReadonlyArray<{name: string; tags: Tags}>): string | undefined {
-	return agents.length === 0 ? undefined : checkScope({...scope, scripts: ['*']}, '*', agents);
-}
-
-/** Whether a token may see a script (in discovery and the document). */
-export function scopeAllowsScript(scope: TokenScope, script: string): boolean {
-	return scope.scripts.includes('*') || scope.scripts.includes(script);
 }

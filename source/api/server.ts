@@ -21,7 +21,7 @@ import {revokedSerials} from '../registry/model.js';
 import {normaliseSerial} from '../pki/fingerprints.js';
 import {openTokenStore} from '../policy/token-store.js';
 import {authenticate, type Caller} from './auth.js';
-import {createDiscoveryCache} from './discovery-cache.js';
+import {createDiscoveryCache} from '../core/discovery-cache.js';
 import {docsCss, docsHtml, docsScript, docsSecurityPolicy} from './docs-page.js';
 import {errorAnswer} from './error-answer.js';
 import {createHandlers, type ApiPorts, type Handler} from './handlers.js';

@@ -2,7 +2,7 @@
 import type {Discovered} from '../dispatch/discover.js';
 import {sameTags} from '../policy/tags.js';
 import type {AgentRecord} from '../registry/model.js';
-import {compileAdvertisedSchema} from './advertised-schema.js';
+import {compileAdvertisedSchema} from '../core/advertised-schema.js';
 
 export function agentView(record: AgentRecord, found: Discovered, lastSeen: string | undefined, showScript: (name: string) => boolean) {
 	return {

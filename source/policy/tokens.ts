@@ -92,6 +92,19 @@ export function checkScope(scope: TokenScope, script: string, targets: ReadonlyA
 	return undefined;
 }
 
+/**
+ * Why a token may not reach these agents (whatever script), or undefined. The same decision as a
+ * run's scope check, with the script left out of it.
+ */
+export function reachProblem(scope: TokenScope, agents: ReadonlyArray<{name: string; tags: Tags}>): string | undefined {
+	return agents.length === 0 ? undefined : checkScope({...scope, scripts: ['*']}, '*', agents);
+}
+
+/** Whether a token may see a script (in discovery and the document). */
+export function scopeAllowsScript(scope: TokenScope, script: string): boolean {
+	return scope.scripts.includes('*') || scope.scripts.includes(script);
+}
+
 /** `30d`, `12h`, `90m` → a date after `now`. */
 export function parseExpiry(text: string, now: Date): Date | string {
 	const match = /^(\d+)([mhd])$/.exec(text);

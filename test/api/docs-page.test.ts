@@ -6,7 +6,7 @@
 import test from 'ava';
 import {docsScript} from '../../source/api/docs-page.js';
 import {buildOpenApiDocument} from '../../source/api/openapi.js';
-import {buildCatalog} from '../../source/api/script-catalog.js';
+import {buildCatalog} from '../../source/core/script-catalog.js';
 
 class FakeElement {
 	children: Array<FakeElement | string> = [];

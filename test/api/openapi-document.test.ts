@@ -4,7 +4,7 @@ import test from 'ava';
 import {compileErrors, validate} from '@readme/openapi-parser';
 import {buildOpenApiDocument} from '../../source/api/openapi.js';
 import {routes} from '../../source/api/routes.js';
-import {buildCatalog} from '../../source/api/script-catalog.js';
+import {buildCatalog} from '../../source/core/script-catalog.js';
 import type {Discovered} from '../../source/dispatch/discover.js';
 
 const agent = (name: string, scripts: Discovered['scripts']): Discovered => ({name, address: '127.0.0.1:1', status: 'reachable', scripts});

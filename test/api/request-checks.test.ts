@@ -1,7 +1,8 @@
 /** Header checks, scope helpers, the error shape and the event replay. */
 import test from 'ava';
 import {describeValidation, errorAnswer} from '../../source/api/error-answer.js';
-import {bearerToken, isFullScope, isJsonMediaType, reachProblem, tokenInQuery} from '../../source/api/request-checks.js';
+import {bearerToken, isFullScope, isJsonMediaType, tokenInQuery} from '../../source/api/request-checks.js';
+import {reachProblem} from '../../source/policy/tokens.js';
 import {formatSse, replayHistory} from '../../source/api/run-events.js';
 import {XiError} from '../../source/errors.js';
 

@@ -1,7 +1,7 @@
 /** Agents' argument schemas are untrusted: size limit, local $refs only, guarded patterns, no base-URI changes. */
 import test from 'ava';
-import {compileAdvertisedSchema, relocateSchema} from '../../source/api/advertised-schema.js';
-import {buildCatalog, variantFor} from '../../source/api/script-catalog.js';
+import {compileAdvertisedSchema, relocateSchema} from '../../source/core/advertised-schema.js';
+import {buildCatalog, variantFor} from '../../source/core/script-catalog.js';
 import type {Discovered} from '../../source/dispatch/discover.js';
 
 const refusals: Array<[string, unknown, RegExp]> = [
