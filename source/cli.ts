@@ -147,10 +147,8 @@ await runMain('xi-exec', async () => {
 					usage('xi-exec ca protect takes the passphrase from XI_EXEC_CA_PASSPHRASE (12 characters at least).');
 				}
 
-				const {protectCaKey} = await import('./home.js');
-				protectCaKey(paths, passphrase);
-				io.stdout(`The CA key at ${paths.caKey} is now encrypted; pairing, renewal and rotation need XI_EXEC_CA_PASSPHRASE from now on.\n`);
-				return 0;
+				const {caProtectCommand} = await import('./commands/ca.js');
+				return caProtectCommand(paths, passphrase, io);
 			}
 
 			if (cli.input[0] !== 'fingerprint') {

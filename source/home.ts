@@ -157,8 +157,12 @@ function decryptPrivateKey(pem: string, passphrase: string): string {
 	return createPrivateKey({key: pem, format: 'pem', passphrase}).export({type: 'pkcs8', format: 'pem'}) as string;
 }
 
-/** `xi-exec ca protect`: encrypts the CA key in place with a passphrase (AES-256, PKCS#8). */
-export function protectCaKey(paths: ControllerPaths, passphrase: string): void {
+/**
+ * `xi-exec ca protect`: encrypts the CA key in place with a passphrase (AES-256, PKCS#8).
+ * `beforeWrite` (the audit record) runs after the checks and before the key is replaced: when it
+ * throws, the key is unchanged.
+ */
+export async function protectCaKey(paths: ControllerPaths, passphrase: string, beforeWrite: () => Promise<void> = async () => undefined): Promise<void> {
 	requireInitialised(paths);
 	const pem = readTextFile(paths.caKey, 'the CA key');
 	if (pem.includes('ENCRYPTED PRIVATE KEY')) {
@@ -166,6 +170,7 @@ export function protectCaKey(paths: ControllerPaths, passphrase: string): void {
 	}
 
 	const encrypted = createPrivateKey(pem).export({type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase}) as string;
+	await beforeWrite();
 	writeFileAtomic(paths.caKey, encrypted, 0o600);
 }
 

@@ -309,17 +309,17 @@ export function createHandlers(ports: ApiPorts): Record<string, Handler> {
 			return out.json();
 		},
 
-		async createToken(request, reply) {
+		async createToken(request, reply, caller) {
 			const body = request.body as {name: string; scripts: string[]; on: string[]; expires?: string};
 			const out = capture();
-			await tokenCreate(ports.paths, {name: body.name, scripts: body.scripts.join(','), on: body.on, expires: body.expires, json: true}, out.io, ports.now());
+			await tokenCreate(ports.paths, {name: body.name, scripts: body.scripts.join(','), on: body.on, expires: body.expires, json: true, caller: `api:${tokenCaller(caller).scope.name}`, source: request.ip}, out.io, ports.now(), ports.audit);
 			reply.code(201);
 			return out.json();
 		},
 
-		async revokeToken(request) {
+		async revokeToken(request, _reply, caller) {
 			const {name} = request.params as {name: string};
-			await tokenRevoke(ports.paths, name, capture().io, ports.now());
+			await tokenRevoke(ports.paths, name, capture().io, ports.now(), {caller: `api:${tokenCaller(caller).scope.name}`, source: request.ip, audit: ports.audit});
 			return {name, revoked: true};
 		},
 

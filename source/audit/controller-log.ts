@@ -83,3 +83,21 @@ export function agentVerifierFromRegistry(registry: Registry, agent: string): Ch
 
 	return verifierFromPems(Object.fromEntries(certificates.map(pem => [normaliseSerial(new X509Certificate(pem).serialNumber), pem])));
 }
+
+/**
+ * Runs `work` with the controller's audit log: the one given (a server keeps its own open) or one
+ * opened for the call and closed after it, with a checkpoint. A controller action appends its
+ * record first and acts only once it is written (fail closed: no record, no change).
+ */
+export async function withControllerAudit<T>(paths: ControllerPaths, given: AuditLog | undefined, work: (audit: AuditLog) => Promise<T>): Promise<T> {
+	if (given) {
+		return work(given);
+	}
+
+	const audit = openControllerAudit(paths);
+	try {
+		return await work(audit);
+	} finally {
+		await audit.close();
+	}
+}

@@ -86,9 +86,10 @@ export async function maintainAgents(contacted: readonly AgentRecord[], options:
 	if (rotation) {
 		report.rotationPending = pendingAgents(rotation, (await store.read()).agents);
 		if (report.rotationPending.length === 0) {
+			// Recorded before the switch (fail closed: no record, the controller keeps its serial).
+			await options.record('controller.rotated', {serial: rotation.serial, previousSerial: rotation.previousSerial, forced: false, unreached: []});
 			completeRotation(options.paths);
 			report.rotationCompleted = {serial: rotation.serial, previousSerial: rotation.previousSerial};
-			await options.record('controller.rotated', {serial: rotation.serial, previousSerial: rotation.previousSerial, forced: false, unreached: []});
 		}
 	}
 

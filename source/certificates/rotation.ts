@@ -68,12 +68,14 @@ export function currentControllerSerial(paths: ControllerPaths): string {
 	return normaliseSerial(new X509Certificate(readTextFile(paths.controllerCert, 'the controller certificate')).serialNumber);
 }
 
-/** Issues the next controller certificate and records the rotation as started. */
-export async function startRotation(paths: ControllerPaths, ca: CertificateAuthority, now: Date, caller: string): Promise<RotationState> {
+/**
+ * Issues the next controller certificate and records the rotation as started. `beforeWrite` (the
+ * audit record) runs once the certificate is issued and before anything is written: when it
+ * throws, nothing on disk has changed.
+ */
+export async function startRotation(paths: ControllerPaths, ca: CertificateAuthority, now: Date, caller: string, beforeWrite: (state: RotationState) => Promise<void> = async () => undefined): Promise<RotationState> {
 	const keys = await generateKeyPair();
 	const certificate = await issueCertificate({ca, publicKey: keys.publicKey, identity: {role: 'controller'}, now});
-	writeFileAtomic(paths.nextControllerKey, await privateKeyToPem(keys.privateKey), 0o600);
-	writeFileAtomic(paths.nextControllerCert, certificate.toString('pem'), 0o644);
 	const state: RotationState = {
 		version: 1,
 		serial: normaliseSerial(certificate.serialNumber),
@@ -82,6 +84,9 @@ export async function startRotation(paths: ControllerPaths, ca: CertificateAutho
 		caller,
 		announced: [],
 	};
+	await beforeWrite(state);
+	writeFileAtomic(paths.nextControllerKey, await privateKeyToPem(keys.privateKey), 0o600);
+	writeFileAtomic(paths.nextControllerCert, certificate.toString('pem'), 0o644);
 	writeRotation(paths, state);
 	return state;
 }

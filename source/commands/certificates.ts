@@ -4,7 +4,7 @@
  * agent (source/certificates/maintain.ts); these force it, rotate the controller's own
  * certificate, and take an agent out of the fleet.
  */
-import {openControllerAudit} from '../audit/controller-log.js';
+import {withControllerAudit} from '../audit/controller-log.js';
 import type {AuditLog} from '../audit/file-log.js';
 import {tellUnpaired} from '../certificates/agent-requests.js';
 import {maintainAgents} from '../certificates/maintain.js';
@@ -21,12 +21,7 @@ import {defaultCaller, type CommandIo} from './run.js';
 const timeoutMs = 10_000;
 
 async function withAudit<T>(paths: ControllerPaths, work: (audit: AuditLog) => Promise<T>): Promise<T> {
-	const audit = openControllerAudit(paths);
-	try {
-		return await work(audit);
-	} finally {
-		await audit.close();
-	}
+	return withControllerAudit(paths, undefined, work);
 }
 
 function maintenanceOptions(paths: ControllerPaths, audit: AuditLog) {
@@ -59,8 +54,10 @@ export async function rotateCommand(paths: ControllerPaths, input: {force: boole
 		if (rotation) {
 			io.stdout(`Resuming the rotation to controller serial ${rotation.serial} (started ${rotation.startedAt}).\n`);
 		} else {
-			rotation = await startRotation(paths, await loadCertificateAuthority(paths), options.now(), options.caller);
-			await options.record('controller.rotation-started', {serial: rotation.serial, previousSerial: rotation.previousSerial});
+			// Recorded once the next certificate is issued and before any of it is written (fail closed).
+			rotation = await startRotation(paths, await loadCertificateAuthority(paths), options.now(), options.caller, async started => {
+				await options.record('controller.rotation-started', {serial: started.serial, previousSerial: started.previousSerial});
+			});
 			io.stdout(`New controller certificate, serial ${rotation.serial}; announcing it to every agent over the current one (serial ${rotation.previousSerial}).\n`);
 		}
 
@@ -74,8 +71,8 @@ export async function rotateCommand(paths: ControllerPaths, input: {force: boole
 
 		const unreached = pendingAgents(readRotation(paths)!, (await openControllerRegistry(paths).read()).agents);
 		if (input.force) {
-			completeRotation(paths);
 			await options.record('controller.rotated', {serial: rotation.serial, previousSerial: rotation.previousSerial, forced: true, unreached});
+			completeRotation(paths);
 			await audit.checkpoint();
 			io.stdout(`Forced: the controller now uses serial ${rotation.serial}. ${unreached.join(', ')} never received it and will refuse this controller: pair ${unreached.length === 1 ? 'it' : 'each'} again (\`xi-exec pair --listen HOST:PORT --replace\` here, \`xi-exec-agent pair --controller HOST:PORT\` on the host).\n`);
 			return 0;
@@ -96,6 +93,8 @@ export async function unpairCommand(paths: ControllerPaths, input: {name: string
 	}
 
 	return withAudit(paths, async audit => {
+		// The intent first (fail closed: no record, the agent is neither told nor revoked), the outcome after.
+		await audit.append({event: 'agent.unpairing', agent: agent.name, serial: agent.serial, caller: defaultCaller()});
 		const told = await tellUnpaired(agent, {context: createClientContext(loadControllerCredentials(paths)), timeoutMs, caller: defaultCaller(), revoked: revokedSerials(registry)});
 		await store.update(current => unpairAgent(current, agent.name, new Date().toISOString()));
 		await audit.append({event: 'agent.unpaired', agent: agent.name, serial: agent.serial, caller: defaultCaller(), told: told.ok, ...(told.ok ? {} : {reason: told.reason})});
