@@ -16,6 +16,8 @@ export type AllowlistEntry = {
 	runAs?: string;
 	maxTargets?: number;
 	confirm?: boolean;
+	/** The entry's own declaration that the script changes nothing (shown to AI callers as readOnlyHint). */
+	readOnly?: boolean;
 };
 
 export type AllowlistFile = {scripts: Record<string, AllowlistEntry>};
@@ -72,6 +74,7 @@ export function parseAllowlist(value: unknown): {ok: true; allowlist: AllowlistF
 			...(typeof entry.runAs === 'string' ? {runAs: entry.runAs} : {}),
 			...(entry.maxTargets === undefined ? {} : {maxTargets: entry.maxTargets}),
 			...(entry.confirm === true ? {confirm: true} : {}),
+			...(entry.readOnly === true ? {readOnly: true} : {}),
 		};
 	}
 

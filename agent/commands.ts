@@ -53,7 +53,7 @@ export function initAgent(paths: AgentPaths, options: {name?: string; listen?: s
 	return name;
 }
 
-export type AllowOptions = {description?: string; timeout?: number; schema?: string; runAs?: string; maxTargets?: number; confirm?: boolean};
+export type AllowOptions = {description?: string; timeout?: number; schema?: string; runAs?: string; maxTargets?: number; confirm?: boolean; readOnly?: boolean};
 
 export function allowScript(paths: AgentPaths, name: string | undefined, path: string | undefined, options: AllowOptions): AllowlistEntry {
 	readAgentConfig(paths);
@@ -76,6 +76,7 @@ export function allowScript(paths: AgentPaths, name: string | undefined, path: s
 		...(options.runAs ? {runAs: options.runAs} : {}),
 		...(options.maxTargets === undefined ? {} : {maxTargets: options.maxTargets}),
 		...(options.confirm ? {confirm: true} : {}),
+		...(options.readOnly ? {readOnly: true} : {}),
 	};
 	if (options.schema !== undefined) {
 		let schema: unknown;

@@ -63,6 +63,7 @@ export async function executeRun(frame: RunFrame, context: RunContext, send: (li
 		token: frame.token ? {id: frame.token.id, name: frame.token.name} : undefined,
 		source: peer.address,
 		...(frame.callerSource ? {callerSource: frame.callerSource} : {}),
+		...(frame.client ? {client: frame.client} : {}),
 		controllerSerial: peer.serial,
 	};
 	const answer = (outcome: ScriptOutcome) => {

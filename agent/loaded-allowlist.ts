@@ -60,6 +60,7 @@ export function describeAllowlist(allowlist: LoadedAllowlist): ScriptDescription
 			...(entry.args === undefined ? {} : {args: entry.args}),
 			...(entry.maxTargets === undefined ? {} : {maxTargets: entry.maxTargets}),
 			...(entry.confirm ? {confirm: true} : {}),
+			...(entry.readOnly ? {readOnly: true} : {}),
 		}))
 		.sort((a, b) => a.name.localeCompare(b.name));
 }

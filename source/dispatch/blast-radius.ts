@@ -6,7 +6,8 @@
  * - `maxTargets`: the smallest declared by any target is the limit; a run on more targets is
  *   refused unless `--batch` keeps it within the limit (at most that many hosts at once).
  * - `confirm`: the run goes ahead with `--yes`; with a terminal the operator is asked to type the
- *   number of targets; otherwise it is refused. A dry run needs no confirmation.
+ *   number of targets; otherwise it is refused. A dry run needs no confirmation. An AI caller
+ *   (MCP) is refused whatever it asks: nobody confirms for it (until two-person approval exists).
  */
 import {foldNames} from './group-output.js';
 import {planRollout, type Amount} from './rollout.js';
@@ -23,6 +24,8 @@ export type BlastRadiusInput = {
 	yes: boolean;
 	/** A terminal to ask on. */
 	interactive: boolean;
+	/** An AI agent asks (MCP): its own "yes" confirms nothing. */
+	aiCaller?: boolean;
 	dryRun: boolean;
 };
 
@@ -47,11 +50,19 @@ export function checkBlastRadius(input: BlastRadiusInput): BlastRadiusDecision {
 	}
 
 	const confirming = input.limits.filter(limit => limit.confirm === true).map(limit => limit.agent);
-	if (confirming.length === 0 || input.yes || input.dryRun) {
+	if (confirming.length === 0 || input.dryRun) {
 		return {type: 'go'};
 	}
 
 	const where = setOn(confirming);
+	if (input.aiCaller) {
+		return {type: 'refuse', reason: `${input.script} asks for confirmation (confirm: true in its allowlist entry on ${where}), and an AI caller cannot confirm its own run: a person must run it (xi-exec run --yes); two-person approval, which would let a person approve it, does not exist yet`};
+	}
+
+	if (input.yes) {
+		return {type: 'go'};
+	}
+
 	if (!input.interactive) {
 		return {type: 'refuse', reason: `${input.script} asks for confirmation (confirm: true in its allowlist entry on ${where}): pass --yes ("yes": true over the REST API) to run it on ${input.targets} ${input.targets === 1 ? 'target' : 'targets'}`};
 	}

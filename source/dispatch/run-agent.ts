@@ -14,6 +14,7 @@ export type AgentRunRequest = {
 	token?: TokenClaim;
 	controllerHead?: SignedHead;
 	callerSource?: string;
+	client?: string;
 };
 
 export type AgentRunOptions = {
@@ -48,6 +49,7 @@ export async function runOnAgent(target: AgentTarget, request: AgentRunRequest, 
 		...(request.token ? {token: request.token} : {}),
 		...(request.controllerHead ? {controllerHead: request.controllerHead} : {}),
 		...(request.callerSource ? {callerSource: request.callerSource} : {}),
+		...(request.client ? {client: request.client} : {}),
 	}, {
 		context,
 		...(options.revoked ? {revoked: options.revoked} : {}),

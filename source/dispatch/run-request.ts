@@ -50,6 +50,13 @@ export type RunRequestInput = {
 	source?: string;
 	/** A scoped token, when the caller presents one (XI_EXEC_TOKEN, --token-file, a bearer token). */
 	token?: string;
+	/** The program the caller used, as it declared itself (an MCP client: `name version over stdio`); recorded on both sides. */
+	client?: string;
+	/**
+	 * An AI agent calls (the MCP face): a `confirm` script is refused whatever it asks, since no
+	 * person confirms (until two-person approval exists).
+	 */
+	aiCaller?: boolean;
 	/** Rollout: --batch, --max-failures, --canary, --run-timeout, --idle-timeout, --shuffle. */
 	rollout?: RolloutInput;
 	/** A rerun: these hosts of an earlier run, as they were resolved then (instead of `on`). */
@@ -166,7 +173,7 @@ export async function prepareRun(ports: RunPorts, input: RunRequestInput): Promi
 		await checkLimits(ports, input, script, targets, describe);
 	} catch (error) {
 		// A refusal is an event too; if even it cannot be recorded, the refusal still stands.
-		await audit.append({event: 'run.refused', requestId, script, argsHash: argsHash(args), caller: input.caller, source: input.source, selector, reason: (error as Error).message}).catch(() => undefined);
+		await audit.append({event: 'run.refused', requestId, script, argsHash: argsHash(args), caller: input.caller, source: input.source, client: input.client, selector, reason: (error as Error).message}).catch(() => undefined);
 		throw error;
 	}
 
@@ -182,6 +189,7 @@ export async function prepareRun(ports: RunPorts, input: RunRequestInput): Promi
 		argsHash: argsHash(args),
 		caller: input.caller,
 		source: input.source,
+		client: input.client,
 		token: scope ? {id: scope.id, name: scope.name} : undefined,
 		selector,
 		targets: targets.map(target => target.name),
@@ -233,6 +241,7 @@ export async function prepareRun(ports: RunPorts, input: RunRequestInput): Promi
 			...(scope ? {token: scope} : {}),
 			...(controllerHead ? {controllerHead} : {}),
 			...(input.source ? {callerSource: input.source} : {}),
+			...(input.client ? {client: input.client} : {}),
 		}, {
 			context: ports.context,
 			revoked: revokedSerials(registry),
@@ -353,6 +362,7 @@ async function checkLimits(ports: RunPorts, input: RunRequestInput, script: stri
 		parallel: input.parallel,
 		yes: input.yes ?? false,
 		interactive: input.confirm !== undefined,
+		aiCaller: input.aiCaller ?? false,
 		dryRun: input.dryRun,
 	});
 	if (decision.type === 'refuse') {

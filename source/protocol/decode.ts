@@ -77,9 +77,13 @@ export function decodeRequest(line: string): Decoded<RequestFrame> {
 			}
 
 			case 'run': {
-				const {script, args, caller, timeoutMs, dryRun, token, controllerHead, callerSource} = fields;
+				const {script, args, caller, timeoutMs, dryRun, token, controllerHead, callerSource, client} = fields;
 				if (callerSource !== undefined && (typeof callerSource !== 'string' || callerSource.length > 256 || hasControl(callerSource))) {
 					return fail('malformed', 'field "callerSource" must be an address of at most 256 printable characters');
+				}
+
+				if (client !== undefined && (typeof client !== 'string' || client.length > 256 || hasControl(client))) {
+					return fail('malformed', 'field "client" must be at most 256 printable characters');
 				}
 
 				if (token !== undefined && !isTokenClaim(token)) {
@@ -121,6 +125,7 @@ export function decodeRequest(line: string): Decoded<RequestFrame> {
 					...(token === undefined ? {} : {token: token as TokenClaim}),
 					...(controllerHead === undefined ? {} : {controllerHead: controllerHead as SignedHead}),
 					...(callerSource === undefined ? {} : {callerSource}),
+					...(client === undefined ? {} : {client}),
 				};
 			}
 
@@ -336,6 +341,7 @@ function decodeDescription(fields: Fields, base: {v: 1; id: string}, fail: Fail)
 			...(entry['args'] === undefined ? {} : {args: entry['args']}),
 			...(typeof entry['maxTargets'] === 'number' ? {maxTargets: entry['maxTargets']} : {}),
 			...(entry['confirm'] === true ? {confirm: true} : {}),
+			...(entry['readOnly'] === true ? {readOnly: true} : {}),
 		});
 	}
 

@@ -59,6 +59,8 @@ export type RunFrame = RequestBase & {
 	controllerHead?: SignedHead;
 	/** Where the caller reached the controller from (the REST API client's address), for the hook and the audit trail. */
 	callerSource?: string;
+	/** The program the caller used, as it declared itself (an MCP client's name and version, and the transport), for the audit trail. */
+	client?: string;
 };
 
 export type TokenClaim = {id: string; name: string; scripts: string[]; on: string[]; expiresAt: string | null};
@@ -79,6 +81,8 @@ export type ScriptDescription = {
 	timeoutSeconds: number;
 	maxTargets?: number;
 	confirm?: boolean;
+	/** The allowlist entry declares that the script changes nothing. */
+	readOnly?: boolean;
 };
 export type DescriptionFrame = ResponseBase & {
 	type: 'description';

@@ -40,14 +40,14 @@ for (const c of refusals) {
 }
 
 test('parseAllowlist keeps every field of a full entry', t => {
-	const full = {path: '/opt/ops/restart', description: 'Restart the app', args: {type: 'array', maxItems: 1}, timeoutSeconds: 120, runAs: 'ops', maxTargets: 3, confirm: true};
+	const full = {path: '/opt/ops/restart', description: 'Restart the app', args: {type: 'array', maxItems: 1}, timeoutSeconds: 120, runAs: 'ops', maxTargets: 3, confirm: true, readOnly: true};
 	const parsed = parseAllowlist({scripts: {restart: full}});
 	t.true(parsed.ok);
 	t.deepEqual(parsed.ok && {...parsed.allowlist.scripts}, {restart: full});
 });
 
 test('parseAllowlist fills defaults and drops what it does not know', t => {
-	const parsed = parseAllowlist({scripts: {uptime: {path: '/usr/bin/uptime', description: 7, confirm: 'yes', shell: true}}});
+	const parsed = parseAllowlist({scripts: {uptime: {path: '/usr/bin/uptime', description: 7, confirm: 'yes', readOnly: 'yes', shell: true}}});
 	t.deepEqual(parsed.ok && {...parsed.allowlist.scripts}, {uptime: {path: '/usr/bin/uptime', description: '', timeoutSeconds: defaultTimeoutSeconds}});
 });
 

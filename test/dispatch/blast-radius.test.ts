@@ -32,6 +32,11 @@ const rows: Array<{title: string; input: Partial<BlastRadiusInput>; decision: Bl
 	{title: 'confirm on a dry run', input: {dryRun: true, limits: [{agent: 'web1', confirm: true}]}, decision: go},
 	{title: 'confirm on a terminal: type the number of targets', input: {interactive: true, limits: [{agent: 'web1', confirm: true}, {agent: 'web2', confirm: true}]}, decision: {type: 'ask', question: 'restart-app asks for confirmation (confirm: true on agents web[1-2]). Type 10 (the number of targets) to run it: ', answer: '10'}},
 	{title: 'maxTargets is checked before confirm', input: {interactive: true, limits: [{agent: 'web1', confirm: true, maxTargets: 2}]}, decision: tooMany(2, 'agent web1', 10)},
+	{title: 'an AI caller cannot confirm, even with yes', input: {aiCaller: true, yes: true, limits: [{agent: 'web1', confirm: true}]}, decision: {type: 'refuse', reason: 'restart-app asks for confirmation (confirm: true in its allowlist entry on agent web1), and an AI caller cannot confirm its own run: a person must run it (xi-exec run --yes); two-person approval, which would let a person approve it, does not exist yet'}},
+	{title: 'an AI caller on a terminal is still refused', input: {aiCaller: true, interactive: true, limits: [{agent: 'web1', confirm: true}]}, decision: {type: 'refuse', reason: 'restart-app asks for confirmation (confirm: true in its allowlist entry on agent web1), and an AI caller cannot confirm its own run: a person must run it (xi-exec run --yes); two-person approval, which would let a person approve it, does not exist yet'}},
+	{title: 'an AI caller may dry-run a confirm script', input: {aiCaller: true, dryRun: true, limits: [{agent: 'web1', confirm: true}]}, decision: go},
+	{title: 'an AI caller is held to maxTargets first', input: {aiCaller: true, limits: [{agent: 'web1', confirm: true, maxTargets: 2}]}, decision: tooMany(2, 'agent web1', 10)},
+	{title: 'an AI caller runs a script without confirm', input: {aiCaller: true, limits: [{agent: 'web1', maxTargets: 20}]}, decision: go},
 	{title: 'within maxTargets, confirm still asked', input: {targets: 2, limits: [{agent: 'web1', confirm: true, maxTargets: 2}]}, decision: {type: 'refuse', reason: 'restart-app asks for confirmation (confirm: true in its allowlist entry on agent web1): pass --yes ("yes": true over the REST API) to run it on 2 targets'}},
 ];
 

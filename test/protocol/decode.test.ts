@@ -99,11 +99,15 @@ const requestRefusals: Refusal[] = [
 	{title: 'a callerSource with an escape', line: runLine({callerSource: '\u001b[2J'}), error: malformed('field "callerSource" must be an address of at most 256 printable characters')},
 	{title: 'a callerSource over 256 characters', line: runLine({callerSource: '1'.repeat(257)}), error: malformed('field "callerSource" must be an address of at most 256 printable characters')},
 	{title: 'a callerSource that is a number', line: runLine({callerSource: 10}), error: malformed('field "callerSource" must be an address of at most 256 printable characters')},
+	{title: 'a client with a newline', line: runLine({client: 'claude 1.0\n{"forged":1}'}), error: malformed('field "client" must be at most 256 printable characters')},
+	{title: 'a client with an escape', line: runLine({client: '\u001b]0;owned\u0007'}), error: malformed('field "client" must be at most 256 printable characters')},
+	{title: 'a client over 256 characters', line: runLine({client: 'c'.repeat(257)}), error: malformed('field "client" must be at most 256 printable characters')},
+	{title: 'a client that is an object', line: runLine({client: {name: 'x'}}), error: malformed('field "client" must be at most 256 printable characters')},
 ];
 
 test('decodeRequest keeps the caller\'s source address', t => {
-	const decoded = decodeRequest(runLine({callerSource: '203.0.113.7'}));
-	t.true(decoded.ok && decoded.frame.type === 'run' && decoded.frame.callerSource === '203.0.113.7');
+	const decoded = decodeRequest(runLine({callerSource: '203.0.113.7', client: 'mcp-inspector 2.12.0 over stdio'}));
+	t.true(decoded.ok && decoded.frame.type === 'run' && decoded.frame.callerSource === '203.0.113.7' && decoded.frame.client === 'mcp-inspector 2.12.0 over stdio');
 });
 
 for (const c of requestRefusals) {
@@ -225,10 +229,10 @@ test('decodeResponse decodes a result, keeping a reason', t => {
 });
 
 test('decodeResponse decodes a description, dropping unknown script fields', t => {
-	const frame = {...description, scripts: [{name: 'restart', description: 'Restart', timeoutSeconds: 60, args: {type: 'array'}, maxTargets: 2, confirm: true, path: '/usr/local/bin/restart'}]};
+	const frame = {...description, scripts: [{name: 'restart', description: 'Restart', timeoutSeconds: 60, args: {type: 'array'}, maxTargets: 2, confirm: true, readOnly: true, path: '/usr/local/bin/restart'}]};
 	t.deepEqual(decodeResponse(JSON.stringify(frame)), {
 		ok: true,
-		frame: {type: 'description', v: 1, id, agent: {name: 'web1', tags: {env: 'prod'}}, scripts: [{name: 'restart', description: 'Restart', timeoutSeconds: 60, args: {type: 'array'}, maxTargets: 2, confirm: true}]},
+		frame: {type: 'description', v: 1, id, agent: {name: 'web1', tags: {env: 'prod'}}, scripts: [{name: 'restart', description: 'Restart', timeoutSeconds: 60, args: {type: 'array'}, maxTargets: 2, confirm: true, readOnly: true}]},
 	});
 });
 
