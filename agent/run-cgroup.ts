@@ -14,7 +14,7 @@
  *
  * The parsing is pure; the rest is a thin shell over the cgroup files.
  */
-import {randomBytes} from 'node:crypto';
+import {createHash, randomBytes} from 'node:crypto';
 import {existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {setTimeout as delay} from 'node:timers/promises';
@@ -58,14 +58,22 @@ export function ownCgroupDirectory(mountinfo: string, selfCgroup: string): strin
 }
 
 /**
- * The run cgroups left by an agent that died (a crash, SIGKILL) before it could kill and remove
- * them: named after their agent's pid (`xi-exec-PID-…`), and that pid is gone. Another agent's
- * sharing the same parent cgroup are not touched.
+ * Whose run cgroups these are: a short hash of the agent's name and home, so agents sharing a
+ * parent cgroup (several on one host, or test runs side by side) each reap only their own.
  */
-export function orphanedRunCgroups(names: readonly string[], isAlive: (pid: number) => boolean): string[] {
+export function runCgroupOwner(agentName: string, home: string): string {
+	return createHash('sha256').update(`${agentName}\0${home}`).digest('hex').slice(0, 12);
+}
+
+/**
+ * The run cgroups left by this agent's earlier process that died (a crash, SIGKILL) before it
+ * could kill and remove them: named `xi-exec-OWNER-PID-…`, OWNER this agent's, and that pid is
+ * gone. Another agent's (another owner), a live process's, and anything else are not touched.
+ */
+export function orphanedRunCgroups(names: readonly string[], owner: string, isAlive: (pid: number) => boolean): string[] {
 	return names.filter(name => {
-		const pid = /^xi-exec-(\d+)-/.exec(name)?.[1];
-		return pid !== undefined && !isAlive(Number(pid));
+		const match = /^xi-exec-([\da-f]{12})-(\d+)-/.exec(name);
+		return match !== null && match[1] === owner && !isAlive(Number(match[2]));
 	});
 }
 
@@ -86,12 +94,15 @@ export type RunCgroups = {
 	describe: string;
 	/** A fresh cgroup for one run, or undefined when it cannot be made (the run falls back to its process group). */
 	create: (label: string) => RunCgroup | undefined;
-	/** Kills and removes the run cgroups of agents that died (see orphanedRunCgroups); their names. */
+	/** Kills and removes the run cgroups this agent's dead processes left (see orphanedRunCgroups); their names. */
 	reapOrphans: () => Promise<string[]>;
 };
 
-/** Detects whether scripts can run in their own cgroups here; a reason why not otherwise. */
-export function detectRunCgroups(): RunCgroups | {problem: string} {
+/**
+ * Detects whether scripts can run in their own cgroups here; a reason why not otherwise. `owner`
+ * (runCgroupOwner) names this agent's run cgroups.
+ */
+export function detectRunCgroups(owner: string): RunCgroups | {problem: string} {
 	if (process.getuid?.() !== 0) {
 		return {problem: 'the agent is not root'};
 	}
@@ -107,7 +118,7 @@ export function detectRunCgroups(): RunCgroups | {problem: string} {
 		return {problem: 'no cgroup v2 hierarchy holds the agent'};
 	}
 
-	const cgroups = runCgroupsUnder(own);
+	const cgroups = runCgroupsUnder(own, owner);
 	// A probe: make and remove one, so a read-only or foreign hierarchy is found now, not at a run.
 	const probe = cgroups.create('probe');
 	if (!probe) {
@@ -118,7 +129,7 @@ export function detectRunCgroups(): RunCgroups | {problem: string} {
 	return cgroups;
 }
 
-function runCgroupsUnder(own: string): RunCgroups {
+function runCgroupsUnder(own: string, owner: string): RunCgroups {
 	let canKill: boolean | undefined;
 	const handle = (path: string): RunCgroup => {
 		const procs = () => readFileSync(join(path, 'cgroup.procs'), 'utf8').split('\n').filter(line => line !== '').map(Number);
@@ -186,7 +197,7 @@ function runCgroupsUnder(own: string): RunCgroups {
 			return `cgroup v2 under ${own} (${canKill === false ? 'each pid in cgroup.procs' : 'cgroup.kill'})`;
 		},
 		create(label) {
-			const path = join(own, `xi-exec-${process.pid}-${label.replaceAll(/[^\w-]/g, '_').slice(0, 64)}-${randomBytes(4).toString('hex')}`);
+			const path = join(own, `xi-exec-${owner}-${process.pid}-${label.replaceAll(/[^\w-]/g, '_').slice(0, 64)}-${randomBytes(4).toString('hex')}`);
 			try {
 				mkdirSync(path);
 			} catch {
@@ -197,7 +208,7 @@ function runCgroupsUnder(own: string): RunCgroups {
 			return handle(path);
 		},
 		async reapOrphans() {
-			const orphans = orphanedRunCgroups(safely(() => readdirSync(own), []), pid => existsSync(`/proc/${pid}`));
+			const orphans = orphanedRunCgroups(safely(() => readdirSync(own), []), owner, pid => existsSync(`/proc/${pid}`));
 			for (const name of orphans) {
 				const orphan = handle(join(own, name));
 				orphan.kill();

@@ -14,7 +14,7 @@ import {readAgentConfig, readAllowlistFile, readPins, writePins, type AgentConfi
 import {sameTags} from '../source/policy/tags.js';
 import {loadAllowlist, type LoadedAllowlist} from './loaded-allowlist.js';
 import {ownersFor, runAsIds} from './owners.js';
-import {detectRunCgroups} from './run-cgroup.js';
+import {detectRunCgroups, runCgroupOwner} from './run-cgroup.js';
 import {createAgentServer} from './server.js';
 import {hookConfig, openAgentAudit, recorderFor} from './agent-audit.js';
 
@@ -64,7 +64,7 @@ export async function startAgent(paths: AgentPaths, log: AgentLog = stdoutLog): 
 	await audit.checkpoint();
 	let stop: (reason: string) => void = () => undefined;
 	// Each script in its own cgroup when the agent can (root on cgroup v2); else its process group.
-	const cgroups = detectRunCgroups();
+	const cgroups = detectRunCgroups(runCgroupOwner(config.name, paths.home));
 	if ('create' in cgroups) {
 		// Scripts of a previous agent process that died without killing them: killed now.
 		const reaped = await cgroups.reapOrphans();

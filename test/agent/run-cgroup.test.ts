@@ -1,5 +1,5 @@
 import test from 'ava';
-import {orphanedRunCgroups, ownCgroupDirectory} from '../../agent/run-cgroup.js';
+import {orphanedRunCgroups, ownCgroupDirectory, runCgroupOwner} from '../../agent/run-cgroup.js';
 
 const hybrid = [
 	'30 22 0:27 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755',
@@ -32,8 +32,31 @@ for (const row of rows) {
 	});
 }
 
-test('orphanedRunCgroups: only run cgroups whose agent process is gone', t => {
-	const alive = new Set([100, 200]);
-	const names = ['xi-exec-100-req-1-aaaa', 'xi-exec-300-req-2-bbbb', 'xi-exec-200-probe-cccc', 'xi-exec-400-x', 'system.slice', 'xi-exec-req-3', 'xi-exec-12ab-req', 'other-xi-exec-500-y'];
-	t.deepEqual(orphanedRunCgroups(names, pid => alive.has(pid)), ['xi-exec-300-req-2-bbbb', 'xi-exec-400-x']);
+const ours = runCgroupOwner('web1', '/var/lib/xi-exec-agent');
+const theirs = runCgroupOwner('web1', '/tmp/another-home');
+const orphanRows = [
+	{title: 'ours, its process gone', name: `xi-exec-${ours}-300-req-2-bbbb`, reaped: true},
+	{title: 'ours, a label with dashes', name: `xi-exec-${ours}-400-x`, reaped: true},
+	{title: 'ours, its process alive', name: `xi-exec-${ours}-100-req-1-aaaa`, reaped: false},
+	{title: 'ours, the live probe', name: `xi-exec-${ours}-200-probe-cccc`, reaped: false},
+	{title: 'another agent\'s (same name, another home), its process gone', name: `xi-exec-${theirs}-300-req-2-bbbb`, reaped: false},
+	{title: 'the old format without an owner', name: 'xi-exec-300-req-2-bbbb', reaped: false},
+	{title: 'an owner that is not 12 hex digits', name: `xi-exec-${ours.slice(1)}-300-x`, reaped: false},
+	{title: 'no pid', name: `xi-exec-${ours}-req-3`, reaped: false},
+	{title: 'a prefix before ours', name: `other-xi-exec-${ours}-500-y`, reaped: false},
+	{title: 'a systemd slice', name: 'system.slice', reaped: false},
+];
+
+for (const row of orphanRows) {
+	test(`orphanedRunCgroups: ${row.title}`, t => {
+		const alive = new Set([100, 200]);
+		t.deepEqual(orphanedRunCgroups([row.name], ours, pid => alive.has(pid)), row.reaped ? [row.name] : []);
+	});
+}
+
+test('runCgroupOwner: 12 hex digits, different for another name or home', t => {
+	t.regex(ours, /^[\da-f]{12}$/);
+	t.not(ours, theirs);
+	t.not(ours, runCgroupOwner('web2', '/var/lib/xi-exec-agent'));
+	t.is(ours, runCgroupOwner('web1', '/var/lib/xi-exec-agent'));
 });

@@ -11,7 +11,7 @@ import test from 'ava';
 import {controllerPaths} from '../../source/home.js';
 import {agentPaths} from '../../agent/home.js';
 import {allowScript} from '../../agent/commands.js';
-import {detectRunCgroups} from '../../agent/run-cgroup.js';
+import {detectRunCgroups, runCgroupOwner} from '../../agent/run-cgroup.js';
 import {
 	controllerCli,
 	createController,
@@ -409,7 +409,7 @@ terminalTest('in a terminal: a canary answered "n" stops the run after the canar
 });
 
 // The agents here are started by this test process, as the same user: root on cgroup v2 or not.
-const detected = detectRunCgroups();
+const detected = detectRunCgroups(runCgroupOwner('run-control-test', import.meta.filename));
 const cgroups = 'create' in detected ? detected : undefined;
 const cgroupTest = cgroups ? test.serial : test.serial.skip;
 if ('problem' in detected) {
@@ -434,7 +434,7 @@ cgroupTest('root on cgroup v2: a script\'s child that calls setsid and ignores S
 	}
 
 	const escapeeCgroup = readFileSync(`/proc/${escapees[0]}/cgroup`, 'utf8');
-	t.regex(escapeeCgroup, new RegExp(`^0::/.*xi-exec-\\d+-${requestId}-[0-9a-f]{8}$`, 'm'), 'the escapee is in the run\'s cgroup');
+	t.regex(escapeeCgroup, new RegExp(`^0::/.*xi-exec-[0-9a-f]{12}-\\d+-${requestId}-[0-9a-f]{8}$`, 'm'), 'the escapee is in the run\'s cgroup');
 	const cancelled = await cli(controllerHome, ['cancel', requestId]);
 	t.is(cancelled.code, 0, cancelled.stderr);
 	const result = await run.done;
@@ -461,7 +461,7 @@ cgroupTest('root on cgroup v2: an agent SIGKILLed mid-run leaves its script runn
 	stops.push(running['web08'].stop);
 	const reaped = logEvents(running['web08'], 'cgroups.reaped');
 	t.is(reaped.length, 1, running['web08'].lines.join('\n'));
-	t.true((reaped[0]?.['cgroups'] as string[]).some(name => /^xi-exec-\d+-[\da-f-]{36}-[\da-f]{8}$/.test(name)));
+	t.true((reaped[0]?.['cgroups'] as string[]).some(name => /^xi-exec-[\da-f]{12}-\d+-[\da-f-]{36}-[\da-f]{8}$/.test(name)));
 	await waitFor(() => (alive([Number(pid)]).length === 0 ? true : undefined), 'the orphaned script to die');
 	t.deepEqual(alive([Number(pid)]), []);
 });
