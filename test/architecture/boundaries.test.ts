@@ -1,0 +1,67 @@
+/**
+ * The layers' import rules, over the folder graph of source/ and agent/ (static imports and
+ * `import()`): no cycle, no face importing another face, the agent importing only shared
+ * modules, the pure folders doing no IO. ARCHITECTURE.md says why. Today's tree breaks some of
+ * them: each break is listed below with the move that removes it, and a listed edge that no
+ * longer exists fails the last test, so the list only shrinks.
+ */
+import {readFileSync} from 'node:fs';
+import test from 'ava';
+import ts from 'typescript';
+import {cycles, folderEdges, folderOf, sourceFiles} from './import-graph.js';
+
+const files = [...sourceFiles('source'), ...sourceFiles('agent')];
+const edges = folderEdges(files);
+const faces = new Set(['source/commands', 'source/api', 'source/ui']);
+const pure = new Set(['source/protocol', 'source/pki', 'source/policy', 'source/registry', 'source/output']);
+const agentMayNot = new Set(['source/commands', 'source/api', 'source/ui', 'source/dispatch', 'source/home']);
+const ioModules = /^(node:)?(fs|fs\/promises|net|tls|http|https|dgram|child_process)$|^(execa|lowdb|proper-lockfile)$/;
+
+/** Edges that break a rule today, and what removes each. */
+const exceptions = new Map([
+	['source/api -> source/commands', 'api/handlers runs token and audit commands: core use cases'],
+	['source/commands -> source/api', 'serve starts the REST API: wire it in the command table'],
+	['source/commands -> source/ui', 'demo opens the console: wire it in the command table'],
+	['source/ui -> source/commands', 'console-core reads the audit log through commands/audit: the audit use case'],
+	['agent -> source/commands', 'agent/cli lists and verifies its audit log through commands/audit: the audit use case'],
+	['agent/hooks -> source/api', 'the reference hook asks the controller through api/policy-client: a shared module'],
+	['source/commands -> agent', 'demo sets up agents with agent/commands and agent/home'],
+	['source/history -> source/dispatch', 'run-record reads dispatch/events: the run model in source/run'],
+	['source/output -> source/dispatch', 'the renderers read dispatch/events and run-state: the run model in source/run'],
+	['source/dispatch -> source/certificates', 'run-request keeps certificates current: the run use case in source/core'],
+]);
+
+const name = (edge: {from: string; to: string}) => `${edge.from} -> ${edge.to}`;
+const broken = (rule: (edge: {from: string; to: string}) => boolean) =>
+	edges.filter(edge => rule(edge) && !exceptions.has(name(edge))).map(edge => `${name(edge)}: ${edge.files.join(', ')}`);
+
+test('no face imports another face', t => {
+	t.deepEqual(broken(edge => faces.has(edge.from) && faces.has(edge.to)), []);
+});
+
+test('the agent imports no controller face, dispatch or home', t => {
+	t.deepEqual(broken(edge => edge.from.startsWith('agent') && agentMayNot.has(edge.to)), []);
+});
+
+test('the pure folders import neither the home nor an IO module', t => {
+	t.deepEqual(broken(edge => pure.has(edge.from) && edge.to === 'source/home'), []);
+	const io = files.filter(file => pure.has(folderOf(file))).flatMap(file =>
+		ts.preProcessFile(readFileSync(file, 'utf8'), true, true).importedFiles
+			.filter(imported => ioModules.test(imported.fileName))
+			.map(imported => `${file} imports ${imported.fileName}`));
+	t.deepEqual(io, []);
+});
+
+test('the folder graph has no cycle', t => {
+	t.deepEqual(cycles(edges.filter(edge => !exceptions.has(name(edge)))), []);
+});
+
+test('every listed exception is still in the graph (remove it from the list once fixed)', t => {
+	const present = new Set(edges.map(edge => name(edge)));
+	t.deepEqual([...exceptions.keys()].filter(edge => !present.has(edge)), []);
+});
+
+test('the cycle finder finds cycles', t => {
+	t.deepEqual(cycles([{from: 'a', to: 'b'}, {from: 'b', to: 'c'}, {from: 'c', to: 'a'}, {from: 'c', to: 'd'}]), [['a', 'b', 'c']]);
+	t.deepEqual(cycles([{from: 'a', to: 'b'}, {from: 'b', to: 'c'}]), []);
+});
