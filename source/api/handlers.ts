@@ -14,6 +14,7 @@ import type {AuditLog} from '../audit/file-log.js';
 import {argsHash} from '../audit/record.js';
 import {auditListCommand} from '../commands/audit.js';
 import {resolveTargets} from '../registry/resolve-targets.js';
+import {selectorValues} from '../policy/selector.js';
 import {createJsonRunWriter} from '../output/json-run.js';
 import {tokenCreate, tokenList, tokenRevoke} from '../commands/token.js';
 import type {CommandIo} from '../commands/run.js';
@@ -63,7 +64,7 @@ export type ApiPorts = {
 
 export type Handler = (request: FastifyRequest, reply: FastifyReply, caller: Caller) => Promise<unknown>;
 
-type RunBody = RunControlBody & {script?: string; args: string[]; on: string[]; parallel: number; timeoutSeconds: number; dryRun: boolean; wait: boolean; yes: boolean};
+type RunBody = RunControlBody & {script?: string; args: string[]; on: string | string[]; parallel: number; timeoutSeconds: number; dryRun: boolean; wait: boolean; yes: boolean};
 
 export function createHandlers(ports: ApiPorts): Record<string, Handler> {
 	const tokenCaller = (caller: Caller): {scope: TokenScope; token: string} => {
@@ -75,9 +76,9 @@ export function createHandlers(ports: ApiPorts): Record<string, Handler> {
 	};
 
 	/** The agents a listing selects (`on`, default all), refused when any lies outside the token's scope. */
-	const selectWithinScope = async (scope: TokenScope, on: string[] | undefined): Promise<{registry: Registry; agents: AgentRecord[]}> => {
+	const selectWithinScope = async (scope: TokenScope, on: string | string[] | undefined): Promise<{registry: Registry; agents: AgentRecord[]}> => {
 		const registry = await ports.registry.read();
-		const agents = resolveTargets(registry, on ?? [], {defaultAll: true});
+		const agents = resolveTargets(registry, selectorValues(on ?? []), {defaultAll: true});
 		const problem = reachProblem(scope, agents);
 		if (problem) {
 			throw new XiError('OUT_OF_SCOPE', `Refused: ${problem}; select agents within the token's scope with on.`);
@@ -103,7 +104,7 @@ export function createHandlers(ports: ApiPorts): Record<string, Handler> {
 		}, {
 			script: body.script,
 			args: body.args,
-			on: body.on,
+			on: selectorValues(body.on),
 			parallel: body.parallel,
 			timeoutSeconds: body.timeoutSeconds,
 			dryRun: body.dryRun,
@@ -170,14 +171,14 @@ export function createHandlers(ports: ApiPorts): Record<string, Handler> {
 
 		async openapi(request, _reply, caller) {
 			const {scope} = tokenCaller(caller);
-			const {agents} = await selectWithinScope(scope, (request.query as {on?: string[]}).on);
+			const {agents} = await selectWithinScope(scope, (request.query as {on?: string | string[]}).on);
 			const found = await ports.discovery.discover(agents, {maxAgeMs: ports.discoveryMaxAgeMs});
 			return buildOpenApiDocument({catalog: buildCatalog(found, script => scopeAllowsScript(scope, script)), version: ports.version});
 		},
 
 		async listAgents(request, _reply, caller) {
 			const {scope} = tokenCaller(caller);
-			const query = request.query as {on?: string[]; timeoutSeconds: number};
+			const query = request.query as {on?: string | string[]; timeoutSeconds: number};
 			const {agents} = await selectWithinScope(scope, query.on);
 			const found = await ports.discovery.discover(agents, {maxAgeMs: 0, timeoutMs: query.timeoutSeconds * 1000});
 			const now = ports.now().toISOString();
@@ -196,13 +197,13 @@ export function createHandlers(ports: ApiPorts): Record<string, Handler> {
 			const {script} = request.params as {script: string};
 			const body = request.body as RunBody;
 			const registry = await ports.registry.read();
-			const targets = resolveTargets(registry, body.on);
+			const targets = resolveTargets(registry, selectorValues(body.on));
 			// Before anything is dialled, discovery included.
 			const problem = checkScope(token.scope, script, targets);
 			if (problem) {
 				const reason = `Refused before running anything: ${problem}.`;
 				// Recorded as the run flow records its own refusals; if even that fails, the refusal stands.
-				await ports.audit.append({event: 'run.refused', requestId: randomUUID(), script, argsHash: argsHash(body.args), caller: `api:${token.scope.name}`, source: request.ip, selector: body.on, reason}).catch(() => undefined);
+				await ports.audit.append({event: 'run.refused', requestId: randomUUID(), script, argsHash: argsHash(body.args), caller: `api:${token.scope.name}`, source: request.ip, selector: selectorValues(body.on), reason}).catch(() => undefined);
 				throw new XiError('OUT_OF_SCOPE', reason);
 			}
 
@@ -224,7 +225,7 @@ export function createHandlers(ports: ApiPorts): Record<string, Handler> {
 
 		async listRuns(request, _reply, caller) {
 			const {scope} = tokenCaller(caller);
-			const query = request.query as {on?: string[]; limit: number};
+			const query = request.query as {on?: string | string[]; limit: number};
 			const {registry, agents} = await selectWithinScope(scope, query.on);
 			const selected = new Set(agents.map(agent => agent.name));
 			const runs = listRuns(historyDirectory(ports.paths), 1000)
@@ -310,9 +311,9 @@ export function createHandlers(ports: ApiPorts): Record<string, Handler> {
 		},
 
 		async createToken(request, reply, caller) {
-			const body = request.body as {name: string; scripts: string[]; on: string[]; expires?: string};
+			const body = request.body as {name: string; scripts: string[]; on: string | string[]; expires?: string};
 			const out = capture();
-			await tokenCreate(ports.paths, {name: body.name, scripts: body.scripts.join(','), on: body.on, expires: body.expires, json: true, caller: `api:${tokenCaller(caller).scope.name}`, source: request.ip}, out.io, ports.now(), ports.audit);
+			await tokenCreate(ports.paths, {name: body.name, scripts: body.scripts.join(','), on: selectorValues(body.on), expires: body.expires, json: true, caller: `api:${tokenCaller(caller).scope.name}`, source: request.ip}, out.io, ports.now(), ports.audit);
 			reply.code(201);
 			return out.json();
 		},

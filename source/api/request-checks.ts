@@ -31,7 +31,7 @@ export function isJsonMediaType(header: string | undefined): boolean {
 	return header !== undefined && /^application\/json(?:[ \t]*;[ \t]*charset=(?:utf-8|"utf-8"))?$/i.test(header);
 }
 
-/** A token whose scope is everything: it may manage tokens and read the audit trail. */
+/** A token whose scope is everything (no `!` clause taking agents away): it may manage tokens and read the audit trail. */
 export function isFullScope(scope: TokenScope): boolean {
-	return scope.scripts.includes('*') && scope.on.includes('all');
+	return scope.scripts.includes('*') && scope.on.includes('all') && !scope.on.some(clause => clause.startsWith('!'));
 }

@@ -6,6 +6,7 @@
 import {errorCodes} from '../errors.js';
 import {limits, requestIdPattern, runStatuses} from '../protocol/frames.js';
 import {agentNamePattern, scriptNamePattern} from '../protocol/text-checks.js';
+import {selectorLimits} from '../policy/selector.js';
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -26,13 +27,18 @@ const timestamp = text(40, {format: 'date-time'});
 
 export const tagsSchema: JsonSchema = {type: 'object', maxProperties: 64, additionalProperties: text(128), description: 'Tags, key=value, as the controller\'s registry holds them.'};
 
-/** A selector: each item is one `--on` clause (`all`, an agent name, or `key=value[,key=value]`); items are OR. */
+/**
+ * A selector, in the grammar of the CLI's --on (README, "Targeting"): a list of clauses, or one
+ * string of clauses separated by white space. Handlers read it through `selectorValues`.
+ */
 export const selectorSchema: JsonSchema = {
-	type: 'array',
+	type: ['array', 'string'],
 	minItems: 1,
-	maxItems: 32,
-	items: text(512, {minLength: 1}),
-	description: 'Target selection, as the CLI\'s --on: each item is `all`, an agent name, or `key=value[,key=value]` tags (AND); several items are OR.',
+	maxItems: selectorLimits.values,
+	items: text(selectorLimits.valueChars, {minLength: 1}),
+	minLength: 1,
+	maxLength: selectorLimits.values * 64,
+	description: `Target selection, the CLI's --on: a list of clauses, or one string of clauses separated by white space (\`web[01-40] !web07\`). Each clause is \`all\`, agent names and ranges (\`web[01-40,45],db1\`, \`*\` globs), or tag terms that must all hold (\`env=prod*,role=web\`); several clauses are OR, and a clause starting with \`!\` removes what it matches. At most ${selectorLimits.values} clauses of ${selectorLimits.valueChars} characters, naming at most ${selectorLimits.names} agents.`,
 };
 
 /** Arguments when no argument schema is advertised: the wire protocol's own limits. */
@@ -192,17 +198,20 @@ export const agentViewSchema: JsonSchema = object({
 
 export const agentListSchema: JsonSchema = object({agents: {type: 'array', items: agentViewSchema}});
 
+/** In a query string, each `on` parameter is one clause (repeat it): `?on=web[1-4]&on=!web2`. */
+const selectorQuerySchema: JsonSchema = {type: 'array', minItems: 1, maxItems: selectorLimits.values, items: text(selectorLimits.valueChars, {minLength: 1}), description: `${String(selectorSchema['description'])} In a query, each on parameter is one clause: repeat it.`};
+
 export const agentsQuerySchema: JsonSchema = object({
-	on: {...selectorSchema, description: `${String(selectorSchema['description'])} Default: all.`},
+	on: {...selectorQuerySchema, description: `${String(selectorSchema['description'])} Default: all.`},
 	timeoutSeconds: {type: 'integer', minimum: 1, maximum: 60, default: 3, description: 'How long to wait for each agent.'},
 }, []);
 
 export const openapiQuerySchema: JsonSchema = object({
-	on: {...selectorSchema, description: `Build the document from these agents only. ${String(selectorSchema['description'])} Default: all.`},
+	on: {...selectorQuerySchema, description: `Build the document from these agents only. ${String(selectorQuerySchema['description'])} Default: all.`},
 }, []);
 
 export const runsQuerySchema: JsonSchema = object({
-	on: {...selectorSchema, description: 'Only runs whose every target is among these agents. Default: all.'},
+	on: {...selectorQuerySchema, description: `Only runs whose every target is among these agents. ${String(selectorQuerySchema['description'])} Default: all.`},
 	limit: {type: 'integer', minimum: 1, maximum: 1000, default: 50},
 }, []);
 

@@ -34,6 +34,9 @@ test('full scope and reach', t => {
 	t.false(isFullScope(scope));
 	t.true(isFullScope({...scope, scripts: ['*'], on: ['all']}));
 	t.false(isFullScope({...scope, scripts: ['*'], on: ['site=london', 'web1']}));
+	// A scope that takes agents away from all is not everything: it may not manage tokens or read the audit trail.
+	t.false(isFullScope({...scope, scripts: ['*'], on: ['all', '!db1']}));
+	t.false(isFullScope({...scope, scripts: ['*'], on: ['!db1', 'all']}));
 	t.is(reachProblem(scope, [{name: 'web1', tags: {site: 'london'}}]), undefined);
 	t.regex(reachProblem(scope, [{name: 'web1', tags: {site: 'london'}}, {name: 'web2', tags: {site: 'paris'}}]) ?? '', /may not reach web2/);
 	t.is(reachProblem(scope, []), undefined);

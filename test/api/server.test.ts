@@ -68,7 +68,29 @@ test('discovery lists every selected agent with its tags, reachability, certific
 	const filtered = await call(fleet, 'GET', '/v1/agents?on=env=production,site=paris&on=web1', {token: admin});
 	t.deepEqual(filtered.json().agents.map((agent: any) => agent.name), ['web1', 'web2']);
 	expectError(t, await call(fleet, 'GET', '/v1/agents?on=site=mars', {token: admin}), 404, 'NO_TARGETS');
-	expectError(t, await call(fleet, 'GET', '/v1/agents?on=a%20b', {token: admin}), 400, 'SELECTOR_INVALID');
+	expectError(t, await call(fleet, 'GET', '/v1/agents?on=web%5B1-', {token: admin}), 400, 'SELECTOR_INVALID', /at position 4: this "\[" is never closed/);
+});
+
+test('the API takes the CLI\'s selector grammar: ranges, globs, exclusions, a string or a list, past the old 32 items', async t => {
+	const names = async (query: string) => {
+		const answer = await call(fleet, 'GET', `/v1/agents?${query}`, {token: admin});
+		t.is(answer.status, 200, answer.text);
+		return answer.json().agents.map((agent: any) => agent.name);
+	};
+
+	t.deepEqual(await names('on=web%5B1-2%5D&on=!web2'), ['web1']);
+	t.deepEqual(await names('on=env%3Dprod*'), ['web1', 'web2']);
+	t.deepEqual(await names('on=all&on=!web*'), ['drift1']);
+	const clauses = [...Array.from({length: 299}, (_, i) => `ghost${i}`), 'drift*'];
+	for (const on of ['web[1-2] !web1', ['web[1-2]', '!web1'], clauses]) {
+		const answer = await call(fleet, 'POST', '/v1/runs', {token: admin, body: {script: 'hello', on, dryRun: true}});
+		t.is(answer.status, 200, answer.text);
+		t.deepEqual(answer.json().results.map((result: any) => result.agent), Array.isArray(on) && on.length > 2 ? ['drift1'] : ['web2']);
+	}
+
+	expectError(t, await call(fleet, 'POST', '/v1/runs', {token: admin, body: {script: 'hello', on: 'web[1-2] !web9'}}), 400, 'SELECTOR_INVALID', /--on !web9 matches no registered agent, so it would remove nothing/);
+	expectError(t, await call(fleet, 'POST', '/v1/runs', {token: admin, body: {script: 'hello', on: 'web[3-4]'}}), 404, 'NO_TARGETS', /--on web\[3-4\] matches no registered agent/);
+	expectError(t, await call(fleet, 'POST', '/v1/runs', {token: admin, body: {script: 'hello', on: Array.from({length: 1025}, () => 'all')}}), 400, 'USAGE', /body field on/);
 });
 
 test('a scoped token discovers only agents within its scope, and sees only its scripts', async t => {
@@ -250,8 +272,9 @@ test('bad bodies get 400 naming the field', async t => {
 	const cases: Array<[unknown, string, RegExp]> = [
 		[{}, 'USAGE', /body field script is required/],
 		[{script: 'hello'}, 'USAGE', /body field on is required/],
-		[{script: 'hello', on: 'all'}, 'USAGE', /body field on must be array/],
+		[{script: 'hello', on: 5}, 'USAGE', /body field on must be array,string/],
 		[{script: 'hello', on: []}, 'USAGE', /body field on must NOT have fewer than 1 items/],
+		[{script: 'hello', on: ''}, 'USAGE', /body field on must NOT have fewer than 1 characters/],
 		[{script: 'hello', on: ['all'], args: 'x'}, 'USAGE', /body field args must be array/],
 		[{script: 'hello', on: ['all'], args: ['ok', 1]}, 'USAGE', /body field args\[1\] must be string/],
 		[{script: 'hello', on: ['all'], parallel: 0}, 'USAGE', /body field parallel must be >= 1/],
