@@ -10,7 +10,8 @@
  * Every certificate the agent has held stays under certificates/SERIAL.pem (public material), so
  * the checkpoints its audit log signed with an earlier key can still be verified.
  */
-import {readdirSync, renameSync, rmSync} from 'node:fs';
+import {readdirSync, rmSync} from 'node:fs';
+import {renameDurable} from '../source/io/durable-fs.js';
 import {join} from 'node:path';
 import {ensureDirectory, existsSync, readTextFile, writeFileAtomic} from '../source/io/files.js';
 import type {AgentPaths} from './home.js';
@@ -36,7 +37,7 @@ export function finishInterruptedSwap(paths: AgentPaths): 'none' | 'completed' |
 	}
 
 	if (cert) {
-		renameSync(next.cert, paths.cert);
+		renameDurable(next.cert, paths.cert);
 		return 'completed';
 	}
 
@@ -60,8 +61,8 @@ export function installCredentials(paths: AgentPaths, replaced: {serial: string;
 	const staged = nextPaths(paths);
 	writeFileAtomic(staged.key, next.key, 0o600);
 	writeFileAtomic(staged.cert, next.cert, 0o644);
-	renameSync(staged.key, paths.key);
-	renameSync(staged.cert, paths.cert);
+	renameDurable(staged.key, paths.key);
+	renameDurable(staged.cert, paths.cert);
 }
 
 /** Every certificate this agent has held, by serial file name (for verifying old checkpoints). */

@@ -6,7 +6,9 @@
  *     the floor (a bare loop of mutual-TLS handshakes plus one spawn per connection) on the same
  *     certificates and host processes; for N = 100 also the real built CLI and parallel-ssh;
  *   - idle RSS of a real `xi-exec-agent start` against a bare node:tls server;
- *   - a one-shot CLI call against `ssh host true`.
+ *   - a one-shot CLI call against `ssh host true`;
+ *   - what durable state writes cost: 200 parallel audit appends and a 100-host run's state
+ *     writes, fsynced against page cache only (measure-durability.ts).
  *
  * Settings (environment): BENCH_SIZES=10,100,1000 BENCH_REPS=5 BENCH_WORKERS=4 BENCH_PARALLEL=256;
  * BENCH_PROFILE=DIR (V8 CPU profiles of the host processes), BENCH_HOST_LOGS=DIR (agents' logs).
@@ -25,6 +27,7 @@ import {findSshTools} from './loopback-sshd.js';
 import {measureFanOuts} from './measure-fan-out.js';
 import {measureIdleRss} from './measure-rss.js';
 import {measureAgainstSsh} from './measure-ssh.js';
+import {measureDurability, reportDurability} from './measure-durability.js';
 import {createReport} from './report.js';
 import {formatTable, seconds} from './table.js';
 
@@ -89,6 +92,8 @@ async function main(): Promise<number> {
 	}, log);
 	await agentHosts.stop();
 	await measureIdleRss(report, {controllerHome: fleet.controllerHome, root, port: ports.rss, runs: Math.min(settings.repetitions, 3)}, log);
+	log(`durable writes, ${settings.repetitions} runs each, fsync against page cache only`);
+	reportDurability(report, await measureDurability(root, settings.repetitions), ours.cli?.median);
 
 	const busy = loadavg()[0]! > cpus().length ? ' — the machine is busy with other work: wall times are inflated; ratios of interleaved runs and CPU hold up better' : '';
 	process.stdout.write([

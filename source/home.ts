@@ -12,11 +12,12 @@
  */
 import {createPrivateKey} from 'node:crypto';
 import {homedir, hostname} from 'node:os';
-import {join} from 'node:path';
+import {dirname, join} from 'node:path';
 import {XiError} from './errors.js';
 import {ensureDirectory, existsSync, readTextFile, writeFileAtomic} from './io/files.js';
 import type {CertificateAuthority} from './pki/issue.js';
-import {renameSync, rmSync} from 'node:fs';
+import {rmSync} from 'node:fs';
+import {renameDurable, syncDirectory} from './io/durable-fs.js';
 import {createRegistryFile, openRegistryStore, type RegistryStore} from './registry/store.js';
 
 export type ControllerPaths = ReturnType<typeof controllerPaths>;
@@ -177,8 +178,9 @@ export async function protectCaKey(paths: ControllerPaths, passphrase: string, b
 /** Finishes a rotation's completion that a crash interrupted (the key was moved, the certificate was not). */
 function finishInterruptedRotation(paths: ControllerPaths): void {
 	if (existsSync(paths.nextControllerCert) && !existsSync(paths.nextControllerKey)) {
-		renameSync(paths.nextControllerCert, paths.controllerCert);
+		renameDurable(paths.nextControllerCert, paths.controllerCert);
 		rmSync(paths.rotation, {force: true});
+		syncDirectory(dirname(paths.rotation));
 	}
 }
 

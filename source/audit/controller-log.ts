@@ -9,7 +9,7 @@ import {signerFromPem, verifierFromPems, type CheckpointVerifier} from './checkp
 import {openAuditLog, type AuditLog} from './file-log.js';
 import {createSyslogForwarder, parseSyslogUrl, type SyslogForwarder} from './syslog.js';
 
-export type ControllerSettings = {syslog?: string; auditRotateBytes?: number};
+export type ControllerSettings = {syslog?: string; auditRotateBytes?: number; historyMaxRuns?: number; historyMaxAgeDays?: number};
 
 export function readControllerSettings(paths: ControllerPaths): ControllerSettings {
 	if (!existsSync(paths.config)) {
@@ -22,7 +22,19 @@ export function readControllerSettings(paths: ControllerPaths): ControllerSettin
 		throw new XiError('CONFIG_INVALID', `"auditRotateBytes" in ${paths.config} must be a whole number of bytes of at least 4096 (received ${JSON.stringify(rotate)}).`);
 	}
 
-	return {...(typeof raw['syslog'] === 'string' ? {syslog: raw['syslog']} : {}), ...(rotate === undefined ? {} : {auditRotateBytes: rotate as number})};
+	for (const name of ['historyMaxRuns', 'historyMaxAgeDays'] as const) {
+		const value = raw[name];
+		if (value !== undefined && !(typeof value === 'number' && Number.isSafeInteger(value) && value >= 1)) {
+			throw new XiError('CONFIG_INVALID', `"${name}" in ${paths.config} must be a whole number of at least 1 (received ${JSON.stringify(value)}).`);
+		}
+	}
+
+	return {
+		...(typeof raw['syslog'] === 'string' ? {syslog: raw['syslog']} : {}),
+		...(rotate === undefined ? {} : {auditRotateBytes: rotate as number}),
+		...(raw['historyMaxRuns'] === undefined ? {} : {historyMaxRuns: raw['historyMaxRuns'] as number}),
+		...(raw['historyMaxAgeDays'] === undefined ? {} : {historyMaxAgeDays: raw['historyMaxAgeDays'] as number}),
+	};
 }
 
 /** A size at which an audit file rotates: whole bytes, no smaller than a few records. */

@@ -13,10 +13,11 @@
  * the same way.
  */
 import {randomUUID} from 'node:crypto';
-import {closeSync, fstatSync, openSync, readSync, renameSync, writeSync, statSync, existsSync} from 'node:fs';
-import {basename} from 'node:path';
+import {closeSync, fstatSync, openSync, readSync, statSync, existsSync} from 'node:fs';
+import {basename, dirname} from 'node:path';
 import lockfile from 'proper-lockfile';
 import {XiError} from '../errors.js';
+import {nodeFs, renameDurable, syncDirectory, writeAll, type DurableFs} from '../io/durable-fs.js';
 import {checkpointPayload, type CheckpointSigner} from './checkpoint.js';
 import {defaultRotateBytes, nextRotatedFile, rotatedFiles} from './log-files.js';
 import {chainRecord, genesisHash, headOf, recordLine, type AuditFields, type AuditRecord, type AuditSide, type ChainHead} from './record.js';
@@ -44,6 +45,8 @@ export type AuditLogOptions = {
 	checkpointIntervalMs?: number;
 	/** The size in bytes at which the file rotates (default 64 MiB). */
 	rotateBytes?: number;
+	/** Writes, fsyncs and renames go through this port (a test records their order). */
+	fs?: DurableFs;
 	/** Called with each line written (syslog forwarding); must not throw or block. */
 	forward?: (record: AuditRecord) => void;
 };
@@ -52,6 +55,7 @@ export function openAuditLog(options: AuditLogOptions): AuditLog {
 	const now = options.now ?? (() => new Date());
 	const every = options.checkpointEvery ?? 256;
 	const rotateBytes = options.rotateBytes ?? defaultRotateBytes;
+	const fs = options.fs ?? nodeFs;
 	let head: ChainHead | undefined;
 	let signed: SignedHead | undefined;
 	/**
@@ -122,13 +126,14 @@ export function openAuditLog(options: AuditLogOptions): AuditLog {
 				// Seal the full file, then move it aside; the records of this batch go to a new file.
 				if (!sealed) {
 					add(checkpointFields(head));
-					writeAll(fd, prefix + lines.join(''));
+					writeAll(fs, fd, prefix + lines.join(''));
+					fs.fsync(fd);
 					lines.length = 0;
 				}
 
 				closeSync(fd);
 				fd = -1;
-				renameSync(options.path, nextRotatedFile(options.path));
+				renameDurable(options.path, nextRotatedFile(options.path), fs);
 				fd = openSync(options.path, 'a+', 0o600);
 				size = 0;
 				prefix = '';
@@ -159,7 +164,14 @@ export function openAuditLog(options: AuditLogOptions): AuditLog {
 				}
 			}
 
-			writeAll(fd, prefix + lines.join(''));
+			// Durable before any caller learns its record was written (and acts on it): one fsync per batch.
+			writeAll(fs, fd, prefix + lines.join(''));
+			fs.fsync(fd);
+			if (size === 0) {
+				// A new file: its name must reach the disk too.
+				syncDirectory(dirname(options.path), fs);
+			}
+
 			const after = fstatSync(fd);
 			known = `${after.ino}:${after.size}`;
 			return {results: records, written};
@@ -298,14 +310,6 @@ export function openAuditLog(options: AuditLogOptions): AuditLog {
 		},
 	};
 	return api;
-}
-
-function writeAll(fd: number, text: string): void {
-	const bytes = writeSync(fd, text);
-	if (bytes !== Buffer.byteLength(text)) {
-		// A full disk or a file size limit: write() wrote part of the batch and did not throw.
-		throw new Error(`only ${bytes} of ${Buffer.byteLength(text)} bytes were written`);
-	}
 }
 
 type Pending = {fields: AuditFields | 'checkpoint'; resolve: (record: AuditRecord) => void; reject: (error: unknown) => void};

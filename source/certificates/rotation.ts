@@ -9,7 +9,9 @@
  * certificate, so a crash in between leaves only controller.next.pem, which the next load moves.
  */
 import {X509Certificate} from 'node:crypto';
-import {renameSync, rmSync} from 'node:fs';
+import {rmSync} from 'node:fs';
+import {dirname} from 'node:path';
+import {renameDurable, syncDirectory} from '../io/durable-fs.js';
 import {XiError} from '../errors.js';
 import {existsSync, readJsonFile, readTextFile, writeFileAtomic} from '../io/files.js';
 import type {ControllerPaths} from '../home.js';
@@ -96,7 +98,7 @@ export function completeRotation(paths: ControllerPaths): void {
 	// Idempotent: another process may be completing the same rotation at the same moment.
 	for (const [from, to] of [[paths.nextControllerKey, paths.controllerKey], [paths.nextControllerCert, paths.controllerCert]] as const) {
 		try {
-			renameSync(from, to);
+			renameDurable(from, to);
 		} catch (error) {
 			if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
 				throw error;
@@ -105,4 +107,5 @@ export function completeRotation(paths: ControllerPaths): void {
 	}
 
 	rmSync(paths.rotation, {force: true});
+	syncDirectory(dirname(paths.rotation));
 }

@@ -20,6 +20,8 @@ import {resolveTargets} from '../registry/resolve-targets.js';
 import {loadControllerCredentials, type ControllerPaths} from '../home.js';
 import {normaliseSerial} from '../pki/fingerprints.js';
 import {historyLine} from '../history/run-record.js';
+import {readControllerSettings} from '../audit/controller-log.js';
+import {pruneHistory} from '../history/prune.js';
 import {startRunFile, type RunWriter} from '../history/run-store.js';
 import {openTokenStore} from '../policy/token-store.js';
 import {authenticateToken, checkScope, scopeOf, type TokenScope} from '../policy/tokens.js';
@@ -205,6 +207,10 @@ export async function prepareRun(ports: RunPorts, input: RunRequestInput): Promi
 
 	const start = async (options: RunStartOptions = {}): Promise<RunOutcome> => {
 		const cancel = options.cancel ?? new AbortController().signal;
+		if (!input.dryRun) {
+			await pruneHistory(historyDirectory(ports.paths), readControllerSettings(ports.paths), audit, input.caller, now());
+		}
+
 		const history = openHistory(ports.paths, input.dryRun, {
 			type: 'run',
 			requestId,

@@ -1,11 +1,16 @@
 /**
  * The run history on disk: `runs/<started>-<requestId>.jsonl` under the controller's home, one
- * file per run, appended as the run streams (0600). Retention by count and age, applied when a new
- * run starts.
+ * file per run, appended as the run streams (0600). The header (and the new file's name) and the
+ * end line are fsynced; the lines between reach the disk with the end line (the audit log, fsynced
+ * per batch, is the evidence of each host's outcome; an fsync per host cost 0.6 s on a 100-host
+ * run here). A torn last line after a crash is skipped when the file is read.
+ * Retention by count and age (settings `historyMaxRuns`, `historyMaxAgeDays`), applied when a new
+ * run starts: the runs to remove are planned first, so the caller can audit them before they go.
  */
-import {appendFileSync, readdirSync, readFileSync, rmSync, statSync} from 'node:fs';
+import {readdirSync, readFileSync, rmSync, statSync} from 'node:fs';
 import {join} from 'node:path';
 import {XiError} from '../errors.js';
+import {appendDurable, syncDirectory, type DurableFs, nodeFs} from '../io/durable-fs.js';
 import {ensureDirectory} from '../io/files.js';
 import {requestIdPattern} from '../protocol/frames.js';
 import {foldRun, type HistoryLine, type RunHeader, type StoredRun} from './run-record.js';
@@ -15,12 +20,11 @@ export const defaultRetention: Retention = {maxRuns: 1000, maxAgeDays: 90};
 
 export type RunWriter = {write: (line: HistoryLine) => void; path: string};
 
-export function startRunFile(directory: string, header: RunHeader, retention: Retention = defaultRetention, now = new Date()): RunWriter {
+export function startRunFile(directory: string, header: RunHeader, fs: DurableFs = nodeFs): RunWriter {
 	ensureDirectory(directory);
-	prune(directory, retention, now);
 	const path = join(directory, `${header.startedAt.replaceAll(':', '-')}_${header.requestId}.jsonl`);
 	const write = (line: HistoryLine) => {
-		appendFileSync(path, JSON.stringify(line) + '\n', {mode: 0o600});
+		appendDurable(path, JSON.stringify(line) + '\n', {mode: 0o600, created: line.type === 'run', sync: line.type === 'run' || line.type === 'end'}, fs);
 	};
 
 	write(header);
@@ -35,16 +39,44 @@ function runFiles(directory: string): string[] {
 	}
 }
 
-function prune(directory: string, retention: Retention, now: Date): void {
+export type PrunedRun = {requestId: string; startedAt: string; reason: 'count' | 'age'};
+
+/**
+ * The runs to remove before one more is added: beyond `maxRuns` (oldest first, counting the new
+ * one), or last written more than `maxAgeDays` ago.
+ */
+export function planPrune(directory: string, retention: Retention, now: Date): PrunedRun[] {
 	const files = runFiles(directory);
 	const cutoff = now.getTime() - (retention.maxAgeDays * 86_400_000);
-	files.forEach((name, index) => {
-		const path = join(directory, name);
+	return files.flatMap((name, index): PrunedRun[] => {
 		const tooMany = index < files.length - retention.maxRuns + 1;
-		if (tooMany || statSync(path).mtimeMs < cutoff) {
-			rmSync(path, {force: true});
+		const written = statSync(join(directory, name), {throwIfNoEntry: false})?.mtimeMs;
+		if (written === undefined) {
+			return [];
 		}
+
+		const old = written < cutoff;
+
+		if (!tooMany && !old) {
+			return [];
+		}
+
+		const [started = '', requestId = ''] = name.replace(/\.jsonl$/, '').split('_');
+		return [{requestId, startedAt: started, reason: tooMany ? 'count' : 'age'}];
 	});
+}
+
+/** Removes the planned runs' files (and makes the removal durable). */
+export function removeRuns(directory: string, runs: readonly PrunedRun[]): void {
+	if (runs.length === 0) {
+		return;
+	}
+
+	for (const run of runs) {
+		rmSync(join(directory, `${run.startedAt}_${run.requestId}.jsonl`), {force: true});
+	}
+
+	syncDirectory(directory);
 }
 
 /** Newest first. */

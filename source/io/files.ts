@@ -1,26 +1,22 @@
 /**
- * Small file helpers for the IO shell: atomic writes (temp file + rename, so a reader never sees
- * half a file) with an explicit mode, and reading JSON with a clear error.
+ * Small file helpers for the IO shell: atomic, durable writes (durable-fs.ts: temp file, fsync,
+ * rename, fsync the directory, so neither a reader nor a power cut ever sees half a file) with an
+ * explicit mode, and reading JSON with a clear error.
  */
-import {randomBytes} from 'node:crypto';
-import {mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync, chmodSync} from 'node:fs';
-import {dirname, join, basename} from 'node:path';
+import {mkdirSync, readFileSync, existsSync} from 'node:fs';
 import {XiError} from '../errors.js';
+import {dirname} from 'node:path';
+import {syncDirectory, writeFileDurable} from './durable-fs.js';
 
-export function writeFileAtomic(path: string, data: string, mode = 0o600): void {
-	const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-	try {
-		writeFileSync(temporary, data, {mode, flag: 'wx'});
-		chmodSync(temporary, mode);
-		renameSync(temporary, path);
-	} catch (error) {
-		rmSync(temporary, {force: true});
-		throw error;
-	}
-}
+/** Every state file is written through here (or durable-fs.ts directly). */
+export const writeFileAtomic = writeFileDurable;
 
+/** Creates the directory (and its parents) if missing; a new directory's name is made durable in its parent. */
 export function ensureDirectory(path: string, mode = 0o700): void {
-	mkdirSync(path, {recursive: true, mode});
+	const first = mkdirSync(path, {recursive: true, mode});
+	if (first !== undefined) {
+		syncDirectory(dirname(first));
+	}
 }
 
 export function readJsonFile(path: string, what: string): unknown {

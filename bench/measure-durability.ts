@@ -1,0 +1,106 @@
+/**
+ * What durable state writes cost (source/io/durable-fs.ts): the same writes through the real fs
+ * port and through one whose fsync does nothing (what the code did before: ordered only as far as
+ * the page cache), interleaved, median of `runs`:
+ *
+ *   - 200 parallel appends to an audit log (batched as they come: one fsync per batch);
+ *   - the state writes of a 100-host run, in the order a run makes them: the request record and
+ *     its checkpoint, the history header, per host an output line, a result line and an outcome
+ *     record (appended together, as hosts finish), the end line, the closing checkpoint and the
+ *     registry's lastSeen update (a whole-file replace).
+ *
+ * Run alone: node --import=tsx bench/measure-durability.ts
+ */
+import {mkdtempSync, rmSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {performance} from 'node:perf_hooks';
+import {pathToFileURL} from 'node:url';
+import {signerFromPem} from '../source/audit/checkpoint.js';
+import {openAuditLog} from '../source/audit/file-log.js';
+import {startRunFile} from '../source/history/run-store.js';
+import {nodeFs, writeFileDurable, type DurableFs} from '../source/io/durable-fs.js';
+import {generateKeyPair, privateKeyToPem} from '../source/pki/keys.js';
+import {median} from './processes.js';
+import type {Report} from './report.js';
+import {ratio} from './table.js';
+
+const pageCacheOnly: DurableFs = {...nodeFs, fsync() {}};
+
+type Signer = Parameters<typeof openAuditLog>[0]['signer'];
+
+async function parallelAppends(directory: string, signer: Signer, fs: DurableFs): Promise<number> {
+	const log = openAuditLog({path: join(directory, 'audit.jsonl'), side: 'controller', signer, fs});
+	const started = performance.now();
+	await Promise.all(Array.from({length: 200}, async (_, index) => log.append({event: 'bench.append', index})));
+	const ms = performance.now() - started;
+	await log.close();
+	return ms;
+}
+
+async function hundredHostRun(directory: string, signer: Signer, fs: DurableFs): Promise<number> {
+	const hosts = Array.from({length: 100}, (_, index) => `host-${String(index).padStart(3, '0')}`);
+	const registry = {version: 1, agents: hosts.map(name => ({name, address: '127.0.0.1:1', tags: {}, serial: 'ab', fingerprint: 'cd'.repeat(32), certificateExpires: '2030-01-01T00:00:00.000Z', certificate: 'x'.repeat(700), pairedAt: '2026-01-01T00:00:00.000Z'}))};
+	const log = openAuditLog({path: join(directory, 'audit.jsonl'), side: 'controller', signer, fs});
+	const requestId = '00000000-0000-4000-8000-000000000100';
+	const started = performance.now();
+	await log.append({event: 'run.request', requestId, script: 'uptime', targets: hosts});
+	await log.checkpoint();
+	const history = startRunFile(join(directory, 'runs'), {type: 'run', requestId, script: 'uptime', args: [], selector: ['all'], caller: 'bench', startedAt: new Date().toISOString(), targets: hosts}, fs);
+	const outcomes = hosts.map(async agent => {
+		history.write({type: 'output', agent, stream: 'stdout', data: ' 10:00:00 up 1 day,  1 user,  load average: 0.00, 0.00, 0.00\n'});
+		history.write({type: 'result', result: {agent, status: 'ok', exitCode: 0, durationMs: 12} as never});
+		return log.append({event: 'run.outcome', requestId, agent, status: 'ok', exitCode: 0});
+	});
+	await Promise.all(outcomes);
+	history.write({type: 'end', endedAt: new Date().toISOString()});
+	await log.close();
+	writeFileDurable(join(directory, 'registry.json'), JSON.stringify(registry, null, '\t') + '\n', 0o644, fs);
+	return performance.now() - started;
+}
+
+export type DurabilityCost = {appends: {durable: number; pageCache: number}; run: {durable: number; pageCache: number}};
+
+export async function measureDurability(root: string, runs: number): Promise<DurabilityCost> {
+	const pair = await generateKeyPair();
+	const signer = signerFromPem('bench', await privateKeyToPem(pair.privateKey));
+	const samples = {appendsDurable: [] as number[], appendsCache: [] as number[], runDurable: [] as number[], runCache: [] as number[]};
+	let count = 0;
+	const fresh = () => mkdtempSync(join(root, `durability-${count++}-`));
+	for (let run = 0; run < runs; run++) {
+		samples.appendsDurable.push(await parallelAppends(fresh(), signer, nodeFs));
+		samples.appendsCache.push(await parallelAppends(fresh(), signer, pageCacheOnly));
+		samples.runDurable.push(await hundredHostRun(fresh(), signer, nodeFs));
+		samples.runCache.push(await hundredHostRun(fresh(), signer, pageCacheOnly));
+	}
+
+	return {
+		appends: {durable: median(samples.appendsDurable), pageCache: median(samples.appendsCache)},
+		run: {durable: median(samples.runDurable), pageCache: median(samples.runCache)},
+	};
+}
+
+const ms = (value: number) => `${value.toFixed(1)} ms`;
+
+/** Adds the rows; `cliRun100Ms` (the real CLI on 100 agents) puts the run's extra cost in proportion. */
+export function reportDurability(report: Report, cost: DurabilityCost, cliRun100Ms?: number): void {
+	const extra = cost.run.durable - cost.run.pageCache;
+	report.rows.push(
+		{measure: 'durable writes: 200 parallel audit appends', value: ms(cost.appends.durable), ratio: `${ratio(cost.appends.durable / cost.appends.pageCache)} page cache only (${ms(cost.appends.pageCache)})`},
+		{measure: 'durable writes: a 100-host run\'s state writes', value: ms(cost.run.durable), ratio: `${ratio(cost.run.durable / cost.run.pageCache)} page cache only (${ms(cost.run.pageCache)})${cliRun100Ms === undefined ? '' : `; +${ms(extra)} = ${((extra / cliRun100Ms) * 100).toFixed(1)}% of a CLI run on 100 agents`}`},
+	);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+	const root = mkdtempSync(join(tmpdir(), 'xi-exec-durability-'));
+	try {
+		const cost = await measureDurability(root, Number(process.env['BENCH_REPS'] ?? 5));
+		const report: Report = {rows: [], notes: []};
+		reportDurability(report, cost);
+		for (const row of report.rows) {
+			process.stdout.write(`${row.measure}: ${row.value} (${row.ratio ?? ''})\n`);
+		}
+	} finally {
+		rmSync(root, {recursive: true, force: true});
+	}
+}
