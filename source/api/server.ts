@@ -9,7 +9,7 @@
  */
 import {constants, X509Certificate} from 'node:crypto';
 import {statSync} from 'node:fs';
-import {createSecureContext, type SecureContext} from 'node:tls';
+import {createSecureContext, type SecureContext, type Server as TlsServer, type TLSSocket} from 'node:tls';
 import {Ajv2020, type ErrorObject} from 'ajv/dist/2020.js';
 import Fastify, {type FastifyInstance, type FastifyReply, type FastifyRequest} from 'fastify';
 import {XiError} from '../errors.js';
@@ -45,9 +45,15 @@ export type ApiServerOptions = {
 	/** How old a discovery answer may be for /openapi.json and the per-script route. */
 	discoveryMaxAgeMs?: number;
 	version?: string;
+	/** The lowest TLS version offered (default TLS 1.3; see tlsSettings). */
+	tlsMinVersion?: ApiTlsVersion;
+	/** How long a TLS handshake, and then the first request's headers, may take (default 10 s each). */
+	deadlines?: {handshakeMs: number; headersMs: number};
 	now?: () => Date;
 	log?: (line: string) => void;
 };
+
+export type ApiTlsVersion = 'TLSv1.2' | 'TLSv1.3';
 
 export type ApiServer = {
 	app: FastifyInstance;
@@ -58,7 +64,26 @@ export type ApiServer = {
 	close: () => Promise<void>;
 };
 
-const tlsBase = {minVersion: 'TLSv1.2', secureOptions: constants.SSL_OP_NO_TICKET} as const;
+/**
+ * TLS 1.3 only by default, as the agents and the pairing listener: every client we ship (and curl,
+ * browsers, Node, Go, Python of the last five years) speaks it, and TLS 1.2's CBC suites are what
+ * testssl flags (LUCKY13). A site whose client or load balancer still needs TLS 1.2 sets
+ * {"api": {"tlsMinVersion": "TLSv1.2"}}: then only ECDHE with AEAD suites are offered, never CBC.
+ * Tickets are off: a resumed session must not skip the client-certificate check.
+ */
+export function tlsSettings(minVersion: ApiTlsVersion = 'TLSv1.3') {
+	return minVersion === 'TLSv1.3'
+		? {minVersion, secureOptions: constants.SSL_OP_NO_TICKET}
+		: {minVersion, secureOptions: constants.SSL_OP_NO_TICKET, ciphers: aeadCiphers};
+}
+
+const aeadCiphers = [
+	'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256', 'TLS_AES_128_GCM_SHA256',
+	'ECDHE-ECDSA-AES256-GCM-SHA384', 'ECDHE-ECDSA-CHACHA20-POLY1305', 'ECDHE-ECDSA-AES128-GCM-SHA256',
+	'ECDHE-RSA-AES256-GCM-SHA384', 'ECDHE-RSA-CHACHA20-POLY1305', 'ECDHE-RSA-AES128-GCM-SHA256',
+].join(':');
+
+const defaultDeadlines = {handshakeMs: 10_000, headersMs: 10_000};
 
 export async function createApiServer(options: ApiServerOptions): Promise<ApiServer> {
 	const now = options.now ?? (() => new Date());
@@ -66,6 +91,8 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
 	const corsOrigins = new Set(options.corsOrigins ?? []);
 	const {paths, server} = options;
 
+	const tlsBase = tlsSettings(options.tlsMinVersion);
+	const deadlines = options.deadlines ?? defaultDeadlines;
 	const fleetContext: SecureContext = createSecureContext({...tlsBase, key: server.key, cert: server.cert, ca: [server.ca]});
 	const app = Fastify({
 		https: {
@@ -74,10 +101,13 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
 			ca: [server.ca],
 			requestCert: true,
 			rejectUnauthorized: false,
+			handshakeTimeout: deadlines.handshakeMs,
 			...(options.apiCertificate ? {SNICallback: (name: string, done: (error: Error | null, context?: SecureContext) => void) => done(null, name === policyServerName ? fleetContext : undefined)} : {}),
 		},
 		logger: false,
 		bodyLimit: bodyLimitBytes,
+		// Between requests; Fastify's default is 72 s.
+		keepAliveTimeout: 5000,
 		exposeHeadRoutes: false,
 		return503OnClosing: true,
 		forceCloseConnections: true,
@@ -89,6 +119,8 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
 			void (reply as FastifyReply).code(status).send(body);
 		},
 	});
+
+	cutIdleConnections(app.server as unknown as TlsServer, deadlines);
 
 	// Bodies: only the JSON parser stays.
 	app.removeContentTypeParser('text/plain');
@@ -250,6 +282,27 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
 			await audit.close();
 		},
 	};
+}
+
+/**
+ * Idle and slow connections are cut within a second or two of their deadline (measured: Node's
+ * defaults kept an idle TCP or TLS connection open 120 s and more). A handshake not done in
+ * `handshakeMs` is refused and its socket destroyed (Node reports it and leaves it open); a TLS
+ * connection that sends nothing within `headersMs` is cut; once it sends, the headers must be
+ * complete within `headersMs` (checked every second) and the whole request within 30 s.
+ */
+function cutIdleConnections(server: TlsServer, deadlines: {handshakeMs: number; headersMs: number}): void {
+	const http = server as TlsServer & {headersTimeout: number; requestTimeout: number; connectionsCheckingInterval: number};
+	http.headersTimeout = deadlines.headersMs;
+	http.requestTimeout = Math.max(30_000, deadlines.headersMs);
+	http.connectionsCheckingInterval = Math.min(1000, deadlines.headersMs);
+	server.on('tlsClientError', (_error: Error, socket: TLSSocket) => {
+		socket.destroy();
+	});
+	server.on('secureConnection', (socket: TLSSocket) => {
+		socket.setTimeout(deadlines.headersMs, () => socket.destroy());
+		socket.once('data', () => socket.setTimeout(0));
+	});
 }
 
 function staticFile(type: string, body: string): Handler {

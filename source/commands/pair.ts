@@ -12,7 +12,7 @@ import {visible} from '../output/visible.js';
 import {openPairingListener, type PairingEvent, type PairingListener} from '../pairing/listener.js';
 import {formatTags} from '../policy/tags.js';
 import {openControllerAudit} from '../audit/controller-log.js';
-import {pairingAuditFields} from '../pairing/audit-fields.js';
+import {createPairingAuditRecorder} from '../pairing/audit-fields.js';
 import {exitInterrupted, type CommandIo} from './run.js';
 
 export type PairInput = {listen?: string; json: boolean; replace: boolean; timeoutSeconds: number};
@@ -25,14 +25,9 @@ export async function pairCommand(paths: ControllerPaths, input: PairInput, io: 
 
 	const print = (human: string, json: Record<string, unknown>) => io.stdout(input.json ? JSON.stringify(json) + '\n' : human);
 	const audit = openControllerAudit(paths);
-	const record = (event: PairingEvent) => {
-		const fields = pairingAuditFields(event);
-		if (fields) {
-			audit.append(fields).catch((error: unknown) => {
-				io.stderr(`xi-exec: ${(error as Error).message}\n`);
-			});
-		}
-	};
+	const recorder = createPairingAuditRecorder(audit.append, {now: () => new Date(), onError(error) {
+		io.stderr(`xi-exec: ${(error as Error).message}\n`);
+	}});
 
 	const listener = await openPairingListener({
 		listen,
@@ -45,7 +40,7 @@ export async function pairCommand(paths: ControllerPaths, input: PairInput, io: 
 		timeoutMs: input.timeoutSeconds * 1000,
 		now: () => new Date(),
 		onEvent(event) {
-			record(event);
+			recorder.record(event);
 			print(describeEvent(event), event);
 		},
 	}).catch((error: NodeJS.ErrnoException) => {
@@ -61,6 +56,7 @@ export async function pairCommand(paths: ControllerPaths, input: PairInput, io: 
 			// An open stdin would keep the process alive after Ctrl-C.
 			commands.close();
 			void listener.close().then(async () => {
+				await recorder.close();
 				await audit.close();
 				resolve(exitInterrupted);
 			});

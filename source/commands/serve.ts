@@ -5,8 +5,9 @@
  * cancels runs still going, waits for their records and stops.
  *
  * CORS is off unless config.json lists origins: {"api": {"corsOrigins": ["https://dash.example"]}}.
+ * TLS 1.3 only unless config.json says {"api": {"tlsMinVersion": "TLSv1.2"}} (api/server.ts says why).
  */
-import {createApiServer} from '../api/server.js';
+import {createApiServer, type ApiTlsVersion} from '../api/server.js';
 import {XiError} from '../errors.js';
 import {formatHostPort, parseHostPort} from '../io/address.js';
 import {existsSync, readJsonFile, readTextFile} from '../io/files.js';
@@ -36,6 +37,7 @@ export async function serveCommand(paths: ControllerPaths, input: ServeInput, io
 		client: loadControllerCredentials(paths),
 		...(apiCertificate ? {apiCertificate} : {}),
 		corsOrigins: readCorsOrigins(paths),
+		tlsMinVersion: readTlsMinVersion(paths),
 		log: line => io.stderr(`xi-exec serve: ${line}\n`),
 	});
 
@@ -79,4 +81,14 @@ function readCorsOrigins(paths: ControllerPaths): string[] {
 	}
 
 	return origins as string[];
+}
+
+function readTlsMinVersion(paths: ControllerPaths): ApiTlsVersion {
+	const config = existsSync(paths.config) ? readJsonFile(paths.config, 'the controller settings') as {api?: {tlsMinVersion?: unknown}} | null : null;
+	const version = config?.api?.tlsMinVersion ?? 'TLSv1.3';
+	if (version !== 'TLSv1.3' && version !== 'TLSv1.2') {
+		throw new XiError('CONFIG_INVALID', `"api.tlsMinVersion" in ${paths.config} must be "TLSv1.3" (the default) or "TLSv1.2" (received ${JSON.stringify(version)}).`);
+	}
+
+	return version;
 }

@@ -52,6 +52,12 @@ export type PairingListenerOptions = {
 	registry: RegistryStore;
 	replace: boolean;
 	timeoutMs: number;
+	/**
+	 * How long the agent's machine steps may take (the TLS handshake, its commit after the hello,
+	 * its reveal after the nonce; default 10 s): a connection idle past it is cut. Only the waits
+	 * for a person (the operator's approval, the agent's confirmation) get `timeoutMs`.
+	 */
+	stepTimeoutMs?: number;
 	now: () => Date;
 	onEvent: (event: PairingEvent) => void;
 };
@@ -90,6 +96,8 @@ type Ceremony = {
 	serial?: string;
 	certificate?: x509.X509Certificate;
 	timer: NodeJS.Timeout;
+	/** The deadline of the machine step in progress (commit, reveal), if any. */
+	step?: NodeJS.Timeout;
 };
 
 export async function openPairingListener(options: PairingListenerOptions): Promise<PairingListener> {
@@ -98,9 +106,13 @@ export async function openPairingListener(options: PairingListenerOptions): Prom
 	const caPem = caCertificate.toString('pem');
 	const serverCertificate = new x509.X509Certificate(options.server.cert);
 
-	const server: Server = createServer({key: options.server.key, cert: options.server.cert, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3', requestCert: false, handshakeTimeout: 10_000});
+	const stepMs = options.stepTimeoutMs ?? 10_000;
+	const server: Server = createServer({key: options.server.key, cert: options.server.cert, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3', requestCert: false, handshakeTimeout: stepMs});
 	server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: TLSSocket) => {
-		options.onEvent({event: 'refused', agent: null, ceremony: null, source: socket.remoteAddress ?? '?', reason: `TLS handshake failed (${error.code ?? error.message}); pairing needs TLS 1.3`});
+		const source = socket.remoteAddress ?? '?';
+		// Node emits this and leaves the socket open (measured: an idle TCP connection stayed 140 s and more).
+		socket.destroy();
+		options.onEvent({event: 'refused', agent: null, ceremony: null, source, reason: `TLS handshake failed (${error.code ?? error.message}); pairing needs TLS 1.3`});
 	});
 	server.on('secureConnection', socket => {
 		begin(socket);
@@ -126,6 +138,7 @@ export async function openPairingListener(options: PairingListenerOptions): Prom
 
 		ceremony.phase = 'ended';
 		clearTimeout(ceremony.timer);
+		clearTimeout(ceremony.step);
 		ceremonies.delete(ceremony);
 		if (reason !== undefined) {
 			options.onEvent({event: 'refused', agent: ceremony.commit?.name ?? null, ceremony: ceremony.id, source: ceremony.source, reason});
@@ -134,6 +147,18 @@ export async function openPairingListener(options: PairingListenerOptions): Prom
 
 		ceremony.socket.end();
 		setTimeout(() => ceremony.socket.destroy(), 1000).unref();
+	}
+
+	/** Gives the agent's machine one step (`waitingFor`) to answer in, or clears the deadline. */
+	function expectStep(ceremony: Ceremony, waitingFor: string | undefined): void {
+		clearTimeout(ceremony.step);
+		ceremony.step = undefined;
+		if (waitingFor !== undefined) {
+			ceremony.step = setTimeout(() => {
+				end(ceremony, `no ${waitingFor} within ${stepMs / 1000} s`);
+			}, stepMs);
+			ceremony.step.unref();
+		}
 	}
 
 	function send(ceremony: Ceremony, message: ControllerMessage): void {
@@ -148,6 +173,7 @@ export async function openPairingListener(options: PairingListenerOptions): Prom
 		const refuseEarly = (reason: string) => {
 			options.onEvent({event: 'refused', agent: null, ceremony: null, source, reason});
 			socket.end(encodePairing({type: 'refused', reason}));
+			setTimeout(() => socket.destroy(), 1000).unref();
 		};
 
 		if (socket.getProtocol() !== 'TLSv1.3' || typeof socket.exportKeyingMaterial !== 'function') {
@@ -180,6 +206,7 @@ export async function openPairingListener(options: PairingListenerOptions): Prom
 		};
 		ceremony.timer.unref();
 		ceremonies.add(ceremony);
+		expectStep(ceremony, 'commit');
 		send(ceremony, {type: 'hello', ceremony: ceremony.id, ca: caPem, controller: options.controllerCertificate, controllerName: options.controllerName, expires: expires.toISOString()});
 
 		const splitter = new LineSplitter(pairingFrameBytes);
@@ -296,6 +323,7 @@ export async function openPairingListener(options: PairingListenerOptions): Prom
 		});
 		ceremony.controllerNonce = randomBytes(nonceBytes);
 		ceremony.phase = 'reveal';
+		expectStep(ceremony, 'reveal');
 		send(ceremony, {type: 'nonce', nonce: ceremony.controllerNonce.toString('hex')});
 	}
 
@@ -309,6 +337,7 @@ export async function openPairingListener(options: PairingListenerOptions): Prom
 		const keyingMaterial = ceremony.socket.exportKeyingMaterial(32, exporterLabel, Buffer.alloc(0));
 		ceremony.code = deriveCode(keyingMaterial, ceremony.controllerNonce!, agentNonce, ceremony.transcript!);
 		ceremony.phase = 'approval';
+		expectStep(ceremony, undefined);
 		send(ceremony, {type: 'pending'});
 		options.onEvent({event: 'request', ...view(ceremony)});
 	}

@@ -16,7 +16,7 @@ import {loadCertificateAuthority, loadControllerCredentials, loadServerCredentia
 import type {HostPort} from '../io/address.js';
 import {revokedSerials} from '../registry/model.js';
 import {openPairingListener} from '../pairing/listener.js';
-import {pairingAuditFields} from '../pairing/audit-fields.js';
+import {createPairingAuditRecorder} from '../pairing/audit-fields.js';
 import {controllerAuditVerifier, openControllerAudit} from '../audit/controller-log.js';
 import {auditView} from '../commands/audit.js';
 import type {ConsoleCore} from './core.js';
@@ -85,6 +85,7 @@ export function createConsoleCore(paths: ControllerPaths, options: ConsoleCoreOp
 		async openPairing(onEvent) {
 			// Every attempt is audited, from the console as from `xi-exec pair`.
 			const audit = openControllerAudit(paths);
+			const recorder = createPairingAuditRecorder(audit.append, {now: () => new Date()});
 			const listener = await openPairingListener({
 				listen: options.pairListen,
 				server: loadServerCredentials(paths),
@@ -96,11 +97,7 @@ export function createConsoleCore(paths: ControllerPaths, options: ConsoleCoreOp
 				timeoutMs: 5 * 60 * 1000,
 				now: () => new Date(),
 				onEvent(event) {
-					const fields = pairingAuditFields(event);
-					if (fields) {
-						void audit.append(fields).catch(() => undefined);
-					}
-
+					recorder.record(event);
 					onEvent(event);
 				},
 			});
@@ -110,6 +107,7 @@ export function createConsoleCore(paths: ControllerPaths, options: ConsoleCoreOp
 				reject: listener.reject,
 				async close() {
 					await listener.close();
+					await recorder.close();
 					await audit.close().catch(() => undefined);
 				},
 			};
