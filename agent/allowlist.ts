@@ -1,11 +1,12 @@
 /**
  * The allowlist: script name → absolute path, with a description, an optional JSON Schema
- * (2020-12) for the argument array, a timeout, and the user to run as. `parseAllowlist` is pure;
- * `inspectScriptFile` is the filesystem check, run when the allowlist is loaded and again before
- * every run: a file that changed since load (inode, mtime, owner, mode) is refused until reload.
+ * (2020-12) for the argument array, a timeout, the user to run as, and the interpreter a
+ * `#!/usr/bin/env NAME` script means. `parseAllowlist` is pure; the filesystem check
+ * (open-executable.ts) runs when the allowlist is loaded and again before every run: a file that
+ * changed since load (inode, mtime, owner, mode), the script's or an interpreter's, is refused
+ * until reload.
  */
-import {lstatSync, statSync, type Stats} from 'node:fs';
-import {dirname, isAbsolute} from 'node:path';
+import {isAbsolute, normalize} from 'node:path';
 import {isScriptName} from '../source/protocol/text-checks.js';
 
 export type AllowlistEntry = {
@@ -14,6 +15,8 @@ export type AllowlistEntry = {
 	args?: unknown;
 	timeoutSeconds: number;
 	runAs?: string;
+	/** The interpreter a `#!/usr/bin/env NAME` script runs with (absolute; its base name is NAME). */
+	interpreter?: string;
 	maxTargets?: number;
 	confirm?: boolean;
 	/** The entry's own declaration that the script changes nothing (shown to AI callers as readOnlyHint). */
@@ -49,6 +52,11 @@ export function parseAllowlist(value: unknown): {ok: true; allowlist: AllowlistF
 			continue;
 		}
 
+		if (entry.interpreter !== undefined && (typeof entry.interpreter !== 'string' || !isAbsolute(entry.interpreter) || normalize(entry.interpreter) !== entry.interpreter)) {
+			problems.push(`${name}: "interpreter" must be a normalised absolute path, such as "/usr/bin/python3"`);
+			continue;
+		}
+
 		const timeoutSeconds = entry.timeoutSeconds ?? defaultTimeoutSeconds;
 		if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 1 || timeoutSeconds > maxTimeoutSeconds) {
 			problems.push(`${name}: "timeoutSeconds" must be an integer from 1 to ${maxTimeoutSeconds}`);
@@ -72,6 +80,7 @@ export function parseAllowlist(value: unknown): {ok: true; allowlist: AllowlistF
 			timeoutSeconds,
 			...(entry.args === undefined ? {} : {args: entry.args}),
 			...(typeof entry.runAs === 'string' ? {runAs: entry.runAs} : {}),
+			...(typeof entry.interpreter === 'string' ? {interpreter: entry.interpreter} : {}),
 			...(entry.maxTargets === undefined ? {} : {maxTargets: entry.maxTargets}),
 			...(entry.confirm === true ? {confirm: true} : {}),
 			...(entry.readOnly === true ? {readOnly: true} : {}),
@@ -81,10 +90,13 @@ export function parseAllowlist(value: unknown): {ok: true; allowlist: AllowlistF
 	return problems.length > 0 ? {ok: false, problems} : {ok: true, allowlist: {scripts}};
 }
 
-/** What identifies the file we checked; any change means it must be checked (reloaded) again. */
-export type FileIdentity = {dev: number; ino: number; mtimeMs: number; uid: number; mode: number};
+/** What identifies one file we checked; any change means it must be checked (reloaded) again. */
+export type FileIdentity = {path: string; dev: number; ino: number; mtimeMs: number; uid: number; mode: number};
 
-export type FileCheck = {ok: true; identity: FileIdentity} | {ok: false; reason: string};
+/** Every file that executes for an entry: the script, then each `#!` interpreter in turn (open-executable.ts). */
+export type ExecIdentity = readonly FileIdentity[];
+
+export type FileCheck = {ok: true; identity: ExecIdentity} | {ok: false; reason: string};
 
 export type Owners = {
 	/** The agent's own uid: files it owns are trusted, as are root's. */
@@ -93,78 +105,14 @@ export type Owners = {
 	runAsUid?: number;
 };
 
-/**
- * The safety checks on a script: absolute, a regular file (not a symlink), executable, owned by
- * root or the agent's user, not writable by group or others, and the same for every directory
- * above it (sticky root-owned directories such as /tmp aside); never owned by the run-as user.
- */
-export function inspectScriptFile(path: string, owners: Owners): FileCheck {
-	if (!isAbsolute(path)) {
-		return {ok: false, reason: `${path} is not an absolute path`};
-	}
-
-	let stats: Stats;
-	try {
-		stats = lstatSync(path);
-	} catch (error) {
-		return {ok: false, reason: `${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`};
-	}
-
-	if (stats.isSymbolicLink()) {
-		return {ok: false, reason: `${path} is a symbolic link; allowlist the file it points to`};
-	}
-
-	if (!stats.isFile()) {
-		return {ok: false, reason: `${path} is not a regular file`};
-	}
-
-	if ((stats.mode & 0o111) === 0) {
-		return {ok: false, reason: `${path} is not executable`};
-	}
-
-	const ownership = checkOwnerAndMode(path, stats, owners, 'file');
-	if (ownership) {
-		return {ok: false, reason: ownership};
-	}
-
-	for (let directory = dirname(path); ; directory = dirname(directory)) {
-		let directoryStats: Stats;
-		try {
-			directoryStats = statSync(directory);
-		} catch (error) {
-			return {ok: false, reason: `${directory} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`};
-		}
-
-		const problem = checkOwnerAndMode(directory, directoryStats, owners, 'directory');
-		if (problem) {
-			return {ok: false, reason: problem};
-		}
-
-		if (directory === dirname(directory)) {
-			break;
+/** The first file (by path) that is not what was checked at load, or undefined when all are. */
+export function changedFile(now: ExecIdentity, loaded: ExecIdentity): string | undefined {
+	for (const [index, before] of loaded.entries()) {
+		const after = now[index];
+		if (!after || after.path !== before.path || after.dev !== before.dev || after.ino !== before.ino || after.mtimeMs !== before.mtimeMs || after.uid !== before.uid || after.mode !== before.mode) {
+			return before.path;
 		}
 	}
 
-	return {ok: true, identity: {dev: stats.dev, ino: stats.ino, mtimeMs: stats.mtimeMs, uid: stats.uid, mode: stats.mode}};
-}
-
-function checkOwnerAndMode(path: string, stats: Stats, owners: Owners, kind: 'file' | 'directory'): string | undefined {
-	const stickyRootDirectory = kind === 'directory' && stats.uid === 0 && (stats.mode & 0o1000) !== 0;
-	if (stats.uid !== 0 && stats.uid !== owners.agentUid) {
-		return `${path} is owned by uid ${stats.uid}, neither root nor the agent's user (uid ${owners.agentUid})`;
-	}
-
-	if (owners.runAsUid !== undefined && owners.runAsUid !== owners.agentUid && stats.uid === owners.runAsUid) {
-		return `${path} is owned by the user scripts run as (uid ${owners.runAsUid}), who could change it`;
-	}
-
-	if ((stats.mode & 0o022) !== 0 && !stickyRootDirectory) {
-		return `${path} is writable by ${(stats.mode & 0o020) === 0 ? 'others' : 'its group'} (mode ${(stats.mode & 0o7777).toString(8)})`;
-	}
-
-	return undefined;
-}
-
-export function sameFile(a: FileIdentity, b: FileIdentity): boolean {
-	return a.dev === b.dev && a.ino === b.ino && a.mtimeMs === b.mtimeMs && a.uid === b.uid && a.mode === b.mode;
+	return now.length > loaded.length ? now[loaded.length]!.path : undefined;
 }

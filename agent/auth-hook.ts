@@ -6,12 +6,19 @@
  * objects, non-JSON, non-UTF-8, too much output, no answer in time. The hook runs in its own
  * process group, killed whole at the deadline, so a grandchild holding its stdout cannot keep
  * the request waiting. The hook's location comes only from the agent's own config.
+ *
+ * An executable hook gets the allowlist's checks (open-executable.ts): the hook and each `#!`
+ * interpreter, walked from `/` when the agent loads it and again at every call, executed through
+ * the descriptors that walk opened; a file that changed since load (or fails a check) denies
+ * until the agent reloads (SIGHUP). `#!/usr/bin/env node` needs `"hookInterpreter"` in config.json.
  */
 import {spawn, type ChildProcessByStdio, type SpawnOptions} from 'node:child_process';
 import type {Readable, Writable} from 'node:stream';
 import {request} from 'node:https';
 import {TextDecoder} from 'node:util';
 import type {TokenScope} from '../source/policy/tokens.js';
+import {changedFile, type ExecIdentity, type Owners} from './allowlist.js';
+import {openExecutable, type OpenedExecutable} from './open-executable.js';
 
 export type HookContext = {
 	requestId: string;
@@ -30,7 +37,45 @@ export type HookContext = {
 
 export type HookVerdict = {allow: boolean; reason: string};
 
-export type HookConfig = {command?: string; url?: string; timeoutMs: number; env?: Record<string, string>; ca?: string};
+export type HookConfig = {command?: string; url?: string; timeoutMs: number; env?: Record<string, string>; ca?: string; file?: HookFile};
+
+/** The executable hook as checked at load: its files' identity, or why it cannot be used. */
+export type HookFile = {interpreter?: string; owners: Owners} & ({identity: ExecIdentity} | {problem: string});
+
+/** Checks the hook's files (at start and on reload); the result goes into `config.file`. */
+export function loadHookFile(command: string, owners: Owners, interpreter?: string): HookFile {
+	const check = openExecutable(command, owners, interpreter);
+	if (!check.ok) {
+		return {owners, ...(interpreter ? {interpreter} : {}), problem: check.reason};
+	}
+
+	check.executable.close();
+	return {owners, ...(interpreter ? {interpreter} : {}), identity: check.identity};
+}
+
+/** Opens the hook for one call, refusing it when it fails a check or changed since load. */
+function openHook(command: string, file: HookFile | undefined): OpenedExecutable | string {
+	if (!file) {
+		return 'it was not checked when the agent loaded it';
+	}
+
+	if ('problem' in file) {
+		return file.problem;
+	}
+
+	const check = openExecutable(command, file.owners, file.interpreter);
+	if (!check.ok) {
+		return check.reason;
+	}
+
+	const changed = changedFile(check.identity, file.identity);
+	if (changed !== undefined) {
+		check.executable.close();
+		return `${changed} changed since the agent loaded it; check it, then reload the agent (SIGHUP)`;
+	}
+
+	return check.executable;
+}
 
 export const maxHookOutputBytes = 64 * 1024;
 
@@ -80,11 +125,20 @@ export function readVerdict(output: Buffer, exitAllows: boolean, exitDescription
 }
 
 function askExecutable(command: string, context: HookContext, config: HookConfig): Promise<HookVerdict> {
-	return new Promise(resolve => {
+	const executable = openHook(command, config.file);
+	if (typeof executable === 'string') {
+		return Promise.resolve({allow: false, reason: `the auth hook is refused: ${executable}`});
+	}
+
+	// The hook sees fd 0 and 1 (its pipes), stderr discarded, and fd 3... its executable chain (run-script.ts).
+	const program = executable.plan([]);
+	return new Promise<HookVerdict>(resolve => {
 		const env = Object.assign(Object.create(null) as Record<string, string>, {PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8'}, config.env);
 		// A null-prototype options object naming every option: a polluted Object.prototype has nothing to fill in.
-		const options = Object.assign(Object.create(null) as SpawnOptions, {shell: false, detached: true, stdio: ['pipe', 'pipe', 'ignore'], env, cwd: '/', argv0: command, uid: undefined, gid: undefined, windowsHide: true, timeout: undefined, killSignal: undefined, signal: undefined} satisfies SpawnOptions);
-		const child = spawn(command, [], options) as ChildProcessByStdio<Writable, Readable, null>;
+		const options = Object.assign(Object.create(null) as SpawnOptions, {shell: false, detached: true, stdio: ['pipe', 'pipe', 'ignore', ...executable.descriptors], env, cwd: '/', argv0: program.argv0, uid: undefined, gid: undefined, windowsHide: true, timeout: undefined, killSignal: undefined, signal: undefined} satisfies SpawnOptions);
+		const child = spawn(program.file, program.args, options) as ChildProcessByStdio<Writable, Readable, null>;
+		// The child holds its own copies now.
+		executable.close();
 		const chunks: Buffer[] = [];
 		let size = 0;
 		let settled = false;

@@ -11,7 +11,7 @@ const help = `
   Usage
     $ xi-exec-agent init --name NAME --listen HOST:PORT [--advertise HOST:PORT] [--tag KEY=VALUE]...
     $ xi-exec-agent allow NAME /absolute/path [--description TEXT] [--timeout SECONDS] [--schema FILE|JSON]
-                          [--run-as USER] [--max-targets N] [--confirm] [--read-only]
+                          [--run-as USER] [--interpreter /usr/bin/NAME] [--max-targets N] [--confirm] [--read-only]
     $ xi-exec-agent deny NAME
     $ xi-exec-agent scripts [--json]
     $ xi-exec-agent tag set KEY=VALUE... | tag unset KEY...   the tags this agent proposes about itself
@@ -30,7 +30,7 @@ const help = `
 
 const commandFlags = {
 	init: {name: {type: 'string'}, listen: {type: 'string'}, advertise: {type: 'string'}, tag: {type: 'string', isMultiple: true}},
-	allow: {description: {type: 'string'}, timeout: {type: 'number'}, schema: {type: 'string'}, runAs: {type: 'string'}, maxTargets: {type: 'number'}, confirm: {type: 'boolean'}, readOnly: {type: 'boolean'}},
+	allow: {description: {type: 'string'}, timeout: {type: 'number'}, schema: {type: 'string'}, runAs: {type: 'string'}, interpreter: {type: 'string'}, maxTargets: {type: 'number'}, confirm: {type: 'boolean'}, readOnly: {type: 'boolean'}},
 	deny: {},
 	scripts: {json: {type: 'boolean'}},
 	tag: {},
@@ -97,6 +97,7 @@ await runMain('xi-exec-agent', async () => {
 				timeout: flags['timeout'] as number | undefined,
 				schema: flags['schema'] as string | undefined,
 				runAs: flags['runAs'] as string | undefined,
+				interpreter: flags['interpreter'] as string | undefined,
 				maxTargets: flags['maxTargets'] as number | undefined,
 				confirm: flags['confirm'] as boolean | undefined,
 				readOnly: flags['readOnly'] as boolean | undefined,

@@ -5,7 +5,8 @@ import {ensureDirectory, existsSync, readJsonFile, readTextFile, writeFileAtomic
 import {formatHostPort, parseHostPort} from '../source/io/address.js';
 import {applyTagChange, parseTag, parseTagChange, type Tags} from '../source/policy/tags.js';
 import {isAgentName, isScriptName} from '../source/protocol/text-checks.js';
-import {inspectScriptFile, maxTimeoutSeconds, type AllowlistEntry} from './allowlist.js';
+import {maxTimeoutSeconds, parseAllowlist, type AllowlistEntry} from './allowlist.js';
+import {inspectExecutable} from './open-executable.js';
 import {defaultLimits, readAgentConfig, readAllowlistFile, writeAgentConfig, writeAllowlistFile, type AgentPaths} from './home.js';
 import {compileArgsSchema} from './loaded-allowlist.js';
 import {ownersFor} from './owners.js';
@@ -53,7 +54,7 @@ export function initAgent(paths: AgentPaths, options: {name?: string; listen?: s
 	return name;
 }
 
-export type AllowOptions = {description?: string; timeout?: number; schema?: string; runAs?: string; maxTargets?: number; confirm?: boolean; readOnly?: boolean};
+export type AllowOptions = {description?: string; timeout?: number; schema?: string; runAs?: string; interpreter?: string; maxTargets?: number; confirm?: boolean; readOnly?: boolean};
 
 export function allowScript(paths: AgentPaths, name: string | undefined, path: string | undefined, options: AllowOptions): AllowlistEntry {
 	readAgentConfig(paths);
@@ -74,6 +75,7 @@ export function allowScript(paths: AgentPaths, name: string | undefined, path: s
 		description: options.description ?? '',
 		timeoutSeconds: options.timeout ?? 30,
 		...(options.runAs ? {runAs: options.runAs} : {}),
+		...(options.interpreter === undefined ? {} : {interpreter: options.interpreter}),
 		...(options.maxTargets === undefined ? {} : {maxTargets: options.maxTargets}),
 		...(options.confirm ? {confirm: true} : {}),
 		...(options.readOnly ? {readOnly: true} : {}),
@@ -99,7 +101,13 @@ export function allowScript(paths: AgentPaths, name: string | undefined, path: s
 		throw new XiError('SCRIPT_UNSAFE', `${owners}.`);
 	}
 
-	const check = inspectScriptFile(path, owners);
+	// The same validation the allowlist file gets (an absolute path, a normalised interpreter).
+	const shape = parseAllowlist({scripts: {[name]: entry}});
+	if (!shape.ok) {
+		throw new XiError('USAGE', `${shape.problems.join('; ')}.`);
+	}
+
+	const check = inspectExecutable(path, owners, entry.interpreter);
 	if (!check.ok) {
 		throw new XiError('SCRIPT_UNSAFE', `Refusing to allow ${name}: ${check.reason}.`);
 	}

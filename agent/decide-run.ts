@@ -7,12 +7,12 @@ import {checkArgs} from '../source/protocol/args.js';
 import {describeSchemaError} from '../source/protocol/args-schema.js';
 import type {RunFrame} from '../source/protocol/frames.js';
 import {hasControl, isScriptName} from '../source/protocol/text-checks.js';
-import {sameFile, type FileCheck} from './allowlist.js';
+import {changedFile, type ExecIdentity} from './allowlist.js';
 import type {LoadedAllowlist, LoadedEntry} from './loaded-allowlist.js';
 
-export type RunDecision = {ok: true; loaded: LoadedEntry} | {ok: false; reason: string};
+export type RunDecision<Checked> = {ok: true; loaded: LoadedEntry; checked: Checked} | {ok: false; reason: string};
 
-export function decideRun(frame: RunFrame, allowlist: LoadedAllowlist, recheck: (loaded: LoadedEntry) => FileCheck, agentName: string): RunDecision {
+export function decideRun<Checked extends {identity: ExecIdentity}>(frame: RunFrame, allowlist: LoadedAllowlist, recheck: (loaded: LoadedEntry) => ({ok: true} & Checked) | {ok: false; reason: string}, agentName: string): RunDecision<Checked> {
 	if (!isScriptName(frame.script) || hasControl(frame.script)) {
 		return {ok: false, reason: `script name ${JSON.stringify(frame.script)} is not a valid name ([a-z0-9][a-z0-9._-]*)`};
 	}
@@ -37,13 +37,14 @@ export function decideRun(frame: RunFrame, allowlist: LoadedAllowlist, recheck: 
 		return {ok: false, reason: `script ${frame.script} is refused: ${check.reason}`};
 	}
 
-	if (!sameFile(check.identity, loaded.identity)) {
-		return {ok: false, reason: `script ${frame.script} is refused: ${loaded.entry.path} changed since the allowlist was loaded; check it, then reload (SIGHUP or xi-exec-agent allow)`};
+	const changed = changedFile(check.identity, loaded.identity);
+	if (changed !== undefined) {
+		return {ok: false, reason: `script ${frame.script} is refused: ${changed} changed since the allowlist was loaded; check it, then reload (SIGHUP or xi-exec-agent allow)`};
 	}
 
 	if (loaded.validate && !loaded.validate(frame.args)) {
 		return {ok: false, reason: `arguments refused by ${frame.script}'s schema: ${describeSchemaError(loaded.validate)}`};
 	}
 
-	return {ok: true, loaded};
+	return {ok: true, loaded, checked: check};
 }

@@ -4,14 +4,17 @@
  * schema), the auth hook (policy, fail closed), a slot, the script with its output streamed as
  * frames, and one `result` carrying this agent's latest signed audit head. Every decision is
  * recorded with its reason, and the hook and the script see the same frozen argument array.
+ * The files are opened once, at the execution boundary, and what runs is what those descriptors
+ * hold (open-executable.ts); they are closed when the run ends, however it ends.
  */
 import {argsHash} from '../source/audit/record.js';
 import {limits, type ResultFrame, type RunFrame, type SignedHead} from '../source/protocol/frames.js';
 import {encodeFrame} from '../source/protocol/encode.js';
-import {inspectScriptFile, type Owners} from './allowlist.js';
+import type {Owners} from './allowlist.js';
 import {askHook, type HookConfig, type HookVerdict} from './auth-hook.js';
 import {redactArgs, scrubSecrets, secretArgsOf} from '../source/protocol/secret-args.js';
 import {decideRun} from './decide-run.js';
+import {openExecutable, type OpenedExecutable} from './open-executable.js';
 import type {AgentLimits} from './home.js';
 import type {LoadedAllowlist} from './loaded-allowlist.js';
 import {runScript, scriptEnvironment, type ScriptOutcome} from './run-script.js';
@@ -86,9 +89,19 @@ export async function executeRun(frame: RunFrame, context: RunContext, send: (li
 		return;
 	}
 
+	let opened: OpenedExecutable | undefined;
+	try {
+		await decideAndRun();
+	} finally {
+		opened?.close();
+	}
+
+	async function decideAndRun(): Promise<void> {
 	const decision = decideRun(frame, context.allowlist, loaded => {
 		const owners = context.ownersFor(loaded.entry.runAs);
-		return typeof owners === 'string' ? {ok: false, reason: owners} : inspectScriptFile(loaded.entry.path, owners);
+		const check = typeof owners === 'string' ? {ok: false as const, reason: owners} : openExecutable(loaded.entry.path, owners, loaded.entry.interpreter);
+		opened = check.ok ? check.executable : undefined;
+		return check;
 	}, context.agentName);
 	if (!decision.ok) {
 		await refuse('denied', decision.reason);
@@ -136,12 +149,13 @@ export async function executeRun(frame: RunFrame, context: RunContext, send: (li
 	}
 
 	const {entry} = decision.loaded;
+	const {executable} = decision.checked;
 	const timeoutMs = Math.min(entry.timeoutSeconds * 1000, frame.timeoutMs ?? Number.POSITIVE_INFINITY);
 	let outcome: ScriptOutcome;
 	try {
 		outcome = await runScript({
-			path: entry.path,
-			args,
+			program: executable.plan(args),
+			descriptors: executable.descriptors,
 			env: scriptEnvironment({requestId: frame.id, caller: frame.caller, script: frame.script}),
 			cwd: context.workingDirectory,
 			...context.runAsIds(entry.runAs),
@@ -170,6 +184,7 @@ export async function executeRun(frame: RunFrame, context: RunContext, send: (li
 	log('run.finish', finish);
 	await recorder.record('run.finish', finish).catch(() => undefined);
 	answer(outcome);
+	}
 }
 
 /** Who cancelled: the caller named by the cancel frame (or why the run was stopped), else the run's own caller. */

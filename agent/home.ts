@@ -9,7 +9,7 @@
  *   agent.pid        the running daemon's pid (for `allow`/`deny` to signal a reload)
  */
 import {homedir} from 'node:os';
-import {join} from 'node:path';
+import {isAbsolute, join, normalize} from 'node:path';
 import {XiError} from '../source/errors.js';
 import {existsSync, readJsonFile, writeFileAtomic} from '../source/io/files.js';
 import type {Tags} from '../source/policy/tags.js';
@@ -46,6 +46,8 @@ export type AgentConfig = {
 	limits: AgentLimits;
 	/** The auth hook: an absolute path to an executable, or an https:// URL. Only from this file. */
 	hook?: string;
+	/** The interpreter of a `#!/usr/bin/env NAME` hook (the reference hook's is node): absolute, base name NAME. */
+	hookInterpreter?: string;
 	hookTimeoutMs?: number;
 	/** Forward audit records to syslog: udp://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT. */
 	syslog?: string;
@@ -92,10 +94,19 @@ export function readAgentConfig(paths: AgentPaths): AgentConfig {
 		workingDirectory: typeof raw.workingDirectory === 'string' ? raw.workingDirectory : '/',
 		limits: {...defaultLimits, ...raw.limits},
 		...(typeof raw.hook === 'string' ? {hook: raw.hook} : {}),
+		...(raw.hookInterpreter === undefined ? {} : {hookInterpreter: absolutePath(raw.hookInterpreter, 'hookInterpreter', paths)}),
 		...(typeof raw.hookTimeoutMs === 'number' ? {hookTimeoutMs: raw.hookTimeoutMs} : {}),
 		...(typeof raw.syslog === 'string' ? {syslog: raw.syslog} : {}),
 		...(raw.auditRotateBytes === undefined ? {} : {auditRotateBytes: rotateBytes(raw.auditRotateBytes, paths)}),
 	};
+}
+
+function absolutePath(value: unknown, key: string, paths: AgentPaths): string {
+	if (typeof value !== 'string' || !isAbsolute(value) || normalize(value) !== value) {
+		throw new XiError('CONFIG_INVALID', `"${key}" in ${paths.config} must be a normalised absolute path, such as "/usr/bin/node" (received ${JSON.stringify(value)}).`);
+	}
+
+	return value;
 }
 
 function rotateBytes(value: unknown, paths: AgentPaths): number {

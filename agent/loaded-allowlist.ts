@@ -1,12 +1,13 @@
 /**
- * The allowlist as the running agent holds it: each entry with the file identity it had when it
- * was checked at load, and its compiled argument schema. An entry that failed a check at load is
+ * The allowlist as the running agent holds it: each entry with the identity its files (the script
+ * and its interpreters) had when they were checked at load, and its compiled argument schema. An entry that failed a check at load is
  * kept with its reason, so a run of it is refused with that reason rather than "unknown".
  */
 import type {ValidateFunction} from 'ajv/dist/2020.js';
 import {compileArgsSchema} from '../source/protocol/args-schema.js';
 import type {ScriptDescription} from '../source/protocol/frames.js';
-import {inspectScriptFile, type AllowlistEntry, type AllowlistFile, type FileIdentity, type Owners} from './allowlist.js';
+import type {AllowlistEntry, AllowlistFile, ExecIdentity, Owners} from './allowlist.js';
+import {inspectExecutable} from './open-executable.js';
 
 export {compileArgsSchema} from '../source/protocol/args-schema.js';
 
@@ -14,7 +15,7 @@ export type LoadedEntry = {
 	name: string;
 	entry: AllowlistEntry;
 	/** Set when the entry passed every check at load. */
-	identity?: FileIdentity;
+	identity?: ExecIdentity;
 	validate?: ValidateFunction;
 	problem?: string;
 };
@@ -36,7 +37,7 @@ function loadEntry(name: string, entry: AllowlistEntry, ownersFor: (entry: Allow
 		return {name, entry, problem: owners};
 	}
 
-	const check = inspectScriptFile(entry.path, owners);
+	const check = inspectExecutable(entry.path, owners, entry.interpreter);
 	if (!check.ok) {
 		return {name, entry, problem: check.reason};
 	}

@@ -8,6 +8,14 @@
  * is killed, and the cgroup removed. Output is
  * capped per stream; past the cap it is dropped and the result says so.
  *
+ * What executes is a descriptor, never a name (open-executable.ts): the child inherits the
+ * checked ELF executable as fd 3 and each script it interprets as fd 4, 5... (outermost first),
+ * and executes `/proc/self/fd/3`. So the script can see: fd 0 (/dev/null), fds 1 and 2 (the
+ * output pipes), and those O_PATH descriptors of its own executable chain, which grant nothing
+ * (no read or write through them; reopening one checks the script user's own permissions).
+ * Nothing else of the agent's: node opens every descriptor close-on-exec, and start.ts closes
+ * inherited ones that are not.
+ *
  * The spawn goes straight to node:child_process with a null-prototype options object that names
  * every option node reads, so a polluted Object.prototype has nothing to fill in. (execa, which
  * the style guide suggests, merges the `env` option with its bound options' `env` read from a
@@ -19,8 +27,10 @@ import type {AgentStatus} from '../source/protocol/frames.js';
 import type {RunCgroups} from './run-cgroup.js';
 
 export type ScriptLaunch = {
-	path: string;
-	args: readonly string[];
+	/** What to execute (`/proc/self/fd/3`), argv[0], and the whole argument vector after it. */
+	program: {file: string; argv0: string; args: readonly string[]};
+	/** The descriptors the child inherits as fd 3, 4...: its executable chain (open-executable.ts). */
+	descriptors: readonly number[];
 	env: Record<string, string>;
 	cwd: string;
 	uid?: number;
@@ -66,10 +76,10 @@ export async function runScript(launch: ScriptLaunch): Promise<ScriptOutcome> {
 	const options = Object.assign(Object.create(null) as SpawnOptions, {
 		shell: false,
 		detached: true,
-		stdio: ['ignore', 'pipe', 'pipe'],
+		stdio: ['ignore', 'pipe', 'pipe', ...launch.descriptors],
 		env: launch.env,
 		cwd: launch.cwd,
-		argv0: launch.path,
+		argv0: launch.program.argv0,
 		// Optional, so read as own properties only: an absent uid must not be found on a polluted prototype.
 		uid: Object.hasOwn(launch, 'uid') ? launch.uid : undefined,
 		gid: Object.hasOwn(launch, 'gid') ? launch.gid : undefined,
@@ -82,7 +92,8 @@ export async function runScript(launch: ScriptLaunch): Promise<ScriptOutcome> {
 	} satisfies SpawnOptions);
 	// Own properties only, like uid and gid below: nothing found on a polluted prototype.
 	const cgroup = Object.hasOwn(launch, 'cgroups') ? launch.cgroups?.create(Object.hasOwn(launch, 'label') ? launch.label ?? 'run' : 'run') : undefined;
-	const child = cgroup ? cgroup.enter(() => spawn(launch.path, [...launch.args], options)) : spawn(launch.path, [...launch.args], options);
+	const start = () => spawn(launch.program.file, [...launch.program.args], options);
+	const child = cgroup ? cgroup.enter(start) : start();
 	const ended = new Promise<{exitCode: number | null; signal: NodeJS.Signals | null; startError?: NodeJS.ErrnoException}>(resolve => {
 		child.on('error', (error: NodeJS.ErrnoException) => {
 			if (child.pid === undefined) {

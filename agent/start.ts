@@ -17,6 +17,8 @@ import {ownersFor, runAsIds} from './owners.js';
 import {detectRunCgroups, runCgroupOwner} from './run-cgroup.js';
 import {createAgentServer} from './server.js';
 import {hookConfig, openAgentAudit, recorderFor} from './agent-audit.js';
+import {loadHookFile} from './auth-hook.js';
+import type {Owners} from './allowlist.js';
 
 export const stdoutLog: AgentLog = (event, fields) => {
 	process.stdout.write(JSON.stringify({ts: new Date().toISOString(), event, ...fields}) + '\n');
@@ -57,6 +59,18 @@ export async function startAgent(paths: AgentPaths, log: AgentLog = stdoutLog): 
 		return loaded;
 	}
 
+	const hook = hookConfig(config, paths);
+	// The hook runs as the agent: its files must pass the allowlist's checks, now and at every call.
+	function checkHook(): void {
+		if (hook?.command) {
+			hook.file = loadHookFile(hook.command, ownersFor(undefined) as Owners, config.hookInterpreter);
+			if ('problem' in hook.file) {
+				log('hook.unusable', {hook: hook.command, reason: `${hook.file.problem}; every run is denied until it is fixed and the agent reloaded (SIGHUP)`});
+			}
+		}
+	}
+
+	checkHook();
 	const audit = openAgentAudit(paths, config);
 	await audit.hold();
 	await audit.append({event: 'agent.started', agent: config.name, controllerSerials: pins.controllerSerials, caSha256: pins.caSha256});
@@ -95,7 +109,7 @@ export async function startAgent(paths: AgentPaths, log: AgentLog = stdoutLog): 
 		runAsIds,
 		log,
 		recorder: recorderFor(audit, config.name),
-		...(hookConfig(config, paths) ? {hook: hookConfig(config, paths)!} : {}),
+		...(hook ? {hook} : {}),
 		now: Date.now,
 		...('create' in cgroups ? {cgroups} : {}),
 	});
@@ -120,6 +134,8 @@ export async function startAgent(paths: AgentPaths, log: AgentLog = stdoutLog): 
 		} catch (error) {
 			log('allowlist.reload-failed', {reason: (error as Error).message});
 		}
+
+		checkHook();
 
 		reloadOwnTags();
 	});

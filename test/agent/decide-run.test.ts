@@ -1,10 +1,12 @@
 import test from 'ava';
-import type {FileCheck, FileIdentity} from '../../agent/allowlist.js';
+import type {ExecIdentity, FileCheck} from '../../agent/allowlist.js';
 import {decideRun} from '../../agent/decide-run.js';
 import {compileArgsSchema, type LoadedAllowlist, type LoadedEntry} from '../../agent/loaded-allowlist.js';
 import type {RunFrame} from '../../source/protocol/frames.js';
 
-const identity: FileIdentity = {dev: 2049, ino: 1234, mtimeMs: Date.UTC(2026, 0, 15), uid: 0, mode: 0o100755};
+const script = {path: '/usr/bin/uptime', dev: 2049, ino: 1234, mtimeMs: Date.UTC(2026, 0, 15), uid: 0, mode: 0o100755};
+const shell = {path: '/bin/sh', dev: 2049, ino: 77, mtimeMs: Date.UTC(2025, 0, 1), uid: 0, mode: 0o100755};
+const identity: ExecIdentity = [script, shell];
 
 function schema(value: unknown) {
 	const compiled = compileArgsSchema(value);
@@ -43,14 +45,32 @@ const refusals: Array<{title: string; frame: RunFrame; recheck?: () => FileCheck
 	{
 		title: 'a file replaced since load',
 		frame: frame('uptime'),
-		recheck: () => ({ok: true, identity: {...identity, ino: 99}}),
+		recheck: () => ({ok: true, identity: [{...script, ino: 99}, shell]}),
 		reason: 'script uptime is refused: /usr/bin/uptime changed since the allowlist was loaded; check it, then reload (SIGHUP or xi-exec-agent allow)',
 	},
 	{
 		title: 'a file whose mode changed since load',
 		frame: frame('uptime'),
-		recheck: () => ({ok: true, identity: {...identity, mode: 0o104755}}),
+		recheck: () => ({ok: true, identity: [{...script, mode: 0o104755}, shell]}),
 		reason: 'script uptime is refused: /usr/bin/uptime changed since the allowlist was loaded; check it, then reload (SIGHUP or xi-exec-agent allow)',
+	},
+	{
+		title: 'an interpreter replaced since load',
+		frame: frame('uptime'),
+		recheck: () => ({ok: true, identity: [script, {...shell, ino: 78}]}),
+		reason: 'script uptime is refused: /bin/sh changed since the allowlist was loaded; check it, then reload (SIGHUP or xi-exec-agent allow)',
+	},
+	{
+		title: 'a script that now names another interpreter',
+		frame: frame('uptime'),
+		recheck: () => ({ok: true, identity: [script, {...shell, path: '/bin/bash'}]}),
+		reason: 'script uptime is refused: /bin/sh changed since the allowlist was loaded; check it, then reload (SIGHUP or xi-exec-agent allow)',
+	},
+	{
+		title: 'a script that now has an interpreter it had not',
+		frame: frame('uptime'),
+		recheck: () => ({ok: true, identity: [script, shell, {...shell, path: '/usr/bin/perl'}]}),
+		reason: 'script uptime is refused: /usr/bin/perl changed since the allowlist was loaded; check it, then reload (SIGHUP or xi-exec-agent allow)',
 	},
 	{title: 'an argument with a NUL', frame: frame('uptime', ['a\u0000']), reason: 'arguments refused: argument 1 contains a NUL byte'},
 	{title: 'too many arguments', frame: frame('uptime', Array.from({length: 65}, () => 'a')), reason: 'arguments refused: 65 arguments given; the limit is 64'},
@@ -75,6 +95,6 @@ test('decideRun does not look at the file for a name that is refused before look
 });
 
 test('decideRun returns the entry when every check passes', t => {
-	t.deepEqual(decideRun(frame('uptime', ['$(id)', '; reboot']), allowlist, unchanged, 'web1'), {ok: true, loaded: allowlist.get('uptime')!});
-	t.deepEqual(decideRun(frame('restart', ['app']), allowlist, unchanged, 'web1'), {ok: true, loaded: allowlist.get('restart')!});
+	t.deepEqual(decideRun(frame('uptime', ['$(id)', '; reboot']), allowlist, unchanged, 'web1'), {ok: true, loaded: allowlist.get('uptime')!, checked: unchanged()});
+	t.deepEqual(decideRun(frame('restart', ['app']), allowlist, unchanged, 'web1'), {ok: true, loaded: allowlist.get('restart')!, checked: unchanged()});
 });

@@ -12,10 +12,10 @@ import {agentCli, controllerCli, createController, enrolAgent, freePort, install
 
 const echoArgs = '#!/bin/sh\nfor a in "$@"; do printf "[%s]\\n" "$a"; done\n';
 
-function setHook(home: string, hook: string, timeoutMs = 5000): void {
+function setHook(home: string, hook: string, timeoutMs = 5000, hookInterpreter?: string): void {
 	const paths = agentPaths(home);
 	const config = JSON.parse(readFileSync(paths.config, 'utf8')) as Record<string, unknown>;
-	writeFileSync(paths.config, JSON.stringify({...config, hook, hookTimeoutMs: timeoutMs}));
+	writeFileSync(paths.config, JSON.stringify({...config, hook, hookTimeoutMs: timeoutMs, ...(hookInterpreter ? {hookInterpreter} : {})}));
 }
 
 test('a run leaves chained records on both sides that verify alone and against each other', async t => {
@@ -62,7 +62,8 @@ test('the reference local policy hook allows a read-only flag and denies --force
 		{name: 'never force', effect: 'deny', callers: ['*'], scripts: ['*'], args: {forbid: ['--force', '-rf']}},
 		{name: 'operators', effect: 'allow', callers: ['*'], scripts: ['echo-args']},
 	]}));
-	setHook(agent.home, join(repoRoot, 'dist/agent/hooks/local-policy.js'));
+	// The reference hook starts with #!/usr/bin/env node: the agent runs it with the node named here.
+	setHook(agent.home, join(repoRoot, 'dist/agent/hooks/local-policy.js'), 5000, process.execPath);
 	const running = await startAgent(agent);
 	t.teardown(async () => running.stop());
 	const env = {XI_EXEC_HOME: controller};

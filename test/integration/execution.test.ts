@@ -7,7 +7,7 @@
  * the agent and this client enough to trip the handshake and connect timeouts under test.
  */
 import {randomUUID} from 'node:crypto';
-import {appendFileSync, chmodSync, existsSync, readdirSync, readFileSync} from 'node:fs';
+import {appendFileSync, chmodSync, existsSync, readdirSync, readFileSync, realpathSync} from 'node:fs';
 import {join} from 'node:path';
 import test, {type ExecutionContext} from 'ava';
 import {runCommand} from '../../source/commands/run.js';
@@ -279,8 +279,12 @@ function checkShow(t: ExecutionContext, stdout: string, requestId: string) {
 	t.regex(descriptors['1'] ?? '', /^(pipe|socket):\[\d+\]$/);
 	t.regex(descriptors['2'] ?? '', /^(pipe|socket):\[\d+\]$/);
 	t.not(descriptors['1'], descriptors['2']);
-	const others = Object.entries(descriptors).filter(([fd]) => !['0', '1', '2'].includes(fd));
-	t.is(others.length, 1, `only the directory ls opened besides 0, 1 and 2: ${JSON.stringify(descriptors)}`);
+	// fd 3 and 4: the executable chain the agent checked and the child executed (run-script.ts):
+	// the shell the script's #! names (/bin/sh is dash here), and the script itself.
+	t.is(descriptors['3'], realpathSync('/bin/sh'), 'fd 3 is the interpreter, executed through its descriptor');
+	t.regex(descriptors['4'] ?? '', /\/show-descriptors-and-environment\.sh$/, 'fd 4 is the script the interpreter reads');
+	const others = Object.entries(descriptors).filter(([fd]) => !['0', '1', '2', '3', '4'].includes(fd));
+	t.is(others.length, 1, `only the directory ls opened besides 0 to 4: ${JSON.stringify(descriptors)}`);
 	t.regex(others[0]?.[1] ?? '', /^\/proc\/\d+\/fd$/);
 }
 

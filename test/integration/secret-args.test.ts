@@ -44,7 +44,7 @@ test('a secret argument reaches the script and is kept and shown nowhere in clea
 		{name: 'strong only', effect: 'allow', callers: ['*'], scripts: ['set-password'], args: {positions: [{}, {pattern: '^S3cr3t-[a-z0-9]+$'}]}},
 	]}));
 	const config = JSON.parse(readFileSync(paths.config, 'utf8')) as Record<string, unknown>;
-	writeFileSync(paths.config, JSON.stringify({...config, syslog, hook: join(repoRoot, 'dist/agent/hooks/local-policy.js'), hookTimeoutMs: 30_000}));
+	writeFileSync(paths.config, JSON.stringify({...config, syslog, hook: join(repoRoot, 'dist/agent/hooks/local-policy.js'), hookInterpreter: process.execPath, hookTimeoutMs: 30_000}));
 	const running = await startAgent(agent);
 	t.teardown(async () => running.stop());
 
