@@ -10,6 +10,7 @@ import {readTextFile} from '../source/io/files.js';
 import {certificateFacts} from '../source/pki/certificate-facts.js';
 import type {AgentLog} from './execute-run.js';
 import {deleteCredentials, installCredentials, readCredentials} from './credentials.js';
+import {checkHomeModes} from './home-modes.js';
 import {readAgentConfig, readAllowlistFile, readPins, writePins, type AgentConfig, type AgentPaths} from './home.js';
 import {sameTags} from '../source/policy/tags.js';
 import {loadAllowlist, type LoadedAllowlist} from './loaded-allowlist.js';
@@ -30,6 +31,8 @@ export async function startAgent(paths: AgentPaths, log: AgentLog = stdoutLog): 
 		log('descriptors.closed', {descriptors: inherited, reason: 'inherited without close-on-exec; scripts would get them'});
 	}
 
+	// Strict modes first: nothing is read from a home others could have changed.
+	checkHomeModes(paths);
 	const config = readAgentConfig(paths);
 	const pins = readPins(paths);
 	const credentials = readCredentials(paths);
