@@ -1,14 +1,38 @@
 /**
  * Refuses a request message seen before, or one whose timestamp is outside the allowed window.
  * Message ids are remembered for twice the window, so a replay cannot outlive its memory. Pure:
- * the clock is passed in.
+ * the clock is passed in, and so is `memory`, where each accepted id is written before it is
+ * accepted (replay-memory.ts keeps it in a file, so a restart forgets nothing); when it cannot be
+ * written the message is refused (busy), never accepted unremembered.
  */
-export type ReplayVerdict = {ok: true} | {ok: false; code: 'replayed' | 'stale'; reason: string};
+export type ReplayVerdict = {ok: true} | {ok: false; code: 'replayed' | 'stale' | 'busy'; reason: string};
+
+export type ReplayMemory = {remember: (messageId: string, seenAt: number) => void};
 
 export class ReplayGuard {
 	readonly #seen = new Map<string, number>();
 
-	constructor(private readonly windowMs: number, private readonly maxRemembered = 100_000) {}
+	constructor(private readonly windowMs: number, private readonly maxRemembered = 100_000, private readonly memory?: ReplayMemory) {}
+
+	/** How long an id is kept: twice the window. */
+	get keepMs(): number {
+		return 2 * this.windowMs;
+	}
+
+	/** Ids remembered before (oldest first): those still within `keepMs` of `now` are refused again. */
+	restore(entries: Iterable<readonly [string, number]>, now: number): void {
+		for (const [id, seenAt] of [...entries].sort((a, b) => a[1] - b[1])) {
+			if (seenAt >= now - this.keepMs && !this.#seen.has(id)) {
+				this.#seen.set(id, seenAt);
+			}
+		}
+	}
+
+	/** What is remembered now, oldest first (to compact the memory). */
+	entries(now: number): Array<[string, number]> {
+		this.#forgetBefore(now - this.keepMs);
+		return [...this.#seen];
+	}
 
 	check(messageId: string, timestamp: number, now: number): ReplayVerdict {
 		this.#forgetBefore(now - (2 * this.windowMs));
@@ -25,6 +49,12 @@ export class ReplayGuard {
 			if (oldest !== undefined) {
 				this.#seen.delete(oldest);
 			}
+		}
+
+		try {
+			this.memory?.remember(messageId, now);
+		} catch (error) {
+			return {ok: false, code: 'busy', reason: `the agent cannot remember message ${messageId} to refuse its replay (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); try again`};
 		}
 
 		this.#seen.set(messageId, now);

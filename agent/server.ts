@@ -21,7 +21,7 @@ import {checkControllerCertificate} from './peer-check.js';
 import {confirmSerial, type Pins} from './pins.js';
 import {acceptPin, acceptUnpair, finishRenewal, startRenewal, type CertificatePorts, type PendingRenewal, type Reply} from './certificate-frames.js';
 import type {AgentCredentials} from './credentials.js';
-import {ReplayGuard} from './replay-guard.js';
+import {ReplayGuard, type ReplayMemory} from './replay-guard.js';
 import {RunSlots} from './run-slots.js';
 import type {RunCgroups} from './run-cgroup.js';
 
@@ -47,6 +47,8 @@ export type AgentServerOptions = {
 	runAsIds: RunContext['runAsIds'];
 	log: AgentLog;
 	recorder?: AgentRecorder;
+	/** Where accepted message ids are kept across restarts (replay-memory.ts); in memory only without it. */
+	replayMemory?: {memory: ReplayMemory; load: (guard: ReplayGuard) => void};
 	/** Writes a signed checkpoint (after a renewal, a pin change, an unpairing). */
 	checkpoint?: () => Promise<void>;
 	hook?: HookConfig;
@@ -111,7 +113,8 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
 	};
 
 	const slots = new RunSlots(config.limits.maxConcurrentRuns, config.limits.maxQueuedRuns);
-	const replayGuard = new ReplayGuard(limits.clockSkewMs);
+	const replayGuard = new ReplayGuard(limits.clockSkewMs, undefined, options.replayMemory?.memory);
+	options.replayMemory?.load(replayGuard);
 	const activeRuns = new Map<string, AbortController>();
 	const runsDone = new Set<Promise<void>>();
 	const sockets = new Set<TLSSocket>();

@@ -20,6 +20,7 @@ import {createAgentServer} from './server.js';
 import {hookConfig, openAgentAudit, recorderFor} from './agent-audit.js';
 import {loadHookFile} from './auth-hook.js';
 import type {Owners} from './allowlist.js';
+import {replayMemoryFor} from './replay-memory.js';
 
 export const stdoutLog: AgentLog = (event, fields) => {
 	process.stdout.write(JSON.stringify({ts: new Date().toISOString(), event, ...fields}) + '\n');
@@ -107,6 +108,7 @@ export async function startAgent(paths: AgentPaths, log: AgentLog = stdoutLog): 
 			stop('unpaired');
 		},
 		checkpoint: async () => audit.checkpoint(),
+		replayMemory: replayMemoryFor(paths.home, Date.now),
 		allowlist: () => allowlist,
 		ownersFor,
 		runAsIds,

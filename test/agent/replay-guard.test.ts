@@ -58,3 +58,31 @@ test('forgets ids once their timestamps can no longer pass', t => {
 	t.deepEqual(guard.check('msg-0003abcd', later, later), {ok: false, code: 'replayed', reason: 'message msg-0003abcd was already received'});
 	t.deepEqual(guard.check('msg-0004abcd', later, later), {ok: false, code: 'replayed', reason: 'message msg-0004abcd was already received'});
 });
+
+test('with a memory: each accepted id is written before it is accepted; one that cannot be written is refused (busy), not accepted unremembered', t => {
+	const written: Array<[string, number]> = [];
+	let full = false;
+	const guard = new ReplayGuard(windowMs, undefined, {remember(id, seenAt) {
+		if (full) {
+			throw Object.assign(new Error('no space'), {code: 'ENOSPC'});
+		}
+
+		written.push([id, seenAt]);
+	}});
+	t.deepEqual(guard.check('msg-0001abcd', noon, noon), {ok: true});
+	t.deepEqual(written, [['msg-0001abcd', noon]]);
+	t.like(guard.check('msg-0001abcd', noon, noon + 1), {ok: false, code: 'replayed'});
+	t.is(written.length, 1, 'a refused id is not written again');
+	full = true;
+	t.deepEqual(guard.check('msg-0002abcd', noon, noon + 2), {ok: false, code: 'busy', reason: 'the agent cannot remember message msg-0002abcd to refuse its replay (ENOSPC); try again'});
+	full = false;
+	t.deepEqual(guard.check('msg-0002abcd', noon, noon + 3), {ok: true}, 'the refused message was not remembered: it may be sent again');
+});
+
+test('restore: ids remembered before a restart are refused again while within twice the window; older ones are forgotten', t => {
+	const guard = new ReplayGuard(windowMs);
+	guard.restore([['msg-old', noon - (2 * windowMs) - 1], ['msg-recent', noon - windowMs]], noon);
+	t.deepEqual(guard.entries(noon), [['msg-recent', noon - windowMs]]);
+	t.like(guard.check('msg-recent', noon, noon), {ok: false, code: 'replayed'});
+	t.deepEqual(guard.check('msg-old', noon, noon), {ok: true});
+});

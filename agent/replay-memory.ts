@@ -1,0 +1,97 @@
+/**
+ * The replay guard's memory on disk (`seen-requests` in the agent's home, 0600): one line per
+ * accepted message, `SEEN_AT_MS MESSAGE_ID`, appended and fdatasync'd before the message is acted
+ * on, so a frame replayed after a restart (or a crash) is still refused. Bounded: when the file
+ * holds twice the ids still remembered (and at least `compactAfter` lines), it is rewritten with
+ * only those (temp file, fsync, rename), so it never holds more than about two freshness windows.
+ * A torn last line (a crash mid-append) is skipped when read.
+ */
+import {closeSync, fdatasyncSync, openSync, readFileSync, writeSync} from 'node:fs';
+import {join} from 'node:path';
+import {writeFileAtomic} from '../source/io/files.js';
+import type {ReplayGuard, ReplayMemory} from './replay-guard.js';
+
+export const seenRequestsFile = 'seen-requests';
+
+export type ReplayFile = ReplayMemory & {
+	/** The ids the file holds (oldest first; unparsable lines skipped). */
+	read: () => Array<[string, number]>;
+	/** Rewrites the file with these ids only. */
+	rewrite: (entries: ReadonlyArray<readonly [string, number]>) => void;
+};
+
+export function openReplayFile(path: string): ReplayFile {
+	const line = (id: string, seenAt: number) => `${seenAt} ${id}\n`;
+	return {
+		remember(id, seenAt) {
+			const fd = openSync(path, 'a', 0o600);
+			try {
+				const text = line(id, seenAt);
+				if (writeSync(fd, text) !== Buffer.byteLength(text)) {
+					throw new Error('a short write');
+				}
+
+				fdatasyncSync(fd);
+			} finally {
+				closeSync(fd);
+			}
+		},
+		read() {
+			let text: string;
+			try {
+				text = readFileSync(path, 'utf8');
+			} catch (error) {
+				if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+					return [];
+				}
+
+				throw error;
+			}
+
+			const entries: Array<[string, number]> = [];
+			for (const each of text.split('\n')) {
+				const match = /^(\d{1,15}) (\S{1,200})$/.exec(each);
+				if (match) {
+					entries.push([match[2]!, Number(match[1])]);
+				}
+			}
+
+			return entries;
+		},
+		rewrite(entries) {
+			writeFileAtomic(path, entries.map(([id, seenAt]) => line(id, seenAt)).join(''), 0o600);
+		},
+	};
+}
+
+/**
+ * The guard's memory for an agent home: loads what the file remembers into `guard` (pruned to
+ * the ids still within the window) and appends every id accepted from now on, compacting as it goes.
+ */
+export function replayMemoryFor(home: string, now: () => number, compactAfter = 10_000): {memory: ReplayMemory; load: (guard: ReplayGuard) => void} {
+	const file = openReplayFile(join(home, seenRequestsFile));
+	let guard: ReplayGuard | undefined;
+	let lines = 0;
+	return {
+		load(target) {
+			guard = target;
+			target.restore(file.read(), now());
+			const kept = target.entries(now());
+			file.rewrite(kept);
+			lines = kept.length;
+		},
+		memory: {
+			remember(id, seenAt) {
+				file.remember(id, seenAt);
+				lines++;
+				if (guard && lines >= compactAfter) {
+					const kept = [...guard.entries(seenAt), [id, seenAt] as [string, number]];
+					if (lines >= 2 * kept.length) {
+						file.rewrite(kept);
+						lines = kept.length;
+					}
+				}
+			},
+		},
+	};
+}
