@@ -31,7 +31,7 @@ const boundaryExceptions = [
 ];
 
 export default tseslint.config(
-	{ignores: ['dist/', 'node_modules/', 'media/', 'coverage/', '.scratch/']},
+	{ignores: ['dist/', '.cache/', 'node_modules/', 'media/', 'coverage/', '.scratch/']},
 	js.configs.recommended,
 	...tseslint.configs.strict,
 	{

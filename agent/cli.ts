@@ -39,7 +39,8 @@ const commandFlags = {
 	audit: {request: {type: 'string'}, since: {type: 'string'}, json: {type: 'boolean'}},
 } as const;
 
-await runMain('xi-exec-agent', async () => {
+// Not a top-level await: the release bundles this file to CommonJS (a single executable's main), which has none.
+void runMain('xi-exec-agent', async () => {
 	const [command, ...rest] = process.argv.slice(2);
 	if (command === undefined || command === '--help' || command === 'help') {
 		process.stdout.write(help.trimStart());

@@ -80,7 +80,8 @@ const io: CommandIo = {
 	},
 };
 
-await runMain('xi-exec', async () => {
+// Not a top-level await: the release bundles this file to CommonJS (a single executable's main), which has none.
+void runMain('xi-exec', async () => {
 	const argv = process.argv.slice(2);
 	const separator = argv.indexOf('--');
 	const before = separator === -1 ? argv : argv.slice(0, separator);

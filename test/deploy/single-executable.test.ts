@@ -1,0 +1,143 @@
+/**
+ * The release of `npm run dist`: SHA256SUMS verifies (sha256sum), the single executables need only
+ * the C library and libstdc++ (ldd), print package.json's version, handle their argv (a single
+ * executable's process.argv holds the executable twice), and do the whole job between themselves
+ * over real TLS: init, pair, start, run, audit verify. The JS bundles run on this Node, and the
+ * console's lazily imported Ink renders from the bundle (in tmux).
+ */
+import {execFileSync, spawnSync} from 'node:child_process';
+import {closeSync, openSync, readSync, readFileSync} from 'node:fs';
+import {join} from 'node:path';
+import test from 'ava';
+import {freePort, installFixture, temporaryDirectory} from '../helpers/fleet.js';
+import {pair, run, start, succeed, type Program} from './programs.js';
+import {releaseDirectory, version} from './release.js';
+
+const hostArch = process.arch === 'arm64' ? 'arm64' : 'x64';
+const libraries = /^(linux-vdso|libc|libm|libdl|libpthread|libstdc\+\+|libgcc_s|ld-linux[-\w]*)\.so/;
+
+function executable(release: string, name: string, env: Record<string, string> = {}): Program {
+	return {command: join(release, `${name}-linux-${hostArch}`), env};
+}
+
+test.before(async () => {
+	await releaseDirectory();
+});
+
+test('SHA256SUMS covers every file of the release and sha256sum -c verifies it', async t => {
+	const release = await releaseDirectory();
+	const listed = readFileSync(join(release, 'SHA256SUMS'), 'utf8').trim().split('\n').map(line => line.split('  ')[1]);
+	t.deepEqual(listed.filter(file => !file!.startsWith('services/')), [
+		'README', 'install.sh',
+		'xi-exec-agent-linux-arm64', 'xi-exec-agent-linux-x64', 'xi-exec-agent.cjs',
+		'xi-exec-linux-arm64', 'xi-exec-linux-x64', 'xi-exec.cjs',
+	]);
+	t.deepEqual(listed.filter(file => file!.startsWith('services/')), [
+		'services/openrc/xi-exec', 'services/openrc/xi-exec-agent',
+		'services/procd/xi-exec', 'services/procd/xi-exec-agent',
+		'services/systemd/xi-exec-agent.service', 'services/systemd/xi-exec.service',
+	]);
+	const check = spawnSync('sha256sum', ['--check', '--strict', 'SHA256SUMS'], {cwd: release, encoding: 'utf8'});
+	t.is(check.status, 0, check.stdout + check.stderr);
+	t.is(check.stdout.trim().split('\n').filter(line => line.endsWith(': OK')).length, listed.length);
+});
+
+test('the single executables need nothing but the C library and libstdc++ (ldd), and print package.json\'s version', async t => {
+	const release = await releaseDirectory();
+	for (const name of ['xi-exec', 'xi-exec-agent']) {
+		const program = executable(release, name);
+		const linked = execFileSync('ldd', [program.command], {encoding: 'utf8'}).trim().split('\n').map(line => line.trim().split(/\s/)[0]!.replace(/^\/.*\//, ''));
+		t.true(linked.length > 3);
+		t.deepEqual(linked.filter(library => !libraries.test(library)), [], `${name} links ${linked.join(', ')}`);
+		t.is((await succeed(program, ['--version'])).trim(), version);
+		// The JS bundle, on this machine's Node, says the same.
+		t.is((await succeed({command: process.execPath, prefix: [join(release, `${name}.cjs`)]}, ['--version'])).trim(), version);
+	}
+});
+
+test('the arm64 executables are aarch64 ELF files carrying the same program', async t => {
+	const release = await releaseDirectory();
+	for (const name of ['xi-exec', 'xi-exec-agent']) {
+		const header = Buffer.alloc(20);
+		const fd = openSync(join(release, `${name}-linux-arm64`), 'r');
+		readSync(fd, header, 0, 20, 0);
+		closeSync(fd);
+		t.is(header.subarray(0, 4).toString('latin1'), '\x7fELF');
+		t.is(header.readUInt16LE(18), 183, 'e_machine is EM_AARCH64');
+		// The blob holds the bundle's source text (without a code cache, as it was built on another CPU).
+		const marker = 'The agent runs only the scripts on its allowlist';
+		t.is(spawnSync('grep', ['-c', '-F', marker, join(release, `${name}-linux-arm64`)], {encoding: 'utf8'}).stdout.trim() !== '0', name === 'xi-exec-agent');
+	}
+});
+
+test('argv: the first word after the executable is the command, and `--` passes the rest to the script literally', async t => {
+	const release = await releaseDirectory();
+	const agent = executable(release, 'xi-exec-agent');
+	const noCommand = await run(agent, []);
+	t.is(noCommand.code, 2);
+	t.regex(noCommand.stdout, /^Usage\n/);
+	const unknown = await run(agent, ['frobnicate']);
+	t.is(unknown.code, 2);
+	t.is(unknown.stderr, 'xi-exec-agent: unknown command "frobnicate"; run xi-exec-agent --help.\n');
+	const controller = await run(executable(release, 'xi-exec'), ['init', '--frobnicate']);
+	t.is(controller.code, 2);
+	t.regex(controller.stderr, /frobnicate/);
+});
+
+test('init, pair, start, run over real TLS and audit verify, between the two single executables', async t => {
+	const release = await releaseDirectory();
+	const directory = temporaryDirectory('xi-exec-sea-');
+	const controller = executable(release, 'xi-exec', {XI_EXEC_HOME: join(directory, 'controller')});
+	const agent = executable(release, 'xi-exec-agent', {XI_EXEC_AGENT_HOME: join(directory, 'agent')});
+	t.regex(await succeed(controller, ['init']), /^Fleet CA created in /);
+	const port = freePort();
+	await succeed(agent, ['init', '--name', 'sea1', '--listen', `127.0.0.1:${port}`, '--tag', 'built=sea']);
+	await succeed(agent, ['allow', 'echo-args', installFixture('echo-args.sh'), '--description', 'prints its argv']);
+
+	const paired = await pair(controller, agent, 'sea1');
+	t.like(paired.controller, {event: 'paired', agent: 'sea1', address: `127.0.0.1:${port}`, tags: {built: 'sea'}});
+	t.like(paired.agent, {event: 'paired', agent: 'sea1'});
+
+	const daemon = start(agent, ['start']);
+	t.teardown(async () => daemon.stop('SIGKILL'));
+	t.like(await daemon.event('listening'), {agent: 'sea1', address: `127.0.0.1:${port}`, scripts: 1});
+
+	const ran = await run(controller, ['run', 'echo-args', '--on', 'sea1', '--json', '--', '--version', 'a b', '$(touch /tmp/x)']);
+	t.is(ran.code, 0, ran.stderr);
+	const document = JSON.parse(ran.stdout) as {results: Array<Record<string, unknown>>};
+	t.like(document.results[0], {agent: 'sea1', status: 'ok', exitCode: 0, stdout: '[--version]\n[a b]\n[$(touch /tmp/x)]\n'});
+
+	const stopped = await daemon.stop('SIGTERM');
+	t.is(stopped.code, 0, stopped.stderr);
+	t.true(daemon.lines.some(line => line.includes('"event":"stopping"')));
+
+	t.regex(await succeed(controller, ['audit', 'verify']), /^ok: \d+ records, chain intact/);
+	t.regex(await succeed(agent, ['audit', 'verify']), /^ok: \d+ records, chain intact/);
+	const cross = await run(controller, ['audit', 'verify', '--cross', join(directory, 'agent', 'audit', 'agent.jsonl')]);
+	t.is(cross.code, 0, cross.stdout + cross.stderr);
+});
+
+test('the console (Ink and React, imported lazily) renders from the JS bundle', async t => {
+	if (spawnSync('sh', ['-c', 'command -v tmux']).status !== 0) {
+		t.log('skipped: tmux is not installed (.ci/run installs it)');
+		t.pass();
+		return;
+	}
+
+	const release = await releaseDirectory();
+	const home = join(temporaryDirectory('xi-exec-console-'), 'controller');
+	await succeed({command: process.execPath, prefix: [join(release, 'xi-exec.cjs')]}, ['init', '--home', home]);
+	const socket = `xi-exec-sea-${process.pid}`;
+	const environment: NodeJS.ProcessEnv = {...process.env, XI_EXEC_HOME: home};
+	delete environment['CI']; // Ink writes only its last frame under CI.
+	execFileSync('tmux', ['-L', socket, 'new-session', '-d', '-x', '100', '-y', '30', `${process.execPath} ${join(release, 'xi-exec.cjs')} --pair-listen 127.0.0.1:0`], {env: environment});
+	t.teardown(() => spawnSync('tmux', ['-L', socket, 'kill-server']));
+	let screen = '';
+	for (let attempt = 0; attempt < 300 && !screen.includes('No agents are paired yet'); attempt++) {
+		await new Promise(resolve => setTimeout(resolve, 100));
+		screen = spawnSync('tmux', ['-L', socket, 'capture-pane', '-p'], {encoding: 'utf8'}).stdout ?? '';
+	}
+
+	t.regex(screen, /NAME\s+ADDRESS\s+STATUS/);
+	t.regex(screen, /No agents are paired yet\. Press p to pair one\./);
+});
