@@ -1,40 +1,33 @@
 /**
- * The release the deployment tests install: `npm run dist` into dist/release/, made once per change
- * of the sources (under a lock, as test files run in parallel), or `$XI_EXEC_RELEASE` when set.
+ * The release the deployment tests install: dist/release/ from `npm run dist` (or
+ * `$XI_EXEC_RELEASE`). Building it takes minutes, longer than ava waits for a test, so the tests
+ * do not build it: test/deploy/prepare.ts does (.ci/run runs it), and a test skips with the reason
+ * when the release is missing or older than its sources.
  */
 import {execFileSync} from 'node:child_process';
-import {existsSync, mkdirSync, readdirSync, readFileSync, statSync} from 'node:fs';
+import {existsSync, readdirSync, readFileSync, statSync} from 'node:fs';
 import {join} from 'node:path';
-import lockfile from 'proper-lockfile';
 import {repoRoot} from '../helpers/fleet.js';
 
 export const version = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {version: string}).version;
 
 const inputs = ['source', 'agent', 'packaging', 'scripts/release', 'package.json', 'package-lock.json'];
 
-export async function releaseDirectory(): Promise<string> {
+export function releaseDirectory(): {release: string} | {missing: string} {
 	const given = process.env['XI_EXEC_RELEASE'];
 	if (given) {
-		return given;
+		return {release: given};
 	}
 
 	const release = join(repoRoot, 'dist', 'release');
-	const sums = join(release, 'SHA256SUMS');
-	if (fresh(sums)) {
-		return release;
-	}
+	return fresh(join(release, 'SHA256SUMS')) ? {release} : {missing: 'dist/release is missing or older than its sources: run `node --import=tsx test/deploy/prepare.ts` (npm run dist; .ci/run does it)'};
+}
 
-	mkdirSync(join(repoRoot, 'dist'), {recursive: true});
-	const unlock = await lockfile.lock(repoRoot, {lockfilePath: join(repoRoot, 'dist', '.release.lock'), retries: {retries: 600, minTimeout: 1000, maxTimeout: 1000}});
-	try {
-		if (!fresh(sums)) {
-			execFileSync('npm', ['run', '--silent', 'dist'], {cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe']});
-		}
-	} finally {
-		await unlock();
+/** Runs `npm run dist` unless the release is fresh. */
+export function buildRelease(): void {
+	if (!process.env['XI_EXEC_RELEASE'] && !fresh(join(repoRoot, 'dist', 'release', 'SHA256SUMS'))) {
+		execFileSync('npm', ['run', '--silent', 'dist'], {cwd: repoRoot, stdio: 'inherit'});
 	}
-
-	return release;
 }
 
 /** Whether the release is newer than every file it is made from. */
