@@ -47,6 +47,7 @@ export function homeEntries(paths: AgentPaths): Array<{path: string; kind: HomeE
 		{path: paths.config, kind: 'file'},
 		{path: paths.allowlist, kind: 'file'},
 		{path: join(paths.home, 'policy.json'), kind: 'file'},
+		{path: join(paths.home, 'policy.active.json'), kind: 'file'},
 		{path: paths.pins, kind: 'file'},
 		{path: paths.ca, kind: 'file'},
 		{path: paths.cert, kind: 'file'},

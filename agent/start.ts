@@ -11,6 +11,7 @@ import {certificateFacts} from '../source/pki/certificate-facts.js';
 import type {AgentLog} from './execute-run.js';
 import {deleteCredentials, installCredentials, readCredentials} from './credentials.js';
 import {checkHomeModes} from './home-modes.js';
+import {acceptPolicy, acceptPolicyAtStart, policyPaths} from './policy-snapshot.js';
 import {readAgentConfig, readAllowlistFile, readPins, writePins, type AgentConfig, type AgentPaths} from './home.js';
 import {sameTags} from '../source/policy/tags.js';
 import {loadAllowlist, type LoadedAllowlist} from './loaded-allowlist.js';
@@ -63,7 +64,13 @@ export async function startAgent(paths: AgentPaths, log: AgentLog = stdoutLog): 
 		return loaded;
 	}
 
+	// policy.json is checked whole before anything else uses it; the hook reads the accepted copy.
+	acceptPolicyAtStart(paths);
 	const hook = hookConfig(config, paths);
+	if (hook?.command) {
+		hook.env = {...hook.env, XI_EXEC_POLICY: policyPaths(paths).active};
+	}
+
 	// The hook runs as the agent: its files must pass the allowlist's checks, now and at every call.
 	function checkHook(): void {
 		if (hook?.command) {
@@ -138,6 +145,13 @@ export async function startAgent(paths: AgentPaths, log: AgentLog = stdoutLog): 
 			log('allowlist.reloaded', {scripts: allowlist.size});
 		} catch (error) {
 			log('allowlist.reload-failed', {reason: (error as Error).message});
+		}
+
+		const policy = acceptPolicy(paths);
+		if (policy.state === 'refused') {
+			log('policy.reload-failed', {reason: `${policy.reason}; the previous policy stays in force`});
+		} else {
+			log('policy.reloaded', {policy: policy.state});
 		}
 
 		checkHook();

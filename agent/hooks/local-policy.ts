@@ -2,8 +2,8 @@
 /**
  * The reference policy hook. Point an agent's `hook` at this file (dist/agent/hooks/
  * local-policy.js); it reads the run's context as JSON on stdin, evaluates the policy file
- * `$XI_EXEC_AGENT_HOME/policy.json` (see policy-file.ts and source/policy/engine.ts for the
- * format), keeps rate-limit counts in `policy-state.json` beside it, prints
+ * `$XI_EXEC_AGENT_HOME/policy.json` as the agent last accepted it (`$XI_EXEC_POLICY`, see
+ * policy-snapshot.ts; policy-file.ts and source/policy/engine.ts for the format), keeps rate-limit counts in `policy-state.json` beside it, prints
  * {"allow": bool, "reason": string} and exits 0 only when it allows. Any error denies.
  *
  * Central mode (`"central": {"url": ...}` in policy.json): after the local rules allow, the
@@ -12,7 +12,7 @@
  * well-formed allow denies, with the endpoint's reason. A rate limit is charged only when both allow.
  */
 import {readFileSync} from 'node:fs';
-import {join} from 'node:path';
+import {basename, join} from 'node:path';
 import {applyCharges, evaluate, type Decision, type PolicyRequest, type RateState} from '../../source/policy/engine.js';
 import {openLockedJsonStore} from '../../source/io/locked-json-store.js';
 import type {HookContext} from '../auth-hook.js';
@@ -36,9 +36,11 @@ try {
 	}
 
 	const context = JSON.parse(input.toString('utf8')) as HookContext;
-	const parsed = parsePolicyFile(JSON.parse(readFileSync(join(home!, 'policy.json'), 'utf8')));
+	// The policy the agent accepted (policy-snapshot.ts), or policy.json when run by hand.
+	const policyFile = process.env['XI_EXEC_POLICY'] ?? join(home!, 'policy.json');
+	const parsed = parsePolicyFile(JSON.parse(readFileSync(policyFile, 'utf8')));
 	if (!parsed.ok) {
-		answer(false, `local policy hook: policy.json is invalid: ${parsed.problems.join('; ')}`);
+		answer(false, `local policy hook: ${basename(policyFile)} is invalid: ${parsed.problems.join('; ')}`);
 	}
 
 	const {policy, central} = parsed.ok ? parsed.file : {policy: {rules: []}, central: undefined};

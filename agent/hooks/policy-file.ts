@@ -15,7 +15,7 @@ export type PolicyFile = {policy: Policy; central?: CentralPolicy};
 export const defaultCentralTimeoutMs = 3000;
 
 export function parsePolicyFile(value: unknown): {ok: true; file: PolicyFile} | {ok: false; problems: string[]} {
-	const parsed = parsePolicy(value);
+	const parsed = parsePolicy(value, ['rules', 'central']);
 	const problems = parsed.ok ? [] : [...parsed.problems];
 	const raw = (value as {central?: unknown} | null)?.central;
 	let central: CentralPolicy | undefined;

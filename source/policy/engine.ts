@@ -42,13 +42,38 @@ export type Policy = {rules: Rule[]};
 
 const dayNames = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
 
-/** Parses and checks a policy file once; every problem is reported, naming the rule and field. */
-export function parsePolicy(value: unknown): {ok: true; policy: Policy} | {ok: false; problems: string[]} {
+/** The keys each part of a policy may have: anything else is refused, so a misspelled condition never quietly drops out. */
+const knownKeys = {
+	rule: ['name', 'effect', 'callers', 'scripts', 'args', 'window', 'rate'],
+	args: ['forbid', 'positions', 'maxCount'],
+	position: ['enum', 'pattern'],
+	window: ['days', 'hours', 'timeZone'],
+	rate: ['perCaller', 'perScript'],
+} as const;
+
+/** `unknown key "x" in the rule (it takes ...)` for the first key not in `known`, else undefined. */
+function unknownKey(value: Record<string, unknown>, known: readonly string[], where: string): string | undefined {
+	const extra = Object.keys(value).find(key => !known.includes(key));
+	return extra === undefined ? undefined : `unknown key ${JSON.stringify(extra)} in ${where} (it takes ${known.map(key => JSON.stringify(key)).join(', ')})`;
+}
+
+/**
+ * Parses and checks a policy file once; every problem is reported, naming the rule and field. A
+ * key the engine does not know, anywhere, is a problem: a misspelled or misplaced condition
+ * would otherwise make a rule broader than written. `topLevel` names the keys the file may have
+ * besides "rules" (policy-file.ts adds "central").
+ */
+export function parsePolicy(value: unknown, topLevel: readonly string[] = ['rules']): {ok: true; policy: Policy} | {ok: false; problems: string[]} {
 	const problems: string[] = [];
 	const rules: Rule[] = [];
 	const raw = (value as {rules?: unknown} | null)?.rules;
-	if (!Array.isArray(raw)) {
+	if (!isObject(value) || !Array.isArray(raw)) {
 		return {ok: false, problems: ['a policy is {"rules": [...]}']};
+	}
+
+	const extraTop = unknownKey(value, topLevel, 'the policy');
+	if (extraTop) {
+		problems.push(extraTop);
 	}
 
 	for (const [index, entry] of raw.entries()) {
@@ -60,6 +85,14 @@ export function parsePolicy(value: unknown): {ok: true; policy: Policy} | {ok: f
 		const rule = entry;
 		const name = typeof rule['name'] === 'string' ? rule['name'] : `rule ${index + 1}`;
 		const fail = (message: string) => problems.push(`${name}: ${message}`);
+		const extra = unknownKey(rule, knownKeys.rule, 'the rule')
+			?? (isObject(rule['args']) ? unknownKey(rule['args'], knownKeys.args, '"args"') : undefined)
+			?? (isObject(rule['window']) ? unknownKey(rule['window'], knownKeys.window, '"window"') : undefined)
+			?? (isObject(rule['rate']) ? unknownKey(rule['rate'], knownKeys.rate, '"rate"') : undefined);
+		if (extra) {
+			fail(extra);
+			continue;
+		}
 		if (rule['effect'] !== 'allow' && rule['effect'] !== 'deny') {
 			fail('"effect" must be "allow" or "deny"');
 			continue;
@@ -292,7 +325,18 @@ function parsePositions(value: unknown, fail: (message: string) => void): Positi
 
 	const positions: PositionRule[] = [];
 	for (const [index, item] of value.entries()) {
-		const position = (item ?? {}) as {enum?: unknown; pattern?: unknown};
+		if (!isObject(item)) {
+			fail(`"args.positions[${index}]" must be an object such as {"enum": [...]} or {"pattern": "..."}`);
+			return undefined;
+		}
+
+		const extra = unknownKey(item, knownKeys.position, `"args.positions[${index}]"`);
+		if (extra) {
+			fail(extra);
+			return undefined;
+		}
+
+		const position = item as {enum?: unknown; pattern?: unknown};
 		const rule: PositionRule = {};
 		if (position.enum !== undefined) {
 			const values = stringList(position.enum);

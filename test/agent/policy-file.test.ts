@@ -37,3 +37,8 @@ test('problems in the rules and in central are reported together', t => {
 	t.false(parsed.ok);
 	t.is(parsed.ok ? 0 : parsed.problems.length, 2);
 });
+
+test('a key the file does not know is refused, beside "rules" and "central"', t => {
+	const parsed = parsePolicyFile({rules, centrl: {url: 'https://c:1'}});
+	t.deepEqual(parsed, {ok: false, problems: ['unknown key "centrl" in the policy (it takes "rules", "central")']});
+});
