@@ -2,8 +2,10 @@
 /** xi-exec: wiring only. Parse the command line (meow), build the real ports, call a command. */
 import meow from 'meow';
 import {runMain} from './cli/main.js';
+import {standardOutput} from './io/standard-output.js';
 import {positiveInteger, usage} from './cli/flags.js';
 import {readCallerToken} from './cli/read-token.js';
+import {readSelectorArguments} from './cli/read-selector.js';
 import {controllerPaths, resolveControllerHome} from './home.js';
 import type {CommandIo} from './commands/run.js';
 
@@ -35,10 +37,11 @@ const help = `
     $ xi-exec unpair NAME                              revoke an agent and tell it to delete its credentials
     $ xi-exec doctor [--json]                          certificates and keys, checked before they expire
 
-  Selectors (--on, repeat for OR)
-    web1                 one agent by name
-    env=production,role=web   agents with all of these tags
-    all                  every agent
+  Selectors (--on, repeat for OR; --exclude or a leading ! removes)
+    web1,db2             agents by name            web[01-40,45]   ranges, as --group prints them
+    web*                 a glob on names           all             every agent
+    env=production,role=web   agents with all of these tags (env=prod* globs a value)
+    @FILE  -             the clauses in a file, or on standard input (# comments)
 
   Options
     --home DIR     the controller's home (default $XI_EXEC_HOME, else ~/.xi-exec)
@@ -49,9 +52,9 @@ const help = `
 
 const commandFlags = {
 	init: {},
-	agents: {on: {type: 'string', isMultiple: true}, json: {type: 'boolean'}, timeout: {type: 'number'}},
+	agents: {on: {type: 'string', isMultiple: true}, exclude: {type: 'string', isMultiple: true}, json: {type: 'boolean'}, timeout: {type: 'number'}},
 	run: {
-		on: {type: 'string', isMultiple: true}, parallel: {type: 'number'}, timeout: {type: 'number'}, json: {type: 'boolean'}, dryRun: {type: 'boolean'}, token: {type: 'string'}, tokenFile: {type: 'string'},
+		on: {type: 'string', isMultiple: true}, exclude: {type: 'string', isMultiple: true}, parallel: {type: 'number'}, timeout: {type: 'number'}, json: {type: 'boolean'}, dryRun: {type: 'boolean'}, token: {type: 'string'}, tokenFile: {type: 'string'},
 		batch: {type: 'string'}, maxFailures: {type: 'string'}, ignoreUnreachable: {type: 'boolean'}, canary: {type: 'number'}, yes: {type: 'boolean'}, shuffle: {type: 'boolean'},
 		runTimeout: {type: 'number'}, idleTimeout: {type: 'number'}, group: {type: 'boolean'}, rerun: {type: 'string'}, only: {type: 'string'},
 	},
@@ -60,9 +63,9 @@ const commandFlags = {
 	untag: {json: {type: 'boolean'}},
 	cancel: {},
 	serve: {listen: {type: 'string'}, cert: {type: 'string'}, key: {type: 'string'}},
-	token: {name: {type: 'string'}, scripts: {type: 'string'}, on: {type: 'string', isMultiple: true}, expires: {type: 'string'}, json: {type: 'boolean'}},
+	token: {name: {type: 'string'}, scripts: {type: 'string'}, on: {type: 'string', isMultiple: true}, exclude: {type: 'string', isMultiple: true}, expires: {type: 'string'}, json: {type: 'boolean'}},
 	ca: {},
-	renew: {on: {type: 'string', isMultiple: true}},
+	renew: {on: {type: 'string', isMultiple: true}, exclude: {type: 'string', isMultiple: true}},
 	rotate: {force: {type: 'boolean'}},
 	unpair: {},
 	doctor: {json: {type: 'boolean'}},
@@ -72,9 +75,10 @@ const commandFlags = {
 	audit: {request: {type: 'string'}, agent: {type: 'string'}, since: {type: 'string'}, json: {type: 'boolean'}, cross: {type: 'string', isMultiple: true}},
 } as const;
 
+const output = standardOutput();
 const io: CommandIo = {
-	stdout: text => process.stdout.write(text),
-	stderr: text => process.stderr.write(text),
+	stdout: text => output.stdout.write(text),
+	stderr: text => output.stderr.write(text),
 	onInterrupt(handler) {
 		process.on('SIGINT', handler);
 	},
@@ -111,6 +115,7 @@ void runMain('xi-exec', async () => {
 		flags: {home: {type: 'string'}, debug: {type: 'boolean'}, ...commandFlags[command as keyof typeof commandFlags]},
 	});
 	const flags = cli.flags as Record<string, unknown>;
+	const selector = () => readSelectorArguments((flags['on'] as string[] | undefined) ?? [], (flags['exclude'] as string[] | undefined) ?? []);
 	const paths = controllerPaths(resolveControllerHome(flags['home'] as string | undefined, process.env));
 
 	switch (command) {
@@ -163,7 +168,7 @@ void runMain('xi-exec', async () => {
 
 		case 'renew': {
 			const {renewCommand} = await import('./commands/certificates.js');
-			return renewCommand(paths, {on: (flags['on'] as string[] | undefined) ?? []}, io);
+			return renewCommand(paths, {on: selector()}, io);
 		}
 
 		case 'rotate': {
@@ -222,7 +227,7 @@ void runMain('xi-exec', async () => {
 			const tokens = await import('./commands/token.js');
 			const [verb, name] = cli.input;
 			if (verb === 'create') {
-				return tokens.tokenCreate(paths, {name: flags['name'] as string | undefined, scripts: flags['scripts'] as string | undefined, on: (flags['on'] as string[] | undefined) ?? [], expires: flags['expires'] as string | undefined, json: Boolean(flags['json'])}, io);
+				return tokens.tokenCreate(paths, {name: flags['name'] as string | undefined, scripts: flags['scripts'] as string | undefined, on: selector(), expires: flags['expires'] as string | undefined, json: Boolean(flags['json'])}, io);
 			}
 
 			if (verb === 'list') {
@@ -272,7 +277,7 @@ void runMain('xi-exec', async () => {
 		case 'agents': {
 			const {agentsCommand} = await import('./commands/agents.js');
 			return agentsCommand(paths, {
-				on: (flags['on'] as string[] | undefined) ?? [],
+				on: selector(),
 				json: Boolean(flags['json']),
 				timeoutSeconds: positiveInteger('timeout', flags['timeout'] as number | undefined, {max: 300}) ?? 3,
 			}, io);
@@ -284,7 +289,7 @@ void runMain('xi-exec', async () => {
 			const control = parseRunControl(flags);
 			let [script, ...args] = [...cli.input, ...afterSeparator];
 			if (control.rerun) {
-				if (script !== undefined || ((flags['on'] as string[] | undefined) ?? []).length > 0) {
+				if (script !== undefined || ((flags['on'] as string[] | undefined) ?? []).length > 0 || ((flags['exclude'] as string[] | undefined) ?? []).length > 0) {
 					usage('--rerun ID runs the same script and arguments on hosts of that run: give no script, arguments or --on.');
 				}
 
@@ -296,7 +301,7 @@ void runMain('xi-exec', async () => {
 				...control.input,
 				script,
 				args,
-				on: (flags['on'] as string[] | undefined) ?? [],
+				on: control.rerun ? [] : selector(),
 				parallel: positiveInteger('parallel', flags['parallel'] as number | undefined, {max: 4096}) ?? 64,
 				timeoutSeconds: positiveInteger('timeout', flags['timeout'] as number | undefined, {max: 86_400}) ?? 30,
 				json: Boolean(flags['json']),

@@ -44,10 +44,13 @@ export type ErrorCode = keyof typeof errorCodes;
 export class XiError extends Error {
 	override readonly name = 'XiError';
 	readonly code: ErrorCode;
+	/** What to do about it, when the message does not say (`--json` prints the code's summary otherwise). */
+	readonly hint: string | undefined;
 
-	constructor(code: ErrorCode, message: string, options?: {cause?: unknown}) {
-		super(message, options);
+	constructor(code: ErrorCode, message: string, options?: {cause?: unknown; hint?: string}) {
+		super(message, options?.cause === undefined ? undefined : {cause: options.cause});
 		this.code = code;
+		this.hint = options?.hint;
 	}
 
 	get exitStatus(): number {

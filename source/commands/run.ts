@@ -82,6 +82,10 @@ export async function runCommand(paths: ControllerPaths, input: RunInput, io: Co
 			yes: Boolean(input.yes),
 			...(input.prompt ? {confirm: async (question: string, answer: string) => (await input.prompt!(question)).trim() === answer} : {}),
 		});
+		for (const note of prepared.notes) {
+			io.stderr(`xi-exec: note: ${note}.\n`);
+		}
+
 		const cancel = new AbortController();
 		let interrupts = 0;
 		io.onInterrupt(() => {

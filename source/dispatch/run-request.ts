@@ -16,7 +16,7 @@ import {maintainAfterContact} from '../certificates/after-contact.js';
 import {XiError} from '../errors.js';
 import {argsHash, type AuditFields} from '../audit/record.js';
 import type {AuditLog} from '../audit/file-log.js';
-import {resolveTargets} from '../registry/resolve-targets.js';
+import {resolveTargetsWithNotes} from '../registry/resolve-targets.js';
 import {loadControllerCredentials, type ControllerPaths} from '../home.js';
 import {normaliseSerial} from '../pki/fingerprints.js';
 import {historyLine} from '../history/run-record.js';
@@ -119,6 +119,8 @@ export type PreparedRun = {
 	script: string;
 	args: readonly string[];
 	targets: AgentRecord[];
+	/** What the operator should hear about the selection: names not registered, exclusions that removed nothing. */
+	notes: string[];
 	scope?: TokenScope;
 	start: (options?: RunStartOptions) => Promise<RunOutcome>;
 };
@@ -160,7 +162,7 @@ export async function prepareRun(ports: RunPorts, input: RunRequestInput): Promi
 	checkRunInput(script, input.args);
 	const now = ports.now ?? (() => new Date());
 	const registry = await ports.registry.read();
-	const resolved = input.rerun ? rerunTargets(registry.agents, input.rerun) : resolveTargets(registry, input.on);
+	const {targets: resolved, notes} = input.rerun ? {targets: rerunTargets(registry.agents, input.rerun), notes: []} : resolveTargetsWithNotes(registry, input.on);
 	// A stable order (by name), unless --shuffle.
 	const targets = input.rollout?.shuffle ? shuffled(resolved) : [...resolved].sort((a, b) => a.name.localeCompare(b.name));
 	const requestId = input.requestId ?? randomUUID();
@@ -285,7 +287,7 @@ export async function prepareRun(ports: RunPorts, input: RunRequestInput): Promi
 		return {results, cancelled: cancel.aborted, ...(history.problem() ? {historyProblem: history.problem()} : {}), ...(certificates ? {certificates} : {})};
 	};
 
-	return {requestId, script, args, targets, ...(scope ? {scope} : {}), start};
+	return {requestId, script, args, targets, notes, ...(scope ? {scope} : {}), start};
 }
 
 /**

@@ -395,7 +395,7 @@ export function expandSelectorArguments(input: SelectorArguments, read: (source:
 			const clause = flag === '--exclude' ? `!${entry.value}` : entry.value;
 			const parsed = parseClause(clause);
 			if (typeof parsed === 'string') {
-				return {ok: false, reason: fromFile ? `${where}: ${parsed}` : parsed};
+				return {ok: false, reason: `${where}: ${parsed}`};
 			}
 
 			values.push(clause);

@@ -12,7 +12,8 @@ export type ResolvedTargets = {targets: AgentRecord[]; notes: string[]};
  * exclusions that removed nothing.
  */
 export function resolveTargetsWithNotes(registry: Registry, on: readonly string[], options: {defaultAll?: boolean} = {}): ResolvedTargets {
-	const values = on.length === 0 && options.defaultAll ? ['all'] : on;
+	// A listing that defaults to every agent starts from all when it is only told what to leave out.
+	const values = options.defaultAll && on.every(value => value.startsWith('!')) ? ['all', ...on] : on;
 	const parsed = parseSelector(values);
 	if (!parsed.ok) {
 		throw new XiError('SELECTOR_INVALID', `--on: ${parsed.reason}.`);

@@ -3,9 +3,9 @@ import test from 'ava';
 import {agentCli, runCli, temporaryDirectory} from '../helpers/fleet.js';
 
 const cases: Array<{args: string[]; stderr: RegExp}> = [
-	{args: ['start', '--bogus'], stderr: /^xi-exec-agent: Unknown option '--bogus'; xi-exec-agent start takes only --home DIR and --debug\.\n$/},
-	{args: ['start', 'extra'], stderr: /^xi-exec-agent: Unexpected argument 'extra'\..*; xi-exec-agent start takes only --home DIR and --debug\.\n$/},
-	{args: ['start', '--home'], stderr: /^xi-exec-agent: Option '--home <value>' argument missing; xi-exec-agent start takes only --home DIR and --debug\.\n$/},
+	{args: ['start', '--bogus'], stderr: /^xi-exec-agent: Unknown option '--bogus'; xi-exec-agent start takes only --home DIR and --debug\. \(USAGE\)\n$/},
+	{args: ['start', 'extra'], stderr: /^xi-exec-agent: Unexpected argument 'extra'\..*; xi-exec-agent start takes only --home DIR and --debug\. \(USAGE\)\n$/},
+	{args: ['start', '--home'], stderr: /^xi-exec-agent: Option '--home <value>' argument missing; xi-exec-agent start takes only --home DIR and --debug\. \(USAGE\)\n$/},
 ];
 
 for (const c of cases) {
@@ -20,5 +20,5 @@ test('xi-exec-agent start --home DIR reads that home (and says what is missing t
 	const home = temporaryDirectory();
 	const result = await runCli(agentCli, ['start', '--home', home], {XI_EXEC_AGENT_HOME: '/nonexistent'});
 	t.is(result.code, 2);
-	t.is(result.stderr, `xi-exec-agent: ${home} has no agent configuration; run \`xi-exec-agent init --name NAME --listen HOST:PORT\` first.\n`);
+	t.is(result.stderr, `xi-exec-agent: ${home} has no agent configuration; run \`xi-exec-agent init --name NAME --listen HOST:PORT\` first. (NOT_INITIALISED)\n`);
 });

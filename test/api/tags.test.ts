@@ -66,15 +66,15 @@ test.serial('xi-exec tag and untag change the registry, are audited with who and
 });
 
 const refusals: Array<{title: string; args: string[]; message: string}> = [
-	{title: 'an unknown agent', args: ['tag', 'web9', 'role=db'], message: 'xi-exec: No agent named "web9" is registered; `xi-exec agents` lists them.\n'},
-	{title: 'a tag without =', args: ['tag', 'web1', 'production'], message: 'xi-exec: tag web1: tag "production" must be key=value; usage: xi-exec tag NAME key=value [key=value...].\n'},
-	{title: 'a bad key and a bad value at once', args: ['tag', 'web1', 'Env=x', 'role=a b'], message: 'xi-exec: tag web1: tag key "Env" must match ^[a-z0-9][a-z0-9._-]{0,62}$; tag value "a b" must match ^[A-Za-z0-9._:/@+-]{1,128}$; usage: xi-exec tag NAME key=value [key=value...].\n'},
-	{title: 'an escape sequence in a value', args: ['tag', 'web1', 'env=\u001B[2J'], message: 'xi-exec: tag web1: tag "env=\\u001b[2J" contains a control character; usage: xi-exec tag NAME key=value [key=value...].\n'},
-	{title: 'no tags', args: ['tag', 'web1'], message: 'xi-exec: tag web1: give at least one key=value; usage: xi-exec tag NAME key=value [key=value...].\n'},
-	{title: 'no agent', args: ['tag'], message: 'xi-exec: usage: xi-exec tag NAME key=value [key=value...].\n'},
-	{title: 'untag of a key that is not there', args: ['untag', 'web1', 'rol'], message: 'xi-exec: web1: there is no tag "rol" to remove (the tags are: env=production site=london).\n'},
-	{title: 'untag with key=value', args: ['untag', 'web1', 'env=production'], message: 'xi-exec: untag web1: "env=production" is key=value; untag takes only the key ("env"); usage: xi-exec untag NAME key [key...].\n'},
-	{title: 'untag of an unknown agent', args: ['untag', 'web9', 'env'], message: 'xi-exec: No agent named "web9" is registered; `xi-exec agents` lists them.\n'},
+	{title: 'an unknown agent', args: ['tag', 'web9', 'role=db'], message: 'xi-exec: No agent named "web9" is registered; `xi-exec agents` lists them. (AGENT_UNKNOWN)\n'},
+	{title: 'a tag without =', args: ['tag', 'web1', 'production'], message: 'xi-exec: tag web1: tag "production" must be key=value; usage: xi-exec tag NAME key=value [key=value...]. (TAG_INVALID)\n'},
+	{title: 'a bad key and a bad value at once', args: ['tag', 'web1', 'Env=x', 'role=a b'], message: 'xi-exec: tag web1: tag key "Env" must match ^[a-z0-9][a-z0-9._-]{0,62}$; tag value "a b" must match ^[A-Za-z0-9._:/@+-]{1,128}$; usage: xi-exec tag NAME key=value [key=value...]. (TAG_INVALID)\n'},
+	{title: 'an escape sequence in a value', args: ['tag', 'web1', 'env=\u001B[2J'], message: 'xi-exec: tag web1: tag "env=\\u001b[2J" contains a control character; usage: xi-exec tag NAME key=value [key=value...]. (TAG_INVALID)\n'},
+	{title: 'no tags', args: ['tag', 'web1'], message: 'xi-exec: tag web1: give at least one key=value; usage: xi-exec tag NAME key=value [key=value...]. (TAG_INVALID)\n'},
+	{title: 'no agent', args: ['tag'], message: 'xi-exec: usage: xi-exec tag NAME key=value [key=value...]. (USAGE)\n'},
+	{title: 'untag of a key that is not there', args: ['untag', 'web1', 'rol'], message: 'xi-exec: web1: there is no tag "rol" to remove (the tags are: env=production site=london). (TAG_INVALID)\n'},
+	{title: 'untag with key=value', args: ['untag', 'web1', 'env=production'], message: 'xi-exec: untag web1: "env=production" is key=value; untag takes only the key ("env"); usage: xi-exec untag NAME key [key...]. (TAG_INVALID)\n'},
+	{title: 'untag of an unknown agent', args: ['untag', 'web9', 'env'], message: 'xi-exec: No agent named "web9" is registered; `xi-exec agents` lists them. (AGENT_UNKNOWN)\n'},
 ];
 
 for (const c of refusals) {
@@ -131,10 +131,10 @@ test.serial('xi-exec-agent tag set on a running agent shows it as drifted in xi-
 	await eventually(async () => ((await call(fleet, 'GET', '/v1/agents?on=web2', {token: admin})).json().agents[0].drifted ? true : undefined), 'drift after tag unset');
 	const bad = await runCli(agentCli, ['tag', 'unset', 'zone'], agentHome);
 	t.is(bad.code, 2);
-	t.is(bad.stderr, 'xi-exec-agent: tag unset: there is no tag "zone" to remove (the tags are: env=production).\n');
+	t.is(bad.stderr, 'xi-exec-agent: tag unset: there is no tag "zone" to remove (the tags are: env=production). (TAG_INVALID)\n');
 	const badSet = await runCli(agentCli, ['tag', 'set', 'env'], agentHome);
 	t.is(badSet.code, 2);
-	t.is(badSet.stderr, 'xi-exec-agent: tag set: tag "env" must be key=value; usage: xi-exec-agent tag set key=value [key=value...].\n');
+	t.is(badSet.stderr, 'xi-exec-agent: tag set: tag "env" must be key=value; usage: xi-exec-agent tag set key=value [key=value...]. (TAG_INVALID)\n');
 	const noVerb = await runCli(agentCli, ['tag', 'add', 'env=x'], agentHome);
 	t.is(noVerb.code, 2);
 	t.regex(noVerb.stderr, /usage: xi-exec-agent tag set KEY=VALUE\.\.\. or xi-exec-agent tag unset KEY\.\.\./);

@@ -165,7 +165,7 @@ for (const name of ['../x', '../../bin/sh', '/bin/sh', 'Echo', '.echo', 'echo\u0
 test.serial('the controller CLI refuses a bad script name itself (exit 2)', async t => {
 	const result = await runCli(controllerCli, ['run', '../x', '--on', 'runner'], {XI_EXEC_HOME: ready().controllerHome});
 	t.is(result.code, 2);
-	t.is(result.stderr, 'xi-exec: script name "../x" must match [a-z0-9][a-z0-9._-]*; usage: xi-exec run SCRIPT --on SELECTOR [-- ARGS...].\n');
+	t.is(result.stderr, 'xi-exec: script name "../x" must match [a-z0-9][a-z0-9._-]*; usage: xi-exec run SCRIPT --on SELECTOR [-- ARGS...]. (NAME_INVALID)\n');
 });
 
 test.serial('a script made group-writable after load is denied, and runs again once it is safe', async t => {
@@ -436,7 +436,7 @@ test.serial('a slow client that trickles bytes but never a newline is cut off to
 
 test.serial('NODE_TLS_REJECT_UNAUTHORIZED=0 makes both executables refuse to start (exit 2)', async t => {
 	const fleet = ready();
-	const message = 'NODE_TLS_REJECT_UNAUTHORIZED=0 is set, which turns off TLS certificate checks; unset it and try again.\n';
+	const message = 'NODE_TLS_REJECT_UNAUTHORIZED=0 is set, which turns off TLS certificate checks; unset it and try again. (UNSAFE_ENVIRONMENT)\n';
 	const controller = await runCli(controllerCli, ['run', 'echo', '--on', 'runner'], {XI_EXEC_HOME: fleet.controllerHome, NODE_TLS_REJECT_UNAUTHORIZED: '0'});
 	t.is(controller.code, 2);
 	t.is(controller.stdout, '');

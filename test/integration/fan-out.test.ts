@@ -107,7 +107,7 @@ test.serial('--on matching nothing is an error (exit 2), not a silent success', 
 		const result = await runCli(controllerCli, ['run', 'hello', '--on', selector], {XI_EXEC_HOME: fleet.controllerHome});
 		t.is(result.code, 2);
 		t.is(result.stdout, '');
-		t.is(result.stderr, `xi-exec: --on ${selector} matches no registered agent (3 registered; \`xi-exec agents\` lists them).\n`);
+		t.is(result.stderr, `xi-exec: --on ${selector} matches no registered agent (3 registered; \`xi-exec agents\` lists them). (NO_TARGETS)\n`);
 	}
 });
 

@@ -215,10 +215,9 @@ test('`xi-exec-agent pair` with no terminal and no --ca-sha256 exits 2 at once',
 	// Nothing listens on this port: an agent that tried to connect first would fail with exit 1
 	// and "cannot reach"; the refusal must come before that.
 	const result = await runCli(agentCli, ['pair', '--controller', `127.0.0.1:${freePort()}`, '--json'], {XI_EXEC_AGENT_HOME: home});
-	t.deepEqual(result, {
-		code: 2,
-		stdout: '',
-		stderr: 'xi-exec-agent: pair needs a terminal to confirm the controller, or --ca-sha256 HASH (printed by `xi-exec ca fingerprint` on the controller) to pin its CA.\n',
-	});
+	// Under --json the refusal is JSON on stdout, like everything else there.
+	t.is(result.code, 2);
+	t.is(result.stderr, '');
+	t.like(JSON.parse(result.stdout), {error: {code: 'USAGE', message: 'pair needs a terminal to confirm the controller, or --ca-sha256 HASH (printed by `xi-exec ca fingerprint` on the controller) to pin its CA.'}});
 	t.deepEqual(storedCredentials(home), []);
 });

@@ -323,10 +323,10 @@ test.serial('maxTargets: a run beyond it is refused before anything runs (exit 2
 	const refused = await cli(controllerHome, ['run', 'limited', '--on', 'web01', '--on', 'web02', '--on', 'web03', '--on', 'web04', '--on', 'web05']);
 	t.is(refused.code, 2);
 	t.is(refused.stdout, '');
-	t.is(refused.stderr, 'xi-exec: Refused before running anything: limited allows at most 3 targets at once (maxTargets in its allowlist entry on agent web05) and this run has 5: narrow --on, or roll out with --batch 3 or less.\n');
+	t.is(refused.stderr, 'xi-exec: Refused before running anything: limited allows at most 3 targets at once (maxTargets in its allowlist entry on agent web05) and this run has 5: narrow --on, or roll out with --batch 3 or less. (TOO_MANY_TARGETS)\n');
 	const tooWide = await cli(controllerHome, ['run', 'limited', '--on', 'web01', '--on', 'web02', '--on', 'web03', '--on', 'web04', '--on', 'web05', '--batch', '4']);
 	t.is(tooWide.code, 2);
-	t.is(tooWide.stderr, 'xi-exec: Refused before running anything: limited allows at most 3 targets at once (maxTargets in its allowlist entry on agent web05) and this run has 5; --batch runs 4 at once: narrow --on, or roll out with --batch 3 or less.\n');
+	t.is(tooWide.stderr, 'xi-exec: Refused before running anything: limited allows at most 3 targets at once (maxTargets in its allowlist entry on agent web05) and this run has 5; --batch runs 4 at once: narrow --on, or roll out with --batch 3 or less. (TOO_MANY_TARGETS)\n');
 	for (const name of names) {
 		t.deepEqual(logEvents(running[name]!, 'request.received', before[name]), [], `${name} was never asked to run`);
 	}
@@ -347,7 +347,7 @@ test.serial('confirm: without --yes and without a terminal the run is refused (e
 	const before = Object.fromEntries(names.map(name => [name, running[name]!.lines.length]));
 	const refused = await cli(controllerHome, ['run', 'guarded', '--on', 'web01', '--on', 'web06', '--on', 'web07']);
 	t.is(refused.code, 2);
-	t.is(refused.stderr, 'xi-exec: Refused before running anything: guarded asks for confirmation (confirm: true in its allowlist entry on agents web[06-07]): pass --yes ("yes": true over the REST API) to run it on 3 targets.\n');
+	t.is(refused.stderr, 'xi-exec: Refused before running anything: guarded asks for confirmation (confirm: true in its allowlist entry on agents web[06-07]): pass --yes ("yes": true over the REST API) to run it on 3 targets. (TOO_MANY_TARGETS)\n');
 	for (const name of names) {
 		t.deepEqual(logEvents(running[name]!, 'request.received', before[name]), [], `${name} was never asked to run`);
 	}
@@ -395,7 +395,7 @@ terminalTest('in a terminal: a confirm script runs once the number of targets is
 	t.regex(typed.screen, /^3 ok {3}request /m);
 	const wrong = await inTerminal(controllerHome, ['run', 'guarded', '--on', 'web01', '--on', 'web06', '--on', 'web07'], question, 'y');
 	t.is(wrong.code, 2, wrong.screen);
-	t.true(wrong.screen.includes('xi-exec: Refused before running anything: guarded was not confirmed (type 3, the number of targets, or pass --yes).\n'), wrong.screen);
+	t.true(wrong.screen.includes('xi-exec: Refused before running anything: guarded was not confirmed (type 3, the number of targets, or pass --yes). (TOO_MANY_TARGETS)\n'), wrong.screen);
 });
 
 terminalTest('in a terminal: a canary answered "n" stops the run after the canary hosts', async t => {

@@ -208,7 +208,8 @@ const expansions: Array<{on: string[]; exclude?: string[]; result: ReturnType<ty
 	{on: ['all'], exclude: ['!web01'], result: {ok: false, reason: '--exclude: "!web01": --exclude already removes; drop the "!"'}},
 	{on: ['-'], exclude: ['-'], result: {ok: false, reason: 'standard input can be read once: give "-" to one --on or --exclude'}},
 	{on: ['@'], result: {ok: false, reason: '--on @: give the file after "@", as in --on @hosts.txt'}},
-	{on: ['web[1-'], result: {ok: false, reason: 'selector "web[1-", at position 4: this "[" is never closed'}},
+	{on: ['web[1-'], result: {ok: false, reason: '--on: selector "web[1-", at position 4: this "[" is never closed'}},
+	{on: ['all'], exclude: ['web[1-'], result: {ok: false, reason: '--exclude: selector "!web[1-", at position 5: this "[" is never closed'}},
 ];
 
 for (const c of expansions) {
