@@ -99,7 +99,7 @@ export function mountsUnder(directory: string): string[] {
  * A root of the test's own with /proc mounted (Node reads /proc/self), and a teardown that
  * unmounts everything under the directory before removing it, and refuses to remove it otherwise.
  */
-export async function preparedRoot(teardown: (fn: () => void) => void): Promise<{directory: string; root: string}> {
+export async function preparedRoot(teardown: (fn: () => void) => void): Promise<{directory: string; root: string; unmountProc: () => void}> {
 	const directory = mkdtempSync(join(tmpdir(), 'xi-exec-root-'));
 	teardown(() => {
 		for (const point of mountsUnder(directory)) {
@@ -112,7 +112,7 @@ export async function preparedRoot(teardown: (fn: () => void) => void): Promise<
 	});
 	const root = await debianRootCopy(directory);
 	execFileSync('mount', ['-t', 'proc', 'proc', join(root, 'proc')]);
-	return {directory, root};
+	return {directory, root, unmountProc: () => execFileSync('umount', [join(root, 'proc')])};
 }
 
 /** Every path in the root file system (files, directories, links), relative, sorted; /proc and /tmp left out. */

@@ -7,12 +7,13 @@
  * every path is inside the test's own copy of the root, removed at the end.
  */
 import {spawnSync} from 'node:child_process';
-import {copyFileSync, cpSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync, chmodSync} from 'node:fs';
+import {readdirSync, readFileSync, statSync} from 'node:fs';
 import {join} from 'node:path';
 import type {ExecutionContext} from 'ava';
 import {freePort, temporaryDirectory} from '../helpers/fleet.js';
 import {debianRootMissing, filesIn, missingFor, preparedRoot} from './debian-root.js';
 import {gate} from './gate.js';
+import {agentIn, copyRelease, installInside, installScriptAt} from './chroot.js';
 import {pair, run, start, succeed, type Program} from './programs.js';
 import {releaseDirectory} from './release.js';
 
@@ -32,16 +33,6 @@ const installed = [
 	'usr/local/bin/xi-exec-agent',
 ];
 
-/** The agent, run inside the root (NODE_EXTRA_CA_CERTS names a file of this host, not of the root). */
-function agentIn(root: string): Program {
-	return {command: 'chroot', prefix: [root, '/usr/bin/env', '-u', 'NODE_EXTRA_CA_CERTS', 'PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin', '/usr/local/bin/xi-exec-agent']};
-}
-
-/** install.sh from the release directory copied into the root, run there under chroot. */
-function installInside(root: string, args: string[]) {
-	return run({command: 'chroot', prefix: [root, '/usr/bin/env', '-u', 'NODE_EXTRA_CA_CERTS', 'PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin', 'sh', '/tmp/release/install.sh']}, args);
-}
-
 /** The files of the agent's home with their contents, to compare before and after. */
 function homeContents(root: string): Record<string, string> {
 	const contents: Record<string, string> = {};
@@ -58,22 +49,6 @@ function homeContents(root: string): Record<string, string> {
 
 	walk(home);
 	return contents;
-}
-
-function copyRelease(release: string, root: string): void {
-	const target = join(root, 'tmp', 'release');
-	mkdirSync(target, {recursive: true});
-	for (const file of ['install.sh', 'README', 'xi-exec-agent-linux-x64', 'xi-exec-agent.cjs']) {
-		copyFileSync(join(release, file), join(target, file));
-	}
-
-	cpSync(join(release, 'services'), join(target, 'services'), {recursive: true});
-	chmodSync(join(target, 'xi-exec-agent-linux-x64'), 0o755);
-}
-
-function installScriptAt(root: string, path: string, body: string): void {
-	writeFileSync(join(root, path), body, {mode: 0o755});
-	chmodSync(join(root, path), 0o755);
 }
 
 function difference(after: string[], before: string[]): string[] {
