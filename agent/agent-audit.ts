@@ -7,8 +7,8 @@ import {isAbsolute} from 'node:path';
 import {XiError} from '../source/errors.js';
 import {signerFromPem, verifierFromPems, type CheckpointSigner, type CheckpointVerifier} from '../source/audit/checkpoint.js';
 import {openAuditLog, type AuditLog} from '../source/audit/file-log.js';
-import {createSyslogForwarder, parseSyslogUrl} from '../source/audit/syslog.js';
-import {ensureDirectory, existsSync, readTextFile} from '../source/io/files.js';
+import {openSyslogForwarder, readSyslogSettings} from '../source/audit/syslog-settings.js';
+import {ensureDirectory, existsSync, readJsonFile, readTextFile} from '../source/io/files.js';
 import {X509Certificate} from 'node:crypto';
 import {normaliseSerial} from '../source/pki/fingerprints.js';
 import type {HookConfig} from './auth-hook.js';
@@ -31,19 +31,16 @@ function agentSigner(paths: AgentPaths): CheckpointSigner {
 	};
 }
 
-export function openAgentAudit(paths: AgentPaths, config: AgentConfig): AuditLog {
+/** `log` hears the syslog forwarder: the collector gone or back, records spooled or dropped, and why. */
+export function openAgentAudit(paths: AgentPaths, config: AgentConfig, log?: (event: string, fields: Record<string, unknown>) => void): AuditLog {
 	ensureDirectory(paths.auditDirectory);
-	let forward: ((record: Parameters<NonNullable<Parameters<typeof openAuditLog>[0]['forward']>>[0]) => void) | undefined;
-	if (config.syslog) {
-		const target = parseSyslogUrl(config.syslog);
-		if (typeof target === 'string') {
-			throw new XiError('CONFIG_INVALID', `"syslog" in ${paths.config}: ${target}.`);
-		}
-
-		forward = createSyslogForwarder(target, 'xi-exec-agent').forward;
-	}
-
-	return openAuditLog({path: paths.auditLog, side: 'agent', signer: agentSigner(paths), ...(forward ? {forward} : {}), ...(config.auditRotateBytes ? {rotateBytes: config.auditRotateBytes} : {})});
+	const settings = config.syslog ? readSyslogSettings(readJsonFile(paths.config, 'the agent configuration') as Record<string, unknown>, paths.config) : undefined;
+	const forwarder = settings ? openSyslogForwarder(settings, paths.auditLog, 'xi-exec-agent', log ? {onEvent: log} : {}) : undefined;
+	const audit = openAuditLog({path: paths.auditLog, side: 'agent', signer: agentSigner(paths), ...(forwarder ? {forward: forwarder.forward} : {}), ...(config.auditRotateBytes ? {rotateBytes: config.auditRotateBytes} : {})});
+	return forwarder ? {...audit, close: async () => {
+		await audit.close();
+		await forwarder.close();
+	}} : audit;
 }
 
 export function agentAuditVerifier(paths: AgentPaths): CheckpointVerifier {

@@ -22,9 +22,10 @@ import {hookConfig, openAgentAudit, recorderFor} from './agent-audit.js';
 import {loadHookFile} from './auth-hook.js';
 import type {Owners} from './allowlist.js';
 import {replayMemoryFor} from './replay-memory.js';
+import {levelOf} from './log-level.js';
 
 export const stdoutLog: AgentLog = (event, fields) => {
-	process.stdout.write(JSON.stringify({ts: new Date().toISOString(), event, ...fields}) + '\n');
+	process.stdout.write(JSON.stringify({ts: new Date().toISOString(), level: levelOf(event, fields), event, ...fields}) + '\n');
 };
 
 export async function startAgent(paths: AgentPaths, log: AgentLog = stdoutLog): Promise<number> {
@@ -82,7 +83,7 @@ export async function startAgent(paths: AgentPaths, log: AgentLog = stdoutLog): 
 	}
 
 	checkHook();
-	const audit = openAgentAudit(paths, config);
+	const audit = openAgentAudit(paths, config, log);
 	await audit.hold();
 	await audit.append({event: 'agent.started', agent: config.name, controllerSerials: pins.controllerSerials, caSha256: pins.caSha256});
 	// A signed head from the start, so the first result already carries a witness of this log.

@@ -7,9 +7,10 @@ import {normaliseSerial} from '../pki/fingerprints.js';
 import {findAgent, type Registry} from '../registry/model.js';
 import {signerFromPem, verifierFromPems, type CheckpointVerifier} from './checkpoint.js';
 import {openAuditLog, type AuditLog} from './file-log.js';
-import {createSyslogForwarder, parseSyslogUrl, type SyslogForwarder} from './syslog.js';
+import type {SyslogForwarder} from './syslog.js';
+import {openSyslogForwarder, readSyslogSettings, type SyslogSettings} from './syslog-settings.js';
 
-export type ControllerSettings = {syslog?: string; auditRotateBytes?: number; historyMaxRuns?: number; historyMaxAgeDays?: number};
+export type ControllerSettings = {syslog?: string; syslogSettings?: SyslogSettings; auditRotateBytes?: number; historyMaxRuns?: number; historyMaxAgeDays?: number};
 
 export function readControllerSettings(paths: ControllerPaths): ControllerSettings {
 	if (!existsSync(paths.config)) {
@@ -29,8 +30,9 @@ export function readControllerSettings(paths: ControllerPaths): ControllerSettin
 		}
 	}
 
+	const syslogSettings = readSyslogSettings(raw, paths.config);
 	return {
-		...(typeof raw['syslog'] === 'string' ? {syslog: raw['syslog']} : {}),
+		...(syslogSettings ? {syslog: syslogSettings.url, syslogSettings} : {}),
 		...(rotate === undefined ? {} : {auditRotateBytes: rotate as number}),
 		...(raw['historyMaxRuns'] === undefined ? {} : {historyMaxRuns: raw['historyMaxRuns'] as number}),
 		...(raw['historyMaxAgeDays'] === undefined ? {} : {historyMaxAgeDays: raw['historyMaxAgeDays'] as number}),
@@ -49,16 +51,8 @@ export function openControllerAudit(paths: ControllerPaths): AuditLog & {forward
 
 	ensureDirectory(paths.auditDirectory);
 	const certificate = new X509Certificate(readTextFile(paths.auditCert, 'the audit certificate'));
-	const {syslog, auditRotateBytes} = readControllerSettings(paths);
-	let forwarder: SyslogForwarder | undefined;
-	if (syslog) {
-		const target = parseSyslogUrl(syslog);
-		if (typeof target === 'string') {
-			throw new XiError('CONFIG_INVALID', `"syslog" in ${paths.config}: ${target}.`);
-		}
-
-		forwarder = createSyslogForwarder(target, 'xi-exec');
-	}
+	const {syslogSettings, auditRotateBytes} = readControllerSettings(paths);
+	const forwarder = syslogSettings ? openSyslogForwarder(syslogSettings, paths.auditLog, 'xi-exec') : undefined;
 
 	const log = openAuditLog({
 		path: paths.auditLog,

@@ -1,5 +1,7 @@
 /** `xi-exec doctor [--json]`: the fleet's certificates and keys, checked before they fail. */
 import {statSync} from 'node:fs';
+import {readControllerSettings} from '../audit/controller-log.js';
+import {syslogFindings} from '../audit/syslog-health.js';
 import {certificateHealth, type Finding} from '../certificates/health.js';
 import {defaultRenewalThreshold} from '../certificates/expiry.js';
 import {pendingAgents, readRotation} from '../certificates/rotation.js';
@@ -32,7 +34,7 @@ export async function gatherHealth(paths: ControllerPaths, now: Date): Promise<F
 }
 
 export async function doctorCommand(paths: ControllerPaths, input: {json: boolean}, io: CommandIo): Promise<number> {
-	const findings = await gatherHealth(paths, new Date());
+	const findings = [...await gatherHealth(paths, new Date()), ...await syslogFindings(readControllerSettings(paths).syslogSettings, paths.auditLog)];
 	if (input.json) {
 		io.stdout(JSON.stringify({findings}, null, 2) + '\n');
 	} else {

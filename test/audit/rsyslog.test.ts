@@ -10,47 +10,18 @@
 import {spawn, spawnSync, type ChildProcess} from 'node:child_process';
 import {createSocket} from 'node:dgram';
 import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
-import {createServer} from 'node:net';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
-import {setTimeout as delay} from 'node:timers/promises';
 import test, {type ExecutionContext} from 'ava';
 import {openAuditLog} from '../../source/audit/file-log.js';
 import {canonical} from '../../source/audit/record.js';
 import {createSyslogForwarder, type SyslogTarget} from '../../source/audit/syslog.js';
+import {freePort, until} from '../helpers/rsyslogd.js';
 import {auditKey, fakeClock, fileLines, parseLines, temporaryDirectory} from './helpers.js';
 
 const rsyslogd = ['/usr/sbin/rsyslogd', '/sbin/rsyslogd'].find(path => existsSync(path));
 const version = rsyslogd ? /rsyslogd\s+(\S+)/.exec(spawnSync(rsyslogd, ['-v'], {encoding: 'utf8'}).stdout)?.[1] : undefined;
 const key = await auditKey('agent-key');
-
-/** A port that was free a moment ago, for UDP or TCP (taken and given back). */
-async function freePort(kind: 'udp' | 'tcp'): Promise<number> {
-	if (kind === 'udp') {
-		const socket = createSocket('udp4');
-		await new Promise<void>(resolve => socket.bind(0, '127.0.0.1', resolve));
-		const {port} = socket.address();
-		await new Promise<void>(resolve => socket.close(() => resolve()));
-		return port;
-	}
-
-	const server = createServer();
-	await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
-	const {port} = server.address() as {port: number};
-	await new Promise<void>(resolve => server.close(() => resolve()));
-	return port;
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-	const deadline = Date.now() + timeoutMs;
-	while (!condition()) {
-		if (Date.now() > deadline) {
-			throw new Error(`timed out waiting for ${what}`);
-		}
-
-		await delay(25);
-	}
-}
 
 type Received = {version: string; app: string; msgId: string; structuredData: string; message: string};
 
@@ -141,7 +112,7 @@ test.after.always(async () => {
 
 /** Forwards three requests (with hostile arguments) and their checkpoints through `transport`; returns the records written. */
 async function forwardThrough(t: ExecutionContext, transport: SyslogTarget['transport'], appName: string) {
-	const forwarder = createSyslogForwarder({transport, host: '127.0.0.1', port: transport === 'udp' ? receiver!.udpPort : receiver!.tcpPort}, appName);
+	const forwarder = createSyslogForwarder({transport, host: '127.0.0.1', port: transport === 'udp' ? receiver!.udpPort : receiver!.tcpPort}, appName, {sdId: 'example@99999'});
 	const log = openAuditLog({path: join(temporaryDirectory(t), 'audit.jsonl'), side: 'agent', signer: key.signer, now: fakeClock(), checkpointEvery: 2, forward: forwarder.forward});
 	for (const requestId of ['req-1', 'req-2', 'req-"3"]']) {
 		await log.append({event: 'run.request', requestId, agent: 'web1', args: ['a\nb', '\u001B[31m', 'é'], caller: 'ålice'});
@@ -156,7 +127,7 @@ async function forwardThrough(t: ExecutionContext, transport: SyslogTarget['tran
 }
 
 for (const [transport, appName] of [['udp', 'xi-exec-agent'], ['tcp', 'xi-exec']] as const) {
-	rsyslogTest(`rsyslog receives every record over ${transport.toUpperCase()} and parses it as RFC 5424, the request id in structured data`, async t => {
+	rsyslogTest(`rsyslog receives every record over ${transport.toUpperCase()} and parses it as RFC 5424, registered and private structured data`, async t => {
 		t.log(`ran: rsyslogd ${version ?? '(version unknown)'} (${rsyslogd!}) receiving over ${transport.toUpperCase()} on 127.0.0.1:${transport === 'udp' ? receiver!.udpPort : receiver!.tcpPort}`);
 		const records = await forwardThrough(t, transport, appName);
 		t.is(records.length, 5, 'three requests and two checkpoints');
@@ -165,7 +136,7 @@ for (const [transport, appName] of [['udp', 'xi-exec-agent'], ['tcp', 'xi-exec']
 			version: '1',
 			app: appName,
 			msgId: record.event,
-			structuredData: record['requestId'] === undefined ? '-' : `[xi-exec@32473 requestId="${String(record['requestId']).replaceAll('"', '\\"').replaceAll(']', '\\]')}" seq="${record.seq}" log="${record.log}"]`,
+			structuredData: `[origin software="xi-exec" swVersion="0.1.0"][meta sequenceId="${record.seq + 1}"]${record['requestId'] === undefined ? '' : `[example@99999 requestId="${String(record['requestId']).replaceAll('"', '\\"').replaceAll(']', '\\]')}" seq="${record.seq}" log="${record.log}"]`}`,
 			message: canonical(record),
 		}));
 		// UDP may reorder; TCP keeps the order of the log.

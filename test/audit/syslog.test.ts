@@ -21,26 +21,30 @@ function record(fields: Record<string, unknown> & {event: string}, log = '6f1c0e
 	return chainRecord(undefined, {log, side: 'agent', now: new Date('2026-01-14T10:00:00.123Z')}, fields);
 }
 
-test('formatSyslog: an RFC 5424 line with the request id as structured data and the canonical record as the message', t => {
+const registered = '[origin software="xi-exec" swVersion="0.1.0"][meta sequenceId="1"]';
+
+test('formatSyslog: an RFC 5424 line with IANA-registered structured data by default and the canonical record as the message', t => {
 	const request = record({event: 'run.request', requestId: 'req-1', args: ['a\nb', '\u001B[2J']});
-	t.is(formatSyslog(request, 'xi-exec-agent', 'web1.example'), `<110>1 2026-01-14T10:00:00.123Z web1.example xi-exec-agent ${process.pid} run.request [xi-exec@32473 requestId="req-1" seq="0" log="6f1c0e2a-log"] ${canonical(request)}`);
+	t.is(formatSyslog(request, 'xi-exec-agent', 'web1.example'), `<110>1 2026-01-14T10:00:00.123Z web1.example xi-exec-agent ${process.pid} run.request ${registered} ${canonical(request)}`);
+	t.is(formatSyslog(request, 'xi-exec-agent', 'web1.example', 'xi-exec@99999'), `<110>1 2026-01-14T10:00:00.123Z web1.example xi-exec-agent ${process.pid} run.request ${registered}[xi-exec@99999 requestId="req-1" seq="0" log="6f1c0e2a-log"] ${canonical(request)}`);
 	t.false(formatSyslog(request, 'xi-exec-agent', 'web1.example').includes('\n'));
 	t.false(formatSyslog(request, 'xi-exec-agent', 'web1.example').includes('\u001B'));
 });
 
 const formats: Array<{title: string; record: AuditRecord; host?: string; header: string}> = [
-	{title: 'SD-PARAM values escape ", \\ and ]', record: record({event: 'run.request', requestId: 'a"b\\c]d'}, 'log]"\\'), header: '<110>1 2026-01-14T10:00:00.123Z h app PID run.request [xi-exec@32473 requestId="a\\"b\\\\c\\]d" seq="0" log="log\\]\\"\\\\"]'},
-	{title: 'no request id: no structured data', record: record({event: 'pairing.listening'}), header: '<110>1 2026-01-14T10:00:00.123Z h app PID pairing.listening -'},
-	{title: 'MSGID keeps printable ASCII only', record: record({event: 'run request\u001B[2J\ný'}), header: '<110>1 2026-01-14T10:00:00.123Z h app PID runrequest[2J -'},
-	{title: 'MSGID is at most 32 characters', record: record({event: 'e'.repeat(40)}), header: `<110>1 2026-01-14T10:00:00.123Z h app PID ${'e'.repeat(32)} -`},
-	{title: 'an event with nothing printable: a nil MSGID', record: record({event: '\u0000 '}), header: '<110>1 2026-01-14T10:00:00.123Z h app PID - -'},
-	{title: 'an empty host name: a nil HOSTNAME', record: record({event: 'x'}), host: '', header: '<110>1 2026-01-14T10:00:00.123Z - app PID x -'},
-	{title: 'HOSTNAME is at most 255 characters', record: record({event: 'x'}), host: 'h'.repeat(300), header: `<110>1 2026-01-14T10:00:00.123Z ${'h'.repeat(255)} app PID x -`},
+	{title: 'SD-PARAM values escape ", \\ and ]', record: record({event: 'run.request', requestId: 'a"b\\c]d'}, 'log]"\\'), header: `<110>1 2026-01-14T10:00:00.123Z h app PID run.request ${registered}[example@99999 requestId="a\\"b\\\\c\\]d" seq="0" log="log\\]\\"\\\\"]`},
+	{title: 'no request id: no private element', record: record({event: 'pairing.listening'}), header: `<110>1 2026-01-14T10:00:00.123Z h app PID pairing.listening ${registered}`},
+	{title: 'meta sequenceId is seq + 1, wrapping at 2147483647', record: {...record({event: 'x'}), seq: 2_147_483_647}, header: '<110>1 2026-01-14T10:00:00.123Z h app PID x [origin software="xi-exec" swVersion="0.1.0"][meta sequenceId="1"]'},
+	{title: 'MSGID keeps printable ASCII only', record: record({event: 'run request\u001B[2J\ný'}), header: `<110>1 2026-01-14T10:00:00.123Z h app PID runrequest[2J ${registered}`},
+	{title: 'MSGID is at most 32 characters', record: record({event: 'e'.repeat(40)}), header: `<110>1 2026-01-14T10:00:00.123Z h app PID ${'e'.repeat(32)} ${registered}`},
+	{title: 'an event with nothing printable: a nil MSGID', record: record({event: '\u0000 '}), header: `<110>1 2026-01-14T10:00:00.123Z h app PID - ${registered}`},
+	{title: 'an empty host name: a nil HOSTNAME', record: record({event: 'x'}), host: '', header: `<110>1 2026-01-14T10:00:00.123Z - app PID x ${registered}`},
+	{title: 'HOSTNAME is at most 255 characters', record: record({event: 'x'}), host: 'h'.repeat(300), header: `<110>1 2026-01-14T10:00:00.123Z ${'h'.repeat(255)} app PID x ${registered}`},
 ];
 
 for (const row of formats) {
 	test(`formatSyslog: ${row.title}`, t => {
-		t.is(formatSyslog(row.record, 'app', row.host ?? 'h'), `${row.header.replace(' PID ', ` ${process.pid} `)} ${canonical(row.record)}`);
+		t.is(formatSyslog(row.record, 'app', row.host ?? 'h', 'example@99999'), `${row.header.replace(' PID ', ` ${process.pid} `)} ${canonical(row.record)}`);
 	});
 }
 
