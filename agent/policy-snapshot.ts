@@ -1,7 +1,7 @@
 /**
  * The policy the reference hook evaluates is the one the agent accepted: at start and at every
  * reload (SIGHUP, `allow`, `deny`, `tag`) the agent reads `policy.json`, checks it whole
- * (policy-file.ts: an unknown key anywhere is a problem), and only then copies it to
+ * (source/policy/policy-file.ts: an unknown key anywhere is a problem), and only then copies it to
  * `policy.active.json` (0600), which the hook reads (`XI_EXEC_POLICY`). A policy.json that fails
  * stops the agent from starting; on a reload the previous policy stays in force and the agent's
  * log says why. Without policy.json there is no active policy (the hook then denies).
@@ -10,7 +10,7 @@ import {lstatSync, readFileSync, rmSync, type Stats} from 'node:fs';
 import {join} from 'node:path';
 import {XiError} from '../source/errors.js';
 import {existsSync, writeFileAtomic} from '../source/io/files.js';
-import {parsePolicyFile} from './hooks/policy-file.js';
+import {parsePolicyFile} from '../source/policy/policy-file.js';
 import type {AgentPaths} from './home.js';
 import {homeModeProblem} from './home-modes.js';
 

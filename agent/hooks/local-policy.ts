@@ -3,7 +3,7 @@
  * The reference policy hook. Point an agent's `hook` at this file (dist/agent/hooks/
  * local-policy.js); it reads the run's context as JSON on stdin, evaluates the policy file
  * `$XI_EXEC_AGENT_HOME/policy.json` as the agent last accepted it (`$XI_EXEC_POLICY`, see
- * policy-snapshot.ts; policy-file.ts and source/policy/engine.ts for the format), keeps rate-limit counts in `policy-state.json` beside it, prints
+ * policy-snapshot.ts; source/policy/policy-file.ts and engine.ts for the format), keeps rate-limit counts in `policy-state.json` beside it, prints
  * {"allow": bool, "reason": string} and exits 0 only when it allows. Any error denies.
  *
  * Central mode (`"central": {"url": ...}` in policy.json): after the local rules allow, the
@@ -17,7 +17,7 @@ import {applyCharges, evaluate, type Decision, type PolicyRequest, type RateStat
 import {openLockedJsonStore} from '../../source/io/locked-json-store.js';
 import type {HookContext} from '../auth-hook.js';
 import {agentPaths} from '../home.js';
-import {parsePolicyFile, type CentralPolicy} from './policy-file.js';
+import {parsePolicyFile, type CentralPolicy} from '../../source/policy/policy-file.js';
 
 const answer = (allow: boolean, reason: string): never => {
 	process.stdout.write(JSON.stringify({allow, reason}) + '\n');

@@ -1,6 +1,6 @@
 /** The reference hook's policy file: the local rules and the optional central endpoint, every problem named. */
 import test from 'ava';
-import {defaultCentralTimeoutMs, parsePolicyFile} from '../../agent/hooks/policy-file.js';
+import {defaultCentralTimeoutMs, parsePolicyFile} from '../../source/policy/policy-file.js';
 
 const rules = [{name: 'anyone', effect: 'allow', callers: ['*'], scripts: ['*']}];
 

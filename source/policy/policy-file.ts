@@ -6,7 +6,7 @@
  *
  * The endpoint's URL is only ever read from this local file, never from a request. Pure.
  */
-import {parsePolicy, type Policy} from '../../source/policy/engine.js';
+import {parsePolicy, type Policy} from './engine.js';
 
 export type CentralPolicy = {url: string; timeoutMs: number};
 export type PolicyFile = {policy: Policy; central?: CentralPolicy};
