@@ -23,7 +23,8 @@ const help = `
     $ xi-exec run --rerun ID --only failed,timeout,unreachable,cancelled
     $ xi-exec runs [--json] | xi-exec runs show ID [--agent NAME] [--json]
     $ xi-exec cancel ID                                cancel a run from another terminal
-    $ xi-exec serve [--listen 127.0.0.1:8443] [--cert FILE --key FILE]   the REST API
+    $ xi-exec serve [--listen 127.0.0.1:8443] [--cert FILE --key FILE]   the REST API (and /mcp)
+    $ xi-exec mcp [--token-file FILE]                  the MCP server for AI agents, over stdio (or XI_EXEC_TOKEN)
     $ xi-exec token create --name NAME --scripts a,b --on SELECTOR [--expires 30d]
     $ xi-exec token list [--json] | xi-exec token revoke NAME
     $ xi-exec pair --listen HOST:PORT [--json] [--replace] [--timeout SECONDS]
@@ -63,6 +64,7 @@ const commandFlags = {
 	untag: {json: {type: 'boolean'}},
 	cancel: {},
 	serve: {listen: {type: 'string'}, cert: {type: 'string'}, key: {type: 'string'}},
+	mcp: {tokenFile: {type: 'string'}},
 	token: {name: {type: 'string'}, scripts: {type: 'string'}, on: {type: 'string', isMultiple: true}, exclude: {type: 'string', isMultiple: true}, expires: {type: 'string'}, json: {type: 'boolean'}},
 	ca: {},
 	renew: {on: {type: 'string', isMultiple: true}, exclude: {type: 'string', isMultiple: true}},
@@ -221,6 +223,11 @@ void runMain('xi-exec', async () => {
 		case 'serve': {
 			const {serveCommand} = await import('./commands/serve.js');
 			return serveCommand(paths, {listen: flags['listen'] as string | undefined, cert: flags['cert'] as string | undefined, key: flags['key'] as string | undefined}, io);
+		}
+
+		case 'mcp': {
+			const {serveMcpOverStdio} = await import('./mcp/stdio.js');
+			return serveMcpOverStdio(paths, {token: readCallerToken({tokenFile: flags['tokenFile'], env: process.env, warn: io.stderr}), version: '0.1.0'}, io);
 		}
 
 		case 'token': {
