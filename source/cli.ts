@@ -251,15 +251,15 @@ void runMain('xi-exec', async () => {
 		case 'audit': {
 			const audit = await import('./commands/audit.js');
 			if (cli.input[0] === 'verify') {
-				const {controllerAuditVerifier, agentVerifierFromRegistry} = await import('./audit/controller-log.js');
+				const {controllerAnchorPath, controllerAuditVerifier, agentVerifierFromRegistry} = await import('./audit/controller-log.js');
 				const cross = flags['cross'] as string[] | undefined;
 				if (!cross || cross.length === 0) {
-					return audit.auditVerifyCommand(paths.auditLog, controllerAuditVerifier(paths), io);
+					return audit.auditVerifyCommand(paths.auditLog, controllerAuditVerifier(paths), io, undefined, controllerAnchorPath(paths));
 				}
 
 				const {openControllerRegistry} = await import('./home.js');
 				const registry = await openControllerRegistry(paths).read();
-				return audit.auditVerifyCommand(paths.auditLog, controllerAuditVerifier(paths), io, {agentLogs: cross, agentVerifier: agent => agentVerifierFromRegistry(registry, agent)});
+				return audit.auditVerifyCommand(paths.auditLog, controllerAuditVerifier(paths), io, {agentLogs: cross, agentVerifier: agent => agentVerifierFromRegistry(registry, agent)}, controllerAnchorPath(paths));
 			}
 
 			if (cli.input.length > 0) {
