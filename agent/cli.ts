@@ -143,8 +143,8 @@ void runMain('xi-exec-agent', async () => {
 				// Nothing to cancel.
 			}};
 			if (cli.input[0] === 'verify') {
-				const {agentAnchorPath, agentAuditVerifier} = await import('./agent-audit.js');
-				return audit.auditVerifyCommand(paths.auditLog, agentAuditVerifier(paths), io, undefined, agentAnchorPath(paths));
+				const {agentAuditVerifier} = await import('./agent-audit.js');
+				return audit.auditVerifyCommand(paths.auditLog, agentAuditVerifier(paths), io);
 			}
 
 			if (cli.input.length > 0) {

@@ -23,8 +23,7 @@ const help = `
     $ xi-exec run --rerun ID --only failed,timeout,unreachable,cancelled
     $ xi-exec runs [--json] | xi-exec runs show ID [--agent NAME] [--json]
     $ xi-exec cancel ID                                cancel a run from another terminal
-    $ xi-exec serve [--listen 127.0.0.1:8443] [--cert FILE --key FILE]   the REST API (and /mcp)
-    $ xi-exec mcp [--token-file FILE]                  the MCP server for AI agents, over stdio (or XI_EXEC_TOKEN)
+    $ xi-exec serve [--listen 127.0.0.1:8443] [--cert FILE --key FILE]   the REST API
     $ xi-exec token create --name NAME --scripts a,b --on SELECTOR [--expires 30d]
     $ xi-exec token list [--json] | xi-exec token revoke NAME
     $ xi-exec pair --listen HOST:PORT [--json] [--replace] [--timeout SECONDS]
@@ -64,7 +63,6 @@ const commandFlags = {
 	untag: {json: {type: 'boolean'}},
 	cancel: {},
 	serve: {listen: {type: 'string'}, cert: {type: 'string'}, key: {type: 'string'}},
-	mcp: {tokenFile: {type: 'string'}},
 	token: {name: {type: 'string'}, scripts: {type: 'string'}, on: {type: 'string', isMultiple: true}, exclude: {type: 'string', isMultiple: true}, expires: {type: 'string'}, json: {type: 'boolean'}},
 	ca: {},
 	renew: {on: {type: 'string', isMultiple: true}, exclude: {type: 'string', isMultiple: true}},
@@ -144,8 +142,7 @@ void runMain('xi-exec', async () => {
 			const {defaultCaller} = await import('./commands/run.js');
 			const core = createConsoleCore(paths, {caller: defaultCaller(), pairListen});
 			const {startConsole} = await import('./ui/start-console.js');
-			await startConsole(core);
-			return 0;
+			return startConsole(core);
 		}
 
 		case 'ca': {
@@ -225,11 +222,6 @@ void runMain('xi-exec', async () => {
 			return serveCommand(paths, {listen: flags['listen'] as string | undefined, cert: flags['cert'] as string | undefined, key: flags['key'] as string | undefined}, io);
 		}
 
-		case 'mcp': {
-			const {serveMcpOverStdio} = await import('./mcp/stdio.js');
-			return serveMcpOverStdio(paths, {token: readCallerToken({tokenFile: flags['tokenFile'], env: process.env, warn: io.stderr}), version: '0.1.0'}, io);
-		}
-
 		case 'token': {
 			const tokens = await import('./commands/token.js');
 			const [verb, name] = cli.input;
@@ -251,15 +243,15 @@ void runMain('xi-exec', async () => {
 		case 'audit': {
 			const audit = await import('./commands/audit.js');
 			if (cli.input[0] === 'verify') {
-				const {controllerAnchorPath, controllerAuditVerifier, agentVerifierFromRegistry} = await import('./audit/controller-log.js');
+				const {controllerAuditVerifier, agentVerifierFromRegistry} = await import('./audit/controller-log.js');
 				const cross = flags['cross'] as string[] | undefined;
 				if (!cross || cross.length === 0) {
-					return audit.auditVerifyCommand(paths.auditLog, controllerAuditVerifier(paths), io, undefined, controllerAnchorPath(paths));
+					return audit.auditVerifyCommand(paths.auditLog, controllerAuditVerifier(paths), io);
 				}
 
 				const {openControllerRegistry} = await import('./home.js');
 				const registry = await openControllerRegistry(paths).read();
-				return audit.auditVerifyCommand(paths.auditLog, controllerAuditVerifier(paths), io, {agentLogs: cross, agentVerifier: agent => agentVerifierFromRegistry(registry, agent)}, controllerAnchorPath(paths));
+				return audit.auditVerifyCommand(paths.auditLog, controllerAuditVerifier(paths), io, {agentLogs: cross, agentVerifier: agent => agentVerifierFromRegistry(registry, agent)});
 			}
 
 			if (cli.input.length > 0) {

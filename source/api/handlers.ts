@@ -4,6 +4,7 @@
  * (prepareRun), the history store, the token and audit commands. Each handler gets the caller the
  * authentication hook found, and answers a value the server validates against the route's schema.
  */
+import {randomUUID} from 'node:crypto';
 import {readdirSync, readFileSync} from 'node:fs';
 import {join} from 'node:path';
 import type {SecureContext} from 'node:tls';
@@ -23,6 +24,7 @@ import {historyDirectory, prepareRun, type PreparedRun, type RunStartOptions} fr
 import type {ControllerPaths} from '../home.js';
 import {findRun, listRuns} from '../history/run-store.js';
 import {runSummary, storedRunDocument, type StoredRun} from '../history/run-record.js';
+import {describeSchemaError} from '../protocol/args-schema.js';
 import {checkScope, reachProblem, scopeAllowsScript, type TokenRecord, type TokenScope} from '../policy/tokens.js';
 import {markSeen, type AgentRecord, type Registry} from '../registry/model.js';
 import type {RegistryStore} from '../registry/store.js';
@@ -32,8 +34,7 @@ import {buildOpenApiDocument} from './openapi.js';
 import {decidePolicy, type PolicyContext} from './policy-decision.js';
 import type {RequestRecords} from './request-records.js';
 import {createEventNumbering, formatSse, isAfter, parseEventId, replayHistory, type EventPosition, type LiveRuns} from './run-events.js';
-import {buildCatalog} from '../core/script-catalog.js';
-import {checkScriptCall} from '../core/script-call.js';
+import {buildCatalog, variantFor} from '../core/script-catalog.js';
 import {agentView} from './views.js';
 import {runControlFromBody, type RunControlBody} from './run-options.js';
 
@@ -195,8 +196,30 @@ export function createHandlers(ports: ApiPorts): Record<string, Handler> {
 			const token = tokenCaller(caller);
 			const {script} = request.params as {script: string};
 			const body = request.body as RunBody;
-			// Scope before anything is dialled, discovery included; then each selected agent's schema.
-			await checkScriptCall({registry: async () => ports.registry.read(), audit: ports.audit, discovery: ports.discovery, discoveryMaxAgeMs: ports.discoveryMaxAgeMs}, {script, args: body.args, on: selectorValues(body.on), scope: token.scope, caller: `api:${token.scope.name}`, source: request.ip});
+			const registry = await ports.registry.read();
+			const targets = resolveTargets(registry, selectorValues(body.on));
+			// Before anything is dialled, discovery included.
+			const problem = checkScope(token.scope, script, targets);
+			if (problem) {
+				const reason = `Refused before running anything: ${problem}.`;
+				// Recorded as the run flow records its own refusals; if even that fails, the refusal stands.
+				await ports.audit.append({event: 'run.refused', requestId: randomUUID(), script, argsHash: argsHash(body.args), caller: `api:${token.scope.name}`, source: request.ip, selector: selectorValues(body.on), reason}).catch(() => undefined);
+				throw new XiError('OUT_OF_SCOPE', reason);
+			}
+
+			const found = await ports.discovery.discover(targets, {maxAgeMs: ports.discoveryMaxAgeMs});
+			const entry = buildCatalog(found, name => name === script).scripts[0];
+			if (!entry) {
+				throw new XiError('SCRIPT_UNKNOWN', `No reachable selected agent has ${script} on its allowlist (GET /openapi.json lists the scripts there are).`);
+			}
+
+			for (const target of targets) {
+				const variant = variantFor(entry, target.name);
+				if (variant?.validate && !variant.validate(body.args)) {
+					throw new XiError('ARGS_INVALID', `body field args: ${describeSchemaError(variant.validate)}, by the argument schema ${target.name} advertises for ${script}.`);
+				}
+			}
+
 			return startRun(request, reply, token, {...body, script});
 		},
 

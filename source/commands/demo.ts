@@ -2,10 +2,11 @@
  * `xi-exec demo`: a real local fleet on loopback. A fresh controller home, six agents in their own
  * homes (separate processes, each with a few harmless sample scripts and its own tags), each paired
  * through the real ceremony (the demo reads each agent's code and types it, as an operator would),
- * then the console. Leaving the console (or Ctrl-C) stops every process it started.
+ * then the console. Leaving the console (`q`, Ctrl-C, or a SIGINT, SIGTERM or SIGHUP) stops every
+ * process it started and removes its directory.
  */
 import {spawn, type ChildProcess} from 'node:child_process';
-import {mkdirSync, mkdtempSync, rmSync, writeFileSync, chmodSync} from 'node:fs';
+import {chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync} from 'node:fs';
 import {createServer} from 'node:net';
 import {hostname, tmpdir} from 'node:os';
 import {join} from 'node:path';
@@ -20,6 +21,7 @@ import {pairingAuditFields} from '../pairing/audit-fields.js';
 import {openControllerAudit} from '../audit/controller-log.js';
 import {agentsCommand} from './agents.js';
 import {runCommand, type CommandIo} from './run.js';
+import {signalStatus, type ConsoleSignal} from '../io/signal-status.js';
 
 const agentCli = fileURLToPath(new URL('../../agent/cli.js', import.meta.url));
 
@@ -62,19 +64,54 @@ export async function demoCommand(io: CommandIo, options: {interactive: boolean}
 	};
 
 	process.on('exit', stopAll);
-	const interrupted = new Promise<number>(resolve => {
-		io.onInterrupt(() => resolve(130));
-		process.once('SIGTERM', () => resolve(143));
+	// A signal leaves the demo as `q` does, at any step: the console (when open) sees it too and
+	// gives the terminal back; here every process the demo started is stopped and its directory removed.
+	let onSignal: (status: number) => void = () => undefined;
+	const signalled = new Promise<number>(resolve => {
+		onSignal = resolve;
 	});
+	const signalHandlers = (Object.keys(signalStatus) as ConsoleSignal[]).map(signal => [signal, () => {
+		onSignal(signalStatus[signal]);
+	}] as const);
+	for (const [signal, handler] of signalHandlers) {
+		process.once(signal, handler);
+	}
 
 	try {
-		const result = await Promise.race([runDemo(directory, children, io, options), interrupted]);
-		return result;
+		return await Promise.race([runDemo(directory, children, io, options), signalled]);
 	} finally {
 		stopAll();
-		await Promise.all(children.map(child => (child.exitCode === null && child.signalCode === null ? new Promise(resolve => child.once('exit', resolve)) : undefined)));
+		await Promise.all(children.map(async child => stopped(child)));
 		rmSync(directory, {recursive: true, force: true});
+		process.off('exit', stopAll);
+		for (const [signal, handler] of signalHandlers) {
+			process.off(signal, handler);
+		}
 	}
+}
+
+/** Resolves once a child has exited; one that outlives a SIGTERM by 5 s is killed. */
+async function stopped(child: ChildProcess): Promise<void> {
+	if (child.exitCode !== null || child.signalCode !== null) {
+		return;
+	}
+
+	const exited = new Promise(resolve => child.once('exit', resolve));
+	const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+	await exited;
+	clearTimeout(timer);
+}
+
+/**
+ * A demo process's stdio: nothing of the terminal. Its stderr goes to a log file in the demo's
+ * directory, and it runs in a session of its own (detached): a process that shares the terminal
+ * restores the terminal's settings as it exits (Node does, for a TTY on its stdio), which left the
+ * console deaf in canonical echo mode after a plain `kill` of one agent.
+ */
+function demoStdio(directory: string, name: string) {
+	mkdirSync(join(directory, 'logs'), {recursive: true, mode: 0o700});
+	const log = openSync(join(directory, 'logs', `${name}.log`), 'a', 0o600);
+	return {stdio: ['ignore', 'pipe', log] as ['ignore', 'pipe', number], detached: true, close: () => closeSync(log)};
 }
 
 async function runDemo(directory: string, children: ChildProcess[], io: CommandIo, options: {interactive: boolean}): Promise<number> {
@@ -123,10 +160,13 @@ async function runDemo(directory: string, children: ChildProcess[], io: CommandI
 
 	io.stdout('Pairing each agent through the real ceremony (the demo reads each code and types it):\n');
 	for (const agent of fleet) {
+		const stdio = demoStdio(directory, `pair-${agent.name}`);
 		const child = spawn(process.execPath, [agentCli, 'pair', '--controller', listener.address, '--ca-sha256', caSha256, '--json'], {
 			env: {...process.env, XI_EXEC_AGENT_HOME: homes.get(agent.name)},
-			stdio: ['ignore', 'pipe', 'inherit'],
+			stdio: stdio.stdio,
+			detached: stdio.detached,
 		});
+		stdio.close();
 		children.push(child);
 		const lines = createInterface({input: child.stdout!});
 		const exited = new Promise<number | null>(resolve => child.once('exit', resolve));
@@ -148,13 +188,12 @@ async function runDemo(directory: string, children: ChildProcess[], io: CommandI
 	await listener.close();
 	await audit.close();
 	io.stdout('\nStarting the agents...\n');
-	await Promise.all(fleet.map(agent => startDemoAgent(homes.get(agent.name)!, children)));
+	await Promise.all(fleet.map(agent => startDemoAgent(directory, agent.name, homes.get(agent.name)!, children)));
 
 	if (options.interactive) {
 		const {createConsoleCore} = await import('../ui/console-core.js');
 		const {startConsole} = await import('../ui/start-console.js');
-		await startConsole(createConsoleCore(paths, {caller: 'demo@' + hostname(), pairListen: {host: '127.0.0.1', port: 0}}), 'xi-exec demo');
-		return 0;
+		return startConsole(createConsoleCore(paths, {caller: 'demo@' + hostname(), pairListen: {host: '127.0.0.1', port: 0}}), 'xi-exec demo');
 	}
 
 	io.stdout('\n');
@@ -167,8 +206,10 @@ async function runDemo(directory: string, children: ChildProcess[], io: CommandI
 	return 0;
 }
 
-function startDemoAgent(home: string, children: ChildProcess[]): Promise<void> {
-	const child = spawn(process.execPath, [agentCli, 'start'], {env: {...process.env, XI_EXEC_AGENT_HOME: home}, stdio: ['ignore', 'pipe', 'inherit']});
+function startDemoAgent(directory: string, name: string, home: string, children: ChildProcess[]): Promise<void> {
+	const stdio = demoStdio(directory, name);
+	const child = spawn(process.execPath, [agentCli, 'start'], {env: {...process.env, XI_EXEC_AGENT_HOME: home}, stdio: stdio.stdio, detached: stdio.detached});
+	stdio.close();
 	children.push(child);
 	return new Promise((resolve, reject) => {
 		const lines = createInterface({input: child.stdout!});
@@ -177,7 +218,7 @@ function startDemoAgent(home: string, children: ChildProcess[]): Promise<void> {
 				resolve();
 			}
 		});
-		child.once('exit', code => reject(new Error(`an agent exited with ${code}`)));
+		child.once('exit', code => reject(new Error(`agent ${name} exited with ${code}; its log is ${join(directory, 'logs', `${name}.log`)}`)));
 	});
 }
 

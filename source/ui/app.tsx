@@ -1,11 +1,16 @@
 /**
- * The console: the fleet, an agent's details, a run, pairing, the audit trail, and help. It composes screens and
- * holds which one is shown; every socket and process is behind the ConsoleCore port.
+ * The console: the fleet, an agent's details, a run (and a host's whole output), the run history,
+ * pairing, the audit trail, and help. It composes screens and holds which one is shown; every
+ * socket and process is behind the ConsoleCore port. The fleet's status stays live: asked again
+ * in the background (one discovery at a time) and told by every run's results.
  */
-import {Box, Text, useApp, useInput, useStdout} from 'ink';
-import {useCallback, useEffect, useMemo, useState} from 'react';
+import {Box, Text, useApp, useStdout} from 'ink';
+import {useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState} from 'react';
+import type {AgentResult} from '../dispatch/events.js';
+import type {StoredRun} from '../history/run-record.js';
 import type {ConsoleCore} from './core.js';
 import {Help} from './components/help.js';
+import {footer, type KeyPlace} from './key-help.js';
 import {Audit, auditRows} from './screens/audit/audit.js';
 import {useAudit} from './screens/audit/use-audit.js';
 import {useAuditState} from './screens/audit/use-audit-state.js';
@@ -13,20 +18,45 @@ import {AgentDetails} from './screens/agent-details/agent-details.js';
 import {Fleet} from './screens/fleet/fleet.js';
 import {useFleet} from './screens/fleet/use-fleet.js';
 import {selectedAgent, useFleetState, visibleAgents, type FleetAgent} from './screens/fleet/use-fleet-state.js';
+import {History} from './screens/history/history.js';
+import {useHistory} from './screens/history/use-history.js';
+import {storedRunState, useHistoryState} from './screens/history/use-history-state.js';
+import {Output, outputRows} from './screens/output/output.js';
+import {outputLines} from './screens/output/output-lines.js';
+import {useOutput} from './screens/output/use-output.js';
+import {useOutputState} from './screens/output/use-output-state.js';
 import {Pairing} from './screens/pairing/pairing.js';
 import {usePairing} from './screens/pairing/use-pairing.js';
 import {usePairingState} from './screens/pairing/use-pairing-state.js';
-import {Run} from './screens/run/run.js';
-import {scriptChoices} from './screens/run/script-choices.js';
+import {Run, type RunTarget} from './screens/run/run.js';
+import {scriptChoices, type ScriptChoice} from './screens/run/script-choices.js';
 import {useRun} from './screens/run/use-run.js';
-import {useRunScreenState} from './screens/run/use-run-state.js';
+import {useRunScreenState, type RunScreenState} from './screens/run/use-run-state.js';
 import {theme} from './theme.js';
 import {KeysProvider, useKeys} from './keys.js';
 
-type RunScreenEntry = {name: 'run'; targets: FleetAgent[]};
-type Screen = {name: 'fleet'} | {name: 'agent'; agent: string} | RunScreenEntry | {name: 'pairing'} | {name: 'audit'; requestId?: string; back: Screen} | {name: 'help'; back: Screen};
+/** A run screen: on these targets, or a past run from the history (shown finished; f reruns from it). */
+type RunScreenEntry = {name: 'run'; targets: FleetAgent[]; past?: StoredRun; id: number};
+type Screen =
+	| {name: 'fleet'}
+	| {name: 'agent'; agent: string}
+	| RunScreenEntry
+	| {name: 'history'}
+	| {name: 'pairing'}
+	| {name: 'audit'; requestId?: string; back: Screen}
+	| {name: 'help'; place: KeyPlace; back: Screen};
 
-export type AppProps = {core: ConsoleCore; title?: string};
+export type AppProps = {
+	core: ConsoleCore;
+	title?: string;
+	/** Told the exit status as the operator leaves: 0 for `q`, 130 for Ctrl-C (as the CLI's). */
+	onQuit?: (status: number) => void;
+	/** How often the fleet is asked again in the background, in ms (0: never). */
+	refreshMs?: number;
+};
+
+/** What the run screen tells the console: its step (for the footer and help) and whether a run is going. */
+type RunStatus = {place: KeyPlace; going: boolean};
 
 export function App(props: AppProps) {
 	return (
@@ -36,8 +66,26 @@ export function App(props: AppProps) {
 	);
 }
 
-function Console({core, title = 'xi-exec'}: AppProps) {
-	const {exit} = useApp();
+/** The time, once a second: for "seen N s ago" and a run's elapsed time. */
+function useNow(intervalMs: number): number {
+	const [now, setNow] = useState(Date.now);
+	useEffect(() => {
+		const timer = setInterval(() => setNow(Date.now()), intervalMs);
+		return () => {
+			clearInterval(timer);
+		};
+	}, [intervalMs]);
+	return now;
+}
+
+let runScreens = 0;
+
+function Console({core, title = 'xi-exec', onQuit, refreshMs = 30_000}: AppProps) {
+	const {exit: unmount} = useApp();
+	const exit = useCallback((status = 0) => {
+		onQuit?.(status);
+		unmount();
+	}, [onQuit, unmount]);
 	const {stdout} = useStdout();
 	const [size, setSize] = useState({rows: stdout.rows || 24, columns: stdout.columns || 80});
 	useEffect(() => {
@@ -49,23 +97,51 @@ function Console({core, title = 'xi-exec'}: AppProps) {
 			stdout.off('resize', onResize);
 		};
 	}, [stdout]);
+	const now = useNow(1000);
 
 	const [screen, setScreen] = useState<Screen>({name: 'fleet'});
 	const [fleet, dispatchFleet] = useFleetState();
+	const [runStatus, setRunStatus] = useState<RunStatus>({place: 'pick', going: false});
+	const [quitAsked, setQuitAsked] = useState(false);
 
-	const discover = useCallback(async () => {
-		const agents = await core.loadAgents();
-		dispatchFleet({type: 'agents-loaded', agents});
-		await core.discover(agents, found => {
-			dispatchFleet({type: 'agent-discovered', found});
-		});
+	// One discovery at a time: g, the background refresh and the pairing screen's return share it.
+	const discovering = useRef(false);
+	const discover = useCallback(async (background: boolean) => {
+		if (discovering.current) {
+			return;
+		}
+
+		discovering.current = true;
+		try {
+			const agents = await core.loadAgents();
+			dispatchFleet(background ? {type: 'agents-refreshed', agents} : {type: 'agents-loaded', agents});
+			await core.discover(agents, found => {
+				dispatchFleet({type: 'agent-discovered', found, at: Date.now()});
+			});
+		} finally {
+			discovering.current = false;
+		}
 	}, [core, dispatchFleet]);
 	useEffect(() => {
-		void discover();
-	}, [discover]);
+		void discover(false);
+		if (refreshMs <= 0) {
+			return;
+		}
+
+		const timer = setInterval(() => {
+			void discover(true);
+		}, refreshMs);
+		return () => {
+			clearInterval(timer);
+		};
+	}, [discover, refreshMs]);
 
 	const back = useCallback(() => {
 		setScreen({name: 'fleet'});
+	}, []);
+	const openRun = useCallback((targets: FleetAgent[], past?: StoredRun) => {
+		setRunStatus({place: past ? 'finished' : 'pick', going: false});
+		setScreen({name: 'run', targets, ...(past ? {past} : {}), id: ++runScreens});
 	}, []);
 	// Frames stay shorter than the terminal: Ink redraws the whole screen once a frame reaches its height.
 	const bodyHeight = size.rows - 4;
@@ -78,42 +154,66 @@ function Console({core, title = 'xi-exec'}: AppProps) {
 			}
 		},
 		onRun() {
-			setScreen({name: 'run', targets: visibleAgents(fleet)});
+			openRun(visibleAgents(fleet));
 		},
 		onPair() {
 			setScreen({name: 'pairing'});
 		},
 		onRefresh() {
-			void discover();
+			dispatchFleet({type: 'rediscover'});
+			void discover(false);
 		},
 		onAudit() {
 			setScreen({name: 'audit', back: {name: 'fleet'}});
 		},
-		onHelp() {
-			setScreen({name: 'help', back: {name: 'fleet'}});
+		onHistory() {
+			setScreen({name: 'history'});
 		},
-		onQuit: exit,
+		onHelp() {
+			setScreen({name: 'help', place: fleet.editingFilter ? 'filter' : 'fleet', back: {name: 'fleet'}});
+		},
+		onQuit() {
+			exit(0);
+		},
 	}, screen.name === 'fleet');
 
+	const detailsAgent = screen.name === 'agent' ? fleet.agents.find(agent => agent.name === screen.agent) : undefined;
 	useKeys((input, key) => {
 		if (screen.name === 'help') {
 			setScreen(screen.back);
 		} else if (screen.name === 'agent' && (key.escape || input === 'q' || key.return)) {
 			back();
+		} else if (screen.name === 'agent' && input === 'r' && detailsAgent) {
+			openRun([detailsAgent]);
 		} else if (screen.name === 'agent' && input === '?') {
-			setScreen({name: 'help', back: screen});
+			setScreen({name: 'help', place: 'agent', back: screen});
 		}
 	}, screen.name === 'help' || screen.name === 'agent');
 
-	useInput((input, key) => {
+	// Ctrl-C quits with 130; while a run is going it asks first (the run is cancelled as the console leaves).
+	useKeys((input, key) => {
 		if (key.ctrl && input === 'c') {
-			exit();
+			if (runStatus.going && screen.name === 'run' && !quitAsked) {
+				setQuitAsked(true);
+			} else {
+				exit(130);
+			}
+		} else if (quitAsked) {
+			setQuitAsked(false);
 		}
 	});
 
-	const detailsAgent = screen.name === 'agent' ? fleet.agents.find(agent => agent.name === screen.agent) : undefined;
+	const onResult = useCallback((result: AgentResult) => {
+		// What a run learnt of a host is the fleet's freshest news of it.
+		if (result.status !== 'skipped') {
+			dispatchFleet({type: 'agent-ran', name: result.agent, reachable: result.status !== 'unreachable', reason: result.reason, at: Date.now()});
+		}
+	}, [dispatchFleet]);
+
 	// A run's audit records are shown over the run, which stays as it was for Esc to come back to.
 	const runEntry = screen.name === 'run' ? screen : screen.name === 'audit' && screen.back.name === 'run' ? screen.back : undefined;
+	const place = placeOf(screen, runStatus, fleet.editingFilter);
+	const hints = quitAsked ? 'Ctrl-C again: cancel the run and quit · any other key: stay' : footer(place, size.columns);
 	return (
 		<Box flexDirection="column" width={size.columns} height={size.rows - 1}>
 			<Box justifyContent="space-between">
@@ -121,36 +221,119 @@ function Console({core, title = 'xi-exec'}: AppProps) {
 				<Text color={theme.dim}>{screenTitle(screen)}</Text>
 			</Box>
 			<Box flexDirection="column" flexGrow={1}>
-				{screen.name === 'fleet' ? <Fleet state={fleet} height={bodyHeight} width={size.columns}/> : null}
-				{screen.name === 'agent' && detailsAgent ? <AgentDetails agent={detailsAgent} height={bodyHeight}/> : null}
+				{screen.name === 'fleet' ? <Fleet state={fleet} height={bodyHeight} width={size.columns} now={now}/> : null}
+				{screen.name === 'agent' && detailsAgent ? <AgentDetails agent={detailsAgent} height={bodyHeight} now={now}/> : null}
 				{runEntry ? (
 					<Box display={screen.name === 'run' ? 'flex' : 'none'} flexDirection="column">
-						<RunScreen core={core} targets={runEntry.targets} height={bodyHeight} width={size.columns} isActive={screen.name === 'run'} onBack={back} onAudit={requestId => {
-							setScreen({name: 'audit', requestId, back: runEntry});
-						}}/>
+						<RunScreen
+							key={runEntry.id}
+							core={core}
+							entry={runEntry}
+							height={bodyHeight}
+							width={size.columns}
+							now={now}
+							isActive={screen.name === 'run'}
+							onBack={runEntry.past ? () => setScreen({name: 'history'}) : back}
+							onAudit={requestId => {
+								setScreen({name: 'audit', requestId, back: runEntry});
+							}}
+							onHelp={helpPlace => {
+								setScreen({name: 'help', place: helpPlace, back: runEntry});
+							}}
+							onResult={onResult}
+							onStatus={setRunStatus}
+						/>
 					</Box>
 				) : null}
+				{screen.name === 'history' ? <HistoryScreen core={core} height={bodyHeight} onOpen={run => {
+					openRun(fleet.agents, run);
+				}} onBack={back} onHelp={() => {
+					setScreen({name: 'help', place: 'history', back: screen});
+				}}/> : null}
 				{screen.name === 'audit' ? <AuditScreen key={screen.requestId ?? ''} core={core} requestId={screen.requestId} height={bodyHeight} width={size.columns} onBack={() => {
 					setScreen(screen.back);
 				}} onHelp={() => {
-					setScreen({name: 'help', back: screen});
+					setScreen({name: 'help', place: screen.requestId === undefined ? 'audit' : 'audit-run', back: screen});
 				}}/> : null}
 				{screen.name === 'pairing' ? <PairingScreen core={core} height={bodyHeight} onBack={() => {
 					back();
-					void discover();
+					void discover(false);
 				}}/> : null}
-				{screen.name === 'help' ? <Help/> : null}
+				{screen.name === 'help' ? <Help place={screen.place}/> : null}
 			</Box>
-			<Text color={theme.dim} wrap="truncate">{keyHints(screen)}</Text>
+			<Text color={quitAsked ? theme.warn : theme.dim} wrap="truncate">{hints}</Text>
 		</Box>
 	);
 }
 
-function RunScreen({core, targets, height, width, isActive, onBack, onAudit}: {core: ConsoleCore; targets: FleetAgent[]; height: number; width: number; isActive: boolean; onBack: () => void; onAudit: (requestId: string) => void}) {
+type RunScreenProps = {
+	core: ConsoleCore;
+	entry: RunScreenEntry;
+	height: number;
+	width: number;
+	now: number;
+	isActive: boolean;
+	onBack: () => void;
+	onAudit: (requestId: string) => void;
+	onHelp: (place: KeyPlace) => void;
+	onResult: (result: AgentResult) => void;
+	onStatus: (status: RunStatus) => void;
+};
+
+function RunScreen({core, entry, height, width, now, isActive, onBack, onAudit, onHelp, onResult, onStatus}: RunScreenProps) {
+	const {targets, past} = entry;
 	const choices = useMemo(() => scriptChoices(targets), [targets]);
-	const [state, dispatch] = useRunScreenState(choices);
-	useRun(state, dispatch, core, onBack, isActive, onAudit);
-	return <Run state={state} targetCount={targets.length} height={height} width={width}/>;
+	const [state, dispatch] = useRunScreenState(choices, targets.map(target => target.name), past ? pastRunStep(past, choices) : undefined);
+	const [viewing, setViewing] = useState<string | undefined>(undefined);
+	useRun(state, event => {
+		if (event.type === 'event' && event.event.type === 'agent-finished') {
+			onResult(event.event.result);
+		}
+
+		dispatch(event);
+	}, core, onBack, isActive && viewing === undefined, onAudit, setViewing, () => {
+		onHelp(runPlace(state));
+	});
+	const place = viewing === undefined ? runPlace(state) : 'output';
+	const going = state.step === 'running' && !state.run.finished;
+	useLayoutEffect(() => {
+		onStatus({place, going});
+	}, [onStatus, place, going]);
+	const agent = viewing !== undefined && state.step === 'running' ? state.run.agents[viewing] : undefined;
+	if (agent) {
+		return <OutputScreen agent={agent} height={height} width={width} isActive={isActive} onBack={() => setViewing(undefined)} onHelp={onHelp}/>;
+	}
+
+	return <Run state={state} targets={targets as readonly RunTarget[]} height={height} width={width} now={now}/>;
+}
+
+/** A past run as a finished running step: its script as the fleet offers it now (so f asks as a new run would). */
+function pastRunStep(run: StoredRun, choices: readonly ScriptChoice[]): RunScreenState {
+	const choice = choices.find(offered => offered.name === run.header.script)
+		// Not offered by any reachable agent now: a rerun asks for the count, to be safe.
+		?? {name: run.header.script, description: '', agents: [], confirm: true};
+	const startedAt = Date.parse(run.header.startedAt);
+	return {step: 'running', choice, args: [...run.header.args], requestId: run.header.requestId, run: storedRunState(run), startedAt, ...(run.endedAt ? {finishedAt: Date.parse(run.endedAt)} : {})};
+}
+
+function runPlace(state: RunScreenState): KeyPlace {
+	return state.step === 'running' ? (state.run.finished ? 'finished' : 'running') : state.step;
+}
+
+function OutputScreen({agent, height, width, isActive, onBack, onHelp}: {agent: NonNullable<Extract<RunScreenState, {step: 'running'}>['run']['agents'][string]>; height: number; width: number; isActive: boolean; onBack: () => void; onHelp: (place: KeyPlace) => void}) {
+	const [state, dispatch] = useOutputState();
+	const lines = useMemo(() => outputLines(agent), [agent]);
+	const texts = useMemo(() => lines.map(line => line.text), [lines]);
+	useOutput(state, dispatch, {lines: texts, rows: outputRows(agent, height, width), onBack, onHelp: () => {
+		onHelp(state.editing ? 'output-search' : 'output');
+	}}, isActive);
+	return <Output agent={agent} lines={lines} state={state} height={height} width={width}/>;
+}
+
+function HistoryScreen({core, height, onOpen, onBack, onHelp}: {core: ConsoleCore; height: number; onOpen: (run: StoredRun) => void; onBack: () => void; onHelp: () => void}) {
+	const [state, dispatch] = useHistoryState();
+	useHistory(state, dispatch, core, {onOpen, onBack, onHelp}, true);
+	return <History state={state} height={height}/>;
 }
 
 function PairingScreen({core, height, onBack}: {core: ConsoleCore; height: number; onBack: () => void}) {
@@ -166,34 +349,25 @@ function AuditScreen({core, requestId, height, width, onBack, onHelp}: {core: Co
 }
 
 function screenTitle(screen: Screen): string {
-	return {fleet: 'fleet', agent: 'agent', run: 'run', pairing: 'pairing', audit: 'audit', help: 'help'}[screen.name];
+	return {fleet: 'fleet', agent: 'agent', run: 'run', history: 'history', pairing: 'pairing', audit: 'audit', help: 'help'}[screen.name];
 }
 
-function keyHints(screen: Screen): string {
+function placeOf(screen: Screen, run: RunStatus, editingFilter: boolean): KeyPlace {
 	switch (screen.name) {
 		case 'fleet': {
-			// Fits 80 columns; every key (g included) is on the help screen.
-			return '↑↓ move · / filter · Enter details · r run · p pair · a audit · ? help · q quit';
-		}
-
-		case 'agent': {
-			return 'Esc back · ? help · Ctrl-C quit';
+			return editingFilter ? 'filter' : 'fleet';
 		}
 
 		case 'run': {
-			return '↑↓ host · c cancel · f rerun not-ok hosts · Esc back when done · Ctrl-C quit';
-		}
-
-		case 'pairing': {
-			return '↑↓ select request · type the agent\'s code, Enter approves · x reject · Esc back';
+			return run.place;
 		}
 
 		case 'audit': {
-			return screen.requestId === undefined ? '↑↓ scroll · g read again · ? help · Esc back' : '↑↓ scroll · g read again · A all requests · ? help · Esc back';
+			return screen.requestId === undefined ? 'audit' : 'audit-run';
 		}
 
-		case 'help': {
-			return 'any key: back';
+		default: {
+			return screen.name;
 		}
 	}
 }

@@ -8,7 +8,8 @@ import {hostname} from 'node:os';
 import {createClientContext} from '../dispatch/agent-connection.js';
 import {discoverAgents} from '../dispatch/discover.js';
 import type {AgentResult, RunEvent} from '../dispatch/events.js';
-import {prepareRun} from '../dispatch/run-request.js';
+import {historyDirectory, prepareRun} from '../dispatch/run-request.js';
+import {listRuns} from '../history/run-store.js';
 import type {AuditLog} from '../audit/file-log.js';
 import {normaliseSerial} from '../pki/fingerprints.js';
 import {x509} from '../pki/x509.js';
@@ -111,6 +112,9 @@ export function createConsoleCore(paths: ControllerPaths, options: ConsoleCoreOp
 					await audit.close().catch(() => undefined);
 				},
 			};
+		},
+		async listRuns(limit) {
+			return listRuns(historyDirectory(paths), limit);
 		},
 		async readAudit(query) {
 			return auditView(paths.auditLog, controllerAuditVerifier(paths), query);

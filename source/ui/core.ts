@@ -7,6 +7,7 @@ import type {Discovered} from '../dispatch/discover.js';
 import type {AgentResult, RunEvent} from '../dispatch/events.js';
 import type {Approval, PairingEvent} from '../pairing/listener.js';
 import type {AgentRecord} from '../registry/model.js';
+import type {StoredRun} from '../history/run-record.js';
 
 export type RunRequest = {script: string; args: string[]; targets: string[]};
 export type RunHandle = {requestId: string; cancel: () => void; done: Promise<AgentResult[]>};
@@ -35,4 +36,6 @@ export type ConsoleCore = {
 	run: (request: RunRequest, onEvent: (event: RunEvent) => void) => RunHandle;
 	openPairing: (onEvent: (event: PairingEvent) => void) => Promise<PairingHandle>;
 	readAudit: (query: AuditQuery) => Promise<AuditView>;
+	/** The run history, newest first (as `xi-exec runs`). */
+	listRuns: (limit: number) => Promise<StoredRun[]>;
 };

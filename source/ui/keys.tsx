@@ -5,9 +5,15 @@
  * state before it (`/` then `w` quickly lost the `w`; a second Enter on the confirmation started
  * a second run). Here one `useInput` lives as long as the console, and each screen registers its
  * handler (and whether it is active) in a layout effect: in the same commit that draws its frame.
+ *
+ * A read may hold many keys (key-stream.ts splits it). They are queued and handled one at a time:
+ * the next key goes once the commit of what the previous one changed has run its layout effects
+ * (measured: waiting a turn of the event loop is not enough, `/s` lost its `s`), so it finds the
+ * handlers and state of the screen the previous key led to.
  */
 import {useInput, type Key} from 'ink';
-import {createContext, useContext, useLayoutEffect, useRef, type ReactNode} from 'react';
+import {createContext, useCallback, useContext, useLayoutEffect, useRef, useState, type ReactNode} from 'react';
+import {splitKeys, type KeyPress} from './key-stream.js';
 
 export type KeyHandler = (input: string, key: Key) => void;
 
@@ -17,11 +23,37 @@ const Registered = createContext<Set<Registration> | undefined>(undefined);
 
 export function KeysProvider({children}: {children: ReactNode}) {
 	const registered = useRef(new Set<Registration>()).current;
-	useInput((input, key) => {
+	const queue = useRef<KeyPress[]>([]).current;
+	// Counts the keys handled: each one's commit (the layout effect below) lets the next key go.
+	const [handled, setHandled] = useState(0);
+	const busy = useRef(false);
+	const handleNext = useCallback(() => {
+		const press = queue.shift();
+		if (!press) {
+			busy.current = false;
+			return;
+		}
+
+		busy.current = true;
 		for (const registration of [...registered]) {
 			if (registration.current.isActive) {
-				registration.current.handler(input, key);
+				registration.current.handler(press.input, press.key);
 			}
+		}
+
+		setHandled(count => count + 1);
+	}, [queue, registered]);
+	useLayoutEffect(() => {
+		if (handled > 0) {
+			// On a turn of its own: a long paste is not one long chain of nested updates.
+			setImmediate(handleNext);
+		}
+	}, [handled, handleNext]);
+	useInput((input, key) => {
+		queue.push(...splitKeys(input, key));
+		if (!busy.current) {
+			busy.current = true;
+			setImmediate(handleNext);
 		}
 	});
 	return <Registered.Provider value={registered}>{children}</Registered.Provider>;
@@ -41,6 +73,8 @@ export function useKeys(handler: KeyHandler, isActive = true): void {
 		};
 	}, [registered]);
 	useInput((input, key) => {
-		registration.current.handler(input, key);
+		for (const press of splitKeys(input, key)) {
+			registration.current.handler(press.input, press.key);
+		}
 	}, {isActive: registered === undefined && isActive});
 }

@@ -5,16 +5,19 @@
  * the demo started still running. Keys are sent one step at a time, each once the screen shows
  * the previous one was taken; waits poll the screen (generous limits: the demo starts six agents).
  */
-import {execFile, spawnSync} from 'node:child_process';
+import {execFile, spawn, spawnSync} from 'node:child_process';
+import {randomUUID} from 'node:crypto';
 import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
+import {createInterface} from 'node:readline';
 import {setTimeout as delay} from 'node:timers/promises';
 import {promisify} from 'node:util';
-import test from 'ava';
+import test, {type ExecutionContext} from 'ava';
 
 const repoRoot = new URL('../..', import.meta.url).pathname;
 const cli = join(repoRoot, 'dist/source/cli.js');
+const agentCli = join(repoRoot, 'dist/agent/cli.js');
 const tmuxVersion = spawnSync('tmux', ['-V'], {encoding: 'utf8'});
 const missing = tmuxVersion.error ? `tmux is not installed (${tmuxVersion.error.message})` : (existsSync('/proc/self/environ') ? undefined : 'there is no /proc to find the demo\'s processes in');
 if (missing) {
@@ -83,13 +86,35 @@ function processesUnder(directory: string, except: number[] = []): Found[] {
 
 const uuid = /[\da-f]{8}-[\da-f]{4}-[\da-f]{4}-[\da-f]{4}-[\da-f]{12}/g;
 const trimmed = (screen: string) => screen.split('\n').map(line => line.trimEnd()).join('\n').replace(/\n+$/, '');
+/** A screen with what differs from one run to the next made equal: request ids, spinner glyphs, times. */
+const comparable = (screen: string) => trimmed(screen).replace(uuid, '00000000-0000-0000-0000-000000000000').replace(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/g, '⠋').replace(/\d+\.\d s\b/g, time => time.replace(/\d/g, '0'));
 
-(missing ? test.skip : test)('the demo in a real terminal: filter by a tag, run on the agents shown, every pane finishes, quit, nothing left running', async t => {
-	t.timeout(300_000);
+
+type Demo = {
+	server: ReturnType<typeof tmuxServer>;
+	base: string;
+	exitStatus: string;
+	tmuxPid: number;
+	demoDirectory: string;
+	screenWith: (text: string) => Promise<string>;
+	/** The pane's terminal settings, as `stty -a` reads them. */
+	stty: () => Promise<string>;
+	/** `stty -a` as the pane's shell saw it after the console left. */
+	sttyAfter: () => string;
+	/** The console's own process: the one child of the pane's shell. */
+	consolePid: () => number;
+	exited: () => Promise<void>;
+};
+
+/**
+ * `xi-exec demo` in a detached 80×24 tmux session of a tmux server of our own, under a TMPDIR of
+ * our own, once its fleet shows six reachable agents; torn down with everything it started.
+ */
+async function startDemo(t: ExecutionContext): Promise<Demo> {
 	t.true(existsSync(cli), `${cli} is missing: npm run build (npm install runs it through prepare)`);
 	// The demo makes its directory under TMPDIR: a directory of our own tells its processes from any other test's.
 	const base = mkdtempSync(join(tmpdir(), 'xi-exec-e2e-'));
-	const server = tmuxServer(`xi-exec-e2e-${process.pid}`);
+	const server = tmuxServer(`xi-exec-e2e-${process.pid}-${randomUUID().slice(0, 8)}`);
 	t.teardown(async () => {
 		// tmux leaves its socket behind: ask where it is, then remove it with the server.
 		const socketPath = (await server.tmux('display-message', '-p', '#{socket_path}').catch(() => '')).trim();
@@ -111,28 +136,62 @@ const trimmed = (screen: string) => screen.split('\n').map(line => line.trimEnd(
 
 	// Ink writes only the final frame when CI is set: the console must start without it.
 	// tmux does not always know a dead pane's exit status (it may see the terminal close first): the shell writes it down.
+	// The terminal's settings once the console has left: written by the shell, before the pane closes.
 	const exitStatus = join(base, 'exit-status');
-	const command = `cd ${JSON.stringify(repoRoot)} && env -u CI TMPDIR=${JSON.stringify(base)} ${JSON.stringify(process.execPath)} dist/source/cli.js demo; echo $? > ${JSON.stringify(exitStatus)}`;
+	const sttyAfter = join(base, 'stty-after');
+	const command = `cd ${JSON.stringify(repoRoot)} && env -u CI TMPDIR=${JSON.stringify(base)} ${JSON.stringify(process.execPath)} dist/source/cli.js demo; echo $? > ${JSON.stringify(exitStatus)}; stty -a > ${JSON.stringify(sttyAfter)}`;
 	await server.tmux('new-session', '-d', '-s', 'demo', '-x', '80', '-y', '24', command, ';', 'set-option', '-w', '-t', 'demo', 'remain-on-exit', 'on');
 	// The tmux server keeps the command line it was started with: it is ours, not the demo's.
 	const tmuxPid = Number((await server.tmux('display-message', '-p', '#{pid}')).trim());
+	const panePid = Number((await server.tmux('display-message', '-p', '-t', 'demo', '#{pane_pid}')).trim());
+	const paneTty = (await server.tmux('display-message', '-p', '-t', 'demo', '#{pane_tty}')).trim();
 
 	const fleet = await waitFor('the fleet with six reachable agents', async () => {
 		const screen = await server.screen();
 		return screen.includes('6 of 6 agents') && screen.split('\n').filter(line => / reachable /.test(line)).length === 6 ? screen : undefined;
 	}, server.screen);
 	t.regex(fleet, /^xi-exec demo {2,}fleet\n/);
-
 	const [demoDirectory] = readdirSync(base).filter(name => name.startsWith('xi-exec-demo-'));
 	t.truthy(demoDirectory, 'the demo made its directory under our TMPDIR');
-	const agentsHome = join(base, demoDirectory!, 'agents');
+	return {
+		server,
+		base,
+		exitStatus,
+		tmuxPid,
+		demoDirectory: join(base, demoDirectory!),
+		screenWith: async (text: string) => waitFor(JSON.stringify(text), async () => {
+			const screen = await server.screen();
+			return screen.includes(text) ? screen : undefined;
+		}, server.screen),
+		stty: async () => (await run('stty', ['-a', '-F', paneTty], {encoding: 'utf8'})).stdout,
+		sttyAfter: () => readFileSync(sttyAfter, 'utf8'),
+		consolePid() {
+			const children = readdirSync('/proc').filter(entry => /^\d+$/.test(entry)).filter(entry => {
+				try {
+					return readFileSync(`/proc/${entry}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1] === String(panePid);
+				} catch {
+					return false;
+				}
+			});
+			t.is(children.length, 1, 'the pane\'s shell runs one process: the console');
+			return Number(children[0]);
+		},
+		exited: async () => {
+			await waitFor('the demo to exit', async () => (await server.paneDead() ? true : undefined), async () => `${await server.screen()}\nstill running: ${JSON.stringify(processesUnder(base, [tmuxPid]))}`);
+		},
+	};
+}
+
+/** `stty -a` of a terminal in raw mode (as the console sets it) or in the shell's cooked mode. */
+const rawMode = /(^|\s)-icanon\s[\s\S]*?(^|\s)-echo\s/m;
+const cookedMode = /(^|\s)icanon\s[\s\S]*?(^|\s)echo\s/m;
+
+(missing ? test.skip : test)('the demo in a real terminal: filter by a tag, run on the agents shown, every pane finishes, quit, nothing left running', async t => {
+	t.timeout(300_000);
+	const {server, base, tmuxPid, demoDirectory, exitStatus, screenWith, exited} = await startDemo(t);
+	const agentsHome = join(demoDirectory, 'agents');
 	const agents = processesUnder(agentsHome);
 	t.deepEqual(agents.map(agent => agent.agentHome).sort(), ['cache1', 'db1', 'db2', 'web1', 'web2', 'web3'].map(name => join(agentsHome, name)), 'one agent process per home: the search finds what the demo started');
-
-	const screenWith = async (text: string) => waitFor(JSON.stringify(text), async () => {
-		const screen = await server.screen();
-		return screen.includes(text) ? screen : undefined;
-	}, server.screen);
 
 	await server.keys('/');
 	await screenWith('Filter: ');
@@ -153,37 +212,130 @@ const trimmed = (screen: string) => screen.split('\n').map(line => line.trimEnd(
 
 	const finished = await waitFor('every pane to finish', async () => {
 		const screen = await server.screen();
-		return screen.includes('finished') ? screen : undefined;
+		return screen.includes('f rerun failed') ? screen : undefined;
 	}, server.screen);
-	t.is(trimmed(finished).replace(uuid, '00000000-0000-0000-0000-000000000000'), `xi-exec demo                                                                 run
+	t.is(comparable(finished), `xi-exec demo                                                                 run
 check-service  request 00000000-0000-0000-0000-000000000000
-3 ok   finished
+3 ok   finished in 0.0 s
 ╭──────────────────────────────────────────────────────────────────────────────╮
-│ web1  ok                                                                     │
+│ web1  ✓ ok  0.0 s                                                            │
 │ web1: checking workers                                                       │
 │ web1: checking upstream                                                      │
 │ service healthy                                                              │
 ╰──────────────────────────────────────────────────────────────────────────────╯
 ╭──────────────────────────────────────────────────────────────────────────────╮
-│ web2  ok                                                                     │
+│ web2  ✓ ok  0.0 s                                                            │
 │ web2: checking workers                                                       │
 │ web2: checking upstream                                                      │
 │ service healthy                                                              │
 ╰──────────────────────────────────────────────────────────────────────────────╯
 ╭──────────────────────────────────────────────────────────────────────────────╮
-│ web3  ok                                                                     │
+│ web3  ✓ ok  0.0 s                                                            │
 │ web3: checking workers                                                       │
 │ web3: checking upstream                                                      │
 │ service healthy                                                              │
 ╰──────────────────────────────────────────────────────────────────────────────╯
 
-↑↓ host · c cancel · f rerun not-ok hosts · Esc back when done · Ctrl-C quit`);
+↑↓ move · Enter output · f rerun failed · a audit · Esc back · ? help`);
 
 	await server.keys('Escape');
 	await screenWith('Filter (/): role=web');
 	await server.keys('q');
-	await waitFor('the demo to exit', async () => (await server.paneDead() ? true : undefined), async () => `${await server.screen()}\nstill running: ${JSON.stringify(processesUnder(base, [tmuxPid]))}`);
+	await exited();
 	t.is(readFileSync(exitStatus, 'utf8'), '0\n', 'the demo exited with status 0');
 	t.deepEqual(processesUnder(base, [tmuxPid]), [], 'no process the demo started is left running');
-	t.false(existsSync(join(base, demoDirectory!)), 'the demo removed its directory');
+	t.false(existsSync(demoDirectory), 'the demo removed its directory');
 });
+
+
+(missing ? test.skip : test)('one demo agent stopped with SIGTERM leaves the console raw and responsive: it filters, runs (the agent unreachable), takes a burst of keys as typed one by one, approves a pasted pairing code; q gives the terminal back', async t => {
+	t.timeout(400_000);
+	const {server, tmuxPid, demoDirectory, exitStatus, screenWith, stty, sttyAfter, exited} = await startDemo(t);
+	t.regex(await stty(), rawMode, 'the console runs the terminal raw');
+	const [web1] = processesUnder(join(demoDirectory, 'agents', 'web1'), [tmuxPid]);
+	t.truthy(web1, 'web1 runs');
+	process.kill(web1!.pid, 'SIGTERM');
+	await waitFor('web1 to exit', async () => (processesUnder(join(demoDirectory, 'agents', 'web1'), [tmuxPid]).length === 0 ? true : undefined), server.screen);
+	t.regex(await stty(), rawMode, 'still raw after the agent exited: it never had the terminal');
+
+	// Keys one at a time, each once the screen shows the previous one was taken.
+	await server.keys('/');
+	await screenWith('Filter: ');
+	await server.text('site=london');
+	await screenWith('3 of 6 agents');
+	await server.keys('Enter');
+	await screenWith('Filter (/): site=london');
+	await server.keys('r');
+	await screenWith('pick one');
+	await server.keys('Enter');
+	await screenWith('check-service: arguments');
+	await server.keys('Enter');
+	await screenWith('Run check-service on 3 agents?');
+	await server.keys('Enter');
+	const oneByOne = await screenWith('f rerun failed');
+	t.regex(oneByOne, /web1 +[✗⊘]? ?unreachable/, 'web1 is on the run screen, unreachable');
+	t.regex(oneByOne, /2 ok/);
+
+	await server.keys('Escape');
+	await screenWith('Filter (/): site=london');
+	await server.keys('Escape');
+	await screenWith('6 of 6 agents');
+	// The same keys in one send-keys: one write to the terminal.
+	await server.keys('/site=london', 'Enter', 'r', 'Enter', 'Enter', 'Enter');
+	const burst = await screenWith('f rerun failed');
+	t.is(comparable(burst), comparable(oneByOne), 'a burst of keys gives the same screen as the keys one by one');
+
+	// A pairing code pasted with its Enter approves.
+	await server.keys('Escape');
+	await screenWith('Filter (/): site=london');
+	await server.keys('p');
+	const listening = await screenWith('Listening on');
+	const address = /Listening on (127\.0\.0\.1:\d+)/.exec(listening)![1]!;
+	const agentHome = join(demoDirectory, '..', 'web9');
+	const agentEnv = {...process.env, XI_EXEC_AGENT_HOME: agentHome};
+	await run(process.execPath, [agentCli, 'init', '--name', 'web9', '--listen', '127.0.0.1:1', '--tag', 'site=london'], {env: agentEnv});
+	const caSha256 = (await run(process.execPath, [cli, 'ca', 'fingerprint', '--home', join(demoDirectory, 'controller')], {encoding: 'utf8'})).stdout.trim();
+	const pairing = spawn(process.execPath, [agentCli, 'pair', '--controller', address, '--ca-sha256', caSha256, '--json'], {env: agentEnv, stdio: ['ignore', 'pipe', 'pipe']});
+	const paired = new Promise<number | null>(resolve => pairing.once('exit', resolve));
+	let code: string | undefined;
+	for await (const line of createInterface({input: pairing.stdout})) {
+		const event = JSON.parse(line) as {event: string; code?: string};
+		if (event.event === 'code') {
+			code = event.code;
+			break;
+		}
+	}
+
+	t.truthy(code, 'the agent showed its code');
+	await screenWith('1 pending request');
+	await server.keys(code!, 'Enter');
+	await screenWith('approved');
+	t.is(await paired, 0, 'the agent paired');
+
+	await server.keys('Escape');
+	await screenWith('fleet');
+	await server.keys('q');
+	await exited();
+	t.is(readFileSync(exitStatus, 'utf8'), '0\n', 'the demo exited with status 0');
+	t.regex(sttyAfter(), cookedMode, 'the terminal is back in the shell\'s mode');
+	t.deepEqual(processesUnder(demoDirectory, [tmuxPid]), [], 'no process the demo started is left running');
+	t.false(existsSync(demoDirectory), 'the demo removed its directory');
+});
+
+for (const [how, status] of [['kill -INT', 130], ['kill -TERM', 143], ['tmux kill-session', undefined]] as const) {
+	(missing ? test.skip : test)(`${how} of the console leaves no process of the demo and no demo directory${status ? `, exit status ${status}` : ''}`, async t => {
+		t.timeout(300_000);
+		const {server, base, tmuxPid, demoDirectory, exitStatus, consolePid, exited} = await startDemo(t);
+		t.true(processesUnder(demoDirectory, [tmuxPid]).length >= 6, 'the demo\'s agents run');
+		if (status === undefined) {
+			await server.tmux('kill-session', '-t', 'demo');
+		} else {
+			process.kill(consolePid(), how === 'kill -INT' ? 'SIGINT' : 'SIGTERM');
+			await exited();
+			t.is(readFileSync(exitStatus, 'utf8'), `${status}\n`);
+		}
+
+		await waitFor('every process of the demo to exit and its directory to go', async () => (processesUnder(base, [tmuxPid]).length === 0 && !existsSync(demoDirectory) ? true : undefined), async () => `still running: ${JSON.stringify(processesUnder(base, [tmuxPid]))}; directory there: ${existsSync(demoDirectory)}`, 60_000);
+		t.pass();
+	});
+}

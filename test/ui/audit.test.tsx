@@ -11,7 +11,7 @@ import {keys, press, renderApp, waitForFrame} from './helpers/frames.js';
 
 const blank = (count: number) => '\n'.repeat(count);
 const top = 'xi-exec                                                                    audit';
-const hints = '↑↓ scroll · g read again · ? help · Esc back';
+const hints = '↑↓ scroll · g read again · ? help · Esc back · Ctrl-C quit';
 const columns = 'TIME           EVENT            REQUEST  AGENT      SCRIPT       OUTCOME';
 
 /** A controller log: records chained as the real log's, one second apart. */
@@ -144,7 +144,7 @@ test('audit: after a run, a shows that run\'s records; Esc goes back to the run 
 		`02-24 09:00:01 run.request      ${run!.requestId.slice(0, 8)} web1       check-servi… -`,
 		`02-24 09:00:02 run.outcome      ${run!.requestId.slice(0, 8)} web1       check-servi… ok exit 0`,
 		...Array.from({length: 16}, () => ''),
-		'↑↓ scroll · g read again · A all requests · ? help · Esc back',
+		'↑↓ scroll · g read again · A all requests · ? help · Esc back · Ctrl-C quit',
 	]);
 	t.deepEqual(core.auditQueries, [{requestId: run!.requestId, limit: 500}]);
 	t.is(await press(console, keys.escape, 'finished'), finished, 'the run screen is back as it was');

@@ -37,7 +37,7 @@ test('run output with escape sequences is shown spelled out, in the pane', async
 
 	const frame = await waitForFrame(console, 'denied');
 	t.true(frame.includes(`│ ${shown}`), frame);
-	t.true(frame.includes(String.raw`│ web1  denied: policy \x1b[8mhidden\x1b[28m`), frame);
+	t.true(frame.includes(String.raw`│ web1  ⊝ denied: policy \x1b[8mhidden\x1b[28m`), frame);
 	assertInert(t, console);
 });
 

@@ -72,15 +72,15 @@ test('columns: at 100 columns the demo fleet\'s tags are shown in full', t => {
 	const sized = demoFleet.map(record => ({name: record.name, address: record.address, tags: Object.entries(record.tags).map(([key, value]) => `${key}=${value}`).join(' ')}));
 	const longestTags = Math.max(...sized.map(agent => agent.tags.length));
 	const columns = fleetColumns(100, sized);
-	t.deepEqual(columns, {name: 6, address: 14, status: 11, scripts: 7, expires: 10, tags: 47});
+	t.deepEqual(columns, {name: 6, address: 14, status: 11, scripts: 7, seen: 4, expires: 10, tags: 42});
 	t.true(columns.tags >= longestTags);
 });
 
 test('columns: addresses and names narrow on a narrow terminal, the tags get the rest', t => {
 	const long = [{name: 'a-rather-long-agent-name', address: 'build-runner-17.eu-west.internal:7443', tags: 'env=production role=build site=dublin'}];
-	t.deepEqual(fleetColumns(160, long), {name: 16, address: 21, status: 11, scripts: 7, expires: 10, tags: 90}, 'capped when wide');
-	t.deepEqual(fleetColumns(100, long), {name: 15, address: 15, status: 11, scripts: 7, expires: 10, tags: 37}, 'the address narrows first, then the name, until the tags fit');
-	t.deepEqual(fleetColumns(80, long), {name: 10, address: 15, status: 11, scripts: 7, expires: 10, tags: 22}, 'then the name');
+	t.deepEqual(fleetColumns(160, long), {name: 16, address: 21, status: 11, scripts: 7, seen: 4, expires: 10, tags: 85}, 'capped when wide');
+	t.deepEqual(fleetColumns(100, long), {name: 10, address: 15, status: 11, scripts: 7, seen: 4, expires: 10, tags: 37}, 'the address narrows first, then the name, until the tags fit; from 90 columns, when each was seen');
+	t.deepEqual(fleetColumns(80, long), {name: 10, address: 15, status: 11, scripts: 7, seen: 0, expires: 10, tags: 22}, 'then the name');
 	t.deepEqual(fleetColumns(40, long).tags, 8, 'tags keep a few columns however narrow');
-	t.deepEqual(fleetColumns(80, []), {name: 4, address: 7, status: 11, scripts: 7, expires: 10, tags: 36}, 'the headers fit');
+	t.deepEqual(fleetColumns(80, []), {name: 4, address: 7, status: 11, scripts: 7, seen: 0, expires: 10, tags: 36}, 'the headers fit');
 });

@@ -3,7 +3,8 @@ import {FakeCore, demoFleet, reachable, unreachable} from './helpers/fake-core.j
 import {keys, press, renderApp, selected, waitForFrame} from './helpers/frames.js';
 
 const blank = (count: number) => '\n'.repeat(count);
-const fleetHints = '↑↓ move · / filter · Enter details · r run · p pair · a audit · ? help · q quit';
+const fleetHints = '↑↓ move · / filter · Enter open · r run · p pair · h history · ? help · q quit';
+const filterHints = 'type the filter · Enter keep · Esc clear · Backspace erase · Ctrl-C quit';
 
 test('fleet: every agent is checking (with a spinner) until discovery answers, one by one', async t => {
 	const core = new FakeCore({discovery: 'manual'});
@@ -38,29 +39,29 @@ web3   127.0.0.1:7446 reachable   3       2027-02-24 env=staging role=web site=�
 	t.deepEqual(console.largest(), {lines: 23, columns: 80}, 'every frame fits 80×24 with a line to spare');
 });
 
-test('fleet: / filters by tag as you type, with the count; Enter keeps it, Esc clears it', async t => {
+test('fleet: / filters by tag as you type, with the count, the tag filtered on first; Enter keeps it, Esc clears it', async t => {
 	const console = await renderApp(new FakeCore());
 	t.teardown(console.unmount);
 	await waitForFrame(console, 'web3   127.0.0.1:7446 reachable');
 	await press(console, '/', 'Filter:  ');
-	t.is(await press(console, 'role=web', '3 of 6 agents'), `xi-exec                                                                    fleet
+	t.is(await press(console, 'role=web', 'role=web    3 of 6 agents'), `xi-exec                                                                    fleet
 Filter: role=web    3 of 6 agents
 NAME   ADDRESS        STATUS      SCRIPTS EXPIRES    TAGS
-web1   127.0.0.1:7444 reachable   3       2027-02-24 env=production role=web si…
-web2   127.0.0.1:7445 reachable   3       2027-02-24 env=production role=web si…
-web3   127.0.0.1:7446 reachable   3       2027-02-24 env=staging role=web site=…${blank(17)}${fleetHints}`);
+web1   127.0.0.1:7444 reachable   3       2027-02-24 role=web env=production si…
+web2   127.0.0.1:7445 reachable   3       2027-02-24 role=web env=production si…
+web3   127.0.0.1:7446 reachable   3       2027-02-24 role=web env=staging site=…${blank(17)}${filterHints}`);
 	t.is(await press(console, keys.enter, 'Filter (/): role=web'), `xi-exec                                                                    fleet
 Filter (/): role=web   3 of 6 agents
 NAME   ADDRESS        STATUS      SCRIPTS EXPIRES    TAGS
-web1   127.0.0.1:7444 reachable   3       2027-02-24 env=production role=web si…
-web2   127.0.0.1:7445 reachable   3       2027-02-24 env=production role=web si…
-web3   127.0.0.1:7446 reachable   3       2027-02-24 env=staging role=web site=…${blank(17)}${fleetHints}`);
+web1   127.0.0.1:7444 reachable   3       2027-02-24 role=web env=production si…
+web2   127.0.0.1:7445 reachable   3       2027-02-24 role=web env=production si…
+web3   127.0.0.1:7446 reachable   3       2027-02-24 role=web env=staging site=…${blank(17)}${fleetHints}`);
 
 	await press(console, '/', 'Filter: role=web');
 	t.is(await press(console, 'x', '0 of 6 agents'), `xi-exec                                                                    fleet
 Filter: role=webx    0 of 6 agents
 NAME   ADDRESS        STATUS      SCRIPTS EXPIRES    TAGS
-No agent matches this filter. Esc clears it.${blank(19)}${fleetHints}`);
+No agent matches this filter. Esc clears it.${blank(19)}${filterHints}`);
 	await press(console, keys.backspace, 'Filter: role=web    3 of 6 agents');
 	await press(console, keys.escape, 'Filter (/): role=web   3 of 6 agents');
 	await press(console, keys.escape, 'Filter (/):    6 of 6 agents');
@@ -79,18 +80,18 @@ db1    127.0.0.1:7442 reachable   3       2027-02-24 env=production role=db sit�
 `));
 });
 
-test('fleet: at 100 columns the tags are not cut', async t => {
+test('fleet: at 100 columns the tags are not cut, and when each agent was seen is shown', async t => {
 	const console = await renderApp(new FakeCore(), {columns: 100, rows: 24});
 	t.teardown(console.unmount);
 	t.is(await waitForFrame(console, 'web3   127.0.0.1:7446 reachable'), `xi-exec                                                                                        fleet
 Filter (/):    6 of 6 agents
-NAME   ADDRESS        STATUS      SCRIPTS EXPIRES    TAGS
-cache1 127.0.0.1:7441 reachable   3       2027-02-24 env=production role=cache site=paris
-db1    127.0.0.1:7442 reachable   3       2027-02-24 env=production role=db site=london
-db2    127.0.0.1:7443 reachable   3       2027-02-24 env=staging role=db site=paris
-web1   127.0.0.1:7444 reachable   3       2027-02-24 env=production role=web site=london
-web2   127.0.0.1:7445 reachable   3       2027-02-24 env=production role=web site=paris
-web3   127.0.0.1:7446 reachable   3       2027-02-24 env=staging role=web site=london${blank(14)}${fleetHints}`);
+NAME   ADDRESS        STATUS      SCRIPTS SEEN EXPIRES    TAGS
+cache1 127.0.0.1:7441 reachable   3       0s   2027-02-24 env=production role=cache site=paris
+db1    127.0.0.1:7442 reachable   3       0s   2027-02-24 env=production role=db site=london
+db2    127.0.0.1:7443 reachable   3       0s   2027-02-24 env=staging role=db site=paris
+web1   127.0.0.1:7444 reachable   3       0s   2027-02-24 env=production role=web site=london
+web2   127.0.0.1:7445 reachable   3       0s   2027-02-24 env=production role=web site=paris
+web3   127.0.0.1:7446 reachable   3       0s   2027-02-24 env=staging role=web site=london${blank(14)}${fleetHints} · a audit trail`);
 });
 
 test('fleet: the cursor moves with ↓ and j; Enter shows that agent, with why it is unreachable', async t => {
@@ -107,7 +108,7 @@ db2  unreachable
 address 127.0.0.1:7443   certificate 033fa9c1d2e4b5a6… expires 2027-02-24
 tags env=staging role=db site=paris
 connect ECONNREFUSED 127.0.0.1:7443
-Scripts are known once the agent answers.${blank(17)}Esc back · ? help · Ctrl-C quit`);
+Scripts are known once the agent answers.${blank(17)}r run on this agent · Esc back · ? help · Ctrl-C quit`);
 	await press(console, keys.escape, 'Filter (/)');
 	await press(console, 'k', () => selected(console)[0]!.startsWith('db1 '));
 	await press(console, keys.up, () => selected(console)[0]!.startsWith('cache1 '));
@@ -115,7 +116,7 @@ Scripts are known once the agent answers.${blank(17)}Esc back · ? help · Ctrl-
 	t.true(selected(console)[0]!.startsWith('cache1 '), 'the cursor stops at the top');
 	await press(console, keys.down, () => selected(console)[0]!.startsWith('db1 '));
 	t.is(await press(console, keys.enter, 'agent\n'), `xi-exec                                                                    agent
-db1  reachable
+db1  reachable  seen 0s ago
 address 127.0.0.1:7442   certificate 023fa9c1d2e4b5a6… expires 2027-02-24
 tags env=production role=db site=london
 ┌───────────────┬─────────┬───────────────────────┐
@@ -126,7 +127,7 @@ tags env=production role=db site=london
 │ deploy        │ 60 s    │ Deploy a colour       │
 ├───────────────┼─────────┼───────────────────────┤
 │ restart-app   │ 30 s    │ Restart the app       │
-└───────────────┴─────────┴───────────────────────┘${blank(10)}Esc back · ? help · Ctrl-C quit`);
+└───────────────┴─────────┴───────────────────────┘${blank(10)}r run on this agent · Esc back · ? help · Ctrl-C quit`);
 	t.deepEqual(console.largest(), {lines: 23, columns: 80});
 });
 
@@ -135,20 +136,21 @@ test('help: ? shows every key; any key goes back to where it was', async t => {
 	t.teardown(console.unmount);
 	await waitForFrame(console, 'web3   127.0.0.1:7446 reachable');
 	t.is(await press(console, '?', 'Keys'), `xi-exec                                                                     help
-Keys
-↑ ↓  j k     move
-/            filter: env=production role=db, a bare word matches names
-Esc          clear the filter / go back
-Enter        an agent's details and scripts
-r            run a script on the agents shown
-p            pairing: approve new agents by their code
-g            ask every agent again (discovery) / read the audit log again
-a            the audit trail and its chain status; after a run: that run's
-c            while running: cancel the run
-f            after a run: run again on the hosts that were not ok
-?            this help
-q  Ctrl-C    quit
-Press any key to go back.${blank(8)}any key: back`);
+Keys on the fleet
+↑↓ j k               move
+/                    filter
+Enter                the agent's details
+r                    run on the agents shown
+p                    pair new agents
+h                    run history
+?                    every key
+q                    quit
+a                    audit trail
+PgUp PgDn Home End   a page, the ends
+g                    ask every agent again
+Esc                  clear the filter
+Ctrl-C               quit
+Press any key to go back.${blank(7)}any key: back`);
 	await press(console, 'q', 'Filter (/)');
 	await press(console, keys.enter, 'cache1  reachable');
 	await press(console, '?', 'Keys');
@@ -177,7 +179,7 @@ test('fleet: 300 agents at 80×24 show a window around the cursor and still fit'
 	// Sixteen rows fit; the cursor (host030) sits in the middle of them.
 	const frame = await waitForFrame(console, 'host037');
 	t.regex(frame, /NAME.*\nhost022 /);
-	t.regex(frame, /\nhost037 .*\n\n/);
+	t.regex(frame, /\nhost037 .*\n23–38 of 300 · 262 more ↓\n/);
 	t.deepEqual(console.largest(), {lines: 23, columns: 80});
 });
 

@@ -27,7 +27,9 @@ test('NO_COLOR: no colour at all, only bold and inverse (the selection stays vis
 
 	t.true(frames[0]!.includes('\u001B[7m'), 'the selected row is in inverse video');
 	t.true(frames[0]!.includes('\u001B[1m'), 'headers are bold');
-	t.true(frames[1]!.includes('failed (exit 3)'));
+	// Without colour each state still reads at a glance: a symbol and a word.
+	t.true(frames[1]!.includes('✗ failed (exit 3)'));
+	t.true(frames[1]!.includes('✓ ok'));
 	t.true(frames[2]!.includes('Press any key to go back.'));
 });
 
@@ -37,8 +39,8 @@ test('without NO_COLOR (or with it empty), statuses are coloured by meaning', as
 		t.deepEqual(theme, {accent: 'cyan', dim: 'gray', good: 'green', bad: 'red', warn: 'yellow', info: 'blue'});
 		t.like(phases, {ok: 'green', reachable: 'green', failed: 'red', error: 'red', unreachable: 'red', denied: 'yellow', timeout: 'yellow', cancelled: 'yellow', running: 'blue', connecting: 'blue', checking: 'blue', skipped: 'gray', queued: 'gray'});
 		t.true(frames[0]!.includes('\u001B[31munreachable'), 'an unreachable agent is red');
-		t.true(frames[1]!.includes('\u001B[31mfailed (exit 3)'), 'a failed host is red');
-		t.true(frames[1]!.includes('\u001B[32mok'), 'an ok host is green');
+		t.true(frames[1]!.includes('\u001B[31m✗ failed (exit 3)'), 'a failed host is red');
+		t.true(frames[1]!.includes('\u001B[32m✓ ok'), 'an ok host is green');
 		t.true(frames[2]!.includes('\u001B[90mPress any key'), 'the help\'s last line is dim');
 	}
 });

@@ -81,7 +81,7 @@ test('typed arguments: more than the limit are refused with the count', t => {
 });
 
 const choices: ScriptChoice[] = scriptChoices([target('web1', 'reachable'), target('web2', 'reachable')]);
-const fold = (actions: RunScreenAction[], state: RunScreenState = initialRunScreen(choices)) => actions.reduce(reduceRunScreen, state);
+const fold = (actions: RunScreenAction[], state: RunScreenState = initialRunScreen({choices, targets: ['web1', 'web2']})) => actions.reduce(reduceRunScreen, state);
 
 test('run steps: pick (cursor clamped), then arguments', t => {
 	let state = fold([{type: 'move', delta: -1}]);
@@ -89,11 +89,11 @@ test('run steps: pick (cursor clamped), then arguments', t => {
 	state = fold([{type: 'move', delta: 5}], state);
 	t.like(state, {step: 'pick', cursor: 2});
 	state = fold([{type: 'move', delta: -1}, {type: 'type', text: 'ignored'}, {type: 'pick'}], state);
-	t.deepEqual(state, {step: 'args', choice: choices[1]!, text: ''});
+	t.deepEqual(state, {step: 'args', choice: choices[1]!, text: '', targets: ['web1', 'web2']});
 });
 
 test('run steps: with nothing to pick, Enter stays', t => {
-	const empty = initialRunScreen([]);
+	const empty = initialRunScreen({choices: [], targets: []});
 	t.is(reduceRunScreen(empty, {type: 'pick'}), empty);
 });
 
@@ -113,35 +113,39 @@ test('run steps: the confirmation takes digits only, and a refusal says why', t 
 	t.like(state, {step: 'confirm', typed: '2'});
 	state = fold([{type: 'confirm-refused', reason: 'type 2'}], state);
 	t.like(state, {step: 'confirm', error: 'type 2'});
-	state = fold([{type: 'started', requestId: 'r-1'}], state);
-	t.like(state, {step: 'running', requestId: 'r-1', cursor: 0, run: {order: [], finished: false}});
+	state = fold([{type: 'started', requestId: 'r-1', at: 0}], state);
+	t.like(state, {step: 'running', requestId: 'r-1', startedAt: 0, run: {order: [], finished: false}});
 });
 
 const events = (...lists: RunEvent[][]): RunEvent[] => lists.flat();
 
 test('run steps: running folds the dispatcher\'s events; f re-runs the hosts that were not ok, once finished', t => {
-	let state = fold([{type: 'pick'}, {type: 'args-accepted', args: ['a']}, {type: 'started', requestId: 'r-1'}]);
+	let state = fold([{type: 'pick'}, {type: 'args-accepted', args: ['a']}, {type: 'started', requestId: 'r-1', at: 0}]);
 	const started: RunEvent = {type: 'run-started', requestId: 'r-1', script: 'check-service', args: ['a'], targets: ['web1', 'web2']};
 	state = fold([started, ...agentRun('web1', 'fine\n', {status: 'ok', exitCode: 0})].map(event => ({type: 'event', event})), state);
 	t.like(state, {step: 'running', run: {finished: false, agents: {web1: {phase: 'ok', output: 'fine\n'}, web2: {phase: 'queued'}}}});
 	t.is(reduceRunScreen(state, {type: 'rerun', targets: ['web2']}), state, 'not before the run has finished');
 
 	state = fold(events(agentRun('web2', '', {status: 'failed', exitCode: 3}), [{type: 'run-finished', requestId: 'r-1'}]).map(event => ({type: 'event', event})), state);
+	// By outcome: web2 (failed) before web1 (ok); moves stop at the ends.
 	state = fold([{type: 'move', delta: 1}, {type: 'move', delta: 1}], state);
-	t.like(state, {step: 'running', cursor: 1, run: {finished: true, agents: {web2: {phase: 'failed'}}}});
-	t.is(reduceRunScreen(state, {type: 'rerun', targets: []}), state, 'nothing to re-run: stays');
+	t.like(state, {step: 'running', selected: 'web1', run: {finished: true, agents: {web2: {phase: 'failed'}}}});
+	t.like(fold([{type: 'move', delta: -Infinity}], state), {selected: 'web2'});
+	t.like(reduceRunScreen(state, {type: 'rerun', targets: []}), {step: 'running', notice: 'Every host was ok: nothing to rerun.'}, 'nothing to re-run: says so');
 
 	const again = reduceRunScreen(state, {type: 'rerun', targets: ['web2']});
-	t.deepEqual(again, {step: 'confirm', choice: choices[0]!, args: ['a'], targets: ['web2'], typed: ''});
+	t.deepEqual(again, {step: 'confirm', choice: choices[0]!, args: ['a'], targets: ['web2'], typed: '', previous: {...state, notice: undefined}});
+	t.is(reduceRunScreen(again, {type: 'back'}).step, 'running', 'Esc on the rerun\'s confirmation: back to the results');
+	t.deepEqual(reduceRunScreen(again, {type: 'back'}), {...state, notice: undefined});
 });
 
 test('run steps: actions of another step change nothing', t => {
-	const pick = initialRunScreen(choices);
-	for (const action of [{type: 'erase'}, {type: 'args-accepted', args: []}, {type: 'started', requestId: 'x'}, {type: 'rerun', targets: ['a']}] as RunScreenAction[]) {
+	const pick = initialRunScreen({choices, targets: ['web1', 'web2']});
+	for (const action of [{type: 'erase'}, {type: 'args-accepted', args: []}, {type: 'started', requestId: 'x', at: 0}, {type: 'rerun', targets: ['a']}] as RunScreenAction[]) {
 		t.is(reduceRunScreen(pick, action), pick);
 	}
 
 	const args = fold([{type: 'pick'}]);
-	t.is(reduceRunScreen(args, {type: 'started', requestId: 'x'}), args);
+	t.is(reduceRunScreen(args, {type: 'started', requestId: 'x', at: 0}), args);
 	t.is(reduceRunScreen(args, {type: 'move', delta: 1}), args);
 });

@@ -1,28 +1,20 @@
-/** The keys, on `?`. */
+/** The keys of the screen `?` was pressed on: every one of them (key-help.ts). */
 import {Box, Text} from 'ink';
+import {keyTable, type KeyPlace} from '../key-help.js';
 import {theme} from '../theme.js';
 
-const keys: Array<[string, string]> = [
-	['↑ ↓  j k', 'move'],
-	['/', 'filter: env=production role=db, a bare word matches names'],
-	['Esc', 'clear the filter / go back'],
-	['Enter', 'an agent\'s details and scripts'],
-	['r', 'run a script on the agents shown'],
-	['p', 'pairing: approve new agents by their code'],
-	['g', 'ask every agent again (discovery) / read the audit log again'],
-	['a', 'the audit trail and its chain status; after a run: that run\'s'],
-	['c', 'while running: cancel the run'],
-	['f', 'after a run: run again on the hosts that were not ok'],
-	['?', 'this help'],
-	['q  Ctrl-C', 'quit'],
-];
+const titles: Record<KeyPlace, string> = {
+	fleet: 'the fleet', filter: 'the filter', agent: 'an agent', pick: 'picking a script', args: 'arguments', confirm: 'the confirmation',
+	running: 'a run in progress', finished: 'a finished run', output: 'a host\'s output', 'output-search': 'searching an output',
+	pairing: 'pairing', audit: 'the audit trail', 'audit-run': 'a run\'s audit records', history: 'the run history', help: 'help',
+};
 
-export function Help() {
+export function Help({place}: {place: KeyPlace}) {
 	return (
 		<Box flexDirection="column">
-			<Text bold>Keys</Text>
-			{keys.map(([key, meaning]) => (
-				<Text key={key}>{key.padEnd(12)} {meaning}</Text>
+			<Text bold>{`Keys on ${titles[place]}`}</Text>
+			{keyTable[place].map(([keys, meaning]) => (
+				<Text key={keys}>{keys.padEnd(20)} {meaning}</Text>
 			))}
 			<Text color={theme.dim}>Press any key to go back.</Text>
 		</Box>

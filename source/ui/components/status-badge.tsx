@@ -1,9 +1,16 @@
-/** A host's outcome in a few words, coloured by meaning; a spinner while it is still going. */
+/**
+ * A host's outcome in a few words, coloured by meaning and marked by a symbol (so a glance works
+ * without colour, NO_COLOR); a spinner while it is still going.
+ */
 import {Text} from 'ink';
 import Spinner from 'ink-spinner';
-import type {AgentRunState} from '../../dispatch/run-state.js';
+import type {AgentPhase, AgentRunState} from '../../dispatch/run-state.js';
 import {visible} from '../../output/visible.js';
 import {phaseColor} from '../theme.js';
+
+export const phaseSymbol: Record<AgentPhase, string> = {
+	ok: '✓', failed: '✗', timeout: '⧖', unreachable: '⊘', denied: '⊝', error: '!', cancelled: '■', skipped: '↷', running: '', connecting: '', queued: '·',
+};
 
 export function badgeText(agent: AgentRunState): string {
 	const {phase, result} = agent;
@@ -18,12 +25,13 @@ export function badgeText(agent: AgentRunState): string {
 	return phase;
 }
 
-export function StatusBadge({agent}: {agent: AgentRunState}) {
+/** `wrap`: the list cuts a long reason at its column; the expanded pane wraps it whole. */
+export function StatusBadge({agent, wrap = 'truncate'}: {agent: AgentRunState; wrap?: 'truncate' | 'wrap'}) {
 	const going = agent.phase === 'running' || agent.phase === 'connecting';
 	return (
-		<Text color={phaseColor(agent.phase)} wrap="truncate">
-			{going ? <Spinner type="dots"/> : null}
-			{going ? ' ' : ''}
+		<Text color={phaseColor(agent.phase)} wrap={wrap}>
+			{going ? <Spinner type="dots"/> : phaseSymbol[agent.phase]}
+			{' '}
 			{badgeText(agent)}
 		</Text>
 	);

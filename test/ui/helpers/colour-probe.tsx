@@ -23,8 +23,8 @@ while (!fleet.lastFrame()?.includes('unreachable')) {
 const events: RunEvent[] = [{type: 'run-started', requestId: 'r', script: 'check-service', args: [], targets: ['web1', 'web2']}, ...agentRun('web1', 'fine\n', {status: 'ok', exitCode: 0}), ...agentRun('web2', '', {status: 'failed', exitCode: 3})];
 const run: RunState = events.reduce(reduceRun, initialRunState);
 const [choice] = scriptChoices([{name: 'web1', status: 'reachable', scripts: reachable(demoFleet[3]!).scripts}]);
-const help = render(<Help/>);
-const pane = render(<Run state={{step: 'running', choice: choice!, args: [], requestId: 'r', run, cursor: 0}} targetCount={2} height={20} width={80}/>);
+const help = render(<Help place="fleet"/>);
+const pane = render(<Run state={{step: 'running', choice: choice!, args: [], requestId: 'r', run, startedAt: 0, finishedAt: 1000}} targets={[]} height={20} width={80} now={1000}/>);
 
 process.stdout.write(JSON.stringify({
 	theme: Object.fromEntries(Object.entries(theme).map(([name, value]) => [name, value ?? null])),

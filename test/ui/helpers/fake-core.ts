@@ -11,6 +11,7 @@ import type {Approval, PairingEvent, PendingRequest} from '../../../source/pairi
 import type {ScriptDescription} from '../../../source/protocol/frames.js';
 import type {AgentRecord} from '../../../source/registry/model.js';
 import type {AuditRecord} from '../../../source/audit/record.js';
+import type {StoredRun} from '../../../source/history/run-record.js';
 import type {AuditQuery, AuditView, ConsoleCore, RunRequest} from '../../../source/ui/core.js';
 
 export function agentRecord(name: string, index: number, tags: Record<string, string>): AgentRecord {
@@ -115,6 +116,11 @@ export class FakeCore implements ConsoleCore {
 			done: Promise.resolve([]),
 		};
 	};
+
+	/** The run history the console reads (newest first); tests fill it. */
+	history: StoredRun[] = [];
+
+	listRuns = async (limit: number): Promise<StoredRun[]> => this.history.slice(0, limit);
 
 	readAudit = async (query: AuditQuery): Promise<AuditView> => {
 		this.auditQueries.push(query);

@@ -4,9 +4,10 @@ import {Box, Text} from 'ink';
 import {visible} from '../../../output/visible.js';
 import {describeDrift, formatTags} from '../../../policy/tags.js';
 import {phaseColor, theme} from '../../theme.js';
+import {ago} from '../fleet/fleet.js';
 import {isDrifted, type FleetAgent} from '../fleet/use-fleet-state.js';
 
-export function AgentDetails({agent, height}: {agent: FleetAgent; height: number}) {
+export function AgentDetails({agent, height, now}: {agent: FleetAgent; height: number; now: number}) {
 	const rows = agent.scripts.slice(0, Math.max(1, Math.floor((height - 9 - (isDrifted(agent) ? 1 : 0)) / 2))).map(script => ({
 		script: visible(script.name),
 		timeout: `${script.timeoutSeconds} s`,
@@ -14,7 +15,7 @@ export function AgentDetails({agent, height}: {agent: FleetAgent; height: number
 	}));
 	return (
 		<Box flexDirection="column">
-			<Text bold>{visible(agent.name)}  <Text color={phaseColor(agent.status)}>{agent.status}</Text></Text>
+			<Text bold>{visible(agent.name)}  <Text color={phaseColor(agent.status)}>{agent.status}</Text>{agent.seenAt === undefined ? null : <Text color={theme.dim}>{`  seen ${ago(agent.seenAt, now)} ago`}</Text>}</Text>
 			<Text>address {visible(agent.address)}   certificate {agent.serial.slice(0, 16)}… expires {agent.certificateExpires.slice(0, 10)}</Text>
 			<Text>tags {visible(formatTags(agent.tags)) || '(none)'}</Text>
 			{isDrifted(agent) ? <Text color={theme.warn} wrap="truncate">{`drifted: its own tags say ${visible(describeDrift(agent.tags, agent.reportedTags!))}`}</Text> : null}

@@ -2,20 +2,23 @@
 import {Box, Text} from 'ink';
 import Spinner from 'ink-spinner';
 import {visible} from '../../../output/visible.js';
+import {parseFilter} from '../../../policy/filter.js';
 import {formatTags} from '../../../policy/tags.js';
 import {phaseColor, theme} from '../../theme.js';
 import {fleetColumns} from './fleet-columns.js';
 import {isDrifted, visibleAgents, type FleetAgent, type FleetState} from './use-fleet-state.js';
 
-export type FleetProps = {state: FleetState; height: number; width: number};
+export type FleetProps = {state: FleetState; height: number; width: number; now: number};
 
-export function Fleet({state, height, width}: FleetProps) {
+export function Fleet({state, height, width, now}: FleetProps) {
 	const shown = visibleAgents(state);
 	const checking = state.agents.filter(agent => agent.status === 'checking').length;
+	// Less the filter, header and position lines.
 	const rows = Math.max(1, height - 4);
+	const filterKeys = parseFilter(state.filter).flatMap(term => (term.kind === 'tag' ? [term.key] : []));
+	const columns = fleetColumns(width, state.agents.map(agent => ({name: visible(agent.name), address: visible(agent.address), tags: tagsCell(agent, filterKeys)})));
 	const start = Math.max(0, Math.min(state.cursor - Math.floor(rows / 2), shown.length - rows));
 	const window = shown.slice(start, start + rows);
-	const columns = fleetColumns(width, state.agents.map(agent => ({name: visible(agent.name), address: visible(agent.address), tags: tagsCell(agent)})));
 
 	return (
 		<Box flexDirection="column">
@@ -33,7 +36,7 @@ export function Fleet({state, height, width}: FleetProps) {
 				) : null}
 			</Box>
 			<Text bold>
-				{pad('NAME', columns.name)} {pad('ADDRESS', columns.address)} {pad('STATUS', columns.status)} {pad('SCRIPTS', columns.scripts)} {pad('EXPIRES', columns.expires)} TAGS
+				{pad('NAME', columns.name)} {pad('ADDRESS', columns.address)} {pad('STATUS', columns.status)} {pad('SCRIPTS', columns.scripts)} {columns.seen > 0 ? pad('SEEN', columns.seen) + ' ' : ''}{pad('EXPIRES', columns.expires)} TAGS
 			</Text>
 			{!state.loaded ? <Text color={theme.dim}>Loading the registry...</Text> : null}
 			{state.loaded && state.agents.length === 0 ? <Text color={theme.dim}>No agents are paired yet. Press p to pair one.</Text> : null}
@@ -44,18 +47,34 @@ export function Fleet({state, height, width}: FleetProps) {
 					<Text key={agent.name} inverse={selected} wrap="truncate">
 						{pad(visible(agent.name), columns.name)} {pad(visible(agent.address), columns.address)}{' '}
 						<Text color={selected ? undefined : phaseColor(agent.status)}>{pad(agent.status, columns.status)}</Text>{' '}
-						{pad(agent.status === 'reachable' ? String(agent.scripts.length) : '-', columns.scripts)} {pad(agent.certificateExpires.slice(0, 10), columns.expires)}{' '}
-						{pad(tagsCell(agent), columns.tags)}
+						{pad(agent.status === 'reachable' ? String(agent.scripts.length) : '-', columns.scripts)} {columns.seen > 0 ? pad(ago(agent.seenAt, now), columns.seen) + ' ' : ''}{pad(agent.certificateExpires.slice(0, 10), columns.expires)}{' '}
+						{pad(tagsCell(agent, filterKeys), columns.tags)}
 					</Text>
 				);
 			})}
+			{shown.length > rows ? <Text color={theme.dim}>{`${start + 1}–${start + window.length} of ${shown.length}${start + window.length < shown.length ? ` · ${shown.length - start - window.length} more ↓` : ''}`}</Text> : null}
 		</Box>
 	);
 }
 
-/** The registry's tags, marked first (long tags are cut at the end) when the agent's own differ; the agent screen shows how. */
-function tagsCell(agent: FleetAgent): string {
-	return (isDrifted(agent) ? '(drifted) ' : '') + visible(formatTags(agent.tags));
+/** How long ago an agent last answered, in four columns at most: `12s`, `5m`, `3h`, `9d`; `-` for never. */
+export function ago(at: number | undefined, now: number): string {
+	if (at === undefined || Number.isNaN(at)) {
+		return '-';
+	}
+
+	const seconds = Math.max(0, Math.floor((now - at) / 1000));
+	return seconds < 60 ? `${seconds}s` : seconds < 3600 ? `${Math.floor(seconds / 60)}m` : seconds < 172_800 ? `${Math.floor(seconds / 3600)}h` : `${Math.floor(seconds / 86_400)}d`;
+}
+
+/**
+ * The registry's tags, marked first (long tags are cut at the end) when the agent's own differ; the
+ * agent screen shows how. The tags being filtered on come first: a narrow terminal never cuts them.
+ */
+function tagsCell(agent: FleetAgent, first: readonly string[]): string {
+	const keys = Object.keys(agent.tags).sort();
+	const ordered = [...keys.filter(key => first.includes(key)), ...keys.filter(key => !first.includes(key))];
+	return (isDrifted(agent) ? '(drifted) ' : '') + visible(ordered.map(key => formatTags({[key]: agent.tags[key]!})).join(' '));
 }
 
 function pad(text: string, width: number): string {

@@ -15,6 +15,8 @@ export type FleetAgent = AgentRecord & {
 	scripts: ScriptDescription[];
 	/** The tags the agent reports about itself, once it answered; the registry's decide. */
 	reportedTags?: Record<string, string>;
+	/** When it last answered (discovery or a run), in ms; the registry's lastSeen until then. */
+	seenAt?: number;
 };
 
 /** Whether an agent's own tags differ from the registry's (known once it answered). */
@@ -32,7 +34,12 @@ export type FleetState = {
 
 export type FleetAction =
 	| {type: 'agents-loaded'; agents: AgentRecord[]}
-	| {type: 'agent-discovered'; found: Discovered}
+	/** The registry read again for a background refresh: agents keep what is known of them until they answer. */
+	| {type: 'agents-refreshed'; agents: AgentRecord[]}
+	/** `at`: when the answer came (ms). */
+	| {type: 'agent-discovered'; found: Discovered; at?: number}
+	/** A run's outcome for a host: it answered (whatever its status), or it was unreachable. */
+	| {type: 'agent-ran'; name: string; reachable: boolean; reason?: string; at: number}
 	| {type: 'rediscover'}
 	| {type: 'filter-start'}
 	| {type: 'filter-type'; text: string}
@@ -55,7 +62,20 @@ export function selectedAgent(state: FleetState): FleetAgent | undefined {
 export function reduceFleet(state: FleetState, action: FleetAction): FleetState {
 	switch (action.type) {
 		case 'agents-loaded': {
-			return clampCursor({...state, loaded: true, agents: action.agents.map(record => ({...record, status: 'checking', scripts: []}))});
+			return clampCursor({...state, loaded: true, agents: action.agents.map(record => ({
+				...record,
+				status: 'checking',
+				scripts: [],
+				...(record.lastSeen === undefined ? {} : {seenAt: Date.parse(record.lastSeen)}),
+			}))});
+		}
+
+		case 'agents-refreshed': {
+			const known = new Map(state.agents.map(agent => [agent.name, agent]));
+			return clampCursor({...state, loaded: true, agents: action.agents.map(record => {
+				const agent = known.get(record.name);
+				return agent ? {...agent, ...record, seenAt: agent.seenAt} : {...record, status: 'checking', scripts: []};
+			})});
 		}
 
 		case 'agent-discovered': {
@@ -63,8 +83,24 @@ export function reduceFleet(state: FleetState, action: FleetAction): FleetState 
 			return {
 				...state,
 				agents: state.agents.map(agent => (agent.name === found.name
-					? {...agent, status: found.status, scripts: found.scripts, reason: found.reason, reportedTags: found.reportedTags}
+					? {...agent, status: found.status, scripts: found.scripts, reason: found.reason, reportedTags: found.reportedTags, ...(found.status === 'reachable' && action.at !== undefined ? {seenAt: action.at} : {})}
 					: agent)),
+			};
+		}
+
+		case 'agent-ran': {
+			return {
+				...state,
+				agents: state.agents.map(agent => {
+					if (agent.name !== action.name) {
+						return agent;
+					}
+
+					// An agent that answered a run keeps the scripts it described; one that did not is unreachable now.
+					return action.reachable
+						? {...agent, status: 'reachable', reason: undefined, seenAt: action.at}
+						: {...agent, status: 'unreachable', reason: action.reason, scripts: []};
+				}),
 			};
 		}
 
@@ -93,7 +129,8 @@ export function reduceFleet(state: FleetState, action: FleetAction): FleetState 
 		}
 
 		case 'move': {
-			return clampCursor({...state, cursor: state.cursor + action.delta});
+			// ±Infinity (Home, End) lands on an end.
+			return clampCursor({...state, cursor: Math.max(-1, Math.min(state.cursor + action.delta, Number.MAX_SAFE_INTEGER))});
 		}
 	}
 }

@@ -1,6 +1,7 @@
 /** The fleet screen's keys. */
 import type {Dispatch} from 'react';
 import {useKeys} from '../../keys.js';
+import {moveDelta} from '../run/use-run.js';
 import type {FleetAction, FleetState} from './use-fleet-state.js';
 
 export type FleetKeyHandlers = {
@@ -9,6 +10,7 @@ export type FleetKeyHandlers = {
 	onPair: () => void;
 	onRefresh: () => void;
 	onAudit: () => void;
+	onHistory: () => void;
 	onHelp: () => void;
 	onQuit: () => void;
 };
@@ -36,10 +38,9 @@ export function useFleet(state: FleetState, dispatch: Dispatch<FleetAction>, han
 			return;
 		}
 
-		if (key.upArrow || input === 'k') {
-			dispatch({type: 'move', delta: -1});
-		} else if (key.downArrow || input === 'j') {
-			dispatch({type: 'move', delta: 1});
+		const delta = moveDelta(input, key);
+		if (delta !== undefined) {
+			dispatch({type: 'move', delta});
 		} else if (input === '/') {
 			dispatch({type: 'filter-start'});
 		} else if (key.escape) {
@@ -54,6 +55,8 @@ export function useFleet(state: FleetState, dispatch: Dispatch<FleetAction>, han
 			handlers.onRefresh();
 		} else if (input === 'a') {
 			handlers.onAudit();
+		} else if (input === 'h') {
+			handlers.onHistory();
 		} else if (input === '?') {
 			handlers.onHelp();
 		} else if (input === 'q') {

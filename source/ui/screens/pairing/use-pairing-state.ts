@@ -27,7 +27,9 @@ export type PairingAction =
 	| {type: 'type'; text: string}
 	| {type: 'erase'}
 	| {type: 'move'; delta: number}
-	| {type: 'approval'; agent: string; approval: Approval};
+	| {type: 'approval'; agent: string; approval: Approval}
+	/** Enter before six digits are typed: said here, and no try of the three is spent. */
+	| {type: 'incomplete'};
 
 export const initialPairingState: PairingScreenState = {requests: [], cursor: 0, code: '', paired: []};
 
@@ -44,11 +46,17 @@ export function reducePairing(state: PairingScreenState, action: PairingAction):
 		case 'type': {
 			const digits = action.text.replace(/[^\d]/g, '');
 			// At most the six digits of a code, however many were typed or pasted.
-			return digits.length === 0 ? state : {...state, code: (state.code.replace(/\s/g, '') + digits).slice(0, 6)};
+			// A new attempt: the last "does not match" is no longer about what is typed.
+			return digits.length === 0 ? state : {...state, code: (state.code.replace(/\s/g, '') + digits).slice(0, 6), message: state.message?.kind === 'mismatch' ? undefined : state.message};
 		}
 
 		case 'erase': {
-			return {...state, code: state.code.slice(0, -1)};
+			return {...state, code: state.code.slice(0, -1), message: state.message?.kind === 'mismatch' ? undefined : state.message};
+		}
+
+		case 'incomplete': {
+			const agent = state.requests[state.cursor]?.agent ?? '';
+			return {...state, message: {kind: 'mismatch', agent, text: `type the 6 digits the agent shows, then Enter (${state.code.length} typed; no try was spent)`}};
 		}
 
 		case 'move': {

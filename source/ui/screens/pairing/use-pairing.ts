@@ -32,12 +32,14 @@ export function usePairing(state: PairingScreenState, dispatch: Dispatch<Pairing
 		const selected = state.requests[state.cursor];
 		if (key.escape) {
 			onBack();
-		} else if (key.upArrow) {
+		} else if (key.upArrow || input === 'k') {
 			dispatch({type: 'move', delta: -1});
-		} else if (key.downArrow) {
+		} else if (key.downArrow || input === 'j') {
 			dispatch({type: 'move', delta: 1});
 		} else if (key.backspace || key.delete) {
 			dispatch({type: 'erase'});
+		} else if (key.return && selected && state.code.length < 6) {
+			dispatch({type: 'incomplete'});
 		} else if (key.return && selected && handle.current) {
 			const agent = selected.agent;
 			void handle.current.approve(agent, state.code).then(approval => {

@@ -1,30 +1,41 @@
 /**
  * The run screen: pick a script (with how many targets have it), type its arguments, confirm the
- * targets, then one pane per host with its live output, a badge and a live summary. With more
- * hosts than fit, a compact list (one line each) with the selected host's output expanded.
+ * targets, then the run: a summary naming the hosts in trouble, and the hosts ordered by outcome
+ * (run-layout.ts) — a grid of panes when they fit, else one line each with the selected host's
+ * pane below, and "N more" wherever something is cut.
  */
 import {Box, Text} from 'ink';
 import {countPhases, formatSummary, type AgentRunState} from '../../../dispatch/run-state.js';
 import {visible, visibleLines} from '../../../output/visible.js';
+import {redactArgs, secretArgsOf, type SecretArgs} from '../../../protocol/secret-args.js';
 import {StatusBadge} from '../../components/status-badge.js';
 import {theme} from '../../theme.js';
-import type {RunScreenState} from './use-run-state.js';
-import {redactArgs, secretArgsOf, type SecretArgs} from '../../../protocol/secret-args.js';
+import {listWindow, outcomeOrder, runLayout, troubleSummary} from './run-layout.js';
+import type {ScriptChoice} from './script-choices.js';
+import type {RunningStep, RunScreenState} from './use-run-state.js';
 
-export type RunProps = {state: RunScreenState; targetCount: number; height: number; width: number};
+/** What the fleet knows of a target before the run: whether it answered, and what it offers. */
+export type RunTarget = {name: string; status: string; reason?: string; scripts: ReadonlyArray<{name: string}>};
 
-export function Run({state, targetCount, height, width}: RunProps) {
+export type RunProps = {state: RunScreenState; targets: readonly RunTarget[]; height: number; width: number; now: number};
+
+export function Run({state, targets, height, width, now}: RunProps) {
 	switch (state.step) {
 		case 'pick': {
+			const reachable = targets.filter(target => target.status === 'reachable').length;
+			const rows = Math.max(1, height - 3);
+			const start = Math.max(0, Math.min(state.cursor - Math.floor(rows / 2), state.choices.length - rows));
 			return (
 				<Box flexDirection="column">
-					<Text bold>Run a script on {targetCount} {targetCount === 1 ? 'agent' : 'agents'}: pick one</Text>
+					<Text bold wrap="truncate">Run a script on {targets.length} {targets.length === 1 ? 'agent' : 'agents'}{reachable === targets.length ? '' : ` (${reachable} reachable)`}: pick one</Text>
 					{state.choices.length === 0 ? <Text color={theme.dim}>No reachable agent in this selection offers a script.</Text> : null}
-					{state.choices.slice(0, Math.max(1, height - 3)).map((choice, index) => (
-						<Text key={choice.name} inverse={index === state.cursor} wrap="truncate">
-							{visible(choice.name).padEnd(18)} {`${choice.agents.length}/${targetCount}`.padEnd(8)} {visible(choice.description)}
+					{start > 0 ? <Text color={theme.dim}>{`↑ ${start} more`}</Text> : null}
+					{state.choices.slice(start, start + rows).map((choice, index) => (
+						<Text key={choice.name} inverse={start + index === state.cursor} wrap="truncate">
+							{visible(choice.name).padEnd(18)} {`${choice.agents.length}/${targets.length}`.padEnd(8)} {limitsNote(choice)}{visible(choice.description)}
 						</Text>
 					))}
+					{start + rows < state.choices.length ? <Text color={theme.dim}>{`${state.choices.length - start - rows} more ↓`}</Text> : null}
 				</Box>
 			);
 		}
@@ -38,6 +49,7 @@ export function Run({state, targetCount, height, width}: RunProps) {
 					<Text color={theme.dim}>Words separated by spaces, quotes for spaces inside one, or a JSON array. Nothing is expanded. Enter to go on.</Text>
 					{state.choice.schema === undefined ? null : <Text color={theme.dim} wrap="truncate">{`Schema: ${visible(JSON.stringify(state.choice.schema))}`}</Text>}
 					{secret ? <Text color={theme.warn}>This script takes a secret argument: what you type is hidden, and shown afterwards only as a hash.</Text> : null}
+					<TooMany choice={state.choice} targets={state.targets.length}/>
 					<Box>
 						<Text color={theme.accent}>{'> '}</Text>
 						<Text>{secret ? '•'.repeat([...state.text].length) : visible(state.text)}</Text>
@@ -50,51 +62,103 @@ export function Run({state, targetCount, height, width}: RunProps) {
 
 		case 'confirm': {
 			const names = state.targets.map(name => visible(name)).join(', ');
+			const notes = notExpectedToRun(state.choice, state.targets, targets);
 			return (
 				<Box flexDirection="column">
 					<Text bold>Run {visible(state.choice.name)}{formatArgs(redactArgs(state.args, secretArgsOf(state.choice.schema)))} on {state.targets.length} {state.targets.length === 1 ? 'agent' : 'agents'}?</Text>
 					<Text wrap="truncate-end">{names.length > width * 3 ? `${names.slice(0, width * 3)}…` : names}</Text>
+					{notes.length > 0 ? <Text color={theme.warn} wrap="truncate-end">{`Not expected to run (each is reported with its state): ${notes.join(' · ')}`}</Text> : null}
+					<TooMany choice={state.choice} targets={state.targets.length}/>
 					{state.choice.confirm
 						? <Text color={theme.warn}>{`This script asks for confirmation: type ${state.targets.length} (the number of targets), then Enter: ${state.typed}`}</Text>
-						: <Text color={theme.accent}>Enter to run, Esc to go back.</Text>}
+						: <Text color={theme.accent}>{state.previous ? 'Enter to run, Esc back to the results.' : 'Enter to run, Esc to go back.'}</Text>}
 					{state.error ? <Text color={theme.bad}>{visible(state.error)}</Text> : null}
 				</Box>
 			);
 		}
 
 		case 'running': {
-			return <RunPanes state={state} height={height} width={width}/>;
+			return <RunPanes state={state} height={height} width={width} now={now}/>;
 		}
 	}
 }
 
-function RunPanes({state, height, width}: {state: Extract<RunScreenState, {step: 'running'}>; height: number; width: number}) {
-	const agents = state.run.order.map(name => state.run.agents[name]!);
+function limitsNote(choice: ScriptChoice): string {
+	const notes = [choice.confirm ? 'confirm' : '', choice.maxTargets === undefined ? '' : `at most ${choice.maxTargets}`].filter(Boolean);
+	return notes.length === 0 ? '' : `(${notes.join(', ')}) `;
+}
+
+/** Said before anything is typed: a selection wider than the script's maxTargets will be refused. */
+function TooMany({choice, targets}: {choice: ScriptChoice; targets: number}) {
+	return choice.maxTargets !== undefined && targets > choice.maxTargets
+		? <Text color={theme.bad}>{`${visible(choice.name)} allows at most ${choice.maxTargets} targets (maxTargets in its allowlist entry); this selection has ${targets}: narrow the filter`}</Text>
+		: null;
+}
+
+/** Targets the fleet already knows will not run the script: unreachable, or without it. */
+function notExpectedToRun(choice: ScriptChoice, names: readonly string[], targets: readonly RunTarget[]): string[] {
+	const byName = new Map(targets.map(target => [target.name, target]));
+	return names.flatMap(name => {
+		const target = byName.get(name);
+		if (!target || target.status === 'checking') {
+			return [];
+		}
+
+		if (target.status !== 'reachable') {
+			return [`${visible(name)} ${target.status}${target.reason ? ` (${visible(target.reason)})` : ''}`];
+		}
+
+		return target.scripts.some(script => script.name === choice.name) ? [] : [`${visible(name)} has no ${visible(choice.name)}`];
+	});
+}
+
+function RunPanes({state, height, width, now}: {state: RunningStep; height: number; width: number; now: number}) {
+	const agents = outcomeOrder(state.run);
 	const summary = formatSummary(countPhases(state.run)) || 'starting';
+	const trouble = troubleSummary(state.run);
+	const elapsed = formatSeconds((state.run.finished ? state.finishedAt ?? now : now) - state.startedAt);
+	const status = `${summary}   ${state.run.finished ? `finished in ${elapsed}` : elapsed}`;
 	// Every status at once is longer than 80 columns: the summary wraps, and the panes make room.
-	const summaryLines = Math.max(1, Math.ceil((summary.length + (state.run.finished ? 11 : 0)) / Math.max(1, width)));
-	const paneArea = Math.max(3, height - 1 - summaryLines);
-	const gridFits = agents.length > 0 && agents.length <= 4 && Math.floor(paneArea / agents.length) >= 4;
+	const summaryLines = Math.max(1, Math.ceil(status.length / Math.max(1, width)));
+	const fixedLines = 1 + summaryLines + (trouble === '' ? 0 : 1) + (state.notice ? 1 : 0);
+	const layout = runLayout(agents.length, width, Math.max(3, height - fixedLines));
+	const selectedIndex = Math.max(0, agents.findIndex(agent => agent.name === state.selected));
 	return (
 		<Box flexDirection="column">
 			<Text bold wrap="truncate">
 				{visible(state.choice.name)}{formatArgs(redactArgs(state.args, secretArgsOf(state.choice.schema)))}  <Text color={theme.dim}>request {state.requestId}</Text>
 			</Text>
-			<Text>{summary}{state.run.finished ? <Text color={theme.dim}>   finished</Text> : null}</Text>
-			{gridFits
-				? agents.map((agent, index) => <Pane key={agent.name} agent={agent} height={Math.floor(paneArea / agents.length)} selected={index === state.cursor}/>)
-				: <CompactList agents={agents} cursor={state.cursor} height={paneArea} width={width}/>}
+			<Text>{summary}<Text color={theme.dim}>{status.slice(summary.length)}</Text></Text>
+			{trouble === '' ? null : <Text color={theme.bad} wrap="truncate-end">{trouble}</Text>}
+			{state.notice ? <Text color={theme.warn}>{state.notice}</Text> : null}
+			{layout.kind === 'grid' ? (
+				<Box flexDirection="column">
+					{chunk(agents, layout.columns).map(row => (
+						<Box key={row[0]!.name}>
+							{row.map(agent => <Pane key={agent.name} agent={agent} height={layout.paneRows} width={layout.columnWidth} selected={agent.name === agents[selectedIndex]?.name}/>)}
+						</Box>
+					))}
+				</Box>
+			) : (
+				<Box flexDirection="column">
+					<HostList agents={agents} selected={selectedIndex} columns={layout.columns} columnWidth={layout.columnWidth} rows={layout.listRows}/>
+					{agents[selectedIndex] ? <Pane agent={agents[selectedIndex]} height={layout.paneRows} width={width} selected expanded/> : null}
+				</Box>
+			)}
 		</Box>
 	);
 }
 
-function Pane({agent, height, selected}: {agent: AgentRunState; height: number; selected: boolean}) {
-	const lines = tail(agent, height - 3);
+function Pane({agent, height, width, selected, expanded = false}: {agent: AgentRunState; height: number; width: number; selected: boolean; expanded?: boolean}) {
+	// The badge wraps in the expanded pane (a reason in full); its lines come out of the output's.
+	const badgeLines = expanded ? Math.max(1, Math.ceil((visible(agent.name).length + 4 + badgeLength(agent)) / Math.max(1, width - 4))) : 1;
+	const lines = tail(agent, height - 2 - badgeLines);
 	return (
-		<Box flexDirection="column" borderStyle="round" borderColor={selected ? theme.accent : theme.dim} height={height} paddingX={1} overflow="hidden">
+		<Box flexDirection="column" borderStyle="round" borderColor={selected ? theme.accent : theme.dim} height={height} width={width} paddingX={1} overflow="hidden">
 			<Box>
-				<Text bold>{visible(agent.name)}  </Text>
-				<StatusBadge agent={agent}/>
+				<Box flexShrink={0}><Text bold>{visible(agent.name)}  </Text></Box>
+				<StatusBadge agent={agent} wrap={expanded ? 'wrap' : 'truncate'}/>
+				{agent.result && !expanded ? <Box flexShrink={0}><Text color={theme.dim}>{`  ${formatSeconds(agent.result.durationMs)}`}</Text></Box> : null}
 			</Box>
 			{lines.map((line, index) => (
 				<Text key={index} wrap="truncate">{line}</Text>
@@ -103,35 +167,48 @@ function Pane({agent, height, selected}: {agent: AgentRunState; height: number; 
 	);
 }
 
-function CompactList({agents, cursor, height, width}: {agents: AgentRunState[]; cursor: number; height: number; width: number}) {
-	const listRows = Math.max(3, Math.floor(height / 2));
-	const start = Math.max(0, Math.min(cursor - Math.floor(listRows / 2), agents.length - listRows));
-	const selected = agents[cursor];
-	const nameWidth = Math.min(16, Math.max(...agents.map(agent => agent.name.length)));
+function badgeLength(agent: AgentRunState): number {
+	return 2 + (agent.result?.reason ? agent.phase.length + 2 + visible(agent.result.reason).length : 20);
+}
+
+/** One line per host, in columns (column after column), with "N more" where the list is cut. */
+function HostList({agents, selected, columns, columnWidth, rows}: {agents: AgentRunState[]; selected: number; columns: number; columnWidth: number; rows: number}) {
+	const window = listWindow(agents.length, selected, rows * columns);
+	const entries: Array<{agent: AgentRunState; index: number} | {more: string}> = [
+		...(window.above > 0 ? [{more: `↑ ${window.above} more`}] : []),
+		...agents.slice(window.start, window.end).map((agent, offset) => ({agent, index: window.start + offset})),
+		...(window.below > 0 ? [{more: `${window.below} more ↓`}] : []),
+	];
+	const nameWidth = Math.min(16, Math.max(4, ...agents.map(agent => visible(agent.name).length)));
+	// Wide columns have room for each host's last line; narrow ones give it to the badge.
+	const withOutput = columnWidth >= 60;
+	const badgeWidth = withOutput ? 30 : Math.max(8, columnWidth - nameWidth - 2);
 	return (
-		<Box flexDirection="column">
-			{agents.slice(start, start + listRows).map((agent, index) => (
-				<Box key={agent.name}>
-					<Text inverse={start + index === cursor}>{visible(agent.name).padEnd(nameWidth).slice(0, nameWidth)}</Text>
-					<Text> </Text>
-					<Box width={28}><StatusBadge agent={agent}/></Box>
-					<Text color={theme.dim} wrap="truncate">{' ' + (tail(agent, 1)[0] ?? '').slice(0, Math.max(0, width - nameWidth - 31))}</Text>
+		<Box>
+			{chunk(entries, rows).map((column, columnIndex) => (
+				<Box key={columnIndex} flexDirection="column" width={columnWidth}>
+					{column.map(entry => ('more' in entry
+						? <Text key={entry.more} color={theme.dim}>{entry.more}</Text>
+						: (
+							<Box key={entry.agent.name} width={columnWidth - 1}>
+								<Box flexShrink={0} width={nameWidth + 1}><Text inverse={entry.index === selected}>{visible(entry.agent.name).padEnd(nameWidth).slice(0, nameWidth)}</Text></Box>
+								<Box flexShrink={0} width={badgeWidth}><StatusBadge agent={entry.agent}/></Box>
+								{withOutput ? <Text color={theme.dim} wrap="truncate">{' ' + (tail(entry.agent, 1)[0] ?? '')}</Text> : null}
+							</Box>
+						)))}
 				</Box>
 			))}
-			{selected ? (
-				<Box flexDirection="column" borderStyle="round" borderColor={theme.accent} paddingX={1} height={Math.max(3, height - listRows)} overflow="hidden">
-					{/* The badge again, in full: the list's column cuts a reason short. */}
-					<Box>
-						<Text bold>{visible(selected.name)}  </Text>
-						<StatusBadge agent={selected}/>
-					</Box>
-					{tail(selected, Math.max(1, height - listRows - 3)).map((line, index) => (
-						<Text key={index} wrap="truncate">{line}</Text>
-					))}
-				</Box>
-			) : null}
 		</Box>
 	);
+}
+
+function chunk<T>(items: readonly T[], size: number): T[][] {
+	const chunks: T[][] = [];
+	for (let index = 0; index < items.length; index += Math.max(1, size)) {
+		chunks.push(items.slice(index, index + Math.max(1, size)));
+	}
+
+	return chunks;
 }
 
 function tail(agent: AgentRunState, count: number): string[] {
@@ -141,6 +218,11 @@ function tail(agent: AgentRunState, count: number): string[] {
 
 	const lines = visibleLines(agent.output.replace(/\n$/, ''));
 	return (lines.length === 1 && lines[0] === '' ? [] : lines).slice(-count);
+}
+
+export function formatSeconds(milliseconds: number): string {
+	const seconds = Math.max(0, milliseconds) / 1000;
+	return seconds < 60 ? `${seconds.toFixed(1)} s` : `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
 }
 
 function formatArgs(args: readonly string[]): string {

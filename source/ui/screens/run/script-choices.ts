@@ -22,7 +22,8 @@ export function scriptChoices(targets: ReadonlyArray<{name: string; status: stri
 		}
 	}
 
-	return [...byName.values()].sort((a, b) => b.agents.length - a.agents.length || a.name.localeCompare(b.name));
+	// By name: the list does not reorder when a host joins, so keys remembered (↓↓↓ Enter) pick the same script.
+	return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /**

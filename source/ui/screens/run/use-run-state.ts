@@ -1,17 +1,24 @@
 /**
  * The run screen's state, step by step: pick a script, type its arguments, confirm the targets,
- * then watch the run (the dispatcher's events folded by the shared run reducer). Pure.
+ * then watch the run (the dispatcher's events folded by the shared run reducer). Every step knows
+ * the run's targets: every agent the selection named, reachable or not, with the script or not
+ * (the run accounts for each, as the CLI's does). Pure.
  */
 import {useReducer} from 'react';
 import type {RunEvent} from '../../../dispatch/events.js';
 import {initialRunState, reduceRun, type RunState} from '../../../dispatch/run-state.js';
+import {outcomeOrder} from './run-layout.js';
 import type {ScriptChoice} from './script-choices.js';
 
+/** `selected`: a host by name (the order by outcome changes as hosts finish); the first when unset. */
+export type RunningStep = {step: 'running'; choice: ScriptChoice; args: string[]; requestId: string; run: RunState; selected?: string; startedAt: number; finishedAt?: number; notice?: string};
+
 export type RunScreenState =
-	| {step: 'pick'; choices: ScriptChoice[]; cursor: number}
-	| {step: 'args'; choice: ScriptChoice; text: string; error?: string}
-	| {step: 'confirm'; choice: ScriptChoice; args: string[]; targets: string[]; typed: string; error?: string}
-	| {step: 'running'; choice: ScriptChoice; args: string[]; requestId: string; run: RunState; cursor: number};
+	| {step: 'pick'; choices: ScriptChoice[]; cursor: number; targets: string[]}
+	| {step: 'args'; choice: ScriptChoice; text: string; error?: string; targets: string[]}
+	/** `previous`: the finished run a rerun was asked from, for Esc to come back to. */
+	| {step: 'confirm'; choice: ScriptChoice; args: string[]; targets: string[]; typed: string; error?: string; previous?: RunningStep}
+	| RunningStep;
 
 export type RunScreenAction =
 	| {type: 'move'; delta: number}
@@ -21,23 +28,28 @@ export type RunScreenAction =
 	| {type: 'args-refused'; reason: string}
 	| {type: 'args-accepted'; args: string[]}
 	| {type: 'confirm-refused'; reason: string}
-	| {type: 'started'; requestId: string}
+	| {type: 'started'; requestId: string; at: number}
 	| {type: 'rerun'; targets: string[]}
-	| {type: 'event'; event: RunEvent};
+	/** Esc on a rerun's confirmation: back to the results it was asked from. */
+	| {type: 'back'}
+	/** A line for the operator on the running screen (a question, what a key did); none clears it. */
+	| {type: 'notice'; text?: string}
+	/** `at`: when it came (ms), for the run's elapsed time. */
+	| {type: 'event'; event: RunEvent; at?: number};
 
-export function initialRunScreen(choices: ScriptChoice[]): RunScreenState {
-	return {step: 'pick', choices, cursor: 0};
+export function initialRunScreen({choices, targets}: {choices: ScriptChoice[]; targets: string[]}): RunScreenState {
+	return {step: 'pick', choices, cursor: 0, targets};
 }
 
 export function reduceRunScreen(state: RunScreenState, action: RunScreenAction): RunScreenState {
 	switch (state.step) {
 		case 'pick': {
 			if (action.type === 'move') {
-				return {...state, cursor: Math.max(0, Math.min(state.cursor + action.delta, state.choices.length - 1))};
+				return {...state, cursor: clamp(state.cursor + action.delta, state.choices.length)};
 			}
 
 			if (action.type === 'pick' && state.choices[state.cursor]) {
-				return {step: 'args', choice: state.choices[state.cursor]!, text: ''};
+				return {step: 'args', choice: state.choices[state.cursor]!, text: '', targets: state.targets};
 			}
 
 			return state;
@@ -57,7 +69,7 @@ export function reduceRunScreen(state: RunScreenState, action: RunScreenAction):
 			}
 
 			if (action.type === 'args-accepted') {
-				return {step: 'confirm', choice: state.choice, args: action.args, targets: state.choice.agents, typed: ''};
+				return {step: 'confirm', choice: state.choice, args: action.args, targets: state.targets, typed: ''};
 			}
 
 			return state;
@@ -69,15 +81,19 @@ export function reduceRunScreen(state: RunScreenState, action: RunScreenAction):
 			}
 
 			if (action.type === 'erase') {
-				return {...state, typed: state.typed.slice(0, -1)};
+				return {...state, typed: state.typed.slice(0, -1), error: undefined};
 			}
 
 			if (action.type === 'confirm-refused') {
 				return {...state, error: action.reason};
 			}
 
+			if (action.type === 'back' && state.previous) {
+				return state.previous;
+			}
+
 			if (action.type === 'started') {
-				return {step: 'running', choice: state.choice, args: state.args, requestId: action.requestId, run: initialRunState, cursor: 0};
+				return {step: 'running', choice: state.choice, args: state.args, requestId: action.requestId, run: initialRunState, startedAt: action.at};
 			}
 
 			return state;
@@ -85,15 +101,25 @@ export function reduceRunScreen(state: RunScreenState, action: RunScreenAction):
 
 		case 'running': {
 			if (action.type === 'event') {
-				return {...state, run: reduceRun(state.run, action.event)};
+				const finishedAt = action.event.type === 'run-finished' && action.at !== undefined ? {finishedAt: action.at} : {};
+				return {...state, run: reduceRun(state.run, action.event), ...finishedAt};
 			}
 
 			if (action.type === 'move') {
-				return {...state, cursor: Math.max(0, Math.min(state.cursor + action.delta, state.run.order.length - 1))};
+				const order = outcomeOrder(state.run).map(agent => agent.name);
+				const index = Math.max(0, order.indexOf(state.selected ?? order[0] ?? ''));
+				const selected = order[clamp(index + action.delta, order.length)];
+				return selected === undefined ? state : {...state, selected};
 			}
 
-			if (action.type === 'rerun' && state.run.finished && action.targets.length > 0) {
-				return {step: 'confirm', choice: state.choice, args: state.args, targets: action.targets, typed: ''};
+			if (action.type === 'notice') {
+				return {...state, notice: action.text};
+			}
+
+			if (action.type === 'rerun' && state.run.finished) {
+				return action.targets.length > 0
+					? {step: 'confirm', choice: state.choice, args: state.args, targets: action.targets, typed: '', previous: {...state, notice: undefined}}
+					: {...state, notice: 'Every host was ok: nothing to rerun.'};
 			}
 
 			return state;
@@ -101,6 +127,12 @@ export function reduceRunScreen(state: RunScreenState, action: RunScreenAction):
 	}
 }
 
-export function useRunScreenState(choices: ScriptChoice[]) {
-	return useReducer(reduceRunScreen, choices, initialRunScreen);
+/** An index moved by a delta (±Infinity for the ends), kept within a list of `count`. */
+function clamp(index: number, count: number): number {
+	return Math.max(0, Math.min(index, count - 1));
+}
+
+/** `from`: a state to start in (a past run from the history) instead of the pick step. */
+export function useRunScreenState(choices: ScriptChoice[], targets: string[], from?: RunScreenState) {
+	return useReducer(reduceRunScreen, {choices, targets}, start => from ?? initialRunScreen(start));
 }

@@ -2,15 +2,17 @@
  * The run screen's keys, and the one place it reaches the core: starting (and cancelling) a run
  * through the ConsoleCore port, whose events come back as actions.
  */
+import type {Key} from 'ink';
 import {useEffect, useRef, type Dispatch} from 'react';
 import {checkArgs} from '../../../protocol/args.js';
 import {compileArgsSchema, describeSchemaError} from '../../../protocol/args-schema.js';
 import type {ConsoleCore, RunHandle} from '../../core.js';
 import {useKeys} from '../../keys.js';
 import {parseArgsInput} from './script-choices.js';
+import {outcomeOrder} from './run-layout.js';
 import type {RunScreenAction, RunScreenState} from './use-run-state.js';
 
-export function useRun(state: RunScreenState, dispatch: Dispatch<RunScreenAction>, core: ConsoleCore, onBack: () => void, isActive: boolean, onAudit?: (requestId: string) => void): void {
+export function useRun(state: RunScreenState, dispatch: Dispatch<RunScreenAction>, core: ConsoleCore, onBack: () => void, isActive: boolean, onAudit?: (requestId: string) => void, onOutput?: (agent: string) => void, onHelp?: () => void): void {
 	const handle = useRef<RunHandle | undefined>(undefined);
 	// The confirmation a run was started from: a second Enter before the screen has moved on
 	// (two keys in one read, or typed faster than a frame) must not start a second run.
@@ -20,12 +22,16 @@ export function useRun(state: RunScreenState, dispatch: Dispatch<RunScreenAction
 	}, []);
 
 	useKeys((input, key) => {
+		if (input === '?' && state.step !== 'args' && onHelp) {
+			onHelp();
+			return;
+		}
+
 		switch (state.step) {
 			case 'pick': {
-				if (key.upArrow || input === 'k') {
-					dispatch({type: 'move', delta: -1});
-				} else if (key.downArrow || input === 'j') {
-					dispatch({type: 'move', delta: 1});
+				const delta = moveDelta(input, key);
+				if (delta !== undefined) {
+					dispatch({type: 'move', delta});
 				} else if (key.return) {
 					dispatch({type: 'pick'});
 				} else if (key.escape || input === 'q') {
@@ -43,12 +49,7 @@ export function useRun(state: RunScreenState, dispatch: Dispatch<RunScreenAction
 				} else if (key.backspace || key.delete) {
 					dispatch({type: 'erase'});
 				} else if (!key.ctrl && !key.meta && input.length > 0) {
-					// A pasted chunk may end with Enter: type its text, then check it, as one key at a time would.
-					const text = input.replace(/[\u0000-\u001F]/g, '');
-					dispatch({type: 'type', text});
-					if (/[\r\n]/.test(input)) {
-						dispatch(checkTypedArgs(state.text + text, state.choice.schema));
-					}
+					dispatch({type: 'type', text: input.replace(/[\u0000-\u001F]/g, '')});
 				}
 
 				return;
@@ -56,22 +57,26 @@ export function useRun(state: RunScreenState, dispatch: Dispatch<RunScreenAction
 
 			case 'confirm': {
 				if (key.escape) {
-					onBack();
+					if (state.previous) {
+						dispatch({type: 'back'});
+					} else {
+						onBack();
+					}
 				} else if (key.backspace || key.delete) {
 					dispatch({type: 'erase'});
 				} else if (key.return) {
-					if (state.choice.confirm && state.typed !== String(state.targets.length)) {
-						dispatch({type: 'confirm-refused', reason: `type ${state.targets.length}, the number of targets, to confirm`});
-					} else if (state.choice.maxTargets !== undefined && state.targets.length > state.choice.maxTargets) {
+					if (state.choice.maxTargets !== undefined && state.targets.length > state.choice.maxTargets) {
 						dispatch({type: 'confirm-refused', reason: `${state.choice.name} allows at most ${state.choice.maxTargets} targets (maxTargets in its allowlist entry); narrow the filter`});
+					} else if (state.choice.confirm && state.typed !== String(state.targets.length)) {
+						dispatch({type: 'confirm-refused', reason: `type ${state.targets.length}, the number of targets, to confirm`});
 					} else if (startedFrom.current !== state) {
 						startedFrom.current = state;
 						handle.current = core.run({script: state.choice.name, args: state.args, targets: state.targets}, event => {
-							dispatch({type: 'event', event});
+							dispatch({type: 'event', event, at: Date.now()});
 						});
-						dispatch({type: 'started', requestId: handle.current.requestId});
+						dispatch({type: 'started', requestId: handle.current.requestId, at: Date.now()});
 					}
-				} else if (input.length > 0) {
+				} else if (input.length > 0 && !key.ctrl) {
 					dispatch({type: 'type', text: input});
 				}
 
@@ -79,22 +84,63 @@ export function useRun(state: RunScreenState, dispatch: Dispatch<RunScreenAction
 			}
 
 			case 'running': {
-				if (key.upArrow || input === 'k') {
-					dispatch({type: 'move', delta: -1});
-				} else if (key.downArrow || input === 'j') {
-					dispatch({type: 'move', delta: 1});
+				const delta = moveDelta(input, key);
+				if (state.notice === cancelQuestion && input !== 'c') {
+					dispatch({type: 'notice'});
+				}
+
+				if (delta !== undefined) {
+					dispatch({type: 'move', delta});
 				} else if (input === 'c' && !state.run.finished) {
-					handle.current?.cancel();
+					// A whole fleet's run is not cancelled by one stray key: c asks, c again cancels.
+					if (state.notice === cancelQuestion) {
+						handle.current?.cancel();
+						dispatch({type: 'notice', text: 'Cancelling: hosts still running are stopped.'});
+					} else {
+						dispatch({type: 'notice', text: cancelQuestion});
+					}
 				} else if (input === 'f' && state.run.finished) {
 					dispatch({type: 'rerun', targets: state.run.order.filter(name => state.run.agents[name]!.phase !== 'ok')});
 				} else if ((key.escape || input === 'q') && state.run.finished) {
 					onBack();
 				} else if (input === 'a' && state.run.finished) {
 					onAudit?.(state.requestId);
+				} else if (key.return) {
+					const agent = state.selected ?? outcomeOrder(state.run)[0]?.name;
+					if (agent) {
+						onOutput?.(agent);
+					}
 				}
 			}
 		}
 	}, isActive);
+}
+
+export const cancelQuestion = 'Cancel this run? c again cancels it; any other key keeps it going.';
+
+/** ↑↓ j k one line; PgUp PgDn ten; Home End to either end. */
+export function moveDelta(input: string, key: Key): number | undefined {
+	if (key.upArrow || input === 'k') {
+		return -1;
+	}
+
+	if (key.downArrow || input === 'j') {
+		return 1;
+	}
+
+	if (key.pageUp) {
+		return -10;
+	}
+
+	if (key.pageDown) {
+		return 10;
+	}
+
+	if (key.home) {
+		return -Infinity;
+	}
+
+	return key.end ? Infinity : undefined;
 }
 
 /** Parses and validates typed arguments before anything is sent. */

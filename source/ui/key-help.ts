@@ -1,0 +1,50 @@
+/**
+ * Every key of every screen (and of each step of the run screen), in one table: the footer shows
+ * the first few that fit, `?` lists them all for the screen it was pressed on. A screen's handler
+ * and its row here change together. Pure.
+ */
+export type KeyPlace =
+	| 'fleet' | 'filter' | 'agent'
+	| 'pick' | 'args' | 'confirm' | 'running' | 'finished'
+	| 'output' | 'output-search' | 'pairing' | 'audit' | 'audit-run' | 'history' | 'help';
+
+/** `short`: how the footer says it, when shorter than the keys and their meaning. */
+export type KeyRow = [keys: string, meaning: string, short?: string];
+
+const move: KeyRow = ['↑↓ j k', 'move', '↑↓ move'];
+const page: KeyRow = ['PgUp PgDn Home End', 'a page, the ends', 'PgUp PgDn page'];
+const quit: KeyRow = ['Ctrl-C', 'quit'];
+
+export const keyTable: Record<KeyPlace, KeyRow[]> = {
+	fleet: [move, ['/', 'filter'], ['Enter', 'the agent\'s details', 'Enter open'], ['r', 'run on the agents shown', 'r run'], ['p', 'pair new agents', 'p pair'], ['h', 'run history', 'h history'], ['?', 'every key', '? help'], ['q', 'quit'], ['a', 'audit trail'], page, ['g', 'ask every agent again'], ['Esc', 'clear the filter'], quit],
+	filter: [['type', 'env=production role=db; a bare word matches names', 'type the filter'], ['Enter', 'keep the filter', 'Enter keep'], ['Esc', 'clear it', 'Esc clear'], ['Backspace', 'erase'], quit],
+	agent: [['r', 'run on this agent'], ['Esc', 'back'], ['?', 'help'], quit],
+	pick: [move, ['Enter', 'pick'], ['Esc', 'back'], ['?', 'every key', '? help'], page, quit],
+	args: [['type', 'arguments: words, quotes, or a JSON array', 'type the arguments'], ['Enter', 'go on'], ['Esc', 'back'], ['Backspace', 'erase'], quit],
+	confirm: [['Enter', 'run'], ['digits', 'the count, when the script asks for it', 'digits the count if asked'], ['Esc', 'back'], ['?', 'every key', '? help'], quit],
+	running: [move, ['Enter', 'a host\'s whole output', 'Enter output'], ['c', 'cancel (asks first)', 'c cancel'], ['?', 'every key', '? help'], page, ['Ctrl-C', 'quit (asks first)']],
+	finished: [move, ['Enter', 'a host\'s whole output', 'Enter output'], ['f', 'rerun the hosts not ok', 'f rerun failed'], ['a', 'this run\'s audit records', 'a audit'], ['Esc', 'back'], ['?', 'every key', '? help'], page, quit],
+	output: [['↑↓ j k', 'scroll', '↑↓ scroll'], ['/', 'search'], ['n N', 'next, previous match', 'n next'], ['Esc', 'back'], ['?', 'every key', '? help'], page, quit],
+	'output-search': [['type', 'the text to find'], ['Enter', 'find'], ['Esc', 'stop searching'], quit],
+	pairing: [['↑↓ j k', 'select request', '↑↓ select request'], ['digits Enter', 'the agent\'s code, then approve', 'type the agent\'s code, Enter approves'], ['x', 'reject'], ['Esc', 'back'], ['Backspace', 'erase a digit'], quit],
+	audit: [['↑↓', 'scroll'], ['g', 'read again'], ['?', 'every key', '? help'], ['Esc', 'back'], quit],
+	'audit-run': [['↑↓', 'scroll'], ['g', 'read again'], ['A', 'all requests, not only this run\'s', 'A all requests'], ['?', 'every key', '? help'], ['Esc', 'back to the run', 'Esc back'], quit],
+	history: [move, ['Enter', 'open the run', 'Enter open'], ['g', 'read again'], ['Esc', 'back'], ['?', 'every key', '? help'], page, quit],
+	help: [['any key', 'back', 'any key: back']],
+};
+
+/** The footer: the place's keys, as many as fit `width`, each whole. */
+export function footer(place: KeyPlace, width: number): string {
+	let line = '';
+	for (const [keys, meaning, short] of keyTable[place]) {
+		const item = short ?? `${keys} ${meaning}`;
+		const next = line === '' ? item : `${line} · ${item}`;
+		if ([...next].length > width) {
+			break;
+		}
+
+		line = next;
+	}
+
+	return line;
+}
