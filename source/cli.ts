@@ -19,7 +19,7 @@ const help = `
     $ xi-exec run SCRIPT --on SELECTOR [-- ARGS...]    run an allowlisted script on agents
           [--parallel N] [--timeout SECONDS] [--json] [--dry-run] [--token-file FILE] [--group]
           [--batch N|N%] [--max-failures N|N%] [--ignore-unreachable] [--canary N] [--yes] [--shuffle]
-          [--run-timeout SECONDS] [--idle-timeout SECONDS]
+          [--run-timeout SECONDS] [--idle-timeout SECONDS] [--outdir DIR] [--no-progress]
     $ xi-exec run --rerun ID --only failed,timeout,unreachable,cancelled
     $ xi-exec runs [--json] | xi-exec runs show ID [--agent NAME] [--json]
     $ xi-exec cancel ID                                cancel a run from another terminal
@@ -57,6 +57,7 @@ const commandFlags = {
 		on: {type: 'string', isMultiple: true}, exclude: {type: 'string', isMultiple: true}, parallel: {type: 'number'}, timeout: {type: 'number'}, json: {type: 'boolean'}, dryRun: {type: 'boolean'}, token: {type: 'string'}, tokenFile: {type: 'string'},
 		batch: {type: 'string'}, maxFailures: {type: 'string'}, ignoreUnreachable: {type: 'boolean'}, canary: {type: 'number'}, yes: {type: 'boolean'}, shuffle: {type: 'boolean'},
 		runTimeout: {type: 'number'}, idleTimeout: {type: 'number'}, group: {type: 'boolean'}, rerun: {type: 'string'}, only: {type: 'string'},
+		outdir: {type: 'string'}, progress: {type: 'boolean', default: true},
 	},
 	runs: {json: {type: 'boolean'}, agent: {type: 'string'}},
 	tag: {json: {type: 'boolean'}},
@@ -305,6 +306,8 @@ void runMain('xi-exec', async () => {
 				timeoutSeconds: positiveInteger('timeout', flags['timeout'] as number | undefined, {max: 86_400}) ?? 30,
 				json: Boolean(flags['json']),
 				dryRun: Boolean(flags['dryRun']),
+				...(typeof flags['outdir'] === 'string' ? {outdir: flags['outdir']} : {}),
+				...(flags['progress'] && process.stderr.isTTY ? {progress: {columns: () => process.stderr.columns}} : {}),
 				token: readCallerToken({tokenFile: flags['tokenFile'], token: flags['token'], env: process.env, warn: io.stderr}),
 			}, io);
 		}

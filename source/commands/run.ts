@@ -14,6 +14,9 @@ import {createDryRunView} from '../output/dry-run-view.js';
 import {openControllerAudit} from '../audit/controller-log.js';
 import type {AuditLog} from '../audit/file-log.js';
 import {normaliseSerial} from '../pki/fingerprints.js';
+import {planRollout} from '../dispatch/rollout.js';
+import {openOutdir} from './run-outdir.js';
+import {startProgress, type ProgressTicker} from './run-progress.js';
 
 export {checkToken, outcomeRecord} from '../dispatch/run-request.js';
 
@@ -38,6 +41,10 @@ export type RunInput = {
 	ask?: (question: string) => Promise<boolean>;
 	/** Asks a question on the terminal and hands back the answer typed; undefined when there is none. */
 	prompt?: (question: string) => Promise<string>;
+	/** --outdir DIR: each host's output and result in DIR/HOST.{out,err,json}, written as they arrive. */
+	outdir?: string;
+	/** A live progress line on stderr (a terminal's width, when it has one). */
+	progress?: {columns: () => number | undefined};
 };
 
 export type CommandIo = {
@@ -56,9 +63,11 @@ export function defaultCaller(): string {
 export async function runCommand(paths: ControllerPaths, input: RunInput, io: CommandIo): Promise<number> {
 	checkRunInput(input.script, input.args);
 	const credentials = loadControllerCredentials(paths);
+	const outdir = input.outdir === undefined || input.dryRun ? undefined : openOutdir(input.outdir);
 	const registryStore = openControllerRegistry(paths);
 	const caller = defaultCaller();
 	let audit: AuditLog | undefined;
+	let progress: ProgressTicker | undefined;
 	let code: number;
 	try {
 		const rerun = input.rerun ? rerunHosts(paths, input.rerun) : undefined;
@@ -86,12 +95,17 @@ export async function runCommand(paths: ControllerPaths, input: RunInput, io: Co
 			io.stderr(`xi-exec: note: ${note}.\n`);
 		}
 
+		const window = planRollout({...input.rollout, parallel: input.parallel}, prepared.targets.length).window;
+		progress = input.progress && !input.dryRun ? startProgress({write: io.stderr, window, columns: input.progress.columns}) : undefined;
+		const shown = progress;
+		const stdout = shown ? (text: string) => shown.around(() => io.stdout(text)) : io.stdout;
+		const stderr = shown ? (text: string) => shown.around(() => io.stderr(text)) : io.stderr;
 		const cancel = new AbortController();
 		let interrupts = 0;
 		io.onInterrupt(() => {
 			interrupts++;
 			if (interrupts === 1) {
-				io.stderr('Cancelling the run on every agent (Ctrl-C again to leave at once)...\n');
+				stderr('Cancelling the run on every agent (Ctrl-C again to leave at once)...\n');
 				cancel.abort();
 			} else {
 				process.exit(exitInterrupted);
@@ -99,10 +113,10 @@ export async function runCommand(paths: ControllerPaths, input: RunInput, io: Co
 		});
 
 		const view = input.dryRun
-			? createDryRunView(io.stdout, {json: input.json})
+			? createDryRunView(stdout, {json: input.json})
 			: input.json
-			? createJsonRunWriter(io.stdout, {group: Boolean(input.group)})
-			: createPlainRunPrinter(io.stdout, {nameWidth: Math.max(...prepared.targets.map(target => target.name.length)), group: Boolean(input.group)});
+			? createJsonRunWriter(stdout, {group: Boolean(input.group)})
+			: createPlainRunPrinter(stdout, {nameWidth: Math.max(...prepared.targets.map(target => target.name.length)), group: Boolean(input.group)});
 		const outcome = await prepared.start({
 			cancel: cancel.signal,
 			cancelledBy: caller,
@@ -112,16 +126,24 @@ export async function runCommand(paths: ControllerPaths, input: RunInput, io: Co
 				}
 
 				if (!input.ask) {
-					io.stderr(`xi-exec: the ${canary.length} canary ${canary.length === 1 ? 'host is' : 'hosts are'} ok; without a terminal, pass --yes to go on automatically. Stopping here.\n`);
+					stderr(`xi-exec: the ${canary.length} canary ${canary.length === 1 ? 'host is' : 'hosts are'} ok; without a terminal, pass --yes to go on automatically. Stopping here.\n`);
 					return false;
 				}
 
-				return input.ask(`The ${canary.length} canary ${canary.length === 1 ? 'host is' : 'hosts are'} ok. Run on the other ${prepared.targets.length - canary.length}? [y/N] `);
+				progress?.suspend();
+				try {
+					return await input.ask(`The ${canary.length} canary ${canary.length === 1 ? 'host is' : 'hosts are'} ok. Run on the other ${prepared.targets.length - canary.length}? [y/N] `);
+				} finally {
+					progress?.resume();
+				}
 			},
 			emit: (event: RunEvent) => {
+				outdir?.onEvent(event);
 				view.onEvent(event);
+				progress?.onEvent(event);
 			},
 		});
+		progress?.stop();
 		if (outcome.certificates) {
 			io.stderr(certificateNotes(outcome.certificates));
 		}
@@ -132,8 +154,11 @@ export async function runCommand(paths: ControllerPaths, input: RunInput, io: Co
 
 		code = outcome.cancelled ? exitInterrupted : (outcome.results.every(result => result.status === 'ok') ? 0 : 1);
 	} catch (error) {
+		progress?.stop();
 		await audit?.close().catch(() => undefined);
 		throw error;
+	} finally {
+		outdir?.close();
 	}
 
 	await audit?.close();

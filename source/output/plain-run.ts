@@ -51,7 +51,8 @@ export function createPlainRunPrinter(write: (text: string) => void, options: {n
 				results.push(result);
 				write(`${pad(result.agent)} = ${describeResult(result)}\n`);
 			} else if (event.type === 'run-finished') {
-				write(`${formatSummary(countStatuses(results))}   request ${event.requestId}\n`);
+				const slowest = slowestLine(results);
+				write(`${slowest === undefined ? '' : `${slowest}\n`}${formatSummary(countStatuses(results))}   request ${event.requestId}\n`);
 			}
 		},
 	};
@@ -91,4 +92,15 @@ export function describeResult(result: AgentResult): string {
 
 export function formatDuration(ms: number): string {
 	return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** `slowest: web12 8.1 s, web03 7.9 s, db1 7.5 s` — the hosts that took longest, at the end of a run of two or more. */
+export function slowestLine(results: ReadonlyArray<{agent: string; durationMs: number}>, count = 3): string | undefined {
+	const timed = results.filter(result => result.durationMs > 0);
+	if (timed.length < 2) {
+		return undefined;
+	}
+
+	const slowest = [...timed].sort((a, b) => b.durationMs - a.durationMs || a.agent.localeCompare(b.agent)).slice(0, count);
+	return `slowest: ${slowest.map(result => `${result.agent} ${formatDuration(result.durationMs)}`).join(', ')}`;
 }

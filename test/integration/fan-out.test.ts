@@ -73,7 +73,8 @@ test.serial('plain output: every line prefixed by its agent as it arrives, contr
 	const lines = result.stdout.split('\n');
 	t.is(lines.pop(), '', 'the output ends with a newline');
 	t.regex(lines.at(-1) ?? '', /^3 ok {3}request [\da-f]{8}-[\da-f]{4}-[\da-f]{4}-[\da-f]{4}-[\da-f]{12}$/);
-	const body = lines.slice(0, -1);
+	t.regex(lines.at(-2) ?? '', /^slowest: (alpha|bravo|charlie) \d+(\.\d)? m?s, (alpha|bravo|charlie) \d+(\.\d)? m?s, (alpha|bravo|charlie) \d+(\.\d)? m?s$/);
+	const body = lines.slice(0, -2);
 	t.is(body.length, 9, result.stdout);
 	for (const {name} of members) {
 		const own = body.filter(line => line.startsWith(`${pad(name)} `));

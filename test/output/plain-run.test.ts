@@ -1,6 +1,6 @@
 import test from 'ava';
 import type {RunEvent} from '../../source/dispatch/events.js';
-import {createPlainRunPrinter, describeResult, formatDuration} from '../../source/output/plain-run.js';
+import {createPlainRunPrinter, describeResult, formatDuration, slowestLine} from '../../source/output/plain-run.js';
 import {agentResult} from './agent-result.js';
 
 function print(events: RunEvent[], nameWidth = 5): string {
@@ -56,7 +56,7 @@ test('makes escape sequences and carriage returns from an agent visible', t => {
 	t.is(text, 'web1  | \\x1b[2J\\x1b[Hfake prompt\\x0dok\nweb1  = denied: hook said \\x1b[32mno\n');
 });
 
-test('ends with the summary and the request id', t => {
+test('ends with the slowest hosts, the summary and the request id', t => {
 	const text = print([
 		started,
 		{type: 'agent-finished', result: agentResult('web1', {status: 'failed', exitCode: 2, durationMs: 1500})},
@@ -66,6 +66,7 @@ test('ends with the summary and the request id', t => {
 	t.is(text, [
 		'web1  = failed (exit 2) (1.5 s)',
 		'db1   = ok (3 ms)',
+		'slowest: web1 1.5 s, db1 3 ms',
 		'1 ok · 1 failed   request req-0001abcd',
 		'',
 	].join('\n'));
@@ -90,4 +91,11 @@ test('formatDuration switches to seconds at one second', t => {
 	t.is(formatDuration(999), '999 ms');
 	t.is(formatDuration(1000), '1.0 s');
 	t.is(formatDuration(61_250), '61.3 s');
+});
+
+test('slowest: the three longest, by duration then name; nothing for fewer than two timed hosts', t => {
+	const timed = (agent: string, durationMs: number) => ({agent, durationMs});
+	t.is(slowestLine([timed('a', 5), timed('web12', 8100), timed('db1', 7500), timed('web03', 7900), timed('web02', 7900)]), 'slowest: web12 8.1 s, web02 7.9 s, web03 7.9 s');
+	t.is(slowestLine([timed('a', 5), timed('b', 0)]), undefined);
+	t.is(slowestLine([timed('a', 5)]), undefined);
 });
