@@ -1,10 +1,14 @@
 /**
  * The execution boundary, in order: the script name's pattern and the argument limits (both
- * before any lookup), the allowlist, the file re-checked against what was loaded, the argument
- * schema. Returns the entry to run or a refusal with its reason. The file check is a port.
+ * before any lookup), the allowlist, the files re-checked against what was loaded (the script and
+ * each `#!` interpreter), the argument schema, and no `-`-leading argument where the schema
+ * declares no option (option-args.ts). Returns the entry to run with what the file check opened,
+ * or a refusal with its reason. The file check is a port; whatever it opened is the caller's to
+ * close, whatever the decision.
  */
 import {checkArgs} from '../source/protocol/args.js';
 import {describeSchemaError} from '../source/protocol/args-schema.js';
+import {undeclaredOption} from '../source/protocol/option-args.js';
 import type {RunFrame} from '../source/protocol/frames.js';
 import {hasControl, isScriptName} from '../source/protocol/text-checks.js';
 import {changedFile, type ExecIdentity} from './allowlist.js';
@@ -44,6 +48,11 @@ export function decideRun<Checked extends {identity: ExecIdentity}>(frame: RunFr
 
 	if (loaded.validate && !loaded.validate(frame.args)) {
 		return {ok: false, reason: `arguments refused by ${frame.script}'s schema: ${describeSchemaError(loaded.validate)}`};
+	}
+
+	const dashed = loaded.validate ? undeclaredOption(frame.args, loaded.entry.args) : undefined;
+	if (dashed) {
+		return {ok: false, reason: `arguments refused: argument ${dashed.index + 1} ${JSON.stringify(dashed.value)} begins with "-" where ${frame.script}'s schema declares no option (mark that position "option": true, or list the value in its "enum")`};
 	}
 
 	return {ok: true, loaded, checked: check};

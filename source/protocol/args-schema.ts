@@ -22,6 +22,8 @@ export function compileArgsSchema(schema: unknown): CompiledSchema {
 		const ajv = new Ajv2020({strict: true, allErrors: false});
 		// "secret": true marks an argument to be kept and shown only as a hash (see secret-args.ts).
 		ajv.addKeyword({keyword: 'secret', schemaType: 'boolean'});
+		// "option": true lets a position begin with "-" (see option-args.ts).
+		ajv.addKeyword({keyword: 'option', schemaType: 'boolean'});
 		return {ok: true, validate: ajv.compile(schema as object)};
 	} catch (error) {
 		return {ok: false, reason: `the argument schema is not valid JSON Schema 2020-12: ${(error as Error).message}`};

@@ -8,6 +8,11 @@ const script = {path: '/usr/bin/uptime', dev: 2049, ino: 1234, mtimeMs: Date.UTC
 const shell = {path: '/bin/sh', dev: 2049, ino: 77, mtimeMs: Date.UTC(2025, 0, 1), uid: 0, mode: 0o100755};
 const identity: ExecIdentity = [script, shell];
 
+// An option position, a mode from a list, then a file name (free text).
+const copySchema = {type: 'array', prefixItems: [{type: 'string', option: true}, {enum: ['-n', '--dry-run', 'fast']}, {type: 'string'}], minItems: 3, items: false};
+
+const filesSchema = {type: 'array', items: {type: 'string'}};
+
 function schema(value: unknown) {
 	const compiled = compileArgsSchema(value);
 	if (!compiled.ok) {
@@ -25,6 +30,13 @@ const allowlist: LoadedAllowlist = new Map<string, LoadedEntry>([
 		identity,
 		validate: schema({type: 'array', prefixItems: [{enum: ['nginx', 'app']}], items: false, minItems: 1}),
 	}],
+	['copy', {
+		name: 'copy',
+		entry: {path: '/opt/ops/copy', description: '', timeoutSeconds: 30, args: copySchema},
+		identity,
+		validate: schema(copySchema),
+	}],
+	['files', {name: 'files', entry: {path: '/opt/ops/files', description: '', timeoutSeconds: 30, args: filesSchema}, identity, validate: schema(filesSchema)}],
 	['unsafe', {name: 'unsafe', entry: {path: '/tmp/unsafe', description: '', timeoutSeconds: 30}, problem: '/tmp/unsafe is writable by others (mode 777)'}],
 ]);
 
@@ -76,6 +88,9 @@ const refusals: Array<{title: string; frame: RunFrame; recheck?: () => FileCheck
 	{title: 'too many arguments', frame: frame('uptime', Array.from({length: 65}, () => 'a')), reason: 'arguments refused: 65 arguments given; the limit is 64'},
 	{title: 'an argument the schema does not allow', frame: frame('restart', ['database']), reason: 'arguments refused by restart\'s schema: argument #1 must be equal to one of the allowed values'},
 	{title: 'more arguments than the schema allows', frame: frame('restart', ['nginx', '--force']), reason: 'arguments refused by restart\'s schema: the arguments must NOT have more than 1 items'},
+	{title: 'a file name position given an option', frame: frame('copy', ['-v', 'fast', '-rf']), reason: 'arguments refused: argument 3 "-rf" begins with "-" where copy\'s schema declares no option (mark that position "option": true, or list the value in its "enum")'},
+	{title: 'a file name position given a long option', frame: frame('files', ['a', '--output=/etc/passwd']), reason: 'arguments refused: argument 2 "--output=/etc/passwd" begins with "-" where files\'s schema declares no option (mark that position "option": true, or list the value in its "enum")'},
+	{title: 'an option its enum does not list', frame: frame('copy', ['-v', '-f', 'a']), reason: 'arguments refused by copy\'s schema: argument #2 must be equal to one of the allowed values'},
 	{title: 'fewer arguments than the schema needs', frame: frame('restart'), reason: 'arguments refused by restart\'s schema: the arguments must NOT have fewer than 1 items'},
 ];
 
@@ -95,6 +110,11 @@ test('decideRun does not look at the file for a name that is refused before look
 });
 
 test('decideRun returns the entry when every check passes', t => {
+	for (const args of [['-v', '-n', 'a'], ['--verbose', '--dry-run', '-'], ['x', 'fast', 'file-with-dash-inside']]) {
+		t.true(decideRun(frame('copy', args), allowlist, unchanged, 'web1').ok, JSON.stringify(args));
+	}
+
+
 	t.deepEqual(decideRun(frame('uptime', ['$(id)', '; reboot']), allowlist, unchanged, 'web1'), {ok: true, loaded: allowlist.get('uptime')!, checked: unchanged()});
 	t.deepEqual(decideRun(frame('restart', ['app']), allowlist, unchanged, 'web1'), {ok: true, loaded: allowlist.get('restart')!, checked: unchanged()});
 });
