@@ -6,6 +6,7 @@ import {positiveInteger, usage} from '../source/cli/flags.js';
 import {allowScript, changeOwnTags, denyScript, initAgent} from './commands.js';
 import {formatTags} from '../source/policy/tags.js';
 import {agentPaths, readAllowlistFile, resolveAgentHome} from './home.js';
+import {safeJson, visible} from '../source/output/visible.js';
 
 const help = `
   Usage
@@ -116,10 +117,10 @@ void runMain('xi-exec-agent', async () => {
 		case 'scripts': {
 			const {scripts} = readAllowlistFile(paths);
 			if (flags['json']) {
-				process.stdout.write(JSON.stringify({scripts}, null, 2) + '\n');
+				process.stdout.write(safeJson({scripts}, 2) + '\n');
 			} else {
 				for (const [name, entry] of Object.entries(scripts)) {
-					process.stdout.write(`${name}\t${entry.path}\t${entry.description}\n`);
+					process.stdout.write(`${visible(name)}\t${visible(entry.path)}\t${visible(entry.description)}\n`);
 				}
 			}
 

@@ -8,6 +8,7 @@ import {openAgentAudit} from './agent-audit.js';
 import {colonHex} from '../source/pki/fingerprints.js';
 import {readAgentConfig, writePins, type AgentPaths} from './home.js';
 import {pairWithController, type PairingCode} from './pair.js';
+import {safeJson} from '../source/output/visible.js';
 
 export type PairCommandInput = {controller?: string; caSha256?: string; json: boolean; timeoutSeconds: number};
 
@@ -26,7 +27,7 @@ export async function pairCommand(paths: AgentPaths, input: PairCommandInput, io
 		throw new XiError('USAGE', 'pair needs a terminal to confirm the controller, or --ca-sha256 HASH (printed by `xi-exec ca fingerprint` on the controller) to pin its CA.');
 	}
 
-	const say = (human: string, json: Record<string, unknown>) => io.stdout(input.json ? JSON.stringify(json) + '\n' : human);
+	const say = (human: string, json: Record<string, unknown>) => io.stdout(input.json ? safeJson(json) + '\n' : human);
 	// The agent's side of the ceremony is audited too (a hash of the code, never the code).
 	const audit = openAgentAudit(paths, config);
 	const record = (fields: Record<string, unknown> & {event: string}) => audit.append({agent: config.name, controller: input.controller, ...fields}).catch(() => undefined);

@@ -5,10 +5,11 @@
  */
 import type {AgentResult, RunEvent} from '../dispatch/events.js';
 import type {HistoryLine} from '../history/run-record.js';
+import {safeJson} from '../output/visible.js';
 
 /** One event as an SSE message: `event` is its type, `data` its JSON (one line: JSON escapes newlines). */
 export function formatSse(event: RunEvent, id: string): string {
-	return `id: ${id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
+	return `id: ${id}\nevent: ${event.type}\ndata: ${safeJson(event)}\n\n`;
 }
 
 /**

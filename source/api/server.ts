@@ -13,6 +13,7 @@ import {createSecureContext, type SecureContext, type Server as TlsServer, type 
 import {Ajv2020, type ErrorObject} from 'ajv/dist/2020.js';
 import Fastify, {type FastifyInstance, type FastifyReply, type FastifyRequest} from 'fastify';
 import {XiError} from '../errors.js';
+import {safeJson} from '../output/visible.js';
 import {openControllerAudit} from '../audit/controller-log.js';
 import {createClientContext} from '../dispatch/agent-connection.js';
 import type {RunEvent} from '../dispatch/events.js';
@@ -137,7 +138,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
 				throw new XiError('INTERNAL', `the answer to ${method} ${url} (${String(httpStatus)}) breaks its published schema: ${describeAjv(validate.errors)}`);
 			}
 
-			return JSON.stringify(data);
+			return safeJson(data);
 		};
 	});
 	const validateEvent = answerAjv.compile(runEventSchema);

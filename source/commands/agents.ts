@@ -6,7 +6,7 @@ import {certificateNotes, maintainAfterContact} from '../certificates/after-cont
 import {createClientContext} from '../dispatch/agent-connection.js';
 import {discoverAgents, type Discovered} from '../dispatch/discover.js';
 import {loadControllerCredentials, openControllerRegistry, type ControllerPaths} from '../home.js';
-import {visible} from '../output/visible.js';
+import {safeJson, visible} from '../output/visible.js';
 import {describeDrift, formatTags, sameTags} from '../policy/tags.js';
 import {markSeen, revokedSerials, type AgentRecord} from '../registry/model.js';
 import {gatherHealth} from './doctor.js';
@@ -44,7 +44,7 @@ export async function agentsCommand(paths: ControllerPaths, input: {on: string[]
 		io.stderr(`xi-exec: warning: keeping certificates current failed: ${(error as Error).message}\n`);
 	});
 	if (input.json) {
-		io.stdout(JSON.stringify({agents: views}, null, 2) + '\n');
+		io.stdout(safeJson({agents: views}, 2) + '\n');
 		return 0;
 	}
 

@@ -11,7 +11,7 @@ import {crossVerify} from '../audit/cross-verify.js';
 import {logFileSet} from '../audit/log-files.js';
 import {parseRecords, type AuditRecord} from '../audit/record.js';
 import {verifyLogSet, type LogFile, type SetVerdict} from '../audit/verify-set.js';
-import {visible} from '../output/visible.js';
+import {safeJson, visible} from '../output/visible.js';
 import type {CommandIo} from './run.js';
 
 export type AuditFilter = {request?: string; agent?: string; since?: string};
@@ -72,7 +72,7 @@ export function auditListCommand(path: string, input: AuditFilter & {json: boole
 		&& (input.agent === undefined || record['agent'] === input.agent)
 		&& (since === undefined || new Date(record.ts) >= since));
 	if (input.json) {
-		io.stdout(JSON.stringify({records}) + '\n');
+		io.stdout(safeJson({records}) + '\n');
 		return 0;
 	}
 

@@ -9,6 +9,7 @@ import {existsSync, readTextFile} from '../io/files.js';
 import {openControllerRegistry, type ControllerPaths} from '../home.js';
 import {x509} from '../pki/x509.js';
 import type {CommandIo} from './run.js';
+import {safeJson} from '../output/visible.js';
 
 export async function gatherHealth(paths: ControllerPaths, now: Date): Promise<Finding[]> {
 	const notAfter = (path: string, what: string) => new x509.X509Certificate(readTextFile(path, what)).notAfter;
@@ -36,7 +37,7 @@ export async function gatherHealth(paths: ControllerPaths, now: Date): Promise<F
 export async function doctorCommand(paths: ControllerPaths, input: {json: boolean}, io: CommandIo): Promise<number> {
 	const findings = [...await gatherHealth(paths, new Date()), ...await syslogFindings(readControllerSettings(paths).syslogSettings, paths.auditLog)];
 	if (input.json) {
-		io.stdout(JSON.stringify({findings}, null, 2) + '\n');
+		io.stdout(safeJson({findings}, 2) + '\n');
 	} else {
 		const width = Math.max(...findings.map(finding => finding.subject.length));
 		io.stdout(findings.map(finding => `${finding.level.padEnd(4)}  ${finding.subject.padEnd(width)}  ${finding.message}`).join('\n') + '\n');

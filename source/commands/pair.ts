@@ -8,7 +8,7 @@ import {createInterface} from 'node:readline';
 import {XiError} from '../errors.js';
 import {loadCertificateAuthority, loadServerCredentials, openControllerRegistry, readControllerCertificate, type ControllerPaths} from '../home.js';
 import {parseHostPort} from '../io/address.js';
-import {visible} from '../output/visible.js';
+import {safeJson, visible} from '../output/visible.js';
 import {openPairingListener, type PairingEvent, type PairingListener} from '../pairing/listener.js';
 import {formatTags} from '../policy/tags.js';
 import {openControllerAudit} from '../audit/controller-log.js';
@@ -23,7 +23,7 @@ export async function pairCommand(paths: ControllerPaths, input: PairInput, io: 
 		throw new XiError('USAGE', `--listen ${listen}; for example --listen 0.0.0.0:7400.`);
 	}
 
-	const print = (human: string, json: Record<string, unknown>) => io.stdout(input.json ? JSON.stringify(json) + '\n' : human);
+	const print = (human: string, json: Record<string, unknown>) => io.stdout(input.json ? safeJson(json) + '\n' : human);
 	const audit = openControllerAudit(paths);
 	const recorder = createPairingAuditRecorder(audit.append, {now: () => new Date(), onError(error) {
 		io.stderr(`xi-exec: ${(error as Error).message}\n`);

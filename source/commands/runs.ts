@@ -10,13 +10,13 @@ import {runSummary, storedRunDocument} from '../history/run-record.js';
 import {findRun, listRuns} from '../history/run-store.js';
 import {loadControllerCredentials, openControllerRegistry, type ControllerPaths} from '../home.js';
 import {describeResult} from '../output/plain-run.js';
-import {visible, visibleLines} from '../output/visible.js';
+import {safeJson, visible, visibleLines} from '../output/visible.js';
 import {defaultCaller, type CommandIo} from './run.js';
 
 export function runsListCommand(paths: ControllerPaths, input: {json: boolean}, io: CommandIo): number {
 	const runs = listRuns(historyDirectory(paths));
 	if (input.json) {
-		io.stdout(JSON.stringify({runs: runs.map(run => runSummary(run))}, null, 2) + '\n');
+		io.stdout(safeJson({runs: runs.map(run => runSummary(run))}, 2) + '\n');
 		return 0;
 	}
 
@@ -40,7 +40,7 @@ export function runsShowCommand(paths: ControllerPaths, input: {id?: string; age
 	const run = findRun(historyDirectory(paths), input.id);
 	const document = storedRunDocument(run, input.agent);
 	if (input.json) {
-		io.stdout(JSON.stringify(document) + '\n');
+		io.stdout(safeJson(document) + '\n');
 		return 0;
 	}
 

@@ -10,6 +10,7 @@ import {openControllerRegistry, type ControllerPaths} from '../home.js';
 import {formatTags, parseTagChange, type Tags} from '../policy/tags.js';
 import {changeAgentTags} from '../registry/model.js';
 import {defaultCaller, type CommandIo} from './run.js';
+import {safeJson} from '../output/visible.js';
 
 export type TagInput = {name?: string; words: string[]; mode: 'set' | 'unset'; json: boolean; caller?: string};
 
@@ -43,7 +44,7 @@ export async function tagCommand(paths: ControllerPaths, input: TagInput, io: Co
 	}
 
 	if (input.json) {
-		io.stdout(JSON.stringify({agent: name, tags: changed.after, before: changed.before}) + '\n');
+		io.stdout(safeJson({agent: name, tags: changed.after, before: changed.before}) + '\n');
 	} else {
 		io.stdout(`${name}: ${formatTags(changed.after) || '(no tags)'}${formatTags(changed.before) === formatTags(changed.after) ? ' (unchanged)' : ''}\n`);
 	}

@@ -13,6 +13,7 @@ import {newToken, parseExpiry, type TokenRecord} from '../policy/tokens.js';
 import {hasControl, isScriptName} from '../protocol/text-checks.js';
 import type {ControllerPaths} from '../home.js';
 import {defaultCaller, type CommandIo} from './run.js';
+import {safeJson} from '../output/visible.js';
 
 /** `caller` and `source` say who asked (the REST API passes its token's name and the client's address). */
 export type TokenCaller = {caller?: string; source?: string};
@@ -60,7 +61,7 @@ export async function tokenCreate(paths: ControllerPaths, input: TokenCreateInpu
 		});
 	});
 	if (input.json) {
-		io.stdout(JSON.stringify({token, id, name: record.name, scripts, on: input.on, expiresAt: record.expiresAt}) + '\n');
+		io.stdout(safeJson({token, id, name: record.name, scripts, on: input.on, expiresAt: record.expiresAt}) + '\n');
 	} else {
 		io.stdout(`${token}\n`);
 		io.stderr(`Token ${record.name} (id ${id}) for ${scripts.join(', ')} on --on ${input.on.join(' --on ')}${record.expiresAt ? `, until ${record.expiresAt}` : ', no expiry'}.\nThis is the only time it is shown: only its hash is stored. Pass it as XI_EXEC_TOKEN or --token-file.\n`);
@@ -73,7 +74,7 @@ export async function tokenList(paths: ControllerPaths, input: {json: boolean}, 
 	const {tokens} = await openTokenStore(paths.home).read();
 	const views = tokens.map(({hash: _hash, ...token}) => ({...token, state: token.revokedAt ? 'revoked' : (token.expiresAt && new Date(token.expiresAt) <= now ? 'expired' : 'active')}));
 	if (input.json) {
-		io.stdout(JSON.stringify({tokens: views}, null, 2) + '\n');
+		io.stdout(safeJson({tokens: views}, 2) + '\n');
 		return 0;
 	}
 

@@ -11,7 +11,7 @@
  *   "targets": [{"agent", "wouldRun", "status", "reason"}]}. Pure apart from `write`.
  */
 import type {AgentResult, RunEvent} from '../dispatch/events.js';
-import {visible} from './visible.js';
+import {safeJson, visible} from './visible.js';
 
 export type DryRunAnswer = {agent: string; wouldRun: boolean; status: string; reason: string};
 
@@ -43,7 +43,7 @@ export function createDryRunView(write: (text: string) => void, options: {json: 
 }
 
 function jsonDocument(requestId: string, header: Extract<RunEvent, {type: 'run-started'}> | undefined, answers: readonly DryRunAnswer[]): string {
-	return JSON.stringify({requestId, script: header?.script, args: header?.args, dryRun: true, targets: answers}) + '\n';
+	return safeJson({requestId, script: header?.script, args: header?.args, dryRun: true, targets: answers}) + '\n';
 }
 
 function table(requestId: string, answers: readonly DryRunAnswer[]): string {

@@ -7,6 +7,7 @@
  */
 import type {AgentResult, RunEvent} from '../dispatch/events.js';
 import {groupResults} from '../dispatch/group-output.js';
+import {safeJson} from './visible.js';
 
 export function createJsonRunWriter(write: (text: string) => void, options: {group?: boolean} = {}) {
 	let first = true;
@@ -15,12 +16,12 @@ export function createJsonRunWriter(write: (text: string) => void, options: {gro
 		onEvent(event: RunEvent): void {
 			switch (event.type) {
 				case 'run-started': {
-					write(`{"requestId":${JSON.stringify(event.requestId)},"script":${JSON.stringify(event.script)},"args":${JSON.stringify(event.args)},"results":[`);
+					write(`{"requestId":${safeJson(event.requestId)},"script":${safeJson(event.script)},"args":${safeJson(event.args)},"results":[`);
 					break;
 				}
 
 				case 'agent-finished': {
-					write((first ? '\n' : ',\n') + JSON.stringify(resultDocument(event.result)));
+					write((first ? '\n' : ',\n') + safeJson(resultDocument(event.result)));
 					first = false;
 					if (options.group) {
 						kept.push(event.result);
@@ -30,7 +31,7 @@ export function createJsonRunWriter(write: (text: string) => void, options: {gro
 				}
 
 				case 'run-finished': {
-					write(options.group ? `\n],"groups":${JSON.stringify(groupResults(kept))}}\n` : '\n]}\n');
+					write(options.group ? `\n],"groups":${safeJson(groupResults(kept))}}\n` : '\n]}\n');
 					break;
 				}
 
