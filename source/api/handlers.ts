@@ -60,6 +60,8 @@ export type ApiPorts = {
 	version: string;
 	now: () => Date;
 	log: (line: string) => void;
+	/** How often an idle event stream gets a comment line (default 15 s), so proxies do not cut it. */
+	heartbeatMs?: number;
 };
 
 export type Handler = (request: FastifyRequest, reply: FastifyReply, caller: Caller) => Promise<unknown>;
@@ -203,7 +205,7 @@ export function createHandlers(ports: ApiPorts): Record<string, Handler> {
 			if (problem) {
 				const reason = `Refused before running anything: ${problem}.`;
 				// Recorded as the run flow records its own refusals; if even that fails, the refusal stands.
-				await ports.audit.append({event: 'run.refused', requestId: randomUUID(), script, argsHash: argsHash(body.args), caller: `api:${token.scope.name}`, source: request.ip, selector: selectorValues(body.on), reason}).catch(() => undefined);
+				await ports.audit.append({event: 'run.refused', requestId: randomUUID(), script, argsHash: argsHash(body.args), caller: `api:${token.scope.name}`, source: request.ip, selector: selectorValues(body.on), code: 'OUT_OF_SCOPE', reason}).catch(() => undefined);
 				throw new XiError('OUT_OF_SCOPE', reason);
 			}
 
@@ -432,7 +434,7 @@ function streamEvents(request: FastifyRequest, reply: FastifyReply, ports: ApiPo
 		}
 	};
 
-	const heartbeat = setInterval(() => response.write(': keep-alive\n\n'), heartbeatMs);
+	const heartbeat = setInterval(() => response.write(': keep-alive\n\n'), ports.heartbeatMs ?? heartbeatMs);
 	heartbeat.unref();
 	response.on('close', end);
 	const live = stored ? undefined : ports.live.follow(requestId, send);

@@ -35,7 +35,7 @@ export type RouteSpec = {
 	tag: string;
 	schema: RouteSchema;
 	/** When the 200 answer is not JSON: its media type (the schema is then for the document only). */
-	produces?: 'text/event-stream' | 'text/html' | 'text/javascript' | 'text/css';
+	produces?: 'text/event-stream' | 'text/html' | 'text/javascript' | 'text/css' | 'text/plain';
 };
 
 const errors = {'4xx': s.errorSchema, '5xx': s.errorSchema};
@@ -59,6 +59,12 @@ export const routes: readonly RouteSpec[] = [
 	{
 		method: 'GET', url: '/docs/docs.css', access: 'public', operationId: 'docsStyle', tag: 'service', produces: 'text/css',
 		summary: 'The docs page\'s style sheet',
+		schema: {response: {200: {type: 'string'}, ...errors}},
+	},
+	{
+		method: 'GET', url: '/metrics', access: 'admin', operationId: 'metrics', tag: 'service', produces: 'text/plain',
+		summary: 'Prometheus metrics of the controller (text exposition format 0.0.4)',
+		description: 'Runs, hosts\' outcomes and durations, denials, pairings, audit records, certificate expiry, the syslog spool and TLS handshake failures, from every controller process (README, Metrics). A token whose scope is everything by default (the metrics describe the whole fleet); `{"api": {"metricsToken": false}}` in config.json makes it public.',
 		schema: {response: {200: {type: 'string'}, ...errors}},
 	},
 	{

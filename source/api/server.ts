@@ -7,14 +7,18 @@
  * the REST API, the agents' policy calls still get the fleet certificate, chosen by the SNI name
  * the policy client sends.
  */
-import {constants, X509Certificate} from 'node:crypto';
+import {constants, randomUUID, X509Certificate} from 'node:crypto';
 import {statSync} from 'node:fs';
 import {createSecureContext, type SecureContext, type Server as TlsServer, type TLSSocket} from 'node:tls';
 import {Ajv2020, type ErrorObject} from 'ajv/dist/2020.js';
 import Fastify, {type FastifyInstance, type FastifyReply, type FastifyRequest} from 'fastify';
 import {XiError} from '../errors.js';
 import {safeJson} from '../output/visible.js';
-import {openControllerAudit} from '../audit/controller-log.js';
+import {openControllerAudit, readControllerSettings} from '../audit/controller-log.js';
+import {openSpool, spoolPath} from '../audit/syslog-spool.js';
+import {tailAuditLog} from '../metrics/audit-tail.js';
+import {createControllerMetrics} from '../metrics/controller-metrics.js';
+import {accessLine} from './access-log.js';
 import {createClientContext} from '../dispatch/agent-connection.js';
 import type {RunEvent} from '../dispatch/events.js';
 import {loadControllerCredentials, openControllerRegistry, type ControllerPaths, type TlsCredentials} from '../home.js';
@@ -52,6 +56,12 @@ export type ApiServerOptions = {
 	deadlines?: {handshakeMs: number; headersMs: number};
 	now?: () => Date;
 	log?: (line: string) => void;
+	/** Whether GET /metrics needs a token (default true). */
+	metricsToken?: boolean;
+	/** Gets one JSON line per answered request (the access log); none by default. */
+	accessLog?: (line: string) => void;
+	/** How often an idle event stream gets a heartbeat comment (default 15 s). */
+	heartbeatMs?: number;
 };
 
 export type ApiTlsVersion = 'TLSv1.2' | 'TLSv1.3';
@@ -106,6 +116,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
 			...(options.apiCertificate ? {SNICallback: (name: string, done: (error: Error | null, context?: SecureContext) => void) => done(null, name === policyServerName ? fleetContext : undefined)} : {}),
 		},
 		logger: false,
+		genReqId: () => randomUUID(),
 		bodyLimit: bodyLimitBytes,
 		// Between requests; Fastify's default is 72 s.
 		keepAliveTimeout: 5000,
@@ -177,13 +188,33 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
 		version: options.version ?? '0.1.0',
 		now,
 		log,
+		...(options.heartbeatMs ? {heartbeatMs: options.heartbeatMs} : {}),
 	};
+
+	const syslog = readControllerSettings(paths).syslogSettings;
+	const metrics = createControllerMetrics({
+		agents: async () => (await registry.read()).agents,
+		spool: () => (syslog ? openSpool(spoolPath(paths.auditLog), syslog.spoolBytes).status() : undefined),
+		now,
+	});
+	const auditTail = tailAuditLog(paths.auditLog);
+	(app.server as unknown as TlsServer).on('tlsClientError', (error: NodeJS.ErrnoException) => {
+		metrics.handshakeFailed(error.code ?? 'unknown');
+	});
 
 	const handlers: Record<string, Handler> = {
 		...createHandlers(ports),
 		docsPage: staticFile('text/html; charset=utf-8', docsHtml),
 		docsScript: staticFile('text/javascript; charset=utf-8', docsScript),
 		docsStyle: staticFile('text/css; charset=utf-8', docsCss),
+		async metrics(_request, reply) {
+			for (const record of auditTail.read()) {
+				metrics.observe(record);
+			}
+
+			void reply.header('content-type', metrics.registry.contentType);
+			return metrics.text();
+		},
 	};
 
 	const registered: Array<{method: string; url: string}> = [];
@@ -220,7 +251,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
 	});
 
 	app.addHook('onSend', async (request, reply, payload) => {
-		void reply.header('x-content-type-options', 'nosniff');
+		void reply.header('x-content-type-options', 'nosniff').header('x-request-id', String(request.id));
 		if (!reply.hasHeader('cache-control')) {
 			void reply.header('cache-control', 'no-store');
 		}
@@ -231,6 +262,13 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
 
 		return payload;
 	});
+
+	if (options.accessLog) {
+		const write = options.accessLog;
+		app.addHook('onResponse', async (request, reply) => {
+			write(JSON.stringify(accessLine(request, reply, callers.get(request), now())));
+		});
+	}
 
 	app.setErrorHandler((error, request, reply) => {
 		const {status, body} = errorAnswer(error);
@@ -255,7 +293,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
 			method: route.method,
 			url: route.url,
 			schema: route.schema,
-			config: {access: route.access},
+			config: {access: route.operationId === 'metrics' && options.metricsToken === false ? 'public' : route.access},
 			handler: async (request, reply) => {
 				const caller = callers.get(request);
 				if (!caller) {

@@ -6,6 +6,8 @@
  *
  * CORS is off unless config.json lists origins: {"api": {"corsOrigins": ["https://dash.example"]}}.
  * TLS 1.3 only unless config.json says {"api": {"tlsMinVersion": "TLSv1.2"}} (api/server.ts says why).
+ * GET /metrics needs a token unless {"api": {"metricsToken": false}}; event streams get a heartbeat
+ * every {"api": {"sseHeartbeatMs": 15000}}. One JSON access-log line per request goes to stdout.
  */
 import {createApiServer, type ApiTlsVersion} from '../api/server.js';
 import {XiError} from '../errors.js';
@@ -38,6 +40,8 @@ export async function serveCommand(paths: ControllerPaths, input: ServeInput, io
 		...(apiCertificate ? {apiCertificate} : {}),
 		corsOrigins: readCorsOrigins(paths),
 		tlsMinVersion: readTlsMinVersion(paths),
+		...readObservability(paths),
+		accessLog: line => io.stdout(`${line}\n`),
 		log: line => io.stderr(`xi-exec serve: ${line}\n`),
 	});
 
@@ -62,6 +66,24 @@ export async function serveCommand(paths: ControllerPaths, input: ServeInput, io
 	io.stderr('Stopping: cancelling runs still going...\n');
 	await server.close();
 	return stopped;
+}
+
+function readObservability(paths: ControllerPaths): {metricsToken?: boolean; heartbeatMs?: number} {
+	if (!existsSync(paths.config)) {
+		return {};
+	}
+
+	const api = (readJsonFile(paths.config, 'the controller settings') as {api?: {metricsToken?: unknown; sseHeartbeatMs?: unknown}} | null)?.api;
+	const {metricsToken, sseHeartbeatMs} = api ?? {};
+	if (metricsToken !== undefined && typeof metricsToken !== 'boolean') {
+		throw new XiError('CONFIG_INVALID', `"api.metricsToken" in ${paths.config} must be true (GET /metrics needs a token, the default) or false (received ${JSON.stringify(metricsToken)}).`);
+	}
+
+	if (sseHeartbeatMs !== undefined && !(typeof sseHeartbeatMs === 'number' && Number.isSafeInteger(sseHeartbeatMs) && sseHeartbeatMs >= 100)) {
+		throw new XiError('CONFIG_INVALID', `"api.sseHeartbeatMs" in ${paths.config} must be a whole number of milliseconds of at least 100 (received ${JSON.stringify(sseHeartbeatMs)}).`);
+	}
+
+	return {...(metricsToken === undefined ? {} : {metricsToken}), ...(sseHeartbeatMs === undefined ? {} : {heartbeatMs: sseHeartbeatMs as number})};
 }
 
 function readCorsOrigins(paths: ControllerPaths): string[] {

@@ -177,7 +177,7 @@ export async function prepareRun(ports: RunPorts, input: RunRequestInput): Promi
 		await checkLimits(ports, input, script, targets, describe);
 	} catch (error) {
 		// A refusal is an event too; if even it cannot be recorded, the refusal still stands.
-		await audit.append({event: 'run.refused', requestId, script, argsHash: argsHash(args), caller: input.caller, source: input.source, client: input.client, selector, reason: (error as Error).message}).catch(() => undefined);
+		await audit.append({event: 'run.refused', requestId, script, argsHash: argsHash(args), caller: input.caller, source: input.source, client: input.client, selector, code: error instanceof XiError ? error.code : 'INTERNAL', reason: (error as Error).message}).catch(() => undefined);
 		throw error;
 	}
 

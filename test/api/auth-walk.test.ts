@@ -39,6 +39,7 @@ const samples: Record<string, Sample> = {
 	'GET /docs': {path: () => '/docs', public: true},
 	'GET /docs/docs.js': {path: () => '/docs/docs.js', public: true},
 	'GET /docs/docs.css': {path: () => '/docs/docs.css', public: true},
+	'GET /metrics': {path: () => '/metrics'},
 	'GET /openapi.json': {path: () => '/openapi.json'},
 	'GET /v1/agents': {path: () => '/v1/agents'},
 	'POST /v1/runs': {path: () => '/v1/runs', body: {script: 'hello', on: ['all']}},
