@@ -1,4 +1,4 @@
-/** Flag checks shared by both executables: meow accepts `--parallel abc` as null, so we check. */
+/** Flag checks shared by both executables' commands: the value's range, named in the refusal. */
 import {XiError} from '../errors.js';
 
 export function positiveInteger(name: string, value: number | undefined, options: {max?: number} = {}): number | undefined {
@@ -11,16 +11,4 @@ export function positiveInteger(name: string, value: number | undefined, options
 	}
 
 	return value;
-}
-
-export function requireFlag<T>(name: string, value: T | undefined, hint: string): T {
-	if (value === undefined || value === '') {
-		throw new XiError('USAGE', `--${name} is required: ${hint}`);
-	}
-
-	return value;
-}
-
-export function usage(message: string): never {
-	throw new XiError('USAGE', message);
 }

@@ -17,6 +17,7 @@ import {normaliseSerial} from '../pki/fingerprints.js';
 import {planRollout} from '../dispatch/rollout.js';
 import {openOutdir} from './run-outdir.js';
 import {startProgress, type ProgressTicker} from './run-progress.js';
+import {exitInterrupted, type CommandIo} from '../io/command-io.js';
 
 export {checkToken, outcomeRecord} from '../dispatch/run-request.js';
 
@@ -47,14 +48,8 @@ export type RunInput = {
 	progress?: {columns: () => number | undefined};
 };
 
-export type CommandIo = {
-	stdout: (text: string) => void;
-	stderr: (text: string) => void;
-	/** Resolves each time the user presses Ctrl-C. */
-	onInterrupt: (handler: () => void) => void;
-};
-
-export const exitInterrupted = 130;
+// Moved to io/command-io.ts; re-exported until the modules that import them from here follow.
+export {exitInterrupted, type CommandIo} from '../io/command-io.js';
 
 export function defaultCaller(): string {
 	return `${userInfo().username}@${hostname()}`;

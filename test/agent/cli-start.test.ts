@@ -1,11 +1,11 @@
-/** `xi-exec-agent start` reads its two flags without meow (the daemon keeps nothing it does not need): bad input still gets one clear error. */
+/** `xi-exec-agent start` reads its flags through the shared runner (node:util, no command-line library held by the daemon): bad input still gets one clear error. */
 import test from 'ava';
 import {agentCli, runCli, temporaryDirectory} from '../helpers/fleet.js';
 
 const cases: Array<{args: string[]; stderr: RegExp}> = [
-	{args: ['start', '--bogus'], stderr: /^xi-exec-agent: Unknown option '--bogus'; xi-exec-agent start takes only --home DIR and --debug\. \(USAGE\)\n$/},
-	{args: ['start', 'extra'], stderr: /^xi-exec-agent: Unexpected argument 'extra'\..*; xi-exec-agent start takes only --home DIR and --debug\. \(USAGE\)\n$/},
-	{args: ['start', '--home'], stderr: /^xi-exec-agent: Option '--home <value>' argument missing; xi-exec-agent start takes only --home DIR and --debug\. \(USAGE\)\n$/},
+	{args: ['start', '--bogus'], stderr: /^xi-exec-agent: Unknown option '--bogus'; see `xi-exec-agent start --help`\. \(USAGE\)\n$/},
+	{args: ['start', 'extra'], stderr: /^xi-exec-agent: Unexpected argument 'extra'\..*; see `xi-exec-agent start --help`\. \(USAGE\)\n$/},
+	{args: ['start', '--home'], stderr: /^xi-exec-agent: Option '--home <value>' argument missing; see `xi-exec-agent start --help`\. \(USAGE\)\n$/},
 ];
 
 for (const c of cases) {

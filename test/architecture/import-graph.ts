@@ -1,8 +1,9 @@
 /**
  * The folder-level import graph of source/ and agent/: each module's imports (static and
  * `import()`), read with TypeScript's own pre-processor, folded into edges between folders.
- * A folder is `source/<dir>`, `agent` or `agent/hooks`; a file directly under source/ is its own node
- * (`source/errors`, `source/home`), except source/cli.ts, which belongs with source/cli/.
+ * A folder is `source/<dir>`, `agent` (with its command table, agent/cli/) or `agent/hooks` (an
+ * executable of its own); a file directly under source/ is its own node (`source/errors`,
+ * `source/home`), except source/cli.ts, which belongs with source/cli/.
  */
 import {readdirSync, readFileSync} from 'node:fs';
 import {dirname, join, relative, resolve} from 'node:path';
@@ -23,7 +24,7 @@ export function sourceFiles(directory: string): string[] {
 export function folderOf(path: string): string {
 	const parts = path.replace(/\.(js|jsx|ts|tsx)$/, '').split('/');
 	if (parts[0] === 'agent') {
-		return parts.length > 2 ? `agent/${parts[1]!}` : 'agent';
+		return parts.length > 2 && parts[1] !== 'cli' ? `agent/${parts[1]!}` : 'agent';
 	}
 
 	if (parts.length === 2) {

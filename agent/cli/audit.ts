@@ -1,0 +1,28 @@
+import {XiError} from '../../source/errors.js';
+import {defineCommand} from '../../source/cli/command.js';
+import type {AgentPorts} from './ports.js';
+
+export const audit = defineCommand({
+	name: 'audit',
+	summary: 'read this agent\'s audit log, or check its hash chain and signed checkpoints',
+	usage: ['audit [--request ID] [--since 1h] [--json]', 'audit verify'],
+	flags: {
+		request: {type: 'string', value: 'ID', description: 'only the records of this request (a run\'s id)'},
+		since: {type: 'string', value: 'DURATION', description: 'only the records of the last 1h, 2d, ...'},
+	},
+	takesArgs: true,
+	exitCodes: [[1, 'verify: the chain or a checkpoint does not hold']],
+	async run({flags, args}, io, ports: AgentPorts) {
+		const commands = await import('../../source/commands/audit.js');
+		if (args[0] === 'verify') {
+			const {agentAuditVerifier} = await import('../agent-audit.js');
+			return commands.auditVerifyCommand(ports.paths.auditLog, agentAuditVerifier(ports.paths), io);
+		}
+
+		if (args.length > 0) {
+			throw new XiError('USAGE', `unknown audit command ${JSON.stringify(args[0])}; use \`xi-exec-agent audit\` or \`xi-exec-agent audit verify\`.`);
+		}
+
+		return commands.auditListCommand(ports.paths.auditLog, {request: flags.request, since: flags.since, json: flags.json}, io);
+	},
+});

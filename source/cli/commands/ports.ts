@@ -1,0 +1,12 @@
+/** What the controller's commands are given: its home's paths and the process's surroundings. */
+import type {ControllerPaths} from '../../home.js';
+
+export type ControllerPorts = {
+	paths: ControllerPaths;
+	env: NodeJS.ProcessEnv;
+	stdin: NodeJS.ReadStream;
+	/** Both stdin and stdout are a terminal: questions can be asked, the console shown. */
+	interactive: boolean;
+	/** stderr's width, when stderr is a terminal (a live progress line goes there). */
+	stderrColumns?: () => number | undefined;
+};
