@@ -91,17 +91,26 @@ async function reload(target: Fleet): Promise<void> {
 	await waitFor(() => logEvents(target.running, 'allowlist.reloaded', from)[0], 'the agent to reload');
 }
 
-rootTest('`allow` refuses each unsafe path with its reason and leaves the allowlist as it was', async t => {
+/**
+ * The files both tables use: real/ (root, 0755) with hello, an interpreter owned by nobody and a
+ * script naming it, an env script; `theirs` → real (a link owned by nobody), `ours` → real (root's).
+ */
+function layout() {
 	const directory = base();
 	const real = join(directory, 'real');
 	mkdirSync(real, {mode: 0o755});
-	file(join(real, 'hello'), '#!/bin/sh\necho hello\n');
+	file(join(real, 'hello'), '#!/bin/sh\necho "hello $*"\n');
 	symlinkSync('real', join(directory, 'theirs'));
 	lchownSync(join(directory, 'theirs'), nobody!.uid, nobody!.gid);
 	symlinkSync('real', join(directory, 'ours'));
 	const interpreter = file(join(real, 'their-interpreter'), '#!/bin/sh\nexec /bin/sh "$@"\n', nobody!.uid);
-	file(join(real, 'uses-theirs'), `#!${interpreter}\necho hi\n`);
-	file(join(real, 'env-sh'), '#!/usr/bin/env sh\necho "env-sh $*"\n');
+	const usesTheirs = file(join(real, 'uses-theirs'), `#!${interpreter}\necho hi\n`);
+	const envSh = file(join(real, 'env-sh'), '#!/usr/bin/env sh\necho "env-sh $*"\n');
+	return {directory, real, interpreter, usesTheirs, envSh};
+}
+
+rootTest('`allow` refuses each unsafe path with its reason and leaves the allowlist as it was', async t => {
+	const {directory, real, interpreter} = layout();
 	const controller = await createController();
 	const agent = await enrolAgent(controller, {name: 'allow1', port: freePort()});
 	const env = {XI_EXEC_AGENT_HOME: agent.home};
@@ -117,7 +126,7 @@ rootTest('`allow` refuses each unsafe path with its reason and leaves the allowl
 	for (const c of cases) {
 		const result = await runCli(agentCli, ['allow', ...c.args], env);
 		t.is(result.code, 2, c.title);
-		t.is(result.stderr, `xi-exec-agent: Refusing to allow x: ${c.reason}.\n`, c.title);
+		t.is(result.stderr, `xi-exec-agent: Refusing to allow x: ${c.reason}. (SCRIPT_UNSAFE)\n`, c.title);
 	}
 
 	t.is(readFileSync(agentPaths(agent.home).allowlist, 'utf8'), allowlistBefore, 'nothing was added');
@@ -132,21 +141,14 @@ rootTest('`allow` refuses each unsafe path with its reason and leaves the allowl
 });
 
 rootTest('a run is refused, with its reason in the result and the audit record, when a path turns unsafe or an interpreter changes', async t => {
-	const directory = base();
-	const real = join(directory, 'real');
-	mkdirSync(real, {mode: 0o755});
-	file(join(real, 'hello'), '#!/bin/sh\necho "hello $*"\n');
-	symlinkSync('real', join(directory, 'theirs'));
-	lchownSync(join(directory, 'theirs'), nobody!.uid, nobody!.gid);
-	symlinkSync('real', join(directory, 'swapped'));
-	const theirInterpreter = file(join(real, 'their-interpreter'), '#!/bin/sh\nexec /bin/sh "$@"\n', nobody!.uid);
+	const {directory, real, interpreter: theirInterpreter, usesTheirs, envSh} = layout();
 	const tool = file(join(real, 'tool'), '#!/bin/sh\nexec /bin/sh "$@"\n');
 	const target = await fleet('path1', {
 		theirs: join(directory, 'theirs', 'hello'),
-		swapped: join(directory, 'swapped', 'hello'),
-		'uses-theirs': file(join(real, 'uses-theirs'), `#!${theirInterpreter}\necho hi\n`),
+		swapped: join(directory, 'ours', 'hello'),
+		'uses-theirs': usesTheirs,
 		'uses-tool': file(join(real, 'uses-tool'), `#!${tool}\necho "tool ran $*"\n`),
-		'env-sh': file(join(real, 'env-sh'), '#!/usr/bin/env sh\necho env\n'),
+		'env-sh': envSh,
 	});
 	t.teardown(async () => target.running.stop());
 
@@ -155,14 +157,14 @@ rootTest('a run is refused, with its reason in the result and the audit record, 
 	t.like(await run(target, 'swapped', ['x']), {status: 'ok', stdout: 'hello x\n'});
 
 	// After load: the link on the way is given to another user, the nested interpreter replaced.
-	lchownSync(join(directory, 'swapped'), nobody!.uid, nobody!.gid);
+	lchownSync(join(directory, 'ours'), nobody!.uid, nobody!.gid);
 	replace(tool, '#!/bin/sh\necho replaced\n');
 	const cases = [
 		{script: 'theirs', reason: `script theirs is refused: ${ownedByNobody(join(directory, 'theirs'), true)}`},
-		{script: 'swapped', reason: `script swapped is refused: ${ownedByNobody(join(directory, 'swapped'), true)}`},
+		{script: 'swapped', reason: `script swapped is refused: ${ownedByNobody(join(directory, 'ours'), true)}`},
 		{script: 'uses-theirs', reason: `script uses-theirs is refused: ${ownedByNobody(theirInterpreter)}`},
 		{script: 'uses-tool', reason: `script uses-tool is refused: ${changed(tool)}`},
-		{script: 'env-sh', reason: `script env-sh is refused: ${join(real, 'env-sh')} starts with #!/usr/bin/env sh, which finds its interpreter on PATH; name the interpreter in the allowlist entry ("interpreter": "/usr/bin/NAME", or --interpreter with xi-exec-agent allow)`},
+		{script: 'env-sh', reason: `script env-sh is refused: ${envSh} starts with #!/usr/bin/env sh, which finds its interpreter on PATH; name the interpreter in the allowlist entry ("interpreter": "/usr/bin/NAME", or --interpreter with xi-exec-agent allow)`},
 	];
 	for (const c of cases) {
 		const outcome = await run(target, c.script);

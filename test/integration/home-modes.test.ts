@@ -46,7 +46,7 @@ test.serial('the agent refuses to start while its home is open to others, naming
 		const result = await runCli(agentCli, ['start'], {XI_EXEC_AGENT_HOME: agent.home});
 		chmodSync(c.path, before);
 		t.is(result.code, 2, c.message);
-		t.is(result.stderr, `xi-exec-agent: Refusing to start: ${c.message}. Anyone who can change these files can change what this agent runs.\n`);
+		t.is(result.stderr, `xi-exec-agent: Refusing to start: ${c.message}. Anyone who can change these files can change what this agent runs. (HOME_UNSAFE)\n`);
 		t.false(existsSync(paths.auditLog), `${c.message}: no audit record, the log was never opened`);
 	}
 
@@ -54,14 +54,14 @@ test.serial('the agent refuses to start while its home is open to others, naming
 	renameSync(paths.allowlist, `${paths.allowlist}.real`);
 	symlinkSync(`${paths.allowlist}.real`, paths.allowlist);
 	const linked = await runCli(agentCli, ['start'], {XI_EXEC_AGENT_HOME: agent.home});
-	t.is(linked.stderr, `xi-exec-agent: Refusing to start: ${paths.allowlist} is a symbolic link; keep the file itself there. Anyone who can change these files can change what this agent runs.\n`);
+	t.is(linked.stderr, `xi-exec-agent: Refusing to start: ${paths.allowlist} is a symbolic link; keep the file itself there. Anyone who can change these files can change what this agent runs. (HOME_UNSAFE)\n`);
 	renameSync(`${paths.allowlist}.real`, paths.allowlist);
 
 	if (isRoot && nobody) {
 		chownSync(paths.config, nobody.uid, nobody.gid);
 		const owned = await runCli(agentCli, ['start'], {XI_EXEC_AGENT_HOME: agent.home});
 		chownSync(paths.config, 0, 0);
-		t.is(owned.stderr, `xi-exec-agent: Refusing to start: ${paths.config} is owned by uid ${nobody.uid}, neither root nor the agent's user (uid 0); fix it with \`chown 0 ${paths.config}\`. Anyone who can change these files can change what this agent runs.\n`);
+		t.is(owned.stderr, `xi-exec-agent: Refusing to start: ${paths.config} is owned by uid ${nobody.uid}, neither root nor the agent's user (uid 0); fix it with \`chown 0 ${paths.config}\`. Anyone who can change these files can change what this agent runs. (HOME_UNSAFE)\n`);
 	} else {
 		t.log('SKIPPED the case of a file owned by another user: it needs root');
 	}

@@ -33,7 +33,7 @@ test('policy.json with a misplaced key: refused at start, and on reload the old 
 	writeFileSync(policy, JSON.stringify(misplaced), {mode: 0o600});
 	const refused = await runCli(agentCli, ['start'], {XI_EXEC_AGENT_HOME: agent.home});
 	t.is(refused.code, 2);
-	t.is(refused.stderr, `xi-exec-agent: Refusing to start: ${policy} is invalid: ${misplacedProblem}. Fix it; the agent checks it again when it starts or reloads (SIGHUP).\n`);
+	t.is(refused.stderr, `xi-exec-agent: Refusing to start: ${policy} is invalid: ${misplacedProblem}. Fix it; the agent checks it again when it starts or reloads (SIGHUP). (CONFIG_INVALID)\n`);
 	t.false(existsSync(paths.auditLog), 'no audit record: the agent never opened its log');
 
 	writeFileSync(policy, JSON.stringify(strict), {mode: 0o600});
