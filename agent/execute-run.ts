@@ -20,6 +20,7 @@ import type {LoadedAllowlist} from './loaded-allowlist.js';
 import {runScript, scriptEnvironment, type ScriptOutcome} from './run-script.js';
 import type {RunCgroups} from './run-cgroup.js';
 import type {RunSlots} from './run-slots.js';
+import {cancelledByFor} from './stop-reasons.js';
 
 export type AgentLog = (event: string, fields: Record<string, unknown>) => void;
 
@@ -188,8 +189,8 @@ export async function executeRun(frame: RunFrame, context: RunContext, send: (li
 }
 
 /** Who cancelled: the caller named by the cancel frame (or why the run was stopped), else the run's own caller. */
-function cancelledBy(cancel: AbortSignal, caller: string): string {
-	return typeof cancel.reason === 'string' ? cancel.reason : caller;
+function cancelledBy(cancel: AbortSignal, caller: string): string | undefined {
+	return cancelledByFor(cancel.reason, caller);
 }
 
 function resultFrame(id: string, outcome: ScriptOutcome, agentHead: SignedHead | undefined): Omit<ResultFrame, 'v'> {

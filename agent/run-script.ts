@@ -25,6 +25,7 @@ import {spawn, type SpawnOptions} from 'node:child_process';
 import {StringDecoder} from 'node:string_decoder';
 import type {AgentStatus} from '../source/protocol/frames.js';
 import type {RunCgroups} from './run-cgroup.js';
+import {stoppedReason} from './stop-reasons.js';
 
 export type ScriptLaunch = {
 	/** What to execute (`/proc/self/fd/3`), argv[0], and the whole argument vector after it. */
@@ -195,7 +196,7 @@ export async function runScript(launch: ScriptLaunch): Promise<ScriptOutcome> {
 	}
 
 	if (stopReason === 'cancelled') {
-		return {...base, status: 'cancelled', reason: 'cancelled by the controller'};
+		return {...base, status: 'cancelled', reason: stoppedReason(launch.cancelSignal.reason)};
 	}
 
 	if (exitCode === 0) {

@@ -22,6 +22,7 @@ import {confirmSerial, type Pins} from './pins.js';
 import {acceptPin, acceptUnpair, finishRenewal, startRenewal, type CertificatePorts, type PendingRenewal, type Reply} from './certificate-frames.js';
 import type {AgentCredentials} from './credentials.js';
 import {ReplayGuard, type ReplayMemory} from './replay-guard.js';
+import {stopReasons} from './stop-reasons.js';
 import {RunSlots} from './run-slots.js';
 import type {RunCgroups} from './run-cgroup.js';
 
@@ -215,7 +216,7 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
 		socket.on('close', () => {
 			clearTimeout(requestDeadline);
 			// The controller went away: a script it can no longer hear from is cancelled.
-			run?.controller.abort('the controller (its connection closed)');
+			run?.controller.abort(stopReasons.connectionLost);
 		});
 		socket.on('data', (chunk: Buffer) => {
 			const {lines, overflow} = splitter.push(chunk);
@@ -421,7 +422,7 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
 				});
 			});
 			for (const controller of activeRuns.values()) {
-				controller.abort('the agent (stopping)');
+				controller.abort(stopReasons.agentStopping);
 			}
 
 			await Promise.allSettled([...runsDone]);
