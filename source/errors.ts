@@ -23,6 +23,7 @@ export const errorCodes = {
 	TOKEN_FILE_UNSAFE: {exit: 2, http: 400, summary: 'The --token-file is open to its group or others: chmod 600 it.'},
 	OUT_OF_SCOPE: {exit: 2, http: 403, summary: 'The request reaches a script or an agent outside the token\'s scope.'},
 	RUN_UNKNOWN: {exit: 2, http: 404, summary: 'No run with that request id is in the history.'},
+	TOKEN_UNKNOWN: {exit: 2, http: 404, summary: 'No active token has that name.'},
 	TOO_MANY_TARGETS: {exit: 2, http: 400, summary: 'A run would exceed a script\'s maxTargets, or needs --yes for a confirm script.'},
 	AGENT_EXISTS: {exit: 2, http: 409, summary: 'An agent with that name is already registered.'},
 	REGISTRY_BUSY: {exit: 2, http: 503, summary: 'Another xi-exec process held the registry lock for too long.'},

@@ -21,8 +21,42 @@ const statusText: Record<string, string> = {
 	200: 'OK',
 	201: 'Created',
 	202: 'Accepted: the run goes on; follow its events',
-	'4XX': 'Refused: see the error code (400 bad request, 401 no valid token or certificate, 403 out of the token\'s scope, 404 unknown, 413 too large, 415 not application/json)',
-	'5XX': 'The controller could not answer (500 a bug, 503 the audit log cannot be written)',
+	400: 'Bad request: a field, a selector or an argument is invalid (the message names it)',
+	401: 'No valid bearer token (or, for the policy check, no paired agent\'s certificate)',
+	403: 'Out of the token\'s scope, or a token whose scope is not everything where one is needed',
+	404: 'No such run, token, agent or script',
+	413: 'The request body is larger than the limit',
+	415: 'The request body is not application/json',
+	500: 'A bug in the controller (the message says what failed)',
+	502: 'An agent answered with a frame that breaks the wire protocol',
+	503: 'The controller cannot answer now: its audit log cannot be written, or it is stopping',
+};
+
+/**
+ * The error statuses a route can answer, each with the error schema: declared one by one (not as
+ * 4XX/5XX ranges) so that a generated client has a typed error for each.
+ */
+export function errorStatuses(route: RouteSpec): string[] {
+	const validated = route.schema.body !== undefined || route.schema.querystring !== undefined || route.schema.params !== undefined || route.schema.headers !== undefined;
+	const withBody = route.method !== 'GET';
+	const dials = route.operationId === 'runScript' || /^\/v1\/(runs|scripts)/.test(route.url) || route.url === '/v1/agents' || route.url === '/openapi.json';
+	return [
+		...(validated ? ['400'] : []),
+		...(route.access === 'public' ? [] : ['401']),
+		...(route.access === 'public' ? [] : ['403']),
+		...(route.schema.params === undefined ? [] : ['404']),
+		...(withBody ? ['413', '415'] : []),
+		'500',
+		...(dials ? ['502'] : []),
+		'503',
+	];
+}
+
+const accessText: Record<RouteSpec['access'], string> = {
+	public: 'No token needed.',
+	token: 'Needs a bearer token; a scoped token sees and selects only what its scope allows.',
+	admin: 'Needs a bearer token whose scope is everything (`--scripts \'*\' --on all`).',
+	agent: 'Needs a paired agent\'s client certificate; no token.',
 };
 
 export function buildOpenApiDocument(input: OpenApiInput): Record<string, unknown> {
@@ -51,13 +85,17 @@ export function buildOpenApiDocument(input: OpenApiInput): Record<string, unknow
 		}
 	}
 
+	dropUnused(components, paths);
 	return {
 		openapi: '3.1.0',
 		info: {
 			title: 'Xi-Exec controller',
 			version: input.version,
+			contact: {name: 'The operators of this controller (whoever runs xi-exec serve here)'},
 			description: 'Controlled remote execution: allowlisted scripts on agents over mutual TLS. Authenticate with a bearer token from `xi-exec token create` (or `POST /v1/tokens`). The per-script operations below are generated from the scripts on the agents reachable at the last discovery.',
 		},
+		// Relative: the API is wherever this document was fetched from.
+		servers: [{url: '/', description: 'This controller (xi-exec serve)'}],
 		security: [{bearerToken: []}],
 		tags: [
 			{name: 'scripts', description: 'One operation per script on the reachable agents'},
@@ -102,7 +140,7 @@ function operation(route: RouteSpec): Record<string, unknown> {
 	return {
 		operationId: route.operationId,
 		summary: route.summary,
-		...(route.description ? {description: route.description} : {}),
+		description: `${route.description ?? `${route.summary}.`} ${accessText[route.access]}`,
 		tags: [route.tag],
 		...(route.access === 'public' ? {security: []} : {}),
 		...(route.access === 'agent' ? {security: [{agentCertificate: []}]} : {}),
@@ -114,7 +152,10 @@ function operation(route: RouteSpec): Record<string, unknown> {
 
 function responses(route: RouteSpec): Record<string, unknown> {
 	const result: Record<string, unknown> = {};
-	for (const [status, schema] of Object.entries(route.schema.response)) {
+	const errorSchema = route.schema.response['4xx'];
+	const declared = Object.entries(route.schema.response).filter(([status]) => !/^[45]xx$/.test(status));
+	const errors = errorSchema ? errorStatuses(route).map((status): [string, JsonSchema] => [status, errorSchema]) : [];
+	for (const [status, schema] of [...declared, ...errors]) {
 		const key = status.toUpperCase();
 		const media = status === '200' && route.produces ? route.produces : 'application/json';
 		// An event stream's schema describes each event's data; the body itself is text.
@@ -198,4 +239,18 @@ function refer(schema: JsonSchema, self?: JsonSchema): JsonSchema {
 	};
 
 	return walk(schema) as JsonSchema;
+}
+
+/** Removes the components nothing refers to (a generated client would carry types for nothing). */
+function dropUnused(components: Record<string, unknown>, paths: Record<string, unknown>): void {
+	for (let removed = true; removed;) {
+		removed = false;
+		const text = JSON.stringify({paths, components});
+		for (const name of Object.keys(components)) {
+			if (!text.includes(`"#/components/schemas/${name}"`)) {
+				Reflect.deleteProperty(components, name);
+				removed = true;
+			}
+		}
+	}
 }

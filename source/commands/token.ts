@@ -94,7 +94,7 @@ export async function tokenRevoke(paths: ControllerPaths, name: string | undefin
 	const active = (tokens: readonly TokenRecord[]) => tokens.find(token => token.name === name && token.revokedAt === null);
 	const target = active((await store.read()).tokens);
 	if (!target) {
-		throw new XiError('USAGE', `No active token named ${JSON.stringify(name ?? '')}; \`xi-exec token list\` shows them.`);
+		throw new XiError(name ? 'TOKEN_UNKNOWN' : 'USAGE', `No active token named ${JSON.stringify(name ?? '')}; \`xi-exec token list\` shows them.`);
 	}
 
 	await withControllerAudit(paths, options.audit, async log => {

@@ -334,7 +334,8 @@ test.serial('tokens through the API: create (shown once), use, list (never the t
 	const revoked = await call(fleet, 'DELETE', '/v1/tokens/ci', {token: admin});
 	t.deepEqual(revoked.json(), {name: 'ci', revoked: true});
 	expectError(t, await call(fleet, 'GET', '/v1/agents?on=web1', {token}), 401, 'TOKEN_INVALID', /revoked/);
-	expectError(t, await call(fleet, 'DELETE', '/v1/tokens/ci', {token: admin}), 400, 'USAGE', /No active token/);
+	expectError(t, await call(fleet, 'DELETE', '/v1/tokens/ci', {token: admin}), 404, 'TOKEN_UNKNOWN', /No active token/);
+	expectError(t, await call(fleet, 'DELETE', '/v1/tokens/nosuch', {token: admin}), 404, 'TOKEN_UNKNOWN', /No active token named "nosuch"/);
 });
 
 test('the audit trail through the API: a run\'s request and outcomes, by request id', async t => {
