@@ -65,7 +65,8 @@ test('central mode: revoked while a run is on its way, every host denies it with
 	const {token, id} = JSON.parse(created.stdout) as {token: string; id: string};
 	const run = async (extra: Record<string, string>, args: string[] = ['x']) => {
 		const done = await runCli(controllerCli, ['run', 'echo-args', '--on', 'env=production', '--json', '--', ...args], {...env, ...extra});
-		return {...done, parsed: done.stdout ? sorted(JSON.parse(done.stdout) as {requestId: string; results: Result[]}) : undefined};
+		const document = done.stdout ? JSON.parse(done.stdout) as {requestId: string; results?: Result[]; error?: {code: string; message: string}} : undefined;
+		return {...done, error: document?.error, parsed: document?.results ? sorted(document as {requestId: string; results: Result[]}) : undefined};
 	};
 
 	// 1. The token works; both the local rules and the controller allowed it, on both hosts.
@@ -107,7 +108,8 @@ test('central mode: revoked while a run is on its way, every host denies it with
 	// 3. The next run with the token never leaves the controller.
 	const next = await run({XI_EXEC_TOKEN: token});
 	t.is(next.code, 2);
-	t.regex(next.stderr, /Token refused: .*revoked/);
+	t.is(next.error?.code, 'TOKEN_INVALID', 'under --json the refusal is a JSON error with its code');
+	t.regex(next.error?.message ?? '', /Token refused: .*revoked/);
 
 	// 4. Both must allow: a local deny rule denies without asking the controller.
 	const forced = await run({}, ['--force']);
