@@ -15,8 +15,13 @@ import {openFlood, within} from '../helpers/idle-flood.js';
 const run = promisify(execFile);
 const hello = {body: '#!/bin/sh\necho "hello $*"\n', description: 'Say hello'};
 const deadlines = {handshakeMs: 2000, headersMs: 2000};
-/** How long after its deadline a connection may still be open: the check runs every second, and this host is shared. */
-const slackMs = 4000;
+/**
+ * How long after its deadline a connection may still be open. Not a speed check (the bench measures
+ * time): it tells "cut by the deadline" from the old behaviour (open for 140 s and more) on a shared
+ * host whose load reached 30 during a full run, where 4 s of slack failed at 6.8 s. The exact close
+ * times are logged.
+ */
+const slackMs = 20_000;
 
 let fleet: ApiFleet;
 let token: string;
