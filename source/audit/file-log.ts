@@ -20,7 +20,7 @@ import {XiError} from '../errors.js';
 import {nodeFs, renameDurable, syncDirectory, writeAll, type DurableFs} from '../io/durable-fs.js';
 import {checkpointPayload, type CheckpointSigner} from './checkpoint.js';
 import {defaultRotateBytes, nextRotatedFile, rotatedFiles} from './log-files.js';
-import {chainRecord, genesisHash, headOf, recordLine, type AuditFields, type AuditRecord, type AuditSide, type ChainHead} from './record.js';
+import {chainRecord, genesisHash, tornRecordFields, headOf, recordLine, type AuditFields, type AuditRecord, type AuditSide, type ChainHead} from './record.js';
 
 export type SignedHead = ChainHead & {signature: string; keyId: string};
 
@@ -120,6 +120,10 @@ export function openAuditLog(options: AuditLogOptions): AuditLog {
 				head = tail.head;
 				sealed = tail.lastEvent === 'checkpoint';
 				prefix = tail.torn ? '\n' : '';
+				if (tail.tornLine !== undefined) {
+					// A write cut short (a full disk, a file size limit, a crash): said in the chain, so verify can tell it from a line someone added.
+					add(tornRecordFields(tail.tornLine));
+				}
 			}
 
 			if (size >= rotateBytes && head) {
@@ -319,7 +323,7 @@ type Pending = {fields: AuditFields | 'checkpoint'; resolve: (record: AuditRecor
  * line, or a last record whose newline a crash cut off, which then still counts). Reads 256 KiB
  * back, and further when no whole record is in that window (one record can be larger).
  */
-function readTail(fd: number, size: number): {head: ChainHead | undefined; lastEvent?: string; torn: boolean} {
+function readTail(fd: number, size: number): {head: ChainHead | undefined; lastEvent?: string; torn: boolean; tornLine?: string} {
 	if (size === 0) {
 		return {head: undefined, torn: false};
 	}
@@ -335,19 +339,24 @@ function readTail(fd: number, size: number): {head: ChainHead | undefined; lastE
 			lines.shift();
 		}
 
+		let tornLine: string | undefined;
 		for (let index = lines.length - 1; index >= 0; index--) {
 			try {
 				const record = JSON.parse(lines[index]!) as AuditRecord;
 				if (typeof record.seq === 'number' && typeof record.hash === 'string' && typeof record.log === 'string') {
-					return {head: headOf(record), lastEvent: record.event, torn};
+					return {head: headOf(record), lastEvent: record.event, torn, ...(tornLine === undefined ? {} : {tornLine})};
 				}
 			} catch {
 				// A torn or foreign line: look further back.
 			}
+
+			if (torn && index === lines.length - 1) {
+				tornLine = lines[index];
+			}
 		}
 
 		if (length === size) {
-			return {head: undefined, torn};
+			return {head: undefined, torn, ...(tornLine === undefined ? {} : {tornLine})};
 		}
 	}
 }

@@ -91,3 +91,16 @@ export function parseRecords(lines: readonly string[]): AuditRecord[] {
 
 	return records;
 }
+
+/**
+ * The record a writer appends after finding the file's last line cut short (a full disk, a file
+ * size limit or a crash mid-write): the cut line's length and hash, so verify can tell a write
+ * the writer knows failed (its caller was refused) from a line someone added.
+ */
+export function tornRecordFields(line: string): AuditFields {
+	return {event: 'log.torn', bytes: Buffer.byteLength(line), sha256: tornLineHash(line)};
+}
+
+export function tornLineHash(line: string): string {
+	return createHash('sha256').update(line).digest('hex');
+}

@@ -1,12 +1,13 @@
 /**
  * Verifies one audit log, line by line, and names the first broken record: its line number and
  * what is wrong (not JSON, not canonical, edited, chain broken, missing, reordered, duplicated,
- * bad checkpoint signature). An intact chain whose tail is not yet sealed by a checkpoint, or
- * whose last line was torn by a crash, verifies with a warning. Pure.
+ * bad checkpoint signature). An intact chain whose tail is not yet sealed by a checkpoint, whose
+ * last line was cut short, or with a cut line the writer recorded after it (log.torn), verifies
+ * with a warning. Pure.
  */
 import {safeJsonParse} from '../protocol/safe-json.js';
 import {checkpointPayload, type CheckpointVerifier} from './checkpoint.js';
-import {canonical, genesisHash, recordHash, type AuditRecord} from './record.js';
+import {canonical, genesisHash, recordHash, tornLineHash, type AuditRecord} from './record.js';
 
 export type Problem = 'not JSON' | 'not canonical' | 'edited' | 'chain broken' | 'missing' | 'reordered' | 'duplicated' | 'bad checkpoint signature' | 'wrong log' | 'bad carry-over' | 'missing file' | 'files reordered';
 
@@ -41,15 +42,20 @@ export function verifyLog(lines: readonly string[], options: VerifyOptions = {})
 		const parsed = safeJsonParse(line, 32);
 		if (!parsed.ok || typeof parsed.value !== 'object' || parsed.value === null || Array.isArray(parsed.value)) {
 			if (index === lastIndex) {
-				warnings.push(`line ${number}: torn last record (a crash while writing); the chain before it is intact`);
+				warnings.push(`line ${number}: torn last record (a write cut short: a crash, a full disk or a file size limit; its caller was refused); the chain before it is intact`);
 				break;
 			}
 
+			// Only a cut the writer itself recorded (log.torn, with the line's length and hash) is a cut write; anything else is a line someone added.
 			const next = safeJsonParse(lines[index + 1] ?? '', 32);
-			const nextRecord = next.ok ? (next.value as Partial<AuditRecord>) : undefined;
+			const nextRecord = next.ok ? (next.value as Partial<AuditRecord> & {bytes?: unknown; sha256?: unknown}) : undefined;
 			if (nextRecord?.seq === expectedSeq && nextRecord.prev === previousHash) {
-				warnings.push(`line ${number}: torn record (a crash while writing); the chain continues after it`);
-				continue;
+				if (nextRecord.event === 'log.torn' && nextRecord.bytes === Buffer.byteLength(line) && nextRecord.sha256 === tornLineHash(line)) {
+					warnings.push(`line ${number}: a write cut short (a crash, a full disk or a file size limit; its caller was refused), recorded by the writer in record ${expectedSeq}; the chain continues after it`);
+					continue;
+				}
+
+				return fail(number, 'not JSON', 'the line is not a JSON object, and no log.torn record after it says the writer cut it short: it was added');
 			}
 
 			return fail(number, 'not JSON', 'the line is not a JSON object');

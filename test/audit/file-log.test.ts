@@ -1,4 +1,5 @@
 /** The audit log on disk: batched appends under a file lock, checkpoints, torn-tail recovery, fail closed. */
+import {createHash} from 'node:crypto';
 import {execFile, spawn} from 'node:child_process';
 import {appendFileSync, existsSync, readFileSync, statSync, truncateSync} from 'node:fs';
 import {join} from 'node:path';
@@ -131,9 +132,11 @@ test('a new log continues the chain after a torn last line, and verify warns', a
 	const next = await second.append({event: 'test.append', n: 3});
 	await second.close();
 	const lines = fileLines(path);
-	t.like(next, {seq: 3, prev: parseLines(lines)[2]!.hash, log: parseLines(lines)[0]!.log});
+	// The writer says in the chain that it found the last line cut short: its length and hash.
+	t.like(parseLines(lines)[3], {seq: 3, event: 'log.torn', bytes: 30, sha256: createHash('sha256').update('{"event":"test.append","log":"').digest('hex'), prev: parseLines(lines)[2]!.hash});
+	t.like(next, {seq: 4, prev: parseLines(lines)[3]!.hash, log: parseLines(lines)[0]!.log});
 	t.is(lines[3], '{"event":"test.append","log":"');
-	t.like(verifyLog(lines, {verifier: key.verifier}), {ok: true, records: 5, lastCheckpoint: 4, warnings: ['line 4: torn record (a crash while writing); the chain continues after it']});
+	t.like(verifyLog(lines, {verifier: key.verifier}), {ok: true, records: 6, lastCheckpoint: 5, warnings: ['line 4: a write cut short (a crash, a full disk or a file size limit; its caller was refused), recorded by the writer in record 3; the chain continues after it']});
 });
 
 test('a new log keeps a last record whose newline a crash cut off', async t => {
@@ -243,7 +246,7 @@ const hasPrlimit = existsSync('/usr/bin/prlimit');
 	const lines = fileLines(path);
 	// Every record the writer was told is written is in the file, chained, and the cut write shows as a torn line.
 	const written = succeeded - 3;
-	t.like(verifyLog(lines, {verifier: key.verifier}), {ok: true, records: succeeded + 1, warnings: [`line ${written + 1}: torn record (a crash while writing); the chain continues after it`]});
+	t.like(verifyLog(lines, {verifier: key.verifier}), {ok: true, records: succeeded + 2, warnings: [`line ${written + 1}: a write cut short (a crash, a full disk or a file size limit; its caller was refused), recorded by the writer in record ${written}; the chain continues after it`]});
 	t.deepEqual(parseLines(lines).filter(record => record.event === 'test.append').map(record => record['n']), [...Array.from({length: written}, (_, n) => n), written + 2, written + 3, written + 4]);
 });
 

@@ -210,17 +210,18 @@ const rows: Row[] = [
 	{
 		title: 'a torn last line: intact, with a warning',
 		tamper: fleet => [...fleet.agentLines.slice(0, 16), fleet.agentLines[16]!.slice(0, 60)],
-		verdict: fleet => intact(fleet.agent.slice(0, 16), ['line 17: torn last record (a crash while writing); the chain before it is intact', '1 record(s) after the last checkpoint are not sealed yet']),
+		verdict: fleet => intact(fleet.agent.slice(0, 16), ['line 17: torn last record (a write cut short: a crash, a full disk or a file size limit; its caller was refused); the chain before it is intact', '1 record(s) after the last checkpoint are not sealed yet']),
 	},
 	{
 		title: 'a torn line after the last record',
 		tamper: fleet => [...fleet.agentLines.slice(0, -1), fleet.agentLines[3]!.slice(0, 60)],
-		verdict: fleet => intact(fleet.agent, ['line 18: torn last record (a crash while writing); the chain before it is intact', '2 record(s) after the last checkpoint are not sealed yet']),
+		verdict: fleet => intact(fleet.agent, ['line 18: torn last record (a write cut short: a crash, a full disk or a file size limit; its caller was refused); the chain before it is intact', '2 record(s) after the last checkpoint are not sealed yet']),
 	},
 	{
-		title: 'a torn line in the middle followed by a continuing record: a warning',
+		// The writer records every cut it finds (log.torn); a torn-looking line it never saw was added.
+		title: 'a torn-looking line added in the middle, before a continuing record: broken',
 		tamper: fleet => [...fleet.agentLines.slice(0, 6), fleet.agentLines[6]!.slice(0, 60), ...fleet.agentLines.slice(6)],
-		verdict: fleet => intact(fleet.agent, ['line 7: torn record (a crash while writing); the chain continues after it', '2 record(s) after the last checkpoint are not sealed yet']),
+		verdict: () => broken(7, 'not JSON', 'the line is not a JSON object, and no log.torn record after it says the writer cut it short: it was added', 6),
 	},
 	{
 		title: 'a torn line in the middle in place of a record',
