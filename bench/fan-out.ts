@@ -6,6 +6,8 @@
  *     the floor (a bare loop of mutual-TLS handshakes plus one spawn per connection) on the same
  *     certificates and host processes; for N = 100 also the real built CLI and parallel-ssh;
  *   - idle RSS of a real `xi-exec-agent start` against a bare node:tls server;
+ *   - the single executables of `npm run dist`: a one-shot command's start and an idle agent's RSS
+ *     against the same programs on this node (measure-release.ts);
  *   - a one-shot CLI call against `ssh host true`;
  *   - what durable state writes cost: 200 parallel audit appends and a 100-host run's state
  *     writes, fsynced against page cache only (measure-durability.ts).
@@ -26,6 +28,7 @@ import {cpuMs, dealRoundRobin, startHosts} from './hosts.js';
 import {findSshTools} from './loopback-sshd.js';
 import {measureFanOuts} from './measure-fan-out.js';
 import {measureIdleRss} from './measure-rss.js';
+import {measureRelease} from './measure-release.js';
 import {measureAgainstSsh} from './measure-ssh.js';
 import {measureDurability, reportDurability} from './measure-durability.js';
 import {createReport} from './report.js';
@@ -59,8 +62,8 @@ async function main(): Promise<number> {
 
 	// Ports: the agents, then the floor's servers, then the idle-RSS pair and sshd.
 	const largest = Math.max(...settings.sizes);
-	const firstPort = await freePortBlock((2 * largest) + 4);
-	const ports = {floor: firstPort + largest, rss: firstPort + (2 * largest), sshd: firstPort + (2 * largest) + 2};
+	const firstPort = await freePortBlock((2 * largest) + 5);
+	const ports = {floor: firstPort + largest, rss: firstPort + (2 * largest), sshd: firstPort + (2 * largest) + 2, release: firstPort + (2 * largest) + 4};
 	const root = trackPath(mkdtempSync(join(tmpdir(), 'xi-exec-bench-')));
 	let started = performance.now();
 	const fleet = await createFleet(root, largest, firstPort);
@@ -92,6 +95,7 @@ async function main(): Promise<number> {
 	}, log);
 	await agentHosts.stop();
 	await measureIdleRss(report, {controllerHome: fleet.controllerHome, root, port: ports.rss, runs: Math.min(settings.repetitions, 3)}, log);
+	await measureRelease(report, {controllerHome: fleet.controllerHome, root, port: ports.release, runs: settings.repetitions}, log);
 	log(`durable writes, ${settings.repetitions} runs each, fsync against page cache only`);
 	reportDurability(report, await measureDurability(root, settings.repetitions), ours.cli?.median);
 

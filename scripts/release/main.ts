@@ -1,7 +1,7 @@
 /**
  * `npm run dist`: the release in dist/release/. Both programs as single-file JS bundles (for hosts
  * with their own Node) and as single executables for linux-x64 and linux-arm64, install.sh and the
- * service files, a short README, and SHA256SUMS over all of it.
+ * service files, the reference Compose deployment, a short README, and SHA256SUMS over all of it.
  */
 import {chmodSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
@@ -44,6 +44,11 @@ for (const program of programs) {
 cpSync('packaging/install.sh', join(release, 'install.sh'));
 chmodSync(join(release, 'install.sh'), 0o755);
 cpSync('packaging/services', join(release, 'services'), {recursive: true});
+// The reference Compose deployment builds from the release directory itself.
+for (const [from, to] of [['compose.yaml', 'compose.yaml'], ['Dockerfile', 'Dockerfile'], ['docker-entrypoint.sh', 'docker-entrypoint.sh'], ['dockerignore', '.dockerignore']] as const) {
+	cpSync(join('packaging/compose', from), join(release, to));
+}
+
 writeFileSync(join(release, 'README'), readFileSync('packaging/release-README', 'utf8').replaceAll('@VERSION@', version).replaceAll('@NODE_VERSION@', host.version));
 writeChecksums(release);
 rmSync(scratch, {recursive: true, force: true});

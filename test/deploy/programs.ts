@@ -103,16 +103,17 @@ export async function succeed(program: Program, args: string[]): Promise<string>
 }
 
 /**
- * The whole ceremony: `xi-exec pair --listen 127.0.0.1:0 --json` on the controller, `xi-exec-agent
- * pair --controller ADDR --ca-sha256 HASH --json` on the agent, the agent's code typed into the
- * controller. Resolves with both sides' `paired` events.
+ * The whole ceremony: `xi-exec pair --listen 127.0.0.1:0 --json` on the controller (or another
+ * address, and the one the agent dials to reach it), `xi-exec-agent pair --controller ADDR
+ * --ca-sha256 HASH --json` on the agent, the agent's code typed into the controller. Resolves with
+ * both sides' `paired` events.
  */
-export async function pair(controller: Program, agent: Program, name: string): Promise<{controller: Record<string, unknown>; agent: Record<string, unknown>}> {
+export async function pair(controller: Program, agent: Program, name: string, network: {listen: string; dial?: string} = {listen: '127.0.0.1:0'}): Promise<{controller: Record<string, unknown>; agent: Record<string, unknown>}> {
 	const caSha256 = (await succeed(controller, ['ca', 'fingerprint'])).trim();
-	const listener = start(controller, ['pair', '--listen', '127.0.0.1:0', '--json'], {stdin: 'pipe'});
+	const listener = start(controller, ['pair', '--listen', network.listen, '--json'], {stdin: 'pipe'});
 	try {
 		const {address} = await listener.event('listening');
-		const joining = start(agent, ['pair', '--controller', String(address), '--ca-sha256', caSha256, '--json']);
+		const joining = start(agent, ['pair', '--controller', network.dial ?? String(address), '--ca-sha256', caSha256, '--json']);
 		try {
 			const {code} = await joining.event('code');
 			await listener.event('request');

@@ -11,7 +11,7 @@ import {repoRoot, temporaryDirectory} from '../helpers/fleet.js';
 
 const packaging = join(repoRoot, 'packaging');
 const units = readdirSync(join(packaging, 'services', 'systemd')).map(name => join(packaging, 'services', 'systemd', name));
-const scripts = [join(packaging, 'install.sh'), ...['openrc', 'procd'].flatMap(kind => readdirSync(join(packaging, 'services', kind)).map(name => join(packaging, 'services', kind, name)))];
+const scripts = [join(packaging, 'install.sh'), join(packaging, 'compose', 'docker-entrypoint.sh'), ...['openrc', 'procd'].flatMap(kind => readdirSync(join(packaging, 'services', kind)).map(name => join(packaging, 'services', kind, name)))];
 
 function has(tool: string): boolean {
 	return spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
@@ -29,7 +29,7 @@ function skipWithout(t: {log: (message: string) => void; pass: () => void}, tool
 
 test('both units and every script are here', t => {
 	t.deepEqual(units.map(unit => unit.slice(packaging.length + 1)).sort(), ['services/systemd/xi-exec-agent.service', 'services/systemd/xi-exec.service']);
-	t.deepEqual(scripts.map(script => script.slice(packaging.length + 1)).sort(), ['install.sh', 'services/openrc/xi-exec', 'services/openrc/xi-exec-agent', 'services/procd/xi-exec', 'services/procd/xi-exec-agent']);
+	t.deepEqual(scripts.map(script => script.slice(packaging.length + 1)).sort(), ['compose/docker-entrypoint.sh', 'install.sh', 'services/openrc/xi-exec', 'services/openrc/xi-exec-agent', 'services/procd/xi-exec', 'services/procd/xi-exec-agent']);
 });
 
 test('systemd-analyze verify says nothing about either unit, as install.sh writes them', t => {
@@ -72,7 +72,7 @@ test('the agent unit delegates its cgroup, restarts on failure and stops with SI
 	t.regex(controller, /^NoNewPrivileges=yes$/m);
 });
 
-test('shellcheck -s sh passes install.sh and the OpenRC and procd scripts', t => {
+test('shellcheck -s sh passes install.sh, the OpenRC and procd scripts and the images\' entry point', t => {
 	if (skipWithout(t, 'shellcheck')) {
 		return;
 	}
@@ -83,7 +83,7 @@ test('shellcheck -s sh passes install.sh and the OpenRC and procd scripts', t =>
 	}
 });
 
-test('busybox ash parses install.sh and the OpenRC and procd scripts', t => {
+test('busybox ash parses install.sh, the OpenRC and procd scripts and the images\' entry point', t => {
 	if (skipWithout(t, 'busybox')) {
 		return;
 	}

@@ -8,7 +8,7 @@
 import {execFileSync, spawnSync} from 'node:child_process';
 import {closeSync, openSync, readSync, readFileSync} from 'node:fs';
 import {join} from 'node:path';
-import {freePort, installFixture, temporaryDirectory} from '../helpers/fleet.js';
+import {agentCli, freePort, installFixture, temporaryDirectory} from '../helpers/fleet.js';
 import {pair, run, start, succeed, type Program} from './programs.js';
 import {gate} from './gate.js';
 import {releaseDirectory, version} from './release.js';
@@ -27,7 +27,7 @@ const test = gate('the release', ['missing' in found ? found.missing : undefined
 test('SHA256SUMS covers every file of the release and sha256sum -c verifies it', async t => {
 	const listed = readFileSync(join(release, 'SHA256SUMS'), 'utf8').trim().split('\n').map(line => line.split('  ')[1]);
 	t.deepEqual(listed.filter(file => !file!.startsWith('services/')), [
-		'README', 'install.sh',
+		'.dockerignore', 'Dockerfile', 'README', 'compose.yaml', 'docker-entrypoint.sh', 'install.sh',
 		'xi-exec-agent-linux-arm64', 'xi-exec-agent-linux-x64', 'xi-exec-agent.cjs',
 		'xi-exec-linux-arm64', 'xi-exec-linux-x64', 'xi-exec.cjs',
 	]);
@@ -74,7 +74,9 @@ test('argv: the first word after the executable is the command, and `--` passes 
 	t.regex(noCommand.stdout, /^Usage\n/);
 	const unknown = await run(agent, ['frobnicate']);
 	t.is(unknown.code, 2);
-	t.is(unknown.stderr, 'xi-exec-agent: unknown command "frobnicate"; run xi-exec-agent --help.\n');
+	t.regex(unknown.stderr, /^xi-exec-agent: unknown command "frobnicate"; run xi-exec-agent --help\./);
+	// Word for word what the same program says on node from dist/.
+	t.is(unknown.stderr, (await run({command: process.execPath, prefix: [agentCli]}, ['frobnicate'])).stderr);
 	const controller = await run(executable(release, 'xi-exec'), ['init', '--frobnicate']);
 	t.is(controller.code, 2);
 	t.regex(controller.stderr, /frobnicate/);
