@@ -3,7 +3,9 @@
  * the agent's own key (key id: its certificate's serial), forwarded to syslog when configured.
  * The running daemon is its only writer and holds its lock for life.
  */
-import {isAbsolute} from 'node:path';
+import {isAbsolute, join} from 'node:path';
+import {anchorOf} from '../source/audit/anchor.js';
+import {writeAnchor} from '../source/audit/anchor-file.js';
 import {XiError} from '../source/errors.js';
 import {signerFromPem, verifierFromPems, type CheckpointSigner, type CheckpointVerifier} from '../source/audit/checkpoint.js';
 import {openAuditLog, type AuditLog} from '../source/audit/file-log.js';
@@ -36,12 +38,28 @@ export function openAgentAudit(paths: AgentPaths, config: AgentConfig, log?: (ev
 	ensureDirectory(paths.auditDirectory);
 	const settings = config.syslog ? readSyslogSettings(readJsonFile(paths.config, 'the agent configuration') as Record<string, unknown>, paths.config) : undefined;
 	const forwarder = settings ? openSyslogForwarder(settings, paths.auditLog, 'xi-exec-agent', log ? {onEvent: log} : {}) : undefined;
-	const audit = openAuditLog({path: paths.auditLog, side: 'agent', signer: agentSigner(paths), ...(forwarder ? {forward: forwarder.forward} : {}), ...(config.auditRotateBytes ? {rotateBytes: config.auditRotateBytes} : {})});
+	const audit = openAuditLog({
+		path: paths.auditLog,
+		side: 'agent',
+		signer: agentSigner(paths),
+		...(forwarder ? {forward: forwarder.forward} : {}),
+		...(config.auditRotateBytes ? {rotateBytes: config.auditRotateBytes} : {}),
+		onCheckpoint(checkpoint) {
+			writeAnchor(agentAnchorPath(paths), anchorOf(checkpoint));
+		},
+	});
 	return forwarder ? {...audit, close: async () => {
 		await audit.close();
 		await forwarder.close();
 	}} : audit;
 }
+
+/** The agent's audit head in a second place: in its home, outside the audit directory. */
+export function agentAnchorPath(paths: AgentPaths): string {
+	return join(paths.home, agentAnchorFile);
+}
+
+export const agentAnchorFile = 'audit-head.json';
 
 export function agentAuditVerifier(paths: AgentPaths): CheckpointVerifier {
 	if (!existsSync(paths.cert)) {
@@ -53,10 +71,18 @@ export function agentAuditVerifier(paths: AgentPaths): CheckpointVerifier {
 	return verifierFromPems(Object.fromEntries(pems.map(pem => [normaliseSerial(new X509Certificate(pem).serialNumber), pem])));
 }
 
+/**
+ * A run's end is sealed with a checkpoint before its result is sent: the result carries that
+ * signed head, so the controller's witness of this log (`audit verify --cross`) covers every run
+ * it was told of, and the anchor file follows it. One more record and signature per run.
+ */
 export function recorderFor(log: AuditLog, agent: string): AgentRecorder {
 	return {
 		async record(event, fields) {
 			await log.append({agent, ...fields, event});
+			if (event === 'run.finish') {
+				await log.checkpoint();
+			}
 		},
 		signedHead: () => log.signedHead(),
 	};

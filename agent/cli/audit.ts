@@ -11,12 +11,12 @@ export const audit = defineCommand({
 		since: {type: 'string', value: 'DURATION', description: 'only the records of the last 1h, 2d, ...'},
 	},
 	takesArgs: true,
-	exitCodes: [[1, 'verify: the chain or a checkpoint does not hold']],
+	exitCodes: [[1, 'verify: the chain or a checkpoint does not hold, or the log was deleted, emptied or cut off (audit-head.json)']],
 	async run({flags, args}, io, ports: AgentPorts) {
 		const commands = await import('../../source/commands/audit.js');
 		if (args[0] === 'verify') {
-			const {agentAuditVerifier} = await import('../agent-audit.js');
-			return commands.auditVerifyCommand(ports.paths.auditLog, agentAuditVerifier(ports.paths), io);
+			const {agentAnchorPath, agentAuditVerifier} = await import('../agent-audit.js');
+			return commands.auditVerifyCommand(ports.paths.auditLog, agentAuditVerifier(ports.paths), io, undefined, agentAnchorPath(ports.paths));
 		}
 
 		if (args.length > 0) {

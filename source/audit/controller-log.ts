@@ -1,5 +1,8 @@
 /** The controller's audit log: signed with its audit key (certified by the fleet CA), forwarded to syslog when configured. */
 import {X509Certificate} from 'node:crypto';
+import {join} from 'node:path';
+import {anchorOf} from './anchor.js';
+import {writeAnchor} from './anchor-file.js';
 import {XiError} from '../errors.js';
 import {existsSync, readJsonFile, readTextFile, ensureDirectory} from '../io/files.js';
 import type {ControllerPaths} from '../home.js';
@@ -60,11 +63,19 @@ export function openControllerAudit(paths: ControllerPaths): AuditLog & {forward
 		signer: signerFromPem(normaliseSerial(certificate.serialNumber), readTextFile(paths.auditKey, 'the audit key')),
 		...(auditRotateBytes ? {rotateBytes: auditRotateBytes} : {}),
 		...(forwarder ? {forward: forwarder.forward} : {}),
+		onCheckpoint(checkpoint) {
+			writeAnchor(controllerAnchorPath(paths), anchorOf(checkpoint));
+		},
 	});
 	return forwarder ? {...log, forwarder, close: async () => {
 		await log.close();
 		await forwarder.close();
 	}} : log;
+}
+
+/** The controller's audit head in a second place (anchor.ts): in its home, outside the audit directory. */
+export function controllerAnchorPath(paths: ControllerPaths): string {
+	return join(paths.home, 'audit-head.json');
 }
 
 export function controllerAuditVerifier(paths: ControllerPaths): CheckpointVerifier {

@@ -49,6 +49,11 @@ export type AuditLogOptions = {
 	fs?: DurableFs;
 	/** Called with each line written (syslog forwarding); must not throw or block. */
 	forward?: (record: AuditRecord) => void;
+	/**
+	 * Called with the last checkpoint of each batch once it is written: the writer keeps it in a
+	 * second place (anchor.ts). A failure here fails no append: the log is the source of truth.
+	 */
+	onCheckpoint?: (checkpoint: AuditRecord) => void;
 };
 
 export function openAuditLog(options: AuditLogOptions): AuditLog {
@@ -239,6 +244,15 @@ export function openAuditLog(options: AuditLogOptions): AuditLog {
 						options.forward?.(record);
 					} catch {
 						// Forwarding never fails an append: the record is in the file, the source of truth.
+					}
+				}
+
+				const checkpoint = records.written.findLast(record => record.event === 'checkpoint');
+				if (checkpoint) {
+					try {
+						options.onCheckpoint?.(checkpoint);
+					} catch {
+						// The anchor only lags: verify compares it with what the log holds.
 					}
 				}
 

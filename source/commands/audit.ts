@@ -7,6 +7,8 @@ import {existsSync, readFileSync, statSync} from 'node:fs';
 import {basename} from 'node:path';
 import {XiError} from '../errors.js';
 import type {CheckpointVerifier} from '../audit/checkpoint.js';
+import {checkAnchor, type Anchor} from '../audit/anchor.js';
+import {readAnchor} from '../audit/anchor-file.js';
 import {crossVerify} from '../audit/cross-verify.js';
 import {logFileSet} from '../audit/log-files.js';
 import {parseRecords, type AuditRecord} from '../audit/record.js';
@@ -109,7 +111,13 @@ export function verdictLine(label: string, verdict: SetVerdict): string {
  */
 export type AgentVerifierLookup = (agent: string) => CheckpointVerifier | string;
 
-export function auditVerifyCommand(path: string, verifier: CheckpointVerifier, io: CommandIo, cross?: {agentLogs: string[]; agentVerifier: AgentVerifierLookup}): number {
+/**
+ * `audit verify`: the log's chain and checkpoints, then its head against the anchor file the
+ * writer keeps beside it (`anchorPath`; anchor.ts): a deleted, emptied or cut-off log is broken
+ * (exit 1), and an ok line says what it is anchored to. With `cross`, each agent log too, and
+ * each against the last head of it the controller witnessed.
+ */
+export function auditVerifyCommand(path: string, verifier: CheckpointVerifier, io: CommandIo, cross?: {agentLogs: string[]; agentVerifier: AgentVerifierLookup}, anchorPath?: string): number {
 	const files = readAuditSet(path);
 	const verdict = verifyLogSet(files, {verifier});
 	if (!verdict.ok) {
@@ -121,21 +129,45 @@ export function auditVerifyCommand(path: string, verifier: CheckpointVerifier, i
 		io.stdout(`warning: ${visible(warning)}\n`);
 	}
 
-	io.stdout(verdictLine('', verdict) + '\n');
+	if (anchorPath === undefined) {
+		io.stdout(verdictLine('', verdict) + '\n');
+	} else {
+		const anchored = checkAnchor({exists: existsSync(path), records: parseRecords(files.flatMap(file => file.lines))}, readAnchor(anchorPath), basename(anchorPath));
+		if (!anchored.ok) {
+			io.stdout(visible(`broken: ${path}: ${anchored.problem}: ${anchored.text}`) + '\n');
+			return 1;
+		}
+
+		io.stdout(`${verdictLine('', verdict)}\nanchor: ${visible(anchored.text)}\n`);
+	}
+
 	if (!cross) {
 		return 0;
 	}
 
+	const controllerRecords = readAuditRecords(path);
 	let broken = 0;
-	const agents = cross.agentLogs.map(file => {
-		if (!existsSync(file)) {
-			throw new XiError('USAGE', `--cross ${file}: no such agent log; copy each agent's audit log (XI_EXEC_AGENT_HOME/audit/agent.jsonl, with its rotated files agent.jsonl.N) here first.`);
-		}
-
+	const agents = cross.agentLogs.flatMap(file => {
 		const agentFiles = readAuditSet(file);
 		const records = parseRecords(agentFiles.flatMap(agentFile => agentFile.lines));
+		if (records.length === 0) {
+			// An agent writes agent.started before anything else: its log is never empty once it ran.
+			broken++;
+			io.stdout(visible(existsSync(file)
+				? `broken: ${file}: log emptied: it has no records, and an agent's log is never empty once it has started`
+				: `broken: ${file}: log deleted: there is no such file (deleted, or not copied here: copy XI_EXEC_AGENT_HOME/audit/agent.jsonl with its rotated files agent.jsonl.N)`) + '\n');
+			return [];
+		}
+
 		const name = records.find(record => typeof record['agent'] === 'string')?.['agent'];
 		const agent = typeof name === 'string' ? name : undefined;
+		const witnessed = agent === undefined ? undefined : lastWitnessedHead(controllerRecords, agent);
+		const cut = witnessed ? checkAnchor({exists: true, records}, witnessed, `the controller's witness of ${agent!}`) : undefined;
+		if (cut && !cut.ok) {
+			broken++;
+			io.stdout(visible(`broken: ${file}: ${cut.problem}: ${cut.text}`) + '\n');
+		}
+
 		const agentVerifier = agent === undefined ? `${file} names no agent in any record` : cross.agentVerifier(agent);
 		if (typeof agentVerifier === 'string') {
 			broken++;
@@ -150,9 +182,9 @@ export function auditVerifyCommand(path: string, verifier: CheckpointVerifier, i
 			broken += agentVerdict.ok ? 0 : 1;
 		}
 
-		return {agent: agent ?? file, records};
+		return [{agent: agent ?? file, records}];
 	});
-	const problems = crossVerify(readAuditRecords(path), agents);
+	const problems = crossVerify(controllerRecords, agents);
 	for (const problem of problems) {
 		io.stdout(`cross: ${visible(problem.problem)}\n`);
 	}
@@ -163,6 +195,20 @@ export function auditVerifyCommand(path: string, verifier: CheckpointVerifier, i
 	}
 
 	return problems.length === 0 && broken === 0 ? 0 : 1;
+}
+
+/** The last head of an agent's log the controller recorded (in a run's outcome), as an anchor. */
+function lastWitnessedHead(controller: readonly AuditRecord[], agent: string): Anchor | undefined {
+	for (let index = controller.length - 1; index >= 0; index--) {
+		const record = controller[index]!;
+		const head = record['agentHead'] as {log?: unknown; seq?: unknown; hash?: unknown} | undefined;
+		if (record['agent'] === agent && head && typeof head.log === 'string' && typeof head.seq === 'number' && head.seq > 0 && typeof head.hash === 'string') {
+			// A witnessed head {seq: N, hash} states record N-1's hash (a checkpoint over N records).
+			return {version: 1, log: head.log, seq: head.seq - 1, hash: head.hash, at: record.ts};
+		}
+	}
+
+	return undefined;
 }
 
 /** The console's audit screen: the most recent records (of one request, when asked) and the chain's status. */

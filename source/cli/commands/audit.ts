@@ -15,19 +15,19 @@ export const audit = defineCommand({
 	},
 	takesArgs: true,
 	examples: ['audit --since 1h', 'audit verify --cross web1.jsonl'],
-	exitCodes: [[1, 'verify: the chain or a checkpoint does not hold']],
+	exitCodes: [[1, 'verify: the chain or a checkpoint does not hold, or a log was deleted, emptied or cut off']],
 	async run({flags, args}, io, ports: ControllerPorts) {
 		const commands = await import('../../commands/audit.js');
 		const {paths} = ports;
 		if (args[0] === 'verify') {
-			const {controllerAuditVerifier, agentVerifierFromRegistry} = await import('../../audit/controller-log.js');
+			const {controllerAnchorPath, controllerAuditVerifier, agentVerifierFromRegistry} = await import('../../audit/controller-log.js');
 			if (flags.cross.length === 0) {
-				return commands.auditVerifyCommand(paths.auditLog, controllerAuditVerifier(paths), io);
+				return commands.auditVerifyCommand(paths.auditLog, controllerAuditVerifier(paths), io, undefined, controllerAnchorPath(paths));
 			}
 
 			const {openControllerRegistry} = await import('../../home.js');
 			const registry = await openControllerRegistry(paths).read();
-			return commands.auditVerifyCommand(paths.auditLog, controllerAuditVerifier(paths), io, {agentLogs: flags.cross, agentVerifier: agent => agentVerifierFromRegistry(registry, agent)});
+			return commands.auditVerifyCommand(paths.auditLog, controllerAuditVerifier(paths), io, {agentLogs: flags.cross, agentVerifier: agent => agentVerifierFromRegistry(registry, agent)}, controllerAnchorPath(paths));
 		}
 
 		if (args.length > 0) {

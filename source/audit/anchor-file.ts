@@ -1,0 +1,25 @@
+/** The anchor's file (anchor.ts): JSON, mode 0600, replaced whole (temp file, fsync, rename). */
+import {readFileSync} from 'node:fs';
+import {writeFileAtomic} from '../io/files.js';
+import {parseAnchor, type Anchor} from './anchor.js';
+
+/** The anchor in `path`; undefined when there is none; a string saying why the file is not one. */
+export function readAnchor(path: string): Anchor | string | undefined {
+	let text: string;
+	try {
+		text = readFileSync(path, 'utf8');
+	} catch (error) {
+		const code = (error as NodeJS.ErrnoException).code;
+		return code === 'ENOENT' ? undefined : `cannot read it: ${code ?? (error as Error).message}`;
+	}
+
+	try {
+		return parseAnchor(JSON.parse(text));
+	} catch {
+		return 'it is not JSON';
+	}
+}
+
+export function writeAnchor(path: string, anchor: Anchor): void {
+	writeFileAtomic(path, JSON.stringify(anchor) + '\n', 0o600);
+}
