@@ -6,8 +6,8 @@
  *
  *   {"rules": [{"name": "...", "effect": "allow" | "deny",
  *     "callers": ["alice@ops", "token:contractor-acme", "*"], "scripts": ["tail-log", "*"],
- *     "args": {"forbid": ["--force", "-rf"], "positions": [{"enum": [...]}, {"pattern": "^[0-9]+$"}],
- *              "maxCount": 2},
+ *     "args": {"forbid": ["--force", "-rf"], "options": "getopt_long", "longOptions": ["--forceful"],
+ *              "positions": [{"enum": [...]}, {"pattern": "^[0-9]+$"}], "maxCount": 2},
  *     "window": {"days": ["mon", ...], "hours": "08:00-18:00", "timeZone": "Europe/London"},
  *     "rate": {"perCaller": "10/1h", "perScript": "100/1h"}}]}
  *
@@ -16,7 +16,7 @@
  * caller and script match, no forbidden flag is used, every position fits, now is in its window
  * and its rate limits have room.
  */
-import {findForbiddenFlag} from './flags.js';
+import {findForbiddenFlag, optionSyntaxes, type FlagRules, type OptionSyntax} from './flags.js';
 import {compileGuardedPattern} from './safe-pattern.js';
 
 export type PolicyRequest = {caller: string; token?: {id: string; name: string} | null; script: string; args: readonly string[]; dryRun?: boolean};
@@ -32,6 +32,8 @@ type Rule = {
 	callers: string[];
 	scripts: string[];
 	forbid?: string[];
+	/** How the program parses its options (flags.ts), for matching `forbid`. */
+	flags?: FlagRules;
 	positions?: PositionRule[];
 	maxCount?: number;
 	window?: {days?: number[]; from?: number; to?: number; timeZone: string};
@@ -45,7 +47,7 @@ const dayNames = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
 /** The keys each part of a policy may have: anything else is refused, so a misspelled condition never quietly drops out. */
 const knownKeys = {
 	rule: ['name', 'effect', 'callers', 'scripts', 'args', 'window', 'rate'],
-	args: ['forbid', 'positions', 'maxCount'],
+	args: ['forbid', 'options', 'longOptions', 'positions', 'maxCount'],
 	position: ['enum', 'pattern'],
 	window: ['days', 'hours', 'timeZone'],
 	rate: ['perCaller', 'perScript'],
@@ -123,6 +125,22 @@ export function parsePolicy(value: unknown, topLevel: readonly string[] = ['rule
 				parsed.forbid = forbid;
 			}
 
+			const syntax = args['options'];
+			if (syntax !== undefined && !optionSyntaxes.includes(syntax as OptionSyntax)) {
+				fail(`"args.options" says how the program parses its options: one of ${optionSyntaxes.map(item => JSON.stringify(item)).join(', ')}`);
+				continue;
+			}
+
+			const longOptions = args['longOptions'] === undefined ? [] : stringList(args['longOptions']);
+			if (!longOptions || longOptions.some(option => !/^--[^-=][^=]*$/.test(option))) {
+				fail('"args.longOptions" must list the program\'s long options such as "--checkpoint"');
+				continue;
+			}
+
+			if (syntax !== undefined || longOptions.length > 0) {
+				parsed.flags = {...(syntax === undefined ? {} : {syntax: syntax as OptionSyntax}), ...(longOptions.length > 0 ? {longOptions} : {})};
+			}
+
 			if (args['positions'] !== undefined) {
 				const positions = parsePositions(args['positions'], fail);
 				if (!positions) {
@@ -179,7 +197,7 @@ export function evaluate(policy: Policy, request: PolicyRequest, now: Date, rate
 	const applies = (rule: Rule) => rule.callers.some(pattern => callerNames.some(name => matchesName(pattern, name))) && rule.scripts.some(pattern => matchesName(pattern, request.script));
 
 	for (const rule of policy.rules.filter(rule => rule.effect === 'deny' && applies(rule))) {
-		const flag = rule.forbid ? findForbiddenFlag(request.args, rule.forbid) : undefined;
+		const flag = rule.forbid ? findForbiddenFlag(request.args, rule.forbid, rule.flags) : undefined;
 		const conditions = [rule.forbid ? flag !== undefined : undefined, rule.window ? inWindow(rule.window, now) : undefined].filter(value => value !== undefined);
 		if (conditions.every(Boolean)) {
 			return {allowed: false, rule: rule.name, reason: `denied by rule "${rule.name}"${flag ? `: ${flag}` : ''}`};
@@ -200,7 +218,7 @@ export function evaluate(policy: Policy, request: PolicyRequest, now: Date, rate
 }
 
 function allowProblem(rule: Rule, request: PolicyRequest, now: Date, rates: RateState): string | undefined {
-	const flag = rule.forbid ? findForbiddenFlag(request.args, rule.forbid) : undefined;
+	const flag = rule.forbid ? findForbiddenFlag(request.args, rule.forbid, rule.flags) : undefined;
 	if (flag) {
 		return `argument ${flag}`;
 	}

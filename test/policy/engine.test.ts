@@ -237,7 +237,7 @@ const problems: Array<{title: string; value: unknown; problems: string[]}> = [
 	{title: 'an unknown top-level key', value: {rules: [valid], rule: []}, problems: ['unknown key "rule" in the policy (it takes "rules")']},
 	{title: 'a misspelled condition on a rule', value: {rules: [{...valid, name: 'r', windows: {hours: '08:00-18:00'}}]}, problems: ['r: unknown key "windows" in the rule (it takes "name", "effect", "callers", "scripts", "args", "window", "rate")']},
 	{title: 'a condition misplaced into the rule (forbid belongs in args)', value: {rules: [{...valid, name: 'r', forbid: ['--force']}]}, problems: ['r: unknown key "forbid" in the rule (it takes "name", "effect", "callers", "scripts", "args", "window", "rate")']},
-	{title: 'a misspelled key in args', value: {rules: [{...valid, name: 'r', args: {forbidden: ['--force']}}]}, problems: ['r: unknown key "forbidden" in "args" (it takes "forbid", "positions", "maxCount")']},
+	{title: 'a misspelled key in args', value: {rules: [{...valid, name: 'r', args: {forbidden: ['--force']}}]}, problems: ['r: unknown key "forbidden" in "args" (it takes "forbid", "options", "longOptions", "positions", "maxCount")']},
 	{title: 'a misspelled key in window', value: {rules: [{...valid, name: 'r', window: {day: ['mon']}}]}, problems: ['r: unknown key "day" in "window" (it takes "days", "hours", "timeZone")']},
 	{title: 'a misspelled key in rate', value: {rules: [{...valid, name: 'r', rate: {perUser: '1/1h'}}]}, problems: ['r: unknown key "perUser" in "rate" (it takes "perCaller", "perScript")']},
 	{title: 'a misspelled key in a position', value: {rules: [{...valid, name: 'r', args: {positions: [{values: ['a']}]}}]}, problems: ['r: unknown key "values" in "args.positions[0]" (it takes "enum", "pattern")']},
