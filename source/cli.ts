@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** xi-exec: wiring only. The command table, the real ports, and the shared runner. */
-import {controllerPaths, resolveControllerHome} from './home.js';
+import {controllerPaths, requireInitialised, resolveControllerHome} from './home.js';
 import {processIo} from './io/command-io.js';
 import {controllerCommands, controllerProgram} from './cli/commands/index.js';
 import {runMain} from './cli/main.js';
@@ -21,4 +21,5 @@ void runMain('xi-exec', async () => runExecutable({
 
 		return {paths: controllerPaths(resolveControllerHome(globals.home, process.env)), env: process.env, stdin: process.stdin, interactive, ...(process.stderr.isTTY ? {stderrColumns: () => process.stderr.columns} : {})};
 	},
+	requireHome: ports => requireInitialised(ports.paths),
 }, process.argv.slice(2), processIo()));

@@ -92,7 +92,8 @@ export async function initControllerHome(home: string, now: Date): Promise<{caSh
 	return {caSha256: publicKeySha256(caCertificate)};
 }
 
-function requireInitialised(paths: ControllerPaths): void {
+/** Refuses a home that does not exist or holds no fleet CA, naming the command that makes one. */
+export function requireInitialised(paths: ControllerPaths): void {
 	if (!existsSync(paths.caCert) || !existsSync(paths.controllerKey)) {
 		throw new XiError('NOT_INITIALISED', `${paths.home} has no fleet CA yet; run \`xi-exec init\` (or pass --home / XI_EXEC_HOME).`);
 	}

@@ -16,7 +16,7 @@ export const audit = defineCommand({
 		const commands = await import('../../source/commands/audit.js');
 		if (args[0] === 'verify') {
 			const {agentAnchorPath, agentAuditVerifier} = await import('../agent-audit.js');
-			return commands.auditVerifyCommand(ports.paths.auditLog, agentAuditVerifier(ports.paths), io, undefined, agentAnchorPath(ports.paths));
+			return commands.auditVerifyCommand(ports.paths.auditLog, agentAuditVerifier(ports.paths), io, undefined, agentAnchorPath(ports.paths), {json: flags.json});
 		}
 
 		if (args.length > 0) {

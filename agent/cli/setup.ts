@@ -11,6 +11,7 @@ export const init = defineCommand({
 		advertise: {type: 'string', value: 'HOST:PORT', description: 'where the controller should dial (needed with a wildcard --listen)'},
 		tag: {type: 'string', multiple: true, value: 'KEY=VALUE', description: 'a tag it proposes about itself (repeat)'},
 	},
+	needsHome: false,
 	examples: ['init --name web1 --listen 10.0.0.5:7441 --tag env=production --tag role=web'],
 	async run({flags}, io, ports: AgentPorts) {
 		const {initAgent} = await import('../commands.js');

@@ -61,6 +61,11 @@ export type Command<F extends FlagSpecs, Ports> = {
 	exitCodes?: Array<[number, string]>;
 	/** Not listed in the overview (still has its own help). */
 	hidden?: boolean;
+	/**
+	 * false: the command runs on a home that is not initialised (init, demo, completion). Any
+	 * other command is refused on one with NOT_INITIALISED before it runs (runner.ts).
+	 */
+	needsHome?: false;
 	run(input: CommandInput<F>, io: CommandIo, ports: Ports): Promise<number>;
 };
 

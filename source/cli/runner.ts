@@ -17,6 +17,8 @@ export type Executable<Ports> = {
 	defaultCommand?: string;
 	/** The real ports, built once the command line is read (the home comes from --home). */
 	ports: (globals: GlobalValues) => Ports;
+	/** Throws NOT_INITIALISED, naming the command that creates one, when the ports' home is not initialised. */
+	requireHome: (ports: Ports) => void;
 };
 
 export async function runExecutable<Ports>(executable: Executable<Ports>, argv: readonly string[], io: CommandIo): Promise<number> {
@@ -41,7 +43,13 @@ export async function runExecutable<Ports>(executable: Executable<Ports>, argv: 
 		case 'run': {
 			const command = table[line.command]!;
 			const flags = line.flags as GlobalValues;
-			return command.run({flags, args: line.args, rest: line.rest}, io, executable.ports(flags));
+			const ports = executable.ports(flags);
+			// Before the command reads anything: a home that does not exist is never "0 records, ok".
+			if (command.needsHome !== false) {
+				executable.requireHome(ports);
+			}
+
+			return command.run({flags, args: line.args, rest: line.rest}, io, ports);
 		}
 	}
 }

@@ -1,4 +1,5 @@
 /** `xi-exec agents [--on SELECTOR] [--json]`: the registry, with each agent asked what it runs now. */
+import {readFileSync, writeFileSync} from 'node:fs';
 import type {SecureContext} from 'node:tls';
 import {openControllerAudit} from '../audit/controller-log.js';
 import type {AuditLog} from '../audit/file-log.js';
@@ -12,6 +13,8 @@ import {markSeen, revokedSerials, type AgentRecord} from '../registry/model.js';
 import {gatherHealth} from './doctor.js';
 import {defaultCaller, type CommandIo} from './run.js';
 import {resolveTargets} from '../registry/resolve-targets.js';
+import {isScriptName} from '../protocol/text-checks.js';
+import {scriptCachePath} from './completion.js';
 
 export type AgentView = {
 	name: string;
@@ -39,6 +42,7 @@ export async function agentsCommand(paths: ControllerPaths, input: {on: string[]
 	const reachable = found.filter(agent => agent.status === 'reachable').map(agent => agent.name);
 	await store.update(registry => markSeen(registry, reachable, now)).catch(() => undefined);
 	const views = records.map((record, index) => agentView(record, found[index]!, reachable.includes(record.name) ? now : record.lastSeen));
+	rememberScripts(paths, views.flatMap(view => view.scripts.map(script => script.name)));
 	// Keeping certificates current must never cost the operator the list itself.
 	await keepCertificatesCurrent(paths, records.filter(record => reachable.includes(record.name)), context, io).catch((error: unknown) => {
 		io.stderr(`xi-exec: warning: keeping certificates current failed: ${(error as Error).message}\n`);
@@ -104,4 +108,24 @@ export function formatAgentTable(views: readonly AgentView[]): string {
 	const drifts = views.filter(view => view.drifted).map(view => `${view.name} drifted: its own tags differ from the registry's, which decides: ${visible(describeDrift(view.tags, view.reportedTags!))}. Reconcile with \`xi-exec tag ${view.name} KEY=VALUE\` or \`xi-exec untag ${view.name} KEY\`, or \`xi-exec-agent tag set|unset\` on the host.`);
 	const notes = [...reasons, ...drifts];
 	return [...lines, ...(notes.length > 0 ? ['', ...notes] : [])].join('\n') + '\n';
+}
+
+/**
+ * The script names found, added to those found before, for shell completion (`xi-exec
+ * completion`); a failure to read or write costs nothing.
+ */
+function rememberScripts(paths: ControllerPaths, names: string[]): void {
+	try {
+		let known: unknown[] = [];
+		try {
+			known = (JSON.parse(readFileSync(scriptCachePath(paths), 'utf8')) as {scripts: unknown[]}).scripts;
+		} catch {
+			// The first listing.
+		}
+
+		const scripts = [...new Set([...known, ...names])].filter((name): name is string => typeof name === 'string' && isScriptName(name)).sort();
+		writeFileSync(scriptCachePath(paths), `${JSON.stringify({scripts})}\n`, {mode: 0o600});
+	} catch {
+		// Completion then knows the scripts of the history only.
+	}
 }

@@ -117,7 +117,34 @@ export type AgentVerifierLookup = (agent: string) => CheckpointVerifier | string
  * (exit 1), and an ok line says what it is anchored to. With `cross`, each agent log too, and
  * each against the last head of it the controller witnessed.
  */
-export function auditVerifyCommand(path: string, verifier: CheckpointVerifier, io: CommandIo, cross?: {agentLogs: string[]; agentVerifier: AgentVerifierLookup}, anchorPath?: string): number {
+export function auditVerifyCommand(path: string, verifier: CheckpointVerifier, io: CommandIo, cross?: {agentLogs: string[]; agentVerifier: AgentVerifierLookup}, anchorPath?: string, options: {json?: boolean} = {}): number {
+	if (!options.json) {
+		return verifyAudit(path, verifier, io, cross, anchorPath);
+	}
+
+	const lines: string[] = [];
+	const code = verifyAudit(path, verifier, {...io, stdout: text => lines.push(...text.split('\n').filter(line => line !== ''))}, cross, anchorPath);
+	io.stdout(`${JSON.stringify(verifyReport(code === 0, lines))}\n`);
+	return code;
+}
+
+/**
+ * `audit verify --json`: the verdict lines, sorted by what they say: `{"ok", "verdicts": ["ok: …" or
+ * "broken: …"], "anchor"?, "warnings": [...], "cross": [...]}` (the same words as the plain lines).
+ */
+export function verifyReport(ok: boolean, lines: readonly string[]): {ok: boolean; verdicts: string[]; anchor?: string; warnings: string[]; cross: string[]} {
+	const starting = (prefix: string) => lines.filter(line => line.startsWith(prefix));
+	const anchor = starting('anchor: ')[0];
+	return {
+		ok,
+		verdicts: lines.filter(line => line.startsWith('ok: ') || line.startsWith('broken: ') || line.startsWith('not anchored')),
+		...(anchor === undefined ? {} : {anchor: anchor.slice('anchor: '.length)}),
+		warnings: starting('warning: ').map(line => line.slice('warning: '.length)),
+		cross: starting('cross: ').map(line => line.slice('cross: '.length)),
+	};
+}
+
+function verifyAudit(path: string, verifier: CheckpointVerifier, io: CommandIo, cross?: {agentLogs: string[]; agentVerifier: AgentVerifierLookup}, anchorPath?: string): number {
 	const files = readAuditSet(path);
 	const verdict = verifyLogSet(files, {verifier});
 	if (!verdict.ok) {

@@ -37,12 +37,12 @@ function maintenanceOptions(paths: ControllerPaths, audit: AuditLog) {
 	};
 }
 
-export async function renewCommand(paths: ControllerPaths, input: {on: string[]}, io: CommandIo): Promise<number> {
+export async function renewCommand(paths: ControllerPaths, input: {on: string[]; json?: boolean}, io: CommandIo): Promise<number> {
 	const agents = resolveTargets(await openControllerRegistry(paths).read(), input.on, {defaultAll: true});
 	return withAudit(paths, async audit => {
 		const report = await maintainAgents(agents, {...maintenanceOptions(paths, audit), forceRenewal: true});
 		await audit.checkpoint();
-		io.stdout(formatMaintenance(report));
+		io.stdout(input.json ? `${JSON.stringify(report)}\n` : formatMaintenance(report));
 		return report.renewalFailed.length === 0 && !report.renewalQueued ? 0 : 1;
 	});
 }

@@ -22,12 +22,12 @@ export const audit = defineCommand({
 		if (args[0] === 'verify') {
 			const {controllerAnchorPath, controllerAuditVerifier, agentVerifierFromRegistry} = await import('../../audit/controller-log.js');
 			if (flags.cross.length === 0) {
-				return commands.auditVerifyCommand(paths.auditLog, controllerAuditVerifier(paths), io, undefined, controllerAnchorPath(paths));
+				return commands.auditVerifyCommand(paths.auditLog, controllerAuditVerifier(paths), io, undefined, controllerAnchorPath(paths), {json: flags.json});
 			}
 
 			const {openControllerRegistry} = await import('../../home.js');
 			const registry = await openControllerRegistry(paths).read();
-			return commands.auditVerifyCommand(paths.auditLog, controllerAuditVerifier(paths), io, {agentLogs: flags.cross, agentVerifier: agent => agentVerifierFromRegistry(registry, agent)}, controllerAnchorPath(paths));
+			return commands.auditVerifyCommand(paths.auditLog, controllerAuditVerifier(paths), io, {agentLogs: flags.cross, agentVerifier: agent => agentVerifierFromRegistry(registry, agent)}, controllerAnchorPath(paths), {json: flags.json});
 		}
 
 		if (args.length > 0) {

@@ -10,7 +10,7 @@ export const ca = defineCommand({
 	flags: {},
 	takesArgs: true,
 	examples: ['ca fingerprint', 'XI_EXEC_CA_PASSPHRASE=… xi-exec ca protect'],
-	async run({args}, io, ports: ControllerPorts) {
+	async run({flags, args}, io, ports: ControllerPorts) {
 		const commands = await import('../../commands/ca.js');
 		if (args[0] === 'protect' && args.length === 1) {
 			const passphrase = ports.env['XI_EXEC_CA_PASSPHRASE'];
@@ -25,7 +25,8 @@ export const ca = defineCommand({
 			throw new XiError('USAGE', 'usage: xi-exec ca fingerprint | xi-exec ca protect.');
 		}
 
-		io.stdout(`${commands.caFingerprint(ports.paths)}\n`);
+		const caSha256 = commands.caFingerprint(ports.paths);
+		io.stdout(flags.json ? `${JSON.stringify({caSha256})}\n` : `${caSha256}\n`);
 		return 0;
 	},
 });

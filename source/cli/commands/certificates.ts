@@ -13,7 +13,7 @@ export const renew = defineCommand({
 	},
 	async run({flags}, io, ports: ControllerPorts) {
 		const {renewCommand} = await import('../../commands/certificates.js');
-		return renewCommand(ports.paths, {on: await selectorValues(flags)}, io);
+		return renewCommand(ports.paths, {on: await selectorValues(flags), json: flags.json}, io);
 	},
 });
 

@@ -4,6 +4,7 @@ import type {Program} from '../help.js';
 import {agents} from './agents.js';
 import {audit} from './audit.js';
 import {ca} from './ca.js';
+import {completion} from './completion.js';
 import {doctor, renew, rotate, unpair} from './certificates.js';
 import {consoleCommand} from './console.js';
 import {demo} from './demo.js';
@@ -17,7 +18,7 @@ import {tag, untag} from './tag.js';
 import {token} from './token.js';
 
 export const controllerCommands: CommandTable<ControllerPorts> = Object.fromEntries(
-	[consoleCommand, demo, init, pair, agents, tag, untag, run, runs, cancel, serve, token, audit, ca, renew, rotate, unpair, doctor]
+	[consoleCommand, demo, init, pair, agents, tag, untag, run, runs, cancel, serve, token, audit, ca, renew, rotate, unpair, doctor, completion]
 		.map(command => [command.name, command]),
 );
 
