@@ -35,6 +35,8 @@ export const errorCodes = {
 	CLIENT_CERTIFICATE_REQUIRED: {exit: 2, http: 401, summary: 'The policy endpoint takes only a paired agent\'s client certificate, signed by the fleet CA and matching the registry.'},
 	ROUTE_UNKNOWN: {exit: 2, http: 404, summary: 'No REST API route has that method and path.'},
 	BODY_TOO_LARGE: {exit: 2, http: 413, summary: 'A REST API request body is over the size limit.'},
+	RATE_LIMITED: {exit: 2, http: 429, summary: 'A token is over one of its limits (concurrent calls, calls per minute); wait and call again.'},
+	ORIGIN_REFUSED: {exit: 2, http: 403, summary: 'A request to /mcp came from a browser origin that is not in the configured list.'},
 	MEDIA_TYPE_UNSUPPORTED: {exit: 2, http: 415, summary: 'A REST API request body is not sent as application/json.'},
 	PROTOCOL: {exit: 1, http: 502, summary: 'A peer sent a frame that breaks the wire protocol.'},
 	INTERNAL: {exit: 1, http: 500, summary: 'A bug: please report it with the output of `--debug`.'},

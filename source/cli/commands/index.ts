@@ -9,6 +9,7 @@ import {doctor, renew, rotate, unpair} from './certificates.js';
 import {consoleCommand} from './console.js';
 import {demo} from './demo.js';
 import {init} from './init.js';
+import {mcp} from './mcp.js';
 import {pair} from './pair.js';
 import type {ControllerPorts} from './ports.js';
 import {run} from './run.js';
@@ -18,7 +19,7 @@ import {tag, untag} from './tag.js';
 import {token} from './token.js';
 
 export const controllerCommands: CommandTable<ControllerPorts> = Object.fromEntries(
-	[consoleCommand, demo, init, pair, agents, tag, untag, run, runs, cancel, serve, token, audit, ca, renew, rotate, unpair, doctor, completion]
+	[consoleCommand, demo, init, pair, agents, tag, untag, run, runs, cancel, serve, mcp, token, audit, ca, renew, rotate, unpair, doctor, completion]
 		.map(command => [command.name, command]),
 );
 
