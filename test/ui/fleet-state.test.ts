@@ -31,13 +31,20 @@ test('discovery of an agent the registry does not hold changes nothing', t => {
 	t.deepEqual(reduceFleet(loaded, {type: 'agent-discovered', found: reachable(stranger)}).agents, loaded.agents);
 });
 
-test('the filter narrows as it is typed: tag prefixes, bare words, several terms at once', t => {
+test('the filter is a selector (the grammar of --on); the clause being typed matches as a prefix', t => {
 	const typed = (text: string) => fold([{type: 'filter-start'}, ...[...text].map((character): FleetAction => ({type: 'filter-type', text: character}))], loaded);
+	const kept = (text: string) => reduceFleet(typed(text), {type: 'filter-done'});
 	t.deepEqual(names(typed('role=web')), ['web1', 'web2', 'web3']);
-	t.deepEqual(names(typed('env=prod')), ['cache1', 'db1', 'web1', 'web2'], 'a tag value matches by its start');
-	t.deepEqual(names(typed('env=production role=db')), ['db1']);
-	t.deepEqual(names(typed('WEB')), ['web1', 'web2', 'web3'], 'a bare word matches names, in any case');
-	t.deepEqual(names(typed('site=paris 2')), ['db2', 'web2']);
+	t.deepEqual(names(typed('env=prod')), ['cache1', 'db1', 'web1', 'web2'], 'a tag value being typed matches by its start');
+	t.deepEqual(names(kept('env=prod')), [], 'once kept, exactly as --on env=prod');
+	t.deepEqual(names(typed('env=production,role=db')), ['db1'], 'a comma: all of them');
+	t.deepEqual(names(typed('role=db role=cache')), ['cache1', 'db1', 'db2'], 'a space: any of them');
+	t.deepEqual(names(typed('web')), ['web1', 'web2', 'web3'], 'a name being typed matches by its start');
+	t.deepEqual(names(kept('web')), [], 'once kept, a name matches whole');
+	t.deepEqual(names(kept('web[1-2]')), ['web1', 'web2'], 'ranges');
+	t.deepEqual(names(kept('site=paris !db*')), ['cache1', 'web2'], 'exclusions');
+	t.deepEqual(names(kept('!role=web')), ['cache1', 'db1', 'db2'], 'only exclusions: from all agents');
+	t.deepEqual(names(typed('web[1-')), [], 'an unfinished range matches nothing yet');
 	t.deepEqual(names(typed('role=nothing')), []);
 	t.true(typed('role=web').editingFilter);
 });

@@ -61,7 +61,7 @@ web3   127.0.0.1:7446 reachable   3       2027-02-24 role=web env=staging site=â
 	t.is(await press(console, 'x', '0 of 6 agents'), `xi-exec                                                                    fleet
 Filter: role=webx    0 of 6 agents
 NAME   ADDRESS        STATUS      SCRIPTS EXPIRES    TAGS
-No agent matches this filter. Esc clears it.${blank(19)}${filterHints}`);
+No agent matches this filter (web* for names starting web). Esc clears it.${blank(19)}${filterHints}`);
 	await press(console, keys.backspace, 'Filter: role=web    3 of 6 agents');
 	await press(console, keys.escape, 'Filter (/): role=web   3 of 6 agents');
 	await press(console, keys.escape, 'Filter (/):    6 of 6 agents');
@@ -73,8 +73,8 @@ test('fleet: a pasted filter ending in Enter is typed, then kept', async t => {
 	t.teardown(console.unmount);
 	await waitForFrame(console, 'web3   127.0.0.1:7446 reachable');
 	await press(console, '/', 'Filter:  ');
-	t.true((await press(console, 'env=production role=db\r', 'Filter (/)')).startsWith(`xi-exec                                                                    fleet
-Filter (/): env=production role=db   1 of 6 agents
+	t.true((await press(console, 'env=production,role=db\r', 'Filter (/)')).startsWith(`xi-exec                                                                    fleet
+Filter (/): env=production,role=db   1 of 6 agents
 NAME   ADDRESS        STATUS      SCRIPTS EXPIRES    TAGS
 db1    127.0.0.1:7442 reachable   3       2027-02-24 env=production role=db sitâ€¦
 `));

@@ -2,11 +2,10 @@
 import {Box, Text} from 'ink';
 import Spinner from 'ink-spinner';
 import {visible} from '../../../output/visible.js';
-import {parseFilter} from '../../../policy/filter.js';
 import {formatTags} from '../../../policy/tags.js';
 import {phaseColor, theme} from '../../theme.js';
 import {fleetColumns} from './fleet-columns.js';
-import {isDrifted, visibleAgents, type FleetAgent, type FleetState} from './use-fleet-state.js';
+import {filterSelection, filterTagKeys, isDrifted, visibleAgents, type FleetAgent, type FleetState} from './use-fleet-state.js';
 
 export type FleetProps = {state: FleetState; height: number; width: number; now: number};
 
@@ -15,7 +14,8 @@ export function Fleet({state, height, width, now}: FleetProps) {
 	const checking = state.agents.filter(agent => agent.status === 'checking').length;
 	// Less the filter, header and position lines.
 	const rows = Math.max(1, height - 4);
-	const filterKeys = parseFilter(state.filter).flatMap(term => (term.kind === 'tag' ? [term.key] : []));
+	const filterKeys = filterTagKeys(state.filter);
+	const selection = filterSelection(state);
 	const columns = fleetColumns(width, state.agents.map(agent => ({name: visible(agent.name), address: visible(agent.address), tags: tagsCell(agent, filterKeys)})));
 	const start = Math.max(0, Math.min(state.cursor - Math.floor(rows / 2), shown.length - rows));
 	const window = shown.slice(start, start + rows);
@@ -40,7 +40,8 @@ export function Fleet({state, height, width, now}: FleetProps) {
 			</Text>
 			{!state.loaded ? <Text color={theme.dim}>Loading the registry...</Text> : null}
 			{state.loaded && state.agents.length === 0 ? <Text color={theme.dim}>No agents are paired yet. Press p to pair one.</Text> : null}
-			{state.loaded && state.agents.length > 0 && shown.length === 0 ? <Text color={theme.dim}>No agent matches this filter. Esc clears it.</Text> : null}
+			{selection.ok ? null : <Text color={state.editingFilter ? theme.dim : theme.bad} wrap="truncate-end">{visible(selection.reason)}</Text>}
+			{state.loaded && state.agents.length > 0 && shown.length === 0 && selection.ok ? <Text color={theme.dim}>No agent matches this filter (web* for names starting web). Esc clears it.</Text> : null}
 			{window.map((agent, index) => {
 				const selected = start + index === state.cursor;
 				return (

@@ -4,7 +4,7 @@
  */
 import {useReducer} from 'react';
 import type {Discovered} from '../../../dispatch/discover.js';
-import {matchesFilter, parseFilter} from '../../../policy/filter.js';
+import {filterBySelector} from '../../../policy/selector.js';
 import {sameTags} from '../../../policy/tags.js';
 import type {ScriptDescription} from '../../../protocol/frames.js';
 import type {AgentRecord} from '../../../registry/model.js';
@@ -50,9 +50,28 @@ export type FleetAction =
 
 export const initialFleetState: FleetState = {agents: [], loaded: false, filter: '', editingFilter: false, cursor: 0};
 
+/**
+ * The filter is a selector, in the grammar of `--on` (policy/selector.ts): clauses separated by
+ * spaces (any of them), `key=value,key=value` (all of them), `web[1-4]`, `web*`, `!db2`. While it
+ * is typed, the clause being typed matches as a prefix (`role=w` as `role=w*`), so the table
+ * narrows as you type; once kept (Enter), it means exactly what `--on` would.
+ */
+export function filterSelection(state: FleetState): {ok: true; agents: FleetAgent[]} | {ok: false; reason: string} {
+	const text = state.editingFilter && /[a-z\d.-]$/i.test(state.filter) ? `${state.filter}*` : state.filter;
+	return filterBySelector(text, state.agents);
+}
+
 export function visibleAgents(state: FleetState): FleetAgent[] {
-	const terms = parseFilter(state.filter);
-	return state.agents.filter(agent => matchesFilter(terms, agent));
+	const selection = filterSelection(state);
+	return selection.ok ? selection.agents : [];
+}
+
+/** The tag keys the filter names: shown first in the TAGS column, so a narrow terminal never cuts them. */
+export function filterTagKeys(filter: string): string[] {
+	return [...new Set(filter.split(/[\s,]+/).flatMap(term => {
+		const equals = term.indexOf('=');
+		return equals > 0 ? [term.replace(/^!/, '').slice(0, term.replace(/^!/, '').indexOf('='))] : [];
+	}))];
 }
 
 export function selectedAgent(state: FleetState): FleetAgent | undefined {
