@@ -36,6 +36,7 @@ export const errorCodes = {
 	ROUTE_UNKNOWN: {exit: 2, http: 404, summary: 'No REST API route has that method and path.'},
 	BODY_TOO_LARGE: {exit: 2, http: 413, summary: 'A REST API request body is over the size limit.'},
 	RATE_LIMITED: {exit: 2, http: 429, summary: 'A token is over one of its limits (concurrent calls, calls per minute); wait and call again.'},
+	MCP_SESSION_UNKNOWN: {exit: 2, http: 404, summary: 'No MCP session has that Mcp-Session-Id: initialize a new one.'},
 	ORIGIN_REFUSED: {exit: 2, http: 403, summary: 'A request to /mcp came from a browser origin that is not in the configured list.'},
 	MEDIA_TYPE_UNSUPPORTED: {exit: 2, http: 415, summary: 'A REST API request body is not sent as application/json.'},
 	PROTOCOL: {exit: 1, http: 502, summary: 'A peer sent a frame that breaks the wire protocol.'},

@@ -9,6 +9,7 @@
  */
 import {constants, randomUUID, X509Certificate} from 'node:crypto';
 import {statSync} from 'node:fs';
+import type {IncomingMessage, ServerResponse} from 'node:http';
 import {createSecureContext, type SecureContext, type Server as TlsServer, type TLSSocket} from 'node:tls';
 import {Ajv2020, type ErrorObject} from 'ajv/dist/2020.js';
 import Fastify, {type FastifyInstance, type FastifyReply, type FastifyRequest} from 'fastify';
@@ -25,8 +26,11 @@ import {loadControllerCredentials, openControllerRegistry, type ControllerPaths,
 import {revokedSerials} from '../registry/model.js';
 import {normaliseSerial} from '../pki/fingerprints.js';
 import {openTokenStore} from '../policy/token-store.js';
+import type {TokenRecord, TokenScope} from '../policy/tokens.js';
+import type {AuditLog} from '../audit/file-log.js';
+import type {RegistryStore} from '../registry/store.js';
 import {authenticate, type Caller} from './auth.js';
-import {createDiscoveryCache} from '../core/discovery-cache.js';
+import {createDiscoveryCache, type DiscoveryCache} from '../core/discovery-cache.js';
 import {docsCss, docsHtml, docsScript, docsSecurityPolicy} from './docs-page.js';
 import {errorAnswer} from './error-answer.js';
 import {createHandlers, type ApiPorts, type Handler} from './handlers.js';
@@ -62,6 +66,36 @@ export type ApiServerOptions = {
 	accessLog?: (line: string) => void;
 	/** How often an idle event stream gets a heartbeat comment (default 15 s). */
 	heartbeatMs?: number;
+	/** Other faces served behind the same authentication (`/mcp`), each made from the server's shared ports. */
+	mounts?: ReadonlyArray<(shared: SharedPorts) => MountedRoute>;
+};
+
+/** What a mounted face shares with the REST API: the same stores, audit log, discovery and client identity. */
+export type SharedPorts = {
+	paths: ControllerPaths;
+	registry: RegistryStore;
+	audit: AuditLog;
+	tokens: () => Promise<readonly TokenRecord[]>;
+	context: () => SecureContext;
+	controllerSerial: () => string;
+	discovery: DiscoveryCache;
+	discoveryMaxAgeMs: number;
+	stopping: AbortSignal;
+	version: string;
+	now: () => Date;
+	log: (line: string) => void;
+};
+
+/**
+ * A face mounted on the server: its methods at one path, reached only after the global
+ * authentication found a bearer token (`token` access). `handle` may throw an XiError before it
+ * takes the response over (`takeOver`), and the server answers it like any error.
+ */
+export type MountedRoute = {
+	url: string;
+	methods: ReadonlyArray<'GET' | 'POST' | 'DELETE'>;
+	handle: (request: IncomingMessage, response: ServerResponse, body: unknown, caller: {token: string; scope: TokenScope; source: string}, takeOver: () => void) => Promise<void>;
+	close: () => Promise<void>;
 };
 
 export type ApiTlsVersion = 'TLSv1.2' | 'TLSv1.3';
@@ -305,6 +339,37 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
 		});
 	}
 
+	const mounted = (options.mounts ?? []).map(mount => mount({
+		paths,
+		registry,
+		audit,
+		tokens: ports.tokens,
+		context: () => client().context,
+		controllerSerial: () => client().serial,
+		discovery: ports.discovery,
+		discoveryMaxAgeMs: ports.discoveryMaxAgeMs,
+		stopping: stopping.signal,
+		version: ports.version,
+		now,
+		log,
+	}));
+	for (const mount of mounted) {
+		app.route({
+			method: [...mount.methods],
+			url: mount.url,
+			config: {access: 'token' satisfies Access},
+			handler: async (request, reply) => {
+				const caller = callers.get(request);
+				if (caller?.kind !== 'token') {
+					throw new XiError('INTERNAL', 'a request reached a mounted face without a bearer token');
+				}
+
+				await mount.handle(request.raw, reply.raw, request.body, {token: caller.token, scope: caller.scope, source: request.ip}, () => reply.hijack());
+				return reply;
+			},
+		});
+	}
+
 	await app.ready();
 	return {
 		app,
@@ -316,7 +381,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
 		},
 		async close() {
 			stopping.abort();
-			await Promise.allSettled([...running]);
+			await Promise.allSettled([...running, ...mounted.map(async mount => mount.close())]);
 			await app.close();
 			await audit.close();
 		},

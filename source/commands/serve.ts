@@ -10,6 +10,8 @@
  * every {"api": {"sseHeartbeatMs": 15000}}. One JSON access-log line per request goes to stdout.
  */
 import {createApiServer, type ApiTlsVersion} from '../api/server.js';
+import {mcpRoute} from '../mcp/http.js';
+import {readMcpSettings} from '../mcp/settings.js';
 import {XiError} from '../errors.js';
 import {formatHostPort, parseHostPort} from '../io/address.js';
 import {existsSync, readJsonFile, readTextFile} from '../io/files.js';
@@ -39,6 +41,7 @@ export async function serveCommand(paths: ControllerPaths, input: ServeInput, io
 		client: loadControllerCredentials(paths),
 		...(apiCertificate ? {apiCertificate} : {}),
 		corsOrigins: readCorsOrigins(paths),
+		mounts: [mcpRoute(readMcpSettings(paths))],
 		tlsMinVersion: readTlsMinVersion(paths),
 		...readObservability(paths),
 		accessLog: line => io.stdout(`${line}\n`),
@@ -55,7 +58,7 @@ export async function serveCommand(paths: ControllerPaths, input: ServeInput, io
 	}
 
 	const url = `https://${formatHostPort({host: address.host, port: address.port})}`;
-	io.stdout(`Listening on ${url} (REST API; the document is ${url}/openapi.json, its page ${url}/docs).\n`);
+	io.stdout(`Listening on ${url} (REST API; the document is ${url}/openapi.json, its page ${url}/docs; MCP at ${url}/mcp).\n`);
 	let onTerminate: (() => void) | undefined;
 	const stopped = await new Promise<number>(resolve => {
 		io.onInterrupt(() => resolve(exitInterrupted));

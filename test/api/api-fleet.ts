@@ -9,6 +9,8 @@ import {allowScript} from '../../agent/commands.js';
 import {agentPaths} from '../../agent/home.js';
 import {createApiServer, type ApiServer, type ApiServerOptions} from '../../source/api/server.js';
 import {tokenCreate} from '../../source/commands/token.js';
+import {mcpRoute} from '../../source/mcp/http.js';
+import {readMcpSettings} from '../../source/mcp/settings.js';
 import {controllerPaths, loadControllerCredentials, loadServerCredentials, type ControllerPaths} from '../../source/home.js';
 import {createController, enrolAgent, freePort, installScript, startAgent, type RunningAgent, type TestAgent} from '../helpers/fleet.js';
 
@@ -46,6 +48,7 @@ export async function startApiFleet(specs: AgentSpec[], options: Partial<ApiServ
 			client: loadControllerCredentials(paths),
 			discoveryMaxAgeMs: 0,
 			log: () => undefined,
+			mounts: [mcpRoute(readMcpSettings(paths))],
 			...options,
 		});
 		({port} = await server.listen('127.0.0.1', 0));

@@ -32,7 +32,14 @@ test.after.always(async () => {
 	await fleet?.close();
 });
 
-type Sample = {path: () => string; body?: unknown; public?: true; agentOnly?: true};
+/**
+ * `mcp`: the MCP face (/mcp) takes any valid token, whatever its scope (the scope then limits the
+ * tools it sees), and answers `mcp` with that token; without a session only POST initialize does.
+ */
+type Sample = {path: () => string; body?: unknown; public?: true; agentOnly?: true; headers?: Record<string, string>; mcp?: {status: number; code?: string}};
+
+const initialize = {jsonrpc: '2.0', id: 1, method: 'initialize', params: {protocolVersion: '2025-06-18', capabilities: {}, clientInfo: {name: 'route-walk', version: '1'}}};
+const mcpHeaders = {accept: 'application/json, text/event-stream'};
 
 const samples: Record<string, Sample> = {
 	'GET /healthz': {path: () => '/healthz', public: true},
@@ -52,6 +59,9 @@ const samples: Record<string, Sample> = {
 	'GET /v1/tokens': {path: () => '/v1/tokens'},
 	'POST /v1/tokens': {path: () => '/v1/tokens', body: {name: 'made-by-walk', scripts: ['hello'], on: ['web2']}},
 	'DELETE /v1/tokens/:name': {path: () => '/v1/tokens/victim'},
+	'POST /mcp': {path: () => '/mcp', body: initialize, headers: mcpHeaders, mcp: {status: 200}},
+	'GET /mcp': {path: () => '/mcp', headers: mcpHeaders, mcp: {status: 400, code: 'USAGE'}},
+	'DELETE /mcp': {path: () => '/mcp', headers: mcpHeaders, mcp: {status: 400, code: 'USAGE'}},
 	'POST /v1/policy/check': {
 		path: () => '/v1/policy/check',
 		agentOnly: true,
@@ -79,8 +89,13 @@ test.serial('with no token, a bad token or an out-of-scope token every route ref
 		const sample = samples[key]!;
 		const variants: Array<[string, string | undefined]> = [['no token', undefined], ['a bad token', bad], ['an out-of-scope token', outOfScope]];
 		for (const [variant, token] of variants) {
-			const answer = await call(fleet, route.method, sample.path(), {...(token === undefined ? {} : {token}), ...(sample.body === undefined ? {} : {body: sample.body})});
-			if (sample.public) {
+			const answer = await call(fleet, route.method, sample.path(), {...(token === undefined ? {} : {token}), ...(sample.body === undefined ? {} : {body: sample.body}), ...(sample.headers ? {headers: sample.headers} : {})});
+			if (sample.mcp && token === outOfScope) {
+				t.is(answer.status, sample.mcp.status, `${key} with ${variant}: ${answer.text.slice(0, 200)}`);
+				if (sample.mcp.code) {
+					checkRefusal(t, key, variant, answer, sample.mcp.status, sample.mcp.code);
+				}
+			} else if (sample.public) {
 				t.is(answer.status, 200, `${key} with ${variant}`);
 			} else if (sample.agentOnly) {
 				checkRefusal(t, key, variant, answer, 401, 'CLIENT_CERTIFICATE_REQUIRED');
@@ -102,11 +117,11 @@ test.serial('with a token whose scope is everything, every token route answers (
 	for (const route of fleet.server.routes) {
 		const key = `${route.method} ${route.url}`;
 		const sample = samples[key]!;
-		if (sample.public || sample.agentOnly || route.method === 'DELETE') {
+		if (sample.public || sample.agentOnly || route.method === 'DELETE' || (sample.mcp && sample.mcp.status !== 200)) {
 			continue;
 		}
 
-		const answer = await call(fleet, route.method, sample.path(), {token: admin, ...(sample.body === undefined ? {} : {body: sample.body})});
+		const answer = await call(fleet, route.method, sample.path(), {token: admin, ...(sample.body === undefined ? {} : {body: sample.body}), ...(sample.headers ? {headers: sample.headers} : {})});
 		t.true([200, 201].includes(answer.status), `${key}: ${answer.status} ${answer.text.slice(0, 300)}`);
 	}
 });

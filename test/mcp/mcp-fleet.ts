@@ -14,6 +14,8 @@ import {allowScript} from '../../agent/commands.js';
 import {agentPaths} from '../../agent/home.js';
 import {createApiServer, type ApiServer} from '../../source/api/server.js';
 import {tokenCreate} from '../../source/commands/token.js';
+import {mcpRoute} from '../../source/mcp/http.js';
+import {readMcpSettings} from '../../source/mcp/settings.js';
 import {controllerPaths, loadControllerCredentials, loadServerCredentials, type ControllerPaths} from '../../source/home.js';
 import {controllerCli, createController, enrolAgent, freePort, installScript, repoRoot, startAgent, type RunningAgent, type TestAgent} from '../helpers/fleet.js';
 
@@ -62,7 +64,7 @@ export async function startMcpFleet(specs: AgentSpec[], settings: Record<string,
 	let server: ApiServer;
 	let port: number;
 	try {
-		server = await createApiServer({paths, server: loadServerCredentials(paths), client: loadControllerCredentials(paths), discoveryMaxAgeMs: 0, log: () => undefined});
+		server = await createApiServer({paths, server: loadServerCredentials(paths), client: loadControllerCredentials(paths), discoveryMaxAgeMs: 0, log: () => undefined, mounts: [mcpRoute(readMcpSettings(paths))]});
 		({port} = await server.listen('127.0.0.1', 0));
 	} catch (error) {
 		await Promise.all(agents.map(async agent => agent.running.stop()));

@@ -56,7 +56,7 @@ function controllerRecords(): Array<Record<string, any>> {
 	return readFileSync(fleet.paths.auditLog, 'utf8').trim().split('\n').map(line => JSON.parse(line) as Record<string, any>);
 }
 
-for (const transport of ['stdio'] as Transport[]) {
+for (const transport of ['stdio', 'http'] as Transport[]) {
 	const session = async (t: {teardown: (fn: () => Promise<void>) => void}, name: string, options: Parameters<typeof connect>[3] = {}, scope = scripts) => {
 		const token = await createToken(fleet.paths, `${name}-${transport}`, scope, ['env=staging']);
 		const connected = await connect(fleet, token, transport, options);
