@@ -12,7 +12,7 @@ import {join} from 'node:path';
 import {freePort, temporaryDirectory} from '../helpers/fleet.js';
 import {debianRootCache, debianRootMissing, missingFor, mountsUnder} from './debian-root.js';
 import {gate} from './gate.js';
-import type {ExecutionContext} from 'ava';
+import ava, {type ExecutionContext} from 'ava';
 import {pair, run, succeed, type Program} from './programs.js';
 import {releaseDirectory} from './release.js';
 
@@ -122,7 +122,8 @@ async function runId(t: ExecutionContext): Promise<void> {
 	t.like((JSON.parse(ran.stdout) as {results: unknown[]}).results[0], {agent: 'agent1', status: 'ok', exitCode: 0, stdout: 'xi-exec-run\n'});
 }
 
-test.after.always(() => {
+// The file's own hook, not the gate's: a skipped gate (test.skip) has no hooks.
+ava.after.always(() => {
 	if (!projectDirectory) {
 		return;
 	}
