@@ -309,7 +309,8 @@ check-service  request 00000000-0000-0000-0000-000000000000
 	t.truthy(code, 'the agent showed its code');
 	await screenWith('1 pending request');
 	await server.keys(code!, 'Enter');
-	await screenWith('approved');
+	// "approved" shows only until the agent confirms (at once with --ca-sha256), then the screen says it is paired.
+	await screenWith('is paired and in the registry');
 	t.is(await paired, 0, 'the agent paired');
 
 	await server.keys('Escape');
