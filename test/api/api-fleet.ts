@@ -3,7 +3,9 @@
  * A real REST API server over HTTPS on 127.0.0.1, in front of real agents (real processes, from
  * test/helpers/fleet.ts), and a small HTTPS client that trusts only the fleet CA.
  */
+import {readFileSync, writeFileSync} from 'node:fs';
 import {request as httpsRequest} from 'node:https';
+import {join} from 'node:path';
 import type {IncomingHttpHeaders} from 'node:http';
 import {allowScript} from '../../agent/commands.js';
 import {agentPaths} from '../../agent/home.js';
@@ -12,9 +14,13 @@ import {tokenCreate} from '../../source/commands/token.js';
 import {mcpRoute} from '../../source/mcp/http.js';
 import {readMcpSettings} from '../../source/mcp/settings.js';
 import {controllerPaths, loadControllerCredentials, loadServerCredentials, type ControllerPaths} from '../../source/home.js';
-import {createController, enrolAgent, freePort, installScript, startAgent, type RunningAgent, type TestAgent} from '../helpers/fleet.js';
+import {createController, enrolAgent, freePort, installScript, repoRoot, startAgent, type RunningAgent, type TestAgent} from '../helpers/fleet.js';
 
-export type AgentSpec = {name: string; tags?: string[]; scripts?: Record<string, {body: string; description?: string; schema?: unknown; confirm?: boolean; maxTargets?: number}>};
+export type ScriptSpec = {body: string; description?: string; schema?: unknown; confirm?: boolean; maxTargets?: number; readOnly?: boolean; timeout?: number};
+/** An agent of the fleet; with `policy`, that policy.json and the reference hook in front of its scripts. */
+export type AgentSpec = {name: string; tags?: string[]; scripts?: Record<string, ScriptSpec>; policy?: unknown};
+
+export const localPolicyHook = join(repoRoot, 'dist/agent/hooks/local-policy.js');
 
 export type ApiFleet = {
 	home: string;
@@ -26,14 +32,33 @@ export type ApiFleet = {
 	close: () => Promise<void>;
 };
 
-export async function startApiFleet(specs: AgentSpec[], options: Partial<ApiServerOptions> = {}): Promise<ApiFleet> {
+/** `controllerConfig` is written to the controller's config.json before the server starts. */
+export async function startApiFleet(specs: AgentSpec[], options: Partial<ApiServerOptions> = {}, controllerConfig?: Record<string, unknown>): Promise<ApiFleet> {
 	const home = await createController();
 	const paths = controllerPaths(home);
+	if (controllerConfig) {
+		writeFileSync(paths.config, JSON.stringify(controllerConfig));
+	}
+
 	const agents: ApiFleet['agents'] = [];
 	for (const spec of specs) {
 		const agent = await enrolAgent(home, {name: spec.name, port: freePort(), ...(spec.tags ? {tags: spec.tags} : {})});
+		const agentHome = agentPaths(agent.home);
 		for (const [script, entry] of Object.entries(spec.scripts ?? {})) {
-			allowScript(agentPaths(agent.home), script, installScript(script, entry.body), {description: entry.description ?? `test script ${script}`, ...(entry.schema === undefined ? {} : {schema: JSON.stringify(entry.schema)}), ...(entry.confirm ? {confirm: true} : {}), ...(entry.maxTargets === undefined ? {} : {maxTargets: entry.maxTargets})});
+			allowScript(agentHome, script, installScript(script, entry.body), {
+				description: entry.description ?? `test script ${script}`,
+				...(entry.schema === undefined ? {} : {schema: JSON.stringify(entry.schema)}),
+				...(entry.confirm ? {confirm: true} : {}),
+				...(entry.maxTargets === undefined ? {} : {maxTargets: entry.maxTargets}),
+				...(entry.readOnly ? {readOnly: true} : {}),
+				...(entry.timeout ? {timeout: entry.timeout} : {}),
+			});
+		}
+
+		if (spec.policy !== undefined) {
+			writeFileSync(join(agent.home, 'policy.json'), JSON.stringify(spec.policy));
+			const config = JSON.parse(readFileSync(agentHome.config, 'utf8')) as Record<string, unknown>;
+			writeFileSync(agentHome.config, JSON.stringify({...config, hook: localPolicyHook, hookInterpreter: process.execPath}));
 		}
 
 		agents.push({...agent, running: await startAgent(agent)});

@@ -3,86 +3,23 @@
  * controller home with tokens, `xi-exec serve` (for /mcp) in this process, and the SDK's own
  * `Client` connected over stdio (a real `xi-exec mcp` process) or Streamable HTTP.
  */
-import {readFileSync, writeFileSync} from 'node:fs';
-import {join} from 'node:path';
 import {Client} from '@modelcontextprotocol/sdk/client/index.js';
 import {StdioClientTransport} from '@modelcontextprotocol/sdk/client/stdio.js';
 import {StreamableHTTPClientTransport} from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {request as httpsRequest} from 'node:https';
 import {Readable} from 'node:stream';
-import {allowScript} from '../../agent/commands.js';
-import {agentPaths} from '../../agent/home.js';
-import {createApiServer, type ApiServer} from '../../source/api/server.js';
 import {tokenCreate} from '../../source/commands/token.js';
-import {mcpRoute} from '../../source/mcp/http.js';
-import {readMcpSettings} from '../../source/mcp/settings.js';
-import {controllerPaths, loadControllerCredentials, loadServerCredentials, type ControllerPaths} from '../../source/home.js';
-import {controllerCli, createController, enrolAgent, freePort, installScript, repoRoot, startAgent, type RunningAgent, type TestAgent} from '../helpers/fleet.js';
+import type {ControllerPaths} from '../../source/home.js';
+import {controllerCli} from '../helpers/fleet.js';
+import {startApiFleet, type AgentSpec, type ApiFleet} from '../api/api-fleet.js';
 
-export type ScriptSpec = {body: string; description?: string; schema?: unknown; confirm?: boolean; readOnly?: boolean; timeout?: number};
-export type AgentSpec = {name: string; tags?: string[]; scripts: Record<string, ScriptSpec>; policy?: unknown};
+export type {AgentSpec, ScriptSpec} from '../api/api-fleet.js';
+export {localPolicyHook} from '../api/api-fleet.js';
+export type McpFleet = ApiFleet;
 
-export type McpFleet = {
-	home: string;
-	paths: ControllerPaths;
-	agents: Array<TestAgent & {running: RunningAgent}>;
-	server: ApiServer;
-	port: number;
-	ca: string;
-	close: () => Promise<void>;
-};
-
-export const localPolicyHook = join(repoRoot, 'dist/agent/hooks/local-policy.js');
-
+/** The REST API's test fleet with /mcp mounted, polling the fleet every second. */
 export async function startMcpFleet(specs: AgentSpec[], settings: Record<string, unknown> = {}): Promise<McpFleet> {
-	const home = await createController();
-	const paths = controllerPaths(home);
-	writeFileSync(paths.config, JSON.stringify({mcp: {pollSeconds: 1, ...settings}}));
-	const agents: McpFleet['agents'] = [];
-	for (const spec of specs) {
-		const agent = await enrolAgent(home, {name: spec.name, port: freePort(), ...(spec.tags ? {tags: spec.tags} : {})});
-		const agentHome = agentPaths(agent.home);
-		for (const [script, entry] of Object.entries(spec.scripts)) {
-			allowScript(agentHome, script, installScript(script, entry.body), {
-				description: entry.description ?? `test script ${script}`,
-				...(entry.schema === undefined ? {} : {schema: JSON.stringify(entry.schema)}),
-				...(entry.confirm ? {confirm: true} : {}),
-				...(entry.readOnly ? {readOnly: true} : {}),
-				...(entry.timeout ? {timeout: entry.timeout} : {}),
-			});
-		}
-
-		if (spec.policy !== undefined) {
-			writeFileSync(join(agent.home, 'policy.json'), JSON.stringify(spec.policy));
-			const config = JSON.parse(readFileSync(agentHome.config, 'utf8')) as Record<string, unknown>;
-			writeFileSync(agentHome.config, JSON.stringify({...config, hook: localPolicyHook, hookInterpreter: process.execPath}));
-		}
-
-		agents.push({...agent, running: await startAgent(agent)});
-	}
-
-	let server: ApiServer;
-	let port: number;
-	try {
-		server = await createApiServer({paths, server: loadServerCredentials(paths), client: loadControllerCredentials(paths), discoveryMaxAgeMs: 0, log: () => undefined, mounts: [mcpRoute(readMcpSettings(paths))]});
-		({port} = await server.listen('127.0.0.1', 0));
-	} catch (error) {
-		await Promise.all(agents.map(async agent => agent.running.stop()));
-		throw error;
-	}
-
-	return {
-		home,
-		paths,
-		agents,
-		server,
-		port,
-		ca: loadServerCredentials(paths).ca,
-		async close() {
-			await server.close();
-			await Promise.all(agents.map(async agent => agent.running.stop()));
-		},
-	};
+	return startApiFleet(specs, {}, {mcp: {pollSeconds: 1, ...settings}});
 }
 
 export async function createToken(paths: ControllerPaths, name: string, scripts: string[], on: string[]): Promise<string> {
