@@ -1,0 +1,100 @@
+/**
+ * Whether this agent acts on a message from the broker, checked in this order (each refusal
+ * names what failed): the message's shape; the certificate it carries passes the same checks as
+ * a TLS client certificate (chained to the pinned CA key hash, signed by it, role
+ * `xi-exec:controller`, client authentication, a pinned serial: peer-check.ts) and is the one
+ * the envelope names; the envelope is for this fleet and for this agent; the signature verifies
+ * with that certificate's key; the request is not expired and within the clock window, its
+ * (request id, sequence, nonce) is new and its sequence above the last one seen for that request
+ * id (request-guard.ts, which remembers it before it is accepted); the body is a request frame
+ * the direct-TLS decoder accepts. Pure, apart from the guard's memory port.
+ */
+import {X509Certificate, type KeyObject} from 'node:crypto';
+import {certificateFacts} from '../../source/pki/certificate-facts.js';
+import {decodeRequest} from '../../source/protocol/decode.js';
+import type {ProtocolErrorCode, RequestFrame} from '../../source/protocol/frames.js';
+import {envelopeHash, openRequest, requestLine, signatureValid, type RequestEnvelope} from '../../source/protocol/relay-envelope.js';
+import {checkControllerCertificate} from '../peer-check.js';
+import type {Pins} from '../pins.js';
+import type {RequestGuard} from './request-guard.js';
+
+export type AcceptContext = {
+	agentName: string;
+	pins: Pins;
+	/** The fleet CA certificate (DER) this agent holds. */
+	caDer: Buffer;
+	guard: RequestGuard;
+	now: number;
+};
+
+export type Accepted = {ok: true; frame: RequestFrame; env: RequestEnvelope; hash: string; serial: string};
+export type Refused = {ok: false; code: ProtocolErrorCode; reason: string; id?: string; env?: RequestEnvelope; hash?: string};
+
+export function acceptRequest(text: string, context: AcceptContext): Accepted | Refused {
+	const opened = openRequest(text);
+	if (!opened.ok) {
+		return {ok: false, code: 'malformed', reason: opened.reason, ...(opened.id ? {id: opened.id} : {})};
+	}
+
+	const {env, sig, cert} = opened.message;
+	const hash = envelopeHash(env);
+	const refuse = (code: ProtocolErrorCode, reason: string): Refused => ({ok: false, code, reason, id: env.id, env, hash});
+	const certificateDer = Buffer.from(cert!, 'base64');
+	const peer = checkControllerCertificate(certificateDer, context.caDer, context.pins);
+	if (!peer.ok) {
+		return refuse(peer.code ?? 'forbidden', peer.reason);
+	}
+
+	const notAfter = certificateFacts(certificateDer)?.notAfter;
+	if (notAfter && notAfter.getTime() < context.now) {
+		return refuse('forbidden', `the controller certificate expired at ${notAfter.toISOString()}`);
+	}
+
+	if (env.serial !== peer.serial) {
+		return refuse('forbidden', `the envelope names controller serial ${env.serial}, but carries certificate ${peer.serial}`);
+	}
+
+	if (env.fleet !== context.pins.caSha256) {
+		return refuse('forbidden', 'the request is for another fleet (its CA key hash is not the pinned one)');
+	}
+
+	if (env.agent !== context.agentName) {
+		return refuse('forbidden', `the request is for agent ${env.agent}, not ${context.agentName}`);
+	}
+
+	if (!signatureValid(env, sig, publicKeyOf(cert!, certificateDer))) {
+		return refuse('forbidden', 'the signature does not verify with the controller certificate');
+	}
+
+	if (Math.abs(context.now - env.iat) > context.guard.windowMs) {
+		return refuse('stale', `request ${env.id} was issued ${Math.round((context.now - env.iat) / 1000)} s away from the agent's clock (window ±${context.guard.windowMs / 1000} s)`);
+	}
+
+	const fresh = context.guard.check(env, context.now);
+	if (!fresh.ok) {
+		return refuse(fresh.code, fresh.reason);
+	}
+
+	const decoded = decodeRequest(requestLine(env));
+	if (!decoded.ok) {
+		return refuse(decoded.error.code, decoded.error.message);
+	}
+
+	return {ok: true, frame: decoded.frame, env, hash, serial: peer.serial};
+}
+
+/** The controller presents the same certificate on every request: its key is parsed once. */
+const keys = new Map<string, KeyObject>();
+function publicKeyOf(base64: string, der: Buffer): KeyObject {
+	let key = keys.get(base64);
+	if (!key) {
+		key = new X509Certificate(der).publicKey;
+		if (keys.size >= 8) {
+			keys.delete(keys.keys().next().value!);
+		}
+
+		keys.set(base64, key);
+	}
+
+	return key;
+}

@@ -1,0 +1,156 @@
+/**
+ * The agent's acceptance of a relay request, as a table: each case is something a broker (or
+ * anyone on it) could send, and the exact refusal it gets. The neighbours of each check are
+ * there too: a valid certificate with the wrong role, a pinned serial under a foreign CA, an
+ * envelope re-signed by someone else, a body changed after signing.
+ */
+import {mkdtempSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import test from 'ava';
+import {acceptRequest, type AcceptContext} from '../../agent/relay/accept-request.js';
+import {RequestGuard} from '../../agent/relay/request-guard.js';
+import {ReplayGuard} from '../../agent/replay-guard.js';
+import {replayMemoryFor} from '../../agent/replay-memory.js';
+import {limits, type ProtocolErrorCode} from '../../source/protocol/frames.js';
+import {requestEnvelope, sealMessage, type RequestBody, type RequestEnvelope, type Signer} from '../../source/protocol/relay-envelope.js';
+import {mintAuthority, now} from '../pki/mint.js';
+import {caDer, fleetHash, holder} from './identities.js';
+
+const fleet = await mintAuthority();
+const controller = await holder(fleet, {role: 'controller'});
+const otherController = await holder(fleet, {role: 'controller'});
+const web2 = await holder(fleet, {role: 'agent', name: 'web2'});
+const foreign = await mintAuthority('xi-exec fleet CA');
+const foreignController = await holder(foreign, {role: 'controller'});
+const pins = {caSha256: fleetHash(fleet), controllerSerials: [controller.serial]};
+const clock = now.getTime();
+
+const run: RequestBody = {type: 'run', script: 'hello', args: ['a b', '--x'], caller: 'alice'};
+let counter = 0;
+const envelope = (fields: Partial<RequestEnvelope> = {}): RequestEnvelope => requestEnvelope({
+	id: `req-${String(++counter).padStart(8, '0')}`,
+	seq: 1,
+	agent: 'web1',
+	fleet: fleetHash(fleet),
+	serial: controller.serial,
+	iat: clock,
+	body: run,
+	...fields,
+});
+const sealed = (env: RequestEnvelope, signer: Signer = controller.signer) => sealMessage(env, signer);
+
+function context(guard = new RequestGuard(new ReplayGuard(limits.clockSkewMs)), at = clock): AcceptContext {
+	return {agentName: 'web1', pins, caDer: caDer(fleet), guard, now: at};
+}
+
+test('a request signed by the pinned controller for this agent is accepted as the run frame it carries', t => {
+	const env = envelope();
+	const verdict = acceptRequest(sealed(env), context());
+	t.true(verdict.ok);
+	if (verdict.ok) {
+		t.deepEqual(verdict.frame, {v: 1, type: 'run', id: env.id, msg: env.nonce, ts: env.iat, script: 'hello', args: ['a b', '--x'], caller: 'alice'});
+		t.is(verdict.serial, controller.serial);
+	}
+});
+
+test('the controller audit head in the envelope reaches the run frame', t => {
+	const head = {log: 'controller', seq: 3, hash: 'ab'.repeat(32), signature: 'c2ln', keyId: 'k1'};
+	const verdict = acceptRequest(sealed(envelope({head})), context());
+	t.true(verdict.ok && verdict.frame.type === 'run' && verdict.frame.controllerHead?.seq === 3);
+});
+
+type Case = {title: string; message: () => string; code: ProtocolErrorCode; reason: string | RegExp; at?: number};
+
+const tampered = () => {
+	const text = sealed(envelope());
+	return text.replace('"script":"hello"', '"script":"wipe"');
+};
+
+const resigned = () => {
+	const env = envelope();
+	const message = JSON.parse(sealed(env, otherController.signer)) as {cert: string};
+	message.cert = controller.der.toString('base64');
+	return JSON.stringify(message);
+};
+
+const refusals: Case[] = [
+	{title: 'a frame for another agent', message: () => sealed(envelope({agent: 'web2'})), code: 'forbidden', reason: 'the request is for agent web2, not web1'},
+	{title: 'a frame for another fleet', message: () => sealed(envelope({fleet: 'ab'.repeat(32)})), code: 'forbidden', reason: 'the request is for another fleet (its CA key hash is not the pinned one)'},
+	{title: 'an expired frame', message: () => sealed(envelope({iat: clock - 120_000, exp: clock - 60_000})), code: 'stale', reason: /expired 60 s ago/},
+	{title: 'a frame issued ten minutes ago, still claiming to be valid', message: () => sealed(envelope({iat: clock - 600_000, exp: clock + 60_000})), code: 'stale', reason: /issued 600 s away from the agent's clock/},
+	{title: 'a frame issued in the future', message: () => sealed(envelope({iat: clock + 600_000})), code: 'stale', reason: /issued -600 s away/},
+	{title: 'a frame claiming an hour of life', message: () => sealed(envelope({exp: clock + 3_600_000})), code: 'stale', reason: /claims a lifetime of 3600 s; at most 300 s/},
+	{title: 'a body changed after signing', message: tampered, code: 'forbidden', reason: 'the signature does not verify with the controller certificate'},
+	{title: 'a frame signed by another key but carrying the pinned certificate', message: resigned, code: 'forbidden', reason: 'the signature does not verify with the controller certificate'},
+	{title: 'a frame from a controller certificate that is not pinned', message: () => sealed(envelope({serial: otherController.serial}), otherController.signer), code: 'unpinned', reason: `controller certificate serial ${otherController.serial} is not the pinned one`},
+	{title: 'a frame signed by another agent\'s certificate', message: () => sealed(envelope({serial: web2.serial}), web2.signer), code: 'forbidden', reason: 'the peer is agent web2, not the controller'},
+	{title: 'a controller certificate from a foreign CA with the fleet CA\'s name', message: () => sealed(envelope({serial: foreignController.serial}), foreignController.signer), code: 'forbidden', reason: 'the peer certificate is not signed by the pinned fleet CA'},
+	{title: 'an envelope naming another serial than its certificate', message: () => sealed(envelope({serial: otherController.serial})), code: 'forbidden', reason: `the envelope names controller serial ${otherController.serial}, but carries certificate ${controller.serial}`},
+	{title: 'a frame without the controller certificate', message: () => sealed(envelope(), {key: controller.signer.key}), code: 'malformed', reason: 'a request must carry the controller certificate in "cert"'},
+	{title: 'a frame that is not JSON', message: () => 'run hello', code: 'malformed', reason: /^message is not JSON/},
+	{title: 'a frame of a later envelope version', message: () => sealed({...envelope(), v: 2} as unknown as RequestEnvelope), code: 'malformed', reason: 'envelope version 2 is not supported (this side speaks 1)'},
+	{title: 'a reply sent as a request', message: () => sealed({...envelope(), kind: 'reply'} as unknown as RequestEnvelope), code: 'malformed', reason: 'field "kind" must be "request"'},
+	{title: 'a body of an unknown type', message: () => sealed(envelope({body: {type: 'shell', command: 'id'} as unknown as RequestBody})), code: 'unknown-type', reason: 'unknown request type "shell"'},
+	{title: 'a run whose args are a string', message: () => sealed(envelope({body: {...run, args: 'a b'} as unknown as RequestBody})), code: 'malformed', reason: 'field "args" must be an array of strings'},
+	{title: 'a sequence number of zero', message: () => sealed(envelope({seq: 0})), code: 'malformed', reason: 'field "seq" must be a positive integer'},
+	{title: 'a frame over the size limit', message: () => sealed(envelope({body: {...run, args: ['x'.repeat(80 * 1024)]}})), code: 'malformed', reason: /^message is larger than/},
+	{title: 'a prototype-poisoning key', message: () => sealed(envelope()).replace('"body":{', '"body":{"__proto__":{"x":1},'), code: 'malformed', reason: /__proto__/},
+];
+
+for (const c of refusals) {
+	test(`refuses ${c.title}`, t => {
+		const verdict = acceptRequest(c.message(), context(undefined, c.at));
+		t.false(verdict.ok);
+		if (!verdict.ok) {
+			t.is(verdict.code, c.code);
+			if (typeof c.reason === 'string') {
+				t.is(verdict.reason, c.reason);
+			} else {
+				t.regex(verdict.reason, c.reason);
+			}
+		}
+	});
+}
+
+test('refuses the same frame twice', t => {
+	const guard = new RequestGuard(new ReplayGuard(limits.clockSkewMs));
+	const message = sealed(envelope({id: 'req-replayed'}));
+	t.true(acceptRequest(message, context(guard)).ok);
+	t.like(acceptRequest(message, context(guard, clock + 1000)), {ok: false, code: 'replayed', reason: 'request req-replayed frame 1 arrived after frame 1: replayed or reordered'});
+});
+
+test('refuses a frame delivered after a later frame of the same request (a run held back past its cancel)', t => {
+	const guard = new RequestGuard(new ReplayGuard(limits.clockSkewMs));
+	const first = sealed(envelope({id: 'req-reordered', seq: 1}));
+	const cancel = sealed(envelope({id: 'req-reordered', seq: 2, body: {type: 'cancel', caller: 'alice'}}));
+	t.true(acceptRequest(cancel, context(guard)).ok);
+	t.like(acceptRequest(first, context(guard)), {ok: false, code: 'replayed', reason: 'request req-reordered frame 1 arrived after frame 2: replayed or reordered'});
+});
+
+test('refuses a frame replayed after the agent restarted (the seen-set is on disk)', t => {
+	const home = mkdtempSync(join(tmpdir(), 'xi-relay-seen-'));
+	const start = () => {
+		const memory = replayMemoryFor(home, () => clock);
+		const seen = new ReplayGuard(limits.clockSkewMs, undefined, memory.memory);
+		memory.load(seen);
+		const guard = new RequestGuard(seen);
+		guard.restore(clock);
+		return guard;
+	};
+
+	const message = sealed(envelope({id: 'req-restart', seq: 2}));
+	t.true(acceptRequest(message, context(start())).ok);
+	const afterRestart = start();
+	t.like(acceptRequest(message, context(afterRestart, clock + 5000)), {ok: false, code: 'replayed'});
+	// The highest sequence survived too: an older frame of that request, never seen, is refused.
+	t.like(acceptRequest(sealed(envelope({id: 'req-restart', seq: 1})), context(afterRestart)), {ok: false, code: 'replayed', reason: 'request req-restart frame 1 arrived after frame 2: replayed or reordered'});
+});
+
+test('refuses when the seen-set cannot be written, and accepts nothing unremembered', t => {
+	const seen = new ReplayGuard(limits.clockSkewMs, undefined, {remember() {
+		throw Object.assign(new Error('no space'), {code: 'ENOSPC'});
+	}});
+	const verdict = acceptRequest(sealed(envelope()), context(new RequestGuard(seen)));
+	t.like(verdict, {ok: false, code: 'busy'});
+});
