@@ -12,7 +12,8 @@ import {existsSync, writeFileAtomic} from './files.js';
 
 export type LockedJsonStore<T> = {
 	read: () => Promise<T>;
-	update: (change: (data: T) => T) => Promise<T>;
+	/** `change` runs under the lock on what is on disk now; it may be async (an audit record written before the change, say). */
+	update: (change: (data: T) => T | Promise<T>) => Promise<T>;
 };
 
 class AtomicJsonFile<T> implements Adapter<T> {
@@ -53,7 +54,7 @@ export function openLockedJsonStore<T>(path: string, options: {what: string; emp
 		return parsed;
 	}
 
-	async function update(change: (data: T) => T): Promise<T> {
+	async function update(change: (data: T) => T | Promise<T>): Promise<T> {
 		if (!existsSync(path)) {
 			await db.adapter.write(options.empty());
 		}
@@ -66,7 +67,7 @@ export function openLockedJsonStore<T>(path: string, options: {what: string; emp
 		}
 
 		try {
-			const next = change(await read());
+			const next = await change(await read());
 			db.data = next;
 			await db.write();
 			return next;

@@ -54,7 +54,7 @@ const knownKeys = {
 } as const;
 
 /** `unknown key "x" in the rule (it takes ...)` for the first key not in `known`, else undefined. */
-function unknownKey(value: Record<string, unknown>, known: readonly string[], where: string): string | undefined {
+export function unknownKey(value: Record<string, unknown>, known: readonly string[], where: string): string | undefined {
 	const extra = Object.keys(value).find(key => !known.includes(key));
 	return extra === undefined ? undefined : `unknown key ${JSON.stringify(extra)} in ${where} (it takes ${known.map(key => JSON.stringify(key)).join(', ')})`;
 }
@@ -401,7 +401,7 @@ function isTimeZone(timeZone: string): boolean {
 	}
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
+export function isObject(value: unknown): value is Record<string, unknown> {
 	return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 

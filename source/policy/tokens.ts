@@ -19,6 +19,8 @@ export type TokenRecord = {
 	createdAt: string;
 	expiresAt: string | null;
 	revokedAt: string | null;
+	/** An operator's own token: it may approve other operators' runs (approval rules name it). */
+	operator?: boolean;
 };
 
 export type TokenScope = {id: string; name: string; scripts: string[]; on: string[]; expiresAt: string | null};
