@@ -141,9 +141,10 @@ export async function startAgent(paths: AgentPaths, log: AgentLog = stdoutLog): 
 	log('listening', {agent: config.name, address: `${address}:${port}`, scripts: allowlist.size, kill: 'create' in cgroups ? cgroups.describe : `process group (no run cgroups: ${cgroups.problem}; a script that calls setsid can escape)`});
 
 	process.on('SIGHUP', () => {
+		let reloaded = false;
 		try {
 			allowlist = load();
-			log('allowlist.reloaded', {scripts: allowlist.size});
+			reloaded = true;
 		} catch (error) {
 			log('allowlist.reload-failed', {reason: (error as Error).message});
 		}
@@ -158,6 +159,10 @@ export async function startAgent(paths: AgentPaths, log: AgentLog = stdoutLog): 
 		checkHook();
 
 		reloadOwnTags();
+		// Logged last: whoever waits for it finds the hook, the policy and the tags of this reload in force too.
+		if (reloaded) {
+			log('allowlist.reloaded', {scripts: allowlist.size});
+		}
 	});
 
 	/** `xi-exec-agent tag set|unset` changed the tags this agent reports about itself: take them, and record it. */
