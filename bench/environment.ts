@@ -5,7 +5,7 @@ import {cpus} from 'node:os';
 import {join, relative} from 'node:path';
 import {repoRoot} from './hosts.js';
 
-export type Settings = {sizes: number[]; repetitions: number; workers: number; parallel: number};
+export type Settings = {sizes: number[]; repetitions: number; workers: number; parallel: number; delayMs: number};
 
 function numbers(name: string, fallback: number[]): number[] {
 	const text = process.env[name];
@@ -21,9 +21,11 @@ function numbers(name: string, fallback: number[]): number[] {
 	return values;
 }
 
-/** BENCH_SIZES (10,100,1000), BENCH_REPS (5), BENCH_WORKERS (4), BENCH_PARALLEL (256). */
+/** BENCH_SIZES (10,100,1000), BENCH_REPS (5), BENCH_WORKERS (4), BENCH_PARALLEL (256), BENCH_DELAY_MS (25; 0: no delayed runs). */
 export function readSettings(): Settings {
+	const delay = process.env['BENCH_DELAY_MS'];
 	return {
+		delayMs: delay === '0' ? 0 : numbers('BENCH_DELAY_MS', [25])[0]!,
 		sizes: numbers('BENCH_SIZES', [10, 100, 1000]).sort((a, b) => a - b),
 		repetitions: numbers('BENCH_REPS', [5])[0]!,
 		workers: numbers('BENCH_WORKERS', [4])[0]!,

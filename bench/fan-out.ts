@@ -5,6 +5,9 @@
  *   - fan-out of /usr/bin/uptime on N = 10, 100, 1000 agents through the real dispatcher, against
  *     the floor (a bare loop of mutual-TLS handshakes plus one spawn per connection) on the same
  *     certificates and host processes; for N = 100 also the real built CLI and parallel-ssh;
+ *   - the same at N = 100, and the one-shot against `ssh host true`, through a delaying proxy
+ *     (25 ms each way) in front of every agent, floor server and sshd, with round trips counted
+ *     per run and per host (measure-latency.ts);
  *   - idle RSS of a real `xi-exec-agent start` against a bare node:tls server;
  *   - the single executables of `npm run dist`: a one-shot command's start and an idle agent's RSS
  *     against the same programs on this node (measure-release.ts);
@@ -12,7 +15,8 @@
  *   - what durable state writes cost: 200 parallel audit appends and a 100-host run's state
  *     writes, fsynced against page cache only (measure-durability.ts).
  *
- * Settings (environment): BENCH_SIZES=10,100,1000 BENCH_REPS=5 BENCH_WORKERS=4 BENCH_PARALLEL=256;
+ * Settings (environment): BENCH_SIZES=10,100,1000 BENCH_REPS=5 BENCH_WORKERS=4 BENCH_PARALLEL=256
+ * BENCH_DELAY_MS=25 (one way; 0 leaves out the delayed runs);
  * BENCH_PROFILE=DIR (V8 CPU profiles of the host processes), BENCH_HOST_LOGS=DIR (agents' logs).
  * Everything it starts and writes is removed at the end, on an error and on Ctrl-C.
  */
@@ -28,6 +32,7 @@ import {cpuMs, dealRoundRobin, startHosts} from './hosts.js';
 import {findSshTools} from './loopback-sshd.js';
 import {measureFanOuts} from './measure-fan-out.js';
 import {measureIdleRss} from './measure-rss.js';
+import {measureLatency} from './measure-latency.js';
 import {measureRelease} from './measure-release.js';
 import {measureAgainstSsh} from './measure-ssh.js';
 import {measureDurability, reportDurability} from './measure-durability.js';
@@ -60,10 +65,11 @@ async function main(): Promise<number> {
 		return 2;
 	}
 
-	// Ports: the agents, then the floor's servers, then the idle-RSS pair and sshd.
+	// Ports: the agents, then the floor's servers, then the idle-RSS pair and sshd, then the delayed runs' proxies and sshd.
 	const largest = Math.max(...settings.sizes);
-	const firstPort = await freePortBlock((2 * largest) + 5);
-	const ports = {floor: firstPort + largest, rss: firstPort + (2 * largest), sshd: firstPort + (2 * largest) + 2, release: firstPort + (2 * largest) + 4};
+	const delayedSize = Math.min(100, largest);
+	const firstPort = await freePortBlock((2 * largest) + 7 + (2 * delayedSize) + 1);
+	const ports = {floor: firstPort + largest, rss: firstPort + (2 * largest), sshd: firstPort + (2 * largest) + 2, release: firstPort + (2 * largest) + 4, delayedSshd: firstPort + (2 * largest) + 6, proxies: firstPort + (2 * largest) + 7};
 	const root = trackPath(mkdtempSync(join(tmpdir(), 'xi-exec-bench-')));
 	let started = performance.now();
 	const fleet = await createFleet(root, largest, firstPort);
@@ -83,6 +89,19 @@ async function main(): Promise<number> {
 
 	const cliHome = settings.sizes.includes(100) ? await controllerHomeWith(fleet, root, 100) : undefined;
 	const ours = await measureFanOuts(report, {fleet, agentHosts, bareHosts, floorPorts, ...(cliHome ? {cliHome} : {})}, settings, log);
+	if (settings.delayMs > 0) {
+		await measureLatency(report, fleet, findSshTools(), {
+			delayMs: settings.delayMs,
+			size: delayedSize,
+			repetitions: Math.min(settings.repetitions, 5),
+			parallel: settings.parallel,
+			firstPort: ports.proxies,
+			floorPorts,
+			sshdPort: ports.delayedSshd,
+			directory: trackPath(mkdtempSync(join(root, 'delayed-'))),
+		}, log);
+	}
+
 	await bareHosts.stop();
 	await measureAgainstSsh(report, findSshTools(), ours, {
 		repetitions: settings.repetitions,

@@ -49,12 +49,19 @@ export async function createFleet(root: string, count: number, firstPort: number
 	return {controllerHome, credentials: loadControllerCredentials(paths), agents};
 }
 
-/** A copy of the controller home whose registry holds only the first `count` agents (for `--on all`). */
-export async function controllerHomeWith(fleet: BenchFleet, root: string, count: number): Promise<string> {
-	const home = join(root, `controller-${count}`);
+/**
+ * A copy of the controller home whose registry holds only the first `count` agents (for `--on
+ * all`); with `portOf`, each agent's address is that port on 127.0.0.1 (a delaying proxy in front of it).
+ */
+export async function controllerHomeWith(fleet: BenchFleet, root: string, count: number, portOf?: (index: number) => number): Promise<string> {
+	const home = join(root, `controller-${count}${portOf ? '-proxied' : ''}`);
 	cpSync(fleet.controllerHome, home, {recursive: true});
-	const keep = new Set(fleet.agents.slice(0, count).map(agent => agent.name));
-	await openControllerRegistry(controllerPaths(home)).update(registry => ({...registry, agents: registry.agents.filter(agent => keep.has(agent.name))}));
+	const kept = new Map(fleet.agents.slice(0, count).map((agent, index) => [agent.name, index]));
+	const address = (name: string, address: string) => (portOf ? `127.0.0.1:${portOf(kept.get(name)!)}` : address);
+	await openControllerRegistry(controllerPaths(home)).update(registry => ({
+		...registry,
+		agents: registry.agents.filter(agent => kept.has(agent.name)).map(agent => ({...agent, address: address(agent.name, agent.address)})),
+	}));
 	return home;
 }
 

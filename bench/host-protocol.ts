@@ -3,7 +3,7 @@
  * IPC when there is a channel, else one JSON line on stdout), and a clean exit when asked to stop
  * or when the bench goes away. Node built-ins only: bare-host.ts also runs without tsx.
  */
-export type HostMessage = {ready: number; ports?: number[]} | {failed: string};
+export type HostMessage = {ready: number; ports?: number[]} | {failed: string} | {counts: Array<{listen: number; roundTrips: number[]}>};
 
 export function announce(message: HostMessage): void {
 	if (process.send) {

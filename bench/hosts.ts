@@ -23,7 +23,7 @@ export function dealRoundRobin<T>(items: readonly T[], workers: number): T[][] {
 }
 
 /** Starts one `node --import=tsx bench/<script> INPUT.json` per input and waits until all listen. */
-export async function startHosts(script: 'agent-host.ts' | 'bare-host.ts', inputs: readonly unknown[], directory: string): Promise<Hosts> {
+export async function startHosts(script: 'agent-host.ts' | 'bare-host.ts' | 'delay-host.ts', inputs: readonly unknown[], directory: string): Promise<Hosts> {
 	const processes = await Promise.all(inputs.map((input, index) => {
 		const file = join(directory, `${script.replace(/\.ts$/, '')}-${index}.json`);
 		writeFileSync(file, JSON.stringify(input));
@@ -72,7 +72,7 @@ export function startHost(args: readonly string[], options: {tsx?: boolean} = {}
 			clearTimeout(timer);
 			if ('ready' in message) {
 				resolve(child);
-			} else {
+			} else if ('failed' in message) {
 				reject(new Error(`${args[0]} failed to start: ${message.failed}`));
 			}
 		});

@@ -124,18 +124,25 @@ export async function startLoopbackSshd(tools: SshTools, directory: string, port
 	return {port, user, clientOptions, key, process: child, stop: () => stopChild(child)};
 }
 
-/** `ssh -p PORT USER@127.0.0.1 COMMAND`. */
-export function sshRun(tools: SshTools, sshd: LoopbackSshd, command: string): Promise<Finished> {
-	return runTimed(tools.ssh, [...sshd.clientOptions, '-p', String(sshd.port), `${sshd.user}@127.0.0.1`, command]);
+/** parallel-ssh's own default parallelism (psshlib/cli.py, _DEFAULT_PARALLELISM). */
+export const parallelSshDefault = 32;
+
+/** `ssh -p PORT USER@127.0.0.1 COMMAND`; `port` is another way to the same sshd (a delaying proxy). */
+export function sshRun(tools: SshTools, sshd: LoopbackSshd, command: string, port = sshd.port): Promise<Finished> {
+	return runTimed(tools.ssh, [...sshd.clientOptions, '-p', String(port), `${sshd.user}@127.0.0.1`, command]);
 }
 
-/** parallel-ssh over `hosts` entries that all point at the loopback sshd; `ok` counts [SUCCESS] lines. */
-export async function parallelSsh(tools: SshTools, sshd: LoopbackSshd, directory: string, hosts: number, command: string): Promise<Finished & {ok: number}> {
-	const hostsFile = join(directory, `hosts-${hosts}`);
-	writeFileSync(hostsFile, Array.from({length: hosts}, () => `127.0.0.1:${sshd.port}\n`).join(''));
+/**
+ * parallel-ssh over `hosts` entries that all point at the loopback sshd (or at `port`, a delaying
+ * proxy in front of it), at most `parallel` at once (default: one per host); `ok` counts [SUCCESS] lines.
+ */
+export async function parallelSsh(tools: SshTools, sshd: LoopbackSshd, directory: string, hosts: number, command: string, options: {port?: number; parallel?: number} = {}): Promise<Finished & {ok: number}> {
+	const port = options.port ?? sshd.port;
+	const hostsFile = join(directory, `hosts-${hosts}-${port}`);
+	writeFileSync(hostsFile, Array.from({length: hosts}, () => `127.0.0.1:${port}\n`).join(''));
 	const finished = await runTimed(tools.parallelSsh, [
 		'-h', hostsFile,
-		'-p', String(hosts),
+		'-p', String(options.parallel ?? hosts),
 		'-t', '240',
 		'-l', sshd.user,
 		'-x', '-F /dev/null',
