@@ -15,6 +15,7 @@ import {homedir, hostname} from 'node:os';
 import {dirname, join} from 'node:path';
 import {XiError} from './errors.js';
 import {ensureDirectory, existsSync, readTextFile, writeFileAtomic} from './io/files.js';
+import type {TlsCredentials} from './pki/credentials.js';
 import type {CertificateAuthority} from './pki/issue.js';
 import {rmSync} from 'node:fs';
 import {renameDurable, syncDirectory} from './io/durable-fs.js';
@@ -99,8 +100,8 @@ export function requireInitialised(paths: ControllerPaths): void {
 	}
 }
 
-/** The PEM material a TLS client or server needs. */
-export type TlsCredentials = {key: string; cert: string; ca: string};
+// The PEM material a TLS client or server needs lives in pki/; re-exported for the tests and the bench.
+export type {TlsCredentials} from './pki/credentials.js';
 
 export function loadControllerCredentials(paths: ControllerPaths): TlsCredentials {
 	requireInitialised(paths);

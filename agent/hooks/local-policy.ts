@@ -84,6 +84,6 @@ async function askCentral(central: CentralPolicy, context: HookContext, home: st
 	}
 
 	// Loaded only in central mode: the x509 parser costs start-up time the local rules do not need.
-	const {askControllerPolicy} = await import('../../source/api/policy-client.js');
+	const {askControllerPolicy} = await import('../../source/io/policy-client.js');
 	return askControllerPolicy({...context, args: [...context.args]}, {controller: central.url, credentials, timeoutMs: central.timeoutMs});
 }

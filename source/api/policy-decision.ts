@@ -6,19 +6,10 @@
  */
 import {argsHash} from '../audit/record.js';
 import {checkScope, scopeOf, type TokenRecord} from '../policy/tokens.js';
+import type {PolicyAnswer, PolicyContext} from '../protocol/policy-query.js';
 import type {AgentRecord} from '../registry/model.js';
 
-export type PolicyContext = {
-	requestId: string;
-	agent: {name: string; tags: Record<string, string>};
-	script: string;
-	args: string[];
-	caller: string;
-	token: ({id: string; name?: string} & Record<string, unknown>) | null;
-	source: string;
-	timestamp: string | number;
-	dryRun: boolean;
-};
+export type {PolicyAnswer, PolicyContext} from '../protocol/policy-query.js';
 
 /** What the controller recorded when it sent the request (its `run.request` or `run.dry-run` audit record). */
 export type RequestRecord = {
@@ -30,8 +21,6 @@ export type RequestRecord = {
 	caller: string;
 	token?: {id: string; name: string};
 };
-
-export type PolicyAnswer = {allow: boolean; reason: string};
 
 export type PolicyFacts = {
 	context: PolicyContext;

@@ -22,7 +22,8 @@ import {createControllerMetrics} from '../metrics/controller-metrics.js';
 import {accessLine} from './access-log.js';
 import {createClientContext} from '../dispatch/agent-connection.js';
 import type {RunEvent} from '../dispatch/events.js';
-import {loadControllerCredentials, openControllerRegistry, type ControllerPaths, type TlsCredentials} from '../home.js';
+import {loadControllerCredentials, openControllerRegistry, type ControllerPaths} from '../home.js';
+import type {TlsCredentials} from '../pki/credentials.js';
 import {revokedSerials} from '../registry/model.js';
 import {normaliseSerial} from '../pki/fingerprints.js';
 import {openTokenStore} from '../policy/token-store.js';
@@ -34,7 +35,7 @@ import {createDiscoveryCache, type DiscoveryCache} from '../core/discovery-cache
 import {docsCss, docsHtml, docsScript, docsSecurityPolicy} from './docs-page.js';
 import {errorAnswer} from './error-answer.js';
 import {createHandlers, type ApiPorts, type Handler} from './handlers.js';
-import {policyServerName} from './policy-client.js';
+import {policyServerName} from '../io/policy-client.js';
 import {isJsonMediaType} from './request-checks.js';
 import {openRequestRecords} from './request-records.js';
 import {bodyLimitBytes, routes, type Access} from './routes.js';

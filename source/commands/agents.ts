@@ -11,7 +11,7 @@ import {safeJson, visible} from '../output/visible.js';
 import {describeDrift, formatTags, sameTags} from '../policy/tags.js';
 import {markSeen, revokedSerials, type AgentRecord} from '../registry/model.js';
 import {gatherHealth} from './doctor.js';
-import {defaultCaller, type CommandIo} from './run.js';
+import {defaultCaller, type CommandIo} from '../io/command-io.js';
 import {resolveTargets} from '../registry/resolve-targets.js';
 import {isScriptName} from '../protocol/text-checks.js';
 import {scriptCachePath} from './completion.js';

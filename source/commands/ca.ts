@@ -4,7 +4,7 @@ import {protectCaKey, type ControllerPaths} from '../home.js';
 import {readTextFile} from '../io/files.js';
 import {publicKeySha256} from '../pki/fingerprints.js';
 import {x509} from '../pki/x509.js';
-import {defaultCaller, type CommandIo} from './run.js';
+import {defaultCaller, type CommandIo} from '../io/command-io.js';
 
 /** SHA-256 of the CA's public key: what an agent pins with `pair --ca-sha256`. */
 export function caFingerprint(paths: ControllerPaths): string {

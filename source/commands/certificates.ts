@@ -16,7 +16,7 @@ import {loadCertificateAuthority, loadControllerCredentials, openControllerRegis
 import {visible} from '../output/visible.js';
 import {findAgent, revokedSerials, unpairAgent} from '../registry/model.js';
 import {resolveTargets} from '../registry/resolve-targets.js';
-import {defaultCaller, type CommandIo} from './run.js';
+import {defaultCaller, type CommandIo} from '../io/command-io.js';
 
 const timeoutMs = 10_000;
 

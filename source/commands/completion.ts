@@ -11,7 +11,7 @@ import {bashCompletion, listKinds, zshCompletion, type CompletionSpec, type List
 import {historyDirectory} from '../dispatch/run-request.js';
 import {listRuns} from '../history/run-store.js';
 import {openControllerRegistry, type ControllerPaths} from '../home.js';
-import type {CommandIo} from './run.js';
+import type {CommandIo} from '../io/command-io.js';
 
 /** Scripts the last `xi-exec agents` found on the agents, for completion (written by agents.ts). */
 export function scriptCachePath(paths: ControllerPaths): string {

@@ -20,7 +20,8 @@ import {openPairingListener} from '../pairing/listener.js';
 import {pairingAuditFields} from '../pairing/audit-fields.js';
 import {openControllerAudit} from '../audit/controller-log.js';
 import {agentsCommand} from './agents.js';
-import {runCommand, type CommandIo} from './run.js';
+import type {CommandIo} from '../io/command-io.js';
+import {runCommand} from './run.js';
 import {signalStatus, type ConsoleSignal} from '../io/signal-status.js';
 
 const agentCli = fileURLToPath(new URL('../../agent/cli.js', import.meta.url));

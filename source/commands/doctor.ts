@@ -8,7 +8,7 @@ import {pendingAgents, readRotation} from '../certificates/rotation.js';
 import {existsSync, readTextFile} from '../io/files.js';
 import {openControllerRegistry, type ControllerPaths} from '../home.js';
 import {x509} from '../pki/x509.js';
-import type {CommandIo} from './run.js';
+import type {CommandIo} from '../io/command-io.js';
 import {safeJson} from '../output/visible.js';
 
 export async function gatherHealth(paths: ControllerPaths, now: Date): Promise<Finding[]> {

@@ -13,7 +13,7 @@ import {openPairingListener, type PairingEvent, type PairingListener} from '../p
 import {formatTags} from '../policy/tags.js';
 import {openControllerAudit} from '../audit/controller-log.js';
 import {createPairingAuditRecorder} from '../pairing/audit-fields.js';
-import {exitInterrupted, type CommandIo} from './run.js';
+import {exitInterrupted, type CommandIo} from '../io/command-io.js';
 
 export type PairInput = {listen?: string; json: boolean; replace: boolean; timeoutSeconds: number};
 

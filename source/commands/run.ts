@@ -1,6 +1,5 @@
 /** `xi-exec run SCRIPT --on SELECTOR [-- ARGS...]`: dispatch, stream, summarise, exit 0 only if all ok. */
 import {X509Certificate} from 'node:crypto';
-import {hostname, userInfo} from 'node:os';
 import {certificateNotes} from '../certificates/after-contact.js';
 import {createClientContext} from '../dispatch/agent-connection.js';
 import type {RunEvent} from '../dispatch/events.js';
@@ -17,7 +16,7 @@ import {normaliseSerial} from '../pki/fingerprints.js';
 import {planRollout} from '../dispatch/rollout.js';
 import {openOutdir} from './run-outdir.js';
 import {startProgress, type ProgressTicker} from './run-progress.js';
-import {exitInterrupted, type CommandIo} from '../io/command-io.js';
+import {defaultCaller, exitInterrupted, type CommandIo} from '../io/command-io.js';
 
 export {checkToken, outcomeRecord} from '../dispatch/run-request.js';
 
@@ -48,12 +47,6 @@ export type RunInput = {
 	progress?: {columns: () => number | undefined};
 };
 
-// Moved to io/command-io.ts; re-exported until the modules that import them from here follow.
-export {exitInterrupted, type CommandIo} from '../io/command-io.js';
-
-export function defaultCaller(): string {
-	return `${userInfo().username}@${hostname()}`;
-}
 
 export async function runCommand(paths: ControllerPaths, input: RunInput, io: CommandIo): Promise<number> {
 	checkRunInput(input.script, input.args);

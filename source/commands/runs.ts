@@ -11,7 +11,7 @@ import {findRun, listRuns} from '../history/run-store.js';
 import {loadControllerCredentials, openControllerRegistry, type ControllerPaths} from '../home.js';
 import {describeResult} from '../output/plain-run.js';
 import {safeJson, visible, visibleLines} from '../output/visible.js';
-import {defaultCaller, type CommandIo} from './run.js';
+import {defaultCaller, type CommandIo} from '../io/command-io.js';
 
 export function runsListCommand(paths: ControllerPaths, input: {json: boolean}, io: CommandIo): number {
 	const runs = listRuns(historyDirectory(paths));

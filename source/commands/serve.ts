@@ -16,7 +16,7 @@ import {XiError} from '../errors.js';
 import {formatHostPort, parseHostPort} from '../io/address.js';
 import {existsSync, readJsonFile, readTextFile} from '../io/files.js';
 import {loadControllerCredentials, loadServerCredentials, type ControllerPaths} from '../home.js';
-import {exitInterrupted, type CommandIo} from './run.js';
+import {exitInterrupted, type CommandIo} from '../io/command-io.js';
 
 export type ServeInput = {listen?: string; cert?: string; key?: string};
 

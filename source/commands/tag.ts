@@ -9,7 +9,7 @@ import {openControllerAudit} from '../audit/controller-log.js';
 import {openControllerRegistry, type ControllerPaths} from '../home.js';
 import {formatTags, parseTagChange, type Tags} from '../policy/tags.js';
 import {changeAgentTags} from '../registry/model.js';
-import {defaultCaller, type CommandIo} from './run.js';
+import {defaultCaller, type CommandIo} from '../io/command-io.js';
 import {safeJson} from '../output/visible.js';
 
 export type TagInput = {name?: string; words: string[]; mode: 'set' | 'unset'; json: boolean; caller?: string};

@@ -12,7 +12,7 @@ import {LineSplitter} from '../protocol/line-splitter.js';
 import {parseHostPort} from '../io/address.js';
 import {certificateFacts} from '../pki/certificate-facts.js';
 import {identityUri} from '../pki/identity-uri.js';
-import type {TlsCredentials} from '../home.js';
+import type {TlsCredentials} from '../pki/credentials.js';
 
 export type AgentTarget = {name: string; address: string};
 

@@ -1,4 +1,5 @@
 /** What a command writes to and listens on: the terminal in the executables, a buffer in tests. */
+import {hostname, userInfo} from 'node:os';
 import {standardOutput} from './standard-output.js';
 
 export type CommandIo = {
@@ -21,4 +22,9 @@ export function processIo(): CommandIo {
 			process.on('SIGINT', handler);
 		},
 	};
+}
+
+/** Who is at this terminal, as the audit trail names a CLI caller: `user@host`. */
+export function defaultCaller(): string {
+	return `${userInfo().username}@${hostname()}`;
 }

@@ -8,7 +8,7 @@ import {randomBytes, randomUUID} from 'node:crypto';
 import {createServer, type Server, type TLSSocket} from 'node:tls';
 import type {AddressInfo} from 'node:net';
 import {parseHostPort, type HostPort} from '../io/address.js';
-import type {TlsCredentials} from '../home.js';
+import type {TlsCredentials} from '../pki/credentials.js';
 import {parseTag} from '../policy/tags.js';
 import {LineSplitter} from '../protocol/line-splitter.js';
 import {isAgentName} from '../protocol/text-checks.js';

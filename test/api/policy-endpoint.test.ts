@@ -9,7 +9,7 @@ import {createServer, type Server} from 'node:https';
 import type {AddressInfo} from 'node:net';
 import test from 'ava';
 import {agentPaths} from '../../agent/home.js';
-import {askControllerPolicy, policyServerName, readAnswer} from '../../source/api/policy-client.js';
+import {askControllerPolicy, policyServerName, readAnswer} from '../../source/io/policy-client.js';
 import type {PolicyContext} from '../../source/api/policy-decision.js';
 import {tokenRevoke} from '../../source/commands/token.js';
 import {loadCertificateAuthority, loadControllerCredentials, openControllerRegistry, type TlsCredentials} from '../../source/home.js';

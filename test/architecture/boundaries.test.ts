@@ -25,7 +25,6 @@ const exceptions = new Map([
 	['source/commands -> source/ui', 'demo opens the console: wire it in the command table'],
 	['source/ui -> source/commands', 'console-core reads the audit log through commands/audit: the audit use case'],
 	['agent -> source/commands', 'agent/cli/audit lists and verifies its audit log through commands/audit: the audit use case'],
-	['agent/hooks -> source/api', 'the reference hook asks the controller through api/policy-client: a shared module'],
 	['source/commands -> agent', 'demo sets up agents with agent/commands and agent/home'],
 	['source/history -> source/dispatch', 'run-record reads dispatch/events: the run model in source/run'],
 	['source/output -> source/dispatch', 'the renderers read dispatch/events and run-state: the run model in source/run'],

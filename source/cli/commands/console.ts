@@ -17,7 +17,7 @@ export const consoleCommand = defineCommand({
 		}
 
 		const {createConsoleCore} = await import('../../ui/console-core.js');
-		const {defaultCaller} = await import('../../commands/run.js');
+		const {defaultCaller} = await import('../../io/command-io.js');
 		const core = createConsoleCore(ports.paths, {caller: defaultCaller(), pairListen});
 		const {startConsole} = await import('../../ui/start-console.js');
 		return startConsole(core);

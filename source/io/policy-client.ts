@@ -7,10 +7,10 @@
  */
 import {request as httpsRequest} from 'node:https';
 import type {PeerCertificate} from 'node:tls';
-import type {TlsCredentials} from '../home.js';
+import type {TlsCredentials} from '../pki/credentials.js';
 import {identityOf} from '../pki/identity.js';
 import {certificateFromDer} from '../pki/x509.js';
-import type {PolicyAnswer, PolicyContext} from './policy-decision.js';
+import type {PolicyAnswer, PolicyContext} from '../protocol/policy-query.js';
 
 /**
  * The TLS server name the policy client asks for. When the operator gives the REST API its own
