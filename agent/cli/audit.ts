@@ -13,16 +13,20 @@ export const audit = defineCommand({
 	takesArgs: true,
 	exitCodes: [[1, 'verify: the chain or a checkpoint does not hold, or the log was deleted, emptied or cut off (audit-head.json)']],
 	async run({flags, args}, io, ports: AgentPorts) {
-		const commands = await import('../../source/commands/audit.js');
+		const core = await import('../../source/core/audit.js');
+		const text = await import('../../source/output/audit-text.js');
+		const log = ports.paths.auditLog;
 		if (args[0] === 'verify') {
 			const {agentAnchorPath, agentAuditVerifier} = await import('../agent-audit.js');
-			return commands.auditVerifyCommand(ports.paths.auditLog, agentAuditVerifier(ports.paths), io, undefined, agentAnchorPath(ports.paths), {json: flags.json});
+			return text.writeAuditVerification(core.verifyAudit(log, agentAuditVerifier(ports.paths), undefined, agentAnchorPath(ports.paths)), {json: flags.json}, io.stdout);
 		}
 
 		if (args.length > 0) {
 			throw new XiError('USAGE', `unknown audit command ${JSON.stringify(args[0])}; use \`xi-exec-agent audit\` or \`xi-exec-agent audit verify\`.`);
 		}
 
-		return commands.auditListCommand(ports.paths.auditLog, {request: flags.request, since: flags.since, json: flags.json}, io);
+		const records = core.listAuditRecords(log, {request: flags.request, since: flags.since}, new Date());
+		text.printAuditRecords(records, {json: flags.json, filtered: Boolean(flags.request || flags.since), path: log}, io.stdout);
+		return 0;
 	},
 });

@@ -12,12 +12,11 @@ import type {FastifyReply, FastifyRequest} from 'fastify';
 import {XiError} from '../errors.js';
 import type {AuditLog} from '../audit/file-log.js';
 import {argsHash} from '../audit/record.js';
-import {auditListCommand} from '../commands/audit.js';
+import {listAuditRecords} from '../core/audit.js';
 import {resolveTargets} from '../registry/resolve-targets.js';
 import {selectorValues} from '../policy/selector.js';
 import {createJsonRunWriter} from '../output/json-run.js';
-import {tokenCreate, tokenList, tokenRevoke} from '../commands/token.js';
-import type {CommandIo} from '../commands/run.js';
+import {createToken, listTokens, revokeToken} from '../core/tokens.js';
 import type {RunEvent} from '../dispatch/events.js';
 import {cancelRecordedRun, type CancelAnswer} from '../dispatch/cancel.js';
 import {historyDirectory, prepareRun, type PreparedRun, type RunStartOptions} from '../dispatch/run-request.js';
@@ -160,12 +159,6 @@ export function createHandlers(ports: ApiPorts): Record<string, Handler> {
 		return JSON.parse(written) as unknown;
 	};
 
-	const capture = () => {
-		let out = '';
-		const io: CommandIo = {stdout: text => (out += text), stderr: () => undefined, onInterrupt: () => undefined};
-		return {io, json: () => JSON.parse(out) as Record<string, unknown>};
-	};
-
 	return {
 		async health() {
 			return {status: 'ok'};
@@ -300,29 +293,28 @@ export function createHandlers(ports: ApiPorts): Record<string, Handler> {
 
 		async listAudit(request) {
 			const query = request.query as {request?: string; agent?: string; since?: string; limit: number};
-			const out = capture();
-			auditListCommand(ports.paths.auditLog, {request: query.request, agent: query.agent, since: query.since, json: true}, out.io, ports.now());
-			const records = out.json()['records'] as unknown[];
+			const records = listAuditRecords(ports.paths.auditLog, {request: query.request, agent: query.agent, since: query.since}, ports.now());
 			return {records: records.slice(-query.limit)};
 		},
 
 		async listTokens() {
-			const out = capture();
-			await tokenList(ports.paths, {json: true}, out.io, ports.now());
-			return out.json();
+			return {tokens: await listTokens({paths: ports.paths, now: ports.now()})};
 		},
 
 		async createToken(request, reply, caller) {
 			const body = request.body as {name: string; scripts: string[]; on: string | string[]; expires?: string};
-			const out = capture();
-			await tokenCreate(ports.paths, {name: body.name, scripts: body.scripts.join(','), on: selectorValues(body.on), expires: body.expires, json: true, caller: `api:${tokenCaller(caller).scope.name}`, source: request.ip}, out.io, ports.now(), ports.audit);
+			const {token, id, name, scripts, on, expiresAt} = await createToken(
+				{paths: ports.paths, now: ports.now(), audit: ports.audit},
+				{name: body.name, scripts: body.scripts, on: selectorValues(body.on), expires: body.expires},
+				{caller: `api:${tokenCaller(caller).scope.name}`, source: request.ip},
+			);
 			reply.code(201);
-			return out.json();
+			return {token, id, name, scripts, on, expiresAt};
 		},
 
 		async revokeToken(request, _reply, caller) {
 			const {name} = request.params as {name: string};
-			await tokenRevoke(ports.paths, name, capture().io, ports.now(), {caller: `api:${tokenCaller(caller).scope.name}`, source: request.ip, audit: ports.audit});
+			await revokeToken({paths: ports.paths, now: ports.now(), audit: ports.audit}, name, {caller: `api:${tokenCaller(caller).scope.name}`, source: request.ip});
 			return {name, revoked: true};
 		},
 

@@ -19,7 +19,7 @@ import {revokedSerials} from '../registry/model.js';
 import {openPairingListener} from '../pairing/listener.js';
 import {createPairingAuditRecorder} from '../pairing/audit-fields.js';
 import {controllerAuditVerifier, openControllerAudit} from '../audit/controller-log.js';
-import {auditView} from '../commands/audit.js';
+import {auditView} from '../core/audit.js';
 import type {ConsoleCore} from './core.js';
 
 export type ConsoleCoreOptions = {caller: string; pairListen: HostPort; parallel?: number; timeoutSeconds?: number};

@@ -11,7 +11,9 @@ import test, {type ExecutionContext} from 'ava';
 import {openAuditLog} from '../../source/audit/file-log.js';
 import {canonical, recordHash, type AuditRecord} from '../../source/audit/record.js';
 import {verifyLogSet, type LogFile, type SetVerdict} from '../../source/audit/verify-set.js';
-import {auditListCommand, auditVerifyCommand, auditView, readAuditSet} from '../../source/commands/audit.js';
+import {auditListCommand, auditVerifyCommand} from '../../source/commands/audit.js';
+import {readAuditSet} from '../../source/audit/read-log.js';
+import {auditView} from '../../source/core/audit.js';
 import {auditKey, fakeClock, fileLines, parseLines, temporaryDirectory, withoutHash} from './helpers.js';
 
 const run = promisify(execFile);

@@ -11,7 +11,7 @@ import {execFileSync} from 'node:child_process';
 import {writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import test from 'ava';
-import {readAuditRecords} from '../../source/commands/audit.js';
+import {readAuditRecords} from '../../source/audit/read-log.js';
 import {controllerCli, runCli, temporaryDirectory} from '../helpers/fleet.js';
 import {rsyslogd, rsyslogTls, rsyslogVersion, startCollector, until, type Transport} from '../helpers/rsyslogd.js';
 

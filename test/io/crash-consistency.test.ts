@@ -16,7 +16,7 @@ import test from 'ava';
 import {build} from 'esbuild';
 import {verifierFromPems} from '../../source/audit/checkpoint.js';
 import {verifyLogSet} from '../../source/audit/verify-set.js';
-import {readAuditSet} from '../../source/commands/audit.js';
+import {readAuditSet} from '../../source/audit/read-log.js';
 import {openRegistryStore} from '../../source/registry/store.js';
 import {generateKeyPair, privateKeyToPem} from '../../source/pki/keys.js';
 import {temporaryDirectory} from '../audit/helpers.js';
