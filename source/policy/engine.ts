@@ -6,7 +6,8 @@
  *
  *   {"rules": [{"name": "...", "effect": "allow" | "deny",
  *     "callers": ["alice@ops", "token:contractor-acme", "*"], "scripts": ["tail-log", "*"],
- *     "args": {"forbid": ["--force", "-rf"], "options": "getopt_long", "longOptions": ["--forceful"],
+ *     "args": {"forbid": ["--force", "-rf"], "options": "getopt_long", "shortOptions": "rfvo:",
+ *              "longOptions": ["--forceful", "--output="],
  *              "positions": [{"enum": [...]}, {"pattern": "^[0-9]+$"}], "maxCount": 2},
  *     "window": {"days": ["mon", ...], "hours": "08:00-18:00", "timeZone": "Europe/London"},
  *     "rate": {"perCaller": "10/1h", "perScript": "100/1h"}}]}
@@ -16,7 +17,7 @@
  * caller and script match, no forbidden flag is used, every position fits, now is in its window
  * and its rate limits have room.
  */
-import {findForbiddenFlag, optionSyntaxes, type FlagRules, type OptionSyntax} from './flags.js';
+import {findForbiddenFlag, optionSyntaxes, shortOptionsPattern, shortOptionSyntaxes, type FlagRules, type OptionSyntax} from './flags.js';
 import {compileGuardedPattern} from './safe-pattern.js';
 
 export type PolicyRequest = {caller: string; token?: {id: string; name: string} | null; script: string; args: readonly string[]; dryRun?: boolean};
@@ -47,7 +48,7 @@ const dayNames = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
 /** The keys each part of a policy may have: anything else is refused, so a misspelled condition never quietly drops out. */
 const knownKeys = {
 	rule: ['name', 'effect', 'callers', 'scripts', 'args', 'window', 'rate'],
-	args: ['forbid', 'options', 'longOptions', 'positions', 'maxCount'],
+	args: ['forbid', 'options', 'shortOptions', 'longOptions', 'positions', 'maxCount'],
 	position: ['enum', 'pattern'],
 	window: ['days', 'hours', 'timeZone'],
 	rate: ['perCaller', 'perScript'],
@@ -131,14 +132,25 @@ export function parsePolicy(value: unknown, topLevel: readonly string[] = ['rule
 				continue;
 			}
 
+			const shortOptions = args['shortOptions'];
+			if (shortOptions !== undefined && (typeof shortOptions !== 'string' || !shortOptionsPattern.test(shortOptions))) {
+				fail('"args.shortOptions" is the program\'s getopt option string, letters each followed by ":" when it takes a value, such as "cvf:C:I:"');
+				continue;
+			}
+
+			if (shortOptions !== undefined && !shortOptionSyntaxes.includes(syntax as OptionSyntax)) {
+				fail(`"args.shortOptions" needs "args.options" to be ${shortOptionSyntaxes.map(item => JSON.stringify(item)).join(', ')} (how the program reads them)`);
+				continue;
+			}
+
 			const longOptions = args['longOptions'] === undefined ? [] : stringList(args['longOptions']);
-			if (!longOptions || longOptions.some(option => !/^--[^-=][^=]*$/.test(option))) {
-				fail('"args.longOptions" must list the program\'s long options such as "--checkpoint"');
+			if (!longOptions || longOptions.some(option => !/^--[^-=][^=]*=?$/.test(option))) {
+				fail('"args.longOptions" must list the program\'s long options such as "--checkpoint", with "=" after one that takes a value ("--file=")');
 				continue;
 			}
 
 			if (syntax !== undefined || longOptions.length > 0) {
-				parsed.flags = {...(syntax === undefined ? {} : {syntax: syntax as OptionSyntax}), ...(longOptions.length > 0 ? {longOptions} : {})};
+				parsed.flags = {...(syntax === undefined ? {} : {syntax: syntax as OptionSyntax}), ...(typeof shortOptions === 'string' ? {shortOptions} : {}), ...(longOptions.length > 0 ? {longOptions} : {})};
 			}
 
 			if (args['positions'] !== undefined) {

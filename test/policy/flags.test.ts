@@ -4,6 +4,9 @@ import {findForbiddenFlag, type FlagRules} from '../../source/policy/flags.js';
 
 type Row = {title: string; args: string[]; forbid: string[]; rules?: FlagRules; hit: string | undefined};
 const tar: FlagRules = {syntax: 'tar', longOptions: ['--checkpoint']};
+// GNU tar 1.34's own option table (`tar --help`): the letters after which a value follows.
+const tarShortOptions = 'ABC:F:GH:I:JK:L:MN:OPRST:UV:WX:Zab:cdf:g:hijklmnoprstuvwxz';
+const tarTable: FlagRules = {syntax: 'tar', shortOptions: tarShortOptions, longOptions: ['--checkpoint', '--file=']};
 const tarForbid = ['-I', '--use-compress-program', '--checkpoint-action', '--to-command', '--info-script', '--new-volume-script', '-F'];
 
 const rows: Row[] = [
@@ -42,6 +45,40 @@ const rows: Row[] = [
 	{title: 'neighbour: --checkpoint=1 is its own option when declared', args: ['--checkpoint=1'], forbid: tarForbid, rules: tar, hit: undefined},
 	{title: 'undeclared --checkpoint=1 is read as an abbreviation (over-blocked, never under)', args: ['--checkpoint=1'], forbid: ['--checkpoint-action'], hit: '"--checkpoint=1" (forbidden: --checkpoint-action)'},
 	{title: 'neighbour: --checkpointx is no prefix', args: ['--checkpointx'], forbid: ['--checkpoint-action'], hit: undefined},
+	// tar's first word without a table: any letter may take one of the next arguments, so a `--` there ends nothing.
+	{title: 'tar cf -- -I PROG (-- is the archive, -I an option)', args: ['cf', '--', '-I', 'prog', 'dir'], forbid: ['-I'], rules: {syntax: 'tar'}, hit: '-I (forbidden: -I)'},
+	{title: 'tar cfb X -- -I PROG (-- is the blocking factor)', args: ['cfb', 'x.tar', '--', '-I', 'prog'], forbid: ['-I'], rules: {syntax: 'tar'}, hit: '-I (forbidden: -I)'},
+	{title: 'neighbour: tar cf X DIR -- -I (-- past the first word\'s values ends options)', args: ['cf', 'x.tar', 'dir', '--', '-I'], forbid: ['-I'], rules: {syntax: 'tar'}, hit: undefined},
+	// A declared option table (shortOptions, getopt's option string): values are read as getopt reads them.
+	{title: 'table: -fImportant.tar is -f with a value', args: ['-fImportant.tar', 'dir'], forbid: tarForbid, rules: tarTable, hit: undefined},
+	{title: 'neighbour: no table, -fImportant.tar is over-blocked', args: ['-fImportant.tar', 'dir'], forbid: ['-I'], rules: {syntax: 'tar'}, hit: '-I (forbidden: -I)'},
+	{title: 'table: -cvfImportant.tar', args: ['-cvfImportant.tar', 'dir'], forbid: tarForbid, rules: tarTable, hit: undefined},
+	{title: 'table: -cvfI (the archive is I)', args: ['-cvfI', 'dir'], forbid: tarForbid, rules: tarTable, hit: undefined},
+	{title: 'table: -Iprog', args: ['-Iprog', '-cf', 'x.tar'], forbid: tarForbid, rules: tarTable, hit: '-I (forbidden: -I)'},
+	{title: 'table: -I=prog', args: ['-I=prog'], forbid: tarForbid, rules: tarTable, hit: '-I (forbidden: -I)'},
+	{title: 'table: -cvIprog (I before the value letter)', args: ['-cvIprog', '-f', 'x.tar'], forbid: tarForbid, rules: tarTable, hit: '-I (forbidden: -I)'},
+	{title: 'table: -cIf (I takes f)', args: ['-cIf', 'x.tar'], forbid: tarForbid, rules: tarTable, hit: '-I (forbidden: -I)'},
+	{title: 'table: -cvI PROG (I at the end of a cluster)', args: ['-cvI', 'prog', '-f', 'x.tar'], forbid: tarForbid, rules: tarTable, hit: '-I (forbidden: -I)'},
+	{title: 'table: -f -I (the archive is named -I)', args: ['-c', '-f', '-I', 'dir'], forbid: tarForbid, rules: tarTable, hit: undefined},
+	{title: 'table: -f X -I PROG', args: ['-c', '-f', 'x.tar', '-I', 'prog'], forbid: tarForbid, rules: tarTable, hit: '-I (forbidden: -I)'},
+	{title: 'table: -b -I (the blocking factor is -I)', args: ['-cb', '-I', '-f', 'x.tar'], forbid: tarForbid, rules: tarTable, hit: undefined},
+	{title: 'table: -b 20 -I PROG', args: ['-cb', '20', '-I', 'prog'], forbid: tarForbid, rules: tarTable, hit: '-I (forbidden: -I)'},
+	{title: 'table: -f -- -I PROG (-- is the archive)', args: ['-c', '-f', '--', '-I', 'prog'], forbid: tarForbid, rules: tarTable, hit: '-I (forbidden: -I)'},
+	{title: 'table: -v -- -I (-- ends options)', args: ['-cvf', 'x.tar', '--', '-I'], forbid: tarForbid, rules: tarTable, hit: undefined},
+	{title: 'table: an unknown letter takes no value (-QIprog)', args: ['-QIprog'], forbid: tarForbid, rules: tarTable, hit: '-I (forbidden: -I)'},
+	{title: 'table: tar cfI X PROG', args: ['cfI', 'x.tar', 'prog', 'dir'], forbid: tarForbid, rules: tarTable, hit: '-I (forbidden: -I)'},
+	{title: 'table: tar cf -I DIR (the archive is named -I)', args: ['cf', '-I', 'dir'], forbid: tarForbid, rules: tarTable, hit: undefined},
+	{title: 'table: tar cf -- -I PROG', args: ['cf', '--', '-I', 'prog', 'dir'], forbid: tarForbid, rules: tarTable, hit: '-I (forbidden: -I)'},
+	{title: 'table: tar cf X -I PROG', args: ['cf', 'x.tar', '-I', 'prog'], forbid: tarForbid, rules: tarTable, hit: '-I (forbidden: -I)'},
+	{title: 'table: --file -I (declared --file=: -I is the archive)', args: ['-c', '--file', '-I', 'dir'], forbid: tarForbid, rules: tarTable, hit: undefined},
+	{title: 'table: --file=X -I PROG', args: ['-c', '--file=x.tar', '-I', 'prog'], forbid: tarForbid, rules: tarTable, hit: '-I (forbidden: -I)'},
+	{title: 'table: --fil -I (an abbreviation is not known to take a value: over-blocked)', args: ['-c', '--fil', '-I', 'dir'], forbid: tarForbid, rules: tarTable, hit: '-I (forbidden: -I)'},
+	{title: 'table: --checkpoint -- -I (whether -- is its value is unknown)', args: ['-c', '--checkpoint', '--', '-I', 'prog'], forbid: tarForbid, rules: tarTable, hit: '-I (forbidden: -I)'},
+	{title: 'table: long forms still match', args: ['-cf', 'x.tar', '--use-compress=prog'], forbid: tarForbid, rules: tarTable, hit: '"--use-compress=prog" (forbidden: --use-compress-program)'},
+	{title: 'table: a cluster forbidden whole (-rf) under getopt', args: ['-r', '-vf'], forbid: ['-rf'], rules: {syntax: 'getopt', shortOptions: 'rfvo:'}, hit: '-r -f (forbidden: -rf)'},
+	{title: 'table: -of is -o with the value f', args: ['-r', '-of'], forbid: ['-rf'], rules: {syntax: 'getopt', shortOptions: 'rfvo:'}, hit: undefined},
+	{title: 'table: an optional value is attached only (-ov: o\'s value is v)', args: ['-ov'], forbid: ['-v'], rules: {syntax: 'getopt', shortOptions: 'vo::'}, hit: undefined},
+	{title: 'table: an optional value is attached only (-o -v: -v is an option)', args: ['-o', '-v'], forbid: ['-v'], rules: {syntax: 'getopt', shortOptions: 'vo::'}, hit: '-v (forbidden: -v)'},
 	// none: the program parses no options.
 	{title: 'none: an exact forbidden word', args: ['--force'], forbid: ['--force'], rules: {syntax: 'none'}, hit: '"--force" (forbidden)'},
 	{title: 'none: -rf is no cluster', args: ['-fr'], forbid: ['-rf'], rules: {syntax: 'none'}, hit: undefined},
