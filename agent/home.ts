@@ -14,6 +14,7 @@ import {XiError} from '../source/errors.js';
 import {existsSync, readJsonFile, writeFileAtomic} from '../source/io/files.js';
 import type {Tags} from '../source/policy/tags.js';
 import {emptyAllowlist, parseAllowlist, type AllowlistFile} from './allowlist.js';
+import {parseLoopbackAddress} from './metrics/loopback-address.js';
 import type {Pins} from './pins.js';
 
 export type AgentLimits = {
@@ -53,6 +54,8 @@ export type AgentConfig = {
 	syslog?: string;
 	/** The size in bytes at which the audit file rotates (default 64 MiB). */
 	auditRotateBytes?: number;
+	/** Where GET /metrics listens (plain HTTP, a loopback address only); off when absent. */
+	metrics?: string;
 };
 
 export type AgentPaths = ReturnType<typeof agentPaths>;
@@ -98,6 +101,7 @@ export function readAgentConfig(paths: AgentPaths): AgentConfig {
 		...(typeof raw.hookTimeoutMs === 'number' ? {hookTimeoutMs: raw.hookTimeoutMs} : {}),
 		...(typeof raw.syslog === 'string' ? {syslog: raw.syslog} : {}),
 		...(raw.auditRotateBytes === undefined ? {} : {auditRotateBytes: rotateBytes(raw.auditRotateBytes, paths)}),
+		...(raw.metrics === undefined ? {} : {metrics: metricsAddress(raw.metrics, paths)}),
 	};
 }
 
@@ -107,6 +111,15 @@ function absolutePath(value: unknown, key: string, paths: AgentPaths): string {
 	}
 
 	return value;
+}
+
+function metricsAddress(value: unknown, paths: AgentPaths): string {
+	const parsed = typeof value === 'string' ? parseLoopbackAddress(value) : `${JSON.stringify(value)} is not a string such as "127.0.0.1:9464"`;
+	if (typeof parsed === 'string') {
+		throw new XiError('CONFIG_INVALID', `"metrics" in ${paths.config}: ${parsed}; remove "metrics" to turn the listener off.`);
+	}
+
+	return value as string;
 }
 
 function rotateBytes(value: unknown, paths: AgentPaths): number {

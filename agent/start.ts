@@ -5,7 +5,7 @@
  */
 import {closeSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {XiError} from '../source/errors.js';
-import {parseHostPort} from '../source/io/address.js';
+import {formatHostPort, parseHostPort} from '../source/io/address.js';
 import {readTextFile} from '../source/io/files.js';
 import {certificateFacts} from '../source/pki/certificate-facts.js';
 import type {AgentLog} from './execute-run.js';
@@ -23,12 +23,20 @@ import {loadHookFile} from './auth-hook.js';
 import type {Owners} from './allowlist.js';
 import {replayMemoryFor} from './replay-memory.js';
 import {levelOf} from './log-level.js';
+import {startAgentMetrics, type RunningMetrics} from './metrics/start-metrics.js';
 
 export const stdoutLog: AgentLog = (event, fields) => {
 	process.stdout.write(JSON.stringify({ts: new Date().toISOString(), level: levelOf(event, fields), event, ...fields}) + '\n');
 };
 
-export async function startAgent(paths: AgentPaths, log: AgentLog = stdoutLog): Promise<number> {
+export async function startAgent(paths: AgentPaths, printLog: AgentLog = stdoutLog): Promise<number> {
+	// With "metrics" in config.json, every event logged is also counted (agent/metrics/).
+	let metrics: RunningMetrics | undefined;
+	const log: AgentLog = (event, fields) => {
+		metrics?.observe(event, fields);
+		printLog(event, fields);
+	};
+
 	const inherited = closeInheritedDescriptors();
 	if (inherited.length > 0) {
 		log('descriptors.closed', {descriptors: inherited, reason: 'inherited without close-on-exec; scripts would get them'});
@@ -126,19 +134,27 @@ export async function startAgent(paths: AgentPaths, log: AgentLog = stdoutLog): 
 		now: Date.now,
 		...('create' in cgroups ? {cgroups} : {}),
 	});
+	if (config.metrics) {
+		metrics = await startAgentMetrics(paths, config.metrics, script => allowlist.has(script));
+	}
+
 	await new Promise<void>((resolve, reject) => {
 		agent.server.once('error', reject);
 		agent.server.listen(listen.port, listen.host, () => {
 			agent.server.off('error', reject);
 			resolve();
 		});
-	}).catch((error: NodeJS.ErrnoException) => {
+	}).catch(async (error: NodeJS.ErrnoException) => {
+		await metrics?.close();
 		throw new XiError('CONFIG_INVALID', `Cannot listen on ${config.listen}: ${error.code ?? error.message}.`, {cause: error});
 	});
 
 	writeFileSync(paths.pid, `${process.pid}\n`, {mode: 0o600});
 	const {address, port} = agent.address();
 	log('listening', {agent: config.name, address: `${address}:${port}`, scripts: allowlist.size, kill: 'create' in cgroups ? cgroups.describe : `process group (no run cgroups: ${cgroups.problem}; a script that calls setsid can escape)`});
+	if (metrics) {
+		log('metrics.listening', {address: formatHostPort(metrics.address()), path: '/metrics'});
+	}
 
 	process.on('SIGHUP', () => {
 		let reloaded = false;
@@ -198,7 +214,7 @@ export async function startAgent(paths: AgentPaths, log: AgentLog = stdoutLog): 
 
 			stopped = true;
 			log('stopping', {signal});
-			void agent.close().then(async () => {
+			void Promise.all([agent.close(), metrics?.close()]).then(async () => {
 				await audit.append({event: 'agent.stopped', agent: config.name, signal}).catch(() => undefined);
 				await audit.close().catch(() => undefined);
 				rmSync(paths.pid, {force: true});
