@@ -48,6 +48,11 @@ export const errorCodes = {
 	MCP_SESSION_UNKNOWN: {exit: 2, http: 404, summary: 'No MCP session has that Mcp-Session-Id: initialize a new one.'},
 	ORIGIN_REFUSED: {exit: 2, http: 403, summary: 'A request to /mcp came from a browser origin that is not in the configured list.'},
 	MEDIA_TYPE_UNSUPPORTED: {exit: 2, http: 415, summary: 'A REST API request body is not sent as application/json.'},
+	RUNBOOK_INVALID: {exit: 2, http: 400, summary: 'A runbook, its parameters or its steps failed validation; the message lists every problem, and nothing was dialled.'},
+	RUNBOOK_UNKNOWN: {exit: 2, http: 404, summary: 'No runbook of that name is in the controller home\'s runbooks/ directory.'},
+	RUNBOOK_RUN_UNKNOWN: {exit: 2, http: 404, summary: 'No runbook run with that id is in the history.'},
+	RUNBOOK_CHANGED: {exit: 2, http: 409, summary: 'The runbook file changed since the run being resumed; resume with --changed-file to run the new file.'},
+	RUNBOOK_RUNNING: {exit: 2, http: 409, summary: 'That runbook run is still running in another process; it cannot be resumed until it ends.'},
 	PROTOCOL: {exit: 1, http: 502, summary: 'A peer sent a frame that breaks the wire protocol.'},
 	INTERNAL: {exit: 1, http: 500, summary: 'A bug: please report it with the output of `--debug`.'},
 } as const satisfies Record<string, {exit: number; http: number; summary: string}>;
