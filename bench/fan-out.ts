@@ -33,6 +33,7 @@ import {findSshTools} from './loopback-sshd.js';
 import {measureFanOuts} from './measure-fan-out.js';
 import {measureIdleRss} from './measure-rss.js';
 import {measureLatency} from './measure-latency.js';
+import {measureOneShotSteps} from './measure-one-shot.js';
 import {measureRelease} from './measure-release.js';
 import {measureAgainstSsh} from './measure-ssh.js';
 import {measureDurability, reportDurability} from './measure-durability.js';
@@ -103,7 +104,7 @@ async function main(): Promise<number> {
 	}
 
 	await bareHosts.stop();
-	await measureAgainstSsh(report, findSshTools(), ours, {
+	const oneShotMs = await measureAgainstSsh(report, findSshTools(), ours, {
 		repetitions: settings.repetitions,
 		parallel: settings.parallel,
 		directory: join(root, 'sshd'),
@@ -112,6 +113,8 @@ async function main(): Promise<number> {
 		oneShotAgent: agentName(0),
 		agentsCpu: () => cpuMs(agentHosts.processes),
 	}, log);
+	log(`one-shot steps on loopback, ${settings.repetitions} runs`);
+	await measureOneShotSteps(report, {label: 'loopback', home: cliHome ?? fleet.controllerHome, agent: agentName(0), runs: settings.repetitions, directory: root, cliMedianMs: oneShotMs});
 	await agentHosts.stop();
 	await measureIdleRss(report, {controllerHome: fleet.controllerHome, root, port: ports.rss, runs: Math.min(settings.repetitions, 3)}, log);
 	await measureRelease(report, {controllerHome: fleet.controllerHome, root, port: ports.release, runs: settings.repetitions}, log);

@@ -15,6 +15,7 @@ import {floorFanOut} from './floor.js';
 import type {HostMessage} from './host-protocol.js';
 import {dealRoundRobin, startHosts} from './hosts.js';
 import {parallelSsh, parallelSshDefault, sshRun, startLoopbackSshd, type LoopbackSshd, type SshTools} from './loopback-sshd.js';
+import {measureOneShotSteps} from './measure-one-shot.js';
 import {cliRun, dispatcherFanOut} from './ours.js';
 import {median, sleep} from './processes.js';
 import {verdict, type Attempt, type Measured, type Report} from './report.js';
@@ -181,6 +182,8 @@ export async function measureLatency(report: Report, fleet: BenchFleet, tools: S
 		}
 
 		report.rows.push(...rows);
+		log(`${rtt}: one-shot steps, ${runs} runs`);
+		await measureOneShotSteps(report, {label: rtt, home: cliHome, agent: fleet.agents[0]!.name, runs, directory: settings.directory, cliMedianMs: oneShot.median});
 	} finally {
 		await proxies.stop();
 		await sshd?.stop();

@@ -25,7 +25,8 @@ export type SshSettings = {
 
 const cpuCell = (measured: Measured) => (measured.cpu === undefined ? {} : {cpu: seconds(measured.cpu)});
 
-export async function measureAgainstSsh(report: Report, tools: SshTools | string, ours: Ours100, settings: SshSettings, log: (text: string) => void): Promise<void> {
+/** Returns the one-shot CLI's median. */
+export async function measureAgainstSsh(report: Report, tools: SshTools | string, ours: Ours100, settings: SshSettings, log: (text: string) => void): Promise<number> {
 	log(`one-shot CLI (--on ${settings.oneShotAgent}), ${settings.repetitions} runs`);
 	const cliOnce = await repeat(report, 'one-shot CLI', settings.repetitions, () => withCpu(settings.agentsCpu, () => cliRun(settings.oneShotHome, settings.oneShotAgent, settings.parallel)));
 	const oneShotRow = {measure: `one-shot: CLI run --on ${settings.oneShotAgent}`, value: seconds(cliOnce.median), ...cpuCell(cliOnce)};
@@ -36,7 +37,7 @@ export async function measureAgainstSsh(report: Report, tools: SshTools | string
 
 	if (typeof tools === 'string') {
 		skipped(tools);
-		return;
+		return cliOnce.median;
 	}
 
 	let sshd: LoopbackSshd | undefined;
@@ -49,7 +50,7 @@ export async function measureAgainstSsh(report: Report, tools: SshTools | string
 	} catch (error) {
 		await sshd?.stop();
 		skipped((error as Error).message);
-		return;
+		return cliOnce.median;
 	}
 
 	try {
@@ -88,4 +89,6 @@ export async function measureAgainstSsh(report: Report, tools: SshTools | string
 	} finally {
 		await sshd.stop();
 	}
+
+	return cliOnce.median;
 }

@@ -21,15 +21,20 @@ const settleMs = 2500;
 
 /** bare-host.ts and what it imports, as plain ES modules in `directory`; returns bare-host.js's path. */
 export function compileBareHost(directory: string): string {
+	return compileBench(directory, ['bare-host', 'host-protocol']);
+}
+
+/** bench files (the first one's imports among them) as plain ES modules in `directory`, to run without tsx; returns the first one's path. */
+export function compileBench(directory: string, names: readonly [string, ...string[]]): string {
 	mkdirSync(directory, {recursive: true});
 	writeFileSync(join(directory, 'package.json'), '{"type": "module"}\n');
-	for (const name of ['bare-host', 'host-protocol']) {
+	for (const name of names) {
 		const source = readFileSync(join(benchDirectory, `${name}.ts`), 'utf8');
 		const {outputText} = ts.transpileModule(source, {compilerOptions: {module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022}});
 		writeFileSync(join(directory, `${name}.js`), outputText);
 	}
 
-	return join(directory, 'bare-host.js');
+	return join(directory, `${names[0]}.js`);
 }
 
 /** Starts `node FLAGS ...args`, waits for a stdout line containing `readyText`, settles, reads RSS, stops it. */

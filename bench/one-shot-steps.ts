@@ -1,0 +1,147 @@
+/**
+ * Where a one-shot `xi-exec run SCRIPT --on ONE` spends its time, measured inside one fresh plain
+ * node process (no tsx) running the built modules: the real `prepareRun` and `start` with the real
+ * stores, audit log and TLS context, each port wrapped in a stopwatch. Printed as one JSON line of
+ * milliseconds: process start (node's bootstrap until this file runs), module loading (what the
+ * CLI loads for `run`), home and registry reads, describe, the request's audit record with its
+ * checkpoint (fsynced), the run exchange, the outcome records and closing the log (fsynced), the
+ * registry's lastSeen update (locked, fsynced), the rest of the run (history, pruning), and a bare
+ * TLS handshake to the same agent for comparison.
+ *
+ *   node one-shot-steps.js INPUT.json     INPUT.json: {repoRoot, home, agent, script}
+ */
+import {readFileSync} from 'node:fs';
+import {performance} from 'node:perf_hooks';
+import {connect} from 'node:tls';
+import {pathToFileURL} from 'node:url';
+
+const processStart = performance.now();
+type Input = {repoRoot: string; home: string; agent: string; script: string};
+const input = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as Input;
+const built = async (path: string) => import(pathToFileURL(`${input.repoRoot}/dist/${path}`).href) as Promise<Record<string, never>>;
+
+const steps: Record<string, number> = {processStart};
+async function timed<T>(step: string, work: () => Promise<T> | T): Promise<T> {
+	const started = performance.now();
+	try {
+		return await work();
+	} finally {
+		steps[step] = (steps[step] ?? 0) + performance.now() - started;
+	}
+}
+
+type Modules = {
+	home: typeof import('../source/home.js');
+	run: typeof import('../source/commands/run.js');
+	request: typeof import('../source/dispatch/run-request.js');
+	connection: typeof import('../source/dispatch/agent-connection.js');
+	secret: typeof import('../source/dispatch/secret-targets.js');
+	audit: typeof import('../source/audit/controller-log.js');
+	fingerprints: typeof import('../source/pki/fingerprints.js');
+	model: typeof import('../source/registry/model.js');
+};
+
+// What `xi-exec run` loads: the entry's modules and the command table, then the run command's own.
+const modules = await timed('moduleLoading', async () => {
+	await Promise.all(['source/cli/commands/index.js', 'source/cli/main.js', 'source/cli/runner.js', 'source/io/command-io.js'].map(built));
+	const [home, run, request, connection, secret, audit, fingerprints, model] = await Promise.all([
+		'source/home.js', 'source/commands/run.js', 'source/dispatch/run-request.js', 'source/dispatch/agent-connection.js',
+		'source/dispatch/secret-targets.js', 'source/audit/controller-log.js', 'source/pki/fingerprints.js', 'source/registry/model.js',
+		'source/commands/run-flags.js',
+	].map(built));
+	return {home, run, request, connection, secret, audit, fingerprints, model} as unknown as Modules;
+});
+
+const {X509Certificate} = await import('node:crypto');
+const paths = modules.home.controllerPaths(input.home);
+const {credentials, context, controllerSerial, registry} = await timed('homeAndRegistry', () => {
+	modules.home.requireInitialised(paths);
+	const credentials = modules.home.loadControllerCredentials(paths);
+	return {
+		credentials,
+		context: modules.connection.createClientContext(credentials),
+		controllerSerial: modules.fingerprints.normaliseSerial(new X509Certificate(credentials.cert).serialNumber),
+		registry: modules.home.openControllerRegistry(paths),
+	};
+});
+void credentials;
+
+type AuditLog = ReturnType<typeof modules.audit.openControllerAudit>;
+let audit: AuditLog | undefined;
+let phase: 'request' | 'outcomes' = 'request';
+const wrappedAudit = (log: AuditLog): AuditLog => ({
+	...log,
+	append: fields => timed(phase === 'request' ? 'auditRequest' : 'auditOutcomes', () => log.append(fields)),
+	checkpoint: () => timed('auditRequest', () => log.checkpoint()),
+	close: () => timed('auditClose', () => log.close()),
+	signedHead: () => log.signedHead(),
+	head: () => log.head(),
+	hold: () => log.hold(),
+	path: log.path,
+});
+const describe = modules.secret.describeTargets(context, 64, 5000);
+const prepared = await timed('prepare', () => modules.request.prepareRun({
+	paths,
+	registry: {
+		read: () => timed('homeAndRegistry', () => registry.read()),
+		update: change => timed('registryUpdate', () => registry.update(change)),
+	},
+	audit: () => (audit ??= wrappedAudit(timedSync('auditOpen', () => modules.audit.openControllerAudit(paths)))),
+	context,
+	controllerSerial,
+	describe: targets => timed('describe', () => describe(targets)),
+}, {script: input.script, args: [], on: [input.agent], parallel: 64, timeoutSeconds: 30, dryRun: false, caller: 'bench@localhost', yes: false}));
+
+function timedSync<T>(step: string, work: () => T): T {
+	const started = performance.now();
+	try {
+		return work();
+	} finally {
+		steps[step] = (steps[step] ?? 0) + performance.now() - started;
+	}
+}
+
+// From here on, audit appends are the hosts' outcomes (the request and its checkpoint are written).
+phase = 'outcomes';
+let runExchange = 0;
+let connecting = 0;
+const outcome = await timed('start', () => prepared.start({
+	emit(event) {
+		if (event.type === 'agent-connecting') {
+			connecting = performance.now();
+		} else if (event.type === 'agent-finished' && connecting > 0) {
+			runExchange = performance.now() - connecting;
+		}
+	},
+}));
+await audit?.close();
+
+// A bare mutual-TLS handshake to the same agent, nothing sent: what any exchange pays first.
+const target = (await registry.read()).agents.find(agent => agent.name === input.agent)!;
+const [host, port] = [target.address.slice(0, target.address.lastIndexOf(':')), Number(target.address.slice(target.address.lastIndexOf(':') + 1))];
+const handshake = await new Promise<number>((resolve, reject) => {
+	const started = performance.now();
+	const socket = connect({host, port, secureContext: context, checkServerIdentity: () => undefined});
+	socket.once('secureConnect', () => {
+		resolve(performance.now() - started);
+		socket.destroy();
+	});
+	socket.once('error', reject);
+});
+
+const ok = outcome.results.every(result => result.status === 'ok');
+process.stdout.write(JSON.stringify({
+	ok,
+	...(ok ? {} : {failure: outcome.results.map(result => `${result.agent}: ${result.status} ${result.reason ?? ''}`).join('; ')}),
+	processStart: steps['processStart'],
+	moduleLoading: steps['moduleLoading'],
+	homeAndRegistry: steps['homeAndRegistry'],
+	describe: steps['describe'] ?? 0,
+	auditRequest: (steps['auditOpen'] ?? 0) + (steps['auditRequest'] ?? 0),
+	run: runExchange,
+	auditOutcomes: (steps['auditOutcomes'] ?? 0) + (steps['auditClose'] ?? 0),
+	registryUpdate: steps['registryUpdate'] ?? 0,
+	otherInRun: steps['start']! - runExchange - (steps['auditOutcomes'] ?? 0) - (steps['registryUpdate'] ?? 0),
+	handshake,
+	total: performance.now(),
+}) + '\n');
