@@ -7,9 +7,11 @@
  * CORS is off unless config.json lists origins: {"api": {"corsOrigins": ["https://dash.example"]}}.
  * TLS 1.3 only unless config.json says {"api": {"tlsMinVersion": "TLSv1.2"}} (api/server.ts says why).
  * GET /metrics needs a token unless {"api": {"metricsToken": false}}; event streams get a heartbeat
- * every {"api": {"sseHeartbeatMs": 15000}}. One JSON access-log line per request goes to stdout.
+ * every {"api": {"sseHeartbeatMs": 15000}}. Every log line goes to stdout as one JSON object with a
+ * level: one access-log line per request (api/access-log.ts), and serve's own (api/serve-log.ts).
  */
 import {createApiServer, type ApiTlsVersion} from '../api/server.js';
+import {serveLogLine} from '../api/serve-log.js';
 import {mcpRoute} from '../mcp/http.js';
 import {readMcpSettings} from '../mcp/settings.js';
 import {XiError} from '../errors.js';
@@ -45,7 +47,7 @@ export async function serveCommand(paths: ControllerPaths, input: ServeInput, io
 		tlsMinVersion: readTlsMinVersion(paths),
 		...readObservability(paths),
 		accessLog: line => io.stdout(`${line}\n`),
-		log: line => io.stderr(`xi-exec serve: ${line}\n`),
+		log: line => io.stdout(`${serveLogLine(new Date(), 'error', 'problem', line)}\n`),
 	});
 
 	let address: {host: string; port: number};
@@ -58,17 +60,18 @@ export async function serveCommand(paths: ControllerPaths, input: ServeInput, io
 	}
 
 	const url = `https://${formatHostPort({host: address.host, port: address.port})}`;
-	io.stdout(`Listening on ${url} (REST API; the document is ${url}/openapi.json, its page ${url}/docs; MCP at ${url}/mcp).\n`);
+	io.stdout(`${serveLogLine(new Date(), 'info', 'listening', `Listening on ${url} (REST API; the document is ${url}/openapi.json, its page ${url}/docs; MCP at ${url}/mcp)`, {url, openapi: `${url}/openapi.json`, docs: `${url}/docs`, mcp: `${url}/mcp`})}\n`);
 	let onTerminate: (() => void) | undefined;
-	const stopped = await new Promise<number>(resolve => {
-		io.onInterrupt(() => resolve(exitInterrupted));
-		onTerminate = () => resolve(0);
+	const stopped = await new Promise<{code: number; signal: string}>(resolve => {
+		io.onInterrupt(() => resolve({code: exitInterrupted, signal: 'SIGINT'}));
+		onTerminate = () => resolve({code: 0, signal: 'SIGTERM'});
 		process.once('SIGTERM', onTerminate);
 	});
 	process.removeListener('SIGTERM', onTerminate!);
-	io.stderr('Stopping: cancelling runs still going...\n');
+	io.stdout(`${serveLogLine(new Date(), 'info', 'stopping', 'Stopping: cancelling runs still going, waiting for their records', {signal: stopped.signal})}\n`);
 	await server.close();
-	return stopped;
+	io.stdout(`${serveLogLine(new Date(), 'info', 'stopped', 'Stopped', {signal: stopped.signal})}\n`);
+	return stopped.code;
 }
 
 function readObservability(paths: ControllerPaths): {metricsToken?: boolean; heartbeatMs?: number} {

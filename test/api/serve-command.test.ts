@@ -34,8 +34,19 @@ test.serial('serve listens with the fleet certificate and stops on Ctrl-C with 1
 	t.deepEqual((await call(fleet, 'GET', '/v1/agents', {token})).json(), {agents: []});
 	server.interrupt();
 	t.is(await server.done, 130);
-	t.regex(server.output().stderr, /Stopping/);
 	await t.throwsAsync(call(fleet, 'GET', '/healthz'), {code: 'ECONNREFUSED'});
+	// Every line serve wrote is one JSON object with a level (journald and jq); nothing on stderr.
+	const {stdout, stderr} = server.output();
+	t.is(stderr, '');
+	const lines = stdout.trimEnd().split('\n').map(line => JSON.parse(line) as Record<string, unknown>);
+	for (const line of lines) {
+		t.true(['info', 'warn', 'error'].includes(line['level'] as string), JSON.stringify(line));
+		t.regex(String(line['ts']), /^\d{4}-\d\d-\d\dT/);
+	}
+
+	t.deepEqual(lines.map(line => line['event']), ['listening', 'request', 'request', 'stopping', 'stopped']);
+	t.like(lines[0], {level: 'info', url: `https://127.0.0.1:${port}`, openapi: `https://127.0.0.1:${port}/openapi.json`});
+	t.like(lines[3], {level: 'info', signal: 'SIGINT'});
 });
 
 test.serial('SIGTERM stops it with 0; CORS answers only a configured origin', async t => {
