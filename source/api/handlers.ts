@@ -302,14 +302,14 @@ export function createHandlers(ports: ApiPorts): Record<string, Handler> {
 		},
 
 		async createToken(request, reply, caller) {
-			const body = request.body as {name: string; scripts: string[]; on: string | string[]; expires?: string};
-			const {token, id, name, scripts, on, expiresAt} = await createToken(
+			const body = request.body as {name: string; scripts: string[]; on: string | string[]; expires?: string; operator?: boolean};
+			const {token, id, name, scripts, on, expiresAt, operator} = await createToken(
 				{paths: ports.paths, now: ports.now(), audit: ports.audit},
-				{name: body.name, scripts: body.scripts, on: selectorValues(body.on), expires: body.expires},
+				{name: body.name, scripts: body.scripts, on: selectorValues(body.on), expires: body.expires, ...(body.operator ? {operator: true} : {})},
 				{caller: `api:${tokenCaller(caller).scope.name}`, source: request.ip},
 			);
 			reply.code(201);
-			return {token, id, name, scripts, on, expiresAt};
+			return {token, id, name, scripts, on, expiresAt, operator};
 		},
 
 		async revokeToken(request, _reply, caller) {

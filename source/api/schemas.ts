@@ -250,6 +250,7 @@ export const tokenViewSchema: JsonSchema = object({
 	expiresAt: nullable(timestamp),
 	revokedAt: nullable(timestamp),
 	state: {enum: ['active', 'revoked', 'expired']},
+	operator: {type: 'boolean', description: 'An operator\'s own token, which approval rules can name as an approver.'},
 });
 
 export const tokenListSchema: JsonSchema = object({tokens: {type: 'array', items: tokenViewSchema}});
@@ -259,6 +260,7 @@ export const tokenCreateBodySchema: JsonSchema = object({
 	scripts: {type: 'array', minItems: 1, maxItems: 256, items: text(64, {pattern: `^(?:\\*|${scriptNamePattern.source.slice(1, -1)})$`}), description: 'Script names, or ["*"] for every script.'},
 	on: selectorSchema,
 	expires: text(12, {pattern: '^\\d+[mhd]$', description: 'A lifetime such as 90m, 12h or 30d; none means no expiry.'}),
+	operator: {type: 'boolean', description: 'An operator\'s own token, which approval rules can name as an approver.'},
 }, ['name', 'scripts', 'on']);
 
 export const tokenCreatedSchema: JsonSchema = object({
@@ -268,6 +270,7 @@ export const tokenCreatedSchema: JsonSchema = object({
 	scripts: {type: 'array', items: {type: 'string'}},
 	on: {type: 'array', items: {type: 'string'}},
 	expiresAt: nullable(timestamp),
+	operator: {type: 'boolean'},
 });
 
 export const tokenParamsSchema: JsonSchema = object({name: tokenName});

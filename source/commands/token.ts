@@ -10,20 +10,20 @@ import {safeJson} from '../output/visible.js';
 
 /** `caller` and `source` say who asked. */
 export type TokenCaller = {caller?: string; source?: string};
-export type TokenCreateInput = TokenCaller & {name?: string; scripts?: string; on: string[]; expires?: string; json: boolean};
+export type TokenCreateInput = TokenCaller & {name?: string; scripts?: string; on: string[]; expires?: string; operator?: boolean; json: boolean};
 
 export async function tokenCreate(paths: ControllerPaths, input: TokenCreateInput, io: CommandIo, now = new Date(), audit?: AuditLog): Promise<number> {
 	const created = await createToken(
 		{paths, now, ...(audit ? {audit} : {})},
-		{name: input.name, scripts: (input.scripts ?? '').split(','), on: input.on, expires: input.expires},
+		{name: input.name, scripts: (input.scripts ?? '').split(','), on: input.on, expires: input.expires, ...(input.operator ? {operator: true} : {})},
 		{caller: input.caller ?? defaultCaller(), ...(input.source === undefined ? {} : {source: input.source})},
 	);
 	if (input.json) {
-		const {token, id, name, scripts, on, expiresAt} = created;
-		io.stdout(safeJson({token, id, name, scripts, on, expiresAt}) + '\n');
+		const {token, id, name, scripts, on, expiresAt, operator} = created;
+		io.stdout(safeJson({token, id, name, scripts, on, expiresAt, operator}) + '\n');
 	} else {
 		io.stdout(`${created.token}\n`);
-		io.stderr(`Token ${created.name} (id ${created.id}) for ${created.scripts.join(', ')} on --on ${created.on.join(' --on ')}${created.expiresAt ? `, until ${created.expiresAt}` : ', no expiry'}.\nThis is the only time it is shown: only its hash is stored. Pass it as XI_EXEC_TOKEN or --token-file.\n`);
+		io.stderr(`${created.operator ? 'Operator token' : 'Token'} ${created.name} (id ${created.id}) for ${created.scripts.join(', ')} on --on ${created.on.join(' --on ')}${created.expiresAt ? `, until ${created.expiresAt}` : ', no expiry'}.\nThis is the only time it is shown: only its hash is stored. Pass it as XI_EXEC_TOKEN or --token-file.\n`);
 	}
 
 	return 0;
@@ -41,7 +41,7 @@ export async function tokenList(paths: ControllerPaths, input: {json: boolean}, 
 	}
 
 	for (const view of views) {
-		io.stdout(`${view.name.padEnd(20)} ${view.state.padEnd(8)} ${view.id}  scripts ${view.scripts.join(',')}  on ${view.on.join(' | ')}  expires ${view.expiresAt ?? 'never'}\n`);
+		io.stdout(`${view.name.padEnd(20)} ${view.state.padEnd(8)} ${view.id}${view.operator ? '  operator' : ''}  scripts ${view.scripts.join(',')}  on ${view.on.join(' | ')}  expires ${view.expiresAt ?? 'never'}\n`);
 	}
 
 	return 0;

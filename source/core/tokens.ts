@@ -24,9 +24,13 @@ export type TokenPorts = {
 /** Who asks (`alice@host`, `api:NAME`) and from where (a REST client's address). */
 export type TokenActor = {caller: string; source?: string};
 
-export type TokenRequest = {name: string | undefined; scripts: readonly string[]; on: readonly string[]; expires?: string | undefined};
+/**
+ * `operator`: an operator's own token, which approval rules can name as an approver; without
+ * scripts or a selector it may run every script on every agent (as the controller's account can).
+ */
+export type TokenRequest = {name: string | undefined; scripts: readonly string[]; on: readonly string[]; expires?: string | undefined; operator?: boolean};
 
-export type CreatedToken = {token: string; id: string; name: string; scripts: string[]; on: string[]; expiresAt: string | null};
+export type CreatedToken = {token: string; id: string; name: string; scripts: string[]; on: string[]; expiresAt: string | null; operator: boolean};
 
 export type TokenView = Omit<TokenRecord, 'hash'> & {state: 'active' | 'revoked' | 'expired'};
 
@@ -38,13 +42,15 @@ export async function createToken(ports: TokenPorts, request: TokenRequest, acto
 		throw new XiError('USAGE', `the token name ${JSON.stringify(name ?? '')} must match [a-z0-9][a-z0-9._-]*, for example contractor-acme.`);
 	}
 
-	const scripts = request.scripts.map(script => script.trim()).filter(script => script.length > 0);
+	const listed = request.scripts.map(script => script.trim()).filter(script => script.length > 0);
+	const scripts = listed.length === 0 && request.operator ? ['*'] : listed;
 	const badScript = scripts.find(script => script !== '*' && (!isScriptName(script) || hasControl(script)));
 	if (scripts.length === 0 || badScript !== undefined) {
 		throw new XiError('USAGE', `the scripts must be script names (or *)${badScript === undefined ? '' : `; ${JSON.stringify(badScript)} is not one`}.`);
 	}
 
-	const on = [...request.on];
+	const on = request.on.length === 0 && request.operator ? ['all'] : [...request.on];
+	const operator = request.operator === true;
 	const selector = parseSelector(on);
 	if (!selector.ok) {
 		throw new XiError('SELECTOR_INVALID', `the selector: ${selector.reason}.`);
@@ -56,7 +62,7 @@ export async function createToken(ports: TokenPorts, request: TokenRequest, acto
 	}
 
 	const {token, hash, id} = newToken();
-	const record: TokenRecord = {id, name, hash, scripts, on, createdAt: ports.now.toISOString(), expiresAt: expires?.toISOString() ?? null, revokedAt: null};
+	const record: TokenRecord = {id, name, hash, scripts, on, createdAt: ports.now.toISOString(), expiresAt: expires?.toISOString() ?? null, revokedAt: null, ...(operator ? {operator} : {})};
 	const store = openTokenStore(ports.paths.home);
 	const refuseDuplicate = (tokens: readonly TokenRecord[]) => {
 		if (tokens.some(existing => existing.name === name && existing.revokedAt === null)) {
@@ -67,19 +73,20 @@ export async function createToken(ports: TokenPorts, request: TokenRequest, acto
 	// Checked on what is there now before anything is recorded, and again under the store's lock.
 	refuseDuplicate((await store.read()).tokens);
 	await withControllerAudit(ports.paths, ports.audit, async log => {
-		await log.append({event: 'token.created', id, name, scripts, on, expiresAt: record.expiresAt, caller: actor.caller, source: actor.source});
+		await log.append({event: 'token.created', id, name, scripts, on, expiresAt: record.expiresAt, operator: operator || undefined, caller: actor.caller, source: actor.source});
 		await store.update(file => {
 			refuseDuplicate(file.tokens);
 			return {...file, tokens: [...file.tokens, record]};
 		});
 	});
-	return {token, id, name, scripts, on, expiresAt: record.expiresAt};
+	return {token, id, name, scripts, on, expiresAt: record.expiresAt, operator};
 }
 
 export async function listTokens(ports: Pick<TokenPorts, 'paths' | 'now'>): Promise<TokenView[]> {
 	const {tokens} = await openTokenStore(ports.paths.home).read();
 	return tokens.map(({hash: _hash, ...token}) => ({
 		...token,
+		operator: token.operator === true,
 		state: token.revokedAt ? 'revoked' : (token.expiresAt && new Date(token.expiresAt) <= ports.now ? 'expired' : 'active'),
 	}));
 }
