@@ -47,7 +47,7 @@ function argValues(item: ArgItem, values: ParameterValues): string[] | string {
 	return items.map(String);
 }
 
-export function stepSelector(step: Step & {on: SelectorItem[]}, values: ParameterValues): Result<string[]> {
+export function stepSelector(step: {name: string; on: readonly SelectorItem[]}, values: ParameterValues): Result<string[]> {
 	const selector: string[] = [];
 	for (const item of step.on) {
 		if (typeof item === 'string') {

@@ -1,0 +1,112 @@
+/**
+ * Runs a checked runbook: asks the flow what runs next, runs it (each step a normal run through
+ * the `runStep` port, with its own request id), records each step's start before it is dialled
+ * and its outcome when it ends (durably, through the record writer), and ends the record with the
+ * runbook's status. A cancel stops the step running the usual way (the run's own cancel) and
+ * nothing runs after it. The ports (the step runner, the record, the clock, ids) come in, so the
+ * flow is tested without a fleet.
+ */
+import {XiError} from '../errors.js';
+import type {RunEvent} from '../dispatch/events.js';
+import type {RunStatus} from '../protocol/frames.js';
+import {nextInFlow, type NotRun, type RunbookStatus} from './flow.js';
+import {allSteps, type Runbook, type Step} from './model.js';
+import type {PlannedStep, RunbookPlan} from './plan-runbook.js';
+import type {RunbookRunLine} from './run-record.js';
+import {noHostsOutcome, refusedOutcome, stepOutcome, type StepOutcome} from './step-outcome.js';
+
+/** One step as a run: the selector (or the hosts by name, for failedIn/succeededIn), the script and arguments, the rollout. */
+export type StepRunRequest = {
+	requestId: string;
+	step: Step;
+	planned: PlannedStep;
+	/** `--on` values: the step's selector, or the names of the hosts it takes from an earlier step. */
+	on: string[];
+};
+
+export type StepRunResult = {results: ReadonlyArray<{agent: string; status: RunStatus}>; cancelled: boolean};
+
+export type StepRunner = (request: StepRunRequest, control: {cancel: AbortSignal; emit: (event: RunEvent) => void}) => Promise<StepRunResult>;
+
+export type RunbookEvent =
+	| {type: 'step-started'; step: string; requestId: string; script: string; on: string[]}
+	| {type: 'step-event'; step: string; event: RunEvent}
+	| {type: 'step-finished'; step: string; outcome: StepOutcome}
+	| {type: 'runbook-finished'; status: RunbookStatus; reason?: string; notRun: NotRun[]};
+
+export type ExecutePorts = {
+	runStep: StepRunner;
+	write: (line: RunbookRunLine) => void;
+	now: () => Date;
+	newRequestId: () => string;
+	cancel: AbortSignal;
+	cancelledBy?: string;
+	emit?: (event: RunbookEvent) => void;
+};
+
+export type ExecuteInput = {
+	runbook: Runbook;
+	plan: RunbookPlan;
+	/** Outcomes carried over from the run a resumed run continues. */
+	carried?: ReadonlyMap<string, StepOutcome>;
+	/** The stage to start from (a resumed run's resume point). */
+	from?: number;
+};
+
+export type ExecuteResult = {status: RunbookStatus; reason?: string; notRun: NotRun[]; outcomes: Map<string, StepOutcome>};
+
+export async function executeRunbook(input: ExecuteInput, ports: ExecutePorts): Promise<ExecuteResult> {
+	const steps = new Map(allSteps(input.runbook).map(step => [step.name, step]));
+	const outcomes = new Map(input.carried ?? []);
+	const emit = ports.emit ?? (() => undefined);
+	for (;;) {
+		const decision = nextInFlow(input.runbook, {outcomes, from: input.from ?? 0, cancelled: ports.cancel.aborted});
+		if (decision.type === 'done') {
+			const {type: _type, ...end} = decision;
+			ports.write({type: 'end', ...end, at: ports.now().toISOString(), ...(decision.status === 'cancelled' && ports.cancelledBy ? {cancelledBy: ports.cancelledBy} : {})});
+			emit({type: 'runbook-finished', ...end});
+			return {...end, outcomes};
+		}
+
+		const finished = await Promise.all(decision.steps.map(async name => [name, await runOneStep(steps.get(name)!, input.plan.steps.get(name)!, outcomes, ports)] as const));
+		for (const [name, outcome] of finished) {
+			outcomes.set(name, outcome);
+		}
+	}
+}
+
+async function runOneStep(step: Step, planned: PlannedStep, outcomes: ReadonlyMap<string, StepOutcome>, ports: ExecutePorts): Promise<StepOutcome> {
+	const emit = ports.emit ?? (() => undefined);
+	const finish = (outcome: StepOutcome) => {
+		ports.write({type: 'step-finished', step: step.name, outcome, at: ports.now().toISOString()});
+		emit({type: 'step-finished', step: step.name, outcome});
+		return outcome;
+	};
+
+	let on: string[];
+	if ('selector' in planned.on) {
+		on = planned.on.selector;
+	} else {
+		const source = outcomes.get(planned.on.step);
+		on = source ? source.hosts[planned.on.outcome] : [];
+		if (on.length === 0) {
+			const where = planned.on.outcome === 'failed' ? 'failed' : 'was ok';
+			return finish(noHostsOutcome(source ? `no host ${where} in step ${planned.on.step}` : `step ${planned.on.step} did not run`));
+		}
+	}
+
+	const requestId = ports.newRequestId();
+	// On the disk before anything is dialled: a controller killed now leaves the step as in flight.
+	ports.write({type: 'step-started', step: step.name, requestId, at: ports.now().toISOString()});
+	emit({type: 'step-started', step: step.name, requestId, script: planned.script, on});
+	try {
+		const result = await ports.runStep({requestId, step, planned, on}, {cancel: ports.cancel, emit: event => emit({type: 'step-event', step: step.name, event})});
+		return finish(stepOutcome(step, result.results, {requestId, cancelled: result.cancelled || ports.cancel.aborted}));
+	} catch (error) {
+		if (!(error instanceof XiError)) {
+			throw error;
+		}
+
+		return finish(refusedOutcome(error.code, error.message, requestId));
+	}
+}

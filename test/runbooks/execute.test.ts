@@ -1,0 +1,139 @@
+import test from 'ava';
+import type {Discovered} from '../../source/dispatch/discover.js';
+import {XiError} from '../../source/errors.js';
+import type {RunStatus} from '../../source/protocol/frames.js';
+import type {AgentRecord} from '../../source/registry/model.js';
+import {executeRunbook, type StepRunRequest, type StepRunResult} from '../../source/runbooks/execute.js';
+import {planRunbook} from '../../source/runbooks/plan-runbook.js';
+import {readRunbook} from '../../source/runbooks/read-runbook.js';
+import type {RunbookRunLine} from '../../source/runbooks/run-record.js';
+
+const names = ['web1', 'web2', 'web3', 'web4'];
+const agents: AgentRecord[] = names.map(name => ({name, address: '127.0.0.1:1', tags: {role: 'web'}, serial: '01', fingerprint: 'ff', pairedAt: '2026-01-01T00:00:00.000Z', certificateExpires: '2099-01-01T00:00:00.000Z'}));
+const discovered: Discovered[] = names.map(name => ({name, address: '127.0.0.1:1', status: 'reachable', scripts: ['health-check', 'restart-web', 'notify'].map(script => ({name: script, description: '', timeoutSeconds: 30}))}));
+
+function setUp(text: string) {
+	const read = readRunbook('incident', text, 'yaml');
+	if (!read.ok) {
+		throw new Error(read.problems.join('\n'));
+	}
+
+	const planned = planRunbook(read.runbook, {}, {agents, discovered});
+	if (!planned.ok) {
+		throw new Error(planned.problems.join('\n'));
+	}
+
+	return {runbook: read.runbook, plan: planned.plan};
+}
+
+/** A fleet where each step's hosts end as `statuses` says (`step:host` → status), ok otherwise. */
+function fakeFleet(statuses: Record<string, RunStatus>, options: {refuse?: string; onStart?: (request: StepRunRequest, cancel: AbortSignal) => Promise<void>} = {}) {
+	const requests: StepRunRequest[] = [];
+	let counter = 0;
+	const runStep = async (request: StepRunRequest, control: {cancel: AbortSignal}): Promise<StepRunResult> => {
+		requests.push(request);
+		if (options.refuse === request.step.name) {
+			throw new XiError('OUT_OF_SCOPE', 'Refused before running anything: token contractor may not reach web4.');
+		}
+
+		await options.onStart?.(request, control.cancel);
+		const hosts = request.on.includes('role=web') ? names : request.on;
+		return {results: hosts.map(agent => ({agent, status: control.cancel.aborted ? 'cancelled' : statuses[`${request.step.name}:${agent}`] ?? 'ok'})), cancelled: control.cancel.aborted};
+	};
+
+	return {requests, runStep, newRequestId: () => `r${++counter}`};
+}
+
+const incident = `steps:
+  - {name: check, script: health-check, on: role=web, onFailure: continue}
+  - {name: restart, script: restart-web, on: {failedIn: check}, maxFailures: 0}
+  - {name: recheck, script: health-check, on: {failedIn: check}}
+  - {name: notify, script: notify, on: web1, when: always}
+`;
+
+async function execute(text: string, fleet: ReturnType<typeof fakeFleet>, cancel = new AbortController().signal) {
+	const lines: RunbookRunLine[] = [];
+	const {runbook, plan} = setUp(text);
+	const result = await executeRunbook({runbook, plan}, {runStep: fleet.runStep, write: line => lines.push(line), now: () => new Date(0), newRequestId: fleet.newRequestId, cancel, cancelledBy: 'op@host'});
+	return {result, lines};
+}
+
+test('the incident flow: restart where the check failed, then check those again', async t => {
+	const fleet = fakeFleet({'check:web2': 'failed', 'check:web3': 'timeout'});
+	const {result, lines} = await execute(incident, fleet);
+	t.deepEqual(fleet.requests.map(request => [request.step.name, request.requestId, request.on]), [
+		['check', 'r1', ['role=web']],
+		['restart', 'r2', ['web2', 'web3']],
+		['recheck', 'r3', ['web2', 'web3']],
+		['notify', 'r4', ['web1']],
+	]);
+	t.is(result.status, 'ok');
+	t.deepEqual(result.outcomes.get('check')?.counts, {ok: 2, failed: 1, timeout: 1});
+	t.deepEqual(lines.map(line => (line.type === 'step-started' || line.type === 'step-finished' ? `${line.type} ${line.step}` : line.type)), [
+		'step-started check', 'step-finished check', 'step-started restart', 'step-finished restart', 'step-started recheck', 'step-finished recheck', 'step-started notify', 'step-finished notify', 'end',
+	]);
+});
+
+test('a step with no host to take is skipped without a run, and the runbook goes on', async t => {
+	const fleet = fakeFleet({});
+	const {result} = await execute(incident, fleet);
+	t.deepEqual(fleet.requests.map(request => request.step.name), ['check', 'notify']);
+	t.deepEqual(result.outcomes.get('restart'), {status: 'skipped', counts: {}, hosts: {ok: [], failed: []}, reason: 'no host failed in step check'});
+	t.is(result.status, 'ok');
+});
+
+test('a step over its failure threshold stops the runbook with exact counts; always steps still run', async t => {
+	const fleet = fakeFleet({'check:web2': 'failed', 'check:web3': 'failed', 'restart:web2': 'failed'});
+	const {result, lines} = await execute(incident, fleet);
+	t.deepEqual(fleet.requests.map(request => request.step.name), ['check', 'restart', 'notify']);
+	t.deepEqual(result.outcomes.get('restart')?.counts, {failed: 1, ok: 1});
+	t.deepEqual({status: result.status, reason: result.reason, notRun: result.notRun}, {
+		status: 'failed',
+		reason: 'step restart failed (1 of 2 hosts failed, over maxFailures 0)',
+		notRun: [{step: 'recheck', reason: 'step restart failed (1 of 2 hosts failed, over maxFailures 0)'}],
+	});
+	t.deepEqual(lines.at(-1), {type: 'end', status: 'failed', reason: 'step restart failed (1 of 2 hosts failed, over maxFailures 0)', notRun: [{step: 'recheck', reason: 'step restart failed (1 of 2 hosts failed, over maxFailures 0)'}], at: '1970-01-01T00:00:00.000Z'});
+});
+
+test('a step refused before it runs (a token, a policy) fails with the refusal\'s code', async t => {
+	const fleet = fakeFleet({}, {refuse: 'check'});
+	const {result} = await execute(incident, fleet);
+	t.deepEqual(result.outcomes.get('check'), {status: 'error', requestId: 'r1', counts: {}, hosts: {ok: [], failed: []}, reason: 'Refused before running anything: token contractor may not reach web4.', code: 'OUT_OF_SCOPE'});
+	// onFailure: continue: the refusal is continued; restart has no host.
+	t.is(result.status, 'ok');
+});
+
+test('a cancel during a step: the step ends cancelled and nothing runs after it, always steps included', async t => {
+	const cancel = new AbortController();
+	const fleet = fakeFleet({'check:web2': 'failed'}, {async onStart(request) {
+		if (request.step.name === 'restart') {
+			cancel.abort();
+		}
+	}});
+	const {result, lines} = await execute(incident, fleet, cancel.signal);
+	t.deepEqual(fleet.requests.map(request => request.step.name), ['check', 'restart']);
+	t.is(result.outcomes.get('restart')?.status, 'cancelled');
+	t.deepEqual(lines.at(-1), {type: 'end', status: 'cancelled', reason: 'the runbook was cancelled', notRun: [], at: '1970-01-01T00:00:00.000Z', cancelledBy: 'op@host'});
+});
+
+test('a parallel group runs its steps at once', async t => {
+	let running = 0;
+	let most = 0;
+	let release: () => void = () => undefined;
+	const both = new Promise<void>(resolve => {
+		release = resolve;
+	});
+	const fleet = fakeFleet({}, {async onStart() {
+		running++;
+		most = Math.max(most, running);
+		if (running === 2) {
+			release();
+		}
+
+		await both;
+		running--;
+	}});
+	const {result} = await execute('steps:\n  - parallel:\n      - {name: a, script: notify, on: web1}\n      - {name: b, script: notify, on: web2}\n', fleet);
+	t.is(most, 2);
+	t.is(result.status, 'ok');
+});
