@@ -49,7 +49,7 @@ export default tseslint.config(
 			}]}],
 		},
 	},
-	{files: ['source/{protocol,pki,policy,registry,output}/**/*.ts'], rules: {'no-restricted-imports': ['error', pure]}},
+	{files: ['source/{protocol,pki,policy,registry,output,run}/**/*.ts'], rules: {'no-restricted-imports': ['error', pure]}},
 	...faces.map(face => ({files: [`source/${face}/**/*.{ts,tsx}`], rules: {'no-restricted-imports': ['error', otherFaces(face)]}})),
 	{files: boundaryExceptions, rules: {'no-restricted-imports': 'off'}},
 );

@@ -33,7 +33,7 @@ async function timed<T>(step: string, work: () => Promise<T> | T): Promise<T> {
 type Modules = {
 	home: typeof import('../source/home.js');
 	run: typeof import('../source/commands/run.js');
-	request: typeof import('../source/dispatch/run-request.js');
+	request: typeof import('../source/core/run-request.js');
 	connection: typeof import('../source/dispatch/agent-connection.js');
 	secret: typeof import('../source/dispatch/secret-targets.js');
 	audit: typeof import('../source/audit/controller-log.js');
@@ -45,7 +45,7 @@ type Modules = {
 const modules = await timed('moduleLoading', async () => {
 	await Promise.all(['source/cli/commands/index.js', 'source/cli/main.js', 'source/cli/runner.js', 'source/io/command-io.js'].map(built));
 	const [home, run, request, connection, secret, audit, fingerprints, model] = await Promise.all([
-		'source/home.js', 'source/commands/run.js', 'source/dispatch/run-request.js', 'source/dispatch/agent-connection.js',
+		'source/home.js', 'source/commands/run.js', 'source/core/run-request.js', 'source/dispatch/agent-connection.js',
 		'source/dispatch/secret-targets.js', 'source/audit/controller-log.js', 'source/pki/fingerprints.js', 'source/registry/model.js',
 		'source/commands/run-flags.js',
 	].map(built));

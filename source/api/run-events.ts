@@ -3,7 +3,7 @@
  * happened so far, then each new event), finished runs are replayed from their history file.
  * The event formatting and the replay are pure.
  */
-import type {AgentResult, RunEvent} from '../dispatch/events.js';
+import type {AgentResult, RunEvent} from '../run/events.js';
 import type {HistoryLine} from '../history/run-record.js';
 import {safeJson} from '../output/visible.js';
 

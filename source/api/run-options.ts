@@ -5,8 +5,8 @@
  * canaryDecision. Pure.
  */
 import {XiError} from '../errors.js';
-import {parseAmount, type Amount} from '../dispatch/rollout.js';
-import type {RolloutInput} from '../dispatch/run-request.js';
+import {parseAmount, type Amount} from '../run/rollout.js';
+import type {RolloutInput} from '../core/run-request.js';
 
 export type RunControlBody = {
 	batch?: number | string;

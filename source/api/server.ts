@@ -21,7 +21,7 @@ import {tailAuditLog} from '../metrics/audit-tail.js';
 import {createControllerMetrics} from '../metrics/controller-metrics.js';
 import {accessLine} from './access-log.js';
 import {createClientContext} from '../dispatch/agent-connection.js';
-import type {RunEvent} from '../dispatch/events.js';
+import type {RunEvent} from '../run/events.js';
 import {loadControllerCredentials, openControllerRegistry, type ControllerPaths} from '../home.js';
 import type {TlsCredentials} from '../pki/credentials.js';
 import {revokedSerials} from '../registry/model.js';

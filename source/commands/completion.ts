@@ -8,7 +8,7 @@ import {existsSync, readFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {XiError} from '../errors.js';
 import {bashCompletion, listKinds, zshCompletion, type CompletionSpec, type ListKind} from '../output/completion-script.js';
-import {historyDirectory} from '../dispatch/run-request.js';
+import {historyDirectory} from '../history/run-store.js';
 import {listRuns} from '../history/run-store.js';
 import {openControllerRegistry, type ControllerPaths} from '../home.js';
 import type {CommandIo} from '../io/command-io.js';

@@ -1,7 +1,7 @@
 /** The run-control flags of `xi-exec run`, checked together so every bad value is named. */
 import {createInterface} from 'node:readline/promises';
 import {XiError} from '../errors.js';
-import {parseAmount} from '../dispatch/rollout.js';
+import {parseAmount} from '../run/rollout.js';
 import {findRun} from '../history/run-store.js';
 import {runStatuses, type RunStatus} from '../protocol/frames.js';
 import type {RunInput} from './run.js';

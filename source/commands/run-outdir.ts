@@ -7,9 +7,9 @@
  */
 import {closeSync, mkdirSync, openSync, statSync, writeFileSync, writeSync} from 'node:fs';
 import {join} from 'node:path';
-import type {RunEvent} from '../dispatch/events.js';
+import type {RunEvent} from '../run/events.js';
 import {XiError} from '../errors.js';
-import {resultDocument} from '../output/json-run.js';
+import {resultDocument} from '../run/result-document.js';
 import {isAgentName} from '../protocol/text-checks.js';
 
 export type OutdirWriter = {onEvent: (event: RunEvent) => void; close: () => void};

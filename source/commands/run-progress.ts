@@ -4,8 +4,8 @@
  * and every 500 ms for the clock, and erased before anything else is written, so output lines on
  * the same terminal never mix with it. Gone at the end of the run.
  */
-import type {RunEvent} from '../dispatch/events.js';
-import {initialRunState, reduceRun, type RunState} from '../dispatch/run-state.js';
+import type {RunEvent} from '../run/events.js';
+import {initialRunState, reduceRun, type RunState} from '../run/run-state.js';
 import {progressLine} from '../output/progress-line.js';
 
 const erase = '\r\u001B[2K';

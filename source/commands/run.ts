@@ -2,9 +2,9 @@
 import {X509Certificate} from 'node:crypto';
 import {certificateNotes} from '../certificates/after-contact.js';
 import {createClientContext} from '../dispatch/agent-connection.js';
-import type {RunEvent} from '../dispatch/events.js';
-import {checkRunInput, historyDirectory, prepareRun, type RolloutInput} from '../dispatch/run-request.js';
-import {findRun} from '../history/run-store.js';
+import type {RunEvent} from '../run/events.js';
+import {checkRunInput, prepareRun, type RolloutInput} from '../core/run-request.js';
+import {findRun, historyDirectory} from '../history/run-store.js';
 import type {RunStatus} from '../protocol/frames.js';
 import {loadControllerCredentials, openControllerRegistry, type ControllerPaths} from '../home.js';
 import {createJsonRunWriter} from '../output/json-run.js';
@@ -13,12 +13,11 @@ import {createDryRunView} from '../output/dry-run-view.js';
 import {openControllerAudit} from '../audit/controller-log.js';
 import type {AuditLog} from '../audit/file-log.js';
 import {normaliseSerial} from '../pki/fingerprints.js';
-import {planRollout} from '../dispatch/rollout.js';
+import {planRollout} from '../run/rollout.js';
 import {openOutdir} from './run-outdir.js';
 import {startProgress, type ProgressTicker} from './run-progress.js';
 import {defaultCaller, exitInterrupted, type CommandIo} from '../io/command-io.js';
 
-export {checkToken, outcomeRecord} from '../dispatch/run-request.js';
 
 export type RunInput = {
 	script: string | undefined;

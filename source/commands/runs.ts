@@ -3,11 +3,12 @@ import {XiError} from '../errors.js';
 import {openControllerAudit} from '../audit/controller-log.js';
 import type {AuditLog} from '../audit/file-log.js';
 import {createClientContext} from '../dispatch/agent-connection.js';
-import {cancelRecordedRun, type CancelAnswer} from '../dispatch/cancel.js';
-import {historyDirectory} from '../dispatch/run-request.js';
-import {countStatuses, formatSummary} from '../dispatch/run-state.js';
+import {cancelRecordedRun, type CancelAnswer} from '../core/cancel-run.js';
+
+import {countStatuses} from '../run/run-state.js';
+import {formatSummary} from '../output/run-summary.js';
 import {runSummary, storedRunDocument} from '../history/run-record.js';
-import {findRun, listRuns} from '../history/run-store.js';
+import {findRun, historyDirectory, listRuns} from '../history/run-store.js';
 import {loadControllerCredentials, openControllerRegistry, type ControllerPaths} from '../home.js';
 import {describeResult} from '../output/plain-run.js';
 import {safeJson, visible, visibleLines} from '../output/visible.js';

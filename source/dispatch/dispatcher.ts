@@ -10,8 +10,8 @@ import {setMaxListeners} from 'node:events';
 import type {SecureContext} from 'node:tls';
 import type {RunStatus} from '../protocol/frames.js';
 import type {AgentTarget} from './agent-connection.js';
-import type {AgentResult, RunEvent} from './events.js';
-import {nextDecision, planRollout, type Amount, type CanaryDecision} from './rollout.js';
+import type {AgentResult, RunEvent} from '../run/events.js';
+import {nextDecision, planRollout, type Amount, type CanaryDecision} from '../run/rollout.js';
 import {runOnAgent, type AgentRunRequest} from './run-agent.js';
 
 export type DispatchOptions = {

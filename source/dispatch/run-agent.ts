@@ -1,7 +1,7 @@
 /** Runs one request on one agent and turns however the exchange ended into exactly one result. */
 import type {SecureContext} from 'node:tls';
 import {exchange, type AgentTarget, type ExchangeEnd} from './agent-connection.js';
-import type {AgentResult, RunEvent} from './events.js';
+import type {AgentResult, RunEvent} from '../run/events.js';
 import {unknownRequestId, type SignedHead, type TokenClaim} from '../protocol/frames.js';
 
 export type AgentRunRequest = {

@@ -4,8 +4,8 @@
  * same document `run --json` prints. Pure.
  */
 import {XiError} from '../errors.js';
-import type {AgentResult, RunEvent} from '../dispatch/events.js';
-import {resultDocument} from '../output/json-run.js';
+import type {AgentResult, RunEvent} from '../run/events.js';
+import {resultDocument} from '../run/result-document.js';
 import type {RunStatus} from '../protocol/frames.js';
 
 export type RunHeader = {

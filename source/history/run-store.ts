@@ -10,10 +10,16 @@
 import {readdirSync, readFileSync, rmSync, statSync} from 'node:fs';
 import {join} from 'node:path';
 import {XiError} from '../errors.js';
+import type {ControllerPaths} from '../home.js';
 import {appendDurable, syncDirectory, type DurableFs, nodeFs} from '../io/durable-fs.js';
 import {ensureDirectory} from '../io/files.js';
 import {requestIdPattern} from '../protocol/frames.js';
 import {foldRun, type HistoryLine, type RunHeader, type StoredRun} from './run-record.js';
+
+/** Where the run history lives: `runs/` under the controller's home. */
+export function historyDirectory(paths: ControllerPaths): string {
+	return join(paths.home, 'runs');
+}
 
 export type Retention = {maxRuns: number; maxAgeDays: number};
 export const defaultRetention: Retention = {maxRuns: 1000, maxAgeDays: 90};

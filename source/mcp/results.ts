@@ -4,7 +4,7 @@
  * cut to the token's output budget, shared evenly by every host's two streams, with the cut
  * flagged. The summary names statuses and reasons, never output. Pure.
  */
-import type {AgentResult} from '../dispatch/events.js';
+import type {AgentResult} from '../run/events.js';
 import {countByStatus} from '../history/run-record.js';
 import {cappedOutput, oneLine} from './untrusted-text.js';
 

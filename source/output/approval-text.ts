@@ -4,7 +4,7 @@
  * what else the plan fixes, who approved). Text that came from callers and agents is made
  * visible (visible.ts). Pure: `now` comes in.
  */
-import {foldNames} from '../dispatch/group-output.js';
+import {foldNames} from '../run/group-output.js';
 import {approverNames, outstanding, type ApprovalRequest} from '../approvals/request.js';
 import {describeNeeds} from '../approvals/requirement.js';
 import {visible} from './visible.js';

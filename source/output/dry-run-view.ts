@@ -10,7 +10,7 @@
  * With --json: {"requestId", "script", "args", "dryRun": true,
  *   "targets": [{"agent", "wouldRun", "status", "reason"}]}. Pure apart from `write`.
  */
-import type {AgentResult, RunEvent} from '../dispatch/events.js';
+import type {AgentResult, RunEvent} from '../run/events.js';
 import {safeJson, visible} from './visible.js';
 
 export type DryRunAnswer = {agent: string; wouldRun: boolean; status: string; reason: string};

@@ -5,8 +5,9 @@
  *   {"requestId", "script", "args", "results": [{"agent", "status", "exitCode", "signal",
  *    "stdout", "stderr", "truncated", "durationMs", "reason"}], "groups"?: [...] with --group}
  */
-import type {AgentResult, RunEvent} from '../dispatch/events.js';
-import {groupResults} from '../dispatch/group-output.js';
+import type {AgentResult, RunEvent} from '../run/events.js';
+import {groupResults} from '../run/group-output.js';
+import {resultDocument} from '../run/result-document.js';
 import {safeJson} from './visible.js';
 
 export function createJsonRunWriter(write: (text: string) => void, options: {group?: boolean} = {}) {
@@ -38,19 +39,5 @@ export function createJsonRunWriter(write: (text: string) => void, options: {gro
 				default:
 			}
 		},
-	};
-}
-
-export function resultDocument(result: AgentResult) {
-	return {
-		agent: result.agent,
-		status: result.status,
-		exitCode: result.exitCode,
-		signal: result.signal,
-		stdout: result.stdout,
-		stderr: result.stderr,
-		truncated: result.truncated,
-		durationMs: result.durationMs,
-		reason: result.reason ?? null,
 	};
 }

@@ -3,11 +3,12 @@
  * (partial lines wait for their newline), one status line per agent as it finishes, then the
  * summary. Everything from an agent is made visible first.
  */
-import type {RunEvent} from '../dispatch/events.js';
-import {countStatuses, formatSummary} from '../dispatch/run-state.js';
-import type {AgentResult} from '../dispatch/events.js';
+import type {RunEvent} from '../run/events.js';
+import {countStatuses} from '../run/run-state.js';
+import {formatSummary} from './run-summary.js';
+import type {AgentResult} from '../run/events.js';
 import {visible} from './visible.js';
-import {groupResults} from '../dispatch/group-output.js';
+import {groupResults} from '../run/group-output.js';
 
 export function createPlainRunPrinter(write: (text: string) => void, options: {nameWidth: number; group?: boolean}) {
 	const partial = new Map<string, string>();

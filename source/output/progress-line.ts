@@ -6,7 +6,8 @@
  * ETA: the hosts not yet done, in waves of the rollout's window (--parallel, --batch), each wave
  * as long as the mean duration of the hosts done so far; none until one host is done. Pure.
  */
-import {countPhases, formatSummary, type RunState} from '../dispatch/run-state.js';
+import {countPhases, type RunState} from '../run/run-state.js';
+import {formatSummary} from './run-summary.js';
 import {runStatuses} from '../protocol/frames.js';
 
 export function progressLine(state: RunState, options: {elapsedMs: number; window: number; columns?: number}): string {

@@ -6,7 +6,7 @@
  * a secret one selects no hosts; every parameter's schema compiles and its default fits it.
  * Every problem is listed, not only the first. Pure.
  */
-import {parseAmount} from '../dispatch/rollout.js';
+import {parseAmount} from '../run/rollout.js';
 import {compileParameterSchema, describeValueError} from './parameter-schema.js';
 import {hostsOfStep, isHostsOf, type ArgItem, type OnFailure, type Parameter, type SelectorItem, type Stage, type Step, type When} from './model.js';
 import type {RunbookRead} from './read-runbook.js';

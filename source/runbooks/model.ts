@@ -4,7 +4,7 @@
  * happens after it. Handler steps (the targets of `onFailure: run STEP`) are not part of the
  * sequence: they run only when a failure jumps to them. Types only.
  */
-import type {Amount} from '../dispatch/rollout.js';
+import type {Amount} from '../run/rollout.js';
 
 /** A whole value taken from a parameter: never spliced into a string. */
 export type ParamRef = {param: string};

@@ -6,7 +6,7 @@
  * step it takes its hosts from failed nowhere); `error` when it was refused before it ran. Pure.
  */
 import {countByStatus} from '../history/run-record.js';
-import {planRollout} from '../dispatch/rollout.js';
+import {planRollout} from '../run/rollout.js';
 import type {RunStatus} from '../protocol/frames.js';
 import type {Step} from './model.js';
 

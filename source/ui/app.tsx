@@ -6,7 +6,7 @@
  */
 import {Box, Text, useApp, useStdout} from 'ink';
 import {useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState} from 'react';
-import type {AgentResult} from '../dispatch/events.js';
+import type {AgentResult} from '../run/events.js';
 import type {StoredRun} from '../history/run-record.js';
 import type {ConsoleCore} from './core.js';
 import {Help} from './components/help.js';

@@ -4,7 +4,7 @@
  */
 import type {AuditRecord} from '../audit/record.js';
 import type {Discovered} from '../dispatch/discover.js';
-import type {AgentResult, RunEvent} from '../dispatch/events.js';
+import type {AgentResult, RunEvent} from '../run/events.js';
 import type {Approval, PairingEvent} from '../pairing/listener.js';
 import type {AgentRecord} from '../registry/model.js';
 import type {StoredRun} from '../history/run-record.js';

@@ -1,5 +1,5 @@
 /** Colours by meaning; all undefined under NO_COLOR (https://no-color.org), so Ink prints plain text. */
-import type {AgentPhase} from '../dispatch/run-state.js';
+import type {AgentPhase} from '../run/run-state.js';
 
 const noColor = 'NO_COLOR' in process.env && process.env['NO_COLOR'] !== '';
 

@@ -1,6 +1,6 @@
 /** Event ids that mean the same event live and replayed, resuming after one, and a live run's host progress. */
 import test from 'ava';
-import type {RunEvent} from '../../source/dispatch/events.js';
+import type {RunEvent} from '../../source/run/events.js';
 import {createEventNumbering, hostProgress, isAfter, keptInHistory, parseEventId} from '../../source/api/run-events.js';
 
 const result = (agent: string) => ({agent, status: 'ok' as const, exitCode: 0, signal: null, stdout: '', stderr: '', truncated: false, durationMs: 1});

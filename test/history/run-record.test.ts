@@ -1,5 +1,5 @@
 import test from 'ava';
-import type {AgentResult, RunEvent} from '../../source/dispatch/events.js';
+import type {AgentResult, RunEvent} from '../../source/run/events.js';
 import {countByStatus, foldRun, historyLine, runDocument, type HistoryLine, type RunHeader} from '../../source/history/run-record.js';
 import {createJsonRunWriter} from '../../source/output/json-run.js';
 

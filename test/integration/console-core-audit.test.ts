@@ -8,7 +8,7 @@ import {existsSync} from 'node:fs';
 import {join} from 'node:path';
 import test from 'ava';
 import {agentPaths} from '../../agent/home.js';
-import type {RunEvent} from '../../source/dispatch/events.js';
+import type {RunEvent} from '../../source/run/events.js';
 import {controllerPaths} from '../../source/home.js';
 import {createConsoleCore} from '../../source/ui/console-core.js';
 import {controllerCli, createController, enrolAgent, freePort, installScript, runCli, startAgent} from '../helpers/fleet.js';

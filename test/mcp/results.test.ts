@@ -1,6 +1,6 @@
 /** A run as a tool result: output made visible and cut to the budget (flagged), statuses and reasons in the summary, never output. */
 import test from 'ava';
-import type {AgentResult} from '../../source/dispatch/events.js';
+import type {AgentResult} from '../../source/run/events.js';
 import {runToolResult} from '../../source/mcp/results.js';
 import {cappedOutput, oneLine} from '../../source/mcp/untrusted-text.js';
 

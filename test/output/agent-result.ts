@@ -1,4 +1,4 @@
-import type {AgentResult} from '../../source/dispatch/events.js';
+import type {AgentResult} from '../../source/run/events.js';
 
 /** An agent's result with every field set; `changes` overrides some. */
 export function agentResult(agent: string, changes: Partial<AgentResult> = {}): AgentResult {

@@ -1,5 +1,5 @@
 import test from 'ava';
-import type {RunEvent} from '../../source/dispatch/events.js';
+import type {RunEvent} from '../../source/run/events.js';
 import {createJsonRunWriter} from '../../source/output/json-run.js';
 import {agentResult} from './agent-result.js';
 

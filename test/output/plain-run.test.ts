@@ -1,5 +1,5 @@
 import test from 'ava';
-import type {RunEvent} from '../../source/dispatch/events.js';
+import type {RunEvent} from '../../source/run/events.js';
 import {createPlainRunPrinter, describeResult, formatDuration, slowestLine} from '../../source/output/plain-run.js';
 import {agentResult} from './agent-result.js';
 

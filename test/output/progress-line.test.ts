@@ -1,6 +1,6 @@
 import test from 'ava';
-import {initialRunState, reduceRun, type RunState} from '../../source/dispatch/run-state.js';
-import type {RunEvent} from '../../source/dispatch/events.js';
+import {initialRunState, reduceRun, type RunState} from '../../source/run/run-state.js';
+import type {RunEvent} from '../../source/run/events.js';
 import {progressLine} from '../../source/output/progress-line.js';
 
 const result = (agent: string, status: 'ok' | 'failed', durationMs: number) => ({agent, status, exitCode: status === 'ok' ? 0 : 1, signal: null, stdout: '', stderr: '', truncated: false, durationMs});

@@ -1,6 +1,6 @@
 import test from 'ava';
 import {expandSelectorArguments, filterBySelector, matchesSelector, parseSelector, resolveSelection, selectAgents, selectorFileValues, selectorLimits, type Selector} from '../../source/policy/selector.js';
-import {foldNames} from '../../source/dispatch/group-output.js';
+import {foldNames} from '../../source/run/group-output.js';
 
 type Agent = {name: string; tags: Record<string, string>};
 

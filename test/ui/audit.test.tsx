@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import {chainRecord, type AuditFields, type AuditRecord, type ChainHead} from '../../source/audit/record.js';
-import type {RunEvent} from '../../source/dispatch/events.js';
+import type {RunEvent} from '../../source/run/events.js';
 import {FakeCore, agentRun} from './helpers/fake-core.js';
 import {keys, press, renderApp, waitForFrame} from './helpers/frames.js';
 

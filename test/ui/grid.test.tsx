@@ -4,8 +4,8 @@
  * taller or wider than the terminal. Pure layout first, then whole frames.
  */
 import test from 'ava';
-import type {RunEvent} from '../../source/dispatch/events.js';
-import {initialRunState, reduceRun} from '../../source/dispatch/run-state.js';
+import type {RunEvent} from '../../source/run/events.js';
+import {initialRunState, reduceRun} from '../../source/run/run-state.js';
 import {listWindow, outcomeOrder, runLayout, troubleSummary} from '../../source/ui/screens/run/run-layout.js';
 import {FakeCore, agentRecord, agentRun, reachable, unreachable} from './helpers/fake-core.js';
 import {keys, press, renderApp, waitForFrame} from './helpers/frames.js';

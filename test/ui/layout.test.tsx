@@ -3,7 +3,7 @@
  * its height) and no wider, on every screen, at 80×24 and after a resize.
  */
 import test from 'ava';
-import type {RunEvent} from '../../source/dispatch/events.js';
+import type {RunEvent} from '../../source/run/events.js';
 import {FakeCore, agentRecord, agentRun, pendingRequest} from './helpers/fake-core.js';
 import {keys, largestFrame, press, renderApp, waitForFrame} from './helpers/frames.js';
 

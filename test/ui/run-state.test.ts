@@ -1,5 +1,5 @@
 import test from 'ava';
-import type {RunEvent} from '../../source/dispatch/events.js';
+import type {RunEvent} from '../../source/run/events.js';
 import {parseArgsInput, scriptChoices, type ScriptChoice} from '../../source/ui/screens/run/script-choices.js';
 import {initialRunScreen, reduceRunScreen, type RunScreenAction, type RunScreenState} from '../../source/ui/screens/run/use-run-state.js';
 import {checkTypedArgs} from '../../source/ui/screens/run/use-run.js';

@@ -1,5 +1,5 @@
 import test from 'ava';
-import type {RunEvent} from '../../source/dispatch/events.js';
+import type {RunEvent} from '../../source/run/events.js';
 import {FakeCore, agentRecord, agentRun, type FakeRun} from './helpers/fake-core.js';
 import {keys, press, renderApp, selected, waitForFrame, type Console} from './helpers/frames.js';
 

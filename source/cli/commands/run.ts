@@ -53,7 +53,7 @@ export const run = defineCommand({
 				throw new XiError('USAGE', '--rerun ID runs the same script and arguments on hosts of that run: give no script, arguments or --on.');
 			}
 
-			const {historyDirectory} = await import('../../dispatch/run-request.js');
+			const {historyDirectory} = await import('../../history/run-store.js');
 			({script, args: scriptArgs} = rerunScript(historyDirectory(ports.paths), control.rerun));
 		}
 

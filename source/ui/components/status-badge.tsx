@@ -4,7 +4,7 @@
  */
 import {Text} from 'ink';
 import Spinner from 'ink-spinner';
-import type {AgentPhase, AgentRunState} from '../../dispatch/run-state.js';
+import type {AgentPhase, AgentRunState} from '../../run/run-state.js';
 import {visible} from '../../output/visible.js';
 import {phaseColor} from '../theme.js';
 

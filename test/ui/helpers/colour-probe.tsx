@@ -4,8 +4,8 @@
  */
 import {setTimeout as delay} from 'node:timers/promises';
 import {render} from 'ink-testing-library';
-import type {RunEvent} from '../../../source/dispatch/events.js';
-import {initialRunState, reduceRun, type RunState} from '../../../source/dispatch/run-state.js';
+import type {RunEvent} from '../../../source/run/events.js';
+import {initialRunState, reduceRun, type RunState} from '../../../source/run/run-state.js';
 import {Run} from '../../../source/ui/screens/run/run.js';
 import {scriptChoices} from '../../../source/ui/screens/run/script-choices.js';
 import {phaseColor, theme} from '../../../source/ui/theme.js';

@@ -5,7 +5,7 @@
  */
 import {randomUUID} from 'node:crypto';
 import type {Discovered} from '../../../source/dispatch/discover.js';
-import type {AgentResult, RunEvent} from '../../../source/dispatch/events.js';
+import type {AgentResult, RunEvent} from '../../../source/run/events.js';
 import {formatCode} from '../../../source/pairing/code.js';
 import type {Approval, PairingEvent, PendingRequest} from '../../../source/pairing/listener.js';
 import type {ScriptDescription} from '../../../source/protocol/frames.js';

@@ -1,6 +1,7 @@
 /** Past runs, newest first: when, who, what, on which selector, and how it went; Enter opens one. */
 import {Box, Text} from 'ink';
-import {countStatuses, formatSummary} from '../../../dispatch/run-state.js';
+import {countStatuses} from '../../../run/run-state.js';
+import {formatSummary} from '../../../output/run-summary.js';
 import {visible} from '../../../output/visible.js';
 import {theme} from '../../theme.js';
 import {listWindow} from '../run/run-layout.js';

@@ -3,7 +3,7 @@
  * lists them), a cursor, and what went wrong reading them. Pure.
  */
 import {useReducer} from 'react';
-import type {RunState} from '../../../dispatch/run-state.js';
+import type {RunState} from '../../../run/run-state.js';
 import type {StoredRun} from '../../../history/run-record.js';
 
 export type HistoryState = {runs?: StoredRun[]; cursor: number; error?: string};

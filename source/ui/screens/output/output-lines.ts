@@ -3,7 +3,7 @@
  * its stderr (each line of stderr marked, so it never passes for stdout); while it runs, what
  * has arrived so far. Control characters are spelled out (visible.ts). Pure.
  */
-import type {AgentRunState} from '../../../dispatch/run-state.js';
+import type {AgentRunState} from '../../../run/run-state.js';
 import {visibleLines} from '../../../output/visible.js';
 
 export type OutputLine = {text: string; stream: 'stdout' | 'stderr' | 'note'};

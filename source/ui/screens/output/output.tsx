@@ -1,6 +1,6 @@
 /** One host's whole output: its badge in full (reasons wrap), the lines with stderr marked, a position, a search. */
 import {Box, Text} from 'ink';
-import type {AgentRunState} from '../../../dispatch/run-state.js';
+import type {AgentRunState} from '../../../run/run-state.js';
 import {visible} from '../../../output/visible.js';
 import {StatusBadge} from '../../components/status-badge.js';
 import {theme} from '../../theme.js';

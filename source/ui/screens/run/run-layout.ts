@@ -5,8 +5,8 @@
  * `minPaneRows` per host, a grid of panes (several columns from 120 columns on); otherwise one
  * line per host (in columns too) with the selected host's pane below. Pure.
  */
-import type {AgentPhase, AgentRunState, RunState} from '../../../dispatch/run-state.js';
-import {foldNames} from '../../../dispatch/group-output.js';
+import type {AgentPhase, AgentRunState, RunState} from '../../../run/run-state.js';
+import {foldNames} from '../../../run/group-output.js';
 
 const rank: Record<AgentPhase, number> = {failed: 0, timeout: 1, unreachable: 2, denied: 3, error: 4, cancelled: 5, skipped: 6, running: 7, connecting: 8, queued: 9, ok: 10};
 

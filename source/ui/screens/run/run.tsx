@@ -5,7 +5,8 @@
  * pane below, and "N more" wherever something is cut.
  */
 import {Box, Text} from 'ink';
-import {countPhases, formatSummary, type AgentRunState} from '../../../dispatch/run-state.js';
+import {countPhases, type AgentRunState} from '../../../run/run-state.js';
+import {formatSummary} from '../../../output/run-summary.js';
 import {visible, visibleLines} from '../../../output/visible.js';
 import {redactArgs, secretArgsOf, type SecretArgs} from '../../../protocol/secret-args.js';
 import {StatusBadge} from '../../components/status-badge.js';

@@ -5,8 +5,8 @@
  * (the run accounts for each, as the CLI's does). Pure.
  */
 import {useReducer} from 'react';
-import type {RunEvent} from '../../../dispatch/events.js';
-import {initialRunState, reduceRun, type RunState} from '../../../dispatch/run-state.js';
+import type {RunEvent} from '../../../run/events.js';
+import {initialRunState, reduceRun, type RunState} from '../../../run/run-state.js';
 import {outcomeOrder} from './run-layout.js';
 import type {ScriptChoice} from './script-choices.js';
 

@@ -10,7 +10,6 @@
  * dials. Ports (the audit log, the TLS context, the stores) come in from the face.
  */
 import {createHash, randomInt, randomUUID, X509Certificate} from 'node:crypto';
-import {join} from 'node:path';
 import type {SecureContext} from 'node:tls';
 import {maintainAfterContact} from '../certificates/after-contact.js';
 import {XiError} from '../errors.js';
@@ -22,20 +21,20 @@ import {normaliseSerial} from '../pki/fingerprints.js';
 import {historyLine} from '../history/run-record.js';
 import {readControllerSettings} from '../audit/controller-log.js';
 import {pruneHistory} from '../history/prune.js';
-import {startRunFile, type RunWriter} from '../history/run-store.js';
+import {historyDirectory, startRunFile, type RunWriter} from '../history/run-store.js';
 import {openTokenStore} from '../policy/token-store.js';
 import {authenticateToken, checkScope, scopeOf, type TokenScope} from '../policy/tokens.js';
 import {checkArgs} from '../protocol/args.js';
 import {hasControl, isScriptName} from '../protocol/text-checks.js';
 import {markSeen, revokedSerials, type AgentRecord} from '../registry/model.js';
 import type {RegistryStore} from '../registry/store.js';
-import {checkBlastRadius, declaredLimits, type DeclaredLimit} from './blast-radius.js';
-import {createClientContext} from './agent-connection.js';
+import {checkBlastRadius, declaredLimits, type DeclaredLimit} from '../run/blast-radius.js';
+import {createClientContext} from '../dispatch/agent-connection.js';
 import {hasSecrets, redactArgs} from '../protocol/secret-args.js';
-import {dispatch} from './dispatcher.js';
-import {describeOnce, describeTargets, secretArgsForRun, type DescribeTargets} from './secret-targets.js';
-import type {Amount} from './rollout.js';
-import type {AgentResult, RunEvent} from './events.js';
+import {dispatch} from '../dispatch/dispatcher.js';
+import {describeOnce, describeTargets, secretArgsForRun, type DescribeTargets} from '../dispatch/secret-targets.js';
+import type {Amount} from '../run/rollout.js';
+import type {AgentResult, RunEvent} from '../run/events.js';
 
 export type RunRequestInput = {
 	/** The request id, when the face must show it before the run is prepared (the console); new otherwise. */
@@ -138,11 +137,6 @@ function freshControllerContext(ports: RunPorts): () => SecureContext | undefine
 
 		return fresh;
 	};
-}
-
-/** Where the run history lives: `runs/` under the controller's home. */
-export function historyDirectory(paths: ControllerPaths): string {
-	return join(paths.home, 'runs');
 }
 
 /** The checks that need nothing but the request: the script's name and the arguments' limits. */

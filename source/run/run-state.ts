@@ -2,7 +2,7 @@
  * A run's state as a reducer over its events: each agent's phase and output, and the counts that
  * make the summary line. Pure; the CLI, the console and the API all fold events through it.
  */
-import {runStatuses, type RunStatus} from '../protocol/frames.js';
+import type {RunStatus} from '../protocol/frames.js';
 import type {AgentResult, RunEvent} from './events.js';
 
 export type AgentPhase = 'queued' | 'connecting' | 'running' | RunStatus;
@@ -71,13 +71,6 @@ export function countPhases(state: RunState): Counts {
 	}
 
 	return counts;
-}
-
-const summaryOrder: AgentPhase[] = [...runStatuses, 'running', 'connecting', 'queued'];
-
-/** `12 ok · 2 failed · 1 denied · 3 running` — statuses first, then what is still going on. */
-export function formatSummary(counts: Counts): string {
-	return summaryOrder.filter(phase => (counts[phase] ?? 0) > 0).map(phase => `${counts[phase]} ${phase}`).join(' · ');
 }
 
 export function countStatuses(results: readonly AgentResult[]): Partial<Record<RunStatus, number>> {

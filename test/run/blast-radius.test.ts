@@ -1,6 +1,6 @@
 import test from 'ava';
-import {checkBlastRadius, declaredLimits, type BlastRadiusDecision, type BlastRadiusInput} from '../../source/dispatch/blast-radius.js';
-import type {Amount} from '../../source/dispatch/rollout.js';
+import {checkBlastRadius, declaredLimits, type BlastRadiusDecision, type BlastRadiusInput} from '../../source/run/blast-radius.js';
+import type {Amount} from '../../source/run/rollout.js';
 
 const count = (value: number): Amount => ({value, percent: false});
 const percent = (value: number): Amount => ({value, percent: true});

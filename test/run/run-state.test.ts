@@ -1,6 +1,7 @@
 import test from 'ava';
-import type {RunEvent} from '../../source/dispatch/events.js';
-import {countPhases, countStatuses, formatSummary, initialRunState, outputTailChars, reduceRun, type RunState} from '../../source/dispatch/run-state.js';
+import type {RunEvent} from '../../source/run/events.js';
+import {countPhases, countStatuses, initialRunState, outputTailChars, reduceRun, type RunState} from '../../source/run/run-state.js';
+import {formatSummary} from '../../source/output/run-summary.js';
 import {agentResult} from '../output/agent-result.js';
 
 const fold = (events: RunEvent[], state: RunState = initialRunState) => events.reduce(reduceRun, state);

@@ -1,6 +1,6 @@
 import test from 'ava';
-import type {AgentResult} from '../../source/dispatch/events.js';
-import {foldNames, groupResults} from '../../source/dispatch/group-output.js';
+import type {AgentResult} from '../../source/run/events.js';
+import {foldNames, groupResults} from '../../source/run/group-output.js';
 
 function result(agent: string, stdout: string, fields: Partial<AgentResult> = {}): AgentResult {
 	return {agent, status: 'ok', exitCode: 0, signal: null, stdout, stderr: '', truncated: false, durationMs: 10, ...fields};

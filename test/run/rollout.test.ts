@@ -1,5 +1,5 @@
 import test from 'ava';
-import {countsAsFailure, nextDecision, parseAmount, planRollout, type Amount, type CanaryDecision, type Decision, type Rollout, type RolloutOptions} from '../../source/dispatch/rollout.js';
+import {countsAsFailure, nextDecision, parseAmount, planRollout, type Amount, type CanaryDecision, type Decision, type Rollout, type RolloutOptions} from '../../source/run/rollout.js';
 import type {RunStatus} from '../../source/protocol/frames.js';
 
 const count = (value: number): Amount => ({value, percent: false});
