@@ -18,16 +18,21 @@ export async function installInside(root: string, args: string[]) {
 	return run({command: 'chroot', prefix: [...inRoot(root), 'sh', '/tmp/release/install.sh']}, args);
 }
 
-/** What the agent's install needs of the release, copied to /tmp/release in the root. */
-export function copyRelease(release: string, root: string): void {
+/** What the install of one program (the agent's by default) needs of the release, copied to /tmp/release in the root. */
+export function copyRelease(release: string, root: string, program: 'xi-exec-agent' | 'xi-exec' = 'xi-exec-agent'): void {
 	const target = join(root, 'tmp', 'release');
 	mkdirSync(target, {recursive: true});
-	for (const file of ['install.sh', 'README', 'xi-exec-agent-linux-x64', 'xi-exec-agent.cjs']) {
+	for (const file of ['install.sh', 'README', `${program}-linux-x64`, `${program}.cjs`]) {
 		copyFileSync(join(release, file), join(target, file));
 	}
 
 	cpSync(join(release, 'services'), join(target, 'services'), {recursive: true});
-	chmodSync(join(target, 'xi-exec-agent-linux-x64'), 0o755);
+	chmodSync(join(target, `${program}-linux-x64`), 0o755);
+}
+
+/** The installed controller, run inside the root as the user its service runs as (install.sh made it). */
+export function controllerIn(root: string): Program {
+	return {command: 'chroot', prefix: [...inRoot(root), 'runuser', '-u', 'xi-exec', '--', 'env', 'XI_EXEC_HOME=/var/lib/xi-exec', '/usr/local/bin/xi-exec']};
 }
 
 /** A script for the allowlist: root's, 0755, in a root-owned directory. */
