@@ -7,7 +7,7 @@
  * flow is tested without a fleet.
  */
 import {XiError} from '../errors.js';
-import type {RunEvent} from '../dispatch/events.js';
+import type {RunEvent} from '../run/events.js';
 import type {RunStatus} from '../protocol/frames.js';
 import {nextInFlow, type NotRun, type RunbookStatus} from './flow.js';
 import {allSteps, type Runbook, type Step} from './model.js';
