@@ -16,6 +16,7 @@ import {spawn, type ChildProcessByStdio, type SpawnOptions} from 'node:child_pro
 import type {Readable, Writable} from 'node:stream';
 import {request} from 'node:https';
 import {TextDecoder} from 'node:util';
+import type {ApprovalClaim} from '../source/protocol/frames.js';
 import type {TokenScope} from '../source/policy/tokens.js';
 import {changedFile, type ExecIdentity, type Owners} from './allowlist.js';
 import {openExecutable, type OpenedExecutable} from './open-executable.js';
@@ -33,6 +34,8 @@ export type HookContext = {
 	callerSource: string | null;
 	timestamp: string;
 	dryRun: boolean;
+	/** The two-person approval this run executes ({id, approvers, at, planHash}), or null. */
+	approval: ApprovalClaim | null;
 };
 
 export type HookVerdict = {allow: boolean; reason: string};

@@ -68,6 +68,7 @@ export async function executeRun(frame: RunFrame, context: RunContext, send: (li
 		source: peer.address,
 		...(frame.callerSource ? {callerSource: frame.callerSource} : {}),
 		...(frame.client ? {client: frame.client} : {}),
+		...(frame.approval ? {approvalId: frame.approval.id} : {}),
 		controllerSerial: peer.serial,
 	};
 	const answer = (outcome: ScriptOutcome) => {
@@ -121,6 +122,7 @@ export async function executeRun(frame: RunFrame, context: RunContext, send: (li
 			callerSource: frame.callerSource ?? null,
 			timestamp: new Date(context.now()).toISOString(),
 			dryRun: frame.dryRun === true,
+			approval: frame.approval ?? null,
 		})
 		: {allow: true, reason: 'allowlisted; no auth hook configured'};
 	// A policy's reason may quote an argument ("argument 1 ... does not match"): never a secret one.

@@ -44,7 +44,7 @@ try {
 	}
 
 	const {policy, central} = parsed.ok ? parsed.file : {policy: {rules: []}, central: undefined};
-	const request: PolicyRequest = {caller: context.caller, token: context.token ? {id: context.token.id, name: context.token.name} : null, script: context.script, args: context.args, dryRun: context.dryRun};
+	const request: PolicyRequest = {caller: context.caller, token: context.token ? {id: context.token.id, name: context.token.name} : null, script: context.script, args: context.args, dryRun: context.dryRun, approved: Boolean(context.approval)};
 	const store = openLockedJsonStore<RateState>(join(home!, 'policy-state.json'), {what: 'policy rate state', empty: () => ({}), parse: value => (typeof value === 'object' && value !== null ? value as RateState : 'expected an object')});
 	let centralReason: string | undefined;
 	if (central) {

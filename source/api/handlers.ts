@@ -31,6 +31,8 @@ import type {Caller} from './auth.js';
 import type {DiscoveryCache} from '../core/discovery-cache.js';
 import {buildOpenApiDocument} from './openapi.js';
 import {decidePolicy, type PolicyContext} from './policy-decision.js';
+import {openApprovalStore} from '../approvals/store.js';
+import {isApprovalClaim} from '../protocol/decode.js';
 import type {RequestRecords} from './request-records.js';
 import {createEventNumbering, formatSse, isAfter, parseEventId, replayHistory, type EventPosition, type LiveRuns} from './run-events.js';
 import {buildCatalog, variantFor} from '../core/script-catalog.js';
@@ -325,10 +327,14 @@ export function createHandlers(ports: ApiPorts): Record<string, Handler> {
 
 			const context = request.body as PolicyContext;
 			const now = ports.now();
+			const record = ports.requestRecords.find(context.requestId, now);
+			const approvalId = record?.approval?.id ?? (isApprovalClaim(context.approval) ? context.approval.id : undefined);
+			const approval = approvalId === undefined ? undefined : (await openApprovalStore(ports.paths.home).read()).requests.find(candidate => candidate.id === approvalId);
 			const answer = decidePolicy({
 				context,
 				certificateAgent: caller.agent,
-				record: ports.requestRecords.find(context.requestId, now),
+				record,
+				...(approval ? {approval} : {}),
 				tokens: await ports.tokens(),
 				now,
 			});
@@ -340,6 +346,7 @@ export function createHandlers(ports: ApiPorts): Record<string, Handler> {
 				script: context.script,
 				argsHash: argsHash(context.args),
 				token: context.token ? {id: context.token.id} : undefined,
+				approvalId,
 				allowed: answer.allow,
 				reason: answer.reason,
 				source: request.ip,

@@ -4,7 +4,11 @@
  * are checked first; the answer is allow only when every check passes. Pure: the token store, the
  * registry record and the controller's own audit record of the request come in as values.
  */
+import {approvalProblem} from '../approvals/confirm.js';
+import type {ApprovalRequest} from '../approvals/request.js';
 import {argsHash} from '../audit/record.js';
+import {isApprovalClaim} from '../protocol/decode.js';
+import type {ApprovalClaim} from '../protocol/frames.js';
 import {checkScope, scopeOf, type TokenRecord} from '../policy/tokens.js';
 import type {PolicyAnswer, PolicyContext} from '../protocol/policy-query.js';
 import type {AgentRecord} from '../registry/model.js';
@@ -20,6 +24,8 @@ export type RequestRecord = {
 	targets: string[];
 	caller: string;
 	token?: {id: string; name: string};
+	/** The approval the run was sent with (two-person approval). */
+	approval?: ApprovalClaim;
 };
 
 export type PolicyFacts = {
@@ -28,6 +34,8 @@ export type PolicyFacts = {
 	certificateAgent: AgentRecord;
 	record: RequestRecord | undefined;
 	tokens: readonly TokenRecord[];
+	/** The approval request the run or the agent names, from the approvals store, when either names one. */
+	approval?: ApprovalRequest;
 	now: Date;
 };
 
@@ -59,10 +67,16 @@ export function decidePolicy(facts: PolicyFacts): PolicyAnswer {
 		return deny(`request ${context.requestId} was ${record.event === 'run.dry-run' ? '' : 'not '}a dry run`);
 	}
 
+	const unapproved = approvalProblem({requestId: context.requestId, claimed: context.approval, recorded: record.approval, stored: facts.approval});
+	if (unapproved) {
+		return deny(unapproved);
+	}
+
+	const approved = record.approval ? `; approved by ${record.approval.approvers.join(', ')} (approval ${record.approval.id})` : '';
 	if (context.token === null) {
 		return record.token
 			? deny(`request ${context.requestId} was made with token ${record.token.name}, but the agent reports none`)
-			: {allow: true, reason: `no token: a run requested by ${record.caller} with the controller's own certificate`};
+			: {allow: true, reason: `no token: a run requested by ${record.caller} with the controller's own certificate${approved}`};
 	}
 
 	if (record.token?.id !== context.token.id) {
@@ -84,16 +98,16 @@ export function decidePolicy(facts: PolicyFacts): PolicyAnswer {
 	}
 
 	const problem = checkScope(scopeOf(token), context.script, [agent]);
-	return problem ? deny(problem) : {allow: true, reason: `token ${token.name} may run ${context.script} on ${agent.name}`};
+	return problem ? deny(problem) : {allow: true, reason: `token ${token.name} may run ${context.script} on ${agent.name}${approved}`};
 }
 
 /** Reads a controller audit record as a request record, or undefined when it is not one. */
 export function asRequestRecord(record: Record<string, unknown>): RequestRecord | undefined {
-	const {event, requestId, script, argsHash: hash, targets, caller, token} = record;
+	const {event, requestId, script, argsHash: hash, targets, caller, token, approval} = record;
 	if ((event !== 'run.request' && event !== 'run.dry-run') || typeof requestId !== 'string' || typeof script !== 'string' || typeof hash !== 'string' || !Array.isArray(targets) || typeof caller !== 'string') {
 		return undefined;
 	}
 
 	const named = typeof token === 'object' && token !== null && typeof (token as {id?: unknown}).id === 'string' ? token as {id: string; name: string} : undefined;
-	return {event, requestId, script, argsHash: hash, targets: targets.filter((name): name is string => typeof name === 'string'), caller, ...(named ? {token: {id: named.id, name: String(named.name)}} : {})};
+	return {event, requestId, script, argsHash: hash, targets: targets.filter((name): name is string => typeof name === 'string'), caller, ...(named ? {token: {id: named.id, name: String(named.name)}} : {}), ...(isApprovalClaim(approval) ? {approval} : {})};
 }

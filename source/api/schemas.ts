@@ -295,6 +295,12 @@ export const policyContextSchema: JsonSchema = {
 		source: text(128, {description: 'The source address the agent saw.'}),
 		timestamp: {type: ['string', 'number']},
 		dryRun: {type: 'boolean'},
+		approval: {
+			type: ['object', 'null'],
+			required: ['id', 'approvers', 'at', 'planHash'],
+			properties: {id: text(64), approvers: {type: 'array', maxItems: 10, items: text(63)}, at: text(40), planHash: text(64, {pattern: '^[0-9a-f]{64}$'})},
+			description: 'The two-person approval the run executes, as the controller sent it to the agent; null or absent without one.',
+		},
 	},
 	description: 'The hook context an agent\'s reference hook sends before a run.',
 };

@@ -20,7 +20,8 @@
 import {findForbiddenFlag, optionSyntaxes, shortOptionsPattern, shortOptionSyntaxes, type FlagRules, type OptionSyntax} from './flags.js';
 import {compileGuardedPattern} from './safe-pattern.js';
 
-export type PolicyRequest = {caller: string; token?: {id: string; name: string} | null; script: string; args: readonly string[]; dryRun?: boolean};
+/** `approved`: the run carries a two-person approval (the central endpoint confirms it is genuine). */
+export type PolicyRequest = {caller: string; token?: {id: string; name: string} | null; script: string; args: readonly string[]; dryRun?: boolean; approved?: boolean};
 export type Decision = {allowed: boolean; reason: string; rule?: string; charge?: RateCharge[]};
 export type RateCharge = {key: string; windowMs: number};
 /** Timestamps (ms) of earlier allowed calls, per rate key. */
@@ -39,6 +40,8 @@ type Rule = {
 	maxCount?: number;
 	window?: {days?: number[]; from?: number; to?: number; timeZone: string};
 	rate?: {perCaller?: {count: number; windowMs: number}; perScript?: {count: number; windowMs: number}};
+	/** An allow rule that holds only for a run carrying a two-person approval. */
+	approved?: true;
 };
 
 export type Policy = {rules: Rule[]};
@@ -47,7 +50,7 @@ const dayNames = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
 
 /** The keys each part of a policy may have: anything else is refused, so a misspelled condition never quietly drops out. */
 const knownKeys = {
-	rule: ['name', 'effect', 'callers', 'scripts', 'args', 'window', 'rate'],
+	rule: ['name', 'effect', 'callers', 'scripts', 'args', 'window', 'rate', 'approved'],
 	args: ['forbid', 'options', 'shortOptions', 'longOptions', 'positions', 'maxCount'],
 	position: ['enum', 'pattern'],
 	window: ['days', 'hours', 'timeZone'],
@@ -109,6 +112,15 @@ export function parsePolicy(value: unknown, topLevel: readonly string[] = ['rule
 		}
 
 		const parsed: Rule = {name, effect: rule['effect'], callers, scripts};
+		if (rule['approved'] !== undefined) {
+			if (rule['approved'] !== true || rule['effect'] !== 'allow') {
+				fail('"approved" is true, on an allow rule: it then allows only runs that carry a two-person approval');
+				continue;
+			}
+
+			parsed.approved = true;
+		}
+
 		const args = rule['args'];
 		if (args !== undefined && !isObject(args)) {
 			fail('"args" must be an object');
@@ -230,6 +242,10 @@ export function evaluate(policy: Policy, request: PolicyRequest, now: Date, rate
 }
 
 function allowProblem(rule: Rule, request: PolicyRequest, now: Date, rates: RateState): string | undefined {
+	if (rule.approved && !request.approved) {
+		return 'the run carries no two-person approval';
+	}
+
 	const flag = rule.forbid ? findForbiddenFlag(request.args, rule.forbid, rule.flags) : undefined;
 	if (flag) {
 		return `argument ${flag}`;

@@ -6,6 +6,7 @@ import {
 	requestIdPattern,
 	unknownRequestId,
 	type AgentStatus,
+	type ApprovalClaim,
 	type ProtocolErrorCode,
 	type RequestFrame,
 	type ResponseFrame,
@@ -77,13 +78,17 @@ export function decodeRequest(line: string): Decoded<RequestFrame> {
 			}
 
 			case 'run': {
-				const {script, args, caller, timeoutMs, dryRun, token, controllerHead, callerSource, client} = fields;
+				const {script, args, caller, timeoutMs, dryRun, token, controllerHead, callerSource, client, approval} = fields;
 				if (callerSource !== undefined && (typeof callerSource !== 'string' || callerSource.length > 256 || hasControl(callerSource))) {
 					return fail('malformed', 'field "callerSource" must be an address of at most 256 printable characters');
 				}
 
 				if (client !== undefined && (typeof client !== 'string' || client.length > 256 || hasControl(client))) {
 					return fail('malformed', 'field "client" must be at most 256 printable characters');
+				}
+
+				if (approval !== undefined && !isApprovalClaim(approval)) {
+					return fail('malformed', 'field "approval" must be {id, approvers, at, planHash} (printable strings, at most 10 approvers, a SHA-256 hex hash)');
 				}
 
 				if (token !== undefined && !isTokenClaim(token)) {
@@ -126,6 +131,7 @@ export function decodeRequest(line: string): Decoded<RequestFrame> {
 					...(controllerHead === undefined ? {} : {controllerHead: controllerHead as SignedHead}),
 					...(callerSource === undefined ? {} : {callerSource}),
 					...(client === undefined ? {} : {client}),
+					...(approval === undefined ? {} : {approval: approval as ApprovalClaim}),
 				};
 			}
 
@@ -309,6 +315,15 @@ function decodeResult(fields: Fields, base: {v: 1; id: string}, fail: Fail): Res
 function isSignedHead(value: unknown): value is SignedHead {
 	const head = value as Partial<SignedHead> | null;
 	return typeof head === 'object' && head !== null && typeof head.log === 'string' && Number.isSafeInteger(head.seq) && typeof head.hash === 'string' && typeof head.signature === 'string' && typeof head.keyId === 'string';
+}
+
+/** Exported for the controller's policy endpoint, which reads the same claim from an agent's hook. */
+export function isApprovalClaim(value: unknown): value is ApprovalClaim {
+	const claim = value as Partial<ApprovalClaim> | null;
+	const short = (text: unknown, max: number) => typeof text === 'string' && text.length > 0 && text.length <= max && !hasControl(text);
+	return typeof claim === 'object' && claim !== null && !Array.isArray(claim) && Object.keys(claim).length === 4
+		&& short(claim.id, 64) && short(claim.at, 40) && typeof claim.planHash === 'string' && /^[\da-f]{64}$/.test(claim.planHash)
+		&& Array.isArray(claim.approvers) && claim.approvers.length > 0 && claim.approvers.length <= 10 && claim.approvers.every(name => short(name, 63));
 }
 
 function isTokenClaim(value: unknown): value is TokenClaim {

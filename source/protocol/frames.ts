@@ -61,7 +61,12 @@ export type RunFrame = RequestBase & {
 	callerSource?: string;
 	/** The program the caller used, as it declared itself (an MCP client's name and version, and the transport), for the audit trail. */
 	client?: string;
+	/** The approval this run executes (two-person approval): the agent records its id and hands it to the hook. */
+	approval?: ApprovalClaim;
 };
+
+/** What a run carries of its approval: the request's id, who approved (token names), when, and the approved plan's hash. */
+export type ApprovalClaim = {id: string; approvers: string[]; at: string; planHash: string};
 
 export type TokenClaim = {id: string; name: string; scripts: string[]; on: string[]; expiresAt: string | null};
 export type SignedHead = {log: string; seq: number; hash: string; signature: string; keyId: string};

@@ -2,6 +2,8 @@
  * The question the agent's reference hook asks the controller's policy endpoint about a run
  * (POST /v1/policy/check), and its answer: shared by the hook's client and the controller's decision.
  */
+import type {ApprovalClaim} from './frames.js';
+
 export type PolicyContext = {
 	requestId: string;
 	agent: {name: string; tags: Record<string, string>};
@@ -12,6 +14,8 @@ export type PolicyContext = {
 	source: string;
 	timestamp: string | number;
 	dryRun: boolean;
+	/** The approval the run executes, as the controller sent it; absent or null without one. */
+	approval?: ApprovalClaim | null;
 };
 
 export type PolicyAnswer = {allow: boolean; reason: string};
