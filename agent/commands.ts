@@ -8,7 +8,7 @@ import {isAgentName, isScriptName} from '../source/protocol/text-checks.js';
 import {maxTimeoutSeconds, parseAllowlist, type AllowlistEntry} from './allowlist.js';
 import {inspectExecutable} from './open-executable.js';
 import {defaultLimits, readAgentConfig, readAllowlistFile, writeAgentConfig, writeAllowlistFile, type AgentPaths} from './home.js';
-import {compileArgsSchema} from './loaded-allowlist.js';
+import {compileArgsSchema} from '../source/protocol/args-schema.js';
 import {ownersFor} from './owners.js';
 
 export function initAgent(paths: AgentPaths, options: {name?: string; listen?: string; advertise?: string; tags: string[]}): string {

@@ -7,7 +7,7 @@
  * close, whatever the decision.
  */
 import {checkArgs} from '../source/protocol/args.js';
-import {describeSchemaError} from '../source/protocol/args-schema.js';
+import {describeSchemaError} from '../source/protocol/schema-error.js';
 import {undeclaredOption} from '../source/protocol/option-args.js';
 import type {RunFrame} from '../source/protocol/frames.js';
 import {hasControl, isScriptName} from '../source/protocol/text-checks.js';

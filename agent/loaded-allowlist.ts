@@ -4,12 +4,26 @@
  * kept with its reason, so a run of it is refused with that reason rather than "unknown".
  */
 import type {ValidateFunction} from 'ajv/dist/2020.js';
-import {compileArgsSchema} from '../source/protocol/args-schema.js';
+import type {CompiledSchema} from '../source/protocol/args-schema.js';
 import type {ScriptDescription} from '../source/protocol/frames.js';
 import type {AllowlistEntry, AllowlistFile, ExecIdentity, Owners} from './allowlist.js';
 import {inspectExecutable} from './open-executable.js';
 
-export {compileArgsSchema} from '../source/protocol/args-schema.js';
+/** compileArgsSchema (args-schema.ts), passed in: see schemaCompilerFor. */
+export type SchemaCompiler = (schema: unknown) => CompiledSchema;
+
+/**
+ * The schema compiler, loaded only when an entry of `file` has an argument schema: Ajv costs an
+ * agent about 8 MiB of resident memory, which an agent without schemas need not carry.
+ */
+export async function schemaCompilerFor(file: AllowlistFile): Promise<SchemaCompiler | undefined> {
+	if (!Object.values(file.scripts).some(entry => entry.args !== undefined)) {
+		return undefined;
+	}
+
+	const {compileArgsSchema} = await import('../source/protocol/args-schema.js');
+	return compileArgsSchema;
+}
 
 export type LoadedEntry = {
 	name: string;
@@ -22,16 +36,17 @@ export type LoadedEntry = {
 
 export type LoadedAllowlist = Map<string, LoadedEntry>;
 
-export function loadAllowlist(file: AllowlistFile, ownersFor: (entry: AllowlistEntry) => Owners | string): LoadedAllowlist {
+/** `compile`: from schemaCompilerFor(file); an entry with a schema and no compiler is unusable. */
+export function loadAllowlist(file: AllowlistFile, ownersFor: (entry: AllowlistEntry) => Owners | string, compile: SchemaCompiler | undefined): LoadedAllowlist {
 	const loaded: LoadedAllowlist = new Map();
 	for (const [name, entry] of Object.entries(file.scripts)) {
-		loaded.set(name, loadEntry(name, entry, ownersFor));
+		loaded.set(name, loadEntry(name, entry, ownersFor, compile));
 	}
 
 	return loaded;
 }
 
-function loadEntry(name: string, entry: AllowlistEntry, ownersFor: (entry: AllowlistEntry) => Owners | string): LoadedEntry {
+function loadEntry(name: string, entry: AllowlistEntry, ownersFor: (entry: AllowlistEntry) => Owners | string, compile: SchemaCompiler | undefined): LoadedEntry {
 	const owners = ownersFor(entry);
 	if (typeof owners === 'string') {
 		return {name, entry, problem: owners};
@@ -46,7 +61,7 @@ function loadEntry(name: string, entry: AllowlistEntry, ownersFor: (entry: Allow
 		return {name, entry, identity: check.identity};
 	}
 
-	const compiled = compileArgsSchema(entry.args);
+	const compiled = compile ? compile(entry.args) : {ok: false as const, reason: 'its argument schema was not compiled (no schema compiler loaded: a bug, please report it)'};
 	return compiled.ok ? {name, entry, identity: check.identity, validate: compiled.validate} : {name, entry, problem: compiled.reason};
 }
 

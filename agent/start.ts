@@ -14,7 +14,7 @@ import {checkHomeModes} from './home-modes.js';
 import {acceptPolicy, acceptPolicyAtStart, policyPaths} from './policy-snapshot.js';
 import {readAgentConfig, readAllowlistFile, readPins, writePins, type AgentConfig, type AgentPaths} from './home.js';
 import {sameTags} from '../source/policy/tags.js';
-import {loadAllowlist, type LoadedAllowlist} from './loaded-allowlist.js';
+import {loadAllowlist, schemaCompilerFor, type LoadedAllowlist} from './loaded-allowlist.js';
 import {ownersFor, runAsIds} from './owners.js';
 import {detectRunCgroups, runCgroupOwner} from './run-cgroup.js';
 import {createAgentServer} from './server.js';
@@ -23,7 +23,7 @@ import {loadHookFile} from './auth-hook.js';
 import type {Owners} from './allowlist.js';
 import {replayMemoryFor} from './replay-memory.js';
 import {levelOf} from './log-level.js';
-import {startAgentMetrics, type RunningMetrics} from './metrics/start-metrics.js';
+import type {RunningMetrics} from './metrics/start-metrics.js';
 
 export const stdoutLog: AgentLog = (event, fields) => {
 	process.stdout.write(JSON.stringify({ts: new Date().toISOString(), level: levelOf(event, fields), event, ...fields}) + '\n');
@@ -61,9 +61,10 @@ export async function startAgent(paths: AgentPaths, printLog: AgentLog = stdoutL
 		throw new XiError('CONFIG_INVALID', `"listen" in ${paths.config}: ${listen}.`);
 	}
 
-	let allowlist: LoadedAllowlist = load();
-	function load(): LoadedAllowlist {
-		const loaded = loadAllowlist(readAllowlistFile(paths), entry => ownersFor(entry.runAs));
+	let allowlist: LoadedAllowlist = await load();
+	async function load(): Promise<LoadedAllowlist> {
+		const file = readAllowlistFile(paths);
+		const loaded = loadAllowlist(file, entry => ownersFor(entry.runAs), await schemaCompilerFor(file));
 		for (const entry of loaded.values()) {
 			if (entry.problem) {
 				log('allowlist.unusable', {script: entry.name, reason: entry.problem});
@@ -135,6 +136,8 @@ export async function startAgent(paths: AgentPaths, printLog: AgentLog = stdoutL
 		...('create' in cgroups ? {cgroups} : {}),
 	});
 	if (config.metrics) {
+		// Loaded only when configured: an agent without metrics does not carry node:http in its memory.
+		const {startAgentMetrics} = await import('./metrics/start-metrics.js');
 		metrics = await startAgentMetrics(paths, config.metrics, script => allowlist.has(script));
 	}
 
@@ -157,9 +160,13 @@ export async function startAgent(paths: AgentPaths, printLog: AgentLog = stdoutL
 	}
 
 	process.on('SIGHUP', () => {
+		void reload();
+	});
+
+	async function reload(): Promise<void> {
 		let reloaded = false;
 		try {
-			allowlist = load();
+			allowlist = await load();
 			reloaded = true;
 		} catch (error) {
 			log('allowlist.reload-failed', {reason: (error as Error).message});
@@ -179,7 +186,7 @@ export async function startAgent(paths: AgentPaths, printLog: AgentLog = stdoutL
 		if (reloaded) {
 			log('allowlist.reloaded', {scripts: allowlist.size});
 		}
-	});
+	}
 
 	/** `xi-exec-agent tag set|unset` changed the tags this agent reports about itself: take them, and record it. */
 	function reloadOwnTags(): void {

@@ -10,7 +10,7 @@ import {readFileSync} from 'node:fs';
 import {parseHostPort} from '../source/io/address.js';
 import {readTextFile} from '../source/io/files.js';
 import {readAgentConfig, readAllowlistFile, readPins, agentPaths} from '../agent/home.js';
-import {loadAllowlist} from '../agent/loaded-allowlist.js';
+import {loadAllowlist, schemaCompilerFor} from '../agent/loaded-allowlist.js';
 import {ownersFor, runAsIds} from '../agent/owners.js';
 import {createAgentServer, type AgentServer} from '../agent/server.js';
 import {stdoutLog} from '../agent/start.js';
@@ -24,7 +24,8 @@ async function startOne(home: string): Promise<void> {
 	const config = readAgentConfig(paths);
 	const pins = readPins(paths);
 	const credentials = {key: readTextFile(paths.key, 'the agent key'), cert: readTextFile(paths.cert, 'the agent certificate'), ca: readTextFile(paths.ca, 'the CA certificate')};
-	const allowlist = loadAllowlist(readAllowlistFile(paths), entry => ownersFor(entry.runAs));
+	const file = readAllowlistFile(paths);
+	const allowlist = loadAllowlist(file, entry => ownersFor(entry.runAs), await schemaCompilerFor(file));
 	const listen = parseHostPort(config.listen);
 	if (typeof listen === 'string') {
 		throw new TypeError(`${paths.config}: ${listen}`);

@@ -8,7 +8,8 @@
  *   - the same at N = 100, and the one-shot against `ssh host true`, through a delaying proxy
  *     (25 ms each way) in front of every agent, floor server and sshd, with round trips counted
  *     per run and per host (measure-latency.ts);
- *   - idle RSS of a real `xi-exec-agent start` against a bare node:tls server;
+ *   - RSS of a real `xi-exec-agent start` against a bare node:tls server, idle and during a run
+ *     with 1 MiB of output (measure-rss.ts);
  *   - the single executables of `npm run dist`: a one-shot command's start and an idle agent's RSS
  *     against the same programs on this node (measure-release.ts);
  *   - a one-shot CLI call against `ssh host true`;

@@ -37,8 +37,13 @@ export function compileBench(directory: string, names: readonly [string, ...stri
 	return join(directory, `${names[0]}.js`);
 }
 
-/** Starts `node FLAGS ...args`, waits for a stdout line containing `readyText`, settles, reads RSS, stops it. */
-async function idleRss(args: readonly string[], env: NodeJS.ProcessEnv, readyText: string): Promise<number> {
+export type ServerRss = {idle: number; busy?: number};
+
+/**
+ * Starts `node FLAGS ...args`, waits for a stdout line containing `readyText`, settles, reads RSS;
+ * then, with `busy`, runs it while sampling RSS every 5 ms and keeps the peak; stops it.
+ */
+async function serverRss(args: readonly string[], env: NodeJS.ProcessEnv, readyText: string, busy?: () => Promise<void>): Promise<ServerRss> {
 	const child = trackChild(spawn(process.execPath, [...nodeFlags, ...args], {env, stdio: ['ignore', 'pipe', 'pipe']}));
 	let stderr = '';
 	child.stderr!.on('data', (chunk: Buffer) => {
@@ -54,18 +59,42 @@ async function idleRss(args: readonly string[], env: NodeJS.ProcessEnv, readyTex
 			child.once('exit', code => reject(new Error(`${args.join(' ')} exited with ${code}: ${stderr.trim()}`)));
 		});
 		await sleep(settleMs);
-		return rssKiB([child])[0]!;
+		const idle = rssKiB([child])[0]!;
+		if (!busy) {
+			return {idle};
+		}
+
+		let peak = idle;
+		const sampler = setInterval(() => {
+			peak = Math.max(peak, rssKiB([child])[0]!);
+		}, 5);
+		try {
+			await busy();
+		} finally {
+			clearInterval(sampler);
+		}
+
+		return {idle, busy: Math.max(peak, rssKiB([child])[0]!)};
 	} finally {
 		await stopChild(child);
 	}
 }
 
-export function agentIdleRss(agentHome: string): Promise<number> {
-	return idleRss([agentCli, 'start'], {...process.env, XI_EXEC_AGENT_HOME: agentHome}, '"event":"listening"');
+export async function agentIdleRss(agentHome: string): Promise<number> {
+	return (await serverRss([agentCli, 'start'], {...process.env, XI_EXEC_AGENT_HOME: agentHome}, '"event":"listening"')).idle;
 }
 
-export function bareIdleRss(bareHostJs: string, directory: string, input: BareHostInput): Promise<number> {
+/** The agent's idle RSS, and its peak while `busy` runs (a run with a large output). */
+export function agentRss(agentHome: string, busy: () => Promise<void>): Promise<ServerRss> {
+	return serverRss([agentCli, 'start'], {...process.env, XI_EXEC_AGENT_HOME: agentHome}, '"event":"listening"', busy);
+}
+
+export async function bareIdleRss(bareHostJs: string, directory: string, input: BareHostInput): Promise<number> {
+	return (await bareRss(bareHostJs, directory, input)).idle;
+}
+
+export function bareRss(bareHostJs: string, directory: string, input: BareHostInput, busy?: () => Promise<void>): Promise<ServerRss> {
 	const file = join(directory, 'bare-rss.json');
 	writeFileSync(file, JSON.stringify(input));
-	return idleRss([bareHostJs, file], process.env, '"ready":1');
+	return serverRss([bareHostJs, file], process.env, '"ready":1', busy);
 }

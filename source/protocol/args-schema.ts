@@ -4,6 +4,8 @@
  */
 import {Ajv2020, type ValidateFunction} from 'ajv/dist/2020.js';
 
+export {describeSchemaError} from './schema-error.js';
+
 export const maxSchemaBytes = 64 * 1024;
 
 export type CompiledSchema = {ok: true; validate: ValidateFunction} | {ok: false; reason: string};
@@ -28,11 +30,4 @@ export function compileArgsSchema(schema: unknown): CompiledSchema {
 	} catch (error) {
 		return {ok: false, reason: `the argument schema is not valid JSON Schema 2020-12: ${(error as Error).message}`};
 	}
-}
-
-/** The first schema error as one phrase: `argument #1 must match pattern "^[a-z]+$"`. */
-export function describeSchemaError(validate: ValidateFunction): string {
-	const [first] = validate.errors ?? [];
-	const where = first?.instancePath ? `argument #${Number(first.instancePath.slice(1)) + 1}` : 'the arguments';
-	return `${where} ${first?.message ?? 'are invalid'}`;
 }

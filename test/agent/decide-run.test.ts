@@ -1,7 +1,8 @@
 import test from 'ava';
 import type {ExecIdentity, FileCheck} from '../../agent/allowlist.js';
 import {decideRun} from '../../agent/decide-run.js';
-import {compileArgsSchema, type LoadedAllowlist, type LoadedEntry} from '../../agent/loaded-allowlist.js';
+import {compileArgsSchema} from '../../source/protocol/args-schema.js';
+import type {LoadedAllowlist, LoadedEntry} from '../../agent/loaded-allowlist.js';
 import type {RunFrame} from '../../source/protocol/frames.js';
 
 const script = {path: '/usr/bin/uptime', dev: 2049, ino: 1234, mtimeMs: Date.UTC(2026, 0, 15), uid: 0, mode: 0o100755};
