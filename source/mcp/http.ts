@@ -16,11 +16,11 @@ import type {IncomingMessage, ServerResponse} from 'node:http';
 import {StreamableHTTPServerTransport} from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import {isInitializeRequest} from '@modelcontextprotocol/sdk/types.js';
 import {XiError} from '../errors.js';
-import {createCallLimiter} from '../policy/call-limits.js';
 import type {TokenScope} from '../policy/tokens.js';
 import {pollFleet} from './poll-fleet.js';
 import {createMcpSession, type McpPorts, type McpSession} from './session.js';
 import type {McpSettings} from './settings.js';
+import {createSharedCallLimiter} from './shared-call-limiter.js';
 
 export type McpHttpOptions = {allowedOrigins: readonly string[]; pollSeconds: number; maxSessionsPerToken?: number};
 
@@ -116,7 +116,7 @@ export function createMcpHttp(ports: McpPorts, options: McpHttpOptions): McpHttp
 /** /mcp as a route mounted on `xi-exec serve`, with the MCP settings (limits per token, origins, polling). */
 export function mcpRoute(settings: McpSettings) {
 	return (shared: McpSharedPorts) => {
-		const mcp = createMcpHttp({...shared, limiter: createCallLimiter(settings.limits, Date.now), maxOutputBytes: settings.limits.maxOutputBytes, live: new Map()}, {allowedOrigins: settings.allowedOrigins, pollSeconds: settings.pollSeconds});
+		const mcp = createMcpHttp({...shared, limiter: createSharedCallLimiter(shared.paths.home, settings.limits, Date.now), maxOutputBytes: settings.limits.maxOutputBytes, live: new Map()}, {allowedOrigins: settings.allowedOrigins, pollSeconds: settings.pollSeconds});
 		return {url: '/mcp', methods: ['GET', 'POST', 'DELETE'] as const, handle: mcp.handle, close: mcp.close};
 	};
 }

@@ -27,7 +27,7 @@ import {isXiError, XiError} from '../errors.js';
 import {findRun, listRuns} from '../history/run-store.js';
 import {countByStatus} from '../history/run-record.js';
 import type {ControllerPaths} from '../home.js';
-import type {CallLimiter} from '../policy/call-limits.js';
+import type {CallAdmission, CallLimiter} from '../policy/call-limits.js';
 import {authenticateToken, reachProblem, scopeAllowsScript, scopeOf, type TokenRecord, type TokenScope} from '../policy/tokens.js';
 import {hasControl} from '../protocol/text-checks.js';
 import {resolveTargets} from '../registry/resolve-targets.js';
@@ -148,7 +148,19 @@ export function createMcpSession(ports: McpPorts, caller: McpCaller, scope: Toke
 			throw new McpError(ErrorCode.InvalidParams, call);
 		}
 
-		const admission = ports.limiter.admit(current);
+		let admission: CallAdmission;
+		try {
+			// Cancelling one's own run never waits for a slot: it only counts per minute.
+			admission = await ports.limiter.admit(current, {slot: call.kind !== 'cancel_run'});
+		} catch (error) {
+			if (!isXiError(error)) {
+				throw error;
+			}
+
+			await audit({tool, outcome: 'refused', code: error.code, reason: error.message});
+			return refusalResult(error.code, error.message);
+		}
+
 		if (!admission.ok) {
 			const message = `Refused: ${admission.reason}.`;
 			await audit({tool, outcome: 'refused', code: 'RATE_LIMITED', reason: message});
@@ -205,7 +217,9 @@ export function createMcpSession(ports: McpPorts, caller: McpCaller, scope: Toke
 			await audit({tool, outcome: 'refused', code: error.code, reason: error.message, requestId});
 			return refusalResult(error.code, error.message);
 		} finally {
-			admission.done();
+			await admission.done().catch((error: unknown) => {
+				ports.log(`the end of an MCP call could not be recorded in the call ledger: ${(error as Error).message}`);
+			});
 		}
 	};
 

@@ -15,8 +15,8 @@ import {loadControllerCredentials, openControllerRegistry, type ControllerPaths}
 import {pollFleet} from './poll-fleet.js';
 import {createMcpSession, type LiveRun} from './session.js';
 import {readMcpSettings} from './settings.js';
+import {createSharedCallLimiter} from './shared-call-limiter.js';
 import {normaliseSerial} from '../pki/fingerprints.js';
-import {createCallLimiter} from '../policy/call-limits.js';
 import {openTokenStore} from '../policy/token-store.js';
 import {authenticateToken, scopeOf} from '../policy/tokens.js';
 import {revokedSerials} from '../registry/model.js';
@@ -54,7 +54,7 @@ export async function serveMcpOverStdio(paths: ControllerPaths, input: McpInput,
 		discovery: createDiscoveryCache(context, {revoked: async () => revokedSerials(await registry.read())}),
 		discoveryMaxAgeMs: 5000,
 		tokens: async () => (await tokens.read()).tokens,
-		limiter: createCallLimiter(settings.limits, Date.now),
+		limiter: createSharedCallLimiter(paths.home, settings.limits, Date.now),
 		maxOutputBytes: settings.limits.maxOutputBytes,
 		live: new Map<string, LiveRun>(),
 		stopping: stopping.signal,

@@ -30,7 +30,7 @@ export async function createToken(paths: ControllerPaths, name: string, scripts:
 
 export type Transport = 'stdio' | 'http';
 
-export type Connected = {client: Client; stderr: () => string; close: () => Promise<void>};
+export type Connected = {client: Client; stderr: () => string; close: () => Promise<void>; /** The `xi-exec mcp` process, over stdio. */ pid?: number};
 
 /** The SDK's Client, connected to `xi-exec mcp` (a child process) or to /mcp on the fleet's server. */
 export async function connect(fleet: McpFleet, token: string, transport: Transport, options: {name?: string; onListChanged?: () => void} = {}): Promise<Connected> {
@@ -41,6 +41,7 @@ export async function connect(fleet: McpFleet, token: string, transport: Transpo
 	}
 
 	let stderr = '';
+	let pid: number | undefined;
 	if (transport === 'stdio') {
 		const stdio = new StdioClientTransport({
 			command: process.execPath,
@@ -52,6 +53,7 @@ export async function connect(fleet: McpFleet, token: string, transport: Transpo
 			stderr += chunk.toString();
 		});
 		await client.connect(stdio);
+		pid = stdio.pid ?? undefined;
 	} else {
 		const http = new StreamableHTTPClientTransport(new URL(`https://127.0.0.1:${fleet.port}/mcp`), {
 			requestInit: {headers: {authorization: `Bearer ${token}`}},
@@ -60,7 +62,7 @@ export async function connect(fleet: McpFleet, token: string, transport: Transpo
 		await client.connect(http);
 	}
 
-	return {client, stderr: () => stderr, close: async () => client.close()};
+	return {client, stderr: () => stderr, close: async () => client.close(), ...(pid === undefined ? {} : {pid})};
 }
 
 /** A fetch that trusts only the fleet CA (Node's own fetch cannot be given a CA), streaming the answer. */
