@@ -16,6 +16,7 @@ import {listAuditRecords} from '../core/audit.js';
 import {resolveTargets} from '../registry/resolve-targets.js';
 import {selectorValues} from '../policy/selector.js';
 import {createJsonRunWriter} from '../output/json-run.js';
+import {createDryRunView} from '../output/dry-run-view.js';
 import {createToken, listTokens, revokeToken} from '../core/tokens.js';
 import type {RunEvent} from '../run/events.js';
 import {cancelRecordedRun, type CancelAnswer} from '../core/cancel-run.js';
@@ -118,9 +119,10 @@ export function createHandlers(ports: ApiPorts): Record<string, Handler> {
 			yes: body.yes,
 		});
 		const live = ports.live.begin({requestId: prepared.requestId, script: prepared.script, targets: prepared.targets.map(target => target.name)});
-		// The answer is written by the very writer `run --json` prints with, fed the same events.
+		// The answer is written by the very writer `run --json` (or `run --dry-run --json`) prints with, fed the same events.
 		let written = '';
-		const document = body.wait ? createJsonRunWriter(text => (written += text)) : undefined;
+		const write = (text: string) => (written += text);
+		const document = body.wait ? (body.dryRun ? createDryRunView(write, {json: true}) : createJsonRunWriter(write)) : undefined;
 		const emit = (event: RunEvent) => {
 			document?.onEvent(event);
 			live.emit(event);

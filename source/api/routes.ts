@@ -82,14 +82,14 @@ export const routes: readonly RouteSpec[] = [
 	{
 		method: 'POST', url: '/v1/runs', access: 'token', operationId: 'run', tag: 'runs',
 		summary: 'Run an allowlisted script on the selected agents',
-		description: 'Answers the same document as `xi-exec run --json` when the run ends, or 202 at once with `"wait": false`. A selector reaching any agent outside the token\'s scope refuses the whole request before anything is dialled.',
-		schema: {body: s.runBodySchema, response: {200: s.runDocumentSchema, 202: s.acceptedSchema, ...errors}},
+		description: 'Answers the same document as `xi-exec run --json` when the run ends (with `"dryRun": true`, that of `xi-exec run --dry-run --json`), or 202 at once with `"wait": false`. A selector reaching any agent outside the token\'s scope refuses the whole request before anything is dialled.',
+		schema: {body: s.runBodySchema, response: {200: s.runAnswerSchema, 202: s.acceptedSchema, ...errors}},
 	},
 	{
 		method: 'POST', url: '/v1/scripts/:script', access: 'token', operationId: 'runScript', tag: 'scripts',
 		summary: 'Run one script (its own operation in /openapi.json)',
-		description: 'The arguments are checked against the argument schema each selected agent advertises before anything runs.',
-		schema: {params: s.scriptParamsSchema, body: s.scriptRunBody, response: {200: s.runDocumentSchema, 202: s.acceptedSchema, ...errors}},
+		description: 'The arguments are checked against the argument schema each selected agent advertises before anything runs. Answers as POST /v1/runs.',
+		schema: {params: s.scriptParamsSchema, body: s.scriptRunBody, response: {200: s.runAnswerSchema, 202: s.acceptedSchema, ...errors}},
 	},
 	{
 		method: 'GET', url: '/v1/runs', access: 'token', operationId: 'listRuns', tag: 'runs',

@@ -66,7 +66,7 @@ const runOptions: Record<string, JsonSchema> = {
 	on: selectorSchema,
 	parallel: {type: 'integer', minimum: 1, maximum: 4096, default: 64, description: 'At most this many agents at once.'},
 	timeoutSeconds: {type: 'integer', minimum: 1, maximum: 86_400, default: 30, description: 'The script\'s time limit on each agent.'},
-	dryRun: {type: 'boolean', default: false, description: 'Ask each agent whether it would run, without running.'},
+	dryRun: {type: 'boolean', default: false, description: 'Ask each agent whether it would run, without running: the answer is then a DryRunDocument, as `xi-exec run --dry-run --json` prints.'},
 	wait: {type: 'boolean', default: true, description: 'true: answer with the result document when the run ends; false: answer 202 at once with the request id.'},
 	batch: amountSchema(1, 'At most this many hosts running at once (a sliding window), as the CLI\'s --batch: a number of hosts or a percentage of the targets.'),
 	maxFailures: amountSchema(0, 'Stop starting new hosts once more than this many have failed (failed, timeout, denied, error; unreachable too unless ignoreUnreachable), as --max-failures. Hosts already running finish, so the count can overshoot.'),
@@ -107,6 +107,23 @@ export const runDocumentSchema: JsonSchema = object({
 	args: {type: 'array', items: {type: 'string'}},
 	results: {type: 'array', items: resultSchema},
 }, undefined, {description: 'The same document as `xi-exec run --json`.'});
+
+/** The document `xi-exec run --dry-run --json` prints: whether each agent would run, and why. */
+export const dryRunDocumentSchema: JsonSchema = object({
+	requestId,
+	script: scriptName,
+	args: {type: 'array', items: {type: 'string'}},
+	dryRun: {const: true},
+	targets: {type: 'array', items: object({
+		agent: agentName,
+		wouldRun: {type: 'boolean'},
+		status: {enum: [...runStatuses]},
+		reason: {type: 'string', description: 'The policy\'s reason it would run, or why not.'},
+	})},
+}, undefined, {description: 'The same document as `xi-exec run --dry-run --json`: nothing ran.'});
+
+/** What a run answers once it ends: the run's document, or with `dryRun: true` the dry run's. */
+export const runAnswerSchema: JsonSchema = {oneOf: [runDocumentSchema, dryRunDocumentSchema]};
 
 export const acceptedSchema: JsonSchema = object({
 	requestId,
@@ -318,6 +335,7 @@ export const namedSchemas: Record<string, JsonSchema> = {
 	RunRequest: runBodySchema,
 	ScriptRunRequest: scriptRunBody,
 	RunDocument: runDocumentSchema,
+	DryRunDocument: dryRunDocumentSchema,
 	AgentResult: resultSchema,
 	RunAccepted: acceptedSchema,
 	CancelAnswer: cancelAnswerSchema,

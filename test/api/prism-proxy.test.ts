@@ -127,7 +127,7 @@ test.after.always(async () => {
 });
 
 /** One request through a proxy: which operation it exercises, and the status it must get. */
-type Case = {operation: string; method: string; path: () => string; status: number; token?: () => string; body?: unknown; raw?: {type: string; text: string}; wrongOnPurpose?: true; check?: (reply: Reply) => void};
+type Case = {operation: string; method: string; path: () => string; status: number; token?: () => string; body?: unknown; raw?: {type: string; text: string}; wrongOnPurpose?: true; check?: (reply: Reply) => void; like?: Record<string, unknown>};
 
 const bogusRun = '00000000-0000-4000-8000-000000000000';
 let finishedRun = '';
@@ -152,7 +152,7 @@ const cases: Case[] = [
 			finishedRun = (JSON.parse(reply.text) as {requestId: string}).requestId;
 		},
 	},
-	{operation: 'POST /v1/runs', method: 'POST', path: () => '/v1/runs', status: 200, token: () => admin, body: {script: 'hello', on: ['all'], dryRun: true}},
+	{operation: 'POST /v1/runs', method: 'POST', path: () => '/v1/runs', status: 200, token: () => admin, body: {script: 'hello', on: ['all'], dryRun: true}, like: {dryRun: true, targets: [{agent: 'web1', wouldRun: true}, {agent: 'web2', wouldRun: true}]}},
 	{operation: 'POST /v1/runs', method: 'POST', path: () => '/v1/runs', status: 202, token: () => admin, body: {script: 'hello', on: ['web2'], wait: false}},
 	{operation: 'POST /v1/runs', method: 'POST', path: () => '/v1/runs', status: 403, token: () => scoped, body: {script: 'hello', on: ['web1']}},
 	{operation: 'POST /v1/runs', method: 'POST', path: () => '/v1/runs', status: 400, token: () => admin, body: {on: ['all']}, wrongOnPurpose: true},
@@ -205,6 +205,9 @@ test.serial('every route and status through prism proxy: no answer violates the 
 		t.is(reply.status, item.status, `${label}: ${reply.text.slice(0, 400)}`);
 		if (reply.status === item.status) {
 			item.check?.(reply);
+			if (item.like) {
+				t.like(JSON.parse(reply.text), item.like, label);
+			}
 		}
 	}
 

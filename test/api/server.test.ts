@@ -85,7 +85,7 @@ test('the API takes the CLI\'s selector grammar: ranges, globs, exclusions, a st
 	for (const on of ['web[1-2] !web1', ['web[1-2]', '!web1'], clauses]) {
 		const answer = await call(fleet, 'POST', '/v1/runs', {token: admin, body: {script: 'hello', on, dryRun: true}});
 		t.is(answer.status, 200, answer.text);
-		t.deepEqual(answer.json().results.map((result: any) => result.agent), Array.isArray(on) && on.length > 2 ? ['drift1'] : ['web2']);
+		t.deepEqual(answer.json().targets.map((target: any) => target.agent), Array.isArray(on) && on.length > 2 ? ['drift1'] : ['web2']);
 	}
 
 	expectError(t, await call(fleet, 'POST', '/v1/runs', {token: admin, body: {script: 'hello', on: 'web[1-2] !web9'}}), 400, 'SELECTOR_INVALID', /--on !web9 matches no registered agent, so it would remove nothing/);
@@ -122,6 +122,22 @@ test('POST /v1/runs answers the same document as `xi-exec run --json`', async t 
 	t.deepEqual(normalise(api.json()), normalise(JSON.parse(cli.stdout)));
 	t.like(api.json().results.find((result: any) => result.agent === 'web1'), {status: 'ok', exitCode: 0, stdout: 'hello a b $(x)\n', stderr: '', reason: null});
 	t.deepEqual(Object.keys(api.json()), ['requestId', 'script', 'args', 'results']);
+});
+
+test('a dry run through the API answers the document of `xi-exec run --dry-run --json`: dryRun true, targets, wouldRun', async t => {
+	const api = await call(fleet, 'POST', '/v1/runs', {token: admin, body: {script: 'risky', args: ['aaa'], on: ['env=production'], dryRun: true}});
+	t.is(api.status, 200, api.text);
+	const cli = await runCli(controllerCli, ['run', 'risky', '--on', 'env=production', '--dry-run', '--json', '--', 'aaa'], {XI_EXEC_HOME: fleet.home});
+	t.is(cli.code, 1, cli.stderr);
+	const document = api.json();
+	t.deepEqual({...document, requestId: 'ID'}, {...JSON.parse(cli.stdout), requestId: 'ID'});
+	t.deepEqual(Object.keys(document), ['requestId', 'script', 'args', 'dryRun', 'targets']);
+	t.like(document, {script: 'risky', args: ['aaa'], dryRun: true});
+	t.like(document.targets, [
+		{agent: 'web1', wouldRun: false, status: 'denied'},
+		{agent: 'web2', wouldRun: true, status: 'ok', reason: 'allowlisted; no auth hook configured'},
+	]);
+	t.is(document.targets.length, 2);
 });
 
 test('a run with "wait": false answers 202 at once, and its events stream as they happen, then replay from the history', async t => {
