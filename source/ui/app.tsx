@@ -28,12 +28,13 @@ import {useOutputState} from './screens/output/use-output-state.js';
 import {Pairing} from './screens/pairing/pairing.js';
 import {usePairing} from './screens/pairing/use-pairing.js';
 import {usePairingState} from './screens/pairing/use-pairing-state.js';
-import {Run, type RunTarget} from './screens/run/run.js';
+import {Run, runPage, type RunTarget} from './screens/run/run.js';
 import {scriptChoices, type ScriptChoice} from './screens/run/script-choices.js';
 import {useRun} from './screens/run/use-run.js';
-import {useRunScreenState, type RunScreenState} from './screens/run/use-run-state.js';
+import {useRunScreenState, type RunScreenAction, type RunScreenState} from './screens/run/use-run-state.js';
 import {theme} from './theme.js';
 import {KeysProvider, useKeys} from './keys.js';
+import {FrameClock, useBatched} from './frame-clock.js';
 
 /** A run screen: on these targets, or a past run from the history (shown finished; f reruns from it). */
 type RunScreenEntry = {name: 'run'; targets: FleetAgent[]; past?: StoredRun; id: number};
@@ -61,7 +62,9 @@ type RunStatus = {place: KeyPlace; going: boolean};
 export function App(props: AppProps) {
 	return (
 		<KeysProvider>
-			<Console {...props}/>
+			<FrameClock>
+				<Console {...props}/>
+			</FrameClock>
 		</KeysProvider>
 	);
 }
@@ -285,15 +288,25 @@ function RunScreen({core, entry, height, width, now, isActive, onBack, onAudit, 
 	const choices = useMemo(() => scriptChoices(targets), [targets]);
 	const [state, dispatch] = useRunScreenState(choices, targets.map(target => target.name), past ? pastRunStep(past, choices) : undefined);
 	const [viewing, setViewing] = useState<string | undefined>(undefined);
-	useRun(state, event => {
-		if (event.type === 'event' && event.event.type === 'agent-finished') {
-			onResult(event.event.result);
-		}
+	// A run's events reach the screen on the console's clock: one frame for many output chunks.
+	const deliver = useBatched<RunScreenAction>(actions => {
+		for (const action of actions) {
+			if (action.type === 'event' && action.event.type === 'agent-finished') {
+				onResult(action.event.result);
+			}
 
-		dispatch(event);
+			dispatch(action);
+		}
+	});
+	useRun(state, action => {
+		if (action.type === 'event') {
+			deliver(action);
+		} else {
+			dispatch(action);
+		}
 	}, core, onBack, isActive && viewing === undefined, onAudit, setViewing, () => {
 		onHelp(runPlace(state));
-	});
+	}, runPage(state, height, width, now));
 	const place = viewing === undefined ? runPlace(state) : 'output';
 	const going = state.step === 'running' && !state.run.finished;
 	useLayoutEffect(() => {

@@ -35,7 +35,8 @@ export function createConsoleCore(paths: ControllerPaths, options: ConsoleCoreOp
 			return (await registry.read()).agents;
 		},
 		async discover(agents, onFound) {
-			await discoverAgents(agents, context, {parallel: 64, timeoutMs: 3000, revoked: revokedSerials(await registry.read()), onResult: onFound});
+			// In the background, so an agent slow to answer on a loaded host is given 10 s (the CLI's `agents`: 3).
+			await discoverAgents(agents, context, {parallel: 64, timeoutMs: 10_000, revoked: revokedSerials(await registry.read()), onResult: onFound});
 		},
 		run(request, onEvent) {
 			const requestId = randomUUID();

@@ -5,90 +5,20 @@
  * the demo started still running. Keys are sent one step at a time, each once the screen shows
  * the previous one was taken; waits poll the screen (generous limits: the demo starts six agents).
  */
-import {execFile, spawn, spawnSync} from 'node:child_process';
-import {randomUUID} from 'node:crypto';
+import {spawn} from 'node:child_process';
 import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {createInterface} from 'node:readline';
-import {setTimeout as delay} from 'node:timers/promises';
-import {promisify} from 'node:util';
 import test, {type ExecutionContext} from 'ava';
+import {comparable, missing, processesUnder, run, screenWith as screenShowing, tmuxServer, waitFor} from './helpers/tmux.js';
 
 const repoRoot = new URL('../..', import.meta.url).pathname;
 const cli = join(repoRoot, 'dist/source/cli.js');
 const agentCli = join(repoRoot, 'dist/agent/cli.js');
-const tmuxVersion = spawnSync('tmux', ['-V'], {encoding: 'utf8'});
-const missing = tmuxVersion.error ? `tmux is not installed (${tmuxVersion.error.message})` : (existsSync('/proc/self/environ') ? undefined : 'there is no /proc to find the demo\'s processes in');
 if (missing) {
 	console.log(`Skipping the console's end-to-end test in tmux: ${missing}.`);
 }
-
-const run = promisify(execFile);
-
-/** A tmux server of our own (its own socket): other tests' sessions are never touched. */
-function tmuxServer(socket: string) {
-	const tmux = async (...args: string[]) => (await run('tmux', ['-L', socket, '-f', '/dev/null', ...args], {encoding: 'utf8'})).stdout;
-	return {
-		tmux,
-		screen: async () => tmux('capture-pane', '-p', '-t', 'demo'),
-		keys: async (...keys: string[]) => tmux('send-keys', '-t', 'demo', ...keys),
-		text: async (text: string) => tmux('send-keys', '-t', 'demo', '-l', text),
-		paneDead: async () => (await tmux('display-message', '-p', '-t', 'demo', '#{pane_dead}')).trim() === '1',
-	};
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, seen: () => Promise<string>, limitMs = 120_000): Promise<T> {
-	const deadline = Date.now() + limitMs;
-	for (;;) {
-		const found = await probe();
-		if (found !== undefined) {
-			return found;
-		}
-
-		if (Date.now() > deadline) {
-			throw new Error(`waited ${limitMs / 1000} s for ${what}; the screen shows:\n${await seen().catch((error: unknown) => String(error))}`);
-		}
-
-		await delay(100);
-	}
-}
-
-type Found = {pid: number; command: string; agentHome?: string};
-
-/**
- * Processes started by this demo: their environment or command line names its temporary
- * directory. (Not by name: other tests run agents too, and every process of ours is titled
- * `xi-exec`.) An agent says which home it serves in XI_EXEC_AGENT_HOME.
- */
-function processesUnder(directory: string, except: number[] = []): Found[] {
-	const found: Found[] = [];
-	for (const entry of readdirSync('/proc')) {
-		if (!/^\d+$/.test(entry) || [process.pid, ...except].includes(Number(entry))) {
-			continue;
-		}
-
-		try {
-			const environment = readFileSync(`/proc/${entry}/environ`, 'utf8');
-			const command = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
-			const variables = environment.split('\0');
-			if (variables.some(variable => variable.includes(directory)) || command.includes(directory)) {
-				const home = variables.find(variable => variable.startsWith('XI_EXEC_AGENT_HOME='));
-				found.push({pid: Number(entry), command, ...(home ? {agentHome: home.slice('XI_EXEC_AGENT_HOME='.length)} : {})});
-			}
-		} catch {
-			// Gone meanwhile, or not ours to read.
-		}
-	}
-
-	return found;
-}
-
-const uuid = /[\da-f]{8}-[\da-f]{4}-[\da-f]{4}-[\da-f]{4}-[\da-f]{12}/g;
-const trimmed = (screen: string) => screen.split('\n').map(line => line.trimEnd()).join('\n').replace(/\n+$/, '');
-/** A screen with what differs from one run to the next made equal: request ids, spinner glyphs, times. */
-const comparable = (screen: string) => trimmed(screen).replace(uuid, '00000000-0000-0000-0000-000000000000').replace(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/g, '⠋').replace(/\d+\.\d s\b/g, time => time.replace(/\d/g, '0'));
-
 
 type Demo = {
 	server: ReturnType<typeof tmuxServer>;
@@ -114,14 +44,9 @@ async function startDemo(t: ExecutionContext): Promise<Demo> {
 	t.true(existsSync(cli), `${cli} is missing: npm run build (npm install runs it through prepare)`);
 	// The demo makes its directory under TMPDIR: a directory of our own tells its processes from any other test's.
 	const base = mkdtempSync(join(tmpdir(), 'xi-exec-e2e-'));
-	const server = tmuxServer(`xi-exec-e2e-${process.pid}-${randomUUID().slice(0, 8)}`);
+	const server = tmuxServer();
 	t.teardown(async () => {
-		// tmux leaves its socket behind: ask where it is, then remove it with the server.
-		const socketPath = (await server.tmux('display-message', '-p', '#{socket_path}').catch(() => '')).trim();
-		await server.tmux('kill-server').catch(() => undefined);
-		if (socketPath !== '') {
-			rmSync(socketPath, {force: true});
-		}
+		await server.kill();
 
 		for (const {pid} of processesUnder(base)) {
 			try {
@@ -159,10 +84,7 @@ async function startDemo(t: ExecutionContext): Promise<Demo> {
 		exitStatus,
 		tmuxPid,
 		demoDirectory: join(base, demoDirectory!),
-		screenWith: async (text: string) => waitFor(JSON.stringify(text), async () => {
-			const screen = await server.screen();
-			return screen.includes(text) ? screen : undefined;
-		}, server.screen),
+		screenWith: async (text: string) => screenShowing(server, text),
 		stty: async () => (await run('stty', ['-a', '-F', paneTty], {encoding: 'utf8'})).stdout,
 		sttyAfter: () => readFileSync(sttyAfter, 'utf8'),
 		consolePid() {

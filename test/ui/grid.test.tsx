@@ -23,9 +23,22 @@ test('layout: a window keeps the selected host in view, with a line for what is 
 	t.deepEqual(listWindow(5, 0, 9), {start: 0, end: 5, above: 0, below: 0});
 	t.deepEqual(listWindow(40, 0, 9), {start: 0, end: 8, above: 0, below: 32});
 	t.deepEqual(listWindow(40, 7, 9), {start: 0, end: 8, above: 0, below: 32});
-	t.deepEqual(listWindow(40, 8, 9), {start: 5, end: 12, above: 5, below: 28});
-	t.deepEqual(listWindow(40, 20, 9), {start: 17, end: 24, above: 17, below: 16});
-	t.deepEqual(listWindow(40, 32, 9), {start: 32, end: 40, above: 32, below: 0});
+	t.deepEqual(listWindow(40, 8, 9), {start: 8, end: 15, above: 8, below: 25});
+	t.deepEqual(listWindow(40, 14, 9), {start: 8, end: 15, above: 8, below: 25});
+	t.deepEqual(listWindow(40, 15, 9), {start: 15, end: 22, above: 15, below: 18});
+	t.deepEqual(listWindow(40, 20, 9), {start: 15, end: 22, above: 15, below: 18});
+	// Paging by the window's size (PgDn moves the selection 7, and stops at the last) shows every entry.
+	const shown = new Set<number>();
+	for (const selected of [0, 7, 14, 21, 28, 35, 39]) {
+		const {start, end} = listWindow(40, selected, 9);
+		for (let index = start; index < end; index++) {
+			shown.add(index);
+		}
+	}
+
+	t.is(shown.size, 40);
+	t.deepEqual(listWindow(40, 32, 9), {start: 29, end: 36, above: 29, below: 4});
+	t.deepEqual(listWindow(40, 36, 9), {start: 32, end: 40, above: 32, below: 0});
 	t.deepEqual(listWindow(40, 39, 9), {start: 32, end: 40, above: 32, below: 0});
 });
 

@@ -3,7 +3,7 @@
  * without colour, NO_COLOR); a spinner while it is still going.
  */
 import {Text} from 'ink';
-import Spinner from 'ink-spinner';
+import {Spinner} from '../frame-clock.js';
 import type {AgentPhase, AgentRunState} from '../../run/run-state.js';
 import {visible} from '../../output/visible.js';
 import {phaseColor} from '../theme.js';
@@ -30,7 +30,7 @@ export function StatusBadge({agent, wrap = 'truncate'}: {agent: AgentRunState; w
 	const going = agent.phase === 'running' || agent.phase === 'connecting';
 	return (
 		<Text color={phaseColor(agent.phase)} wrap={wrap}>
-			{going ? <Spinner type="dots"/> : phaseSymbol[agent.phase]}
+			{going ? <Spinner/> : phaseSymbol[agent.phase]}
 			{' '}
 			{badgeText(agent)}
 		</Text>

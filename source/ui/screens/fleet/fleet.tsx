@@ -1,6 +1,6 @@
 /** The fleet: a table of agents with their status, a live tag filter and a count. */
 import {Box, Text} from 'ink';
-import Spinner from 'ink-spinner';
+import {Spinner} from '../../frame-clock.js';
 import {visible} from '../../../output/visible.js';
 import {formatTags} from '../../../policy/tags.js';
 import {phaseColor, theme} from '../../theme.js';
@@ -30,7 +30,7 @@ export function Fleet({state, height, width, now}: FleetProps) {
 				{checking > 0 ? (
 					<Text color={theme.info}>
 						{'   '}
-						<Spinner type="dots"/>
+						<Spinner/>
 						{` checking ${checking}`}
 					</Text>
 				) : null}

@@ -3,7 +3,7 @@
  * both codes side by side; a mismatch says only that it does not match.
  */
 import {Box, Text} from 'ink';
-import Spinner from 'ink-spinner';
+import {Spinner} from '../../frame-clock.js';
 import {visible} from '../../../output/visible.js';
 import {formatTags} from '../../../policy/tags.js';
 import {theme} from '../../theme.js';
@@ -19,7 +19,7 @@ export function Pairing({state, height}: {state: PairingScreenState; height: num
 					Listening on <Text bold>{state.address}</Text>. On the new host: <Text color={theme.accent}>xi-exec-agent pair --controller {state.address}</Text>
 				</Text>
 			) : state.error ? null : (
-				<Text color={theme.info}><Spinner type="dots"/> Opening the pairing listener...</Text>
+				<Text color={theme.info}><Spinner/> Opening the pairing listener...</Text>
 			)}
 			<Text bold>{state.requests.length === 0 ? 'No pending requests.' : `${state.requests.length} pending ${state.requests.length === 1 ? 'request' : 'requests'}:`}</Text>
 			{state.requests.slice(0, Math.max(1, height - 9)).map((request, index) => (

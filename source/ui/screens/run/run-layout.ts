@@ -56,8 +56,10 @@ export function runLayout(hosts: number, width: number, height: number): RunLayo
 }
 
 /**
- * The slice of hosts a list shows, keeping the selected one in view: a window of `capacity`
- * entries, a line of which goes to "N more" at an end where something is cut.
+ * The slice of a list shown, keeping the selected entry in view: a window of `capacity` lines, a
+ * line of which goes to "N more" at an end where something is cut. The list is cut into pages
+ * that follow one another (the first and last have one "more" line, those between two), and the
+ * window is the selected entry's page: moving a page at a time (PgDn) shows every entry once.
  */
 export function listWindow(count: number, selected: number, capacity: number): {start: number; end: number; above: number; below: number} {
 	if (count <= capacity) {
@@ -69,12 +71,13 @@ export function listWindow(count: number, selected: number, capacity: number): {
 		return {start: 0, end: room, above: 0, below: count - room};
 	}
 
-	if (selected >= count - room) {
+	// Pages between the ends: two lines for the counts.
+	const middle = Math.max(1, capacity - 2);
+	const start = room + (Math.floor((selected - room) / middle) * middle);
+	if (start + middle >= count) {
+		// The last page: one count line, so it shows a little of the page before it.
 		return {start: count - room, end: count, above: count - room, below: 0};
 	}
 
-	// Cut at both ends: two lines for the counts.
-	const middle = Math.max(1, capacity - 2);
-	const start = Math.min(Math.max(1, selected - Math.floor(middle / 2)), count - middle - 1);
 	return {start, end: start + middle, above: start, below: count - start - middle};
 }

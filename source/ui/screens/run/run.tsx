@@ -113,8 +113,8 @@ function notExpectedToRun(choice: ScriptChoice, names: readonly string[], target
 	});
 }
 
-function RunPanes({state, height, width, now}: {state: RunningStep; height: number; width: number; now: number}) {
-	const agents = outcomeOrder(state.run);
+/** The running screen's lines above the hosts, and where the hosts go below them. */
+function panesLayout(state: RunningStep, height: number, width: number, now: number) {
 	const summary = formatSummary(countPhases(state.run)) || 'starting';
 	const trouble = troubleSummary(state.run);
 	const elapsed = formatSeconds((state.run.finished ? state.finishedAt ?? now : now) - state.startedAt);
@@ -122,7 +122,23 @@ function RunPanes({state, height, width, now}: {state: RunningStep; height: numb
 	// Every status at once is longer than 80 columns: the summary wraps, and the panes make room.
 	const summaryLines = Math.max(1, Math.ceil(status.length / Math.max(1, width)));
 	const fixedLines = 1 + summaryLines + (trouble === '' ? 0 : 1) + (state.notice ? 1 : 0);
-	const layout = runLayout(agents.length, width, Math.max(3, height - fixedLines));
+	return {summary, trouble, status, layout: runLayout(state.run.order.length, width, Math.max(3, height - fixedLines))};
+}
+
+/** How many hosts the running screen shows at once: what PgUp and PgDn move by. */
+export function runPage(state: RunScreenState, height: number, width: number, now: number): number {
+	if (state.step !== 'running') {
+		return Math.max(1, height - 3);
+	}
+
+	const {layout} = panesLayout(state, height, width, now);
+	// A list cut at both ends spends two of its lines on the counts.
+	return layout.kind === 'grid' ? state.run.order.length : Math.max(1, (layout.listRows * layout.columns) - 2);
+}
+
+function RunPanes({state, height, width, now}: {state: RunningStep; height: number; width: number; now: number}) {
+	const agents = outcomeOrder(state.run);
+	const {summary, trouble, status, layout} = panesLayout(state, height, width, now);
 	const selectedIndex = Math.max(0, agents.findIndex(agent => agent.name === state.selected));
 	return (
 		<Box flexDirection="column">

@@ -12,7 +12,8 @@ import {parseArgsInput} from './script-choices.js';
 import {outcomeOrder} from './run-layout.js';
 import type {RunScreenAction, RunScreenState} from './use-run-state.js';
 
-export function useRun(state: RunScreenState, dispatch: Dispatch<RunScreenAction>, core: ConsoleCore, onBack: () => void, isActive: boolean, onAudit?: (requestId: string) => void, onOutput?: (agent: string) => void, onHelp?: () => void): void {
+/** `page`: how many hosts the running screen's list shows at once (PgUp/PgDn move by that). */
+export function useRun(state: RunScreenState, dispatch: Dispatch<RunScreenAction>, core: ConsoleCore, onBack: () => void, isActive: boolean, onAudit?: (requestId: string) => void, onOutput?: (agent: string) => void, onHelp?: () => void, page = 10): void {
 	const handle = useRef<RunHandle | undefined>(undefined);
 	// The confirmation a run was started from: a second Enter before the screen has moved on
 	// (two keys in one read, or typed faster than a frame) must not start a second run.
@@ -84,7 +85,7 @@ export function useRun(state: RunScreenState, dispatch: Dispatch<RunScreenAction
 			}
 
 			case 'running': {
-				const delta = moveDelta(input, key);
+				const delta = moveDelta(input, key, page);
 				if (state.notice === cancelQuestion && input !== 'c') {
 					dispatch({type: 'notice'});
 				}
@@ -118,8 +119,8 @@ export function useRun(state: RunScreenState, dispatch: Dispatch<RunScreenAction
 
 export const cancelQuestion = 'Cancel this run? c again cancels it; any other key keeps it going.';
 
-/** ↑↓ j k one line; PgUp PgDn ten; Home End to either end. */
-export function moveDelta(input: string, key: Key): number | undefined {
+/** ↑↓ j k one line; PgUp PgDn a page (`page` lines: what the list shows at once); Home End to either end. */
+export function moveDelta(input: string, key: Key, page = 10): number | undefined {
 	if (key.upArrow || input === 'k') {
 		return -1;
 	}
@@ -129,11 +130,11 @@ export function moveDelta(input: string, key: Key): number | undefined {
 	}
 
 	if (key.pageUp) {
-		return -10;
+		return -Math.max(1, page);
 	}
 
 	if (key.pageDown) {
-		return 10;
+		return Math.max(1, page);
 	}
 
 	if (key.home) {
