@@ -37,7 +37,12 @@ export function nextInFlow(runbook: Runbook, state: FlowState): FlowDecision {
 	const notRun: NotRun[] = [];
 	let stopped: string | undefined;
 	const done = (status: RunbookStatus, reason?: string): FlowDecision => ({type: 'done', status, ...(reason === undefined ? {} : {reason}), notRun});
-	const cancelled = () => done('cancelled', 'the runbook was cancelled');
+	// After a cancel, every step without an outcome is named as not run (handlers are not: they only run after a failure).
+	const cancelled = (): FlowDecision => {
+		const reason = 'the runbook was cancelled';
+		notRun.push(...runbook.stages.slice(state.from).flatMap(stage => stageSteps(stage)).filter(step => !state.outcomes.has(step.name)).map(step => ({step: step.name, reason})));
+		return done('cancelled', reason);
+	};
 
 	for (const stage of runbook.stages.slice(state.from)) {
 		const members = stageSteps(stage);

@@ -13,13 +13,14 @@ import {mcp} from './mcp.js';
 import {pair} from './pair.js';
 import type {ControllerPorts} from './ports.js';
 import {run} from './run.js';
+import {runbook, runbooks} from './runbook.js';
 import {cancel, runs} from './runs.js';
 import {serve} from './serve.js';
 import {tag, untag} from './tag.js';
 import {token} from './token.js';
 
 export const controllerCommands: CommandTable<ControllerPorts> = Object.fromEntries(
-	[consoleCommand, demo, init, pair, agents, tag, untag, run, runs, cancel, serve, mcp, token, audit, ca, renew, rotate, unpair, doctor, completion]
+	[consoleCommand, demo, init, pair, agents, tag, untag, run, runs, cancel, runbook, runbooks, serve, mcp, token, audit, ca, renew, rotate, unpair, doctor, completion]
 		.map(command => [command.name, command]),
 );
 

@@ -1,0 +1,18 @@
+/** Questions on the terminal for commands that ask (a canary, a confirm script): the answer is read from stdin, the question written to stderr. */
+import {createInterface} from 'node:readline/promises';
+
+export function askLine(stdin: NodeJS.ReadableStream): (question: string) => Promise<string> {
+	return async question => {
+		const prompt = createInterface({input: stdin, output: process.stderr});
+		try {
+			return await prompt.question(question);
+		} finally {
+			prompt.close();
+		}
+	};
+}
+
+export function askYesNo(stdin: NodeJS.ReadableStream): (question: string) => Promise<boolean> {
+	const ask = askLine(stdin);
+	return async question => /^y(es)?$/i.test((await ask(question)).trim());
+}

@@ -1,0 +1,57 @@
+/**
+ * Each runbook step as a normal run, through the same run use case every face calls: its own
+ * request id, the token's scope, the policy on every agent, blast-radius limits and a `confirm`
+ * script's confirmation all apply per step exactly as for `xi-exec run`, and the run is kept in
+ * the history (`runs show ID`) and the audit log on both sides.
+ */
+import {prepareRun, type RunPorts} from '../core/run-request.js';
+import type {AgentResult} from '../run/events.js';
+import type {StepRunner} from './execute.js';
+
+export type StepRunnerOptions = {
+	caller: string;
+	source?: string;
+	token?: string;
+	/** Confirms a `confirm` script and goes on after a good canary without asking (--yes). */
+	yes: boolean;
+	/** Asks the operator to type `answer` (a terminal); absent: a `confirm` script needs `yes`. */
+	confirm?: (question: string, answer: string) => Promise<boolean>;
+	/** Asked after a step's canary hosts are ok; without it (and without `yes`) a canary step stops there. */
+	approveCanary?: (step: string, canary: AgentResult[]) => Promise<boolean>;
+	cancelledBy?: string;
+};
+
+export function runStepsAsRuns(ports: RunPorts, options: StepRunnerOptions): StepRunner {
+	return async ({requestId, step, planned, on}, control) => {
+		const rollout = step.rollout;
+		const prepared = await prepareRun(ports, {
+			requestId,
+			script: planned.script,
+			args: planned.args,
+			on,
+			parallel: 64,
+			timeoutSeconds: step.timeoutSeconds ?? 30,
+			dryRun: false,
+			caller: options.caller,
+			...(options.source ? {source: options.source} : {}),
+			...(options.token === undefined ? {} : {token: options.token}),
+			rollout: {
+				...(rollout.batch ? {batch: rollout.batch} : {}),
+				...(rollout.maxFailures ? {maxFailures: rollout.maxFailures} : {}),
+				...(rollout.canary ? {canary: rollout.canary} : {}),
+				...(rollout.ignoreUnreachable ? {ignoreUnreachable: true} : {}),
+				...(rollout.runTimeoutSeconds ? {runTimeoutMs: rollout.runTimeoutSeconds * 1000} : {}),
+				...(rollout.idleTimeoutSeconds ? {idleTimeoutMs: rollout.idleTimeoutSeconds * 1000} : {}),
+			},
+			yes: options.yes,
+			...(options.confirm ? {confirm: options.confirm} : {}),
+		});
+		const outcome = await prepared.start({
+			cancel: control.cancel,
+			emit: control.emit,
+			...(options.cancelledBy ? {cancelledBy: options.cancelledBy} : {}),
+			approveCanary: async canary => options.yes || (options.approveCanary ? options.approveCanary(step.name, canary) : false),
+		});
+		return {results: outcome.results, cancelled: outcome.cancelled};
+	};
+}

@@ -1,0 +1,270 @@
+/**
+ * Runbooks over four real agents through the real CLI: the three-step incident runbook (check →
+ * restart where the check failed → check those again), a step over its failure threshold stopping
+ * the runbook with exact counts, validation listing every problem before anything is dialled, a
+ * cancel mid-step leaving no process on any host, a controller SIGKILLed mid-runbook and then
+ * `--resume`, and a changed file refused on resume. One fleet, tests in series.
+ */
+import {appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs';
+import {join} from 'node:path';
+import test from 'ava';
+import {controllerPaths} from '../../source/home.js';
+
+import {controllerCli, createController, enrolAgent, freePort, installFixture, installScript, runCli, spawnCli, startAgent, temporaryDirectory, waitFor, type RunningAgent, type TestAgent} from '../helpers/fleet.js';
+
+const names = ['web1', 'web2', 'web3', 'web4'];
+const stops: Array<() => Promise<void>> = [];
+test.after.always(async () => {
+	await Promise.all(stops.map(async stop => stop()));
+});
+
+type Fleet = {home: string; state: string; agents: Record<string, TestAgent>; running: Record<string, RunningAgent>};
+
+let fleetPromise: Promise<Fleet> | undefined;
+async function fleet(): Promise<Fleet> {
+	fleetPromise ??= (async () => {
+		const home = await createController();
+		// Where the scripts keep what they did: a restarted host's health check passes.
+		const state = temporaryDirectory('xi-exec-runbook-state-');
+		const agents: Record<string, TestAgent> = {};
+		const running: Record<string, RunningAgent> = {};
+		for (const name of names) {
+			const sick = name === 'web2' || name === 'web3';
+			agents[name] = await enrolAgent(home, {name, port: freePort(), tags: ['role=web', `site=${name === 'web4' ? 'paris' : 'london'}`], scripts: {
+				'health-check': installScript('health-check', sick ? `#!/bin/sh\nif [ -f ${state}/${name}.restarted ]; then echo healthy; else echo "unhealthy: 502 from upstream"; exit 1; fi\n` : '#!/bin/sh\necho healthy\n'),
+				'restart-web': installScript('restart-web', `#!/bin/sh\ntouch ${state}/${name}.restarted\necho restarted\n`),
+				flaky: installScript('flaky', name === 'web2' || name === 'web4' ? '#!/bin/sh\necho broken >&2\nexit 3\n' : '#!/bin/sh\necho fine\n'),
+				hello: installFixture('hello.sh'),
+				'keep-going': installFixture('leave-grandchild.sh'),
+				'wait-for-go': installScript('wait-for-go', `#!/bin/sh\necho "waiting $$"\nwhile [ ! -f ${state}/go ]; do sleep 0.05; done\necho went\n`),
+			}});
+		}
+
+		await Promise.all(names.map(async name => {
+			running[name] = await startAgent(agents[name]!);
+			stops.push(running[name]!.stop);
+		}));
+		mkdirSync(join(home, 'runbooks'), {mode: 0o700});
+		return {home, state, agents, running};
+	})();
+	return fleetPromise;
+}
+
+function writeRunbook(home: string, name: string, text: string): void {
+	writeFileSync(join(home, 'runbooks', `${name}.yaml`), text);
+}
+
+const cli = async (home: string, args: string[]) => runCli(controllerCli, args, {XI_EXEC_HOME: home});
+
+type StepDocument = {name: string; status: string; requestId: string | null; counts: Record<string, number>; hosts: {ok: string[]; failed: string[]}; reason: string | null; carriedFrom?: string};
+type RunbookRunDocument = {id: string; runbook: string; status: string; reason: string | null; fileSha256: string; resumeOf: string | null; steps: StepDocument[]; notRun: Array<{step: string; reason: string}>; parameters: Record<string, unknown>};
+type RunJson = {requestId: string; results: Array<{agent: string; status: string; stdout: string}>};
+
+const incident = `description: restart web where the health check fails, then check those again
+parameters:
+  site: {schema: {enum: [london, paris]}, default: london}
+steps:
+  - name: check
+    script: health-check
+    on: {tags: {role: web, site: {param: site}}}
+    onFailure: continue
+  - name: restart
+    script: restart-web
+    on: {failedIn: check}
+    batch: 1
+  - name: recheck
+    script: health-check
+    on: {failedIn: check}
+`;
+
+test.serial('the incident runbook: restart only where the check failed, then check those again', async t => {
+	const {home} = await fleet();
+	writeRunbook(home, 'incident', incident);
+	const result = await cli(home, ['runbook', 'run', 'incident', '--json']);
+	t.is(result.code, 0, result.stderr + result.stdout);
+	const document = JSON.parse(result.stdout) as RunbookRunDocument;
+	t.is(document.status, 'ok');
+	t.deepEqual(document.parameters, {site: 'london'});
+	t.deepEqual(document.steps.map(step => [step.name, step.status, step.hosts, step.counts]), [
+		['check', 'failed', {ok: ['web1'], failed: ['web2', 'web3']}, {ok: 1, failed: 2}],
+		['restart', 'ok', {ok: ['web2', 'web3'], failed: []}, {ok: 2}],
+		['recheck', 'ok', {ok: ['web2', 'web3'], failed: []}, {ok: 2}],
+	]);
+	// Each step is a normal run in the history, with its own request id.
+	for (const step of document.steps) {
+		const shown = await cli(home, ['runs', 'show', step.requestId!, '--json']);
+		t.is(shown.code, 0, shown.stderr);
+		const run = JSON.parse(shown.stdout) as RunJson;
+		t.deepEqual(run.results.map(each => each.agent), [...step.hosts.ok, ...step.hosts.failed].sort());
+	}
+
+	// The same document from the history, plain and JSON.
+	const again = await cli(home, ['runbooks', 'show', document.id, '--json']);
+	t.deepEqual(JSON.parse(again.stdout), document);
+	const listed = await cli(home, ['runbooks']);
+	t.true(listed.stdout.includes(`${document.id}  incident  ok  2/3 steps ok`), listed.stdout);
+	const audit = readFileSync(controllerPaths(home).auditLog, 'utf8').trim().split('\n').map(line => JSON.parse(line) as Record<string, unknown>);
+	t.deepEqual(audit.filter(record => record['runbookRun'] === document.id).map(record => record['event']), ['runbook.start', 'runbook.end']);
+	t.deepEqual(audit.filter(record => record['event'] === 'run.request' && document.steps.some(step => step.requestId === record['requestId'])).length, 3);
+});
+
+test.serial('a step over its failure threshold stops the runbook with exact counts; the steps after it do not run', async t => {
+	const {home} = await fleet();
+	writeRunbook(home, 'rollout', `steps:
+  - {name: flaky, script: flaky, on: role=web, batch: 1, maxFailures: 0}
+  - {name: after, script: hello, on: web1}
+`);
+	const result = await cli(home, ['runbook', 'run', 'rollout', '--json']);
+	t.is(result.code, 1, result.stderr);
+	const document = JSON.parse(result.stdout) as RunbookRunDocument;
+	t.is(document.status, 'failed');
+	t.deepEqual(document.steps.map(step => [step.name, step.status, step.counts]), [['flaky', 'failed', {ok: 1, failed: 1, skipped: 2}]]);
+	t.is(document.reason, 'step flaky failed (1 of 4 hosts failed, over maxFailures 0)');
+	t.deepEqual(document.notRun, [{step: 'after', reason: 'step flaky failed (1 of 4 hosts failed, over maxFailures 0)'}]);
+
+	const plain = await cli(home, ['runbook', 'run', 'rollout']);
+	t.is(plain.code, 1);
+	t.regex(plain.stdout, /^-- flaky: failed: 1 of 4 hosts failed, over maxFailures 0 \(1 ok · 1 failed · 2 skipped\)$/m, plain.stdout);
+	t.regex(plain.stdout, /^-- after: not run \(step flaky failed \(1 of 4 hosts failed, over maxFailures 0\)\)$/m);
+	t.regex(plain.stdout, /^runbook rollout: failed \(step flaky failed \(1 of 4 hosts failed, over maxFailures 0\)\) {3}run [\da-f-]{36}\n$/m);
+});
+
+test.serial('an invalid runbook is refused whole, every problem listed, before anything is dialled', async t => {
+	const {home, running} = await fleet();
+	writeRunbook(home, 'broken', `parameters:
+  site: {schema: {enum: [london, paris]}}
+steps:
+  - {name: a, script: health-check, on: [web1, web9]}
+  - {name: b, script: no-such-script, on: web2}
+  - {name: c, script: hello, on: role=db}
+`);
+	const requestsBefore = names.map(name => running[name]!.lines.length);
+	const runsBefore = readdirSync(join(home, 'runs')).length;
+	const result = await cli(home, ['runbook', 'run', 'broken', '--param', 'site=rome']);
+	t.is(result.code, 2);
+	t.is(result.stderr, 'xi-exec: The parameters of runbook broken are refused; nothing was run:\n  - parameter site: "rome" must be equal to one of the allowed values ("london", "paris") (RUNBOOK_INVALID)\n');
+	const second = await cli(home, ['runbook', 'run', 'broken', '--param', 'site=paris']);
+	t.is(second.code, 2);
+	t.is(second.stderr, [
+		'xi-exec: Runbook broken cannot run as it is; nothing was run:',
+		'  - step a: unknown host web9 (not in the registry; `xi-exec agents` lists them)',
+		'  - step b: unknown script no-such-script on web2 (not on its allowlist)',
+		'  - step c: on role=db matches no registered agent (RUNBOOK_INVALID)',
+		'',
+	].join('\n'));
+	// No run was made; the agents were only asked what they run (a describe), never to run anything.
+	t.is(readdirSync(join(home, 'runs')).length, runsBefore);
+	for (const [index, name] of names.entries()) {
+		const events = running[name]!.lines.slice(requestsBefore[index]).map(line => (JSON.parse(line) as {event: string}).event);
+		t.false(events.some(event => event.startsWith('run.')), `${name}: ${events.join(', ')}`);
+	}
+
+	const audit = readFileSync(controllerPaths(home).auditLog, 'utf8').trim().split('\n').map(line => JSON.parse(line) as Record<string, unknown>);
+	t.is(audit.filter(record => record['event'] === 'runbook.refused' && record['runbook'] === 'broken').length, 2);
+});
+
+/** Processes anywhere on this host whose environment carries the request id (every script's does). */
+function processesOfRun(requestId: string): number[] {
+	return readdirSync('/proc').filter(entry => /^\d+$/.test(entry)).flatMap(entry => {
+		try {
+			const stat = readFileSync(join('/proc', entry, 'stat'), 'utf8');
+			return readFileSync(join('/proc', entry, 'environ'), 'latin1').split('\0').includes(`XI_EXEC_REQUEST_ID=${requestId}`) && !/^\d+ \(.*\) Z /.test(stat) ? [Number(entry)] : [];
+		} catch {
+			return [];
+		}
+	});
+}
+
+test.serial('Ctrl-C mid-step: the step is cancelled on every host, nothing of it is left, and nothing runs after it', async t => {
+	const {home} = await fleet();
+	writeRunbook(home, 'long', `steps:
+  - {name: first, script: hello, on: web1}
+  - {name: long, script: keep-going, on: [web1, web2, web3]}
+  - {name: cleanup, script: hello, on: web1, when: always}
+`);
+	const run = spawnCli(controllerCli, ['runbook', 'run', 'long'], {XI_EXEC_HOME: home});
+	const requestId = await waitFor(() => /^== long: keep-going .* request ([\da-f-]{36})$/m.exec(run.output().stdout)?.[1], 'the long step started', {state: () => run.output()});
+	await waitFor(() => ([...run.output().stdout.matchAll(/(?:script|grandchild) \d+/g)].length === 6 ? true : undefined), 'the scripts and grandchildren on three hosts', {state: () => run.output()});
+	t.true(processesOfRun(requestId).length >= 6);
+	run.child.kill('SIGINT');
+	const result = await run.done;
+	t.is(result.code, 130, result.stderr);
+	t.deepEqual(processesOfRun(requestId), []);
+	t.regex(result.stdout, /^-- long: cancelled: cancelled \(3 cancelled\)$/m);
+	t.regex(result.stdout, /^-- cleanup: not run \(the runbook was cancelled\)$/m);
+	const id = /^runbook long, run ([\da-f-]{36})$/m.exec(result.stdout)![1]!;
+	const document = JSON.parse((await cli(home, ['runbooks', 'show', id, '--json'])).stdout) as RunbookRunDocument;
+	t.is(document.status, 'cancelled');
+	t.deepEqual(document.steps.map(step => [step.name, step.status]), [['first', 'ok'], ['long', 'cancelled']]);
+});
+
+test.serial('a controller SIGKILLed mid-runbook leaves a readable record; --resume continues from the step in flight', async t => {
+	const {home, state} = await fleet();
+	writeRunbook(home, 'resumable', `parameters:
+  who: {default: ops}
+steps:
+  - {name: one, script: hello, on: web1, args: [{param: who}]}
+  - {name: two, script: wait-for-go, on: [web1, web2]}
+  - {name: three, script: hello, on: web3}
+`);
+	const run = spawnCli(controllerCli, ['runbook', 'run', 'resumable', '--param', 'who=alice'], {XI_EXEC_HOME: home});
+	await waitFor(() => ([...run.output().stdout.matchAll(/waiting \d+/g)].length === 2 ? true : undefined), 'step two waiting on both hosts', {state: () => run.output()});
+	const id = /^runbook resumable, run ([\da-f-]{36})$/m.exec(run.output().stdout)![1]!;
+	run.child.kill('SIGKILL');
+	await run.done;
+
+	const killed = JSON.parse((await cli(home, ['runbooks', 'show', id, '--json'])).stdout) as RunbookRunDocument & {steps: Array<StepDocument & {status: string}>};
+	t.deepEqual(killed.steps.map(step => [step.name, step.status]), [['one', 'ok'], ['two', 'running']]);
+	const inFlight = killed.steps[1]!;
+	t.regex(inFlight.requestId!, /^[\da-f-]{36}$/);
+	// The step in flight is a partial run in the history too.
+	t.is((await cli(home, ['runs', 'show', inFlight.requestId!, '--json'])).code, 0);
+
+	// Until the killed controller's lock goes stale, the run reads as running and is not resumed twice.
+	const early = await cli(home, ['runbook', 'run', '--resume', id]);
+	if (early.code === 2) {
+		t.regex(early.stderr, /still running in another process.*\(RUNBOOK_RUNNING\)\n$/s);
+	}
+
+	for (;;) {
+		const shown = JSON.parse((await cli(home, ['runbooks', 'show', id, '--json'])).stdout) as RunbookRunDocument;
+		if (shown.status === 'interrupted') {
+			t.is(shown.steps[1]!.reason, 'in flight when the controller stopped');
+			break;
+		}
+
+		await new Promise(resolve => {
+			setTimeout(resolve, 500);
+		});
+	}
+
+	writeFileSync(join(state, 'go'), '');
+	const resumed = await cli(home, ['runbook', 'run', '--resume', id, '--json']);
+	t.is(resumed.code, 0, resumed.stderr);
+	const document = JSON.parse(resumed.stdout) as RunbookRunDocument;
+	t.is(document.resumeOf, id);
+	t.deepEqual(document.parameters, {who: 'alice'});
+	t.deepEqual(document.steps.map(step => [step.name, step.status, step.carriedFrom ?? null]), [['one', 'ok', id], ['two', 'ok', null], ['three', 'ok', null]]);
+	t.not(document.steps[1]!.requestId, inFlight.requestId);
+	t.is(document.steps[0]!.requestId, killed.steps[0]!.requestId);
+	t.true(existsSync(join(state, 'go')));
+});
+
+test.serial('--resume refuses a runbook file changed since the run, unless --changed-file; --from picks the step', async t => {
+	const {home} = await fleet();
+	writeRunbook(home, 'rollout', `steps:
+  - {name: flaky, script: flaky, on: role=web, maxFailures: 0}
+  - {name: after, script: hello, on: web1}
+`);
+	const first = JSON.parse((await cli(home, ['runbook', 'run', 'rollout', '--json'])).stdout) as RunbookRunDocument;
+	t.is(first.status, 'failed');
+	appendFileSync(join(home, 'runbooks', 'rollout.yaml'), '# edited\n');
+	const refused = await cli(home, ['runbook', 'run', '--resume', first.id]);
+	t.is(refused.code, 2);
+	t.regex(refused.stderr, /^xi-exec: runbooks\/rollout\.yaml changed since run [\da-f-]{36} \(its SHA-256 was [\da-f]{12}…, it is [\da-f]{12}… now\); resume with --changed-file to run the file as it is now\. \(RUNBOOK_CHANGED\)\n$/);
+	const resumed = await cli(home, ['runbook', 'run', '--resume', first.id, '--changed-file', '--from', 'after', '--json']);
+	t.is(resumed.code, 0, resumed.stderr);
+	const document = JSON.parse(resumed.stdout) as RunbookRunDocument;
+	t.deepEqual(document.steps.map(step => [step.name, step.status]), [['flaky', 'failed'], ['after', 'ok']]);
+	t.not(document.fileSha256, first.fileSha256);
+});
