@@ -2,8 +2,9 @@
  * The agent's TLS server: TLS 1.3 only, a client certificate required and chained to the fleet
  * CA alone, session tickets off (a resumed session would skip client authentication), then the
  * controller's identity and pinned serial checked on every connection. Each connection carries
- * one request; anything malformed gets an error frame and the connection is closed, and nothing
- * a peer sends can stop the agent serving everyone else.
+ * one request, or a description asked with keepOpen followed by one run (the pins checked again
+ * before it); anything malformed gets an error frame and the connection is closed, and nothing a
+ * peer sends can stop the agent serving everyone else.
  */
 import {constants} from 'node:crypto';
 import {createServer, type Server, type TLSSocket} from 'node:tls';
@@ -207,12 +208,15 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
 			}
 		});
 		let maintenance: Promise<void> = Promise.resolve();
+		/** A description was sent: the connection stays open for one run and nothing else. */
+		let described = false;
 		// The whole request must arrive within the idle timeout, not merely some byte of it: a
 		// client that trickles a byte at a time is never idle, and would hold the connection.
-		const requestDeadline = setTimeout(() => {
+		const awaitRequest = () => setTimeout(() => {
 			log('protocol.error', {source: peer.address, reason: 'no complete request before the deadline'});
 			refuse(socket, unknownRequestId, 'timeout', `no complete request within ${config.limits.idleTimeoutMs / 1000} s`);
 		}, config.limits.idleTimeoutMs).unref();
+		let requestDeadline = awaitRequest();
 		socket.on('close', () => {
 			clearTimeout(requestDeadline);
 			// The controller went away: a script it can no longer hear from is cancelled.
@@ -258,9 +262,28 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
 				return;
 			}
 
+			if (described && frame.type !== 'run') {
+				refuse(socket, frame.id, 'malformed', 'after a description, a connection carries one run and nothing else');
+				return;
+			}
+
 			switch (frame.type) {
 				case 'describe': {
-					endConnection(socket, encodeFrame({type: 'description', id: frame.id, agent: {name: config.name, tags: config.tags}, scripts: describeAllowlist(options.allowlist())}));
+					if (run || certificateWork) {
+						refuse(socket, frame.id, 'malformed', 'a description cannot share a connection with a run or certificate requests');
+						return;
+					}
+
+					const description = {type: 'description' as const, id: frame.id, agent: {name: config.name, tags: config.tags}, scripts: describeAllowlist(options.allowlist())};
+					if (!frame.keepOpen) {
+						endConnection(socket, encodeFrame(description));
+						return;
+					}
+
+					// Asked to: kept open for the run the controller describes for (one handshake for both), within the idle timeout.
+					described = true;
+					send(encodeFrame({...description, openForRun: true}));
+					requestDeadline = awaitRequest();
 					return;
 				}
 
@@ -299,6 +322,13 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
 
 					if (certificateWork) {
 						refuse(socket, frame.id, 'malformed', 'a run cannot share a connection with certificate requests');
+						return;
+					}
+
+					// Pins may have changed since the handshake (a rotation's old serial retired): checked again.
+					if (described && !pins.controllerSerials.includes(peer.serial)) {
+						log('tls.refused', {source: peer.address, reason: `controller certificate serial ${peer.serial} is no longer pinned`});
+						refuse(socket, unknownRequestId, 'unpinned', `refused: controller certificate serial ${peer.serial} is not the pinned one`);
 						return;
 					}
 

@@ -7,12 +7,13 @@ import {randomUUID} from 'node:crypto';
 import {connect, createSecureContext, type PeerCertificate, type SecureContext, type TLSSocket} from 'node:tls';
 import {decodeResponse} from '../protocol/decode.js';
 import {encodeFrame, type WithoutVersion} from '../protocol/encode.js';
-import {limits, type RequestFrame, type ResponseFrame} from '../protocol/frames.js';
+import {limits, unknownRequestId, type RequestFrame, type ResponseFrame} from '../protocol/frames.js';
 import {LineSplitter} from '../protocol/line-splitter.js';
 import {parseHostPort} from '../io/address.js';
 import {certificateFacts} from '../pki/certificate-facts.js';
 import {identityUri} from '../pki/identity-uri.js';
 import type {TlsCredentials} from '../pki/credentials.js';
+import type {ConnectionHold} from './held-connections.js';
 
 export type AgentTarget = {name: string; address: string};
 
@@ -42,6 +43,8 @@ export type ExchangeOptions = {
 	revoked?: ReadonlySet<string>;
 	/** When aborted, a cancel frame is sent and the exchange waits for the agent's answer. */
 	cancel?: {signal: AbortSignal; caller: string; graceMs: number};
+	/** Connections kept from a describe for the run (see exchange). */
+	hold?: ConnectionHold;
 };
 
 export type RequestWithoutEnvelope = RequestFrame extends infer F ? (F extends RequestFrame ? Omit<F, 'v' | 'msg' | 'ts'> : never) : never;
@@ -54,7 +57,26 @@ export function envelope(frame: RequestWithoutEnvelope): string {
 
 const terminalTypes = new Set(['result', 'description', 'ack', 'error', 'renewed', 'pinned', 'unpaired']);
 
-export function exchange(target: AgentTarget, request: RequestWithoutEnvelope, options: ExchangeOptions): Promise<ExchangeEnd> {
+/**
+ * With `options.hold`, a describe whose agent keeps the connection open (`openForRun`) leaves it
+ * there, and a run to that agent goes over it instead of a new connection (held-connections.ts).
+ * A held connection the agent closed for idleness before it read the run (its `timeout` refusal
+ * of the connection: nothing ran) is replaced by a new connection.
+ */
+export async function exchange(target: AgentTarget, request: RequestWithoutEnvelope, options: ExchangeOptions): Promise<ExchangeEnd> {
+	const held = request.type === 'run' ? options.hold?.take(target.name) : undefined;
+	if (held) {
+		const end = await exchangeOn(target, request, options, held);
+		const idleRefusal = end.kind === 'terminal' && end.frame.type === 'error' && end.frame.id === unknownRequestId && end.frame.code === 'timeout';
+		if (!idleRefusal) {
+			return end;
+		}
+	}
+
+	return exchangeOn(target, request, options, undefined);
+}
+
+function exchangeOn(target: AgentTarget, request: RequestWithoutEnvelope, options: ExchangeOptions, held: TLSSocket | undefined): Promise<ExchangeEnd> {
 	const address = parseHostPort(target.address);
 	if (typeof address === 'string') {
 		return Promise.resolve({kind: 'unreachable', reason: `registry address ${address}`});
@@ -76,11 +98,16 @@ export function exchange(target: AgentTarget, request: RequestWithoutEnvelope, o
 			}
 
 			options.cancel?.signal.removeEventListener('abort', onAbort);
-			socket.destroy();
+			socket.off('data', onData).off('error', onError).off('close', onClose);
+			const keep = end.kind === 'terminal' && end.frame.type === 'description' && end.frame.openForRun === true && options.hold?.offer(target.name, socket);
+			if (!keep) {
+				socket.destroy();
+			}
+
 			resolve(end);
 		};
 
-		const socket: TLSSocket = connect({
+		const socket: TLSSocket = held ?? connect({
 			host: address.host,
 			port: address.port,
 			secureContext: options.context,
@@ -109,7 +136,7 @@ export function exchange(target: AgentTarget, request: RequestWithoutEnvelope, o
 
 		options.cancel?.signal.addEventListener('abort', onAbort, {once: true});
 
-		socket.once('secureConnect', () => {
+		const onSecured = () => {
 			secured = true;
 			timers.push(setTimeout(() => {
 				finish({kind: 'deadline'});
@@ -118,10 +145,10 @@ export function exchange(target: AgentTarget, request: RequestWithoutEnvelope, o
 			if (options.cancel?.signal.aborted) {
 				onAbort();
 			}
-		});
+		};
 
 		const splitter = new LineSplitter(limits.responseFrameBytes);
-		socket.on('data', (chunk: Buffer) => {
+		const onData = (chunk: Buffer) => {
 			const {lines, overflow} = splitter.push(chunk);
 			for (const line of lines) {
 				const decoded = decodeResponse(line);
@@ -147,16 +174,24 @@ export function exchange(target: AgentTarget, request: RequestWithoutEnvelope, o
 			if (overflow) {
 				finish({kind: 'protocol', reason: `the agent sent a frame over ${limits.responseFrameBytes} bytes`});
 			}
-		});
+		};
 
-		socket.on('error', (error: NodeJS.ErrnoException) => {
+		const onError = (error: NodeJS.ErrnoException) => {
 			const reason = describeSocketError(error, target);
 			finish(secured ? {kind: 'lost', reason: started ? `connection lost while the script ran (${reason}); its outcome is unknown` : `connection lost (${reason})`} : {kind: 'unreachable', reason});
-		});
-		socket.on('close', () => {
+		};
+
+		const onClose = () => {
 			const reason = started ? 'connection closed while the script ran; its outcome is unknown' : 'connection closed before an answer';
 			finish(secured ? {kind: 'lost', reason} : {kind: 'unreachable', reason: `connection to ${target.address} closed during the TLS handshake`});
-		});
+		};
+
+		socket.on('data', onData).on('error', onError).on('close', onClose);
+		if (held) {
+			onSecured();
+		} else {
+			socket.once('secureConnect', onSecured);
+		}
 	});
 }
 

@@ -4,6 +4,7 @@ import type {SecureContext} from 'node:tls';
 import type {ScriptDescription} from '../protocol/frames.js';
 import type {Tags} from '../policy/tags.js';
 import {exchange, type AgentTarget} from './agent-connection.js';
+import type {ConnectionHold} from './held-connections.js';
 import {mapLimited} from './pool.js';
 
 export type Discovered = {
@@ -16,8 +17,9 @@ export type Discovered = {
 	reportedTags?: Tags;
 };
 
-export async function discoverAgent(target: AgentTarget, context: SecureContext, timeoutMs: number, revoked?: ReadonlySet<string>): Promise<Discovered> {
-	const end = await exchange(target, {type: 'describe', id: randomUUID()}, {context, connectTimeoutMs: timeoutMs, deadlineMs: timeoutMs, ...(revoked ? {revoked} : {})});
+/** `hold`: where to keep the connection for a run that follows, when the agent offers it. */
+export async function discoverAgent(target: AgentTarget, context: SecureContext, timeoutMs: number, revoked?: ReadonlySet<string>, hold?: ConnectionHold): Promise<Discovered> {
+	const end = await exchange(target, {type: 'describe', id: randomUUID(), ...(hold ? {keepOpen: true as const} : {})}, {context, connectTimeoutMs: timeoutMs, deadlineMs: timeoutMs, ...(revoked ? {revoked} : {}), ...(hold ? {hold} : {})});
 	const base = {name: target.name, address: target.address};
 	if (end.kind === 'terminal' && end.frame.type === 'description') {
 		return {...base, status: 'reachable', scripts: end.frame.scripts, reportedTags: end.frame.agent.tags};
@@ -29,9 +31,9 @@ export async function discoverAgent(target: AgentTarget, context: SecureContext,
 	return {...base, status: 'unreachable', reason, scripts: []};
 }
 
-export async function discoverAgents(targets: readonly AgentTarget[], context: SecureContext, options: {parallel: number; timeoutMs: number; revoked?: ReadonlySet<string>; onResult?: (found: Discovered) => void}): Promise<Discovered[]> {
+export async function discoverAgents(targets: readonly AgentTarget[], context: SecureContext, options: {parallel: number; timeoutMs: number; revoked?: ReadonlySet<string>; onResult?: (found: Discovered) => void; hold?: ConnectionHold}): Promise<Discovered[]> {
 	return mapLimited(targets, options.parallel, async target => {
-		const found = await discoverAgent(target, context, options.timeoutMs, options.revoked);
+		const found = await discoverAgent(target, context, options.timeoutMs, options.revoked, options.hold);
 		options.onResult?.(found);
 		return found;
 	});

@@ -10,6 +10,7 @@ import {setMaxListeners} from 'node:events';
 import type {SecureContext} from 'node:tls';
 import type {RunStatus} from '../protocol/frames.js';
 import type {AgentTarget} from './agent-connection.js';
+import type {ConnectionHold} from './held-connections.js';
 import type {AgentResult, RunEvent} from '../run/events.js';
 import {nextDecision, planRollout, type Amount, type CanaryDecision} from '../run/rollout.js';
 import {runOnAgent, type AgentRunRequest} from './run-agent.js';
@@ -20,6 +21,8 @@ export type DispatchOptions = {
 	revoked?: ReadonlySet<string>;
 	/** The controller's credentials when a rotation completed during the run (see runOnAgent). */
 	freshContext?: () => SecureContext | undefined;
+	/** Connections kept from the run's describe, taken by the run to the same agent (held-connections.ts). */
+	hold?: ConnectionHold;
 	parallel: number;
 	connectTimeoutMs?: number;
 	answerGraceMs?: number;
@@ -143,6 +146,7 @@ async function runOne(target: AgentTarget, request: AgentRunRequest, options: Di
 		context: options.context,
 		...(options.revoked ? {revoked: options.revoked} : {}),
 		...(options.freshContext ? {freshContext: options.freshContext} : {}),
+		...(options.hold ? {hold: options.hold} : {}),
 		connectTimeoutMs: options.connectTimeoutMs ?? 5000,
 		answerGraceMs: options.answerGraceMs ?? 10_000,
 		cancel: controller.signal,

@@ -1,6 +1,7 @@
 /** Runs one request on one agent and turns however the exchange ended into exactly one result. */
 import type {SecureContext} from 'node:tls';
 import {exchange, type AgentTarget, type ExchangeEnd} from './agent-connection.js';
+import type {ConnectionHold} from './held-connections.js';
 import type {AgentResult, RunEvent} from '../run/events.js';
 import {unknownRequestId, type SignedHead, type TokenClaim} from '../protocol/frames.js';
 
@@ -32,6 +33,8 @@ export type AgentRunOptions = {
 	 * refuses the connection before anything runs, and the run is retried once with these.
 	 */
 	freshContext?: () => SecureContext | undefined;
+	/** Connections kept from the run's describe: the run goes over the agent's, when there is one. */
+	hold?: ConnectionHold;
 };
 
 export async function runOnAgent(target: AgentTarget, request: AgentRunRequest, options: AgentRunOptions): Promise<AgentResult> {
@@ -53,6 +56,7 @@ export async function runOnAgent(target: AgentTarget, request: AgentRunRequest, 
 	}, {
 		context,
 		...(options.revoked ? {revoked: options.revoked} : {}),
+		...(options.hold ? {hold: options.hold} : {}),
 		connectTimeoutMs: options.connectTimeoutMs,
 		deadlineMs: request.timeoutMs + options.answerGraceMs,
 		cancel: {

@@ -9,11 +9,13 @@ import type {SecureContext} from 'node:tls';
 import {allSecret, noSecrets, secretArgsOf, unionSecrets, type SecretArgs} from '../protocol/secret-args.js';
 import type {AgentTarget} from './agent-connection.js';
 import {discoverAgents, type Discovered} from './discover.js';
+import type {ConnectionHold} from './held-connections.js';
 
 export type DescribeTargets = (targets: readonly AgentTarget[]) => Promise<readonly Discovered[]>;
 
-export function describeTargets(context: SecureContext, parallel: number, timeoutMs = 5000, revoked?: ReadonlySet<string>): DescribeTargets {
-	return async targets => discoverAgents(targets, context, {parallel, timeoutMs, ...(revoked ? {revoked} : {})});
+/** `hold`: connections the agents keep open after describing, for the run (held-connections.ts). */
+export function describeTargets(context: SecureContext, parallel: number, timeoutMs = 5000, revoked?: ReadonlySet<string>, hold?: ConnectionHold): DescribeTargets {
+	return async targets => discoverAgents(targets, context, {parallel, timeoutMs, ...(revoked ? {revoked} : {}), ...(hold ? {hold} : {})});
 }
 
 /** Asks once: a second call (the same run's targets) gets the first answer. */

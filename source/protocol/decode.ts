@@ -41,7 +41,7 @@ export function decodeRequest(line: string): Decoded<RequestFrame> {
 		const base = {v: protocolVersion, id: fields['id'] as string, msg, ts};
 		switch (fields['type']) {
 			case 'describe': {
-				return {type: 'describe', ...base};
+				return {type: 'describe', ...base, ...(fields['keepOpen'] === true ? {keepOpen: true as const} : {})};
 			}
 
 			case 'cancel':
@@ -360,7 +360,7 @@ function decodeDescription(fields: Fields, base: {v: 1; id: string}, fail: Fail)
 		});
 	}
 
-	return {type: 'description', ...base, agent: {name: agent['name'], tags: agent['tags']}, scripts: described};
+	return {type: 'description', ...base, agent: {name: agent['name'], tags: agent['tags']}, scripts: described, ...(fields['openForRun'] === true ? {openForRun: true as const} : {})};
 }
 
 function isStringRecord(value: unknown): value is Record<string, string> {

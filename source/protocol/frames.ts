@@ -45,7 +45,11 @@ export type AgentStatus = (typeof agentStatuses)[number];
 
 type RequestBase = {v: typeof protocolVersion; id: string; msg: string; ts: number};
 
-export type DescribeFrame = RequestBase & {type: 'describe'};
+export type DescribeFrame = RequestBase & {
+	type: 'describe';
+	/** The controller will send a run on this connection after the description, if the agent keeps it open (`openForRun`). */
+	keepOpen?: true;
+};
 export type RunFrame = RequestBase & {
 	type: 'run';
 	script: string;
@@ -93,6 +97,12 @@ export type DescriptionFrame = ResponseBase & {
 	type: 'description';
 	agent: {name: string; tags: Record<string, string>};
 	scripts: ScriptDescription[];
+	/**
+	 * Asked with `keepOpen`: the agent keeps this connection open for one `run` (until its idle
+	 * timeout), saving the run a handshake. Absent, the agent closes the connection after the
+	 * description (not asked, or an agent before this field).
+	 */
+	openForRun?: true;
 };
 export type StartedFrame = ResponseBase & {type: 'started'};
 export type OutputFrame = ResponseBase & {type: 'stdout' | 'stderr'; data: string};

@@ -1,0 +1,58 @@
+/**
+ * Connections kept between a run's describe and the run itself, so that one TLS handshake serves
+ * both: an agent whose description says `openForRun` leaves the connection open, the describe's
+ * exchange offers it here, and the run's exchange to the same agent takes it instead of dialling.
+ * The identity was checked at that connection's handshake, as for any exchange; nothing is kept
+ * across connections. At most `capacity` are held (the run's first wave), none longer than
+ * `maxAgeMs` (under the agent's idle timeout); one that closes, ends or says anything while held
+ * is dropped. `close()` ends whatever was not taken.
+ */
+import type {TLSSocket} from 'node:tls';
+
+export type ConnectionHold = {
+	/** Keeps `socket` for `agent`'s run; false when full (the caller closes it). */
+	offer: (agent: string, socket: TLSSocket) => boolean;
+	/** The held connection to `agent`, still open, or undefined: it is the caller's from now on. */
+	take: (agent: string) => TLSSocket | undefined;
+	close: () => void;
+};
+
+export function createConnectionHold(capacity: number, maxAgeMs = 10_000): ConnectionHold {
+	const held = new Map<string, {socket: TLSSocket; timer: NodeJS.Timeout; drop: () => void}>();
+	const release = (agent: string) => {
+		const entry = held.get(agent);
+		if (entry) {
+			held.delete(agent);
+			clearTimeout(entry.timer);
+			entry.socket.off('data', entry.drop).off('end', entry.drop).off('close', entry.drop).off('error', entry.drop);
+		}
+
+		return entry?.socket;
+	};
+
+	return {
+		offer(agent, socket) {
+			if (held.size >= capacity || held.has(agent) || socket.destroyed || socket.readableEnded) {
+				return false;
+			}
+
+			const drop = () => {
+				release(agent);
+				socket.destroy();
+			};
+
+			held.set(agent, {socket, drop, timer: setTimeout(drop, maxAgeMs).unref()});
+			socket.on('data', drop).on('end', drop).on('close', drop).on('error', drop);
+			return true;
+		},
+		take(agent) {
+			const socket = release(agent);
+			return socket && !socket.destroyed && !socket.readableEnded ? socket : undefined;
+		},
+		close() {
+			for (const agent of [...held.keys()]) {
+				release(agent)?.destroy();
+			}
+		},
+	};
+}
