@@ -307,7 +307,8 @@ export function openAuditLog(options: AuditLogOptions): AuditLog {
 		head: () => head,
 		signedHead: () => signed,
 		async checkpoint() {
-			if (sinceCheckpoint > 0) {
+			// Records still queued count too: an append and a checkpoint asked together share one write and one fsync.
+			if (sinceCheckpoint > 0 || pending.some(item => item.fields !== 'checkpoint')) {
 				await enqueue('checkpoint');
 			}
 		},

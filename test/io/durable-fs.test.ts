@@ -98,6 +98,22 @@ const cases: Array<{name: string; run: (directory: string, fs: ReturnType<typeof
 		],
 	},
 	{
+		name: 'audit: a record and a checkpoint asked together are one write and one fsync, the record first',
+		async run(directory, fs) {
+			const log = openAuditLog({path: join(directory, 'audit.jsonl'), side: 'controller', signer: key.signer, now: fakeClock(), fs});
+			await log.append({event: 'first'});
+			await log.checkpoint();
+			fs.calls.length = 0;
+			await Promise.all([log.append({event: 'request'}).then(() => fs.calls.push('resolved request')), log.checkpoint().then(() => fs.calls.push('resolved checkpoint'))]);
+			await log.close();
+		},
+		calls: ['write fd', 'fsync fd', 'resolved request', 'resolved checkpoint'],
+		check(directory, t) {
+			const events = readFileSync(join(directory, 'audit.jsonl'), 'utf8').trim().split('\n').map(line => (JSON.parse(line) as {event: string}).event);
+			t.deepEqual(events, ['first', 'checkpoint', 'request', 'checkpoint'], 'the request sealed at once; the close adds nothing');
+		},
+	},
+	{
 		name: 'audit rotation: the sealed file is fsynced before its rename, the directory after, then the new file',
 		async run(directory, fs) {
 			const path = join(directory, 'audit.jsonl');
