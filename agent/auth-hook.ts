@@ -20,6 +20,7 @@ import type {ApprovalClaim} from '../source/protocol/frames.js';
 import type {TokenScope} from '../source/policy/tokens.js';
 import {changedFile, type ExecIdentity, type Owners} from './allowlist.js';
 import {openExecutable, type OpenedExecutable} from './open-executable.js';
+import {nameTheInterpreter} from './shebang.js';
 
 export type HookContext = {
 	requestId: string;
@@ -49,7 +50,9 @@ export type HookFile = {interpreter?: string; owners: Owners} & ({identity: Exec
 export function loadHookFile(command: string, owners: Owners, interpreter?: string): HookFile {
 	const check = openExecutable(command, owners, interpreter);
 	if (!check.ok) {
-		return {owners, ...(interpreter ? {interpreter} : {}), problem: check.reason};
+		// A hook's interpreter is named in config.json, not in an allowlist entry.
+		const problem = check.reason.replace(nameTheInterpreter, 'name it in config.json ("hookInterpreter": "/usr/bin/NAME")');
+		return {owners, ...(interpreter ? {interpreter} : {}), problem};
 	}
 
 	check.executable.close();

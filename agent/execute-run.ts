@@ -44,6 +44,8 @@ export type RunContext = {
 	log: AgentLog;
 	recorder?: AgentRecorder;
 	hook?: HookConfig;
+	/** The home's strict-modes problem now (a file others can write): every run is refused while there is one. */
+	homeProblem?: () => string | undefined;
 	now: () => number;
 	peer: {address: string; serial: string};
 	/** Each script in its own cgroup, when the agent can (root on cgroup v2). */
@@ -88,6 +90,12 @@ export async function executeRun(frame: RunFrame, context: RunContext, send: (li
 		await recorder.record('request.received', {...logged, dryRun: frame.dryRun === true, controllerHead: frame.controllerHead});
 	} catch (error) {
 		await refuse('error', `refused: the agent cannot write its audit log (${(error as Error).message})`);
+		return;
+	}
+
+	const unsafe = context.homeProblem?.();
+	if (unsafe !== undefined) {
+		await refuse('denied', `refused: the agent's home is unsafe: ${unsafe}; every run is refused until it is fixed`);
 		return;
 	}
 

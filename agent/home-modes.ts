@@ -3,8 +3,11 @@
  * (or root) could change what it trusts — its home, config.json (the hook), allowlist.json,
  * policy.json, pins.json, the CA and its own certificate, its certificates/ and audit/
  * directories — or read its private keys. One error names the first such path, its mode, and the
- * command that fixes it. `homeModeProblem` is pure; `checkHomeModes` reads the modes (lstat: a
- * symbolic link in place of one of these files is refused too, it would lead elsewhere).
+ * command that fixes it. `homeModeProblem` is pure; `currentHomeProblem` reads the modes (lstat: a
+ * symbolic link in place of one of these files is refused too, it would lead elsewhere). Checked
+ * at start (`checkHomeModes` refuses to start), again at every reload (nothing is reloaded from an
+ * unsafe home) and before every run (refused while the home is unsafe): a mode changed after the
+ * agent started is caught at its next use.
  */
 import {lstatSync, type Stats} from 'node:fs';
 import {join} from 'node:path';
@@ -60,6 +63,14 @@ export function homeEntries(paths: AgentPaths): Array<{path: string; kind: HomeE
 }
 
 export function checkHomeModes(paths: AgentPaths, agentUid = process.getuid?.() ?? 0): void {
+	const problem = currentHomeProblem(paths, agentUid);
+	if (problem) {
+		throw new XiError('HOME_UNSAFE', `Refusing to start: ${problem}. Anyone who can change these files can change what this agent runs.`);
+	}
+}
+
+/** The strict-modes problem of the home as it is now (at start, at a reload, before every run), or undefined. */
+export function currentHomeProblem(paths: AgentPaths, agentUid = process.getuid?.() ?? 0): string | undefined {
 	const entries: HomeEntry[] = [];
 	for (const {path, kind} of homeEntries(paths)) {
 		let stats: Stats;
@@ -72,8 +83,5 @@ export function checkHomeModes(paths: AgentPaths, agentUid = process.getuid?.() 
 		entries.push({path, kind, facts: {uid: stats.uid, mode: stats.mode, symbolicLink: stats.isSymbolicLink(), directory: stats.isDirectory()}});
 	}
 
-	const problem = homeModeProblem(entries, agentUid);
-	if (problem) {
-		throw new XiError('HOME_UNSAFE', `Refusing to start: ${problem}. Anyone who can change these files can change what this agent runs.`);
-	}
+	return homeModeProblem(entries, agentUid);
 }

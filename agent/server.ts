@@ -54,6 +54,8 @@ export type AgentServerOptions = {
 	/** Writes a signed checkpoint (after a renewal, a pin change, an unpairing). */
 	checkpoint?: () => Promise<void>;
 	hook?: HookConfig;
+	/** The strict-modes problem of the home now, checked before every run (home-modes.ts). */
+	homeProblem?: () => string | undefined;
 	now: () => number;
 	cgroups?: RunCgroups;
 };
@@ -423,6 +425,7 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
 				log: options.log,
 				recorder,
 				...(options.hook ? {hook: options.hook} : {}),
+				...(options.homeProblem ? {homeProblem: options.homeProblem} : {}),
 				agentTags: config.tags,
 				now: options.now,
 				peer,

@@ -52,6 +52,9 @@ export function isEnvLookup(interpreter: string): boolean {
 	return basename(interpreter) === 'env';
 }
 
+/** What to do about a `#!/usr/bin/env` script: for a hook, auth-hook.ts says where its interpreter is named instead. */
+export const nameTheInterpreter = 'name the interpreter in the allowlist entry ("interpreter": "/usr/bin/NAME", or --interpreter with xi-exec-agent allow)';
+
 export type InterpreterChoice = {ok: true; path: string; argument?: string} | {ok: false; reason: string};
 
 /**
@@ -63,7 +66,7 @@ export function chooseInterpreter(scriptPath: string, header: {interpreter: stri
 	const {interpreter, argument} = header;
 	if (isEnvLookup(interpreter)) {
 		if (named === undefined) {
-			return {ok: false, reason: `${scriptPath} starts with #!${interpreter}${argument ? ` ${argument}` : ''}, which finds its interpreter on PATH; name the interpreter in the allowlist entry ("interpreter": "/usr/bin/NAME", or --interpreter with xi-exec-agent allow)`};
+			return {ok: false, reason: `${scriptPath} starts with #!${interpreter}${argument ? ` ${argument}` : ''}, which finds its interpreter on PATH; ${nameTheInterpreter}`};
 		}
 
 		if (argument !== basename(named)) {

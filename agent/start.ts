@@ -10,7 +10,7 @@ import {readTextFile} from '../source/io/files.js';
 import {certificateFacts} from '../source/pki/certificate-facts.js';
 import type {AgentLog} from './execute-run.js';
 import {deleteCredentials, installCredentials, readCredentials} from './credentials.js';
-import {checkHomeModes} from './home-modes.js';
+import {checkHomeModes, currentHomeProblem} from './home-modes.js';
 import {acceptPolicy, acceptPolicyAtStart, policyPaths} from './policy-snapshot.js';
 import {readAgentConfig, readAllowlistFile, readPins, writePins, type AgentConfig, type AgentPaths} from './home.js';
 import {sameTags} from '../source/policy/tags.js';
@@ -22,11 +22,13 @@ import {hookConfig, openAgentAudit, recorderFor} from './agent-audit.js';
 import {loadHookFile} from './auth-hook.js';
 import type {Owners} from './allowlist.js';
 import {replayMemoryFor} from './replay-memory.js';
-import {levelOf} from './log-level.js';
+import {formatLogLine} from './log-line.js';
+import {standardOutput} from '../source/io/standard-output.js';
 import type {RunningMetrics} from './metrics/start-metrics.js';
 
+/** The daemon's log on stdout: safe JSON lines, and a reader going away never stops the agent. */
 export const stdoutLog: AgentLog = (event, fields) => {
-	process.stdout.write(JSON.stringify({ts: new Date().toISOString(), level: levelOf(event, fields), event, ...fields}) + '\n');
+	standardOutput().stdout.write(formatLogLine(event, fields, new Date()));
 };
 
 export async function startAgent(paths: AgentPaths, printLog: AgentLog = stdoutLog): Promise<number> {
@@ -92,6 +94,11 @@ export async function startAgent(paths: AgentPaths, printLog: AgentLog = stdoutL
 	}
 
 	checkHook();
+	// At start an unusable hook is a configuration error, said once, rather than a denial of every run later.
+	if (hook?.file && 'problem' in hook.file) {
+		throw new XiError('HOOK_UNUSABLE', `Refusing to start: the auth hook ${hook.command} cannot be used: ${hook.file.problem}. Fix it (or remove "hook" from ${paths.config}), then start the agent again.`);
+	}
+
 	const audit = openAgentAudit(paths, config, log);
 	await audit.hold();
 	await audit.append({event: 'agent.started', agent: config.name, controllerSerials: pins.controllerSerials, caSha256: pins.caSha256});
@@ -132,6 +139,7 @@ export async function startAgent(paths: AgentPaths, printLog: AgentLog = stdoutL
 		log,
 		recorder: recorderFor(audit, config.name),
 		...(hook ? {hook} : {}),
+		homeProblem: () => currentHomeProblem(paths),
 		now: Date.now,
 		...('create' in cgroups ? {cgroups} : {}),
 	});
@@ -164,6 +172,13 @@ export async function startAgent(paths: AgentPaths, printLog: AgentLog = stdoutL
 	});
 
 	async function reload(): Promise<void> {
+		// Nothing is read again from a home others could have changed; runs are refused meanwhile (homeProblem).
+		const unsafe = currentHomeProblem(paths);
+		if (unsafe !== undefined) {
+			log('reload.refused', {reason: `${unsafe}; nothing was reloaded and every run is refused until it is fixed`});
+			return;
+		}
+
 		let reloaded = false;
 		try {
 			allowlist = await load();
@@ -207,7 +222,7 @@ export async function startAgent(paths: AgentPaths, printLog: AgentLog = stdoutL
 		config.tags = tags;
 		log('tags.reloaded', {tags});
 		void audit.append({event: 'agent.tags', agent: config.name, before, after: tags}).catch((error: unknown) => {
-			log('audit.failed', {event: 'agent.tags', reason: (error as Error).message});
+			log('audit.failed', {record: 'agent.tags', reason: (error as Error).message});
 		});
 	}
 

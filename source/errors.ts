@@ -16,6 +16,7 @@ export const errorCodes = {
 	SCHEMA_INVALID: {exit: 2, http: 400, summary: 'An argument schema is too large, not JSON Schema 2020-12, or uses a remote $ref.'},
 	SCRIPT_UNSAFE: {exit: 2, http: 400, summary: 'An allowlisted path fails a safety check (not absolute, writable by others, wrong owner...).'},
 	HOME_UNSAFE: {exit: 2, http: 500, summary: 'The agent\'s home, a file it trusts there, or its audit directory is writable by someone else, or a private key readable: the message names the chmod that fixes it.'},
+	HOOK_UNUSABLE: {exit: 2, http: 500, summary: 'The agent refuses to start: the auth hook in its config.json is missing, not executable, or fails the allowlist\'s checks (owner, mode, interpreter).'},
 	SCRIPT_UNKNOWN: {exit: 2, http: 404, summary: 'No allowlist entry has that name.'},
 	AGENT_UNKNOWN: {exit: 2, http: 404, summary: 'No registered agent has that name.'},
 	TAG_INVALID: {exit: 2, http: 400, summary: 'A tag breaks the tag grammar (key=value), or a key to remove is not there.'},
