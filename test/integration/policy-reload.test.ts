@@ -20,7 +20,7 @@ const strict = {rules: [
 const misplaced = {rules: [
 	{name: 'operators', effect: 'allow', callers: ['*'], scripts: ['echo-args'], forbid: ['--force']},
 ]};
-const misplacedProblem = 'operators: unknown key "forbid" in the rule (it takes "name", "effect", "callers", "scripts", "args", "window", "rate")';
+const misplacedProblem = 'operators: unknown key "forbid" in the rule (it takes "name", "effect", "callers", "scripts", "args", "window", "rate", "approved")';
 
 test('policy.json with a misplaced key: refused at start, and on reload the old policy stays in force', async t => {
 	const controller = await createController();
