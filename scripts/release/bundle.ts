@@ -43,3 +43,31 @@ export async function bundleProgram(program: Program, outfile: string): Promise<
 
 	return Object.values(result.metafile.outputs)[0]?.bytes ?? 0;
 }
+
+/**
+ * The reference policy hook (agent/hooks/local-policy.ts) as one ES module file for a host's own
+ * Node: ESM because the hook awaits at top level (a CommonJS bundle cannot); a `require` made with
+ * createRequire for the CommonJS packages inside (proper-lockfile). Keeps its `#!/usr/bin/env node`
+ * line. Returns its size in bytes.
+ */
+export async function bundleHook(outfile: string): Promise<number> {
+	const result = await build({
+		entryPoints: ['agent/hooks/local-policy.ts'],
+		outfile,
+		bundle: true,
+		platform: 'node',
+		format: 'esm',
+		target: oldestNode,
+		minifyWhitespace: true,
+		minifySyntax: true,
+		legalComments: 'eof',
+		banner: {js: 'import {createRequire as xiCreateRequire} from "node:module"; const require = xiCreateRequire(import.meta.url);'},
+		logLevel: 'silent',
+		metafile: true,
+	});
+	if (result.warnings.length > 0) {
+		throw new Error(`esbuild warned while bundling the reference hook:\n${result.warnings.map(warning => warning.text).join('\n')}`);
+	}
+
+	return Object.values(result.metafile.outputs)[0]?.bytes ?? 0;
+}

@@ -1,11 +1,12 @@
 /**
  * `npm run dist`: the release in dist/release/. Both programs as single-file JS bundles (for hosts
  * with their own Node) and as single executables for linux-x64 and linux-arm64, install.sh and the
- * service files, the reference Compose deployment, a short README, and SHA256SUMS over all of it.
+ * service files, the reference policy hook, the reference Compose deployment, a short README, and
+ * SHA256SUMS over all of it.
  */
 import {chmodSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
-import {bundleProgram, programs} from './bundle.js';
+import {bundleHook, bundleProgram, programs} from './bundle.js';
 import {writeChecksums} from './checksums.js';
 import {installRuntimes, pinnedRuntimes} from './runtimes.js';
 import {buildExecutable} from './sea.js';
@@ -40,6 +41,12 @@ for (const program of programs) {
 		log(`${output}  Node ${target.version}${codeCache ? ', code cache' : ', no code cache (built on another CPU)'}`);
 	}
 }
+
+// The reference policy hook, for agents on a host with its own Node (README "Auth hooks").
+const hook = join(release, 'hooks', 'local-policy.mjs');
+const hookBytes = await bundleHook(hook);
+chmodSync(hook, 0o755);
+log(`${hook}  ${mib(hookBytes)}`);
 
 cpSync('packaging/install.sh', join(release, 'install.sh'));
 chmodSync(join(release, 'install.sh'), 0o755);

@@ -3,10 +3,11 @@
  * the C library and libstdc++ (ldd), print package.json's version, handle their argv (a single
  * executable's process.argv holds the executable twice), and do the whole job between themselves
  * over real TLS: init, pair, start, run, audit verify. The JS bundles run on this Node, and the
- * console's lazily imported Ink renders from the bundle (in tmux).
+ * console's lazily imported Ink renders from the bundle (in tmux). The release's reference policy
+ * hook, run by this host's Node, allows and denies for the single-executable agent.
  */
 import {execFileSync, spawnSync} from 'node:child_process';
-import {closeSync, openSync, readSync, readFileSync} from 'node:fs';
+import {closeSync, openSync, readSync, readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {agentCli, freePort, installFixture, temporaryDirectory} from '../helpers/fleet.js';
 import {pair, run, start, succeed, type Program} from './programs.js';
@@ -27,7 +28,7 @@ const test = gate('the release', ['missing' in found ? found.missing : undefined
 test('SHA256SUMS covers every file of the release and sha256sum -c verifies it', async t => {
 	const listed = readFileSync(join(release, 'SHA256SUMS'), 'utf8').trim().split('\n').map(line => line.split('  ')[1]);
 	t.deepEqual(listed.filter(file => !file!.startsWith('services/')), [
-		'.dockerignore', 'Dockerfile', 'README', 'compose.yaml', 'docker-entrypoint.sh', 'install.sh',
+		'.dockerignore', 'Dockerfile', 'README', 'compose.yaml', 'docker-entrypoint.sh', 'hooks/local-policy.mjs', 'install.sh',
 		'xi-exec-agent-linux-arm64', 'xi-exec-agent-linux-x64', 'xi-exec-agent.cjs',
 		'xi-exec-linux-arm64', 'xi-exec-linux-x64', 'xi-exec.cjs',
 	]);
@@ -113,6 +114,37 @@ test('init, pair, start, run over real TLS and audit verify, between the two sin
 	t.regex(await succeed(agent, ['audit', 'verify']), /^ok: \d+ records, chain intact/);
 	const cross = await run(controller, ['audit', 'verify', '--cross', join(directory, 'agent', 'audit', 'agent.jsonl')]);
 	t.is(cross.code, 0, cross.stdout + cross.stderr);
+});
+
+test('the release\'s reference policy hook (hooks/local-policy.mjs, on this host\'s Node) decides for the single-executable agent', async t => {
+	const directory = temporaryDirectory('xi-exec-hook-');
+	const controller = executable(release, 'xi-exec', {XI_EXEC_HOME: join(directory, 'controller')});
+	const agentHome = join(directory, 'agent');
+	const agent = executable(release, 'xi-exec-agent', {XI_EXEC_AGENT_HOME: agentHome});
+	await succeed(controller, ['init']);
+	const port = freePort();
+	await succeed(agent, ['init', '--name', 'hook1', '--listen', `127.0.0.1:${port}`]);
+	await succeed(agent, ['allow', 'echo-args', installFixture('echo-args.sh'), '--description', 'prints its argv']);
+	await pair(controller, agent, 'hook1');
+	// As the release README says: the hook's path and the Node that runs it, in config.json; the policy beside it.
+	const config = join(agentHome, 'config.json');
+	writeFileSync(config, JSON.stringify({...JSON.parse(readFileSync(config, 'utf8')) as object, hook: join(release, 'hooks', 'local-policy.mjs'), hookInterpreter: process.execPath}));
+	writeFileSync(join(agentHome, 'policy.json'), JSON.stringify({rules: [
+		{name: 'never force', effect: 'deny', callers: ['*'], scripts: ['*'], args: {forbid: ['--force']}},
+		{name: 'operators', effect: 'allow', callers: ['*'], scripts: ['echo-args']},
+	]}), {mode: 0o600});
+	const daemon = start(agent, ['start']);
+	t.teardown(async () => daemon.stop('SIGKILL'));
+	await daemon.event('listening');
+	t.false(daemon.lines.some(line => line.includes('"event":"hook.unusable"')), daemon.lines.join('\n'));
+
+	const allowed = await run(controller, ['run', 'echo-args', '--on', 'hook1', '--json', '--', 'a']);
+	t.is(allowed.code, 0, allowed.stdout + allowed.stderr);
+	t.like((JSON.parse(allowed.stdout) as {results: unknown[]}).results[0], {status: 'ok', stdout: '[a]\n'});
+	const denied = await run(controller, ['run', 'echo-args', '--on', 'hook1', '--json', '--', '--force']);
+	t.not(denied.code, 0);
+	t.like((JSON.parse(denied.stdout) as {results: unknown[]}).results[0], {status: 'denied', reason: 'denied by rule "never force": "--force" (forbidden: --force)'});
+	t.is((await daemon.stop('SIGTERM')).code, 0);
 });
 
 test('the console (Ink and React, imported lazily) renders from the JS bundle', async t => {
