@@ -10,7 +10,7 @@ import type {AgentResult} from '../run/events.js';
 import type {StoredRun} from '../history/run-record.js';
 import type {ConsoleCore} from './core.js';
 import {Help} from './components/help.js';
-import {footer, type KeyPlace} from './key-help.js';
+import {footer, type KeyPlace, type KeyRow} from './key-help.js';
 import {Audit, auditRows} from './screens/audit/audit.js';
 import {useAudit} from './screens/audit/use-audit.js';
 import {useAuditState} from './screens/audit/use-audit-state.js';
@@ -33,6 +33,7 @@ import {scriptChoices, type ScriptChoice} from './screens/run/script-choices.js'
 import {useRun} from './screens/run/use-run.js';
 import {useRunScreenState, type RunScreenAction, type RunScreenState} from './screens/run/use-run-state.js';
 import {theme} from './theme.js';
+import {consoleExtensions, type ConsoleExtension} from './extensions.js';
 import {KeysProvider, useKeys} from './keys.js';
 import {FrameClock, useBatched} from './frame-clock.js';
 
@@ -45,7 +46,9 @@ type Screen =
 	| {name: 'history'}
 	| {name: 'pairing'}
 	| {name: 'audit'; requestId?: string; back: Screen}
-	| {name: 'help'; place: KeyPlace; back: Screen};
+	/** A screen another part of the product added (extensions.tsx). */
+	| {name: 'extension'; extension: ConsoleExtension}
+	| {name: 'help'; place: KeyPlace; extension?: ConsoleExtension; back: Screen};
 
 export type AppProps = {
 	core: ConsoleCore;
@@ -54,6 +57,8 @@ export type AppProps = {
 	onQuit?: (status: number) => void;
 	/** How often the fleet is asked again in the background, in ms (0: never). */
 	refreshMs?: number;
+	/** Screens added to the console (extensions.tsx); those the core cannot serve are left out. */
+	extensions?: readonly ConsoleExtension[];
 };
 
 /** What the run screen tells the console: its step (for the footer and help) and whether a run is going. */
@@ -83,7 +88,8 @@ function useNow(intervalMs: number): number {
 
 let runScreens = 0;
 
-function Console({core, title = 'xi-exec', onQuit, refreshMs = 30_000}: AppProps) {
+function Console({core, title = 'xi-exec', onQuit, refreshMs = 30_000, extensions: offered = consoleExtensions}: AppProps) {
+	const extensions = useMemo(() => offered.filter(extension => extension.available(core)), [offered, core]);
 	const {exit: unmount} = useApp();
 	const exit = useCallback((status = 0) => {
 		onQuit?.(status);
@@ -106,6 +112,9 @@ function Console({core, title = 'xi-exec', onQuit, refreshMs = 30_000}: AppProps
 	const [fleet, dispatchFleet] = useFleetState();
 	const [runStatus, setRunStatus] = useState<RunStatus>({place: 'pick', going: false});
 	const [quitAsked, setQuitAsked] = useState(false);
+	// The pairing listener, once opened with p, stays open while the screen is left with `l`
+	// (a notice on every screen counts the requests waiting); Esc on the pairing screen closes it.
+	const [pairing, setPairing] = useState({open: false, pending: 0});
 
 	// One discovery at a time: g, the background refresh and the pairing screen's return share it.
 	const discovering = useRef(false);
@@ -160,6 +169,7 @@ function Console({core, title = 'xi-exec', onQuit, refreshMs = 30_000}: AppProps
 			openRun(visibleAgents(fleet));
 		},
 		onPair() {
+			setPairing(current => ({...current, open: true}));
 			setScreen({name: 'pairing'});
 		},
 		onRefresh() {
@@ -193,6 +203,14 @@ function Console({core, title = 'xi-exec', onQuit, refreshMs = 30_000}: AppProps
 		}
 	}, screen.name === 'help' || screen.name === 'agent');
 
+	// The keys on the fleet that open the screens added to the console.
+	useKeys(input => {
+		const extension = extensions.find(offered => offered.key === input);
+		if (extension) {
+			setScreen({name: 'extension', extension});
+		}
+	}, screen.name === 'fleet' && !fleet.editingFilter && extensions.length > 0);
+
 	// Ctrl-C quits with 130; while a run is going it asks first (the run is cancelled as the console leaves).
 	useKeys((input, key) => {
 		if (key.ctrl && input === 'c') {
@@ -217,11 +235,18 @@ function Console({core, title = 'xi-exec', onQuit, refreshMs = 30_000}: AppProps
 	const runEntry = screen.name === 'run' ? screen : screen.name === 'audit' && screen.back.name === 'run' ? screen.back : undefined;
 	const place = placeOf(screen, runStatus, fleet.editingFilter);
 	const hints = quitAsked ? 'Ctrl-C again: cancel the run and quit · any other key: stay' : footer(place, size.columns);
+	const pairingNotice = pairing.open && screen.name !== 'pairing'
+		? `pairing: listening${pairing.pending > 0 ? ` · ${pairing.pending} ${pairing.pending === 1 ? 'request waits' : 'requests wait'}` : ''} (p)`
+		: '';
 	return (
 		<Box flexDirection="column" width={size.columns} height={size.rows - 1}>
 			<Box justifyContent="space-between">
 				<Text bold color={theme.accent}>{title}</Text>
-				<Text color={theme.dim}>{screenTitle(screen)}</Text>
+				<Box>
+					{pairingNotice === '' ? null : <Text color={pairing.pending > 0 ? theme.warn : theme.info} bold={pairing.pending > 0}>{`${pairingNotice}  `}</Text>}
+					{extensions.map(extension => (extension.Badge ? <extension.Badge key={extension.name} core={core}/> : null))}
+					<Text color={theme.dim}>{screen.name === 'extension' ? screen.extension.name : screenTitle(screen)}</Text>
+				</Box>
 			</Box>
 			<Box flexDirection="column" flexGrow={1}>
 				{screen.name === 'fleet' ? <Fleet state={fleet} height={bodyHeight} width={size.columns} now={now}/> : null}
@@ -258,11 +283,30 @@ function Console({core, title = 'xi-exec', onQuit, refreshMs = 30_000}: AppProps
 				}} onHelp={() => {
 					setScreen({name: 'help', place: screen.requestId === undefined ? 'audit' : 'audit-run', back: screen});
 				}}/> : null}
-				{screen.name === 'pairing' ? <PairingScreen core={core} height={bodyHeight} onBack={() => {
-					back();
-					void discover(false);
-				}}/> : null}
-				{screen.name === 'help' ? <Help place={screen.place}/> : null}
+				{pairing.open ? (
+					<Box display={screen.name === 'pairing' ? 'flex' : 'none'} flexDirection="column">
+						<PairingScreen core={core} height={bodyHeight} isActive={screen.name === 'pairing'} onBack={() => {
+							setPairing({open: false, pending: 0});
+							back();
+							void discover(false);
+						}} onKeep={() => {
+							back();
+							void discover(false);
+						}} onPending={pending => {
+							setPairing(current => (current.pending === pending ? current : {...current, pending}));
+						}}/>
+					</Box>
+				) : null}
+				{screen.name === 'extension' ? (
+					<screen.extension.Screen core={core} height={bodyHeight} width={size.columns} now={now} isActive onBack={back} onHelp={() => {
+						setScreen({name: 'help', place: 'help', extension: screen.extension, back: screen});
+					}}/>
+				) : null}
+				{screen.name === 'help' ? (
+					screen.extension
+						? <Help place={screen.place} rows={screen.extension.keys} title={screen.extension.title}/>
+						: <Help place={screen.place} more={screen.place === 'fleet' ? extensions.map(extension => extension.fleetRow) : []}/>
+				) : null}
 			</Box>
 			<Text color={quitAsked ? theme.warn : theme.dim} wrap="truncate">{hints}</Text>
 		</Box>
@@ -349,9 +393,13 @@ function HistoryScreen({core, height, onOpen, onBack, onHelp}: {core: ConsoleCor
 	return <History state={state} height={height}/>;
 }
 
-function PairingScreen({core, height, onBack}: {core: ConsoleCore; height: number; onBack: () => void}) {
+function PairingScreen({core, height, isActive, onBack, onKeep, onPending}: {core: ConsoleCore; height: number; isActive: boolean; onBack: () => void; onKeep: () => void; onPending: (pending: number) => void}) {
 	const [state, dispatch] = usePairingState();
-	usePairing(state, dispatch, core, onBack, true);
+	usePairing(state, dispatch, core, {onBack, onKeep}, isActive);
+	const pending = state.requests.length;
+	useEffect(() => {
+		onPending(pending);
+	}, [onPending, pending]);
 	return <Pairing state={state} height={height}/>;
 }
 
@@ -362,11 +410,20 @@ function AuditScreen({core, requestId, height, width, onBack, onHelp}: {core: Co
 }
 
 function screenTitle(screen: Screen): string {
-	return {fleet: 'fleet', agent: 'agent', run: 'run', history: 'history', pairing: 'pairing', audit: 'audit', help: 'help'}[screen.name];
+	return {fleet: 'fleet', agent: 'agent', run: 'run', history: 'history', pairing: 'pairing', audit: 'audit', help: 'help', extension: 'extension'}[screen.name];
 }
 
-function placeOf(screen: Screen, run: RunStatus, editingFilter: boolean): KeyPlace {
+/** Where the operator is, for the footer: a place of key-help.ts, or the keys of a screen added to the console. */
+function placeOf(screen: Screen, run: RunStatus, editingFilter: boolean): KeyPlace | readonly KeyRow[] {
 	switch (screen.name) {
+		case 'extension': {
+			return screen.extension.keys;
+		}
+
+		case 'help': {
+			return screen.extension ? screen.extension.keys : 'help';
+		}
+
 		case 'fleet': {
 			return editingFilter ? 'filter' : 'fleet';
 		}

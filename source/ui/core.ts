@@ -8,6 +8,7 @@ import type {AgentResult, RunEvent} from '../run/events.js';
 import type {Approval, PairingEvent} from '../pairing/listener.js';
 import type {AgentRecord} from '../registry/model.js';
 import type {StoredRun} from '../history/run-record.js';
+import type {ApprovalsFace} from '../approvals/face.js';
 
 export type RunRequest = {script: string; args: string[]; targets: string[]};
 export type RunHandle = {requestId: string; cancel: () => void; done: Promise<AgentResult[]>};
@@ -38,4 +39,6 @@ export type ConsoleCore = {
 	readAudit: (query: AuditQuery) => Promise<AuditView>;
 	/** The run history, newest first (as `xi-exec runs`). */
 	listRuns: (limit: number) => Promise<StoredRun[]>;
+	/** Runs waiting for a second person's approval (the approvals screen and its badge); absent: not shown. */
+	approvals?: ApprovalsFace;
 };

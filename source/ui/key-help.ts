@@ -26,17 +26,17 @@ export const keyTable: Record<KeyPlace, KeyRow[]> = {
 	finished: [move, ['Enter', 'a host\'s whole output', 'Enter output'], ['f', 'rerun the hosts not ok', 'f rerun failed'], ['a', 'this run\'s audit records', 'a audit'], ['Esc', 'back'], ['?', 'every key', '? help'], page, quit],
 	output: [['↑↓ j k', 'scroll', '↑↓ scroll'], ['/', 'search'], ['n N', 'next, previous match', 'n next'], ['Esc', 'back'], ['?', 'every key', '? help'], page, quit],
 	'output-search': [['type', 'the text to find'], ['Enter', 'find'], ['Esc', 'stop searching'], quit],
-	pairing: [['↑↓ j k', 'select request', '↑↓ select request'], ['digits Enter', 'the agent\'s code, then approve', 'type the agent\'s code, Enter approves'], ['x', 'reject'], ['Esc', 'back'], ['Backspace', 'erase a digit'], quit],
+	pairing: [['↑↓ j k', 'select request', '↑↓ select request'], ['digits Enter', 'the agent\'s code, then approve', 'type the agent\'s code, Enter approves'], ['x', 'reject'], ['Esc', 'back, and stop listening', 'Esc back'], ['l', 'back, and keep listening (a notice on every screen)', 'l keep listening'], ['Backspace', 'erase a digit'], quit],
 	audit: [['↑↓', 'scroll'], ['g', 'read again'], ['?', 'every key', '? help'], ['Esc', 'back'], quit],
 	'audit-run': [['↑↓', 'scroll'], ['g', 'read again'], ['A', 'all requests, not only this run\'s', 'A all requests'], ['?', 'every key', '? help'], ['Esc', 'back to the run', 'Esc back'], quit],
 	history: [move, ['Enter', 'open the run', 'Enter open'], ['g', 'read again'], ['Esc', 'back'], ['?', 'every key', '? help'], page, quit],
 	help: [['any key', 'back', 'any key: back']],
 };
 
-/** The footer: the place's keys, as many as fit `width`, each whole. */
-export function footer(place: KeyPlace, width: number): string {
+/** The footer: the place's keys (or the rows given, for a screen added to the console), as many as fit `width`, each whole. */
+export function footer(place: KeyPlace | readonly KeyRow[], width: number): string {
 	let line = '';
-	for (const [keys, meaning, short] of keyTable[place]) {
+	for (const [keys, meaning, short] of typeof place === 'string' ? keyTable[place] : place) {
 		const item = short ?? `${keys} ${meaning}`;
 		const next = line === '' ? item : `${line} · ${item}`;
 		if ([...next].length > width) {

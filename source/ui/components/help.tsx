@@ -1,6 +1,6 @@
 /** The keys of the screen `?` was pressed on: every one of them (key-help.ts). */
 import {Box, Text} from 'ink';
-import {keyTable, type KeyPlace} from '../key-help.js';
+import {keyTable, type KeyPlace, type KeyRow} from '../key-help.js';
 import {theme} from '../theme.js';
 
 const titles: Record<KeyPlace, string> = {
@@ -9,11 +9,12 @@ const titles: Record<KeyPlace, string> = {
 	pairing: 'pairing', audit: 'the audit trail', 'audit-run': 'a run\'s audit records', history: 'the run history', help: 'help',
 };
 
-export function Help({place}: {place: KeyPlace}) {
+/** `rows`, `title`: a screen added to the console (extensions.tsx) says its own; `more`: rows added to the place's. */
+export function Help({place, rows, title, more = []}: {place: KeyPlace; rows?: readonly KeyRow[]; title?: string; more?: readonly KeyRow[]}) {
 	return (
 		<Box flexDirection="column">
-			<Text bold>{`Keys on ${titles[place]}`}</Text>
-			{keyTable[place].map(([keys, meaning]) => (
+			<Text bold>{`Keys on ${title ?? titles[place]}`}</Text>
+			{[...(rows ?? keyTable[place]), ...more].map(([keys, meaning]) => (
 				<Text key={keys}>{keys.padEnd(20)} {meaning}</Text>
 			))}
 			<Text color={theme.dim}>Press any key to go back.</Text>

@@ -10,6 +10,7 @@ import type {ReactElement} from 'react';
 import {render} from 'ink-testing-library';
 import {App} from '../../../source/ui/app.js';
 import type {ConsoleCore} from '../../../source/ui/core.js';
+import type {ConsoleExtension} from '../../../source/ui/extensions.js';
 
 export type Rendered = ReturnType<typeof render>;
 
@@ -48,8 +49,8 @@ export type Console = Rendered & {
 };
 
 /** The whole console on a fake core, once it has taken the terminal's size. */
-export async function renderApp(core: ConsoleCore, size = {columns: 80, rows: 24}): Promise<Console> {
-	const rendered = renderAt(<App core={core} title="xi-exec"/>, size);
+export async function renderApp(core: ConsoleCore, size = {columns: 80, rows: 24}, extensions?: readonly ConsoleExtension[]): Promise<Console> {
+	const rendered = renderAt(<App core={core} title="xi-exec" {...(extensions ? {extensions} : {})}/>, size);
 	// The title line spans the console's width: once it is as wide as the terminal, so is the layout.
 	await waitForFrame(rendered, frame => [...frame.split('\n')[0]!].length === size.columns);
 	const from = rendered.frames.length - 1;

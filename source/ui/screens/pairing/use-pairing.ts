@@ -1,13 +1,15 @@
 /**
  * The pairing screen's keys, and its link to the core: it opens the pairing listener through
- * the ConsoleCore port while the screen is shown, and closes it when the screen goes away.
+ * the ConsoleCore port while the screen is mounted (the console keeps it mounted, hidden, when
+ * the operator leaves with `l`), and closes it when the screen goes away.
  */
 import {useEffect, useRef, type Dispatch} from 'react';
 import type {ConsoleCore, PairingHandle} from '../../core.js';
 import {useKeys} from '../../keys.js';
 import type {PairingAction, PairingScreenState} from './use-pairing-state.js';
 
-export function usePairing(state: PairingScreenState, dispatch: Dispatch<PairingAction>, core: ConsoleCore, onBack: () => void, isActive: boolean): void {
+/** `onBack` (Esc): leave and close the listener; `onKeep` (l): leave, and the listener keeps listening. */
+export function usePairing(state: PairingScreenState, dispatch: Dispatch<PairingAction>, core: ConsoleCore, {onBack, onKeep}: {onBack: () => void; onKeep?: () => void}, isActive: boolean): void {
 	const handle = useRef<PairingHandle | undefined>(undefined);
 	useEffect(() => {
 		let closed = false;
@@ -45,6 +47,8 @@ export function usePairing(state: PairingScreenState, dispatch: Dispatch<Pairing
 			void handle.current.approve(agent, state.code).then(approval => {
 				dispatch({type: 'approval', agent, approval});
 			});
+		} else if (input === 'l' && onKeep) {
+			onKeep();
 		} else if (input === 'x' && selected) {
 			handle.current?.reject(selected.agent);
 		} else if (/\d/.test(input)) {
