@@ -12,7 +12,8 @@
  *     with 1 MiB of output (measure-rss.ts);
  *   - the single executables of `npm run dist`: a one-shot command's start and an idle agent's RSS
  *     against the same programs on this node (measure-release.ts);
- *   - a one-shot CLI call against `ssh host true`;
+ *   - a one-shot CLI call against `ssh host true`, and what it spends where (measure-one-shot.ts);
+ *   - the CLI's start-up before any work against `node -e 0` (measure-start.ts);
  *   - what durable state writes cost: 200 parallel audit appends and a 100-host run's state
  *     writes, fsynced against page cache only (measure-durability.ts).
  *
@@ -35,6 +36,7 @@ import {measureFanOuts} from './measure-fan-out.js';
 import {measureIdleRss} from './measure-rss.js';
 import {measureLatency} from './measure-latency.js';
 import {measureOneShotSteps} from './measure-one-shot.js';
+import {measureStart} from './measure-start.js';
 import {measureRelease} from './measure-release.js';
 import {measureAgainstSsh} from './measure-ssh.js';
 import {measureDurability, reportDurability} from './measure-durability.js';
@@ -117,6 +119,7 @@ async function main(): Promise<number> {
 	log(`one-shot steps on loopback, ${settings.repetitions} runs`);
 	await measureOneShotSteps(report, {label: 'loopback', home: cliHome ?? fleet.controllerHome, agent: agentName(0), runs: settings.repetitions, directory: root, cliMedianMs: oneShotMs});
 	await agentHosts.stop();
+	await measureStart(report, {home: cliHome ?? fleet.controllerHome, runs: settings.repetitions}, log);
 	await measureIdleRss(report, {controllerHome: fleet.controllerHome, root, port: ports.rss, runs: Math.min(settings.repetitions, 3)}, log);
 	await measureRelease(report, {controllerHome: fleet.controllerHome, root, port: ports.release, runs: settings.repetitions}, log);
 	log(`durable writes, ${settings.repetitions} runs each, fsync against page cache only`);

@@ -15,7 +15,6 @@
 import {randomUUID} from 'node:crypto';
 import {closeSync, fstatSync, openSync, readSync, statSync, existsSync} from 'node:fs';
 import {basename, dirname} from 'node:path';
-import lockfile from 'proper-lockfile';
 import {XiError} from '../errors.js';
 import {nodeFs, renameDurable, syncDirectory, writeAll, type DurableFs} from '../io/durable-fs.js';
 import {checkpointPayload, type CheckpointSigner} from './checkpoint.js';
@@ -89,6 +88,8 @@ export function openAuditLog(options: AuditLogOptions): AuditLog {
 		}
 
 		try {
+			// Loaded by the first write only: reading a log (audit, verify) does not load the lock library.
+			const {default: lockfile} = await import('proper-lockfile');
 			return await lockfile.lock(options.path, {realpath: false, stale: 10_000, retries: {retries: 200, minTimeout: 5, maxTimeout: 50, randomize: true}});
 		} catch (error) {
 			throw new XiError('AUDIT_UNAVAILABLE', `Cannot lock the audit log ${options.path}: ${(error as Error).message}.`, {cause: error});

@@ -6,7 +6,6 @@
  */
 import {readFile} from 'node:fs/promises';
 import {Low, type Adapter} from 'lowdb';
-import lockfile from 'proper-lockfile';
 import {XiError} from '../errors.js';
 import {existsSync, writeFileAtomic} from './files.js';
 
@@ -61,6 +60,8 @@ export function openLockedJsonStore<T>(path: string, options: {what: string; emp
 
 		let release: () => Promise<void>;
 		try {
+			// Loaded by the first change only: a command that only reads (help, --version, `runs`) does not pay for the lock library.
+			const {default: lockfile} = await import('proper-lockfile');
 			release = await lockfile.lock(path, {realpath: false, stale: 10_000, retries: {retries: 100, minTimeout: 10, maxTimeout: 100, randomize: true}});
 		} catch (error) {
 			throw new XiError('REGISTRY_BUSY', `Another xi-exec process holds the lock on ${path}; try again in a moment.`, {cause: error});

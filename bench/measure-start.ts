@@ -1,0 +1,45 @@
+/**
+ * What starting the CLI costs before any work: `xi-exec --version` and a read-only command
+ * (`runs --json`, which reads the history and takes no lock) against `node -e 0`, alternating
+ * starts, wall time and CPU (user + system of the process) each.
+ */
+import {controllerCli} from './ours.js';
+import {median, runTimed} from './processes.js';
+import {reapedChildrenCpuMs} from './hosts.js';
+import type {Report} from './report.js';
+import {seconds} from './table.js';
+
+type Launch = {label: string; args: string[]};
+
+export async function measureStart(report: Report, options: {home: string; runs: number}, log: (text: string) => void): Promise<void> {
+	const launches: Launch[] = [
+		{label: 'node -e 0', args: ['-e', '0']},
+		{label: 'xi-exec --version', args: [controllerCli, '--version']},
+		{label: 'xi-exec runs --json (read-only)', args: [controllerCli, 'runs', '--json', '--home', options.home]},
+	];
+	const runs = Math.max(options.runs, 7);
+	log(`CLI start-up, ${runs} alternating starts each`);
+	const wall = launches.map(() => [] as number[]);
+	const cpu = launches.map(() => [] as number[]);
+	for (let run = 0; run < runs; run++) {
+		for (const [index, launch] of launches.entries()) {
+			const before = reapedChildrenCpuMs();
+			const finished = await runTimed(process.execPath, launch.args);
+			if (finished.code !== 0) {
+				report.notes.push(`start-up: ${launch.label} exited with ${finished.code}: ${finished.stderr.trim().split('\n')[0] ?? ''}`);
+			}
+
+			wall[index]!.push(finished.ms);
+			cpu[index]!.push(reapedChildrenCpuMs() - before);
+		}
+	}
+
+	const bare = median(cpu[0]!);
+	report.rows.push(...launches.map((launch, index) => ({
+		measure: `start-up: ${launch.label}`,
+		value: seconds(median(wall[index]!)),
+		cpu: seconds(median(cpu[index]!)),
+		...(index === 0 ? {} : {ratio: `CPU +${seconds(median(cpu[index]!) - bare)} over node`}),
+	})));
+	report.notes.push(`start-up CPU (ms): ${launches.map((launch, index) => `${launch.label} ${cpu[index]!.join(', ')}`).join('; ')}`);
+}
