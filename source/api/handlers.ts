@@ -31,6 +31,8 @@ import type {RegistryStore} from '../registry/store.js';
 import type {Caller} from './auth.js';
 import type {DiscoveryCache} from '../core/discovery-cache.js';
 import {buildOpenApiDocument} from './openapi.js';
+import {routes} from './routes.js';
+import {runbookOperations, runbookRoutes} from './runbook-routes.js';
 import {decidePolicy, type PolicyContext} from './policy-decision.js';
 import {openApprovalStore} from '../approvals/store.js';
 import {isApprovalClaim} from '../protocol/decode.js';
@@ -172,7 +174,7 @@ export function createHandlers(ports: ApiPorts): Record<string, Handler> {
 			const {scope} = tokenCaller(caller);
 			const {agents} = await selectWithinScope(scope, (request.query as {on?: string | string[]}).on);
 			const found = await ports.discovery.discover(agents, {maxAgeMs: ports.discoveryMaxAgeMs});
-			return buildOpenApiDocument({catalog: buildCatalog(found, script => scopeAllowsScript(scope, script)), version: ports.version});
+			return buildOpenApiDocument({catalog: buildCatalog(found, script => scopeAllowsScript(scope, script)), version: ports.version, routes: [...routes, ...runbookRoutes], extraPaths: runbookOperations(ports.paths)});
 		},
 
 		async listAgents(request, _reply, caller) {

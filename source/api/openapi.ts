@@ -15,6 +15,8 @@ export type OpenApiInput = {
 	catalog: Catalog;
 	version: string;
 	routes?: readonly RouteSpec[];
+	/** Operations built elsewhere (one per runbook), by path. */
+	extraPaths?: Record<string, Record<string, unknown>>;
 };
 
 const statusText: Record<string, string> = {
@@ -85,6 +87,10 @@ export function buildOpenApiDocument(input: OpenApiInput): Record<string, unknow
 		}
 	}
 
+	for (const [path, operations] of Object.entries(input.extraPaths ?? {})) {
+		paths[path] = {...paths[path], ...operations};
+	}
+
 	dropUnused(components, paths);
 	return {
 		openapi: '3.1.0',
@@ -100,6 +106,7 @@ export function buildOpenApiDocument(input: OpenApiInput): Record<string, unknow
 		tags: [
 			{name: 'scripts', description: 'One operation per script on the reachable agents'},
 			{name: 'runs', description: 'Runs and the run history'},
+			{name: 'runbooks', description: 'Runbooks: named steps run in order or in parallel, each a run (one operation per runbook)'},
 			{name: 'discovery', description: 'Agents, their tags and scripts'},
 			{name: 'tokens', description: 'Scoped tokens (needs a token whose scope is everything)'},
 			{name: 'audit', description: 'The controller\'s audit trail (needs a token whose scope is everything)'},

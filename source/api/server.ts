@@ -39,6 +39,7 @@ import {policyServerName} from '../io/policy-client.js';
 import {isJsonMediaType} from './request-checks.js';
 import {openRequestRecords} from './request-records.js';
 import {bodyLimitBytes, routes, type Access} from './routes.js';
+import {createRunbookHandlers, runbookRoutes} from './runbook-routes.js';
 import {createLiveRuns} from './run-events.js';
 import {runEventSchema} from './schemas.js';
 
@@ -239,6 +240,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
 
 	const handlers: Record<string, Handler> = {
 		...createHandlers(ports),
+		...createRunbookHandlers(ports),
 		docsPage: staticFile('text/html; charset=utf-8', docsHtml),
 		docsScript: staticFile('text/javascript; charset=utf-8', docsScript),
 		docsStyle: staticFile('text/css; charset=utf-8', docsCss),
@@ -318,7 +320,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
 		throw new XiError('ROUTE_UNKNOWN', `No route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}; GET /openapi.json lists them.`);
 	});
 
-	for (const route of routes) {
+	for (const route of [...routes, ...runbookRoutes]) {
 		const handler = handlers[route.operationId];
 		if (!handler) {
 			throw new XiError('INTERNAL', `route ${route.method} ${route.url} has no handler`);

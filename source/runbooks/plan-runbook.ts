@@ -39,7 +39,8 @@ export type RunbookPlan = {
 	notes: string[];
 };
 
-export type PlanCheck = {ok: true; plan: RunbookPlan} | {ok: false; problems: string[]};
+/** `outOfScope`: some problem is a step reaching outside the token's scope (the refusal is then OUT_OF_SCOPE). */
+export type PlanCheck = {ok: true; plan: RunbookPlan} | {ok: false; problems: string[]; outOfScope?: true};
 
 /** The agents the runbook could reach, for the discovery the plan needs; problems are left to planRunbook. */
 export function reachableAgents(runbook: Runbook, values: ParameterValues, agents: readonly AgentRecord[]): AgentRecord[] {
@@ -64,6 +65,7 @@ export function planRunbook(runbook: Runbook, given: Readonly<Record<string, unk
 
 	const {values} = parameters;
 	const problems: string[] = [];
+	let outOfScope = false;
 	const notes = new Set<string>();
 	const secret = new Set(runbook.parameters.filter(parameter => parameter.secret).map(parameter => parameter.name));
 	const discovered = new Map(fleet.discovered.map(found => [found.name, found]));
@@ -106,6 +108,7 @@ export function planRunbook(runbook: Runbook, given: Readonly<Record<string, unk
 		if (fleet.scope && targets.length > 0) {
 			const outside = checkScope(fleet.scope, step.script, targets);
 			if (outside) {
+				outOfScope = true;
 				problems.push(`step ${step.name}: ${outside}`);
 			}
 		}
@@ -123,7 +126,7 @@ export function planRunbook(runbook: Runbook, given: Readonly<Record<string, unk
 		}
 	}
 
-	return problems.length > 0 ? {ok: false, problems} : {ok: true, plan: {values, steps, notes: [...notes]}};
+	return problems.length > 0 ? {ok: false, problems, ...(outOfScope ? {outOfScope: true as const} : {})} : {ok: true, plan: {values, steps, notes: [...notes]}};
 }
 
 type Selected = {agents: AgentRecord[]; selector?: string[]; problems: string[]};

@@ -104,7 +104,7 @@ export async function prepareRunbookRun(ports: RunbookPorts, input: RunbookRunIn
 	const discovered = await discover(reachable);
 	const planned = planRunbook(runbook, params, {agents: registry.agents, discovered, ...(scope ? {scope} : {})});
 	if (!planned.ok) {
-		return refuse(runbookInvalid(`Runbook ${name} cannot run as it is`, planned.problems));
+		return refuse(runbookInvalid(`Runbook ${name} cannot run as it is`, planned.problems, planned.outOfScope ? 'OUT_OF_SCOPE' : 'RUNBOOK_INVALID'));
 	}
 
 	let carried = new Map<string, StepOutcome>();

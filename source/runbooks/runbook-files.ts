@@ -68,7 +68,7 @@ export function readRunbookBytes(paths: ControllerPaths, name: string): {text: s
 	return {text: bytes.toString('utf8'), sha256: createHash('sha256').update(bytes).digest('hex'), file, format};
 }
 
-/** One error listing every problem, one per line. */
-export function runbookInvalid(what: string, problems: readonly string[]): XiError {
-	return new XiError('RUNBOOK_INVALID', `${what}; nothing was run:\n${problems.map(problem => `  - ${problem}`).join('\n')}`);
+/** One error listing every problem, one per line (OUT_OF_SCOPE when a step reaches outside the caller's token). */
+export function runbookInvalid(what: string, problems: readonly string[], code: 'RUNBOOK_INVALID' | 'OUT_OF_SCOPE' = 'RUNBOOK_INVALID'): XiError {
+	return new XiError(code, `${what}; nothing was run:\n${problems.map(problem => `  - ${problem}`).join('\n')}`);
 }

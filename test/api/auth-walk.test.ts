@@ -4,6 +4,8 @@
  * takes no token at all, only an agent's certificate. The table below must name every route the
  * server registered, so a route added later without a decision here fails this test.
  */
+import {mkdirSync, writeFileSync} from 'node:fs';
+import {join} from 'node:path';
 import test from 'ava';
 import {Ajv2020} from 'ajv/dist/2020.js';
 import {errorSchema} from '../../source/api/schemas.js';
@@ -14,6 +16,7 @@ let fleet: ApiFleet;
 let admin: string;
 let outOfScope: string;
 let runId: string;
+let runbookRunId: string;
 
 test.before(async () => {
 	fleet = await startApiFleet([
@@ -26,6 +29,9 @@ test.before(async () => {
 	await createToken(fleet.paths, 'victim', ['hello'], ['web1']);
 	const run = await call(fleet, 'POST', '/v1/runs', {token: admin, body: {script: 'hello', on: ['all']}});
 	runId = run.json().requestId as string;
+	mkdirSync(join(fleet.home, 'runbooks'));
+	writeFileSync(join(fleet.home, 'runbooks', 'greet.yaml'), 'steps:\n  - {name: a, script: hello, on: all}\n');
+	runbookRunId = (await call(fleet, 'POST', '/v1/runbooks/greet/runs', {token: admin, body: {}})).json().id as string;
 });
 
 test.after.always(async () => {
@@ -59,6 +65,13 @@ const samples: Record<string, Sample> = {
 	'GET /v1/tokens': {path: () => '/v1/tokens'},
 	'POST /v1/tokens': {path: () => '/v1/tokens', body: {name: 'made-by-walk', scripts: ['hello'], on: ['web2']}},
 	'DELETE /v1/tokens/:name': {path: () => '/v1/tokens/victim'},
+	'GET /v1/runbooks': {path: () => '/v1/runbooks'},
+	'POST /v1/runbooks/:name/runs': {path: () => '/v1/runbooks/greet/runs', body: {}},
+	'GET /v1/runbook-runs': {path: () => '/v1/runbook-runs'},
+	'GET /v1/runbook-runs/:id': {path: () => `/v1/runbook-runs/${runbookRunId}`},
+	'GET /v1/runbook-runs/:id/events': {path: () => `/v1/runbook-runs/${runbookRunId}/events`},
+	'POST /v1/runbook-runs/:id/cancel': {path: () => `/v1/runbook-runs/${runbookRunId}/cancel`},
+	'POST /v1/runbook-runs/:id/resume': {path: () => `/v1/runbook-runs/${runbookRunId}/resume`, body: {from: 'a'}},
 	'POST /mcp': {path: () => '/mcp', body: initialize, headers: mcpHeaders, mcp: {status: 200}},
 	'GET /mcp': {path: () => '/mcp', headers: mcpHeaders, mcp: {status: 400, code: 'USAGE'}},
 	'DELETE /mcp': {path: () => '/mcp', headers: mcpHeaders, mcp: {status: 400, code: 'USAGE'}},

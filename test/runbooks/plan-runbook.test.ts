@@ -107,7 +107,7 @@ const rows: Array<{title: string; runbook?: Runbook; given: Record<string, unkno
 		title: 'steps out of the token\'s scope',
 		given: {password: 'pw'},
 		fleet: {scope: scope(['site=london'], ['health-check', 'restart-web'])},
-		result: {ok: false, problems: ['step login: token contractor may not run login (it may run health-check, restart-web)']},
+		result: {ok: false, problems: ['step login: token contractor may not run login (it may run health-check, restart-web)'], outOfScope: true},
 	},
 	{
 		title: 'hosts out of the token\'s scope, for a failedIn step too',
@@ -117,7 +117,7 @@ const rows: Array<{title: string; runbook?: Runbook; given: Record<string, unkno
 			'step check: token contractor may not reach web2 (its scope is --on web1)',
 			'step restart: token contractor may not reach web2 (its scope is --on web1)',
 			'step recheck: token contractor may not reach web2 (its scope is --on web1)',
-		]},
+		], outOfScope: true},
 	},
 	{
 		title: 'an agent not answering discovery is a note, not a problem',
