@@ -2,7 +2,7 @@
  * How one step ended, from its hosts' statuses. A step is `ok` when its failures (failed, timeout,
  * denied, error, and unreachable unless `ignoreUnreachable`) are within its `maxFailures` (none
  * by default) and no host was left unstarted (the rollout stopped: threshold, canary); `failed`
- * otherwise; `cancelled` when the run was cancelled; `skipped` when it had no host to run on (the
+ * otherwise; `cancelled` when the run was cancelled (a host ended `cancelled`); `skipped` when it had no host to run on (the
  * step it takes its hosts from failed nowhere); `error` when it was refused before it ran. Pure.
  */
 import {countByStatus} from '../history/run-record.js';
@@ -35,14 +35,15 @@ export function stepOutcome(step: Step, results: ReadonlyArray<{agent: string; s
 	};
 	const base = {...(options.requestId ? {requestId: options.requestId} : {}), counts, hosts};
 	const total = results.length;
-	if (options.cancelled) {
+	// Cancelled here (Ctrl-C, the API) or from elsewhere (`xi-exec cancel` of the step's request id).
+	if (options.cancelled || (counts.cancelled ?? 0) > 0) {
 		return {...base, status: 'cancelled', reason: 'cancelled'};
 	}
 
 	const rollout = planRollout({parallel: 1, ...(step.rollout.maxFailures ? {maxFailures: step.rollout.maxFailures} : {}), ignoreUnreachable: step.rollout.ignoreUnreachable ?? false}, total);
 	const allowed = rollout.maxFailures ?? 0;
 	const failures = results.filter(result => failedHostStatuses.includes(result.status) && !(result.status === 'unreachable' && rollout.ignoreUnreachable)).length;
-	const notStarted = (counts.skipped ?? 0) + (counts.cancelled ?? 0);
+	const notStarted = counts.skipped ?? 0;
 	if (failures > allowed) {
 		return {...base, status: 'failed', reason: `${failures} of ${total} ${plural(total, 'host')} failed, over maxFailures ${allowed}`};
 	}

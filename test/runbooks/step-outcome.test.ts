@@ -16,6 +16,7 @@ const rows: Array<{title: string; step: Step; results: string; cancelled?: boole
 	{title: 'a canary refused leaves hosts unstarted: failed', step: step({canary: 1}), results: 'ok skipped skipped', outcome: {status: 'failed', reason: '2 of 3 hosts did not run'}},
 	{title: 'ignoreUnreachable: unreachable does not count, but is still a host where it failed', step: step({ignoreUnreachable: true}), results: 'ok unreachable', outcome: {status: 'ok'}, failed: ['h2']},
 	{title: 'cancelled', step: step(), results: 'ok cancelled', cancelled: true, outcome: {status: 'cancelled', reason: 'cancelled'}},
+	{title: 'cancelled from elsewhere (xi-exec cancel of the step\'s request id)', step: step(), results: 'ok cancelled skipped', outcome: {status: 'cancelled', reason: 'cancelled'}},
 ];
 
 for (const row of rows) {
