@@ -215,6 +215,7 @@ export async function prepareRun(ports: RunPorts, input: RunRequestInput): Promi
 			...(hasSecrets(secret, args.length) ? {secretArgs: true} : {}),
 			selector,
 			caller: input.caller,
+			...(scope ? {token: {id: scope.id, name: scope.name}} : {}),
 			startedAt: now().toISOString(),
 			targets: targets.map(target => target.name),
 			...(input.rerun ? {rerunOf: input.rerun.of} : {}),

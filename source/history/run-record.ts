@@ -15,6 +15,8 @@ export type RunHeader = {
 	args: string[];
 	selector: string[];
 	caller: string;
+	/** The token the run was asked with, when there was one: whose run it is (a token sees only its own). */
+	token?: {id: string; name: string};
 	startedAt: string;
 	targets: string[];
 	rerunOf?: string;

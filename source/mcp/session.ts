@@ -177,7 +177,7 @@ export function createMcpSession(ports: McpPorts, caller: McpCaller, scope: Toke
 				}
 
 				case 'list_runs': {
-					const runs = listRuns(historyDirectory(ports.paths), 1000).filter(run => run.header.caller === who).slice(0, call.limit);
+					const runs = listRuns(historyDirectory(ports.paths), 1000).filter(run => isOwn(run.header)).slice(0, call.limit);
 					result = dataResult(`${runs.length} ${runs.length === 1 ? 'run' : 'runs'} by ${who}.`, {runs: runs.map(run => ({requestId: run.header.requestId, script: run.header.script, targets: run.header.targets, startedAt: run.header.startedAt, endedAt: run.endedAt ?? null, complete: run.complete, counts: countByStatus(run.results)}))});
 					break;
 				}
@@ -256,10 +256,16 @@ export function createMcpSession(ports: McpPorts, caller: McpCaller, scope: Toke
 		return dataResult(`${views.length} ${views.length === 1 ? 'agent' : 'agents'} in scope, ${reachable} reachable.`, {agents: views, hidden: set.hidden});
 	};
 
+	/**
+	 * A run is this token's when the token it was asked with is this one, by id: a token re-created
+	 * under a revoked one's name (perhaps with another scope) sees none of the old token's runs.
+	 */
+	const isOwn = (header: {caller: string; token?: {id: string}}) => header.caller === who && header.token?.id === scope.id;
+
 	const ownRun = (requestId: string) => {
 		const run = findRun(historyDirectory(ports.paths), requestId);
-		if (run.header.caller !== who) {
-			throw new XiError('OUT_OF_SCOPE', `Refused: run ${requestId} was not started by ${who}; a token sees and cancels only its own runs.`);
+		if (!isOwn(run.header)) {
+			throw new XiError('OUT_OF_SCOPE', `Refused: run ${requestId} was not started by this token (${who}); a token sees and cancels only its own runs.`);
 		}
 
 		return run;
