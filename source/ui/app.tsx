@@ -31,6 +31,7 @@ import {usePairingState} from './screens/pairing/use-pairing-state.js';
 import {Run, runPage, type RunTarget} from './screens/run/run.js';
 import {scriptChoices, type ScriptChoice} from './screens/run/script-choices.js';
 import {useRun} from './screens/run/use-run.js';
+import {liveTail, type LiveLine} from './screens/run/live-lines.js';
 import {useRunScreenState, type RunScreenAction, type RunScreenState} from './screens/run/use-run-state.js';
 import {theme} from './theme.js';
 import {consoleExtensions, type ConsoleExtension} from './extensions.js';
@@ -358,7 +359,8 @@ function RunScreen({core, entry, height, width, now, isActive, onBack, onAudit, 
 	}, [onStatus, place, going]);
 	const agent = viewing !== undefined && state.step === 'running' ? state.run.agents[viewing] : undefined;
 	if (agent) {
-		return <OutputScreen agent={agent} height={height} width={width} isActive={isActive} onBack={() => setViewing(undefined)} onHelp={onHelp}/>;
+		const live = state.step === 'running' && state.live && Object.hasOwn(state.live, agent.name) ? state.live[agent.name] : undefined;
+		return <OutputScreen agent={agent} live={live} height={height} width={width} isActive={isActive} onBack={() => setViewing(undefined)} onHelp={onHelp}/>;
 	}
 
 	return <Run state={state} targets={targets as readonly RunTarget[]} height={height} width={width} now={now}/>;
@@ -377,9 +379,10 @@ function runPlace(state: RunScreenState): KeyPlace {
 	return state.step === 'running' ? (state.run.finished ? 'finished' : 'running') : state.step;
 }
 
-function OutputScreen({agent, height, width, isActive, onBack, onHelp}: {agent: NonNullable<Extract<RunScreenState, {step: 'running'}>['run']['agents'][string]>; height: number; width: number; isActive: boolean; onBack: () => void; onHelp: (place: KeyPlace) => void}) {
+function OutputScreen({agent, live, height, width, isActive, onBack, onHelp}: {agent: NonNullable<Extract<RunScreenState, {step: 'running'}>['run']['agents'][string]>; live: readonly LiveLine[] | undefined; height: number; width: number; isActive: boolean; onBack: () => void; onHelp: (place: KeyPlace) => void}) {
 	const [state, dispatch] = useOutputState();
-	const lines = useMemo(() => outputLines(agent), [agent]);
+	// While the host runs, its lines as they came (stderr marked); once it has finished, its whole result.
+	const lines = useMemo(() => (!agent.result && live ? liveTail(live, live.length) : outputLines(agent)), [agent, live]);
 	const texts = useMemo(() => lines.map(line => line.text), [lines]);
 	useOutput(state, dispatch, {lines: texts, rows: outputRows(agent, height, width), onBack, onHelp: () => {
 		onHelp(state.editing ? 'output-search' : 'output');

@@ -13,6 +13,8 @@ import {StatusBadge} from '../../components/status-badge.js';
 import {theme} from '../../theme.js';
 import {listWindow, outcomeOrder, runLayout, troubleSummary} from './run-layout.js';
 import type {ScriptChoice} from './script-choices.js';
+import {liveTail, type LiveLine} from './live-lines.js';
+import {outputLines} from '../output/output-lines.js';
 import type {RunningStep, RunScreenState} from './use-run-state.js';
 
 /** What the fleet knows of a target before the run: whether it answered, and what it offers. */
@@ -152,24 +154,28 @@ function RunPanes({state, height, width, now}: {state: RunningStep; height: numb
 				<Box flexDirection="column">
 					{chunk(agents, layout.columns).map(row => (
 						<Box key={row[0]!.name}>
-							{row.map(agent => <Pane key={agent.name} agent={agent} height={layout.paneRows} width={layout.columnWidth} selected={agent.name === agents[selectedIndex]?.name}/>)}
+							{row.map(agent => <Pane key={agent.name} agent={agent} live={liveOf(state, agent.name)} height={layout.paneRows} width={layout.columnWidth} selected={agent.name === agents[selectedIndex]?.name}/>)}
 						</Box>
 					))}
 				</Box>
 			) : (
 				<Box flexDirection="column">
-					<HostList agents={agents} selected={selectedIndex} columns={layout.columns} columnWidth={layout.columnWidth} rows={layout.listRows}/>
-					{agents[selectedIndex] ? <Pane agent={agents[selectedIndex]} height={layout.paneRows} width={width} selected expanded/> : null}
+					<HostList agents={agents} live={state.live} selected={selectedIndex} columns={layout.columns} columnWidth={layout.columnWidth} rows={layout.listRows}/>
+					{agents[selectedIndex] ? <Pane agent={agents[selectedIndex]} live={liveOf(state, agents[selectedIndex].name)} height={layout.paneRows} width={width} selected expanded/> : null}
 				</Box>
 			)}
 		</Box>
 	);
 }
 
-function Pane({agent, height, width, selected, expanded = false}: {agent: AgentRunState; height: number; width: number; selected: boolean; expanded?: boolean}) {
+function liveOf(state: RunningStep, name: string): readonly LiveLine[] | undefined {
+	return state.live && Object.hasOwn(state.live, name) ? state.live[name] : undefined;
+}
+
+function Pane({agent, live, height, width, selected, expanded = false}: {agent: AgentRunState; live: readonly LiveLine[] | undefined; height: number; width: number; selected: boolean; expanded?: boolean}) {
 	// The badge wraps in the expanded pane (a reason in full); its lines come out of the output's.
 	const badgeLines = expanded ? Math.max(1, Math.ceil((visible(agent.name).length + 4 + badgeLength(agent)) / Math.max(1, width - 4))) : 1;
-	const lines = tail(agent, height - 2 - badgeLines);
+	const lines = tail(agent, live, height - 2 - badgeLines);
 	return (
 		<Box flexDirection="column" borderStyle="round" borderColor={selected ? theme.accent : theme.dim} height={height} width={width} paddingX={1} overflow="hidden">
 			<Box>
@@ -178,7 +184,7 @@ function Pane({agent, height, width, selected, expanded = false}: {agent: AgentR
 				{agent.result && !expanded ? <Box flexShrink={0}><Text color={theme.dim}>{`  ${formatSeconds(agent.result.durationMs)}`}</Text></Box> : null}
 			</Box>
 			{lines.map((line, index) => (
-				<Text key={index} wrap="truncate">{line}</Text>
+				<PaneText key={index} line={line}/>
 			))}
 		</Box>
 	);
@@ -189,7 +195,7 @@ function badgeLength(agent: AgentRunState): number {
 }
 
 /** One line per host, in columns (column after column), with "N more" where the list is cut. */
-function HostList({agents, selected, columns, columnWidth, rows}: {agents: AgentRunState[]; selected: number; columns: number; columnWidth: number; rows: number}) {
+function HostList({agents, live, selected, columns, columnWidth, rows}: {agents: AgentRunState[]; live: RunningStep['live']; selected: number; columns: number; columnWidth: number; rows: number}) {
 	const window = listWindow(agents.length, selected, rows * columns);
 	const entries: Array<{agent: AgentRunState; index: number} | {more: string}> = [
 		...(window.above > 0 ? [{more: `↑ ${window.above} more`}] : []),
@@ -210,7 +216,7 @@ function HostList({agents, selected, columns, columnWidth, rows}: {agents: Agent
 							<Box key={entry.agent.name} width={columnWidth - 1}>
 								<Box flexShrink={0} width={nameWidth + 1}><Text inverse={entry.index === selected}>{visible(entry.agent.name).padEnd(nameWidth).slice(0, nameWidth)}</Text></Box>
 								<Box flexShrink={0} width={badgeWidth}><StatusBadge agent={entry.agent}/></Box>
-								{withOutput ? <Text color={theme.dim} wrap="truncate">{' ' + (tail(entry.agent, 1)[0] ?? '')}</Text> : null}
+								{withOutput ? <Text color={theme.dim} wrap="truncate">{' ' + (tail(entry.agent, live && Object.hasOwn(live, entry.agent.name) ? live[entry.agent.name] : undefined, 1)[0]?.text ?? '')}</Text> : null}
 							</Box>
 						)))}
 				</Box>
@@ -228,13 +234,31 @@ function chunk<T>(items: readonly T[], size: number): T[][] {
 	return chunks;
 }
 
-function tail(agent: AgentRunState, count: number): string[] {
+type PaneLine = {stream: 'stdout' | 'stderr' | 'note'; text: string};
+
+/** A host's last lines: as they came (stderr marked) during a live run, else from its result (a past run: stdout, then stderr). */
+function tail(agent: AgentRunState, live: readonly LiveLine[] | undefined, count: number): PaneLine[] {
 	if (count <= 0) {
 		return [];
 	}
 
+	if (live && live.length > 0) {
+		return liveTail(live, count);
+	}
+
+	if (agent.result) {
+		return outputLines(agent).filter(line => line.stream !== 'note').slice(-count);
+	}
+
 	const lines = visibleLines(agent.output.replace(/\n$/, ''));
-	return (lines.length === 1 && lines[0] === '' ? [] : lines).slice(-count);
+	return (lines.length === 1 && lines[0] === '' ? [] : lines).slice(-count).map(text => ({stream: 'stdout', text}));
+}
+
+/** A pane's line: stderr marked as the output view marks it, so it never passes for stdout. */
+function PaneText({line}: {line: PaneLine}) {
+	return line.stream === 'stderr'
+		? <Text wrap="truncate"><Text color={theme.warn}>stderr│ </Text>{line.text}</Text>
+		: <Text wrap="truncate">{line.text}</Text>;
 }
 
 export function formatSeconds(milliseconds: number): string {

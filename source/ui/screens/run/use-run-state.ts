@@ -8,10 +8,12 @@ import {useReducer} from 'react';
 import type {RunEvent} from '../../../run/events.js';
 import {initialRunState, reduceRun, type RunState} from '../../../run/run-state.js';
 import {outcomeOrder} from './run-layout.js';
+import {appendOutput, type LiveLine} from './live-lines.js';
 import type {ScriptChoice} from './script-choices.js';
 
 /** `selected`: a host by name (the order by outcome changes as hosts finish); the first when unset. */
-export type RunningStep = {step: 'running'; choice: ScriptChoice; args: string[]; requestId: string; run: RunState; selected?: string; startedAt: number; finishedAt?: number; notice?: string};
+/** `live`: each host's output lines as they came, with their stream (stderr is marked in the panes). */
+export type RunningStep = {step: 'running'; choice: ScriptChoice; args: string[]; requestId: string; run: RunState; live?: Readonly<Record<string, LiveLine[]>>; selected?: string; startedAt: number; finishedAt?: number; notice?: string};
 
 export type RunScreenState =
 	| {step: 'pick'; choices: ScriptChoice[]; cursor: number; targets: string[]}
@@ -101,8 +103,11 @@ export function reduceRunScreen(state: RunScreenState, action: RunScreenAction):
 
 		case 'running': {
 			if (action.type === 'event') {
-				const finishedAt = action.event.type === 'run-finished' && action.at !== undefined ? {finishedAt: action.at} : {};
-				return {...state, run: reduceRun(state.run, action.event), ...finishedAt};
+				const {event} = action;
+				const finishedAt = event.type === 'run-finished' && action.at !== undefined ? {finishedAt: action.at} : {};
+				// A computed key defines an own property, even for a host named `__proto__`.
+				const live = event.type === 'agent-output' ? {live: {...state.live, [event.agent]: appendOutput(state.live && Object.hasOwn(state.live, event.agent) ? state.live[event.agent]! : [], event.stream, event.data)}} : {};
+				return {...state, run: reduceRun(state.run, event), ...live, ...finishedAt};
 			}
 
 			if (action.type === 'move') {
