@@ -165,13 +165,13 @@ test('a TCP collector that is down: appends do not wait, nothing is lost locally
 	const forwarder = createSyslogForwarder({transport: 'tcp', host: '127.0.0.1', port}, 'xi-exec', {retryMs: 50});
 	const directory = temporaryDirectory(t);
 	const log = openAuditLog({path: join(directory, 'audit.log'), side: 'controller', signer: key.signer, checkpointEvery: 1000, forward: forwarder.forward});
-	const started = performance.now();
+	// Nothing listens on the port until all 50 appends are done: had an append waited for delivery, this
+	// loop would never finish (the test's timeout), so finishing it is the proof, with no clock involved.
 	for (let n = 0; n < 50; n++) {
 		await log.append({event: 'run.request', requestId: `req-${n}`});
 	}
 
 	await log.close();
-	t.true(performance.now() - started < 5000, `50 appends took ${Math.round(performance.now() - started)} ms`);
 	const lines = fileLines(log.path);
 	t.like(verifyLog(lines, {verifier: key.verifier}), {ok: true, records: 51, lastCheckpoint: 50, warnings: []});
 	t.is(forwarder.dropped(), 0);
