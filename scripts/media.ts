@@ -5,7 +5,8 @@
  * screen with `tmux capture-pane -e -p` and turns the ANSI text into an SVG: monospace text,
  * each run of one style placed at its column, coloured with a 16-colour palette.
  *
- * Pictures: fleet, fleet-filtered, run-panes, run-list, audit, help, pairing (a new agent's request,
+ * Pictures: fleet, fleet-filtered, run-panes, run-list (failures first), output (a host's whole
+ * output, stderr marked), audit, help, pairing (a new agent's request,
  * approved by typing the code it printed).
  */
 import {execFile, spawn} from 'node:child_process';
@@ -295,17 +296,22 @@ async function main(): Promise<void> {
 		await showing('Run check-service on 6 agents?');
 		await keys('Enter');
 		await showing('finished');
-		await keys('Down');
-		await keys('Down');
-		await showing('│ db2  failed (exit 3)');
-		await picture('run-list', 'xi-exec demo: check-service on six agents, one failing');
+		// Failures first: db2 heads the list, selected, its pane expanded below.
+		await showing('│ db2  ✗ failed (exit 3)');
+		await picture('run-list', 'xi-exec demo: check-service on six agents, the failing one first');
+
+		await keys('Enter');
+		await showing('stderr│ upstream: connection refused');
+		await picture('output', 'xi-exec demo: a failed host\'s whole output, stderr marked');
+		await keys('Escape');
+		await showing('│ db2  ✗ failed (exit 3)');
 
 		await keys('a');
 		await showing('chain intact');
 		await showing('OUTCOME');
 		await picture('audit', 'xi-exec demo: the audit trail of that run, chain verified');
 		await keys('Escape');
-		await showing('│ db2  failed (exit 3)');
+		await showing('│ db2  ✗ failed (exit 3)');
 
 		await keys('Escape');
 		await showing('Filter (/):');
