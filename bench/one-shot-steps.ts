@@ -1,7 +1,7 @@
 /**
  * Where a one-shot `xi-exec run SCRIPT --on ONE` spends its time, measured inside one fresh plain
- * node process (no tsx) running the built modules: the real `prepareRun` and `start` with the real
- * stores, audit log and TLS context, each port wrapped in a stopwatch. Printed as one JSON line of
+ * node process (no tsx) running the built modules: the real `resolvePlan` and `executePlan` with
+ * the real stores, audit log and TLS context, each port wrapped in a stopwatch. Printed as one JSON line of
  * milliseconds: process start (node's bootstrap until this file runs), module loading (what the
  * CLI loads for `run`), home and registry reads, describe, the request's audit record with its
  * checkpoint (fsynced), the run exchange, the outcome records and closing the log (fsynced), the
@@ -33,7 +33,8 @@ async function timed<T>(step: string, work: () => Promise<T> | T): Promise<T> {
 type Modules = {
 	home: typeof import('../source/home.js');
 	run: typeof import('../source/commands/run.js');
-	request: typeof import('../source/core/run-request.js');
+	request: typeof import('../source/core/run-plan.js');
+	execute: typeof import('../source/core/run-execute.js');
 	connection: typeof import('../source/dispatch/agent-connection.js');
 	secret: typeof import('../source/dispatch/secret-targets.js');
 	audit: typeof import('../source/audit/controller-log.js');
@@ -44,12 +45,12 @@ type Modules = {
 // What `xi-exec run` loads: the entry's modules and the command table, then the run command's own.
 const modules = await timed('moduleLoading', async () => {
 	await Promise.all(['source/cli/commands/index.js', 'source/cli/main.js', 'source/cli/runner.js', 'source/io/command-io.js'].map(built));
-	const [home, run, request, connection, secret, audit, fingerprints, model] = await Promise.all([
-		'source/home.js', 'source/commands/run.js', 'source/core/run-request.js', 'source/dispatch/agent-connection.js',
+	const [home, run, request, execute, connection, secret, audit, fingerprints, model] = await Promise.all([
+		'source/home.js', 'source/commands/run.js', 'source/core/run-plan.js', 'source/core/run-execute.js', 'source/dispatch/agent-connection.js',
 		'source/dispatch/secret-targets.js', 'source/audit/controller-log.js', 'source/pki/fingerprints.js', 'source/registry/model.js',
 		'source/commands/run-flags.js',
 	].map(built));
-	return {home, run, request, connection, secret, audit, fingerprints, model} as unknown as Modules;
+	return {home, run, request, execute, connection, secret, audit, fingerprints, model} as unknown as Modules;
 });
 
 const {X509Certificate} = await import('node:crypto');
@@ -80,17 +81,29 @@ const wrappedAudit = (log: AuditLog): AuditLog => ({
 	path: log.path,
 });
 const describe = modules.secret.describeTargets(context, 64, 5000);
-const prepared = await timed('prepare', () => modules.request.prepareRun({
+const runPorts = {
 	paths,
 	registry: {
 		read: () => timed('homeAndRegistry', () => registry.read()),
-		update: change => timed('registryUpdate', () => registry.update(change)),
+		update: (change: Parameters<typeof registry.update>[0]) => timed('registryUpdate', () => registry.update(change)),
 	},
 	audit: () => (audit ??= wrappedAudit(timedSync('auditOpen', () => modules.audit.openControllerAudit(paths)))),
 	context,
 	controllerSerial,
-	describe: targets => timed('describe', () => describe(targets)),
-}, {script: input.script, args: [], on: [input.agent], parallel: 64, timeoutSeconds: 30, dryRun: false, caller: 'bench@localhost', yes: false}));
+	describe: (targets: Parameters<typeof describe>[0]) => timed('describe', () => describe(targets)),
+};
+// 'prepare': the plan resolved and its request recorded (executePlan resolves once it is); 'start': the run itself.
+let runExchange = 0;
+let connecting = 0;
+const execution = await timed('prepare', async () => modules.execute.executePlan(runPorts, await modules.request.resolvePlan(runPorts, {script: input.script, args: [], on: [input.agent], parallel: 64, timeoutSeconds: 30, dryRun: false, caller: 'bench@localhost', yes: false}), {
+	emit(event) {
+		if (event.type === 'agent-connecting') {
+			connecting = performance.now();
+		} else if (event.type === 'agent-finished' && connecting > 0) {
+			runExchange = performance.now() - connecting;
+		}
+	},
+}));
 
 function timedSync<T>(step: string, work: () => T): T {
 	const started = performance.now();
@@ -103,17 +116,7 @@ function timedSync<T>(step: string, work: () => T): T {
 
 // From here on, audit appends are the hosts' outcomes (the request and its checkpoint are written).
 phase = 'outcomes';
-let runExchange = 0;
-let connecting = 0;
-const outcome = await timed('start', () => prepared.start({
-	emit(event) {
-		if (event.type === 'agent-connecting') {
-			connecting = performance.now();
-		} else if (event.type === 'agent-finished' && connecting > 0) {
-			runExchange = performance.now() - connecting;
-		}
-	},
-}));
+const outcome = await timed('start', async () => execution.outcome);
 await audit?.close();
 
 // A bare mutual-TLS handshake to the same agent, nothing sent: what any exchange pays first.

@@ -1,10 +1,10 @@
 /**
  * What each route does, as thin calls into the same core the CLI uses: target resolution
- * (resolveTargets), token scopes (checkScope), discovery (discoverAgent), the run flow
- * (prepareRun), the history store, the token and audit commands. Each handler gets the caller the
- * authentication hook found, and answers a value the server validates against the route's schema.
+ * (resolveTargets), token scopes (checkScope), discovery (discoverAgent), the run use case
+ * (checkScriptCall for a typed call, resolvePlan, then executePlan), the history store, the
+ * token and audit use cases. Each handler gets the caller the authentication hook found, and
+ * answers a value the server validates against the route's schema.
  */
-import {randomUUID} from 'node:crypto';
 import {readdirSync, readFileSync} from 'node:fs';
 import {join} from 'node:path';
 import type {SecureContext} from 'node:tls';
@@ -20,11 +20,12 @@ import {createDryRunView} from '../output/dry-run-view.js';
 import {createToken, listTokens, revokeToken} from '../core/tokens.js';
 import type {RunEvent} from '../run/events.js';
 import {cancelRecordedRun, type CancelAnswer} from '../core/cancel-run.js';
-import {prepareRun, type PreparedRun, type RunStartOptions} from '../core/run-request.js';
+import {executePlan, type RunStartOptions} from '../core/run-execute.js';
+import {resolvePlan} from '../core/run-plan.js';
+import {checkScriptCall} from '../core/script-call.js';
 import type {ControllerPaths} from '../home.js';
 import {findRun, historyDirectory, listRuns} from '../history/run-store.js';
 import {runSummary, storedRunDocument, type StoredRun} from '../history/run-record.js';
-import {describeSchemaError} from '../protocol/args-schema.js';
 import {checkScope, reachProblem, scopeAllowsScript, type TokenRecord, type TokenScope} from '../policy/tokens.js';
 import {markSeen, type AgentRecord, type Registry} from '../registry/model.js';
 import type {RegistryStore} from '../registry/store.js';
@@ -38,7 +39,7 @@ import {openApprovalStore} from '../approvals/store.js';
 import {isApprovalClaim} from '../protocol/decode.js';
 import type {RequestRecords} from './request-records.js';
 import {createEventNumbering, formatSse, isAfter, parseEventId, replayHistory, type EventPosition, type LiveRuns} from './run-events.js';
-import {buildCatalog, variantFor} from '../core/script-catalog.js';
+import {buildCatalog} from '../core/script-catalog.js';
 import {agentView} from './views.js';
 import {runControlFromBody, type RunControlBody} from './run-options.js';
 
@@ -100,14 +101,7 @@ export function createHandlers(ports: ApiPorts): Record<string, Handler> {
 
 	const startRun = async (request: FastifyRequest, reply: FastifyReply, caller: {scope: TokenScope; token: string}, body: RunBody & {script: string}): Promise<unknown> => {
 		const control = runControlFromBody(body);
-		const prepared: PreparedRun = await prepareRun({
-			paths: ports.paths,
-			registry: ports.registry,
-			audit: () => ports.audit,
-			context: ports.clientContext,
-			controllerSerial: ports.controllerSerial,
-			now: ports.now,
-		}, {
+		const plan = await resolvePlan({paths: ports.paths, registry: ports.registry, audit: () => ports.audit, context: ports.clientContext, now: ports.now}, {
 			script: body.script,
 			args: body.args,
 			on: selectorValues(body.on),
@@ -120,7 +114,7 @@ export function createHandlers(ports: ApiPorts): Record<string, Handler> {
 			rollout: control.rollout,
 			yes: body.yes,
 		});
-		const live = ports.live.begin({requestId: prepared.requestId, script: prepared.script, targets: prepared.targets.map(target => target.name)});
+		const live = ports.live.begin({requestId: plan.requestId, script: plan.script, targets: plan.targets.map(target => target.name)});
 		// The answer is written by the very writer `run --json` (or `run --dry-run --json`) prints with, fed the same events.
 		let written = '';
 		const write = (text: string) => (written += text);
@@ -144,22 +138,27 @@ export function createHandlers(ports: ApiPorts): Record<string, Handler> {
 			},
 			...(control.approveCanary ? {approveCanary: control.approveCanary} : {}),
 		};
-		const done = prepared.start(startOptions).finally(() => {
-			ports.live.end(prepared.requestId);
+		const execution = await executePlan({paths: ports.paths, registry: ports.registry, audit: () => ports.audit, context: ports.clientContext, controllerSerial: ports.controllerSerial, now: ports.now}, plan, startOptions).catch((error: unknown) => {
+			// Not recorded, so not run: nothing is live.
+			ports.live.end(plan.requestId);
+			throw error;
+		});
+		const done = execution.outcome.finally(() => {
+			ports.live.end(plan.requestId);
 		});
 		ports.running.add(done);
 		void done.catch(() => undefined).finally(() => ports.running.delete(done));
 		if (!body.wait) {
 			done.catch((error: unknown) => {
-				ports.log(`run ${prepared.requestId}: ${(error as Error).message}`);
+				ports.log(`run ${plan.requestId}: ${(error as Error).message}`);
 			});
 			reply.code(202);
-			return {requestId: prepared.requestId, events: `/v1/runs/${prepared.requestId}/events`, run: `/v1/runs/${prepared.requestId}`};
+			return {requestId: plan.requestId, events: `/v1/runs/${plan.requestId}/events`, run: `/v1/runs/${plan.requestId}`};
 		}
 
 		const outcome = await done;
 		if (outcome.historyProblem) {
-			ports.log(`run ${prepared.requestId}: ${outcome.historyProblem}`);
+			ports.log(`run ${plan.requestId}: ${outcome.historyProblem}`);
 		}
 
 		return JSON.parse(written) as unknown;
@@ -197,30 +196,11 @@ export function createHandlers(ports: ApiPorts): Record<string, Handler> {
 			const token = tokenCaller(caller);
 			const {script} = request.params as {script: string};
 			const body = request.body as RunBody;
-			const registry = await ports.registry.read();
-			const targets = resolveTargets(registry, selectorValues(body.on));
-			// Before anything is dialled, discovery included.
-			const problem = checkScope(token.scope, script, targets);
-			if (problem) {
-				const reason = `Refused before running anything: ${problem}.`;
-				// Recorded as the run flow records its own refusals; if even that fails, the refusal stands.
-				await ports.audit.append({event: 'run.refused', requestId: randomUUID(), script, argsHash: argsHash(body.args), caller: `api:${token.scope.name}`, source: request.ip, selector: selectorValues(body.on), code: 'OUT_OF_SCOPE', reason}).catch(() => undefined);
-				throw new XiError('OUT_OF_SCOPE', reason);
-			}
-
-			const found = await ports.discovery.discover(targets, {maxAgeMs: ports.discoveryMaxAgeMs});
-			const entry = buildCatalog(found, name => name === script).scripts[0];
-			if (!entry) {
-				throw new XiError('SCRIPT_UNKNOWN', `No reachable selected agent has ${script} on its allowlist (GET /openapi.json lists the scripts there are).`);
-			}
-
-			for (const target of targets) {
-				const variant = variantFor(entry, target.name);
-				if (variant?.validate && !variant.validate(body.args)) {
-					throw new XiError('ARGS_INVALID', `body field args: ${describeSchemaError(variant.validate)}, by the argument schema ${target.name} advertises for ${script}.`);
-				}
-			}
-
+			await checkScriptCall(
+				{registry: async () => ports.registry.read(), audit: ports.audit, discovery: ports.discovery, discoveryMaxAgeMs: ports.discoveryMaxAgeMs},
+				{script, args: body.args, on: selectorValues(body.on), scope: token.scope, caller: `api:${token.scope.name}`, source: request.ip},
+				{argsField: 'body field args', scriptsListed: 'GET /openapi.json'},
+			);
 			return startRun(request, reply, token, {...body, script});
 		},
 

@@ -1,12 +1,12 @@
 /**
  * The rollout options of a run request body, as the CLI's run-control flags give them to the
- * one run flow (prepareRun): batch, maxFailures, ignoreUnreachable, canary, shuffle, run and idle
- * timeouts. The API cannot ask whether to go on after a canary, so a canary needs an explicit
+ * one run use case (resolvePlan): batch, maxFailures, ignoreUnreachable, canary, shuffle, run
+ * and idle timeouts. The API cannot ask whether to go on after a canary, so a canary needs an explicit
  * canaryDecision. Pure.
  */
 import {XiError} from '../errors.js';
 import {parseAmount, type Amount} from '../run/rollout.js';
-import type {RolloutInput} from '../core/run-request.js';
+import type {RolloutInput} from '../run/plan.js';
 
 export type RunControlBody = {
 	batch?: number | string;

@@ -3,7 +3,8 @@ import {X509Certificate} from 'node:crypto';
 import {certificateNotes} from '../certificates/after-contact.js';
 import {createClientContext} from '../dispatch/agent-connection.js';
 import type {RunEvent} from '../run/events.js';
-import {checkRunInput, prepareRun, type RolloutInput} from '../core/run-request.js';
+import {executePlan} from '../core/run-execute.js';
+import {checkRunInput, resolvePlan, type RolloutInput} from '../core/run-plan.js';
 import {findRun, historyDirectory} from '../history/run-store.js';
 import type {RunStatus} from '../protocol/frames.js';
 import {loadControllerCredentials, openControllerRegistry, type ControllerPaths} from '../home.js';
@@ -58,13 +59,9 @@ export async function runCommand(paths: ControllerPaths, input: RunInput, io: Co
 	let code: number;
 	try {
 		const rerun = input.rerun ? rerunHosts(paths, input.rerun) : undefined;
-		const prepared = await prepareRun({
-			paths,
-			registry: registryStore,
-			audit: () => (audit ??= openControllerAudit(paths)),
-			context: createClientContext(credentials),
-			controllerSerial: normaliseSerial(new X509Certificate(credentials.cert).serialNumber),
-		}, {
+		const context = createClientContext(credentials);
+		const openAudit = () => (audit ??= openControllerAudit(paths));
+		const plan = await resolvePlan({paths, registry: registryStore, audit: openAudit, context}, {
 			script: input.script,
 			args: input.args,
 			on: input.on,
@@ -78,11 +75,11 @@ export async function runCommand(paths: ControllerPaths, input: RunInput, io: Co
 			yes: Boolean(input.yes),
 			...(input.prompt ? {confirm: async (question: string, answer: string) => (await input.prompt!(question)).trim() === answer} : {}),
 		});
-		for (const note of prepared.notes) {
+		for (const note of plan.notes) {
 			io.stderr(`xi-exec: note: ${note}.\n`);
 		}
 
-		const window = planRollout({...input.rollout, parallel: input.parallel}, prepared.targets.length).window;
+		const window = planRollout({...input.rollout, parallel: input.parallel}, plan.targets.length).window;
 		progress = input.progress && !input.dryRun ? startProgress({write: io.stderr, window, columns: input.progress.columns}) : undefined;
 		const shown = progress;
 		const stdout = shown ? (text: string) => shown.around(() => io.stdout(text)) : io.stdout;
@@ -103,8 +100,8 @@ export async function runCommand(paths: ControllerPaths, input: RunInput, io: Co
 			? createDryRunView(stdout, {json: input.json})
 			: input.json
 			? createJsonRunWriter(stdout, {group: Boolean(input.group)})
-			: createPlainRunPrinter(stdout, {nameWidth: Math.max(...prepared.targets.map(target => target.name.length)), group: Boolean(input.group)});
-		const outcome = await prepared.start({
+			: createPlainRunPrinter(stdout, {nameWidth: Math.max(...plan.targets.map(target => target.name.length)), group: Boolean(input.group)});
+		const execution = await executePlan({paths, registry: registryStore, audit: openAudit, context, controllerSerial: normaliseSerial(new X509Certificate(credentials.cert).serialNumber)}, plan, {
 			cancel: cancel.signal,
 			cancelledBy: caller,
 			async approveCanary(canary) {
@@ -119,7 +116,7 @@ export async function runCommand(paths: ControllerPaths, input: RunInput, io: Co
 
 				progress?.suspend();
 				try {
-					return await input.ask(`The ${canary.length} canary ${canary.length === 1 ? 'host is' : 'hosts are'} ok. Run on the other ${prepared.targets.length - canary.length}? [y/N] `);
+					return await input.ask(`The ${canary.length} canary ${canary.length === 1 ? 'host is' : 'hosts are'} ok. Run on the other ${plan.targets.length - canary.length}? [y/N] `);
 				} finally {
 					progress?.resume();
 				}
@@ -130,6 +127,7 @@ export async function runCommand(paths: ControllerPaths, input: RunInput, io: Co
 				progress?.onEvent(event);
 			},
 		});
+		const outcome = await execution.outcome;
 		progress?.stop();
 		if (outcome.certificates) {
 			io.stderr(certificateNotes(outcome.certificates));

@@ -1,6 +1,6 @@
 /**
- * The checks a typed script call gets before the run flow (the REST API's per-script route, the
- * MCP face's script tools): the token's scope against the selected agents first, before anything
+ * The checks a typed script call gets before its run is planned (the REST API's per-script route,
+ * the MCP face's script tools): the token's scope against the selected agents first, before anything
  * is dialled (a refusal is audited as the run flow audits its own), then the script as the
  * selected agents advertise it, and the arguments against each selected agent's own schema.
  */
@@ -17,10 +17,15 @@ import {buildCatalog, variantFor, type CatalogScript} from './script-catalog.js'
 
 export type ScriptCall = {script: string; args: readonly string[]; on: readonly string[]; scope: TokenScope; caller: string; source?: string; client?: string};
 
+/** How the face names what the refusals are about: the arguments' field, and where its caller finds the scripts there are. */
+export type ScriptCallWords = {argsField: string; scriptsListed?: string};
+
+const mcpWords: ScriptCallWords = {argsField: 'args'};
+
 export type ScriptCallPorts = {registry: () => Promise<Registry>; audit: AuditLog; discovery: DiscoveryCache; discoveryMaxAgeMs: number};
 
 /** Refuses a call outside the token's scope, for a script no selected agent advertises, or with arguments a selected agent's schema rejects. */
-export async function checkScriptCall(ports: ScriptCallPorts, call: ScriptCall): Promise<{targets: AgentRecord[]; entry: CatalogScript}> {
+export async function checkScriptCall(ports: ScriptCallPorts, call: ScriptCall, words: ScriptCallWords = mcpWords): Promise<{targets: AgentRecord[]; entry: CatalogScript}> {
 	const targets = resolveTargets(await ports.registry(), call.on);
 	const problem = checkScope(call.scope, call.script, targets);
 	if (problem) {
@@ -33,13 +38,13 @@ export async function checkScriptCall(ports: ScriptCallPorts, call: ScriptCall):
 	const found = await ports.discovery.discover(targets, {maxAgeMs: ports.discoveryMaxAgeMs});
 	const entry = buildCatalog(found, name => name === call.script).scripts[0];
 	if (!entry) {
-		throw new XiError('SCRIPT_UNKNOWN', `No reachable selected agent has ${call.script} on its allowlist.`);
+		throw new XiError('SCRIPT_UNKNOWN', `No reachable selected agent has ${call.script} on its allowlist${words.scriptsListed === undefined ? '' : ` (${words.scriptsListed} lists the scripts there are)`}.`);
 	}
 
 	for (const target of targets) {
 		const variant = variantFor(entry, target.name);
 		if (variant?.validate && !variant.validate(call.args)) {
-			throw new XiError('ARGS_INVALID', `args: ${describeSchemaError(variant.validate)}, by the argument schema ${target.name} advertises for ${call.script}.`);
+			throw new XiError('ARGS_INVALID', `${words.argsField}: ${describeSchemaError(variant.validate)}, by the argument schema ${target.name} advertises for ${call.script}.`);
 		}
 	}
 

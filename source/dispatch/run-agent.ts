@@ -3,20 +3,10 @@ import type {SecureContext} from 'node:tls';
 import {exchange, type AgentTarget, type ExchangeEnd} from './agent-connection.js';
 import type {ConnectionHold} from './held-connections.js';
 import type {AgentResult, RunEvent} from '../run/events.js';
-import {unknownRequestId, type SignedHead, type TokenClaim} from '../protocol/frames.js';
+import {unknownRequestId} from '../protocol/frames.js';
+import type {AgentRunRequest} from '../run/agent-request.js';
 
-export type AgentRunRequest = {
-	requestId: string;
-	script: string;
-	args: readonly string[];
-	caller: string;
-	timeoutMs: number;
-	dryRun: boolean;
-	token?: TokenClaim;
-	controllerHead?: SignedHead;
-	callerSource?: string;
-	client?: string;
-};
+export type {AgentRunRequest} from '../run/agent-request.js';
 
 export type AgentRunOptions = {
 	context: SecureContext;

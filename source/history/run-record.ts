@@ -8,6 +8,9 @@ import type {AgentResult, RunEvent} from '../run/events.js';
 import {resultDocument} from '../run/result-document.js';
 import type {RunStatus} from '../protocol/frames.js';
 
+/** A runbook's step: the runbook run's id and the step's name. */
+export type RunParent = {runbook: string; step: string};
+
 export type RunHeader = {
 	type: 'run';
 	requestId: string;
@@ -20,6 +23,8 @@ export type RunHeader = {
 	startedAt: string;
 	targets: string[];
 	rerunOf?: string;
+	/** The runbook run and step this run is part of. */
+	parent?: RunParent;
 	/** Some arguments were secret: `args` holds their hashes, so the run cannot be repeated from here. */
 	secretArgs?: boolean;
 };

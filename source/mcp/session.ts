@@ -21,7 +21,8 @@ import {buildCatalog} from '../core/script-catalog.js';
 import {checkScriptCall} from '../core/script-call.js';
 import {cancelRecordedRun} from '../core/cancel-run.js';
 import type {RunEvent} from '../run/events.js';
-import {prepareRun} from '../core/run-request.js';
+import {executePlan} from '../core/run-execute.js';
+import {resolvePlan} from '../core/run-plan.js';
 import {historyDirectory} from '../history/run-store.js';
 import {isXiError, XiError} from '../errors.js';
 import {findRun, listRuns} from '../history/run-store.js';
@@ -302,19 +303,12 @@ export function createMcpSession(ports: McpPorts, caller: McpCaller, scope: Toke
 		const checked = await checkScriptCall({registry: async () => ports.registry.read(), audit: ports.audit, discovery: ports.discovery, discoveryMaxAgeMs: ports.discoveryMaxAgeMs}, {script: entry.script, args: call.args, on: call.on, scope: current, caller: who, client: client(), ...source});
 		// The allowlist entry's own time limit decides (the agent takes the smaller of the two).
 		const timeoutSeconds = Math.max(...checked.entry.variants.map(variant => variant.timeoutSeconds));
-		const prepared = await prepareRun({
-			paths: ports.paths,
-			registry: ports.registry,
-			audit: () => ports.audit,
-			context: ports.context(),
-			controllerSerial: ports.controllerSerial(),
-			now: ports.now,
-		}, {script: entry.script, args: call.args, on: call.on, parallel: 64, timeoutSeconds, dryRun: call.dryRun, caller: who, ...source, token: caller.token, client: client(), aiCaller: true});
-		started(prepared.requestId);
-		const live: LiveRun = {caller: who, cancel: new AbortController(), running: new Set(), targets: prepared.targets.map(target => target.name)};
-		ports.live.set(prepared.requestId, live);
+		const plan = await resolvePlan({paths: ports.paths, registry: ports.registry, audit: () => ports.audit, context: ports.context(), now: ports.now},
+			{script: entry.script, args: call.args, on: call.on, parallel: 64, timeoutSeconds, dryRun: call.dryRun, caller: who, ...source, token: caller.token, client: client(), aiCaller: true});
+		const live: LiveRun = {caller: who, cancel: new AbortController(), running: new Set(), targets: plan.targets.map(target => target.name)};
+		ports.live.set(plan.requestId, live);
 		try {
-			const outcome = await prepared.start({
+			const execution = await executePlan({paths: ports.paths, registry: ports.registry, audit: () => ports.audit, context: ports.context(), controllerSerial: ports.controllerSerial(), now: ports.now}, plan, {
 				// The client cancelling its request (notifications/cancelled), cancel_run, or the server stopping.
 				cancel: AbortSignal.any([signal, live.cancel.signal, ports.stopping]),
 				cancelledBy: who,
@@ -327,13 +321,15 @@ export function createMcpSession(ports: McpPorts, caller: McpCaller, scope: Toke
 					}
 				},
 			});
+			started(plan.requestId);
+			const outcome = await execution.outcome;
 			if (outcome.historyProblem) {
-				ports.log(`run ${prepared.requestId}: ${outcome.historyProblem}`);
+				ports.log(`run ${plan.requestId}: ${outcome.historyProblem}`);
 			}
 
-			return runToolResult({requestId: prepared.requestId, script: entry.script, dryRun: call.dryRun, cancelled: outcome.cancelled, complete: true, results: outcome.results}, ports.maxOutputBytes);
+			return runToolResult({requestId: plan.requestId, script: entry.script, dryRun: call.dryRun, cancelled: outcome.cancelled, complete: true, results: outcome.results}, ports.maxOutputBytes);
 		} finally {
-			ports.live.delete(prepared.requestId);
+			ports.live.delete(plan.requestId);
 		}
 	};
 

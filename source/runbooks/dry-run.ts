@@ -4,7 +4,8 @@
  * would run the step, and nothing runs. A step the run use case refuses (a token, a blast-radius
  * limit) answers with that refusal for all its hosts.
  */
-import {prepareRun, type RunPorts} from '../core/run-request.js';
+import {executePlan, type RunPorts} from '../core/run-execute.js';
+import {resolvePlan} from '../core/run-plan.js';
 import {XiError} from '../errors.js';
 import {allSteps} from './model.js';
 import type {PolicyAnswer} from './plan-document.js';
@@ -20,7 +21,7 @@ export async function dryRunSteps(ports: RunPorts, prepared: PreparedRunbookRun,
 		}
 
 		try {
-			const run = await prepareRun(ports, {
+			const plan = await resolvePlan(ports, {
 				script: planned.script,
 				args: planned.args,
 				on: planned.targets,
@@ -31,7 +32,7 @@ export async function dryRunSteps(ports: RunPorts, prepared: PreparedRunbookRun,
 				...(input.token === undefined ? {} : {token: input.token}),
 				yes: true,
 			});
-			const outcome = await run.start();
+			const outcome = await (await executePlan(ports, plan)).outcome;
 			answers.set(step.name, outcome.results.map(result => ({agent: result.agent, status: result.status === 'ok' ? 'would run' : result.status, ...(result.reason ? {reason: result.reason.replace(/^dry run: would run \((.*)\)$/s, '$1')} : {})})));
 		} catch (error) {
 			if (!(error instanceof XiError)) {

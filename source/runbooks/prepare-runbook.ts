@@ -12,7 +12,7 @@
 import {randomUUID} from 'node:crypto';
 import {argsHash} from '../audit/record.js';
 import {discoverAgents, type Discovered} from '../dispatch/discover.js';
-import type {RunPorts} from '../core/run-request.js';
+import type {RunPorts} from '../core/run-execute.js';
 import {XiError} from '../errors.js';
 import {openTokenStore} from '../policy/token-store.js';
 import {authenticateToken, scopeOf, type TokenScope} from '../policy/tokens.js';

@@ -4,7 +4,8 @@
  * script's confirmation all apply per step exactly as for `xi-exec run`, and the run is kept in
  * the history (`runs show ID`) and the audit log on both sides.
  */
-import {prepareRun, type RunPorts} from '../core/run-request.js';
+import {executePlan, type RunPorts} from '../core/run-execute.js';
+import {resolvePlan} from '../core/run-plan.js';
 import type {AgentResult} from '../run/events.js';
 import type {StepRunner} from './execute.js';
 
@@ -24,7 +25,7 @@ export type StepRunnerOptions = {
 export function runStepsAsRuns(ports: RunPorts, options: StepRunnerOptions): StepRunner {
 	return async ({requestId, step, planned, on}, control) => {
 		const rollout = step.rollout;
-		const prepared = await prepareRun(ports, {
+		const plan = await resolvePlan(ports, {
 			requestId,
 			script: planned.script,
 			args: planned.args,
@@ -46,12 +47,13 @@ export function runStepsAsRuns(ports: RunPorts, options: StepRunnerOptions): Ste
 			yes: options.yes,
 			...(options.confirm ? {confirm: options.confirm} : {}),
 		});
-		const outcome = await prepared.start({
+		const execution = await executePlan(ports, plan, {
 			cancel: control.cancel,
 			emit: control.emit,
 			...(options.cancelledBy ? {cancelledBy: options.cancelledBy} : {}),
 			approveCanary: async canary => options.yes || (options.approveCanary ? options.approveCanary(step.name, canary) : false),
 		});
+		const outcome = await execution.outcome;
 		return {results: outcome.results, cancelled: outcome.cancelled};
 	};
 }

@@ -1,14 +1,15 @@
 /**
- * The real ConsoleCore: the registry, discovery, runs through the one run flow (run-request.ts:
- * audited, fail closed, witnessed, kept in the history, like `xi-exec run`) and the pairing
- * listener of one controller home.
+ * The real ConsoleCore: the registry, discovery, runs through the one run use case (resolvePlan,
+ * then executePlan: audited, fail closed, witnessed, kept in the history, like `xi-exec run`)
+ * and the pairing listener of one controller home.
  */
 import {randomUUID} from 'node:crypto';
 import {hostname} from 'node:os';
 import {createClientContext} from '../dispatch/agent-connection.js';
 import {discoverAgents} from '../dispatch/discover.js';
 import type {AgentResult, RunEvent} from '../run/events.js';
-import {prepareRun} from '../core/run-request.js';
+import {executePlan} from '../core/run-execute.js';
+import {resolvePlan} from '../core/run-plan.js';
 import {historyDirectory} from '../history/run-store.js';
 import {listRuns} from '../history/run-store.js';
 import type {AuditLog} from '../audit/file-log.js';
@@ -50,7 +51,8 @@ export function createConsoleCore(paths: ControllerPaths, options: ConsoleCoreOp
 			const done = (async (): Promise<AgentResult[]> => {
 				let audit: AuditLog | undefined;
 				try {
-					const prepared = await prepareRun({paths, registry, audit: () => (audit ??= openControllerAudit(paths)), context, controllerSerial}, {
+					const ports = {paths, registry, audit: () => (audit ??= openControllerAudit(paths)), context, controllerSerial};
+					const plan = await resolvePlan(ports, {
 						requestId,
 						script: request.script,
 						args: request.args,
@@ -63,7 +65,8 @@ export function createConsoleCore(paths: ControllerPaths, options: ConsoleCoreOp
 						// The console has asked the operator to type the number of targets of a `confirm` script.
 						yes: true,
 					});
-					return (await prepared.start({emit, cancel: cancel.signal, cancelledBy: options.caller})).results;
+					const execution = await executePlan(ports, plan, {emit, cancel: cancel.signal, cancelledBy: options.caller});
+					return (await execution.outcome).results;
 				} catch (error) {
 					if (emitted) {
 						return [];

@@ -1,0 +1,253 @@
+/**
+ * Executing a run plan (run/plan.ts), the same for every face: record the request (fail closed:
+ * no record, no request; `planHash` names the plan), seal it with a checkpoint, then dispatch
+ * exactly the plan's hosts with exactly its request, audit each host's outcome, keep the run in
+ * the history (header, one line per event, an end line), mark who answered and keep their
+ * certificates current. Nothing is resolved again: the registry is read only for the serials
+ * refused since (an unpaired host is not dialled) and the answering hosts' certificates.
+ *
+ * Two steps, so a face can answer "accepted" (or "could not be recorded") before the run goes
+ * on: `executePlan` resolves once the request is recorded; its `outcome` once the run ends.
+ */
+import {createHash, X509Certificate} from 'node:crypto';
+import type {SecureContext} from 'node:tls';
+import {maintainAfterContact} from '../certificates/after-contact.js';
+import {readControllerSettings} from '../audit/controller-log.js';
+import type {AuditLog} from '../audit/file-log.js';
+import {argsHash, type AuditFields} from '../audit/record.js';
+import {createClientContext} from '../dispatch/agent-connection.js';
+import {dispatch} from '../dispatch/dispatcher.js';
+import {loadControllerCredentials, type ControllerPaths} from '../home.js';
+import {historyLine, type RunHeader} from '../history/run-record.js';
+import {pruneHistory} from '../history/prune.js';
+import {historyDirectory, startRunFile, type RunWriter} from '../history/run-store.js';
+import {normaliseSerial} from '../pki/fingerprints.js';
+import {markSeen, revokedSerials} from '../registry/model.js';
+import type {RegistryStore} from '../registry/store.js';
+import type {AgentResult, RunEvent} from '../run/events.js';
+import {agentRequest, type RunPlan} from '../run/plan.js';
+import type {PlanPorts} from './run-plan.js';
+
+export type ExecutePorts = {
+	paths: ControllerPaths;
+	registry: RegistryStore;
+	/** Opened on first use: the CLI opens its log per run, the API server holds one for its life. */
+	audit: () => AuditLog;
+	context: SecureContext;
+	/** The serial of the controller certificate the agents will see, recorded with the request. */
+	controllerSerial: string;
+	now?: () => Date;
+};
+
+/** What a face that both resolves and executes hands the pair. */
+export type RunPorts = PlanPorts & ExecutePorts;
+
+export type RunStartOptions = {
+	emit?: (event: RunEvent) => void;
+	cancel?: AbortSignal;
+	/** Recorded in the history's end line when `cancel` fired. */
+	cancelledBy?: string;
+	/** Where the cancel came from, when a face knows (the REST API: the client's address); read when it comes. */
+	cancelledFrom?: string;
+	/** Asked once the canary hosts are all ok; without it a canary run stops after them. */
+	approveCanary?: (canary: AgentResult[]) => Promise<boolean>;
+};
+
+export type RunOutcome = {
+	results: AgentResult[];
+	cancelled: boolean;
+	/** Set when the history could not be written; the run itself went ahead. */
+	historyProblem?: string;
+	/** What keeping the answering agents' certificates current did after the run (renewals, a rotation's handover), in words. */
+	certificates?: string;
+};
+
+/** A plan whose request is recorded: the run goes on, and `outcome` says how it ended. */
+export type RunExecution = {requestId: string; outcome: Promise<RunOutcome>};
+
+export async function executePlan(ports: ExecutePorts, plan: RunPlan, options: RunStartOptions = {}): Promise<RunExecution> {
+	const audit = ports.audit();
+	await recordRequest(audit, plan, ports.controllerSerial);
+	return {requestId: plan.requestId, outcome: runPlan(ports, audit, plan, options)};
+}
+
+/** Fails closed: no record of the request, no request. */
+async function recordRequest(audit: AuditLog, plan: RunPlan, controllerSerial: string): Promise<void> {
+	await audit.append({
+		event: plan.dryRun ? 'run.dry-run' : 'run.request',
+		requestId: plan.requestId,
+		script: plan.script,
+		args: plan.shownArgs,
+		argsHash: argsHash(plan.args),
+		caller: plan.caller,
+		source: plan.source,
+		client: plan.client,
+		token: plan.token ? {id: plan.token.id, name: plan.token.name} : undefined,
+		selector: plan.selector,
+		targets: plan.targets.map(target => target.name),
+		controllerSerial,
+		rerunOf: plan.rerunOf,
+		parent: plan.parent,
+		rollout: plan.rollout ? {...plan.rollout} : undefined,
+		planHash: plan.hash,
+	});
+	if (!plan.dryRun) {
+		// Seal the request at once: the signed head goes to every agent, which records it as its
+		// witness of this log (a request later cut from this log then shows in `audit verify --cross`).
+		await audit.checkpoint();
+	}
+}
+
+async function runPlan(ports: ExecutePorts, audit: AuditLog, plan: RunPlan, options: RunStartOptions): Promise<RunOutcome> {
+	const now = ports.now ?? (() => new Date());
+	const cancel = options.cancel ?? new AbortController().signal;
+	if (!plan.dryRun) {
+		await pruneHistory(historyDirectory(ports.paths), readControllerSettings(ports.paths), audit, plan.caller, now());
+	}
+
+	const history = openHistory(ports.paths, plan.dryRun, historyHeader(plan, now()));
+	const outcomes: Array<Promise<unknown>> = [];
+	// Who cancelled and which hosts were still running, recorded when the cancel comes.
+	const inFlight = new Set<string>();
+	const onCancel = () => {
+		outcomes.push(audit.append({event: 'run.cancel', requestId: plan.requestId, caller: options.cancelledBy ?? plan.caller, source: options.cancelledFrom, stillRunning: [...inFlight]}));
+	};
+
+	if (cancel.aborted) {
+		onCancel();
+	} else {
+		cancel.addEventListener('abort', onCancel, {once: true});
+	}
+
+	const controllerHead = audit.signedHead();
+	const registry = await ports.registry.read();
+	const results = await dispatch(plan.targets, {...agentRequest(plan), ...(controllerHead ? {controllerHead} : {})}, {
+		context: ports.context,
+		revoked: revokedSerials(registry),
+		freshContext: freshControllerContext(ports),
+		parallel: plan.parallel,
+		cancel,
+		...plan.rollout,
+		...(options.approveCanary ? {approveCanary: options.approveCanary} : {}),
+		emit(sent: RunEvent) {
+			const event: RunEvent = sent.type === 'run-started' ? {...sent, args: plan.shownArgs} : sent;
+			if (event.type === 'agent-connecting') {
+				inFlight.add(event.agent);
+			}
+
+			if (event.type === 'agent-finished') {
+				inFlight.delete(event.result.agent);
+				outcomes.push(audit.append(outcomeRecord(plan.requestId, event.result)));
+			}
+
+			history.write(event);
+			options.emit?.(event);
+		},
+	});
+	cancel.removeEventListener('abort', onCancel);
+	history.end(now().toISOString(), cancel.aborted ? options.cancelledBy : undefined);
+	const unrecorded = (await Promise.allSettled(outcomes)).find(result => result.status === 'rejected');
+	if (unrecorded) {
+		throw unrecorded.reason;
+	}
+
+	const answered = new Set(results.filter(result => result.status !== 'unreachable' && result.status !== 'skipped').map(result => result.agent));
+	await ports.registry.update(registry => markSeen(registry, [...answered], now().toISOString())).catch(() => undefined);
+	const certificates = plan.dryRun ? undefined : await maintainAfterContact({paths: ports.paths, context: ports.context, caller: plan.caller, now, audit: ports.audit}, registry.agents.filter(agent => answered.has(agent.name)));
+	return {results, cancelled: cancel.aborted, ...(history.problem() ? {historyProblem: history.problem()} : {}), ...(certificates ? {certificates} : {})};
+}
+
+function historyHeader(plan: RunPlan, startedAt: Date): RunHeader {
+	return {
+		type: 'run',
+		requestId: plan.requestId,
+		script: plan.script,
+		args: [...plan.shownArgs],
+		...(plan.secretArgs ? {secretArgs: true} : {}),
+		selector: [...plan.selector],
+		caller: plan.caller,
+		...(plan.token ? {token: {id: plan.token.id, name: plan.token.name}} : {}),
+		startedAt: startedAt.toISOString(),
+		targets: plan.targets.map(target => target.name),
+		...(plan.rerunOf ? {rerunOf: plan.rerunOf} : {}),
+		...(plan.parent ? {parent: plan.parent} : {}),
+	};
+}
+
+/** New credentials when the controller certificate on disk is no longer the one this run started with. */
+function freshControllerContext(ports: ExecutePorts): () => SecureContext | undefined {
+	let fresh: SecureContext | undefined;
+	return () => {
+		if (!fresh) {
+			const credentials = loadControllerCredentials(ports.paths);
+			if (normaliseSerial(new X509Certificate(credentials.cert).serialNumber) !== ports.controllerSerial) {
+				fresh = createClientContext(credentials);
+			}
+		}
+
+		return fresh;
+	};
+}
+
+/**
+ * The run's history file. A dry run runs nothing and is not kept. A history that cannot be
+ * written (a full disk) stops being written; the run goes on and the outcome says why.
+ */
+function openHistory(paths: ControllerPaths, dryRun: boolean, header: RunHeader) {
+	let writer: RunWriter | undefined;
+	let problem: string | undefined;
+	const guard = (write: () => void) => {
+		if (problem !== undefined) {
+			return;
+		}
+
+		try {
+			write();
+		} catch (error) {
+			writer = undefined;
+			problem = `the run history could not be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
+		}
+	};
+
+	if (!dryRun) {
+		guard(() => {
+			writer = startRunFile(historyDirectory(paths), header);
+		});
+	}
+
+	return {
+		write(event: RunEvent) {
+			const line = historyLine(event);
+			if (writer && line) {
+				guard(() => writer!.write(line));
+			}
+		},
+		end(endedAt: string, cancelledBy: string | undefined) {
+			if (writer) {
+				guard(() => writer!.write({type: 'end', endedAt, ...(cancelledBy === undefined ? {} : {cancelledBy})}));
+			}
+		},
+		problem: () => problem,
+	};
+}
+
+/** What the controller records of one host's outcome: sizes and hashes of the output, not the output. */
+export function outcomeRecord(requestId: string, result: AgentResult): AuditFields {
+	return {
+		event: 'run.outcome',
+		requestId,
+		agent: result.agent,
+		status: result.status,
+		exitCode: result.exitCode,
+		signal: result.signal,
+		durationMs: result.durationMs,
+		truncated: result.truncated,
+		reason: result.reason,
+		agentHead: result.agentHead,
+		output: {stdoutBytes: Buffer.byteLength(result.stdout), stderrBytes: Buffer.byteLength(result.stderr), stdoutSha256: sha256(result.stdout), stderrSha256: sha256(result.stderr)},
+	};
+}
+
+function sha256(text: string): string {
+	return createHash('sha256').update(text).digest('hex');
+}

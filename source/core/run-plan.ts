@@ -1,0 +1,203 @@
+/**
+ * Resolving a run request into a plan (run/plan.ts), the same for every face (CLI, console,
+ * REST API, MCP): check the script name and arguments, resolve the selector against the registry
+ * (or take a rerun's hosts), check the caller's token against the hosts, check the script's
+ * declared limits (maxTargets, confirm), learn which arguments are secret. A refusal is audited
+ * (`run.refused`) and thrown; nothing is dialled to run anything. Executing the plan is
+ * core/run-execute.ts.
+ */
+import {randomInt, randomUUID} from 'node:crypto';
+import type {SecureContext} from 'node:tls';
+import {argsHash} from '../audit/record.js';
+import type {AuditLog} from '../audit/file-log.js';
+import {describeOnce, describeTargets, secretArgsForRun, type DescribeTargets} from '../dispatch/secret-targets.js';
+import {XiError} from '../errors.js';
+import type {ControllerPaths} from '../home.js';
+import {openTokenStore} from '../policy/token-store.js';
+import {authenticateToken, checkScope, scopeOf, type TokenScope} from '../policy/tokens.js';
+import {checkArgs} from '../protocol/args.js';
+import {hasSecrets, redactArgs} from '../protocol/secret-args.js';
+import {hasControl, isScriptName} from '../protocol/text-checks.js';
+import {revokedSerials, type AgentRecord} from '../registry/model.js';
+import {resolveTargetsWithNotes} from '../registry/resolve-targets.js';
+import type {RegistryStore} from '../registry/store.js';
+import {checkBlastRadius, declaredLimits, type DeclaredLimit} from '../run/blast-radius.js';
+import {makePlan, type RolloutInput, type RunPlan} from '../run/plan.js';
+
+export type {RolloutInput} from '../run/plan.js';
+
+export type RunRequest = {
+	/** The request id, when the face must show it before the plan is made (the console); new otherwise. */
+	requestId?: string;
+	script: string | undefined;
+	args: readonly string[];
+	on: readonly string[];
+	parallel: number;
+	timeoutSeconds: number;
+	dryRun: boolean;
+	/** Who asks: `user@host` for the CLI, `api:TOKEN-NAME` for the REST API. */
+	caller: string;
+	/** Where the request came from, when a face knows (the REST API: the client's IP address). */
+	source?: string;
+	/** A scoped token, when the caller presents one (XI_EXEC_TOKEN, --token-file, a bearer token). */
+	token?: string;
+	/** The program the caller used, as it declared itself (an MCP client: `name version over stdio`); recorded on both sides. */
+	client?: string;
+	/**
+	 * An AI agent calls (the MCP face): a `confirm` script is refused whatever it asks, since no
+	 * person confirms (until two-person approval exists).
+	 */
+	aiCaller?: boolean;
+	rollout?: RolloutInput;
+	/** A rerun: these hosts of an earlier run, as they were resolved then (instead of `on`). */
+	rerun?: {of: string; agents: readonly string[]};
+	/** A runbook's step: the runbook run's id and the step's name, kept in the history and the request's record. */
+	parent?: {runbook: string; step: string};
+	/** A `confirm` script goes ahead without asking (--yes). */
+	yes?: boolean;
+	/** Asks the operator, on a terminal, to type `answer`; absent without one (then a `confirm` script needs `yes`). */
+	confirm?: (question: string, answer: string) => Promise<boolean>;
+};
+
+export type PlanPorts = {
+	paths: ControllerPaths;
+	registry: RegistryStore;
+	/** Opened on first use: the CLI opens its log per run, the API server holds one for its life. */
+	audit: () => AuditLog;
+	/** The controller's TLS client identity, for asking the hosts what they run. */
+	context: SecureContext;
+	now?: () => Date;
+	/** What the targets' allowlist entries declare for the script; live discovery unless given. */
+	declaredLimits?: (targets: readonly AgentRecord[], script: string) => Promise<DeclaredLimit[]>;
+	/** Asks the targets what they run, to learn which arguments are secret (default: a describe exchange with each). */
+	describe?: DescribeTargets;
+};
+
+/** The checks that need nothing but the request: the script's name and the arguments' limits. */
+export function checkRunInput(script: string | undefined, args: readonly string[]): asserts script is string {
+	if (!script || !isScriptName(script) || hasControl(script)) {
+		throw new XiError('NAME_INVALID', `script name ${JSON.stringify(script ?? '')} must match [a-z0-9][a-z0-9._-]*; usage: xi-exec run SCRIPT --on SELECTOR [-- ARGS...].`);
+	}
+
+	const argsProblem = checkArgs(args);
+	if (argsProblem) {
+		throw new XiError('ARGS_INVALID', `Arguments refused: ${argsProblem}.`);
+	}
+}
+
+export async function resolvePlan(ports: PlanPorts, request: RunRequest): Promise<RunPlan> {
+	const {script} = request;
+	checkRunInput(script, request.args);
+	const now = ports.now ?? (() => new Date());
+	const registry = await ports.registry.read();
+	const {targets: resolved, notes} = request.rerun ? {targets: rerunTargets(registry.agents, request.rerun), notes: []} : resolveTargetsWithNotes(registry, request.on);
+	// A stable order (by name), unless --shuffle.
+	const targets = request.rollout?.shuffle ? shuffled(resolved) : [...resolved].sort((a, b) => a.name.localeCompare(b.name));
+	const requestId = request.requestId ?? randomUUID();
+	const args = Object.freeze([...request.args]);
+	// One discovery of the targets serves both the declared limits and the secret arguments.
+	const describe = describeOnce(ports.describe ?? describeTargets(ports.context, 64, 5000, revokedSerials(registry)));
+	let scope: TokenScope | undefined;
+	try {
+		scope = request.token === undefined ? undefined : await checkToken(ports.paths, request.token, script, targets, now());
+		await checkLimits(ports, request, script, targets, describe);
+	} catch (error) {
+		// A refusal is an event too; if even it cannot be recorded, the refusal still stands.
+		await ports.audit().append({event: 'run.refused', requestId, script, argsHash: argsHash(args), caller: request.caller, source: request.source, client: request.client, selector: [...request.on], code: error instanceof XiError ? error.code : 'INTERNAL', reason: (error as Error).message}).catch(() => undefined);
+		throw error;
+	}
+
+	// Arguments a target's schema marks secret are kept and shown only as hashes from here on.
+	const secret = await secretArgsForRun(script, args, targets, describe);
+	return makePlan({
+		requestId,
+		script,
+		args,
+		shownArgs: redactArgs(args, secret),
+		secretArgs: hasSecrets(secret, args.length),
+		selector: [...request.on],
+		targets: targets.map(target => ({name: target.name, address: target.address})),
+		parallel: request.parallel,
+		timeoutSeconds: request.timeoutSeconds,
+		dryRun: request.dryRun,
+		...(request.rollout ? {rollout: {...request.rollout}} : {}),
+		caller: request.caller,
+		...(request.source === undefined ? {} : {source: request.source}),
+		...(request.client === undefined ? {} : {client: request.client}),
+		...(scope ? {token: scope} : {}),
+		...(request.rerun ? {rerunOf: request.rerun.of} : {}),
+		...(request.parent ? {parent: {...request.parent}} : {}),
+		notes,
+	});
+}
+
+/**
+ * Refuses, before the run dials anything, a run beyond a script's `maxTargets` or a `confirm`
+ * script neither confirmed (--yes) nor confirmed on the terminal. The limits come from the
+ * targets' own allowlist entries, asked for with a `describe`; a target that does not answer it
+ * declares nothing (it will most likely be unreachable for the run too).
+ */
+async function checkLimits(ports: PlanPorts, request: RunRequest, script: string, targets: readonly AgentRecord[], describe: DescribeTargets): Promise<void> {
+	const learn = ports.declaredLimits ?? (async (agents: readonly AgentRecord[], name: string) => declaredLimits(await describe(agents), name));
+	const limits = await learn(targets, script);
+	const decision = checkBlastRadius({
+		script,
+		targets: targets.length,
+		limits,
+		...(request.rollout?.batch ? {batch: request.rollout.batch} : {}),
+		parallel: request.parallel,
+		yes: request.yes ?? false,
+		interactive: request.confirm !== undefined,
+		aiCaller: request.aiCaller ?? false,
+		dryRun: request.dryRun,
+	});
+	if (decision.type === 'refuse') {
+		throw new XiError('TOO_MANY_TARGETS', `Refused before running anything: ${decision.reason}.`);
+	}
+
+	if (decision.type === 'ask' && !(await request.confirm!(decision.question, decision.answer))) {
+		throw new XiError('TOO_MANY_TARGETS', `Refused before running anything: ${script} was not confirmed (type ${decision.answer}, the number of targets, or pass --yes).`);
+	}
+}
+
+/** Authenticates a presented token and refuses, before anything is dialled, a request outside its scope. */
+export async function checkToken(paths: ControllerPaths, presented: string, script: string, targets: ReadonlyArray<{name: string; tags: Record<string, string>}>, now = new Date()): Promise<TokenScope> {
+	const {tokens} = await openTokenStore(paths.home).read();
+	const check = authenticateToken(tokens, presented.trim(), now);
+	if (!check.ok) {
+		throw new XiError('TOKEN_INVALID', `Token refused: ${check.reason}.`);
+	}
+
+	const scope = scopeOf(check.token);
+	const problem = checkScope(scope, script, targets);
+	if (problem) {
+		throw new XiError('OUT_OF_SCOPE', `Refused before running anything: ${problem}.`);
+	}
+
+	return scope;
+}
+
+/** The hosts of an earlier run, as they were resolved then; hosts since unpaired are refused by name. */
+function rerunTargets(agents: readonly AgentRecord[], rerun: {of: string; agents: readonly string[]}): AgentRecord[] {
+	const byName = new Map(agents.map(agent => [agent.name, agent]));
+	const gone = rerun.agents.filter(name => !byName.has(name));
+	if (gone.length > 0) {
+		throw new XiError('AGENT_UNKNOWN', `Run ${rerun.of} ran on ${gone.join(', ')}, no longer in the registry; rerun the others with --on.`);
+	}
+
+	if (rerun.agents.length === 0) {
+		throw new XiError('NO_TARGETS', `Run ${rerun.of} has no host with the statuses asked for; \`xi-exec runs show ${rerun.of}\` shows them.`);
+	}
+
+	return rerun.agents.map(name => byName.get(name)!);
+}
+
+function shuffled<T>(items: readonly T[]): T[] {
+	const copy = [...items];
+	for (let index = copy.length - 1; index > 0; index--) {
+		const other = randomInt(index + 1);
+		[copy[index], copy[other]] = [copy[other]!, copy[index]!];
+	}
+
+	return copy;
+}

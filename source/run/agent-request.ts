@@ -1,0 +1,15 @@
+/** What the controller asks one agent to run: the fields of the `run` frame it sends (run-agent.ts). */
+import type {SignedHead, TokenClaim} from '../protocol/frames.js';
+
+export type AgentRunRequest = {
+	requestId: string;
+	script: string;
+	args: readonly string[];
+	caller: string;
+	timeoutMs: number;
+	dryRun: boolean;
+	token?: TokenClaim;
+	controllerHead?: SignedHead;
+	callerSource?: string;
+	client?: string;
+};

@@ -1,0 +1,131 @@
+/**
+ * A run plan: everything a run will do, decided before anything is dialled — the exact hosts in
+ * the order they start, the script and its arguments, the rollout, who asks — and nothing
+ * decided later. Resolving a request gives a plan (core/run-plan.ts); executing a plan runs it
+ * as it is (core/run-execute.ts), so a plan can be shown, approved or kept and then run without
+ * being worked out again. Pure.
+ *
+ * The plan's hash is SHA-256 over the canonical JSON (RFC 8785) of what it would run: the script,
+ * the arguments' hash (secret arguments are never in a plan's shown form), the hosts with their
+ * addresses, in order, the rollout, the per-host timeout, dry run or not, the caller and the
+ * token's id. Two plans with the same hash ask the same hosts the same thing; the request id,
+ * the notes, where the request came from and the runbook it is part of are not part of it.
+ */
+import {createHash} from 'node:crypto';
+import {argsHash, canonical} from '../audit/record.js';
+import type {TokenScope} from '../policy/tokens.js';
+import type {AgentRunRequest} from './agent-request.js';
+import type {Amount} from './rollout.js';
+
+export const planVersion = 1;
+
+/** How the hosts are rolled out: --batch, --max-failures, --canary, --run-timeout, --idle-timeout, --shuffle. */
+export type RolloutInput = {
+	batch?: Amount;
+	maxFailures?: Amount;
+	ignoreUnreachable?: boolean;
+	canary?: number;
+	/** Applied when the plan is made: the plan's hosts are already in their shuffled order. */
+	shuffle?: boolean;
+	runTimeoutMs?: number;
+	idleTimeoutMs?: number;
+};
+
+/** A host as the plan dials it. */
+export type PlanTarget = {name: string; address: string};
+
+export type RunPlan = {
+	version: typeof planVersion;
+	requestId: string;
+	script: string;
+	/** The arguments as they will be sent; the plan's shown form and the records use `shownArgs`. */
+	args: readonly string[];
+	/** The arguments with the ones a target's schema marks secret replaced by their hashes. */
+	shownArgs: readonly string[];
+	/** Whether any argument is secret (the history says so). */
+	secretArgs: boolean;
+	/** The selector as the caller gave it (empty for a rerun). */
+	selector: readonly string[];
+	/** The exact hosts, in the order they start. */
+	targets: readonly PlanTarget[];
+	parallel: number;
+	timeoutSeconds: number;
+	dryRun: boolean;
+	rollout?: RolloutInput;
+	/** Who asks: `user@host` for the CLI, `api:TOKEN-NAME` for the REST API, `mcp:TOKEN-NAME`. */
+	caller: string;
+	/** Where the request came from, when a face knows (the REST API: the client's IP address). */
+	source?: string;
+	/** The program the caller used, as it declared itself. */
+	client?: string;
+	/** The scoped token the caller presented, already checked against the hosts. */
+	token?: TokenScope;
+	/** A rerun: the request id of the earlier run. */
+	rerunOf?: string;
+	/** A runbook's step: the runbook run's id and the step's name. */
+	parent?: {runbook: string; step: string};
+	/** What the operator should hear about the selection: names not registered, exclusions that removed nothing. */
+	notes: readonly string[];
+	hash: string;
+};
+
+export type PlanContent = Omit<RunPlan, 'hash' | 'version'>;
+
+/** The fields the hash covers, in the canonical document it is computed over. */
+export function planDocument(plan: PlanContent): Record<string, unknown> {
+	return {
+		version: planVersion,
+		script: plan.script,
+		argsHash: argsHash(plan.args),
+		targets: plan.targets.map(target => ({name: target.name, address: target.address})),
+		parallel: plan.parallel,
+		timeoutSeconds: plan.timeoutSeconds,
+		dryRun: plan.dryRun,
+		rollout: {...plan.rollout},
+		caller: plan.caller,
+		token: plan.token?.id ?? null,
+	};
+}
+
+export function planHash(plan: PlanContent): string {
+	return createHash('sha256').update(canonical(planDocument(plan))).digest('hex');
+}
+
+export function makePlan(content: PlanContent): RunPlan {
+	return {version: planVersion, ...content, hash: planHash(content)};
+}
+
+/** What every host of the plan is asked (the controller's signed audit head is added when it is sent). */
+export function agentRequest(plan: RunPlan): AgentRunRequest {
+	return {
+		requestId: plan.requestId,
+		script: plan.script,
+		args: plan.args,
+		caller: plan.caller,
+		timeoutMs: plan.timeoutSeconds * 1000,
+		dryRun: plan.dryRun,
+		...(plan.token ? {token: plan.token} : {}),
+		...(plan.source ? {callerSource: plan.source} : {}),
+		...(plan.client ? {client: plan.client} : {}),
+	};
+}
+
+/** A plan as a face shows it (secret arguments as hashes): the hosts, and what each will be asked. */
+export function planView(plan: RunPlan) {
+	const asked = {...agentRequest(plan), args: [...plan.shownArgs]};
+	return {
+		requestId: plan.requestId,
+		hash: plan.hash,
+		script: plan.script,
+		args: [...plan.shownArgs],
+		selector: [...plan.selector],
+		targets: plan.targets.map(target => target.name),
+		parallel: plan.parallel,
+		timeoutSeconds: plan.timeoutSeconds,
+		dryRun: plan.dryRun,
+		rollout: {...plan.rollout},
+		caller: plan.caller,
+		...(plan.token ? {token: {id: plan.token.id, name: plan.token.name}} : {}),
+		asks: plan.targets.map(target => ({agent: target.name, address: target.address, request: asked})),
+	};
+}
