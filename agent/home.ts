@@ -56,6 +56,8 @@ export type AgentConfig = {
 	auditRotateBytes?: number;
 	/** Where GET /metrics listens (plain HTTP, a loopback address only); off when absent. */
 	metrics?: string;
+	/** The relay's broker this agent dials out to (nats://HOST:PORT), when it is reached through one. */
+	relay?: string;
 };
 
 export type AgentPaths = ReturnType<typeof agentPaths>;
@@ -102,7 +104,16 @@ export function readAgentConfig(paths: AgentPaths): AgentConfig {
 		...(typeof raw.syslog === 'string' ? {syslog: raw.syslog} : {}),
 		...(raw.auditRotateBytes === undefined ? {} : {auditRotateBytes: rotateBytes(raw.auditRotateBytes, paths)}),
 		...(raw.metrics === undefined ? {} : {metrics: metricsAddress(raw.metrics, paths)}),
+		...(raw.relay === undefined ? {} : {relay: relayUrl(raw.relay, paths)}),
 	};
+}
+
+function relayUrl(value: unknown, paths: AgentPaths): string {
+	if (typeof value !== 'string' || !/^(nats|tls):\/\/[^\s/]+:\d{1,5}$/.test(value)) {
+		throw new XiError('CONFIG_INVALID', `"relay" in ${paths.config} must be the broker's nats://HOST:PORT (received ${JSON.stringify(value)}).`);
+	}
+
+	return value;
 }
 
 function absolutePath(value: unknown, key: string, paths: AgentPaths): string {

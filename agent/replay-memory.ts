@@ -12,6 +12,8 @@ import {writeFileAtomic} from '../source/io/files.js';
 import type {ReplayGuard, ReplayMemory} from './replay-guard.js';
 
 export const seenRequestsFile = 'seen-requests';
+/** The relay's seen-set (request id, sequence, nonce), beside the direct-TLS one. */
+export const seenRelayRequestsFile = 'seen-relay-requests';
 
 export type ReplayFile = ReplayMemory & {
 	/** The ids the file holds (oldest first; unparsable lines skipped). */
@@ -68,8 +70,8 @@ export function openReplayFile(path: string): ReplayFile {
  * The guard's memory for an agent home: loads what the file remembers into `guard` (pruned to
  * the ids still within the window) and appends every id accepted from now on, compacting as it goes.
  */
-export function replayMemoryFor(home: string, now: () => number, compactAfter = 10_000): {memory: ReplayMemory; load: (guard: ReplayGuard) => void} {
-	const file = openReplayFile(join(home, seenRequestsFile));
+export function replayMemoryFor(home: string, now: () => number, compactAfter = 10_000, fileName = seenRequestsFile): {memory: ReplayMemory; load: (guard: ReplayGuard) => void} {
+	const file = openReplayFile(join(home, fileName));
 	let guard: ReplayGuard | undefined;
 	let lines = 0;
 	return {

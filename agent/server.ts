@@ -58,6 +58,8 @@ export type AgentServerOptions = {
 	homeProblem?: () => string | undefined;
 	now: () => number;
 	cgroups?: RunCgroups;
+	/** The run slots, when shared with another transport (the relay): one concurrency limit per agent. */
+	slots?: RunSlots;
 };
 
 export type AgentServer = {
@@ -116,7 +118,7 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
 		now: options.now,
 	};
 
-	const slots = new RunSlots(config.limits.maxConcurrentRuns, config.limits.maxQueuedRuns);
+	const slots = options.slots ?? new RunSlots(config.limits.maxConcurrentRuns, config.limits.maxQueuedRuns);
 	const replayGuard = new ReplayGuard(limits.clockSkewMs, undefined, options.replayMemory?.memory);
 	options.replayMemory?.load(replayGuard);
 	const activeRuns = new Map<string, AbortController>();

@@ -25,6 +25,8 @@ import {replayMemoryFor} from './replay-memory.js';
 import {formatLogLine} from './log-line.js';
 import {standardOutput} from '../source/io/standard-output.js';
 import type {RunningMetrics} from './metrics/start-metrics.js';
+import {RunSlots} from './run-slots.js';
+import {startRelay} from './relay-start.js';
 
 /** The daemon's log on stdout: safe JSON lines, and a reader going away never stops the agent. */
 export const stdoutLog: AgentLog = (event, fields) => {
@@ -115,17 +117,26 @@ export async function startAgent(paths: AgentPaths, printLog: AgentLog = stdoutL
 		}
 	}
 
+	// What the relay signs with and checks against: kept current through renewals and pin changes.
+	let current = {credentials, pins};
+	const slots = new RunSlots(config.limits.maxConcurrentRuns, config.limits.maxQueuedRuns);
+	const recorder = recorderFor(audit, config.name);
 	const agent = createAgentServer({
 		config,
 		credentials,
 		pins,
+		slots,
 		store: {
 			install(next) {
 				const replaced = readTextFile(paths.cert, 'the agent certificate');
 				installCredentials(paths, {serial: readFacts(replaced, paths.cert).serial, cert: replaced}, next);
+				current = {...current, credentials: {...current.credentials, ...next}};
 			},
 			forget: () => deleteCredentials(paths),
-			savePins: next => writePins(paths, next),
+			savePins(next) {
+				writePins(paths, next);
+				current = {...current, pins: next};
+			},
 		},
 		onUnpaired() {
 			log('unpaired', {agent: config.name, reason: 'the controller unpaired this agent and its credentials are deleted; pair it again to use it'});
@@ -137,7 +148,7 @@ export async function startAgent(paths: AgentPaths, printLog: AgentLog = stdoutL
 		ownersFor,
 		runAsIds,
 		log,
-		recorder: recorderFor(audit, config.name),
+		recorder,
 		...(hook ? {hook} : {}),
 		homeProblem: () => currentHomeProblem(paths),
 		now: Date.now,
@@ -149,6 +160,30 @@ export async function startAgent(paths: AgentPaths, printLog: AgentLog = stdoutL
 		metrics = await startAgentMetrics(paths, config.metrics, script => allowlist.has(script));
 	}
 
+	const relay = config.relay === undefined ? undefined : startRelay({
+		home: paths.home,
+		config: {...config, relay: config.relay},
+		credentials: () => current.credentials,
+		pins: () => current.pins,
+		runContext: () => ({
+			agentName: config.name,
+			agentTags: config.tags,
+			allowlist,
+			ownersFor,
+			runAsIds,
+			limits: config.limits,
+			workingDirectory: config.workingDirectory,
+			slots,
+			log,
+			recorder,
+			...(hook ? {hook} : {}),
+			homeProblem: () => currentHomeProblem(paths),
+			now: Date.now,
+			...('create' in cgroups ? {cgroups} : {}),
+		}),
+		log,
+		recorder,
+	});
 	await new Promise<void>((resolve, reject) => {
 		agent.server.once('error', reject);
 		agent.server.listen(listen.port, listen.host, () => {
@@ -236,7 +271,7 @@ export async function startAgent(paths: AgentPaths, printLog: AgentLog = stdoutL
 
 			stopped = true;
 			log('stopping', {signal});
-			void Promise.all([agent.close(), metrics?.close()]).then(async () => {
+			void Promise.all([agent.close(), metrics?.close(), relay?.close()]).then(async () => {
 				await audit.append({event: 'agent.stopped', agent: config.name, signal}).catch(() => undefined);
 				await audit.close().catch(() => undefined);
 				rmSync(paths.pid, {force: true});

@@ -4,15 +4,15 @@
  */
 import {isAgentName} from '../protocol/text-checks.js';
 
-export type Identity = {role: 'controller'} | {role: 'server'} | {role: 'audit'} | {role: 'agent'; name: string};
+export type Identity = {role: 'controller'} | {role: 'server'} | {role: 'audit'} | {role: 'broker'} | {role: 'agent'; name: string};
 
 export function identityUri(identity: Identity): string {
 	return identity.role === 'agent' ? `xi-exec:agent/${identity.name}` : `xi-exec:${identity.role}`;
 }
 
 export function parseIdentityUri(uri: string): Identity | undefined {
-	if (uri === 'xi-exec:controller' || uri === 'xi-exec:server' || uri === 'xi-exec:audit') {
-		return {role: uri.slice('xi-exec:'.length) as 'controller' | 'server' | 'audit'};
+	if (uri === 'xi-exec:controller' || uri === 'xi-exec:server' || uri === 'xi-exec:audit' || uri === 'xi-exec:broker') {
+		return {role: uri.slice('xi-exec:'.length) as 'controller' | 'server' | 'audit' | 'broker'};
 	}
 
 	const prefix = 'xi-exec:agent/';

@@ -9,7 +9,7 @@ import {keyAlgorithm, x509} from './x509.js';
 const day = 24 * 60 * 60 * 1000;
 
 /** Default validity, in days, by role. Agents renew automatically well before expiry. */
-export const validityDays = {ca: 3650, controller: 397, server: 397, audit: 397, agent: 90} as const;
+export const validityDays = {ca: 3650, controller: 397, server: 397, audit: 397, broker: 397, agent: 90} as const;
 
 export type CertificateAuthority = {certificate: x509.X509Certificate; privateKey: CryptoKey};
 
@@ -55,6 +55,8 @@ const usagesByRole: Record<Identity['role'], string[]> = {
 	controller: [x509.ExtendedKeyUsage.clientAuth],
 	server: [x509.ExtendedKeyUsage.serverAuth],
 	audit: [],
+	/** The relay's message broker (nats-server): it serves TLS and dials its cluster peers. */
+	broker: [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth],
 	agent: [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth],
 };
 

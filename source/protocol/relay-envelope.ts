@@ -3,7 +3,7 @@
  * from the connection it came on, so each frame carries who sent it, to whom, when, and a
  * signature over all of it. The broker is transport and never trust: a frame it replays,
  * reorders, delays, duplicates or forges is refused by the checks on either side
- * (agent/relay/accept-request.ts, source/relay/reply-chain.ts).
+ * (agent/relay-accept.ts, source/relay/reply-chain.ts).
  *
  * A message on the broker is one JSON object `{env, sig, cert?}`:
  *

@@ -4,7 +4,7 @@
  * agent, replay a revoked agent's replies).
  */
 import test from 'ava';
-import {ReplySealer} from '../../agent/relay/reply-sealer.js';
+import {ReplySealer} from '../../agent/relay-sealer.js';
 import {envelopeHash, requestEnvelope, sealMessage, type ReplyBody, type ReplyEnvelope} from '../../source/protocol/relay-envelope.js';
 import {ReplyChains, type ReplyVerdict} from '../../source/relay/reply-chain.js';
 import {mintAuthority, now} from '../pki/mint.js';

@@ -7,7 +7,7 @@
  * may talk to one agent at once; across requests, the seen-set and the expiry do the work.
  * Pure: the clock is passed in.
  */
-import type {ReplayGuard, ReplayVerdict} from '../replay-guard.js';
+import type {ReplayGuard, ReplayVerdict} from './replay-guard.js';
 
 export type GuardedRequest = {id: string; seq: number; nonce: string; iat: number; exp: number};
 

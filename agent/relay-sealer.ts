@@ -3,7 +3,7 @@
  * hash of the reply before it, and the next sequence number, and is signed with the agent's key,
  * so the result's signature covers every output chunk sent before it.
  */
-import {envelopeHash, sealMessage, type ReplyBody, type ReplyEnvelope, type Signer} from '../../source/protocol/relay-envelope.js';
+import {envelopeHash, sealMessage, type ReplyBody, type ReplyEnvelope, type Signer} from '../source/protocol/relay-envelope.js';
 
 export class ReplySealer {
 	#seq = 0;

@@ -6,17 +6,17 @@
  * the envelope names; the envelope is for this fleet and for this agent; the signature verifies
  * with that certificate's key; the request is not expired and within the clock window, its
  * (request id, sequence, nonce) is new and its sequence above the last one seen for that request
- * id (request-guard.ts, which remembers it before it is accepted); the body is a request frame
+ * id (relay-guard.ts, which remembers it before it is accepted); the body is a request frame
  * the direct-TLS decoder accepts. Pure, apart from the guard's memory port.
  */
 import {X509Certificate, type KeyObject} from 'node:crypto';
-import {certificateFacts} from '../../source/pki/certificate-facts.js';
-import {decodeRequest} from '../../source/protocol/decode.js';
-import type {ProtocolErrorCode, RequestFrame} from '../../source/protocol/frames.js';
-import {envelopeHash, openRequest, requestLine, signatureValid, type RequestEnvelope} from '../../source/protocol/relay-envelope.js';
-import {checkControllerCertificate} from '../peer-check.js';
-import type {Pins} from '../pins.js';
-import type {RequestGuard} from './request-guard.js';
+import {certificateFacts} from '../source/pki/certificate-facts.js';
+import {decodeRequest} from '../source/protocol/decode.js';
+import type {ProtocolErrorCode, RequestFrame} from '../source/protocol/frames.js';
+import {envelopeHash, openRequest, requestLine, signatureValid, type RequestEnvelope} from '../source/protocol/relay-envelope.js';
+import {checkControllerCertificate} from './peer-check.js';
+import type {Pins} from './pins.js';
+import type {RequestGuard} from './relay-guard.js';
 
 export type AcceptContext = {
 	agentName: string;

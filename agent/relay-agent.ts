@@ -1,0 +1,213 @@
+/**
+ * The agent's side of the relay: it dials out to the broker with its own certificate (so it
+ * works behind NAT), subscribes to its own request subject only, and hands each message to the
+ * acceptance checks (relay-accept.ts). An accepted request goes through the same path as over
+ * direct TLS (executeRun: boundary, hook, slot, script); every reply is signed and chained
+ * (relay-sealer.ts). A refusal is logged and audited, and answered with a signed error, except a
+ * replay: the original is being (or was) answered already. Every NATS callback is guarded: one
+ * that throws would stop that connection's message handling.
+ */
+import {connect as natsConnect, type NatsConnection} from '@nats-io/transport-node';
+import {certificateFacts} from '../source/pki/certificate-facts.js';
+import type {RequestFrame, ScriptDescription} from '../source/protocol/frames.js';
+import {pemToDer, signerFromPem, type ReplyBody, type Signer} from '../source/protocol/relay-envelope.js';
+import {relaySubjects} from '../source/protocol/relay-subjects.js';
+import {brokerTls} from '../source/relay/broker-tls.js';
+import type {AgentCredentials} from './credentials.js';
+import {executeRun, type AgentLog, type AgentRecorder, type RunContext} from './execute-run.js';
+import type {Pins} from './pins.js';
+import {stopReasons} from './stop-reasons.js';
+import {acceptRequest} from './relay-accept.js';
+import {ReplySealer} from './relay-sealer.js';
+import type {RequestGuard} from './relay-guard.js';
+
+export type RelayAgentOptions = {
+	/** The broker: nats://HOST:PORT (TLS is required by the broker and always used). */
+	url: string;
+	agentName: string;
+	credentials: () => AgentCredentials;
+	pins: () => Pins;
+	guard: RequestGuard;
+	/** What a run needs, as the direct-TLS server builds it; the relay adds the peer. */
+	runContext: () => Omit<RunContext, 'peer'>;
+	describe: () => {tags: Record<string, string>; scripts: ScriptDescription[]};
+	log: AgentLog;
+	recorder: AgentRecorder;
+	now: () => number;
+	connect?: typeof natsConnect;
+};
+
+export type RelayAgent = {
+	/** Resolves once connected to the broker the first time. */
+	connected: Promise<void>;
+	/** Cancels relay runs, waits for them to end, closes the connection. */
+	close: () => Promise<void>;
+};
+
+export function startRelayAgent(options: RelayAgentOptions): RelayAgent {
+	const {agentName, log} = options;
+	const activeRuns = new Map<string, AbortController>();
+	const runsDone = new Set<Promise<void>>();
+	let connection: NatsConnection | undefined;
+	let closing = false;
+	const decoder = new TextDecoder();
+
+	let signerFor: {key: string; signer: Signer; serial: string} | undefined;
+	const signing = () => {
+		const {key, cert} = options.credentials();
+		if (signerFor?.key !== key) {
+			signerFor = {key, signer: signerFromPem(key), serial: certificateFacts(Buffer.from(cert))?.serial ?? ''};
+		}
+
+		return signerFor;
+	};
+
+	const audit = (event: string, fields: Record<string, unknown>) => {
+		log(event, fields);
+		void options.recorder.record(event, fields).catch(() => undefined);
+	};
+
+	const connected = (async () => {
+		const credentials = options.credentials();
+		const connect = options.connect ?? natsConnect;
+		connection = await connect({
+			servers: options.url,
+			name: `xi-exec-agent ${agentName}`,
+			waitOnFirstConnect: true,
+			reconnect: true,
+			maxReconnectAttempts: -1,
+			tls: brokerTls(credentials),
+		});
+		if (closing) {
+			await connection.close();
+			return;
+		}
+
+		connection.subscribe(relaySubjects.requests(agentName), {
+			callback(error, message) {
+				try {
+					if (error) {
+						log('relay.error', {reason: error.message});
+						return;
+					}
+
+					handle(decoder.decode(message.data));
+				} catch (caught) {
+					log('relay.error', {reason: `a request was dropped: ${(caught as Error).message}`});
+				}
+			},
+		});
+		void watchStatus(connection);
+		log('relay.connected', {broker: options.url, subject: relaySubjects.requests(agentName)});
+	})();
+	connected.catch((error: unknown) => {
+		log('relay.error', {broker: options.url, reason: `cannot connect: ${(error as Error).message}`});
+	});
+
+	async function watchStatus(nc: NatsConnection): Promise<void> {
+		try {
+			for await (const status of nc.status()) {
+				const detail = 'error' in status && status.error instanceof Error ? status.error.message : undefined;
+				log(`relay.${status.type}`, {broker: options.url, ...(detail ? {reason: detail} : {})});
+			}
+		} catch (error) {
+			log('relay.error', {reason: (error as Error).message});
+		}
+	}
+
+	function publish(id: string, text: string): void {
+		try {
+			connection?.publish(relaySubjects.reply(agentName, id), text);
+		} catch (error) {
+			log('relay.error', {requestId: id, reason: `a reply was not sent: ${(error as Error).message}`});
+		}
+	}
+
+	function handle(text: string): void {
+		const {signer, serial} = signing();
+		const verdict = acceptRequest(text, {
+			agentName,
+			pins: options.pins(),
+			caDer: pemToDer(options.credentials().ca),
+			guard: options.guard,
+			now: options.now(),
+		});
+		if (!verdict.ok) {
+			audit('relay.refused', {source: 'relay', requestId: verdict.id ?? '-', code: verdict.code, reason: verdict.reason});
+			if (verdict.code !== 'replayed' && verdict.env && verdict.hash) {
+				const sealer = new ReplySealer({id: verdict.env.id, hash: verdict.hash}, {name: agentName, serial, signer: () => signer}, options.now);
+				publish(verdict.env.id, sealer.seal({type: 'error', id: verdict.env.id, code: verdict.code, message: `refused: ${verdict.reason}`}));
+			}
+
+			return;
+		}
+
+		const {frame, env, hash} = verdict;
+		const sealer = new ReplySealer({id: env.id, hash}, {name: agentName, serial, signer: () => signing().signer}, options.now);
+		const reply = (body: ReplyBody) => publish(env.id, sealer.seal(body));
+		serve(frame, verdict.serial, reply);
+	}
+
+	function serve(frame: RequestFrame, controllerSerial: string, reply: (body: ReplyBody) => void): void {
+		switch (frame.type) {
+			case 'describe': {
+				const {tags, scripts} = options.describe();
+				reply({type: 'description', id: frame.id, agent: {name: agentName, tags}, scripts});
+				return;
+			}
+
+			case 'cancel': {
+				const target = activeRuns.get(frame.id);
+				audit('cancel', {source: 'relay', requestId: frame.id, caller: frame.caller, found: target !== undefined});
+				target?.abort(frame.caller);
+				reply({type: 'ack', id: frame.id, found: target !== undefined});
+				return;
+			}
+
+			case 'run': {
+				if (activeRuns.has(frame.id)) {
+					reply({type: 'error', id: frame.id, code: 'malformed', message: `a run with request id ${frame.id} is already in progress`});
+					return;
+				}
+
+				// There is no connection whose opening tells the controller this agent is there: say so at once.
+				reply({type: 'ack', id: frame.id, found: true});
+				const controller = new AbortController();
+				activeRuns.set(frame.id, controller);
+				const send = (line: string) => {
+					const {v: _version, ...body} = JSON.parse(line) as ReplyBody & {v: number};
+					reply(body as ReplyBody);
+				};
+
+				const done = executeRun(frame, {...options.runContext(), peer: {address: 'relay', serial: controllerSerial}}, send, controller.signal)
+					.catch((error: unknown) => {
+						log('run.error', {requestId: frame.id, reason: (error as Error).message});
+						reply({type: 'error', id: frame.id, code: 'malformed', message: 'internal error while running the script'});
+					})
+					.finally(() => {
+						activeRuns.delete(frame.id);
+						runsDone.delete(done);
+					});
+				runsDone.add(done);
+				return;
+			}
+
+			default: {
+				reply({type: 'error', id: frame.id, code: 'forbidden', message: `${frame.type} is not available over the relay yet; reach this agent over direct TLS for it`});
+			}
+		}
+	}
+
+	return {
+		connected,
+		async close() {
+			closing = true;
+			for (const controller of activeRuns.values()) {
+				controller.abort(stopReasons.agentStopping);
+			}
+
+			await Promise.allSettled([...runsDone]);
+			await connection?.drain().catch(() => undefined);
+		},
+	};
+}

@@ -1,0 +1,45 @@
+/**
+ * Wires the relay into `xi-exec-agent start` when the agent's config names a broker: its own
+ * seen-set on disk (seen-relay-requests), the run slots shared with the direct-TLS server (one
+ * concurrency limit per agent, whichever transport carried the run), and the same run context.
+ */
+import {limits} from '../source/protocol/frames.js';
+import type {AgentCredentials} from './credentials.js';
+import type {AgentRecorder, AgentLog, RunContext} from './execute-run.js';
+import type {AgentConfig} from './home.js';
+import {describeAllowlist} from './loaded-allowlist.js';
+import type {Pins} from './pins.js';
+import {ReplayGuard} from './replay-guard.js';
+import {replayMemoryFor, seenRelayRequestsFile} from './replay-memory.js';
+import {startRelayAgent, type RelayAgent} from './relay-agent.js';
+import {RequestGuard} from './relay-guard.js';
+
+export type RelayStart = {
+	home: string;
+	config: AgentConfig & {relay: string};
+	credentials: () => AgentCredentials;
+	pins: () => Pins;
+	runContext: () => Omit<RunContext, 'peer'>;
+	log: AgentLog;
+	recorder: AgentRecorder;
+};
+
+export function startRelay(options: RelayStart): RelayAgent {
+	const memory = replayMemoryFor(options.home, Date.now, undefined, seenRelayRequestsFile);
+	const seen = new ReplayGuard(limits.clockSkewMs, undefined, memory.memory);
+	memory.load(seen);
+	const guard = new RequestGuard(seen);
+	guard.restore(Date.now());
+	return startRelayAgent({
+		url: options.config.relay,
+		agentName: options.config.name,
+		credentials: options.credentials,
+		pins: options.pins,
+		guard,
+		runContext: options.runContext,
+		describe: () => ({tags: options.config.tags, scripts: describeAllowlist(options.runContext().allowlist)}),
+		log: options.log,
+		recorder: options.recorder,
+		now: Date.now,
+	});
+}

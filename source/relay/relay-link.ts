@@ -1,0 +1,194 @@
+/**
+ * The controller's side of the relay: one connection to the broker per controller process, one
+ * wildcard subscription to every agent's replies, and `exchange()`, which does over the broker
+ * what dispatch/agent-connection.ts's exchange does over direct TLS and ends the same way
+ * (terminal frame, unreachable, lost, deadline, protocol): the dispatcher does not know which one
+ * carried a frame.
+ *
+ * Each request is a signed envelope for one agent (relay-envelope.ts); each reply is checked
+ * against the registry's certificate for that agent and its chain (reply-chain.ts). A cancel is a
+ * second envelope of the same request id (sequence 2) with its own reply chain; the run's result
+ * still ends the exchange. With no connection to the agent to watch, an agent acknowledges a run
+ * (`ack`) as soon as it accepts the envelope, and "unreachable" means no signed answer within the
+ * connect timeout: the agent is not connected to the broker, or the broker did not deliver. Every NATS callback is guarded (one that throws would stop the connection's handling).
+ */
+import {connect as natsConnect, type NatsConnection} from '@nats-io/transport-node';
+import type {ExchangeEnd, RequestWithoutEnvelope} from '../dispatch/agent-connection.js';
+import type {ResponseFrame, SignedHead} from '../protocol/frames.js';
+import {certificateFacts} from '../pki/certificate-facts.js';
+import {envelopeHash, requestEnvelope, sealMessage, signerFromPem, type RequestBody, type Signer} from '../protocol/relay-envelope.js';
+import {relaySubjects} from '../protocol/relay-subjects.js';
+import {brokerTls} from './broker-tls.js';
+import {ReplyChains} from './reply-chain.js';
+
+export type RelayTarget = {name: string; serial: string; certificate: string};
+
+export type RelayExchangeOptions = {
+	connectTimeoutMs: number;
+	deadlineMs: number;
+	onFrame?: (frame: ResponseFrame, reply: (request: RequestWithoutEnvelope) => void, fail: (reason: string) => void) => void;
+	revoked?: ReadonlySet<string>;
+	cancel?: {signal: AbortSignal; caller: string; graceMs: number};
+	/** Called for what the broker delivered and the checks set aside (duplicates, replies to replays). */
+	onNotice?: (notice: string) => void;
+};
+
+export type RelayLink = {
+	exchange: (target: RelayTarget, request: RequestWithoutEnvelope, options: RelayExchangeOptions) => Promise<ExchangeEnd>;
+	close: () => Promise<void>;
+};
+
+const terminalTypes = new Set(['result', 'description', 'ack', 'error', 'renewed', 'pinned', 'unpaired']);
+
+export async function openRelayLink(options: {url: string; credentials: {key: string; cert: string; ca: string}; now?: () => number; connect?: typeof natsConnect}): Promise<RelayLink> {
+	const now = options.now ?? Date.now;
+	const {credentials} = options;
+	const signer: Signer = signerFromPem(credentials.key, credentials.cert);
+	const controllerSerial: string = certificateFacts(Buffer.from(credentials.cert))?.serial ?? '';
+	const fleet: string = certificateFacts(Buffer.from(credentials.ca))?.publicKeySha256 ?? '';
+	if (!controllerSerial || !fleet) {
+		throw new Error('the controller certificate or the CA certificate cannot be read');
+	}
+
+	const connection: NatsConnection = await (options.connect ?? natsConnect)({
+		servers: options.url,
+		name: 'xi-exec controller',
+		tls: brokerTls(credentials),
+		// A controller process is short-lived: a broker that is down is reported, not waited for.
+		reconnect: false,
+		timeout: 10_000,
+	});
+	const handlers = new Map<string, (text: string) => void>();
+	const decoder = new TextDecoder();
+	connection.subscribe(relaySubjects.allReplies, {
+		callback(error, message) {
+			try {
+				if (!error) {
+					handlers.get(message.subject)?.(decoder.decode(message.data));
+				}
+			} catch {
+				// A handler's failure ends its own exchange (it catches); nothing may stop this subscription.
+			}
+		},
+	});
+	await connection.flush();
+
+	function exchange(target: RelayTarget, request: RequestWithoutEnvelope, exchangeOptions: RelayExchangeOptions): Promise<ExchangeEnd> {
+		return new Promise(resolve => {
+			const subject = relaySubjects.reply(target.name, request.id);
+			if (handlers.has(subject)) {
+				resolve({kind: 'protocol', reason: `request ${request.id} is already in progress on agent ${target.name}`});
+				return;
+			}
+
+			const chains = new ReplyChains(request.id, {name: target.name, serial: target.serial, certificate: target.certificate, ...(exchangeOptions.revoked ? {revoked: exchangeOptions.revoked} : {})});
+			const timers: NodeJS.Timeout[] = [];
+			let settled = false;
+			let answered = false;
+			let seq = 0;
+			let firstChain = '';
+			const finish = (end: ExchangeEnd) => {
+				if (settled) {
+					return;
+				}
+
+				settled = true;
+				for (const timer of timers) {
+					clearTimeout(timer);
+				}
+
+				exchangeOptions.cancel?.signal.removeEventListener('abort', onAbort);
+				handlers.delete(subject);
+				resolve(end);
+			};
+
+			const send = (next: RequestWithoutEnvelope): boolean => {
+				const {id, ...rest} = next;
+				const head = 'controllerHead' in rest ? (rest as {controllerHead?: SignedHead}).controllerHead : undefined;
+				const body = {...rest} as RequestBody & {controllerHead?: SignedHead};
+				delete body.controllerHead;
+				const env = requestEnvelope({id, seq: ++seq, agent: target.name, fleet, serial: controllerSerial, iat: now(), ...(head ? {head} : {}), body});
+				const hash = envelopeHash(env);
+				chains.expect(hash);
+				firstChain ||= hash;
+				try {
+					connection.publish(relaySubjects.requests(target.name), sealMessage(env, signer));
+					return true;
+				} catch (error) {
+					finish({kind: answered ? 'lost' : 'unreachable', reason: `the broker connection failed: ${(error as Error).message}`});
+					return false;
+				}
+			};
+
+			const onAbort = () => {
+				send({type: 'cancel', id: request.id, caller: exchangeOptions.cancel!.caller});
+				timers.push(setTimeout(() => {
+					finish({kind: 'lost', reason: 'the agent did not confirm the cancel over the relay'});
+				}, exchangeOptions.cancel!.graceMs));
+			};
+
+			handlers.set(subject, text => {
+				const verdict = chains.accept(text);
+				switch (verdict.kind) {
+					case 'duplicate': {
+						exchangeOptions.onNotice?.(`agent ${target.name}: a duplicated reply was dropped`);
+						return;
+					}
+
+					case 'unrelated': {
+						exchangeOptions.onNotice?.(`agent ${target.name}: ${verdict.reason}`);
+						return;
+					}
+
+					case 'refused': {
+						finish({kind: 'protocol', reason: `over the relay: ${verdict.reason}`});
+						return;
+					}
+
+					case 'frame': {
+						if (!answered) {
+							answered = true;
+							timers.push(setTimeout(() => finish({kind: 'deadline'}), exchangeOptions.deadlineMs));
+						}
+
+						const {frame} = verdict;
+						if (verdict.chain !== firstChain) {
+							// A cancel's own chain: its ack (or refusal) is news; the run's result still ends the exchange.
+							exchangeOptions.onNotice?.(`agent ${target.name}: ${frame.type === 'ack' ? `cancel ${frame.found ? 'delivered' : 'found no run'}` : `cancel answered ${frame.type}${frame.type === 'error' ? `: ${frame.message}` : ''}`}`);
+							return;
+						}
+
+						// Over the relay a run is first acknowledged: the agent accepted it and will answer it.
+						if (frame.type === 'ack' && request.type === 'run') {
+							return;
+						}
+
+						if (terminalTypes.has(frame.type)) {
+							finish({kind: 'terminal', frame});
+							return;
+						}
+
+						exchangeOptions.onFrame?.(frame, next => send(next), reason => finish({kind: 'protocol', reason}));
+					}
+				}
+			});
+
+			timers.push(setTimeout(() => {
+				if (!answered) {
+					finish({kind: 'unreachable', reason: `no signed answer from agent ${target.name} over the relay within ${exchangeOptions.connectTimeoutMs / 1000} s (is it connected to the broker?)`});
+				}
+			}, exchangeOptions.connectTimeoutMs));
+			exchangeOptions.cancel?.signal.addEventListener('abort', onAbort, {once: true});
+			if (send(request) && exchangeOptions.cancel?.signal.aborted) {
+				onAbort();
+			}
+		});
+	}
+
+	return {
+		exchange,
+		async close() {
+			await connection.drain().catch(() => undefined);
+		},
+	};
+}
