@@ -115,7 +115,8 @@ test('two processes appending at once across rotations keep one intact chain in 
 	const writers = await Promise.all(['a', 'b'].map(async writer => run(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'append-records.ts'), path, writer, '60', '4096'], {cwd: repository, env: {...process.env, XI_TEST_AUDIT_KEY: key.privatePem}})));
 	t.deepEqual(writers.map(writer => writer.stdout), ['done\n', 'done\n']);
 	const files = readAuditSet(path);
-	t.true(files.length > 3, `${files.length} files`);
+	// How many files depends on how the appends were batched into writes (timing); at least one rotation is the case.
+	t.true(files.length >= 2, `${files.length} files`);
 	t.like(verifyLogSet(files, {verifier: key.verifier}), {ok: true, files: files.length, warnings: []});
 	const records = files.flatMap(file => parseLines(file.lines));
 	for (const writer of ['a', 'b']) {
