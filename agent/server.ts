@@ -266,7 +266,8 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
 				return;
 			}
 
-			if (described && frame.type !== 'run') {
+			// After a description the next request must be the run; then the run's own rules hold (its cancel).
+			if (described && !run && frame.type !== 'run') {
 				refuse(socket, frame.id, 'malformed', 'after a description, a connection carries one run and nothing else');
 				return;
 			}
