@@ -121,6 +121,18 @@ export async function startAgent(paths: AgentPaths, printLog: AgentLog = stdoutL
 	let current = {credentials, pins};
 	const slots = new RunSlots(config.limits.maxConcurrentRuns, config.limits.maxQueuedRuns);
 	const recorder = recorderFor(audit, config.name);
+	// What every run is checked and recorded with, over direct TLS and over the relay alike: one list,
+	// so a check added for one transport cannot be missing from the other.
+	const runChecks = {
+		ownersFor,
+		runAsIds,
+		log,
+		recorder,
+		...(hook ? {hook} : {}),
+		homeProblem: () => currentHomeProblem(paths),
+		now: Date.now,
+		...('create' in cgroups ? {cgroups} : {}),
+	};
 	const agent = createAgentServer({
 		config,
 		credentials,
@@ -145,14 +157,7 @@ export async function startAgent(paths: AgentPaths, printLog: AgentLog = stdoutL
 		checkpoint: async () => audit.checkpoint(),
 		replayMemory: replayMemoryFor(paths.home, Date.now),
 		allowlist: () => allowlist,
-		ownersFor,
-		runAsIds,
-		log,
-		recorder,
-		...(hook ? {hook} : {}),
-		homeProblem: () => currentHomeProblem(paths),
-		now: Date.now,
-		...('create' in cgroups ? {cgroups} : {}),
+		...runChecks,
 	});
 	if (config.metrics) {
 		// Loaded only when configured: an agent without metrics does not carry node:http in its memory.
@@ -169,17 +174,10 @@ export async function startAgent(paths: AgentPaths, printLog: AgentLog = stdoutL
 			agentName: config.name,
 			agentTags: config.tags,
 			allowlist,
-			ownersFor,
-			runAsIds,
 			limits: config.limits,
 			workingDirectory: config.workingDirectory,
 			slots,
-			log,
-			recorder,
-			...(hook ? {hook} : {}),
-			homeProblem: () => currentHomeProblem(paths),
-			now: Date.now,
-			...('create' in cgroups ? {cgroups} : {}),
+			...runChecks,
 		}),
 		log,
 		recorder,
