@@ -6,19 +6,20 @@
  * process it started and removes its directory.
  */
 import {spawn, type ChildProcess} from 'node:child_process';
-import {chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync} from 'node:fs';
+import {chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs';
 import {createServer} from 'node:net';
 import {hostname, tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {createInterface} from 'node:readline';
 import {fileURLToPath} from 'node:url';
 import {allowScript, initAgent} from '../../agent/commands.js';
-import {agentPaths} from '../../agent/home.js';
+import {agentPaths, readAgentConfig, writeAgentConfig} from '../../agent/home.js';
 import {controllerPaths, initControllerHome, loadCertificateAuthority, loadServerCredentials, openControllerRegistry, readControllerCertificate} from '../home.js';
 import {formatCode} from '../pairing/code.js';
 import {openPairingListener} from '../pairing/listener.js';
 import {pairingAuditFields} from '../pairing/audit-fields.js';
 import {openControllerAudit} from '../audit/controller-log.js';
+import type {RegistryStore} from '../registry/store.js';
 import {agentsCommand} from './agents.js';
 import type {CommandIo} from '../io/command-io.js';
 import {runCommand} from './run.js';
@@ -189,7 +190,8 @@ async function runDemo(directory: string, children: ChildProcess[], io: CommandI
 	await listener.close();
 	await audit.close();
 	io.stdout('\nStarting the agents...\n');
-	await Promise.all(fleet.map(agent => startDemoAgent(directory, agent.name, homes.get(agent.name)!, children)));
+	const registry = openControllerRegistry(paths);
+	await Promise.all(fleet.map(agent => startDemoAgent(directory, agent.name, homes.get(agent.name)!, children, registry)));
 
 	if (options.interactive) {
 		const {createConsoleCore} = await import('../ui/console-core.js');
@@ -207,19 +209,54 @@ async function runDemo(directory: string, children: ChildProcess[], io: CommandI
 	return 0;
 }
 
-function startDemoAgent(directory: string, name: string, home: string, children: ChildProcess[]): Promise<void> {
+/**
+ * Starts one demo agent. The port it was paired with was free when picked, but on a busy host
+ * another process can take it before the agent starts: then the agent moves to a new port (its
+ * configuration and the controller's registry both), a few times at most.
+ */
+async function startDemoAgent(directory: string, name: string, home: string, children: ChildProcess[], registry: RegistryStore): Promise<void> {
+	for (let attempt = 1; ; attempt++) {
+		const outcome = await startDemoAgentOnce(directory, name, home, children);
+		if (outcome === 'listening') {
+			return;
+		}
+
+		if (outcome.portTaken && attempt < 5) {
+			await moveDemoAgent(name, home, registry, await freePort());
+			continue;
+		}
+
+		throw new Error(`agent ${name} exited with ${outcome.code}; its log is ${join(directory, 'logs', `${name}.log`)}`);
+	}
+}
+
+async function moveDemoAgent(name: string, home: string, registry: RegistryStore, port: number): Promise<void> {
+	const paths = agentPaths(home);
+	writeAgentConfig(paths, {...readAgentConfig(paths), listen: `127.0.0.1:${port}`});
+	await registry.update(current => ({
+		...current,
+		agents: current.agents.map(record => (record.name === name ? {...record, address: `127.0.0.1:${port}`} : record)),
+	}));
+}
+
+function startDemoAgentOnce(directory: string, name: string, home: string, children: ChildProcess[]): Promise<'listening' | {code: number | null; portTaken: boolean}> {
+	const logPath = join(directory, 'logs', `${name}.log`);
+	const logStart = existsSync(logPath) ? statSync(logPath).size : 0;
 	const stdio = demoStdio(directory, name);
 	const child = spawn(process.execPath, [agentCli, 'start'], {env: {...process.env, XI_EXEC_AGENT_HOME: home}, stdio: stdio.stdio, detached: stdio.detached});
 	stdio.close();
 	children.push(child);
-	return new Promise((resolve, reject) => {
+	return new Promise(resolve => {
 		const lines = createInterface({input: child.stdout!});
 		lines.on('line', line => {
 			if (line.includes('"event":"listening"')) {
-				resolve();
+				resolve('listening');
 			}
 		});
-		child.once('exit', code => reject(new Error(`agent ${name} exited with ${code}; its log is ${join(directory, 'logs', `${name}.log`)}`)));
+		child.once('exit', code => {
+			const log = readFileSync(logPath).subarray(logStart).toString();
+			resolve({code, portTaken: log.includes('EADDRINUSE')});
+		});
 	});
 }
 
