@@ -233,7 +233,9 @@ function refuseChangedPlan(request: ApprovalRequest, planHash: string, now: Date
 		return undefined;
 	}
 
-	const reason = `the plan resolved now (hash ${planHash.slice(0, 12)}) differs from the one requested (hash ${request.planHash.slice(0, 12)}): a host joined or left, its tags or allowlist changed, or the arguments differ`;
+	const reason = /^[\da-f]{64}$/.test(planHash)
+		? `the plan resolved now (hash ${planHash.slice(0, 12)}) differs from the one requested (hash ${request.planHash.slice(0, 12)}): a host joined or left, its tags or allowlist changed, or the arguments differ`
+		: `the plan no longer resolves: ${planHash}`;
 	return refusal('APPROVAL_PLAN_CHANGED', `request ${request.id} no longer holds: ${reason}; ask again`, close(request, 'invalidated', now, reason));
 }
 

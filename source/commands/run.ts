@@ -4,7 +4,14 @@ import {certificateNotes} from '../certificates/after-contact.js';
 import {createClientContext} from '../dispatch/agent-connection.js';
 import type {RunEvent} from '../run/events.js';
 import {executePlan} from '../core/run-execute.js';
-import {checkRunInput, resolvePlan, type RolloutInput} from '../core/run-plan.js';
+import {checkRunInput, type PlanPorts, type RolloutInput} from '../core/run-plan.js';
+import {claimForRun, resolveGated, waitThenClaim, type GatedPlan} from '../approvals/gated-run.js';
+import {errorCodes} from '../errors.js';
+import {approvalLines, waitingLine} from '../output/approval-text.js';
+import {safeJson} from '../output/visible.js';
+import type {ApprovalClaim} from '../protocol/frames.js';
+import type {RunPlan} from '../run/plan.js';
+import {approvalDocument} from './approvals.js';
 import {findRun, historyDirectory} from '../history/run-store.js';
 import type {RunStatus} from '../protocol/frames.js';
 import {loadControllerCredentials, openControllerRegistry, type ControllerPaths} from '../home.js';
@@ -45,11 +52,18 @@ export type RunInput = {
 	outdir?: string;
 	/** A live progress line on stderr (a terminal's width, when it has one). */
 	progress?: {columns: () => number | undefined};
+	/** --no-wait: a run that needs approval returns at once (exit 3) with the request's id. */
+	noWait?: boolean;
+	/** --approved ID: run the plan of an approved request (the requester's token). */
+	approved?: string;
 };
 
 
 export async function runCommand(paths: ControllerPaths, input: RunInput, io: CommandIo): Promise<number> {
-	checkRunInput(input.script, input.args);
+	if (input.approved === undefined) {
+		checkRunInput(input.script, input.args);
+	}
+
 	const credentials = loadControllerCredentials(paths);
 	const outdir = input.outdir === undefined || input.dryRun ? undefined : openOutdir(input.outdir);
 	const registryStore = openControllerRegistry(paths);
@@ -61,7 +75,8 @@ export async function runCommand(paths: ControllerPaths, input: RunInput, io: Co
 		const rerun = input.rerun ? rerunHosts(paths, input.rerun) : undefined;
 		const context = createClientContext(credentials);
 		const openAudit = () => (audit ??= openControllerAudit(paths));
-		const plan = await resolvePlan({paths, registry: registryStore, audit: openAudit, context}, {
+		const planPorts = {paths, registry: registryStore, audit: openAudit, context};
+		const gated = input.approved === undefined ? await resolveGated(planPorts, {
 			script: input.script,
 			args: input.args,
 			on: input.on,
@@ -74,7 +89,14 @@ export async function runCommand(paths: ControllerPaths, input: RunInput, io: Co
 			...(rerun ? {rerun} : {}),
 			yes: Boolean(input.yes),
 			...(input.prompt ? {confirm: async (question: string, answer: string) => (await input.prompt!(question)).trim() === answer} : {}),
-		});
+		}) : undefined;
+		const approvedRun = await approvedPlan(planPorts, gated, input, io);
+		if (typeof approvedRun === 'number') {
+			await audit?.close();
+			return approvedRun;
+		}
+
+		const {plan, approval} = approvedRun;
 		for (const note of plan.notes) {
 			io.stderr(`xi-exec: note: ${note}.\n`);
 		}
@@ -102,6 +124,7 @@ export async function runCommand(paths: ControllerPaths, input: RunInput, io: Co
 			? createJsonRunWriter(stdout, {group: Boolean(input.group)})
 			: createPlainRunPrinter(stdout, {nameWidth: Math.max(...plan.targets.map(target => target.name.length)), group: Boolean(input.group)});
 		const execution = await executePlan({paths, registry: registryStore, audit: openAudit, context, controllerSerial: normaliseSerial(new X509Certificate(credentials.cert).serialNumber)}, plan, {
+			...(approval ? {approval} : {}),
 			cancel: cancel.signal,
 			cancelledBy: caller,
 			async approveCanary(canary) {
@@ -148,6 +171,46 @@ export async function runCommand(paths: ControllerPaths, input: RunInput, io: Co
 
 	await audit?.close();
 	return code;
+}
+
+/**
+ * The plan to run: as resolved when no approval is needed; else the request is shown and either
+ * left waiting (--no-wait: exit 3) or waited for, then claimed; or, with --approved ID, claimed.
+ */
+async function approvedPlan(ports: PlanPorts, gated: GatedPlan | undefined, input: RunInput, io: CommandIo): Promise<{plan: RunPlan; approval?: ApprovalClaim} | number> {
+	if (!gated) {
+		return claimForRun(ports, input.approved!, input.token);
+	}
+
+	if (gated.type === 'run') {
+		return {plan: gated.plan};
+	}
+
+	const {request} = gated;
+	if (input.noWait && input.json) {
+		io.stdout(safeJson({approval: approvalDocument(request)}, 2) + '\n');
+	}
+
+	io.stderr(`xi-exec: ${waitingLine(request)}\n${approvalLines(request, new Date()).map(line => `  ${line}`).join('\n')}\n`);
+	if (input.noWait) {
+		io.stderr(`xi-exec: once approved, start it with \`xi-exec run --approved ${request.id}\` (with this token).\n`);
+		return errorCodes.APPROVAL_PENDING.exit;
+	}
+
+	const stop = new AbortController();
+	io.onInterrupt(() => {
+		stop.abort();
+	});
+	try {
+		return await waitThenClaim(ports, request, input.token, {signal: stop.signal});
+	} catch (error) {
+		if (stop.signal.aborted) {
+			io.stderr(`\nxi-exec: stopped waiting; request ${request.id} stays open: \`xi-exec run --approved ${request.id}\` once approved.\n`);
+			return exitInterrupted;
+		}
+
+		throw error;
+	}
 }
 
 /** The hosts of an earlier run that ended in the given statuses, as they were resolved then. */

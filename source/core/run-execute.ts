@@ -25,6 +25,7 @@ import {normaliseSerial} from '../pki/fingerprints.js';
 import {markSeen, revokedSerials} from '../registry/model.js';
 import type {RegistryStore} from '../registry/store.js';
 import type {AgentResult, RunEvent} from '../run/events.js';
+import type {ApprovalClaim} from '../protocol/frames.js';
 import {agentRequest, type RunPlan} from '../run/plan.js';
 import type {PlanPorts} from './run-plan.js';
 
@@ -51,6 +52,8 @@ export type RunStartOptions = {
 	cancelledFrom?: string;
 	/** Asked once the canary hosts are all ok; without it a canary run stops after them. */
 	approveCanary?: (canary: AgentResult[]) => Promise<boolean>;
+	/** The two-person approval this plan executes: recorded with the request and sent to every host. */
+	approval?: ApprovalClaim;
 };
 
 export type RunOutcome = {
@@ -67,12 +70,12 @@ export type RunExecution = {requestId: string; outcome: Promise<RunOutcome>};
 
 export async function executePlan(ports: ExecutePorts, plan: RunPlan, options: RunStartOptions = {}): Promise<RunExecution> {
 	const audit = ports.audit();
-	await recordRequest(audit, plan, ports.controllerSerial);
+	await recordRequest(audit, plan, ports.controllerSerial, options.approval);
 	return {requestId: plan.requestId, outcome: runPlan(ports, audit, plan, options)};
 }
 
 /** Fails closed: no record of the request, no request. */
-async function recordRequest(audit: AuditLog, plan: RunPlan, controllerSerial: string): Promise<void> {
+async function recordRequest(audit: AuditLog, plan: RunPlan, controllerSerial: string, approval: ApprovalClaim | undefined): Promise<void> {
 	await audit.append({
 		event: plan.dryRun ? 'run.dry-run' : 'run.request',
 		requestId: plan.requestId,
@@ -90,6 +93,7 @@ async function recordRequest(audit: AuditLog, plan: RunPlan, controllerSerial: s
 		parent: plan.parent,
 		rollout: plan.rollout ? {...plan.rollout} : undefined,
 		planHash: plan.hash,
+		approval,
 	});
 	if (!plan.dryRun) {
 		// Seal the request at once: the signed head goes to every agent, which records it as its
@@ -121,7 +125,7 @@ async function runPlan(ports: ExecutePorts, audit: AuditLog, plan: RunPlan, opti
 
 	const controllerHead = audit.signedHead();
 	const registry = await ports.registry.read();
-	const results = await dispatch(plan.targets, {...agentRequest(plan), ...(controllerHead ? {controllerHead} : {})}, {
+	const results = await dispatch(plan.targets, {...agentRequest(plan), ...(controllerHead ? {controllerHead} : {}), ...(options.approval ? {approval: options.approval} : {})}, {
 		context: ports.context,
 		revoked: revokedSerials(registry),
 		freshContext: freshControllerContext(ports),

@@ -43,6 +43,7 @@ export async function runOnAgent(target: AgentTarget, request: AgentRunRequest, 
 		...(request.controllerHead ? {controllerHead: request.controllerHead} : {}),
 		...(request.callerSource ? {callerSource: request.callerSource} : {}),
 		...(request.client ? {client: request.client} : {}),
+		...(request.approval ? {approval: request.approval} : {}),
 	}, {
 		context,
 		...(options.revoked ? {revoked: options.revoked} : {}),

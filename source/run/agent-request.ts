@@ -1,5 +1,5 @@
 /** What the controller asks one agent to run: the fields of the `run` frame it sends (run-agent.ts). */
-import type {SignedHead, TokenClaim} from '../protocol/frames.js';
+import type {ApprovalClaim, SignedHead, TokenClaim} from '../protocol/frames.js';
 
 export type AgentRunRequest = {
 	requestId: string;
@@ -12,4 +12,6 @@ export type AgentRunRequest = {
 	controllerHead?: SignedHead;
 	callerSource?: string;
 	client?: string;
+	/** The two-person approval the run executes. */
+	approval?: ApprovalClaim;
 };

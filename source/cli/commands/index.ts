@@ -2,6 +2,7 @@
 import type {CommandTable} from '../command.js';
 import type {Program} from '../help.js';
 import {agents} from './agents.js';
+import {approvals, approve, reject} from './approvals.js';
 import {audit} from './audit.js';
 import {ca} from './ca.js';
 import {completion} from './completion.js';
@@ -20,7 +21,7 @@ import {tag, untag} from './tag.js';
 import {token} from './token.js';
 
 export const controllerCommands: CommandTable<ControllerPorts> = Object.fromEntries(
-	[consoleCommand, demo, init, pair, agents, tag, untag, run, runs, cancel, runbook, runbooks, serve, mcp, token, audit, ca, renew, rotate, unpair, doctor, completion]
+	[consoleCommand, demo, init, pair, agents, tag, untag, run, runs, cancel, approvals, approve, reject, runbook, runbooks, serve, mcp, token, audit, ca, renew, rotate, unpair, doctor, completion]
 		.map(command => [command.name, command]),
 );
 
@@ -35,5 +36,5 @@ export const controllerProgram: Program = {
   @FILE  -                    the clauses in a file, or on standard input (# comments)
   all                         every agent`,
 	home: 'the controller\'s home (default $XI_EXEC_HOME, else ~/.xi-exec)',
-	exitCodes: [[0, 'done (run: every target ok)'], [1, 'not done (run: any target not ok)'], [2, 'bad usage, or refused before running'], [130, 'interrupted (Ctrl-C)']],
+	exitCodes: [[0, 'done (run: every target ok)'], [1, 'not done (run: any target not ok)'], [2, 'bad usage, or refused before running'], [3, 'waiting for approval (a run that needs one, not waited for)'], [130, 'interrupted (Ctrl-C)']],
 };

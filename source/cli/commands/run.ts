@@ -11,6 +11,7 @@ export const run = defineCommand({
 	usage: [
 		'run SCRIPT --on SELECTOR... [--exclude SELECTOR]... [OPTIONS] [-- ARGS...]',
 		'run --rerun ID --only failed,timeout,unreachable,cancelled',
+		'run --approved ID',
 	],
 	description: 'Sends the script\'s name and arguments to every agent the selectors match; each agent runs it only\nif it is on its allowlist. Output is streamed, prefixed with the agent\'s name, then summarised.',
 	flags: {
@@ -34,6 +35,8 @@ export const run = defineCommand({
 		only: {type: 'string', value: 'STATUSES', description: 'with --rerun: which hosts, by status (failed,timeout,unreachable,cancelled)'},
 		outdir: {type: 'string', value: 'DIR', description: 'each host\'s output and result in DIR/HOST.{out,err,json}, as they arrive'},
 		noProgress: {type: 'boolean', description: 'no live progress line on a terminal\'s stderr'},
+		noWait: {type: 'boolean', description: 'a run that needs approval: print the request and exit 3 instead of waiting'},
+		approved: {type: 'string', value: 'ID', description: 'run the plan of approval request ID (as its requester, with the same token)'},
 	},
 	takesArgs: true,
 	examples: [
@@ -42,12 +45,16 @@ export const run = defineCommand({
 		'run backup --on db1 --json -- --full',
 		'run --rerun 0b7c… --only failed,unreachable',
 	],
-	exitCodes: [[0, 'every target ok'], [1, 'any target not ok (failed, timeout, unreachable, denied, cancelled)']],
+	exitCodes: [[0, 'every target ok'], [1, 'any target not ok (failed, timeout, unreachable, denied, cancelled)'], [3, 'waiting for approval (--no-wait, or --approved before it is approved)']],
 	async run({flags, args, rest}, io, ports: ControllerPorts) {
 		const {runCommand} = await import('../../commands/run.js');
 		const {parseRunControl, rerunScript} = await import('../../commands/run-flags.js');
 		const control = parseRunControl(flags);
 		let [script, ...scriptArgs] = [...args, ...rest];
+		if (flags.approved !== undefined && (script !== undefined || flags.on.length > 0 || flags.exclude.length > 0 || control.rerun)) {
+			throw new XiError('USAGE', '--approved ID runs exactly the plan that was approved: give no script, arguments, --on or --rerun.');
+		}
+
 		if (control.rerun) {
 			if (script !== undefined || flags.on.length > 0 || flags.exclude.length > 0) {
 				throw new XiError('USAGE', '--rerun ID runs the same script and arguments on hosts of that run: give no script, arguments or --on.');
@@ -68,6 +75,8 @@ export const run = defineCommand({
 			dryRun: flags.dryRun,
 			...(flags.outdir === undefined ? {} : {outdir: flags.outdir}),
 			...(!flags.noProgress && ports.stderrColumns ? {progress: {columns: ports.stderrColumns}} : {}),
+			...(flags.noWait ? {noWait: true} : {}),
+			...(flags.approved === undefined ? {} : {approved: flags.approved}),
 			token: readCallerToken({tokenFile: flags.tokenFile, token: flags.token, env: ports.env, warn: io.stderr}),
 		}, io);
 	},

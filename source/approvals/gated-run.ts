@@ -1,0 +1,100 @@
+/**
+ * A run through two-person approval, the same for every face (CLI, console, REST API, MCP,
+ * runbooks): the request is resolved into a plan; when the controller's approvals policy says the
+ * plan needs approval, an approval request is opened for exactly that plan (stored with it) and
+ * nothing runs. Once approved, the requester claims it (single use, the plan resolved again to the
+ * approved hash) and the stored plan — not a new resolution — is what runs, carrying its approval
+ * to the agents and into the run's audit record.
+ */
+import type {PlanPorts, RunRequest} from '../core/run-plan.js';
+import {resolvePlan} from '../core/run-plan.js';
+import {XiError} from '../errors.js';
+import {openTokenStore} from '../policy/token-store.js';
+import type {ApprovalClaim} from '../protocol/frames.js';
+import type {RunPlan} from '../run/plan.js';
+import {authenticateActor, claimApproved, findRequest, requestApproval, waitForDecision, type ActionSource, type ApprovalPorts} from './approvals.js';
+import {approvalClaim} from './confirm.js';
+import {approvalPlanHash, declaresConfirm} from './plan-binding.js';
+import {readApprovalPolicy} from './read-policy.js';
+import type {ApprovalRequest} from './request.js';
+import {approvalRequirement, describeNeeds} from './requirement.js';
+import {resolvePlanHashWith, resolveWithEntries} from './resolve-again.js';
+import {openApprovalStore} from './store.js';
+
+export type GatedPlan = {type: 'run'; plan: RunPlan} | {type: 'wait'; plan: RunPlan; request: ApprovalRequest};
+
+export type GateOptions = {
+	/** An AI agent calls (the MCP face): rules naming "ai" apply. */
+	ai?: boolean;
+};
+
+function approvalPorts(ports: PlanPorts): ApprovalPorts {
+	return {store: openApprovalStore(ports.paths.home), audit: ports.audit(), now: ports.now ?? (() => new Date())};
+}
+
+/** Resolves the request; a plan the approvals policy names waits for approval instead of running. A dry run never waits. */
+export async function resolveGated(ports: PlanPorts, request: RunRequest, options: GateOptions = {}): Promise<GatedPlan> {
+	const policy = readApprovalPolicy(ports.paths.home);
+	if (policy.rules.length === 0 || request.dryRun) {
+		return {type: 'run', plan: await resolvePlan(ports, request)};
+	}
+
+	const {plan, entries} = await resolveWithEntries(ports, request);
+	const registry = await ports.registry.read();
+	const tags = new Map(registry.agents.map(agent => [agent.name, agent.tags]));
+	const requester = {token: plan.token ? {id: plan.token.id, name: plan.token.name} : null, ai: options.ai === true};
+	const requirement = approvalRequirement(policy, {script: plan.script, targets: plan.targets.map(target => ({name: target.name, tags: tags.get(target.name) ?? {}})), confirm: declaresConfirm(entries)}, requester);
+	if (!requirement) {
+		return {type: 'run', plan};
+	}
+
+	if (!requester.token) {
+		const reason = `This run needs approval (${describeNeeds(requirement)}, rule ${requirement.rules.map(rule => JSON.stringify(rule.name)).join(', ')}), and approvals act on your own token, not on the account: run it again with XI_EXEC_TOKEN or --token-file.`;
+		await ports.audit().append({event: 'run.refused', requestId: plan.requestId, script: plan.script, caller: plan.caller, source: plan.source, code: 'APPROVAL_TOKEN_REQUIRED', reason}).catch(() => undefined);
+		throw new XiError('APPROVAL_TOKEN_REQUIRED', reason);
+	}
+
+	const opened = await requestApproval(approvalPorts(ports), {
+		planHash: approvalPlanHash(plan, entries),
+		summary: {
+			script: plan.script,
+			args: [...plan.shownArgs],
+			targets: plan.targets.map(target => target.name),
+			details: {
+				...(plan.selector.length > 0 ? {selector: plan.selector.join(' ')} : {}),
+				...(plan.rollout && Object.keys(plan.rollout).length > 0 ? {rollout: plan.rollout} : {}),
+				...(plan.rerunOf ? {rerunOf: plan.rerunOf} : {}),
+				...(plan.parent ? {runbook: `${plan.parent.runbook} step ${plan.parent.step}`} : {}),
+				timeout: `${plan.timeoutSeconds} s per host, ${plan.parallel} at once`,
+			},
+		},
+		plan,
+		requester: {token: requester.token, caller: plan.caller, ...(plan.source ? {source: plan.source} : {}), ai: requester.ai},
+		requirement,
+	});
+	return {type: 'wait', plan, request: opened};
+}
+
+/**
+ * Claims an approved request for the requester whose token is presented, and returns the plan as
+ * approved with the approval the run carries. Refused (and audited) while pending, when used,
+ * closed or expired, for anyone else's token, and when the plan no longer resolves to the
+ * approved hash.
+ */
+export async function claimForRun(ports: PlanPorts, id: string, presentedToken: string | undefined, from: ActionSource = {}): Promise<{plan: RunPlan; approval: ApprovalClaim; request: ApprovalRequest}> {
+	const store = openApprovalStore(ports.paths.home);
+	const now = ports.now ?? (() => new Date());
+	const actor = authenticateActor((await openTokenStore(ports.paths.home).read()).tokens, presentedToken, now());
+	const found = findRequest((await store.read()).requests, id);
+	const stored = found.plan as RunPlan | undefined;
+	const {request, plan} = await claimApproved({store, audit: ports.audit(), now}, found.id, actor, resolvePlanHashWith(ports), stored?.requestId ?? found.runRequestId ?? found.id, from);
+	return {plan: plan as RunPlan, approval: approvalClaim(request), request};
+}
+
+/** Waits for the request's decision; approved → claimed for the run; otherwise the refusal the state means. */
+export async function waitThenClaim(ports: PlanPorts, request: ApprovalRequest, presentedToken: string | undefined, options: {signal?: AbortSignal; intervalMs?: number} = {}): ReturnType<typeof claimForRun> {
+	const decided = await waitForDecision(approvalPorts(ports), request.id, options);
+	// Not approved: the claim's refusal names what happened (rejected by whom and why, invalidated, expired).
+	return claimForRun(ports, decided.id, presentedToken);
+}
+
