@@ -2,14 +2,14 @@
 import {createApprovalsFace} from '../approvals/face.js';
 import {resolvePlanHashAgain} from '../approvals/resolve-again.js';
 import type {ApprovalRequest} from '../approvals/request.js';
-import type {ControllerPorts} from '../cli/commands/ports.js';
+import {approvalLines, approvalRow} from '../approvals/approval-text.js';
 import {XiError} from '../errors.js';
+import type {ControllerPaths} from '../home.js';
 import type {CommandIo} from '../io/command-io.js';
-import {approvalLines, approvalRow} from '../output/approval-text.js';
 import {safeJson} from '../output/visible.js';
 
-function face(ports: ControllerPorts, token: string | undefined) {
-	return createApprovalsFace({paths: ports.paths, resolvePlanHash: resolvePlanHashAgain(ports.paths)}, {token});
+function face(paths: ControllerPaths, token: string | undefined) {
+	return createApprovalsFace({paths, resolvePlanHash: resolvePlanHashAgain(paths)}, {token});
 }
 
 /** What `--json` prints of a request: everything but the stored plan (its arguments are not all shown). */
@@ -18,8 +18,8 @@ export function approvalDocument(request: ApprovalRequest) {
 	return shown;
 }
 
-export async function approvalsCommand(ports: ControllerPorts, input: {verb: string | undefined; id: string | undefined; all: boolean; json: boolean}, io: CommandIo): Promise<number> {
-	const approvals = face(ports, undefined);
+export async function approvalsCommand(paths: ControllerPaths, input: {verb: string | undefined; id: string | undefined; all: boolean; json: boolean}, io: CommandIo): Promise<number> {
+	const approvals = face(paths, undefined);
 	if (input.verb === 'show') {
 		if (!input.id) {
 			throw new XiError('USAGE', 'usage: xi-exec approvals show ID.');
@@ -51,12 +51,12 @@ export async function approvalsCommand(ports: ControllerPorts, input: {verb: str
 	return 0;
 }
 
-export async function approveCommand(ports: ControllerPorts, input: {id: string | undefined; token: string | undefined; comment?: string; json: boolean}, io: CommandIo): Promise<number> {
+export async function approveCommand(paths: ControllerPaths, input: {id: string | undefined; token: string | undefined; comment?: string; json: boolean}, io: CommandIo): Promise<number> {
 	if (!input.id) {
 		throw new XiError('USAGE', 'usage: xi-exec approve ID (`xi-exec approvals` lists them).');
 	}
 
-	const request = await face(ports, input.token).approve(input.id, input.comment === undefined ? {} : {comment: input.comment});
+	const request = await face(paths, input.token).approve(input.id, input.comment === undefined ? {} : {comment: input.comment});
 	if (input.json) {
 		io.stdout(safeJson(approvalDocument(request), 2) + '\n');
 	} else {
@@ -68,12 +68,12 @@ export async function approveCommand(ports: ControllerPorts, input: {id: string 
 	return 0;
 }
 
-export async function rejectCommand(ports: ControllerPorts, input: {id: string | undefined; token: string | undefined; reason: string | undefined; json: boolean}, io: CommandIo): Promise<number> {
+export async function rejectCommand(paths: ControllerPaths, input: {id: string | undefined; token: string | undefined; reason: string | undefined; json: boolean}, io: CommandIo): Promise<number> {
 	if (!input.id || input.reason === undefined) {
 		throw new XiError('USAGE', 'usage: xi-exec reject ID --reason TEXT (the requester reads the reason).');
 	}
 
-	const request = await face(ports, input.token).reject(input.id, input.reason);
+	const request = await face(paths, input.token).reject(input.id, input.reason);
 	io.stdout(input.json ? safeJson(approvalDocument(request), 2) + '\n' : `Rejected ${request.id}; it will not run.\n`);
 	return 0;
 }

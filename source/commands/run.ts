@@ -7,7 +7,7 @@ import {executePlan} from '../core/run-execute.js';
 import {checkRunInput, type PlanPorts, type RolloutInput} from '../core/run-plan.js';
 import {claimForRun, resolveGated, waitThenClaim, type GatedPlan} from '../approvals/gated-run.js';
 import {errorCodes} from '../errors.js';
-import {approvalLines, waitingLine} from '../output/approval-text.js';
+import {approvalLines, waitingLine} from '../approvals/approval-text.js';
 import {safeJson} from '../output/visible.js';
 import type {ApprovalClaim} from '../protocol/frames.js';
 import type {RunPlan} from '../run/plan.js';

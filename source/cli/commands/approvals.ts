@@ -19,7 +19,7 @@ export const approvals = defineCommand({
 	examples: ['approvals', 'approvals show 7c1e', 'approvals --all --json'],
 	async run({flags, args}, io, ports: ControllerPorts) {
 		const {approvalsCommand} = await import('../../commands/approvals.js');
-		return approvalsCommand(ports, {verb: args[0], id: args[1], all: flags.all, json: flags.json}, io);
+		return approvalsCommand(ports.paths, {verb: args[0], id: args[1], all: flags.all, json: flags.json}, io);
 	},
 });
 
@@ -37,7 +37,7 @@ export const approve = defineCommand({
 	async run({flags, args}, io, ports: ControllerPorts) {
 		const {approveCommand} = await import('../../commands/approvals.js');
 		const token = readCallerToken({tokenFile: flags.tokenFile, env: ports.env, warn: io.stderr});
-		return approveCommand(ports, {id: args[0], token, ...(flags.comment === undefined ? {} : {comment: flags.comment}), json: flags.json}, io);
+		return approveCommand(ports.paths, {id: args[0], token, ...(flags.comment === undefined ? {} : {comment: flags.comment}), json: flags.json}, io);
 	},
 });
 
@@ -55,6 +55,6 @@ export const reject = defineCommand({
 	async run({flags, args}, io, ports: ControllerPorts) {
 		const {rejectCommand} = await import('../../commands/approvals.js');
 		const token = readCallerToken({tokenFile: flags.tokenFile, env: ports.env, warn: io.stderr});
-		return rejectCommand(ports, {id: args[0], token, reason: flags.reason, json: flags.json}, io);
+		return rejectCommand(ports.paths, {id: args[0], token, reason: flags.reason, json: flags.json}, io);
 	},
 });

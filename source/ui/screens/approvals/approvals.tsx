@@ -4,7 +4,7 @@
  * typed and approves; x asks for a reason and rejects.
  */
 import {Box, Text} from 'ink';
-import {approvalLines, approvalRow} from '../../../output/approval-text.js';
+import {approvalLines, approvalRow} from '../../../approvals/approval-text.js';
 import {visible} from '../../../output/visible.js';
 import {theme} from '../../theme.js';
 import {selectedRequest, type ApprovalsScreenState} from './use-approvals-state.js';

@@ -5,9 +5,9 @@
  * visible (visible.ts). Pure: `now` comes in.
  */
 import {foldNames} from '../run/group-output.js';
-import {approverNames, outstanding, type ApprovalRequest} from '../approvals/request.js';
-import {describeNeeds} from '../approvals/requirement.js';
-import {visible} from './visible.js';
+import {approverNames, outstanding, type ApprovalRequest} from './request.js';
+import {describeNeeds} from './requirement.js';
+import {visible} from '../output/visible.js';
 
 /** `waiting for approval: request 7c1e… (needs 1 of: token:lead-*)`. */
 export function waitingLine(request: ApprovalRequest): string {
