@@ -101,12 +101,19 @@ export const resultSchema: JsonSchema = object({
 }, undefined, {description: 'One agent\'s outcome, as in `xi-exec run --json`.'});
 
 /** The document `xi-exec run --json` prints. */
+/** A runbook step's run: its runbook run and step (absent for other runs). */
+const runParentSchema: JsonSchema = object({
+	runbook: {...requestId, description: 'The runbook run\'s id (GET /v1/runbook-runs/{id}).'},
+	step: text(64, {pattern: '^[a-z0-9][a-z0-9._-]{0,63}$', description: 'The step\'s name in its runbook.'}),
+}, undefined, {description: 'The runbook run and step this run is part of; absent for a run that is not a runbook\'s step.'});
+
 export const runDocumentSchema: JsonSchema = object({
 	requestId,
 	script: scriptName,
 	args: {type: 'array', items: {type: 'string'}},
+	parent: runParentSchema,
 	results: {type: 'array', items: resultSchema},
-}, undefined, {description: 'The same document as `xi-exec run --json`.'});
+}, ['requestId', 'script', 'args', 'results'], {description: 'The same document as `xi-exec run --json`.'});
 
 /** The document `xi-exec run --dry-run --json` prints: whether each agent would run, and why. */
 export const dryRunDocumentSchema: JsonSchema = object({
@@ -162,8 +169,9 @@ export const runSummarySchema: JsonSchema = object({
 	script: scriptName,
 	args: {type: 'array', items: {type: 'string'}},
 	...historyFields,
+	parent: runParentSchema,
 	counts: {type: 'object', additionalProperties: {type: 'integer', minimum: 0}, propertyNames: {enum: [...runStatuses]}},
-});
+}, ['requestId', 'script', 'args', ...Object.keys(historyFields), 'counts']);
 
 export const runListSchema: JsonSchema = object({runs: {type: 'array', items: runSummarySchema}});
 

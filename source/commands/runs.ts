@@ -27,7 +27,7 @@ export function runsListCommand(paths: ControllerPaths, input: {json: boolean}, 
 
 	for (const run of runs) {
 		const summary = formatSummary(countStatuses(run.results));
-		io.stdout(`${run.header.startedAt.slice(0, 19).replace('T', ' ')}  ${run.header.requestId}  ${visible(run.header.caller)}  ${run.header.script}${run.header.args.length > 0 ? ' ' + visible(JSON.stringify(run.header.args)) : ''}  --on ${run.header.selector.join(' --on ')}  ${summary}${run.complete ? '' : '  (incomplete)'}\n`);
+		io.stdout(`${run.header.startedAt.slice(0, 19).replace('T', ' ')}  ${run.header.requestId}  ${visible(run.header.caller)}  ${run.header.script}${run.header.args.length > 0 ? ' ' + visible(JSON.stringify(run.header.args)) : ''}  --on ${run.header.selector.join(' --on ')}  ${summary}${run.complete ? '' : '  (incomplete)'}${run.header.parent ? `  (step ${run.header.parent.step} of runbook run ${run.header.parent.runbook})` : ''}\n`);
 	}
 
 	return 0;
@@ -47,6 +47,10 @@ export function runsShowCommand(paths: ControllerPaths, input: {id?: string; age
 
 	const results = run.results.filter(result => document.results.some(shown => shown.agent === result.agent));
 	io.stdout(`${run.header.script} ${visible(JSON.stringify(run.header.args))} by ${visible(run.header.caller)} at ${run.header.startedAt}, request ${run.header.requestId}${run.complete ? '' : ' (incomplete: the controller stopped during the run)'}\n`);
+	if (run.header.parent) {
+		io.stdout(`step ${run.header.parent.step} of runbook run ${run.header.parent.runbook} (xi-exec runbooks show ${run.header.parent.runbook})\n`);
+	}
+
 	for (const result of results) {
 		io.stdout(`\n== ${result.agent}: ${describeResult(result)}\n`);
 		for (const line of visibleLines(result.stdout.replace(/\n$/, ''))) {

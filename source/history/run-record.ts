@@ -112,7 +112,12 @@ export function foldRun(lines: readonly string[]): StoredRun | undefined {
 }
 
 export function runDocument(run: StoredRun) {
-	return {requestId: run.header.requestId, script: run.header.script, args: run.header.args, results: run.results.map(result => resultDocument(result))};
+	return {requestId: run.header.requestId, script: run.header.script, args: run.header.args, ...parentOf(run), results: run.results.map(result => resultDocument(result))};
+}
+
+/** A runbook step's run names its runbook run and step (`runbooks show ID` lists the step runs); other runs name none. */
+function parentOf(run: StoredRun): {parent?: RunParent} {
+	return run.header.parent ? {parent: {runbook: run.header.parent.runbook, step: run.header.parent.step}} : {};
 }
 
 /** One line of `xi-exec runs --json` and of GET /v1/runs: who ran what, where, when, and the counts by status. */
@@ -127,6 +132,7 @@ export function runSummary(run: StoredRun) {
 		startedAt: run.header.startedAt,
 		endedAt: run.endedAt ?? null,
 		complete: run.complete,
+		...parentOf(run),
 		counts: countByStatus(run.results),
 	};
 }

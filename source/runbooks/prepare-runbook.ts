@@ -58,7 +58,7 @@ export type PreparedRunbookRun = {
 	start: (options: RunbookStartOptions) => Promise<ExecuteResult & {id: string}>;
 };
 
-export type RunbookStartOptions = Omit<StepRunnerOptions, 'caller' | 'source' | 'token'> & {
+export type RunbookStartOptions = Omit<StepRunnerOptions, 'runbookRun' | 'caller' | 'source' | 'token'> & {
 	cancel?: AbortSignal;
 	emit?: (event: RunbookEvent) => void;
 };
@@ -144,7 +144,7 @@ export async function prepareRunbookRun(ports: RunbookPorts, input: RunbookRunIn
 
 			const cancel = options.cancel ?? new AbortController().signal;
 			const result = await executeRunbook({runbook, plan: planned.plan, carried, from: from?.stage ?? 0}, {
-				runStep: runStepsAsRuns(ports, {...options, caller: input.caller, ...(input.source ? {source: input.source} : {}), ...(input.token === undefined ? {} : {token: input.token})}),
+				runStep: runStepsAsRuns(ports, {...options, runbookRun: id, caller: input.caller, ...(input.source ? {source: input.source} : {}), ...(input.token === undefined ? {} : {token: input.token})}),
 				write: record.write,
 				now,
 				newRequestId: randomUUID,

@@ -10,6 +10,8 @@ import type {AgentResult} from '../run/events.js';
 import type {StepRunner} from './execute.js';
 
 export type StepRunnerOptions = {
+	/** The runbook run's id: each step's run names it, with the step, as its parent. */
+	runbookRun: string;
 	caller: string;
 	source?: string;
 	token?: string;
@@ -34,6 +36,7 @@ export function runStepsAsRuns(ports: RunPorts, options: StepRunnerOptions): Ste
 			timeoutSeconds: step.timeoutSeconds ?? 30,
 			dryRun: false,
 			caller: options.caller,
+			parent: {runbook: options.runbookRun, step: step.name},
 			...(options.source ? {source: options.source} : {}),
 			...(options.token === undefined ? {} : {token: options.token}),
 			rollout: {

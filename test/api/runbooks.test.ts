@@ -81,6 +81,15 @@ test.serial('a run over the API answers the document the CLI shows; its step eve
 	t.deepEqual((await call(fleet, 'GET', `/v1/runbook-runs/${document.id}`, {token: admin})).json(), document);
 	const listed = JSON.parse((await runCli(controllerCli, ['runbooks', '--json'], {XI_EXEC_HOME: fleet.home})).stdout);
 	t.deepEqual((await call(fleet, 'GET', '/v1/runbook-runs', {token: admin})).json(), listed);
+	// Each step's run names its runbook run and step, over the API as on the CLI.
+	for (const step of document.steps) {
+		const run = (await call(fleet, 'GET', `/v1/runs/${step.requestId}`, {token: admin})).json();
+		t.deepEqual(run.parent, {runbook: document.id, step: step.name});
+		t.deepEqual(run, JSON.parse((await runCli(controllerCli, ['runs', 'show', step.requestId, '--json'], {XI_EXEC_HOME: fleet.home})).stdout));
+	}
+
+	const summaries = (await call(fleet, 'GET', '/v1/runs', {token: admin})).json().runs;
+	t.deepEqual(document.steps.map((step: any) => summaries.find((run: any) => run.requestId === step.requestId).parent.step), ['check', 'restart', 'recheck']);
 
 	const events = await followEvents(fleet, `/v1/runbook-runs/${document.id}/events`, admin);
 	t.is(events.status, 200);

@@ -58,7 +58,7 @@ const cli = async (home: string, args: string[]) => runCli(controllerCli, args, 
 
 type StepDocument = {name: string; status: string; requestId: string | null; counts: Record<string, number>; hosts: {ok: string[]; failed: string[]}; reason: string | null; carriedFrom?: string};
 type RunbookRunDocument = {id: string; runbook: string; status: string; reason: string | null; fileSha256: string; resumeOf: string | null; steps: StepDocument[]; notRun: Array<{step: string; reason: string}>; parameters: Record<string, unknown>};
-type RunJson = {requestId: string; results: Array<{agent: string; status: string; stdout: string}>};
+type RunJson = {requestId: string; parent?: {runbook: string; step: string}; results: Array<{agent: string; status: string; stdout: string}>};
 
 const incident = `description: restart web where the health check fails, then check those again
 parameters:
@@ -90,13 +90,25 @@ test.serial('the incident runbook: restart only where the check failed, then che
 		['restart', 'ok', {ok: ['web2', 'web3'], failed: []}, {ok: 2}],
 		['recheck', 'ok', {ok: ['web2', 'web3'], failed: []}, {ok: 2}],
 	]);
-	// Each step is a normal run in the history, with its own request id.
+	// Each step is a normal run in the history, with its own request id, naming its runbook run and step.
+	const summaries = (JSON.parse((await cli(home, ['runs', '--json'])).stdout) as {runs: Array<{requestId: string; parent?: {runbook: string; step: string}}>}).runs;
 	for (const step of document.steps) {
 		const shown = await cli(home, ['runs', 'show', step.requestId!, '--json']);
 		t.is(shown.code, 0, shown.stderr);
 		const run = JSON.parse(shown.stdout) as RunJson;
 		t.deepEqual(run.results.map(each => each.agent), [...step.hosts.ok, ...step.hosts.failed].sort());
+		t.deepEqual(run.parent, {runbook: document.id, step: step.name});
+		t.deepEqual(summaries.find(summary => summary.requestId === step.requestId)?.parent, {runbook: document.id, step: step.name});
+		const plain = await cli(home, ['runs', 'show', step.requestId!]);
+		t.is(plain.stdout.split('\n')[1], `step ${step.name} of runbook run ${document.id} (xi-exec runbooks show ${document.id})`);
 	}
+
+	// A run that is no runbook's step names no parent.
+	const single = JSON.parse((await cli(home, ['run', 'hello', '--on', 'web1', '--json'])).stdout) as RunJson;
+	t.false('parent' in (JSON.parse((await cli(home, ['runs', 'show', single.requestId, '--json'])).stdout) as object));
+	const runsText = (await cli(home, ['runs'])).stdout;
+	t.regex(runsText, new RegExp(`  ${document.steps[1]!.requestId!} .*  \\(step restart of runbook run ${document.id}\\)$`, 'm'));
+	t.regex(runsText, new RegExp(`  ${single.requestId} .*ok$`, 'm'));
 
 	// The same document from the history, plain and JSON.
 	const again = await cli(home, ['runbooks', 'show', document.id, '--json']);
@@ -105,7 +117,7 @@ test.serial('the incident runbook: restart only where the check failed, then che
 	t.true(listed.stdout.includes(`${document.id}  incident  ok  2/3 steps ok`), listed.stdout);
 	const audit = readFileSync(controllerPaths(home).auditLog, 'utf8').trim().split('\n').map(line => JSON.parse(line) as Record<string, unknown>);
 	t.deepEqual(audit.filter(record => record['runbookRun'] === document.id).map(record => record['event']), ['runbook.start', 'runbook.end']);
-	t.deepEqual(audit.filter(record => record['event'] === 'run.request' && document.steps.some(step => step.requestId === record['requestId'])).length, 3);
+	t.deepEqual(audit.filter(record => record['event'] === 'run.request' && document.steps.some(step => step.requestId === record['requestId'])).map(record => record['parent']), document.steps.map(step => ({runbook: document.id, step: step.name})));
 });
 
 test.serial('a step over its failure threshold stops the runbook with exact counts; the steps after it do not run', async t => {
