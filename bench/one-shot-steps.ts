@@ -37,6 +37,7 @@ type Modules = {
 	execute: typeof import('../source/core/run-execute.js');
 	connection: typeof import('../source/dispatch/agent-connection.js');
 	secret: typeof import('../source/dispatch/secret-targets.js');
+	held: typeof import('../source/dispatch/held-connections.js');
 	audit: typeof import('../source/audit/controller-log.js');
 	fingerprints: typeof import('../source/pki/fingerprints.js');
 	model: typeof import('../source/registry/model.js');
@@ -45,12 +46,12 @@ type Modules = {
 // What `xi-exec run` loads: the entry's modules and the command table, then the run command's own.
 const modules = await timed('moduleLoading', async () => {
 	await Promise.all(['source/cli/commands/index.js', 'source/cli/main.js', 'source/cli/runner.js', 'source/io/command-io.js'].map(built));
-	const [home, run, request, execute, connection, secret, audit, fingerprints, model] = await Promise.all([
+	const [home, run, request, execute, connection, secret, held, audit, fingerprints, model] = await Promise.all([
 		'source/home.js', 'source/commands/run.js', 'source/core/run-plan.js', 'source/core/run-execute.js', 'source/dispatch/agent-connection.js',
-		'source/dispatch/secret-targets.js', 'source/audit/controller-log.js', 'source/pki/fingerprints.js', 'source/registry/model.js',
+		'source/dispatch/secret-targets.js', 'source/dispatch/held-connections.js', 'source/audit/controller-log.js', 'source/pki/fingerprints.js', 'source/registry/model.js',
 		'source/commands/run-flags.js',
 	].map(built));
-	return {home, run, request, execute, connection, secret, audit, fingerprints, model} as unknown as Modules;
+	return {home, run, request, execute, connection, secret, held, audit, fingerprints, model} as unknown as Modules;
 });
 
 const {X509Certificate} = await import('node:crypto');
@@ -67,20 +68,39 @@ const {credentials, context, controllerSerial, registry} = await timed('homeAndR
 });
 void credentials;
 
+/** Like timed, for work asked together (the request's record and its checkpoint): the time from the first start to the last end. */
+const spans: Record<string, {open: number; since: number}> = {};
+async function spanned<T>(step: string, work: () => Promise<T>): Promise<T> {
+	const span = spans[step] ??= {open: 0, since: 0};
+	if (span.open++ === 0) {
+		span.since = performance.now();
+	}
+
+	try {
+		return await work();
+	} finally {
+		if (--span.open === 0) {
+			steps[step] = (steps[step] ?? 0) + performance.now() - span.since;
+		}
+	}
+}
+
 type AuditLog = ReturnType<typeof modules.audit.openControllerAudit>;
 let audit: AuditLog | undefined;
 let phase: 'request' | 'outcomes' = 'request';
 const wrappedAudit = (log: AuditLog): AuditLog => ({
 	...log,
-	append: fields => timed(phase === 'request' ? 'auditRequest' : 'auditOutcomes', () => log.append(fields)),
-	checkpoint: () => timed('auditRequest', () => log.checkpoint()),
+	append: fields => phase === 'request' ? spanned('auditRequest', () => log.append(fields)) : timed('auditOutcomes', () => log.append(fields)),
+	checkpoint: () => spanned('auditRequest', () => log.checkpoint()),
 	close: () => timed('auditClose', () => log.close()),
 	signedHead: () => log.signedHead(),
 	head: () => log.head(),
 	hold: () => log.hold(),
 	path: log.path,
 });
-const describe = modules.secret.describeTargets(context, 64, 5000);
+// As `xi-exec run` does: the describe's connection is kept for the run (one handshake for both).
+const connections = modules.held.createRunConnections();
+const describe = modules.secret.describeTargets(context, 64, 5000, undefined, connections.open(1));
 const runPorts = {
 	paths,
 	registry: {
@@ -90,6 +110,7 @@ const runPorts = {
 	audit: () => (audit ??= wrappedAudit(timedSync('auditOpen', () => modules.audit.openControllerAudit(paths)))),
 	context,
 	controllerSerial,
+	connections,
 	describe: (targets: Parameters<typeof describe>[0]) => timed('describe', () => describe(targets)),
 };
 // 'prepare': the plan resolved and its request recorded (executePlan resolves once it is); 'start': the run itself.

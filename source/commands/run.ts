@@ -2,6 +2,7 @@
 import {X509Certificate} from 'node:crypto';
 import {certificateNotes} from '../certificates/after-contact.js';
 import {createClientContext} from '../dispatch/agent-connection.js';
+import {createRunConnections} from '../dispatch/held-connections.js';
 import type {RunEvent} from '../run/events.js';
 import {executePlan} from '../core/run-execute.js';
 import {checkRunInput, type PlanPorts, type RolloutInput} from '../core/run-plan.js';
@@ -70,12 +71,14 @@ export async function runCommand(paths: ControllerPaths, input: RunInput, io: Co
 	const caller = defaultCaller();
 	let audit: AuditLog | undefined;
 	let progress: ProgressTicker | undefined;
+	// One TLS connection per host for the describe and the run.
+	const connections = createRunConnections();
 	let code: number;
 	try {
 		const rerun = input.rerun ? rerunHosts(paths, input.rerun) : undefined;
 		const context = createClientContext(credentials);
 		const openAudit = () => (audit ??= openControllerAudit(paths));
-		const planPorts = {paths, registry: registryStore, audit: openAudit, context};
+		const planPorts = {paths, registry: registryStore, audit: openAudit, context, connections};
 		const gated = input.approved === undefined ? await resolveGated(planPorts, {
 			script: input.script,
 			args: input.args,
@@ -123,7 +126,7 @@ export async function runCommand(paths: ControllerPaths, input: RunInput, io: Co
 			: input.json
 			? createJsonRunWriter(stdout, {group: Boolean(input.group)})
 			: createPlainRunPrinter(stdout, {nameWidth: Math.max(...plan.targets.map(target => target.name.length)), group: Boolean(input.group)});
-		const execution = await executePlan({paths, registry: registryStore, audit: openAudit, context, controllerSerial: normaliseSerial(new X509Certificate(credentials.cert).serialNumber)}, plan, {
+		const execution = await executePlan({paths, registry: registryStore, audit: openAudit, context, connections, controllerSerial: normaliseSerial(new X509Certificate(credentials.cert).serialNumber)}, plan, {
 			...(approval ? {approval} : {}),
 			cancel: cancel.signal,
 			cancelledBy: caller,
@@ -166,6 +169,7 @@ export async function runCommand(paths: ControllerPaths, input: RunInput, io: Co
 		await audit?.close().catch(() => undefined);
 		throw error;
 	} finally {
+		connections.close();
 		outdir?.close();
 	}
 

@@ -17,6 +17,7 @@ import type {AuditLog} from '../audit/file-log.js';
 import {argsHash, type AuditFields} from '../audit/record.js';
 import {createClientContext} from '../dispatch/agent-connection.js';
 import {dispatch} from '../dispatch/dispatcher.js';
+import type {RunConnections} from '../dispatch/held-connections.js';
 import {loadControllerCredentials, type ControllerPaths} from '../home.js';
 import {historyLine, type RunHeader} from '../history/run-record.js';
 import {pruneHistory} from '../history/prune.js';
@@ -38,6 +39,8 @@ export type ExecutePorts = {
 	/** The serial of the controller certificate the agents will see, recorded with the request. */
 	controllerSerial: string;
 	now?: () => Date;
+	/** The connections resolvePlan kept from its describe (the same object): the run takes them; closed when the run ends or cannot start. */
+	connections?: RunConnections;
 };
 
 /** What a face that both resolves and executes hands the pair. */
@@ -69,14 +72,21 @@ export type RunOutcome = {
 export type RunExecution = {requestId: string; outcome: Promise<RunOutcome>};
 
 export async function executePlan(ports: ExecutePorts, plan: RunPlan, options: RunStartOptions = {}): Promise<RunExecution> {
-	const audit = ports.audit();
-	await recordRequest(audit, plan, ports.controllerSerial, options.approval);
-	return {requestId: plan.requestId, outcome: runPlan(ports, audit, plan, options)};
+	try {
+		const audit = ports.audit();
+		await recordRequest(audit, plan, ports.controllerSerial, options.approval);
+		const outcome = runPlan(ports, audit, plan, options);
+		void outcome.catch(() => undefined).finally(() => ports.connections?.close());
+		return {requestId: plan.requestId, outcome};
+	} catch (error) {
+		ports.connections?.close();
+		throw error;
+	}
 }
 
 /** Fails closed: no record of the request, no request. */
 async function recordRequest(audit: AuditLog, plan: RunPlan, controllerSerial: string, approval: ApprovalClaim | undefined): Promise<void> {
-	await audit.append({
+	const request = audit.append({
 		event: plan.dryRun ? 'run.dry-run' : 'run.request',
 		requestId: plan.requestId,
 		script: plan.script,
@@ -95,11 +105,11 @@ async function recordRequest(audit: AuditLog, plan: RunPlan, controllerSerial: s
 		planHash: plan.hash,
 		approval,
 	});
-	if (!plan.dryRun) {
-		// Seal the request at once: the signed head goes to every agent, which records it as its
-		// witness of this log (a request later cut from this log then shows in `audit verify --cross`).
-		await audit.checkpoint();
-	}
+	// Seal the request at once: the signed head goes to every agent, which records it as its
+	// witness of this log (a request later cut from this log then shows in `audit verify --cross`).
+	// Asked together, the record and its checkpoint share one write and one fsync, the record
+	// first; a record that fails fails the request, whatever its checkpoint did.
+	await Promise.all([request, plan.dryRun ? undefined : audit.checkpoint()]);
 }
 
 async function runPlan(ports: ExecutePorts, audit: AuditLog, plan: RunPlan, options: RunStartOptions): Promise<RunOutcome> {
@@ -125,8 +135,10 @@ async function runPlan(ports: ExecutePorts, audit: AuditLog, plan: RunPlan, opti
 
 	const controllerHead = audit.signedHead();
 	const registry = await ports.registry.read();
+	const hold = ports.connections?.hold();
 	const results = await dispatch(plan.targets, {...agentRequest(plan), ...(controllerHead ? {controllerHead} : {}), ...(options.approval ? {approval: options.approval} : {})}, {
 		context: ports.context,
+		...(hold ? {hold} : {}),
 		revoked: revokedSerials(registry),
 		freshContext: freshControllerContext(ports),
 		parallel: plan.parallel,
@@ -148,6 +160,7 @@ async function runPlan(ports: ExecutePorts, audit: AuditLog, plan: RunPlan, opti
 			options.emit?.(event);
 		},
 	});
+	hold?.close();
 	cancel.removeEventListener('abort', onCancel);
 	history.end(now().toISOString(), cancel.aborted ? options.cancelledBy : undefined);
 	const unrecorded = (await Promise.allSettled(outcomes)).find(result => result.status === 'rejected');

@@ -10,6 +10,7 @@ import {randomInt, randomUUID} from 'node:crypto';
 import type {SecureContext} from 'node:tls';
 import {argsHash} from '../audit/record.js';
 import type {AuditLog} from '../audit/file-log.js';
+import type {RunConnections} from '../dispatch/held-connections.js';
 import {describeOnce, describeTargets, secretArgsForRun, type DescribeTargets} from '../dispatch/secret-targets.js';
 import {XiError} from '../errors.js';
 import type {ControllerPaths} from '../home.js';
@@ -23,6 +24,7 @@ import {resolveTargetsWithNotes} from '../registry/resolve-targets.js';
 import type {RegistryStore} from '../registry/store.js';
 import {checkBlastRadius, declaredLimits, type DeclaredLimit} from '../run/blast-radius.js';
 import {makePlan, type RolloutInput, type RunPlan} from '../run/plan.js';
+import {planRollout} from '../run/rollout.js';
 
 export type {RolloutInput} from '../run/plan.js';
 
@@ -71,6 +73,11 @@ export type PlanPorts = {
 	declaredLimits?: (targets: readonly AgentRecord[], script: string) => Promise<DeclaredLimit[]>;
 	/** Asks the targets what they run, to learn which arguments are secret (default: a describe exchange with each). */
 	describe?: DescribeTargets;
+	/**
+	 * Where the describe's connections are kept for the run (one TLS handshake per host for both):
+	 * the same object goes to executePlan. Closed here when the request is refused.
+	 */
+	connections?: RunConnections;
 };
 
 /** The checks that need nothing but the request: the script's name and the arguments' limits. */
@@ -95,40 +102,54 @@ export async function resolvePlan(ports: PlanPorts, request: RunRequest): Promis
 	const targets = request.rollout?.shuffle ? shuffled(resolved) : [...resolved].sort((a, b) => a.name.localeCompare(b.name));
 	const requestId = request.requestId ?? randomUUID();
 	const args = Object.freeze([...request.args]);
-	// One discovery of the targets serves both the declared limits and the secret arguments.
-	const describe = describeOnce(ports.describe ?? describeTargets(ports.context, 64, 5000, revokedSerials(registry)));
+	// One discovery of the targets serves both the declared limits and the secret arguments; with
+	// `connections`, the run's first wave keeps its describe's connection for the run.
+	const hold = ports.describe ? undefined : ports.connections?.open(firstWave(request, targets.length));
+	const describe = describeOnce(ports.describe ?? describeTargets(ports.context, 64, 5000, revokedSerials(registry), hold));
 	let scope: TokenScope | undefined;
 	try {
 		scope = request.token === undefined ? undefined : await checkToken(ports.paths, request.token, script, targets, now());
 		await checkLimits(ports, request, script, targets, describe);
 	} catch (error) {
+		hold?.close();
 		// A refusal is an event too; if even it cannot be recorded, the refusal still stands.
 		await ports.audit().append({event: 'run.refused', requestId, script, argsHash: argsHash(args), caller: request.caller, source: request.source, client: request.client, selector: [...request.on], code: error instanceof XiError ? error.code : 'INTERNAL', reason: (error as Error).message}).catch(() => undefined);
 		throw error;
 	}
 
-	// Arguments a target's schema marks secret are kept and shown only as hashes from here on.
-	const secret = await secretArgsForRun(script, args, targets, describe);
-	return makePlan({
-		requestId,
-		script,
-		args,
-		shownArgs: redactArgs(args, secret),
-		secretArgs: hasSecrets(secret, args.length),
-		selector: [...request.on],
-		targets: targets.map(target => ({name: target.name, address: target.address})),
-		parallel: request.parallel,
-		timeoutSeconds: request.timeoutSeconds,
-		dryRun: request.dryRun,
-		...(request.rollout ? {rollout: {...request.rollout}} : {}),
-		caller: request.caller,
-		...(request.source === undefined ? {} : {source: request.source}),
-		...(request.client === undefined ? {} : {client: request.client}),
-		...(scope ? {token: scope} : {}),
-		...(request.rerun ? {rerunOf: request.rerun.of} : {}),
-		...(request.parent ? {parent: {...request.parent}} : {}),
-		notes,
-	});
+	try {
+		// Arguments a target's schema marks secret are kept and shown only as hashes from here on.
+		const secret = await secretArgsForRun(script, args, targets, describe);
+		return makePlan({
+			requestId,
+			script,
+			args,
+			shownArgs: redactArgs(args, secret),
+			secretArgs: hasSecrets(secret, args.length),
+			selector: [...request.on],
+			targets: targets.map(target => ({name: target.name, address: target.address})),
+			parallel: request.parallel,
+			timeoutSeconds: request.timeoutSeconds,
+			dryRun: request.dryRun,
+			...(request.rollout ? {rollout: {...request.rollout}} : {}),
+			caller: request.caller,
+			...(request.source === undefined ? {} : {source: request.source}),
+			...(request.client === undefined ? {} : {client: request.client}),
+			...(scope ? {token: scope} : {}),
+			...(request.rerun ? {rerunOf: request.rerun.of} : {}),
+			...(request.parent ? {parent: {...request.parent}} : {}),
+			notes,
+		});
+	} catch (error) {
+		hold?.close();
+		throw error;
+	}
+}
+
+/** How many hosts the run starts at once at first (a canary's hosts first): the connections worth keeping. */
+function firstWave(request: RunRequest, targets: number): number {
+	const rollout = planRollout({...request.rollout, parallel: request.parallel}, targets);
+	return rollout.canary > 0 ? Math.min(rollout.window, rollout.canary) : rollout.window;
 }
 
 /**

@@ -61,10 +61,17 @@ const terminalTypes = new Set(['result', 'description', 'ack', 'error', 'renewed
  * With `options.hold`, a describe whose agent keeps the connection open (`openForRun`) leaves it
  * there, and a run to that agent goes over it instead of a new connection (held-connections.ts).
  * A held connection the agent closed for idleness before it read the run (its `timeout` refusal
- * of the connection: nothing ran) is replaced by a new connection.
+ * of the connection: nothing ran) is replaced by a new connection, and so is one whose certificate
+ * the registry refuses by the time of the run (the new handshake then refuses it).
  */
 export async function exchange(target: AgentTarget, request: RequestWithoutEnvelope, options: ExchangeOptions): Promise<ExchangeEnd> {
-	const held = request.type === 'run' ? options.hold?.take(target.name) : undefined;
+	let held = request.type === 'run' ? options.hold?.take(target.name) : undefined;
+	if (held && checkAgentIdentity(target.name, held.getPeerCertificate(), options.revoked)) {
+		// Refused since its describe (unpaired, renewed away): a new connection meets the refusal at its handshake.
+		held.destroy();
+		held = undefined;
+	}
+
 	if (held) {
 		const end = await exchangeOn(target, request, options, held);
 		const idleRefusal = end.kind === 'terminal' && end.frame.type === 'error' && end.frame.id === unknownRequestId && end.frame.code === 'timeout';

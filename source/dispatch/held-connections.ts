@@ -56,3 +56,34 @@ export function createConnectionHold(capacity: number, maxAgeMs = 10_000): Conne
 		},
 	};
 }
+
+/**
+ * The connections of one run, from its plan to its end: the face makes one and hands it to both
+ * halves of the run use case. Resolving the plan opens a hold the size of the run's first wave for
+ * its describe; executing the plan lets the dispatch take from it. Whichever half ends the run
+ * (a refusal, a request that could not be recorded, the end of the dispatch) closes it, and so
+ * does the face when it is done, so nothing is left open. Not part of the plan: a plan is data and
+ * can be kept; connections cannot.
+ */
+export type RunConnections = {
+	/** A new hold of `capacity` connections, replacing (and closing) any earlier one. */
+	open: (capacity: number) => ConnectionHold;
+	/** The hold opened last, if any. */
+	hold: () => ConnectionHold | undefined;
+	close: () => void;
+};
+
+export function createRunConnections(maxAgeMs?: number): RunConnections {
+	let current: ConnectionHold | undefined;
+	return {
+		open(capacity) {
+			current?.close();
+			current = createConnectionHold(capacity, maxAgeMs);
+			return current;
+		},
+		hold: () => current,
+		close() {
+			current?.close();
+		},
+	};
+}
