@@ -17,7 +17,7 @@ import {identityOf} from '../pki/identity.js';
 import {certificateFromDer} from '../pki/x509.js';
 import {authenticateToken, scopeOf, type TokenRecord, type TokenScope} from '../policy/tokens.js';
 import {findAgent, type AgentRecord, type Registry} from '../registry/model.js';
-import type {Access} from './routes.js';
+import type {Access} from './route-spec.js';
 import {bearerToken, isFullScope, tokenInQuery} from './request-checks.js';
 
 export type Caller =

@@ -5,7 +5,7 @@
  * Built from the very schema objects the server validates with. Pure.
  */
 import {relocateSchema} from '../core/advertised-schema.js';
-import {routes as allRoutes, openapiPath, type RouteSpec} from './routes.js';
+import {openapiPath, type RouteSpec} from './route-spec.js';
 import {namedSchemas, scriptRunBodySchema, type JsonSchema} from './schemas.js';
 import type {Catalog, CatalogScript} from '../core/script-catalog.js';
 
@@ -14,7 +14,7 @@ export const scriptRouteUrl = '/v1/scripts/:script';
 export type OpenApiInput = {
 	catalog: Catalog;
 	version: string;
-	routes?: readonly RouteSpec[];
+	routes: readonly RouteSpec[];
 	/** Operations built elsewhere (one per runbook), by path. */
 	extraPaths?: Record<string, Record<string, unknown>>;
 };
@@ -62,7 +62,7 @@ const accessText: Record<RouteSpec['access'], string> = {
 };
 
 export function buildOpenApiDocument(input: OpenApiInput): Record<string, unknown> {
-	const routes = input.routes ?? allRoutes;
+	const {routes} = input;
 	const components: Record<string, unknown> = {};
 	for (const [name, schema] of Object.entries(namedSchemas)) {
 		components[name] = refer(schema, schema);

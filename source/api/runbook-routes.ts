@@ -20,8 +20,8 @@ import {listRunbookFiles, readRunbookBytes} from '../runbooks/runbook-files.js';
 import {runbookRunDocument, type RunbookRunRecord} from '../runbooks/run-record.js';
 import {cancelRecordedRun} from '../core/cancel-run.js';
 import type {Caller} from './auth.js';
-import type {ApiPorts, Handler} from './handlers.js';
-import type {RouteSpec} from './routes.js';
+import type {ApiPorts, Handler} from './route-file.js';
+import type {RouteSpec} from './route-spec.js';
 import {errorSchema, type JsonSchema} from './schemas.js';
 
 const errors = {'4xx': errorSchema, '5xx': errorSchema};

@@ -32,14 +32,13 @@ import type {AuditLog} from '../audit/file-log.js';
 import type {RegistryStore} from '../registry/store.js';
 import {authenticate, type Caller} from './auth.js';
 import {createDiscoveryCache, type DiscoveryCache} from '../core/discovery-cache.js';
-import {docsCss, docsHtml, docsScript, docsSecurityPolicy} from './docs-page.js';
 import {errorAnswer} from './error-answer.js';
-import {createHandlers, type ApiPorts, type Handler} from './handlers.js';
+import type {ApiPorts} from './route-file.js';
 import {policyServerName} from '../io/policy-client.js';
 import {isJsonMediaType} from './request-checks.js';
 import {openRequestRecords} from './request-records.js';
-import {bodyLimitBytes, routes, type Access} from './routes.js';
-import {createRunbookHandlers, runbookRoutes} from './runbook-routes.js';
+import {bodyLimitBytes, type Access} from './route-spec.js';
+import {allRoutes, routeFiles} from './routes.js';
 import {createLiveRuns} from './run-events.js';
 import {runEventSchema} from './schemas.js';
 
@@ -201,6 +200,17 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
 		return origin !== undefined && corsOrigins.has(origin) ? {'access-control-allow-origin': origin, vary: 'Origin'} : {};
 	};
 
+	const syslog = readControllerSettings(paths).syslogSettings;
+	const metrics = createControllerMetrics({
+		agents: async () => (await registry.read()).agents,
+		spool: () => (syslog ? openSpool(spoolPath(paths.auditLog), syslog.spoolBytes).status() : undefined),
+		now,
+	});
+	const auditTail = tailAuditLog(paths.auditLog);
+	(app.server as unknown as TlsServer).on('tlsClientError', (error: NodeJS.ErrnoException) => {
+		metrics.handshakeFailed(error.code ?? 'unknown');
+	});
+
 	const ports: ApiPorts = {
 		paths,
 		registry,
@@ -221,37 +231,21 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
 		running,
 		checkEvent: (event: RunEvent) => (validateEvent(event) ? undefined : describeAjv(validateEvent.errors)),
 		extraHeaders: corsHeaders,
-		version: options.version ?? '0.1.0',
-		now,
-		log,
-		...(options.heartbeatMs ? {heartbeatMs: options.heartbeatMs} : {}),
-	};
-
-	const syslog = readControllerSettings(paths).syslogSettings;
-	const metrics = createControllerMetrics({
-		agents: async () => (await registry.read()).agents,
-		spool: () => (syslog ? openSpool(spoolPath(paths.auditLog), syslog.spoolBytes).status() : undefined),
-		now,
-	});
-	const auditTail = tailAuditLog(paths.auditLog);
-	(app.server as unknown as TlsServer).on('tlsClientError', (error: NodeJS.ErrnoException) => {
-		metrics.handshakeFailed(error.code ?? 'unknown');
-	});
-
-	const handlers: Record<string, Handler> = {
-		...createHandlers(ports),
-		...createRunbookHandlers(ports),
-		docsPage: staticFile('text/html; charset=utf-8', docsHtml),
-		docsScript: staticFile('text/javascript; charset=utf-8', docsScript),
-		docsStyle: staticFile('text/css; charset=utf-8', docsCss),
-		async metrics(_request, reply) {
+		async metrics() {
 			for (const record of auditTail.read()) {
 				metrics.observe(record);
 			}
 
-			void reply.header('content-type', metrics.registry.contentType);
-			return metrics.text();
+			return {contentType: metrics.registry.contentType, text: await metrics.text()};
 		},
+		published: {
+			routes: allRoutes,
+			extraPaths: () => Object.assign({}, ...routeFiles.map(file => file.extraPaths?.(ports) ?? {})) as Record<string, Record<string, unknown>>,
+		},
+		version: options.version ?? '0.1.0',
+		now,
+		log,
+		...(options.heartbeatMs ? {heartbeatMs: options.heartbeatMs} : {}),
 	};
 
 	const registered: Array<{method: string; url: string}> = [];
@@ -320,8 +314,12 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
 		throw new XiError('ROUTE_UNKNOWN', `No route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}; GET /openapi.json lists them.`);
 	});
 
-	for (const route of [...routes, ...runbookRoutes]) {
-		const handler = handlers[route.operationId];
+	// Each route file's routes, each with its own file's handler.
+	const fileRoutes = routeFiles.flatMap(file => {
+		const handlers = file.handlers(ports);
+		return file.routes.map(route => ({route, handler: handlers[route.operationId]}));
+	});
+	for (const {route, handler} of fileRoutes) {
 		if (!handler) {
 			throw new XiError('INTERNAL', `route ${route.method} ${route.url} has no handler`);
 		}
@@ -410,13 +408,6 @@ function cutIdleConnections(server: TlsServer, deadlines: {handshakeMs: number; 
 		socket.setTimeout(deadlines.headersMs, () => socket.destroy());
 		socket.once('data', () => socket.setTimeout(0));
 	});
-}
-
-function staticFile(type: string, body: string): Handler {
-	return async (_request, reply) => {
-		void reply.header('content-type', type).header('content-security-policy', docsSecurityPolicy).header('cache-control', 'no-cache');
-		return body;
-	};
 }
 
 /** A CORS preflight from an allowed origin is answered here, before authentication (it carries no token). */

@@ -6,6 +6,7 @@
 import test from 'ava';
 import {docsScript} from '../../source/api/docs-page.js';
 import {buildOpenApiDocument} from '../../source/api/openapi.js';
+import {routes} from '../../source/api/routes.js';
 import {buildCatalog} from '../../source/core/script-catalog.js';
 
 class FakeElement {
@@ -49,7 +50,7 @@ test('the docs page loads the document with the token and lists every operation 
 		addEventListener: (name: string, listener: () => void) => listeners.set(name, listener),
 		querySelector: () => submit,
 	};
-	const spec = buildOpenApiDocument({version: '1', catalog: buildCatalog([{name: 'web1', address: 'a:1', status: 'reachable', scripts: [{name: 'restart-nginx', description: '<img src=x onerror=alert(1)>', timeoutSeconds: 5}]}])});
+	const spec = buildOpenApiDocument({version: '1', routes, catalog: buildCatalog([{name: 'web1', address: 'a:1', status: 'reachable', scripts: [{name: 'restart-nginx', description: '<img src=x onerror=alert(1)>', timeoutSeconds: 5}]}])});
 	const calls: Array<{url: string; options: {method: string; headers: Record<string, string>; body?: string}}> = [];
 	const fakeFetch = async (url: string, options: {method: string; headers: Record<string, string>; body?: string}) => {
 		calls.push({url, options});

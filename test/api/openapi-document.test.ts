@@ -13,6 +13,7 @@ test('names that fold to one operation id stay unique; many agents are summarise
 	const many = Array.from({length: 14}, (_, index) => agent(`web${index + 1}`, [{name: 'a-b', description: 'Dash', timeoutSeconds: 5}]));
 	const document = buildOpenApiDocument({
 		version: '9.9.9',
+		routes,
 		catalog: buildCatalog([
 			...many,
 			agent('db1', [
@@ -32,7 +33,7 @@ test('names that fold to one operation id stay unique; many agents are summarise
 });
 
 test('every route of the table is in the document with its access, except the parameterised script route', t => {
-	const document = buildOpenApiDocument({version: '1', catalog: {scripts: [], problems: []}}) as any;
+	const document = buildOpenApiDocument({version: '1', routes, catalog: {scripts: [], problems: []}}) as any;
 	for (const route of routes) {
 		const path = route.url.replaceAll(/:([a-z]+)/gi, '{$1}');
 		if (route.url === '/v1/scripts/:script') {

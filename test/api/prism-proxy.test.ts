@@ -19,7 +19,8 @@ import {request as httpRequest, type IncomingHttpHeaders} from 'node:http';
 import {existsSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import test from 'ava';
-import {routes, openapiPath} from '../../source/api/routes.js';
+import {openapiPath} from '../../source/api/route-spec.js';
+import {routes} from '../../source/api/routes.js';
 import {repoRoot, temporaryDirectory} from '../helpers/fleet.js';
 import {call, createToken, eventually, startApiFleet, type ApiFleet} from './api-fleet.js';
 

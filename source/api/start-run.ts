@@ -1,0 +1,82 @@
+/**
+ * Starting a run from the REST API: the run use case (resolvePlan, then executePlan) fed the
+ * body, with the run made live for its event stream and cancellable by the server stopping or by
+ * POST /v1/runs/{id}/cancel. Answers 202 at once, or the document `run --json` prints.
+ */
+import type {FastifyReply, FastifyRequest} from 'fastify';
+import {executePlan, type RunStartOptions} from '../core/run-execute.js';
+import {resolvePlan} from '../core/run-plan.js';
+import {createDryRunView} from '../output/dry-run-view.js';
+import {createJsonRunWriter} from '../output/json-run.js';
+import {selectorValues} from '../policy/selector.js';
+import type {RunEvent} from '../run/events.js';
+import type {TokenCaller} from './caller-scope.js';
+import type {ApiPorts} from './route-file.js';
+import {runControlFromBody, type RunControlBody} from './run-options.js';
+
+export type RunBody = RunControlBody & {script?: string; args: string[]; on: string | string[]; parallel: number; timeoutSeconds: number; dryRun: boolean; wait: boolean; yes: boolean};
+
+export async function startRun(ports: ApiPorts, request: FastifyRequest, reply: FastifyReply, caller: TokenCaller, body: RunBody & {script: string}): Promise<unknown> {
+	const control = runControlFromBody(body);
+	const plan = await resolvePlan({paths: ports.paths, registry: ports.registry, audit: () => ports.audit, context: ports.clientContext, now: ports.now}, {
+		script: body.script,
+		args: body.args,
+		on: selectorValues(body.on),
+		parallel: body.parallel,
+		timeoutSeconds: body.timeoutSeconds,
+		dryRun: body.dryRun,
+		caller: `api:${caller.scope.name}`,
+		source: request.ip,
+		token: caller.token,
+		rollout: control.rollout,
+		yes: body.yes,
+	});
+	const live = ports.live.begin({requestId: plan.requestId, script: plan.script, targets: plan.targets.map(target => target.name)});
+	// The answer is written by the very writer `run --json` (or `run --dry-run --json`) prints with, fed the same events.
+	let written = '';
+	const write = (text: string) => (written += text);
+	const document = body.wait ? (body.dryRun ? createDryRunView(write, {json: true}) : createJsonRunWriter(write)) : undefined;
+	const emit = (event: RunEvent) => {
+		document?.onEvent(event);
+		live.emit(event);
+	};
+
+	// Cancelled by the server stopping, or by POST /v1/runs/{id}/cancel: the core records who
+	// and from where when the cancel comes (so these are read then).
+	const cancelledHere = () => (live.cancel.signal.aborted ? live.cancel.signal.reason as {by: string; from: string} : undefined);
+	const startOptions: RunStartOptions = {
+		emit,
+		cancel: AbortSignal.any([ports.stopping, live.cancel.signal]),
+		get cancelledBy() {
+			return cancelledHere()?.by ?? 'xi-exec serve (stopping)';
+		},
+		get cancelledFrom() {
+			return cancelledHere()?.from;
+		},
+		...(control.approveCanary ? {approveCanary: control.approveCanary} : {}),
+	};
+	const execution = await executePlan({paths: ports.paths, registry: ports.registry, audit: () => ports.audit, context: ports.clientContext, controllerSerial: ports.controllerSerial, now: ports.now}, plan, startOptions).catch((error: unknown) => {
+		// Not recorded, so not run: nothing is live.
+		ports.live.end(plan.requestId);
+		throw error;
+	});
+	const done = execution.outcome.finally(() => {
+		ports.live.end(plan.requestId);
+	});
+	ports.running.add(done);
+	void done.catch(() => undefined).finally(() => ports.running.delete(done));
+	if (!body.wait) {
+		done.catch((error: unknown) => {
+			ports.log(`run ${plan.requestId}: ${(error as Error).message}`);
+		});
+		reply.code(202);
+		return {requestId: plan.requestId, events: `/v1/runs/${plan.requestId}/events`, run: `/v1/runs/${plan.requestId}`};
+	}
+
+	const outcome = await done;
+	if (outcome.historyProblem) {
+		ports.log(`run ${plan.requestId}: ${outcome.historyProblem}`);
+	}
+
+	return JSON.parse(written) as unknown;
+}
