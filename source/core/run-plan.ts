@@ -53,6 +53,12 @@ export type RunRequest = {
 	rollout?: RolloutInput;
 	/** A rerun: these hosts of an earlier run, as they were resolved then (instead of `on`). */
 	rerun?: {of: string; agents: readonly string[]};
+	/**
+	 * Hosts decided before this request (a runbook's step: when the runbook was checked), by name:
+	 * the run asks exactly these, with `on` kept as the selector it records; a host no longer
+	 * registered refuses the run (AGENT_UNKNOWN), naming it, when it was chosen and what to do.
+	 */
+	pinned?: {agents: readonly string[]; since: string; remedy: string};
 	/** A runbook's step: the runbook run's id and the step's name, kept in the history and the request's record. */
 	parent?: {runbook: string; step: string};
 	/** A `confirm` script goes ahead without asking (--yes). */
@@ -97,7 +103,9 @@ export async function resolvePlan(ports: PlanPorts, request: RunRequest): Promis
 	checkRunInput(script, request.args);
 	const now = ports.now ?? (() => new Date());
 	const registry = await ports.registry.read();
-	const {targets: resolved, notes} = request.rerun ? {targets: rerunTargets(registry.agents, request.rerun), notes: []} : resolveTargetsWithNotes(registry, request.on);
+	const {targets: resolved, notes} = request.rerun
+		? {targets: rerunTargets(registry.agents, request.rerun), notes: []}
+		: (request.pinned ? {targets: pinnedTargets(registry.agents, request.pinned.agents), notes: []} : resolveTargetsWithNotes(registry, request.on));
 	// A stable order (by name), unless --shuffle.
 	const targets = request.rollout?.shuffle ? shuffled(resolved) : [...resolved].sort((a, b) => a.name.localeCompare(b.name));
 	const requestId = request.requestId ?? randomUUID();
@@ -108,6 +116,10 @@ export async function resolvePlan(ports: PlanPorts, request: RunRequest): Promis
 	const describe = describeOnce(ports.describe ?? describeTargets(ports.context, 64, 5000, revokedSerials(registry), hold));
 	let scope: TokenScope | undefined;
 	try {
+		if (request.pinned) {
+			checkPinned(targets, request.pinned);
+		}
+
 		scope = request.token === undefined ? undefined : await checkToken(ports.paths, request.token, script, targets, now());
 		await checkLimits(ports, request, script, targets, describe);
 	} catch (error) {
@@ -211,6 +223,25 @@ function rerunTargets(agents: readonly AgentRecord[], rerun: {of: string; agents
 	}
 
 	return rerun.agents.map(name => byName.get(name)!);
+}
+
+/** Hosts decided earlier, by name, as the registry has them now (checkPinned refuses those gone). */
+function pinnedTargets(agents: readonly AgentRecord[], names: readonly string[]): AgentRecord[] {
+	const byName = new Map(agents.map(agent => [agent.name, agent]));
+	return names.flatMap(name => byName.get(name) ?? []);
+}
+
+/** Refuses, by name, hosts decided earlier and unpaired since. */
+function checkPinned(targets: readonly AgentRecord[], pinned: {agents: readonly string[]; since: string; remedy: string}): void {
+	const found = new Set(targets.map(agent => agent.name));
+	const gone = pinned.agents.filter(name => !found.has(name));
+	if (gone.length > 0) {
+		throw new XiError('AGENT_UNKNOWN', `${gone.join(', ')} ${gone.length === 1 ? 'was' : 'were'} chosen ${pinned.since} and ${gone.length === 1 ? 'is' : 'are'} no longer in the registry (unpaired since), so nothing was run; ${pinned.remedy}.`);
+	}
+
+	if (pinned.agents.length === 0) {
+		throw new XiError('NO_TARGETS', `No host was chosen ${pinned.since}; ${pinned.remedy}.`);
+	}
 }
 
 function shuffled<T>(items: readonly T[]): T[] {

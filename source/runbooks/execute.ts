@@ -22,6 +22,12 @@ export type StepRunRequest = {
 	planned: PlannedStep;
 	/** `--on` values: the step's selector, or the names of the hosts it takes from an earlier step. */
 	on: string[];
+	/**
+	 * The hosts it runs on, by name, fixed before it starts: a selector step's as the runbook was
+	 * checked (a host paired or retagged since is not added or dropped), or those an earlier step
+	 * ended on.
+	 */
+	hosts: string[];
 };
 
 export type StepRunResult = {results: ReadonlyArray<{agent: string; status: RunStatus}>; cancelled: boolean};
@@ -84,8 +90,10 @@ async function runOneStep(step: Step, planned: PlannedStep, outcomes: ReadonlyMa
 	};
 
 	let on: string[];
+	let hosts: string[];
 	if ('selector' in planned.on) {
 		on = planned.on.selector;
+		hosts = planned.targets;
 	} else {
 		const source = outcomes.get(planned.on.step);
 		on = source ? source.hosts[planned.on.outcome] : [];
@@ -93,6 +101,8 @@ async function runOneStep(step: Step, planned: PlannedStep, outcomes: ReadonlyMa
 			const where = planned.on.outcome === 'failed' ? 'failed' : 'was ok';
 			return finish(noHostsOutcome(source ? `no host ${where} in step ${planned.on.step}` : `step ${planned.on.step} did not run`));
 		}
+
+		hosts = on;
 	}
 
 	const requestId = ports.newRequestId();
@@ -100,7 +110,7 @@ async function runOneStep(step: Step, planned: PlannedStep, outcomes: ReadonlyMa
 	ports.write({type: 'step-started', step: step.name, requestId, at: ports.now().toISOString()});
 	emit({type: 'step-started', step: step.name, requestId, script: planned.script, on});
 	try {
-		const result = await ports.runStep({requestId, step, planned, on}, {cancel: ports.cancel, emit: event => emit({type: 'step-event', step: step.name, event})});
+		const result = await ports.runStep({requestId, step, planned, on, hosts}, {cancel: ports.cancel, emit: event => emit({type: 'step-event', step: step.name, event})});
 		return finish(stepOutcome(step, result.results, {requestId, cancelled: result.cancelled || ports.cancel.aborted}));
 	} catch (error) {
 		if (!(error instanceof XiError)) {

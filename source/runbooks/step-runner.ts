@@ -3,6 +3,11 @@
  * request id, the token's scope, the policy on every agent, blast-radius limits and a `confirm`
  * script's confirmation all apply per step exactly as for `xi-exec run`, and the run is kept in
  * the history (`runs show ID`) and the audit log on both sides.
+ *
+ * A step runs on the hosts fixed before it started (StepRunRequest.hosts), not on its selector
+ * resolved again: the hosts the runbook was checked against (scripts, argument schemas, token
+ * scope) are the ones asked. A host unpaired since refuses the step, by name (AGENT_UNKNOWN);
+ * `--resume` checks the runbook against the fleet as it is then.
  */
 import {executePlan, type RunPorts} from '../core/run-execute.js';
 import {resolvePlan} from '../core/run-plan.js';
@@ -25,13 +30,14 @@ export type StepRunnerOptions = {
 };
 
 export function runStepsAsRuns(ports: RunPorts, options: StepRunnerOptions): StepRunner {
-	return async ({requestId, step, planned, on}, control) => {
+	return async ({requestId, step, planned, on, hosts}, control) => {
 		const rollout = step.rollout;
 		const plan = await resolvePlan(ports, {
 			requestId,
 			script: planned.script,
 			args: planned.args,
 			on,
+			pinned: {agents: hosts, since: 'selector' in planned.on ? `when runbook run ${options.runbookRun} was checked` : `by step ${planned.on.step} of runbook run ${options.runbookRun}`, remedy: `\`xi-exec runbook run --resume ${options.runbookRun}\` checks the runbook against the fleet as it is now`},
 			parallel: 64,
 			timeoutSeconds: step.timeoutSeconds ?? 30,
 			dryRun: false,

@@ -37,6 +37,7 @@ async function fleet(): Promise<Fleet> {
 				hello: installFixture('hello.sh'),
 				'keep-going': installFixture('leave-grandchild.sh'),
 				'wait-for-go': installScript('wait-for-go', `#!/bin/sh\necho "waiting $$"\nwhile [ ! -f ${state}/go ]; do sleep 0.05; done\necho went\n`),
+				'wait-for-gate': installScript('wait-for-gate', `#!/bin/sh\necho "waiting for $1"\nwhile [ ! -f ${state}/$1 ]; do sleep 0.05; done\necho "$1 opened"\n`),
 			}});
 		}
 
@@ -56,7 +57,7 @@ function writeRunbook(home: string, name: string, text: string): void {
 
 const cli = async (home: string, args: string[]) => runCli(controllerCli, args, {XI_EXEC_HOME: home});
 
-type StepDocument = {name: string; status: string; requestId: string | null; counts: Record<string, number>; hosts: {ok: string[]; failed: string[]}; reason: string | null; carriedFrom?: string};
+type StepDocument = {name: string; status: string; code?: string; requestId: string | null; counts: Record<string, number>; hosts: {ok: string[]; failed: string[]}; reason: string | null; carriedFrom?: string};
 type RunbookRunDocument = {id: string; runbook: string; status: string; reason: string | null; fileSha256: string; resumeOf: string | null; steps: StepDocument[]; notRun: Array<{step: string; reason: string}>; parameters: Record<string, unknown>};
 type RunJson = {requestId: string; parent?: {runbook: string; step: string}; results: Array<{agent: string; status: string; stdout: string}>};
 
@@ -279,4 +280,62 @@ test.serial('--resume refuses a runbook file changed since the run, unless --cha
 	const document = JSON.parse(resumed.stdout) as RunbookRunDocument;
 	t.deepEqual(document.steps.map(step => [step.name, step.status]), [['flaky', 'failed'], ['after', 'ok']]);
 	t.not(document.fileSha256, first.fileSha256);
+});
+
+/** Whether a run in the history has streamed `text` yet (a `--json` run prints nothing until it ends). */
+function someRunSays(home: string, text: string): boolean {
+	const directory = join(home, 'runs');
+	return existsSync(directory) && readdirSync(directory).some(file => readFileSync(join(directory, file), 'utf8').includes(text));
+}
+
+test.serial('a step runs on the hosts the runbook was checked against: one paired since is not added, one unpaired since refuses the step; --resume checks again', async t => {
+	const {home, state} = await fleet();
+	const spare = async (name: string) => {
+		const agent = await enrolAgent(home, {name, port: freePort(), tags: ['role=spare'], scripts: {hello: installFixture('hello.sh')}});
+		const started = await startAgent(agent);
+		stops.push(started.stop);
+	};
+
+	await spare('spare1');
+	writeRunbook(home, 'pinned', `steps:
+  - {name: hold, script: wait-for-gate, on: web1, args: [{param: gate}]}
+  - {name: spread, script: hello, on: role=spare}
+parameters:
+  gate: {}
+`);
+	const shown = JSON.parse((await cli(home, ['runbook', 'show', 'pinned', '--param', 'gate=pin-1', '--json'])).stdout) as {stages: Array<{steps: Array<{name: string; targets: string[]}>}>};
+	t.deepEqual(shown.stages[1]!.steps[0]!.targets, ['spare1']);
+
+	// A host paired (and matching role=spare) while the runbook runs is not asked.
+	const first = spawnCli(controllerCli, ['runbook', 'run', 'pinned', '--param', 'gate=pin-1', '--json'], {XI_EXEC_HOME: home});
+	await waitFor(() => (someRunSays(home, 'waiting for pin-1') ? true : undefined), 'step hold waiting', {state: () => first.output()});
+	await spare('spare2');
+	t.true((await cli(home, ['agents', '--on', 'role=spare'])).stdout.includes('spare2'));
+	writeFileSync(join(state, 'pin-1'), '');
+	const ran = await first.done;
+	t.is(ran.code, 0, ran.stderr);
+	const document = JSON.parse(ran.stdout) as RunbookRunDocument;
+	t.deepEqual(document.steps.map(step => [step.name, step.status, step.hosts.ok]), [['hold', 'ok', ['web1']], ['spread', 'ok', ['spare1']]]);
+	const spreadRun = JSON.parse((await cli(home, ['runs', 'show', document.steps[1]!.requestId!, '--json'])).stdout) as RunJson;
+	t.deepEqual(spreadRun.results.map(result => result.agent), ['spare1']);
+
+	// A host unpaired while the runbook runs: the step is refused by name and nothing of it runs.
+	const second = spawnCli(controllerCli, ['runbook', 'run', 'pinned', '--param', 'gate=pin-2', '--json'], {XI_EXEC_HOME: home});
+	await waitFor(() => (someRunSays(home, 'waiting for pin-2') ? true : undefined), 'step hold waiting', {state: () => second.output()});
+	const unpaired = await cli(home, ['unpair', 'spare1']);
+	t.is(unpaired.code, 0, unpaired.stderr);
+	writeFileSync(join(state, 'pin-2'), '');
+	const refused = await second.done;
+	t.is(refused.code, 1, refused.stderr);
+	const stopped = JSON.parse(refused.stdout) as RunbookRunDocument;
+	const reason = `spare1 was chosen when runbook run ${stopped.id} was checked and is no longer in the registry (unpaired since), so nothing was run; \`xi-exec runbook run --resume ${stopped.id}\` checks the runbook against the fleet as it is now.`;
+	t.deepEqual(stopped.steps.map(step => [step.name, step.status, step.code ?? null, step.reason]), [['hold', 'ok', null, null], ['spread', 'error', 'AGENT_UNKNOWN', reason]]);
+	t.is(stopped.status, 'failed');
+	const audit = readFileSync(controllerPaths(home).auditLog, 'utf8').trim().split('\n').map(line => JSON.parse(line) as Record<string, unknown>);
+	t.deepEqual(audit.filter(record => record['requestId'] === stopped.steps[1]!.requestId).map(record => [record['event'], record['code']]), [['run.refused', 'AGENT_UNKNOWN']]);
+
+	// Resumed, the runbook is checked against the fleet as it is now: spread runs on spare2.
+	const resumed = await cli(home, ['runbook', 'run', '--resume', stopped.id, '--json']);
+	t.is(resumed.code, 0, resumed.stderr);
+	t.deepEqual((JSON.parse(resumed.stdout) as RunbookRunDocument).steps.map(step => [step.name, step.status, step.hosts.ok, step.carriedFrom ?? null]), [['hold', 'ok', ['web1'], stopped.id], ['spread', 'ok', ['spare2'], null]]);
 });

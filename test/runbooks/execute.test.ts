@@ -37,8 +37,7 @@ function fakeFleet(statuses: Record<string, RunStatus>, options: {refuse?: strin
 		}
 
 		await options.onStart?.(request, control.cancel);
-		const hosts = request.on.includes('role=web') ? names : request.on;
-		return {results: hosts.map(agent => ({agent, status: control.cancel.aborted ? 'cancelled' : statuses[`${request.step.name}:${agent}`] ?? 'ok'})), cancelled: control.cancel.aborted};
+		return {results: request.hosts.map(agent => ({agent, status: control.cancel.aborted ? 'cancelled' : statuses[`${request.step.name}:${agent}`] ?? 'ok'})), cancelled: control.cancel.aborted};
 	};
 
 	return {requests, runStep, newRequestId: () => `r${++counter}`};
@@ -61,11 +60,11 @@ async function execute(text: string, fleet: ReturnType<typeof fakeFleet>, cancel
 test('the incident flow: restart where the check failed, then check those again', async t => {
 	const fleet = fakeFleet({'check:web2': 'failed', 'check:web3': 'timeout'});
 	const {result, lines} = await execute(incident, fleet);
-	t.deepEqual(fleet.requests.map(request => [request.step.name, request.requestId, request.on]), [
-		['check', 'r1', ['role=web']],
-		['restart', 'r2', ['web2', 'web3']],
-		['recheck', 'r3', ['web2', 'web3']],
-		['notify', 'r4', ['web1']],
+	t.deepEqual(fleet.requests.map(request => [request.step.name, request.requestId, request.on, request.hosts]), [
+		['check', 'r1', ['role=web'], names],
+		['restart', 'r2', ['web2', 'web3'], ['web2', 'web3']],
+		['recheck', 'r3', ['web2', 'web3'], ['web2', 'web3']],
+		['notify', 'r4', ['web1'], ['web1']],
 	]);
 	t.is(result.status, 'ok');
 	t.deepEqual(result.outcomes.get('check')?.counts, {ok: 2, failed: 1, timeout: 1});
