@@ -106,6 +106,7 @@ const runPorts = {
 	registry: {
 		read: () => timed('homeAndRegistry', () => registry.read()),
 		update: (change: Parameters<typeof registry.update>[0]) => timed('registryUpdate', () => registry.update(change)),
+		markSeen: (names: readonly string[], at: string) => timed('registryUpdate', () => registry.markSeen(names, at)),
 	},
 	audit: () => (audit ??= wrappedAudit(timedSync('auditOpen', () => modules.audit.openControllerAudit(paths)))),
 	context,

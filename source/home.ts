@@ -9,6 +9,7 @@
  *   audit/controller.jsonl  the audit log
  *   config.json          optional settings ({"syslog": "udp://HOST:PORT"})
  *   registry.json        the fleet
+ *   registry.seen.jsonl  when agents last answered, appended per run and folded into registry.json (registry/store.ts)
  */
 import {createPrivateKey} from 'node:crypto';
 import {homedir, hostname} from 'node:os';

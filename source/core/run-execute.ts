@@ -23,7 +23,7 @@ import {historyLine, type RunHeader} from '../history/run-record.js';
 import {pruneHistory} from '../history/prune.js';
 import {historyDirectory, startRunFile, type RunWriter} from '../history/run-store.js';
 import {normaliseSerial} from '../pki/fingerprints.js';
-import {markSeen, revokedSerials} from '../registry/model.js';
+import {revokedSerials} from '../registry/model.js';
 import type {RegistryStore} from '../registry/store.js';
 import type {AgentResult, RunEvent} from '../run/events.js';
 import type {ApprovalClaim} from '../protocol/frames.js';
@@ -169,7 +169,8 @@ async function runPlan(ports: ExecutePorts, audit: AuditLog, plan: RunPlan, opti
 	}
 
 	const answered = new Set(results.filter(result => result.status !== 'unreachable' && result.status !== 'skipped').map(result => result.agent));
-	await ports.registry.update(registry => markSeen(registry, [...answered], now().toISOString())).catch(() => undefined);
+	// One appended line, not a locked rewrite of the registry (registry/store.ts).
+	await ports.registry.markSeen([...answered], now().toISOString()).catch(() => undefined);
 	const certificates = plan.dryRun ? undefined : await maintainAfterContact({paths: ports.paths, context: ports.context, caller: plan.caller, now, audit: ports.audit}, registry.agents.filter(agent => answered.has(agent.name)));
 	return {results, cancelled: cancel.aborted, ...(history.problem() ? {historyProblem: history.problem()} : {}), ...(certificates ? {certificates} : {})};
 }

@@ -35,7 +35,16 @@ class AtomicJsonFile<T> implements Adapter<T> {
 	}
 }
 
-export function openLockedJsonStore<T>(path: string, options: {what: string; empty: () => T; parse: (value: unknown) => T | string; mode?: number}): LockedJsonStore<T> {
+export type LockedJsonOptions<T> = {
+	what: string;
+	empty: () => T;
+	parse: (value: unknown) => T | string;
+	mode?: number;
+	/** Runs under the lock once a change is written (the registry folds its lastSeen journal away here). */
+	afterWrite?: () => void;
+};
+
+export function openLockedJsonStore<T>(path: string, options: LockedJsonOptions<T>): LockedJsonStore<T> {
 	const db = new Low<T>(new AtomicJsonFile<T>(path, options.mode ?? 0o600), options.empty());
 
 	async function read(): Promise<T> {
@@ -71,6 +80,7 @@ export function openLockedJsonStore<T>(path: string, options: {what: string; emp
 			const next = await change(await read());
 			db.data = next;
 			await db.write();
+			options.afterWrite?.();
 			return next;
 		} finally {
 			await release();

@@ -79,6 +79,7 @@ test('the describe and the run share one connection, and the run ends as it does
 	const shape = ({agent, status, exitCode, stdout, stderr, truncated}: (typeof held.results)[number]) => ({agent, status, exitCode, stdout, stderr, truncated});
 	t.deepEqual(held.results.map(shape), apart.results.map(shape));
 	t.like(held.results[0], {agent: 'web1', status: 'ok', exitCode: 0});
+	t.truthy((await ports.registry.read()).agents[0]!.lastSeen, 'the run marked the host seen');
 });
 
 test('a request refused while resolving leaves no connection held', async t => {
