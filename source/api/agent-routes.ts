@@ -1,11 +1,14 @@
-/** GET /v1/agents: the registered agents within the token's scope, each asked what it runs now. */
+/**
+ * GET /v1/agents: the registered agents within the token's scope, each asked what it runs now,
+ * as the agents view `xi-exec agents --json` prints (source/core/agents-view.ts).
+ */
+import {viewAgents} from '../core/agents-view.js';
 import {scopeAllowsScript} from '../policy/tokens.js';
-import {markSeen} from '../registry/model.js';
+import type {AgentRecord} from '../registry/model.js';
 import {selectWithinScope, tokenCaller} from './caller-scope.js';
 import type {ApiPorts, Handler, RouteFile} from './route-file.js';
 import {errorResponses, type RouteSpec} from './route-spec.js';
 import * as s from './schemas.js';
-import {agentView} from './views.js';
 
 const routes: readonly RouteSpec[] = [
 	{
@@ -22,11 +25,9 @@ function handlers(ports: ApiPorts): Record<string, Handler> {
 			const {scope} = tokenCaller(caller);
 			const query = request.query as {on?: string | string[]; timeoutSeconds: number};
 			const {agents} = await selectWithinScope(ports.registry, scope, query.on);
-			const found = await ports.discovery.discover(agents, {maxAgeMs: 0, timeoutMs: query.timeoutSeconds * 1000});
-			const now = ports.now().toISOString();
-			const reachable = found.filter(agent => agent.status === 'reachable').map(agent => agent.name);
-			await ports.registry.update(registry => markSeen(registry, reachable, now)).catch(() => undefined);
-			return {agents: agents.map((agent, index) => agentView(agent, found[index]!, reachable.includes(agent.name) ? now : agent.lastSeen, script => scopeAllowsScript(scope, script)))};
+			const discover = async (selected: readonly AgentRecord[]) => ports.discovery.discover(selected, {maxAgeMs: 0, timeoutMs: query.timeoutSeconds * 1000});
+			const view = await viewAgents({registry: ports.registry, discover, now: ports.now}, agents, script => scopeAllowsScript(scope, script));
+			return {agents: view.agents};
 		},
 	};
 }

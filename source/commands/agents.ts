@@ -5,31 +5,17 @@ import {openControllerAudit} from '../audit/controller-log.js';
 import type {AuditLog} from '../audit/file-log.js';
 import {certificateNotes, maintainAfterContact} from '../certificates/after-contact.js';
 import {createClientContext} from '../dispatch/agent-connection.js';
-import {discoverAgents, type Discovered} from '../dispatch/discover.js';
+import {discoverAgents} from '../dispatch/discover.js';
+import {viewAgents, type AgentView} from '../core/agents-view.js';
 import {loadControllerCredentials, openControllerRegistry, type ControllerPaths} from '../home.js';
 import {safeJson, visible} from '../output/visible.js';
-import {describeDrift, formatTags, sameTags} from '../policy/tags.js';
-import {markSeen, revokedSerials, type AgentRecord} from '../registry/model.js';
+import {describeDrift, formatTags} from '../policy/tags.js';
+import {revokedSerials, type AgentRecord} from '../registry/model.js';
 import {gatherHealth} from './doctor.js';
 import {defaultCaller, type CommandIo} from '../io/command-io.js';
 import {resolveTargets} from '../registry/resolve-targets.js';
 import {isScriptName} from '../protocol/text-checks.js';
 import {scriptCachePath} from './completion.js';
-
-export type AgentView = {
-	name: string;
-	address: string;
-	tags: Record<string, string>;
-	/** The tags the agent reports about itself (null when it did not answer); the registry's decide. */
-	reportedTags: Record<string, string> | null;
-	/** Its own tags differ from the registry's. */
-	drifted: boolean;
-	status: Discovered['status'];
-	reason?: string;
-	scripts: Array<{name: string; description: string}>;
-	certificateExpires: string;
-	lastSeen: string | null;
-};
 
 export async function agentsCommand(paths: ControllerPaths, input: {on: string[]; json: boolean; timeoutSeconds: number}, io: CommandIo): Promise<number> {
 	const credentials = loadControllerCredentials(paths);
@@ -37,14 +23,11 @@ export async function agentsCommand(paths: ControllerPaths, input: {on: string[]
 	const registry = await store.read();
 	const records = resolveTargets(registry, input.on, {defaultAll: true});
 	const context = createClientContext(credentials);
-	const found = await discoverAgents(records, context, {parallel: 64, timeoutMs: input.timeoutSeconds * 1000, revoked: revokedSerials(registry)});
-	const now = new Date().toISOString();
-	const reachable = found.filter(agent => agent.status === 'reachable').map(agent => agent.name);
-	await store.update(registry => markSeen(registry, reachable, now)).catch(() => undefined);
-	const views = records.map((record, index) => agentView(record, found[index]!, reachable.includes(record.name) ? now : record.lastSeen));
+	const discover = async (agents: readonly AgentRecord[]) => discoverAgents(agents, context, {parallel: 64, timeoutMs: input.timeoutSeconds * 1000, revoked: revokedSerials(registry)});
+	const {agents: views, reachable} = await viewAgents({registry: store, discover, now: () => new Date()}, records);
 	rememberScripts(paths, views.flatMap(view => view.scripts.map(script => script.name)));
 	// Keeping certificates current must never cost the operator the list itself.
-	await keepCertificatesCurrent(paths, records.filter(record => reachable.includes(record.name)), context, io).catch((error: unknown) => {
+	await keepCertificatesCurrent(paths, reachable, context, io).catch((error: unknown) => {
 		io.stderr(`xi-exec: warning: keeping certificates current failed: ${(error as Error).message}\n`);
 	});
 	if (input.json) {
@@ -73,21 +56,6 @@ async function keepCertificatesCurrent(paths: ControllerPaths, reached: AgentRec
 
 	const warnings = (await gatherHealth(paths, new Date())).filter(finding => finding.level !== 'ok' && (finding.subject.endsWith('certificate') || finding.subject === 'rotation'));
 	io.stderr(warnings.map(finding => `xi-exec: ${finding.level === 'fail' ? 'error' : 'warning'}: ${finding.subject}: ${finding.message}\n`).join(''));
-}
-
-function agentView(record: AgentRecord, found: Discovered, lastSeen: string | undefined): AgentView {
-	return {
-		name: record.name,
-		address: record.address,
-		tags: record.tags,
-		reportedTags: found.reportedTags ?? null,
-		drifted: found.reportedTags !== undefined && !sameTags(record.tags, found.reportedTags),
-		status: found.status,
-		...(found.reason === undefined ? {} : {reason: found.reason}),
-		scripts: found.scripts.map(script => ({name: script.name, description: script.description})),
-		certificateExpires: record.certificateExpires,
-		lastSeen: lastSeen ?? null,
-	};
 }
 
 export function formatAgentTable(views: readonly AgentView[]): string {

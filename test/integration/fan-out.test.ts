@@ -173,7 +173,8 @@ test.serial('an agent killed mid-run ends as unreachable, not a hang; `xi-exec a
 			tags: Object.fromEntries(member.tags.map(tag => tag.split('='))),
 			status: member.name === 'bravo' ? 'unreachable' : 'reachable',
 		});
-		t.deepEqual(agent['scripts'], member.name === 'bravo' ? [] : [{name: 'work', description: 'test script work'}]);
+		const scripts = (agent['scripts'] as Array<Record<string, unknown>>).map(({name, description}) => ({name, description}));
+		t.deepEqual(scripts, member.name === 'bravo' ? [] : [{name: 'work', description: 'test script work'}]);
 	}
 
 	t.is(listing.agents[1]?.['reason'], `connection refused by 127.0.0.1:${fleet.agents['bravo']!.port} (is the agent running?)`);
