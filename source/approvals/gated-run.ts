@@ -39,13 +39,16 @@ export async function resolveGated(ports: PlanPorts, request: RunRequest, option
 		return {type: 'run', plan: await resolvePlan(ports, request)};
 	}
 
-	const {plan, entries} = await resolveWithEntries(ports, request);
+	// An AI caller cannot confirm a `confirm` script itself: resolved as if confirmed, it waits for
+	// the approvers a rule names, and without such a rule it is resolved again as asked (and refused).
+	const ai = options.ai === true || request.aiCaller === true;
+	const {plan, entries} = await resolveWithEntries(ports, ai ? {...request, aiCaller: false, yes: true} : request);
 	const registry = await ports.registry.read();
 	const tags = new Map(registry.agents.map(agent => [agent.name, agent.tags]));
-	const requester = {token: plan.token ? {id: plan.token.id, name: plan.token.name} : null, ai: options.ai === true};
+	const requester = {token: plan.token ? {id: plan.token.id, name: plan.token.name} : null, ai};
 	const requirement = approvalRequirement(policy, {script: plan.script, targets: plan.targets.map(target => ({name: target.name, tags: tags.get(target.name) ?? {}})), confirm: declaresConfirm(entries)}, requester);
 	if (!requirement) {
-		return {type: 'run', plan};
+		return {type: 'run', plan: ai && declaresConfirm(entries) ? await resolvePlan(ports, request) : plan};
 	}
 
 	if (!requester.token) {
@@ -98,3 +101,32 @@ export async function waitThenClaim(ports: PlanPorts, request: ApprovalRequest, 
 	return claimForRun(ports, decided.id, presentedToken);
 }
 
+
+/**
+ * For a caller who comes back for the decision (an MCP tool call): waits up to `timeoutMs` for
+ * the request this token made; still pending then → `wait` (ask again); decided → claimed for
+ * the run as `claimForRun` (refused with the decision when it was not an approval). Another
+ * token's request is unknown to it.
+ */
+export async function awaitOwnApproval(ports: PlanPorts, id: string, presentedToken: string, options: {timeoutMs: number; signal?: AbortSignal; from?: ActionSource}): Promise<{type: 'wait'; request: ApprovalRequest} | ({type: 'run'} & Awaited<ReturnType<typeof claimForRun>>)> {
+	const now = ports.now ?? (() => new Date());
+	const actor = authenticateActor((await openTokenStore(ports.paths.home).read()).tokens, presentedToken, now());
+	const found = findRequest((await openApprovalStore(ports.paths.home).read()).requests, id);
+	if (found.requester.token.id !== actor.id) {
+		throw new XiError('APPROVAL_UNKNOWN', `No approval request ${JSON.stringify(id)} made with this token (${actor.name}); a token waits only for its own requests.`);
+	}
+
+	const stop = AbortSignal.any([AbortSignal.timeout(options.timeoutMs), ...(options.signal ? [options.signal] : [])]);
+	let decided: ApprovalRequest;
+	try {
+		decided = await waitForDecision(approvalPorts(ports), found.id, {signal: stop});
+	} catch (error) {
+		if (!stop.aborted || options.signal?.aborted) {
+			throw error;
+		}
+
+		return {type: 'wait', request: findRequest((await openApprovalStore(ports.paths.home).read()).requests, found.id)};
+	}
+
+	return {type: 'run', ...await claimForRun(ports, decided.id, presentedToken, options.from)};
+}

@@ -47,7 +47,7 @@ export type RunRequest = {
 	client?: string;
 	/**
 	 * An AI agent calls (the MCP face): a `confirm` script is refused whatever it asks, since no
-	 * person confirms (until two-person approval exists).
+	 * person confirms (approvals/gated-run.ts asks an operator instead when a rule says so).
 	 */
 	aiCaller?: boolean;
 	rollout?: RolloutInput;

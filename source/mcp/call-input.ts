@@ -12,13 +12,14 @@ export type CallInput =
 	| {kind: 'list_agents'; on?: string[]}
 	| {kind: 'list_runs'; limit: number}
 	| {kind: 'get_run' | 'cancel_run'; requestId: string}
+	| {kind: 'wait_approval'; approvalId: string; timeoutSeconds: number}
 	| ScriptCallInput;
 
 const requestIdPattern = /^[A-Za-z0-9][A-Za-z0-9_-]{7,63}$/;
 
 export function checkArguments(tool: string, input: Record<string, unknown>): CallInput | string {
 	const builtin = (builtinToolNames as readonly string[]).includes(tool) ? tool as BuiltinToolName : undefined;
-	const allowed = builtin === undefined ? ['on', 'args', 'dryRun'] : {list_agents: ['on'], list_runs: ['limit'], get_run: ['requestId'], cancel_run: ['requestId']}[builtin];
+	const allowed = builtin === undefined ? ['on', 'args', 'dryRun'] : {list_agents: ['on'], list_runs: ['limit'], get_run: ['requestId'], cancel_run: ['requestId'], wait_approval: ['approvalId', 'timeoutSeconds']}[builtin];
 	const unknown = Object.keys(input).filter(key => !allowed.includes(key));
 	if (unknown.length > 0) {
 		return `${tool}: unknown argument ${unknown.map(key => JSON.stringify(key.slice(0, 40))).join(', ')}; it takes ${allowed.join(', ')}`;
@@ -42,6 +43,16 @@ export function checkArguments(tool: string, input: Record<string, unknown>): Ca
 		case 'cancel_run': {
 			const requestId = input['requestId'];
 			return typeof requestId === 'string' && requestIdPattern.test(requestId) ? {kind: builtin, requestId} : `${tool}: "requestId" must be a request id, as a run answered with`;
+		}
+
+		case 'wait_approval': {
+			const approvalId = input['approvalId'];
+			const timeoutSeconds = input['timeoutSeconds'] ?? 60;
+			if (typeof approvalId !== 'string' || !/^[0-9a-f-]{4,64}$/.test(approvalId)) {
+				return `${tool}: "approvalId" must be an approval id, as a script call answered with`;
+			}
+
+			return Number.isInteger(timeoutSeconds) && (timeoutSeconds as number) >= 0 && (timeoutSeconds as number) <= 300 ? {kind: 'wait_approval', approvalId, timeoutSeconds: timeoutSeconds as number} : `${tool}: "timeoutSeconds" must be a whole number from 0 to 300`;
 		}
 
 		case undefined: {

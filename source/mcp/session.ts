@@ -1,5 +1,5 @@
 /**
- * One MCP session: an SDK `Server` whose tools are the token's scripts plus `list_agents`,
+ * One MCP session: an SDK `Server` whose tools are the token's scripts plus `list_agents`, `wait_approval`,
  * `list_runs`, `get_run` and `cancel_run`, each a thin call into the same core the CLI and the
  * REST API call (the typed script call checks, the run flow, discovery, the history, cancel).
  * Nothing here decides policy: the token's scope, the blast radius, the agents' allowlists and
@@ -22,7 +22,9 @@ import {checkScriptCall} from '../core/script-call.js';
 import {cancelRecordedRun} from '../core/cancel-run.js';
 import type {RunEvent} from '../run/events.js';
 import {executePlan} from '../core/run-execute.js';
-import {resolvePlan} from '../core/run-plan.js';
+import type {RunPlan} from '../run/plan.js';
+import type {ApprovalClaim} from '../protocol/frames.js';
+import {awaitOwnApproval, resolveGated} from '../approvals/gated-run.js';
 import {historyDirectory} from '../history/run-store.js';
 import {isXiError, XiError} from '../errors.js';
 import {findRun, listRuns} from '../history/run-store.js';
@@ -35,6 +37,7 @@ import {resolveTargets} from '../registry/resolve-targets.js';
 import type {RegistryStore} from '../registry/store.js';
 import {checkArguments, type ScriptCallInput} from './call-input.js';
 import {dataResult, refusalResult, runToolResult, type ToolResult} from './results.js';
+import {approvalView, pendingApprovalResult} from './approval-results.js';
 import {buildToolSet, type ToolSet} from './tools.js';
 import {oneLine} from './untrusted-text.js';
 
@@ -199,6 +202,20 @@ export function createMcpSession(ports: McpPorts, caller: McpCaller, scope: Toke
 					break;
 				}
 
+				case 'wait_approval': {
+					const source = caller.source ? {source: caller.source} : {};
+					const decided = await awaitOwnApproval(planPorts(), call.approvalId, caller.token, {timeoutMs: call.timeoutSeconds * 1000, signal, from: {...source, client: client()}});
+					if (decided.type === 'wait') {
+						result = pendingApprovalResult(decided.request, (decided.request.plan as RunPlan | undefined)?.requestId ?? decided.request.id);
+						break;
+					}
+
+					result = await executeRun(decided.plan, signal, id => {
+						requestId = id;
+					}, {approval: decided.approval, view: approvalView(decided.request)});
+					break;
+				}
+
 				case 'script': {
 					const run = await runScript(tool, call, current, signal, id => {
 						requestId = id;
@@ -303,8 +320,21 @@ export function createMcpSession(ports: McpPorts, caller: McpCaller, scope: Toke
 		const checked = await checkScriptCall({registry: async () => ports.registry.read(), audit: ports.audit, discovery: ports.discovery, discoveryMaxAgeMs: ports.discoveryMaxAgeMs}, {script: entry.script, args: call.args, on: call.on, scope: current, caller: who, client: client(), ...source});
 		// The allowlist entry's own time limit decides (the agent takes the smaller of the two).
 		const timeoutSeconds = Math.max(...checked.entry.variants.map(variant => variant.timeoutSeconds));
-		const plan = await resolvePlan({paths: ports.paths, registry: ports.registry, audit: () => ports.audit, context: ports.context(), now: ports.now},
-			{script: entry.script, args: call.args, on: call.on, parallel: 64, timeoutSeconds, dryRun: call.dryRun, caller: who, ...source, token: caller.token, client: client(), aiCaller: true});
+		// A run the approvals policy gates (an AI caller on a `confirm` script, say) waits for an operator instead of running.
+		const gated = await resolveGated(planPorts(),
+			{script: entry.script, args: call.args, on: call.on, parallel: 64, timeoutSeconds, dryRun: call.dryRun, caller: who, ...source, token: caller.token, client: client(), aiCaller: true}, {ai: true});
+		if (gated.type === 'wait') {
+			return pendingApprovalResult(gated.request, gated.plan.requestId);
+		}
+
+		return executeRun(gated.plan, signal, started);
+	};
+
+	const planPorts = () => ({paths: ports.paths, registry: ports.registry, audit: () => ports.audit, context: ports.context(), now: ports.now});
+
+	/** Executes a plan (as resolved, or as approved) and answers its hosts' results. */
+	const executeRun = async (plan: RunPlan, signal: AbortSignal, started: (requestId: string) => void, approved?: {approval: ApprovalClaim; view: ReturnType<typeof approvalView>}): Promise<ToolResult> => {
+		const source = caller.source ? {source: caller.source} : {};
 		const live: LiveRun = {caller: who, cancel: new AbortController(), running: new Set(), targets: plan.targets.map(target => target.name)};
 		ports.live.set(plan.requestId, live);
 		try {
@@ -312,6 +342,7 @@ export function createMcpSession(ports: McpPorts, caller: McpCaller, scope: Toke
 				// The client cancelling its request (notifications/cancelled), cancel_run, or the server stopping.
 				cancel: AbortSignal.any([signal, live.cancel.signal, ports.stopping]),
 				cancelledBy: who,
+				...(approved ? {approval: approved.approval} : {}),
 				...source.source === undefined ? {} : {cancelledFrom: source.source},
 				emit(event: RunEvent) {
 					if (event.type === 'agent-started') {
@@ -327,7 +358,8 @@ export function createMcpSession(ports: McpPorts, caller: McpCaller, scope: Toke
 				ports.log(`run ${plan.requestId}: ${outcome.historyProblem}`);
 			}
 
-			return runToolResult({requestId: plan.requestId, script: entry.script, dryRun: call.dryRun, cancelled: outcome.cancelled, complete: true, results: outcome.results}, ports.maxOutputBytes);
+			const answer = runToolResult({requestId: plan.requestId, script: plan.script, dryRun: plan.dryRun, cancelled: outcome.cancelled, complete: true, results: outcome.results}, ports.maxOutputBytes);
+			return approved ? {...answer, structuredContent: {...answer.structuredContent, approval: {...approved.view, state: 'used'}}} : answer;
 		} finally {
 			ports.live.delete(plan.requestId);
 		}

@@ -7,7 +7,8 @@
  *   refused unless `--batch` keeps it within the limit (at most that many hosts at once).
  * - `confirm`: the run goes ahead with `--yes`; with a terminal the operator is asked to type the
  *   number of targets; otherwise it is refused. A dry run needs no confirmation. An AI caller
- *   (MCP) is refused whatever it asks: nobody confirms for it (until two-person approval exists).
+ *   (MCP) is refused whatever it asks: nobody confirms for it; approvals/gated-run.ts lets an
+ *   operator approve it instead when the approvals policy has a rule for AI callers.
  */
 import {foldNames} from './group-output.js';
 import {planRollout, type Amount} from './rollout.js';
@@ -56,7 +57,7 @@ export function checkBlastRadius(input: BlastRadiusInput): BlastRadiusDecision {
 
 	const where = setOn(confirming);
 	if (input.aiCaller) {
-		return {type: 'refuse', reason: `${input.script} asks for confirmation (confirm: true in its allowlist entry on ${where}), and an AI caller cannot confirm its own run: a person must run it (xi-exec run --yes); two-person approval, which would let a person approve it, does not exist yet`};
+		return {type: 'refuse', reason: `${input.script} asks for confirmation (confirm: true in its allowlist entry on ${where}), and an AI caller cannot confirm its own run: a person must run it (xi-exec run --yes), or an operator approve it (the controller's approvals policy needs a rule with callers ["ai"] for it)`};
 	}
 
 	if (input.yes) {

@@ -24,6 +24,11 @@ const rows: Array<{tool: string; input: Record<string, unknown>; expected: unkno
 	{tool: 'get_run', input: {requestId: '0b6f2c1e-1111-4222-8333-944455556666'}, expected: {kind: 'get_run', requestId: '0b6f2c1e-1111-4222-8333-944455556666'}},
 	{tool: 'get_run', input: {requestId: '../../etc/passwd'}, expected: 'get_run: "requestId" must be a request id, as a run answered with'},
 	{tool: 'cancel_run', input: {}, expected: 'cancel_run: "requestId" must be a request id, as a run answered with'},
+	{tool: 'wait_approval', input: {approvalId: '7c1e2a90-1111-4222-8333-944455556666'}, expected: {kind: 'wait_approval', approvalId: '7c1e2a90-1111-4222-8333-944455556666', timeoutSeconds: 60}},
+	{tool: 'wait_approval', input: {approvalId: '7c1e', timeoutSeconds: 0}, expected: {kind: 'wait_approval', approvalId: '7c1e', timeoutSeconds: 0}},
+	{tool: 'wait_approval', input: {approvalId: '../x'}, expected: 'wait_approval: "approvalId" must be an approval id, as a script call answered with'},
+	{tool: 'wait_approval', input: {approvalId: '7c1e', timeoutSeconds: 301}, expected: 'wait_approval: "timeoutSeconds" must be a whole number from 0 to 300'},
+	{tool: 'wait_approval', input: {approvalId: '7c1e', requestId: 'x'}, expected: 'wait_approval: unknown argument "requestId"; it takes approvalId, timeoutSeconds'},
 ];
 
 for (const row of rows) {

@@ -76,7 +76,7 @@ for (const transport of ['stdio', 'http'] as const) {
 		t.is(answer.code, 0, answer.stderr);
 		t.notRegex(answer.stderr, /Warning|Error:/, answer.stderr);
 		const tools = answer.json.tools as any[];
-		t.deepEqual(tools.map(tool => tool.name), ['list_agents', 'list_runs', 'get_run', 'cancel_run', 'check-service']);
+		t.deepEqual(tools.map(tool => tool.name), ['list_agents', 'list_runs', 'get_run', 'cancel_run', 'wait_approval', 'check-service']);
 		const check = tools.find(tool => tool.name === 'check-service');
 		t.deepEqual(check.inputSchema.required, ['on']);
 		t.deepEqual(check.inputSchema.properties.args.prefixItems, [{enum: ['nginx', 'postgres']}]);

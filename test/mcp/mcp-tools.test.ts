@@ -67,7 +67,7 @@ for (const transport of ['stdio', 'http'] as Transport[]) {
 	test(`${transport}: a scoped token sees its scripts on its agents, and the built-in tools`, async t => {
 		const {client} = await session(t, 'lister');
 		const {tools} = await client.listTools();
-		t.deepEqual(tools.map(tool => tool.name), ['list_agents', 'list_runs', 'get_run', 'cancel_run', 'check-service', 'deploy', 'restart-app', 'sleep-long', 'tail-log']);
+		t.deepEqual(tools.map(tool => tool.name), ['list_agents', 'list_runs', 'get_run', 'cancel_run', 'wait_approval', 'check-service', 'deploy', 'restart-app', 'sleep-long', 'tail-log']);
 		const check = tools.find(tool => tool.name === 'check-service')!;
 		t.like(check.annotations, {readOnlyHint: true});
 		t.is(check.annotations?.destructiveHint, undefined);
@@ -156,7 +156,7 @@ for (const transport of ['stdio', 'http'] as Transport[]) {
 		const {client} = await session(t, 'confirm');
 		const answer = await client.callTool({name: 'restart-app', arguments: {on: ['web1']}}) as any;
 		t.true(answer.isError);
-		t.is(answer.content[0].text, 'TOO_MANY_TARGETS: Refused before running anything: restart-app asks for confirmation (confirm: true in its allowlist entry on agent web1), and an AI caller cannot confirm its own run: a person must run it (xi-exec run --yes); two-person approval, which would let a person approve it, does not exist yet.');
+		t.is(answer.content[0].text, 'TOO_MANY_TARGETS: Refused before running anything: restart-app asks for confirmation (confirm: true in its allowlist entry on agent web1), and an AI caller cannot confirm its own run: a person must run it (xi-exec run --yes), or an operator approve it (the controller\'s approvals policy needs a rule with callers ["ai"] for it).');
 		t.false(agentRecords('web1').some(record => record['script'] === 'restart-app' && record['event'] === 'run.start'));
 		const dry = await client.callTool({name: 'restart-app', arguments: {on: ['web1'], dryRun: true}}) as any;
 		t.is(dry.isError, undefined);
@@ -198,7 +198,7 @@ for (const transport of ['stdio', 'http'] as Transport[]) {
 		let changed = 0;
 		const name = `new-check-${transport}`;
 		const {client} = await session(t, 'watcher', {onListChanged: () => changed++}, [name]);
-		t.deepEqual((await client.listTools()).tools.map(tool => tool.name), ['list_agents', 'list_runs', 'get_run', 'cancel_run']);
+		t.deepEqual((await client.listTools()).tools.map(tool => tool.name), ['list_agents', 'list_runs', 'get_run', 'cancel_run', 'wait_approval']);
 		const web2 = fleet.agents.find(agent => agent.name === 'web2')!;
 		// `allow` signals the running agent, which reloads its allowlist.
 		const allowed = await runCli(agentCli, ['allow', name, installScript(name, '#!/bin/sh\necho new\n'), '--description', 'A new check'], {XI_EXEC_AGENT_HOME: web2.home});
