@@ -3,10 +3,11 @@
  * shows each agent as this one document. The selected agents are asked what they run now, the
  * reachable ones are recorded as seen, and each is shown with its registry facts (address, tags,
  * certificate expiry), what it reported (its own tags, drift, reachability) and its scripts.
+ * Being seen is one appended line of the registry's journal, not a rewrite of the registry.
  */
 import type {Discovered} from '../dispatch/discover.js';
 import {sameTags} from '../policy/tags.js';
-import {markSeen, type AgentRecord} from '../registry/model.js';
+import type {AgentRecord} from '../registry/model.js';
 import type {RegistryStore} from '../registry/store.js';
 import {compileAdvertisedSchema} from './advertised-schema.js';
 
@@ -54,7 +55,7 @@ export async function viewAgents(ports: AgentsViewPorts, agents: readonly AgentR
 	const found = await ports.discover(agents);
 	const now = ports.now().toISOString();
 	const reachable = new Set(found.filter(agent => agent.status === 'reachable').map(agent => agent.name));
-	await ports.registry.update(registry => markSeen(registry, [...reachable], now)).catch(() => undefined);
+	await ports.registry.markSeen([...reachable], now).catch(() => undefined);
 	return {
 		agents: agents.map((agent, index) => agentView(agent, found[index]!, reachable.has(agent.name) ? now : agent.lastSeen, showScript)),
 		reachable: agents.filter(agent => reachable.has(agent.name)),
