@@ -4,7 +4,7 @@
  * The event formatting and the replay are pure.
  */
 import type {AgentResult, RunEvent} from '../run/events.js';
-import type {HistoryLine} from '../history/run-record.js';
+import {runDurationMs, type HistoryLine} from '../history/run-record.js';
 import {safeJson} from '../output/visible.js';
 
 /** One event as an SSE message: `event` is its type, `data` its JSON (one line: JSON escapes newlines). */
@@ -65,7 +65,7 @@ export function replayHistory(lines: readonly string[]): RunEvent[] {
 
 		switch (line.type) {
 			case 'run': {
-				events.push({type: 'run-started', requestId: line.requestId, script: line.script, args: line.args, targets: line.targets});
+				events.push({type: 'run-started', requestId: line.requestId, script: line.script, args: line.args, targets: line.targets, startedAt: line.startedAt});
 				break;
 			}
 
@@ -85,7 +85,8 @@ export function replayHistory(lines: readonly string[]): RunEvent[] {
 
 			case 'end': {
 				const started = events[0];
-				events.push({type: 'run-finished', requestId: started?.type === 'run-started' ? started.requestId : ''});
+				const times = started?.type === 'run-started' && started.startedAt !== undefined ? {endedAt: line.endedAt, durationMs: runDurationMs(started.startedAt, line.endedAt)} : {};
+				events.push({type: 'run-finished', requestId: started?.type === 'run-started' ? started.requestId : '', ...times});
 				break;
 			}
 		}

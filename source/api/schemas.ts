@@ -112,8 +112,11 @@ export const runDocumentSchema: JsonSchema = object({
 	script: scriptName,
 	args: {type: 'array', items: {type: 'string'}},
 	parent: runParentSchema,
+	startedAt: {...timestamp, description: 'When the run\'s request went out.'},
 	results: {type: 'array', items: resultSchema},
-}, ['requestId', 'script', 'args', 'results'], {description: 'The same document as `xi-exec run --json`.'});
+	endedAt: {...nullable(timestamp), description: 'When the last host ended; null while the run has not ended.'},
+	durationMs: {type: ['number', 'null'], minimum: 0, description: 'The whole run\'s time, endedAt minus startedAt; each result has its host\'s own.'},
+}, ['requestId', 'script', 'args', 'startedAt', 'results', 'endedAt', 'durationMs'], {description: 'The same document as `xi-exec run --json`.'});
 
 /** The document `xi-exec run --dry-run --json` prints: whether each agent would run, and why. */
 export const dryRunDocumentSchema: JsonSchema = object({
@@ -188,12 +191,12 @@ const eventResultSchema: JsonSchema = {
 /** One Server-Sent Event's `data`: the run events the CLI and the console consume. */
 export const runEventSchema: JsonSchema = {
 	oneOf: [
-		object({type: {const: 'run-started'}, requestId, script: scriptName, args: {type: 'array', items: {type: 'string'}}, targets: {type: 'array', items: agentName}}),
+		object({type: {const: 'run-started'}, requestId, script: scriptName, args: {type: 'array', items: {type: 'string'}}, targets: {type: 'array', items: agentName}, startedAt: timestamp}, ['type', 'requestId', 'script', 'args', 'targets']),
 		object({type: {const: 'agent-connecting'}, agent: agentName}),
 		object({type: {const: 'agent-started'}, agent: agentName}),
 		object({type: {const: 'agent-output'}, agent: agentName, stream: {enum: ['stdout', 'stderr']}, data: {type: 'string'}}),
 		object({type: {const: 'agent-finished'}, result: eventResultSchema}),
-		object({type: {const: 'run-finished'}, requestId}),
+		object({type: {const: 'run-finished'}, requestId, endedAt: timestamp, durationMs: {type: 'number', minimum: 0}}, ['type', 'requestId']),
 	],
 	description: 'The `data` of one Server-Sent Event; its `event` field repeats `type`.',
 };

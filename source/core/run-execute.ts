@@ -119,7 +119,11 @@ async function runPlan(ports: ExecutePorts, audit: AuditLog, plan: RunPlan, opti
 		await pruneHistory(historyDirectory(ports.paths), readControllerSettings(ports.paths), audit, plan.caller, now());
 	}
 
-	const history = openHistory(ports.paths, plan.dryRun, historyHeader(plan, now()));
+	// The run's own time, from here (the request recorded) to the last host's end: the history and
+	// the run's events (so `run --json` and the REST API) carry the same instants.
+	const startedAt = now();
+	let endedAt: Date | undefined;
+	const history = openHistory(ports.paths, plan.dryRun, historyHeader(plan, startedAt));
 	const outcomes: Array<Promise<unknown>> = [];
 	// Who cancelled and which hosts were still running, recorded when the cancel comes.
 	const inFlight = new Set<string>();
@@ -146,7 +150,10 @@ async function runPlan(ports: ExecutePorts, audit: AuditLog, plan: RunPlan, opti
 		...plan.rollout,
 		...(options.approveCanary ? {approveCanary: options.approveCanary} : {}),
 		emit(sent: RunEvent) {
-			const event: RunEvent = sent.type === 'run-started' ? {...sent, args: plan.shownArgs} : sent;
+			const event = stampedEvent(sent, plan, startedAt, () => {
+				endedAt = now();
+				return endedAt;
+			});
 			if (event.type === 'agent-connecting') {
 				inFlight.add(event.agent);
 			}
@@ -162,7 +169,7 @@ async function runPlan(ports: ExecutePorts, audit: AuditLog, plan: RunPlan, opti
 	});
 	hold?.close();
 	cancel.removeEventListener('abort', onCancel);
-	history.end(now().toISOString(), cancel.aborted ? options.cancelledBy : undefined);
+	history.end((endedAt ?? now()).toISOString(), cancel.aborted ? options.cancelledBy : undefined);
 	const unrecorded = (await Promise.allSettled(outcomes)).find(result => result.status === 'rejected');
 	if (unrecorded) {
 		throw unrecorded.reason;
@@ -173,6 +180,20 @@ async function runPlan(ports: ExecutePorts, audit: AuditLog, plan: RunPlan, opti
 	await ports.registry.markSeen([...answered], now().toISOString()).catch(() => undefined);
 	const certificates = plan.dryRun ? undefined : await maintainAfterContact({paths: ports.paths, context: ports.context, caller: plan.caller, now, audit: ports.audit}, registry.agents.filter(agent => answered.has(agent.name)));
 	return {results, cancelled: cancel.aborted, ...(history.problem() ? {historyProblem: history.problem()} : {}), ...(certificates ? {certificates} : {})};
+}
+
+/** The dispatcher's event as faces see it: the shown (not secret) arguments, and the run's own times. */
+function stampedEvent(sent: RunEvent, plan: RunPlan, startedAt: Date, end: () => Date): RunEvent {
+	if (sent.type === 'run-started') {
+		return {...sent, args: plan.shownArgs, startedAt: startedAt.toISOString()};
+	}
+
+	if (sent.type === 'run-finished') {
+		const ended = end();
+		return {...sent, endedAt: ended.toISOString(), durationMs: Math.max(0, ended.getTime() - startedAt.getTime())};
+	}
+
+	return sent;
 }
 
 function historyHeader(plan: RunPlan, startedAt: Date): RunHeader {

@@ -112,7 +112,24 @@ export function foldRun(lines: readonly string[]): StoredRun | undefined {
 }
 
 export function runDocument(run: StoredRun) {
-	return {requestId: run.header.requestId, script: run.header.script, args: run.header.args, ...parentOf(run), results: run.results.map(result => resultDocument(result))};
+	return {
+		requestId: run.header.requestId,
+		script: run.header.script,
+		args: run.header.args,
+		...parentOf(run),
+		startedAt: run.header.startedAt,
+		results: run.results.map(result => resultDocument(result)),
+		...runEnd(run.header.startedAt, run.endedAt),
+	};
+}
+
+/** The end of a run and its whole time (`null` both while it has not ended), as `run --json` closes its document. */
+export function runEnd(startedAt: string, endedAt: string | undefined): {endedAt: string | null; durationMs: number | null} {
+	return endedAt === undefined ? {endedAt: null, durationMs: null} : {endedAt, durationMs: runDurationMs(startedAt, endedAt)};
+}
+
+export function runDurationMs(startedAt: string, endedAt: string): number {
+	return Math.max(0, Date.parse(endedAt) - Date.parse(startedAt));
 }
 
 /** A runbook step's run names its runbook run and step (`runbooks show ID` lists the step runs); other runs name none. */

@@ -2,8 +2,12 @@
  * `run --json`: exactly one JSON document, written as the run goes, one result at a time, so a
  * thousand hosts' output never has to sit in one string. Output keeps its bytes, JSON-escaped.
  *
- *   {"requestId", "script", "args", "results": [{"agent", "status", "exitCode", "signal",
- *    "stdout", "stderr", "truncated", "durationMs", "reason"}], "groups"?: [...] with --group}
+ *   {"requestId", "script", "args", "startedAt", "results": [{"agent", "status", "exitCode",
+ *    "signal", "stdout", "stderr", "truncated", "durationMs", "reason"}], "endedAt", "durationMs",
+ *    "groups"?: [...] with --group}
+ *
+ * `startedAt` and `endedAt` (ISO 8601) bound the whole run, from its request going out to the last
+ * host's end; the run's `durationMs` is their difference, beside each host's own.
  */
 import type {AgentResult, RunEvent} from '../run/events.js';
 import {groupResults} from '../run/group-output.js';
@@ -17,7 +21,8 @@ export function createJsonRunWriter(write: (text: string) => void, options: {gro
 		onEvent(event: RunEvent): void {
 			switch (event.type) {
 				case 'run-started': {
-					write(`{"requestId":${safeJson(event.requestId)},"script":${safeJson(event.script)},"args":${safeJson(event.args)},"results":[`);
+					const started = event.startedAt === undefined ? '' : `"startedAt":${safeJson(event.startedAt)},`;
+					write(`{"requestId":${safeJson(event.requestId)},"script":${safeJson(event.script)},"args":${safeJson(event.args)},${started}"results":[`);
 					break;
 				}
 
@@ -32,7 +37,8 @@ export function createJsonRunWriter(write: (text: string) => void, options: {gro
 				}
 
 				case 'run-finished': {
-					write(options.group ? `\n],"groups":${safeJson(groupResults(kept))}}\n` : '\n]}\n');
+					const ended = event.endedAt === undefined ? '' : `,"endedAt":${safeJson(event.endedAt)},"durationMs":${safeJson(event.durationMs ?? null)}`;
+					write(`\n]${ended}${options.group ? `,"groups":${safeJson(groupResults(kept))}` : ''}}\n`);
 					break;
 				}
 

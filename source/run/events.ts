@@ -16,9 +16,11 @@ export type AgentResult = {
 };
 
 export type RunEvent =
-	| {type: 'run-started'; requestId: string; script: string; args: readonly string[]; targets: string[]}
+	/** `startedAt`: when the run's request went out (ISO 8601), set by the run use case. */
+	| {type: 'run-started'; requestId: string; script: string; args: readonly string[]; targets: string[]; startedAt?: string}
 	| {type: 'agent-connecting'; agent: string}
 	| {type: 'agent-started'; agent: string}
 	| {type: 'agent-output'; agent: string; stream: 'stdout' | 'stderr'; data: string}
 	| {type: 'agent-finished'; result: AgentResult}
-	| {type: 'run-finished'; requestId: string};
+	/** `endedAt`, `durationMs`: when the last host ended, and the whole run's time since `startedAt`. */
+	| {type: 'run-finished'; requestId: string; endedAt?: string; durationMs?: number};

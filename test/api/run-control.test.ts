@@ -39,7 +39,7 @@ test.after.always(async () => {
 const xiExec = async (...args: string[]) => runCli(controllerCli, args, {XI_EXEC_HOME: fleet.home});
 const auditRecords = () => readFileSync(fleet.paths.auditLog, 'utf8').split('\n').filter(Boolean).map(line => JSON.parse(line) as Record<string, any>);
 const byAgent = (document: any) => document.results.map((result: any) => [result.agent, result.status]).sort((a: string[], b: string[]) => a[0]!.localeCompare(b[0]!));
-const normalise = (document: any) => ({...document, requestId: 'ID', results: document.results.map((result: any) => ({...result, durationMs: 0})).sort((a: any, b: any) => a.agent.localeCompare(b.agent))});
+const normalise = (document: any) => ({...document, requestId: 'ID', startedAt: 'T', endedAt: 'T', durationMs: 0, results: document.results.map((result: any) => ({...result, durationMs: 0})).sort((a: any, b: any) => a.agent.localeCompare(b.agent))});
 const loopback = /^(?:::ffff:)?127\.0\.0\.1$/;
 
 function expectError(t: import('ava').ExecutionContext, answer: {status: number; text: string; json: () => any}, status: number, code: string, message?: string | RegExp) {

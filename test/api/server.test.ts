@@ -118,10 +118,10 @@ test('POST /v1/runs answers the same document as `xi-exec run --json`', async t 
 	const cli = await runCli(controllerCli, ['run', 'hello', '--on', 'env=production', '--json', '--', 'a b', '$(x)'], {XI_EXEC_HOME: fleet.home});
 	t.is(cli.code, 0, cli.stderr);
 	// Both list results in the order the hosts finished: compare them by agent.
-	const normalise = (document: any) => ({...document, requestId: 'ID', results: document.results.map((result: any) => ({...result, durationMs: 0})).sort((a: any, b: any) => a.agent.localeCompare(b.agent))});
+	const normalise = (document: any) => ({...document, requestId: 'ID', startedAt: 'T', endedAt: 'T', durationMs: 0, results: document.results.map((result: any) => ({...result, durationMs: 0})).sort((a: any, b: any) => a.agent.localeCompare(b.agent))});
 	t.deepEqual(normalise(api.json()), normalise(JSON.parse(cli.stdout)));
 	t.like(api.json().results.find((result: any) => result.agent === 'web1'), {status: 'ok', exitCode: 0, stdout: 'hello a b $(x)\n', stderr: '', reason: null});
-	t.deepEqual(Object.keys(api.json()), ['requestId', 'script', 'args', 'results']);
+	t.deepEqual(Object.keys(api.json()), ['requestId', 'script', 'args', 'startedAt', 'results', 'endedAt', 'durationMs']);
 });
 
 test('a dry run through the API answers the document of `xi-exec run --dry-run --json`: dryRun true, targets, wouldRun', async t => {
@@ -166,7 +166,9 @@ test('a run with "wait": false answers 202 at once, and its events stream as the
 	let after = 0;
 	t.deepEqual(stream.messages.map(message => message.id), events.map(event => (event.type === 'agent-connecting' || event.type === 'agent-started' ? `${kept}.${++after}` : String((after = 0, ++kept)))));
 	t.is(events[0].type, 'run-started');
-	t.deepEqual(events[0], {type: 'run-started', requestId, script: 'waiter', args: [marker], targets: ['web1']});
+	const {startedAt, ...started} = events[0];
+	t.deepEqual(started, {type: 'run-started', requestId, script: 'waiter', args: [marker], targets: ['web1']});
+	t.regex(startedAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
 	t.is(events.at(-1).type, 'run-finished');
 	const output = events.filter(event => event.type === 'agent-output').map(event => event.data).join('');
 	t.regex(output, /^first\nsecond\n(done\n)?/);
@@ -183,11 +185,12 @@ test('a run with "wait": false answers 202 at once, and its events stream as the
 	}, 'the run to be replayed from the history');
 	t.deepEqual(replayed.map(event => event.type).filter(type => type !== 'agent-output'), ['run-started', 'agent-finished', 'run-finished']);
 	t.deepEqual(replayed.find(event => event.type === 'agent-finished'), finished);
+	t.deepEqual([replayed[0], replayed.at(-1)], [events[0], events.at(-1)], 'the run\'s own time replays as it was sent');
 	t.is(replayed.filter(event => event.type === 'agent-output').map(event => event.data).join(''), output);
 
 	// And the history has it.
 	const stored = await call(fleet, 'GET', `/v1/runs/${requestId}`, {token: admin});
-	t.deepEqual(Object.keys(stored.json()), ['requestId', 'script', 'args', 'results']);
+	t.deepEqual(Object.keys(stored.json()), ['requestId', 'script', 'args', 'startedAt', 'results', 'endedAt', 'durationMs']);
 	t.like(stored.json(), {requestId, script: 'waiter', args: [marker]});
 	t.like(stored.json().results[0], {agent: 'web1', status: 'ok', stdout: 'first\nsecond\n'});
 	const list = await call(fleet, 'GET', '/v1/runs?limit=50', {token: admin});

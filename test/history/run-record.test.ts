@@ -24,7 +24,7 @@ const results: Record<string, AgentResult> = {
 
 /** The run's events as the dispatcher emits them: output in chunks, interleaved between hosts. */
 const events: RunEvent[] = [
-	{type: 'run-started', requestId: header.requestId, script: header.script, args: header.args, targets: header.targets},
+	{type: 'run-started', requestId: header.requestId, script: header.script, args: header.args, targets: header.targets, startedAt: header.startedAt},
 	{type: 'agent-connecting', agent: 'web1'},
 	{type: 'agent-started', agent: 'web1'},
 	{type: 'agent-output', agent: 'web1', stream: 'stdout', data: '12G /var\n'},
@@ -35,7 +35,7 @@ const events: RunEvent[] = [
 	{type: 'agent-finished', result: results['web1']!},
 	{type: 'agent-finished', result: results['web2']!},
 	{type: 'agent-finished', result: results['web3']!},
-	{type: 'run-finished', requestId: header.requestId},
+	{type: 'run-finished', requestId: header.requestId, endedAt: '2026-01-14T10:00:31.000Z', durationMs: 31_000},
 ];
 
 /** The history file's lines, as the run store writes them (JSON.stringify, one per line). */
@@ -153,7 +153,7 @@ test('runDocument is the document run --json printed, byte for byte when hosts f
 
 test('runDocument lists hosts in target order; run --json in the order they finished', t => {
 	const reordered = [...events.slice(0, 8), events[10]!, events[8]!, events[9]!, events[11]!];
-	const lines = [JSON.stringify(header), ...reordered.map(event => historyLine(event)).filter(line => line !== undefined).map(line => JSON.stringify(line))];
+	const lines = [JSON.stringify(header), ...reordered.map(event => historyLine(event)).filter(line => line !== undefined).map(line => JSON.stringify(line)), JSON.stringify({type: 'end', endedAt: '2026-01-14T10:00:31.000Z'})];
 	const printed = JSON.parse(jsonRun(reordered)) as {results: Array<{agent: string}>};
 	const stored = runDocument(foldRun(lines)!);
 	t.deepEqual(printed.results.map(result => result.agent), ['web3', 'web1', 'web2']);
@@ -164,6 +164,14 @@ test('runDocument lists hosts in target order; run --json in the order they fini
 test('a partial record\'s document says what is missing', t => {
 	const document = runDocument(foldRun(historyFile(9, false))!);
 	t.deepEqual(document.results.map(result => [result.agent, result.status, result.reason]), [['web1', 'ok', null], ['web2', 'error', noResult], ['web3', 'error', noResult]]);
+	t.deepEqual([document.startedAt, document.endedAt, document.durationMs], [header.startedAt, null, null], 'it started, and has no end or run time');
+});
+
+test('the run\'s own time: startedAt first, then endedAt and durationMs after the results, beside each host\'s', t => {
+	const printed = jsonRun(events);
+	t.regex(printed, /^\{"requestId":"[^"]+","script":"disk-usage","args":\["\/var","--human"\],"startedAt":"2026-01-14T10:00:00.000Z","results":\[\n/);
+	t.true(printed.endsWith('\n],"endedAt":"2026-01-14T10:00:31.000Z","durationMs":31000}\n'), printed.slice(-80));
+	t.deepEqual((JSON.parse(printed) as {results: Array<{durationMs: number}>}).results.map(result => result.durationMs), [120, 80, 30_000]);
 });
 
 test('countByStatus', t => {

@@ -90,7 +90,7 @@ test.serial('--json prints exactly one document with the documented fields, outp
 	const result = await runCli(controllerCli, ['run', 'hello', '--on', 'all', '--json', '--', 'an argument'], {XI_EXEC_HOME: fleet.controllerHome});
 	t.is(result.code, 0, result.stderr + result.stdout);
 	const document = JSON.parse(result.stdout) as {requestId: string; script: string; args: string[]; results: Array<Record<string, unknown>>};
-	t.deepEqual(Object.keys(document), ['requestId', 'script', 'args', 'results']);
+	t.deepEqual(Object.keys(document), ['requestId', 'script', 'args', 'startedAt', 'results', 'endedAt', 'durationMs']);
 	t.regex(document.requestId, /^[\da-f-]{36}$/);
 	t.is(document.script, 'hello');
 	t.deepEqual(document.args, ['an argument']);
