@@ -98,6 +98,9 @@ export function startRelayAgent(options: RelayAgentOptions): RelayAgent {
 			},
 		});
 		void watchStatus(connection);
+		// One round trip to the broker: once it answers, it holds the subscription, so "connected"
+		// means a request published from now on reaches this agent.
+		await connection.flush();
 		log('relay.connected', {broker: options.url, subject: relaySubjects.requests(agentName)});
 	})();
 	connected.catch((error: unknown) => {
