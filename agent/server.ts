@@ -11,7 +11,7 @@ import {createServer, type Server, type TLSSocket} from 'node:tls';
 import type {AddressInfo} from 'node:net';
 import {decodeRequest} from '../source/protocol/decode.js';
 import {encodeFrame} from '../source/protocol/encode.js';
-import {limits, unknownRequestId, type ProtocolErrorCode, type RequestFrame, type RunFrame} from '../source/protocol/frames.js';
+import {limits, unknownRequestId, type ProtocolErrorCode, type RunFrame} from '../source/protocol/frames.js';
 import {LineSplitter} from '../source/protocol/line-splitter.js';
 import {executeRun, noRecorder, type AgentLog, type AgentRecorder, type RunContext} from './execute-run.js';
 import type {HookConfig} from './auth-hook.js';
@@ -19,6 +19,7 @@ import type {AgentConfig} from './home.js';
 import type {LoadedAllowlist} from './loaded-allowlist.js';
 import {describeAllowlist} from './loaded-allowlist.js';
 import {checkControllerCertificate} from './peer-check.js';
+import {nextFrame, openConnection, type CertificateFrame, type ConnectionState} from './connection-rules.js';
 import {confirmSerial, type Pins} from './pins.js';
 import {acceptPin, acceptUnpair, finishRenewal, startRenewal, type CertificatePorts, type PendingRenewal, type Reply} from './certificate-frames.js';
 import type {AgentCredentials} from './credentials.js';
@@ -205,15 +206,13 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
 		const splitter = new LineSplitter(limits.requestFrameBytes);
 		let run: {id: string; controller: AbortController} | undefined;
 		let renewal: PendingRenewal | undefined;
-		let certificateWork = false;
+		let state: ConnectionState = openConnection;
 		socket.on('close', () => {
 			if (renewingConnection === socket) {
 				renewingConnection = undefined;
 			}
 		});
 		let maintenance: Promise<void> = Promise.resolve();
-		/** A description was sent: the connection stays open for one run and nothing else. */
-		let described = false;
 		// The whole request must arrive within the idle timeout, not merely some byte of it: a
 		// client that trickles a byte at a time is never idle, and would hold the connection.
 		const awaitRequest = () => setTimeout(() => {
@@ -266,27 +265,26 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
 				return;
 			}
 
-			// After a description the next request must be the run; then the run's own rules hold (its cancel).
-			if (described && !run && frame.type !== 'run') {
-				refuse(socket, frame.id, 'malformed', 'after a description, a connection carries one run and nothing else');
-				return;
-			}
-
-			switch (frame.type) {
-				case 'describe': {
-					if (run || certificateWork) {
-						refuse(socket, frame.id, 'malformed', 'a description cannot share a connection with a run or certificate requests');
-						return;
+			const {verdict, state: next} = nextFrame(state, frame, {serial: peer.serial, pinned: pins.controllerSerials.includes(peer.serial), runGoing: activeRuns.has(frame.id)});
+			state = next;
+			switch (verdict.act) {
+				case 'refuse': {
+					if (verdict.code === 'unpinned') {
+						log('tls.refused', {source: peer.address, reason: `controller certificate serial ${peer.serial} is no longer pinned`});
 					}
 
+					refuse(socket, verdict.code === 'unpinned' ? unknownRequestId : frame.id, verdict.code, verdict.message);
+					return;
+				}
+
+				case 'describe': {
 					const description = {type: 'description' as const, id: frame.id, agent: {name: config.name, tags: config.tags}, scripts: describeAllowlist(options.allowlist())};
-					if (!frame.keepOpen) {
+					if (!verdict.keepOpen) {
 						endConnection(socket, encodeFrame(description));
 						return;
 					}
 
 					// Asked to: kept open for the run the controller describes for (one handshake for both), within the idle timeout.
-					described = true;
 					send(encodeFrame({...description, openForRun: true}));
 					requestDeadline = awaitRequest();
 					return;
@@ -294,55 +292,29 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
 
 				case 'cancel': {
 					const target = activeRuns.get(frame.id);
-					log('cancel', {source: peer.address, requestId: frame.id, caller: frame.caller, found: target !== undefined});
+					log('cancel', {source: peer.address, requestId: frame.id, caller: verdict.frame.caller, found: target !== undefined});
 					// The reason names who cancelled, for the run's own audit record.
-					target?.abort(frame.caller);
-					if (run?.id !== frame.id) {
+					target?.abort(verdict.frame.caller);
+					if (verdict.answer) {
 						endConnection(socket, encodeFrame({type: 'ack', id: frame.id, found: target !== undefined}));
 					}
 
 					return;
 				}
 
-				case 'renew':
-				case 'certificate':
-				case 'pin':
-				case 'unpair': {
-					if (run) {
-						refuse(socket, frame.id, 'malformed', 'certificate requests cannot share a connection with a run');
-						return;
-					}
-
+				case 'certificate': {
 					// One step at a time, in order: `certificate` must find the key `renew` made.
-					certificateWork = true;
-					maintenance = maintenance.then(async () => handleCertificateFrame(frame));
+					maintenance = maintenance.then(async () => handleCertificateFrame(verdict.frame));
 					return;
 				}
 
 				case 'run': {
-					if (run) {
-						refuse(socket, frame.id, 'malformed', 'one run per connection');
-						return;
-					}
-
-					if (certificateWork) {
-						refuse(socket, frame.id, 'malformed', 'a run cannot share a connection with certificate requests');
-						return;
-					}
-
-					// Pins may have changed since the handshake (a rotation's old serial retired): checked again.
-					if (described && !pins.controllerSerials.includes(peer.serial)) {
-						log('tls.refused', {source: peer.address, reason: `controller certificate serial ${peer.serial} is no longer pinned`});
-						refuse(socket, unknownRequestId, 'unpinned', `refused: controller certificate serial ${peer.serial} is not the pinned one`);
-						return;
-					}
-
-					startRun(frame);
+					startRun(verdict.frame);
 				}
 			}
 		}
 
-		async function handleCertificateFrame(frame: Extract<RequestFrame, {type: 'renew' | 'certificate' | 'pin' | 'unpair'}>): Promise<void> {
+		async function handleCertificateFrame(frame: CertificateFrame): Promise<void> {
 			// Answered already (a terminal reply, a refusal): what was queued behind it is not acted on.
 			if (socket.writableEnded || socket.destroyed) {
 				return;
@@ -408,11 +380,6 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
 		}
 
 		function startRun(frame: RunFrame): void {
-			if (activeRuns.has(frame.id)) {
-				refuse(socket, frame.id, 'malformed', `a run with request id ${frame.id} is already in progress`);
-				return;
-			}
-
 			const controller = new AbortController();
 			run = {id: frame.id, controller};
 			activeRuns.set(frame.id, controller);
@@ -437,7 +404,7 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
 			const done = executeRun(frame, context, send, controller.signal)
 				.catch((error: unknown) => {
 					log('run.error', {requestId: frame.id, reason: (error as Error).message});
-					send(encodeFrame({type: 'error', id: frame.id, code: 'malformed', message: 'internal error while running the script'}));
+					send(encodeFrame({type: 'error', id: frame.id, code: 'internal', message: 'internal error while running the script'}));
 				})
 				.finally(() => {
 					activeRuns.delete(frame.id);

@@ -135,6 +135,8 @@ export const protocolErrorCodes = [
 	'busy',
 	/** The controller's certificate is the fleet's, but its serial is not pinned here (a rotation not announced to this agent). */
 	'unpinned',
+	/** A fault of the side that sends it (a bug, an exception), not of the request; an older peer reads it as malformed. */
+	'internal',
 ] as const;
 export type ProtocolErrorCode = (typeof protocolErrorCodes)[number];
 export type ErrorFrame = ResponseBase & {type: 'error'; code: ProtocolErrorCode; message: string};
