@@ -233,7 +233,8 @@ function Console({core, title = 'xi-exec', onQuit, refreshMs = 30_000, extension
 	}, [dispatchFleet]);
 
 	// A run's audit records are shown over the run, which stays as it was for Esc to come back to.
-	const runEntry = screen.name === 'run' ? screen : screen.name === 'audit' && screen.back.name === 'run' ? screen.back : undefined;
+	// So is help (`?`): the run screen stays mounted under both, its run going on.
+	const runEntry = screen.name === 'run' ? screen : (screen.name === 'audit' || screen.name === 'help') && screen.back.name === 'run' ? screen.back : undefined;
 	const place = placeOf(screen, runStatus, fleet.editingFilter);
 	const hints = quitAsked ? 'Ctrl-C again: cancel the run and quit · any other key: stay' : footer(place, size.columns);
 	const pairingNotice = pairing.open && screen.name !== 'pairing'
@@ -344,7 +345,8 @@ function RunScreen({core, entry, height, width, now, isActive, onBack, onAudit, 
 		}
 	});
 	useRun(state, action => {
-		if (action.type === 'event') {
+		// The canary question comes in order after the canary's results, never before they are shown.
+		if (action.type === 'event' || action.type === 'canary-asked') {
 			deliver(action);
 		} else {
 			dispatch(action);
@@ -376,7 +378,11 @@ function pastRunStep(run: StoredRun, choices: readonly ScriptChoice[]): RunScree
 }
 
 function runPlace(state: RunScreenState): KeyPlace {
-	return state.step === 'running' ? (state.run.finished ? 'finished' : 'running') : state.step;
+	if (state.step === 'running') {
+		return state.run.finished ? 'finished' : (state.canary ? 'canary' : 'running');
+	}
+
+	return state.step === 'confirm' && state.editing ? 'control' : state.step;
 }
 
 function OutputScreen({agent, live, height, width, isActive, onBack, onHelp}: {agent: NonNullable<Extract<RunScreenState, {step: 'running'}>['run']['agents'][string]>; live: readonly LiveLine[] | undefined; height: number; width: number; isActive: boolean; onBack: () => void; onHelp: (place: KeyPlace) => void}) {

@@ -9,7 +9,8 @@ import {createClientContext} from '../dispatch/agent-connection.js';
 import {discoverAgents} from '../dispatch/discover.js';
 import type {AgentResult, RunEvent} from '../run/events.js';
 import {executePlan} from '../core/run-execute.js';
-import {resolvePlan} from '../core/run-plan.js';
+import {resolvePlan, type RunRequest as PlanRequest} from '../core/run-plan.js';
+import {dryRunAnswer} from '../output/dry-run-view.js';
 import {historyDirectory} from '../history/run-store.js';
 import {listRuns} from '../history/run-store.js';
 import type {AuditLog} from '../audit/file-log.js';
@@ -22,7 +23,8 @@ import {openPairingListener} from '../pairing/listener.js';
 import {createPairingAuditRecorder} from '../pairing/audit-fields.js';
 import {controllerAuditVerifier, openControllerAudit} from '../audit/controller-log.js';
 import {auditView} from '../core/audit.js';
-import type {ConsoleCore} from './core.js';
+import type {ConsoleCore, RunRequest} from './core.js';
+import {consoleRunDefaults} from './screens/run/run-controls.js';
 
 export type ConsoleCoreOptions = {caller: string; pairListen: HostPort; parallel?: number; timeoutSeconds?: number};
 
@@ -31,6 +33,20 @@ export function createConsoleCore(paths: ControllerPaths, options: ConsoleCoreOp
 	const credentials = loadControllerCredentials(paths);
 	const context = createClientContext(credentials);
 	const controllerSerial = normaliseSerial(new x509.X509Certificate(credentials.cert).serialNumber);
+	const planRequest = (request: RunRequest, dryRun: boolean): PlanRequest => ({
+		script: request.script,
+		args: request.args,
+		// Each name is one clause of the selector: these agents, as the console shows them.
+		on: request.targets,
+		parallel: options.parallel ?? consoleRunDefaults.parallel,
+		timeoutSeconds: request.timeoutSeconds ?? options.timeoutSeconds ?? consoleRunDefaults.timeoutSeconds,
+		dryRun,
+		caller: options.caller,
+		...(request.rollout ? {rollout: request.rollout} : {}),
+		// The console has asked the operator to type the number of targets of a `confirm` script.
+		yes: true,
+	});
+	const ports = (audit: () => AuditLog) => ({paths, registry, audit, context, controllerSerial});
 	return {
 		async loadAgents() {
 			return (await registry.read()).agents;
@@ -51,21 +67,9 @@ export function createConsoleCore(paths: ControllerPaths, options: ConsoleCoreOp
 			const done = (async (): Promise<AgentResult[]> => {
 				let audit: AuditLog | undefined;
 				try {
-					const ports = {paths, registry, audit: () => (audit ??= openControllerAudit(paths)), context, controllerSerial};
-					const plan = await resolvePlan(ports, {
-						requestId,
-						script: request.script,
-						args: request.args,
-						// Each name is one clause of the selector: these agents, as the console shows them.
-						on: request.targets,
-						parallel: options.parallel ?? 64,
-						timeoutSeconds: options.timeoutSeconds ?? 30,
-						dryRun: false,
-						caller: options.caller,
-						// The console has asked the operator to type the number of targets of a `confirm` script.
-						yes: true,
-					});
-					const execution = await executePlan(ports, plan, {emit, cancel: cancel.signal, cancelledBy: options.caller});
+					const runPorts = ports(() => (audit ??= openControllerAudit(paths)));
+					const plan = await resolvePlan(runPorts, {...planRequest(request, false), requestId});
+					const execution = await executePlan(runPorts, plan, {emit, cancel: cancel.signal, cancelledBy: options.caller, ...(request.approveCanary ? {approveCanary: request.approveCanary} : {})});
 					return (await execution.outcome).results;
 				} catch (error) {
 					if (emitted) {
@@ -87,6 +91,26 @@ export function createConsoleCore(paths: ControllerPaths, options: ConsoleCoreOp
 				}
 			})();
 			return {requestId, cancel: () => cancel.abort(), done};
+		},
+		async dryRun(request) {
+			let audit: AuditLog | undefined;
+			try {
+				const run = ports(() => (audit ??= openControllerAudit(paths)));
+				const plan = await resolvePlan(run, planRequest(request, true));
+				// Every host answers a dry run: with nothing run, there is no canary to wait on.
+				const {results} = await (await executePlan(run, plan, {approveCanary: async () => true})).outcome;
+				return {
+					requestId: plan.requestId,
+					planHash: plan.hash,
+					targets: plan.targets.map(target => target.name),
+					parallel: plan.parallel,
+					timeoutSeconds: plan.timeoutSeconds,
+					answers: results.map(result => dryRunAnswer(result)),
+					notes: plan.notes,
+				};
+			} finally {
+				await audit?.close().catch(() => undefined);
+			}
 		},
 		async openPairing(onEvent) {
 			// Every attempt is audited, from the console as from `xi-exec pair`.

@@ -9,8 +9,36 @@ import type {Approval, PairingEvent} from '../pairing/listener.js';
 import type {AgentRecord} from '../registry/model.js';
 import type {StoredRun} from '../history/run-record.js';
 import type {ApprovalsFace} from '../approvals/face.js';
+import type {DryRunAnswer} from '../output/dry-run-view.js';
+import type {RolloutInput} from '../run/plan.js';
 
-export type RunRequest = {script: string; args: string[]; targets: string[]};
+export type RunRequest = {
+	script: string;
+	args: string[];
+	targets: string[];
+	/** --batch, --max-failures, --canary, as the CLI's flags (ui/screens/run/run-controls.ts). */
+	rollout?: RolloutInput;
+	/** Seconds each host may run (the CLI's --timeout); the console's default without it. */
+	timeoutSeconds?: number;
+	/** Asked once the canary hosts are all ok: go on with the others? Without it a canary run stops after them. */
+	approveCanary?: (canary: AgentResult[]) => Promise<boolean>;
+};
+
+/**
+ * A dry run (`run --dry-run`): the plan the core made (its hosts in the order they would start,
+ * its rollout and hash) and each host's answer to "would you run this?"; nothing ran.
+ */
+export type DryRunView = {
+	requestId: string;
+	planHash: string;
+	/** The plan's hosts, in the order they would start. */
+	targets: string[];
+	parallel: number;
+	timeoutSeconds: number;
+	answers: DryRunAnswer[];
+	/** What the operator should hear about the selection. */
+	notes: readonly string[];
+};
 export type RunHandle = {requestId: string; cancel: () => void; done: Promise<AgentResult[]>};
 
 export type PairingHandle = {
@@ -35,6 +63,8 @@ export type ConsoleCore = {
 	loadAgents: () => Promise<AgentRecord[]>;
 	discover: (agents: readonly AgentRecord[], onFound: (found: Discovered) => void) => Promise<void>;
 	run: (request: RunRequest, onEvent: (event: RunEvent) => void) => RunHandle;
+	/** The same request as a dry run; rejects with the core's refusal (an XiError) when it would be refused. */
+	dryRun: (request: RunRequest) => Promise<DryRunView>;
 	openPairing: (onEvent: (event: PairingEvent) => void) => Promise<PairingHandle>;
 	readAudit: (query: AuditQuery) => Promise<AuditView>;
 	/** The run history, newest first (as `xi-exec runs`). */

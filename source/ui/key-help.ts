@@ -5,7 +5,7 @@
  */
 export type KeyPlace =
 	| 'fleet' | 'filter' | 'agent'
-	| 'pick' | 'args' | 'confirm' | 'running' | 'finished'
+	| 'pick' | 'args' | 'confirm' | 'control' | 'running' | 'canary' | 'finished'
 	| 'output' | 'output-search' | 'pairing' | 'audit' | 'audit-run' | 'history' | 'help';
 
 /** `short`: how the footer says it, when shorter than the keys and their meaning. */
@@ -21,8 +21,10 @@ export const keyTable: Record<KeyPlace, KeyRow[]> = {
 	agent: [['r', 'run on this agent'], ['Esc', 'back'], ['?', 'help'], quit],
 	pick: [move, ['Enter', 'pick'], ['Esc', 'back'], ['?', 'every key', '? help'], page, quit],
 	args: [['type', 'arguments: words, quotes, or a JSON array', 'type the arguments'], ['Enter', 'go on'], ['Esc', 'back'], ['Backspace', 'erase'], quit],
-	confirm: [['Enter', 'run'], ['digits', 'the count, when the script asks for it', 'digits the count if asked'], ['Esc', 'back'], ['?', 'every key', '? help'], quit],
+	confirm: [['Enter', 'run'], ['d', 'dry run: which hosts would run it, in which order', 'd dry run'], ['b m c t', 'set --batch, --max-failures, --canary, --timeout', 'b m c t controls'], ['digits', 'the count, when the script asks for it', 'digits the count if asked'], ['Esc', 'back'], ['?', 'every key', '? help'], quit],
+	control: [['type', 'N, N% (batch, max failures) or N (canary, seconds)', 'type the value'], ['Enter', 'set it (empty: none)', 'Enter set'], ['Esc', 'leave it as it was', 'Esc keep'], ['Backspace', 'erase'], quit],
 	running: [move, ['Enter', 'a host\'s whole output', 'Enter output'], ['c', 'cancel (asks first)', 'c cancel'], ['?', 'every key', '? help'], page, ['Ctrl-C', 'quit (asks first)']],
+	canary: [['y', 'run on the other hosts', 'y go on'], ['n', 'stop after the canary', 'n stop here'], move, ['Enter', 'a host\'s whole output', 'Enter output'], ['c', 'cancel (asks first)', 'c cancel'], ['?', 'every key', '? help'], page, ['Ctrl-C', 'quit (asks first)']],
 	finished: [move, ['Enter', 'a host\'s whole output', 'Enter output'], ['f', 'rerun the hosts not ok', 'f rerun failed'], ['a', 'this run\'s audit records', 'a audit'], ['Esc', 'back'], ['?', 'every key', '? help'], page, quit],
 	output: [['↑↓ j k', 'scroll', '↑↓ scroll'], ['/', 'search'], ['n N', 'next, previous match', 'n next'], ['Esc', 'back'], ['?', 'every key', '? help'], page, quit],
 	'output-search': [['type', 'the text to find'], ['Enter', 'find'], ['Esc', 'stop searching'], quit],

@@ -108,7 +108,7 @@ async function startDemo(t: ExecutionContext): Promise<Demo> {
 const rawMode = /(^|\s)-icanon\s[\s\S]*?(^|\s)-echo\s/m;
 const cookedMode = /(^|\s)icanon\s[\s\S]*?(^|\s)echo\s/m;
 
-(missing ? test.skip : test)('the demo in a real terminal: filter by a tag, run on the agents shown, every pane finishes, quit, nothing left running', async t => {
+(missing ? test.skip : test)('the demo in a real terminal: filter by a tag, run on the agents shown, every pane finishes; run controls, a dry run and a canary; quit, nothing left running', async t => {
 	t.timeout(300_000);
 	const {server, base, tmuxPid, demoDirectory, exitStatus, screenWith, exited} = await startDemo(t);
 	const agentsHome = join(demoDirectory, 'agents');
@@ -159,6 +159,41 @@ check-service  request 00000000-0000-0000-0000-000000000000
 ╰──────────────────────────────────────────────────────────────────────────────╯
 
 ↑↓ move · Enter output · f rerun failed · a audit · Esc back · ? help`);
+
+	// The run controls: a batch and a canary set on the confirmation, a dry run of them (the
+	// core's plan, each agent's answer), then the run, which waits for the canary's y.
+	await server.keys('Escape');
+	await screenWith('Filter (/): role=web');
+	await server.keys('r');
+	await screenWith('pick one');
+	await server.keys('Enter');
+	await screenWith('check-service: arguments');
+	await server.keys('Enter');
+	await screenWith('Rollout: all at once; 30 s a host');
+	await server.keys('b');
+	await screenWith('--batch (N or N% at once; empty: none):');
+	await server.keys('2', 'Enter');
+	await screenWith('Rollout: 2 at a time');
+	await server.keys('c', '1', 'Enter');
+	await screenWith('Rollout: 1 first (canary), then you are asked; 2 at a time; 30 s a host');
+	await server.keys('d');
+	const dryRun = await screenWith('Dry run: 3 would run, 0 would not (nothing ran)');
+	t.is(comparable(dryRun).replace(/plan [\da-f]{12}/, 'plan 000000000000'), `xi-exec demo                                                                 run
+Run check-service on 3 agents?
+web1, web2, web3
+Rollout: 1 first (canary), then you are asked; 2 at a time; 30 s a host
+Enter to run, Esc to go back.
+Dry run: 3 would run, 0 would not (nothing ran)  plan 000000000000
+#  HOST  STARTS            WOULD RUN  REASON
+1  web1  canary            yes        allowlisted; no auth hook configured
+2  web2  after the canary  yes        allowlisted; no auth hook configured
+3  web3  after the canary  yes        allowlisted; no auth hook configured${'\n'.repeat(13)}Enter run · d dry run · b m c t controls · digits the count if asked · Esc back`);
+	await server.keys('Enter');
+	const asked = await screenWith('The 1 canary host is ok: run on the other 2? y goes on · n stops here');
+	t.regex(asked, /\n1 ok · 2 queued {3}\d+\.\d s · batch 2 · canary 1\n/, 'web2 and web3 wait for the answer');
+	await server.keys('y');
+	const canaryRun = await screenWith('f rerun failed');
+	t.regex(canaryRun, /\n3 ok {3}finished in \d+\.\d s · batch 2 · canary 1\nGoing on with the other 2\.\n/);
 
 	await server.keys('Escape');
 	await screenWith('Filter (/): role=web');

@@ -8,8 +8,10 @@ const expected: Record<KeyPlace, string> = {
 	agent: 'r run on this agent · Esc back · ? help · Ctrl-C quit',
 	pick: '↑↓ move · Enter pick · Esc back · ? help · PgUp PgDn page · Ctrl-C quit',
 	args: 'type the arguments · Enter go on · Esc back · Backspace erase · Ctrl-C quit',
-	confirm: 'Enter run · digits the count if asked · Esc back · ? help · Ctrl-C quit',
+	confirm: 'Enter run · d dry run · b m c t controls · digits the count if asked · Esc back',
+	control: 'type the value · Enter set · Esc keep · Backspace erase · Ctrl-C quit',
 	running: '↑↓ move · Enter output · c cancel · ? help · PgUp PgDn page',
+	canary: 'y go on · n stop here · ↑↓ move · Enter output · c cancel · ? help',
 	finished: '↑↓ move · Enter output · f rerun failed · a audit · Esc back · ? help',
 	output: '↑↓ scroll · / search · n next · Esc back · ? help · PgUp PgDn page · Ctrl-C quit',
 	'output-search': 'type the text to find · Enter find · Esc stop searching · Ctrl-C quit',
@@ -33,7 +35,7 @@ test('a footer never cuts a key in half: a narrower terminal drops whole keys fr
 });
 
 test('typing steps do not advertise letters that are typed into them', t => {
-	for (const place of ['filter', 'args', 'output-search'] as const) {
+	for (const place of ['filter', 'args', 'output-search', 'control'] as const) {
 		t.false(/(^| · )[a-z] /.test(footer(place, 200)), footer(place, 200));
 	}
 });

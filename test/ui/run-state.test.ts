@@ -105,7 +105,7 @@ test('run steps: arguments are typed, erased, refused with a reason, then accept
 	state = fold([{type: 'type', text: ' '}], state);
 	t.like(state, {step: 'args', error: undefined}, 'typing clears the error');
 	state = fold([{type: 'args-accepted', args: ['green']}], state);
-	t.deepEqual(state, {step: 'confirm', choice: choices[0]!, args: ['green'], targets: ['web1', 'web2'], typed: ''});
+	t.deepEqual(state, {step: 'confirm', choice: choices[0]!, args: ['green'], targets: ['web1', 'web2'], typed: '', controls: {}});
 });
 
 test('run steps: the confirmation takes digits only, and a refusal says why', t => {
@@ -134,7 +134,7 @@ test('run steps: running folds the dispatcher\'s events; f re-runs the hosts tha
 	t.like(reduceRunScreen(state, {type: 'rerun', targets: []}), {step: 'running', notice: 'Every host was ok: nothing to rerun.'}, 'nothing to re-run: says so');
 
 	const again = reduceRunScreen(state, {type: 'rerun', targets: ['web2']});
-	t.deepEqual(again, {step: 'confirm', choice: choices[0]!, args: ['a'], targets: ['web2'], typed: '', previous: {...state, notice: undefined}});
+	t.deepEqual(again, {step: 'confirm', choice: choices[0]!, args: ['a'], targets: ['web2'], typed: '', previous: {...state, notice: undefined}, controls: {}});
 	t.is(reduceRunScreen(again, {type: 'back'}).step, 'running', 'Esc on the rerun\'s confirmation: back to the results');
 	t.deepEqual(reduceRunScreen(again, {type: 'back'}), {...state, notice: undefined});
 });
@@ -148,4 +148,37 @@ test('run steps: actions of another step change nothing', t => {
 	const args = fold([{type: 'pick'}]);
 	t.is(reduceRunScreen(args, {type: 'started', requestId: 'x', at: 0}), args);
 	t.is(reduceRunScreen(args, {type: 'move', delta: 1}), args);
+});
+
+test('run controls: b m c t edit a control on the confirmation; Enter sets it or names what is wrong; Esc keeps it; a set control makes a dry run stale', t => {
+	let state = fold([{type: 'pick'}, {type: 'args-accepted', args: []}, {type: 'dry-run-asked', id: 1}]);
+	t.like(state, {step: 'confirm', dryRun: {status: 'asking', id: 1}});
+	state = fold([{type: 'edit-control', field: 'batch'}, {type: 'type', text: 'x2'}, {type: 'type', text: '5%'}], state);
+	t.like(state, {step: 'confirm', editing: {field: 'batch', text: '25%'}, typed: ''}, 'digits go to the control, not the count; letters are dropped');
+	state = fold([{type: 'set-control'}], state);
+	t.like(state, {step: 'confirm', controls: {batch: {value: 25, percent: true}}, editing: undefined, dryRun: undefined});
+	state = fold([{type: 'edit-control', field: 'canary'}, {type: 'type', text: '0'}, {type: 'set-control'}], state);
+	t.like(state, {editing: {field: 'canary', text: '0', error: '--canary must be a whole number of hosts, at least 1; got "0"'}});
+	state = fold([{type: 'keep-control'}], state);
+	t.deepEqual((state as {controls: unknown}).controls, {batch: {value: 25, percent: true}}, 'Esc kept the controls as they were');
+	state = fold([{type: 'edit-control', field: 'batch'}], state);
+	t.like(state, {editing: {text: '25%'}}, 'a control is edited from its value');
+	state = fold([{type: 'erase'}, {type: 'erase'}, {type: 'erase'}, {type: 'set-control'}, {type: 'started', requestId: 'r-1', at: 0}], state);
+	t.like(state, {step: 'running', controls: {}}, 'empty cleared it; the run keeps its controls');
+});
+
+test('run controls: a dry run\'s answer is taken only for the dry run last asked', t => {
+	const view = {requestId: 'r', planHash: 'h', targets: ['web1'], parallel: 64, timeoutSeconds: 30, answers: [], notes: []};
+	let state = fold([{type: 'pick'}, {type: 'args-accepted', args: []}, {type: 'dry-run-asked', id: 1}, {type: 'dry-run-asked', id: 2}, {type: 'dry-run-answered', id: 1, view}]);
+	t.like(state, {dryRun: {status: 'asking', id: 2}});
+	state = fold([{type: 'dry-run-refused', id: 2, reason: 'no'}], state);
+	t.like(state, {dryRun: {status: 'refused', id: 2, reason: 'no'}});
+});
+
+test('run controls: the canary question is asked on the running screen and answered once', t => {
+	let state = fold([{type: 'pick'}, {type: 'args-accepted', args: []}, {type: 'started', requestId: 'r-1', at: 0}, {type: 'canary-asked', hosts: 1, rest: 4}]);
+	t.like(state, {canary: {hosts: 1, rest: 4}});
+	state = fold([{type: 'canary-answered', go: false}], state);
+	t.like(state, {canary: undefined, notice: 'Stopped after the canary: the other 4 are skipped.'});
+	t.is(fold([{type: 'canary-answered', go: true}], state), state, 'no question, nothing to answer');
 });

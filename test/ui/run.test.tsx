@@ -7,7 +7,7 @@ const blank = (count: number) => '\n'.repeat(count);
 const hints = {
 	pick: '↑↓ move · Enter pick · Esc back · ? help · PgUp PgDn page · Ctrl-C quit',
 	args: 'type the arguments · Enter go on · Esc back · Backspace erase · Ctrl-C quit',
-	confirm: 'Enter run · digits the count if asked · Esc back · ? help · Ctrl-C quit',
+	confirm: 'Enter run · d dry run · b m c t controls · digits the count if asked · Esc back',
 	running: '↑↓ move · Enter output · c cancel · ? help · PgUp PgDn page',
 	finished: '↑↓ move · Enter output · f rerun failed · a audit · Esc back · ? help',
 };
@@ -71,7 +71,8 @@ argument #1 must be equal to one of the allowed values${blank(16)}${hints.args}`
 	t.is(await press(console, keys.enter, 'on 3 agents?'), `${top}
 Run deploy ["green"] on 3 agents?
 web1, web2, web3
-Enter to run, Esc to go back.${blank(19)}${hints.confirm}`);
+Rollout: all at once; 30 s a host
+Enter to run, Esc to go back.${blank(18)}${hints.confirm}`);
 
 	t.is(await press(console, keys.enter, 'request'), `${top}
 deploy ["green"]  request 00000000-0000-0000-0000-000000000000
@@ -157,7 +158,8 @@ test('run: f re-runs only the hosts that were not ok, after confirming them', as
 	t.is(await press(console, 'f', 'on 2 agents?'), `${top}
 Run check-service on 2 agents?
 web2, web3
-Enter to run, Esc back to the results.${blank(19)}${hints.confirm}`);
+Rollout: all at once; 30 s a host
+Enter to run, Esc back to the results.${blank(18)}${hints.confirm}`);
 	// Esc on the confirmation comes back to the results, as they were; f asks again.
 	const results = await press(console, keys.escape, 'finished');
 	t.regex(results, /\nfailed web2 · denied web3\n/);
@@ -290,7 +292,8 @@ test('run: a script that asks for confirmation wants the number of targets typed
 	t.is(await press(console, keys.enter, 'on 3 agents?'), `${top}
 Run restart-app on 3 agents?
 web1, web2, web3
-This script asks for confirmation: type 3 (the number of targets), then Enter:${blank(19)}${hints.confirm}`);
+Rollout: all at once; 30 s a host
+This script asks for confirmation: type 3 (the number of targets), then Enter:${blank(18)}${hints.confirm}`);
 	t.regex(await press(console, keys.enter, 'to confirm'), /\ntype 3, the number of targets, to confirm\n/);
 	await press(console, '2', 'then Enter: 2');
 	await press(console, keys.enter, () => true);

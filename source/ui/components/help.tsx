@@ -4,8 +4,8 @@ import {keyTable, type KeyPlace, type KeyRow} from '../key-help.js';
 import {theme} from '../theme.js';
 
 const titles: Record<KeyPlace, string> = {
-	fleet: 'the fleet', filter: 'the filter', agent: 'an agent', pick: 'picking a script', args: 'arguments', confirm: 'the confirmation',
-	running: 'a run in progress', finished: 'a finished run', output: 'a host\'s output', 'output-search': 'searching an output',
+	fleet: 'the fleet', filter: 'the filter', agent: 'an agent', pick: 'picking a script', args: 'arguments', confirm: 'the confirmation', control: 'a run control',
+	running: 'a run in progress', canary: 'the canary question', finished: 'a finished run', output: 'a host\'s output', 'output-search': 'searching an output',
 	pairing: 'pairing', audit: 'the audit trail', 'audit-run': 'a run\'s audit records', history: 'the run history', help: 'help',
 };
 

@@ -12,7 +12,7 @@ import type {ScriptDescription} from '../../../source/protocol/frames.js';
 import type {AgentRecord} from '../../../source/registry/model.js';
 import type {AuditRecord} from '../../../source/audit/record.js';
 import type {StoredRun} from '../../../source/history/run-record.js';
-import type {AuditQuery, AuditView, ConsoleCore, RunRequest} from '../../../source/ui/core.js';
+import type {AuditQuery, AuditView, ConsoleCore, DryRunView, RunRequest} from '../../../source/ui/core.js';
 
 export function agentRecord(name: string, index: number, tags: Record<string, string>): AgentRecord {
 	return {
@@ -52,6 +52,9 @@ export function unreachable(record: AgentRecord, reason: string): Discovered {
 
 export type FakeRun = {request: RunRequest; requestId: string; cancelled: boolean; emit: (event: RunEvent) => void};
 
+/** A dry run asked of the fake core: the test answers it (as the core would) or refuses it. */
+export type FakeDryRun = {request: RunRequest; answer: (view: DryRunView) => void; refuse: (error: Error) => void};
+
 export type FakePairing = {
 	emit: (event: PairingEvent) => void;
 	approvals: Array<{agent: string; code: string}>;
@@ -71,6 +74,7 @@ export type FakeCoreOptions = {
 
 export class FakeCore implements ConsoleCore {
 	readonly runs: FakeRun[] = [];
+	readonly dryRuns: FakeDryRun[] = [];
 	pairing: FakePairing | undefined;
 	discoveries = 0;
 	readonly auditQueries: AuditQuery[] = [];
@@ -116,6 +120,10 @@ export class FakeCore implements ConsoleCore {
 			done: Promise.resolve([]),
 		};
 	};
+
+	dryRun = async (request: RunRequest): Promise<DryRunView> => new Promise((resolve, reject) => {
+		this.dryRuns.push({request, answer: resolve, refuse: reject});
+	});
 
 	/** The run history the console reads (newest first); tests fill it. */
 	history: StoredRun[] = [];

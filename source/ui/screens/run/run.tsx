@@ -15,7 +15,9 @@ import {listWindow, outcomeOrder, runLayout, troubleSummary} from './run-layout.
 import type {ScriptChoice} from './script-choices.js';
 import {liveTail, type LiveLine} from './live-lines.js';
 import {outputLines} from '../output/output-lines.js';
-import type {RunningStep, RunScreenState} from './use-run-state.js';
+import type {ControlEdit, RunningStep, RunScreenState} from './use-run-state.js';
+import {consoleRunDefaults, controlFields, describeControls, describeRollout} from './run-controls.js';
+import {DryRunPlan} from './dry-run-plan.js';
 
 /** What the fleet knows of a target before the run: whether it answered, and what it offers. */
 export type RunTarget = {name: string; status: string; reason?: string; scripts: ReadonlyArray<{name: string}>};
@@ -66,16 +68,23 @@ export function Run({state, targets, height, width, now}: RunProps) {
 		case 'confirm': {
 			const names = state.targets.map(name => visible(name)).join(', ');
 			const notes = notExpectedToRun(state.choice, state.targets, targets);
+			const tooMany = state.choice.maxTargets !== undefined && state.targets.length > state.choice.maxTargets;
+			const rollout = `${describeRollout(state.controls, state.targets.length, consoleRunDefaults.parallel)}; ${state.controls.timeoutSeconds ?? consoleRunDefaults.timeoutSeconds} s a host`;
+			const rolloutLines = linesOf(`Rollout: ${rollout}`, width);
+			const used = 3 + rolloutLines + (notes.length > 0 ? 1 : 0) + (tooMany ? 1 : 0) + (state.editing ? 1 + linesOf(state.editing.error ?? '', width) : 0) + (state.error ? 1 : 0);
 			return (
 				<Box flexDirection="column">
 					<Text bold>Run {visible(state.choice.name)}{formatArgs(redactArgs(state.args, secretArgsOf(state.choice.schema)))} on {state.targets.length} {state.targets.length === 1 ? 'agent' : 'agents'}?</Text>
 					<Text wrap="truncate-end">{names.length > width * 3 ? `${names.slice(0, width * 3)}…` : names}</Text>
 					{notes.length > 0 ? <Text color={theme.warn} wrap="truncate-end">{`Not expected to run (each is reported with its state): ${notes.join(' · ')}`}</Text> : null}
 					<TooMany choice={state.choice} targets={state.targets.length}/>
+					<Text><Text color={theme.dim}>Rollout: </Text>{rollout}</Text>
+					{state.editing ? <ControlInput editing={state.editing}/> : null}
 					{state.choice.confirm
 						? <Text color={theme.warn}>{`This script asks for confirmation: type ${state.targets.length} (the number of targets), then Enter: ${state.typed}`}</Text>
 						: <Text color={theme.accent}>{state.previous ? 'Enter to run, Esc back to the results.' : 'Enter to run, Esc to go back.'}</Text>}
 					{state.error ? <Text color={theme.bad}>{visible(state.error)}</Text> : null}
+					{state.dryRun ? <DryRunPlan dryRun={state.dryRun} controls={state.controls} rows={height - used} width={width}/> : null}
 				</Box>
 			);
 		}
@@ -84,6 +93,26 @@ export function Run({state, targets, height, width, now}: RunProps) {
 			return <RunPanes state={state} height={height} width={width} now={now}/>;
 		}
 	}
+}
+
+/** The control being typed: its flag, what it takes, the text and a cursor; what is wrong with it below. */
+function ControlInput({editing}: {editing: ControlEdit}) {
+	const field = controlFields[editing.field];
+	return (
+		<Box flexDirection="column">
+			<Box>
+				<Text color={theme.accent}>{`--${field.flag} (${field.takes}; empty: none): `}</Text>
+				<Text>{editing.text}</Text>
+				<Text inverse> </Text>
+			</Box>
+			{editing.error ? <Text color={theme.bad}>{visible(editing.error)}</Text> : null}
+		</Box>
+	);
+}
+
+/** Lines a text takes wrapped at `width` (about: Ink wraps at words). */
+function linesOf(text: string, width: number): number {
+	return Math.ceil([...text].length / Math.max(1, width));
 }
 
 function limitsNote(choice: ScriptChoice): string {
@@ -120,10 +149,11 @@ function panesLayout(state: RunningStep, height: number, width: number, now: num
 	const summary = formatSummary(countPhases(state.run)) || 'starting';
 	const trouble = troubleSummary(state.run);
 	const elapsed = formatSeconds((state.run.finished ? state.finishedAt ?? now : now) - state.startedAt);
-	const status = `${summary}   ${state.run.finished ? `finished in ${elapsed}` : elapsed}`;
+	const controls = describeControls(state.controls ?? {});
+	const status = `${summary}   ${state.run.finished ? `finished in ${elapsed}` : elapsed}${controls === '' ? '' : ` · ${controls}`}`;
 	// Every status at once is longer than 80 columns: the summary wraps, and the panes make room.
 	const summaryLines = Math.max(1, Math.ceil(status.length / Math.max(1, width)));
-	const fixedLines = 1 + summaryLines + (trouble === '' ? 0 : 1) + (state.notice ? 1 : 0);
+	const fixedLines = 1 + summaryLines + (trouble === '' ? 0 : 1) + (state.notice ? 1 : 0) + (state.canary ? 1 : 0);
 	return {summary, trouble, status, layout: runLayout(state.run.order.length, width, Math.max(3, height - fixedLines))};
 }
 
@@ -150,6 +180,7 @@ function RunPanes({state, height, width, now}: {state: RunningStep; height: numb
 			<Text>{summary}<Text color={theme.dim}>{status.slice(summary.length)}</Text></Text>
 			{trouble === '' ? null : <Text color={theme.bad} wrap="truncate-end">{trouble}</Text>}
 			{state.notice ? <Text color={theme.warn}>{state.notice}</Text> : null}
+			{state.canary ? <Text bold color={theme.warn} wrap="truncate-end">{canaryQuestion(state.canary)}</Text> : null}
 			{layout.kind === 'grid' ? (
 				<Box flexDirection="column">
 					{chunk(agents, layout.columns).map(row => (
@@ -166,6 +197,10 @@ function RunPanes({state, height, width, now}: {state: RunningStep; height: numb
 			)}
 		</Box>
 	);
+}
+
+export function canaryQuestion(canary: {hosts: number; rest: number}): string {
+	return `The ${canary.hosts} canary ${canary.hosts === 1 ? 'host is' : 'hosts are'} ok: run on the other ${canary.rest}? y goes on · n stops here`;
 }
 
 function liveOf(state: RunningStep, name: string): readonly LiveLine[] | undefined {

@@ -10,16 +10,38 @@ import {initialRunState, reduceRun, type RunState} from '../../../run/run-state.
 import {outcomeOrder} from './run-layout.js';
 import {appendOutput, type LiveLine} from './live-lines.js';
 import type {ScriptChoice} from './script-choices.js';
+import {controlText as controlTextOf, setControl, type ControlField, type RunControls} from './run-controls.js';
+import type {DryRunView} from '../../core.js';
 
 /** `selected`: a host by name (the order by outcome changes as hosts finish); the first when unset. */
 /** `live`: each host's output lines as they came, with their stream (stderr is marked in the panes). */
-export type RunningStep = {step: 'running'; choice: ScriptChoice; args: string[]; requestId: string; run: RunState; live?: Readonly<Record<string, LiveLine[]>>; selected?: string; startedAt: number; finishedAt?: number; notice?: string};
+/** `canary`: the canary hosts are all ok and the run waits for the operator's y or n to go on with `rest` more. */
+export type RunningStep = {step: 'running'; choice: ScriptChoice; args: string[]; requestId: string; run: RunState; live?: Readonly<Record<string, LiveLine[]>>; selected?: string; startedAt: number; finishedAt?: number; notice?: string; controls?: RunControls; canary?: {hosts: number; rest: number}};
+
+/** A field of the run controls being typed into (b, m, c, t on the confirmation). */
+export type ControlEdit = {field: ControlField; text: string; error?: string};
+
+/** A dry run of the confirmation's request: asked (`id` tells its answer from an earlier one's), answered or refused. */
+export type DryRunState = {status: 'asking'; id: number} | {status: 'done'; id: number; view: DryRunView} | {status: 'refused'; id: number; reason: string};
+
+export type ConfirmStep = {
+	step: 'confirm';
+	choice: ScriptChoice;
+	args: string[];
+	targets: string[];
+	typed: string;
+	error?: string;
+	/** The finished run a rerun was asked from, for Esc to come back to. */
+	previous?: RunningStep;
+	controls: RunControls;
+	editing?: ControlEdit;
+	dryRun?: DryRunState;
+};
 
 export type RunScreenState =
 	| {step: 'pick'; choices: ScriptChoice[]; cursor: number; targets: string[]}
 	| {step: 'args'; choice: ScriptChoice; text: string; error?: string; targets: string[]}
-	/** `previous`: the finished run a rerun was asked from, for Esc to come back to. */
-	| {step: 'confirm'; choice: ScriptChoice; args: string[]; targets: string[]; typed: string; error?: string; previous?: RunningStep}
+	| ConfirmStep
 	| RunningStep;
 
 export type RunScreenAction =
@@ -37,7 +59,17 @@ export type RunScreenAction =
 	/** A line for the operator on the running screen (a question, what a key did); none clears it. */
 	| {type: 'notice'; text?: string}
 	/** `at`: when it came (ms), for the run's elapsed time. */
-	| {type: 'event'; event: RunEvent; at?: number};
+	| {type: 'event'; event: RunEvent; at?: number}
+	/** b, m, c, t on the confirmation: type that control's value; Enter sets it, Esc leaves it as it was. */
+	| {type: 'edit-control'; field: ControlField}
+	| {type: 'set-control'}
+	| {type: 'keep-control'}
+	| {type: 'dry-run-asked'; id: number}
+	| {type: 'dry-run-answered'; id: number; view: DryRunView}
+	| {type: 'dry-run-refused'; id: number; reason: string}
+	/** The canary hosts are all ok: the run asks whether to go on. */
+	| {type: 'canary-asked'; hosts: number; rest: number}
+	| {type: 'canary-answered'; go: boolean};
 
 export function initialRunScreen({choices, targets}: {choices: ScriptChoice[]; targets: string[]}): RunScreenState {
 	return {step: 'pick', choices, cursor: 0, targets};
@@ -71,13 +103,29 @@ export function reduceRunScreen(state: RunScreenState, action: RunScreenAction):
 			}
 
 			if (action.type === 'args-accepted') {
-				return {step: 'confirm', choice: state.choice, args: action.args, targets: state.targets, typed: ''};
+				return {step: 'confirm', choice: state.choice, args: action.args, targets: state.targets, typed: '', controls: {}};
 			}
 
 			return state;
 		}
 
 		case 'confirm': {
+			if (state.editing) {
+				return reduceControlEdit(state, state.editing, action);
+			}
+
+			if (action.type === 'edit-control') {
+				return {...state, editing: {field: action.field, text: controlTextOf(state.controls, action.field)}, error: undefined};
+			}
+
+			if (action.type === 'dry-run-asked') {
+				return {...state, dryRun: {status: 'asking', id: action.id}};
+			}
+
+			if ((action.type === 'dry-run-answered' || action.type === 'dry-run-refused') && state.dryRun?.id === action.id) {
+				return {...state, dryRun: action.type === 'dry-run-answered' ? {status: 'done', id: action.id, view: action.view} : {status: 'refused', id: action.id, reason: action.reason}};
+			}
+
 			if (action.type === 'type' && /^\d+$/.test(action.text)) {
 				return {...state, typed: state.typed + action.text, error: undefined};
 			}
@@ -95,7 +143,7 @@ export function reduceRunScreen(state: RunScreenState, action: RunScreenAction):
 			}
 
 			if (action.type === 'started') {
-				return {step: 'running', choice: state.choice, args: state.args, requestId: action.requestId, run: initialRunState, startedAt: action.at};
+				return {step: 'running', choice: state.choice, args: state.args, requestId: action.requestId, run: initialRunState, startedAt: action.at, controls: state.controls};
 			}
 
 			return state;
@@ -121,12 +169,54 @@ export function reduceRunScreen(state: RunScreenState, action: RunScreenAction):
 				return {...state, notice: action.text};
 			}
 
+			if (action.type === 'canary-asked') {
+				return {...state, canary: {hosts: action.hosts, rest: action.rest}};
+			}
+
+			if (action.type === 'canary-answered' && state.canary) {
+				const {canary: _answered, ...rest} = state;
+				return {...rest, notice: action.go ? `Going on with the other ${state.canary.rest}.` : `Stopped after the canary: the other ${state.canary.rest} are skipped.`};
+			}
+
 			if (action.type === 'rerun' && state.run.finished) {
 				return action.targets.length > 0
-					? {step: 'confirm', choice: state.choice, args: state.args, targets: action.targets, typed: '', previous: {...state, notice: undefined}}
+					? {step: 'confirm', choice: state.choice, args: state.args, targets: action.targets, typed: '', previous: {...state, notice: undefined}, controls: state.controls ?? {}}
 					: {...state, notice: 'Every host was ok: nothing to rerun.'};
 			}
 
+			return state;
+		}
+	}
+}
+
+/** Keys while a control is typed into: digits and % go to it; Enter sets it (or names what is wrong), Esc keeps it. */
+function reduceControlEdit(state: ConfirmStep, editing: ControlEdit, action: RunScreenAction): RunScreenState {
+	switch (action.type) {
+		case 'type': {
+			return {...state, editing: {...editing, text: editing.text + action.text.replace(/[^\d%]/g, ''), error: undefined}};
+		}
+
+		case 'erase': {
+			return {...state, editing: {...editing, text: editing.text.slice(0, -1), error: undefined}};
+		}
+
+		case 'keep-control': {
+			const {editing: _kept, ...rest} = state;
+			return rest;
+		}
+
+		case 'set-control': {
+			const set = setControl(state.controls, editing.field, editing.text);
+			if (!set.ok) {
+				return {...state, editing: {...editing, error: set.reason}};
+			}
+
+			// A dry run of other controls no longer says what would run.
+			const {editing: _set, dryRun: _stale, ...rest} = state;
+			return {...rest, controls: set.controls};
+		}
+
+		default: {
 			return state;
 		}
 	}

@@ -6,11 +6,13 @@ import type {Key} from 'ink';
 import {useEffect, useRef, type Dispatch} from 'react';
 import {checkArgs} from '../../../protocol/args.js';
 import {compileArgsSchema, describeSchemaError} from '../../../protocol/args-schema.js';
-import type {ConsoleCore, RunHandle} from '../../core.js';
+import type {AgentResult} from '../../../run/events.js';
+import type {ConsoleCore, RunHandle, RunRequest} from '../../core.js';
 import {useKeys} from '../../keys.js';
 import {parseArgsInput} from './script-choices.js';
 import {outcomeOrder} from './run-layout.js';
-import type {RunScreenAction, RunScreenState} from './use-run-state.js';
+import type {ConfirmStep, RunScreenAction, RunScreenState} from './use-run-state.js';
+import {fieldOfKey, rolloutOf} from './run-controls.js';
 
 /** `page`: how many hosts the running screen's list shows at once (PgUp/PgDn move by that). */
 export function useRun(state: RunScreenState, dispatch: Dispatch<RunScreenAction>, core: ConsoleCore, onBack: () => void, isActive: boolean, onAudit?: (requestId: string) => void, onOutput?: (agent: string) => void, onHelp?: () => void, page = 10): void {
@@ -18,8 +20,18 @@ export function useRun(state: RunScreenState, dispatch: Dispatch<RunScreenAction
 	// The confirmation a run was started from: a second Enter before the screen has moved on
 	// (two keys in one read, or typed faster than a frame) must not start a second run.
 	const startedFrom = useRef<RunScreenState | undefined>(undefined);
+	// The canary question's answer, while the run waits for it.
+	const canaryAnswer = useRef<((go: boolean) => void) | undefined>(undefined);
+	const answerCanary = (go: boolean) => {
+		canaryAnswer.current?.(go);
+		canaryAnswer.current = undefined;
+	};
+
+	const dryRuns = useRef(0);
 	useEffect(() => () => {
 		handle.current?.cancel();
+		// A run waiting on its canary question is not left waiting: no is the answer.
+		canaryAnswer.current?.(false);
 	}, []);
 
 	useKeys((input, key) => {
@@ -57,7 +69,32 @@ export function useRun(state: RunScreenState, dispatch: Dispatch<RunScreenAction
 			}
 
 			case 'confirm': {
-				if (key.escape) {
+				if (state.editing) {
+					if (key.return) {
+						dispatch({type: 'set-control'});
+					} else if (key.escape) {
+						dispatch({type: 'keep-control'});
+					} else if (key.backspace || key.delete) {
+						dispatch({type: 'erase'});
+					} else if (input.length > 0 && !key.ctrl && !key.meta) {
+						dispatch({type: 'type', text: input});
+					}
+
+					return;
+				}
+
+				const field = fieldOfKey(input);
+				if (field && !key.ctrl && !key.meta) {
+					dispatch({type: 'edit-control', field});
+				} else if (input === 'd' && !key.ctrl && !key.meta) {
+					const id = ++dryRuns.current;
+					dispatch({type: 'dry-run-asked', id});
+					core.dryRun(runRequest(state)).then(view => {
+						dispatch({type: 'dry-run-answered', id, view});
+					}, (error: unknown) => {
+						dispatch({type: 'dry-run-refused', id, reason: (error as Error).message});
+					});
+				} else if (key.escape) {
 					if (state.previous) {
 						dispatch({type: 'back'});
 					} else {
@@ -72,7 +109,13 @@ export function useRun(state: RunScreenState, dispatch: Dispatch<RunScreenAction
 						dispatch({type: 'confirm-refused', reason: `type ${state.targets.length}, the number of targets, to confirm`});
 					} else if (startedFrom.current !== state) {
 						startedFrom.current = state;
-						handle.current = core.run({script: state.choice.name, args: state.args, targets: state.targets}, event => {
+						const total = state.targets.length;
+						// A canary run asks the operator, on the running screen, before it goes on.
+						const approveCanary = async (canary: AgentResult[]) => new Promise<boolean>(resolve => {
+							canaryAnswer.current = resolve;
+							dispatch({type: 'canary-asked', hosts: canary.length, rest: total - canary.length});
+						});
+						handle.current = core.run({...runRequest(state), ...(state.controls.canary === undefined ? {} : {approveCanary})}, event => {
 							dispatch({type: 'event', event, at: Date.now()});
 						});
 						dispatch({type: 'started', requestId: handle.current.requestId, at: Date.now()});
@@ -90,12 +133,20 @@ export function useRun(state: RunScreenState, dispatch: Dispatch<RunScreenAction
 					dispatch({type: 'notice'});
 				}
 
-				if (delta !== undefined) {
+				if (state.canary && (input === 'y' || input === 'n')) {
+					answerCanary(input === 'y');
+					dispatch({type: 'canary-answered', go: input === 'y'});
+				} else if (delta !== undefined) {
 					dispatch({type: 'move', delta});
 				} else if (input === 'c' && !state.run.finished) {
 					// A whole fleet's run is not cancelled by one stray key: c asks, c again cancels.
 					if (state.notice === cancelQuestion) {
 						handle.current?.cancel();
+						if (state.canary) {
+							answerCanary(false);
+							dispatch({type: 'canary-answered', go: false});
+						}
+
 						dispatch({type: 'notice', text: 'Cancelling: hosts still running are stopped.'});
 					} else {
 						dispatch({type: 'notice', text: cancelQuestion});
@@ -115,6 +166,18 @@ export function useRun(state: RunScreenState, dispatch: Dispatch<RunScreenAction
 			}
 		}
 	}, isActive);
+}
+
+/** The confirmation's request: its script, arguments and targets, with the run controls set on it. */
+function runRequest(state: ConfirmStep): RunRequest {
+	const rollout = rolloutOf(state.controls);
+	return {
+		script: state.choice.name,
+		args: state.args,
+		targets: state.targets,
+		...(Object.keys(rollout).length > 0 ? {rollout} : {}),
+		...(state.controls.timeoutSeconds === undefined ? {} : {timeoutSeconds: state.controls.timeoutSeconds}),
+	};
 }
 
 export const cancelQuestion = 'Cancel this run? c again cancels it; any other key keeps it going.';
