@@ -108,6 +108,7 @@ export function buildOpenApiDocument(input: OpenApiInput): Record<string, unknow
 			{name: 'runs', description: 'Runs and the run history'},
 			{name: 'runbooks', description: 'Runbooks: named steps run in order or in parallel, each a run (one operation per runbook)'},
 			{name: 'discovery', description: 'Agents, their tags and scripts'},
+			{name: 'approvals', description: 'Two-person approval: runs waiting for a second operator (approve with an operator token)'},
 			{name: 'tokens', description: 'Scoped tokens (needs a token whose scope is everything)'},
 			{name: 'audit', description: 'The controller\'s audit trail (needs a token whose scope is everything)'},
 			{name: 'policy', description: 'The agents\' central policy check'},

@@ -5,6 +5,7 @@
  * `RouteFile` (its routes with their schemas, and its handlers) and one entry here.
  */
 import {agentRoutes} from './agent-routes.js';
+import {approvalRoutes} from './approval-routes.js';
 import {auditRoutes} from './audit-routes.js';
 import {policyRoutes} from './policy-routes.js';
 import type {RouteFile} from './route-file.js';
@@ -21,6 +22,7 @@ export const coreRouteFiles: readonly RouteFile[] = [serviceRoutes, agentRoutes,
 export const routeFiles: readonly RouteFile[] = [
 	...coreRouteFiles,
 	{routes: runbookRoutes, handlers: createRunbookHandlers, extraPaths: ports => runbookOperations(ports.paths)},
+	approvalRoutes,
 ];
 
 /** The core resources' routes. */

@@ -42,7 +42,7 @@ test.after.always(async () => {
  * `mcp`: the MCP face (/mcp) takes any valid token, whatever its scope (the scope then limits the
  * tools it sees), and answers `mcp` with that token; without a session only POST initialize does.
  */
-type Sample = {path: () => string; body?: unknown; public?: true; agentOnly?: true; headers?: Record<string, string>; mcp?: {status: number; code?: string}};
+type Sample = {path: () => string; body?: unknown; public?: true; agentOnly?: true; headers?: Record<string, string>; mcp?: {status: number; code?: string}; /** /v1/approvals: any valid token (a requester follows its own request; approving needs an operator token, test/approvals/approvals-api.test.ts), answering this to the out-of-scope one. */ anyToken?: {status: number; code?: string}};
 
 const initialize = {jsonrpc: '2.0', id: 1, method: 'initialize', params: {protocolVersion: '2025-06-18', capabilities: {}, clientInfo: {name: 'route-walk', version: '1'}}};
 const mcpHeaders = {accept: 'application/json, text/event-stream'};
@@ -75,6 +75,10 @@ const samples: Record<string, Sample> = {
 	'POST /mcp': {path: () => '/mcp', body: initialize, headers: mcpHeaders, mcp: {status: 200}},
 	'GET /mcp': {path: () => '/mcp', headers: mcpHeaders, mcp: {status: 400, code: 'USAGE'}},
 	'DELETE /mcp': {path: () => '/mcp', headers: mcpHeaders, mcp: {status: 400, code: 'USAGE'}},
+	'GET /v1/approvals': {path: () => '/v1/approvals', anyToken: {status: 200}},
+	'GET /v1/approvals/:id': {path: () => '/v1/approvals/feedbeef', anyToken: {status: 404, code: 'APPROVAL_UNKNOWN'}},
+	'POST /v1/approvals/:id/approve': {path: () => '/v1/approvals/feedbeef/approve', body: {}, anyToken: {status: 404, code: 'APPROVAL_UNKNOWN'}},
+	'POST /v1/approvals/:id/reject': {path: () => '/v1/approvals/feedbeef/reject', body: {reason: 'walk'}, anyToken: {status: 404, code: 'APPROVAL_UNKNOWN'}},
 	'POST /v1/policy/check': {
 		path: () => '/v1/policy/check',
 		agentOnly: true,
@@ -103,10 +107,11 @@ test.serial('with no token, a bad token or an out-of-scope token every route ref
 		const variants: Array<[string, string | undefined]> = [['no token', undefined], ['a bad token', bad], ['an out-of-scope token', outOfScope]];
 		for (const [variant, token] of variants) {
 			const answer = await call(fleet, route.method, sample.path(), {...(token === undefined ? {} : {token}), ...(sample.body === undefined ? {} : {body: sample.body}), ...(sample.headers ? {headers: sample.headers} : {})});
-			if (sample.mcp && token === outOfScope) {
-				t.is(answer.status, sample.mcp.status, `${key} with ${variant}: ${answer.text.slice(0, 200)}`);
-				if (sample.mcp.code) {
-					checkRefusal(t, key, variant, answer, sample.mcp.status, sample.mcp.code);
+			const anyToken = sample.mcp ?? sample.anyToken;
+			if (anyToken && token === outOfScope) {
+				t.is(answer.status, anyToken.status, `${key} with ${variant}: ${answer.text.slice(0, 200)}`);
+				if (anyToken.code) {
+					checkRefusal(t, key, variant, answer, anyToken.status, anyToken.code);
 				}
 			} else if (sample.public) {
 				t.is(answer.status, 200, `${key} with ${variant}`);
@@ -130,7 +135,8 @@ test.serial('with a token whose scope is everything, every token route answers (
 	for (const route of fleet.server.routes) {
 		const key = `${route.method} ${route.url}`;
 		const sample = samples[key]!;
-		if (sample.public || sample.agentOnly || route.method === 'DELETE' || (sample.mcp && sample.mcp.status !== 200)) {
+		const anyToken = sample.mcp ?? sample.anyToken;
+		if (sample.public || sample.agentOnly || route.method === 'DELETE' || (anyToken && anyToken.status !== 200)) {
 			continue;
 		}
 
