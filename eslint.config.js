@@ -41,6 +41,15 @@ export default tseslint.config(
 		},
 	},
 	{
+		// A ceiling the tree passes today, so nothing grows past it; the target is 300 and 80
+		// (ARCHITECTURE.md, Sizes): `node scripts/sizes.js` lists what is still over it.
+		files: ['source/**/*.{ts,tsx}', 'agent/**/*.ts'],
+		rules: {
+			'max-lines': ['error', {max: 400, skipBlankLines: true, skipComments: true}],
+			'max-lines-per-function': ['error', {max: 300, skipBlankLines: true, skipComments: true}],
+		},
+	},
+	{
 		files: ['agent/**/*.ts'],
 		rules: {
 			'no-restricted-imports': ['error', {patterns: [{
