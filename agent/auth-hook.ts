@@ -14,7 +14,6 @@
  */
 import {spawn, type ChildProcessByStdio, type SpawnOptions} from 'node:child_process';
 import type {Readable, Writable} from 'node:stream';
-import {request} from 'node:https';
 import {TextDecoder} from 'node:util';
 import type {ApprovalClaim} from '../source/protocol/frames.js';
 import type {TokenScope} from '../source/policy/tokens.js';
@@ -199,7 +198,9 @@ function askExecutable(command: string, context: HookContext, config: HookConfig
 	});
 }
 
-function askUrl(url: string, context: HookContext, config: HookConfig): Promise<HookVerdict> {
+async function askUrl(url: string, context: HookContext, config: HookConfig): Promise<HookVerdict> {
+	// Loaded by the first ask: an agent without a URL hook does not carry node:https (and node:http) in its memory.
+	const {request} = await import('node:https');
 	return new Promise(resolve => {
 		const body = JSON.stringify(context);
 		let settled = false;

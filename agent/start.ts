@@ -26,7 +26,6 @@ import {formatLogLine} from './log-line.js';
 import {standardOutput} from '../source/io/standard-output.js';
 import type {RunningMetrics} from './metrics/start-metrics.js';
 import {RunSlots} from './run-slots.js';
-import {startRelay} from './relay-start.js';
 
 /** The daemon's log on stdout: safe JSON lines, and a reader going away never stops the agent. */
 export const stdoutLog: AgentLog = (event, fields) => {
@@ -165,7 +164,8 @@ export async function startAgent(paths: AgentPaths, printLog: AgentLog = stdoutL
 		metrics = await startAgentMetrics(paths, config.metrics, script => allowlist.has(script));
 	}
 
-	const relay = config.relay === undefined ? undefined : startRelay({
+	// Loaded only when configured: an agent without a relay does not carry the NATS client (48 modules) in its memory.
+	const relay = config.relay === undefined ? undefined : (await import('./relay-start.js')).startRelay({
 		home: paths.home,
 		config: {...config, relay: config.relay},
 		credentials: () => current.credentials,
