@@ -4,6 +4,7 @@
  * cut to the token's output budget, shared evenly by every host's two streams, with the cut
  * flagged. The summary names statuses and reasons, never output. Pure.
  */
+import type {DryRunDocument} from '../run/dry-run-document.js';
 import type {AgentResult} from '../run/events.js';
 import {countByStatus} from '../history/run-record.js';
 import {cappedOutput, oneLine} from './untrusted-text.js';
@@ -53,6 +54,20 @@ function summary(run: RunAnswer, results: ReadonlyArray<{agent: string; status: 
 	const notOk = results.filter(result => result.status !== 'ok').slice(0, 10).map(result => `${result.agent}: ${result.status}${result.exitCode === null ? '' : ` (exit ${result.exitCode})`}${result.reason ? `: ${result.reason}` : ''}`);
 	const cut = results.some(result => result.outputTruncated) ? ' Some output was cut to this token\'s output budget.' : '';
 	return [`${what}: ${tally}. Request ${run.requestId}.${cut} Each host's output is in the structured result.`, ...notOk].join('\n');
+}
+
+/**
+ * A dry run: the same document as `run --dry-run --json` and the REST API's, each reason made one
+ * visible line (agent-supplied text). Not an error: "would not run" is an answer, not a failure.
+ */
+export function dryRunToolResult(document: DryRunDocument): ToolResult {
+	const targets = document.targets.map(target => ({...target, reason: oneLine(target.reason, reasonCap)}));
+	const yes = targets.filter(target => target.wouldRun).length;
+	const notRun = targets.filter(target => !target.wouldRun).slice(0, 10).map(target => `${target.agent}: would not run: ${target.reason}`);
+	return {
+		content: [{type: 'text', text: [`Dry run of ${document.script}: ${yes} would run, ${targets.length - yes} would not (nothing ran). Request ${document.requestId}.`, ...notRun].join('\n')}],
+		structuredContent: {...document, args: [...document.args], targets},
+	};
 }
 
 /** A refusal before anything ran (scope, limits, policy before dialling, a revoked token): the exact reason, as a tool error. */

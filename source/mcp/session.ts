@@ -23,6 +23,7 @@ import {cancelRecordedRun} from '../core/cancel-run.js';
 import type {RunEvent} from '../run/events.js';
 import {executePlan} from '../core/run-execute.js';
 import type {RunPlan} from '../run/plan.js';
+import {dryRunDocument} from '../run/dry-run-document.js';
 import type {ApprovalClaim} from '../protocol/frames.js';
 import {awaitOwnApproval, resolveGated} from '../approvals/gated-run.js';
 import {historyDirectory} from '../history/run-store.js';
@@ -36,7 +37,7 @@ import {hasControl} from '../protocol/text-checks.js';
 import {resolveTargets} from '../registry/resolve-targets.js';
 import type {RegistryStore} from '../registry/store.js';
 import {checkArguments, type ScriptCallInput} from './call-input.js';
-import {dataResult, refusalResult, runToolResult, type ToolResult} from './results.js';
+import {dataResult, dryRunToolResult, refusalResult, runToolResult, type ToolResult} from './results.js';
 import {approvalView, pendingApprovalResult} from './approval-results.js';
 import {buildToolSet, type ToolSet} from './tools.js';
 import {oneLine} from './untrusted-text.js';
@@ -358,7 +359,11 @@ export function createMcpSession(ports: McpPorts, caller: McpCaller, scope: Toke
 				ports.log(`run ${plan.requestId}: ${outcome.historyProblem}`);
 			}
 
-			const answer = runToolResult({requestId: plan.requestId, script: plan.script, dryRun: plan.dryRun, cancelled: outcome.cancelled, complete: true, results: outcome.results}, ports.maxOutputBytes);
+			if (plan.dryRun) {
+				return dryRunToolResult(dryRunDocument({requestId: plan.requestId, script: plan.script, args: plan.shownArgs}, outcome.results));
+			}
+
+			const answer = runToolResult({requestId: plan.requestId, script: plan.script, dryRun: false, cancelled: outcome.cancelled, complete: true, results: outcome.results}, ports.maxOutputBytes);
 			return approved ? {...answer, structuredContent: {...answer.structuredContent, approval: {...approved.view, state: 'used'}}} : answer;
 		} finally {
 			ports.live.delete(plan.requestId);

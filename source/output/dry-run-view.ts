@@ -7,43 +7,31 @@
  *   web2   no         denied by rule "never force": "--force" (forbidden: --force)
  *   1 would run, 1 would not (nothing ran)   request ID
  *
- * With --json: {"requestId", "script", "args", "dryRun": true,
- *   "targets": [{"agent", "wouldRun", "status", "reason"}]}. Pure apart from `write`.
+ * With --json: the dry run's document (run/dry-run-document.ts), which the REST API and the MCP
+ * face answer too. Pure apart from `write`.
  */
 import type {AgentResult, RunEvent} from '../run/events.js';
+import {dryRunDocument, type DryRunAnswer} from '../run/dry-run-document.js';
 import {safeJson, visible} from './visible.js';
 
-export type DryRunAnswer = {agent: string; wouldRun: boolean; status: string; reason: string};
-
-/** Reads one agent's result of a dry run: `ok` means it would run, with the policy's reason. */
-export function dryRunAnswer(result: AgentResult): DryRunAnswer {
-	const wouldRun = result.status === 'ok';
-	const said = result.reason ?? '';
-	const reason = wouldRun
-		? (/^dry run: would run \((.*)\)$/s.exec(said)?.[1] ?? (said === 'dry run: would run' || said === '' ? 'allowlisted; no auth hook configured' : said))
-		: (said === '' ? result.status : `${result.status === 'denied' ? '' : `${result.status}: `}${said}`);
-	return {agent: result.agent, wouldRun, status: result.status, reason};
-}
+// Their home is run/dry-run-document.ts; kept here for the faces that import them from the view.
+export {dryRunAnswer, type DryRunAnswer} from '../run/dry-run-document.js';
 
 export function createDryRunView(write: (text: string) => void, options: {json: boolean}) {
-	const answers: DryRunAnswer[] = [];
+	const results: AgentResult[] = [];
 	let header: Extract<RunEvent, {type: 'run-started'}> | undefined;
 	return {
 		onEvent(event: RunEvent): void {
 			if (event.type === 'run-started') {
 				header = event;
 			} else if (event.type === 'agent-finished') {
-				answers.push(dryRunAnswer(event.result));
+				results.push(event.result);
 			} else if (event.type === 'run-finished') {
-				answers.sort((a, b) => a.agent.localeCompare(b.agent));
-				write(options.json ? jsonDocument(event.requestId, header, answers) : table(event.requestId, answers));
+				const document = dryRunDocument({requestId: event.requestId, script: header?.script ?? '', args: header?.args ?? []}, results);
+				write(options.json ? safeJson(document) + '\n' : table(event.requestId, document.targets));
 			}
 		},
 	};
-}
-
-function jsonDocument(requestId: string, header: Extract<RunEvent, {type: 'run-started'}> | undefined, answers: readonly DryRunAnswer[]): string {
-	return safeJson({requestId, script: header?.script, args: header?.args, dryRun: true, targets: answers}) + '\n';
 }
 
 function table(requestId: string, answers: readonly DryRunAnswer[]): string {

@@ -160,7 +160,7 @@ for (const transport of ['stdio', 'http'] as Transport[]) {
 		t.false(agentRecords('web1').some(record => record['script'] === 'restart-app' && record['event'] === 'run.start'));
 		const dry = await client.callTool({name: 'restart-app', arguments: {on: ['web1'], dryRun: true}}) as any;
 		t.is(dry.isError, undefined);
-		t.like(dry.structuredContent, {dryRun: true, counts: {ok: 1}});
+		t.like(dry.structuredContent, {dryRun: true, targets: [{agent: 'web1', wouldRun: true, status: 'ok'}]});
 	});
 
 	test(`${transport}: cancel_run stops a long run on every host`, async t => {

@@ -1,6 +1,7 @@
 /** The dry run's per-agent view: what each status and reason becomes, and the plain table. */
 import test from 'ava';
-import {createDryRunView, dryRunAnswer} from '../../source/output/dry-run-view.js';
+import {createDryRunView} from '../../source/output/dry-run-view.js';
+import {dryRunAnswer} from '../../source/run/dry-run-document.js';
 import {agentResult} from './agent-result.js';
 
 const cases: Array<[string, Parameters<typeof agentResult>[1], {wouldRun: boolean; reason: string}]> = [
