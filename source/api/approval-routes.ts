@@ -10,13 +10,15 @@
 import type {FastifyRequest} from 'fastify';
 import {createApprovalsFace} from '../approvals/face.js';
 import type {ApprovalRequest} from '../approvals/request.js';
+import {claimForRun} from '../approvals/gated-run.js';
 import {resolvePlanHashWith} from '../approvals/resolve-again.js';
 import {XiError} from '../errors.js';
 import type {Caller} from './auth.js';
 import {tokenCaller, type TokenCaller} from './caller-scope.js';
 import type {ApiPorts, Handler, RouteFile} from './route-file.js';
 import {errorResponses, type RouteSpec} from './route-spec.js';
-import type {JsonSchema} from './schemas.js';
+import {acceptedSchema, runAnswerSchema, type JsonSchema} from './schemas.js';
+import {startPlan} from './start-run.js';
 
 const text = (maxLength: number, extra: JsonSchema = {}): JsonSchema => ({type: 'string', maxLength, ...extra});
 const timestamp = text(40, {format: 'date-time'});
@@ -71,6 +73,12 @@ const routes: readonly RouteSpec[] = [
 		summary: 'Reject a run waiting for approval, with the reason the requester reads',
 		schema: {params: idParams, body: {type: 'object', additionalProperties: false, required: ['reason'], properties: {reason: text(500)}}, response: {200: approvalViewSchema, ...errors}},
 	},
+	{
+		method: 'POST', url: '/v1/approvals/:id/run', access: 'token', operationId: 'runApproved', tag: 'approvals',
+		summary: 'Run an approved plan, once, with the requester\'s token',
+		description: 'As `xi-exec run --approved ID`: a run that POST /v1/runs answered 409 APPROVAL_PENDING for runs here once approved. The plan is resolved again and must hash as approved (409 APPROVAL_PLAN_CHANGED otherwise); the plan stored with the request, not a new resolution, is what runs, carrying the approval to every agent. Only the requester\'s token (403 APPROVER_NOT_ALLOWED), only once (409 APPROVAL_USED), not before approval (409 APPROVAL_PENDING). Answers as POST /v1/runs.',
+		schema: {params: idParams, body: {type: 'object', additionalProperties: false, properties: {wait: {type: 'boolean', default: true, description: 'false: answer 202 at once and follow GET /v1/runs/{id}/events.'}}}, response: {200: runAnswerSchema, 202: acceptedSchema, ...errors}},
+	},
 ];
 
 function handlers(ports: ApiPorts): Record<string, Handler> {
@@ -107,6 +115,11 @@ function handlers(ports: ApiPorts): Record<string, Handler> {
 		async approveRequest(request, _reply, caller) {
 			const {comment} = (request.body ?? {}) as {comment?: string};
 			return view(await face(request, caller).approve((request.params as {id: string}).id, comment === undefined ? {} : {comment}));
+		},
+		async runApproved(request, reply, caller) {
+			const {wait} = (request.body ?? {}) as {wait?: boolean};
+			const claimed = await claimForRun({paths: ports.paths, registry: ports.registry, audit: () => ports.audit, context: ports.clientContext, now: ports.now}, (request.params as {id: string}).id, tokenCaller(caller).token, {source: request.ip});
+			return startPlan(ports, reply, claimed.plan, {wait: wait !== false, approval: claimed.approval});
 		},
 		async rejectRequest(request, _reply, caller) {
 			const {reason} = request.body as {reason: string};

@@ -1,11 +1,17 @@
 /**
  * Starting a run from the REST API: the run use case (resolvePlan, then executePlan) fed the
  * body, with the run made live for its event stream and cancellable by the server stopping or by
- * POST /v1/runs/{id}/cancel. Answers 202 at once, or the document `run --json` prints.
+ * POST /v1/runs/{id}/cancel. Answers 202 at once, or the document `run --json` prints. A run the
+ * controller's approvals policy gates is not run: the request is opened and the answer is 409
+ * APPROVAL_PENDING naming it; POST /v1/approvals/{id}/run starts the approved plan (startPlan).
  */
 import type {FastifyReply, FastifyRequest} from 'fastify';
+import {resolveGated} from '../approvals/gated-run.js';
+import {describeNeeds} from '../approvals/requirement.js';
 import {executePlan, type RunStartOptions} from '../core/run-execute.js';
-import {resolvePlan} from '../core/run-plan.js';
+import {XiError} from '../errors.js';
+import type {ApprovalClaim} from '../protocol/frames.js';
+import type {RunPlan} from '../run/plan.js';
 import {createDryRunView} from '../output/dry-run-view.js';
 import {createJsonRunWriter} from '../output/json-run.js';
 import {selectorValues} from '../policy/selector.js';
@@ -18,7 +24,7 @@ export type RunBody = RunControlBody & {script?: string; args: string[]; on: str
 
 export async function startRun(ports: ApiPorts, request: FastifyRequest, reply: FastifyReply, caller: TokenCaller, body: RunBody & {script: string}): Promise<unknown> {
 	const control = runControlFromBody(body);
-	const plan = await resolvePlan({paths: ports.paths, registry: ports.registry, audit: () => ports.audit, context: ports.clientContext, now: ports.now}, {
+	const gated = await resolveGated({paths: ports.paths, registry: ports.registry, audit: () => ports.audit, context: ports.clientContext, now: ports.now}, {
 		script: body.script,
 		args: body.args,
 		on: selectorValues(body.on),
@@ -31,6 +37,18 @@ export async function startRun(ports: ApiPorts, request: FastifyRequest, reply: 
 		rollout: control.rollout,
 		yes: body.yes,
 	});
+	if (gated.type === 'wait') {
+		const {request: opened} = gated;
+		throw new XiError('APPROVAL_PENDING', `This run waits for approval: request ${opened.id} (needs ${describeNeeds({rules: opened.needs})}), until ${opened.expiresAt}. Nothing has run. GET /v1/approvals/${opened.id} follows it; once approved, POST /v1/approvals/${opened.id}/run with this token runs exactly this plan.`);
+	}
+
+	return startPlan(ports, reply, gated.plan, {wait: body.wait, approveCanary: control.approveCanary});
+}
+
+/** Executes a resolved (or approved) plan: live for its event stream, cancellable; 202 at once or the `run --json` document. */
+export async function startPlan(ports: ApiPorts, reply: FastifyReply, plan: RunPlan, options: {wait: boolean; approveCanary?: RunStartOptions['approveCanary']; approval?: ApprovalClaim}): Promise<unknown> {
+	const body = {wait: options.wait, dryRun: plan.dryRun};
+	const control = {approveCanary: options.approveCanary};
 	const live = ports.live.begin({requestId: plan.requestId, script: plan.script, targets: plan.targets.map(target => target.name)});
 	// The answer is written by the very writer `run --json` (or `run --dry-run --json`) prints with, fed the same events.
 	let written = '';
@@ -54,6 +72,7 @@ export async function startRun(ports: ApiPorts, request: FastifyRequest, reply: 
 			return cancelledHere()?.from;
 		},
 		...(control.approveCanary ? {approveCanary: control.approveCanary} : {}),
+		...(options.approval ? {approval: options.approval} : {}),
 	};
 	const execution = await executePlan({paths: ports.paths, registry: ports.registry, audit: () => ports.audit, context: ports.clientContext, controllerSerial: ports.controllerSerial, now: ports.now}, plan, startOptions).catch((error: unknown) => {
 		// Not recorded, so not run: nothing is live.

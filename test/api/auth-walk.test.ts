@@ -78,6 +78,7 @@ const samples: Record<string, Sample> = {
 	'GET /v1/approvals': {path: () => '/v1/approvals', anyToken: {status: 200}},
 	'GET /v1/approvals/:id': {path: () => '/v1/approvals/feedbeef', anyToken: {status: 404, code: 'APPROVAL_UNKNOWN'}},
 	'POST /v1/approvals/:id/approve': {path: () => '/v1/approvals/feedbeef/approve', body: {}, anyToken: {status: 404, code: 'APPROVAL_UNKNOWN'}},
+	'POST /v1/approvals/:id/run': {path: () => '/v1/approvals/feedbeef/run', body: {}, anyToken: {status: 404, code: 'APPROVAL_UNKNOWN'}},
 	'POST /v1/approvals/:id/reject': {path: () => '/v1/approvals/feedbeef/reject', body: {reason: 'walk'}, anyToken: {status: 404, code: 'APPROVAL_UNKNOWN'}},
 	'POST /v1/policy/check': {
 		path: () => '/v1/policy/check',

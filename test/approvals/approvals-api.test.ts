@@ -82,6 +82,34 @@ test.serial('list, show and approve over REST; the requester runs the approved p
 	t.like((await call(fleet, 'GET', `/v1/approvals/${id}`, {token: tokens['alice']!})).json(), {id, state: 'used'});
 });
 
+test.serial('POST /v1/runs of a gated run answers 409 APPROVAL_PENDING; the approved plan runs once from POST /v1/approvals/{id}/run', async t => {
+	const asked = await call(fleet, 'POST', '/v1/runs', {token: tokens['alice']!, body: {script: 'echo-args', on: ['env=production'], args: ['over-rest']}});
+	t.is(asked.status, 409, asked.text);
+	t.is(asked.json().error.code, 'APPROVAL_PENDING');
+	const [, id] = /^This run waits for approval: request ([0-9a-f-]{36}) \(needs 1 of: token:lead-\*\), until \S+\. Nothing has run\. GET \/v1\/approvals\/\1 follows it; once approved, POST \/v1\/approvals\/\1\/run with this token runs exactly this plan\.$/.exec(asked.json().error.message as string) ?? [];
+	t.truthy(id, asked.json().error.message);
+	t.like(records().findLast(record => record['event'] === 'approval.requested' && record['approvalId'] === id), {caller: 'api:alice', source: '127.0.0.1', args: ['over-rest']});
+	const run = async (who: string) => call(fleet, 'POST', `/v1/approvals/${id!}/run`, {token: tokens[who]!, body: {}});
+
+	const early = await run('alice');
+	t.is(early.status, 409);
+	t.is(early.json().error.code, 'APPROVAL_PENDING');
+	t.is((await approve('lead-bob', id!)).status, 200);
+	const stranger = await run('lead-bob');
+	t.is(stranger.status, 403);
+	t.deepEqual(stranger.json().error, {code: 'APPROVER_NOT_ALLOWED', message: `Request ${id!} was made by alice; only that token can run it.`});
+	t.like(records().findLast(record => record['event'] === 'approval.refused' && record['approvalId'] === id), {action: 'run', code: 'APPROVER_NOT_ALLOWED', by: {name: 'lead-bob'}, source: '127.0.0.1'});
+
+	const ran = await run('alice');
+	t.is(ran.status, 200, ran.text);
+	const document = ran.json() as {requestId: string; results: Array<{agent: string; status: string; stdout: string}>};
+	t.deepEqual(document.results.map(result => `${result.agent} ${result.status} ${result.stdout.trim()}`).sort(), ['web1 ok ran over-rest', 'web2 ok ran over-rest']);
+	t.like(records().find(record => record['event'] === 'run.request' && record['requestId'] === document.requestId), {caller: 'api:alice', approval: {id, approvers: ['lead-bob']}});
+	const again = await run('alice');
+	t.is(again.status, 409);
+	t.is(again.json().error.code, 'APPROVAL_USED');
+});
+
 type Case = {
 	title: string;
 	/** Makes the request to act on; the id (and the setup the case needs). */
