@@ -1,7 +1,9 @@
 /**
  * `xi-exec completion bash` in a real interactive bash under tmux (its own socket, CI unset): the
  * script is sourced, Tab completes an agent name after --on and a whole tag after `env=`, from
- * the registry of the home in use. And the generated scripts parse (`bash -n`, `zsh -n`).
+ * the registry of the home in use. The same for zsh (`zsh -f`, compinit), which also completes a
+ * command, a flag and a script name the last `xi-exec agents` found (its cache, not the history,
+ * which is empty here). And the generated scripts parse (`bash -n`, `zsh -n`).
  */
 import {execFileSync} from 'node:child_process';
 import {chmodSync, writeFileSync} from 'node:fs';
@@ -92,6 +94,53 @@ test('in an interactive bash under tmux, Tab completes an agent name and a tag',
 		}, 'the tag completed', {giveUpMs: 30_000});
 		t.truthy(tag);
 		tmux('send-keys', 'C-u');
+	} finally {
+		try {
+			tmux('kill-server');
+		} catch {
+			// Gone already.
+		}
+	}
+});
+
+test('in an interactive zsh under tmux, Tab completes a command, a flag, a script, an agent and a tag', async t => {
+	for (const tool of ['tmux', 'zsh']) {
+		if (!available(tool)) {
+			t.log(`${tool} is not installed: skipped`);
+			t.pass();
+			return;
+		}
+	}
+
+	// What `xi-exec agents` leaves for completion: the scripts the agents offered.
+	writeFileSync(join(home, 'completion.json'), `${JSON.stringify({scripts: ['disk-usage', 'restart-app']})}\n`);
+	const bin = temporaryDirectory('xi-exec-bin-');
+	writeFileSync(join(bin, 'xi-exec'), `#!/bin/sh\nexec '${process.execPath}' '${controllerCli}' "$@"\n`);
+	chmodSync(join(bin, 'xi-exec'), 0o755);
+	const socket = `xi-exec-zsh-completion-${process.pid}-${Date.now()}`;
+	const env = {...Object.fromEntries(Object.entries(process.env).filter(([key]) => key !== 'CI' && key !== 'TMUX')), PATH: `${bin}:${process.env['PATH'] ?? ''}`, XI_EXEC_HOME: home, PROMPT: '%% ', ZDOTDIR: bin};
+	const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket, ...args], {env, encoding: 'utf8'});
+	const screen = () => tmux('capture-pane', '-p');
+	/** Types `line`, presses Tab, and waits for the line to read `expected` (then clears it). */
+	const complete = async (line: string, expected: RegExp, what: string) => {
+		tmux('send-keys', '-l', '--', line);
+		tmux('send-keys', 'Tab');
+		const shown = await waitFor(() => (expected.test(screen()) ? screen() : undefined), what, {giveUpMs: 30_000});
+		// Clear the line and the screen (a listing may be below the line), back to the bare prompt.
+		tmux('send-keys', 'C-u', 'C-l');
+		await waitFor(() => (screen().trim() === '%' ? true : undefined), 'the line cleared', {giveUpMs: 30_000});
+		return shown;
+	};
+
+	tmux('new-session', '-d', '-x', '120', '-y', '20', 'zsh -f');
+	try {
+		tmux('send-keys', 'autoload -Uz compinit && compinit -u && source <(xi-exec completion zsh) && clear && echo sourced-ok', 'Enter');
+		await waitFor(() => (screen().includes('\nsourced-ok') || screen().startsWith('sourced-ok') ? true : undefined), 'the script sourced', {giveUpMs: 30_000});
+		t.truthy(await complete('xi-exec toke', /^% xi-exec token\s*$/m, 'the command completed'));
+		t.truthy(await complete('xi-exec run disk-usage --dry', /^% xi-exec run disk-usage --dry-run\s*$/m, 'the flag completed'));
+		t.truthy(await complete('xi-exec run res', /^% xi-exec run restart-app\s*$/m, 'the script name completed'));
+		t.truthy(await complete('xi-exec run disk-usage --on zeb', /^% xi-exec run disk-usage --on zebra01\s*$/m, 'the agent name completed'));
+		t.truthy(await complete('xi-exec run disk-usage --on env=prod', /^% xi-exec run disk-usage --on env=production\s*$/m, 'the tag completed'));
 	} finally {
 		try {
 			tmux('kill-server');
