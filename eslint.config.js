@@ -20,13 +20,6 @@ const otherFaces = face => ({
 	}],
 });
 
-/**
- * Files whose static imports break a rule today, each removed from here when the move that fixes it
- * lands (`import()` is not seen by this rule: the folder-graph test lists those exceptions too).
- */
-const boundaryExceptions = [
-	'source/commands/serve.ts', // api/server: the serve command starts the REST API face
-];
 
 export default tseslint.config(
 	{ignores: ['dist/', '.cache/', 'node_modules/', 'media/', 'coverage/', '.scratch/']},
@@ -60,5 +53,4 @@ export default tseslint.config(
 	},
 	{files: ['source/{protocol,pki,policy,registry,output,run}/**/*.ts'], rules: {'no-restricted-imports': ['error', pure]}},
 	...faces.map(face => ({files: [`source/${face}/**/*.{ts,tsx}`], rules: {'no-restricted-imports': ['error', otherFaces(face)]}})),
-	{files: boundaryExceptions, rules: {'no-restricted-imports': 'off'}},
 );

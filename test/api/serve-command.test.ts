@@ -1,7 +1,7 @@
 /** `serveCommand`: listens, answers, and stops on Ctrl-C (130) or SIGTERM (0); CORS only for configured origins. */
 import {writeFileSync} from 'node:fs';
 import test from 'ava';
-import {serveCommand} from '../../source/commands/serve.js';
+import {serveCommand} from '../../source/api/serve-command.js';
 import {controllerPaths, loadServerCredentials} from '../../source/home.js';
 import {createController} from '../helpers/fleet.js';
 import {call, createToken, eventually} from './api-fleet.js';

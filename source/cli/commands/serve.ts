@@ -13,7 +13,7 @@ export const serve = defineCommand({
 	},
 	examples: ['serve --listen 0.0.0.0:8443'],
 	async run({flags}, io, ports: ControllerPorts) {
-		const {serveCommand} = await import('../../commands/serve.js');
-		return serveCommand(ports.paths, {listen: flags.listen, cert: flags.cert, key: flags.key}, io);
+		const [{serveCommand}, {mcpRoute}, {readMcpSettings}] = await Promise.all([import('../../api/serve-command.js'), import('../../mcp/http.js'), import('../../mcp/settings.js')]);
+		return serveCommand(ports.paths, {listen: flags.listen, cert: flags.cert, key: flags.key, mounts: [mcpRoute(readMcpSettings(ports.paths))]}, io);
 	},
 });

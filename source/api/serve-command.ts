@@ -9,18 +9,23 @@
  * GET /metrics needs a token unless {"api": {"metricsToken": false}}; event streams get a heartbeat
  * every {"api": {"sseHeartbeatMs": 15000}}. Every log line goes to stdout as one JSON object with a
  * level: one access-log line per request (api/access-log.ts), and serve's own (api/serve-log.ts).
+ * The MCP face is mounted by the command table (cli/commands/serve.ts), so no face imports another.
  */
-import {createApiServer, type ApiTlsVersion} from '../api/server.js';
-import {serveLogLine} from '../api/serve-log.js';
-import {mcpRoute} from '../mcp/http.js';
-import {readMcpSettings} from '../mcp/settings.js';
+import {createApiServer, type ApiServerOptions, type ApiTlsVersion} from './server.js';
+import {serveLogLine} from './serve-log.js';
 import {XiError} from '../errors.js';
 import {formatHostPort, parseHostPort} from '../io/address.js';
 import {existsSync, readJsonFile, readTextFile} from '../io/files.js';
 import {loadControllerCredentials, loadServerCredentials, type ControllerPaths} from '../home.js';
 import {exitInterrupted, type CommandIo} from '../io/command-io.js';
 
-export type ServeInput = {listen?: string; cert?: string; key?: string};
+export type ServeInput = {
+	listen?: string;
+	cert?: string;
+	key?: string;
+	/** Other faces served behind the same authentication (the command table mounts MCP at /mcp). */
+	mounts?: ApiServerOptions['mounts'];
+};
 
 export const defaultListen = '127.0.0.1:8443';
 
@@ -43,7 +48,7 @@ export async function serveCommand(paths: ControllerPaths, input: ServeInput, io
 		client: loadControllerCredentials(paths),
 		...(apiCertificate ? {apiCertificate} : {}),
 		corsOrigins: readCorsOrigins(paths),
-		mounts: [mcpRoute(readMcpSettings(paths))],
+		...(input.mounts ? {mounts: input.mounts} : {}),
 		tlsMinVersion: readTlsMinVersion(paths),
 		...readObservability(paths),
 		accessLog: line => io.stdout(`${line}\n`),
