@@ -18,7 +18,7 @@ import {findRunbookRun, listRunbookRuns, runbookRunsDirectory} from '../runbooks
 import {readRunbook} from '../runbooks/read-runbook.js';
 import {listRunbookFiles, readRunbookBytes} from '../runbooks/runbook-files.js';
 import {runbookRunDocument, type RunbookRunRecord} from '../runbooks/run-record.js';
-import {cancelRecordedRun} from '../core/cancel-run.js';
+import {cancelRunbookRun} from '../runbooks/cancel-runbook.js';
 import type {Caller} from './auth.js';
 import type {ApiPorts, Handler} from './route-file.js';
 import type {RouteSpec} from './route-spec.js';
@@ -77,6 +77,7 @@ export const runbookRoutes: readonly RouteSpec[] = [
 	{
 		method: 'POST', url: '/v1/runbook-runs/:id/cancel', access: 'token', operationId: 'cancelRunbookRun', tag: 'runbooks',
 		summary: 'Cancel a runbook run: the step running is cancelled on every host, nothing runs after it',
+		description: 'As `xi-exec runbook cancel ID`, for a run in this server or in any other process: `status` is `cancelling` (the process running it stops at the request), `cancelled` (no process ran it any more: its record now ends cancelled) or `{"ended": STATUS}` (it had ended: nothing done); `steps` names each step in flight and what its hosts answered. `resume` continues it from its first step not finished ok.',
 		schema: {params: {type: 'object', required: ['id'], properties: {id}}, response: {200: anyObject, ...errors}},
 	},
 	{
@@ -205,13 +206,11 @@ export function createRunbookHandlers(ports: ApiPorts): Record<string, Handler> 
 		async cancelRunbookRun(request, _reply, caller) {
 			const token = tokenOf(caller);
 			const runId = (request.params as {id: string}).id;
-			const stored = findRunbookRun(runbookRunsDirectory(ports.paths), runId);
-			own(stored.record, token);
-			live.get(runId)?.cancel.abort();
-			// A run in another process: its step in flight is cancelled on every host, and that process runs nothing after it.
-			const inFlight = stored.record.steps.filter(step => step.status === 'running' && step.requestId);
-			const answers = await Promise.all(inFlight.map(async step => cancelRecordedRun({paths: ports.paths, registry: ports.registry, audit: () => ports.audit, context: ports.clientContext}, {requestId: step.requestId!, caller: `api:${token.scope.name}`, source: request.ip}).then(result => ({step: step.name, answers: result.answers}))));
-			return {id: runId, cancelled: answers};
+			own(findRunbookRun(runbookRunsDirectory(ports.paths), runId).record, token);
+			// A run of this server stops at once; one in another process stops at the request cancelRunbookRun appends to its record.
+			const who = `api:${token.scope.name}`;
+			const answer = await cancelRunbookRun({paths: ports.paths, registry: ports.registry, audit: () => ports.audit, context: ports.clientContext, now: ports.now}, {id: runId, caller: who, source: request.ip});
+			return answer;
 		},
 
 		async resumeRunbookRun(request, reply, caller) {

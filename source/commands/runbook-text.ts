@@ -9,7 +9,7 @@ import {createPlainRunPrinter} from '../output/plain-run.js';
 import {visible} from '../output/visible.js';
 import type {RunbookEvent} from '../runbooks/execute.js';
 import type {PlanDocument} from '../runbooks/plan-document.js';
-import type {RunbookRunDocument} from '../runbooks/run-record.js';
+import {cancelPlace, type RunbookRunDocument} from '../runbooks/run-record.js';
 import type {StepOutcome} from '../runbooks/step-outcome.js';
 
 export function planText(plan: PlanDocument): string {
@@ -103,6 +103,10 @@ export function createRunbookPrinter(write: (text: string) => void, options: {pa
 export function runbookRunText(document: RunbookRunDocument): string {
 	const lines = [`runbook ${document.runbook}, run ${document.id}: ${document.status}${document.reason ? ` (${visible(document.reason)})` : ''}`,
 		`by ${visible(document.caller)} at ${document.startedAt}${document.endedAt ? `, ended ${document.endedAt}` : ''}; file ${document.file} sha256 ${document.fileSha256}${document.resumeOf ? `; resumes ${document.resumeOf}` : ''}`];
+	if (document.cancel) {
+		lines.push(`cancelled${document.cancel.by ? ` by ${visible(document.cancel.by)}` : ''} ${cancelPlace(document.cancel)}; \`xi-exec runbook run --resume ${document.id}\` continues it`);
+	}
+
 	for (const step of document.steps) {
 		const counts = formatSummary(step.counts);
 		lines.push(`  ${step.name}: ${step.status}${step.reason ? ` (${visible(step.reason)})` : ''}${counts ? `  ${counts}` : ''}${step.requestId ? `  request ${step.requestId}` : ''}${step.carriedFrom ? `  (carried from ${step.carriedFrom})` : ''}`);

@@ -17,10 +17,11 @@ import {stageSteps, type Runbook} from '../runbooks/model.js';
 import {parseParameterWords} from '../runbooks/parameters.js';
 import {planDocument} from '../runbooks/plan-document.js';
 import {prepareRunbookRun, type RunbookPorts} from '../runbooks/prepare-runbook.js';
+import {cancelRunbookRun, type RunbookCancelAnswer} from '../runbooks/cancel-runbook.js';
 import {findRunbookRun, listRunbookRuns, runbookRunsDirectory} from '../runbooks/record-store.js';
 import {listRunbookFiles, loadRunbook, readRunbookBytes, runbookInvalid} from '../runbooks/runbook-files.js';
 import {readRunbook} from '../runbooks/read-runbook.js';
-import {runbookRunDocument} from '../runbooks/run-record.js';
+import {cancelPlace, runbookRunDocument} from '../runbooks/run-record.js';
 import {canaryQuestion, createRunbookPrinter, planText, runbookRunText} from './runbook-text.js';
 
 export type RunbookRunFlags = {
@@ -175,7 +176,8 @@ export async function runbookRunCommand(paths: ControllerPaths, input: RunbookRu
 			...(printer ? {emit: event => printer.onEvent(event)} : {}),
 		});
 		const document = runbookRunDocument(findRunbookRun(runbookRunsDirectory(paths), result.id).record);
-		io.stdout(input.json ? safeJson(document, 2) + '\n' : `runbook ${prepared.runbook.name}: ${result.status}${result.reason ? ` (${visible(result.reason)})` : ''}   run ${result.id}\n`);
+		const why = document.cancel ? `${document.cancel.by ? `by ${document.cancel.by} ` : ''}${cancelPlace(document.cancel)}` : result.reason;
+		io.stdout(input.json ? safeJson(document, 2) + '\n' : `runbook ${prepared.runbook.name}: ${result.status}${why ? ` (${visible(why)})` : ''}   run ${result.id}\n`);
 		return result.status === 'ok' ? 0 : (result.status === 'cancelled' ? exitInterrupted : 1);
 	} finally {
 		await close();
@@ -210,4 +212,37 @@ export function runbooksShowCommand(paths: ControllerPaths, input: {id?: string;
 	const document = runbookRunDocument(stored.record, stored.running);
 	io.stdout(input.json ? safeJson(document, 2) + '\n' : runbookRunText(document));
 	return 0;
+}
+
+export async function runbookCancelCommand(paths: ControllerPaths, input: {id?: string; json: boolean}, io: CommandIo): Promise<number> {
+	if (!input.id) {
+		throw new XiError('USAGE', 'usage: xi-exec runbook cancel ID [--json]; `xi-exec runbooks` lists the ids.');
+	}
+
+	let audit: AuditLog | undefined;
+	let answer: RunbookCancelAnswer;
+	try {
+		answer = await cancelRunbookRun({paths, registry: openControllerRegistry(paths), audit: () => (audit ??= openControllerAudit(paths)), context: createClientContext(loadControllerCredentials(paths))}, {id: input.id, caller: defaultCaller()});
+	} finally {
+		await audit?.close();
+	}
+
+	const unreachable = answer.steps.some(step => step.answers.some(each => each.outcome === 'unreachable'));
+	io.stdout(input.json ? safeJson(answer, 2) + '\n' : cancelText(answer));
+	return unreachable ? 1 : 0;
+}
+
+function cancelText(answer: RunbookCancelAnswer): string {
+	if (typeof answer.status === 'object') {
+		return `Runbook run ${answer.id} already ended (${answer.status.ended}): nothing to cancel.\n`;
+	}
+
+	const lines = [answer.status === 'cancelling'
+		? `Runbook run ${answer.id}: cancel asked; the controller running it cancels the step in flight and runs nothing after it.`
+		: `Runbook run ${answer.id} was not running (its controller stopped): its record now ends cancelled; \`xi-exec runbook run --resume ${answer.id}\` continues it.`];
+	for (const step of answer.steps) {
+		lines.push(`  step ${step.step} (request ${step.requestId}): ${step.answers.length === 0 ? 'no host still running' : step.answers.map(each => `${each.agent} ${each.outcome}${each.reason ? ` (${visible(each.reason)})` : ''}`).join(', ')}`);
+	}
+
+	return lines.join('\n') + '\n';
 }

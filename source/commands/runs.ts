@@ -9,6 +9,7 @@ import {countStatuses} from '../run/run-state.js';
 import {formatSummary} from '../output/run-summary.js';
 import {runSummary, storedRunDocument} from '../history/run-record.js';
 import {findRun, historyDirectory, listRuns} from '../history/run-store.js';
+import {hasRunbookRun, runbookRunsDirectory} from '../runbooks/record-store.js';
 import {loadControllerCredentials, openControllerRegistry, type ControllerPaths} from '../home.js';
 import {describeResult} from '../output/plain-run.js';
 import {safeJson, visible, visibleLines} from '../output/visible.js';
@@ -68,6 +69,11 @@ export function runsShowCommand(paths: ControllerPaths, input: {id?: string; age
 export async function cancelCommand(paths: ControllerPaths, id: string | undefined, io: CommandIo): Promise<number> {
 	if (!id) {
 		throw new XiError('USAGE', 'usage: xi-exec cancel ID; `xi-exec runs` lists the ids.');
+	}
+
+	if (hasRunbookRun(runbookRunsDirectory(paths), id)) {
+		const {runbookCancelCommand} = await import('./runbook.js');
+		return runbookCancelCommand(paths, {id, json: false}, io);
 	}
 
 	let audit: AuditLog | undefined;

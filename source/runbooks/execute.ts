@@ -46,7 +46,14 @@ export type ExecutePorts = {
 	now: () => Date;
 	newRequestId: () => string;
 	cancel: AbortSignal;
-	cancelledBy?: string;
+	/** Who cancelled, read when the run ends cancelled (a cancel from another process names its own caller). */
+	cancelledBy?: () => string | undefined;
+	/**
+	 * Looks for a cancel asked from elsewhere and aborts `cancel` if one came. Asked before each
+	 * stage and again once a step's start is recorded, so a cancel that came between steps stops
+	 * the runbook before the next step is dialled.
+	 */
+	checkCancel?: () => void;
 	emit?: (event: RunbookEvent) => void;
 };
 
@@ -66,10 +73,12 @@ export async function executeRunbook(input: ExecuteInput, ports: ExecutePorts): 
 	const outcomes = new Map(input.carried ?? []);
 	const emit = ports.emit ?? (() => undefined);
 	for (;;) {
+		ports.checkCancel?.();
 		const decision = nextInFlow(input.runbook, {outcomes, from: input.from ?? 0, cancelled: ports.cancel.aborted});
 		if (decision.type === 'done') {
 			const {type: _type, ...end} = decision;
-			ports.write({type: 'end', ...end, at: ports.now().toISOString(), ...(decision.status === 'cancelled' && ports.cancelledBy ? {cancelledBy: ports.cancelledBy} : {})});
+			const cancelledBy = decision.status === 'cancelled' ? ports.cancelledBy?.() : undefined;
+			ports.write({type: 'end', ...end, at: ports.now().toISOString(), ...(cancelledBy ? {cancelledBy} : {})});
 			emit({type: 'runbook-finished', ...end});
 			return {...end, outcomes};
 		}
@@ -109,6 +118,8 @@ async function runOneStep(step: Step, planned: PlannedStep, outcomes: ReadonlyMa
 	// On the disk before anything is dialled: a controller killed now leaves the step as in flight.
 	ports.write({type: 'step-started', step: step.name, requestId, at: ports.now().toISOString()});
 	emit({type: 'step-started', step: step.name, requestId, script: planned.script, on});
+	// A cancel that came while the start was written: the step's run sees the signal aborted and starts no host.
+	ports.checkCancel?.();
 	try {
 		const result = await ports.runStep({requestId, step, planned, on, hosts}, {cancel: ports.cancel, emit: event => emit({type: 'step-event', step: step.name, event})});
 		return finish(stepOutcome(step, result.results, {requestId, cancelled: result.cancelled || ports.cancel.aborted}));

@@ -21,7 +21,7 @@ import {executeRunbook, type ExecuteResult, type RunbookEvent} from './execute.j
 import type {Runbook} from './model.js';
 import {recordedParameters, resolveParameters, secretHash} from './parameters.js';
 import {planRunbook, reachableAgents, type RunbookPlan} from './plan-runbook.js';
-import {findRunbookRun, runbookRunsDirectory, startRunbookRecord} from './record-store.js';
+import {findRunbookRun, runbookRunsDirectory, startRunbookRecord, watchCancelRequest} from './record-store.js';
 import {resumePoint} from './resume.js';
 import {loadRunbook, readRunbookBytes, runbookInvalid} from './runbook-files.js';
 import {recordedOutcomes, type RunbookRunHeader} from './run-record.js';
@@ -58,8 +58,11 @@ export type PreparedRunbookRun = {
 	start: (options: RunbookStartOptions) => Promise<ExecuteResult & {id: string}>;
 };
 
-export type RunbookStartOptions = Omit<StepRunnerOptions, 'runbookRun' | 'caller' | 'source' | 'token'> & {
+export type RunbookStartOptions = Omit<StepRunnerOptions, 'runbookRun' | 'caller' | 'source' | 'token' | 'cancelledBy'> & {
+	/** This face's cancel (Ctrl-C, the API server's); a cancel from another process comes through the record. */
 	cancel?: AbortSignal;
+	/** Who fired `cancel`. */
+	cancelledBy?: string;
 	emit?: (event: RunbookEvent) => void;
 };
 
@@ -137,24 +140,26 @@ export async function prepareRunbookRun(ports: RunbookPorts, input: RunbookRunIn
 		// Fail closed: no record of the runbook's start, no runbook.
 		await audit.append({event: 'runbook.start', runbookRun: id, runbook: name, file, fileSha256: sha256, parameters: header.parameters, parametersHash: argsHash([JSON.stringify(header.parameters)]), caller: input.caller, source: input.source, token: header.token, resumeOf: header.resumeOf, from: from?.step});
 		const record = await startRunbookRecord(runbookRunsDirectory(ports.paths), header);
+		const cancel = cancelSources(record.path, options);
 		try {
 			for (const [step, outcome] of carried) {
 				record.write({type: 'step-finished', step, outcome, at: now().toISOString(), carriedFrom: resumed!.record.header.id});
 			}
 
-			const cancel = options.cancel ?? new AbortController().signal;
 			const result = await executeRunbook({runbook, plan: planned.plan, carried, from: from?.stage ?? 0}, {
-				runStep: runStepsAsRuns(ports, {...options, runbookRun: id, caller: input.caller, ...(input.source ? {source: input.source} : {}), ...(input.token === undefined ? {} : {token: input.token})}),
+				runStep: runStepsAsRuns(ports, {...options, runbookRun: id, caller: input.caller, ...(input.source ? {source: input.source} : {}), ...(input.token === undefined ? {} : {token: input.token}), cancelledBy: cancel.by}),
 				write: record.write,
 				now,
 				newRequestId: randomUUID,
-				cancel,
-				...(options.cancelledBy ? {cancelledBy: options.cancelledBy} : {}),
+				cancel: cancel.signal,
+				cancelledBy: cancel.by,
+				checkCancel: cancel.check,
 				...(options.emit ? {emit: options.emit} : {}),
 			});
 			await audit.append({event: 'runbook.end', runbookRun: id, runbook: name, status: result.status, reason: result.reason, steps: Object.fromEntries([...result.outcomes].map(([step, outcome]) => [step, {status: outcome.status, requestId: outcome.requestId, counts: outcome.counts}]))});
 			return {...result, id};
 		} finally {
+			cancel.stop();
 			await record.close();
 		}
 	};
@@ -168,6 +173,39 @@ export async function prepareRunbookRun(ports: RunbookPorts, input: RunbookRunIn
 		...(resumed ? {resumeOf: resumed.record.header.id, from: from!.step} : {}),
 		carried,
 		start,
+	};
+}
+
+/**
+ * The run's one cancel signal, fired by the face's own cancel or by a cancel request another
+ * process appends to the record; `by` names whoever came first.
+ */
+function cancelSources(path: string, options: RunbookStartOptions) {
+	const controller = new AbortController();
+	let by: string | undefined;
+	const fire = (who: string | undefined) => {
+		if (!controller.signal.aborted) {
+			by = who;
+			controller.abort();
+		}
+	};
+
+	const onLocal = () => fire(options.cancelledBy);
+	if (options.cancel?.aborted) {
+		onLocal();
+	} else {
+		options.cancel?.addEventListener('abort', onLocal, {once: true});
+	}
+
+	const watch = watchCancelRequest(path, request => fire(request.by));
+	return {
+		signal: controller.signal,
+		by: () => by,
+		check: watch.check,
+		stop() {
+			watch.stop();
+			options.cancel?.removeEventListener('abort', onLocal);
+		},
 	};
 }
 

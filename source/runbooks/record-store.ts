@@ -5,8 +5,12 @@
  * process runs a runbook it holds a lock beside the file (proper-lockfile, refreshed every 5 s,
  * stale after 15 s): that tells "running" from "interrupted", and refuses a second process
  * resuming a run that is still going.
+ *
+ * Another process asks a run to stop by appending a `cancel-requested` line to its record (one
+ * small O_APPEND write, fsynced); the process running it watches its record for one
+ * (watchCancelRequest) and stops there.
  */
-import {readdirSync, readFileSync} from 'node:fs';
+import {closeSync, openSync, readdirSync, readFileSync, readSync, statSync} from 'node:fs';
 import {join} from 'node:path';
 import lockfile from 'proper-lockfile';
 import {XiError} from '../errors.js';
@@ -14,7 +18,7 @@ import {appendDurable, nodeFs, type DurableFs} from '../io/durable-fs.js';
 import {ensureDirectory} from '../io/files.js';
 import type {ControllerPaths} from '../home.js';
 import {requestIdPattern} from '../protocol/frames.js';
-import {foldRunbookRun, type RunbookRunHeader, type RunbookRunLine, type RunbookRunRecord} from './run-record.js';
+import {foldRunbookRun, type CancelRequestLine, type RunbookRunHeader, type RunbookRunLine, type RunbookRunRecord} from './run-record.js';
 
 const lockOptions = {realpath: false, stale: 15_000, update: 5000};
 
@@ -86,6 +90,11 @@ export function findRunbookRun(directory: string, id: string): StoredRunbookRun 
 	return stored;
 }
 
+/** Whether `id` names a runbook run in the history (`xi-exec cancel ID` takes either kind of id). */
+export function hasRunbookRun(directory: string, id: string): boolean {
+	return requestIdPattern.test(id) && recordFiles(directory).some(file => file.endsWith(`_${id}.jsonl`));
+}
+
 function readRecord(path: string): StoredRunbookRun | undefined {
 	let text: string;
 	try {
@@ -101,4 +110,80 @@ function readRecord(path: string): StoredRunbookRun | undefined {
 
 	const running = record.end === undefined && lockfile.checkSync(path, lockOptions);
 	return {record, running, path};
+}
+
+/** Appends a cancel request to a run's record (another process's), durably. */
+export function appendCancelRequest(path: string, request: CancelRequestLine, fs: DurableFs = nodeFs): void {
+	appendDurable(path, JSON.stringify(request) + '\n', {mode: 0o600}, fs);
+}
+
+/** Appends a line to the record of a run no process is running any more (its end, written by a cancel). */
+export function appendToStoppedRecord(path: string, line: RunbookRunLine, fs: DurableFs = nodeFs): void {
+	appendDurable(path, JSON.stringify(line) + '\n', {mode: 0o600}, fs);
+}
+
+export type CancelWatch = {
+	/** Looks now (the executor asks before each step, so a cancel that came between steps is never missed). */
+	check: () => void;
+	stop: () => void;
+};
+
+/**
+ * Watches a run's record for a cancel request from another process and calls `onCancel` once
+ * with the first. It looks every `intervalMs` (reading only what was appended since it last
+ * looked) and whenever `check` is called.
+ */
+export function watchCancelRequest(path: string, onCancel: (request: CancelRequestLine) => void, intervalMs = 200): CancelWatch {
+	let offset = 0;
+	// Bytes after the last complete line read (a line being appended as it was read).
+	let pending = Buffer.alloc(0);
+	let found = false;
+	const check = () => {
+		if (found) {
+			return;
+		}
+
+		let size: number;
+		try {
+			size = statSync(path).size;
+		} catch {
+			return;
+		}
+
+		if (size <= offset) {
+			return;
+		}
+
+		const buffer = Buffer.alloc(size - offset);
+		const fd = openSync(path, 'r');
+		try {
+			offset += readSync(fd, buffer, 0, buffer.length, offset);
+		} finally {
+			closeSync(fd);
+		}
+
+		const read = Buffer.concat([pending, buffer]);
+		const complete = read.lastIndexOf(0x0A) + 1;
+		pending = read.subarray(complete);
+		for (const text of read.subarray(0, complete).toString('utf8').split('\n')) {
+			if (!text.includes('"cancel-requested"')) {
+				continue;
+			}
+
+			try {
+				const line = JSON.parse(text) as RunbookRunLine;
+				if (line.type === 'cancel-requested') {
+					found = true;
+					onCancel(line);
+					return;
+				}
+			} catch {
+				// A torn line is not a request.
+			}
+		}
+	};
+
+	const timer = setInterval(check, intervalMs);
+	timer.unref();
+	return {check, stop: () => clearInterval(timer)};
 }

@@ -31,7 +31,11 @@ export type RunbookRunLine =
 	| RunbookRunHeader
 	| {type: 'step-started'; step: string; requestId: string; at: string}
 	| {type: 'step-finished'; step: string; outcome: StepOutcome; at: string; carriedFrom?: string}
-	| {type: 'end'; status: RunbookStatus; reason?: string; notRun: NotRun[]; at: string; cancelledBy?: string};
+	| {type: 'end'; status: RunbookStatus; reason?: string; notRun: NotRun[]; at: string; cancelledBy?: string}
+	/** Appended by another process (`xi-exec runbook cancel ID`, the API): the process running the run stops at it. */
+	| CancelRequestLine;
+
+export type CancelRequestLine = {type: 'cancel-requested'; by: string; source?: string; at: string};
 
 export type RecordedStep = {
 	name: string;
@@ -47,6 +51,8 @@ export type RecordedStep = {
 export type RunbookRunRecord = {
 	header: RunbookRunHeader;
 	steps: RecordedStep[];
+	/** The first cancel asked from another process, if any. */
+	cancelRequest?: CancelRequestLine;
 	end?: Extract<RunbookRunLine, {type: 'end'}>;
 };
 
@@ -55,6 +61,7 @@ export function foldRunbookRun(lines: readonly string[]): RunbookRunRecord | und
 	let header: RunbookRunHeader | undefined;
 	const steps = new Map<string, RecordedStep>();
 	let end: RunbookRunRecord['end'];
+	let cancelRequest: CancelRequestLine | undefined;
 	for (const text of lines) {
 		let line: RunbookRunLine;
 		try {
@@ -94,13 +101,18 @@ export function foldRunbookRun(lines: readonly string[]): RunbookRunRecord | und
 				break;
 			}
 
+			case 'cancel-requested': {
+				cancelRequest ??= line;
+				break;
+			}
+
 			default: {
 				break;
 			}
 		}
 	}
 
-	return header ? {header, steps: [...steps.values()], ...(end ? {end} : {})} : undefined;
+	return header ? {header, steps: [...steps.values()], ...(cancelRequest ? {cancelRequest} : {}), ...(end ? {end} : {})} : undefined;
 }
 
 /** The outcomes of the steps that finished, by name. */
@@ -141,12 +153,37 @@ export function runbookRunDocument(record: RunbookRunRecord, running = false) {
 			endedAt: step.endedAt ?? null,
 			counts: step.outcome?.counts ?? {},
 			hosts: step.outcome?.hosts ?? {ok: [], failed: []},
-			reason: step.outcome?.reason ?? (step.status === 'running' && !running && !record.end ? 'in flight when the controller stopped' : null),
+			reason: step.outcome?.reason ?? (step.status === 'running' && !running ? 'in flight when the controller stopped' : null),
 			...(step.outcome?.code ? {code: step.outcome.code} : {}),
 			...(step.carriedFrom ? {carriedFrom: step.carriedFrom} : {}),
 		})),
 		notRun: record.end?.notRun ?? [],
+		cancel: cancelDocument(record),
 	};
+}
+
+/**
+ * Who cancelled a cancelled run and where it stopped: the steps in flight then (ended
+ * `cancelled`), or else the step it stopped before (the first not run). Null for a run not cancelled.
+ */
+function cancelDocument(record: RunbookRunRecord) {
+	if (record.end?.status !== 'cancelled') {
+		return null;
+	}
+
+	const during = record.steps.filter(step => step.status === 'cancelled' || (step.status === 'running' && !step.carriedFrom)).map(step => step.name);
+	return {
+		by: record.end.cancelledBy ?? record.cancelRequest?.by ?? null,
+		...(record.cancelRequest?.source ? {source: record.cancelRequest.source} : {}),
+		requestedAt: record.cancelRequest?.at ?? null,
+		during,
+		before: during.length > 0 ? null : (record.end.notRun[0]?.step ?? null),
+	};
+}
+
+/** Where a cancelled run stopped, in words: `during step S` or `before step S`. */
+export function cancelPlace(cancel: NonNullable<ReturnType<typeof cancelDocument>>): string {
+	return cancel.during.length > 0 ? `during step ${cancel.during.join(', ')}` : (cancel.before ? `before step ${cancel.before}` : 'after its last step');
 }
 
 export type RunbookRunDocument = ReturnType<typeof runbookRunDocument>;

@@ -2,7 +2,8 @@
  * How one step ended, from its hosts' statuses. A step is `ok` when its failures (failed, timeout,
  * denied, error, and unreachable unless `ignoreUnreachable`) are within its `maxFailures` (none
  * by default) and no host was left unstarted (the rollout stopped: threshold, canary); `failed`
- * otherwise; `cancelled` when the run was cancelled (a host ended `cancelled`); `skipped` when it had no host to run on (the
+ * otherwise; `cancelled` when the run was cancelled before every host ended (a host ended `cancelled`, or was
+ * not started because of the cancel); `skipped` when it had no host to run on (the
  * step it takes its hosts from failed nowhere); `error` when it was refused before it ran. Pure.
  */
 import {countByStatus} from '../history/run-record.js';
@@ -35,8 +36,10 @@ export function stepOutcome(step: Step, results: ReadonlyArray<{agent: string; s
 	};
 	const base = {...(options.requestId ? {requestId: options.requestId} : {}), counts, hosts};
 	const total = results.length;
-	// Cancelled here (Ctrl-C, the API) or from elsewhere (`xi-exec cancel` of the step's request id).
-	if (options.cancelled || (counts.cancelled ?? 0) > 0) {
+	// Cancelled here (Ctrl-C, the API, a cancel request) or from elsewhere (`xi-exec cancel` of the
+	// step's request id). A cancel that came once every host had ended leaves the step as it ended
+	// (the runbook still stops before its next step).
+	if ((counts.cancelled ?? 0) > 0 || (options.cancelled && (counts.skipped ?? 0) > 0)) {
 		return {...base, status: 'cancelled', reason: 'cancelled'};
 	}
 

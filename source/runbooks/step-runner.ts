@@ -26,7 +26,8 @@ export type StepRunnerOptions = {
 	confirm?: (question: string, answer: string) => Promise<boolean>;
 	/** Asked after a step's canary hosts are ok; without it (and without `yes`) a canary step stops there. */
 	approveCanary?: (step: string, canary: AgentResult[]) => Promise<boolean>;
-	cancelledBy?: string;
+	/** Who cancelled, read when the cancel comes (a cancel from another process names its own caller). */
+	cancelledBy?: () => string | undefined;
 };
 
 export function runStepsAsRuns(ports: RunPorts, options: StepRunnerOptions): StepRunner {
@@ -59,7 +60,10 @@ export function runStepsAsRuns(ports: RunPorts, options: StepRunnerOptions): Ste
 		const execution = await executePlan(ports, plan, {
 			cancel: control.cancel,
 			emit: control.emit,
-			...(options.cancelledBy ? {cancelledBy: options.cancelledBy} : {}),
+			// Read by the run when the cancel comes and when it ends, not now: who cancels is known only then.
+			get cancelledBy() {
+				return options.cancelledBy?.();
+			},
 			approveCanary: async canary => options.yes || (options.approveCanary ? options.approveCanary(step.name, canary) : false),
 		});
 		const outcome = await execution.outcome;

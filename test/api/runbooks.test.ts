@@ -9,7 +9,7 @@ import {mkdirSync, mkdtempSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import test from 'ava';
-import {controllerCli, runCli} from '../helpers/fleet.js';
+import {controllerCli, runCli, spawnCli, waitFor} from '../helpers/fleet.js';
 import {call, createToken, followEvents, startApiFleet, type ApiFleet} from './api-fleet.js';
 
 const state = mkdtempSync(join(tmpdir(), 'xi-exec-runbook-api-'));
@@ -21,6 +21,7 @@ test.before(async () => {
 	fleet = await startApiFleet(['web1', 'web2'].map(name => ({name, tags: ['role=web'], scripts: {
 		'health-check': {body: check(name), schema: {type: 'array', maxItems: 0}},
 		'restart-web': {body: `#!/bin/sh\ntouch ${state}/${name}\necho restarted\n`},
+		'wait-for-gate': {body: `#!/bin/sh\necho "waiting for $1"\nwhile [ ! -f ${state}/$1 ]; do sleep 0.05; done\n`},
 	}})));
 	mkdirSync(join(fleet.home, 'runbooks'));
 	writeFileSync(join(fleet.home, 'runbooks', 'incident.yaml'), `description: restart where the check fails
@@ -117,4 +118,27 @@ test.serial('parameters failing their schema: 400 with every problem', async t =
 	const answer = await call(fleet, 'POST', '/v1/runbooks/incident/runs', {token: admin, body: {params: {role: 'cache', extra: 1}}});
 	t.is(answer.status, 400);
 	t.is(answer.json().error.message, 'The parameters of runbook incident are refused; nothing was run:\n  - parameter extra is not declared by runbook incident (it takes role)\n  - parameter role: "cache" must be equal to one of the allowed values ("web", "db")');
+});
+
+test.serial('POST /v1/runbook-runs/{id}/cancel stops a runbook another process runs; the record names the API caller', async t => {
+	writeFileSync(join(fleet.home, 'runbooks', 'hold.yaml'), `steps:
+  - {name: hold, script: wait-for-gate, on: role=web, args: [never]}
+  - {name: after, script: health-check, on: web1}
+`);
+	const run = spawnCli(controllerCli, ['runbook', 'run', 'hold'], {XI_EXEC_HOME: fleet.home});
+	await waitFor(() => ([...run.output().stdout.matchAll(/waiting for never/g)].length === 2 ? true : undefined), 'hold waiting on both hosts', {state: () => run.output()});
+	const id = /^runbook hold, run ([\da-f-]{36})$/m.exec(run.output().stdout)![1]!;
+	const requestId = /^== hold: .* request ([\da-f-]{36})$/m.exec(run.output().stdout)![1]!;
+	const answer = await call(fleet, 'POST', `/v1/runbook-runs/${id}/cancel`, {token: admin});
+	t.is(answer.status, 200, answer.text);
+	t.deepEqual(answer.json(), {id, status: 'cancelling', steps: [{step: 'hold', requestId, answers: [{agent: 'web1', outcome: 'cancelled'}, {agent: 'web2', outcome: 'cancelled'}]}]});
+	const result = await run.done;
+	t.is(result.code, 130, result.stderr);
+	const document = (await call(fleet, 'GET', `/v1/runbook-runs/${id}`, {token: admin})).json();
+	t.is(document.status, 'cancelled');
+	t.like(document.cancel, {by: 'api:admin', during: ['hold'], before: null});
+	t.is(typeof document.cancel.source, 'string');
+	t.deepEqual(document.notRun, [{step: 'after', reason: 'the runbook was cancelled'}]);
+	const again = await call(fleet, 'POST', `/v1/runbook-runs/${id}/cancel`, {token: admin});
+	t.deepEqual(again.json(), {id, status: {ended: 'cancelled'}, steps: []});
 });

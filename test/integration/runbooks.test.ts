@@ -10,7 +10,7 @@ import {join} from 'node:path';
 import test from 'ava';
 import {controllerPaths} from '../../source/home.js';
 
-import {controllerCli, createController, enrolAgent, freePort, installFixture, installScript, runCli, spawnCli, startAgent, temporaryDirectory, waitFor, type RunningAgent, type TestAgent} from '../helpers/fleet.js';
+import {controllerCli, createController, enrolAgent, freePort, installFixture, installScript, logEvents, runCli, spawnCli, startAgent, temporaryDirectory, waitFor, type RunningAgent, type TestAgent} from '../helpers/fleet.js';
 
 const names = ['web1', 'web2', 'web3', 'web4'];
 const stops: Array<() => Promise<void>> = [];
@@ -58,7 +58,7 @@ function writeRunbook(home: string, name: string, text: string): void {
 const cli = async (home: string, args: string[]) => runCli(controllerCli, args, {XI_EXEC_HOME: home});
 
 type StepDocument = {name: string; status: string; code?: string; requestId: string | null; counts: Record<string, number>; hosts: {ok: string[]; failed: string[]}; reason: string | null; carriedFrom?: string};
-type RunbookRunDocument = {id: string; runbook: string; status: string; reason: string | null; fileSha256: string; resumeOf: string | null; steps: StepDocument[]; notRun: Array<{step: string; reason: string}>; parameters: Record<string, unknown>};
+type RunbookRunDocument = {id: string; runbook: string; caller: string; status: string; reason: string | null; fileSha256: string; resumeOf: string | null; steps: StepDocument[]; notRun: Array<{step: string; reason: string}>; parameters: Record<string, unknown>};
 type RunJson = {requestId: string; parent?: {runbook: string; step: string}; results: Array<{agent: string; status: string; stdout: string}>};
 
 const incident = `description: restart web where the health check fails, then check those again
@@ -211,6 +211,77 @@ test.serial('Ctrl-C mid-step: the step is cancelled on every host, nothing of it
 	t.deepEqual(document.steps.map(step => [step.name, step.status]), [['first', 'ok'], ['long', 'cancelled']]);
 });
 
+test.serial('runbook cancel from another process mid-step: the step is cancelled on every host, nothing of it is left, nothing runs after it', async t => {
+	const {home} = await fleet();
+	writeRunbook(home, 'long-elsewhere', `steps:
+  - {name: first, script: hello, on: web1}
+  - {name: long, script: keep-going, on: [web1, web2, web3]}
+  - {name: cleanup, script: hello, on: web1, when: always}
+`);
+	const run = spawnCli(controllerCli, ['runbook', 'run', 'long-elsewhere'], {XI_EXEC_HOME: home});
+	const requestId = await waitFor(() => /^== long: keep-going .* request ([\da-f-]{36})$/m.exec(run.output().stdout)?.[1], 'the long step started', {state: () => run.output()});
+	await waitFor(() => ([...run.output().stdout.matchAll(/(?:script|grandchild) \d+/g)].length === 6 ? true : undefined), 'the scripts and grandchildren on three hosts', {state: () => run.output()});
+	const id = /^runbook long-elsewhere, run ([\da-f-]{36})$/m.exec(run.output().stdout)![1]!;
+	// `xi-exec cancel` takes a runbook run's id as well as a run's.
+	const cancelled = await cli(home, ['cancel', id]);
+	t.is(cancelled.code, 0, cancelled.stderr);
+	t.is(cancelled.stdout, `Runbook run ${id}: cancel asked; the controller running it cancels the step in flight and runs nothing after it.\n  step long (request ${requestId}): web1 cancelled, web2 cancelled, web3 cancelled\n`);
+	const result = await run.done;
+	t.is(result.code, 130, result.stderr);
+	t.deepEqual(processesOfRun(requestId), []);
+	t.regex(result.stdout, /^-- long: cancelled: cancelled \(3 cancelled\)$/m);
+	t.regex(result.stdout, /^-- cleanup: not run \(the runbook was cancelled\)$/m);
+	t.regex(result.stdout, new RegExp(`^runbook long-elsewhere: cancelled \\(by \\S+ during step long\\) {3}run ${id}$`, 'm'));
+	const document = JSON.parse((await cli(home, ['runbooks', 'show', id, '--json'])).stdout) as RunbookRunDocument & {cancel: {by: string; requestedAt: string | null; during: string[]; before: string | null}};
+	t.is(document.status, 'cancelled');
+	t.deepEqual(document.steps.map(step => [step.name, step.status]), [['first', 'ok'], ['long', 'cancelled']]);
+	t.deepEqual(document.notRun, [{step: 'cleanup', reason: 'the runbook was cancelled'}]);
+	t.deepEqual({...document.cancel, requestedAt: typeof document.cancel.requestedAt}, {by: document.caller, requestedAt: 'string', during: ['long'], before: null});
+	const audit = readFileSync(controllerPaths(home).auditLog, 'utf8').trim().split('\n').map(line => JSON.parse(line) as Record<string, unknown>);
+	t.deepEqual(audit.filter(record => record['event'] === 'runbook.cancel' && record['runbookRun'] === id).map(record => record['steps']), [[{step: 'long', requestId, stillRunning: ['web1', 'web2', 'web3'], unreachable: []}]]);
+	t.is((await cli(home, ['runbook', 'cancel', id])).stdout, `Runbook run ${id} already ended (cancelled): nothing to cancel.\n`);
+});
+
+test.serial('a cancel that comes between steps stops the runbook before the next step; --resume runs from it', async t => {
+	const {home, state, running} = await fleet();
+	writeRunbook(home, 'between', `steps:
+  - {name: one, script: wait-for-gate, on: web1, args: [between-1]}
+  - {name: two, script: hello, on: web2}
+  - {name: three, script: hello, on: web3, when: always}
+`);
+	const finishedBefore = running['web1']!.lines.length;
+	const run = spawnCli(controllerCli, ['runbook', 'run', 'between'], {XI_EXEC_HOME: home});
+	const requestId = await waitFor(() => /^== one: wait-for-gate .* request ([\da-f-]{36})$/m.exec(run.output().stdout)?.[1], 'step one started', {state: () => run.output()});
+	await waitFor(() => (run.output().stdout.includes('waiting for between-1') ? true : undefined), 'step one waiting', {state: () => run.output()});
+	const id = /^runbook between, run ([\da-f-]{36})$/m.exec(run.output().stdout)![1]!;
+	// Held still while step one ends on its host, then told to cancel: it hears of step one's end only after the cancel.
+	run.child.kill('SIGSTOP');
+	try {
+		writeFileSync(join(state, 'between-1'), '');
+		await waitFor(() => (logEvents(running['web1']!, 'run.finish', finishedBefore).some(entry => entry['requestId'] === requestId) ? true : undefined), 'step one finished on web1');
+		const cancelled = await cli(home, ['runbook', 'cancel', id, '--json']);
+		t.is(cancelled.code, 0, cancelled.stderr);
+		t.deepEqual(JSON.parse(cancelled.stdout), {id, status: 'cancelling', steps: [{step: 'one', requestId, answers: [{agent: 'web1', outcome: 'not running'}]}]});
+	} finally {
+		run.child.kill('SIGCONT');
+	}
+
+	const result = await run.done;
+	t.is(result.code, 130, result.stderr);
+	t.regex(result.stdout, /^-- one: ok/m);
+	t.regex(result.stdout, new RegExp(`^runbook between: cancelled \\(by \\S+ before step two\\) {3}run ${id}$`, 'm'));
+	const document = JSON.parse((await cli(home, ['runbooks', 'show', id, '--json'])).stdout) as RunbookRunDocument & {cancel: {during: string[]; before: string | null}};
+	t.deepEqual(document.steps.map(step => [step.name, step.status]), [['one', 'ok']]);
+	t.deepEqual(document.notRun.map(step => step.step), ['two', 'three']);
+	t.deepEqual([document.cancel.during, document.cancel.before], [[], 'two']);
+	const shown = await cli(home, ['runbooks', 'show', id]);
+	t.true(shown.stdout.includes(`cancelled by ${document.caller} before step two; \`xi-exec runbook run --resume ${id}\` continues it\n`), shown.stdout);
+
+	const resumed = await cli(home, ['runbook', 'run', '--resume', id, '--json']);
+	t.is(resumed.code, 0, resumed.stderr);
+	t.deepEqual((JSON.parse(resumed.stdout) as RunbookRunDocument).steps.map(step => [step.name, step.status, step.carriedFrom ?? null]), [['one', 'ok', id], ['two', 'ok', null], ['three', 'ok', null]]);
+});
+
 test.serial('a controller SIGKILLed mid-runbook leaves a readable record; --resume continues from the step in flight', async t => {
 	const {home, state} = await fleet();
 	writeRunbook(home, 'resumable', `parameters:
@@ -250,6 +321,14 @@ steps:
 			setTimeout(resolve, 500);
 		});
 	}
+
+	// A cancel now ends the record cancelled (the agents ended step two's scripts when their controller went).
+	const cancelled = await cli(home, ['runbook', 'cancel', id]);
+	t.is(cancelled.code, 0, cancelled.stderr);
+	t.is(cancelled.stdout, `Runbook run ${id} was not running (its controller stopped): its record now ends cancelled; \`xi-exec runbook run --resume ${id}\` continues it.\n  step two (request ${inFlight.requestId!}): web1 not running, web2 not running\n`);
+	t.deepEqual(processesOfRun(inFlight.requestId!), []);
+	const ended = JSON.parse((await cli(home, ['runbooks', 'show', id, '--json'])).stdout) as RunbookRunDocument & {cancel: {during: string[]}};
+	t.deepEqual([ended.status, ended.reason, ended.cancel.during], ['cancelled', 'the runbook was cancelled after its controller stopped', ['two']]);
 
 	writeFileSync(join(state, 'go'), '');
 	const resumed = await cli(home, ['runbook', 'run', '--resume', id, '--json']);

@@ -53,7 +53,7 @@ const incident = `steps:
 async function execute(text: string, fleet: ReturnType<typeof fakeFleet>, cancel = new AbortController().signal) {
 	const lines: RunbookRunLine[] = [];
 	const {runbook, plan} = setUp(text);
-	const result = await executeRunbook({runbook, plan}, {runStep: fleet.runStep, write: line => lines.push(line), now: () => new Date(0), newRequestId: fleet.newRequestId, cancel, cancelledBy: 'op@host'});
+	const result = await executeRunbook({runbook, plan}, {runStep: fleet.runStep, write: line => lines.push(line), now: () => new Date(0), newRequestId: fleet.newRequestId, cancel, cancelledBy: () => 'op@host'});
 	return {result, lines};
 }
 
@@ -113,6 +113,43 @@ test('a cancel during a step: the step ends cancelled and nothing runs after it,
 	t.deepEqual(fleet.requests.map(request => request.step.name), ['check', 'restart']);
 	t.is(result.outcomes.get('restart')?.status, 'cancelled');
 	t.deepEqual(lines.at(-1), {type: 'end', status: 'cancelled', reason: 'the runbook was cancelled', notRun: [{step: 'recheck', reason: 'the runbook was cancelled'}, {step: 'notify', reason: 'the runbook was cancelled'}], at: '1970-01-01T00:00:00.000Z', cancelledBy: 'op@host'});
+});
+
+test('a cancel asked from elsewhere between steps: checked before the next step, which is not dialled', async t => {
+	const fleet = fakeFleet({'check:web2': 'failed'});
+	const {runbook, plan} = setUp(incident);
+	const cancel = new AbortController();
+	const lines: RunbookRunLine[] = [];
+	let by: string | undefined;
+	// The request lands once check has ended; only checkCancel (the record's watcher) sees it.
+	const checkCancel = () => {
+		if (lines.some(line => line.type === 'step-finished' && line.step === 'check') && !cancel.signal.aborted) {
+			by = 'alice@elsewhere';
+			cancel.abort();
+		}
+	};
+
+	const result = await executeRunbook({runbook, plan}, {runStep: fleet.runStep, write: line => lines.push(line), now: () => new Date(0), newRequestId: fleet.newRequestId, cancel: cancel.signal, cancelledBy: () => by, checkCancel});
+	t.deepEqual(fleet.requests.map(request => request.step.name), ['check']);
+	t.is(result.outcomes.get('check')?.status, 'failed');
+	t.deepEqual(lines.at(-1), {type: 'end', status: 'cancelled', reason: 'the runbook was cancelled', notRun: ['restart', 'recheck', 'notify'].map(step => ({step, reason: 'the runbook was cancelled'})), at: '1970-01-01T00:00:00.000Z', cancelledBy: 'alice@elsewhere'});
+});
+
+test('a cancel that lands while a step\'s start is written: the step\'s run gets the signal already aborted', async t => {
+	const fleet = fakeFleet({});
+	const {runbook, plan} = setUp(incident);
+	const cancel = new AbortController();
+	const lines: RunbookRunLine[] = [];
+	const checkCancel = () => {
+		if (lines.at(-1)?.type === 'step-started') {
+			cancel.abort();
+		}
+	};
+
+	const result = await executeRunbook({runbook, plan}, {runStep: fleet.runStep, write: line => lines.push(line), now: () => new Date(0), newRequestId: fleet.newRequestId, cancel: cancel.signal, checkCancel});
+	t.deepEqual(fleet.requests.map(request => request.step.name), ['check']);
+	t.is(result.outcomes.get('check')?.status, 'cancelled');
+	t.is(result.status, 'cancelled');
 });
 
 test('a parallel group runs its steps at once', async t => {

@@ -1,5 +1,5 @@
 import test from 'ava';
-import {foldRunbookRun, recordedOutcomes, runbookRunDocument, type RunbookRunLine} from '../../source/runbooks/run-record.js';
+import {cancelPlace, foldRunbookRun, recordedOutcomes, runbookRunDocument, type RunbookRunLine} from '../../source/runbooks/run-record.js';
 import type {StepOutcome} from '../../source/runbooks/step-outcome.js';
 
 const header: RunbookRunLine = {type: 'runbook-run', id: 'b1', runbook: 'incident', file: 'runbooks/incident.yaml', fileSha256: 'ab', parameters: {site: 'london'}, caller: 'op@host', startedAt: '2026-01-01T00:00:00.000Z'};
@@ -34,4 +34,18 @@ test('an ended record has the end line\'s status and what did not run', t => {
 
 test('no header, no record', t => {
 	t.is(foldRunbookRun(['{"type":"step-started"}']), undefined);
+});
+
+test('a cancelled record says who cancelled and where: during the steps in flight, or before the first not run', t => {
+	const request: RunbookRunLine = {type: 'cancel-requested', by: 'alice@elsewhere', source: '10.0.0.9', at: '2026-01-01T00:00:03.500Z'};
+	const during: RunbookRunLine[] = [...lines, request, {type: 'cancel-requested', by: 'bob@later', at: '2026-01-01T00:00:03.600Z'}, {type: 'step-finished', step: 'restart', outcome: {status: 'cancelled', requestId: 'r2', counts: {cancelled: 2}, hosts: {ok: [], failed: []}, reason: 'cancelled'}, at: '2026-01-01T00:00:04.000Z'}, {type: 'end', status: 'cancelled', reason: 'the runbook was cancelled', notRun: [{step: 'recheck', reason: 'the runbook was cancelled'}], at: '2026-01-01T00:00:05.000Z', cancelledBy: 'alice@elsewhere'}];
+	t.deepEqual(runbookRunDocument(foldRunbookRun(during.map(line => JSON.stringify(line)))!).cancel, {by: 'alice@elsewhere', source: '10.0.0.9', requestedAt: '2026-01-01T00:00:03.500Z', during: ['restart'], before: null});
+	const before: RunbookRunLine[] = [...lines.slice(0, 3), {type: 'cancel-requested', by: 'alice@elsewhere', at: '2026-01-01T00:00:02.500Z'}, {type: 'end', status: 'cancelled', reason: 'the runbook was cancelled', notRun: [{step: 'restart', reason: 'the runbook was cancelled'}], at: '2026-01-01T00:00:03.000Z', cancelledBy: 'alice@elsewhere'}];
+	const document = runbookRunDocument(foldRunbookRun(before.map(line => JSON.stringify(line)))!);
+	t.deepEqual(document.cancel, {by: 'alice@elsewhere', requestedAt: '2026-01-01T00:00:02.500Z', during: [], before: 'restart'});
+	t.is(cancelPlace(document.cancel!), 'before step restart');
+	// A local cancel (Ctrl-C) has no request line; a run not cancelled has no cancel.
+	const local = [...lines, {type: 'end', status: 'cancelled', reason: 'the runbook was cancelled', notRun: [], at: '2026-01-01T00:00:05.000Z', cancelledBy: 'op@host'} satisfies RunbookRunLine];
+	t.deepEqual(runbookRunDocument(foldRunbookRun(local.map(line => JSON.stringify(line)))!).cancel, {by: 'op@host', requestedAt: null, during: ['restart'], before: null});
+	t.is(runbookRunDocument(foldRunbookRun(lines.map(line => JSON.stringify(line)))!).cancel, null);
 });

@@ -16,6 +16,9 @@ const rows: Array<{title: string; step: Step; results: string; cancelled?: boole
 	{title: 'a canary refused leaves hosts unstarted: failed', step: step({canary: 1}), results: 'ok skipped skipped', outcome: {status: 'failed', reason: '2 of 3 hosts did not run'}},
 	{title: 'ignoreUnreachable: unreachable does not count, but is still a host where it failed', step: step({ignoreUnreachable: true}), results: 'ok unreachable', outcome: {status: 'ok'}, failed: ['h2']},
 	{title: 'cancelled', step: step(), results: 'ok cancelled', cancelled: true, outcome: {status: 'cancelled', reason: 'cancelled'}},
+	{title: 'cancelled before some hosts started', step: step(), results: 'ok skipped', cancelled: true, outcome: {status: 'cancelled', reason: 'cancelled'}},
+	{title: 'a cancel that came once every host had ended: the step as it ended', step: step(), results: 'ok ok', cancelled: true, outcome: {status: 'ok'}},
+	{title: 'a cancel after every host ended, one failed: failed', step: step(), results: 'ok failed', cancelled: true, outcome: {status: 'failed', reason: '1 of 2 hosts failed, over maxFailures 0'}, failed: ['h2']},
 	{title: 'cancelled from elsewhere (xi-exec cancel of the step\'s request id)', step: step(), results: 'ok cancelled skipped', outcome: {status: 'cancelled', reason: 'cancelled'}},
 ];
 

@@ -11,8 +11,9 @@ export const runbook = defineCommand({
 		'runbook show NAME [--param NAME=VALUE]... [--json]',
 		'runbook run NAME [--param NAME=VALUE]... [--yes] [--json]',
 		'runbook run --resume ID [--from STEP] [--changed-file] [--param SECRET=VALUE]...',
+		'runbook cancel ID [--json]',
 	],
-	description: 'A runbook is runbooks/NAME.yaml (or .json) under the controller\'s home: typed parameters, then steps,\neach a run of an allowlisted script. It is checked whole against the fleet before its first step\n(every problem listed, nothing dialled); each step is then a normal run with its own request id.\n`show` is a dry run of every step: each host\'s policy answer, nothing runs.',
+	description: 'A runbook is runbooks/NAME.yaml (or .json) under the controller\'s home: typed parameters, then steps,\neach a run of an allowlisted script. It is checked whole against the fleet before its first step\n(every problem listed, nothing dialled); each step is then a normal run with its own request id.\n`show` is a dry run of every step: each host\'s policy answer, nothing runs. `cancel` stops a run from\nanother terminal: the step in flight is cancelled on every host and nothing runs after it.',
 	flags: {
 		param: {type: 'string', multiple: true, value: 'NAME=VALUE', description: 'a parameter\'s value (JSON when its schema is not a string)'},
 		yes: {type: 'boolean', description: 'confirm confirm-scripts and go on after good canaries without asking'},
@@ -23,8 +24,8 @@ export const runbook = defineCommand({
 		tokenFile: {type: 'string', value: 'FILE', description: 'read the scoped token from FILE (mode 0600)'},
 	},
 	takesArgs: true,
-	examples: ['runbook list', 'runbook show restart-web --param site=london', 'runbook run restart-web --param site=london --yes', 'runbook run --resume 3f2a… --from restart'],
-	exitCodes: [[0, 'every step ran and none stopped the runbook'], [1, 'a step stopped the runbook'], [130, 'cancelled']],
+	examples: ['runbook list', 'runbook show restart-web --param site=london', 'runbook run restart-web --param site=london --yes', 'runbook run --resume 3f2a… --from restart', 'runbook cancel 3f2a…'],
+	exitCodes: [[0, 'every step ran and none stopped the runbook (cancel: the cancel was delivered)'], [1, 'a step stopped the runbook (cancel: a host could not be told)'], [130, 'cancelled']],
 	async run({flags, args}, io, ports: ControllerPorts) {
 		const commands = await import('../../commands/runbook.js');
 		const [action, name, ...extra] = args;
@@ -59,8 +60,12 @@ export const runbook = defineCommand({
 				}, io);
 			}
 
+			case 'cancel': {
+				return commands.runbookCancelCommand(ports.paths, {...(name === undefined ? {} : {id: name}), json: flags.json}, io);
+			}
+
 			default: {
-				throw new XiError('USAGE', `${action === undefined ? 'a runbook command is missing' : `unknown runbook command ${JSON.stringify(action)}`}; use runbook list, runbook show NAME or runbook run NAME.`);
+				throw new XiError('USAGE', `${action === undefined ? 'a runbook command is missing' : `unknown runbook command ${JSON.stringify(action)}`}; use runbook list, runbook show NAME, runbook run NAME or runbook cancel ID.`);
 			}
 		}
 	},

@@ -29,7 +29,7 @@ export const cancel = defineCommand({
 	name: 'cancel',
 	summary: 'cancel a run from another terminal',
 	usage: ['cancel ID'],
-	description: 'Tells every agent still running run ID to stop it (the run\'s own process shows the hosts as cancelled).',
+	description: 'Tells every agent still running run ID to stop it (the run\'s own process shows the hosts as cancelled).\nID may be a runbook run\'s: as `xi-exec runbook cancel ID`.',
 	flags: {},
 	takesArgs: true,
 	async run({args}, io, ports: ControllerPorts) {
