@@ -59,7 +59,13 @@ export async function startAgent(paths: AgentPaths, printLog: AgentLog = stdoutL
 		throw new XiError('CONFIG_INVALID', `${paths.ca} is not the CA this agent pinned at pairing; restore it or pair again.`);
 	}
 
-	const listen = parseHostPort(config.listen);
+	// "listen": "none" with a relay: reached only through the broker, no inbound port at all (a device behind NAT).
+	const relayOnly = config.listen === 'none';
+	if (relayOnly && config.relay === undefined) {
+		throw new XiError('CONFIG_INVALID', `"listen" in ${paths.config} is "none", but no "relay" is set: the controller could not reach this agent at all; set "relay" to the broker's nats://HOST:PORT or "listen" to HOST:PORT.`);
+	}
+
+	const listen = relayOnly ? undefined : parseHostPort(config.listen);
 	if (typeof listen === 'string') {
 		throw new XiError('CONFIG_INVALID', `"listen" in ${paths.config}: ${listen}.`);
 	}
@@ -183,6 +189,11 @@ export async function startAgent(paths: AgentPaths, printLog: AgentLog = stdoutL
 		recorder,
 	});
 	await new Promise<void>((resolve, reject) => {
+		if (!listen) {
+			resolve();
+			return;
+		}
+
 		agent.server.once('error', reject);
 		agent.server.listen(listen.port, listen.host, () => {
 			agent.server.off('error', reject);
@@ -194,8 +205,8 @@ export async function startAgent(paths: AgentPaths, printLog: AgentLog = stdoutL
 	});
 
 	writeFileSync(paths.pid, `${process.pid}\n`, {mode: 0o600});
-	const {address, port} = agent.address();
-	log('listening', {agent: config.name, address: `${address}:${port}`, scripts: allowlist.size, kill: 'create' in cgroups ? cgroups.describe : `process group (no run cgroups: ${cgroups.problem}; a script that calls setsid can escape)`});
+	const {address, port} = listen ? agent.address() : {address: 'none', port: 'relay only'};
+	log('listening', {agent: config.name, address: `${address}:${port}`, ...(config.relay ? {relay: config.relay} : {}), scripts: allowlist.size, kill: 'create' in cgroups ? cgroups.describe : `process group (no run cgroups: ${cgroups.problem}; a script that calls setsid can escape)`});
 	if (metrics) {
 		log('metrics.listening', {address: formatHostPort(metrics.address()), path: '/metrics'});
 	}

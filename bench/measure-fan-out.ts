@@ -39,7 +39,7 @@ export async function measureFanOuts(report: Report, setup: FanOutSetup, setting
 	const context = createClientContext(fleet.credentials);
 	const runs = {
 		dispatcher: (size: number) => sampled(agentHosts, () => dispatcherFanOut(fleet.agents.slice(0, size).map(agent => agent.record), fleet.credentials, settings.parallel)),
-		floor: (size: number) => sampled(bareHosts, () => floorFanOut(floorPorts.slice(0, size), context, settings.parallel)),
+		floor: (size: number) => sampled(bareHosts, () => floorFanOut(floorPorts.slice(0, size), context.tls, settings.parallel)),
 	};
 	const largest = Math.max(...settings.sizes);
 	log(`warm-up: one dispatcher run and one floor run on ${largest} agents`);

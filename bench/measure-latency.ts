@@ -117,7 +117,7 @@ export async function measureLatency(report: Report, fleet: BenchFleet, tools: S
 				return {ms: timing.ms, ...failureOf(timing)};
 			}));
 			floorRuns.push(await measured(report, `${rtt} N=${size} floor`, 1, processes, async () => {
-				const timing = await floorFanOut(settings.floorPorts.slice(0, size).map((_, index) => floorProxy(index)), context, settings.parallel);
+				const timing = await floorFanOut(settings.floorPorts.slice(0, size).map((_, index) => floorProxy(index)), context.tls, settings.parallel);
 				return {ms: timing.ms, ...failureOf(timing)};
 			}));
 			cliRuns.push(await measured(report, `${rtt} N=${size} CLI`, 1, processes, () => cliRun(cliHome, 'all', settings.parallel)));

@@ -44,7 +44,7 @@ export async function measureIdleRss(report: Report, options: {controllerHome: s
 	};
 
 	const bareRun = async () => {
-		const timing = await floorFanOut([port + 1], context, 1);
+		const timing = await floorFanOut([port + 1], context.tls, 1);
 		failures.push(...timing.failures.map(failure => `bare: ${failure}`));
 	};
 

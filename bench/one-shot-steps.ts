@@ -146,7 +146,7 @@ const target = (await registry.read()).agents.find(agent => agent.name === input
 const [host, port] = [target.address.slice(0, target.address.lastIndexOf(':')), Number(target.address.slice(target.address.lastIndexOf(':') + 1))];
 const handshake = await new Promise<number>((resolve, reject) => {
 	const started = performance.now();
-	const socket = connect({host, port, secureContext: context, checkServerIdentity: () => undefined});
+	const socket = connect({host, port, secureContext: context.tls, checkServerIdentity: () => undefined});
 	socket.once('secureConnect', () => {
 		resolve(performance.now() - started);
 		socket.destroy();

@@ -3,7 +3,7 @@
  * schemas) and a factory of their handlers over the server's ports. The server registers every
  * route file listed in `routes.ts`; each route's handler is found by its operationId.
  */
-import type {SecureContext} from 'node:tls';
+import type {ClientContext} from '../dispatch/agent-connection.js';
 import type {FastifyReply, FastifyRequest} from 'fastify';
 import type {AuditLog} from '../audit/file-log.js';
 import type {DiscoveryCache} from '../core/discovery-cache.js';
@@ -24,7 +24,7 @@ export type ApiPorts = {
 	registry: RegistryStore;
 	tokens: () => Promise<readonly TokenRecord[]>;
 	audit: AuditLog;
-	clientContext: SecureContext;
+	clientContext: ClientContext;
 	controllerSerial: string;
 	discovery: DiscoveryCache;
 	discoveryMaxAgeMs: number;

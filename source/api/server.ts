@@ -20,7 +20,7 @@ import {openSpool, spoolPath} from '../audit/syslog-spool.js';
 import {tailAuditLog} from '../metrics/audit-tail.js';
 import {createControllerMetrics} from '../metrics/controller-metrics.js';
 import {accessLine} from './access-log.js';
-import {createClientContext} from '../dispatch/agent-connection.js';
+import {createClientContext, type ClientContext} from '../dispatch/agent-connection.js';
 import type {RunEvent} from '../run/events.js';
 import {loadControllerCredentials, openControllerRegistry, type ControllerPaths} from '../home.js';
 import type {TlsCredentials} from '../pki/credentials.js';
@@ -77,7 +77,7 @@ export type SharedPorts = {
 	registry: RegistryStore;
 	audit: AuditLog;
 	tokens: () => Promise<readonly TokenRecord[]>;
-	context: () => SecureContext;
+	context: () => ClientContext;
 	controllerSerial: () => string;
 	discovery: DiscoveryCache;
 	discoveryMaxAgeMs: number;
@@ -384,6 +384,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
 			stopping.abort();
 			await Promise.allSettled([...running, ...mounted.map(async mount => mount.close())]);
 			await app.close();
+			await client().context.close();
 			await audit.close();
 		},
 	};
@@ -437,7 +438,7 @@ function describeAjv(errors: ErrorObject[] | null | undefined): string {
  * rotation completed by `xi-exec rotate` or by another process): agents retire the old serial at
  * their first contact with the new one, and a long-running server must not be left behind.
  */
-function currentControllerClient(paths: ControllerPaths, initial: TlsCredentials): () => {context: SecureContext; serial: string} {
+function currentControllerClient(paths: ControllerPaths, initial: TlsCredentials): () => {context: ClientContext; serial: string} {
 	const make = (credentials: TlsCredentials) => ({context: createClientContext(credentials), serial: normaliseSerial(new X509Certificate(credentials.cert).serialNumber)});
 	let current = make(initial);
 	let seen = modifiedAt(paths.controllerCert);

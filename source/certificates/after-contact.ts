@@ -4,14 +4,14 @@
  * agents that answered. Never fails its caller: a problem comes back in words.
  */
 import {existsSync} from 'node:fs';
-import type {SecureContext} from 'node:tls';
+import type {ClientContext} from '../dispatch/agent-connection.js';
 import type {AuditLog} from '../audit/file-log.js';
 import type {ControllerPaths} from '../home.js';
 import type {AgentRecord} from '../registry/model.js';
 import {agentValidity, renewalDue} from './expiry.js';
 import {formatMaintenance, somethingHappened} from './report.js';
 
-export type ContactPorts = {paths: ControllerPaths; context: SecureContext; caller: string; now: () => Date; audit: () => AuditLog};
+export type ContactPorts = {paths: ControllerPaths; context: ClientContext; caller: string; now: () => Date; audit: () => AuditLog};
 
 /** What was done, one line per agent, or undefined when nothing needed doing. */
 export async function maintainAfterContact(ports: ContactPorts, agents: readonly AgentRecord[]): Promise<string | undefined> {

@@ -5,14 +5,13 @@
  * in words an operator can act on; none throws for an agent's failure.
  */
 import {randomUUID} from 'node:crypto';
-import type {SecureContext} from 'node:tls';
-import {exchange, type AgentTarget, type ExchangeEnd} from '../dispatch/agent-connection.js';
+import {exchange, type AgentTarget, type ExchangeEnd, type ClientContext} from '../dispatch/agent-connection.js';
 import {verifyCsr} from '../pki/csr.js';
 import {certificateSha256, normaliseSerial} from '../pki/fingerprints.js';
 import {issueCertificate, type CertificateAuthority} from '../pki/issue.js';
 import type {ResponseFrame} from '../protocol/frames.js';
 
-export type AgentRequestOptions = {context: SecureContext; timeoutMs: number; caller: string; revoked?: ReadonlySet<string>};
+export type AgentRequestOptions = {context: ClientContext; timeoutMs: number; caller: string; revoked?: ReadonlySet<string>};
 
 export type Renewed = {ok: true; serial: string; fingerprint: string; notBefore: string; notAfter: string; certificate: string};
 export type Failed = {ok: false; reason: string};

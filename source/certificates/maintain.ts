@@ -7,7 +7,7 @@
  * available the renewals are reported as queued: they are due again at the next contact.
  */
 import {join} from 'node:path';
-import type {SecureContext} from 'node:tls';
+import type {ClientContext} from '../dispatch/agent-connection.js';
 import lockfile from 'proper-lockfile';
 import {isXiError} from '../errors.js';
 import {ensureDirectory} from '../io/files.js';
@@ -23,7 +23,7 @@ export type AuditRecorder = (event: string, fields: Record<string, unknown>) => 
 
 export type MaintenanceOptions = {
 	paths: ControllerPaths;
-	context: SecureContext;
+	context: ClientContext;
 	caller: string;
 	now: () => Date;
 	timeoutMs: number;

@@ -1,10 +1,9 @@
 /** `xi-exec agents [--on SELECTOR] [--json]`: the registry, with each agent asked what it runs now. */
 import {readFileSync, writeFileSync} from 'node:fs';
-import type {SecureContext} from 'node:tls';
 import {openControllerAudit} from '../audit/controller-log.js';
 import type {AuditLog} from '../audit/file-log.js';
 import {certificateNotes, maintainAfterContact} from '../certificates/after-contact.js';
-import {createClientContext} from '../dispatch/agent-connection.js';
+import {createClientContext, type ClientContext} from '../dispatch/agent-connection.js';
 import {discoverAgents} from '../dispatch/discover.js';
 import {viewAgents, type AgentView} from '../core/agents-view.js';
 import {loadControllerCredentials, openControllerRegistry, type ControllerPaths} from '../home.js';
@@ -23,13 +22,20 @@ export async function agentsCommand(paths: ControllerPaths, input: {on: string[]
 	const registry = await store.read();
 	const records = resolveTargets(registry, input.on, {defaultAll: true});
 	const context = createClientContext(credentials);
-	const discover = async (agents: readonly AgentRecord[]) => discoverAgents(agents, context, {parallel: 64, timeoutMs: input.timeoutSeconds * 1000, revoked: revokedSerials(registry)});
-	const {agents: views, reachable} = await viewAgents({registry: store, discover, now: () => new Date()}, records);
-	rememberScripts(paths, views.flatMap(view => view.scripts.map(script => script.name)));
-	// Keeping certificates current must never cost the operator the list itself.
-	await keepCertificatesCurrent(paths, reachable, context, io).catch((error: unknown) => {
-		io.stderr(`xi-exec: warning: keeping certificates current failed: ${(error as Error).message}\n`);
-	});
+	let views: AgentView[];
+	try {
+		const discover = async (agents: readonly AgentRecord[]) => discoverAgents(agents, context, {parallel: 64, timeoutMs: input.timeoutSeconds * 1000, revoked: revokedSerials(registry)});
+		const found = await viewAgents({registry: store, discover, now: () => new Date()}, records);
+		views = found.agents;
+		rememberScripts(paths, views.flatMap(view => view.scripts.map(script => script.name)));
+		// Keeping certificates current must never cost the operator the list itself.
+		await keepCertificatesCurrent(paths, found.reachable, context, io).catch((error: unknown) => {
+			io.stderr(`xi-exec: warning: keeping certificates current failed: ${(error as Error).message}\n`);
+		});
+	} finally {
+		await context.close();
+	}
+
 	if (input.json) {
 		io.stdout(safeJson({agents: views}, 2) + '\n');
 		return 0;
@@ -45,7 +51,7 @@ export async function agentsCommand(paths: ControllerPaths, input: {on: string[]
 }
 
 /** Renewals and a rotation's handover for the agents that answered, then warnings about our own certificates (on stderr). */
-async function keepCertificatesCurrent(paths: ControllerPaths, reached: AgentRecord[], context: SecureContext, io: CommandIo): Promise<void> {
+async function keepCertificatesCurrent(paths: ControllerPaths, reached: AgentRecord[], context: ClientContext, io: CommandIo): Promise<void> {
 	let audit: AuditLog | undefined;
 	try {
 		const done = await maintainAfterContact({paths, context, caller: defaultCaller(), now: () => new Date(), audit: () => (audit ??= openControllerAudit(paths))}, reached);

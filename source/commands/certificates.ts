@@ -10,7 +10,7 @@ import {tellUnpaired} from '../certificates/agent-requests.js';
 import {maintainAgents} from '../certificates/maintain.js';
 import {formatMaintenance} from '../certificates/report.js';
 import {completeRotation, pendingAgents, readRotation, startRotation} from '../certificates/rotation.js';
-import {createClientContext} from '../dispatch/agent-connection.js';
+import {createClientContext, type ClientContext} from '../dispatch/agent-connection.js';
 import {XiError} from '../errors.js';
 import {loadCertificateAuthority, loadControllerCredentials, openControllerRegistry, type ControllerPaths} from '../home.js';
 import {visible} from '../output/visible.js';
@@ -20,14 +20,20 @@ import {defaultCaller, type CommandIo} from '../io/command-io.js';
 
 const timeoutMs = 10_000;
 
-async function withAudit<T>(paths: ControllerPaths, work: (audit: AuditLog) => Promise<T>): Promise<T> {
-	return withControllerAudit(paths, undefined, work);
+/** The audit log and the means to reach agents, for one command: both closed when `work` ends. */
+async function withAudit<T>(paths: ControllerPaths, work: (audit: AuditLog, context: ClientContext) => Promise<T>): Promise<T> {
+	const context = createClientContext(loadControllerCredentials(paths));
+	try {
+		return await withControllerAudit(paths, undefined, async audit => work(audit, context));
+	} finally {
+		await context.close();
+	}
 }
 
-function maintenanceOptions(paths: ControllerPaths, audit: AuditLog) {
+function maintenanceOptions(paths: ControllerPaths, audit: AuditLog, context: ClientContext) {
 	return {
 		paths,
-		context: createClientContext(loadControllerCredentials(paths)),
+		context,
 		caller: defaultCaller(),
 		now: () => new Date(),
 		timeoutMs,
@@ -39,8 +45,8 @@ function maintenanceOptions(paths: ControllerPaths, audit: AuditLog) {
 
 export async function renewCommand(paths: ControllerPaths, input: {on: string[]; json?: boolean}, io: CommandIo): Promise<number> {
 	const agents = resolveTargets(await openControllerRegistry(paths).read(), input.on, {defaultAll: true});
-	return withAudit(paths, async audit => {
-		const report = await maintainAgents(agents, {...maintenanceOptions(paths, audit), forceRenewal: true});
+	return withAudit(paths, async (audit, context) => {
+		const report = await maintainAgents(agents, {...maintenanceOptions(paths, audit, context), forceRenewal: true});
 		await audit.checkpoint();
 		io.stdout(input.json ? `${JSON.stringify(report)}\n` : formatMaintenance(report));
 		return report.renewalFailed.length === 0 && !report.renewalQueued ? 0 : 1;
@@ -48,8 +54,8 @@ export async function renewCommand(paths: ControllerPaths, input: {on: string[];
 }
 
 export async function rotateCommand(paths: ControllerPaths, input: {force: boolean}, io: CommandIo): Promise<number> {
-	return withAudit(paths, async audit => {
-		const options = maintenanceOptions(paths, audit);
+	return withAudit(paths, async (audit, context) => {
+		const options = maintenanceOptions(paths, audit, context);
 		let rotation = readRotation(paths);
 		if (rotation) {
 			io.stdout(`Resuming the rotation to controller serial ${rotation.serial} (started ${rotation.startedAt}).\n`);
@@ -92,10 +98,10 @@ export async function unpairCommand(paths: ControllerPaths, input: {name: string
 		throw new XiError('AGENT_UNKNOWN', `No agent named ${input.name} is registered; \`xi-exec agents\` lists them.`);
 	}
 
-	return withAudit(paths, async audit => {
+	return withAudit(paths, async (audit, context) => {
 		// The intent first (fail closed: no record, the agent is neither told nor revoked), the outcome after.
 		await audit.append({event: 'agent.unpairing', agent: agent.name, serial: agent.serial, caller: defaultCaller()});
-		const told = await tellUnpaired(agent, {context: createClientContext(loadControllerCredentials(paths)), timeoutMs, caller: defaultCaller(), revoked: revokedSerials(registry)});
+		const told = await tellUnpaired(agent, {context, timeoutMs, caller: defaultCaller(), revoked: revokedSerials(registry)});
 		await store.update(current => unpairAgent(current, agent.name, new Date().toISOString()));
 		await audit.append({event: 'agent.unpaired', agent: agent.name, serial: agent.serial, caller: defaultCaller(), told: told.ok, ...(told.ok ? {} : {reason: told.reason})});
 		await audit.checkpoint();

@@ -74,9 +74,9 @@ export async function runCommand(paths: ControllerPaths, input: RunInput, io: Co
 	// One TLS connection per host for the describe and the run.
 	const connections = createRunConnections();
 	let code: number;
+	const context = createClientContext(credentials);
 	try {
 		const rerun = input.rerun ? rerunHosts(paths, input.rerun) : undefined;
-		const context = createClientContext(credentials);
 		const openAudit = () => (audit ??= openControllerAudit(paths));
 		const planPorts = {paths, registry: registryStore, audit: openAudit, context, connections};
 		const gated = input.approved === undefined ? await resolveGated(planPorts, {
@@ -171,6 +171,7 @@ export async function runCommand(paths: ControllerPaths, input: RunInput, io: Co
 	} finally {
 		connections.close();
 		outdir?.close();
+		await context.close();
 	}
 
 	await audit?.close();

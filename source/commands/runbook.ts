@@ -41,15 +41,19 @@ export type RunbookRunFlags = {
 function cliPorts(paths: ControllerPaths): {ports: RunbookPorts; close: () => Promise<void>} {
 	const credentials = loadControllerCredentials(paths);
 	let audit: AuditLog | undefined;
+	const context = createClientContext(credentials);
 	return {
 		ports: {
 			paths,
 			registry: openControllerRegistry(paths),
 			audit: () => (audit ??= openControllerAudit(paths)),
-			context: createClientContext(credentials),
+			context,
 			controllerSerial: normaliseSerial(new X509Certificate(credentials.cert).serialNumber),
 		},
-		close: async () => audit?.close(),
+		close: async () => {
+			await context.close();
+			await audit?.close();
+		},
 	};
 }
 

@@ -78,9 +78,11 @@ export async function cancelCommand(paths: ControllerPaths, id: string | undefin
 
 	let audit: AuditLog | undefined;
 	let answers: CancelAnswer[];
+	const context = createClientContext(loadControllerCredentials(paths));
 	try {
-		({answers} = await cancelRecordedRun({paths, registry: openControllerRegistry(paths), audit: () => (audit ??= openControllerAudit(paths)), context: createClientContext(loadControllerCredentials(paths))}, {requestId: id, caller: defaultCaller()}));
+		({answers} = await cancelRecordedRun({paths, registry: openControllerRegistry(paths), audit: () => (audit ??= openControllerAudit(paths)), context}, {requestId: id, caller: defaultCaller()}));
 	} finally {
+		await context.close();
 		await audit?.close();
 	}
 

@@ -4,7 +4,7 @@
  * saying who cancelled and which hosts were still running. `xi-exec cancel ID`,
  * `POST /v1/runs/{id}/cancel` and the MCP face all go through `cancelRecordedRun`.
  */
-import type {SecureContext} from 'node:tls';
+import type {ClientContext} from '../dispatch/agent-connection.js';
 import type {AuditFields} from '../audit/record.js';
 import type {AuditLog} from '../audit/file-log.js';
 import {cancelRun, type CancelAnswer} from '../dispatch/cancel.js';
@@ -33,7 +33,7 @@ export function cancelRecord(requestId: string, caller: string, answers: readonl
 	};
 }
 
-export type CancelPorts = {paths: ControllerPaths; registry: RegistryStore; audit: () => AuditLog; context: SecureContext};
+export type CancelPorts = {paths: ControllerPaths; registry: RegistryStore; audit: () => AuditLog; context: ClientContext};
 
 /**
  * Cancels a run by its request id, from its history: each host without a result is asked to

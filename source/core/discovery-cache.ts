@@ -3,7 +3,7 @@
  * caller asks for answers no older than it needs (`GET /v1/agents` asks for fresh ones, the
  * OpenAPI document accepts a few seconds). Agents already being asked are not asked twice.
  */
-import type {SecureContext} from 'node:tls';
+import type {ClientContext} from '../dispatch/agent-connection.js';
 import {discoverAgent, type Discovered} from '../dispatch/discover.js';
 import {mapLimited} from '../dispatch/pool.js';
 import type {AgentRecord} from '../registry/model.js';
@@ -12,7 +12,7 @@ export type DiscoveryCache = {
 	discover: (agents: readonly AgentRecord[], options: {maxAgeMs: number; timeoutMs?: number}) => Promise<Discovered[]>;
 };
 
-export function createDiscoveryCache(context: SecureContext | (() => SecureContext), options: {parallel?: number; timeoutMs?: number; now?: () => number; revoked?: () => Promise<ReadonlySet<string>>} = {}): DiscoveryCache {
+export function createDiscoveryCache(context: ClientContext | (() => ClientContext), options: {parallel?: number; timeoutMs?: number; now?: () => number; revoked?: () => Promise<ReadonlySet<string>>} = {}): DiscoveryCache {
 	const now = options.now ?? Date.now;
 	const answers = new Map<string, {at: number; found: Discovered}>();
 	const asking = new Map<string, Promise<Discovered>>();

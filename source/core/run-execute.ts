@@ -10,12 +10,11 @@
  * on: `executePlan` resolves once the request is recorded; its `outcome` once the run ends.
  */
 import {createHash, X509Certificate} from 'node:crypto';
-import type {SecureContext} from 'node:tls';
 import {maintainAfterContact} from '../certificates/after-contact.js';
 import {readControllerSettings} from '../audit/controller-log.js';
 import type {AuditLog} from '../audit/file-log.js';
 import {argsHash, type AuditFields} from '../audit/record.js';
-import {createClientContext} from '../dispatch/agent-connection.js';
+import {createClientContext, type AgentTarget, type ClientContext} from '../dispatch/agent-connection.js';
 import {dispatch} from '../dispatch/dispatcher.js';
 import type {RunConnections} from '../dispatch/held-connections.js';
 import {loadControllerCredentials, type ControllerPaths} from '../home.js';
@@ -23,7 +22,7 @@ import {historyLine, type RunHeader} from '../history/run-record.js';
 import {pruneHistory} from '../history/prune.js';
 import {historyDirectory, startRunFile, type RunWriter} from '../history/run-store.js';
 import {normaliseSerial} from '../pki/fingerprints.js';
-import {revokedSerials} from '../registry/model.js';
+import {revokedSerials, type AgentRecord} from '../registry/model.js';
 import type {RegistryStore} from '../registry/store.js';
 import type {AgentResult, RunEvent} from '../run/events.js';
 import type {ApprovalClaim} from '../protocol/frames.js';
@@ -35,7 +34,7 @@ export type ExecutePorts = {
 	registry: RegistryStore;
 	/** Opened on first use: the CLI opens its log per run, the API server holds one for its life. */
 	audit: () => AuditLog;
-	context: SecureContext;
+	context: ClientContext;
 	/** The serial of the controller certificate the agents will see, recorded with the request. */
 	controllerSerial: string;
 	now?: () => Date;
@@ -140,11 +139,12 @@ async function runPlan(ports: ExecutePorts, audit: AuditLog, plan: RunPlan, opti
 	const controllerHead = audit.signedHead();
 	const registry = await ports.registry.read();
 	const hold = ports.connections?.hold();
-	const results = await dispatch(plan.targets, {...agentRequest(plan), ...(controllerHead ? {controllerHead} : {}), ...(options.approval ? {approval: options.approval} : {})}, {
+	const fresh = freshControllerContext(ports);
+	const results = await dispatch(withRegistryCertificates(plan.targets, registry.agents), {...agentRequest(plan), ...(controllerHead ? {controllerHead} : {}), ...(options.approval ? {approval: options.approval} : {})}, {
 		context: ports.context,
 		...(hold ? {hold} : {}),
 		revoked: revokedSerials(registry),
-		freshContext: freshControllerContext(ports),
+		freshContext: fresh.get,
 		parallel: plan.parallel,
 		cancel,
 		...plan.rollout,
@@ -169,6 +169,7 @@ async function runPlan(ports: ExecutePorts, audit: AuditLog, plan: RunPlan, opti
 	});
 	hold?.close();
 	cancel.removeEventListener('abort', onCancel);
+	await fresh.close();
 	history.end((endedAt ?? now()).toISOString(), cancel.aborted ? options.cancelledBy : undefined);
 	const unrecorded = (await Promise.allSettled(outcomes)).find(result => result.status === 'rejected');
 	if (unrecorded) {
@@ -214,18 +215,33 @@ function historyHeader(plan: RunPlan, startedAt: Date): RunHeader {
 }
 
 /** New credentials when the controller certificate on disk is no longer the one this run started with. */
-function freshControllerContext(ports: ExecutePorts): () => SecureContext | undefined {
-	let fresh: SecureContext | undefined;
-	return () => {
-		if (!fresh) {
-			const credentials = loadControllerCredentials(ports.paths);
-			if (normaliseSerial(new X509Certificate(credentials.cert).serialNumber) !== ports.controllerSerial) {
-				fresh = createClientContext(credentials);
+function freshControllerContext(ports: ExecutePorts): {get: () => ClientContext | undefined; close: () => Promise<void>} {
+	let fresh: ClientContext | undefined;
+	return {
+		get() {
+			if (!fresh) {
+				const credentials = loadControllerCredentials(ports.paths);
+				if (normaliseSerial(new X509Certificate(credentials.cert).serialNumber) !== ports.controllerSerial) {
+					fresh = createClientContext(credentials);
+				}
 			}
-		}
 
-		return fresh;
+			return fresh;
+		},
+		close: async () => fresh?.close(),
 	};
+}
+
+/**
+ * A relay host's replies are verified with the certificate the registry holds for it now (a
+ * renewal since the plan was made changed it); a host unpaired since keeps none, and is refused.
+ */
+function withRegistryCertificates(targets: RunPlan['targets'], records: readonly AgentRecord[]): AgentTarget[] {
+	const byName = new Map(records.map(record => [record.name, record]));
+	return targets.map(target => {
+		const record = byName.get(target.name);
+		return target.transport && record ? {...target, serial: record.serial, ...(record.certificate ? {certificate: record.certificate} : {})} : target;
+	});
 }
 
 /**

@@ -7,9 +7,9 @@
  * core/run-execute.ts.
  */
 import {randomInt, randomUUID} from 'node:crypto';
-import type {SecureContext} from 'node:tls';
 import {argsHash} from '../audit/record.js';
 import type {AuditLog} from '../audit/file-log.js';
+import type {ClientContext} from '../dispatch/agent-connection.js';
 import type {RunConnections} from '../dispatch/held-connections.js';
 import {describeOnce, describeTargets, secretArgsForRun, type DescribeTargets} from '../dispatch/secret-targets.js';
 import {XiError} from '../errors.js';
@@ -23,7 +23,7 @@ import {revokedSerials, type AgentRecord} from '../registry/model.js';
 import {resolveTargetsWithNotes} from '../registry/resolve-targets.js';
 import type {RegistryStore} from '../registry/store.js';
 import {checkBlastRadius, declaredLimits, type DeclaredLimit} from '../run/blast-radius.js';
-import {makePlan, type RolloutInput, type RunPlan} from '../run/plan.js';
+import {makePlan, planTarget, type RolloutInput, type RunPlan} from '../run/plan.js';
 import {planRollout} from '../run/rollout.js';
 
 export type {RolloutInput} from '../run/plan.js';
@@ -73,7 +73,7 @@ export type PlanPorts = {
 	/** Opened on first use: the CLI opens its log per run, the API server holds one for its life. */
 	audit: () => AuditLog;
 	/** The controller's TLS client identity, for asking the hosts what they run. */
-	context: SecureContext;
+	context: ClientContext;
 	now?: () => Date;
 	/** What the targets' allowlist entries declare for the script; live discovery unless given. */
 	declaredLimits?: (targets: readonly AgentRecord[], script: string) => Promise<DeclaredLimit[]>;
@@ -139,7 +139,7 @@ export async function resolvePlan(ports: PlanPorts, request: RunRequest): Promis
 			shownArgs: redactArgs(args, secret),
 			secretArgs: hasSecrets(secret, args.length),
 			selector: [...request.on],
-			targets: targets.map(target => ({name: target.name, address: target.address})),
+			targets: targets.map(target => planTarget(target)),
 			parallel: request.parallel,
 			timeoutSeconds: request.timeoutSeconds,
 			dryRun: request.dryRun,

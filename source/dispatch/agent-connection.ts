@@ -1,246 +1,128 @@
 /**
- * One exchange with one agent over mutual TLS: dial, check the agent's identity (exactly one SAN
- * URI naming the agent we meant to reach), send one request frame, hand each response frame to
- * the caller until a terminal frame, the connection's end, the deadline or the caller's abort.
+ * The dispatcher's one link interface: `exchange()` sends one request to one agent and ends the
+ * same way whichever link carried it (exchange-end.ts), so runs, rollouts, cancels, describes,
+ * renewals and history never know which one did. Each agent's registry record chooses:
+ *
+ *   tls (or none)   direct mutual TLS to its address (tls-link.ts)
+ *   nats            the relay: a signed envelope through the broker at its `relay` URL (relay-link.ts)
+ *   both            direct TLS first; only when that connection could not be made (nothing was
+ *                   sent, so nothing can run twice) the same request goes over the relay
+ *
+ * A `ClientContext` holds what the controller reaches agents with: the TLS client context and one
+ * relay link per broker, opened on first use with the same credentials. A process that used the
+ * relay closes it (`close()`), or its broker connection keeps the process alive.
  */
-import {randomUUID} from 'node:crypto';
-import {connect, createSecureContext, type PeerCertificate, type SecureContext, type TLSSocket} from 'node:tls';
-import {decodeResponse} from '../protocol/decode.js';
-import {encodeFrame, type WithoutVersion} from '../protocol/encode.js';
-import {limits, unknownRequestId, type RequestFrame, type ResponseFrame} from '../protocol/frames.js';
-import {LineSplitter} from '../protocol/line-splitter.js';
-import {parseHostPort} from '../io/address.js';
-import {certificateFacts} from '../pki/certificate-facts.js';
-import {identityUri} from '../pki/identity-uri.js';
+import type {SecureContext} from 'node:tls';
 import type {TlsCredentials} from '../pki/credentials.js';
+import type {ResponseFrame} from '../protocol/frames.js';
+import type {AgentTransport} from '../registry/model.js';
+import type {ExchangeEnd, RequestWithoutEnvelope} from './exchange-end.js';
 import type {ConnectionHold} from './held-connections.js';
+import {openRelayLink, type RelayLink} from './relay-link.js';
+import {createTlsContext, exchangeTls} from './tls-link.js';
 
-export type AgentTarget = {name: string; address: string};
+export type {ExchangeEnd, RequestWithoutEnvelope} from './exchange-end.js';
+export {envelope} from './tls-link.js';
 
-/** Made once per process: parsing keys for each of 1000 connections would dominate a fan-out. */
-export function createClientContext(credentials: TlsCredentials): SecureContext {
-	return createSecureContext({key: credentials.key, cert: credentials.cert, ca: [credentials.ca], minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3'});
+/** An agent as the dispatcher reaches it: a registry record has all of these. */
+export type AgentTarget = {
+	name: string;
+	address: string;
+	/** How to reach it (tls when absent). */
+	transport?: AgentTransport;
+	/** The broker's URL, for nats and both. */
+	relay?: string;
+	/** Its certificate as the registry holds it: replies over the relay are verified with it. */
+	serial?: string;
+	certificate?: string;
+};
+
+export type ClientContext = {
+	readonly tls: SecureContext;
+	/** The relay link to the broker at `url`, opened on first use and kept until `close()`. */
+	relay: (url: string) => Promise<RelayLink>;
+	close: () => Promise<void>;
+};
+
+export type RelayOpener = (url: string, credentials: TlsCredentials) => Promise<RelayLink>;
+
+/** Made once per process (or per controller certificate): see createTlsContext. */
+export function createClientContext(credentials: TlsCredentials, openRelay: RelayOpener = async (url, given) => openRelayLink({url, credentials: given})): ClientContext {
+	const tls = createTlsContext(credentials);
+	const links = new Map<string, Promise<RelayLink>>();
+	return {
+		tls,
+		relay(url) {
+			let link = links.get(url);
+			if (!link) {
+				link = openRelay(url, credentials);
+				// A broker that could not be reached is tried again by the next exchange.
+				link.catch(() => links.delete(url));
+				links.set(url, link);
+			}
+
+			return link;
+		},
+		async close() {
+			const open = [...links.values()];
+			links.clear();
+			await Promise.all(open.map(async link => link.then(async opened => opened.close(), () => undefined)));
+		},
+	};
 }
 
-export type ExchangeEnd =
-	| {kind: 'terminal'; frame: ResponseFrame}
-	| {kind: 'unreachable'; reason: string}
-	| {kind: 'lost'; reason: string}
-	| {kind: 'deadline'}
-	| {kind: 'protocol'; reason: string};
-
 export type ExchangeOptions = {
-	context: SecureContext;
+	context: ClientContext;
 	connectTimeoutMs: number;
-	/** Overall limit for the exchange, from the moment of connection. */
+	/** Overall limit for the exchange, from the moment of connection (over the relay: of the agent's first answer). */
 	deadlineMs: number;
 	/**
 	 * Called for every non-terminal frame (started, output, csr); `reply` sends a further request
-	 * frame on the connection, `fail` ends the exchange as a protocol failure with a reason.
+	 * frame to the agent, `fail` ends the exchange as a protocol failure with a reason.
 	 */
 	onFrame?: (frame: ResponseFrame, reply: (request: RequestWithoutEnvelope) => void, fail: (reason: string) => void) => void;
 	/** Agent certificate serials the controller refuses (unpaired, superseded by a renewal). */
 	revoked?: ReadonlySet<string>;
 	/** When aborted, a cancel frame is sent and the exchange waits for the agent's answer. */
 	cancel?: {signal: AbortSignal; caller: string; graceMs: number};
-	/** Connections kept from a describe for the run (see exchange). */
+	/** Connections kept from a describe for the run (direct TLS only: held-connections.ts). */
 	hold?: ConnectionHold;
+	/** What the relay set aside on the way (duplicated replies, replies to replayed requests). */
+	onNotice?: (notice: string) => void;
 };
 
-export type RequestWithoutEnvelope = RequestFrame extends infer F ? (F extends RequestFrame ? Omit<F, 'v' | 'msg' | 'ts'> : never) : never;
-type RequestWithoutVersion = WithoutVersion<RequestFrame>;
-
-/** Adds the per-message envelope: a unique message id and a timestamp (replay protection). */
-export function envelope(frame: RequestWithoutEnvelope): string {
-	return encodeFrame({...frame, msg: randomUUID(), ts: Date.now()} as RequestWithoutVersion);
-}
-
-const terminalTypes = new Set(['result', 'description', 'ack', 'error', 'renewed', 'pinned', 'unpaired']);
-
-/**
- * With `options.hold`, a describe whose agent keeps the connection open (`openForRun`) leaves it
- * there, and a run to that agent goes over it instead of a new connection (held-connections.ts).
- * A held connection the agent closed for idleness before it read the run (its `timeout` refusal
- * of the connection: nothing ran) is replaced by a new connection, and so is one whose certificate
- * the registry refuses by the time of the run (the new handshake then refuses it).
- */
 export async function exchange(target: AgentTarget, request: RequestWithoutEnvelope, options: ExchangeOptions): Promise<ExchangeEnd> {
-	let held = request.type === 'run' ? options.hold?.take(target.name) : undefined;
-	if (held && checkAgentIdentity(target.name, held.getPeerCertificate(), options.revoked)) {
-		// Refused since its describe (unpaired, renewed away): a new connection meets the refusal at its handshake.
-		held.destroy();
-		held = undefined;
+	const {context, hold, onNotice: _notice, ...common} = options;
+	const transport = target.transport ?? 'tls';
+	if (transport === 'nats') {
+		return exchangeRelay(target, request, options);
 	}
 
-	if (held) {
-		const end = await exchangeOn(target, request, options, held);
-		const idleRefusal = end.kind === 'terminal' && end.frame.type === 'error' && end.frame.id === unknownRequestId && end.frame.code === 'timeout';
-		if (!idleRefusal) {
-			return end;
-		}
+	const direct = await exchangeTls(target, request, {...common, tls: context.tls, ...(hold ? {hold} : {})});
+	if (transport === 'both' && direct.kind === 'unreachable' && !options.cancel?.signal.aborted) {
+		const relayed = await exchangeRelay(target, request, options);
+		return relayed.kind === 'unreachable' ? {kind: 'unreachable', reason: `${direct.reason}; over the relay: ${relayed.reason}`} : relayed;
 	}
 
-	return exchangeOn(target, request, options, undefined);
+	return direct;
 }
 
-function exchangeOn(target: AgentTarget, request: RequestWithoutEnvelope, options: ExchangeOptions, held: TLSSocket | undefined): Promise<ExchangeEnd> {
-	const address = parseHostPort(target.address);
-	if (typeof address === 'string') {
-		return Promise.resolve({kind: 'unreachable', reason: `registry address ${address}`});
+async function exchangeRelay(target: AgentTarget, request: RequestWithoutEnvelope, options: ExchangeOptions): Promise<ExchangeEnd> {
+	if (!target.relay) {
+		return {kind: 'unreachable', reason: `agent ${target.name} is paired for the relay but its registry record names no broker (pair it again with --relay URL)`};
 	}
 
-	return new Promise(resolve => {
-		let settled = false;
-		let secured = false;
-		let started = false;
-		const timers: NodeJS.Timeout[] = [];
-		const finish = (end: ExchangeEnd) => {
-			if (settled) {
-				return;
-			}
-
-			settled = true;
-			for (const timer of timers) {
-				clearTimeout(timer);
-			}
-
-			options.cancel?.signal.removeEventListener('abort', onAbort);
-			socket.off('data', onData).off('error', onError).off('close', onClose);
-			const keep = end.kind === 'terminal' && end.frame.type === 'description' && end.frame.openForRun === true && options.hold?.offer(target.name, socket);
-			if (!keep) {
-				socket.destroy();
-			}
-
-			resolve(end);
-		};
-
-		const socket: TLSSocket = held ?? connect({
-			host: address.host,
-			port: address.port,
-			secureContext: options.context,
-			minVersion: 'TLSv1.3',
-			rejectUnauthorized: true,
-			checkServerIdentity: (_host: string, certificate: PeerCertificate) => checkAgentIdentity(target.name, certificate, options.revoked),
-		});
-
-		timers.push(setTimeout(() => {
-			if (!secured) {
-				finish({kind: 'unreachable', reason: `no TLS connection to ${target.address} within ${options.connectTimeoutMs / 1000} s`});
-			}
-		}, options.connectTimeoutMs));
-
-		const onAbort = () => {
-			if (!secured) {
-				finish({kind: 'unreachable', reason: 'cancelled before the connection was made'});
-				return;
-			}
-
-			socket.write(envelope({type: 'cancel', id: request.id, caller: options.cancel!.caller}));
-			timers.push(setTimeout(() => {
-				finish({kind: 'lost', reason: 'the agent did not confirm the cancel'});
-			}, options.cancel!.graceMs));
-		};
-
-		options.cancel?.signal.addEventListener('abort', onAbort, {once: true});
-
-		const onSecured = () => {
-			secured = true;
-			timers.push(setTimeout(() => {
-				finish({kind: 'deadline'});
-			}, options.deadlineMs));
-			socket.write(envelope(request));
-			if (options.cancel?.signal.aborted) {
-				onAbort();
-			}
-		};
-
-		const splitter = new LineSplitter(limits.responseFrameBytes);
-		const onData = (chunk: Buffer) => {
-			const {lines, overflow} = splitter.push(chunk);
-			for (const line of lines) {
-				const decoded = decodeResponse(line);
-				if (!decoded.ok) {
-					finish({kind: 'protocol', reason: `the agent sent a bad frame: ${decoded.error.message}`});
-					return;
-				}
-
-				if (decoded.frame.id !== request.id && decoded.frame.id !== '-') {
-					finish({kind: 'protocol', reason: `the agent answered request ${decoded.frame.id}, not ${request.id}`});
-					return;
-				}
-
-				if (terminalTypes.has(decoded.frame.type)) {
-					finish({kind: 'terminal', frame: decoded.frame});
-					return;
-				}
-
-				started ||= decoded.frame.type === 'started';
-				options.onFrame?.(decoded.frame, next => socket.write(envelope(next)), reason => finish({kind: 'protocol', reason}));
-			}
-
-			if (overflow) {
-				finish({kind: 'protocol', reason: `the agent sent a frame over ${limits.responseFrameBytes} bytes`});
-			}
-		};
-
-		const onError = (error: NodeJS.ErrnoException) => {
-			const reason = describeSocketError(error, target);
-			finish(secured ? {kind: 'lost', reason: started ? `connection lost while the script ran (${reason}); its outcome is unknown` : `connection lost (${reason})`} : {kind: 'unreachable', reason});
-		};
-
-		const onClose = () => {
-			const reason = started ? 'connection closed while the script ran; its outcome is unknown' : 'connection closed before an answer';
-			finish(secured ? {kind: 'lost', reason} : {kind: 'unreachable', reason: `connection to ${target.address} closed during the TLS handshake`});
-		};
-
-		socket.on('data', onData).on('error', onError).on('close', onClose);
-		if (held) {
-			onSecured();
-		} else {
-			socket.once('secureConnect', onSecured);
-		}
-	});
-}
-
-function checkAgentIdentity(expectedName: string, certificate: PeerCertificate, revoked: ReadonlySet<string> | undefined): Error | undefined {
-	const facts = certificateFacts(certificate.raw);
-	if (!facts) {
-		return new Error('the agent certificate cannot be parsed');
+	if (!target.serial || !target.certificate) {
+		return {kind: 'unreachable', reason: `the registry holds no certificate for agent ${target.name}, so its replies over the relay cannot be verified (pair it again)`};
 	}
 
-	if (!facts.identity.ok) {
-		return new Error(facts.identity.reason);
+	let link: RelayLink;
+	try {
+		link = await options.context.relay(target.relay);
+	} catch (error) {
+		return {kind: 'unreachable', reason: `the broker ${target.relay} cannot be reached: ${(error as Error).message}`};
 	}
 
-	const expected = identityUri({role: 'agent', name: expectedName});
-	const presented = identityUri(facts.identity.identity);
-	if (presented !== expected) {
-		return new Error(`the agent presented ${presented}, expected ${expected}`);
-	}
-
-	if (revoked?.has(facts.serial)) {
-		return new Error(`the agent presented certificate serial ${facts.serial}, which is revoked`);
-	}
-
-	return undefined;
-}
-
-function describeSocketError(error: NodeJS.ErrnoException, {name, address}: AgentTarget): string {
-	switch (error.code) {
-		case 'ECONNREFUSED': {
-			return `connection refused by ${address} (is the agent running?)`;
-		}
-
-		case 'CERT_HAS_EXPIRED': {
-			return `the certificate of agent ${name} has expired (it was not renewed in time); pair it again: run \`xi-exec pair --listen HOST:PORT --replace\` here and \`xi-exec-agent pair --controller HOST:PORT\` on its host`;
-		}
-
-		case 'ERR_TLS_CERT_ALTNAME_INVALID': {
-			return `wrong agent identity: ${error.message.replace(/^.*?: /, '')}`;
-		}
-
-		default: {
-			return error.code ? `${error.code}: ${error.message}` : error.message;
-		}
-	}
+	const {context: _context, hold: _hold, ...relayOptions} = options;
+	return link.exchange({name: target.name, serial: target.serial, certificate: target.certificate}, request, relayOptions);
 }

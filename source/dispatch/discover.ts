@@ -1,9 +1,8 @@
 /** Live discovery: ask each agent what it runs, in parallel; an agent that does not answer is unreachable. */
 import {randomUUID} from 'node:crypto';
-import type {SecureContext} from 'node:tls';
 import type {ScriptDescription} from '../protocol/frames.js';
 import type {Tags} from '../policy/tags.js';
-import {exchange, type AgentTarget} from './agent-connection.js';
+import {exchange, type AgentTarget, type ClientContext} from './agent-connection.js';
 import type {ConnectionHold} from './held-connections.js';
 import {mapLimited} from './pool.js';
 
@@ -18,7 +17,7 @@ export type Discovered = {
 };
 
 /** `hold`: where to keep the connection for a run that follows, when the agent offers it. */
-export async function discoverAgent(target: AgentTarget, context: SecureContext, timeoutMs: number, revoked?: ReadonlySet<string>, hold?: ConnectionHold): Promise<Discovered> {
+export async function discoverAgent(target: AgentTarget, context: ClientContext, timeoutMs: number, revoked?: ReadonlySet<string>, hold?: ConnectionHold): Promise<Discovered> {
 	const end = await exchange(target, {type: 'describe', id: randomUUID(), ...(hold ? {keepOpen: true as const} : {})}, {context, connectTimeoutMs: timeoutMs, deadlineMs: timeoutMs, ...(revoked ? {revoked} : {}), ...(hold ? {hold} : {})});
 	const base = {name: target.name, address: target.address};
 	if (end.kind === 'terminal' && end.frame.type === 'description') {
@@ -31,7 +30,7 @@ export async function discoverAgent(target: AgentTarget, context: SecureContext,
 	return {...base, status: 'unreachable', reason, scripts: []};
 }
 
-export async function discoverAgents(targets: readonly AgentTarget[], context: SecureContext, options: {parallel: number; timeoutMs: number; revoked?: ReadonlySet<string>; onResult?: (found: Discovered) => void; hold?: ConnectionHold}): Promise<Discovered[]> {
+export async function discoverAgents(targets: readonly AgentTarget[], context: ClientContext, options: {parallel: number; timeoutMs: number; revoked?: ReadonlySet<string>; onResult?: (found: Discovered) => void; hold?: ConnectionHold}): Promise<Discovered[]> {
 	return mapLimited(targets, options.parallel, async target => {
 		const found = await discoverAgent(target, context, options.timeoutMs, options.revoked, options.hold);
 		options.onResult?.(found);

@@ -7,20 +7,19 @@
  * the hosts still running and report them as `timeout`, saying which one fired.
  */
 import {setMaxListeners} from 'node:events';
-import type {SecureContext} from 'node:tls';
 import type {RunStatus} from '../protocol/frames.js';
-import type {AgentTarget} from './agent-connection.js';
+import type {AgentTarget, ClientContext} from './agent-connection.js';
 import type {ConnectionHold} from './held-connections.js';
 import type {AgentResult, RunEvent} from '../run/events.js';
 import {nextDecision, planRollout, type Amount, type CanaryDecision} from '../run/rollout.js';
 import {runOnAgent, type AgentRunRequest} from './run-agent.js';
 
 export type DispatchOptions = {
-	context: SecureContext;
+	context: ClientContext;
 	/** Agent certificate serials refused (unpaired, superseded). */
 	revoked?: ReadonlySet<string>;
 	/** The controller's credentials when a rotation completed during the run (see runOnAgent). */
-	freshContext?: () => SecureContext | undefined;
+	freshContext?: () => ClientContext | undefined;
 	/** Connections kept from the run's describe, taken by the run to the same agent (held-connections.ts). */
 	hold?: ConnectionHold;
 	parallel: number;

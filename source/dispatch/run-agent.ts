@@ -1,6 +1,5 @@
 /** Runs one request on one agent and turns however the exchange ended into exactly one result. */
-import type {SecureContext} from 'node:tls';
-import {exchange, type AgentTarget, type ExchangeEnd} from './agent-connection.js';
+import {exchange, type AgentTarget, type ExchangeEnd, type ClientContext} from './agent-connection.js';
 import type {ConnectionHold} from './held-connections.js';
 import type {AgentResult, RunEvent} from '../run/events.js';
 import {unknownRequestId} from '../protocol/frames.js';
@@ -9,7 +8,7 @@ import type {AgentRunRequest} from '../run/agent-request.js';
 export type {AgentRunRequest} from '../run/agent-request.js';
 
 export type AgentRunOptions = {
-	context: SecureContext;
+	context: ClientContext;
 	/** Agent certificate serials refused (unpaired, superseded). */
 	revoked?: ReadonlySet<string>;
 	connectTimeoutMs: number;
@@ -22,7 +21,7 @@ export type AgentRunOptions = {
 	 * rotation completed during this run): an agent that has already retired the old serial
 	 * refuses the connection before anything runs, and the run is retried once with these.
 	 */
-	freshContext?: () => SecureContext | undefined;
+	freshContext?: () => ClientContext | undefined;
 	/** Connections kept from the run's describe: the run goes over the agent's, when there is one. */
 	hold?: ConnectionHold;
 };
@@ -31,7 +30,7 @@ export async function runOnAgent(target: AgentTarget, request: AgentRunRequest, 
 	const output = {stdout: '', stderr: ''};
 	const startedAt = Date.now();
 	options.emit({type: 'agent-connecting', agent: target.name});
-	const attempt = async (context: SecureContext) => exchange(target, {
+	const attempt = async (context: ClientContext) => exchange(target, {
 		type: 'run',
 		id: request.requestId,
 		script: request.script,

@@ -5,16 +5,15 @@
  * host being down does not hide a run's arguments; but when no host that answered has the script,
  * every argument is treated as secret (kept only as hashes).
  */
-import type {SecureContext} from 'node:tls';
 import {allSecret, noSecrets, secretArgsOf, unionSecrets, type SecretArgs} from '../protocol/secret-args.js';
-import type {AgentTarget} from './agent-connection.js';
+import type {AgentTarget, ClientContext} from './agent-connection.js';
 import {discoverAgents, type Discovered} from './discover.js';
 import type {ConnectionHold} from './held-connections.js';
 
 export type DescribeTargets = (targets: readonly AgentTarget[]) => Promise<readonly Discovered[]>;
 
 /** `hold`: connections the agents keep open after describing, for the run (held-connections.ts). */
-export function describeTargets(context: SecureContext, parallel: number, timeoutMs = 5000, revoked?: ReadonlySet<string>, hold?: ConnectionHold): DescribeTargets {
+export function describeTargets(context: ClientContext, parallel: number, timeoutMs = 5000, revoked?: ReadonlySet<string>, hold?: ConnectionHold): DescribeTargets {
 	return async targets => discoverAgents(targets, context, {parallel, timeoutMs, ...(revoked ? {revoked} : {}), ...(hold ? {hold} : {})});
 }
 

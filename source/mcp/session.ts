@@ -12,7 +12,7 @@
  * The low-level `Server` is used rather than `McpServer`: tool schemas here are JSON Schemas
  * that agents advertise at run time, not Zod schemas known when the code is written.
  */
-import type {SecureContext} from 'node:tls';
+import type {ClientContext} from '../dispatch/agent-connection.js';
 import {Server} from '@modelcontextprotocol/sdk/server/index.js';
 import {CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError} from '@modelcontextprotocol/sdk/types.js';
 import type {AuditLog} from '../audit/file-log.js';
@@ -47,7 +47,7 @@ export type McpPorts = {
 	registry: RegistryStore;
 	audit: AuditLog;
 	/** The controller's client identity as it is now (a long-running server follows a rotation). */
-	context: () => SecureContext;
+	context: () => ClientContext;
 	controllerSerial: () => string;
 	discovery: DiscoveryCache;
 	discoveryMaxAgeMs: number;

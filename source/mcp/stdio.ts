@@ -78,6 +78,7 @@ export async function serveMcpOverStdio(paths: ControllerPaths, input: McpInput,
 	// Runs still going are cancelled (stopping); their records are written before the log closes.
 	await session.settled();
 	await session.server.close().catch(() => undefined);
+	await context.close();
 	await audit.close();
 	return 0;
 }

@@ -2,10 +2,18 @@
 import {XiError} from '../errors.js';
 import {applyTagChange, type TagChange, type Tags} from '../policy/tags.js';
 
+/** How the controller reaches an agent: direct mutual TLS, the NATS relay, or TLS with the relay as fallback. */
+export type AgentTransport = 'tls' | 'nats' | 'both';
+export const agentTransports: readonly AgentTransport[] = ['tls', 'nats', 'both'];
+
 export type AgentRecord = {
 	name: string;
 	/** Where the controller dials: host:port. */
 	address: string;
+	/** Absent: tls. */
+	transport?: AgentTransport;
+	/** The broker (nats://HOST:PORT) an agent of transport nats or both is reached through. */
+	relay?: string;
 	tags: Tags;
 	/** The agent certificate's serial (lower-case hex) and SHA-256 fingerprint. */
 	serial: string;
@@ -131,6 +139,14 @@ export function parseRegistry(value: unknown): Registry | string {
 	for (const agent of (value as Registry).agents) {
 		if (typeof agent?.name !== 'string' || typeof agent.address !== 'string' || typeof agent.serial !== 'string' || typeof agent.tags !== 'object' || agent.tags === null || Array.isArray(agent.tags)) {
 			return `agent record ${JSON.stringify(agent?.name)} lacks name, address, serial or tags`;
+		}
+
+		if (agent.transport !== undefined && !agentTransports.includes(agent.transport)) {
+			return `agent record ${JSON.stringify(agent.name)} has transport ${JSON.stringify(agent.transport)}; expected one of ${agentTransports.join(', ')}`;
+		}
+
+		if (agent.transport !== undefined && agent.transport !== 'tls' && typeof agent.relay !== 'string') {
+			return `agent record ${JSON.stringify(agent.name)} has transport ${agent.transport} but no "relay" broker URL`;
 		}
 	}
 

@@ -31,8 +31,14 @@ export type RolloutInput = {
 	idleTimeoutMs?: number;
 };
 
-/** A host as the plan dials it. */
-export type PlanTarget = {name: string; address: string};
+/** A host as the plan dials it: its address, and the relay when it is reached through one (agent-connection.ts). */
+export type PlanTarget = {name: string; address: string; transport?: 'nats' | 'both'; relay?: string};
+
+/** A registry record as a plan target; a direct-TLS host is only its name and address (so its plan hashes as before). */
+export function planTarget(record: {name: string; address: string; transport?: 'tls' | 'nats' | 'both'; relay?: string}): PlanTarget {
+	const {name, address, transport, relay} = record;
+	return transport === 'nats' || transport === 'both' ? {name, address, transport, ...(relay === undefined ? {} : {relay})} : {name, address};
+}
 
 export type RunPlan = {
 	version: typeof planVersion;
@@ -77,7 +83,7 @@ export function planDocument(plan: PlanContent): Record<string, unknown> {
 		version: planVersion,
 		script: plan.script,
 		argsHash: argsHash(plan.args),
-		targets: plan.targets.map(target => ({name: target.name, address: target.address})),
+		targets: plan.targets.map(target => planTarget(target)),
 		parallel: plan.parallel,
 		timeoutSeconds: plan.timeoutSeconds,
 		dryRun: plan.dryRun,
@@ -126,6 +132,6 @@ export function planView(plan: RunPlan) {
 		rollout: {...plan.rollout},
 		caller: plan.caller,
 		...(plan.token ? {token: {id: plan.token.id, name: plan.token.name}} : {}),
-		asks: plan.targets.map(target => ({agent: target.name, address: target.address, request: asked})),
+		asks: plan.targets.map(target => ({agent: target.name, address: target.address, ...(target.transport ? {via: target.transport === 'nats' ? `relay ${target.relay ?? ''}` : `direct, else relay ${target.relay ?? ''}`} : {}), request: asked})),
 	};
 }

@@ -48,6 +48,7 @@ export function createConsoleCore(paths: ControllerPaths, options: ConsoleCoreOp
 	});
 	const ports = (audit: () => AuditLog) => ({paths, registry, audit, context, controllerSerial});
 	return {
+		close: async () => context.close(),
 		async loadAgents() {
 			return (await registry.read()).agents;
 		},

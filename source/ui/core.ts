@@ -60,6 +60,8 @@ export type AuditView = {
 export type AuditQuery = {requestId?: string; limit: number};
 
 export type ConsoleCore = {
+	/** Ends what the core holds open for the console's life (the relay's broker connection). */
+	close?: () => Promise<void>;
 	loadAgents: () => Promise<AgentRecord[]>;
 	discover: (agents: readonly AgentRecord[], onFound: (found: Discovered) => void) => Promise<void>;
 	run: (request: RunRequest, onEvent: (event: RunEvent) => void) => RunHandle;

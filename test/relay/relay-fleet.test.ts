@@ -19,7 +19,7 @@ import type {ResponseFrame} from '../../source/protocol/frames.js';
 import {envelopeHash, requestEnvelope, sealMessage, signerFromPem, type RequestEnvelope} from '../../source/protocol/relay-envelope.js';
 import {relaySubjects} from '../../source/protocol/relay-subjects.js';
 import {brokerTls} from '../../source/relay/broker-tls.js';
-import {openRelayLink, type RelayLink, type RelayTarget} from '../../source/relay/relay-link.js';
+import {openRelayLink, type RelayLink, type RelayTarget} from '../../source/dispatch/relay-link.js';
 import {openControllerRegistry} from '../../source/home.js';
 import {createController, enrolAgent, freePort, installFixture, startAgent, type RunningAgent, type TestAgent} from '../helpers/fleet.js';
 import {natsServerMissing, startBroker, type Broker} from '../helpers/nats-broker.js';

@@ -20,6 +20,10 @@ export const consoleCommand = defineCommand({
 		const {defaultCaller} = await import('../../io/command-io.js');
 		const core = createConsoleCore(ports.paths, {caller: defaultCaller(), pairListen});
 		const {startConsole} = await import('../../ui/start-console.js');
-		return startConsole(core);
+		try {
+			return await startConsole(core);
+		} finally {
+			await core.close?.();
+		}
 	},
 });

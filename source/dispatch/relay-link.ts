@@ -13,13 +13,13 @@
  * connect timeout: the agent is not connected to the broker, or the broker did not deliver. Every NATS callback is guarded (one that throws would stop the connection's handling).
  */
 import {connect as natsConnect, type NatsConnection} from '@nats-io/transport-node';
-import type {ExchangeEnd, RequestWithoutEnvelope} from '../dispatch/agent-connection.js';
 import type {ResponseFrame, SignedHead} from '../protocol/frames.js';
 import {certificateFacts} from '../pki/certificate-facts.js';
 import {envelopeHash, requestEnvelope, sealMessage, signerFromPem, type RequestBody, type Signer} from '../protocol/relay-envelope.js';
 import {relaySubjects} from '../protocol/relay-subjects.js';
-import {brokerTls} from './broker-tls.js';
-import {ReplyChains} from './reply-chain.js';
+import {brokerTls} from '../relay/broker-tls.js';
+import {ReplyChains} from '../relay/reply-chain.js';
+import {exchangeEnding, terminalTypes, type ExchangeEnd, type RequestWithoutEnvelope} from './exchange-end.js';
 
 export type RelayTarget = {name: string; serial: string; certificate: string};
 
@@ -37,8 +37,6 @@ export type RelayLink = {
 	exchange: (target: RelayTarget, request: RequestWithoutEnvelope, options: RelayExchangeOptions) => Promise<ExchangeEnd>;
 	close: () => Promise<void>;
 };
-
-const terminalTypes = new Set(['result', 'description', 'ack', 'error', 'renewed', 'pinned', 'unpaired']);
 
 export async function openRelayLink(options: {url: string; credentials: {key: string; cert: string; ca: string}; now?: () => number; connect?: typeof natsConnect}): Promise<RelayLink> {
 	const now = options.now ?? Date.now;
@@ -82,25 +80,11 @@ export async function openRelayLink(options: {url: string; credentials: {key: st
 			}
 
 			const chains = new ReplyChains(request.id, {name: target.name, serial: target.serial, certificate: target.certificate, ...(exchangeOptions.revoked ? {revoked: exchangeOptions.revoked} : {})});
-			const timers: NodeJS.Timeout[] = [];
-			let settled = false;
 			let answered = false;
 			let seq = 0;
 			let firstChain = '';
-			const finish = (end: ExchangeEnd) => {
-				if (settled) {
-					return;
-				}
-
-				settled = true;
-				for (const timer of timers) {
-					clearTimeout(timer);
-				}
-
-				exchangeOptions.cancel?.signal.removeEventListener('abort', onAbort);
-				handlers.delete(subject);
-				resolve(end);
-			};
+			const ending = exchangeEnding(resolve, () => handlers.delete(subject));
+			const {finish} = ending;
 
 			const send = (next: RequestWithoutEnvelope): boolean => {
 				const {id, ...rest} = next;
@@ -122,9 +106,9 @@ export async function openRelayLink(options: {url: string; credentials: {key: st
 
 			const onAbort = () => {
 				send({type: 'cancel', id: request.id, caller: exchangeOptions.cancel!.caller});
-				timers.push(setTimeout(() => {
+				ending.after(exchangeOptions.cancel!.graceMs, () => {
 					finish({kind: 'lost', reason: 'the agent did not confirm the cancel over the relay'});
-				}, exchangeOptions.cancel!.graceMs));
+				});
 			};
 
 			handlers.set(subject, text => {
@@ -148,7 +132,7 @@ export async function openRelayLink(options: {url: string; credentials: {key: st
 					case 'frame': {
 						if (!answered) {
 							answered = true;
-							timers.push(setTimeout(() => finish({kind: 'deadline'}), exchangeOptions.deadlineMs));
+							ending.after(exchangeOptions.deadlineMs, () => finish({kind: 'deadline'}));
 						}
 
 						const {frame} = verdict;
@@ -173,12 +157,12 @@ export async function openRelayLink(options: {url: string; credentials: {key: st
 				}
 			});
 
-			timers.push(setTimeout(() => {
+			ending.after(exchangeOptions.connectTimeoutMs, () => {
 				if (!answered) {
 					finish({kind: 'unreachable', reason: `no signed answer from agent ${target.name} over the relay within ${exchangeOptions.connectTimeoutMs / 1000} s (is it connected to the broker?)`});
 				}
-			}, exchangeOptions.connectTimeoutMs));
-			exchangeOptions.cancel?.signal.addEventListener('abort', onAbort, {once: true});
+			});
+			ending.onAbort(exchangeOptions.cancel?.signal, onAbort);
 			if (send(request) && exchangeOptions.cancel?.signal.aborted) {
 				onAbort();
 			}

@@ -1,0 +1,67 @@
+/**
+ * How an exchange with one agent ends, the same over either link (tls-link.ts, relay-link.ts):
+ * the first end wins, every timer the exchange set is cleared, the caller's cancel is no longer
+ * listened to, and the link's own cleanup runs once (close the socket, forget the subject).
+ */
+import type {RequestFrame, ResponseFrame} from '../protocol/frames.js';
+
+/** A request frame as a caller writes it: each link adds its own envelope (a message id and time, or a signed envelope). */
+export type RequestWithoutEnvelope = RequestFrame extends infer F ? (F extends RequestFrame ? Omit<F, 'v' | 'msg' | 'ts'> : never) : never;
+
+export type ExchangeEnd =
+	| {kind: 'terminal'; frame: ResponseFrame}
+	| {kind: 'unreachable'; reason: string}
+	| {kind: 'lost'; reason: string}
+	| {kind: 'deadline'}
+	| {kind: 'protocol'; reason: string};
+
+/** Frames after which the agent says nothing more about the request. */
+export const terminalTypes: ReadonlySet<string> = new Set(['result', 'description', 'ack', 'error', 'renewed', 'pinned', 'unpaired']);
+
+export type Ending = {
+	readonly settled: boolean;
+	finish: (end: ExchangeEnd) => void;
+	/** Calls `then` after `ms` unless the exchange ended first. */
+	after: (ms: number, then: () => void) => void;
+	/** Calls `onAbort` when `signal` aborts, until the exchange ends. */
+	onAbort: (signal: AbortSignal | undefined, onAbort: () => void) => void;
+};
+
+export function exchangeEnding(resolve: (end: ExchangeEnd) => void, cleanup: (end: ExchangeEnd) => void): Ending {
+	let settled = false;
+	const timers: NodeJS.Timeout[] = [];
+	const listeners: Array<() => void> = [];
+	return {
+		get settled() {
+			return settled;
+		},
+		finish(end) {
+			if (settled) {
+				return;
+			}
+
+			settled = true;
+			for (const timer of timers) {
+				clearTimeout(timer);
+			}
+
+			for (const remove of listeners) {
+				remove();
+			}
+
+			cleanup(end);
+			resolve(end);
+		},
+		after(ms, then) {
+			if (!settled) {
+				timers.push(setTimeout(then, ms));
+			}
+		},
+		onAbort(signal, onAbort) {
+			if (signal && !settled) {
+				signal.addEventListener('abort', onAbort, {once: true});
+				listeners.push(() => signal.removeEventListener('abort', onAbort));
+			}
+		},
+	};
+}

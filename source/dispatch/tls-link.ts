@@ -1,0 +1,225 @@
+/**
+ * The direct link: one exchange with one agent over mutual TLS. Dial, check the agent's identity
+ * (exactly one SAN URI naming the agent we meant to reach), send one request frame, hand each
+ * response frame to the caller until a terminal frame, the connection's end, the deadline or the
+ * caller's abort. agent-connection.ts chooses this link or the relay for each agent.
+ */
+import {randomUUID} from 'node:crypto';
+import {connect, createSecureContext, type PeerCertificate, type SecureContext, type TLSSocket} from 'node:tls';
+import {decodeResponse} from '../protocol/decode.js';
+import {encodeFrame, type WithoutVersion} from '../protocol/encode.js';
+import {limits, unknownRequestId, type RequestFrame, type ResponseFrame} from '../protocol/frames.js';
+import {LineSplitter} from '../protocol/line-splitter.js';
+import {parseHostPort} from '../io/address.js';
+import {certificateFacts} from '../pki/certificate-facts.js';
+import {identityUri} from '../pki/identity-uri.js';
+import type {TlsCredentials} from '../pki/credentials.js';
+import {exchangeEnding, terminalTypes, type ExchangeEnd, type RequestWithoutEnvelope} from './exchange-end.js';
+import type {ConnectionHold} from './held-connections.js';
+
+export type TlsTarget = {name: string; address: string};
+
+/** Made once per process: parsing keys for each of 1000 connections would dominate a fan-out. */
+export function createTlsContext(credentials: TlsCredentials): SecureContext {
+	return createSecureContext({key: credentials.key, cert: credentials.cert, ca: [credentials.ca], minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3'});
+}
+
+export type TlsExchangeOptions = {
+	tls: SecureContext;
+	connectTimeoutMs: number;
+	/** Overall limit for the exchange, from the moment of connection. */
+	deadlineMs: number;
+	/**
+	 * Called for every non-terminal frame (started, output, csr); `reply` sends a further request
+	 * frame on the connection, `fail` ends the exchange as a protocol failure with a reason.
+	 */
+	onFrame?: (frame: ResponseFrame, reply: (request: RequestWithoutEnvelope) => void, fail: (reason: string) => void) => void;
+	/** Agent certificate serials the controller refuses (unpaired, superseded by a renewal). */
+	revoked?: ReadonlySet<string>;
+	/** When aborted, a cancel frame is sent and the exchange waits for the agent's answer. */
+	cancel?: {signal: AbortSignal; caller: string; graceMs: number};
+	/** Connections kept from a describe for the run (see exchangeTls). */
+	hold?: ConnectionHold;
+};
+
+type RequestWithoutVersion = WithoutVersion<RequestFrame>;
+
+/** Adds the per-message envelope: a unique message id and a timestamp (replay protection). */
+export function envelope(frame: RequestWithoutEnvelope): string {
+	return encodeFrame({...frame, msg: randomUUID(), ts: Date.now()} as RequestWithoutVersion);
+}
+
+/**
+ * With `options.hold`, a describe whose agent keeps the connection open (`openForRun`) leaves it
+ * there, and a run to that agent goes over it instead of a new connection (held-connections.ts).
+ * A held connection the agent closed for idleness before it read the run (its `timeout` refusal
+ * of the connection: nothing ran) is replaced by a new connection, and so is one whose certificate
+ * the registry refuses by the time of the run (the new handshake then refuses it).
+ */
+export async function exchangeTls(target: TlsTarget, request: RequestWithoutEnvelope, options: TlsExchangeOptions): Promise<ExchangeEnd> {
+	let held = request.type === 'run' ? options.hold?.take(target.name) : undefined;
+	if (held && checkAgentIdentity(target.name, held.getPeerCertificate(), options.revoked)) {
+		// Refused since its describe (unpaired, renewed away): a new connection meets the refusal at its handshake.
+		held.destroy();
+		held = undefined;
+	}
+
+	if (held) {
+		const end = await exchangeOn(target, request, options, held);
+		const idleRefusal = end.kind === 'terminal' && end.frame.type === 'error' && end.frame.id === unknownRequestId && end.frame.code === 'timeout';
+		if (!idleRefusal) {
+			return end;
+		}
+	}
+
+	return exchangeOn(target, request, options, undefined);
+}
+
+function exchangeOn(target: TlsTarget, request: RequestWithoutEnvelope, options: TlsExchangeOptions, held: TLSSocket | undefined): Promise<ExchangeEnd> {
+	const address = parseHostPort(target.address);
+	if (typeof address === 'string') {
+		return Promise.resolve({kind: 'unreachable', reason: `registry address ${address}`});
+	}
+
+	return new Promise(resolve => {
+		let secured = false;
+		let started = false;
+		const ending = exchangeEnding(resolve, end => {
+			socket.off('data', onData).off('error', onError).off('close', onClose);
+			const keep = end.kind === 'terminal' && end.frame.type === 'description' && end.frame.openForRun === true && options.hold?.offer(target.name, socket);
+			if (!keep) {
+				socket.destroy();
+			}
+		});
+		const {finish} = ending;
+
+		const socket: TLSSocket = held ?? connect({
+			host: address.host,
+			port: address.port,
+			secureContext: options.tls,
+			minVersion: 'TLSv1.3',
+			rejectUnauthorized: true,
+			checkServerIdentity: (_host: string, certificate: PeerCertificate) => checkAgentIdentity(target.name, certificate, options.revoked),
+		});
+
+		ending.after(options.connectTimeoutMs, () => {
+			if (!secured) {
+				finish({kind: 'unreachable', reason: `no TLS connection to ${target.address} within ${options.connectTimeoutMs / 1000} s`});
+			}
+		});
+
+		const onAbort = () => {
+			if (!secured) {
+				finish({kind: 'unreachable', reason: 'cancelled before the connection was made'});
+				return;
+			}
+
+			socket.write(envelope({type: 'cancel', id: request.id, caller: options.cancel!.caller}));
+			ending.after(options.cancel!.graceMs, () => {
+				finish({kind: 'lost', reason: 'the agent did not confirm the cancel'});
+			});
+		};
+
+		ending.onAbort(options.cancel?.signal, onAbort);
+
+		const onSecured = () => {
+			secured = true;
+			ending.after(options.deadlineMs, () => {
+				finish({kind: 'deadline'});
+			});
+			socket.write(envelope(request));
+			if (options.cancel?.signal.aborted) {
+				onAbort();
+			}
+		};
+
+		const splitter = new LineSplitter(limits.responseFrameBytes);
+		const onData = (chunk: Buffer) => {
+			const {lines, overflow} = splitter.push(chunk);
+			for (const line of lines) {
+				const decoded = decodeResponse(line);
+				if (!decoded.ok) {
+					finish({kind: 'protocol', reason: `the agent sent a bad frame: ${decoded.error.message}`});
+					return;
+				}
+
+				if (decoded.frame.id !== request.id && decoded.frame.id !== '-') {
+					finish({kind: 'protocol', reason: `the agent answered request ${decoded.frame.id}, not ${request.id}`});
+					return;
+				}
+
+				if (terminalTypes.has(decoded.frame.type)) {
+					finish({kind: 'terminal', frame: decoded.frame});
+					return;
+				}
+
+				started ||= decoded.frame.type === 'started';
+				options.onFrame?.(decoded.frame, next => socket.write(envelope(next)), reason => finish({kind: 'protocol', reason}));
+			}
+
+			if (overflow) {
+				finish({kind: 'protocol', reason: `the agent sent a frame over ${limits.responseFrameBytes} bytes`});
+			}
+		};
+
+		const onError = (error: NodeJS.ErrnoException) => {
+			const reason = describeSocketError(error, target);
+			finish(secured ? {kind: 'lost', reason: started ? `connection lost while the script ran (${reason}); its outcome is unknown` : `connection lost (${reason})`} : {kind: 'unreachable', reason});
+		};
+
+		const onClose = () => {
+			const reason = started ? 'connection closed while the script ran; its outcome is unknown' : 'connection closed before an answer';
+			finish(secured ? {kind: 'lost', reason} : {kind: 'unreachable', reason: `connection to ${target.address} closed during the TLS handshake`});
+		};
+
+		socket.on('data', onData).on('error', onError).on('close', onClose);
+		if (held) {
+			onSecured();
+		} else {
+			socket.once('secureConnect', onSecured);
+		}
+	});
+}
+
+function checkAgentIdentity(expectedName: string, certificate: PeerCertificate, revoked: ReadonlySet<string> | undefined): Error | undefined {
+	const facts = certificateFacts(certificate.raw);
+	if (!facts) {
+		return new Error('the agent certificate cannot be parsed');
+	}
+
+	if (!facts.identity.ok) {
+		return new Error(facts.identity.reason);
+	}
+
+	const expected = identityUri({role: 'agent', name: expectedName});
+	const presented = identityUri(facts.identity.identity);
+	if (presented !== expected) {
+		return new Error(`the agent presented ${presented}, expected ${expected}`);
+	}
+
+	if (revoked?.has(facts.serial)) {
+		return new Error(`the agent presented certificate serial ${facts.serial}, which is revoked`);
+	}
+
+	return undefined;
+}
+
+function describeSocketError(error: NodeJS.ErrnoException, {name, address}: TlsTarget): string {
+	switch (error.code) {
+		case 'ECONNREFUSED': {
+			return `connection refused by ${address} (is the agent running?)`;
+		}
+
+		case 'CERT_HAS_EXPIRED': {
+			return `the certificate of agent ${name} has expired (it was not renewed in time); pair it again: run \`xi-exec pair --listen HOST:PORT --replace\` here and \`xi-exec-agent pair --controller HOST:PORT\` on its host`;
+		}
+
+		case 'ERR_TLS_CERT_ALTNAME_INVALID': {
+			return `wrong agent identity: ${error.message.replace(/^.*?: /, '')}`;
+		}
+
+		default: {
+			return error.code ? `${error.code}: ${error.message}` : error.message;
+		}
+	}
+}

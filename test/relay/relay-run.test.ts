@@ -1,0 +1,103 @@
+/**
+ * The relay through the controller's faces, end to end: a real nats-server on 127.0.0.1 with the
+ * fleet CA, an agent with `"listen": "none"` (no inbound port at all: it only dials out to the
+ * broker) and an agent on direct TLS, and the `xi-exec` CLI itself. `xi-exec run` reaches both in
+ * one run through the same run path (the registry record's transport chooses the link), `agents`
+ * describes the relay agent through the broker, and both audit logs hold the run under one
+ * request id, the agent's with the controller's signed head as witness.
+ */
+import {readFileSync} from 'node:fs';
+import test from 'ava';
+import {agentPaths, readAgentConfig, writeAgentConfig} from '../../agent/home.js';
+import {controllerPaths, openControllerRegistry} from '../../source/home.js';
+import {controllerCli, createController, enrolAgent, freePort, installFixture, runCli, startAgent, waitFor, type RunningAgent, type TestAgent} from '../helpers/fleet.js';
+import {natsServerMissing, startBroker, type Broker} from '../helpers/nats-broker.js';
+
+const missing = natsServerMissing();
+if (missing) {
+	console.log(`relay run tests skipped: ${missing}`);
+}
+
+type Fleet = {controllerHome: string; broker: Broker; agents: Record<string, TestAgent>; running: RunningAgent[]};
+let fleet: Fleet | undefined;
+
+test.before(async () => {
+	if (missing) {
+		return;
+	}
+
+	const controllerHome = await createController();
+	const scripts = {hello: installFixture('hello.sh')};
+	const agents = {
+		nat1: await enrolAgent(controllerHome, {name: 'nat1', port: freePort(), scripts, tags: ['site=depot']}),
+		web1: await enrolAgent(controllerHome, {name: 'web1', port: freePort(), scripts, tags: ['site=hq']}),
+	};
+	const broker = await startBroker(controllerHome, ['nat1']);
+	const paths = agentPaths(agents.nat1.home);
+	writeAgentConfig(paths, {...readAgentConfig(paths), listen: 'none', relay: broker.url});
+	await openControllerRegistry(controllerPaths(controllerHome)).update(registry => ({
+		...registry,
+		agents: registry.agents.map(record => (record.name === 'nat1' ? {...record, transport: 'nats' as const, relay: broker.url} : record)),
+	}));
+	const running = [await startAgent(agents.nat1), await startAgent(agents.web1)];
+	await waitFor(() => running[0]!.lines.find(line => line.includes('"event":"relay.connected"')), 'nat1 to connect to the broker');
+	fleet = {controllerHome, broker, agents, running};
+});
+
+test.after.always(async () => {
+	await Promise.all(fleet?.running.map(async running => running.stop()) ?? []);
+	await fleet?.broker.stop();
+});
+
+const records = (path: string) => readFileSync(path, 'utf8').trim().split('\n').map(line => JSON.parse(line) as Record<string, unknown>);
+
+test.serial('the relay agent listens nowhere: its start-up line says so', t => {
+	if (missing) {
+		t.log(`skipped: ${missing}`);
+		return t.pass();
+	}
+
+	const listening = JSON.parse(fleet!.running[0]!.lines.find(line => line.includes('"event":"listening"'))!) as Record<string, unknown>;
+	t.like(listening, {agent: 'nat1', address: 'none:relay only', relay: fleet!.broker.url});
+});
+
+test.serial('xi-exec run reaches a relay agent and a direct one in one run; both audits hold it', async t => {
+	if (missing) {
+		t.log(`skipped: ${missing}`);
+		return t.pass();
+	}
+
+	const result = await runCli(controllerCli, ['run', 'hello', '--on', 'nat1', '--on', 'web1', '--json', '--home', fleet!.controllerHome]);
+	t.is(result.code, 0, result.stderr);
+	const document = JSON.parse(result.stdout) as {requestId: string; results: Array<Record<string, unknown>>};
+	t.deepEqual(document.results.map(result => [result['agent'], result['status'], result['stdout']]).sort(), [
+		['nat1', 'ok', 'hello from hello\nescape \u001B[2J here\n'],
+		['web1', 'ok', 'hello from hello\nescape \u001B[2J here\n'],
+	]);
+	const {requestId} = document;
+
+	const controller = records(controllerPaths(fleet!.controllerHome).auditLog);
+	const request = controller.find(record => record['event'] === 'run.request' && record['requestId'] === requestId);
+	t.deepEqual(request?.['targets'], ['nat1', 'web1']);
+	const outcome = controller.find(record => record['event'] === 'run.outcome' && record['requestId'] === requestId && record['agent'] === 'nat1');
+	t.like(outcome, {status: 'ok', exitCode: 0});
+	t.truthy(outcome?.['agentHead'], 'the relay agent\'s signed audit head came back with the result');
+
+	const agent = records(agentPaths(fleet!.agents.nat1!.home).auditLog);
+	const received = agent.find(record => record['event'] === 'request.received' && record['requestId'] === requestId);
+	t.like(received, {source: 'relay', script: 'hello'});
+	t.truthy(received?.['controllerHead'], 'the agent recorded the controller\'s signed head as its witness');
+	t.like(agent.find(record => record['event'] === 'run.finish' && record['requestId'] === requestId), {status: 'ok'});
+});
+
+test.serial('xi-exec agents describes the relay agent through the broker', async t => {
+	if (missing) {
+		t.log(`skipped: ${missing}`);
+		return t.pass();
+	}
+
+	const result = await runCli(controllerCli, ['agents', '--json', '--home', fleet!.controllerHome]);
+	t.is(result.code, 0, result.stderr);
+	const views = (JSON.parse(result.stdout) as {agents: Array<Record<string, unknown>>}).agents;
+	t.like(views.find(view => view['name'] === 'nat1'), {status: 'reachable', scripts: [{name: 'hello'}]});
+});
