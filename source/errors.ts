@@ -54,6 +54,7 @@ export const errorCodes = {
 	RUNBOOK_RUN_UNKNOWN: {exit: 2, http: 404, summary: 'No runbook run with that id is in the history.'},
 	RUNBOOK_CHANGED: {exit: 2, http: 409, summary: 'The runbook file changed since the run being resumed; resume with --changed-file to run the new file.'},
 	RUNBOOK_RUNNING: {exit: 2, http: 409, summary: 'That runbook run is still running in another process; it cannot be resumed until it ends.'},
+	RELAY_NOT_SET_UP: {exit: 2, http: 500, summary: 'The relay\'s broker has no certificate or configuration yet: run `xi-exec relay cert` and `xi-exec relay config` first.'},
 	PROTOCOL: {exit: 1, http: 502, summary: 'A peer sent a frame that breaks the wire protocol.'},
 	INTERNAL: {exit: 1, http: 500, summary: 'A bug: please report it with the output of `--debug`.'},
 } as const satisfies Record<string, {exit: number; http: number; summary: string}>;

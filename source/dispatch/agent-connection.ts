@@ -18,7 +18,7 @@ import type {ResponseFrame} from '../protocol/frames.js';
 import type {AgentTransport} from '../registry/model.js';
 import type {ExchangeEnd, RequestWithoutEnvelope} from './exchange-end.js';
 import type {ConnectionHold} from './held-connections.js';
-import {openRelayLink, type RelayLink} from './relay-link.js';
+import type {RelayLink} from './relay-link.js';
 import {createTlsContext, exchangeTls} from './tls-link.js';
 
 export type {ExchangeEnd, RequestWithoutEnvelope} from './exchange-end.js';
@@ -47,7 +47,7 @@ export type ClientContext = {
 export type RelayOpener = (url: string, credentials: TlsCredentials) => Promise<RelayLink>;
 
 /** Made once per process (or per controller certificate): see createTlsContext. */
-export function createClientContext(credentials: TlsCredentials, openRelay: RelayOpener = async (url, given) => openRelayLink({url, credentials: given})): ClientContext {
+export function createClientContext(credentials: TlsCredentials, openRelay: RelayOpener = openRelayLinkLazily): ClientContext {
 	const tls = createTlsContext(credentials);
 	const links = new Map<string, Promise<RelayLink>>();
 	return {
@@ -69,6 +69,12 @@ export function createClientContext(credentials: TlsCredentials, openRelay: Rela
 			await Promise.all(open.map(async link => link.then(async opened => opened.close(), () => undefined)));
 		},
 	};
+}
+
+/** The NATS client is loaded only by a process that reaches a relay agent (a direct-TLS fleet never pays for it). */
+async function openRelayLinkLazily(url: string, credentials: TlsCredentials): Promise<RelayLink> {
+	const {openRelayLink} = await import('./relay-link.js');
+	return openRelayLink({url, credentials});
 }
 
 export type ExchangeOptions = {

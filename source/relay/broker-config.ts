@@ -21,6 +21,11 @@ export type BrokerFiles = {cert: string; key: string; ca: string; pidFile: strin
 
 export type BrokerUser = {user: string; publish: string[]; subscribe: string[]};
 
+/** The agents of the registry the broker has a user for: those reached through the relay. */
+export function relayAgentNames(agents: ReadonlyArray<{name: string; transport?: string}>): string[] {
+	return agents.filter(agent => agent.transport === 'nats' || agent.transport === 'both').map(agent => agent.name).sort();
+}
+
 export function brokerUsers(agents: readonly string[]): BrokerUser[] {
 	return [
 		{user: identityUri({role: 'controller'}), publish: [relaySubjects.anyRequests], subscribe: [relaySubjects.allReplies, relaySubjects.allPresence]},
@@ -35,27 +40,48 @@ export function brokerUsers(agents: readonly string[]): BrokerUser[] {
 const quote = (text: string) => JSON.stringify(text);
 const list = (items: readonly string[]) => `[${items.map(quote).join(', ')}]`;
 
-export function brokerConfig(options: {listen: string; files: BrokerFiles; agents: readonly string[]}): string {
+/**
+ * A cluster of brokers (three for production): every node gets the same file. Routes are mutual
+ * TLS with the fleet CA and `verify_and_map`, and only the broker's own identity may be a route
+ * (`xi-exec:broker`): an agent's certificate, valid for client authentication too, cannot join as
+ * a route and read every subject. A node ignores the route to itself.
+ */
+export type BrokerCluster = {name: string; listen: string; routes: readonly string[]};
+
+export function brokerConfig(options: {listen: string; files: BrokerFiles; agents: readonly string[]; cluster?: BrokerCluster}): string {
 	const users = brokerUsers(options.agents).map(user =>
 		`\t\t{user: ${quote(user.user)}, permissions: {publish: {allow: ${list(user.publish)}}, subscribe: {allow: ${list(user.subscribe)}}}}`);
+	const tls = (indent: string) => [
+		`${indent}tls {`,
+		`${indent}\tcert_file: ${quote(options.files.cert)}`,
+		`${indent}\tkey_file: ${quote(options.files.key)}`,
+		`${indent}\tca_file: ${quote(options.files.ca)}`,
+		`${indent}\tverify_and_map: true`,
+		`${indent}\ttimeout: 5`,
+		`${indent}}`,
+	];
+	const {cluster} = options;
 	return [
 		'# nats-server configuration for the xi-exec relay, written by `xi-exec relay config`.',
 		'# Regenerated on every pairing and unpairing of a relay agent: do not edit by hand.',
 		`listen: ${quote(options.listen)}`,
 		`pid_file: ${quote(options.files.pidFile)}`,
 		`max_payload: ${limits.responseFrameBytes + relayLimits.envelopeOverheadBytes + 4096}`,
-		'tls {',
-		`\tcert_file: ${quote(options.files.cert)}`,
-		`\tkey_file: ${quote(options.files.key)}`,
-		`\tca_file: ${quote(options.files.ca)}`,
-		'\tverify_and_map: true',
-		'\ttimeout: 5',
-		'}',
+		...tls(''),
 		'authorization {',
 		'\tusers: [',
 		...users,
 		'\t]',
 		'}',
+		...(cluster ? [
+			'cluster {',
+			`\tname: ${quote(cluster.name)}`,
+			`\tlisten: ${quote(cluster.listen)}`,
+			...tls('\t'),
+			`\tauthorization {user: ${quote(identityUri({role: 'broker'}))}}`,
+			`\troutes: ${list(cluster.routes)}`,
+			'}',
+		] : []),
 		'',
 	].join('\n');
 }

@@ -14,7 +14,7 @@ import {join} from 'node:path';
 import {XiError} from '../errors.js';
 import {ensureDirectory, existsSync, writeFileAtomic} from '../io/files.js';
 import type {CertificateAuthority} from '../pki/issue.js';
-import type {BrokerFiles} from './broker-config.js';
+import {brokerConfig, type BrokerCluster, type BrokerFiles} from './broker-config.js';
 
 export function brokerFiles(directory: string): BrokerFiles & {config: string} {
 	return {
@@ -40,6 +40,23 @@ export async function writeBrokerCertificate(directory: string, ca: CertificateA
 	writeFileAtomic(files.cert, certificate.toString('pem'), 0o644);
 	writeFileAtomic(files.ca, ca.certificate.toString('pem'), 0o644);
 	return {serial: certificate.serialNumber.toLowerCase(), notAfter: certificate.notAfter};
+}
+
+/** The files `relay cert` writes, checked before a configuration names them. */
+export function missingBrokerFiles(directory: string): string[] {
+	const files = brokerFiles(directory);
+	return [files.key, files.cert, files.ca].filter(path => !existsSync(path));
+}
+
+/** Writes the broker's configuration for these agents (readable by the broker's own user: it holds no secret). */
+export function writeBrokerConfig(directory: string, options: {listen: string; agents: readonly string[]; cluster?: BrokerCluster}): string {
+	const files = brokerFiles(directory);
+	if (missingBrokerFiles(directory).length > 0) {
+		throw new XiError('RELAY_NOT_SET_UP', `${directory} lacks the broker's key or certificate (${missingBrokerFiles(directory).join(', ')}); run \`xi-exec relay cert --dir ${directory} --host NAME\` first.`);
+	}
+
+	writeFileAtomic(files.config, brokerConfig({listen: options.listen, files, agents: options.agents, ...(options.cluster ? {cluster: options.cluster} : {})}), 0o644);
+	return files.config;
 }
 
 /** Asks a running nats-server to re-read its configuration (SIGHUP to the pid in its pid file). */

@@ -12,6 +12,7 @@ import {demo} from './demo.js';
 import {init} from './init.js';
 import {mcp} from './mcp.js';
 import {pair} from './pair.js';
+import {relay} from './relay.js';
 import type {ControllerPorts} from './ports.js';
 import {run} from './run.js';
 import {runbook, runbooks} from './runbook.js';
@@ -21,7 +22,7 @@ import {tag, untag} from './tag.js';
 import {token} from './token.js';
 
 export const controllerCommands: CommandTable<ControllerPorts> = Object.fromEntries(
-	[consoleCommand, demo, init, pair, agents, tag, untag, run, runs, cancel, approvals, approve, reject, runbook, runbooks, serve, mcp, token, audit, ca, renew, rotate, unpair, doctor, completion]
+	[consoleCommand, demo, init, pair, agents, tag, untag, run, runs, cancel, approvals, approve, reject, runbook, runbooks, serve, mcp, token, audit, ca, relay, renew, rotate, unpair, doctor, completion]
 		.map(command => [command.name, command]),
 );
 
