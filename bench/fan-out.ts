@@ -14,6 +14,8 @@
  *     against the same programs on this node (measure-release.ts);
  *   - a one-shot CLI call against `ssh host true`, and what it spends where (measure-one-shot.ts);
  *   - the CLI's start-up before any work against `node -e 0` (measure-start.ts);
+ *   - the console's first output and terminal bytes per second on 6 and 40 agents, against its core
+ *     alone and the CLI (console.ts);
  *   - what durable state writes cost: 200 parallel audit appends and a 100-host run's state
  *     writes, fsynced against page cache only (measure-durability.ts).
  *
@@ -40,6 +42,7 @@ import {measureStart} from './measure-start.js';
 import {measureRelease} from './measure-release.js';
 import {measureAgainstSsh} from './measure-ssh.js';
 import {measureDurability, reportDurability} from './measure-durability.js';
+import {measureConsole} from './console.js';
 import {createReport} from './report.js';
 import {formatTable, seconds} from './table.js';
 
@@ -107,6 +110,7 @@ async function main(): Promise<number> {
 	}
 
 	await bareHosts.stop();
+	await measureConsole(report, {fleet, root, runs: Math.min(settings.repetitions, 3)}, log);
 	const oneShotMs = await measureAgainstSsh(report, findSshTools(), ours, {
 		repetitions: settings.repetitions,
 		parallel: settings.parallel,

@@ -7,6 +7,7 @@ import {randomUUID} from 'node:crypto';
 import {hostname} from 'node:os';
 import {createClientContext} from '../dispatch/agent-connection.js';
 import {discoverAgents} from '../dispatch/discover.js';
+import {createRunConnections, type RunConnections} from '../dispatch/held-connections.js';
 import type {AgentResult, RunEvent} from '../run/events.js';
 import {executePlan} from '../core/run-execute.js';
 import {resolvePlan, type RunRequest as PlanRequest} from '../core/run-plan.js';
@@ -46,7 +47,8 @@ export function createConsoleCore(paths: ControllerPaths, options: ConsoleCoreOp
 		// The console has asked the operator to type the number of targets of a `confirm` script.
 		yes: true,
 	});
-	const ports = (audit: () => AuditLog) => ({paths, registry, audit, context, controllerSerial});
+	// Each run keeps its describe's connections for the run, as `xi-exec run` does: one handshake a host.
+	const ports = (audit: () => AuditLog, connections: RunConnections) => ({paths, registry, audit, context, controllerSerial, connections});
 	return {
 		close: async () => context.close(),
 		async loadAgents() {
@@ -67,8 +69,9 @@ export function createConsoleCore(paths: ControllerPaths, options: ConsoleCoreOp
 
 			const done = (async (): Promise<AgentResult[]> => {
 				let audit: AuditLog | undefined;
+				const connections = createRunConnections();
 				try {
-					const runPorts = ports(() => (audit ??= openControllerAudit(paths)));
+					const runPorts = ports(() => (audit ??= openControllerAudit(paths)), connections);
 					const plan = await resolvePlan(runPorts, {...planRequest(request, false), requestId});
 					const execution = await executePlan(runPorts, plan, {emit, cancel: cancel.signal, cancelledBy: options.caller, ...(request.approveCanary ? {approveCanary: request.approveCanary} : {})});
 					return (await execution.outcome).results;
@@ -88,6 +91,7 @@ export function createConsoleCore(paths: ControllerPaths, options: ConsoleCoreOp
 					onEvent({type: 'run-finished', requestId});
 					return results;
 				} finally {
+					connections.close();
 					await audit?.close().catch(() => undefined);
 				}
 			})();
@@ -95,8 +99,9 @@ export function createConsoleCore(paths: ControllerPaths, options: ConsoleCoreOp
 		},
 		async dryRun(request) {
 			let audit: AuditLog | undefined;
+			const connections = createRunConnections();
 			try {
-				const run = ports(() => (audit ??= openControllerAudit(paths)));
+				const run = ports(() => (audit ??= openControllerAudit(paths)), connections);
 				const plan = await resolvePlan(run, planRequest(request, true));
 				// Every host answers a dry run: with nothing run, there is no canary to wait on.
 				const {results} = await (await executePlan(run, plan, {approveCanary: async () => true})).outcome;
@@ -110,6 +115,7 @@ export function createConsoleCore(paths: ControllerPaths, options: ConsoleCoreOp
 					notes: plan.notes,
 				};
 			} finally {
+				connections.close();
 				await audit?.close().catch(() => undefined);
 			}
 		},
