@@ -24,10 +24,13 @@ import {openPairingListener} from '../pairing/listener.js';
 import {createPairingAuditRecorder} from '../pairing/audit-fields.js';
 import {controllerAuditVerifier, openControllerAudit} from '../audit/controller-log.js';
 import {auditView} from '../core/audit.js';
+import {createApprovalsFace} from '../approvals/face.js';
+import {resolvePlanHashAgain} from '../approvals/resolve-again.js';
 import type {ConsoleCore, RunRequest} from './core.js';
 import {consoleRunDefaults} from './screens/run/run-controls.js';
 
-export type ConsoleCoreOptions = {caller: string; pairListen: HostPort; parallel?: number; timeoutSeconds?: number};
+/** `token`: the operator's own token (XI_EXEC_TOKEN), with which the approvals screen approves and rejects. */
+export type ConsoleCoreOptions = {caller: string; pairListen: HostPort; parallel?: number; timeoutSeconds?: number; token?: string};
 
 export function createConsoleCore(paths: ControllerPaths, options: ConsoleCoreOptions): ConsoleCore {
 	const registry = openControllerRegistry(paths);
@@ -155,5 +158,7 @@ export function createConsoleCore(paths: ControllerPaths, options: ConsoleCoreOp
 		async readAudit(query) {
 			return auditView(paths.auditLog, controllerAuditVerifier(paths), query);
 		},
+		// The approvals use case as the CLI's `approvals|approve|reject` has it, acting on the operator's token.
+		approvals: createApprovalsFace({paths, resolvePlanHash: resolvePlanHashAgain(paths)}, {token: options.token, client: 'xi-exec console'}),
 	};
 }

@@ -18,7 +18,8 @@ export const consoleCommand = defineCommand({
 
 		const {createConsoleCore} = await import('../../ui/console-core.js');
 		const {defaultCaller} = await import('../../io/command-io.js');
-		const core = createConsoleCore(ports.paths, {caller: defaultCaller(), pairListen});
+		const token = ports.env['XI_EXEC_TOKEN']?.trim();
+		const core = createConsoleCore(ports.paths, {caller: defaultCaller(), pairListen, ...(token ? {token} : {})});
 		const {startConsole} = await import('../../ui/start-console.js');
 		try {
 			return await startConsole(core);
