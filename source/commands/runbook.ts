@@ -4,6 +4,7 @@
  * ports (credentials, registry, audit), asks on the terminal, and prints.
  */
 import {X509Certificate} from 'node:crypto';
+import {waitingLine} from '../approvals/approval-text.js';
 import {openControllerAudit} from '../audit/controller-log.js';
 import type {AuditLog} from '../audit/file-log.js';
 import {createClientContext} from '../dispatch/agent-connection.js';
@@ -178,6 +179,9 @@ export async function runbookRunCommand(paths: ControllerPaths, input: RunbookRu
 			...(input.prompt ? {confirm: async (question: string, answer: string) => (await input.prompt!(question)).trim() === answer} : {}),
 			...(input.ask ? {approveCanary: async (step, canary) => input.ask!(canaryQuestion(step, canary))} : {}),
 			...(printer ? {emit: event => printer.onEvent(event)} : {}),
+			waitingForApproval(step, request) {
+				(input.json ? io.stderr : io.stdout)(`-- ${step}: ${waitingLine(request)}; \`xi-exec approve ${request.id}\` from another operator's token\n`);
+			},
 		});
 		const document = runbookRunDocument(findRunbookRun(runbookRunsDirectory(paths), result.id).record);
 		const why = document.cancel ? `${document.cancel.by ? `by ${document.cancel.by} ` : ''}${cancelPlace(document.cancel)}` : result.reason;

@@ -1,7 +1,7 @@
 /**
  * Each runbook step as a normal run, through the same run use case every face calls: its own
  * request id, the token's scope, the policy on every agent, blast-radius limits and a `confirm`
- * script's confirmation all apply per step exactly as for `xi-exec run`, and the run is kept in
+ * script's confirmation and two-person approval all apply per step exactly as for `xi-exec run`, and the run is kept in
  * the history (`runs show ID`) and the audit log on both sides.
  *
  * A step runs on the hosts fixed before it started (StepRunRequest.hosts), not on its selector
@@ -9,8 +9,9 @@
  * scope) are the ones asked. A host unpaired since refuses the step, by name (AGENT_UNKNOWN);
  * `--resume` checks the runbook against the fleet as it is then.
  */
+import {resolveGated, waitThenClaim} from '../approvals/gated-run.js';
+import type {ApprovalRequest} from '../approvals/request.js';
 import {executePlan, type RunPorts} from '../core/run-execute.js';
-import {resolvePlan} from '../core/run-plan.js';
 import type {AgentResult} from '../run/events.js';
 import type {StepRunner} from './execute.js';
 
@@ -26,6 +27,8 @@ export type StepRunnerOptions = {
 	confirm?: (question: string, answer: string) => Promise<boolean>;
 	/** Asked after a step's canary hosts are ok; without it (and without `yes`) a canary step stops there. */
 	approveCanary?: (step: string, canary: AgentResult[]) => Promise<boolean>;
+	/** Told when a step waits for two-person approval (the approvals policy names its plan). */
+	waitingForApproval?: (step: string, request: ApprovalRequest) => void;
 	/** Who cancelled, read when the cancel comes (a cancel from another process names its own caller). */
 	cancelledBy?: () => string | undefined;
 };
@@ -33,7 +36,7 @@ export type StepRunnerOptions = {
 export function runStepsAsRuns(ports: RunPorts, options: StepRunnerOptions): StepRunner {
 	return async ({requestId, step, planned, on, hosts}, control) => {
 		const rollout = step.rollout;
-		const plan = await resolvePlan(ports, {
+		const gated = await resolveGated(ports, {
 			requestId,
 			script: planned.script,
 			args: planned.args,
@@ -57,7 +60,25 @@ export function runStepsAsRuns(ports: RunPorts, options: StepRunnerOptions): Ste
 			yes: options.yes,
 			...(options.confirm ? {confirm: options.confirm} : {}),
 		});
+		// A step the approvals policy names waits here for its approval (a cancel ends the wait) and
+		// runs the plan as approved; a rejection or an expiry refuses the step.
+		let approved: Awaited<ReturnType<typeof waitThenClaim>> | undefined;
+		if (gated.type === 'wait') {
+			options.waitingForApproval?.(step.name, gated.request);
+			try {
+				approved = await waitThenClaim(ports, gated.request, options.token, {signal: control.cancel});
+			} catch (error) {
+				if (control.cancel.aborted) {
+					return {results: gated.plan.targets.map(target => ({agent: target.name, status: 'skipped'})), cancelled: true};
+				}
+
+				throw error;
+			}
+		}
+
+		const plan = approved?.plan ?? gated.plan;
 		const execution = await executePlan(ports, plan, {
+			...(approved ? {approval: approved.approval} : {}),
 			cancel: control.cancel,
 			emit: control.emit,
 			// Read by the run when the cancel comes and when it ends, not now: who cancels is known only then.
