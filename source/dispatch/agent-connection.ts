@@ -14,12 +14,10 @@
  */
 import type {SecureContext} from 'node:tls';
 import type {TlsCredentials} from '../pki/credentials.js';
-import type {ResponseFrame} from '../protocol/frames.js';
 import type {AgentTransport} from '../registry/model.js';
 import type {ExchangeEnd, RequestWithoutEnvelope} from './exchange-end.js';
-import type {ConnectionHold} from './held-connections.js';
 import type {RelayLink} from './relay-link.js';
-import {createTlsContext, exchangeTls} from './tls-link.js';
+import {createTlsContext, exchangeTls, type TlsExchangeOptions} from './tls-link.js';
 
 export type {ExchangeEnd, RequestWithoutEnvelope} from './exchange-end.js';
 export {envelope} from './tls-link.js';
@@ -77,22 +75,9 @@ async function openRelayLinkLazily(url: string, credentials: TlsCredentials): Pr
 	return openRelayLink({url, credentials});
 }
 
-export type ExchangeOptions = {
+/** Options of an exchange over either link: a direct TLS exchange's (tls-link.ts), with the client context in place of its TLS context. */
+export type ExchangeOptions = Omit<TlsExchangeOptions, 'tls'> & {
 	context: ClientContext;
-	connectTimeoutMs: number;
-	/** Overall limit for the exchange, from the moment of connection (over the relay: of the agent's first answer). */
-	deadlineMs: number;
-	/**
-	 * Called for every non-terminal frame (started, output, csr); `reply` sends a further request
-	 * frame to the agent, `fail` ends the exchange as a protocol failure with a reason.
-	 */
-	onFrame?: (frame: ResponseFrame, reply: (request: RequestWithoutEnvelope) => void, fail: (reason: string) => void) => void;
-	/** Agent certificate serials the controller refuses (unpaired, superseded by a renewal). */
-	revoked?: ReadonlySet<string>;
-	/** When aborted, a cancel frame is sent and the exchange waits for the agent's answer. */
-	cancel?: {signal: AbortSignal; caller: string; graceMs: number};
-	/** Connections kept from a describe for the run (direct TLS only: held-connections.ts). */
-	hold?: ConnectionHold;
 	/** What the relay set aside on the way (duplicated replies, replies to replayed requests). */
 	onNotice?: (notice: string) => void;
 };
