@@ -10,7 +10,10 @@ import {discoverAgents} from '../dispatch/discover.js';
 import {createRunConnections, type RunConnections} from '../dispatch/held-connections.js';
 import type {AgentResult, RunEvent} from '../run/events.js';
 import {executePlan} from '../core/run-execute.js';
-import {resolvePlan, type RunRequest as PlanRequest} from '../core/run-plan.js';
+import {resolvePlan, type PlanPorts, type RunRequest as PlanRequest} from '../core/run-plan.js';
+import {resolveGated} from '../approvals/gated-run.js';
+import {XiError} from '../errors.js';
+import type {RunPlan} from '../run/plan.js';
 import {dryRunAnswer} from '../output/dry-run-view.js';
 import {historyDirectory} from '../history/run-store.js';
 import {listRuns} from '../history/run-store.js';
@@ -49,6 +52,8 @@ export function createConsoleCore(paths: ControllerPaths, options: ConsoleCoreOp
 		...(request.rollout ? {rollout: request.rollout} : {}),
 		// The console has asked the operator to type the number of targets of a `confirm` script.
 		yes: true,
+		// Approvals act on the operator's own token (XI_EXEC_TOKEN), as `xi-exec run` does.
+		...(options.token === undefined ? {} : {token: options.token}),
 	});
 	// Each run keeps its describe's connections for the run, as `xi-exec run` does: one handshake a host.
 	const ports = (audit: () => AuditLog, connections: RunConnections) => ({paths, registry, audit, context, controllerSerial, connections});
@@ -75,7 +80,7 @@ export function createConsoleCore(paths: ControllerPaths, options: ConsoleCoreOp
 				const connections = createRunConnections();
 				try {
 					const runPorts = ports(() => (audit ??= openControllerAudit(paths)), connections);
-					const plan = await resolvePlan(runPorts, {...planRequest(request, false), requestId});
+					const plan = await gatedPlan(runPorts, {...planRequest(request, false), requestId});
 					const execution = await executePlan(runPorts, plan, {emit, cancel: cancel.signal, cancelledBy: options.caller, ...(request.approveCanary ? {approveCanary: request.approveCanary} : {})});
 					return (await execution.outcome).results;
 				} catch (error) {
@@ -161,4 +166,18 @@ export function createConsoleCore(paths: ControllerPaths, options: ConsoleCoreOp
 		// The approvals use case as the CLI's `approvals|approve|reject` has it, acting on the operator's token.
 		approvals: createApprovalsFace({paths, resolvePlanHash: resolvePlanHashAgain(paths)}, {token: options.token, client: 'xi-exec console'}),
 	};
+}
+
+/**
+ * The plan of a console run, through two-person approval like every face: a run the approvals
+ * policy names is not started here; its request is opened and the refusal says how it goes on.
+ */
+async function gatedPlan(ports: PlanPorts, request: PlanRequest): Promise<RunPlan> {
+	const gated = await resolveGated(ports, request);
+	if (gated.type === 'run') {
+		return gated.plan;
+	}
+
+	const {id} = gated.request;
+	throw new XiError('APPROVAL_PENDING', `This run needs approval: request ${id} is open. Another operator approves it (the approvals screen, A, or \`xi-exec approve ${id}\`), then run it with \`xi-exec run --approved ${id}\`.`);
 }

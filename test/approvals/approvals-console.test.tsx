@@ -5,7 +5,7 @@
  * of hosts, and the controller records it as his; a console started with alice's own token is
  * refused with APPROVAL_SELF's words and approves nothing.
  */
-import {readFileSync, writeFileSync} from 'node:fs';
+import {existsSync, readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import test from 'ava';
 import {controllerPaths} from '../../source/home.js';
@@ -64,4 +64,41 @@ test('an operator approves from the console with their own token; the requester 
 	// The requester's run then starts with exactly the approved plan.
 	const ran = await runCli(controllerCli, ['run', '--approved', id], {XI_EXEC_HOME: controller, XI_EXEC_TOKEN: tokens['alice']!});
 	t.is(ran.code, 0, ran.stderr);
+});
+
+test('a console run the approvals policy names is not started: it opens a request, or wants a token', async t => {
+	const controller = await createController();
+	writeFileSync(join(controller, 'policy.json'), JSON.stringify({approvals: {rules: [{name: 'production', scripts: ['touch-marker'], on: ['env=production'], approvers: ['token:lead-*']}]}}));
+	const marker = join(controller, 'ran');
+	const script = installScript('touch-marker', `#!/bin/sh\ntouch ${marker}\n`);
+	const agent = await enrolAgent(controller, {name: 'web1', port: freePort(), tags: ['env=production'], scripts: {'touch-marker': script}});
+	const running = await startAgent(agent);
+	t.teardown(async () => running.stop());
+	const created = await runCli(controllerCli, ['token', 'create', '--name', 'alice', '--operator', '--json'], {XI_EXEC_HOME: controller});
+	const alice = (JSON.parse(created.stdout) as {token: string}).token;
+	const paths = controllerPaths(controller);
+	const consoleRun = async (token: string | undefined) => {
+		const core = createConsoleCore(paths, {caller: 'console-test', pairListen: {host: '127.0.0.1', port: 0}, ...(token === undefined ? {} : {token})});
+		t.teardown(async () => core.close?.());
+		return core.run({script: 'touch-marker', args: [], targets: ['web1']}, () => undefined).done;
+	};
+
+	const cases = [
+		{token: undefined, reason: /^This run needs approval \(1 of: token:lead-\*, rule "production"\), and approvals act on your own token, not on the account: run it again with XI_EXEC_TOKEN or --token-file\.$/, code: 'APPROVAL_TOKEN_REQUIRED'},
+		{token: alice, reason: /^This run needs approval: request (\S+) is open\. Another operator approves it \(the approvals screen, A, or `xi-exec approve \1`\), then run it with `xi-exec run --approved \1`\.$/, code: undefined},
+	];
+	for (const {token, reason, code} of cases) {
+		const [result] = await consoleRun(token);
+		t.like(result, {agent: 'web1', status: 'error'});
+		t.regex(result!.reason ?? '', reason);
+		const records = readFileSync(paths.auditLog, 'utf8').trim().split('\n').map(line => JSON.parse(line) as Record<string, unknown>);
+		if (code) {
+			t.like(records.findLast(record => record['event'] === 'run.refused'), {script: 'touch-marker', code});
+		} else {
+			const id = reason.exec(result!.reason!)![1]!;
+			t.like(records.findLast(record => record['event'] === 'approval.requested'), {approvalId: id});
+		}
+	}
+
+	t.false(existsSync(marker), 'the script never ran');
 });
