@@ -131,7 +131,7 @@ export function zshCompletion(spec: CompletionSpec): string {
 	const cases = spec.commands.map(command => {
 		const flags = [...command.flags, ...spec.globalFlags].map(flag => flag.flag).join(' ');
 		const positional = command.subcommands.length > 0
-			? `if (( CURRENT == 3 )); then compadd -- ${command.subcommands.join(' ')}; ${command.positional ? `else compadd -- $(${name}_list ${command.positional}); ` : ''}fi`
+			? `if (( CURRENT == at + 1 )); then compadd -- ${command.subcommands.join(' ')}; ${command.positional ? `else compadd -- $(${name}_list ${command.positional}); ` : ''}fi`
 			: command.positional ? `compadd -- $(${name}_list ${command.positional})` : ':';
 		return `\t\t${command.name}) if [[ $PREFIX == -* ]]; then compadd -- ${flags}; else ${positional}; fi ;;`;
 	});
@@ -152,12 +152,18 @@ ${name}() {
 	commands=(${commandList})
 	case "$words[CURRENT-1]" in
 ${valueCase('selectors', `compadd -Q -- $(${name}_list selectors)`)}${valueCase('agents', `compadd -- $(${name}_list agents)`)}${valueCase('runs', `compadd -- $(${name}_list runs)`)}${valueCase('directory', '_files -/')}${valueCase('file', '_files')}${valueCase('other', ':')}	esac
-	if (( CURRENT == 2 )); then
+	# The command is the first word after the global flags (and --home's value).
+	local -i at=2
+	while (( at < CURRENT )) && [[ $words[at] == -* ]]; do
+		[[ $words[at] == --home ]] && (( at++ ))
+		(( at++ ))
+	done
+	if (( CURRENT == at )); then
 		if [[ $PREFIX == -* ]]; then compadd -- ${spec.globalFlags.map(flag => flag.flag).join(' ')}; else _describe 'command' commands; fi
 		return
 	fi
 
-	case "$words[2]" in
+	case "$words[at]" in
 ${cases.join('\n')}
 	esac
 }

@@ -141,6 +141,9 @@ test('in an interactive zsh under tmux, Tab completes a command, a flag, a scrip
 		t.truthy(await complete('xi-exec run res', /^% xi-exec run restart-app\s*$/m, 'the script name completed'));
 		t.truthy(await complete('xi-exec run disk-usage --on zeb', /^% xi-exec run disk-usage --on zebra01\s*$/m, 'the agent name completed'));
 		t.truthy(await complete('xi-exec run disk-usage --on env=prod', /^% xi-exec run disk-usage --on env=production\s*$/m, 'the tag completed'));
+		// Global flags before the command: the command is found after them (and after --home's value).
+		t.truthy(await complete(`xi-exec --no-color --home ${home} run res`, /^% xi-exec --no-color --home \S+ run restart-app\s*$/m, 'the script name completed after global flags'));
+		t.truthy(await complete(`xi-exec --home ${home} toke`, /^% xi-exec --home \S+ token\s*$/m, 'the command completed after --home'));
 	} finally {
 		try {
 			tmux('kill-server');
