@@ -4,7 +4,7 @@
  * issue them; there is deliberately no CLI shortcut that bypasses pairing), agents started as real
  * `xi-exec-agent start` processes on 127.0.0.1.
  */
-import {spawn, type ChildProcess} from 'node:child_process';
+import {spawn, type ChildProcess, type ChildProcessWithoutNullStreams} from 'node:child_process';
 import {randomUUID} from 'node:crypto';
 import {mkdtempSync, writeFileSync, chmodSync, mkdirSync, readFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
@@ -187,6 +187,26 @@ function portsInUse(): Set<number> {
 }
 
 export type CliResult = {code: number | null; stdout: string; stderr: string};
+
+/**
+ * Starts a TypeScript fixture (test/fixtures/NAME) through tsx with its stdin open, for tests
+ * that hold several processes at a line ("ready") and release them together (stdin "go").
+ */
+export function startFixture(name: string, args: string[]): {child: ChildProcessWithoutNullStreams; exited: Promise<number | null>; stdout: () => string; stderr: () => string} {
+	const child = spawn(process.execPath, ['--import', 'tsx', join(fixtures, name), ...args], {cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe']});
+	let stdout = '';
+	let stderr = '';
+	child.stdout.on('data', (chunk: Buffer) => {
+		stdout += chunk.toString();
+	});
+	child.stderr.on('data', (chunk: Buffer) => {
+		stderr += chunk.toString();
+	});
+	const exited = new Promise<number | null>(resolve => {
+		child.on('close', resolve);
+	});
+	return {child, exited, stdout: () => stdout, stderr: () => stderr};
+}
 
 export function runCli(cli: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
 	return spawnCli(cli, args, env).done;

@@ -3,28 +3,15 @@
  * (`openRegistryStore(...).update`, a cross-process lock around every read-modify-write):
  * nothing either of them wrote is lost.
  */
-import {spawn} from 'node:child_process';
 import {join} from 'node:path';
 import test from 'ava';
 import {createRegistryFile, openRegistryStore} from '../../source/registry/store.js';
-import {fixtures, repoRoot, temporaryDirectory, waitFor} from '../helpers/fleet.js';
+import {startFixture, temporaryDirectory, waitFor} from '../helpers/fleet.js';
 
 const perWriter = 30;
 
 function startWriter(path: string, prefix: string) {
-	const child = spawn(process.execPath, ['--import', 'tsx', join(fixtures, 'registry-writer.ts'), path, prefix, String(perWriter)], {cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe']});
-	let stdout = '';
-	let stderr = '';
-	child.stdout.on('data', (chunk: Buffer) => {
-		stdout += chunk.toString();
-	});
-	child.stderr.on('data', (chunk: Buffer) => {
-		stderr += chunk.toString();
-	});
-	const exited = new Promise<number | null>(resolve => {
-		child.on('close', resolve);
-	});
-	return {child, exited, stdout: () => stdout, stderr: () => stderr};
+	return startFixture('registry-writer.ts', [path, prefix, String(perWriter)]);
 }
 
 test('two processes adding 30 agents each to the same registry at once lose nothing', async t => {

@@ -5,14 +5,13 @@
  * line that reaches the moved-aside copy late is still read. Two processes marking agents seen at
  * once, while the journal is folded and moved several times, lose no line.
  */
-import {spawn} from 'node:child_process';
 import {appendFileSync, existsSync, readFileSync} from 'node:fs';
 import {join} from 'node:path';
 import test from 'ava';
 import {addAgent, type AgentRecord} from '../../source/registry/model.js';
 import {seenLine} from '../../source/registry/seen.js';
 import {createRegistryFile, openRegistryStore, seenJournalPaths} from '../../source/registry/store.js';
-import {fixtures, repoRoot, temporaryDirectory, waitFor} from '../helpers/fleet.js';
+import {startFixture, temporaryDirectory, waitFor} from '../helpers/fleet.js';
 
 const pairedAt = '2026-01-01T00:00:00.000Z';
 const record = (name: string): AgentRecord => ({name, address: '127.0.0.1:7441', tags: {}, serial: '1a', fingerprint: 'ab'.repeat(32), certificateExpires: '2030-01-01T00:00:00.000Z', pairedAt});
@@ -68,19 +67,7 @@ test('a journal grown past 64 KiB is folded into registry.json and moved aside; 
 });
 
 function startWriter(path: string, prefix: string, count: number, base: number) {
-	const child = spawn(process.execPath, ['--import', 'tsx', join(fixtures, 'seen-writer.ts'), path, prefix, String(count), String(base)], {cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe']});
-	let stdout = '';
-	let stderr = '';
-	child.stdout.on('data', (chunk: Buffer) => {
-		stdout += chunk.toString();
-	});
-	child.stderr.on('data', (chunk: Buffer) => {
-		stderr += chunk.toString();
-	});
-	const exited = new Promise<number | null>(resolve => {
-		child.on('close', resolve);
-	});
-	return {child, exited, stdout: () => stdout, stderr: () => stderr};
+	return startFixture('seen-writer.ts', [path, prefix, String(count), String(base)]);
 }
 
 test('two processes marking agents seen at once, while the journal is folded and moved, lose no line', async t => {
