@@ -5,7 +5,7 @@
  *
  * 1. more than `maxPatternLength` characters;
  * 2. a backreference or lookaround;
- * 3. a quantified group that itself holds a quantifier, `?` included (`(a+)+`, `(a?a?)+`): exponential;
+ * 3. a repeated group that itself holds a quantifier, `?` included (`(a+)+`, `(a?a?)+`): exponential;
  * 4. a repeated group that holds an alternation (`(a|aa)+`, `(a|a)*`): exponential;
  * 5. two unbounded repeats with nothing between them that forces where the first one ends
  *    (`a*a*`, `.*x.*`, `\w+\s?\w+`): polynomial. Read as a sequence, a plain character that no
@@ -15,7 +15,8 @@
  * 6. more than `maxChoices` ways to match one stretch from its options and bounded repeats
  *    (`.{0,9}.{0,9}.{0,9}x`): bounded, but a constant that large is an attack too.
  *
- * Conservative: a group holding a repeat or an alternation counts as able to match any character.
+ * A group that matches at most once is read as each of its ways in turn (rules 5 and 6 check each
+ * expansion). Conservative: a repeated group counts as able to match any character.
  * What is accepted matches in time linear in the argument's length; the test proves that of
  * every accepted pattern of a generated corpus with an ReDoS checker we did not write. Pure.
  */
@@ -25,7 +26,7 @@ export const maxPatternLength = 256;
 export const maxChoices = 256;
 
 const reasons = {
-	nested: 'a quantified group contains a quantifier (like (a+)+), which can take exponential time',
+	nested: 'a repeated group contains a quantifier (like (a+)+), which can take exponential time',
 	alternation: 'a repeated group contains an alternation (like (a|aa)+), which can take exponential time',
 	polynomial: 'two repeats can take the same characters one after the other (like a*a* or \\w+\\s?\\w+), which can take polynomial time: put a character the first repeat cannot match between them',
 	choices: `more than ${maxChoices} ways to match one stretch of the pattern (options and bounded repeats like .{0,9}.{0,9}.{0,9} multiply), which is too slow on long arguments`,
@@ -163,13 +164,36 @@ function parsePattern(source: string): Term[][] {
 
 function backtrackingRisk(pattern: Term[][]): string | undefined {
 	for (const sequence of pattern) {
-		const risk = sequence.map(term => groupRisk(term)).find(Boolean) ?? stretchRisk(sequence);
+		const risk = sequence.map(term => groupRisk(term)).find(Boolean) ?? expansions(sequence).map(expanded => stretchRisk(expanded)).find(Boolean);
 		if (risk) {
 			return risk;
 		}
 	}
 
 	return undefined;
+}
+
+/**
+ * The sequence with each group that is not repeated (no quantifier, or at most once) replaced by
+ * each of its alternatives, and an optional one also by nothing: `[a-z]+(\.[a-z]+)?` is read as
+ * `[a-z]+\.[a-z]+` and `[a-z]+`. A backtracking engine tries a group that matches at most once
+ * by trying each way in turn, so its work is at most the sum of the expansions' work, and each is
+ * checked alone. More than `maxChoices` expansions: the sequence as written (conservative).
+ */
+function expansions(sequence: readonly Term[]): Term[][] {
+	let result: Term[][] = [[]];
+	for (const term of sequence) {
+		const ways = term.kind === 'group' && (term.quantifier?.max ?? 1) <= 1
+			? [...(term.quantifier?.min === 0 ? [[]] : []), ...term.alternatives!.flatMap(alternative => expansions(alternative))]
+			: [[term]];
+		if (result.length * ways.length > maxChoices) {
+			return [[...sequence]];
+		}
+
+		result = result.flatMap(prefix => ways.map(way => [...prefix, ...way]));
+	}
+
+	return result;
 }
 
 /** Rules 3 and 4, innermost group first. */
@@ -185,7 +209,7 @@ function groupRisk(term: Term): string | undefined {
 		}
 	}
 
-	if (term.quantifier && holds(term, child => child.quantifier !== undefined)) {
+	if (term.quantifier && term.quantifier.max > 1 && holds(term, child => child.quantifier !== undefined)) {
 		return reasons.nested;
 	}
 

@@ -13,7 +13,7 @@ async function complexity(pattern: RegExp): Promise<string> {
 	return diagnosis.status === 'safe' ? 'linear' : diagnosis.status === 'vulnerable' ? diagnosis.complexity.type : `unknown (${diagnosis.error.kind})`;
 }
 
-const nested = 'a quantified group contains a quantifier (like (a+)+), which can take exponential time';
+const nested = 'a repeated group contains a quantifier (like (a+)+), which can take exponential time';
 const alternation = 'a repeated group contains an alternation (like (a|aa)+), which can take exponential time';
 const lookaround = 'backreferences and lookaround are not allowed';
 const polynomial = 'two repeats can take the same characters one after the other (like a*a* or \\w+\\s?\\w+), which can take polynomial time: put a character the first repeat cannot match between them';
@@ -27,7 +27,10 @@ const refusals: Array<{source: string; reason: string; why: string; risk?: 'expo
 	{source: '(?:a+)+', reason: nested, why: 'a non-capturing group'},
 	{source: '(a+){2,}', reason: nested, why: 'a brace quantifier on the group'},
 	{source: '(a{2})+', reason: nested, why: 'a brace quantifier inside'},
-	{source: '(a+)?', reason: nested, why: 'an optional group holding a quantifier'},
+	{source: '((a+)?)+', reason: nested, why: 'an optional group holding a quantifier, repeated'},
+	{source: '(a+)?a+', reason: polynomial, why: 'read with the optional group taken, it is a+a+', risk: 'polynomial'},
+	{source: '[a-z]+(\\.?[a-z]+)?', reason: polynomial, why: 'the optional dot inside the group fixes nothing', risk: 'polynomial'},
+	{source: '(x|a+)a+', reason: polynomial, why: 'one alternative of a group matched once makes a+a+', risk: 'polynomial'},
 	{source: '(\\w+\\s?)+', reason: nested, why: 'the shape of the classic e-mail ReDoS', risk: 'exponential'},
 	{source: '(a?a?)+', reason: nested, why: 'optional parts inside a repeated group (it took 24 s on 21 characters when it was allowed)', risk: 'exponential'},
 	{source: '(x\\(?)+', reason: nested, why: 'a ? after an escaped parenthesis still quantifies'},
@@ -44,7 +47,7 @@ const refusals: Array<{source: string; reason: string; why: string; risk?: 'expo
 	{source: '(?:a+)x?a+', reason: polynomial, why: 'a group does not hide a repeat', risk: 'polynomial'},
 	{source: '[a-z]+\\.?[a-z.]+', reason: polynomial, why: 'the second repeat can take the dot the first stops at, and the dot is optional', risk: 'polynomial'},
 	{source: 'a+a{0,300}', reason: polynomial, why: 'a bound wider than the choice limit counts as unbounded'},
-	{source: '(a+)x(a+)', reason: polynomial, why: 'conservative: a group holding a repeat is assumed to take any character, so x does not separate'},
+	{source: '(ab)*x[a-z]+', reason: polynomial, why: 'conservative: a repeated group is assumed to take any character, so x does not separate'},
 	{source: '.{0,9}.{0,9}.{0,9}x', reason: choices, why: '1,000 ways to split before x'},
 	{source: 'a?b?c?d?e?f?g?h?i?', reason: choices, why: 'nine options: 512 ways'},
 	{source: '(a)\\1', reason: lookaround, why: 'a backreference'},
@@ -88,6 +91,9 @@ const accepted: Array<{source: string; matches: string[]; rejects: string[]}> = 
 	{source: '[a-z]+@[a-z]+\\.[a-z]+', matches: ['ops@example.org'], rejects: ['ops@example', '@example.org']},
 	{source: '\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}', matches: ['10.0.0.1'], rejects: ['10.0.0', '1000.0.0.1']},
 	{source: 'a+x[ax]+', matches: ['axx', 'aaxaxa'], rejects: ['ax', 'xa']},
+	{source: '[a-z]+(\\.[a-z]+)?', matches: ['example', 'example.org'], rejects: ['example.', '.org', 'a.b.c']},
+	{source: '(a+)?', matches: ['', 'aaa'], rejects: ['b']},
+	{source: '(a+)x(a+)', matches: ['axa', 'aaxaaa'], rejects: ['xa', 'ax']},
 	{source: '[a-z]+(\\.log)?', matches: ['nginx', 'nginx.log'], rejects: ['nginx.', 'nginx.lo']},
 	{source: `[a-z]{1,${maxChoices}}`, matches: ['a', 'z'.repeat(maxChoices)], rejects: ['', 'z'.repeat(maxChoices + 1)]},
 ];
