@@ -219,7 +219,9 @@ export const agentViewSchema: JsonSchema = object({
 	drifted: {type: 'boolean', description: 'true when the agent\'s own tags differ from the registry\'s.'},
 	status: {enum: ['reachable', 'unreachable']},
 	reason: {type: ['string', 'null']},
+	transport: {type: 'string', enum: ['tls', 'nats', 'both'], description: 'How the controller reaches the agent: direct mutual TLS, the NATS relay, or TLS with the relay as fallback.'},
 	lastSeen: nullable(timestamp),
+	lastSeenVia: {type: ['string', 'null'], enum: ['tls', 'relay', null], description: 'The link the agent last answered over (null when never seen or not known).'},
 	certificateExpires: timestamp,
 	scripts: {type: 'array', items: scriptViewSchema},
 });

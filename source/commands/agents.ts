@@ -5,7 +5,7 @@ import type {AuditLog} from '../audit/file-log.js';
 import {certificateNotes, maintainAfterContact} from '../certificates/after-contact.js';
 import {createClientContext, type ClientContext} from '../dispatch/agent-connection.js';
 import {discoverAgents} from '../dispatch/discover.js';
-import {viewAgents, type AgentView} from '../core/agents-view.js';
+import {presenceText, viewAgents, type AgentView} from '../core/agents-view.js';
 import {loadControllerCredentials, openControllerRegistry, type ControllerPaths} from '../home.js';
 import {safeJson, visible} from '../output/visible.js';
 import {describeDrift, formatTags} from '../policy/tags.js';
@@ -46,7 +46,7 @@ export async function agentsCommand(paths: ControllerPaths, input: {on: string[]
 		return 0;
 	}
 
-	io.stdout(formatAgentTable(views));
+	io.stdout(formatAgentTable(views, new Date()));
 	return 0;
 }
 
@@ -64,14 +64,16 @@ async function keepCertificatesCurrent(paths: ControllerPaths, reached: AgentRec
 	io.stderr(warnings.map(finding => `xi-exec: ${finding.level === 'fail' ? 'error' : 'warning'}: ${finding.subject}: ${finding.message}\n`).join(''));
 }
 
-export function formatAgentTable(views: readonly AgentView[]): string {
+export function formatAgentTable(views: readonly AgentView[], now: Date): string {
 	const rows = [
-		['NAME', 'ADDRESS', 'STATUS', 'SCRIPTS', 'EXPIRES', 'TAGS'],
+		['NAME', 'ADDRESS', 'TRANSPORT', 'STATUS', 'SCRIPTS', 'SEEN', 'EXPIRES', 'TAGS'],
 		...views.map(view => [
 			view.name,
 			view.address,
+			view.transport,
 			view.status,
 			view.status === 'reachable' ? String(view.scripts.length) : '-',
+			presenceText(view, now).replace(/^seen /, ''),
 			view.certificateExpires.slice(0, 10),
 			formatTags(view.tags) + (view.drifted ? ' (drifted)' : ''),
 		]),

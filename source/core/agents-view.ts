@@ -4,10 +4,12 @@
  * reachable ones are recorded as seen, and each is shown with its registry facts (address, tags,
  * certificate expiry), what it reported (its own tags, drift, reachability) and its scripts.
  * Being seen is one appended line of the registry's journal, not a rewrite of the registry.
+ * Each agent also shows how it is reached (`transport`: tls, nats, both) and the link it last
+ * answered over (`lastSeenVia`); `presenceText` words it for the faces: "seen 3 s ago via relay".
  */
 import type {Discovered} from '../dispatch/discover.js';
 import {sameTags} from '../policy/tags.js';
-import type {AgentRecord} from '../registry/model.js';
+import type {AgentRecord, AgentTransport, SeenVia} from '../registry/model.js';
 import type {RegistryStore} from '../registry/store.js';
 import {compileAdvertisedSchema} from './advertised-schema.js';
 
@@ -34,7 +36,11 @@ export type AgentView = {
 	status: Discovered['status'];
 	/** Why it is not reachable, or null. */
 	reason: string | null;
+	/** How the controller reaches it: direct TLS, the NATS relay, or TLS with the relay as fallback. */
+	transport: AgentTransport;
 	lastSeen: string | null;
+	/** The link it answered over at lastSeen (null when never seen or not known). */
+	lastSeenVia: SeenVia | null;
 	certificateExpires: string;
 	scripts: AgentScriptView[];
 };
@@ -54,15 +60,25 @@ export type AgentsViewPorts = {
 export async function viewAgents(ports: AgentsViewPorts, agents: readonly AgentRecord[], showScript: (name: string) => boolean = () => true): Promise<{agents: AgentView[]; reachable: AgentRecord[]}> {
 	const found = await ports.discover(agents);
 	const now = ports.now().toISOString();
-	const reachable = new Set(found.filter(agent => agent.status === 'reachable').map(agent => agent.name));
-	await ports.registry.markSeen([...reachable], now).catch(() => undefined);
+	const answered = found.filter(agent => agent.status === 'reachable');
+	const reachable = new Set(answered.map(agent => agent.name));
+	// One journal line per link the agents answered over.
+	for (const via of [undefined, 'tls', 'relay'] as const) {
+		const names = answered.filter(agent => agent.via === via).map(agent => agent.name);
+		await ports.registry.markSeen(names, now, via).catch(() => undefined);
+	}
+
 	return {
-		agents: agents.map((agent, index) => agentView(agent, found[index]!, reachable.has(agent.name) ? now : agent.lastSeen, showScript)),
+		agents: agents.map((agent, index) => {
+			const answer = found[index]!;
+			const seen = reachable.has(agent.name) ? {at: now, via: answer.via} : {at: agent.lastSeen, via: agent.lastSeenVia};
+			return agentView(agent, answer, seen, showScript);
+		}),
 		reachable: agents.filter(agent => reachable.has(agent.name)),
 	};
 }
 
-export function agentView(record: AgentRecord, found: Discovered, lastSeen: string | undefined, showScript: (name: string) => boolean): AgentView {
+export function agentView(record: AgentRecord, found: Discovered, seen: {at?: string | undefined; via?: SeenVia | undefined}, showScript: (name: string) => boolean): AgentView {
 	return {
 		name: record.name,
 		address: record.address,
@@ -71,7 +87,9 @@ export function agentView(record: AgentRecord, found: Discovered, lastSeen: stri
 		drifted: found.reportedTags !== undefined && !sameTags(record.tags, found.reportedTags),
 		status: found.status,
 		reason: found.reason ?? null,
-		lastSeen: lastSeen ?? null,
+		transport: record.transport ?? 'tls',
+		lastSeen: seen.at ?? null,
+		lastSeenVia: seen.at === undefined ? null : seen.via ?? null,
 		certificateExpires: record.certificateExpires,
 		scripts: found.scripts.filter(script => showScript(script.name)).map(script => {
 			const compiled = script.args === undefined ? undefined : compileAdvertisedSchema(script.args);
@@ -86,4 +104,29 @@ export function agentView(record: AgentRecord, found: Discovered, lastSeen: stri
 			};
 		}),
 	};
+}
+
+/**
+ * When an agent last answered, and over which link, for a person: "seen 3 s ago via relay",
+ * "seen 5 min ago", "never seen". Whole units, rounded down (a second before the minute is 59 s).
+ */
+export function presenceText(seen: {lastSeen?: string | null | undefined; lastSeenVia?: SeenVia | null | undefined}, now: Date): string {
+	const at = seen.lastSeen ? Date.parse(seen.lastSeen) : Number.NaN;
+	if (Number.isNaN(at)) {
+		return 'never seen';
+	}
+
+	const seconds = Math.max(0, Math.floor((now.getTime() - at) / 1000));
+	const age = seconds < 60 ? `${seconds} s` : seconds < 3600 ? `${Math.floor(seconds / 60)} min` : seconds < 172_800 ? `${Math.floor(seconds / 3600)} h` : `${Math.floor(seconds / 86_400)} d`;
+	return `seen ${age} ago${viaText(seen.lastSeenVia)}`;
+}
+
+/** The link an agent was seen over, as presenceText ends: " via relay", " via direct TLS", or nothing when not known. */
+export function viaText(via: SeenVia | null | undefined): string {
+	return via ? ` via ${via === 'relay' ? 'relay' : 'direct TLS'}` : '';
+}
+
+/** The link a run to an agent of this transport went over; unknown for both (it may have fallen back). */
+export function seenViaOf(transport: AgentTransport | undefined): SeenVia | undefined {
+	return transport === 'nats' ? 'relay' : transport === 'both' ? undefined : 'tls';
 }

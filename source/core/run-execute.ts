@@ -23,6 +23,7 @@ import {pruneHistory} from '../history/prune.js';
 import {historyDirectory, startRunFile, type RunWriter} from '../history/run-store.js';
 import {normaliseSerial} from '../pki/fingerprints.js';
 import {revokedSerials, type AgentRecord} from '../registry/model.js';
+import {seenViaOf} from './agents-view.js';
 import type {RegistryStore} from '../registry/store.js';
 import type {AgentResult, RunEvent} from '../run/events.js';
 import type {ApprovalClaim} from '../protocol/frames.js';
@@ -177,8 +178,14 @@ async function runPlan(ports: ExecutePorts, audit: AuditLog, plan: RunPlan, opti
 	}
 
 	const answered = new Set(results.filter(result => result.status !== 'unreachable' && result.status !== 'skipped').map(result => result.agent));
-	// One appended line, not a locked rewrite of the registry (registry/store.ts).
-	await ports.registry.markSeen([...answered], now().toISOString()).catch(() => undefined);
+	// One appended line per link, not a locked rewrite of the registry (registry/store.ts). An
+	// agent of transport both may have answered over either: its link is left unsaid.
+	const seenAt = now().toISOString();
+	const viaOf = new Map(registry.agents.map(agent => [agent.name, seenViaOf(agent.transport)]));
+	for (const via of ['tls', 'relay', undefined] as const) {
+		await ports.registry.markSeen([...answered].filter(name => viaOf.get(name) === via), seenAt, via).catch(() => undefined);
+	}
+
 	const certificates = plan.dryRun ? undefined : await maintainAfterContact({paths: ports.paths, context: ports.context, caller: plan.caller, now, audit: ports.audit}, registry.agents.filter(agent => answered.has(agent.name)));
 	return {results, cancelled: cancel.aborted, ...(history.problem() ? {historyProblem: history.problem()} : {}), ...(certificates ? {certificates} : {})};
 }

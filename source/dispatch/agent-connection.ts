@@ -14,7 +14,7 @@
  */
 import type {SecureContext} from 'node:tls';
 import type {TlsCredentials} from '../pki/credentials.js';
-import type {AgentTransport} from '../registry/model.js';
+import type {AgentTransport, SeenVia} from '../registry/model.js';
 import type {ExchangeEnd, RequestWithoutEnvelope} from './exchange-end.js';
 import type {RelayLink} from './relay-link.js';
 import {createTlsContext, exchangeTls, type TlsExchangeOptions} from './tls-link.js';
@@ -80,21 +80,26 @@ export type ExchangeOptions = Omit<TlsExchangeOptions, 'tls'> & {
 	context: ClientContext;
 	/** What the relay set aside on the way (duplicated replies, replies to replayed requests). */
 	onNotice?: (notice: string) => void;
+	/** Told which link the exchange ended on (for presence: "seen 3 s ago via relay"). */
+	onVia?: (via: SeenVia) => void;
 };
 
 export async function exchange(target: AgentTarget, request: RequestWithoutEnvelope, options: ExchangeOptions): Promise<ExchangeEnd> {
-	const {context, hold, onNotice: _notice, ...common} = options;
+	const {context, hold, onNotice: _notice, onVia, ...common} = options;
 	const transport = target.transport ?? 'tls';
 	if (transport === 'nats') {
+		onVia?.('relay');
 		return exchangeRelay(target, request, options);
 	}
 
 	const direct = await exchangeTls(target, request, {...common, tls: context.tls, ...(hold ? {hold} : {})});
 	if (transport === 'both' && direct.kind === 'unreachable' && !options.cancel?.signal.aborted) {
+		onVia?.('relay');
 		const relayed = await exchangeRelay(target, request, options);
 		return relayed.kind === 'unreachable' ? {kind: 'unreachable', reason: `${direct.reason}; over the relay: ${relayed.reason}`} : relayed;
 	}
 
+	onVia?.('tls');
 	return direct;
 }
 
@@ -114,6 +119,6 @@ async function exchangeRelay(target: AgentTarget, request: RequestWithoutEnvelop
 		return {kind: 'unreachable', reason: `the broker ${target.relay} cannot be reached: ${(error as Error).message}`};
 	}
 
-	const {context: _context, hold: _hold, ...relayOptions} = options;
+	const {context: _context, hold: _hold, onVia: _via, ...relayOptions} = options;
 	return link.exchange({name: target.name, serial: target.serial, certificate: target.certificate}, request, relayOptions);
 }

@@ -2,6 +2,7 @@
 import {randomUUID} from 'node:crypto';
 import type {ScriptDescription} from '../protocol/frames.js';
 import type {Tags} from '../policy/tags.js';
+import type {SeenVia} from '../registry/model.js';
 import {exchange, type AgentTarget, type ClientContext} from './agent-connection.js';
 import type {ConnectionHold} from './held-connections.js';
 import {mapLimited} from './pool.js';
@@ -14,14 +15,17 @@ export type Discovered = {
 	scripts: ScriptDescription[];
 	/** The tags the agent reports about itself (the registry's tags are authoritative). */
 	reportedTags?: Tags;
+	/** The link it answered over (when reachable). */
+	via?: SeenVia;
 };
 
 /** `hold`: where to keep the connection for a run that follows, when the agent offers it. */
 export async function discoverAgent(target: AgentTarget, context: ClientContext, timeoutMs: number, revoked?: ReadonlySet<string>, hold?: ConnectionHold): Promise<Discovered> {
-	const end = await exchange(target, {type: 'describe', id: randomUUID(), ...(hold ? {keepOpen: true as const} : {})}, {context, connectTimeoutMs: timeoutMs, deadlineMs: timeoutMs, ...(revoked ? {revoked} : {}), ...(hold ? {hold} : {})});
+	let via: SeenVia | undefined;
+	const end = await exchange(target, {type: 'describe', id: randomUUID(), ...(hold ? {keepOpen: true as const} : {})}, {context, connectTimeoutMs: timeoutMs, deadlineMs: timeoutMs, onVia: link => (via = link), ...(revoked ? {revoked} : {}), ...(hold ? {hold} : {})});
 	const base = {name: target.name, address: target.address};
 	if (end.kind === 'terminal' && end.frame.type === 'description') {
-		return {...base, status: 'reachable', scripts: end.frame.scripts, reportedTags: end.frame.agent.tags};
+		return {...base, status: 'reachable', scripts: end.frame.scripts, reportedTags: end.frame.agent.tags, ...(via ? {via} : {})};
 	}
 
 	const reason = end.kind === 'terminal'

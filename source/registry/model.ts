@@ -6,6 +6,10 @@ import {applyTagChange, type TagChange, type Tags} from '../policy/tags.js';
 export type AgentTransport = 'tls' | 'nats' | 'both';
 export const agentTransports: readonly AgentTransport[] = ['tls', 'nats', 'both'];
 
+/** Which link an agent last answered over: direct TLS or the relay (an agent of transport both may use either). */
+export type SeenVia = 'tls' | 'relay';
+export const seenVias: readonly SeenVia[] = ['tls', 'relay'];
+
 export type AgentRecord = {
 	name: string;
 	/** Where the controller dials: host:port. */
@@ -27,6 +31,8 @@ export type AgentRecord = {
 	formerCertificates?: string[];
 	pairedAt: string;
 	lastSeen?: string;
+	/** The link it answered over at lastSeen, when known. */
+	lastSeenVia?: SeenVia;
 };
 
 /** An agent certificate the controller refuses wherever it is presented. */
@@ -120,9 +126,16 @@ export function changeAgentTags(registry: Registry, name: string, change: TagCha
 	};
 }
 
-export function markSeen(registry: Registry, names: readonly string[], when: string): Registry {
+export function markSeen(registry: Registry, names: readonly string[], when: string, via?: SeenVia): Registry {
 	const seen = new Set(names);
-	return {...registry, agents: registry.agents.map(agent => (seen.has(agent.name) ? {...agent, lastSeen: when} : agent))};
+	return {...registry, agents: registry.agents.map(agent => {
+		if (!seen.has(agent.name)) {
+			return agent;
+		}
+
+		const {lastSeenVia: _earlier, ...rest} = agent;
+		return {...rest, lastSeen: when, ...(via ? {lastSeenVia: via} : {})};
+	})};
 }
 
 /** Checks a registry read from disk has the shape we wrote. */

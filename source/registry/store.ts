@@ -10,12 +10,12 @@
 import {openLockedJsonStore, type LockedJsonStore} from '../io/locked-json-store.js';
 import {writeFileAtomic} from '../io/files.js';
 import {openSideJournal, sizeOf} from '../io/side-journal.js';
-import {emptyRegistry, parseRegistry, type Registry} from './model.js';
+import {emptyRegistry, parseRegistry, type Registry, type SeenVia} from './model.js';
 import {overlaySeen, parseSeen, seenLine} from './seen.js';
 
 export type RegistryStore = LockedJsonStore<Registry> & {
-	/** Records that these agents answered at `at` (ISO 8601): one appended, fsynced line; read() shows it. */
-	markSeen: (names: readonly string[], at: string) => Promise<void>;
+	/** Records that these agents answered at `at` (ISO 8601), over `via` when known: one appended, fsynced line; read() shows it. */
+	markSeen: (names: readonly string[], at: string, via?: SeenVia) => Promise<void>;
 };
 
 const minimumJournalBytes = 64 * 1024;
@@ -47,12 +47,12 @@ export function openRegistryStore(path: string): RegistryStore {
 	return {
 		read: async () => withSeen(await base.read()),
 		update,
-		async markSeen(names, at) {
+		async markSeen(names, at, via) {
 			if (names.length === 0) {
 				return;
 			}
 
-			journal.append(seenLine(names, at));
+			journal.append(seenLine(names, at, via));
 			if (outgrown()) {
 				// Now and then a run pays for one locked rewrite, which folds the journal in.
 				await update(registry => registry);

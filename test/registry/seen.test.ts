@@ -23,7 +23,7 @@ const journals: Array<{name: string; text: string; expected: Record<string, stri
 
 for (const c of journals) {
 	test(`parseSeen: ${c.name}`, t => {
-		t.deepEqual(Object.fromEntries(parseSeen(c.text)), c.expected);
+		t.deepEqual(Object.fromEntries([...parseSeen(c.text)].map(([name, seen]) => [name, seen.at])), c.expected);
 	});
 }
 
@@ -40,4 +40,16 @@ test('overlaySeen: a time before the agent was paired belongs to an earlier agen
 	const registry: Registry = {version: 1, agents: [record('web1', {pairedAt: '2026-03-01T00:00:00.000Z'})]};
 	t.is(overlaySeen(registry, parseSeen(seenLine(['web1'], '2026-02-28T23:59:59.000Z'))).agents[0]!.lastSeen, undefined);
 	t.is(overlaySeen(registry, parseSeen(seenLine(['web1'], '2026-03-01T00:00:00.000Z'))).agents[0]!.lastSeen, '2026-03-01T00:00:00.000Z');
+});
+
+test('a line says the link the agents answered over; the latest line decides it, and an unknown link is left unsaid', t => {
+	t.is(seenLine(['nat1'], '2026-02-01T00:00:00.000Z', 'relay'), '{"at":"2026-02-01T00:00:00.000Z","agents":["nat1"],"via":"relay"}\n');
+	const text = seenLine(['a', 'b'], '2026-02-01T00:00:01.000Z', 'relay') + seenLine(['a'], '2026-02-01T00:00:02.000Z', 'tls') + '{"at":"2026-02-01T00:00:03.000Z","agents":["c"],"via":"carrier-pigeon"}\n';
+	t.deepEqual(Object.fromEntries(parseSeen(text)), {a: {at: '2026-02-01T00:00:02.000Z', via: 'tls'}, b: {at: '2026-02-01T00:00:01.000Z', via: 'relay'}, c: {at: '2026-02-01T00:00:03.000Z'}});
+});
+
+test('overlaySeen: the link comes with the time, and a later time over an unknown link forgets the earlier link', t => {
+	const registry: Registry = {version: 1, agents: [record('a', {lastSeen: '2026-02-01T00:00:05.000Z', lastSeenVia: 'tls'}), record('b', {lastSeen: '2026-02-01T00:00:05.000Z', lastSeenVia: 'tls'})]};
+	const laid = overlaySeen(registry, parseSeen(seenLine(['a'], '2026-02-01T00:00:09.000Z', 'relay') + seenLine(['b'], '2026-02-01T00:00:09.000Z')));
+	t.deepEqual(laid.agents.map(agent => [agent.name, agent.lastSeen, agent.lastSeenVia]), [['a', '2026-02-01T00:00:09.000Z', 'relay'], ['b', '2026-02-01T00:00:09.000Z', undefined]]);
 });

@@ -99,5 +99,26 @@ test.serial('xi-exec agents describes the relay agent through the broker', async
 	const result = await runCli(controllerCli, ['agents', '--json', '--home', fleet!.controllerHome]);
 	t.is(result.code, 0, result.stderr);
 	const views = (JSON.parse(result.stdout) as {agents: Array<Record<string, unknown>>}).agents;
-	t.like(views.find(view => view['name'] === 'nat1'), {status: 'reachable', scripts: [{name: 'hello'}]});
+	t.like(views.find(view => view['name'] === 'nat1'), {status: 'reachable', transport: 'nats', lastSeenVia: 'relay', scripts: [{name: 'hello'}]});
+	t.like(views.find(view => view['name'] === 'web1'), {status: 'reachable', transport: 'tls', lastSeenVia: 'tls'});
+});
+
+test.serial('xi-exec agents shows each agent\'s transport and when it was seen over which link', async t => {
+	if (missing) {
+		t.log(`skipped: ${missing}`);
+		return t.pass();
+	}
+
+	const result = await runCli(controllerCli, ['agents', '--home', fleet!.controllerHome]);
+	t.is(result.code, 0, result.stderr);
+	const [header, ...rows] = result.stdout.trim().split('\n').map(line => line.split(/\s{2,}/));
+	t.deepEqual(header, ['NAME', 'ADDRESS', 'TRANSPORT', 'STATUS', 'SCRIPTS', 'SEEN', 'EXPIRES', 'TAGS']);
+	const row = (name: string) => rows.find(cells => cells[0] === name)!;
+	t.deepEqual([row('nat1')[2], row('nat1')[3]], ['nats', 'reachable']);
+	t.regex(row('nat1')[5]!, /^\d+ s ago via relay$/);
+	t.deepEqual([row('web1')[2], row('web1')[3]], ['tls', 'reachable']);
+	t.regex(row('web1')[5]!, /^\d+ s ago via direct TLS$/);
+	// The registry's journal keeps the link for the next reader (the console, the API).
+	const agents = (await openControllerRegistry(controllerPaths(fleet!.controllerHome)).read()).agents;
+	t.deepEqual(agents.map(agent => [agent.name, agent.lastSeenVia]), [['nat1', 'relay'], ['web1', 'tls']]);
 });

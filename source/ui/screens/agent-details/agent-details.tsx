@@ -4,6 +4,7 @@ import {Box, Text} from 'ink';
 import {visible} from '../../../output/visible.js';
 import {describeDrift, formatTags} from '../../../policy/tags.js';
 import {phaseColor, theme} from '../../theme.js';
+import {viaText} from '../../../core/agents-view.js';
 import {ago} from '../fleet/fleet.js';
 import {isDrifted, type FleetAgent} from '../fleet/use-fleet-state.js';
 
@@ -15,8 +16,8 @@ export function AgentDetails({agent, height, now}: {agent: FleetAgent; height: n
 	}));
 	return (
 		<Box flexDirection="column">
-			<Text bold>{visible(agent.name)}  <Text color={phaseColor(agent.status)}>{agent.status}</Text>{agent.seenAt === undefined ? null : <Text color={theme.dim}>{`  seen ${ago(agent.seenAt, now)} ago`}</Text>}</Text>
-			<Text>address {visible(agent.address)}   certificate {agent.serial.slice(0, 16)}… expires {agent.certificateExpires.slice(0, 10)}</Text>
+			<Text bold>{visible(agent.name)}  <Text color={phaseColor(agent.status)}>{agent.status}</Text>{agent.seenAt === undefined ? null : <Text color={theme.dim}>{`  seen ${ago(agent.seenAt, now)} ago${viaText(agent.lastSeenVia)}`}</Text>}</Text>
+			<Text>address {visible(agent.address)}{agent.transport && agent.transport !== 'tls' ? `   transport ${agent.transport}` : ''}   certificate {agent.serial.slice(0, 16)}… expires {agent.certificateExpires.slice(0, 10)}</Text>
 			<Text>tags {visible(formatTags(agent.tags)) || '(none)'}</Text>
 			{isDrifted(agent) ? <Text color={theme.warn} wrap="truncate">{`drifted: its own tags say ${visible(describeDrift(agent.tags, agent.reportedTags!))}`}</Text> : null}
 			{agent.reason ? <Text color={theme.bad} wrap="truncate">{visible(agent.reason)}</Text> : null}

@@ -7,6 +7,7 @@ import type {Discovered} from '../../../dispatch/discover.js';
 import {filterBySelector} from '../../../policy/selector.js';
 import {sameTags} from '../../../policy/tags.js';
 import type {ScriptDescription} from '../../../protocol/frames.js';
+import {seenViaOf} from '../../../core/agents-view.js';
 import type {AgentRecord} from '../../../registry/model.js';
 
 export type FleetAgent = AgentRecord & {
@@ -102,7 +103,7 @@ export function reduceFleet(state: FleetState, action: FleetAction): FleetState 
 			return {
 				...state,
 				agents: state.agents.map(agent => (agent.name === found.name
-					? {...agent, status: found.status, scripts: found.scripts, reason: found.reason, reportedTags: found.reportedTags, ...(found.status === 'reachable' && action.at !== undefined ? {seenAt: action.at} : {})}
+					? {...agent, status: found.status, scripts: found.scripts, reason: found.reason, reportedTags: found.reportedTags, ...(found.status === 'reachable' && action.at !== undefined ? {seenAt: action.at, lastSeenVia: found.via} : {})}
 					: agent)),
 			};
 		}
@@ -117,7 +118,7 @@ export function reduceFleet(state: FleetState, action: FleetAction): FleetState 
 
 					// An agent that answered a run keeps the scripts it described; one that did not is unreachable now.
 					return action.reachable
-						? {...agent, status: 'reachable', reason: undefined, seenAt: action.at}
+						? {...agent, status: 'reachable', reason: undefined, seenAt: action.at, lastSeenVia: seenViaOf(agent.transport)}
 						: {...agent, status: 'unreachable', reason: action.reason, scripts: []};
 				}),
 			};
