@@ -9,9 +9,10 @@ import {maxTimeoutSeconds, parseAllowlist, type AllowlistEntry} from './allowlis
 import {inspectExecutable} from './open-executable.js';
 import {defaultLimits, readAgentConfig, readAllowlistFile, writeAgentConfig, writeAllowlistFile, type AgentPaths} from './home.js';
 import {compileArgsSchema} from '../source/protocol/args-schema.js';
+import {isRelayUrl} from '../source/relay/relay-url.js';
 import {ownersFor} from './owners.js';
 
-export function initAgent(paths: AgentPaths, options: {name?: string; listen?: string; advertise?: string; tags: string[]}): string {
+export function initAgent(paths: AgentPaths, options: {name?: string; listen?: string; advertise?: string; relay?: string; tags: string[]}): string {
 	if (existsSync(paths.config)) {
 		throw new XiError('ALREADY_INITIALISED', `${paths.home} already holds an agent configuration; use another XI_EXEC_AGENT_HOME or remove it first.`);
 	}
@@ -21,9 +22,25 @@ export function initAgent(paths: AgentPaths, options: {name?: string; listen?: s
 		throw new XiError('NAME_INVALID', `--name ${JSON.stringify(name)} must match [a-z0-9][a-z0-9.-]* and must not be "all".`);
 	}
 
+	if (options.relay !== undefined && !isRelayUrl(options.relay)) {
+		throw new XiError('USAGE', `--relay ${JSON.stringify(options.relay)} must be the broker's nats://HOST:PORT.`);
+	}
+
+	// Behind NAT: no port at all, reached only through the broker it dials out to.
+	if (options.listen === 'none') {
+		if (options.relay === undefined || options.advertise !== undefined) {
+			throw new XiError('USAGE', '--listen none opens no port: it needs --relay nats://HOST:PORT (the broker this agent dials out to) and no --advertise.');
+		}
+
+		ensureDirectory(paths.home);
+		writeAgentConfig(paths, {name, listen: 'none', relay: options.relay, tags: initialTags(options.tags), workingDirectory: '/', limits: defaultLimits});
+		writeAllowlistFile(paths, {scripts: {}});
+		return name;
+	}
+
 	const listen = parseHostPort(options.listen ?? '');
 	if (typeof listen === 'string') {
-		throw new XiError('USAGE', `--listen ${listen}; for example --listen 10.0.0.5:7441.`);
+		throw new XiError('USAGE', `--listen ${listen}; for example --listen 10.0.0.5:7441 (or --listen none --relay nats://HOST:PORT behind NAT).`);
 	}
 
 	let advertise: string | undefined;
@@ -38,8 +55,16 @@ export function initAgent(paths: AgentPaths, options: {name?: string; listen?: s
 		throw new XiError('USAGE', `--listen ${formatHostPort(listen)} is a wildcard address; add --advertise HOST:PORT to say where the controller should dial.`);
 	}
 
+	const tags = initialTags(options.tags);
+	ensureDirectory(paths.home);
+	writeAgentConfig(paths, {name, listen: formatHostPort(listen), ...(advertise ? {advertise} : {}), ...(options.relay ? {relay: options.relay} : {}), tags, workingDirectory: '/', limits: defaultLimits});
+	writeAllowlistFile(paths, {scripts: {}});
+	return name;
+}
+
+function initialTags(texts: readonly string[]): Tags {
 	const tags: Tags = {};
-	for (const text of options.tags) {
+	for (const text of texts) {
 		const tag = parseTag(text);
 		if (!tag.ok) {
 			throw new XiError('USAGE', `--tag: ${tag.reason}.`);
@@ -48,10 +73,7 @@ export function initAgent(paths: AgentPaths, options: {name?: string; listen?: s
 		tags[tag.key] = tag.value;
 	}
 
-	ensureDirectory(paths.home);
-	writeAgentConfig(paths, {name, listen: formatHostPort(listen), ...(advertise ? {advertise} : {}), tags, workingDirectory: '/', limits: defaultLimits});
-	writeAllowlistFile(paths, {scripts: {}});
-	return name;
+	return tags;
 }
 
 export type AllowOptions = {description?: string; timeout?: number; schema?: string; runAs?: string; interpreter?: string; maxTargets?: number; confirm?: boolean; readOnly?: boolean};

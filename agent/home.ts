@@ -12,6 +12,7 @@ import {homedir} from 'node:os';
 import {isAbsolute, join, normalize} from 'node:path';
 import {XiError} from '../source/errors.js';
 import {existsSync, readJsonFile, writeFileAtomic} from '../source/io/files.js';
+import {isRelayUrl} from '../source/relay/relay-url.js';
 import type {Tags} from '../source/policy/tags.js';
 import {emptyAllowlist, parseAllowlist, type AllowlistFile} from './allowlist.js';
 import {parseLoopbackAddress} from './metrics/loopback-address.js';
@@ -109,7 +110,7 @@ export function readAgentConfig(paths: AgentPaths): AgentConfig {
 }
 
 function relayUrl(value: unknown, paths: AgentPaths): string {
-	if (typeof value !== 'string' || !/^(nats|tls):\/\/[^\s/]+:\d{1,5}$/.test(value)) {
+	if (!isRelayUrl(value)) {
 		throw new XiError('CONFIG_INVALID', `"relay" in ${paths.config} must be the broker's nats://HOST:PORT (received ${JSON.stringify(value)}).`);
 	}
 

@@ -6,7 +6,8 @@ import {writeFileAtomic} from '../source/io/files.js';
 import {codeHash, formatCode} from '../source/pairing/code.js';
 import {openAgentAudit} from './agent-audit.js';
 import {colonHex} from '../source/pki/fingerprints.js';
-import {readAgentConfig, writePins, type AgentPaths} from './home.js';
+import {isRelayUrl} from '../source/relay/relay-url.js';
+import {readAgentConfig, writeAgentConfig, writePins, type AgentPaths} from './home.js';
 import {pairWithController, type PairingCode} from './pair.js';
 import {safeJson} from '../source/output/visible.js';
 
@@ -39,6 +40,7 @@ export async function pairCommand(paths: AgentPaths, input: PairCommandInput, io
 		controller,
 		name: config.name,
 		address: config.advertise ?? config.listen,
+		...(config.relay === undefined ? {} : {relay: config.relay}),
 		tags: config.tags,
 		...(input.caSha256 === undefined ? {} : {caSha256: input.caSha256.toLowerCase().replaceAll(':', '')}),
 		timeoutMs: input.timeoutSeconds * 1000,
@@ -76,12 +78,18 @@ export async function pairCommand(paths: AgentPaths, input: PairCommandInput, io
 	writeFileAtomic(paths.cert, outcome.certificatePem, 0o644);
 	writeFileAtomic(paths.ca, outcome.caPem, 0o644);
 	writePins(paths, outcome.pins);
-	await record({event: 'pairing.paired', serial: outcome.serial, controllerSerials: outcome.pins.controllerSerials, caSha256: outcome.pins.caSha256});
+	// The controller reaches this agent through this broker (it said so after the code matched): dial it from the next start.
+	const relay = outcome.relay !== undefined && isRelayUrl(outcome.relay) ? outcome.relay : undefined;
+	if (relay !== undefined && relay !== config.relay) {
+		writeAgentConfig(paths, {...config, relay});
+	}
+
+	await record({event: 'pairing.paired', serial: outcome.serial, controllerSerials: outcome.pins.controllerSerials, caSha256: outcome.pins.caSha256, ...(relay === undefined ? {} : {relay})});
 	// Sealed with the new key: from now on the log's checkpoints are this agent's.
 	await audit.close().catch(() => undefined);
 	say(
-		`Paired: ${config.name} holds certificate ${outcome.serial} and trusts controller ${outcome.pins.controllerSerials[0]}.\nNext: start the agent with \`xi-exec-agent start\`.\n`,
-		{event: 'paired', agent: config.name, serial: outcome.serial, controllerSerial: outcome.pins.controllerSerials[0], ca: outcome.pins.caSha256},
+		`Paired: ${config.name} holds certificate ${outcome.serial} and trusts controller ${outcome.pins.controllerSerials[0]}.${relay === undefined ? '' : ` The controller reaches it through the broker ${relay} (kept in config.json).`}\nNext: start the agent with \`xi-exec-agent start\`.\n`,
+		{event: 'paired', agent: config.name, serial: outcome.serial, controllerSerial: outcome.pins.controllerSerials[0], ca: outcome.pins.caSha256, ...(relay === undefined ? {} : {relay})},
 	);
 	return 0;
 }

@@ -23,7 +23,10 @@ export type PairingCode = {code: string; caSha256: string; controllerName: strin
 export type AgentPairingOptions = {
 	controller: HostPort;
 	name: string;
+	/** HOST:PORT, or `none` for an agent that opens no port (reached through the relay only). */
 	address: string;
+	/** The broker this agent's config names: the controller may reach it there. */
+	relay?: string;
 	tags: Record<string, string>;
 	caSha256?: string;
 	timeoutMs: number;
@@ -37,7 +40,8 @@ export type AgentPairingOptions = {
 };
 
 export type PairingOutcome =
-	| {ok: true; keyPem: string; certificatePem: string; caPem: string; pins: Pins; serial: string}
+	/** `relay`: the broker the controller said it will reach this agent through (after the code matched). */
+	| {ok: true; keyPem: string; certificatePem: string; caPem: string; pins: Pins; serial: string; relay?: string}
 	| {ok: false; reason: string; pinned: false};
 
 export async function pairWithController(options: AgentPairingOptions): Promise<PairingOutcome> {
@@ -120,13 +124,14 @@ async function runCeremony(socket: TLSSocket, keys: CryptoKeyPair, csr: x509.Pkc
 		controllerName: hello.controllerName,
 		agentName: options.name,
 		agentAddress: options.address,
+		...(options.relay === undefined ? {} : {agentRelay: options.relay}),
 		agentTags: options.tags,
 		agentPublicKeySha256: sha256Hex(new Uint8Array(csr.publicKey.rawData)),
 		csrSha256: sha256Hex(new Uint8Array(csr.rawData)),
 		expires: hello.expires,
 	});
 	const agentNonce = randomBytes(nonceBytes);
-	send({type: 'commit', name: options.name, address: options.address, tags: options.tags, csr: csr.toString('pem'), commitment: commitment(transcript, agentNonce)});
+	send({type: 'commit', name: options.name, address: options.address, tags: options.tags, csr: csr.toString('pem'), commitment: commitment(transcript, agentNonce), ...(options.relay === undefined ? {} : {relay: options.relay})});
 
 	const nonce = await inbox.next('nonce');
 	if (typeof nonce === 'string') {
@@ -183,6 +188,7 @@ async function runCeremony(socket: TLSSocket, keys: CryptoKeyPair, csr: x509.Pkc
 		caPem: ca.toString('pem'),
 		pins: {caSha256, controllerSerials: [normaliseSerial(controller.serialNumber)]},
 		serial: normaliseSerial(certificate.serialNumber),
+		...(approved.relay === undefined ? {} : {relay: approved.relay}),
 	};
 }
 

@@ -4,18 +4,19 @@ import type {AgentPorts} from './ports.js';
 export const init = defineCommand({
 	name: 'init',
 	summary: 'set up the agent\'s home: its name, address and own tags',
-	usage: ['init --name NAME --listen HOST:PORT [--advertise HOST:PORT] [--tag KEY=VALUE]...'],
+	usage: ['init --name NAME --listen HOST:PORT [--advertise HOST:PORT] [--relay nats://HOST:PORT] [--tag KEY=VALUE]...', 'init --name NAME --listen none --relay nats://HOST:PORT [--tag KEY=VALUE]...'],
 	flags: {
 		name: {type: 'string', value: 'NAME', description: 'the agent\'s name ([a-z0-9][a-z0-9.-]*)'},
-		listen: {type: 'string', value: 'HOST:PORT', description: 'where it listens for the controller'},
+		listen: {type: 'string', value: 'HOST:PORT', description: 'where it listens for the controller (none: no port, the relay only)'},
+		relay: {type: 'string', value: 'nats://HOST:PORT', description: 'the broker it dials out to, for a controller that cannot reach it'},
 		advertise: {type: 'string', value: 'HOST:PORT', description: 'where the controller should dial (needed with a wildcard --listen)'},
 		tag: {type: 'string', multiple: true, value: 'KEY=VALUE', description: 'a tag it proposes about itself (repeat)'},
 	},
 	needsHome: false,
-	examples: ['init --name web1 --listen 10.0.0.5:7441 --tag env=production --tag role=web'],
+	examples: ['init --name web1 --listen 10.0.0.5:7441 --tag env=production --tag role=web', 'init --name kiosk7 --listen none --relay nats://broker.example.net:4222'],
 	async run({flags}, io, ports: AgentPorts) {
 		const {initAgent} = await import('../commands.js');
-		const name = initAgent(ports.paths, {name: flags.name, listen: flags.listen, advertise: flags.advertise, tags: flags.tag});
+		const name = initAgent(ports.paths, {name: flags.name, listen: flags.listen, advertise: flags.advertise, ...(flags.relay === undefined ? {} : {relay: flags.relay}), tags: flags.tag});
 		io.stdout(`Agent ${name} is set up in ${ports.paths.home}.\nNext: allowlist scripts with \`xi-exec-agent allow NAME /path\`, then pair with \`xi-exec-agent pair --controller HOST:PORT\`.\n`);
 		return 0;
 	},

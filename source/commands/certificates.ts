@@ -15,6 +15,7 @@ import {XiError} from '../errors.js';
 import {loadCertificateAuthority, loadControllerCredentials, openControllerRegistry, type ControllerPaths} from '../home.js';
 import {visible} from '../output/visible.js';
 import {findAgent, revokedSerials, unpairAgent} from '../registry/model.js';
+import {refreshBroker} from '../relay/broker-refresh.js';
 import {resolveTargets} from '../registry/resolve-targets.js';
 import {defaultCaller, type CommandIo} from '../io/command-io.js';
 
@@ -104,11 +105,17 @@ export async function unpairCommand(paths: ControllerPaths, input: {name: string
 		const told = await tellUnpaired(agent, {context, timeoutMs, caller: defaultCaller(), revoked: revokedSerials(registry)});
 		await store.update(current => unpairAgent(current, agent.name, new Date().toISOString()));
 		await audit.append({event: 'agent.unpaired', agent: agent.name, serial: agent.serial, caller: defaultCaller(), told: told.ok, ...(told.ok ? {} : {reason: told.reason})});
+		// A relay agent loses its broker user: the reload drops its connection even if it was not told.
+		const broker = agent.transport === 'nats' || agent.transport === 'both' ? await refreshBroker(paths, audit) : undefined;
 		await audit.checkpoint();
 		io.stdout(`Unpaired ${agent.name}: removed from the registry; certificate serial ${agent.serial} is revoked and refused from now on.\n`);
 		io.stdout(told.ok
 			? `${agent.name} deleted its key, certificate and pins, and stopped.\n`
 			: `${agent.name} could not be told (${visible(told.reason)}); on its host, stop xi-exec-agent and delete agent.key, agent.pem and pins.json from its home.\n`);
+		if (broker) {
+			io.stdout(`${broker.sentence}\n`);
+		}
+
 		return 0;
 	});
 }

@@ -14,8 +14,35 @@ import {formatTags} from '../policy/tags.js';
 import {openControllerAudit} from '../audit/controller-log.js';
 import {createPairingAuditRecorder} from '../pairing/audit-fields.js';
 import {exitInterrupted, type CommandIo} from '../io/command-io.js';
+import {describeTransport, type OperatorTransport} from '../pairing/transport-choice.js';
+import {agentTransports} from '../registry/model.js';
+import {refreshBroker} from '../relay/broker-refresh.js';
+import {isRelayUrl} from '../relay/relay-url.js';
 
-export type PairInput = {listen?: string; json: boolean; replace: boolean; timeoutSeconds: number};
+export type PairInput = {listen?: string; json: boolean; replace: boolean; timeoutSeconds: number; transport?: string; relay?: string};
+
+/** `--transport` and `--relay`, checked together: every bad value named in one refusal. */
+export function operatorTransport(input: {transport?: string; relay?: string}): OperatorTransport {
+	const problems: string[] = [];
+	const transport = input.transport === undefined ? undefined : agentTransports.find(known => known === input.transport);
+	if (input.transport !== undefined && !transport) {
+		problems.push(`--transport ${JSON.stringify(input.transport)} is not one of ${agentTransports.join(', ')}`);
+	}
+
+	if (input.relay !== undefined && !isRelayUrl(input.relay)) {
+		problems.push(`--relay ${JSON.stringify(input.relay)} is not the broker's nats://HOST:PORT`);
+	}
+
+	if (transport === 'tls' && input.relay !== undefined) {
+		problems.push('--relay has no use with --transport tls');
+	}
+
+	if (problems.length > 0) {
+		throw new XiError('USAGE', `${problems.join('; ')}; for example --transport nats --relay nats://broker.example.net:4222.`);
+	}
+
+	return {...(transport ? {transport} : {}), ...(input.relay === undefined ? {} : {relay: input.relay})};
+}
 
 export async function pairCommand(paths: ControllerPaths, input: PairInput, io: CommandIo & {stdin: NodeJS.ReadableStream}): Promise<number> {
 	const listen = parseHostPort(input.listen ?? '');
@@ -23,8 +50,11 @@ export async function pairCommand(paths: ControllerPaths, input: PairInput, io: 
 		throw new XiError('USAGE', `--listen ${listen}; for example --listen 0.0.0.0:7400.`);
 	}
 
+	const transport = operatorTransport(input);
+
 	const print = (human: string, json: Record<string, unknown>) => io.stdout(input.json ? safeJson(json) + '\n' : human);
 	const audit = openControllerAudit(paths);
+	let brokerRefreshed = Promise.resolve();
 	const recorder = createPairingAuditRecorder(audit.append, {now: () => new Date(), onError(error) {
 		io.stderr(`xi-exec: ${(error as Error).message}\n`);
 	}});
@@ -37,11 +67,18 @@ export async function pairCommand(paths: ControllerPaths, input: PairInput, io: 
 		controllerName: hostname(),
 		registry: openControllerRegistry(paths),
 		replace: input.replace,
+		transport,
 		timeoutMs: input.timeoutSeconds * 1000,
 		now: () => new Date(),
 		onEvent(event) {
 			recorder.record(event);
 			print(describeEvent(event), event);
+			if (event.event === 'paired' && event.transport !== undefined && event.transport !== 'tls') {
+				// Approved and recorded: the broker gets the agent's user now (an unpairing takes it away the same way).
+				brokerRefreshed = brokerRefreshed.then(async () => refreshBroker(paths, audit)).then(({ok, sentence}) => {
+					print(`${sentence}\n`, {event: 'broker', agent: event.agent, ok, message: sentence});
+				});
+			}
 		},
 	}).catch((error: NodeJS.ErrnoException) => {
 		throw new XiError('USAGE', `Cannot listen on ${input.listen}: ${error.code ?? error.message}.`, {cause: error});
@@ -56,6 +93,7 @@ export async function pairCommand(paths: ControllerPaths, input: PairInput, io: 
 			// An open stdin would keep the process alive after Ctrl-C.
 			commands.close();
 			void listener.close().then(async () => {
+				await brokerRefreshed;
 				await recorder.close();
 				await audit.close();
 				resolve(exitInterrupted);
@@ -98,7 +136,7 @@ function describeEvent(event: PairingEvent): string {
 		}
 
 		case 'request': {
-			return `\nPairing request: ${visible(event.agent)} at ${visible(event.address)} (connected from ${event.source})\n  tags: ${formatTags(event.tags) || '(none)'}\n  key:  ${event.fingerprint.slice(0, 47)}\nRead the code on ${event.agent}'s screen, then type: approve ${event.agent} CODE   (or: reject ${event.agent})\n`;
+			return `\nPairing request: ${visible(event.agent)} at ${visible(event.address)} (connected from ${event.source})\n  tags: ${formatTags(event.tags) || '(none)'}\n  via:  ${visible(describeTransport({transport: event.transport ?? 'tls', ...(event.relay ? {relay: event.relay} : {})}))}\n  key:  ${event.fingerprint.slice(0, 47)}\nRead the code on ${event.agent}'s screen, then type: approve ${event.agent} CODE   (or: reject ${event.agent})\n`;
 		}
 
 		case 'wrong-code': {
@@ -110,7 +148,7 @@ function describeEvent(event: PairingEvent): string {
 		}
 
 		case 'paired': {
-			return `${event.agent} is paired (certificate ${event.serial}); \`xi-exec agents\` shows it.\n`;
+			return `${event.agent} is paired (certificate ${event.serial}${event.transport && event.transport !== 'tls' ? `, reached through the broker ${visible(event.relay ?? '?')}` : ''}); \`xi-exec agents\` shows it.\n`;
 		}
 
 		case 'refused': {

@@ -3,18 +3,18 @@
  * issued by the fleet CA) and its nats-server configuration, generated from the registry (one
  * user per relay agent, least privilege: broker-config.ts). What `relay config` was told is kept
  * (relay-settings.ts), so pairing and unpairing a relay agent write the configuration again and
- * reload the broker (`refreshBroker`). Each step is audited.
+ * reload the broker (relay/broker-refresh.ts). Each step is audited.
  */
 import {isIP} from 'node:net';
 import {resolve} from 'node:path';
 import {withControllerAudit} from '../audit/controller-log.js';
-import type {AuditLog} from '../audit/file-log.js';
 import {XiError} from '../errors.js';
-import {loadCertificateAuthority, openControllerRegistry, type ControllerPaths} from '../home.js';
+import {loadCertificateAuthority, type ControllerPaths} from '../home.js';
 import {parseHostPort} from '../io/address.js';
 import {defaultCaller, type CommandIo} from '../io/command-io.js';
-import {relayAgentNames, type BrokerCluster} from '../relay/broker-config.js';
-import {brokerFiles, reloadBroker, writeBrokerCertificate, writeBrokerConfig} from '../relay/broker-files.js';
+import type {BrokerCluster} from '../relay/broker-config.js';
+import {brokerFiles, writeBrokerCertificate} from '../relay/broker-files.js';
+import {describeOutcome, writeAndReload} from '../relay/broker-refresh.js';
 import {readRelaySettings, writeRelaySettings, type RelaySettings} from '../relay/relay-settings.js';
 
 export async function relayCertCommand(paths: ControllerPaths, input: {dir: string | undefined; hosts: string[]; json: boolean}, io: CommandIo): Promise<number> {
@@ -53,40 +53,6 @@ export async function relayConfigCommand(paths: ControllerPaths, input: RelayCon
 	writeRelaySettings(paths.home, settings);
 	io.stdout(input.json ? `${JSON.stringify(outcome)}\n` : `${describeOutcome(outcome)}\n`);
 	return 0;
-}
-
-type BrokerOutcome = {config: string; agents: string[]; reload: 'reloaded' | 'not-running' | 'not-asked'};
-
-async function writeAndReload(paths: ControllerPaths, settings: RelaySettings, audit: AuditLog, reload: boolean): Promise<BrokerOutcome> {
-	const agents = relayAgentNames((await openControllerRegistry(paths).read()).agents);
-	const config = writeBrokerConfig(settings.directory, {listen: settings.listen, agents, ...(settings.cluster ? {cluster: settings.cluster} : {})});
-	const reloaded = reload ? reloadBroker(brokerFiles(settings.directory).pidFile) : 'not-asked';
-	await audit.append({event: 'relay.config', config, agents, ...(settings.cluster ? {cluster: settings.cluster.name, routes: settings.cluster.routes} : {}), reload: reloaded, caller: defaultCaller()});
-	return {config, agents, reload: reloaded};
-}
-
-function describeOutcome(outcome: BrokerOutcome): string {
-	const users = outcome.agents.length === 0 ? 'no relay agent yet (pair one with --transport nats)' : `users for ${outcome.agents.join(', ')}`;
-	const reload = {
-		reloaded: 'The broker running here was asked to reload it (SIGHUP).',
-		'not-running': 'No broker runs here with that pid file: copy the directory to the broker host and reload it there (`kill -HUP $(cat nats-server.pid)` or `systemctl reload nats-server`).',
-		'not-asked': 'Check it with `nats-server -c FILE -t`, then start nats-server with it (or reload a running one: --reload).',
-	}[outcome.reload];
-	return `Wrote ${outcome.config}: the controller and ${users}. ${reload}`;
-}
-
-/**
- * After a pairing or unpairing changed the relay agents: the broker's configuration written again
- * as `relay config` last wrote it, and the broker reloaded when it runs here. A sentence for the
- * operator, or undefined when no relay is configured.
- */
-export async function refreshBroker(paths: ControllerPaths, audit: AuditLog): Promise<string | undefined> {
-	const settings = readRelaySettings(paths.home);
-	if (!settings) {
-		return undefined;
-	}
-
-	return describeOutcome(await writeAndReload(paths, settings, audit, true));
 }
 
 function hostPort(flag: string, value: string): string {

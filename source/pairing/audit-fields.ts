@@ -10,7 +10,7 @@ export function pairingAuditFields(event: PairingEvent): AuditFields | undefined
 		}
 
 		case 'request': {
-			return {event: 'pairing.request', ceremony: event.ceremony, agent: event.agent, address: event.address, source: event.source, tags: event.tags, keyFingerprint: event.fingerprint};
+			return {event: 'pairing.request', ceremony: event.ceremony, agent: event.agent, address: event.address, source: event.source, tags: event.tags, keyFingerprint: event.fingerprint, ...transportFields(event)};
 		}
 
 		case 'wrong-code': {
@@ -22,7 +22,7 @@ export function pairingAuditFields(event: PairingEvent): AuditFields | undefined
 		}
 
 		case 'paired': {
-			return {event: 'pairing.paired', ceremony: event.ceremony, agent: event.agent, serial: event.serial, address: event.address, tags: event.tags};
+			return {event: 'pairing.paired', ceremony: event.ceremony, agent: event.agent, serial: event.serial, address: event.address, tags: event.tags, ...transportFields(event)};
 		}
 
 		case 'refused': {
@@ -87,4 +87,9 @@ export function createPairingAuditRecorder(append: (fields: AuditFields) => Prom
 			await Promise.allSettled([...writes]);
 		},
 	};
+}
+
+/** A relay agent's transport and broker (a direct-TLS agent's records stay as they were). */
+function transportFields(event: {transport?: string; relay?: string}): Record<string, string> {
+	return event.transport === undefined ? {} : {transport: event.transport, ...(event.relay === undefined ? {} : {relay: event.relay})};
 }

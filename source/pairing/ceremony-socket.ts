@@ -13,6 +13,7 @@ import type {x509} from '../pki/x509.js';
 import {LineSplitter} from '../protocol/line-splitter.js';
 import {addAgent, findAgent} from '../registry/model.js';
 import {commitRefusal, connectionRefusal, countAbandoned, newCeremony, nextCeremony, type Abandoned, type CeremonyInput, type CeremonyState, type CeremonyVerdict, type Commit} from './ceremony.js';
+import {chooseTransport, recordedTransport, type TransportChoice} from './transport-choice.js';
 import {commitment, deriveCode, exporterLabel, nonceBytes, sha256Hex, transcriptHash} from './code.js';
 import type {PairingListenerOptions, PendingRequest} from './listener-types.js';
 import {encodePairing, pairingFrameBytes, type ControllerMessage} from './messages.js';
@@ -24,6 +25,8 @@ export type Ceremony = {
 	state: CeremonyState;
 	expires: Date;
 	commit?: Commit;
+	/** How the agent will be reached, chosen when its commit arrived. */
+	choice?: TransportChoice;
 	publicKey?: x509.PublicKey;
 	transcript?: Buffer;
 	controllerNonce?: Buffer;
@@ -109,7 +112,7 @@ export function feed(listener: ListenerState, ceremony: Ceremony, input: Ceremon
 		}
 
 		case 'send-certificate': {
-			send(ceremony, {type: 'approved', certificate: ceremony.certificate!.toString('pem')});
+			send(ceremony, {type: 'approved', certificate: ceremony.certificate!.toString('pem'), ...(ceremony.choice?.relay ? {relay: ceremony.choice.relay} : {})});
 			break;
 		}
 
@@ -225,6 +228,13 @@ async function onCommit(listener: ListenerState, ceremony: Ceremony, commit: Com
 		return;
 	}
 
+	const chosen = chooseTransport(options.transport ?? {}, commit);
+	if (!chosen.ok) {
+		endCeremony(listener, ceremony, chosen.reason);
+		return;
+	}
+
+	ceremony.choice = chosen.choice;
 	if (!options.replace && findAgent(await options.registry.read(), commit.name)) {
 		endCeremony(listener, ceremony, `${commit.name} is already paired; unpair it, or run \`xi-exec pair --replace\` to pair it again`);
 		return;
@@ -246,6 +256,7 @@ async function onCommit(listener: ListenerState, ceremony: Ceremony, commit: Com
 		controllerName: options.controllerName,
 		agentName: commit.name,
 		agentAddress: commit.address,
+		...(commit.relay === undefined ? {} : {agentRelay: commit.relay}),
 		agentTags: commit.tags,
 		agentPublicKeySha256: sha256Hex(new Uint8Array(csr.csr.publicKey.rawData)),
 		csrSha256: sha256Hex(new Uint8Array(csr.csr.rawData)),
@@ -272,6 +283,7 @@ async function onConfirmed(listener: ListenerState, ceremony: Ceremony): Promise
 	await options.registry.update(registry => addAgent(registry, {
 		name: commit!.name,
 		address: commit!.address,
+		...recordedTransport(ceremony.choice!),
 		tags: commit!.tags,
 		serial: ceremony.serial!,
 		fingerprint: certificateSha256(certificate!),
@@ -281,7 +293,7 @@ async function onConfirmed(listener: ListenerState, ceremony: Ceremony): Promise
 		pairedAt: options.now().toISOString(),
 	}, {replace: options.replace}));
 	send(ceremony, {type: 'paired'});
-	options.onEvent({event: 'paired', agent: commit!.name, ceremony: ceremony.id, serial: ceremony.serial!, address: commit!.address, tags: commit!.tags});
+	options.onEvent({event: 'paired', agent: commit!.name, ceremony: ceremony.id, serial: ceremony.serial!, address: commit!.address, tags: commit!.tags, ...recordedTransport(ceremony.choice!)});
 	endCeremony(listener, ceremony, undefined);
 }
 
@@ -294,6 +306,7 @@ export function pendingView(ceremony: Ceremony): PendingRequest {
 		tags: ceremony.commit!.tags,
 		fingerprint: colonHex(sha256Hex(new Uint8Array(ceremony.publicKey!.rawData))),
 		expires: ceremony.expires.toISOString(),
+		...recordedTransport(ceremony.choice!),
 	};
 }
 

@@ -10,6 +10,7 @@
  * source address), and when abandoned ceremonies stop a name, then everyone.
  */
 import {parseHostPort} from '../io/address.js';
+import {noAddress} from './transport-choice.js';
 import {parseTag} from '../policy/tags.js';
 import {isAgentName} from '../protocol/text-checks.js';
 import {decodeAgentMessage, type AgentMessage} from './messages.js';
@@ -196,7 +197,7 @@ export function commitRefusal(commit: Commit, abandoned: Abandoned, pendingNames
 		return `agent name ${JSON.stringify(commit.name)} is not valid`;
 	}
 
-	if (typeof parseHostPort(commit.address) === 'string') {
+	if (commit.address !== noAddress && typeof parseHostPort(commit.address) === 'string') {
 		return `agent address ${JSON.stringify(commit.address)} is not HOST:PORT`;
 	}
 

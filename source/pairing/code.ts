@@ -11,7 +11,7 @@
  *
  * T is the transcript hash: SHA-256 over the canonical JSON of the ceremony id, the hashes of the
  * CA, controller and TLS server certificates, the CA's public-key hash, the agent's key and CSR
- * hashes, both names, the agent's address and tags, and the expiry. EKM is the TLS exporter value
+ * hashes, both names, the agent's address, broker (when it names one) and tags, and the expiry. EKM is the TLS exporter value
  * of this very connection, so a relay that terminates TLS on both sides holds two different EKMs
  * and the two codes differ. The agent commits to N_A before it sees N_C, so a relay cannot grind
  * its own nonce to make them agree: it gets one guess in 10^6 per ceremony the operator approves.
@@ -31,6 +31,8 @@ export type TranscriptFields = {
 	controllerName: string;
 	agentName: string;
 	agentAddress: string;
+	/** The broker the agent's config names, when it names one (absent: the transcript of a direct-TLS agent, as before). */
+	agentRelay?: string;
 	agentTags: Record<string, string>;
 	agentPublicKeySha256: string;
 	csrSha256: string;

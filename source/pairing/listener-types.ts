@@ -3,6 +3,7 @@ import type {HostPort} from '../io/address.js';
 import type {TlsCredentials} from '../pki/credentials.js';
 import type {CertificateAuthority} from '../pki/issue.js';
 import type {RegistryStore} from '../registry/store.js';
+import type {OperatorTransport, TransportChoice} from './transport-choice.js';
 
 export type PendingRequest = {
 	ceremony: string;
@@ -12,6 +13,9 @@ export type PendingRequest = {
 	tags: Record<string, string>;
 	fingerprint: string;
 	expires: string;
+	/** How the controller will reach it once approved (transport-choice.ts); absent: direct TLS. */
+	transport?: TransportChoice['transport'];
+	relay?: string;
 };
 
 export type PairingEvent =
@@ -19,7 +23,7 @@ export type PairingEvent =
 	| ({event: 'request'} & PendingRequest)
 	| {event: 'wrong-code'; agent: string; ceremony: string; triesLeft: number; codeHash: string}
 	| {event: 'approved'; agent: string; ceremony: string; serial: string; codeHash: string}
-	| {event: 'paired'; agent: string; ceremony: string; serial: string; address: string; tags: Record<string, string>}
+	| ({event: 'paired'; agent: string; ceremony: string; serial: string; address: string; tags: Record<string, string>} & Partial<TransportChoice>)
 	| {event: 'refused'; agent: string | null; ceremony: string | null; source: string; reason: string};
 
 export type Approval =
@@ -34,6 +38,8 @@ export type PairingListenerOptions = {
 	controllerName: string;
 	registry: RegistryStore;
 	replace: boolean;
+	/** `pair --transport` / `--relay`: how approved agents are reached (absent: as each request proposes). */
+	transport?: OperatorTransport;
 	timeoutMs: number;
 	/**
 	 * How long the agent's machine steps may take (the TLS handshake, its commit after the hello,

@@ -12,12 +12,14 @@ export type ControllerMessage =
 	| {type: 'hello'; ceremony: string; ca: string; controller: string; controllerName: string; expires: string}
 	| {type: 'nonce'; nonce: string}
 	| {type: 'pending'}
-	| {type: 'approved'; certificate: string}
+	/** `relay`: the broker the controller will reach the agent through (it keeps it in its config). */
+	| {type: 'approved'; certificate: string; relay?: string}
 	| {type: 'paired'}
 	| {type: 'refused'; reason: string};
 
 export type AgentMessage =
-	| {type: 'commit'; name: string; address: string; tags: Record<string, string>; csr: string; commitment: string}
+	/** `address` is `none` for an agent that opens no port; `relay`: the broker its config names. */
+	| {type: 'commit'; name: string; address: string; tags: Record<string, string>; csr: string; commitment: string; relay?: string}
 	| {type: 'reveal'; nonce: string}
 	| {type: 'confirmed'}
 	| {type: 'declined'; reason: string};
@@ -68,7 +70,11 @@ export function decodeAgentMessage(line: string): Decoded<AgentMessage> {
 				return {ok: false, reason: 'a commit needs name, address, tags, csr and a SHA-256 commitment'};
 			}
 
-			return {ok: true, message: {type: 'commit', name: m['name'], address: m['address'], tags: m['tags'], csr: m['csr'], commitment: m['commitment']}};
+			if (m['relay'] !== undefined && !isString(m['relay'], 300)) {
+				return {ok: false, reason: 'a commit\'s relay must be the broker\'s URL'};
+			}
+
+			return {ok: true, message: {type: 'commit', name: m['name'], address: m['address'], tags: m['tags'], csr: m['csr'], commitment: m['commitment'], ...(m['relay'] === undefined ? {} : {relay: m['relay']})}};
 		}
 
 		case 'reveal': {
@@ -114,7 +120,15 @@ export function decodeControllerMessage(line: string): Decoded<ControllerMessage
 		}
 
 		case 'approved': {
-			return isString(m['certificate']) ? {ok: true, message: {type: 'approved', certificate: m['certificate']}} : {ok: false, reason: 'an approval needs a certificate'};
+			if (!isString(m['certificate'])) {
+				return {ok: false, reason: 'an approval needs a certificate'};
+			}
+
+			if (m['relay'] !== undefined && !isString(m['relay'], 300)) {
+				return {ok: false, reason: 'an approval\'s relay must be the broker\'s URL'};
+			}
+
+			return {ok: true, message: {type: 'approved', certificate: m['certificate'], ...(m['relay'] === undefined ? {} : {relay: m['relay']})}};
 		}
 
 		case 'paired': {

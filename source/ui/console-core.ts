@@ -24,6 +24,7 @@ import {loadCertificateAuthority, loadControllerCredentials, loadServerCredentia
 import type {HostPort} from '../io/address.js';
 import {revokedSerials} from '../registry/model.js';
 import {openPairingListener} from '../pairing/listener.js';
+import {refreshBroker} from '../relay/broker-refresh.js';
 import {createPairingAuditRecorder} from '../pairing/audit-fields.js';
 import {controllerAuditVerifier, openControllerAudit} from '../audit/controller-log.js';
 import {auditView} from '../core/audit.js';
@@ -144,6 +145,10 @@ export function createConsoleCore(paths: ControllerPaths, options: ConsoleCoreOp
 				onEvent(event) {
 					recorder.record(event);
 					onEvent(event);
+					if (event.event === 'paired' && event.transport !== undefined && event.transport !== 'tls') {
+						// As `xi-exec pair` does: the broker gets the relay agent's user (audited as relay.config).
+						void refreshBroker(paths, audit);
+					}
 				},
 			});
 			return {

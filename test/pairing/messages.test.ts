@@ -23,6 +23,7 @@ const commit = {type: 'commit', name: 'web1', address: '10.0.0.5:7441', tags: {s
 
 const agentMessages: AgentMessage[] = [
 	{type: 'commit', name: 'web1', address: '10.0.0.5:7441', tags: {site: 'london'}, csr: 'CSR', commitment: hex64},
+	{type: 'commit', name: 'kiosk7', address: 'none', tags: {}, csr: 'CSR', commitment: hex64, relay: 'nats://broker.example.net:4222'},
 	{type: 'reveal', nonce: hex64},
 	{type: 'confirmed'},
 	{type: 'declined', reason: 'the operator said no'},
@@ -33,12 +34,13 @@ const controllerMessages: ControllerMessage[] = [
 	{type: 'nonce', nonce: hex64},
 	{type: 'pending'},
 	{type: 'approved', certificate: 'CERT PEM'},
+	{type: 'approved', certificate: 'CERT PEM', relay: 'nats://broker.example.net:4222'},
 	{type: 'paired'},
 	{type: 'refused', reason: 'wrong code'},
 ];
 
 for (const message of agentMessages) {
-	test(`agent message ${message.type} survives encode and decode`, t => {
+	test(`agent message ${message.type}${'relay' in message ? ' with a relay' : ''} survives encode and decode`, t => {
 		const line = encodePairing(message);
 		t.true(line.endsWith('\n'));
 		t.is(line.indexOf('\n'), line.length - 1);
@@ -47,7 +49,7 @@ for (const message of agentMessages) {
 }
 
 for (const message of controllerMessages) {
-	test(`controller message ${message.type} survives encode and decode`, t => {
+	test(`controller message ${message.type}${'relay' in message ? ' with a relay' : ''} survives encode and decode`, t => {
 		t.deepEqual(decodeControllerMessage(encodePairing(message).trimEnd()), {ok: true, message});
 	});
 }
@@ -87,6 +89,7 @@ const agentRefusals: Refusal[] = [
 	{title: 'a commitment in upper case', line: frame({...commit, commitment: hex64.toUpperCase()}), reason: 'a commit needs name, address, tags, csr and a SHA-256 commitment'},
 	{title: 'a commitment of 63 digits', line: frame({...commit, commitment: hex64.slice(1)}), reason: 'a commit needs name, address, tags, csr and a SHA-256 commitment'},
 	{title: 'a commitment with a newline after it', line: frame({...commit, commitment: `${hex64}\n`}), reason: 'a commit needs name, address, tags, csr and a SHA-256 commitment'},
+	{title: 'a commit whose relay is a number', line: frame({...commit, relay: 4222}), reason: 'a commit\'s relay must be the broker\'s URL'},
 	{title: 'a reveal without a nonce', line: frame({type: 'reveal'}), reason: 'a reveal needs a 32-byte hex nonce'},
 	{title: 'a reveal of 31 bytes', line: frame({type: 'reveal', nonce: hex64.slice(2)}), reason: 'a reveal needs a 32-byte hex nonce'},
 	{title: 'a reveal of 33 bytes', line: frame({type: 'reveal', nonce: `${hex64}ab`}), reason: 'a reveal needs a 32-byte hex nonce'},
@@ -108,6 +111,7 @@ const controllerRefusals: Refusal[] = [
 	{title: 'a nonce that is not hex', line: frame({type: 'nonce', nonce: 'zz'.repeat(32)}), reason: 'a nonce must be 32 bytes of hex'},
 	{title: 'a short nonce', line: frame({type: 'nonce', nonce: 'ab'}), reason: 'a nonce must be 32 bytes of hex'},
 	{title: 'an approval without a certificate', line: frame({type: 'approved'}), reason: 'an approval needs a certificate'},
+	{title: 'an approval whose relay is an object', line: frame({type: 'approved', certificate: 'x', relay: {url: 'nats://b:4222'}}), reason: 'an approval\'s relay must be the broker\'s URL'},
 ];
 
 for (const {title, line, reason} of controllerRefusals) {

@@ -5,6 +5,7 @@
 import {Box, Text} from 'ink';
 import {Spinner} from '../../frame-clock.js';
 import {visible} from '../../../output/visible.js';
+import {describeTransport} from '../../../pairing/transport-choice.js';
 import {formatTags} from '../../../policy/tags.js';
 import {theme} from '../../theme.js';
 import type {PairingScreenState} from './use-pairing-state.js';
@@ -30,6 +31,7 @@ export function Pairing({state, height}: {state: PairingScreenState; height: num
 			{selected ? (
 				<Box flexDirection="column" marginTop={1}>
 					<Text color={theme.dim} wrap="truncate">key {selected.fingerprint}</Text>
+					{selected.transport && selected.transport !== 'tls' ? <Text color={theme.dim} wrap="truncate">via {visible(describeTransport({transport: selected.transport, ...(selected.relay ? {relay: selected.relay} : {})}))}</Text> : null}
 					<Box>
 						<Text>Code shown on {visible(selected.agent)}: </Text>
 						<Text bold>{formatTyped(state.code)}</Text>
