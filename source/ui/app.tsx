@@ -113,6 +113,8 @@ function Console({core, title = 'xi-exec', onQuit, refreshMs = 30_000, extension
 	const [fleet, dispatchFleet] = useFleetState();
 	const [runStatus, setRunStatus] = useState<RunStatus>({place: 'pick', going: false});
 	const [quitAsked, setQuitAsked] = useState(false);
+	// What a screen added to the console says of itself: the keys of its step, whether a run of its is going.
+	const [extensionStatus, setExtensionStatus] = useState<{keys: readonly KeyRow[]; going: boolean} | undefined>(undefined);
 	// The pairing listener, once opened with p, stays open while the screen is left with `l`
 	// (a notice on every screen counts the requests waiting); Esc on the pairing screen closes it.
 	const [pairing, setPairing] = useState({open: false, pending: 0});
@@ -208,6 +210,7 @@ function Console({core, title = 'xi-exec', onQuit, refreshMs = 30_000, extension
 	useKeys(input => {
 		const extension = extensions.find(offered => offered.key === input);
 		if (extension) {
+			setExtensionStatus(undefined);
 			setScreen({name: 'extension', extension});
 		}
 	}, screen.name === 'fleet' && !fleet.editingFilter && extensions.length > 0);
@@ -215,7 +218,8 @@ function Console({core, title = 'xi-exec', onQuit, refreshMs = 30_000, extension
 	// Ctrl-C quits with 130; while a run is going it asks first (the run is cancelled as the console leaves).
 	useKeys((input, key) => {
 		if (key.ctrl && input === 'c') {
-			if (runStatus.going && screen.name === 'run' && !quitAsked) {
+			const going = (runStatus.going && screen.name === 'run') || (screen.name === 'extension' && extensionStatus?.going === true);
+			if (going && !quitAsked) {
 				setQuitAsked(true);
 			} else {
 				exit(130);
@@ -235,7 +239,9 @@ function Console({core, title = 'xi-exec', onQuit, refreshMs = 30_000, extension
 	// A run's audit records are shown over the run, which stays as it was for Esc to come back to.
 	// So is help (`?`): the run screen stays mounted under both, its run going on.
 	const runEntry = screen.name === 'run' ? screen : (screen.name === 'audit' || screen.name === 'help') && screen.back.name === 'run' ? screen.back : undefined;
-	const place = placeOf(screen, runStatus, fleet.editingFilter);
+	// A screen added to the console stays mounted under its help too (a runbook it runs goes on).
+	const extensionEntry = screen.name === 'extension' ? screen : screen.name === 'help' && screen.back.name === 'extension' ? screen.back : undefined;
+	const place = placeOf(screen, runStatus, fleet.editingFilter, extensionStatus?.keys);
 	const hints = quitAsked ? 'Ctrl-C again: cancel the run and quit · any other key: stay' : footer(place, size.columns);
 	const pairingNotice = pairing.open && screen.name !== 'pairing'
 		? `pairing: listening${pairing.pending > 0 ? ` · ${pairing.pending} ${pairing.pending === 1 ? 'request waits' : 'requests wait'}` : ''} (p)`
@@ -299,14 +305,16 @@ function Console({core, title = 'xi-exec', onQuit, refreshMs = 30_000, extension
 						}}/>
 					</Box>
 				) : null}
-				{screen.name === 'extension' ? (
-					<screen.extension.Screen core={core} height={bodyHeight} width={size.columns} now={now} isActive onBack={back} onHelp={() => {
-						setScreen({name: 'help', place: 'help', extension: screen.extension, back: screen});
-					}}/>
+				{extensionEntry ? (
+					<Box display={screen.name === 'extension' ? 'flex' : 'none'} flexDirection="column">
+						<extensionEntry.extension.Screen core={core} height={bodyHeight} width={size.columns} now={now} isActive={screen.name === 'extension'} onBack={back} onStatus={setExtensionStatus} onHelp={() => {
+							setScreen({name: 'help', place: 'help', extension: extensionEntry.extension, back: extensionEntry});
+						}}/>
+					</Box>
 				) : null}
 				{screen.name === 'help' ? (
 					screen.extension
-						? <Help place={screen.place} rows={screen.extension.keys} title={screen.extension.title}/>
+						? <Help place={screen.place} rows={extensionStatus?.keys ?? screen.extension.keys} title={screen.extension.title}/>
 						: <Help place={screen.place} more={screen.place === 'fleet' ? extensions.map(extension => extension.fleetRow) : []}/>
 				) : null}
 			</Box>
@@ -423,14 +431,14 @@ function screenTitle(screen: Screen): string {
 }
 
 /** Where the operator is, for the footer: a place of key-help.ts, or the keys of a screen added to the console. */
-function placeOf(screen: Screen, run: RunStatus, editingFilter: boolean): KeyPlace | readonly KeyRow[] {
+function placeOf(screen: Screen, run: RunStatus, editingFilter: boolean, extensionKeys: readonly KeyRow[] | undefined): KeyPlace | readonly KeyRow[] {
 	switch (screen.name) {
 		case 'extension': {
-			return screen.extension.keys;
+			return extensionKeys ?? screen.extension.keys;
 		}
 
 		case 'help': {
-			return screen.extension ? screen.extension.keys : 'help';
+			return 'help';
 		}
 
 		case 'fleet': {

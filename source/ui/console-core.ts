@@ -32,6 +32,7 @@ import {createApprovalsFace} from '../approvals/face.js';
 import {resolvePlanHashAgain} from '../approvals/resolve-again.js';
 import type {ConsoleCore, RunRequest} from './core.js';
 import {consoleRunDefaults} from './screens/run/run-controls.js';
+import {createConsoleRunbooks} from './console-runbooks.js';
 
 /** `token`: the operator's own token (XI_EXEC_TOKEN), with which the approvals screen approves and rejects. */
 export type ConsoleCoreOptions = {caller: string; pairListen: HostPort; parallel?: number; timeoutSeconds?: number; token?: string};
@@ -170,6 +171,8 @@ export function createConsoleCore(paths: ControllerPaths, options: ConsoleCoreOp
 		},
 		// The approvals use case as the CLI's `approvals|approve|reject` has it, acting on the operator's token.
 		approvals: createApprovalsFace({paths, resolvePlanHash: resolvePlanHashAgain(paths)}, {token: options.token, client: 'xi-exec console'}),
+		// The runbook use case as `xi-exec runbook` has it, under the operator's token.
+		runbooks: createConsoleRunbooks({paths, registry, context, controllerSerial, caller: options.caller, ...(options.token === undefined ? {} : {token: options.token})}),
 	};
 }
 

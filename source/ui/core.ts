@@ -11,6 +11,11 @@ import type {StoredRun} from '../history/run-record.js';
 import type {ApprovalsFace} from '../approvals/face.js';
 import type {DryRunAnswer} from '../output/dry-run-view.js';
 import type {RolloutInput} from '../run/plan.js';
+import type {RunbookEvent} from '../runbooks/execute.js';
+import type {RunbookStatus} from '../runbooks/flow.js';
+import type {Parameter} from '../runbooks/model.js';
+import type {PlanDocument} from '../runbooks/plan-document.js';
+import type {ApprovalRequest} from '../approvals/request.js';
 
 export type RunRequest = {
 	script: string;
@@ -59,6 +64,31 @@ export type AuditView = {
 
 export type AuditQuery = {requestId?: string; limit: number};
 
+/** A runbook file in the controller's home, read and checked (`problems` when it is not valid). */
+export type RunbookEntry = {name: string; file: string; description?: string; parameters: Parameter[]; steps: number; problems: string[]};
+
+/** What a runbook run asks the operator on the way, and what it tells. */
+export type RunbookRunHandlers = {
+	onEvent: (event: RunbookEvent) => void;
+	/** A `confirm` script's step: the operator types `answer` (the number of its hosts). */
+	confirm: (question: string, answer: string) => Promise<boolean>;
+	/** A step's canary hosts are ok: go on with the rest of the step? */
+	approveCanary: (step: string, canaryHosts: number) => Promise<boolean>;
+	/** A step waits for a second operator's approval. */
+	onWaiting: (step: string, request: ApprovalRequest) => void;
+};
+
+/** `started`: the run's id once the runbook was checked and recorded (rejects with the refusal otherwise). */
+export type RunbookHandle = {started: Promise<{id: string}>; cancel: () => void; done: Promise<{id: string; status: RunbookStatus; reason?: string}>};
+
+/** The runbook use case (source/runbooks/), as the console's runbook screen asks it. */
+export type RunbooksPort = {
+	list: () => Promise<RunbookEntry[]>;
+	/** `runbook show`: checked whole against the fleet, each step's hosts asked for their policy answer; nothing runs. */
+	plan: (name: string, params: Readonly<Record<string, unknown>>) => Promise<PlanDocument>;
+	run: (name: string, params: Readonly<Record<string, unknown>>, handlers: RunbookRunHandlers) => RunbookHandle;
+};
+
 export type ConsoleCore = {
 	/** Ends what the core holds open for the console's life (the relay's broker connection). */
 	close?: () => Promise<void>;
@@ -73,4 +103,6 @@ export type ConsoleCore = {
 	listRuns: (limit: number) => Promise<StoredRun[]>;
 	/** Runs waiting for a second person's approval (the approvals screen and its badge); absent: not shown. */
 	approvals?: ApprovalsFace;
+	/** Runbooks: list, dry run and run (the runbook screen, b); absent: not shown. */
+	runbooks?: RunbooksPort;
 };

@@ -1,5 +1,5 @@
 /**
- * Screens other parts of the product add to the console (approvals; runbooks next): the key on
+ * Screens other parts of the product add to the console (approvals, runbooks): the key on
  * the fleet that opens each, its keys for the footer and `?`, a badge for the header of every
  * screen, and the screen itself. The shell (app.tsx) draws whatever is listed here: a new screen
  * is an entry in `consoleExtensions`, with no change to the shell.
@@ -10,6 +10,8 @@ import type {KeyRow} from './key-help.js';
 import {ApprovalsBadge} from './screens/approvals/approvals-badge.js';
 import {approvalsKeys} from './screens/approvals/approvals-keys.js';
 import {ApprovalsScreen} from './screens/approvals/approvals-screen.js';
+import {runbooksKeys} from './screens/runbooks/runbooks-keys.js';
+import {RunbooksScreen} from './screens/runbooks/runbooks-screen.js';
 
 export type ExtensionScreenProps = {
 	core: ConsoleCore;
@@ -21,6 +23,11 @@ export type ExtensionScreenProps = {
 	onBack: () => void;
 	/** Every key of the screen (`?`). */
 	onHelp: () => void;
+	/**
+	 * A screen with steps tells the keys of the step shown (the footer and `?` show them instead of
+	 * `keys`) and whether something it started is going (Ctrl-C then asks before quitting).
+	 */
+	onStatus: (status: {keys: readonly KeyRow[]; going: boolean}) => void;
 };
 
 export type ConsoleExtension = {
@@ -48,6 +55,16 @@ export const consoleExtensions: readonly ConsoleExtension[] = [
 		keys: approvalsKeys,
 		available: core => core.approvals !== undefined,
 		Badge: ({core}) => <ApprovalsBadge approvals={core.approvals}/>,
-		Screen: ({core, ...props}) => <ApprovalsScreen approvals={core.approvals!} {...props}/>,
+		Screen: ({core, onStatus: _steps, ...props}) => <ApprovalsScreen approvals={core.approvals!} {...props}/>,
+	},
+	{
+		name: 'runbooks',
+		title: 'runbooks',
+		// Not one of the fleet's keys (r p g a h / ? q Enter Esc, A); b, m, c, t are the run controls' on the confirmation only.
+		key: 'b',
+		fleetRow: ['b', 'runbooks: pick one, fill its parameters, dry run, run'],
+		keys: [...new Map(Object.values(runbooksKeys).flat().map(row => [row[0], row])).values()],
+		available: core => core.runbooks !== undefined,
+		Screen: ({core, ...props}) => <RunbooksScreen runbooks={core.runbooks!} {...props}/>,
 	},
 ];

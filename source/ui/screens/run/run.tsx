@@ -5,7 +5,7 @@
  * pane below, and "N more" wherever something is cut.
  */
 import {Box, Text} from 'ink';
-import {countPhases, type AgentRunState} from '../../../run/run-state.js';
+import {countPhases, type AgentRunState, type RunState} from '../../../run/run-state.js';
 import {formatSummary} from '../../../output/run-summary.js';
 import {visible, visibleLines} from '../../../output/visible.js';
 import {redactArgs, secretArgsOf, type SecretArgs} from '../../../protocol/secret-args.js';
@@ -154,7 +154,8 @@ function panesLayout(state: RunningStep, height: number, width: number, now: num
 	// Every status at once is longer than 80 columns: the summary wraps, and the panes make room.
 	const summaryLines = Math.max(1, Math.ceil(status.length / Math.max(1, width)));
 	const fixedLines = 1 + summaryLines + (trouble === '' ? 0 : 1) + (state.notice ? 1 : 0) + (state.canary ? 1 : 0);
-	return {summary, trouble, status, layout: runLayout(state.run.order.length, width, Math.max(3, height - fixedLines))};
+	const hostsHeight = Math.max(3, height - fixedLines);
+	return {summary, trouble, status, hostsHeight, layout: runLayout(state.run.order.length, width, hostsHeight)};
 }
 
 /** How many hosts the running screen shows at once: what PgUp and PgDn move by. */
@@ -169,9 +170,7 @@ export function runPage(state: RunScreenState, height: number, width: number, no
 }
 
 function RunPanes({state, height, width, now}: {state: RunningStep; height: number; width: number; now: number}) {
-	const agents = outcomeOrder(state.run);
-	const {summary, trouble, status, layout} = panesLayout(state, height, width, now);
-	const selectedIndex = Math.max(0, agents.findIndex(agent => agent.name === state.selected));
+	const {summary, trouble, status, hostsHeight} = panesLayout(state, height, width, now);
 	return (
 		<Box flexDirection="column">
 			<Text bold wrap="truncate">
@@ -181,30 +180,39 @@ function RunPanes({state, height, width, now}: {state: RunningStep; height: numb
 			{trouble === '' ? null : <Text color={theme.bad} wrap="truncate-end">{trouble}</Text>}
 			{state.notice ? <Text color={theme.warn}>{state.notice}</Text> : null}
 			{state.canary ? <Text bold color={theme.warn} wrap="truncate-end">{canaryQuestion(state.canary)}</Text> : null}
-			{layout.kind === 'grid' ? (
-				<Box flexDirection="column">
-					{chunk(agents, layout.columns).map(row => (
-						<Box key={row[0]!.name}>
-							{row.map(agent => <Pane key={agent.name} agent={agent} live={liveOf(state, agent.name)} height={layout.paneRows} width={layout.columnWidth} selected={agent.name === agents[selectedIndex]?.name}/>)}
-						</Box>
-					))}
+			<HostPanes run={state.run} live={state.live} selected={state.selected} height={hostsHeight} width={width}/>
+		</Box>
+	);
+}
+
+/**
+ * A run's hosts ordered by outcome in `height` lines: a grid of panes when they fit, else one line
+ * each (in columns, "N more" where cut) with the selected host's pane below. The run screen and
+ * each step of a runbook show their hosts with it.
+ */
+export function HostPanes({run, live, selected, height, width}: {run: RunState; live: Readonly<Record<string, LiveLine[]>> | undefined; selected: string | undefined; height: number; width: number}) {
+	const agents = outcomeOrder(run);
+	const layout = runLayout(run.order.length, width, Math.max(3, height));
+	const selectedIndex = Math.max(0, agents.findIndex(agent => agent.name === selected));
+	const liveOf = (name: string) => (live && Object.hasOwn(live, name) ? live[name] : undefined);
+	return layout.kind === 'grid' ? (
+		<Box flexDirection="column">
+			{chunk(agents, layout.columns).map(row => (
+				<Box key={row[0]!.name}>
+					{row.map(agent => <Pane key={agent.name} agent={agent} live={liveOf(agent.name)} height={layout.paneRows} width={layout.columnWidth} selected={agent.name === agents[selectedIndex]?.name}/>)}
 				</Box>
-			) : (
-				<Box flexDirection="column">
-					<HostList agents={agents} live={state.live} selected={selectedIndex} columns={layout.columns} columnWidth={layout.columnWidth} rows={layout.listRows}/>
-					{agents[selectedIndex] ? <Pane agent={agents[selectedIndex]} live={liveOf(state, agents[selectedIndex].name)} height={layout.paneRows} width={width} selected expanded/> : null}
-				</Box>
-			)}
+			))}
+		</Box>
+	) : (
+		<Box flexDirection="column">
+			<HostList agents={agents} live={live} selected={selectedIndex} columns={layout.columns} columnWidth={layout.columnWidth} rows={layout.listRows}/>
+			{agents[selectedIndex] ? <Pane agent={agents[selectedIndex]} live={liveOf(agents[selectedIndex].name)} height={layout.paneRows} width={width} selected expanded/> : null}
 		</Box>
 	);
 }
 
 export function canaryQuestion(canary: {hosts: number; rest: number}): string {
 	return `The ${canary.hosts} canary ${canary.hosts === 1 ? 'host is' : 'hosts are'} ok: run on the other ${canary.rest}? y goes on · n stops here`;
-}
-
-function liveOf(state: RunningStep, name: string): readonly LiveLine[] | undefined {
-	return state.live && Object.hasOwn(state.live, name) ? state.live[name] : undefined;
 }
 
 function Pane({agent, live, height, width, selected, expanded = false}: {agent: AgentRunState; live: readonly LiveLine[] | undefined; height: number; width: number; selected: boolean; expanded?: boolean}) {
@@ -230,7 +238,7 @@ function badgeLength(agent: AgentRunState): number {
 }
 
 /** One line per host, in columns (column after column), with "N more" where the list is cut. */
-function HostList({agents, live, selected, columns, columnWidth, rows}: {agents: AgentRunState[]; live: RunningStep['live']; selected: number; columns: number; columnWidth: number; rows: number}) {
+function HostList({agents, live, selected, columns, columnWidth, rows}: {agents: AgentRunState[]; live: Readonly<Record<string, LiveLine[]>> | undefined; selected: number; columns: number; columnWidth: number; rows: number}) {
 	const window = listWindow(agents.length, selected, rows * columns);
 	const entries: Array<{agent: AgentRunState; index: number} | {more: string}> = [
 		...(window.above > 0 ? [{more: `↑ ${window.above} more`}] : []),
