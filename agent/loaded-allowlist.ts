@@ -3,7 +3,9 @@
  * and its interpreters) had when they were checked at load, and its compiled argument schema. An entry that failed a check at load is
  * kept with its reason, so a run of it is refused with that reason rather than "unknown".
  */
+import {createHash} from 'node:crypto';
 import type {ValidateFunction} from 'ajv/dist/2020.js';
+import {canonical} from '../source/audit/record.js';
 import type {CompiledSchema} from '../source/protocol/args-schema.js';
 import type {ScriptDescription} from '../source/protocol/frames.js';
 import type {AllowlistEntry, AllowlistFile, ExecIdentity, Owners} from './allowlist.js';
@@ -31,6 +33,8 @@ export type LoadedEntry = {
 	/** Set when the entry passed every check at load. */
 	identity?: ExecIdentity;
 	validate?: ValidateFunction;
+	/** entryDigest of the entry and its identity, when it passed every check. */
+	digest?: string;
 	problem?: string;
 };
 
@@ -57,19 +61,30 @@ function loadEntry(name: string, entry: AllowlistEntry, ownersFor: (entry: Allow
 		return {name, entry, problem: check.reason};
 	}
 
+	const digest = entryDigest(entry, check.identity);
 	if (entry.args === undefined) {
-		return {name, entry, identity: check.identity};
+		return {name, entry, identity: check.identity, digest};
 	}
 
 	const compiled = compile ? compile(entry.args) : {ok: false as const, reason: 'its argument schema was not compiled (no schema compiler loaded: a bug, please report it)'};
-	return compiled.ok ? {name, entry, identity: check.identity, validate: compiled.validate} : {name, entry, problem: compiled.reason};
+	return compiled.ok ? {name, entry, identity: check.identity, validate: compiled.validate, digest} : {name, entry, problem: compiled.reason};
 }
 
-/** What discovery advertises: usable entries only, never paths or users. */
+/**
+ * What identifies an entry as loaded, without saying its path or users: SHA-256 over the entry's
+ * canonical JSON (path, interpreter, runAs, schema, limits) and the identity of every file that
+ * executes for it (device, inode, mtime, owner, mode). Editing the entry, or replacing the script
+ * and reloading, changes it; an approval bound to a plan that contains it then no longer holds.
+ */
+export function entryDigest(entry: AllowlistEntry, identity: ExecIdentity): string {
+	return createHash('sha256').update('xi-exec allowlist entry v1\n').update(canonical({entry, files: identity})).digest('hex');
+}
+
+/** What discovery advertises: usable entries only, never paths or users (the digest covers them). */
 export function describeAllowlist(allowlist: LoadedAllowlist): ScriptDescription[] {
 	return [...allowlist.values()]
 		.filter(loaded => loaded.problem === undefined)
-		.map(({name, entry}) => ({
+		.map(({name, entry, digest}) => ({
 			name,
 			description: entry.description,
 			timeoutSeconds: entry.timeoutSeconds,
@@ -77,6 +92,7 @@ export function describeAllowlist(allowlist: LoadedAllowlist): ScriptDescription
 			...(entry.maxTargets === undefined ? {} : {maxTargets: entry.maxTargets}),
 			...(entry.confirm ? {confirm: true} : {}),
 			...(entry.readOnly ? {readOnly: true} : {}),
+			...(digest === undefined ? {} : {digest}),
 		}))
 		.sort((a, b) => a.name.localeCompare(b.name));
 }

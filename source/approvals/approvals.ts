@@ -27,7 +27,10 @@ export type ApprovalPorts = {
 	now: () => Date;
 };
 
-/** Resolves the request's plan again, as it would run now, and returns its hash. */
+/**
+ * Resolves the request's plan again, as it would run now, and returns its hash when it is the
+ * approved one; otherwise why not, in words (what changed, or why it no longer resolves).
+ */
 export type ResolvePlanHash = (request: ApprovalRequest) => Promise<string>;
 
 /** Where an action came from, for the audit trail (a REST client's address, an MCP client). */

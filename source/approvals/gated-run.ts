@@ -14,7 +14,7 @@ import type {ApprovalClaim} from '../protocol/frames.js';
 import type {RunPlan} from '../run/plan.js';
 import {authenticateActor, claimApproved, findRequest, requestApproval, waitForDecision, type ActionSource, type ApprovalPorts} from './approvals.js';
 import {approvalClaim} from './confirm.js';
-import {approvalPlanHash, declaresConfirm} from './plan-binding.js';
+import {declaresConfirm} from './plan-binding.js';
 import {readApprovalPolicy} from './read-policy.js';
 import type {ApprovalRequest} from './request.js';
 import {approvalRequirement, describeNeeds} from './requirement.js';
@@ -58,7 +58,7 @@ export async function resolveGated(ports: PlanPorts, request: RunRequest, option
 	}
 
 	const opened = await requestApproval(approvalPorts(ports), {
-		planHash: approvalPlanHash(plan, entries),
+		planHash: plan.hash,
 		summary: {
 			script: plan.script,
 			args: [...plan.shownArgs],

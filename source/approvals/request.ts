@@ -233,9 +233,10 @@ function refuseChangedPlan(request: ApprovalRequest, planHash: string, now: Date
 		return undefined;
 	}
 
+	// A hash (from a caller that only hashes) gets the general reason; otherwise the caller said what changed.
 	const reason = /^[\da-f]{64}$/.test(planHash)
 		? `the plan resolved now (hash ${planHash.slice(0, 12)}) differs from the one requested (hash ${request.planHash.slice(0, 12)}): a host joined or left, its tags or allowlist changed, or the arguments differ`
-		: `the plan no longer resolves: ${planHash}`;
+		: planHash;
 	return refusal('APPROVAL_PLAN_CHANGED', `request ${request.id} no longer holds: ${reason}; ask again`, close(request, 'invalidated', now, reason));
 }
 

@@ -6,7 +6,7 @@
  * (`run.refused`) and thrown; nothing is dialled to run anything. Executing the plan is
  * core/run-execute.ts.
  */
-import {randomInt, randomUUID} from 'node:crypto';
+import {createHash, randomUUID} from 'node:crypto';
 import {argsHash} from '../audit/record.js';
 import type {AuditLog} from '../audit/file-log.js';
 import type {ClientContext} from '../dispatch/agent-connection.js';
@@ -23,7 +23,8 @@ import {revokedSerials, type AgentRecord} from '../registry/model.js';
 import {resolveTargetsWithNotes} from '../registry/resolve-targets.js';
 import type {RegistryStore} from '../registry/store.js';
 import {checkBlastRadius, declaredLimits, type DeclaredLimit} from '../run/blast-radius.js';
-import {makePlan, planTarget, type RolloutInput, type RunPlan} from '../run/plan.js';
+import {entryDigests} from '../run/entry-digest.js';
+import {makePlan, planTarget, type RolloutInput, type RunbookFile, type RunPlan} from '../run/plan.js';
 import {planRollout} from '../run/rollout.js';
 
 export type {RolloutInput} from '../run/plan.js';
@@ -61,6 +62,8 @@ export type RunRequest = {
 	pinned?: {agents: readonly string[]; since: string; remedy: string};
 	/** A runbook's step: the runbook run's id and the step's name, kept in the history and the request's record. */
 	parent?: {runbook: string; step: string};
+	/** A runbook's step: the runbook file its run read, in the plan's hash (an approval is bound to it). */
+	runbookFile?: RunbookFile;
 	/** A `confirm` script goes ahead without asking (--yes). */
 	yes?: boolean;
 	/** Asks the operator, on a terminal, to type `answer`; absent without one (then a `confirm` script needs `yes`). */
@@ -107,8 +110,8 @@ export async function resolvePlan(ports: PlanPorts, request: RunRequest): Promis
 		? {targets: rerunTargets(registry.agents, request.rerun), notes: []}
 		: (request.pinned ? {targets: pinnedTargets(registry.agents, request.pinned.agents), notes: []} : resolveTargetsWithNotes(registry, request.on));
 	// A stable order (by name), unless --shuffle.
-	const targets = request.rollout?.shuffle ? shuffled(resolved) : [...resolved].sort((a, b) => a.name.localeCompare(b.name));
 	const requestId = request.requestId ?? randomUUID();
+	const targets = request.rollout?.shuffle ? shuffled(resolved, requestId) : [...resolved].sort((a, b) => a.name.localeCompare(b.name));
 	const args = Object.freeze([...request.args]);
 	// One discovery of the targets serves both the declared limits and the secret arguments; with
 	// `connections`, the run's first wave keeps its describe's connection for the run.
@@ -132,6 +135,8 @@ export async function resolvePlan(ports: PlanPorts, request: RunRequest): Promis
 	try {
 		// Arguments a target's schema marks secret are kept and shown only as hashes from here on.
 		const secret = await secretArgsForRun(script, args, targets, describe);
+		// What each host's entry said, in the plan's hash: an entry changed since is another plan.
+		const entries = targets.length === 0 ? {} : entryDigests(script, targets, await describe(targets));
 		return makePlan({
 			requestId,
 			script,
@@ -150,6 +155,8 @@ export async function resolvePlan(ports: PlanPorts, request: RunRequest): Promis
 			...(scope ? {token: scope} : {}),
 			...(request.rerun ? {rerunOf: request.rerun.of} : {}),
 			...(request.parent ? {parent: {...request.parent}} : {}),
+			...(request.runbookFile ? {runbookFile: {...request.runbookFile}} : {}),
+			entries,
 			notes,
 		});
 	} catch (error) {
@@ -244,12 +251,13 @@ function checkPinned(targets: readonly AgentRecord[], pinned: {agents: readonly 
 	}
 }
 
-function shuffled<T>(items: readonly T[]): T[] {
-	const copy = [...items];
-	for (let index = copy.length - 1; index > 0; index--) {
-		const other = randomInt(index + 1);
-		[copy[index], copy[other]] = [copy[other]!, copy[index]!];
-	}
-
-	return copy;
+/**
+ * --shuffle: the hosts ordered by SHA-256 of the request id and each name. The request id is new
+ * (random) for each request, so each run has its own order; the same request resolved again (an
+ * approval checking that its plan still holds) has the same order, so the same plan hash.
+ */
+function shuffled<T extends {name: string}>(items: readonly T[], seed: string): T[] {
+	const key = (item: T) => createHash('sha256').update(`${seed}\n${item.name}`).digest('hex');
+	const keyed = items.map(item => ({item, key: key(item)}));
+	return keyed.sort((a, b) => (a.key < b.key ? -1 : (a.key > b.key ? 1 : 0))).map(({item}) => item);
 }

@@ -357,6 +357,7 @@ function decodeDescription(fields: Fields, base: {v: 1; id: string}, fail: Fail)
 			...(typeof entry['maxTargets'] === 'number' ? {maxTargets: entry['maxTargets']} : {}),
 			...(entry['confirm'] === true ? {confirm: true} : {}),
 			...(entry['readOnly'] === true ? {readOnly: true} : {}),
+			...(typeof entry['digest'] === 'string' && /^[\da-f]{64}$/.test(entry['digest']) ? {digest: entry['digest']} : {}),
 		});
 	}
 

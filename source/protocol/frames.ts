@@ -92,6 +92,12 @@ export type ScriptDescription = {
 	confirm?: boolean;
 	/** The allowlist entry declares that the script changes nothing. */
 	readOnly?: boolean;
+	/**
+	 * SHA-256 of the entry as the agent loaded it (path, interpreter, runAs, schema, limits, and the
+	 * identity of the files that execute): changes when the entry or its script does (after a reload).
+	 * Absent from agents before it.
+	 */
+	digest?: string;
 };
 export type DescriptionFrame = ResponseBase & {
 	type: 'description';

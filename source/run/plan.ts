@@ -7,9 +7,12 @@
  *
  * The plan's hash is SHA-256 over the canonical JSON (RFC 8785) of what it would run: the script,
  * the arguments' hash (secret arguments are never in a plan's shown form), the hosts with their
- * addresses, in order, the rollout, the per-host timeout, dry run or not, the caller and the
- * token's id. Two plans with the same hash ask the same hosts the same thing; the request id,
- * the notes, where the request came from and the runbook it is part of are not part of it.
+ * addresses, in order, what each host's allowlist entry for the script said (its digest), the
+ * rollout, the per-host timeout, dry run or not, the caller, the token's id, and for a runbook's
+ * step the runbook file's SHA-256. Two plans with the same hash ask the same hosts the same thing
+ * of the same entries; the request id, the notes, where the request came from and which runbook
+ * run it is part of are not part of it. It is the hash a two-person approval is bound to
+ * (approvals/), recorded as `planHash` in `run.request` and in every approval record.
  */
 import {createHash} from 'node:crypto';
 import {argsHash, canonical} from '../audit/record.js';
@@ -17,7 +20,8 @@ import type {TokenScope} from '../policy/tokens.js';
 import type {AgentRunRequest} from './agent-request.js';
 import type {Amount} from './rollout.js';
 
-export const planVersion = 1;
+/** 2: the entries' digests and the runbook file joined the hash. */
+export const planVersion = 2;
 
 /** How the hosts are rolled out: --batch, --max-failures, --canary, --run-timeout, --idle-timeout, --shuffle. */
 export type RolloutInput = {
@@ -25,7 +29,10 @@ export type RolloutInput = {
 	maxFailures?: Amount;
 	ignoreUnreachable?: boolean;
 	canary?: number;
-	/** Applied when the plan is made: the plan's hosts are already in their shuffled order. */
+	/**
+	 * Applied when the plan is made: the plan's hosts are already in their shuffled order, drawn
+	 * from the request id (core/run-plan.ts), so the same request resolved again has the same order.
+	 */
 	shuffle?: boolean;
 	runTimeoutMs?: number;
 	idleTimeoutMs?: number;
@@ -39,6 +46,9 @@ export function planTarget(record: {name: string; address: string; transport?: '
 	const {name, address, transport, relay} = record;
 	return transport === 'nats' || transport === 'both' ? {name, address, transport, ...(relay === undefined ? {} : {relay})} : {name, address};
 }
+
+/** A runbook's file as its run read it: its path in the controller's home (`runbooks/NAME.yaml`) and the SHA-256 of its bytes. */
+export type RunbookFile = {file: string; sha256: string};
 
 export type RunPlan = {
 	version: typeof planVersion;
@@ -70,6 +80,13 @@ export type RunPlan = {
 	rerunOf?: string;
 	/** A runbook's step: the runbook run's id and the step's name. */
 	parent?: {runbook: string; step: string};
+	/** A runbook's step: the runbook file its run read. */
+	runbookFile?: RunbookFile;
+	/**
+	 * What each host's allowlist entry for the script said when the plan was made, by host name:
+	 * entryDigest (run/entry-digest.ts), null for a host that did not answer or has no such entry.
+	 */
+	entries?: Readonly<Record<string, string | null>>;
 	/** What the operator should hear about the selection: names not registered, exclusions that removed nothing. */
 	notes: readonly string[];
 	hash: string;
@@ -90,6 +107,8 @@ export function planDocument(plan: PlanContent): Record<string, unknown> {
 		rollout: {...plan.rollout},
 		caller: plan.caller,
 		token: plan.token?.id ?? null,
+		entries: plan.entries ?? null,
+		runbookFile: plan.runbookFile ?? null,
 	};
 }
 

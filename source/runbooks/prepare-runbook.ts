@@ -147,7 +147,7 @@ export async function prepareRunbookRun(ports: RunbookPorts, input: RunbookRunIn
 			}
 
 			const result = await executeRunbook({runbook, plan: planned.plan, carried, from: from?.stage ?? 0}, {
-				runStep: runStepsAsRuns(ports, {...options, runbookRun: id, caller: input.caller, ...(input.source ? {source: input.source} : {}), ...(input.token === undefined ? {} : {token: input.token}), cancelledBy: cancel.by}),
+				runStep: runStepsAsRuns(ports, {...options, runbookRun: id, runbookFile: {file, sha256}, caller: input.caller, ...(input.source ? {source: input.source} : {}), ...(input.token === undefined ? {} : {token: input.token}), cancelledBy: cancel.by}),
 				write: record.write,
 				now,
 				newRequestId: randomUUID,

@@ -13,11 +13,14 @@ import {resolveGated, waitThenClaim} from '../approvals/gated-run.js';
 import type {ApprovalRequest} from '../approvals/request.js';
 import {executePlan, type RunPorts} from '../core/run-execute.js';
 import type {AgentResult} from '../run/events.js';
+import type {RunbookFile} from '../run/plan.js';
 import type {StepRunner} from './execute.js';
 
 export type StepRunnerOptions = {
 	/** The runbook run's id: each step's run names it, with the step, as its parent. */
 	runbookRun: string;
+	/** The runbook file the run read (its path in the home, SHA-256 of its bytes): in each step's plan hash, so an approval is bound to it. */
+	runbookFile?: RunbookFile;
 	caller: string;
 	source?: string;
 	token?: string;
@@ -47,6 +50,7 @@ export function runStepsAsRuns(ports: RunPorts, options: StepRunnerOptions): Ste
 			dryRun: false,
 			caller: options.caller,
 			parent: {runbook: options.runbookRun, step: step.name},
+			...(options.runbookFile ? {runbookFile: options.runbookFile} : {}),
 			...(options.source ? {source: options.source} : {}),
 			...(options.token === undefined ? {} : {token: options.token}),
 			rollout: {

@@ -131,7 +131,7 @@ test('the waiting run starts when bob approves; a host joining invalidates a req
 	await add('web3');
 	const changed = await cli('lead-bob', 'approve', second);
 	t.is(changed.code, 2);
-	t.regex(changed.stderr, /no longer holds: the plan resolved now .* differs from the one requested .*a host joined or left.*\(APPROVAL_PLAN_CHANGED\)/);
+	t.regex(changed.stderr, /no longer holds: the plan resolved now .* differs from the one requested .*: web3 joined; ask again\. \(APPROVAL_PLAN_CHANGED\)/);
 	const all = await cli('lead-bob', 'approvals', '--all', '--json');
 	t.is((JSON.parse(all.stdout) as {approvals: Array<{id: string; state: string}>}).approvals.find(request => request.id === second)?.state, 'invalidated');
 

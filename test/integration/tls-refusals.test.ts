@@ -325,7 +325,11 @@ opensslTest('openssl s_client with the controller\'s certificate sends a describ
 	const client = spawnSync('openssl', ['s_client', '-connect', `127.0.0.1:${fleet.agent.port}`, '-tls1_3', '-CAfile', files['ca.pem']!, '-verify_return_error', '-cert', files['controller.pem']!, '-key', files['controller.key']!, '-quiet'], {input: request, encoding: 'utf8', timeout: 60_000});
 	t.is(client.status, 0, client.stderr);
 	const lines = client.stdout.split('\n').filter(line => line.length > 0);
-	t.deepEqual(lines.map(line => JSON.parse(line) as unknown), [{v: 1, type: 'description', id: 'openssl-describe-1', agent: {name: 'gate', tags: {}}, scripts: [{name: 'touch', description: 'test script touch', timeoutSeconds: 30}]}]);
+	const described = lines.map(line => JSON.parse(line) as {scripts: Array<{digest?: string}>});
+	// The entry's digest (its path, users and files, hashed): present, and not the path itself.
+	const digest = described[0]?.scripts[0]?.digest ?? '';
+	t.regex(digest, /^[\da-f]{64}$/);
+	t.deepEqual(described, [{v: 1, type: 'description', id: 'openssl-describe-1', agent: {name: 'gate', tags: {}}, scripts: [{name: 'touch', description: 'test script touch', timeoutSeconds: 30, digest}]}]);
 });
 
 opensslTest('openssl s_client without a certificate is refused', async t => {

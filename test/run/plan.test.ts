@@ -25,7 +25,7 @@ test('the hash is SHA-256 over the canonical plan document, the same whatever or
 	const reordered = Object.fromEntries(Object.entries(content).reverse()) as PlanContent;
 	t.is(makePlan(reordered).hash, plan.hash);
 	t.deepEqual(planDocument(content), {
-		version: 1,
+		version: 2,
 		script: 'restart-web',
 		argsHash: argsHash(['--graceful', 's3cret']),
 		targets: [{name: 'web1', address: '10.0.0.1:7441'}, {name: 'web2', address: '10.0.0.2:7441'}],
@@ -35,6 +35,8 @@ test('the hash is SHA-256 over the canonical plan document, the same whatever or
 		rollout: {batch: {value: 1, percent: false}, canary: 1},
 		caller: 'alice@ops',
 		token: null,
+		entries: null,
+		runbookFile: null,
 	});
 });
 
@@ -52,7 +54,18 @@ const changes: Array<[string, Partial<PlanContent>]> = [
 	['no canary', {rollout: {batch: {value: 1, percent: false}}}],
 	['another caller', {caller: 'mallory@ops'}],
 	['a token', {token: {id: 't1', name: 'ci', scripts: ['*'], on: ['all'], expiresAt: null}}],
+	['the hosts\' allowlist entries known', {entries: {web1: 'a'.repeat(64), web2: 'b'.repeat(64)}}],
+	['a runbook file', {runbookFile: {file: 'runbooks/deploy.yaml', sha256: 'c'.repeat(64)}}],
 ];
+
+test('the hash changes with one host\'s allowlist entry, and with the runbook file', t => {
+	const entries = {web1: 'a'.repeat(64), web2: 'b'.repeat(64)};
+	t.not(makePlan({...content, entries: {...entries, web2: 'e'.repeat(64)}}).hash, makePlan({...content, entries}).hash);
+	t.not(makePlan({...content, entries: {...entries, web2: null}}).hash, makePlan({...content, entries}).hash);
+	const step = (runbook: string, sha256: string): Partial<PlanContent> => ({parent: {runbook, step: 'restart'}, runbookFile: {file: 'runbooks/deploy.yaml', sha256}});
+	t.not(makePlan({...content, ...step('rb-1', 'd'.repeat(64))}).hash, makePlan({...content, ...step('rb-1', 'c'.repeat(64))}).hash);
+	t.is(makePlan({...content, ...step('rb-1', 'c'.repeat(64)), requestId: 'r-2'}).hash, makePlan({...content, ...step('rb-2', 'c'.repeat(64))}).hash, 'which runbook run it is part of is not in it');
+});
 
 for (const [title, change] of changes) {
 	test(`the hash changes with ${title}`, t => {
