@@ -5,10 +5,10 @@
  * the table says why the comparisons were skipped.
  */
 import {cpuMs} from './hosts.js';
-import {repeat, verdict, withCpu, type Measured, type Report} from './report.js';
+import {alternate, repeat, verdict, withCpu, type Measured, type Report} from './report.js';
 import {script} from './fleet.js';
 import {parallelSsh, sshRun, startLoopbackSshd, type LoopbackSshd, type SshTools} from './loopback-sshd.js';
-import {cliRun} from './ours.js';
+import {cliRun, controllerCli, controllerModulesCli} from './ours.js';
 import {ratio, seconds} from './table.js';
 import type {Ours100} from './measure-fan-out.js';
 
@@ -27,17 +27,22 @@ const cpuCell = (measured: Measured) => (measured.cpu === undefined ? {} : {cpu:
 
 /** Returns the one-shot CLI's median. */
 export async function measureAgainstSsh(report: Report, tools: SshTools | string, ours: Ours100, settings: SshSettings, log: (text: string) => void): Promise<number> {
-	log(`one-shot CLI (--on ${settings.oneShotAgent}), ${settings.repetitions} runs`);
-	const cliOnce = await repeat(report, 'one-shot CLI', settings.repetitions, () => withCpu(settings.agentsCpu, () => cliRun(settings.oneShotHome, settings.oneShotAgent, settings.parallel)));
-	const oneShotRow = {measure: `one-shot: CLI run --on ${settings.oneShotAgent}`, value: seconds(cliOnce.median), ...cpuCell(cliOnce)};
-	const skipped = (why: string) => {
-		report.rows.push({measure: 'fan-out N=100: parallel-ssh', value: '—', target: '≥ 20× CLI', verdict: 'skipped'}, {...oneShotRow, target: '≤ ssh host true', verdict: 'skipped'});
+	const oneShot = (entry: string) => () => withCpu(settings.agentsCpu, () => cliRun(settings.oneShotHome, settings.oneShotAgent, settings.parallel, entry));
+	const oneShotRows = (cliOnce: Measured, modules: Measured) => [
+		{measure: `one-shot: CLI run --on ${settings.oneShotAgent}`, value: seconds(cliOnce.median), ...cpuCell(cliOnce)},
+		{measure: '  the same from tsc\'s entry, module by module (not bundled)', value: seconds(modules.median), ...cpuCell(modules), ratio: `bundle ${ratio(cliOnce.median / modules.median)}`},
+	];
+	const skipped = async (why: string) => {
+		log(`one-shot CLI (--on ${settings.oneShotAgent}), ${settings.repetitions} alternating runs with tsc's entry`);
+		const [cliOnce, modules] = await alternate(report, settings.repetitions, [{label: 'one-shot CLI', measure: oneShot(controllerCli)}, {label: 'one-shot CLI, module by module', measure: oneShot(controllerModulesCli)}]);
+		const [row, modulesRow] = oneShotRows(cliOnce!, modules!);
+		report.rows.push({measure: 'fan-out N=100: parallel-ssh', value: '—', target: '≥ 20× CLI', verdict: 'skipped'}, {...row!, target: '≤ ssh host true', verdict: 'skipped'}, modulesRow!);
 		report.notes.push(`parallel-ssh and ssh comparisons skipped: ${why}`);
+		return cliOnce!.median;
 	};
 
 	if (typeof tools === 'string') {
-		skipped(tools);
-		return cliOnce.median;
+		return skipped(tools);
 	}
 
 	let sshd: LoopbackSshd | undefined;
@@ -49,8 +54,7 @@ export async function measureAgainstSsh(report: Report, tools: SshTools | string
 		}
 	} catch (error) {
 		await sshd?.stop();
-		skipped((error as Error).message);
-		return cliOnce.median;
+		return skipped((error as Error).message);
 	}
 
 	try {
@@ -77,18 +81,23 @@ export async function measureAgainstSsh(report: Report, tools: SshTools | string
 			report.notes.push(`CPU at N=100, parallel-ssh (client, ssh processes, sshd and sessions) / CLI (CLI process, agents and scripts): ${ratio(pssh.cpu / ours.cli.cpu)}`);
 		}
 
-		log(`ssh 127.0.0.1 true, ${settings.repetitions} runs`);
-		const sshTrue = await repeat(report, 'ssh true', settings.repetitions, () => withCpu(sshdCpu, async () => {
-			const finished = await sshRun(tools, sshd, 'true');
-			return finished.code === 0 ? finished : {...finished, failure: `exit ${finished.code}: ${finished.stderr.trim()}`};
-		}));
+		log(`one-shot CLI (--on ${settings.oneShotAgent}), tsc's entry and ssh 127.0.0.1 true, ${settings.repetitions} alternating runs each`);
+		const [cliOnce, modules, sshTrue] = await alternate(report, settings.repetitions, [
+			{label: 'one-shot CLI', measure: oneShot(controllerCli)},
+			{label: 'one-shot CLI, module by module', measure: oneShot(controllerModulesCli)},
+			{label: 'ssh true', measure: () => withCpu(sshdCpu, async () => {
+				const finished = await sshRun(tools, sshd, 'true');
+				return finished.code === 0 ? finished : {...finished, failure: `exit ${finished.code}: ${finished.stderr.trim()}`};
+			})},
+		]);
+		const [row, modulesRow] = oneShotRows(cliOnce!, modules!);
 		report.rows.push(
-			{...oneShotRow, ratio: `${ratio(cliOnce.median / sshTrue.median)} ssh`, target: '≤ 1.00× ssh', verdict: verdict(cliOnce.median <= sshTrue.median, cliOnce, sshTrue)},
-			{measure: `one-shot: ssh -p ${settings.port} 127.0.0.1 true`, value: seconds(sshTrue.median), ...cpuCell(sshTrue)},
+			{...row!, ratio: `${ratio(cliOnce!.median / sshTrue!.median)} ssh`, target: '≤ 1.00× ssh', verdict: verdict(cliOnce!.median <= sshTrue!.median, cliOnce!, sshTrue!)},
+			modulesRow!,
+			{measure: `one-shot: ssh -p ${settings.port} 127.0.0.1 true`, value: seconds(sshTrue!.median), ...cpuCell(sshTrue!)},
 		);
+		return cliOnce!.median;
 	} finally {
 		await sshd.stop();
 	}
-
-	return cliOnce.median;
 }

@@ -1,9 +1,10 @@
 /**
  * What starting the CLI costs before any work: `xi-exec --version` and a read-only command
  * (`runs --json`, which reads the history and takes no lock) against `node -e 0`, alternating
- * starts, wall time and CPU (user + system of the process) each.
+ * starts, wall time and CPU (user + system of the process) each; both also from tsc's entry,
+ * module by module, against the bundle the executable is (scripts/bundle.js).
  */
-import {controllerCli} from './ours.js';
+import {controllerCli, controllerModulesCli} from './ours.js';
 import {median, runTimed} from './processes.js';
 import {reapedChildrenCpuMs} from './hosts.js';
 import type {Report} from './report.js';
@@ -16,6 +17,8 @@ export async function measureStart(report: Report, options: {home: string; runs:
 		{label: 'node -e 0', args: ['-e', '0']},
 		{label: 'xi-exec --version', args: [controllerCli, '--version']},
 		{label: 'xi-exec runs --json (read-only)', args: [controllerCli, 'runs', '--json', '--home', options.home]},
+		{label: 'xi-exec --version, module by module (tsc, not bundled)', args: [controllerModulesCli, '--version']},
+		{label: 'xi-exec runs --json, module by module', args: [controllerModulesCli, 'runs', '--json', '--home', options.home]},
 	];
 	const runs = Math.max(options.runs, 7);
 	log(`CLI start-up, ${runs} alternating starts each`);

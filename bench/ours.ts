@@ -13,6 +13,8 @@ import {repoRoot} from './hosts.js';
 import {firstLine, runTimed, type Finished} from './processes.js';
 
 export const controllerCli = join(repoRoot, 'dist/source/cli.js');
+/** The same program as tsc builds it, module by module (scripts/bundle.js keeps it beside the bundle): what the bundle saves. */
+export const controllerModulesCli = join(repoRoot, 'dist/source/cli.modules.js');
 
 /**
  * The run's time limit in process. The dispatcher gives up on an agent this long (plus a 10 s
@@ -46,8 +48,8 @@ export async function dispatcherFanOut(targets: readonly AgentTarget[], credenti
 }
 
 /** `node dist/source/cli.js run uptime --on SELECTOR --parallel P --home HOME`, timed from spawn to exit. */
-export async function cliRun(home: string, selector: string, parallel: number): Promise<Finished & {failure?: string; warning?: string}> {
-	const finished = await runTimed(process.execPath, [controllerCli, 'run', script.name, '--on', selector, '--parallel', String(parallel), '--home', home]);
+export async function cliRun(home: string, selector: string, parallel: number, entry = controllerCli): Promise<Finished & {failure?: string; warning?: string}> {
+	const finished = await runTimed(process.execPath, [entry, 'run', script.name, '--on', selector, '--parallel', String(parallel), '--home', home]);
 	if (finished.code !== 0) {
 		// The plain output ends with the summary line (`98 ok · 2 unreachable`); errors go to stderr.
 		const summary = finished.stdout.trim().split('\n').at(-1) ?? '';

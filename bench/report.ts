@@ -45,6 +45,24 @@ export async function repeat(report: Report, label: string, times: number, measu
 }
 
 /**
+ * Runs each of `measures` once per round, `times` rounds (interleaved, so a change in the machine's
+ * load falls on all of them alike), and returns each one's Measured, in order.
+ */
+export async function alternate(report: Report, times: number, measures: ReadonlyArray<{label: string; measure: () => Promise<Attempt>}>): Promise<Measured[]> {
+	const attempts = measures.map(() => [] as Attempt[]);
+	for (let run = 0; run < times; run++) {
+		for (const [index, {measure}] of measures.entries()) {
+			attempts[index]!.push(await measure());
+		}
+	}
+
+	return Promise.all(measures.map(({label}, index) => {
+		const queue = [...attempts[index]!];
+		return repeat(report, label, times, async () => queue.shift()!);
+	}));
+}
+
+/**
  * Measures `run` with the CPU it cost: children of this process reaped meanwhile (the command run)
  * plus the servers it talked to (agent hosts, sshd with its sessions).
  */

@@ -1,25 +1,10 @@
 #!/usr/bin/env node
-/** xi-exec: wiring only. The command table, the real ports, and the shared runner. */
-import {controllerPaths, requireInitialised, resolveControllerHome} from './home.js';
-import {processIo} from './io/command-io.js';
-import {controllerCommands, controllerProgram} from './cli/commands/index.js';
-import {runMain} from './cli/main.js';
-import {runExecutable} from './cli/runner.js';
+/**
+ * xi-exec: turns on V8's compile cache (io/compile-cache.ts), then loads the program
+ * (cli/controller.ts), so that the cache covers it.
+ */
+import {enableCompileCache} from './io/compile-cache.js';
 
-const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
-
+enableCompileCache(process.env);
 // Not a top-level await: the release bundles this file to CommonJS (a single executable's main), which has none.
-void runMain('xi-exec', async () => runExecutable({
-	program: controllerProgram,
-	table: controllerCommands,
-	...(interactive ? {defaultCommand: 'console'} : {}),
-	ports: globals => {
-		if (globals.noColor) {
-			// Read by the console's theme when it is first imported, which is after this.
-			process.env['NO_COLOR'] = '1';
-		}
-
-		return {paths: controllerPaths(resolveControllerHome(globals.home, process.env)), env: process.env, stdin: process.stdin, interactive, ...(process.stderr.isTTY ? {stderrColumns: () => process.stderr.columns} : {})};
-	},
-	requireHome: ports => requireInitialised(ports.paths),
-}, process.argv.slice(2), processIo()));
+void import('./cli/controller.js');

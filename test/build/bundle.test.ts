@@ -1,0 +1,70 @@
+/**
+ * The executables `npm run build` leaves in dist/ are bundles (scripts/bundle.js) that still load
+ * only what a command needs: what `xi-exec run` and `--version` import, recorded by a resolve hook
+ * (fixtures/record-imports.mjs), is the bundle's own files and the few packages bundled out, never
+ * the console, the REST API, MCP, NATS or the certificate library; and the compile cache (Node 22.1+)
+ * goes to the user's cache directory, not to the shared temporary one.
+ */
+import {execFile} from 'node:child_process';
+import {existsSync, readdirSync, readFileSync} from 'node:fs';
+import {join} from 'node:path';
+import {promisify} from 'node:util';
+import test from 'ava';
+import {controllerCli, createController, fixtures, repoRoot, temporaryDirectory} from '../helpers/fleet.js';
+
+const run = promisify(execFile);
+const heavy = /node_modules\/(ink|react|@alcalzone|ink-spinner|fastify|@fastify|@modelcontextprotocol|@nats-io|@peculiar|reflect-metadata|prom-client|ajv|execa|yaml)\//;
+
+async function importsOf(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{urls: string[]; stdout: string; stderr: string}> {
+	const record = join(temporaryDirectory(), 'imports');
+	const finished = await run(process.execPath, ['--import', join(fixtures, 'record-imports.mjs'), controllerCli, ...args], {env: {...process.env, ...env, XI_TEST_IMPORTS: record}}).catch((error: {stdout: string; stderr: string}) => error);
+	const urls = existsSync(record) ? readFileSync(record, 'utf8').trim().split('\n') : [];
+	return {urls: urls.filter(url => !url.startsWith('node:') && !url.includes('/test/fixtures/')), stdout: finished.stdout, stderr: finished.stderr};
+}
+
+const files = (urls: readonly string[]) => urls.map(url => url.replace(`file://${repoRoot}`, ''));
+
+test('`xi-exec --version` runs the bundle and loads no package', async t => {
+	const {urls, stdout} = await importsOf(['--version']);
+	t.regex(stdout, /^\d+\.\d+\.\d+\n$/);
+	t.deepEqual(files(urls).filter(file => !/^dist\/source\/(cli\.js|chunks\/[\w-]+\.js)$/.test(file)), []);
+});
+
+test('`xi-exec run` loads its chunks and a few small packages: nothing of the console, the API, MCP, NATS or x509', async t => {
+	const home = await createController();
+	const {urls, stderr} = await importsOf(['run', 'uptime', '--on', 'nobody', '--home', home]);
+	// No agent matches: the run is refused after its command, the registry and the audit log are loaded.
+	t.regex(stderr, /NO_TARGETS/);
+	const loaded = files(urls);
+	t.true(loaded.some(file => file.startsWith('dist/source/chunks/run-')), loaded.join('\n'));
+	t.deepEqual(loaded.filter(file => heavy.test(file)), []);
+	// tsc's modules are not what runs: only the bundle's files, and packages.
+	t.deepEqual(loaded.filter(file => file.startsWith('dist/') && !/^dist\/source\/(cli\.js|chunks\/)/.test(file)), []);
+});
+
+/** A node with a compile cache: this one, else the release's pinned Node when `npm run dist` installed it. */
+async function nodeWithCompileCache(): Promise<string | undefined> {
+	if ('enableCompileCache' in await import('node:module')) {
+		return process.execPath;
+	}
+
+	const pinned = join(repoRoot, 'packaging/runtimes/node_modules', `node-linux-${process.arch}`, 'bin/node');
+	return existsSync(pinned) ? pinned : undefined;
+}
+
+test('the compile cache, where node has one, is in $XDG_CACHE_HOME/xi-exec, not in the shared temporary directory', async t => {
+	const node = await nodeWithCompileCache();
+	if (!node) {
+		t.log(`skipped: node ${process.version} has no compile cache (Node 22.1 and later), and the release's pinned Node is not installed (npm run dist)`);
+		t.pass();
+		return;
+	}
+
+	const cache = temporaryDirectory();
+	const temporary = temporaryDirectory();
+	const env: NodeJS.ProcessEnv = {...process.env, XDG_CACHE_HOME: cache, TMPDIR: temporary};
+	delete env['NODE_COMPILE_CACHE'];
+	await run(node, [controllerCli, '--version'], {env});
+	t.true(readdirSync(join(cache, 'xi-exec', 'compile-cache')).length > 0);
+	t.deepEqual(readdirSync(temporary), []);
+});
