@@ -126,7 +126,5 @@ export function viaText(via: SeenVia | null | undefined): string {
 	return via ? ` via ${via === 'relay' ? 'relay' : 'direct TLS'}` : '';
 }
 
-/** The link a run to an agent of this transport went over; unknown for both (it may have fallen back). */
-export function seenViaOf(transport: AgentTransport | undefined): SeenVia | undefined {
-	return transport === 'nats' ? 'relay' : transport === 'both' ? undefined : 'tls';
-}
+// In registry/model.ts, so that a run (core/run-execute.ts) gets it without this view's schema compiler (ajv).
+export {seenViaOf} from '../registry/model.js';

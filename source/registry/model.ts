@@ -10,6 +10,11 @@ export const agentTransports: readonly AgentTransport[] = ['tls', 'nats', 'both'
 export type SeenVia = 'tls' | 'relay';
 export const seenVias: readonly SeenVia[] = ['tls', 'relay'];
 
+/** The link a run to an agent of this transport went over; unknown for both (it may have fallen back). */
+export function seenViaOf(transport: AgentTransport | undefined): SeenVia | undefined {
+	return transport === 'nats' ? 'relay' : transport === 'both' ? undefined : 'tls';
+}
+
 export type AgentRecord = {
 	name: string;
 	/** Where the controller dials: host:port. */
