@@ -36,10 +36,35 @@ const runBody = (params: JsonSchema): JsonSchema => ({
 		dryRun: {type: 'boolean', default: false, description: 'Check the runbook and ask every host of every step whether it would run (the plan with each host\'s policy answer); nothing runs.'},
 		wait: {type: 'boolean', default: true, description: 'false: answer 202 at once and follow GET /v1/runbook-runs/{id}/events.'},
 		yes: {type: 'boolean', default: false, description: 'Confirm `confirm` scripts and go on after good canaries (no one can be asked over the API).'},
+		noWait: {type: 'boolean', default: false, description: 'A step that needs two-person approval does not hold the run: it ends `waiting` (the run too, with the request\'s id on the step), and POST /v1/runbook-runs/{id}/resume continues it under the same request once approved.'},
 	},
 });
 const genericParams: JsonSchema = {type: 'object', maxProperties: 64, description: 'The runbook\'s parameters by name (GET /openapi.json has each runbook\'s own schema).'};
 const accepted: JsonSchema = {type: 'object', required: ['id', 'events', 'run'], properties: {id, events: {type: 'string'}, run: {type: 'string'}}};
+const stepName = {type: 'string', pattern: '^[a-z0-9][a-z0-9._-]{0,63}$'};
+const event = (type: string, properties: Record<string, JsonSchema>, optional: Record<string, JsonSchema> = {}): JsonSchema => ({type: 'object', required: ['type', ...Object.keys(properties)], properties: {type: {const: type}, ...properties, ...optional}});
+const outcome: JsonSchema = {
+	type: 'object',
+	required: ['status', 'counts', 'hosts'],
+	properties: {
+		status: {enum: ['ok', 'failed', 'skipped', 'cancelled', 'error', 'waiting']},
+		requestId: {type: 'string'},
+		counts: {type: 'object', additionalProperties: {type: 'integer'}},
+		hosts: {type: 'object', properties: {ok: {type: 'array', items: {type: 'string'}}, failed: {type: 'array', items: {type: 'string'}}}},
+		reason: {type: 'string'},
+		code: {type: 'string'},
+	},
+};
+/** The `data` of one runbook run event (its `event` field repeats `type`). */
+const runbookEventSchema: JsonSchema = {
+	oneOf: [
+		event('step-started', {step: stepName, requestId: id, script: {type: 'string'}, on: {type: 'array', items: {type: 'string'}}}),
+		event('step-waiting', {step: stepName, requestId: id, approval: {type: 'object', required: ['id', 'needs', 'expiresAt'], properties: {id, needs: {type: 'string', description: 'Who must approve, in words.'}, expiresAt: {type: 'string', format: 'date-time'}}, description: 'The approval request the step waits for: `POST /v1/approvals/{id}/approve` with another operator\'s token.'}}),
+		event('step-finished', {step: stepName, outcome}),
+		event('runbook-finished', {status: {enum: ['ok', 'failed', 'cancelled', 'waiting']}, notRun: {type: 'array', items: {type: 'object', properties: {step: stepName, reason: {type: 'string'}}}}}, {reason: {type: 'string'}}),
+	],
+	description: 'The `data` of one Server-Sent Event; its `event` field repeats `type`.',
+};
 
 export const runbookRunsUrl = '/v1/runbooks/:name/runs';
 
@@ -71,8 +96,8 @@ export const runbookRoutes: readonly RouteSpec[] = [
 	{
 		method: 'GET', url: '/v1/runbook-runs/:id/events', access: 'token', operationId: 'runbookRunEvents', tag: 'runbooks', produces: 'text/event-stream',
 		summary: 'A runbook run\'s step events as Server-Sent Events',
-		description: '`step-started` (with the step\'s request id: GET /v1/runs/{id}/events streams its hosts), `step-finished` (its outcome) and `runbook-finished`. A run going on in this server streams live; any other is replayed from its record.',
-		schema: {params: {type: 'object', required: ['id'], properties: {id}}, response: {200: anyObject, ...errors}},
+		description: '`step-started` (with the step\'s request id: GET /v1/runs/{id}/events streams its hosts), `step-waiting` (the step needs two-person approval: the approval request\'s id, who must approve and until when; sent before it waits, and for a step that ends `waiting` with `noWait`), `step-finished` (its outcome) and `runbook-finished`. A run going on in this server streams live; any other is replayed from its record.',
+		schema: {params: {type: 'object', required: ['id'], properties: {id}}, response: {200: runbookEventSchema, ...errors}},
 	},
 	{
 		method: 'POST', url: '/v1/runbook-runs/:id/cancel', access: 'token', operationId: 'cancelRunbookRun', tag: 'runbooks',
@@ -113,7 +138,7 @@ export function createRunbookHandlers(ports: ApiPorts): Record<string, Handler> 
 		return caller;
 	};
 
-	const start = async (prepared: PreparedRunbookRun, caller: Caller & {kind: 'token'}, body: {wait: boolean; yes: boolean}, reply: FastifyReply) => {
+	const start = async (prepared: PreparedRunbookRun, caller: Caller & {kind: 'token'}, body: {wait: boolean; yes: boolean; noWait?: boolean}, reply: FastifyReply) => {
 		const run: LiveRunbook = {events: [], listeners: new Set(), cancel: new AbortController(), done: false};
 		live.set(prepared.id, run);
 		const onStop = () => run.cancel.abort();
@@ -122,6 +147,7 @@ export function createRunbookHandlers(ports: ApiPorts): Record<string, Handler> 
 			cancel: run.cancel.signal,
 			cancelledBy: `api:${caller.scope.name}`,
 			yes: body.yes,
+			...(body.noWait ? {noWait: true} : {}),
 			emit(event) {
 				run.events.push(event);
 				for (const listener of run.listeners) {
@@ -175,7 +201,7 @@ export function createRunbookHandlers(ports: ApiPorts): Record<string, Handler> 
 
 		async runRunbook(request, reply, caller) {
 			const token = tokenOf(caller);
-			const body = request.body as {params?: Record<string, unknown>; dryRun: boolean; wait: boolean; yes: boolean};
+			const body = request.body as {params?: Record<string, unknown>; dryRun: boolean; wait: boolean; yes: boolean; noWait: boolean};
 			const prepared = await prepareRunbookRun(runbookPorts(), {name: (request.params as {name: string}).name, params: body.params ?? {}, caller: `api:${token.scope.name}`, source: request.ip, token: token.token});
 			if (body.dryRun) {
 				const policy = await dryRunSteps(runbookPorts(), prepared, {caller: `api:${token.scope.name}`, token: token.token});
@@ -217,7 +243,7 @@ export function createRunbookHandlers(ports: ApiPorts): Record<string, Handler> 
 			const token = tokenOf(caller);
 			const runId = (request.params as {id: string}).id;
 			own(findRunbookRun(runbookRunsDirectory(ports.paths), runId).record, token);
-			const body = request.body as {from?: string; changedFile: boolean; params?: Record<string, unknown>; wait: boolean; yes: boolean};
+			const body = request.body as {from?: string; changedFile: boolean; params?: Record<string, unknown>; wait: boolean; yes: boolean; noWait: boolean};
 			const prepared = await prepareRunbookRun(runbookPorts(), {params: body.params ?? {}, caller: `api:${token.scope.name}`, source: request.ip, token: token.token, resume: {id: runId, ...(body.from ? {from: body.from} : {}), changedFile: body.changedFile}});
 			return start(prepared, token, body, reply);
 		},
@@ -234,6 +260,10 @@ export function replayRunbookRecord(record: RunbookRunRecord): RunbookEvent[] {
 	for (const step of record.steps) {
 		if (step.requestId && !step.carriedFrom) {
 			events.push({type: 'step-started', step: step.name, requestId: step.requestId, script: '', on: []});
+		}
+
+		if (step.approval && step.requestId) {
+			events.push({type: 'step-waiting', step: step.name, requestId: step.requestId, approval: step.approval});
 		}
 
 		if (step.outcome) {

@@ -8,7 +8,7 @@ import {waitingLine} from '../approvals/approval-text.js';
 import {openControllerAudit} from '../audit/controller-log.js';
 import type {AuditLog} from '../audit/file-log.js';
 import {createClientContext} from '../dispatch/agent-connection.js';
-import {XiError} from '../errors.js';
+import {errorCodes, XiError} from '../errors.js';
 import {loadControllerCredentials, openControllerRegistry, type ControllerPaths} from '../home.js';
 import {defaultCaller, exitInterrupted, type CommandIo} from '../io/command-io.js';
 import {safeJson, visible} from '../output/visible.js';
@@ -34,6 +34,8 @@ export type RunbookRunFlags = {
 	resume?: string;
 	from?: string;
 	changedFile: boolean;
+	/** A step that needs approval ends the run `waiting` (exit 3) instead of holding it. */
+	noWait?: boolean;
 	ask?: (question: string) => Promise<boolean>;
 	prompt?: (question: string) => Promise<string>;
 };
@@ -176,6 +178,7 @@ export async function runbookRunCommand(paths: ControllerPaths, input: RunbookRu
 			cancel: cancel.signal,
 			cancelledBy: caller,
 			yes: input.yes,
+			...(input.noWait ? {noWait: true} : {}),
 			...(input.prompt ? {confirm: async (question: string, answer: string) => (await input.prompt!(question)).trim() === answer} : {}),
 			...(input.ask ? {approveCanary: async (step, canary) => input.ask!(canaryQuestion(step, canary))} : {}),
 			...(printer ? {emit: event => printer.onEvent(event)} : {}),
@@ -186,6 +189,11 @@ export async function runbookRunCommand(paths: ControllerPaths, input: RunbookRu
 		const document = runbookRunDocument(findRunbookRun(runbookRunsDirectory(paths), result.id).record);
 		const why = document.cancel ? `${document.cancel.by ? `by ${document.cancel.by} ` : ''}${cancelPlace(document.cancel)}` : result.reason;
 		io.stdout(input.json ? safeJson(document, 2) + '\n' : `runbook ${prepared.runbook.name}: ${result.status}${why ? ` (${visible(why)})` : ''}   run ${result.id}\n`);
+		if (result.status === 'waiting') {
+			io.stderr(`xi-exec: once approved, continue it with \`xi-exec runbook run --resume ${result.id}\` (with this token).\n`);
+			return errorCodes.APPROVAL_PENDING.exit;
+		}
+
 		return result.status === 'ok' ? 0 : (result.status === 'cancelled' ? exitInterrupted : 1);
 	} finally {
 		await close();
@@ -247,7 +255,7 @@ function cancelText(answer: RunbookCancelAnswer): string {
 
 	const lines = [answer.status === 'cancelling'
 		? `Runbook run ${answer.id}: cancel asked; the controller running it cancels the step in flight and runs nothing after it.`
-		: `Runbook run ${answer.id} was not running (its controller stopped): its record now ends cancelled; \`xi-exec runbook run --resume ${answer.id}\` continues it.`];
+		: `Runbook run ${answer.id} was not running (its controller stopped, or it waited for approval): its record now ends cancelled; \`xi-exec runbook run --resume ${answer.id}\` continues it.`];
 	for (const step of answer.steps) {
 		lines.push(`  step ${step.step} (request ${step.requestId}): ${step.answers.length === 0 ? 'no host still running' : step.answers.map(each => `${each.agent} ${each.outcome}${each.reason ? ` (${visible(each.reason)})` : ''}`).join(', ')}`);
 	}

@@ -10,7 +10,9 @@
  * 3. A run no process is running any more (its controller was killed: it reads `interrupted`)
  *    gets its end line here, `cancelled`.
  *
- * A run that already ended is left as it is. `runbook run --resume ID` continues a cancelled run
+ * A run that already ended is left as it is, except one that ended `waiting` for an approval
+ * (--no-wait): its record then ends `cancelled` (the approval request stays as it is; a resumed
+ * run would still continue under it). `runbook run --resume ID` continues a cancelled run
  * from its first step not finished ok. One `runbook.cancel` audit record says who asked and what
  * each host still running answered.
  */
@@ -30,7 +32,7 @@ export async function cancelRunbookRun(ports: CancelPorts & {now?: () => Date}, 
 	const now = ports.now ?? (() => new Date());
 	const stored = findRunbookRun(runbookRunsDirectory(ports.paths), input.id);
 	const {record} = stored;
-	if (record.end) {
+	if (record.end && record.end.status !== 'waiting') {
 		return {id: input.id, status: {ended: record.end.status}, steps: []};
 	}
 
@@ -42,7 +44,8 @@ export async function cancelRunbookRun(ports: CancelPorts & {now?: () => Date}, 
 		return {step: step.name, requestId: step.requestId!, answers};
 	}));
 	if (!stored.running) {
-		appendToStoppedRecord(stored.path, {type: 'end', status: 'cancelled', reason: 'the runbook was cancelled after its controller stopped', notRun: [], at: now().toISOString(), cancelledBy: input.caller});
+		const reason = record.end ? 'the runbook was cancelled while it waited for approval' : 'the runbook was cancelled after its controller stopped';
+		appendToStoppedRecord(stored.path, {type: 'end', status: 'cancelled', reason, notRun: record.end?.notRun ?? [], at: now().toISOString(), cancelledBy: input.caller});
 	}
 
 	await ports.audit().append({

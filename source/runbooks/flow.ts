@@ -11,8 +11,12 @@
  *   handler's own `onFailure: run` after it, if the handler fails), then stops the runbook.
  * - Once stopped, a stage runs only when its `when` is `always` (cleanup); others are "not run".
  * - After a cancel nothing runs. A step that ends `cancelled` ends the runbook as cancelled.
+ * - A step that ends `waiting` (it needs approval and the run did not wait: `--no-wait`) pauses
+ *   the runbook once its stage is over: nothing after it runs, not even `when: always` steps and
+ *   handlers (they run when `--resume` continues it, as they would have without the pause).
  * - The runbook ends `ok` when nothing stopped it (continued failures are reported, not fatal),
- *   `failed` when a step stopped it, `cancelled` when it was cancelled.
+ *   `failed` when a step stopped it, `cancelled` when it was cancelled, `waiting` when a step
+ *   waits for approval.
  */
 import {stageSteps, type Runbook, type Step} from './model.js';
 import {finishedOk, type StepOutcome} from './step-outcome.js';
@@ -24,7 +28,7 @@ export type FlowState = {
 	cancelled: boolean;
 };
 
-export type RunbookStatus = 'ok' | 'failed' | 'cancelled';
+export type RunbookStatus = 'ok' | 'failed' | 'cancelled' | 'waiting';
 
 export type NotRun = {step: string; reason: string};
 
@@ -44,6 +48,12 @@ export function nextInFlow(runbook: Runbook, state: FlowState): FlowDecision {
 		return done('cancelled', reason);
 	};
 
+	// A step waiting for approval: every step without an outcome is named as not run yet.
+	const paused = (steps: string[]): FlowDecision => {
+		notRun.push(...runbook.stages.slice(state.from).flatMap(stage => stageSteps(stage)).filter(step => !state.outcomes.has(step.name)).map(step => ({step: step.name, reason: 'the runbook waits for approval'})));
+		return done('waiting', steps.map(step => `step ${step} waits for approval (request ${state.outcomes.get(step)?.approval?.id ?? '?'})`).join('; '));
+	};
+
 	for (const stage of runbook.stages.slice(state.from)) {
 		const members = stageSteps(stage);
 		const when = stage.kind === 'step' ? stage.step.when : stage.when;
@@ -61,11 +71,17 @@ export function nextInFlow(runbook: Runbook, state: FlowState): FlowDecision {
 			return {type: 'run', steps: missing.map(step => step.name)};
 		}
 
+		if (members.some(step => state.outcomes.get(step.name)!.status === 'cancelled')) {
+			return cancelled();
+		}
+
+		const waiting = members.filter(step => state.outcomes.get(step.name)!.status === 'waiting');
+		if (waiting.length > 0) {
+			return paused(waiting.map(step => step.name));
+		}
+
 		for (const step of members) {
 			const outcome = state.outcomes.get(step.name)!;
-			if (outcome.status === 'cancelled') {
-				return cancelled();
-			}
 
 			if (finishedOk(outcome) || step.onFailure.type === 'continue') {
 				continue;
@@ -74,8 +90,12 @@ export function nextInFlow(runbook: Runbook, state: FlowState): FlowDecision {
 			const failure = `step ${step.name} ${outcome.status === 'error' ? 'was refused' : 'failed'}${outcome.reason ? ` (${outcome.reason})` : ''}`;
 			if (step.onFailure.type === 'run') {
 				const handled = followHandlers(step, handlers, state);
+				if (handled.type === 'run') {
+					return {type: 'run', steps: [handled.step]};
+				}
+
 				if (handled.type !== 'ran') {
-					return handled.type === 'run' ? {type: 'run', steps: [handled.step]} : cancelled();
+					return handled.type === 'waiting' ? paused([handled.step]) : cancelled();
 				}
 
 				stopped ??= `${failure}; ${handled.chain.join(', then ')} ran`;
@@ -88,7 +108,7 @@ export function nextInFlow(runbook: Runbook, state: FlowState): FlowDecision {
 	return stopped === undefined ? done('ok') : done('failed', stopped);
 }
 
-type Handled = {type: 'run'; step: string} | {type: 'ran'; chain: string[]} | {type: 'cancelled'};
+type Handled = {type: 'run'; step: string} | {type: 'ran'; chain: string[]} | {type: 'cancelled'} | {type: 'waiting'; step: string};
 
 /** The handler chain of a failed step: the first handler without an outcome runs next. */
 function followHandlers(failed: Step, handlers: ReadonlyMap<string, Step>, state: FlowState): Handled {
@@ -108,6 +128,10 @@ function followHandlers(failed: Step, handlers: ReadonlyMap<string, Step>, state
 
 		if (outcome.status === 'cancelled') {
 			return {type: 'cancelled'};
+		}
+
+		if (outcome.status === 'waiting') {
+			return {type: 'waiting', step: handler.name};
 		}
 
 		chain.push(handler.name);

@@ -8,6 +8,9 @@
  * outcomes before its resume point. It refuses a run still running in another process, and a
  * file whose hash differs from the recorded one unless `changedFile`. It keeps the old run's
  * parameters; secret ones are not recorded, so they are given again and must match their hashes.
+ * A step the old run left waiting for approval is continued under the same approval request and
+ * request id (the approval given meanwhile is what it runs with), unless the file changed: then
+ * the step, as the file says now, asks anew.
  */
 import {randomUUID} from 'node:crypto';
 import {argsHash} from '../audit/record.js';
@@ -17,14 +20,14 @@ import {XiError} from '../errors.js';
 import {openTokenStore} from '../policy/token-store.js';
 import {authenticateToken, scopeOf, type TokenScope} from '../policy/tokens.js';
 import {revokedSerials, type AgentRecord} from '../registry/model.js';
-import {executeRunbook, type ExecuteResult, type RunbookEvent} from './execute.js';
+import {executeRunbook, type ExecuteResult, type PendingStep, type RunbookEvent} from './execute.js';
 import type {Runbook} from './model.js';
 import {recordedParameters, resolveParameters, secretHash} from './parameters.js';
 import {planRunbook, reachableAgents, type RunbookPlan} from './plan-runbook.js';
 import {findRunbookRun, runbookRunsDirectory, startRunbookRecord, watchCancelRequest} from './record-store.js';
 import {resumePoint} from './resume.js';
 import {loadRunbook, readRunbookBytes, runbookInvalid} from './runbook-files.js';
-import {recordedOutcomes, type RunbookRunHeader} from './run-record.js';
+import {recordedOutcomes, waitingSteps, type RunbookRunHeader} from './run-record.js';
 import {runStepsAsRuns, type StepRunnerOptions} from './step-runner.js';
 import type {StepOutcome} from './step-outcome.js';
 
@@ -55,6 +58,8 @@ export type PreparedRunbookRun = {
 	from?: string;
 	/** The steps carried over from the run resumed, with their outcomes there. */
 	carried: ReadonlyMap<string, StepOutcome>;
+	/** The steps the run resumed left waiting for approval: they continue under the same request. */
+	pending: ReadonlyMap<string, PendingStep>;
 	start: (options: RunbookStartOptions) => Promise<ExecuteResult & {id: string}>;
 };
 
@@ -111,6 +116,7 @@ export async function prepareRunbookRun(ports: RunbookPorts, input: RunbookRunIn
 	}
 
 	let carried = new Map<string, StepOutcome>();
+	let pending = new Map<string, PendingStep>();
 	let from: {stage: number; step: string} | undefined;
 	if (resumed) {
 		const point = resumePoint(runbook, recordedOutcomes(resumed.record), input.resume!.from);
@@ -121,6 +127,9 @@ export async function prepareRunbookRun(ports: RunbookPorts, input: RunbookRunIn
 		const old = recordedOutcomes(resumed.record);
 		carried = new Map(point.carried.map(step => [step, old.get(step)!]));
 		from = {stage: point.from, step: point.step};
+		if (sha256 === resumed.record.header.fileSha256) {
+			pending = waitingSteps(resumed.record);
+		}
 	}
 
 	const start = async (options: RunbookStartOptions) => {
@@ -146,7 +155,7 @@ export async function prepareRunbookRun(ports: RunbookPorts, input: RunbookRunIn
 				record.write({type: 'step-finished', step, outcome, at: now().toISOString(), carriedFrom: resumed!.record.header.id});
 			}
 
-			const result = await executeRunbook({runbook, plan: planned.plan, carried, from: from?.stage ?? 0}, {
+			const result = await executeRunbook({runbook, plan: planned.plan, carried, from: from?.stage ?? 0, pending}, {
 				runStep: runStepsAsRuns(ports, {...options, runbookRun: id, runbookFile: {file, sha256}, caller: input.caller, ...(input.source ? {source: input.source} : {}), ...(input.token === undefined ? {} : {token: input.token}), cancelledBy: cancel.by}),
 				write: record.write,
 				now,
@@ -172,6 +181,7 @@ export async function prepareRunbookRun(ports: RunbookPorts, input: RunbookRunIn
 		sha256,
 		...(resumed ? {resumeOf: resumed.record.header.id, from: from!.step} : {}),
 		carried,
+		pending,
 		start,
 	};
 }

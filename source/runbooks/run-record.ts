@@ -7,7 +7,7 @@
  * GET /v1/runbook-runs/{id} both print. Pure.
  */
 import type {NotRun, RunbookStatus} from './flow.js';
-import type {StepOutcome} from './step-outcome.js';
+import type {ApprovalRef, StepOutcome} from './step-outcome.js';
 
 export type RunbookRunHeader = {
 	type: 'runbook-run';
@@ -30,6 +30,8 @@ export type RunbookRunHeader = {
 export type RunbookRunLine =
 	| RunbookRunHeader
 	| {type: 'step-started'; step: string; requestId: string; at: string}
+	/** The step waits for two-person approval (in this process, or not at all: --no-wait). */
+	| {type: 'step-waiting'; step: string; requestId: string; approval: ApprovalRef; at: string}
 	| {type: 'step-finished'; step: string; outcome: StepOutcome; at: string; carriedFrom?: string}
 	| {type: 'end'; status: RunbookStatus; reason?: string; notRun: NotRun[]; at: string; cancelledBy?: string}
 	/** Appended by another process (`xi-exec runbook cancel ID`, the API): the process running the run stops at it. */
@@ -39,9 +41,14 @@ export type CancelRequestLine = {type: 'cancel-requested'; by: string; source?: 
 
 export type RecordedStep = {
 	name: string;
-	/** `running`: started and not finished (in flight, or in flight when the controller stopped). */
+	/**
+	 * `running`: started and not finished (in flight, or in flight when the controller stopped);
+	 * `waiting`: waiting for approval (in flight, or ended so: --no-wait).
+	 */
 	status: StepOutcome['status'] | 'running';
 	requestId?: string;
+	/** The approval request it waited for. */
+	approval?: ApprovalRef;
 	startedAt?: string;
 	endedAt?: string;
 	outcome?: StepOutcome;
@@ -81,6 +88,11 @@ export function foldRunbookRun(lines: readonly string[]): RunbookRunRecord | und
 				break;
 			}
 
+			case 'step-waiting': {
+				steps.set(line.step, {...steps.get(line.step), name: line.step, status: 'waiting', requestId: line.requestId, approval: line.approval});
+				break;
+			}
+
 			case 'step-finished': {
 				const started = steps.get(line.step);
 				steps.delete(line.step);
@@ -92,6 +104,7 @@ export function foldRunbookRun(lines: readonly string[]): RunbookRunRecord | und
 					endedAt: line.at,
 					outcome: line.outcome,
 					...(line.carriedFrom ? {carriedFrom: line.carriedFrom} : {}),
+					...(line.outcome.approval ? {approval: line.outcome.approval} : {}),
 				});
 				break;
 			}
@@ -153,13 +166,27 @@ export function runbookRunDocument(record: RunbookRunRecord, running = false) {
 			endedAt: step.endedAt ?? null,
 			counts: step.outcome?.counts ?? {},
 			hosts: step.outcome?.hosts ?? {ok: [], failed: []},
-			reason: step.outcome?.reason ?? (step.status === 'running' && !running ? 'in flight when the controller stopped' : null),
+			reason: step.outcome?.reason ?? inFlightReason(step, running),
 			...(step.outcome?.code ? {code: step.outcome.code} : {}),
+			...(step.approval ? {approval: step.approval} : {}),
 			...(step.carriedFrom ? {carriedFrom: step.carriedFrom} : {}),
 		})),
 		notRun: record.end?.notRun ?? [],
 		cancel: cancelDocument(record),
 	};
+}
+
+function inFlightReason(step: RecordedStep, running: boolean): string | null {
+	if (step.status === 'waiting' && step.approval) {
+		return `waiting for approval: request ${step.approval.id} (needs ${step.approval.needs})${running ? '' : ', when the controller stopped'}`;
+	}
+
+	return step.status === 'running' && !running ? 'in flight when the controller stopped' : null;
+}
+
+/** The steps that wait for approval (ended `waiting`, or waiting when the run stopped), by name: what `--resume` continues under the same request. */
+export function waitingSteps(record: RunbookRunRecord): Map<string, {requestId: string; approval: string}> {
+	return new Map(record.steps.flatMap(step => (step.status === 'waiting' && step.approval && step.requestId ? [[step.name, {requestId: step.requestId, approval: step.approval.id}] as const] : [])));
 }
 
 /**
@@ -171,7 +198,7 @@ function cancelDocument(record: RunbookRunRecord) {
 		return null;
 	}
 
-	const during = record.steps.filter(step => step.status === 'cancelled' || (step.status === 'running' && !step.carriedFrom)).map(step => step.name);
+	const during = record.steps.filter(step => step.status === 'cancelled' || ((step.status === 'running' || step.status === 'waiting') && !step.carriedFrom)).map(step => step.name);
 	return {
 		by: record.end.cancelledBy ?? record.cancelRequest?.by ?? null,
 		...(record.cancelRequest?.source ? {source: record.cancelRequest.source} : {}),

@@ -4,14 +4,16 @@
  * by default) and no host was left unstarted (the rollout stopped: threshold, canary); `failed`
  * otherwise; `cancelled` when the run was cancelled before every host ended (a host ended `cancelled`, or was
  * not started because of the cancel); `skipped` when it had no host to run on (the
- * step it takes its hosts from failed nowhere); `error` when it was refused before it ran. Pure.
+ * step it takes its hosts from failed nowhere); `error` when it was refused before it ran;
+ * `waiting` when it needs two-person approval and the run was told not to wait (`--no-wait`):
+ * nothing of it ran, and `--resume` continues it under the same approval request. Pure.
  */
 import {countByStatus} from '../history/run-record.js';
 import {planRollout} from '../run/rollout.js';
 import type {RunStatus} from '../protocol/frames.js';
 import type {Step} from './model.js';
 
-export type StepStatus = 'ok' | 'failed' | 'skipped' | 'cancelled' | 'error';
+export type StepStatus = 'ok' | 'failed' | 'skipped' | 'cancelled' | 'error' | 'waiting';
 
 export type StepOutcome = {
 	status: StepStatus;
@@ -23,7 +25,12 @@ export type StepOutcome = {
 	reason?: string;
 	/** An error code, when the step was refused before it ran. */
 	code?: string;
+	/** The approval request the step waits for (or ran under, once approved). */
+	approval?: ApprovalRef;
 };
+
+/** An approval request as a runbook records it: its id, who must approve (in words) and until when. */
+export type ApprovalRef = {id: string; needs: string; expiresAt: string};
 
 /** The statuses that make a host one where the step "failed" (for `failedIn`). */
 export const failedHostStatuses: readonly RunStatus[] = ['failed', 'timeout', 'denied', 'error', 'unreachable'];
@@ -66,6 +73,11 @@ export function noHostsOutcome(reason: string): StepOutcome {
 /** A step refused before it ran (a token, a policy, a blast-radius limit): it failed, with the refusal's code. */
 export function refusedOutcome(code: string, reason: string, requestId?: string): StepOutcome {
 	return {status: 'error', ...(requestId ? {requestId} : {}), counts: {}, hosts: {ok: [], failed: []}, reason, code};
+}
+
+/** A step that needs approval and did not wait for it (`--no-wait`): nothing of it ran. */
+export function waitingOutcome(requestId: string, approval: ApprovalRef): StepOutcome {
+	return {status: 'waiting', requestId, counts: {}, hosts: {ok: [], failed: []}, reason: `waiting for approval: request ${approval.id} (needs ${approval.needs})`, approval};
 }
 
 /** Finished with nothing left to do: ok, or no host to run on. */

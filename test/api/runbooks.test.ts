@@ -5,7 +5,7 @@
  * operation per runbook with its parameters' schema, a dry run gives each host's policy answer,
  * and a scoped token reaching outside its scope is refused before anything is dialled.
  */
-import {mkdirSync, mkdtempSync, writeFileSync} from 'node:fs';
+import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import test from 'ava';
@@ -131,14 +131,44 @@ test.serial('POST /v1/runbook-runs/{id}/cancel stops a runbook another process r
 	const requestId = /^== hold: .* request ([\da-f-]{36})$/m.exec(run.output().stdout)![1]!;
 	const answer = await call(fleet, 'POST', `/v1/runbook-runs/${id}/cancel`, {token: admin});
 	t.is(answer.status, 200, answer.text);
-	t.deepEqual(answer.json(), {id, status: 'cancelling', steps: [{step: 'hold', requestId, answers: [{agent: 'web1', outcome: 'cancelled'}, {agent: 'web2', outcome: 'cancelled'}]}]});
+	// Each host is cancelled by this request or, when the process running the runbook saw the request first, by it.
+	const {answers, ...rest} = answer.json().steps[0];
+	t.deepEqual({...answer.json(), steps: [rest]}, {id, status: 'cancelling', steps: [{step: 'hold', requestId}]});
+	t.deepEqual(answers.map((each: any) => [each.agent, ['cancelled', 'not running'].includes(each.outcome)]), [['web1', true], ['web2', true]]);
 	const result = await run.done;
 	t.is(result.code, 130, result.stderr);
 	const document = (await call(fleet, 'GET', `/v1/runbook-runs/${id}`, {token: admin})).json();
 	t.is(document.status, 'cancelled');
+	t.deepEqual(document.steps.map((step: any) => [step.name, step.status, step.counts]), [['hold', 'cancelled', {cancelled: 2}]]);
 	t.like(document.cancel, {by: 'api:admin', during: ['hold'], before: null});
 	t.is(typeof document.cancel.source, 'string');
 	t.deepEqual(document.notRun, [{step: 'after', reason: 'the runbook was cancelled'}]);
 	const again = await call(fleet, 'POST', `/v1/runbook-runs/${id}/cancel`, {token: admin});
 	t.deepEqual(again.json(), {id, status: {ended: 'cancelled'}, steps: []});
+});
+
+test.serial('noWait: a step that needs approval ends the run waiting; its SSE events say so; resume runs it under that request once approved', async t => {
+	writeFileSync(join(fleet.home, 'policy.json'), JSON.stringify({approvals: {rules: [{name: 'restarts', scripts: ['restart-web'], approvers: ['token:lead-*'], expires: '30m'}]}}));
+	t.teardown(() => {
+		rmSync(join(fleet.home, 'policy.json'), {force: true});
+	});
+	writeFileSync(join(fleet.home, 'runbooks', 'gated.yaml'), 'steps:\n  - {name: check, script: health-check, on: web1}\n  - {name: restart, script: restart-web, on: web1}\n');
+	const lead = JSON.parse((await runCli(controllerCli, ['token', 'create', '--name', 'lead-api', '--operator', '--json'], {XI_EXEC_HOME: fleet.home})).stdout).token as string;
+	const answer = await call(fleet, 'POST', '/v1/runbooks/gated/runs', {token: admin, body: {noWait: true}});
+	t.is(answer.status, 200, answer.text);
+	const waiting = answer.json();
+	const [check, restart] = waiting.steps;
+	t.deepEqual([waiting.status, check.status, restart.status], ['waiting', 'ok', 'waiting']);
+	t.like(restart.approval, {needs: '1 of: token:lead-*'});
+	const events = await followEvents(fleet, `/v1/runbook-runs/${waiting.id}/events`, admin);
+	t.deepEqual(events.messages.map(message => message.event), ['step-started', 'step-finished', 'step-started', 'step-waiting', 'step-finished', 'runbook-finished']);
+	t.deepEqual(JSON.parse(events.messages[3]!.data), {type: 'step-waiting', step: 'restart', requestId: restart.requestId, approval: restart.approval});
+	t.like(JSON.parse(events.messages[5]!.data), {type: 'runbook-finished', status: 'waiting', reason: `step restart waits for approval (request ${restart.approval.id})`});
+
+	t.is((await call(fleet, 'POST', `/v1/approvals/${restart.approval.id}/approve`, {token: lead, body: {}})).status, 200);
+	const resumed = await call(fleet, 'POST', `/v1/runbook-runs/${waiting.id}/resume`, {token: admin, body: {}});
+	t.is(resumed.status, 200, resumed.text);
+	const document = resumed.json();
+	t.deepEqual(document.steps.map((step: any) => [step.name, step.status, step.requestId]), [['check', 'ok', check.requestId], ['restart', 'ok', restart.requestId]]);
+	t.is((await call(fleet, 'GET', `/v1/runs/${restart.requestId}`, {token: admin})).json().parent.runbook, document.id);
 });

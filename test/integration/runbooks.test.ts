@@ -325,7 +325,7 @@ steps:
 	// A cancel now ends the record cancelled (the agents ended step two's scripts when their controller went).
 	const cancelled = await cli(home, ['runbook', 'cancel', id]);
 	t.is(cancelled.code, 0, cancelled.stderr);
-	t.is(cancelled.stdout, `Runbook run ${id} was not running (its controller stopped): its record now ends cancelled; \`xi-exec runbook run --resume ${id}\` continues it.\n  step two (request ${inFlight.requestId!}): web1 not running, web2 not running\n`);
+	t.is(cancelled.stdout, `Runbook run ${id} was not running (its controller stopped, or it waited for approval): its record now ends cancelled; \`xi-exec runbook run --resume ${id}\` continues it.\n  step two (request ${inFlight.requestId!}): web1 not running, web2 not running\n`);
 	t.deepEqual(processesOfRun(inFlight.requestId!), []);
 	const ended = JSON.parse((await cli(home, ['runbooks', 'show', id, '--json'])).stdout) as RunbookRunDocument & {cancel: {during: string[]}};
 	t.deepEqual([ended.status, ended.reason, ended.cancel.during], ['cancelled', 'the runbook was cancelled after its controller stopped', ['two']]);

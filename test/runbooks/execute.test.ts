@@ -3,7 +3,7 @@ import type {Discovered} from '../../source/dispatch/discover.js';
 import {XiError} from '../../source/errors.js';
 import type {RunStatus} from '../../source/protocol/frames.js';
 import type {AgentRecord} from '../../source/registry/model.js';
-import {executeRunbook, type StepRunRequest, type StepRunResult} from '../../source/runbooks/execute.js';
+import {executeRunbook, type RunbookEvent, type StepControl, type StepRunRequest, type StepRunResult} from '../../source/runbooks/execute.js';
 import {planRunbook} from '../../source/runbooks/plan-runbook.js';
 import {readRunbook} from '../../source/runbooks/read-runbook.js';
 import type {RunbookRunLine} from '../../source/runbooks/run-record.js';
@@ -27,13 +27,22 @@ function setUp(text: string) {
 }
 
 /** A fleet where each step's hosts end as `statuses` says (`step:host` → status), ok otherwise. */
-function fakeFleet(statuses: Record<string, RunStatus>, options: {refuse?: string; onStart?: (request: StepRunRequest, cancel: AbortSignal) => Promise<void>} = {}) {
+function fakeFleet(statuses: Record<string, RunStatus>, options: {refuse?: string; gated?: string; approved?: boolean; onStart?: (request: StepRunRequest, cancel: AbortSignal) => Promise<void>} = {}) {
 	const requests: StepRunRequest[] = [];
 	let counter = 0;
-	const runStep = async (request: StepRunRequest, control: {cancel: AbortSignal}): Promise<StepRunResult> => {
+	const runStep = async (request: StepRunRequest, control: StepControl): Promise<StepRunResult> => {
 		requests.push(request);
 		if (options.refuse === request.step.name) {
 			throw new XiError('OUT_OF_SCOPE', 'Refused before running anything: token contractor may not reach web4.');
+		}
+
+		// A step the approvals policy names: it says it waits, then (not approved yet, --no-wait) ends waiting.
+		if (options.gated === request.step.name) {
+			const approval = {id: request.approval ?? 'ap1', needs: '1 of: token:lead-*', expiresAt: '1970-01-01T00:30:00.000Z'};
+			control.waiting(approval);
+			if (!options.approved) {
+				return {waiting: approval};
+			}
 		}
 
 		await options.onStart?.(request, control.cancel);
@@ -172,4 +181,35 @@ test('a parallel group runs its steps at once', async t => {
 	const {result} = await execute('steps:\n  - parallel:\n      - {name: a, script: notify, on: web1}\n      - {name: b, script: notify, on: web2}\n', fleet);
 	t.is(most, 2);
 	t.is(result.status, 'ok');
+});
+
+const gatedRunbook = `steps:
+  - {name: check, script: health-check, on: role=web}
+  - {name: restart, script: restart-web, on: web2}
+  - {name: notify, script: notify, on: web1, when: always}
+`;
+
+test('a step that needs approval and does not wait (--no-wait): it ends waiting, the runbook pauses, always steps wait too', async t => {
+	const fleet = fakeFleet({}, {gated: 'restart'});
+	const {runbook, plan} = setUp(gatedRunbook);
+	const lines: RunbookRunLine[] = [];
+	const events: RunbookEvent[] = [];
+	const result = await executeRunbook({runbook, plan}, {runStep: fleet.runStep, write: line => lines.push(line), now: () => new Date(0), newRequestId: fleet.newRequestId, cancel: new AbortController().signal, emit: event => events.push(event)});
+	const approval = {id: 'ap1', needs: '1 of: token:lead-*', expiresAt: '1970-01-01T00:30:00.000Z'};
+	t.deepEqual(fleet.requests.map(request => request.step.name), ['check', 'restart']);
+	t.deepEqual(result.outcomes.get('restart'), {status: 'waiting', requestId: 'r2', counts: {}, hosts: {ok: [], failed: []}, reason: 'waiting for approval: request ap1 (needs 1 of: token:lead-*)', approval});
+	t.deepEqual({status: result.status, reason: result.reason, notRun: result.notRun}, {status: 'waiting', reason: 'step restart waits for approval (request ap1)', notRun: [{step: 'notify', reason: 'the runbook waits for approval'}]});
+	t.deepEqual(lines.map(line => (line.type === 'end' ? `end ${line.status}` : `${line.type} ${'step' in line ? line.step : ''}`)), ['step-started check', 'step-finished check', 'step-started restart', 'step-waiting restart', 'step-finished restart', 'end waiting']);
+	t.deepEqual(lines[3], {type: 'step-waiting', step: 'restart', requestId: 'r2', approval, at: '1970-01-01T00:00:00.000Z'});
+	t.deepEqual(events.filter(event => event.type === 'step-waiting'), [{type: 'step-waiting', step: 'restart', requestId: 'r2', approval}]);
+});
+
+test('resumed, a step left waiting continues under its request id and approval request; the others get new ids', async t => {
+	const fleet = fakeFleet({}, {gated: 'restart', approved: true});
+	const {runbook, plan} = setUp(gatedRunbook);
+	const check = {status: 'ok' as const, requestId: 'old1', counts: {ok: 4}, hosts: {ok: names, failed: []}};
+	const result = await executeRunbook({runbook, plan, from: 1, carried: new Map([['check', check]]), pending: new Map([['restart', {requestId: 'old2', approval: 'ap7'}]])}, {runStep: fleet.runStep, write: () => undefined, now: () => new Date(0), newRequestId: fleet.newRequestId, cancel: new AbortController().signal});
+	t.deepEqual(fleet.requests.map(request => [request.step.name, request.requestId, request.approval ?? null]), [['restart', 'old2', 'ap7'], ['notify', 'r1', null]]);
+	t.is(result.status, 'ok');
+	t.is(result.outcomes.get('restart')?.requestId, 'old2');
 });

@@ -14,7 +14,14 @@ function runbook(text: string): Runbook {
 	return read.runbook;
 }
 
-const outcome = (status: StepStatus): StepOutcome => ({status, counts: {}, hosts: {ok: [], failed: []}, ...(status === 'failed' ? {reason: '2 of 3 hosts failed, over maxFailures 0'} : {})});
+const outcome = (status: StepStatus): StepOutcome => ({
+	status,
+	counts: {},
+	hosts: {ok: [], failed: []},
+	...(status === 'failed' ? {reason: '2 of 3 hosts failed, over maxFailures 0'} : {}),
+	...(status === 'waiting' ? {approval: {id: 'ap1', needs: '1 of: token:lead-*', expiresAt: '2026-01-01T00:30:00.000Z'}} : {}),
+});
+const waitingFor = (steps: string[]) => steps.map(step => ({step, reason: 'the runbook waits for approval'}));
 
 /** `a:ok b:failed` → outcomes. */
 function outcomes(text: string): Map<string, StepOutcome> {
@@ -90,6 +97,12 @@ const rows: Array<{title: string; runbook: Runbook; done: string; cancelled?: bo
 	{title: 'handler: an ok handler ends its chain', runbook: withHandlers, done: 'a:ok b:failed undo:ok', decision: {type: 'run', steps: ['c']}},
 	{title: 'handler: not run when nothing fails', runbook: withHandlers, done: 'a:ok b:ok c:ok', decision: {type: 'done', status: 'ok', notRun: []}},
 	{title: 'handler: a cancel during the handler ends the runbook', runbook: withHandlers, done: 'a:failed undo:cancelled', decision: {type: 'done', status: 'cancelled', reason: 'the runbook was cancelled', notRun: ['b', 'c'].map(step => ({step, reason: 'the runbook was cancelled'}))}},
+	{title: 'waiting for approval (--no-wait): the runbook pauses, always steps included', runbook: sequence, done: 'a:ok b:waiting', decision: {type: 'done', status: 'waiting', reason: 'step b waits for approval (request ap1)', notRun: waitingFor(['c', 'd', 'e'])}},
+	{title: 'waiting, after a stopping failure: the always step that waits pauses the runbook', runbook: sequence, done: 'a:ok b:ok c:failed d:waiting', decision: {type: 'done', status: 'waiting', reason: 'step d waits for approval (request ap1)', notRun: waitingFor(['e'])}},
+	{title: 'parallel: a waiting step pauses the runbook once its group is over', runbook: withGroup, done: 'a:ok p:waiting', decision: {type: 'run', steps: ['q']}},
+	{title: 'parallel: waiting beats a failure in the same group (resume runs both again)', runbook: withGroup, done: 'a:ok p:waiting q:failed', decision: {type: 'done', status: 'waiting', reason: 'step p waits for approval (request ap1)', notRun: waitingFor(['c', 'x', 'y'])}},
+	{title: 'parallel: a cancel beats waiting', runbook: withGroup, done: 'a:ok p:waiting q:cancelled', decision: {type: 'done', status: 'cancelled', reason: 'the runbook was cancelled', notRun: ['c', 'x', 'y'].map(step => ({step, reason: 'the runbook was cancelled'}))}},
+	{title: 'handler: a handler waiting for approval pauses the runbook', runbook: withHandlers, done: 'a:failed undo:waiting', decision: {type: 'done', status: 'waiting', reason: 'step undo waits for approval (request ap1)', notRun: waitingFor(['b', 'c'])}},
 	{title: 'resumed: outcomes before the resume point are context, not replayed', runbook: sequence, done: 'a:failed b:ok c:failed', from: 2, decision: {type: 'run', steps: ['d']}},
 	{title: 'resumed: a failed step at the resume point runs again', runbook: sequence, done: 'a:ok b:ok', from: 2, decision: {type: 'run', steps: ['c']}},
 ];
@@ -104,6 +117,8 @@ const resumes: Array<{title: string; runbook: Runbook; done: string; from?: stri
 	{title: 'the first step not finished ok', runbook: sequence, done: 'a:ok b:ok c:failed d:ok', point: {ok: true, from: 2, step: 'c', carried: ['a', 'b']}},
 	{title: 'a step in flight (no outcome) is not finished', runbook: sequence, done: 'a:ok', point: {ok: true, from: 1, step: 'b', carried: ['a']}},
 	{title: 'a continued failure is not finished ok either', runbook: sequence, done: 'a:ok b:failed c:ok', point: {ok: true, from: 1, step: 'b', carried: ['a']}},
+	{title: 'a step waiting for approval is where a resume continues', runbook: sequence, done: 'a:ok b:waiting', point: {ok: true, from: 1, step: 'b', carried: ['a']}},
+	{title: 'a group with a step waiting: its ok steps carry over', runbook: withGroup, done: 'a:ok p:waiting q:ok', point: {ok: true, from: 1, step: 'p', carried: ['a', 'q']}},
 	{title: 'a step with no host to run on is finished', runbook: sequence, done: 'a:skipped b:ok', point: {ok: true, from: 2, step: 'c', carried: ['a', 'b']}},
 	{title: 'a group part-way: its ok steps carry over', runbook: withGroup, done: 'a:ok p:ok q:failed', point: {ok: true, from: 1, step: 'q', carried: ['a', 'p']}},
 	{title: 'handlers never carry over', runbook: withHandlers, done: 'a:failed undo:ok c:ok', point: {ok: true, from: 0, step: 'a', carried: []}},

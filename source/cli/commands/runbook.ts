@@ -9,8 +9,8 @@ export const runbook = defineCommand({
 	usage: [
 		'runbook list [--json]',
 		'runbook show NAME [--param NAME=VALUE]... [--json]',
-		'runbook run NAME [--param NAME=VALUE]... [--yes] [--json]',
-		'runbook run --resume ID [--from STEP] [--changed-file] [--param SECRET=VALUE]...',
+		'runbook run NAME [--param NAME=VALUE]... [--yes] [--no-wait] [--json]',
+		'runbook run --resume ID [--from STEP] [--changed-file] [--param SECRET=VALUE]... [--no-wait]',
 		'runbook cancel ID [--json]',
 	],
 	description: 'A runbook is runbooks/NAME.yaml (or .json) under the controller\'s home: typed parameters, then steps,\neach a run of an allowlisted script. It is checked whole against the fleet before its first step\n(every problem listed, nothing dialled); each step is then a normal run with its own request id.\n`show` is a dry run of every step: each host\'s policy answer, nothing runs. `cancel` stops a run from\nanother terminal: the step in flight is cancelled on every host and nothing runs after it.',
@@ -20,12 +20,13 @@ export const runbook = defineCommand({
 		resume: {type: 'string', value: 'ID', description: 'continue runbook run ID from its first step not finished ok'},
 		from: {type: 'string', value: 'STEP', description: 'with --resume: from this step instead'},
 		changedFile: {type: 'boolean', description: 'with --resume: run the runbook file as it is now, though it changed'},
+		noWait: {type: 'boolean', description: 'a step that needs approval: print its request and exit 3 instead of waiting (--resume ID continues once approved)'},
 		token: {type: 'string', value: 'TOKEN', description: 'a scoped token (visible in ps: prefer XI_EXEC_TOKEN or --token-file)'},
 		tokenFile: {type: 'string', value: 'FILE', description: 'read the scoped token from FILE (mode 0600)'},
 	},
 	takesArgs: true,
 	examples: ['runbook list', 'runbook show restart-web --param site=london', 'runbook run restart-web --param site=london --yes', 'runbook run --resume 3f2a… --from restart', 'runbook cancel 3f2a…'],
-	exitCodes: [[0, 'every step ran and none stopped the runbook (cancel: the cancel was delivered)'], [1, 'a step stopped the runbook (cancel: a host could not be told)'], [130, 'cancelled']],
+	exitCodes: [[0, 'every step ran and none stopped the runbook (cancel: the cancel was delivered)'], [1, 'a step stopped the runbook (cancel: a host could not be told)'], [3, 'a step waits for approval (--no-wait)'], [130, 'cancelled']],
 	async run({flags, args}, io, ports: ControllerPorts) {
 		const commands = await import('../../commands/runbook.js');
 		const [action, name, ...extra] = args;
@@ -56,6 +57,7 @@ export const runbook = defineCommand({
 					...(flags.resume === undefined ? {} : {resume: flags.resume}),
 					...(flags.from === undefined ? {} : {from: flags.from}),
 					changedFile: flags.changedFile,
+					noWait: flags.noWait,
 					...(ports.interactive ? {ask: askYesNo(ports.stdin), prompt: askLine(ports.stdin)} : {}),
 				}, io);
 			}
