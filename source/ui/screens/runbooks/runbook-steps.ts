@@ -52,6 +52,11 @@ export function reduceSteps(steps: readonly StepView[], event: RunbookEvent): St
 			}));
 		}
 
+		// Approval asked (runbooks): the step stays running while it waits; its reason says for what.
+		case 'step-waiting': {
+			return change(event.step, step => ({...step, requestId: event.requestId, reason: `waiting for approval: request ${event.approval.id} (needs ${event.approval.needs})`}));
+		}
+
 		case 'step-finished': {
 			const {outcome} = event;
 			return change(event.step, step => ({...step, phase: outcome.status, counts: outcome.counts, ...(outcome.requestId ? {requestId: outcome.requestId} : {}), ...(outcome.reason ? {reason: outcome.reason} : {})}));
