@@ -10,7 +10,9 @@
  *     closing checkpoint and the lastSeen line appended to the registry's journal;
  *   - the registry's lastSeen after a run on every host of a registry of 100 and 1000 agents
  *     (real certificates' size), through the real store: the locked whole-file rewrite the run
- *     made before against the journal line it appends now (registry/store.ts).
+ *     made before against the journal line it appends now (registry/store.ts);
+ *   - reading that registry of 1000 agents (with a journal line) in a fresh store, as a run's first
+ *     read does, against reading it again unchanged, as its second does (io/locked-json-store.ts).
  *
  * Run alone: node --import=tsx bench/measure-durability.ts
  */
@@ -84,14 +86,28 @@ async function lastSeen(directory: string, size: number, how: 'rewrite' | 'journ
 	return performance.now() - started;
 }
 
-export type DurabilityCost = {appends: {durable: number; pageCache: number}; run: {durable: number; pageCache: number}; lastSeen: Array<{size: number; rewrite: number; journal: number}>};
+/** A run's two registry reads: the first in a fresh store (a new process), the second of the unchanged file. */
+async function registryReads(directory: string, size: number): Promise<{first: number; again: number}> {
+	const {store, names} = await registryOf(directory, size);
+	await store.markSeen(names, new Date().toISOString());
+	const reader = openRegistryStore(join(directory, 'registry.json'));
+	let started = performance.now();
+	await reader.read();
+	const first = performance.now() - started;
+	started = performance.now();
+	await reader.read();
+	return {first, again: performance.now() - started};
+}
+
+export type DurabilityCost = {appends: {durable: number; pageCache: number}; run: {durable: number; pageCache: number}; lastSeen: Array<{size: number; rewrite: number; journal: number}>; reads: {size: number; first: number; again: number}};
 
 const lastSeenSizes = [100, 1000];
+const readSize = 1000;
 
 export async function measureDurability(root: string, runs: number): Promise<DurabilityCost> {
 	const pair = await generateKeyPair();
 	const signer = signerFromPem('bench', await privateKeyToPem(pair.privateKey));
-	const samples = {appendsDurable: [] as number[], appendsCache: [] as number[], runDurable: [] as number[], runCache: [] as number[], rewrite: lastSeenSizes.map(() => [] as number[]), journal: lastSeenSizes.map(() => [] as number[])};
+	const samples = {appendsDurable: [] as number[], appendsCache: [] as number[], runDurable: [] as number[], runCache: [] as number[], rewrite: lastSeenSizes.map(() => [] as number[]), journal: lastSeenSizes.map(() => [] as number[]), firstRead: [] as number[], readAgain: [] as number[]};
 	let count = 0;
 	const fresh = () => mkdtempSync(join(root, `durability-${count++}-`));
 	for (let run = 0; run < runs; run++) {
@@ -103,12 +119,17 @@ export async function measureDurability(root: string, runs: number): Promise<Dur
 			samples.rewrite[index]!.push(await lastSeen(fresh(), size, 'rewrite'));
 			samples.journal[index]!.push(await lastSeen(fresh(), size, 'journal'));
 		}
+
+		const reads = await registryReads(fresh(), readSize);
+		samples.firstRead.push(reads.first);
+		samples.readAgain.push(reads.again);
 	}
 
 	return {
 		appends: {durable: median(samples.appendsDurable), pageCache: median(samples.appendsCache)},
 		run: {durable: median(samples.runDurable), pageCache: median(samples.runCache)},
 		lastSeen: lastSeenSizes.map((size, index) => ({size, rewrite: median(samples.rewrite[index]!), journal: median(samples.journal[index]!)})),
+		reads: {size: readSize, first: median(samples.firstRead), again: median(samples.readAgain)},
 	};
 }
 
@@ -121,6 +142,7 @@ export function reportDurability(report: Report, cost: DurabilityCost, cliRun100
 		{measure: 'durable writes: 200 parallel audit appends', value: ms(cost.appends.durable), ratio: `${ratio(cost.appends.durable / cost.appends.pageCache)} page cache only (${ms(cost.appends.pageCache)})`},
 		{measure: 'durable writes: a 100-host run\'s state writes', value: ms(cost.run.durable), ratio: `${ratio(cost.run.durable / cost.run.pageCache)} page cache only (${ms(cost.run.pageCache)})${cliRun100Ms === undefined ? '' : `; +${ms(extra)} = ${((extra / cliRun100Ms) * 100).toFixed(1)}% of a CLI run on 100 agents`}`},
 		...cost.lastSeen.map(({size, rewrite, journal}) => ({measure: `registry lastSeen after a run, ${size} agents: journal line`, value: ms(journal), ratio: `${ratio(journal / rewrite)} the locked rewrite (${ms(rewrite)})`})),
+		{measure: `registry read again unchanged (a run's second read), ${cost.reads.size} agents`, value: ms(cost.reads.again), ratio: `${ratio(cost.reads.again / cost.reads.first)} the first read (${ms(cost.reads.first)})`},
 	);
 }
 
