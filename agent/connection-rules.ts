@@ -62,6 +62,10 @@ function decide(state: ConnectionState, frame: RequestFrame, facts: ConnectionFa
 			return {act: 'cancel', frame, answer: state.phase !== 'running' || state.runId !== frame.id};
 		}
 
+		case 'status': {
+			return refuse('status is asked over the relay only: over direct TLS the run\'s own connection carries its result', 'unknown-type');
+		}
+
 		case 'renew':
 		case 'certificate':
 		case 'pin':

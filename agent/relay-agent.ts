@@ -5,7 +5,9 @@
  * direct TLS (executeRun: boundary, hook, slot, script); every reply is signed and chained
  * (relay-sealer.ts). A refusal is logged and audited, and answered with a signed error, except a
  * replay: the original is being (or was) answered already. Every NATS callback is guarded: one
- * that throws would stop that connection's message handling.
+ * that throws would stop that connection's message handling. A run's signed result is kept for the
+ * freshness window (relay-results.ts) and sent again when the controller asks for the request's
+ * `status`, having lost it on the broker.
  */
 import {connect as natsConnect, type NatsConnection} from '@nats-io/transport-node';
 import {certificateFacts} from '../source/pki/certificate-facts.js';
@@ -20,6 +22,7 @@ import {stopReasons} from './stop-reasons.js';
 import {acceptRequest} from './relay-accept.js';
 import {ReplySealer} from './relay-sealer.js';
 import type {RequestGuard} from './relay-guard.js';
+import {RelayResults} from './relay-results.js';
 
 export type RelayAgentOptions = {
 	/** The broker: nats://HOST:PORT (TLS is required by the broker and always used). */
@@ -35,6 +38,8 @@ export type RelayAgentOptions = {
 	recorder: AgentRecorder;
 	now: () => number;
 	connect?: typeof natsConnect;
+	/** Where ended runs' results are kept for `status` (by default for the guard's whole memory: twice its window). */
+	results?: RelayResults;
 };
 
 export type RelayAgent = {
@@ -48,6 +53,7 @@ export function startRelayAgent(options: RelayAgentOptions): RelayAgent {
 	const {agentName, log} = options;
 	const activeRuns = new Map<string, AbortController>();
 	const runsDone = new Set<Promise<void>>();
+	const results = options.results ?? new RelayResults(2 * options.guard.windowMs);
 	let connection: NatsConnection | undefined;
 	let closing = false;
 	const decoder = new TextDecoder();
@@ -118,12 +124,14 @@ export function startRelayAgent(options: RelayAgentOptions): RelayAgent {
 		}
 	}
 
-	function publish(id: string, text: string): void {
+	function publish(id: string, text: string): string {
 		try {
 			connection?.publish(relaySubjects.reply(agentName, id), text);
 		} catch (error) {
 			log('relay.error', {requestId: id, reason: `a reply was not sent: ${(error as Error).message}`});
 		}
+
+		return text;
 	}
 
 	function handle(text: string): void {
@@ -151,7 +159,7 @@ export function startRelayAgent(options: RelayAgentOptions): RelayAgent {
 		serve(frame, verdict.serial, reply);
 	}
 
-	function serve(frame: RequestFrame, controllerSerial: string, reply: (body: ReplyBody) => void): void {
+	function serve(frame: RequestFrame, controllerSerial: string, reply: (body: ReplyBody) => string): void {
 		switch (frame.type) {
 			case 'describe': {
 				const {tags, scripts} = options.describe();
@@ -167,6 +175,17 @@ export function startRelayAgent(options: RelayAgentOptions): RelayAgent {
 				return;
 			}
 
+			case 'status': {
+				const answer = results.status(frame.id, activeRuns.has(frame.id), options.now());
+				audit('relay.status', {source: 'relay', requestId: frame.id, caller: frame.caller, found: answer.found, running: answer.running, resent: answer.result !== undefined});
+				reply({type: 'ack', id: frame.id, found: answer.found});
+				if (answer.result) {
+					publish(frame.id, answer.result);
+				}
+
+				return;
+			}
+
 			case 'run': {
 				if (activeRuns.has(frame.id)) {
 					reply({type: 'error', id: frame.id, code: 'malformed', message: `a run with request id ${frame.id} is already in progress`});
@@ -177,15 +196,20 @@ export function startRelayAgent(options: RelayAgentOptions): RelayAgent {
 				reply({type: 'ack', id: frame.id, found: true});
 				const controller = new AbortController();
 				activeRuns.set(frame.id, controller);
+				const ended = (body: ReplyBody) => results.remember(frame.id, reply(body), options.now());
 				const send = (line: string) => {
 					const {v: _version, ...body} = JSON.parse(line) as ReplyBody & {v: number};
-					reply(body as ReplyBody);
+					if (body.type === 'result' || body.type === 'error') {
+						ended(body as ReplyBody);
+					} else {
+						reply(body as ReplyBody);
+					}
 				};
 
 				const done = executeRun(frame, {...options.runContext(), peer: {address: 'relay', serial: controllerSerial}}, send, controller.signal)
 					.catch((error: unknown) => {
 						log('run.error', {requestId: frame.id, reason: (error as Error).message});
-						reply({type: 'error', id: frame.id, code: 'malformed', message: 'internal error while running the script'});
+						ended({type: 'error', id: frame.id, code: 'internal', message: 'internal error while running the script'});
 					})
 					.finally(() => {
 						activeRuns.delete(frame.id);

@@ -11,6 +11,13 @@
  * still ends the exchange. With no connection to the agent to watch, an agent acknowledges a run
  * (`ack`) as soon as it accepts the envelope, and "unreachable" means no signed answer within the
  * connect timeout: the agent is not connected to the broker, or the broker did not deliver. Every NATS callback is guarded (one that throws would stop the connection's handling).
+ *
+ * Delivery is at most once, so a reply can be lost on the way. A run that has said nothing for
+ * `statusAfterMs` makes the controller ask the agent for the request's `status` (another envelope of
+ * the same request id, its own reply chain): the agent answers `ack` found true (still running, or
+ * ended: it then sends the run's signed result again, which must still fit the run's chain, so a
+ * lost output chunk shows as a gap) or found false (it restarted or forgot: the result is lost, and
+ * the exchange says so at once instead of waiting for the deadline).
  */
 import {connect as natsConnect, type NatsConnection} from '@nats-io/transport-node';
 import type {ResponseFrame, SignedHead} from '../protocol/frames.js';
@@ -31,7 +38,11 @@ export type RelayExchangeOptions = {
 	cancel?: {signal: AbortSignal; caller: string; graceMs: number};
 	/** Called for what the broker delivered and the checks set aside (duplicates, replies to replays). */
 	onNotice?: (notice: string) => void;
+	/** How long a run may say nothing before the agent is asked for its status (default 15 s). */
+	statusAfterMs?: number;
 };
+
+export const defaultStatusAfterMs = 15_000;
 
 export type RelayLink = {
 	exchange: (target: RelayTarget, request: RequestWithoutEnvelope, options: RelayExchangeOptions) => Promise<ExchangeEnd>;
@@ -83,10 +94,16 @@ export async function openRelayLink(options: {url: string; credentials: {key: st
 			let answered = false;
 			let seq = 0;
 			let firstChain = '';
-			const ending = exchangeEnding(resolve, () => handlers.delete(subject));
+			const statusChains = new Set<string>();
+			let silence: NodeJS.Timeout | undefined;
+			const ending = exchangeEnding(resolve, () => {
+				clearTimeout(silence);
+				handlers.delete(subject);
+			});
 			const {finish} = ending;
+			const notice = (text: string) => exchangeOptions.onNotice?.(`agent ${target.name}: ${text}`);
 
-			const send = (next: RequestWithoutEnvelope): boolean => {
+			const send = (next: RequestWithoutEnvelope, role?: 'status'): boolean => {
 				const {id, ...rest} = next;
 				const head = 'controllerHead' in rest ? (rest as {controllerHead?: SignedHead}).controllerHead : undefined;
 				const body = {...rest} as RequestBody & {controllerHead?: SignedHead};
@@ -95,12 +112,30 @@ export async function openRelayLink(options: {url: string; credentials: {key: st
 				const hash = envelopeHash(env);
 				chains.expect(hash);
 				firstChain ||= hash;
+				if (role === 'status') {
+					statusChains.add(hash);
+				}
+
 				try {
 					connection.publish(relaySubjects.requests(target.name), sealMessage(env, signer));
 					return true;
 				} catch (error) {
 					finish({kind: answered ? 'lost' : 'unreachable', reason: `the broker connection failed: ${(error as Error).message}`});
 					return false;
+				}
+			};
+
+			// A run that has gone quiet: ask for its status, then again after twice as long (up to 5 min), until it ends.
+			const statusAfterMs = exchangeOptions.statusAfterMs ?? defaultStatusAfterMs;
+			const caller = 'caller' in request ? request.caller : 'xi-exec';
+			const quiet = (afterMs = statusAfterMs) => {
+				clearTimeout(silence);
+				if (request.type === 'run' && !ending.settled) {
+					silence = setTimeout(() => {
+						if (send({type: 'status', id: request.id, caller}, 'status')) {
+							quiet(Math.min(2 * afterMs, 300_000));
+						}
+					}, afterMs);
 				}
 			};
 
@@ -136,18 +171,33 @@ export async function openRelayLink(options: {url: string; credentials: {key: st
 						}
 
 						const {frame} = verdict;
+						if (statusChains.has(verdict.chain)) {
+							if (frame.type === 'ack' && !frame.found) {
+								finish({kind: 'lost', reason: `agent ${target.name} has no record of request ${request.id} (it restarted, or forgot it): its result is lost`});
+							} else {
+								notice(frame.type === 'ack' ? 'asked for the status: the agent knows the request' : `asked for the status: ${frame.type}${frame.type === 'error' ? `: ${frame.message}` : ''}`);
+							}
+
+							return;
+						}
+
 						if (verdict.chain !== firstChain) {
 							// A cancel's own chain: its ack (or refusal) is news; the run's result still ends the exchange.
 							exchangeOptions.onNotice?.(`agent ${target.name}: ${frame.type === 'ack' ? `cancel ${frame.found ? 'delivered' : 'found no run'}` : `cancel answered ${frame.type}${frame.type === 'error' ? `: ${frame.message}` : ''}`}`);
 							return;
 						}
 
+						quiet();
 						// Over the relay a run is first acknowledged: the agent accepted it and will answer it.
 						if (frame.type === 'ack' && request.type === 'run') {
 							return;
 						}
 
 						if (terminalTypes.has(frame.type)) {
+							if (statusChains.size > 0) {
+								notice(`the ${frame.type} came again after the controller asked for the status`);
+							}
+
 							finish({kind: 'terminal', frame});
 							return;
 						}

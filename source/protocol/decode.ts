@@ -45,6 +45,7 @@ export function decodeRequest(line: string): Decoded<RequestFrame> {
 			}
 
 			case 'cancel':
+			case 'status':
 			case 'renew':
 			case 'unpair': {
 				const caller = fields['caller'];

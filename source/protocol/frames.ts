@@ -4,7 +4,7 @@
  * the request id `id`. Requests (controller → agent) also carry a unique message id `msg` and a
  * timestamp `ts`, so an agent can refuse a replayed or stale message.
  *
- *   controller → agent   describe | run | cancel | renew, certificate | pin | unpair
+ *   controller → agent   describe | run | cancel | status | renew, certificate | pin | unpair
  *   agent → controller   description | started | stdout | stderr | result | ack | error
  *                        | csr, renewed | pinned | unpaired
  *
@@ -16,6 +16,11 @@
  * and answer with a `csr`; the controller sends the issued `certificate` on that connection and
  * the agent answers `renewed` once it serves with it. `pin` announces the controller's next
  * certificate serial (answered `pinned`); `unpair` makes the agent delete its credentials.
+ *
+ * `status` is the relay's (refused over direct TLS, where the run's own connection carries its
+ * result): a controller that lost a run's replies on the broker asks for the request's status; the
+ * agent answers `ack` (found: whether it knows the request) and, once the run has ended, sends its
+ * signed result again, exactly as first sent (agent/relay-results.ts).
  */
 export const protocolVersion = 1 as const;
 
@@ -75,11 +80,12 @@ export type ApprovalClaim = {id: string; approvers: string[]; at: string; planHa
 export type TokenClaim = {id: string; name: string; scripts: string[]; on: string[]; expiresAt: string | null};
 export type SignedHead = {log: string; seq: number; hash: string; signature: string; keyId: string};
 export type CancelFrame = RequestBase & {type: 'cancel'; caller: string};
+export type StatusFrame = RequestBase & {type: 'status'; caller: string};
 export type RenewFrame = RequestBase & {type: 'renew'; caller: string};
 export type CertificateFrame = RequestBase & {type: 'certificate'; certificate: string};
 export type PinFrame = RequestBase & {type: 'pin'; caller: string; serial: string};
 export type UnpairFrame = RequestBase & {type: 'unpair'; caller: string};
-export type RequestFrame = DescribeFrame | RunFrame | CancelFrame | RenewFrame | CertificateFrame | PinFrame | UnpairFrame;
+export type RequestFrame = DescribeFrame | RunFrame | CancelFrame | StatusFrame | RenewFrame | CertificateFrame | PinFrame | UnpairFrame;
 
 type ResponseBase = {v: typeof protocolVersion; id: string};
 

@@ -35,6 +35,7 @@ const cases: Array<{title: string; steps: Step[]; says: string[]; phase: Connect
 	{title: 'renew then certificate, in order', steps: [{frame: 'renew'}, {frame: 'certificate'}], says: [ok('certificate'), ok('certificate')], phase: 'certificates'},
 	{title: 'a run after certificate frames is refused', steps: [{frame: 'unpair'}, {frame: 'run'}], says: [ok('certificate'), refused('a run cannot share a connection with certificate requests')], phase: 'certificates'},
 	{title: 'a description after certificate frames is refused', steps: [{frame: 'pin'}, {frame: 'describe', keepOpen: true}], says: [ok('certificate'), refused('a description cannot share a connection with a run or certificate requests')], phase: 'certificates'},
+	{title: 'a status question over direct TLS is refused (the run\'s own connection carries its result)', steps: [{frame: 'status'}], says: [refused('status is asked over the relay only: over direct TLS the run\'s own connection carries its result', 'unknown-type')], phase: 'open'},
 	{title: 'a cancel among certificate frames is answered', steps: [{frame: 'renew'}, {frame: 'cancel:r3'}], says: [ok('certificate'), ok('cancel and answer')], phase: 'certificates'},
 ];
 

@@ -1,0 +1,274 @@
+/**
+ * A man in the middle of the relay, over real nats-servers: the controller talks to one broker,
+ * the agent to another, and a separate process (test/fixtures/relay-mitm.ts) holding a broker
+ * operator's credentials on both carries the agent's traffic between them and drops, holds back or
+ * duplicates replies on the way. What must hold: a lost result is recovered by asking the agent
+ * for the request's status (the agent sends its signed result again, which must still fit the
+ * run's chain), a lost chunk or reordered chunks end the run as a reported gap, never a wrong
+ * result, and an agent that restarted and forgot the request makes the result "lost" at once.
+ * Then a broker configured wrongly on purpose, letting another agent answer as this one: the
+ * controller still refuses it and its audit log says why. Each case asserts the refusal or the
+ * recovery and the audit record it leaves.
+ *
+ * (Cases the relay-fleet test already covers over one broker are not repeated: replay, also after
+ * a restart; another agent's request; expiry; an unpinned controller; a forged result; the broker
+ * refusing another agent's subjects.)
+ */
+import {readFileSync} from 'node:fs';
+import test from 'ava';
+import {connect, type NatsConnection} from '@nats-io/transport-node';
+import {agentPaths, readAgentConfig, writeAgentConfig} from '../../agent/home.js';
+import {controllerPaths, loadControllerCredentials, openControllerRegistry} from '../../source/home.js';
+import type {ExchangeEnd} from '../../source/dispatch/exchange-end.js';
+import {openRelayLink, type RelayLink, type RelayTarget} from '../../source/dispatch/relay-link.js';
+import {certificateFacts} from '../../source/pki/certificate-facts.js';
+import {generateKeyPair, privateKeyToPem} from '../../source/pki/index.js';
+import type {ResponseFrame} from '../../source/protocol/frames.js';
+import {envelopeHash, requestEnvelope, sealMessage, signerFromPem, type RequestEnvelope} from '../../source/protocol/relay-envelope.js';
+import {relaySubjects} from '../../source/protocol/relay-subjects.js';
+import {brokerTls} from '../../source/relay/broker-tls.js';
+import {controllerCli, createController, enrolAgent, freePort, installFixture, runCli, startAgent, startFixture, waitFor, type RunningAgent, type TestAgent} from '../helpers/fleet.js';
+import {natsServerMissing, startBroker, type Broker} from '../helpers/nats-broker.js';
+
+const missing = natsServerMissing();
+if (missing) {
+	console.log(`relay man-in-the-middle tests skipped: ${missing}`);
+}
+
+const spyUser = '\t\t{user: "xi-exec:audit", permissions: {publish: {allow: [">"]}, subscribe: {allow: [">"]}}}\n';
+/** The broker configured wrongly on purpose: agent web2 may read and write every subject. */
+const looseWeb2 = '\t\t{user: "xi-exec:agent/web2", permissions: {publish: {allow: [">"]}, subscribe: {allow: [">"]}}}\n';
+
+type Mitm = ReturnType<typeof startFixture>;
+type Fleet = {controllerHome: string; near: Broker; far: Broker; web1: TestAgent; web2: TestAgent; running: RunningAgent; mitm: Mitm; link: RelayLink; target: RelayTarget; spy: NatsConnection};
+let fleet: Fleet | undefined;
+
+const connected = (running: RunningAgent) => waitFor(() => running.lines.find(line => line.includes('"event":"relay.connected"')), 'the agent to connect to the broker');
+
+test.before(async () => {
+	if (missing) {
+		return;
+	}
+
+	const controllerHome = await createController();
+	// echo-args writes its one line at once: one output chunk, so what the man in the middle does to "the first chunk" is the whole output.
+	const scripts = {hello: installFixture('hello.sh'), 'echo-args': installFixture('echo-args.sh')};
+	const web1 = await enrolAgent(controllerHome, {name: 'web1', port: freePort(), scripts});
+	const web2 = await enrolAgent(controllerHome, {name: 'web2', port: freePort(), scripts});
+	// The controller's broker (near) and the agent's (far); web2 only on the near one, too loosely.
+	const near = await startBroker(controllerHome, ['web1'], spyUser + looseWeb2);
+	const far = await startBroker(controllerHome, ['web1'], spyUser);
+	const paths = agentPaths(web1.home);
+	writeAgentConfig(paths, {...readAgentConfig(paths), listen: 'none', relay: far.url});
+	const cpaths = controllerPaths(controllerHome);
+	await openControllerRegistry(cpaths).update(registry => ({
+		...registry,
+		agents: registry.agents.map(record => (record.name === 'web1' ? {...record, transport: 'nats' as const, relay: near.url} : record)),
+	}));
+	const running = await startAgent(web1);
+	await connected(running);
+	const mitm = startFixture('relay-mitm.ts', [near.url, far.url, cpaths.auditCert, cpaths.auditKey, cpaths.caCert, 'web1']);
+	await waitFor(() => (mitm.stdout().includes('ready\n') ? true : undefined), 'the man in the middle to be ready', {state: () => mitm.stderr()});
+	const credentials = loadControllerCredentials(cpaths);
+	const link = await openRelayLink({url: near.url, credentials});
+	const record = (await openControllerRegistry(cpaths).read()).agents.find(agent => agent.name === 'web1')!;
+	const spy = await connect({servers: far.url, tls: brokerTls({cert: readFileSync(cpaths.auditCert, 'utf8'), key: readFileSync(cpaths.auditKey, 'utf8'), ca: credentials.ca})});
+	fleet = {controllerHome, near, far, web1, web2, running, mitm, link, target: {name: 'web1', serial: record.serial, certificate: record.certificate!}, spy};
+});
+
+test.after.always(async () => {
+	if (!fleet) {
+		return;
+	}
+
+	await fleet.link.close();
+	await fleet.spy.close();
+	fleet.mitm.child.stdin.end();
+	fleet.mitm.child.kill();
+	await fleet.mitm.exited;
+	await fleet.running.stop();
+	await fleet.near.stop();
+	await fleet.far.stop();
+});
+
+const skip = (t: {log: (text: string) => void; pass: () => void}) => {
+	t.log(`skipped: ${missing}`);
+	t.pass();
+};
+
+async function mode(name: string): Promise<void> {
+	const before = fleet!.mitm.stdout().split(`mode ${name}\n`).length;
+	fleet!.mitm.child.stdin.write(`mode ${name}\n`);
+	await waitFor(() => (fleet!.mitm.stdout().split(`mode ${name}\n`).length > before ? true : undefined), `the man in the middle to switch to ${name}`);
+}
+
+const mitmDid = (id: string) => fleet!.mitm.stdout().split('\n').filter(line => line.startsWith('{')).map(line => JSON.parse(line) as {did: string; id: string; type: string}).filter(entry => entry.id === id).map(entry => `${entry.did} ${entry.type}`);
+
+async function run(id: string, script = 'hello', args: string[] = [], statusAfterMs = 300): Promise<{end: ExchangeEnd; frames: ResponseFrame[]; notices: string[]}> {
+	const frames: ResponseFrame[] = [];
+	const notices: string[] = [];
+	const end = await fleet!.link.exchange(fleet!.target, {type: 'run', id, script, args, caller: 'alice', timeoutMs: 20_000}, {
+		connectTimeoutMs: 10_000,
+		deadlineMs: 60_000,
+		statusAfterMs,
+		onFrame: frame => frames.push(frame),
+		onNotice: notice => notices.push(notice),
+	});
+	return {end, frames, notices};
+}
+
+const stdout = (frames: ResponseFrame[]) => frames.map(frame => (frame.type === 'stdout' ? frame.data : '')).join('');
+const hello = 'hello from hello\nescape \u001B[2J here\n';
+const records = (path: string) => readFileSync(path, 'utf8').trim().split('\n').map(line => JSON.parse(line) as Record<string, unknown>);
+const agentRecords = (id: string) => records(agentPaths(fleet!.web1.home).auditLog).filter(record => record['requestId'] === id);
+/** The agent audits a status question beside answering it: the answer can arrive first. */
+const statusRecord = async (id: string) => waitFor(() => agentRecords(id).find(record => record['event'] === 'relay.status'), `the agent's relay.status record of ${id}`);
+const resultOf = (end: ExchangeEnd) => (end.kind === 'terminal' && end.frame.type === 'result' ? end.frame : undefined);
+
+test.serial('through the man in the middle that passes everything, a run ends with its result', async t => {
+	if (missing) {
+		return skip(t);
+	}
+
+	await mode('pass');
+	const {end, frames} = await run('mitm-pass-00001');
+	t.like(resultOf(end), {status: 'ok', exitCode: 0});
+	t.is(stdout(frames), hello);
+});
+
+test.serial('a dropped result is recovered by asking the agent for the request\'s status', async t => {
+	if (missing) {
+		return skip(t);
+	}
+
+	await mode('drop-result');
+	const {end, frames, notices} = await run('mitm-lost-00001');
+	t.deepEqual(mitmDid('mitm-lost-00001'), ['dropped result']);
+	t.like(resultOf(end), {status: 'ok', exitCode: 0});
+	t.is(stdout(frames), hello, 'the output is whole: the re-sent result still fits the run\'s chain');
+	t.true(notices.includes('agent web1: asked for the status: the agent knows the request'), notices.join('\n'));
+	t.true(notices.includes('agent web1: the result came again after the controller asked for the status'), notices.join('\n'));
+	// The agent ran it once, and recorded the question and its answer.
+	t.is(agentRecords('mitm-lost-00001').filter(record => record['event'] === 'run.start').length, 1);
+	t.like(await statusRecord('mitm-lost-00001'), {source: 'relay', caller: 'alice', found: true, running: false, resent: true});
+});
+
+test.serial('a dropped chunk before a dropped result: the recovered result shows the gap, never a whole-looking run', async t => {
+	if (missing) {
+		return skip(t);
+	}
+
+	await mode('drop-chunk-result');
+	const {end} = await run('mitm-chunk-0001', 'echo-args', ['one']);
+	t.deepEqual(mitmDid('mitm-chunk-0001'), ['dropped stdout', 'dropped result']);
+	t.deepEqual(end, {kind: 'protocol', reason: 'over the relay: a gap in the agent\'s replies: expected reply 3, got 4 (replies were dropped, reordered or altered on the way)'});
+	t.like(await statusRecord('mitm-chunk-0001'), {found: true, resent: true});
+});
+
+test.serial('output chunks delivered out of order end the run as a gap', async t => {
+	if (missing) {
+		return skip(t);
+	}
+
+	await mode('reorder-output');
+	const {end, frames} = await run('mitm-order-0001', 'echo-args', ['one']);
+	t.deepEqual(mitmDid('mitm-order-0001'), ['held stdout', 'released stdout']);
+	t.deepEqual(end, {kind: 'protocol', reason: 'over the relay: a gap in the agent\'s replies: expected reply 3, got 4 (replies were dropped, reordered or altered on the way)'});
+	t.is(stdout(frames), '', 'no output out of order was shown');
+	t.like(await waitFor(() => agentRecords('mitm-order-0001').find(record => record['event'] === 'run.finish'), 'the agent\'s run.finish record'), {status: 'ok'}, 'the agent ran it; only the delivery failed');
+});
+
+test.serial('output chunks delivered twice are shown once', async t => {
+	if (missing) {
+		return skip(t);
+	}
+
+	await mode('duplicate-output');
+	const {end, frames, notices} = await run('mitm-twice-0001', 'echo-args', ['one']);
+	t.deepEqual(mitmDid('mitm-twice-0001'), ['duplicated stdout']);
+	t.like(resultOf(end), {status: 'ok'});
+	t.is(stdout(frames), '[one]\n');
+	t.true(notices.includes('agent web1: a duplicated reply was dropped'));
+});
+
+test.serial('a result lost while the agent restarted is reported lost, not waited for', async t => {
+	if (missing) {
+		return skip(t);
+	}
+
+	await mode('drop-result');
+	const pending = run('mitm-restart-001', 'echo-args', ['one'], 4000);
+	await waitFor(() => (mitmDid('mitm-restart-001').includes('dropped result') ? true : undefined), 'the result to be dropped');
+	await fleet!.running.stop();
+	fleet!.running = await startAgent(fleet!.web1);
+	await connected(fleet!.running);
+	const {end} = await pending;
+	t.deepEqual(end, {kind: 'lost', reason: 'agent web1 has no record of request mitm-restart-001 (it restarted, or forgot it): its result is lost'});
+	t.like(await statusRecord('mitm-restart-001'), {found: false, running: false, resent: false});
+	t.is(agentRecords('mitm-restart-001').filter(record => record['event'] === 'run.start').length, 1, 'asking for the status never runs it again');
+});
+
+test.serial('a request whose signature was forged on the agent\'s broker is refused and audited', async t => {
+	if (missing) {
+		return skip(t);
+	}
+
+	const credentials = loadControllerCredentials(controllerPaths(fleet!.controllerHome));
+	const facts = certificateFacts(Buffer.from(credentials.cert))!;
+	const env: RequestEnvelope = requestEnvelope({id: 'mitm-forged-0001', seq: 1, agent: 'web1', fleet: certificateFacts(Buffer.from(credentials.ca))!.publicKeySha256, serial: facts.serial, iat: Date.now(), body: {type: 'run', script: 'hello', args: [], caller: 'mallory'}});
+	const other = await privateKeyToPem((await generateKeyPair()).privateKey);
+	// Signed with another key, carrying the pinned controller certificate.
+	fleet!.spy.publish(relaySubjects.requests('web1'), sealMessage(env, signerFromPem(other, credentials.cert)));
+	await fleet!.spy.flush();
+	const refused = await waitFor(() => agentRecords('mitm-forged-0001').find(record => record['event'] === 'relay.refused'), 'the refusal');
+	t.like(refused, {source: 'relay', code: 'forbidden', reason: 'the signature does not verify with the controller certificate'});
+	t.false(agentRecords('mitm-forged-0001').some(record => record['event'] === 'request.received'));
+});
+
+test.serial('with the broker misconfigured, another agent answering as this one is refused by the controller and audited', async t => {
+	if (missing) {
+		return skip(t);
+	}
+
+	// web2 may read web1's requests and publish on web1's reply subjects: it answers each request
+	// first, once as itself and once claiming to be web1 (with web1's serial, its own key).
+	await mode('drop-result');
+	const paths = agentPaths(fleet!.web2.home);
+	const intruder = await connect({servers: fleet!.near.url, tls: brokerTls({cert: readFileSync(paths.cert, 'utf8'), key: readFileSync(paths.key, 'utf8'), ca: readFileSync(paths.ca, 'utf8')})});
+	const key = readFileSync(paths.key, 'utf8');
+	const serial = certificateFacts(readFileSync(paths.cert))!.serial;
+	let claim: 'web2' | 'web1' = 'web2';
+	intruder.subscribe(relaySubjects.requests('web1'), {callback(error, message) {
+		if (error) {
+			return;
+		}
+
+		const request = (JSON.parse(new TextDecoder().decode(message.data)) as {env: RequestEnvelope}).env;
+		if (request.seq !== 1) {
+			return;
+		}
+
+		const hash = envelopeHash(request);
+		const forged = {v: 1 as const, kind: 'reply' as const, id: request.id, seq: 1, agent: claim, serial: claim === 'web1' ? fleet!.target.serial : serial, req: hash, prev: hash, iat: Date.now(), body: {type: 'result' as const, id: request.id, status: 'ok' as const, exitCode: 0, signal: null, durationMs: 1, truncated: false, bytes: {stdout: 0, stderr: 0}}};
+		intruder.publish(relaySubjects.reply('web1', request.id), sealMessage(forged, signerFromPem(key)));
+	}});
+	await intruder.flush();
+	const home = fleet!.controllerHome;
+	const first = await runCli(controllerCli, ['run', 'hello', '--on', 'web1', '--json', '--home', home]);
+	claim = 'web1';
+	const second = await runCli(controllerCli, ['run', 'hello', '--on', 'web1', '--json', '--home', home]);
+	await intruder.close();
+	const outcome = (result: {stdout: string}) => {
+		const document = JSON.parse(result.stdout) as {requestId: string; results: Array<Record<string, unknown>>};
+		const record = records(controllerPaths(home).auditLog).find(entry => entry['event'] === 'run.outcome' && entry['requestId'] === document.requestId);
+		return {shown: document.results[0], record};
+	};
+
+	const asWeb2 = outcome(first);
+	t.like(asWeb2.shown, {agent: 'web1', status: 'error', reason: 'over the relay: a reply signed as agent web2 arrived for agent web1'});
+	t.like(asWeb2.record, {agent: 'web1', status: 'error', reason: 'over the relay: a reply signed as agent web2 arrived for agent web1'});
+	const asWeb1 = outcome(second);
+	t.like(asWeb1.shown, {agent: 'web1', status: 'error', reason: 'over the relay: a reply\'s signature does not verify with agent web1\'s certificate'});
+	t.like(asWeb1.record, {agent: 'web1', status: 'error', reason: 'over the relay: a reply\'s signature does not verify with agent web1\'s certificate'});
+	t.not(first.code, 0);
+});
