@@ -18,20 +18,16 @@ import {AgentDetails} from './screens/agent-details/agent-details.js';
 import {Fleet} from './screens/fleet/fleet.js';
 import {useFleet} from './screens/fleet/use-fleet.js';
 import {selectedAgent, useFleetState, visibleAgents, type FleetAgent} from './screens/fleet/use-fleet-state.js';
-import {History} from './screens/history/history.js';
-import {useHistory} from './screens/history/use-history.js';
-import {storedRunState, useHistoryState} from './screens/history/use-history-state.js';
-import {Output, outputRows} from './screens/output/output.js';
-import {outputLines} from './screens/output/output-lines.js';
-import {useOutput} from './screens/output/use-output.js';
-import {useOutputState} from './screens/output/use-output-state.js';
+import {storedRunState} from './screens/history/use-history-state.js';
+import {HistoryScreen} from './screens/history/history-screen.js';
+import {OutputScreen} from './screens/output/output-screen.js';
+import type {HistoryFilter} from './screens/history/run-search.js';
 import {Pairing} from './screens/pairing/pairing.js';
 import {usePairing} from './screens/pairing/use-pairing.js';
 import {usePairingState} from './screens/pairing/use-pairing-state.js';
 import {Run, runPage, type RunTarget} from './screens/run/run.js';
 import {scriptChoices, type ScriptChoice} from './screens/run/script-choices.js';
 import {useRun} from './screens/run/use-run.js';
-import {liveTail, type LiveLine} from './screens/run/live-lines.js';
 import {useRunScreenState, type RunScreenAction, type RunScreenState} from './screens/run/use-run-state.js';
 import {theme} from './theme.js';
 import {consoleExtensions, type ConsoleExtension} from './extensions.js';
@@ -39,12 +35,14 @@ import {KeysProvider, useKeys} from './keys.js';
 import {FrameClock, useBatched} from './frame-clock.js';
 
 /** A run screen: on these targets, or a past run from the history (shown finished; f reruns from it). */
-type RunScreenEntry = {name: 'run'; targets: FleetAgent[]; past?: StoredRun; id: number};
+type RunScreenEntry = {name: 'run'; targets: FleetAgent[]; past?: StoredRun; id: number; history?: HistoryEntry};
+/** The run history, searched as it was left (`filter`); from an agent's details, that agent's runs only. */
+type HistoryEntry = {name: 'history'; filter?: HistoryFilter};
 type Screen =
 	| {name: 'fleet'}
 	| {name: 'agent'; agent: string}
 	| RunScreenEntry
-	| {name: 'history'}
+	| HistoryEntry
 	| {name: 'pairing'}
 	| {name: 'audit'; requestId?: string; back: Screen}
 	/** A screen another part of the product added (extensions.tsx). */
@@ -154,10 +152,13 @@ function Console({core, title = 'xi-exec', onQuit, refreshMs = 30_000, extension
 	const back = useCallback(() => {
 		setScreen({name: 'fleet'});
 	}, []);
-	const openRun = useCallback((targets: FleetAgent[], past?: StoredRun) => {
+	const openRun = useCallback((targets: FleetAgent[], past?: StoredRun, history?: HistoryEntry) => {
 		setRunStatus({place: past ? 'finished' : 'pick', going: false});
-		setScreen({name: 'run', targets, ...(past ? {past} : {}), id: ++runScreens});
+		setScreen({name: 'run', targets, ...(past ? {past} : {}), ...(history ? {history} : {}), id: ++runScreens});
 	}, []);
+	// The history's search as last typed: a run opened from it comes back to the same runs found.
+	const historyFilter = useRef<HistoryFilter>({text: ''});
+	const [historySearching, setHistorySearching] = useState(false);
 	// Frames stay shorter than the terminal: Ink redraws the whole screen once a frame reaches its height.
 	const bodyHeight = size.rows - 4;
 
@@ -183,6 +184,7 @@ function Console({core, title = 'xi-exec', onQuit, refreshMs = 30_000, extension
 			setScreen({name: 'audit', back: {name: 'fleet'}});
 		},
 		onHistory() {
+			setHistorySearching(false);
 			setScreen({name: 'history'});
 		},
 		onHelp() {
@@ -201,6 +203,9 @@ function Console({core, title = 'xi-exec', onQuit, refreshMs = 30_000, extension
 			back();
 		} else if (screen.name === 'agent' && input === 'r' && detailsAgent) {
 			openRun([detailsAgent]);
+		} else if (screen.name === 'agent' && input === 'h') {
+			setHistorySearching(false);
+			setScreen({name: 'history', filter: {text: '', agent: screen.agent}});
 		} else if (screen.name === 'agent' && input === '?') {
 			setScreen({name: 'help', place: 'agent', back: screen});
 		}
@@ -241,7 +246,7 @@ function Console({core, title = 'xi-exec', onQuit, refreshMs = 30_000, extension
 	const runEntry = screen.name === 'run' ? screen : (screen.name === 'audit' || screen.name === 'help') && screen.back.name === 'run' ? screen.back : undefined;
 	// A screen added to the console stays mounted under its help too (a runbook it runs goes on).
 	const extensionEntry = screen.name === 'extension' ? screen : screen.name === 'help' && screen.back.name === 'extension' ? screen.back : undefined;
-	const place = placeOf(screen, runStatus, fleet.editingFilter, extensionStatus?.keys);
+	const place = placeOf(screen, runStatus, fleet.editingFilter, extensionStatus?.keys, historySearching);
 	const hints = quitAsked ? 'Ctrl-C again: cancel the run and quit · any other key: stay' : footer(place, size.columns);
 	const pairingNotice = pairing.open && screen.name !== 'pairing'
 		? `pairing: listening${pairing.pending > 0 ? ` · ${pairing.pending} ${pairing.pending === 1 ? 'request waits' : 'requests wait'}` : ''} (p)`
@@ -269,7 +274,7 @@ function Console({core, title = 'xi-exec', onQuit, refreshMs = 30_000, extension
 							width={size.columns}
 							now={now}
 							isActive={screen.name === 'run'}
-							onBack={runEntry.past ? () => setScreen({name: 'history'}) : back}
+							onBack={runEntry.past ? () => setScreen(runEntry.history ?? {name: 'history'}) : back}
 							onAudit={requestId => {
 								setScreen({name: 'audit', requestId, back: runEntry});
 							}}
@@ -281,10 +286,15 @@ function Console({core, title = 'xi-exec', onQuit, refreshMs = 30_000, extension
 						/>
 					</Box>
 				) : null}
-				{screen.name === 'history' ? <HistoryScreen core={core} height={bodyHeight} onOpen={run => {
-					openRun(fleet.agents, run);
-				}} onBack={back} onHelp={() => {
-					setScreen({name: 'help', place: 'history', back: screen});
+				{screen.name === 'history' ? <HistoryScreen core={core} height={bodyHeight} filter={screen.filter} onOpen={run => {
+					openRun(fleet.agents, run, {name: 'history', filter: historyFilter.current});
+				}} onBack={screen.filter?.agent === undefined ? back : () => {
+					setScreen({name: 'agent', agent: screen.filter!.agent!});
+				}} onHelp={() => {
+					setScreen({name: 'help', place: historySearching ? 'history-search' : 'history', back: {name: 'history', filter: historyFilter.current}});
+				}} onFilter={(filter, editing) => {
+					historyFilter.current = filter;
+					setHistorySearching(editing);
 				}}/> : null}
 				{screen.name === 'audit' ? <AuditScreen key={screen.requestId ?? ''} core={core} requestId={screen.requestId} height={bodyHeight} width={size.columns} onBack={() => {
 					setScreen(screen.back);
@@ -393,23 +403,6 @@ function runPlace(state: RunScreenState): KeyPlace {
 	return state.step === 'confirm' && state.editing ? 'control' : state.step;
 }
 
-function OutputScreen({agent, live, height, width, isActive, onBack, onHelp}: {agent: NonNullable<Extract<RunScreenState, {step: 'running'}>['run']['agents'][string]>; live: readonly LiveLine[] | undefined; height: number; width: number; isActive: boolean; onBack: () => void; onHelp: (place: KeyPlace) => void}) {
-	const [state, dispatch] = useOutputState();
-	// While the host runs, its lines as they came (stderr marked); once it has finished, its whole result.
-	const lines = useMemo(() => (!agent.result && live ? liveTail(live, live.length) : outputLines(agent)), [agent, live]);
-	const texts = useMemo(() => lines.map(line => line.text), [lines]);
-	useOutput(state, dispatch, {lines: texts, rows: outputRows(agent, height, width), onBack, onHelp: () => {
-		onHelp(state.editing ? 'output-search' : 'output');
-	}}, isActive);
-	return <Output agent={agent} lines={lines} state={state} height={height} width={width}/>;
-}
-
-function HistoryScreen({core, height, onOpen, onBack, onHelp}: {core: ConsoleCore; height: number; onOpen: (run: StoredRun) => void; onBack: () => void; onHelp: () => void}) {
-	const [state, dispatch] = useHistoryState();
-	useHistory(state, dispatch, core, {onOpen, onBack, onHelp}, true);
-	return <History state={state} height={height}/>;
-}
-
 function PairingScreen({core, height, isActive, onBack, onKeep, onPending}: {core: ConsoleCore; height: number; isActive: boolean; onBack: () => void; onKeep: () => void; onPending: (pending: number) => void}) {
 	const [state, dispatch] = usePairingState();
 	usePairing(state, dispatch, core, {onBack, onKeep}, isActive);
@@ -431,7 +424,7 @@ function screenTitle(screen: Screen): string {
 }
 
 /** Where the operator is, for the footer: a place of key-help.ts, or the keys of a screen added to the console. */
-function placeOf(screen: Screen, run: RunStatus, editingFilter: boolean, extensionKeys: readonly KeyRow[] | undefined): KeyPlace | readonly KeyRow[] {
+function placeOf(screen: Screen, run: RunStatus, editingFilter: boolean, extensionKeys: readonly KeyRow[] | undefined, historySearching: boolean): KeyPlace | readonly KeyRow[] {
 	switch (screen.name) {
 		case 'extension': {
 			return extensionKeys ?? screen.extension.keys;
@@ -451,6 +444,10 @@ function placeOf(screen: Screen, run: RunStatus, editingFilter: boolean, extensi
 
 		case 'audit': {
 			return screen.requestId === undefined ? 'audit' : 'audit-run';
+		}
+
+		case 'history': {
+			return historySearching ? 'history-search' : 'history';
 		}
 
 		default: {

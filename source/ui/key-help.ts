@@ -6,7 +6,7 @@
 export type KeyPlace =
 	| 'fleet' | 'filter' | 'agent'
 	| 'pick' | 'args' | 'confirm' | 'control' | 'running' | 'canary' | 'finished'
-	| 'output' | 'output-search' | 'pairing' | 'audit' | 'audit-run' | 'history' | 'help';
+	| 'output' | 'output-search' | 'pairing' | 'audit' | 'audit-run' | 'history' | 'history-search' | 'help';
 
 /** `short`: how the footer says it, when shorter than the keys and their meaning. */
 export type KeyRow = [keys: string, meaning: string, short?: string];
@@ -18,7 +18,7 @@ const quit: KeyRow = ['Ctrl-C', 'quit'];
 export const keyTable: Record<KeyPlace, KeyRow[]> = {
 	fleet: [move, ['/', 'filter'], ['Enter', 'the agent\'s details', 'Enter open'], ['r', 'run on the agents shown', 'r run'], ['p', 'pair new agents', 'p pair'], ['h', 'run history', 'h history'], ['?', 'every key', '? help'], ['q', 'quit'], ['a', 'audit trail'], page, ['g', 'ask every agent again'], ['Esc', 'clear the filter'], quit],
 	filter: [['type', 'env=production role=db; a bare word matches names', 'type the filter'], ['Enter', 'keep the filter', 'Enter keep'], ['Esc', 'clear it', 'Esc clear'], ['Backspace', 'erase'], quit],
-	agent: [['r', 'run on this agent'], ['Esc', 'back'], ['?', 'help'], quit],
+	agent: [['r', 'run on this agent'], ['h', 'the runs on this agent', 'h its runs'], ['Esc', 'back'], ['?', 'help'], quit],
 	pick: [move, ['Enter', 'pick'], ['Esc', 'back'], ['?', 'every key', '? help'], page, quit],
 	args: [['type', 'arguments: words, quotes, or a JSON array', 'type the arguments'], ['Enter', 'go on'], ['Esc', 'back'], ['Backspace', 'erase'], quit],
 	confirm: [['Enter', 'run'], ['d', 'dry run: which hosts would run it, in which order', 'd dry run'], ['b m c t', 'set --batch, --max-failures, --canary, --timeout', 'b m c t controls'], ['digits', 'the count, when the script asks for it', 'digits the count if asked'], ['Esc', 'back'], ['?', 'every key', '? help'], quit],
@@ -31,7 +31,8 @@ export const keyTable: Record<KeyPlace, KeyRow[]> = {
 	pairing: [['↑↓ j k', 'select request', '↑↓ select request'], ['digits Enter', 'the agent\'s code, then approve', 'type the agent\'s code, Enter approves'], ['x', 'reject'], ['Esc', 'back, and stop listening', 'Esc back'], ['l', 'back, and keep listening (a notice on every screen)', 'l keep listening'], ['Backspace', 'erase a digit'], quit],
 	audit: [['↑↓', 'scroll'], ['g', 'read again'], ['?', 'every key', '? help'], ['Esc', 'back'], quit],
 	'audit-run': [['↑↓', 'scroll'], ['g', 'read again'], ['A', 'all requests, not only this run\'s', 'A all requests'], ['?', 'every key', '? help'], ['Esc', 'back to the run', 'Esc back'], quit],
-	history: [move, ['Enter', 'open the run', 'Enter open'], ['g', 'read again'], ['Esc', 'back'], ['?', 'every key', '? help'], page, quit],
+	history: [move, ['Enter', 'open the run', 'Enter open'], ['/', 'search the runs: script, arguments, hosts and output', '/ search'], ['Esc', 'back (clears a search first)', 'Esc back'], ['g', 'read again'], ['?', 'every key', '? help'], page, quit],
+	'history-search': [['type', 'the text to find in the runs and their output', 'type the text to find'], ['Enter', 'keep the search', 'Enter keep'], ['Esc', 'clear it', 'Esc clear'], ['Backspace', 'erase'], quit],
 	help: [['any key', 'back', 'any key: back']],
 };
 

@@ -108,7 +108,7 @@ db2  unreachable
 address 127.0.0.1:7443   certificate 033fa9c1d2e4b5a6… expires 2027-02-24
 tags env=staging role=db site=paris
 connect ECONNREFUSED 127.0.0.1:7443
-Scripts are known once the agent answers.${blank(17)}r run on this agent · Esc back · ? help · Ctrl-C quit`);
+Scripts are known once the agent answers.${blank(17)}r run on this agent · h its runs · Esc back · ? help · Ctrl-C quit`);
 	await press(console, keys.escape, 'Filter (/)');
 	await press(console, 'k', () => selected(console)[0]!.startsWith('db1 '));
 	await press(console, keys.up, () => selected(console)[0]!.startsWith('cache1 '));
@@ -127,7 +127,7 @@ tags env=production role=db site=london
 │ deploy        │ 60 s    │ Deploy a colour       │
 ├───────────────┼─────────┼───────────────────────┤
 │ restart-app   │ 30 s    │ Restart the app       │
-└───────────────┴─────────┴───────────────────────┘${blank(10)}r run on this agent · Esc back · ? help · Ctrl-C quit`);
+└───────────────┴─────────┴───────────────────────┘${blank(10)}r run on this agent · h its runs · Esc back · ? help · Ctrl-C quit`);
 	t.deepEqual(console.largest(), {lines: 23, columns: 80});
 });
 

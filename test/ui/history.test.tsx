@@ -1,6 +1,7 @@
 import test from 'ava';
 import type {StoredRun} from '../../source/history/run-record.js';
 import {initialHistoryState, reduceHistory, storedRunState} from '../../source/ui/screens/history/use-history-state.js';
+import {findInRun, searchRuns} from '../../source/ui/screens/history/run-search.js';
 import {FakeCore} from './helpers/fake-core.js';
 import {keys, press, renderApp, selected, waitForFrame} from './helpers/frames.js';
 
@@ -24,7 +25,7 @@ const runs = [
 ];
 
 test('history reducer: loaded, moves clamped, a failed read keeps what was shown', t => {
-	let state = reduceHistory(initialHistoryState, {type: 'loaded', runs});
+	let state = reduceHistory(initialHistoryState(), {type: 'loaded', runs});
 	t.like(state, {cursor: 0, error: undefined});
 	state = reduceHistory(state, {type: 'move', delta: 5});
 	t.is(state.cursor, 1);
@@ -51,7 +52,7 @@ test('history: h lists past runs, newest first; Enter opens one failures first; 
 	t.is(await press(console, 'h', 'newest first'), `xi-exec                                                                  history
 2 runs, newest first
 2026-02-24 10:00:00  check-service  1 ok · 1 failed · 1 unreachable  --on role=…
-2026-02-24 09:00:00  disk-usage  1 ok  --on role=web  ops@bastion${'\n'.repeat(19)}↑↓ move · Enter open · g read again · Esc back · ? help · PgUp PgDn page`);
+2026-02-24 09:00:00  disk-usage  1 ok  --on role=web  ops@bastion${'\n'.repeat(19)}↑↓ move · Enter open · / search · Esc back · g read again · ? help`);
 	t.deepEqual(selected(console), ['2026-02-24 10:00:00  check-service  1 ok · 1 failed · 1 unreachable  --on role=…']);
 
 	const opened = await press(console, keys.enter, 'finished in');
@@ -69,4 +70,51 @@ lines 1–3 of 3${'\n'.repeat(17)}↑↓ scroll · / search · n next · Esc bac
 	await press(console, keys.escape, 'newest first');
 	await press(console, keys.escape, 'Filter (/)');
 	t.deepEqual(console.largest(), {lines: 23, columns: 80});
+});
+
+test('history search: / finds runs by their output too, saying where; a run opened from it comes back to it; Esc clears, then leaves', async t => {
+	const core = new FakeCore();
+	core.history = runs;
+	const console = await renderApp(core);
+	t.teardown(console.unmount);
+	await waitForFrame(console, 'web3   127.0.0.1:7446 reachable');
+	await press(console, 'h', 'newest first');
+	await press(console, '/', 'Search (/):');
+	t.true((await press(console, 'REFUSED', 'holding "REFUSED"')).endsWith('type the text to find · Enter keep · Esc clear · Backspace erase · Ctrl-C quit'), 'typing: letters go to the search');
+	t.is(await press(console, keys.enter, 'Esc clears it'), `xi-exec                                                                  history
+Search (/): REFUSED   Esc clears it
+1 of 2 runs holding "REFUSED", newest first
+2026-02-24 10:00:00  check-service  1 ok · 1 failed · 1 unreachable  --on role=…
+    web2: stderr│ upstream: connection refused${'\n'.repeat(18)}↑↓ move · Enter open · / search · Esc back · g read again · ? help`);
+	await press(console, keys.enter, 'finished in');
+	t.regex(await press(console, keys.escape, 'Esc clears it'), /1 of 2 runs holding "REFUSED"/, 'back to the runs found');
+	t.regex(await press(console, keys.escape, '2 runs, newest first'), /disk-usage/);
+	await press(console, keys.escape, 'Filter (/)');
+});
+
+test('h on an agent\'s details: the runs on that agent; Esc goes back to its details', async t => {
+	const core = new FakeCore();
+	core.history = runs;
+	const console = await renderApp(core);
+	t.teardown(console.unmount);
+	await waitForFrame(console, 'web3   127.0.0.1:7446 reachable');
+	await press(console, keys.down, 'Filter (/)');
+	await press(console, keys.enter, 'db1  reachable');
+	const found = await press(console, 'h', 'newest first');
+	t.regex(found, /\n1 of 2 runs on db1, newest first\n2026-02-24 09:00:00 {2}disk-usage/);
+	t.false(found.includes('check-service'));
+	await press(console, keys.escape, 'db1  reachable');
+});
+
+test('run search (pure): by agent, then text in the script, arguments, hosts, reasons or output, any case', t => {
+	const [check, disk] = runs as [StoredRun, StoredRun];
+	t.deepEqual(findInRun(check, {text: ''}), {});
+	t.deepEqual(findInRun(check, {text: 'CHECK-serv'}), {});
+	t.deepEqual(findInRun(check, {text: 'web3'}), {});
+	t.deepEqual(findInRun(check, {text: 'giving up'}), {where: 'web2: giving up'});
+	t.deepEqual(findInRun(check, {text: 'econnrefused'}), {where: 'web3: connect ECONNREFUSED 127.0.0.1:7446'});
+	t.is(findInRun(disk, {text: 'refused'}), undefined);
+	t.is(findInRun(check, {text: '', agent: 'db1'}), undefined);
+	t.deepEqual(findInRun(disk, {text: 'healthy', agent: 'db1'}), {where: 'db1: service healthy'});
+	t.deepEqual(searchRuns(runs, {text: 'healthy'}).map(found => found.run.header.script), ['check-service', 'disk-usage']);
 });

@@ -5,7 +5,7 @@ import {footer, keyTable, type KeyPlace} from '../../source/ui/key-help.js';
 const expected: Record<KeyPlace, string> = {
 	fleet: '↑↓ move · / filter · Enter open · r run · p pair · h history · ? help · q quit',
 	filter: 'type the filter · Enter keep · Esc clear · Backspace erase · Ctrl-C quit',
-	agent: 'r run on this agent · Esc back · ? help · Ctrl-C quit',
+	agent: 'r run on this agent · h its runs · Esc back · ? help · Ctrl-C quit',
 	pick: '↑↓ move · Enter pick · Esc back · ? help · PgUp PgDn page · Ctrl-C quit',
 	args: 'type the arguments · Enter go on · Esc back · Backspace erase · Ctrl-C quit',
 	confirm: 'Enter run · d dry run · b m c t controls · digits the count if asked · Esc back',
@@ -18,7 +18,8 @@ const expected: Record<KeyPlace, string> = {
 	pairing: '↑↓ select request · type the agent\'s code, Enter approves · x reject · Esc back',
 	audit: '↑↓ scroll · g read again · ? help · Esc back · Ctrl-C quit',
 	'audit-run': '↑↓ scroll · g read again · A all requests · ? help · Esc back · Ctrl-C quit',
-	history: '↑↓ move · Enter open · g read again · Esc back · ? help · PgUp PgDn page',
+	history: '↑↓ move · Enter open · / search · Esc back · g read again · ? help',
+	'history-search': 'type the text to find · Enter keep · Esc clear · Backspace erase · Ctrl-C quit',
 	help: 'any key: back',
 };
 
@@ -35,7 +36,7 @@ test('a footer never cuts a key in half: a narrower terminal drops whole keys fr
 });
 
 test('typing steps do not advertise letters that are typed into them', t => {
-	for (const place of ['filter', 'args', 'output-search', 'control'] as const) {
+	for (const place of ['filter', 'args', 'output-search', 'history-search', 'control'] as const) {
 		t.false(/(^| · )[a-z] /.test(footer(place, 200)), footer(place, 200));
 	}
 });

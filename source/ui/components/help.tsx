@@ -6,7 +6,7 @@ import {theme} from '../theme.js';
 const titles: Record<KeyPlace, string> = {
 	fleet: 'the fleet', filter: 'the filter', agent: 'an agent', pick: 'picking a script', args: 'arguments', confirm: 'the confirmation', control: 'a run control',
 	running: 'a run in progress', canary: 'the canary question', finished: 'a finished run', output: 'a host\'s output', 'output-search': 'searching an output',
-	pairing: 'pairing', audit: 'the audit trail', 'audit-run': 'a run\'s audit records', history: 'the run history', help: 'help',
+	pairing: 'pairing', audit: 'the audit trail', 'audit-run': 'a run\'s audit records', history: 'the run history', 'history-search': 'searching the run history', help: 'help',
 };
 
 /** `rows`, `title`: a screen added to the console (extensions.tsx) says its own; `more`: rows added to the place's. */
