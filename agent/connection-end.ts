@@ -1,0 +1,41 @@
+/** How the agent ends a connection: one last frame, then the peer's side is drained and closed. */
+import type {TLSSocket} from 'node:tls';
+import {encodeFrame} from '../source/protocol/encode.js';
+import type {ProtocolErrorCode} from '../source/protocol/frames.js';
+
+/** How long a peer has, after the agent's last frame, to read it and close its side. */
+const closeGraceMs = 10_000;
+
+/**
+ * The last frame of a connection, sent once: a second end() is a write after end, which
+ * destroys the socket and the frame with it. Whatever the peer still sends is read and
+ * dropped, and the socket is closed when the peer closes its side: closing with unread input
+ * sends a reset, which can overtake the frame at a peer that is slow to read. A peer that
+ * never closes is cut off after a grace period.
+ */
+export function endConnection(socket: TLSSocket, line?: string): void {
+	if (socket.destroyed || socket.writableEnded) {
+		return;
+	}
+
+	if (line === undefined) {
+		socket.end();
+	} else {
+		socket.end(line);
+	}
+
+	socket.resume();
+	setTimeout(() => socket.destroy(), closeGraceMs).unref();
+}
+
+/** An error frame as the connection's last. */
+export function refuse(socket: TLSSocket, id: string, code: ProtocolErrorCode, message: string): void {
+	endConnection(socket, encodeFrame({type: 'error', id, code, message}));
+}
+
+/** A frame, unless the connection is already ending. */
+export function sendOn(socket: TLSSocket, line: string): void {
+	if (!socket.destroyed && socket.writable) {
+		socket.write(line);
+	}
+}

@@ -1,0 +1,42 @@
+/** A run on its connection: executeRun with the server's context, the connection ended when it is done. */
+import {encodeFrame} from '../source/protocol/encode.js';
+import type {RunFrame} from '../source/protocol/frames.js';
+import {endConnection, sendOn} from './connection-end.js';
+import {executeRun, type RunContext} from './execute-run.js';
+import type {Connection, ServerContext} from './server-context.js';
+
+export function startRun(context: ServerContext, connection: Connection, frame: RunFrame): void {
+	const {options, config} = context;
+	const controller = new AbortController();
+	connection.run = {id: frame.id, controller};
+	context.activeRuns.set(frame.id, controller);
+	const runContext: RunContext = {
+		agentName: config.name,
+		allowlist: options.allowlist(),
+		ownersFor: options.ownersFor,
+		runAsIds: options.runAsIds,
+		limits: config.limits,
+		workingDirectory: config.workingDirectory,
+		slots: context.slots,
+		log: options.log,
+		recorder: context.recorder,
+		...(options.hook ? {hook: options.hook} : {}),
+		...(options.homeProblem ? {homeProblem: options.homeProblem} : {}),
+		agentTags: config.tags,
+		now: options.now,
+		peer: connection.peer,
+		...(options.cgroups ? {cgroups: options.cgroups} : {}),
+	};
+	const {socket} = connection;
+	const done = executeRun(frame, runContext, line => sendOn(socket, line), controller.signal)
+		.catch((error: unknown) => {
+			context.log('run.error', {requestId: frame.id, reason: (error as Error).message});
+			sendOn(socket, encodeFrame({type: 'error', id: frame.id, code: 'internal', message: 'internal error while running the script'}));
+		})
+		.finally(() => {
+			context.activeRuns.delete(frame.id);
+			context.runsDone.delete(done);
+			endConnection(socket);
+		});
+	context.runsDone.add(done);
+}
