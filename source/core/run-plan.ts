@@ -2,12 +2,13 @@
  * Resolving a run request into a plan (run/plan.ts), the same for every face (CLI, console,
  * REST API, MCP): check the script name and arguments, resolve the selector against the registry
  * (or take a rerun's hosts), check the caller's token against the hosts, check the script's
- * declared limits (maxTargets, confirm), learn which arguments are secret. A refusal is audited
- * (`run.refused`) and thrown; nothing is dialled to run anything. Executing the plan is
- * core/run-execute.ts.
+ * declared limits (maxTargets, confirm), learn which arguments are secret. Every refusal is
+ * audited (`run.refused`: its code, reason and selector; a bad script name, bad arguments, a
+ * selector that does not parse or matches nothing included) and thrown; nothing is dialled to run
+ * anything. Executing the plan is core/run-execute.ts.
  */
 import {createHash, randomUUID} from 'node:crypto';
-import {argsHash} from '../audit/record.js';
+import {argsHash, type AuditFields} from '../audit/record.js';
 import type {AuditLog} from '../audit/file-log.js';
 import type {ClientContext} from '../dispatch/agent-connection.js';
 import type {RunConnections} from '../dispatch/held-connections.js';
@@ -103,14 +104,27 @@ export function checkRunInput(script: string | undefined, args: readonly string[
 
 export async function resolvePlan(ports: PlanPorts, request: RunRequest): Promise<RunPlan> {
 	const {script} = request;
-	checkRunInput(script, request.args);
+	const requestId = request.requestId ?? randomUUID();
 	const now = ports.now ?? (() => new Date());
 	const registry = await ports.registry.read();
-	const {targets: resolved, notes} = request.rerun
-		? {targets: rerunTargets(registry.agents, request.rerun), notes: []}
-		: (request.pinned ? {targets: pinnedTargets(registry.agents, request.pinned.agents), notes: []} : resolveTargetsWithNotes(registry, request.on));
+	// A refusal is an event too; if even it cannot be recorded, the refusal still stands.
+	const refused = async (error: unknown): Promise<never> => {
+		await ports.audit().append(refusalRecord(request, requestId, error)).catch(() => undefined);
+		throw error;
+	};
+
+	let resolved: AgentRecord[];
+	let notes: string[];
+	try {
+		checkRunInput(script, request.args);
+		({targets: resolved, notes} = request.rerun
+			? {targets: rerunTargets(registry.agents, request.rerun), notes: []}
+			: (request.pinned ? {targets: pinnedTargets(registry.agents, request.pinned.agents), notes: []} : resolveTargetsWithNotes(registry, request.on)));
+	} catch (error) {
+		return refused(error);
+	}
+
 	// A stable order (by name), unless --shuffle.
-	const requestId = request.requestId ?? randomUUID();
 	const targets = request.rollout?.shuffle ? shuffled(resolved, requestId) : [...resolved].sort((a, b) => a.name.localeCompare(b.name));
 	const args = Object.freeze([...request.args]);
 	// One discovery of the targets serves both the declared limits and the secret arguments; with
@@ -127,9 +141,7 @@ export async function resolvePlan(ports: PlanPorts, request: RunRequest): Promis
 		await checkLimits(ports, request, script, targets, describe);
 	} catch (error) {
 		hold?.close();
-		// A refusal is an event too; if even it cannot be recorded, the refusal still stands.
-		await ports.audit().append({event: 'run.refused', requestId, script, argsHash: argsHash(args), caller: request.caller, source: request.source, client: request.client, selector: [...request.on], code: error instanceof XiError ? error.code : 'INTERNAL', reason: (error as Error).message}).catch(() => undefined);
-		throw error;
+		return refused(error);
 	}
 
 	try {
@@ -163,6 +175,28 @@ export async function resolvePlan(ports: PlanPorts, request: RunRequest): Promis
 		hold?.close();
 		throw error;
 	}
+}
+
+/**
+ * The `run.refused` record of a request refused before anything ran: its code and reason, the
+ * arguments as a hash, the selector asked. A script name that is not one (the NAME_INVALID
+ * refusal) is kept to its first 128 characters: the record names what was asked, not all of it.
+ */
+function refusalRecord(request: RunRequest, requestId: string, error: unknown): AuditFields {
+	return {
+		event: 'run.refused',
+		requestId,
+		script: request.script === undefined || isScriptName(request.script) ? request.script : request.script.slice(0, 128),
+		argsHash: argsHash(request.args),
+		caller: request.caller,
+		source: request.source,
+		client: request.client,
+		selector: [...request.on],
+		...(request.rerun ? {rerunOf: request.rerun.of} : {}),
+		...(request.parent ? {parent: {...request.parent}} : {}),
+		code: error instanceof XiError ? error.code : 'INTERNAL',
+		reason: (error as Error).message,
+	};
 }
 
 /** How many hosts the run starts at once at first (a canary's hosts first): the connections worth keeping. */
