@@ -6,8 +6,10 @@
  * each run of one style placed at its column, coloured with a 16-colour palette.
  *
  * Pictures: fleet, fleet-filtered, run-panes, run-list (failures first), output (a host's whole
- * output, stderr marked), audit, help, pairing (a new agent's request,
- * approved by typing the code it printed).
+ * output, stderr marked), audit, help, run-controls (batch, max failures, canary set on the
+ * confirmation), dry-run (each host's answer, nothing run), runbook-plan and runbook-run (a
+ * runbook written into the demo's home: its dry run, then its steps and a step's hosts), pairing
+ * (a new agent's request, approved by typing the code it printed).
  */
 import {execFile, spawn} from 'node:child_process';
 import {mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
@@ -321,6 +323,9 @@ async function main(): Promise<void> {
 		await keys('Space');
 		await showing('Filter (/):');
 
+		await runControls();
+		await runbook(base);
+
 		await keys('p');
 		const listening = await waitFor('the pairing listener', shown => /Listening on 127\.0\.0\.1:\d+/.test(shown));
 		const controller = /Listening on (127\.0\.0\.1:\d+)/.exec(listening)![1]!;
@@ -356,6 +361,74 @@ async function main(): Promise<void> {
 
 		rmSync(base, {recursive: true, force: true});
 	}
+}
+
+/** The run controls set on a confirmation (b, m, c), then its dry run (d); back to the fleet. */
+async function runControls(): Promise<void> {
+	await keys('r');
+	await showing('Run a script on 6 agents: pick one');
+	await keys('Enter');
+	await showing('check-service: arguments');
+	await keys('Enter');
+	await showing('Run check-service on 6 agents?');
+	for (const [key, value, shown] of [['b', '2', '2 at a time'], ['m', '1', 'more than 1 failure'], ['c', '1', '1 first (canary)']] as const) {
+		await keys(key);
+		await showing('empty: none):');
+		await type(value);
+		await keys('Enter');
+		await showing(shown);
+	}
+
+	await picture('run-controls', 'xi-exec demo: batch, max failures and a canary set before a run');
+	await keys('d');
+	await showing('(nothing ran)');
+	await picture('dry-run', 'xi-exec demo: the dry run of that request: order, start and each host\'s answer');
+	await keys('Escape');
+	await showing('Filter (/):');
+}
+
+const incidentRunbook = `description: check a site, restart where the check failed, check those again
+parameters:
+  site: {description: the site in trouble, schema: {type: string, enum: [london, paris]}, default: london}
+  password: {secret: true}
+steps:
+  - {name: check, script: check-service, on: {tags: {site: {param: site}}}, onFailure: continue}
+  - {name: restart, script: restart-app, on: {failedIn: check}}
+  - {name: recheck, script: check-service, on: {failedIn: check}}
+`;
+
+/** A runbook in the demo's home: its parameters, its dry run, then its run (the restart's count typed); back to the fleet. */
+async function runbook(base: string): Promise<void> {
+	const [demoDirectory] = readdirSync(base).filter(name => name.startsWith('xi-exec-demo-'));
+	const directory = join(base, demoDirectory!, 'controller', 'runbooks');
+	mkdirSync(directory, {recursive: true});
+	writeFileSync(join(directory, 'incident.yaml'), incidentRunbook);
+	await keys('b');
+	await showing('1 runbook');
+	await keys('Enter');
+	await showing('> site     london');
+	await keys('Right');
+	await showing('> site     paris');
+	await keys('Down');
+	await type('hunter2');
+	await showing('•••••••');
+	await keys('Enter');
+	await showing('Dry run, nothing ran');
+	await picture('runbook-plan', 'xi-exec demo: a runbook\'s dry run: each step\'s hosts and their policy answer');
+	await keys('Enter');
+	await showing('Type 1');
+	await type('1');
+	await keys('Enter');
+	await showing('failed (step recheck');
+	await keys('Up');
+	await showing('restarting app on db2');
+	await keys('Up');
+	await showing('stderr│ upstream: connection refused');
+	await picture('runbook-run', 'xi-exec demo: the runbook\'s steps, the check\'s hosts failures first');
+	await keys('Escape');
+	await showing('1 runbook');
+	await keys('Escape');
+	await showing('Filter (/):');
 }
 
 /** The session ends with the demo (which stops its agents and removes its directory first). */
