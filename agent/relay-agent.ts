@@ -23,6 +23,7 @@ import {acceptRequest} from './relay-accept.js';
 import {ReplySealer} from './relay-sealer.js';
 import type {RequestGuard} from './relay-guard.js';
 import {RelayResults} from './relay-results.js';
+import type {RelayCertificates} from './relay-certificates.js';
 
 export type RelayAgentOptions = {
 	/** The broker: nats://HOST:PORT (TLS is required by the broker and always used). */
@@ -36,6 +37,8 @@ export type RelayAgentOptions = {
 	describe: () => {tags: Record<string, string>; scripts: ScriptDescription[]};
 	log: AgentLog;
 	recorder: AgentRecorder;
+	/** Renew, certificate, pin and unpair over the relay (relay-certificates.ts); refused without it. */
+	certificates?: RelayCertificates;
 	now: () => number;
 	connect?: typeof natsConnect;
 	/** Where ended runs' results are kept for `status` (by default for the guard's whole memory: twice its window). */
@@ -154,7 +157,9 @@ export function startRelayAgent(options: RelayAgentOptions): RelayAgent {
 		}
 
 		const {frame, env, hash} = verdict;
-		const sealer = new ReplySealer({id: env.id, hash}, {name: agentName, serial, signer: () => signing().signer}, options.now);
+		// Signed with the key the request found: a renewal it causes installs a new one, but the
+		// controller checks this exchange's replies against the certificate it started with.
+		const sealer = new ReplySealer({id: env.id, hash}, {name: agentName, serial, signer: () => signer}, options.now);
 		const reply = (body: ReplyBody) => publish(env.id, sealer.seal(body));
 		serve(frame, verdict.serial, reply);
 	}
@@ -219,8 +224,15 @@ export function startRelayAgent(options: RelayAgentOptions): RelayAgent {
 				return;
 			}
 
-			default: {
-				reply({type: 'error', id: frame.id, code: 'forbidden', message: `${frame.type} is not available over the relay yet; reach this agent over direct TLS for it`});
+			case 'renew':
+			case 'certificate':
+			case 'pin':
+			case 'unpair': {
+				if (options.certificates) {
+					options.certificates.handle(frame, reply);
+				} else {
+					reply({type: 'error', id: frame.id, code: 'forbidden', message: `${frame.type} is not available over the relay on this agent; reach it over direct TLS for it`});
+				}
 			}
 		}
 	}

@@ -13,6 +13,8 @@ import {ReplayGuard} from './replay-guard.js';
 import {replayMemoryFor, seenRelayRequestsFile} from './replay-memory.js';
 import {startRelayAgent, type RelayAgent} from './relay-agent.js';
 import {RequestGuard} from './relay-guard.js';
+import type {CertificatePorts} from './certificate-frames.js';
+import {relayCertificates} from './relay-certificates.js';
 
 export type RelayStart = {
 	home: string;
@@ -22,6 +24,8 @@ export type RelayStart = {
 	runContext: () => Omit<RunContext, 'peer'>;
 	log: AgentLog;
 	recorder: AgentRecorder;
+	/** The direct-TLS server's certificate steps: a renewal over the relay installs the new certificate for both. */
+	certificates?: CertificatePorts;
 };
 
 export function startRelay(options: RelayStart): RelayAgent {
@@ -40,6 +44,7 @@ export function startRelay(options: RelayStart): RelayAgent {
 		describe: () => ({tags: options.config.tags, scripts: describeAllowlist(options.runContext().allowlist)}),
 		log: options.log,
 		recorder: options.recorder,
+		...(options.certificates ? {certificates: relayCertificates(options.certificates, {log: options.log, idleTimeoutMs: options.config.limits.idleTimeoutMs})} : {}),
 		now: Date.now,
 	});
 }

@@ -2,6 +2,7 @@
 import type {Server} from 'node:tls';
 import type {AddressInfo} from 'node:net';
 import type {HookConfig} from './auth-hook.js';
+import type {CertificatePorts} from './certificate-frames.js';
 import type {AgentCredentials} from './credentials.js';
 import type {AgentLog, AgentRecorder, RunContext} from './execute-run.js';
 import type {AgentConfig} from './home.js';
@@ -46,6 +47,8 @@ export type AgentServerOptions = {
 export type AgentServer = {
 	server: Server;
 	address: () => AddressInfo;
+	/** Renew, pin and unpair as this server does them, for the relay to answer the same way. */
+	certificates: CertificatePorts;
 	/** Stops accepting, cancels running scripts, waits for them to end. */
 	close: () => Promise<void>;
 };

@@ -67,6 +67,7 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
 	return {
 		server,
 		address: () => server.address() as AddressInfo,
+		certificates: context.certificatePorts,
 		async close() {
 			const closed = new Promise<void>(resolve => {
 				server.close(() => {

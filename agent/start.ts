@@ -187,6 +187,7 @@ export async function startAgent(paths: AgentPaths, printLog: AgentLog = stdoutL
 		}),
 		log,
 		recorder,
+		certificates: agent.certificates,
 	});
 	await new Promise<void>((resolve, reject) => {
 		if (!listen) {

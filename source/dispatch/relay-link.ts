@@ -7,8 +7,8 @@
  *
  * Each request is a signed envelope for one agent (relay-envelope.ts); each reply is checked
  * against the registry's certificate for that agent and its chain (reply-chain.ts). A cancel is a
- * second envelope of the same request id (sequence 2) with its own reply chain; the run's result
- * still ends the exchange. With no connection to the agent to watch, an agent acknowledges a run
+ * second envelope of the same request id with its own reply chain; the run's result still ends
+ * the exchange. A renewal's `certificate` is one too, and its answer (`renewed`) ends it. With no connection to the agent to watch, an agent acknowledges a run
  * (`ack`) as soon as it accepts the envelope, and "unreachable" means no signed answer within the
  * connect timeout: the agent is not connected to the broker, or the broker did not deliver. Every NATS callback is guarded (one that throws would stop the connection's handling).
  *
@@ -93,7 +93,8 @@ export async function openRelayLink(options: {url: string; credentials: {key: st
 			const chains = new ReplyChains(request.id, {name: target.name, serial: target.serial, certificate: target.certificate, ...(exchangeOptions.revoked ? {revoked: exchangeOptions.revoked} : {})});
 			let answered = false;
 			let seq = 0;
-			let firstChain = '';
+			/** What each request envelope of this exchange carried, by its hash: a cancel's replies are news, any other's are the exchange's. */
+			const sent = new Map<string, RequestWithoutEnvelope['type']>();
 			const statusChains = new Set<string>();
 			let silence: NodeJS.Timeout | undefined;
 			const ending = exchangeEnding(resolve, () => {
@@ -111,7 +112,7 @@ export async function openRelayLink(options: {url: string; credentials: {key: st
 				const env = requestEnvelope({id, seq: ++seq, agent: target.name, fleet, serial: controllerSerial, iat: now(), ...(head ? {head} : {}), body});
 				const hash = envelopeHash(env);
 				chains.expect(hash);
-				firstChain ||= hash;
+				sent.set(hash, next.type);
 				if (role === 'status') {
 					statusChains.add(hash);
 				}
@@ -181,7 +182,7 @@ export async function openRelayLink(options: {url: string; credentials: {key: st
 							return;
 						}
 
-						if (verdict.chain !== firstChain) {
+						if (sent.get(verdict.chain) === 'cancel' && request.type !== 'cancel') {
 							// A cancel's own chain: its ack (or refusal) is news; the run's result still ends the exchange.
 							exchangeOptions.onNotice?.(`agent ${target.name}: ${frame.type === 'ack' ? `cancel ${frame.found ? 'delivered' : 'found no run'}` : `cancel answered ${frame.type}${frame.type === 'error' ? `: ${frame.message}` : ''}`}`);
 							return;

@@ -3,8 +3,9 @@
  * `xi-exec relay cert|config` set up: `xi-exec-agent init --listen none --relay URL` (no port at
  * all), the ceremony with `xi-exec pair --transport nats --relay URL`, the registry record, the
  * broker's configuration gaining the agent's user and the running broker reloaded (nats-server's
- * own log says so), a run over the relay; then `xi-exec unpair`, which takes the user away again:
- * the agent's live connection drops and runs are refused.
+ * own log says so), a run over the relay, a renewal and a controller rotation answered over the
+ * relay; then `xi-exec unpair`, told over the relay, which takes the user away again: the agent's
+ * live connection drops and runs are refused.
  */
 import {spawn, type ChildProcess} from 'node:child_process';
 import {readFileSync} from 'node:fs';
@@ -134,14 +135,34 @@ test('a NAT device pairs with --transport nats: its broker user is added and the
 	t.is(ran.code, 0, ran.stderr);
 	t.like(JSON.parse(ran.stdout), {results: [{agent: 'kiosk7', status: 'ok'}]});
 
-	// Unpaired: its user is gone from the broker, whose reload drops the live connection; runs are refused.
+	// Renewed over the relay: a new key on the device, the new certificate in the registry, and replies signed with it.
+	const agentAudit = () => readFileSync(agentPaths(home).auditLog, 'utf8');
+	const serialBefore = record!.serial;
+	const renewed = await runCli(controllerCli, ['renew', '--on', 'kiosk7', '--json'], {XI_EXEC_HOME: controllerHome});
+	t.is(renewed.code, 0, renewed.stdout + renewed.stderr);
+	const afterRenewal = findAgent(await openControllerRegistry(controllerPaths(controllerHome)).read(), 'kiosk7')!;
+	t.not(afterRenewal.serial, serialBefore);
+	t.is(readFileSync(agentPaths(home).cert, 'utf8'), afterRenewal.certificate!);
+	t.regex(agentAudit(), /"event":"cert\.renewed"/);
+	t.is((await runCli(controllerCli, ['run', 'hello', '--on', 'kiosk7'], {XI_EXEC_HOME: controllerHome})).code, 0);
+
+	// The controller's next serial is handed over (pinned) through the relay, and the rotation completes.
+	const rotated = await runCli(controllerCli, ['rotate'], {XI_EXEC_HOME: controllerHome});
+	t.is(rotated.code, 0, rotated.stdout + rotated.stderr);
+	t.regex(agentAudit(), /"event":"controller\.serial-announced"/);
+	t.is((await runCli(controllerCli, ['run', 'hello', '--on', 'kiosk7'], {XI_EXEC_HOME: controllerHome})).code, 0);
+
+	// Unpaired: told through the relay, its user is gone from the broker, whose reload drops the live connection; runs are refused.
 	const reloadsBeforeUnpair = broker.reloads();
 	const unpaired = await runCli(controllerCli, ['unpair', 'kiosk7'], {XI_EXEC_HOME: controllerHome});
 	t.is(unpaired.code, 0, unpaired.stderr);
+	t.regex(unpaired.stdout, /kiosk7 deleted its key, certificate and pins, and stopped\./);
 	t.regex(unpaired.stdout, /Wrote .*nats-server\.conf: the controller and no relay agent yet .* The broker running here was asked to reload it/);
 	await waitFor('nats-server to reload', () => broker.reloads() > reloadsBeforeUnpair);
 	t.notRegex(readFileSync(join(broker.directory, 'nats-server.conf'), 'utf8'), /kiosk7/);
-	await waitFor('kiosk7 to be dropped by the broker', () => started.process.exitCode !== null || started.lines.some(line => /"event":"relay\.(disconnect|error)"/.test(line)));
+	await waitFor('kiosk7 to stop, unpaired', () => started.process.exitCode !== null);
+	t.true(started.lines.some(line => line.includes('"event":"unpaired"')));
+	t.regex(readFileSync(agentPaths(home).auditLog, 'utf8'), /"event":"agent\.unpaired"/);
 	const refused = await runCli(controllerCli, ['run', 'hello', '--on', 'kiosk7', '--json'], {XI_EXEC_HOME: controllerHome});
 	t.is(refused.code, 2);
 	t.regex(refused.stdout, /kiosk7/);
