@@ -10,10 +10,8 @@ import {discoverAgents} from '../dispatch/discover.js';
 import {createRunConnections, type RunConnections} from '../dispatch/held-connections.js';
 import type {AgentResult, RunEvent} from '../run/events.js';
 import {executePlan} from '../core/run-execute.js';
-import {resolvePlan, type PlanPorts, type RunRequest as PlanRequest} from '../core/run-plan.js';
-import {resolveGated} from '../approvals/gated-run.js';
-import {XiError} from '../errors.js';
-import type {RunPlan} from '../run/plan.js';
+import {resolvePlan, type RunRequest as PlanRequest} from '../core/run-plan.js';
+import {planOnceApproved} from '../approvals/wait-in-place.js';
 import {dryRunAnswer} from '../output/dry-run-view.js';
 import {historyDirectory} from '../history/run-store.js';
 import {listRuns} from '../history/run-store.js';
@@ -82,8 +80,9 @@ export function createConsoleCore(paths: ControllerPaths, options: ConsoleCoreOp
 				const connections = createRunConnections();
 				try {
 					const runPorts = ports(() => (audit ??= openControllerAudit(paths)), connections);
-					const plan = await gatedPlan(runPorts, {...planRequest(request, false), requestId});
-					const execution = await executePlan(runPorts, plan, {emit, cancel: cancel.signal, cancelledBy: options.caller, ...(request.approveCanary ? {approveCanary: request.approveCanary} : {})});
+					// A run the approvals policy names waits here for its decision (approvals/wait-in-place.ts).
+					const {plan, approval} = await planOnceApproved(runPorts, {...planRequest(request, false), requestId}, {signal: cancel.signal, ...(request.onApproval ? {onWait: request.onApproval} : {})});
+					const execution = await executePlan(runPorts, plan, {emit, cancel: cancel.signal, cancelledBy: options.caller, ...(approval ? {approval} : {}), ...(request.approveCanary ? {approveCanary: request.approveCanary} : {})});
 					return (await execution.outcome).results;
 				} catch (error) {
 					if (emitted) {
@@ -174,18 +173,4 @@ export function createConsoleCore(paths: ControllerPaths, options: ConsoleCoreOp
 		// The runbook use case as `xi-exec runbook` has it, under the operator's token.
 		runbooks: createConsoleRunbooks({paths, registry, context, controllerSerial, caller: options.caller, ...(options.token === undefined ? {} : {token: options.token})}),
 	};
-}
-
-/**
- * The plan of a console run, through two-person approval like every face: a run the approvals
- * policy names is not started here; its request is opened and the refusal says how it goes on.
- */
-async function gatedPlan(ports: PlanPorts, request: PlanRequest): Promise<RunPlan> {
-	const gated = await resolveGated(ports, request);
-	if (gated.type === 'run') {
-		return gated.plan;
-	}
-
-	const {id} = gated.request;
-	throw new XiError('APPROVAL_PENDING', `This run needs approval: request ${id} is open. Another operator approves it (the approvals screen, A, or \`xi-exec approve ${id}\`), then run it with \`xi-exec run --approved ${id}\`.`);
 }

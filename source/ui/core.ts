@@ -2,6 +2,7 @@
  * What the console may ask of the core. Screens never open sockets or spawn processes: they call
  * these ports and receive events. `console-core.ts` builds the real one; tests pass fakes.
  */
+import type {ApprovalWait} from '../approvals/wait-in-place.js';
 import type {AuditRecord} from '../audit/record.js';
 import type {Discovered} from '../dispatch/discover.js';
 import type {AgentResult, RunEvent} from '../run/events.js';
@@ -27,6 +28,8 @@ export type RunRequest = {
 	timeoutSeconds?: number;
 	/** Asked once the canary hosts are all ok: go on with the others? Without it a canary run stops after them. */
 	approveCanary?: (canary: AgentResult[]) => Promise<boolean>;
+	/** Told when the run waits for two-person approval, and when it is approved (approvals/wait-in-place.ts); cancel stops waiting. */
+	onApproval?: (wait: ApprovalWait) => void;
 };
 
 /**

@@ -3,15 +3,17 @@
  * agents: a request alice made with `xi-exec run --no-wait` (another process) is listed with its
  * plan; bob, whose operator token the console was started with, approves it by typing the number
  * of hosts, and the controller records it as his; a console started with alice's own token is
- * refused with APPROVAL_SELF's words and approves nothing.
+ * refused with APPROVAL_SELF's words and approves nothing. A console run the policy names waits
+ * for its decision in place: rejected, cancelled (the request stays open), approved (it runs).
  */
 import {existsSync, readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import test from 'ava';
+import type {ApprovalWait} from '../../source/approvals/wait-in-place.js';
 import {controllerPaths} from '../../source/home.js';
 import {createConsoleCore} from '../../source/ui/console-core.js';
 import {ApprovalsScreen} from '../../source/ui/screens/approvals/approvals-screen.js';
-import {controllerCli, createController, enrolAgent, freePort, installScript, runCli, startAgent, type RunningAgent} from '../helpers/fleet.js';
+import {controllerCli, createController, enrolAgent, freePort, installScript, runCli, startAgent, waitFor, type RunningAgent} from '../helpers/fleet.js';
 import {keys, press, renderAt, waitForFrame} from '../ui/helpers/frames.js';
 
 test('an operator approves from the console with their own token; the requester cannot', async t => {
@@ -66,7 +68,7 @@ test('an operator approves from the console with their own token; the requester 
 	t.is(ran.code, 0, ran.stderr);
 });
 
-test('a console run the approvals policy names is not started: it opens a request, or wants a token', async t => {
+test('a console run the approvals policy names waits for its decision: approved it runs, rejected it says why, cancelled the request stays open', async t => {
 	const controller = await createController();
 	writeFileSync(join(controller, 'policy.json'), JSON.stringify({approvals: {rules: [{name: 'production', scripts: ['touch-marker'], on: ['env=production'], approvers: ['token:lead-*']}]}}));
 	const marker = join(controller, 'ran');
@@ -74,31 +76,52 @@ test('a console run the approvals policy names is not started: it opens a reques
 	const agent = await enrolAgent(controller, {name: 'web1', port: freePort(), tags: ['env=production'], scripts: {'touch-marker': script}});
 	const running = await startAgent(agent);
 	t.teardown(async () => running.stop());
-	const created = await runCli(controllerCli, ['token', 'create', '--name', 'alice', '--operator', '--json'], {XI_EXEC_HOME: controller});
-	const alice = (JSON.parse(created.stdout) as {token: string}).token;
-	const paths = controllerPaths(controller);
-	const consoleRun = async (token: string | undefined) => {
-		const core = createConsoleCore(paths, {caller: 'console-test', pairListen: {host: '127.0.0.1', port: 0}, ...(token === undefined ? {} : {token})});
-		t.teardown(async () => core.close?.());
-		return core.run({script: 'touch-marker', args: [], targets: ['web1']}, () => undefined).done;
-	};
-
-	const cases = [
-		{token: undefined, reason: /^This run needs approval \(1 of: token:lead-\*, rule "production"\), and approvals act on your own token, not on the account: run it again with XI_EXEC_TOKEN or --token-file\.$/, code: 'APPROVAL_TOKEN_REQUIRED'},
-		{token: alice, reason: /^This run needs approval: request (\S+) is open\. Another operator approves it \(the approvals screen, A, or `xi-exec approve \1`\), then run it with `xi-exec run --approved \1`\.$/, code: undefined},
-	];
-	for (const {token, reason, code} of cases) {
-		const [result] = await consoleRun(token);
-		t.like(result, {agent: 'web1', status: 'error'});
-		t.regex(result!.reason ?? '', reason);
-		const records = readFileSync(paths.auditLog, 'utf8').trim().split('\n').map(line => JSON.parse(line) as Record<string, unknown>);
-		if (code) {
-			t.like(records.findLast(record => record['event'] === 'run.refused'), {script: 'touch-marker', code});
-		} else {
-			const id = reason.exec(result!.reason!)![1]!;
-			t.like(records.findLast(record => record['event'] === 'approval.requested'), {approvalId: id});
-		}
+	const tokens: Record<string, string> = {};
+	for (const name of ['alice', 'lead-bob']) {
+		const created = await runCli(controllerCli, ['token', 'create', '--name', name, '--operator', '--json'], {XI_EXEC_HOME: controller});
+		tokens[name] = (JSON.parse(created.stdout) as {token: string}).token;
 	}
 
-	t.false(existsSync(marker), 'the script never ran');
+	const paths = controllerPaths(controller);
+	const records = () => readFileSync(paths.auditLog, 'utf8').trim().split('\n').map(line => JSON.parse(line) as Record<string, unknown>);
+	const consoleRun = (token: string | undefined) => {
+		const core = createConsoleCore(paths, {caller: 'console-test', pairListen: {host: '127.0.0.1', port: 0}, ...(token === undefined ? {} : {token})});
+		t.teardown(async () => core.close?.());
+		const waits: ApprovalWait[] = [];
+		const handle = core.run({script: 'touch-marker', args: [], targets: ['web1'], onApproval: wait => waits.push(wait)}, () => undefined);
+		const waiting = async () => waitFor(() => waits.find(wait => wait.state === 'waiting')?.id, 'the run to wait for approval');
+		return {handle, waits, waiting};
+	};
+
+	// Without a token: refused, as the CLI refuses.
+	const [bare] = await consoleRun(undefined).handle.done;
+	t.regex(bare!.reason ?? '', /^This run needs approval \(1 of: token:lead-\*, rule "production"\), and approvals act on your own token/);
+	t.like(records().findLast(record => record['event'] === 'run.refused'), {script: 'touch-marker', code: 'APPROVAL_TOKEN_REQUIRED'});
+
+	// Rejected: the run ends with the rejection's words, and nothing ran.
+	const rejected = consoleRun(tokens['alice']);
+	const first = await rejected.waiting();
+	t.is((await runCli(controllerCli, ['reject', first, '--reason', 'not during the sale'], {XI_EXEC_HOME: controller, XI_EXEC_TOKEN: tokens['lead-bob']!})).code, 0);
+	const [no] = await rejected.handle.done;
+	t.regex(no!.reason ?? '', /was rejected by lead-bob: not during the sale/);
+	t.like(rejected.waits.at(-1), {state: 'ended', id: first});
+	t.false(existsSync(marker), 'a rejected run never ran');
+
+	// Cancelled while waiting: the request stays open.
+	const left = consoleRun(tokens['alice']);
+	const second = await left.waiting();
+	left.handle.cancel();
+	const [stopped] = await left.handle.done;
+	t.regex(stopped!.reason ?? '', new RegExp(`^Stopped waiting: request ${second} stays open`));
+	t.regex((await runCli(controllerCli, ['approvals', 'show', second], {XI_EXEC_HOME: controller, XI_EXEC_TOKEN: tokens['lead-bob']!})).stdout, /pending/);
+
+	// Approved from another process: the waiting run goes on and runs the approved plan.
+	const approved = consoleRun(tokens['alice']);
+	const third = await approved.waiting();
+	t.is((await runCli(controllerCli, ['approve', third], {XI_EXEC_HOME: controller, XI_EXEC_TOKEN: tokens['lead-bob']!})).code, 0);
+	const [yes] = await approved.handle.done;
+	t.like(yes, {agent: 'web1', status: 'ok'});
+	t.true(existsSync(marker));
+	t.deepEqual(approved.waits.map(wait => wait.state), ['waiting', 'approved']);
+	t.like(records().findLast(record => record['event'] === 'run.request'), {script: 'touch-marker', approval: {id: third, approvers: ['lead-bob']}});
 });

@@ -50,7 +50,8 @@ export function unreachable(record: AgentRecord, reason: string): Discovered {
 	return {name: record.name, address: record.address, status: 'unreachable', reason, scripts: []};
 }
 
-export type FakeRun = {request: RunRequest; requestId: string; cancelled: boolean; emit: (event: RunEvent) => void};
+/** `request` without its approval callback, which is `onApproval` (the core calls it while the run waits for approval). */
+export type FakeRun = {request: RunRequest; requestId: string; cancelled: boolean; emit: (event: RunEvent) => void; onApproval?: RunRequest['onApproval']};
 
 /** A dry run asked of the fake core: the test answers it (as the core would) or refuses it. */
 export type FakeDryRun = {request: RunRequest; answer: (view: DryRunView) => void; refuse: (error: Error) => void};
@@ -110,7 +111,8 @@ export class FakeCore implements ConsoleCore {
 	};
 
 	run = (request: RunRequest, onEvent: (event: RunEvent) => void) => {
-		const run: FakeRun = {request, requestId: randomUUID(), cancelled: false, emit: onEvent};
+		const {onApproval, ...asked} = request;
+		const run: FakeRun = {request: asked, requestId: randomUUID(), cancelled: false, emit: onEvent, ...(onApproval ? {onApproval} : {})};
 		this.runs.push(run);
 		return {
 			requestId: run.requestId,

@@ -13,6 +13,7 @@ import {parseArgsInput} from './script-choices.js';
 import {outcomeOrder} from './run-layout.js';
 import type {ConfirmStep, RunScreenAction, RunScreenState} from './use-run-state.js';
 import {fieldOfKey, rolloutOf} from './run-controls.js';
+import {useApprovalWait} from './approval-wait.js';
 
 /** `page`: how many hosts the running screen's list shows at once (PgUp/PgDn move by that). */
 export function useRun(state: RunScreenState, dispatch: Dispatch<RunScreenAction>, core: ConsoleCore, onBack: () => void, isActive: boolean, onAudit?: (requestId: string) => void, onOutput?: (agent: string) => void, onHelp?: () => void, page = 10): void {
@@ -28,6 +29,8 @@ export function useRun(state: RunScreenState, dispatch: Dispatch<RunScreenAction
 	};
 
 	const dryRuns = useRef(0);
+	// A run the approvals policy names waits on this screen for its decision.
+	const approval = useApprovalWait(dispatch);
 	useEffect(() => () => {
 		handle.current?.cancel();
 		// A run waiting on its canary question is not left waiting: no is the answer.
@@ -115,7 +118,7 @@ export function useRun(state: RunScreenState, dispatch: Dispatch<RunScreenAction
 							canaryAnswer.current = resolve;
 							dispatch({type: 'canary-asked', hosts: canary.length, rest: total - canary.length});
 						});
-						handle.current = core.run({...runRequest(state), ...(state.controls.canary === undefined ? {} : {approveCanary})}, event => {
+						handle.current = core.run({...runRequest(state), onApproval: approval.onApproval, ...(state.controls.canary === undefined ? {} : {approveCanary})}, event => {
 							dispatch({type: 'event', event, at: Date.now()});
 						});
 						dispatch({type: 'started', requestId: handle.current.requestId, at: Date.now()});
@@ -133,7 +136,9 @@ export function useRun(state: RunScreenState, dispatch: Dispatch<RunScreenAction
 					dispatch({type: 'notice'});
 				}
 
-				if (state.canary && (input === 'y' || input === 'n')) {
+				if (key.escape && approval.waiting()) {
+					handle.current?.cancel();
+				} else if (state.canary && (input === 'y' || input === 'n')) {
 					answerCanary(input === 'y');
 					dispatch({type: 'canary-answered', go: input === 'y'});
 				} else if (delta !== undefined) {
