@@ -13,7 +13,7 @@ import {openTokenStore} from '../policy/token-store.js';
 import {revokedSerials} from '../registry/model.js';
 import type {FastifyRequest} from 'fastify';
 import type {RunEvent} from '../run/events.js';
-import {currentControllerClient, type ControllerClient} from './controller-client.js';
+import {currentControllerClient, type ControllerClients} from './controller-client.js';
 import {openRequestRecords} from './request-records.js';
 import type {ApiPorts, ExtraPaths} from './route-file.js';
 import {allRoutes, routeFiles} from './routes.js';
@@ -24,7 +24,7 @@ export type OpenedPorts = {
 	ports: ApiPorts;
 	/** What a mounted face shares with the REST API. */
 	shared: SharedPorts;
-	client: () => ControllerClient;
+	client: ControllerClients;
 	stopping: AbortController;
 	/** Counts a failed TLS handshake by its error code. */
 	handshakeFailed: (code: string) => void;

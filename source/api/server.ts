@@ -60,7 +60,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
 			stopping.abort();
 			await Promise.allSettled([...ports.running, ...mounted.map(async mount => mount.close())]);
 			await app.close();
-			await client().context.close();
+			await client.close();
 			await ports.audit.close();
 		},
 	};
