@@ -10,7 +10,8 @@
  * parameters; secret ones are not recorded, so they are given again and must match their hashes.
  * A step the old run left waiting for approval is continued under the same approval request and
  * request id (the approval given meanwhile is what it runs with), unless the file changed: then
- * the step, as the file says now, asks anew.
+ * the step, as the file says now, asks anew. A step whose selector now matches other hosts than
+ * in the run resumed runs on the hosts it matches now, with a note naming those added and removed.
  */
 import {randomUUID} from 'node:crypto';
 import {argsHash} from '../audit/record.js';
@@ -24,6 +25,7 @@ import {executeRunbook, type ExecuteResult, type PendingStep, type RunbookEvent}
 import type {Runbook} from './model.js';
 import {recordedParameters, resolveParameters, secretHash} from './parameters.js';
 import {planRunbook, reachableAgents, type RunbookPlan} from './plan-runbook.js';
+import {hostChangeNotes, plannedTargets} from './host-changes.js';
 import {findRunbookRun, runbookRunsDirectory, startRunbookRecord, watchCancelRequest} from './record-store.js';
 import {resumePoint} from './resume.js';
 import {loadRunbook, readRunbookBytes, runbookInvalid} from './runbook-files.js';
@@ -130,6 +132,10 @@ export async function prepareRunbookRun(ports: RunbookPorts, input: RunbookRunIn
 		if (sha256 === resumed.record.header.fileSha256) {
 			pending = waitingSteps(resumed.record);
 		}
+
+		if (resumed.record.header.targets) {
+			planned.plan.notes.push(...hostChangeNotes(planned.plan, {id: resumed.record.header.id, targets: resumed.record.header.targets}, new Set(carried.keys())));
+		}
 	}
 
 	const start = async (options: RunbookStartOptions) => {
@@ -145,9 +151,10 @@ export async function prepareRunbookRun(ports: RunbookPorts, input: RunbookRunIn
 			...(scope ? {token: {id: scope.id, name: scope.name}} : {}),
 			...(resumed ? {resumeOf: resumed.record.header.id, from: from!} : {}),
 			...(resumed && sha256 !== resumed.record.header.fileSha256 ? {fileChanged: true} : {}),
+			targets: plannedTargets(planned.plan),
 		};
 		// Fail closed: no record of the runbook's start, no runbook.
-		await audit.append({event: 'runbook.start', runbookRun: id, runbook: name, file, fileSha256: sha256, parameters: header.parameters, parametersHash: argsHash([JSON.stringify(header.parameters)]), caller: input.caller, source: input.source, token: header.token, resumeOf: header.resumeOf, from: from?.step});
+		await audit.append({event: 'runbook.start', runbookRun: id, runbook: name, file, fileSha256: sha256, parameters: header.parameters, parametersHash: argsHash([JSON.stringify(header.parameters)]), caller: input.caller, source: input.source, token: header.token, resumeOf: header.resumeOf, from: from?.step, ...(planned.plan.notes.length > 0 ? {notes: planned.plan.notes} : {})});
 		const record = await startRunbookRecord(runbookRunsDirectory(ports.paths), header);
 		const cancel = cancelSources(record.path, options);
 		try {

@@ -25,6 +25,8 @@ export type RunbookRunHeader = {
 	from?: {stage: number; step: string};
 	/** Resumed although the file changed since the run it continues (--changed-file). */
 	fileChanged?: boolean;
+	/** Each selector step's hosts as the run was checked (a resume says which hosts changed since). */
+	targets?: Record<string, string[]>;
 };
 
 export type RunbookRunLine =

@@ -413,8 +413,9 @@ parameters:
 	const audit = readFileSync(controllerPaths(home).auditLog, 'utf8').trim().split('\n').map(line => JSON.parse(line) as Record<string, unknown>);
 	t.deepEqual(audit.filter(record => record['requestId'] === stopped.steps[1]!.requestId).map(record => [record['event'], record['code']]), [['run.refused', 'AGENT_UNKNOWN']]);
 
-	// Resumed, the runbook is checked against the fleet as it is now: spread runs on spare2.
+	// Resumed, the runbook is checked against the fleet as it is now: spread runs on spare2 alone, and says spare1 is gone.
 	const resumed = await cli(home, ['runbook', 'run', '--resume', stopped.id, '--json']);
 	t.is(resumed.code, 0, resumed.stderr);
+	t.is(resumed.stderr, `xi-exec: note: step spread: --on role=spare now matches other hosts than when run ${stopped.id} was checked (removed spare1); it runs on the 1 it matches now.\n`);
 	t.deepEqual((JSON.parse(resumed.stdout) as RunbookRunDocument).steps.map(step => [step.name, step.status, step.hosts.ok, step.carriedFrom ?? null]), [['hold', 'ok', ['web1'], stopped.id], ['spread', 'ok', ['spare2'], null]]);
 });

@@ -1,29 +1,17 @@
 import test from 'ava';
-import type {Discovered} from '../../source/dispatch/discover.js';
 import {XiError} from '../../source/errors.js';
 import type {RunStatus} from '../../source/protocol/frames.js';
-import type {AgentRecord} from '../../source/registry/model.js';
 import {executeRunbook, type RunbookEvent, type StepControl, type StepRunRequest, type StepRunResult} from '../../source/runbooks/execute.js';
-import {planRunbook} from '../../source/runbooks/plan-runbook.js';
-import {readRunbook} from '../../source/runbooks/read-runbook.js';
 import type {RunbookRunLine} from '../../source/runbooks/run-record.js';
+import {agentOf, planOf, reachable, runbookOf} from './fixtures.js';
 
 const names = ['web1', 'web2', 'web3', 'web4'];
-const agents: AgentRecord[] = names.map(name => ({name, address: '127.0.0.1:1', tags: {role: 'web'}, serial: '01', fingerprint: 'ff', pairedAt: '2026-01-01T00:00:00.000Z', certificateExpires: '2099-01-01T00:00:00.000Z'}));
-const discovered: Discovered[] = names.map(name => ({name, address: '127.0.0.1:1', status: 'reachable', scripts: ['health-check', 'restart-web', 'notify'].map(script => ({name: script, description: '', timeoutSeconds: 30}))}));
+const agents = names.map(name => agentOf(name, {role: 'web'}));
+const discovered = names.map(name => reachable(name, ['health-check', 'restart-web', 'notify']));
 
 function setUp(text: string) {
-	const read = readRunbook('incident', text, 'yaml');
-	if (!read.ok) {
-		throw new Error(read.problems.join('\n'));
-	}
-
-	const planned = planRunbook(read.runbook, {}, {agents, discovered});
-	if (!planned.ok) {
-		throw new Error(planned.problems.join('\n'));
-	}
-
-	return {runbook: read.runbook, plan: planned.plan};
+	const runbook = runbookOf(text, 'incident');
+	return {runbook, plan: planOf(runbook, {agents, discovered})};
 }
 
 /** A fleet where each step's hosts end as `statuses` says (`step:host` → status), ok otherwise. */

@@ -1,18 +1,11 @@
 import test from 'ava';
 import {nextInFlow, type FlowDecision} from '../../source/runbooks/flow.js';
 import type {Runbook} from '../../source/runbooks/model.js';
-import {readRunbook} from '../../source/runbooks/read-runbook.js';
 import {resumePoint, type ResumePoint} from '../../source/runbooks/resume.js';
 import type {StepOutcome, StepStatus} from '../../source/runbooks/step-outcome.js';
+import {runbookOf} from './fixtures.js';
 
-function runbook(text: string): Runbook {
-	const read = readRunbook('t', text, 'yaml');
-	if (!read.ok) {
-		throw new Error(read.problems.join('\n'));
-	}
-
-	return read.runbook;
-}
+const runbook = (text: string): Runbook => runbookOf(text);
 
 const outcome = (status: StepStatus): StepOutcome => ({
 	status,

@@ -2,18 +2,16 @@ import test from 'ava';
 import type {Discovered} from '../../source/dispatch/discover.js';
 import type {TokenScope} from '../../source/policy/tokens.js';
 import type {ScriptDescription} from '../../source/protocol/frames.js';
-import type {AgentRecord} from '../../source/registry/model.js';
 import type {Runbook} from '../../source/runbooks/model.js';
 import {planRunbook, reachableAgents, type PlanCheck} from '../../source/runbooks/plan-runbook.js';
-import {readRunbook} from '../../source/runbooks/read-runbook.js';
+import {agentOf, reachable, runbookOf} from './fixtures.js';
 
-const agent = (name: string, tags: Record<string, string>): AgentRecord => ({name, address: '127.0.0.1:1', tags, serial: '01', fingerprint: 'ff', pairedAt: '2026-01-01T00:00:00.000Z', certificateExpires: '2099-01-01T00:00:00.000Z'});
+const agent = agentOf;
 const agents = [agent('web1', {role: 'web', site: 'london'}), agent('web2', {role: 'web', site: 'london'}), agent('web3', {role: 'web', site: 'paris'}), agent('db1', {role: 'db', site: 'london'})];
 
 const check: ScriptDescription = {name: 'health-check', description: '', timeoutSeconds: 30, args: {type: 'array', maxItems: 0}};
 const restart: ScriptDescription = {name: 'restart-web', description: '', timeoutSeconds: 30, args: {type: 'array', prefixItems: [{enum: ['--graceful', '--now'], option: true}], minItems: 1, maxItems: 1, items: false}};
 const login: ScriptDescription = {name: 'login', description: '', timeoutSeconds: 30, args: {type: 'array', prefixItems: [{type: 'string'}, {type: 'string', secret: true}], minItems: 2, maxItems: 2, items: false}};
-const reachable = (name: string, scripts: ScriptDescription[]): Discovered => ({name, address: '127.0.0.1:1', status: 'reachable', scripts});
 const discovered: Discovered[] = [
 	reachable('web1', [check, restart, login]),
 	reachable('web2', [check, restart, login]),
@@ -21,14 +19,7 @@ const discovered: Discovered[] = [
 	reachable('db1', [check]),
 ];
 
-function runbook(text: string): Runbook {
-	const read = readRunbook('t', text, 'yaml');
-	if (!read.ok) {
-		throw new Error(read.problems.join('\n'));
-	}
-
-	return read.runbook;
-}
+const runbook = (text: string): Runbook => runbookOf(text);
 
 const incident = runbook(`parameters:
   site: {schema: {enum: [london, paris]}, default: london}
