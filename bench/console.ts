@@ -8,7 +8,8 @@
  *   - terminal bytes per second during the run: what the console writes to the terminal (whole
  *     frames, throttled by its frame clock) against what the CLI writes for the same run.
  *
- * Ink writes only the final frame when CI is set: with CI set, the console is not measured.
+ * Ink writes only the final frame when CI is set: with CI set, the console is not measured. React
+ * and Ink are loaded in their production builds, as `xi-exec` loads them (ui/start-console.tsx).
  * Run alone (a fleet of its own): node --import=tsx bench/console.ts
  */
 import {EventEmitter} from 'node:events';
@@ -18,10 +19,7 @@ import {join} from 'node:path';
 import {performance} from 'node:perf_hooks';
 import {spawn} from 'node:child_process';
 import {stripVTControlCharacters} from 'node:util';
-import {render} from 'ink';
-import {createElement} from 'react';
 import {controllerPaths} from '../source/home.js';
-import {App} from '../source/ui/app.js';
 import {createConsoleCore} from '../source/ui/console-core.js';
 import {cleanUp, cleanUpOnSignals, trackChild, trackPath} from './cleanup.js';
 import {freePortBlock, missingBuild} from './environment.js';
@@ -95,6 +93,8 @@ const shown = /(^|\n|· )\d+ (ok|failed|timeout|unreachable|denied|error)\b/;
 
 /** One run in the console on every agent of `home`: first output (ms after Enter) and terminal bytes per second. */
 async function consoleRun(home: string, hosts: number): Promise<{firstMs: number; bytesPerSecond: number; runMs: number}> {
+	process.env['NODE_ENV'] ??= 'production';
+	const [{render}, {createElement}, {App}] = await Promise.all([import('ink'), import('react'), import('../source/ui/app.js')]);
 	const terminal = new Terminal();
 	const keyboard = new Keyboard();
 	const core = createConsoleCore(controllerPaths(home), {caller: 'bench@console', pairListen: {host: '127.0.0.1', port: 0}});
