@@ -11,7 +11,8 @@ import type {ReplayGuard, ReplayVerdict} from './replay-guard.js';
 
 export type GuardedRequest = {id: string; seq: number; nonce: string; iat: number; exp: number};
 
-const keyPattern = /^([A-Za-z\d_-]{8,64})\/(\d{1,15})\/([\da-f]{32})$/;
+/** Sequences are the controller's clock in ms × 1000 (source/relay/request-sequence.ts): 16 digits. */
+const keyPattern = /^([A-Za-z\d_-]{8,64})\/(\d{1,16})\/([\da-f]{32})$/;
 
 export class RequestGuard {
 	readonly #highest = new Map<string, {seq: number; at: number}>();

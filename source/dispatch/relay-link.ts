@@ -26,6 +26,7 @@ import {envelopeHash, requestEnvelope, sealMessage, signerFromPem, type RequestB
 import {relaySubjects} from '../protocol/relay-subjects.js';
 import {brokerTls} from '../relay/broker-tls.js';
 import {ReplyChains} from '../relay/reply-chain.js';
+import {requestSequence} from '../relay/request-sequence.js';
 import {exchangeEnding, terminalTypes, type ExchangeEnd, type RequestWithoutEnvelope} from './exchange-end.js';
 
 export type RelayTarget = {name: string; serial: string; certificate: string};
@@ -68,6 +69,7 @@ export async function openRelayLink(options: {url: string; credentials: {key: st
 		timeout: 10_000,
 	});
 	const handlers = new Map<string, (text: string) => void>();
+	const nextSequence = requestSequence(now);
 	const decoder = new TextDecoder();
 	connection.subscribe(relaySubjects.allReplies, {
 		callback(error, message) {
@@ -92,7 +94,6 @@ export async function openRelayLink(options: {url: string; credentials: {key: st
 
 			const chains = new ReplyChains(request.id, {name: target.name, serial: target.serial, certificate: target.certificate, ...(exchangeOptions.revoked ? {revoked: exchangeOptions.revoked} : {})});
 			let answered = false;
-			let seq = 0;
 			/** What each request envelope of this exchange carried, by its hash: a cancel's replies are news, any other's are the exchange's. */
 			const sent = new Map<string, RequestWithoutEnvelope['type']>();
 			const statusChains = new Set<string>();
@@ -109,7 +110,7 @@ export async function openRelayLink(options: {url: string; credentials: {key: st
 				const head = 'controllerHead' in rest ? (rest as {controllerHead?: SignedHead}).controllerHead : undefined;
 				const body = {...rest} as RequestBody & {controllerHead?: SignedHead};
 				delete body.controllerHead;
-				const env = requestEnvelope({id, seq: ++seq, agent: target.name, fleet, serial: controllerSerial, iat: now(), ...(head ? {head} : {}), body});
+				const env = requestEnvelope({id, seq: nextSequence(), agent: target.name, fleet, serial: controllerSerial, iat: now(), ...(head ? {head} : {}), body});
 				const hash = envelopeHash(env);
 				chains.expect(hash);
 				sent.set(hash, next.type);

@@ -12,8 +12,9 @@
  *   cert  (requests only) the controller's certificate, DER, base64: the agent checks it against
  *         its pins exactly as it checks a TLS client certificate (agent/peer-check.ts)
  *
- * A request envelope: version, kind, request id, sequence (per request id, from 1: the run, then
- * its cancel or status question), target agent, fleet (the CA public-key hash it is meant for),
+ * A request envelope: version, kind, request id, sequence (increasing within a request id — the
+ * run, then its cancel or status question — across controller processes too: the clock in ms ×
+ * 1000, source/relay/request-sequence.ts), target agent, fleet (the CA public-key hash it is meant for),
  * the controller certificate's serial, issued-at and expiry (ms), a random nonce, the
  * controller audit log's signed head, and the body: a request frame (frames.ts) without the
  * fields the envelope carries (v, id, msg = nonce, ts = issued-at).

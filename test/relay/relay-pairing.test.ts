@@ -3,7 +3,7 @@
  * `xi-exec relay cert|config` set up: `xi-exec-agent init --listen none --relay URL` (no port at
  * all), the ceremony with `xi-exec pair --transport nats --relay URL`, the registry record, the
  * broker's configuration gaining the agent's user and the running broker reloaded (nats-server's
- * own log says so), a run over the relay, a renewal and a controller rotation answered over the
+ * own log says so), a run over the relay, its cancel from a second controller process, a renewal and a controller rotation answered over the
  * relay; then `xi-exec unpair`, told over the relay, which takes the user away again: the agent's
  * live connection drops and runs are refused.
  */
@@ -15,7 +15,7 @@ import test from 'ava';
 import {agentPaths, readAgentConfig} from '../../agent/home.js';
 import {controllerPaths, openControllerRegistry} from '../../source/home.js';
 import {findAgent} from '../../source/registry/model.js';
-import {agentCli, controllerCli, createController, freePort, installFixture, runCli, startAgent, temporaryDirectory, type RunningAgent} from '../helpers/fleet.js';
+import {agentCli, controllerCli, createController, freePort, installFixture, runCli, spawnCli, startAgent, temporaryDirectory, type RunningAgent} from '../helpers/fleet.js';
 import {natsServerMissing} from '../helpers/nats-broker.js';
 import {spawnJsonCli} from '../helpers/pairing-peers.js';
 
@@ -98,6 +98,7 @@ test('a NAT device pairs with --transport nats: its broker user is added and the
 	const init = await runCli(agentCli, ['init', '--name', 'kiosk7', '--listen', 'none', '--relay', broker.url, '--tag', 'site=mall'], {XI_EXEC_AGENT_HOME: home});
 	t.is(init.code, 0, init.stderr);
 	t.is((await runCli(agentCli, ['allow', 'hello', installFixture('hello.sh')], {XI_EXEC_AGENT_HOME: home})).code, 0);
+	t.is((await runCli(agentCli, ['allow', 'sleep-long', installFixture('sleep-long.sh')], {XI_EXEC_AGENT_HOME: home})).code, 0);
 
 	const caSha256 = (await runCli(controllerCli, ['ca', 'fingerprint'], {XI_EXEC_HOME: controllerHome})).stdout.trim();
 	const controller = spawnJsonCli(controllerCli, ['pair', '--listen', '127.0.0.1:0', '--transport', 'nats', '--relay', broker.url, '--json'], {XI_EXEC_HOME: controllerHome}, 'pipe');
@@ -135,8 +136,20 @@ test('a NAT device pairs with --transport nats: its broker user is added and the
 	t.is(ran.code, 0, ran.stderr);
 	t.like(JSON.parse(ran.stdout), {results: [{agent: 'kiosk7', status: 'ok'}]});
 
-	// Renewed over the relay: a new key on the device, the new certificate in the registry, and replies signed with it.
+	// Cancelled from another controller process: its envelope's sequence is above the run's although that process never saw it.
 	const agentAudit = () => readFileSync(agentPaths(home).auditLog, 'utf8');
+	const records = (event: string) => agentAudit().trim().split('\n').map(line => JSON.parse(line) as Record<string, unknown>).filter(item => item['event'] === event);
+	const long = spawnCli(controllerCli, ['run', 'sleep-long', '--on', 'kiosk7', '--json'], {XI_EXEC_HOME: controllerHome});
+	await waitFor('the long script to start', () => records('run.start').some(item => item['script'] === 'sleep-long'));
+	const runId = String(records('run.start').find(item => item['script'] === 'sleep-long')!['requestId']);
+	const cancelled = await runCli(controllerCli, ['cancel', runId], {XI_EXEC_HOME: controllerHome});
+	t.is(cancelled.code, 0, cancelled.stdout + cancelled.stderr);
+	const longEnded = await long.done;
+	t.like(JSON.parse(longEnded.stdout), {results: [{agent: 'kiosk7', status: 'cancelled'}]});
+	t.like(records('cancel').find(item => item['requestId'] === runId), {source: 'relay', found: true});
+	t.false(records('relay.refused').some(item => item['requestId'] === runId));
+
+	// Renewed over the relay: a new key on the device, the new certificate in the registry, and replies signed with it.
 	const serialBefore = record!.serial;
 	const renewed = await runCli(controllerCli, ['renew', '--on', 'kiosk7', '--json'], {XI_EXEC_HOME: controllerHome});
 	t.is(renewed.code, 0, renewed.stdout + renewed.stderr);
