@@ -76,7 +76,9 @@ async function run(target: Fleet, script: string, args: string[] = []): Promise<
 	const reply = await rawExchange(target.agent.port, {...credentials, send: [requestLine({type: 'run', id, script, args, caller: 'ops'})]});
 	const result = reply.frames.find(frame => frame['type'] === 'result');
 	const stdout = reply.frames.filter(frame => frame['type'] === 'stdout').map(frame => frame['data'] as string).join('');
-	const records = readFileSync(agentPaths(target.agent.home).auditLog, 'utf8').trim().split('\n').map(line => JSON.parse(line) as Record<string, unknown>).filter(record => record['requestId'] === id);
+	// Runs in parallel append while this reads: the last line may be half written (this run's records are whole before its result is sent).
+	const lines = readFileSync(agentPaths(target.agent.home).auditLog, 'utf8').split('\n').slice(0, -1);
+	const records = lines.map(line => JSON.parse(line) as Record<string, unknown>).filter(record => record['requestId'] === id);
 	return {status: String(result?.['status']), stdout, reason: result?.['reason'] as string | undefined, records};
 }
 
