@@ -9,6 +9,7 @@ import type {FastifyReply, FastifyRequest} from 'fastify';
 import {resolveGated} from '../approvals/gated-run.js';
 import {describeNeeds} from '../approvals/requirement.js';
 import {executePlan, type RunStartOptions} from '../core/run-execute.js';
+import {createRunConnections, type RunConnections} from '../dispatch/held-connections.js';
 import {XiError} from '../errors.js';
 import type {ApprovalClaim} from '../protocol/frames.js';
 import type {RunPlan} from '../run/plan.js';
@@ -24,7 +25,9 @@ export type RunBody = RunControlBody & {script?: string; args: string[]; on: str
 
 export async function startRun(ports: ApiPorts, request: FastifyRequest, reply: FastifyReply, caller: TokenCaller, body: RunBody & {script: string}): Promise<unknown> {
 	const control = runControlFromBody(body);
-	const gated = await resolveGated({paths: ports.paths, registry: ports.registry, audit: () => ports.audit, context: ports.clientContext, now: ports.now}, {
+	// One TLS connection per host for the describe and the run, as `xi-exec run` keeps them.
+	const connections = createRunConnections();
+	const gated = await resolveGated({paths: ports.paths, registry: ports.registry, audit: () => ports.audit, context: ports.clientContext, now: ports.now, connections}, {
 		script: body.script,
 		args: body.args,
 		on: selectorValues(body.on),
@@ -38,15 +41,20 @@ export async function startRun(ports: ApiPorts, request: FastifyRequest, reply: 
 		yes: body.yes,
 	});
 	if (gated.type === 'wait') {
+		connections.close();
 		const {request: opened} = gated;
 		throw new XiError('APPROVAL_PENDING', `This run waits for approval: request ${opened.id} (needs ${describeNeeds({rules: opened.needs})}), until ${opened.expiresAt}. Nothing has run. GET /v1/approvals/${opened.id} follows it; once approved, POST /v1/approvals/${opened.id}/run with this token runs exactly this plan.`);
 	}
 
-	return startPlan(ports, reply, gated.plan, {wait: body.wait, approveCanary: control.approveCanary});
+	return startPlan(ports, reply, gated.plan, {wait: body.wait, approveCanary: control.approveCanary, connections}).catch((error: unknown) => {
+		// Whatever stopped the run before it took them (closing twice is harmless).
+		connections.close();
+		throw error;
+	});
 }
 
 /** Executes a resolved (or approved) plan: live for its event stream, cancellable; 202 at once or the `run --json` document. */
-export async function startPlan(ports: ApiPorts, reply: FastifyReply, plan: RunPlan, options: {wait: boolean; approveCanary?: RunStartOptions['approveCanary']; approval?: ApprovalClaim}): Promise<unknown> {
+export async function startPlan(ports: ApiPorts, reply: FastifyReply, plan: RunPlan, options: {wait: boolean; approveCanary?: RunStartOptions['approveCanary']; approval?: ApprovalClaim; connections?: RunConnections}): Promise<unknown> {
 	const body = {wait: options.wait, dryRun: plan.dryRun};
 	const control = {approveCanary: options.approveCanary};
 	const live = ports.live.begin({requestId: plan.requestId, script: plan.script, targets: plan.targets.map(target => target.name)});
@@ -74,7 +82,7 @@ export async function startPlan(ports: ApiPorts, reply: FastifyReply, plan: RunP
 		...(control.approveCanary ? {approveCanary: control.approveCanary} : {}),
 		...(options.approval ? {approval: options.approval} : {}),
 	};
-	const execution = await executePlan({paths: ports.paths, registry: ports.registry, audit: () => ports.audit, context: ports.clientContext, controllerSerial: ports.controllerSerial, now: ports.now}, plan, startOptions).catch((error: unknown) => {
+	const execution = await executePlan({paths: ports.paths, registry: ports.registry, audit: () => ports.audit, context: ports.clientContext, controllerSerial: ports.controllerSerial, now: ports.now, ...(options.connections ? {connections: options.connections} : {})}, plan, startOptions).catch((error: unknown) => {
 		// Not recorded, so not run: nothing is live.
 		ports.live.end(plan.requestId);
 		throw error;
