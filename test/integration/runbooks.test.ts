@@ -8,6 +8,7 @@
 import {appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import test from 'ava';
+import {agentPaths} from '../../agent/home.js';
 import {controllerPaths} from '../../source/home.js';
 
 import {controllerCli, createController, enrolAgent, freePort, installFixture, installScript, logEvents, runCli, spawnCli, startAgent, temporaryDirectory, waitFor, type RunningAgent, type TestAgent} from '../helpers/fleet.js';
@@ -79,7 +80,7 @@ steps:
 `;
 
 test.serial('the incident runbook: restart only where the check failed, then check those again', async t => {
-	const {home} = await fleet();
+	const {home, agents} = await fleet();
 	writeRunbook(home, 'incident', incident);
 	const result = await cli(home, ['runbook', 'run', 'incident', '--json']);
 	t.is(result.code, 0, result.stderr + result.stdout);
@@ -119,6 +120,22 @@ test.serial('the incident runbook: restart only where the check failed, then che
 	const audit = readFileSync(controllerPaths(home).auditLog, 'utf8').trim().split('\n').map(line => JSON.parse(line) as Record<string, unknown>);
 	t.deepEqual(audit.filter(record => record['runbookRun'] === document.id).map(record => record['event']), ['runbook.start', 'runbook.end']);
 	t.deepEqual(audit.filter(record => record['event'] === 'run.request' && document.steps.some(step => step.requestId === record['requestId'])).map(record => record['parent']), document.steps.map(step => ({runbook: document.id, step: step.name})));
+
+	// Both sides' trails agree over every step: each host's log holds each step's execution the controller recorded.
+	const agentLogs = ['web1', 'web2', 'web3'].map(name => agentPaths(agents[name]!.home).auditLog);
+	await waitFor(() => (document.steps.every(step => [...step.hosts.ok, ...step.hosts.failed].every(name => readFileSync(agentPaths(agents[name]!.home).auditLog, 'utf8').includes(`"requestId":"${step.requestId!}"`))) ? true : undefined), 'each host\'s records of the steps');
+	const cross = await cli(home, ['audit', 'verify', '--cross', ...agentLogs]);
+	t.is(cross.code, 0, cross.stdout + cross.stderr);
+	t.regex(cross.stdout, /^cross: ok, 3 agent logs agree with the controller$/m);
+	// A step's execution cut from one host's log is named.
+	const cut = join(agents['web2']!.home, 'cut.jsonl');
+	writeFileSync(cut, readFileSync(agentLogs[1]!, 'utf8').split('\n').filter(line => !(line.includes('"event":"run.finish"') && line.includes(document.steps[1]!.requestId!))).join('\n'));
+	const broken = await cli(home, ['audit', 'verify', '--cross', agentLogs[0]!, cut, agentLogs[2]!]);
+	t.is(broken.code, 1);
+	t.regex(broken.stdout, new RegExp(`the controller recorded ok on web2 for request ${document.steps[1]!.requestId!}, but web2's log has 0 executions of it`));
+	// Logs named without --cross are refused, never silently left unchecked.
+	const bare = await cli(home, ['audit', 'verify', agentLogs[0]!]);
+	t.is(bare.stderr, `xi-exec: audit verify checks agent logs only with --cross: xi-exec audit verify --cross ${agentLogs[0]!} (USAGE)\n`);
 });
 
 test.serial('a step over its failure threshold stops the runbook with exact counts; the steps after it do not run', async t => {

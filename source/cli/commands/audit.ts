@@ -5,7 +5,7 @@ import type {ControllerPorts} from './ports.js';
 export const audit = defineCommand({
 	name: 'audit',
 	summary: 'read the audit log, or check its hash chain and checkpoints',
-	usage: ['audit [--request ID] [--agent NAME] [--since 1h] [--json]', 'audit verify [--cross AGENT-LOG]...'],
+	usage: ['audit [--request ID] [--agent NAME] [--since 1h] [--json]', 'audit verify [--cross AGENT-LOG...]'],
 	description: 'verify checks the chain and the signed checkpoints of this log (and of the agents\' logs given with\n--cross, against the controller\'s records of them).',
 	flags: {
 		request: {type: 'string', value: 'ID', description: 'only the records of this request (a run\'s id)'},
@@ -21,13 +21,19 @@ export const audit = defineCommand({
 		const {paths} = ports;
 		if (args[0] === 'verify') {
 			const {controllerAnchorPath, controllerAuditVerifier, agentVerifierFromRegistry} = await import('../../audit/controller-log.js');
-			if (flags.cross.length === 0) {
+			// `--cross logs/*.jsonl`: the shell gives the flag one log and the rest as words; each is checked, none ignored.
+			const agentLogs = [...flags.cross, ...args.slice(1)];
+			if (flags.cross.length === 0 && agentLogs.length > 0) {
+				throw new XiError('USAGE', `audit verify checks agent logs only with --cross: xi-exec audit verify --cross ${agentLogs.join(' ')}`);
+			}
+
+			if (agentLogs.length === 0) {
 				return commands.auditVerifyCommand(paths.auditLog, controllerAuditVerifier(paths), io, undefined, controllerAnchorPath(paths), {json: flags.json});
 			}
 
 			const {openControllerRegistry} = await import('../../home.js');
 			const registry = await openControllerRegistry(paths).read();
-			return commands.auditVerifyCommand(paths.auditLog, controllerAuditVerifier(paths), io, {agentLogs: flags.cross, agentVerifier: agent => agentVerifierFromRegistry(registry, agent)}, controllerAnchorPath(paths), {json: flags.json});
+			return commands.auditVerifyCommand(paths.auditLog, controllerAuditVerifier(paths), io, {agentLogs, agentVerifier: agent => agentVerifierFromRegistry(registry, agent)}, controllerAnchorPath(paths), {json: flags.json});
 		}
 
 		if (args.length > 0) {
