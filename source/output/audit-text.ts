@@ -83,7 +83,7 @@ function printCross(cross: NonNullable<AuditVerification['cross']>, print: Print
 	return cross.problems.length === 0 && broken === 0 ? 0 : 1;
 }
 
-/** One agent log's lines; how many breaks they report. */
+/** One agent log's lines; 1 when they report it broken (cut off, chain or checkpoints), else 0. */
 function printAgentLog(log: AgentLogVerdict, print: Print): number {
 	if ('missing' in log) {
 		print(visible(log.missing === 'emptied'
@@ -92,15 +92,13 @@ function printAgentLog(log: AgentLogVerdict, print: Print): number {
 		return 1;
 	}
 
-	let broken = 0;
 	if (log.cut) {
-		broken++;
 		print(visible(`broken: ${log.file}: ${log.cut.problem}: ${log.cut.text}`) + '\n');
 	}
 
 	if ('problem' in log) {
 		print(visible(`broken: ${log.file}: cannot check its checkpoint signatures: ${log.problem}`) + '\n');
-		return broken + 1;
+		return 1;
 	}
 
 	for (const warning of log.verdict.ok ? log.verdict.warnings : []) {
@@ -108,7 +106,7 @@ function printAgentLog(log: AgentLogVerdict, print: Print): number {
 	}
 
 	print(verdictLine(log.verdict.ok ? log.file : '', log.verdict) + '\n');
-	return broken + (log.verdict.ok ? 0 : 1);
+	return log.cut || !log.verdict.ok ? 1 : 0;
 }
 
 /** `audit verify [--json]`: the verification worded as lines, or as one JSON report of the same words; the exit status. */

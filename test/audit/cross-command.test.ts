@@ -100,6 +100,9 @@ type Row = {
 
 const goodRegistry = registryWith([{name: 'web1', serial: web1.serial, certificate: web1.pem}]);
 
+/** The hash of the first record cut off, for the row that cuts the tail. */
+let cutHash = '';
+
 const rows: Row[] = [
 	{
 		title: 'an edited record',
@@ -128,6 +131,19 @@ const rows: Row[] = [
 		title: 'the agent\'s own key, but the registry holds another agent\'s certificate for web1',
 		registry: registryWith([{name: 'web1', serial: intruder.serial, certificate: intruder.pem}]),
 		expected: agentPath => [`broken: ${agentPath} line 2: bad checkpoint signature: the checkpoint signature does not verify with key ${web1.serial}`],
+	},
+	{
+		title: 'the tail cut off, and an agent the registry does not know: two breaks of one log, counted once',
+		tamper(agentPath) {
+			const lines = fileLines(agentPath);
+			cutHash = String((JSON.parse(lines[2]!) as {hash: string}).hash).slice(0, 12);
+			writeFileSync(agentPath, lines.slice(0, 2).join('\n') + '\n');
+		},
+		registry: registryWith([{name: 'db1', serial: web1.serial, certificate: web1.pem}]),
+		expected: agentPath => [
+			`broken: ${agentPath}: log truncated: the log ends at record 1, but the controller's witness of web1 says record 2 (hash ${cutHash}…) was written at 2026-01-14T10:00:08.000Z: record 2 at least was cut off`,
+			`broken: ${agentPath}: cannot check its checkpoint signatures: no agent named web1 is in the registry`,
+		],
 	},
 	{
 		title: 'an agent the registry does not know',
