@@ -238,15 +238,19 @@ test.serial('with the broker misconfigured, another agent answering as this one 
 	const key = readFileSync(paths.key, 'utf8');
 	const serial = certificateFacts(readFileSync(paths.cert))!.serial;
 	let claim: 'web2' | 'web1' = 'web2';
+	// The first run request each controller process sends (sequences are clock based: no seq 1 to wait for).
+	let answered = false;
 	intruder.subscribe(relaySubjects.requests('web1'), {callback(error, message) {
-		if (error) {
+		if (error || answered) {
 			return;
 		}
 
 		const request = (JSON.parse(new TextDecoder().decode(message.data)) as {env: RequestEnvelope}).env;
-		if (request.seq !== 1) {
+		if ((request.body as {type?: string}).type !== 'run') {
 			return;
 		}
+
+		answered = true;
 
 		const hash = envelopeHash(request);
 		const forged = {v: 1 as const, kind: 'reply' as const, id: request.id, seq: 1, agent: claim, serial: claim === 'web1' ? fleet!.target.serial : serial, req: hash, prev: hash, iat: Date.now(), body: {type: 'result' as const, id: request.id, status: 'ok' as const, exitCode: 0, signal: null, durationMs: 1, truncated: false, bytes: {stdout: 0, stderr: 0}}};
@@ -256,6 +260,7 @@ test.serial('with the broker misconfigured, another agent answering as this one 
 	const home = fleet!.controllerHome;
 	const first = await runCli(controllerCli, ['run', 'hello', '--on', 'web1', '--json', '--home', home]);
 	claim = 'web1';
+	answered = false;
 	const second = await runCli(controllerCli, ['run', 'hello', '--on', 'web1', '--json', '--home', home]);
 	await intruder.close();
 	const outcome = (result: {stdout: string}) => {
