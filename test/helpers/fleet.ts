@@ -194,18 +194,24 @@ export type CliResult = {code: number | null; stdout: string; stderr: string};
  */
 export function startFixture(name: string, args: string[]): {child: ChildProcessWithoutNullStreams; exited: Promise<number | null>; stdout: () => string; stderr: () => string} {
 	const child = spawn(process.execPath, ['--import', 'tsx', join(fixtures, name), ...args], {cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe']});
-	let stdout = '';
-	let stderr = '';
-	child.stdout.on('data', (chunk: Buffer) => {
-		stdout += chunk.toString();
-	});
-	child.stderr.on('data', (chunk: Buffer) => {
-		stderr += chunk.toString();
-	});
+	const output = collectOutput(child);
 	const exited = new Promise<number | null>(resolve => {
 		child.on('close', resolve);
 	});
-	return {child, exited, stdout: () => stdout, stderr: () => stderr};
+	return {child, exited, stdout: () => output().stdout, stderr: () => output().stderr};
+}
+
+/** What a child has written so far to stdout and stderr. */
+function collectOutput(child: {stdout: NodeJS.ReadableStream | null; stderr: NodeJS.ReadableStream | null}): () => {stdout: string; stderr: string} {
+	let stdout = '';
+	let stderr = '';
+	child.stdout?.on('data', (chunk: Buffer) => {
+		stdout += chunk.toString();
+	});
+	child.stderr?.on('data', (chunk: Buffer) => {
+		stderr += chunk.toString();
+	});
+	return () => ({stdout, stderr});
 }
 
 export function runCli(cli: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
@@ -215,20 +221,13 @@ export function runCli(cli: string, args: string[], env: NodeJS.ProcessEnv = {})
 /** Starts a CLI and hands back the child, its output so far (to act while it runs), and its end. */
 export function spawnCli(cli: string, args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): {child: ChildProcess; output: () => CliResult; done: Promise<CliResult>} {
 	const child = spawn(process.execPath, [...nodeArgs, cli, ...args], {env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'pipe']});
-	let stdout = '';
-	let stderr = '';
-	child.stdout.on('data', (chunk: Buffer) => {
-		stdout += chunk.toString();
-	});
-	child.stderr.on('data', (chunk: Buffer) => {
-		stderr += chunk.toString();
-	});
+	const output = collectOutput(child);
 	const done = new Promise<CliResult>(resolve => {
 		child.on('close', code => {
-			resolve({code, stdout, stderr});
+			resolve({code, ...output()});
 		});
 	});
-	return {child, output: () => ({code: child.exitCode, stdout, stderr}), done};
+	return {child, output: () => ({code: child.exitCode, ...output()}), done};
 }
 
 /** The controller's own TLS key, certificate and the fleet CA, as PEM. */
