@@ -28,6 +28,7 @@ import {usePairingState} from './screens/pairing/use-pairing-state.js';
 import {Run, runPage, type RunTarget} from './screens/run/run.js';
 import {scriptChoices, type ScriptChoice} from './screens/run/script-choices.js';
 import {useRun} from './screens/run/use-run.js';
+import {firstNews} from './screens/run/first-news.js';
 import {useRunScreenState, type RunScreenAction, type RunScreenState} from './screens/run/use-run-state.js';
 import {theme} from './theme.js';
 import {consoleExtensions, type ConsoleExtension} from './extensions.js';
@@ -352,7 +353,9 @@ function RunScreen({core, entry, height, width, now, isActive, onBack, onAudit, 
 	const choices = useMemo(() => scriptChoices(targets), [targets]);
 	const [state, dispatch] = useRunScreenState(choices, targets.map(target => target.name), past ? pastRunStep(past, choices) : undefined);
 	const [viewing, setViewing] = useState<string | undefined>(undefined);
-	// A run's events reach the screen on the console's clock: one frame for many output chunks.
+	// A run's events reach the screen on the console's clock: one frame for many output chunks;
+	// its first output and first result at once.
+	const news = useRef(firstNews()).current;
 	const deliver = useBatched<RunScreenAction>(actions => {
 		for (const action of actions) {
 			if (action.type === 'event' && action.event.type === 'agent-finished') {
@@ -361,7 +364,7 @@ function RunScreen({core, entry, height, width, now, isActive, onBack, onAudit, 
 
 			dispatch(action);
 		}
-	});
+	}, action => action.type === 'event' && news(action.event));
 	useRun(state, action => {
 		// The canary question comes in order after the canary's results, never before they are shown.
 		if (action.type === 'event' || action.type === 'canary-asked') {

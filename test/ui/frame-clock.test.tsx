@@ -42,3 +42,25 @@ test('frame clock: spinners move with the clock, and stand still outside one', a
 	t.not(lastFrame(), '⠋');
 	unmount();
 });
+
+/** Pushes 0..count-1 at once, the odd ones marked urgent; shows the batches it was handed. */
+function UrgentPusher({count, urgent}: {count: number; urgent: (item: number) => boolean}) {
+	const [batches, setBatches] = useState<number[][]>([]);
+	const push = useBatched<number>(items => {
+		setBatches(previous => [...previous, items]);
+	}, urgent);
+	useEffect(() => {
+		for (let item = 0; item < count; item++) {
+			push(item);
+		}
+	}, [count, push]);
+	return <Text>{JSON.stringify(batches)}</Text>;
+}
+
+test('frame clock: an urgent item goes at once with what was queued before it, in order; the rest waits for the tick', async t => {
+	// A clock that never ticks during the test: only the quiet first item and the urgent ones can be shown.
+	const {lastFrame, unmount} = render(<FrameClock intervalMs={60_000}><UrgentPusher count={6} urgent={item => item === 3}/></FrameClock>);
+	await until(() => lastFrame() === '[[0],[1,2,3]]');
+	t.is(lastFrame(), '[[0],[1,2,3]]');
+	unmount();
+});
