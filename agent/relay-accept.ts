@@ -6,14 +6,16 @@
  * the envelope names; the envelope is for this fleet and for this agent; the signature verifies
  * with that certificate's key; the request is not expired and within the clock window, its
  * (request id, sequence, nonce) is new and its sequence above the last one seen for that request
- * id (relay-guard.ts, which remembers it before it is accepted); the body is a request frame
- * the direct-TLS decoder accepts. Pure, apart from the guard's memory port.
+ * id (relay-guard.ts, which remembers it before it is accepted); a run's sealed secret arguments
+ * open with this agent's key for this envelope (sealed-args.ts), before any validation of the
+ * arguments; the body is a request frame the direct-TLS decoder accepts. Pure, apart from the guard's memory port.
  */
 import {X509Certificate, type KeyObject} from 'node:crypto';
 import {certificateFacts} from '../source/pki/certificate-facts.js';
 import {decodeRequest} from '../source/protocol/decode.js';
 import type {ProtocolErrorCode, RequestFrame} from '../source/protocol/frames.js';
-import {envelopeHash, openRequest, requestLine, signatureValid, type RequestEnvelope} from '../source/protocol/relay-envelope.js';
+import {envelopeHash, openRequest, requestLine, signatureValid, type RequestBody, type RequestEnvelope} from '../source/protocol/relay-envelope.js';
+import {openSealedArgs} from '../source/protocol/sealed-args.js';
 import {checkControllerCertificate} from './peer-check.js';
 import type {Pins} from './pins.js';
 import type {RequestGuard} from './relay-guard.js';
@@ -24,6 +26,8 @@ export type AcceptContext = {
 	/** The fleet CA certificate (DER) this agent holds. */
 	caDer: Buffer;
 	guard: RequestGuard;
+	/** This agent's private key: a run's sealed secret arguments are opened with it. */
+	agentKey: KeyObject;
 	now: number;
 };
 
@@ -75,12 +79,30 @@ export function acceptRequest(text: string, context: AcceptContext): Accepted | 
 		return refuse(fresh.code, fresh.reason);
 	}
 
-	const decoded = decodeRequest(requestLine(env));
+	const unsealed = unseal(env, context);
+	if (!unsealed.ok) {
+		return refuse('forbidden', unsealed.reason);
+	}
+
+	const decoded = decodeRequest(requestLine(unsealed.env));
 	if (!decoded.ok) {
 		return refuse(decoded.error.code, decoded.error.message);
 	}
 
 	return {ok: true, frame: decoded.frame, env, hash, serial: peer.serial};
+}
+
+/** The envelope with a run's sealed arguments opened and put back in their places (a request without any as it is). */
+function unseal(env: RequestEnvelope, context: AcceptContext): {ok: true; env: RequestEnvelope} | {ok: false; reason: string} {
+	const {sealed, ...rest} = env;
+	if (sealed === undefined) {
+		return {ok: true, env};
+	}
+
+	const body = env.body as {args?: unknown};
+	const args = Array.isArray(body.args) && body.args.every(value => typeof value === 'string') ? body.args as string[] : [];
+	const opened = openSealedArgs(args, sealed, context.agentKey, {id: env.id, agent: context.agentName, nonce: env.nonce});
+	return opened.ok ? {ok: true, env: {...rest, body: {...env.body, args: opened.args} as RequestBody}} : opened;
 }
 
 /** The controller presents the same certificate on every request: its key is parsed once. */

@@ -144,6 +144,7 @@ export function startRelayAgent(options: RelayAgentOptions): RelayAgent {
 			pins: options.pins(),
 			caDer: pemToDer(options.credentials().ca),
 			guard: options.guard,
+			agentKey: signer.key,
 			now: options.now(),
 		});
 		if (!verdict.ok) {

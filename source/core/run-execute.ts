@@ -26,7 +26,7 @@ import {revokedSerials, seenViaOf, type AgentRecord} from '../registry/model.js'
 import type {RegistryStore} from '../registry/store.js';
 import type {AgentResult, RunEvent} from '../run/events.js';
 import type {ApprovalClaim} from '../protocol/frames.js';
-import {agentRequest, type RunPlan} from '../run/plan.js';
+import {agentRequest, secretPositions, type RunPlan} from '../run/plan.js';
 import type {PlanPorts} from './run-plan.js';
 
 export type ExecutePorts = {
@@ -140,7 +140,8 @@ async function runPlan(ports: ExecutePorts, audit: AuditLog, plan: RunPlan, opti
 	const registry = await ports.registry.read();
 	const hold = ports.connections?.hold();
 	const fresh = freshControllerContext(ports);
-	const results = await dispatch(withRegistryCertificates(plan.targets, registry.agents), {...agentRequest(plan), ...(controllerHead ? {controllerHead} : {}), ...(options.approval ? {approval: options.approval} : {})}, {
+	const sealed = secretPositions(plan);
+	const results = await dispatch(withRegistryCertificates(plan.targets, registry.agents), {...agentRequest(plan), ...(sealed.length > 0 ? {secretPositions: sealed} : {}), ...(controllerHead ? {controllerHead} : {}), ...(options.approval ? {approval: options.approval} : {})}, {
 		context: ports.context,
 		...(hold ? {hold} : {}),
 		revoked: revokedSerials(registry),

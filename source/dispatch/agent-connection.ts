@@ -82,10 +82,12 @@ export type ExchangeOptions = Omit<TlsExchangeOptions, 'tls'> & {
 	onNotice?: (notice: string) => void;
 	/** Told which link the exchange ended on (for presence: "seen 3 s ago via relay"). */
 	onVia?: (via: SeenVia) => void;
+	/** A run's secret argument positions: sealed to the agent's key over the relay (TLS already hides them). */
+	sealArgs?: readonly number[];
 };
 
 export async function exchange(target: AgentTarget, request: RequestWithoutEnvelope, options: ExchangeOptions): Promise<ExchangeEnd> {
-	const {context, hold, onNotice: _notice, onVia, ...common} = options;
+	const {context, hold, onNotice: _notice, onVia, sealArgs: _sealed, ...common} = options;
 	const transport = target.transport ?? 'tls';
 	if (transport === 'nats') {
 		onVia?.('relay');

@@ -12,6 +12,9 @@
  * (`ack`) as soon as it accepts the envelope, and "unreachable" means no signed answer within the
  * connect timeout: the agent is not connected to the broker, or the broker did not deliver. Every NATS callback is guarded (one that throws would stop the connection's handling).
  *
+ * A run's secret arguments (`sealArgs`) are sealed to the agent's certificate key as the
+ * registry holds it (protocol/sealed-args.ts), bound to the one envelope that carries them.
+ *
  * Delivery is at most once, so a reply can be lost on the way. A run that has said nothing for
  * `statusAfterMs` makes the controller ask the agent for the request's `status` (another envelope of
  * the same request id, its own reply chain): the agent answers `ack` found true (still running, or
@@ -22,7 +25,8 @@
 import {connect as natsConnect, type NatsConnection} from '@nats-io/transport-node';
 import type {ResponseFrame, SignedHead} from '../protocol/frames.js';
 import {certificateFacts} from '../pki/certificate-facts.js';
-import {envelopeHash, requestEnvelope, sealMessage, signerFromPem, type RequestBody, type Signer} from '../protocol/relay-envelope.js';
+import {envelopeHash, newNonce, requestEnvelope, sealMessage, signerFromPem, type RequestBody, type Signer} from '../protocol/relay-envelope.js';
+import {sealArgs} from '../protocol/sealed-args.js';
 import {relaySubjects} from '../protocol/relay-subjects.js';
 import {brokerTls} from '../relay/broker-tls.js';
 import {ReplyChains} from '../relay/reply-chain.js';
@@ -41,6 +45,8 @@ export type RelayExchangeOptions = {
 	onNotice?: (notice: string) => void;
 	/** How long a run may say nothing before the agent is asked for its status (default 15 s). */
 	statusAfterMs?: number;
+	/** The positions of a run's arguments that are secret: sealed to the agent's certificate key (the broker never sees them). */
+	sealArgs?: readonly number[];
 };
 
 export const defaultStatusAfterMs = 15_000;
@@ -110,7 +116,13 @@ export async function openRelayLink(options: {url: string; credentials: {key: st
 				const head = 'controllerHead' in rest ? (rest as {controllerHead?: SignedHead}).controllerHead : undefined;
 				const body = {...rest} as RequestBody & {controllerHead?: SignedHead};
 				delete body.controllerHead;
-				const env = requestEnvelope({id, seq: nextSequence(), agent: target.name, fleet, serial: controllerSerial, iat: now(), ...(head ? {head} : {}), body});
+				const nonce = newNonce();
+				const secret = body.type === 'run' && exchangeOptions.sealArgs ? sealArgs(body.args, exchangeOptions.sealArgs, target.certificate, {id, agent: target.name, nonce}) : undefined;
+				if (secret?.sealed && body.type === 'run') {
+					body.args = secret.args;
+				}
+
+				const env = requestEnvelope({id, seq: nextSequence(), agent: target.name, fleet, serial: controllerSerial, iat: now(), nonce, ...(head ? {head} : {}), ...(secret?.sealed ? {sealed: secret.sealed} : {}), body});
 				const hash = envelopeHash(env);
 				chains.expect(hash);
 				sent.set(hash, next.type);

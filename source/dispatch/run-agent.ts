@@ -47,6 +47,7 @@ export async function runOnAgent(target: AgentTarget, request: AgentRunRequest, 
 		context,
 		...(options.revoked ? {revoked: options.revoked} : {}),
 		...(options.hold ? {hold: options.hold} : {}),
+		...(request.secretPositions?.length ? {sealArgs: request.secretPositions} : {}),
 		connectTimeoutMs: options.connectTimeoutMs,
 		deadlineMs: request.timeoutMs + options.answerGraceMs,
 		cancel: {

@@ -16,8 +16,9 @@
  * run, then its cancel or status question — across controller processes too: the clock in ms ×
  * 1000, source/relay/request-sequence.ts), target agent, fleet (the CA public-key hash it is meant for),
  * the controller certificate's serial, issued-at and expiry (ms), a random nonce, the
- * controller audit log's signed head, and the body: a request frame (frames.ts) without the
- * fields the envelope carries (v, id, msg = nonce, ts = issued-at).
+ * controller audit log's signed head, a run's secret arguments sealed to the agent's key
+ * (sealed-args.ts: the broker can read everything else), and the body: a request frame
+ * (frames.ts) without the fields the envelope carries (v, id, msg = nonce, ts = issued-at).
  *
  * A reply envelope: version, kind, request id, sequence (from 1), the agent, its certificate's
  * serial, `req` (the hash of the request envelope it answers), `prev` (the hash of the reply
@@ -29,6 +30,7 @@ import {createHash, createPrivateKey, createPublicKey, randomBytes, sign, verify
 import canonicalize from 'canonicalize';
 import {limits, protocolVersion, requestIdPattern, type RequestFrame, type ResponseFrame, type SignedHead} from './frames.js';
 import {safeJsonParse} from './safe-json.js';
+import {isSealedArgs, type SealedArgs} from './sealed-args.js';
 import {isAgentName} from './text-checks.js';
 
 export const relayEnvelopeVersion = 1 as const;
@@ -56,6 +58,8 @@ export type RequestEnvelope = {
 	exp: number;
 	nonce: string;
 	head?: SignedHead;
+	/** A run's secret arguments, sealed to the target agent's key (sealed-args.ts); their places in `body.args` hold "". */
+	sealed?: SealedArgs;
 	body: RequestBody;
 };
 
@@ -232,6 +236,10 @@ export function openRequest(text: string): Opened<RequestEnvelope> {
 	const {head} = env;
 	if (head !== undefined && !(isObject(head) && typeof head['log'] === 'string' && typeof head['hash'] === 'string' && typeof head['signature'] === 'string' && typeof head['keyId'] === 'string' && isCount(head['seq']))) {
 		return fail('field "head" must be a signed head {log, seq, hash, signature, keyId}');
+	}
+
+	if (env['sealed'] !== undefined && !(isSealedArgs(env['sealed']) && (env['body'] as Record<string, unknown>)['type'] === 'run')) {
+		return fail('field "sealed" must be a run\'s sealed arguments {positions, epk, iv, data}');
 	}
 
 	return {ok: true, message: {env: env as RequestEnvelope, sig: opened.sig, cert: opened.cert}};

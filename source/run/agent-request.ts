@@ -14,4 +14,6 @@ export type AgentRunRequest = {
 	client?: string;
 	/** The two-person approval the run executes. */
 	approval?: ApprovalClaim;
+	/** The positions of `args` that are secret: over the relay they are sealed to each agent's key. */
+	secretPositions?: readonly number[];
 };

@@ -135,6 +135,11 @@ export function agentRequest(plan: RunPlan): AgentRunRequest {
 	};
 }
 
+/** The positions of the plan's arguments that are secret: those its shown form replaced by their hashes. */
+export function secretPositions(plan: Pick<RunPlan, 'args' | 'shownArgs'>): number[] {
+	return plan.args.flatMap((value, index) => (plan.shownArgs[index] === value ? [] : [index]));
+}
+
 /** A plan as a face shows it (secret arguments as hashes): the hosts, and what each will be asked. */
 export function planView(plan: RunPlan) {
 	const asked = {...agentRequest(plan), args: [...plan.shownArgs]};

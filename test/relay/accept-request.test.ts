@@ -14,12 +14,14 @@ import {ReplayGuard} from '../../agent/replay-guard.js';
 import {replayMemoryFor} from '../../agent/replay-memory.js';
 import {limits, type ProtocolErrorCode} from '../../source/protocol/frames.js';
 import {requestEnvelope, sealMessage, type RequestBody, type RequestEnvelope, type Signer} from '../../source/protocol/relay-envelope.js';
+import {sealArgs} from '../../source/protocol/sealed-args.js';
 import {mintAuthority, now} from '../pki/mint.js';
 import {caDer, fleetHash, holder} from './identities.js';
 
 const fleet = await mintAuthority();
 const controller = await holder(fleet, {role: 'controller'});
 const otherController = await holder(fleet, {role: 'controller'});
+const web1 = await holder(fleet, {role: 'agent', name: 'web1'});
 const web2 = await holder(fleet, {role: 'agent', name: 'web2'});
 const foreign = await mintAuthority('xi-exec fleet CA');
 const foreignController = await holder(foreign, {role: 'controller'});
@@ -41,7 +43,7 @@ const envelope = (fields: Partial<RequestEnvelope> = {}): RequestEnvelope => req
 const sealed = (env: RequestEnvelope, signer: Signer = controller.signer) => sealMessage(env, signer);
 
 function context(guard = new RequestGuard(new ReplayGuard(limits.clockSkewMs)), at = clock): AcceptContext {
-	return {agentName: 'web1', pins, caDer: caDer(fleet), guard, now: at};
+	return {agentName: 'web1', pins, caDer: caDer(fleet), guard, agentKey: web1.signer.key, now: at};
 }
 
 test('a request signed by the pinned controller for this agent is accepted as the run frame it carries', t => {
@@ -154,3 +156,72 @@ test('refuses when the seen-set cannot be written, and accepts nothing unremembe
 	const verdict = acceptRequest(sealed(envelope()), context(new RequestGuard(seen)));
 	t.like(verdict, {ok: false, code: 'busy'});
 });
+
+const runWith = (args: string[]): RequestBody => ({type: 'run', script: 'hello', caller: 'alice', args});
+
+/** A run whose second argument is sealed to `recipient` for the envelope it will travel in. */
+function secretRun(fields: Partial<RequestEnvelope> = {}, recipient = web1.certificate, secret = 'hunter2-secret'): RequestEnvelope {
+	const env = envelope(fields);
+	const sealedArgs = sealArgs(['alice', secret], [1], recipient, {id: env.id, agent: env.agent, nonce: env.nonce});
+	return {...env, sealed: sealedArgs.sealed!, body: runWith(sealedArgs.args)};
+}
+
+test('a run\'s sealed secret argument is opened with the agent\'s key and put back in its place', t => {
+	const env = secretRun();
+	t.deepEqual((env.body as {args: string[]}).args, ['alice', '']);
+	const message = sealed(env);
+	t.false(message.includes('hunter2-secret'), 'the message on the broker holds no plaintext');
+	const verdict = acceptRequest(message, context());
+	t.true(verdict.ok);
+	t.deepEqual(verdict.ok && verdict.frame.type === 'run' ? verdict.frame.args : undefined, ['alice', 'hunter2-secret']);
+});
+
+const sealedRefusals: Array<{title: string; env: () => RequestEnvelope; code: ProtocolErrorCode; reason: string | ((env: RequestEnvelope) => string)}> = [
+	{title: 'a sealed blob moved into another envelope of this agent (re-signed by the controller)', env() {
+		const original = secretRun();
+		return {...envelope(), sealed: original.sealed!, body: original.body};
+	}, code: 'forbidden', reason: env => `the sealed arguments of request ${env.id} do not open with agent web1's key (sealed for another request or agent, or altered on the way)`},
+	{title: 'a sealed blob moved into a new envelope of the same request (a fresh nonce)', env() {
+		const original = secretRun();
+		return {...original, nonce: 'ab'.repeat(16), seq: 2};
+	}, code: 'forbidden', reason: env => `the sealed arguments of request ${env.id} do not open with agent web1's key (sealed for another request or agent, or altered on the way)`},
+	{title: 'a blob sealed to another agent\'s key, in an envelope for this agent', env: () => secretRun({}, web2.certificate), code: 'forbidden', reason: env => `the sealed arguments of request ${env.id} do not open with agent web1's key (sealed for another request or agent, or altered on the way)`},
+	{title: 'a blob sealed for agent web2\'s envelope, moved to one for web1', env() {
+		const forWeb2 = secretRun({agent: 'web2'}, web2.certificate);
+		return {...forWeb2, agent: 'web1'};
+	}, code: 'forbidden', reason: env => `the sealed arguments of request ${env.id} do not open with agent web1's key (sealed for another request or agent, or altered on the way)`},
+	{title: 'sealed positions changed to another argument', env() {
+		const original = secretRun();
+		return {...original, sealed: {...original.sealed!, positions: [0]}, body: runWith(['', 'alice'])};
+	}, code: 'forbidden', reason: env => `the sealed arguments of request ${env.id} do not open with agent web1's key (sealed for another request or agent, or altered on the way)`},
+	{title: 'a ciphertext altered by one bit', env() {
+		const original = secretRun();
+		const data = Buffer.from(original.sealed!.data, 'base64');
+		data[0]! ^= 1;
+		return {...original, sealed: {...original.sealed!, data: data.toString('base64')}};
+	}, code: 'forbidden', reason: env => `the sealed arguments of request ${env.id} do not open with agent web1's key (sealed for another request or agent, or altered on the way)`},
+	{title: 'a sealed position whose place in args holds a value (a plaintext beside the sealed one)', env() {
+		const original = secretRun();
+		return {...original, body: runWith(['alice', 'guess'])};
+	}, code: 'forbidden', reason: 'sealed argument positions 1 do not match the run\'s 2 arguments (each sealed one must be "")'},
+	{title: 'a sealed position past the run\'s arguments', env() {
+		const original = secretRun();
+		return {...original, body: runWith(['alice'])};
+	}, code: 'forbidden', reason: 'sealed argument positions 1 do not match the run\'s 1 arguments (each sealed one must be "")'},
+	{title: 'sealed arguments on a cancel', env() {
+		const original = secretRun();
+		return {...original, body: {type: 'cancel', caller: 'alice'}};
+	}, code: 'malformed', reason: 'field "sealed" must be a run\'s sealed arguments {positions, epk, iv, data}'},
+	{title: 'sealed positions out of order', env() {
+		const original = secretRun();
+		return {...original, sealed: {...original.sealed!, positions: [1, 1]}};
+	}, code: 'malformed', reason: 'field "sealed" must be a run\'s sealed arguments {positions, epk, iv, data}'},
+];
+
+for (const c of sealedRefusals) {
+	test(`refuses ${c.title}`, t => {
+		const env = c.env();
+		const verdict = acceptRequest(sealed(env), context());
+		t.like(verdict, {ok: false, code: c.code, reason: typeof c.reason === 'string' ? c.reason : c.reason(env)});
+	});
+}

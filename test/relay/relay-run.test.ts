@@ -6,12 +6,18 @@
  * describes the relay agent through the broker, and both audit logs hold the run under one
  * request id, the agent's with the controller's signed head as witness.
  */
+import {randomBytes} from 'node:crypto';
 import {readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import test from 'ava';
+import {connect, type NatsConnection} from '@nats-io/transport-node';
+import {allowScript} from '../../agent/commands.js';
 import {agentPaths, readAgentConfig, writeAgentConfig} from '../../agent/home.js';
-import {controllerPaths, openControllerRegistry} from '../../source/home.js';
-import {controllerCli, createController, enrolAgent, freePort, installFixture, runCli, startAgent, temporaryDirectory, waitFor, type RunningAgent, type TestAgent} from '../helpers/fleet.js';
+import {controllerPaths, loadControllerCredentials, openControllerRegistry} from '../../source/home.js';
+import {requestEnvelope, sealMessage, signerFromPem, type RequestEnvelope} from '../../source/protocol/relay-envelope.js';
+import {relaySubjects} from '../../source/protocol/relay-subjects.js';
+import {brokerTls} from '../../source/relay/broker-tls.js';
+import {controllerCli, createController, enrolAgent, freePort, installFixture, installScript, runCli, startAgent, temporaryDirectory, waitFor, type RunningAgent, type TestAgent} from '../helpers/fleet.js';
 import {natsServerMissing, startBroker, type Broker} from '../helpers/nats-broker.js';
 
 const missing = natsServerMissing();
@@ -19,7 +25,12 @@ if (missing) {
 	console.log(`relay run tests skipped: ${missing}`);
 }
 
-type Fleet = {controllerHome: string; broker: Broker; agents: Record<string, TestAgent>; running: RunningAgent[]};
+/** A broker operator configured wrongly on purpose: it may read every subject (as the operator of any broker can). */
+const spyUser = '\t\t{user: "xi-exec:audit", permissions: {publish: {allow: [">"]}, subscribe: {allow: [">"]}}}\n';
+/** set-password's schema marks its second argument secret; the script keeps what it got and says only its length. */
+const secretSchema = JSON.stringify({type: 'array', prefixItems: [{type: 'string'}, {type: 'string', secret: true}], minItems: 2, items: false});
+
+type Fleet = {controllerHome: string; broker: Broker; agents: Record<string, TestAgent>; running: RunningAgent[]; received: string; spy: NatsConnection};
 let fleet: Fleet | undefined;
 
 test.before(async () => {
@@ -33,7 +44,10 @@ test.before(async () => {
 		nat1: await enrolAgent(controllerHome, {name: 'nat1', port: freePort(), scripts, tags: ['site=depot']}),
 		web1: await enrolAgent(controllerHome, {name: 'web1', port: freePort(), scripts, tags: ['site=hq']}),
 	};
-	const broker = await startBroker(controllerHome, ['nat1']);
+	const received = temporaryDirectory('xi-exec-received-');
+	const setPassword = installScript('set-password', `#!/bin/sh\nprintf '%s' "$2" > "${received}/got-$1"\necho "user $1: password of \${#2} characters set"\n`);
+	allowScript(agentPaths(agents.nat1.home), 'set-password', setPassword, {description: 'sets a password', schema: secretSchema});
+	const broker = await startBroker(controllerHome, ['nat1'], spyUser);
 	const paths = agentPaths(agents.nat1.home);
 	writeAgentConfig(paths, {...readAgentConfig(paths), listen: 'none', relay: broker.url});
 	await openControllerRegistry(controllerPaths(controllerHome)).update(registry => ({
@@ -42,10 +56,13 @@ test.before(async () => {
 	}));
 	const running = [await startAgent(agents.nat1), await startAgent(agents.web1)];
 	await waitFor(() => running[0]!.lines.find(line => line.includes('"event":"relay.connected"')), 'nat1 to connect to the broker');
-	fleet = {controllerHome, broker, agents, running};
+	const cpaths = controllerPaths(controllerHome);
+	const spy = await connect({servers: broker.url, tls: brokerTls({cert: readFileSync(cpaths.auditCert, 'utf8'), key: readFileSync(cpaths.auditKey, 'utf8'), ca: readFileSync(cpaths.caCert, 'utf8')})});
+	fleet = {controllerHome, broker, agents, running, received, spy};
 });
 
 test.after.always(async () => {
+	await fleet?.spy.close();
 	await Promise.all(fleet?.running.map(async running => running.stop()) ?? []);
 	await fleet?.broker.stop();
 });
@@ -144,4 +161,60 @@ test.serial('xi-exec agents shows each agent\'s transport and when it was seen o
 	// The registry's journal keeps the link for the next reader (the console, the API).
 	const agents = (await openControllerRegistry(controllerPaths(fleet!.controllerHome)).read()).agents;
 	t.deepEqual(agents.map(agent => [agent.name, agent.lastSeenVia]), [['nat1', 'relay'], ['web1', 'tls']]);
+});
+
+/** Every message on the broker while `action` runs, as the broker delivered it. */
+async function overheard<T>(action: () => Promise<T>): Promise<{result: T; messages: Array<{subject: string; data: Buffer}>}> {
+	const messages: Array<{subject: string; data: Buffer}> = [];
+	const subscription = fleet!.spy.subscribe('>', {callback(error, message) {
+		if (!error) {
+			messages.push({subject: message.subject, data: Buffer.from(message.data)});
+		}
+	}});
+	await fleet!.spy.flush();
+	const result = await action();
+	await fleet!.spy.flush();
+	subscription.unsubscribe();
+	return {result, messages};
+}
+
+test.serial('a secret argument crosses the broker sealed to the agent\'s key: the broker sees no plaintext, the script gets the value', async t => {
+	if (missing) {
+		t.log(`skipped: ${missing}`);
+		return t.pass();
+	}
+
+	const secret = `S3cr3t-${randomBytes(12).toString('hex')}`;
+	const {result, messages} = await overheard(async () => runCli(controllerCli, ['run', 'set-password', '--on', 'nat1', '--json', '--home', fleet!.controllerHome, '--', 'alice', secret]));
+	t.is(result.code, 0, result.stderr + result.stdout);
+	t.is(readFileSync(join(fleet!.received, 'got-alice'), 'utf8'), secret, 'the script received the real value');
+	const runs = messages.filter(message => message.subject === relaySubjects.requests('nat1')).map(message => JSON.parse(message.data.toString()) as {env: RequestEnvelope}).filter(message => message.env.body.type === 'run');
+	t.is(runs.length, 1, 'the spy overheard the run request');
+	t.deepEqual((runs[0]!.env.body as {args: string[]}).args, ['alice', '']);
+	t.deepEqual(runs[0]!.env.sealed?.positions, [1]);
+	t.true(messages.some(message => message.subject.startsWith('xi.r.nat1.')), 'and the replies');
+	for (const form of [secret, Buffer.from(secret).toString('base64'), Buffer.from(secret).toString('hex')]) {
+		t.false(messages.some(message => message.data.includes(form)), `no message on the broker holds the secret (${form.slice(0, 8)}…)`);
+	}
+});
+
+test.serial('a sealed blob moved into another envelope is refused, with its reason in the agent\'s audit', async t => {
+	if (missing) {
+		t.log(`skipped: ${missing}`);
+		return t.pass();
+	}
+
+	const secret = `S3cr3t-${randomBytes(12).toString('hex')}`;
+	const {messages} = await overheard(async () => runCli(controllerCli, ['run', 'set-password', '--on', 'nat1', '--json', '--home', fleet!.controllerHome, '--', 'bob', secret]));
+	const original = messages.map(message => JSON.parse(message.data.toString()) as {env: RequestEnvelope}).find(message => message.env.kind === 'request' && message.env.body.type === 'run')!.env;
+	// Someone holding the controller's key (the test) puts the blob in a new, validly signed envelope: it still does not open.
+	const credentials = loadControllerCredentials(controllerPaths(fleet!.controllerHome));
+	const moved = requestEnvelope({id: 'relay-moved-sealed', seq: 1, agent: 'nat1', fleet: original.fleet, serial: original.serial, iat: Date.now(), sealed: original.sealed!, body: {...original.body, args: ['mallory', '']} as RequestEnvelope['body']});
+	fleet!.spy.publish(relaySubjects.requests('nat1'), sealMessage(moved, signerFromPem(credentials.key, credentials.cert)));
+	await fleet!.spy.flush();
+	const agentLog = agentPaths(fleet!.agents.nat1!.home).auditLog;
+	const refused = await waitFor(() => records(agentLog).find(record => record['event'] === 'relay.refused' && record['requestId'] === 'relay-moved-sealed'), 'the refusal');
+	t.like(refused, {source: 'relay', code: 'forbidden', reason: 'the sealed arguments of request relay-moved-sealed do not open with agent nat1\'s key (sealed for another request or agent, or altered on the way)'});
+	t.false(records(agentLog).some(record => record['requestId'] === 'relay-moved-sealed' && record['event'] === 'request.received'), 'nothing was run');
+	t.throws(() => readFileSync(join(fleet!.received, 'got-mallory')), {code: 'ENOENT'});
 });
