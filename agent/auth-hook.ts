@@ -34,7 +34,7 @@ export type HookContext = {
 	callerSource: string | null;
 	timestamp: string;
 	dryRun: boolean;
-	/** The two-person approval this run executes ({id, approvers, at, planHash}), or null. */
+	/** The two-person approval this run executes ({id, approvers, at, planHash, entryDigest}), or null. */
 	approval: ApprovalClaim | null;
 };
 

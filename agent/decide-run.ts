@@ -1,7 +1,8 @@
 /**
  * The execution boundary, in order: the script name's pattern and the argument limits (both
  * before any lookup), the allowlist, the files re-checked against what was loaded (the script and
- * each `#!` interpreter), the argument schema, and no `-`-leading argument where the schema
+ * each `#!` interpreter), a two-person approval's digest of the entry against the entry now
+ * (approved-entry.ts), the argument schema, and no `-`-leading argument where the schema
  * declares no option (option-args.ts). Returns the entry to run with what the file check opened,
  * or a refusal with its reason. The file check is a port; whatever it opened is the caller's to
  * close, whatever the decision.
@@ -12,6 +13,7 @@ import {undeclaredOption} from '../source/protocol/option-args.js';
 import type {RunFrame} from '../source/protocol/frames.js';
 import {hasControl, isScriptName} from '../source/protocol/text-checks.js';
 import {changedFile, type ExecIdentity} from './allowlist.js';
+import {approvedEntryProblem} from './approved-entry.js';
 import type {LoadedAllowlist, LoadedEntry} from './loaded-allowlist.js';
 
 export type RunDecision<Checked> = {ok: true; loaded: LoadedEntry; checked: Checked} | {ok: false; reason: string};
@@ -44,6 +46,11 @@ export function decideRun<Checked extends {identity: ExecIdentity}>(frame: RunFr
 	const changed = changedFile(check.identity, loaded.identity);
 	if (changed !== undefined) {
 		return {ok: false, reason: `script ${frame.script} is refused: ${changed} changed since the allowlist was loaded; check it, then reload (SIGHUP or xi-exec-agent allow)`};
+	}
+
+	const unapproved = approvedEntryProblem(frame.approval, loaded, agentName);
+	if (unapproved !== undefined) {
+		return {ok: false, reason: `script ${frame.script} is refused: ${unapproved}`};
 	}
 
 	if (loaded.validate && !loaded.validate(frame.args)) {

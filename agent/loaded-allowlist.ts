@@ -84,15 +84,20 @@ export function entryDigest(entry: AllowlistEntry, identity: ExecIdentity): stri
 export function describeAllowlist(allowlist: LoadedAllowlist): ScriptDescription[] {
 	return [...allowlist.values()]
 		.filter(loaded => loaded.problem === undefined)
-		.map(({name, entry, digest}) => ({
-			name,
-			description: entry.description,
-			timeoutSeconds: entry.timeoutSeconds,
-			...(entry.args === undefined ? {} : {args: entry.args}),
-			...(entry.maxTargets === undefined ? {} : {maxTargets: entry.maxTargets}),
-			...(entry.confirm ? {confirm: true} : {}),
-			...(entry.readOnly ? {readOnly: true} : {}),
-			...(digest === undefined ? {} : {digest}),
-		}))
+		.map(loaded => describeEntry(loaded))
 		.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** One entry as discovery advertises it (and as a plan's entry digest covers it, run/entry-digest.ts). */
+export function describeEntry({name, entry, digest}: LoadedEntry): ScriptDescription {
+	return {
+		name,
+		description: entry.description,
+		timeoutSeconds: entry.timeoutSeconds,
+		...(entry.args === undefined ? {} : {args: entry.args}),
+		...(entry.maxTargets === undefined ? {} : {maxTargets: entry.maxTargets}),
+		...(entry.confirm ? {confirm: true} : {}),
+		...(entry.readOnly ? {readOnly: true} : {}),
+		...(digest === undefined ? {} : {digest}),
+	};
 }

@@ -328,7 +328,13 @@ export const policyContextSchema: JsonSchema = {
 		approval: {
 			type: ['object', 'null'],
 			required: ['id', 'approvers', 'at', 'planHash'],
-			properties: {id: text(64), approvers: {type: 'array', maxItems: 10, items: text(63)}, at: text(40), planHash: text(64, {pattern: '^[0-9a-f]{64}$'})},
+			properties: {
+				id: text(64),
+				approvers: {type: 'array', maxItems: 10, items: text(63)},
+				at: text(40),
+				planHash: text(64, {pattern: '^[0-9a-f]{64}$'}),
+				entryDigest: text(64, {pattern: '^[0-9a-f]{64}$', description: 'The digest the approved plan holds of this agent\'s allowlist entry for the script (the agent has checked it against its entry).'}),
+			},
 			description: 'The two-person approval the run executes, as the controller sent it to the agent; null or absent without one.',
 		},
 	},

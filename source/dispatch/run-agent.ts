@@ -3,7 +3,7 @@ import {exchange, type AgentTarget, type ExchangeEnd, type ClientContext} from '
 import type {ConnectionHold} from './held-connections.js';
 import type {AgentResult, RunEvent} from '../run/events.js';
 import {unknownRequestId} from '../protocol/frames.js';
-import type {AgentRunRequest} from '../run/agent-request.js';
+import {approvalFor, type AgentRunRequest} from '../run/agent-request.js';
 
 export type {AgentRunRequest} from '../run/agent-request.js';
 
@@ -29,6 +29,7 @@ export type AgentRunOptions = {
 export async function runOnAgent(target: AgentTarget, request: AgentRunRequest, options: AgentRunOptions): Promise<AgentResult> {
 	const output = {stdout: '', stderr: ''};
 	const startedAt = Date.now();
+	const approval = approvalFor(request, target.name);
 	options.emit({type: 'agent-connecting', agent: target.name});
 	const attempt = async (context: ClientContext) => exchange(target, {
 		type: 'run',
@@ -42,7 +43,7 @@ export async function runOnAgent(target: AgentTarget, request: AgentRunRequest, 
 		...(request.controllerHead ? {controllerHead: request.controllerHead} : {}),
 		...(request.callerSource ? {callerSource: request.callerSource} : {}),
 		...(request.client ? {client: request.client} : {}),
-		...(request.approval ? {approval: request.approval} : {}),
+		...(approval ? {approval} : {}),
 	}, {
 		context,
 		...(options.revoked ? {revoked: options.revoked} : {}),

@@ -89,7 +89,7 @@ export function decodeRequest(line: string): Decoded<RequestFrame> {
 				}
 
 				if (approval !== undefined && !isApprovalClaim(approval)) {
-					return fail('malformed', 'field "approval" must be {id, approvers, at, planHash} (printable strings, at most 10 approvers, a SHA-256 hex hash)');
+					return fail('malformed', 'field "approval" must be {id, approvers, at, planHash, entryDigest?} (printable strings, at most 10 approvers, SHA-256 hex hashes)');
 				}
 
 				if (token !== undefined && !isTokenClaim(token)) {
@@ -322,7 +322,9 @@ function isSignedHead(value: unknown): value is SignedHead {
 export function isApprovalClaim(value: unknown): value is ApprovalClaim {
 	const claim = value as Partial<ApprovalClaim> | null;
 	const short = (text: unknown, max: number) => typeof text === 'string' && text.length > 0 && text.length <= max && !hasControl(text);
-	return typeof claim === 'object' && claim !== null && !Array.isArray(claim) && Object.keys(claim).length === 4
+	const keys = claim === null || typeof claim !== 'object' ? [] : Object.keys(claim);
+	const digest = claim?.entryDigest === undefined ? keys.length === 4 : keys.length === 5 && typeof claim.entryDigest === 'string' && /^[\da-f]{64}$/.test(claim.entryDigest);
+	return typeof claim === 'object' && claim !== null && !Array.isArray(claim) && digest
 		&& short(claim.id, 64) && short(claim.at, 40) && typeof claim.planHash === 'string' && /^[\da-f]{64}$/.test(claim.planHash)
 		&& Array.isArray(claim.approvers) && claim.approvers.length > 0 && claim.approvers.length <= 10 && claim.approvers.every(name => short(name, 63));
 }

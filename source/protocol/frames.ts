@@ -74,8 +74,13 @@ export type RunFrame = RequestBase & {
 	approval?: ApprovalClaim;
 };
 
-/** What a run carries of its approval: the request's id, who approved (token names), when, and the approved plan's hash. */
-export type ApprovalClaim = {id: string; approvers: string[]; at: string; planHash: string};
+/**
+ * What a run carries of its approval: the request's id, who approved (token names), when, and the
+ * approved plan's hash; sent to a host, also the digest of that host's allowlist entry for the
+ * script as the approved plan holds it (run/entry-digest.ts), which the agent compares with its
+ * entry as it is when the run arrives (agent/approved-entry.ts).
+ */
+export type ApprovalClaim = {id: string; approvers: string[]; at: string; planHash: string; entryDigest?: string};
 
 export type TokenClaim = {id: string; name: string; scripts: string[]; on: string[]; expiresAt: string | null};
 export type SignedHead = {log: string; seq: number; hash: string; signature: string; keyId: string};

@@ -13,6 +13,7 @@ import {decodeRequest} from '../../source/protocol/decode.js';
 import type {ApprovalClaim} from '../../source/protocol/frames.js';
 import type {TokenRecord} from '../../source/policy/tokens.js';
 import type {AgentRecord} from '../../source/registry/model.js';
+import {approvalFor} from '../../source/run/agent-request.js';
 
 const now = new Date('2026-12-06T12:00:00Z');
 const planHash = 'e'.repeat(64);
@@ -92,4 +93,15 @@ test('the controller\'s run.request record keeps the approval it sent; a malform
 	const base = {event: 'run.request', requestId: 'r-0000001', script: 's', argsHash: 'h', targets: ['web1'], caller: 'c'};
 	t.deepEqual(asRequestRecord({...base, approval: claim})?.approval, claim);
 	t.is(asRequestRecord({...base, approval: {id: 'x'}})?.approval, undefined);
+});
+
+test('each host is sent the approval with its own entry digest from the approved plan, and none the plan lacks', t => {
+	const request = {approval: {...claim, entryDigest: 'd'.repeat(64)}, approvedEntries: {web1: 'a'.repeat(64), web2: 'b'.repeat(64), web3: null}};
+	t.deepEqual(approvalFor(request, 'web1'), {...claim, entryDigest: 'a'.repeat(64)});
+	t.deepEqual(approvalFor(request, 'web2'), {...claim, entryDigest: 'b'.repeat(64)});
+	// A host that did not answer when the plan was made, or one the plan does not hold: no digest, and its agent refuses.
+	t.deepEqual(approvalFor(request, 'web3'), claim);
+	t.deepEqual(approvalFor(request, 'web4'), claim);
+	t.deepEqual(approvalFor({approval: claim}, 'web1'), claim);
+	t.is(approvalFor({approvedEntries: request.approvedEntries}, 'web1'), undefined);
 });
