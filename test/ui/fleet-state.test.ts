@@ -86,8 +86,17 @@ test('columns: at 100 columns the demo fleet\'s tags are shown in full', t => {
 test('columns: addresses and names narrow on a narrow terminal, the tags get the rest', t => {
 	const long = [{name: 'a-rather-long-agent-name', address: 'build-runner-17.eu-west.internal:7443', tags: 'env=production role=build site=dublin'}];
 	t.deepEqual(fleetColumns(160, long), {name: 16, address: 21, status: 11, scripts: 7, seen: 4, expires: 10, tags: 85}, 'capped when wide');
-	t.deepEqual(fleetColumns(100, long), {name: 10, address: 15, status: 11, scripts: 7, seen: 4, expires: 10, tags: 37}, 'the address narrows first, then the name, until the tags fit; from 90 columns, when each was seen');
-	t.deepEqual(fleetColumns(80, long), {name: 10, address: 15, status: 11, scripts: 7, seen: 0, expires: 10, tags: 22}, 'then the name');
+	t.deepEqual(fleetColumns(100, long), {name: 10, address: 15, status: 11, scripts: 7, seen: 4, expires: 10, tags: 37}, 'the address narrows first, then the name, until the tags fit');
+	t.deepEqual(fleetColumns(80, long), {name: 10, address: 15, status: 11, scripts: 7, seen: 4, expires: 7, tags: 20}, 'below 90 columns the expiry is a time left; when each was seen stays');
 	t.deepEqual(fleetColumns(40, long).tags, 8, 'tags keep a few columns however narrow');
-	t.deepEqual(fleetColumns(80, []), {name: 4, address: 7, status: 11, scripts: 7, seen: 0, expires: 10, tags: 36}, 'the headers fit');
+	t.deepEqual(fleetColumns(80, []), {name: 4, address: 7, status: 11, scripts: 7, seen: 4, expires: 7, tags: 34}, 'the headers fit');
+});
+
+test('columns: when the tags filtered on do not fit, EXPIRES and then SCRIPTS give way; SEEN stays', t => {
+	const demo = [{name: 'web1', address: '127.0.0.1:45995', tags: 'env=production role=web site=london'}];
+	t.is(fleetColumns(80, demo, 12).expires, 7, 'one tag filtered on fits as it is');
+	t.is(fleetColumns(80, demo, 26).expires, 7, 'two tags fit as they are');
+	t.deepEqual(fleetColumns(80, demo, 30), {name: 4, address: 15, status: 11, scripts: 7, seen: 4, expires: 0, tags: 34}, 'more: EXPIRES gives way');
+	t.deepEqual(fleetColumns(80, demo, 36), {name: 4, address: 15, status: 11, scripts: 0, seen: 4, expires: 0, tags: 42}, 'three: SCRIPTS too');
+	t.deepEqual(fleetColumns(120, demo, 36), {name: 4, address: 15, status: 11, scripts: 7, seen: 4, expires: 10, tags: 63}, 'a wide terminal keeps every column');
 });

@@ -1,6 +1,6 @@
 import test from 'ava';
 import {FakeCore, demoFleet, reachable, unreachable} from './helpers/fake-core.js';
-import {keys, press, renderApp, selected, waitForFrame} from './helpers/frames.js';
+import {keys, normalise, press, renderApp, selected, waitForFrame} from './helpers/frames.js';
 
 const blank = (count: number) => '\n'.repeat(count);
 const fleetHints = '↑↓ move · / filter · Enter open · r run · p pair · h history · ? help · q quit';
@@ -12,13 +12,13 @@ test('fleet: every agent is checking (with a spinner) until discovery answers, o
 	t.teardown(console.unmount);
 	t.is(await waitForFrame(console, 'checking 6'), `xi-exec                                                                    fleet
 Filter (/):    6 of 6 agents   ⠋ checking 6
-NAME   ADDRESS        STATUS      SCRIPTS EXPIRES    TAGS
-cache1 127.0.0.1:7441 checking    -       2027-02-24 env=production role=cache …
-db1    127.0.0.1:7442 checking    -       2027-02-24 env=production role=db sit…
-db2    127.0.0.1:7443 checking    -       2027-02-24 env=staging role=db site=p…
-web1   127.0.0.1:7444 checking    -       2027-02-24 env=production role=web si…
-web2   127.0.0.1:7445 checking    -       2027-02-24 env=production role=web si…
-web3   127.0.0.1:7446 checking    -       2027-02-24 env=staging role=web site=…${blank(14)}${fleetHints}`);
+NAME   ADDRESS        STATUS      SCRIPTS SEEN EXPIRES TAGS
+cache1 127.0.0.1:7441 checking    -       -    90d     env=production role=cach…
+db1    127.0.0.1:7442 checking    -       -    90d     env=production role=db s…
+db2    127.0.0.1:7443 checking    -       -    90d     env=staging role=db site…
+web1   127.0.0.1:7444 checking    -       -    90d     env=production role=web …
+web2   127.0.0.1:7445 checking    -       -    90d     env=production role=web …
+web3   127.0.0.1:7446 checking    -       -    90d     env=staging role=web sit…${blank(14)}${fleetHints}`);
 
 	core.discovered(unreachable(demoFleet[2]!, 'connect ECONNREFUSED 127.0.0.1:7443'));
 	t.regex(await waitForFrame(console, 'checking 5'), /\ndb2 {4}127\.0\.0\.1:7443 unreachable -/);
@@ -29,13 +29,13 @@ web3   127.0.0.1:7446 checking    -       2027-02-24 env=staging role=web site=�
 
 	t.is(await waitForFrame(console, frame => !frame.includes('checking')), `xi-exec                                                                    fleet
 Filter (/):    6 of 6 agents
-NAME   ADDRESS        STATUS      SCRIPTS EXPIRES    TAGS
-cache1 127.0.0.1:7441 reachable   3       2027-02-24 env=production role=cache …
-db1    127.0.0.1:7442 reachable   3       2027-02-24 env=production role=db sit…
-db2    127.0.0.1:7443 unreachable -       2027-02-24 env=staging role=db site=p…
-web1   127.0.0.1:7444 reachable   3       2027-02-24 env=production role=web si…
-web2   127.0.0.1:7445 reachable   3       2027-02-24 env=production role=web si…
-web3   127.0.0.1:7446 reachable   3       2027-02-24 env=staging role=web site=…${blank(14)}${fleetHints}`);
+NAME   ADDRESS        STATUS      SCRIPTS SEEN EXPIRES TAGS
+cache1 127.0.0.1:7441 reachable   3       0s   90d     env=production role=cach…
+db1    127.0.0.1:7442 reachable   3       0s   90d     env=production role=db s…
+db2    127.0.0.1:7443 unreachable -       -    90d     env=staging role=db site…
+web1   127.0.0.1:7444 reachable   3       0s   90d     env=production role=web …
+web2   127.0.0.1:7445 reachable   3       0s   90d     env=production role=web …
+web3   127.0.0.1:7446 reachable   3       0s   90d     env=staging role=web sit…${blank(14)}${fleetHints}`);
 	t.deepEqual(console.largest(), {lines: 23, columns: 80}, 'every frame fits 80×24 with a line to spare');
 });
 
@@ -46,21 +46,21 @@ test('fleet: / filters by tag as you type, with the count, the tag filtered on f
 	await press(console, '/', 'Filter:  ');
 	t.is(await press(console, 'role=web', 'role=web    3 of 6 agents'), `xi-exec                                                                    fleet
 Filter: role=web    3 of 6 agents
-NAME   ADDRESS        STATUS      SCRIPTS EXPIRES    TAGS
-web1   127.0.0.1:7444 reachable   3       2027-02-24 role=web env=production si…
-web2   127.0.0.1:7445 reachable   3       2027-02-24 role=web env=production si…
-web3   127.0.0.1:7446 reachable   3       2027-02-24 role=web env=staging site=…${blank(17)}${filterHints}`);
+NAME   ADDRESS        STATUS      SCRIPTS SEEN EXPIRES TAGS
+web1   127.0.0.1:7444 reachable   3       0s   90d     role=web env=production …
+web2   127.0.0.1:7445 reachable   3       0s   90d     role=web env=production …
+web3   127.0.0.1:7446 reachable   3       0s   90d     role=web env=staging sit…${blank(17)}${filterHints}`);
 	t.is(await press(console, keys.enter, 'Filter (/): role=web'), `xi-exec                                                                    fleet
 Filter (/): role=web   3 of 6 agents
-NAME   ADDRESS        STATUS      SCRIPTS EXPIRES    TAGS
-web1   127.0.0.1:7444 reachable   3       2027-02-24 role=web env=production si…
-web2   127.0.0.1:7445 reachable   3       2027-02-24 role=web env=production si…
-web3   127.0.0.1:7446 reachable   3       2027-02-24 role=web env=staging site=…${blank(17)}${fleetHints}`);
+NAME   ADDRESS        STATUS      SCRIPTS SEEN EXPIRES TAGS
+web1   127.0.0.1:7444 reachable   3       0s   90d     role=web env=production …
+web2   127.0.0.1:7445 reachable   3       0s   90d     role=web env=production …
+web3   127.0.0.1:7446 reachable   3       0s   90d     role=web env=staging sit…${blank(17)}${fleetHints}`);
 
 	await press(console, '/', 'Filter: role=web');
 	t.is(await press(console, 'x', '0 of 6 agents'), `xi-exec                                                                    fleet
 Filter: role=webx    0 of 6 agents
-NAME   ADDRESS        STATUS      SCRIPTS EXPIRES    TAGS
+NAME   ADDRESS        STATUS      SCRIPTS SEEN EXPIRES TAGS
 No agent matches this filter (web* for names starting web). Esc clears it.${blank(19)}${filterHints}`);
 	await press(console, keys.backspace, 'Filter: role=web    3 of 6 agents');
 	await press(console, keys.escape, 'Filter (/): role=web   3 of 6 agents');
@@ -73,11 +73,12 @@ test('fleet: a pasted filter ending in Enter is typed, then kept', async t => {
 	t.teardown(console.unmount);
 	await waitForFrame(console, 'web3   127.0.0.1:7446 reachable');
 	await press(console, '/', 'Filter:  ');
-	t.true((await press(console, 'env=production,role=db\r', 'Filter (/)')).startsWith(`xi-exec                                                                    fleet
+	const frame = await press(console, 'env=production,role=db\r', 'Filter (/)');
+	t.true(frame.startsWith(`xi-exec                                                                    fleet
 Filter (/): env=production,role=db   1 of 6 agents
-NAME   ADDRESS        STATUS      SCRIPTS EXPIRES    TAGS
-db1    127.0.0.1:7442 reachable   3       2027-02-24 env=production role=db sit…
-`));
+NAME   ADDRESS        STATUS      SCRIPTS SEEN EXPIRES TAGS
+db1    127.0.0.1:7442 reachable   3       0s   90d     env=production role=db s…
+`), frame);
 });
 
 test('fleet: at 100 columns the tags are not cut, and when each agent was seen is shown', async t => {
@@ -99,10 +100,10 @@ test('fleet: the cursor moves with ↓ and j; Enter shows that agent, with why i
 	const console = await renderApp(core);
 	t.teardown(console.unmount);
 	await waitForFrame(console, 'web3   127.0.0.1:7446 reachable');
-	t.deepEqual(selected(console), ['cache1 127.0.0.1:7441 reachable   3       2027-02-24 env=production role=cache …']);
+	t.deepEqual(selected(console).map(line => normalise(line)), ['cache1 127.0.0.1:7441 reachable   3       0s   90d     env=production role=cach…']);
 	await press(console, keys.down, () => selected(console)[0]!.startsWith('db1 '));
 	await press(console, 'j', () => selected(console)[0]!.startsWith('db2 '));
-	t.deepEqual(selected(console), ['db2    127.0.0.1:7443 unreachable -       2027-02-24 env=staging role=db site=p…']);
+	t.deepEqual(selected(console).map(line => normalise(line)), ['db2    127.0.0.1:7443 unreachable -       -    90d     env=staging role=db site…']);
 	t.is(await press(console, keys.enter, 'ECONNREFUSED'), `xi-exec                                                                    agent
 db2  unreachable
 address 127.0.0.1:7443   certificate 033fa9c1d2e4b5a6… expires 2027-02-24
@@ -163,7 +164,7 @@ test('fleet: an empty registry says how to add an agent', async t => {
 	t.teardown(console.unmount);
 	t.is(await waitForFrame(console, 'No agents'), `xi-exec                                                                    fleet
 Filter (/):    0 of 0 agents
-NAME ADDRESS STATUS      SCRIPTS EXPIRES    TAGS
+NAME ADDRESS STATUS      SCRIPTS SEEN EXPIRES TAGS
 No agents are paired yet. Press p to pair one.${blank(19)}${fleetHints}`);
 });
 
@@ -189,9 +190,23 @@ test('fleet: an agent whose own tags differ from the registry\'s is marked drift
 	t.teardown(console.unmount);
 	await waitForFrame(console, 'web3   127.0.0.1:7446 reachable');
 	await press(console, keys.down, () => selected(console)[0]!.startsWith('db1 '));
-	t.deepEqual(selected(console), ['db1    127.0.0.1:7442 reachable   3       2027-02-24 (drifted) env=production r…']);
-	t.false(console.lastFrame()!.includes('cache1 127.0.0.1:7441 reachable   3       2027-02-24 (drifted)'));
+	t.deepEqual(selected(console).map(line => normalise(line)), ['db1    127.0.0.1:7442 reachable   3       0s   90d     (drifted) env=production…']);
+	t.false(normalise(console.lastFrame()).includes('cache1 127.0.0.1:7441 reachable   3       0s   90d     (drifted)'));
+	t.true(normalise(console.lastFrame()).includes('cache1 127.0.0.1:7441 reachable   3       0s   90d     env=production'));
 	const details = await press(console, keys.enter, 'agent\n');
 	t.true(details.includes('\ntags env=production role=db site=london\ndrifted: its own tags say site=paris (registry: london)\n'), details);
+	t.deepEqual(console.largest(), {lines: 23, columns: 80});
+});
+
+test('fleet: at 80 columns SEEN stays and the tags filtered on are never cut; EXPIRES and SCRIPTS give way for them', async t => {
+	const console = await renderApp(new FakeCore());
+	t.teardown(console.unmount);
+	await waitForFrame(console, 'web3   127.0.0.1:7446 reachable');
+	await press(console, '/', 'Filter:  ');
+	t.is(await press(console, 'site=london,role=web,env=*\r', 'Filter (/)'), `xi-exec                                                                    fleet
+Filter (/): site=london,role=web,env=*   2 of 6 agents
+NAME   ADDRESS        STATUS      SEEN TAGS
+web1   127.0.0.1:7444 reachable   0s   env=production role=web site=london
+web3   127.0.0.1:7446 reachable   0s   env=staging role=web site=london${blank(18)}${fleetHints}`);
 	t.deepEqual(console.largest(), {lines: 23, columns: 80});
 });

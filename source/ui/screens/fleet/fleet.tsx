@@ -16,7 +16,10 @@ export function Fleet({state, height, width, now}: FleetProps) {
 	const rows = Math.max(1, height - 4);
 	const filterKeys = filterTagKeys(state.filter);
 	const selection = filterSelection(state);
-	const columns = fleetColumns(width, state.agents.map(agent => ({name: visible(agent.name), address: visible(agent.address), tags: tagsCell(agent, filterKeys)})));
+	const cells = state.agents.map(agent => ({name: visible(agent.name), address: visible(agent.address), tags: tagsCell(agent, filterKeys).text}));
+	// The tags filtered on, as wide as the widest of the agents shown: these are never cut.
+	const filtered = Math.max(0, ...shown.map(agent => tagsCell(agent, filterKeys).filtered));
+	const columns = fleetColumns(width, cells, filtered);
 	const start = Math.max(0, Math.min(state.cursor - Math.floor(rows / 2), shown.length - rows));
 	const window = shown.slice(start, start + rows);
 
@@ -36,7 +39,7 @@ export function Fleet({state, height, width, now}: FleetProps) {
 				) : null}
 			</Box>
 			<Text bold>
-				{pad('NAME', columns.name)} {pad('ADDRESS', columns.address)} {pad('STATUS', columns.status)} {pad('SCRIPTS', columns.scripts)} {columns.seen > 0 ? pad('SEEN', columns.seen) + ' ' : ''}{pad('EXPIRES', columns.expires)} TAGS
+				{pad('NAME', columns.name)} {pad('ADDRESS', columns.address)} {pad('STATUS', columns.status)} {cell('SCRIPTS', columns.scripts)}{cell('SEEN', columns.seen)}{cell('EXPIRES', columns.expires)}TAGS
 			</Text>
 			{!state.loaded ? <Text color={theme.dim}>Loading the registry...</Text> : null}
 			{state.loaded && state.agents.length === 0 ? <Text color={theme.dim}>No agents are paired yet. Press p to pair one.</Text> : null}
@@ -48,8 +51,9 @@ export function Fleet({state, height, width, now}: FleetProps) {
 					<Text key={agent.name} inverse={selected} wrap="truncate">
 						{pad(visible(agent.name), columns.name)} {pad(visible(agent.address), columns.address)}{' '}
 						<Text color={selected ? undefined : phaseColor(agent.status)}>{pad(agent.status, columns.status)}</Text>{' '}
-						{pad(agent.status === 'reachable' ? String(agent.scripts.length) : '-', columns.scripts)} {columns.seen > 0 ? pad(ago(agent.seenAt, now), columns.seen) + ' ' : ''}{pad(agent.certificateExpires.slice(0, 10), columns.expires)}{' '}
-						{pad(tagsCell(agent, filterKeys), columns.tags)}
+						{cell(agent.status === 'reachable' ? String(agent.scripts.length) : '-', columns.scripts)}{cell(ago(agent.seenAt, now), columns.seen)}
+						{cell(columns.expires >= 10 ? agent.certificateExpires.slice(0, 10) : expiresIn(agent.certificateExpires, now), columns.expires)}
+						{pad(tagsCell(agent, filterKeys).text, columns.tags)}
 					</Text>
 				);
 			})}
@@ -69,13 +73,37 @@ export function ago(at: number | undefined, now: number): string {
 }
 
 /**
+ * How long a certificate has left, in the width of `EXPIRES`: `20h`, `89d`, `3y`; `expired`;
+ * `-` when the date cannot be read.
+ */
+export function expiresIn(at: string, now: number): string {
+	const left = Date.parse(at) - now;
+	if (Number.isNaN(left)) {
+		return '-';
+	}
+
+	const hours = Math.floor(left / 3_600_000);
+	return left <= 0 ? 'expired' : hours < 48 ? `${hours}h` : hours < 24 * 1000 ? `${Math.floor(hours / 24)}d` : `${Math.floor(hours / 24 / 365)}y`;
+}
+
+/**
  * The registry's tags, marked first (long tags are cut at the end) when the agent's own differ; the
  * agent screen shows how. The tags being filtered on come first: a narrow terminal never cuts them.
  */
-function tagsCell(agent: FleetAgent, first: readonly string[]): string {
+function tagsCell(agent: FleetAgent, first: readonly string[]): {text: string; filtered: number} {
 	const keys = Object.keys(agent.tags).sort();
-	const ordered = [...keys.filter(key => first.includes(key)), ...keys.filter(key => !first.includes(key))];
-	return (isDrifted(agent) ? '(drifted) ' : '') + visible(ordered.map(key => formatTags({[key]: agent.tags[key]!})).join(' '));
+	const tag = (key: string) => visible(formatTags({[key]: agent.tags[key]!}));
+	const marked = isDrifted(agent) ? '(drifted) ' : '';
+	const filtered = keys.filter(key => first.includes(key)).map(key => tag(key));
+	const text = marked + [...filtered, ...keys.filter(key => !first.includes(key)).map(key => tag(key))].join(' ');
+	// What must not be cut: the mark and the tags filtered on (and, when more follows, the `…` that says so).
+	const kept = marked.length + filtered.join(' ').length;
+	return {text, filtered: filtered.length === 0 ? 0 : kept + (text.length > kept ? 1 : 0)};
+}
+
+/** A column followed by its space; nothing for a column that gave way (width 0). */
+function cell(text: string, width: number): string {
+	return width > 0 ? pad(text, width) + ' ' : '';
 }
 
 function pad(text: string, width: number): string {
