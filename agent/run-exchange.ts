@@ -1,0 +1,100 @@
+/**
+ * One run request as execute-run.ts works through it: the frozen arguments, what every log line and
+ * audit record of it carries (secret arguments shown only as hashes), and the two ways it answers —
+ * a result frame carrying this agent's latest signed audit head, or a refusal (logged, recorded,
+ * answered, its reason scrubbed of secret arguments). The field lists are pure (runFields, hookRequest).
+ */
+import {argsHash} from '../source/audit/record.js';
+import {encodeFrame} from '../source/protocol/encode.js';
+import type {ResultFrame, RunFrame, SignedHead} from '../source/protocol/frames.js';
+import {redactArgs, scrubSecrets, secretArgsOf} from '../source/protocol/secret-args.js';
+import type {HookContext} from './auth-hook.js';
+import {noRecorder, type AgentRecorder, type RunContext} from './run-context.js';
+import type {ScriptOutcome} from './run-script.js';
+
+export type RunExchange = {
+	frame: RunFrame;
+	context: RunContext;
+	args: readonly string[];
+	recorder: AgentRecorder;
+	/** What every log line and record of this run carries. */
+	logged: Record<string, unknown>;
+	/** A text with the secret arguments replaced by their hashes. */
+	scrub: (text: string) => string;
+	send: (line: string) => void;
+	answer: (outcome: ScriptOutcome) => void;
+	refuse: (status: 'denied' | 'error' | 'cancelled', unscrubbed: string) => Promise<void>;
+};
+
+export function runExchange(frame: RunFrame, context: RunContext, send: (line: string) => void): RunExchange {
+	const recorder = context.recorder ?? noRecorder;
+	const args = Object.freeze([...frame.args]);
+	// Arguments the script's schema marks secret are kept and shown only as hashes; the hook and the script get them as they are.
+	const secret = secretArgsOf(context.allowlist.get(frame.script)?.entry.args);
+	const scrub = (text: string) => scrubSecrets(text, args, secret);
+	const logged = runFields(frame, context, redactArgs(args, secret), argsHash(args));
+	const answer = (outcome: ScriptOutcome) => {
+		send(encodeFrame(resultFrame(frame.id, outcome, recorder.signedHead())));
+	};
+
+	return {
+		frame,
+		context,
+		args,
+		recorder,
+		logged,
+		scrub,
+		send,
+		answer,
+		async refuse(status, unscrubbed) {
+			const reason = scrub(unscrubbed);
+			context.log('run.refused', {...logged, status, reason});
+			await recorder.record('run.refused', {...logged, status, reason}).catch(() => undefined);
+			answer(notRun(status, reason));
+		},
+	};
+}
+
+/** A result for a run that did not start: no exit, no output. */
+export function notRun(status: ScriptOutcome['status'], reason: string): ScriptOutcome {
+	return {status, exitCode: null, signal: null, durationMs: 0, truncated: false, bytes: {stdout: 0, stderr: 0}, reason};
+}
+
+/** What every log line and audit record of a run carries. Pure. */
+export function runFields(frame: RunFrame, context: Pick<RunContext, 'agentName' | 'peer'>, shownArgs: readonly string[], hash: string): Record<string, unknown> {
+	return {
+		requestId: frame.id,
+		agent: context.agentName,
+		script: frame.script,
+		args: shownArgs,
+		argsHash: hash,
+		caller: frame.caller,
+		token: frame.token ? {id: frame.token.id, name: frame.token.name} : undefined,
+		source: context.peer.address,
+		...(frame.callerSource ? {callerSource: frame.callerSource} : {}),
+		...(frame.client ? {client: frame.client} : {}),
+		...(frame.approval ? {approvalId: frame.approval.id} : {}),
+		controllerSerial: context.peer.serial,
+	};
+}
+
+/** What the auth hook is asked about a run. Pure. */
+export function hookRequest(frame: RunFrame, context: Pick<RunContext, 'agentName' | 'agentTags' | 'peer'>, args: readonly string[], now: number): HookContext {
+	return {
+		requestId: frame.id,
+		agent: {name: context.agentName, tags: context.agentTags ?? {}},
+		script: frame.script,
+		args,
+		caller: frame.caller,
+		token: frame.token ?? null,
+		source: context.peer.address,
+		callerSource: frame.callerSource ?? null,
+		timestamp: new Date(now).toISOString(),
+		dryRun: frame.dryRun === true,
+		approval: frame.approval ?? null,
+	};
+}
+
+export function resultFrame(id: string, outcome: ScriptOutcome, agentHead: SignedHead | undefined): Omit<ResultFrame, 'v'> {
+	return {type: 'result', id, ...outcome, ...(agentHead ? {agentHead} : {})};
+}
