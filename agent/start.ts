@@ -22,6 +22,8 @@ import {formatLogLine} from './log-line.js';
 import type {RunningMetrics} from './metrics/start-metrics.js';
 import {ownersFor, runAsIds} from './owners.js';
 import type {Pins} from './pins.js';
+import type {RelayStart} from './relay-start.js';
+import type {AgentCredentials} from './credentials.js';
 import {acceptPolicyAtStart} from './policy-snapshot.js';
 import {replayMemoryFor} from './replay-memory.js';
 import {detectRunCgroups, runCgroupOwner, type RunCgroups} from './run-cgroup.js';
@@ -93,17 +95,11 @@ export async function startAgent(paths: AgentPaths, printLog: AgentLog = stdoutL
 		...runChecks,
 	});
 	if (config.metrics) {
-		// Loaded only when configured: an agent without metrics does not carry node:http in its memory.
-		const {startAgentMetrics} = await import('./metrics/start-metrics.js');
-		metrics = await startAgentMetrics(paths, config.metrics, script => allowlist.has(script));
+		metrics = await startMetricsOf(paths, config.metrics, script => allowlist.has(script));
 	}
 
-	// Loaded only when configured: an agent without a relay does not carry the NATS client (48 modules) in its memory.
-	const relay = config.relay === undefined ? undefined : (await import('./relay-start.js')).startRelay({
-		home: paths.home,
-		config: {...config, relay: config.relay},
-		credentials: () => current.credentials,
-		pins: () => current.pins,
+	const relay = config.relay === undefined ? undefined : await startRelayOf(paths, {...config, relay: config.relay}, {
+		current: () => current,
 		runContext: () => ({agentName: config.name, agentTags: config.tags, allowlist, limits: config.limits, workingDirectory: config.workingDirectory, slots, ...runChecks}),
 		log,
 		recorder,
@@ -156,6 +152,19 @@ async function runCgroupsOf(config: AgentConfig, paths: AgentPaths, log: AgentLo
 	}
 
 	return cgroups;
+}
+
+/** Loaded only when configured: an agent without metrics does not carry node:http in its memory. */
+async function startMetricsOf(...options: Parameters<typeof import('./metrics/start-metrics.js').startAgentMetrics>): Promise<RunningMetrics> {
+	const {startAgentMetrics} = await import('./metrics/start-metrics.js');
+	return startAgentMetrics(...options);
+}
+
+/** Loaded only when configured: an agent without a relay does not carry the NATS client (48 modules) in its memory. */
+async function startRelayOf(paths: AgentPaths, config: AgentConfig & {relay: string}, parts: Omit<RelayStart, 'home' | 'config' | 'credentials' | 'pins'> & {current: () => {credentials: AgentCredentials; pins: Pins}}) {
+	const {startRelay} = await import('./relay-start.js');
+	const {current, ...rest} = parts;
+	return startRelay({home: paths.home, config, credentials: () => current().credentials, pins: () => current().pins, ...rest});
 }
 
 async function listenOn(server: Server, listen: HostPort | undefined): Promise<void> {
