@@ -12,11 +12,11 @@ const pure = {
 	paths: [...ioModules, 'execa', 'lowdb', 'proper-lockfile'].map(name => ({name, message: 'A pure folder does no IO: take a port as a parameter instead.'})),
 	patterns: [{regex: String.raw`(^|/)home\.js$`, message: 'A pure folder does not reach for the home (an IO shell): take what it needs as a parameter.'}],
 };
-const faces = ['commands', 'api', 'ui', 'mcp'];
+const faces = ['commands', 'api', 'ui', 'mcp', 'demo'];
 const otherFaces = face => ({
 	patterns: [{
 		regex: String.raw`^\.\./(${faces.filter(other => other !== face).join('|')})/`,
-		message: 'A face (CLI commands, REST API, console, MCP) does not import another face: move the shared logic into a use case.',
+		message: 'A face (CLI commands, REST API, console, MCP, demo) does not import another face: move the shared logic into a use case.',
 	}],
 });
 
@@ -46,7 +46,7 @@ export default tseslint.config(
 		files: ['agent/**/*.ts'],
 		rules: {
 			'no-restricted-imports': ['error', {patterns: [{
-				regex: String.raw`/source/(commands|api|ui|mcp|dispatch)/|/source/home\.js$`,
+				regex: String.raw`/source/(commands|api|ui|mcp|demo|dispatch)/|/source/home\.js$`,
 				message: 'The agent imports only shared modules (protocol, pki, policy, audit, io, errors, the CLI runner), never the controller\'s faces, dispatch or home.',
 			}]}],
 		},
