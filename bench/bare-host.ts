@@ -5,7 +5,7 @@
  * writes its stdout to the socket and ends the connection when the script exits. With one server
  * it is also the "bare node:tls server" whose idle RSS the agent's is compared with.
  *
- *   node [--import=tsx] bare-host.ts SERVERS.json     SERVERS.json: {script, servers: [{port, key, cert, ca}]} (PEM paths)
+ *   node [--import=tsx] bare-host.ts SERVERS.json     SERVERS.json: {script, servers: [{port, key, cert, ca, host?}]} (PEM paths; host 127.0.0.1)
  *
  * Node built-ins only, so that the bench can also run it as plain JavaScript (see rss.ts).
  */
@@ -15,7 +15,7 @@ import {readFileSync} from 'node:fs';
 import {createServer, type Server, type TLSSocket} from 'node:tls';
 import {announce, exitWhenAsked} from './host-protocol.js';
 
-export type BareServerSpec = {port: number; key: string; cert: string; ca: string};
+export type BareServerSpec = {port: number; key: string; cert: string; ca: string; host?: string};
 export type BareHostInput = {script: string; servers: BareServerSpec[]};
 
 const input = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as BareHostInput;
@@ -45,7 +45,7 @@ function listen(spec: BareServerSpec): Promise<void> {
 	servers.push(server);
 	return new Promise((resolve, reject) => {
 		server.once('error', reject);
-		server.listen(spec.port, '127.0.0.1', () => {
+		server.listen(spec.port, spec.host ?? '127.0.0.1', () => {
 			server.off('error', reject);
 			resolve();
 		});

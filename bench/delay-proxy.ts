@@ -14,7 +14,8 @@ import {performance} from 'node:perf_hooks';
 import {DelayLine} from './delay-line.js';
 import {RoundTripCounter} from './round-trips.js';
 
-export type ProxyRoute = {listen: number; target: number};
+/** A proxy on 127.0.0.1:listen in front of targetHost:target (targetHost 127.0.0.1 when absent). */
+export type ProxyRoute = {listen: number; target: number; targetHost?: string};
 
 /** What one listening port saw since it was last asked: one entry per connection, its round trips. */
 export type RouteCounts = {listen: number; roundTrips: number[]};
@@ -98,7 +99,7 @@ export function createDelayProxy(route: ProxyRoute, delayMs: number): DelayProxy
 				return;
 			}
 
-			const socket = connect({host: '127.0.0.1', port: route.target, allowHalfOpen: true, noDelay: true});
+			const socket = connect({host: route.targetHost ?? '127.0.0.1', port: route.target, allowHalfOpen: true, noDelay: true});
 			backend = socket;
 			open.add(socket);
 			socket.on('connect', towardsServer);

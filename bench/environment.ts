@@ -5,7 +5,31 @@ import {cpus} from 'node:os';
 import {join, relative} from 'node:path';
 import {repoRoot} from './hosts.js';
 
-export type Settings = {sizes: number[]; repetitions: number; workers: number; parallel: number; delayMs: number};
+export type Settings = {sizes: number[]; repetitions: number; workers: number; parallel: number; delayMs: number; relay: boolean; only?: ReadonlySet<Section>};
+
+/** The parts of the bench BENCH_ONLY can choose (fan-out includes the relay rows); `threads` runs only when named. */
+export const sections = ['fan-out', 'latency', 'console', 'ssh', 'start', 'rss', 'release', 'durability', 'threads'] as const;
+export type Section = typeof sections[number];
+
+function onlySections(): ReadonlySet<Section> | undefined {
+	const text = process.env['BENCH_ONLY'];
+	if (text === undefined || text === '') {
+		return undefined;
+	}
+
+	const names = text.split(',');
+	const unknown = names.filter(name => !(sections as readonly string[]).includes(name));
+	if (unknown.length > 0) {
+		throw new Error(`BENCH_ONLY=${text}: ${unknown.join(', ')} unknown; expected some of ${sections.join(',')}`);
+	}
+
+	return new Set(names as Section[]);
+}
+
+/** Whether this run measures `section` (every one unless BENCH_ONLY names some). */
+export function measures(settings: Settings, section: Section): boolean {
+	return settings.only === undefined ? section !== 'threads' : settings.only.has(section);
+}
 
 function numbers(name: string, fallback: number[]): number[] {
 	const text = process.env[name];
@@ -21,10 +45,16 @@ function numbers(name: string, fallback: number[]): number[] {
 	return values;
 }
 
-/** BENCH_SIZES (10,100,1000), BENCH_REPS (5), BENCH_WORKERS (4), BENCH_PARALLEL (256), BENCH_DELAY_MS (25; 0: no delayed runs). */
+/**
+ * BENCH_SIZES (10,100,1000), BENCH_REPS (5), BENCH_WORKERS (4), BENCH_PARALLEL (256), BENCH_DELAY_MS
+ * (25; 0: no delayed runs), BENCH_RELAY (1; 0: no relay rows), BENCH_ONLY (every section).
+ */
 export function readSettings(): Settings {
 	const delay = process.env['BENCH_DELAY_MS'];
+	const only = onlySections();
 	return {
+		relay: process.env['BENCH_RELAY'] !== '0',
+		...(only ? {only} : {}),
 		delayMs: delay === '0' ? 0 : numbers('BENCH_DELAY_MS', [25])[0]!,
 		sizes: numbers('BENCH_SIZES', [10, 100, 1000]).sort((a, b) => a - b),
 		repetitions: numbers('BENCH_REPS', [5])[0]!,
@@ -86,23 +116,37 @@ export function fileLimitNote(settings: Settings): {note: string; tooLow: boolea
 }
 
 /**
- * A block of `count` free ports on 127.0.0.1 (each probed by listening on it), between 10000 and
- * the kernel's ephemeral range, avoiding 20000-40000 where the project's tests put their agents.
+ * The floor's bare servers listen on this second loopback address (all of 127.0.0.0/8 is loopback
+ * on Linux), on the same port numbers as the agents: 10,000 agents then need 10,000 ports, not
+ * 20,000, which would not fit below the ephemeral range.
+ */
+export const floorHost = '127.0.0.2';
+
+/**
+ * A block of `count` free ports on 127.0.0.1 and floorHost (each probed by listening on it),
+ * below the kernel's ephemeral range and 20000 (20000-40000 is where the project's tests put their
+ * agents): between 10000 and 20000 when it fits there, else from 2048 (10,000 agents).
  */
 export async function freePortBlock(count: number): Promise<number> {
 	const [ephemeralLow] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
-	const ceiling = Math.min(ephemeralLow ?? 32_768, 20_000) - count;
+	const top = Math.min(ephemeralLow ?? 32_768, 20_000);
+	const bottom = top - count >= 10_000 ? 10_000 : 2048;
+	const ceiling = top - count;
+	if (ceiling < bottom) {
+		throw new Error(`${count} ports do not fit between ${bottom} and ${top} on 127.0.0.1: use fewer agents (BENCH_SIZES)`);
+	}
+
 	for (let attempt = 0; attempt < 20; attempt++) {
-		const base = 10_000 + Math.floor(Math.random() * Math.max(1, ceiling - 10_000));
-		if (await allFree(base, count)) {
+		const base = bottom + Math.floor(Math.random() * Math.max(1, ceiling - bottom));
+		if (await allFree('127.0.0.1', base, count) && await allFree(floorHost, base, count)) {
 			return base;
 		}
 	}
 
-	throw new Error(`found no ${count} free consecutive ports on 127.0.0.1 between 10000 and ${ceiling + count}`);
+	throw new Error(`found no ${count} free consecutive ports on 127.0.0.1 and ${floorHost} between ${bottom} and ${top}`);
 }
 
-async function allFree(base: number, count: number): Promise<boolean> {
+async function allFree(host: string, base: number, count: number): Promise<boolean> {
 	const servers: Server[] = [];
 	try {
 		for (let port = base; port < base + count; port++) {
@@ -110,7 +154,7 @@ async function allFree(base: number, count: number): Promise<boolean> {
 			servers.push(server);
 			await new Promise<void>((resolve, reject) => {
 				server.once('error', reject);
-				server.listen(port, '127.0.0.1', resolve);
+				server.listen(port, host, resolve);
 			});
 		}
 

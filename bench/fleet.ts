@@ -3,11 +3,12 @@
  * agent home per agent, each with its own key and certificate minted by our pki module (the way
  * pairing issues them), its own port on 127.0.0.1 and /usr/bin/uptime on its allowlist.
  */
-import {cpSync, mkdirSync, writeFileSync} from 'node:fs';
+import {chmodSync, copyFileSync, cpSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
-import {controllerPaths, initControllerHome, loadCertificateAuthority, loadControllerCredentials, openControllerRegistry, type TlsCredentials} from '../source/home.js';
-import {readTextFile} from '../source/io/files.js';
-import {certificateSha256, generateKeyPair, issueCertificate, normaliseSerial, privateKeyToPem, publicKeySha256, x509, type CertificateAuthority} from '../source/pki/index.js';
+import {controllerPaths, loadControllerCredentials, openControllerRegistry, type TlsCredentials} from '../source/home.js';
+import {certificateSha256, generateKeyPair, issueCertificate, normaliseSerial, privateKeyToPem, publicKeySha256} from '../source/pki/index.js';
+import {cachedFleet} from './fleet-cache.js';
+import {loadIssuer, type Issuer} from './issuer.js';
 import {addAgent, type AgentRecord, type Registry} from '../source/registry/model.js';
 import {allowScript, initAgent} from '../agent/commands.js';
 import {agentPaths, readAgentConfig, writeAgentConfig, writePins} from '../agent/home.js';
@@ -34,19 +35,55 @@ export function agentName(index: number): string {
 	return `bench-${String(index + 1).padStart(4, '0')}`;
 }
 
-/** Mints `count` agents on ports firstPort, firstPort + 1, ... and registers them all in one update. */
-export async function createFleet(root: string, count: number, firstPort: number): Promise<BenchFleet> {
+/**
+ * A fleet of `count` agents on ports firstPort, firstPort + 1, ... of 127.0.0.1, registered in one
+ * update. Their keys and certificates come from the fleet cache (fleet-cache.ts; minted on the
+ * first run of a size). Their homes are written fresh: one template home made by the agent's own
+ * commands (init, allowlist entry, pins: the real formats and checks), copied for each agent with
+ * its name and port, without the fsync the agent's commands do (a bench home needs no durability,
+ * and 10,000 homes × 5 fsyncs took minutes).
+ */
+export async function createFleet(root: string, count: number, firstPort: number, log: (text: string) => void = () => undefined): Promise<BenchFleet & {minted: boolean}> {
+	const cached = await cachedFleet(count, agentName, log);
 	const controllerHome = join(root, 'controller');
-	await initControllerHome(controllerHome, new Date());
+	cpSync(cached.controllerHome, controllerHome, {recursive: true});
 	const paths = controllerPaths(controllerHome);
 	const issuer = await loadIssuer(controllerHome);
-	const agents: BenchAgent[] = [];
-	for (let index = 0; index < count; index++) {
-		agents.push(await mintAgent(issuer, join(root, 'agents'), agentName(index), firstPort + index));
-	}
+	const template = agentPaths(join(root, 'agent-template'));
+	initAgent(template, {name: 'bench-template', listen: '127.0.0.1:1', tags: ['bench=yes']});
+	const config = readAgentConfig(template);
+	allowScript(template, script.name, script.path, {description: 'Load and uptime'});
+	writePins(template, {caSha256: publicKeySha256(issuer.ca.certificate), controllerSerials: [issuer.controllerSerial]});
+	const files = {allowlist: readFileSync(template.allowlist), pins: readFileSync(template.pins), ca: issuer.ca.certificate.toString('pem')};
+	const now = new Date().toISOString();
+	const agents = cached.agents.map((minted, index): BenchAgent => {
+		const port = firstPort + index;
+		const paths = agentPaths(join(root, 'agents', minted.name));
+		mkdirSync(paths.home, {recursive: true, mode: 0o700});
+		writeFileSync(paths.config, JSON.stringify({...config, name: minted.name, listen: `127.0.0.1:${port}`, limits: {...config.limits, handshakeTimeoutMs: benchHandshakeTimeoutMs}}, null, '\t') + '\n', {mode: 0o600});
+		writeFileSync(paths.allowlist, files.allowlist, {mode: 0o600});
+		writeFileSync(paths.pins, files.pins, {mode: 0o600});
+		writeFileSync(paths.ca, files.ca, {mode: 0o644});
+		copyFileSync(cached.keyOf(minted.name), paths.key);
+		chmodSync(paths.key, 0o600);
+		const certificate = readFileSync(cached.certOf(minted.name), 'utf8');
+		writeFileSync(paths.cert, certificate, {mode: 0o644});
+		const record: AgentRecord = {
+			name: minted.name,
+			address: `127.0.0.1:${port}`,
+			tags: {bench: 'yes'},
+			serial: minted.serial,
+			fingerprint: minted.fingerprint,
+			certificateIssued: minted.issued,
+			certificateExpires: minted.expires,
+			certificate,
+			pairedAt: now,
+		};
+		return {name: minted.name, home: paths.home, port, record};
+	});
 
 	await openControllerRegistry(paths).update(registry => agents.reduce<Registry>((next, agent) => addAgent(next, agent.record), registry));
-	return {controllerHome, credentials: loadControllerCredentials(paths), agents};
+	return {controllerHome, credentials: loadControllerCredentials(paths), agents, minted: cached.minted};
 }
 
 /**
@@ -65,13 +102,7 @@ export async function controllerHomeWith(fleet: BenchFleet, root: string, count:
 	return home;
 }
 
-export type Issuer = {ca: CertificateAuthority; controllerSerial: string};
-
-export async function loadIssuer(controllerHome: string): Promise<Issuer> {
-	const paths = controllerPaths(controllerHome);
-	const controllerCertificate = new x509.X509Certificate(readTextFile(paths.controllerCert, 'controller cert'));
-	return {ca: await loadCertificateAuthority(paths), controllerSerial: normaliseSerial(controllerCertificate.serialNumber)};
-}
+export {loadIssuer, type Issuer} from './issuer.js';
 
 /** One agent home: config, allowlist (uptime), key 0600, certificate, CA, pins. */
 export async function mintAgent(issuer: Issuer, directory: string, name: string, port: number): Promise<BenchAgent> {

@@ -23,11 +23,12 @@ export function dealRoundRobin<T>(items: readonly T[], workers: number): T[][] {
 }
 
 /** Starts one `node --import=tsx bench/<script> INPUT.json` per input and waits until all listen. */
-export async function startHosts(script: 'agent-host.ts' | 'bare-host.ts' | 'delay-host.ts', inputs: readonly unknown[], directory: string): Promise<Hosts> {
+/** `name` names the input files (the script's name by default); `readyWithinMs` (180 s) bounds the wait. */
+export async function startHosts(script: 'agent-host.ts' | 'bare-host.ts' | 'delay-host.ts' | 'mint-host.ts' | 'relay-host.ts', inputs: readonly unknown[], directory: string, options: {name?: string; readyWithinMs?: number} = {}): Promise<Hosts> {
 	const processes = await Promise.all(inputs.map((input, index) => {
-		const file = join(directory, `${script.replace(/\.ts$/, '')}-${index}.json`);
+		const file = join(directory, `${options.name ?? script.replace(/\.ts$/, '')}-${index}.json`);
 		writeFileSync(file, JSON.stringify(input));
-		return startHost([join(benchDirectory, script), file]);
+		return startHost([join(benchDirectory, script), file], {readyWithinMs: options.readyWithinMs});
 	}));
 	return {
 		processes,
@@ -47,7 +48,7 @@ function hostLog(args: readonly string[]): 'ignore' | number {
 	return openSync(join(directory, `${basename(args.at(-1) ?? 'host', '.json')}.log`), 'a');
 }
 
-export function startHost(args: readonly string[], options: {tsx?: boolean} = {}): Promise<ChildProcess> {
+export function startHost(args: readonly string[], options: {tsx?: boolean; readyWithinMs?: number | undefined} = {}): Promise<ChildProcess> {
 	// BENCH_PROFILE=DIR: every host writes a V8 CPU profile there when it exits (for "where does the time go").
 	const profile = process.env['BENCH_PROFILE'] ? [`--cpu-prof`, `--cpu-prof-dir=${process.env['BENCH_PROFILE']}`] : [];
 	// BENCH_HOST_LOGS=DIR: each host's stdout (for agents, their JSON log) goes to a file there.
@@ -65,9 +66,10 @@ export function startHost(args: readonly string[], options: {tsx?: boolean} = {}
 		stderr = (stderr + chunk.toString()).slice(-10_000);
 	});
 	return new Promise((resolve, reject) => {
+		const readyWithinMs = options.readyWithinMs ?? 180_000;
 		const timer = setTimeout(() => {
-			reject(new Error(`${args[0]} did not report ready within 180 s`));
-		}, 180_000);
+			reject(new Error(`${args[0]} did not report ready within ${readyWithinMs / 1000} s`));
+		}, readyWithinMs);
 		child.on('message', (message: HostMessage) => {
 			clearTimeout(timer);
 			if ('ready' in message) {
@@ -109,6 +111,13 @@ export function reapedChildrenCpuMs(): number {
 export function ownCpuMs(): number {
 	const {user, system} = process.cpuUsage();
 	return (user + system) / 1000;
+}
+
+/** This process's resident memory now (VmRSS) and its peak so far (VmHWM), in KiB. */
+export function ownRssKiB(): {rss: number; peak: number} {
+	const status = readFileSync('/proc/self/status', 'utf8');
+	const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? Number.NaN);
+	return {rss: field('VmRSS'), peak: field('VmHWM')};
 }
 
 /** Resident memory of each of these processes, in KiB (VmRSS). */

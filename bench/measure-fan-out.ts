@@ -5,11 +5,17 @@
  * for N = 100 also the real built CLI. Beside wall time, the CPU each run cost: this process (the
  * client side) plus the host processes (the servers and the scripts they ran), which holds up
  * better than wall time on a machine busy with other work.
+ *
+ * With a relay (one local nats-server and relay agents in their own host processes, the same
+ * certificates), the same rounds also run the dispatcher over the relay, and a dry run (every
+ * check on the agent, no script spawned: what the transport costs) over direct TLS and the relay.
  */
 import {createClientContext} from '../source/dispatch/agent-connection.js';
+import type {AgentTarget} from '../source/dispatch/agent-connection.js';
 import type {BenchFleet} from './fleet.js';
 import {floorFanOut, type FanOutTiming} from './floor.js';
-import {cpuMs, ownCpuMs, rssKiB, type Hosts} from './hosts.js';
+import {cpuMs, ownCpuMs, ownRssKiB, rssKiB, type Hosts} from './hosts.js';
+import {floorHost} from './environment.js';
 import {cliRun, dispatcherFanOut} from './ours.js';
 import {median} from './processes.js';
 import {repeat, verdict, withCpu, type Measured, type Report} from './report.js';
@@ -17,12 +23,17 @@ import {mebibytes, ratio, seconds} from './table.js';
 
 export type FanOutSettings = {sizes: number[]; repetitions: number; parallel: number};
 
-export type FanOutSetup = {fleet: BenchFleet; agentHosts: Hosts; bareHosts: Hosts; floorPorts: number[]; cliHome?: string};
+/** The relay side: its URL, and the processes whose CPU a relay run costs (relay hosts and the broker). */
+export type RelaySetup = {url: string; hosts: Hosts};
+
+export type FanOutSetup = {fleet: BenchFleet; agentHosts: Hosts; bareHosts: Hosts; floorPorts: number[]; cliHome?: string; relay?: RelaySetup};
 
 /** What the parallel-ssh comparison needs: our time for the same 100 hosts. */
 export type Ours100 = {cli?: Measured; dispatcher?: Measured};
 
 type Sample = {ms: number; cpu: number; clientCpu: number; failure?: string};
+type Kind = 'dispatcher' | 'floor' | 'relay' | 'direct dry run' | 'relay dry run';
+type Summary = {wall: Measured; cpu: number; clientCpu: number};
 
 async function sampled(hosts: Hosts, run: () => Promise<FanOutTiming>): Promise<Sample> {
 	const ownBefore = ownCpuMs();
@@ -34,56 +45,103 @@ async function sampled(hosts: Hosts, run: () => Promise<FanOutTiming>): Promise<
 	return {ms: timing.ms, cpu, clientCpu, ...(failure ? {failure} : {})};
 }
 
+/** The relay's targets: the same agents, their registry record saying transport nats at this broker. */
+function relayTargets(fleet: BenchFleet, size: number, url: string): AgentTarget[] {
+	return fleet.agents.slice(0, size).map(agent => ({...agent.record, transport: 'nats' as const, relay: url}));
+}
+
 export async function measureFanOuts(report: Report, setup: FanOutSetup, settings: FanOutSettings, log: (text: string) => void): Promise<Ours100> {
-	const {fleet, agentHosts, bareHosts, floorPorts} = setup;
+	const {fleet, agentHosts, bareHosts, floorPorts, relay} = setup;
 	const context = createClientContext(fleet.credentials);
-	const runs = {
-		dispatcher: (size: number) => sampled(agentHosts, () => dispatcherFanOut(fleet.agents.slice(0, size).map(agent => agent.record), fleet.credentials, settings.parallel)),
-		floor: (size: number) => sampled(bareHosts, () => floorFanOut(floorPorts.slice(0, size), context.tls, settings.parallel)),
+	const direct = (size: number) => fleet.agents.slice(0, size).map(agent => agent.record);
+	const runs: Partial<Record<Kind, (size: number) => Promise<Sample>>> = {
+		dispatcher: size => sampled(agentHosts, () => dispatcherFanOut(direct(size), fleet.credentials, settings.parallel)),
+		floor: size => sampled(bareHosts, () => floorFanOut(floorPorts.slice(0, size), context.tls, settings.parallel, floorHost)),
 	};
-	const largest = Math.max(...settings.sizes);
-	log(`warm-up: one dispatcher run and one floor run on ${largest} agents`);
-	await runs.dispatcher(largest);
-	await runs.floor(largest);
+	if (relay) {
+		runs.relay = size => sampled(relay.hosts, () => dispatcherFanOut(relayTargets(fleet, size, relay.url), fleet.credentials, settings.parallel));
+		runs['direct dry run'] = size => sampled(agentHosts, () => dispatcherFanOut(direct(size), fleet.credentials, settings.parallel, {dryRun: true}));
+		runs['relay dry run'] = size => sampled(relay.hosts, () => dispatcherFanOut(relayTargets(fleet, size, relay.url), fleet.credentials, settings.parallel, {dryRun: true}));
+	}
+
+	const kinds = Object.keys(runs) as Kind[];
+	// Warms up the code and the page cache; at 1000 agents and more, a full-size run would cost minutes for nothing.
+	const warmUp = Math.min(Math.max(...settings.sizes), 100);
+	log(`warm-up: one run each (${kinds.join(', ')}) on ${warmUp} agents`);
+	for (const kind of kinds) {
+		await runs[kind]!(warmUp);
+	}
 
 	const ours: Ours100 = {};
 	for (const size of settings.sizes) {
-		// At 1000 agents a run takes seconds (minutes on a busy machine): three runs each.
+		// At 1000 agents and more a run takes seconds (minutes on a busy machine): three runs each.
 		const repetitions = size >= 1000 ? Math.min(settings.repetitions, 3) : settings.repetitions;
-		log(`fan-out on ${size} agents, ${repetitions} runs each`);
-		const samples = {dispatcher: [] as Sample[], floor: [] as Sample[]};
+		log(`fan-out on ${size} agents (${kinds.join(', ')}), ${repetitions} runs each, interleaved`);
+		const samples = Object.fromEntries(kinds.map(kind => [kind, [] as Sample[]])) as Record<Kind, Sample[]>;
 		for (let run = 0; run < repetitions; run++) {
-			for (const which of run % 2 === 0 ? ['dispatcher', 'floor'] as const : ['floor', 'dispatcher'] as const) {
-				const sample = await runs[which](size);
-				samples[which].push(sample);
+			// Each round starts with the next kind, so that none always runs right after the same other.
+			for (const kind of [...kinds.slice(run % kinds.length), ...kinds.slice(0, run % kinds.length)]) {
+				const sample = await runs[kind]!(size);
+				samples[kind].push(sample);
 				if (sample.failure) {
-					report.notes.push(`N=${size} ${which}, run ${run + 1}: ${sample.failure}`);
+					report.notes.push(`N=${size} ${kind}, run ${run + 1}: ${sample.failure}`);
 				}
 			}
 		}
 
-		const summary = (which: 'dispatcher' | 'floor') => {
-			const each = samples[which];
-			report.notes.push(`N=${size} ${which}: wall ${each.map(sample => seconds(sample.ms)).join(', ')}; CPU ${each.map(sample => seconds(sample.cpu)).join(', ')} (client side ${each.map(sample => seconds(sample.clientCpu)).join(', ')})`);
+		const summary = (kind: Kind): Summary => {
+			const each = samples[kind];
+			report.notes.push(`N=${size} ${kind}: wall ${each.map(sample => seconds(sample.ms)).join(', ')}; CPU ${each.map(sample => seconds(sample.cpu)).join(', ')} (client side ${each.map(sample => seconds(sample.clientCpu)).join(', ')})`);
 			return {
 				wall: {median: median(each.map(sample => sample.ms)), samples: each.map(sample => sample.ms), failedRuns: each.filter(sample => sample.failure).length},
 				cpu: median(each.map(sample => sample.cpu)),
+				clientCpu: median(each.map(sample => sample.clientCpu)),
 			};
 		};
 
 		const dispatcher = summary('dispatcher');
 		const floor = summary('floor');
 		const wallRatio = dispatcher.wall.median / floor.wall.median;
+		const perAgent = (summary: Summary) => `${(summary.clientCpu / size).toFixed(2)} ms`;
 		report.rows.push(
 			{
 				measure: `fan-out N=${size}: dispatcher, parallel ${settings.parallel}`,
 				value: seconds(dispatcher.wall.median),
 				cpu: seconds(dispatcher.cpu),
 				ratio: `${ratio(wallRatio)} floor`,
-				...(size === 1000 ? {target: '≤ 1.50× floor', verdict: verdict(wallRatio <= 1.5, dispatcher.wall, floor.wall)} : {}),
+				...(size >= 1000 ? {target: size > 1000 ? '≤ 1.20× floor' : '≤ 1.50× floor', verdict: verdict(wallRatio <= (size > 1000 ? 1.2 : 1.5), dispatcher.wall, floor.wall)} : {}),
 			},
 			{measure: `fan-out N=${size}: floor (bare mTLS + spawn)`, value: seconds(floor.wall.median), cpu: seconds(floor.cpu), ratio: `CPU ${ratio(dispatcher.cpu / floor.cpu)}`},
 		);
+		if (relay) {
+			const relayRun = summary('relay');
+			const directDry = summary('direct dry run');
+			const relayDry = summary('relay dry run');
+			const faster = (ours: Summary, than: Summary) => than.wall.median / ours.wall.median;
+			const target = size >= 1000 ? {target: '≥ 5× faster than direct'} : {};
+			report.rows.push(
+				{
+					measure: `fan-out N=${size}: relay (one nats-server), parallel ${settings.parallel}`,
+					value: seconds(relayRun.wall.median),
+					cpu: seconds(relayRun.cpu),
+					ratio: `${ratio(faster(relayRun, dispatcher))} faster than direct, ${ratio(relayRun.wall.median / floor.wall.median)} floor`,
+					...target,
+					...(size >= 1000 ? {verdict: verdict(faster(relayRun, dispatcher) >= 5, relayRun.wall, dispatcher.wall)} : {}),
+				},
+				{measure: `  controller CPU per agent: relay / direct TLS`, value: perAgent(relayRun), ratio: `direct ${perAgent(dispatcher)}, ${ratio(dispatcher.clientCpu / relayRun.clientCpu)} less`},
+				{measure: `fan-out N=${size} dry run (no spawn): direct TLS`, value: seconds(directDry.wall.median), cpu: seconds(directDry.cpu), ratio: `controller ${perAgent(directDry)}/agent`},
+				{
+					measure: `fan-out N=${size} dry run (no spawn): relay`,
+					value: seconds(relayDry.wall.median),
+					cpu: seconds(relayDry.cpu),
+					ratio: `${ratio(faster(relayDry, directDry))} faster than direct; controller ${perAgent(relayDry)}/agent`,
+					...target,
+					...(size >= 1000 ? {verdict: verdict(faster(relayDry, directDry) >= 5, relayDry.wall, directDry.wall)} : {}),
+				},
+			);
+		}
+
+		report.notes.push(`controller (this process) after the N=${size} runs: RSS ${mebibytes(ownRssKiB().rss)}, peak so far ${mebibytes(ownRssKiB().peak)}`);
 		if (size === 100) {
 			ours.dispatcher = dispatcher.wall;
 		}
@@ -91,7 +149,7 @@ export async function measureFanOuts(report: Report, setup: FanOutSetup, setting
 
 	// A spawn's fork copies the parent's page tables: bigger host processes spawn more slowly.
 	const rss = (hosts: Hosts) => rssKiB(hosts.processes).map(kib => mebibytes(kib)).join(', ');
-	report.notes.push(`RSS after the fan-outs: agent hosts ${rss(agentHosts)}; bare hosts ${rss(bareHosts)}`);
+	report.notes.push(`RSS after the fan-outs: agent hosts ${rss(agentHosts)}; bare hosts ${rss(bareHosts)}${relay ? `; relay hosts and the broker (last) ${rss(relay.hosts)}` : ''}`);
 
 	if (setup.cliHome) {
 		const {cliHome} = setup;
@@ -105,5 +163,30 @@ export async function measureFanOuts(report: Report, setup: FanOutSetup, setting
 		});
 	}
 
+	const largest = Math.max(...settings.sizes);
+	if (largest >= 1000) {
+		await measureCliMemory(report, setup, largest, settings.parallel, log);
+	}
+
 	return ours;
+}
+
+/**
+ * The built CLI on every agent of the fleet, once: its wall time and its peak resident memory,
+ * beside the same CLI's on 100 agents' worth of output — what the controller holds grows with N
+ * only by what each host's result keeps (its output, for the grouped summary and --json).
+ */
+async function measureCliMemory(report: Report, setup: FanOutSetup, size: number, parallel: number, log: (text: string) => void): Promise<void> {
+	const homes = [...(setup.cliHome ? [[100, setup.cliHome] as const] : []), [size, setup.fleet.controllerHome] as const];
+	for (const [count, home] of homes) {
+		log(`the built CLI on all ${count} agents, once, its peak RSS sampled`);
+		const run = await cliRun(home, 'all', parallel, undefined, {peakRss: true, timeoutMs: 3_600_000});
+		const summary = run.stdout.trim().split('\n').at(-1) ?? '';
+		report.notes.push(`N=${count} CLI: ${seconds(run.ms)}, exit ${run.code}; ${run.failure ?? summary}; peak RSS ${run.peakRssKiB === undefined ? 'not read' : mebibytes(run.peakRssKiB)}`);
+		report.rows.push({
+			measure: `fan-out N=${count}: CLI run --on all, its peak RSS`,
+			value: run.peakRssKiB === undefined ? 'not read' : mebibytes(run.peakRssKiB),
+			ratio: `wall ${seconds(run.ms)}${run.failure ? '; some hosts not ok (notes)' : ''}`,
+		});
+	}
 }

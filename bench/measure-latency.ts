@@ -12,6 +12,7 @@ import type {DelayHostInput} from './delay-host.js';
 import type {ProxyRoute} from './delay-proxy.js';
 import {controllerHomeWith, script, type BenchFleet} from './fleet.js';
 import {floorFanOut} from './floor.js';
+import {floorHost} from './environment.js';
 import type {HostMessage} from './host-protocol.js';
 import {dealRoundRobin, startHosts} from './hosts.js';
 import {parallelSsh, parallelSshDefault, sshRun, startLoopbackSshd, type LoopbackSshd, type SshTools} from './loopback-sshd.js';
@@ -95,7 +96,7 @@ export async function measureLatency(report: Report, fleet: BenchFleet, tools: S
 
 	const routes: ProxyRoute[] = [
 		...fleet.agents.slice(0, size).map((agent, index) => ({listen: agentProxy(index), target: agent.port})),
-		...settings.floorPorts.slice(0, size).map((port, index) => ({listen: floorProxy(index), target: port})),
+		...settings.floorPorts.slice(0, size).map((port, index) => ({listen: floorProxy(index), target: port, targetHost: floorHost})),
 		...(sshd ? [{listen: sshdProxy, target: sshd.port}] : []),
 	];
 	const proxies = await startHosts('delay-host.ts', dealRoundRobin(routes, 2).map((share): DelayHostInput => ({delayMs, routes: share})), settings.directory);

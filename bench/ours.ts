@@ -31,25 +31,29 @@ setMaxListeners(0);
  * One `run uptime` on every target through `dispatch()`, as `xi-exec run` calls it (one client
  * context per run), except for the time limits: the agents' handshake limit (see fleet.ts)
  * rather than the CLI's 5 s to connect, and benchRunTimeoutMs rather than its 30 s to answer.
+ * Targets of transport `nats` go through the relay: the run opens its broker connection and
+ * closes it at the end, as a CLI run does. `dryRun`: every check on the agent, no script spawned.
  */
-export async function dispatcherFanOut(targets: readonly AgentTarget[], credentials: TlsCredentials, parallel: number): Promise<FanOutTiming> {
+export async function dispatcherFanOut(targets: readonly AgentTarget[], credentials: TlsCredentials, parallel: number, options: {dryRun?: boolean} = {}): Promise<FanOutTiming> {
 	const started = performance.now();
+	const context = createClientContext(credentials);
 	const results = await dispatch(targets, {
 		requestId: randomUUID(),
 		script: script.name,
 		args: [],
 		caller: 'bench@localhost',
 		timeoutMs: benchRunTimeoutMs,
-		dryRun: false,
-	}, {context: createClientContext(credentials), parallel, connectTimeoutMs: benchHandshakeTimeoutMs});
+		dryRun: options.dryRun === true,
+	}, {context, parallel, connectTimeoutMs: benchHandshakeTimeoutMs});
+	await context.close();
 	const ms = performance.now() - started;
 	const failures = results.filter(result => result.status !== 'ok').map(result => `${result.agent}: ${result.status} ${result.reason ?? ''}`);
 	return {ms, ok: results.length - failures.length, failures};
 }
 
 /** `node dist/source/cli.js run uptime --on SELECTOR --parallel P --home HOME`, timed from spawn to exit. */
-export async function cliRun(home: string, selector: string, parallel: number, entry = controllerCli): Promise<Finished & {failure?: string; warning?: string}> {
-	const finished = await runTimed(process.execPath, [entry, 'run', script.name, '--on', selector, '--parallel', String(parallel), '--home', home]);
+export async function cliRun(home: string, selector: string, parallel: number, entry = controllerCli, options: {peakRss?: boolean; timeoutMs?: number} = {}): Promise<Finished & {failure?: string; warning?: string}> {
+	const finished = await runTimed(process.execPath, [entry, 'run', script.name, '--on', selector, '--parallel', String(parallel), '--home', home], options);
 	if (finished.code !== 0) {
 		// The plain output ends with the summary line (`98 ok · 2 unreachable`); errors go to stderr.
 		const summary = finished.stdout.trim().split('\n').at(-1) ?? '';

@@ -1,15 +1,32 @@
 /** Running commands for the bench: timed runs to completion, and small statistics. */
 import {spawn} from 'node:child_process';
+import {readFileSync} from 'node:fs';
 import {performance} from 'node:perf_hooks';
 import {trackChild} from './cleanup.js';
 
-export type Finished = {code: number | null; signal: string | null; stdout: string; stderr: string; ms: number};
+export type Finished = {code: number | null; signal: string | null; stdout: string; stderr: string; ms: number; peakRssKiB?: number};
 
-/** Runs a command to its end, its output captured; `ms` is the wall time from spawn to exit. */
-export function runTimed(command: string, args: readonly string[], options: {env?: NodeJS.ProcessEnv; timeoutMs?: number} = {}): Promise<Finished> {
+/** The process's peak resident memory so far (VmHWM), in KiB; undefined once it is gone. */
+function peakRss(pid: number | undefined): number | undefined {
+	try {
+		return Number(/^VmHWM:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+	} catch {
+		return undefined;
+	}
+}
+
+/**
+ * Runs a command to its end, its output captured; `ms` is the wall time from spawn to exit. With
+ * `peakRss`, its VmHWM read every 50 ms while it runs (the last reading before exit: a lower bound).
+ */
+export function runTimed(command: string, args: readonly string[], options: {env?: NodeJS.ProcessEnv; timeoutMs?: number; peakRss?: boolean} = {}): Promise<Finished> {
 	return new Promise(resolve => {
 		const started = performance.now();
 		const child = trackChild(spawn(command, [...args], {env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe']}));
+		let peak: number | undefined;
+		const sampler = options.peakRss ? setInterval(() => {
+			peak = peakRss(child.pid) ?? peak;
+		}, 50) : undefined;
 		let stdout = '';
 		let stderr = '';
 		child.stdout!.on('data', (chunk: Buffer) => {
@@ -24,7 +41,8 @@ export function runTimed(command: string, args: readonly string[], options: {env
 		});
 		child.on('close', (code, signal) => {
 			clearTimeout(timer);
-			resolve({code, signal, stdout, stderr, ms: performance.now() - started});
+			clearInterval(sampler);
+			resolve({code, signal, stdout, stderr, ms: performance.now() - started, ...(peak === undefined ? {} : {peakRssKiB: peak})});
 		});
 	});
 }
