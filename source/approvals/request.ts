@@ -15,6 +15,7 @@
  * do; nothing here touches a file or a clock (`now` comes in).
  */
 import type {RequiredRule, Requirement} from './requirement.js';
+import type {SealedPlanArgs} from './sealed-args.js';
 import {tokenMatches} from './policy.js';
 
 export type ApprovalState = 'pending' | 'approved' | 'rejected' | 'invalidated' | 'expired' | 'used';
@@ -41,6 +42,10 @@ export type ApprovalRequest = {
 	summary: PlanSummary;
 	/** The plan as the executor takes it (opaque here); dropped once the request can no longer run. */
 	plan?: unknown;
+	/** On disk only: the plan's secret arguments, sealed (sealed-args.ts; the plan holds "" in their places). */
+	sealed?: SealedPlanArgs;
+	/** Read from disk: why the stored plan could not be opened (it cannot run). */
+	planProblem?: string;
 	requester: {token: TokenRef; caller: string; source?: string; ai: boolean};
 	needs: RequiredRule[];
 	createdAt: string;

@@ -68,7 +68,7 @@ export function requestOf(plan: RunPlan, runbookNow?: RunbookFile): RunRequest {
 export function resolvePlanHashWith(ports: PlanPorts): ResolvePlanHash {
 	return async request => {
 		const stored = request.plan as RunPlan | undefined;
-		const problem = storedPlanProblem(stored, request.planHash);
+		const problem = request.planProblem ?? storedPlanProblem(stored, request.planHash);
 		if (problem || !stored) {
 			return problem ?? 'the request keeps no plan';
 		}
