@@ -98,7 +98,9 @@ export const resultSchema: JsonSchema = object({
 	truncated: {type: 'boolean'},
 	durationMs: {type: 'number', minimum: 0},
 	reason: {type: ['string', 'null']},
-}, undefined, {description: 'One agent\'s outcome, as in `xi-exec run --json`.'});
+	via: {enum: ['tls', 'relay'], description: 'The link that carried the run: direct TLS or the NATS relay (an agent of transport both may use either).'},
+	notes: {type: 'array', maxItems: 21, items: {type: 'string'}, description: 'What happened on the way, for the operator: relay gaps recovered, duplicated replies dropped, a fallback from direct TLS to the relay.'},
+}, ['agent', 'status', 'exitCode', 'signal', 'stdout', 'stderr', 'truncated', 'durationMs', 'reason'], {description: 'One agent\'s outcome, as in `xi-exec run --json`.'});
 
 /** The document `xi-exec run --json` prints. */
 /** A runbook step's run: its runbook run and step (absent for other runs). */

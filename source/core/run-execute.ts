@@ -177,11 +177,18 @@ async function runPlan(ports: ExecutePorts, audit: AuditLog, plan: RunPlan, opti
 		throw unrecorded.reason;
 	}
 
-	const answered = new Set(results.filter(result => result.status !== 'unreachable' && result.status !== 'skipped').map(result => result.agent));
-	// One appended line per link, not a locked rewrite of the registry (registry/store.ts). An
-	// agent of transport both may have answered over either: its link is left unsaid.
+	const answeredResults = results.filter(result => result.status !== 'unreachable' && result.status !== 'skipped');
+	const answered = new Set(answeredResults.map(result => result.agent));
+	// One appended line per link, not a locked rewrite of the registry (registry/store.ts): the
+	// link each one answered over (an agent of transport both over either), else its transport's.
 	const seenAt = now().toISOString();
 	const viaOf = new Map(registry.agents.map(agent => [agent.name, seenViaOf(agent.transport)]));
+	for (const result of answeredResults) {
+		if (result.via) {
+			viaOf.set(result.agent, result.via);
+		}
+	}
+
 	for (const via of ['tls', 'relay', undefined] as const) {
 		await ports.registry.markSeen([...answered].filter(name => viaOf.get(name) === via), seenAt, via).catch(() => undefined);
 	}
@@ -305,6 +312,8 @@ export function outcomeRecord(requestId: string, result: AgentResult): AuditFiel
 		durationMs: result.durationMs,
 		truncated: result.truncated,
 		reason: result.reason,
+		via: result.via,
+		notes: result.notes,
 		agentHead: result.agentHead,
 		output: {stdoutBytes: Buffer.byteLength(result.stdout), stderrBytes: Buffer.byteLength(result.stderr), stdoutSha256: sha256(result.stdout), stderrSha256: sha256(result.stderr)},
 	};

@@ -97,6 +97,7 @@ export async function exchange(target: AgentTarget, request: RequestWithoutEnvel
 	const direct = await exchangeTls(target, request, {...common, tls: context.tls, ...(hold ? {hold} : {})});
 	if (transport === 'both' && direct.kind === 'unreachable' && !options.cancel?.signal.aborted) {
 		onVia?.('relay');
+		options.onNotice?.(`direct TLS: ${direct.reason}; tried the relay`);
 		const relayed = await exchangeRelay(target, request, options);
 		return relayed.kind === 'unreachable' ? {kind: 'unreachable', reason: `${direct.reason}; over the relay: ${relayed.reason}`} : relayed;
 	}

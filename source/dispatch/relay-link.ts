@@ -41,7 +41,7 @@ export type RelayExchangeOptions = {
 	onFrame?: (frame: ResponseFrame, reply: (request: RequestWithoutEnvelope) => void, fail: (reason: string) => void) => void;
 	revoked?: ReadonlySet<string>;
 	cancel?: {signal: AbortSignal; caller: string; graceMs: number};
-	/** Called for what the broker delivered and the checks set aside (duplicates, replies to replays). */
+	/** Told what the relay did on the way that the run should mention (a duplicate dropped, a reply set aside, the status asked for), in words without the agent's name. */
 	onNotice?: (notice: string) => void;
 	/** How long a run may say nothing before the agent is asked for its status (default 15 s). */
 	statusAfterMs?: number;
@@ -109,7 +109,7 @@ export async function openRelayLink(options: {url: string; credentials: {key: st
 				handlers.delete(subject);
 			});
 			const {finish} = ending;
-			const notice = (text: string) => exchangeOptions.onNotice?.(`agent ${target.name}: ${text}`);
+			const notice = (text: string) => exchangeOptions.onNotice?.(text);
 
 			const send = (next: RequestWithoutEnvelope, role?: 'status'): boolean => {
 				const {id, ...rest} = next;
@@ -164,12 +164,12 @@ export async function openRelayLink(options: {url: string; credentials: {key: st
 				const verdict = chains.accept(text);
 				switch (verdict.kind) {
 					case 'duplicate': {
-						exchangeOptions.onNotice?.(`agent ${target.name}: a duplicated reply was dropped`);
+						notice('the broker delivered a reply twice: the copy was dropped');
 						return;
 					}
 
 					case 'unrelated': {
-						exchangeOptions.onNotice?.(`agent ${target.name}: ${verdict.reason}`);
+						notice(`set aside: ${verdict.reason}`);
 						return;
 					}
 
@@ -189,7 +189,7 @@ export async function openRelayLink(options: {url: string; credentials: {key: st
 							if (frame.type === 'ack' && !frame.found) {
 								finish({kind: 'lost', reason: `agent ${target.name} has no record of request ${request.id} (it restarted, or forgot it): its result is lost`});
 							} else {
-								notice(frame.type === 'ack' ? 'asked for the status: the agent knows the request' : `asked for the status: ${frame.type}${frame.type === 'error' ? `: ${frame.message}` : ''}`);
+								notice(frame.type === 'ack' ? 'the run went quiet: the controller asked the agent for its status, and the agent knows the request' : `the run went quiet: the controller asked the agent for its status, and it answered ${frame.type}${frame.type === 'error' ? `: ${frame.message}` : ''}`);
 							}
 
 							return;
@@ -197,7 +197,7 @@ export async function openRelayLink(options: {url: string; credentials: {key: st
 
 						if (sent.get(verdict.chain) === 'cancel' && request.type !== 'cancel') {
 							// A cancel's own chain: its ack (or refusal) is news; the run's result still ends the exchange.
-							exchangeOptions.onNotice?.(`agent ${target.name}: ${frame.type === 'ack' ? `cancel ${frame.found ? 'delivered' : 'found no run'}` : `cancel answered ${frame.type}${frame.type === 'error' ? `: ${frame.message}` : ''}`}`);
+							notice(frame.type === 'ack' ? `cancel ${frame.found ? 'delivered' : 'found no run'}` : `cancel answered ${frame.type}${frame.type === 'error' ? `: ${frame.message}` : ''}`);
 							return;
 						}
 
@@ -209,7 +209,7 @@ export async function openRelayLink(options: {url: string; credentials: {key: st
 
 						if (terminalTypes.has(frame.type)) {
 							if (statusChains.size > 0) {
-								notice(`the ${frame.type} came again after the controller asked for the status`);
+								notice(`the ${frame.type} came after the controller asked for the status: the agent sent it again (lost or late on the broker)`);
 							}
 
 							finish({kind: 'terminal', frame});

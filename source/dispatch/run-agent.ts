@@ -4,6 +4,8 @@ import type {ConnectionHold} from './held-connections.js';
 import type {AgentResult, RunEvent} from '../run/events.js';
 import {unknownRequestId} from '../protocol/frames.js';
 import {approvalFor, type AgentRunRequest} from '../run/agent-request.js';
+import {collectNotes} from '../run/agent-notes.js';
+import type {SeenVia} from '../registry/model.js';
 
 export type {AgentRunRequest} from '../run/agent-request.js';
 
@@ -28,6 +30,8 @@ export type AgentRunOptions = {
 
 export async function runOnAgent(target: AgentTarget, request: AgentRunRequest, options: AgentRunOptions): Promise<AgentResult> {
 	const output = {stdout: '', stderr: ''};
+	const notes = collectNotes();
+	let via: SeenVia | undefined;
 	const startedAt = Date.now();
 	const approval = approvalFor(request, target.name);
 	options.emit({type: 'agent-connecting', agent: target.name});
@@ -49,6 +53,10 @@ export async function runOnAgent(target: AgentTarget, request: AgentRunRequest, 
 		...(options.revoked ? {revoked: options.revoked} : {}),
 		...(options.hold ? {hold: options.hold} : {}),
 		...(request.secretPositions?.length ? {sealArgs: request.secretPositions} : {}),
+		onNotice: notes.add,
+		onVia(link) {
+			via = link;
+		},
 		connectTimeoutMs: options.connectTimeoutMs,
 		deadlineMs: request.timeoutMs + options.answerGraceMs,
 		cancel: {
@@ -77,7 +85,8 @@ export async function runOnAgent(target: AgentTarget, request: AgentRunRequest, 
 		}
 	}
 
-	const base = {agent: target.name, exitCode: null, signal: null, ...output, truncated: false, durationMs: Date.now() - startedAt};
+	const noted = notes.list();
+	const base = {agent: target.name, exitCode: null, signal: null, ...output, truncated: false, durationMs: Date.now() - startedAt, ...(via ? {via} : {}), ...(noted.length > 0 ? {notes: noted} : {})};
 	switch (end.kind) {
 		case 'terminal': {
 			const {frame} = end;

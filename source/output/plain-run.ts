@@ -1,6 +1,7 @@
 /**
  * The plain CLI's view of a run: every output line prefixed by its agent's name as it arrives
- * (partial lines wait for their newline), one status line per agent as it finishes, then the
+ * (partial lines wait for their newline), one status line per agent as it finishes (then its
+ * notes, `NAME ~ note`: what happened on the way, such as a relay gap recovered), then the
  * summary. Everything from an agent is made visible first.
  */
 import type {RunEvent} from '../run/events.js';
@@ -51,6 +52,9 @@ export function createPlainRunPrinter(write: (text: string) => void, options: {n
 				flushLines(result.agent, 'stderr', '', true);
 				results.push(result);
 				write(`${pad(result.agent)} = ${describeResult(result)}\n`);
+				for (const note of result.notes ?? []) {
+					write(`${pad(result.agent)} ~ ${visible(note)}\n`);
+				}
 			} else if (event.type === 'run-finished') {
 				const slowest = slowestLine(results);
 				write(`${slowest === undefined ? '' : `${slowest}\n`}${formatSummary(countStatuses(results))}   request ${event.requestId}\n`);

@@ -1,5 +1,6 @@
 /** What a run reports as it goes: the dispatcher emits these; the CLI, console and API consume them. */
 import type {RunStatus, SignedHead} from '../protocol/frames.js';
+import type {SeenVia} from '../registry/model.js';
 
 export type AgentResult = {
 	agent: string;
@@ -13,6 +14,10 @@ export type AgentResult = {
 	reason?: string;
 	/** The agent audit log's signed head as of this result: the controller's witness of that log. */
 	agentHead?: SignedHead;
+	/** The link that carried the run (an agent of transport `both` may be reached over either). */
+	via?: SeenVia;
+	/** What happened on the way that the result should mention (agent-notes.ts): relay gaps recovered, duplicates dropped, a fallback. */
+	notes?: string[];
 };
 
 export type RunEvent =

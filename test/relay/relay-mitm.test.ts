@@ -146,8 +146,8 @@ test.serial('a dropped result is recovered by asking the agent for the request\'
 	t.deepEqual(mitmDid('mitm-lost-00001'), ['dropped result']);
 	t.like(resultOf(end), {status: 'ok', exitCode: 0});
 	t.is(stdout(frames), hello, 'the output is whole: the re-sent result still fits the run\'s chain');
-	t.true(notices.includes('agent web1: asked for the status: the agent knows the request'), notices.join('\n'));
-	t.true(notices.includes('agent web1: the result came again after the controller asked for the status'), notices.join('\n'));
+	t.true(notices.includes('the run went quiet: the controller asked the agent for its status, and the agent knows the request'), notices.join('\n'));
+	t.true(notices.includes('the result came after the controller asked for the status: the agent sent it again (lost or late on the broker)'), notices.join('\n'));
 	// The agent ran it once, and recorded the question and its answer.
 	t.is(agentRecords('mitm-lost-00001').filter(record => record['event'] === 'run.start').length, 1);
 	t.like(await statusRecord('mitm-lost-00001'), {source: 'relay', caller: 'alice', found: true, running: false, resent: true});
@@ -188,7 +188,7 @@ test.serial('output chunks delivered twice are shown once', async t => {
 	t.deepEqual(mitmDid('mitm-twice-0001'), ['duplicated stdout']);
 	t.like(resultOf(end), {status: 'ok'});
 	t.is(stdout(frames), '[one]\n');
-	t.true(notices.includes('agent web1: a duplicated reply was dropped'));
+	t.true(notices.includes('the broker delivered a reply twice: the copy was dropped'));
 });
 
 test.serial('a result lost while the agent restarted is reported lost, not waited for', async t => {
@@ -206,6 +206,47 @@ test.serial('a result lost while the agent restarted is reported lost, not waite
 	t.deepEqual(end, {kind: 'lost', reason: 'agent web1 has no record of request mitm-restart-001 (it restarted, or forgot it): its result is lost'});
 	t.like(await statusRecord('mitm-restart-001'), {found: false, running: false, resent: false});
 	t.is(agentRecords('mitm-restart-001').filter(record => record['event'] === 'run.start').length, 1, 'asking for the status never runs it again');
+});
+
+test.serial('xi-exec run shows what the relay did on the way under the host, and the controller\'s audit keeps it', async t => {
+	if (missing) {
+		return skip(t);
+	}
+
+	await mode('duplicate-output');
+	const home = fleet!.controllerHome;
+	const plain = await runCli(controllerCli, ['run', 'echo-args', '--on', 'web1', '--home', home, '--', 'twice']);
+	t.is(plain.code, 0, plain.stderr);
+	const lines = plain.stdout.split('\n');
+	t.true(lines.includes('web1 | [twice]'), plain.stdout);
+	t.is(lines.filter(line => line === 'web1 | [twice]').length, 1, 'the duplicated chunk is shown once');
+	t.true(lines.includes('web1 ~ the broker delivered a reply twice: the copy was dropped'), plain.stdout);
+	const requestId = /request ([\da-f-]+)/.exec(plain.stdout)![1]!;
+	const outcome = records(controllerPaths(home).auditLog).find(record => record['event'] === 'run.outcome' && record['requestId'] === requestId);
+	t.like(outcome, {agent: 'web1', status: 'ok', via: 'relay', notes: ['the broker delivered a reply twice: the copy was dropped']});
+});
+
+test.serial('a result recovered by asking for the status is a note of the run: in run --json, the history and the audit', async t => {
+	if (missing) {
+		return skip(t);
+	}
+
+	// The controller asks after 15 s of silence (the default): this test waits that long once.
+	await mode('drop-result');
+	const home = fleet!.controllerHome;
+	const result = await runCli(controllerCli, ['run', 'echo-args', '--on', 'web1', '--json', '--home', home, '--', 'lost']);
+	t.is(result.code, 0, result.stderr);
+	const document = JSON.parse(result.stdout) as {requestId: string; results: Array<Record<string, unknown>>};
+	t.deepEqual(mitmDid(document.requestId), ['dropped result']);
+	const notes = [
+		'the run went quiet: the controller asked the agent for its status, and the agent knows the request',
+		'the result came after the controller asked for the status: the agent sent it again (lost or late on the broker)',
+	];
+	t.like(document.results[0], {agent: 'web1', status: 'ok', stdout: '[lost]\n', via: 'relay', notes});
+	const outcome = records(controllerPaths(home).auditLog).find(record => record['event'] === 'run.outcome' && record['requestId'] === document.requestId);
+	t.like(outcome, {status: 'ok', via: 'relay', notes});
+	const shown = await runCli(controllerCli, ['runs', 'show', document.requestId, '--json', '--home', home]);
+	t.like((JSON.parse(shown.stdout) as {results: Array<Record<string, unknown>>}).results[0], {via: 'relay', notes});
 });
 
 test.serial('a request whose signature was forged on the agent\'s broker is refused and audited', async t => {

@@ -43,19 +43,27 @@ test.before(async () => {
 	const agents = {
 		nat1: await enrolAgent(controllerHome, {name: 'nat1', port: freePort(), scripts, tags: ['site=depot']}),
 		web1: await enrolAgent(controllerHome, {name: 'web1', port: freePort(), scripts, tags: ['site=hq']}),
+		// Transport both: a direct TLS port and the broker.
+		dual1: await enrolAgent(controllerHome, {name: 'dual1', port: freePort(), scripts, tags: ['site=depot']}),
 	};
 	const received = temporaryDirectory('xi-exec-received-');
 	const setPassword = installScript('set-password', `#!/bin/sh\nprintf '%s' "$2" > "${received}/got-$1"\necho "user $1: password of \${#2} characters set"\n`);
 	allowScript(agentPaths(agents.nat1.home), 'set-password', setPassword, {description: 'sets a password', schema: secretSchema});
-	const broker = await startBroker(controllerHome, ['nat1'], spyUser);
+	const broker = await startBroker(controllerHome, ['nat1', 'dual1'], spyUser);
 	const paths = agentPaths(agents.nat1.home);
 	writeAgentConfig(paths, {...readAgentConfig(paths), listen: 'none', relay: broker.url});
+	const dualPaths = agentPaths(agents.dual1.home);
+	writeAgentConfig(dualPaths, {...readAgentConfig(dualPaths), relay: broker.url});
+	const transports: Record<string, 'nats' | 'both'> = {nat1: 'nats', dual1: 'both'};
 	await openControllerRegistry(controllerPaths(controllerHome)).update(registry => ({
 		...registry,
-		agents: registry.agents.map(record => (record.name === 'nat1' ? {...record, transport: 'nats' as const, relay: broker.url} : record)),
+		agents: registry.agents.map(record => (transports[record.name] ? {...record, transport: transports[record.name], relay: broker.url} : record)),
 	}));
-	const running = [await startAgent(agents.nat1), await startAgent(agents.web1)];
-	await waitFor(() => running[0]!.lines.find(line => line.includes('"event":"relay.connected"')), 'nat1 to connect to the broker');
+	const running = [await startAgent(agents.nat1), await startAgent(agents.web1), await startAgent(agents.dual1)];
+	for (const [index, name] of [[0, 'nat1'], [2, 'dual1']] as const) {
+		await waitFor(() => running[index]!.lines.find(line => line.includes('"event":"relay.connected"')), `${name} to connect to the broker`);
+	}
+
 	const cpaths = controllerPaths(controllerHome);
 	const spy = await connect({servers: broker.url, tls: brokerTls({cert: readFileSync(cpaths.auditCert, 'utf8'), key: readFileSync(cpaths.auditKey, 'utf8'), ca: readFileSync(cpaths.caCert, 'utf8')})});
 	fleet = {controllerHome, broker, agents, running, received, spy};
@@ -160,7 +168,7 @@ test.serial('xi-exec agents shows each agent\'s transport and when it was seen o
 	t.regex(row('web1')[5]!, /^\d+ s ago via direct TLS$/);
 	// The registry's journal keeps the link for the next reader (the console, the API).
 	const agents = (await openControllerRegistry(controllerPaths(fleet!.controllerHome)).read()).agents;
-	t.deepEqual(agents.map(agent => [agent.name, agent.lastSeenVia]), [['nat1', 'relay'], ['web1', 'tls']]);
+	t.deepEqual(agents.map(agent => [agent.name, agent.lastSeenVia]), [['dual1', 'tls'], ['nat1', 'relay'], ['web1', 'tls']]);
 });
 
 /** Every message on the broker while `action` runs, as the broker delivered it. */
@@ -216,5 +224,56 @@ test.serial('a sealed blob moved into another envelope is refused, with its reas
 	const refused = await waitFor(() => records(agentLog).find(record => record['event'] === 'relay.refused' && record['requestId'] === 'relay-moved-sealed'), 'the refusal');
 	t.like(refused, {source: 'relay', code: 'forbidden', reason: 'the sealed arguments of request relay-moved-sealed do not open with agent nat1\'s key (sealed for another request or agent, or altered on the way)'});
 	t.false(records(agentLog).some(record => record['requestId'] === 'relay-moved-sealed' && record['event'] === 'request.received'), 'nothing was run');
+
+	// The same blob in an envelope for another agent on the broker: sealed to nat1's key, it does not open there either.
+	const toOther = requestEnvelope({id: 'relay-other-sealed', seq: 1, agent: 'dual1', fleet: original.fleet, serial: original.serial, iat: Date.now(), sealed: original.sealed!, body: original.body});
+	fleet!.spy.publish(relaySubjects.requests('dual1'), sealMessage(toOther, signerFromPem(credentials.key, credentials.cert)));
+	await fleet!.spy.flush();
+	const otherLog = agentPaths(fleet!.agents.dual1!.home).auditLog;
+	const refusedThere = await waitFor(() => records(otherLog).find(record => record['event'] === 'relay.refused' && record['requestId'] === 'relay-other-sealed'), 'the other agent\'s refusal');
+	t.like(refusedThere, {source: 'relay', code: 'forbidden', reason: 'the sealed arguments of request relay-other-sealed do not open with agent dual1\'s key (sealed for another request or agent, or altered on the way)'});
 	t.throws(() => readFileSync(join(fleet!.received, 'got-mallory')), {code: 'ENOENT'});
+});
+
+const runDocument = (stdout: string) => JSON.parse(stdout) as {requestId: string; results: Array<Record<string, unknown>>};
+
+test.serial('an agent of transport both is reached directly while its port answers, and over the relay when it does not', async t => {
+	if (missing) {
+		t.log(`skipped: ${missing}`);
+		return t.pass();
+	}
+
+	const home = fleet!.controllerHome;
+	const agentLog = agentPaths(fleet!.agents.dual1!.home).auditLog;
+	const direct = await runCli(controllerCli, ['run', 'hello', '--on', 'dual1', '--json', '--home', home]);
+	t.is(direct.code, 0, direct.stderr);
+	const directDocument = runDocument(direct.stdout);
+	t.like(directDocument.results[0], {agent: 'dual1', status: 'ok', via: 'tls'});
+	t.is(directDocument.results[0]!['notes'], undefined);
+	t.not(records(agentLog).find(record => record['event'] === 'request.received' && record['requestId'] === directDocument.requestId)?.['source'], 'relay');
+
+	// The device's listener goes away (it now listens nowhere); the registry still says both.
+	await fleet!.running[2]!.stop();
+	const paths = agentPaths(fleet!.agents.dual1!.home);
+	writeAgentConfig(paths, {...readAgentConfig(paths), listen: 'none'});
+	fleet!.running[2] = await startAgent(fleet!.agents.dual1!);
+	await waitFor(() => fleet!.running[2]!.lines.find(line => line.includes('"event":"relay.connected"')), 'dual1 to connect to the broker again');
+
+	const relayed = await runCli(controllerCli, ['run', 'hello', '--on', 'dual1', '--json', '--home', home]);
+	t.is(relayed.code, 0, relayed.stderr);
+	const document = runDocument(relayed.stdout);
+	t.like(document.results[0], {agent: 'dual1', status: 'ok', via: 'relay', stdout: 'hello from hello\nescape \u001B[2J here\n'});
+	t.regex(String((document.results[0]!['notes'] as string[])[0]), /^direct TLS: connection refused by 127\.0\.0\.1:\d+ \(is the agent running\?\); tried the relay$/);
+	t.like(records(agentLog).find(record => record['event'] === 'request.received' && record['requestId'] === document.requestId), {source: 'relay'});
+
+	// The controller's audit, its history and the agents view name the link used.
+	const outcome = records(controllerPaths(home).auditLog).find(record => record['event'] === 'run.outcome' && record['requestId'] === document.requestId);
+	t.like(outcome, {agent: 'dual1', status: 'ok', via: 'relay'});
+	const shown = await runCli(controllerCli, ['runs', 'show', document.requestId, '--json', '--home', home]);
+	t.is(shown.code, 0, shown.stderr);
+	t.like(runDocument(shown.stdout).results[0], {agent: 'dual1', via: 'relay'});
+	const agents = (await openControllerRegistry(controllerPaths(home)).read()).agents;
+	t.is(agents.find(agent => agent.name === 'dual1')?.lastSeenVia, 'relay');
+	const listed = await runCli(controllerCli, ['agents', '--json', '--home', home]);
+	t.like((JSON.parse(listed.stdout) as {agents: Array<Record<string, unknown>>}).agents.find(view => view['name'] === 'dual1'), {transport: 'both', status: 'reachable', lastSeenVia: 'relay'});
 });
