@@ -12,10 +12,12 @@ import type {RegistryStore} from '../registry/store.js';
 import {dryRunSteps} from '../runbooks/dry-run.js';
 import {stageSteps} from '../runbooks/model.js';
 import {planDocument} from '../runbooks/plan-document.js';
-import {prepareRunbookRun, type RunbookPorts} from '../runbooks/prepare-runbook.js';
+import {prepareRunbookRun, type PreparedRunbookRun, type RunbookPorts} from '../runbooks/prepare-runbook.js';
+import {listRunbookRuns, runbookRunsDirectory} from '../runbooks/record-store.js';
+import {runbookRunDocument} from '../runbooks/run-record.js';
 import {readRunbook} from '../runbooks/read-runbook.js';
 import {listRunbookFiles, readRunbookBytes} from '../runbooks/runbook-files.js';
-import type {RunbookEntry, RunbooksPort} from './core.js';
+import type {RunbookEntry, RunbookRunEntry, RunbooksPort, RunbookStart} from './core.js';
 
 export type ConsoleRunbooksOptions = {
 	paths: ControllerPaths;
@@ -40,6 +42,14 @@ export function createConsoleRunbooks(options: ConsoleRunbooksOptions): Runbooks
 		}
 	};
 
+	// A resumed run is the run it continues, by id (its runbook and parameters come from its record).
+	const prepare = async (ports: RunbookPorts, name: string, params: Readonly<Record<string, unknown>>, start: RunbookStart | undefined) => prepareRunbookRun(ports, {
+		...(start?.resume === undefined ? {name} : {resume: {id: start.resume}}),
+		params,
+		caller,
+		...token,
+	});
+
 	return {
 		async list() {
 			return listRunbookFiles(options.paths).map((file): RunbookEntry => {
@@ -58,14 +68,31 @@ export function createConsoleRunbooks(options: ConsoleRunbooksOptions): Runbooks
 				}
 			});
 		},
-		async plan(name, params) {
-			return withPorts(async ports => {
-				const prepared = await prepareRunbookRun(ports, {name, params, caller, ...token});
-				const policy = await dryRunSteps(ports, prepared, {caller, ...token});
-				return planDocument({...prepared, policy});
+		async runs() {
+			return listRunbookRuns(runbookRunsDirectory(options.paths)).map((stored): RunbookRunEntry => {
+				const run = runbookRunDocument(stored.record, stored.running);
+				return {
+					id: run.id,
+					runbook: run.runbook,
+					status: run.status,
+					startedAt: run.startedAt,
+					caller: run.caller,
+					stepsOk: run.steps.filter(step => step.status === 'ok' || step.status === 'skipped').length,
+					steps: run.steps.length + run.notRun.length,
+					...(run.reason ? {reason: run.reason} : {}),
+					...(run.resumeOf ? {resumeOf: run.resumeOf} : {}),
+				};
 			});
 		},
-		run(name, params, handlers) {
+		async plan(name, params, start) {
+			return withPorts(async ports => {
+				const prepared = await prepare(ports, name, params, start);
+				const policy = await dryRunSteps(ports, prepared, {caller, ...token});
+				const document = planDocument({...prepared, policy});
+				return {...document, notes: [...resumeNotes(prepared), ...document.notes]};
+			});
+		},
+		run(name, params, handlers, start) {
 			const cancel = new AbortController();
 			let started!: (value: {id: string}) => void;
 			let refused!: (error: unknown) => void;
@@ -76,13 +103,18 @@ export function createConsoleRunbooks(options: ConsoleRunbooksOptions): Runbooks
 			const done = withPorts(async ports => {
 				let prepared;
 				try {
-					prepared = await prepareRunbookRun(ports, {name, params, caller, ...token});
+					prepared = await prepare(ports, name, params, start);
 				} catch (error) {
 					refused(error);
 					throw error;
 				}
 
 				started({id: prepared.id});
+				// The steps a resumed run carries over are shown as they ended in the run it continues.
+				for (const [step, outcome] of prepared.carried) {
+					handlers.onEvent({type: 'step-finished', step, outcome: {...outcome, reason: outcome.reason ?? `carried over from run ${prepared.resumeOf ?? ''}`}});
+				}
+
 				const result = await prepared.start({
 					cancel: cancel.signal,
 					cancelledBy: caller,
@@ -99,4 +131,14 @@ export function createConsoleRunbooks(options: ConsoleRunbooksOptions): Runbooks
 			return {started: startedPromise, cancel: () => cancel.abort(), done};
 		},
 	};
+}
+
+/** What a resumed run's dry run says first: which run it continues, and from which step. */
+function resumeNotes(prepared: PreparedRunbookRun): string[] {
+	if (prepared.resumeOf === undefined) {
+		return [];
+	}
+
+	const carried = [...prepared.carried.keys()];
+	return [`resumes run ${prepared.resumeOf} from step ${prepared.from ?? '?'}${carried.length > 0 ? `; carried over: ${carried.join(', ')}` : ''}`];
 }

@@ -84,12 +84,20 @@ export type RunbookRunHandlers = {
 /** `started`: the run's id once the runbook was checked and recorded (rejects with the refusal otherwise). */
 export type RunbookHandle = {started: Promise<{id: string}>; cancel: () => void; done: Promise<{id: string; status: RunbookStatus; reason?: string}>};
 
+/** A runbook run in the history (`xi-exec runbooks`), newest first; `status` as its record says (`interrupted`: its controller stopped). */
+export type RunbookRunEntry = {id: string; runbook: string; status: RunbookStatus | 'running' | 'interrupted'; startedAt: string; caller: string; stepsOk: number; steps: number; reason?: string; resumeOf?: string};
+
+/** `resume`: continue that runbook run, as `runbook run --resume ID` does (its parameters kept; secret ones given again in `params`). */
+export type RunbookStart = {resume?: string};
+
 /** The runbook use case (source/runbooks/), as the console's runbook screen asks it. */
 export type RunbooksPort = {
 	list: () => Promise<RunbookEntry[]>;
+	/** The runbook runs in the history, newest first (`xi-exec runbooks`). */
+	runs: () => Promise<RunbookRunEntry[]>;
 	/** `runbook show`: checked whole against the fleet, each step's hosts asked for their policy answer; nothing runs. */
-	plan: (name: string, params: Readonly<Record<string, unknown>>) => Promise<PlanDocument>;
-	run: (name: string, params: Readonly<Record<string, unknown>>, handlers: RunbookRunHandlers) => RunbookHandle;
+	plan: (name: string, params: Readonly<Record<string, unknown>>, start?: RunbookStart) => Promise<PlanDocument>;
+	run: (name: string, params: Readonly<Record<string, unknown>>, handlers: RunbookRunHandlers, start?: RunbookStart) => RunbookHandle;
 };
 
 export type ConsoleCore = {

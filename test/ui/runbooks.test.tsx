@@ -43,8 +43,8 @@ async function toPlan(console: Console, runbooks: FakeRunbooks) {
 async function toRun(console: Console, runbooks: FakeRunbooks): Promise<FakeRunbookRun> {
 	await toPlan(console, runbooks);
 	await press(console, keys.enter, 'runbook drain-and-restart');
-	await until(() => runbooks.runs.length === 1);
-	const run = runbooks.runs[0]!;
+	await until(() => runbooks.started.length === 1);
+	const run = runbooks.started[0]!;
 	run.record('11111111-2222-3333-4444-555555555555');
 	await waitForFrame(console, 'run 00000000-0000-0000-0000-000000000000');
 	return run;
@@ -69,7 +69,7 @@ test('b opens the runbooks: the list, a runbook\'s typed parameters, its dry run
 2 runbooks: Enter to fill one's parameters and see its dry run
 drain-and-restart      3 steps  site workers password  Check, restart where the…
 broken                 invalid: steps[0].script: must be a script name${blank(18)}
-↑↓ select · Enter open · g read the files again · Esc back · ? help`);
+↑↓ select · Enter open · Tab runs · g read the files again · Esc back · ? help`);
 	t.deepEqual(selected(console), ['drain-and-restart      3 steps  site workers password  Check, restart where the…']);
 	await press(console, keys.down, shown => selected(console)[0]?.startsWith('broken') === true && shown.includes('broken'));
 	t.regex((await press(console, keys.enter, 'is not a valid runbook')).replaceAll('\n', ' '), /runbooks\/broken\.yaml is not a valid runbook: steps\[0\]\.script: must be a script name/, 'an invalid file says why and opens nothing');
@@ -139,7 +139,7 @@ test('a refused dry run shows the core\'s refusal, every problem; nothing is run
 	const frame = await waitForFrame(console, 'refused, nothing was run');
 	t.regex(frame, /\n {2}- step check: no agent matches site=london\n {2}- step restart: restart-app is not offered by web3\n/);
 	await press(console, keys.enter, 'refused, nothing was run');
-	t.is(runbooks.runs.length, 0, 'Enter on a refusal runs nothing');
+	t.is(runbooks.started.length, 0, 'Enter on a refusal runs nothing');
 });
 
 test('a run: steps as a list, the step\'s hosts as panes ordered by outcome, steps not reached say why, Esc back once ended', async t => {
@@ -151,7 +151,7 @@ test('a run: steps as a list, the step\'s hosts as panes ordered by outcome, ste
 	await waitForFrame(console, '1 ok · 1 failed · 1 denied');
 	run.emit({type: 'step-started', step: 'restart', requestId: 'r2', script: 'restart-app', on: ['web3', 'db1']});
 	run.step('restart', {type: 'run-started', requestId: 'r2', script: 'restart-app', args: [], targets: ['web3', 'db1']});
-	const frame = await waitForFrame(console, 'restart  restart-app  running');
+	const frame = await waitForFrame(console, 'restart  restart-app  running  2 queued');
 	t.regex(frame, /\n✗ check {2}check-service {2}failed {2}1 ok · 1 failed · 1 denied {2}\(2 of 3 hosts faile…\n⠋ restart {2}restart-app {2}running {2}2 queued\n/, 'the running step follows');
 	t.deepEqual(selected(console).slice(0, 1), ['restart  restart-app  running  2 queued']);
 	// ↑ chooses the check: its hosts, failures first, the selected one's pane with its stderr marked.
@@ -221,3 +221,55 @@ test('Ctrl-C asks first while a runbook runs; help over it leaves it running', a
 function normalise(console: Console): string {
 	return console.lastFrame() === undefined ? '' : console.lastFrame()!.replace(/\u001B\[[\d;]*m/g, '').split('\n').map(line => line.trimEnd()).join('\n').trimEnd();
 }
+
+const pastRuns = [
+	{id: 'run-00000001', runbook: 'drain-and-restart', status: 'failed', startedAt: '2026-12-06T23:01:00.000Z', caller: 'alice@ops1', stepsOk: 1, steps: 3, reason: 'step recheck failed'},
+	{id: 'run-00000002', runbook: 'drain-and-restart', status: 'ok', startedAt: '2026-12-06T22:40:00.000Z', caller: 'bob@ops2', stepsOk: 3, steps: 3},
+	{id: 'run-00000003', runbook: 'quick-check', status: 'waiting', startedAt: '2026-12-06T22:10:00.000Z', caller: 'alice@ops1', stepsOk: 0, steps: 1},
+] as const;
+
+test('Tab lists the runbook runs; Enter resumes one: its secret parameters asked again, its dry run, then the run as a resume', async t => {
+	const runbooks = new FakeRunbooks();
+	runbooks.history = pastRuns.map(run => ({...run}));
+	runbooks.entries = [...runbooks.entries, {name: 'quick-check', file: 'runbooks/quick-check.yaml', parameters: [], steps: 1, problems: []}];
+	const console = await renderApp(Object.assign(new FakeCore(), {runbooks}));
+	t.teardown(console.unmount);
+	await waitForFrame(console, 'web3   127.0.0.1:7446 reachable');
+	t.regex(await press(console, 'b', 'Tab: their runs'), /\nTab: their runs \(3, 2 to resume\)\n/);
+	t.is(await press(console, keys.tab, 'newest first'), `xi-exec                                                                 runbooks
+3 runbook runs, newest first · Enter resumes one not ended ok · Tab: runbooks
+12-06 23:01  drain-and-restart  ✗ failed      1/3 steps ok     alice@ops1
+12-06 22:40  drain-and-restart  ✓ ok          3/3 steps ok     bob@ops2
+12-06 22:10  quick-check        ⧖ waiting     0/1 steps ok     alice@ops1
+run run-00000001: step recheck failed${blank(16)}
+↑↓ select · Enter open · Tab runs · g read the files again · Esc back · ? help`);
+
+	// A run that ended ok: nothing to resume, said so.
+	await press(console, keys.down, 'run run-00000002');
+	t.regex(await press(console, keys.enter, 'nothing to resume'), /ended ok: there is nothing to resume/);
+	t.is(runbooks.plans.length, 0);
+
+	// A run with no secret parameter: its dry run at once, as a resume.
+	await press(console, keys.down, 'run run-00000003');
+	await press(console, keys.enter, 'Checking the runbook');
+	await until(() => runbooks.plans.length === 1);
+	t.deepEqual({name: runbooks.plans[0]!.name, params: runbooks.plans[0]!.params, start: runbooks.plans[0]!.start}, {name: 'quick-check', params: {}, start: {resume: 'run-00000003'}});
+	await press(console, keys.escape, '3 runbook runs, newest first');
+
+	// The failed one: its secret parameter is asked again (the others are the run's own), then its dry run, then the run.
+	await press(console, keys.home, 'run run-00000001');
+	const asked = await press(console, keys.enter, 'resuming run run-0000');
+	t.regex(asked, /\n> password/);
+	t.false(asked.includes('> site'), 'only the secret parameters are asked');
+	await press(console, 'hunter2', '•••••••');
+	await press(console, keys.enter, 'Checking the runbook');
+	await until(() => runbooks.plans.length === 2);
+	t.deepEqual({params: runbooks.plans[1]!.params, start: runbooks.plans[1]!.start}, {params: {password: 'hunter2'}, start: {resume: 'run-00000001'}});
+	runbooks.plans[1]!.answer({...drainPlan, notes: ['resumes run run-00000001 from step restart; carried over: check']});
+	t.regex(await waitForFrame(console, 'Enter resumes run run-0000'), /resumes run run-00000001 from step restart; carried over: check/);
+	await press(console, keys.enter, 'runbook drain-and-restart');
+	await until(() => runbooks.started.length === 1);
+	t.deepEqual(runbooks.started[0]!.start, {resume: 'run-00000001'});
+	t.deepEqual({...runbooks.started[0]!.params}, {password: 'hunter2'});
+	t.deepEqual(console.largest(), {lines: 23, columns: 80});
+});

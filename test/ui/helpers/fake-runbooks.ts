@@ -7,7 +7,7 @@ import type {RunEvent} from '../../../source/run/events.js';
 import type {RunbookEvent} from '../../../source/runbooks/execute.js';
 import type {RunbookStatus} from '../../../source/runbooks/flow.js';
 import type {PlanDocument} from '../../../source/runbooks/plan-document.js';
-import type {RunbookEntry, RunbookRunHandlers, RunbooksPort} from '../../../source/ui/core.js';
+import type {RunbookEntry, RunbookRunEntry, RunbookRunHandlers, RunbooksPort, RunbookStart} from '../../../source/ui/core.js';
 
 export const drainEntry: RunbookEntry = {
 	name: 'drain-and-restart',
@@ -50,6 +50,7 @@ export const drainPlan: PlanDocument = {
 export type FakeRunbookRun = {
 	name: string;
 	params: Readonly<Record<string, unknown>>;
+	start?: RunbookStart;
 	handlers: RunbookRunHandlers;
 	cancelled: boolean;
 	record: (id: string) => void;
@@ -62,20 +63,27 @@ export type FakeRunbookRun = {
 
 export class FakeRunbooks implements RunbooksPort {
 	entries: RunbookEntry[] = [drainEntry, brokenEntry];
-	plans: Array<{name: string; params: Readonly<Record<string, unknown>>; answer: (plan: PlanDocument) => void; refuse: (error: Error) => void}> = [];
-	runs: FakeRunbookRun[] = [];
+	plans: Array<{name: string; params: Readonly<Record<string, unknown>>; start?: RunbookStart; answer: (plan: PlanDocument) => void; refuse: (error: Error) => void}> = [];
+	/** The runs started through this port, in order. */
+	started: FakeRunbookRun[] = [];
+	/** The runbook runs in the history, as `runs()` lists them. */
+	history: RunbookRunEntry[] = [];
 
 	async list() {
 		return this.entries;
 	}
 
-	async plan(name: string, params: Readonly<Record<string, unknown>>) {
+	async runs() {
+		return this.history;
+	}
+
+	async plan(name: string, params: Readonly<Record<string, unknown>>, start?: RunbookStart) {
 		return new Promise<PlanDocument>((answer, refuse) => {
-			this.plans.push({name, params, answer, refuse});
+			this.plans.push({name, params, ...(start ? {start} : {}), answer, refuse});
 		});
 	}
 
-	run(name: string, params: Readonly<Record<string, unknown>>, handlers: RunbookRunHandlers) {
+	run(name: string, params: Readonly<Record<string, unknown>>, handlers: RunbookRunHandlers, start?: RunbookStart) {
 		let record!: (value: {id: string}) => void;
 		let refuse!: (error: Error) => void;
 		let end!: (value: {id: string; status: RunbookStatus; reason?: string}) => void;
@@ -89,6 +97,7 @@ export class FakeRunbooks implements RunbooksPort {
 		const run: FakeRunbookRun = {
 			name,
 			params,
+			...(start ? {start} : {}),
 			handlers,
 			cancelled: false,
 			record: id => record({id}),
@@ -97,7 +106,7 @@ export class FakeRunbooks implements RunbooksPort {
 			step: (step, event) => handlers.onEvent({type: 'step-event', step, event}),
 			end: (status, reason) => end({id: 'run-1', status, ...(reason ? {reason} : {})}),
 		};
-		this.runs.push(run);
+		this.started.push(run);
 		return {started, done, cancel: () => {
 			run.cancelled = true;
 		}};

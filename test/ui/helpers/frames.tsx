@@ -102,7 +102,7 @@ export function selected(rendered: Rendered): string[] {
 	return [...raw.matchAll(/\u001B\[7m(.*?)\u001B\[27m/g)].map(match => stripVTControlCharacters(match[1]!).trimEnd());
 }
 
-export const keys = {enter: '\r', escape: '\u001B', down: '\u001B[B', up: '\u001B[A', backspace: '\u007F'};
+export const keys = {enter: '\r', escape: '\u001B', down: '\u001B[B', up: '\u001B[A', backspace: '\u007F', tab: '\t', home: '\u001B[H'};
 
 /** Lines and widths of every frame written since `from`: [most lines, widest line]. */
 export function largestFrame(rendered: Rendered, from = 0): {lines: number; columns: number} {

@@ -7,7 +7,7 @@ export type RunbooksPlace = 'list' | 'params' | 'plan' | 'running' | 'confirm' |
 const quit: KeyRow = ['Ctrl-C', 'quit'];
 
 export const runbooksKeys: Record<RunbooksPlace, KeyRow[]> = {
-	list: [['↑↓ j k', 'select a runbook', '↑↓ select'], ['Enter', 'fill its parameters', 'Enter open'], ['g', 'read the files again'], ['Esc', 'back'], ['?', 'every key', '? help'], quit],
+	list: [['↑↓ j k', 'select a runbook (or a run)', '↑↓ select'], ['Enter', 'fill its parameters; on a run: resume it (its secret parameters asked again, then its dry run)', 'Enter open'], ['Tab', 'the runbook runs, newest first, or back to the runbooks', 'Tab runs'], ['g', 'read the files again'], ['Esc', 'back'], ['?', 'every key', '? help'], quit],
 	params: [['↑↓ Tab', 'the next, previous parameter', '↑↓ field'], ['type', 'the value (secret ones are masked)', 'type'], ['← →', 'choose a value (a choice, yes or no)', '← → choose'], ['Enter', 'dry run: each step\'s hosts and their policy answer', 'Enter dry run'], ['Esc', 'back to the runbooks', 'Esc back'], ['Backspace', 'erase'], quit],
 	plan: [['Enter', 'run it', 'Enter run'], ['↑↓ j k', 'scroll', '↑↓ scroll'], ['PgUp PgDn', 'a page'], ['Esc', 'change the parameters', 'Esc back'], ['?', 'every key', '? help'], quit],
 	running: [['↑↓ j k', 'choose a step (its hosts are shown)', '↑↓ step'], ['← → h l', 'choose a host in the step', '← → host'], ['c', 'cancel: the step running stops on every host, nothing after it runs (asks first)', 'c cancel'], ['?', 'every key', '? help'], ['Ctrl-C', 'quit (asks first)']],

@@ -12,10 +12,11 @@ import {Spinner} from '../../frame-clock.js';
 import {theme} from '../../theme.js';
 import {listWindow} from '../run/run-layout.js';
 import {formatSeconds, HostPanes} from '../run/run.js';
+import type {RunbookRunEntry} from '../../core.js';
 import {fieldText, fieldType} from './runbook-fields.js';
 import {planLines, type PlanLine} from './plan-lines.js';
 import type {StepPhase, StepView} from './runbook-steps.js';
-import {shownStep, type ListStep, type ParamsStep, type PlanStep, type RunbooksState, type RunningStep} from './use-runbooks-state.js';
+import {canResume, shownStep, type ListStep, type ParamsStep, type PlanStep, type RunbooksState, type RunningStep} from './use-runbooks-state.js';
 
 export type RunbooksProps = {state: RunbooksState; height: number; width: number; now: number};
 
@@ -40,11 +41,16 @@ export function Runbooks({state, height, width, now}: RunbooksProps) {
 }
 
 function RunbookList({state, height}: {state: ListStep; height: number}) {
+	if (state.view === 'runs') {
+		return <RunbookRuns state={state} height={height}/>;
+	}
+
 	const entries = state.entries ?? [];
 	const window = listWindow(entries.length, state.cursor, Math.max(1, height - 3));
+	const toResume = (state.runs ?? []).filter(run => canResume(run.status)).length;
 	return (
 		<Box flexDirection="column">
-			<Text bold>{state.entries === undefined ? 'Reading the runbooks...' : entries.length === 0 ? 'No runbooks yet: put NAME.yaml files in the runbooks/ directory of the controller\'s home (README: Runbooks), then g.' : `${entries.length} ${entries.length === 1 ? 'runbook' : 'runbooks'}: Enter to fill one's parameters and see its dry run`}</Text>
+			<Text bold wrap="truncate">{state.entries === undefined ? 'Reading the runbooks...' : entries.length === 0 ? 'No runbooks yet: put NAME.yaml files in the runbooks/ directory of the controller\'s home (README: Runbooks), then g.' : `${entries.length} ${entries.length === 1 ? 'runbook' : 'runbooks'}: Enter to fill one's parameters and see its dry run`}</Text>
 			{window.above > 0 ? <Text color={theme.dim}>{`↑ ${window.above} more`}</Text> : null}
 			{entries.slice(window.start, window.end).map((entry, offset) => {
 				const about = entry.problems.length > 0
@@ -57,6 +63,32 @@ function RunbookList({state, height}: {state: ListStep; height: number}) {
 				);
 			})}
 			{window.below > 0 ? <Text color={theme.dim}>{`${window.below} more ↓`}</Text> : null}
+			{state.runs && state.runs.length > 0 ? <Text color={toResume > 0 ? theme.warn : theme.dim} wrap="truncate">{`Tab: their runs (${state.runs.length}${toResume > 0 ? `, ${toResume} to resume` : ''})`}</Text> : null}
+			{state.error ? <Text color={theme.bad}>{visible(state.error)}</Text> : null}
+		</Box>
+	);
+}
+
+const runSymbols: Record<RunbookRunEntry['status'], string> = {ok: '✓', failed: '✗', cancelled: '■', waiting: '⧖', interrupted: '!', running: '▶'};
+
+/** The runbook runs in the history, newest first; Enter resumes the chosen one. */
+function RunbookRuns({state, height}: {state: ListStep; height: number}) {
+	const runs = state.runs ?? [];
+	const window = listWindow(runs.length, state.cursor, Math.max(1, height - 3));
+	const chosen = runs[state.cursor];
+	return (
+		<Box flexDirection="column">
+			<Text bold wrap="truncate">{runs.length === 0 ? 'No runbook runs yet. Tab: the runbooks' : `${runs.length} runbook ${runs.length === 1 ? 'run' : 'runs'}, newest first · Enter resumes one not ended ok · Tab: runbooks`}</Text>
+			{window.above > 0 ? <Text color={theme.dim}>{`↑ ${window.above} more`}</Text> : null}
+			{runs.slice(window.start, window.end).map((run, offset) => (
+				<Text key={run.id} inverse={window.start + offset === state.cursor} wrap="truncate">
+					{`${run.startedAt.slice(5, 16).replace('T', ' ')}  ${cut(visible(run.runbook), 18)} `}
+					<Text color={run.status === 'ok' ? theme.good : run.status === 'running' ? theme.info : canResume(run.status) ? theme.bad : undefined}>{`${runSymbols[run.status]} ${run.status.padEnd(11)}`}</Text>
+					{` ${`${run.stepsOk}/${run.steps} steps ok`.padEnd(16)} ${visible(run.caller)}${run.resumeOf ? `  resumes ${run.resumeOf.slice(0, 8)}` : ''}`}
+				</Text>
+			))}
+			{window.below > 0 ? <Text color={theme.dim}>{`${window.below} more ↓`}</Text> : null}
+			{chosen ? <Text color={theme.dim} wrap="truncate">{`run ${chosen.id}${chosen.reason ? `: ${visible(chosen.reason)}` : ''}`}</Text> : null}
 			{state.error ? <Text color={theme.bad}>{visible(state.error)}</Text> : null}
 		</Box>
 	);
@@ -67,7 +99,9 @@ function Parameters({state}: {state: ParamsStep}) {
 	const selected = state.fields[state.cursor];
 	return (
 		<Box flexDirection="column">
-			<Text bold>{`${visible(state.entry.name)}: ${state.fields.length === 0 ? 'it takes no parameters. Enter shows its dry run.' : 'parameters. Enter shows the dry run (nothing runs yet).'}`}</Text>
+			<Text bold>{state.resume === undefined
+				? `${visible(state.entry.name)}: ${state.fields.length === 0 ? 'it takes no parameters. Enter shows its dry run.' : 'parameters. Enter shows the dry run (nothing runs yet).'}`
+				: `${visible(state.entry.name)}: resuming run ${state.resume.slice(0, 8)}, its other parameters kept; give its secret ones again. Enter shows the dry run.`}</Text>
 			{state.entry.description ? <Text color={theme.dim} wrap="truncate">{visible(state.entry.description)}</Text> : null}
 			{state.fields.map((field, index) => (
 				<Box key={field.parameter.name} flexDirection="column">
@@ -114,7 +148,7 @@ function DryRun({state, height}: {state: PlanStep; height: number}) {
 	const below = Math.max(0, lines.length - scroll - rows);
 	return (
 		<Box flexDirection="column">
-			<Text bold color={theme.accent} wrap="truncate">{'Dry run, nothing ran: Enter runs it · Esc changes the parameters'}</Text>
+			<Text bold color={theme.accent} wrap="truncate">{state.resume === undefined ? 'Dry run, nothing ran: Enter runs it · Esc changes the parameters' : `Dry run, nothing ran: Enter resumes run ${state.resume.slice(0, 8)} · Esc back`}</Text>
 			{lines.slice(scroll, scroll + rows).map((line, index) => <Text key={scroll + index} bold={line.tone === 'title'} color={toneColor(line.tone)} wrap="truncate">{line.text}</Text>)}
 			{scroll > 0 || below > 0 ? <Text color={theme.dim}>{`${scroll > 0 ? `↑ ${scroll} more  ` : ''}${below > 0 ? `${below} more ↓` : ''}`}</Text> : null}
 		</Box>
@@ -200,4 +234,9 @@ function QuestionLine({state}: {state: RunningStep}) {
 			</Box>
 		)
 		: <Text bold color={theme.warn} wrap="truncate-end">{`${visible(question.step)}: canary ok (${question.hosts} ${question.hosts === 1 ? 'host' : 'hosts'}). y: run on its other hosts · n: stop here`}</Text>;
+}
+
+/** Exactly `width` columns: cut with `…` when longer. */
+function cut(text: string, width: number): string {
+	return text.length > width ? text.slice(0, width - 1) + '…' : text.padEnd(width);
 }

@@ -3,13 +3,16 @@
  * (every step's hosts and what each host's policy answers), then watch the run: its steps as a
  * list, the chosen step's hosts as panes. What the core asks on the way (a `confirm` script's
  * count, a canary) is a question on the running step; its answer goes back through the hook.
- * The decisions are the core's; this only holds what the screen shows. Pure.
+ * Tab on the list shows the runbook runs instead (waiting, failed, cancelled, interrupted ones
+ * first to mind); Enter on one resumes it (`runbook run --resume ID`): its secret parameters are
+ * asked again, then its dry run, then the run. The decisions are the core's; this only holds what
+ * the screen shows. Pure.
  */
 import {useReducer} from 'react';
 import type {ApprovalRequest} from '../../../approvals/request.js';
 import type {RunbookEvent} from '../../../runbooks/execute.js';
 import type {PlanDocument} from '../../../runbooks/plan-document.js';
-import type {RunbookEntry} from '../../core.js';
+import type {RunbookEntry, RunbookRunEntry} from '../../core.js';
 import {outcomeOrder} from '../run/run-layout.js';
 import {checkFields, editField, parameterFields, type ParameterField} from './runbook-fields.js';
 import {currentStep, reduceSteps, stepViews, type RunbookEnd, type StepView} from './runbook-steps.js';
@@ -18,13 +21,16 @@ export type RunbookQuestion =
 	| {kind: 'confirm'; text: string; typed: string}
 	| {kind: 'canary'; step: string; hosts: number};
 
-export type ListStep = {step: 'list'; entries?: RunbookEntry[]; cursor: number; error?: string};
-export type ParamsStep = {step: 'params'; entry: RunbookEntry; fields: ParameterField[]; cursor: number};
+/** `view`: the runbook files, or the runbook runs in the history (Tab). */
+export type ListStep = {step: 'list'; view: 'files' | 'runs'; entries?: RunbookEntry[]; runs?: RunbookRunEntry[]; cursor: number; error?: string};
+/** `resume`: the id of the run this continues (its secret parameters are the fields). */
+export type ParamsStep = {step: 'params'; entry: RunbookEntry; fields: ParameterField[]; cursor: number; resume?: string};
 /** `plan` once the dry run answered; `refused` with the core's refusal (every problem listed). */
-export type PlanStep = {step: 'plan'; entry: RunbookEntry; fields: ParameterField[]; values: Record<string, unknown>; id: number; plan?: PlanDocument; refused?: string; scroll: number};
+export type PlanStep = {step: 'plan'; entry: RunbookEntry; fields: ParameterField[]; values: Record<string, unknown>; id: number; plan?: PlanDocument; refused?: string; scroll: number; resume?: string};
 export type RunningStep = {
 	step: 'running';
 	entry: RunbookEntry;
+	resume?: string;
 	plan: PlanDocument;
 	/** The runbook run's id once the core has recorded its start. */
 	id?: string;
@@ -45,9 +51,13 @@ export type RunbooksState = ListStep | ParamsStep | PlanStep | RunningStep;
 
 export type RunbooksAction =
 	| {type: 'listed'; entries: RunbookEntry[]}
+	| {type: 'runs-listed'; runs: RunbookRunEntry[]}
 	| {type: 'list-failed'; reason: string}
 	| {type: 'move'; delta: number}
-	| {type: 'pick'}
+	/** Tab: the runbook files, or their runs. */
+	| {type: 'view'}
+	/** Enter on the list; on a run to resume with no secret to ask, its dry run is asked at once (`id`). */
+	| {type: 'pick'; id?: number}
 	| {type: 'type'; text: string}
 	| {type: 'erase'}
 	| {type: 'cycle'; delta: number}
@@ -67,7 +77,7 @@ export type RunbooksAction =
 	| {type: 'waiting'; step: string; request: ApprovalRequest}
 	| {type: 'notice'; text?: string};
 
-export const initialRunbooksState: RunbooksState = {step: 'list', cursor: 0};
+export const initialRunbooksState: RunbooksState = {step: 'list', view: 'files', cursor: 0};
 
 export function reduceRunbooks(state: RunbooksState, action: RunbooksAction): RunbooksState {
 	switch (state.step) {
@@ -92,7 +102,11 @@ export function reduceRunbooks(state: RunbooksState, action: RunbooksAction): Ru
 function reduceList(state: ListStep, action: RunbooksAction): RunbooksState {
 	switch (action.type) {
 		case 'listed': {
-			return {...state, entries: action.entries, cursor: clamp(state.cursor, action.entries.length), error: undefined};
+			return {...state, entries: action.entries, cursor: state.view === 'files' ? clamp(state.cursor, action.entries.length) : state.cursor, error: undefined};
+		}
+
+		case 'runs-listed': {
+			return {...state, runs: action.runs, cursor: state.view === 'runs' ? clamp(state.cursor, action.runs.length) : state.cursor};
 		}
 
 		case 'list-failed': {
@@ -100,26 +114,80 @@ function reduceList(state: ListStep, action: RunbooksAction): RunbooksState {
 		}
 
 		case 'move': {
-			return {...state, cursor: clamp(state.cursor + action.delta, state.entries?.length ?? 0), error: undefined};
+			return {...state, cursor: clamp(state.cursor + action.delta, (state.view === 'files' ? state.entries : state.runs)?.length ?? 0), error: undefined};
+		}
+
+		case 'view': {
+			return {...state, view: state.view === 'files' ? 'runs' : 'files', cursor: 0, error: undefined};
 		}
 
 		case 'pick': {
-			const entry = state.entries?.[state.cursor];
-			if (!entry) {
-				return state;
-			}
-
-			if (entry.problems.length > 0) {
-				return {...state, error: `${entry.file} is not a valid runbook: ${entry.problems.join('; ')}`};
-			}
-
-			return {step: 'params', entry, fields: parameterFields(entry.parameters), cursor: 0};
+			return state.view === 'files' ? pickRunbook(state) : pickRun(state, action.id);
 		}
 
 		default: {
 			return state;
 		}
 	}
+}
+
+function pickRunbook(state: ListStep): RunbooksState {
+	const entry = state.entries?.[state.cursor];
+	if (!entry) {
+		return state;
+	}
+
+	if (entry.problems.length > 0) {
+		return {...state, error: `${entry.file} is not a valid runbook: ${entry.problems.join('; ')}`};
+	}
+
+	return {step: 'params', entry, fields: parameterFields(entry.parameters), cursor: 0};
+}
+
+/** Enter on a run: its secret parameters asked again, or (with none) its dry run at once. */
+function pickRun(state: ListStep, id: number | undefined): RunbooksState {
+	const target = resumeTarget(state);
+	if (!target) {
+		return state;
+	}
+
+	if (!target.ok) {
+		return {...state, error: target.reason};
+	}
+
+	const {entry, run, secrets} = target;
+	if (secrets.length > 0) {
+		return {step: 'params', entry, fields: parameterFields(secrets), cursor: 0, resume: run.id};
+	}
+
+	return id === undefined ? state : {step: 'plan', entry, fields: [], values: {}, id, scroll: 0, resume: run.id};
+}
+
+/** Whether `runbook run --resume` continues a run in that state: not one that ended ok, nor one running elsewhere. */
+export function canResume(status: RunbookRunEntry['status']): boolean {
+	return status !== 'ok' && status !== 'running';
+}
+
+/**
+ * The run chosen on the runs list, if it can be resumed here: its runbook's file (as listed now)
+ * and the secret parameters to give again. Undefined when nothing is chosen.
+ */
+export function resumeTarget(state: ListStep): {ok: true; run: RunbookRunEntry; entry: RunbookEntry; secrets: RunbookEntry['parameters']} | {ok: false; reason: string} | undefined {
+	const run = state.view === 'runs' ? state.runs?.[state.cursor] : undefined;
+	if (!run) {
+		return undefined;
+	}
+
+	if (!canResume(run.status)) {
+		return {ok: false, reason: run.status === 'running' ? `Run ${run.id} is still running in another process; it cannot be resumed while it runs.` : `Run ${run.id} ended ${run.status}: there is nothing to resume (xi-exec runbook run --resume ${run.id} --from STEP runs it again from a step).`};
+	}
+
+	const entry = state.entries?.find(candidate => candidate.name === run.runbook);
+	if (!entry || entry.problems.length > 0) {
+		return {ok: false, reason: entry ? `${entry.file} is not a valid runbook now: ${entry.problems.join('; ')}` : `Runbook ${run.runbook} is no longer in runbooks/: run ${run.id} cannot be resumed.`};
+	}
+
+	return {ok: true, run, entry, secrets: entry.parameters.filter(parameter => parameter.secret)};
 }
 
 function reduceParams(state: ParamsStep, action: RunbooksAction): RunbooksState {
@@ -142,7 +210,7 @@ function reduceParams(state: ParamsStep, action: RunbooksAction): RunbooksState 
 		}
 
 		case 'back': {
-			return {step: 'list', cursor: 0};
+			return backToList(state.resume);
 		}
 
 		case 'check': {
@@ -151,7 +219,7 @@ function reduceParams(state: ParamsStep, action: RunbooksAction): RunbooksState 
 				return {...state, fields: checked.fields, cursor: Math.max(0, checked.fields.findIndex(field => field.error !== undefined))};
 			}
 
-			return {step: 'plan', entry: state.entry, fields: state.fields, values: checked.values, id: action.id, scroll: 0};
+			return {step: 'plan', entry: state.entry, fields: state.fields, values: checked.values, id: action.id, scroll: 0, ...(state.resume ? {resume: state.resume} : {})};
 		}
 
 		default: {
@@ -175,11 +243,12 @@ function reducePlan(state: PlanStep, action: RunbooksAction): RunbooksState {
 		}
 
 		case 'back': {
-			return {step: 'params', entry: state.entry, fields: state.fields, cursor: 0};
+			// A resume with nothing to ask goes back to the runs it was picked from.
+			return state.resume !== undefined && state.fields.length === 0 ? backToList(state.resume) : {step: 'params', entry: state.entry, fields: state.fields, cursor: 0, ...(state.resume ? {resume: state.resume} : {})};
 		}
 
 		case 'started': {
-			return state.plan ? {step: 'running', entry: state.entry, plan: state.plan, steps: stepViews(state.plan), startedAt: action.at} : state;
+			return state.plan ? {step: 'running', entry: state.entry, plan: state.plan, steps: stepViews(state.plan), startedAt: action.at, ...(state.resume ? {resume: state.resume} : {})} : state;
 		}
 
 		default: {
@@ -246,13 +315,18 @@ function reduceRunning(state: RunningStep, action: RunbooksAction): RunbooksStat
 		}
 
 		case 'back': {
-			return state.end ? {step: 'list', cursor: 0} : state;
+			return state.end ? backToList(state.resume) : state;
 		}
 
 		default: {
 			return state;
 		}
 	}
+}
+
+/** Back to the list: the runs, when a resume was left. */
+function backToList(resume: string | undefined): ListStep {
+	return {step: 'list', view: resume === undefined ? 'files' : 'runs', cursor: 0};
 }
 
 /** The step whose hosts are shown: the one chosen, else the one running. */
