@@ -2,7 +2,7 @@
  * `xi-exec demo`: a real local fleet on loopback. A fresh controller home, six agents in their own
  * homes (separate processes, each with a few harmless sample scripts and its own tags), each paired
  * through the real ceremony (the demo reads each agent's code and types it, as an operator would),
- * then the console. Leaving the console (`q`, Ctrl-C, or a SIGINT, SIGTERM or SIGHUP) stops every
+ * a sample runbook of those scripts (sample-runbook.ts), then the console. Leaving the console (`q`, Ctrl-C, or a SIGINT, SIGTERM or SIGHUP) stops every
  * process it started and removes its directory.
  *
  * The demo is a face: it calls no other face. The CLI's command table (source/cli/commands/demo.ts)
@@ -19,6 +19,7 @@ import {signalStatus, type ConsoleSignal} from '../io/signal-status.js';
 import {freePort, setUpAgentHome, startDemoAgent, stopped} from './demo-processes.js';
 import {pairFleet} from './pair-fleet.js';
 import {demoFleet, sampleScripts} from './sample-fleet.js';
+import {writeSampleRunbook} from './sample-runbook.js';
 
 export type DemoPorts = {
 	interactive: boolean;
@@ -68,6 +69,8 @@ async function runDemo(directory: string, children: ChildProcess[], io: CommandI
 	const home = join(directory, 'controller');
 	const paths = controllerPaths(home);
 	const {caSha256} = await initControllerHome(home, new Date());
+	// A runbook of the demo's own scripts, so the console's runbook screen (b) has one to open.
+	writeSampleRunbook(paths);
 	io.stdout(`Demo fleet in ${directory}\nController CA ${caSha256.slice(0, 16)}…\n\n`);
 
 	const homes = new Map<string, string>(demoFleet.map(agent => [agent.name, join(directory, 'agents', agent.name)]));

@@ -4,7 +4,9 @@
  * masked), read its dry run (every host's policy answer), run it: the check fails on db2, the
  * restart (a `confirm` script) asks for its count on the screen and runs where the check failed,
  * the recheck fails again. The record the CLI reads (`xi-exec runbooks show ID --json`) has the
- * same steps and outcomes, and the secret is nowhere on disk.
+ * same steps and outcomes, and the secret is nowhere on disk. Then Tab lists that run and Enter
+ * resumes it (the secret typed again), and the CLI reads the new run as a resume of the first. The
+ * demo's own sample runbook is listed beside the test's.
  */
 import {mkdirSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
@@ -45,7 +47,9 @@ function filesUnder(directory: string): Array<{path: string; text: string}> {
 	writeFileSync(join(home, 'runbooks', 'incident.yaml'), runbook);
 
 	await server.keys('b');
-	t.regex(await screenWith('1 runbook: Enter'), /\nincident {15}3 steps {2}site password {2}check a site, restart where the …\n/);
+	const list = await screenWith('2 runbooks: Enter');
+	t.regex(list, /\nincident {15}3 steps {2}site password {2}check a site, restart where the …\n/);
+	t.regex(list, /\nsite-check {13}4 steps {2}site {2}check a site's service, restart it where …\n/, 'the demo\'s own sample runbook');
 	await server.keys('Enter');
 	await screenWith('> site     london');
 	await server.keys('Right');
@@ -85,5 +89,24 @@ function filesUnder(directory: string): Array<{path: string; text: string}> {
 	t.deepEqual(filesUnder(demoDirectory).filter(file => file.text.includes('hunter2')).map(file => file.path), [], 'the secret is on no file of the controller or the agents');
 
 	await server.keys('Escape');
-	await screenWith('1 runbook: Enter');
+	t.regex(await screenWith('2 runbooks: Enter'), /\nTab: their runs \(1, 1 to resume\)/);
+
+	// Tab: the runs; Enter resumes the failed one: the secret asked again, its dry run, the run.
+	await server.keys('Tab');
+	t.regex(await screenWith('1 runbook run, newest first'), /\n\d\d-\d\d \d\d:\d\d {2}incident {11}✗ failed {6}1\/3 steps ok/);
+	await server.keys('Enter');
+	await screenWith(`resuming run ${id!.slice(0, 8)}`);
+	await server.text('hunter2');
+	await server.keys('Enter');
+	t.regex(await screenWith('Enter resumes run'), new RegExp(`resumes run ${id!} from step check`));
+	await server.keys('Enter');
+	await screenWith('Type 1');
+	await server.text('1');
+	await server.keys('Enter');
+	const resumed = await screenWith(/failed \(step recheck failed/);
+	const resumedId = /runbook incident {2}run ([\da-f-]{36})/.exec(resumed)?.[1];
+	const again = JSON.parse((await run(process.execPath, [cli, 'runbooks', 'show', resumedId!, '--json', '--home', home], {encoding: 'utf8'})).stdout) as {resumeOf: string; parameters: Record<string, string>};
+	t.is(again.resumeOf, id, 'the record the CLI reads says which run it resumes');
+	t.is(again.parameters['site'], 'paris', 'the run\'s own parameters were kept');
+	t.deepEqual(filesUnder(demoDirectory).filter(file => file.text.includes('hunter2')).map(file => file.path), [], 'the secret typed again is on no file either');
 });
