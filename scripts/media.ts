@@ -7,8 +7,8 @@
  *
  * Pictures: fleet, fleet-filtered, run-panes, run-list (failures first), output (a host's whole
  * output, stderr marked), audit, help, run-controls (batch, max failures, canary set on the
- * confirmation), dry-run (each host's answer, nothing run), runbook-plan and runbook-run (a
- * runbook written into the demo's home: its dry run, then its steps and a step's hosts), pairing
+ * confirmation), dry-run (each host's answer, nothing run), runbook-plan, runbook-run and
+ * runbook-runs (the demo's sample runbook: its dry run, its steps and a step's hosts, the runs), pairing
  * (a new agent's request, approved by typing the code it printed).
  */
 import {execFile, spawn} from 'node:child_process';
@@ -324,7 +324,7 @@ async function main(): Promise<void> {
 		await showing('Filter (/):');
 
 		await runControls();
-		await runbook(base);
+		await runbook();
 
 		await keys('p');
 		const listening = await waitFor('the pairing listener', shown => /Listening on 127\.0\.0\.1:\d+/.test(shown));
@@ -387,31 +387,12 @@ async function runControls(): Promise<void> {
 	await showing('Filter (/):');
 }
 
-const incidentRunbook = `description: check a site, restart where the check failed, check those again
-parameters:
-  site: {description: the site in trouble, schema: {type: string, enum: [london, paris]}, default: london}
-  password: {secret: true}
-steps:
-  - {name: check, script: check-service, on: {tags: {site: {param: site}}}, onFailure: continue}
-  - {name: restart, script: restart-app, on: {failedIn: check}}
-  - {name: recheck, script: check-service, on: {failedIn: check}}
-`;
-
-/** A runbook in the demo's home: its parameters, its dry run, then its run (the restart's count typed); back to the fleet. */
-async function runbook(base: string): Promise<void> {
-	const [demoDirectory] = readdirSync(base).filter(name => name.startsWith('xi-exec-demo-'));
-	const directory = join(base, demoDirectory!, 'controller', 'runbooks');
-	mkdirSync(directory, {recursive: true});
-	writeFileSync(join(directory, 'incident.yaml'), incidentRunbook);
+/** The demo's own sample runbook (site-check): its dry run, its run (the restart's count typed), then the runbook runs; back to the fleet. */
+async function runbook(): Promise<void> {
 	await keys('b');
-	await showing('1 runbook');
+	await showing('site-check');
 	await keys('Enter');
-	await showing('> site     london');
-	await keys('Right');
 	await showing('> site     paris');
-	await keys('Down');
-	await type('hunter2');
-	await showing('•••••••');
 	await keys('Enter');
 	await showing('Dry run, nothing ran');
 	await picture('runbook-plan', 'xi-exec demo: a runbook\'s dry run: each step\'s hosts and their policy answer');
@@ -420,13 +401,14 @@ async function runbook(base: string): Promise<void> {
 	await type('1');
 	await keys('Enter');
 	await showing('failed (step recheck');
-	await keys('Up');
-	await showing('restarting app on db2');
-	await keys('Up');
+	await keys('Home');
 	await showing('stderr│ upstream: connection refused');
 	await picture('runbook-run', 'xi-exec demo: the runbook\'s steps, the check\'s hosts failures first');
 	await keys('Escape');
-	await showing('1 runbook');
+	await showing('Tab: their runs');
+	await keys('Tab');
+	await showing('1 runbook run, newest first');
+	await picture('runbook-runs', 'xi-exec demo: the runbook runs; Enter resumes one that did not end ok');
 	await keys('Escape');
 	await showing('Filter (/):');
 }

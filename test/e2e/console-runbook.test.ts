@@ -106,7 +106,7 @@ function filesUnder(directory: string): Array<{path: string; text: string}> {
 	const resumed = await screenWith(/failed \(step recheck failed/);
 	const resumedId = /runbook incident {2}run ([\da-f-]{36})/.exec(resumed)?.[1];
 	const again = JSON.parse((await run(process.execPath, [cli, 'runbooks', 'show', resumedId!, '--json', '--home', home], {encoding: 'utf8'})).stdout) as {resumeOf: string; parameters: Record<string, string>};
-	t.is(again.resumeOf, id, 'the record the CLI reads says which run it resumes');
+	t.is(again.resumeOf, id!, 'the record the CLI reads says which run it resumes');
 	t.is(again.parameters['site'], 'paris', 'the run\'s own parameters were kept');
 	t.deepEqual(filesUnder(demoDirectory).filter(file => file.text.includes('hunter2')).map(file => file.path), [], 'the secret typed again is on no file either');
 });
