@@ -100,3 +100,11 @@ test('columns: when the tags filtered on do not fit, EXPIRES and then SCRIPTS gi
 	t.deepEqual(fleetColumns(80, demo, 36), {name: 4, address: 15, status: 11, scripts: 0, seen: 4, expires: 0, tags: 42}, 'three: SCRIPTS too');
 	t.deepEqual(fleetColumns(120, demo, 36), {name: 4, address: 15, status: 11, scripts: 7, seen: 4, expires: 10, tags: 63}, 'a wide terminal keeps every column');
 });
+
+test('fleet: agents are listed by name with numbers by value (web2 before web10), after a refresh too', t => {
+	const records = ['web10', 'web2', 'db13', 'db4', 'web1'].map(name => ({...demoFleet[0]!, name}));
+	const loaded = reduceFleet(initialFleetState, {type: 'agents-loaded', agents: records});
+	t.deepEqual(loaded.agents.map(agent => agent.name), ['db4', 'db13', 'web1', 'web2', 'web10']);
+	const refreshed = reduceFleet(loaded, {type: 'agents-refreshed', agents: [...records].reverse()});
+	t.deepEqual(refreshed.agents.map(agent => agent.name), ['db4', 'db13', 'web1', 'web2', 'web10']);
+});

@@ -9,6 +9,7 @@ import {sameTags} from '../../../policy/tags.js';
 import type {ScriptDescription} from '../../../protocol/frames.js';
 import {seenViaOf} from '../../../core/agents-view.js';
 import type {AgentRecord} from '../../../registry/model.js';
+import {byName} from '../../name-order.js';
 
 export type FleetAgent = AgentRecord & {
 	status: 'checking' | 'reachable' | 'unreachable';
@@ -62,6 +63,11 @@ export function filterSelection(state: FleetState): {ok: true; agents: FleetAgen
 	return filterBySelector(text, state.agents);
 }
 
+/** The registry's agents as the fleet lists them: by name, numbers by value (web2 before web10). */
+function inNameOrder(records: readonly AgentRecord[]): AgentRecord[] {
+	return [...records].sort((a, b) => byName(a.name, b.name));
+}
+
 export function visibleAgents(state: FleetState): FleetAgent[] {
 	const selection = filterSelection(state);
 	return selection.ok ? selection.agents : [];
@@ -82,7 +88,7 @@ export function selectedAgent(state: FleetState): FleetAgent | undefined {
 export function reduceFleet(state: FleetState, action: FleetAction): FleetState {
 	switch (action.type) {
 		case 'agents-loaded': {
-			return clampCursor({...state, loaded: true, agents: action.agents.map(record => ({
+			return clampCursor({...state, loaded: true, agents: inNameOrder(action.agents).map(record => ({
 				...record,
 				status: 'checking',
 				scripts: [],
@@ -92,7 +98,7 @@ export function reduceFleet(state: FleetState, action: FleetAction): FleetState 
 
 		case 'agents-refreshed': {
 			const known = new Map(state.agents.map(agent => [agent.name, agent]));
-			return clampCursor({...state, loaded: true, agents: action.agents.map(record => {
+			return clampCursor({...state, loaded: true, agents: inNameOrder(action.agents).map(record => {
 				const agent = known.get(record.name);
 				return agent ? {...agent, ...record, seenAt: agent.seenAt} : {...record, status: 'checking', scripts: []};
 			})});

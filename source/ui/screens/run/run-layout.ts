@@ -7,13 +7,13 @@
  */
 import type {AgentPhase, AgentRunState, RunState} from '../../../run/run-state.js';
 import {foldNames} from '../../../run/group-output.js';
+import {byName} from '../../name-order.js';
 
 const rank: Record<AgentPhase, number> = {failed: 0, timeout: 1, unreachable: 2, denied: 3, error: 4, cancelled: 5, skipped: 6, running: 7, connecting: 8, queued: 9, ok: 10};
 
 /** Needs a look: listed by name in the summary. */
 export const troublePhases: readonly AgentPhase[] = ['failed', 'timeout', 'unreachable', 'denied', 'error', 'cancelled'];
 
-const byName = (a: string, b: string) => a.localeCompare(b, 'en', {numeric: true});
 
 export function outcomeOrder(run: RunState): AgentRunState[] {
 	return run.order.map(name => run.agents[name]!).sort((a, b) => rank[a.phase] - rank[b.phase] || byName(a.name, b.name));
