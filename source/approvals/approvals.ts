@@ -16,7 +16,7 @@ import type {AuditLog} from '../audit/file-log.js';
 import {XiError} from '../errors.js';
 import {authenticateToken, type TokenRecord} from '../policy/tokens.js';
 import {hasControl} from '../protocol/text-checks.js';
-import {decideClaim, decideRejection, decideVote, expireIfDue, openRequest, type Actor, type ApprovalRequest, type Decision, type PlanSummary, type TokenRef} from './request.js';
+import {decideClaim, decideRejection, decideVote, decideWithdrawal, expireIfDue, openRequest, type Actor, type ApprovalRequest, type Decision, type PlanSummary, type TokenRef} from './request.js';
 import type {Requirement} from './requirement.js';
 import {pruneClosed, type ApprovalFile, type ApprovalStore} from './store.js';
 
@@ -115,6 +115,26 @@ export async function rejectRequest(ports: ApprovalPorts, id: string, actor: Act
 		reason: why,
 		withdrawn: actor.id === after.requester.token.id || actor.name === after.requester.token.name,
 	}));
+}
+
+/**
+ * Withdraws an open request for what asked for it (a runbook run cancelled while its step
+ * waited): closed as rejected and recorded as `approval.withdrawn` first; a request already
+ * decided, used or expired is left as it is (undefined).
+ */
+export async function withdrawApproval(ports: ApprovalPorts, id: string, by: {caller: string; source?: string}, reason: string): Promise<ApprovalRequest | undefined> {
+	let withdrawn: ApprovalRequest | undefined;
+	await ports.store.update(async file => {
+		const request = findRequest(file.requests, id);
+		withdrawn = decideWithdrawal(request, reason, ports.now());
+		if (!withdrawn) {
+			return file;
+		}
+
+		await ports.audit.append({event: 'approval.withdrawn', approvalId: request.id, planHash: request.planHash, caller: by.caller, source: by.source, reason});
+		return replace(file, withdrawn);
+	});
+	return withdrawn;
 }
 
 /**

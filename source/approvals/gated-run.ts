@@ -12,11 +12,11 @@ import {XiError} from '../errors.js';
 import {openTokenStore} from '../policy/token-store.js';
 import type {ApprovalClaim} from '../protocol/frames.js';
 import type {RunPlan} from '../run/plan.js';
-import {authenticateActor, claimApproved, findRequest, requestApproval, waitForDecision, type ActionSource, type ApprovalPorts} from './approvals.js';
+import {authenticateActor, claimApproved, findRequest, requestApproval, waitForDecision, withdrawApproval, type ActionSource, type ApprovalPorts} from './approvals.js';
 import {approvalClaim} from './confirm.js';
 import {declaresConfirm} from './plan-binding.js';
 import {readApprovalPolicy} from './read-policy.js';
-import type {ApprovalRequest} from './request.js';
+import {isWithdrawn, type ApprovalRequest} from './request.js';
 import {approvalRequirement, describeNeeds} from './requirement.js';
 import {resolvePlanHashWith, resolveWithEntries} from './resolve-again.js';
 import {openApprovalStore} from './store.js';
@@ -28,7 +28,7 @@ export type GateOptions = {
 	ai?: boolean;
 };
 
-function approvalPorts(ports: PlanPorts): ApprovalPorts {
+function approvalPorts(ports: Pick<PlanPorts, 'paths' | 'audit' | 'now'>): ApprovalPorts {
 	return {store: openApprovalStore(ports.paths.home), audit: ports.audit(), now: ports.now ?? (() => new Date())};
 }
 
@@ -129,4 +129,17 @@ export async function awaitOwnApproval(ports: PlanPorts, id: string, presentedTo
 	}
 
 	return {type: 'run', ...await claimForRun(ports, decided.id, presentedToken, options.from)};
+}
+
+/**
+ * Withdraws a request a run no longer waits for (its runbook run was cancelled): recorded as
+ * `approval.withdrawn` by the caller who cancelled; a request already decided is left as it is.
+ */
+export async function withdrawWaiting(ports: Pick<PlanPorts, 'paths' | 'audit' | 'now'>, id: string, by: {caller: string; source?: string}, reason: string): Promise<ApprovalRequest | undefined> {
+	return withdrawApproval(approvalPorts(ports), id, by, reason);
+}
+
+/** Whether the request was withdrawn (a resumed run asks again rather than claiming it). */
+export async function wasWithdrawn(ports: Pick<PlanPorts, 'paths'>, id: string): Promise<boolean> {
+	return isWithdrawn(findRequest((await openApprovalStore(ports.paths.home).read()).requests, id));
 }

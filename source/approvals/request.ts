@@ -140,6 +140,26 @@ export function decideRejection(request: ApprovalRequest, actor: Actor, reason: 
 }
 
 /**
+ * What asked for the request withdraws it, without a token acting (a runbook run cancelled while
+ * its step waited): an open request closes as rejected, its reason saying so; one already
+ * decided, used or expired is left as it is (undefined).
+ */
+export function decideWithdrawal(request: ApprovalRequest, reason: string, now: Date): ApprovalRequest | undefined {
+	if ((request.state !== 'pending' && request.state !== 'approved') || expireIfDue(request, now)) {
+		return undefined;
+	}
+
+	return close(request, 'rejected', now, `${withdrawnPrefix}${reason}`);
+}
+
+export const withdrawnPrefix = 'withdrawn: ';
+
+/** Whether the request was closed by a withdrawal (decideWithdrawal). */
+export function isWithdrawn(request: ApprovalRequest): boolean {
+	return request.state === 'rejected' && request.closed?.by === undefined && request.closed?.reason.startsWith(withdrawnPrefix) === true;
+}
+
+/**
  * The requester starts the approved plan: single use. Refused while pending, once closed or
  * used, to anyone but the requester's own token, and when the plan resolved now hashes
  * differently (which invalidates the request).

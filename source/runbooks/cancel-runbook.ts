@@ -11,14 +11,16 @@
  *    gets its end line here, `cancelled`.
  *
  * A run that already ended is left as it is, except one that ended `waiting` for an approval
- * (--no-wait): its record then ends `cancelled` (the approval request stays as it is; a resumed
- * run would still continue under it). `runbook run --resume ID` continues a cancelled run
+ * (--no-wait): its record then ends `cancelled`, and each request its steps waited for is
+ * withdrawn (`approval.withdrawn`; a resumed run asks again). `runbook run --resume ID` continues a cancelled run
  * from its first step not finished ok. One `runbook.cancel` audit record says who asked and what
  * each host still running answered.
  */
+import {withdrawWaiting} from '../approvals/gated-run.js';
 import {cancelRecordedRun, type CancelAnswer, type CancelPorts} from '../core/cancel-run.js';
 import {runbookRunsDirectory, appendCancelRequest, appendToStoppedRecord, findRunbookRun} from './record-store.js';
 import type {RunbookStatus} from './flow.js';
+import {waitingSteps} from './run-record.js';
 
 export type RunbookCancelAnswer = {
 	id: string;
@@ -46,6 +48,10 @@ export async function cancelRunbookRun(ports: CancelPorts & {now?: () => Date}, 
 	if (!stored.running) {
 		const reason = record.end ? 'the runbook was cancelled while it waited for approval' : 'the runbook was cancelled after its controller stopped';
 		appendToStoppedRecord(stored.path, {type: 'end', status: 'cancelled', reason, notRun: record.end?.notRun ?? [], at: now().toISOString(), cancelledBy: input.caller});
+		for (const [step, {approval}] of waitingSteps(record)) {
+			// One lock on approvals.json at a time.
+			await withdrawWaiting({...ports, now}, approval, {caller: input.caller, ...(input.source ? {source: input.source} : {})}, `runbook run ${input.id} was cancelled while step ${step} waited for it`);
+		}
 	}
 
 	await ports.audit().append({

@@ -14,8 +14,10 @@
  * the runbook pauses. A resumed run continues such a step (StepRunRequest.approval) under the
  * same request: it waits for it (or not, with `noWait`) and claims it for the step's recorded
  * request id; a request rejected or expired meanwhile refuses the step with the claim's reason.
+ * A cancel while a step waits withdraws its request (`approval.withdrawn`): nobody is left to
+ * run it; a resumed run then asks again for that step.
  */
-import {awaitOwnApproval, resolveGated, waitThenClaim} from '../approvals/gated-run.js';
+import {awaitOwnApproval, resolveGated, waitThenClaim, wasWithdrawn, withdrawWaiting} from '../approvals/gated-run.js';
 import type {ApprovalRequest} from '../approvals/request.js';
 import {describeNeeds} from '../approvals/requirement.js';
 import {executePlan, type RunPorts} from '../core/run-execute.js';
@@ -49,7 +51,8 @@ export type StepRunnerOptions = {
 
 export function runStepsAsRuns(ports: RunPorts, options: StepRunnerOptions): StepRunner {
 	return async (request, control) => {
-		const decided = request.approval === undefined ? await approvedOrWaiting(ports, options, request, control) : await continueApproval(ports, options, request, control);
+		const continues = request.approval !== undefined && !await wasWithdrawn(ports, request.approval).catch(() => false);
+		const decided = continues ? await continueApproval(ports, options, request, control) : await approvedOrWaiting(ports, options, request, control);
 		if ('result' in decided) {
 			return decided.result;
 		}
@@ -115,6 +118,7 @@ async function approvedOrWaiting(ports: RunPorts, options: StepRunnerOptions, {r
 		return {plan: approved.plan, approval: approved.approval};
 	} catch (error) {
 		if (control.cancel.aborted) {
+			await withdraw(ports, options, step.name, gated.request.id);
 			return {result: {results: gated.plan.targets.map(target => ({agent: target.name, status: 'skipped'})), cancelled: true}};
 		}
 
@@ -146,6 +150,7 @@ async function continueApproval(ports: RunPorts, options: StepRunnerOptions, {st
 		}
 	} catch (error) {
 		if (control.cancel.aborted) {
+			await withdraw(ports, options, step.name, approval!);
 			return {result: {results: hosts.map(agent => ({agent, status: 'skipped'})), cancelled: true}};
 		}
 
@@ -153,6 +158,11 @@ async function continueApproval(ports: RunPorts, options: StepRunnerOptions, {st
 	}
 
 	return {plan: {...decided.plan, parent: {runbook: options.runbookRun, step: step.name}}, approval: decided.approval};
+}
+
+/** The step's request is withdrawn once its run is cancelled; a withdrawal that cannot be recorded leaves it open (it expires). */
+async function withdraw(ports: RunPorts, options: StepRunnerOptions, step: string, id: string): Promise<void> {
+	await withdrawWaiting(ports, id, {caller: options.cancelledBy?.() ?? options.caller, ...(options.source ? {source: options.source} : {})}, `runbook run ${options.runbookRun} was cancelled while step ${step} waited for it`).catch(() => undefined);
 }
 
 function announce(options: StepRunnerOptions, step: string, request: ApprovalRequest, control: StepControl): ApprovalRef {

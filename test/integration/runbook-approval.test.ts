@@ -120,4 +120,31 @@ test('--no-wait: the run ends waiting (exit 3) with the request; --resume contin
 	t.is(cancelled.stdout, `Runbook run ${leftId} was not running (its controller stopped, or it waited for approval): its record now ends cancelled; \`xi-exec runbook run --resume ${leftId}\` continues it.\n`);
 	const ended = JSON.parse((await runCli(controllerCli, ['runbooks', 'show', leftId, '--json'], env)).stdout) as RunbookDocument & {cancel: {during: string[]}};
 	t.deepEqual([ended.status, ended.reason, ended.cancel.during], ['cancelled', 'the runbook was cancelled while it waited for approval', ['deploy']]);
+	// Its request is withdrawn, recorded, and can no longer be approved; resuming asks again.
+	const leftApproval = (JSON.parse(left.stdout) as RunbookDocument).steps[1]!.approval!.id;
+	const reason = `runbook run ${leftId} was cancelled while step deploy waited for it`;
+	t.like(JSON.parse((await runCli(controllerCli, ['approvals', 'show', leftApproval, '--json'], env)).stdout), {state: 'rejected', closed: {reason: `withdrawn: ${reason}`}});
+	t.like(auditOf(controller).findLast(record => record['approvalId'] === leftApproval), {event: 'approval.withdrawn', reason});
+	t.regex((await runCli(controllerCli, ['approve', leftApproval], {...env, XI_EXEC_TOKEN: tokens['lead-bob']!})).stderr, /was rejected: withdrawn: .*\(APPROVAL_CLOSED\)/);
+	const askedAgain = await runCli(controllerCli, ['runbook', 'run', '--resume', leftId, '--no-wait', '--json'], alice);
+	t.is(askedAgain.code, 3, askedAgain.stderr);
+	const again2 = (JSON.parse(askedAgain.stdout) as RunbookDocument).steps.find(step => step.name === 'deploy')!;
+	t.is(again2.status, 'waiting');
+	t.not(again2.approval!.id, leftApproval);
+});
+
+test('cancelling a runbook run while its step waits for approval withdraws the request', async t => {
+	const {controller, env, tokens} = await gatedFleet(t);
+	const run = spawnCli(controllerCli, ['runbook', 'run', 'deploy'], {...env, XI_EXEC_TOKEN: tokens['alice']!});
+	const approval = await waitFor(() => /^-- deploy: waiting for approval: request (\S+) /m.exec(run.output().stdout)?.[1], 'the deploy step waiting for approval', {state: () => run.output()});
+	const id = /^runbook deploy, run ([\da-f-]{36})$/m.exec(run.output().stdout)![1]!;
+	t.is((await runCli(controllerCli, ['runbook', 'cancel', id], env)).code, 0);
+	const result = await run.done;
+	t.not(result.code, 0);
+	t.regex(result.stdout, /cancelled/);
+	const withdrawn = auditOf(controller).filter(record => record['approvalId'] === approval);
+	t.deepEqual(withdrawn.map(record => record['event']), ['approval.requested', 'approval.withdrawn']);
+	t.like(withdrawn[1], {reason: `runbook run ${id} was cancelled while step deploy waited for it`});
+	t.like(JSON.parse((await runCli(controllerCli, ['approvals', 'show', approval, '--json'], env)).stdout), {state: 'rejected'});
+	t.is((JSON.parse((await runCli(controllerCli, ['approvals', '--json'], env)).stdout) as {approvals: unknown[]}).approvals.length, 0);
 });
