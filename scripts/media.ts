@@ -392,7 +392,7 @@ async function runbook(): Promise<void> {
 	await keys('b');
 	await showing('site-check');
 	await keys('Enter');
-	await showing('> site     paris');
+	await showing('> site   paris');
 	await keys('Enter');
 	await showing('Dry run, nothing ran');
 	await picture('runbook-plan', 'xi-exec demo: a runbook\'s dry run: each step\'s hosts and their policy answer');
