@@ -1,6 +1,6 @@
 /**
- * The agents view: every face that lists the fleet (`xi-exec agents --json`, GET /v1/agents)
- * shows each agent as this one document. The selected agents are asked what they run now, the
+ * The agents view: every face that lists the fleet (`xi-exec agents --json`, GET /v1/agents, MCP
+ * `list_agents`) shows each agent as this one document. The selected agents are asked what they run now, the
  * reachable ones are recorded as seen, and each is shown with its registry facts (address, tags,
  * certificate expiry), what it reported (its own tags, drift, reachability) and its scripts.
  * Being seen is one appended line of the registry's journal, not a rewrite of the registry.
@@ -69,13 +69,22 @@ export async function viewAgents(ports: AgentsViewPorts, agents: readonly AgentR
 	}
 
 	return {
-		agents: agents.map((agent, index) => {
-			const answer = found[index]!;
-			const seen = reachable.has(agent.name) ? {at: now, via: answer.via} : {at: agent.lastSeen, via: agent.lastSeenVia};
-			return agentView(agent, answer, seen, showScript);
-		}),
+		agents: agentViews(agents, found, now, showScript),
 		reachable: agents.filter(agent => reachable.has(agent.name)),
 	};
+}
+
+/**
+ * The selected agents as they answered (one answer per agent, in order) at `now`: a reachable one
+ * was seen now, over the link it answered on; the others as the registry last saw them. Pure: the
+ * MCP face shows the same views without recording anything.
+ */
+export function agentViews(agents: readonly AgentRecord[], found: readonly Discovered[], now: string, showScript: (name: string) => boolean = () => true): AgentView[] {
+	return agents.map((agent, index) => {
+		const answer = found[index]!;
+		const seen = answer.status === 'reachable' ? {at: now, via: answer.via} : {at: agent.lastSeen, via: agent.lastSeenVia};
+		return agentView(agent, answer, seen, showScript);
+	});
 }
 
 export function agentView(record: AgentRecord, found: Discovered, seen: {at?: string | undefined; via?: SeenVia | undefined}, showScript: (name: string) => boolean): AgentView {
