@@ -5,7 +5,9 @@
  * writes its stdout to the socket and ends the connection when the script exits. With one server
  * it is also the "bare node:tls server" whose idle RSS the agent's is compared with.
  *
- *   node [--import=tsx] bare-host.ts SERVERS.json     SERVERS.json: {script, servers: [{port, key, cert, ca, host?}]} (PEM paths; host 127.0.0.1)
+ * With no script (the dry-run floor, BENCH_SPAWN=0) it writes one line and ends the connection.
+ *
+ *   node [--import=tsx] bare-host.ts SERVERS.json     SERVERS.json: {script?, servers: [{port, key, cert, ca, host?}]} (PEM paths; host 127.0.0.1)
  *
  * Node built-ins only, so that the bench can also run it as plain JavaScript (see rss.ts).
  */
@@ -16,13 +18,18 @@ import {createServer, type Server, type TLSSocket} from 'node:tls';
 import {announce, exitWhenAsked} from './host-protocol.js';
 
 export type BareServerSpec = {port: number; key: string; cert: string; ca: string; host?: string};
-export type BareHostInput = {script: string; servers: BareServerSpec[]};
+export type BareHostInput = {script?: string; servers: BareServerSpec[]};
 
 const input = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as BareHostInput;
 const servers: Server[] = [];
 
 function serve(socket: TLSSocket): void {
 	socket.on('error', () => socket.destroy());
+	if (input.script === undefined) {
+		socket.end('dry run: nothing spawned\n');
+		return;
+	}
+
 	const child = spawn(input.script, [], {stdio: ['ignore', 'pipe', 'ignore'], shell: false});
 	child.stdout.on('data', (chunk: Buffer) => socket.write(chunk));
 	child.on('error', () => socket.destroy());

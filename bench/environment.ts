@@ -5,10 +5,13 @@ import {cpus} from 'node:os';
 import {join, relative} from 'node:path';
 import {repoRoot} from './hosts.js';
 
-export type Settings = {sizes: number[]; repetitions: number; workers: number; parallel: number; delayMs: number; relay: boolean; only?: ReadonlySet<Section>};
+export type Settings = {sizes: number[]; repetitions: number; workers: number; parallel: number; delayMs: number; relay: boolean; spawn: boolean; only?: ReadonlySet<Section>};
 
-/** The parts of the bench BENCH_ONLY can choose (fan-out includes the relay rows); `threads` runs only when named. */
-export const sections = ['fan-out', 'latency', 'console', 'ssh', 'start', 'rss', 'release', 'durability', 'threads'] as const;
+/**
+ * The parts of the bench BENCH_ONLY can choose (fan-out includes the relay rows; cli-rss is the
+ * built CLI on every agent at N ≥ 1000 with its peak RSS); `threads` runs only when named.
+ */
+export const sections = ['fan-out', 'cli-rss', 'latency', 'console', 'ssh', 'start', 'rss', 'release', 'durability', 'threads'] as const;
 export type Section = typeof sections[number];
 
 function onlySections(): ReadonlySet<Section> | undefined {
@@ -47,13 +50,16 @@ function numbers(name: string, fallback: number[]): number[] {
 
 /**
  * BENCH_SIZES (10,100,1000), BENCH_REPS (5), BENCH_WORKERS (4), BENCH_PARALLEL (256), BENCH_DELAY_MS
- * (25; 0: no delayed runs), BENCH_RELAY (1; 0: no relay rows), BENCH_ONLY (every section).
+ * (25; 0: no delayed runs), BENCH_RELAY (1; 0: no relay rows), BENCH_SPAWN (1; 0: the fan-outs are
+ * dry runs and the floor spawns nothing: what the controller and the transport cost at 10,000 agents
+ * without 10,000 scripts on this machine's cores), BENCH_ONLY (every section).
  */
 export function readSettings(): Settings {
 	const delay = process.env['BENCH_DELAY_MS'];
 	const only = onlySections();
 	return {
 		relay: process.env['BENCH_RELAY'] !== '0',
+		spawn: process.env['BENCH_SPAWN'] !== '0',
 		...(only ? {only} : {}),
 		delayMs: delay === '0' ? 0 : numbers('BENCH_DELAY_MS', [25])[0]!,
 		sizes: numbers('BENCH_SIZES', [10, 100, 1000]).sort((a, b) => a - b),

@@ -8,9 +8,9 @@ import type {AgentTarget} from '../source/dispatch/agent-connection.js';
 import type {TlsCredentials} from '../source/home.js';
 import {dispatcherFanOut} from './ours.js';
 
-export type ThreadRun = {targets: AgentTarget[]; credentials: TlsCredentials; parallel: number};
+export type ThreadRun = {targets: AgentTarget[]; credentials: TlsCredentials; parallel: number; dryRun: boolean};
 
 parentPort!.on('message', (run: ThreadRun) => {
-	void dispatcherFanOut(run.targets, run.credentials, run.parallel).then(timing => parentPort!.postMessage(timing));
+	void dispatcherFanOut(run.targets, run.credentials, run.parallel, {dryRun: run.dryRun}).then(timing => parentPort!.postMessage(timing));
 });
 parentPort!.postMessage('ready');

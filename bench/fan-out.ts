@@ -26,7 +26,7 @@
  *
  * Settings (environment): BENCH_SIZES=10,100,1000 BENCH_REPS=5 BENCH_WORKERS=4 BENCH_PARALLEL=256
  * BENCH_DELAY_MS=25 (one way; 0 leaves out the delayed runs); BENCH_RELAY=0 (no relay rows);
- * BENCH_ONLY=fan-out,latency,console,ssh,start,rss,release,durability,threads (some sections only);
+ * BENCH_ONLY=fan-out,cli-rss,latency,console,ssh,start,rss,release,durability,threads (some sections only);
  * BENCH_FLEET_CACHE=DIR (where minted fleets are kept between runs: fleet-cache.ts);
  * BENCH_PROFILE=DIR (V8 CPU profiles of the host processes), BENCH_HOST_LOGS=DIR (agents' logs).
  * Everything it starts and writes is removed at the end, on an error and on Ctrl-C, except the
@@ -106,15 +106,15 @@ async function main(): Promise<number> {
 		cert: join(agent.home, 'agent.pem'),
 		ca: join(agent.home, 'ca.pem'),
 	}));
-	const bareHosts = await startHosts('bare-host.ts', dealRoundRobin(bareServers, settings.workers).map(servers => ({script: script.path, servers})), root, {readyWithinMs: readyWithinMs(largest, settings.workers)});
+	const bareHosts = await startHosts('bare-host.ts', dealRoundRobin(bareServers, settings.workers).map((servers): BareHostInput => ({...(settings.spawn ? {script: script.path} : {}), servers})), root, {readyWithinMs: readyWithinMs(largest, settings.workers)});
 	log(`${agentHosts.processes.length} agent-host and ${bareHosts.processes.length} bare-host processes listening in ${seconds(performance.now() - started)}`);
 
 	const relay = settings.relay && measures(settings, 'fan-out') ? await startRelay(report, fleet, root, settings.workers, log) : undefined;
 	const cliHome = settings.sizes.includes(100) ? await controllerHomeWith(fleet, root, 100) : undefined;
-	const ours = measures(settings, 'fan-out') ? await measureFanOuts(report, {fleet, agentHosts, bareHosts, floorPorts, ...(cliHome ? {cliHome} : {}), ...(relay ? {relay} : {})}, settings, log) : {};
+	const ours = measures(settings, 'fan-out') ? await measureFanOuts(report, {fleet, agentHosts, bareHosts, floorPorts, ...(cliHome ? {cliHome} : {}), ...(relay ? {relay} : {})}, {...settings, cliRss: measures(settings, 'cli-rss')}, log) : {};
 	await relay?.hosts.stop();
 	if (measures(settings, 'threads')) {
-		await measureThreads(report, {fleet, sizes: settings.sizes, repetitions: settings.repetitions, parallel: settings.parallel}, log);
+		await measureThreads(report, {fleet, sizes: settings.sizes, repetitions: settings.repetitions, parallel: settings.parallel, spawn: settings.spawn}, log);
 	}
 
 	if (settings.delayMs > 0 && measures(settings, 'latency')) {

@@ -21,7 +21,8 @@ import {median} from './processes.js';
 import {repeat, verdict, withCpu, type Measured, type Report} from './report.js';
 import {mebibytes, ratio, seconds} from './table.js';
 
-export type FanOutSettings = {sizes: number[]; repetitions: number; parallel: number};
+/** spawn false (BENCH_SPAWN=0): every fan-out is a dry run and the floor spawns nothing (the bare hosts were started so). */
+export type FanOutSettings = {sizes: number[]; repetitions: number; parallel: number; spawn: boolean; cliRss: boolean};
 
 /** The relay side: its URL, and the processes whose CPU a relay run costs (relay hosts and the broker). */
 export type RelaySetup = {url: string; hosts: Hosts};
@@ -55,14 +56,18 @@ export async function measureFanOuts(report: Report, setup: FanOutSetup, setting
 	const context = createClientContext(fleet.credentials);
 	const direct = (size: number) => fleet.agents.slice(0, size).map(agent => agent.record);
 	const runs: Partial<Record<Kind, (size: number) => Promise<Sample>>> = {
-		dispatcher: size => sampled(agentHosts, () => dispatcherFanOut(direct(size), fleet.credentials, settings.parallel)),
+		dispatcher: size => sampled(agentHosts, () => dispatcherFanOut(direct(size), fleet.credentials, settings.parallel, {dryRun: !settings.spawn})),
 		floor: size => sampled(bareHosts, () => floorFanOut(floorPorts.slice(0, size), context.tls, settings.parallel, floorHost)),
 	};
 	if (relay) {
-		runs.relay = size => sampled(relay.hosts, () => dispatcherFanOut(relayTargets(fleet, size, relay.url), fleet.credentials, settings.parallel));
-		runs['direct dry run'] = size => sampled(agentHosts, () => dispatcherFanOut(direct(size), fleet.credentials, settings.parallel, {dryRun: true}));
-		runs['relay dry run'] = size => sampled(relay.hosts, () => dispatcherFanOut(relayTargets(fleet, size, relay.url), fleet.credentials, settings.parallel, {dryRun: true}));
+		runs.relay = size => sampled(relay.hosts, () => dispatcherFanOut(relayTargets(fleet, size, relay.url), fleet.credentials, settings.parallel, {dryRun: !settings.spawn}));
+		if (settings.spawn) {
+			runs['direct dry run'] = size => sampled(agentHosts, () => dispatcherFanOut(direct(size), fleet.credentials, settings.parallel, {dryRun: true}));
+			runs['relay dry run'] = size => sampled(relay.hosts, () => dispatcherFanOut(relayTargets(fleet, size, relay.url), fleet.credentials, settings.parallel, {dryRun: true}));
+		}
 	}
+
+	const dry = settings.spawn ? '' : ' dry run';
 
 	const kinds = Object.keys(runs) as Kind[];
 	// Warms up the code and the page cache; at 1000 agents and more, a full-size run would cost minutes for nothing.
@@ -105,23 +110,21 @@ export async function measureFanOuts(report: Report, setup: FanOutSetup, setting
 		const perAgent = (summary: Summary) => `${(summary.clientCpu / size).toFixed(2)} ms`;
 		report.rows.push(
 			{
-				measure: `fan-out N=${size}: dispatcher, parallel ${settings.parallel}`,
+				measure: `fan-out N=${size}${dry}: dispatcher, parallel ${settings.parallel}`,
 				value: seconds(dispatcher.wall.median),
 				cpu: seconds(dispatcher.cpu),
 				ratio: `${ratio(wallRatio)} floor`,
 				...(size >= 1000 ? {target: size > 1000 ? '≤ 1.20× floor' : '≤ 1.50× floor', verdict: verdict(wallRatio <= (size > 1000 ? 1.2 : 1.5), dispatcher.wall, floor.wall)} : {}),
 			},
-			{measure: `fan-out N=${size}: floor (bare mTLS + spawn)`, value: seconds(floor.wall.median), cpu: seconds(floor.cpu), ratio: `CPU ${ratio(dispatcher.cpu / floor.cpu)}`},
+			{measure: `fan-out N=${size}${dry}: floor (bare mTLS + ${settings.spawn ? 'spawn' : 'one line'})`, value: seconds(floor.wall.median), cpu: seconds(floor.cpu), ratio: `CPU ${ratio(dispatcher.cpu / floor.cpu)}`},
 		);
 		if (relay) {
 			const relayRun = summary('relay');
-			const directDry = summary('direct dry run');
-			const relayDry = summary('relay dry run');
 			const faster = (ours: Summary, than: Summary) => than.wall.median / ours.wall.median;
 			const target = size >= 1000 ? {target: '≥ 5× faster than direct'} : {};
 			report.rows.push(
 				{
-					measure: `fan-out N=${size}: relay (one nats-server), parallel ${settings.parallel}`,
+					measure: `fan-out N=${size}${dry}: relay (one nats-server), parallel ${settings.parallel}`,
 					value: seconds(relayRun.wall.median),
 					cpu: seconds(relayRun.cpu),
 					ratio: `${ratio(faster(relayRun, dispatcher))} faster than direct, ${ratio(relayRun.wall.median / floor.wall.median)} floor`,
@@ -129,6 +132,15 @@ export async function measureFanOuts(report: Report, setup: FanOutSetup, setting
 					...(size >= 1000 ? {verdict: verdict(faster(relayRun, dispatcher) >= 5, relayRun.wall, dispatcher.wall)} : {}),
 				},
 				{measure: `  controller CPU per agent: relay / direct TLS`, value: perAgent(relayRun), ratio: `direct ${perAgent(dispatcher)}, ${ratio(dispatcher.clientCpu / relayRun.clientCpu)} less`},
+			);
+		}
+
+		if (relay && settings.spawn) {
+			const directDry = summary('direct dry run');
+			const relayDry = summary('relay dry run');
+			const faster = (ours: Summary, than: Summary) => than.wall.median / ours.wall.median;
+			const target = size >= 1000 ? {target: '≥ 5× faster than direct'} : {};
+			report.rows.push(
 				{measure: `fan-out N=${size} dry run (no spawn): direct TLS`, value: seconds(directDry.wall.median), cpu: seconds(directDry.cpu), ratio: `controller ${perAgent(directDry)}/agent`},
 				{
 					measure: `fan-out N=${size} dry run (no spawn): relay`,
@@ -164,8 +176,8 @@ export async function measureFanOuts(report: Report, setup: FanOutSetup, setting
 	}
 
 	const largest = Math.max(...settings.sizes);
-	if (largest >= 1000) {
-		await measureCliMemory(report, setup, largest, settings.parallel, log);
+	if (largest >= 1000 && settings.cliRss) {
+		await measureCliMemory(report, setup, largest, settings, log);
 	}
 
 	return ours;
@@ -176,15 +188,16 @@ export async function measureFanOuts(report: Report, setup: FanOutSetup, setting
  * beside the same CLI's on 100 agents' worth of output — what the controller holds grows with N
  * only by what each host's result keeps (its output, for the grouped summary and --json).
  */
-async function measureCliMemory(report: Report, setup: FanOutSetup, size: number, parallel: number, log: (text: string) => void): Promise<void> {
+async function measureCliMemory(report: Report, setup: FanOutSetup, size: number, settings: FanOutSettings, log: (text: string) => void): Promise<void> {
+	const dry = settings.spawn ? '' : ' --dry-run';
 	const homes = [...(setup.cliHome ? [[100, setup.cliHome] as const] : []), [size, setup.fleet.controllerHome] as const];
 	for (const [count, home] of homes) {
 		log(`the built CLI on all ${count} agents, once, its peak RSS sampled`);
-		const run = await cliRun(home, 'all', parallel, undefined, {peakRss: true, timeoutMs: 3_600_000});
+		const run = await cliRun(home, 'all', settings.parallel, undefined, {peakRss: true, timeoutMs: 3_600_000, dryRun: !settings.spawn});
 		const summary = run.stdout.trim().split('\n').at(-1) ?? '';
 		report.notes.push(`N=${count} CLI: ${seconds(run.ms)}, exit ${run.code}; ${run.failure ?? summary}; peak RSS ${run.peakRssKiB === undefined ? 'not read' : mebibytes(run.peakRssKiB)}`);
 		report.rows.push({
-			measure: `fan-out N=${count}: CLI run --on all, its peak RSS`,
+			measure: `fan-out N=${count}: CLI run --on all${dry}, its peak RSS`,
 			value: run.peakRssKiB === undefined ? 'not read' : mebibytes(run.peakRssKiB),
 			ratio: `wall ${seconds(run.ms)}${run.failure ? '; some hosts not ok (notes)' : ''}`,
 		});

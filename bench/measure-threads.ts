@@ -28,19 +28,19 @@ function startThread(): Promise<Worker> {
 	});
 }
 
-async function threadedFanOut(threads: readonly Worker[], targets: readonly AgentTarget[], fleet: BenchFleet, parallel: number): Promise<FanOutTiming> {
+async function threadedFanOut(threads: readonly Worker[], targets: readonly AgentTarget[], fleet: BenchFleet, parallel: number, dryRun: boolean): Promise<FanOutTiming> {
 	const started = performance.now();
 	const shares = dealRoundRobin(targets, threads.length);
 	const timings = await Promise.all(shares.map((share, index) => new Promise<FanOutTiming>(resolve => {
 		const thread = threads[index]!;
 		thread.once('message', resolve);
-		const run: ThreadRun = {targets: share, credentials: fleet.credentials, parallel: Math.ceil(parallel / threads.length)};
+		const run: ThreadRun = {targets: share, credentials: fleet.credentials, parallel: Math.ceil(parallel / threads.length), dryRun};
 		thread.postMessage(run);
 	})));
 	return {ms: performance.now() - started, ok: timings.reduce((sum, timing) => sum + timing.ok, 0), failures: timings.flatMap(timing => timing.failures)};
 }
 
-export async function measureThreads(report: Report, options: {fleet: BenchFleet; sizes: number[]; repetitions: number; parallel: number}, log: (text: string) => void): Promise<void> {
+export async function measureThreads(report: Report, options: {fleet: BenchFleet; sizes: number[]; repetitions: number; parallel: number; spawn: boolean}, log: (text: string) => void): Promise<void> {
 	const count = cpus().length;
 	const threads = await Promise.all(Array.from({length: count}, startThread));
 	try {
@@ -52,7 +52,7 @@ export async function measureThreads(report: Report, options: {fleet: BenchFleet
 			for (let run = 0; run < repetitions; run++) {
 				for (const which of run % 2 === 0 ? ['one', 'threads'] as const : ['threads', 'one'] as const) {
 					const before = ownCpuMs();
-					const timing = which === 'one' ? await dispatcherFanOut(targets, options.fleet.credentials, options.parallel) : await threadedFanOut(threads, targets, options.fleet, options.parallel);
+					const timing = which === 'one' ? await dispatcherFanOut(targets, options.fleet.credentials, options.parallel, {dryRun: !options.spawn}) : await threadedFanOut(threads, targets, options.fleet, options.parallel, !options.spawn);
 					samples[which].push({ms: timing.ms, cpu: ownCpuMs() - before});
 					if (timing.failures.length > 0) {
 						report.notes.push(`worker threads N=${size} ${which}, run ${run + 1}: ${timing.failures.length} not ok, e.g. ${timing.failures[0]}`);
@@ -67,8 +67,8 @@ export async function measureThreads(report: Report, options: {fleet: BenchFleet
 			}
 
 			report.rows.push(
-				{measure: `fan-out N=${size}: dispatcher in one thread (controller CPU)`, value: seconds(wall('one')), cpu: seconds(cpu('one'))},
-				{measure: `fan-out N=${size}: dispatcher over ${count} worker threads`, value: seconds(wall('threads')), cpu: seconds(cpu('threads')), ratio: `${ratio(wall('threads') / wall('one'))} one thread`},
+				{measure: `fan-out N=${size}${options.spawn ? '' : ' dry run'}: dispatcher in one thread (controller CPU)`, value: seconds(wall('one')), cpu: seconds(cpu('one'))},
+				{measure: `fan-out N=${size}${options.spawn ? '' : ' dry run'}: dispatcher over ${count} worker threads`, value: seconds(wall('threads')), cpu: seconds(cpu('threads')), ratio: `${ratio(wall('threads') / wall('one'))} one thread`},
 			);
 		}
 	} finally {

@@ -52,8 +52,8 @@ export async function dispatcherFanOut(targets: readonly AgentTarget[], credenti
 }
 
 /** `node dist/source/cli.js run uptime --on SELECTOR --parallel P --home HOME`, timed from spawn to exit. */
-export async function cliRun(home: string, selector: string, parallel: number, entry = controllerCli, options: {peakRss?: boolean; timeoutMs?: number} = {}): Promise<Finished & {failure?: string; warning?: string}> {
-	const finished = await runTimed(process.execPath, [entry, 'run', script.name, '--on', selector, '--parallel', String(parallel), '--home', home], options);
+export async function cliRun(home: string, selector: string, parallel: number, entry = controllerCli, options: {peakRss?: boolean; timeoutMs?: number; dryRun?: boolean} = {}): Promise<Finished & {failure?: string; warning?: string}> {
+	const finished = await runTimed(process.execPath, [entry, 'run', script.name, '--on', selector, '--parallel', String(parallel), '--home', home, ...(options.dryRun ? ['--dry-run'] : [])], options);
 	if (finished.code !== 0) {
 		// The plain output ends with the summary line (`98 ok · 2 unreachable`); errors go to stderr.
 		const summary = finished.stdout.trim().split('\n').at(-1) ?? '';
