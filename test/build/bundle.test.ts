@@ -3,14 +3,15 @@
  * only what a command needs: what `xi-exec run` and `--version` import, recorded by a resolve hook
  * (fixtures/record-imports.mjs), is the bundle's own files and the few packages bundled out, never
  * the console, the REST API, MCP, NATS or the certificate library; and the compile cache (Node 22.1+)
- * goes to the user's cache directory, not to the shared temporary one.
+ * goes to the user's cache directory, not to the shared temporary one. `run` and an idle agent load a
+ * handful of files each (rolldown keeps shared code where an importer has it already).
  */
 import {execFile} from 'node:child_process';
 import {existsSync, readdirSync, readFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {promisify} from 'node:util';
 import test from 'ava';
-import {controllerCli, createController, fixtures, repoRoot, temporaryDirectory} from '../helpers/fleet.js';
+import {controllerCli, createController, enrolAgent, fixtures, freePort, repoRoot, startAgent, temporaryDirectory} from '../helpers/fleet.js';
 
 const run = promisify(execFile);
 const heavy = /node_modules\/(ink|react|@alcalzone|ink-spinner|fastify|@fastify|@modelcontextprotocol|@nats-io|@peculiar|reflect-metadata|prom-client|ajv|execa|yaml)\//;
@@ -40,6 +41,20 @@ test('`xi-exec run` loads its chunks and a few small packages: nothing of the co
 	t.deepEqual(loaded.filter(file => heavy.test(file)), []);
 	// tsc's modules are not what runs: only the bundle's files, and packages.
 	t.deepEqual(loaded.filter(file => file.startsWith('dist/') && !/^dist\/source\/(cli\.js|chunks\/)/.test(file)), []);
+	// A handful of files, not one per combination of importers (esbuild cut the same code into 54).
+	t.true(new Set(loaded.filter(file => file.startsWith('dist/'))).size <= 6, loaded.join('\n'));
+});
+
+test('an idle `xi-exec-agent start` loads a handful of the bundle\'s files', async t => {
+	const agent = await enrolAgent(await createController(), {name: 'web1', port: freePort()});
+	const record = join(temporaryDirectory(), 'imports');
+	const running = await startAgent(agent, {nodeArgs: ['--import', join(fixtures, 'record-imports.mjs')], env: {XI_TEST_IMPORTS: record}});
+	await running.stop();
+	const loaded = files(readFileSync(record, 'utf8').trim().split('\n')).filter(file => file.startsWith('dist/'));
+	t.true(loaded.includes('dist/agent/cli.js'), loaded.join('\n'));
+	// esbuild's chunks made it 27 files; each costs a resolution, and the resolver's hot code RSS.
+	t.true(new Set(loaded).size <= 12, loaded.join('\n'));
+	t.deepEqual(loaded.filter(file => !/^dist\/agent\/(cli\.js|chunks\/)/.test(file)), []);
 });
 
 /** A node with a compile cache: this one, else the release's pinned Node when `npm run dist` installed it. */
