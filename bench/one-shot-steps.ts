@@ -90,8 +90,9 @@ let audit: AuditLog | undefined;
 let phase: 'request' | 'outcomes' = 'request';
 const wrappedAudit = (log: AuditLog): AuditLog => ({
 	...log,
-	append: fields => phase === 'request' ? spanned('auditRequest', () => log.append(fields)) : timed('auditOutcomes', () => log.append(fields)),
-	checkpoint: () => spanned('auditRequest', () => log.checkpoint()),
+	// Asked together (the request and its checkpoint; the last outcome and the closing checkpoint): the span from the first ask to the last answer.
+	append: fields => spanned(phase === 'request' ? 'auditRequest' : 'auditOutcomes', () => log.append(fields)),
+	checkpoint: () => spanned(phase === 'request' ? 'auditRequest' : 'auditOutcomes', () => log.checkpoint()),
 	close: () => timed('auditClose', () => log.close()),
 	signedHead: () => log.signedHead(),
 	head: () => log.head(),
@@ -118,6 +119,8 @@ const runPorts = {
 let runExchange = 0;
 let connecting = 0;
 const execution = await timed('prepare', async () => modules.execute.executePlan(runPorts, await modules.request.resolvePlan(runPorts, {script: input.script, args: [], on: [input.agent], parallel: 64, timeoutSeconds: 30, dryRun: false, caller: 'bench@localhost', yes: false}), {
+	// As `xi-exec run` does: its log closes after the run, so the closing checkpoint goes with the last outcome.
+	closesAudit: true,
 	emit(event) {
 		if (event.type === 'agent-connecting') {
 			connecting = performance.now();

@@ -1,6 +1,10 @@
-/** The anchor's file (anchor.ts): JSON, mode 0600, replaced whole (temp file, fsync, rename). */
+/**
+ * The anchor's file (anchor.ts): JSON, mode 0600, replaced whole (temp file, fsync, rename). Its
+ * directory is not fsynced: a rename lost in a power cut leaves the anchor before it, which names a
+ * record the log (fsynced before) still holds, so verify finds it behind, never ahead or torn.
+ */
 import {readFileSync} from 'node:fs';
-import {writeFileAtomic} from '../io/files.js';
+import {replaceFileMayLag} from '../io/durable-fs.js';
 import {parseAnchor, type Anchor} from './anchor.js';
 
 /** The anchor in `path`; undefined when there is none; a string saying why the file is not one. */
@@ -21,5 +25,5 @@ export function readAnchor(path: string): Anchor | string | undefined {
 }
 
 export function writeAnchor(path: string, anchor: Anchor): void {
-	writeFileAtomic(path, JSON.stringify(anchor) + '\n', 0o600);
+	replaceFileMayLag(path, JSON.stringify(anchor) + '\n', 0o600);
 }

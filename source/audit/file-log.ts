@@ -1,8 +1,9 @@
 /**
  * The audit log on disk: appends are queued in the process and written in batches, one write()
- * per batch to a file opened O_APPEND with mode 0600, under a cross-process lock (proper-lockfile;
- * a lock costs ~12 ms here, so batches share one, and the agent daemon holds it for its life), so
- * lines never interleave and the chain is continued from the file's real tail. A signed checkpoint
+ * per batch to a file opened O_APPEND with mode 0600, under a cross-process lock (each batch takes
+ * io/brief-lock.ts's for its synchronous write; the agent daemon holds proper-lockfile's, the same
+ * lock directory, for its life), so lines never interleave and the chain is continued from the
+ * file's real tail. A signed checkpoint
  * is written every `checkpointEvery` records, every `checkpointIntervalMs`, and at close. When a
  * record cannot be written the caller gets an error and must refuse to act (fail closed).
  *
@@ -16,6 +17,7 @@ import {randomUUID} from 'node:crypto';
 import {closeSync, existsSync, openSync, statSync} from 'node:fs';
 import {XiError} from '../errors.js';
 import {createBatchQueue} from '../io/batch-queue.js';
+import {withBriefLock} from '../io/brief-lock.js';
 import {nodeFs, type DurableFs} from '../io/durable-fs.js';
 import type {SignedHead} from '../protocol/frames.js';
 import {emptyChain, type BatchItem, type RecordPorts} from './batch-plan.js';
@@ -65,21 +67,24 @@ export function openAuditLog(options: AuditLogOptions): AuditLog {
 	let heldLock: Promise<Release> | undefined;
 
 	async function write(batch: BatchItem[]): Promise<Array<AuditRecord | Error>> {
-		let written: AuditRecord[];
-		let results: Array<AuditRecord | Error>;
-		try {
-			const release = heldLock ? undefined : await lockLog(options.path);
+		let written: AuditRecord[] = [];
+		let results: Array<AuditRecord | Error> = [];
+		const writeBatch = () => {
 			try {
 				({state, written, results} = writeBatchToFile(options.path, state, batch, file));
 			} catch (error) {
 				// Nothing of a failed batch counts: the next one re-reads the file's real tail (a torn line included).
 				state = {...state, known: ''};
-				throw error;
-			} finally {
-				await release?.();
+				throw failure(options.path, error);
 			}
-		} catch (error) {
-			throw failure(options.path, error);
+		};
+
+		if (heldLock) {
+			writeBatch();
+		} else {
+			await withBriefLock(options.path, writeBatch).catch((error: unknown) => {
+				throw (error as NodeJS.ErrnoException).code === 'ELOCKED' ? new XiError('AUDIT_UNAVAILABLE', `Cannot lock the audit log ${options.path}: ${(error as Error).message}.`, {cause: error}) : failure(options.path, error);
+			});
 		}
 
 		deliver(written, options);
@@ -123,13 +128,14 @@ export function openAuditLog(options: AuditLogOptions): AuditLog {
 	return api;
 }
 
+/** The lock a daemon holds for its life (hold()): proper-lockfile's, which refreshes it while held. */
 async function lockLog(path: string): Promise<Release> {
 	if (!existsSync(path)) {
 		closeSync(openSync(path, 'a', 0o600));
 	}
 
 	try {
-		// Loaded by the first write only: reading a log (audit, verify) does not load the lock library.
+		// Loaded by hold() only: a log written batch by batch (the CLI) never loads the lock library.
 		const {default: lockfile} = await import('proper-lockfile');
 		return await lockfile.lock(path, {realpath: false, stale: 10_000, retries: {retries: 200, minTimeout: 5, maxTimeout: 50, randomize: true}});
 	} catch (error) {

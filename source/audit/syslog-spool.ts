@@ -5,10 +5,10 @@
  * (the next CLI call, the restarted agent) takes it and sends it before its own records. When the
  * bound is reached the oldest messages are dropped, and every drop is counted by reason in
  * `syslog-spool.dropped.json`, so `xi-exec doctor` and the agent's log can say what was lost and
- * why. Every change is a durable write (durable-fs.ts), under a cross-process lock.
+ * why. Every change is a durable write (durable-fs.ts), under a cross-process lock (brief-lock.ts).
  */
 import {readFileSync, statSync} from 'node:fs';
-import lockfile from 'proper-lockfile';
+import {withBriefLock} from '../io/brief-lock.js';
 import {appendDurable, writeFileDurable} from '../io/durable-fs.js';
 import {existsSync} from '../io/files.js';
 
@@ -42,12 +42,7 @@ export function openSpool(path: string, maxBytes = defaultSpoolBytes): Spool {
 			appendDurable(path, '', {created: true});
 		}
 
-		const release = await lockfile.lock(path, {realpath: false, stale: 10_000, retries: {retries: 100, minTimeout: 5, maxTimeout: 50, randomize: true}});
-		try {
-			return action();
-		} finally {
-			await release();
-		}
+		return withBriefLock(path, action, {retries: 100});
 	}
 
 	const readLines = (): string[] => (existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(line => line.length > 0) : []);

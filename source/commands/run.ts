@@ -128,6 +128,7 @@ export async function runCommand(paths: ControllerPaths, input: RunInput, io: Co
 			: createPlainRunPrinter(stdout, {nameWidth: Math.max(...plan.targets.map(target => target.name.length)), group: Boolean(input.group)});
 		const execution = await executePlan({paths, registry: registryStore, audit: openAudit, context, connections, controllerSerial: normaliseSerial(new X509Certificate(credentials.cert).serialNumber)}, plan, {
 			...(approval ? {approval} : {}),
+			closesAudit: true,
 			cancel: cancel.signal,
 			cancelledBy: caller,
 			async approveCanary(canary) {

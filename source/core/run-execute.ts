@@ -56,6 +56,11 @@ export type RunStartOptions = {
 	approveCanary?: (canary: AgentResult[]) => Promise<boolean>;
 	/** The two-person approval this plan executes: recorded with the request and sent to every host. */
 	approval?: ApprovalClaim;
+	/**
+	 * The caller closes the audit log after this run (the CLI): the checkpoint closing it writes is
+	 * asked with the last host's outcome instead, so both share one lock, one write and one fsync.
+	 */
+	closesAudit?: boolean;
 };
 
 export type RunOutcome = {
@@ -124,6 +129,7 @@ async function runPlan(ports: ExecutePorts, audit: AuditLog, plan: RunPlan, opti
 	let endedAt: Date | undefined;
 	const history = openHistory(ports.paths, plan.dryRun, historyHeader(plan, startedAt));
 	const outcomes: Array<Promise<unknown>> = [];
+	let finished = 0;
 	// Who cancelled and which hosts were still running, recorded when the cancel comes.
 	const inFlight = new Set<string>();
 	const onCancel = () => {
@@ -162,6 +168,9 @@ async function runPlan(ports: ExecutePorts, audit: AuditLog, plan: RunPlan, opti
 			if (event.type === 'agent-finished') {
 				inFlight.delete(event.result.agent);
 				outcomes.push(audit.append(outcomeRecord(plan.requestId, event.result)));
+				if (options.closesAudit && ++finished === plan.targets.length) {
+					outcomes.push(audit.checkpoint());
+				}
 			}
 
 			history.write(event);

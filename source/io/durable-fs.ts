@@ -38,6 +38,20 @@ export const nodeFs: DurableFs = {
 
 /** Writes `data` to `path` durably: temp file, fsync, rename, fsync the directory. */
 export function writeFileDurable(path: string, data: string, mode = 0o600, fs: DurableFs = nodeFs): void {
+	replaceWhole(path, data, mode, fs);
+	syncDirectory(dirname(path), fs);
+}
+
+/**
+ * Replaces `path` whole where the content before is an acceptable result of a crash (the audit
+ * anchor: an older anchor only lags behind the log, which verify accepts): temp file, fsync, rename,
+ * and no fsync of the directory. After a power cut the file holds the old content or the new, whole.
+ */
+export function replaceFileMayLag(path: string, data: string, mode = 0o600, fs: DurableFs = nodeFs): void {
+	replaceWhole(path, data, mode, fs);
+}
+
+function replaceWhole(path: string, data: string, mode: number, fs: DurableFs): void {
 	const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
 	try {
 		const fd = fs.open(temporary, 'exclusive', mode);
@@ -55,8 +69,6 @@ export function writeFileDurable(path: string, data: string, mode = 0o600, fs: D
 		fs.remove(temporary);
 		throw error;
 	}
-
-	syncDirectory(dirname(path), fs);
 }
 
 /** Renames durably: the rename, then an fsync of each directory it touched. */

@@ -11,6 +11,7 @@ import {openAuditLog} from '../../source/audit/file-log.js';
 import {readSyslogSettings} from '../../source/audit/syslog-settings.js';
 import {openSpool, spoolPath} from '../../source/audit/syslog-spool.js';
 import {createSyslogForwarder, formatSyslog} from '../../source/audit/syslog.js';
+import {waitFor} from '../helpers/fleet.js';
 import {freePort} from '../helpers/rsyslogd.js';
 import {auditKey, fileLines, parseLines, temporaryDirectory} from './helpers.js';
 
@@ -36,6 +37,8 @@ test('a TCP collector that is down at exit: everything is spooled; the next forw
 	const log = openAuditLog({path, side: 'controller', signer: key.signer, forward: first.forward});
 	await log.append({event: 'one'});
 	await log.append({event: 'two'});
+	// The collector is down before the process exits: its refusal has come (a fast exit spools without hearing it).
+	await waitFor(() => (events.length > 0 ? true : undefined), 'the connection to be refused');
 	await log.close();
 	await first.close();
 	t.deepEqual(events, ['syslog.unreachable ECONNREFUSED', 'syslog.spooled 3']);
