@@ -1,0 +1,104 @@
+/**
+ * The one-shot rows alone, for working on them without the whole bench (fan-out.ts runs them too):
+ * one agent, a loopback sshd, `xi-exec run uptime --on ONE` against `ssh 127.0.0.1 true` in
+ * alternating runs, the one-shot's anatomy (measure-one-shot.ts), the CLI's start-up
+ * (measure-start.ts) and, unless BENCH_RSS=0, an idle agent's RSS against a bare node:tls server
+ * (measure-rss.ts). The load average is printed at the start and end.
+ *
+ *   npm run build && node --import=tsx bench/one-shot.ts      BENCH_REPS=9 (default) BENCH_RSS=0
+ */
+import {mkdtempSync} from 'node:fs';
+import {loadavg, tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {cleanUp, cleanUpOnSignals, interrupted, trackPath} from './cleanup.js';
+import {freePortBlock, machine, missingBuild, staleBuild} from './environment.js';
+import {agentName, createFleet, script} from './fleet.js';
+import {cpuMs, startHosts} from './hosts.js';
+import {findSshTools, sshRun, startLoopbackSshd} from './loopback-sshd.js';
+import {measureOneShotSteps} from './measure-one-shot.js';
+import {measureIdleRss} from './measure-rss.js';
+import {measureStart} from './measure-start.js';
+import {cliRun, controllerCli} from './ours.js';
+import {alternate, createReport, withCpu, type Attempt} from './report.js';
+import {formatTable, ratio, seconds} from './table.js';
+
+const log = (text: string) => process.stderr.write(`bench: ${text}\n`);
+const loadAverage = () => loadavg().map(value => value.toFixed(1)).join(' ');
+
+async function main(): Promise<number> {
+	const unbuilt = missingBuild();
+	if (unbuilt) {
+		log(unbuilt);
+		return 2;
+	}
+
+	const report = createReport();
+	const stale = staleBuild();
+	if (stale) {
+		report.notes.push(`warning: ${stale}`);
+	}
+
+	const repetitions = Number(process.env['BENCH_REPS'] ?? 9);
+	const loadAtStart = loadAverage();
+	const port = await freePortBlock(8);
+	const root = trackPath(mkdtempSync(join(tmpdir(), 'xi-exec-one-shot-')));
+	const fleet = await createFleet(root, 1, port);
+	const agents = await startHosts('agent-host.ts', [[fleet.agents[0]!.home]], root);
+	const agent = agentName(0);
+	const agentsCpu = () => cpuMs(agents.processes);
+	const oneShot = async (): Promise<Attempt> => withCpu(agentsCpu, async () => cliRun(fleet.controllerHome, agent, 64, controllerCli));
+
+	const tools = findSshTools();
+	const sshd = typeof tools === 'string' ? undefined : await startLoopbackSshd(tools, join(root, 'sshd'), port + 2);
+	log(`one-shot CLI${sshd ? ' and ssh 127.0.0.1 true' : ''}, ${repetitions} alternating runs each`);
+	const measured = await alternate(report, repetitions, [
+		{label: 'one-shot CLI', measure: oneShot},
+		...(sshd && typeof tools !== 'string' ? [{label: 'ssh true', measure: async () => withCpu(() => cpuMs([sshd.process]), async () => {
+			const finished = await sshRun(tools, sshd, 'true');
+			return finished.code === 0 ? finished : {...finished, failure: `exit ${finished.code}: ${finished.stderr.trim()}`};
+		})}] : []),
+	]);
+	await sshd?.stop();
+	const [cli, ssh] = measured;
+	report.rows.push(
+		{measure: `one-shot: CLI run ${script.name} --on ${agent}`, value: seconds(cli!.median), ...(cli!.cpu === undefined ? {} : {cpu: seconds(cli!.cpu)}), ...(ssh ? {ratio: `${ratio(cli!.median / ssh.median)} ssh`, target: '≤ 1.00× ssh'} : {})},
+		...(ssh ? [{measure: 'one-shot: ssh 127.0.0.1 true', value: seconds(ssh.median), ...(ssh.cpu === undefined ? {} : {cpu: seconds(ssh.cpu)})}] : []),
+	);
+	if (typeof tools === 'string') {
+		report.notes.push(`ssh comparison skipped: ${tools}`);
+	}
+
+	log(`one-shot steps, ${repetitions} runs`);
+	await measureOneShotSteps(report, {label: 'loopback', home: fleet.controllerHome, agent, runs: repetitions, directory: root, cliMedianMs: cli!.median});
+	await agents.stop();
+	await measureStart(report, {home: fleet.controllerHome, runs: repetitions}, log);
+	if (process.env['BENCH_RSS'] !== '0') {
+		await measureIdleRss(report, {controllerHome: fleet.controllerHome, root, port: port + 4, runs: Math.min(repetitions, 5)}, log);
+	}
+
+	process.stdout.write([
+		'',
+		`Xi-Exec one-shot bench — ${machine()}; median of ${repetitions} runs`,
+		`load average at start ${loadAtStart}, at end ${loadAverage()}`,
+		'',
+		formatTable(report.rows),
+		'Runs and notes:',
+		...report.notes.map(note => `  ${note}`),
+		'',
+	].join('\n'));
+	return 0;
+}
+
+cleanUpOnSignals();
+let status = 1;
+try {
+	status = await main();
+} catch (error) {
+	if (interrupted() === undefined) {
+		log((error as Error).stack ?? String(error));
+	}
+} finally {
+	await cleanUp();
+}
+
+process.exit(interrupted() ?? status);
