@@ -8,6 +8,7 @@ import {ErrorCode, McpError} from '@modelcontextprotocol/sdk/types.js';
 import {awaitOwnApproval, resolveGated} from '../approvals/gated-run.js';
 import {executePlan} from '../core/run-execute.js';
 import {checkScriptCall} from '../core/script-call.js';
+import {createRunConnections, type RunConnections} from '../dispatch/held-connections.js';
 import type {TokenScope} from '../policy/tokens.js';
 import type {ApprovalClaim} from '../protocol/frames.js';
 import {dryRunDocument} from '../run/dry-run-document.js';
@@ -34,14 +35,17 @@ export async function runScriptTool(session: SessionContext, tool: string, call:
 	const checked = await checkScriptCall({registry: async () => ports.registry.read(), audit: ports.audit, discovery: ports.discovery, discoveryMaxAgeMs: ports.discoveryMaxAgeMs}, {script: entry.script, args: call.args, on: call.on, scope: current, caller: who, client: session.client(), ...source});
 	// The allowlist entry's own time limit decides (the agent takes the smaller of the two).
 	const timeoutSeconds = Math.max(...checked.entry.variants.map(variant => variant.timeoutSeconds));
+	// One TLS connection per host for the describe and the run, as `xi-exec run` keeps them.
+	const connections = createRunConnections();
 	// A run the approvals policy gates (an AI caller on a `confirm` script, say) waits for an operator instead of running.
-	const gated = await resolveGated(session.planPorts(),
+	const gated = await resolveGated({...session.planPorts(), connections},
 		{script: entry.script, args: call.args, on: call.on, parallel: 64, timeoutSeconds, dryRun: call.dryRun, caller: who, ...source, token: session.caller.token, client: session.client(), aiCaller: true}, {ai: true});
 	if (gated.type === 'wait') {
+		connections.close();
 		return pendingApprovalResult(gated.request, gated.plan.requestId);
 	}
 
-	return executeToolRun(session, gated.plan, signal, started);
+	return executeToolRun(session, gated.plan, signal, started, undefined, connections);
 }
 
 export async function waitApprovalTool(session: SessionContext, call: {approvalId: string; timeoutSeconds: number}, signal: AbortSignal, started: Started): Promise<ToolResult> {
@@ -54,12 +58,12 @@ export async function waitApprovalTool(session: SessionContext, call: {approvalI
 }
 
 /** Executes a plan (as resolved, or as approved) and answers its hosts' results. */
-async function executeToolRun(session: SessionContext, plan: RunPlan, signal: AbortSignal, started: Started, approved?: {approval: ApprovalClaim; view: ReturnType<typeof approvalView>}): Promise<ToolResult> {
+async function executeToolRun(session: SessionContext, plan: RunPlan, signal: AbortSignal, started: Started, approved?: {approval: ApprovalClaim; view: ReturnType<typeof approvalView>}, connections?: RunConnections): Promise<ToolResult> {
 	const {ports, who, source} = session;
 	const live: LiveRun = {caller: who, cancel: new AbortController(), running: new Set(), targets: plan.targets.map(target => target.name)};
 	ports.live.set(plan.requestId, live);
 	try {
-		const execution = await executePlan({paths: ports.paths, registry: ports.registry, audit: () => ports.audit, context: ports.context(), controllerSerial: ports.controllerSerial(), now: ports.now}, plan, {
+		const execution = await executePlan({paths: ports.paths, registry: ports.registry, audit: () => ports.audit, context: ports.context(), controllerSerial: ports.controllerSerial(), now: ports.now, ...(connections ? {connections} : {})}, plan, {
 			// The client cancelling its request (notifications/cancelled), cancel_run, or the server stopping.
 			cancel: AbortSignal.any([signal, live.cancel.signal, ports.stopping]),
 			cancelledBy: who,

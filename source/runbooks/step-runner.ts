@@ -21,6 +21,7 @@ import {awaitOwnApproval, resolveGated, waitThenClaim, wasWithdrawn, withdrawWai
 import type {ApprovalRequest} from '../approvals/request.js';
 import {describeNeeds} from '../approvals/requirement.js';
 import {executePlan, type RunPorts} from '../core/run-execute.js';
+import {createRunConnections} from '../dispatch/held-connections.js';
 import type {AgentResult} from '../run/events.js';
 import type {RunbookFile, RunPlan} from '../run/plan.js';
 import type {ApprovalClaim} from '../protocol/frames.js';
@@ -51,13 +52,20 @@ export type StepRunnerOptions = {
 
 export function runStepsAsRuns(ports: RunPorts, options: StepRunnerOptions): StepRunner {
 	return async (request, control) => {
+		// One TLS connection per host for the step's describe and its run, as `xi-exec run` keeps them.
+		const connections = createRunConnections();
+		const held = {...ports, connections};
 		const continues = request.approval !== undefined && !await wasWithdrawn(ports, request.approval).catch(() => false);
-		const decided = continues ? await continueApproval(ports, options, request, control) : await approvedOrWaiting(ports, options, request, control);
+		const decided = await (continues ? continueApproval(ports, options, request, control) : approvedOrWaiting(held, options, request, control)).catch((error: unknown) => {
+			connections.close();
+			throw error;
+		});
 		if ('result' in decided) {
+			connections.close();
 			return decided.result;
 		}
 
-		const execution = await executePlan(ports, decided.plan, {
+		const execution = await executePlan(held, decided.plan, {
 			...(decided.approval ? {approval: decided.approval} : {}),
 			cancel: control.cancel,
 			emit: control.emit,
