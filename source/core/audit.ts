@@ -53,6 +53,9 @@ export type CrossCheck = {agentLogs: readonly string[]; agentVerifier: AgentVeri
  * the last head of it the controller witnessed.
  */
 export function verifyAudit(path: string, verifier: CheckpointVerifier, cross?: CrossCheck, anchorPath?: string): AuditVerification {
+	// The anchor before the log: a live writer (a server, an agent) fsyncs its records before it
+	// writes the anchor naming them, so an anchor read first names a record the log read after has.
+	const anchorRead = anchorPath === undefined ? undefined : readAnchor(anchorPath);
 	const files = readAuditSet(path);
 	const verdict = verifyLogSet(files, {verifier});
 	if (!verdict.ok) {
@@ -61,7 +64,7 @@ export function verifyAudit(path: string, verifier: CheckpointVerifier, cross?: 
 
 	const anchor = anchorPath === undefined
 		? undefined
-		: checkAnchor({exists: existsSync(path), records: parseRecords(files.flatMap(file => file.lines))}, readAnchor(anchorPath), basename(anchorPath));
+		: checkAnchor({exists: existsSync(path), records: parseRecords(files.flatMap(file => file.lines))}, anchorRead, basename(anchorPath));
 	if ((anchor && !anchor.ok) || !cross) {
 		return {path, verdict, ...(anchor ? {anchor} : {})};
 	}
