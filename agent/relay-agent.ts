@@ -7,7 +7,8 @@
  * replay: the original is being (or was) answered already. Every NATS callback is guarded: one
  * that throws would stop that connection's message handling. A run's signed result is kept for the
  * freshness window (relay-results.ts) and sent again when the controller asks for the request's
- * `status`, having lost it on the broker.
+ * `status`, having lost it on the broker. While connected it says it is there: a signed presence
+ * heartbeat on its own presence subject (relay-presence.ts).
  */
 import {connect as natsConnect, type NatsConnection} from '@nats-io/transport-node';
 import {certificateFacts} from '../source/pki/certificate-facts.js';
@@ -21,6 +22,7 @@ import type {Pins} from './pins.js';
 import {stopReasons} from './stop-reasons.js';
 import {acceptRequest} from './relay-accept.js';
 import {ReplySealer} from './relay-sealer.js';
+import {startPresence} from './relay-presence.js';
 import type {RequestGuard} from './relay-guard.js';
 import {RelayResults} from './relay-results.js';
 import type {RelayCertificates} from './relay-certificates.js';
@@ -43,6 +45,8 @@ export type RelayAgentOptions = {
 	connect?: typeof natsConnect;
 	/** Where ended runs' results are kept for `status` (by default for the guard's whole memory: twice its window). */
 	results?: RelayResults;
+	/** How often the signed presence heartbeat goes out (default 30 s; one goes out at once on connecting). */
+	presenceIntervalMs?: number;
 };
 
 export type RelayAgent = {
@@ -58,6 +62,7 @@ export function startRelayAgent(options: RelayAgentOptions): RelayAgent {
 	const runsDone = new Set<Promise<void>>();
 	const results = options.results ?? new RelayResults(2 * options.guard.windowMs);
 	let connection: NatsConnection | undefined;
+	let stopPresence: (() => void) | undefined;
 	let closing = false;
 	const decoder = new TextDecoder();
 
@@ -111,6 +116,15 @@ export function startRelayAgent(options: RelayAgentOptions): RelayAgent {
 		// means a request published from now on reaches this agent.
 		await connection.flush();
 		log('relay.connected', {broker: options.url, subject: relaySubjects.requests(agentName)});
+		const nc = connection;
+		stopPresence = startPresence({
+			agentName,
+			signing,
+			publish: text => nc.publish(relaySubjects.presence(agentName), text),
+			now: options.now,
+			log,
+			...(options.presenceIntervalMs === undefined ? {} : {intervalMs: options.presenceIntervalMs}),
+		});
 	})();
 	connected.catch((error: unknown) => {
 		log('relay.error', {broker: options.url, reason: `cannot connect: ${(error as Error).message}`});
@@ -242,6 +256,7 @@ export function startRelayAgent(options: RelayAgentOptions): RelayAgent {
 		connected,
 		async close() {
 			closing = true;
+			stopPresence?.();
 			for (const controller of activeRuns.values()) {
 				controller.abort(stopReasons.agentStopping);
 			}

@@ -16,7 +16,8 @@ import {serveLogLine} from './serve-log.js';
 import {XiError} from '../errors.js';
 import {formatHostPort, parseHostPort} from '../io/address.js';
 import {existsSync, readJsonFile, readTextFile} from '../io/files.js';
-import {loadControllerCredentials, loadServerCredentials, type ControllerPaths} from '../home.js';
+import {loadControllerCredentials, loadServerCredentials, openControllerRegistry, type ControllerPaths} from '../home.js';
+import {relayBrokers} from '../relay/presence.js';
 import {exitInterrupted, type CommandIo} from '../io/command-io.js';
 
 export type ServeInput = {
@@ -64,6 +65,7 @@ export async function serveCommand(paths: ControllerPaths, input: ServeInput, io
 		throw new XiError('USAGE', `Cannot listen on ${formatHostPort(listen)} (${code ?? (error as Error).message}); choose another --listen.`, {cause: error});
 	}
 
+	const presence = await watchRelayPresence(paths, (level, event, message, fields) => io.stdout(`${serveLogLine(new Date(), level, event, message, fields)}\n`));
 	const url = `https://${formatHostPort({host: address.host, port: address.port})}`;
 	io.stdout(`${serveLogLine(new Date(), 'info', 'listening', `Listening on ${url} (REST API; the document is ${url}/openapi.json, its page ${url}/docs; MCP at ${url}/mcp)`, {url, openapi: `${url}/openapi.json`, docs: `${url}/docs`, mcp: `${url}/mcp`})}\n`);
 	let onTerminate: (() => void) | undefined;
@@ -75,8 +77,38 @@ export async function serveCommand(paths: ControllerPaths, input: ServeInput, io
 	process.removeListener('SIGTERM', onTerminate!);
 	io.stdout(`${serveLogLine(new Date(), 'info', 'stopping', 'Stopping: cancelling runs still going, waiting for their records', {signal: stopped.signal})}\n`);
 	await server.close();
+	await presence.close();
 	io.stdout(`${serveLogLine(new Date(), 'info', 'stopped', 'Stopped', {signal: stopped.signal})}\n`);
 	return stopped.code;
+}
+
+type ServeLog = (level: 'info' | 'error', event: string, message: string, fields?: Record<string, unknown>) => void;
+
+/**
+ * Relay agents' signed presence heartbeats, for as long as serve runs: one watch per broker the
+ * registry's relay agents use (relay/presence-watch.ts), so `agents` shows them "seen … via relay"
+ * without asking each one. A broker that cannot be reached is logged, not fatal.
+ */
+async function watchRelayPresence(paths: ControllerPaths, log: ServeLog): Promise<{close: () => Promise<void>}> {
+	const brokers = relayBrokers((await openControllerRegistry(paths).read()).agents);
+	if (brokers.length === 0) {
+		return {close: async () => undefined};
+	}
+
+	const {watchPresence} = await import('../relay/presence-watch.js');
+	const watches = await Promise.all(brokers.map(async url => watchPresence({
+		url,
+		credentials: loadControllerCredentials(paths),
+		registry: openControllerRegistry(paths),
+		onRefused: (reason, agent) => log('error', 'relay.presence-refused', `A presence heartbeat was refused: ${reason}`, {broker: url, ...(agent ? {agent} : {}), reason}),
+		onError: reason => log('error', 'problem', `Relay presence: ${reason}`, {broker: url}),
+	}).catch((error: unknown) => {
+		log('error', 'problem', `Relay presence: the broker ${url} cannot be reached: ${(error as Error).message}`, {broker: url});
+		return undefined;
+	})));
+	return {close: async () => {
+		await Promise.all(watches.map(async watch => watch?.close()));
+	}};
 }
 
 function readObservability(paths: ControllerPaths): {metricsToken?: boolean; heartbeatMs?: number} {

@@ -76,10 +76,21 @@ export type ReplyEnvelope = {
 	body: ReplyBody;
 };
 
+/** An agent's presence heartbeat (relay-presence.ts): signed like a reply, on the agent's own presence subject. */
+export type PresenceEnvelope = {
+	v: typeof relayEnvelopeVersion;
+	kind: 'presence';
+	agent: string;
+	serial: string;
+	iat: number;
+};
+
+type AnyEnvelope = RequestEnvelope | ReplyEnvelope | PresenceEnvelope;
+
 export type SignedMessage<E> = {env: E; sig: string; cert?: string};
 
 /** The bytes a signature covers. */
-export function signedBytes(env: RequestEnvelope | ReplyEnvelope): Buffer {
+export function signedBytes(env: AnyEnvelope): Buffer {
 	const text = canonicalize(env);
 	if (text === undefined) {
 		throw new TypeError('envelope cannot be canonicalised');
@@ -120,12 +131,12 @@ export function requestEnvelope(fields: Omit<RequestEnvelope, 'v' | 'kind' | 'ex
 }
 
 /** One broker message: the envelope, its signature and (for requests) the signer's certificate. */
-export function sealMessage(env: RequestEnvelope | ReplyEnvelope, signer: Signer): string {
+export function sealMessage(env: AnyEnvelope, signer: Signer): string {
 	const sig = sign('sha256', signedBytes(env), signer.key).toString('base64');
 	return JSON.stringify({env, sig, ...(signer.certificateDer ? {cert: signer.certificateDer.toString('base64')} : {})});
 }
 
-export function signatureValid(env: RequestEnvelope | ReplyEnvelope, sig: string, publicKey: KeyObject | Buffer | string): boolean {
+export function signatureValid(env: AnyEnvelope, sig: string, publicKey: KeyObject | Buffer | string): boolean {
 	try {
 		const key = publicKey instanceof Buffer || typeof publicKey === 'string' ? createPublicKey(publicKey instanceof Buffer ? {key: publicKey, format: 'der', type: 'spki'} : publicKey) : publicKey;
 		return verify('sha256', signedBytes(env), key, Buffer.from(sig, 'base64'));
