@@ -9,7 +9,9 @@ export type Finished = {code: number | null; signal: string | null; stdout: stri
 /** The process's peak resident memory so far (VmHWM), in KiB; undefined once it is gone. */
 function peakRss(pid: number | undefined): number | undefined {
 	try {
-		return Number(/^VmHWM:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+		// A process that has exited but not been reaped has a status without VmHWM.
+		const kib = /^VmHWM:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+		return kib === undefined ? undefined : Number(kib);
 	} catch {
 		return undefined;
 	}
