@@ -87,12 +87,12 @@ test('fleet: at 100 columns the tags are not cut, and when each agent was seen i
 	t.is(await waitForFrame(console, 'web3   127.0.0.1:7446 reachable'), `xi-exec                                                                                        fleet
 Filter (/):    6 of 6 agents
 NAME   ADDRESS        STATUS      SCRIPTS SEEN EXPIRES    TAGS
-cache1 127.0.0.1:7441 reachable   3       0s   2027-02-24 env=production role=cache site=paris
-db1    127.0.0.1:7442 reachable   3       0s   2027-02-24 env=production role=db site=london
-db2    127.0.0.1:7443 reachable   3       0s   2027-02-24 env=staging role=db site=paris
-web1   127.0.0.1:7444 reachable   3       0s   2027-02-24 env=production role=web site=london
-web2   127.0.0.1:7445 reachable   3       0s   2027-02-24 env=production role=web site=paris
-web3   127.0.0.1:7446 reachable   3       0s   2027-02-24 env=staging role=web site=london${blank(14)}${fleetHints} · a audit trail`);
+cache1 127.0.0.1:7441 reachable   3       0s   2099-02-24 env=production role=cache site=paris
+db1    127.0.0.1:7442 reachable   3       0s   2099-02-24 env=production role=db site=london
+db2    127.0.0.1:7443 reachable   3       0s   2099-02-24 env=staging role=db site=paris
+web1   127.0.0.1:7444 reachable   3       0s   2099-02-24 env=production role=web site=london
+web2   127.0.0.1:7445 reachable   3       0s   2099-02-24 env=production role=web site=paris
+web3   127.0.0.1:7446 reachable   3       0s   2099-02-24 env=staging role=web site=london${blank(14)}${fleetHints} · a audit trail`);
 });
 
 test('fleet: the cursor moves with ↓ and j; Enter shows that agent, with why it is unreachable', async t => {
@@ -106,7 +106,7 @@ test('fleet: the cursor moves with ↓ and j; Enter shows that agent, with why i
 	t.deepEqual(selected(console).map(line => normalise(line)), ['db2    127.0.0.1:7443 unreachable -       -    90d     env=staging role=db site…']);
 	t.is(await press(console, keys.enter, 'ECONNREFUSED'), `xi-exec                                                                    agent
 db2  unreachable
-address 127.0.0.1:7443   certificate 033fa9c1d2e4b5a6… expires 2027-02-24
+address 127.0.0.1:7443   certificate 033fa9c1d2e4b5a6… expires 2099-02-24
 tags env=staging role=db site=paris
 connect ECONNREFUSED 127.0.0.1:7443
 Scripts are known once the agent answers.${blank(17)}r run on this agent · h its runs · Esc back · ? help · Ctrl-C quit`);
@@ -118,7 +118,7 @@ Scripts are known once the agent answers.${blank(17)}r run on this agent · h it
 	await press(console, keys.down, () => selected(console)[0]!.startsWith('db1 '));
 	t.is(await press(console, keys.enter, 'agent\n'), `xi-exec                                                                    agent
 db1  reachable  seen 0s ago
-address 127.0.0.1:7442   certificate 023fa9c1d2e4b5a6… expires 2027-02-24
+address 127.0.0.1:7442   certificate 023fa9c1d2e4b5a6… expires 2099-02-24
 tags env=production role=db site=london
 ┌───────────────┬─────────┬───────────────────────┐
 │ script        │ timeout │ description           │

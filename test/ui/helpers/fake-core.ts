@@ -21,7 +21,7 @@ export function agentRecord(name: string, index: number, tags: Record<string, st
 		tags,
 		serial: `${index + 1}`.padStart(2, '0') + '3fa9c1d2e4b5a6978812',
 		fingerprint: 'ab'.repeat(32),
-		certificateExpires: '2027-02-24T09:00:00.000Z',
+		certificateExpires: '2099-02-24T09:00:00.000Z',
 		pairedAt: '2026-02-24T09:00:00.000Z',
 	};
 }
