@@ -144,7 +144,9 @@ const attacks: Attack[] = [
 	{
 		title: 'a second request for a name already pending',
 		async prepare({listener}) {
-			await ceremonyToPending(await connectPairingClient(listener.address), await makeAgentIdentity('web1'));
+			// The identity (a key and a CSR) first: the listener's 10 s step deadline starts at the connection.
+			const identity = await makeAgentIdentity('web1');
+			await ceremonyToPending(await connectPairingClient(listener.address), identity);
 		},
 		refusedAgent: 'web1',
 		controllerReason: () => 'a pairing request for web1 is already pending',
