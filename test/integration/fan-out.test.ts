@@ -59,7 +59,7 @@ async function sharedFleet(): Promise<Fleet> {
 	return shared;
 }
 
-const resultKeys = ['agent', 'status', 'exitCode', 'signal', 'stdout', 'stderr', 'truncated', 'durationMs', 'reason'];
+const resultKeys = ['agent', 'status', 'exitCode', 'signal', 'stdout', 'stderr', 'truncated', 'durationMs', 'reason', 'via'];
 const width = Math.max(...members.map(member => member.name.length));
 const pad = (name: string) => name.padEnd(width);
 
@@ -97,7 +97,7 @@ test.serial('--json prints exactly one document with the documented fields, outp
 	t.deepEqual(document.results.map(entry => entry['agent']).sort(), ['alpha', 'bravo', 'charlie']);
 	for (const entry of document.results) {
 		t.deepEqual(Object.keys(entry), resultKeys);
-		t.like(entry, {status: 'ok', exitCode: 0, signal: null, stdout: 'hello from hello\nescape \u001B[2J here\n', stderr: '', truncated: false, reason: null});
+		t.like(entry, {status: 'ok', exitCode: 0, signal: null, stdout: 'hello from hello\nescape \u001B[2J here\n', stderr: '', truncated: false, reason: null, via: 'tls'});
 		t.true(typeof entry['durationMs'] === 'number' && entry['durationMs'] >= 0);
 	}
 });
