@@ -8,24 +8,17 @@
  */
 import {readFileSync} from 'node:fs';
 import {parseHostPort} from '../source/io/address.js';
-import {readTextFile} from '../source/io/files.js';
-import {readAgentConfig, readAllowlistFile, readPins, agentPaths} from '../agent/home.js';
-import {loadAllowlist, schemaCompilerFor} from '../agent/loaded-allowlist.js';
 import {ownersFor, runAsIds} from '../agent/owners.js';
 import {createAgentServer, type AgentServer} from '../agent/server.js';
 import {stdoutLog} from '../agent/start.js';
+import {readAgentHome} from './agent-home.js';
 import {announce, exitWhenAsked} from './host-protocol.js';
 
 const homes = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as string[];
 const servers: AgentServer[] = [];
 
 async function startOne(home: string): Promise<void> {
-	const paths = agentPaths(home);
-	const config = readAgentConfig(paths);
-	const pins = readPins(paths);
-	const credentials = {key: readTextFile(paths.key, 'the agent key'), cert: readTextFile(paths.cert, 'the agent certificate'), ca: readTextFile(paths.ca, 'the CA certificate')};
-	const file = readAllowlistFile(paths);
-	const allowlist = loadAllowlist(file, entry => ownersFor(entry.runAs), await schemaCompilerFor(file));
+	const {paths, config, pins, credentials, allowlist} = await readAgentHome(home);
 	const listen = parseHostPort(config.listen);
 	if (typeof listen === 'string') {
 		throw new TypeError(`${paths.config}: ${listen}`);

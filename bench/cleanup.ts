@@ -70,3 +70,23 @@ export function cleanUpOnSignals(): void {
 	process.once('uncaughtException', crashed);
 	process.once('unhandledRejection', crashed);
 }
+
+/**
+ * Runs a bench entry point: clean-up on signals, its error printed (unless Ctrl-C is taking the
+ * fleet away under it: that error is expected), everything removed, then exit with its status.
+ */
+export async function runBench(main: () => Promise<number>, log: (text: string) => void): Promise<never> {
+	cleanUpOnSignals();
+	let status = 1;
+	try {
+		status = await main();
+	} catch (error) {
+		if (interrupted() === undefined) {
+			log((error as Error).stack ?? String(error));
+		}
+	} finally {
+		await cleanUp();
+	}
+
+	process.exit(interrupted() ?? status);
+}

@@ -37,7 +37,7 @@ import {cpus, loadavg, tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {performance} from 'node:perf_hooks';
 import type {BareHostInput} from './bare-host.js';
-import {cleanUp, cleanUpOnSignals, interrupted, stopChild, trackPath} from './cleanup.js';
+import {runBench, stopChild, trackPath} from './cleanup.js';
 import {fileLimitNote, floorHost, freePortBlock, machine, measures, missingBuild, readSettings, staleBuild, type Settings} from './environment.js';
 import {natsServerMissing, startBroker} from './broker.js';
 import type {RelayHostInput} from './relay-host.js';
@@ -226,17 +226,4 @@ function readyWithinMs(agents: number, workers: number): number {
 	return 180_000 + (300 * Math.ceil(agents / workers));
 }
 
-cleanUpOnSignals();
-let status = 1;
-try {
-	status = await main();
-} catch (error) {
-	// After Ctrl-C the fleet is going away under the measurement: that error is expected.
-	if (interrupted() === undefined) {
-		log((error as Error).stack ?? String(error));
-	}
-} finally {
-	await cleanUp();
-}
-
-process.exit(interrupted() ?? status);
+await runBench(main, log);

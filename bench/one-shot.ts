@@ -10,7 +10,7 @@
 import {mkdtempSync} from 'node:fs';
 import {loadavg, tmpdir} from 'node:os';
 import {join} from 'node:path';
-import {cleanUp, cleanUpOnSignals, interrupted, trackPath} from './cleanup.js';
+import {runBench, trackPath} from './cleanup.js';
 import {freePortBlock, machine, missingBuild, staleBuild} from './environment.js';
 import {agentName, createFleet, script} from './fleet.js';
 import {cpuMs, startHosts} from './hosts.js';
@@ -89,16 +89,4 @@ async function main(): Promise<number> {
 	return 0;
 }
 
-cleanUpOnSignals();
-let status = 1;
-try {
-	status = await main();
-} catch (error) {
-	if (interrupted() === undefined) {
-		log((error as Error).stack ?? String(error));
-	}
-} finally {
-	await cleanUp();
-}
-
-process.exit(interrupted() ?? status);
+await runBench(main, log);

@@ -16,9 +16,7 @@
 import {readFileSync} from 'node:fs';
 import {mapLimited} from '../source/dispatch/pool.js';
 import {limits} from '../source/protocol/frames.js';
-import {readTextFile} from '../source/io/files.js';
-import {agentPaths, readAgentConfig, readAllowlistFile, readPins} from '../agent/home.js';
-import {describeAllowlist, loadAllowlist, schemaCompilerFor} from '../agent/loaded-allowlist.js';
+import {describeAllowlist} from '../agent/loaded-allowlist.js';
 import {ownersFor, runAsIds} from '../agent/owners.js';
 import {startRelayAgent, type RelayAgent} from '../agent/relay-agent.js';
 import {RequestGuard} from '../agent/relay-guard.js';
@@ -26,6 +24,7 @@ import {ReplayGuard} from '../agent/replay-guard.js';
 import {RunSlots} from '../agent/run-slots.js';
 import {noRecorder} from '../agent/execute-run.js';
 import {stdoutLog} from '../agent/start.js';
+import {readAgentHome} from './agent-home.js';
 import {announce, exitWhenAsked} from './host-protocol.js';
 
 export type RelayHostInput = {url: string; homes: string[]};
@@ -34,12 +33,7 @@ const input = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as RelayHostInp
 const agents: RelayAgent[] = [];
 
 async function startOne(home: string): Promise<void> {
-	const paths = agentPaths(home);
-	const config = readAgentConfig(paths);
-	const pins = readPins(paths);
-	const credentials = {key: readTextFile(paths.key, 'the agent key'), cert: readTextFile(paths.cert, 'the agent certificate'), ca: readTextFile(paths.ca, 'the CA certificate')};
-	const file = readAllowlistFile(paths);
-	const allowlist = loadAllowlist(file, entry => ownersFor(entry.runAs), await schemaCompilerFor(file));
+	const {config, pins, credentials, allowlist} = await readAgentHome(home);
 	const slots = new RunSlots(config.limits.maxConcurrentRuns, config.limits.maxQueuedRuns);
 	const agent = startRelayAgent({
 		url: input.url,
