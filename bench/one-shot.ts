@@ -19,7 +19,7 @@ import {measureOneShotSteps} from './measure-one-shot.js';
 import {measureIdleRss} from './measure-rss.js';
 import {measureStart} from './measure-start.js';
 import {cliRun, controllerCli} from './ours.js';
-import {alternate, createReport, withCpu, type Attempt} from './report.js';
+import {alternate, createReport, verdict, withCpu, type Attempt} from './report.js';
 import {formatTable, ratio, seconds} from './table.js';
 
 const log = (text: string) => process.stderr.write(`bench: ${text}\n`);
@@ -61,7 +61,7 @@ async function main(): Promise<number> {
 	await sshd?.stop();
 	const [cli, ssh] = measured;
 	report.rows.push(
-		{measure: `one-shot: CLI run ${script.name} --on ${agent}`, value: seconds(cli!.median), ...(cli!.cpu === undefined ? {} : {cpu: seconds(cli!.cpu)}), ...(ssh ? {ratio: `${ratio(cli!.median / ssh.median)} ssh`, target: '≤ 1.00× ssh'} : {})},
+		{measure: `one-shot: CLI run ${script.name} --on ${agent}`, value: seconds(cli!.median), ...(cli!.cpu === undefined ? {} : {cpu: seconds(cli!.cpu)}), ...(ssh ? {ratio: `${ratio(cli!.median / ssh.median)} ssh`, target: '≤ 1.00× ssh', verdict: verdict(cli!.median <= ssh.median, cli!, ssh)} : {})},
 		...(ssh ? [{measure: 'one-shot: ssh 127.0.0.1 true', value: seconds(ssh.median), ...(ssh.cpu === undefined ? {} : {cpu: seconds(ssh.cpu)})}] : []),
 	);
 	if (typeof tools === 'string') {
