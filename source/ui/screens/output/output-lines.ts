@@ -1,10 +1,12 @@
 /**
  * A host's output as lines for the output view: once the host has finished, its stdout and then
  * its stderr (each line of stderr marked, so it never passes for stdout); while it runs, what
- * has arrived so far. Control characters are spelled out (visible.ts). Pure.
+ * has arrived so far, then the result's notes (`~ note`, as the CLI prints them). Control
+ * characters are spelled out (visible.ts). Pure.
  */
 import type {AgentRunState} from '../../../run/run-state.js';
 import {visibleLines} from '../../../output/visible.js';
+import {noteLines} from '../run/result-notes.js';
 
 export type OutputLine = {text: string; stream: 'stdout' | 'stderr' | 'note'};
 
@@ -27,5 +29,6 @@ export function outputLines(agent: AgentRunState): OutputLine[] {
 		lines.push({text: '(output truncated by the agent\'s limit)', stream: 'note'});
 	}
 
-	return lines.length === 0 ? [{text: '(no output)', stream: 'note'}] : lines;
+	const notes = noteLines(result).map((text): OutputLine => ({text, stream: 'note'}));
+	return [...(lines.length === 0 ? [{text: '(no output)', stream: 'note'} as const] : lines), ...notes];
 }

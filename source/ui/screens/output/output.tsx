@@ -5,6 +5,7 @@ import {visible} from '../../../output/visible.js';
 import {StatusBadge} from '../../components/status-badge.js';
 import {theme} from '../../theme.js';
 import {formatSeconds} from '../run/run.js';
+import {viaText} from '../../../core/agents-view.js';
 import type {OutputLine} from './output-lines.js';
 import {topLine, type OutputState} from './use-output-state.js';
 
@@ -18,7 +19,7 @@ export function Output({agent, lines, state, height, width}: {agent: AgentRunSta
 			<Box>
 				<Text bold>{visible(agent.name)}  </Text>
 				<StatusBadge agent={agent} wrap="wrap"/>
-				{agent.result ? <Text color={theme.dim}>{`  ${formatSeconds(agent.result.durationMs)}`}</Text> : null}
+				{agent.result ? <Text color={theme.dim}>{`  ${formatSeconds(agent.result.durationMs)}${viaText(agent.result.via)}`}</Text> : null}
 			</Box>
 			{shown.map((line, index) => (
 				<Text key={top + index} wrap="truncate" color={line.stream === 'stderr' ? theme.warn : (line.stream === 'note' ? theme.dim : undefined)}>
@@ -35,6 +36,6 @@ export function Output({agent, lines, state, height, width}: {agent: AgentRunSta
 
 /** The rows left for lines: less the host's line (a long reason wraps, so counted generously) and the position line. */
 export function outputRows(agent: AgentRunState, height: number, width: number): number {
-	const badge = visible(agent.name).length + 16 + agent.phase.length + visible(agent.result?.reason ?? '').length;
+	const badge = visible(agent.name).length + 32 + agent.phase.length + visible(agent.result?.reason ?? '').length;
 	return Math.max(1, height - Math.ceil(badge / Math.max(1, width)) - 1);
 }

@@ -18,6 +18,7 @@ import {outputLines} from '../output/output-lines.js';
 import type {ControlEdit, RunningStep, RunScreenState} from './use-run-state.js';
 import {consoleRunDefaults, controlFields, describeControls, describeRollout} from './run-controls.js';
 import {DryRunPlan} from './dry-run-plan.js';
+import {noteLines, relayMark} from './result-notes.js';
 
 /** What the fleet knows of a target before the run: whether it answered, and what it offers. */
 export type RunTarget = {name: string; status: string; reason?: string; scripts: ReadonlyArray<{name: string}>};
@@ -216,21 +217,42 @@ export function canaryQuestion(canary: {hosts: number; rest: number}): string {
 }
 
 function Pane({agent, live, height, width, selected, expanded = false}: {agent: AgentRunState; live: readonly LiveLine[] | undefined; height: number; width: number; selected: boolean; expanded?: boolean}) {
+	const via = relayMark(agent.result);
 	// The badge wraps in the expanded pane (a reason in full); its lines come out of the output's.
-	const badgeLines = expanded ? Math.max(1, Math.ceil((visible(agent.name).length + 4 + badgeLength(agent)) / Math.max(1, width - 4))) : 1;
-	const lines = tail(agent, live, height - 2 - badgeLines);
+	const badgeLines = expanded ? Math.max(1, Math.ceil((visible(agent.name).length + 4 + badgeLength(agent) + via.length) / Math.max(1, width - 4))) : 1;
+	const room = height - 2 - badgeLines;
+	const notes = paneNotes(noteLines(agent.result), room);
+	const lines = tail(agent, live, room - notes.length);
 	return (
 		<Box flexDirection="column" borderStyle="round" borderColor={selected ? theme.accent : theme.dim} height={height} width={width} paddingX={1} overflow="hidden">
 			<Box>
 				<Box flexShrink={0}><Text bold>{visible(agent.name)}  </Text></Box>
 				<StatusBadge agent={agent} wrap={expanded ? 'wrap' : 'truncate'}/>
-				{agent.result && !expanded ? <Box flexShrink={0}><Text color={theme.dim}>{`  ${formatSeconds(agent.result.durationMs)}`}</Text></Box> : null}
+				{agent.result && !expanded ? <Box flexShrink={0}><Text color={theme.dim}>{`  ${formatSeconds(agent.result.durationMs)}${via}`}</Text></Box> : null}
+				{expanded && via !== '' ? <Box flexShrink={0}><Text color={theme.dim}>{via}</Text></Box> : null}
 			</Box>
 			{lines.map((line, index) => (
 				<PaneText key={index} line={line}/>
 			))}
+			{notes.map((note, index) => (
+				<Text key={`note${index}`} color={theme.info} wrap="truncate">{note}</Text>
+			))}
 		</Box>
 	);
+}
+
+/**
+ * A pane's notes below its output: at most half its lines while it has output to show (all of
+ * them when they fit), the last one saying how many more the output view (Enter) has.
+ */
+function paneNotes(notes: readonly string[], room: number): string[] {
+	const rows = Math.min(notes.length, Math.max(0, room > 1 ? Math.max(1, Math.floor(room / 2)) : room));
+	if (rows >= notes.length) {
+		return [...notes];
+	}
+
+	const rest = notes.length - rows + 1;
+	return rows === 0 ? [] : [...notes.slice(0, rows - 1), `~ ${rest} ${rows === 1 ? '' : 'more '}notes: Enter shows them`];
 }
 
 function badgeLength(agent: AgentRunState): number {
@@ -249,6 +271,8 @@ function HostList({agents, live, selected, columns, columnWidth, rows}: {agents:
 	// Wide columns have room for each host's last line; narrow ones give it to the badge.
 	const withOutput = columnWidth >= 60;
 	const badgeWidth = withOutput ? 30 : Math.max(8, columnWidth - nameWidth - 2);
+	// A narrow row marks a host with notes with `~` (its pane and the output view say them).
+	const noted = (agent: AgentRunState) => !withOutput && (agent.result?.notes?.length ?? 0) > 0;
 	return (
 		<Box>
 			{chunk(entries, rows).map((column, columnIndex) => (
@@ -258,14 +282,23 @@ function HostList({agents, live, selected, columns, columnWidth, rows}: {agents:
 						: (
 							<Box key={entry.agent.name} width={columnWidth - 1}>
 								<Box flexShrink={0} width={nameWidth + 1}><Text inverse={entry.index === selected}>{visible(entry.agent.name).padEnd(nameWidth).slice(0, nameWidth)}</Text></Box>
-								<Box flexShrink={0} width={badgeWidth}><StatusBadge agent={entry.agent}/></Box>
-								{withOutput ? <Text color={theme.dim} wrap="truncate">{' ' + (tail(entry.agent, live && Object.hasOwn(live, entry.agent.name) ? live[entry.agent.name] : undefined, 1)[0]?.text ?? '')}</Text> : null}
+								<Box flexShrink={0} width={badgeWidth - (noted(entry.agent) ? 2 : 0)}><StatusBadge agent={entry.agent}/></Box>
+								{withOutput ? <RowTail agent={entry.agent} live={live && Object.hasOwn(live, entry.agent.name) ? live[entry.agent.name] : undefined}/> : null}
+								{noted(entry.agent) ? <Box flexShrink={0}><Text color={theme.info}> ~</Text></Box> : null}
 							</Box>
 						)))}
 				</Box>
 			))}
 		</Box>
 	);
+}
+
+/** A host's row after its badge: its first note when it has one (what the CLI prints as `NAME ~ note`), else its last line. */
+function RowTail({agent, live}: {agent: AgentRunState; live: readonly LiveLine[] | undefined}) {
+	const [note] = noteLines(agent.result);
+	return note === undefined
+		? <Text color={theme.dim} wrap="truncate">{' ' + (tail(agent, live, 1)[0]?.text ?? '')}</Text>
+		: <Text color={theme.info} wrap="truncate">{' ' + note}</Text>;
 }
 
 function chunk<T>(items: readonly T[], size: number): T[][] {
