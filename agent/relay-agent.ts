@@ -8,7 +8,9 @@
  * that throws would stop that connection's message handling. A run's signed result is kept for the
  * freshness window (relay-results.ts) and sent again when the controller asks for the request's
  * `status`, having lost it on the broker. While connected it says it is there: a signed presence
- * heartbeat on its own presence subject (relay-presence.ts).
+ * heartbeat on its own presence subject (relay-presence.ts). A run's terminal reply is kept
+ * before it is published (on disk when started by relay-start.ts), so that even an agent killed
+ * right after sending it answers the controller's `status` with it once it is back.
  */
 import {connect as natsConnect, type NatsConnection} from '@nats-io/transport-node';
 import {certificateFacts} from '../source/pki/certificate-facts.js';
@@ -176,10 +178,21 @@ export function startRelayAgent(options: RelayAgentOptions): RelayAgent {
 		// controller checks this exchange's replies against the certificate it started with.
 		const sealer = new ReplySealer({id: env.id, hash}, {name: agentName, serial, signer: () => signer}, options.now);
 		const reply = (body: ReplyBody) => publish(env.id, sealer.seal(body));
-		serve(frame, verdict.serial, reply);
+		serve(frame, verdict.serial, reply, body => keepThenPublish(env.id, sealer.seal(body)));
 	}
 
-	function serve(frame: RequestFrame, controllerSerial: string, reply: (body: ReplyBody) => string): void {
+	/** A run's terminal reply is kept (on disk) before it is published: an agent killed right after still has it for `status`. */
+	function keepThenPublish(id: string, text: string): void {
+		try {
+			results.remember(id, text, options.now());
+		} catch (error) {
+			log('relay.result-unkept', {requestId: id, reason: `the result could not be kept for a status question after a restart: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`});
+		}
+
+		publish(id, text);
+	}
+
+	function serve(frame: RequestFrame, controllerSerial: string, reply: (body: ReplyBody) => string, end: (body: ReplyBody) => void): void {
 		switch (frame.type) {
 			case 'describe': {
 				const {tags, scripts} = options.describe();
@@ -216,11 +229,10 @@ export function startRelayAgent(options: RelayAgentOptions): RelayAgent {
 				reply({type: 'ack', id: frame.id, found: true});
 				const controller = new AbortController();
 				activeRuns.set(frame.id, controller);
-				const ended = (body: ReplyBody) => results.remember(frame.id, reply(body), options.now());
 				const send = (line: string) => {
 					const {v: _version, ...body} = JSON.parse(line) as ReplyBody & {v: number};
 					if (body.type === 'result' || body.type === 'error') {
-						ended(body as ReplyBody);
+						end(body as ReplyBody);
 					} else {
 						reply(body as ReplyBody);
 					}
@@ -229,7 +241,7 @@ export function startRelayAgent(options: RelayAgentOptions): RelayAgent {
 				const done = executeRun(frame, {...options.runContext(), peer: {address: 'relay', serial: controllerSerial}}, send, controller.signal)
 					.catch((error: unknown) => {
 						log('run.error', {requestId: frame.id, reason: (error as Error).message});
-						ended({type: 'error', id: frame.id, code: 'internal', message: 'internal error while running the script'});
+						end({type: 'error', id: frame.id, code: 'internal', message: 'internal error while running the script'});
 					})
 					.finally(() => {
 						activeRuns.delete(frame.id);

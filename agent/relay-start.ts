@@ -1,6 +1,7 @@
 /**
  * Wires the relay into `xi-exec-agent start` when the agent's config names a broker: its own
- * seen-set on disk (seen-relay-requests), the run slots shared with the direct-TLS server (one
+ * seen-set on disk (seen-relay-requests), the results it keeps for `status` on disk
+ * (relay-results: a damaged file is said once, in a `relay.results-damaged` line, and skipped), the run slots shared with the direct-TLS server (one
  * concurrency limit per agent, whichever transport carried the run), and the same run context.
  */
 import {limits} from '../source/protocol/frames.js';
@@ -13,6 +14,8 @@ import {ReplayGuard} from './replay-guard.js';
 import {replayMemoryFor, seenRelayRequestsFile} from './replay-memory.js';
 import {startRelayAgent, type RelayAgent} from './relay-agent.js';
 import {RequestGuard} from './relay-guard.js';
+import {RelayResults} from './relay-results.js';
+import {relayResultsMemory} from './relay-results-file.js';
 import type {CertificatePorts} from './certificate-frames.js';
 import {relayCertificates} from './relay-certificates.js';
 
@@ -34,12 +37,21 @@ export function startRelay(options: RelayStart): RelayAgent {
 	memory.load(seen);
 	const guard = new RequestGuard(seen);
 	guard.restore(Date.now());
+	// Kept as long as the guard remembers a request (twice its window): a request id older is refused anyway.
+	const kept = relayResultsMemory(options.home, Date.now);
+	const results = new RelayResults(2 * guard.windowMs, undefined, kept.memory);
+	const loaded = kept.load(results);
+	if (loaded.problem) {
+		options.log('relay.results-damaged', {reason: loaded.problem, kept: loaded.kept});
+	}
+
 	return startRelayAgent({
 		url: options.config.relay,
 		agentName: options.config.name,
 		credentials: options.credentials,
 		pins: options.pins,
 		guard,
+		results,
 		runContext: options.runContext,
 		describe: () => ({tags: options.config.tags, scripts: describeAllowlist(options.runContext().allowlist)}),
 		log: options.log,

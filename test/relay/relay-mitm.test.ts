@@ -4,8 +4,10 @@
  * operator's credentials on both carries the agent's traffic between them and drops, holds back or
  * duplicates replies on the way. What must hold: a lost result is recovered by asking the agent
  * for the request's status (the agent sends its signed result again, which must still fit the
- * run's chain), a lost chunk or reordered chunks end the run as a reported gap, never a wrong
- * result, and an agent that restarted and forgot the request makes the result "lost" at once.
+ * run's chain, also after the agent was killed with kill -9 and restarted: it keeps results on
+ * disk), a lost chunk or reordered chunks end the run as a reported gap, never a wrong result, and
+ * an agent that restarted without the result (its file torn) makes it "lost" at once and says once
+ * that the file was damaged.
  * Then a broker configured wrongly on purpose, letting another agent answer as this one: the
  * controller still refuses it and its audit log says why. Each case asserts the refusal or the
  * recovery and the audit record it leaves.
@@ -14,10 +16,12 @@
  * a restart; another agent's request; expiry; an unpinned controller; a forged result; the broker
  * refusing another agent's subjects.)
  */
-import {readFileSync} from 'node:fs';
+import {readFileSync, statSync, truncateSync, writeFileSync} from 'node:fs';
+import {join} from 'node:path';
 import test from 'ava';
 import {connect, type NatsConnection} from '@nats-io/transport-node';
 import {agentPaths, readAgentConfig, writeAgentConfig} from '../../agent/home.js';
+import {relayResultsFile} from '../../agent/relay-results-file.js';
 import {controllerPaths, loadControllerCredentials, openControllerRegistry} from '../../source/home.js';
 import type {ExchangeEnd} from '../../source/dispatch/exchange-end.js';
 import {openRelayLink, type RelayLink, type RelayTarget} from '../../source/dispatch/relay-link.js';
@@ -191,21 +195,74 @@ test.serial('output chunks delivered twice are shown once', async t => {
 	t.true(notices.includes('the broker delivered a reply twice: the copy was dropped'));
 });
 
-test.serial('a result lost while the agent restarted is reported lost, not waited for', async t => {
+/** Kills the agent at once (no chance to write anything more), starts it again and waits until it is back on the broker. */
+async function killAndRestart(before?: () => void): Promise<void> {
+	const {process: child} = fleet!.running;
+	const exited = new Promise(resolve => child.once('exit', resolve));
+	child.kill('SIGKILL');
+	await exited;
+	before?.();
+	fleet!.running = await startAgent(fleet!.web1);
+	await connected(fleet!.running);
+}
+
+const resultsFile = () => join(fleet!.web1.home, relayResultsFile);
+
+test.serial('a result dropped, then the agent killed (kill -9) and restarted: the controller recovers it with its note', async t => {
 	if (missing) {
 		return skip(t);
 	}
 
 	await mode('drop-result');
-	const pending = run('mitm-restart-001', 'echo-args', ['one'], 4000);
-	await waitFor(() => (mitmDid('mitm-restart-001').includes('dropped result') ? true : undefined), 'the result to be dropped');
-	await fleet!.running.stop();
-	fleet!.running = await startAgent(fleet!.web1);
-	await connected(fleet!.running);
+	const pending = run('mitm-killed-0001', 'echo-args', ['kept'], 1000);
+	await waitFor(() => (mitmDid('mitm-killed-0001').includes('dropped result') ? true : undefined), 'the result to be dropped');
+	await killAndRestart();
+	t.is(statSync(resultsFile()).mode & 0o777, 0o600);
+	const {end, frames, notices} = await pending;
+	t.like(resultOf(end), {status: 'ok', exitCode: 0});
+	t.is(stdout(frames), '[kept]\n', 'the output is whole: the result kept on disk still fits the run\'s chain');
+	t.true(notices.includes('the result came after the controller asked for the status: the agent sent it again (lost or late on the broker)'), notices.join('\n'));
+	t.like(await statusRecord('mitm-killed-0001'), {found: true, running: false, resent: true});
+	t.is(agentRecords('mitm-killed-0001').filter(record => record['event'] === 'run.start').length, 1, 'asking for the status never runs it again');
+	t.false(fleet!.running.lines.some(line => line.includes('relay.results-damaged')), 'a sound file is not reported');
+});
+
+test.serial('a result whose kept line was torn (the file truncated while the agent was down) is reported lost; the agent says so once and runs on', async t => {
+	if (missing) {
+		return skip(t);
+	}
+
+	await mode('drop-result');
+	const pending = run('mitm-torn-00001', 'echo-args', ['torn'], 1000);
+	await waitFor(() => (mitmDid('mitm-torn-00001').includes('dropped result') ? true : undefined), 'the result to be dropped');
+	await killAndRestart(() => {
+		// A crash mid-append: the last line loses its end.
+		truncateSync(resultsFile(), statSync(resultsFile()).size - 10);
+	});
 	const {end} = await pending;
-	t.deepEqual(end, {kind: 'lost', reason: 'agent web1 has no record of request mitm-restart-001 (it restarted, or forgot it): its result is lost'});
-	t.like(await statusRecord('mitm-restart-001'), {found: false, running: false, resent: false});
-	t.is(agentRecords('mitm-restart-001').filter(record => record['event'] === 'run.start').length, 1, 'asking for the status never runs it again');
+	t.deepEqual(end, {kind: 'lost', reason: 'agent web1 has no record of request mitm-torn-00001 (it restarted, or forgot it): its result is lost'});
+	t.like(await statusRecord('mitm-torn-00001'), {found: false, running: false, resent: false});
+	const damaged = fleet!.running.lines.filter(line => line.includes('"event":"relay.results-damaged"')).map(line => JSON.parse(line) as Record<string, unknown>);
+	t.is(damaged.length, 1, 'said once');
+	t.like(damaged[0], {level: 'warn', reason: `${resultsFile()} holds 1 damaged line (torn by a crash, or not written by the agent): it is skipped, and the ${String(damaged[0]!['kept'])} readable results are kept`});
+	await mode('pass');
+	t.like(resultOf((await run('mitm-torn-00002')).end), {status: 'ok'}, 'the agent runs on');
+});
+
+test.serial('an agent whose results file is not ours at all starts, says so once, and runs', async t => {
+	if (missing) {
+		return skip(t);
+	}
+
+	await killAndRestart(() => {
+		writeFileSync(resultsFile(), '\u0000\u00FF garbage\n{"at":1,"id":"x","text":5}\n', {mode: 0o600});
+	});
+	const damaged = fleet!.running.lines.filter(line => line.includes('"event":"relay.results-damaged"')).map(line => JSON.parse(line) as Record<string, unknown>);
+	t.is(damaged.length, 1);
+	t.like(damaged[0], {kept: 0, reason: `${resultsFile()} holds 2 damaged lines (torn by a crash, or not written by the agent): they are skipped, and the 0 readable results are kept`});
+	t.is(readFileSync(resultsFile(), 'utf8'), '', 'rewritten with what was kept');
+	await mode('pass');
+	t.like(resultOf((await run('mitm-junk-000001')).end), {status: 'ok'});
 });
 
 test.serial('xi-exec run shows what the relay did on the way under the host, and the controller\'s audit keeps it', async t => {

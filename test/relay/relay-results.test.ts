@@ -1,9 +1,15 @@
 /**
  * What the agent says when a controller asks for a relay request's status (agent/relay-results.ts):
  * a run's signed result, kept verbatim for the window; "running" while it runs; unknown otherwise.
+ * And the file that keeps them over a restart (agent/relay-results-file.ts): bounded, 0600, and a
+ * damaged one (torn, not ours, not a file) read as far as it can be, with the problem said.
  */
+import {mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
 import test from 'ava';
-import {RelayResults} from '../../agent/relay-results.js';
+import {RelayResults, type KeptResult} from '../../agent/relay-results.js';
+import {parseResults, relayResultsFile, relayResultsMemory, resultLine} from '../../agent/relay-results-file.js';
 
 const keepMs = 600_000;
 
@@ -34,4 +40,88 @@ test('past the bound the oldest result goes first', t => {
 	results.remember('req-0000000b', 'b', 2);
 	results.remember('req-0000000c', 'c', 3);
 	t.deepEqual(['a', 'b', 'c'].map(name => results.status(`req-0000000${name}`, false, 4).result), [undefined, 'b', 'c']);
+});
+
+test('each result is handed to the memory as it is remembered, and restored after a restart within the window only', t => {
+	const kept: KeptResult[] = [];
+	const results = new RelayResults(keepMs, 10, {remember: entry => kept.push(entry)});
+	results.remember('req-0000000d', 'd', 1000);
+	t.deepEqual(kept, [{id: 'req-0000000d', text: 'd', at: 1000}]);
+	const restarted = new RelayResults(keepMs);
+	restarted.restore([{id: 'req-0000000e', text: 'e', at: 2000}, ...kept, {id: 'req-0000000f', text: 'old', at: 500 - keepMs}], 2000);
+	t.deepEqual(restarted.entries(2000).map(entry => entry.id), ['req-0000000d', 'req-0000000e'], 'oldest first, the one past the window dropped');
+	t.is(restarted.status('req-0000000d', false, 2000).result, 'd');
+});
+
+test('a memory that cannot keep a result throws, and the result is still answered from memory', t => {
+	const results = new RelayResults(keepMs, 10, {remember() {
+		throw new Error('ENOSPC');
+	}});
+	t.throws(() => {
+		results.remember('req-00000010', 'kept', 1);
+	}, {message: 'ENOSPC'});
+	t.is(results.status('req-00000010', false, 2).result, 'kept');
+});
+
+const temporaryHome = () => mkdtempSync(join(tmpdir(), 'xi-exec-results-'));
+
+test('the results file: appended per result, 0600, read back after a restart', t => {
+	const home = temporaryHome();
+	const first = relayResultsMemory(home, () => 1000);
+	const results = new RelayResults(keepMs, 10, first.memory);
+	t.deepEqual(first.load(results), {kept: 0});
+	results.remember('req-00000011', '{"sig":"a"}', 1000);
+	results.remember('req-00000012', '{"sig":"b"}', 1001);
+	t.is(statSync(join(home, relayResultsFile)).mode & 0o777, 0o600);
+	const again = new RelayResults(keepMs);
+	t.deepEqual(relayResultsMemory(home, () => 2000).load(again), {kept: 2});
+	t.is(again.status('req-00000012', false, 2000).result, '{"sig":"b"}');
+});
+
+test('the results file is compacted once it holds twice what is kept', t => {
+	const home = temporaryHome();
+	let now = 0;
+	const kept = relayResultsMemory(home, () => now, 4);
+	const results = new RelayResults(100, 10, kept.memory);
+	kept.load(results);
+	for (const at of [0, 1, 2, 200]) {
+		now = at;
+		results.remember(`req-0000001${at}`, `{"n":${at}}`, at);
+	}
+
+	const lines = readFileSync(join(home, relayResultsFile), 'utf8').trim().split('\n');
+	t.deepEqual(lines.map(line => (JSON.parse(line) as KeptResult).id), ['req-0000001200'], 'the three past the window are gone');
+});
+
+const damagedCases: Array<{name: string; text: string; kept: number; problem: (path: string) => string}> = [
+	{name: 'a torn last line', text: `${resultLine({id: 'req-00000020', text: '{"a":1}', at: 1000})}{"at":1000,"id":"req-000`, kept: 1, problem: path => `${path} holds 1 damaged line (torn by a crash, or not written by the agent): it is skipped, and the 1 readable result is kept`},
+	{name: 'bytes that are not JSON', text: '\u0000\u00FF\n', kept: 0, problem: path => `${path} holds 1 damaged line (torn by a crash, or not written by the agent): it is skipped, and the 0 readable results are kept`},
+	{name: 'JSON of the wrong shape', text: '{"at":"1","id":"req-00000021","text":"{}"}\n{"at":1,"id":"bad id","text":"{}"}\n[1]\nnull\n', kept: 0, problem: path => `${path} holds 4 damaged lines (torn by a crash, or not written by the agent): they are skipped, and the 0 readable results are kept`},
+];
+
+for (const each of damagedCases) {
+	test(`a results file with ${each.name}: what can be read is kept, the problem said, the file rewritten sound`, t => {
+		const home = temporaryHome();
+		const path = join(home, relayResultsFile);
+		writeFileSync(path, each.text, {mode: 0o644});
+		const results = new RelayResults(keepMs);
+		t.deepEqual(relayResultsMemory(home, () => 1000).load(results), {kept: each.kept, problem: each.problem(path)});
+		t.deepEqual(parseResults(readFileSync(path, 'utf8')).damaged, 0, 'rewritten with what was kept');
+		t.is(statSync(path).mode & 0o777, 0o600);
+	});
+}
+
+test('a results file that is a directory: nothing is loaded, results are kept in memory only, said once', t => {
+	const home = temporaryHome();
+	const path = join(home, relayResultsFile);
+	mkdirSync(path);
+	const kept = relayResultsMemory(home, () => 1000);
+	const results = new RelayResults(keepMs, 10, kept.memory);
+	const loaded = kept.load(results);
+	t.is(loaded.kept, 0);
+	t.is(loaded.problem, `${path} cannot be read (EISDIR): the results kept before the restart are forgotten; ${path} cannot be written (EISDIR): results are kept in memory only until the agent restarts`);
+	t.notThrows(() => {
+		results.remember('req-00000022', '{}', 1000);
+	}, 'no further complaint per result');
+	t.is(results.status('req-00000022', false, 1000).result, '{}');
 });
