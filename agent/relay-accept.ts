@@ -10,13 +10,13 @@
  * open with this agent's key for this envelope (sealed-args.ts), before any validation of the
  * arguments; the body is a request frame the direct-TLS decoder accepts. Pure, apart from the guard's memory port.
  */
-import {X509Certificate, type KeyObject} from 'node:crypto';
+import {createHash, X509Certificate, type KeyObject} from 'node:crypto';
 import {certificateFacts} from '../source/pki/certificate-facts.js';
 import {decodeRequest} from '../source/protocol/decode.js';
 import type {ProtocolErrorCode, RequestFrame} from '../source/protocol/frames.js';
-import {envelopeHash, openRequest, requestLine, signatureValid, type RequestBody, type RequestEnvelope} from '../source/protocol/relay-envelope.js';
+import {bytesSigned, openRequest, requestLine, signedBytes, type RequestBody, type RequestEnvelope} from '../source/protocol/relay-envelope.js';
 import {openSealedArgs} from '../source/protocol/sealed-args.js';
-import {checkControllerCertificate} from './peer-check.js';
+import {checkControllerCertificate, type PeerVerdict} from './peer-check.js';
 import type {Pins} from './pins.js';
 import type {RequestGuard} from './relay-guard.js';
 
@@ -41,15 +41,14 @@ export function acceptRequest(text: string, context: AcceptContext): Accepted | 
 	}
 
 	const {env, sig, cert} = opened.message;
-	const hash = envelopeHash(env);
+	const bytes = signedBytes(env);
+	const hash = createHash('sha256').update(bytes).digest('hex');
 	const refuse = (code: ProtocolErrorCode, reason: string): Refused => ({ok: false, code, reason, id: env.id, env, hash});
-	const certificateDer = Buffer.from(cert!, 'base64');
-	const peer = checkControllerCertificate(certificateDer, context.caDer, context.pins);
+	const {peer, notAfter, key} = checkedCertificate(cert!, context);
 	if (!peer.ok) {
 		return refuse(peer.code ?? 'forbidden', peer.reason);
 	}
 
-	const notAfter = certificateFacts(certificateDer)?.notAfter;
 	if (notAfter && notAfter.getTime() < context.now) {
 		return refuse('forbidden', `the controller certificate expired at ${notAfter.toISOString()}`);
 	}
@@ -66,7 +65,7 @@ export function acceptRequest(text: string, context: AcceptContext): Accepted | 
 		return refuse('forbidden', `the request is for agent ${env.agent}, not ${context.agentName}`);
 	}
 
-	if (!signatureValid(env, sig, publicKeyOf(cert!, certificateDer))) {
+	if (!key || !bytesSigned(bytes, sig, key)) {
 		return refuse('forbidden', 'the signature does not verify with the controller certificate');
 	}
 
@@ -105,18 +104,29 @@ function unseal(env: RequestEnvelope, context: AcceptContext): {ok: true; env: R
 	return opened.ok ? {ok: true, env: {...rest, body: {...env.body, args: opened.args} as RequestBody}} : opened;
 }
 
-/** The controller presents the same certificate on every request: its key is parsed once. */
-const keys = new Map<string, KeyObject>();
-function publicKeyOf(base64: string, der: Buffer): KeyObject {
-	let key = keys.get(base64);
-	if (!key) {
-		key = new X509Certificate(der).publicKey;
-		if (keys.size >= 8) {
-			keys.delete(keys.keys().next().value!);
-		}
-
-		keys.set(base64, key);
+/**
+ * The controller presents the same certificate on every request, so what this agent concludes
+ * from it (peer-check.ts: chained to the pinned CA, signed by it, role, client authentication,
+ * pinned serial), its expiry and its public key are worked out once per certificate, CA and pins:
+ * the conclusion depends on those bytes alone (the expiry is compared with the clock every time).
+ * A few entries: one controller certificate, two during a rotation.
+ */
+type Checked = {peer: PeerVerdict; notAfter: Date | undefined; key: KeyObject | undefined};
+const checked = new Map<string, {caDer: Buffer; pins: string; result: Checked}>();
+function checkedCertificate(base64: string, context: AcceptContext): Checked {
+	const pins = `${context.pins.caSha256} ${context.pins.controllerSerials.join(' ')}`;
+	const known = checked.get(base64);
+	if (known && known.pins === pins && known.caDer.equals(context.caDer)) {
+		return known.result;
 	}
 
-	return key;
+	const der = Buffer.from(base64, 'base64');
+	const peer = checkControllerCertificate(der, context.caDer, context.pins);
+	const result: Checked = peer.ok ? {peer, notAfter: certificateFacts(der)?.notAfter, key: new X509Certificate(der).publicKey} : {peer, notAfter: undefined, key: undefined};
+	if (checked.size >= 8) {
+		checked.delete(checked.keys().next().value!);
+	}
+
+	checked.set(base64, {caDer: Buffer.from(context.caDer), pins, result});
+	return result;
 }

@@ -2,8 +2,8 @@
  * The agent's side of the relay: it dials out to the broker with its own certificate (so it
  * works behind NAT), subscribes to its own request subject only, and hands each message to the
  * acceptance checks (relay-accept.ts). An accepted request goes through the same path as over
- * direct TLS (executeRun: boundary, hook, slot, script); every reply is signed and chained
- * (relay-sealer.ts). A refusal is logged and audited, and answered with a signed error, except a
+ * direct TLS (executeRun: boundary, hook, slot, script); every reply is chained and the ones that
+ * decide something are signed (relay-sealer.ts). A refusal is logged and audited, and answered with a signed error, except a
  * replay: the original is being (or was) answered already. Every NATS callback is guarded: one
  * that throws would stop that connection's message handling. A run's signed result is kept for the
  * freshness window (relay-results.ts) and sent again when the controller asks for the request's
@@ -176,7 +176,8 @@ export function startRelayAgent(options: RelayAgentOptions): RelayAgent {
 		const {frame, env, hash} = verdict;
 		// Signed with the key the request found: a renewal it causes installs a new one, but the
 		// controller checks this exchange's replies against the certificate it started with.
-		const sealer = new ReplySealer({id: env.id, hash}, {name: agentName, serial, signer: () => signer}, options.now);
+		// A run's ack, started and output go unsigned; the sealer sends a signed copy of one the chain went quiet on.
+		const sealer = new ReplySealer({id: env.id, hash, run: frame.type === 'run'}, {name: agentName, serial, signer: () => signer}, options.now, {publish: text => publish(env.id, text)});
 		const reply = (body: ReplyBody) => publish(env.id, sealer.seal(body));
 		serve(frame, verdict.serial, reply, body => keepThenPublish(env.id, sealer.seal(body)));
 	}

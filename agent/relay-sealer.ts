@@ -1,15 +1,29 @@
 /**
- * The agent's signed replies to one request envelope: each reply names the request's hash, the
- * hash of the reply before it, and the next sequence number, and is signed with the agent's key,
- * so the result's signature covers every output chunk sent before it.
+ * The agent's replies to one request envelope: each reply names the request's hash, the hash of
+ * the reply before it, and the next sequence number, so a signature on a reply covers every reply
+ * before it. Only the replies that decide something are signed (relay-envelope.ts): a run's first
+ * ack, `started` and output chunks go unsigned, and the controller holds them until the next
+ * signed reply. A chain that goes quiet on an unsigned reply would leave them held, so `coverMs`
+ * after an unsigned reply with no signed one since, the same reply goes out again, signed
+ * (`cover.publish`): live output reaches the controller at most that late.
  */
-import {envelopeHash, sealMessage, type ReplyBody, type ReplyEnvelope, type Signer} from '../source/protocol/relay-envelope.js';
+import {sealEnvelope, unsignedReplyTypes, type ReplyBody, type ReplyEnvelope, type Signer} from '../source/protocol/relay-envelope.js';
+
+/** How long an unsigned reply may stand as the last of its chain before its signed copy is sent. */
+export const defaultCoverMs = 200;
+
+export type SealedRequest = {id: string; hash: string; /** The request is a run: its first reply, the ack, may go unsigned. */ run?: boolean};
+export type SealingAgent = {name: string; serial: string; signer: () => Signer};
+export type Cover = {publish: (text: string) => void; afterMs?: number};
 
 export class ReplySealer {
 	#seq = 0;
 	#prev: string;
+	/** The last reply, while it went out unsigned: its signed copy is what the chain owes. */
+	#unsignedHead: ReplyEnvelope | undefined;
+	#timer: NodeJS.Timeout | undefined;
 
-	constructor(private readonly request: {id: string; hash: string}, private readonly agent: {name: string; serial: string; signer: () => Signer}, private readonly now: () => number) {
+	constructor(private readonly request: SealedRequest, private readonly agent: SealingAgent, private readonly now: () => number, private readonly cover?: Cover) {
 		this.#prev = request.hash;
 	}
 
@@ -26,7 +40,37 @@ export class ReplySealer {
 			iat: this.now(),
 			body,
 		};
-		this.#prev = envelopeHash(env);
-		return sealMessage(env, this.agent.signer());
+		const unsigned = unsignedReplyTypes.has(body.type) && (body.type !== 'ack' || (env.seq === 1 && this.request.run === true));
+		const {text, hash} = sealEnvelope(env, unsigned ? undefined : this.agent.signer());
+		this.#prev = hash;
+		this.#unsignedHead = unsigned ? env : undefined;
+		if (unsigned) {
+			this.#coverLater();
+		}
+
+		return text;
+	}
+
+	/** The signed copy of the last reply when it went out unsigned (once), else undefined. */
+	signHead(): string | undefined {
+		const head = this.#unsignedHead;
+		this.#unsignedHead = undefined;
+		return head && sealEnvelope(head, this.agent.signer()).text;
+	}
+
+	#coverLater(): void {
+		const {cover} = this;
+		if (!cover || this.#timer) {
+			return;
+		}
+
+		this.#timer = setTimeout(() => {
+			this.#timer = undefined;
+			const signed = this.signHead();
+			if (signed) {
+				cover.publish(signed);
+			}
+		}, cover.afterMs ?? defaultCoverMs);
+		this.#timer.unref();
 	}
 }

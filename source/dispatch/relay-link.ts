@@ -6,7 +6,9 @@
  * carried a frame.
  *
  * Each request is a signed envelope for one agent (relay-envelope.ts); each reply is checked
- * against the registry's certificate for that agent and its chain (reply-chain.ts). A cancel is a
+ * against the registry's certificate for that agent and its chain (reply-chain.ts), and a reply
+ * the agent sent unsigned (a run's first ack, started, output) is acted on only once the signed
+ * reply that covers it has arrived. A cancel is a
  * second envelope of the same request id with its own reply chain; the run's result still ends
  * the exchange. A renewal's `certificate` is one too, and its answer (`renewed`) ends it. With no connection to the agent to watch, an agent acknowledges a run
  * (`ack`) as soon as it accepts the envelope, and "unreachable" means no signed answer within the
@@ -25,7 +27,7 @@
 import {connect as natsConnect, type NatsConnection} from '@nats-io/transport-node';
 import type {ResponseFrame, SignedHead} from '../protocol/frames.js';
 import {certificateFacts} from '../pki/certificate-facts.js';
-import {envelopeHash, newNonce, requestEnvelope, sealMessage, signerFromPem, type RequestBody, type Signer} from '../protocol/relay-envelope.js';
+import {newNonce, requestEnvelope, sealEnvelope, signerFromPem, type RequestBody, type Signer} from '../protocol/relay-envelope.js';
 import {sealArgs} from '../protocol/sealed-args.js';
 import {relaySubjects} from '../protocol/relay-subjects.js';
 import {brokerTls} from '../relay/broker-tls.js';
@@ -123,7 +125,7 @@ export async function openRelayLink(options: {url: string; credentials: {key: st
 				}
 
 				const env = requestEnvelope({id, seq: nextSequence(), agent: target.name, fleet, serial: controllerSerial, iat: now(), nonce, ...(head ? {head} : {}), ...(secret?.sealed ? {sealed: secret.sealed} : {}), body});
-				const hash = envelopeHash(env);
+				const {text, hash} = sealEnvelope(env, signer);
 				chains.expect(hash);
 				sent.set(hash, next.type);
 				if (role === 'status') {
@@ -131,7 +133,7 @@ export async function openRelayLink(options: {url: string; credentials: {key: st
 				}
 
 				try {
-					connection.publish(relaySubjects.requests(target.name), sealMessage(env, signer));
+					connection.publish(relaySubjects.requests(target.name), text);
 					return true;
 				} catch (error) {
 					finish({kind: answered ? 'lost' : 'unreachable', reason: `the broker connection failed: ${(error as Error).message}`});
@@ -160,6 +162,46 @@ export async function openRelayLink(options: {url: string; credentials: {key: st
 				});
 			};
 
+			const onFrame = (frame: ResponseFrame, chain: string) => {
+				if (!answered) {
+					answered = true;
+					ending.after(exchangeOptions.deadlineMs, () => finish({kind: 'deadline'}));
+				}
+
+				if (statusChains.has(chain)) {
+					if (frame.type === 'ack' && !frame.found) {
+						finish({kind: 'lost', reason: `agent ${target.name} has no record of request ${request.id} (it restarted, or forgot it): its result is lost`});
+					} else {
+						notice(frame.type === 'ack' ? 'the run went quiet: the controller asked the agent for its status, and the agent knows the request' : `the run went quiet: the controller asked the agent for its status, and it answered ${frame.type}${frame.type === 'error' ? `: ${frame.message}` : ''}`);
+					}
+
+					return;
+				}
+
+				if (sent.get(chain) === 'cancel' && request.type !== 'cancel') {
+					// A cancel's own chain: its ack (or refusal) is news; the run's result still ends the exchange.
+					notice(frame.type === 'ack' ? `cancel ${frame.found ? 'delivered' : 'found no run'}` : `cancel answered ${frame.type}${frame.type === 'error' ? `: ${frame.message}` : ''}`);
+					return;
+				}
+
+				quiet();
+				// Over the relay a run is first acknowledged: the agent accepted it and will answer it.
+				if (frame.type === 'ack' && request.type === 'run') {
+					return;
+				}
+
+				if (terminalTypes.has(frame.type)) {
+					if (statusChains.size > 0) {
+						notice(`the ${frame.type} came after the controller asked for the status: the agent sent it again (lost or late on the broker)`);
+					}
+
+					finish({kind: 'terminal', frame});
+					return;
+				}
+
+				exchangeOptions.onFrame?.(frame, next => send(next), reason => finish({kind: 'protocol', reason}));
+			};
+
 			handlers.set(subject, text => {
 				const verdict = chains.accept(text);
 				switch (verdict.kind) {
@@ -178,45 +220,23 @@ export async function openRelayLink(options: {url: string; credentials: {key: st
 						return;
 					}
 
-					case 'frame': {
-						if (!answered) {
-							answered = true;
-							ending.after(exchangeOptions.deadlineMs, () => finish({kind: 'deadline'}));
+					case 'pending': {
+						// In its place in the run's chain, not yet covered by a signature: the run is not quiet; nothing else is known yet.
+						if (!statusChains.has(verdict.chain) && sent.get(verdict.chain) !== 'cancel') {
+							quiet();
 						}
 
-						const {frame} = verdict;
-						if (statusChains.has(verdict.chain)) {
-							if (frame.type === 'ack' && !frame.found) {
-								finish({kind: 'lost', reason: `agent ${target.name} has no record of request ${request.id} (it restarted, or forgot it): its result is lost`});
-							} else {
-								notice(frame.type === 'ack' ? 'the run went quiet: the controller asked the agent for its status, and the agent knows the request' : `the run went quiet: the controller asked the agent for its status, and it answered ${frame.type}${frame.type === 'error' ? `: ${frame.message}` : ''}`);
+						return;
+					}
+
+					case 'frames': {
+						for (const frame of verdict.frames) {
+							if (ending.settled) {
+								return;
 							}
 
-							return;
+							onFrame(frame, verdict.chain);
 						}
-
-						if (sent.get(verdict.chain) === 'cancel' && request.type !== 'cancel') {
-							// A cancel's own chain: its ack (or refusal) is news; the run's result still ends the exchange.
-							notice(frame.type === 'ack' ? `cancel ${frame.found ? 'delivered' : 'found no run'}` : `cancel answered ${frame.type}${frame.type === 'error' ? `: ${frame.message}` : ''}`);
-							return;
-						}
-
-						quiet();
-						// Over the relay a run is first acknowledged: the agent accepted it and will answer it.
-						if (frame.type === 'ack' && request.type === 'run') {
-							return;
-						}
-
-						if (terminalTypes.has(frame.type)) {
-							if (statusChains.size > 0) {
-								notice(`the ${frame.type} came after the controller asked for the status: the agent sent it again (lost or late on the broker)`);
-							}
-
-							finish({kind: 'terminal', frame});
-							return;
-						}
-
-						exchangeOptions.onFrame?.(frame, next => send(next), reason => finish({kind: 'protocol', reason}));
 					}
 				}
 			});

@@ -5,10 +5,11 @@
  * reorders, delays, duplicates or forges is refused by the checks on either side
  * (agent/relay-accept.ts, source/relay/reply-chain.ts).
  *
- * A message on the broker is one JSON object `{env, sig, cert?}`:
+ * A message on the broker is one JSON object `{env, sig?, cert?}`:
  *
  *   env   the envelope (below); `sig` signs `xi-exec relay v1\n` + its canonical JSON (RFC 8785)
- *   sig   ECDSA P-256 / SHA-256 over those bytes, DER, base64
+ *   sig   ECDSA P-256 / SHA-256 over those bytes, DER, base64 (left out of a reply a later signed
+ *         reply covers: see below)
  *   cert  (requests only) the controller's certificate, DER, base64: the agent checks it against
  *         its pins exactly as it checks a TLS client certificate (agent/peer-check.ts)
  *
@@ -23,8 +24,13 @@
  * A reply envelope: version, kind, request id, sequence (from 1), the agent, its certificate's
  * serial, `req` (the hash of the request envelope it answers), `prev` (the hash of the reply
  * before it, or `req` for the first), issued-at, and the body: a response frame without `v`.
- * Every reply is signed, and the chain makes the result's signature cover every chunk before
- * it: a dropped, reordered or duplicated chunk shows as a gap. Pure (node:crypto only).
+ * The chain makes a signature cover every reply before it, so only the replies that decide
+ * something are signed: a terminal frame (result, error, description, a cancel's or a status
+ * question's ack, renewed, pinned, unpaired). A run's first ack, `started` and output chunks go
+ * without `sig`; the controller acts on none of them until a signed reply further down the chain
+ * covers them (reply-chain.ts), and an agent whose chain has gone quiet on an unsigned reply
+ * sends that same reply again, signed (relay-sealer.ts). A dropped, reordered, duplicated or
+ * altered reply shows as a gap or a failed signature. Pure (node:crypto only).
  */
 import {createHash, createPrivateKey, createPublicKey, randomBytes, sign, verify, type KeyObject} from 'node:crypto';
 import canonicalize from 'canonicalize';
@@ -88,6 +94,11 @@ export type PresenceEnvelope = {
 type AnyEnvelope = RequestEnvelope | ReplyEnvelope | PresenceEnvelope;
 
 export type SignedMessage<E> = {env: E; sig: string; cert?: string};
+/** A reply as it arrives: `sig` is absent from a reply that a later signed one covers. */
+export type ReplyMessage = {env: ReplyEnvelope; sig?: string};
+
+/** The reply frames an agent sends without a signature: the chain's next signed reply covers them. */
+export const unsignedReplyTypes: ReadonlySet<string> = new Set(['started', 'stdout', 'stderr', 'ack']);
 
 /** The bytes a signature covers. */
 export function signedBytes(env: AnyEnvelope): Buffer {
@@ -132,17 +143,63 @@ export function requestEnvelope(fields: Omit<RequestEnvelope, 'v' | 'kind' | 'ex
 
 /** One broker message: the envelope, its signature and (for requests) the signer's certificate. */
 export function sealMessage(env: AnyEnvelope, signer: Signer): string {
-	const sig = sign('sha256', signedBytes(env), signer.key).toString('base64');
-	return JSON.stringify({env, sig, ...(signer.certificateDer ? {cert: signer.certificateDer.toString('base64')} : {})});
+	return sealEnvelope(env, signer).text;
+}
+
+/**
+ * One broker message and the envelope's hash (envelopeHash), from one canonicalisation. Without
+ * a signer, the message has no `sig`: a reply that a later signed reply in its chain covers.
+ */
+export function sealEnvelope(env: RequestEnvelope | ReplyEnvelope | PresenceEnvelope, signer?: Signer): {text: string; hash: string} {
+	const bytes = signedBytes(env);
+	const hash = createHash('sha256').update(bytes).digest('hex');
+	if (!signer) {
+		return {text: JSON.stringify({env}), hash};
+	}
+
+	const sig = sign('sha256', bytes, signer.key).toString('base64');
+	return {text: JSON.stringify({env, sig, ...(signer.certificateDer ? {cert: signer.certificateDer.toString('base64')} : {})}), hash};
+}
+
+/** Whether `sig` signs these bytes (signedBytes) with this key; never throws. */
+export function bytesSigned(bytes: Buffer, sig: string, key: KeyObject): boolean {
+	try {
+		return verify('sha256', bytes, key, Buffer.from(sig, 'base64'));
+	} catch {
+		return false;
+	}
 }
 
 export function signatureValid(env: AnyEnvelope, sig: string, publicKey: KeyObject | Buffer | string): boolean {
 	try {
-		const key = publicKey instanceof Buffer || typeof publicKey === 'string' ? createPublicKey(publicKey instanceof Buffer ? {key: publicKey, format: 'der', type: 'spki'} : publicKey) : publicKey;
-		return verify('sha256', signedBytes(env), key, Buffer.from(sig, 'base64'));
+		const key: KeyObject = typeof publicKey === 'string' ? certificateKey(publicKey) : Buffer.isBuffer(publicKey) ? createPublicKey({key: publicKey, format: 'der', type: 'spki'}) : publicKey;
+		return bytesSigned(signedBytes(env), sig, key);
 	} catch {
 		return false;
 	}
+}
+
+/**
+ * The public key of a PEM certificate (or a PEM public key), parsed once per process: making a
+ * KeyObject costs about as much as verifying a signature with it (0.5–1.5 ms here under load),
+ * and a controller checks the same agents' replies run after run (a describe, then the run; every
+ * run of a long-lived `serve`). Keyed by the exact PEM text, so nothing is kept beyond what those
+ * bytes say; the oldest entries go past `certificateKeyCacheSize`. Throws as createPublicKey does.
+ */
+export const certificateKeyCacheSize = 50_000;
+const certificateKeys = new Map<string, KeyObject>();
+export function certificateKey(pem: string): KeyObject {
+	let key = certificateKeys.get(pem);
+	if (!key) {
+		key = createPublicKey(pem);
+		if (certificateKeys.size >= certificateKeyCacheSize) {
+			certificateKeys.delete(certificateKeys.keys().next().value!);
+		}
+
+		certificateKeys.set(pem, key);
+	}
+
+	return key;
 }
 
 export type Opened<E> = {ok: true; message: SignedMessage<E>} | {ok: false; reason: string; id?: string};
@@ -154,8 +211,8 @@ const isTime = (value: unknown): value is number => typeof value === 'number' &&
 const isHex = (value: unknown, length?: number): value is string => typeof value === 'string' && hexPattern.test(value) && (length === undefined ? value.length <= 40 : value.length === length);
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** The shape of a message, before any trust: JSON, size, the envelope's fields. Never throws. */
-function openMessage(text: string, maxBytes: number): {ok: true; env: Record<string, unknown>; sig: string; cert?: string} | {ok: false; reason: string; id?: string} {
+/** The shape of a message, before any trust: JSON, size, the envelope's fields. Never throws. `sig` may be absent only when `unsigned` allows it. */
+function openMessage(text: string, maxBytes: number, unsigned = false): {ok: true; env: Record<string, unknown>; sig?: string; cert?: string} | {ok: false; reason: string; id?: string} {
 	if (Buffer.byteLength(text) > maxBytes) {
 		return {ok: false, reason: `message is larger than ${maxBytes} bytes`};
 	}
@@ -176,7 +233,7 @@ function openMessage(text: string, maxBytes: number): {ok: true; env: Record<str
 
 	const id = typeof env['id'] === 'string' && requestIdPattern.test(env['id']) ? env['id'] : undefined;
 	const fail = (reason: string) => ({ok: false as const, reason, ...(id ? {id} : {})});
-	if (typeof sig !== 'string' || !base64Pattern.test(sig) || sig.length > 256) {
+	if (!(sig === undefined && unsigned) && (typeof sig !== 'string' || !base64Pattern.test(sig) || sig.length > 256)) {
 		return fail('field "sig" must be a base64 signature');
 	}
 
@@ -212,7 +269,7 @@ function openMessage(text: string, maxBytes: number): {ok: true; env: Record<str
 		return fail('field "body" must be an object');
 	}
 
-	return {ok: true, env, sig, ...(cert === undefined ? {} : {cert: cert as string})};
+	return {ok: true, env, ...(sig === undefined ? {} : {sig: sig as string}), ...(cert === undefined ? {} : {cert: cert as string})};
 }
 
 /** A request message's shape (nothing about its signer is trusted yet). */
@@ -253,12 +310,12 @@ export function openRequest(text: string): Opened<RequestEnvelope> {
 		return fail('field "sealed" must be a run\'s sealed arguments {positions, epk, iv, data}');
 	}
 
-	return {ok: true, message: {env: env as RequestEnvelope, sig: opened.sig, cert: opened.cert}};
+	return {ok: true, message: {env: env as RequestEnvelope, sig: opened.sig!, cert: opened.cert}};
 }
 
-/** A reply message's shape. */
-export function openReply(text: string): Opened<ReplyEnvelope> {
-	const opened = openMessage(text, limits.responseFrameBytes + relayLimits.envelopeOverheadBytes);
+/** A reply message's shape (with or without `sig`). */
+export function openReply(text: string): {ok: true; message: ReplyMessage} | {ok: false; reason: string; id?: string} {
+	const opened = openMessage(text, limits.responseFrameBytes + relayLimits.envelopeOverheadBytes, true);
 	if (!opened.ok) {
 		return opened;
 	}
@@ -273,7 +330,7 @@ export function openReply(text: string): Opened<ReplyEnvelope> {
 		return fail('fields "req" and "prev" must be SHA-256 hashes in hex');
 	}
 
-	return {ok: true, message: {env: env as ReplyEnvelope, sig: opened.sig}};
+	return {ok: true, message: {env: env as ReplyEnvelope, ...(opened.sig === undefined ? {} : {sig: opened.sig})}};
 }
 
 /** The request frame an envelope carries, as the line the direct-TLS decoder reads. */

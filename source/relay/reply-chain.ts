@@ -1,25 +1,35 @@
 /**
  * The controller's checks on an agent's replies over the broker: the reply is from the agent the
- * request went to, signed with the key of the certificate the registry holds for it (a revoked
- * serial is refused), answers one of the request envelopes this exchange sent (`req`), and comes
- * next in that request's chain (`seq`, `prev`). An exact copy of a reply already accepted is
- * dropped and counted; any other break in a chain (a reply missing, reordered, altered) ends the
- * exchange with the gap named, never with a wrong result. Pure (node:crypto only).
+ * request went to (a revoked serial is refused), answers one of the request envelopes this
+ * exchange sent (`req`), and comes next in that request's chain (`seq`, `prev`). A signed reply
+ * must verify with the key of the certificate the registry holds for the agent; its signature
+ * covers every reply before it in the chain (each names the hash of the one before), so the
+ * replies an agent sends unsigned (a run's first ack, `started`, output: relay-envelope.ts) are
+ * held as `pending` and handed on only together with the signed reply that covers them. An
+ * unsigned reply of any other type is refused. An exact copy of a reply already in the chain is
+ * dropped and counted, except a signed copy of the pending head (the agent's signature for a
+ * chain gone quiet), which releases what it covers; any other break in a chain (a reply
+ * missing, reordered, altered) ends the exchange with the gap named, never with a wrong result
+ * or output. Pure (node:crypto only).
  */
-import {createPublicKey, type KeyObject} from 'node:crypto';
+import type {KeyObject} from 'node:crypto';
+import {createHash} from 'node:crypto';
 import {decodeResponse} from '../protocol/decode.js';
 import type {ResponseFrame} from '../protocol/frames.js';
-import {envelopeHash, openReply, replyLine, signatureValid} from '../protocol/relay-envelope.js';
+import {bytesSigned, certificateKey, openReply, replyLine, signedBytes, unsignedReplyTypes} from '../protocol/relay-envelope.js';
 
 export type ReplyVerdict =
-	| {kind: 'frame'; frame: ResponseFrame; chain: string}
+	/** Signed replies, with the unsigned ones before them that the signature covers, in chain order. */
+	| {kind: 'frames'; frames: ResponseFrame[]; chain: string}
+	/** An unsigned reply in its place in the chain, held until a signed one covers it. */
+	| {kind: 'pending'; chain: string}
 	| {kind: 'duplicate'}
 	| {kind: 'unrelated'; reason: string}
 	| {kind: 'refused'; reason: string};
 
 export type ExpectedAgent = {name: string; serial: string; certificate: string; revoked?: ReadonlySet<string>};
 
-type Chain = {seq: number; prev: string; hashes: string[]};
+type Chain = {seq: number; prev: string; hashes: string[]; pending: ResponseFrame[]};
 
 export class ReplyChains {
 	readonly #chains = new Map<string, Chain>();
@@ -27,12 +37,12 @@ export class ReplyChains {
 	duplicates = 0;
 
 	constructor(private readonly requestId: string, private readonly agent: ExpectedAgent) {
-		this.#key = createPublicKey(agent.certificate);
+		this.#key = certificateKey(agent.certificate);
 	}
 
 	/** A request envelope this exchange sent: replies to it are expected from now on. */
 	expect(requestHash: string): void {
-		this.#chains.set(requestHash, {seq: 0, prev: requestHash, hashes: []});
+		this.#chains.set(requestHash, {seq: 0, prev: requestHash, hashes: [], pending: []});
 	}
 
 	accept(text: string): ReplyVerdict {
@@ -58,17 +68,24 @@ export class ReplyChains {
 			return {kind: 'refused', reason: `the reply names agent certificate serial ${env.serial}; the registry holds ${this.agent.serial}`};
 		}
 
-		if (!signatureValid(env, sig, this.#key)) {
-			return {kind: 'refused', reason: `a reply's signature does not verify with agent ${this.agent.name}'s certificate`};
+		const bytes = signedBytes(env);
+		if (sig === undefined ? !mayBeUnsigned(env.body.type, env.seq) : !bytesSigned(bytes, sig, this.#key)) {
+			return {kind: 'refused', reason: sig === undefined ? `an unsigned ${env.body.type} reply ${env.seq} (only a run's first acknowledgement, started and output may come unsigned)` : `a reply's signature does not verify with agent ${this.agent.name}'s certificate`};
 		}
 
 		const chain = this.#chains.get(env.req);
 		if (!chain) {
-			return {kind: 'unrelated', reason: 'a signed reply to a request envelope this exchange did not send (a replayed request)'};
+			return {kind: 'unrelated', reason: `a${sig === undefined ? 'n unsigned' : ' signed'} reply to a request envelope this exchange did not send (a replayed request)`};
 		}
 
-		const hash = envelopeHash(env);
+		const hash = createHash('sha256').update(bytes).digest('hex');
 		if (env.seq <= chain.seq && chain.hashes[env.seq - 1] === hash) {
+			// A signed copy of a held reply (the agent's signature for a chain that went quiet): it and those before it are the agent's.
+			const held = env.seq - (chain.seq - chain.pending.length);
+			if (sig !== undefined && held > 0) {
+				return this.#release(chain, env.req, held);
+			}
+
 			this.duplicates++;
 			return {kind: 'duplicate'};
 		}
@@ -89,6 +106,19 @@ export class ReplyChains {
 		chain.seq = env.seq;
 		chain.prev = hash;
 		chain.hashes.push(hash);
-		return {kind: 'frame', frame: decoded.frame, chain: env.req};
+		chain.pending.push(decoded.frame);
+		return sig === undefined ? {kind: 'pending', chain: env.req} : this.#release(chain, env.req, chain.pending.length);
 	}
+
+	/** The first `count` held replies, which a verified signature covers, handed on in chain order. */
+	#release(chain: Chain, requestHash: string, count: number): ReplyVerdict {
+		const frames = chain.pending.slice(0, count);
+		chain.pending = chain.pending.slice(count);
+		return {kind: 'frames', frames, chain: requestHash};
+	}
+}
+
+/** A run's first reply (its acknowledgement), `started` and output may come unsigned; nothing else. */
+function mayBeUnsigned(type: string, seq: number): boolean {
+	return unsignedReplyTypes.has(type) && (type !== 'ack' || seq === 1);
 }

@@ -1,11 +1,13 @@
 /**
- * The controller's checks on replies over the broker, as a table: a reply chain the agent signed,
- * and what a broker could do to it (drop, reorder, duplicate, alter, forge, answer as another
- * agent, replay a revoked agent's replies).
+ * The controller's checks on replies over the broker, as a table: a run's reply chain as the agent
+ * sends it (its first ack, started and output unsigned, the result signed), and what a broker could
+ * do to it (drop, reorder, duplicate, alter, forge, strip a signature, answer as another agent,
+ * replay a revoked agent's replies). Unsigned replies are held (`pending`) and handed on only with
+ * the signed reply that covers them; a verdict `frames` lists what was handed on.
  */
 import test from 'ava';
 import {ReplySealer} from '../../agent/relay-sealer.js';
-import {envelopeHash, requestEnvelope, sealMessage, type ReplyBody, type ReplyEnvelope} from '../../source/protocol/relay-envelope.js';
+import {envelopeHash, requestEnvelope, sealEnvelope, sealMessage, type ReplyBody, type ReplyEnvelope} from '../../source/protocol/relay-envelope.js';
 import {ReplyChains, type ReplyVerdict} from '../../source/relay/reply-chain.js';
 import {mintAuthority, now} from '../pki/mint.js';
 import {fleetHash, holder, type Holder} from './identities.js';
@@ -20,14 +22,17 @@ const request = requestEnvelope({id, seq: 1, agent: 'web1', fleet: fleetHash(fle
 const requestHash = envelopeHash(request);
 
 const bodies: ReplyBody[] = [
+	{type: 'ack', id, found: true},
 	{type: 'started', id},
 	{type: 'stdout', id, data: 'one\n'},
 	{type: 'stdout', id, data: 'two\n'},
 	{type: 'result', id, status: 'ok', exitCode: 0, signal: null, durationMs: 5, truncated: false, bytes: {stdout: 8, stderr: 0}},
 ];
 
+const sealerOf = (agent: Holder = web1, name = 'web1', hash = requestHash) => new ReplySealer({id, hash, run: true}, {name, serial: agent.serial, signer: () => agent.signer}, () => now.getTime());
+
 function replies(agent: Holder = web1, name = 'web1', hash = requestHash): string[] {
-	const sealer = new ReplySealer({id, hash}, {name, serial: agent.serial, signer: () => agent.signer}, () => now.getTime());
+	const sealer = sealerOf(agent, name, hash);
 	return bodies.map(body => sealer.seal(body));
 }
 
@@ -37,19 +42,41 @@ function chains(revoked?: ReadonlySet<string>): ReplyChains {
 	return verifier;
 }
 
-const kinds = (verdicts: ReplyVerdict[]) => verdicts.map(verdict => (verdict.kind === 'frame' ? verdict.frame.type : verdict.kind === 'refused' || verdict.kind === 'unrelated' ? `${verdict.kind}: ${verdict.reason}` : verdict.kind));
+const describe = (verdict: ReplyVerdict) => {
+	switch (verdict.kind) {
+		case 'frames': {
+			return verdict.frames.map(frame => (frame.type === 'stdout' ? `stdout ${frame.data.trim()}` : frame.type)).join(', ');
+		}
 
-test('a signed chain from the agent is accepted in order', t => {
+		case 'refused':
+		case 'unrelated': {
+			return `${verdict.kind}: ${verdict.reason}`;
+		}
+
+		default: {
+			return verdict.kind;
+		}
+	}
+};
+
+const kinds = (verdicts: ReplyVerdict[]) => verdicts.map(verdict => describe(verdict));
+const whole = 'ack, started, stdout one, stdout two, result';
+
+test('the agent signs only the result; the chain is handed on whole once its signature verifies', t => {
+	const sent = replies().map(text => JSON.parse(text) as {sig?: string; env: ReplyEnvelope});
+	t.deepEqual(sent.map(message => [message.env.body.type, message.sig !== undefined]), [['ack', false], ['started', false], ['stdout', false], ['stdout', false], ['result', true]]);
 	const verifier = chains();
-	t.deepEqual(kinds(replies().map(text => verifier.accept(text))), ['started', 'stdout', 'stdout', 'result']);
+	t.deepEqual(kinds(replies().map(text => verifier.accept(text))), ['pending', 'pending', 'pending', 'pending', whole]);
 });
 
 type Case = {title: string; deliver: (chain: string[]) => string[]; expected: string[]; revoked?: string[]};
 
 const gap = (expected: number, got: number, other = '') => `refused: a gap in the agent's replies: expected reply ${expected}, got ${got}${other} (replies were dropped, reordered or altered on the way)`;
+const badSignature = 'refused: a reply\'s signature does not verify with agent web1\'s certificate';
 
+const parse = (text: string) => JSON.parse(text) as {env: ReplyEnvelope; sig?: string};
 const alter = (text: string) => {
-	const message = JSON.parse(text) as {env: ReplyEnvelope};
+	const message = parse(text);
 	if (message.env.body.type === 'stdout') {
 		message.env.body.data = 'rm -rf\n';
 	}
@@ -57,17 +84,35 @@ const alter = (text: string) => {
 	return JSON.stringify(message);
 };
 
+/** A broker that alters the first chunk and rewrites every later link to match: only the result's signature can tell. */
+const rechained = (chain: string[]) => {
+	const messages = chain.map(text => parse(text));
+	messages[2]!.env.body = {type: 'stdout', id, data: 'rm -rf\n'};
+	for (let index = 3; index < messages.length; index++) {
+		messages[index]!.env.prev = envelopeHash(messages[index - 1]!.env);
+	}
+
+	return messages.map(message => JSON.stringify(message));
+};
+
+const unsign = (text: string) => JSON.stringify({env: parse(text).env});
+
 const cases: Case[] = [
-	{title: 'a duplicated output chunk is dropped and counted, the output stays right', deliver: ([a, b, c, d]) => [a!, b!, b!, c!, d!], expected: ['started', 'stdout', 'duplicate', 'stdout', 'result']},
-	{title: 'reordered output chunks are a gap', deliver: ([a, b, c, d]) => [a!, c!, b!, d!], expected: ['started', gap(2, 3), 'stdout', gap(3, 4)]},
-	{title: 'a dropped output chunk is a gap at the next reply', deliver: ([a, , c, d]) => [a!, c!, d!], expected: ['started', gap(2, 3), gap(2, 4)]},
-	{title: 'an altered output chunk fails its signature', deliver: ([a, b, c, d]) => [a!, alter(b!), c!, d!], expected: ['started', 'refused: a reply\'s signature does not verify with agent web1\'s certificate', gap(2, 3), gap(2, 4)]},
-	{title: 'replies signed by another agent\'s key under this agent\'s serial fail their signature', deliver: () => replies(web2, 'web1').map(text => text.replace(web2.serial, web1.serial)), expected: Array(4).fill('refused: a reply\'s signature does not verify with agent web1\'s certificate') as string[]},
-	{title: 'replies from another agent for this request are refused', deliver: () => replies(web2, 'web2'), expected: Array(4).fill('refused: a reply signed as agent web2 arrived for agent web1') as string[]},
-	{title: 'replies under a revoked serial are refused', deliver: chain => chain, revoked: [web1.serial], expected: Array(4).fill(`refused: the reply names agent certificate serial ${web1.serial}, which is revoked`) as string[]},
-	{title: 'replies from a certificate the registry does not hold are refused', deliver: () => replies(web1Again), expected: Array(4).fill(`refused: the reply names agent certificate serial ${web1Again.serial}; the registry holds ${web1.serial}`) as string[]},
-	{title: 'replies to a request envelope this exchange did not send are set aside', deliver: () => replies(web1, 'web1', 'cd'.repeat(32)).slice(0, 1), expected: ['unrelated: a signed reply to a request envelope this exchange did not send (a replayed request)']},
-	{title: 'a reply whose chain link was rewritten fails its signature', deliver: ([a, b]) => [a!, b!, replies()[2]!.replace(/"prev":"[\da-f]+"/, `"prev":"${'ef'.repeat(32)}"`)], expected: ['started', 'stdout', 'refused: a reply\'s signature does not verify with agent web1\'s certificate']},
+	{title: 'a duplicated output chunk is dropped and counted, the output stays right', deliver: ([a, b, c, d, e]) => [a!, b!, c!, c!, d!, e!], expected: ['pending', 'pending', 'pending', 'duplicate', 'pending', whole]},
+	{title: 'reordered output chunks are a gap', deliver: ([a, b, c, d, e]) => [a!, b!, d!, c!, e!], expected: ['pending', 'pending', gap(3, 4), 'pending', gap(4, 5)]},
+	{title: 'a dropped output chunk is a gap at the next reply', deliver: ([a, b, , d, e]) => [a!, b!, d!, e!], expected: ['pending', 'pending', gap(3, 4), gap(3, 5)]},
+	{title: 'an altered output chunk breaks the chain at the next reply', deliver: ([a, b, c, d, e]) => [a!, b!, alter(c!), d!, e!], expected: ['pending', 'pending', 'pending', gap(4, 4, ' chained to another reply'), gap(4, 5)]},
+	{title: 'an altered output chunk with the chain rewritten after it fails the result\'s signature: nothing is handed on', deliver: rechained, expected: ['pending', 'pending', 'pending', 'pending', badSignature]},
+	{title: 'a result with its signature stripped is refused', deliver: chain => [...chain.slice(0, 4), unsign(chain[4]!)], expected: ['pending', 'pending', 'pending', 'pending', 'refused: an unsigned result reply 5 (only a run\'s first acknowledgement, started and output may come unsigned)']},
+	{title: 'an acknowledgement other than the first may not come unsigned', deliver: () => [unsign(sealerOf().seal({type: 'started', id})), unsign(sealerOf().seal({type: 'ack', id, found: true}).replace('"seq":1', '"seq":2'))], expected: ['pending', 'refused: an unsigned ack reply 2 (only a run\'s first acknowledgement, started and output may come unsigned)']},
+	{title: 'an altered result fails its signature', deliver: chain => [...chain.slice(0, 4), chain[4]!.replace('"status":"ok"', '"status":"failed"')], expected: ['pending', 'pending', 'pending', 'pending', badSignature]},
+	{title: 'replies signed by another agent\'s key under this agent\'s serial break the chain, and the result fails its signature', deliver: () => replies(web2, 'web1').map(text => text.replace(web2.serial, web1.serial)), expected: ['pending', gap(2, 2, ' chained to another reply'), gap(2, 3), gap(2, 4), badSignature]},
+	{title: 'replies from another agent for this request are refused', deliver: () => replies(web2, 'web2'), expected: Array(5).fill('refused: a reply signed as agent web2 arrived for agent web1') as string[]},
+	{title: 'replies under a revoked serial are refused', deliver: chain => chain, revoked: [web1.serial], expected: Array(5).fill(`refused: the reply names agent certificate serial ${web1.serial}, which is revoked`) as string[]},
+	{title: 'replies from a certificate the registry does not hold are refused', deliver: () => replies(web1Again), expected: Array(5).fill(`refused: the reply names agent certificate serial ${web1Again.serial}; the registry holds ${web1.serial}`) as string[]},
+	{title: 'replies to a request envelope this exchange did not send are set aside', deliver: () => replies(web1, 'web1', 'cd'.repeat(32)).slice(3), expected: ['unrelated: an unsigned reply to a request envelope this exchange did not send (a replayed request)', 'unrelated: a signed reply to a request envelope this exchange did not send (a replayed request)']},
+	{title: 'an unsigned reply whose chain link was rewritten is a gap', deliver: ([a, b, c]) => [a!, b!, c!.replace(/"prev":"[\da-f]+"/, `"prev":"${'ef'.repeat(32)}"`)], expected: ['pending', 'pending', gap(3, 3, ' chained to another reply')]},
+	{title: 'a signed reply whose chain link was rewritten fails its signature', deliver: chain => [...chain.slice(0, 4), chain[4]!.replace(/"prev":"[\da-f]+"/, `"prev":"${'ef'.repeat(32)}"`)], expected: ['pending', 'pending', 'pending', 'pending', badSignature]},
 	{title: 'a reply that is not JSON is refused', deliver: () => ['{"env":'], expected: ['refused: the agent\'s reply is malformed: message is not JSON (Unexpected end of JSON input)']},
 ];
 
@@ -78,14 +123,69 @@ for (const c of cases) {
 	});
 }
 
+test('a chain gone quiet on an unsigned reply: its signed copy hands on what it covers, once', t => {
+	const sealer = sealerOf();
+	const [ack, started] = [sealer.seal(bodies[0]!), sealer.seal(bodies[1]!)];
+	const signedStarted = sealer.signHead()!;
+	t.is(sealer.signHead(), undefined, 'the copy is owed once');
+	const verifier = chains();
+	t.deepEqual(kinds([ack, started, signedStarted, signedStarted].map(text => verifier.accept(text))), ['pending', 'pending', 'ack, started', 'duplicate']);
+	t.deepEqual(kinds([sealer.seal(bodies[2]!), sealer.seal(bodies[3]!), sealer.seal(bodies[4]!)].map(text => verifier.accept(text))), ['pending', 'pending', 'stdout one, stdout two, result']);
+});
+
+test('a signed copy of an earlier held reply, late on the broker, hands on the replies up to it', t => {
+	const sealer = sealerOf();
+	const ack = sealer.seal(bodies[0]!);
+	const signedAck = sealer.signHead()!;
+	const [started, one] = [sealer.seal(bodies[1]!), sealer.seal(bodies[2]!)];
+	const verifier = chains();
+	t.deepEqual(kinds([ack, started, one, signedAck].map(text => verifier.accept(text))), ['pending', 'pending', 'pending', 'ack']);
+	t.deepEqual(kinds([sealer.seal(bodies[3]!), sealer.seal(bodies[4]!)].map(text => verifier.accept(text))), ['pending', 'started, stdout one, stdout two, result']);
+});
+
+test('a signed copy altered on the way fails its signature and hands on nothing', t => {
+	const sealer = sealerOf();
+	const started = [sealer.seal(bodies[0]!), sealer.seal(bodies[1]!)];
+	const forged = parse(sealer.signHead()!);
+	forged.sig = parse(sealEnvelope({...forged.env, body: {type: 'started', id}}, web2.signer).text).sig!;
+	const verifier = chains();
+	t.deepEqual(kinds([...started, JSON.stringify(forged)].map(text => verifier.accept(text))), ['pending', 'pending', badSignature]);
+});
+
+test('the sealer sends the signed copy of a reply its chain went quiet on, and none once a signed reply followed', async t => {
+	const published: string[] = [];
+	let quietDone: () => void = () => undefined;
+	const quiet = new Promise<void>(resolve => {
+		quietDone = resolve;
+	});
+	const sealer = new ReplySealer({id, hash: requestHash, run: true}, {name: 'web1', serial: web1.serial, signer: () => web1.signer}, () => now.getTime(), {afterMs: 5, publish(text) {
+		published.push(text);
+		quietDone();
+	}});
+	const sent = [sealer.seal(bodies[0]!), sealer.seal(bodies[1]!)];
+	await quiet;
+	const verifier = chains();
+	t.deepEqual(kinds([...sent, ...published].map(text => verifier.accept(text))), ['pending', 'pending', 'ack, started']);
+	// A signed reply right after an unsigned one: the timer finds nothing owed.
+	const later = new ReplySealer({id, hash: requestHash, run: true}, {name: 'web1', serial: web1.serial, signer: () => web1.signer}, () => now.getTime(), {afterMs: 1, publish: text => published.push(text)});
+	later.seal(bodies[0]!);
+	later.seal(bodies[4]!);
+	const count = published.length;
+	await new Promise<void>(resolve => {
+		setImmediate(resolve);
+	});
+	t.is(later.signHead(), undefined);
+	t.is(published.length, count);
+});
+
 test('a reply to another request id is unrelated, whoever signed it', t => {
 	const other = new ReplySealer({id: 'req-00000002', hash: requestHash}, {name: 'web1', serial: web1.serial, signer: () => web1.signer}, () => now.getTime());
-	t.deepEqual(kinds([chains().accept(other.seal({type: 'started', id: 'req-00000002'}))]), ['unrelated: a reply to request req-00000002, not req-00000001']);
+	t.deepEqual(kinds([chains().accept(other.seal({type: 'error', id: 'req-00000002', code: 'malformed', message: 'no'}))]), ['unrelated: a reply to request req-00000002, not req-00000001']);
 });
 
 test('a reply whose frame names another request than its envelope is refused', t => {
 	const sealer = new ReplySealer({id, hash: requestHash}, {name: 'web1', serial: web1.serial, signer: () => web1.signer}, () => now.getTime());
-	t.deepEqual(kinds([chains().accept(sealer.seal({type: 'started', id: 'req-00000009'}))]), ['refused: the reply\'s frame names request req-00000009, not req-00000001']);
+	t.deepEqual(kinds([chains().accept(sealer.seal({type: 'error', id: 'req-00000009', code: 'malformed', message: 'no'}))]), ['refused: the reply\'s frame names request req-00000009, not req-00000001']);
 });
 
 test('the replies to a cancel have their own chain beside the run\'s', t => {
@@ -94,13 +194,14 @@ test('the replies to a cancel have their own chain beside the run\'s', t => {
 	verifier.expect(envelopeHash(cancel));
 	const run = replies();
 	const ack = new ReplySealer({id, hash: envelopeHash(cancel)}, {name: 'web1', serial: web1.serial, signer: () => web1.signer}, () => now.getTime()).seal({type: 'ack', id, found: true});
-	t.deepEqual(kinds([run[0]!, ack, run[1]!, run[2]!, run[3]!].map(text => verifier.accept(text))), ['started', 'ack', 'stdout', 'stdout', 'result']);
+	t.true(parse(ack).sig !== undefined, 'a cancel\'s ack is signed');
+	t.deepEqual(kinds([run[0]!, run[1]!, ack, run[2]!, run[3]!, run[4]!].map(text => verifier.accept(text))), ['pending', 'pending', 'ack', 'pending', 'pending', whole]);
 });
 
 test('sealMessage signs what signedBytes covers: re-serialising a reply keeps it valid', t => {
-	const [first] = replies();
-	const reordered = JSON.parse(first!) as {env: ReplyEnvelope; sig: string};
-	const shuffled = JSON.stringify({sig: reordered.sig, env: Object.fromEntries(Object.entries(reordered.env).reverse())});
-	t.deepEqual(kinds([chains().accept(shuffled)]), ['started']);
-	t.truthy(sealMessage);
+	const sealer = new ReplySealer({id, hash: requestHash}, {name: 'web1', serial: web1.serial, signer: () => web1.signer}, () => now.getTime());
+	const message = parse(sealer.seal({type: 'error', id, code: 'malformed', message: 'no'}));
+	const shuffled = JSON.stringify({sig: message.sig, env: Object.fromEntries(Object.entries(message.env).reverse())});
+	t.deepEqual(kinds([chains().accept(shuffled)]), ['error']);
+	t.deepEqual(kinds([chains().accept(sealMessage(message.env, web1.signer))]), ['error']);
 });
