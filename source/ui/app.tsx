@@ -129,8 +129,8 @@ function Console({core, title = 'xi-exec', onQuit, refreshMs = 30_000, extension
 		try {
 			const agents = await core.loadAgents();
 			dispatchFleet(background ? {type: 'agents-refreshed', agents} : {type: 'agents-loaded', agents});
-			await core.discover(agents, found => {
-				dispatchFleet({type: 'agent-discovered', found, at: Date.now()});
+			await core.discover(agents, view => {
+				dispatchFleet({type: 'agent-discovered', view});
 			});
 		} finally {
 			discovering.current = false;
@@ -238,7 +238,7 @@ function Console({core, title = 'xi-exec', onQuit, refreshMs = 30_000, extension
 	const onResult = useCallback((result: AgentResult) => {
 		// What a run learnt of a host is the fleet's freshest news of it.
 		if (result.status !== 'skipped') {
-			dispatchFleet({type: 'agent-ran', name: result.agent, reachable: result.status !== 'unreachable', reason: result.reason, at: Date.now()});
+			dispatchFleet({type: 'agent-ran', name: result.agent, reachable: result.status !== 'unreachable', reason: result.reason, via: result.via, at: Date.now()});
 		}
 	}, [dispatchFleet]);
 

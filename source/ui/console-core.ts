@@ -6,7 +6,7 @@
 import {randomUUID} from 'node:crypto';
 import {hostname} from 'node:os';
 import {createClientContext} from '../dispatch/agent-connection.js';
-import {discoverAgents} from '../dispatch/discover.js';
+import {discoverAgents, type Discovered} from '../dispatch/discover.js';
 import {createRunConnections, type RunConnections} from '../dispatch/held-connections.js';
 import type {AgentResult, RunEvent} from '../run/events.js';
 import {executePlan} from '../core/run-execute.js';
@@ -20,7 +20,7 @@ import {normaliseSerial} from '../pki/fingerprints.js';
 import {x509} from '../pki/x509.js';
 import {loadCertificateAuthority, loadControllerCredentials, loadServerCredentials, openControllerRegistry, readControllerCertificate, type ControllerPaths} from '../home.js';
 import type {HostPort} from '../io/address.js';
-import {revokedSerials} from '../registry/model.js';
+import {revokedSerials, type AgentRecord} from '../registry/model.js';
 import {openPairingListener} from '../pairing/listener.js';
 import {refreshBroker} from '../relay/broker-refresh.js';
 import {createPairingAuditRecorder} from '../pairing/audit-fields.js';
@@ -31,6 +31,7 @@ import {resolvePlanHashAgain} from '../approvals/resolve-again.js';
 import type {ConsoleCore, RunRequest} from './core.js';
 import {consoleRunDefaults} from './screens/run/run-controls.js';
 import {createConsoleRunbooks} from './console-runbooks.js';
+import {discoverFleetViews} from './fleet-views.js';
 
 /** `token`: the operator's own token (XI_EXEC_TOKEN), with which the approvals screen approves and rejects. */
 export type ConsoleCoreOptions = {caller: string; pairListen: HostPort; parallel?: number; timeoutSeconds?: number; token?: string};
@@ -62,9 +63,11 @@ export function createConsoleCore(paths: ControllerPaths, options: ConsoleCoreOp
 		async loadAgents() {
 			return (await registry.read()).agents;
 		},
-		async discover(agents, onFound) {
+		async discover(agents, onView) {
+			const revoked = revokedSerials(await registry.read());
 			// In the background, so an agent slow to answer on a loaded host is given 10 s (the CLI's `agents`: 3).
-			await discoverAgents(agents, context, {parallel: 64, timeoutMs: 10_000, revoked: revokedSerials(await registry.read()), onResult: onFound});
+			const discover = async (selected: readonly AgentRecord[], onResult: (found: Discovered) => void) => discoverAgents(selected, context, {parallel: 64, timeoutMs: 10_000, revoked, onResult});
+			await discoverFleetViews({registry, discover, now: () => new Date()}, agents, onView);
 		},
 		run(request, onEvent) {
 			const requestId = randomUUID();

@@ -4,7 +4,7 @@
  */
 import type {ApprovalWait} from '../approvals/wait-in-place.js';
 import type {AuditRecord} from '../audit/record.js';
-import type {Discovered} from '../dispatch/discover.js';
+import type {AgentView} from '../core/agents-view.js';
 import type {AgentResult, RunEvent} from '../run/events.js';
 import type {Approval, PairingEvent} from '../pairing/listener.js';
 import type {AgentRecord} from '../registry/model.js';
@@ -104,7 +104,11 @@ export type ConsoleCore = {
 	/** Ends what the core holds open for the console's life (the relay's broker connection). */
 	close?: () => Promise<void>;
 	loadAgents: () => Promise<AgentRecord[]>;
-	discover: (agents: readonly AgentRecord[], onFound: (found: Discovered) => void) => Promise<void>;
+	/**
+	 * Asks each agent what it runs now; tells each as it answers (or fails to) as the core's agents
+	 * view (core/agents-view.ts), the document `agents --json`, GET /v1/agents and MCP give.
+	 */
+	discover: (agents: readonly AgentRecord[], onView: (view: AgentView) => void) => Promise<void>;
 	run: (request: RunRequest, onEvent: (event: RunEvent) => void) => RunHandle;
 	/** The same request as a dry run; rejects with the core's refusal (an XiError) when it would be refused. */
 	dryRun: (request: RunRequest) => Promise<DryRunView>;

@@ -1,6 +1,7 @@
 /**
- * One projection of an agent for every face: `xi-exec agents --json`, GET /v1/agents and MCP
- * `list_agents` show the same fixture as the same core view (core/agents-view.ts). MCP adds only
+ * One projection of an agent for every face: `xi-exec agents --json`, GET /v1/agents, MCP
+ * `list_agents` and the console's fleet show the same fixture as the same core view
+ * (core/agents-view.ts). MCP adds only
  * what is its own (each script's tool, read-only) and makes agent-supplied text one visible line;
  * on clean text its agents are the REST API's, field for field.
  */
@@ -17,6 +18,8 @@ import type {TokenScope} from '../../source/policy/tokens.js';
 import type {AgentRecord, Registry} from '../../source/registry/model.js';
 import type {RegistryStore} from '../../source/registry/store.js';
 import {importsOf} from '../architecture/import-graph.js';
+import {discoverFleetViews} from '../../source/ui/fleet-views.js';
+import {initialFleetState, reduceFleet, type FleetAction} from '../../source/ui/screens/fleet/use-fleet-state.js';
 
 const now = new Date('2026-03-01T12:00:00.000Z');
 const record = (name: string, changes: Partial<AgentRecord> = {}): AgentRecord => ({name, address: '127.0.0.1:7441', tags: {env: 'staging'}, serial: '1a', fingerprint: 'ab'.repeat(32), certificateExpires: '2027-01-01T00:00:00.000Z', pairedAt: '2026-01-01T00:00:00.000Z', ...changes});
@@ -73,8 +76,35 @@ test('MCP list_agents is the REST API\'s view plus each script\'s tool and read-
 	t.deepEqual(mcp[0]!.scripts.map(script => [script.name, script.tool, script.readOnly]), [['check-service', 'check_service', true], ['deploy', 'deploy', false]]);
 });
 
+test('the console\'s fleet shows the REST API\'s view of each agent, field for field, each as it answers', async t => {
+	const told: AgentView[] = [];
+	const marked: string[][] = [];
+	const seen = {...registry, markSeen: async (names: readonly string[]) => {
+		marked.push([...names]);
+	}} as unknown as RegistryStore;
+	// The console's discovery tells each agent as it answers: here web2 before web1.
+	const streamed = async (selected: readonly AgentRecord[], onFound: (found: Discovered) => void) => {
+		const answers = await discover(selected);
+		for (const answer of [...answers].reverse()) {
+			onFound(answer);
+		}
+
+		return answers;
+	};
+
+	await discoverFleetViews({registry: seen, discover: streamed, now: () => now}, agents, view => told.push(view));
+	// The console is the operator's own: no token hides a script from it.
+	const rest = agentViews(agents, found, now.toISOString());
+	t.deepEqual(told, [rest[1], rest[0]]);
+	t.deepEqual(marked.filter(names => names.length > 0), [['web1']], 'the reachable ones are recorded as seen, as `agents` records them');
+	const fleet = [{type: 'agents-loaded', agents} as FleetAction, ...told.map((view): FleetAction => ({type: 'agent-discovered', view}))].reduce(reduceFleet, initialFleetState);
+	t.deepEqual(fleet.agents, rest, 'the fleet screen holds the views themselves');
+	const withoutHidden = await restAgents();
+	t.deepEqual(fleet.agents.map(agent => ({...agent, scripts: agent.scripts.filter(script => script.name !== 'hidden')})), withoutHidden, 'and they are the REST API\'s, but for the token\'s scope');
+});
+
 test('every face that lists agents gets them from core/agents-view.ts', t => {
-	for (const face of ['source/commands/agents.ts', 'source/api/agent-routes.ts', 'source/mcp/agent-tools.ts']) {
+	for (const face of ['source/commands/agents.ts', 'source/api/agent-routes.ts', 'source/mcp/agent-tools.ts', 'source/ui/fleet-views.ts', 'source/ui/screens/fleet/use-fleet-state.ts']) {
 		t.true(importsOf(face).includes('source/core/agents-view.js'), face);
 	}
 });

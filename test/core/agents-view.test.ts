@@ -1,11 +1,10 @@
 /**
  * Presence and transport in the one agents view (core/agents-view.ts) that `agents`, `agents
- * --json`, GET /v1/agents and the console all show: each agent's transport, when it last answered
+ * --json`, GET /v1/agents and the console all show (the console's fleet: test/ui/fleet-state.test.ts): each agent's transport, when it last answered
  * and over which link, recorded in the registry's journal per link, and worded for a person.
  */
 import test from 'ava';
-import {presenceText, seenViaOf, viaText, viewAgents} from '../../source/core/agents-view.js';
-import {initialFleetState, reduceFleet} from '../../source/ui/screens/fleet/use-fleet-state.js';
+import {presenceText, seenViaOf, viewAgents} from '../../source/core/agents-view.js';
 import type {Discovered} from '../../source/dispatch/discover.js';
 import type {AgentRecord, SeenVia} from '../../source/registry/model.js';
 import type {RegistryStore} from '../../source/registry/store.js';
@@ -58,13 +57,4 @@ test('the view shows each agent\'s transport and the link it answered over, and 
 		['gone1', 'nats', null, null, 'never seen'],
 	]);
 	t.deepEqual(marked.filter(([names]) => names.length > 0), [[['web1'], now.toISOString(), 'tls'], [['nat1'], now.toISOString(), 'relay']]);
-});
-
-test('the console\'s fleet keeps the link an agent answered over: discovery says it, a run follows the transport', t => {
-	const loaded = reduceFleet(initialFleetState, {type: 'agents-loaded', agents: [record('nat1', {transport: 'nats', relay: 'nats://broker:4222'}), record('kiosk1', {transport: 'both', relay: 'nats://broker:4222', lastSeenVia: 'relay'})]});
-	const discovered = reduceFleet(loaded, {type: 'agent-discovered', found: {name: 'kiosk1', address: '10.0.0.5:7441', status: 'reachable', scripts: [], via: 'tls'}, at: now.getTime()});
-	const ran = reduceFleet(discovered, {type: 'agent-ran', name: 'nat1', reachable: true, at: now.getTime()});
-	// The fleet lists agents by name.
-	t.deepEqual(ran.agents.map(agent => [agent.name, agent.lastSeenVia, agent.seenAt === now.getTime() ? 'now' : agent.seenAt]), [['kiosk1', 'tls', 'now'], ['nat1', 'relay', 'now']]);
-	t.is(`seen 0s ago${viaText(ran.agents.find(agent => agent.name === 'nat1')!.lastSeenVia)}`, 'seen 0s ago via relay');
 });

@@ -1,7 +1,8 @@
 import test from 'ava';
 import {fleetColumns} from '../../source/ui/screens/fleet/fleet-columns.js';
 import {initialFleetState, reduceFleet, selectedAgent, visibleAgents, type FleetAction, type FleetState} from '../../source/ui/screens/fleet/use-fleet-state.js';
-import {agentRecord, demoFleet, reachable, unreachable} from './helpers/fake-core.js';
+import {presenceText} from '../../source/core/agents-view.js';
+import {agentRecord, demoFleet, reachable, unreachable, viewOf} from './helpers/fake-core.js';
 
 const fold = (actions: FleetAction[], state: FleetState = initialFleetState) => actions.reduce(reduceFleet, state);
 const loaded = fold([{type: 'agents-loaded', agents: demoFleet}]);
@@ -15,20 +16,20 @@ test('loading the registry shows every agent as checking, with no scripts yet', 
 
 test('discovery updates one agent at a time; a later answer clears the earlier reason', t => {
 	const db1 = demoFleet[1]!;
-	let state = reduceFleet(loaded, {type: 'agent-discovered', found: unreachable(db1, 'connect ECONNREFUSED')});
+	let state = reduceFleet(loaded, {type: 'agent-discovered', view: viewOf(unreachable(db1, 'connect ECONNREFUSED'), db1)});
 	t.deepEqual(state.agents.map(agent => agent.status), ['checking', 'unreachable', 'checking', 'checking', 'checking', 'checking']);
 	t.is(state.agents[1]!.reason, 'connect ECONNREFUSED');
 
-	state = fold([{type: 'rediscover'}, {type: 'agent-discovered', found: reachable(db1)}], state);
+	state = fold([{type: 'rediscover'}, {type: 'agent-discovered', view: viewOf(reachable(db1), db1)}], state);
 	t.is(state.agents[1]!.status, 'reachable');
-	t.is(state.agents[1]!.reason, undefined);
+	t.is(state.agents[1]!.reason, null);
 	t.is(state.agents[1]!.scripts.length, 3);
 	t.deepEqual(state.agents.filter(agent => agent.status === 'checking').length, 5);
 });
 
 test('discovery of an agent the registry does not hold changes nothing', t => {
 	const stranger = agentRecord('stranger', 9, {});
-	t.deepEqual(reduceFleet(loaded, {type: 'agent-discovered', found: reachable(stranger)}).agents, loaded.agents);
+	t.deepEqual(reduceFleet(loaded, {type: 'agent-discovered', view: viewOf(reachable(stranger), stranger)}).agents, loaded.agents);
 });
 
 test('the filter is a selector (the grammar of --on); the clause being typed matches as a prefix', t => {
@@ -107,4 +108,30 @@ test('fleet: agents are listed by name with numbers by value (web2 before web10)
 	t.deepEqual(loaded.agents.map(agent => agent.name), ['db4', 'db13', 'web1', 'web2', 'web10']);
 	const refreshed = reduceFleet(loaded, {type: 'agents-refreshed', agents: [...records].reverse()});
 	t.deepEqual(refreshed.agents.map(agent => agent.name), ['db4', 'db13', 'web1', 'web2', 'web10']);
+});
+
+test('the fleet keeps the link an agent answered over: discovery\'s view says it, a run\'s result (or the transport) after', t => {
+	const now = new Date('2026-03-01T12:00:00.000Z');
+	const nat1 = {...agentRecord('nat1', 0, {}), transport: 'nats' as const, relay: 'nats://broker:4222'};
+	const kiosk1 = {...agentRecord('kiosk1', 1, {}), transport: 'both' as const, relay: 'nats://broker:4222', lastSeenVia: 'relay' as const};
+	const web1 = agentRecord('web1', 2, {});
+	const loaded = fold([{type: 'agents-loaded', agents: [nat1, kiosk1, web1]}]);
+	const discovered = reduceFleet(loaded, {type: 'agent-discovered', view: viewOf({...reachable(kiosk1), via: 'tls'}, kiosk1, now)});
+	const ran = fold([
+		{type: 'agent-ran', name: 'nat1', reachable: true, at: now.getTime()},
+		{type: 'agent-ran', name: 'web1', reachable: true, via: 'relay', at: now.getTime()},
+	], discovered);
+	t.deepEqual(ran.agents.map(agent => [agent.name, agent.lastSeen, agent.lastSeenVia, presenceText(agent, now)]), [
+		['kiosk1', now.toISOString(), 'tls', 'seen 0 s ago via direct TLS'],
+		['nat1', now.toISOString(), 'relay', 'seen 0 s ago via relay'],
+		['web1', now.toISOString(), 'relay', 'seen 0 s ago via relay'],
+	]);
+});
+
+test('before it answers an agent is the core\'s view of its registry record, checking; a run it did not answer makes it unreachable', t => {
+	const db1 = demoFleet[1]!;
+	const [checking] = fold([{type: 'agents-loaded', agents: [db1]}]).agents;
+	t.deepEqual(checking, {...viewOf(unreachable(db1, 'x'), db1), status: 'checking', reason: null});
+	const ran = fold([{type: 'agents-loaded', agents: [db1]}, {type: 'agent-discovered', view: viewOf(reachable(db1), db1)}, {type: 'agent-ran', name: 'db1', reachable: false, reason: 'connect ECONNREFUSED', at: 0}]);
+	t.deepEqual(ran.agents.map(agent => [agent.status, agent.reason, agent.scripts.length]), [['unreachable', 'connect ECONNREFUSED', 0]]);
 });

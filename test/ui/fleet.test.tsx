@@ -105,8 +105,8 @@ test('fleet: the cursor moves with ↓ and j; Enter shows that agent, with why i
 	await press(console, 'j', () => selected(console)[0]!.startsWith('db2 '));
 	t.deepEqual(selected(console).map(line => normalise(line)), ['db2    127.0.0.1:7443 unreachable -       -    90d     env=staging role=db site…']);
 	t.is(await press(console, keys.enter, 'ECONNREFUSED'), `xi-exec                                                                    agent
-db2  unreachable
-address 127.0.0.1:7443   certificate 033fa9c1d2e4b5a6… expires 2099-02-24
+db2  unreachable  never seen
+address 127.0.0.1:7443   certificate expires 2099-02-24
 tags env=staging role=db site=paris
 connect ECONNREFUSED 127.0.0.1:7443
 Scripts are known once the agent answers.${blank(17)}r run on this agent · h its runs · Esc back · ? help · Ctrl-C quit`);
@@ -117,8 +117,8 @@ Scripts are known once the agent answers.${blank(17)}r run on this agent · h it
 	t.true(selected(console)[0]!.startsWith('cache1 '), 'the cursor stops at the top');
 	await press(console, keys.down, () => selected(console)[0]!.startsWith('db1 '));
 	t.is(await press(console, keys.enter, 'agent\n'), `xi-exec                                                                    agent
-db1  reachable  seen 0s ago
-address 127.0.0.1:7442   certificate 023fa9c1d2e4b5a6… expires 2099-02-24
+db1  reachable  seen 0 s ago
+address 127.0.0.1:7442   certificate expires 2099-02-24
 tags env=production role=db site=london
 ┌───────────────┬─────────┬───────────────────────┐
 │ script        │ timeout │ description           │

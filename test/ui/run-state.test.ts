@@ -3,9 +3,9 @@ import type {RunEvent} from '../../source/run/events.js';
 import {parseArgsInput, scriptChoices, type ScriptChoice} from '../../source/ui/screens/run/script-choices.js';
 import {initialRunScreen, reduceRunScreen, type RunScreenAction, type RunScreenState} from '../../source/ui/screens/run/use-run-state.js';
 import {checkTypedArgs} from '../../source/ui/screens/run/use-run.js';
-import {agentRun, sampleScripts} from './helpers/fake-core.js';
+import {agentRun, sampleScripts, scriptViews} from './helpers/fake-core.js';
 
-const target = (name: string, status: string, scripts = sampleScripts) => ({name, status, scripts});
+const target = (name: string, status: string, scripts = sampleScripts) => ({name, status, scripts: scriptViews(scripts)});
 
 test('script choices: only reachable targets count, most widely offered first, then by name', t => {
 	const choices = scriptChoices([
@@ -30,6 +30,11 @@ test('script choices: confirmation if any target asks, the smallest maxTargets o
 	t.true(choice!.confirm);
 	t.is(choice!.maxTargets, 2);
 	t.deepEqual(scriptChoices([]), []);
+});
+
+test('script choices: a schema the core refuses (as the agents view says) marks the script, and the pick list says why', t => {
+	const [choice] = scriptChoices([target('a', 'reachable', [{name: 'odd', description: 'Odd', timeoutSeconds: 5, args: {$id: 'https://example.com/x'}}])]);
+	t.regex(choice!.problem ?? '', /\$id/);
 });
 
 const parses: Array<[string, ReturnType<typeof parseArgsInput>]> = [

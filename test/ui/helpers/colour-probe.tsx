@@ -11,7 +11,7 @@ import {scriptChoices} from '../../../source/ui/screens/run/script-choices.js';
 import {phaseColor, theme} from '../../../source/ui/theme.js';
 import {App} from '../../../source/ui/app.js';
 import {Help} from '../../../source/ui/components/help.js';
-import {agentRun, demoFleet, FakeCore, reachable, unreachable} from './fake-core.js';
+import {agentRun, demoFleet, FakeCore, reachable, scriptViews, unreachable} from './fake-core.js';
 
 const phases = ['ok', 'failed', 'denied', 'unreachable', 'timeout', 'cancelled', 'skipped', 'error', 'queued', 'connecting', 'running', 'reachable', 'checking'] as const;
 
@@ -22,7 +22,7 @@ while (!fleet.lastFrame()?.includes('unreachable')) {
 
 const events: RunEvent[] = [{type: 'run-started', requestId: 'r', script: 'check-service', args: [], targets: ['web1', 'web2']}, ...agentRun('web1', 'fine\n', {status: 'ok', exitCode: 0}), ...agentRun('web2', '', {status: 'failed', exitCode: 3})];
 const run: RunState = events.reduce(reduceRun, initialRunState);
-const [choice] = scriptChoices([{name: 'web1', status: 'reachable', scripts: reachable(demoFleet[3]!).scripts}]);
+const [choice] = scriptChoices([{name: 'web1', status: 'reachable', scripts: scriptViews(reachable(demoFleet[3]!).scripts)}]);
 const help = render(<Help place="fleet"/>);
 const pane = render(<Run state={{step: 'running', choice: choice!, args: [], requestId: 'r', run, startedAt: 0, finishedAt: 1000}} targets={[]} height={20} width={80} now={1000}/>);
 

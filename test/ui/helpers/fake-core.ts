@@ -13,6 +13,7 @@ import type {AgentRecord} from '../../../source/registry/model.js';
 import type {AuditRecord} from '../../../source/audit/record.js';
 import type {StoredRun} from '../../../source/history/run-record.js';
 import type {AuditQuery, AuditView, ConsoleCore, DryRunView, RunRequest} from '../../../source/ui/core.js';
+import {agentViews, type AgentScriptView, type AgentView} from '../../../source/core/agents-view.js';
 
 export function agentRecord(name: string, index: number, tags: Record<string, string>): AgentRecord {
 	return {
@@ -48,6 +49,16 @@ export function reachable(record: AgentRecord, scripts: ScriptDescription[] = sa
 
 export function unreachable(record: AgentRecord, reason: string): Discovered {
 	return {name: record.name, address: record.address, status: 'unreachable', reason, scripts: []};
+}
+
+/** What discovery found of an agent as the core's agents view shows it (the real core's discover tells the console these). */
+export function viewOf(found: Discovered, record: AgentRecord = agentRecord(found.name, 0, {}), now = new Date()): AgentView {
+	return agentViews([record], [found], now.toISOString())[0]!;
+}
+
+/** Scripts as the agents view lists them. */
+export function scriptViews(scripts: ScriptDescription[] = sampleScripts): AgentScriptView[] {
+	return viewOf({name: 'any', address: '127.0.0.1:1', status: 'reachable', scripts}).scripts;
 }
 
 /** `request` without its approval callback, which is `onApproval` (the core calls it while the run waits for approval). */
@@ -98,9 +109,18 @@ export class FakeCore implements ConsoleCore {
 		this.onFound?.(found);
 	}
 
+	/** As the real core: what is found is told as the core's agents view. */
+	private view(found: Discovered): AgentView {
+		return viewOf(found, this.agents.find(agent => agent.name === found.name));
+	}
+
 	loadAgents = async (): Promise<AgentRecord[]> => this.agents;
 
-	discover = async (_agents: readonly AgentRecord[], onFound: (found: Discovered) => void): Promise<void> => {
+	discover = async (_agents: readonly AgentRecord[], onView: (view: AgentView) => void): Promise<void> => {
+		const onFound = (found: Discovered) => {
+			onView(this.view(found));
+		};
+
 		this.onFound = onFound;
 		this.discoveries++;
 		if (this.discovery !== 'manual') {

@@ -23,6 +23,8 @@ export function normalise(frame: string | undefined): string {
 		.replace(uuid, '00000000-0000-0000-0000-000000000000')
 		// "Seen N s ago" in the fleet's SEEN column: the clock runs on while a test waits.
 		.replace(/(?<= )\d{1,2}s(?= )/g, seen => '0s'.padEnd(seen.length))
+		// And on an agent's screen ("seen 4 s ago", as `xi-exec agents` words it).
+		.replace(/\bseen \d{1,2} s ago\b/g, 'seen 0 s ago')
 		// A certificate's time left in a narrow fleet's EXPIRES column (`79d`, `72y`): the calendar runs on too.
 		.replace(/(?<= )\d{1,3}[dy] {4,6}(?=\S)/g, left => '90d'.padEnd(left.length))
 		// A run's elapsed and per-host times.

@@ -5,7 +5,7 @@ import {visible} from '../../../output/visible.js';
 import {formatTags} from '../../../policy/tags.js';
 import {phaseColor, theme} from '../../theme.js';
 import {fleetColumns} from './fleet-columns.js';
-import {filterSelection, filterTagKeys, isDrifted, visibleAgents, type FleetAgent, type FleetState} from './use-fleet-state.js';
+import {filterSelection, filterTagKeys, seenAt, visibleAgents, type FleetAgent, type FleetState} from './use-fleet-state.js';
 
 export type FleetProps = {state: FleetState; height: number; width: number; now: number};
 
@@ -51,7 +51,7 @@ export function Fleet({state, height, width, now}: FleetProps) {
 					<Text key={agent.name} inverse={selected} wrap="truncate">
 						{pad(visible(agent.name), columns.name)} {pad(visible(agent.address), columns.address)}{' '}
 						<Text color={selected ? undefined : phaseColor(agent.status)}>{pad(agent.status, columns.status)}</Text>{' '}
-						{cell(agent.status === 'reachable' ? String(agent.scripts.length) : '-', columns.scripts)}{cell(ago(agent.seenAt, now), columns.seen)}
+						{cell(agent.status === 'reachable' ? String(agent.scripts.length) : '-', columns.scripts)}{cell(ago(seenAt(agent), now), columns.seen)}
 						{cell(columns.expires >= 10 ? agent.certificateExpires.slice(0, 10) : expiresIn(agent.certificateExpires, now), columns.expires)}
 						{pad(tagsCell(agent, filterKeys).text, columns.tags)}
 					</Text>
@@ -93,7 +93,7 @@ export function expiresIn(at: string, now: number): string {
 function tagsCell(agent: FleetAgent, first: readonly string[]): {text: string; filtered: number} {
 	const keys = Object.keys(agent.tags).sort();
 	const tag = (key: string) => visible(formatTags({[key]: agent.tags[key]!}));
-	const marked = isDrifted(agent) ? '(drifted) ' : '';
+	const marked = agent.drifted ? '(drifted) ' : '';
 	const filtered = keys.filter(key => first.includes(key)).map(key => tag(key));
 	const text = marked + [...filtered, ...keys.filter(key => !first.includes(key)).map(key => tag(key))].join(' ');
 	// What must not be cut: the mark and the tags filtered on (and, when more follows, the `…` that says so).

@@ -1,29 +1,27 @@
 /**
- * The fleet screen's state: the agents (registry records, then what discovery found), the live
- * filter, and the cursor. A pure reducer over a discriminated union of actions.
+ * The fleet screen's state: the agents, the live filter, and the cursor. Each agent is the core's
+ * agents view (core/agents-view.ts: the document `agents --json`, GET /v1/agents and MCP
+ * `list_agents` give), `checking` until it has answered; what a run learns of a host updates it.
+ * A pure reducer over a discriminated union of actions.
  */
 import {useReducer} from 'react';
-import type {Discovered} from '../../../dispatch/discover.js';
 import {filterBySelector} from '../../../policy/selector.js';
-import {sameTags} from '../../../policy/tags.js';
-import type {ScriptDescription} from '../../../protocol/frames.js';
-import {seenViaOf} from '../../../core/agents-view.js';
-import type {AgentRecord} from '../../../registry/model.js';
+import {agentViews, seenViaOf, type AgentView} from '../../../core/agents-view.js';
+import type {AgentRecord, SeenVia} from '../../../registry/model.js';
 import {byName} from '../../name-order.js';
 
-export type FleetAgent = AgentRecord & {
-	status: 'checking' | 'reachable' | 'unreachable';
-	reason?: string;
-	scripts: ScriptDescription[];
-	/** The tags the agent reports about itself, once it answered; the registry's decide. */
-	reportedTags?: Record<string, string>;
-	/** When it last answered (discovery or a run), in ms; the registry's lastSeen until then. */
-	seenAt?: number;
-};
+/** An agent as the fleet shows it: the core's view of it, `checking` while it is asked. */
+export type FleetAgent = Omit<AgentView, 'status'> & {status: AgentView['status'] | 'checking'};
 
-/** Whether an agent's own tags differ from the registry's (known once it answered). */
-export function isDrifted(agent: FleetAgent): boolean {
-	return agent.reportedTags !== undefined && !sameTags(agent.tags, agent.reportedTags);
+/** When it last answered (discovery or a run), in ms; undefined when never. */
+export function seenAt(agent: Pick<AgentView, 'lastSeen'>): number | undefined {
+	return agent.lastSeen === null ? undefined : Date.parse(agent.lastSeen);
+}
+
+/** An agent not asked yet: the core's view of its registry record with nothing found, `checking`. */
+export function checkingAgent(record: AgentRecord): FleetAgent {
+	const [view] = agentViews([record], [{name: record.name, address: record.address, status: 'unreachable', scripts: []}], new Date(0).toISOString());
+	return {...view!, status: 'checking'};
 }
 
 export type FleetState = {
@@ -38,10 +36,10 @@ export type FleetAction =
 	| {type: 'agents-loaded'; agents: AgentRecord[]}
 	/** The registry read again for a background refresh: agents keep what is known of them until they answer. */
 	| {type: 'agents-refreshed'; agents: AgentRecord[]}
-	/** `at`: when the answer came (ms). */
-	| {type: 'agent-discovered'; found: Discovered; at?: number}
-	/** A run's outcome for a host: it answered (whatever its status), or it was unreachable. */
-	| {type: 'agent-ran'; name: string; reachable: boolean; reason?: string; at: number}
+	/** An agent answered (or did not): the core's view of it now. */
+	| {type: 'agent-discovered'; view: AgentView}
+	/** A run's outcome for a host: it answered (whatever its status, over `via`), or it was unreachable. */
+	| {type: 'agent-ran'; name: string; reachable: boolean; reason?: string; via?: SeenVia; at: number}
 	| {type: 'rediscover'}
 	| {type: 'filter-start'}
 	| {type: 'filter-type'; text: string}
@@ -88,30 +86,18 @@ export function selectedAgent(state: FleetState): FleetAgent | undefined {
 export function reduceFleet(state: FleetState, action: FleetAction): FleetState {
 	switch (action.type) {
 		case 'agents-loaded': {
-			return clampCursor({...state, loaded: true, agents: inNameOrder(action.agents).map(record => ({
-				...record,
-				status: 'checking',
-				scripts: [],
-				...(record.lastSeen === undefined ? {} : {seenAt: Date.parse(record.lastSeen)}),
-			}))});
+			return clampCursor({...state, loaded: true, agents: inNameOrder(action.agents).map(record => checkingAgent(record))});
 		}
 
 		case 'agents-refreshed': {
+			// Known agents are shown as they last answered until they answer again; new ones are checked.
 			const known = new Map(state.agents.map(agent => [agent.name, agent]));
-			return clampCursor({...state, loaded: true, agents: inNameOrder(action.agents).map(record => {
-				const agent = known.get(record.name);
-				return agent ? {...agent, ...record, seenAt: agent.seenAt} : {...record, status: 'checking', scripts: []};
-			})});
+			return clampCursor({...state, loaded: true, agents: inNameOrder(action.agents).map(record => known.get(record.name) ?? checkingAgent(record))});
 		}
 
 		case 'agent-discovered': {
-			const {found} = action;
-			return {
-				...state,
-				agents: state.agents.map(agent => (agent.name === found.name
-					? {...agent, status: found.status, scripts: found.scripts, reason: found.reason, reportedTags: found.reportedTags, ...(found.status === 'reachable' && action.at !== undefined ? {seenAt: action.at, lastSeenVia: found.via} : {})}
-					: agent)),
-			};
+			const {view} = action;
+			return {...state, agents: state.agents.map(agent => (agent.name === view.name ? view : agent))};
 		}
 
 		case 'agent-ran': {
@@ -124,8 +110,8 @@ export function reduceFleet(state: FleetState, action: FleetAction): FleetState 
 
 					// An agent that answered a run keeps the scripts it described; one that did not is unreachable now.
 					return action.reachable
-						? {...agent, status: 'reachable', reason: undefined, seenAt: action.at, lastSeenVia: seenViaOf(agent.transport)}
-						: {...agent, status: 'unreachable', reason: action.reason, scripts: []};
+						? {...agent, status: 'reachable', reason: null, lastSeen: new Date(action.at).toISOString(), lastSeenVia: action.via ?? seenViaOf(agent.transport) ?? null}
+						: {...agent, status: 'unreachable', reason: action.reason ?? null, scripts: []};
 				}),
 			};
 		}

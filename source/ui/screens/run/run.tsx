@@ -38,7 +38,7 @@ export function Run({state, targets, height, width, now}: RunProps) {
 					{start > 0 ? <Text color={theme.dim}>{`↑ ${start} more`}</Text> : null}
 					{state.choices.slice(start, start + rows).map((choice, index) => (
 						<Text key={choice.name} inverse={start + index === state.cursor} wrap="truncate">
-							{visible(choice.name).padEnd(18)} {`${choice.agents.length}/${targets.length}`.padEnd(8)} {limitsNote(choice)}{visible(choice.description)}
+							{visible(choice.name).padEnd(18)} {`${choice.agents.length}/${targets.length}`.padEnd(8)} {limitsNote(choice)}{choice.problem === undefined ? visible(choice.description) : `refused: ${visible(choice.problem)}`}
 						</Text>
 					))}
 					{start + rows < state.choices.length ? <Text color={theme.dim}>{`${state.choices.length - start - rows} more ↓`}</Text> : null}

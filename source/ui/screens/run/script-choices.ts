@@ -1,9 +1,10 @@
-/** Which scripts the chosen targets offer, and how many of them have each. Pure. */
-import type {ScriptDescription} from '../../../protocol/frames.js';
+/** Which scripts the chosen targets offer (as the core's agents view has them), and how many of them have each. Pure. */
+import type {AgentScriptView} from '../../../core/agents-view.js';
 
-export type ScriptChoice = {name: string; description: string; schema?: unknown; agents: string[]; confirm: boolean; maxTargets?: number};
+/** `problem`: why the core refuses the script's advertised argument schema (the run would be refused). */
+export type ScriptChoice = {name: string; description: string; schema?: unknown; agents: string[]; confirm: boolean; maxTargets?: number; problem?: string};
 
-export function scriptChoices(targets: ReadonlyArray<{name: string; status: string; scripts: readonly ScriptDescription[]}>): ScriptChoice[] {
+export function scriptChoices(targets: ReadonlyArray<{name: string; status: string; scripts: readonly AgentScriptView[]}>): ScriptChoice[] {
 	const byName = new Map<string, ScriptChoice>();
 	for (const target of targets) {
 		if (target.status !== 'reachable') {
@@ -11,11 +12,15 @@ export function scriptChoices(targets: ReadonlyArray<{name: string; status: stri
 		}
 
 		for (const script of target.scripts) {
-			const choice = byName.get(script.name) ?? {name: script.name, description: script.description, agents: [], confirm: false, ...(script.args === undefined ? {} : {schema: script.args})};
+			const choice = byName.get(script.name) ?? {name: script.name, description: script.description, agents: [], confirm: false, ...(script.args === null ? {} : {schema: script.args})};
 			choice.agents.push(target.name);
-			choice.confirm ||= script.confirm === true;
-			if (script.maxTargets !== undefined) {
+			choice.confirm ||= script.confirm;
+			if (script.maxTargets !== null) {
 				choice.maxTargets = Math.min(choice.maxTargets ?? script.maxTargets, script.maxTargets);
+			}
+
+			if (script.schemaProblem !== null) {
+				choice.problem ??= script.schemaProblem;
 			}
 
 			byName.set(script.name, choice);
