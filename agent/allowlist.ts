@@ -3,8 +3,8 @@
  * (2020-12) for the argument array, a timeout, the user to run as, and the interpreter a
  * `#!/usr/bin/env NAME` script means. `parseAllowlist` is pure; the filesystem check
  * (open-executable.ts) runs when the allowlist is loaded and again before every run: a file that
- * changed since load (inode, mtime, owner, mode), the script's or an interpreter's, is refused
- * until reload.
+ * changed since load (device, inode, size, mtime, ctime, owner, mode), the script's or an
+ * interpreter's, is refused until reload.
  */
 import {isAbsolute, normalize} from 'node:path';
 import {isScriptName} from '../source/protocol/text-checks.js';
@@ -90,8 +90,18 @@ export function parseAllowlist(value: unknown): {ok: true; allowlist: AllowlistF
 	return problems.length > 0 ? {ok: false, problems} : {ok: true, allowlist: {scripts}};
 }
 
-/** What identifies one file we checked; any change means it must be checked (reloaded) again. */
-export type FileIdentity = {path: string; dev: number; ino: number; mtimeMs: number; uid: number; mode: number};
+/**
+ * What identifies one file we checked; any change means it must be checked (reloaded) again. The
+ * numbers stat(2) gives as 64-bit integers are kept exact, as decimal strings (bigint stat):
+ * nanosecond times, 64-bit inodes. ctime is the one no utimes(2) can set back: writing the file,
+ * truncating it, chmod, chown or a link count change all move it, so restoring the mtime (touch -d)
+ * after rewriting a file in place does not make it look unchanged. A legitimate edit is refused
+ * the same way until the allowlist is reloaded (SIGHUP or `xi-exec-agent allow`).
+ */
+export type FileIdentity = {path: string; dev: string; ino: string; size: string; mtimeNs: string; ctimeNs: string; uid: number; mode: number};
+
+/** Every field of a FileIdentity, each compared by changedFile (the Record makes a new field a type error until listed). */
+const identityFields = Object.keys({path: true, dev: true, ino: true, size: true, mtimeNs: true, ctimeNs: true, uid: true, mode: true} satisfies Record<keyof FileIdentity, true>) as Array<keyof FileIdentity>;
 
 /** Every file that executes for an entry: the script, then each `#!` interpreter in turn (open-executable.ts). */
 export type ExecIdentity = readonly FileIdentity[];
@@ -109,7 +119,7 @@ export type Owners = {
 export function changedFile(now: ExecIdentity, loaded: ExecIdentity): string | undefined {
 	for (const [index, before] of loaded.entries()) {
 		const after = now[index];
-		if (!after || after.path !== before.path || after.dev !== before.dev || after.ino !== before.ino || after.mtimeMs !== before.mtimeMs || after.uid !== before.uid || after.mode !== before.mode) {
+		if (!after || identityFields.some(field => after[field] !== before[field])) {
 			return before.path;
 		}
 	}

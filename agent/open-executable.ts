@@ -24,10 +24,10 @@
  * (`/lib64/ld-linux-x86-64.so.2`) and the shared libraries it loads, from root-owned system
  * directories; and what an interpreter itself loads (a Node script's imports, Python's modules).
  */
-import {closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, readSync, statfsSync, type Stats} from 'node:fs';
+import {closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, readSync, statfsSync, type BigIntStats} from 'node:fs';
 import {isAbsolute, normalize} from 'node:path';
 import type {ExecIdentity, FileIdentity, Owners} from './allowlist.js';
-import {trustProblem} from './path-trust.js';
+import {trustProblem, type ComponentFacts} from './path-trust.js';
 import {chooseInterpreter, execPlan, headerBytes, maxInterpreterDepth, readHeader, type ExecPlan, type ScriptLevel} from './shebang.js';
 
 /** Linux's O_PATH (the same on x86-64 and arm64); node:fs does not export it. */
@@ -144,7 +144,7 @@ function checkProc(): string | undefined {
 	return undefined;
 }
 
-type Walked = {ok: true; fd: number; stats: Stats} | {ok: false; reason: string};
+type Walked = {ok: true; fd: number; stats: BigIntStats} | {ok: false; reason: string};
 
 /** The walk from `/`: returns a descriptor (O_PATH) on the regular file `path` leads to, every step checked. */
 function walk(path: string, owners: Owners): Walked {
@@ -167,7 +167,7 @@ function walk(path: string, owners: Owners): Walked {
 	}
 
 	directories.push(root.fd);
-	const rootProblem = trustProblem('/', root.stats, owners, 'directory');
+	const rootProblem = trustProblem('/', facts(root.stats), owners, 'directory');
 	if (rootProblem) {
 		return result({ok: false, reason: rootProblem});
 	}
@@ -198,7 +198,7 @@ function walk(path: string, owners: Owners): Walked {
 
 		const {fd, stats} = opened;
 		if (stats.isSymbolicLink()) {
-			const problem = trustProblem(shown, stats, owners, 'symbolic link');
+			const problem = trustProblem(shown, facts(stats), owners, 'symbolic link');
 			const target = problem ? undefined : readLink(parent, name, stats);
 			closeSync(fd);
 			if (problem || target === undefined) {
@@ -221,8 +221,8 @@ function walk(path: string, owners: Owners): Walked {
 		const last = pending.length === 0;
 		const kind = last ? 'file' : 'directory';
 		const problem = (last ? !stats.isFile() && `${shown} is not a regular file` : !stats.isDirectory() && `${shown} is not a directory`)
-			|| trustProblem(shown, stats, owners, kind)
-			|| (last && (stats.mode & 0o111) === 0 && `${shown} is not executable`);
+			|| trustProblem(shown, facts(stats), owners, kind)
+			|| (last && (stats.mode & 0o111n) === 0n && `${shown} is not executable`);
 		if (problem) {
 			closeSync(fd);
 			return result({ok: false, reason: problem});
@@ -239,7 +239,7 @@ function walk(path: string, owners: Owners): Walked {
 	return result({ok: false, reason: `${path} is a directory`});
 }
 
-function openPath(path: string, shown = path): {fd: number; stats: Stats} | string {
+function openPath(path: string, shown = path): {fd: number; stats: BigIntStats} | string {
 	let fd: number;
 	try {
 		fd = openSync(path, oPath | constants.O_NOFOLLOW);
@@ -248,7 +248,7 @@ function openPath(path: string, shown = path): {fd: number; stats: Stats} | stri
 	}
 
 	try {
-		return {fd, stats: fstatSync(fd)};
+		return {fd, stats: fstatSync(fd, {bigint: true})};
 	} catch (error) {
 		closeSync(fd);
 		return `${shown} cannot be examined (${(error as NodeJS.ErrnoException).code ?? 'error'})`;
@@ -256,11 +256,11 @@ function openPath(path: string, shown = path): {fd: number; stats: Stats} | stri
 }
 
 /** A link's target, read by name, and only if the name still holds the link we opened. */
-function readLink(parent: number, name: string, opened: Stats): string | undefined {
+function readLink(parent: number, name: string, opened: BigIntStats): string | undefined {
 	const byName = `/proc/self/fd/${parent}/${name}`;
 	try {
 		const target = readlinkSync(byName);
-		const again = lstatSync(byName);
+		const again = lstatSync(byName, {bigint: true});
 		return again.dev === opened.dev && again.ino === opened.ino ? target : undefined;
 	} catch {
 		return undefined;
@@ -268,7 +268,7 @@ function readLink(parent: number, name: string, opened: Stats): string | undefin
 }
 
 /** The first bytes of the file, read through its own descriptor (reopened for reading, same inode). */
-function readStart(fd: number, stats: Stats, shown: string): Uint8Array | string {
+function readStart(fd: number, stats: BigIntStats, shown: string): Uint8Array | string {
 	let reader: number;
 	try {
 		reader = openSync(`/proc/self/fd/${fd}`, constants.O_RDONLY | constants.O_NONBLOCK);
@@ -277,7 +277,7 @@ function readStart(fd: number, stats: Stats, shown: string): Uint8Array | string
 	}
 
 	try {
-		const again = fstatSync(reader);
+		const again = fstatSync(reader, {bigint: true});
 		if (again.dev !== stats.dev || again.ino !== stats.ino) {
 			return `${shown} changed while it was read`;
 		}
@@ -292,8 +292,27 @@ function readStart(fd: number, stats: Stats, shown: string): Uint8Array | string
 	}
 }
 
-function identityOf(path: string, stats: Stats): FileIdentity {
-	return {path, dev: stats.dev, ino: stats.ino, mtimeMs: stats.mtimeMs, uid: stats.uid, mode: stats.mode};
+/** What path-trust.ts judges a component by. */
+function facts(stats: BigIntStats): ComponentFacts {
+	return {uid: Number(stats.uid), gid: Number(stats.gid), mode: Number(stats.mode)};
+}
+
+/**
+ * The file's identity from the one fstat(2) its checks used, exact (bigint, nanoseconds): the
+ * ctime is what utimes(2) cannot set back, so a file rewritten in place with its mtime (and even
+ * its size) restored still differs here, as does a chmod put back, a link added or removed.
+ */
+function identityOf(path: string, stats: BigIntStats): FileIdentity {
+	return {
+		path,
+		dev: String(stats.dev),
+		ino: String(stats.ino),
+		size: String(stats.size),
+		mtimeNs: String(stats.mtimeNs),
+		ctimeNs: String(stats.ctimeNs),
+		uid: Number(stats.uid),
+		mode: Number(stats.mode),
+	};
 }
 
 function closeAll(descriptors: number[]): void {

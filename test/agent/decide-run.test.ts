@@ -5,8 +5,8 @@ import {compileArgsSchema} from '../../source/protocol/args-schema.js';
 import type {LoadedAllowlist, LoadedEntry} from '../../agent/loaded-allowlist.js';
 import type {RunFrame} from '../../source/protocol/frames.js';
 
-const script = {path: '/usr/bin/uptime', dev: 2049, ino: 1234, mtimeMs: Date.UTC(2026, 0, 15), uid: 0, mode: 0o100755};
-const shell = {path: '/bin/sh', dev: 2049, ino: 77, mtimeMs: Date.UTC(2025, 0, 1), uid: 0, mode: 0o100755};
+const script = {path: '/usr/bin/uptime', dev: '2049', ino: '1234', size: '4096', mtimeNs: '1768435200000000000', ctimeNs: '1768435200123456789', uid: 0, mode: 0o100755};
+const shell = {path: '/bin/sh', dev: '2049', ino: '77', size: '125560', mtimeNs: '1735689600000000000', ctimeNs: '1735689600000000001', uid: 0, mode: 0o100755};
 const identity: ExecIdentity = [script, shell];
 
 // An option position, a mode from a list, then a file name (free text).
@@ -58,7 +58,7 @@ const refusals: Array<{title: string; frame: RunFrame; recheck?: () => FileCheck
 	{
 		title: 'a file replaced since load',
 		frame: frame('uptime'),
-		recheck: () => ({ok: true, identity: [{...script, ino: 99}, shell]}),
+		recheck: () => ({ok: true, identity: [{...script, ino: '99'}, shell]}),
 		reason: 'script uptime is refused: /usr/bin/uptime changed since the allowlist was loaded; check it, then reload (SIGHUP or xi-exec-agent allow)',
 	},
 	{
@@ -68,9 +68,28 @@ const refusals: Array<{title: string; frame: RunFrame; recheck?: () => FileCheck
 		reason: 'script uptime is refused: /usr/bin/uptime changed since the allowlist was loaded; check it, then reload (SIGHUP or xi-exec-agent allow)',
 	},
 	{
+		// What touch -d leaves of an in-place rewrite: the same inode and mtime, a later ctime.
+		title: 'a file rewritten in place with its mtime and size set back',
+		frame: frame('uptime'),
+		recheck: () => ({ok: true, identity: [{...script, ctimeNs: '1768435299000000000'}, shell]}),
+		reason: 'script uptime is refused: /usr/bin/uptime changed since the allowlist was loaded; check it, then reload (SIGHUP or xi-exec-agent allow)',
+	},
+	{
+		title: 'a file of another size and nothing else changed',
+		frame: frame('uptime'),
+		recheck: () => ({ok: true, identity: [{...script, size: '4097'}, shell]}),
+		reason: 'script uptime is refused: /usr/bin/uptime changed since the allowlist was loaded; check it, then reload (SIGHUP or xi-exec-agent allow)',
+	},
+	{
+		title: 'an interpreter whose ctime moved by a nanosecond',
+		frame: frame('uptime'),
+		recheck: () => ({ok: true, identity: [script, {...shell, ctimeNs: '1735689600000000002'}]}),
+		reason: 'script uptime is refused: /bin/sh changed since the allowlist was loaded; check it, then reload (SIGHUP or xi-exec-agent allow)',
+	},
+	{
 		title: 'an interpreter replaced since load',
 		frame: frame('uptime'),
-		recheck: () => ({ok: true, identity: [script, {...shell, ino: 78}]}),
+		recheck: () => ({ok: true, identity: [script, {...shell, ino: '78'}]}),
 		reason: 'script uptime is refused: /bin/sh changed since the allowlist was loaded; check it, then reload (SIGHUP or xi-exec-agent allow)',
 	},
 	{

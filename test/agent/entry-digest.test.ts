@@ -3,7 +3,7 @@
  * interpreter, schema, limits) and the files that execute, without showing the path; each of
  * those changing changes it, and the same entry over the same file keeps it.
  */
-import {copyFileSync, utimesSync} from 'node:fs';
+import {appendFileSync, chmodSync, closeSync, copyFileSync, openSync, readFileSync, statSync, utimesSync, writeSync} from 'node:fs';
 import {join} from 'node:path';
 import test from 'ava';
 import type {AllowlistEntry} from '../../agent/allowlist.js';
@@ -44,6 +44,25 @@ const changes: Array<[string, (entry: AllowlistEntry) => AllowlistEntry]> = [
 	['confirm', entry => ({...entry, confirm: true})],
 	['the file touched since (its mtime)', entry => {
 		utimesSync(entry.path, new Date(), new Date(Date.now() - 60_000));
+		return entry;
+	}],
+	['the file rewritten in place and its times set back (its ctime)', entry => {
+		const {atime, mtime} = statSync(entry.path);
+		const fd = openSync(entry.path, 'r+');
+		writeSync(fd, readFileSync(entry.path).subarray(0, 4), 0, 4, 0);
+		closeSync(fd);
+		utimesSync(entry.path, atime, mtime);
+		return entry;
+	}],
+	['a chmod put back (its ctime)', entry => {
+		chmodSync(entry.path, 0o700);
+		chmodSync(entry.path, 0o755);
+		return entry;
+	}],
+	['the file grown by a byte, its times set back (its size and ctime)', entry => {
+		const {atime, mtime} = statSync(entry.path);
+		appendFileSync(entry.path, '\0');
+		utimesSync(entry.path, atime, mtime);
 		return entry;
 	}],
 ];

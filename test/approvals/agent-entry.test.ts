@@ -10,99 +10,19 @@
  * check; a malformed digest is a protocol error; no approval at all, where the agent's own policy
  * insists on one, is its hook's denial.
  */
-import {randomUUID} from 'node:crypto';
-import {readFileSync, renameSync, writeFileSync} from 'node:fs';
-import {join} from 'node:path';
+import {renameSync, writeFileSync} from 'node:fs';
 import test from 'ava';
-import type {AllowlistEntry} from '../../agent/allowlist.js';
-import {agentPaths, readAgentConfig, readAllowlistFile, writeAgentConfig, writeAllowlistFile} from '../../agent/home.js';
 import {lookupUser} from '../../agent/users.js';
-import {decodeResponse} from '../../source/protocol/decode.js';
-import type {ApprovalClaim} from '../../source/protocol/frames.js';
-import {entryDigests} from '../../source/run/entry-digest.js';
-import {localPolicyHook} from '../api/api-fleet.js';
-import {controllerCredentials, createController, enrolAgent, freePort, installScript, logEvents, rawExchange, requestLine, startAgent, waitFor, type RunningAgent, type TestAgent} from '../helpers/fleet.js';
+import {approvalId, approvedDigest, claim, editEntry, host, reload, run, type Host} from '../helpers/approved-agent.js';
+import {installScript} from '../helpers/fleet.js';
 
 const isRoot = process.getuid?.() === 0;
 const hasNobody = lookupUser('nobody') !== undefined;
-const approvalId = '7c1e0000-0000-4000-8000-0000000000a1';
-const planHash = 'e'.repeat(64);
-const claim = (entryDigest?: string): ApprovalClaim => ({id: approvalId, approvers: ['lead-bob'], at: '2026-12-06T12:00:00.000Z', planHash, ...(entryDigest === undefined ? {} : {entryDigest})});
-
-type Host = {controller: string; agent: TestAgent; running: RunningAgent; script: string};
-
-/** One agent with `restart` (a `#!/usr/bin/env dash` script, its interpreter named) on the allowlist. */
-async function host(t: {teardown: (fn: () => Promise<void>) => void}, options: {insist?: boolean; hook?: string} = {}): Promise<Host> {
-	const controller = await createController();
-	const script = installScript('restart', '#!/usr/bin/env dash\necho "restarted $*"\n');
-	const agent = await enrolAgent(controller, {name: 'db1', port: freePort()});
-	const paths = agentPaths(agent.home);
-	writeAllowlistFile(paths, {scripts: {restart: {path: script, description: 'restart', timeoutSeconds: 30, interpreter: '/usr/bin/dash'}}});
-	if (options.insist) {
-		// The agent's own policy: restart only in a run that carries a two-person approval.
-		writeFileSync(join(agent.home, 'policy.json'), JSON.stringify({rules: [{name: 'two people', effect: 'allow', callers: ['*'], scripts: ['restart'], approved: true}]}));
-	}
-
-	const hook = options.hook ?? (options.insist ? localPolicyHook : undefined);
-	if (hook) {
-		writeAgentConfig(paths, {...readAgentConfig(paths), hook, hookInterpreter: process.execPath});
-	}
-
-	const running = await startAgent(agent);
-	t.teardown(async () => running.stop());
-	return {controller, agent, running, script};
-}
-
-/** What the controller takes into the plan for this host: the digest of its described entry. */
-async function approvedDigest(target: Host): Promise<string> {
-	const reply = await rawExchange(target.agent.port, {...controllerCredentials(target.controller), send: [requestLine({type: 'describe'})]});
-	const decoded = decodeResponse(JSON.stringify(reply.frames[0]));
-	if (!decoded.ok || decoded.frame.type !== 'description') {
-		throw new Error(`no description: ${JSON.stringify(reply.frames)}`);
-	}
-
-	const digest = entryDigests('restart', [{name: 'db1'}], [{name: 'db1', status: 'reachable', scripts: decoded.frame.scripts}])['db1'];
-	if (typeof digest !== 'string') {
-		throw new TypeError('db1 described no restart entry');
-	}
-
-	return digest;
-}
-
-async function reload(target: Host): Promise<void> {
-	const from = target.running.lines.length;
-	target.running.process.kill('SIGHUP');
-	await waitFor(() => logEvents(target.running, 'allowlist.reloaded', from)[0], 'the agent to reload');
-}
-
-function editEntry(target: Host, change: (entry: AllowlistEntry) => AllowlistEntry | undefined): void {
-	const paths = agentPaths(target.agent.home);
-	const file = readAllowlistFile(paths);
-	const changed = change({...file.scripts['restart']!});
-	const {restart: _restart, ...others} = file.scripts;
-	writeAllowlistFile(paths, {scripts: changed ? {...others, restart: changed} : others});
-}
 
 /** Replaces the script by another file under the same name (what an upgrade, or an attacker, does). */
 function replaceScript(target: Host): void {
 	writeFileSync(`${target.script}.new`, '#!/usr/bin/env dash\necho "not what was approved"\n', {mode: 0o755});
 	renameSync(`${target.script}.new`, target.script);
-}
-
-type Outcome = {status: string; stdout: string; reason: string | undefined; error: unknown; records: Array<Record<string, unknown>>};
-
-async function run(target: Host, approval: unknown): Promise<Outcome> {
-	const id = randomUUID();
-	const reply = await rawExchange(target.agent.port, {...controllerCredentials(target.controller), send: [requestLine({type: 'run', id, script: 'restart', args: ['now'], caller: 'api:lead-alice', ...(approval === undefined ? {} : {approval})})]});
-	const result = reply.frames.find(frame => frame['type'] === 'result');
-	const lines = readFileSync(agentPaths(target.agent.home).auditLog, 'utf8').split('\n').slice(0, -1);
-	return {
-		status: String(result?.['status']),
-		stdout: reply.frames.filter(frame => frame['type'] === 'stdout').map(frame => frame['data'] as string).join(''),
-		reason: result?.['reason'] as string | undefined,
-		error: reply.frames.find(frame => frame['type'] === 'error'),
-		records: lines.map(line => JSON.parse(line) as Record<string, unknown>).filter(record => record['requestId'] === id),
-	};
 }
 
 const changedSince = (short: string) => `script restart is refused: approval ${approvalId} was given for another allowlist entry for restart on db1 (approved ${short}…, now `;

@@ -168,14 +168,21 @@ test.serial('the controller CLI refuses a bad script name itself (exit 2)', asyn
 	t.is(result.stderr, 'xi-exec: script name "../x" must match [a-z0-9][a-z0-9._-]*; usage: xi-exec run SCRIPT --on SELECTOR [-- ARGS...]. (NAME_INVALID)\n');
 });
 
-test.serial('a script made group-writable after load is denied, and runs again once it is safe', async t => {
-	const {paths} = ready();
+test.serial('a script made group-writable after load is denied, and runs again once it is safe and reloaded', async t => {
+	const {paths, running} = ready();
 	chmodSync(paths.writable, 0o775);
 	const denied = await cliRun('writable', ['x']);
 	t.is(denied.code, 1);
 	t.like(denied.result, {status: 'denied', stdout: '', reason: `script writable is refused: ${paths.writable} is writable by its group (mode 775)`});
 
+	// Its mode put back, its ctime still says it changed (anyone could have written it meanwhile).
 	chmodSync(paths.writable, 0o755);
+	const stillDenied = await cliRun('writable', ['x']);
+	t.like(stillDenied.result, {status: 'denied', stdout: '', reason: `script writable is refused: ${paths.writable} changed since the allowlist was loaded; check it, then reload (SIGHUP or xi-exec-agent allow)`});
+
+	const from = running.lines.length;
+	running.process.kill('SIGHUP');
+	await waitFor(() => logEvents(running, 'allowlist.reloaded', from)[0], 'the agent to reload its allowlist');
 	const allowed = await cliRun('writable', ['x']);
 	t.like(allowed.result, {status: 'ok', stdout: '[x]\n'});
 });
