@@ -52,7 +52,9 @@ export function registerMounts(app: FastifyInstance, mounted: readonly MountedRo
 					throw new XiError('INTERNAL', 'a request reached a mounted face without a bearer token');
 				}
 
-				await mount.handle(request.raw, reply.raw, request.body, {token: caller.token, scope: caller.scope, source: request.ip}, () => reply.hijack());
+				await mount.handle(request.raw, reply.raw, request.body, {token: caller.token, scope: caller.scope, source: request.ip}, () => {
+					reply.hijack();
+				});
 				return reply;
 			},
 		});

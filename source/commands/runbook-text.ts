@@ -88,6 +88,11 @@ export function createRunbookPrinter(write: (text: string) => void, options: {pa
 					break;
 				}
 
+				case 'step-waiting': {
+					// The runbook command prints this step's approval request itself (its waitingForApproval port).
+					break;
+				}
+
 				case 'runbook-finished': {
 					for (const skipped of event.notRun) {
 						write(`-- ${skipped.step}: not run (${visible(skipped.reason)})\n`);
