@@ -7,7 +7,14 @@ import {performance} from 'node:perf_hooks';
 import {connect, type SecureContext} from 'node:tls';
 import {mapLimited} from '../source/dispatch/pool.js';
 
-export type FanOutTiming = {ms: number; ok: number; failures: string[]};
+/** `doneMs`: when each host finished, in ms from the start, in the order they finished (where the wall time went: a slow tail or a slow middle). */
+export type FanOutTiming = {ms: number; ok: number; failures: string[]; doneMs?: number[]};
+
+/** When half, 90 %, 99 % and all of the hosts had finished: "50% 1.2 s, 90% 2.0 s, 99% 2.3 s, all 9.8 s". */
+export function timeline(doneMs: readonly number[]): string {
+	const at = (share: number) => doneMs[Math.max(0, Math.ceil(share * doneMs.length) - 1)] ?? Number.NaN;
+	return [0.5, 0.9, 0.99].map(share => `${share * 100}% ${(at(share) / 1000).toFixed(1)} s`).concat(`all ${(at(1) / 1000).toFixed(1)} s`).join(', ');
+}
 
 function oneConnection(host: string, port: number, context: SecureContext): Promise<string | undefined> {
 	return new Promise(resolve => {
@@ -36,8 +43,13 @@ function oneConnection(host: string, port: number, context: SecureContext): Prom
 /** `host`: the floor's own loopback address (floorHost), or 127.0.0.1 for the delaying proxies in front of it. */
 export async function floorFanOut(ports: readonly number[], context: SecureContext, parallel: number, host = '127.0.0.1'): Promise<FanOutTiming> {
 	const started = performance.now();
-	const outcomes = await mapLimited(ports, parallel, port => oneConnection(host, port, context));
+	const doneMs: number[] = [];
+	const outcomes = await mapLimited(ports, parallel, async port => {
+		const outcome = await oneConnection(host, port, context);
+		doneMs.push(performance.now() - started);
+		return outcome;
+	});
 	const ms = performance.now() - started;
 	const failures = outcomes.filter((outcome): outcome is string => outcome !== undefined);
-	return {ms, ok: outcomes.length - failures.length, failures};
+	return {ms, ok: outcomes.length - failures.length, failures, doneMs};
 }

@@ -13,7 +13,7 @@
 import {createClientContext} from '../source/dispatch/agent-connection.js';
 import type {AgentTarget} from '../source/dispatch/agent-connection.js';
 import type {BenchFleet} from './fleet.js';
-import {floorFanOut, type FanOutTiming} from './floor.js';
+import {floorFanOut, timeline, type FanOutTiming} from './floor.js';
 import {cpuMs, ownCpuMs, ownRssKiB, rssKiB, type Hosts} from './hosts.js';
 import {floorHost} from './environment.js';
 import {cliRun, dispatcherFanOut} from './ours.js';
@@ -32,7 +32,7 @@ export type FanOutSetup = {fleet: BenchFleet; agentHosts: Hosts; bareHosts: Host
 /** What the parallel-ssh comparison needs: our time for the same 100 hosts. */
 export type Ours100 = {cli?: Measured; dispatcher?: Measured};
 
-type Sample = {ms: number; cpu: number; clientCpu: number; failure?: string};
+type Sample = {ms: number; cpu: number; clientCpu: number; failure?: string; timeline?: string};
 type Kind = 'dispatcher' | 'floor' | 'relay' | 'direct dry run' | 'relay dry run';
 type Summary = {wall: Measured; cpu: number; clientCpu: number};
 
@@ -43,7 +43,7 @@ async function sampled(hosts: Hosts, run: () => Promise<FanOutTiming>): Promise<
 	const clientCpu = ownCpuMs() - ownBefore;
 	const cpu = clientCpu + cpuMs(hosts.processes) - hostsBefore;
 	const failure = timing.failures.length === 0 ? undefined : `${timing.failures.length} of ${timing.ok + timing.failures.length} not ok, e.g. ${timing.failures[0]}`;
-	return {ms: timing.ms, cpu, clientCpu, ...(failure ? {failure} : {})};
+	return {ms: timing.ms, cpu, clientCpu, ...(failure ? {failure} : {}), ...(timing.doneMs ? {timeline: timeline(timing.doneMs)} : {})};
 }
 
 /** The relay's targets: the same agents, their registry record saying transport nats at this broker. */
@@ -96,7 +96,7 @@ export async function measureFanOuts(report: Report, setup: FanOutSetup, setting
 
 		const summary = (kind: Kind): Summary => {
 			const each = samples[kind];
-			report.notes.push(`N=${size} ${kind}: wall ${each.map(sample => seconds(sample.ms)).join(', ')}; CPU ${each.map(sample => seconds(sample.cpu)).join(', ')} (client side ${each.map(sample => seconds(sample.clientCpu)).join(', ')})`);
+			report.notes.push(`N=${size} ${kind}: wall ${each.map(sample => seconds(sample.ms)).join(', ')}; CPU ${each.map(sample => seconds(sample.cpu)).join(', ')} (client side ${each.map(sample => seconds(sample.clientCpu)).join(', ')}); hosts done ${each.map(sample => sample.timeline ?? '?').join(' | ')}`);
 			return {
 				wall: {median: median(each.map(sample => sample.ms)), samples: each.map(sample => sample.ms), failedRuns: each.filter(sample => sample.failure).length},
 				cpu: median(each.map(sample => sample.cpu)),

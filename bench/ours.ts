@@ -36,6 +36,7 @@ setMaxListeners(0);
  */
 export async function dispatcherFanOut(targets: readonly AgentTarget[], credentials: TlsCredentials, parallel: number, options: {dryRun?: boolean} = {}): Promise<FanOutTiming> {
 	const started = performance.now();
+	const doneMs: number[] = [];
 	const context = createClientContext(credentials);
 	const results = await dispatch(targets, {
 		requestId: randomUUID(),
@@ -44,11 +45,20 @@ export async function dispatcherFanOut(targets: readonly AgentTarget[], credenti
 		caller: 'bench@localhost',
 		timeoutMs: benchRunTimeoutMs,
 		dryRun: options.dryRun === true,
-	}, {context, parallel, connectTimeoutMs: benchHandshakeTimeoutMs});
+	}, {
+		context,
+		parallel,
+		connectTimeoutMs: benchHandshakeTimeoutMs,
+		emit(event) {
+			if (event.type === 'agent-finished') {
+				doneMs.push(performance.now() - started);
+			}
+		},
+	});
 	await context.close();
 	const ms = performance.now() - started;
 	const failures = results.filter(result => result.status !== 'ok').map(result => `${result.agent}: ${result.status} ${result.reason ?? ''}`);
-	return {ms, ok: results.length - failures.length, failures};
+	return {ms, ok: results.length - failures.length, failures, doneMs};
 }
 
 /** `node dist/source/cli.js run uptime --on SELECTOR --parallel P --home HOME`, timed from spawn to exit. */
