@@ -4,7 +4,8 @@
  * planner (rollout.ts); every event streamed as it happens; exactly one result per target (in
  * target order) at the end. Hosts never started, because the run stopped (threshold, canary,
  * cancel), end as `skipped`. A whole-run timeout and an idle timeout (no output for N s) cancel
- * the hosts still running and report them as `timeout`, saying which one fired.
+ * the hosts still running and report them as `timeout`, saying which one fired. Identical outputs
+ * are kept once between the hosts that printed them (shared-outputs.ts).
  */
 import {setMaxListeners} from 'node:events';
 import type {RunStatus} from '../protocol/frames.js';
@@ -13,6 +14,7 @@ import type {ConnectionHold} from './held-connections.js';
 import type {AgentResult, RunEvent} from '../run/events.js';
 import {nextDecision, planRollout, type Amount, type CanaryDecision} from '../run/rollout.js';
 import {runOnAgent, type AgentRunRequest} from './run-agent.js';
+import {createOutputSharing} from './shared-outputs.js';
 
 export type DispatchOptions = {
 	context: ClientContext;
@@ -61,9 +63,12 @@ export async function dispatch(targets: readonly AgentTarget[], request: AgentRu
 	let canary: CanaryDecision = 'undecided';
 	let stopReason: string | undefined;
 
+	// Hosts that printed the same thing hold one copy of it between them.
+	const outputs = createOutputSharing();
 	const launch = (index: number) => {
 		const target = targets[index]!;
-		const done = runOne(target, request, options, runCancel.signal, emit).then(result => {
+		const done = runOne(target, request, options, runCancel.signal, emit).then(ended => {
+			const result = outputs.share(ended);
 			results[index] = result;
 			finished.push(result.status);
 			emit({type: 'agent-finished', result});
