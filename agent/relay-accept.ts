@@ -8,7 +8,9 @@
  * (request id, sequence, nonce) is new and its sequence above the last one seen for that request
  * id (relay-guard.ts, which remembers it before it is accepted); a run's sealed secret arguments
  * open with this agent's key for this envelope (sealed-args.ts), before any validation of the
- * arguments; the body is a request frame the direct-TLS decoder accepts. Pure, apart from the guard's memory port.
+ * arguments; the body is a request frame the direct-TLS decoder accepts; and every argument this
+ * agent's allowlist marks secret for the run's script came sealed, not in plaintext
+ * (relay-secret-check.ts). Pure, apart from the guard's memory port.
  */
 import {createHash, X509Certificate, type KeyObject} from 'node:crypto';
 import {certificateFacts} from '../source/pki/certificate-facts.js';
@@ -16,9 +18,11 @@ import {decodeRequest} from '../source/protocol/decode.js';
 import type {ProtocolErrorCode, RequestFrame} from '../source/protocol/frames.js';
 import {bytesSigned, openRequest, requestLine, signedBytes, type RequestBody, type RequestEnvelope} from '../source/protocol/relay-envelope.js';
 import {openSealedArgs} from '../source/protocol/sealed-args.js';
+import type {SecretArgs} from '../source/protocol/secret-args.js';
 import {checkControllerCertificate, type PeerVerdict} from './peer-check.js';
 import type {Pins} from './pins.js';
 import type {RequestGuard} from './relay-guard.js';
+import {unsealedSecretRefusal} from './relay-secret-check.js';
 
 export type AcceptContext = {
 	agentName: string;
@@ -28,6 +32,8 @@ export type AcceptContext = {
 	guard: RequestGuard;
 	/** This agent's private key: a run's sealed secret arguments are opened with it. */
 	agentKey: KeyObject;
+	/** Which arguments of a script this agent's allowlist marks secret (none for a script it does not have). */
+	secretArgs: (script: string) => SecretArgs;
 	now: number;
 };
 
@@ -88,7 +94,13 @@ export function acceptRequest(text: string, context: AcceptContext): Accepted | 
 		return refuse(decoded.error.code, decoded.error.message);
 	}
 
-	return {ok: true, frame: decoded.frame, env, hash, serial: peer.serial};
+	const {frame} = decoded;
+	const plaintext = frame.type === 'run' ? unsealedSecretRefusal(frame.script, frame.args, env.sealed?.positions ?? [], context.secretArgs(frame.script)) : undefined;
+	if (plaintext) {
+		return refuse('forbidden', plaintext);
+	}
+
+	return {ok: true, frame, env, hash, serial: peer.serial};
 }
 
 /** The envelope with a run's sealed arguments opened and put back in their places (a request without any as it is). */

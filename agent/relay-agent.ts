@@ -17,6 +17,7 @@ import {certificateFacts} from '../source/pki/certificate-facts.js';
 import type {RequestFrame, ScriptDescription} from '../source/protocol/frames.js';
 import {pemToDer, signerFromPem, type ReplyBody, type Signer} from '../source/protocol/relay-envelope.js';
 import {relaySubjects} from '../source/protocol/relay-subjects.js';
+import {secretArgsOf} from '../source/protocol/secret-args.js';
 import {brokerTls} from '../source/relay/broker-tls.js';
 import type {AgentCredentials} from './credentials.js';
 import {executeRun, type AgentLog, type AgentRecorder, type RunContext} from './execute-run.js';
@@ -161,6 +162,7 @@ export function startRelayAgent(options: RelayAgentOptions): RelayAgent {
 			caDer: pemToDer(options.credentials().ca),
 			guard: options.guard,
 			agentKey: signer.key,
+			secretArgs: script => secretArgsOf(options.runContext().allowlist.get(script)?.entry.args),
 			now: options.now(),
 		});
 		if (!verdict.ok) {

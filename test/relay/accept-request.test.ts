@@ -15,6 +15,7 @@ import {replayMemoryFor} from '../../agent/replay-memory.js';
 import {limits, type ProtocolErrorCode} from '../../source/protocol/frames.js';
 import {requestEnvelope, sealMessage, type RequestBody, type RequestEnvelope, type Signer} from '../../source/protocol/relay-envelope.js';
 import {sealArgs} from '../../source/protocol/sealed-args.js';
+import {secretArgsOf} from '../../source/protocol/secret-args.js';
 import {mintAuthority, now} from '../pki/mint.js';
 import {caDer, fleetHash, holder} from './identities.js';
 
@@ -25,6 +26,11 @@ const web1 = await holder(fleet, {role: 'agent', name: 'web1'});
 const web2 = await holder(fleet, {role: 'agent', name: 'web2'});
 const foreign = await mintAuthority('xi-exec fleet CA');
 const foreignController = await holder(foreign, {role: 'controller'});
+/** This agent's allowlist schemas: set-password's second argument is secret, vault-put's every argument after the first. */
+const schemas: Record<string, unknown> = {
+	'set-password': {type: 'array', prefixItems: [{type: 'string'}, {type: 'string', secret: true}]},
+	'vault-put': {type: 'array', prefixItems: [{type: 'string'}], items: {type: 'string', secret: true}},
+};
 const pins = {caSha256: fleetHash(fleet), controllerSerials: [controller.serial]};
 const clock = now.getTime();
 
@@ -43,7 +49,7 @@ const envelope = (fields: Partial<RequestEnvelope> = {}): RequestEnvelope => req
 const sealed = (env: RequestEnvelope, signer: Signer = controller.signer) => sealMessage(env, signer);
 
 function context(guard = new RequestGuard(new ReplayGuard(limits.clockSkewMs)), at = clock): AcceptContext {
-	return {agentName: 'web1', pins, caDer: caDer(fleet), guard, agentKey: web1.signer.key, now: at};
+	return {agentName: 'web1', pins, caDer: caDer(fleet), guard, agentKey: web1.signer.key, secretArgs: script => secretArgsOf(schemas[script]), now: at};
 }
 
 test('a request signed by the pinned controller for this agent is accepted as the run frame it carries', t => {
@@ -223,5 +229,42 @@ for (const c of sealedRefusals) {
 		const env = c.env();
 		const verdict = acceptRequest(sealed(env), context());
 		t.like(verdict, {ok: false, code: c.code, reason: typeof c.reason === 'string' ? c.reason : c.reason(env)});
+	});
+}
+
+/** A run of `script` with `args`, the values at `seal` sealed to this agent for the envelope, and `plain` put in the args afterwards. */
+function runSealing(script: string, args: string[], seal: number[], plain: Record<number, string> = {}): RequestEnvelope {
+	const env = envelope({body: {type: 'run', script, caller: 'alice', args}});
+	const result = sealArgs(args, seal, web1.certificate, {id: env.id, agent: 'web1', nonce: env.nonce});
+	const sent = result.args.map((value, index) => plain[index] ?? value);
+	return {...env, ...(result.sealed ? {sealed: result.sealed} : {}), body: {type: 'run', script, caller: 'alice', args: sent}};
+}
+
+const plaintextRefusal = (which: string, script: string, one = true) => `${which} of ${script} ${one ? 'is' : 'are'} secret on this agent (its allowlist schema) but came in plaintext, not sealed to this agent's key: nothing ran. The broker saw ${one ? 'that value' : 'those values'}: change ${one ? 'it' : 'them'}, then run again (the controller seals what the agent describes as secret)`;
+
+/** The agent's own rule: what its allowlist marks secret must come sealed, whatever the controller chose to seal. */
+const secretCases: Array<{title: string; env: () => RequestEnvelope; refused?: string; args?: string[]}> = [
+	{title: 'a secret position sent in plaintext (nothing sealed)', env: () => runSealing('set-password', ['alice', 'hunter2'], []), refused: plaintextRefusal('argument 2', 'set-password')},
+	{title: 'a sealed blob for the wrong position (the first sealed, the secret second in plaintext)', env: () => runSealing('set-password', ['alice', 'hunter2'], [0]), refused: plaintextRefusal('argument 2', 'set-password')},
+	{title: 'a secret position both sealed and in plaintext', env: () => runSealing('set-password', ['alice', 'hunter2'], [1], {1: 'hunter2'}), refused: 'sealed argument positions 1 do not match the run\'s 2 arguments (each sealed one must be "")'},
+	{title: 'an empty secret in plaintext (still not sealed)', env: () => runSealing('set-password', ['alice', ''], []), refused: plaintextRefusal('argument 2', 'set-password')},
+	{title: 'secret positions from "items": two of three in plaintext', env: () => runSealing('vault-put', ['path', 'one', 'two'], [1]), refused: plaintextRefusal('argument 3', 'vault-put')},
+	{title: 'secret positions from "items": none sealed', env: () => runSealing('vault-put', ['path', 'one', 'two'], []), refused: plaintextRefusal('arguments 2, 3', 'vault-put', false)},
+	{title: 'the secret sealed: accepted, opened in place', env: () => runSealing('set-password', ['alice', 'hunter2'], [1]), args: ['alice', 'hunter2']},
+	{title: 'more than the secret sealed (a controller that could not describe seals all): accepted', env: () => runSealing('set-password', ['alice', 'hunter2'], [0, 1]), args: ['alice', 'hunter2']},
+	{title: 'a run with fewer arguments than the secret position: nothing secret was sent', env: () => runSealing('set-password', ['alice'], []), args: ['alice']},
+	{title: 'a script with no secret in plaintext: accepted', env: () => runSealing('hello', ['alice', 'hunter2'], []), args: ['alice', 'hunter2']},
+	{title: 'a script this agent does not have, in plaintext: left to the run\'s own refusal (unknown script)', env: () => runSealing('ghost', ['x'], []), args: ['x']},
+];
+
+for (const c of secretCases) {
+	test(`secrets: ${c.title}`, t => {
+		const verdict = acceptRequest(sealed(c.env()), context());
+		if (c.refused) {
+			t.like(verdict, {ok: false, code: 'forbidden', reason: c.refused});
+		} else {
+			t.true(verdict.ok, verdict.ok ? '' : verdict.reason);
+			t.deepEqual(verdict.ok && verdict.frame.type === 'run' ? verdict.frame.args : undefined, c.args);
+		}
 	});
 }

@@ -4,7 +4,9 @@
  * broker) and an agent on direct TLS, and the `xi-exec` CLI itself. `xi-exec run` reaches both in
  * one run through the same run path (the registry record's transport chooses the link), `agents`
  * describes the relay agent through the broker, and both audit logs hold the run under one
- * request id, the agent's with the controller's signed head as witness.
+ * request id, the agent's with the controller's signed head as witness. Secrets: sealed on the
+ * way, and refused by the agent when an argument its allowlist marks secret comes in plaintext
+ * (a table of cases, and an entry that became secret after the controller described it).
  */
 import {randomBytes} from 'node:crypto';
 import {readFileSync, writeFileSync} from 'node:fs';
@@ -14,7 +16,11 @@ import {connect, type NatsConnection} from '@nats-io/transport-node';
 import {allowScript} from '../../agent/commands.js';
 import {agentPaths, readAgentConfig, writeAgentConfig} from '../../agent/home.js';
 import {controllerPaths, loadControllerCredentials, openControllerRegistry} from '../../source/home.js';
+import {openRelayLink} from '../../source/dispatch/relay-link.js';
+import {certificateFacts} from '../../source/pki/certificate-facts.js';
 import {requestEnvelope, sealMessage, signerFromPem, type RequestEnvelope} from '../../source/protocol/relay-envelope.js';
+import {sealArgs} from '../../source/protocol/sealed-args.js';
+import {noSecrets, secretArgsOf} from '../../source/protocol/secret-args.js';
 import {relaySubjects} from '../../source/protocol/relay-subjects.js';
 import {brokerTls} from '../../source/relay/broker-tls.js';
 import {controllerCli, createController, enrolAgent, freePort, installFixture, installScript, runCli, startAgent, temporaryDirectory, waitFor, type RunningAgent, type TestAgent} from '../helpers/fleet.js';
@@ -233,6 +239,97 @@ test.serial('a sealed blob moved into another envelope is refused, with its reas
 	const refusedThere = await waitFor(() => records(otherLog).find(record => record['event'] === 'relay.refused' && record['requestId'] === 'relay-other-sealed'), 'the other agent\'s refusal');
 	t.like(refusedThere, {source: 'relay', code: 'forbidden', reason: 'the sealed arguments of request relay-other-sealed do not open with agent dual1\'s key (sealed for another request or agent, or altered on the way)'});
 	t.throws(() => readFileSync(join(fleet!.received, 'got-mallory')), {code: 'ENOENT'});
+});
+
+/** Signs and publishes a run envelope on nat1's request subject as the controller would (the test holds its key). */
+async function publishRun(env: RequestEnvelope): Promise<void> {
+	const credentials = loadControllerCredentials(controllerPaths(fleet!.controllerHome));
+	fleet!.spy.publish(relaySubjects.requests(env.agent), sealMessage(env, signerFromPem(credentials.key, credentials.cert)));
+	await fleet!.spy.flush();
+}
+
+/** A set-password run for nat1 with `args`, the values at `seal` sealed to nat1's key for this envelope, and `plain` put back in clear afterwards. */
+async function setPasswordEnvelope(id: string, args: string[], seal: number[], plain: Record<number, string> = {}): Promise<RequestEnvelope> {
+	const registry = await openControllerRegistry(controllerPaths(fleet!.controllerHome)).read();
+	const nat1 = registry.agents.find(agent => agent.name === 'nat1')!;
+	const credentials = loadControllerCredentials(controllerPaths(fleet!.controllerHome));
+	const facts = certificateFacts(Buffer.from(credentials.cert))!;
+	const env = requestEnvelope({id, seq: 1, agent: 'nat1', fleet: certificateFacts(Buffer.from(credentials.ca))!.publicKeySha256, serial: facts.serial, iat: Date.now(), body: {type: 'run', script: 'set-password', caller: 'mallory', args}});
+	const result = sealArgs(args, seal, nat1.certificate!, {id, agent: 'nat1', nonce: env.nonce});
+	return {...env, ...(result.sealed ? {sealed: result.sealed} : {}), body: {type: 'run', script: 'set-password', caller: 'mallory', args: result.args.map((value, index) => plain[index] ?? value)}};
+}
+
+const plaintextReason = (script: string) => `argument 2 of ${script} is secret on this agent (its allowlist schema) but came in plaintext, not sealed to this agent's key: nothing ran. The broker saw that value: change it, then run again (the controller seals what the agent describes as secret)`;
+
+test.serial('the agent refuses a secret argument that came in plaintext, whatever the controller sealed: each case audited, nothing run', async t => {
+	if (missing) {
+		t.log(`skipped: ${missing}`);
+		return t.pass();
+	}
+
+	const agentLog = agentPaths(fleet!.agents.nat1!.home).auditLog;
+	const secret = `S3cr3t-${randomBytes(12).toString('hex')}`;
+	const cases: Array<{id: string; user: string; seal: number[]; plain?: Record<number, string>; reason: string}> = [
+		{id: 'relay-plain-secret1', user: 'carol', seal: [], reason: plaintextReason('set-password')},
+		{id: 'relay-plain-secret2', user: 'dan', seal: [0], reason: plaintextReason('set-password')},
+		{id: 'relay-plain-secret3', user: 'erin', seal: [1], plain: {1: secret}, reason: 'sealed argument positions 1 do not match the run\'s 2 arguments (each sealed one must be "")'},
+	];
+	for (const each of cases) {
+		await publishRun(await setPasswordEnvelope(each.id, [each.user, secret], each.seal, each.plain));
+	}
+
+	for (const each of cases) {
+		const refused = await waitFor(() => records(agentLog).find(record => record['event'] === 'relay.refused' && record['requestId'] === each.id), `the refusal of ${each.id}`);
+		t.like(refused, {source: 'relay', code: 'forbidden', reason: each.reason}, each.id);
+		t.false(records(agentLog).some(record => record['requestId'] === each.id && record['event'] === 'request.received'), `${each.id} never reached the run`);
+		t.throws(() => readFileSync(join(fleet!.received, `got-${each.user}`)), {code: 'ENOENT'}, `${each.id}: the script never ran`);
+	}
+
+	t.false(readFileSync(agentLog, 'utf8').includes(secret), 'the refusals do not repeat the secret');
+	t.false(fleet!.running[0]!.lines.some(line => line.includes(secret)), 'nor does the agent\'s log');
+});
+
+test.serial('an entry that became secret after the controller described it: the plaintext run is refused, the next run described again is sealed', async t => {
+	if (missing) {
+		t.log(`skipped: ${missing}`);
+		return t.pass();
+	}
+
+	const nat1 = fleet!.running[0]!;
+	const paths = agentPaths(fleet!.agents.nat1!.home);
+	const setPin = installScript('set-pin', `#!/bin/sh\nprintf '%s' "$2" > "${fleet!.received}/pin-$1"\n`);
+	const reload = async () => {
+		const before = nat1.lines.filter(line => line.includes('"event":"allowlist.reloaded"')).length;
+		nat1.process.kill('SIGHUP');
+		await waitFor(() => (nat1.lines.filter(line => line.includes('"event":"allowlist.reloaded"')).length > before ? true : undefined), 'the allowlist to be reloaded');
+	};
+
+	allowScript(paths, 'set-pin', setPin, {description: 'sets a PIN', schema: JSON.stringify({type: 'array', prefixItems: [{type: 'string'}, {type: 'string'}], minItems: 2, items: false})});
+	await reload();
+	const credentials = loadControllerCredentials(controllerPaths(fleet!.controllerHome));
+	const record = (await openControllerRegistry(controllerPaths(fleet!.controllerHome)).read()).agents.find(agent => agent.name === 'nat1')!;
+	const target = {name: 'nat1', serial: record.serial, certificate: record.certificate!};
+	const link = await openRelayLink({url: fleet!.broker.url, credentials});
+	t.teardown(async () => link.close());
+	const described = await link.exchange(target, {type: 'describe', id: 'relay-describe-pin1'}, {connectTimeoutMs: 10_000, deadlineMs: 30_000});
+	const scripts = described.kind === 'terminal' && described.frame.type === 'description' ? described.frame.scripts : [];
+	t.deepEqual(secretArgsOf(scripts.find(script => script.name === 'set-pin')?.args), noSecrets, 'described with nothing secret');
+
+	// The operator marks the PIN secret on the host after that description.
+	allowScript(paths, 'set-pin', setPin, {description: 'sets a PIN', schema: JSON.stringify({type: 'array', prefixItems: [{type: 'string'}, {type: 'string', secret: true}], minItems: 2, items: false})});
+	await reload();
+	const pin = String(randomBytes(4).readUInt32BE());
+	const end = await link.exchange(target, {type: 'run', id: 'relay-stale-pin01', script: 'set-pin', args: ['frank', pin], caller: 'alice', timeoutMs: 20_000}, {connectTimeoutMs: 10_000, deadlineMs: 30_000});
+	t.deepEqual(end, {kind: 'terminal', frame: {v: 1, type: 'error', id: 'relay-stale-pin01', code: 'forbidden', message: `refused: ${plaintextReason('set-pin')}`}});
+	const agentLog = agentPaths(fleet!.agents.nat1!.home).auditLog;
+	t.like(records(agentLog).find(record => record['event'] === 'relay.refused' && record['requestId'] === 'relay-stale-pin01'), {code: 'forbidden', reason: plaintextReason('set-pin')});
+	t.throws(() => readFileSync(join(fleet!.received, 'pin-frank')), {code: 'ENOENT'}, 'never run');
+
+	// xi-exec run describes the agent again and seals the PIN: it runs.
+	const next = String(randomBytes(4).readUInt32BE());
+	const result = await runCli(controllerCli, ['run', 'set-pin', '--on', 'nat1', '--json', '--home', fleet!.controllerHome, '--', 'frank', next]);
+	t.is(result.code, 0, result.stderr + result.stdout);
+	t.is(readFileSync(join(fleet!.received, 'pin-frank'), 'utf8'), next);
 });
 
 const runDocument = (stdout: string) => JSON.parse(stdout) as {requestId: string; results: Array<Record<string, unknown>>};
