@@ -11,8 +11,10 @@
  * reply that covers it has arrived. A cancel is a
  * second envelope of the same request id with its own reply chain; the run's result still ends
  * the exchange. A renewal's `certificate` is one too, and its answer (`renewed`) ends it. With no connection to the agent to watch, an agent acknowledges a run
- * (`ack`) as soon as it accepts the envelope, and "unreachable" means no signed answer within the
- * connect timeout: the agent is not connected to the broker, or the broker did not deliver. Every NATS callback is guarded (one that throws would stop the connection's handling).
+ * (`ack`, unsigned: its chain is covered by the next signed reply) as soon as it accepts the
+ * envelope, and "unreachable" means no answer in the request's chain within the connect timeout:
+ * the agent is not connected to the broker, or the broker did not deliver. An unsigned ack is
+ * not trusted for anything else: if nothing signed follows, the status question decides. Every NATS callback is guarded (one that throws would stop the connection's handling).
  *
  * A run's secret arguments (`sealArgs`) are sealed to the agent's certificate key as the
  * registry holds it (protocol/sealed-args.ts), bound to the one envelope that carries them.
@@ -162,11 +164,16 @@ export async function openRelayLink(options: {url: string; credentials: {key: st
 				});
 			};
 
-			const onFrame = (frame: ResponseFrame, chain: string) => {
+			/** The agent answered: from now on the deadline, not the connect timeout, bounds the exchange. */
+			const heard = () => {
 				if (!answered) {
 					answered = true;
 					ending.after(exchangeOptions.deadlineMs, () => finish({kind: 'deadline'}));
 				}
+			};
+
+			const onFrame = (frame: ResponseFrame, chain: string) => {
+				heard();
 
 				if (statusChains.has(chain)) {
 					if (frame.type === 'ack' && !frame.found) {
@@ -221,8 +228,11 @@ export async function openRelayLink(options: {url: string; credentials: {key: st
 					}
 
 					case 'pending': {
-						// In its place in the run's chain, not yet covered by a signature: the run is not quiet; nothing else is known yet.
+						// In its place in the run's chain, not yet covered by a signature: the run is not quiet, and
+						// not unreachable either (its first ack is unsigned: a result lost after it is asked for with
+						// a status question, whose signed answer decides). Nothing else is known yet.
 						if (!statusChains.has(verdict.chain) && sent.get(verdict.chain) !== 'cancel') {
+							heard();
 							quiet();
 						}
 
