@@ -129,7 +129,14 @@ export function fileLimitNote(settings: Settings): {note: string; tooLow: boolea
 export const floorHost = '127.0.0.2';
 
 /**
- * A block of `count` free ports on 127.0.0.1 and floorHost (each probed by listening on it),
+ * The agents listen on a loopback address of their own: the project's tests and other programs on
+ * a shared machine listen on 127.0.0.1, and a block of 10,000 free ports there was often not to
+ * be had (a few listeners at 12067 leave no gap that size below 20000).
+ */
+export const agentHost = '127.0.0.3';
+
+/**
+ * A block of `count` free ports on agentHost and floorHost (each probed by listening on it),
  * below the kernel's ephemeral range and 20000 (20000-40000 is where the project's tests put their
  * agents): between 10000 and 20000 when it fits there, else from 2048 (10,000 agents).
  */
@@ -139,17 +146,17 @@ export async function freePortBlock(count: number): Promise<number> {
 	const bottom = top - count >= 10_000 ? 10_000 : 2048;
 	const ceiling = top - count;
 	if (ceiling < bottom) {
-		throw new Error(`${count} ports do not fit between ${bottom} and ${top} on 127.0.0.1: use fewer agents (BENCH_SIZES)`);
+		throw new Error(`${count} ports do not fit between ${bottom} and ${top} on ${agentHost}: use fewer agents (BENCH_SIZES)`);
 	}
 
 	for (let attempt = 0; attempt < 20; attempt++) {
 		const base = bottom + Math.floor(Math.random() * Math.max(1, ceiling - bottom));
-		if (await allFree('127.0.0.1', base, count) && await allFree(floorHost, base, count)) {
+		if (await allFree(agentHost, base, count) && await allFree(floorHost, base, count)) {
 			return base;
 		}
 	}
 
-	throw new Error(`found no ${count} free consecutive ports on 127.0.0.1 and ${floorHost} between ${bottom} and ${top}`);
+	throw new Error(`found no ${count} free consecutive ports on ${agentHost} and ${floorHost} between ${bottom} and ${top}`);
 }
 
 async function allFree(host: string, base: number, count: number): Promise<boolean> {

@@ -1,12 +1,13 @@
 /**
  * The bench fleet on disk: one controller home (fleet CA, controller certificate, registry) and one
  * agent home per agent, each with its own key and certificate minted by our pki module (the way
- * pairing issues them), its own port on 127.0.0.1 and /usr/bin/uptime on its allowlist.
+ * pairing issues them), its own port on agentHost (127.0.0.3) and /usr/bin/uptime on its allowlist.
  */
 import {chmodSync, copyFileSync, cpSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {controllerPaths, loadControllerCredentials, openControllerRegistry, type TlsCredentials} from '../source/home.js';
 import {certificateSha256, generateKeyPair, issueCertificate, normaliseSerial, privateKeyToPem, publicKeySha256} from '../source/pki/index.js';
+import {agentHost} from './environment.js';
 import {cachedFleet} from './fleet-cache.js';
 import {loadIssuer, type Issuer} from './issuer.js';
 import {addAgent, type AgentRecord, type Registry} from '../source/registry/model.js';
@@ -36,7 +37,7 @@ export function agentName(index: number): string {
 }
 
 /**
- * A fleet of `count` agents on ports firstPort, firstPort + 1, ... of 127.0.0.1, registered in one
+ * A fleet of `count` agents on ports firstPort, firstPort + 1, ... of agentHost, registered in one
  * update. Their keys and certificates come from the fleet cache (fleet-cache.ts; minted on the
  * first run of a size). Their homes are written fresh: one template home made by the agent's own
  * commands (init, allowlist entry, pins: the real formats and checks), copied for each agent with
@@ -60,7 +61,7 @@ export async function createFleet(root: string, count: number, firstPort: number
 		const port = firstPort + index;
 		const paths = agentPaths(join(root, 'agents', minted.name));
 		mkdirSync(paths.home, {recursive: true, mode: 0o700});
-		writeFileSync(paths.config, JSON.stringify({...config, name: minted.name, listen: `127.0.0.1:${port}`, limits: {...config.limits, handshakeTimeoutMs: benchHandshakeTimeoutMs}}, null, '\t') + '\n', {mode: 0o600});
+		writeFileSync(paths.config, JSON.stringify({...config, name: minted.name, listen: `${agentHost}:${port}`, limits: {...config.limits, handshakeTimeoutMs: benchHandshakeTimeoutMs}}, null, '\t') + '\n', {mode: 0o600});
 		writeFileSync(paths.allowlist, files.allowlist, {mode: 0o600});
 		writeFileSync(paths.pins, files.pins, {mode: 0o600});
 		writeFileSync(paths.ca, files.ca, {mode: 0o644});
@@ -70,7 +71,7 @@ export async function createFleet(root: string, count: number, firstPort: number
 		writeFileSync(paths.cert, certificate, {mode: 0o644});
 		const record: AgentRecord = {
 			name: minted.name,
-			address: `127.0.0.1:${port}`,
+			address: `${agentHost}:${port}`,
 			tags: {bench: 'yes'},
 			serial: minted.serial,
 			fingerprint: minted.fingerprint,
@@ -109,7 +110,7 @@ export async function mintAgent(issuer: Issuer, directory: string, name: string,
 	const home = join(directory, name);
 	mkdirSync(directory, {recursive: true});
 	const paths = agentPaths(home);
-	const address = `127.0.0.1:${port}`;
+	const address = `${agentHost}:${port}`;
 	initAgent(paths, {name, listen: address, tags: ['bench=yes']});
 	const config = readAgentConfig(paths);
 	writeAgentConfig(paths, {...config, limits: {...config.limits, handshakeTimeoutMs: benchHandshakeTimeoutMs}});

@@ -12,7 +12,7 @@ import type {DelayHostInput} from './delay-host.js';
 import type {ProxyRoute} from './delay-proxy.js';
 import {controllerHomeWith, script, type BenchFleet} from './fleet.js';
 import {floorFanOut} from './floor.js';
-import {floorHost} from './environment.js';
+import {agentHost, floorHost} from './environment.js';
 import type {HostMessage} from './host-protocol.js';
 import {dealRoundRobin, startHosts} from './hosts.js';
 import {parallelSsh, parallelSshDefault, sshRun, startLoopbackSshd, type LoopbackSshd, type SshTools} from './loopback-sshd.js';
@@ -95,7 +95,7 @@ export async function measureLatency(report: Report, fleet: BenchFleet, tools: S
 	}
 
 	const routes: ProxyRoute[] = [
-		...fleet.agents.slice(0, size).map((agent, index) => ({listen: agentProxy(index), target: agent.port})),
+		...fleet.agents.slice(0, size).map((agent, index) => ({listen: agentProxy(index), target: agent.port, targetHost: agentHost})),
 		...settings.floorPorts.slice(0, size).map((port, index) => ({listen: floorProxy(index), target: port, targetHost: floorHost})),
 		...(sshd ? [{listen: sshdProxy, target: sshd.port}] : []),
 	];
