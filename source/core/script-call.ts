@@ -12,6 +12,7 @@ import {checkScope, type TokenScope} from '../policy/tokens.js';
 import {describeSchemaError} from '../protocol/args-schema.js';
 import type {AgentRecord, Registry} from '../registry/model.js';
 import {resolveTargets} from '../registry/resolve-targets.js';
+import type {Discovered} from '../dispatch/discover.js';
 import type {DiscoveryCache} from './discovery-cache.js';
 import {buildCatalog, variantFor, type CatalogScript} from './script-catalog.js';
 
@@ -38,7 +39,7 @@ export async function checkScriptCall(ports: ScriptCallPorts, call: ScriptCall, 
 	const found = await ports.discovery.discover(targets, {maxAgeMs: ports.discoveryMaxAgeMs});
 	const entry = buildCatalog(found, name => name === call.script).scripts[0];
 	if (!entry) {
-		throw new XiError('SCRIPT_UNKNOWN', `No reachable selected agent has ${call.script} on its allowlist${words.scriptsListed === undefined ? '' : ` (${words.scriptsListed} lists the scripts there are)`}.`);
+		throw new XiError('SCRIPT_UNKNOWN', `No reachable selected agent has ${call.script} on its allowlist${words.scriptsListed === undefined ? '' : ` (${words.scriptsListed} lists the scripts there are)`}.${silentAgents(found)}`);
 	}
 
 	for (const target of targets) {
@@ -49,4 +50,10 @@ export async function checkScriptCall(ports: ScriptCallPorts, call: ScriptCall, 
 	}
 
 	return {targets, entry};
+}
+
+/** The selected agents that did not answer, and why: a script "unknown" only because its hosts were out of reach says so. */
+function silentAgents(found: readonly Discovered[]): string {
+	const silent = found.filter(agent => agent.status === 'unreachable');
+	return silent.length === 0 ? '' : ` Not answering: ${silent.map(agent => `${agent.name} (${agent.reason ?? 'unreachable'})`).join(', ')}; try again when they are reachable.`;
 }
