@@ -5,11 +5,15 @@
  *     the real console (Ink rendering into a terminal of 80×24 that counts what it is sent, keys
  *     typed into it, the real ConsoleCore); beside the same core's run with no screen (from the
  *     call to its first result) and `xi-exec run` (from spawn to its first line of output);
- *   - terminal bytes per second during the run: what the console writes to the terminal (whole
- *     frames, throttled by its frame clock) against what the CLI writes for the same run.
+ *   - the console's own share of the first output: from the core telling the console its first
+ *     result to the frame that shows it (a note per run);
+ *   - terminal bytes per second during the run: what the console writes to the terminal (frames
+ *     as the lines that changed, ui/line-diff.ts, on its frame clock) against what the CLI writes
+ *     for the same run.
  *
  * Ink writes only the final frame when CI is set: with CI set, the console is not measured. React
- * and Ink are loaded in their production builds, as `xi-exec` loads them (ui/start-console.tsx).
+ * and Ink are loaded in their production builds and render with the options `xi-exec` uses
+ * (ui/start-console.tsx).
  * Run alone (a fleet of its own): node --import=tsx bench/console.ts
  */
 import {EventEmitter} from 'node:events';
@@ -18,8 +22,9 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {performance} from 'node:perf_hooks';
 import {spawn} from 'node:child_process';
-import {stripVTControlCharacters} from 'node:util';
 import {controllerPaths} from '../source/home.js';
+import {lineDiffStream} from '../source/ui/line-diff.js';
+import {Screen} from './console-screen.js';
 import {createConsoleCore} from '../source/ui/console-core.js';
 import {cleanUp, cleanUpOnSignals, trackChild, trackPath} from './cleanup.js';
 import {freePortBlock, missingBuild} from './environment.js';
@@ -30,22 +35,21 @@ import {median} from './processes.js';
 import {createReport, type Report} from './report.js';
 import {formatTable, ratio, seconds} from './table.js';
 
-/** A terminal of 80×24 that keeps the last frame Ink sent it and counts every byte. */
+/** A terminal of 80×24 that shows what it was sent (console-screen.ts) and counts every byte. */
 class Terminal extends EventEmitter {
 	readonly columns = 80;
 	readonly rows = 24;
 	readonly isTTY = true;
 	bytes = 0;
-	frame = '';
+	private readonly screen = new Screen(this.rows);
+	get frame(): string {
+		return this.screen.text();
+	}
+
 	write(chunk: string | Uint8Array): boolean {
 		const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
 		this.bytes += Buffer.byteLength(text);
-		// A frame comes as one write; the cursor's show and hide alone are not frames.
-		const frame = stripVTControlCharacters(text);
-		if (frame.trim() !== '') {
-			this.frame = frame;
-		}
-
+		this.screen.write(text);
 		return true;
 	}
 }
@@ -91,19 +95,30 @@ async function until(what: string, check: () => boolean, last: () => string, lim
  */
 const shown = /(^|\n|· )\d+ (ok|failed|timeout|unreachable|denied|error)\b/;
 
-/** One run in the console on every agent of `home`: first output (ms after Enter) and terminal bytes per second. */
-async function consoleRun(home: string, hosts: number): Promise<{firstMs: number; bytesPerSecond: number; runMs: number}> {
-	process.env['NODE_ENV'] ??= 'production';
-	const [{render}, {createElement}, {App}] = await Promise.all([import('ink'), import('react'), import('../source/ui/app.js')]);
+type ConsoleRun = {firstMs: number; bytesPerSecond: number; runMs: number; resultToFrameMs: number};
+
+/**
+ * One run in the console on every agent of `home`: first output (ms after Enter), the part of it
+ * from the core's first result to the frame showing it, and terminal bytes per second.
+ */
+async function consoleRun(home: string, hosts: number): Promise<ConsoleRun> {
+	const {render, createElement, App, renderOptions} = await loadInk();
 	const terminal = new Terminal();
 	const keyboard = new Keyboard();
-	const core = createConsoleCore(controllerPaths(home), {caller: 'bench@console', pairListen: {host: '127.0.0.1', port: 0}});
+	const real = createConsoleCore(controllerPaths(home), {caller: 'bench@console', pairListen: {host: '127.0.0.1', port: 0}});
+	let resultAt: number | undefined;
+	const core: typeof real = {...real, run: (request, onEvent) => real.run(request, event => {
+		if (event.type === 'agent-finished') {
+			resultAt ??= performance.now();
+		}
+
+		onEvent(event);
+	})};
 	const instance = render(createElement(App, {core, title: 'xi-exec', refreshMs: 0}), {
-		stdout: terminal as unknown as NodeJS.WriteStream,
+		...renderOptions,
+		stdout: lineDiffStream(terminal as unknown as NodeJS.WriteStream),
 		stdin: keyboard as unknown as NodeJS.ReadStream,
-		exitOnCtrlC: false,
 		patchConsole: false,
-		maxFps: 10,
 	});
 	const frame = () => terminal.frame;
 	try {
@@ -118,10 +133,10 @@ async function consoleRun(home: string, hosts: number): Promise<{firstMs: number
 		const started = performance.now();
 		keyboard.type('\r');
 		await until('a host\'s result', () => shown.test(terminal.frame), frame);
-		const firstMs = performance.now() - started;
+		const shownAt = performance.now();
 		await until('the run finished', () => terminal.frame.includes('finished in'), frame);
 		const runMs = performance.now() - started;
-		return {firstMs, runMs, bytesPerSecond: (terminal.bytes - bytesBefore) / (runMs / 1000)};
+		return {firstMs: shownAt - started, runMs, resultToFrameMs: shownAt - (resultAt ?? Number.NaN), bytesPerSecond: (terminal.bytes - bytesBefore) / (runMs / 1000)};
 	} finally {
 		instance.unmount();
 		instance.cleanup();
@@ -188,8 +203,15 @@ export async function measureConsole(report: Report, options: {fleet: BenchFleet
 			{measure: `console: first output, ${size} hosts`, value: seconds(first), ratio: `${ratio(first / core)} the core alone (${seconds(core)}); ${ratio(first / cli)} the CLI from spawn (${seconds(cli)})`, ...(size === 40 ? {target: '≤ 1 s', verdict: first <= 1000 ? 'met' as const : 'MISSED' as const} : {})},
 			{measure: `console: terminal bytes/s, ${size} hosts`, value: `${Math.round(consoleBytes)} B/s`, ratio: `${ratio(consoleBytes / cliBytes)} the CLI's ${Math.round(cliBytes)} B/s`},
 		);
-		report.notes.push(`console ${size} hosts: first output (ms) ${consoleRuns.map(run => Math.round(run.firstMs)).join(', ')}; core ${coreRuns.map(Math.round).join(', ')}; CLI ${cliRuns.map(run => Math.round(run.firstMs)).join(', ')}; console run ${consoleRuns.map(run => Math.round(run.runMs)).join(', ')} ms`);
+		report.notes.push(`console ${size} hosts: first output (ms) ${consoleRuns.map(run => Math.round(run.firstMs)).join(', ')}, of which the core's first result to its frame ${consoleRuns.map(run => Math.round(run.resultToFrameMs)).join(', ')}; core ${coreRuns.map(Math.round).join(', ')}; CLI ${cliRuns.map(run => Math.round(run.firstMs)).join(', ')}; console run ${consoleRuns.map(run => Math.round(run.runMs)).join(', ')} ms`);
 	}
+}
+
+/** React, Ink and the console as `xi-exec` loads them: production builds, the same render options. */
+async function loadInk() {
+	process.env['NODE_ENV'] ??= 'production';
+	const [{render}, {createElement}, {App}, {renderOptions}] = await Promise.all([import('ink'), import('react'), import('../source/ui/app.js'), import('../source/ui/start-console.js')]);
+	return {render, createElement, App, renderOptions};
 }
 
 async function alone(): Promise<number> {

@@ -9,6 +9,7 @@
  */
 import type {ConsoleCore} from './core.js';
 import {signalStatus, type ConsoleSignal} from '../io/signal-status.js';
+import {lineDiffStream} from './line-diff.js';
 
 /**
  * React and Ink in their production builds: the development builds check every render (measured:
@@ -22,17 +23,22 @@ async function loadInk() {
 	return {render, createElement, App};
 }
 
+/**
+ * How Ink draws the console (bench/console.ts draws it the same way). What bounds the frames is
+ * the console's clock (frame-clock.tsx: four a second while something moves, a run's events on
+ * its ticks, its first output and first result at once), so Ink's own throttle is kept short: at
+ * maxFps 10 a run's first result, coming a few ms after its first output, waited for the end of
+ * Ink's 100 ms window opened by the first output's frame; at 60 a frame follows its change within
+ * 17 ms. Frames go to the terminal as the lines that changed (line-diff.ts).
+ */
+export const renderOptions = {exitOnCtrlC: false, maxFps: 60} as const;
+
 export async function startConsole(core: ConsoleCore, title?: string): Promise<number> {
 	const {render, createElement, App} = await loadInk();
 	let status = 0;
 	const instance = render(createElement(App, {core, ...(title === undefined ? {} : {title}), onQuit(quitStatus: number) {
 		status = quitStatus;
-	}}), {
-		exitOnCtrlC: false,
-		// Spinners and live output redraw at most ten times a second (Ink's default is 30). Ink 6.8's
-		// incrementalRendering left stale lines in tmux when a frame changed height: not used.
-		maxFps: 10,
-	});
+	}}), {...renderOptions, stdout: lineDiffStream(process.stdout)});
 	const leave = (signal: ConsoleSignal) => () => {
 		status = signalStatus[signal];
 		instance.unmount();
