@@ -21,6 +21,8 @@ export function normalise(frame: string | undefined): string {
 	return stripVTControlCharacters(frame ?? '')
 		.replace(spinnerGlyphs, '⠋')
 		.replace(uuid, '00000000-0000-0000-0000-000000000000')
+		// An agent's screen ("seen 4s ago"), before the column rule below would pad "seen 12s ago".
+		.replace(/\bseen \d{1,2}s ago\b/g, 'seen 0s ago')
 		// "Seen N s ago" in the fleet's SEEN column: the clock runs on while a test waits.
 		.replace(/(?<= )\d{1,2}s(?= )/g, seen => '0s'.padEnd(seen.length))
 		// And on an agent's screen ("seen 4 s ago", as `xi-exec agents` words it).
