@@ -25,6 +25,18 @@ const timestamp = text(40, {format: 'date-time'});
 const tokenRef: JsonSchema = {type: 'object', additionalProperties: false, required: ['id', 'name'], properties: {id: text(32), name: text(63)}};
 const strings: JsonSchema = {type: 'array', items: {type: 'string'}};
 
+/** The controller policy's answer for each host of the plan (approvals/host-answers.ts). */
+export const hostAnswersSchema: JsonSchema = {
+	type: 'array',
+	description: 'The controller policy\'s answer for each host, in the plan\'s order, fixed when the request was opened: `approval` when an approvals rule the run matched selects the host (named in `rules`), `allowed` when none does (it waits with the plan); `described` is false for a host that did not describe the script when the plan was made (unreachable, or not on its allowlist). Absent from requests opened by older versions.',
+	items: {
+		type: 'object',
+		additionalProperties: false,
+		required: ['agent', 'answer', 'rules', 'described'],
+		properties: {agent: text(253), answer: {enum: ['approval', 'allowed']}, rules: {type: 'array', items: text(100)}, described: {type: 'boolean'}},
+	},
+};
+
 export const approvalViewSchema: JsonSchema = {
 	type: 'object',
 	additionalProperties: false,
@@ -34,7 +46,7 @@ export const approvalViewSchema: JsonSchema = {
 		id: text(64),
 		state: {enum: ['pending', 'approved', 'rejected', 'invalidated', 'expired', 'used']},
 		planHash: text(64, {description: 'SHA-256 of the plan the approval is bound to.'}),
-		summary: {type: 'object', additionalProperties: false, required: ['script', 'args', 'targets'], properties: {script: text(64), args: strings, targets: strings, details: {type: 'object', additionalProperties: true}}},
+		summary: {type: 'object', additionalProperties: false, required: ['script', 'args', 'targets'], properties: {script: text(64), args: strings, targets: strings, details: {type: 'object', additionalProperties: true}, hosts: hostAnswersSchema}},
 		requester: {type: 'object', additionalProperties: false, required: ['token', 'caller', 'ai'], properties: {token: tokenRef, caller: text(1024), source: text(128), ai: {type: 'boolean'}}},
 		needs: {type: 'array', items: {type: 'object', additionalProperties: false, required: ['name', 'approvers', 'quorum'], properties: {name: text(100), approvers: strings, quorum: {type: 'integer', minimum: 1}}}},
 		createdAt: timestamp,

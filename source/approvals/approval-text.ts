@@ -1,10 +1,11 @@
 /**
  * An approval request in words, for the CLI and the console: the one line that says a run waits,
  * a row per request, and the plan in full (the exact hosts, the arguments with secrets hashed,
- * what else the plan fixes, who approved). Text that came from callers and agents is made
+ * the controller policy's answer for each host, what else the plan fixes, who approved). Text that came from callers and agents is made
  * visible (visible.ts). Pure: `now` comes in.
  */
 import {foldNames} from '../run/group-output.js';
+import {answerLines} from './host-answers.js';
 import {approverNames, outstanding, type ApprovalRequest} from './request.js';
 import {describeNeeds} from './requirement.js';
 import {visible} from '../output/visible.js';
@@ -30,6 +31,7 @@ export function approvalLines(request: ApprovalRequest, now: Date): string[] {
 		`script   ${visible(summary.script)}`,
 		`args     ${summary.args.length === 0 ? '(none)' : summary.args.map(arg => visible(JSON.stringify(arg))).join(' ')}`,
 		`hosts    ${summary.targets.length}: ${foldNames(summary.targets)}`,
+		...answerLines(summary.hosts ?? [], summary.script).map((line, index) => `${index === 0 ? 'policy  ' : '        '} ${visible(line)}`),
 	];
 	for (const [key, value] of Object.entries(summary.details ?? {})) {
 		if (value !== undefined && value !== null) {

@@ -16,6 +16,7 @@ import type {AuditLog} from '../audit/file-log.js';
 import {XiError} from '../errors.js';
 import {authenticateToken, type TokenRecord} from '../policy/tokens.js';
 import {hasControl} from '../protocol/text-checks.js';
+import {groupAnswers} from './host-answers.js';
 import {decideClaim, decideRejection, decideVote, decideWithdrawal, expireIfDue, openRequest, type Actor, type ApprovalRequest, type Decision, type PlanSummary, type TokenRef} from './request.js';
 import type {Requirement} from './requirement.js';
 import {pruneClosed, type ApprovalFile, type ApprovalStore} from './store.js';
@@ -58,6 +59,7 @@ export async function requestApproval(ports: ApprovalPorts, input: NewRequest): 
 			script: request.summary.script,
 			args: request.summary.args,
 			targets: request.summary.targets,
+			...(request.summary.hosts ? {hosts: groupAnswers(request.summary.hosts)} : {}),
 			requester: request.requester.token,
 			caller: request.requester.caller,
 			source: request.requester.source,

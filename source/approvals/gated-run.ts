@@ -17,7 +17,8 @@ import {approvalClaim} from './confirm.js';
 import {declaresConfirm} from './plan-binding.js';
 import {readApprovalPolicy} from './read-policy.js';
 import {isWithdrawn, type ApprovalRequest} from './request.js';
-import {approvalRequirement, describeNeeds} from './requirement.js';
+import {hostAnswers} from './host-answers.js';
+import {approvalRequirement, describeNeeds, matchingRules} from './requirement.js';
 import {resolvePlanHashWith, resolveWithEntries} from './resolve-again.js';
 import {openApprovalStore} from './store.js';
 
@@ -46,7 +47,8 @@ export async function resolveGated(ports: PlanPorts, request: RunRequest, option
 	const registry = await ports.registry.read();
 	const tags = new Map(registry.agents.map(agent => [agent.name, agent.tags]));
 	const requester = {token: plan.token ? {id: plan.token.id, name: plan.token.name} : null, ai};
-	const requirement = approvalRequirement(policy, {script: plan.script, targets: plan.targets.map(target => ({name: target.name, tags: tags.get(target.name) ?? {}})), confirm: declaresConfirm(entries)}, requester);
+	const facts = {script: plan.script, targets: plan.targets.map(target => ({name: target.name, tags: tags.get(target.name) ?? {}})), confirm: declaresConfirm(entries)};
+	const requirement = approvalRequirement(policy, facts, requester);
 	if (!requirement) {
 		return {type: 'run', plan: ai && declaresConfirm(entries) ? await resolvePlan(ports, request) : plan};
 	}
@@ -70,6 +72,7 @@ export async function resolveGated(ports: PlanPorts, request: RunRequest, option
 				...(plan.parent ? {runbook: `${plan.parent.runbook} step ${plan.parent.step}`} : {}),
 				timeout: `${plan.timeoutSeconds} s per host, ${plan.parallel} at once`,
 			},
+			hosts: hostAnswers(matchingRules(policy, facts, requester), facts, plan.entries),
 		},
 		plan,
 		requester: {token: requester.token, caller: plan.caller, ...(plan.source ? {source: plan.source} : {}), ai: requester.ai},

@@ -14,6 +14,7 @@
  * the fleet, and only an allowed approver may make a request invalid). A refusal names what to
  * do; nothing here touches a file or a clock (`now` comes in).
  */
+import type {HostAnswer} from './host-answers.js';
 import type {RequiredRule, Requirement} from './requirement.js';
 import type {SealedPlanArgs} from './sealed-args.js';
 import {tokenMatches} from './policy.js';
@@ -31,6 +32,8 @@ export type PlanSummary = {
 	targets: string[];
 	/** Anything else the plan fixes that an approver should see (rollout, runbook and step). */
 	details?: Record<string, unknown>;
+	/** The controller policy's answer for each host, in the plan's order (host-answers.ts); absent from requests opened before it was kept. */
+	hosts?: HostAnswer[];
 };
 
 export type Vote = {token: TokenRef; at: string; comment?: string};

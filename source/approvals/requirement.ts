@@ -23,7 +23,7 @@ export type RequiredRule = {name: string; approvers: string[]; quorum: number};
 export type Requirement = {rules: RequiredRule[]; expiresMs: number};
 
 export function approvalRequirement(policy: ApprovalPolicy, plan: PlanFacts, requester: Requester): Requirement | undefined {
-	const matching = policy.rules.filter(rule => ruleMatches(rule, plan, requester));
+	const matching = matchingRules(policy, plan, requester);
 	if (matching.length === 0) {
 		return undefined;
 	}
@@ -32,6 +32,11 @@ export function approvalRequirement(policy: ApprovalPolicy, plan: PlanFacts, req
 		rules: matching.map(rule => ({name: rule.name, approvers: rule.approvers, quorum: rule.quorum})),
 		expiresMs: Math.min(...matching.map(rule => rule.expiresMs)),
 	};
+}
+
+/** The rules whose every condition holds for the plan and its requester (host-answers.ts says which host each selects). */
+export function matchingRules(policy: ApprovalPolicy, plan: PlanFacts, requester: Requester): ApprovalRule[] {
+	return policy.rules.filter(rule => ruleMatches(rule, plan, requester));
 }
 
 function ruleMatches(rule: ApprovalRule, plan: PlanFacts, requester: Requester): boolean {

@@ -8,6 +8,8 @@
  */
 import {readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
+import {compileErrors, validate} from '@readme/openapi-parser';
+import {Ajv2020} from 'ajv/dist/2020.js';
 import test from 'ava';
 import {tokenCreate} from '../../source/commands/token.js';
 import {call, createToken, startApiFleet, type ApiFleet} from '../api/api-fleet.js';
@@ -251,6 +253,32 @@ test.serial('no token, a bad id and a missing reason are refused before the use 
 	t.is(pattern.json().error.code, 'USAGE');
 	const noReason = await call(fleet, 'POST', '/v1/approvals/feedbeef/reject', {token: tokens['lead-bob']!, body: {}});
 	t.deepEqual(noReason.json(), {error: {code: 'USAGE', message: 'body field reason is required.'}});
+});
+
+test.serial('the controller policy\'s per-host answer is in the request: the hosts its rule selects, and those it does not', async t => {
+	// web3 in staging (a row above moved it into production).
+	t.is((await runCli(controllerCli, ['tag', 'web3', 'env=staging'], {XI_EXEC_HOME: fleet.home})).code, 0);
+	const asked = await call(fleet, 'POST', '/v1/runs', {token: tokens['alice']!, body: {script: 'echo-args', on: ['all'], args: ['mixed']}});
+	t.is(asked.status, 409, asked.text);
+	const [, id] = /request ([0-9a-f-]{36})/.exec(asked.json().error.message as string) ?? [];
+	const shown = await call(fleet, 'GET', `/v1/approvals/${id!}`, {token: tokens['lead-bob']!});
+	t.is(shown.status, 200, shown.text);
+	const selected = (agent: string) => ({agent, answer: 'approval', rules: ['production'], described: true});
+	t.deepEqual(shown.json().summary.hosts, [selected('web1'), selected('web2'), {agent: 'web3', answer: 'allowed', rules: [], described: true}]);
+	t.like(records().findLast(record => record['event'] === 'approval.requested' && record['approvalId'] === id), {hosts: [
+		{answer: 'approval', rules: ['production'], described: true, agents: ['web1', 'web2']},
+		{answer: 'allowed', rules: [], described: true, agents: ['web3']},
+	]});
+
+	// The answer is what the published schema says (a validator we did not write reads both).
+	const document = (await call(fleet, 'GET', '/openapi.json', {token: tokens['lead-bob']!})).json();
+	const checked = await validate(structuredClone(document));
+	t.true(checked.valid, checked.valid ? '' : compileErrors(checked));
+	const schema = document.paths['/v1/approvals/{id}'].get.responses['200'].content['application/json'].schema;
+	const matches = new Ajv2020({strict: false, validateFormats: false}).compile({...schema, components: document.components});
+	t.true(matches(shown.json()), JSON.stringify(matches.errors));
+	t.false(matches({...shown.json(), summary: {...shown.json().summary, hosts: [{agent: 'web3', answer: 'maybe', rules: [], described: true}]}}), 'the schema is not a formality');
+	t.is((await call(fleet, 'POST', `/v1/approvals/${id!}/reject`, {token: tokens['alice']!, body: {reason: 'asked for the wrong hosts'}})).status, 200);
 });
 
 test.serial('the OpenAPI document publishes the approvals routes with typed answers', async t => {

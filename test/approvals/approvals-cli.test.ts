@@ -63,6 +63,11 @@ test('alice requests, bob approves from another process, the approved hosts run 
 	t.is(asked.code, 3, asked.stderr);
 	const id = requestIdOf(asked.stdout);
 	t.like(JSON.parse(asked.stdout), {approval: {id, state: 'pending', summary: {script: 'echo-args', args: ['hello'], targets: ['web1', 'web2']}, requester: {token: {name: 'alice'}}}});
+	// The controller policy's answer for each host is part of the request, and shown with its plan.
+	const answer = (agent: string) => ({agent, answer: 'approval', rules: ['production'], described: true});
+	t.deepEqual((JSON.parse(asked.stdout) as {approval: {summary: {hosts: unknown}}}).approval.summary.hosts, [answer('web1'), answer('web2')]);
+	const shown = await cli('lead-bob', 'approvals', 'show', id.slice(0, 8));
+	t.regex(shown.stdout, /^hosts {4}2: web\[1-2\]\npolicy {3}approval web\[1-2\]: rule "production" selects them$/m);
 
 	// The requester, a token-less caller, a token that is not an operator's, and a run before approval: refused.
 	const self = await cli('alice', 'approve', id);
@@ -96,6 +101,7 @@ test('alice requests, bob approves from another process, the approved hosts run 
 	// The losing claim's refusal may land before or after the winner's run.request; the rest is in order.
 	t.deepEqual(events.filter(event => event !== 'approval.refused'), ['approval.requested', 'approval.approved', 'approval.executed', 'run.request']);
 	t.deepEqual(records.filter(record => record['event'] === 'approval.refused').map(record => record['code']), ['APPROVAL_SELF', 'APPROVER_NOT_ALLOWED', 'APPROVAL_PENDING', 'APPROVAL_USED']);
+	t.like(records.find(record => record['event'] === 'approval.requested'), {hosts: [{answer: 'approval', rules: ['production'], described: true, agents: ['web1', 'web2']}]});
 	const request = records.find(record => record['event'] === 'run.request')!;
 	t.like(request, {requestId: run.requestId, approval: {id, approvers: ['lead-bob']}});
 	// Each agent saw it: its records carry the approval id, its hook the whole approval.

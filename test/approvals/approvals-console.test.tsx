@@ -48,7 +48,7 @@ test('an operator approves from the console with their own token; the requester 
 	const own = screen(tokens['alice']!);
 	const listed = await waitForFrame(own, 'run waits');
 	t.true(listed.includes(`${id.slice(0, 8)} pending  echo-args      2 hosts  alice    needs 1 more of: token:lead-*`), listed);
-	t.true(listed.includes('hosts    2: web[1-2]'), listed);
+	t.true(listed.includes('hosts    2: web[1-2]\npolicy   approval web[1-2]: rule "production" selects them\n'), listed);
 	await press(own, keys.enter, 'Type the number of hosts (2)');
 	await press(own, '2', 'then Enter: 2');
 	await press(own, keys.enter, 'cannot approve it');

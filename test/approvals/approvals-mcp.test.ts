@@ -64,6 +64,10 @@ for (const transport of ['stdio', 'http'] as const) {
 		const {approval} = asked.structuredContent;
 		t.like(asked.structuredContent, {script: 'restart-app', complete: false, results: [], approval: {state: 'pending', needs: '1 of: token:lead-*'}});
 		t.regex(asked.content[0].text, new RegExp(`^Waiting for approval: request ${approval.id} \\(needs 1 of: token:lead-\\*\\) for restart-app on 2 hosts, until .*Nothing has run\\.`));
+		// The controller policy's answer for each host, as the CLI, the API and the console show it.
+		const selected = (agent: string) => ({agent, answer: 'approval', rules: ['AI callers on confirm scripts'], described: true});
+		t.deepEqual(approval.hosts, [selected('web1'), selected('web2')]);
+		t.true(asked.content[0].text.includes(' The controller\'s policy per host: approval web[1-2]: rule "AI callers on confirm scripts" selects them. Nothing has run.'), asked.content[0].text);
 		t.false(['web1', 'web2'].some(name => agentRecords(name).some(record => record['requestId'] === asked.structuredContent.requestId)), 'nothing was asked to run before approval');
 		const requested = records(fleet.paths.auditLog).find(record => record['event'] === 'approval.requested' && record['approvalId'] === approval.id)!;
 		t.like(requested, {script: 'restart-app', args: ['now'], targets: ['web1', 'web2'], requester: {name: 'claude'}, caller: 'mcp:claude', ai: true, planHash: approval.planHash});

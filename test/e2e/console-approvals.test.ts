@@ -2,10 +2,11 @@
  * Approving in a real console: `xi-exec demo` (six real agents) gives the fleet; a policy gates
  * check-service on env=production. lead-bob's console (`xi-exec console` on the demo's home, in a
  * second tmux session at 80×24, with his operator token in XI_EXEC_TOKEN) shows the badge when
- * alice's `xi-exec run` starts waiting in another process; on the approvals screen it shows her
- * plan (the hosts, the arguments, the hash, the rule); a wrong host count is refused with its
- * message and approves nothing; the right count approves, and alice's waiting run completes on
- * exactly the approved hosts. The controller's records name bob's console as the approving client.
+ * alice's `xi-exec run --on role=web` starts waiting in another process; on the approvals screen
+ * it shows her plan (the hosts, the controller policy's answer for each, the arguments, the hash,
+ * the rule); a wrong host count is refused with its message and approves nothing; the right count
+ * approves, and alice's waiting run completes on exactly the approved hosts. The controller's
+ * records name bob's console as the approving client.
  */
 import {spawn} from 'node:child_process';
 import {readFileSync, writeFileSync} from 'node:fs';
@@ -36,7 +37,8 @@ import {missing, run, waitFor} from './helpers/tmux.js';
 	await showing(/6 of 6 agents/);
 
 	// alice asks from another process and waits there (no --no-wait).
-	const asking = spawn(process.execPath, [cli, 'run', 'check-service', '--on', 'env=production'], {env: {...env, XI_EXEC_TOKEN: alice}, stdio: ['ignore', 'pipe', 'pipe']});
+	// role=web: web1 and web2 are in production (the rule selects them), web3 in staging (it does not).
+	const asking = spawn(process.execPath, [cli, 'run', 'check-service', '--on', 'role=web'], {env: {...env, XI_EXEC_TOKEN: alice}, stdio: ['ignore', 'pipe', 'pipe']});
 	t.teardown(() => {
 		asking.kill('SIGKILL');
 	});
@@ -59,7 +61,9 @@ import {missing, run, waitFor} from './helpers/tmux.js';
 	const hosts = /^hosts {4}(\d+): (.+)$/m.exec(plan);
 	t.truthy(hosts, plan);
 	const count = Number(hosts![1]);
-	t.true(count > 1, 'the production hosts');
+	t.is(hosts![2], 'web[1-3]');
+	// The controller policy's answer for each host, under the hosts.
+	t.regex(plan, /^hosts {4}3: web\[1-3\]\npolicy {3}approval web\[1-2\]: rule "production" selects them\n {9}allowed {2}web3: no approval rule selects it$/m);
 	t.regex(plan, /^plan {5}sha256 [\da-f]{64}$/m);
 	t.regex(plan, /^needs {4}1 of: token:lead-\* \(rule "production"\)$/m);
 	t.regex(plan, /^approved \(nobody yet\)$/m);
