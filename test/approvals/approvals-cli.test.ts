@@ -121,15 +121,20 @@ test('alice requests, bob approves from another process, the approved hosts run 
 	t.is(verified.code, 0, verified.stdout + verified.stderr);
 });
 
-test('the waiting run starts when bob approves; a host joining invalidates a request; an expired one is refused', async t => {
+test('the waiting run starts when an operator approves (two approving at once start one run); a host joining invalidates a request; an expired one is refused', async t => {
 	const {controller, add, as, cli} = await fleet(t);
 	const waiting = spawnCli(controllerCli, ['run', 'echo-args', '--on', 'env=production', '--', 'now'], as('alice'));
 	const id = await waitFor(() => /waiting for approval: request ([\da-f-]{36}) \(needs 1 of: token:lead-\*\)/.exec(waiting.output().stderr)?.[1], 'the run to wait', {state: () => waiting.output()});
 	t.regex(waiting.output().stderr, /hosts {4}2: web\[1-2\]/);
-	t.is((await cli('lead-carol', 'approve', id)).code, 0);
+	// Two approvers at once, from two processes: one approves, the other is told it already is; one run starts.
+	const votes = await Promise.all([cli('lead-carol', 'approve', id), cli('lead-bob', 'approve', id)]);
+	t.deepEqual(votes.map(vote => vote.code).sort(), [0, 2], votes.map(vote => vote.stderr).join('\n'));
+	t.regex(votes.find(vote => vote.code === 2)!.stderr, /is already approved \(by lead-(bob|carol)\); it waits for alice to run it\. \(APPROVAL_CLOSED\)/);
 	const done = await waiting.done;
 	t.is(done.code, 0, done.stderr);
 	t.regex(done.stdout, /^web1 \| \[now\]$/m);
+	const ofFirst = jsonLines(join(controller, 'audit', 'controller.jsonl')).filter(record => record['approvalId'] === id || (record['approval'] as {id?: string} | undefined)?.id === id);
+	t.deepEqual(ofFirst.filter(record => record['event'] !== 'approval.refused').map(record => record['event']), ['approval.requested', 'approval.approved', 'approval.executed', 'run.request']);
 
 	// A host joins between request and approval: the approval is refused and the request is invalid for good.
 	const asked = await cli('alice', 'run', 'echo-args', '--on', 'env=production', '--no-wait', '--json', '--', 'x');
