@@ -136,33 +136,45 @@ export const floorHost = '127.0.0.2';
 export const agentHost = '127.0.0.3';
 
 /**
- * A block of `count` free ports on agentHost and floorHost (each probed by listening on it),
- * below the kernel's ephemeral range and 20000 (20000-40000 is where the project's tests put their
- * agents): between 10000 and 20000 when it fits there, else from 2048 (10,000 agents).
+ * A block of `count` free ports on agentHost and floorHost, its last `tail` ports (by default all)
+ * free on 127.0.0.1 too (sshd, the idle-RSS agent, the delayed runs' proxies listen there), each probed
+ * by listening on it, below the kernel's ephemeral range. The scan starts at a random place and
+ * moves past each port it finds taken (wrapping around once), so a few listeners anywhere, or
+ * another bench's block, cost a step rather than the run.
  */
-export async function freePortBlock(count: number): Promise<number> {
+export async function freePortBlock(count: number, tail = count): Promise<number> {
 	const [ephemeralLow] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
-	const top = Math.min(ephemeralLow ?? 32_768, 20_000);
-	const bottom = top - count >= 10_000 ? 10_000 : 2048;
+	const top = ephemeralLow ?? 32_768;
+	const bottom = 2048;
 	const ceiling = top - count;
 	if (ceiling < bottom) {
 		throw new Error(`${count} ports do not fit between ${bottom} and ${top} on ${agentHost}: use fewer agents (BENCH_SIZES)`);
 	}
 
-	for (let attempt = 0; attempt < 20; attempt++) {
-		const base = bottom + Math.floor(Math.random() * Math.max(1, ceiling - bottom));
-		if (await allFree(agentHost, base, count) && await allFree(floorHost, base, count)) {
+	const start = bottom + Math.floor(Math.random() * (ceiling - bottom));
+	for (let base = start, wrapped = false; !wrapped || base < start;) {
+		const taken = await firstTaken(agentHost, base, count) ?? await firstTaken(floorHost, base, count) ?? await firstTaken('127.0.0.1', base + count - tail, tail);
+		if (taken === undefined) {
 			return base;
+		}
+
+		base = taken + 1;
+		if (base > ceiling && !wrapped) {
+			[base, wrapped] = [bottom, true];
+		} else if (base > ceiling) {
+			break;
 		}
 	}
 
 	throw new Error(`found no ${count} free consecutive ports on ${agentHost} and ${floorHost} between ${bottom} and ${top}`);
 }
 
-async function allFree(host: string, base: number, count: number): Promise<boolean> {
+/** The first of these ports something already listens on, if any. */
+async function firstTaken(host: string, base: number, count: number): Promise<number | undefined> {
 	const servers: Server[] = [];
+	let port = base;
 	try {
-		for (let port = base; port < base + count; port++) {
+		for (; port < base + count; port++) {
 			const server = createServer();
 			servers.push(server);
 			await new Promise<void>((resolve, reject) => {
@@ -171,9 +183,9 @@ async function allFree(host: string, base: number, count: number): Promise<boole
 			});
 		}
 
-		return true;
+		return undefined;
 	} catch {
-		return false;
+		return port;
 	} finally {
 		await Promise.all(servers.map(server => new Promise(resolve => {
 			server.close(resolve);

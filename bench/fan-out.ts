@@ -88,7 +88,8 @@ async function main(): Promise<number> {
 	// idle-RSS pair and sshd, then the delayed runs' proxies and sshd.
 	const largest = Math.max(...settings.sizes);
 	const delayedSize = Math.min(100, largest);
-	const firstPort = await freePortBlock(largest + 7 + (2 * delayedSize) + 1);
+	// Only the ports past the agents' (sshd, RSS, proxies) listen on 127.0.0.1.
+	const firstPort = await freePortBlock(largest + 7 + (2 * delayedSize) + 1, 7 + (2 * delayedSize) + 1);
 	const ports = {floor: firstPort, rss: firstPort + largest, sshd: firstPort + largest + 2, release: firstPort + largest + 4, delayedSshd: firstPort + largest + 6, proxies: firstPort + largest + 7};
 	const root = trackPath(mkdtempSync(join(tmpdir(), 'xi-exec-bench-')));
 	let started = performance.now();
