@@ -65,6 +65,8 @@ export async function dispatch(targets: readonly AgentTarget[], request: AgentRu
 
 	// Hosts that printed the same thing hold one copy of it between them.
 	const outputs = createOutputSharing();
+	// Wakes the loop below when a host finishes (one waiter, rather than a race over every running host per finish).
+	let wake: (() => void) | undefined;
 	const launch = (index: number) => {
 		const target = targets[index]!;
 		const done = runOne(target, request, options, runCancel.signal, emit).then(ended => {
@@ -73,7 +75,10 @@ export async function dispatch(targets: readonly AgentTarget[], request: AgentRu
 			finished.push(result.status);
 			emit({type: 'agent-finished', result});
 		});
-		const tracked = done.finally(() => running.delete(tracked));
+		const tracked = done.finally(() => {
+			running.delete(tracked);
+			wake?.();
+		});
 		running.add(tracked);
 	};
 
@@ -112,8 +117,12 @@ export async function dispatch(targets: readonly AgentTarget[], request: AgentRu
 			break;
 		}
 
-		// Wait for the next host to finish (or for a cancel, which ends the running ones).
-		await Promise.race(running);
+		// Wait for the next host to finish (or for a cancel, which ends the running ones). Nothing
+		// finishes between the decision above and this line: both run without yielding.
+		await new Promise<void>(resolve => {
+			wake = resolve;
+		});
+		wake = undefined;
 	}
 
 	await Promise.all(running);
