@@ -284,6 +284,7 @@ function Console({core, title = 'xi-exec', onQuit, refreshMs = 30_000, extension
 							}}
 							onResult={onResult}
 							onStatus={setRunStatus}
+							fleet={fleet.agents}
 						/>
 					</Box>
 				) : null}
@@ -346,10 +347,16 @@ type RunScreenProps = {
 	onHelp: (place: KeyPlace) => void;
 	onResult: (result: AgentResult) => void;
 	onStatus: (status: RunStatus) => void;
+	/** The fleet as it is now: what a confirmation says of its targets (a rerun's, after the run taught the fleet). */
+	fleet: readonly FleetAgent[];
 };
 
-function RunScreen({core, entry, height, width, now, isActive, onBack, onAudit, onHelp, onResult, onStatus}: RunScreenProps) {
+function RunScreen({core, entry, height, width, now, isActive, onBack, onAudit, onHelp, onResult, onStatus, fleet}: RunScreenProps) {
 	const {targets, past} = entry;
+	const known = useMemo(() => {
+		const names = new Set(targets.map(target => target.name));
+		return fleet.filter(agent => names.has(agent.name));
+	}, [fleet, targets]);
 	const choices = useMemo(() => scriptChoices(targets), [targets]);
 	const [state, dispatch] = useRunScreenState(choices, targets.map(target => target.name), past ? pastRunStep(past, choices) : undefined);
 	const [viewing, setViewing] = useState<string | undefined>(undefined);
@@ -386,7 +393,7 @@ function RunScreen({core, entry, height, width, now, isActive, onBack, onAudit, 
 		return <OutputScreen agent={agent} live={live} height={height} width={width} isActive={isActive} onBack={() => setViewing(undefined)} onHelp={onHelp}/>;
 	}
 
-	return <Run state={state} targets={targets as readonly RunTarget[]} height={height} width={width} now={now}/>;
+	return <Run state={state} targets={known as readonly RunTarget[]} height={height} width={width} now={now}/>;
 }
 
 /** A past run as a finished running step: its script as the fleet offers it now (so f asks as a new run would). */

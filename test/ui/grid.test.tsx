@@ -124,3 +124,36 @@ for (const size of sizes) {
 		t.true(largest.lines <= size.rows - 1 && largest.columns <= size.columns, JSON.stringify(largest));
 	});
 }
+
+test('a grid\'s pane wraps a long reason over the lines its output does not need; a confirmation folds names that do not fit', async t => {
+	const agents = names.slice(0, 6).map((name, index) => agentRecord(name, index, {role: 'web'}));
+	const core = new FakeCore({agents, discovery: agents.map(record => reachable(record))});
+	const console = await renderApp(core, {columns: 120, rows: 40});
+	t.teardown(console.unmount);
+	await waitForFrame(console, frame => frame.includes('6 of 6 agents') && !frame.includes('checking'));
+	await press(console, 'r', 'pick one');
+	await press(console, keys.enter, 'arguments');
+	await press(console, keys.enter, 'on 6 agents?');
+	await press(console, keys.enter, 'request');
+	const [run] = core.runs;
+	const six = run!.request.targets;
+	const refused: RunEvent = {type: 'agent-finished', result: {agent: 'web2', status: 'unreachable', exitCode: null, signal: null, stdout: '', stderr: '', truncated: false, durationMs: 0, reason: 'connection refused by 127.0.0.1:7442 (is the agent running?)'}};
+	for (const event of [{type: 'run-started', requestId: run!.requestId, script: 'check-service', args: [], targets: six} as RunEvent, refused, ...six.filter(name => name !== 'web2').flatMap(name => agentRun(name, `${name}: fine\n`, {status: 'ok', exitCode: 0})), {type: 'run-finished', requestId: run!.requestId} as RunEvent]) {
+		run!.emit(event);
+	}
+
+	const frame = await waitForFrame(console, 'finished in');
+	const pane = frame.split('\n').filter(line => line.startsWith('│ ')).map(line => line.slice(0, 40)).join('\n');
+	t.true(pane.includes('refused by'), frame);
+	t.true(pane.includes('running?)'), `the reason in full, over three lines:\n${frame}`);
+
+	const forty = names.map((name, index) => agentRecord(name, index, {role: 'web'}));
+	const wide = await renderApp(new FakeCore({agents: forty, discovery: forty.map(record => reachable(record))}));
+	t.teardown(wide.unmount);
+	await waitForFrame(wide, frame => frame.includes('40 of 40 agents') && !frame.includes('checking'));
+	await press(wide, 'r', 'pick one');
+	await press(wide, keys.enter, 'arguments');
+	const confirm = await press(wide, keys.enter, 'on 40 agents?');
+	// As --group prints them (source/run/group-output.ts: a range keeps one width of number).
+	t.true(confirm.includes('\nweb[1-9,10-40]\n'), confirm);
+});

@@ -348,3 +348,17 @@ No reachable agent in this selection offers a script.${blank(20)}${hints.pick}`)
 	await press(console, keys.enter, () => true);
 	await press(console, keys.escape, 'Filter (/)');
 });
+
+test('run: a rerun\'s confirmation says what the run taught the fleet (a host it found unreachable)', async t => {
+	const core = new FakeCore();
+	const console = await openRun(core);
+	t.teardown(console.unmount);
+	await press(console, keys.enter, 'arguments');
+	await press(console, keys.enter, 'on 3 agents?');
+	await press(console, keys.enter, 'request');
+	const [run] = core.runs;
+	emit(run!, [...started(run!, ['web1', 'web2', 'web3']), ...agentRun('web1', '', {status: 'ok', exitCode: 0}).slice(1), ...agentRun('web3', '', {status: 'failed', exitCode: 1}).slice(1), {type: 'agent-finished', result: {agent: 'web2', status: 'unreachable', exitCode: null, signal: null, stdout: '', stderr: '', truncated: false, durationMs: 0, reason: 'connect ECONNREFUSED'}}, {type: 'run-finished', requestId: run!.requestId}]);
+	await waitForFrame(console, 'finished');
+	const confirm = await press(console, 'f', 'on 2 agents?');
+	t.true(confirm.includes('\nNot expected to run (each is reported with its state): web2 unreachable (connect\n ECONNREFUSED)\n'), `wrapped, not cut:\n${confirm}`);
+});

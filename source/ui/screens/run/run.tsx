@@ -19,6 +19,7 @@ import type {ControlEdit, RunningStep, RunScreenState} from './use-run-state.js'
 import {consoleRunDefaults, controlFields, describeControls, describeRollout} from './run-controls.js';
 import {DryRunPlan} from './dry-run-plan.js';
 import {noteLines, relayMark} from './result-notes.js';
+import {foldNames} from '../../../run/group-output.js';
 
 /** What the fleet knows of a target before the run: whether it answered, and what it offers. */
 export type RunTarget = {name: string; status: string; reason?: string; scripts: ReadonlyArray<{name: string}>};
@@ -67,17 +68,21 @@ export function Run({state, targets, height, width, now}: RunProps) {
 		}
 
 		case 'confirm': {
-			const names = state.targets.map(name => visible(name)).join(', ');
+			// Every name while they fit on the line; else folded as `--group` prints them (`web[1-24],db[1-8]`).
+			const plain = state.targets.map(name => visible(name)).join(', ');
+			const names = plain.length <= width ? plain : visible(foldNames(state.targets));
 			const notes = notExpectedToRun(state.choice, state.targets, targets);
 			const tooMany = state.choice.maxTargets !== undefined && state.targets.length > state.choice.maxTargets;
 			const rollout = `${describeRollout(state.controls, state.targets.length, consoleRunDefaults.parallel)}; ${state.controls.timeoutSeconds ?? consoleRunDefaults.timeoutSeconds} s a host`;
 			const rolloutLines = linesOf(`Rollout: ${rollout}`, width);
-			const used = 3 + rolloutLines + (notes.length > 0 ? 1 : 0) + (tooMany ? 1 : 0) + (state.editing ? 1 + linesOf(state.editing.error ?? '', width) : 0) + (state.error ? 1 : 0);
+			// Wrapped whole: a reason is never cut.
+			const notesLine = notes.length > 0 ? `Not expected to run (each is reported with its state): ${notes.join(' · ')}` : '';
+			const used = 3 + rolloutLines + linesOf(notesLine, width) + (tooMany ? 1 : 0) + (state.editing ? 1 + linesOf(state.editing.error ?? '', width) : 0) + (state.error ? 1 : 0);
 			return (
 				<Box flexDirection="column">
 					<Text bold>Run {visible(state.choice.name)}{formatArgs(redactArgs(state.args, secretArgsOf(state.choice.schema)))} on {state.targets.length} {state.targets.length === 1 ? 'agent' : 'agents'}?</Text>
-					<Text wrap="truncate-end">{names.length > width * 3 ? `${names.slice(0, width * 3)}…` : names}</Text>
-					{notes.length > 0 ? <Text color={theme.warn} wrap="truncate-end">{`Not expected to run (each is reported with its state): ${notes.join(' · ')}`}</Text> : null}
+					<Text wrap="truncate-end">{names}</Text>
+					{notes.length > 0 ? <Text color={theme.warn}>{notesLine}</Text> : null}
 					<TooMany choice={state.choice} targets={state.targets.length}/>
 					<Text><Text color={theme.dim}>Rollout: </Text>{rollout}</Text>
 					{state.editing ? <ControlInput editing={state.editing}/> : null}
@@ -218,8 +223,16 @@ export function canaryQuestion(canary: {hosts: number; rest: number}): string {
 
 function Pane({agent, live, height, width, selected, expanded = false}: {agent: AgentRunState; live: readonly LiveLine[] | undefined; height: number; width: number; selected: boolean; expanded?: boolean}) {
 	const via = relayMark(agent.result);
-	// The badge wraps in the expanded pane (a reason in full); its lines come out of the output's.
-	const badgeLines = expanded ? Math.max(1, Math.ceil((visible(agent.name).length + 4 + badgeLength(agent) + via.length) / Math.max(1, width - 4))) : 1;
+	// A reason wraps (in full in the expanded pane; in a grid's pane over the lines its output does
+	// not need, keeping one for output when there is some); the badge's lines come out of the output's.
+	const wrapped = expanded || agent.result?.reason !== undefined;
+	// A grid's pane wraps the badge beside the name and the time: in that narrower column, words broken whole.
+	const column = Math.max(8, width - 4 - visible(agent.name).length - 2 - 8 - via.length);
+	const wanted = expanded
+		? Math.max(1, Math.ceil((visible(agent.name).length + 4 + badgeLength(agent) + via.length) / Math.max(1, width - 4)))
+		: Math.ceil(badgeLength(agent) / column) + 1;
+	const hasOutput = (live?.length ?? 0) > 0 || (agent.result !== undefined && `${agent.result.stdout}${agent.result.stderr}` !== '');
+	const badgeLines = expanded ? wanted : (wrapped ? Math.max(1, Math.min(wanted, height - 2 - (hasOutput ? 1 : 0))) : 1);
 	const room = height - 2 - badgeLines;
 	const notes = paneNotes(noteLines(agent.result), room);
 	const lines = tail(agent, live, room - notes.length);
@@ -227,7 +240,7 @@ function Pane({agent, live, height, width, selected, expanded = false}: {agent: 
 		<Box flexDirection="column" borderStyle="round" borderColor={selected ? theme.accent : theme.dim} height={height} width={width} paddingX={1} overflow="hidden">
 			<Box>
 				<Box flexShrink={0}><Text bold>{visible(agent.name)}  </Text></Box>
-				<StatusBadge agent={agent} wrap={expanded ? 'wrap' : 'truncate'}/>
+				<Box height={badgeLines} overflow="hidden"><StatusBadge agent={agent} wrap={wrapped ? 'wrap' : 'truncate'}/></Box>
 				{agent.result && !expanded ? <Box flexShrink={0}><Text color={theme.dim}>{`  ${formatSeconds(agent.result.durationMs)}${via}`}</Text></Box> : null}
 				{expanded && via !== '' ? <Box flexShrink={0}><Text color={theme.dim}>{via}</Text></Box> : null}
 			</Box>
