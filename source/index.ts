@@ -10,7 +10,8 @@
 export {resolvePlan, checkRunInput, type PlanPorts, type RunRequest} from './core/run-plan.js';
 export {executePlan, type ExecutePorts, type RunExecution, type RunOutcome, type RunPorts, type RunStartOptions} from './core/run-execute.js';
 export {cancelRecordedRun, type CancelPorts} from './core/cancel-run.js';
-export {viewAgents, agentViews, agentView, presenceText, type AgentView, type AgentsViewPorts} from './core/agents-view.js';
+export {viewAgents, agentViews, agentView, presenceText, seenText, type AgentView, type AgentsViewPorts} from './core/agents-view.js';
+export type {RelayPresence} from './registry/presence-state.js';
 export {auditView, listAuditRecords, verifyAudit, type AuditFilter} from './core/audit.js';
 export {createToken, listTokens, revokeToken, type CreatedToken, type TokenPorts, type TokenView} from './core/tokens.js';
 export {controllerPaths, initControllerHome, loadControllerCredentials, openControllerRegistry, type ControllerPaths} from './home.js';

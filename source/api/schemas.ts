@@ -224,6 +224,15 @@ export const agentViewSchema: JsonSchema = object({
 	transport: {type: 'string', enum: ['tls', 'nats', 'both'], description: 'How the controller reaches the agent: direct mutual TLS, the NATS relay, or TLS with the relay as fallback.'},
 	lastSeen: nullable(timestamp),
 	lastSeenVia: {type: ['string', 'null'], enum: ['tls', 'relay', null], description: 'The link the agent last answered over (null when never seen or not known).'},
+	relayPresence: {
+		...object({
+			state: {enum: ['seen', 'not-seen', 'unwatched'], description: 'seen: a valid signed heartbeat within 60 s (two heartbeats); not-seen: none, while xi-exec serve watches its broker; unwatched: nobody watches its broker.'},
+			lastHeartbeat: nullable(timestamp),
+			broker: {type: ['string', 'null']},
+		}),
+		type: ['object', 'null'],
+		description: 'A relay agent\'s (transport nats or both) last valid signed presence heartbeat, as xi-exec serve counted it; null on direct TLS.',
+	},
 	certificateExpires: timestamp,
 	scripts: {type: 'array', items: scriptViewSchema},
 });

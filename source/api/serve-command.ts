@@ -17,7 +17,6 @@ import {XiError} from '../errors.js';
 import {formatHostPort, parseHostPort} from '../io/address.js';
 import {existsSync, readJsonFile, readTextFile} from '../io/files.js';
 import {loadControllerCredentials, loadServerCredentials, openControllerRegistry, type ControllerPaths} from '../home.js';
-import {relayBrokers} from '../relay/presence.js';
 import {exitInterrupted, type CommandIo} from '../io/command-io.js';
 
 export type ServeInput = {
@@ -85,30 +84,21 @@ export async function serveCommand(paths: ControllerPaths, input: ServeInput, io
 type ServeLog = (level: 'info' | 'error', event: string, message: string, fields?: Record<string, unknown>) => void;
 
 /**
- * Relay agents' signed presence heartbeats, for as long as serve runs: one watch per broker the
- * registry's relay agents use (relay/presence-watch.ts), so `agents` shows them "seen … via relay"
- * without asking each one. A broker that cannot be reached is logged, not fatal.
+ * Relay agents' signed presence heartbeats, for as long as serve runs (relay/presence-service.ts):
+ * one watch per broker the registry's relay agents use, brokers new in the registry picked up
+ * within 5 s, and the presence state written beside the registry, so `agents`, the console, the
+ * API and MCP show them "seen … via relay" without asking each one. A broker that cannot be
+ * reached is logged and tried again, never fatal.
  */
 async function watchRelayPresence(paths: ControllerPaths, log: ServeLog): Promise<{close: () => Promise<void>}> {
-	const brokers = relayBrokers((await openControllerRegistry(paths).read()).agents);
-	if (brokers.length === 0) {
-		return {close: async () => undefined};
-	}
-
-	const {watchPresence} = await import('../relay/presence-watch.js');
-	const watches = await Promise.all(brokers.map(async url => watchPresence({
-		url,
-		credentials: loadControllerCredentials(paths),
+	const {startPresenceService} = await import('../relay/presence-service.js');
+	return startPresenceService({
+		credentials: () => loadControllerCredentials(paths),
 		registry: openControllerRegistry(paths),
-		onRefused: (reason, agent) => log('error', 'relay.presence-refused', `A presence heartbeat was refused: ${reason}`, {broker: url, ...(agent ? {agent} : {}), reason}),
-		onError: reason => log('error', 'problem', `Relay presence: ${reason}`, {broker: url}),
-	}).catch((error: unknown) => {
-		log('error', 'problem', `Relay presence: the broker ${url} cannot be reached: ${(error as Error).message}`, {broker: url});
-		return undefined;
-	})));
-	return {close: async () => {
-		await Promise.all(watches.map(async watch => watch?.close()));
-	}};
+		onRefused: (broker, reason, agent) => log('error', 'relay.presence-refused', `A presence heartbeat was refused: ${reason}`, {broker, ...(agent ? {agent} : {}), reason}),
+		onError: (broker, reason) => log('error', 'problem', `Relay presence: ${reason}`, broker ? {broker} : {}),
+		onWatching: broker => log('info', 'relay.presence-watching', `Watching relay presence on ${broker}`, {broker}),
+	});
 }
 
 function readObservability(paths: ControllerPaths): {metricsToken?: boolean; heartbeatMs?: number} {

@@ -5,7 +5,7 @@ import type {AuditLog} from '../audit/file-log.js';
 import {certificateNotes, maintainAfterContact} from '../certificates/after-contact.js';
 import {createClientContext, type ClientContext} from '../dispatch/agent-connection.js';
 import {discoverAgents} from '../dispatch/discover.js';
-import {presenceText, viewAgents, type AgentView} from '../core/agents-view.js';
+import {seenText, viewAgents, type AgentView} from '../core/agents-view.js';
 import {loadControllerCredentials, openControllerRegistry, type ControllerPaths} from '../home.js';
 import {safeJson, visible} from '../output/visible.js';
 import {describeDrift, formatTags} from '../policy/tags.js';
@@ -73,7 +73,7 @@ export function formatAgentTable(views: readonly AgentView[], now: Date): string
 			view.transport,
 			view.status,
 			view.status === 'reachable' ? String(view.scripts.length) : '-',
-			presenceText(view, now).replace(/^seen /, ''),
+			seenText(view, now).replace(/^seen /, ''),
 			view.certificateExpires.slice(0, 10),
 			formatTags(view.tags) + (view.drifted ? ' (drifted)' : ''),
 		]),

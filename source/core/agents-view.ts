@@ -6,10 +6,13 @@
  * Being seen is one appended line of the registry's journal, not a rewrite of the registry.
  * Each agent also shows how it is reached (`transport`: tls, nats, both) and the link it last
  * answered over (`lastSeenVia`); `presenceText` words it for the faces: "seen 3 s ago via relay".
+ * A relay agent also shows its signed presence heartbeats as `xi-exec serve` counted them
+ * (`relayPresence`, registry/presence-state.ts); `seenText` folds both into what SEEN says.
  */
 import type {Discovered} from '../dispatch/discover.js';
 import {sameTags} from '../policy/tags.js';
 import type {AgentRecord, AgentTransport, SeenVia} from '../registry/model.js';
+import {emptyPresenceState, presenceStaleMs, relayPresenceOf, relayPresenceText, type PresenceState, type RelayPresence} from '../registry/presence-state.js';
 import type {RegistryStore} from '../registry/store.js';
 import {compileAdvertisedSchema} from './advertised-schema.js';
 
@@ -41,6 +44,12 @@ export type AgentView = {
 	lastSeen: string | null;
 	/** The link it answered over at lastSeen (null when never seen or not known). */
 	lastSeenVia: SeenVia | null;
+	/**
+	 * For an agent reached through the relay (transport nats or both): its last valid signed presence
+	 * heartbeat as `xi-exec serve` counted it, and whether that makes it seen now (within two
+	 * heartbeats, 60 s), not seen, or unknown because nobody watches its broker. Null on direct TLS.
+	 */
+	relayPresence: RelayPresence | null;
 	certificateExpires: string;
 	scripts: AgentScriptView[];
 };
@@ -59,6 +68,7 @@ export type AgentsViewPorts = {
  */
 export async function viewAgents(ports: AgentsViewPorts, agents: readonly AgentRecord[], showScript: (name: string) => boolean = () => true): Promise<{agents: AgentView[]; reachable: AgentRecord[]}> {
 	const found = await ports.discover(agents);
+	const presence = ports.registry.presence?.() ?? emptyPresenceState();
 	const now = ports.now().toISOString();
 	const answered = found.filter(agent => agent.status === 'reachable');
 	const reachable = new Set(answered.map(agent => agent.name));
@@ -69,7 +79,7 @@ export async function viewAgents(ports: AgentsViewPorts, agents: readonly AgentR
 	}
 
 	return {
-		agents: agentViews(agents, found, now, showScript),
+		agents: agentViews(agents, found, now, showScript, presence),
 		reachable: agents.filter(agent => reachable.has(agent.name)),
 	};
 }
@@ -79,15 +89,15 @@ export async function viewAgents(ports: AgentsViewPorts, agents: readonly AgentR
  * was seen now, over the link it answered on; the others as the registry last saw them. Pure: the
  * MCP face shows the same views without recording anything.
  */
-export function agentViews(agents: readonly AgentRecord[], found: readonly Discovered[], now: string, showScript: (name: string) => boolean = () => true): AgentView[] {
+export function agentViews(agents: readonly AgentRecord[], found: readonly Discovered[], now: string, showScript: (name: string) => boolean = () => true, presence: PresenceState = emptyPresenceState()): AgentView[] {
 	return agents.map((agent, index) => {
 		const answer = found[index]!;
 		const seen = answer.status === 'reachable' ? {at: now, via: answer.via} : {at: agent.lastSeen, via: agent.lastSeenVia};
-		return agentView(agent, answer, seen, showScript);
+		return agentView(agent, answer, seen, showScript, relayPresenceOf(agent, presence, Date.parse(now)));
 	});
 }
 
-export function agentView(record: AgentRecord, found: Discovered, seen: {at?: string | undefined; via?: SeenVia | undefined}, showScript: (name: string) => boolean): AgentView {
+export function agentView(record: AgentRecord, found: Discovered, seen: {at?: string | undefined; via?: SeenVia | undefined}, showScript: (name: string) => boolean, relayPresence: RelayPresence | null = null): AgentView {
 	return {
 		name: record.name,
 		address: record.address,
@@ -99,6 +109,7 @@ export function agentView(record: AgentRecord, found: Discovered, seen: {at?: st
 		transport: record.transport ?? 'tls',
 		lastSeen: seen.at ?? null,
 		lastSeenVia: seen.at === undefined ? null : seen.via ?? null,
+		relayPresence,
 		certificateExpires: record.certificateExpires,
 		scripts: found.scripts.filter(script => showScript(script.name)).map(script => {
 			const compiled = script.args === undefined ? undefined : compileAdvertisedSchema(script.args);
@@ -128,6 +139,26 @@ export function presenceText(seen: {lastSeen?: string | null | undefined; lastSe
 	const seconds = Math.max(0, Math.floor((now.getTime() - at) / 1000));
 	const age = seconds < 60 ? `${seconds} s` : seconds < 3600 ? `${Math.floor(seconds / 60)} min` : seconds < 172_800 ? `${Math.floor(seconds / 3600)} h` : `${Math.floor(seconds / 86_400)} d`;
 	return `seen ${age} ago${viaText(seen.lastSeenVia)}`;
+}
+
+/**
+ * What the SEEN column says: presenceText, except for a relay agent whose broker is watched, where
+ * its signed heartbeats count too: seen at the later of its last answer and its last heartbeat, and
+ * "not seen for 4 min via relay" once both are older than two heartbeats.
+ */
+export function seenText(view: Pick<AgentView, 'lastSeen' | 'lastSeenVia' | 'relayPresence'>, now: Date): string {
+	const presence = view.relayPresence;
+	if (!presence || presence.state === 'unwatched') {
+		return presenceText(view, now);
+	}
+
+	const answered = view.lastSeen ? Date.parse(view.lastSeen) : Number.NaN;
+	const heartbeat = presence.lastHeartbeat ? Date.parse(presence.lastHeartbeat) : Number.NaN;
+	if (presence.state === 'seen') {
+		return answered >= heartbeat ? presenceText(view, now) : presenceText({lastSeen: presence.lastHeartbeat, lastSeenVia: 'relay'}, now);
+	}
+
+	return now.getTime() - answered <= presenceStaleMs ? presenceText(view, now) : relayPresenceText(presence, now.getTime());
 }
 
 /** The link an agent was seen over, as presenceText ends: " via relay", " via direct TLS", or nothing when not known. */

@@ -21,6 +21,6 @@ export async function listAgentsTool(session: SessionContext, current: TokenScop
 	const found = await ports.discovery.discover(agents, {maxAgeMs: ports.discoveryMaxAgeMs});
 	const {set} = await session.toolSet(current);
 	const toolOf = new Map([...set.scripts.values()].map(entry => [entry.script, entry.tool]));
-	const views = agentViews(agents, found, ports.now().toISOString(), script => scopeAllowsScript(current, script));
+	const views = agentViews(agents, found, ports.now().toISOString(), script => scopeAllowsScript(current, script), ports.registry.presence?.());
 	return agentListResult(views.map((view, index) => mcpAgentView(view, found[index]!, toolOf)), set.hidden);
 }

@@ -5,17 +5,23 @@
  * rewrite of the whole registry. Reading lays the journal over the file; every change of the file
  * folds the journal in, and once the journal outgrows half the registry (at least 64 KiB) that
  * change moves it aside to `registry.seen.old.jsonl`, still read until the next move replaces it
- * (so a line appended to the journal just as it is moved is not lost).
+ * (so a line appended to the journal just as it is moved is not lost). And relay presence, as
+ * `xi-exec serve` counts it: `registry.presence.json`, replaced whole (registry/presence-state.ts).
  */
 import {openLockedJsonStore, type LockedJsonStore} from '../io/locked-json-store.js';
-import {writeFileAtomic} from '../io/files.js';
+import {existsSync, readTextFile, writeFileAtomic} from '../io/files.js';
 import {openSideJournal, sizeOf} from '../io/side-journal.js';
 import {emptyRegistry, parseRegistry, type Registry, type SeenVia} from './model.js';
 import {overlaySeen, parseSeen, seenLine} from './seen.js';
+import {parsePresenceState, type PresenceState} from './presence-state.js';
 
 export type RegistryStore = LockedJsonStore<Registry> & {
 	/** Records that these agents answered at `at` (ISO 8601), over `via` when known: one appended, fsynced line; read() shows it. */
 	markSeen: (names: readonly string[], at: string, via?: SeenVia) => Promise<void>;
+	/** Relay presence as `xi-exec serve` last wrote it (registry/presence-state.ts); nothing known when there is none. */
+	presence?: () => PresenceState;
+	/** Replaces the presence state whole (serve, at each flush). */
+	writePresence?: (state: PresenceState) => void;
 };
 
 const minimumJournalBytes = 64 * 1024;
@@ -44,8 +50,13 @@ export function openRegistryStore(path: string): RegistryStore {
 	});
 	const withSeen = (registry: Registry): Registry => overlaySeen(registry, parseSeen(journal.text()));
 	const update: RegistryStore['update'] = async change => base.update(async registry => change(withSeen(registry)));
+	const presencePath = presenceStatePath(path);
 	return {
 		read: async () => withSeen(await base.read()),
+		presence: () => parsePresenceState(readIfThere(presencePath)),
+		writePresence(state) {
+			writeFileAtomic(presencePath, `${JSON.stringify(state)}\n`, 0o644);
+		},
 		update,
 		async markSeen(names, at, via) {
 			if (names.length === 0) {
@@ -59,6 +70,20 @@ export function openRegistryStore(path: string): RegistryStore {
 			}
 		},
 	};
+}
+
+/** Where serve keeps relay presence for `registry.json`: `registry.presence.json`. */
+export function presenceStatePath(path: string): string {
+	return `${path.endsWith('.json') ? path.slice(0, -'.json'.length) : path}.presence.json`;
+}
+
+/** The file's text, or undefined when it is missing or unreadable (presence is then not known). */
+function readIfThere(path: string): string | undefined {
+	try {
+		return existsSync(path) ? readTextFile(path, 'the relay presence state') : undefined;
+	} catch {
+		return undefined;
+	}
 }
 
 export async function createRegistryFile(path: string): Promise<void> {

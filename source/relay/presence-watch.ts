@@ -21,6 +21,8 @@ export type PresenceWatchOptions = {
 	registry: RegistryStore;
 	onRefused: (reason: string, agent?: string) => void;
 	onError?: (reason: string) => void;
+	/** Told at each flush what counted since the last one (agent → issue time) and whether the broker connection is live now. */
+	onFlush?: (counted: ReadonlyMap<string, number>, live: boolean) => void;
 	now?: () => number;
 	flushMs?: number;
 	connect?: typeof natsConnect;
@@ -63,7 +65,7 @@ export async function watchPresence(options: PresenceWatchOptions): Promise<Pres
 
 				const verdict = checkPresence(message.subject, decoder.decode(message.data), {record: name => records.get(name), revoked, last, now: now()});
 				if (verdict.ok) {
-					counted.set(verdict.agent, Math.min(verdict.at, counted.get(verdict.agent) ?? verdict.at));
+					counted.set(verdict.agent, Math.max(verdict.at, counted.get(verdict.agent) ?? verdict.at));
 				} else {
 					options.onRefused(verdict.reason, verdict.agent);
 				}
@@ -74,12 +76,27 @@ export async function watchPresence(options: PresenceWatchOptions): Promise<Pres
 		},
 	});
 	await connection.flush();
+	let live = true;
+	void (async () => {
+		for await (const status of connection.status()) {
+			if (status.type === 'disconnect' || status.type === 'reconnect') {
+				live = status.type === 'reconnect';
+			}
+		}
+	})().catch(() => undefined);
 
 	const flush = async () => {
-		if (counted.size > 0) {
-			const names = [...counted.keys()];
-			const at = Math.min(...counted.values());
-			counted.clear();
+		const now = new Map(counted);
+		counted.clear();
+		try {
+			options.onFlush?.(now, live && !connection.isClosed());
+		} catch (error) {
+			options.onError?.(`the presence state could not be written: ${(error as Error).message}`);
+		}
+
+		if (now.size > 0) {
+			const names = [...now.keys()];
+			const at = Math.min(...now.values());
 			await options.registry.markSeen(names, new Date(at).toISOString(), 'relay').catch((error: unknown) => options.onError?.(`the registry's seen journal could not be written: ${(error as Error).message}`));
 		}
 

@@ -22,8 +22,8 @@ import {relaySubjects} from '../protocol/relay-subjects.js';
 import {safeJsonParse} from '../protocol/safe-json.js';
 import {isAgentName} from '../protocol/text-checks.js';
 
-/** How often an agent says it is there (and once as it connects). */
-export const presenceIntervalMs = 30_000;
+/** How often an agent says it is there (and once as it connects): kept with the presence state the registry's readers use. */
+export {presenceIntervalMs} from '../registry/presence-state.js';
 const maxPresenceBytes = 2048;
 
 export function presenceEnvelope(agent: string, serial: string, iat: number): PresenceEnvelope {

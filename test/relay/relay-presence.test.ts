@@ -4,9 +4,11 @@
  * permission on purpose, as a broker operator has): a presence for another agent signed with the
  * wrong key, a genuine one moved to another agent's subject or replayed, one naming the wrong
  * serial, one for an agent the registry does not hold as a relay agent, an old one signed with the
- * right key, and bytes that are not a presence. Each case asserts the exact refusal.
+ * right key, and bytes that are not a presence. Each case asserts the exact refusal. Then what
+ * operators see: `xi-exec serve` writes the presence it counted, a broker first used after it
+ * started is watched too, and `xi-exec agents` shows the agent "seen … via relay" from it.
  */
-import {readFileSync} from 'node:fs';
+import {readFileSync, statSync} from 'node:fs';
 import test from 'ava';
 import {connect, type NatsConnection} from '@nats-io/transport-node';
 import {agentPaths, readAgentConfig, writeAgentConfig} from '../../agent/home.js';
@@ -16,7 +18,7 @@ import {relaySubjects} from '../../source/protocol/relay-subjects.js';
 import {brokerTls} from '../../source/relay/broker-tls.js';
 import {presenceEnvelope} from '../../source/relay/presence.js';
 import {watchPresence, type PresenceWatch} from '../../source/relay/presence-watch.js';
-import {controllerCli, createController, enrolAgent, freePort, spawnCli, startAgent, waitFor, type RunningAgent, type TestAgent} from '../helpers/fleet.js';
+import {controllerCli, createController, enrolAgent, freePort, runCli, spawnCli, startAgent, waitFor, type RunningAgent, type TestAgent} from '../helpers/fleet.js';
 import {natsServerMissing, startBroker, type Broker} from '../helpers/nats-broker.js';
 
 const missing = natsServerMissing();
@@ -146,4 +148,49 @@ test.serial('xi-exec serve listens for presence: an agent that connects is seen 
 	t.like(JSON.parse(line) as Record<string, unknown>, {level: 'error', agent: 'web2', reason: 'agent web2\'s presence signature does not verify with its certificate'});
 	serve.child.kill('SIGTERM');
 	await serve.done;
+});
+
+test.serial('agents shows serve\'s presence: a broker first used after serve started is watched, and its agent is seen via relay', async t => {
+	if (missing) {
+		return skip(t);
+	}
+
+	const home = fleet!.controllerHome;
+	const serve = spawnCli(controllerCli, ['serve', '--listen', '127.0.0.1:0', '--home', home], {XI_EXEC_TOKEN: ''});
+	t.teardown(() => serve.child.kill('SIGTERM'));
+	await waitFor(() => (/Listening on https:/.test(serve.output().stdout) ? true : undefined), 'xi-exec serve to listen', {state: () => serve.output()});
+	// A new broker, and web2 paired to it (the registry says so) while serve runs.
+	const second = await startBroker(home, ['web2']);
+	t.teardown(async () => second.stop());
+	await openControllerRegistry(controllerPaths(home)).update(registry => ({...registry, agents: registry.agents.map(record => (record.name === 'web2' ? {...record, relay: second.url} : record))}));
+	const watching = (url: string) => serve.output().stdout.split('\n').some(line => line.includes('"event":"relay.presence-watching"') && line.includes(JSON.stringify(url)));
+	await waitFor(() => (watching(second.url) ? true : undefined), 'serve to watch the new broker', {state: () => serve.output()});
+	const paths = agentPaths(fleet!.web2.home);
+	writeAgentConfig(paths, {...readAgentConfig(paths), listen: 'none', relay: second.url});
+	const web2 = await startAgent(fleet!.web2);
+	t.teardown(async () => web2.stop());
+	const presenceOf = async (name: string) => {
+		const listed = await runCli(controllerCli, ['agents', '--json', '--on', name, '--home', home]);
+		return (JSON.parse(listed.stdout) as {agents: Array<{relayPresence: Record<string, unknown> | null}>}).agents[0]!.relayPresence;
+	};
+
+	// serve writes what it counted every 5 s.
+	let presence = await presenceOf('web2');
+	for (const started = Date.now(); presence?.['state'] !== 'seen' && Date.now() - started < 60_000;) {
+		await new Promise(resolve => setTimeout(resolve, 250));
+		presence = await presenceOf('web2');
+	}
+
+	t.like(presence, {state: 'seen', broker: second.url}, JSON.stringify(serve.output()));
+	t.true(Date.now() - Date.parse(String(presence!['lastHeartbeat'])) < 120_000);
+	const file = `${controllerPaths(home).registry.slice(0, -'.json'.length)}.presence.json`;
+	t.is(statSync(file).mode & 0o777, 0o644);
+	const table = await runCli(controllerCli, ['agents', '--on', 'web2', '--home', home]);
+	t.regex(table.stdout, /^web2 .* nats +reachable +\d+ +\d+ s ago via relay /m, table.stdout);
+	t.like(await presenceOf('web1'), {state: 'seen', broker: fleet!.broker.url}, 'the first broker is still watched');
+
+	// Once serve stops, nobody watches: the file says so at once.
+	serve.child.kill('SIGTERM');
+	await serve.done;
+	t.deepEqual((JSON.parse(readFileSync(file, 'utf8')) as {brokers: Record<string, number>}).brokers, {});
 });
