@@ -1,6 +1,7 @@
 /**
  * The execution boundary, in order: the script name's pattern and the argument limits (both
- * before any lookup), the allowlist, the files re-checked against what was loaded (the script and
+ * before any lookup), the allowlist, the digest of the entry a run was planned with against the
+ * entry now (planned-entry.ts), the files re-checked against what was loaded (the script and
  * each `#!` interpreter), a two-person approval's digest of the entry against the entry now
  * (approved-entry.ts), the argument schema, and no `-`-leading argument where the schema
  * declares no option (option-args.ts). Returns the entry to run with what the file check opened,
@@ -14,9 +15,11 @@ import type {RunFrame} from '../source/protocol/frames.js';
 import {hasControl, isScriptName} from '../source/protocol/text-checks.js';
 import {changedFile, type ExecIdentity} from './allowlist.js';
 import {approvedEntryProblem} from './approved-entry.js';
+import {plannedEntryProblem} from './planned-entry.js';
 import type {LoadedAllowlist, LoadedEntry} from './loaded-allowlist.js';
 
-export type RunDecision<Checked> = {ok: true; loaded: LoadedEntry; checked: Checked} | {ok: false; reason: string};
+/** `entryChanged`: refused because the run was planned with another entry than this one (planned-entry.ts). */
+export type RunDecision<Checked> = {ok: true; loaded: LoadedEntry; checked: Checked} | {ok: false; reason: string; entryChanged?: true};
 
 export function decideRun<Checked extends {identity: ExecIdentity}>(frame: RunFrame, allowlist: LoadedAllowlist, recheck: (loaded: LoadedEntry) => ({ok: true} & Checked) | {ok: false; reason: string}, agentName: string): RunDecision<Checked> {
 	if (!isScriptName(frame.script) || hasControl(frame.script)) {
@@ -36,6 +39,11 @@ export function decideRun<Checked extends {identity: ExecIdentity}>(frame: RunFr
 
 	if (loaded.problem !== undefined || loaded.identity === undefined) {
 		return {ok: false, reason: `script ${frame.script} is refused: ${loaded.problem ?? 'not checked'}`};
+	}
+
+	const unplanned = plannedEntryProblem(frame.entryDigest, loaded, agentName);
+	if (unplanned !== undefined) {
+		return {ok: false, reason: `script ${frame.script} is refused: ${unplanned}`, entryChanged: true};
 	}
 
 	const check = recheck(loaded);

@@ -45,7 +45,7 @@ export async function executeRun(frame: RunFrame, context: RunContext, send: (li
 			return check;
 		}, context.agentName);
 		if (!decision.ok) {
-			await run.refuse('denied', decision.reason);
+			await run.refuse('denied', decision.reason, decision.entryChanged);
 			return;
 		}
 

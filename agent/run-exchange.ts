@@ -23,7 +23,8 @@ export type RunExchange = {
 	scrub: (text: string) => string;
 	send: (line: string) => void;
 	answer: (outcome: ScriptOutcome) => void;
-	refuse: (status: 'denied' | 'error' | 'cancelled', unscrubbed: string) => Promise<void>;
+	/** `entryChanged`: the run was planned with another entry (planned-entry.ts); the result says so. */
+	refuse: (status: 'denied' | 'error' | 'cancelled', unscrubbed: string, entryChanged?: true) => Promise<void>;
 };
 
 export function runExchange(frame: RunFrame, context: RunContext, send: (line: string) => void): RunExchange {
@@ -33,8 +34,8 @@ export function runExchange(frame: RunFrame, context: RunContext, send: (line: s
 	const secret = secretArgsOf(context.allowlist.get(frame.script)?.entry.args);
 	const scrub = (text: string) => scrubSecrets(text, args, secret);
 	const logged = runFields(frame, context, redactArgs(args, secret), argsHash(args));
-	const answer = (outcome: ScriptOutcome) => {
-		send(encodeFrame(resultFrame(frame.id, outcome, recorder.signedHead())));
+	const answer = (outcome: ScriptOutcome, entryChanged?: true) => {
+		send(encodeFrame({...resultFrame(frame.id, outcome, recorder.signedHead()), ...(entryChanged ? {entryChanged} : {})}));
 	};
 
 	return {
@@ -46,11 +47,11 @@ export function runExchange(frame: RunFrame, context: RunContext, send: (line: s
 		scrub,
 		send,
 		answer,
-		async refuse(status, unscrubbed) {
+		async refuse(status, unscrubbed, entryChanged) {
 			const reason = scrub(unscrubbed);
 			context.log('run.refused', {...logged, status, reason});
 			await recorder.record('run.refused', {...logged, status, reason}).catch(() => undefined);
-			answer(notRun(status, reason));
+			answer(notRun(status, reason), entryChanged);
 		},
 	};
 }

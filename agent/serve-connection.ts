@@ -135,7 +135,7 @@ function act(context: ServerContext, connection: Connection, frame: RequestFrame
 
 		case 'describe': {
 			const {config} = context;
-			const description = {type: 'description' as const, id: frame.id, agent: {name: config.name, tags: config.tags}, scripts: describeAllowlist(context.options.allowlist())};
+			const description = {type: 'description' as const, id: frame.id, agent: {name: config.name, tags: config.tags}, scripts: describeAllowlist(context.options.allowlist()), checksEntry: true as const};
 			if (!verdict.keepOpen) {
 				endConnection(socket, encodeFrame(description));
 				return undefined;

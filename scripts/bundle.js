@@ -37,11 +37,17 @@ copyFileSync('dist/source/cli.js', 'dist/source/cli.modules.js');
 const runChunk = /[\\/]source[\\/](commands[\\/]run(-flags)?|history[\\/]run-store|cli[\\/]read-selector)\.ts$/;
 
 /**
+ * What a one-shot dials with before the rest loads (source/cli/early-dial.ts) and everything it
+ * imports, as one small chunk of its own: captured by the run chunk, the dial would wait for all of it.
+ */
+const earlyChunk = /[\\/]source[\\/](cli[\\/]early-(dial|target)|dispatch[\\/]agent-identity|pki[\\/](certificate-facts|identity-uri|fingerprints)|io[\\/]address|protocol[\\/]text-checks|home-paths)\.ts$/;
+
+/**
  * Each executable is bundled on its own, so that its chunks follow only its own lazy imports (built
  * together, the agent's start-up would load chunks cut for the controller).
  */
 const programs = [
-	{entry: 'source/cli.ts', name: 'source/cli', chunks: 'source/chunks', groups: [{name: 'run', test: runChunk}]},
+	{entry: 'source/cli.ts', name: 'source/cli', chunks: 'source/chunks', groups: [{name: 'early-dial', test: earlyChunk, priority: 1}, {name: 'run', test: runChunk}]},
 	{entry: 'agent/cli.ts', name: 'agent/cli', chunks: 'agent/chunks', groups: []},
 	{entry: 'agent/hooks/local-policy.ts', name: 'agent/hooks/local-policy', chunks: 'agent/hooks/chunks', groups: []},
 ];

@@ -12,8 +12,8 @@
  *   registry.seen.jsonl  when agents last answered, appended per run and folded into registry.json (registry/store.ts)
  */
 import {createPrivateKey} from 'node:crypto';
-import {homedir, hostname} from 'node:os';
-import {dirname, join} from 'node:path';
+import {hostname} from 'node:os';
+import {dirname} from 'node:path';
 import {XiError} from './errors.js';
 import {ensureDirectory, existsSync, readTextFile, writeFileAtomic} from './io/files.js';
 import type {TlsCredentials} from './pki/credentials.js';
@@ -22,34 +22,9 @@ import {rmSync} from 'node:fs';
 import {renameDurable, syncDirectory} from './io/durable-fs.js';
 import {createRegistryFile, openRegistryStore, type RegistryStore} from './registry/store.js';
 
-export type ControllerPaths = ReturnType<typeof controllerPaths>;
+import {controllerPaths, type ControllerPaths} from './home-paths.js';
 
-export function controllerPaths(home: string) {
-	return {
-		home,
-		caDirectory: join(home, 'ca'),
-		caKey: join(home, 'ca', 'ca.key'),
-		caCert: join(home, 'ca.pem'),
-		controllerKey: join(home, 'controller.key'),
-		controllerCert: join(home, 'controller.pem'),
-		serverKey: join(home, 'server.key'),
-		serverCert: join(home, 'server.pem'),
-		auditKey: join(home, 'audit.key'),
-		auditCert: join(home, 'audit.pem'),
-		auditDirectory: join(home, 'audit'),
-		auditLog: join(home, 'audit', 'controller.jsonl'),
-		config: join(home, 'config.json'),
-		registry: join(home, 'registry.json'),
-		/** A controller certificate rotation in progress: the next key and certificate, and who has its serial. */
-		nextControllerKey: join(home, 'controller.next.key'),
-		nextControllerCert: join(home, 'controller.next.pem'),
-		rotation: join(home, 'rotation.json'),
-	};
-}
-
-export function resolveControllerHome(flag: string | undefined, env: NodeJS.ProcessEnv): string {
-	return flag ?? env['XI_EXEC_HOME'] ?? join(homedir(), '.xi-exec');
-}
+export {controllerPaths, resolveControllerHome, type ControllerPaths} from './home-paths.js';
 
 export async function initControllerHome(home: string, now: Date): Promise<{caSha256: string}> {
 	const paths = controllerPaths(home);

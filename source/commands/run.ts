@@ -1,10 +1,10 @@
 /** `xi-exec run SCRIPT --on SELECTOR [-- ARGS...]`: dispatch, stream, summarise, exit 0 only if all ok. */
 import {X509Certificate} from 'node:crypto';
 import {certificateNotes} from '../certificates/after-contact.js';
-import {createClientContext} from '../dispatch/agent-connection.js';
-import {createRunConnections} from '../dispatch/held-connections.js';
+import {createClientContext, type EarlyConnection} from '../dispatch/agent-connection.js';
+import {createRunConnections, type RunConnections} from '../dispatch/held-connections.js';
 import type {RunEvent} from '../run/events.js';
-import {executePlan} from '../core/run-execute.js';
+import {executePlan, type RunOutcome} from '../core/run-execute.js';
 import {checkRunInput, type PlanPorts, type RolloutInput} from '../core/run-plan.js';
 import {claimForRun, resolveGated, waitThenClaim, type GatedPlan} from '../approvals/gated-run.js';
 import {errorCodes} from '../errors.js';
@@ -15,7 +15,10 @@ import type {RunPlan} from '../run/plan.js';
 import {approvalDocument} from './approvals.js';
 import {findRun, historyDirectory} from '../history/run-store.js';
 import type {RunStatus} from '../protocol/frames.js';
-import {loadControllerCredentials, openControllerRegistry, type ControllerPaths} from '../home.js';
+import {loadControllerCredentials, openControllerRegistry, type ControllerPaths, type TlsCredentials} from '../home.js';
+import {openDescriptionFile} from '../core/description-file.js';
+import {forgetDescription} from '../run/description-cache.js';
+import {holdUntilAccepted} from '../run/stale-plan-events.js';
 import {createJsonRunWriter} from '../output/json-run.js';
 import {createPlainRunPrinter} from '../output/plain-run.js';
 import {createDryRunView} from '../output/dry-run-view.js';
@@ -60,13 +63,13 @@ export type RunInput = {
 };
 
 
-export async function runCommand(paths: ControllerPaths, input: RunInput, io: CommandIo): Promise<number> {
+/** `early`: a connection the CLI dialled while it loaded (cli/early-dial.ts), taken by the run's exchange with its agent. */
+export async function runCommand(paths: ControllerPaths, input: RunInput, io: CommandIo, early?: EarlyConnection): Promise<number> {
 	if (input.approved === undefined) {
 		checkRunInput(input.script, input.args);
 	}
 
 	const credentials = loadControllerCredentials(paths);
-	const outdir = input.outdir === undefined || input.dryRun ? undefined : openOutdir(input.outdir);
 	const registryStore = openControllerRegistry(paths);
 	const caller = defaultCaller();
 	let audit: AuditLog | undefined;
@@ -74,59 +77,141 @@ export async function runCommand(paths: ControllerPaths, input: RunInput, io: Co
 	// One TLS connection per host for the describe and the run.
 	const connections = createRunConnections();
 	let code: number;
-	const context = createClientContext(credentials);
+	const context = createClientContext(credentials, undefined, early);
 	try {
 		const rerun = input.rerun ? rerunHosts(paths, input.rerun) : undefined;
 		const openAudit = () => (audit ??= openControllerAudit(paths));
-		const planPorts = {paths, registry: registryStore, audit: openAudit, context, connections};
-		const gated = input.approved === undefined ? await resolveGated(planPorts, {
-			script: input.script,
-			args: input.args,
-			on: input.on,
-			parallel: input.parallel,
-			timeoutSeconds: input.timeoutSeconds,
-			dryRun: input.dryRun,
-			caller,
-			...(input.token === undefined ? {} : {token: input.token}),
-			...(input.rollout ? {rollout: input.rollout} : {}),
-			...(rerun ? {rerun} : {}),
-			yes: Boolean(input.yes),
-			...(input.prompt ? {confirm: async (question: string, answer: string) => (await input.prompt!(question)).trim() === answer} : {}),
-		}) : undefined;
-		const approvedRun = await approvedPlan(planPorts, gated, input, io);
-		if (typeof approvedRun === 'number') {
-			await audit?.close();
-			return approvedRun;
-		}
-
-		const {plan, approval} = approvedRun;
-		for (const note of plan.notes) {
-			io.stderr(`xi-exec: note: ${note}.\n`);
-		}
-
-		const window = planRollout({...input.rollout, parallel: input.parallel}, plan.targets.length).window;
-		progress = input.progress && !input.dryRun ? startProgress({write: io.stderr, window, columns: input.progress.columns}) : undefined;
-		const shown = progress;
-		const stdout = shown ? (text: string) => shown.around(() => io.stdout(text)) : io.stdout;
-		const stderr = shown ? (text: string) => shown.around(() => io.stderr(text)) : io.stderr;
+		// A one-shot may be planned from the agent's cached description (one round trip less); not a run being approved.
+		const descriptions = input.approved === undefined ? openDescriptionFile(paths.home) : undefined;
+		const planPorts = {paths, registry: registryStore, audit: openAudit, context, connections, ...(descriptions ? {descriptions} : {})};
 		const cancel = new AbortController();
+		let say: ((text: string) => void) | undefined;
 		let interrupts = 0;
-		io.onInterrupt(() => {
-			interrupts++;
-			if (interrupts === 1) {
-				stderr('Cancelling the run on every agent (Ctrl-C again to leave at once)...\n');
-				cancel.abort();
-			} else {
-				process.exit(exitInterrupted);
+		const onInterrupt = (sayWith: (text: string) => void) => {
+			if (say === undefined) {
+				io.onInterrupt(() => {
+					interrupts++;
+					if (interrupts === 1) {
+						say?.('Cancelling the run on every agent (Ctrl-C again to leave at once)...\n');
+						cancel.abort();
+					} else {
+						process.exit(exitInterrupted);
+					}
+				});
 			}
-		});
 
-		const view = input.dryRun
-			? createDryRunView(stdout, {json: input.json})
-			: input.json
-			? createJsonRunWriter(stdout, {group: Boolean(input.group)})
-			: createPlainRunPrinter(stdout, {nameWidth: Math.max(...plan.targets.map(target => target.name.length)), group: Boolean(input.group)});
-		const execution = await executePlan({paths, registry: registryStore, audit: openAudit, context, connections, controllerSerial: normaliseSerial(new X509Certificate(credentials.cert).serialNumber)}, plan, {
+			say = sayWith;
+		};
+
+		let attempt: Attempt;
+		do {
+			attempt = await runAttempt(planPorts, {credentials, input, io, caller, cancel, onInterrupt, ...(rerun ? {rerun} : {})}, ticker => {
+				progress = ticker;
+			});
+			if (attempt.type === 'stale') {
+				// The agent's entry changed since it was cached: nothing ran; asked again, live this time.
+				descriptions?.change(cache => forgetDescription(cache, attempt.type === 'stale' ? attempt.agent : ''));
+			}
+		} while (attempt.type === 'stale');
+
+		if (attempt.type === 'exit') {
+			await audit?.close();
+			return attempt.code;
+		}
+
+		const {outcome} = attempt;
+		progress?.stop();
+		if (outcome.certificates) {
+			io.stderr(certificateNotes(outcome.certificates));
+		}
+
+		if (outcome.historyProblem) {
+			io.stderr(`xi-exec: warning: ${outcome.historyProblem}.\n`);
+		}
+
+		code = outcome.cancelled ? exitInterrupted : (outcome.results.every(result => result.status === 'ok') ? 0 : 1);
+	} catch (error) {
+		progress?.stop();
+		await audit?.close().catch(() => undefined);
+		throw error;
+	} finally {
+		connections.close();
+		await context.close();
+	}
+
+	await audit?.close();
+	return code;
+}
+
+type Attempt = {type: 'ran'; outcome: RunOutcome} | {type: 'exit'; code: number} | {type: 'stale'; agent: string};
+
+type AttemptInput = {
+	credentials: TlsCredentials;
+	input: RunInput;
+	io: CommandIo;
+	caller: string;
+	rerun?: {of: string; agents: string[]};
+	/** The run's cancel, the same for every attempt. */
+	cancel: AbortController;
+	/** Ctrl-C cancels the run from now on (the first call hooks it; `say` writes the notice). */
+	onInterrupt: (say: (text: string) => void) => void;
+};
+
+/**
+ * One resolution and execution of the request: the plan (waiting for an approval when it needs
+ * one), the run shown as it goes. `stale`: the plan came from a cached description its host
+ * refused as out of date (nothing ran, nothing was shown); the caller asks again.
+ */
+async function runAttempt(planPorts: PlanPorts & {connections: RunConnections}, what: AttemptInput, showing: (progress: ProgressTicker | undefined) => void): Promise<Attempt> {
+	const {input, io, caller, rerun} = what;
+	const gated = input.approved === undefined ? await resolveGated(planPorts, {
+		script: input.script,
+		args: input.args,
+		on: input.on,
+		parallel: input.parallel,
+		timeoutSeconds: input.timeoutSeconds,
+		dryRun: input.dryRun,
+		caller,
+		...(input.token === undefined ? {} : {token: input.token}),
+		...(input.rollout ? {rollout: input.rollout} : {}),
+		...(rerun ? {rerun} : {}),
+		yes: Boolean(input.yes),
+		...(input.prompt ? {confirm: async (question: string, answer: string) => (await input.prompt!(question)).trim() === answer} : {}),
+	}) : undefined;
+	const approvedRun = await approvedPlan(planPorts, gated, input, io);
+	if (typeof approvedRun === 'number') {
+		return {type: 'exit', code: approvedRun};
+	}
+
+	const {plan, approval} = approvedRun;
+	for (const note of plan.notes) {
+		io.stderr(`xi-exec: note: ${note}.\n`);
+	}
+
+	const window = planRollout({...input.rollout, parallel: input.parallel}, plan.targets.length).window;
+	const progress = input.progress && !input.dryRun ? startProgress({write: io.stderr, window, columns: input.progress.columns}) : undefined;
+	showing(progress);
+	const stdout = progress ? (text: string) => progress.around(() => io.stdout(text)) : io.stdout;
+	const stderr = progress ? (text: string) => progress.around(() => io.stderr(text)) : io.stderr;
+	const {cancel} = what;
+	what.onInterrupt(stderr);
+
+	const view = input.dryRun
+		? createDryRunView(stdout, {json: input.json})
+		: input.json
+		? createJsonRunWriter(stdout, {group: Boolean(input.group)})
+		: createPlainRunPrinter(stdout, {nameWidth: Math.max(...plan.targets.map(target => target.name.length)), group: Boolean(input.group)});
+	const outdir = input.outdir === undefined || input.dryRun ? undefined : openOutdir(input.outdir);
+	const shown = (event: RunEvent) => {
+		outdir?.onEvent(event);
+		view.onEvent(event);
+		progress?.onEvent(event);
+	};
+
+	// Planned from a cached description: shown once the host accepts the plan (run/stale-plan-events.ts).
+	const events = plan.entriesCached ? holdUntilAccepted(shown) : {emit: shown, stale: () => false};
+	try {
+		const execution = await executePlan({...planPorts, controllerSerial: normaliseSerial(new X509Certificate(what.credentials.cert).serialNumber)}, plan, {
 			...(approval ? {approval} : {}),
 			closesAudit: true,
 			cancel: cancel.signal,
@@ -148,35 +233,19 @@ export async function runCommand(paths: ControllerPaths, input: RunInput, io: Co
 					progress?.resume();
 				}
 			},
-			emit: (event: RunEvent) => {
-				outdir?.onEvent(event);
-				view.onEvent(event);
-				progress?.onEvent(event);
-			},
+			emit: events.emit,
 		});
 		const outcome = await execution.outcome;
-		progress?.stop();
-		if (outcome.certificates) {
-			io.stderr(certificateNotes(outcome.certificates));
+		if (events.stale() && !outcome.cancelled) {
+			progress?.stop();
+			showing(undefined);
+			return {type: 'stale', agent: plan.targets[0]!.name};
 		}
 
-		if (outcome.historyProblem) {
-			io.stderr(`xi-exec: warning: ${outcome.historyProblem}.\n`);
-		}
-
-		code = outcome.cancelled ? exitInterrupted : (outcome.results.every(result => result.status === 'ok') ? 0 : 1);
-	} catch (error) {
-		progress?.stop();
-		await audit?.close().catch(() => undefined);
-		throw error;
+		return {type: 'ran', outcome};
 	} finally {
-		connections.close();
 		outdir?.close();
-		await context.close();
 	}
-
-	await audit?.close();
-	return code;
 }
 
 /**

@@ -13,6 +13,8 @@ import type {AuditLog} from '../audit/file-log.js';
 import type {ClientContext} from '../dispatch/agent-connection.js';
 import type {RunConnections} from '../dispatch/held-connections.js';
 import {describeOnce, describeTargets, secretArgsForRun, type DescribeTargets} from '../dispatch/secret-targets.js';
+import type {DescriptionFile} from './description-file.js';
+import {cachedEntry, rememberDescriptions} from '../run/description-cache.js';
 import {XiError} from '../errors.js';
 import type {ControllerPaths} from '../home.js';
 import {openTokenStore} from '../policy/token-store.js';
@@ -88,6 +90,12 @@ export type PlanPorts = {
 	 * the same object goes to executePlan. Closed here when the request is refused.
 	 */
 	connections?: RunConnections;
+	/**
+	 * The agents' descriptions as last cached (run/description-cache.ts), without `describe`: a
+	 * one-shot (one direct-TLS host, no arguments) whose entry is cached is planned from it without
+	 * asking the host first, and its agent checks the entry's digest; a one-shot asked live is remembered.
+	 */
+	descriptions?: DescriptionFile;
 };
 
 /** The checks that need nothing but the request: the script's name and the arguments' limits. */
@@ -128,9 +136,12 @@ export async function resolvePlan(ports: PlanPorts, request: RunRequest): Promis
 	const targets = request.rollout?.shuffle ? shuffled(resolved, requestId) : [...resolved].sort((a, b) => a.name.localeCompare(b.name));
 	const args = Object.freeze([...request.args]);
 	// One discovery of the targets serves both the declared limits and the secret arguments; with
-	// `connections`, the run's first wave keeps its describe's connection for the run.
-	const hold = ports.describe ? undefined : ports.connections?.open(firstWave(request, targets.length));
-	const describe = describeOnce(ports.describe ?? describeTargets(ports.context, 64, 5000, revokedSerials(registry), hold));
+	// `connections`, the run's first wave keeps its describe's connection for the run. A one-shot
+	// may be planned from the cached description instead.
+	const cached = ports.describe ? undefined : fromCache(ports.descriptions, script, request.args, targets);
+	const hold = ports.describe || cached ? undefined : ports.connections?.open(firstWave(request, targets.length));
+	const live = ports.describe ?? remembered(describeTargets(ports.context, 64, 5000, revokedSerials(registry), hold), ports.descriptions, request.args, now);
+	const describe = describeOnce(cached ?? live);
 	let scope: TokenScope | undefined;
 	try {
 		if (request.pinned) {
@@ -169,12 +180,40 @@ export async function resolvePlan(ports: PlanPorts, request: RunRequest): Promis
 			...(request.parent ? {parent: {...request.parent}} : {}),
 			...(request.runbookFile ? {runbookFile: {...request.runbookFile}} : {}),
 			entries,
+			...(cached ? {entriesCached: true as const} : {}),
 			notes,
 		});
 	} catch (error) {
 		hold?.close();
 		throw error;
 	}
+}
+
+/**
+ * The description a one-shot is planned from without asking its host: one direct-TLS host, no
+ * arguments (which are secret must be known from a live schema before the request is recorded),
+ * its entry for the script cached for its certificate and address. Undefined: ask the host.
+ */
+function fromCache(file: DescriptionFile | undefined, script: string, args: readonly string[], targets: readonly AgentRecord[]): DescribeTargets | undefined {
+	const [target] = targets;
+	const entry = file && target && targets.length === 1 && args.length === 0 ? cachedEntry(file.read(), target, script) : undefined;
+	return entry && target ? async () => [{name: target.name, address: target.address, status: 'reachable', scripts: [entry], checksEntry: true}] : undefined;
+}
+
+/** A live describe of a one-shot's host (no arguments), remembered in the description cache for the next one. */
+function remembered(describe: DescribeTargets, file: DescriptionFile | undefined, args: readonly string[], now: () => Date): DescribeTargets {
+	return async targets => {
+		const found = await describe(targets);
+		if (file && targets.length === 1 && args.length === 0) {
+			try {
+				file.change(cache => rememberDescriptions(cache, found, targets as AgentRecord[], now().toISOString()));
+			} catch {
+				// Only a shortcut: the next one-shot asks again.
+			}
+		}
+
+		return found;
+	};
 }
 
 /**

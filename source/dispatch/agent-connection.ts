@@ -12,12 +12,13 @@
  * relay link per broker, opened on first use with the same credentials. A process that used the
  * relay closes it (`close()`), or its broker connection keeps the process alive.
  */
-import type {SecureContext} from 'node:tls';
+import type {SecureContext, TLSSocket} from 'node:tls';
 import type {TlsCredentials} from '../pki/credentials.js';
 import type {AgentTransport, SeenVia} from '../registry/model.js';
 import type {ExchangeEnd, RequestWithoutEnvelope} from './exchange-end.js';
 import type {RelayLink} from './relay-link.js';
-import {createTlsContext, exchangeTls, type TlsExchangeOptions} from './tls-link.js';
+import {createTlsContext} from './agent-identity.js';
+import {exchangeTls, type TlsExchangeOptions} from './tls-link.js';
 
 export type {ExchangeEnd, RequestWithoutEnvelope} from './exchange-end.js';
 export {envelope} from './tls-link.js';
@@ -35,8 +36,23 @@ export type AgentTarget = {
 	certificate?: string;
 };
 
+/**
+ * A connection dialled before the command was read in full (cli/early-dial.ts), with the
+ * credentials and TLS context it was made with: `take` hands it to the first exchange with its
+ * agent, once (a promise of the connection once secure, undefined when it failed).
+ */
+export type EarlyConnection = {
+	credentials: TlsCredentials;
+	tls: SecureContext;
+	take: (agent: string) => Promise<TLSSocket | undefined> | undefined;
+	/** Closes it unless it was taken. */
+	close: () => void;
+};
+
 export type ClientContext = {
 	readonly tls: SecureContext;
+	/** The early connection to `agent`, when one was dialled and not yet taken (see EarlyConnection). */
+	readonly early?: (agent: string) => Promise<TLSSocket | undefined> | undefined;
 	/** The relay link to the broker at `url`, opened on first use and kept until `close()`. */
 	relay: (url: string) => Promise<RelayLink>;
 	close: () => Promise<void>;
@@ -44,12 +60,17 @@ export type ClientContext = {
 
 export type RelayOpener = (url: string, credentials: TlsCredentials) => Promise<RelayLink>;
 
-/** Made once per process (or per controller certificate): see createTlsContext. */
-export function createClientContext(credentials: TlsCredentials, openRelay: RelayOpener = openRelayLinkLazily): ClientContext {
-	const tls = createTlsContext(credentials);
+/**
+ * Made once per process (or per controller certificate): see createTlsContext. With `early`, made
+ * with the same credentials, its TLS context is used and its connection offered to the exchanges.
+ */
+export function createClientContext(credentials: TlsCredentials, openRelay: RelayOpener = openRelayLinkLazily, early?: EarlyConnection): ClientContext {
+	const same = early && early.credentials.key === credentials.key && early.credentials.cert === credentials.cert && early.credentials.ca === credentials.ca;
+	const tls = same ? early.tls : createTlsContext(credentials);
 	const links = new Map<string, Promise<RelayLink>>();
 	return {
 		tls,
+		...(same ? {early: early.take} : {}),
 		relay(url) {
 			let link = links.get(url);
 			if (!link) {
@@ -62,6 +83,7 @@ export function createClientContext(credentials: TlsCredentials, openRelay: Rela
 			return link;
 		},
 		async close() {
+			early?.close();
 			const open = [...links.values()];
 			links.clear();
 			await Promise.all(open.map(async link => link.then(async opened => opened.close(), () => undefined)));
@@ -94,7 +116,7 @@ export async function exchange(target: AgentTarget, request: RequestWithoutEnvel
 		return exchangeRelay(target, request, options);
 	}
 
-	const direct = await exchangeTls(target, request, {...common, tls: context.tls, ...(hold ? {hold} : {})});
+	const direct = await exchangeTls(target, request, {...common, tls: context.tls, ...(hold ? {hold} : {}), ...(context.early ? {early: context.early} : {})});
 	if (transport === 'both' && direct.kind === 'unreachable' && !options.cancel?.signal.aborted) {
 		onVia?.('relay');
 		options.onNotice?.(`direct TLS: ${direct.reason}; tried the relay`);

@@ -17,6 +17,8 @@ export type Discovered = {
 	reportedTags?: Tags;
 	/** The link it answered over (when reachable). */
 	via?: SeenVia;
+	/** It refuses a run planned with another entry than its own (a run's `entryDigest`): a plan may be made from this answer later. */
+	checksEntry?: true;
 };
 
 /** `hold`: where to keep the connection for a run that follows, when the agent offers it. */
@@ -25,7 +27,7 @@ export async function discoverAgent(target: AgentTarget, context: ClientContext,
 	const end = await exchange(target, {type: 'describe', id: randomUUID(), ...(hold ? {keepOpen: true as const} : {})}, {context, connectTimeoutMs: timeoutMs, deadlineMs: timeoutMs, onVia: link => (via = link), ...(revoked ? {revoked} : {}), ...(hold ? {hold} : {})});
 	const base = {name: target.name, address: target.address};
 	if (end.kind === 'terminal' && end.frame.type === 'description') {
-		return {...base, status: 'reachable', scripts: end.frame.scripts, reportedTags: end.frame.agent.tags, ...(via ? {via} : {})};
+		return {...base, status: 'reachable', scripts: end.frame.scripts, reportedTags: end.frame.agent.tags, ...(via ? {via} : {}), ...(end.frame.checksEntry ? {checksEntry: true as const} : {})};
 	}
 
 	const reason = end.kind === 'terminal'

@@ -34,6 +34,7 @@ export async function runOnAgent(target: AgentTarget, request: AgentRunRequest, 
 	let via: SeenVia | undefined;
 	const startedAt = Date.now();
 	const approval = approvalFor(request, target.name);
+	const planned = request.plannedEntries?.[target.name];
 	options.emit({type: 'agent-connecting', agent: target.name});
 	const attempt = async (context: ClientContext) => exchange(target, {
 		type: 'run',
@@ -48,6 +49,7 @@ export async function runOnAgent(target: AgentTarget, request: AgentRunRequest, 
 		...(request.callerSource ? {callerSource: request.callerSource} : {}),
 		...(request.client ? {client: request.client} : {}),
 		...(approval ? {approval} : {}),
+		...(typeof planned === 'string' ? {entryDigest: planned} : {}),
 	}, {
 		context,
 		...(options.revoked ? {revoked: options.revoked} : {}),
@@ -100,6 +102,7 @@ export async function runOnAgent(target: AgentTarget, request: AgentRunRequest, 
 					durationMs: frame.durationMs,
 					...(frame.reason === undefined ? {} : {reason: frame.reason}),
 					...(frame.agentHead === undefined ? {} : {agentHead: frame.agentHead}),
+					...(frame.entryChanged ? {entryChanged: true as const} : {}),
 				};
 			}
 

@@ -5,24 +5,19 @@
  * caller's abort. agent-connection.ts chooses this link or the relay for each agent.
  */
 import {randomUUID} from 'node:crypto';
-import {connect, createSecureContext, type PeerCertificate, type SecureContext, type TLSSocket} from 'node:tls';
+import {connect, type PeerCertificate, type SecureContext, type TLSSocket} from 'node:tls';
 import {decodeResponse} from '../protocol/decode.js';
 import {encodeFrame, type WithoutVersion} from '../protocol/encode.js';
 import {limits, unknownRequestId, type RequestFrame, type ResponseFrame} from '../protocol/frames.js';
 import {LineSplitter} from '../protocol/line-splitter.js';
 import {parseHostPort} from '../io/address.js';
-import {certificateFacts} from '../pki/certificate-facts.js';
-import {identityUri} from '../pki/identity-uri.js';
-import type {TlsCredentials} from '../pki/credentials.js';
+import {checkAgentIdentity, presentedCertificate, rememberPresented} from './agent-identity.js';
 import {exchangeEnding, terminalTypes, type ExchangeEnd, type RequestWithoutEnvelope} from './exchange-end.js';
 import type {ConnectionHold} from './held-connections.js';
 
 export type TlsTarget = {name: string; address: string};
 
-/** Made once per process: parsing keys for each of 1000 connections would dominate a fan-out. */
-export function createTlsContext(credentials: TlsCredentials): SecureContext {
-	return createSecureContext({key: credentials.key, cert: credentials.cert, ca: [credentials.ca], minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3'});
-}
+export {createTlsContext} from './agent-identity.js';
 
 export type TlsExchangeOptions = {
 	tls: SecureContext;
@@ -40,6 +35,8 @@ export type TlsExchangeOptions = {
 	cancel?: {signal: AbortSignal; caller: string; graceMs: number};
 	/** Connections kept from a describe for the run (see exchangeTls). */
 	hold?: ConnectionHold;
+	/** A connection to the agent dialled before the command was read in full (agent-connection.ts EarlyConnection). */
+	early?: (agent: string) => Promise<TLSSocket | undefined> | undefined;
 };
 
 type RequestWithoutVersion = WithoutVersion<RequestFrame>;
@@ -58,7 +55,17 @@ export function envelope(frame: RequestWithoutEnvelope): string {
  */
 export async function exchangeTls(target: TlsTarget, request: RequestWithoutEnvelope, options: TlsExchangeOptions): Promise<ExchangeEnd> {
 	let held = request.type === 'run' ? options.hold?.take(target.name) : undefined;
-	if (held && checkAgentIdentity(target.name, held.getPeerCertificate(), options.revoked)) {
+	const early = held ? undefined : options.early?.(target.name);
+	if (early) {
+		const dialled = await within(early, options.connectTimeoutMs);
+		if (dialled === 'late') {
+			return {kind: 'unreachable', reason: `no TLS connection to ${target.address} within ${options.connectTimeoutMs / 1000} s`};
+		}
+
+		held = dialled;
+	}
+
+	if (held && checkAgentIdentity(target.name, presentedCertificate(held), options.revoked)) {
 		// Refused since its describe (unpaired, renewed away): a new connection meets the refusal at its handshake.
 		held.destroy();
 		held = undefined;
@@ -73,6 +80,21 @@ export async function exchangeTls(target: TlsTarget, request: RequestWithoutEnve
 	}
 
 	return exchangeOn(target, request, options, undefined);
+}
+
+/** The promise's value, or 'late' after `ms` (its connection is then closed). */
+async function within(dialled: Promise<TLSSocket | undefined>, ms: number): Promise<TLSSocket | undefined | 'late'> {
+	let timer: NodeJS.Timeout | undefined;
+	const late = new Promise<'late'>(resolve => {
+		timer = setTimeout(() => resolve('late'), ms);
+	});
+	const first = await Promise.race([dialled, late]);
+	clearTimeout(timer);
+	if (first === 'late') {
+		void dialled.then(socket => socket?.destroy());
+	}
+
+	return first;
 }
 
 function exchangeOn(target: TlsTarget, request: RequestWithoutEnvelope, options: TlsExchangeOptions, held: TLSSocket | undefined): Promise<ExchangeEnd> {
@@ -176,32 +198,12 @@ function exchangeOn(target: TlsTarget, request: RequestWithoutEnvelope, options:
 		if (held) {
 			onSecured();
 		} else {
-			socket.once('secureConnect', onSecured);
+			socket.once('secureConnect', () => {
+				rememberPresented(socket);
+				onSecured();
+			});
 		}
 	});
-}
-
-function checkAgentIdentity(expectedName: string, certificate: PeerCertificate, revoked: ReadonlySet<string> | undefined): Error | undefined {
-	const facts = certificateFacts(certificate.raw);
-	if (!facts) {
-		return new Error('the agent certificate cannot be parsed');
-	}
-
-	if (!facts.identity.ok) {
-		return new Error(facts.identity.reason);
-	}
-
-	const expected = identityUri({role: 'agent', name: expectedName});
-	const presented = identityUri(facts.identity.identity);
-	if (presented !== expected) {
-		return new Error(`the agent presented ${presented}, expected ${expected}`);
-	}
-
-	if (revoked?.has(facts.serial)) {
-		return new Error(`the agent presented certificate serial ${facts.serial}, which is revoked`);
-	}
-
-	return undefined;
 }
 
 function describeSocketError(error: NodeJS.ErrnoException, {name, address}: TlsTarget): string {

@@ -79,7 +79,11 @@ export function decodeRequest(line: string): Decoded<RequestFrame> {
 			}
 
 			case 'run': {
-				const {script, args, caller, timeoutMs, dryRun, token, controllerHead, callerSource, client, approval} = fields;
+				const {script, args, caller, timeoutMs, dryRun, token, controllerHead, callerSource, client, approval, entryDigest} = fields;
+				if (entryDigest !== undefined && (typeof entryDigest !== 'string' || !/^[\da-f]{64}$/.test(entryDigest))) {
+					return fail('malformed', 'field "entryDigest" must be a SHA-256 hex digest');
+				}
+
 				if (callerSource !== undefined && (typeof callerSource !== 'string' || callerSource.length > 256 || hasControl(callerSource))) {
 					return fail('malformed', 'field "callerSource" must be an address of at most 256 printable characters');
 				}
@@ -133,6 +137,7 @@ export function decodeRequest(line: string): Decoded<RequestFrame> {
 					...(callerSource === undefined ? {} : {callerSource}),
 					...(client === undefined ? {} : {client}),
 					...(approval === undefined ? {} : {approval: approval as ApprovalClaim}),
+					...(entryDigest === undefined ? {} : {entryDigest}),
 				};
 			}
 
@@ -310,6 +315,7 @@ function decodeResult(fields: Fields, base: {v: 1; id: string}, fail: Fail): Res
 		bytes: {stdout: counts['stdout'], stderr: counts['stderr']},
 		...(reason === undefined ? {} : {reason}),
 		...(agentHead === undefined ? {} : {agentHead: agentHead as SignedHead}),
+		...(fields['entryChanged'] === true && status === 'denied' ? {entryChanged: true as const} : {}),
 	};
 }
 
@@ -364,7 +370,7 @@ function decodeDescription(fields: Fields, base: {v: 1; id: string}, fail: Fail)
 		});
 	}
 
-	return {type: 'description', ...base, agent: {name: agent['name'], tags: agent['tags']}, scripts: described, ...(fields['openForRun'] === true ? {openForRun: true as const} : {})};
+	return {type: 'description', ...base, agent: {name: agent['name'], tags: agent['tags']}, scripts: described, ...(fields['openForRun'] === true ? {openForRun: true as const} : {}), ...(fields['checksEntry'] === true ? {checksEntry: true as const} : {})};
 }
 
 function isStringRecord(value: unknown): value is Record<string, string> {

@@ -72,6 +72,13 @@ export type RunFrame = RequestBase & {
 	client?: string;
 	/** The approval this run executes (two-person approval): the agent records its id and hands it to the hook. */
 	approval?: ApprovalClaim;
+	/**
+	 * The digest of this host's allowlist entry for the script that the controller planned the run
+	 * with, taken from its cache of the host's last description instead of asking first
+	 * (run/entry-digest.ts): the agent refuses the run, before anything else of it, when its entry
+	 * now has another (`entryChanged` on the result), and the controller asks again.
+	 */
+	entryDigest?: string;
 };
 
 /**
@@ -120,6 +127,8 @@ export type DescriptionFrame = ResponseBase & {
 	 * description (not asked, or an agent before this field).
 	 */
 	openForRun?: true;
+	/** This agent refuses a run whose `entryDigest` is not its entry's (absent from agents before it): a controller may plan from this description later. */
+	checksEntry?: true;
 };
 export type StartedFrame = ResponseBase & {type: 'started'};
 export type OutputFrame = ResponseBase & {type: 'stdout' | 'stderr'; data: string};
@@ -134,6 +143,8 @@ export type ResultFrame = ResponseBase & {
 	reason?: string;
 	/** The agent audit log's latest signed head, which the controller records as a witness. */
 	agentHead?: SignedHead;
+	/** Refused because the run's `entryDigest` is not the entry's now: nothing ran; the controller's description was stale. */
+	entryChanged?: true;
 };
 export type AckFrame = ResponseBase & {type: 'ack'; found: boolean};
 export type CsrFrame = ResponseBase & {type: 'csr'; csr: string};

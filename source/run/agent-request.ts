@@ -18,6 +18,8 @@ export type AgentRunRequest = {
 	secretPositions?: readonly number[];
 	/** With an approval: each host's allowlist-entry digest in the approved plan (RunPlan.entries), sent to that host only. */
 	approvedEntries?: Readonly<Record<string, string | null>>;
+	/** A plan made from cached descriptions: each host's entry digest it was planned with (RunPlan.entries), sent to that host only as `entryDigest`. */
+	plannedEntries?: Readonly<Record<string, string | null>>;
 };
 
 /**

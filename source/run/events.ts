@@ -18,6 +18,8 @@ export type AgentResult = {
 	via?: SeenVia;
 	/** What happened on the way that the result should mention (agent-notes.ts): relay gaps recovered, duplicates dropped, a fallback. */
 	notes?: string[];
+	/** The agent refused a run planned from a cached description of its entry, which changed since: nothing ran (the CLI asks again). */
+	entryChanged?: true;
 };
 
 export type RunEvent =

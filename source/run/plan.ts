@@ -87,6 +87,12 @@ export type RunPlan = {
 	 * entryDigest (run/entry-digest.ts), null for a host that did not answer or has no such entry.
 	 */
 	entries?: Readonly<Record<string, string | null>>;
+	/**
+	 * The entries came from the controller's cache of the hosts' descriptions, not from asking them
+	 * (a one-shot, core/run-plan.ts): each host is sent its digest and refuses the run when its entry
+	 * is another now. Not in the hash: the entries are.
+	 */
+	entriesCached?: true;
 	/** What the operator should hear about the selection: names not registered, exclusions that removed nothing. */
 	notes: readonly string[];
 	hash: string;
@@ -132,6 +138,7 @@ export function agentRequest(plan: RunPlan): AgentRunRequest {
 		...(plan.token ? {token: plan.token} : {}),
 		...(plan.source ? {callerSource: plan.source} : {}),
 		...(plan.client ? {client: plan.client} : {}),
+		...(plan.entriesCached ? {plannedEntries: plan.entries ?? {}} : {}),
 	};
 }
 

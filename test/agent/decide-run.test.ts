@@ -2,7 +2,8 @@ import test from 'ava';
 import type {ExecIdentity, FileCheck} from '../../agent/allowlist.js';
 import {decideRun} from '../../agent/decide-run.js';
 import {compileArgsSchema} from '../../source/protocol/args-schema.js';
-import type {LoadedAllowlist, LoadedEntry} from '../../agent/loaded-allowlist.js';
+import {describeEntry, type LoadedAllowlist, type LoadedEntry} from '../../agent/loaded-allowlist.js';
+import {describedEntryDigest} from '../../source/run/entry-digest.js';
 import type {RunFrame} from '../../source/protocol/frames.js';
 
 const script = {path: '/usr/bin/uptime', dev: '2049', ino: '1234', size: '4096', mtimeNs: '1768435200000000000', ctimeNs: '1768435200123456789', uid: 0, mode: 0o100755};
@@ -137,4 +138,36 @@ test('decideRun returns the entry when every check passes', t => {
 
 	t.deepEqual(decideRun(frame('uptime', ['$(id)', '; reboot']), allowlist, unchanged, 'web1'), {ok: true, loaded: allowlist.get('uptime')!, checked: unchanged()});
 	t.deepEqual(decideRun(frame('restart', ['app']), allowlist, unchanged, 'web1'), {ok: true, loaded: allowlist.get('restart')!, checked: unchanged()});
+});
+
+/** The digest the agent describes its `uptime` entry with, as a controller that cached it would send it. */
+const uptimeDigest = describedEntryDigest(describeEntry(allowlist.get('uptime')!));
+
+test('decideRun runs a run planned with the entry as it is (its described digest)', t => {
+	t.true(decideRun({...frame('uptime'), entryDigest: uptimeDigest}, allowlist, unchanged, 'web1').ok);
+});
+
+const stalePlans: Array<{title: string; digest: string}> = [
+	{title: 'another entry (its description changed since)', digest: describedEntryDigest({...describeEntry(allowlist.get('uptime')!), description: 'was'})},
+	{title: 'an entry that allowed more targets', digest: describedEntryDigest({...describeEntry(allowlist.get('uptime')!), maxTargets: 1000})},
+	{title: 'another script\'s entry', digest: describedEntryDigest(describeEntry(allowlist.get('restart')!))},
+	{title: 'the agent\'s own entry digest instead of the described one', digest: 'a'.repeat(64)},
+];
+
+for (const c of stalePlans) {
+	test(`decideRun refuses a run planned with ${c.title}, saying the entry changed, before looking at the file`, t => {
+		let rechecked = 0;
+		const decision = decideRun({...frame('uptime'), entryDigest: c.digest}, allowlist, () => {
+			rechecked++;
+			return unchanged();
+		}, 'web1');
+		t.like(decision, {ok: false, entryChanged: true});
+		t.regex((decision as {reason: string}).reason, /^script uptime is refused: the controller planned this run with another allowlist entry for uptime on web1 \(planned [\da-f]{12}…, now [\da-f]{12}…\): its description of this agent is out of date; nothing ran$/);
+		t.is(rechecked, 0);
+	});
+}
+
+test('decideRun still refuses a planned run on everything else: a file replaced since load, an entry that failed its checks', t => {
+	t.deepEqual(decideRun({...frame('uptime'), entryDigest: uptimeDigest}, allowlist, () => ({ok: true, identity: [{...script, ino: '99'}, shell]}), 'web1'), {ok: false, reason: 'script uptime is refused: /usr/bin/uptime changed since the allowlist was loaded; check it, then reload (SIGHUP or xi-exec-agent allow)'});
+	t.deepEqual(decideRun({...frame('unsafe'), entryDigest: uptimeDigest}, allowlist, unchanged, 'web1'), {ok: false, reason: 'script unsafe is refused: /tmp/unsafe is writable by others (mode 777)'});
 });

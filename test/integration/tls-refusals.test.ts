@@ -329,7 +329,7 @@ opensslTest('openssl s_client with the controller\'s certificate sends a describ
 	// The entry's digest (its path, users and files, hashed): present, and not the path itself.
 	const digest = described[0]?.scripts[0]?.digest ?? '';
 	t.regex(digest, /^[\da-f]{64}$/);
-	t.deepEqual(described, [{v: 1, type: 'description', id: 'openssl-describe-1', agent: {name: 'gate', tags: {}}, scripts: [{name: 'touch', description: 'test script touch', timeoutSeconds: 30, digest}]}]);
+	t.deepEqual(described, [{v: 1, type: 'description', id: 'openssl-describe-1', agent: {name: 'gate', tags: {}}, scripts: [{name: 'touch', description: 'test script touch', timeoutSeconds: 30, digest}], checksEntry: true}]);
 });
 
 opensslTest('openssl s_client without a certificate is refused', async t => {

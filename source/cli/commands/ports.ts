@@ -1,4 +1,5 @@
 /** What the controller's commands are given: its home's paths and the process's surroundings. */
+import type {EarlyConnection} from '../../dispatch/agent-connection.js';
 import type {ControllerPaths} from '../../home.js';
 
 export type ControllerPorts = {
@@ -9,4 +10,6 @@ export type ControllerPorts = {
 	interactive: boolean;
 	/** stderr's width, when stderr is a terminal (a live progress line goes there). */
 	stderrColumns?: () => number | undefined;
+	/** A one-shot run's connection, dialled while the program loaded (cli/early-dial.ts). */
+	early?: EarlyConnection;
 };

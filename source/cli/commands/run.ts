@@ -78,6 +78,6 @@ export const run = defineCommand({
 			...(flags.noWait ? {noWait: true} : {}),
 			...(flags.approved === undefined ? {} : {approved: flags.approved}),
 			token: readCallerToken({tokenFile: flags.tokenFile, token: flags.token, env: ports.env, warn: io.stderr}),
-		}, io);
+		}, io, ports.early);
 	},
 });
