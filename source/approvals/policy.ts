@@ -20,7 +20,7 @@
  * several rules match, each must be satisfied (the strictest wins: every rule's quorum, the
  * shortest expiry).
  */
-import {isObject, unknownKey} from '../policy/engine.js';
+import {isObject, unknownKey} from '../policy/json-checks.js';
 import {parseSelector, type Selector} from '../policy/selector.js';
 import {globMatches} from './glob.js';
 

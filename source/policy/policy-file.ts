@@ -6,7 +6,8 @@
  *
  * The endpoint's URL is only ever read from this local file, never from a request. Pure.
  */
-import {parsePolicy, type Policy} from './engine.js';
+import {parsePolicy} from './parse-policy.js';
+import type {Policy} from './policy-rule.js';
 
 export type CentralPolicy = {url: string; timeoutMs: number};
 export type PolicyFile = {policy: Policy; central?: CentralPolicy};
