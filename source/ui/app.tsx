@@ -4,42 +4,36 @@
  * socket and process is behind the ConsoleCore port. The fleet's status stays live: asked again
  * in the background (one discovery at a time) and told by every run's results.
  */
-import {Box, Text, useApp, useStdout} from 'ink';
-import {useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState} from 'react';
+import {Box, Text, useApp} from 'ink';
+import {useCallback, useMemo, useRef, useState} from 'react';
 import type {AgentResult} from '../run/events.js';
 import type {StoredRun} from '../history/run-record.js';
 import type {ConsoleCore} from './core.js';
 import {Help} from './components/help.js';
 import {footer, type KeyPlace, type KeyRow} from './key-help.js';
-import {Audit, auditRows} from './screens/audit/audit.js';
-import {useAudit} from './screens/audit/use-audit.js';
-import {useAuditState} from './screens/audit/use-audit-state.js';
+import {AuditScreen} from './screens/audit/audit-screen.js';
 import {AgentDetails} from './screens/agent-details/agent-details.js';
 import {Fleet} from './screens/fleet/fleet.js';
 import {useFleet} from './screens/fleet/use-fleet.js';
 import {selectedAgent, useFleetState, visibleAgents, type FleetAgent} from './screens/fleet/use-fleet-state.js';
-import {storedRunState} from './screens/history/use-history-state.js';
 import {HistoryScreen} from './screens/history/history-screen.js';
-import {OutputScreen} from './screens/output/output-screen.js';
 import type {HistoryFilter} from './screens/history/run-search.js';
-import {Pairing} from './screens/pairing/pairing.js';
-import {usePairing} from './screens/pairing/use-pairing.js';
-import {usePairingState} from './screens/pairing/use-pairing-state.js';
-import {Run, runPage, type RunTarget} from './screens/run/run.js';
-import {scriptChoices, type ScriptChoice} from './screens/run/script-choices.js';
-import {useRun} from './screens/run/use-run.js';
-import {firstNews} from './screens/run/first-news.js';
-import {useRunScreenState, type RunScreenAction, type RunScreenState} from './screens/run/use-run-state.js';
+import {PairingScreen} from './screens/pairing/pairing-screen.js';
+import {RunScreen, type RunEntry, type RunStatus} from './screens/run/run-screen.js';
 import {theme} from './theme.js';
 import {consoleExtensions, type ConsoleExtension} from './extensions.js';
 import {KeysProvider, useKeys} from './keys.js';
-import {FrameClock, useBatched} from './frame-clock.js';
+import {FrameClock} from './frame-clock.js';
+import {useNow} from './use-now.js';
+import {useTerminalSize} from './use-terminal-size.js';
+import {useFleetDiscovery} from './use-fleet-discovery.js';
+import {placeOf, screenTitle} from './console-place.js';
 
 /** A run screen: on these targets, or a past run from the history (shown finished; f reruns from it). */
-type RunScreenEntry = {name: 'run'; targets: FleetAgent[]; past?: StoredRun; id: number; history?: HistoryEntry};
+type RunScreenEntry = RunEntry & {name: 'run'; history?: HistoryEntry};
 /** The run history, searched as it was left (`filter`); from an agent's details, that agent's runs only. */
-type HistoryEntry = {name: 'history'; filter?: HistoryFilter};
-type Screen =
+export type HistoryEntry = {name: 'history'; filter?: HistoryFilter};
+export type Screen =
 	| {name: 'fleet'}
 	| {name: 'agent'; agent: string}
 	| RunScreenEntry
@@ -61,9 +55,6 @@ export type AppProps = {
 	extensions?: readonly ConsoleExtension[];
 };
 
-/** What the run screen tells the console: its step (for the footer and help) and whether a run is going. */
-type RunStatus = {place: KeyPlace; going: boolean};
-
 export function App(props: AppProps) {
 	return (
 		<KeysProvider>
@@ -72,18 +63,6 @@ export function App(props: AppProps) {
 			</FrameClock>
 		</KeysProvider>
 	);
-}
-
-/** The time, once a second: for "seen N s ago" and a run's elapsed time. */
-function useNow(intervalMs: number): number {
-	const [now, setNow] = useState(Date.now);
-	useEffect(() => {
-		const timer = setInterval(() => setNow(Date.now()), intervalMs);
-		return () => {
-			clearInterval(timer);
-		};
-	}, [intervalMs]);
-	return now;
 }
 
 let runScreens = 0;
@@ -95,17 +74,7 @@ function Console({core, title = 'xi-exec', onQuit, refreshMs = 30_000, extension
 		onQuit?.(status);
 		unmount();
 	}, [onQuit, unmount]);
-	const {stdout} = useStdout();
-	const [size, setSize] = useState({rows: stdout.rows || 24, columns: stdout.columns || 80});
-	useEffect(() => {
-		const onResize = () => setSize({rows: stdout.rows || 24, columns: stdout.columns || 80});
-		stdout.on('resize', onResize);
-		// Read it again now: a resize between the first render and this subscription is not missed.
-		onResize();
-		return () => {
-			stdout.off('resize', onResize);
-		};
-	}, [stdout]);
+	const size = useTerminalSize();
 	const now = useNow(1000);
 
 	const [screen, setScreen] = useState<Screen>({name: 'fleet'});
@@ -118,37 +87,7 @@ function Console({core, title = 'xi-exec', onQuit, refreshMs = 30_000, extension
 	// (a notice on every screen counts the requests waiting); Esc on the pairing screen closes it.
 	const [pairing, setPairing] = useState({open: false, pending: 0});
 
-	// One discovery at a time: g, the background refresh and the pairing screen's return share it.
-	const discovering = useRef(false);
-	const discover = useCallback(async (background: boolean) => {
-		if (discovering.current) {
-			return;
-		}
-
-		discovering.current = true;
-		try {
-			const agents = await core.loadAgents();
-			dispatchFleet(background ? {type: 'agents-refreshed', agents} : {type: 'agents-loaded', agents});
-			await core.discover(agents, view => {
-				dispatchFleet({type: 'agent-discovered', view});
-			});
-		} finally {
-			discovering.current = false;
-		}
-	}, [core, dispatchFleet]);
-	useEffect(() => {
-		void discover(false);
-		if (refreshMs <= 0) {
-			return;
-		}
-
-		const timer = setInterval(() => {
-			void discover(true);
-		}, refreshMs);
-		return () => {
-			clearInterval(timer);
-		};
-	}, [discover, refreshMs]);
+	const discover = useFleetDiscovery(core, dispatchFleet, refreshMs);
 
 	const back = useCallback(() => {
 		setScreen({name: 'fleet'});
@@ -333,135 +272,4 @@ function Console({core, title = 'xi-exec', onQuit, refreshMs = 30_000, extension
 			<Text color={quitAsked ? theme.warn : theme.dim} wrap="truncate">{hints}</Text>
 		</Box>
 	);
-}
-
-type RunScreenProps = {
-	core: ConsoleCore;
-	entry: RunScreenEntry;
-	height: number;
-	width: number;
-	now: number;
-	isActive: boolean;
-	onBack: () => void;
-	onAudit: (requestId: string) => void;
-	onHelp: (place: KeyPlace) => void;
-	onResult: (result: AgentResult) => void;
-	onStatus: (status: RunStatus) => void;
-	/** The fleet as it is now: what a confirmation says of its targets (a rerun's, after the run taught the fleet). */
-	fleet: readonly FleetAgent[];
-};
-
-function RunScreen({core, entry, height, width, now, isActive, onBack, onAudit, onHelp, onResult, onStatus, fleet}: RunScreenProps) {
-	const {targets, past} = entry;
-	const known = useMemo(() => {
-		const names = new Set(targets.map(target => target.name));
-		return fleet.filter(agent => names.has(agent.name));
-	}, [fleet, targets]);
-	const choices = useMemo(() => scriptChoices(targets), [targets]);
-	const [state, dispatch] = useRunScreenState(choices, targets.map(target => target.name), past ? pastRunStep(past, choices) : undefined);
-	const [viewing, setViewing] = useState<string | undefined>(undefined);
-	// A run's events reach the screen on the console's clock: one frame for many output chunks;
-	// its first output and first result at once.
-	const news = useRef(firstNews()).current;
-	const deliver = useBatched<RunScreenAction>(actions => {
-		for (const action of actions) {
-			if (action.type === 'event' && action.event.type === 'agent-finished') {
-				onResult(action.event.result);
-			}
-
-			dispatch(action);
-		}
-	}, action => action.type === 'event' && news(action.event));
-	useRun(state, action => {
-		// The canary question comes in order after the canary's results, never before they are shown.
-		if (action.type === 'event' || action.type === 'canary-asked') {
-			deliver(action);
-		} else {
-			dispatch(action);
-		}
-	}, core, onBack, isActive && viewing === undefined, onAudit, setViewing, () => {
-		onHelp(runPlace(state));
-	}, runPage(state, height, width, now));
-	const place = viewing === undefined ? runPlace(state) : 'output';
-	const going = state.step === 'running' && !state.run.finished;
-	useLayoutEffect(() => {
-		onStatus({place, going});
-	}, [onStatus, place, going]);
-	const agent = viewing !== undefined && state.step === 'running' ? state.run.agents[viewing] : undefined;
-	if (agent) {
-		const live = state.step === 'running' && state.live && Object.hasOwn(state.live, agent.name) ? state.live[agent.name] : undefined;
-		return <OutputScreen agent={agent} live={live} height={height} width={width} isActive={isActive} onBack={() => setViewing(undefined)} onHelp={onHelp}/>;
-	}
-
-	return <Run state={state} targets={known as readonly RunTarget[]} height={height} width={width} now={now}/>;
-}
-
-/** A past run as a finished running step: its script as the fleet offers it now (so f asks as a new run would). */
-function pastRunStep(run: StoredRun, choices: readonly ScriptChoice[]): RunScreenState {
-	const choice = choices.find(offered => offered.name === run.header.script)
-		// Not offered by any reachable agent now: a rerun asks for the count, to be safe.
-		?? {name: run.header.script, description: '', agents: [], confirm: true};
-	const startedAt = Date.parse(run.header.startedAt);
-	return {step: 'running', choice, args: [...run.header.args], requestId: run.header.requestId, run: storedRunState(run), startedAt, ...(run.endedAt ? {finishedAt: Date.parse(run.endedAt)} : {})};
-}
-
-function runPlace(state: RunScreenState): KeyPlace {
-	if (state.step === 'running') {
-		return state.run.finished ? 'finished' : (state.canary ? 'canary' : 'running');
-	}
-
-	return state.step === 'confirm' && state.editing ? 'control' : state.step;
-}
-
-function PairingScreen({core, height, isActive, onBack, onKeep, onPending}: {core: ConsoleCore; height: number; isActive: boolean; onBack: () => void; onKeep: () => void; onPending: (pending: number) => void}) {
-	const [state, dispatch] = usePairingState();
-	usePairing(state, dispatch, core, {onBack, onKeep}, isActive);
-	const pending = state.requests.length;
-	useEffect(() => {
-		onPending(pending);
-	}, [onPending, pending]);
-	return <Pairing state={state} height={height}/>;
-}
-
-function AuditScreen({core, requestId, height, width, onBack, onHelp}: {core: ConsoleCore; requestId: string | undefined; height: number; width: number; onBack: () => void; onHelp: () => void}) {
-	const [state, dispatch] = useAuditState(requestId);
-	useAudit(state, dispatch, core, {onBack, onHelp, rows: auditRows(height, state)}, true);
-	return <Audit state={state} height={height} width={width}/>;
-}
-
-function screenTitle(screen: Screen): string {
-	return {fleet: 'fleet', agent: 'agent', run: 'run', history: 'history', pairing: 'pairing', audit: 'audit', help: 'help', extension: 'extension'}[screen.name];
-}
-
-/** Where the operator is, for the footer: a place of key-help.ts, or the keys of a screen added to the console. */
-function placeOf(screen: Screen, run: RunStatus, editingFilter: boolean, extensionKeys: readonly KeyRow[] | undefined, historySearching: boolean): KeyPlace | readonly KeyRow[] {
-	switch (screen.name) {
-		case 'extension': {
-			return extensionKeys ?? screen.extension.keys;
-		}
-
-		case 'help': {
-			return 'help';
-		}
-
-		case 'fleet': {
-			return editingFilter ? 'filter' : 'fleet';
-		}
-
-		case 'run': {
-			return run.place;
-		}
-
-		case 'audit': {
-			return screen.requestId === undefined ? 'audit' : 'audit-run';
-		}
-
-		case 'history': {
-			return historySearching ? 'history-search' : 'history';
-		}
-
-		default: {
-			return screen.name;
-		}
-	}
 }
