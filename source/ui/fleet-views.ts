@@ -22,7 +22,8 @@ export async function discoverFleetViews(ports: FleetViewPorts, agents: readonly
 	const discover = async (selected: readonly AgentRecord[]) => ports.discover(selected, found => {
 		const record = records.get(found.name);
 		if (record) {
-			onView(agentViews([record], [found], ports.now().toISOString())[0]!);
+			// With the relay's presence heartbeats (xi-exec serve counts them), as viewAgents reads them.
+			onView(agentViews([record], [found], ports.now().toISOString(), () => true, ports.registry.presence?.())[0]!);
 		}
 	});
 	await viewAgents({registry: ports.registry, discover, now: ports.now}, agents);

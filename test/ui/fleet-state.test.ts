@@ -1,6 +1,6 @@
 import test from 'ava';
 import {fleetColumns} from '../../source/ui/screens/fleet/fleet-columns.js';
-import {initialFleetState, reduceFleet, selectedAgent, visibleAgents, type FleetAction, type FleetState} from '../../source/ui/screens/fleet/use-fleet-state.js';
+import {initialFleetState, reduceFleet, seenAt, selectedAgent, visibleAgents, type FleetAction, type FleetState} from '../../source/ui/screens/fleet/use-fleet-state.js';
 import {presenceText} from '../../source/core/agents-view.js';
 import {agentRecord, demoFleet, reachable, unreachable, viewOf} from './helpers/fake-core.js';
 
@@ -134,4 +134,12 @@ test('before it answers an agent is the core\'s view of its registry record, che
 	t.deepEqual(checking, {...viewOf(unreachable(db1, 'x'), db1), status: 'checking', reason: null});
 	const ran = fold([{type: 'agents-loaded', agents: [db1]}, {type: 'agent-discovered', view: viewOf(reachable(db1), db1)}, {type: 'agent-ran', name: 'db1', reachable: false, reason: 'connect ECONNREFUSED', at: 0}]);
 	t.deepEqual(ran.agents.map(agent => [agent.status, agent.reason, agent.scripts.length]), [['unreachable', 'connect ECONNREFUSED', 0]]);
+});
+
+test('SEEN counts a relay agent\'s signed presence heartbeat when it is later than its last answer', t => {
+	const at = (iso: string) => Date.parse(iso);
+	t.is(seenAt({lastSeen: '2026-03-01T12:00:00.000Z', relayPresence: null}), at('2026-03-01T12:00:00.000Z'));
+	t.is(seenAt({lastSeen: '2026-03-01T12:00:00.000Z', relayPresence: {state: 'seen', lastHeartbeat: '2026-03-01T12:05:00.000Z', broker: 'nats://b:4222'}}), at('2026-03-01T12:05:00.000Z'));
+	t.is(seenAt({lastSeen: null, relayPresence: {state: 'not-seen', lastHeartbeat: '2026-03-01T11:00:00.000Z', broker: 'nats://b:4222'}}), at('2026-03-01T11:00:00.000Z'));
+	t.is(seenAt({lastSeen: null, relayPresence: {state: 'unwatched', lastHeartbeat: '2026-03-01T11:00:00.000Z', broker: null}}), undefined);
 });

@@ -4,7 +4,7 @@ import {Box, Text} from 'ink';
 import {visible} from '../../../output/visible.js';
 import {describeDrift, formatTags} from '../../../policy/tags.js';
 import {phaseColor, theme} from '../../theme.js';
-import {presenceText} from '../../../core/agents-view.js';
+import {seenText} from '../../../core/agents-view.js';
 import type {FleetAgent} from '../fleet/use-fleet-state.js';
 
 export function AgentDetails({agent, height, now}: {agent: FleetAgent; height: number; now: number}) {
@@ -15,7 +15,7 @@ export function AgentDetails({agent, height, now}: {agent: FleetAgent; height: n
 	}));
 	return (
 		<Box flexDirection="column">
-			<Text bold>{visible(agent.name)}  <Text color={phaseColor(agent.status)}>{agent.status}</Text><Text color={theme.dim}>{`  ${presenceText(agent, new Date(now))}`}</Text></Text>
+			<Text bold>{visible(agent.name)}  <Text color={phaseColor(agent.status)}>{agent.status}</Text><Text color={theme.dim}>{`  ${seenText(agent, new Date(now))}`}</Text></Text>
 			<Text>address {visible(agent.address)}{agent.transport && agent.transport !== 'tls' ? `   transport ${agent.transport}` : ''}   certificate expires {agent.certificateExpires.slice(0, 10)}</Text>
 			<Text>tags {visible(formatTags(agent.tags)) || '(none)'}</Text>
 			{agent.drifted && agent.reportedTags ? <Text color={theme.warn} wrap="truncate">{`drifted: its own tags say ${visible(describeDrift(agent.tags, agent.reportedTags))}`}</Text> : null}

@@ -13,9 +13,17 @@ import {byName} from '../../name-order.js';
 /** An agent as the fleet shows it: the core's view of it, `checking` while it is asked. */
 export type FleetAgent = Omit<AgentView, 'status'> & {status: AgentView['status'] | 'checking'};
 
-/** When it last answered (discovery or a run), in ms; undefined when never. */
-export function seenAt(agent: Pick<AgentView, 'lastSeen'>): number | undefined {
-	return agent.lastSeen === null ? undefined : Date.parse(agent.lastSeen);
+/**
+ * When it was last seen, in ms: its last answer (discovery or a run) or, for a relay agent whose
+ * broker is watched, its last signed presence heartbeat when later (as core/agents-view.ts's
+ * seenText counts them); undefined when never.
+ */
+export function seenAt(agent: Pick<AgentView, 'lastSeen' | 'relayPresence'>): number | undefined {
+	const times = [agent.lastSeen, agent.relayPresence?.state === 'unwatched' ? null : agent.relayPresence?.lastHeartbeat]
+		.filter((time): time is string => typeof time === 'string')
+		.map(time => Date.parse(time))
+		.filter(time => !Number.isNaN(time));
+	return times.length === 0 ? undefined : Math.max(...times);
 }
 
 /** An agent not asked yet: the core's view of its registry record with nothing found, `checking`. */
