@@ -19,6 +19,7 @@ import type {AuditRecord} from '../../source/audit/record.js';
 import {controllerPaths, openControllerRegistry} from '../../source/home.js';
 import {descriptionFilePath} from '../../source/core/description-file.js';
 import {controllerCli, createController, enrolAgent, freePort, installFixture, logEvents, runCli, startAgent, waitFor, type RunningAgent, type TestAgent} from '../helpers/fleet.js';
+import {closedConnections} from '../helpers/proxy-round-trips.js';
 
 type Fleet = {home: string; agent: TestAgent; running: RunningAgent; proxy: DelayProxy; env: NodeJS.ProcessEnv};
 
@@ -46,16 +47,6 @@ async function oneAgent(t: {teardown: (fn: () => Promise<void>) => void}, script
 	return {home, agent, running, proxy, env: {XI_EXEC_HOME: home}};
 }
 
-/** The round trips of each connection the proxy saw close since the last call (at least `expected`). */
-async function roundTrips(proxy: DelayProxy, expected: number): Promise<number[]> {
-	const seen: number[] = [];
-	await waitFor(() => {
-		seen.push(...proxy.take());
-		return seen.length >= expected ? true : undefined;
-	}, `${expected} connections to close`);
-	return seen;
-}
-
 type Cache = {agents: Record<string, {scripts: Array<Record<string, unknown>>}>};
 const readCache = (home: string) => JSON.parse(readFileSync(descriptionFilePath(home), 'utf8')) as Cache;
 
@@ -74,12 +65,12 @@ test('the first one-shot asks and remembers; the next is planned from the cache 
 	fleet.proxy.take();
 	const first = await runCli(controllerCli, oneShot('hello'), fleet.env);
 	t.is(first.code, 0, first.stderr);
-	t.deepEqual(await roundTrips(fleet.proxy, 1), [4], 'TCP, TLS, describe, run');
+	t.deepEqual(await closedConnections(fleet.proxy, 1), [4], 'TCP, TLS, describe, run');
 	t.like(readCache(fleet.home).agents['web1']!.scripts[0], {name: 'hello', description: 'test script hello'});
 
 	const second = await runCli(controllerCli, oneShot('hello'), fleet.env);
 	t.is(second.code, 0, second.stderr);
-	t.deepEqual(await roundTrips(fleet.proxy, 1), [3], 'TCP, TLS, run');
+	t.deepEqual(await closedConnections(fleet.proxy, 1), [3], 'TCP, TLS, run');
 	t.deepEqual(resultLines(second.stdout).map(line => line.replace(/\(\d+ ms\)/, '')), resultLines(first.stdout).map(line => line.replace(/\(\d+ ms\)/, '')));
 	t.true(second.stdout.includes('hello'), second.stdout);
 	const records = runEvents(fleet.home);
@@ -89,7 +80,7 @@ test('the first one-shot asks and remembers; the next is planned from the cache 
 
 	const json = await runCli(controllerCli, oneShot('hello', '--json'), fleet.env);
 	t.is(json.code, 0, json.stderr);
-	t.deepEqual(await roundTrips(fleet.proxy, 1), [3]);
+	t.deepEqual(await closedConnections(fleet.proxy, 1), [3]);
 });
 
 const staleCases: Array<{title: string; described: string; stale: (fleet: Fleet) => Promise<void>}> = [
@@ -123,7 +114,7 @@ for (const c of staleCases) {
 		t.is(run.code, 0, run.stderr);
 		t.is(resultLines(run.stdout).length, 1, run.stdout);
 		t.is(run.stdout.match(/request /g)?.length, 1, 'one run shown');
-		t.deepEqual((await roundTrips(fleet.proxy, 2)).sort(), [3, 4], 'the planned run refused, then describe and run');
+		t.deepEqual((await closedConnections(fleet.proxy, 2)).sort(), [3, 4], 'the planned run refused, then describe and run');
 		t.is(logEvents(fleet.running, 'run.start').length, started + 1, 'the script ran once');
 
 		const records = runEvents(fleet.home).slice(2);
@@ -136,7 +127,7 @@ for (const c of staleCases) {
 
 		fleet.proxy.take();
 		t.is((await runCli(controllerCli, oneShot('hello'), fleet.env)).code, 0);
-		t.deepEqual(await roundTrips(fleet.proxy, 1), [3], 'the cache holds the entry as it is now');
+		t.deepEqual(await closedConnections(fleet.proxy, 1), [3], 'the cache holds the entry as it is now');
 	});
 }
 

@@ -10,7 +10,8 @@ import type {AddressInfo} from 'node:net';
 import test from 'ava';
 import {createDelayProxy, listenProxy, type DelayProxy} from '../../bench/delay-proxy.js';
 import {controllerPaths, openControllerRegistry} from '../../source/home.js';
-import {controllerCli, createController, enrolAgent, freePort, installFixture, logEvents, runCli, startAgent, waitFor, type RunningAgent} from '../helpers/fleet.js';
+import {controllerCli, createController, enrolAgent, freePort, installFixture, logEvents, runCli, startAgent, type RunningAgent} from '../helpers/fleet.js';
+import {closedConnections} from '../helpers/proxy-round-trips.js';
 
 type Fleet = {home: string; web1: RunningAgent; web2: RunningAgent; proxy: DelayProxy; env: NodeJS.ProcessEnv; web2Port: number};
 
@@ -35,25 +36,15 @@ async function pointAt(home: string, name: string, port: number): Promise<void> 
 	await openControllerRegistry(controllerPaths(home)).update(registry => ({...registry, agents: registry.agents.map(record => (record.name === name ? {...record, address: `127.0.0.1:${port}`} : record))}));
 }
 
-/** The round trips of each connection the proxy saw close since the last call, once at least `expected` have. */
-async function connections(proxy: DelayProxy, expected: number): Promise<number[]> {
-	const seen: number[] = [];
-	await waitFor(() => {
-		seen.push(...proxy.take());
-		return seen.length >= expected ? true : undefined;
-	}, `${expected} connections to close`);
-	return seen;
-}
-
 test('a one-shot dials while it loads and runs over that connection: one connection, the first with its describe', async t => {
 	const fleet = await twoAgents(t);
 	fleet.proxy.take();
 	const first = await runCli(controllerCli, ['run', 'hello', '--on', 'web1'], fleet.env);
 	t.is(first.code, 0, first.stderr);
-	t.is((await connections(fleet.proxy, 1)).length, 1, 'one connection for the describe and the run');
+	t.is((await closedConnections(fleet.proxy, 1)).length, 1, 'one connection for the describe and the run');
 	const second = await runCli(controllerCli, ['--home', fleet.home, 'run', 'hello', '--on=web1', '--json'], {});
 	t.is(second.code, 0, second.stderr);
-	t.is((await connections(fleet.proxy, 1)).length, 1, 'one connection for the run (planned from the cached description)');
+	t.is((await closedConnections(fleet.proxy, 1)).length, 1, 'one connection for the run (planned from the cached description)');
 	t.is(logEvents(fleet.web1, 'run.start').length, 2);
 });
 
@@ -67,7 +58,7 @@ test('--help makes no connection; a run refused before anything ran closes its e
 	t.regex(refused.stderr, /NAME_INVALID/);
 	const tooMany = await runCli(controllerCli, ['run', 'hello', '--on', 'web1', '--', ...Array.from({length: 65}, () => 'a')], fleet.env);
 	t.is(tooMany.code, 2, tooMany.stderr);
-	t.is((await connections(fleet.proxy, 2)).length, 2, 'two connections opened and closed with nothing sent, none for --help');
+	t.is((await closedConnections(fleet.proxy, 2)).length, 2, 'two connections opened and closed with nothing sent, none for --help');
 	t.is(logEvents(fleet.web1, 'request.received').length, 0);
 });
 
