@@ -27,6 +27,14 @@ export function groupResults(results: readonly AgentResult[]): OutputGroup[] {
 
 const byNaturalName = (a: string, b: string) => a.localeCompare(b, 'en', {numeric: true});
 
+/**
+ * Whether a range that starts at `first` can go on to `next` and still parse back to the same names
+ * (policy/name-ranges.ts): padded numbers keep their width (`[08-11]`), unpadded ones need none
+ * (`[1-40]` is web1 to web40).
+ */
+const padded = (text: string) => text.length > 1 && text.startsWith('0');
+const sameWidth = (first: string, next: string) => first.length === next.length || (!padded(first) && !padded(next));
+
 /** `web1 web2 web3 web4 web7 db1` → `db1,web[1-4,7]`: names with a numeric suffix folded by prefix. */
 export function foldNames(names: readonly string[]): string {
 	const byPrefix = new Map<string, Array<{text: string; value: number}>>();
@@ -52,7 +60,7 @@ export function foldNames(names: readonly string[]): string {
 		const ranges: string[] = [];
 		for (let index = 0; index < sorted.length;) {
 			let end = index;
-			while (end + 1 < sorted.length && sorted[end + 1]!.value === sorted[end]!.value + 1 && sorted[end + 1]!.text.length === sorted[index]!.text.length) {
+			while (end + 1 < sorted.length && sorted[end + 1]!.value === sorted[end]!.value + 1 && sameWidth(sorted[index]!.text, sorted[end + 1]!.text)) {
 				end++;
 			}
 
