@@ -8,7 +8,7 @@ export type LogLevel = 'info' | 'warn';
 const warnings = new Set([
 	'allowlist.reload-failed', 'allowlist.unusable', 'audit.failed', 'hook.unusable', 'reload.refused', 'certificate.error', 'pins.save-failed', 'protocol.error',
 	'request.error', 'run.error', 'run.refused', 'tags.reload-failed', 'tls.refused', 'unpaired', 'syslog.unreachable', 'syslog.spooled', 'syslog.dropped',
-	'relay.results-damaged', 'relay.result-unkept',
+	'relay.error', 'relay.refused', 'relay.results-damaged', 'relay.result-unkept',
 ]);
 
 export function levelOf(event: string, fields: Record<string, unknown> = {}): LogLevel {

@@ -13,6 +13,11 @@ const cases: Array<[string, Record<string, unknown>, 'info' | 'warn']> = [
 	['syslog.unreachable', {}, 'warn'],
 	['syslog.dropped', {}, 'warn'],
 	['syslog.reconnected', {}, 'info'],
+	['relay.error', {}, 'warn'],
+	['relay.refused', {}, 'warn'],
+	['relay.results-damaged', {}, 'warn'],
+	['relay.connected', {}, 'info'],
+	['relay.status', {}, 'info'],
 	['something.new', {}, 'info'],
 ];
 
