@@ -1,7 +1,7 @@
 /** What the bench needs from this machine: settings, file-descriptor limits, a free port range. */
 import {existsSync, readdirSync, readFileSync, statSync} from 'node:fs';
 import {createServer, type Server} from 'node:net';
-import {cpus} from 'node:os';
+import {cpus, loadavg} from 'node:os';
 import {join, relative} from 'node:path';
 import {repoRoot} from './hosts.js';
 
@@ -67,6 +67,26 @@ export function readSettings(): Settings {
 		workers: numbers('BENCH_WORKERS', [4])[0]!,
 		parallel: numbers('BENCH_PARALLEL', [256])[0]!,
 	};
+}
+
+/** The load average over 1, 5 and 15 minutes, as the reports print it. */
+export const loadAverage = () => loadavg().map(value => value.toFixed(1)).join(' ');
+
+/** Undefined when dist/ is missing (said on the log); else the warnings a report carries (a stale build, also logged). */
+export function buildNotes(log: (text: string) => void): string[] | undefined {
+	const unbuilt = missingBuild();
+	if (unbuilt) {
+		log(unbuilt);
+		return undefined;
+	}
+
+	const stale = staleBuild();
+	if (!stale) {
+		return [];
+	}
+
+	log(`warning: ${stale}`);
+	return [`warning: ${stale}`];
 }
 
 export function missingBuild(): string | undefined {

@@ -38,7 +38,7 @@ import {join} from 'node:path';
 import {performance} from 'node:perf_hooks';
 import type {BareHostInput} from './bare-host.js';
 import {runBench, stopChild, trackPath} from './cleanup.js';
-import {fileLimitNote, floorHost, freePortBlock, machine, measures, missingBuild, readSettings, staleBuild, type Settings} from './environment.js';
+import {buildNotes, fileLimitNote, floorHost, freePortBlock, loadAverage, machine, measures, readSettings, type Settings} from './environment.js';
 import {natsServerMissing, startBroker} from './broker.js';
 import type {RelayHostInput} from './relay-host.js';
 import {fleetCacheDirectory} from './fleet-cache.js';
@@ -59,22 +59,16 @@ import {createReport, type Report} from './report.js';
 import {formatTable, seconds} from './table.js';
 
 const log = (text: string) => process.stderr.write(`bench: ${text}\n`);
-const loadAverage = () => loadavg().map(value => value.toFixed(1)).join(' ');
 
 async function main(): Promise<number> {
 	const settings = readSettings();
-	const unbuilt = missingBuild();
-	if (unbuilt) {
-		log(unbuilt);
+	const notes = buildNotes(log);
+	if (!notes) {
 		return 2;
 	}
 
 	const report = createReport();
-	const stale = staleBuild();
-	if (stale) {
-		log(`warning: ${stale}`);
-		report.notes.push(`warning: ${stale}`);
-	}
+	report.notes.push(...notes);
 
 	const loadAtStart = loadAverage();
 	const limits = fileLimitNote(settings);

@@ -8,10 +8,10 @@
  *   npm run build && node --import=tsx bench/one-shot.ts      BENCH_REPS=9 (default) BENCH_RSS=0
  */
 import {mkdtempSync} from 'node:fs';
-import {loadavg, tmpdir} from 'node:os';
+import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {runBench, trackPath} from './cleanup.js';
-import {freePortBlock, machine, missingBuild, staleBuild} from './environment.js';
+import {buildNotes, freePortBlock, loadAverage, machine} from './environment.js';
 import {agentName, createFleet, script} from './fleet.js';
 import {cpuMs, startHosts} from './hosts.js';
 import {findSshTools, sshRun, startLoopbackSshd} from './loopback-sshd.js';
@@ -23,20 +23,15 @@ import {alternate, createReport, verdict, withCpu, type Attempt} from './report.
 import {formatTable, ratio, seconds} from './table.js';
 
 const log = (text: string) => process.stderr.write(`bench: ${text}\n`);
-const loadAverage = () => loadavg().map(value => value.toFixed(1)).join(' ');
 
 async function main(): Promise<number> {
-	const unbuilt = missingBuild();
-	if (unbuilt) {
-		log(unbuilt);
+	const notes = buildNotes(log);
+	if (!notes) {
 		return 2;
 	}
 
 	const report = createReport();
-	const stale = staleBuild();
-	if (stale) {
-		report.notes.push(`warning: ${stale}`);
-	}
+	report.notes.push(...notes);
 
 	const repetitions = Number(process.env['BENCH_REPS'] ?? 9);
 	const loadAtStart = loadAverage();
