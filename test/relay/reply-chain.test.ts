@@ -163,7 +163,10 @@ test('the sealer sends the signed copy of a reply its chain went quiet on, and n
 		quietDone();
 	}});
 	const sent = [sealer.seal(bodies[0]!), sealer.seal(bodies[1]!)];
+	// The sealer's timer is unref'd (it must not keep an agent alive): hold the loop open until it fires.
+	const keepAlive = setInterval(() => undefined, 1000);
 	await quiet;
+	clearInterval(keepAlive);
 	const verifier = chains();
 	t.deepEqual(kinds([...sent, ...published].map(text => verifier.accept(text))), ['pending', 'pending', 'ack, started']);
 	// A signed reply right after an unsigned one: the timer finds nothing owed.
