@@ -8,11 +8,10 @@
  * are kept once between the hosts that printed them (shared-outputs.ts).
  */
 import {setMaxListeners} from 'node:events';
-import type {RunStatus} from '../protocol/frames.js';
 import type {AgentTarget, ClientContext} from './agent-connection.js';
 import type {ConnectionHold} from './held-connections.js';
 import type {AgentResult, RunEvent} from '../run/events.js';
-import {nextDecision, planRollout, type Amount, type CanaryDecision} from '../run/rollout.js';
+import {decide, emptyTally, planRollout, tallyFinished, type Amount, type CanaryDecision} from '../run/rollout.js';
 import {runOnAgent, type AgentRunRequest} from './run-agent.js';
 import {createOutputSharing} from './shared-outputs.js';
 
@@ -57,7 +56,7 @@ export async function dispatch(targets: readonly AgentTarget[], request: AgentRu
 
 	const rollout = planRollout({parallel: options.parallel, batch: options.batch, maxFailures: options.maxFailures, canary: options.canary, ignoreUnreachable: options.ignoreUnreachable}, targets.length);
 	const results: Array<AgentResult | undefined> = Array.from({length: targets.length});
-	const finished: RunStatus[] = [];
+	let tally = emptyTally;
 	const running = new Set<Promise<void>>();
 	let started = 0;
 	let canary: CanaryDecision = 'undecided';
@@ -72,7 +71,7 @@ export async function dispatch(targets: readonly AgentTarget[], request: AgentRu
 		const done = runOne(target, request, options, runCancel.signal, emit).then(ended => {
 			const result = outputs.share(ended);
 			results[index] = result;
-			finished.push(result.status);
+			tally = tallyFinished(rollout, tally, result.status);
 			emit({type: 'agent-finished', result});
 		});
 		const tracked = done.finally(() => {
@@ -88,7 +87,7 @@ export async function dispatch(targets: readonly AgentTarget[], request: AgentRu
 			break;
 		}
 
-		const decision = nextDecision(rollout, {started, finished, canary});
+		const decision = decide(rollout, {...tally, started, canary});
 		if (decision.type === 'done') {
 			break;
 		}
