@@ -1,6 +1,6 @@
 /** Where the operator is in the console: the header's screen name, and the footer's place (key-help.ts). Pure. */
 import type {KeyPlace, KeyRow} from './key-help.js';
-import type {Screen} from './app.js';
+import type {Screen} from './use-console-state.js';
 import type {RunStatus} from './screens/run/run-screen.js';
 
 export function screenTitle(screen: Screen): string {
