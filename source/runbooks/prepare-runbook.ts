@@ -14,24 +14,22 @@
  * in the run resumed runs on the hosts it matches now, with a note naming those added and removed.
  */
 import {randomUUID} from 'node:crypto';
-import {argsHash} from '../audit/record.js';
 import {discoverAgents, type Discovered} from '../dispatch/discover.js';
 import type {RunPorts} from '../core/run-execute.js';
 import {XiError} from '../errors.js';
 import {openTokenStore} from '../policy/token-store.js';
 import {authenticateToken, scopeOf, type TokenScope} from '../policy/tokens.js';
 import {revokedSerials, type AgentRecord} from '../registry/model.js';
-import {executeRunbook, type ExecuteResult, type PendingStep, type RunbookEvent} from './execute.js';
+import type {ExecuteResult, PendingStep} from './execute.js';
 import type {Runbook} from './model.js';
-import {recordedParameters, resolveParameters, secretHash} from './parameters.js';
+import {resolveParameters} from './parameters.js';
 import {planRunbook, reachableAgents, type RunbookPlan} from './plan-runbook.js';
-import {hostChangeNotes, plannedTargets} from './host-changes.js';
-import {findRunbookRun, runbookRunsDirectory, startRunbookRecord, watchCancelRequest} from './record-store.js';
-import {resumePoint} from './resume.js';
-import {loadRunbook, readRunbookBytes, runbookInvalid} from './runbook-files.js';
-import {recordedOutcomes, waitingSteps, type RunbookRunHeader} from './run-record.js';
-import {runStepsAsRuns, type StepRunnerOptions} from './step-runner.js';
+import {carryOver, checkResumedFile, nothingCarried, openResumed, resumedParameters, type ResumeRequest} from './resume-run.js';
+import {loadRunbook, runbookInvalid} from './runbook-files.js';
+import {startRunbookRun, type CheckedRunbookRun, type RunbookStartOptions} from './start-runbook.js';
 import type {StepOutcome} from './step-outcome.js';
+
+export type {RunbookStartOptions} from './start-runbook.js';
 
 export type RunbookPorts = RunPorts & {
 	/** Asks the agents what they run (default: a describe exchange with each, 5 s). */
@@ -46,7 +44,7 @@ export type RunbookRunInput = {
 	caller: string;
 	source?: string;
 	token?: string;
-	resume?: {id: string; from?: string; changedFile?: boolean};
+	resume?: ResumeRequest;
 };
 
 export type PreparedRunbookRun = {
@@ -65,32 +63,17 @@ export type PreparedRunbookRun = {
 	start: (options: RunbookStartOptions) => Promise<ExecuteResult & {id: string}>;
 };
 
-export type RunbookStartOptions = Omit<StepRunnerOptions, 'runbookRun' | 'caller' | 'source' | 'token' | 'cancelledBy'> & {
-	/** This face's cancel (Ctrl-C, the API server's); a cancel from another process comes through the record. */
-	cancel?: AbortSignal;
-	/** Who fired `cancel`. */
-	cancelledBy?: string;
-	emit?: (event: RunbookEvent) => void;
-};
-
 export async function prepareRunbookRun(ports: RunbookPorts, input: RunbookRunInput): Promise<PreparedRunbookRun> {
 	const now = ports.now ?? (() => new Date());
 	const id = randomUUID();
-	const resumed = input.resume ? findRunbookRun(runbookRunsDirectory(ports.paths), input.resume.id) : undefined;
-	if (resumed?.running) {
-		throw new XiError('RUNBOOK_RUNNING', `Runbook run ${input.resume!.id} is still running in another process; cancel it or wait for it to end (a controller killed mid-run lets go within 15 s).`);
-	}
-
+	const resumed = input.resume ? openResumed(ports.paths, input.resume) : undefined;
 	const name = resumed ? resumed.record.header.runbook : input.name;
 	if (name === undefined) {
 		throw new XiError('USAGE', 'Name the runbook to run: xi-exec runbook run NAME, or --resume ID.');
 	}
 
 	if (resumed) {
-		const bytes = readRunbookBytes(ports.paths, name);
-		if (bytes.sha256 !== resumed.record.header.fileSha256 && !input.resume!.changedFile) {
-			throw new XiError('RUNBOOK_CHANGED', `${bytes.file} changed since run ${resumed.record.header.id} (its SHA-256 was ${resumed.record.header.fileSha256.slice(0, 12)}…, it is ${bytes.sha256.slice(0, 12)}… now); resume with --changed-file to run the file as it is now.`);
-		}
+		checkResumedFile(ports.paths, name, resumed.record.header, input.resume!.changedFile);
 	}
 
 	const {runbook, file, sha256} = loadRunbook(ports.paths, name);
@@ -102,7 +85,34 @@ export async function prepareRunbookRun(ports: RunbookPorts, input: RunbookRunIn
 		throw error;
 	};
 
-	const scope = input.token === undefined ? undefined : await tokenScope(ports, input.token, now()).catch(async (error: unknown) => refuse(error as XiError));
+	const {scope, values, plan} = await checkAgainstFleet(ports, {name, runbook, params, token: input.token, at: now()}, refuse);
+	const carry = resumed ? carryOver(runbook, resumed, input.resume!.from, sha256, plan) : nothingCarried();
+	if ('reason' in carry) {
+		return refuse(new XiError('USAGE', `Cannot resume run ${resumed!.record.header.id}: ${carry.reason}.`));
+	}
+
+	const run: CheckedRunbookRun = {ports, input, id, name, runbook, file, sha256, values, scope, plan, resumed: resumed?.record.header, audit, now, ...carry};
+	return {
+		id,
+		runbook,
+		plan,
+		file,
+		sha256,
+		...(resumed ? {resumeOf: resumed.record.header.id, from: carry.from!.step} : {}),
+		carried: carry.carried,
+		pending: carry.pending,
+		start: async options => startRunbookRun(run, options),
+	};
+}
+
+/**
+ * The whole runbook checked against the fleet before anything runs: the token's scope, the
+ * parameters, and each step's plan over the agents it can reach (asked what they run); each
+ * refusal recorded through `refuse`.
+ */
+async function checkAgainstFleet(ports: RunbookPorts, request: {name: string; runbook: Runbook; params: Readonly<Record<string, unknown>>; token: string | undefined; at: Date}, refuse: (error: XiError) => Promise<never>) {
+	const {name, runbook, params} = request;
+	const scope = request.token === undefined ? undefined : await tokenScope(ports, request.token, request.at).catch(async (error: unknown) => refuse(error as XiError));
 	const registry = await ports.registry.read();
 	const values = resolveParameters(runbook, params);
 	if (!values.ok) {
@@ -117,113 +127,7 @@ export async function prepareRunbookRun(ports: RunbookPorts, input: RunbookRunIn
 		return refuse(runbookInvalid(`Runbook ${name} cannot run as it is`, planned.problems, planned.outOfScope ? 'OUT_OF_SCOPE' : 'RUNBOOK_INVALID'));
 	}
 
-	let carried = new Map<string, StepOutcome>();
-	let pending = new Map<string, PendingStep>();
-	let from: {stage: number; step: string} | undefined;
-	if (resumed) {
-		const point = resumePoint(runbook, recordedOutcomes(resumed.record), input.resume!.from);
-		if (!point.ok) {
-			return refuse(new XiError('USAGE', `Cannot resume run ${resumed.record.header.id}: ${point.reason}.`));
-		}
-
-		const old = recordedOutcomes(resumed.record);
-		carried = new Map(point.carried.map(step => [step, old.get(step)!]));
-		from = {stage: point.from, step: point.step};
-		if (sha256 === resumed.record.header.fileSha256) {
-			pending = waitingSteps(resumed.record);
-		}
-
-		if (resumed.record.header.targets) {
-			planned.plan.notes.push(...hostChangeNotes(planned.plan, {id: resumed.record.header.id, targets: resumed.record.header.targets}, new Set(carried.keys())));
-		}
-	}
-
-	const start = async (options: RunbookStartOptions) => {
-		const header: RunbookRunHeader = {
-			type: 'runbook-run',
-			id,
-			runbook: name,
-			file,
-			fileSha256: sha256,
-			parameters: recordedParameters(runbook, values.values),
-			caller: input.caller,
-			startedAt: now().toISOString(),
-			...(scope ? {token: {id: scope.id, name: scope.name}} : {}),
-			...(resumed ? {resumeOf: resumed.record.header.id, from: from!} : {}),
-			...(resumed && sha256 !== resumed.record.header.fileSha256 ? {fileChanged: true} : {}),
-			targets: plannedTargets(planned.plan),
-		};
-		// Fail closed: no record of the runbook's start, no runbook.
-		await audit.append({event: 'runbook.start', runbookRun: id, runbook: name, file, fileSha256: sha256, parameters: header.parameters, parametersHash: argsHash([JSON.stringify(header.parameters)]), caller: input.caller, source: input.source, token: header.token, resumeOf: header.resumeOf, from: from?.step, ...(planned.plan.notes.length > 0 ? {notes: planned.plan.notes} : {})});
-		const record = await startRunbookRecord(runbookRunsDirectory(ports.paths), header);
-		const cancel = cancelSources(record.path, options);
-		try {
-			for (const [step, outcome] of carried) {
-				record.write({type: 'step-finished', step, outcome, at: now().toISOString(), carriedFrom: resumed!.record.header.id});
-			}
-
-			const result = await executeRunbook({runbook, plan: planned.plan, carried, from: from?.stage ?? 0, pending}, {
-				runStep: runStepsAsRuns(ports, {...options, runbookRun: id, runbookFile: {file, sha256}, caller: input.caller, ...(input.source ? {source: input.source} : {}), ...(input.token === undefined ? {} : {token: input.token}), cancelledBy: cancel.by}),
-				write: record.write,
-				now,
-				newRequestId: randomUUID,
-				cancel: cancel.signal,
-				cancelledBy: cancel.by,
-				checkCancel: cancel.check,
-				...(options.emit ? {emit: options.emit} : {}),
-			});
-			await audit.append({event: 'runbook.end', runbookRun: id, runbook: name, status: result.status, reason: result.reason, steps: Object.fromEntries([...result.outcomes].map(([step, outcome]) => [step, {status: outcome.status, requestId: outcome.requestId, counts: outcome.counts}]))});
-			return {...result, id};
-		} finally {
-			cancel.stop();
-			await record.close();
-		}
-	};
-
-	return {
-		id,
-		runbook,
-		plan: planned.plan,
-		file,
-		sha256,
-		...(resumed ? {resumeOf: resumed.record.header.id, from: from!.step} : {}),
-		carried,
-		pending,
-		start,
-	};
-}
-
-/**
- * The run's one cancel signal, fired by the face's own cancel or by a cancel request another
- * process appends to the record; `by` names whoever came first.
- */
-function cancelSources(path: string, options: RunbookStartOptions) {
-	const controller = new AbortController();
-	let by: string | undefined;
-	const fire = (who: string | undefined) => {
-		if (!controller.signal.aborted) {
-			by = who;
-			controller.abort();
-		}
-	};
-
-	const onLocal = () => fire(options.cancelledBy);
-	if (options.cancel?.aborted) {
-		onLocal();
-	} else {
-		options.cancel?.addEventListener('abort', onLocal, {once: true});
-	}
-
-	const watch = watchCancelRequest(path, request => fire(request.by));
-	return {
-		signal: controller.signal,
-		by: () => by,
-		check: watch.check,
-		stop() {
-			watch.stop();
-			options.cancel?.removeEventListener('abort', onLocal);
-		},
-	};
+	return {scope, values: values.values, plan: planned.plan};
 }
 
 async function tokenScope(ports: RunbookPorts, presented: string, now: Date): Promise<TokenScope> {
@@ -234,41 +138,4 @@ async function tokenScope(ports: RunbookPorts, presented: string, now: Date): Pr
 	}
 
 	return scopeOf(check.token);
-}
-
-/** A resumed run's parameters: the recorded ones; each secret given again, matching its recorded hash. */
-function resumedParameters(runbook: Runbook, recorded: Readonly<Record<string, unknown>>, given: Readonly<Record<string, unknown>>): Record<string, unknown> {
-	const problems: string[] = [];
-	const values: Record<string, unknown> = {};
-	for (const parameter of runbook.parameters) {
-		if (!parameter.secret) {
-			if (Object.hasOwn(given, parameter.name)) {
-				problems.push(`parameter ${parameter.name}: a resumed run keeps the value its run had (${JSON.stringify(recorded[parameter.name])}); start a new run to change it`);
-			} else if (Object.hasOwn(recorded, parameter.name)) {
-				values[parameter.name] = recorded[parameter.name];
-			}
-
-			continue;
-		}
-
-		if (!Object.hasOwn(given, parameter.name)) {
-			problems.push(`parameter ${parameter.name} is secret, so it was not recorded: give it again with --param ${parameter.name}=VALUE`);
-		} else if (Object.hasOwn(recorded, parameter.name) && secretHash(given[parameter.name]) !== recorded[parameter.name]) {
-			problems.push(`parameter ${parameter.name}: the value given is not the one the run used (its hash differs)`);
-		} else {
-			values[parameter.name] = given[parameter.name];
-		}
-	}
-
-	for (const name of Object.keys(given)) {
-		if (!runbook.parameters.some(parameter => parameter.name === name)) {
-			problems.push(`parameter ${name} is not declared by runbook ${runbook.name}`);
-		}
-	}
-
-	if (problems.length > 0) {
-		throw runbookInvalid(`Cannot resume with these parameters`, problems);
-	}
-
-	return values;
 }
