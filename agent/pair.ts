@@ -91,45 +91,12 @@ async function runCeremony(socket: TLSSocket, keys: CryptoKeyPair, csr: x509.Pkc
 		return fail(hello, false);
 	}
 
-	const now = options.now();
-	let ca: x509.X509Certificate;
-	let controller: x509.X509Certificate;
-	let server: x509.X509Certificate;
-	try {
-		ca = new x509.X509Certificate(hello.ca);
-		controller = new x509.X509Certificate(hello.controller);
-		server = certificateFromDer(socket.getPeerCertificate().raw);
-	} catch {
-		return fail('the hello carries certificates that cannot be parsed');
+	const trusted = await checkHello(hello, socket, options);
+	if (typeof trusted === 'string') {
+		return fail(trusted);
 	}
 
-	const caSha256 = publicKeySha256(ca);
-	if (options.caSha256 !== undefined && options.caSha256.toLowerCase().replaceAll(':', '') !== caSha256) {
-		return fail(`the controller's CA (sha256 ${caSha256}) is not the one given with --ca-sha256`);
-	}
-
-	const problem = await checkCertificateAuthority(ca, now)
-		?? await checkIssuedBy(controller, ca, {role: 'controller'}, now)
-		?? await checkIssuedBy(server, ca, {role: 'server'}, now);
-	if (problem) {
-		return fail(`the controller's hello is inconsistent: ${problem}`);
-	}
-
-	const transcript = transcriptHash({
-		ceremony: hello.ceremony,
-		caCertificateSha256: certificateSha256(ca),
-		caPublicKeySha256: caSha256,
-		controllerCertificateSha256: certificateSha256(controller),
-		serverCertificateSha256: certificateSha256(server),
-		controllerName: hello.controllerName,
-		agentName: options.name,
-		agentAddress: options.address,
-		...(options.relay === undefined ? {} : {agentRelay: options.relay}),
-		agentTags: options.tags,
-		agentPublicKeySha256: sha256Hex(new Uint8Array(csr.publicKey.rawData)),
-		csrSha256: sha256Hex(new Uint8Array(csr.rawData)),
-		expires: hello.expires,
-	});
+	const transcript = ceremonyTranscript(hello, trusted, csr, options);
 	const agentNonce = randomBytes(nonceBytes);
 	send({type: 'commit', name: options.name, address: options.address, tags: options.tags, csr: csr.toString('pem'), commitment: commitment(transcript, agentNonce), ...(options.relay === undefined ? {} : {relay: options.relay})});
 
@@ -140,7 +107,7 @@ async function runCeremony(socket: TLSSocket, keys: CryptoKeyPair, csr: x509.Pkc
 
 	send({type: 'reveal', nonce: agentNonce.toString('hex')});
 	const keyingMaterial = socket.exportKeyingMaterial(32, exporterLabel, Buffer.alloc(0));
-	const code: PairingCode = {code: deriveCode(keyingMaterial, Buffer.from(nonce.nonce, 'hex'), agentNonce, transcript), caSha256, controllerName: hello.controllerName, ceremony: hello.ceremony};
+	const code: PairingCode = {code: deriveCode(keyingMaterial, Buffer.from(nonce.nonce, 'hex'), agentNonce, transcript), caSha256: trusted.caSha256, controllerName: hello.controllerName, ceremony: hello.ceremony};
 	options.onCode(code);
 
 	const pending = await inbox.next('pending');
@@ -154,20 +121,9 @@ async function runCeremony(socket: TLSSocket, keys: CryptoKeyPair, csr: x509.Pkc
 		return fail(approved, false);
 	}
 
-	let certificate: x509.X509Certificate;
-	try {
-		certificate = new x509.X509Certificate(approved.certificate);
-	} catch {
-		return fail('the issued certificate cannot be parsed');
-	}
-
-	const issued = await checkIssuedBy(certificate, ca, {role: 'agent', name: options.name}, options.now());
-	if (issued) {
-		return fail(`the issued certificate is wrong: ${issued}`);
-	}
-
-	if (sha256Hex(new Uint8Array(certificate.publicKey.rawData)) !== sha256Hex(new Uint8Array(csr.publicKey.rawData))) {
-		return fail('the issued certificate is not for this agent\'s key');
+	const certificate = await checkIssued(approved.certificate, trusted.ca, csr, options);
+	if (typeof certificate === 'string') {
+		return fail(certificate);
 	}
 
 	options.onStatus('approved');
@@ -185,11 +141,84 @@ async function runCeremony(socket: TLSSocket, keys: CryptoKeyPair, csr: x509.Pkc
 		ok: true,
 		keyPem: await privateKeyToPem(keys.privateKey),
 		certificatePem: certificate.toString('pem'),
-		caPem: ca.toString('pem'),
-		pins: {caSha256, controllerSerials: [normaliseSerial(controller.serialNumber)]},
+		caPem: trusted.ca.toString('pem'),
+		pins: {caSha256: trusted.caSha256, controllerSerials: [normaliseSerial(trusted.controller.serialNumber)]},
 		serial: normaliseSerial(certificate.serialNumber),
 		...(approved.relay === undefined ? {} : {relay: approved.relay}),
 	};
+}
+
+/** The certificates the controller's hello presents, and the hash of its CA's public key. */
+type HelloCertificates = {ca: x509.X509Certificate; controller: x509.X509Certificate; server: x509.X509Certificate; caSha256: string};
+
+/**
+ * The hello's CA, controller certificate and the TLS server's certificate, checked: the CA is the
+ * one --ca-sha256 names (when given), and it issued the other two for their roles. A string says
+ * why not.
+ */
+async function checkHello(hello: Expect<'hello'>, socket: TLSSocket, options: AgentPairingOptions): Promise<HelloCertificates | string> {
+	const now = options.now();
+	let certificates: Omit<HelloCertificates, 'caSha256'>;
+	try {
+		certificates = {
+			ca: new x509.X509Certificate(hello.ca),
+			controller: new x509.X509Certificate(hello.controller),
+			server: certificateFromDer(socket.getPeerCertificate().raw),
+		};
+	} catch {
+		return 'the hello carries certificates that cannot be parsed';
+	}
+
+	const {ca, controller, server} = certificates;
+	const caSha256 = publicKeySha256(ca);
+	if (options.caSha256 !== undefined && options.caSha256.toLowerCase().replaceAll(':', '') !== caSha256) {
+		return `the controller's CA (sha256 ${caSha256}) is not the one given with --ca-sha256`;
+	}
+
+	const problem = await checkCertificateAuthority(ca, now)
+		?? await checkIssuedBy(controller, ca, {role: 'controller'}, now)
+		?? await checkIssuedBy(server, ca, {role: 'server'}, now);
+	return problem ? `the controller's hello is inconsistent: ${problem}` : {...certificates, caSha256};
+}
+
+/** What both sides commit to: the ceremony, every certificate seen, and this agent's request as sent. */
+function ceremonyTranscript(hello: Expect<'hello'>, trusted: HelloCertificates, csr: x509.Pkcs10CertificateRequest, options: AgentPairingOptions) {
+	return transcriptHash({
+		ceremony: hello.ceremony,
+		caCertificateSha256: certificateSha256(trusted.ca),
+		caPublicKeySha256: trusted.caSha256,
+		controllerCertificateSha256: certificateSha256(trusted.controller),
+		serverCertificateSha256: certificateSha256(trusted.server),
+		controllerName: hello.controllerName,
+		agentName: options.name,
+		agentAddress: options.address,
+		...(options.relay === undefined ? {} : {agentRelay: options.relay}),
+		agentTags: options.tags,
+		agentPublicKeySha256: sha256Hex(new Uint8Array(csr.publicKey.rawData)),
+		csrSha256: sha256Hex(new Uint8Array(csr.rawData)),
+		expires: hello.expires,
+	});
+}
+
+/** The certificate the controller issued, checked: by our CA, for this agent's name and role, for this agent's key. */
+async function checkIssued(pem: string, ca: x509.X509Certificate, csr: x509.Pkcs10CertificateRequest, options: AgentPairingOptions): Promise<x509.X509Certificate | string> {
+	let certificate: x509.X509Certificate;
+	try {
+		certificate = new x509.X509Certificate(pem);
+	} catch {
+		return 'the issued certificate cannot be parsed';
+	}
+
+	const issued = await checkIssuedBy(certificate, ca, {role: 'agent', name: options.name}, options.now());
+	if (issued) {
+		return `the issued certificate is wrong: ${issued}`;
+	}
+
+	if (sha256Hex(new Uint8Array(certificate.publicKey.rawData)) !== sha256Hex(new Uint8Array(csr.publicKey.rawData))) {
+		return 'the issued certificate is not for this agent\'s key';
+	}
+
+	return certificate;
 }
 
 type Expect<T extends ControllerMessage['type']> = Extract<ControllerMessage, {type: T}>;
