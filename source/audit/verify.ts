@@ -21,111 +21,150 @@ export type VerifyOptions = {
 	start?: {seq: number; hash: string};
 };
 
-export function verifyLog(lines: readonly string[], options: VerifyOptions = {}): Verdict {
-	let expectedSeq = options.start ? options.start.seq + 1 : 0;
-	let previousHash = options.start?.hash ?? genesisHash;
-	let log: string | undefined;
-	let lastCheckpoint: number | undefined;
-	let records = 0;
-	const warnings: string[] = [];
-	const checkpoints: Array<{seq: number; hash: string}> = [];
-	const seen = new Map<number, string>();
-	const fail = (line: number, problem: Problem, detail: string): Verdict => ({ok: false, line, problem, detail, records});
-	const lastIndex = findLastIndex(lines, line => line.length > 0);
+/** What the walk down the log has seen so far. */
+type Walk = {
+	expectedSeq: number;
+	previousHash: string;
+	log: string | undefined;
+	lastCheckpoint: number | undefined;
+	records: number;
+	warnings: string[];
+	checkpoints: Array<{seq: number; hash: string}>;
+	/** Each record's hash by seq, to tell a duplicate from a record out of place. */
+	seen: Map<number, string>;
+};
 
+type Finding = {problem: Problem; detail: string};
+
+export function verifyLog(lines: readonly string[], options: VerifyOptions = {}): Verdict {
+	const walk: Walk = {
+		expectedSeq: options.start ? options.start.seq + 1 : 0,
+		previousHash: options.start?.hash ?? genesisHash,
+		log: undefined,
+		lastCheckpoint: undefined,
+		records: 0,
+		warnings: [],
+		checkpoints: [],
+		seen: new Map(),
+	};
+	const lastIndex = findLastIndex(lines, line => line.length > 0);
 	for (const [index, line] of lines.entries()) {
-		const number = index + 1;
 		if (line.length === 0 && index > lastIndex) {
 			continue;
 		}
 
 		const parsed = safeJsonParse(line, 32);
-		if (!parsed.ok || typeof parsed.value !== 'object' || parsed.value === null || Array.isArray(parsed.value)) {
-			if (index === lastIndex) {
-				warnings.push(`line ${number}: torn last record (a write cut short: a crash, a full disk or a file size limit; its caller was refused); the chain before it is intact`);
-				break;
-			}
-
-			// Only a cut the writer itself recorded (log.torn, with the line's length and hash) is a cut write; anything else is a line someone added.
-			const next = safeJsonParse(lines[index + 1] ?? '', 32);
-			const nextRecord = next.ok ? (next.value as Partial<AuditRecord> & {bytes?: unknown; sha256?: unknown}) : undefined;
-			if (nextRecord?.seq === expectedSeq && nextRecord.prev === previousHash) {
-				if (nextRecord.event === 'log.torn' && nextRecord.bytes === Buffer.byteLength(line) && nextRecord.sha256 === tornLineHash(line)) {
-					warnings.push(`line ${number}: a write cut short (a crash, a full disk or a file size limit; its caller was refused), recorded by the writer in record ${expectedSeq}; the chain continues after it`);
-					continue;
-				}
-
-				return fail(number, 'not JSON', 'the line is not a JSON object, and no log.torn record after it says the writer cut it short: it was added');
-			}
-
-			return fail(number, 'not JSON', 'the line is not a JSON object');
+		const found = !parsed.ok || typeof parsed.value !== 'object' || parsed.value === null || Array.isArray(parsed.value)
+			? unreadableLine(lines, index, lastIndex, walk)
+			: recordFinding(parsed.value as AuditRecord, lines, index, walk, options.verifier);
+		if (found === 'last') {
+			break;
 		}
 
-		const record = parsed.value as AuditRecord;
-		if (canonical(record) !== line) {
-			return fail(number, 'not canonical', 'the line is not the canonical form of its record (key order, spacing, number spelling or a duplicate key)');
+		if (found !== undefined) {
+			return {ok: false, line: index + 1, ...found, records: walk.records};
 		}
-
-		const {hash, ...withoutHash} = record;
-		if (typeof hash !== 'string' || recordHash(withoutHash) !== hash) {
-			return fail(number, 'edited', `record ${String(record.seq)}'s hash does not match its content`);
-		}
-
-		log ??= record.log;
-		if (record.log !== log) {
-			return fail(number, 'wrong log', `record belongs to log ${String(record.log)}, not ${log}`);
-		}
-
-		if (typeof record.seq !== 'number' || record.seq !== expectedSeq) {
-			if (seen.get(record.seq) === hash) {
-				return fail(number, 'duplicated', `record ${record.seq} appears twice`);
-			}
-
-			if (typeof record.seq === 'number' && record.seq < expectedSeq) {
-				return fail(number, 'reordered', `record ${record.seq} comes after record ${expectedSeq - 1}`);
-			}
-
-			// The record's own seq, not a substring: a nested witnessed head also has a "seq".
-			if (lines.slice(index + 1).some(later => seqOf(later) === expectedSeq)) {
-				return fail(number, 'reordered', `record ${String(record.seq)} comes before record ${expectedSeq}`);
-			}
-
-			return fail(number, 'missing', `expected record ${expectedSeq}, found ${String(record.seq)}: ${Number(record.seq) - expectedSeq} record(s) missing`);
-		}
-
-		if (record.prev !== previousHash) {
-			return fail(number, 'chain broken', `record ${record.seq} does not follow the record before it (prev hash differs)`);
-		}
-
-		if (record.event === 'checkpoint') {
-			const problem = checkCheckpoint(record, options.verifier);
-			if (problem) {
-				return fail(number, 'bad checkpoint signature', problem);
-			}
-
-			lastCheckpoint = record.seq;
-			checkpoints.push({seq: record.seq, hash: record.hash});
-		}
-
-		if (record.event === 'log.continued') {
-			const problem = checkCarryOver(record, records);
-			if (problem) {
-				return fail(number, 'bad carry-over', problem);
-			}
-		}
-
-		seen.set(record.seq, hash);
-		previousHash = hash;
-		expectedSeq++;
-		records++;
 	}
 
+	const {records, expectedSeq, lastCheckpoint, previousHash, warnings, checkpoints} = walk;
 	if (records > 0 && lastCheckpoint !== expectedSeq - 1) {
 		const unsealed = expectedSeq - 1 - (lastCheckpoint ?? -1);
 		warnings.push(`${unsealed} record(s) after the last checkpoint are not sealed yet`);
 	}
 
 	return {ok: true, records, lastCheckpoint, head: records > 0 ? {seq: expectedSeq - 1, hash: previousHash} : undefined, warnings, checkpoints};
+}
+
+/**
+ * A line that is not a JSON object: a torn last line, or a cut write the writer recorded after it
+ * (log.torn), is a warning (`last`: nothing follows); anything else is a line someone added.
+ */
+function unreadableLine(lines: readonly string[], index: number, lastIndex: number, walk: Walk): Finding | 'last' | undefined {
+	const line = lines[index]!;
+	const number = index + 1;
+	if (index === lastIndex) {
+		walk.warnings.push(`line ${number}: torn last record (a write cut short: a crash, a full disk or a file size limit; its caller was refused); the chain before it is intact`);
+		return 'last';
+	}
+
+	// Only a cut the writer itself recorded (log.torn, with the line's length and hash) is a cut write; anything else is a line someone added.
+	const next = safeJsonParse(lines[index + 1] ?? '', 32);
+	const nextRecord = next.ok ? (next.value as Partial<AuditRecord> & {bytes?: unknown; sha256?: unknown}) : undefined;
+	if (nextRecord?.seq !== walk.expectedSeq || nextRecord.prev !== walk.previousHash) {
+		return {problem: 'not JSON', detail: 'the line is not a JSON object'};
+	}
+
+	if (nextRecord.event === 'log.torn' && nextRecord.bytes === Buffer.byteLength(line) && nextRecord.sha256 === tornLineHash(line)) {
+		walk.warnings.push(`line ${number}: a write cut short (a crash, a full disk or a file size limit; its caller was refused), recorded by the writer in record ${walk.expectedSeq}; the chain continues after it`);
+		return undefined;
+	}
+
+	return {problem: 'not JSON', detail: 'the line is not a JSON object, and no log.torn record after it says the writer cut it short: it was added'};
+}
+
+/** A record checked in order (canonical, hash, log, place in the chain, its own kind's fields) and, when sound, added to the walk. */
+function recordFinding(record: AuditRecord, lines: readonly string[], index: number, walk: Walk, verifier: CheckpointVerifier | undefined): Finding | undefined {
+	if (canonical(record) !== lines[index]) {
+		return {problem: 'not canonical', detail: 'the line is not the canonical form of its record (key order, spacing, number spelling or a duplicate key)'};
+	}
+
+	const {hash, ...withoutHash} = record;
+	if (typeof hash !== 'string' || recordHash(withoutHash) !== hash) {
+		return {problem: 'edited', detail: `record ${String(record.seq)}'s hash does not match its content`};
+	}
+
+	walk.log ??= record.log;
+	if (record.log !== walk.log) {
+		return {problem: 'wrong log', detail: `record belongs to log ${String(record.log)}, not ${walk.log}`};
+	}
+
+	if (typeof record.seq !== 'number' || record.seq !== walk.expectedSeq) {
+		return outOfSequence(record, hash, lines.slice(index + 1), walk);
+	}
+
+	if (record.prev !== walk.previousHash) {
+		return {problem: 'chain broken', detail: `record ${record.seq} does not follow the record before it (prev hash differs)`};
+	}
+
+	const problem = record.event === 'checkpoint' ? checkCheckpoint(record, verifier) : undefined;
+	if (problem) {
+		return {problem: 'bad checkpoint signature', detail: problem};
+	}
+
+	const carryOver = record.event === 'log.continued' ? checkCarryOver(record, walk.records) : undefined;
+	if (carryOver) {
+		return {problem: 'bad carry-over', detail: carryOver};
+	}
+
+	if (record.event === 'checkpoint') {
+		walk.lastCheckpoint = record.seq;
+		walk.checkpoints.push({seq: record.seq, hash: record.hash});
+	}
+
+	walk.seen.set(record.seq, hash);
+	walk.previousHash = hash;
+	walk.expectedSeq++;
+	walk.records++;
+	return undefined;
+}
+
+/** A record whose seq is not the next one: a duplicate, one out of order, or records missing before it. */
+function outOfSequence(record: AuditRecord, hash: string, later: readonly string[], walk: Walk): Finding {
+	const {expectedSeq} = walk;
+	if (walk.seen.get(record.seq) === hash) {
+		return {problem: 'duplicated', detail: `record ${record.seq} appears twice`};
+	}
+
+	if (typeof record.seq === 'number' && record.seq < expectedSeq) {
+		return {problem: 'reordered', detail: `record ${record.seq} comes after record ${expectedSeq - 1}`};
+	}
+
+	// The record's own seq, not a substring: a nested witnessed head also has a "seq".
+	if (later.some(line => seqOf(line) === expectedSeq)) {
+		return {problem: 'reordered', detail: `record ${String(record.seq)} comes before record ${expectedSeq}`};
+	}
+
+	return {problem: 'missing', detail: `expected record ${expectedSeq}, found ${String(record.seq)}: ${Number(record.seq) - expectedSeq} record(s) missing`};
 }
 
 function checkCheckpoint(record: AuditRecord, verifier: CheckpointVerifier | undefined): string | undefined {
