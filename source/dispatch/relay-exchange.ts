@@ -1,0 +1,249 @@
+/**
+ * One exchange with one agent over the relay, as a state machine with no socket and no timer of
+ * its own: relay-link.ts feeds it the replies on the exchange's subject, the caller's cancel and
+ * its timers firing, and gives it ports to seal and publish request envelopes and to arm timers.
+ * It ends the way an exchange over direct TLS does (exchange-end.ts): terminal frame, unreachable,
+ * lost, deadline, protocol; the first end wins and every timer is cleared.
+ *
+ * Each reply is checked against the registry's certificate for the agent and its chain
+ * (reply-chain.ts); a reply the agent sent unsigned (a run's first ack, started, output) is acted
+ * on only once the signed reply that covers it has arrived. What a reply means depends on the
+ * request envelope it answers, by hash:
+ * - the request itself: `ack` to a run says the agent accepted it (the deadline, not the connect
+ *   timeout, bounds the exchange from the first answer on); a terminal frame ends the exchange;
+ *   anything else goes to `onFrame`, which may send a further envelope (a renewal's `certificate`)
+ *   or fail the exchange;
+ * - a cancel (a second envelope of the same request id): its answer is news; the run's result
+ *   still ends the exchange, or, without one within the cancel's grace, the run is `lost`;
+ * - a status question, sent when a run has said nothing for `statusAfterMs` (then after twice as
+ *   long, up to 5 min): `ack` found false ends the exchange `lost` at once; found true is news, and
+ *   the result the agent sends again must still fit the run's chain (a lost chunk shows as a gap).
+ * An unsigned ack is not trusted for anything else: if nothing signed follows, the status question
+ * decides. A reply the broker duplicated or that belongs elsewhere is noticed, never acted on.
+ */
+import type {ResponseFrame} from '../protocol/frames.js';
+import {ReplyChains} from '../relay/reply-chain.js';
+import {terminalTypes, type ExchangeEnd, type RequestWithoutEnvelope} from './exchange-end.js';
+
+export type RelayTarget = {name: string; serial: string; certificate: string};
+
+export type RelayExchangeOptions = {
+	connectTimeoutMs: number;
+	deadlineMs: number;
+	onFrame?: (frame: ResponseFrame, reply: (request: RequestWithoutEnvelope) => void, fail: (reason: string) => void) => void;
+	revoked?: ReadonlySet<string>;
+	cancel?: {signal: AbortSignal; caller: string; graceMs: number};
+	/** Told what the relay did on the way that the run should mention (a duplicate dropped, a reply set aside, the status asked for), in words without the agent's name. */
+	onNotice?: (notice: string) => void;
+	/** How long a run may say nothing before the agent is asked for its status (default 15 s). */
+	statusAfterMs?: number;
+	/** The positions of a run's arguments that are secret: sealed to the agent's certificate key (the broker never sees them). */
+	sealArgs?: readonly number[];
+};
+
+export const defaultStatusAfterMs = 15_000;
+/** The longest wait between two status questions to a quiet run. */
+export const maxStatusAfterMs = 300_000;
+
+export type ExchangeTimer = 'connect' | 'deadline' | 'status' | 'cancel';
+
+export type RelayExchangePorts = {
+	/** One request envelope of this exchange, sealed for the agent: the text to publish and the hash its replies name. */
+	seal: (request: RequestWithoutEnvelope) => {text: string; hash: string};
+	/** Publishes a sealed request on the agent's subject; throws when the broker connection failed. */
+	publish: (text: string) => void;
+	/** `set` arms the named timer, replacing one of that name; `clearAll` runs once, as the exchange ends. */
+	timers: {set: (name: ExchangeTimer, ms: number, fire: () => void) => void; clearAll: () => void};
+	/** Called once, with how the exchange ended. */
+	end: (end: ExchangeEnd) => void;
+};
+
+export class RelayExchange {
+	readonly #chains: ReplyChains;
+	/** What each request envelope of this exchange carried, by its hash. */
+	readonly #sent = new Map<string, RequestWithoutEnvelope['type']>();
+	readonly #statusChains = new Set<string>();
+	#answered = false;
+	#settled = false;
+
+	constructor(readonly target: RelayTarget, private readonly request: RequestWithoutEnvelope, private readonly options: RelayExchangeOptions, private readonly ports: RelayExchangePorts) {
+		this.#chains = new ReplyChains(request.id, {...target, ...(options.revoked ? {revoked: options.revoked} : {})});
+	}
+
+	get settled(): boolean {
+		return this.#settled;
+	}
+
+	/** Sends the request; false when it could not be (the exchange has then ended). */
+	start(): boolean {
+		this.#after('connect', this.options.connectTimeoutMs, () => {
+			if (!this.#answered) {
+				this.finish({kind: 'unreachable', reason: `no signed answer from agent ${this.target.name} over the relay within ${this.options.connectTimeoutMs / 1000} s (is it connected to the broker?)`});
+			}
+		});
+		return this.#send(this.request);
+	}
+
+	/** The caller cancelled: a cancel envelope goes out, and the run's end is awaited for the cancel's grace. */
+	cancel(): void {
+		const {cancel} = this.options;
+		if (!cancel || this.#settled) {
+			return;
+		}
+
+		this.#send({type: 'cancel', id: this.request.id, caller: cancel.caller});
+		this.#after('cancel', cancel.graceMs, () => {
+			this.finish({kind: 'lost', reason: 'the agent did not confirm the cancel over the relay'});
+		});
+	}
+
+	/** One message on the exchange's reply subject. */
+	receive(text: string): void {
+		if (this.#settled) {
+			return;
+		}
+
+		const verdict = this.#chains.accept(text);
+		switch (verdict.kind) {
+			case 'duplicate': {
+				this.#notice('the broker delivered a reply twice: the copy was dropped');
+				return;
+			}
+
+			case 'unrelated': {
+				this.#notice(`set aside: ${verdict.reason}`);
+				return;
+			}
+
+			case 'refused': {
+				this.finish({kind: 'protocol', reason: `over the relay: ${verdict.reason}`});
+				return;
+			}
+
+			case 'pending': {
+				// In its place in the run's chain, not yet covered by a signature: the run is not quiet, and
+				// not unreachable either (its first ack is unsigned: a result lost after it is asked for with
+				// a status question, whose signed answer decides). Nothing else is known yet.
+				if (!this.#statusChains.has(verdict.chain) && this.#sent.get(verdict.chain) !== 'cancel') {
+					this.#heard();
+					this.#quiet();
+				}
+
+				return;
+			}
+
+			case 'frames': {
+				for (const frame of verdict.frames) {
+					if (this.#settled) {
+						return;
+					}
+
+					this.#onFrame(frame, verdict.chain);
+				}
+			}
+		}
+	}
+
+	finish(end: ExchangeEnd): void {
+		if (this.#settled) {
+			return;
+		}
+
+		this.#settled = true;
+		this.ports.timers.clearAll();
+		this.ports.end(end);
+	}
+
+	#onFrame(frame: ResponseFrame, chain: string): void {
+		this.#heard();
+		if (this.#statusChains.has(chain)) {
+			this.#onStatusAnswer(frame);
+			return;
+		}
+
+		if (this.#sent.get(chain) === 'cancel' && this.request.type !== 'cancel') {
+			// A cancel's own chain: its ack (or refusal) is news; the run's result still ends the exchange.
+			this.#notice(frame.type === 'ack' ? `cancel ${frame.found ? 'delivered' : 'found no run'}` : `cancel answered ${answerWords(frame)}`);
+			return;
+		}
+
+		this.#quiet();
+		// Over the relay a run is first acknowledged: the agent accepted it and will answer it.
+		if (frame.type === 'ack' && this.request.type === 'run') {
+			return;
+		}
+
+		if (terminalTypes.has(frame.type)) {
+			if (this.#statusChains.size > 0) {
+				this.#notice(`the ${frame.type} came after the controller asked for the status: the agent sent it again (lost or late on the broker)`);
+			}
+
+			this.finish({kind: 'terminal', frame});
+			return;
+		}
+
+		this.options.onFrame?.(frame, next => this.#send(next), reason => this.finish({kind: 'protocol', reason}));
+	}
+
+	#onStatusAnswer(frame: ResponseFrame): void {
+		if (frame.type === 'ack' && !frame.found) {
+			this.finish({kind: 'lost', reason: `agent ${this.target.name} has no record of request ${this.request.id} (it restarted, or forgot it): its result is lost`});
+			return;
+		}
+
+		this.#notice(frame.type === 'ack' ? 'the run went quiet: the controller asked the agent for its status, and the agent knows the request' : `the run went quiet: the controller asked the agent for its status, and it answered ${answerWords(frame)}`);
+	}
+
+	/** The agent answered: from now on the deadline, not the connect timeout, bounds the exchange. */
+	#heard(): void {
+		if (!this.#answered) {
+			this.#answered = true;
+			this.#after('deadline', this.options.deadlineMs, () => this.finish({kind: 'deadline'}));
+		}
+	}
+
+	/** A run that has gone quiet is asked for its status, then again after twice as long (up to 5 min), until it ends. */
+	#quiet(afterMs = this.options.statusAfterMs ?? defaultStatusAfterMs): void {
+		if (this.request.type !== 'run') {
+			return;
+		}
+
+		this.#after('status', afterMs, () => {
+			const caller = 'caller' in this.request ? this.request.caller : 'xi-exec';
+			if (this.#send({type: 'status', id: this.request.id, caller}, 'status')) {
+				this.#quiet(Math.min(2 * afterMs, maxStatusAfterMs));
+			}
+		});
+	}
+
+	#send(next: RequestWithoutEnvelope, role?: 'status'): boolean {
+		const {text, hash} = this.ports.seal(next);
+		this.#chains.expect(hash);
+		this.#sent.set(hash, next.type);
+		if (role === 'status') {
+			this.#statusChains.add(hash);
+		}
+
+		try {
+			this.ports.publish(text);
+			return true;
+		} catch (error) {
+			this.finish({kind: this.#answered ? 'lost' : 'unreachable', reason: `the broker connection failed: ${(error as Error).message}`});
+			return false;
+		}
+	}
+
+	#after(name: ExchangeTimer, ms: number, fire: () => void): void {
+		if (!this.#settled) {
+			this.ports.timers.set(name, ms, fire);
+		}
+	}
+
+	#notice(text: string): void {
+		this.options.onNotice?.(text);
+	}
+}
+
+function answerWords(frame: ResponseFrame): string {
+	return `${frame.type}${frame.type === 'error' ? `: ${frame.message}` : ''}`;
+}

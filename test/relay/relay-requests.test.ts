@@ -1,0 +1,216 @@
+/**
+ * What the agent does with each message from its request subject, without a broker: real request
+ * envelopes signed by the pinned controller (or not), the real acceptance checks, a run executor
+ * the test drives, and the replies read back as the controller reads them (reply-chain.ts). Each
+ * case names the replies published (signed or not), the audit records, and what the runs table
+ * and the kept results hold after it.
+ */
+import test from 'ava';
+import {acceptRequest} from '../../agent/relay-accept.js';
+import {RequestGuard} from '../../agent/relay-guard.js';
+import {handleRelayRequest, type RelayRequestPorts} from '../../agent/relay-requests.js';
+import {RelayResults} from '../../agent/relay-results.js';
+import {RelayRuns} from '../../agent/relay-runs.js';
+import {ReplayGuard} from '../../agent/replay-guard.js';
+import {stopReasons} from '../../agent/stop-reasons.js';
+import {limits, type RunFrame} from '../../source/protocol/frames.js';
+import {requestEnvelope, sealEnvelope, type ReplyEnvelope, type RequestBody, type RequestEnvelope} from '../../source/protocol/relay-envelope.js';
+import {noSecrets} from '../../source/protocol/secret-args.js';
+import {ReplyChains} from '../../source/relay/reply-chain.js';
+import {mintAuthority, now} from '../pki/mint.js';
+import {caDer, fleetHash, holder} from './identities.js';
+
+const fleet = await mintAuthority();
+const controller = await holder(fleet, {role: 'controller'});
+const web1 = await holder(fleet, {role: 'agent', name: 'web1'});
+const clock = now.getTime();
+const pins = {caSha256: fleetHash(fleet), controllerSerials: [controller.serial]};
+
+type Execution = {frame: RunFrame; serial: string; send: (line: string) => void; signal: AbortSignal; finish: () => void; fail: (error: Error) => void};
+
+function agent() {
+	const published: Array<{id: string; text: string; keptFirst: boolean}> = [];
+	const audits: Array<{event: string; fields: Record<string, unknown>}> = [];
+	const logs: string[] = [];
+	const executions: Execution[] = [];
+	const guard = new RequestGuard(new ReplayGuard(limits.clockSkewMs));
+	const results = new RelayResults(60_000);
+	const runs = new RelayRuns(async (frame, serial, send, signal) => new Promise<void>((resolve, reject) => {
+		executions.push({frame, serial, send, signal, finish: resolve, fail: reject});
+	}), event => logs.push(event));
+	const ports: RelayRequestPorts = {
+		agentName: 'web1',
+		signing: () => ({signer: web1.signer, serial: web1.serial}),
+		accept: (text, agentKey) => acceptRequest(text, {agentName: 'web1', pins, caDer: caDer(fleet), guard, agentKey, secretArgs: () => noSecrets, now: clock}),
+		publish(id, text) {
+			published.push({id, text, keptFirst: results.status(id, false, clock).result === text});
+		},
+		runs,
+		results,
+		describe: () => ({tags: {site: 'lyon'}, scripts: []}),
+		now: () => clock,
+		log: event => logs.push(event),
+		audit: (event, fields) => audits.push({event, fields}),
+	};
+	return {ports, published, audits, logs, executions, runs, results, handle: (text: string) => handleRelayRequest(text, ports)};
+}
+
+let counter = 0;
+let sequence = 0;
+/** A request envelope from the pinned controller, sealed: its text and hash. */
+function request(body: RequestBody, fields: Partial<RequestEnvelope> = {}) {
+	const env = requestEnvelope({id: `req-${String(++counter).padStart(8, '0')}`, seq: ++sequence, agent: 'web1', fleet: fleetHash(fleet), serial: controller.serial, iat: clock, body, ...fields});
+	return {env, ...sealEnvelope(env, controller.signer)};
+}
+
+/** The replies published for one request envelope, as the controller sees them: each type, and whether it came signed. */
+const replyTypes = (published: Array<{text: string}>, hash: string) => published
+	.map(({text}) => JSON.parse(text) as {env: ReplyEnvelope; sig?: string})
+	.filter(message => message.env.req === hash)
+	.map(message => `${message.env.body.type}${message.sig ? '' : ' (unsigned)'}`);
+
+const line = (body: Record<string, unknown>) => JSON.stringify({v: 1, ...body});
+const runBody: RequestBody = {type: 'run', script: 'hello', args: [], caller: 'alice'};
+
+test('describe: one signed description, which the controller\'s chain check hands on', t => {
+	const a = agent();
+	const sent = request({type: 'describe'});
+	a.handle(sent.text);
+	t.deepEqual(replyTypes(a.published, sent.hash), ['description']);
+	const chains = new ReplyChains(sent.env.id, {name: 'web1', serial: web1.serial, certificate: web1.certificate});
+	chains.expect(sent.hash);
+	t.like(chains.accept(a.published[0]!.text), {kind: 'frames', frames: [{type: 'description', agent: {name: 'web1', tags: {site: 'lyon'}}}]});
+});
+
+test('a run: acknowledged unsigned at once, its output unsigned, its result signed and kept before it is published', t => {
+	const a = agent();
+	const sent = request(runBody);
+	a.handle(sent.text);
+	t.deepEqual(replyTypes(a.published, sent.hash), ['ack (unsigned)']);
+	const [run] = a.executions;
+	t.is(run!.serial, controller.serial, 'the run knows which controller asked');
+	run!.send(line({type: 'started', id: sent.env.id}));
+	run!.send(line({type: 'stdout', id: sent.env.id, data: 'hi\n'}));
+	run!.send(line({type: 'result', id: sent.env.id, status: 'ok', exitCode: 0, signal: null, durationMs: 1, truncated: false, bytes: {stdout: 3, stderr: 0}}));
+	t.deepEqual(replyTypes(a.published, sent.hash), ['ack (unsigned)', 'started (unsigned)', 'stdout (unsigned)', 'result']);
+	t.deepEqual(a.published.map(each => each.keptFirst), [false, false, false, true], 'only the result, and kept before it went out');
+	const chains = new ReplyChains(sent.env.id, {name: 'web1', serial: web1.serial, certificate: web1.certificate});
+	chains.expect(sent.hash);
+	const verdicts = a.published.map(each => chains.accept(each.text));
+	t.like(verdicts.at(-1), {kind: 'frames', frames: [{type: 'ack'}, {type: 'started'}, {type: 'stdout'}, {type: 'result'}]});
+});
+
+test('a second run under a request id already running is refused; the first goes on', t => {
+	const a = agent();
+	const first = request(runBody);
+	a.handle(first.text);
+	const again = request(runBody, {id: first.env.id});
+	a.handle(again.text);
+	t.deepEqual(replyTypes(a.published, again.hash), ['error']);
+	t.regex(a.published.at(-1)!.text, /a run with request id req-\d+ is already in progress/);
+	t.is(a.executions.length, 1);
+	t.true(a.runs.running(first.env.id));
+});
+
+test('cancel: the run of that id is aborted with the caller\'s name, audited, and acknowledged; an unknown id is acknowledged as not found', t => {
+	const a = agent();
+	const started = request(runBody);
+	a.handle(started.text);
+	const cancel = request({type: 'cancel', caller: 'bob'}, {id: started.env.id});
+	a.handle(cancel.text);
+	t.is(a.executions[0]!.signal.reason, 'bob');
+	t.deepEqual(replyTypes(a.published, cancel.hash), ['ack']);
+	t.regex(a.published.at(-1)!.text, /"found":true/);
+	const unknown = request({type: 'cancel', caller: 'bob'});
+	a.handle(unknown.text);
+	t.regex(a.published.at(-1)!.text, /"found":false/);
+	t.deepEqual(a.audits.map(({event, fields}) => [event, fields['found']]), [['cancel', true], ['cancel', false]]);
+});
+
+test('status: an ended run\'s kept result is sent again verbatim; a request never seen is not found', t => {
+	const a = agent();
+	const started = request(runBody);
+	a.handle(started.text);
+	a.executions[0]!.send(line({type: 'error', id: started.env.id, code: 'busy', message: 'no slot'}));
+	a.executions[0]!.finish();
+	const resultText = a.published.at(-1)!.text;
+	const status = request({type: 'status', caller: 'alice'}, {id: started.env.id});
+	a.handle(status.text);
+	t.deepEqual(replyTypes(a.published, status.hash), ['ack']);
+	t.is(a.published.at(-1)!.text, resultText, 'the same signed reply, still in the run\'s chain');
+	const never = request({type: 'status', caller: 'alice'});
+	a.handle(never.text);
+	t.regex(a.published.at(-1)!.text, /"found":false/);
+	t.like(a.audits.at(-1), {event: 'relay.status', fields: {found: false, running: false, resent: false}});
+	t.like(a.audits.at(-2), {event: 'relay.status', fields: {found: true, running: false, resent: true}});
+});
+
+type Refusal = {title: string; message: () => string; audit: Record<string, unknown>; replies: number};
+
+const refusals: Refusal[] = [
+	{title: 'a request for another agent: a signed error names it', message: () => request(runBody, {agent: 'web2'}).text, audit: {code: 'forbidden', reason: 'the request is for agent web2, not web1'}, replies: 1},
+	{title: 'an expired request: a signed error says so', message: () => request(runBody, {iat: clock - 200_000, exp: clock - 100_000}).text, audit: {code: 'stale'}, replies: 1},
+	{title: 'bytes that are not an envelope: audited, nothing to answer', message: () => '{"env":', audit: {code: 'malformed', requestId: '-'}, replies: 0},
+];
+
+for (const refusal of refusals) {
+	test(`refused: ${refusal.title}`, t => {
+		const a = agent();
+		a.handle(refusal.message());
+		t.like(a.audits, [{event: 'relay.refused', fields: {source: 'relay', ...refusal.audit}}]);
+		t.is(a.published.length, refusal.replies);
+		t.is(a.executions.length, 0, 'nothing ran');
+		for (const {text} of a.published) {
+			t.regex(text, /"type":"error".*"message":"refused: /);
+			t.true('sig' in (JSON.parse(text) as object), 'the refusal is signed');
+		}
+	});
+}
+
+test('refused: the same envelope again is a replay, audited and not answered (the original is)', t => {
+	const a = agent();
+	const sent = request(runBody);
+	a.handle(sent.text);
+	a.handle(sent.text);
+	t.is(a.executions.length, 1);
+	t.like(a.audits, [{event: 'relay.refused', fields: {code: 'replayed'}}]);
+	t.deepEqual(replyTypes(a.published, sent.hash), ['ack (unsigned)']);
+});
+
+test('a certificate step on an agent without the relay\'s certificate steps is refused, signed', t => {
+	const a = agent();
+	const sent = request({type: 'renew', caller: 'alice'});
+	a.handle(sent.text);
+	t.deepEqual(replyTypes(a.published, sent.hash), ['error']);
+	t.regex(a.published[0]!.text, /renew is not available over the relay on this agent/);
+});
+
+test('a run whose execution throws ends with an internal error, kept for status like a result', async t => {
+	const a = agent();
+	const sent = request(runBody);
+	a.handle(sent.text);
+	a.executions[0]!.fail(new Error('boom'));
+	await a.runs.stop(stopReasons.agentStopping);
+	t.deepEqual(replyTypes(a.published, sent.hash), ['ack (unsigned)', 'error']);
+	t.true(a.published.at(-1)!.keptFirst);
+	t.regex(a.published.at(-1)!.text, /"code":"internal"/);
+	t.deepEqual(a.logs, ['run.error']);
+	t.false(a.runs.running(sent.env.id));
+});
+
+test('stop aborts every run as the agent stopping and waits for each to end', async t => {
+	const a = agent();
+	a.handle(request(runBody).text);
+	a.handle(request(runBody).text);
+	let stopped = false;
+	const stopping = a.runs.stop(stopReasons.agentStopping).then(() => {
+		stopped = true;
+	});
+	t.deepEqual(a.executions.map(each => each.signal.reason as unknown), [stopReasons.agentStopping, stopReasons.agentStopping]);
+	a.executions[0]!.finish();
+	await Promise.resolve();
+	t.false(stopped, 'one run still going');
+	a.executions[1]!.finish();
+	await stopping;
+	t.true(stopped);
+});
