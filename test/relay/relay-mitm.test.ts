@@ -292,7 +292,7 @@ test.serial('a result recovered by asking for the status is a note of the run: i
 	await mode('drop-result');
 	const home = fleet!.controllerHome;
 	const result = await runCli(controllerCli, ['run', 'echo-args', '--on', 'web1', '--json', '--home', home, '--', 'lost']);
-	t.is(result.code, 0, result.stderr);
+	t.is(result.code, 0, result.stderr + result.stdout);
 	const document = JSON.parse(result.stdout) as {requestId: string; results: Array<Record<string, unknown>>};
 	t.deepEqual(mitmDid(document.requestId), ['dropped result']);
 	const notes = [

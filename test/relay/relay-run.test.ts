@@ -322,7 +322,9 @@ test.serial('an entry that became secret after the controller described it: the 
 	const end = await link.exchange(target, {type: 'run', id: 'relay-stale-pin01', script: 'set-pin', args: ['frank', pin], caller: 'alice', timeoutMs: 20_000}, {connectTimeoutMs: 10_000, deadlineMs: 30_000});
 	t.deepEqual(end, {kind: 'terminal', frame: {v: 1, type: 'error', id: 'relay-stale-pin01', code: 'forbidden', message: `refused: ${plaintextReason('set-pin')}`}});
 	const agentLog = agentPaths(fleet!.agents.nat1!.home).auditLog;
-	t.like(records(agentLog).find(record => record['event'] === 'relay.refused' && record['requestId'] === 'relay-stale-pin01'), {code: 'forbidden', reason: plaintextReason('set-pin')});
+	// The refusal is answered at once and written to the audit log beside it: wait for the record.
+	const refused = await waitFor(() => records(agentLog).find(record => record['event'] === 'relay.refused' && record['requestId'] === 'relay-stale-pin01'), 'the refusal');
+	t.like(refused, {code: 'forbidden', reason: plaintextReason('set-pin')});
 	t.throws(() => readFileSync(join(fleet!.received, 'pin-frank')), {code: 'ENOENT'}, 'never run');
 
 	// xi-exec run describes the agent again and seals the PIN: it runs.
