@@ -2,7 +2,7 @@ import test from 'ava';
 import type {RunEvent} from '../../source/run/events.js';
 import {parseArgsInput, scriptChoices, type ScriptChoice} from '../../source/ui/screens/run/script-choices.js';
 import {initialRunScreen, reduceRunScreen, type RunScreenAction, type RunScreenState} from '../../source/ui/screens/run/use-run-state.js';
-import {checkTypedArgs} from '../../source/ui/screens/run/use-run.js';
+import {checkTypedArgs} from '../../source/ui/screens/run/typed-args.js';
 import {agentRun, sampleScripts, scriptViews} from './helpers/fake-core.js';
 
 const target = (name: string, status: string, scripts = sampleScripts) => ({name, status, scripts: scriptViews(scripts)});

@@ -1,7 +1,7 @@
 /** The fleet screen's keys. */
 import type {Dispatch} from 'react';
 import {useKeys} from '../../keys.js';
-import {moveDelta} from '../run/use-run.js';
+import {moveDelta} from '../../move-delta.js';
 import type {FleetAction, FleetState} from './use-fleet-state.js';
 
 export type FleetKeyHandlers = {

@@ -3,7 +3,7 @@ import {useCallback, useEffect, type Dispatch} from 'react';
 import type {StoredRun} from '../../../history/run-record.js';
 import type {ConsoleCore} from '../../core.js';
 import {useKeys} from '../../keys.js';
-import {moveDelta} from '../run/use-run.js';
+import {moveDelta} from '../../move-delta.js';
 import {foundRuns, type HistoryAction, type HistoryState} from './use-history-state.js';
 
 export function useHistory(state: HistoryState, dispatch: Dispatch<HistoryAction>, core: ConsoleCore, handlers: {onOpen: (run: StoredRun) => void; onBack: () => void; onHelp: () => void}, isActive: boolean, page = 10): void {

@@ -1,7 +1,7 @@
 /** The output view's keys: scroll (↑↓ j k, PgUp PgDn, Home End), search (/ then Enter; n N), Esc back. */
 import type {Dispatch} from 'react';
 import {useKeys} from '../../keys.js';
-import {moveDelta} from '../run/use-run.js';
+import {moveDelta} from '../../move-delta.js';
 import type {OutputAction, OutputState} from './use-output-state.js';
 
 export function useOutput(state: OutputState, dispatch: Dispatch<OutputAction>, view: {lines: readonly string[]; rows: number; onBack: () => void; onHelp: () => void}, isActive: boolean): void {

@@ -90,100 +90,134 @@ export function reduceRunScreen(state: RunScreenState, action: RunScreenAction):
 		}
 
 		case 'args': {
-			if (action.type === 'type') {
-				return {...state, text: state.text + action.text, error: undefined};
-			}
-
-			if (action.type === 'erase') {
-				return {...state, text: state.text.slice(0, -1), error: undefined};
-			}
-
-			if (action.type === 'args-refused') {
-				return {...state, error: action.reason};
-			}
-
-			if (action.type === 'args-accepted') {
-				return {step: 'confirm', choice: state.choice, args: action.args, targets: state.targets, typed: '', controls: {}};
-			}
-
-			return state;
+			return reduceArgs(state, action);
 		}
 
 		case 'confirm': {
-			if (state.editing) {
-				return reduceControlEdit(state, state.editing, action);
-			}
-
-			if (action.type === 'edit-control') {
-				return {...state, editing: {field: action.field, text: controlTextOf(state.controls, action.field)}, error: undefined};
-			}
-
-			if (action.type === 'dry-run-asked') {
-				return {...state, dryRun: {status: 'asking', id: action.id}};
-			}
-
-			if ((action.type === 'dry-run-answered' || action.type === 'dry-run-refused') && state.dryRun?.id === action.id) {
-				return {...state, dryRun: action.type === 'dry-run-answered' ? {status: 'done', id: action.id, view: action.view} : {status: 'refused', id: action.id, reason: action.reason}};
-			}
-
-			if (action.type === 'type' && /^\d+$/.test(action.text)) {
-				return {...state, typed: state.typed + action.text, error: undefined};
-			}
-
-			if (action.type === 'erase') {
-				return {...state, typed: state.typed.slice(0, -1), error: undefined};
-			}
-
-			if (action.type === 'confirm-refused') {
-				return {...state, error: action.reason};
-			}
-
-			if (action.type === 'back' && state.previous) {
-				return state.previous;
-			}
-
-			if (action.type === 'started') {
-				return {step: 'running', choice: state.choice, args: state.args, requestId: action.requestId, run: initialRunState, startedAt: action.at, controls: state.controls};
-			}
-
-			return state;
+			return state.editing ? reduceControlEdit(state, state.editing, action) : reduceConfirm(state, action);
 		}
 
 		case 'running': {
-			if (action.type === 'event') {
-				const {event} = action;
-				const finishedAt = event.type === 'run-finished' && action.at !== undefined ? {finishedAt: action.at} : {};
-				// A computed key defines an own property, even for a host named `__proto__`.
-				const live = event.type === 'agent-output' ? {live: {...state.live, [event.agent]: appendOutput(state.live && Object.hasOwn(state.live, event.agent) ? state.live[event.agent]! : [], event.stream, event.data)}} : {};
-				return {...state, run: reduceRun(state.run, event), ...live, ...finishedAt};
+			return reduceRunning(state, action);
+		}
+	}
+}
+
+function reduceArgs(state: Extract<RunScreenState, {step: 'args'}>, action: RunScreenAction): RunScreenState {
+	switch (action.type) {
+		case 'type': {
+			return {...state, text: state.text + action.text, error: undefined};
+		}
+
+		case 'erase': {
+			return {...state, text: state.text.slice(0, -1), error: undefined};
+		}
+
+		case 'args-refused': {
+			return {...state, error: action.reason};
+		}
+
+		case 'args-accepted': {
+			return {step: 'confirm', choice: state.choice, args: action.args, targets: state.targets, typed: '', controls: {}};
+		}
+
+		default: {
+			return state;
+		}
+	}
+}
+
+/** The confirmation: the count typed (digits only), a control opened, a dry run asked and answered, the run started. */
+function reduceConfirm(state: ConfirmStep, action: RunScreenAction): RunScreenState {
+	switch (action.type) {
+		case 'edit-control': {
+			return {...state, editing: {field: action.field, text: controlTextOf(state.controls, action.field)}, error: undefined};
+		}
+
+		case 'dry-run-asked': {
+			return {...state, dryRun: {status: 'asking', id: action.id}};
+		}
+
+		case 'dry-run-answered': {
+			return state.dryRun?.id === action.id ? {...state, dryRun: {status: 'done', id: action.id, view: action.view}} : state;
+		}
+
+		case 'dry-run-refused': {
+			return state.dryRun?.id === action.id ? {...state, dryRun: {status: 'refused', id: action.id, reason: action.reason}} : state;
+		}
+
+		case 'type': {
+			return /^\d+$/.test(action.text) ? {...state, typed: state.typed + action.text, error: undefined} : state;
+		}
+
+		case 'erase': {
+			return {...state, typed: state.typed.slice(0, -1), error: undefined};
+		}
+
+		case 'confirm-refused': {
+			return {...state, error: action.reason};
+		}
+
+		case 'back': {
+			return state.previous ?? state;
+		}
+
+		case 'started': {
+			return {step: 'running', choice: state.choice, args: state.args, requestId: action.requestId, run: initialRunState, startedAt: action.at, controls: state.controls};
+		}
+
+		default: {
+			return state;
+		}
+	}
+}
+
+/** The run going and ended: its events folded in, a host selected, a notice, the canary question, a rerun asked. */
+function reduceRunning(state: RunningStep, action: RunScreenAction): RunScreenState {
+	switch (action.type) {
+		case 'event': {
+			const {event} = action;
+			const finishedAt = event.type === 'run-finished' && action.at !== undefined ? {finishedAt: action.at} : {};
+			// A computed key defines an own property, even for a host named `__proto__`.
+			const live = event.type === 'agent-output' ? {live: {...state.live, [event.agent]: appendOutput(state.live && Object.hasOwn(state.live, event.agent) ? state.live[event.agent]! : [], event.stream, event.data)}} : {};
+			return {...state, run: reduceRun(state.run, event), ...live, ...finishedAt};
+		}
+
+		case 'move': {
+			const order = outcomeOrder(state.run).map(agent => agent.name);
+			const index = Math.max(0, order.indexOf(state.selected ?? order[0] ?? ''));
+			const selected = order[clamp(index + action.delta, order.length)];
+			return selected === undefined ? state : {...state, selected};
+		}
+
+		case 'notice': {
+			return {...state, notice: action.text};
+		}
+
+		case 'canary-asked': {
+			return {...state, canary: {hosts: action.hosts, rest: action.rest}};
+		}
+
+		case 'canary-answered': {
+			if (!state.canary) {
+				return state;
 			}
 
-			if (action.type === 'move') {
-				const order = outcomeOrder(state.run).map(agent => agent.name);
-				const index = Math.max(0, order.indexOf(state.selected ?? order[0] ?? ''));
-				const selected = order[clamp(index + action.delta, order.length)];
-				return selected === undefined ? state : {...state, selected};
+			const {canary: _answered, ...rest} = state;
+			return {...rest, notice: action.go ? `Going on with the other ${state.canary.rest}.` : `Stopped after the canary: the other ${state.canary.rest} are skipped.`};
+		}
+
+		case 'rerun': {
+			if (!state.run.finished) {
+				return state;
 			}
 
-			if (action.type === 'notice') {
-				return {...state, notice: action.text};
-			}
+			return action.targets.length > 0
+				? {step: 'confirm', choice: state.choice, args: state.args, targets: action.targets, typed: '', previous: {...state, notice: undefined}, controls: state.controls ?? {}}
+				: {...state, notice: 'Every host was ok: nothing to rerun.'};
+		}
 
-			if (action.type === 'canary-asked') {
-				return {...state, canary: {hosts: action.hosts, rest: action.rest}};
-			}
-
-			if (action.type === 'canary-answered' && state.canary) {
-				const {canary: _answered, ...rest} = state;
-				return {...rest, notice: action.go ? `Going on with the other ${state.canary.rest}.` : `Stopped after the canary: the other ${state.canary.rest} are skipped.`};
-			}
-
-			if (action.type === 'rerun' && state.run.finished) {
-				return action.targets.length > 0
-					? {step: 'confirm', choice: state.choice, args: state.args, targets: action.targets, typed: '', previous: {...state, notice: undefined}, controls: state.controls ?? {}}
-					: {...state, notice: 'Every host was ok: nothing to rerun.'};
-			}
-
+		default: {
 			return state;
 		}
 	}

@@ -8,7 +8,7 @@ import type {Key} from 'ink';
 import {useEffect, useRef, type Dispatch} from 'react';
 import type {RunbookHandle, RunbooksPort} from '../../core.js';
 import {useBatched} from '../../frame-clock.js';
-import {moveDelta} from '../run/use-run.js';
+import {moveDelta} from '../../move-delta.js';
 import type {PlanStep, RunbooksAction, RunningStep} from './use-runbooks-state.js';
 
 export const cancelRunbookQuestion = 'Cancel the runbook? c again stops the step running on every host and runs nothing after it; any other key: no.';

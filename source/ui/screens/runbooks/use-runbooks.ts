@@ -7,7 +7,7 @@ import type {Key} from 'ink';
 import {useCallback, useEffect, useRef, type Dispatch} from 'react';
 import type {RunbooksPort} from '../../core.js';
 import {useKeys} from '../../keys.js';
-import {moveDelta} from '../run/use-run.js';
+import {moveDelta} from '../../move-delta.js';
 import {checkFields} from './runbook-fields.js';
 import {useRunbookRun} from './use-runbook-run.js';
 import {resumeTarget, type ListStep, type ParamsStep, type RunbooksAction, type RunbooksState} from './use-runbooks-state.js';
