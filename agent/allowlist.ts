@@ -3,8 +3,8 @@
  * (2020-12) for the argument array, a timeout, the user to run as, and the interpreter a
  * `#!/usr/bin/env NAME` script means. `parseAllowlist` is pure; the filesystem check
  * (open-executable.ts) runs when the allowlist is loaded and again before every run: a file that
- * changed since load (device, inode, size, mtime, ctime, owner, mode), the script's or an
- * interpreter's, is refused until reload.
+ * changed since load (device, inode, size, mtime, ctime, owner, mode, and a script's SHA-256), the
+ * script's or an interpreter's, is refused until reload.
  */
 import {isAbsolute, normalize} from 'node:path';
 import {isScriptName} from '../source/protocol/text-checks.js';
@@ -96,12 +96,14 @@ export function parseAllowlist(value: unknown): {ok: true; allowlist: AllowlistF
  * nanosecond times, 64-bit inodes. ctime is the one no utimes(2) can set back: writing the file,
  * truncating it, chmod, chown or a link count change all move it, so restoring the mtime (touch -d)
  * after rewriting a file in place does not make it look unchanged. A legitimate edit is refused
- * the same way until the allowlist is reloaded (SIGHUP or `xi-exec-agent allow`).
+ * the same way until the allowlist is reloaded (SIGHUP or `xi-exec-agent allow`). A `#!` script's
+ * identity also holds the SHA-256 of its bytes (not an ELF executable's: the kernel keeps those
+ * from changing while they run), and what its interpreter reads is a copy of those very bytes.
  */
-export type FileIdentity = {path: string; dev: string; ino: string; size: string; mtimeNs: string; ctimeNs: string; uid: number; mode: number};
+export type FileIdentity = {path: string; dev: string; ino: string; size: string; mtimeNs: string; ctimeNs: string; uid: number; mode: number; sha256?: string};
 
 /** Every field of a FileIdentity, each compared by changedFile (the Record makes a new field a type error until listed). */
-const identityFields = Object.keys({path: true, dev: true, ino: true, size: true, mtimeNs: true, ctimeNs: true, uid: true, mode: true} satisfies Record<keyof FileIdentity, true>) as Array<keyof FileIdentity>;
+const identityFields = Object.keys({path: true, dev: true, ino: true, size: true, mtimeNs: true, ctimeNs: true, uid: true, mode: true, sha256: true} satisfies Record<keyof FileIdentity, true>) as Array<keyof FileIdentity>;
 
 /** Every file that executes for an entry: the script, then each `#!` interpreter in turn (open-executable.ts). */
 export type ExecIdentity = readonly FileIdentity[];

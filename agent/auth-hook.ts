@@ -18,7 +18,7 @@ import {TextDecoder} from 'node:util';
 import type {ApprovalClaim} from '../source/protocol/frames.js';
 import type {TokenScope} from '../source/policy/tokens.js';
 import {changedFile, type ExecIdentity, type Owners} from './allowlist.js';
-import {openExecutable, type OpenedExecutable} from './open-executable.js';
+import {inspectExecutable, openExecutable, type OpenedExecutable} from './open-executable.js';
 import {nameTheInterpreter} from './shebang.js';
 
 export type HookContext = {
@@ -47,14 +47,13 @@ export type HookFile = {interpreter?: string; owners: Owners} & ({identity: Exec
 
 /** Checks the hook's files (at start and on reload); the result goes into `config.file`. */
 export function loadHookFile(command: string, owners: Owners, interpreter?: string): HookFile {
-	const check = openExecutable(command, owners, interpreter);
+	const check = inspectExecutable(command, owners, interpreter);
 	if (!check.ok) {
 		// A hook's interpreter is named in config.json, not in an allowlist entry.
 		const problem = check.reason.replace(nameTheInterpreter, 'name it in config.json ("hookInterpreter": "/usr/bin/NAME")');
 		return {owners, ...(interpreter ? {interpreter} : {}), problem};
 	}
 
-	check.executable.close();
 	return {owners, ...(interpreter ? {interpreter} : {}), identity: check.identity};
 }
 
@@ -141,7 +140,18 @@ function askExecutable(command: string, context: HookContext, config: HookConfig
 		const env = Object.assign(Object.create(null) as Record<string, string>, {PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8'}, config.env);
 		// A null-prototype options object naming every option: a polluted Object.prototype has nothing to fill in.
 		const options = Object.assign(Object.create(null) as SpawnOptions, {shell: false, detached: true, stdio: ['pipe', 'pipe', 'ignore', ...executable.descriptors], env, cwd: '/', argv0: program.argv0, uid: undefined, gid: undefined, windowsHide: true, timeout: undefined, killSignal: undefined, signal: undefined} satisfies SpawnOptions);
-		const child = spawn(program.file, program.args, options) as ChildProcessByStdio<Writable, Readable, null>;
+		let child: ChildProcessByStdio<Writable, Readable, null>;
+		try {
+			child = spawn(program.file, program.args, options) as ChildProcessByStdio<Writable, Readable, null>;
+		} catch (error) {
+			// node throws, rather than emits, most exec errors (ETXTBSY: a file of the hook is open for writing).
+			executable.close();
+			resolve({allow: false, reason: `the hook could not be started (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`});
+			return;
+		}
+
+		// Started (exec done, the ELF executable can no longer be written): was any file written since openHook checked it?
+		const changed = child.pid === undefined ? undefined : executable.changed('started');
 		// The child holds its own copies now.
 		executable.close();
 		const chunks: Buffer[] = [];
@@ -162,6 +172,10 @@ function askExecutable(command: string, context: HookContext, config: HookConfig
 		const timer = setTimeout(() => {
 			finish({allow: false, reason: `the hook gave no answer within ${config.timeoutMs / 1000} s`});
 		}, config.timeoutMs);
+		if (changed !== undefined) {
+			finish({allow: false, reason: `the auth hook is refused: ${changed} changed since the agent loaded it; check it, then reload the agent (SIGHUP); it was killed as it started`});
+		}
+
 		child.on('error', error => {
 			finish({allow: false, reason: `the hook could not be started (${(error as NodeJS.ErrnoException).code ?? error.message})`});
 		});

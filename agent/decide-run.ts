@@ -53,7 +53,7 @@ export function decideRun<Checked extends {identity: ExecIdentity}>(frame: RunFr
 
 	const changed = changedFile(check.identity, loaded.identity);
 	if (changed !== undefined) {
-		return {ok: false, reason: `script ${frame.script} is refused: ${changed} changed since the allowlist was loaded; check it, then reload (SIGHUP or xi-exec-agent allow)`};
+		return {ok: false, reason: changedSinceLoad(frame.script, changed)};
 	}
 
 	const unapproved = approvedEntryProblem(frame.approval, loaded, agentName);
@@ -71,4 +71,9 @@ export function decideRun<Checked extends {identity: ExecIdentity}>(frame: RunFr
 	}
 
 	return {ok: true, loaded, checked: check};
+}
+
+/** The refusal of a run whose file `path` (the script or an interpreter) is not what was loaded. */
+export function changedSinceLoad(script: string, path: string): string {
+	return `script ${script} is refused: ${path} changed since the allowlist was loaded; check it, then reload (SIGHUP or xi-exec-agent allow)`;
 }

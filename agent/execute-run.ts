@@ -11,7 +11,7 @@
 import {limits, type RunFrame} from '../source/protocol/frames.js';
 import {encodeFrame} from '../source/protocol/encode.js';
 import {askHook, type HookVerdict} from './auth-hook.js';
-import {decideRun, type RunDecision} from './decide-run.js';
+import {changedSinceLoad, decideRun, type RunDecision} from './decide-run.js';
 import {openExecutable, type ExecutableCheck, type OpenedExecutable} from './open-executable.js';
 import type {RunContext} from './run-context.js';
 import {hookRequest, notRun, runExchange, type RunExchange} from './run-exchange.js';
@@ -99,6 +99,14 @@ async function runAllowed(run: RunExchange, decision: Decided, verdict: HookVerd
 		return;
 	}
 
+	// The hook and the slot took time: every file is read and checked again just before the start, and again just after it.
+	const changed = decision.checked.executable.changed();
+	if (changed !== undefined) {
+		release();
+		await run.refuse('denied', changedSinceLoad(frame.script, changed));
+		return;
+	}
+
 	let outcome: ScriptOutcome;
 	try {
 		outcome = await runDecided(run, decision, cancel);
@@ -129,6 +137,11 @@ async function runDecided(run: RunExchange, decision: Decided, cancel: AbortSign
 		cancelSignal: cancel,
 		now: context.now,
 		...(context.cgroups ? {cgroups: context.cgroups, label: frame.id} : {}),
+		executablePath: executable.identity.at(-1)!.path,
+		changedAtStart() {
+			const changed = executable.changed('started');
+			return changed === undefined ? undefined : `${changedSinceLoad(frame.script, changed)}; it was killed as it started`;
+		},
 		onStarted() {
 			context.log('run.start', logged);
 			void run.recorder.record('run.start', logged).catch(() => undefined);

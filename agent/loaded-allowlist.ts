@@ -73,13 +73,14 @@ function loadEntry(name: string, entry: AllowlistEntry, ownersFor: (entry: Allow
 /**
  * What identifies an entry as loaded, without saying its path or users: SHA-256 over the entry's
  * canonical JSON (path, interpreter, runAs, schema, limits) and the identity of every file that
- * executes for it (device, inode, size, mtime, ctime, owner, mode: allowlist.ts FileIdentity).
+ * executes for it (device, inode, size, mtime, ctime, owner, mode, a script's SHA-256: allowlist.ts FileIdentity).
  * Editing the entry, or changing the script in any way and reloading — even in place with its
  * mtime set back — changes it; an approval bound to a plan that contains it then no longer holds.
- * v2: the identity gained size and ctime, and its numbers became exact strings.
+ * v2: the identity gained size and ctime, and its numbers became exact strings. v3: a `#!`
+ * script's identity gained the SHA-256 of its bytes.
  */
 export function entryDigest(entry: AllowlistEntry, identity: ExecIdentity): string {
-	return createHash('sha256').update('xi-exec allowlist entry v2\n').update(canonical({entry, files: identity})).digest('hex');
+	return createHash('sha256').update('xi-exec allowlist entry v3\n').update(canonical({entry, files: identity})).digest('hex');
 }
 
 /** What discovery advertises: usable entries only, never paths or users (the digest covers them). */

@@ -9,22 +9,24 @@
  * capped per stream; past the cap it is dropped and the result says so.
  *
  * What executes is a descriptor, never a name (open-executable.ts): the child inherits the
- * checked ELF executable as fd 3 and each script it interprets as fd 4, 5... (outermost first),
- * and executes `/proc/self/fd/3`. So the script can see: fd 0 (/dev/null), fds 1 and 2 (the
- * output pipes), and those O_PATH descriptors of its own executable chain, which grant nothing
- * (no read or write through them; reopening one checks the script user's own permissions).
- * Nothing else of the agent's: node opens every descriptor close-on-exec, and start.ts closes
- * inherited ones that are not.
+ * checked ELF executable as fd 3 and a private copy of each script it interprets as fd 4, 5...
+ * (outermost first, sealed-copy.ts), and executes `/proc/self/fd/3`. As soon as it has started,
+ * `changedAtStart` says whether the ELF executable was written since the check (from then on the
+ * kernel refuses writes to it); if so the group is killed at once and the run is denied. So the
+ * script can see: fd 0 (/dev/null), fds 1 and 2 (the output pipes), and those O_PATH descriptors
+ * of its own executable chain, which grant nothing (no read or write through them; reopening one
+ * checks the script user's own permissions). Nothing else of the agent's: node opens every
+ * descriptor close-on-exec, and start.ts closes inherited ones that are not.
  *
  * The spawn goes straight to node:child_process with a null-prototype options object that names
  * every option node reads, so a polluted Object.prototype has nothing to fill in. (execa, which
  * the style guide suggests, merges the `env` option with its bound options' `env` read from a
  * plain object: a polluted `Object.prototype.env` reached the script's environment through it.)
  */
-import {spawn, type SpawnOptions} from 'node:child_process';
+import {ChildProcess, spawn, type SpawnOptions} from 'node:child_process';
 import {StringDecoder} from 'node:string_decoder';
 import type {AgentStatus} from '../source/protocol/frames.js';
-import type {RunCgroups} from './run-cgroup.js';
+import type {RunCgroup, RunCgroups} from './run-cgroup.js';
 import {stoppedReason} from './stop-reasons.js';
 
 export type ScriptLaunch = {
@@ -47,6 +49,13 @@ export type ScriptLaunch = {
 	cgroups?: RunCgroups;
 	/** Names the run's cgroup (the request id). */
 	label?: string;
+	/**
+	 * Asked as soon as the child has started (its exec done): why what it executes is not what was
+	 * checked, or undefined. A reason kills the group at once and is the run's answer (denied).
+	 */
+	changedAtStart?: () => string | undefined;
+	/** The ELF executable's path, for the message when exec finds it open for writing (ETXTBSY). */
+	executablePath?: string;
 };
 
 export type ScriptOutcome = {
@@ -72,9 +81,58 @@ export function scriptEnvironment(values: {requestId: string; caller: string; sc
 
 export async function runScript(launch: ScriptLaunch): Promise<ScriptOutcome> {
 	const startedAt = launch.now();
-	// Every option node reads is an own property, even when undefined: an own property is never
-	// looked up on the prototype (node copies these into plain objects before the native spawn).
-	const options = Object.assign(Object.create(null) as SpawnOptions, {
+	// Own properties only, like uid and gid in spawnOptions: nothing found on a polluted prototype.
+	const cgroup = Object.hasOwn(launch, 'cgroups') ? launch.cgroups?.create(Object.hasOwn(launch, 'label') ? launch.label ?? 'run' : 'run') : undefined;
+	const child = startChild(launch, cgroup);
+	if (!(child instanceof ChildProcess)) {
+		if (cgroup) {
+			await cgroup.remove();
+		}
+
+		const durationMs = Math.max(0, Math.round(launch.now() - startedAt));
+		return outcomeOf({exitCode: null, signal: null, startError: child, started: false, changed: undefined, stopReason: undefined, durationMs, truncated: false, bytes: {stdout: 0, stderr: 0}}, launch);
+	}
+
+	const ended = childEnd(child);
+	const output = captureOutput(child, launch);
+	const stopper = groupStopper(child, cgroup, launch.killGraceMs);
+	const changed = child.pid === undefined ? undefined : watchStarted(launch, stopper);
+	const end = await ended;
+	stopper.clear();
+	if (child.pid !== undefined) {
+		// Whatever the script left behind in its group (and in its cgroup) goes with it.
+		signalGroup(child.pid, 'SIGKILL');
+	}
+
+	if (cgroup) {
+		cgroup.kill();
+		await cgroup.remove();
+	}
+
+	const durationMs = Math.max(0, Math.round(launch.now() - startedAt));
+	return outcomeOf({...end, started: child.pid !== undefined, changed, stopReason: stopper.reason(), durationMs, truncated: output.truncated(), bytes: output.bytes}, launch);
+}
+
+/**
+ * The child, started in the run's cgroup when there is one; or the error that kept exec from
+ * starting it, which node throws rather than emits for most codes (ETXTBSY, E2BIG...).
+ */
+function startChild(launch: ScriptLaunch, cgroup: RunCgroup | undefined): ChildProcess | NodeJS.ErrnoException {
+	const start = () => spawn(launch.program.file, [...launch.program.args], spawnOptions(launch));
+	try {
+		return cgroup ? cgroup.enter(start) : start();
+	} catch (error) {
+		return error as NodeJS.ErrnoException;
+	}
+}
+
+/**
+ * Every option node reads, as an own property even when undefined, on a null-prototype object:
+ * an own property is never looked up on the prototype (node copies these into plain objects
+ * before the native spawn).
+ */
+function spawnOptions(launch: ScriptLaunch): SpawnOptions {
+	return Object.assign(Object.create(null) as SpawnOptions, {
 		shell: false,
 		detached: true,
 		stdio: ['ignore', 'pipe', 'pipe', ...launch.descriptors],
@@ -91,11 +149,13 @@ export async function runScript(launch: ScriptLaunch): Promise<ScriptOutcome> {
 		killSignal: undefined,
 		signal: undefined,
 	} satisfies SpawnOptions);
-	// Own properties only, like uid and gid below: nothing found on a polluted prototype.
-	const cgroup = Object.hasOwn(launch, 'cgroups') ? launch.cgroups?.create(Object.hasOwn(launch, 'label') ? launch.label ?? 'run' : 'run') : undefined;
-	const start = () => spawn(launch.program.file, [...launch.program.args], options);
-	const child = cgroup ? cgroup.enter(start) : start();
-	const ended = new Promise<{exitCode: number | null; signal: NodeJS.Signals | null; startError?: NodeJS.ErrnoException}>(resolve => {
+}
+
+type ChildEnd = {exitCode: number | null; signal: NodeJS.Signals | null; startError?: NodeJS.ErrnoException};
+
+/** How the child ended: its exit once its pipes closed, or the error that kept it from starting. */
+async function childEnd(child: ChildProcess): Promise<ChildEnd> {
+	return new Promise<ChildEnd>(resolve => {
 		child.on('error', (error: NodeJS.ErrnoException) => {
 			if (child.pid === undefined) {
 				resolve({exitCode: null, signal: null, startError: error});
@@ -105,7 +165,10 @@ export async function runScript(launch: ScriptLaunch): Promise<ScriptOutcome> {
 			resolve({exitCode, signal});
 		});
 	});
+}
 
+/** Passes each stream's output on as text, up to the cap per stream; past it, drops it and remembers. */
+function captureOutput(child: ChildProcess, launch: Pick<ScriptLaunch, 'outputCapBytes' | 'onOutput'>): {bytes: {stdout: number; stderr: number}; truncated: () => boolean} {
 	const bytes = {stdout: 0, stderr: 0};
 	let truncated = false;
 	for (const stream of ['stdout', 'stderr'] as const) {
@@ -133,69 +196,107 @@ export async function runScript(launch: ScriptLaunch): Promise<ScriptOutcome> {
 		});
 	}
 
-	let stopReason: 'timeout' | 'cancelled' | undefined;
-	const timers: NodeJS.Timeout[] = [];
-	const stop = (why: 'timeout' | 'cancelled') => {
-		if (stopReason !== undefined || child.pid === undefined) {
-			return;
-		}
+	return {bytes, truncated: () => truncated};
+}
 
-		stopReason = why;
-		signalGroup(child.pid, 'SIGTERM');
-		cgroup?.signalAll('SIGTERM');
+type StopWhy = 'timeout' | 'cancelled' | 'changed';
+
+type GroupStopper = {stop: (why: StopWhy) => void; stopAfter: (ms: number, why: StopWhy) => void; reason: () => StopWhy | undefined; clear: () => void};
+
+/**
+ * Stops the child's whole group once (and its cgroup, which holds what left the group with
+ * setsid): SIGTERM, SIGKILL after the grace period, then stops waiting for pipes a process that
+ * left the group may still hold. An executable that changed gets SIGKILL at once.
+ */
+function groupStopper(child: ChildProcess, cgroup: RunCgroup | undefined, killGraceMs: number): GroupStopper {
+	let stopReason: StopWhy | undefined;
+	const timers: NodeJS.Timeout[] = [];
+	const kill = () => {
+		signalGroup(child.pid!, 'SIGKILL');
+		cgroup?.kill();
 		timers.push(setTimeout(() => {
-			signalGroup(child.pid!, 'SIGKILL');
-			// The cgroup holds what left the group too (setsid): kill all of it.
-			cgroup?.kill();
-			// A process that left the group (setsid) may still hold our pipes: stop waiting for them.
-			timers.push(setTimeout(() => {
-				child.stdout?.destroy();
-				child.stderr?.destroy();
-			}, launch.killGraceMs).unref());
-		}, launch.killGraceMs).unref());
+			child.stdout?.destroy();
+			child.stderr?.destroy();
+		}, killGraceMs).unref());
 	};
 
-	if (child.pid !== undefined) {
-		launch.onStarted();
-		timers.push(setTimeout(() => {
-			stop('timeout');
-		}, launch.timeoutMs).unref());
-		if (launch.cancelSignal.aborted) {
-			stop('cancelled');
-		} else {
-			launch.cancelSignal.addEventListener('abort', () => {
-				stop('cancelled');
-			}, {once: true});
-		}
+	const stopper: GroupStopper = {
+		stop(why) {
+			if (stopReason !== undefined || child.pid === undefined) {
+				return;
+			}
+
+			stopReason = why;
+			if (why === 'changed') {
+				kill();
+				return;
+			}
+
+			signalGroup(child.pid, 'SIGTERM');
+			cgroup?.signalAll('SIGTERM');
+			timers.push(setTimeout(kill, killGraceMs).unref());
+		},
+		stopAfter(ms, why) {
+			timers.push(setTimeout(() => {
+				stopper.stop(why);
+			}, ms).unref());
+		},
+		reason: () => stopReason,
+		clear() {
+			for (const timer of timers.splice(0)) {
+				clearTimeout(timer);
+			}
+		},
+	};
+	return stopper;
+}
+
+/**
+ * A child that started: first, whether what started is what was checked (if not, it is killed at
+ * once and that is the answer); then the start is announced, the timeout and the cancel armed.
+ */
+function watchStarted(launch: ScriptLaunch, stopper: GroupStopper): string | undefined {
+	const changed = Object.hasOwn(launch, 'changedAtStart') ? launch.changedAtStart?.() : undefined;
+	if (changed !== undefined) {
+		stopper.stop('changed');
+		return changed;
 	}
 
-	const result = await ended;
-	for (const timer of timers) {
-		clearTimeout(timer);
+	launch.onStarted();
+	stopper.stopAfter(launch.timeoutMs, 'timeout');
+	if (launch.cancelSignal.aborted) {
+		stopper.stop('cancelled');
+	} else {
+		launch.cancelSignal.addEventListener('abort', () => {
+			stopper.stop('cancelled');
+		}, {once: true});
 	}
 
-	if (child.pid !== undefined) {
-		// Whatever the script left behind in its group (and in its cgroup) goes with it.
-		signalGroup(child.pid, 'SIGKILL');
-	}
+	return undefined;
+}
 
-	if (cgroup) {
-		cgroup.kill();
-		await cgroup.remove();
-	}
+type Ended = ChildEnd & {started: boolean; changed: string | undefined; stopReason: StopWhy | undefined; durationMs: number; truncated: boolean; bytes: {stdout: number; stderr: number}};
 
-	const durationMs = Math.max(0, Math.round(launch.now() - startedAt));
-	const {exitCode, signal} = result;
+/** The result of a run from how it ended. Pure. */
+function outcomeOf(ended: Ended, launch: Pick<ScriptLaunch, 'timeoutMs' | 'cancelSignal' | 'executablePath'>): ScriptOutcome {
+	const {exitCode, signal, durationMs, truncated, bytes} = ended;
 	const base = {exitCode, signal, durationMs, truncated, bytes};
-	if (child.pid === undefined || result.startError) {
-		return {...base, status: 'error', reason: `the script could not be started (${result.startError?.code ?? 'no process'})`};
+	if (!ended.started || ended.startError) {
+		const code = ended.startError?.code ?? 'no process';
+		return {...base, status: 'error', reason: code === 'ETXTBSY'
+			? `the script could not be started: ${launch.executablePath ?? 'its executable'} is open for writing by another process (ETXTBSY); nothing ran`
+			: `the script could not be started (${code})`};
 	}
 
-	if (stopReason === 'timeout') {
+	if (ended.changed !== undefined) {
+		return {...base, status: 'denied', reason: ended.changed};
+	}
+
+	if (ended.stopReason === 'timeout') {
 		return {...base, status: 'timeout', reason: `killed after the ${Math.round(launch.timeoutMs / 1000)} s timeout`};
 	}
 
-	if (stopReason === 'cancelled') {
+	if (ended.stopReason === 'cancelled') {
 		return {...base, status: 'cancelled', reason: stoppedReason(launch.cancelSignal.reason)};
 	}
 

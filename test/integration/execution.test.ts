@@ -287,9 +287,10 @@ function checkShow(t: ExecutionContext, stdout: string, requestId: string) {
 	t.regex(descriptors['2'] ?? '', /^(pipe|socket):\[\d+\]$/);
 	t.not(descriptors['1'], descriptors['2']);
 	// fd 3 and 4: the executable chain the agent checked and the child executed (run-script.ts):
-	// the shell the script's #! names (/bin/sh is dash here), and the script itself.
+	// the shell the script's #! names (/bin/sh is dash here), and the private copy of the script's
+	// checked bytes that the shell reads (sealed-copy.ts): an unnamed file, in /dev/shm here.
 	t.is(descriptors['3'], realpathSync('/bin/sh'), 'fd 3 is the interpreter, executed through its descriptor');
-	t.regex(descriptors['4'] ?? '', /\/show-descriptors-and-environment\.sh$/, 'fd 4 is the script the interpreter reads');
+	t.regex(descriptors['4'] ?? '', /^\/dev\/shm\/#\d+ \(deleted\)$/, 'fd 4 is the private, unnamed copy of the script the shell reads');
 	const others = Object.entries(descriptors).filter(([fd]) => !['0', '1', '2', '3', '4'].includes(fd));
 	t.is(others.length, 1, `only the directory ls opened besides 0 to 4: ${JSON.stringify(descriptors)}`);
 	t.regex(others[0]?.[1] ?? '', /^\/proc\/\d+\/fd$/);
