@@ -45,6 +45,7 @@ import {fleetCacheDirectory} from './fleet-cache.js';
 import {agentName, controllerHomeWith, createFleet, script, type BenchFleet} from './fleet.js';
 import {cpuMs, dealRoundRobin, startHosts} from './hosts.js';
 import {findSshTools} from './loopback-sshd.js';
+import {measureCliRss} from './measure-cli-rss.js';
 import {measureFanOuts, type Ours100, type RelaySetup} from './measure-fan-out.js';
 import {measureIdleRss} from './measure-rss.js';
 import {measureLatency} from './measure-latency.js';
@@ -106,7 +107,11 @@ async function main(): Promise<number> {
 
 	const relay = settings.relay && measures(settings, 'fan-out') ? await startRelay(report, fleet, root, settings.workers, log) : undefined;
 	const cliHome = settings.sizes.includes(100) ? await controllerHomeWith(fleet, root, 100) : undefined;
-	const ours = measures(settings, 'fan-out') ? await measureFanOuts(report, {fleet, agentHosts, bareHosts, floorPorts, ...(cliHome ? {cliHome} : {}), ...(relay ? {relay} : {})}, {...settings, cliRss: measures(settings, 'cli-rss')}, log) : {};
+	const ours = measures(settings, 'fan-out') ? await measureFanOuts(report, {fleet, agentHosts, bareHosts, floorPorts, ...(cliHome ? {cliHome} : {}), ...(relay ? {relay} : {})}, settings, log) : {};
+	if (measures(settings, 'cli-rss')) {
+		await measureCliRss(report, {fleet, root}, settings, log);
+	}
+
 	await relay?.hosts.stop();
 	if (measures(settings, 'threads')) {
 		await measureThreads(report, {fleet, sizes: settings.sizes, repetitions: settings.repetitions, parallel: settings.parallel, spawn: settings.spawn}, log);

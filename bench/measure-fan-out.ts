@@ -22,7 +22,7 @@ import {repeat, verdict, withCpu, type Measured, type Report} from './report.js'
 import {mebibytes, ratio, seconds} from './table.js';
 
 /** spawn false (BENCH_SPAWN=0): every fan-out is a dry run and the floor spawns nothing (the bare hosts were started so). */
-export type FanOutSettings = {sizes: number[]; repetitions: number; parallel: number; spawn: boolean; cliRss: boolean};
+export type FanOutSettings = {sizes: number[]; repetitions: number; parallel: number; spawn: boolean};
 
 /** The relay side: its URL, and the processes whose CPU a relay run costs (relay hosts and the broker). */
 export type RelaySetup = {url: string; hosts: Hosts};
@@ -175,31 +175,5 @@ export async function measureFanOuts(report: Report, setup: FanOutSetup, setting
 		});
 	}
 
-	const largest = Math.max(...settings.sizes);
-	if (largest >= 1000 && settings.cliRss) {
-		await measureCliMemory(report, setup, largest, settings, log);
-	}
-
 	return ours;
-}
-
-/**
- * The built CLI on every agent of the fleet, once: its wall time and its peak resident memory,
- * beside the same CLI's on 100 agents' worth of output — what the controller holds grows with N
- * only by what each host's result keeps (its output, for the grouped summary and --json).
- */
-async function measureCliMemory(report: Report, setup: FanOutSetup, size: number, settings: FanOutSettings, log: (text: string) => void): Promise<void> {
-	const dry = settings.spawn ? '' : ' --dry-run';
-	const homes = [...(setup.cliHome ? [[100, setup.cliHome] as const] : []), [size, setup.fleet.controllerHome] as const];
-	for (const [count, home] of homes) {
-		log(`the built CLI on all ${count} agents, once, its peak RSS sampled`);
-		const run = await cliRun(home, 'all', settings.parallel, undefined, {peakRss: true, timeoutMs: 3_600_000, dryRun: !settings.spawn});
-		const summary = run.stdout.trim().split('\n').at(-1) ?? '';
-		report.notes.push(`N=${count} CLI: ${seconds(run.ms)}, exit ${run.code}; ${run.failure ?? summary}; peak RSS ${run.peakRssKiB === undefined ? 'not read' : mebibytes(run.peakRssKiB)}`);
-		report.rows.push({
-			measure: `fan-out N=${count}: CLI run --on all${dry}, its peak RSS`,
-			value: run.peakRssKiB === undefined ? 'not read' : mebibytes(run.peakRssKiB),
-			ratio: `wall ${seconds(run.ms)}${run.failure ? '; some hosts not ok (notes)' : ''}`,
-		});
-	}
 }

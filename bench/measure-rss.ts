@@ -9,6 +9,7 @@ import {chmodSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {createClientContext} from '../source/dispatch/agent-connection.js';
 import {dispatch} from '../source/dispatch/dispatcher.js';
+import {collectResults} from '../source/run/collect-results.js';
 import {controllerPaths, loadControllerCredentials} from '../source/home.js';
 import {allowScript} from '../agent/commands.js';
 import {agentPaths} from '../agent/home.js';
@@ -37,7 +38,9 @@ export async function measureIdleRss(report: Report, options: {controllerHome: s
 	const context = createClientContext(credentials);
 	const failures: string[] = [];
 	const agentRun = async () => {
-		const [result] = await dispatch([agent.record], {requestId: randomUUID(), script: bigOutput.name, args: bigOutput.args, caller: 'bench@localhost', timeoutMs: 60_000, dryRun: false}, {context, parallel: 1});
+		const collected = collectResults();
+		await dispatch([agent.record], {requestId: randomUUID(), script: bigOutput.name, args: bigOutput.args, caller: 'bench@localhost', timeoutMs: 60_000, dryRun: false}, {context, parallel: 1, emit: collected.emit});
+		const [result] = collected.results();
 		if (result?.status !== 'ok' || Buffer.byteLength(result.stdout) !== bigOutput.bytes) {
 			failures.push(`agent: ${result?.status} ${result?.reason ?? ''} (${Buffer.byteLength(result?.stdout ?? '')} bytes)`);
 		}

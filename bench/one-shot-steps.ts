@@ -157,10 +157,10 @@ const handshake = await new Promise<number>((resolve, reject) => {
 	socket.once('error', reject);
 });
 
-const ok = outcome.results.every(result => result.status === 'ok');
+const ok = (outcome.summary.counts.ok ?? 0) === outcome.summary.total;
 process.stdout.write(JSON.stringify({
 	ok,
-	...(ok ? {} : {failure: outcome.results.map(result => `${result.agent}: ${result.status} ${result.reason ?? ''}`).join('; ')}),
+	...(ok ? {} : {failure: outcome.summary.notOk.map(result => `${result.agent}: ${result.status} ${result.reason ?? ''}`).join('; ')}),
 	processStart: steps['processStart'],
 	moduleLoading: steps['moduleLoading'],
 	homeAndRegistry: steps['homeAndRegistry'],

@@ -38,7 +38,7 @@ export async function dispatcherFanOut(targets: readonly AgentTarget[], credenti
 	const started = performance.now();
 	const doneMs: number[] = [];
 	const context = createClientContext(credentials);
-	const results = await dispatch(targets, {
+	const summary = await dispatch(targets, {
 		requestId: randomUUID(),
 		script: script.name,
 		args: [],
@@ -57,8 +57,8 @@ export async function dispatcherFanOut(targets: readonly AgentTarget[], credenti
 	});
 	await context.close();
 	const ms = performance.now() - started;
-	const failures = results.filter(result => result.status !== 'ok').map(result => `${result.agent}: ${result.status} ${result.reason ?? ''}`);
-	return {ms, ok: results.length - failures.length, failures, doneMs};
+	const failures = summary.notOk.map(result => `${result.agent}: ${result.status} ${result.reason ?? ''}`);
+	return {ms, ok: summary.counts.ok ?? 0, failures, doneMs};
 }
 
 /** `node dist/source/cli.js run uptime --on SELECTOR --parallel P --home HOME`, timed from spawn to exit. */

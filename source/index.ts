@@ -9,6 +9,9 @@
  */
 export {resolvePlan, checkRunInput, type PlanPorts, type RunRequest} from './core/run-plan.js';
 export {executePlan, type ExecutePorts, type RunExecution, type RunOutcome, type RunPorts, type RunStartOptions} from './core/run-execute.js';
+/** A run's outcome keeps counts and the first hosts not ok; a caller that wants every host's result collects them from the run's events. */
+export {allOk, type HostEnd, type RunSummary} from './run/run-summary.js';
+export {collectResults, type ResultCollector} from './run/collect-results.js';
 export {cancelRecordedRun, type CancelPorts} from './core/cancel-run.js';
 export {viewAgents, agentViews, agentView, presenceText, seenText, type AgentView, type AgentsViewPorts} from './core/agents-view.js';
 export type {RelayPresence} from './registry/presence-state.js';

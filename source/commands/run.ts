@@ -26,6 +26,7 @@ import {openControllerAudit} from '../audit/controller-log.js';
 import type {AuditLog} from '../audit/file-log.js';
 import {normaliseSerial} from '../pki/fingerprints.js';
 import {planRollout} from '../run/rollout.js';
+import {allOk} from '../run/run-summary.js';
 import {openOutdir} from './run-outdir.js';
 import {startProgress, type ProgressTicker} from './run-progress.js';
 import {defaultCaller, exitInterrupted, type CommandIo} from '../io/command-io.js';
@@ -129,7 +130,7 @@ export async function runCommand(paths: ControllerPaths, input: RunInput, io: Co
 			io.stderr(`xi-exec: warning: ${outcome.historyProblem}.\n`);
 		}
 
-		code = outcome.cancelled ? exitInterrupted : (outcome.results.every(result => result.status === 'ok') ? 0 : 1);
+		code = outcome.cancelled ? exitInterrupted : (allOk(outcome.summary) ? 0 : 1);
 	} catch (error) {
 		progress?.stop();
 		await audit?.close().catch(() => undefined);

@@ -9,11 +9,11 @@
  * Two steps, so a face can answer "accepted" (or "could not be recorded") before the run goes
  * on: `executePlan` resolves once the request is recorded; its `outcome` once the run ends.
  */
-import {createHash, X509Certificate} from 'node:crypto';
+import {X509Certificate} from 'node:crypto';
 import {maintainAfterContact} from '../certificates/after-contact.js';
 import {readControllerSettings} from '../audit/controller-log.js';
 import type {AuditLog} from '../audit/file-log.js';
-import {argsHash, type AuditFields} from '../audit/record.js';
+import {argsHash} from '../audit/record.js';
 import {createClientContext, type AgentTarget, type ClientContext} from '../dispatch/agent-connection.js';
 import {dispatch} from '../dispatch/dispatcher.js';
 import type {RunConnections} from '../dispatch/held-connections.js';
@@ -22,7 +22,9 @@ import {historyLine, type RunHeader} from '../history/run-record.js';
 import {pruneHistory} from '../history/prune.js';
 import {historyDirectory, startRunFile, type RunWriter} from '../history/run-store.js';
 import {normaliseSerial} from '../pki/fingerprints.js';
-import {revokedSerials, seenViaOf, type AgentRecord} from '../registry/model.js';
+import {revokedSerials, seenViaOf, type AgentRecord, type SeenVia} from '../registry/model.js';
+import {recordRunOutcomes} from './run-audit.js';
+import type {RunSummary} from '../run/run-summary.js';
 import type {RegistryStore} from '../registry/store.js';
 import type {AgentResult, RunEvent} from '../run/events.js';
 import type {ApprovalClaim} from '../protocol/frames.js';
@@ -64,7 +66,8 @@ export type RunStartOptions = {
 };
 
 export type RunOutcome = {
-	results: AgentResult[];
+	/** Counts and the first hosts not ok (bounded: run/run-summary.ts); every host's result went out as an event and is in the history. */
+	summary: RunSummary;
 	cancelled: boolean;
 	/** Set when the history could not be written; the run itself went ahead. */
 	historyProblem?: string;
@@ -128,26 +131,15 @@ async function runPlan(ports: ExecutePorts, audit: AuditLog, plan: RunPlan, opti
 	const startedAt = now();
 	let endedAt: Date | undefined;
 	const history = openHistory(ports.paths, plan.dryRun, historyHeader(plan, startedAt));
-	const outcomes: Array<Promise<unknown>> = [];
-	let finished = 0;
-	// Who cancelled and which hosts were still running, recorded when the cancel comes.
-	const inFlight = new Set<string>();
-	const onCancel = () => {
-		outcomes.push(audit.append({event: 'run.cancel', requestId: plan.requestId, caller: options.cancelledBy ?? plan.caller, source: options.cancelledFrom, stillRunning: [...inFlight]}));
-	};
-
-	if (cancel.aborted) {
-		onCancel();
-	} else {
-		cancel.addEventListener('abort', onCancel, {once: true});
-	}
-
+	const recorder = recordRunOutcomes(audit, plan, {cancel, cancelledBy: () => options.cancelledBy, cancelledFrom: () => options.cancelledFrom, closesAudit: Boolean(options.closesAudit)});
+	// The hosts that answered (whatever their status), with the link each answered over: names only.
+	const answered = new Map<string, SeenVia | undefined>();
 	const controllerHead = audit.signedHead();
 	const registry = await ports.registry.read();
 	const hold = ports.connections?.hold();
 	const fresh = freshControllerContext(ports);
 	const sealed = secretPositions(plan);
-	const results = await dispatch(withRegistryCertificates(plan.targets, registry.agents), {...agentRequest(plan), ...(sealed.length > 0 ? {secretPositions: sealed} : {}), ...(controllerHead ? {controllerHead} : {}), ...(options.approval ? {approval: options.approval, approvedEntries: plan.entries ?? {}} : {})}, {
+	const summary = await dispatch(withRegistryCertificates(plan.targets, registry.agents), {...agentRequest(plan), ...(sealed.length > 0 ? {secretPositions: sealed} : {}), ...(controllerHead ? {controllerHead} : {}), ...(options.approval ? {approval: options.approval, approvedEntries: plan.entries ?? {}} : {})}, {
 		context: ports.context,
 		...(hold ? {hold} : {}),
 		revoked: revokedSerials(registry),
@@ -161,16 +153,9 @@ async function runPlan(ports: ExecutePorts, audit: AuditLog, plan: RunPlan, opti
 				endedAt = now();
 				return endedAt;
 			});
-			if (event.type === 'agent-connecting') {
-				inFlight.add(event.agent);
-			}
-
-			if (event.type === 'agent-finished') {
-				inFlight.delete(event.result.agent);
-				outcomes.push(audit.append(outcomeRecord(plan.requestId, event.result)));
-				if (options.closesAudit && ++finished === plan.targets.length) {
-					outcomes.push(audit.checkpoint());
-				}
+			recorder.onEvent(event);
+			if (event.type === 'agent-finished' && event.result.status !== 'unreachable' && event.result.status !== 'skipped') {
+				answered.set(event.result.agent, event.result.via);
 			}
 
 			history.write(event);
@@ -178,32 +163,26 @@ async function runPlan(ports: ExecutePorts, audit: AuditLog, plan: RunPlan, opti
 		},
 	});
 	hold?.close();
-	cancel.removeEventListener('abort', onCancel);
+	recorder.stop();
 	await fresh.close();
 	history.end((endedAt ?? now()).toISOString(), cancel.aborted ? options.cancelledBy : undefined);
-	const unrecorded = (await Promise.allSettled(outcomes)).find(result => result.status === 'rejected');
-	if (unrecorded) {
-		throw unrecorded.reason;
-	}
-
-	const answeredResults = results.filter(result => result.status !== 'unreachable' && result.status !== 'skipped');
-	const answered = new Set(answeredResults.map(result => result.agent));
-	// One appended line per link, not a locked rewrite of the registry (registry/store.ts): the
-	// link each one answered over (an agent of transport both over either), else its transport's.
-	const seenAt = now().toISOString();
-	const viaOf = new Map(registry.agents.map(agent => [agent.name, seenViaOf(agent.transport)]));
-	for (const result of answeredResults) {
-		if (result.via) {
-			viaOf.set(result.agent, result.via);
-		}
-	}
-
-	for (const via of ['tls', 'relay', undefined] as const) {
-		await ports.registry.markSeen([...answered].filter(name => viaOf.get(name) === via), seenAt, via).catch(() => undefined);
-	}
-
+	await recorder.settled();
+	await markAnswered(ports.registry, registry.agents, answered, now().toISOString());
 	const certificates = plan.dryRun ? undefined : await maintainAfterContact({paths: ports.paths, context: ports.context, caller: plan.caller, now, audit: ports.audit}, registry.agents.filter(agent => answered.has(agent.name)));
-	return {results, cancelled: cancel.aborted, ...(history.problem() ? {historyProblem: history.problem()} : {}), ...(certificates ? {certificates} : {})};
+	return {summary, cancelled: cancel.aborted, ...(history.problem() ? {historyProblem: history.problem()} : {}), ...(certificates ? {certificates} : {})};
+}
+
+/**
+ * The answering hosts marked seen: one appended line per link, not a locked rewrite of the
+ * registry (registry/store.ts): the link each one answered over (an agent of transport both over
+ * either), else its transport's.
+ */
+async function markAnswered(registry: RegistryStore, agents: readonly AgentRecord[], answered: ReadonlyMap<string, SeenVia | undefined>, seenAt: string): Promise<void> {
+	const transportOf = new Map(agents.map(agent => [agent.name, agent.transport]));
+	const viaOf = (name: string) => answered.get(name) ?? (transportOf.has(name) ? seenViaOf(transportOf.get(name)) : undefined);
+	for (const via of ['tls', 'relay', undefined] as const) {
+		await registry.markSeen([...answered.keys()].filter(name => viaOf(name) === via), seenAt, via).catch(() => undefined);
+	}
 }
 
 /** The dispatcher's event as faces see it: the shown (not secret) arguments, and the run's own times. */
@@ -307,27 +286,4 @@ function openHistory(paths: ControllerPaths, dryRun: boolean, header: RunHeader)
 		},
 		problem: () => problem,
 	};
-}
-
-/** What the controller records of one host's outcome: sizes and hashes of the output, not the output. */
-export function outcomeRecord(requestId: string, result: AgentResult): AuditFields {
-	return {
-		event: 'run.outcome',
-		requestId,
-		agent: result.agent,
-		status: result.status,
-		exitCode: result.exitCode,
-		signal: result.signal,
-		durationMs: result.durationMs,
-		truncated: result.truncated,
-		reason: result.reason,
-		via: result.via,
-		notes: result.notes,
-		agentHead: result.agentHead,
-		output: {stdoutBytes: Buffer.byteLength(result.stdout), stderrBytes: Buffer.byteLength(result.stderr), stdoutSha256: sha256(result.stdout), stderrSha256: sha256(result.stderr)},
-	};
-}
-
-function sha256(text: string): string {
-	return createHash('sha256').update(text).digest('hex');
 }

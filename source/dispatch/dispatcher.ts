@@ -1,19 +1,19 @@
 /**
  * One request on many agents, as a rollout: at most `parallel` (or `--batch`) hosts at once, in
  * target order, each with its own timeout; a failure threshold and a canary decided by the pure
- * planner (rollout.ts); every event streamed as it happens; exactly one result per target (in
- * target order) at the end. Hosts never started, because the run stopped (threshold, canary,
- * cancel), end as `skipped`. A whole-run timeout and an idle timeout (no output for N s) cancel
- * the hosts still running and report them as `timeout`, saying which one fired. Identical outputs
- * are kept once between the hosts that printed them (shared-outputs.ts).
+ * planner (rollout.ts); every event streamed as it happens, exactly one `agent-finished` per
+ * target, and a bounded summary at the end (run-summary.ts): nothing here holds the hosts'
+ * results or outputs once they are emitted. Hosts never started, because the run stopped
+ * (threshold, canary, cancel), end as `skipped`. A whole-run timeout and an idle timeout (no output for N s) cancel
+ * the hosts still running and report them as `timeout`, saying which one fired.
  */
 import {setMaxListeners} from 'node:events';
 import type {AgentTarget, ClientContext} from './agent-connection.js';
 import type {ConnectionHold} from './held-connections.js';
 import type {AgentResult, RunEvent} from '../run/events.js';
-import {decide, emptyTally, planRollout, tallyFinished, type Amount, type CanaryDecision} from '../run/rollout.js';
-import {runOnAgent, type AgentRunRequest} from './run-agent.js';
-import {createOutputSharing} from './shared-outputs.js';
+import {decide, emptyTally, planRollout, tallyFinished, type Amount, type CanaryDecision, type Rollout, type Tally} from '../run/rollout.js';
+import {createSummaryKeeper, type RunSummary} from '../run/run-summary.js';
+import {runOnAgent, type AgentRunOptions, type AgentRunRequest} from './run-agent.js';
 
 export type DispatchOptions = {
 	context: ClientContext;
@@ -36,12 +36,43 @@ export type DispatchOptions = {
 	approveCanary?: (canary: AgentResult[]) => Promise<boolean>;
 	runTimeoutMs?: number;
 	idleTimeoutMs?: number;
+	/** Runs the request on one host (runOnAgent: the TLS or relay exchange); a test passes its own. */
+	runOnHost?: (target: AgentTarget, request: AgentRunRequest, options: AgentRunOptions) => Promise<AgentResult>;
 };
 
 const skipped = (agent: string, reason: string): AgentResult => ({agent, status: 'skipped', exitCode: null, signal: null, stdout: '', stderr: '', truncated: false, durationMs: 0, reason});
 
-export async function dispatch(targets: readonly AgentTarget[], request: AgentRunRequest, options: DispatchOptions): Promise<AgentResult[]> {
+/**
+ * Runs the request on the targets and answers the run's summary: counts and the first hosts not
+ * ok (run-summary.ts). Each host's result goes out as an `agent-finished` event and is not kept
+ * here: the history and the faces take it from the event.
+ */
+export async function dispatch(targets: readonly AgentTarget[], request: AgentRunRequest, options: DispatchOptions): Promise<RunSummary> {
 	const emit = options.emit ?? (() => undefined);
+	const run = runSignal(options);
+	emit({type: 'run-started', requestId: request.requestId, script: request.script, args: request.args, targets: targets.map(target => target.name)});
+	const summary = createSummaryKeeper();
+	const finish = (result: AgentResult) => {
+		summary.add(result);
+		emit({type: 'agent-finished', result});
+	};
+
+	const rollout = planRollout({parallel: options.parallel, batch: options.batch, maxFailures: options.maxFailures, canary: options.canary, ignoreUnreachable: options.ignoreUnreachable}, targets.length);
+	const hosts = startHosts(targets, rollout, host => runOne(host, request, options, run.signal, emit), finish);
+	const stopReason = await rollOut(rollout, hosts, run.signal, options);
+	await hosts.settled();
+	run.dispose();
+	// Hosts start in target order, so the ones never started are the rest of the list.
+	for (const target of targets.slice(hosts.started())) {
+		finish(skipped(target.name, stopReason ?? 'not started'));
+	}
+
+	emit({type: 'run-finished', requestId: request.requestId});
+	return summary.summary();
+}
+
+/** The run's own cancel: the caller's cancel and the whole-run timeout both abort it. */
+function runSignal(options: DispatchOptions): {signal: AbortSignal; dispose: () => void} {
 	const runCancel = new AbortController();
 	// Every running host listens to the run's signal: thousands of listeners are expected here.
 	setMaxListeners(0, runCancel.signal);
@@ -52,27 +83,43 @@ export async function dispatch(targets: readonly AgentTarget[], request: AgentRu
 	}
 
 	const runTimer = options.runTimeoutMs === undefined ? undefined : setTimeout(() => runCancel.abort('run-timeout'), options.runTimeoutMs);
-	emit({type: 'run-started', requestId: request.requestId, script: request.script, args: request.args, targets: targets.map(target => target.name)});
+	return {
+		signal: runCancel.signal,
+		dispose() {
+			clearTimeout(runTimer);
+			options.cancel?.removeEventListener('abort', onOuterCancel);
+		},
+	};
+}
 
-	const rollout = planRollout({parallel: options.parallel, batch: options.batch, maxFailures: options.maxFailures, canary: options.canary, ignoreUnreachable: options.ignoreUnreachable}, targets.length);
-	const results: Array<AgentResult | undefined> = Array.from({length: targets.length});
-	let tally = emptyTally;
+/** The hosts of a run as the rollout starts them, in target order; what the planner needs of those that ended. */
+type Hosts = {
+	start: (count: number) => void;
+	started: () => number;
+	running: () => number;
+	tally: () => Tally;
+	/** The results of the canary hosts, in target order (kept only until the canary is decided). */
+	canary: () => AgentResult[];
+	/** Resolves when a running host ends (one waiter at a time). */
+	nextEnd: () => Promise<void>;
+	settled: () => Promise<void>;
+};
+
+function startHosts(targets: readonly AgentTarget[], rollout: Rollout, run: (target: AgentTarget) => Promise<AgentResult>, finish: (result: AgentResult) => void): Hosts {
 	const running = new Set<Promise<void>>();
 	let started = 0;
-	let canary: CanaryDecision = 'undecided';
-	let stopReason: string | undefined;
-
-	// Hosts that printed the same thing hold one copy of it between them.
-	const outputs = createOutputSharing();
-	// Wakes the loop below when a host finishes (one waiter, rather than a race over every running host per finish).
+	let tally = emptyTally;
+	let canary: Array<{index: number; result: AgentResult}> | undefined = rollout.canary > 0 ? [] : undefined;
+	// Wakes the rollout when a host finishes (one waiter, rather than a race over every running host per finish).
 	let wake: (() => void) | undefined;
 	const launch = (index: number) => {
-		const target = targets[index]!;
-		const done = runOne(target, request, options, runCancel.signal, emit).then(ended => {
-			const result = outputs.share(ended);
-			results[index] = result;
+		const done = run(targets[index]!).then(result => {
 			tally = tallyFinished(rollout, tally, result.status);
-			emit({type: 'agent-finished', result});
+			if (canary && index < rollout.canary) {
+				canary.push({index, result});
+			}
+
+			finish(result);
 		});
 		const tracked = done.finally(() => {
 			running.delete(tracked);
@@ -81,64 +128,72 @@ export async function dispatch(targets: readonly AgentTarget[], request: AgentRu
 		running.add(tracked);
 	};
 
-	for (;;) {
-		if (runCancel.signal.aborted) {
-			stopReason = runCancel.signal.reason === 'run-timeout' ? `not started: the run's --run-timeout (${(options.runTimeoutMs ?? 0) / 1000} s) fired` : 'not started: the run was cancelled';
-			break;
-		}
-
-		const decision = decide(rollout, {...tally, started, canary});
-		if (decision.type === 'done') {
-			break;
-		}
-
-		if (decision.type === 'stop') {
-			stopReason = `not started: ${decision.reason}`;
-			break;
-		}
-
-		if (decision.type === 'start') {
-			for (let count = 0; count < decision.count; count++) {
+	return {
+		start(count) {
+			for (let n = 0; n < count; n++) {
 				launch(started++);
 			}
+		},
+		started: () => started,
+		running: () => running.size,
+		tally: () => tally,
+		canary() {
+			const hosts = (canary ?? []).sort((a, b) => a.index - b.index).map(host => host.result);
+			canary = undefined;
+			return hosts;
+		},
+		async nextEnd() {
+			await new Promise<void>(resolve => {
+				wake = resolve;
+			});
+			wake = undefined;
+		},
+		async settled() {
+			await Promise.all(running);
+		},
+	};
+}
 
-			continue;
+/** Starts hosts as the planner (rollout.ts) says until it is done or stops; the reason the rest are not started, if any. */
+async function rollOut(rollout: Rollout, hosts: Hosts, signal: AbortSignal, options: DispatchOptions): Promise<string | undefined> {
+	let canary: CanaryDecision = 'undecided';
+	for (;;) {
+		if (signal.aborted) {
+			return signal.reason === 'run-timeout' ? `not started: the run's --run-timeout (${(options.runTimeoutMs ?? 0) / 1000} s) fired` : 'not started: the run was cancelled';
 		}
 
-		if (decision.type === 'ask-canary') {
-			const canaryResults = results.filter((result): result is AgentResult => result !== undefined);
-			canary = options.approveCanary && await options.approveCanary(canaryResults) ? 'approved' : 'refused';
-			continue;
-		}
+		const decision = decide(rollout, {...hosts.tally(), started: hosts.started(), canary});
+		switch (decision.type) {
+			case 'done': {
+				return undefined;
+			}
 
-		if (running.size === 0) {
-			stopReason = 'not started: the rollout stalled (a bug: please report it)';
-			break;
-		}
+			case 'stop': {
+				return `not started: ${decision.reason}`;
+			}
 
-		// Wait for the next host to finish (or for a cancel, which ends the running ones). Nothing
-		// finishes between the decision above and this line: both run without yielding.
-		await new Promise<void>(resolve => {
-			wake = resolve;
-		});
-		wake = undefined;
+			case 'start': {
+				hosts.start(decision.count);
+				break;
+			}
+
+			case 'ask-canary': {
+				const canaryResults = hosts.canary();
+				canary = options.approveCanary && await options.approveCanary(canaryResults) ? 'approved' : 'refused';
+				break;
+			}
+
+			case 'wait': {
+				if (hosts.running() === 0) {
+					return 'not started: the rollout stalled (a bug: please report it)';
+				}
+
+				// Wait for the next host to finish (or for a cancel, which ends the running ones). Nothing
+				// finishes between the decision above and this line: both run without yielding.
+				await hosts.nextEnd();
+			}
+		}
 	}
-
-	await Promise.all(running);
-	clearTimeout(runTimer);
-	options.cancel?.removeEventListener('abort', onOuterCancel);
-	const all = targets.map((target, index) => {
-		const result = results[index];
-		if (result) {
-			return result;
-		}
-
-		const skip = skipped(target.name, stopReason ?? 'not started');
-		emit({type: 'agent-finished', result: skip});
-		return skip;
-	});
-	emit({type: 'run-finished', requestId: request.requestId});
-	return all;
 }
 
 /** One host, with its idle timer; a cancel caused by a run or idle timeout is reported as a timeout. */
@@ -154,7 +209,7 @@ async function runOne(target: AgentTarget, request: AgentRunRequest, options: Di
 		}
 	};
 
-	const result = await runOnAgent(target, request, {
+	const result = await (options.runOnHost ?? runOnAgent)(target, request, {
 		context: options.context,
 		...(options.revoked ? {revoked: options.revoked} : {}),
 		...(options.freshContext ? {freshContext: options.freshContext} : {}),

@@ -11,6 +11,7 @@ import {checkScriptCall} from '../core/script-call.js';
 import {createRunConnections, type RunConnections} from '../dispatch/held-connections.js';
 import type {TokenScope} from '../policy/tokens.js';
 import type {ApprovalClaim} from '../protocol/frames.js';
+import {collectResults} from '../run/collect-results.js';
 import {dryRunDocument} from '../run/dry-run-document.js';
 import type {RunEvent} from '../run/events.js';
 import type {RunPlan} from '../run/plan.js';
@@ -62,6 +63,10 @@ async function executeToolRun(session: SessionContext, plan: RunPlan, signal: Ab
 	const {ports, who, source} = session;
 	const live: LiveRun = {caller: who, cancel: new AbortController(), running: new Set(), targets: plan.targets.map(target => target.name)};
 	ports.live.set(plan.requestId, live);
+	// The tool's answer carries every host's result (its output cut to the token's budget).
+	const collected = collectResults((event: RunEvent) => {
+		trackRunning(live, event);
+	});
 	try {
 		const execution = await executePlan({paths: ports.paths, registry: ports.registry, audit: () => ports.audit, context: ports.context(), controllerSerial: ports.controllerSerial(), now: ports.now, ...(connections ? {connections} : {})}, plan, {
 			// The client cancelling its request (notifications/cancelled), cancel_run, or the server stopping.
@@ -69,9 +74,7 @@ async function executeToolRun(session: SessionContext, plan: RunPlan, signal: Ab
 			cancelledBy: who,
 			...(approved ? {approval: approved.approval} : {}),
 			...source.source === undefined ? {} : {cancelledFrom: source.source},
-			emit: (event: RunEvent) => {
-				trackRunning(live, event);
-			},
+			emit: collected.emit,
 		});
 		started(plan.requestId);
 		const outcome = await execution.outcome;
@@ -80,10 +83,10 @@ async function executeToolRun(session: SessionContext, plan: RunPlan, signal: Ab
 		}
 
 		if (plan.dryRun) {
-			return dryRunToolResult(dryRunDocument({requestId: plan.requestId, script: plan.script, args: plan.shownArgs}, outcome.results));
+			return dryRunToolResult(dryRunDocument({requestId: plan.requestId, script: plan.script, args: plan.shownArgs}, collected.results()));
 		}
 
-		const answer = runToolResult({requestId: plan.requestId, script: plan.script, dryRun: false, cancelled: outcome.cancelled, complete: true, results: outcome.results}, ports.maxOutputBytes);
+		const answer = runToolResult({requestId: plan.requestId, script: plan.script, dryRun: false, cancelled: outcome.cancelled, complete: true, results: collected.results()}, ports.maxOutputBytes);
 		return approved ? {...answer, structuredContent: {...answer.structuredContent, approval: {...approved.view, state: 'used'}}} : answer;
 	} finally {
 		ports.live.delete(plan.requestId);

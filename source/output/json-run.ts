@@ -12,11 +12,14 @@
 import type {AgentResult, RunEvent} from '../run/events.js';
 import {groupResults} from '../run/group-output.js';
 import {resultDocument} from '../run/result-document.js';
+import {createOutputSharing} from '../run/shared-outputs.js';
 import {safeJson} from './visible.js';
 
 export function createJsonRunWriter(write: (text: string) => void, options: {group?: boolean} = {}) {
 	let first = true;
+	// --group only: every result, identical outputs held once.
 	const kept: AgentResult[] = [];
+	const outputs = createOutputSharing();
 	return {
 		onEvent(event: RunEvent): void {
 			switch (event.type) {
@@ -30,7 +33,7 @@ export function createJsonRunWriter(write: (text: string) => void, options: {gro
 					write((first ? '\n' : ',\n') + safeJson(resultDocument(event.result)));
 					first = false;
 					if (options.group) {
-						kept.push(event.result);
+						kept.push(outputs.share(event.result));
 					}
 
 					break;

@@ -7,6 +7,7 @@
 import {executePlan, type RunPorts} from '../core/run-execute.js';
 import {resolvePlan} from '../core/run-plan.js';
 import {XiError} from '../errors.js';
+import {collectResults} from '../run/collect-results.js';
 import {allSteps} from './model.js';
 import type {PolicyAnswer} from './plan-document.js';
 import type {PreparedRunbookRun} from './prepare-runbook.js';
@@ -32,8 +33,9 @@ export async function dryRunSteps(ports: RunPorts, prepared: PreparedRunbookRun,
 				...(input.token === undefined ? {} : {token: input.token}),
 				yes: true,
 			});
-			const outcome = await (await executePlan(ports, plan)).outcome;
-			answers.set(step.name, outcome.results.map(result => ({agent: result.agent, status: result.status === 'ok' ? 'would run' : result.status, ...(result.reason ? {reason: result.reason.replace(/^dry run: would run \((.*)\)$/s, '$1')} : {})})));
+			const collected = collectResults(undefined, result => ({agent: result.agent, status: result.status, reason: result.reason}));
+			await (await executePlan(ports, plan, {emit: collected.emit})).outcome;
+			answers.set(step.name, collected.results().map(result => ({agent: result.agent, status: result.status === 'ok' ? 'would run' : result.status, ...(result.reason ? {reason: result.reason.replace(/^dry run: would run \((.*)\)$/s, '$1')} : {})})));
 		} catch (error) {
 			if (!(error instanceof XiError)) {
 				throw error;

@@ -22,6 +22,7 @@ import type {ApprovalRequest} from '../approvals/request.js';
 import {describeNeeds} from '../approvals/requirement.js';
 import {executePlan, type RunPorts} from '../core/run-execute.js';
 import {createRunConnections} from '../dispatch/held-connections.js';
+import {collectResults} from '../run/collect-results.js';
 import type {AgentResult} from '../run/events.js';
 import type {RunbookFile, RunPlan} from '../run/plan.js';
 import type {ApprovalClaim} from '../protocol/frames.js';
@@ -65,10 +66,12 @@ export function runStepsAsRuns(ports: RunPorts, options: StepRunnerOptions): Ste
 			return decided.result;
 		}
 
+		// The step's hosts and how each ended, for the steps after it: names and statuses, not output.
+		const hosts = collectResults(control.emit, result => ({agent: result.agent, status: result.status}));
 		const execution = await executePlan(held, decided.plan, {
 			...(decided.approval ? {approval: decided.approval} : {}),
 			cancel: control.cancel,
-			emit: control.emit,
+			emit: hosts.emit,
 			// Read by the run when the cancel comes and when it ends, not now: who cancels is known only then.
 			get cancelledBy() {
 				return options.cancelledBy?.();
@@ -76,7 +79,7 @@ export function runStepsAsRuns(ports: RunPorts, options: StepRunnerOptions): Ste
 			approveCanary: async canary => options.yes || (options.approveCanary ? options.approveCanary(request.step.name, canary) : false),
 		});
 		const outcome = await execution.outcome;
-		return {results: outcome.results, cancelled: outcome.cancelled};
+		return {results: hosts.results(), cancelled: outcome.cancelled};
 	};
 }
 

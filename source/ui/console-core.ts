@@ -8,6 +8,7 @@ import {hostname} from 'node:os';
 import {createClientContext} from '../dispatch/agent-connection.js';
 import {discoverAgents, type Discovered} from '../dispatch/discover.js';
 import {createRunConnections, type RunConnections} from '../dispatch/held-connections.js';
+import {collectResults} from '../run/collect-results.js';
 import type {AgentResult, RunEvent} from '../run/events.js';
 import {executePlan} from '../core/run-execute.js';
 import {resolvePlan, type RunRequest as PlanRequest} from '../core/run-plan.js';
@@ -73,10 +74,11 @@ export function createConsoleCore(paths: ControllerPaths, options: ConsoleCoreOp
 			const requestId = randomUUID();
 			const cancel = new AbortController();
 			let emitted = false;
-			const emit = (event: RunEvent) => {
+			// The handle answers every host's result (the run's panes hold them anyway).
+			const {emit, results: collected} = collectResults((event: RunEvent) => {
 				emitted = true;
 				onEvent(event);
-			};
+			});
 
 			const done = (async (): Promise<AgentResult[]> => {
 				let audit: AuditLog | undefined;
@@ -86,7 +88,8 @@ export function createConsoleCore(paths: ControllerPaths, options: ConsoleCoreOp
 					// A run the approvals policy names waits here for its decision (approvals/wait-in-place.ts).
 					const {plan, approval} = await planOnceApproved(runPorts, {...planRequest(request, false), requestId}, {signal: cancel.signal, ...(request.onApproval ? {onWait: request.onApproval} : {})});
 					const execution = await executePlan(runPorts, plan, {emit, cancel: cancel.signal, cancelledBy: options.caller, ...(approval ? {approval} : {}), ...(request.approveCanary ? {approveCanary: request.approveCanary} : {})});
-					return (await execution.outcome).results;
+					await execution.outcome;
+					return collected();
 				} catch (error) {
 					if (emitted) {
 						return [];
@@ -116,7 +119,9 @@ export function createConsoleCore(paths: ControllerPaths, options: ConsoleCoreOp
 				const run = ports(() => (audit ??= openControllerAudit(paths)), connections);
 				const plan = await resolvePlan(run, planRequest(request, true));
 				// Every host answers a dry run: with nothing run, there is no canary to wait on.
-				const {results} = await (await executePlan(run, plan, {approveCanary: async () => true})).outcome;
+				const answered = collectResults();
+				await (await executePlan(run, plan, {approveCanary: async () => true, emit: answered.emit})).outcome;
+				const results = answered.results();
 				return {
 					requestId: plan.requestId,
 					planHash: plan.hash,

@@ -20,6 +20,8 @@ import {createClientContext} from '../../source/dispatch/agent-connection.js';
 import {createRunConnections, type RunConnections} from '../../source/dispatch/held-connections.js';
 import {controllerPaths, loadControllerCredentials, openControllerRegistry} from '../../source/home.js';
 import {normaliseSerial} from '../../source/pki/fingerprints.js';
+import {collectResults} from '../../source/run/collect-results.js';
+import type {AgentResult} from '../../source/run/events.js';
 import {unpairAgent} from '../../source/registry/model.js';
 import {createController, enrolAgent, freePort, installFixture, startAgent} from '../helpers/fleet.js';
 
@@ -70,15 +72,17 @@ test('the describe and the run share one connection, and the run ends as it does
 	const {ports, proxy} = await fleet(t);
 	const connections = createRunConnections();
 	const plan = await resolvePlan({...ports, connections}, request('hello'));
-	const held = await (await executePlan({...ports, connections}, plan)).outcome;
+	const held = collectResults();
+	await (await executePlan({...ports, connections}, plan, {emit: held.emit})).outcome;
 	t.deepEqual(await closed(proxy, 1), [4], 'one connection: TCP, TLS, describe, run');
 	nothingHeld(t, connections);
 
-	const apart = await (await executePlan(ports, await resolvePlan(ports, request('hello')))).outcome;
+	const apart = collectResults();
+	await (await executePlan(ports, await resolvePlan(ports, request('hello')), {emit: apart.emit})).outcome;
 	t.deepEqual(await closed(proxy, 2), [3, 3], 'without: two connections of three round trips');
-	const shape = ({agent, status, exitCode, stdout, stderr, truncated}: (typeof held.results)[number]) => ({agent, status, exitCode, stdout, stderr, truncated});
-	t.deepEqual(held.results.map(shape), apart.results.map(shape));
-	t.like(held.results[0], {agent: 'web1', status: 'ok', exitCode: 0});
+	const shape = ({agent, status, exitCode, stdout, stderr, truncated}: AgentResult) => ({agent, status, exitCode, stdout, stderr, truncated});
+	t.deepEqual(held.results().map(shape), apart.results().map(shape));
+	t.like(held.results()[0], {agent: 'web1', status: 'ok', exitCode: 0});
 	t.truthy((await ports.registry.read()).agents[0]!.lastSeen, 'the run marked the host seen');
 });
 
@@ -111,8 +115,8 @@ test('a host unpaired between its plan and the run is not run on over the kept c
 	const plan = await resolvePlan({...ports, connections}, request('hello'));
 	await ports.registry.update(registry => unpairAgent(registry, 'web1', new Date().toISOString()));
 	const outcome = await (await executePlan({...ports, connections}, plan)).outcome;
-	t.like(outcome.results[0], {agent: 'web1', status: 'unreachable'});
-	t.regex(outcome.results[0]!.reason ?? '', /revoked/);
+	t.like(outcome.summary.notOk[0], {agent: 'web1', status: 'unreachable'});
+	t.regex(outcome.summary.notOk[0]!.reason ?? '', /revoked/);
 	nothingHeld(t, connections);
 	t.deepEqual((await closed(proxy, 2)).sort(), [2, 3], 'the kept connection closed unused; the new one refused at its handshake');
 });

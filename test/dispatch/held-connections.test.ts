@@ -11,6 +11,7 @@ import {createDelayProxy, listenProxy, type DelayProxy} from '../../bench/delay-
 import {createClientContext} from '../../source/dispatch/agent-connection.js';
 import {discoverAgent} from '../../source/dispatch/discover.js';
 import {dispatch} from '../../source/dispatch/dispatcher.js';
+import {collectResults} from '../../source/run/collect-results.js';
 import {createConnectionHold} from '../../source/dispatch/held-connections.js';
 import {controllerCredentials, createController, enrolAgent, freePort, rawExchange, requestLine, startAgent, type RunningAgent, type TestAgent} from '../helpers/fleet.js';
 
@@ -47,7 +48,9 @@ async function describeThenRun(hold: ReturnType<typeof createConnectionHold> | u
 	const {target, controller} = setup!;
 	const context = createClientContext(controllerCredentials(controller));
 	const found = await discoverAgent(target, context, 10_000, undefined, hold);
-	const [result] = await dispatch([target], {requestId: randomUUID(), script: 'echo', args: ['same'], caller: 'ops', timeoutMs: 30_000, dryRun: false}, {context, parallel: 1, ...(hold ? {hold} : {})});
+	const collected = collectResults();
+	await dispatch([target], {requestId: randomUUID(), script: 'echo', args: ['same'], caller: 'ops', timeoutMs: 30_000, dryRun: false}, {context, parallel: 1, emit: collected.emit, ...(hold ? {hold} : {})});
+	const [result] = collected.results();
 	hold?.close();
 	return {found, result};
 }

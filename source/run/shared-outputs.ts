@@ -6,7 +6,7 @@
  * a reader of the result can tell), and the later copies are left to the garbage collector.
  * Keyed by the text itself (a Map hashes it once). Pure.
  */
-import type {AgentResult} from '../run/events.js';
+import type {AgentResult} from './events.js';
 
 export type OutputSharing = {
 	/** The result with its output texts replaced by the kept copies of the same texts. */

@@ -1,6 +1,6 @@
 /** Identical outputs are kept once per run: the results read the same, and hold the same string. */
 import test from 'ava';
-import {createOutputSharing} from '../../source/dispatch/shared-outputs.js';
+import {createOutputSharing} from '../../source/run/shared-outputs.js';
 import type {AgentResult} from '../../source/run/events.js';
 
 const result = (agent: string, stdout: string, stderr = ''): AgentResult => ({agent, status: 'ok', exitCode: 0, signal: null, stdout, stderr, truncated: false, durationMs: 3});
