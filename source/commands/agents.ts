@@ -14,6 +14,7 @@ import {gatherHealth} from './doctor.js';
 import {defaultCaller, type CommandIo} from '../io/command-io.js';
 import {resolveTargets} from '../registry/resolve-targets.js';
 import {isScriptName} from '../protocol/text-checks.js';
+import {foldNames} from '../run/group-output.js';
 import {scriptCachePath} from './completion.js';
 
 export async function agentsCommand(paths: ControllerPaths, input: {on: string[]; json: boolean; timeoutSeconds: number}, io: CommandIo): Promise<number> {
@@ -82,8 +83,18 @@ export function formatAgentTable(views: readonly AgentView[], now: Date): string
 	const lines = rows.map(row => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  ').trimEnd());
 	const reasons = views.filter(view => view.reason).map(view => `${view.name}: ${visible(view.reason!)}`);
 	const drifts = views.filter(view => view.drifted).map(view => `${view.name} drifted: its own tags differ from the registry's, which decides: ${visible(describeDrift(view.tags, view.reportedTags!))}. Reconcile with \`xi-exec tag ${view.name} KEY=VALUE\` or \`xi-exec untag ${view.name} KEY\`, or \`xi-exec-agent tag set|unset\` on the host.`);
-	const notes = [...reasons, ...drifts];
+	const notes = [...reasons, ...drifts, ...unwatchedNote(views)];
 	return [...lines, ...(notes.length > 0 ? ['', ...notes] : [])].join('\n') + '\n';
+}
+
+/**
+ * Relay agents that did not answer now and whose broker no `xi-exec serve` watches: what SEEN says
+ * is their last answer, since nobody counts their heartbeats (a listing does not wait up to 30 s to
+ * hear one). Said once for all of them.
+ */
+function unwatchedNote(views: readonly AgentView[]): string[] {
+	const names = views.filter(view => view.status !== 'reachable' && view.relayPresence?.state === 'unwatched').map(view => view.name);
+	return names.length === 0 ? [] : [`${foldNames(names)}: relay presence is not watched (no xi-exec serve is watching ${names.length === 1 ? 'its broker' : 'their brokers'}): SEEN is the last answer. Run \`xi-exec serve\` to count relay agents' signed heartbeats.`];
 }
 
 /**

@@ -6,8 +6,10 @@
  * folds the journal in, and once the journal outgrows half the registry (at least 64 KiB) that
  * change moves it aside to `registry.seen.old.jsonl`, still read until the next move replaces it
  * (so a line appended to the journal just as it is moved is not lost). And relay presence, as
- * `xi-exec serve` counts it: `registry.presence.json`, replaced whole (registry/presence-state.ts).
+ * each `xi-exec serve` counts it: `registry.presence.json`, changed under a brief lock on what is
+ * on disk then, so that serves merge what they counted (registry/presence-state.ts).
  */
+import {withBriefLock} from '../io/brief-lock.js';
 import {openLockedJsonStore, type LockedJsonStore} from '../io/locked-json-store.js';
 import {existsSync, readTextFile, writeFileAtomic} from '../io/files.js';
 import {openSideJournal, sizeOf} from '../io/side-journal.js';
@@ -18,10 +20,10 @@ import {parsePresenceState, type PresenceState} from './presence-state.js';
 export type RegistryStore = LockedJsonStore<Registry> & {
 	/** Records that these agents answered at `at` (ISO 8601), over `via` when known: one appended, fsynced line; read() shows it. */
 	markSeen: (names: readonly string[], at: string, via?: SeenVia) => Promise<void>;
-	/** Relay presence as `xi-exec serve` last wrote it (registry/presence-state.ts); nothing known when there is none. */
+	/** Relay presence as the serves last wrote it (registry/presence-state.ts); nothing known when there is none. */
 	presence?: () => PresenceState;
-	/** Replaces the presence state whole (serve, at each flush). */
-	writePresence?: (state: PresenceState) => void;
+	/** Changes the presence state under a lock, on what is on disk then (a serve, at each flush; a file that is not ours reads as nothing known). */
+	updatePresence?: (change: (state: PresenceState) => PresenceState) => Promise<void>;
 };
 
 const minimumJournalBytes = 64 * 1024;
@@ -54,8 +56,10 @@ export function openRegistryStore(path: string): RegistryStore {
 	return {
 		read: async () => withSeen(await base.read()),
 		presence: () => parsePresenceState(readIfThere(presencePath)),
-		writePresence(state) {
-			writeFileAtomic(presencePath, `${JSON.stringify(state)}\n`, 0o644);
+		async updatePresence(change) {
+			await withBriefLock(presencePath, () => {
+				writeFileAtomic(presencePath, `${JSON.stringify(change(parsePresenceState(readIfThere(presencePath))))}\n`, 0o644);
+			});
 		},
 		update,
 		async markSeen(names, at, via) {
@@ -72,7 +76,7 @@ export function openRegistryStore(path: string): RegistryStore {
 	};
 }
 
-/** Where serve keeps relay presence for `registry.json`: `registry.presence.json`. */
+/** Where the serves keep relay presence for `registry.json`: `registry.presence.json`. */
 export function presenceStatePath(path: string): string {
 	return `${path.endsWith('.json') ? path.slice(0, -'.json'.length) : path}.presence.json`;
 }

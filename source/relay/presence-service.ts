@@ -1,13 +1,17 @@
 /**
  * `xi-exec serve`'s relay presence: one watch (presence-watch.ts) per broker the registry's relay
- * agents use, and the presence state file (registry/presence-state.ts) written at every flush, so
- * every face shows relay agents "seen 3 s ago via relay" without asking them. The registry is read
- * again at every flush: a broker first used by an agent paired while serve runs is watched from
- * then on, and a broker that could not be reached is tried again. A broker is written as watched
- * only while its connection is live, so a reader can tell "not seen" from "nobody is watching".
+ * agents use, and what each counted merged into the presence state file at every flush
+ * (registry/presence-state.ts), so every face shows relay agents "seen 3 s ago via relay" without
+ * asking them. Several serves may run on one registry (two hosts' worth of watching, or a serve
+ * restarted while the old one drains): each merges under a lock as one watcher (a random id for
+ * its life), and one that stops takes back only its own watches. The registry is read again at
+ * every flush: a broker first used by an agent paired while serve runs is watched from then on,
+ * and a broker that could not be reached is tried again. A broker is written as watched only while
+ * its connection is live, so a reader can tell "not seen" from "nobody is watching".
  */
+import {randomUUID} from 'node:crypto';
 import type {TlsCredentials} from '../pki/credentials.js';
-import {emptyPresenceState, notePresence} from '../registry/presence-state.js';
+import {forgetWatcher, notePresence} from '../registry/presence-state.js';
 import type {RegistryStore} from '../registry/store.js';
 import {relayBrokers} from './presence.js';
 import {watchPresence, type PresenceWatchOptions, type PresenceWatch} from './presence-watch.js';
@@ -22,6 +26,8 @@ export type PresenceServiceOptions = {
 	now?: () => number;
 	flushMs?: number;
 	connect?: PresenceWatchOptions['connect'];
+	/** This serve's name among the presence state's watchers (a random id by default). */
+	writer?: string;
 };
 
 export type PresenceService = {
@@ -36,11 +42,13 @@ export async function startPresenceService(options: PresenceServiceOptions): Pro
 	const now = options.now ?? Date.now;
 	const flushMs = options.flushMs ?? 5000;
 	const watches = new Map<string, Promise<PresenceWatch | undefined>>();
-	let state = options.registry.presence?.() ?? emptyPresenceState();
-	const write = (url: string, counted: ReadonlyMap<string, number>, live: boolean) => {
-		state = notePresence(state, new Map([...counted].map(([agent, at]) => [agent, {at, broker: url}])), live ? [url] : [], now());
-		options.registry.writePresence?.(state);
-	};
+	const writer = options.writer ?? randomUUID();
+	const write = async (url: string, counted: ReadonlyMap<string, number>, live: boolean) => options.registry.updatePresence?.(state => notePresence(state, {
+		writer,
+		counted: new Map([...counted].map(([agent, at]) => [agent, {at, broker: url}])),
+		watched: live ? [url] : [],
+		now: now(),
+	}));
 
 	const watch = (url: string) => {
 		const started = watchPresence({
@@ -49,7 +57,7 @@ export async function startPresenceService(options: PresenceServiceOptions): Pro
 			registry: options.registry,
 			onRefused: (reason, agent) => options.onRefused(url, reason, agent),
 			onError: reason => options.onError(url, reason),
-			onFlush: (counted, live) => write(url, counted, live),
+			onFlush: async (counted, live) => write(url, counted, live),
 			now,
 			flushMs,
 			...(options.connect ? {connect: options.connect} : {}),
@@ -84,9 +92,8 @@ export async function startPresenceService(options: PresenceServiceOptions): Pro
 		async close() {
 			clearInterval(timer);
 			await Promise.all([...watches.values()].map(async started => (await started)?.close()));
-			// Nobody watches these brokers any more: a reader sees "unwatched" at once, not a minute later.
-			state = {...state, brokers: Object.fromEntries(Object.entries(state.brokers).filter(([url]) => !watches.has(url)))};
-			options.registry.writePresence?.(state);
+			// This serve watches no broker any more: unless another serve does, a reader sees "unwatched" at once, not a minute later.
+			await options.registry.updatePresence?.(state => forgetWatcher(state, writer)).catch((error: unknown) => options.onError(undefined, `the presence state could not be written: ${(error as Error).message}`));
 		},
 	};
 }

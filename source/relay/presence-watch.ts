@@ -21,8 +21,8 @@ export type PresenceWatchOptions = {
 	registry: RegistryStore;
 	onRefused: (reason: string, agent?: string) => void;
 	onError?: (reason: string) => void;
-	/** Told at each flush what counted since the last one (agent → issue time) and whether the broker connection is live now. */
-	onFlush?: (counted: ReadonlyMap<string, number>, live: boolean) => void;
+	/** Told at each flush what counted since the last one (agent → issue time) and whether the broker connection is live now; awaited. */
+	onFlush?: (counted: ReadonlyMap<string, number>, live: boolean) => void | Promise<void>;
 	now?: () => number;
 	flushMs?: number;
 	connect?: typeof natsConnect;
@@ -89,7 +89,7 @@ export async function watchPresence(options: PresenceWatchOptions): Promise<Pres
 		const now = new Map(counted);
 		counted.clear();
 		try {
-			options.onFlush?.(now, live && !connection.isClosed());
+			await options.onFlush?.(now, live && !connection.isClosed());
 		} catch (error) {
 			options.onError?.(`the presence state could not be written: ${(error as Error).message}`);
 		}

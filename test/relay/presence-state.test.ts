@@ -1,21 +1,20 @@
 /**
- * Relay presence between processes (source/registry/presence-state.ts): what serve writes, how a
- * reader judges it at a given time (seen within two heartbeats, not seen while watched, unknown
- * while nobody watches), and what the SEEN column says (core/agents-view.ts seenText).
+ * Relay presence between processes (source/registry/presence-state.ts): what serves write and how
+ * two of them merge, how a reader judges it at a given time (seen within two heartbeats, not seen
+ * while watched, unknown while nobody watches), and what the SEEN column says (core/agents-view.ts
+ * seenText).
  */
 import test from 'ava';
 import {seenText} from '../../source/core/agents-view.js';
-import {emptyPresenceState, notePresence, parsePresenceState, presenceStaleMs, relayPresenceOf, relayPresenceText, type PresenceState, type RelayPresence} from '../../source/registry/presence-state.js';
+import {emptyPresenceState, forgetWatcher, notePresence, parsePresenceState, presenceStaleMs, relayPresenceOf, relayPresenceText, type PresenceState, type RelayPresence} from '../../source/registry/presence-state.js';
 
 const broker = 'nats://127.0.0.1:4222';
 const now = Date.parse('2026-12-07T03:00:00.000Z');
 const relay = {name: 'kiosk7', transport: 'nats', relay: broker};
 
 const state = (heartbeatAgo: number | undefined, watchedAgo: number | undefined): PresenceState => notePresence(
-	watchedAgo === undefined ? emptyPresenceState() : notePresence(emptyPresenceState(), new Map(), [broker], now - watchedAgo),
-	heartbeatAgo === undefined ? new Map() : new Map([['kiosk7', {at: now - heartbeatAgo, broker}]]),
-	[],
-	now,
+	watchedAgo === undefined ? emptyPresenceState() : notePresence(emptyPresenceState(), {writer: 'serve-a', counted: new Map(), watched: [broker], now: now - watchedAgo}),
+	{writer: 'serve-a', counted: heartbeatAgo === undefined ? new Map() : new Map([['kiosk7', {at: now - heartbeatAgo, broker}]]), watched: [], now},
 );
 
 const cases: Array<{title: string; record?: typeof relay | {name: string; transport?: string}; heartbeatAgo?: number; watchedAgo?: number; expected: RelayPresence | null; text?: string}> = [
@@ -41,8 +40,8 @@ for (const c of cases) {
 }
 
 test('the later heartbeat of an agent wins; entries older than a day go', t => {
-	let current = notePresence(emptyPresenceState(), new Map([['a', {at: now - 5000, broker}], ['old', {at: now - 90_000_000, broker}]]), [broker], now);
-	current = notePresence(current, new Map([['a', {at: now - 9000, broker}]]), [], now);
+	let current = notePresence(emptyPresenceState(), {writer: 'serve-a', counted: new Map([['a', {at: now - 5000, broker}], ['old', {at: now - 90_000_000, broker}]]), watched: [broker], now});
+	current = notePresence(current, {writer: 'serve-a', counted: new Map([['a', {at: now - 9000, broker}]]), watched: [], now});
 	t.deepEqual(current.agents, {a: {at: now - 5000, broker}});
 	t.deepEqual(current.brokers, {[broker]: now});
 });
@@ -66,4 +65,50 @@ test('SEEN: the later of the last answer and the last heartbeat; "not seen" once
 	t.is(seen({state: 'not-seen', lastHeartbeat: null, broker: null}, at(2000)), 'seen 2 s ago via relay', 'it answered just now (its heartbeat not yet counted)');
 	t.is(seen({state: 'unwatched', lastHeartbeat: at(600_000), broker}, at(300_000)), 'seen 5 min ago via relay', 'unknown presence: the last answer, as before');
 	t.is(seen(null, null), 'never seen');
+});
+
+const other = 'nats://127.0.0.1:4223';
+const flush = (current: PresenceState, writer: string, counted: Array<[string, number, string]>, watched: string[], at = now) => notePresence(current, {writer, counted: new Map(counted.map(([name, ago, url]) => [name, {at: at - ago, broker: url}])), watched, now: at});
+const judged = (current: PresenceState, name: string, url: string, at = now) => relayPresenceOf({name, transport: 'nats', relay: url}, current, at)?.state;
+
+test('two serves merge: each one\'s heartbeats and watches are kept, whichever flushed last', t => {
+	let current = flush(emptyPresenceState(), 'serve-a', [['kiosk1', 1000, broker]], [broker]);
+	current = flush(current, 'serve-b', [['kiosk2', 2000, other]], [broker, other]);
+	t.deepEqual({...current.agents}, {kiosk1: {at: now - 1000, broker}, kiosk2: {at: now - 2000, broker: other}});
+	t.deepEqual({...current.brokers}, {[broker]: now, [other]: now});
+	t.deepEqual(Object.keys(current.watchers).sort(), ['serve-a', 'serve-b']);
+});
+
+test('the newest heartbeat of an agent wins, whichever serve counted it and whenever it flushed', t => {
+	const late = flush(flush(emptyPresenceState(), 'serve-a', [['kiosk1', 1000, broker]], [broker]), 'serve-b', [['kiosk1', 8000, other]], [other]);
+	const early = flush(flush(emptyPresenceState(), 'serve-b', [['kiosk1', 8000, other]], [other]), 'serve-a', [['kiosk1', 1000, broker]], [broker]);
+	t.deepEqual(late.agents['kiosk1'], {at: now - 1000, broker});
+	t.deepEqual(early.agents['kiosk1'], {at: now - 1000, broker});
+});
+
+test('a serve that stops takes back its own watches only: a broker another serve watches stays watched', t => {
+	let current = flush(emptyPresenceState(), 'serve-a', [], [broker, other]);
+	current = flush(current, 'serve-b', [], [broker]);
+	current = forgetWatcher(current, 'serve-a');
+	t.deepEqual({...current.brokers}, {[broker]: now});
+	t.is(judged(current, 'kiosk1', broker), 'not-seen', 'serve-b still watches it');
+	t.is(judged(current, 'kiosk2', other), 'unwatched', 'nobody watches it now');
+	t.is(judged(forgetWatcher(current, 'serve-b'), 'kiosk1', broker), 'unwatched');
+});
+
+test('a serve killed without taking back its watches: its brokers read as unwatched two heartbeats later, and its entry goes after a day', t => {
+	const current = flush(emptyPresenceState(), 'serve-a', [], [broker]);
+	t.is(judged(current, 'kiosk1', broker, now + presenceStaleMs), 'not-seen');
+	t.is(judged(current, 'kiosk1', broker, now + presenceStaleMs + 1), 'unwatched');
+	const dayLater = flush(current, 'serve-b', [], [other], now + 86_400_001);
+	t.deepEqual(Object.keys(dayLater.watchers), ['serve-b']);
+});
+
+test('a state file from before serves kept their own watches: its brokers are one unnamed serve\'s, kept until a day old', t => {
+	const old = parsePresenceState(JSON.stringify({v: 1, brokers: {[broker]: now - 1000}, agents: {kiosk1: {at: now - 2000, broker}}}));
+	t.deepEqual({...old.brokers}, {[broker]: now - 1000});
+	const merged = flush(old, 'serve-a', [], [other]);
+	t.deepEqual({...merged.brokers}, {[broker]: now - 1000, [other]: now});
+	t.deepEqual(merged.agents['kiosk1'], {at: now - 2000, broker});
+	t.deepEqual(parsePresenceState(JSON.stringify(merged)), merged, 'what is written reads back the same');
 });

@@ -8,7 +8,7 @@
  * operators see: `xi-exec serve` writes the presence it counted, a broker first used after it
  * started is watched too, and `xi-exec agents` shows the agent "seen … via relay" from it.
  */
-import {readFileSync, statSync} from 'node:fs';
+import {readFileSync, statSync, writeFileSync} from 'node:fs';
 import test from 'ava';
 import {connect, type NatsConnection} from '@nats-io/transport-node';
 import {agentPaths, readAgentConfig, writeAgentConfig} from '../../agent/home.js';
@@ -193,4 +193,46 @@ test.serial('agents shows serve\'s presence: a broker first used after serve sta
 	serve.child.kill('SIGTERM');
 	await serve.done;
 	t.deepEqual((JSON.parse(readFileSync(file, 'utf8')) as {brokers: Record<string, number>}).brokers, {});
+});
+
+test.serial('two serves watch one registry: one stopping leaves the other\'s watch in the file; with none, agents says presence is not watched', async t => {
+	if (missing) {
+		return skip(t);
+	}
+
+	const home = fleet!.controllerHome;
+	const file = `${controllerPaths(home).registry.slice(0, -'.json'.length)}.presence.json`;
+	const watchersNow = () => JSON.parse(readFileSync(file, 'utf8')) as {brokers: Record<string, number>; watchers: Record<string, Record<string, number>>};
+	const start = async () => {
+		const serve = spawnCli(controllerCli, ['serve', '--listen', '127.0.0.1:0', '--home', home], {XI_EXEC_TOKEN: ''});
+		t.teardown(() => serve.child.kill('SIGTERM'));
+		const watching = (line: string) => line.includes('"event":"relay.presence-watching"') && line.includes(JSON.stringify(fleet!.broker.url));
+		await waitFor(() => (serve.output().stdout.split('\n').some(line => watching(line)) ? true : undefined), 'xi-exec serve to watch the broker', {state: () => serve.output()});
+		return serve;
+	};
+
+	const [first, second] = [await start(), await start()];
+	// Each serve writes its own watch within a flush (5 s): wait for both in the file.
+	await waitFor(() => (Object.values(watchersNow().watchers ?? {}).filter(brokers => fleet!.broker.url in brokers).length === 2 ? true : undefined), 'both serves\' watches in the presence file', {state: () => readFileSync(file, 'utf8')});
+	first.child.kill('SIGTERM');
+	await first.done;
+	// Read at once: the stopped serve took back its own watch only.
+	const after = watchersNow();
+	t.true(fleet!.broker.url in after.brokers, `the broker is still watched: ${JSON.stringify(after)}`);
+	t.is(Object.values(after.watchers).filter(brokers => fleet!.broker.url in brokers).length, 1);
+	second.child.kill('SIGTERM');
+	await second.done;
+	t.false(fleet!.broker.url in watchersNow().brokers, 'nobody watches it now');
+
+	// With no serve, an agent that does not answer is shown by its last answer, and the table says why.
+	// Its last heartbeat, 10 min ago (a heartbeat within 60 s would still read "seen").
+	await fleet!.running!.stop();
+	fleet!.running = undefined;
+	const state = JSON.parse(readFileSync(file, 'utf8')) as {agents: Record<string, {at: number}>};
+	state.agents['web1']!.at = Date.now() - 600_000;
+	writeFileSync(file, JSON.stringify(state));
+	const listed = await runCli(controllerCli, ['agents', '--on', 'web1', '--home', home]);
+	t.regex(listed.stdout, /^web1: relay presence is not watched \(no xi-exec serve is watching its broker\): SEEN is the last answer\./m, listed.stdout);
+	const json = await runCli(controllerCli, ['agents', '--json', '--on', 'web1', '--home', home]);
+	t.like((JSON.parse(json.stdout) as {agents: Array<Record<string, unknown>>}).agents[0], {status: 'unreachable', relayPresence: {state: 'unwatched'}});
 });
