@@ -111,7 +111,7 @@ function unseal(env: RequestEnvelope, context: AcceptContext): {ok: true; env: R
 	}
 
 	const body = env.body as {args?: unknown};
-	const args = Array.isArray(body.args) && body.args.every(value => typeof value === 'string') ? body.args as string[] : [];
+	const args = Array.isArray(body.args) && body.args.every(value => typeof value === 'string') ? body.args : [];
 	const opened = openSealedArgs(args, sealed, context.agentKey, {id: env.id, agent: context.agentName, nonce: env.nonce});
 	return opened.ok ? {ok: true, env: {...rest, body: {...env.body, args: opened.args} as RequestBody}} : opened;
 }

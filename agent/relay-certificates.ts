@@ -26,7 +26,7 @@ export function relayCertificates(ports: CertificatePorts, options: {log: AgentL
 
 	const bodyOf = (line: string): ReplyBody => {
 		const {v: _version, ...body} = JSON.parse(line) as ReplyBody & {v: number};
-		return body as ReplyBody;
+		return body;
 	};
 
 	async function step(frame: CertificateFrame, reply: (body: ReplyBody) => void): Promise<void> {

@@ -43,7 +43,7 @@ export class RelayRuns {
 		this.#active.set(frame.id, controller);
 		const send = (line: string) => {
 			const {v: _version, ...body} = JSON.parse(line) as ReplyBody & {v: number};
-			(body.type === 'result' || body.type === 'error' ? end : reply)(body as ReplyBody);
+			(body.type === 'result' || body.type === 'error' ? end : reply)(body);
 		};
 
 		const done = this.execute(frame, controllerSerial, send, controller.signal)

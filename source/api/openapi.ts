@@ -179,12 +179,12 @@ function responses(route: RouteSpec): Record<string, unknown> {
 function scriptOperation(route: RouteSpec, script: CatalogScript, components: Record<string, unknown>, usedIds: Set<string>): Record<string, unknown> {
 	const variants = script.variants.map((variant, index) => {
 		if (!variant.schema) {
-			return {variant, args: {$ref: '#/components/schemas/Arguments'} as JsonSchema};
+			return {variant, args: {$ref: '#/components/schemas/Arguments'}};
 		}
 
 		const name = script.variants.length === 1 ? `Args.${script.name}` : `Args.${script.name}.${index + 1}`;
 		components[name] = relocateSchema(variant.schema, `#/components/schemas/${name}`);
-		return {variant, args: {$ref: `#/components/schemas/${name}`} as JsonSchema};
+		return {variant, args: {$ref: `#/components/schemas/${name}`}};
 	});
 	const args: JsonSchema = variants.length === 1
 		? variants[0]!.args

@@ -116,7 +116,7 @@ function readObservability(paths: ControllerPaths): {metricsToken?: boolean; hea
 		throw new XiError('CONFIG_INVALID', `"api.sseHeartbeatMs" in ${paths.config} must be a whole number of milliseconds of at least 100 (received ${JSON.stringify(sseHeartbeatMs)}).`);
 	}
 
-	return {...(metricsToken === undefined ? {} : {metricsToken}), ...(sseHeartbeatMs === undefined ? {} : {heartbeatMs: sseHeartbeatMs as number})};
+	return {...(metricsToken === undefined ? {} : {metricsToken}), ...(sseHeartbeatMs === undefined ? {} : {heartbeatMs: sseHeartbeatMs})};
 }
 
 function readCorsOrigins(paths: ControllerPaths): string[] {

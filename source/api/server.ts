@@ -98,7 +98,7 @@ function createFastify(options: ApiServerOptions): FastifyInstance {
 			void (reply as FastifyReply).code(status).send(body);
 		},
 	});
-	cutIdleConnections(app.server as unknown as TlsServer, deadlines);
+	cutIdleConnections(app.server, deadlines);
 	// Bodies: only the JSON parser stays.
 	app.removeContentTypeParser('text/plain');
 	return app;

@@ -126,7 +126,7 @@ function parseRule(entry: unknown, index: number): ApprovalRule | string {
 
 	let on: ApprovalRule['on'];
 	if (entry['on'] !== undefined) {
-		const values = Array.isArray(entry['on']) && entry['on'].every(item => typeof item === 'string') ? entry['on'] as string[] : undefined;
+		const values = Array.isArray(entry['on']) && entry['on'].every(item => typeof item === 'string') ? entry['on'] : undefined;
 		const selector = values && values.length > 0 ? parseSelector(values) : undefined;
 		if (!selector?.ok) {
 			return `${where}: "on" must be a non-empty list of selectors in the --on grammar ("env=production")${selector ? `: ${selector.reason}` : `; got ${JSON.stringify(entry['on'])}`}`;

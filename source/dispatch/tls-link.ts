@@ -7,8 +7,8 @@
 import {randomUUID} from 'node:crypto';
 import {connect, type PeerCertificate, type SecureContext, type TLSSocket} from 'node:tls';
 import {decodeResponse} from '../protocol/decode.js';
-import {encodeFrame, type WithoutVersion} from '../protocol/encode.js';
-import {limits, unknownRequestId, type RequestFrame, type ResponseFrame} from '../protocol/frames.js';
+import {encodeFrame} from '../protocol/encode.js';
+import {limits, unknownRequestId, type ResponseFrame} from '../protocol/frames.js';
 import {LineSplitter} from '../protocol/line-splitter.js';
 import {parseHostPort} from '../io/address.js';
 import {checkAgentIdentity, presentedCertificate, rememberPresented} from './agent-identity.js';
@@ -39,11 +39,9 @@ export type TlsExchangeOptions = {
 	early?: (agent: string) => Promise<TLSSocket | undefined> | undefined;
 };
 
-type RequestWithoutVersion = WithoutVersion<RequestFrame>;
-
 /** Adds the per-message envelope: a unique message id and a timestamp (replay protection). */
 export function envelope(frame: RequestWithoutEnvelope): string {
-	return encodeFrame({...frame, msg: randomUUID(), ts: Date.now()} as RequestWithoutVersion);
+	return encodeFrame({...frame, msg: randomUUID(), ts: Date.now()});
 }
 
 /**

@@ -70,7 +70,7 @@ export function checkArguments(tool: string, input: Record<string, unknown>): Ca
 				return `${tool}: "dryRun" must be true or false`;
 			}
 
-			return onProblem ?? {kind: 'script', on: on as string[], args: args as string[], dryRun};
+			return onProblem ?? {kind: 'script', on: on as string[], args, dryRun};
 		}
 	}
 }

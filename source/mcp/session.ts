@@ -60,7 +60,7 @@ export function createMcpSession(ports: McpPorts, caller: McpCaller, scope: Toke
 		const handled = callTool(session, request.params.name, request.params.arguments ?? {}, extra.signal);
 		inFlight.add(handled);
 		void handled.catch(() => undefined).finally(() => inFlight.delete(handled));
-		return handled as never;
+		return handled;
 	});
 
 	return {

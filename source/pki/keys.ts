@@ -1,7 +1,7 @@
 import {subtle, keyAlgorithm, x509} from './x509.js';
 
 export function generateKeyPair(): Promise<CryptoKeyPair> {
-	return subtle.generateKey(keyAlgorithm, true, ['sign', 'verify']) as Promise<CryptoKeyPair>;
+	return subtle.generateKey(keyAlgorithm, true, ['sign', 'verify']);
 }
 
 export async function privateKeyToPem(key: CryptoKey): Promise<string> {

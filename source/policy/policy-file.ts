@@ -62,5 +62,5 @@ function parseCentral(value: unknown): CentralPolicy | string {
 		return `"central.timeoutMs" must be whole milliseconds from 100 to 60000; got ${JSON.stringify(timeoutMs)}`;
 	}
 
-	return {url: url as string, timeoutMs: (timeoutMs as number | undefined) ?? defaultCentralTimeoutMs};
+	return {url: url as string, timeoutMs: timeoutMs ?? defaultCentralTimeoutMs};
 }

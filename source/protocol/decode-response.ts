@@ -12,7 +12,6 @@ import {
 	type ProtocolErrorCode,
 	type ResponseFrame,
 	type ScriptDescription,
-	type SignedHead,
 } from './frames.js';
 import {decodeWith, serialPattern, sha256Pattern, type Decoded, type Fail, type Fields, type ProtocolError} from './decode-frame.js';
 import {isSignedHead, isStringRecord} from './decode-claims.js';
@@ -117,12 +116,12 @@ function decodeResult(fields: Fields, head: ResponseHead, fail: Fail): ResponseF
 		...head,
 		status: status as AgentStatus,
 		exitCode: exitCode as number | null,
-		signal: signal as string | null,
+		signal,
 		durationMs,
 		truncated,
 		bytes: {stdout: counts['stdout'], stderr: counts['stderr']},
 		...(reason === undefined ? {} : {reason}),
-		...(agentHead === undefined ? {} : {agentHead: agentHead as SignedHead}),
+		...(agentHead === undefined ? {} : {agentHead}),
 		...(fields['entryChanged'] === true && status === 'denied' ? {entryChanged: true as const} : {}),
 	};
 }

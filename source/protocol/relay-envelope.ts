@@ -269,7 +269,7 @@ function openMessage(text: string, maxBytes: number, unsigned = false): {ok: tru
 		return fail('field "body" must be an object');
 	}
 
-	return {ok: true, env, ...(sig === undefined ? {} : {sig: sig as string}), ...(cert === undefined ? {} : {cert: cert as string})};
+	return {ok: true, env, ...(sig === undefined ? {} : {sig}), ...(cert === undefined ? {} : {cert})};
 }
 
 /** A request message's shape (nothing about its signer is trusted yet). */

@@ -53,7 +53,7 @@ function parseLine(line: string): {at: string; agents: string[]; via?: SeenVia} 
 
 	// A link this version does not know is left unsaid rather than guessed.
 	const known = seenVias.find(name => name === via);
-	return {at, agents: agents as string[], ...(known ? {via: known} : {})};
+	return {at, agents, ...(known ? {via: known} : {})};
 }
 
 /** The registry with each agent's lastSeen (and the link it was seen over) the later of its own and the journal's (not before it was paired). */

@@ -17,7 +17,7 @@ export function brokerTls(credentials: {cert: string; key: string; ca: string}):
 		minVersion: 'TLSv1.3',
 		checkServerIdentity: (_host: string, certificate: PeerCertificate) => checkBrokerIdentity(certificate),
 	};
-	return options as NonNullable<NodeConnectionOptions['tls']>;
+	return options;
 }
 
 export function checkBrokerIdentity(certificate: PeerCertificate): Error | undefined {

@@ -8,7 +8,7 @@
  */
 import {parseAmount} from '../run/rollout.js';
 import {compileParameterSchema, describeValueError} from './parameter-schema.js';
-import {hostsOfStep, isHostsOf, type ArgItem, type OnFailure, type Parameter, type SelectorItem, type Stage, type Step, type When} from './model.js';
+import {hostsOfStep, isHostsOf, type ArgItem, type OnFailure, type Parameter, type Stage, type Step, type When} from './model.js';
 import type {RunbookRead} from './read-runbook.js';
 
 type RawParamRef = {param: string};
@@ -182,7 +182,7 @@ function buildStep(raw: RawStep, parameters: ReadonlyMap<string, Parameter>, pro
 	if (typeof raw.on === 'string') {
 		on = [raw.on];
 	} else if (Array.isArray(raw.on)) {
-		on = raw.on as SelectorItem[];
+		on = raw.on;
 	} else if ('param' in raw.on || 'tags' in raw.on) {
 		on = [raw.on];
 	} else {

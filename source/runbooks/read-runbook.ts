@@ -34,7 +34,7 @@ export function readRunbook(name: string, text: string, format: 'yaml' | 'json')
 		return {ok: false, problems: describeErrors(validateFile.errors ?? [], parsed.where)};
 	}
 
-	return buildRunbook(name, parsed.value as Parameters<typeof buildRunbook>[1]);
+	return buildRunbook(name, parsed.value);
 }
 
 type Parsed = {ok: true; value: unknown; where: (path: string[]) => string} | {ok: false; problems: string[]};
