@@ -1,18 +1,15 @@
 /**
  * A runbook run on the runbook screen: starting it through the port (a new run, or the resume of
  * an earlier one), its events delivered on the console's clock in order with its end last, the
- * questions it asks (a `confirm` script's count, a canary) answered with the keys, and cancel
+ * questions it asks (a `confirm` script's count, a canary) answered with the keys (runbook-run-keys.ts), and cancel
  * (asked first, as the run screen's). Leaving the console cancels a run still going.
  */
 import type {Key} from 'ink';
 import {useEffect, useRef, type Dispatch} from 'react';
 import type {RunbookHandle, RunbooksPort} from '../../core.js';
 import {useBatched} from '../../frame-clock.js';
-import {moveDelta} from '../../move-delta.js';
+import {runbookRunKey} from './runbook-run-keys.js';
 import type {PlanStep, RunbooksAction, RunningStep} from './use-runbooks-state.js';
-
-export const cancelRunbookQuestion = 'Cancel the runbook? c again stops the step running on every host and runs nothing after it; any other key: no.';
-const stillRunning = 'The runbook is running: c cancels it; Esc goes back once it has ended.';
 
 export type RunbookRun = {
 	/** Starts the run of a dry run the operator read (once: a second Enter of the same plan does nothing). */
@@ -66,60 +63,17 @@ export function useRunbookRun(dispatch: Dispatch<RunbooksAction>, runbooks: Runb
 		run.done.then(end => deliver({type: 'ended', end: {status: end.status, ...(end.reason ? {reason: end.reason} : {})}, at: Date.now()}), () => undefined);
 	};
 
-	const key = (state: RunningStep, input: string, key: Key) => {
-		const {question} = state;
-		if (question?.kind === 'confirm') {
-			if (key.return) {
-				if (question.typed === pending.current?.expected) {
-					answer(true);
-					dispatch({type: 'answered', notice: 'Confirmed: the step runs.'});
-				} else {
-					dispatch({type: 'notice', text: `type ${pending.current?.expected ?? 'the number asked'} to confirm, or Esc for no`});
-				}
-			} else if (key.escape) {
-				answer(false);
-				dispatch({type: 'answered', notice: 'Not confirmed: the step does not run.'});
-			} else if (key.backspace || key.delete) {
-				dispatch({type: 'erase'});
-			} else if (!key.ctrl && input.length > 0) {
-				dispatch({type: 'type', text: input});
-			}
-
-			return;
-		}
-
-		if (question?.kind === 'canary' && (input === 'y' || input === 'n')) {
-			answer(input === 'y');
-			dispatch({type: 'answered', notice: input === 'y' ? `${question.step}: going on with its other hosts.` : `${question.step}: stopped after the canary.`});
-			return;
-		}
-
-		const asked = state.notice === cancelRunbookQuestion;
-		if (asked && input !== 'c') {
-			dispatch({type: 'notice'});
-		}
-
-		const delta = moveDelta(input, key);
-		if (delta !== undefined) {
-			dispatch({type: 'move', delta});
-		} else if (key.leftArrow || key.rightArrow || input === 'h' || input === 'l') {
-			dispatch({type: 'host', delta: key.leftArrow || input === 'h' ? -1 : 1});
-		} else if (input === 'c' && !state.end) {
-			if (asked) {
-				handle.current?.cancel();
-				answer(false);
-				dispatch({type: 'answered', notice: 'Cancelling: the step running is stopped on every host; nothing after it runs.'});
-			} else {
-				dispatch({type: 'notice', text: cancelRunbookQuestion});
-			}
-		} else if (key.escape || input === 'q') {
-			if (state.end) {
+	const key = (state: RunningStep, input: string, pressed: Key) => {
+		runbookRunKey(state, input, pressed, {
+			dispatch,
+			expected: () => pending.current?.expected,
+			answer,
+			cancel: () => handle.current?.cancel(),
+			leave() {
 				startedFrom.current = undefined;
 				dispatch({type: 'back'});
-			} else {
-				dispatch({type: 'notice', text: stillRunning});
-			}
-		}
+			},
+		});
 	};
 
 	return {start, key};
