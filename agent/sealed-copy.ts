@@ -24,8 +24,14 @@ import {createHash} from 'node:crypto';
 import {tmpdir} from 'node:os';
 import {oPath} from './walk-path.js';
 
-/** Linux's O_TMPFILE (includes O_DIRECTORY; the same on x86-64 and arm64). */
-const oTmpfile = 0o20_200_000;
+/**
+ * Linux's O_TMPFILE is __O_TMPFILE | O_DIRECTORY, and O_DIRECTORY differs by architecture: 0o200000
+ * on x86-64, 0o40000 on arm64 and arm (arch/arm64/include/uapi/asm/fcntl.h). On arm64 the x86-64
+ * value would be __O_TMPFILE | O_DIRECT, which open(2) refuses with EINVAL.
+ */
+export const tmpfileFlag = (oDirectory: number): number => 0o20_000_000 | oDirectory;
+
+const oTmpfile = tmpfileFlag(constants.O_DIRECTORY);
 
 /** Where copies are made, in order: tmpfs first (no disk write), then the system's temporary directory. */
 export const copyDirectories = (): string[] => [...new Set(['/dev/shm', tmpdir()])];
