@@ -8,6 +8,7 @@ import type {TLSSocket} from 'node:tls';
 import {decodeRequest} from '../source/protocol/decode.js';
 import {encodeFrame} from '../source/protocol/encode.js';
 import {limits, unknownRequestId, type RequestFrame} from '../source/protocol/frames.js';
+import {pemToDer} from '../source/protocol/relay-envelope.js';
 import {LineSplitter} from '../source/protocol/line-splitter.js';
 import {answerCertificateFrame} from './certificate-requests.js';
 import {endConnection, refuse, sendOn} from './connection-end.js';
@@ -24,9 +25,12 @@ export function acceptConnection(context: ServerContext, socket: TLSSocket): voi
 	const {log} = context;
 	const source = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
 	const pins = context.pins();
-	const peer = socket.getPeerCertificate(true);
+	// The issuer checked is the fleet CA this agent holds, the one CA its TLS layer trusts (so the
+	// one the chain was verified to), as the relay does: node's certificate objects with their chain
+	// (getPeerCertificate(true), getPeerX509Certificate()) cost ~0.3 ms a connection, measured.
+	const peer = socket.getPeerCertificate();
 	const verdict = peer?.raw
-		? checkControllerCertificate(peer.raw, peer.issuerCertificate?.raw, pins)
+		? checkControllerCertificate(peer.raw, pemToDer(context.certificatePorts.credentials().ca), pins)
 		: {ok: false as const, reason: 'no client certificate'};
 	if (!verdict.ok) {
 		log('tls.refused', {source, reason: verdict.reason});

@@ -12,9 +12,9 @@
  * which the command then refuses) means no early connection: the command dials as it always does.
  */
 import {readFileSync} from 'node:fs';
-import {connect, type TLSSocket} from 'node:tls';
+import type {TLSSocket} from 'node:tls';
 import type {EarlyConnection} from '../dispatch/agent-connection.js';
-import {checkAgentIdentity, createTlsContext, rememberPresented} from '../dispatch/agent-identity.js';
+import {createTlsContext, dialAgent} from '../dispatch/agent-identity.js';
 import {controllerPaths, resolveControllerHome} from '../home-paths.js';
 import {parseHostPort} from '../io/address.js';
 import {earlyTarget} from './early-target.js';
@@ -39,17 +39,9 @@ export function dialEarly(argv: readonly string[], env: NodeJS.ProcessEnv): Earl
 		const revoked = new Set((registry.revoked ?? []).flatMap(entry => (typeof entry?.serial === 'string' ? [entry.serial] : [])));
 		const credentials = {key: readFileSync(paths.controllerKey, 'utf8'), cert: readFileSync(paths.controllerCert, 'utf8'), ca: readFileSync(paths.caCert, 'utf8')};
 		const tls = createTlsContext(credentials);
-		const socket = connect({
-			host: address.host,
-			port: address.port,
-			secureContext: tls,
-			minVersion: 'TLSv1.3',
-			rejectUnauthorized: true,
-			checkServerIdentity: (_host, certificate) => checkAgentIdentity(target.agent, certificate, revoked),
-		});
+		const socket = dialAgent(address, tls, target.agent, revoked);
 		const secured = new Promise<TLSSocket | undefined>(resolve => {
 			socket.once('secureConnect', () => {
-				rememberPresented(socket);
 				resolve(socket);
 			});
 			// A refusal here is met again, and reported, by the command's own connection.

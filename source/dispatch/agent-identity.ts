@@ -5,7 +5,7 @@
  * Small and apart from the exchange itself (tls-link.ts) so that the CLI can dial before it has
  * loaded the rest (cli/early-dial.ts).
  */
-import {createSecureContext, type SecureContext, type TLSSocket} from 'node:tls';
+import {connect, createSecureContext, type SecureContext, type TLSSocket} from 'node:tls';
 import {certificateFacts} from '../pki/certificate-facts.js';
 import type {TlsCredentials} from '../pki/credentials.js';
 import {identityUri} from '../pki/identity-uri.js';
@@ -45,18 +45,34 @@ export function checkAgentIdentity(expectedName: string, certificate: {raw?: Buf
  * returns the peer's certificate once a TLS 1.3 session ticket has arrived (measured, Node 20), and
  * a check that cannot read it would refuse a connection that is fine. Kept by socket, dropped with it.
  */
-const presented = new WeakMap<TLSSocket, Uint8Array>();
+const presented = new WeakMap<TLSSocket, Buffer>();
 
-/** Called once the connection is secure (its identity checked by the handshake). */
-export function rememberPresented(socket: TLSSocket): void {
-	const der = socket.getPeerX509Certificate()?.raw;
-	if (der) {
-		presented.set(socket, der);
-	}
+/**
+ * A TLS connection to agent `name` at `address`, its identity checked at the handshake
+ * (checkAgentIdentity) and the certificate it presented kept for presentedCertificate. The DER
+ * is taken from the certificate node builds for its own check, not read from the socket again.
+ */
+export function dialAgent(address: {host: string; port: number}, tls: SecureContext, name: string, revoked: ReadonlySet<string> | undefined): TLSSocket {
+	const socket: TLSSocket = connect({
+		host: address.host,
+		port: address.port,
+		secureContext: tls,
+		minVersion: 'TLSv1.3',
+		rejectUnauthorized: true,
+		checkServerIdentity(_host, certificate) {
+			const refused = checkAgentIdentity(name, certificate, revoked);
+			if (!refused) {
+				presented.set(socket, certificate.raw);
+			}
+
+			return refused;
+		},
+	});
+	return socket;
 }
 
 /** What `socket`'s agent presented at its handshake, as checkAgentIdentity takes it (nothing when not remembered: refused). */
 export function presentedCertificate(socket: TLSSocket): {raw?: Buffer} {
 	const der = presented.get(socket);
-	return der ? {raw: Buffer.from(der)} : {};
+	return der ? {raw: der} : {};
 }

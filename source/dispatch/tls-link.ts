@@ -5,13 +5,13 @@
  * caller's abort. agent-connection.ts chooses this link or the relay for each agent.
  */
 import {randomUUID} from 'node:crypto';
-import {connect, type PeerCertificate, type SecureContext, type TLSSocket} from 'node:tls';
+import type {SecureContext, TLSSocket} from 'node:tls';
 import {decodeResponse} from '../protocol/decode.js';
 import {encodeFrame} from '../protocol/encode.js';
 import {limits, unknownRequestId, type ResponseFrame} from '../protocol/frames.js';
 import {LineSplitter} from '../protocol/line-splitter.js';
 import {parseHostPort} from '../io/address.js';
-import {checkAgentIdentity, presentedCertificate, rememberPresented} from './agent-identity.js';
+import {checkAgentIdentity, dialAgent, presentedCertificate} from './agent-identity.js';
 import {exchangeEnding, terminalTypes, type ExchangeEnd, type RequestWithoutEnvelope} from './exchange-end.js';
 import type {ConnectionHold} from './held-connections.js';
 
@@ -113,14 +113,7 @@ function exchangeOn(target: TlsTarget, request: RequestWithoutEnvelope, options:
 		});
 		const {finish} = ending;
 
-		const socket: TLSSocket = held ?? connect({
-			host: address.host,
-			port: address.port,
-			secureContext: options.tls,
-			minVersion: 'TLSv1.3',
-			rejectUnauthorized: true,
-			checkServerIdentity: (_host: string, certificate: PeerCertificate) => checkAgentIdentity(target.name, certificate, options.revoked),
-		});
+		const socket: TLSSocket = held ?? dialAgent(address, options.tls, target.name, options.revoked);
 
 		ending.after(options.connectTimeoutMs, () => {
 			if (!secured) {
@@ -196,10 +189,7 @@ function exchangeOn(target: TlsTarget, request: RequestWithoutEnvelope, options:
 		if (held) {
 			onSecured();
 		} else {
-			socket.once('secureConnect', () => {
-				rememberPresented(socket);
-				onSecured();
-			});
+			socket.once('secureConnect', onSecured);
 		}
 	});
 }

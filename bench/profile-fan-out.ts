@@ -1,0 +1,140 @@
+/**
+ * Where a fan-out's CPU goes: the dispatcher on N agents against the floor (bare mutual TLS and a
+ * spawn per connection), runs interleaved, each side's CPU apart — the controller side (this
+ * process) and the agent side (the host processes with the scripts they ran) — per host and as a
+ * ratio to the floor's same side. Faster to repeat than `npm run bench`, for one change at a time.
+ *
+ * With BENCH_BASE=DIR[,DIR...] (other checkouts of this repository, each with its node_modules),
+ * the same rounds also run each checkout's dispatcher against that checkout's agents (their own
+ * host processes, the same certificates): a change's effect on both sides, measured in one run.
+ *
+ *   node --import=tsx bench/profile-fan-out.ts
+ *
+ * Settings: BENCH_SIZES (100), BENCH_REPS (7), BENCH_WORKERS (4), BENCH_PARALLEL (256), BENCH_SPAWN=0
+ * (dry runs: every check on the agent, no script; the floor writes one line), BENCH_BASE=DIR[,DIR],
+ * BENCH_PROFILE=DIR (V8 CPU profiles of the host processes; `node --cpu-prof` for this process's).
+ */
+import {mkdtempSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {createClientContext} from '../source/dispatch/agent-connection.js';
+import {runBench, stopChild, trackPath} from './cleanup.js';
+import {buildNotes, floorHost, freePortBlock, loadAverage, machine, readSettings} from './environment.js';
+import {createFleet, script, type BenchFleet} from './fleet.js';
+import {floorFanOut, type FanOutTiming} from './floor.js';
+import {cpuMs, dealRoundRobin, ownCpuMs, startHost, startHosts, type Hosts} from './hosts.js';
+import {dispatcherFanOut} from './ours.js';
+import {median} from './processes.js';
+import {formatTable, ratio, seconds} from './table.js';
+
+const log = (text: string) => process.stderr.write(`profile: ${text}\n`);
+
+type Sample = {ms: number; controller: number; agents: number; failure?: string};
+type Kind = {label: string; run: (size: number) => Promise<Sample>};
+
+async function sampled(hosts: Hosts, run: () => Promise<FanOutTiming>): Promise<Sample> {
+	const ownBefore = ownCpuMs();
+	const hostsBefore = cpuMs(hosts.processes);
+	const timing = await run();
+	const controller = ownCpuMs() - ownBefore;
+	const agents = cpuMs(hosts.processes) - hostsBefore;
+	return {ms: timing.ms, controller, agents, ...(timing.failures.length > 0 ? {failure: `${timing.failures.length} not ok, e.g. ${timing.failures[0]}`} : {})};
+}
+
+/** Agent host processes of another checkout (BENCH_BASE) for `fleet`'s agents. */
+async function agentHostsOf(checkout: string, fleet: BenchFleet, workers: number, directory: string, label: number): Promise<Hosts> {
+	const processes = await Promise.all(dealRoundRobin(fleet.agents.map(agent => agent.home), workers).map(async (homes, index) => {
+		const file = join(directory, `base-${label}-agent-host-${index}.json`);
+		writeFileSync(file, JSON.stringify(homes));
+		return startHost([join(checkout, 'bench/agent-host.ts'), file]);
+	}));
+	return {
+		processes,
+		async stop() {
+			await Promise.all(processes.map(async child => stopChild(child)));
+		},
+	};
+}
+
+async function main(): Promise<number> {
+	const settings = readSettings();
+	const sizes = process.env['BENCH_SIZES'] ? settings.sizes : [100];
+	const repetitions = process.env['BENCH_REPS'] ? settings.repetitions : 7;
+	const bases = process.env['BENCH_BASE']?.split(',').filter(Boolean) ?? [];
+	const notes = buildNotes(log);
+	if (!notes) {
+		return 2;
+	}
+
+	const largest = Math.max(...sizes);
+	const firstPort = await freePortBlock(largest * (bases.length + 1));
+	const root = trackPath(mkdtempSync(join(tmpdir(), 'xi-exec-profile-')));
+	const fleet = await createFleet(join(root, 'ours'), largest, firstPort, log);
+	const dryRun = !settings.spawn;
+	const agentHosts = await startHosts('agent-host.ts', dealRoundRobin(fleet.agents.map(agent => agent.home), settings.workers), root);
+	const bareHosts = await startHosts('bare-host.ts', dealRoundRobin(fleet.agents.map(agent => ({port: agent.port, host: floorHost, key: join(agent.home, 'agent.key'), cert: join(agent.home, 'agent.pem'), ca: join(agent.home, 'ca.pem')})), settings.workers).map(servers => ({...(dryRun ? {} : {script: script.path}), servers})), root);
+	const context = createClientContext(fleet.credentials);
+	const kinds: Kind[] = [
+		{label: 'dispatcher', run: async size => sampled(agentHosts, async () => dispatcherFanOut(fleet.agents.slice(0, size).map(agent => agent.record), fleet.credentials, settings.parallel, {dryRun}))},
+		{label: 'floor', run: async size => sampled(bareHosts, async () => floorFanOut(fleet.agents.slice(0, size).map(agent => agent.port), context.tls, settings.parallel, floorHost))},
+	];
+	for (const [index, checkout] of bases.entries()) {
+		// Another checkout's fleet: the same certificates, its agents on a block of ports of their own.
+		const baseFleet = await createFleet(join(root, `base-${index}`), largest, firstPort + ((index + 1) * largest), log);
+		const baseHosts = await agentHostsOf(checkout, baseFleet, settings.workers, root, index);
+		const baseOurs = await import(join(checkout, 'bench/ours.ts')) as typeof import('./ours.js');
+		kinds.push({label: `dispatcher of ${checkout}`, run: async size => sampled(baseHosts, async () => baseOurs.dispatcherFanOut(baseFleet.agents.slice(0, size).map(agent => agent.record), baseFleet.credentials, settings.parallel, {dryRun}))});
+	}
+
+	log(`warm-up: one run each on ${Math.min(largest, 100)} agents`);
+	for (const kind of kinds) {
+		await kind.run(Math.min(largest, 100));
+	}
+
+	const rows = [];
+	const loadAtStart = loadAverage();
+	for (const size of sizes) {
+		const samples = kinds.map((): Sample[] => []);
+		const rounds = size >= 1000 ? Math.min(repetitions, 3) : repetitions;
+		log(`N=${size}: ${rounds} rounds of ${kinds.map(kind => kind.label).join(', ')}`);
+		for (let round = 0; round < rounds; round++) {
+			for (let step = 0; step < kinds.length; step++) {
+				const index = (round + step) % kinds.length;
+				const sample = await kinds[index]!.run(size);
+				if (sample.failure) {
+					notes.push(`N=${size} ${kinds[index]!.label}, round ${round + 1}: ${sample.failure}`);
+				}
+
+				samples[index]!.push(sample);
+			}
+		}
+
+		const medians = samples.map(each => ({ms: median(each.map(sample => sample.ms)), controller: median(each.map(sample => sample.controller)), agents: median(each.map(sample => sample.agents))}));
+		const floor = medians[1]!;
+		for (const [index, kind] of kinds.entries()) {
+			const of = medians[index]!;
+			const perHost = (ms: number) => `${(ms / size).toFixed(2)} ms`;
+			rows.push({
+				measure: `N=${size}${dryRun ? ' dry run' : ''}: ${kind.label}`,
+				value: seconds(of.ms),
+				cpu: `controller ${perHost(of.controller)}, agent ${perHost(of.agents)} /host`,
+				ratio: index === 1 ? '' : `controller ${ratio(of.controller / floor.controller)}, agent ${ratio(of.agents / floor.agents)}, wall ${ratio(of.ms / floor.ms)}`,
+			});
+			notes.push(`N=${size} ${kind.label}: controller CPU ${samples[index]!.map(sample => seconds(sample.controller)).join(', ')}; agent CPU ${samples[index]!.map(sample => seconds(sample.agents)).join(', ')}`);
+		}
+	}
+
+	process.stdout.write([
+		'',
+		`Fan-out CPU by side — ${machine()}; ${settings.workers} host processes; parallel ${settings.parallel}; medians of ${repetitions} interleaved rounds (N≥1000: 3)`,
+		`load average at start ${loadAtStart}, at end ${loadAverage()}`,
+		'',
+		formatTable(rows),
+		'Notes:',
+		...notes.map(note => `  ${note}`),
+		'',
+	].join('\n'));
+	return 0;
+}
+
+await runBench(main, log);
