@@ -1,12 +1,16 @@
 /**
  * Where a one-shot `xi-exec run SCRIPT --on ONE` spends its time, measured inside one fresh plain
- * node process (no tsx) running the built modules: the real `resolvePlan` and `executePlan` with
- * the real stores, audit log and TLS context, each port wrapped in a stopwatch. Printed as one JSON line of
+ * node process (no tsx) running the built modules the way the CLI does: the early dial to the agent
+ * first (cli/early-dial.ts, its handshake overlapping what follows), then the real `resolvePlan`
+ * and `executePlan` with the real stores, the description cache, the audit log and the TLS context
+ * holding the early connection, each port wrapped in a stopwatch. Printed as one JSON line of
  * milliseconds: process start (node's bootstrap until this file runs), module loading (what the
- * CLI loads for `run`), home and registry reads, describe, the request's audit record with its
- * checkpoint (fsynced), the run exchange, the outcome records and closing the log (fsynced), the
- * registry's lastSeen update (locked, fsynced), the rest of the run (history, pruning), and a bare
- * TLS handshake to the same agent for comparison.
+ * CLI loads for `run`), home, registry and description cache reads (whether the agent had to be
+ * described live instead, as a flag), the request's audit record with its checkpoint (fsynced),
+ * the wait for the early connection once the run asked for it (the part of its handshake the
+ * loading did not hide), the run exchange on it, the outcome records and closing the log
+ * (fsynced), the registry's lastSeen update (locked, fsynced), the rest of the run (history,
+ * pruning); and a bare TLS handshake to the same agent (not on the run's path) for comparison.
  *
  *   node one-shot-steps.js INPUT.json     INPUT.json: {repoRoot, home, agent, script}
  */
@@ -21,6 +25,22 @@ const input = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as Input;
 const built = async (path: string) => import(pathToFileURL(`${input.repoRoot}/dist/${path}`).href) as Promise<Record<string, never>>;
 
 const steps: Record<string, number> = {processStart};
+// As source/cli.ts does, before anything else is loaded: the early dial, its handshake overlapping the loading below.
+const dialStarted = performance.now();
+const {dialEarly} = await built('source/cli/early-dial.js') as unknown as typeof import('../source/cli/early-dial.js');
+const dialled = dialEarly(['run', input.script, '--on', input.agent, '--home', input.home], process.env);
+steps['moduleLoading'] = performance.now() - dialStarted;
+const early = dialled && {
+	...dialled,
+	take(agent: string) {
+		const taken = dialled.take(agent);
+		const askedAt = performance.now();
+		void taken?.then(() => {
+			steps['earlyWait'] = performance.now() - askedAt;
+		});
+		return taken;
+	},
+};
 async function timed<T>(step: string, work: () => Promise<T> | T): Promise<T> {
 	const started = performance.now();
 	try {
@@ -36,7 +56,7 @@ type Modules = {
 	request: typeof import('../source/core/run-plan.js');
 	execute: typeof import('../source/core/run-execute.js');
 	connection: typeof import('../source/dispatch/agent-connection.js');
-	secret: typeof import('../source/dispatch/secret-targets.js');
+	descriptions: typeof import('../source/core/description-file.js');
 	held: typeof import('../source/dispatch/held-connections.js');
 	audit: typeof import('../source/audit/controller-log.js');
 	fingerprints: typeof import('../source/pki/fingerprints.js');
@@ -46,12 +66,12 @@ type Modules = {
 // What `xi-exec run` loads: the entry's modules and the command table, then the run command's own.
 const modules = await timed('moduleLoading', async () => {
 	await Promise.all(['source/cli/commands/index.js', 'source/cli/main.js', 'source/cli/runner.js', 'source/io/command-io.js'].map(built));
-	const [home, run, request, execute, connection, secret, held, audit, fingerprints, model] = await Promise.all([
+	const [home, run, request, execute, connection, held, audit, fingerprints, model, descriptions] = await Promise.all([
 		'source/home.js', 'source/commands/run.js', 'source/core/run-plan.js', 'source/core/run-execute.js', 'source/dispatch/agent-connection.js',
-		'source/dispatch/secret-targets.js', 'source/dispatch/held-connections.js', 'source/audit/controller-log.js', 'source/pki/fingerprints.js', 'source/registry/model.js',
-		'source/commands/run-flags.js',
+		'source/dispatch/held-connections.js', 'source/audit/controller-log.js', 'source/pki/fingerprints.js', 'source/registry/model.js',
+		'source/core/description-file.js', 'source/commands/run-flags.js',
 	].map(built));
-	return {home, run, request, execute, connection, secret, held, audit, fingerprints, model} as unknown as Modules;
+	return {home, run, request, execute, connection, held, audit, fingerprints, model, descriptions} as unknown as Modules;
 });
 
 const {X509Certificate} = await import('node:crypto');
@@ -61,7 +81,7 @@ const {credentials, context, controllerSerial, registry} = await timed('homeAndR
 	const credentials = modules.home.loadControllerCredentials(paths);
 	return {
 		credentials,
-		context: modules.connection.createClientContext(credentials),
+		context: modules.connection.createClientContext(credentials, undefined, early),
 		controllerSerial: modules.fingerprints.normaliseSerial(new X509Certificate(credentials.cert).serialNumber),
 		registry: modules.home.openControllerRegistry(paths),
 	};
@@ -99,9 +119,11 @@ const wrappedAudit = (log: AuditLog): AuditLog => ({
 	hold: () => log.hold(),
 	path: log.path,
 });
-// As `xi-exec run` does: the describe's connection is kept for the run (one handshake for both).
+// As `xi-exec run` does: a describe's connection is kept for the run (one handshake for both).
 const connections = modules.held.createRunConnections();
-const describe = modules.secret.describeTargets(context, 64, 5000, undefined, connections.open(1));
+// A one-shot without arguments is planned from the agent's cached description; asked live (and remembered) when there is none.
+const descriptions = modules.descriptions.openDescriptionFile(paths.home);
+let describedLive = false;
 const runPorts = {
 	paths,
 	registry: {
@@ -113,7 +135,13 @@ const runPorts = {
 	context,
 	controllerSerial,
 	connections,
-	describe: (targets: Parameters<typeof describe>[0]) => timed('describe', () => describe(targets)),
+	descriptions: {
+		read: () => timedSync('homeAndRegistry', () => descriptions.read()),
+		change(change: Parameters<typeof descriptions.change>[0]) {
+			describedLive = true;
+			descriptions.change(change);
+		},
+	},
 };
 // 'prepare': the plan resolved and its request recorded (executePlan resolves once it is); 'start': the run itself.
 let runExchange = 0;
@@ -143,6 +171,7 @@ function timedSync<T>(step: string, work: () => T): T {
 phase = 'outcomes';
 const outcome = await timed('start', async () => execution.outcome);
 await audit?.close();
+await context.close();
 
 // A bare mutual-TLS handshake to the same agent, nothing sent: what any exchange pays first.
 const target = (await registry.read()).agents.find(agent => agent.name === input.agent)!;
@@ -164,9 +193,10 @@ process.stdout.write(JSON.stringify({
 	processStart: steps['processStart'],
 	moduleLoading: steps['moduleLoading'],
 	homeAndRegistry: steps['homeAndRegistry'],
-	describe: steps['describe'] ?? 0,
+	describedLive,
 	auditRequest: (steps['auditOpen'] ?? 0) + (steps['auditRequest'] ?? 0),
-	run: runExchange,
+	earlyWait: steps['earlyWait'] ?? 0,
+	run: runExchange - (steps['earlyWait'] ?? 0),
 	auditOutcomes: (steps['auditOutcomes'] ?? 0) + (steps['auditClose'] ?? 0),
 	registryUpdate: steps['registryUpdate'] ?? 0,
 	otherInRun: steps['start']! - runExchange - (steps['auditOutcomes'] ?? 0) - (steps['registryUpdate'] ?? 0),

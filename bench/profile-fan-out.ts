@@ -8,7 +8,7 @@
  * the same rounds also run each checkout's dispatcher against that checkout's agents (their own
  * host processes, the same certificates): a change's effect on both sides, measured in one run.
  *
- *   node --import=tsx bench/profile-fan-out.ts
+ *   node --expose-gc --import=tsx bench/profile-fan-out.ts
  *
  * Settings: BENCH_SIZES (100), BENCH_REPS (7), BENCH_WORKERS (4), BENCH_PARALLEL (256), BENCH_SPAWN=0
  * (dry runs: every check on the agent, no script; the floor writes one line), BENCH_BASE=DIR[,DIR],
@@ -24,7 +24,7 @@ import {createFleet, script, type BenchFleet} from './fleet.js';
 import {floorFanOut, type FanOutTiming} from './floor.js';
 import {cpuMs, dealRoundRobin, ownCpuMs, startHost, startHosts, type Hosts} from './hosts.js';
 import {dispatcherFanOut} from './ours.js';
-import {median} from './processes.js';
+import {median, sleep} from './processes.js';
 import {formatTable, ratio, seconds} from './table.js';
 
 const log = (text: string) => process.stderr.write(`profile: ${text}\n`);
@@ -98,8 +98,12 @@ async function main(): Promise<number> {
 		const rounds = size >= 1000 ? Math.min(repetitions, 3) : repetitions;
 		log(`N=${size}: ${rounds} rounds of ${kinds.map(kind => kind.label).join(', ')}`);
 		for (let round = 0; round < rounds; round++) {
-			for (let step = 0; step < kinds.length; step++) {
-				const index = (round + step) % kinds.length;
+			// Each round starts with the next kind, and every other round goes backwards: no kind always follows the same other.
+			const order = kinds.map((_, step) => (round + step) % kinds.length);
+			for (const index of round % 2 === 0 ? order : order.reverse()) {
+				// What the last run left to collect is collected now, not charged to this one (run with --expose-gc).
+				(globalThis as {gc?: () => void}).gc?.();
+				await sleep(200);
 				const sample = await kinds[index]!.run(size);
 				if (sample.failure) {
 					notes.push(`N=${size} ${kinds[index]!.label}, round ${round + 1}: ${sample.failure}`);
