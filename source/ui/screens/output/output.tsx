@@ -16,11 +16,13 @@ export function Output({agent, lines, state, height, width}: {agent: AgentRunSta
 	const position = lines.length === 0 ? 'no lines' : `lines ${top + 1}–${top + shown.length} of ${lines.length}${top + shown.length < lines.length ? ` · ${lines.length - top - shown.length} more ↓` : ''}`;
 	return (
 		<Box flexDirection="column">
-			<Box>
-				<Text bold>{visible(agent.name)}  </Text>
+			{/* One paragraph: beside each other as boxes, a long reason squeezed the name and cut the time into a column. */}
+			<Text wrap="wrap">
+				<Text bold>{visible(agent.name)}</Text>
+				{'  '}
 				<StatusBadge agent={agent} wrap="wrap"/>
 				{agent.result ? <Text color={theme.dim}>{`  ${formatSeconds(agent.result.durationMs)}${viaText(agent.result.via)}`}</Text> : null}
-			</Box>
+			</Text>
 			{shown.map((line, index) => (
 				<Text key={top + index} wrap="truncate" color={line.stream === 'stderr' ? theme.warn : (line.stream === 'note' ? theme.dim : undefined)}>
 					{line.stream === 'stderr' ? 'stderr│ ' : ''}{line.text}
