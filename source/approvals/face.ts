@@ -36,7 +36,7 @@ export function createApprovalsFace(ports: ApprovalsFacePorts, caller: ApprovalC
 	const now = ports.now ?? (() => new Date());
 	const from: ActionSource = {...(caller.source ? {source: caller.source} : {}), ...(caller.client ? {client: caller.client} : {})};
 	const withPorts = async <T>(work: (approvals: ApprovalPorts) => Promise<T>): Promise<T> =>
-		withControllerAudit(ports.paths, ports.audit, async audit => work({store: openApprovalStore(ports.paths.home), audit, now}));
+		withControllerAudit(ports.paths, ports.audit, async audit => work({store: openApprovalStore(ports.paths.home, audit), audit, now}));
 	const actor = async () => authenticateActor((await openTokenStore(ports.paths.home).read()).tokens, caller.token, now());
 	return {
 		list: async options => withPorts(async approvals => listApprovals(approvals, options)),

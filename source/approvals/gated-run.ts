@@ -30,7 +30,7 @@ export type GateOptions = {
 };
 
 function approvalPorts(ports: Pick<PlanPorts, 'paths' | 'audit' | 'now'>): ApprovalPorts {
-	return {store: openApprovalStore(ports.paths.home), audit: ports.audit(), now: ports.now ?? (() => new Date())};
+	return {store: openApprovalStore(ports.paths.home, ports.audit()), audit: ports.audit(), now: ports.now ?? (() => new Date())};
 }
 
 /** Resolves the request; a plan the approvals policy names waits for approval instead of running. A dry run never waits. */
@@ -88,7 +88,7 @@ export async function resolveGated(ports: PlanPorts, request: RunRequest, option
  * approved hash.
  */
 export async function claimForRun(ports: PlanPorts, id: string, presentedToken: string | undefined, from: ActionSource = {}): Promise<{plan: RunPlan; approval: ApprovalClaim; request: ApprovalRequest}> {
-	const store = openApprovalStore(ports.paths.home);
+	const store = openApprovalStore(ports.paths.home, ports.audit());
 	const now = ports.now ?? (() => new Date());
 	const actor = authenticateActor((await openTokenStore(ports.paths.home).read()).tokens, presentedToken, now());
 	const found = findRequest((await store.read()).requests, id);
@@ -114,7 +114,7 @@ export async function waitThenClaim(ports: PlanPorts, request: ApprovalRequest, 
 export async function awaitOwnApproval(ports: PlanPorts, id: string, presentedToken: string, options: {timeoutMs: number; signal?: AbortSignal; from?: ActionSource}): Promise<{type: 'wait'; request: ApprovalRequest} | ({type: 'run'} & Awaited<ReturnType<typeof claimForRun>>)> {
 	const now = ports.now ?? (() => new Date());
 	const actor = authenticateActor((await openTokenStore(ports.paths.home).read()).tokens, presentedToken, now());
-	const found = findRequest((await openApprovalStore(ports.paths.home).read()).requests, id);
+	const found = findRequest((await openApprovalStore(ports.paths.home, ports.audit()).read()).requests, id);
 	if (found.requester.token.id !== actor.id) {
 		throw new XiError('APPROVAL_UNKNOWN', `No approval request ${JSON.stringify(id)} made with this token (${actor.name}); a token waits only for its own requests.`);
 	}
@@ -128,7 +128,7 @@ export async function awaitOwnApproval(ports: PlanPorts, id: string, presentedTo
 			throw error;
 		}
 
-		return {type: 'wait', request: findRequest((await openApprovalStore(ports.paths.home).read()).requests, found.id)};
+		return {type: 'wait', request: findRequest((await openApprovalStore(ports.paths.home, ports.audit()).read()).requests, found.id)};
 	}
 
 	return {type: 'run', ...await claimForRun(ports, decided.id, presentedToken, options.from)};

@@ -12,6 +12,7 @@ import {compileErrors, validate} from '@readme/openapi-parser';
 import {Ajv2020} from 'ajv/dist/2020.js';
 import test from 'ava';
 import {tokenCreate} from '../../source/commands/token.js';
+import {openApprovalStore} from '../../source/approvals/store.js';
 import {call, createToken, startApiFleet, type ApiFleet} from '../api/api-fleet.js';
 import {controllerCli, runCli} from '../helpers/fleet.js';
 
@@ -190,10 +191,9 @@ const cases: Case[] = [
 		title: 'an expired request',
 		async setup() {
 			const id = await request();
-			// Time passes: the request's expiry is now behind us (what 30 minutes would do).
-			const file = JSON.parse(readFileSync(join(fleet.home, 'approvals.json'), 'utf8')) as {requests: Array<{id: string; expiresAt: string}>};
-			file.requests.find(entry => entry.id === id)!.expiresAt = new Date(Date.now() - 1000).toISOString();
-			writeFileSync(join(fleet.home, 'approvals.json'), JSON.stringify(file));
+			// Time passes: the request's expiry is now behind us (what 30 minutes would do), written
+			// through the store (a hand edit of approvals.json is refused by its integrity check).
+			await openApprovalStore(fleet.home).update(file => ({...file, requests: file.requests.map(entry => (entry.id === id ? {...entry, expiresAt: new Date(Date.now() - 1000).toISOString()} : entry))}));
 			return id;
 		},
 		act: async id => approve('lead-bob', id),

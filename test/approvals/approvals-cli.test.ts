@@ -7,6 +7,7 @@
  */
 import {readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
+import {openApprovalStore} from '../../source/approvals/store.js';
 import test from 'ava';
 import {agentPaths} from '../../agent/home.js';
 import {controllerCli, createController, enrolAgent, freePort, installScript, runCli, spawnCli, startAgent, waitFor, type RunningAgent, type TestAgent} from '../helpers/fleet.js';
@@ -148,9 +149,8 @@ test('the waiting run starts when an operator approves (two approving at once st
 
 	// Expiry: the request's time is moved into the past, as if it had waited too long.
 	const third = requestIdOf((await cli('alice', 'run', 'echo-args', '--on', 'env=production', '--no-wait', '--json')).stdout);
-	const file = join(controller, 'approvals.json');
-	const state = JSON.parse(readFileSync(file, 'utf8')) as {requests: Array<{id: string; expiresAt: string}>};
-	writeFileSync(file, JSON.stringify({...state, requests: state.requests.map(request => request.id === third ? {...request, expiresAt: new Date(Date.now() - 1000).toISOString()} : request)}));
+	// Through the store: a hand edit of approvals.json is refused by its integrity check.
+	await openApprovalStore(controller).update(state => ({...state, requests: state.requests.map(request => (request.id === third ? {...request, expiresAt: new Date(Date.now() - 1000).toISOString()} : request))}));
 	const late = await cli('lead-bob', 'approve', third);
 	t.is(late.code, 2);
 	t.regex(late.stderr, /expired at .*\(APPROVAL_EXPIRED\)/);

@@ -16,6 +16,7 @@
  */
 import {readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
+import {openApprovalStore} from '../../source/approvals/store.js';
 import test from 'ava';
 import {agentPaths} from '../../agent/home.js';
 import {controllerPaths, loadServerCredentials} from '../../source/home.js';
@@ -123,9 +124,8 @@ test('quorum 2 across processes, one run from two controllers, the agents\' cent
 	const last = await ask('late');
 	await cli('lead-bob', 'approve', last);
 	await cli('lead-carol', 'approve', last);
-	const file = join(controller, 'approvals.json');
-	const state = JSON.parse(readFileSync(file, 'utf8')) as {requests: Array<{id: string; expiresAt: string}>};
-	writeFileSync(file, JSON.stringify({...state, requests: state.requests.map(request => request.id === last ? {...request, expiresAt: new Date(Date.now() - 1000).toISOString()} : request)}));
+	// Through the store: a hand edit of approvals.json is refused by its integrity check.
+	await openApprovalStore(controller).update(state => ({...state, requests: state.requests.map(request => (request.id === last ? {...request, expiresAt: new Date(Date.now() - 1000).toISOString()} : request))}));
 	const expired = await cli('lead-alice', 'run', '--approved', last);
 	t.is(expired.code, 2);
 	t.regex(expired.stderr, /expired at .*\(APPROVAL_EXPIRED\)/);

@@ -8,7 +8,7 @@
  * request id) approves. The controller's registry, token store, approvals and audit files are
  * real; the hosts' answers come from a describe port, so each case says exactly what a host said.
  */
-import {readFileSync, rmSync, writeFileSync, mkdirSync} from 'node:fs';
+import {rmSync, writeFileSync, mkdirSync} from 'node:fs';
 import {createHash} from 'node:crypto';
 import {join} from 'node:path';
 import test from 'ava';
@@ -120,10 +120,8 @@ const cases: Case[] = [
 	{title: 'a host no longer allows the script', change(w) {
 		w.answers.set('db2', []);
 	}, reason: /: the allowlist entry for restart-db changed on db2$/},
-	{title: 'the stored plan\'s arguments were edited on disk', change(w, id) {
-		const file = join(w.paths.home, 'approvals.json');
-		const state = JSON.parse(readFileSync(file, 'utf8')) as {requests: Array<{id: string; plan: RunPlan}>};
-		writeFileSync(file, JSON.stringify({...state, requests: state.requests.map(each => each.id === id ? {...each, plan: {...each.plan, args: ['--now', '--drop-all']}} : each)}));
+	{title: 'the stored plan\'s arguments were edited on disk (by someone holding approvals.key, so the file\'s own check passes)', async change(w, id) {
+		await openApprovalStore(w.paths.home).update(state => ({...state, requests: state.requests.map(each => (each.id === id ? {...each, plan: {...(each.plan as RunPlan), args: ['--now', '--drop-all']}} : each))}));
 	}, reason: /^the stored plan hashes to [\da-f]{12}, not to the approved [\da-f]{12} \(changed on disk/},
 	{title: 'a runbook step, nothing changed', asked: runbookStep, change() {}},
 	{title: 'a runbook step, a host joined (its hosts were fixed when the runbook was checked)', asked: runbookStep, async change(w) {

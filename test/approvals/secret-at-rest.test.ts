@@ -107,12 +107,14 @@ test('over real processes: approvals.json never holds the secret; the approved r
 	t.regex(readable.stderr, /approvals\.key must be 32 bytes that only the controller's account can read \(mode 0600; it is 0644, 32 bytes\): `chmod 600 .*approvals\.key`.*\(CONFIG_INVALID\)/);
 	chmodSync(keyFile, 0o600);
 
-	// Another key (the file copied to another home, or the key replaced): the request can no longer run.
+	// Another key (the file copied to another home, or the key replaced): the whole file is refused
+	// by its integrity check, with an audit record, and the request is left pending as it was.
 	writeFileSync(keyFile, randomBytes(32), {mode: 0o600});
 	const changed = await cli('lead-bob', 'approve', second.id);
 	t.is(changed.code, 2);
-	t.regex(changed.stderr, /no longer holds: its sealed arguments do not open with this home's approvals\.key \(another key, or the file was changed\); ask again\. \(APPROVAL_PLAN_CHANGED\)/);
-	const records = readFileSync(join(controller, 'audit', 'controller.jsonl'), 'utf8').trim().split('\n').map(line => JSON.parse(line) as Record<string, unknown>).filter(record => record['approvalId'] === second.id);
-	t.deepEqual(records.map(record => record['event']), ['approval.requested', 'approval.invalidated', 'approval.refused']);
+	t.regex(changed.stderr, /approvals\.json is malformed: its integrity check failed \(it was edited by hand, torn, or comes from another controller's home\); restore it from a backup, or move it aside to drop its requests\. \(CONFIG_INVALID\)/);
+	const log = readFileSync(join(controller, 'audit', 'controller.jsonl'), 'utf8').trim().split('\n').map(line => JSON.parse(line) as Record<string, unknown>);
+	t.deepEqual(log.filter(record => record['approvalId'] === second.id).map(record => record['event']), ['approval.requested']);
+	t.like(log.filter(record => record['event'] === 'approvals.refused').at(-1), {event: 'approvals.refused'});
 	t.false(readFileSync(join(controller, 'audit', 'controller.jsonl')).includes(secret));
 });
