@@ -5,7 +5,9 @@
  * counts and the first failures of each outcome (run/run-summary.ts), not its hosts' results, so
  * what grows with N is what every run must hold: the registry it reads (each agent's record and
  * certificate), the connections in flight (--parallel) and their TLS state. Each large size runs
- * once (10,000 agents take minutes); the peers three times, their median.
+ * once (10,000 agents take minutes); the peers three times, their median. BENCH_CLI_BEFORE=PATH
+ * (another build's dist/source/cli.js) also runs that CLI at each large size, right after ours,
+ * on the same agents: a before and after in one run.
  */
 import type {BenchFleet} from './fleet.js';
 import {controllerHomeWith} from './fleet.js';
@@ -23,10 +25,11 @@ export async function measureCliRss(report: Report, setup: {fleet: BenchFleet; r
 	}
 
 	const dry = settings.spawn ? '' : ' --dry-run';
-	const run = async (home: string, count: number) => {
-		const finished = await cliRun(home, 'all', settings.parallel, undefined, {peakRss: true, timeoutMs: 3_600_000, dryRun: !settings.spawn});
+	const before = process.env['BENCH_CLI_BEFORE'] || undefined;
+	const run = async (home: string, count: number, entry?: string) => {
+		const finished = await cliRun(home, 'all', settings.parallel, entry, {peakRss: true, timeoutMs: 3_600_000, dryRun: !settings.spawn});
 		const summary = finished.stdout.trim().split('\n').at(-1) ?? '';
-		report.notes.push(`cli-rss N=${count}: ${seconds(finished.ms)}, exit ${finished.code}; ${finished.failure ?? summary}; peak RSS ${finished.peakRssKiB === undefined ? 'not read' : mebibytes(finished.peakRssKiB)}`);
+		report.notes.push(`cli-rss N=${count}${entry ? ` (${entry})` : ''}: ${seconds(finished.ms)}, exit ${finished.code}; ${finished.failure ?? summary}; peak RSS ${finished.peakRssKiB === undefined ? 'not read' : mebibytes(finished.peakRssKiB)}`);
 		return finished;
 	};
 
@@ -55,5 +58,13 @@ export async function measureCliRss(report: Report, setup: {fleet: BenchFleet; r
 			...(peak === undefined ? {} : {ratio: `${ratio(peak / peers.ten)} N=10, +${mebibytes(peak - peers.ten)}; ${ratio(peak / peers.bare)} bare node`}),
 			...(finished.code === 0 ? {} : {verdict: 'INVALID' as const}),
 		});
+		if (before) {
+			const earlier = (await run(home, size, before)).peakRssKiB;
+			report.rows.push({
+				measure: `peak RSS: BENCH_CLI_BEFORE, N=${size}`,
+				value: earlier === undefined ? 'not read' : mebibytes(earlier),
+				...(earlier === undefined || peak === undefined ? {} : {ratio: `ours ${ratio(peak / earlier)} of it`}),
+			});
+		}
 	}
 }
