@@ -67,12 +67,13 @@ export default tseslint.config(
 		},
 	},
 	{
-		// A ceiling the tree passes today, so nothing grows past it; the target is 300 and 80
-		// (ARCHITECTURE.md, Sizes): `node scripts/sizes.js` lists what is still over it.
+		// Modules are at their target, 300 lines of code. Functions are held at a ceiling just above
+		// the longest left (dispatch/run-agent.ts runOnAgent, 94), so nothing grows past it; the
+		// target is 80 (ARCHITECTURE.md, Sizes): `node scripts/sizes.js` lists what is still over it.
 		files: ['source/**/*.{ts,tsx}', 'agent/**/*.ts'],
 		rules: {
-			'max-lines': ['error', {max: 400, skipBlankLines: true, skipComments: true}],
-			'max-lines-per-function': ['error', {max: 225, skipBlankLines: true, skipComments: true}],
+			'max-lines': ['error', {max: 300, skipBlankLines: true, skipComments: true}],
+			'max-lines-per-function': ['error', {max: 95, skipBlankLines: true, skipComments: true}],
 		},
 	},
 	{
