@@ -87,3 +87,13 @@ test('the canary question: y or n answers it', t => {
 	t.deepEqual(press(asked, 'n'), ['canary:n', 'canary-answered']);
 	t.deepEqual(press({...asked, notice: cancelQuestion} as RunScreenState, 'c'), ['cancel', 'canary:n', 'canary-answered', 'notice:Cancelling: hosts still running are stopped.']);
 });
+
+const noticeOf = (state: RunScreenState) => (state.step === 'running' ? state.notice : undefined);
+
+test('"Cancelling" is said until the run has ended, then the summary says what was cancelled', t => {
+	const cancelling = reduceRunScreen(going, {type: 'notice', text: 'Cancelling: hosts still running are stopped.'});
+	t.is(noticeOf(reduceRunScreen(cancelling, {type: 'event', event: agentRun('web1', '', {status: 'cancelled'})[2]!})), 'Cancelling: hosts still running are stopped.');
+	t.is(noticeOf(reduceRunScreen(cancelling, {type: 'event', event: {type: 'run-finished', requestId: 'r1'}})), undefined);
+	const other = reduceRunScreen(going, {type: 'notice', text: 'Going on with the other 1.'});
+	t.is(noticeOf(reduceRunScreen(other, {type: 'event', event: {type: 'run-finished', requestId: 'r1'}})), 'Going on with the other 1.');
+});

@@ -9,7 +9,7 @@ import {fieldOfKey} from './run-controls.js';
 import {outcomeOrder} from './run-layout.js';
 import {checkTypedArgs} from './typed-args.js';
 import type {RunControl} from './use-run-handle.js';
-import type {ConfirmStep, RunScreenAction, RunScreenState, RunningStep} from './use-run-state.js';
+import {cancellingNotice, type ConfirmStep, type RunScreenAction, type RunScreenState, type RunningStep} from './use-run-state.js';
 
 export const cancelQuestion = 'Cancel this run? c again cancels it; any other key keeps it going.';
 
@@ -163,7 +163,7 @@ function cancelKey(state: RunningStep, {dispatch, run}: RunKeysContext): void {
 		dispatch({type: 'canary-answered', go: false});
 	}
 
-	dispatch({type: 'notice', text: 'Cancelling: hosts still running are stopped.'});
+	dispatch({type: 'notice', text: cancellingNotice});
 }
 
 /** Once the run has ended: f reruns what was not ok, Esc or q goes back, a shows its audit records. */

@@ -71,6 +71,9 @@ export type RunScreenAction =
 	| {type: 'canary-asked'; hosts: number; rest: number}
 	| {type: 'canary-answered'; go: boolean};
 
+/** What the running screen says once c has been pressed twice, until the run has ended. */
+export const cancellingNotice = 'Cancelling: hosts still running are stopped.';
+
 export function initialRunScreen({choices, targets}: {choices: ScriptChoice[]; targets: string[]}): RunScreenState {
 	return {step: 'pick', choices, cursor: 0, targets};
 }
@@ -180,7 +183,9 @@ function reduceRunning(state: RunningStep, action: RunScreenAction): RunScreenSt
 			const finishedAt = event.type === 'run-finished' && action.at !== undefined ? {finishedAt: action.at} : {};
 			// A computed key defines an own property, even for a host named `__proto__`.
 			const live = event.type === 'agent-output' ? {live: {...state.live, [event.agent]: appendOutput(state.live && Object.hasOwn(state.live, event.agent) ? state.live[event.agent]! : [], event.stream, event.data)}} : {};
-			return {...state, run: reduceRun(state.run, event), ...live, ...finishedAt};
+			// "Cancelling…" is news only until the run has ended: the summary then says what was cancelled.
+			const notice = event.type === 'run-finished' && state.notice === cancellingNotice ? {notice: undefined} : {};
+			return {...state, run: reduceRun(state.run, event), ...live, ...finishedAt, ...notice};
 		}
 
 		case 'move': {
