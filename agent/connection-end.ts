@@ -1,4 +1,4 @@
-/** How the agent ends a connection: one last frame, then the peer's side is drained and closed. */
+/** How the agent writes frames and ends a connection: one last frame, then the peer's side is drained and closed. */
 import type {TLSSocket} from 'node:tls';
 import {encodeFrame} from '../source/protocol/encode.js';
 import type {ProtocolErrorCode} from '../source/protocol/frames.js';
@@ -38,4 +38,37 @@ export function sendOn(socket: TLSSocket, line: string): void {
 	if (!socket.destroyed && socket.writable) {
 		socket.write(line);
 	}
+}
+
+/** How long a run's frame waits for the frames that follow it (batchedSender). */
+export const frameBatchMs = 5;
+
+/**
+ * A run's frames, batched: a frame waits up to `batchMs` for those that follow it (`started` for
+ * the script's first output, a chunk for the next), and the connection's end sends what waits
+ * (`end()` uncorks), so one TLS record and one write carry several frames and the controller
+ * decrypts and reads fewer. A frame is at most `batchMs` late; nothing is reordered or dropped
+ * while the connection is open.
+ */
+export function batchedSender(socket: TLSSocket, batchMs = frameBatchMs): (line: string) => void {
+	let waiting: NodeJS.Timeout | undefined;
+	const send = () => {
+		waiting = undefined;
+		if (socket.writableCorked > 0) {
+			socket.uncork();
+		}
+	};
+
+	return line => {
+		if (socket.destroyed || !socket.writable) {
+			return;
+		}
+
+		if (waiting === undefined) {
+			socket.cork();
+			waiting = setTimeout(send, batchMs);
+		}
+
+		socket.write(line);
+	};
 }

@@ -1,7 +1,7 @@
 /** A run on its connection: executeRun with the server's context, the connection ended when it is done. */
 import {encodeFrame} from '../source/protocol/encode.js';
 import type {RunFrame} from '../source/protocol/frames.js';
-import {endConnection, sendOn} from './connection-end.js';
+import {batchedSender, endConnection} from './connection-end.js';
 import {executeRun, type RunContext} from './execute-run.js';
 import type {Connection, ServerContext} from './server-context.js';
 
@@ -28,10 +28,11 @@ export function startRun(context: ServerContext, connection: Connection, frame: 
 		...(options.cgroups ? {cgroups: options.cgroups} : {}),
 	};
 	const {socket} = connection;
-	const done = executeRun(frame, runContext, line => sendOn(socket, line), controller.signal)
+	const send = batchedSender(socket);
+	const done = executeRun(frame, runContext, send, controller.signal)
 		.catch((error: unknown) => {
 			context.log('run.error', {requestId: frame.id, reason: (error as Error).message});
-			sendOn(socket, encodeFrame({type: 'error', id: frame.id, code: 'internal', message: 'internal error while running the script'}));
+			send(encodeFrame({type: 'error', id: frame.id, code: 'internal', message: 'internal error while running the script'}));
 		})
 		.finally(() => {
 			context.activeRuns.delete(frame.id);
