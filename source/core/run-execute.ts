@@ -10,6 +10,7 @@
  * on: `executePlan` resolves once the request is recorded; its `outcome` once the run ends.
  */
 import {X509Certificate} from 'node:crypto';
+import {basename} from 'node:path';
 import {maintainAfterContact} from '../certificates/after-contact.js';
 import {readControllerSettings} from '../audit/controller-log.js';
 import type {AuditLog} from '../audit/file-log.js';
@@ -18,7 +19,7 @@ import {createClientContext, type AgentTarget, type ClientContext} from '../disp
 import {dispatch} from '../dispatch/dispatcher.js';
 import type {RunConnections} from '../dispatch/held-connections.js';
 import {loadControllerCredentials, type ControllerPaths} from '../home.js';
-import {historyLine, type RunHeader} from '../history/run-record.js';
+import {historyLine, type HistoryLine, type RunHeader} from '../history/run-record.js';
 import {pruneHistory} from '../history/prune.js';
 import {historyDirectory, startRunFile, type RunWriter} from '../history/run-store.js';
 import {normaliseSerial} from '../pki/fingerprints.js';
@@ -122,15 +123,23 @@ async function recordRequest(audit: AuditLog, plan: RunPlan, controllerSerial: s
 async function runPlan(ports: ExecutePorts, audit: AuditLog, plan: RunPlan, options: RunStartOptions): Promise<RunOutcome> {
 	const now = ports.now ?? (() => new Date());
 	const cancel = options.cancel ?? new AbortController().signal;
-	if (!plan.dryRun) {
-		await pruneHistory(historyDirectory(ports.paths), readControllerSettings(ports.paths), audit, plan.caller, now());
-	}
-
 	// The run's own time, from here (the request recorded) to the last host's end: the history and
 	// the run's events (so `run --json` and the REST API) carry the same instants.
 	const startedAt = now();
 	let endedAt: Date | undefined;
 	const history = openHistory(ports.paths, plan.dryRun, historyHeader(plan, startedAt));
+	// The history file's creation (two fsyncs) and the pruning of old runs are off the request's
+	// path: they start once the dispatcher has sent the requests it could send at once (an
+	// immediate runs after the promise reactions that write them on connections already open), so
+	// the requests' round trip hides them. The file is created synchronously, header first, and at
+	// the latest by the first event that reports a host (openHistory), so a controller killed once
+	// any host has answered leaves the run's history on disk, as before.
+	const historyKept = plan.dryRun ? Promise.resolve() : new Promise<void>(resolve => {
+		setImmediate(resolve);
+	}).then(async () => {
+		const created = history.start();
+		await pruneHistory(historyDirectory(ports.paths), readControllerSettings(ports.paths), audit, plan.caller, now(), created);
+	});
 	const recorder = recordRunOutcomes(audit, plan, {cancel, cancelledBy: () => options.cancelledBy, cancelledFrom: () => options.cancelledFrom, closesAudit: Boolean(options.closesAudit)});
 	// The hosts that answered (whatever their status), with the link each answered over: names only.
 	const answered = new Map<string, SeenVia | undefined>();
@@ -165,6 +174,7 @@ async function runPlan(ports: ExecutePorts, audit: AuditLog, plan: RunPlan, opti
 	hold?.close();
 	recorder.stop();
 	await fresh.close();
+	await historyKept;
 	history.end((endedAt ?? now()).toISOString(), cancel.aborted ? options.cancelledBy : undefined);
 	await recorder.settled();
 	await markAnswered(ports.registry, registry.agents, answered, now().toISOString());
@@ -247,11 +257,15 @@ function withRegistryCertificates(targets: RunPlan['targets'], records: readonly
 }
 
 /**
- * The run's history file. A dry run runs nothing and is not kept. A history that cannot be
- * written (a full disk) stops being written; the run goes on and the outcome says why.
+ * The run's history file, created by `start()` (which names it, for pruning to keep) or by the
+ * first event about a host, whichever comes first; the lines before it wait in memory and follow
+ * the header. A dry run runs nothing and is not kept.
+ * A history that cannot be written (a full disk) stops being written; the run goes on and the
+ * outcome says why.
  */
 function openHistory(paths: ControllerPaths, dryRun: boolean, header: RunHeader) {
 	let writer: RunWriter | undefined;
+	let waiting: HistoryLine[] | undefined = dryRun ? undefined : [];
 	let problem: string | undefined;
 	const guard = (write: () => void) => {
 		if (problem !== undefined) {
@@ -266,23 +280,46 @@ function openHistory(paths: ControllerPaths, dryRun: boolean, header: RunHeader)
 		}
 	};
 
-	if (!dryRun) {
-		guard(() => {
-			writer = startRunFile(historyDirectory(paths), header);
-		});
-	}
+	const write = (line: HistoryLine) => {
+		if (waiting) {
+			waiting.push(line);
+		} else if (writer) {
+			guard(() => writer!.write(line));
+		}
+	};
+
+	/** Creates the file (fsynced, with its directory) once and writes what waited; its name. */
+	const start = (): string | undefined => {
+		if (waiting) {
+			const lines = waiting;
+			waiting = undefined;
+			guard(() => {
+				writer = startRunFile(historyDirectory(paths), header);
+			});
+			for (const line of lines) {
+				write(line);
+			}
+		}
+
+		return writer ? basename(writer.path) : undefined;
+	};
 
 	return {
+		start,
 		write(event: RunEvent) {
+			// What a host said (or that it could not be reached) is only ever written after the header:
+			// the file is created now if the immediate has not come yet.
+			if (waiting && event.type !== 'run-started' && event.type !== 'agent-connecting') {
+				start();
+			}
+
 			const line = historyLine(event);
-			if (writer && line) {
-				guard(() => writer!.write(line));
+			if (line) {
+				write(line);
 			}
 		},
 		end(endedAt: string, cancelledBy: string | undefined) {
-			if (writer) {
-				guard(() => writer!.write({type: 'end', endedAt, ...(cancelledBy === undefined ? {} : {cancelledBy})}));
-			}
+			write({type: 'end', endedAt, ...(cancelledBy === undefined ? {} : {cancelledBy})});
 		},
 		problem: () => problem,
 	};

@@ -49,10 +49,11 @@ export type PrunedRun = {requestId: string; startedAt: string; reason: 'count' |
 
 /**
  * The runs to remove before one more is added: beyond `maxRuns` (oldest first, counting the new
- * one), or last written more than `maxAgeDays` ago.
+ * one), or last written more than `maxAgeDays` ago. `added`: the new one's file, when it exists
+ * already (it is that one, and it is never removed here).
  */
-export function planPrune(directory: string, retention: Retention, now: Date): PrunedRun[] {
-	const files = runFiles(directory);
+export function planPrune(directory: string, retention: Retention, now: Date, added?: string): PrunedRun[] {
+	const files = runFiles(directory).filter(name => name !== added);
 	const cutoff = now.getTime() - (retention.maxAgeDays * 86_400_000);
 	return files.flatMap((name, index): PrunedRun[] => {
 		const tooMany = index < files.length - retention.maxRuns + 1;

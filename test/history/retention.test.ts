@@ -73,6 +73,17 @@ for (const testCase of cases) {
 	});
 }
 
+test('pruning once the new run\'s file exists: it counts as the one added and stays; the same runs go', async t => {
+	const directory = temporaryDirectory(t);
+	runs(directory, 5);
+	const added = `${now.toISOString().replaceAll(':', '-')}_${id(6)}.jsonl`;
+	writeFileSync(join(directory, added), '{}\n');
+	const audit = recordingAudit();
+	await pruneHistory(directory, {historyMaxRuns: 5}, audit, 'alice', now, added);
+	t.deepEqual(audit.records.flatMap(record => record['runs'] as unknown[]), [{requestId: id(1), reason: 'count'}]);
+	t.deepEqual(readdirSync(directory).map(name => name.slice(-42, -6)), [id(2), id(3), id(4), id(5), id(6)]);
+});
+
 test('pruning: no audit record, no removal', async t => {
 	const directory = temporaryDirectory(t);
 	runs(directory, 3);
