@@ -3,20 +3,17 @@
  * requests by the code read on each agent's screen. Commands arrive as lines on stdin, from a
  * person or a script: `approve NAME CODE`, `reject NAME`. With --json, every event is a JSON line.
  */
-import {hostname} from 'node:os';
 import {createInterface} from 'node:readline';
 import {XiError} from '../errors.js';
-import {loadCertificateAuthority, loadServerCredentials, openControllerRegistry, readControllerCertificate, type ControllerPaths} from '../home.js';
+import {openControllerRegistry, type ControllerPaths} from '../home.js';
+import {openPairingSession} from '../core/pairing-session.js';
 import {parseHostPort} from '../io/address.js';
 import {safeJson, visible} from '../output/visible.js';
-import {openPairingListener, type PairingEvent, type PairingListener} from '../pairing/listener.js';
+import type {PairingEvent, PairingListener} from '../pairing/listener.js';
 import {formatTags} from '../policy/tags.js';
-import {openControllerAudit} from '../audit/controller-log.js';
-import {createPairingAuditRecorder} from '../pairing/audit-fields.js';
 import {exitInterrupted, type CommandIo} from '../io/command-io.js';
 import {describeTransport, type OperatorTransport} from '../pairing/transport-choice.js';
 import {agentTransports} from '../registry/model.js';
-import {refreshBroker} from '../relay/broker-refresh.js';
 import {isRelayUrl} from '../relay/relay-url.js';
 
 export type PairInput = {listen?: string; json: boolean; replace: boolean; timeoutSeconds: number; transport?: string; relay?: string};
@@ -53,32 +50,18 @@ export async function pairCommand(paths: ControllerPaths, input: PairInput, io: 
 	const transport = operatorTransport(input);
 
 	const print = (human: string, json: Record<string, unknown>) => io.stdout(input.json ? safeJson(json) + '\n' : human);
-	const audit = openControllerAudit(paths);
-	let brokerRefreshed = Promise.resolve();
-	const recorder = createPairingAuditRecorder(audit.append, {now: () => new Date(), onError(error) {
-		io.stderr(`xi-exec: ${(error as Error).message}\n`);
-	}});
-
-	const listener = await openPairingListener({
+	const listener = await openPairingSession(paths, {
 		listen,
-		server: loadServerCredentials(paths),
-		ca: await loadCertificateAuthority(paths),
-		controllerCertificate: readControllerCertificate(paths),
-		controllerName: hostname(),
 		registry: openControllerRegistry(paths),
 		replace: input.replace,
-		transport,
+		...(transport ? {transport} : {}),
 		timeoutMs: input.timeoutSeconds * 1000,
-		now: () => new Date(),
-		onEvent(event) {
-			recorder.record(event);
-			print(describeEvent(event), event);
-			if (event.event === 'paired' && event.transport !== undefined && event.transport !== 'tls') {
-				// Approved and recorded: the broker gets the agent's user now (an unpairing takes it away the same way).
-				brokerRefreshed = brokerRefreshed.then(async () => refreshBroker(paths, audit)).then(({ok, sentence}) => {
-					print(`${sentence}\n`, {event: 'broker', agent: event.agent, ok, message: sentence});
-				});
-			}
+		onEvent: event => print(describeEvent(event), event),
+		onBroker(agent, {ok, sentence}) {
+			print(`${sentence}\n`, {event: 'broker', agent, ok, message: sentence});
+		},
+		onAuditError(error) {
+			io.stderr(`xi-exec: ${(error as Error).message}\n`);
 		},
 	}).catch((error: NodeJS.ErrnoException) => {
 		throw new XiError('USAGE', `Cannot listen on ${input.listen}: ${error.code ?? error.message}.`, {cause: error});
@@ -92,10 +75,7 @@ export async function pairCommand(paths: ControllerPaths, input: PairInput, io: 
 		io.onInterrupt(() => {
 			// An open stdin would keep the process alive after Ctrl-C.
 			commands.close();
-			void listener.close().then(async () => {
-				await brokerRefreshed;
-				await recorder.close();
-				await audit.close();
+			void listener.close().then(() => {
 				resolve(exitInterrupted);
 			});
 		});
