@@ -2,7 +2,7 @@
 import {exchange, type AgentTarget, type ExchangeEnd, type ClientContext} from './agent-connection.js';
 import type {ConnectionHold} from './held-connections.js';
 import type {AgentResult, RunEvent} from '../run/events.js';
-import {unknownRequestId} from '../protocol/frames.js';
+import {unknownRequestId, type RunFrame} from '../protocol/frames.js';
 import {approvalFor, type AgentRunRequest} from '../run/agent-request.js';
 import {collectNotes} from '../run/agent-notes.js';
 import type {SeenVia} from '../registry/model.js';
@@ -33,24 +33,9 @@ export async function runOnAgent(target: AgentTarget, request: AgentRunRequest, 
 	const notes = collectNotes();
 	let via: SeenVia | undefined;
 	const startedAt = Date.now();
-	const approval = approvalFor(request, target.name);
-	const planned = request.plannedEntries?.[target.name];
 	options.emit({type: 'agent-connecting', agent: target.name});
-	const attempt = async (context: ClientContext) => exchange(target, {
-		type: 'run',
-		id: request.requestId,
-		script: request.script,
-		args: [...request.args],
-		caller: request.caller,
-		timeoutMs: request.timeoutMs,
-		...(request.dryRun ? {dryRun: true} : {}),
-		...(request.token ? {token: request.token} : {}),
-		...(request.controllerHead ? {controllerHead: request.controllerHead} : {}),
-		...(request.callerSource ? {callerSource: request.callerSource} : {}),
-		...(request.client ? {client: request.client} : {}),
-		...(approval ? {approval} : {}),
-		...(typeof planned === 'string' ? {entryDigest: planned} : {}),
-	}, {
+	// A frame of its own for each attempt: the exchange seals its secret arguments in place.
+	const attempt = async (context: ClientContext) => exchange(target, runFrame(target.name, request), {
 		context,
 		...(options.revoked ? {revoked: options.revoked} : {}),
 		...(options.hold ? {hold: options.hold} : {}),
@@ -89,6 +74,34 @@ export async function runOnAgent(target: AgentTarget, request: AgentRunRequest, 
 
 	const noted = notes.list();
 	const base = {agent: target.name, exitCode: null, signal: null, ...output, truncated: false, durationMs: Date.now() - startedAt, ...(via ? {via} : {}), ...(noted.length > 0 ? {notes: noted} : {})};
+	return resultOf(end, base, request.timeoutMs + options.answerGraceMs, options.cancel.aborted);
+}
+
+/** The run frame for one agent: the request, with this agent's approval and planned entry. */
+function runFrame(agent: string, request: AgentRunRequest): Omit<RunFrame, 'v' | 'msg' | 'ts'> {
+	const approval = approvalFor(request, agent);
+	const planned = request.plannedEntries?.[agent];
+	return {
+		type: 'run',
+		id: request.requestId,
+		script: request.script,
+		args: [...request.args],
+		caller: request.caller,
+		timeoutMs: request.timeoutMs,
+		...(request.dryRun ? {dryRun: true} : {}),
+		...(request.token ? {token: request.token} : {}),
+		...(request.controllerHead ? {controllerHead: request.controllerHead} : {}),
+		...(request.callerSource ? {callerSource: request.callerSource} : {}),
+		...(request.client ? {client: request.client} : {}),
+		...(approval ? {approval} : {}),
+		...(typeof planned === 'string' ? {entryDigest: planned} : {}),
+	};
+}
+
+type ResultBase = Omit<AgentResult, 'status'>;
+
+/** However the exchange ended, as exactly one result. */
+function resultOf(end: ExchangeEnd, base: ResultBase, deadlineMs: number, cancelled: boolean): AgentResult {
 	switch (end.kind) {
 		case 'terminal': {
 			const {frame} = end;
@@ -116,7 +129,7 @@ export async function runOnAgent(target: AgentTarget, request: AgentRunRequest, 
 		}
 
 		case 'unreachable': {
-			return {...base, status: options.cancel.aborted ? 'skipped' : 'unreachable', reason: end.reason};
+			return {...base, status: cancelled ? 'skipped' : 'unreachable', reason: end.reason};
 		}
 
 		case 'lost': {
@@ -124,7 +137,7 @@ export async function runOnAgent(target: AgentTarget, request: AgentRunRequest, 
 		}
 
 		case 'deadline': {
-			return {...base, status: 'timeout', reason: `no answer from the agent within ${Math.round((request.timeoutMs + options.answerGraceMs) / 1000)} s`};
+			return {...base, status: 'timeout', reason: `no answer from the agent within ${Math.round(deadlineMs / 1000)} s`};
 		}
 
 		case 'protocol': {

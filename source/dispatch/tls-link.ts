@@ -95,6 +95,20 @@ async function within(dialled: Promise<TLSSocket | undefined>, ms: number): Prom
 	return first;
 }
 
+/** One line of the agent's answer: the exchange's end (a bad frame, another request's, a terminal frame) or a frame on the way. */
+function readAnswerLine(line: string, requestId: string): {end: ExchangeEnd} | {frame: ResponseFrame} {
+	const decoded = decodeResponse(line);
+	if (!decoded.ok) {
+		return {end: {kind: 'protocol', reason: `the agent sent a bad frame: ${decoded.error.message}`}};
+	}
+
+	if (decoded.frame.id !== requestId && decoded.frame.id !== '-') {
+		return {end: {kind: 'protocol', reason: `the agent answered request ${decoded.frame.id}, not ${requestId}`}};
+	}
+
+	return terminalTypes.has(decoded.frame.type) ? {end: {kind: 'terminal', frame: decoded.frame}} : {frame: decoded.frame};
+}
+
 function exchangeOn(target: TlsTarget, request: RequestWithoutEnvelope, options: TlsExchangeOptions, held: TLSSocket | undefined): Promise<ExchangeEnd> {
 	const address = parseHostPort(target.address);
 	if (typeof address === 'string') {
@@ -150,24 +164,14 @@ function exchangeOn(target: TlsTarget, request: RequestWithoutEnvelope, options:
 		const onData = (chunk: Buffer) => {
 			const {lines, overflow} = splitter.push(chunk);
 			for (const line of lines) {
-				const decoded = decodeResponse(line);
-				if (!decoded.ok) {
-					finish({kind: 'protocol', reason: `the agent sent a bad frame: ${decoded.error.message}`});
+				const read = readAnswerLine(line, request.id);
+				if ('end' in read) {
+					finish(read.end);
 					return;
 				}
 
-				if (decoded.frame.id !== request.id && decoded.frame.id !== '-') {
-					finish({kind: 'protocol', reason: `the agent answered request ${decoded.frame.id}, not ${request.id}`});
-					return;
-				}
-
-				if (terminalTypes.has(decoded.frame.type)) {
-					finish({kind: 'terminal', frame: decoded.frame});
-					return;
-				}
-
-				started ||= decoded.frame.type === 'started';
-				options.onFrame?.(decoded.frame, next => socket.write(envelope(next)), reason => finish({kind: 'protocol', reason}));
+				started ||= read.frame.type === 'started';
+				options.onFrame?.(read.frame, next => socket.write(envelope(next)), reason => finish({kind: 'protocol', reason}));
 			}
 
 			if (overflow) {
