@@ -3,31 +3,15 @@
  * fleet cache, direct TLS, the floor, and — when nats-server is installed — relay agents over one
  * broker, every host ok. A functional check of the bench code; it asserts no time.
  */
-import {spawn} from 'node:child_process';
 import {mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import test from 'ava';
 import {cachedFleet} from '../../bench/fleet-cache.js';
 import {natsServerMissing} from '../../bench/broker.js';
+import {runBench} from '../helpers/run-bench.js';
 
-const repoRoot = new URL('../..', import.meta.url).pathname;
 const missing = natsServerMissing();
-
-function runBench(env: NodeJS.ProcessEnv): Promise<{code: number | null; stdout: string; stderr: string}> {
-	return new Promise(resolve => {
-		const child = spawn(process.execPath, ['--import=tsx', 'bench/fan-out.ts'], {cwd: repoRoot, env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'pipe']});
-		let stdout = '';
-		let stderr = '';
-		child.stdout.on('data', (chunk: Buffer) => {
-			stdout += chunk.toString();
-		});
-		child.stderr.on('data', (chunk: Buffer) => {
-			stderr += chunk.toString();
-		});
-		child.on('close', code => resolve({code, stdout, stderr}));
-	});
-}
 
 test('a cached fleet serves any smaller size with the same certificates', async t => {
 	const cache = mkdtempSync(join(tmpdir(), 'xi-exec-fleet-cache-'));
@@ -50,7 +34,7 @@ test('the fan-out section completes on 3 agents, relay rows included, every host
 	t.timeout(900_000);
 	const cache = mkdtempSync(join(tmpdir(), 'xi-exec-fleet-cache-'));
 	try {
-		const run = await runBench({BENCH_SIZES: '3', BENCH_REPS: '1', BENCH_WORKERS: '1', BENCH_ONLY: 'fan-out', BENCH_FLEET_CACHE: cache});
+		const run = await runBench('bench/fan-out.ts', {BENCH_SIZES: '3', BENCH_REPS: '1', BENCH_WORKERS: '1', BENCH_ONLY: 'fan-out', BENCH_FLEET_CACHE: cache});
 		t.is(run.code, 0, run.stderr);
 		t.regex(run.stdout, /fan-out N=3: dispatcher, parallel 256/);
 		t.regex(run.stdout, /fan-out N=3: floor \(bare mTLS \+ spawn\)/);

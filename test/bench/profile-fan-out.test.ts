@@ -3,32 +3,18 @@
  * other-checkout path: a second fleet, its own host processes, its dispatcher imported from
  * there), every host ok, each side's CPU reported. A functional check; it asserts no time.
  */
-import {spawn} from 'node:child_process';
 import {mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import test from 'ava';
-
-const repoRoot = new URL('../..', import.meta.url).pathname;
+import {repoRoot, runBench} from '../helpers/run-bench.js';
 
 test('the CPU-by-side fan-out completes on 3 agents with a base checkout, every host ok', async t => {
 	// Host processes start with tsx: minutes on a machine busy with other tests.
 	t.timeout(900_000);
 	const cache = mkdtempSync(join(tmpdir(), 'xi-exec-fleet-cache-'));
 	try {
-		const env = {...process.env, BENCH_SIZES: '3', BENCH_REPS: '1', BENCH_WORKERS: '1', BENCH_BASE: repoRoot, BENCH_FLEET_CACHE: cache};
-		const run = await new Promise<{code: number | null; stdout: string; stderr: string}>(resolve => {
-			const child = spawn(process.execPath, ['--import=tsx', 'bench/profile-fan-out.ts'], {cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe']});
-			let stdout = '';
-			let stderr = '';
-			child.stdout.on('data', (chunk: Buffer) => {
-				stdout += chunk.toString();
-			});
-			child.stderr.on('data', (chunk: Buffer) => {
-				stderr += chunk.toString();
-			});
-			child.on('close', code => resolve({code, stdout, stderr}));
-		});
+		const run = await runBench('bench/profile-fan-out.ts', {BENCH_SIZES: '3', BENCH_REPS: '1', BENCH_WORKERS: '1', BENCH_BASE: repoRoot, BENCH_FLEET_CACHE: cache});
 		t.is(run.code, 0, run.stderr);
 		t.regex(run.stdout, /N=3: dispatcher +\S+ s +controller [\d.]+ ms, agent [\d.]+ ms \/host +controller [\d.]+×, agent [\d.]+×/);
 		t.regex(run.stdout, /N=3: floor /);
