@@ -42,7 +42,7 @@ export function openSpool(path: string, maxBytes = defaultSpoolBytes): Spool {
 			appendDurable(path, '', {created: true});
 		}
 
-		return withBriefLock(path, action, {retries: 100});
+		return withBriefLock(path, action);
 	}
 
 	const readLines = (): string[] => (existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(line => line.length > 0) : []);

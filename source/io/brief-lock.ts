@@ -37,7 +37,8 @@ export async function withBriefLock<T>(path: string, section: () => T, options: 
 			throw Object.assign(new Error(`${lockPath} is held by another process`), {code: 'ELOCKED'});
 		}
 
-		const [min, max] = [options.minWaitMs ?? 5, options.maxWaitMs ?? 50];
+		// Up to ~20 s in all by default: twice the staleness, so a holder killed outright is outwaited.
+		const [min, max] = [options.minWaitMs ?? 5, options.maxWaitMs ?? 100];
 		await sleep(Math.min(max, min * (1 + Math.random()) * (1.5 ** Math.min(attempt, 10))));
 	}
 }
