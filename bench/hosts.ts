@@ -10,6 +10,8 @@ import type {HostMessage} from './host-protocol.js';
 
 export const benchDirectory = new URL('.', import.meta.url).pathname;
 export const repoRoot = new URL('..', import.meta.url).pathname;
+/** Every host process starts with it: TLS servers that send no session tickets (see the file). */
+export const noSessionTickets = join(benchDirectory, 'no-session-tickets.cnf');
 
 export type Hosts = {processes: ChildProcess[]; stop: () => Promise<void>};
 
@@ -53,7 +55,7 @@ export function startHost(args: readonly string[], options: {tsx?: boolean; read
 	const profile = process.env['BENCH_PROFILE'] ? [`--cpu-prof`, `--cpu-prof-dir=${process.env['BENCH_PROFILE']}`] : [];
 	// BENCH_HOST_LOGS=DIR: each host's stdout (for agents, their JSON log) goes to a file there.
 	const stdout = hostLog(args);
-	const child = trackChild(spawn(process.execPath, [...profile, ...(options.tsx === false ? [] : ['--import=tsx']), ...args], {
+	const child = trackChild(spawn(process.execPath, [`--openssl-config=${noSessionTickets}`, ...profile, ...(options.tsx === false ? [] : ['--import=tsx']), ...args], {
 		cwd: repoRoot,
 		stdio: ['ignore', stdout, 'pipe', 'ipc'],
 	}));

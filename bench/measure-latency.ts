@@ -19,6 +19,7 @@ import {parallelSsh, parallelSshDefault, sshRun, startLoopbackSshd, type Loopbac
 import {measureOneShotSteps} from './measure-one-shot.js';
 import {cliRun, dispatcherFanOut} from './ours.js';
 import {median, sleep} from './processes.js';
+import {sessionTickets} from './session-tickets.js';
 import {verdict, type Attempt, type Measured, type Report} from './report.js';
 import {ratio, seconds, type Row} from './table.js';
 
@@ -106,6 +107,8 @@ export async function measureLatency(report: Report, fleet: BenchFleet, tools: S
 		const context = createClientContext(fleet.credentials);
 		const cliHome = await controllerHomeWith(fleet, settings.directory, size, agentProxy);
 		const runs = settings.repetitions;
+		const tickets = await Promise.all([sessionTickets(agentHost, fleet.agents[0]!.port, context.tls), sessionTickets(floorHost, settings.floorPorts[0]!, context.tls)]);
+		report.notes.push(`${rtt}: TLS session tickets sent on one connection: agent ${tickets[0]}, floor ${tickets[1]} (0: no ticket flight in the round trips; bench/no-session-tickets.cnf)`);
 		const failureOf = (timing: {ok: number; failures: string[]}) => (timing.failures.length === 0 ? {} : {failure: `${timing.failures.length} of ${timing.ok + timing.failures.length} not ok, e.g. ${timing.failures[0]}`});
 
 		log(`${rtt} (delaying proxies): N=${size} dispatcher, floor and CLI, ${runs} runs each, alternating`);
