@@ -9,7 +9,8 @@
  */
 import type {ApprovalClaim} from '../source/protocol/frames.js';
 import {describedEntryDigest} from '../source/run/entry-digest.js';
-import {describeEntry, type LoadedEntry} from './loaded-allowlist.js';
+import {describeEntry} from './describe-entry.js';
+import type {LoadedEntry} from './loaded-allowlist.js';
 
 /** Undefined when the run carries no approval, or its entry digest is this entry's; else why not. */
 export function approvedEntryProblem(approval: ApprovalClaim | undefined, loaded: LoadedEntry, agentName: string): string | undefined {

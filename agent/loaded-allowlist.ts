@@ -9,6 +9,7 @@ import {canonical} from '../source/audit/record.js';
 import type {CompiledSchema} from '../source/protocol/args-schema.js';
 import type {ScriptDescription} from '../source/protocol/frames.js';
 import type {AllowlistEntry, AllowlistFile, ExecIdentity, Owners} from './allowlist.js';
+import {describeEntry} from './describe-entry.js';
 import {inspectExecutable} from './open-executable.js';
 
 /** compileArgsSchema (args-schema.ts), passed in: see schemaCompilerFor. */
@@ -89,18 +90,4 @@ export function describeAllowlist(allowlist: LoadedAllowlist): ScriptDescription
 		.filter(loaded => loaded.problem === undefined)
 		.map(loaded => describeEntry(loaded))
 		.sort((a, b) => a.name.localeCompare(b.name));
-}
-
-/** One entry as discovery advertises it (and as a plan's entry digest covers it, run/entry-digest.ts). */
-export function describeEntry({name, entry, digest}: LoadedEntry): ScriptDescription {
-	return {
-		name,
-		description: entry.description,
-		timeoutSeconds: entry.timeoutSeconds,
-		...(entry.args === undefined ? {} : {args: entry.args}),
-		...(entry.maxTargets === undefined ? {} : {maxTargets: entry.maxTargets}),
-		...(entry.confirm ? {confirm: true} : {}),
-		...(entry.readOnly ? {readOnly: true} : {}),
-		...(digest === undefined ? {} : {digest}),
-	};
 }

@@ -8,7 +8,8 @@
  * again. A run without the field was planned from a live description and is not concerned. Pure.
  */
 import {describedEntryDigest} from '../source/run/entry-digest.js';
-import {describeEntry, type LoadedEntry} from './loaded-allowlist.js';
+import {describeEntry} from './describe-entry.js';
+import type {LoadedEntry} from './loaded-allowlist.js';
 
 /** Undefined when the run carries no planned digest, or it is this entry's; else why not. */
 export function plannedEntryProblem(planned: string | undefined, loaded: LoadedEntry, agentName: string): string | undefined {

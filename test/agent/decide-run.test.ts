@@ -2,7 +2,8 @@ import test from 'ava';
 import type {ExecIdentity, FileCheck} from '../../agent/allowlist.js';
 import {decideRun} from '../../agent/decide-run.js';
 import {compileArgsSchema} from '../../source/protocol/args-schema.js';
-import {describeEntry, type LoadedAllowlist, type LoadedEntry} from '../../agent/loaded-allowlist.js';
+import {describeEntry} from '../../agent/describe-entry.js';
+import type {LoadedAllowlist, LoadedEntry} from '../../agent/loaded-allowlist.js';
 import {describedEntryDigest} from '../../source/run/entry-digest.js';
 import type {RunFrame} from '../../source/protocol/frames.js';
 
