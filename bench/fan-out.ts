@@ -127,6 +127,8 @@ async function main(): Promise<number> {
 			floorPorts,
 			sshdPort: ports.delayedSshd,
 			directory: trackPath(mkdtempSync(join(root, 'delayed-'))),
+			agentHosts: agentHosts.processes,
+			floorHosts: bareHosts.processes,
 		}, log);
 	}
 
