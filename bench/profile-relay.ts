@@ -1,0 +1,186 @@
+/**
+ * Where a relay fan-out's CPU goes: the dispatcher over the relay (one local nats-server, relay
+ * agents in host processes: relay-host.ts) against the same dispatcher over direct TLS (agent-host.ts),
+ * runs interleaved, each side's CPU apart — the controller (this process), the relay agents' host
+ * processes, the broker (nats-server, from /proc), and for direct TLS the agents' host processes —
+ * per agent. Faster to repeat than `npm run bench`, for one change at a time.
+ *
+ * With BENCH_BASE=DIR[,DIR...] (other checkouts of this repository, each with its node_modules),
+ * the same rounds also run each checkout's dispatcher over its own broker to its own relay agents
+ * (the same certificates): a change's effect on every side, measured in one run (an A/B line).
+ *
+ *   node --expose-gc --import=tsx bench/profile-relay.ts
+ *
+ * Settings: BENCH_SIZES (1000), BENCH_REPS (3), BENCH_WORKERS (4), BENCH_PARALLEL (256), BENCH_SPAWN=1
+ * (runs spawn the script; dry runs by default), BENCH_DIRECT=0 (no direct-TLS runs),
+ * BENCH_BASE=DIR[,DIR], BENCH_PROFILE=DIR (V8 CPU profiles of the host processes; `node --cpu-prof`
+ * for this process's).
+ */
+import {mkdtempSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import type {AgentTarget} from '../source/dispatch/agent-connection.js';
+import {natsServerMissing, startBroker, type Broker} from './broker.js';
+import {runBench, stopChild, trackPath} from './cleanup.js';
+import {buildNotes, freePortBlock, loadAverage, machine, readSettings} from './environment.js';
+import {createFleet, type BenchFleet} from './fleet.js';
+import type {FanOutTiming} from './floor.js';
+import {cpuMs, dealRoundRobin, ownCpuMs, startHost, startHosts, type Hosts} from './hosts.js';
+import type {RelayHostInput} from './relay-host.js';
+import {median, sleep} from './processes.js';
+import {formatTable, ratio, seconds} from './table.js';
+
+const log = (text: string) => process.stderr.write(`profile-relay: ${text}\n`);
+
+/** CPU in ms of one run, by side: this process, the agents' host processes, the broker. */
+type Sample = {ms: number; controller: number; agents: number; broker: number; failure?: string};
+type Kind = {label: string; run: (size: number) => Promise<Sample>};
+type DispatcherFanOut = typeof import('./ours.js').dispatcherFanOut;
+
+async function sampled(agents: Hosts, broker: Broker | undefined, run: () => Promise<FanOutTiming>): Promise<Sample> {
+	const own = ownCpuMs();
+	const hosts = cpuMs(agents.processes);
+	const brokerCpu = broker ? cpuMs([broker.process]) : 0;
+	const timing = await run();
+	return {
+		ms: timing.ms,
+		controller: ownCpuMs() - own,
+		agents: cpuMs(agents.processes) - hosts,
+		broker: broker ? cpuMs([broker.process]) - brokerCpu : 0,
+		...(timing.failures.length > 0 ? {failure: `${timing.failures.length} not ok, e.g. ${timing.failures[0]}`} : {}),
+	};
+}
+
+/** The relay's targets: the fleet's agents, their registry record saying transport nats at this broker. */
+function relayTargets(fleet: BenchFleet, size: number, url: string): AgentTarget[] {
+	return fleet.agents.slice(0, size).map(agent => ({...agent.record, transport: 'nats' as const, relay: url}));
+}
+
+/** A broker of its own and the relay agents of `checkout` (this one by default) for `fleet`'s agents. */
+async function relayOf(fleet: BenchFleet, workers: number, directory: string, label: string, checkout?: string): Promise<{broker: Broker; hosts: Hosts}> {
+	const broker = await startBroker(fleet.controllerHome, mkdtempSync(join(directory, `broker-${label}-`)), fleet.agents.map(agent => agent.name));
+	const inputs = dealRoundRobin(fleet.agents.map(agent => agent.home), workers).map((homes): RelayHostInput => ({url: broker.url, homes}));
+	const readyWithinMs = 180_000 + (300 * Math.ceil(fleet.agents.length / workers));
+	const hosts = checkout
+		? await startHostsOf(join(checkout, 'bench/relay-host.ts'), inputs, directory, label, readyWithinMs)
+		: await startHosts('relay-host.ts', inputs, directory, {name: `relay-host-${label}`, readyWithinMs});
+	return {broker, hosts};
+}
+
+async function startHostsOf(script: string, inputs: readonly unknown[], directory: string, label: string, readyWithinMs: number): Promise<Hosts> {
+	const processes = await Promise.all(inputs.map(async (input, index) => {
+		const file = join(directory, `relay-host-${label}-${index}.json`);
+		writeFileSync(file, JSON.stringify(input));
+		return startHost([script, file], {readyWithinMs});
+	}));
+	return {
+		processes,
+		async stop() {
+			await Promise.all(processes.map(async child => stopChild(child)));
+		},
+	};
+}
+
+async function main(): Promise<number> {
+	const missing = natsServerMissing();
+	if (missing) {
+		log(missing);
+		return 2;
+	}
+
+	const settings = readSettings();
+	const sizes = process.env['BENCH_SIZES'] ? settings.sizes : [1000];
+	const repetitions = process.env['BENCH_REPS'] ? settings.repetitions : 3;
+	const dryRun = process.env['BENCH_SPAWN'] !== '1';
+	const bases = process.env['BENCH_BASE']?.split(',').filter(Boolean) ?? [];
+	const notes = buildNotes(log);
+	if (!notes) {
+		return 2;
+	}
+
+	const largest = Math.max(...sizes);
+	const firstPort = await freePortBlock(largest);
+	const root = trackPath(mkdtempSync(join(tmpdir(), 'xi-exec-profile-relay-')));
+	const fleet = await createFleet(join(root, 'ours'), largest, firstPort, log);
+	const ours = await import('./ours.js');
+	const kinds: Kind[] = [];
+	const relayHosts: Hosts[] = [];
+	if (process.env['BENCH_DIRECT'] !== '0') {
+		const agentHosts = await startHosts('agent-host.ts', dealRoundRobin(fleet.agents.map(agent => agent.home), settings.workers), root, {readyWithinMs: 180_000 + (300 * Math.ceil(largest / settings.workers))});
+		kinds.push({label: 'direct TLS', run: async size => sampled(agentHosts, undefined, async () => ours.dispatcherFanOut(fleet.agents.slice(0, size).map(agent => agent.record), fleet.credentials, settings.parallel, {dryRun}))});
+	}
+
+	const relayKind = (label: string, relay: {broker: Broker; hosts: Hosts}, of: BenchFleet, fanOut: DispatcherFanOut): Kind => {
+		relayHosts.push(relay.hosts);
+		return {
+		label,
+		run: async size => sampled(relay.hosts, relay.broker, async () => fanOut(relayTargets(of, size, relay.broker.url), of.credentials, settings.parallel, {dryRun})),
+		};
+	};
+	log(`starting a broker and ${largest} relay agents in ${settings.workers} processes`);
+	kinds.push(relayKind('relay', await relayOf(fleet, settings.workers, root, 'ours'), fleet, ours.dispatcherFanOut));
+	for (const [index, checkout] of bases.entries()) {
+		const baseFleet = await createFleet(join(root, `base-${index}`), largest, firstPort, log);
+		const baseOurs = await import(join(checkout, 'bench/ours.ts')) as typeof import('./ours.js');
+		log(`starting a broker and ${largest} relay agents of ${checkout}`);
+		kinds.push(relayKind(`relay of ${checkout}`, await relayOf(baseFleet, settings.workers, root, `base-${index}`, checkout), baseFleet, baseOurs.dispatcherFanOut));
+	}
+
+	log(`warm-up: one run each on ${Math.min(largest, 100)} agents`);
+	for (const kind of kinds) {
+		await kind.run(Math.min(largest, 100));
+	}
+
+	const rows = [];
+	const loadAtStart = loadAverage();
+	for (const size of sizes) {
+		const samples = kinds.map((): Sample[] => []);
+		log(`N=${size}: ${repetitions} rounds of ${kinds.map(kind => kind.label).join(', ')}`);
+		for (let round = 0; round < repetitions; round++) {
+			// Each round starts with the next kind, and every other round goes backwards: no kind always follows the same other.
+			const order = kinds.map((_, step) => (round + step) % kinds.length);
+			for (const index of round % 2 === 0 ? order : order.reverse()) {
+				(globalThis as {gc?: () => void}).gc?.();
+				await sleep(200);
+				const sample = await kinds[index]!.run(size);
+				if (sample.failure) {
+					notes.push(`N=${size} ${kinds[index]!.label}, round ${round + 1}: ${sample.failure}`);
+				}
+
+				samples[index]!.push(sample);
+			}
+		}
+
+		const medianOf = (each: Sample[], side: keyof Omit<Sample, 'failure'>) => median(each.map(sample => sample[side]));
+		const perAgent = (ms: number) => `${(ms / size).toFixed(2)}`;
+		const first = samples[0]!;
+		for (const [index, kind] of kinds.entries()) {
+			const each = samples[index]!;
+			const total = medianOf(each, 'controller') + medianOf(each, 'agents') + medianOf(each, 'broker');
+			rows.push({
+				measure: `N=${size}${dryRun ? ' dry run' : ''}: ${kind.label}`,
+				value: seconds(medianOf(each, 'ms')),
+				cpu: `ms/agent: controller ${perAgent(medianOf(each, 'controller'))}, agents ${perAgent(medianOf(each, 'agents'))}, broker ${perAgent(medianOf(each, 'broker'))}, total ${perAgent(total)}`,
+				ratio: index === 0 ? '' : `${ratio(medianOf(first, 'ms') / medianOf(each, 'ms'))} faster than ${kinds[0]!.label}`,
+			});
+			const list = (side: keyof Omit<Sample, 'failure'>) => each.map(sample => seconds(sample[side])).join(', ');
+			notes.push(`N=${size} ${kind.label}: wall ${list('ms')}; controller ${list('controller')}; agents ${list('agents')}; broker ${list('broker')}`);
+		}
+	}
+
+	// Hundreds of broker connections take a while to drain under load: a killed host writes no CPU profile.
+	await Promise.all(relayHosts.flatMap(hosts => hosts.processes.map(async child => stopChild(child, 60_000))));
+	process.stdout.write([
+		'',
+		`Relay fan-out CPU by side — ${machine()}; ${settings.workers} host processes; parallel ${settings.parallel}; medians of ${repetitions} interleaved rounds`,
+		`load average at start ${loadAtStart}, at end ${loadAverage()}`,
+		'',
+		formatTable(rows),
+		'Notes:',
+		...notes.map(note => `  ${note}`),
+		'',
+	].join('\n'));
+	return 0;
+}
+
+await runBench(main, log);
