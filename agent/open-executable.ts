@@ -10,12 +10,12 @@
  * writing (opened before its mode was tightened, say) could change it after this check. So each
  * `#!` script is read whole here and its SHA-256 is part of its identity (compared with the one at
  * load); a shell reads a private copy of exactly those bytes (sealed-copy.ts), never the file;
- * and `changed` reads the files again, which the agent asks just before the start (the run is
- * refused) and just after it (the run is killed as it starts). The ELF executable is protected by
- * the kernel once it runs (no write while it executes; exec fails with ETXTBSY while anyone holds
- * it open for writing). What stays open: an interpreter other than a shell reads its script after
- * the start, so a writer holding such a script open has the moments between that last check and
- * the interpreter's read (Node, Python and the like read the whole file once, at start).
+ * any other reader (Node, Python, Perl, a wrapper script's own code) reads the file, and gets it
+ * only when no process holds it open for writing (writer-check.ts), so nobody the walk does not
+ * trust can change it after the check; and `changed` reads the files again, which the agent asks
+ * just before the start (the run is refused) and just after it (the run is killed as it starts).
+ * The ELF executable is protected by the kernel once it runs (no write while it executes; exec
+ * fails with ETXTBSY while anyone holds it open for writing).
  *
  * Left to the kernel and the dynamic loader, by name: the ELF interpreter an executable names
  * (`/lib64/ld-linux-x86-64.so.2`) and the shared libraries it loads, from root-owned system
@@ -25,7 +25,7 @@ import {closeSync, fstatSync, type BigIntStats} from 'node:fs';
 import {basename} from 'node:path';
 import {changedFile, type ExecIdentity, type FileIdentity, type Owners} from './allowlist.js';
 import {readContent, type FileContent} from './file-content.js';
-import {sealedCopy} from './sealed-copy.js';
+import {sealScripts} from './sealed-copy.js';
 import {chooseInterpreter, execPlan, maxInterpreterDepth, readHeader, type ExecPlan, type ScriptLevel} from './shebang.js';
 import {checkProc, closeAll, walk} from './walk-path.js';
 
@@ -36,7 +36,7 @@ export type OpenedExecutable = {
 	 * outermost first (their private copies when `copied`).
 	 */
 	descriptors: number[];
-	/** Whether the scripts run from private copies (a shell reads them), or from the files checked. */
+	/** Whether the script the executable reads runs from a private copy (a shell reads it; sealed-copy.ts scriptSources). */
 	copied: boolean;
 	/** How to start it, with the script's own arguments. */
 	plan: (args: readonly string[]) => ExecPlan;
@@ -57,16 +57,6 @@ type ChainFile = {fd: number; stats: BigIntStats; content: FileContent; identity
 type Chain = {ok: true; files: ChainFile[]; levels: ScriptLevel[]} | {ok: false; reason: string};
 
 /**
- * The interpreters that get private copies of their scripts: shells read a script as they run it
- * (a write to it mid-run changes what they do next), only through the path they are given (`$0`
- * is /proc/self/fd/N with or without a copy), and never look it up by name. Node resolves its
- * main script's real path and reads it by that name, Python takes its module path from it, Perl's
- * FindBin and Ruby's require_relative too: a copy, which has no name, would break them, so they
- * run from the files, which are read and checked again just before and just after the start.
- */
-const copyingShells = new Set(['sh', 'dash', 'bash', 'ash', 'ksh', 'mksh', 'zsh', 'busybox']);
-
-/**
  * Opens `path` and every interpreter it leads to, for a run: `interpreter` is the one its entry
  * names (for `#!/usr/bin/env NAME`). On success the caller owns the descriptors (`close()`).
  */
@@ -79,22 +69,23 @@ export function openExecutable(path: string, owners: Owners, interpreter?: strin
 	const {files, levels} = chain;
 	const elf = files.at(-1)!;
 	const scripts = files.slice(0, -1);
-	const copied = scripts.length > 0 && copyingShells.has(basename(elf.identity.path));
-	const copies = copied ? copiesOf(scripts) : scripts.map(file => file.fd);
-	if (typeof copies === 'string') {
+	// A shell reads a private copy; any other reader the checked file, once no process holds it open for writing.
+	const sealed = sealScripts(scripts.map(file => ({fd: file.fd, bytes: file.content.bytes!, sha256: file.content.sha256!, owner: {uid: Number(file.stats.uid), gid: Number(file.stats.gid), mode: Number(file.stats.mode)}, path: file.identity.path})), basename(elf.identity.path));
+	if (typeof sealed === 'string') {
 		closeAll(files.map(file => file.fd));
-		return {ok: false, reason: copies};
+		return {ok: false, reason: sealed};
 	}
 
 	const identity = files.map(file => file.identity);
-	const opened = [...files.map(file => file.fd), ...(copied ? copies : [])];
+	const opened = [...files.map(file => file.fd), ...sealed.copies];
+	const readAfterStart = [elf, ...scripts.filter((_, index) => sealed.fromFile[index])];
 	let closed = false;
 	const executable: OpenedExecutable = {
 		identity,
-		descriptors: [elf.fd, ...copies],
-		copied,
+		descriptors: [elf.fd, ...sealed.descriptors],
+		copied: sealed.copies.length > 0,
 		plan: args => execPlan(path, levels, args),
-		changed: started => firstChanged(started && copied ? [elf] : files),
+		changed: started => firstChanged(started ? readAfterStart : files),
 		close() {
 			if (!closed) {
 				closed = true;
@@ -103,23 +94,6 @@ export function openExecutable(path: string, owners: Owners, interpreter?: strin
 		},
 	};
 	return {ok: true, identity, executable};
-}
-
-/** A private copy of each script, from the bytes this check read and hashed; or why one cannot be made. */
-function copiesOf(scripts: readonly ChainFile[]): number[] | string {
-	const copies: number[] = [];
-	for (const file of scripts) {
-		const {bytes, sha256} = file.content;
-		const copy = sealedCopy(bytes!, sha256!, {uid: Number(file.stats.uid), gid: Number(file.stats.gid), mode: Number(file.stats.mode)}, file.identity.path);
-		if (typeof copy === 'string') {
-			closeAll(copies);
-			return copy;
-		}
-
-		copies.push(copy);
-	}
-
-	return copies;
 }
 
 /** Each file read again through its own descriptor: the path of the first whose identity (a script's hash too) moved. */

@@ -12,17 +12,74 @@
  * root and its owner — who could change the original anyway.
  *
  * Why not memfd_create(2) with F_SEAL_WRITE: node:fs has neither memfd_create nor fcntl, and no
- * native-free package offers them; an addon is a build on every target. Why not refuse a file
- * that any process holds open for writing: a /proc/PID/fd scan took 42 ms per run here (123
- * processes, 809 descriptors; it misses descriptors in flight and writable shared mappings), and
- * asking the kernel (an exec of the script that fails with ETXTBSY when it is held open for
- * writing, else with E2BIG before anything runs) costs a fork, 24 ms per run under this host's
- * load, against about 0.1 ms for this copy (a shell script's whole run: 37 ms).
+ * native-free package offers them; an addon is a build on every target. Why a copy for shells
+ * rather than refusing a file that any process holds open for writing, as the agent does for every
+ * other reader (writer-check.ts): asking the kernel costs a fork (24 ms per run under this host's
+ * load when measured, against about 0.1 ms for this copy; a shell script's whole run: 37 ms), and
+ * a copy lets the script run even then. A /proc/PID/fd scan took 42 ms per run (123 processes,
+ * 809 descriptors) and misses descriptors in flight and writable shared mappings.
  */
 import {closeSync, constants, fchmodSync, fchownSync, fstatSync, openSync, readSync, writeSync} from 'node:fs';
 import {createHash} from 'node:crypto';
 import {tmpdir} from 'node:os';
 import {oPath} from './walk-path.js';
+import {writerProblem} from './writer-check.js';
+
+/**
+ * The interpreters that get a private copy of the script they read: shells read a script as they
+ * run it (a write to it mid-run changes what they do next), only through the path they are given
+ * (`$0` is /proc/self/fd/N with or without a copy), and never look anything up beside it.
+ */
+export const copyingShells: ReadonlySet<string> = new Set(['sh', 'dash', 'bash', 'ash', 'ksh', 'mksh', 'zsh', 'busybox']);
+
+/**
+ * How each script of a chain (outermost first) reaches what reads it, given the base name of the
+ * ELF executable at the chain's end. Only the innermost script is read by that executable (the
+ * kernel's argument order, shebang.ts execPlan); each outer one is handed, as an argument, to the
+ * code of the script inside it, which may give it to anything. So:
+ *
+ * - `copy`: the innermost script when the executable is a shell.
+ * - `file`: every other script, read from the file the walk checked, once no process holds it
+ *   open for writing (writer-check.ts). Not a copy, because Node, Python, Perl and Ruby find their
+ *   script's own directory from its path (Node's realpath, Python's sys.path[0], Perl's FindBin,
+ *   Ruby's require_relative): through an unnamed copy in /dev/shm, Python would import modules
+ *   from /dev/shm, a directory every user can write. Pure.
+ */
+export function scriptSources(scriptCount: number, executableName: string): Array<'copy' | 'file'> {
+	return Array.from({length: scriptCount}, (_, index) => (index === scriptCount - 1 && copyingShells.has(executableName) ? 'copy' : 'file'));
+}
+
+/** A script of a chain as the walk opened and read it (open-executable.ts). */
+export type ChainScript = {fd: number; bytes: Uint8Array; sha256: string; owner: CopyOwner; path: string};
+
+/**
+ * What the child is handed for each script (scriptSources): a private copy, or the checked file
+ * itself once nobody holds it open for writing. `copies` are the caller's to close, with the
+ * chain's own descriptors; `fromFile[i]` says script i is read from its file, which the caller
+ * checks again after the start. On a refusal nothing is left open.
+ */
+export function sealScripts(scripts: readonly ChainScript[], executableName: string): {descriptors: number[]; copies: number[]; fromFile: boolean[]} | string {
+	const sources = scriptSources(scripts.length, executableName);
+	const descriptors: number[] = [];
+	const copies: number[] = [];
+	for (const [index, script] of scripts.entries()) {
+		const sealed = sources[index] === 'copy' ? sealedCopy(script.bytes, script.sha256, script.owner, script.path) : writerProblem(script.fd, script.path) ?? script.fd;
+		if (typeof sealed === 'string') {
+			for (const copy of copies) {
+				closeSync(copy);
+			}
+
+			return sealed;
+		}
+
+		descriptors.push(sealed);
+		if (sources[index] === 'copy') {
+			copies.push(sealed);
+		}
+	}
+
+	return {descriptors, copies, fromFile: sources.map(source => source === 'file')};
+}
 
 /**
  * Linux's O_TMPFILE is __O_TMPFILE | O_DIRECTORY, and O_DIRECTORY differs by architecture: 0o200000
