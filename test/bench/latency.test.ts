@@ -20,9 +20,12 @@ test('the latency section completes on 3 agents: counted round trips, CPU by sid
 		const run = await runBench('bench/fan-out.ts', {BENCH_SIZES: '3', BENCH_REPS: '1', BENCH_WORKERS: '1', BENCH_ONLY: 'latency', BENCH_FLEET_CACHE: cache});
 		t.is(run.code, 0, run.stderr);
 		t.regex(run.stdout, /TLS session tickets sent on one connection: agent 0, floor 0/);
-		t.regex(run.stdout, /50 ms RTT N=3 dispatcher: .*per host 3\.0 in 1\.0 connections; CPU controller [\d.]+ s, hosts [\d.]+ s, proxies [\d.]+ s/);
+		t.regex(run.stdout, /50 ms RTT N=3 dispatcher: .*per host 3\.0 in 1\.0 connections \(TCP, TLS 1\.3 handshake, run\); CPU controller [\d.]+ s, hosts [\d.]+ s, proxies [\d.]+ s/);
 		t.regex(run.stdout, /50 ms RTT N=3 model, hosts on their own machines: dispatcher/);
 		t.regex(run.stdout, /model CLI: [\d.]+ s, bound by (controller CPU|round trips)/);
+		t.regex(run.stdout, /50 ms RTT N=3 CLI: .*per host 4\.0 in 1\.0 connections \(TCP, TLS 1\.3 handshake, describe, run\)/, 'a run on several hosts describes them first');
+		// Dialled early, the handshake's last flight leaves before the request; with no ticket flight it is still 3.
+		t.regex(run.stdout, /50 ms RTT one-shot CLI: [\d.]+ s; 3 round trips in 1 connections/);
 		if (typeof ssh === 'string') {
 			t.regex(run.stdout, /ssh and parallel-ssh skipped/);
 		} else {
