@@ -14,9 +14,8 @@
  */
 import {createHash, X509Certificate, type KeyObject} from 'node:crypto';
 import {certificateFacts} from '../source/pki/certificate-facts.js';
-import {decodeRequest} from '../source/protocol/decode.js';
 import type {ProtocolErrorCode, RequestFrame} from '../source/protocol/frames.js';
-import {bytesSigned, openRequest, requestLine, signedBytes, type RequestBody, type RequestEnvelope} from '../source/protocol/relay-envelope.js';
+import {bytesSigned, decodeRequestEnvelope, openRequest, signedBytes, type RequestBody, type RequestEnvelope} from '../source/protocol/relay-envelope.js';
 import {openSealedArgs} from '../source/protocol/sealed-args.js';
 import type {SecretArgs} from '../source/protocol/secret-args.js';
 import {checkControllerCertificate, type PeerVerdict} from './peer-check.js';
@@ -89,7 +88,7 @@ export function acceptRequest(text: string, context: AcceptContext): Accepted | 
 		return refuse('forbidden', unsealed.reason);
 	}
 
-	const decoded = decodeRequest(requestLine(unsealed.env));
+	const decoded = decodeRequestEnvelope(unsealed.env, env.sealed === undefined ? opened.bytes : undefined);
 	if (!decoded.ok) {
 		return refuse(decoded.error.code, decoded.error.message);
 	}

@@ -23,8 +23,7 @@ export const sha256Pattern = /^[\da-f]{64}$/;
 type Build<F> = (fields: Fields, fail: Fail) => F | ProtocolError;
 
 export function decodeWith<F>(line: string, maxBytes: number, build: Build<F>, options: {unknownIdOnErrors?: boolean} = {}): Decoded<F> {
-	let id = unknownRequestId;
-	const fail: Fail = (code, message) => ({code, message, id});
+	const fail: Fail = (code, message) => ({code, message, id: unknownRequestId});
 	if (utf8Bytes(line) > maxBytes) {
 		return {ok: false, error: fail('too-large', `frame is larger than ${maxBytes} bytes`)};
 	}
@@ -34,7 +33,17 @@ export function decodeWith<F>(line: string, maxBytes: number, build: Build<F>, o
 		return {ok: false, error: fail('malformed', parsed.reason)};
 	}
 
-	const fields = parsed.value;
+	return decodeParsed(parsed.value, build, options);
+}
+
+/**
+ * The checks after the parse, on a value JSON.parse made (or one equal to it: what a relay
+ * envelope's parsed body becomes, read from the message parsed once — relay-envelope.ts). Whoever
+ * passes it has applied the size limit and safeJsonParse's depth and key checks already.
+ */
+export function decodeParsed<F>(fields: unknown, build: Build<F>, options: {unknownIdOnErrors?: boolean} = {}): Decoded<F> {
+	let id = unknownRequestId;
+	const fail: Fail = (code, message) => ({code, message, id});
 	if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) {
 		return {ok: false, error: fail('malformed', 'a frame must be a JSON object')};
 	}

@@ -13,7 +13,7 @@ import {
 	type SignedHead,
 	type TokenClaim,
 } from './frames.js';
-import {decodeWith, serialPattern, sha256Pattern, type Decoded, type Fail, type Fields, type ProtocolError} from './decode-frame.js';
+import {decodeParsed, decodeWith, serialPattern, sha256Pattern, type Decoded, type Fail, type Fields, type ProtocolError} from './decode-frame.js';
 import {isApprovalClaim, isSignedHead, isTokenClaim} from './decode-claims.js';
 import {hasControl, hasNul} from './text-checks.js';
 
@@ -23,23 +23,30 @@ type CallerFrameType = 'cancel' | 'status' | 'renew' | 'unpair';
 
 /** Decode one line sent by a controller. Returns a typed frame or a protocol error; never throws. */
 export function decodeRequest(line: string): Decoded<RequestFrame> {
-	return decodeWith(line, limits.requestFrameBytes, (fields, fail) => {
-		const {msg, ts, type} = fields;
-		if (typeof msg !== 'string' || !requestIdPattern.test(msg)) {
-			return fail('malformed', 'field "msg" must be a message id');
-		}
+	return decodeWith(line, limits.requestFrameBytes, buildRequest);
+}
 
-		if (typeof ts !== 'number' || !Number.isSafeInteger(ts)) {
-			return fail('malformed', 'field "ts" must be a timestamp in milliseconds');
-		}
+/** Decode a request frame already parsed (decodeParsed: the caller applied the size limit and the parse's checks). */
+export function decodeRequestFields(fields: Fields): Decoded<RequestFrame> {
+	return decodeParsed(fields, buildRequest);
+}
 
-		const decoder = typeof type === 'string' && Object.hasOwn(requestDecoders, type) ? requestDecoders[type as RequestFrame['type']] : undefined;
-		if (decoder === undefined) {
-			return fail('unknown-type', `unknown request type ${JSON.stringify(type)}`);
-		}
+function buildRequest(fields: Fields, fail: Fail): RequestFrame | ProtocolError {
+	const {msg, ts, type} = fields;
+	if (typeof msg !== 'string' || !requestIdPattern.test(msg)) {
+		return fail('malformed', 'field "msg" must be a message id');
+	}
 
-		return decoder(fields, {v: protocolVersion, id: fields['id'] as string, msg, ts}, fail);
-	});
+	if (typeof ts !== 'number' || !Number.isSafeInteger(ts)) {
+		return fail('malformed', 'field "ts" must be a timestamp in milliseconds');
+	}
+
+	const decoder = typeof type === 'string' && Object.hasOwn(requestDecoders, type) ? requestDecoders[type as RequestFrame['type']] : undefined;
+	if (decoder === undefined) {
+		return fail('unknown-type', `unknown request type ${JSON.stringify(type)}`);
+	}
+
+	return decoder(fields, {v: protocolVersion, id: fields['id'] as string, msg, ts}, fail);
 }
 
 const requestDecoders: Record<RequestFrame['type'], RequestDecoder> = {

@@ -13,7 +13,7 @@ import {
 	type ResponseFrame,
 	type ScriptDescription,
 } from './frames.js';
-import {decodeWith, serialPattern, sha256Pattern, type Decoded, type Fail, type Fields, type ProtocolError} from './decode-frame.js';
+import {decodeParsed, decodeWith, serialPattern, sha256Pattern, type Decoded, type Fail, type Fields, type ProtocolError} from './decode-frame.js';
 import {isSignedHead, isStringRecord} from './decode-claims.js';
 
 type ResponseHead = {v: typeof protocolVersion; id: string};
@@ -21,15 +21,22 @@ type ResponseDecoder = (fields: Fields, head: ResponseHead, fail: Fail) => Respo
 
 /** Decode one line sent by an agent. Returns a typed frame or a protocol error; never throws. */
 export function decodeResponse(line: string): Decoded<ResponseFrame> {
-	return decodeWith(line, limits.responseFrameBytes, (fields, fail) => {
-		const type = fields['type'];
-		const decoder = typeof type === 'string' && Object.hasOwn(responseDecoders, type) ? responseDecoders[type as ResponseFrame['type']] : undefined;
-		if (decoder === undefined) {
-			return fail('unknown-type', `unknown response type ${JSON.stringify(type)}`);
-		}
+	return decodeWith(line, limits.responseFrameBytes, buildResponse, {unknownIdOnErrors: true});
+}
 
-		return decoder(fields, {v: protocolVersion, id: fields['id'] as string}, fail);
-	}, {unknownIdOnErrors: true});
+/** Decode a response frame already parsed (decodeParsed: the caller applied the size limit and the parse's checks). */
+export function decodeResponseFields(fields: Fields): Decoded<ResponseFrame> {
+	return decodeParsed(fields, buildResponse, {unknownIdOnErrors: true});
+}
+
+function buildResponse(fields: Fields, fail: Fail): ResponseFrame | ProtocolError {
+	const type = fields['type'];
+	const decoder = typeof type === 'string' && Object.hasOwn(responseDecoders, type) ? responseDecoders[type as ResponseFrame['type']] : undefined;
+	if (decoder === undefined) {
+		return fail('unknown-type', `unknown response type ${JSON.stringify(type)}`);
+	}
+
+	return decoder(fields, {v: protocolVersion, id: fields['id'] as string}, fail);
 }
 
 const responseDecoders: Record<ResponseFrame['type'], ResponseDecoder> = {

@@ -35,6 +35,9 @@
 import {createHash, createPrivateKey, createPublicKey, randomBytes, sign, verify, type KeyObject} from 'node:crypto';
 import canonicalize from 'canonicalize';
 import {limits, protocolVersion, requestIdPattern, type RequestFrame, type ResponseFrame, type SignedHead} from './frames.js';
+import {decodeRequest, decodeRequestFields} from './decode-request.js';
+import {decodeResponse, decodeResponseFields} from './decode-response.js';
+import type {Decoded} from './decode-frame.js';
 import {safeJsonParse} from './safe-json.js';
 import {isSealedArgs, type SealedArgs} from './sealed-args.js';
 import {isAgentName} from './text-checks.js';
@@ -100,6 +103,8 @@ export type ReplyMessage = {env: ReplyEnvelope; sig?: string};
 /** The reply frames an agent sends without a signature: the chain's next signed reply covers them. */
 export const unsignedReplyTypes: ReadonlySet<string> = new Set(['started', 'stdout', 'stderr', 'ack']);
 
+const signedPrefix = 'xi-exec relay v1\n';
+
 /** The bytes a signature covers. */
 export function signedBytes(env: AnyEnvelope): Buffer {
 	const text = canonicalize(env);
@@ -107,7 +112,7 @@ export function signedBytes(env: AnyEnvelope): Buffer {
 		throw new TypeError('envelope cannot be canonicalised');
 	}
 
-	return Buffer.from(`xi-exec relay v1\n${text}`);
+	return Buffer.from(`${signedPrefix}${text}`);
 }
 
 /** The hash that names an envelope in a chain (`req`, `prev`): SHA-256 of its signed bytes, hex. */
@@ -147,18 +152,22 @@ export function sealMessage(env: AnyEnvelope, signer: Signer): string {
 }
 
 /**
- * One broker message and the envelope's hash (envelopeHash), from one canonicalisation. Without
- * a signer, the message has no `sig`: a reply that a later signed reply in its chain covers.
+ * One broker message and the envelope's hash (envelopeHash), from one canonicalisation: the
+ * message holds the envelope as those very canonical bytes (canonical JSON is JSON), so it is
+ * not written a second time. Without a signer, the message has no `sig`: a reply that a later
+ * signed reply in its chain covers.
  */
 export function sealEnvelope(env: RequestEnvelope | ReplyEnvelope | PresenceEnvelope, signer?: Signer): {text: string; hash: string} {
 	const bytes = signedBytes(env);
 	const hash = createHash('sha256').update(bytes).digest('hex');
+	const canonical = bytes.toString('utf8', signedPrefix.length);
 	if (!signer) {
-		return {text: JSON.stringify({env}), hash};
+		return {text: `{"env":${canonical}}`, hash};
 	}
 
+	// Base64 needs no escaping in a JSON string.
 	const sig = sign('sha256', bytes, signer.key).toString('base64');
-	return {text: JSON.stringify({env, sig, ...(signer.certificateDer ? {cert: signer.certificateDer.toString('base64')} : {})}), hash};
+	return {text: `{"env":${canonical},"sig":"${sig}"${signer.certificateDer ? `,"cert":"${signer.certificateDer.toString('base64')}"` : ''}}`, hash};
 }
 
 /** Whether `sig` signs these bytes (signedBytes) with this key; never throws. */
@@ -202,7 +211,8 @@ export function certificateKey(pem: string): KeyObject {
 	return key;
 }
 
-export type Opened<E> = {ok: true; message: SignedMessage<E>} | {ok: false; reason: string; id?: string};
+/** A message's shape checked; `bytes`: its size in UTF-8, which bounds the frame it carries (decodeRequestEnvelope). */
+export type Opened<E> = {ok: true; message: SignedMessage<E>; bytes: number} | {ok: false; reason: string; id?: string};
 
 const hexPattern = /^[\da-f]+$/;
 const base64Pattern = /^[A-Za-z\d+/]+={0,2}$/;
@@ -212,8 +222,9 @@ const isHex = (value: unknown, length?: number): value is string => typeof value
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** The shape of a message, before any trust: JSON, size, the envelope's fields. Never throws. `sig` may be absent only when `unsigned` allows it. */
-function openMessage(text: string, maxBytes: number, unsigned = false): {ok: true; env: Record<string, unknown>; sig?: string; cert?: string} | {ok: false; reason: string; id?: string} {
-	if (Buffer.byteLength(text) > maxBytes) {
+function openMessage(text: string, maxBytes: number, unsigned = false): {ok: true; env: Record<string, unknown>; sig?: string; cert?: string; bytes: number} | {ok: false; reason: string; id?: string} {
+	const bytes = Buffer.byteLength(text);
+	if (bytes > maxBytes) {
 		return {ok: false, reason: `message is larger than ${maxBytes} bytes`};
 	}
 
@@ -269,7 +280,7 @@ function openMessage(text: string, maxBytes: number, unsigned = false): {ok: tru
 		return fail('field "body" must be an object');
 	}
 
-	return {ok: true, env, ...(sig === undefined ? {} : {sig}), ...(cert === undefined ? {} : {cert})};
+	return {ok: true, env, ...(sig === undefined ? {} : {sig}), ...(cert === undefined ? {} : {cert}), bytes};
 }
 
 /** A request message's shape (nothing about its signer is trusted yet). */
@@ -310,11 +321,11 @@ export function openRequest(text: string): Opened<RequestEnvelope> {
 		return fail('field "sealed" must be a run\'s sealed arguments {positions, epk, iv, data}');
 	}
 
-	return {ok: true, message: {env: env as RequestEnvelope, sig: opened.sig!, cert: opened.cert}};
+	return {ok: true, message: {env: env as RequestEnvelope, sig: opened.sig!, cert: opened.cert}, bytes: opened.bytes};
 }
 
 /** A reply message's shape (with or without `sig`). */
-export function openReply(text: string): {ok: true; message: ReplyMessage} | {ok: false; reason: string; id?: string} {
+export function openReply(text: string): {ok: true; message: ReplyMessage; bytes: number} | {ok: false; reason: string; id?: string} {
 	const opened = openMessage(text, limits.responseFrameBytes + relayLimits.envelopeOverheadBytes, true);
 	if (!opened.ok) {
 		return opened;
@@ -330,16 +341,39 @@ export function openReply(text: string): {ok: true; message: ReplyMessage} | {ok
 		return fail('fields "req" and "prev" must be SHA-256 hashes in hex');
 	}
 
-	return {ok: true, message: {env: env as ReplyEnvelope, ...(opened.sig === undefined ? {} : {sig: opened.sig})}};
+	return {ok: true, message: {env: env as ReplyEnvelope, ...(opened.sig === undefined ? {} : {sig: opened.sig})}, bytes: opened.bytes};
+}
+
+/** The request frame an envelope carries: the fields of the line the direct-TLS decoder reads. */
+function requestFields(env: RequestEnvelope): Record<string, unknown> {
+	const body = env.head && env.body.type === 'run' ? {...env.body, controllerHead: env.head} : env.body;
+	return {...body, v: protocolVersion, id: env.id, msg: env.nonce, ts: env.iat};
 }
 
 /** The request frame an envelope carries, as the line the direct-TLS decoder reads. */
 export function requestLine(env: RequestEnvelope): string {
-	const body = env.head && env.body.type === 'run' ? {...env.body, controllerHead: env.head} : env.body;
-	return JSON.stringify({...body, v: protocolVersion, id: env.id, msg: env.nonce, ts: env.iat});
+	return JSON.stringify(requestFields(env));
 }
 
 /** The response frame a reply carries, as the line the direct-TLS decoder reads. */
 export function replyLine(env: ReplyEnvelope): string {
 	return JSON.stringify({...env.body, v: protocolVersion});
+}
+
+/**
+ * The request frame an envelope carries, decoded with the direct-TLS decoder's checks. The line
+ * (requestLine) holds a part of the message's bytes, each value written as the message writes it
+ * or shorter: when the message (`messageBytes`, as opened) fits a request frame, so does the line,
+ * and the envelope's body, parsed once with the message, is decoded as it is (the same value a
+ * parse of the line would give). A larger message, or an envelope whose sealed arguments were
+ * opened into it (`messageBytes` undefined: they may be longer than their sealed form), has its
+ * line made and decoded whole, with the frame's size limit.
+ */
+export function decodeRequestEnvelope(env: RequestEnvelope, messageBytes: number | undefined): Decoded<RequestFrame> {
+	return messageBytes !== undefined && messageBytes <= limits.requestFrameBytes ? decodeRequestFields(requestFields(env)) : decodeRequest(requestLine(env));
+}
+
+/** The response frame a reply carries, decoded as decodeRequestEnvelope decodes a request's (without sealed arguments). */
+export function decodeReplyEnvelope(env: ReplyEnvelope, messageBytes: number): Decoded<ResponseFrame> {
+	return messageBytes <= limits.responseFrameBytes ? decodeResponseFields({...env.body, v: protocolVersion}) : decodeResponse(replyLine(env));
 }

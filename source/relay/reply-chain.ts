@@ -14,9 +14,8 @@
  */
 import type {KeyObject} from 'node:crypto';
 import {createHash} from 'node:crypto';
-import {decodeResponse} from '../protocol/decode.js';
 import type {ResponseFrame} from '../protocol/frames.js';
-import {bytesSigned, certificateKey, openReply, replyLine, signedBytes, unsignedReplyTypes} from '../protocol/relay-envelope.js';
+import {bytesSigned, certificateKey, decodeReplyEnvelope, openReply, signedBytes, unsignedReplyTypes} from '../protocol/relay-envelope.js';
 
 export type ReplyVerdict =
 	/** Signed replies, with the unsigned ones before them that the signature covers, in chain order. */
@@ -94,7 +93,7 @@ export class ReplyChains {
 			return {kind: 'refused', reason: `a gap in the agent's replies: expected reply ${chain.seq + 1}, got ${env.seq}${env.seq === chain.seq + 1 ? ' chained to another reply' : ''} (replies were dropped, reordered or altered on the way)`};
 		}
 
-		const decoded = decodeResponse(replyLine(env));
+		const decoded = decodeReplyEnvelope(env, opened.bytes);
 		if (!decoded.ok) {
 			return {kind: 'refused', reason: `the agent's reply is malformed: ${decoded.error.message}`};
 		}

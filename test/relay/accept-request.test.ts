@@ -62,6 +62,14 @@ test('a request signed by the pinned controller for this agent is accepted as th
 	}
 });
 
+test('a message over a frame\'s limit whose frame is within it is accepted: only the frame is held to it', t => {
+	const args = ['x'.repeat(limits.requestFrameBytes - 400)];
+	const message = sealed(envelope({body: {...run, args}}));
+	t.true(Buffer.byteLength(message) > limits.requestFrameBytes, 'the message is over a frame\'s limit');
+	const verdict = acceptRequest(message, context());
+	t.true(verdict.ok && verdict.frame.type === 'run' && verdict.frame.args[0] === args[0]);
+});
+
 test('the controller audit head in the envelope reaches the run frame', t => {
 	const head = {log: 'controller', seq: 3, hash: 'ab'.repeat(32), signature: 'c2ln', keyId: 'k1'};
 	const verdict = acceptRequest(sealed(envelope({head})), context());
@@ -104,6 +112,9 @@ const refusals: Case[] = [
 	{title: 'a sequence number of zero', message: () => sealed(envelope({seq: 0})), code: 'malformed', reason: 'field "seq" must be a positive integer'},
 	{title: 'a frame over the size limit', message: () => sealed(envelope({body: {...run, args: ['x'.repeat(80 * 1024)]}})), code: 'malformed', reason: /^message is larger than/},
 	{title: 'a prototype-poisoning key', message: () => sealed(envelope()).replace('"body":{', '"body":{"__proto__":{"x":1},'), code: 'malformed', reason: /__proto__/},
+	// Within the envelope's overhead, the frame it carries is still held to a frame's limit.
+	{title: 'a message within the envelope\'s overhead whose frame is over the frame limit', message: () => sealed(envelope({body: {...run, args: ['x'.repeat(limits.requestFrameBytes)]}})), code: 'too-large', reason: `frame is larger than ${limits.requestFrameBytes} bytes`},
+	{title: 'the same, its frame over the limit in escaped characters', message: () => sealed(envelope({body: {...run, args: ['\u0001'.repeat(limits.requestFrameBytes / 6)]}})), code: 'too-large', reason: `frame is larger than ${limits.requestFrameBytes} bytes`},
 ];
 
 for (const c of refusals) {

@@ -161,8 +161,10 @@ for (const refusal of refusals) {
 		t.is(a.published.length, refusal.replies);
 		t.is(a.executions.length, 0, 'nothing ran');
 		for (const {text} of a.published) {
-			t.regex(text, /"type":"error".*"message":"refused: /);
-			t.true('sig' in (JSON.parse(text) as object), 'the refusal is signed');
+			const message = JSON.parse(text) as {env: ReplyEnvelope; sig?: string};
+			t.like(message.env.body, {type: 'error'});
+			t.regex((message.env.body as {message: string}).message, /^refused: /);
+			t.truthy(message.sig, 'the refusal is signed');
 		}
 	});
 }
