@@ -1,8 +1,9 @@
 /**
  * One batch on the disk: reads what batch-plan.ts needs (the file's tail when it changed, the
  * newest rotated file), does what the plan says — the seal and the rename of a full file, one
- * write() and one fsync of the batch's text, an fsync of the directory for a new file — and
- * returns the state to keep only when all of it succeeded. The caller holds the file lock.
+ * write() of the batch's text — under the caller's file lock, then (`settle`, after the lock)
+ * one fsync of that text on the thread pool and an fsync of the directory for a new file. The
+ * state to keep is returned only when all of it succeeded.
  */
 import {closeSync, fstatSync, openSync, readSync} from 'node:fs';
 import {basename, dirname} from 'node:path';
@@ -20,13 +21,22 @@ export type WriterState = {chain: ChainState; known: string};
 
 export type BatchWritten = {state: WriterState; results: Array<AuditRecord | Error>; written: AuditRecord[]};
 
+/** A batch written but not yet on the disk: `settle` makes it durable (see writeBatchToFile). */
+export type BatchPending = {settle: () => Promise<BatchWritten>};
+
 /**
- * Writes a batch in one write(), continuing the chain from the file's real tail. Returns each
- * item's record (or why that record alone cannot be written), every record written (automatic
- * checkpoints included) and the state after it. Throws when the file cannot be written: nothing
- * of the batch counts then, and the caller keeps its state but forgets `known`.
+ * Writes a batch in one write(), continuing the chain from the file's real tail; the caller holds
+ * the file lock for this synchronous call only. `settle` (after the lock is released) fsyncs the
+ * batch off the event loop: a process serving many connections is not stalled by the disk (at
+ * 1,000 hosts, a controller's synchronous fsync per batch made handshakes miss their 5 s), and what
+ * is appended meanwhile goes together in the next batch. Another writer may append after our
+ * lines before they are fsynced; its own fsync flushes ours with them, and no caller learns of a
+ * record before the fsync that covers it returns. `settle` resolves to each item's record (or why
+ * that record alone cannot be written), every record written (automatic checkpoints included) and
+ * the state after it. Either step throws when the file cannot be written: nothing of the batch
+ * counts then, and the caller keeps its state but forgets `known`.
  */
-export function writeBatchToFile(path: string, state: WriterState, batch: readonly BatchItem[], options: {rotateBytes: number; fs: DurableFs; ports: RecordPorts}): BatchWritten {
+export function writeBatchToFile(path: string, state: WriterState, batch: readonly BatchItem[], options: {rotateBytes: number; fs: DurableFs; ports: RecordPorts}): BatchPending {
 	const {fs, ports} = options;
 	// 'a+', not 'a': readTail reads the tail through this descriptor (EBADF on a write-only one).
 	let fd = openSync(path, 'a+', 0o600);
@@ -55,16 +65,26 @@ export function writeBatchToFile(path: string, state: WriterState, batch: readon
 		}
 
 		const planned = planRecords(plan, batch, ports);
-		// Durable before any caller learns its record was written (and acts on it): one fsync per batch.
 		writeAll(fs, fd, planned.text);
-		fs.fsync(fd);
-		if (newFile) {
-			// A new file: its name must reach the disk too.
-			syncDirectory(dirname(path), fs);
-		}
-
 		const after = fstatSync(fd);
-		return {state: {chain: planned.state, known: `${after.ino}:${after.size}`}, results: planned.results, written: planned.written};
+		const written = fd;
+		fd = -1;
+		return {
+			async settle() {
+				try {
+					// Durable before any caller learns its record was written (and acts on it): one fsync per batch.
+					await fs.fsyncInPool(written);
+					if (newFile) {
+						// A new file: its name must reach the disk too.
+						syncDirectory(dirname(path), fs);
+					}
+				} finally {
+					closeSync(written);
+				}
+
+				return {state: {chain: planned.state, known: `${after.ino}:${after.size}`}, results: planned.results, written: planned.written};
+			},
+		};
 	} finally {
 		if (fd >= 0) {
 			closeSync(fd);

@@ -3,9 +3,10 @@
  * per batch to a file opened O_APPEND with mode 0600, under a cross-process lock (each batch takes
  * io/brief-lock.ts's for its synchronous write; the agent daemon holds proper-lockfile's, the same
  * lock directory, for its life), so lines never interleave and the chain is continued from the
- * file's real tail. A signed checkpoint
- * is written every `checkpointEvery` records, every `checkpointIntervalMs`, and at close. When a
- * record cannot be written the caller gets an error and must refuse to act (fail closed).
+ * file's real tail; then one fsync, off the event loop, before any append of the batch resolves
+ * (what is appended meanwhile waits for the next batch). A signed checkpoint is written every
+ * `checkpointEvery` records, every `checkpointIntervalMs`, and at close. When a record cannot be
+ * written the caller gets an error and must refuse to act (fail closed).
  *
  * Rotation by size: once the file holds `rotateBytes`, the next batch seals it with a checkpoint,
  * renames it to `NAME.N` (log-files.ts) and starts a new file whose first record, `log.continued`,
@@ -21,7 +22,7 @@ import {withBriefLock} from '../io/brief-lock.js';
 import {nodeFs, type DurableFs} from '../io/durable-fs.js';
 import type {SignedHead} from '../protocol/frames.js';
 import {emptyChain, type BatchItem, type RecordPorts} from './batch-plan.js';
-import {writeBatchToFile, type WriterState} from './batch-file.js';
+import {writeBatchToFile, type BatchWritten, type WriterState} from './batch-file.js';
 import type {CheckpointSigner} from './checkpoint.js';
 import {defaultRotateBytes} from './log-files.js';
 import type {AuditFields, AuditRecord, AuditSide, ChainHead} from './record.js';
@@ -67,28 +68,34 @@ export function openAuditLog(options: AuditLogOptions): AuditLog {
 	let heldLock: Promise<Release> | undefined;
 
 	async function write(batch: BatchItem[]): Promise<Array<AuditRecord | Error>> {
-		let written: AuditRecord[] = [];
-		let results: Array<AuditRecord | Error> = [];
+		// Nothing of a failed batch counts: the next one re-reads the file's real tail (a torn line included).
+		const failed = (error: unknown) => {
+			state = {...state, known: ''};
+			return failure(options.path, error);
+		};
+
 		const writeBatch = () => {
 			try {
-				({state, written, results} = writeBatchToFile(options.path, state, batch, file));
+				return writeBatchToFile(options.path, state, batch, file);
 			} catch (error) {
-				// Nothing of a failed batch counts: the next one re-reads the file's real tail (a torn line included).
-				state = {...state, known: ''};
-				throw failure(options.path, error);
+				throw failed(error);
 			}
 		};
 
-		if (heldLock) {
-			writeBatch();
-		} else {
-			await withBriefLock(options.path, writeBatch).catch((error: unknown) => {
-				throw (error as NodeJS.ErrnoException).code === 'ELOCKED' ? new XiError('AUDIT_UNAVAILABLE', `Cannot lock the audit log ${options.path}: ${(error as Error).message}.`, {cause: error}) : failure(options.path, error);
-			});
+		// The lock covers the write; the fsync follows it, off the event loop (batch-file.ts).
+		const pending = heldLock ? writeBatch() : await withBriefLock(options.path, writeBatch).catch((error: unknown) => {
+			throw (error as NodeJS.ErrnoException).code === 'ELOCKED' ? new XiError('AUDIT_UNAVAILABLE', `Cannot lock the audit log ${options.path}: ${(error as Error).message}.`, {cause: error}) : failure(options.path, error);
+		});
+		let settled: BatchWritten;
+		try {
+			settled = await pending.settle();
+		} catch (error) {
+			throw failed(error);
 		}
 
-		deliver(written, options);
-		return results.map(result => (result instanceof Error ? failure(options.path, result) : result));
+		state = settled.state;
+		deliver(settled.written, options);
+		return settled.results.map(result => (result instanceof Error ? failure(options.path, result) : result));
 	}
 
 	const queue = createBatchQueue<BatchItem, AuditRecord>(write, async () => heldLock?.catch(() => undefined));

@@ -7,8 +7,9 @@
  * a test can record the order of the calls.
  */
 import {randomBytes} from 'node:crypto';
-import {chmodSync, closeSync, constants, fsyncSync, openSync, renameSync, rmSync, writeSync} from 'node:fs';
+import {chmodSync, closeSync, constants, fsync, fsyncSync, openSync, renameSync, rmSync, writeSync} from 'node:fs';
 import {basename, dirname, join} from 'node:path';
+import {promisify} from 'node:util';
 
 export type DurableFs = {
 	/** Opens for writing; `exclusive` fails when the file exists, `append` adds at its end. */
@@ -18,6 +19,11 @@ export type DurableFs = {
 	write: (fd: number, data: string) => number;
 	chmod: (path: string, mode: number) => void;
 	fsync: (fd: number) => void;
+	/**
+	 * The same fsync on libuv's thread pool: the event loop goes on meanwhile (the audit log's
+	 * batches, where a synchronous fsync per batch stalled every connection of a busy process).
+	 */
+	fsyncInPool: (fd: number) => Promise<void>;
 	close: (fd: number) => void;
 	rename: (from: string, to: string) => void;
 	remove: (path: string) => void;
@@ -29,6 +35,7 @@ export const nodeFs: DurableFs = {
 	write: (fd, data) => writeSync(fd, data),
 	chmod: chmodSync,
 	fsync: fsyncSync,
+	fsyncInPool: promisify(fsync),
 	close: closeSync,
 	rename: renameSync,
 	remove: path => {

@@ -66,6 +66,13 @@ function failingFs(): DurableFs & {arm: (failure: Failure, skip?: number) => voi
 
 			nodeFs.fsync(fd);
 		},
+		async fsyncInPool(fd) {
+			if (trip('fsync')) {
+				throw error('EIO');
+			}
+
+			await nodeFs.fsyncInPool(fd);
+		},
 		rename(from, to) {
 			if (trip('rename')) {
 				throw error('EACCES');

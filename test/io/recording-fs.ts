@@ -33,6 +33,10 @@ export function recordingFs(): RecordingFs {
 			port.calls.push(`fsync ${names.get(fd) ?? 'fd'}`);
 			nodeFs.fsync(fd);
 		},
+		async fsyncInPool(fd) {
+			port.calls.push(`fsync ${names.get(fd) ?? 'fd'}`);
+			await nodeFs.fsyncInPool(fd);
+		},
 		close(fd) {
 			port.calls.push(`close ${names.get(fd) ?? 'fd'}`);
 			names.delete(fd);
