@@ -14,6 +14,7 @@ import {parseHostPort} from '../io/address.js';
 import {checkAgentIdentity, dialAgent, presentedCertificate} from './agent-identity.js';
 import {exchangeEnding, terminalTypes, type ExchangeEnd, type RequestWithoutEnvelope} from './exchange-end.js';
 import type {ConnectionHold} from './held-connections.js';
+import {afterOwnTime} from './loop-stalls.js';
 
 export type TlsTarget = {name: string; address: string};
 
@@ -118,7 +119,9 @@ function exchangeOn(target: TlsTarget, request: RequestWithoutEnvelope, options:
 	return new Promise(resolve => {
 		let secured = false;
 		let started = false;
+		let stopConnectTimer: () => void = () => undefined;
 		const ending = exchangeEnding(resolve, end => {
+			stopConnectTimer();
 			socket.off('data', onData).off('error', onError).off('close', onClose);
 			const keep = end.kind === 'terminal' && end.frame.type === 'description' && end.frame.openForRun === true && options.hold?.offer(target.name, socket);
 			if (!keep) {
@@ -129,7 +132,8 @@ function exchangeOn(target: TlsTarget, request: RequestWithoutEnvelope, options:
 
 		const socket: TLSSocket = held ?? dialAgent(address, options.tls, target.name, options.revoked);
 
-		ending.after(options.connectTimeoutMs, () => {
+		// Counted in the loop's own time: a controller too busy to read the agent's answer does not call it unreachable.
+		stopConnectTimer = afterOwnTime(options.connectTimeoutMs, ending.after, () => {
 			if (!secured) {
 				finish({kind: 'unreachable', reason: `no TLS connection to ${target.address} within ${options.connectTimeoutMs / 1000} s`});
 			}
@@ -151,6 +155,7 @@ function exchangeOn(target: TlsTarget, request: RequestWithoutEnvelope, options:
 
 		const onSecured = () => {
 			secured = true;
+			stopConnectTimer();
 			ending.after(options.deadlineMs, () => {
 				finish({kind: 'deadline'});
 			});

@@ -1,0 +1,77 @@
+/**
+ * Time that counts against an agent: wall time minus the time this process's event loop could not
+ * run (busy with other connections' callbacks, starved of CPU, blocked in a system call). A
+ * connect timeout measured in it says the agent did not answer, not that the controller was busy:
+ * at 1,000 hosts, --parallel 256, load 20 on 2 cores, one poll phase of 256 handshakes took the
+ * CLI 5-7 s of wall time, and every connect timer that expired meanwhile fired (timers run before
+ * the poll phase that would read the answers already waiting) with the agents' answers unread.
+ *
+ * A repeating timer (every `tickMs`, unref'd, running only while someone waits) counts how late it
+ * fires; lateness is stall. `ownNow()` also counts the stall still under way, so a timer that fires
+ * right after one sees it before the next tick does.
+ */
+import {performance} from 'node:perf_hooks';
+
+const tickMs = 50;
+
+let stalledMs = 0;
+let lastTick = 0;
+let waiting = 0;
+let ticker: NodeJS.Timeout | undefined;
+
+function tick(): void {
+	const now = performance.now();
+	stalledMs += Math.max(0, now - lastTick - tickMs);
+	lastTick = now;
+}
+
+/** Milliseconds of the loop's own time so far: only differences of two readings mean anything. */
+export function ownNow(): number {
+	const now = performance.now();
+	return now - stalledMs - (ticker ? Math.max(0, now - lastTick - tickMs) : 0);
+}
+
+/** Counts stalls until the returned function is called (nested users share one timer). */
+function watchStalls(): () => void {
+	if (waiting++ === 0) {
+		lastTick = performance.now();
+		ticker = setInterval(tick, tickMs);
+		ticker.unref();
+	}
+
+	let stopped = false;
+	return () => {
+		if (stopped) {
+			return;
+		}
+
+		stopped = true;
+		if (--waiting === 0) {
+			clearInterval(ticker);
+			ticker = undefined;
+		}
+	};
+}
+
+/**
+ * Calls `then` once `ms` of the loop's own time has passed (later in wall time after a stall);
+ * `schedule` sets each wall-clock timer (an exchange's `after`, which clears them when it ends).
+ * Returns a function that stops watching; call it when the wait no longer matters.
+ */
+export function afterOwnTime(ms: number, schedule: (ms: number, then: () => void) => void, then: () => void): () => void {
+	const stop = watchStalls();
+	const start = ownNow();
+	const check = () => {
+		const left = ms - (ownNow() - start);
+		if (left >= 1) {
+			schedule(left, check);
+			return;
+		}
+
+		stop();
+		then();
+	};
+
+	schedule(ms, check);
+	return stop;
+}
