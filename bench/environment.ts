@@ -8,10 +8,11 @@ import {repoRoot} from './hosts.js';
 export type Settings = {sizes: number[]; repetitions: number; workers: number; parallel: number; delayMs: number; relay: boolean; spawn: boolean; only?: ReadonlySet<Section>};
 
 /**
- * The parts of the bench BENCH_ONLY can choose (fan-out includes the relay rows; cli-rss is the
+ * The parts of the bench BENCH_ONLY can choose (fan-out includes the relay's fan-out rows, relay
+ * its dry runs cold and warm against direct TLS: measure-relay.ts; cli-rss is the
  * built CLI on every agent at N ≥ 1000 with its peak RSS); `threads` runs only when named.
  */
-export const sections = ['fan-out', 'cli-rss', 'latency', 'console', 'ssh', 'start', 'rss', 'release', 'durability', 'threads'] as const;
+export const sections = ['fan-out', 'relay', 'cli-rss', 'latency', 'console', 'ssh', 'start', 'rss', 'release', 'durability', 'threads'] as const;
 export type Section = typeof sections[number];
 
 function onlySections(): ReadonlySet<Section> | undefined {

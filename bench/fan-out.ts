@@ -7,8 +7,10 @@
  *     certificates and host processes; for N = 100 also the real built CLI and parallel-ssh; for
  *     N ≥ 1000 the built CLI on every agent with its peak RSS;
  *   - the same agents over the relay (one local nats-server, a relay agent per agent with its own
- *     broker connection: relay-host.ts), and a dry run (no spawn) over both transports, with the
- *     controller's CPU per agent (measure-fan-out.ts);
+ *     broker connection: relay-host.ts), with the controller's CPU per agent (measure-fan-out.ts);
+ *   - the relay against direct TLS in dry runs (no spawn: what the transport costs), cold (a CLI
+ *     run) and warm (a held client context, as serve and the API), each against direct TLS in the
+ *     same state, with CPU per agent by side (measure-relay.ts);
  *   - with BENCH_ONLY=threads, the dispatcher over one worker thread per core (measure-threads.ts);
  *   - the same at N = 100, and the one-shot against `ssh host true`, through a delaying proxy
  *     (25 ms each way) in front of every agent, floor server and sshd, with round trips counted
@@ -26,7 +28,7 @@
  *
  * Settings (environment): BENCH_SIZES=10,100,1000 BENCH_REPS=5 BENCH_WORKERS=4 BENCH_PARALLEL=256
  * BENCH_DELAY_MS=25 (one way; 0 leaves out the delayed runs); BENCH_RELAY=0 (no relay rows);
- * BENCH_ONLY=fan-out,cli-rss,latency,console,ssh,start,rss,release,durability,threads (some sections only);
+ * BENCH_ONLY=fan-out,relay,cli-rss,latency,console,ssh,start,rss,release,durability,threads (some sections only);
  * BENCH_FLEET_CACHE=DIR (where minted fleets are kept between runs: fleet-cache.ts);
  * BENCH_PROFILE=DIR (V8 CPU profiles of the host processes), BENCH_HOST_LOGS=DIR (agents' logs).
  * Everything it starts and writes is removed at the end, on an error and on Ctrl-C, except the
@@ -47,6 +49,7 @@ import {cpuMs, dealRoundRobin, startHosts} from './hosts.js';
 import {findSshTools} from './loopback-sshd.js';
 import {measureCliRss} from './measure-cli-rss.js';
 import {measureFanOuts, type Ours100, type RelaySetup} from './measure-fan-out.js';
+import {measureRelayColdWarm} from './measure-relay.js';
 import {measureIdleRss} from './measure-rss.js';
 import {measureLatency} from './measure-latency.js';
 import {measureOneShotSteps} from './measure-one-shot.js';
@@ -105,9 +108,13 @@ async function main(): Promise<number> {
 	const bareHosts = await startHosts('bare-host.ts', dealRoundRobin(bareServers, settings.workers).map((servers): BareHostInput => ({...(settings.spawn ? {script: script.path} : {}), servers})), root, {readyWithinMs: readyWithinMs(largest, settings.workers)});
 	log(`${agentHosts.processes.length} agent-host and ${bareHosts.processes.length} bare-host processes listening in ${seconds(performance.now() - started)}`);
 
-	const relay = settings.relay && measures(settings, 'fan-out') ? await startRelay(report, fleet, root, settings.workers, log) : undefined;
+	const relay = settings.relay && (measures(settings, 'fan-out') || measures(settings, 'relay')) ? await startRelay(report, fleet, root, settings.workers, log) : undefined;
 	const cliHome = settings.sizes.includes(100) ? await controllerHomeWith(fleet, root, 100) : undefined;
 	const ours = measures(settings, 'fan-out') ? await measureFanOuts(report, {fleet, agentHosts, bareHosts, floorPorts, ...(cliHome ? {cliHome} : {}), ...(relay ? {relay} : {})}, settings, log) : {};
+	if (relay && measures(settings, 'relay')) {
+		await measureRelayColdWarm(report, {fleet, agentHosts, relay, root}, settings, log);
+	}
+
 	if (measures(settings, 'cli-rss')) {
 		await measureCliRss(report, {fleet, root}, settings, log);
 	}

@@ -4,7 +4,7 @@ import {setMaxListeners} from 'node:events';
 import {join} from 'node:path';
 import {performance} from 'node:perf_hooks';
 import type {TlsCredentials} from '../source/home.js';
-import type {AgentTarget} from '../source/dispatch/agent-connection.js';
+import type {AgentTarget, ClientContext} from '../source/dispatch/agent-connection.js';
 import {createClientContext} from '../source/dispatch/agent-connection.js';
 import {dispatch} from '../source/dispatch/dispatcher.js';
 import type {FanOutTiming} from './floor.js';
@@ -33,11 +33,12 @@ setMaxListeners(0);
  * rather than the CLI's 5 s to connect, and benchRunTimeoutMs rather than its 30 s to answer.
  * Targets of transport `nats` go through the relay: the run opens its broker connection and
  * closes it at the end, as a CLI run does. `dryRun`: every check on the agent, no script spawned.
+ * `context`: a client context held across runs, as `serve` and the API hold one (left open).
  */
-export async function dispatcherFanOut(targets: readonly AgentTarget[], credentials: TlsCredentials, parallel: number, options: {dryRun?: boolean} = {}): Promise<FanOutTiming> {
+export async function dispatcherFanOut(targets: readonly AgentTarget[], credentials: TlsCredentials, parallel: number, options: {dryRun?: boolean; context?: ClientContext} = {}): Promise<FanOutTiming> {
 	const started = performance.now();
 	const doneMs: number[] = [];
-	const context = createClientContext(credentials);
+	const context = options.context ?? createClientContext(credentials);
 	const summary = await dispatch(targets, {
 		requestId: randomUUID(),
 		script: script.name,
@@ -55,7 +56,10 @@ export async function dispatcherFanOut(targets: readonly AgentTarget[], credenti
 			}
 		},
 	});
-	await context.close();
+	if (!options.context) {
+		await context.close();
+	}
+
 	const ms = performance.now() - started;
 	const failures = summary.notOk.map(result => `${result.agent}: ${result.status} ${result.reason ?? ''}`);
 	return {ms, ok: summary.counts.ok ?? 0, failures, doneMs};
