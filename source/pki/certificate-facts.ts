@@ -48,11 +48,19 @@ function readFacts(der: Uint8Array): CertificateFacts | undefined {
 	}
 
 	const uris = sanUris(certificate.subjectAltName);
+	// Read on first use, from the bytes again: only the CA's is ever compared (with its pin), while
+	// exporting a key costs about as much as everything else here (0.18 of 0.36 ms of CPU), paid for
+	// every agent certificate of a fan-out; the cache keeps no certificate object alive meanwhile.
+	const bytes = Uint8Array.from(der);
+	let publicKeySha256: string | undefined;
 	return {
 		serial: normaliseSerial(certificate.serialNumber),
 		identity: uris === undefined ? {ok: false, reason: 'the certificate\'s subject alternative names cannot be read'} : identityFromUris(uris),
 		clientAuth: (certificate.keyUsage ?? []).includes(clientAuthOid),
-		publicKeySha256: createHash('sha256').update(certificate.publicKey.export({type: 'spki', format: 'der'})).digest('hex'),
+		get publicKeySha256() {
+			publicKeySha256 ??= createHash('sha256').update(new X509Certificate(bytes).publicKey.export({type: 'spki', format: 'der'})).digest('hex');
+			return publicKeySha256;
+		},
 		notAfter: new Date(certificate.validTo),
 	};
 }
