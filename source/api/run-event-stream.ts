@@ -8,7 +8,7 @@ import type {FastifyReply, FastifyRequest} from 'fastify';
 import {historyDirectory} from '../history/run-store.js';
 import type {RunEvent} from '../run/events.js';
 import type {ApiPorts} from './route-file.js';
-import {createEventNumbering, formatSse, isAfter, replayHistory, type EventPosition} from './run-events.js';
+import {createEventNumbering, formatSse, isAfter, replayHistory, type EventPosition, type LiveFollow, type TransientEvent} from './run-events.js';
 
 /** A stored run's history lines (`runs/<started>_<requestId>.jsonl`), or undefined. */
 export function readRunLines(directory: string, requestId: string): string[] | undefined {
@@ -52,7 +52,6 @@ export function streamEvents(request: FastifyRequest, reply: FastifyReply, ports
 		'x-content-type-options': 'nosniff',
 		...ports.extraHeaders(request),
 	});
-	const number = createEventNumbering();
 	let ended = false;
 	const following: {stop?: () => void} = {};
 	const end = () => {
@@ -64,12 +63,11 @@ export function streamEvents(request: FastifyRequest, reply: FastifyReply, ports
 		}
 	};
 
-	const send = (event: RunEvent) => {
+	const send = (event: RunEvent, id: string, position: EventPosition) => {
 		if (ended) {
 			return;
 		}
 
-		const {id, position} = number(event);
 		if (!last || isAfter(position, last)) {
 			const problem = ports.checkEvent(event);
 			if (problem) {
@@ -92,15 +90,39 @@ export function streamEvents(request: FastifyRequest, reply: FastifyReply, ports
 	response.on('close', end);
 	const live = stored ? undefined : ports.live.follow(requestId, send);
 	following.stop = live?.stop;
-	// A live run that ended between the look-up and now is in the history by now.
-	const replay = stored ?? (live ? undefined : readRunLines(historyDirectory(ports.paths), requestId));
-	const past = replay ? replayHistory(replay) : (live?.past ?? []);
-	for (const event of past) {
-		send(event);
+	// The past is in the history (a live run's too: each event is written there before it reaches
+	// the hub, so its first `kept` events are exactly those sent so far); a live run that ended
+	// between the look-up and now is in the history by now.
+	const replay = stored ?? readRunLines(historyDirectory(ports.paths), requestId);
+	const past = live ? livePast(replay, live) : numbered(replay ? replayHistory(replay) : []);
+	for (const {event, id, position} of past) {
+		send(event, id, position);
 	}
 
 	// A stored run that never ended (the controller stopped mid-run) has nothing more to say.
 	if (!live) {
 		end();
 	}
+}
+
+function numbered(events: readonly RunEvent[]): TransientEvent[] {
+	const number = createEventNumbering();
+	return events.map(event => ({event, ...number(event)}));
+}
+
+/**
+ * A live run's events so far: those the history keeps read from it (only run-started before the
+ * history file exists), each followed by the transient ones the hub kept after it.
+ */
+function livePast(lines: readonly string[] | undefined, live: LiveFollow): TransientEvent[] {
+	const fromHistory = lines ? replayHistory(lines).slice(0, live.kept) : [];
+	const kept = fromHistory.length === 0 && live.started ? [live.started] : fromHistory;
+	const after = new Map<number, TransientEvent[]>();
+	for (const item of live.transient) {
+		const group = after.get(item.position.kept) ?? [];
+		group.push(item);
+		after.set(item.position.kept, group);
+	}
+
+	return numbered(kept).flatMap((item, index) => [item, ...(after.get(index) ?? [])]);
 }

@@ -1,6 +1,7 @@
 /**
- * A run's events for Server-Sent Events: live runs are followed through a small hub (what has
- * happened so far, then each new event), finished runs are replayed from their history file.
+ * A run's events for Server-Sent Events: live runs are followed through a small hub (where the
+ * run is, then each new event; what happened so far is read from its history), finished runs are
+ * replayed from their history file.
  * The event formatting and the replay are pure.
  */
 import type {AgentResult, RunEvent} from '../run/events.js';
@@ -104,14 +105,28 @@ export type LiveRunHandle = {
 	cancel: AbortController;
 };
 
+/** Each new event of a live run, with its id and position in the run (createEventNumbering). */
+export type LiveListener = (event: RunEvent, id: string, position: EventPosition) => void;
+
+/** An event the history does not keep (connecting, started: a host's name, no output), with its id. */
+export type TransientEvent = {event: RunEvent; id: string; position: EventPosition};
+
+/**
+ * What a follower joining a live run is told: the events that carry output are not kept here,
+ * but are in the run's history, written before each reaches this hub: the first `kept` events the
+ * history keeps are the past, with `transient` between them; `started` is the run-started event,
+ * for the moment before the history file exists.
+ */
+export type LiveFollow = {kept: number; started: RunEvent | undefined; transient: readonly TransientEvent[]; stop: () => void};
+
 export type LiveRuns = {
 	/** Registers a run before it starts. */
 	begin: (run: LiveRun) => LiveRunHandle;
 	/** Forgets a run once its history is complete. */
 	end: (requestId: string) => void;
 	get: (requestId: string) => LiveRun | undefined;
-	/** The events so far, then each new one to `listener`, until `stop`. */
-	follow: (requestId: string, listener: (event: RunEvent) => void) => {past: RunEvent[]; stop: () => void} | undefined;
+	/** Where the run is now, then each new event to `listener`, until `stop`. */
+	follow: (requestId: string, listener: LiveListener) => LiveFollow | undefined;
 	/**
 	 * Cancels a run going on here; says which hosts were running (started, no result yet) and
 	 * which were not started. Undefined when the run is not going on here.
@@ -120,17 +135,28 @@ export type LiveRuns = {
 	size: () => number;
 };
 
+/** The live runs of this server. Each holds its hosts' names, progress and transient events, never their output. */
 export function createLiveRuns(): LiveRuns {
-	const runs = new Map<string, {run: LiveRun; events: RunEvent[]; listeners: Set<(event: RunEvent) => void>; cancel: AbortController}>();
+	type Entry = {run: LiveRun; kept: number; started: RunEvent | undefined; transient: TransientEvent[]; progress: HostProgress; listeners: Set<LiveListener>; cancel: AbortController};
+	const runs = new Map<string, Entry>();
 	return {
 		begin(run) {
-			const entry = {run, events: [] as RunEvent[], listeners: new Set<(event: RunEvent) => void>(), cancel: new AbortController()};
+			const entry: Entry = {run, kept: 0, started: undefined, transient: [], progress: createHostProgress(run.targets), listeners: new Set(), cancel: new AbortController()};
+			const number = createEventNumbering();
 			runs.set(run.requestId, entry);
 			return {
 				emit(event) {
-					entry.events.push(event);
+					const {id, position} = number(event);
+					if (keptInHistory(event)) {
+						entry.kept = position.kept + 1;
+					} else {
+						entry.transient.push({event, id, position});
+					}
+
+					entry.started ??= event.type === 'run-started' ? event : undefined;
+					entry.progress.observe(event);
 					for (const listener of entry.listeners) {
-						listener(event);
+						listener(event, id, position);
 					}
 				},
 				cancel: entry.cancel,
@@ -147,7 +173,7 @@ export function createLiveRuns(): LiveRuns {
 			}
 
 			entry.listeners.add(listener);
-			return {past: [...entry.events], stop: () => entry.listeners.delete(listener)};
+			return {kept: entry.kept, started: entry.started, transient: [...entry.transient], stop: () => entry.listeners.delete(listener)};
 		},
 		cancel(requestId, by) {
 			const entry = runs.get(requestId);
@@ -155,7 +181,7 @@ export function createLiveRuns(): LiveRuns {
 				return undefined;
 			}
 
-			const hosts = hostProgress(entry.run.targets, entry.events);
+			const hosts = entry.progress.now();
 			if (!entry.cancel.signal.aborted) {
 				entry.cancel.abort(by);
 			}
@@ -166,20 +192,33 @@ export function createLiveRuns(): LiveRuns {
 	};
 }
 
-/** From a run's events so far: the hosts started without a result yet, and those not started. Pure. */
-export function hostProgress(targets: readonly string[], events: readonly RunEvent[]): {running: string[]; notStarted: string[]} {
+type HostProgress = {observe: (event: RunEvent) => void; now: () => {running: string[]; notStarted: string[]}};
+
+/** Which hosts have started and which have a result, as events come. Pure. */
+export function createHostProgress(targets: readonly string[]): HostProgress {
 	const started = new Set<string>();
 	const finished = new Set<string>();
+	return {
+		observe(event) {
+			if (event.type === 'agent-connecting' || event.type === 'agent-started' || event.type === 'agent-output') {
+				started.add(event.agent);
+			} else if (event.type === 'agent-finished') {
+				finished.add(event.result.agent);
+			}
+		},
+		now: () => ({
+			running: targets.filter(name => started.has(name) && !finished.has(name)),
+			notStarted: targets.filter(name => !started.has(name) && !finished.has(name)),
+		}),
+	};
+}
+
+/** From a run's events so far: the hosts started without a result yet, and those not started. Pure. */
+export function hostProgress(targets: readonly string[], events: readonly RunEvent[]): {running: string[]; notStarted: string[]} {
+	const progress = createHostProgress(targets);
 	for (const event of events) {
-		if (event.type === 'agent-connecting' || event.type === 'agent-started' || event.type === 'agent-output') {
-			started.add(event.agent);
-		} else if (event.type === 'agent-finished') {
-			finished.add(event.result.agent);
-		}
+		progress.observe(event);
 	}
 
-	return {
-		running: targets.filter(name => started.has(name) && !finished.has(name)),
-		notStarted: targets.filter(name => !started.has(name) && !finished.has(name)),
-	};
+	return progress.now();
 }

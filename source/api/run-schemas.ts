@@ -50,6 +50,12 @@ export const resultSchema: JsonSchema = object({
 	reason: {type: ['string', 'null']},
 	via: {enum: ['tls', 'relay'], description: 'The link that carried the run: direct TLS or the NATS relay (an agent of transport both may use either).'},
 	notes: {type: 'array', maxItems: 21, items: {type: 'string'}, description: 'What happened on the way, for the operator: relay gaps recovered, duplicated replies dropped, a fallback from direct TLS to the relay.'},
+	outputOmitted: object({
+		stdoutBytes: {type: 'integer', minimum: 0, description: 'The bytes of stdout left out (stdout is then "").'},
+		stderrBytes: {type: 'integer', minimum: 0, description: 'The bytes of stderr left out (stderr is then "").'},
+		reason: text(200),
+		result: text(300, {description: 'Where this host\'s full result is: GET /v1/runs/{id}?agent=NAME.'}),
+	}, undefined, {description: 'Only in the answer of POST /v1/runs with wait: true, to a client that read it more slowly than the run went (more than 4 MiB unread): this host\'s output was left out of the answer, not of the history.'}),
 }, ['agent', 'status', 'exitCode', 'signal', 'stdout', 'stderr', 'truncated', 'durationMs', 'reason'], {description: 'One agent\'s outcome, as in `xi-exec run --json`.'});
 /** A runbook step's run: its runbook run and step (absent for other runs). */
 const runParentSchema: JsonSchema = object({

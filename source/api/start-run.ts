@@ -14,11 +14,11 @@ import {XiError} from '../errors.js';
 import type {ApprovalClaim} from '../protocol/frames.js';
 import type {RunPlan} from '../run/plan.js';
 import {createDryRunView} from '../output/dry-run-view.js';
-import {createJsonRunWriter} from '../output/json-run.js';
 import {selectorValues} from '../policy/selector.js';
 import type {RunEvent} from '../run/events.js';
 import type {TokenCaller} from './caller-scope.js';
 import type {ApiPorts} from './route-file.js';
+import {createRunAnswerStream} from './run-answer-stream.js';
 import {runControlFromBody, type RunControlBody} from './run-options.js';
 
 export type RunBody = RunControlBody & {script?: string; args: string[]; on: string | string[]; parallel: number; timeoutSeconds: number; dryRun: boolean; wait: boolean; yes: boolean};
@@ -53,17 +53,17 @@ export async function startRun(ports: ApiPorts, request: FastifyRequest, reply: 
 	});
 }
 
-/** Executes a resolved (or approved) plan: live for its event stream, cancellable; 202 at once or the `run --json` document. */
+/**
+ * Executes a resolved (or approved) plan: live for its event stream, cancellable; 202 at once, or
+ * the `run --json` document streamed as hosts finish (run-answer-stream.ts), or a dry run's document.
+ */
 export async function startPlan(ports: ApiPorts, reply: FastifyReply, plan: RunPlan, options: {wait: boolean; approveCanary?: RunStartOptions['approveCanary']; approval?: ApprovalClaim; connections?: RunConnections}): Promise<unknown> {
-	const body = {wait: options.wait, dryRun: plan.dryRun};
 	const control = {approveCanary: options.approveCanary};
 	const live = ports.live.begin({requestId: plan.requestId, script: plan.script, targets: plan.targets.map(target => target.name)});
 	// The answer is written by the very writer `run --json` (or `run --dry-run --json`) prints with, fed the same events.
-	let written = '';
-	const write = (text: string) => (written += text);
-	const document = body.wait ? (body.dryRun ? createDryRunView(write, {json: true}) : createJsonRunWriter(write)) : undefined;
+	const answer = options.wait ? waitedAnswer(ports, plan) : undefined;
 	const emit = (event: RunEvent) => {
-		document?.onEvent(event);
+		answer?.onEvent(event);
 		live.emit(event);
 	};
 
@@ -92,18 +92,61 @@ export async function startPlan(ports: ApiPorts, reply: FastifyReply, plan: RunP
 	});
 	ports.running.add(done);
 	void done.catch(() => undefined).finally(() => ports.running.delete(done));
-	if (!body.wait) {
-		done.catch((error: unknown) => {
-			ports.log(`run ${plan.requestId}: ${(error as Error).message}`);
-		});
+	const logged = done.then(outcome => {
+		if (outcome.historyProblem) {
+			ports.log(`run ${plan.requestId}: ${outcome.historyProblem}`);
+		}
+	}, (error: unknown) => {
+		ports.log(`run ${plan.requestId}: ${(error as Error).message}`);
+		throw error;
+	});
+	if (!answer) {
+		void logged.catch(() => undefined);
 		reply.code(202);
 		return {requestId: plan.requestId, events: `/v1/runs/${plan.requestId}/events`, run: `/v1/runs/${plan.requestId}`};
 	}
 
-	const outcome = await done;
-	if (outcome.historyProblem) {
-		ports.log(`run ${plan.requestId}: ${outcome.historyProblem}`);
+	return answer.send(reply, logged);
+}
+
+type WaitedAnswer = {onEvent: (event: RunEvent) => void; send: (reply: FastifyReply, done: Promise<void>) => Promise<unknown>};
+
+/**
+ * A run's document streams as its hosts finish; a dry run's (every host's answer, without output,
+ * by name) is sent once all have answered, validated like any answer.
+ */
+function waitedAnswer(ports: ApiPorts, plan: RunPlan): WaitedAnswer {
+	if (plan.dryRun) {
+		let written = '';
+		const view = createDryRunView(text => (written += text), {json: true});
+		return {
+			onEvent: event => {
+				view.onEvent(event);
+			},
+			async send(_reply, done) {
+				await done;
+				return JSON.parse(written) as unknown;
+			},
+		};
 	}
 
-	return JSON.parse(written) as unknown;
+	const stream = createRunAnswerStream({check: ports.checkEvent});
+	stream.body.on('error', (error: Error) => {
+		ports.log(`run ${plan.requestId}: the answer was cut: ${error.message}`);
+	});
+	return {
+		onEvent: stream.onEvent,
+		async send(reply, done) {
+			done.then(() => {
+				if (stream.omitted() > 0) {
+					ports.log(`run ${plan.requestId}: ${stream.omitted()} results went to a slow client without their output`);
+				}
+
+				stream.end();
+			}, (error: unknown) => {
+				stream.fail(error as Error);
+			});
+			return reply.type('application/json; charset=utf-8').header('content-location', `/v1/runs/${plan.requestId}`).send(stream.body);
+		},
+	};
 }

@@ -15,7 +15,14 @@ import {resultDocument} from '../run/result-document.js';
 import {createOutputSharing} from '../run/shared-outputs.js';
 import {safeJson} from './visible.js';
 
-export function createJsonRunWriter(write: (text: string) => void, options: {group?: boolean} = {}) {
+export type JsonRunOptions = {
+	group?: boolean;
+	/** How each result is written (default: resultDocument); the REST API's waited answer leaves out the output of one a slow client has not kept up with. */
+	document?: (result: AgentResult) => Record<string, unknown>;
+};
+
+export function createJsonRunWriter(write: (text: string) => void, options: JsonRunOptions = {}) {
+	const document = options.document ?? resultDocument;
 	let first = true;
 	// --group only: every result, identical outputs held once.
 	const kept: AgentResult[] = [];
@@ -30,7 +37,7 @@ export function createJsonRunWriter(write: (text: string) => void, options: {gro
 				}
 
 				case 'agent-finished': {
-					write((first ? '\n' : ',\n') + safeJson(resultDocument(event.result)));
+					write((first ? '\n' : ',\n') + safeJson(document(event.result)));
 					first = false;
 					if (options.group) {
 						kept.push(outputs.share(event.result));

@@ -114,6 +114,8 @@ export type CallOptions = {
 	key?: string;
 	cert?: string;
 	servername?: string;
+	/** Told the body so far each time more of it arrives (a streamed answer). */
+	onData?: (textSoFar: string) => void;
 };
 
 export function call(fleet: {port: number; ca: string}, method: string, path: string, options: CallOptions = {}): Promise<Answer> {
@@ -139,6 +141,7 @@ export function call(fleet: {port: number; ca: string}, method: string, path: st
 			response.setEncoding('utf8');
 			response.on('data', (chunk: string) => {
 				text += chunk;
+				options.onData?.(text);
 			});
 			response.on('end', () => {
 				resolve({status: response.statusCode ?? 0, headers: response.headers, text, json: () => JSON.parse(text)});

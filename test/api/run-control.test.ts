@@ -18,15 +18,18 @@ const failing = {body: '#!/bin/sh\necho broken >&2\nexit 3\n', description: 'Fai
 // Prints its pid, then waits until the file named by its argument exists.
 const waiter = {body: '#!/bin/sh\necho "pid $$"\necho first\nwhile [ ! -e "$1" ]; do sleep 0.05; done\necho second\n', description: 'Print, wait for a file, print'};
 
+// Ends at once on a1; waits on the others until the file named by its argument exists.
+const staged = {body: '#!/bin/sh\necho "done at once"\n', description: 'Ends at once on a1, waits elsewhere'};
+
 let fleet: ApiFleet;
 let admin: string;
 let a3Only: string;
 
 test.before(async () => {
 	fleet = await startApiFleet([
-		{name: 'a1', tags: ['role=app'], scripts: {hello, waiter, flaky: failing, careful: {...hello, confirm: true}, wide: {...hello, maxTargets: 2}}},
-		{name: 'a2', tags: ['role=app'], scripts: {hello, waiter, flaky: ok, careful: {...hello, confirm: true}, wide: {...hello, maxTargets: 2}}},
-		{name: 'a3', tags: ['role=app'], scripts: {hello, waiter, flaky: ok, careful: {...hello, confirm: true}, wide: {...hello, maxTargets: 2}}},
+		{name: 'a1', tags: ['role=app'], scripts: {hello, waiter, staged, flaky: failing, careful: {...hello, confirm: true}, wide: {...hello, maxTargets: 2}}},
+		{name: 'a2', tags: ['role=app'], scripts: {hello, waiter, staged: {...waiter, description: staged.description}, flaky: ok, careful: {...hello, confirm: true}, wide: {...hello, maxTargets: 2}}},
+		{name: 'a3', tags: ['role=app'], scripts: {hello, waiter, staged: {...waiter, description: staged.description}, flaky: ok, careful: {...hello, confirm: true}, wide: {...hello, maxTargets: 2}}},
 	]);
 	admin = (await createToken(fleet.paths, 'admin', ['*'], ['all'])).token;
 	a3Only = (await createToken(fleet.paths, 'a3-only', ['hello', 'waiter'], ['a3'])).token;
@@ -257,6 +260,34 @@ test.serial('GET /v1/runs and GET /v1/runs/{id} answer the same documents as `xi
 	}
 
 	expectError(t, await call(fleet, 'GET', `/v1/runs/${latest.requestId}?agent=zz9`, {token: admin}), 404, 'AGENT_UNKNOWN', `Run ${latest.requestId} did not target zz9; it targeted ${latest.targets.join(', ')}.`);
+});
+
+test.serial('a waited answer streams: a host\'s result reaches the client while another host still runs, then the whole `run --json` document', async t => {
+	const marker = join(temporaryDirectory(), 'go');
+	let seenMidway = '';
+	// a2 waits for the marker, which the client makes only once a1's result has reached it: with
+	// the answer built whole at the end, a2 would wait for it until its time limit.
+	const answer = await call(fleet, 'POST', '/v1/runs', {
+		token: admin,
+		body: {script: 'staged', args: [marker], on: ['a1', 'a2'], timeoutSeconds: 20},
+		onData(text) {
+			if (!existsSync(marker) && text.includes('"agent":"a1"')) {
+				seenMidway = text;
+				writeFileSync(marker, '');
+			}
+		},
+	});
+	t.is(answer.status, 200, answer.text);
+	t.is(answer.headers['transfer-encoding'], 'chunked');
+	t.regex(String(answer.headers['content-type']), /^application\/json/);
+	t.is(answer.headers['content-location'], `/v1/runs/${answer.json().requestId}`);
+	t.false(seenMidway.includes('"agent":"a2"'), 'a2 had not answered when a1\'s result arrived');
+	t.false(seenMidway.includes('"endedAt"'), 'nor had the run ended');
+	t.deepEqual(byAgent(answer.json()), [['a1', 'ok'], ['a2', 'ok']]);
+	t.regex(answer.json().results.find((result: any) => result.agent === 'a2').stdout, /first\nsecond\n$/);
+	// The same document the history keeps.
+	const stored = await call(fleet, 'GET', `/v1/runs/${answer.json().requestId}`, {token: admin});
+	t.deepEqual(normalise(stored.json()), normalise(answer.json()));
 });
 
 test.serial('an event stream resumed with Last-Event-ID gets only the events after that one: from the live run, then from the history', async t => {
