@@ -2,10 +2,11 @@
  * A run's outcome as an MCP tool result: the structured answer (`runResultSchema`) and a short
  * text summary. Output is data: each stream is made visible (control characters spelled out) and
  * cut to the token's output budget, shared evenly by every host's two streams, with the cut
- * flagged. The summary names statuses and reasons, never output. Pure.
+ * flagged; a live run's hosts are cut as they finish (collectHostViews), not after. The summary names statuses and reasons, never output. Pure.
  */
 import type {DryRunDocument} from '../run/dry-run-document.js';
-import type {AgentResult} from '../run/events.js';
+import {collectResults, type ResultCollector} from '../run/collect-results.js';
+import type {AgentResult, RunEvent} from '../run/events.js';
 import {countByStatus} from '../history/run-record.js';
 import {cappedOutput, oneLine} from './untrusted-text.js';
 
@@ -17,30 +18,66 @@ export type ToolResult = {
 
 export type RunAnswer = {requestId: string; script: string; dryRun: boolean; cancelled: boolean; complete: boolean; results: readonly AgentResult[]};
 
+/** One host as the tool result shows it: its output already cut to its share of the budget. */
+export type HostView = ReturnType<typeof hostView>;
+
 const reasonCap = 500;
 
+/** Each host's share of the budget: the budget shared evenly by every host's two streams. */
+export function outputShare(maxOutputBytes: number, hosts: number): number {
+	return Math.floor(maxOutputBytes / Math.max(1, hosts * 2));
+}
+
+/** One host's result cut to its share; nothing of the host's own output is kept beyond it. */
+export function hostView(result: AgentResult, share: number) {
+	const stdout = cappedOutput(result.stdout, share);
+	const stderr = cappedOutput(result.stderr, share);
+	return {
+		agent: result.agent,
+		status: result.status,
+		exitCode: result.exitCode,
+		signal: result.signal,
+		durationMs: Math.max(0, Math.round(result.durationMs)),
+		reason: result.reason === undefined ? null : oneLine(result.reason, reasonCap),
+		stdout: stdout.text,
+		stderr: stderr.text,
+		stdoutBytes: stdout.bytes,
+		stderrBytes: stderr.bytes,
+		outputTruncated: stdout.truncated || stderr.truncated,
+		agentTruncated: result.truncated,
+	};
+}
+
+/**
+ * A run's hosts collected for its tool result, each cut to its share of the budget as it
+ * finishes (the share is known from the targets when the run starts): the answer never holds
+ * more output than the budget, however many hosts print however much. Pure.
+ */
+export function collectHostViews(maxOutputBytes: number, forward?: (event: RunEvent) => void): ResultCollector<HostView> {
+	let share = outputShare(maxOutputBytes, 1);
+	const collector = collectResults(forward, result => hostView(result, share));
+	return {
+		emit(event) {
+			if (event.type === 'run-started') {
+				share = outputShare(maxOutputBytes, event.targets.length);
+			}
+
+			collector.emit(event);
+		},
+		results: collector.results,
+	};
+}
+
+/** A stored run (every result at hand) as a tool result. */
 export function runToolResult(run: RunAnswer, maxOutputBytes: number): ToolResult {
-	const share = Math.floor(maxOutputBytes / Math.max(1, run.results.length * 2));
-	const results = run.results.map(result => {
-		const stdout = cappedOutput(result.stdout, share);
-		const stderr = cappedOutput(result.stderr, share);
-		return {
-			agent: result.agent,
-			status: result.status,
-			exitCode: result.exitCode,
-			signal: result.signal,
-			durationMs: Math.max(0, Math.round(result.durationMs)),
-			reason: result.reason === undefined ? null : oneLine(result.reason, reasonCap),
-			stdout: stdout.text,
-			stderr: stderr.text,
-			stdoutBytes: stdout.bytes,
-			stderrBytes: stderr.bytes,
-			outputTruncated: stdout.truncated || stderr.truncated,
-			agentTruncated: result.truncated,
-		};
-	});
-	const counts = countByStatus(run.results);
-	const allOk = run.results.length > 0 && run.results.every(result => result.status === 'ok');
+	const share = outputShare(maxOutputBytes, run.results.length);
+	return hostsToolResult(run, run.results.map(result => hostView(result, share)));
+}
+
+/** A run's hosts, already cut (collectHostViews), as a tool result. */
+export function hostsToolResult(run: Omit<RunAnswer, 'results'>, results: readonly HostView[]): ToolResult {
+	const counts = countByStatus(results);
+	const allOk = results.length > 0 && results.every(result => result.status === 'ok');
 	return {
 		content: [{type: 'text', text: summary(run, results, counts)}],
 		structuredContent: {requestId: run.requestId, script: run.script, dryRun: run.dryRun, cancelled: run.cancelled, complete: run.complete, counts, results},
@@ -48,7 +85,7 @@ export function runToolResult(run: RunAnswer, maxOutputBytes: number): ToolResul
 	};
 }
 
-function summary(run: RunAnswer, results: ReadonlyArray<{agent: string; status: string; reason: string | null; exitCode: number | null; outputTruncated: boolean}>, counts: Record<string, number | undefined>): string {
+function summary(run: Omit<RunAnswer, 'results'>, results: ReadonlyArray<{agent: string; status: string; reason: string | null; exitCode: number | null; outputTruncated: boolean}>, counts: Record<string, number | undefined>): string {
 	const tally = Object.entries(counts).map(([status, count]) => `${count} ${status}`).join(', ') || 'no hosts';
 	const what = run.dryRun ? `Dry run of ${run.script} (nothing ran; ok = would run)` : `${run.script}${run.cancelled ? ' (cancelled)' : ''}`;
 	const notOk = results.filter(result => result.status !== 'ok').slice(0, 10).map(result => `${result.agent}: ${result.status}${result.exitCode === null ? '' : ` (exit ${result.exitCode})`}${result.reason ? `: ${result.reason}` : ''}`);

@@ -17,7 +17,7 @@ import type {RunEvent} from '../run/events.js';
 import type {RunPlan} from '../run/plan.js';
 import {approvalView, pendingApprovalResult} from './approval-results.js';
 import type {ScriptCallInput} from './call-input.js';
-import {dryRunToolResult, runToolResult, type ToolResult} from './results.js';
+import {collectHostViews, dryRunToolResult, hostsToolResult, type ToolResult} from './results.js';
 import type {SessionContext} from './session-context.js';
 import type {LiveRun} from './session-ports.js';
 
@@ -63,8 +63,7 @@ async function executeToolRun(session: SessionContext, plan: RunPlan, signal: Ab
 	const {ports, who, source} = session;
 	const live: LiveRun = {caller: who, cancel: new AbortController(), running: new Set(), targets: plan.targets.map(target => target.name)};
 	ports.live.set(plan.requestId, live);
-	// The tool's answer carries every host's result (its output cut to the token's budget).
-	const collected = collectResults((event: RunEvent) => {
+	const collected = toolAnswer(plan, ports.maxOutputBytes, (event: RunEvent) => {
 		trackRunning(live, event);
 	});
 	try {
@@ -82,15 +81,25 @@ async function executeToolRun(session: SessionContext, plan: RunPlan, signal: Ab
 			ports.log(`run ${plan.requestId}: ${outcome.historyProblem}`);
 		}
 
-		if (plan.dryRun) {
-			return dryRunToolResult(dryRunDocument({requestId: plan.requestId, script: plan.script, args: plan.shownArgs}, collected.results()));
-		}
-
-		const answer = runToolResult({requestId: plan.requestId, script: plan.script, dryRun: false, cancelled: outcome.cancelled, complete: true, results: collected.results()}, ports.maxOutputBytes);
-		return approved ? {...answer, structuredContent: {...answer.structuredContent, approval: {...approved.view, state: 'used'}}} : answer;
+		const answer = collected.answer(outcome.cancelled);
+		return approved && !plan.dryRun ? {...answer, structuredContent: {...answer.structuredContent, approval: {...approved.view, state: 'used'}}} : answer;
 	} finally {
 		ports.live.delete(plan.requestId);
 	}
+}
+
+/**
+ * The tool's answer, collected as the run goes: every host's result, its output cut to the
+ * token's budget as the host finishes; a dry run's answers (no output) whole.
+ */
+function toolAnswer(plan: RunPlan, maxOutputBytes: number, forward: (event: RunEvent) => void): {emit: (event: RunEvent) => void; answer: (cancelled: boolean) => ToolResult} {
+	if (plan.dryRun) {
+		const answers = collectResults(forward);
+		return {emit: answers.emit, answer: () => dryRunToolResult(dryRunDocument({requestId: plan.requestId, script: plan.script, args: plan.shownArgs}, answers.results()))};
+	}
+
+	const hosts = collectHostViews(maxOutputBytes, forward);
+	return {emit: hosts.emit, answer: cancelled => hostsToolResult({requestId: plan.requestId, script: plan.script, dryRun: false, cancelled, complete: true}, hosts.results())};
 }
 
 /** Which hosts a live run is running on now, for `cancel_run`. */
