@@ -5,52 +5,72 @@
  * Small and apart from the exchange itself (tls-link.ts) so that the CLI can dial before it has
  * loaded the rest (cli/early-dial.ts).
  */
-import {connect, createSecureContext, type SecureContext, type TLSSocket} from 'node:tls';
-import {certificateFacts} from '../pki/certificate-facts.js';
+import {connect, createSecureContext, type PeerCertificate, type SecureContext, type TLSSocket} from 'node:tls';
+import {sanUris} from '../pki/certificate-facts.js';
 import type {TlsCredentials} from '../pki/credentials.js';
-import {identityUri} from '../pki/identity-uri.js';
+import {normaliseSerial} from '../pki/fingerprints.js';
+import {identityFromUris, identityUri, type IdentityCheck} from '../pki/identity-uri.js';
 
 /** Made once per process: parsing keys for each of 1000 connections would dominate a fan-out. */
 export function createTlsContext(credentials: TlsCredentials): SecureContext {
 	return createSecureContext({key: credentials.key, cert: credentials.cert, ca: [credentials.ca], minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3'});
 }
 
-/** Undefined when `certificate` (DER) names agent `expectedName` and its serial is not revoked; else the refusal. */
-export function checkAgentIdentity(expectedName: string, certificate: {raw?: Buffer} | undefined, revoked: ReadonlySet<string> | undefined): Error | undefined {
-	const facts = certificate?.raw ? certificateFacts(certificate.raw) : undefined;
-	if (!facts) {
+/** What the controller checks of the certificate an agent presented: its serial and its SAN identity. */
+export type PresentedIdentity = {serial: string; identity: IdentityCheck};
+
+/**
+ * The serial and identity of the certificate node hands checkServerIdentity at the handshake, read
+ * from node's own rendering of it (the same OpenSSL parse and SAN printer as X509Certificate's):
+ * parsing the DER again cost ~0.5 ms a connection, and a fan-out meets a new certificate at each.
+ */
+export function presentedIdentity(certificate: Pick<PeerCertificate, 'serialNumber' | 'subjectaltname'> | undefined): PresentedIdentity | undefined {
+	if (typeof certificate?.serialNumber !== 'string' || certificate.serialNumber === '') {
+		return undefined;
+	}
+
+	const uris = sanUris(certificate.subjectaltname);
+	return {
+		serial: normaliseSerial(certificate.serialNumber),
+		identity: uris === undefined ? {ok: false, reason: 'the certificate\'s subject alternative names cannot be read'} : identityFromUris(uris),
+	};
+}
+
+/** Undefined when the certificate `presented` names agent `expectedName` and its serial is not revoked; else the refusal. */
+export function checkAgentIdentity(expectedName: string, presented: PresentedIdentity | undefined, revoked: ReadonlySet<string> | undefined): Error | undefined {
+	if (!presented) {
 		return new Error('the agent certificate cannot be parsed');
 	}
 
-	if (!facts.identity.ok) {
-		return new Error(facts.identity.reason);
+	if (!presented.identity.ok) {
+		return new Error(presented.identity.reason);
 	}
 
 	const expected = identityUri({role: 'agent', name: expectedName});
-	const presented = identityUri(facts.identity.identity);
-	if (presented !== expected) {
-		return new Error(`the agent presented ${presented}, expected ${expected}`);
+	const shown = identityUri(presented.identity.identity);
+	if (shown !== expected) {
+		return new Error(`the agent presented ${shown}, expected ${expected}`);
 	}
 
-	if (revoked?.has(facts.serial)) {
-		return new Error(`the agent presented certificate serial ${facts.serial}, which is revoked`);
+	if (revoked?.has(presented.serial)) {
+		return new Error(`the agent presented certificate serial ${presented.serial}, which is revoked`);
 	}
 
 	return undefined;
 }
 
 /**
- * The certificate each connection's agent presented at its handshake (DER), for checking it again
- * when the connection is used later (a describe's kept for its run, an early dial): node no longer
- * returns the peer's certificate once a TLS 1.3 session ticket has arrived (measured, Node 20), and
- * a check that cannot read it would refuse a connection that is fine. Kept by socket, dropped with it.
+ * What each connection's agent presented at its handshake, for checking it again when the
+ * connection is used later (a describe's kept for its run, an early dial): node no longer returns
+ * the peer's certificate once a TLS 1.3 session ticket has arrived (measured, Node 20), and a check
+ * that cannot read it would refuse a connection that is fine. Kept by socket, dropped with it.
  */
-const presented = new WeakMap<TLSSocket, Buffer>();
+const presentedBySocket = new WeakMap<TLSSocket, PresentedIdentity>();
 
 /**
  * A TLS connection to agent `name` at `address`, its identity checked at the handshake
- * (checkAgentIdentity) and the certificate it presented kept for presentedCertificate. The DER
- * is taken from the certificate node builds for its own check, not read from the socket again.
+ * (checkAgentIdentity) and kept for presentedBy. The serial and identity are read from the
+ * certificate object node builds for its own check, not parsed from the DER again.
  */
 export function dialAgent(address: {host: string; port: number}, tls: SecureContext, name: string, revoked: ReadonlySet<string> | undefined): TLSSocket {
 	const socket: TLSSocket = connect({
@@ -60,9 +80,10 @@ export function dialAgent(address: {host: string; port: number}, tls: SecureCont
 		minVersion: 'TLSv1.3',
 		rejectUnauthorized: true,
 		checkServerIdentity(_host, certificate) {
-			const refused = checkAgentIdentity(name, certificate, revoked);
+			const presented = presentedIdentity(certificate);
+			const refused = checkAgentIdentity(name, presented, revoked);
 			if (!refused) {
-				presented.set(socket, certificate.raw);
+				presentedBySocket.set(socket, presented!);
 			}
 
 			return refused;
@@ -71,8 +92,7 @@ export function dialAgent(address: {host: string; port: number}, tls: SecureCont
 	return socket;
 }
 
-/** What `socket`'s agent presented at its handshake, as checkAgentIdentity takes it (nothing when not remembered: refused). */
-export function presentedCertificate(socket: TLSSocket): {raw?: Buffer} {
-	const der = presented.get(socket);
-	return der ? {raw: der} : {};
+/** What `socket`'s agent presented at its handshake (undefined when not remembered: checkAgentIdentity refuses). */
+export function presentedBy(socket: TLSSocket): PresentedIdentity | undefined {
+	return presentedBySocket.get(socket);
 }

@@ -11,7 +11,7 @@ import {encodeFrame} from '../protocol/encode.js';
 import {limits, unknownRequestId, type ResponseFrame} from '../protocol/frames.js';
 import {LineSplitter} from '../protocol/line-splitter.js';
 import {parseHostPort} from '../io/address.js';
-import {checkAgentIdentity, dialAgent, presentedCertificate} from './agent-identity.js';
+import {checkAgentIdentity, dialAgent, presentedBy} from './agent-identity.js';
 import {exchangeEnding, terminalTypes, type ExchangeEnd, type RequestWithoutEnvelope} from './exchange-end.js';
 import type {ConnectionHold} from './held-connections.js';
 import {afterOwnTime} from './loop-stalls.js';
@@ -64,7 +64,7 @@ export async function exchangeTls(target: TlsTarget, request: RequestWithoutEnve
 		held = dialled;
 	}
 
-	if (held && checkAgentIdentity(target.name, presentedCertificate(held), options.revoked)) {
+	if (held && checkAgentIdentity(target.name, presentedBy(held), options.revoked)) {
 		// Refused since its describe (unpaired, renewed away): a new connection meets the refusal at its handshake.
 		held.destroy();
 		held = undefined;
