@@ -14,7 +14,8 @@
  * (dry runs: every check on the agent, no script; the floor writes one line), BENCH_BASE=DIR[,DIR],
  * BENCH_PROFILE=DIR (V8 CPU profiles of the host processes; `node --cpu-prof` for this process's).
  */
-import {mkdtempSync, writeFileSync} from 'node:fs';
+import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs';
+import type {ChildProcess} from 'node:child_process';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {createClientContext} from '../source/dispatch/agent-connection.js';
@@ -29,16 +30,31 @@ import {formatTable, ratio, seconds} from './table.js';
 
 const log = (text: string) => process.stderr.write(`profile: ${text}\n`);
 
-type Sample = {ms: number; controller: number; agents: number; failure?: string};
+/** `scripts`: the part of `agents` the scripts used (the host processes' reaped children), the rest being the hosts' own. */
+type Sample = {ms: number; controller: number; agents: number; scripts: number; failure?: string};
 type Kind = {label: string; run: (size: number) => Promise<Sample>};
+
+/** CPU time of these processes' waited-for children (the scripts they ran), in ms: /proc/PID/stat fields 16-17. */
+function childrenCpuMs(processes: readonly ChildProcess[]): number {
+	let ticks = 0;
+	for (const child of processes) {
+		const stat = readFileSync(`/proc/${child.pid!}/stat`, 'utf8');
+		const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+		ticks += Number(fields[13]) + Number(fields[14]);
+	}
+
+	return ticks * 10;
+}
 
 async function sampled(hosts: Hosts, run: () => Promise<FanOutTiming>): Promise<Sample> {
 	const ownBefore = ownCpuMs();
 	const hostsBefore = cpuMs(hosts.processes);
+	const scriptsBefore = childrenCpuMs(hosts.processes);
 	const timing = await run();
 	const controller = ownCpuMs() - ownBefore;
 	const agents = cpuMs(hosts.processes) - hostsBefore;
-	return {ms: timing.ms, controller, agents, ...(timing.failures.length > 0 ? {failure: `${timing.failures.length} not ok, e.g. ${timing.failures[0]}`} : {})};
+	const scripts = childrenCpuMs(hosts.processes) - scriptsBefore;
+	return {ms: timing.ms, controller, agents, scripts, ...(timing.failures.length > 0 ? {failure: `${timing.failures.length} not ok, e.g. ${timing.failures[0]}`} : {})};
 }
 
 /** Agent host processes of another checkout (BENCH_BASE) for `fleet`'s agents. */
@@ -113,7 +129,7 @@ async function main(): Promise<number> {
 			}
 		}
 
-		const medians = samples.map(each => ({ms: median(each.map(sample => sample.ms)), controller: median(each.map(sample => sample.controller)), agents: median(each.map(sample => sample.agents))}));
+		const medians = samples.map(each => ({ms: median(each.map(sample => sample.ms)), controller: median(each.map(sample => sample.controller)), agents: median(each.map(sample => sample.agents)), scripts: median(each.map(sample => sample.scripts))}));
 		const floor = medians[1]!;
 		for (const [index, kind] of kinds.entries()) {
 			const of = medians[index]!;
@@ -121,10 +137,10 @@ async function main(): Promise<number> {
 			rows.push({
 				measure: `N=${size}${dryRun ? ' dry run' : ''}: ${kind.label}`,
 				value: seconds(of.ms),
-				cpu: `controller ${perHost(of.controller)}, agent ${perHost(of.agents)} /host`,
+				cpu: `controller ${perHost(of.controller)}, agent ${perHost(of.agents)} (scripts ${perHost(of.scripts)}) /host`,
 				ratio: index === 1 ? '' : `controller ${ratio(of.controller / floor.controller)}, agent ${ratio(of.agents / floor.agents)}, wall ${ratio(of.ms / floor.ms)}`,
 			});
-			notes.push(`N=${size} ${kind.label}: controller CPU ${samples[index]!.map(sample => seconds(sample.controller)).join(', ')}; agent CPU ${samples[index]!.map(sample => seconds(sample.agents)).join(', ')}`);
+			notes.push(`N=${size} ${kind.label}: controller CPU ${samples[index]!.map(sample => seconds(sample.controller)).join(', ')}; agent CPU ${samples[index]!.map(sample => seconds(sample.agents)).join(', ')}; of which scripts ${samples[index]!.map(sample => seconds(sample.scripts)).join(', ')}`);
 		}
 	}
 
