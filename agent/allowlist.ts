@@ -7,7 +7,7 @@
  * script's or an interpreter's, is refused until reload.
  */
 import {isAbsolute, normalize} from 'node:path';
-import {isScriptName} from '../source/protocol/text-checks.js';
+import {hasControl, hasLoneSurrogate, isScriptName} from '../source/protocol/text-checks.js';
 
 export type AllowlistEntry = {
 	path: string;
@@ -30,6 +30,26 @@ export const maxTimeoutSeconds = 24 * 60 * 60;
 
 export function emptyAllowlist(): AllowlistFile {
 	return {scripts: {}};
+}
+
+/**
+ * Why a path an entry names (its script's or its interpreter's) cannot be used as written, or
+ * undefined: a control character (a NUL cannot reach open(2) at all; a newline or an escape
+ * would make every message and listing that shows the path lie about it) or a lone surrogate
+ * (written out as UTF-8 it becomes U+FFFD: another file). Checked when the allowlist is loaded and
+ * by `allow`; the walk (walk-path.ts) refuses a path that is not normalised. Pure.
+ */
+export function pathTextProblem(path: string): string | undefined {
+	if (hasControl(path)) {
+		const code = [...path].find(character => hasControl(character))!.codePointAt(0)!;
+		return `the path ${JSON.stringify(path)} holds a control character (U+${code.toString(16).toUpperCase().padStart(4, '0')}); allowlist a path without one`;
+	}
+
+	if (hasLoneSurrogate(path)) {
+		return `the path ${JSON.stringify(path)} is not well-formed Unicode (a lone surrogate), so it would name another file; allowlist the file's real name`;
+	}
+
+	return undefined;
 }
 
 /** Validates the shape of allowlist.json; returns the problems found, all at once. */

@@ -5,7 +5,7 @@ import {ensureDirectory, existsSync, readJsonFile, readTextFile, writeFileAtomic
 import {formatHostPort, parseHostPort} from '../source/io/address.js';
 import {applyTagChange, parseTag, parseTagChange, type Tags} from '../source/policy/tags.js';
 import {isAgentName, isScriptName} from '../source/protocol/text-checks.js';
-import {maxTimeoutSeconds, parseAllowlist, type AllowlistEntry} from './allowlist.js';
+import {maxTimeoutSeconds, parseAllowlist, pathTextProblem, type AllowlistEntry} from './allowlist.js';
 import {inspectExecutable} from './open-executable.js';
 import {defaultLimits, readAgentConfig, readAllowlistFile, writeAgentConfig, writeAllowlistFile, type AgentPaths} from './home.js';
 import {compileArgsSchema} from '../source/protocol/args-schema.js';
@@ -129,9 +129,9 @@ export function allowScript(paths: AgentPaths, name: string | undefined, path: s
 		throw new XiError('USAGE', `${shape.problems.join('; ')}.`);
 	}
 
-	const check = inspectExecutable(path, owners, entry.interpreter);
-	if (!check.ok) {
-		throw new XiError('SCRIPT_UNSAFE', `Refusing to allow ${name}: ${check.reason}.`);
+	const check = pathTextProblem(path) ?? (entry.interpreter === undefined ? undefined : pathTextProblem(entry.interpreter)) ?? inspectExecutable(path, owners, entry.interpreter);
+	if (typeof check === 'string' || !check.ok) {
+		throw new XiError('SCRIPT_UNSAFE', `Refusing to allow ${name}: ${typeof check === 'string' ? check : check.reason}.`);
 	}
 
 	const allowlist = readAllowlistFile(paths);

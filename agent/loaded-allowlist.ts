@@ -8,7 +8,7 @@ import type {ValidateFunction} from 'ajv/dist/2020.js';
 import {canonical} from '../source/audit/record.js';
 import type {CompiledSchema} from '../source/protocol/args-schema.js';
 import type {ScriptDescription} from '../source/protocol/frames.js';
-import type {AllowlistEntry, AllowlistFile, ExecIdentity, Owners} from './allowlist.js';
+import {pathTextProblem, type AllowlistEntry, type AllowlistFile, type ExecIdentity, type Owners} from './allowlist.js';
 import {describeEntry} from './describe-entry.js';
 import {inspectExecutable} from './open-executable.js';
 
@@ -55,6 +55,11 @@ function loadEntry(name: string, entry: AllowlistEntry, ownersFor: (entry: Allow
 	const owners = ownersFor(entry);
 	if (typeof owners === 'string') {
 		return {name, entry, problem: owners};
+	}
+
+	const textProblem = pathTextProblem(entry.path) ?? (entry.interpreter === undefined ? undefined : pathTextProblem(entry.interpreter));
+	if (textProblem !== undefined) {
+		return {name, entry, problem: textProblem};
 	}
 
 	const check = inspectExecutable(entry.path, owners, entry.interpreter);

@@ -15,7 +15,7 @@ import {
 } from './frames.js';
 import {decodeParsed, decodeWith, serialPattern, sha256Pattern, type Decoded, type Fail, type Fields, type ProtocolError} from './decode-frame.js';
 import {isApprovalClaim, isSignedHead, isTokenClaim} from './decode-claims.js';
-import {hasControl, hasNul} from './text-checks.js';
+import {hasControl, hasLoneSurrogate, hasNul} from './text-checks.js';
 
 type RequestHead = {v: typeof protocolVersion; id: string; msg: string; ts: number};
 type RequestDecoder = (fields: Fields, head: RequestHead, fail: Fail) => RequestFrame | ProtocolError;
@@ -46,7 +46,32 @@ function buildRequest(fields: Fields, fail: Fail): RequestFrame | ProtocolError 
 		return fail('unknown-type', `unknown request type ${JSON.stringify(type)}`);
 	}
 
-	return decoder(fields, {v: protocolVersion, id: fields['id'] as string, msg, ts}, fail);
+	const frame = decoder(fields, {v: protocolVersion, id: fields['id'] as string, msg, ts}, fail);
+	// Last, so that every other refusal keeps its order: a lone surrogate in any string the frame kept.
+	return !('type' in frame) || !hasIllFormedString(frame) ? frame : fail('malformed', 'a string in the frame is not well-formed Unicode (a lone surrogate)');
+}
+
+/**
+ * Whether any string (or key) of a decoded frame holds a lone surrogate, which JSON can escape
+ * ("\ud800"): no audit record can hold it (canonical JSON refuses it), and written to argv or a
+ * file it becomes U+FFFD, another text than the one checked. Requests only (at most 64 KiB).
+ */
+function hasIllFormedString(root: unknown): boolean {
+	const stack = [root];
+	while (stack.length > 0) {
+		const value = stack.pop();
+		if (typeof value === 'string') {
+			if (hasLoneSurrogate(value)) {
+				return true;
+			}
+		} else if (typeof value === 'object' && value !== null) {
+			for (const [key, item] of Object.entries(value)) {
+				stack.push(key, item);
+			}
+		}
+	}
+
+	return false;
 }
 
 const requestDecoders: Record<RequestFrame['type'], RequestDecoder> = {

@@ -15,6 +15,11 @@ export function hasControl(text: string): boolean {
 	return /[\u0000-\u001F\u007F-\u009F]/.test(text);
 }
 
+/** A lone UTF-16 surrogate: JSON can carry one, but written out as UTF-8 it becomes U+FFFD, another text. */
+export function hasLoneSurrogate(text: string): boolean {
+	return /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text);
+}
+
 export function isScriptName(text: string): boolean {
 	return scriptNamePattern.test(text);
 }

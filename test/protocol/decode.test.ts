@@ -34,6 +34,9 @@ const malformed = (message: string, errorId = id): ProtocolError => ({code: 'mal
 
 const requestRefusals: Refusal[] = [
 	{title: 'not JSON', line: 'run uptime', error: malformed(notJson('run uptime'), '-')},
+	{title: 'a lone surrogate in an argument', line: runLine({args: ['ok', 'a\uD800']}), error: malformed('a string in the frame is not well-formed Unicode (a lone surrogate)')},
+	{title: 'a lone surrogate in the script name', line: runLine({script: 'uptime\uDC00'}), error: malformed('a string in the frame is not well-formed Unicode (a lone surrogate)')},
+	{title: 'a lone surrogate in the caller', line: runLine({caller: 'alice\uD800'}), error: malformed('a string in the frame is not well-formed Unicode (a lone surrogate)')},
 	{title: 'an empty line', line: '', error: malformed(notJson(''), '-')},
 	{title: 'a JSON array', line: `[${runLine()}]`, error: malformed('a frame must be a JSON object', '-')},
 	{title: 'JSON null', line: 'null', error: malformed('a frame must be a JSON object', '-')},
