@@ -11,6 +11,7 @@ import {resolvePlan, type RunRequest as PlanRequest} from '../core/run-plan.js';
 import {createRunConnections} from '../dispatch/held-connections.js';
 import {dryRunAnswer} from '../output/dry-run-view.js';
 import {collectResults} from '../run/collect-results.js';
+import {paneResult} from './screens/run/pane-output.js';
 import type {AgentResult, RunEvent} from '../run/events.js';
 import type {DryRunView, RunHandle, RunRequest} from './core.js';
 import {consoleRunDefaults} from './screens/run/run-controls.js';
@@ -54,11 +55,11 @@ export function consoleRun(ports: ConsoleRunPorts, options: ConsoleRunOptions, r
 	const requestId = randomUUID();
 	const cancel = new AbortController();
 	let emitted = false;
-	// The handle answers every host's result (the run's panes hold them anyway).
+	// The handle answers every host's result, each as the run's panes hold it (its output's tail).
 	const {emit, results: collected} = collectResults((event: RunEvent) => {
 		emitted = true;
 		onEvent(event);
-	});
+	}, result => paneResult(result, requestId));
 
 	const done = withRunPorts(ports, async run => {
 		// A run the approvals policy names waits here for its decision (approvals/wait-in-place.ts).

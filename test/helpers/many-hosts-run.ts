@@ -1,6 +1,6 @@
 /**
  * A run of many hosts through the real dispatcher, each host printing 64 KiB of its own (no two
- * alike, every 10th failing), for the faces' bounded-memory tests. The last host waits until
+ * alike, every 10th failing; more, in chunks, when asked), for the faces' bounded-memory tests. The last host waits until
  * every other has finished, and the test measures there (midway) and after the run: how many
  * results are still alive (each tracked with a WeakRef) and how many bytes the heap and the
  * buffers hold beyond what they held before the run, after garbage collection. Counted, never timed.
@@ -40,7 +40,9 @@ export type ManyHostsRun = {midway: Measure; after: Measure; hosts: number; summ
  * Runs `hosts` hosts with `emit` as the face; `atMidway` runs once all but the last have
  * finished, before the measure there (a slow client can read then, say).
  */
-export async function runManyHosts(hosts: number, emit: (event: RunEvent) => void, options: {atMidway?: () => Promise<void>; requestId?: string} = {}): Promise<ManyHostsRun> {
+export async function runManyHosts(hosts: number, emit: (event: RunEvent) => void, options: {atMidway?: () => Promise<void>; requestId?: string; outputBytes?: number; chunkBytes?: number} = {}): Promise<ManyHostsRun> {
+	const printed = options.outputBytes ?? outputBytes;
+	const chunk = options.chunkBytes ?? printed;
 	const refs: Array<WeakRef<AgentResult>> = [];
 	const alive = () => refs.filter(ref => ref.deref() !== undefined).length;
 	let finished = 0;
@@ -65,8 +67,11 @@ export async function runManyHosts(hosts: number, emit: (event: RunEvent) => voi
 
 			await nextTurn();
 			const index = Number(target.name.slice(3));
-			const stdout = `${target.name} `.repeat(outputBytes / 4).slice(0, outputBytes);
-			run.emit({type: 'agent-output', agent: target.name, stream: 'stdout', data: stdout});
+			const stdout = `${target.name} `.repeat(printed / 4).slice(0, printed);
+			for (let at = 0; at < printed; at += chunk) {
+				run.emit({type: 'agent-output', agent: target.name, stream: 'stdout', data: stdout.slice(at, at + chunk)});
+			}
+
 			const result: AgentResult = {agent: target.name, status: index % 10 === 0 ? 'failed' : 'ok', exitCode: index % 10 === 0 ? 1 : 0, signal: null, stdout, stderr: '', truncated: false, durationMs: index, ...(index % 10 === 0 ? {reason: 'exit 1'} : {})};
 			refs.push(new WeakRef(result));
 			if (++finished === hosts - 1) {

@@ -1,9 +1,11 @@
 /**
  * A host's output as it arrives, line by line with the stream each line came on, so the live
  * panes mark stderr (the run state keeps one merged text). A chunk may end mid-line: the next
- * chunk of the same stream continues that line. The last `liveLineLimit` lines are kept. Pure.
+ * chunk of the same stream continues that line. The last `liveLineLimit` lines are kept, each
+ * line's last `paneLineChars` characters (pane-output.ts). Pure.
  */
 import {visible} from '../../../output/visible.js';
+import {paneLineChars, textTail} from './pane-output.js';
 
 export type LiveLine = {stream: 'stdout' | 'stderr'; text: string; open: boolean};
 
@@ -16,9 +18,9 @@ export function appendOutput(lines: readonly LiveLine[], stream: LiveLine['strea
 		const terminated = index < parts.length - 1;
 		const last = next.at(-1);
 		if (index === 0 && last?.open && last.stream === stream) {
-			next[next.length - 1] = {stream, text: last.text + part, open: !terminated};
+			next[next.length - 1] = {stream, text: textTail(last.text + part, paneLineChars), open: !terminated};
 		} else if (part !== '' || terminated) {
-			next.push({stream, text: part, open: !terminated});
+			next.push({stream, text: textTail(part, paneLineChars), open: !terminated});
 		}
 	}
 

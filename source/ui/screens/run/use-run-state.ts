@@ -9,6 +9,7 @@ import type {RunEvent} from '../../../run/events.js';
 import {initialRunState, reduceRun, type RunState} from '../../../run/run-state.js';
 import {outcomeOrder} from './run-layout.js';
 import {appendOutput, type LiveLine} from './live-lines.js';
+import {paneResult} from './pane-output.js';
 import type {ScriptChoice} from './script-choices.js';
 import {controlText as controlTextOf, setControl, type ControlField, type RunControls} from './run-controls.js';
 import type {DryRunView} from '../../core.js';
@@ -185,7 +186,9 @@ function reduceRunning(state: RunningStep, action: RunScreenAction): RunScreenSt
 			const live = event.type === 'agent-output' ? {live: {...state.live, [event.agent]: appendOutput(state.live && Object.hasOwn(state.live, event.agent) ? state.live[event.agent]! : [], event.stream, event.data)}} : {};
 			// "Cancelling…" is news only until the run has ended: the summary then says what was cancelled.
 			const notice = event.type === 'run-finished' && state.notice === cancellingNotice ? {notice: undefined} : {};
-			return {...state, run: reduceRun(state.run, event), ...live, ...finishedAt, ...notice};
+			// A finished host's output is held as its pane shows it: each stream's tail (pane-output.ts).
+			const held = event.type === 'agent-finished' ? {...event, result: paneResult(event.result, state.requestId)} : event;
+			return {...state, run: reduceRun(state.run, held), ...live, ...finishedAt, ...notice};
 		}
 
 		case 'move': {
