@@ -3,7 +3,7 @@
  * event (to the plain printer and the `--json` writer), nothing in the dispatcher or the CLI's
  * printers keeps it. Counted, not timed: every result the hosts hand back, and every result the
  * events carry, is tracked with a WeakRef, the garbage collector is run, and the results still alive are counted. The
- * same count over a collector that does keep them (collectResults, as the console and MCP use)
+ * same count over a collector that does keep them (collectResults keeping whole results)
  * shows the counting works.
  */
 import test from 'ava';
