@@ -37,11 +37,15 @@ let lenient: Proxy;
 let admin: string;
 let scoped: string;
 
+/** Every prism started, killed after the tests even when its sibling failed to start. */
+const started: ChildProcess[] = [];
+
 async function startPrism(document: string, upstream: string, caFile: string, errors: boolean): Promise<Proxy> {
 	const child = spawn(prismBin, ['proxy', document, upstream, '--host', '127.0.0.1', '--port', '0', '--cors=false', `--errors=${errors}`], {
 		env: {...process.env, NODE_EXTRA_CA_CERTS: caFile, NO_COLOR: '1', FORCE_COLOR: '0', SCARF_ANALYTICS: 'false'},
 		stdio: ['ignore', 'pipe', 'pipe'],
 	});
+	started.push(child);
 	let output = '';
 	child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
 	child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -52,7 +56,7 @@ async function startPrism(document: string, upstream: string, caFile: string, er
 
 		const match = /Prism is listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(output);
 		return match ? Number(match[1]) : undefined;
-	}, 'prism to listen', 60_000);
+	}, 'prism to listen', 120_000);
 	return {port, child, output: () => output};
 }
 
@@ -120,8 +124,8 @@ test.before(async () => {
 });
 
 test.after.always(async () => {
-	for (const proxy of [strict, lenient]) {
-		proxy?.child.kill('SIGTERM');
+	for (const child of started) {
+		child.kill('SIGTERM');
 	}
 
 	await fleet?.close();
