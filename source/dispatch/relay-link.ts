@@ -14,6 +14,7 @@ import {connect as natsConnect, type NatsConnection} from '@nats-io/transport-no
 import {relaySubjects} from '../protocol/relay-subjects.js';
 import {brokerTls} from '../relay/broker-tls.js';
 import type {ExchangeEnd, RequestWithoutEnvelope} from './exchange-end.js';
+import {afterOwnTime} from './loop-stalls.js';
 import {RelayExchange, type ExchangeTimer, type RelayExchangeOptions, type RelayExchangePorts, type RelayTarget} from './relay-exchange.js';
 import {controllerSigning, requestSealer, type ControllerSigning} from './relay-request-sealer.js';
 
@@ -94,14 +95,31 @@ function exchange(connection: NatsConnection, routes: Routes, signing: Controlle
 	});
 }
 
+/**
+ * The exchange's timers. `connect` counts the event loop's own time (loop-stalls.ts), as the
+ * direct link's connect timeout does: a controller too busy to read the replies already waiting
+ * on its broker connection (hundreds of exchanges' messages, a starved CPU) does not call their
+ * agents unreachable. The others (deadline, status, cancel) count wall time.
+ */
 function namedTimers(): RelayExchangePorts['timers'] {
 	const timers = new Map<ExchangeTimer, NodeJS.Timeout>();
+	let stopWatching: (() => void) | undefined;
+	const arm = (name: ExchangeTimer, ms: number, fire: () => void) => {
+		clearTimeout(timers.get(name));
+		timers.set(name, setTimeout(fire, ms));
+	};
+
 	return {
 		set(name, ms, fire) {
-			clearTimeout(timers.get(name));
-			timers.set(name, setTimeout(fire, ms));
+			if (name === 'connect') {
+				stopWatching?.();
+				stopWatching = afterOwnTime(ms, (left, then) => arm(name, left, then), fire);
+			} else {
+				arm(name, ms, fire);
+			}
 		},
 		clearAll() {
+			stopWatching?.();
 			for (const timer of timers.values()) {
 				clearTimeout(timer);
 			}
