@@ -23,6 +23,15 @@ export function natsServerMissing(): string | undefined {
 	return probe.error || probe.status !== 0 ? 'nats-server is not installed (apt-get install nats-server)' : undefined;
 }
 
+/** The client URL in nats-server's ports file; undefined while the file is still being written (empty or torn). */
+function portsUrl(text: string): string | undefined {
+	try {
+		return (JSON.parse(text) as {nats?: string[]}).nats?.[0];
+	} catch {
+		return undefined;
+	}
+}
+
 export async function startBroker(controllerHome: string, directory: string, agents: readonly string[]): Promise<Broker> {
 	const ca = await loadCertificateAuthority(controllerPaths(controllerHome));
 	await writeBrokerCertificate(directory, ca, {dnsNames: ['localhost'], ipAddresses: ['127.0.0.1']}, new Date());
@@ -39,7 +48,7 @@ export async function startBroker(controllerHome: string, directory: string, age
 		}
 
 		const ports = readdirSync(directory).find(name => name.endsWith('.ports'));
-		const url = ports ? (JSON.parse(readFileSync(join(directory, ports), 'utf8')) as {nats?: string[]}).nats?.[0] : undefined;
+		const url = ports ? portsUrl(readFileSync(join(directory, ports), 'utf8')) : undefined;
 		if (url) {
 			const version = spawnSync('nats-server', ['--version'], {encoding: 'utf8'}).stdout.trim();
 			return {url: url.replace(/^\w+:/, 'nats:'), process: child, version};

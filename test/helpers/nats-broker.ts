@@ -14,6 +14,15 @@ import {brokerConfig} from '../../source/relay/broker-config.js';
 import {brokerFiles, reloadBroker, writeBrokerCertificate} from '../../source/relay/broker-files.js';
 import {temporaryDirectory} from './fleet.js';
 
+/** The client URL in nats-server's ports file; undefined while the file is still being written (empty or torn). */
+function brokerUrl(text: string): string | undefined {
+	try {
+		return (JSON.parse(text) as {nats?: string[]}).nats?.[0];
+	} catch {
+		return undefined;
+	}
+}
+
 export function natsServerMissing(): string | undefined {
 	const probe = spawnSync('nats-server', ['--version'], {encoding: 'utf8'});
 	return probe.error || probe.status !== 0 ? 'nats-server is not installed (apt-get install nats-server; .ci/run does)' : undefined;
@@ -48,7 +57,7 @@ export async function startBroker(controllerHome: string, agents: string[], extr
 
 		const ports = readdirSync(directory).find(name => name.endsWith('.ports'));
 		if (ports) {
-			url = (JSON.parse(readFileSync(join(directory, ports), 'utf8')) as {nats: string[]}).nats[0];
+			url = brokerUrl(readFileSync(join(directory, ports), 'utf8'));
 		}
 
 		if (!url) {
