@@ -9,7 +9,7 @@
  */
 import {spawn} from 'node:child_process';
 import {randomUUID} from 'node:crypto';
-import {chmodSync, chownSync, existsSync, lchownSync, linkSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync} from 'node:fs';
+import {chmodSync, chownSync, existsSync, lchownSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import test from 'ava';
 import {agentPaths, readAllowlistFile, writeAllowlistFile} from '../../agent/home.js';
@@ -272,4 +272,16 @@ rootTest('200 runs against a racer swapping the script for another file never ex
 	t.true(refused.every(outcome => outcome.reason === `script swapped is refused: ${changed(path)}`), JSON.stringify(refused.map(outcome => outcome.reason).slice(0, 3)));
 	t.true(refused.every(outcome => refusedRecord(outcome)?.['reason'] === outcome.reason), 'each refusal is in the audit trail');
 	t.not(swaps, 'ready', 'the racer was swapping throughout');
+
+	// Each swap links the good file again, which moves its inode's ctime: the checked file itself is
+	// no longer what was loaded, so every raced run may be refused. Given back its name, it is still
+	// refused until a reload takes it as it now is; then it runs. So the refusals above were the
+	// change, not an agent that refuses everything.
+	await waitFor(() => (racer.exitCode !== null || racer.signalCode !== null ? true : undefined), 'the racer to stop');
+	rmSync(`${path}.tmp`, {force: true});
+	linkSync(good, `${path}.tmp`);
+	renameSync(`${path}.tmp`, path);
+	t.like(await run(target, 'swapped'), {status: 'denied', reason: `script swapped is refused: ${changed(path)}`}, 'changed since load');
+	await reload(target);
+	t.like(await run(target, 'swapped'), {status: 'ok', stdout: 'good\n'}, 'the checked file, reloaded, runs');
 });
