@@ -106,7 +106,8 @@ async function mode(name: string): Promise<void> {
 	await waitFor(() => (fleet!.mitm.stdout().split(`mode ${name}\n`).length > before ? true : undefined), `the man in the middle to switch to ${name}`);
 }
 
-const mitmDid = (id: string) => fleet!.mitm.stdout().split('\n').filter(line => line.startsWith('{')).map(line => JSON.parse(line) as {did: string; id: string; type: string}).filter(entry => entry.id === id).map(entry => `${entry.did} ${entry.type}`);
+/** What the man in the middle did to request `id`'s replies; not to the copies the agent sends of a chunk when its chain goes quiet, which depend on load. */
+const mitmDid = (id: string) => fleet!.mitm.stdout().split('\n').filter(line => line.startsWith('{')).map(line => JSON.parse(line) as {did: string; id: string; type: string; copy?: true}).filter(entry => entry.id === id && !entry.copy).map(entry => `${entry.did} ${entry.type}`);
 
 async function run(id: string, script = 'hello', args: string[] = [], statusAfterMs = 300): Promise<{end: ExchangeEnd; frames: ResponseFrame[]; notices: string[]}> {
 	const frames: ResponseFrame[] = [];
