@@ -46,7 +46,14 @@ export function acceptRequest(text: string, context: AcceptContext): Accepted | 
 	}
 
 	const {env, sig, cert} = opened.message;
-	const bytes = signedBytes(env);
+	let bytes: Buffer;
+	try {
+		bytes = signedBytes(env);
+	} catch (error) {
+		// A lone surrogate (JSON can escape one; RFC 8785 has no bytes for it): nothing to verify, nor to hash for a signed answer.
+		return {ok: false, code: 'malformed', reason: `the envelope cannot be canonicalised (${(error as Error).message})`, ...(typeof env.id === 'string' ? {id: env.id} : {})};
+	}
+
 	const hash = createHash('sha256').update(bytes).digest('hex');
 	const refuse = (code: ProtocolErrorCode, reason: string): Refused => ({ok: false, code, reason, id: env.id, env, hash});
 	const {peer, notAfter, key} = checkedCertificate(cert!, context);

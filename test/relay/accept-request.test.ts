@@ -112,6 +112,9 @@ const refusals: Case[] = [
 	{title: 'a sequence number of zero', message: () => sealed(envelope({seq: 0})), code: 'malformed', reason: 'field "seq" must be a positive integer'},
 	{title: 'a frame over the size limit', message: () => sealed(envelope({body: {...run, args: ['x'.repeat(80 * 1024)]}})), code: 'malformed', reason: /^message is larger than/},
 	{title: 'a prototype-poisoning key', message: () => sealed(envelope()).replace('"body":{', '"body":{"__proto__":{"x":1},'), code: 'malformed', reason: /__proto__/},
+	// JSON can escape a lone surrogate; canonical JSON (RFC 8785) has no bytes for one: refused, never dropped unanswered.
+	{title: 'a lone surrogate in the script name', message: () => sealed(envelope()).replace('"script":"hello"', '"script":"hel\\ud800lo"'), code: 'malformed', reason: 'the envelope cannot be canonicalised (Lone surrogate is not allowed)'},
+	{title: 'a lone surrogate in an argument', message: () => sealed(envelope()).replace('"a b"', '"a\\udc00b"'), code: 'malformed', reason: 'the envelope cannot be canonicalised (Lone surrogate is not allowed)'},
 	// Within the envelope's overhead, the frame it carries is still held to a frame's limit.
 	{title: 'a message within the envelope\'s overhead whose frame is over the frame limit', message: () => sealed(envelope({body: {...run, args: ['x'.repeat(limits.requestFrameBytes)]}})), code: 'too-large', reason: `frame is larger than ${limits.requestFrameBytes} bytes`},
 	{title: 'the same, its frame over the limit in escaped characters', message: () => sealed(envelope({body: {...run, args: ['\u0001'.repeat(limits.requestFrameBytes / 6)]}})), code: 'too-large', reason: `frame is larger than ${limits.requestFrameBytes} bytes`},
