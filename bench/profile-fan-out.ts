@@ -25,7 +25,8 @@ import {createFleet, script, type BenchFleet} from './fleet.js';
 import {floorFanOut, type FanOutTiming} from './floor.js';
 import {cpuMs, dealRoundRobin, ownCpuMs, startHost, startHosts, type Hosts} from './hosts.js';
 import {dispatcherFanOut} from './ours.js';
-import {median, sleep} from './processes.js';
+import {interleavedRounds} from './interleaved-rounds.js';
+import {median} from './processes.js';
 import {formatTable, ratio, seconds} from './table.js';
 
 const log = (text: string) => process.stderr.write(`profile: ${text}\n`);
@@ -110,24 +111,9 @@ async function main(): Promise<number> {
 	const rows = [];
 	const loadAtStart = loadAverage();
 	for (const size of sizes) {
-		const samples = kinds.map((): Sample[] => []);
 		const rounds = size >= 1000 ? Math.min(repetitions, 3) : repetitions;
 		log(`N=${size}: ${rounds} rounds of ${kinds.map(kind => kind.label).join(', ')}`);
-		for (let round = 0; round < rounds; round++) {
-			// Each round starts with the next kind, and every other round goes backwards: no kind always follows the same other.
-			const order = kinds.map((_, step) => (round + step) % kinds.length);
-			for (const index of round % 2 === 0 ? order : order.reverse()) {
-				// What the last run left to collect is collected now, not charged to this one (run with --expose-gc).
-				(globalThis as {gc?: () => void}).gc?.();
-				await sleep(200);
-				const sample = await kinds[index]!.run(size);
-				if (sample.failure) {
-					notes.push(`N=${size} ${kinds[index]!.label}, round ${round + 1}: ${sample.failure}`);
-				}
-
-				samples[index]!.push(sample);
-			}
-		}
+		const samples = await interleavedRounds(kinds, size, rounds, notes);
 
 		const medians = samples.map(each => ({ms: median(each.map(sample => sample.ms)), controller: median(each.map(sample => sample.controller)), agents: median(each.map(sample => sample.agents)), scripts: median(each.map(sample => sample.scripts))}));
 		const floor = medians[1]!;

@@ -27,7 +27,8 @@ import {createFleet, type BenchFleet} from './fleet.js';
 import type {FanOutTiming} from './floor.js';
 import {cpuMs, dealRoundRobin, ownCpuMs, startHost, startHosts, type Hosts} from './hosts.js';
 import type {RelayHostInput} from './relay-host.js';
-import {median, sleep} from './processes.js';
+import {interleavedRounds} from './interleaved-rounds.js';
+import {median} from './processes.js';
 import {formatTable, ratio, seconds} from './table.js';
 
 const log = (text: string) => process.stderr.write(`profile-relay: ${text}\n`);
@@ -134,22 +135,8 @@ async function main(): Promise<number> {
 	const rows = [];
 	const loadAtStart = loadAverage();
 	for (const size of sizes) {
-		const samples = kinds.map((): Sample[] => []);
 		log(`N=${size}: ${repetitions} rounds of ${kinds.map(kind => kind.label).join(', ')}`);
-		for (let round = 0; round < repetitions; round++) {
-			// Each round starts with the next kind, and every other round goes backwards: no kind always follows the same other.
-			const order = kinds.map((_, step) => (round + step) % kinds.length);
-			for (const index of round % 2 === 0 ? order : order.reverse()) {
-				(globalThis as {gc?: () => void}).gc?.();
-				await sleep(200);
-				const sample = await kinds[index]!.run(size);
-				if (sample.failure) {
-					notes.push(`N=${size} ${kinds[index]!.label}, round ${round + 1}: ${sample.failure}`);
-				}
-
-				samples[index]!.push(sample);
-			}
-		}
+		const samples = await interleavedRounds(kinds, size, repetitions, notes);
 
 		const medianOf = (each: Sample[], side: keyof Omit<Sample, 'failure'>) => median(each.map(sample => sample[side]));
 		const perAgent = (ms: number) => `${(ms / size).toFixed(2)}`;
