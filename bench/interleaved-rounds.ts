@@ -4,7 +4,9 @@
  * collected before each one (with --expose-gc), not charged to it. A sample's failure becomes a
  * note. The profile benches (fan-out, relay) compare their kinds this way.
  */
+import {loadAverage} from './environment.js';
 import {sleep} from './processes.js';
+import {formatTable, type Row} from './table.js';
 
 export type RoundKind<S> = {label: string; run: (size: number) => Promise<S>};
 
@@ -26,4 +28,9 @@ export async function interleavedRounds<S extends {failure?: string}>(kinds: Rea
 	}
 
 	return samples;
+}
+
+/** A profile bench's report: its heading, the load average then and now, the table, the notes. */
+export function profileReport(heading: string, loadAtStart: string, rows: readonly Row[], notes: readonly string[]): string {
+	return ['', heading, `load average at start ${loadAtStart}, at end ${loadAverage()}`, '', formatTable(rows), 'Notes:', ...notes.map(note => `  ${note}`), ''].join('\n');
 }

@@ -25,9 +25,9 @@ import {createFleet, script, type BenchFleet} from './fleet.js';
 import {floorFanOut, type FanOutTiming} from './floor.js';
 import {cpuMs, dealRoundRobin, ownCpuMs, startHost, startHosts, type Hosts} from './hosts.js';
 import {dispatcherFanOut} from './ours.js';
-import {interleavedRounds} from './interleaved-rounds.js';
+import {interleavedRounds, profileReport} from './interleaved-rounds.js';
 import {median} from './processes.js';
-import {formatTable, ratio, seconds} from './table.js';
+import {ratio, seconds} from './table.js';
 
 const log = (text: string) => process.stderr.write(`profile: ${text}\n`);
 
@@ -130,16 +130,7 @@ async function main(): Promise<number> {
 		}
 	}
 
-	process.stdout.write([
-		'',
-		`Fan-out CPU by side — ${machine()}; ${settings.workers} host processes; parallel ${settings.parallel}; medians of ${repetitions} interleaved rounds (N≥1000: 3)`,
-		`load average at start ${loadAtStart}, at end ${loadAverage()}`,
-		'',
-		formatTable(rows),
-		'Notes:',
-		...notes.map(note => `  ${note}`),
-		'',
-	].join('\n'));
+	process.stdout.write(profileReport(`Fan-out CPU by side — ${machine()}; ${settings.workers} host processes; parallel ${settings.parallel}; medians of ${repetitions} interleaved rounds (N≥1000: 3)`, loadAtStart, rows, notes));
 	return 0;
 }
 

@@ -27,9 +27,9 @@ import {createFleet, type BenchFleet} from './fleet.js';
 import type {FanOutTiming} from './floor.js';
 import {cpuMs, dealRoundRobin, ownCpuMs, startHost, startHosts, type Hosts} from './hosts.js';
 import type {RelayHostInput} from './relay-host.js';
-import {interleavedRounds} from './interleaved-rounds.js';
+import {interleavedRounds, profileReport} from './interleaved-rounds.js';
 import {median} from './processes.js';
-import {formatTable, ratio, seconds} from './table.js';
+import {ratio, seconds} from './table.js';
 
 const log = (text: string) => process.stderr.write(`profile-relay: ${text}\n`);
 
@@ -157,16 +157,7 @@ async function main(): Promise<number> {
 
 	// Hundreds of broker connections take a while to drain under load: a killed host writes no CPU profile.
 	await Promise.all(relayHosts.flatMap(hosts => hosts.processes.map(async child => stopChild(child, 60_000))));
-	process.stdout.write([
-		'',
-		`Relay fan-out CPU by side — ${machine()}; ${settings.workers} host processes; parallel ${settings.parallel}; medians of ${repetitions} interleaved rounds`,
-		`load average at start ${loadAtStart}, at end ${loadAverage()}`,
-		'',
-		formatTable(rows),
-		'Notes:',
-		...notes.map(note => `  ${note}`),
-		'',
-	].join('\n'));
+	process.stdout.write(profileReport(`Relay fan-out CPU by side — ${machine()}; ${settings.workers} host processes; parallel ${settings.parallel}; medians of ${repetitions} interleaved rounds`, loadAtStart, rows, notes));
 	return 0;
 }
 

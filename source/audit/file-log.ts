@@ -18,7 +18,7 @@ import {randomUUID} from 'node:crypto';
 import {closeSync, existsSync, openSync, statSync} from 'node:fs';
 import {XiError} from '../errors.js';
 import {createBatchQueue} from '../io/batch-queue.js';
-import {withBriefLock} from '../io/brief-lock.js';
+import {lockStaleMs, outwaitingLockOptions, withBriefLock} from '../io/brief-lock.js';
 import {nodeFs, type DurableFs} from '../io/durable-fs.js';
 import type {SignedHead} from '../protocol/frames.js';
 import {emptyChain, type BatchItem, type RecordPorts} from './batch-plan.js';
@@ -135,9 +135,6 @@ export function openAuditLog(options: AuditLogOptions): AuditLog {
 	return api;
 }
 
-/** How long a daemon's lock may go unrefreshed before another process takes it over. */
-const daemonLockStaleMs = 10_000;
-
 /** The lock a daemon holds for its life (hold()): proper-lockfile's, which refreshes it while held. */
 async function lockLog(path: string): Promise<Release> {
 	if (!existsSync(path)) {
@@ -147,11 +144,10 @@ async function lockLog(path: string): Promise<Release> {
 	try {
 		// Loaded by hold() only: a log written batch by batch (the CLI) never loads the lock library.
 		const {default: lockfile} = await import('proper-lockfile');
-		// A daemon killed outright (SIGKILL, the OOM killer) leaves its lock behind, unrefreshed: it is
-		// stale 10 s after its last refresh at most, so the next daemon waits up to twice that for it.
-		return await lockfile.lock(path, {realpath: false, stale: daemonLockStaleMs, retries: {retries: 200, minTimeout: 5, maxTimeout: 100, randomize: true}});
+		// A daemon killed outright leaves its lock behind, unrefreshed: the next one outwaits it.
+		return await lockfile.lock(path, outwaitingLockOptions);
 	} catch (error) {
-		throw new XiError('AUDIT_UNAVAILABLE', `Cannot lock the audit log ${path}: ${(error as Error).message}. Another process holding it has refreshed it for the last ${(2 * daemonLockStaleMs) / 1000} s: stop the other daemon using this home, then start this one again.`, {cause: error});
+		throw new XiError('AUDIT_UNAVAILABLE', `Cannot lock the audit log ${path}: ${(error as Error).message}. Another process holding it has refreshed it for the last ${(2 * lockStaleMs) / 1000} s: stop the other daemon using this home, then start this one again.`, {cause: error});
 	}
 }
 

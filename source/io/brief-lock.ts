@@ -15,6 +15,15 @@
 import {mkdirSync, rmdirSync, statSync} from 'node:fs';
 import {setTimeout as sleep} from 'node:timers/promises';
 
+/** When a lock no process refreshed or released is taken over: the same for every lock of the project. */
+export const lockStaleMs = 10_000;
+
+/**
+ * proper-lockfile's options for a lock taken across processes: retried for ~20 s, twice the
+ * staleness, so a holder killed outright (SIGKILL, the OOM killer) is outwaited, not reported busy.
+ */
+export const outwaitingLockOptions = {realpath: false, stale: lockStaleMs, retries: {retries: 200, minTimeout: 5, maxTimeout: 100, randomize: true}} as const;
+
 export type BriefLockOptions = {staleMs?: number; retries?: number; minWaitMs?: number; maxWaitMs?: number; now?: () => number};
 
 /**
@@ -25,7 +34,7 @@ export async function withBriefLock<T>(path: string, section: () => T, options: 
 	const lockPath = `${path}.lock`;
 	const retries = options.retries ?? 200;
 	for (let attempt = 0; ; attempt++) {
-		if (tryLock(lockPath, options.staleMs ?? 10_000, options.now ?? Date.now)) {
+		if (tryLock(lockPath, options.staleMs ?? lockStaleMs, options.now ?? Date.now)) {
 			try {
 				return section();
 			} finally {

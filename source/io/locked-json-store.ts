@@ -16,6 +16,7 @@ import {readFile} from 'node:fs/promises';
 import {Low, type Adapter} from 'lowdb';
 import {XiError} from '../errors.js';
 import {existsSync, writeFileAtomic} from './files.js';
+import {outwaitingLockOptions} from './brief-lock.js';
 
 export type LockedJsonStore<T> = {
 	read: () => Promise<T>;
@@ -91,10 +92,9 @@ export function openLockedJsonStore<T>(path: string, options: LockedJsonOptions<
 
 		let release: () => Promise<void>;
 		try {
-			// Retried for ~20 s, twice the staleness, so a holder killed outright (SIGKILL) is outwaited.
 			// Loaded by the first change only: a command that only reads (help, --version, `runs`) does not pay for the lock library.
 			const {default: lockfile} = await import('proper-lockfile');
-			release = await lockfile.lock(path, {realpath: false, stale: 10_000, retries: {retries: 200, minTimeout: 10, maxTimeout: 100, randomize: true}});
+			release = await lockfile.lock(path, outwaitingLockOptions);
 		} catch (error) {
 			throw new XiError('REGISTRY_BUSY', `Another xi-exec process holds the lock on ${path}; try again in a moment.`, {cause: error});
 		}
