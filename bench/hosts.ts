@@ -26,11 +26,12 @@ export function dealRoundRobin<T>(items: readonly T[], workers: number): T[][] {
 
 /** Starts one `node --import=tsx bench/<script> INPUT.json` per input and waits until all listen. */
 /** `name` names the input files (the script's name by default); `readyWithinMs` (180 s) bounds the wait. */
-export async function startHosts(script: 'agent-host.ts' | 'bare-host.ts' | 'delay-host.ts' | 'mint-host.ts' | 'relay-host.ts', inputs: readonly unknown[], directory: string, options: {name?: string; readyWithinMs?: number} = {}): Promise<Hosts> {
+/** Host processes of `script`, one per input; `checkout` runs another checkout's copy of it (BENCH_BASE). */
+export async function startHosts(script: 'agent-host.ts' | 'bare-host.ts' | 'delay-host.ts' | 'mint-host.ts' | 'relay-host.ts', inputs: readonly unknown[], directory: string, options: {name?: string; readyWithinMs?: number; checkout?: string} = {}): Promise<Hosts> {
 	const processes = await Promise.all(inputs.map((input, index) => {
 		const file = join(directory, `${options.name ?? script.replace(/\.ts$/, '')}-${index}.json`);
 		writeFileSync(file, JSON.stringify(input));
-		return startHost([join(benchDirectory, script), file], {readyWithinMs: options.readyWithinMs});
+		return startHost([options.checkout ? join(options.checkout, 'bench', script) : join(benchDirectory, script), file], {readyWithinMs: options.readyWithinMs});
 	}));
 	return {
 		processes,

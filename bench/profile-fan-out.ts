@@ -14,16 +14,16 @@
  * (dry runs: every check on the agent, no script; the floor writes one line), BENCH_BASE=DIR[,DIR],
  * BENCH_PROFILE=DIR (V8 CPU profiles of the host processes; `node --cpu-prof` for this process's).
  */
-import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs';
+import {mkdtempSync, readFileSync} from 'node:fs';
 import type {ChildProcess} from 'node:child_process';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {createClientContext} from '../source/dispatch/agent-connection.js';
-import {runBench, stopChild, trackPath} from './cleanup.js';
+import {runBench, trackPath} from './cleanup.js';
 import {buildNotes, floorHost, freePortBlock, loadAverage, machine, readSettings} from './environment.js';
-import {createFleet, script, type BenchFleet} from './fleet.js';
+import {createFleet, script} from './fleet.js';
 import {floorFanOut, type FanOutTiming} from './floor.js';
-import {cpuMs, dealRoundRobin, ownCpuMs, startHost, startHosts, type Hosts} from './hosts.js';
+import {cpuMs, dealRoundRobin, ownCpuMs, startHosts, type Hosts} from './hosts.js';
 import {dispatcherFanOut} from './ours.js';
 import {interleavedRounds, profileReport} from './interleaved-rounds.js';
 import {median} from './processes.js';
@@ -58,21 +58,6 @@ async function sampled(hosts: Hosts, run: () => Promise<FanOutTiming>): Promise<
 	return {ms: timing.ms, controller, agents, scripts, ...(timing.failures.length > 0 ? {failure: `${timing.failures.length} not ok, e.g. ${timing.failures[0]}`} : {})};
 }
 
-/** Agent host processes of another checkout (BENCH_BASE) for `fleet`'s agents. */
-async function agentHostsOf(checkout: string, fleet: BenchFleet, workers: number, directory: string, label: number): Promise<Hosts> {
-	const processes = await Promise.all(dealRoundRobin(fleet.agents.map(agent => agent.home), workers).map(async (homes, index) => {
-		const file = join(directory, `base-${label}-agent-host-${index}.json`);
-		writeFileSync(file, JSON.stringify(homes));
-		return startHost([join(checkout, 'bench/agent-host.ts'), file]);
-	}));
-	return {
-		processes,
-		async stop() {
-			await Promise.all(processes.map(async child => stopChild(child)));
-		},
-	};
-}
-
 async function main(): Promise<number> {
 	const settings = readSettings();
 	const sizes = process.env['BENCH_SIZES'] ? settings.sizes : [100];
@@ -98,7 +83,7 @@ async function main(): Promise<number> {
 	for (const [index, checkout] of bases.entries()) {
 		// Another checkout's fleet: the same certificates, its agents on a block of ports of their own.
 		const baseFleet = await createFleet(join(root, `base-${index}`), largest, firstPort + ((index + 1) * largest), log);
-		const baseHosts = await agentHostsOf(checkout, baseFleet, settings.workers, root, index);
+		const baseHosts = await startHosts('agent-host.ts', dealRoundRobin(baseFleet.agents.map(agent => agent.home), settings.workers), root, {name: `base-${index}-agent-host`, checkout});
 		const baseOurs = await import(join(checkout, 'bench/ours.ts')) as typeof import('./ours.js');
 		kinds.push({label: `dispatcher of ${checkout}`, run: async size => sampled(baseHosts, async () => baseOurs.dispatcherFanOut(baseFleet.agents.slice(0, size).map(agent => agent.record), baseFleet.credentials, settings.parallel, {dryRun}))});
 	}

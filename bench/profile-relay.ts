@@ -16,7 +16,7 @@
  * BENCH_BASE=DIR[,DIR], BENCH_PROFILE=DIR (V8 CPU profiles of the host processes; `node --cpu-prof`
  * for this process's).
  */
-import {mkdtempSync, writeFileSync} from 'node:fs';
+import {mkdtempSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import type {AgentTarget} from '../source/dispatch/agent-connection.js';
@@ -25,7 +25,7 @@ import {runBench, stopChild, trackPath} from './cleanup.js';
 import {buildNotes, freePortBlock, loadAverage, machine, readSettings} from './environment.js';
 import {createFleet, type BenchFleet} from './fleet.js';
 import type {FanOutTiming} from './floor.js';
-import {cpuMs, dealRoundRobin, ownCpuMs, startHost, startHosts, type Hosts} from './hosts.js';
+import {cpuMs, dealRoundRobin, ownCpuMs, startHosts, type Hosts} from './hosts.js';
 import type {RelayHostInput} from './relay-host.js';
 import {interleavedRounds, profileReport} from './interleaved-rounds.js';
 import {median} from './processes.js';
@@ -62,24 +62,8 @@ async function relayOf(fleet: BenchFleet, workers: number, directory: string, la
 	const broker = await startBroker(fleet.controllerHome, mkdtempSync(join(directory, `broker-${label}-`)), fleet.agents.map(agent => agent.name));
 	const inputs = dealRoundRobin(fleet.agents.map(agent => agent.home), workers).map((homes): RelayHostInput => ({url: broker.url, homes}));
 	const readyWithinMs = 180_000 + (300 * Math.ceil(fleet.agents.length / workers));
-	const hosts = checkout
-		? await startHostsOf(join(checkout, 'bench/relay-host.ts'), inputs, directory, label, readyWithinMs)
-		: await startHosts('relay-host.ts', inputs, directory, {name: `relay-host-${label}`, readyWithinMs});
+	const hosts = await startHosts('relay-host.ts', inputs, directory, {name: `relay-host-${label}`, readyWithinMs, checkout});
 	return {broker, hosts};
-}
-
-async function startHostsOf(script: string, inputs: readonly unknown[], directory: string, label: string, readyWithinMs: number): Promise<Hosts> {
-	const processes = await Promise.all(inputs.map(async (input, index) => {
-		const file = join(directory, `relay-host-${label}-${index}.json`);
-		writeFileSync(file, JSON.stringify(input));
-		return startHost([script, file], {readyWithinMs});
-	}));
-	return {
-		processes,
-		async stop() {
-			await Promise.all(processes.map(async child => stopChild(child)));
-		},
-	};
 }
 
 async function main(): Promise<number> {
