@@ -7,13 +7,11 @@
  */
 import {rmSync, writeFileSync} from 'node:fs';
 import type {Server} from 'node:tls';
-import type {AuditLog} from '../source/audit/file-log.js';
 import {XiError} from '../source/errors.js';
 import {formatHostPort, type HostPort} from '../source/io/address.js';
 import {standardOutput} from '../source/io/standard-output.js';
-import {openAgentAudit, recorderFor} from './agent-audit.js';
 import type {AgentLog} from './execute-run.js';
-import {currentHomeProblem} from './home-modes.js';
+import {openStartRecords} from './start-records.js';
 import {homeCredentialStore} from './home-credential-store.js';
 import type {AgentConfig, AgentPaths} from './home.js';
 import {closeInheritedDescriptors} from './inherited-descriptors.js';
@@ -25,7 +23,6 @@ import type {Pins} from './pins.js';
 import type {RelayStart} from './relay-start.js';
 import type {AgentCredentials} from './credentials.js';
 import {acceptPolicyAtStart} from './policy-snapshot.js';
-import {replayMemoryFor} from './replay-memory.js';
 import {detectRunCgroups, runCgroupOwner, type RunCgroups} from './run-cgroup.js';
 import {RunSlots} from './run-slots.js';
 import {createAgentServer} from './server.js';
@@ -58,13 +55,12 @@ export async function startAgent(paths: AgentPaths, printLog: AgentLog = stdoutL
 	// policy.json is checked whole before anything else uses it; the hook reads the accepted copy.
 	acceptPolicyAtStart(paths);
 	const {hook, check: checkHook} = startHook(config, paths, log);
-	const audit = await openStartedAudit(paths, config, pins, log);
+	const {audit, recorder, homeProblem, checkpoint, replayMemory} = await openStartRecords(paths, config, pins, log);
 	const cgroups = await runCgroupsOf(config, paths, log);
 	let stop: (reason: string) => void = () => undefined;
 	// What the relay signs with and checks against: kept current through renewals and pin changes.
 	let current = {credentials, pins};
 	const slots = new RunSlots(config.limits.maxConcurrentRuns, config.limits.maxQueuedRuns);
-	const recorder = recorderFor(audit, config.name);
 	// What every run is checked and recorded with, over direct TLS and over the relay alike: one list,
 	// so a check added for one transport cannot be missing from the other.
 	const runChecks = {
@@ -73,7 +69,7 @@ export async function startAgent(paths: AgentPaths, printLog: AgentLog = stdoutL
 		log,
 		recorder,
 		...(hook ? {hook} : {}),
-		homeProblem: () => currentHomeProblem(paths),
+		homeProblem,
 		now: Date.now,
 		...('create' in cgroups ? {cgroups} : {}),
 	};
@@ -89,8 +85,8 @@ export async function startAgent(paths: AgentPaths, printLog: AgentLog = stdoutL
 			log('unpaired', {agent: config.name, reason: 'the controller unpaired this agent and its credentials are deleted; pair it again to use it'});
 			stop('unpaired');
 		},
-		checkpoint: async () => audit.checkpoint(),
-		replayMemory: replayMemoryFor(paths.home, Date.now),
+		checkpoint,
+		replayMemory,
 		allowlist: () => allowlist,
 		...runChecks,
 	});
@@ -130,15 +126,6 @@ export async function startAgent(paths: AgentPaths, printLog: AgentLog = stdoutL
 	}, log);
 	stop = stopped.stop;
 	return stopped.done;
-}
-
-/** The agent's audit log, held by this process, opened with `agent.started` and a signed head (so the first result already carries a witness of this log). */
-async function openStartedAudit(paths: AgentPaths, config: AgentConfig, pins: Pins, log: AgentLog): Promise<AuditLog> {
-	const audit = openAgentAudit(paths, config, log);
-	await audit.hold();
-	await audit.append({event: 'agent.started', agent: config.name, controllerSerials: pins.controllerSerials, caSha256: pins.caSha256});
-	await audit.checkpoint();
-	return audit;
 }
 
 /** Each script in its own cgroup when the agent can (root on cgroup v2); else its process group. Scripts a previous agent process left running are killed now. */
