@@ -1,11 +1,13 @@
 /**
  * The one-shot rows alone, for working on them without the whole bench (fan-out.ts runs them too):
  * one agent, a loopback sshd, `xi-exec run uptime --on ONE` against `ssh 127.0.0.1 true` in
- * alternating runs, the one-shot's anatomy (measure-one-shot.ts), the CLI's start-up
+ * alternating runs, the one-shot's anatomy (measure-one-shot.ts) and where the real CLI's time goes
+ * (marks: measure-one-shot-latency.ts); the same through the delaying proxy, `BENCH_DELAY_MS` each
+ * way (25, so 50 ms RTT; 0: none), with the round trips it counted; the CLI's start-up
  * (measure-start.ts) and, unless BENCH_RSS=0, an idle agent's RSS against a bare node:tls server
  * (measure-rss.ts). The load average is printed at the start and end.
  *
- *   npm run build && node --import=tsx bench/one-shot.ts      BENCH_REPS=9 (default) BENCH_RSS=0
+ *   npm run build && node --import=tsx bench/one-shot.ts      BENCH_REPS=9 (default) BENCH_RSS=0 BENCH_DELAY_MS=25
  */
 import {mkdtempSync} from 'node:fs';
 import {tmpdir} from 'node:os';
@@ -16,6 +18,7 @@ import {agentName, createFleet, script} from './fleet.js';
 import {cpuMs, startHosts} from './hosts.js';
 import {findSshTools, sshRun, startLoopbackSshd} from './loopback-sshd.js';
 import {measureOneShotSteps} from './measure-one-shot.js';
+import {measureMarks, measureOneShotLatency} from './measure-one-shot-latency.js';
 import {measureIdleRss} from './measure-rss.js';
 import {measureStart} from './measure-start.js';
 import {cliRun, controllerCli} from './ours.js';
@@ -34,6 +37,7 @@ async function main(): Promise<number> {
 	report.notes.push(...notes);
 
 	const repetitions = Number(process.env['BENCH_REPS'] ?? 9);
+	const delayMs = Number(process.env['BENCH_DELAY_MS'] ?? 25);
 	const loadAtStart = loadAverage();
 	const port = await freePortBlock(8);
 	const root = trackPath(mkdtempSync(join(tmpdir(), 'xi-exec-one-shot-')));
@@ -53,7 +57,6 @@ async function main(): Promise<number> {
 			return finished.code === 0 ? finished : {...finished, failure: `exit ${finished.code}: ${finished.stderr.trim()}`};
 		})}] : []),
 	]);
-	await sshd?.stop();
 	const [cli, ssh] = measured;
 	report.rows.push(
 		{measure: `one-shot: CLI run ${script.name} --on ${agent}`, value: seconds(cli!.median), ...(cli!.cpu === undefined ? {} : {cpu: seconds(cli!.cpu)}), ...(ssh ? {ratio: `${ratio(cli!.median / ssh.median)} ssh`, target: '≤ 1.00× ssh', verdict: verdict(cli!.median <= ssh.median, cli!, ssh)} : {})},
@@ -65,6 +68,13 @@ async function main(): Promise<number> {
 
 	log(`one-shot steps, ${repetitions} runs`);
 	await measureOneShotSteps(report, {label: 'loopback', home: fleet.controllerHome, agent, runs: repetitions, directory: root, cliMedianMs: cli!.median});
+	log(`loopback: where the one-shot's time goes (marks), ${repetitions} runs`);
+	await measureMarks(report, {label: 'loopback', home: fleet.controllerHome, agent, runs: repetitions, directory: root});
+	if (delayMs > 0) {
+		await measureOneShotLatency(report, {fleet, agentsCpu, ...(sshd && typeof tools !== 'string' ? {ssh: {tools, sshd}} : {}), delayMs, runs: repetitions, directory: root, firstPort: port + 6}, log);
+	}
+
+	await sshd?.stop();
 	await agents.stop();
 	await measureStart(report, {home: fleet.controllerHome, runs: repetitions}, log);
 	if (process.env['BENCH_RSS'] !== '0') {
