@@ -20,6 +20,7 @@ import type {TokenScope} from '../source/policy/tokens.js';
 import {changedFile, type ExecIdentity, type Owners} from './allowlist.js';
 import {inspectExecutable, openExecutable, type OpenedExecutable} from './open-executable.js';
 import {nameTheInterpreter} from './shebang.js';
+import {probeWriter} from './writer-check.js';
 
 export type HookContext = {
 	requestId: string;
@@ -128,10 +129,17 @@ export function readVerdict(output: Buffer, exitAllows: boolean, exitDescription
 	return {allow: false, reason: said ?? (exitAllows ? 'the hook denied it' : `the hook denied it (${exitDescription})`)};
 }
 
-function askExecutable(command: string, context: HookContext, config: HookConfig): Promise<HookVerdict> {
+async function askExecutable(command: string, context: HookContext, config: HookConfig): Promise<HookVerdict> {
 	const executable = openHook(command, config.file);
 	if (typeof executable === 'string') {
-		return Promise.resolve({allow: false, reason: `the auth hook is refused: ${executable}`});
+		return {allow: false, reason: `the auth hook is refused: ${executable}`};
+	}
+
+	// Just before the start: a script of the hook its interpreter reads from the file must have no writer (writer-check.ts).
+	const writer = await executable.writers(probeWriter);
+	if (writer !== undefined) {
+		executable.close();
+		return {allow: false, reason: `the auth hook is refused: ${writer}`};
 	}
 
 	// The hook sees fd 0 and 1 (its pipes), stderr discarded, and fd 3... its executable chain (run-script.ts).

@@ -5,7 +5,10 @@
  * frames, and one `result` carrying this agent's latest signed audit head. Every decision is
  * recorded with its reason, and the hook and the script see the same frozen argument array.
  * The files are opened once, at the execution boundary, and what runs is what those descriptors
- * hold (open-executable.ts); they are closed when the run ends, however it ends.
+ * hold (open-executable.ts); they are closed when the run ends, however it ends. Just before the
+ * start (after the hook and the slot), in this order: no process may hold a script an interpreter
+ * reads from its file open for writing (asked of the kernel, asynchronously: writer-check.ts),
+ * every file is read and checked again, and the script starts with nothing awaited in between.
  * run-exchange.ts holds what the steps share (the fields every record carries, how it answers).
  */
 import {limits, type RunFrame} from '../source/protocol/frames.js';
@@ -17,6 +20,7 @@ import type {RunContext} from './run-context.js';
 import {hookRequest, notRun, runExchange, type RunExchange} from './run-exchange.js';
 import {runScript, scriptEnvironment, type ScriptOutcome} from './run-script.js';
 import {cancelledByFor} from './stop-reasons.js';
+import {probeWriter} from './writer-check.js';
 
 export {noRecorder, type AgentLog, type AgentRecorder, type RunContext} from './run-context.js';
 
@@ -88,7 +92,15 @@ async function allowedByPolicy(run: RunExchange): Promise<HookVerdict | undefine
 /** An allowed run: a dry run answers "would run"; a real one waits for a slot, runs, and records how it finished. */
 async function runAllowed(run: RunExchange, decision: Decided, verdict: HookVerdict, cancel: AbortSignal): Promise<void> {
 	const {frame, context, logged} = run;
+	const {executable} = decision.checked;
 	if (frame.dryRun) {
+		// What the real run would be refused just before its start, a dry run is refused too.
+		const writer = await executable.writers(context.writerProbe ?? probeWriter);
+		if (writer !== undefined) {
+			await run.refuse('denied', `script ${frame.script} is refused: ${writer}`);
+			return;
+		}
+
 		run.answer(notRun('ok', context.hook ? `dry run: would run (${verdict.reason})` : 'dry run: would run'));
 		return;
 	}
@@ -99,11 +111,13 @@ async function runAllowed(run: RunExchange, decision: Decided, verdict: HookVerd
 		return;
 	}
 
-	// The hook and the slot took time: every file is read and checked again just before the start, and again just after it.
-	const changed = decision.checked.executable.changed();
-	if (changed !== undefined) {
+	// The hook and the slot took time. Now: no writer, then every file read and checked again, then
+	// the start with nothing awaited in between (and every file checked again just after it).
+	const writer = await executable.writers(context.writerProbe ?? probeWriter);
+	const changed = writer === undefined ? executable.changed() : undefined;
+	if (writer !== undefined || changed !== undefined) {
 		release();
-		await run.refuse('denied', changedSinceLoad(frame.script, changed));
+		await run.refuse('denied', changed === undefined ? `script ${frame.script} is refused: ${writer}` : changedSinceLoad(frame.script, changed));
 		return;
 	}
 

@@ -11,9 +11,10 @@
  * `#!` script is read whole here and its SHA-256 is part of its identity (compared with the one at
  * load); a shell reads a private copy of exactly those bytes (sealed-copy.ts), never the file;
  * any other reader (Node, Python, Perl, a wrapper script's own code) reads the file, and gets it
- * only when no process holds it open for writing (writer-check.ts), so nobody the walk does not
- * trust can change it after the check; and `changed` reads the files again, which the agent asks
- * just before the start (the run is refused) and just after it (the run is killed as it starts).
+ * only when no process holds it open for writing (`writers`, writer-check.ts, asked just before the
+ * start), so nobody the walk does not trust can change it after that; and `changed` reads the files
+ * again, which the agent asks just before the start, after `writers` (the run is refused), and just
+ * after it (the run is killed as it starts).
  * The ELF executable is protected by the kernel once it runs (no write while it executes; exec
  * fails with ETXTBSY while anyone holds it open for writing).
  *
@@ -28,6 +29,7 @@ import {readContent, type FileContent} from './file-content.js';
 import {sealScripts} from './sealed-copy.js';
 import {chooseInterpreter, execPlan, maxInterpreterDepth, readHeader, type ExecPlan, type ScriptLevel} from './shebang.js';
 import {checkProc, closeAll, walk} from './walk-path.js';
+import {firstWriterProblem, type WriterProbe} from './writer-check.js';
 
 export type OpenedExecutable = {
 	identity: ExecIdentity;
@@ -46,6 +48,12 @@ export type OpenedExecutable = {
 	 * (the ELF executable, and the scripts unless they were copied).
 	 */
 	changed: (started?: 'started') => string | undefined;
+	/**
+	 * Why a script the child reads from its file (not a copy) cannot run: a process holds it open
+	 * for writing, or that cannot be asked (writer-check.ts); else undefined. Asked just before the
+	 * start, then `changed()`: what `changed()` read is then what the interpreter will read.
+	 */
+	writers: (probe: WriterProbe) => Promise<string | undefined>;
 	close: () => void;
 };
 
@@ -69,7 +77,7 @@ export function openExecutable(path: string, owners: Owners, interpreter?: strin
 	const {files, levels} = chain;
 	const elf = files.at(-1)!;
 	const scripts = files.slice(0, -1);
-	// A shell reads a private copy; any other reader the checked file, once no process holds it open for writing.
+	// A shell reads a private copy; any other reader the checked file, once no process holds it open for writing (`writers`).
 	const sealed = sealScripts(scripts.map(file => ({fd: file.fd, bytes: file.content.bytes!, sha256: file.content.sha256!, owner: {uid: Number(file.stats.uid), gid: Number(file.stats.gid), mode: Number(file.stats.mode)}, path: file.identity.path})), basename(elf.identity.path));
 	if (typeof sealed === 'string') {
 		closeAll(files.map(file => file.fd));
@@ -78,7 +86,8 @@ export function openExecutable(path: string, owners: Owners, interpreter?: strin
 
 	const identity = files.map(file => file.identity);
 	const opened = [...files.map(file => file.fd), ...sealed.copies];
-	const readAfterStart = [elf, ...scripts.filter((_, index) => sealed.fromFile[index])];
+	const fromFile = scripts.filter((_, index) => sealed.fromFile[index]);
+	const readAfterStart = [elf, ...fromFile];
 	let closed = false;
 	const executable: OpenedExecutable = {
 		identity,
@@ -86,6 +95,8 @@ export function openExecutable(path: string, owners: Owners, interpreter?: strin
 		copied: sealed.copies.length > 0,
 		plan: args => execPlan(path, levels, args),
 		changed: started => firstChanged(started ? readAfterStart : files),
+		// Never after close(): a descriptor's number may name another file by then.
+		writers: async probe => closed ? 'its files were closed before the start; nothing ran' : firstWriterProblem(probe, fromFile.map(file => ({fd: file.fd, path: file.identity.path}))),
 		close() {
 			if (!closed) {
 				closed = true;

@@ -6,6 +6,7 @@ import type {AgentLimits} from './home.js';
 import type {LoadedAllowlist} from './loaded-allowlist.js';
 import type {RunCgroups} from './run-cgroup.js';
 import type {RunSlots} from './run-slots.js';
+import type {WriterProbe} from './writer-check.js';
 
 export type AgentLog = (event: string, fields: Record<string, unknown>) => void;
 
@@ -35,4 +36,6 @@ export type RunContext = {
 	peer: {address: string; serial: string};
 	/** Each script in its own cgroup, when the agent can (root on cgroup v2). */
 	cgroups?: RunCgroups;
+	/** Asks whether a process holds a script open for writing, just before the start; the kernel's probe (writer-check.ts) without it. */
+	writerProbe?: WriterProbe;
 };

@@ -26,6 +26,7 @@ export function startRun(context: ServerContext, connection: Connection, frame: 
 		now: options.now,
 		peer: connection.peer,
 		...(options.cgroups ? {cgroups: options.cgroups} : {}),
+		...(options.writerProbe ? {writerProbe: options.writerProbe} : {}),
 	};
 	const {socket} = connection;
 	const send = batchedSender(socket);

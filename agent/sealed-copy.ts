@@ -23,7 +23,6 @@ import {closeSync, constants, fchmodSync, fchownSync, fstatSync, openSync, readS
 import {createHash} from 'node:crypto';
 import {tmpdir} from 'node:os';
 import {oPath} from './walk-path.js';
-import {writerProblem} from './writer-check.js';
 
 /**
  * The interpreters that get a private copy of the script they read: shells read a script as they
@@ -54,16 +53,17 @@ export type ChainScript = {fd: number; bytes: Uint8Array; sha256: string; owner:
 
 /**
  * What the child is handed for each script (scriptSources): a private copy, or the checked file
- * itself once nobody holds it open for writing. `copies` are the caller's to close, with the
- * chain's own descriptors; `fromFile[i]` says script i is read from its file, which the caller
- * checks again after the start. On a refusal nothing is left open.
+ * itself. `copies` are the caller's to close, with the chain's own descriptors; `fromFile[i]` says
+ * script i is read from its file, which the caller runs only once no process holds it open for
+ * writing (asked just before the start: writer-check.ts) and checks again after the start. On a
+ * refusal nothing is left open.
  */
 export function sealScripts(scripts: readonly ChainScript[], executableName: string): {descriptors: number[]; copies: number[]; fromFile: boolean[]} | string {
 	const sources = scriptSources(scripts.length, executableName);
 	const descriptors: number[] = [];
 	const copies: number[] = [];
 	for (const [index, script] of scripts.entries()) {
-		const sealed = sources[index] === 'copy' ? sealedCopy(script.bytes, script.sha256, script.owner, script.path) : writerProblem(script.fd, script.path) ?? script.fd;
+		const sealed = sources[index] === 'copy' ? sealedCopy(script.bytes, script.sha256, script.owner, script.path) : script.fd;
 		if (typeof sealed === 'string') {
 			for (const copy of copies) {
 				closeSync(copy);

@@ -42,6 +42,8 @@ export type AgentServerOptions = {
 	cgroups?: RunCgroups;
 	/** The run slots, when shared with another transport (the relay): one concurrency limit per agent. */
 	slots?: RunSlots;
+	/** Asks whether a script is open for writing just before its start (RunContext); the kernel's probe without it. */
+	writerProbe?: RunContext['writerProbe'];
 };
 
 export type AgentServer = {

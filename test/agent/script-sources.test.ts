@@ -8,7 +8,7 @@ import {join} from 'node:path';
 import test from 'ava';
 import {scriptSources} from '../../agent/sealed-copy.js';
 import {oPath} from '../../agent/walk-path.js';
-import {writerProblem} from '../../agent/writer-check.js';
+import {probeWriter} from '../../agent/writer-check.js';
 import {temporaryDirectory} from '../helpers/fleet.js';
 
 const sources = [
@@ -39,24 +39,24 @@ function script(mode: number): {path: string; fd: number; marker: string} {
 	return {path, fd: openSync(path, oPath), marker};
 }
 
-test('writerProblem: no process holds the file open for writing → undefined (and nothing ran)', t => {
+test('probeWriter: no process holds the file open for writing → undefined (and nothing ran)', async t => {
 	const {fd, marker} = script(0o755);
 	t.teardown(() => closeSync(fd));
-	t.is(writerProblem(fd, 'the script'), undefined);
+	t.is(await probeWriter(fd, 'the script'), undefined);
 	t.false(existsSync(marker), 'the exec was refused (E2BIG): the script never ran');
 });
 
-test('writerProblem: this process holds it open for writing → ETXTBSY, worded; and undefined once it is closed', t => {
+test('probeWriter: this process holds it open for writing → ETXTBSY, worded; and undefined once it is closed', async t => {
 	const {path, fd} = script(0o755);
 	t.teardown(() => closeSync(fd));
 	const writer = openSync(path, 'r+');
-	t.is(writerProblem(fd, path), `${path} is open for writing by another process (ETXTBSY), and its interpreter reads it only after the start, so what runs could differ from what was checked; close it (fuser -v ${path} names the process), then run again`);
+	t.is(await probeWriter(fd, path), `${path} is open for writing by another process (ETXTBSY), and its interpreter reads it only after the start, so what runs could differ from what was checked; close it (fuser -v ${path} names the process), then run again`);
 	closeSync(writer);
-	t.is(writerProblem(fd, path), undefined);
+	t.is(await probeWriter(fd, path), undefined);
 });
 
-test('writerProblem: a file the agent may not execute cannot be checked, and says why', t => {
+test('probeWriter: a file the agent may not execute cannot be checked, and says why', async t => {
 	const {path, fd} = script(0o644);
 	t.teardown(() => closeSync(fd));
-	t.is(writerProblem(fd, path), `whether ${path} is open for writing cannot be checked (an exec of it failed with EACCES: the agent's user must be able to execute it, and it must not be on a noexec mount); nothing ran`);
+	t.is(await probeWriter(fd, path), `whether ${path} is open for writing cannot be checked (an exec of it failed with EACCES: the agent's user must be able to execute it, and it must not be on a noexec mount); nothing ran`);
 });

@@ -6,8 +6,9 @@
  * - A shell reads a private, unnamed copy of the checked bytes (/dev/shm/#N (deleted)); any other
  *   interpreter reads the checked file itself (its own directory matters to it).
  * - A process that holds the script open for writing (opened before the agent loaded it): a shell
- *   still runs the copy; any other interpreter is refused before anything starts (ETXTBSY), since
- *   it reads the file only after the start.
+ *   still runs the copy; any other interpreter is refused just before the start (ETXTBSY: asked of
+ *   the kernel after the policy's decision and the slot), since it reads the file only after the
+ *   start. A dry run is refused the same way.
  * - `#!/usr/bin/env NAME` runs the interpreter the entry names, whatever is first on the agent's
  *   PATH (here an impostor directory, and on this host pyenv's python3 shim); `env -S` is refused.
  * - Python behind a shell wrapper finds the module beside its script, never one planted in
@@ -161,8 +162,12 @@ for (const interpreter of installed) {
 		t.is(outcome.status, 'denied');
 		t.is(outcome.reason, reason);
 		t.is(outcome.stdout, '');
-		t.deepEqual(outcome.events, ['request.received', 'run.refused'], 'refused at the execution boundary: no hook asked, nothing started');
+		t.deepEqual(outcome.events, ['request.received', 'decision', 'run.refused'], 'allowed by policy, then refused just before the start (the probe is the last step before it): nothing started');
 		t.like(outcome.records.at(-1), {event: 'run.refused', script: `${interpreter.name}-held`, status: 'denied', reason});
+		const dry = await runOn(target, `${interpreter.name}-held`, [], {dryRun: true});
+		t.like(dry, {status: 'denied', reason, stdout: ''}, 'a dry run says what the run would meet');
+		t.deepEqual(dry.events, ['request.received', 'decision', 'run.refused']);
+		t.like(dry.records.at(-1), {event: 'run.refused', status: 'denied', reason});
 	});
 
 	if (!interpreter.shell) {

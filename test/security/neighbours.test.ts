@@ -17,7 +17,7 @@
  */
 import {createHash} from 'node:crypto';
 import {execFileSync} from 'node:child_process';
-import {chmodSync, chownSync, existsSync, lchownSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync} from 'node:fs';
+import {chmodSync, chownSync, closeSync, existsSync, lchownSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, symlinkSync} from 'node:fs';
 import {createServer, type Server} from 'node:net';
 import {join} from 'node:path';
 import test from 'ava';
@@ -332,6 +332,25 @@ rootTest('a directory on the path swapped for a symbolic link between check and 
 		t.deepEqual(outcome.events, ranEvents, row.script);
 		refused(t, await runOn(target, row.script), row.script, row.next, `${row.script}, the next run`);
 	}
+});
+
+rootTest('a process opens a Python script for writing while the auth hook holds the run: refused just before the start (ETXTBSY); closed, it runs', async t => {
+	const {target, paths} = ready();
+	const path = paths['py']!;
+	const writer: {fd?: number} = {};
+	during.current = () => {
+		writer.fd = openSync(path, 'r+');
+	};
+
+	const outcome = await runOn(target, 'py', ['a']);
+	closeSync(writer.fd!);
+	const reason = `script py is refused: ${path} is open for writing by another process (ETXTBSY), and its interpreter reads it only after the start, so what runs could differ from what was checked; close it (fuser -v ${path} names the process), then run again`;
+	t.like(outcome, {status: 'denied', reason, stdout: ''});
+	t.deepEqual(outcome.events, ['request.received', 'decision', 'run.refused'], 'opened after the boundary\'s checks: the probe just before the start sees it');
+	t.like(auditByJq(outcome.records[0]!['requestId'] as string).at(-1), {event: 'run.refused', script: 'py', status: 'denied', reason});
+	const after = await runOn(target, 'py', ['a']);
+	t.like(after, {status: 'ok', stdout: '["a"]\n'}, 'once nobody holds it open for writing');
+	t.deepEqual(after.events, ranEvents);
 });
 
 // --- After load: a directory's mode or owner, a script's owner ------------------------------------
