@@ -123,6 +123,21 @@ export function ownRssKiB(): {rss: number; peak: number} {
 	return {rss: field('VmRSS'), peak: field('VmHWM')};
 }
 
+/**
+ * Starts a new peak for ownRssKiB().peak: writing 5 to /proc/self/clear_refs resets VmHWM to the
+ * resident memory now (Linux ≥ 4.0), so that a peak read after a run is that run's own, not the
+ * largest of every run this process made. False where the kernel refuses (the peak is then the
+ * process's peak so far).
+ */
+export function resetPeakRss(): boolean {
+	try {
+		writeFileSync('/proc/self/clear_refs', '5');
+		return true;
+	} catch {
+		return false;
+	}
+}
+
 /** Resident memory of each of these processes, in KiB (VmRSS). */
 export function rssKiB(processes: readonly ChildProcess[]): number[] {
 	return processes.map(child => {

@@ -14,12 +14,12 @@ import {createClientContext} from '../source/dispatch/agent-connection.js';
 import type {AgentTarget} from '../source/dispatch/agent-connection.js';
 import type {BenchFleet} from './fleet.js';
 import {floorFanOut, timeline, type FanOutTiming} from './floor.js';
-import {cpuMs, ownCpuMs, ownRssKiB, rssKiB, type Hosts} from './hosts.js';
+import {cpuMs, ownCpuMs, ownRssKiB, resetPeakRss, rssKiB, type Hosts} from './hosts.js';
 import {floorHost} from './environment.js';
 import {cliRun, dispatcherFanOut} from './ours.js';
 import {median} from './processes.js';
 import {repeat, verdict, withCpu, type Measured, type Report} from './report.js';
-import {mebibytes, ratio, seconds} from './table.js';
+import {mebibytes, ratio, seconds, type Row} from './table.js';
 
 /** spawn false (BENCH_SPAWN=0): every fan-out is a dry run and the floor spawns nothing (the bare hosts were started so). */
 export type FanOutSettings = {sizes: number[]; repetitions: number; parallel: number; spawn: boolean};
@@ -32,18 +32,35 @@ export type FanOutSetup = {fleet: BenchFleet; agentHosts: Hosts; bareHosts: Host
 /** What the parallel-ssh comparison needs: our time for the same 100 hosts. */
 export type Ours100 = {cli?: Measured; dispatcher?: Measured};
 
-type Sample = {ms: number; cpu: number; clientCpu: number; failure?: string; timeline?: string};
+/** rss: this process's resident memory before the run, peakRss its peak during it (KiB; resetPeakRss). */
+type Sample = {ms: number; cpu: number; clientCpu: number; rss: number; peakRss: number; failure?: string; timeline?: string};
 type Kind = 'dispatcher' | 'floor' | 'relay';
-type Summary = {wall: Measured; cpu: number; clientCpu: number};
+type Summary = {wall: Measured; cpu: number; clientCpu: number; rss: number; peakRss: number};
+
+/**
+ * The client's peak RSS during the run, dispatcher against the floor's client, both in this
+ * process (which also holds the fleet: the growth over the RSS before the run is the run's own).
+ */
+function peakRssRow(size: number, dispatcher: Summary, floor: Summary): Row {
+	const growth = (summary: Summary) => mebibytes(summary.peakRss - summary.rss);
+	return {
+		measure: `  client peak RSS N=${size}: dispatcher (+ during the run) / floor's client`,
+		value: mebibytes(dispatcher.peakRss),
+		ratio: `+${growth(dispatcher)}; floor ${mebibytes(floor.peakRss)}, +${growth(floor)}`,
+	};
+}
 
 async function sampled(hosts: Hosts, run: () => Promise<FanOutTiming>): Promise<Sample> {
+	resetPeakRss();
+	const {rss} = ownRssKiB();
 	const ownBefore = ownCpuMs();
 	const hostsBefore = cpuMs(hosts.processes);
 	const timing = await run();
 	const clientCpu = ownCpuMs() - ownBefore;
 	const cpu = clientCpu + cpuMs(hosts.processes) - hostsBefore;
+	const peakRss = ownRssKiB().peak;
 	const failure = timing.failures.length === 0 ? undefined : `${timing.failures.length} of ${timing.ok + timing.failures.length} not ok, e.g. ${timing.failures[0]}`;
-	return {ms: timing.ms, cpu, clientCpu, ...(failure ? {failure} : {}), ...(timing.doneMs ? {timeline: timeline(timing.doneMs)} : {})};
+	return {ms: timing.ms, cpu, clientCpu, rss, peakRss, ...(failure ? {failure} : {}), ...(timing.doneMs ? {timeline: timeline(timing.doneMs)} : {})};
 }
 
 /** The relay's targets: the same agents, their registry record saying transport nats at this broker. */
@@ -92,11 +109,13 @@ export async function measureFanOuts(report: Report, setup: FanOutSetup, setting
 
 		const summary = (kind: Kind): Summary => {
 			const each = samples[kind];
-			report.notes.push(`N=${size} ${kind}: wall ${each.map(sample => seconds(sample.ms)).join(', ')}; CPU ${each.map(sample => seconds(sample.cpu)).join(', ')} (client side ${each.map(sample => seconds(sample.clientCpu)).join(', ')}); hosts done ${each.map(sample => sample.timeline ?? '?').join(' | ')}`);
+			report.notes.push(`N=${size} ${kind}: wall ${each.map(sample => seconds(sample.ms)).join(', ')}; CPU ${each.map(sample => seconds(sample.cpu)).join(', ')} (client side ${each.map(sample => seconds(sample.clientCpu)).join(', ')}); client peak RSS ${each.map(sample => `${mebibytes(sample.peakRss)} (+${mebibytes(sample.peakRss - sample.rss)})`).join(', ')}; hosts done ${each.map(sample => sample.timeline ?? '?').join(' | ')}`);
 			return {
 				wall: {median: median(each.map(sample => sample.ms)), samples: each.map(sample => sample.ms), failedRuns: each.filter(sample => sample.failure).length},
 				cpu: median(each.map(sample => sample.cpu)),
 				clientCpu: median(each.map(sample => sample.clientCpu)),
+				rss: median(each.map(sample => sample.rss)),
+				peakRss: median(each.map(sample => sample.peakRss)),
 			};
 		};
 
@@ -113,6 +132,7 @@ export async function measureFanOuts(report: Report, setup: FanOutSetup, setting
 				...(size >= 1000 ? {target: size > 1000 ? '≤ 1.20× floor' : '≤ 1.50× floor', verdict: verdict(wallRatio <= (size > 1000 ? 1.2 : 1.5), dispatcher.wall, floor.wall)} : {}),
 			},
 			{measure: `fan-out N=${size}${dry}: floor (bare mTLS + ${settings.spawn ? 'spawn' : 'one line'})`, value: seconds(floor.wall.median), cpu: seconds(floor.cpu), ratio: `CPU ${ratio(dispatcher.cpu / floor.cpu)}`},
+			peakRssRow(size, dispatcher, floor),
 		);
 		if (relay) {
 			const relayRun = summary('relay');
@@ -128,7 +148,7 @@ export async function measureFanOuts(report: Report, setup: FanOutSetup, setting
 			);
 		}
 
-		report.notes.push(`controller (this process) after the N=${size} runs: RSS ${mebibytes(ownRssKiB().rss)}, peak so far ${mebibytes(ownRssKiB().peak)}`);
+		report.notes.push(`controller (this process) after the N=${size} runs: RSS ${mebibytes(ownRssKiB().rss)}`);
 		if (size === 100) {
 			ours.dispatcher = dispatcher.wall;
 		}

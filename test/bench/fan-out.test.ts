@@ -38,6 +38,8 @@ test('the fan-out and relay sections complete on 3 agents, every host ok', async
 		t.is(run.code, 0, run.stderr);
 		t.regex(run.stdout, /fan-out N=3: dispatcher, parallel 256/);
 		t.regex(run.stdout, /fan-out N=3: floor \(bare mTLS \+ spawn\)/);
+		// Each kind's own peak (VmHWM reset before each run), and what the run added over the RSS before it.
+		t.regex(run.stdout, /client peak RSS N=3: dispatcher \(\+ during the run\) \/ floor's client +[\d.]+ MiB +\+-?[\d.]+ MiB; floor [\d.]+ MiB, \+-?[\d.]+ MiB/);
 		if (missing) {
 			t.regex(run.stdout, /relay rows left out/);
 		} else {
