@@ -143,18 +143,26 @@ export function fileLimitNote(settings: Settings): {note: string; tooLow: boolea
 }
 
 /**
- * The floor's bare servers listen on this second loopback address (all of 127.0.0.0/8 is loopback
- * on Linux), on the same port numbers as the agents: 10,000 agents then need 10,000 ports, not
- * 20,000, which would not fit below the ephemeral range.
+ * The loopback network of this bench process: 127.R.S.0/24 (all of 127.0.0.0/8 is loopback on
+ * Linux), R and S drawn at start. freePortBlock probes a block and lets it go; the hosts bind it
+ * minutes later (after minting a fleet of 10,000). Two benches at once on the same addresses
+ * could both find a block free and collide (EADDRINUSE); on addresses of their own they cannot.
  */
-export const floorHost = '127.0.0.2';
+const loopbackNetwork = `127.${1 + Math.floor(Math.random() * 254)}.${Math.floor(Math.random() * 256)}`;
+
+/**
+ * The floor's bare servers listen on this second loopback address, on the same port numbers as
+ * the agents: 10,000 agents then need 10,000 ports, not 20,000, which would not fit below the
+ * ephemeral range.
+ */
+export const floorHost = `${loopbackNetwork}.2`;
 
 /**
  * The agents listen on a loopback address of their own: the project's tests and other programs on
  * a shared machine listen on 127.0.0.1, and a block of 10,000 free ports there was often not to
  * be had (a few listeners at 12067 leave no gap that size below 20000).
  */
-export const agentHost = '127.0.0.3';
+export const agentHost = `${loopbackNetwork}.3`;
 
 /**
  * A block of `count` free ports on agentHost and floorHost, its last `tail` ports (by default all)

@@ -1,7 +1,7 @@
 /**
  * The bench fleet on disk: one controller home (fleet CA, controller certificate, registry) and one
  * agent home per agent, each with its own key and certificate minted by our pki module (the way
- * pairing issues them), its own port on agentHost (127.0.0.3) and /usr/bin/uptime on its allowlist.
+ * pairing issues them), its own port on agentHost (127.R.S.3, environment.ts) and /usr/bin/uptime on its allowlist.
  */
 import {chmodSync, copyFileSync, cpSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
