@@ -48,7 +48,7 @@ export function acceptRequest(text: string, context: AcceptContext): Accepted | 
 	const {env, sig, cert} = opened.message;
 	let bytes: Buffer;
 	try {
-		bytes = signedBytes(env);
+		bytes = opened.signed ?? signedBytes(env);
 	} catch (error) {
 		// A lone surrogate (JSON can escape one; RFC 8785 has no bytes for it): nothing to verify, nor to hash for a signed answer.
 		return {ok: false, code: 'malformed', reason: `the envelope cannot be canonicalised (${(error as Error).message})`, ...(typeof env.id === 'string' ? {id: env.id} : {})};

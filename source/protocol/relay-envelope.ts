@@ -115,6 +115,30 @@ export function signedBytes(env: AnyEnvelope): Buffer {
 	return Buffer.from(`${signedPrefix}${text}`);
 }
 
+const sentLayoutStart = '{"env":';
+/** A JSON escape of a UTF-16 surrogate (canonical JSON never writes one: it has no bytes for a lone one). */
+const surrogateEscape = /\\u[dD][89a-fA-F]/;
+
+/**
+ * The bytes a message's signature covers, read from the message as it arrived when it is laid out
+ * as sealEnvelope writes it (`{"env":ENV`, then `,"sig":"…"` and `,"cert":"…"` as parsed, then
+ * `}`): `ENV` is the envelope's canonical JSON as its signer wrote it, so the receiver does not
+ * canonicalise the parsed envelope again. Sound because only these bytes are checked: a
+ * signature (or, for an unsigned reply, the hash a later signed reply covers) holds only for bytes
+ * its signer wrote, one canonical JSON object, which is then the very `env` the message parsed
+ * to; any other bytes there fail that check (stricter than a canonicalisation, never looser).
+ * Undefined for another layout, or a text with a surrogate escape (a lone surrogate must be
+ * refused as uncanonicalisable): the caller canonicalises the parsed envelope (signedBytes).
+ */
+export function bytesAsSent(text: string, sig: string | undefined, cert: string | undefined): Buffer | undefined {
+	if (!text.startsWith(sentLayoutStart) || surrogateEscape.test(text)) {
+		return undefined;
+	}
+
+	const tail = `${sig === undefined ? '' : `,"sig":"${sig}"`}${cert === undefined ? '' : `,"cert":"${cert}"`}}`;
+	return text.endsWith(tail) ? Buffer.from(`${signedPrefix}${text.slice(sentLayoutStart.length, text.length - tail.length)}`) : undefined;
+}
+
 /** The hash that names an envelope in a chain (`req`, `prev`): SHA-256 of its signed bytes, hex. */
 export function envelopeHash(env: RequestEnvelope | ReplyEnvelope): string {
 	return createHash('sha256').update(signedBytes(env)).digest('hex');
@@ -212,7 +236,7 @@ export function certificateKey(pem: string): KeyObject {
 }
 
 /** A message's shape checked; `bytes`: its size in UTF-8, which bounds the frame it carries (decodeRequestEnvelope). */
-export type Opened<E> = {ok: true; message: SignedMessage<E>; bytes: number} | {ok: false; reason: string; id?: string};
+export type Opened<E> = {ok: true; message: SignedMessage<E>; bytes: number; /** bytesAsSent: the signed bytes as they arrived, when laid out as sealed. */ signed?: Buffer} | {ok: false; reason: string; id?: string};
 
 const hexPattern = /^[\da-f]+$/;
 const base64Pattern = /^[A-Za-z\d+/]+={0,2}$/;
@@ -321,11 +345,12 @@ export function openRequest(text: string): Opened<RequestEnvelope> {
 		return fail('field "sealed" must be a run\'s sealed arguments {positions, epk, iv, data}');
 	}
 
-	return {ok: true, message: {env: env as RequestEnvelope, sig: opened.sig!, cert: opened.cert}, bytes: opened.bytes};
+	const signed = bytesAsSent(text, opened.sig, opened.cert);
+	return {ok: true, message: {env: env as RequestEnvelope, sig: opened.sig!, cert: opened.cert}, bytes: opened.bytes, ...(signed ? {signed} : {})};
 }
 
 /** A reply message's shape (with or without `sig`). */
-export function openReply(text: string): {ok: true; message: ReplyMessage; bytes: number} | {ok: false; reason: string; id?: string} {
+export function openReply(text: string): {ok: true; message: ReplyMessage; bytes: number; signed?: Buffer} | {ok: false; reason: string; id?: string} {
 	const opened = openMessage(text, limits.responseFrameBytes + relayLimits.envelopeOverheadBytes, true);
 	if (!opened.ok) {
 		return opened;
@@ -341,7 +366,8 @@ export function openReply(text: string): {ok: true; message: ReplyMessage; bytes
 		return fail('fields "req" and "prev" must be SHA-256 hashes in hex');
 	}
 
-	return {ok: true, message: {env: env as ReplyEnvelope, ...(opened.sig === undefined ? {} : {sig: opened.sig})}, bytes: opened.bytes};
+	const signed = bytesAsSent(text, opened.sig, opened.cert);
+	return {ok: true, message: {env: env as ReplyEnvelope, ...(opened.sig === undefined ? {} : {sig: opened.sig})}, bytes: opened.bytes, ...(signed ? {signed} : {})};
 }
 
 /** The request frame an envelope carries: the fields of the line the direct-TLS decoder reads. */

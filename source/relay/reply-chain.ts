@@ -67,7 +67,8 @@ export class ReplyChains {
 			return {kind: 'refused', reason: `the reply names agent certificate serial ${env.serial}; the registry holds ${this.agent.serial}`};
 		}
 
-		const bytes = signedBytes(env);
+		// As the agent wrote them when the message is laid out as sealed (bytesAsSent), else canonicalised.
+		const bytes = opened.signed ?? signedBytes(env);
 		if (sig === undefined ? !mayBeUnsigned(env.body.type, env.seq) : !bytesSigned(bytes, sig, this.#key)) {
 			return {kind: 'refused', reason: sig === undefined ? `an unsigned ${env.body.type} reply ${env.seq} (only a run's first acknowledgement, started and output may come unsigned)` : `a reply's signature does not verify with agent ${this.agent.name}'s certificate`};
 		}

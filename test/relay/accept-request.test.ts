@@ -76,6 +76,13 @@ test('the controller audit head in the envelope reaches the run frame', t => {
 	t.true(verdict.ok && verdict.frame.type === 'run' && verdict.frame.controllerHead?.seq === 3);
 });
 
+test('a request written in another layout (its members reordered) is accepted: its envelope is canonicalised to check it', t => {
+	const message = JSON.parse(sealed(envelope())) as Record<string, unknown>;
+	const reordered = JSON.stringify({cert: message['cert'], sig: message['sig'], env: message['env']});
+	const verdict = acceptRequest(reordered, context());
+	t.true(verdict.ok && verdict.frame.type === 'run' && verdict.frame.script === 'hello');
+});
+
 type Case = {title: string; message: () => string; code: ProtocolErrorCode; reason: string | RegExp; at?: number};
 
 const tampered = () => {
@@ -98,6 +105,12 @@ const refusals: Case[] = [
 	{title: 'a frame issued in the future', message: () => sealed(envelope({iat: clock + 600_000})), code: 'stale', reason: /issued -600 s away/},
 	{title: 'a frame claiming an hour of life', message: () => sealed(envelope({exp: clock + 3_600_000})), code: 'stale', reason: /claims a lifetime of 3600 s; at most 300 s/},
 	{title: 'a body changed after signing', message: tampered, code: 'forbidden', reason: 'the signature does not verify with the controller certificate'},
+	// The signed bytes are read as they arrived when the message is laid out as sealed: bytes added after the envelope are signed bytes that do not verify.
+	{title: 'a member added between the envelope and its signature', message: () => sealed(envelope()).replace(',"sig":"', ',"script":"wipe","sig":"'), code: 'forbidden', reason: 'the signature does not verify with the controller certificate'},
+	{title: 'a body changed after signing, the message written in another layout', message: () => {
+		const message = JSON.parse(tampered()) as Record<string, unknown>;
+		return JSON.stringify({sig: message['sig'], env: message['env'], cert: message['cert']});
+	}, code: 'forbidden', reason: 'the signature does not verify with the controller certificate'},
 	{title: 'a frame signed by another key but carrying the pinned certificate', message: resigned, code: 'forbidden', reason: 'the signature does not verify with the controller certificate'},
 	{title: 'a frame from a controller certificate that is not pinned', message: () => sealed(envelope({serial: otherController.serial}), otherController.signer), code: 'unpinned', reason: `controller certificate serial ${otherController.serial} is not the pinned one`},
 	{title: 'a frame signed by another agent\'s certificate', message: () => sealed(envelope({serial: web2.serial}), web2.signer), code: 'forbidden', reason: 'the peer is agent web2, not the controller'},

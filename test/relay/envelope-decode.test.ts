@@ -10,7 +10,7 @@ import {createHash} from 'node:crypto';
 import test from 'ava';
 import {decodeRequest, decodeResponse} from '../../source/protocol/decode.js';
 import {limits} from '../../source/protocol/frames.js';
-import {decodeReplyEnvelope, decodeRequestEnvelope, envelopeHash, replyLine, requestEnvelope, requestLine, sealEnvelope, signatureValid, signedBytes, type ReplyBody, type ReplyEnvelope, type RequestBody, type RequestEnvelope} from '../../source/protocol/relay-envelope.js';
+import {bytesAsSent, decodeReplyEnvelope, decodeRequestEnvelope, envelopeHash, replyLine, requestEnvelope, requestLine, sealEnvelope, signatureValid, signedBytes, type ReplyBody, type ReplyEnvelope, type RequestBody, type RequestEnvelope} from '../../source/protocol/relay-envelope.js';
 import {mintAuthority, now} from '../pki/mint.js';
 import {fleetHash, holder} from './identities.js';
 
@@ -92,3 +92,19 @@ test('a sealed message holds the envelope as its signed bytes, verbatim; its has
 	t.deepEqual(JSON.parse(unsigned.text), {env});
 	t.is(unsigned.hash, hash);
 });
+
+test('the signed bytes are read from a message laid out as sealed, as they arrived; another layout or a surrogate escape is canonicalised instead', t => {
+	const env = request({type: 'run', script: 'hello', args: ['é', '"quoted"', '\u2028', '😀'], caller: 'alice'}, {head});
+	const signedRequest = sealEnvelope(env, controller.signer).text;
+	const parsed = JSON.parse(signedRequest) as {sig: string; cert: string};
+	t.deepEqual(bytesAsSent(signedRequest, parsed.sig, parsed.cert), signedBytes(env), 'a signed request with its certificate');
+	const result = reply({type: 'result', id, status: 'ok', exitCode: 0, signal: null, durationMs: 1, truncated: false, bytes: {stdout: 0, stderr: 0}});
+	const signedReply = sealEnvelope(result, {key: web1.signer.key}).text;
+	t.deepEqual(bytesAsSent(signedReply, (JSON.parse(signedReply) as {sig: string}).sig, undefined), signedBytes(result), 'a signed reply');
+	const chunk = reply({type: 'stdout', id, data: 'one\n'});
+	t.deepEqual(bytesAsSent(sealEnvelope(chunk).text, undefined, undefined), signedBytes(chunk), 'an unsigned reply');
+	t.is(bytesAsSent(JSON.stringify({sig: parsed.sig, env, cert: parsed.cert}), parsed.sig, parsed.cert), undefined, 'another layout');
+	t.is(bytesAsSent(signedRequest, parsed.sig, undefined), undefined, 'a tail other than the parsed signature and certificate');
+	t.is(bytesAsSent(signedRequest.replace('"hello"', '"hel\\ud83dlo"'), parsed.sig, parsed.cert), undefined, 'a surrogate escape');
+});
+

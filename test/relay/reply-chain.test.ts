@@ -6,6 +6,7 @@
  * the signed reply that covers them; a verdict `frames` lists what was handed on.
  */
 import test from 'ava';
+import canonicalize from 'canonicalize';
 import {ReplySealer} from '../../agent/relay-sealer.js';
 import {envelopeHash, requestEnvelope, sealEnvelope, sealMessage, type ReplyBody, type ReplyEnvelope} from '../../source/protocol/relay-envelope.js';
 import {ReplyChains, type ReplyVerdict} from '../../source/relay/reply-chain.js';
@@ -84,15 +85,18 @@ const alter = (text: string) => {
 	return JSON.stringify(message);
 };
 
-/** A broker that alters the first chunk and rewrites every later link to match: only the result's signature can tell. */
-const rechained = (chain: string[]) => {
+/** A message written as the agent's sealer lays it out: the envelope's canonical JSON, then its signature. */
+const asSealed = (message: {env: ReplyEnvelope; sig?: string}) => `{"env":${canonicalize(message.env)!}${message.sig === undefined ? '' : `,"sig":"${message.sig}"`}}`;
+
+/** A broker that alters the first chunk and rewrites every later link to match (`write`: how it writes each message). */
+const rechainedAs = (write: (message: {env: ReplyEnvelope; sig?: string}) => string) => (chain: string[]) => {
 	const messages = chain.map(text => parse(text));
 	messages[2]!.env.body = {type: 'stdout', id, data: 'rm -rf\n'};
 	for (let index = 3; index < messages.length; index++) {
 		messages[index]!.env.prev = envelopeHash(messages[index - 1]!.env);
 	}
 
-	return messages.map(message => JSON.stringify(message));
+	return messages.map(message => write(message));
 };
 
 const unsign = (text: string) => JSON.stringify({env: parse(text).env});
@@ -102,7 +106,9 @@ const cases: Case[] = [
 	{title: 'reordered output chunks are a gap', deliver: ([a, b, c, d, e]) => [a!, b!, d!, c!, e!], expected: ['pending', 'pending', gap(3, 4), 'pending', gap(4, 5)]},
 	{title: 'a dropped output chunk is a gap at the next reply', deliver: ([a, b, , d, e]) => [a!, b!, d!, e!], expected: ['pending', 'pending', gap(3, 4), gap(3, 5)]},
 	{title: 'an altered output chunk breaks the chain at the next reply', deliver: ([a, b, c, d, e]) => [a!, b!, alter(c!), d!, e!], expected: ['pending', 'pending', 'pending', gap(4, 4, ' chained to another reply'), gap(4, 5)]},
-	{title: 'an altered output chunk with the chain rewritten after it fails the result\'s signature: nothing is handed on', deliver: rechained, expected: ['pending', 'pending', 'pending', 'pending', badSignature]},
+	{title: 'an altered output chunk with the chain rewritten after it, written canonically: only the result\'s signature can tell, and it fails: nothing is handed on', deliver: rechainedAs(asSealed), expected: ['pending', 'pending', 'pending', 'pending', badSignature]},
+	// The controller hashes a message's envelope as its bytes arrived: bytes that are not the canonical JSON an agent writes break the chain at once.
+	{title: 'an altered output chunk with the chain rewritten after it, written in another key order: a gap at the next reply', deliver: rechainedAs(message => JSON.stringify(message)), expected: ['pending', 'pending', 'pending', gap(4, 4, ' chained to another reply'), badSignature]},
 	{title: 'a result with its signature stripped is refused', deliver: chain => [...chain.slice(0, 4), unsign(chain[4]!)], expected: ['pending', 'pending', 'pending', 'pending', 'refused: an unsigned result reply 5 (only a run\'s first acknowledgement, started and output may come unsigned)']},
 	{title: 'an acknowledgement other than the first may not come unsigned', deliver: () => [unsign(sealerOf().seal({type: 'started', id})), unsign(sealerOf().seal({type: 'ack', id, found: true}).replace('"seq":1', '"seq":2'))], expected: ['pending', 'refused: an unsigned ack reply 2 (only a run\'s first acknowledgement, started and output may come unsigned)']},
 	{title: 'an altered result fails its signature', deliver: chain => [...chain.slice(0, 4), chain[4]!.replace('"status":"ok"', '"status":"failed"')], expected: ['pending', 'pending', 'pending', 'pending', badSignature]},
