@@ -7,7 +7,7 @@
  * installs a new one, but the controller checks this exchange's replies against the certificate
  * it started with):
  * - `describe`: the agent's tags and scripts;
- * - `run`: relay-runs.ts; its terminal reply is kept in `results` (on disk when started by
+ * - `run`: relay-runs.ts, acknowledged only if it has said nothing for a while (relay-sealer.ts); its terminal reply is kept in `results` (on disk when started by
  *   relay-start.ts) before it is published, so that even an agent killed right after sending it
  *   answers the controller's `status` with it once it is back;
  * - `cancel`: aborts the run of that id, and says whether there was one;
@@ -38,6 +38,8 @@ export type RelayRequestPorts = {
 	describe: () => {tags: Record<string, string>; scripts: ScriptDescription[]};
 	certificates?: RelayCertificates;
 	now: () => number;
+	/** How long a run's acknowledgement is held back (relay-sealer.ts's ackHoldMs by default). */
+	ackHoldMs?: number;
 	log: AgentLog;
 	/** Logs and records an audit event (never throws). */
 	audit: (event: string, fields: Record<string, unknown>) => void;
@@ -59,15 +61,17 @@ export function handleRelayRequest(text: string, ports: RelayRequestPorts): void
 	}
 
 	const {frame, env, hash} = verdict;
-	// A run's ack, started and output go unsigned; the sealer sends a signed copy of one the chain went quiet on.
-	const sealer = new ReplySealer({id: env.id, hash, run: frame.type === 'run'}, agent, ports.now, {publish: sealed => ports.publish(env.id, sealed)});
+	// A run's started and output go unsigned; the sealer sends a signed copy of one the chain went quiet on, and holds the run's ack back.
+	const publish = (sealed: string) => ports.publish(env.id, sealed);
+	const sealer = new ReplySealer({id: env.id, hash, run: frame.type === 'run'}, agent, ports.now, {publish});
 	serveFrame(frame, verdict.serial, {
-		reply: body => ports.publish(env.id, sealer.seal(body)),
+		ack: () => sealer.holdAck({type: 'ack', id: env.id, found: true}, publish, ports.ackHoldMs),
+		reply: body => publish(sealer.seal(body)),
 		end: body => keepThenPublish(env.id, sealer.seal(body), ports),
 	}, ports);
 }
 
-type Replies = {reply: (body: ReplyBody) => void; end: (body: ReplyBody) => void};
+type Replies = {ack: () => void; reply: (body: ReplyBody) => void; end: (body: ReplyBody) => void};
 
 function serveFrame(frame: RequestFrame, controllerSerial: string, replies: Replies, ports: RelayRequestPorts): void {
 	const {reply} = replies;

@@ -1,6 +1,7 @@
 /**
- * The runs an agent has going over the relay, by request id. A run is acknowledged at once (there
- * is no connection whose opening tells the controller this agent is there), then goes through the
+ * The runs an agent has going over the relay, by request id. A run is acknowledged (there is no
+ * connection whose opening tells the controller this agent is there: `ack`, held back until the
+ * run has said nothing for a while, relay-sealer.ts), then goes through the
  * same path as over direct TLS (`execute`: boundary, hook, slot, script), each line it writes
  * becoming one reply; its terminal reply (result or error) goes to `end`, which keeps it for a
  * `status` question before publishing it. A second run under an id already running is refused;
@@ -13,7 +14,8 @@ import type {AgentLog} from './execute-run.js';
 /** Runs one accepted run frame for the controller whose certificate has `controllerSerial`, writing its frames as lines to `send`. */
 export type RunExecutor = (frame: RunFrame, controllerSerial: string, send: (line: string) => void, signal: AbortSignal) => Promise<void>;
 
-export type RunReplies = {reply: (body: ReplyBody) => void; end: (body: ReplyBody) => void};
+/** `ack` acknowledges the run (relay-sealer.ts holds it back: a run that answers soon needs none); `end` takes its terminal reply. */
+export type RunReplies = {ack: () => void; reply: (body: ReplyBody) => void; end: (body: ReplyBody) => void};
 
 export class RelayRuns {
 	readonly #active = new Map<string, AbortController>();
@@ -32,13 +34,13 @@ export class RelayRuns {
 		return run !== undefined;
 	}
 
-	start(frame: RunFrame, controllerSerial: string, {reply, end}: RunReplies): void {
+	start(frame: RunFrame, controllerSerial: string, {ack, reply, end}: RunReplies): void {
 		if (this.#active.has(frame.id)) {
 			reply({type: 'error', id: frame.id, code: 'malformed', message: `a run with request id ${frame.id} is already in progress`});
 			return;
 		}
 
-		reply({type: 'ack', id: frame.id, found: true});
+		ack();
 		const controller = new AbortController();
 		this.#active.set(frame.id, controller);
 		const send = (line: string) => {

@@ -6,11 +6,19 @@
  * signed reply. A chain that goes quiet on an unsigned reply would leave them held, so `coverMs`
  * after an unsigned reply with no signed one since, the same reply goes out again, signed
  * (`cover.publish`): live output reaches the controller at most that late.
+ *
+ * A run's acknowledgement is held back (`holdAck`): a run that sends anything else within
+ * `ackHoldMs` (started, output, or its result: a dry run, a refusal) needs none, and it is never
+ * sent; a run still silent then is acknowledged, signed. One message fewer per run on every side,
+ * and nothing lost: a controller that has heard nothing from a run at half its connect timeout
+ * asks for its status (relay-exchange.ts), so a run whose only reply was lost is still recovered.
  */
 import {sealEnvelope, unsignedReplyTypes, type ReplyBody, type ReplyEnvelope, type Signer} from '../source/protocol/relay-envelope.js';
 
 /** How long an unsigned reply may stand as the last of its chain before its signed copy is sent. */
 export const defaultCoverMs = 200;
+/** How long a run's acknowledgement is held back, waiting for a reply that makes it unneeded. */
+export const ackHoldMs = 250;
 
 export type SealedRequest = {id: string; hash: string; /** The request is a run: its first reply, the ack, may go unsigned. */ run?: boolean};
 export type SealingAgent = {name: string; serial: string; signer: () => Signer};
@@ -22,12 +30,16 @@ export class ReplySealer {
 	/** The last reply, while it went out unsigned: its signed copy is what the chain owes. */
 	#unsignedHead: ReplyEnvelope | undefined;
 	#timer: NodeJS.Timeout | undefined;
+	#heldAck: NodeJS.Timeout | undefined;
 
 	constructor(private readonly request: SealedRequest, private readonly agent: SealingAgent, private readonly now: () => number, private readonly cover?: Cover) {
 		this.#prev = request.hash;
 	}
 
-	seal(body: ReplyBody): string {
+	/** The reply's message, chained after the last; `sign` signs a reply that could go unsigned. Drops a held acknowledgement. */
+	seal(body: ReplyBody, sign = false): string {
+		clearTimeout(this.#heldAck);
+		this.#heldAck = undefined;
 		const env: ReplyEnvelope = {
 			v: 1,
 			kind: 'reply',
@@ -40,7 +52,7 @@ export class ReplySealer {
 			iat: this.now(),
 			body,
 		};
-		const unsigned = unsignedReplyTypes.has(body.type) && (body.type !== 'ack' || (env.seq === 1 && this.request.run === true));
+		const unsigned = !sign && unsignedReplyTypes.has(body.type) && (body.type !== 'ack' || (env.seq === 1 && this.request.run === true));
 		const {text, hash} = sealEnvelope(env, unsigned ? undefined : this.agent.signer());
 		this.#prev = hash;
 		this.#unsignedHead = unsigned ? env : undefined;
@@ -49,6 +61,19 @@ export class ReplySealer {
 		}
 
 		return text;
+	}
+
+	/**
+	 * A run's acknowledgement (`body`), held back for `holdMs`: dropped if another reply is sealed
+	 * first, else sealed then, signed, and handed to `publish`.
+	 */
+	holdAck(body: ReplyBody, publish: (text: string) => void, holdMs = ackHoldMs): void {
+		clearTimeout(this.#heldAck);
+		this.#heldAck = setTimeout(() => {
+			this.#heldAck = undefined;
+			publish(this.seal(body, true));
+		}, holdMs);
+		this.#heldAck.unref();
 	}
 
 	/** The signed copy of the last reply when it went out unsigned (once), else undefined. */

@@ -16,8 +16,12 @@
  * - a cancel (a second envelope of the same request id): its answer is news; the run's result
  *   still ends the exchange, or, without one within the cancel's grace, the run is `lost`;
  * - a status question, sent when a run has said nothing for `statusAfterMs` (then after twice as
- *   long, up to 5 min): `ack` found false ends the exchange `lost` at once; found true is news, and
- *   the result the agent sends again must still fit the run's chain (a lost chunk shows as a gap).
+ *   long, up to 5 min), and once at half the connect timeout when nothing at all has come (the
+ *   agent holds a run's ack back, relay-sealer.ts: a run that ended at once has only its result to
+ *   send, and that may be lost): `ack` found false ends the exchange `lost` at once; found true is
+ *   news, and the result the agent sends again must still fit the run's chain (a lost chunk shows
+ *   as a gap). A status question goes out after the run (one publisher, in order), so the agent
+ *   that does not know the request refuses the run itself if it comes later (its sequence is lower).
  * An unsigned ack is not trusted for anything else: if nothing signed follows, the status question
  * decides. A reply the broker duplicated or that belongs elsewhere is noticed, never acted on.
  */
@@ -45,7 +49,7 @@ export const defaultStatusAfterMs = 15_000;
 /** The longest wait between two status questions to a quiet run. */
 export const maxStatusAfterMs = 300_000;
 
-export type ExchangeTimer = 'connect' | 'deadline' | 'status' | 'cancel';
+export type ExchangeTimer = 'connect' | 'probe' | 'deadline' | 'status' | 'cancel';
 
 export type RelayExchangePorts = {
 	/** One request envelope of this exchange, sealed for the agent: the text to publish and the hash its replies name. */
@@ -81,6 +85,15 @@ export class RelayExchange {
 				this.finish({kind: 'unreachable', reason: `no signed answer from agent ${this.target.name} over the relay within ${this.options.connectTimeoutMs / 1000} s (is it connected to the broker?)`});
 			}
 		});
+		if (this.request.type === 'run') {
+			// The agent holds a run's ack back (a run that ends soon needs none): a run whose only reply was lost is asked for.
+			this.#after('probe', this.options.connectTimeoutMs / 2, () => {
+				if (!this.#answered) {
+					this.#askStatus(this.options.statusAfterMs ?? defaultStatusAfterMs);
+				}
+			});
+		}
+
 		return this.#send(this.request);
 	}
 
@@ -155,9 +168,10 @@ export class RelayExchange {
 	}
 
 	#onFrame(frame: ResponseFrame, chain: string): void {
+		const heardBefore = this.#answered;
 		this.#heard();
 		if (this.#statusChains.has(chain)) {
-			this.#onStatusAnswer(frame);
+			this.#onStatusAnswer(frame, heardBefore);
 			return;
 		}
 
@@ -185,9 +199,11 @@ export class RelayExchange {
 		this.options.onFrame?.(frame, next => this.#send(next), reason => this.finish({kind: 'protocol', reason}));
 	}
 
-	#onStatusAnswer(frame: ResponseFrame): void {
+	#onStatusAnswer(frame: ResponseFrame, heardBefore: boolean): void {
 		if (frame.type === 'ack' && !frame.found) {
-			this.finish({kind: 'lost', reason: `agent ${this.target.name} has no record of request ${this.request.id} (it restarted, or forgot it): its result is lost`});
+			this.finish({kind: 'lost', reason: heardBefore
+				? `agent ${this.target.name} has no record of request ${this.request.id} (it restarted, or forgot it): its result is lost`
+				: `agent ${this.target.name} has no record of request ${this.request.id}: the request was lost on the way (or the agent restarted during it), and it will refuse it from now on`});
 			return;
 		}
 
@@ -209,11 +225,16 @@ export class RelayExchange {
 		}
 
 		this.#after('status', afterMs, () => {
-			const caller = 'caller' in this.request ? this.request.caller : 'xi-exec';
-			if (this.#send({type: 'status', id: this.request.id, caller}, 'status')) {
-				this.#quiet(Math.min(2 * afterMs, maxStatusAfterMs));
-			}
+			this.#askStatus(Math.min(2 * afterMs, maxStatusAfterMs));
 		});
+	}
+
+	/** Asks the agent for the run's status, and again after `nextMs` of silence. */
+	#askStatus(nextMs: number): void {
+		const caller = 'caller' in this.request ? this.request.caller : 'xi-exec';
+		if (this.#send({type: 'status', id: this.request.id, caller}, 'status')) {
+			this.#quiet(nextMs);
+		}
 	}
 
 	#send(next: RequestWithoutEnvelope, role?: 'status'): boolean {

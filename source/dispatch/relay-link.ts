@@ -96,14 +96,15 @@ function exchange(connection: NatsConnection, routes: Routes, signing: Controlle
 }
 
 /**
- * The exchange's timers. `connect` counts the event loop's own time (loop-stalls.ts), as the
- * direct link's connect timeout does: a controller too busy to read the replies already waiting
- * on its broker connection (hundreds of exchanges' messages, a starved CPU) does not call their
- * agents unreachable. The others (deadline, status, cancel) count wall time.
+ * The exchange's timers. `connect` and `probe` (the status question to a run not heard from) count
+ * the event loop's own time (loop-stalls.ts), as the direct link's connect timeout does: a
+ * controller too busy to read the replies already waiting on its broker connection (hundreds of
+ * exchanges' messages, a starved CPU) does not call their agents unreachable, nor ask them all
+ * for their status. The others (deadline, status, cancel) count wall time.
  */
 function namedTimers(): RelayExchangePorts['timers'] {
 	const timers = new Map<ExchangeTimer, NodeJS.Timeout>();
-	let stopWatching: (() => void) | undefined;
+	const watching = new Map<ExchangeTimer, () => void>();
 	const arm = (name: ExchangeTimer, ms: number, fire: () => void) => {
 		clearTimeout(timers.get(name));
 		timers.set(name, setTimeout(fire, ms));
@@ -111,19 +112,23 @@ function namedTimers(): RelayExchangePorts['timers'] {
 
 	return {
 		set(name, ms, fire) {
-			if (name === 'connect') {
-				stopWatching?.();
-				stopWatching = afterOwnTime(ms, (left, then) => arm(name, left, then), fire);
+			if (name === 'connect' || name === 'probe') {
+				watching.get(name)?.();
+				watching.set(name, afterOwnTime(ms, (left, then) => arm(name, left, then), fire));
 			} else {
 				arm(name, ms, fire);
 			}
 		},
 		clearAll() {
-			stopWatching?.();
+			for (const stop of watching.values()) {
+				stop();
+			}
+
 			for (const timer of timers.values()) {
 				clearTimeout(timer);
 			}
 
+			watching.clear();
 			timers.clear();
 		},
 	};

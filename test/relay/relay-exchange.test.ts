@@ -63,10 +63,10 @@ function harness(request: RequestWithoutEnvelope = run, options: Partial<RelayEx
 test('a run: the unsigned ack, started and output are held, the signed result hands them on and ends the exchange', t => {
 	const h = harness();
 	t.true(h.exchange.start());
-	t.deepEqual([...h.timers.keys()], ['connect']);
+	t.deepEqual([...h.timers.keys()], ['connect', 'probe']);
 	const agent = h.agentFor(0);
 	h.exchange.receive(agent.seal({type: 'ack', id, found: true}));
-	t.deepEqual([...h.timers.keys()], ['connect', 'deadline', 'status'], 'an unsigned ack is heard: the deadline bounds the run, and its silence is watched');
+	t.deepEqual([...h.timers.keys()], ['connect', 'probe', 'deadline', 'status'], 'an unsigned ack is heard: the deadline bounds the run, and its silence is watched');
 	h.exchange.receive(agent.seal({type: 'started', id}));
 	h.exchange.receive(agent.seal({type: 'stdout', id, data: 'one\n'}));
 	t.deepEqual(h.frames, [], 'nothing unsigned is acted on');
@@ -94,6 +94,57 @@ test('an unsigned ack counts as heard: the connect timeout no longer ends the ru
 	t.is(h.timers.get('deadline')?.ms, 60_000);
 	h.fire('deadline');
 	t.deepEqual(h.ends, [{kind: 'deadline'}]);
+});
+
+test('a run heard from before half the connect timeout is not asked for its status then', t => {
+	const h = harness();
+	h.exchange.start();
+	t.is(h.timers.get('probe')?.ms, 5000, 'half the connect timeout');
+	h.exchange.receive(h.agentFor(0).seal({type: 'started', id}));
+	h.fire('probe');
+	t.deepEqual(h.published.map(each => each.request.type), ['run']);
+});
+
+test('a run not heard from at half the connect timeout (its only reply, the result, lost): the status question recovers the result', t => {
+	const h = harness();
+	h.exchange.start();
+	const agent = h.agentFor(0);
+	const lostResult = agent.seal(result);
+	h.fire('probe');
+	t.deepEqual(h.published.map(each => each.request), [run, {type: 'status', id, caller: 'alice'}]);
+	t.is(h.timers.get('status')?.ms, 1000, 'asked again after statusAfterMs of silence');
+	h.exchange.receive(h.agentFor(1).seal({type: 'ack', id, found: true}));
+	h.fire('connect');
+	t.deepEqual(h.ends, [], 'the signed status answer is heard: the connect timeout no longer ends the run');
+	h.exchange.receive(lostResult);
+	t.deepEqual(h.notices, [
+		'the run went quiet: the controller asked the agent for its status, and the agent knows the request',
+		'the result came after the controller asked for the status: the agent sent it again (lost or late on the broker)',
+	]);
+	t.like(h.ends, [{kind: 'terminal', frame: {type: 'result', status: 'ok'}}]);
+});
+
+test('a run not heard from, whose agent has no record of it (the request lost on the way): lost at once, saying the agent will refuse it', t => {
+	const h = harness();
+	h.exchange.start();
+	h.fire('probe');
+	h.exchange.receive(h.agentFor(1).seal({type: 'ack', id, found: false}));
+	t.deepEqual(h.ends, [{kind: 'lost', reason: 'agent web1 has no record of request req-00000001: the request was lost on the way (or the agent restarted during it), and it will refuse it from now on'}]);
+});
+
+test('a run not heard from whose status question gets no answer either: unreachable at the connect timeout', t => {
+	const h = harness();
+	h.exchange.start();
+	h.fire('probe');
+	h.fire('connect');
+	t.deepEqual(h.ends, [{kind: 'unreachable', reason: 'no signed answer from agent web1 over the relay within 10 s (is it connected to the broker?)'}]);
+	t.is(h.published.filter(each => each.request.type === 'status').length, 1);
+});
+
+test('a describe is not asked for its status: only a run\'s ack is held back', t => {
+	const h = harness({type: 'describe', id});
+	h.exchange.start();
+	t.deepEqual([...h.timers.keys()], ['connect']);
 });
 
 test('a quiet run is asked for its status; the agent not knowing the request ends it lost at once', t => {

@@ -109,11 +109,15 @@ async function mode(name: string): Promise<void> {
 /** What the man in the middle did to request `id`'s replies; not to the copies the agent sends of a chunk when its chain goes quiet, which depend on load. */
 const mitmDid = (id: string) => fleet!.mitm.stdout().split('\n').filter(line => line.startsWith('{')).map(line => JSON.parse(line) as {did: string; id: string; type: string; copy?: true}).filter(entry => entry.id === id && !entry.copy).map(entry => `${entry.did} ${entry.type}`);
 
-async function run(id: string, script = 'hello', args: string[] = [], statusAfterMs = 300): Promise<{end: ExchangeEnd; frames: ResponseFrame[]; notices: string[]}> {
+/** The sequence number of the reply the man in the middle did `did` to first (the run's ack is held back, and sent or not depending on load). */
+const seqOf = (id: string, did: string, type: string) => fleet!.mitm.stdout().split('\n').filter(line => line.startsWith('{')).map(line => JSON.parse(line) as {did: string; id: string; type: string; seq: number}).find(entry => entry.id === id && entry.did === did && entry.type === type)!.seq;
+const gapAt = (seq: number) => `over the relay: a gap in the agent's replies: expected reply ${seq}, got ${seq + 1} (replies were dropped, reordered or altered on the way)`;
+
+async function run(id: string, script = 'hello', args: string[] = [], statusAfterMs = 300, more: {dryRun?: boolean; connectTimeoutMs?: number} = {}): Promise<{end: ExchangeEnd; frames: ResponseFrame[]; notices: string[]}> {
 	const frames: ResponseFrame[] = [];
 	const notices: string[] = [];
-	const end = await fleet!.link.exchange(fleet!.target, {type: 'run', id, script, args, caller: 'alice', timeoutMs: 20_000}, {
-		connectTimeoutMs: 10_000,
+	const end = await fleet!.link.exchange(fleet!.target, {type: 'run', id, script, args, caller: 'alice', timeoutMs: 20_000, ...(more.dryRun ? {dryRun: true} : {})}, {
+		connectTimeoutMs: more.connectTimeoutMs ?? 10_000,
 		deadlineMs: 60_000,
 		statusAfterMs,
 		onFrame: frame => frames.push(frame),
@@ -164,6 +168,37 @@ test.serial('a dropped result is recovered by asking the agent for the request\'
 	t.like(await resentRecord('mitm-lost-00001'), {source: 'relay', caller: 'alice', found: true, running: false, resent: true});
 });
 
+test.serial('a dry run whose only reply, its result, is dropped (its ack held back and never sent): recovered by the status question at half the connect timeout', async t => {
+	if (missing) {
+		return skip(t);
+	}
+
+	await mode('drop-result');
+	// Asked at 2 s when nothing came; if the agent was slow enough to send its ack (load), asked 1.5 s after it.
+	const {end, notices} = await run('mitm-only-00001', 'hello', [], 1500, {dryRun: true, connectTimeoutMs: 4000});
+	t.deepEqual(mitmDid('mitm-only-00001'), ['dropped result']);
+	t.like(resultOf(end), {status: 'ok', reason: 'dry run: would run'});
+	t.deepEqual(notices, [
+		'the run went quiet: the controller asked the agent for its status, and the agent knows the request',
+		'the result came after the controller asked for the status: the agent sent it again (lost or late on the broker)',
+	]);
+	t.like(await resentRecord('mitm-only-00001'), {source: 'relay', caller: 'alice', found: true, running: false, resent: true});
+	t.is(agentRecords('mitm-only-00001').filter(record => record['event'] === 'request.received').length, 1, 'asked for its status, the agent did not run it again');
+});
+
+test.serial('a run request dropped on the way: the status question at half the connect timeout finds no record, and the run is lost at once', async t => {
+	if (missing) {
+		return skip(t);
+	}
+
+	await mode('drop-request');
+	const {end} = await run('mitm-noreq-0001', 'hello', [], 60_000, {connectTimeoutMs: 4000});
+	t.deepEqual(mitmDid('mitm-noreq-0001'), ['dropped run request']);
+	t.deepEqual(end, {kind: 'lost', reason: 'agent web1 has no record of request mitm-noreq-0001: the request was lost on the way (or the agent restarted during it), and it will refuse it from now on'});
+	t.like(await statusRecord('mitm-noreq-0001'), {found: false, running: false, resent: false});
+	t.false(agentRecords('mitm-noreq-0001').some(record => record['event'] === 'request.received'), 'nothing ran');
+});
+
 test.serial('a dropped chunk before a dropped result: the recovered result shows the gap, never a whole-looking run', async t => {
 	if (missing) {
 		return skip(t);
@@ -172,7 +207,7 @@ test.serial('a dropped chunk before a dropped result: the recovered result shows
 	await mode('drop-chunk-result');
 	const {end} = await run('mitm-chunk-0001', 'echo-args', ['one']);
 	t.deepEqual(mitmDid('mitm-chunk-0001'), ['dropped stdout', 'dropped result']);
-	t.deepEqual(end, {kind: 'protocol', reason: 'over the relay: a gap in the agent\'s replies: expected reply 3, got 4 (replies were dropped, reordered or altered on the way)'});
+	t.deepEqual(end, {kind: 'protocol', reason: gapAt(seqOf('mitm-chunk-0001', 'dropped', 'stdout'))});
 	t.like(await resentRecord('mitm-chunk-0001'), {found: true, running: false});
 });
 
@@ -184,7 +219,7 @@ test.serial('output chunks delivered out of order end the run as a gap', async t
 	await mode('reorder-output');
 	const {end, frames} = await run('mitm-order-0001', 'echo-args', ['one']);
 	t.deepEqual(mitmDid('mitm-order-0001'), ['held stdout', 'released stdout']);
-	t.deepEqual(end, {kind: 'protocol', reason: 'over the relay: a gap in the agent\'s replies: expected reply 3, got 4 (replies were dropped, reordered or altered on the way)'});
+	t.deepEqual(end, {kind: 'protocol', reason: gapAt(seqOf('mitm-order-0001', 'held', 'stdout'))});
 	t.is(stdout(frames), '', 'no output out of order was shown');
 	t.like(await waitFor(() => agentRecords('mitm-order-0001').find(record => record['event'] === 'run.finish'), 'the agent\'s run.finish record'), {status: 'ok'}, 'the agent ran it; only the delivery failed');
 });

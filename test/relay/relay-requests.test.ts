@@ -28,7 +28,8 @@ const pins = {caSha256: fleetHash(fleet), controllerSerials: [controller.serial]
 
 type Execution = {frame: RunFrame; serial: string; send: (line: string) => void; signal: AbortSignal; finish: () => void; fail: (error: Error) => void};
 
-function agent() {
+/** An agent as relay-start.ts wires it, with the run's ack held back `ackHoldMs` (long by default: a test says when it matters). */
+function agent(ackHoldMs = 60_000) {
 	const published: Array<{id: string; text: string; keptFirst: boolean}> = [];
 	const audits: Array<{event: string; fields: Record<string, unknown>}> = [];
 	const logs: string[] = [];
@@ -49,6 +50,7 @@ function agent() {
 		results,
 		describe: () => ({tags: {site: 'lyon'}, scripts: []}),
 		now: () => clock,
+		ackHoldMs,
 		log: event => logs.push(event),
 		audit: (event, fields) => audits.push({event, fields}),
 	};
@@ -82,22 +84,53 @@ test('describe: one signed description, which the controller\'s chain check hand
 	t.like(chains.accept(a.published[0]!.text), {kind: 'frames', frames: [{type: 'description', agent: {name: 'web1', tags: {site: 'lyon'}}}]});
 });
 
-test('a run: acknowledged unsigned at once, its output unsigned, its result signed and kept before it is published', t => {
-	const a = agent();
+const sleep = async (ms: number) => new Promise(resolve => {
+	setTimeout(resolve, ms);
+});
+
+test('a run that answers within the ack\'s hold: no ack at all, its output unsigned, its result signed and kept before it is published', async t => {
+	const a = agent(50);
 	const sent = request(runBody);
 	a.handle(sent.text);
-	t.deepEqual(replyTypes(a.published, sent.hash), ['ack (unsigned)']);
+	t.deepEqual(replyTypes(a.published, sent.hash), [], 'the ack is held back');
 	const [run] = a.executions;
 	t.is(run!.serial, controller.serial, 'the run knows which controller asked');
 	run!.send(line({type: 'started', id: sent.env.id}));
 	run!.send(line({type: 'stdout', id: sent.env.id, data: 'hi\n'}));
 	run!.send(line({type: 'result', id: sent.env.id, status: 'ok', exitCode: 0, signal: null, durationMs: 1, truncated: false, bytes: {stdout: 3, stderr: 0}}));
-	t.deepEqual(replyTypes(a.published, sent.hash), ['ack (unsigned)', 'started (unsigned)', 'stdout (unsigned)', 'result']);
-	t.deepEqual(a.published.map(each => each.keptFirst), [false, false, false, true], 'only the result, and kept before it went out');
+	await sleep(100);
+	t.deepEqual(replyTypes(a.published, sent.hash), ['started (unsigned)', 'stdout (unsigned)', 'result'], 'started made the ack unneeded: it is never sent');
+	t.deepEqual(a.published.map(each => each.keptFirst), [false, false, true], 'only the result, and kept before it went out');
 	const chains = new ReplyChains(sent.env.id, {name: 'web1', serial: web1.serial, certificate: web1.certificate});
 	chains.expect(sent.hash);
 	const verdicts = a.published.map(each => chains.accept(each.text));
-	t.like(verdicts.at(-1), {kind: 'frames', frames: [{type: 'ack'}, {type: 'started'}, {type: 'stdout'}, {type: 'result'}]});
+	t.like(verdicts.at(-1), {kind: 'frames', frames: [{type: 'started'}, {type: 'stdout'}, {type: 'result'}]});
+});
+
+test('a dry run that ends at once sends its result alone', async t => {
+	const a = agent(50);
+	const sent = request({...runBody, dryRun: true});
+	a.handle(sent.text);
+	a.executions[0]!.send(line({type: 'result', id: sent.env.id, status: 'ok', exitCode: null, signal: null, durationMs: 0, truncated: false, bytes: {stdout: 0, stderr: 0}, reason: 'dry run: would run'}));
+	await sleep(100);
+	t.deepEqual(replyTypes(a.published, sent.hash), ['result']);
+	const chains = new ReplyChains(sent.env.id, {name: 'web1', serial: web1.serial, certificate: web1.certificate});
+	chains.expect(sent.hash);
+	t.like(chains.accept(a.published[0]!.text), {kind: 'frames', frames: [{type: 'result', status: 'ok'}]});
+});
+
+test('a run silent for the ack\'s hold is acknowledged then, signed; what follows chains after it', async t => {
+	const a = agent(20);
+	const sent = request(runBody);
+	a.handle(sent.text);
+	await sleep(80);
+	t.deepEqual(replyTypes(a.published, sent.hash), ['ack']);
+	a.executions[0]!.send(line({type: 'started', id: sent.env.id}));
+	a.executions[0]!.send(line({type: 'result', id: sent.env.id, status: 'ok', exitCode: 0, signal: null, durationMs: 1, truncated: false, bytes: {stdout: 0, stderr: 0}}));
+	t.deepEqual(replyTypes(a.published, sent.hash), ['ack', 'started (unsigned)', 'result']);
+	const chains = new ReplyChains(sent.env.id, {name: 'web1', serial: web1.serial, certificate: web1.certificate});
+	chains.expect(sent.hash);
+	t.deepEqual(a.published.map(each => chains.accept(each.text).kind), ['frames', 'pending', 'frames']);
 });
 
 test('a second run under a request id already running is refused; the first goes on', t => {
@@ -176,7 +209,7 @@ test('refused: the same envelope again is a replay, audited and not answered (th
 	a.handle(sent.text);
 	t.is(a.executions.length, 1);
 	t.like(a.audits, [{event: 'relay.refused', fields: {code: 'replayed'}}]);
-	t.deepEqual(replyTypes(a.published, sent.hash), ['ack (unsigned)']);
+	t.deepEqual(replyTypes(a.published, sent.hash), [], 'nothing for the replay (and the original\'s ack is held back)');
 });
 
 test('a certificate step on an agent without the relay\'s certificate steps is refused, signed', t => {
@@ -193,7 +226,7 @@ test('a run whose execution throws ends with an internal error, kept for status 
 	a.handle(sent.text);
 	a.executions[0]!.fail(new Error('boom'));
 	await a.runs.stop(stopReasons.agentStopping);
-	t.deepEqual(replyTypes(a.published, sent.hash), ['ack (unsigned)', 'error']);
+	t.deepEqual(replyTypes(a.published, sent.hash), ['error']);
 	t.true(a.published.at(-1)!.keptFirst);
 	t.regex(a.published.at(-1)!.text, /"code":"internal"/);
 	t.deepEqual(a.logs, ['run.error']);
