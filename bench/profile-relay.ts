@@ -14,9 +14,11 @@
  * Settings: BENCH_SIZES (1000), BENCH_REPS (3), BENCH_WORKERS (4), BENCH_PARALLEL (256), BENCH_SPAWN=1
  * (runs spawn the script; dry runs by default), BENCH_DIRECT=0 (no direct-TLS runs),
  * BENCH_BASE=DIR[,DIR], BENCH_PROFILE=DIR (V8 CPU profiles of the host processes; `node --cpu-prof`
- * for this process's).
+ * for this process's), BENCH_RUN_PROFILE=DIR (V8 CPU profiles of the measured runs only: the relay
+ * hosts' from ready to stop, this process's over the measured rounds).
  */
-import {mkdtempSync} from 'node:fs';
+import {mkdtempSync, writeFileSync} from 'node:fs';
+import {Session} from 'node:inspector/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import type {AgentTarget} from '../source/dispatch/agent-connection.js';
@@ -64,6 +66,24 @@ async function relayOf(fleet: BenchFleet, workers: number, directory: string, la
 	const readyWithinMs = 180_000 + (300 * Math.ceil(fleet.agents.length / workers));
 	const hosts = await startHosts('relay-host.ts', inputs, directory, {name: `relay-host-${label}`, readyWithinMs, checkout});
 	return {broker, hosts};
+}
+
+/** BENCH_RUN_PROFILE=DIR: this process's V8 CPU profile over the measured rounds, written there when they end. */
+async function profileRounds(): Promise<(() => Promise<void>) | undefined> {
+	const directory = process.env['BENCH_RUN_PROFILE'];
+	if (!directory) {
+		return undefined;
+	}
+
+	const session = new Session();
+	session.connect();
+	await session.post('Profiler.enable');
+	await session.post('Profiler.start');
+	return async () => {
+		const {profile} = await session.post('Profiler.stop');
+		writeFileSync(join(directory, 'controller.cpuprofile'), JSON.stringify(profile));
+		session.disconnect();
+	};
 }
 
 async function main(): Promise<number> {
@@ -118,6 +138,7 @@ async function main(): Promise<number> {
 
 	const rows = [];
 	const loadAtStart = loadAverage();
+	const stopProfile = await profileRounds();
 	for (const size of sizes) {
 		log(`N=${size}: ${repetitions} rounds of ${kinds.map(kind => kind.label).join(', ')}`);
 		const samples = await interleavedRounds(kinds, size, repetitions, notes);
@@ -139,6 +160,7 @@ async function main(): Promise<number> {
 		}
 	}
 
+	await stopProfile?.();
 	// Hundreds of broker connections take a while to drain under load: a killed host writes no CPU profile.
 	await Promise.all(relayHosts.flatMap(hosts => hosts.processes.map(async child => stopChild(child, 60_000))));
 	process.stdout.write(profileReport(`Relay fan-out CPU by side — ${machine()}; ${settings.workers} host processes; parallel ${settings.parallel}; medians of ${repetitions} interleaved rounds`, loadAtStart, rows, notes));

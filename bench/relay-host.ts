@@ -13,7 +13,9 @@
  *
  *   node --import=tsx bench/relay-host.ts INPUT.json     INPUT.json: {url, homes}
  */
-import {readFileSync} from 'node:fs';
+import {readFileSync, writeFileSync} from 'node:fs';
+import {Session} from 'node:inspector/promises';
+import {join} from 'node:path';
 import {mapLimited} from '../source/dispatch/pool.js';
 import {limits} from '../source/protocol/frames.js';
 import {describeAllowlist} from '../agent/loaded-allowlist.js';
@@ -51,13 +53,36 @@ async function startOne(home: string): Promise<void> {
 	await agent.connected;
 }
 
+/**
+ * BENCH_RUN_PROFILE=DIR: a V8 CPU profile of this process from ready to stop, written there as it
+ * stops: the runs, without the start-up (a thousand broker handshakes) that `--cpu-prof` mixes in.
+ */
+async function profileRuns(): Promise<(() => Promise<void>) | undefined> {
+	const directory = process.env['BENCH_RUN_PROFILE'];
+	if (!directory) {
+		return undefined;
+	}
+
+	const session = new Session();
+	session.connect();
+	await session.post('Profiler.enable');
+	await session.post('Profiler.start');
+	return async () => {
+		const {profile} = await session.post('Profiler.stop');
+		writeFileSync(join(directory, `relay-host-${process.pid}.cpuprofile`), JSON.stringify(profile));
+	};
+}
+
+let stopProfile: (() => Promise<void>) | undefined;
 exitWhenAsked(async () => {
+	await stopProfile?.().catch(() => undefined);
 	await Promise.allSettled(agents.map(agent => agent.close()));
 });
 
 try {
 	// A few dozen TLS handshakes with the broker at once: thousands at once only queue in the broker.
 	await mapLimited(input.homes, 32, startOne);
+	stopProfile = await profileRuns();
 	announce({ready: agents.length});
 } catch (error) {
 	announce({failed: (error as Error).message});
