@@ -91,7 +91,7 @@ export function buildNotes(log: (text: string) => void): string[] | undefined {
 }
 
 export function missingBuild(): string | undefined {
-	const missing = ['dist/source/cli.js', 'dist/agent/cli.js'].filter(path => !existsSync(join(repoRoot, path)));
+	const missing = ['dist/source/cli.cjs', 'dist/source/cli.js', 'dist/agent/cli.js'].filter(path => !existsSync(join(repoRoot, path)));
 	return missing.length === 0 ? undefined : `${missing.join(' and ')} missing: run \`npm run build\` first.`;
 }
 

@@ -25,16 +25,28 @@ function mark(name: MarkName): void {
 	}
 }
 
+type MaybeTls = Socket & {encrypted?: boolean};
+
 const connect = Socket.prototype.connect;
 Socket.prototype.connect = function (this: Socket, ...args: unknown[]) {
 	mark('connect');
-	this.once('secureConnect', () => mark('secure'));
-	this.once('data', () => mark('data'));
 	return (connect as (...args: unknown[]) => Socket).apply(this, args);
 } as typeof connect;
 
+// On the prototype every socket shares, TLS sockets included (a TLS socket may be made on a TCP socket opened earlier).
+const emit = Socket.prototype.emit;
+Socket.prototype.emit = function (this: MaybeTls, event: string | symbol, ...args: unknown[]) {
+	if (this.encrypted && event === 'secureConnect') {
+		mark('secure');
+	} else if (this.encrypted && event === 'data') {
+		mark('data');
+	}
+
+	return (emit as (event: string | symbol, ...args: unknown[]) => boolean).call(this, event, ...args);
+} as typeof emit;
+
 const write = Socket.prototype.write;
-Socket.prototype.write = function (this: Socket & {encrypted?: boolean}, ...args: unknown[]) {
+Socket.prototype.write = function (this: MaybeTls, ...args: unknown[]) {
 	if (this.encrypted) {
 		mark('request');
 	}

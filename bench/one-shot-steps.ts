@@ -25,10 +25,12 @@ const input = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as Input;
 const built = async (path: string) => import(pathToFileURL(`${input.repoRoot}/dist/${path}`).href) as Promise<Record<string, never>>;
 
 const steps: Record<string, number> = {processStart};
-// As source/cli.ts does, before anything else is loaded: the early dial, its handshake overlapping the loading below.
+// As source/cli.ts does, before anything else is loaded: the early TCP connection, then TLS on it, its handshake overlapping the loading below.
 const dialStarted = performance.now();
+const {openEarlySocket} = await built('source/cli/early-socket.js') as unknown as typeof import('../source/cli/early-socket.js');
+const socket = openEarlySocket(['run', input.script, '--on', input.agent, '--home', input.home], process.env);
 const {dialEarly} = await built('source/cli/early-dial.js') as unknown as typeof import('../source/cli/early-dial.js');
-const dialled = dialEarly(['run', input.script, '--on', input.agent, '--home', input.home], process.env);
+const dialled = dialEarly(socket);
 steps['moduleLoading'] = performance.now() - dialStarted;
 const early = dialled && {
 	...dialled,

@@ -12,7 +12,8 @@ import {benchHandshakeTimeoutMs, script} from './fleet.js';
 import {repoRoot} from './hosts.js';
 import {firstLine, runTimed, type Finished} from './processes.js';
 
-export const controllerCli = join(repoRoot, 'dist/source/cli.js');
+/** The installed `xi-exec` (package.json's bin): the CommonJS entry, which opens a one-shot's TCP connection before node's ES module loader starts. */
+export const controllerCli = join(repoRoot, 'dist/source/cli.cjs');
 /** The same program as tsc builds it, module by module (scripts/bundle.js keeps it beside the bundle): what the bundle saves. */
 export const controllerModulesCli = join(repoRoot, 'dist/source/cli.modules.js');
 

@@ -19,6 +19,7 @@
 // node_modules as they did. The rest of tsc's output stays: the bench times the run's steps module by
 // module, and compares the bundle with tsc's own entry (dist/source/cli.modules.js).
 import {copyFileSync, readFileSync} from 'node:fs';
+import {build as esbuild} from 'esbuild';
 import {build} from 'rolldown';
 
 /** Bundled in: pure JavaScript without file lookups of their own, on the paths that start often. */
@@ -40,21 +41,55 @@ const runChunk = /[\\/]source[\\/](commands[\\/]run(-flags)?|history[\\/]run-sto
  * What a one-shot dials with before the rest loads (source/cli/early-dial.ts) and everything it
  * imports, as one small chunk of its own: captured by the run chunk, the dial would wait for all of it.
  */
-const earlyChunk = /[\\/]source[\\/](cli[\\/]early-(dial|target)|dispatch[\\/]agent-identity|pki[\\/](certificate-facts|identity-uri|fingerprints)|io[\\/]address|protocol[\\/]text-checks|home-paths)\.ts$/;
+const earlyChunk = /[\\/]source[\\/](cli[\\/]early-(dial|target|socket)|dispatch[\\/]agent-identity|pki[\\/](certificate-facts|identity-uri|fingerprints)|io[\\/]address|protocol[\\/]text-checks|home-paths)\.ts$/;
 
 /**
  * Each executable is bundled on its own, so that its chunks follow only its own lazy imports (built
  * together, the agent's start-up would load chunks cut for the controller).
  */
 const programs = [
-	{entry: 'source/cli.ts', name: 'source/cli', chunks: 'source/chunks', groups: [{name: 'early-dial', test: earlyChunk, priority: 1}, {name: 'run', test: runChunk}]},
+	{entry: 'source/cli.ts', name: 'source/cli', chunks: 'source/chunks', groups: [{name: 'early-dial', test: earlyChunk, priority: 1}, {name: 'run', test: runChunk}], more: {}},
 	{entry: 'agent/cli.ts', name: 'agent/cli', chunks: 'agent/chunks', groups: []},
 	{entry: 'agent/hooks/local-policy.ts', name: 'agent/hooks/local-policy', chunks: 'agent/hooks/chunks', groups: []},
 ];
 
+/**
+ * The installed `xi-exec` (package.json's bin): source/cli.ts again, as one small CommonJS file,
+ * dist/source/cli.cjs, which loads the ES module program above through an entry of it with a fixed
+ * name (chunks/controller.js). Why: an ES module entry makes node start its ES module loader before
+ * the entry's first line (about 25 ms of CPU here, and a resolution of each builtin); from a
+ * CommonJS one, a one-shot's TCP connection leaves first (cli/early-socket.ts: node:net and the
+ * registry), its TLS handshake starts as soon as node:tls is loaded and the credentials are read
+ * (cli/early-dial.ts), and only then does the program load, the loader with it, while the round
+ * trips are on the wire. esbuild rather than rolldown here: it requires a lazily imported module's
+ * builtins when that module is first imported (node:tls after the connect), where rolldown hoists
+ * every require to the top. The dial's few modules are then in both files; the one state they keep,
+ * what each agent presented at its handshake, is one map per process (dispatch/agent-identity.ts).
+ */
+const lateSteps = {'./cli/controller.js': './chunks/controller.js'};
+programs[0].more = {'source/chunks/controller': 'source/cli/controller.ts'};
+const commonJsEntry = () => esbuild({
+	entryPoints: ['source/cli.ts'],
+	outfile: 'dist/source/cli.cjs',
+	bundle: true,
+	platform: 'node',
+	format: 'cjs',
+	target: 'node20.11',
+	legalComments: 'none',
+	logLevel: 'silent',
+	plugins: [{
+		name: 'late-steps',
+		setup(build) {
+			build.onResolve({filter: /^\.\/cli\/controller\.js$/}, ({path}) => ({path: lateSteps[path], external: true}));
+		},
+	}],
+}).then(result => problems.push(...result.warnings.map(warning => `warning: ${warning.text}`)));
+
 const problems = [];
-await Promise.all(programs.map(program => build({
-	input: {[program.name]: program.entry},
+await Promise.all([commonJsEntry(), ...programs.map(program => build({
+	input: {[program.name]: program.entry, ...program.more},
+	// An entry may export more than its module does: the fixed-name entries are then chunks themselves, not one-line facades (a file more each to load).
+	preserveEntrySignatures: 'allow-extension',
 	platform: 'node',
 	external: isExternal,
 	tsconfig: 'tsconfig.json',
@@ -75,7 +110,7 @@ await Promise.all(programs.map(program => build({
 		comments: {legal: false},
 		...(program.groups.length > 0 ? {codeSplitting: {groups: program.groups}} : {}),
 	},
-})));
+}))]);
 if (problems.length > 0) {
 	process.stderr.write(`${problems.join('\n')}\n`);
 	process.exitCode = 1;

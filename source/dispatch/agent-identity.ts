@@ -5,6 +5,7 @@
  * Small and apart from the exchange itself (tls-link.ts) so that the CLI can dial before it has
  * loaded the rest (cli/early-dial.ts).
  */
+import type {Socket} from 'node:net';
 import {connect, createSecureContext, type PeerCertificate, type SecureContext, type TLSSocket} from 'node:tls';
 import {sanUris} from '../pki/certificate-facts.js';
 import type {TlsCredentials} from '../pki/credentials.js';
@@ -63,17 +64,24 @@ export function checkAgentIdentity(expectedName: string, presented: PresentedIde
  * What each connection's agent presented at its handshake, for checking it again when the
  * connection is used later (a describe's kept for its run, an early dial): node no longer returns
  * the peer's certificate once a TLS 1.3 session ticket has arrived (measured, Node 20), and a check
- * that cannot read it would refuse a connection that is fine. Kept by socket, dropped with it.
+ * that cannot read it would refuse a connection that is fine. Kept by socket, dropped with it. One
+ * map per process even where this module is loaded twice: the installed CLI's CommonJS entry dials
+ * early with its own copy, and the program it loads takes the connection (scripts/bundle.js).
  */
-const presentedBySocket = new WeakMap<TLSSocket, PresentedIdentity>();
+const presentedKey = Symbol.for('xi-exec.presented-by-socket');
+const shared = globalThis as {[presentedKey]?: WeakMap<TLSSocket, PresentedIdentity>};
+const presentedBySocket = shared[presentedKey] ??= new WeakMap<TLSSocket, PresentedIdentity>();
 
 /**
  * A TLS connection to agent `name` at `address`, its identity checked at the handshake
  * (checkAgentIdentity) and kept for presentedBy. The serial and identity are read from the
- * certificate object node builds for its own check, not parsed from the DER again.
+ * certificate object node builds for its own check, not parsed from the DER again. With `tcp`, the
+ * handshake runs on that TCP connection to `address`, opened earlier (cli/early-socket.ts), still
+ * connecting or connected, on which nothing has been sent.
  */
-export function dialAgent(address: {host: string; port: number}, tls: SecureContext, name: string, revoked: ReadonlySet<string> | undefined): TLSSocket {
+export function dialAgent(address: {host: string; port: number}, tls: SecureContext, name: string, revoked: ReadonlySet<string> | undefined, tcp?: Socket): TLSSocket {
 	const socket: TLSSocket = connect({
+		...(tcp ? {socket: tcp} : {}),
 		host: address.host,
 		port: address.port,
 		secureContext: tls,

@@ -28,7 +28,7 @@ const files = (urls: readonly string[]) => urls.map(url => url.replace(`file://$
 test('`xi-exec --version` runs the bundle and loads no package', async t => {
 	const {urls, stdout} = await importsOf(['--version']);
 	t.regex(stdout, /^\d+\.\d+\.\d+\n$/);
-	t.deepEqual(files(urls).filter(file => !/^dist\/source\/(cli\.js|chunks\/[\w-]+\.js)$/.test(file)), []);
+	t.deepEqual(files(urls).filter(file => !/^dist\/source\/(cli\.c?js|chunks\/[\w-]+\.js)$/.test(file)), []);
 });
 
 test('`xi-exec run` loads its chunks and a few small packages: nothing of the console, the API, MCP, NATS or x509', async t => {
@@ -40,7 +40,7 @@ test('`xi-exec run` loads its chunks and a few small packages: nothing of the co
 	t.true(loaded.some(file => file.startsWith('dist/source/chunks/run-')), loaded.join('\n'));
 	t.deepEqual(loaded.filter(file => heavy.test(file)), []);
 	// tsc's modules are not what runs: only the bundle's files, and packages.
-	t.deepEqual(loaded.filter(file => file.startsWith('dist/') && !/^dist\/source\/(cli\.js|chunks\/)/.test(file)), []);
+	t.deepEqual(loaded.filter(file => file.startsWith('dist/') && !/^dist\/source\/(cli\.c?js|chunks\/)/.test(file)), []);
 	// A handful of files, not one per combination of importers (esbuild cut the same code into 54).
 	t.true(new Set(loaded.filter(file => file.startsWith('dist/'))).size <= 6, loaded.join('\n'));
 });

@@ -21,7 +21,10 @@ import {allowScript, initAgent} from '../../agent/commands.js';
 
 export const repoRoot = new URL('../..', import.meta.url).pathname;
 export const agentCli = join(repoRoot, 'dist/agent/cli.js');
-export const controllerCli = join(repoRoot, 'dist/source/cli.js');
+/** The installed `xi-exec` (package.json's bin): the CommonJS entry that opens a one-shot's TCP connection first (scripts/bundle.js). */
+export const controllerCli = join(repoRoot, 'dist/source/cli.cjs');
+/** The same program from its ES module entry. */
+export const controllerModuleCli = join(repoRoot, 'dist/source/cli.js');
 export const fixtures = join(repoRoot, 'test/fixtures');
 
 export function temporaryDirectory(prefix = 'xi-exec-test-'): string {

@@ -1,16 +1,18 @@
 /**
- * The one-shot's early dial (cli/early-dial.ts): `xi-exec run SCRIPT --on NAME` starts its TLS
- * connection while the program loads and the run goes over it: one connection in all, counted by
- * a TCP proxy in front of the agent. What is not a one-shot run makes no connection (--help); a run
- * refused before anything ran closes the connection and exits at once; a connection whose agent
- * presents another identity, or a serial the registry refuses, is refused at its handshake, and the
- * run reports the refusal as it does without the early dial. Over the built CLI and real agents.
+ * The one-shot's early dial (cli/early-socket.ts, cli/early-dial.ts): `xi-exec run SCRIPT --on
+ * NAME` opens its TCP connection first, starts TLS on it while the program loads, and the run goes
+ * over it: one connection in all, counted by a TCP proxy in front of the agent, from the installed
+ * CommonJS entry and from the ES module entry alike. What is not a one-shot run makes no connection
+ * (--help); a run refused before anything ran closes the connection and exits at once; a connection
+ * whose agent presents another identity, or a serial the registry refuses, is refused at its
+ * handshake, and one nobody listens for is refused at once; the run reports each refusal as it
+ * does without the early dial. Over the built CLI and real agents.
  */
 import type {AddressInfo} from 'node:net';
 import test from 'ava';
 import {createDelayProxy, listenProxy, type DelayProxy} from '../../bench/delay-proxy.js';
 import {controllerPaths, openControllerRegistry} from '../../source/home.js';
-import {controllerCli, createController, enrolAgent, freePort, installFixture, logEvents, runCli, startAgent, type RunningAgent} from '../helpers/fleet.js';
+import {controllerCli, controllerModuleCli, createController, enrolAgent, freePort, installFixture, logEvents, runCli, startAgent, type RunningAgent} from '../helpers/fleet.js';
 import {closedConnections} from '../helpers/proxy-round-trips.js';
 
 type Fleet = {home: string; web1: RunningAgent; web2: RunningAgent; proxy: DelayProxy; env: NodeJS.ProcessEnv; web2Port: number};
@@ -46,6 +48,26 @@ test('a one-shot dials while it loads and runs over that connection: one connect
 	t.is(second.code, 0, second.stderr);
 	t.is((await closedConnections(fleet.proxy, 1)).length, 1, 'one connection for the run (planned from the cached description)');
 	t.is(logEvents(fleet.web1, 'run.start').length, 2);
+});
+
+test('from the ES module entry too, a one-shot makes one connection', async t => {
+	const fleet = await twoAgents(t);
+	t.is((await runCli(controllerCli, ['run', 'hello', '--on', 'web1'], fleet.env)).code, 0, 'the first describes and caches');
+	await closedConnections(fleet.proxy, 1);
+	const run = await runCli(controllerModuleCli, ['run', 'hello', '--on', 'web1'], fleet.env);
+	t.is(run.code, 0, run.stderr);
+	t.is((await closedConnections(fleet.proxy, 1)).length, 1);
+	t.is(logEvents(fleet.web1, 'run.start').length, 2);
+});
+
+test('an early connection nobody listens for is refused at once, and the run says so as without the early dial', async t => {
+	const fleet = await twoAgents(t);
+	const closed = freePort();
+	await pointAt(fleet.home, 'web1', closed);
+	const run = await runCli(controllerCli, ['run', 'hello', '--on', 'web1'], fleet.env);
+	t.is(run.code, 1, run.stderr);
+	// Not "no TLS connection ... within 5 s": a TLS socket made on a TCP socket that had already failed waits for ever.
+	t.regex(run.stdout, /web1 = unreachable: .*connection refused/);
 });
 
 test('--help makes no connection; a run refused before anything ran closes its early connection and exits', async t => {
