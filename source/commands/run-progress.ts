@@ -5,7 +5,7 @@
  * the same terminal never mix with it. Gone at the end of the run.
  */
 import type {RunEvent} from '../run/events.js';
-import {initialRunState, reduceRun, type RunState} from '../run/run-state.js';
+import {createRunFold} from '../run/run-state.js';
 import {progressLine} from '../output/progress-line.js';
 
 const erase = '\r\u001B[2K';
@@ -23,20 +23,21 @@ export type ProgressTicker = {
 export function startProgress(options: {write: (text: string) => void; window: number; columns: () => number | undefined; now?: () => number}): ProgressTicker {
 	const now = options.now ?? Date.now;
 	const started = now();
-	let state: RunState = initialRunState;
+	// Only the latest state is read (at each draw): folded in place, O(1) an event (run-state.ts).
+	const run = createRunFold();
 	let shown = false;
 	let lastDrawn = 0;
 	let pending: NodeJS.Timeout | undefined;
 	let suspended = false;
 	const draw = () => {
 		pending = undefined;
-		if (state.order.length === 0 || suspended) {
+		if (run.state.order.length === 0 || suspended) {
 			return;
 		}
 
 		lastDrawn = now();
 		const columns = options.columns();
-		options.write(`${erase}${progressLine(state, {elapsedMs: lastDrawn - started, window: options.window, ...(columns === undefined ? {} : {columns})})}`);
+		options.write(`${erase}${progressLine(run.state, {elapsedMs: lastDrawn - started, window: options.window, ...(columns === undefined ? {} : {columns})})}`);
 		shown = true;
 	};
 
@@ -56,7 +57,7 @@ export function startProgress(options: {write: (text: string) => void; window: n
 
 	return {
 		onEvent(event) {
-			state = reduceRun(state, event);
+			run.add(event);
 			soon();
 		},
 		around(write) {

@@ -1,6 +1,6 @@
 import test from 'ava';
 import type {RunEvent} from '../../source/run/events.js';
-import {countPhases, countStatuses, initialRunState, outputTailChars, reduceRun, type RunState} from '../../source/run/run-state.js';
+import {countPhases, countStatuses, createRunFold, initialRunState, outputTailChars, reduceRun, type RunState} from '../../source/run/run-state.js';
 import {formatSummary} from '../../source/output/run-summary.js';
 import {agentResult} from '../output/agent-result.js';
 
@@ -95,4 +95,69 @@ test('formatSummary orders every status as the protocol lists them', t => {
 test('countStatuses counts results by status', t => {
 	t.deepEqual(countStatuses([agentResult('a'), agentResult('b', {status: 'denied'}), agentResult('c')]), {ok: 2, denied: 1});
 	t.deepEqual(countStatuses([]), {});
+});
+
+/** A run of every kind of event, in an order of its own for each seed: targets, strangers, long output, a second run. */
+function eventsOf(seed: number): RunEvent[] {
+	let state = seed;
+	const next = (below: number) => {
+		state = ((state * 1_103_515_245) + 12_345) % 2_147_483_648;
+		return state % below;
+	};
+
+	const names = ['web1', 'web2', 'db1', 'intruder', 'constructor', '__proto__', 'toString'];
+	const run = (requestId: string): RunEvent[] => {
+		const events: RunEvent[] = [{type: 'run-started', requestId, script: 'uptime', args: [], targets: ['web1', 'web2', 'db1']}];
+		for (let step = 0; step < 60; step++) {
+			const agent = names[next(names.length)]!;
+			switch (next(4)) {
+				case 0: {
+					events.push({type: 'agent-connecting', agent});
+					break;
+				}
+
+				case 1: {
+					events.push({type: 'agent-started', agent});
+					break;
+				}
+
+				case 2: {
+					events.push({type: 'agent-output', agent, stream: next(2) === 0 ? 'stdout' : 'stderr', data: String.fromCodePoint(97 + next(26)).repeat(next(3) === 0 ? outputTailChars / 2 : 3)});
+					break;
+				}
+
+				default: {
+					events.push({type: 'agent-finished', result: agentResult(agent, {status: next(2) === 0 ? 'ok' : 'failed'})});
+				}
+			}
+		}
+
+		return [...events, {type: 'run-finished', requestId}];
+	};
+
+	return [{type: 'agent-started', agent: 'web1'}, ...run('req-0001abcd'), ...run('req-0002abcd')];
+}
+
+test('createRunFold: after every event, the same state as reduceRun\'s (changed in place, O(1) an event)', t => {
+	for (const seed of [1, 2, 3, 42, 1234]) {
+		const fold = createRunFold();
+		let reduced = initialRunState;
+		for (const event of eventsOf(seed)) {
+			fold.add(event);
+			reduced = reduceRun(reduced, event);
+			t.deepEqual(fold.state, reduced);
+		}
+	}
+
+	t.deepEqual(initialRunState, {order: [], agents: {}, finished: false}, 'the shared initial state is never changed');
+});
+
+test('createRunFold: each host\'s state is a new object when it changes, and the same one when it does not', t => {
+	const fold = createRunFold();
+	fold.add(started);
+	const before = {...fold.state.agents};
+	fold.add({type: 'agent-started', agent: 'web1'});
+	t.not(fold.state.agents['web1'], before['web1']);
+	t.is(before['web1']!.phase, 'queued', 'the earlier host state is left as it was');
+	t.is(fold.state.agents['web2'], before['web2']);
 });
