@@ -7,7 +7,6 @@
  * (threshold, canary, cancel), end as `skipped`. A whole-run timeout and an idle timeout (no output for N s) cancel
  * the hosts still running and report them as `timeout`, saying which one fired.
  */
-import {setMaxListeners} from 'node:events';
 import type {AgentTarget, ClientContext} from './agent-connection.js';
 import type {ConnectionHold} from './held-connections.js';
 import type {AgentResult, RunEvent} from '../run/events.js';
@@ -58,7 +57,8 @@ export async function dispatch(targets: readonly AgentTarget[], request: AgentRu
 	};
 
 	const rollout = planRollout({parallel: options.parallel, batch: options.batch, maxFailures: options.maxFailures, canary: options.canary, ignoreUnreachable: options.ignoreUnreachable}, targets.length);
-	const hosts = startHosts(targets, rollout, host => runOne(host, request, options, run.signal, emit), finish);
+	const shared = sharedHostOptions(options);
+	const hosts = startHosts(targets, rollout, host => runOne(host, request, options, shared, run, emit), finish);
 	const stopReason = await rollOut(rollout, hosts, run.signal, options);
 	await hosts.settled();
 	run.dispose();
@@ -71,11 +71,27 @@ export async function dispatch(targets: readonly AgentTarget[], request: AgentRu
 	return summary.summary();
 }
 
-/** The run's own cancel: the caller's cancel and the whole-run timeout both abort it. */
-function runSignal(options: DispatchOptions): {signal: AbortSignal; dispose: () => void} {
+/**
+ * The run's own cancel: the caller's cancel and the whole-run timeout both abort it, and it aborts
+ * every running host's own cancel (`follow`) with its reason. One listener on the run's signal
+ * walks a set of the running hosts: node's AbortSignal looks through all of a signal's listeners
+ * on each add and remove, so one listener per running host cost O(--parallel) per host.
+ */
+type RunSignal = {
+	signal: AbortSignal;
+	/** Aborts `host` when the run is aborted (with the run's reason), until the returned function is called. */
+	follow: (host: AbortController) => () => void;
+	dispose: () => void;
+};
+
+function runSignal(options: DispatchOptions): RunSignal {
 	const runCancel = new AbortController();
-	// Every running host listens to the run's signal: thousands of listeners are expected here.
-	setMaxListeners(0, runCancel.signal);
+	const running = new Set<AbortController>();
+	runCancel.signal.addEventListener('abort', () => {
+		for (const host of running) {
+			host.abort(runCancel.signal.reason);
+		}
+	}, {once: true});
 	const onOuterCancel = () => runCancel.abort('cancelled');
 	options.cancel?.addEventListener('abort', onOuterCancel, {once: true});
 	if (options.cancel?.aborted) {
@@ -85,6 +101,10 @@ function runSignal(options: DispatchOptions): {signal: AbortSignal; dispose: () 
 	const runTimer = options.runTimeoutMs === undefined ? undefined : setTimeout(() => runCancel.abort('run-timeout'), options.runTimeoutMs);
 	return {
 		signal: runCancel.signal,
+		follow(host) {
+			running.add(host);
+			return () => running.delete(host);
+		},
 		dispose() {
 			clearTimeout(runTimer);
 			options.cancel?.removeEventListener('abort', onOuterCancel);
@@ -196,37 +216,39 @@ async function rollOut(rollout: Rollout, hosts: Hosts, signal: AbortSignal, opti
 	}
 }
 
-/** One host, with its idle timer; a cancel caused by a run or idle timeout is reported as a timeout. */
-async function runOne(target: AgentTarget, request: AgentRunRequest, options: DispatchOptions, runSignal: AbortSignal, emit: (event: RunEvent) => void): Promise<AgentResult> {
-	const controller = new AbortController();
-	const follow = () => controller.abort(runSignal.reason);
-	runSignal.addEventListener('abort', follow, {once: true});
-	let idleTimer: NodeJS.Timeout | undefined;
-	const resetIdle = () => {
-		if (options.idleTimeoutMs !== undefined) {
-			clearTimeout(idleTimer);
-			idleTimer = setTimeout(() => controller.abort('idle-timeout'), options.idleTimeoutMs);
-		}
-	};
+/** What every host's runOnAgent options share, made once per run rather than once per host. */
+type SharedHostOptions = Omit<AgentRunOptions, 'cancel' | 'emit'>;
 
-	const result = await (options.runOnHost ?? runOnAgent)(target, request, {
+function sharedHostOptions(options: DispatchOptions): SharedHostOptions {
+	return {
 		context: options.context,
 		...(options.revoked ? {revoked: options.revoked} : {}),
 		...(options.freshContext ? {freshContext: options.freshContext} : {}),
 		...(options.hold ? {hold: options.hold} : {}),
 		connectTimeoutMs: options.connectTimeoutMs ?? 5000,
 		answerGraceMs: options.answerGraceMs ?? 10_000,
-		cancel: controller.signal,
-		emit(event) {
-			if (event.type === 'agent-started' || event.type === 'agent-output') {
-				resetIdle();
-			}
+	};
+}
 
-			emit(event);
-		},
-	});
+/** One host, with its idle timer; a cancel caused by a run or idle timeout is reported as a timeout. */
+async function runOne(target: AgentTarget, request: AgentRunRequest, options: DispatchOptions, shared: SharedHostOptions, run: RunSignal, emit: (event: RunEvent) => void): Promise<AgentResult> {
+	const controller = new AbortController();
+	const unfollow = run.follow(controller);
+	let idleTimer: NodeJS.Timeout | undefined;
+	const {idleTimeoutMs} = options;
+	// Without an idle timeout the host's events go straight out; with one, each start and output line resets it.
+	const hostEmit = idleTimeoutMs === undefined ? emit : (event: RunEvent) => {
+		if (event.type === 'agent-started' || event.type === 'agent-output') {
+			clearTimeout(idleTimer);
+			idleTimer = setTimeout(() => controller.abort('idle-timeout'), idleTimeoutMs);
+		}
+
+		emit(event);
+	};
+
+	const result = await (options.runOnHost ?? runOnAgent)(target, request, {...shared, cancel: controller.signal, emit: hostEmit});
 	clearTimeout(idleTimer);
-	runSignal.removeEventListener('abort', follow);
+	unfollow();
 	const why = controller.signal.reason as string | undefined;
 	if (controller.signal.aborted && (why === 'run-timeout' || why === 'idle-timeout') && (result.status === 'cancelled' || result.status === 'skipped' || result.status === 'unreachable')) {
 		const reason = why === 'run-timeout'
