@@ -121,7 +121,7 @@ async function main(): Promise<number> {
 
 	await relay?.hosts.stop();
 	if (measures(settings, 'threads')) {
-		await measureThreads(report, {fleet, sizes: settings.sizes, repetitions: settings.repetitions, parallel: settings.parallel, spawn: settings.spawn}, log);
+		await measureThreads(report, {fleet, sizes: settings.sizes, repetitions: settings.repetitions, parallel: settings.parallel, spawn: settings.spawn, agentsCpu: () => cpuMs(agentHosts.processes)}, log);
 	}
 
 	if (settings.delayMs > 0 && measures(settings, 'latency')) {

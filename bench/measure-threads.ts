@@ -13,6 +13,7 @@ import type {BenchFleet} from './fleet.js';
 import type {FanOutTiming} from './floor.js';
 import type {ThreadRun} from './fan-out-thread.js';
 import {dealRoundRobin, ownCpuMs} from './hosts.js';
+import {loadAverage} from './environment.js';
 import {dispatcherFanOut} from './ours.js';
 import {median} from './processes.js';
 import type {Report} from './report.js';
@@ -40,7 +41,18 @@ async function threadedFanOut(threads: readonly Worker[], targets: readonly Agen
 	return {ms: performance.now() - started, ok: timings.reduce((sum, timing) => sum + timing.ok, 0), failures: timings.flatMap(timing => timing.failures)};
 }
 
-export async function measureThreads(report: Report, options: {fleet: BenchFleet; sizes: number[]; repetitions: number; parallel: number; spawn: boolean}, log: (text: string) => void): Promise<void> {
+type ThreadSample = {ms: number; cpu: number; agents: number; elu: number};
+
+/** The event-loop utilisation of the threads that ran the dispatcher (this one, or the mean of the workers) over `run`. */
+async function withUtilisation<T>(loops: ReadonlyArray<{eventLoopUtilization: typeof performance.eventLoopUtilization}>, run: () => Promise<T>): Promise<{value: T; elu: number}> {
+	const before = loops.map(loop => loop.eventLoopUtilization());
+	const value = await run();
+	const elu = loops.reduce((sum, loop, index) => sum + loop.eventLoopUtilization(before[index]).utilization, 0) / loops.length;
+	return {value, elu};
+}
+
+/** `agentsCpu`: CPU so far of the agents' host processes (ms), for each side's CPU per host. */
+export async function measureThreads(report: Report, options: {fleet: BenchFleet; sizes: number[]; repetitions: number; parallel: number; spawn: boolean; agentsCpu?: () => number}, log: (text: string) => void): Promise<void> {
 	const count = cpus().length;
 	const threads = await Promise.all(Array.from({length: count}, startThread));
 	try {
@@ -48,12 +60,14 @@ export async function measureThreads(report: Report, options: {fleet: BenchFleet
 			const targets = options.fleet.agents.slice(0, size).map(agent => agent.record);
 			const repetitions = size >= 1000 ? Math.min(options.repetitions, 3) : options.repetitions;
 			log(`worker threads: N=${size}, the dispatcher in this thread and over ${count} threads, ${repetitions} runs each, interleaved`);
-			const samples = {one: [] as Array<{ms: number; cpu: number}>, threads: [] as Array<{ms: number; cpu: number}>};
+			const samples = {one: [] as ThreadSample[], threads: [] as ThreadSample[]};
 			for (let run = 0; run < repetitions; run++) {
 				for (const which of run % 2 === 0 ? ['one', 'threads'] as const : ['threads', 'one'] as const) {
-					const before = ownCpuMs();
-					const timing = which === 'one' ? await dispatcherFanOut(targets, options.fleet.credentials, options.parallel, {dryRun: !options.spawn}) : await threadedFanOut(threads, targets, options.fleet, options.parallel, !options.spawn);
-					samples[which].push({ms: timing.ms, cpu: ownCpuMs() - before});
+					const before = {own: ownCpuMs(), agents: options.agentsCpu?.() ?? 0};
+					const {value: timing, elu} = which === 'one'
+						? await withUtilisation([performance], async () => dispatcherFanOut(targets, options.fleet.credentials, options.parallel, {dryRun: !options.spawn}))
+						: await withUtilisation(threads.map(thread => thread.performance), async () => threadedFanOut(threads, targets, options.fleet, options.parallel, !options.spawn));
+					samples[which].push({ms: timing.ms, cpu: ownCpuMs() - before.own, agents: (options.agentsCpu?.() ?? 0) - before.agents, elu});
 					if (timing.failures.length > 0) {
 						report.notes.push(`worker threads N=${size} ${which}, run ${run + 1}: ${timing.failures.length} not ok, e.g. ${timing.failures[0]}`);
 					}
@@ -63,7 +77,9 @@ export async function measureThreads(report: Report, options: {fleet: BenchFleet
 			const wall = (which: 'one' | 'threads') => median(samples[which].map(sample => sample.ms));
 			const cpu = (which: 'one' | 'threads') => median(samples[which].map(sample => sample.cpu));
 			for (const which of ['one', 'threads'] as const) {
-				report.notes.push(`worker threads N=${size} ${which === 'one' ? 'one thread' : `${count} threads`}: wall ${samples[which].map(sample => seconds(sample.ms)).join(', ')}; controller CPU ${samples[which].map(sample => seconds(sample.cpu)).join(', ')}`);
+				const each = samples[which];
+				// Cores the controller kept busy (CPU / wall) and how busy the dispatching threads' event loops were: near 1 core and 100 %, the controller is what the fan-out waits for.
+				report.notes.push(`worker threads N=${size} ${which === 'one' ? 'one thread' : `${count} threads`}: wall ${each.map(sample => seconds(sample.ms)).join(', ')}; controller CPU ${each.map(sample => seconds(sample.cpu)).join(', ')} (${each.map(sample => `${(sample.cpu / sample.ms).toFixed(2)} cores`).join(', ')}; event loop busy ${each.map(sample => `${(100 * sample.elu).toFixed(0)} %`).join(', ')}); per host: controller ${each.map(sample => `${(sample.cpu / size).toFixed(2)} ms`).join(', ')}, agents ${each.map(sample => `${(sample.agents / size).toFixed(2)} ms`).join(', ')}; load ${loadAverage()}`);
 			}
 
 			report.rows.push(
