@@ -31,7 +31,9 @@ export async function startHosts(script: 'agent-host.ts' | 'bare-host.ts' | 'del
 	const processes = await Promise.all(inputs.map((input, index) => {
 		const file = join(directory, `${options.name ?? script.replace(/\.ts$/, '')}-${index}.json`);
 		writeFileSync(file, JSON.stringify(input));
-		return startHost([options.checkout ? join(options.checkout, 'bench', script) : join(benchDirectory, script), file], {readyWithinMs: options.readyWithinMs});
+		// BENCH_AGENT_FLAGS="--v8-flag ...": node flags for this checkout's agent hosts only (not BENCH_BASE's): one flag measured both ways in one run.
+		const flags = script === 'agent-host.ts' && !options.checkout ? process.env['BENCH_AGENT_FLAGS']?.split(' ').filter(Boolean) ?? [] : [];
+		return startHost([options.checkout ? join(options.checkout, 'bench', script) : join(benchDirectory, script), file], {readyWithinMs: options.readyWithinMs, nodeFlags: flags});
 	}));
 	return {
 		processes,
@@ -51,12 +53,12 @@ function hostLog(args: readonly string[]): 'ignore' | number {
 	return openSync(join(directory, `${basename(args.at(-1) ?? 'host', '.json')}.log`), 'a');
 }
 
-export function startHost(args: readonly string[], options: {tsx?: boolean; readyWithinMs?: number | undefined} = {}): Promise<ChildProcess> {
+export function startHost(args: readonly string[], options: {tsx?: boolean; readyWithinMs?: number | undefined; nodeFlags?: readonly string[]} = {}): Promise<ChildProcess> {
 	// BENCH_PROFILE=DIR: every host writes a V8 CPU profile there when it exits (for "where does the time go").
 	const profile = process.env['BENCH_PROFILE'] ? [`--cpu-prof`, `--cpu-prof-dir=${process.env['BENCH_PROFILE']}`] : [];
 	// BENCH_HOST_LOGS=DIR: each host's stdout (for agents, their JSON log) goes to a file there.
 	const stdout = hostLog(args);
-	const child = trackChild(spawn(process.execPath, [`--openssl-config=${noSessionTickets}`, ...profile, ...(options.tsx === false ? [] : ['--import=tsx']), ...args], {
+	const child = trackChild(spawn(process.execPath, [`--openssl-config=${noSessionTickets}`, ...(options.nodeFlags ?? []), ...profile, ...(options.tsx === false ? [] : ['--import=tsx']), ...args], {
 		cwd: repoRoot,
 		stdio: ['ignore', stdout, 'pipe', 'ipc'],
 	}));

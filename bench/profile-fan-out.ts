@@ -12,7 +12,8 @@
  *
  * Settings: BENCH_SIZES (100), BENCH_REPS (7), BENCH_WORKERS (4), BENCH_PARALLEL (256), BENCH_SPAWN=0
  * (dry runs: every check on the agent, no script; the floor writes one line), BENCH_BASE=DIR[,DIR],
- * BENCH_PROFILE=DIR (V8 CPU profiles of the host processes; `node --cpu-prof` for this process's).
+ * BENCH_PROFILE=DIR (V8 CPU profiles of the host processes; `node --cpu-prof` for this process's),
+ * BENCH_AGENT_FLAGS="FLAG ..." (node flags for this checkout's agent hosts only, not BENCH_BASE's).
  */
 import {mkdtempSync, readFileSync} from 'node:fs';
 import type {ChildProcess} from 'node:child_process';
