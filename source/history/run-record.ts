@@ -58,13 +58,24 @@ export type StoredRun = {
 	endedAt?: string;
 	results: AgentResult[];
 	complete: boolean;
+	/** Folded with a cap (foldRun's `keep`): each host's whole output in bytes, its `stdout` and `stderr` being only their beginnings. */
+	outputBytes?: ReadonlyMap<string, {stdout: number; stderr: number}>;
 };
 
-/** Folds a run file's lines (a torn last line is skipped) back into its results, in target order. */
-export function foldRun(lines: readonly string[]): StoredRun | undefined {
+type Streams = {stdout: string; stderr: string};
+
+/**
+ * Folds a run file's lines (a torn last line is skipped) back into its results, in target order.
+ * With `keep`, each host's stream keeps only its first `keep(header)` UTF-16 code units, and its
+ * whole size in bytes is counted (`outputBytes`): a reader that shows a capped beginning of each
+ * host's output (MCP's get_run) then holds no more than that, however much the hosts printed.
+ */
+export function foldRun(lines: Iterable<string>, keep?: (header: RunHeader) => number): StoredRun | undefined {
 	let header: RunHeader | undefined;
 	let endedAt: string | undefined;
-	const output = new Map<string, {stdout: string; stderr: string}>();
+	let limit = Number.POSITIVE_INFINITY;
+	const output = new Map<string, Streams>();
+	const bytes = keep ? new Map<string, {stdout: number; stderr: number}>() : undefined;
 	const results = new Map<string, Omit<AgentResult, 'stdout' | 'stderr'>>();
 	for (const line of lines) {
 		let parsed: HistoryLine;
@@ -77,13 +88,21 @@ export function foldRun(lines: readonly string[]): StoredRun | undefined {
 		switch (parsed.type) {
 			case 'run': {
 				header = parsed;
+				limit = keep ? keep(parsed) : limit;
 				break;
 			}
 
 			case 'output': {
 				const streams = output.get(parsed.agent) ?? {stdout: '', stderr: ''};
-				streams[parsed.stream] += parsed.data;
+				const kept = streams[parsed.stream];
+				streams[parsed.stream] = kept.length >= limit ? kept : kept + parsed.data.slice(0, limit - kept.length);
 				output.set(parsed.agent, streams);
+				if (bytes) {
+					const counted = bytes.get(parsed.agent) ?? {stdout: 0, stderr: 0};
+					counted[parsed.stream] += Buffer.byteLength(parsed.data);
+					bytes.set(parsed.agent, counted);
+				}
+
 				break;
 			}
 
@@ -108,7 +127,7 @@ export function foldRun(lines: readonly string[]): StoredRun | undefined {
 		const result = results.get(agent) ?? {agent, status: 'error' as RunStatus, exitCode: null, signal: null, truncated: false, durationMs: 0, reason: 'no result was recorded: the controller stopped before this host answered'};
 		return {...result, ...streams};
 	});
-	return {header, ...(endedAt ? {endedAt} : {}), results: folded, complete: endedAt !== undefined};
+	return {header, ...(endedAt ? {endedAt} : {}), results: folded, complete: endedAt !== undefined, ...(bytes ? {outputBytes: bytes} : {})};
 }
 
 export function runDocument(run: StoredRun) {

@@ -7,13 +7,14 @@
  * Retention by count and age (settings `historyMaxRuns`, `historyMaxAgeDays`), applied when a new
  * run starts: the runs to remove are planned first, so the caller can audit them before they go.
  */
-import {readdirSync, readFileSync, rmSync, statSync} from 'node:fs';
+import {readdirSync, rmSync, statSync} from 'node:fs';
 import {join} from 'node:path';
 import {XiError} from '../errors.js';
 import type {ControllerPaths} from '../home.js';
 import {appendDurable, syncDirectory, type DurableFs, nodeFs} from '../io/durable-fs.js';
 import {ensureDirectory} from '../io/files.js';
 import {requestIdPattern} from '../protocol/frames.js';
+import {readLines} from './read-lines.js';
 import {foldRun, type HistoryLine, type RunHeader, type StoredRun} from './run-record.js';
 
 /** Where the run history lives: `runs/` under the controller's home. */
@@ -91,13 +92,14 @@ export function listRuns(directory: string, limit = 50): StoredRun[] {
 	return runFiles(directory).reverse().slice(0, limit).map(name => readRunFile(join(directory, name))).filter((run): run is StoredRun => run !== undefined);
 }
 
-export function findRun(directory: string, requestId: string): StoredRun {
+/** `keep`: each host's stream folded to its beginning (run-record.ts foldRun), for a reader that shows no more. */
+export function findRun(directory: string, requestId: string, keep?: (header: RunHeader) => number): StoredRun {
 	if (!requestIdPattern.test(requestId)) {
 		throw new XiError('USAGE', `${JSON.stringify(requestId)} is not a request id; \`xi-exec runs\` lists them.`);
 	}
 
 	const name = runFiles(directory).find(file => file.endsWith(`_${requestId}.jsonl`));
-	const run = name ? readRunFile(join(directory, name)) : undefined;
+	const run = name ? readRunFile(join(directory, name), keep) : undefined;
 	if (!run) {
 		throw new XiError('RUN_UNKNOWN', `No run ${requestId} in the history; \`xi-exec runs\` lists the recent ones.`);
 	}
@@ -105,9 +107,9 @@ export function findRun(directory: string, requestId: string): StoredRun {
 	return run;
 }
 
-function readRunFile(path: string): StoredRun | undefined {
+function readRunFile(path: string, keep?: (header: RunHeader) => number): StoredRun | undefined {
 	try {
-		return foldRun(readFileSync(path, 'utf8').split('\n').filter(line => line.length > 0));
+		return foldRun(readLines(path), keep);
 	} catch {
 		return undefined;
 	}

@@ -68,10 +68,26 @@ export function collectHostViews(maxOutputBytes: number, forward?: (event: RunEv
 	};
 }
 
-/** A stored run (every result at hand) as a tool result. */
-export function runToolResult(run: RunAnswer, maxOutputBytes: number): ToolResult {
+/**
+ * How much of each host's stream a stored run's reader keeps for its tool result (history's
+ * foldRun `keep`): the host's share of the budget, in UTF-16 code units (each is at least one byte
+ * once shown), and a few more, so that the cut hostView makes falls inside what was kept.
+ */
+export function keptOfEachStream(maxOutputBytes: number, hosts: number): number {
+	return outputShare(maxOutputBytes, hosts) + 8;
+}
+
+/**
+ * A stored run as a tool result. `outputBytes`: each host's whole output in bytes, when the run was
+ * read with only the beginning of each stream kept (keptOfEachStream): the answer is the same.
+ */
+export function runToolResult(run: RunAnswer, maxOutputBytes: number, outputBytes?: ReadonlyMap<string, {stdout: number; stderr: number}>): ToolResult {
 	const share = outputShare(maxOutputBytes, run.results.length);
-	return hostsToolResult(run, run.results.map(result => hostView(result, share)));
+	return hostsToolResult(run, run.results.map(result => {
+		const view = hostView(result, share);
+		const bytes = outputBytes?.get(result.agent);
+		return {...view, stdoutBytes: bytes?.stdout ?? (outputBytes ? 0 : view.stdoutBytes), stderrBytes: bytes?.stderr ?? (outputBytes ? 0 : view.stderrBytes)};
+	}));
 }
 
 /** A run's hosts, already cut (collectHostViews), as a tool result. */

@@ -1,7 +1,7 @@
 /** The tools over this token's own runs: `list_runs`, `get_run`, `cancel_run` (here, or on the agents of a recorded run). */
 import {cancelRecordedRun} from '../core/cancel-run.js';
 import {historyDirectory, listRuns} from '../history/run-store.js';
-import {runToolResult, type ToolResult} from './results.js';
+import {keptOfEachStream, runToolResult, type ToolResult} from './results.js';
 import {cancelResult, liveCancelAnswers, recordedCancelAnswers, runListResult} from './run-answers.js';
 import type {SessionContext} from './session-context.js';
 
@@ -10,9 +10,11 @@ export function listOwnRuns(session: SessionContext, limit: number): ToolResult 
 	return runListResult(runs, session.who);
 }
 
+/** The run read with only as much of each host's output as the answer shows (the budget's share), as the live path cuts it. */
 export function getOwnRun(session: SessionContext, requestId: string): ToolResult {
-	const run = session.ownRun(requestId);
-	const result = runToolResult({requestId: run.header.requestId, script: run.header.script, dryRun: false, cancelled: run.results.some(host => host.status === 'cancelled'), complete: run.complete, results: run.results}, session.ports.maxOutputBytes);
+	const {maxOutputBytes} = session.ports;
+	const run = session.ownRun(requestId, header => keptOfEachStream(maxOutputBytes, header.targets.length));
+	const result = runToolResult({requestId: run.header.requestId, script: run.header.script, dryRun: false, cancelled: run.results.some(host => host.status === 'cancelled'), complete: run.complete, results: run.results}, maxOutputBytes, run.outputBytes);
 	// A finished run is an answer, whatever its hosts' statuses.
 	delete result.isError;
 	return result;

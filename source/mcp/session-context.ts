@@ -39,7 +39,8 @@ export type SessionContext = {
 	/** The ports of the run flow (plan, approvals). */
 	planPorts: () => {paths: McpPorts['paths']; registry: McpPorts['registry']; audit: () => McpPorts['audit']; context: ReturnType<McpPorts['context']>; now: () => Date};
 	/** The recorded run, when this token started it; an OUT_OF_SCOPE refusal otherwise. */
-	ownRun: (requestId: string) => ReturnType<typeof findRun>;
+	/** `keep`: each host's stream read only to its beginning (history's foldRun). */
+	ownRun: (requestId: string, keep?: Parameters<typeof findRun>[2]) => ReturnType<typeof findRun>;
 	isOwn: (header: {caller: string; token?: {id: string}}) => boolean;
 };
 
@@ -90,8 +91,8 @@ export function createSessionContext(ports: McpPorts, caller: McpCaller, scope: 
 		},
 		planPorts: () => ({paths: ports.paths, registry: ports.registry, audit: () => ports.audit, context: ports.context(), now: ports.now}),
 		isOwn,
-		ownRun(requestId) {
-			const run = findRun(historyDirectory(ports.paths), requestId);
+		ownRun(requestId, keep) {
+			const run = findRun(historyDirectory(ports.paths), requestId, keep);
 			if (!isOwn(run.header)) {
 				throw new XiError('OUT_OF_SCOPE', `Refused: run ${requestId} was not started by this token (${who}); a token sees and cancels only its own runs.`);
 			}
