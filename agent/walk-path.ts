@@ -16,9 +16,15 @@
  * descriptor) from a directory already checked to be writable only by trusted users, and the
  * link read is confirmed to be the one opened (same inode). At most 40 links per walk, like the
  * kernel. `..` in a link's target goes back to the directory the walk came from.
+ *
+ * A name is what the allowlist's paths may be (allowlist.ts pathTextProblem): no control
+ * character, whether in the path walked (a `#!` line's interpreter too) or in a link's target; and
+ * a target is read as bytes and must be UTF-8, since node would read other bytes as U+FFFD and
+ * the walk would then look up another name than the kernel does.
  */
 import {closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, statfsSync, type BigIntStats} from 'node:fs';
 import {isAbsolute, normalize} from 'node:path';
+import {hasControl} from '../source/protocol/text-checks.js';
 import type {Owners} from './allowlist.js';
 import {trustProblem, type ComponentFacts} from './path-trust.js';
 
@@ -44,6 +50,10 @@ export type Walked = {ok: true; fd: number; stats: BigIntStats} | {ok: false; re
 
 /** The walk from `/`: returns a descriptor (O_PATH) on the regular file `path` leads to, every step checked. */
 export function walk(path: string, owners: Owners): Walked {
+	if (hasControl(path)) {
+		return {ok: false, reason: `the path ${JSON.stringify(path)} holds ${controlNamed(path)}; name a path without one`};
+	}
+
 	if (!isAbsolute(path) || normalize(path) !== path || (path.endsWith('/') && path !== '/')) {
 		return {ok: false, reason: `${path} is not a normalised absolute path`};
 	}
@@ -94,23 +104,21 @@ export function walk(path: string, owners: Owners): Walked {
 
 		const {fd, stats} = opened;
 		if (stats.isSymbolicLink()) {
-			const problem = trustProblem(shown, facts(stats), owners, 'symbolic link');
-			const target = problem ? undefined : readLink(parent, name, stats);
-			closeSync(fd);
-			if (problem || target === undefined) {
-				return result({ok: false, reason: problem ?? `the symbolic link ${shown} changed while it was read`});
+			const target = followed(parent, name, shown, opened, owners);
+			if (target.reason !== undefined) {
+				return result({ok: false, reason: target.reason});
 			}
 
 			if (++links > maxSymbolicLinks) {
 				return result({ok: false, reason: `${path} leads through more than ${maxSymbolicLinks} symbolic links`});
 			}
 
-			if (target.startsWith('/')) {
+			if (target.text.startsWith('/')) {
 				closeAll(directories.splice(1));
 				names.length = 0;
 			}
 
-			pending.unshift(...target.split('/').filter(part => part !== ''));
+			pending.unshift(...target.text.split('/').filter(part => part !== ''));
 			continue;
 		}
 
@@ -151,11 +159,44 @@ function openPath(path: string, shown = path): {fd: number; stats: BigIntStats} 
 	}
 }
 
-/** A link's target, read by name, and only if the name still holds the link we opened. */
-function readLink(parent: number, name: string, opened: BigIntStats): string | undefined {
+/** The target of the link `shown` (opened as `link`, closed here) to walk next, or why it is not followed. */
+function followed(parent: number, name: string, shown: string, link: {fd: number; stats: BigIntStats}, owners: Owners): {text: string; reason?: undefined} | {reason: string} {
+	const problem = trustProblem(shown, facts(link.stats), owners, 'symbolic link');
+	const target = problem ? undefined : readLink(parent, name, link.stats);
+	closeSync(link.fd);
+	if (problem || target === undefined) {
+		return {reason: problem || `the symbolic link ${shown} changed while it was read`};
+	}
+
+	const targetProblem = linkTargetProblem(shown, target);
+	return targetProblem ? {reason: targetProblem} : {text: utf8.decode(target)};
+}
+
+/** The control character `text` holds first, named (U+000A). */
+function controlNamed(text: string): string {
+	const code = [...text].find(character => hasControl(character))!.codePointAt(0)!;
+	return `a control character (U+${code.toString(16).toUpperCase().padStart(4, '0')})`;
+}
+
+/** Why the walk will not follow a link to `target` (its bytes), or undefined. Pure. */
+export function linkTargetProblem(shown: string, target: Buffer): string | undefined {
+	let text: string;
+	try {
+		text = utf8.decode(target);
+	} catch {
+		return `the symbolic link ${shown} points to ${JSON.stringify(target.toString('utf8'))}, which is not UTF-8 (each U+FFFD there is a byte that is not), so it would name another file; link to a UTF-8 name`;
+	}
+
+	return hasControl(text) ? `the symbolic link ${shown} points to ${JSON.stringify(text)}, which holds ${controlNamed(text)}; link to a path without one` : undefined;
+}
+
+const utf8 = new TextDecoder('utf-8', {fatal: true, ignoreBOM: true});
+
+/** A link's target (its bytes), read by name, and only if the name still holds the link we opened. */
+function readLink(parent: number, name: string, opened: BigIntStats): Buffer | undefined {
 	const byName = `/proc/self/fd/${parent}/${name}`;
 	try {
-		const target = readlinkSync(byName);
+		const target = readlinkSync(byName, {encoding: 'buffer'});
 		const again = lstatSync(byName, {bigint: true});
 		return again.dev === opened.dev && again.ino === opened.ino ? target : undefined;
 	} catch {

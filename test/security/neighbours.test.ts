@@ -3,7 +3,9 @@
  * certificates, real scripts, raw frames over mutual TLS): how a path is written (`..`, `//`,
  * `/./`, a trailing slash, NUL and other control characters, a lone surrogate, another Unicode
  * normalisation form), script names that look like allowed ones, arguments (at the limits and past
- * them up to ARG_MAX, beginning with `-`, with newlines, escapes and forged JSON), and files that
+ * them up to ARG_MAX, beginning with `-`, with newlines, escapes and forged JSON), a symbolic link
+ * on the path whose target holds a control character or bytes that are not UTF-8 (and a `#!`
+ * interpreter path with an escape), and files that
  * change between the check and the exec (a directory on the path swapped for a symbolic link or
  * made writable, while the auth hook holds the run), between a description and a run (a script
  * replaced by rename), or after load (a directory's mode or owner, a script's owner).
@@ -17,7 +19,7 @@
  */
 import {createHash} from 'node:crypto';
 import {execFileSync} from 'node:child_process';
-import {chmodSync, chownSync, closeSync, existsSync, lchownSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, symlinkSync} from 'node:fs';
+import {chmodSync, chownSync, closeSync, existsSync, lchownSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync} from 'node:fs';
 import {createServer, type Server} from 'node:net';
 import {join} from 'node:path';
 import test from 'ava';
@@ -91,6 +93,25 @@ test.before(async () => {
 		paths[name] = executable(join(directory(name), 'hello'), `#!/bin/sh\necho ${name}\n`);
 	}
 
+	// Directories reached through a symbolic link whose target holds a control character or bytes that are not UTF-8.
+	const linked = directory('linked');
+	for (const name of ['dir\nx', 'dir\u001B[2Jx', 'dir\u0085x', 'dir\uFFFDx', 'esc-bin\u001B']) {
+		executable(join(directory('linked', name), 'echo'), `#!/bin/sh\necho ${JSON.stringify(name)}\n`);
+	}
+
+	const notUtf8 = Buffer.concat([Buffer.from(`${linked}/`), Buffer.from([0x64, 0x69, 0x72, 0xFF, 0x78])]);
+	mkdirSync(notUtf8, {mode: 0o755});
+	const notUtf8Echo = Buffer.concat([notUtf8, Buffer.from('/echo')]);
+	writeFileSync(notUtf8Echo, '#!/bin/sh\necho "the bytes linked"\n', {mode: 0o755});
+	chmodSync(notUtf8Echo, 0o755);
+	symlinkSync('dir\nx', join(linked, 'nl'));
+	symlinkSync(`${linked}/dir\u001B[2Jx`, join(linked, 'esc'));
+	symlinkSync('dir\u0085x', join(linked, 'c1'));
+	symlinkSync('nl', join(linked, 'hop'));
+	symlinkSync(Buffer.from([0x64, 0x69, 0x72, 0xFF, 0x78]), join(linked, 'bad'));
+	symlinkSync('/usr/bin/dash', join(linked, 'esc-bin\u001B', 'sh'));
+	paths['shebang-escape'] = executable(join(plain, 'shebang-escape'), `#!${linked}/esc-bin\u001B/sh\necho ran\n`);
+
 	const entries: Record<string, {path: string; args?: unknown}> = {
 		...Object.fromEntries(Object.entries(paths).map(([name, path]) => [name, {path}])),
 		dotdot: {path: `${plain}/../plain/echo`},
@@ -103,6 +124,11 @@ test.before(async () => {
 		'surrogate-in-path': {path: `${plain}/ec\uD800ho`},
 		'nfd-path': {path: `${plain}/cafe\u0301`},
 		files: {path: paths['echo']!, args: {type: 'array', items: {type: 'string'}}},
+		'link-newline': {path: `${linked}/nl/echo`},
+		'link-escape': {path: `${linked}/esc/echo`},
+		'link-c1': {path: `${linked}/c1/echo`},
+		'link-two-hops': {path: `${linked}/hop/echo`},
+		'link-not-utf8': {path: `${linked}/bad/echo`},
 	};
 	const socket = join(temporaryDirectory('xi-exec-hook-'), 'hook.sock');
 	const server = createServer(connection => {
@@ -167,6 +193,24 @@ rootTest('a path written another way is refused, never normalised or re-encoded 
 	for (const row of pathRows(plain)) {
 		const outcome = await runOn(ready().target, row.script);
 		refused(t, outcome, row.script, `script ${row.script} is refused: ${row.reason}`);
+	}
+});
+
+rootTest('a symbolic link on the path whose target holds a control character, or bytes that are not UTF-8, is not followed; nor is a #! interpreter path with one', async t => {
+	const linked = join(ready().d, 'linked');
+	const rows = [
+		{script: 'link-newline', reason: `the symbolic link ${linked}/nl points to "dir\\nx", which holds a control character (U+000A); link to a path without one`},
+		{script: 'link-escape', reason: `the symbolic link ${linked}/esc points to ${JSON.stringify(`${linked}/dir\u001B[2Jx`)}, which holds a control character (U+001B); link to a path without one`},
+		{script: 'link-c1', reason: `the symbolic link ${linked}/c1 points to "dir\u0085x", which holds a control character (U+0085); link to a path without one`},
+		{script: 'link-two-hops', reason: `the symbolic link ${linked}/nl points to "dir\\nx", which holds a control character (U+000A); link to a path without one`},
+		{script: 'link-not-utf8', reason: `the symbolic link ${linked}/bad points to "dir\uFFFDx", which is not UTF-8 (each U+FFFD there is a byte that is not), so it would name another file; link to a UTF-8 name`},
+		{script: 'shebang-escape', reason: `the path ${JSON.stringify(`${linked}/esc-bin\u001B/sh`)} holds a control character (U+001B); name a path without one`},
+	];
+	for (const row of rows) {
+		const outcome = await runOn(ready().target, row.script);
+		const reason = `script ${row.script} is refused: ${row.reason}`;
+		refused(t, outcome, row.script, reason);
+		t.like(auditByJq(outcome.records[0]!['requestId'] as string).at(-1), {event: 'run.refused', script: row.script, status: 'denied', reason}, `${row.script}: the audit line, as jq reads it`);
 	}
 });
 
