@@ -55,6 +55,7 @@ export type RelayAgent = {
 export function startRelayAgent(options: RelayAgentOptions): RelayAgent {
 	const {agentName, log} = options;
 	const signing = signingWith(options.credentials);
+	const caDerOf = lastDer();
 	const runs = new RelayRuns((frame, serial, send, signal) => executeRun(frame, {...options.runContext(), peer: {address: 'relay', serial}}, send, signal), log);
 	const ports: RelayRequestPorts = {
 		agentName,
@@ -62,7 +63,7 @@ export function startRelayAgent(options: RelayAgentOptions): RelayAgent {
 		accept: (text, agentKey) => acceptRequest(text, {
 			agentName,
 			pins: options.pins(),
-			caDer: pemToDer(options.credentials().ca),
+			caDer: caDerOf(options.credentials().ca),
 			guard: options.guard,
 			agentKey,
 			secretArgs: script => secretArgsOf(options.runContext().allowlist.get(script)?.entry.args),
@@ -92,6 +93,18 @@ export function startRelayAgent(options: RelayAgentOptions): RelayAgent {
 	return {
 		connected: broker.connected,
 		close: async () => broker.close(async () => runs.stop(stopReasons.agentStopping)),
+	};
+}
+
+/** The CA certificate's DER, decoded again only when its PEM text changes (not on every request). */
+function lastDer(): (pem: string) => Buffer {
+	let last: {pem: string; der: Buffer} | undefined;
+	return pem => {
+		if (last?.pem !== pem) {
+			last = {pem, der: pemToDer(pem)};
+		}
+
+		return last.der;
 	};
 }
 

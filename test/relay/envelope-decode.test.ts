@@ -6,11 +6,11 @@
  * same frame or the very same protocol error both ways, and a sealed message is the envelope's
  * signed bytes verbatim.
  */
-import {createHash} from 'node:crypto';
+import {createHash, createPublicKey, sign, verify, type KeyObject} from 'node:crypto';
 import test from 'ava';
 import {decodeRequest, decodeResponse} from '../../source/protocol/decode.js';
 import {limits} from '../../source/protocol/frames.js';
-import {bytesAsSent, decodeReplyEnvelope, decodeRequestEnvelope, envelopeHash, replyLine, requestEnvelope, requestLine, sealEnvelope, signatureValid, signedBytes, type ReplyBody, type ReplyEnvelope, type RequestBody, type RequestEnvelope} from '../../source/protocol/relay-envelope.js';
+import {bytesAsSent, certificateKey, newNonce, decodeReplyEnvelope, decodeRequestEnvelope, envelopeHash, replyLine, requestEnvelope, requestLine, sealEnvelope, signatureValid, signedBytes, type ReplyBody, type ReplyEnvelope, type RequestBody, type RequestEnvelope} from '../../source/protocol/relay-envelope.js';
 import {mintAuthority, now} from '../pki/mint.js';
 import {fleetHash, holder} from './identities.js';
 
@@ -106,5 +106,23 @@ test('the signed bytes are read from a message laid out as sealed, as they arriv
 	t.is(bytesAsSent(JSON.stringify({sig: parsed.sig, env, cert: parsed.cert}), parsed.sig, parsed.cert), undefined, 'another layout');
 	t.is(bytesAsSent(signedRequest, parsed.sig, undefined), undefined, 'a tail other than the parsed signature and certificate');
 	t.is(bytesAsSent(signedRequest.replace('"hello"', '"hel\\ud83dlo"'), parsed.sig, parsed.cert), undefined, 'a surrogate escape');
+});
+
+test('an agent certificate\'s key made from its P-256 point is the key its certificate holds; other PEM takes the parser', t => {
+	for (const certificate of [web1.certificate, controller.certificate]) {
+		const spki = (key: KeyObject) => key.export({type: 'spki', format: 'der'});
+		t.deepEqual(spki(certificateKey(certificate)), spki(createPublicKey(certificate)));
+		const publicKeyPem = createPublicKey(certificate).export({type: 'spki', format: 'pem'}).toString();
+		t.deepEqual(spki(certificateKey(publicKeyPem)), spki(createPublicKey(certificate)), 'a PEM public key');
+	}
+
+	const message = Buffer.from('signed');
+	t.true(verify('sha256', message, certificateKey(web1.certificate), sign('sha256', message, web1.signer.key)));
+});
+
+test('nonces are 32 hex digits, each new', t => {
+	const nonces = Array.from({length: 1000}, () => newNonce());
+	t.true(nonces.every(nonce => /^[\da-f]{32}$/.test(nonce)));
+	t.is(new Set(nonces).size, nonces.length);
 });
 
