@@ -69,6 +69,8 @@ async function main(): Promise<number> {
 		return 2;
 	}
 
+	notes.push('our agents keep what a real agent keeps per run (agent/start-records.ts: audit records fsynced in batches, a signed checkpoint per run, the request id fdatasynced, the home modes checked); the floor keeps nothing, as fast as it can be');
+
 	const largest = Math.max(...sizes);
 	const firstPort = await freePortBlock(largest * (bases.length + 1));
 	const root = trackPath(mkdtempSync(join(tmpdir(), 'xi-exec-profile-')));
