@@ -13,8 +13,8 @@ import {openEarlySocket} from './cli/early-socket.js';
 enableCompileCache(process.env);
 const socket = openEarlySocket(process.argv.slice(2), process.env);
 // Not a top-level await: the release bundles this file to CommonJS (a single executable's main), which has none.
-void import('./cli/early-dial.js').then(async ({dialEarly}) => {
-	const early = dialEarly(socket);
+// Without a socket (not a one-shot), the TLS step is not loaded here: the program loads what it needs.
+void (socket ? import('./cli/early-dial.js').then(({dialEarly}) => dialEarly(socket)) : Promise.resolve(undefined)).then(async early => {
 	const {main} = await import('./cli/controller.js');
 	main(early);
 });
