@@ -17,8 +17,7 @@
  * for this process's), BENCH_RUN_PROFILE=DIR (V8 CPU profiles of the measured runs only: the relay
  * hosts' from ready to stop, this process's over the measured rounds).
  */
-import {mkdtempSync, writeFileSync} from 'node:fs';
-import {Session} from 'node:inspector/promises';
+import {mkdtempSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import type {AgentTarget} from '../source/dispatch/agent-connection.js';
@@ -32,6 +31,7 @@ import type {RelayHostInput} from './relay-host.js';
 import {interleavedRounds, profileReport} from './interleaved-rounds.js';
 import {median} from './processes.js';
 import {ratio, seconds} from './table.js';
+import {startRunProfile} from './run-profile.js';
 
 const log = (text: string) => process.stderr.write(`profile-relay: ${text}\n`);
 
@@ -66,24 +66,6 @@ async function relayOf(fleet: BenchFleet, workers: number, directory: string, la
 	const readyWithinMs = 180_000 + (300 * Math.ceil(fleet.agents.length / workers));
 	const hosts = await startHosts('relay-host.ts', inputs, directory, {name: `relay-host-${label}`, readyWithinMs, checkout});
 	return {broker, hosts};
-}
-
-/** BENCH_RUN_PROFILE=DIR: this process's V8 CPU profile over the measured rounds, written there when they end. */
-async function profileRounds(): Promise<(() => Promise<void>) | undefined> {
-	const directory = process.env['BENCH_RUN_PROFILE'];
-	if (!directory) {
-		return undefined;
-	}
-
-	const session = new Session();
-	session.connect();
-	await session.post('Profiler.enable');
-	await session.post('Profiler.start');
-	return async () => {
-		const {profile} = await session.post('Profiler.stop');
-		writeFileSync(join(directory, 'controller.cpuprofile'), JSON.stringify(profile));
-		session.disconnect();
-	};
 }
 
 async function main(): Promise<number> {
@@ -138,7 +120,7 @@ async function main(): Promise<number> {
 
 	const rows = [];
 	const loadAtStart = loadAverage();
-	const stopProfile = await profileRounds();
+	const stopProfile = await startRunProfile('controller.cpuprofile');
 	for (const size of sizes) {
 		log(`N=${size}: ${repetitions} rounds of ${kinds.map(kind => kind.label).join(', ')}`);
 		const samples = await interleavedRounds(kinds, size, repetitions, notes);

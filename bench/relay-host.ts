@@ -13,9 +13,7 @@
  *
  *   node --import=tsx bench/relay-host.ts INPUT.json     INPUT.json: {url, homes}
  */
-import {readFileSync, writeFileSync} from 'node:fs';
-import {Session} from 'node:inspector/promises';
-import {join} from 'node:path';
+import {readFileSync} from 'node:fs';
 import {mapLimited} from '../source/dispatch/pool.js';
 import {limits} from '../source/protocol/frames.js';
 import {describeAllowlist} from '../agent/loaded-allowlist.js';
@@ -28,6 +26,7 @@ import {noRecorder} from '../agent/execute-run.js';
 import {stdoutLog} from '../agent/start.js';
 import {readAgentHome} from './agent-home.js';
 import {announce, exitWhenAsked} from './host-protocol.js';
+import {startRunProfile} from './run-profile.js';
 
 export type RelayHostInput = {url: string; homes: string[]};
 
@@ -53,26 +52,6 @@ async function startOne(home: string): Promise<void> {
 	await agent.connected;
 }
 
-/**
- * BENCH_RUN_PROFILE=DIR: a V8 CPU profile of this process from ready to stop, written there as it
- * stops: the runs, without the start-up (a thousand broker handshakes) that `--cpu-prof` mixes in.
- */
-async function profileRuns(): Promise<(() => Promise<void>) | undefined> {
-	const directory = process.env['BENCH_RUN_PROFILE'];
-	if (!directory) {
-		return undefined;
-	}
-
-	const session = new Session();
-	session.connect();
-	await session.post('Profiler.enable');
-	await session.post('Profiler.start');
-	return async () => {
-		const {profile} = await session.post('Profiler.stop');
-		writeFileSync(join(directory, `relay-host-${process.pid}.cpuprofile`), JSON.stringify(profile));
-	};
-}
-
 let stopProfile: (() => Promise<void>) | undefined;
 exitWhenAsked(async () => {
 	await stopProfile?.().catch(() => undefined);
@@ -82,7 +61,7 @@ exitWhenAsked(async () => {
 try {
 	// A few dozen TLS handshakes with the broker at once: thousands at once only queue in the broker.
 	await mapLimited(input.homes, 32, startOne);
-	stopProfile = await profileRuns();
+	stopProfile = await startRunProfile(`relay-host-${process.pid}.cpuprofile`);
 	announce({ready: agents.length});
 } catch (error) {
 	announce({failed: (error as Error).message});
