@@ -1,29 +1,36 @@
 /**
- * A worker process hosting many real relay agents: for each agent home listed in its input, the
- * agent's own relay side (`startRelayAgent`, as `xi-exec-agent start` wires it for a config with a
- * broker) with that agent's own key and certificate, its own TLS connection to the broker (its
- * broker user, mapped from its certificate), its own subscription, its allowlist and run slots.
- * Every request is checked as a real agent checks it (the controller's signature and certificate
- * chain to the pinned CA, pinned serial, role, target, time window, replay guard, sequence) and run
- * through executeRun (boundary checks, spawn of the script); every reply is signed and chained.
- * What differs from `xi-exec-agent start`, exactly as in agent-host.ts for direct TLS: no audit
- * log (no recorder), and the replay guard's memory is not written to disk (no fdatasync per
- * request; measure-durability.ts measures what fsync costs). Reports readiness once every agent's
- * subscription is held by the broker; exits on SIGTERM, SIGINT or when the bench goes away.
+ * A worker process hosting many real relay agents: for each agent home listed in its input, what
+ * `xi-exec-agent start` runs for a config with a broker and no listener: the agent's own relay side
+ * (`startRelay`: its seen-set of relay requests on disk with an fdatasync per request, the results
+ * it keeps for `status` on disk, fsynced), its own TLS connection to the broker as its own broker
+ * user (mapped from its certificate), its allowlist and run slots, and the same records a real
+ * agent keeps (agent/start-records.ts, as agent-host.ts gives direct agents): its own audit log,
+ * held, every run's records batched and fsynced with a signed checkpoint per run, and the home's
+ * modes checked before every run. Every request is checked as a real agent checks it (the
+ * controller's signature and certificate chain to the pinned CA, pinned serial, role, target, time
+ * window, replay guard, sequence) and run through executeRun; every reply is chained and the
+ * deciding ones signed. So the relay rows charge the relay agents what a real one pays.
+ *
+ * A relay agent has a home of its own (`HOME-relay`, beside the direct agent's: the same name,
+ * key, certificate, pins, config and allowlist), since the bench's direct agents hold their audit
+ * logs in the same run; a real agent of transport `both` keeps one log for both links. What
+ * differs from `xi-exec-agent start`: many agents share one process, no metrics, no hook, no SIGHUP
+ * reload, no renewal over the relay, no run cgroups. Reports readiness once every agent's
+ * subscription is held by the broker; exits on SIGTERM, SIGINT or when the bench goes away
+ * (closing each audit log with its last checkpoint).
  *
  *   node --import=tsx bench/relay-host.ts INPUT.json     INPUT.json: {url, homes}
  */
-import {readFileSync} from 'node:fs';
+import {copyFileSync, mkdirSync, readFileSync} from 'node:fs';
 import {mapLimited} from '../source/dispatch/pool.js';
-import {limits} from '../source/protocol/frames.js';
-import {describeAllowlist} from '../agent/loaded-allowlist.js';
+import {agentPaths} from '../agent/home.js';
 import {ownersFor, runAsIds} from '../agent/owners.js';
-import {startRelayAgent, type RelayAgent} from '../agent/relay-agent.js';
-import {RequestGuard} from '../agent/relay-guard.js';
-import {ReplayGuard} from '../agent/replay-guard.js';
+import type {RelayAgent} from '../agent/relay-agent.js';
+import {startRelay} from '../agent/relay-start.js';
 import {RunSlots} from '../agent/run-slots.js';
-import {noRecorder} from '../agent/execute-run.js';
 import {stdoutLog} from '../agent/start.js';
+import {openStartRecords} from '../agent/start-records.js';
+import type {AuditLog} from '../source/audit/file-log.js';
 import {readAgentHome} from './agent-home.js';
 import {announce, exitWhenAsked} from './host-protocol.js';
 import {startRunProfile} from './run-profile.js';
@@ -32,21 +39,34 @@ export type RelayHostInput = {url: string; homes: string[]};
 
 const input = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as RelayHostInput;
 const agents: RelayAgent[] = [];
+const audits: AuditLog[] = [];
+
+/** The relay agent's own home beside `home`: what `xi-exec-agent init` wrote there, none of what the direct agent keeps as it runs. */
+function relayHomeOf(home: string): string {
+	const from = agentPaths(home);
+	const relayHome = `${home}-relay`;
+	const to = agentPaths(relayHome);
+	mkdirSync(relayHome, {recursive: true, mode: 0o700});
+	for (const file of ['config', 'allowlist', 'key', 'cert', 'ca', 'pins'] as const) {
+		copyFileSync(from[file], to[file]);
+	}
+
+	return relayHome;
+}
 
 async function startOne(home: string): Promise<void> {
-	const {config, pins, credentials, allowlist} = await readAgentHome(home);
+	const {paths, config, pins, credentials, allowlist} = await readAgentHome(relayHomeOf(home));
+	const {audit, recorder, homeProblem} = await openStartRecords(paths, config, pins, stdoutLog);
+	audits.push(audit);
 	const slots = new RunSlots(config.limits.maxConcurrentRuns, config.limits.maxQueuedRuns);
-	const agent = startRelayAgent({
-		url: input.url,
-		agentName: config.name,
+	const agent = startRelay({
+		home: paths.home,
+		config: {...config, relay: input.url},
 		credentials: () => credentials,
 		pins: () => pins,
-		guard: new RequestGuard(new ReplayGuard(limits.clockSkewMs)),
-		runContext: () => ({agentName: config.name, agentTags: config.tags, allowlist, limits: config.limits, workingDirectory: config.workingDirectory, slots, ownersFor, runAsIds, log: stdoutLog, now: Date.now}),
-		describe: () => ({tags: config.tags, scripts: describeAllowlist(allowlist)}),
+		runContext: () => ({agentName: config.name, agentTags: config.tags, allowlist, limits: config.limits, workingDirectory: config.workingDirectory, slots, ownersFor, runAsIds, log: stdoutLog, recorder, homeProblem, now: Date.now}),
 		log: stdoutLog,
-		recorder: noRecorder,
-		now: Date.now,
+		recorder,
 	});
 	agents.push(agent);
 	await agent.connected;
@@ -56,6 +76,7 @@ let stopProfile: (() => Promise<void>) | undefined;
 exitWhenAsked(async () => {
 	await stopProfile?.().catch(() => undefined);
 	await Promise.allSettled(agents.map(agent => agent.close()));
+	await Promise.allSettled(audits.map(async audit => audit.close()));
 });
 
 try {
