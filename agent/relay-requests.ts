@@ -7,7 +7,9 @@
  * installs a new one, but the controller checks this exchange's replies against the certificate
  * it started with):
  * - `describe`: the agent's tags and scripts;
- * - `run`: relay-runs.ts, acknowledged only if it has said nothing for a while (relay-sealer.ts); its terminal reply is kept in `results` (on disk when started by
+ * - `run`: relay-runs.ts, acknowledged only if it has said nothing for a while (relay-sealer.ts)
+ *   when the envelope says the controller asks a quiet run for its status (`probe`), else at once
+ *   (a controller from before the held ack waits for the ack); its terminal reply is kept in `results` (on disk when started by
  *   relay-start.ts) before it is published, so that even an agent killed right after sending it
  *   answers the controller's `status` with it once it is back;
  * - `cancel`: aborts the run of that id, and says whether there was one;
@@ -65,7 +67,10 @@ export function handleRelayRequest(text: string, ports: RelayRequestPorts): void
 	const publish = (sealed: string) => ports.publish(env.id, sealed);
 	const sealer = new ReplySealer({id: env.id, hash, run: frame.type === 'run'}, agent, ports.now, {publish});
 	serveFrame(frame, verdict.serial, {
-		ack: () => sealer.holdAck({type: 'ack', id: env.id, found: true}, publish, ports.ackHoldMs),
+		// Held back only for a controller that asks a quiet run for its status; an older one gets it at once (unsigned), as before.
+		ack: env.probe === true
+			? () => sealer.holdAck({type: 'ack', id: env.id, found: true}, publish, ports.ackHoldMs)
+			: () => publish(sealer.seal({type: 'ack', id: env.id, found: true})),
 		reply: body => publish(sealer.seal(body)),
 		end: body => keepThenPublish(env.id, sealer.seal(body), ports),
 	}, ports);

@@ -12,6 +12,8 @@
  * sent; a run still silent then is acknowledged, signed. One message fewer per run on every side,
  * and nothing lost: a controller that has heard nothing from a run at half its connect timeout
  * asks for its status (relay-exchange.ts), so a run whose only reply was lost is still recovered.
+ * Only a controller whose envelope says so (`probe`) does: relay-requests.ts acknowledges an older
+ * one's run at once.
  */
 import {sealEnvelope, unsignedReplyTypes, type ReplyBody, type ReplyEnvelope, type Signer} from '../source/protocol/relay-envelope.js';
 

@@ -3,7 +3,8 @@
  * certificate's key, serial and fleet, read once per link), and one envelope per request for one
  * agent, with a fresh nonce, the next sequence number, the controller's audit head taken out of the
  * body into the envelope, and a run's secret arguments (`sealArgs`) sealed to the agent's
- * certificate key as the registry holds it, bound to this one envelope (sealed-args.ts).
+ * certificate key as the registry holds it, bound to this one envelope (sealed-args.ts), and on a
+ * run `probe`: this controller asks a run it hears nothing from for its status.
  */
 import {certificateFacts} from '../pki/certificate-facts.js';
 import type {SignedHead} from '../protocol/frames.js';
@@ -40,7 +41,9 @@ export function requestSealer(signing: ControllerSigning, target: RelayTarget, s
 			body.args = secret.args;
 		}
 
-		const env = requestEnvelope({id, seq: signing.nextSequence(), agent: target.name, fleet: signing.fleet, serial: signing.serial, iat: signing.now(), nonce, ...(head ? {head} : {}), ...(secret?.sealed ? {sealed: secret.sealed} : {}), body});
+		// Every run is asked for its status when nothing is heard from it (relay-exchange.ts): the agent may hold its ack back.
+		const probe = body.type === 'run' ? {probe: true as const} : {};
+		const env = requestEnvelope({id, seq: signing.nextSequence(), agent: target.name, fleet: signing.fleet, serial: signing.serial, iat: signing.now(), nonce, ...(head ? {head} : {}), ...(secret?.sealed ? {sealed: secret.sealed} : {}), ...probe, body});
 		return sealEnvelope(env, signing.signer);
 	};
 }

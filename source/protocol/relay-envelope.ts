@@ -18,8 +18,11 @@
  * 1000, source/relay/request-sequence.ts), target agent, fleet (the CA public-key hash it is meant for),
  * the controller certificate's serial, issued-at and expiry (ms), a random nonce, the
  * controller audit log's signed head, a run's secret arguments sealed to the agent's key
- * (sealed-args.ts: the broker can read everything else), and the body: a request frame
- * (frames.ts) without the fields the envelope carries (v, id, msg = nonce, ts = issued-at).
+ * (sealed-args.ts: the broker can read everything else), on a run `probe: true` when the controller
+ * asks for the status of a run it has heard nothing from (so the agent may hold the run's ack back:
+ * agent/relay-sealer.ts; a controller from before that sends none, and gets its ack at once), and
+ * the body: a request frame (frames.ts) without the fields the envelope carries (v, id, msg = nonce,
+ * ts = issued-at).
  *
  * A reply envelope: version, kind, request id, sequence (from 1), the agent, its certificate's
  * serial, `req` (the hash of the request envelope it answers), `prev` (the hash of the reply
@@ -69,6 +72,8 @@ export type RequestEnvelope = {
 	head?: SignedHead;
 	/** A run's secret arguments, sealed to the target agent's key (sealed-args.ts); their places in `body.args` hold "". */
 	sealed?: SealedArgs;
+	/** On a run: the controller asks for its status when it hears nothing (source/dispatch/relay-exchange.ts), so its ack may be held back. */
+	probe?: true;
 	body: RequestBody;
 };
 
@@ -380,6 +385,10 @@ export function openRequest(text: string): Opened<RequestEnvelope> {
 
 	if (env['sealed'] !== undefined && !(isSealedArgs(env['sealed']) && (env['body'] as Record<string, unknown>)['type'] === 'run')) {
 		return fail('field "sealed" must be a run\'s sealed arguments {positions, epk, iv, data}');
+	}
+
+	if (env['probe'] !== undefined && !(env['probe'] === true && (env['body'] as Record<string, unknown>)['type'] === 'run')) {
+		return fail('field "probe" must be true, and only on a run');
 	}
 
 	const signed = bytesAsSent(text, opened.sig, opened.cert);

@@ -70,6 +70,12 @@ test('a message over a frame\'s limit whose frame is within it is accepted: only
 	t.true(verdict.ok && verdict.frame.type === 'run' && verdict.frame.args[0] === args[0]);
 });
 
+test('a run with a probe (the controller asks a quiet run for its status) is accepted as the same run frame', t => {
+	const env = envelope({probe: true});
+	const verdict = acceptRequest(sealed(env), context());
+	t.like(verdict, {ok: true, env: {probe: true}, frame: {type: 'run', script: 'hello', args: ['a b', '--x']}});
+});
+
 test('the controller audit head in the envelope reaches the run frame', t => {
 	const head = {log: 'controller', seq: 3, hash: 'ab'.repeat(32), signature: 'c2ln', keyId: 'k1'};
 	const verdict = acceptRequest(sealed(envelope({head})), context());
@@ -122,6 +128,10 @@ const refusals: Case[] = [
 	{title: 'a reply sent as a request', message: () => sealed({...envelope(), kind: 'reply'} as unknown as RequestEnvelope), code: 'malformed', reason: 'field "kind" must be "request"'},
 	{title: 'a body of an unknown type', message: () => sealed(envelope({body: {type: 'shell', command: 'id'} as unknown as RequestBody})), code: 'unknown-type', reason: 'unknown request type "shell"'},
 	{title: 'a run whose args are a string', message: () => sealed(envelope({body: {...run, args: 'a b'} as unknown as RequestBody})), code: 'malformed', reason: 'field "args" must be an array of strings'},
+	// `probe` says the controller asks a quiet run for its status (the agent may hold the run's ack back): true on a run, or absent.
+	{title: 'a probe that is not true', message: () => sealed({...envelope(), probe: 1} as unknown as RequestEnvelope), code: 'malformed', reason: 'field "probe" must be true, and only on a run'},
+	{title: 'a probe on a describe', message: () => sealed(envelope({probe: true, body: {type: 'describe'}})), code: 'malformed', reason: 'field "probe" must be true, and only on a run'},
+	{title: 'a probe removed after signing', message: () => sealed(envelope({probe: true})).replace('"probe":true,', ''), code: 'forbidden', reason: 'the signature does not verify with the controller certificate'},
 	{title: 'a sequence number of zero', message: () => sealed(envelope({seq: 0})), code: 'malformed', reason: 'field "seq" must be a positive integer'},
 	{title: 'a frame over the size limit', message: () => sealed(envelope({body: {...run, args: ['x'.repeat(80 * 1024)]}})), code: 'malformed', reason: /^message is larger than/},
 	{title: 'a prototype-poisoning key', message: () => sealed(envelope()).replace('"body":{', '"body":{"__proto__":{"x":1},'), code: 'malformed', reason: /__proto__/},

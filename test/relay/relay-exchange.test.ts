@@ -10,7 +10,7 @@ import type {ExchangeEnd, RequestWithoutEnvelope} from '../../source/dispatch/ex
 import {RelayExchange, maxStatusAfterMs, type ExchangeTimer, type RelayExchangeOptions} from '../../source/dispatch/relay-exchange.js';
 import {controllerSigning, requestSealer} from '../../source/dispatch/relay-request-sealer.js';
 import type {ResponseFrame} from '../../source/protocol/frames.js';
-import type {ReplyBody} from '../../source/protocol/relay-envelope.js';
+import type {ReplyBody, RequestEnvelope} from '../../source/protocol/relay-envelope.js';
 import {mintAuthority, now} from '../pki/mint.js';
 import {holder, type Holder} from './identities.js';
 
@@ -145,6 +145,16 @@ test('a describe is not asked for its status: only a run\'s ack is held back', t
 	const h = harness({type: 'describe', id});
 	h.exchange.start();
 	t.deepEqual([...h.timers.keys()], ['connect']);
+	t.is(envelopeOf(h.published[0]!).probe, undefined, 'nor does its envelope say the controller probes');
+});
+
+const envelopeOf = (published: Published) => (JSON.parse(published.text) as {env: RequestEnvelope}).env;
+
+test('a run\'s envelope says, signed, that this controller asks it for its status when it hears nothing (the agent may hold its ack); its status question does not', t => {
+	const h = harness();
+	h.exchange.start();
+	h.fire('probe');
+	t.deepEqual(h.published.map(each => [each.request.type, envelopeOf(each).probe]), [['run', true], ['status', undefined]]);
 });
 
 test('a quiet run is asked for its status; the agent not knowing the request ends it lost at once', t => {

@@ -59,9 +59,9 @@ function agent(ackHoldMs = 60_000) {
 
 let counter = 0;
 let sequence = 0;
-/** A request envelope from the pinned controller, sealed: its text and hash. */
-function request(body: RequestBody, fields: Partial<RequestEnvelope> = {}) {
-	const env = requestEnvelope({id: `req-${String(++counter).padStart(8, '0')}`, seq: ++sequence, agent: 'web1', fleet: fleetHash(fleet), serial: controller.serial, iat: clock, body, ...fields});
+/** A request envelope from the pinned controller, sealed: its text and hash. A run says, as this controller's do, that a quiet run is asked for its status (`probe`). */
+function request(body: RequestBody, fields: Partial<RequestEnvelope> = {}, probe = body.type === 'run') {
+	const env = requestEnvelope({id: `req-${String(++counter).padStart(8, '0')}`, seq: ++sequence, agent: 'web1', fleet: fleetHash(fleet), serial: controller.serial, iat: clock, ...(probe ? {probe: true as const} : {}), body, ...fields});
 	return {env, ...sealEnvelope(env, controller.signer)};
 }
 
@@ -117,6 +117,20 @@ test('a dry run that ends at once sends its result alone', async t => {
 	const chains = new ReplyChains(sent.env.id, {name: 'web1', serial: web1.serial, certificate: web1.certificate});
 	chains.expect(sent.hash);
 	t.like(chains.accept(a.published[0]!.text), {kind: 'frames', frames: [{type: 'result', status: 'ok'}]});
+});
+
+test('a run from a controller that never asks a quiet run for its status (no probe: one from before the held ack) is acknowledged at once, unsigned, as before', async t => {
+	const a = agent();
+	const sent = request({...runBody, dryRun: true}, {}, false);
+	a.handle(sent.text);
+	t.deepEqual(replyTypes(a.published, sent.hash), ['ack (unsigned)'], 'an older controller waits for the ack, then asks a run quiet after it');
+	a.executions[0]!.send(line({type: 'result', id: sent.env.id, status: 'ok', exitCode: null, signal: null, durationMs: 0, truncated: false, bytes: {stdout: 0, stderr: 0}, reason: 'dry run: would run'}));
+	await sleep(20);
+	t.deepEqual(replyTypes(a.published, sent.hash), ['ack (unsigned)', 'result']);
+	const chains = new ReplyChains(sent.env.id, {name: 'web1', serial: web1.serial, certificate: web1.certificate});
+	chains.expect(sent.hash);
+	const verdicts = a.published.map(each => chains.accept(each.text));
+	t.like(verdicts, [{kind: 'pending'}, {kind: 'frames', frames: [{type: 'ack', found: true}, {type: 'result', status: 'ok'}]}]);
 });
 
 test('a run silent for the ack\'s hold is acknowledged then, signed; what follows chains after it', async t => {
