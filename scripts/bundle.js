@@ -67,7 +67,8 @@ const programs = [
  * what each agent presented at its handshake, is one map per process (dispatch/agent-identity.ts).
  */
 const lateSteps = {'./cli/controller.js': './chunks/controller.js'};
-programs[0].more = {'source/chunks/controller': 'source/cli/controller.ts'};
+// A dispatch thread's program (dispatch/thread-pool.ts) beside the chunk that starts it, under the name it has beside the pool in tsc's output.
+programs[0].more = {'source/chunks/controller': 'source/cli/controller.ts', 'source/chunks/thread-worker': 'source/dispatch/thread-worker.ts'};
 const commonJsEntry = () => esbuild({
 	entryPoints: ['source/cli.ts'],
 	outfile: 'dist/source/cli.cjs',

@@ -13,7 +13,10 @@ import {openAuditLog, type AuditLog} from './file-log.js';
 import type {SyslogForwarder} from './syslog.js';
 import {openSyslogForwarder, readSyslogSettings, type SyslogSettings} from './syslog-settings.js';
 
-export type ControllerSettings = {syslog?: string; syslogSettings?: SyslogSettings; auditRotateBytes?: number; historyMaxRuns?: number; historyMaxAgeDays?: number};
+export type ControllerSettings = {syslog?: string; syslogSettings?: SyslogSettings; auditRotateBytes?: number; historyMaxRuns?: number; historyMaxAgeDays?: number; dispatchThreads?: number | 'auto'};
+
+/** The most dispatch threads `dispatchThreads` may ask for (dispatch/thread-count.ts). */
+const maxThreads = 64;
 
 export function readControllerSettings(paths: ControllerPaths): ControllerSettings {
 	if (!existsSync(paths.config)) {
@@ -33,12 +36,18 @@ export function readControllerSettings(paths: ControllerPaths): ControllerSettin
 		}
 	}
 
+	const threads = raw['dispatchThreads'];
+	if (threads !== undefined && threads !== 'auto' && !(typeof threads === 'number' && Number.isSafeInteger(threads) && threads >= 1 && threads <= maxThreads)) {
+		throw new XiError('CONFIG_INVALID', `"dispatchThreads" in ${paths.config} must be "auto" or a whole number of threads from 1 to ${maxThreads} (received ${JSON.stringify(threads)}).`);
+	}
+
 	const syslogSettings = readSyslogSettings(raw, paths.config);
 	return {
 		...(syslogSettings ? {syslog: syslogSettings.url, syslogSettings} : {}),
 		...(rotate === undefined ? {} : {auditRotateBytes: rotate as number}),
 		...(raw['historyMaxRuns'] === undefined ? {} : {historyMaxRuns: raw['historyMaxRuns'] as number}),
 		...(raw['historyMaxAgeDays'] === undefined ? {} : {historyMaxAgeDays: raw['historyMaxAgeDays'] as number}),
+		...(threads === undefined ? {} : {dispatchThreads: threads}),
 	};
 }
 

@@ -25,6 +25,7 @@ import {historyDirectory, startRunFile, type RunWriter} from '../history/run-sto
 import {normaliseSerial} from '../pki/fingerprints.js';
 import {revokedSerials, seenViaOf, type AgentRecord, type SeenVia} from '../registry/model.js';
 import {recordRunOutcomes} from './run-audit.js';
+import {openRunThreads} from './run-threads.js';
 import type {RunSummary} from '../run/run-summary.js';
 import type {RegistryStore} from '../registry/store.js';
 import type {AgentResult, RunEvent} from '../run/events.js';
@@ -148,6 +149,7 @@ async function runPlan(ports: ExecutePorts, audit: AuditLog, plan: RunPlan, opti
 	const hold = ports.connections?.hold();
 	const fresh = freshControllerContext(ports);
 	const sealed = secretPositions(plan);
+	const threads = await openRunThreads(ports.paths, ports.controllerSerial, plan.targets.length);
 	const summary = await dispatch(withRegistryCertificates(plan.targets, registry.agents), {...agentRequest(plan), ...(sealed.length > 0 ? {secretPositions: sealed} : {}), ...(controllerHead ? {controllerHead} : {}), ...(options.approval ? {approval: options.approval, approvedEntries: plan.entries ?? {}} : {})}, {
 		context: ports.context,
 		...(hold ? {hold} : {}),
@@ -157,6 +159,7 @@ async function runPlan(ports: ExecutePorts, audit: AuditLog, plan: RunPlan, opti
 		cancel,
 		...plan.rollout,
 		...(options.approveCanary ? {approveCanary: options.approveCanary} : {}),
+		...(threads ? {runOnHost: threads.runOnHost} : {}),
 		emit(sent: RunEvent) {
 			const event = stampedEvent(sent, plan, startedAt, () => {
 				endedAt = now();
@@ -170,7 +173,7 @@ async function runPlan(ports: ExecutePorts, audit: AuditLog, plan: RunPlan, opti
 			history.write(event);
 			options.emit?.(event);
 		},
-	});
+	}).finally(async () => threads?.close());
 	hold?.close();
 	recorder.stop();
 	await fresh.close();

@@ -14,6 +14,8 @@ export type ConnectionHold = {
 	offer: (agent: string, socket: TLSSocket) => boolean;
 	/** The held connection to `agent`, still open, or undefined: it is the caller's from now on. */
 	take: (agent: string) => TLSSocket | undefined;
+	/** Whether a connection to `agent` is held (a run to it must go where the socket is: thread-pool.ts). */
+	has: (agent: string) => boolean;
 	close: () => void;
 };
 
@@ -49,6 +51,7 @@ export function createConnectionHold(capacity: number, maxAgeMs = 10_000): Conne
 			const socket = release(agent);
 			return socket && !socket.destroyed && !socket.readableEnded ? socket : undefined;
 		},
+		has: agent => held.has(agent),
 		close() {
 			for (const agent of [...held.keys()]) {
 				release(agent)?.destroy();

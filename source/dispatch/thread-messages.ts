@@ -1,0 +1,42 @@
+/**
+ * What the controller's main thread and its dispatch threads (thread-pool.ts, thread-worker.ts)
+ * say to each other. Types only: both sides import them, neither imports the other.
+ *
+ * A thread is started with the controller's credentials (its own TLS context is made from them).
+ * The main thread sends it the run once (the request as recorded, the refused serials, the time
+ * limits), then hosts to run and cancels, batched; the thread answers with each host's events
+ * and its result, batched, in the order they happened. The main thread keeps everything else:
+ * the rollout, the timeouts, the events' consumers (history, audit, faces).
+ */
+import type {TlsCredentials} from '../pki/credentials.js';
+import type {AgentResult, RunEvent} from '../run/events.js';
+import type {AgentTarget} from './agent-connection.js';
+import type {AgentRunRequest} from './run-agent.js';
+
+/** The `workerData` a dispatch thread starts with. */
+export type ThreadStart = {credentials: TlsCredentials};
+
+/** The run a thread's hosts belong to, sent once before its first host. */
+export type ThreadRun = {
+	type: 'run';
+	request: AgentRunRequest;
+	revoked: string[];
+	connectTimeoutMs: number;
+	answerGraceMs: number;
+};
+
+/** Main thread to dispatch thread: one message is a list of these (what one turn of the loop asked). */
+export type ThreadOrder =
+	| ThreadRun
+	| {type: 'host'; id: number; target: AgentTarget}
+	/** The host's own cancel fired, with its reason ('cancelled', 'run-timeout', 'idle-timeout'). */
+	| {type: 'cancel'; id: number; reason: string};
+
+/**
+ * Dispatch thread to main thread, a list per message. `fresh`: the agent refused the controller's
+ * serial at the connection (a rotation completed during the run); nothing ran, and the main
+ * thread, which holds the fresh credentials, tries the host once more (run-agent.ts).
+ */
+export type ThreadReport =
+	| {id: number; event: RunEvent}
+	| {id: number; result: AgentResult; fresh?: true};

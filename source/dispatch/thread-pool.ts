@@ -1,0 +1,210 @@
+/**
+ * A run's host exchanges spread over dispatch threads (thread-worker.ts), so that the TLS
+ * handshakes and frame parsing of a large fan-out use more than one core. It is dispatch()'s
+ * `runOnHost`: the dispatcher, its rollout, its timeouts and every consumer of the run's events
+ * (the history, the audit of each outcome, the faces) stay on the main thread, which recorded the
+ * request before any host was handed out. A thread is handed a host, told when that host's own
+ * cancel fires (a cancel, --run-timeout, --idle-timeout), and reports the host's events and its
+ * result, which the main thread passes on exactly as runOnAgent's own.
+ *
+ * Some hosts stay on the main thread: those whose connection the run already holds (a describe's,
+ * an early dial's; sockets cannot move between threads) and relay hosts (no handshake per host,
+ * and one broker connection per run). A thread that stops (a crash) ends each host it held as an
+ * `error` that says so, with the output already received; later hosts go to the other threads,
+ * or to the main thread when none is left.
+ */
+import {existsSync} from 'node:fs';
+import {fileURLToPath} from 'node:url';
+import {Worker} from 'node:worker_threads';
+import type {TlsCredentials} from '../pki/credentials.js';
+import type {AgentResult} from '../run/events.js';
+import type {AgentTarget} from './agent-connection.js';
+import {runOnAgent, type AgentRunOptions, type AgentRunRequest} from './run-agent.js';
+import type {ThreadOrder, ThreadReport, ThreadStart} from './thread-messages.js';
+
+export type DispatchThreads = {
+	/** dispatch()'s `runOnHost`. */
+	runOnHost: (target: AgentTarget, request: AgentRunRequest, options: AgentRunOptions) => Promise<AgentResult>;
+	/** Stops the threads (after the run: every host has ended). */
+	close: () => Promise<void>;
+};
+
+/** The dispatch thread's program: thread-worker.js beside this module (the bundle puts a copy of it there). */
+const workerEntry = new URL('thread-worker.js', import.meta.url);
+
+/**
+ * Whether `entry` can be started: false where it is not a file beside this module (the release's
+ * single-file bundle), so a run there uses the main thread alone. Under tsx the source is .ts.
+ */
+export function threadsAvailable(entry: URL = workerEntry): boolean {
+	if (entry.protocol !== 'file:') {
+		return false;
+	}
+
+	const path = fileURLToPath(entry);
+	return existsSync(path) || existsSync(path.replace(/\.js$/, '.ts'));
+}
+
+type Thread = {index: number; worker: Worker; alive: boolean; inFlight: number; request?: AgentRunRequest; orders: ThreadOrder[]};
+
+type Host = {
+	target: AgentTarget;
+	request: AgentRunRequest;
+	options: AgentRunOptions;
+	thread: Thread;
+	startedAt: number;
+	stdout: string;
+	stderr: string;
+	resolve: (result: AgentResult | Promise<AgentResult>) => void;
+	onCancel: () => void;
+};
+
+/** `count` dispatch threads made with `credentials` (the controller's, as the run's context was made). */
+export function openDispatchThreads(count: number, credentials: TlsCredentials, entry: URL = workerEntry): DispatchThreads {
+	const hosts = new Map<number, Host>();
+	let nextId = 0;
+	let closing = false;
+	const end = (id: number, host: Host) => {
+		hosts.delete(id);
+		host.thread.inFlight--;
+		host.options.cancel.removeEventListener('abort', host.onCancel);
+	};
+
+	const onReports = (reports: ThreadReport[]) => {
+		for (const report of reports) {
+			const host = hosts.get(report.id);
+			if (!host) {
+				continue;
+			}
+
+			if ('event' in report) {
+				if (report.event.type === 'agent-output') {
+					host[report.event.stream] += report.event.data;
+				}
+
+				host.options.emit(report.event);
+			} else {
+				end(report.id, host);
+				host.resolve(report.fresh ? retryFresh(host, report.result) : report.result);
+			}
+		}
+	};
+
+	const stopped = (thread: Thread, why: string) => {
+		if (!thread.alive || closing) {
+			return;
+		}
+
+		thread.alive = false;
+		for (const [id, host] of hosts) {
+			if (host.thread === thread) {
+				end(id, host);
+				host.resolve(crashed(host, why));
+			}
+		}
+	};
+
+	const threads: Thread[] = Array.from({length: count}, (_, index) => startThread(index, credentials, entry, onReports, stopped));
+
+	return {
+		async runOnHost(target, request, options) {
+			const thread = leastBusy(threads);
+			if (!thread || stayOnMain(target, options) || (thread.request && thread.request !== request)) {
+				return runOnAgent(target, request, options);
+			}
+
+			if (!thread.request) {
+				thread.request = request;
+				send(thread, {type: 'run', request, revoked: [...(options.revoked ?? [])], connectTimeoutMs: options.connectTimeoutMs, answerGraceMs: options.answerGraceMs});
+			}
+
+			const id = nextId++;
+			return new Promise<AgentResult>(resolve => {
+				const onCancel = () => send(thread, {type: 'cancel', id, reason: String(options.cancel.reason)});
+				hosts.set(id, {target, request, options, thread, startedAt: Date.now(), stdout: '', stderr: '', resolve, onCancel});
+				thread.inFlight++;
+				send(thread, {type: 'host', id, target});
+				if (options.cancel.aborted) {
+					onCancel();
+				} else {
+					options.cancel.addEventListener('abort', onCancel, {once: true});
+				}
+			});
+		},
+		async close() {
+			closing = true;
+			await Promise.all(threads.map(async thread => thread.worker.terminate()));
+		},
+	};
+}
+
+function startThread(index: number, credentials: TlsCredentials, entry: URL, onReports: (reports: ThreadReport[]) => void, stopped: (thread: Thread, why: string) => void): Thread {
+	const start: ThreadStart = {credentials};
+	const thread: Thread = {index, worker: new Worker(entry, {workerData: start}), alive: true, inFlight: 0, orders: []};
+	thread.worker.on('message', onReports);
+	thread.worker.on('error', error => stopped(thread, error.message));
+	thread.worker.on('exit', code => stopped(thread, `it exited with code ${code}`));
+	return thread;
+}
+
+/** Queues `order` for `thread`: the hosts the dispatcher starts in one go (a wave) go as one message. */
+function send(thread: Thread, order: ThreadOrder): void {
+	thread.orders.push(order);
+	if (thread.orders.length === 1) {
+		queueMicrotask(() => {
+			const orders = thread.orders;
+			thread.orders = [];
+			if (thread.alive) {
+				thread.worker.postMessage(orders);
+			}
+		});
+	}
+}
+
+function leastBusy(threads: readonly Thread[]): Thread | undefined {
+	let best: Thread | undefined;
+	for (const thread of threads) {
+		if (thread.alive && (!best || thread.inFlight < best.inFlight)) {
+			best = thread;
+		}
+	}
+
+	return best;
+}
+
+/** A connection the run already holds (sockets stay in their thread), or the relay. */
+function stayOnMain(target: AgentTarget, options: AgentRunOptions): boolean {
+	return (target.transport !== undefined && target.transport !== 'tls') || options.context.early !== undefined || (options.hold?.has(target.name) ?? false);
+}
+
+/** As runOnAgent does on the main thread: once more with the controller's fresh credentials, if there are any. */
+async function retryFresh(host: Host, refused: AgentResult): Promise<AgentResult> {
+	const fresh = host.options.freshContext?.();
+	if (!fresh) {
+		return refused;
+	}
+
+	// The host's `agent-connecting` went out with the first attempt.
+	const {freshContext: _asked, ...options} = host.options;
+	const emit: AgentRunOptions['emit'] = event => {
+		if (event.type !== 'agent-connecting') {
+			options.emit(event);
+		}
+	};
+
+	return runOnAgent(host.target, host.request, {...options, context: fresh, emit});
+}
+
+function crashed(host: Host, why: string): AgentResult {
+	return {
+		agent: host.target.name,
+		status: 'error',
+		exitCode: null,
+		signal: null,
+		stdout: host.stdout,
+		stderr: host.stderr,
+		truncated: false,
+		durationMs: Date.now() - host.startedAt,
+		reason: `the controller's dispatch thread ${host.thread.index + 1} stopped while it ran this host (${why}): what the agent did is unknown (its audit log says)`,
+	};
+}
