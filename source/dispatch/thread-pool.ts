@@ -33,16 +33,12 @@ export type DispatchThreads = {
 const workerEntry = new URL('thread-worker.js', import.meta.url);
 
 /**
- * Whether `entry` can be started: false where it is not a file beside this module (the release's
- * single-file bundle), so a run there uses the main thread alone. Under tsx the source is .ts.
+ * Whether the built dispatch thread is there to start: not in the release's single-file bundle,
+ * nor when this module runs from the source under tsx (a worker thread does not inherit tsx's
+ * hooks), so a run there uses the main thread alone.
  */
 export function threadsAvailable(entry: URL = workerEntry): boolean {
-	if (entry.protocol !== 'file:') {
-		return false;
-	}
-
-	const path = fileURLToPath(entry);
-	return existsSync(path) || existsSync(path.replace(/\.js$/, '.ts'));
+	return entry.protocol === 'file:' && existsSync(fileURLToPath(entry));
 }
 
 type Thread = {index: number; worker: Worker; alive: boolean; inFlight: number; request?: AgentRunRequest; orders: ThreadOrder[]};
