@@ -3,6 +3,8 @@
  * xi-exec-agent: wiring only. The command table, the real ports, and the shared runner (which
  * reads flags with node:util, so the daemon holds no command-line library in its memory).
  */
+// First, before any other module loads: the descriptors this process inherited (at-exec.ts).
+import './at-exec.js';
 import {runMain} from '../source/cli/main.js';
 import {runExecutable} from '../source/cli/runner.js';
 import {processIo} from '../source/io/command-io.js';

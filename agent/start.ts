@@ -14,7 +14,8 @@ import type {AgentLog} from './execute-run.js';
 import {openStartRecords} from './start-records.js';
 import {homeCredentialStore} from './home-credential-store.js';
 import type {AgentConfig, AgentPaths} from './home.js';
-import {closeInheritedDescriptors} from './inherited-descriptors.js';
+import {inheritedAtExec} from './at-exec.js';
+import {closeInherited} from './inherited-descriptors.js';
 import type {LoadedAllowlist} from './loaded-allowlist.js';
 import {formatLogLine} from './log-line.js';
 import type {RunningMetrics} from './metrics/start-metrics.js';
@@ -30,8 +31,6 @@ import {readStartFiles} from './start-files.js';
 import {startHook} from './start-hook.js';
 import {loadAllowlistOf, reloadAgent} from './start-reload.js';
 
-export {closeInheritedDescriptors} from './inherited-descriptors.js';
-
 /** The daemon's log on stdout: safe JSON lines, and a reader going away never stops the agent. */
 export const stdoutLog: AgentLog = (event, fields) => {
 	standardOutput().stdout.write(formatLogLine(event, fields, new Date()));
@@ -45,7 +44,8 @@ export async function startAgent(paths: AgentPaths, printLog: AgentLog = stdoutL
 		printLog(event, fields);
 	};
 
-	const inherited = closeInheritedDescriptors();
+	// Only what this process held at exec, read before any module loaded: never a descriptor the runtime opened since.
+	const inherited = closeInherited(inheritedAtExec);
 	if (inherited.length > 0) {
 		log('descriptors.closed', {descriptors: inherited, reason: 'inherited without close-on-exec; scripts would get them'});
 	}
