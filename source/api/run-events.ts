@@ -4,8 +4,7 @@
  * replayed from their history file.
  * The event formatting and the replay are pure.
  */
-import type {AgentResult, RunEvent} from '../run/events.js';
-import {runDurationMs, type HistoryLine} from '../history/run-record.js';
+import type {RunEvent} from '../run/events.js';
 import {safeJson} from '../output/visible.js';
 
 /** One event as an SSE message: `event` is its type, `data` its JSON (one line: JSON escapes newlines). */
@@ -52,50 +51,6 @@ export function isAfter(position: EventPosition, last: EventPosition): boolean {
 	return position.kept > last.kept || (position.kept === last.kept && position.after > last.after);
 }
 
-/** The events of a stored run, rebuilt from its history lines; no `run-finished` when it never ended. */
-export function replayHistory(lines: readonly string[]): RunEvent[] {
-	const events: RunEvent[] = [];
-	const output = new Map<string, {stdout: string; stderr: string}>();
-	for (const text of lines) {
-		let line: HistoryLine;
-		try {
-			line = JSON.parse(text) as HistoryLine;
-		} catch {
-			continue; // A torn last line.
-		}
-
-		switch (line.type) {
-			case 'run': {
-				events.push({type: 'run-started', requestId: line.requestId, script: line.script, args: line.args, targets: line.targets, startedAt: line.startedAt});
-				break;
-			}
-
-			case 'output': {
-				const streams = output.get(line.agent) ?? {stdout: '', stderr: ''};
-				streams[line.stream] += line.data;
-				output.set(line.agent, streams);
-				events.push({type: 'agent-output', agent: line.agent, stream: line.stream, data: line.data});
-				break;
-			}
-
-			case 'result': {
-				const result: AgentResult = {...line.result, ...(output.get(line.result.agent) ?? {stdout: '', stderr: ''})};
-				events.push({type: 'agent-finished', result});
-				break;
-			}
-
-			case 'end': {
-				const started = events[0];
-				const times = started?.type === 'run-started' && started.startedAt !== undefined ? {endedAt: line.endedAt, durationMs: runDurationMs(started.startedAt, line.endedAt)} : {};
-				events.push({type: 'run-finished', requestId: started?.type === 'run-started' ? started.requestId : '', ...times});
-				break;
-			}
-		}
-	}
-
-	return events;
-}
-
 export type LiveRun = {requestId: string; script: string; targets: string[]};
 
 export type LiveRunHandle = {
@@ -112,12 +67,19 @@ export type LiveListener = (event: RunEvent, id: string, position: EventPosition
 export type TransientEvent = {event: RunEvent; id: string; position: EventPosition};
 
 /**
- * What a follower joining a live run is told: the events that carry output are not kept here,
- * but are in the run's history, written before each reaches this hub: the first `kept` events the
- * history keeps are the past, with `transient` between them; `started` is the run-started event,
- * for the moment before the history file exists.
+ * What a follower of a live run can read of it here, as the run goes: the events that carry
+ * output are not kept here, but are in the run's history, written before each reaches this hub
+ * (so once the file is read to its end, the hub's next event is the file's next), with `transient` between them
+ * (this hub's own list, appended to as the run goes). `started` and `finished` are the run-started
+ * and run-finished events, for the moments before the history file exists and before its end line
+ * is written.
  */
-export type LiveFollow = {kept: number; started: RunEvent | undefined; transient: readonly TransientEvent[]; stop: () => void};
+export type LiveFollow = {
+	started: () => RunEvent | undefined;
+	finished: () => TransientEvent | undefined;
+	transient: readonly TransientEvent[];
+	stop: () => void;
+};
 
 export type LiveRuns = {
 	/** Registers a run before it starts. */
@@ -137,23 +99,22 @@ export type LiveRuns = {
 
 /** The live runs of this server. Each holds its hosts' names, progress and transient events, never their output. */
 export function createLiveRuns(): LiveRuns {
-	type Entry = {run: LiveRun; kept: number; started: RunEvent | undefined; transient: TransientEvent[]; progress: HostProgress; listeners: Set<LiveListener>; cancel: AbortController};
+	type Entry = {run: LiveRun; started: RunEvent | undefined; finished: TransientEvent | undefined; transient: TransientEvent[]; progress: HostProgress; listeners: Set<LiveListener>; cancel: AbortController};
 	const runs = new Map<string, Entry>();
 	return {
 		begin(run) {
-			const entry: Entry = {run, kept: 0, started: undefined, transient: [], progress: createHostProgress(run.targets), listeners: new Set(), cancel: new AbortController()};
+			const entry: Entry = {run, started: undefined, finished: undefined, transient: [], progress: createHostProgress(run.targets), listeners: new Set(), cancel: new AbortController()};
 			const number = createEventNumbering();
 			runs.set(run.requestId, entry);
 			return {
 				emit(event) {
 					const {id, position} = number(event);
-					if (keptInHistory(event)) {
-						entry.kept = position.kept + 1;
-					} else {
+					if (!keptInHistory(event)) {
 						entry.transient.push({event, id, position});
 					}
 
 					entry.started ??= event.type === 'run-started' ? event : undefined;
+					entry.finished ??= event.type === 'run-finished' ? {event, id, position} : undefined;
 					entry.progress.observe(event);
 					for (const listener of entry.listeners) {
 						listener(event, id, position);
@@ -173,7 +134,12 @@ export function createLiveRuns(): LiveRuns {
 			}
 
 			entry.listeners.add(listener);
-			return {kept: entry.kept, started: entry.started, transient: [...entry.transient], stop: () => entry.listeners.delete(listener)};
+			return {
+				started: () => entry.started,
+				finished: () => entry.finished,
+				transient: entry.transient,
+				stop: () => entry.listeners.delete(listener),
+			};
 		},
 		cancel(requestId, by) {
 			const entry = runs.get(requestId);

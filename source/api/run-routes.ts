@@ -13,7 +13,7 @@ import {refuseOutOfScope, runFitsScope, selectWithinScope, tokenCaller} from './
 import type {ApiPorts, Handler, RouteFile} from './route-file.js';
 import {errorResponses, type RouteSpec} from './route-spec.js';
 import {parseEventId} from './run-events.js';
-import {readRunLines, replayHeader, streamEvents} from './run-event-stream.js';
+import {findRunFile, replayHeader, streamEvents} from './run-event-stream.js';
 import * as s from './schemas.js';
 import {startRun, type RunBody} from './start-run.js';
 
@@ -51,7 +51,7 @@ const routes: readonly RouteSpec[] = [
 	{
 		method: 'GET', url: '/v1/runs/:id/events', access: 'token', operationId: 'runEvents', tag: 'runs', produces: 'text/event-stream',
 		summary: 'The run\'s events as Server-Sent Events, as they happen',
-		description: 'Each event\'s `event` is its type and its `data` a RunEvent. A run in progress streams live; a finished run is replayed from the history. The stream ends after `run-finished`. Each event has an `id` that means the same event live and replayed: a client that reconnects with `Last-Event-ID` (as EventSource does) gets only the events after that one, from the live run or the history, then the live ones.',
+		description: 'Each event\'s `event` is its type and its `data` a RunEvent. A run in progress streams live; a finished run is replayed from the history. The stream ends after `run-finished`. Each event has an `id` that means the same event live and replayed: a client that reconnects with `Last-Event-ID` (as EventSource does) gets only the events after that one, from the live run or the history, then the live ones. The past is read from the history as the client takes it: a replayed `agent-finished` repeats its host\'s output (sent before in its `agent-output` events) only while no more than 4 MiB of output is held at once for results; past that, it comes with stdout and stderr empty and `outputOmitted`. A live stream whose client falls 4 MiB behind catches up from the history.',
 		schema: {params: s.runParamsSchema, headers: s.eventStreamHeadersSchema, response: {200: s.runEventSchema, ...errorResponses}},
 	},
 ];
@@ -119,7 +119,7 @@ function handlers(ports: ApiPorts): Record<string, Handler> {
 			const {id} = request.params as {id: string};
 			const registry = await ports.registry.read();
 			const live = ports.live.get(id);
-			const stored = live ? undefined : readRunLines(historyDirectory(ports.paths), id);
+			const stored = live ? undefined : findRunFile(historyDirectory(ports.paths), id);
 			const about = live ?? (stored ? replayHeader(stored) : undefined);
 			if (!about) {
 				throw new XiError('RUN_UNKNOWN', `No run ${id} is going on or in the history; GET /v1/runs lists the recent ones.`);

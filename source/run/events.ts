@@ -20,7 +20,11 @@ export type AgentResult = {
 	notes?: string[];
 	/** The agent refused a run planned from a cached description of its entry, which changed since: nothing ran (the CLI asks again). */
 	entryChanged?: true;
+	/** Only from the REST API, when a result was sent without its output (stdout and stderr then empty): how much, why, and where all of it is. */
+	outputOmitted?: OutputOmitted;
 };
+
+export type OutputOmitted = {stdoutBytes: number; stderrBytes: number; reason: string; result: string};
 
 export type RunEvent =
 	/** `startedAt`: when the run's request went out (ISO 8601), set by the run use case. */

@@ -3,7 +3,8 @@ import test from 'ava';
 import {describeValidation, errorAnswer} from '../../source/api/error-answer.js';
 import {bearerToken, isFullScope, isJsonMediaType, tokenInQuery} from '../../source/api/request-checks.js';
 import {reachProblem} from '../../source/policy/tokens.js';
-import {formatSse, replayHistory} from '../../source/api/run-events.js';
+import {formatSse} from '../../source/api/run-events.js';
+import {replayHistory} from '../../source/api/run-replay.js';
 import {XiError} from '../../source/errors.js';
 
 test('only application/json (with at most charset=utf-8) is a JSON media type', t => {

@@ -1,0 +1,189 @@
+/**
+ * A run's events in order, each exactly once, for one Server-Sent Events client, in bounded
+ * memory: a stored run is replayed from its history file a block at a time (history/read-lines.ts,
+ * run-replay.ts), writing no faster than the client reads; a live run is caught up with the same
+ * way, then followed live from the hub (run-events.ts createLiveRuns).
+ *
+ * The history file is written before each event reaches the hub, in the same synchronous step,
+ * so once the file is read to its end the hub's next event is the file's next: the follower goes
+ * live there. Every event has its position (createEventNumbering), and none is sent at or before
+ * the last one sent, so an event both in the file and from the hub goes out once. The events the
+ * history does not keep (connecting, started) come from the hub's list between the file's. A live
+ * follower whose client falls `liveBehindBytes` behind stops taking live events and catches up
+ * from the file again, which the run never waits for.
+ */
+import {openLineReader, type LineReader} from '../history/read-lines.js';
+import type {RunEvent} from '../run/events.js';
+import {createEventNumbering, isAfter, type EventPosition, type LiveFollow, type LiveListener, type TransientEvent} from './run-events.js';
+import {createReplay} from './run-replay.js';
+
+/** Where the client's events go; `send` answers false once nothing more can be sent. */
+export type EventSink = {
+	send: (event: RunEvent, id: string) => boolean;
+	/** Bytes written and not yet taken by the client. */
+	unread: () => number;
+	/** Resolves once the client has taken what was written, or the stream has ended. */
+	drained: () => Promise<void>;
+};
+
+export type FollowSource = {
+	/** The run's history file, once it exists. */
+	file: () => string | undefined;
+	/** Registers `listener` with the live run; undefined for a stored run (or one that has just ended). */
+	follow?: (listener: LiveListener) => LiveFollow | undefined;
+	/** The client's Last-Event-ID: only the events after it are sent. */
+	last?: EventPosition;
+	/** Aborted when the stream ends (the client left). */
+	closed: AbortSignal;
+	heldLimitBytes?: number;
+	/** Unread bytes past which a catch-up waits for the client (default 64 KiB), and a live follower goes back to the file (4 MiB). */
+	catchUpBehindBytes?: number;
+	liveBehindBytes?: number;
+};
+
+/** Sends the run's events to `sink` until run-finished, the end of a stored run, or the client leaving. */
+export async function followRunEvents(source: FollowSource, sink: EventSink): Promise<void> {
+	const catchUpBehind = source.catchUpBehindBytes ?? 65_536;
+	const liveBehind = source.liveBehindBytes ?? 4 * 1024 * 1024;
+	let cursor: EventPosition | undefined;
+	let done = false;
+	let live = false;
+	let wake: () => void = () => undefined;
+	const offer = (event: RunEvent, id: string, position: EventPosition) => {
+		if (done || (cursor && !isAfter(position, cursor))) {
+			return;
+		}
+
+		cursor = position;
+		if ((!source.last || isAfter(position, source.last)) && !sink.send(event, id)) {
+			done = true;
+		}
+
+		done ||= event.type === 'run-finished';
+	};
+
+	const hub = source.follow?.((event, id, position) => {
+		if (!live) {
+			return; // The catch-up reads it from the file (or the hub's list).
+		}
+
+		offer(event, id, position);
+		if (done || sink.unread() > liveBehind) {
+			live = false;
+			wake();
+		}
+	});
+	const file = createFileFollower(source, hub, offer);
+	source.closed.addEventListener('abort', () => wake(), {once: true});
+	try {
+		for (;;) {
+			// Read to the end written so far and go live in one synchronous step: no event can come between.
+			if (file.read(() => done || source.closed.aborted, () => sink.unread() > catchUpBehind) === 'behind') {
+				await sink.drained();
+				continue;
+			}
+
+			if (done || source.closed.aborted || !hub) {
+				file.finish();
+				return;
+			}
+
+			file.lagging();
+			live = !done;
+			if (live) {
+				await new Promise<void>(resolve => {
+					wake = resolve;
+				});
+			}
+
+			if (done || source.closed.aborted) {
+				return;
+			}
+
+			await sink.drained();
+		}
+	} finally {
+		hub?.stop();
+		file.close();
+	}
+}
+
+type Offer = (event: RunEvent, id: string, position: EventPosition) => void;
+
+/** The history file read on from where it stopped, its events numbered and the hub's transient ones put between them. */
+function createFileFollower(source: FollowSource, hub: LiveFollow | undefined, offer: Offer) {
+	const replay = createReplay(source.heldLimitBytes === undefined ? {} : {heldLimitBytes: source.heldLimitBytes});
+	const number = createEventNumbering();
+	let reader: LineReader | undefined;
+	let kept = 0;
+	let transientNext = 0;
+	const transientBefore = (index: number) => {
+		const list: readonly TransientEvent[] = hub?.transient ?? [];
+		while (transientNext < list.length && list[transientNext]!.position.kept < index) {
+			const {event, id, position} = list[transientNext++]!;
+			offer(event, id, position);
+		}
+	};
+
+	const fromFile = (event: RunEvent) => {
+		const {id, position} = number(event);
+		kept++;
+		transientBefore(position.kept);
+		offer(event, id, position);
+	};
+
+	const open = () => {
+		const path = reader ? undefined : source.file();
+		try {
+			reader ??= path === undefined ? undefined : openLineReader(path);
+		} catch {
+			// Removed (pruned) since: nothing more to read.
+		}
+
+		return reader;
+	};
+
+	return {
+		/** Reads the file on to the end written so far, or until the client is behind. */
+		read(stop: () => boolean, behind: () => boolean): 'end' | 'behind' {
+			const lines = open();
+			for (let text = lines?.next(); text !== undefined && !stop(); text = lines?.next()) {
+				const event = replay(text);
+				if (event) {
+					fromFile(event);
+					if (behind()) {
+						return 'behind';
+					}
+				}
+			}
+
+			return 'end';
+		},
+		/** A stored run read to its end: its torn last line, if any (which replays as nothing). */
+		finish() {
+			const torn = reader?.rest();
+			const event = torn === undefined ? undefined : replay(torn);
+			if (event) {
+				fromFile(event);
+			}
+		},
+		/** What the hub has that the file does not have yet: run-started before the file exists, the transient events, run-finished before the end line. */
+		lagging() {
+			const started = hub?.started();
+			if (kept === 0 && started) {
+				transientBefore(0);
+				offer(started, '0', {kept: 0, after: 0});
+			}
+
+			const next = Math.max(kept, started ? 1 : 0);
+			transientBefore(next);
+			const finished = hub?.finished();
+			if (finished?.position.kept === next) {
+				offer(finished.event, finished.id, finished.position);
+			}
+		},
+		close() {
+			reader?.close();
+		},
+	};
+}

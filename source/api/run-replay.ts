@@ -1,0 +1,119 @@
+/**
+ * A stored run's events rebuilt from its history lines, one line at a time, for Server-Sent
+ * Events (a finished run's replay, a late follower catching up with a live one). Pure.
+ *
+ * The history keeps each host's output as `output` lines and its result without it; the event
+ * `agent-finished` carries the host's whole stdout and stderr. So a host's output is held from
+ * its first line to its result, and dropped then: what is held at once is the output of the
+ * hosts running at the same point of the run, never the run's. Past `heldLimitBytes` held at once
+ * (many hosts printing at the same time), the host whose output would pass it is no longer held:
+ * its `agent-finished` comes with stdout and stderr empty and `outputOmitted` (its bytes, and
+ * where its full result is), as the waited answer of POST /v1/runs does for a slow client. A
+ * streaming client has lost nothing: every byte went out in the host's `agent-output` events.
+ */
+import type {HistoryLine} from '../history/run-record.js';
+import {runDurationMs} from '../history/run-record.js';
+import type {AgentResult, OutputOmitted, RunEvent} from '../run/events.js';
+
+/** Output held at once for the hosts' results, across hosts (the waited answer's limit too). */
+export const defaultReplayHeldBytes = 4 * 1024 * 1024;
+
+export const replayOmittedReason = 'a replay holds at most 4 MiB of output for results: this host\'s output went out in its agent-output events';
+
+type Held = {stdout: string; stderr: string; bytes: {stdout: number; stderr: number}; omitted: boolean};
+
+/** Makes each history line into the event it stands for, or nothing (a torn line). */
+export function createReplay(options: {heldLimitBytes?: number} = {}): (text: string) => RunEvent | undefined {
+	const limit = options.heldLimitBytes ?? defaultReplayHeldBytes;
+	const output = new Map<string, Held>();
+	let held = 0;
+	let started: Extract<RunEvent, {type: 'run-started'}> | undefined;
+	const hold = (line: Extract<HistoryLine, {type: 'output'}>) => {
+		let host = output.get(line.agent);
+		if (!host) {
+			host = {stdout: '', stderr: '', bytes: {stdout: 0, stderr: 0}, omitted: false};
+			output.set(line.agent, host);
+		}
+
+		const bytes = Buffer.byteLength(line.data);
+		host.bytes[line.stream] += bytes;
+		if (host.omitted) {
+			return;
+		}
+
+		if (held + bytes > limit) {
+			held -= host.bytes.stdout + host.bytes.stderr - bytes;
+			host.stdout = '';
+			host.stderr = '';
+			host.omitted = true;
+			return;
+		}
+
+		held += bytes;
+		host[line.stream] += line.data;
+	};
+
+	const finished = (result: Omit<AgentResult, 'stdout' | 'stderr'>): AgentResult => {
+		const host = output.get(result.agent);
+		output.delete(result.agent);
+		if (!host) {
+			return {...result, stdout: '', stderr: ''};
+		}
+
+		if (!host.omitted) {
+			held -= host.bytes.stdout + host.bytes.stderr;
+			return {...result, stdout: host.stdout, stderr: host.stderr};
+		}
+
+		const omitted: OutputOmitted = {stdoutBytes: host.bytes.stdout, stderrBytes: host.bytes.stderr, reason: replayOmittedReason, result: `/v1/runs/${started?.requestId ?? ''}?agent=${encodeURIComponent(result.agent)}`};
+		return {...result, stdout: '', stderr: '', outputOmitted: omitted};
+	};
+
+	return text => {
+		let line: HistoryLine;
+		try {
+			line = JSON.parse(text) as HistoryLine;
+		} catch {
+			return undefined; // A torn last line.
+		}
+
+		switch (line.type) {
+			case 'run': {
+				started = {type: 'run-started', requestId: line.requestId, script: line.script, args: line.args, targets: line.targets, startedAt: line.startedAt};
+				return started;
+			}
+
+			case 'output': {
+				hold(line);
+				return {type: 'agent-output', agent: line.agent, stream: line.stream, data: line.data};
+			}
+
+			case 'result': {
+				return {type: 'agent-finished', result: finished(line.result)};
+			}
+
+			case 'end': {
+				const times = started?.startedAt === undefined ? {} : {endedAt: line.endedAt, durationMs: runDurationMs(started.startedAt, line.endedAt)};
+				return {type: 'run-finished', requestId: started?.requestId ?? '', ...times};
+			}
+
+			default: {
+				return undefined;
+			}
+		}
+	};
+}
+
+/** The events of a stored run, rebuilt from its history lines; no `run-finished` when it never ended. */
+export function replayHistory(lines: Iterable<string>, options: {heldLimitBytes?: number} = {}): RunEvent[] {
+	const replay = createReplay(options);
+	const events: RunEvent[] = [];
+	for (const text of lines) {
+		const event = replay(text);
+		if (event) {
+			events.push(event);
+		}
+	}
+
+	return events;
+}

@@ -1,0 +1,128 @@
+/**
+ * Server-Sent Events in bounded memory (run-replay.ts, run-follow.ts): a replay rebuilt a line at
+ * a time gives the events the whole-file replay gave (a table: interleaved hosts, multi-byte
+ * output, a host without a result, a torn last line, no end line); past the held limit a host's
+ * result comes without its output and says how much; followers joining a live run at its start,
+ * in its middle and near its end, read fast or slowly (falling behind and catching up from the
+ * file), each get every event exactly once in order; and a follower of a 40 MiB run, joining
+ * midway, and its replay run in a node whose heap is limited to 24 MiB, where reading the history
+ * whole runs out of memory (counted by the heap limit and the events, not timed).
+ */
+import {execFile} from 'node:child_process';
+import {join} from 'node:path';
+import {promisify} from 'node:util';
+import test from 'ava';
+import type {HistoryLine} from '../../source/history/run-record.js';
+import {runDurationMs} from '../../source/history/run-record.js';
+import {replayHistory, replayOmittedReason} from '../../source/api/run-replay.js';
+import type {AgentResult, RunEvent} from '../../source/run/events.js';
+import {repoRoot, temporaryDirectory} from '../helpers/fleet.js';
+import {simulateFollowers} from './follow-sim.js';
+
+/** The replay as it was: the whole file's lines, every host's output held to the end. */
+function wholeReplay(lines: readonly string[]): RunEvent[] {
+	const events: RunEvent[] = [];
+	const output = new Map<string, {stdout: string; stderr: string}>();
+	for (const text of lines) {
+		let line: HistoryLine;
+		try {
+			line = JSON.parse(text) as HistoryLine;
+		} catch {
+			continue;
+		}
+
+		if (line.type === 'run') {
+			events.push({type: 'run-started', requestId: line.requestId, script: line.script, args: line.args, targets: line.targets, startedAt: line.startedAt});
+		} else if (line.type === 'output') {
+			const streams = output.get(line.agent) ?? {stdout: '', stderr: ''};
+			streams[line.stream] += line.data;
+			output.set(line.agent, streams);
+			events.push({type: 'agent-output', agent: line.agent, stream: line.stream, data: line.data});
+		} else if (line.type === 'result') {
+			events.push({type: 'agent-finished', result: {...line.result, ...(output.get(line.result.agent) ?? {stdout: '', stderr: ''})}});
+		} else {
+			const started = events[0];
+			const times = started?.type === 'run-started' && started.startedAt !== undefined ? {endedAt: line.endedAt, durationMs: runDurationMs(started.startedAt, line.endedAt)} : {};
+			events.push({type: 'run-finished', requestId: started?.type === 'run-started' ? started.requestId : '', ...times});
+		}
+	}
+
+	return events;
+}
+
+const requestId = '00000000-0000-4000-8000-0000000000cc';
+const header = JSON.stringify({type: 'run', requestId, script: 's', args: ['a'], selector: ['all'], caller: 'api:t', startedAt: '2026-01-01T00:00:00.000Z', targets: ['web1', 'web2', 'web3']});
+const output = (agent: string, data: string, stream: 'stdout' | 'stderr' = 'stdout') => JSON.stringify({type: 'output', agent, stream, data});
+const result = (agent: string) => JSON.stringify({type: 'result', result: {agent, status: 'ok', exitCode: 0, signal: null, truncated: false, durationMs: 3}});
+const end = JSON.stringify({type: 'end', endedAt: '2026-01-01T00:00:02.500Z'});
+
+const runs: Array<[string, string[]]> = [
+	['interleaved hosts, both streams', [header, output('web1', 'a\n'), output('web2', 'b\n', 'stderr'), output('web1', 'c\n', 'stderr'), result('web2'), output('web1', 'd'), result('web1'), result('web3'), end]],
+	['multi-byte and control characters', [header, output('web1', 'é😀\u001b[31m\r\n'), output('web2', 'ü'.repeat(300)), result('web1'), result('web2'), end]],
+	['a host without a result, no end line', [header, output('web1', 'x'), result('web2'), output('web3', 'y')]],
+	['a torn last line', [header, output('web1', 'x'), result('web1'), '{"type":"output","agent":"web2","str']],
+	['a header only', [header]],
+];
+
+for (const [name, lines] of runs) {
+	test(`a replay line by line gives the whole-file replay's events: ${name}`, t => {
+		t.deepEqual(replayHistory(lines), wholeReplay(lines));
+	});
+}
+
+test('past the held limit, a host\'s result comes without its output, saying how much; the others, and every output event, are unchanged', t => {
+	const big = 'é'.repeat(600); // 1,200 bytes
+	const lines = [header, output('web1', big), output('web2', big), output('web3', 'small'), output('web2', big, 'stderr'), result('web1'), result('web2'), output('web3', big), result('web3'), end];
+	const bounded = replayHistory(lines, {heldLimitBytes: 3000});
+	const whole = wholeReplay(lines);
+	t.is(bounded.length, whole.length);
+	const finished = (events: RunEvent[]) => events.filter(event => event.type === 'agent-finished').map(event => event.result);
+	const [web1, web2, web3] = finished(bounded) as [AgentResult, AgentResult, AgentResult];
+	t.deepEqual(web1, finished(whole)[0]);
+	t.deepEqual(web2, {...finished(whole)[1]!, stdout: '', stderr: '', outputOmitted: {stdoutBytes: 1200, stderrBytes: 1200, reason: replayOmittedReason, result: `/v1/runs/${requestId}?agent=web2`}});
+	t.deepEqual(web3, finished(whole)[2], 'web2\'s held output was let go, and web1\'s at its result');
+	t.deepEqual(bounded.filter(event => event.type !== 'agent-finished'), whole.filter(event => event.type !== 'agent-finished'));
+	t.true(replayOmittedReason.length <= 200);
+});
+
+const cases = [
+	{title: 'read at once', readPerTurn: Number.POSITIVE_INFINITY},
+	{title: 'read slowly, falling behind the live run and catching up from the file', readPerTurn: 2000, liveBehindBytes: 4096},
+];
+
+for (const c of cases) {
+	test(`followers joining at the start, midway and near the end each get every event once, in order: ${c.title}`, async t => {
+		const directory = join(temporaryDirectory(), 'runs');
+		const run = {hosts: 12, chunks: 6, chunkBytes: 700, parallel: 3};
+		const {emitted, reports} = await simulateFollowers({run, directory, joinAt: [0, 1, 2, 40, 90, 108], readPerTurn: c.readPerTurn, ...(c.liveBehindBytes ? {liveBehindBytes: c.liveBehindBytes} : {})});
+		t.is(reports.length, 6);
+		for (const report of reports) {
+			t.like(report, {events: emitted, outOfOrder: 0, finished: run.hosts, omitted: 0, outputBytes: run.hosts * run.chunks * run.chunkBytes});
+		}
+	});
+}
+
+test('a follower joining a 40 MiB run midway, and its replay, run within a 24 MiB heap', async t => {
+	const directory = join(temporaryDirectory(), 'runs');
+	const simulation = join(repoRoot, 'test/api/follow-sim.ts');
+	const script = `
+		import {simulateFollowers, simulatedRequestId} from ${JSON.stringify(simulation)};
+		import {followRunEvents} from ${JSON.stringify(join(repoRoot, 'source/api/run-follow.ts'))};
+		import {findRunFile} from ${JSON.stringify(join(repoRoot, 'source/api/run-event-stream.ts'))};
+		const run = {hosts: 160, chunks: 4, chunkBytes: 65536, parallel: 4};
+		const {emitted, reports} = await simulateFollowers({run, directory: ${JSON.stringify(directory)}, joinAt: [560], readPerTurn: 1 << 20});
+		let replayed = 0;
+		let finished = 0;
+		await followRunEvents({file: () => findRunFile(${JSON.stringify(directory)}, simulatedRequestId), closed: new AbortController().signal}, {
+			send(event) { replayed++; finished += event.type === 'agent-finished' && event.result.stdout.length === 2 * 65536 ? 1 : 0; return true; },
+			unread: () => 0,
+			drained: async () => undefined,
+		});
+		process.stdout.write(JSON.stringify({emitted, follower: reports[0], replayed, finished}));
+	`;
+	const done = await promisify(execFile)(process.execPath, ['--max-old-space-size=24', '--import=tsx', '--input-type=module', '-e', script], {cwd: repoRoot, maxBuffer: 1 << 20});
+	const answer = JSON.parse(done.stdout) as {emitted: number; follower: Record<string, unknown>; replayed: number; finished: number};
+	t.is(answer.emitted, 2 + (160 * 7));
+	t.like(answer.follower, {events: answer.emitted, outOfOrder: 0, finished: 160, omitted: 0, outputBytes: 160 * 4 * 65_536});
+	t.deepEqual([answer.replayed, answer.finished], [answer.emitted - (160 * 2), 160]);
+});
