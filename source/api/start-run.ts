@@ -112,8 +112,9 @@ export async function startPlan(ports: ApiPorts, reply: FastifyReply, plan: RunP
 type WaitedAnswer = {onEvent: (event: RunEvent) => void; send: (reply: FastifyReply, done: Promise<void>) => Promise<unknown>};
 
 /**
- * A run's document streams as its hosts finish; a dry run's (every host's answer, without output,
- * by name) is sent once all have answered, validated like any answer.
+ * A run's document streams as its hosts finish; a dry run's (every host's answer, by name) is sent
+ * once all have answered: the view keeps a few fields per host, and its text is the body, as
+ * `run --dry-run --json` prints it (not parsed and written again).
  */
 function waitedAnswer(ports: ApiPorts, plan: RunPlan): WaitedAnswer {
 	if (plan.dryRun) {
@@ -123,9 +124,9 @@ function waitedAnswer(ports: ApiPorts, plan: RunPlan): WaitedAnswer {
 			onEvent: event => {
 				view.onEvent(event);
 			},
-			async send(_reply, done) {
+			async send(reply, done) {
 				await done;
-				return JSON.parse(written) as unknown;
+				return reply.type('application/json; charset=utf-8').send(written);
 			},
 		};
 	}

@@ -12,7 +12,7 @@ import {createRunConnections, type RunConnections} from '../dispatch/held-connec
 import type {TokenScope} from '../policy/tokens.js';
 import type {ApprovalClaim} from '../protocol/frames.js';
 import {collectResults} from '../run/collect-results.js';
-import {dryRunDocument} from '../run/dry-run-document.js';
+import {dryRunAnswer, dryRunDocumentOf} from '../run/dry-run-document.js';
 import type {RunEvent} from '../run/events.js';
 import type {RunPlan} from '../run/plan.js';
 import {approvalView, pendingApprovalResult} from './approval-results.js';
@@ -94,8 +94,9 @@ async function executeToolRun(session: SessionContext, plan: RunPlan, signal: Ab
  */
 function toolAnswer(plan: RunPlan, maxOutputBytes: number, forward: (event: RunEvent) => void): {emit: (event: RunEvent) => void; answer: (cancelled: boolean) => ToolResult} {
 	if (plan.dryRun) {
-		const answers = collectResults(forward);
-		return {emit: answers.emit, answer: () => dryRunToolResult(dryRunDocument({requestId: plan.requestId, script: plan.script, args: plan.shownArgs}, answers.results()))};
+		// Each host's answer, not its whole result.
+		const answers = collectResults(forward, dryRunAnswer);
+		return {emit: answers.emit, answer: () => dryRunToolResult(dryRunDocumentOf({requestId: plan.requestId, script: plan.script, args: plan.shownArgs}, answers.results()))};
 	}
 
 	const hosts = collectHostViews(maxOutputBytes, forward);

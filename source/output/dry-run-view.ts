@@ -10,24 +10,25 @@
  * With --json: the dry run's document (run/dry-run-document.ts), which the REST API and the MCP
  * face answer too. Pure apart from `write`.
  */
-import type {AgentResult, RunEvent} from '../run/events.js';
-import {dryRunDocument, type DryRunAnswer} from '../run/dry-run-document.js';
+import type {RunEvent} from '../run/events.js';
+import {dryRunAnswer, dryRunDocumentOf, type DryRunAnswer} from '../run/dry-run-document.js';
 import {safeJson, visible} from './visible.js';
 
 // Their home is run/dry-run-document.ts; kept here for the faces that import them from the view.
 export {dryRunAnswer, type DryRunAnswer} from '../run/dry-run-document.js';
 
+/** Keeps each host's answer (a few fields), not its result, until all have answered. */
 export function createDryRunView(write: (text: string) => void, options: {json: boolean}) {
-	const results: AgentResult[] = [];
+	const answers: DryRunAnswer[] = [];
 	let header: Extract<RunEvent, {type: 'run-started'}> | undefined;
 	return {
 		onEvent(event: RunEvent): void {
 			if (event.type === 'run-started') {
 				header = event;
 			} else if (event.type === 'agent-finished') {
-				results.push(event.result);
+				answers.push(dryRunAnswer(event.result));
 			} else if (event.type === 'run-finished') {
-				const document = dryRunDocument({requestId: event.requestId, script: header?.script ?? '', args: header?.args ?? []}, results);
+				const document = dryRunDocumentOf({requestId: event.requestId, script: header?.script ?? '', args: header?.args ?? []}, answers);
 				write(options.json ? safeJson(document) + '\n' : table(event.requestId, document.targets));
 			}
 		},

@@ -25,6 +25,14 @@ export function dryRunAnswer(result: AgentResult): DryRunAnswer {
 
 /** The run's header (its shown arguments: a secret one as its hash) and every host's result. */
 export function dryRunDocument(run: {requestId: string; script: string; args: readonly string[]}, results: readonly AgentResult[]): DryRunDocument {
-	const targets = results.map(result => dryRunAnswer(result)).sort((a, b) => a.agent.localeCompare(b.agent));
+	return dryRunDocumentOf(run, results.map(result => dryRunAnswer(result)));
+}
+
+/**
+ * The same from each host's answer (dryRunAnswer), which a face keeps as each host answers rather
+ * than its whole result (with its signed head, notes and link): a few fields per host.
+ */
+export function dryRunDocumentOf(run: {requestId: string; script: string; args: readonly string[]}, answers: readonly DryRunAnswer[]): DryRunDocument {
+	const targets = [...answers].sort((a, b) => a.agent.localeCompare(b.agent));
 	return {requestId: run.requestId, script: run.script, args: run.args, dryRun: true, targets};
 }

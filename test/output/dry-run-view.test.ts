@@ -1,7 +1,8 @@
 /** The dry run's per-agent view: what each status and reason becomes, and the plain table. */
 import test from 'ava';
 import {createDryRunView} from '../../source/output/dry-run-view.js';
-import {dryRunAnswer} from '../../source/run/dry-run-document.js';
+import {dryRunAnswer, dryRunDocument} from '../../source/run/dry-run-document.js';
+import {safeJson} from '../../source/output/visible.js';
 import {agentResult} from './agent-result.js';
 
 const cases: Array<[string, Parameters<typeof agentResult>[1], {wouldRun: boolean; reason: string}]> = [
@@ -35,4 +36,17 @@ test('the table is sorted by agent, made visible, and ends with the counts and t
 		'1 would run, 1 would not (nothing ran)   request r1',
 		'',
 	].join('\n'));
+});
+
+test('--json keeps each host\'s answer, not its result, and prints the document made from the whole results', t => {
+	let out = '';
+	const view = createDryRunView(text => (out += text), {json: true});
+	const results = cases.map(([, changes], index) => agentResult(`web${(index * 7) % 10}`, {...changes, agentHead: {log: 'l', seq: index, hash: 'h', signature: 's'.repeat(90), keyId: 'k'}}));
+	view.onEvent({type: 'run-started', requestId: 'r2', script: 's', args: ['x'], targets: results.map(result => result.agent)});
+	for (const result of results) {
+		view.onEvent({type: 'agent-finished', result});
+	}
+
+	view.onEvent({type: 'run-finished', requestId: 'r2'});
+	t.is(out, safeJson(dryRunDocument({requestId: 'r2', script: 's', args: ['x']}, results)) + '\n');
 });
