@@ -36,7 +36,7 @@
  * altered reply shows as a gap or a failed signature. Pure (node:crypto only).
  */
 import {createHash, createPrivateKey, createPublicKey, randomBytes, sign, verify, type KeyObject} from 'node:crypto';
-import canonicalize from 'canonicalize';
+import {canonicalJson} from './canonical-json.js';
 import {limits, protocolVersion, requestIdPattern, type RequestFrame, type ResponseFrame, type SignedHead} from './frames.js';
 import {decodeRequest, decodeRequestFields} from './decode-request.js';
 import {decodeResponse, decodeResponseFields} from './decode-response.js';
@@ -112,7 +112,7 @@ const signedPrefix = 'xi-exec relay v1\n';
 
 /** The bytes a signature covers. */
 export function signedBytes(env: AnyEnvelope): Buffer {
-	const text = canonicalize(env);
+	const text = canonicalJson(env);
 	if (text === undefined) {
 		throw new TypeError('envelope cannot be canonicalised');
 	}
