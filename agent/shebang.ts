@@ -10,8 +10,16 @@
  * of the line, trimmed, blanks inside kept); the interpreter gets `[interpreter, argument?,
  * script, ...the script's own arguments]`, and may itself be a script (we allow four levels, as
  * the kernel does).
+ *
+ * The kernel takes the line as bytes; the agent walks to the interpreter by a string that node
+ * writes out as UTF-8 again. So the line must be strict UTF-8 (read as latin1, `#!/opt/café/sh`
+ * became `/opt/cafÃ©/sh`: another file), and hold no control character but a tab (one in the
+ * interpreter's path would make every message that shows it lie; one in the argument goes to the
+ * interpreter unseen).
  */
 import {basename, isAbsolute, normalize} from 'node:path';
+import {TextDecoder} from 'node:util';
+import {hasControl} from '../source/protocol/text-checks.js';
 
 export const headerBytes = 256;
 export const maxInterpreterDepth = 4;
@@ -30,13 +38,23 @@ export function readHeader(bytes: Uint8Array): Header {
 		return {kind: 'unknown', reason: 'neither an ELF executable nor a #! script'};
 	}
 
-	const text = Buffer.from(bytes.subarray(0, headerBytes)).toString('latin1');
-	const end = text.indexOf('\n');
+	const head = bytes.subarray(0, headerBytes);
+	const end = head.indexOf(0x0A);
 	if (end === -1 && bytes.length >= headerBytes) {
 		return {kind: 'unknown', reason: `its #! line is longer than ${headerBytes - 1} bytes`};
 	}
 
-	const line = text.slice(2, end === -1 ? undefined : end).replace(/^[ \t]+/, '').replace(/[ \t\r]+$/, '');
+	const text = strictUtf8(head.subarray(2, end === -1 ? undefined : end));
+	if (text === undefined) {
+		return {kind: 'unknown', reason: 'a script whose #! line is not UTF-8, so the interpreter the agent would check is not the one the kernel would run; write the line in UTF-8'};
+	}
+
+	const line = text.replace(/^[ \t]+/, '').replace(/[ \t\r]+$/, '');
+	const control = [...line].find(character => character !== '\t' && hasControl(character));
+	if (control !== undefined) {
+		return {kind: 'unknown', reason: `a script whose #! line holds a control character (U+${control.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}); write the line without one`};
+	}
+
 	const split = /[ \t]/.exec(line);
 	const interpreter = split ? line.slice(0, split.index) : line;
 	const argument = split ? line.slice(split.index).replace(/^[ \t]+/, '') : '';
@@ -45,6 +63,16 @@ export function readHeader(bytes: Uint8Array): Header {
 	}
 
 	return {kind: 'script', interpreter, ...(argument === '' ? {} : {argument})};
+}
+
+const utf8 = new TextDecoder('utf-8', {fatal: true, ignoreBOM: true});
+
+function strictUtf8(bytes: Uint8Array): string | undefined {
+	try {
+		return utf8.decode(bytes);
+	} catch {
+		return undefined;
+	}
 }
 
 /** `#!/usr/bin/env NAME`, `#!/bin/env NAME`: the program is found on PATH, by name, at each run. */

@@ -22,6 +22,29 @@ for (const c of headers) {
 	});
 }
 
+const notUtf8 = 'a script whose #! line is not UTF-8, so the interpreter the agent would check is not the one the kernel would run; write the line in UTF-8';
+/** The #! line as the kernel reads it: bytes. Read as latin1, the first row named /opt/cafÃ©/sh. */
+const byteHeaders = [
+	{title: 'a UTF-8 interpreter path is read as UTF-8', bytes: Buffer.from('#!/opt/caf\u00E9/sh -e\necho \u00FF\n', 'utf8'), header: {kind: 'script', interpreter: '/opt/caf\u00E9/sh', argument: '-e'}},
+	{title: 'an argument in UTF-8 (what the kernel passes, byte for byte)', bytes: Buffer.from('#!/usr/bin/awk -f\u00E9\n', 'utf8'), header: {kind: 'script', interpreter: '/usr/bin/awk', argument: '-f\u00E9'}},
+	{title: 'the rest of the file need not be UTF-8', bytes: Buffer.concat([Buffer.from('#!/bin/sh\n'), Buffer.from([0xFF, 0xFE])]), header: {kind: 'script', interpreter: '/bin/sh'}},
+	{title: 'a latin1 byte in the interpreter path', bytes: Buffer.concat([Buffer.from('#!/opt/caf'), Buffer.from([0xE9]), Buffer.from('/sh\n')]), header: {kind: 'unknown', reason: notUtf8}},
+	{title: 'a lone continuation byte in the argument', bytes: Buffer.concat([Buffer.from('#!/bin/sh -'), Buffer.from([0x80]), Buffer.from('\n')]), header: {kind: 'unknown', reason: notUtf8}},
+	{title: 'an overlong encoding of /', bytes: Buffer.concat([Buffer.from('#!'), Buffer.from([0xC0, 0xAF]), Buffer.from('bin/sh\n')]), header: {kind: 'unknown', reason: notUtf8}},
+	{title: 'a UTF-8 sequence cut by the newline', bytes: Buffer.concat([Buffer.from('#!/opt/caf'), Buffer.from([0xC3]), Buffer.from('\n')]), header: {kind: 'unknown', reason: notUtf8}},
+	{title: 'a byte order mark is kept (the kernel would look for it too), so the path is not absolute', bytes: Buffer.from('#!\uFEFF/bin/sh\n', 'utf8'), header: {kind: 'script', interpreter: '\uFEFF/bin/sh'}},
+	{title: 'ESC in the interpreter path', bytes: Buffer.from('#!/opt/x\u001B[2J/sh\n'), header: {kind: 'unknown', reason: 'a script whose #! line holds a control character (U+001B); write the line without one'}},
+	{title: 'a carriage return inside the line', bytes: Buffer.from('#!/bin/sh\r-x\n'), header: {kind: 'unknown', reason: 'a script whose #! line holds a control character (U+000D); write the line without one'}},
+	{title: 'a C1 control (U+0085) in the argument', bytes: Buffer.from('#!/bin/sh -\u0085\n', 'utf8'), header: {kind: 'unknown', reason: 'a script whose #! line holds a control character (U+0085); write the line without one'}},
+	{title: 'DEL in the interpreter path', bytes: Buffer.from('#!/bin/s\u007Fh\n'), header: {kind: 'unknown', reason: 'a script whose #! line holds a control character (U+007F); write the line without one'}},
+];
+
+for (const c of byteHeaders) {
+	test(`readHeader, bytes: ${c.title}`, t => {
+		t.deepEqual(readHeader(c.bytes), c.header);
+	});
+}
+
 const choices = [
 	{title: 'an absolute interpreter', header: {interpreter: '/bin/sh'}, named: undefined, choice: {ok: true, path: '/bin/sh'}},
 	{title: 'an absolute interpreter with its argument', header: {interpreter: '/usr/bin/perl', argument: '-w'}, named: undefined, choice: {ok: true, path: '/usr/bin/perl', argument: '-w'}},

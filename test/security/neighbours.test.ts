@@ -111,6 +111,17 @@ test.before(async () => {
 	symlinkSync(Buffer.from([0x64, 0x69, 0x72, 0xFF, 0x78]), join(linked, 'bad'));
 	symlinkSync('/usr/bin/dash', join(linked, 'esc-bin\u001B', 'sh'));
 	paths['shebang-escape'] = executable(join(plain, 'shebang-escape'), `#!${linked}/esc-bin\u001B/sh\necho ran\n`);
+	// #! interpreter paths beyond ASCII: the kernel looks up the line's bytes. Read as latin1, café was cafÃ©, the decoy.
+	const wraps = directory('wraps');
+	executable(join(directory('wraps', 'caf\u00E9'), 'wrap'), '#!/bin/sh\necho "the interpreter named"\n');
+	executable(join(directory('wraps', 'caf\u00C3\u00A9'), 'wrap'), '#!/bin/sh\necho "a decoy"\n');
+	paths['shebang-utf8'] = executable(join(plain, 'shebang-utf8'), `#!${wraps}/caf\u00E9/wrap\n`);
+	const latin1 = Buffer.concat([Buffer.from(`${wraps}/caf`), Buffer.from([0xE9])]);
+	mkdirSync(latin1, {mode: 0o755});
+	chmodSync(latin1, 0o755);
+	writeFileSync(Buffer.concat([latin1, Buffer.from('/wrap')]), '#!/bin/sh\necho "the latin1 name"\n', {mode: 0o755});
+	paths['shebang-latin1'] = executable(join(plain, 'shebang-latin1'), '');
+	writeFileSync(paths['shebang-latin1'], Buffer.concat([Buffer.from('#!'), latin1, Buffer.from('/wrap\n')]));
 
 	const entries: Record<string, {path: string; args?: unknown}> = {
 		...Object.fromEntries(Object.entries(paths).map(([name, path]) => [name, {path}])),
@@ -196,7 +207,7 @@ rootTest('a path written another way is refused, never normalised or re-encoded 
 	}
 });
 
-rootTest('a symbolic link on the path whose target holds a control character, or bytes that are not UTF-8, is not followed; nor is a #! interpreter path with one', async t => {
+rootTest('a symbolic link on the path whose target holds a control character, or bytes that are not UTF-8, is not followed; nor is a #! line with one', async t => {
 	const linked = join(ready().d, 'linked');
 	const rows = [
 		{script: 'link-newline', reason: `the symbolic link ${linked}/nl points to "dir\\nx", which holds a control character (U+000A); link to a path without one`},
@@ -204,7 +215,8 @@ rootTest('a symbolic link on the path whose target holds a control character, or
 		{script: 'link-c1', reason: `the symbolic link ${linked}/c1 points to "dir\u0085x", which holds a control character (U+0085); link to a path without one`},
 		{script: 'link-two-hops', reason: `the symbolic link ${linked}/nl points to "dir\\nx", which holds a control character (U+000A); link to a path without one`},
 		{script: 'link-not-utf8', reason: `the symbolic link ${linked}/bad points to "dir\uFFFDx", which is not UTF-8 (each U+FFFD there is a byte that is not), so it would name another file; link to a UTF-8 name`},
-		{script: 'shebang-escape', reason: `the path ${JSON.stringify(`${linked}/esc-bin\u001B/sh`)} holds a control character (U+001B); name a path without one`},
+		{script: 'shebang-escape', reason: `${join(ready().d, 'plain')}/shebang-escape is a script whose #! line holds a control character (U+001B); write the line without one`},
+		{script: 'shebang-latin1', reason: `${join(ready().d, 'plain')}/shebang-latin1 is a script whose #! line is not UTF-8, so the interpreter the agent would check is not the one the kernel would run; write the line in UTF-8`},
 	];
 	for (const row of rows) {
 		const outcome = await runOn(ready().target, row.script);
@@ -212,6 +224,13 @@ rootTest('a symbolic link on the path whose target holds a control character, or
 		refused(t, outcome, row.script, reason);
 		t.like(auditByJq(outcome.records[0]!['requestId'] as string).at(-1), {event: 'run.refused', script: row.script, status: 'denied', reason}, `${row.script}: the audit line, as jq reads it`);
 	}
+});
+
+rootTest('a #! interpreter path in UTF-8 is the file the kernel would run, not the one its bytes name read as latin1', async t => {
+	const outcome = await runOn(ready().target, 'shebang-utf8');
+	t.is(outcome.status, 'ok', JSON.stringify(outcome.frames).slice(0, 300));
+	t.is(outcome.stdout, 'the interpreter named\n');
+	t.deepEqual(outcome.events, ranEvents);
 });
 
 rootTest('`allow` refuses the same paths (those argv can carry), and adds nothing', async t => {
