@@ -13,7 +13,9 @@
  * Settings: BENCH_SIZES (100), BENCH_REPS (7), BENCH_WORKERS (4), BENCH_PARALLEL (256), BENCH_SPAWN=0
  * (dry runs: every check on the agent, no script; the floor writes one line), BENCH_BASE=DIR[,DIR],
  * BENCH_PROFILE=DIR (V8 CPU profiles of the host processes; `node --cpu-prof` for this process's),
- * BENCH_AGENT_FLAGS="FLAG ..." (node flags for this checkout's agent hosts only, not BENCH_BASE's).
+ * BENCH_AGENT_FLAGS="FLAG ..." (node flags for this checkout's agent hosts only, not BENCH_BASE's),
+ * BENCH_HEAP=1 (after the rounds, one more run of each kind with V8's sampling heap profiler: the
+ * controller's bytes allocated per host, freed or not, and the functions that allocate the most).
  */
 import {mkdtempSync, readFileSync} from 'node:fs';
 import type {ChildProcess} from 'node:child_process';
@@ -28,7 +30,8 @@ import {cpuMs, dealRoundRobin, ownCpuMs, startHosts, type Hosts} from './hosts.j
 import {dispatcherFanOut} from './ours.js';
 import {interleavedRounds, profileReport} from './interleaved-rounds.js';
 import {median} from './processes.js';
-import {ratio, seconds} from './table.js';
+import {ratio, seconds, type Row} from './table.js';
+import {startAllocationSampling} from './heap-sample.js';
 
 const log = (text: string) => process.stderr.write(`profile: ${text}\n`);
 
@@ -57,6 +60,28 @@ async function sampled(hosts: Hosts, run: () => Promise<FanOutTiming>): Promise<
 	const agents = cpuMs(hosts.processes) - hostsBefore;
 	const scripts = childrenCpuMs(hosts.processes) - scriptsBefore;
 	return {ms: timing.ms, controller, agents, scripts, ...(timing.failures.length > 0 ? {failure: `${timing.failures.length} not ok, e.g. ${timing.failures[0]}`} : {})};
+}
+
+/** One more run of each kind at `size`, its allocations sampled: a row per kind (KB per host, the ratio to the floor's) and its top sites as a note. */
+async function allocationRows(kinds: readonly Kind[], size: number, notes: string[]): Promise<Row[]> {
+	const perHost: number[] = [];
+	const collections: string[] = [];
+	for (const kind of kinds) {
+		(globalThis as {gc?: () => void}).gc?.();
+		const stop = await startAllocationSampling();
+		await kind.run(size);
+		const {bytes, sites, young, full, pauseMs} = await stop();
+		perHost.push(bytes / size / 1024);
+		collections.push(`GC ${young} young, ${full} full, pauses ${(pauseMs / size * 1000).toFixed(0)} µs/host`);
+		notes.push(`N=${size} ${kind.label}, allocated per host by site: ${sites.slice(0, 12).map(each => `${each.site} ${(each.bytes / size / 1024).toFixed(2)} KB`).join('; ')}`);
+	}
+
+	return kinds.map((kind, index) => ({
+		measure: `N=${size}: ${kind.label}, allocated`,
+		value: `${perHost[index]!.toFixed(1)} KB/host`,
+		cpu: collections[index]!,
+		ratio: index === 1 ? '' : ratio(perHost[index]! / perHost[1]!),
+	}));
 }
 
 async function main(): Promise<number> {
@@ -116,6 +141,10 @@ async function main(): Promise<number> {
 			});
 			notes.push(`N=${size} ${kind.label}: controller CPU ${samples[index]!.map(sample => seconds(sample.controller)).join(', ')}; agent CPU ${samples[index]!.map(sample => seconds(sample.agents)).join(', ')}; of which scripts ${samples[index]!.map(sample => seconds(sample.scripts)).join(', ')}`);
 		}
+	}
+
+	if (process.env['BENCH_HEAP'] === '1') {
+		rows.push(...await allocationRows(kinds, largest, notes));
 	}
 
 	process.stdout.write(profileReport(`Fan-out CPU by side — ${machine()}; ${settings.workers} host processes; parallel ${settings.parallel}; medians of ${repetitions} interleaved rounds (N≥1000: 3)`, loadAtStart, rows, notes));
