@@ -1,6 +1,7 @@
 /**
  * Splits a byte stream into newline-terminated lines without ever buffering more than `maxBytes`
- * of one line: a peer that never sends a newline gets an overflow, not our memory.
+ * of one line: a peer that never sends a newline gets an overflow, not our memory. A line that
+ * arrived whole in one chunk is decoded straight from it, with no copy of its bytes.
  */
 export type Split = {lines: string[]; overflow: boolean};
 
@@ -14,25 +15,29 @@ export class LineSplitter {
 		const lines: string[] = [];
 		let start = 0;
 		for (let index = chunk.indexOf(10); index !== -1; index = chunk.indexOf(10, start)) {
-			const part = chunk.subarray(start, index);
-			if (this.#pendingBytes + part.length > this.maxBytes) {
+			if (this.#pendingBytes + index - start > this.maxBytes) {
 				return {lines, overflow: true};
 			}
 
-			lines.push(Buffer.concat([...this.#pending, part]).toString('utf8'));
-			this.#pending = [];
-			this.#pendingBytes = 0;
+			if (this.#pendingBytes === 0) {
+				lines.push(chunk.toString('utf8', start, index));
+			} else {
+				lines.push(Buffer.concat([...this.#pending, chunk.subarray(start, index)]).toString('utf8'));
+				this.#pending = [];
+				this.#pendingBytes = 0;
+			}
+
 			start = index + 1;
 		}
 
-		const rest = chunk.subarray(start);
-		if (this.#pendingBytes + rest.length > this.maxBytes) {
+		const rest = chunk.length - start;
+		if (this.#pendingBytes + rest > this.maxBytes) {
 			return {lines, overflow: true};
 		}
 
-		if (rest.length > 0) {
-			this.#pending.push(rest);
-			this.#pendingBytes += rest.length;
+		if (rest > 0) {
+			this.#pending.push(chunk.subarray(start));
+			this.#pendingBytes += rest;
 		}
 
 		return {lines, overflow: false};

@@ -14,28 +14,46 @@ export function safeJsonParse(text: string, maxDepth: number): SafeParse {
 		return {ok: false, reason: `not JSON (${(error as Error).message})`};
 	}
 
-	const problem = inspect(value, maxDepth);
+	const problem = inspect(value, 0, maxDepth);
 	return problem === undefined ? {ok: true, value} : {ok: false, reason: problem};
 }
 
-function inspect(root: unknown, maxDepth: number): string | undefined {
-	const stack: Array<{value: unknown; depth: number}> = [{value: root, depth: 0}];
-	while (stack.length > 0) {
-		const {value, depth} = stack.pop()!;
-		if (value === null || typeof value !== 'object') {
-			continue;
-		}
+/**
+ * Depth first, and within an object every key checked before any value is entered, its last value
+ * entered first: the order of the explicit stack this replaced, so the same problem is named first.
+ * It recurses at most `maxDepth` deep, and allocates no more than Object.keys' array per object.
+ */
+function inspect(value: unknown, depth: number, maxDepth: number): string | undefined {
+	if (value === null || typeof value !== 'object') {
+		return undefined;
+	}
 
-		if (depth >= maxDepth) {
-			return `nested deeper than ${maxDepth} levels`;
-		}
+	if (depth >= maxDepth) {
+		return `nested deeper than ${maxDepth} levels`;
+	}
 
-		for (const key of Object.keys(value)) {
-			if (forbiddenKeys.has(key)) {
-				return `forbidden key "${key}"`;
+	if (Array.isArray(value)) {
+		for (let index = value.length - 1; index >= 0; index--) {
+			const problem = inspect(value[index], depth + 1, maxDepth);
+			if (problem !== undefined) {
+				return problem;
 			}
+		}
 
-			stack.push({value: (value as Record<string, unknown>)[key], depth: depth + 1});
+		return undefined;
+	}
+
+	const keys = Object.keys(value);
+	for (const key of keys) {
+		if (forbiddenKeys.has(key)) {
+			return `forbidden key "${key}"`;
+		}
+	}
+
+	for (let index = keys.length - 1; index >= 0; index--) {
+		const problem = inspect((value as Record<string, unknown>)[keys[index]!], depth + 1, maxDepth);
+		if (problem !== undefined) {
+			return problem;
 		}
 	}
 

@@ -66,3 +66,36 @@ test('returns the complete lines that came before an overflowing one', t => {
 test('keeps a carriage return: the line is what was sent before the newline', t => {
 	t.deepEqual(new LineSplitter(10).push(bytes('a\r\n')), {lines: ['a\r'], overflow: false});
 });
+
+test('splits any chunking of a stream into the lines of the whole, and overflows where the whole does', t => {
+	let seed = 7;
+	const next = () => {
+		seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+		return seed / 2_147_483_648;
+	};
+
+	const pieces = ['a', 'é', '€', '😀', '\n', '{"v":1}', '\r'];
+	for (let n = 0; n < 500; n++) {
+		const text = Array.from({length: Math.floor(next() * 40)}, () => pieces[Math.floor(next() * pieces.length)]!).join('');
+		const whole = bytes(text);
+		const maxBytes = 1 + Math.floor(next() * 24);
+		const expected = new LineSplitter(maxBytes).push(whole);
+		const splitter = new LineSplitter(maxBytes);
+		const lines: string[] = [];
+		let overflow = false;
+		for (let start = 0; start < whole.length && !overflow;) {
+			const end = Math.min(whole.length, start + 1 + Math.floor(next() * 9));
+			const split = splitter.push(whole.subarray(start, end));
+			lines.push(...split.lines);
+			overflow = split.overflow;
+			start = end;
+		}
+
+		t.deepEqual(lines, expected.lines, JSON.stringify(text));
+		t.is(overflow, expected.overflow, JSON.stringify(text));
+		if (!expected.overflow) {
+			// Without an overflow, the lines are the text's own.
+			t.deepEqual(lines, text.split('\n').slice(0, -1), JSON.stringify(text));
+		}
+	}
+});
