@@ -9,6 +9,7 @@ import {writeAnchor} from '../source/audit/anchor-file.js';
 import {XiError} from '../source/errors.js';
 import {signerFromPem, verifierFromPems, type CheckpointSigner, type CheckpointVerifier} from '../source/audit/checkpoint.js';
 import {openAuditLog, type AuditLog} from '../source/audit/file-log.js';
+import type {DurableFs} from '../source/io/durable-fs.js';
 import {openSyslogForwarder, readSyslogSettings} from '../source/audit/syslog-settings.js';
 import {ensureDirectory, existsSync, readJsonFile, readTextFile} from '../source/io/files.js';
 import {X509Certificate} from 'node:crypto';
@@ -43,8 +44,11 @@ export function agentSigner(paths: AgentPaths): CheckpointSigner {
 	};
 }
 
-/** `log` hears the syslog forwarder: the collector gone or back, records spooled or dropped, and why. */
-export function openAgentAudit(paths: AgentPaths, config: AgentConfig, log?: (event: string, fields: Record<string, unknown>) => void): AuditLog {
+/**
+ * `log` hears the syslog forwarder: the collector gone or back, records spooled or dropped, and why.
+ * `fs`: the log's writes and fsyncs go through this port (a crash test kills the agent at chosen ones).
+ */
+export function openAgentAudit(paths: AgentPaths, config: AgentConfig, log?: (event: string, fields: Record<string, unknown>) => void, fs?: DurableFs): AuditLog {
 	ensureDirectory(paths.auditDirectory);
 	const settings = config.syslog ? readSyslogSettings(readJsonFile(paths.config, 'the agent configuration') as Record<string, unknown>, paths.config) : undefined;
 	const forwarder = settings ? openSyslogForwarder(settings, paths.auditLog, 'xi-exec-agent', log ? {onEvent: log} : {}) : undefined;
@@ -54,6 +58,7 @@ export function openAgentAudit(paths: AgentPaths, config: AgentConfig, log?: (ev
 		signer: agentSigner(paths),
 		...(forwarder ? {forward: forwarder.forward} : {}),
 		...(config.auditRotateBytes ? {rotateBytes: config.auditRotateBytes} : {}),
+		...(fs ? {fs} : {}),
 		onCheckpoint(checkpoint) {
 			writeAnchor(agentAnchorPath(paths), anchorOf(checkpoint));
 		},
@@ -82,17 +87,48 @@ export function agentAuditVerifier(paths: AgentPaths): CheckpointVerifier {
 }
 
 /**
- * A run's end is sealed with a checkpoint before its result is sent: the result carries that
- * signed head, so the controller's witness of this log (`audit verify --cross`) covers every run
- * it was told of, and the anchor file follows it. One more record and signature per run.
+ * How a run's records reach the disk, in as few batches (one write and one fsync each) as audit
+ * before action allows. A run's end is sealed with a checkpoint before its result is sent: the
+ * result carries that signed head, so the controller's witness of this log (`audit verify --cross`)
+ * covers every run it was told of, and the anchor file follows it; `run.finish` and that checkpoint
+ * are queued together, so they share one batch. `run.start` records an action already taken (the
+ * script has started) and nothing waits for it: it is held until the run's next record (its
+ * `run.finish`, in the same batch) or `holdStartMs`, whichever comes first, so a short run writes
+ * its start and end with one fsync and a long one still shows it started within a second.
  */
-export function recorderFor(log: AuditLog, agent: string): AgentRecorder {
+export function recorderFor(log: AuditLog, agent: string, holdStartMs = 1000): AgentRecorder {
+	const held = new Map<string, () => void>();
+	const append = async (event: string, fields: Record<string, unknown>) => {
+		await log.append({agent, ...fields, event});
+	};
+
 	return {
 		async record(event, fields) {
-			await log.append({agent, ...fields, event});
-			if (event === 'run.finish') {
-				await log.checkpoint();
+			const requestId = typeof fields['requestId'] === 'string' ? fields['requestId'] : undefined;
+			if (event === 'run.start' && requestId !== undefined && !held.has(requestId)) {
+				return new Promise<void>((resolve, reject) => {
+					const write = () => {
+						clearTimeout(timer);
+						held.delete(requestId);
+						append(event, fields).then(resolve, reject);
+					};
+
+					const timer = setTimeout(write, holdStartMs);
+					held.set(requestId, write);
+				});
 			}
+
+			// A held start goes first, in the same batch as this record.
+			if (requestId !== undefined) {
+				held.get(requestId)?.();
+			}
+
+			if (event === 'run.finish') {
+				await Promise.all([append(event, fields), log.checkpoint()]);
+				return;
+			}
+
+			await append(event, fields);
 		},
 		signedHead: () => log.signedHead(),
 	};

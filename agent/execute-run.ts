@@ -1,6 +1,7 @@
 /**
  * One run request from receipt to result, in order: record its receipt (fail closed: without a
- * record nothing runs), the execution boundary (name, allowlist, file re-check, arguments,
+ * record on the disk nothing acts on the request; with no hook, the receipt and the decision share
+ * one batch, so one fsync), the execution boundary (name, allowlist, file re-check, arguments,
  * schema), the auth hook (policy, fail closed), a slot, the script with its output streamed as
  * frames, and one `result` carrying this agent's latest signed audit head. Every decision is
  * recorded with its reason, and the hook and the script see the same frozen argument array.
@@ -27,16 +28,17 @@ export {noRecorder, type AgentLog, type AgentRecorder, type RunContext} from './
 export async function executeRun(frame: RunFrame, context: RunContext, send: (line: string) => void, cancel: AbortSignal): Promise<void> {
 	const run = runExchange(frame, context, send);
 	context.log('request.received', run.logged);
-	try {
-		await run.recorder.record('request.received', {...run.logged, dryRun: frame.dryRun === true, controllerHead: frame.controllerHead});
-	} catch (error) {
-		await run.refuse('error', `refused: the agent cannot write its audit log (${(error as Error).message})`);
-		return;
-	}
-
+	// Queued at once and on the disk before anything acts on the request or anything is answered
+	// (unrecorded() below). Without a hook the decision is made with nothing awaited in between, so
+	// both records share one batch: one write and one fsync.
+	const received = recorded(run.recorder.record('request.received', {...run.logged, dryRun: frame.dryRun === true, controllerHead: frame.controllerHead}));
+	const unrecorded = async () => unrecordedRefusal(run, await received);
 	const unsafe = context.homeProblem?.();
 	if (unsafe !== undefined) {
-		await run.refuse('denied', `refused: the agent's home is unsafe: ${unsafe}; every run is refused until it is fixed`);
+		if (!await unrecorded()) {
+			await run.refuse('denied', `refused: the agent's home is unsafe: ${unsafe}; every run is refused until it is fixed`);
+		}
+
 		return;
 	}
 
@@ -49,11 +51,14 @@ export async function executeRun(frame: RunFrame, context: RunContext, send: (li
 			return check;
 		}, context.agentName);
 		if (!decision.ok) {
-			await run.refuse('denied', decision.reason, decision.entryChanged);
+			if (!await unrecorded()) {
+				await run.refuse('denied', decision.reason, decision.entryChanged);
+			}
+
 			return;
 		}
 
-		const verdict = await allowedByPolicy(run);
+		const verdict = await allowedByPolicy(run, received);
 		if (verdict) {
 			await runAllowed(run, decision, verdict, cancel);
 		}
@@ -62,22 +67,43 @@ export async function executeRun(frame: RunFrame, context: RunContext, send: (li
 	}
 }
 
+/** A record's write settled: undefined once it is on the disk, else why it could not be written. */
+async function recorded(writing: Promise<void>): Promise<Error | undefined> {
+	return writing.then(() => undefined, (error: unknown) => error as Error);
+}
+
+/** Refuses the run when its record could not be written (fail closed: without a record nothing runs); says whether it did. */
+async function unrecordedRefusal(run: RunExchange, failure: Error | undefined): Promise<boolean> {
+	if (failure === undefined) {
+		return false;
+	}
+
+	await run.refuse('error', `refused: the agent cannot write its audit log (${failure.message})`);
+	return true;
+}
+
 /** The run the execution boundary allowed, with the files it opened. */
 type Decided = Extract<RunDecision<Extract<ExecutableCheck, {ok: true}>>, {ok: true}>;
 
-/** The auth hook's verdict (allowed without a hook), recorded, when it allows; a denial is answered here. */
-async function allowedByPolicy(run: RunExchange): Promise<HookVerdict | undefined> {
+/**
+ * The auth hook's verdict (allowed without a hook), recorded, when it allows; a denial is answered
+ * here. The hook is asked only once the request's receipt is on the disk; the decision is on the
+ * disk, with the receipt, before anything acts on it.
+ */
+async function allowedByPolicy(run: RunExchange, received: Promise<Error | undefined>): Promise<HookVerdict | undefined> {
 	const {frame, context, logged} = run;
+	if (context.hook && await unrecordedRefusal(run, await received)) {
+		return undefined;
+	}
+
 	const asked: HookVerdict = context.hook
 		? await askHook(context.hook, hookRequest(frame, context, run.args, context.now()))
 		: {allow: true, reason: 'allowlisted; no auth hook configured'};
 	// A policy's reason may quote an argument ("argument 1 ... does not match"): never a secret one.
 	const verdict: HookVerdict = {allow: asked.allow, reason: run.scrub(asked.reason)};
 	context.log('decision', {...logged, allowed: verdict.allow, reason: verdict.reason});
-	try {
-		await run.recorder.record('decision', {...logged, allowed: verdict.allow, reason: verdict.reason, dryRun: frame.dryRun === true});
-	} catch (error) {
-		await run.refuse('error', `refused: the agent cannot write its audit log (${(error as Error).message})`);
+	const decided = recorded(run.recorder.record('decision', {...logged, allowed: verdict.allow, reason: verdict.reason, dryRun: frame.dryRun === true}));
+	if (await unrecordedRefusal(run, (await received) ?? (await decided))) {
 		return undefined;
 	}
 

@@ -7,6 +7,7 @@
  * charges what a real agent pays.
  */
 import type {AuditLog} from '../source/audit/file-log.js';
+import type {DurableFs} from '../source/io/durable-fs.js';
 import {openAgentAudit, recorderFor} from './agent-audit.js';
 import type {AgentLog, AgentRecorder} from './execute-run.js';
 import {currentHomeProblem} from './home-modes.js';
@@ -23,8 +24,9 @@ export type StartRecords = {
 	replayMemory: NonNullable<AgentServerOptions['replayMemory']>;
 };
 
-export async function openStartRecords(paths: AgentPaths, config: AgentConfig, pins: Pins, log: AgentLog): Promise<StartRecords> {
-	const audit = await openStartedAudit(paths, config, pins, log);
+/** `fs`: the audit log's writes and fsyncs go through this port (test/fixtures/crash-agent.ts). */
+export async function openStartRecords(paths: AgentPaths, config: AgentConfig, pins: Pins, log: AgentLog, fs?: DurableFs): Promise<StartRecords> {
+	const audit = await openStartedAudit(paths, config, pins, log, fs);
 	return {
 		audit,
 		recorder: recorderFor(audit, config.name),
@@ -35,8 +37,8 @@ export async function openStartRecords(paths: AgentPaths, config: AgentConfig, p
 }
 
 /** The agent's audit log, held by this process, opened with `agent.started` and a signed head (so the first result already carries a witness of this log). */
-async function openStartedAudit(paths: AgentPaths, config: AgentConfig, pins: Pins, log: AgentLog): Promise<AuditLog> {
-	const audit = openAgentAudit(paths, config, log);
+async function openStartedAudit(paths: AgentPaths, config: AgentConfig, pins: Pins, log: AgentLog, fs?: DurableFs): Promise<AuditLog> {
+	const audit = openAgentAudit(paths, config, log, fs);
 	await audit.hold();
 	await audit.append({event: 'agent.started', agent: config.name, controllerSerials: pins.controllerSerials, caSha256: pins.caSha256});
 	await audit.checkpoint();
