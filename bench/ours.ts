@@ -7,6 +7,7 @@ import type {TlsCredentials} from '../source/home.js';
 import type {AgentTarget, ClientContext} from '../source/dispatch/agent-connection.js';
 import {createClientContext} from '../source/dispatch/agent-connection.js';
 import {dispatch} from '../source/dispatch/dispatcher.js';
+import type {DispatchThreads} from '../source/dispatch/thread-pool.js';
 import type {FanOutTiming} from './floor.js';
 import {benchHandshakeTimeoutMs, script} from './fleet.js';
 import {repoRoot} from './hosts.js';
@@ -35,8 +36,10 @@ setMaxListeners(0);
  * Targets of transport `nats` go through the relay: the run opens its broker connection and
  * closes it at the end, as a CLI run does. `dryRun`: every check on the agent, no script spawned.
  * `context`: a client context held across runs, as `serve` and the API hold one (left open).
+ * `threads`: the product's dispatch threads (dispatch/thread-pool.ts) run the hosts, as a run with
+ * `dispatchThreads` set does.
  */
-export async function dispatcherFanOut(targets: readonly AgentTarget[], credentials: TlsCredentials, parallel: number, options: {dryRun?: boolean; context?: ClientContext} = {}): Promise<FanOutTiming> {
+export async function dispatcherFanOut(targets: readonly AgentTarget[], credentials: TlsCredentials, parallel: number, options: {dryRun?: boolean; context?: ClientContext; threads?: DispatchThreads} = {}): Promise<FanOutTiming> {
 	const started = performance.now();
 	const doneMs: number[] = [];
 	const context = options.context ?? createClientContext(credentials);
@@ -51,6 +54,7 @@ export async function dispatcherFanOut(targets: readonly AgentTarget[], credenti
 		context,
 		parallel,
 		connectTimeoutMs: benchHandshakeTimeoutMs,
+		...(options.threads ? {runOnHost: options.threads.runOnHost} : {}),
 		emit(event) {
 			if (event.type === 'agent-finished') {
 				doneMs.push(performance.now() - started);

@@ -119,6 +119,8 @@ export function openDispatchThreads(count: number, credentials: TlsCredentials, 
 				const onCancel = () => send(thread, {type: 'cancel', id, reason: String(options.cancel.reason)});
 				hosts.set(id, {target, request, options, thread, startedAt: Date.now(), stdout: '', stderr: '', resolve, onCancel});
 				thread.inFlight++;
+				// As runOnAgent does first; the thread does not report it again (one message less per host).
+				options.emit({type: 'agent-connecting', agent: target.name});
 				send(thread, {type: 'host', id, target});
 				if (options.cancel.aborted) {
 					onCancel();

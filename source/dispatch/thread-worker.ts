@@ -41,7 +41,10 @@ function start(id: number, target: AgentTarget): void {
 		answerGraceMs: share.answerGraceMs,
 		cancel: controller.signal,
 		emit(event) {
-			report({id, event});
+			// The main thread said the host was connecting when it handed it out.
+			if (event.type !== 'agent-connecting') {
+				report({id, event});
+			}
 		},
 		// Asked only when the agent refused this controller's serial: the main thread holds the fresh credentials.
 		freshContext() {
