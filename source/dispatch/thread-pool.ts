@@ -140,8 +140,12 @@ function startThread(index: number, credentials: TlsCredentials, entry: URL, onR
 	const start: ThreadStart = {credentials};
 	const thread: Thread = {index, worker: new Worker(entry, {workerData: start}), alive: true, inFlight: 0, orders: []};
 	thread.worker.on('message', onReports);
-	thread.worker.on('error', error => stopped(thread, error.message));
-	thread.worker.on('exit', code => stopped(thread, `it exited with code ${code}`));
+	// Its hosts are ended at its exit, once node has delivered every report it sent before it stopped; an error, if any, comes first and says why.
+	let why: string | undefined;
+	thread.worker.on('error', error => {
+		why = error.message;
+	});
+	thread.worker.on('exit', code => stopped(thread, why ?? `it exited with code ${code}`));
 	return thread;
 }
 
