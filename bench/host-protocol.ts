@@ -25,7 +25,9 @@ export function exitWhenAsked(close: () => Promise<void>): void {
 		void close().finally(() => process.exit(0));
 	};
 
-	process.once('SIGTERM', stop);
-	process.once('SIGINT', stop);
-	process.once('disconnect', stop);
+	// `on`, not `once`: a host holding audit logs has proper-lockfile's signal-exit listening too, which
+	// re-sends the signal (killing the process before close() ends) once it is the only listener left.
+	process.on('SIGTERM', stop);
+	process.on('SIGINT', stop);
+	process.on('disconnect', stop);
 }
