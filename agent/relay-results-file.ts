@@ -2,7 +2,9 @@
  * The relay's kept results on disk (`relay-results` in the agent's home, 0600), so that an agent
  * restarted (or killed) after a run still answers a controller's `status` with the run's signed
  * result: one JSON line per result, `{"at": MS, "id": REQUEST_ID, "text": SIGNED_REPLY}`, appended
- * and fsynced before the result is published. Bounded: at start, and whenever the file holds twice
+ * and fsynced before the result is published (the file held open between appends: an open and a
+ * close per result cost more than the write; opened again after a rewrite, which puts a new file
+ * under the name, and after a failed append). Bounded: at start, and whenever the file holds twice
  * the results still kept (and at least `compactAfter` lines), it is rewritten with only those
  * (temp file, fsync, rename, fsync of the directory), so it never holds much more than one window.
  *
@@ -13,7 +15,7 @@
  */
 import {readFileSync, statSync} from 'node:fs';
 import {join} from 'node:path';
-import {appendDurable, writeFileDurable} from '../source/io/durable-fs.js';
+import {nodeFs, writeAll, writeFileDurable, type DurableFs} from '../source/io/durable-fs.js';
 import {requestIdPattern} from '../source/protocol/frames.js';
 import type {KeptResult, RelayResults, ResultMemory} from './relay-results.js';
 
@@ -72,14 +74,35 @@ export function resultLine(kept: KeptResult): string {
  * window) and rewrites it with what was kept; `memory` appends each result from then on,
  * compacting as it goes.
  */
-export function relayResultsMemory(home: string, now: () => number, compactAfter = 1000): {memory: ResultMemory; load: (results: RelayResults) => ResultsFileLoad} {
+export function relayResultsMemory(home: string, now: () => number, compactAfter = 1000, fs: DurableFs = nodeFs): {memory: ResultMemory; load: (results: RelayResults) => ResultsFileLoad} {
 	const path = join(home, relayResultsFile);
 	let results: RelayResults | undefined;
 	let lines = 0;
 	let disabled = false;
+	let held: number | undefined;
+	const release = () => {
+		if (held !== undefined) {
+			const fd = held;
+			held = undefined;
+			fs.close(fd);
+		}
+	};
+
 	const rewrite = (kept: readonly KeptResult[]) => {
-		writeFileDurable(path, kept.map(resultLine).join(''), 0o600);
+		release();
+		writeFileDurable(path, kept.map(resultLine).join(''), 0o600, fs);
 		lines = kept.length;
+	};
+
+	const append = (line: string) => {
+		try {
+			held ??= fs.open(path, 'append', 0o600);
+			writeAll(fs, held, line);
+			fs.fsync(held);
+		} catch (error) {
+			release();
+			throw error;
+		}
 	};
 
 	return {
@@ -104,7 +127,7 @@ export function relayResultsMemory(home: string, now: () => number, compactAfter
 					return;
 				}
 
-				appendDurable(path, resultLine(entry), {mode: 0o600});
+				append(resultLine(entry));
 				lines++;
 				if (results && lines >= compactAfter) {
 					const kept = results.entries(entry.at);

@@ -8,6 +8,7 @@ import {mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync} from 'nod
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import test from 'ava';
+import {nodeFs, type DurableFs} from '../../source/io/durable-fs.js';
 import {RelayResults, type KeptResult} from '../../agent/relay-results.js';
 import {parseResults, relayResultsFile, relayResultsMemory, resultLine} from '../../agent/relay-results-file.js';
 
@@ -91,6 +92,97 @@ test('the results file is compacted once it holds twice what is kept', t => {
 
 	const lines = readFileSync(join(home, relayResultsFile), 'utf8').trim().split('\n');
 	t.deepEqual(lines.map(line => (JSON.parse(line) as KeptResult).id), ['req-0000001200'], 'the three past the window are gone');
+});
+
+/** nodeFs, saying what it does to the results file (opens, writes, fsyncs, closes; renames of a rewrite), and failing the writes `failWrites` says. */
+function recordingFs(home: string, failWrites: () => boolean = () => false) {
+	const steps: string[] = [];
+	const name = (fd: number) => (fds.get(fd) === join(home, relayResultsFile) ? 'results' : 'other');
+	const fds = new Map<number, string>();
+	const fs: DurableFs = {
+		...nodeFs,
+		open(path, how, mode) {
+			const fd = nodeFs.open(path, how, mode);
+			fds.set(fd, path);
+			steps.push(`open ${name(fd)}`);
+			return fd;
+		},
+		write(fd, data) {
+			if (failWrites()) {
+				throw Object.assign(new Error('ENOSPC: no space left on device'), {code: 'ENOSPC'});
+			}
+
+			steps.push(`write ${name(fd)}`);
+			return nodeFs.write(fd, data);
+		},
+		fsync(fd) {
+			steps.push(`fsync ${name(fd)}`);
+			nodeFs.fsync(fd);
+		},
+		close(fd) {
+			steps.push(`close ${name(fd)}`);
+			nodeFs.close(fd);
+		},
+		rename(from, to) {
+			steps.push('rename');
+			nodeFs.rename(from, to);
+		},
+	};
+	return {fs, steps};
+}
+
+test('the results file is held open between appends: one open, each result written and fsynced before remember returns', t => {
+	const home = temporaryHome();
+	const {fs, steps} = recordingFs(home);
+	const kept = relayResultsMemory(home, () => 1000, 1000, fs);
+	const results = new RelayResults(keepMs, 10, kept.memory);
+	kept.load(results);
+	steps.length = 0;
+	for (const n of [1, 2, 3]) {
+		results.remember(`req-0000003${n}`, `{"n":${n}}`, 1000);
+		t.is(steps.at(-1), 'fsync results', `result ${n} is on the disk when remember returns`);
+	}
+
+	t.deepEqual(steps, ['open results', 'write results', 'fsync results', 'write results', 'fsync results', 'write results', 'fsync results']);
+	const again = new RelayResults(keepMs);
+	t.deepEqual(relayResultsMemory(home, () => 1000).load(again), {kept: 3});
+});
+
+test('after a compaction (a new file under the name) the next result goes to the new file, not the old one held open', t => {
+	const home = temporaryHome();
+	let now = 0;
+	const {fs, steps} = recordingFs(home);
+	const kept = relayResultsMemory(home, () => now, 4, fs);
+	const results = new RelayResults(100, 10, kept.memory);
+	kept.load(results);
+	for (const at of [0, 1, 2, 200, 201]) {
+		now = at;
+		results.remember(`req-0000004${at}`, `{"n":${at}}`, at);
+	}
+
+	const lines = readFileSync(join(home, relayResultsFile), 'utf8').trim().split('\n');
+	t.deepEqual(lines.map(line => (JSON.parse(line) as KeptResult).id), ['req-0000004200', 'req-0000004201'], 'the result after the compaction is in the file');
+	t.true(steps.indexOf('close results') < steps.lastIndexOf('rename'), 'the old file is closed before it is replaced');
+	t.is(steps.filter(step => step === 'open results').length, 2, 'opened again once, after the compaction');
+});
+
+test('an append that fails is said to the caller, and the next one opens the file again', t => {
+	const home = temporaryHome();
+	let failing = false;
+	const {fs, steps} = recordingFs(home, () => failing);
+	const kept = relayResultsMemory(home, () => 1000, 1000, fs);
+	const results = new RelayResults(keepMs, 10, kept.memory);
+	kept.load(results);
+	results.remember('req-00000051', '{"n":1}', 1000);
+	failing = true;
+	t.throws(() => {
+		results.remember('req-00000052', '{"n":2}', 1000);
+	}, {message: /ENOSPC/});
+	failing = false;
+	results.remember('req-00000053', '{"n":3}', 1000);
+	t.is(steps.filter(step => step === 'open results').length, 2);
+	const again = new RelayResults(keepMs);
+	t.deepEqual(relayResultsMemory(home, () => 1000).load(again), {kept: 2});
 });
 
 const damagedCases: Array<{name: string; text: string; kept: number; problem: (path: string) => string}> = [
