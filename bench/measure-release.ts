@@ -13,6 +13,7 @@ import {createInterface} from 'node:readline';
 import {stopChild, trackChild} from './cleanup.js';
 import {loadIssuer, mintAgent} from './fleet.js';
 import {repoRoot, rssKiB} from './hosts.js';
+import {controllerCli} from './ours.js';
 import {median, runTimed, sleep} from './processes.js';
 import type {Report} from './report.js';
 import {mebibytes, ratio, seconds} from './table.js';
@@ -32,7 +33,8 @@ export async function measureRelease(report: Report, options: {controllerHome: s
 
 	const oneShots: Launch[] = [
 		{label: 'single executable', command: executable('xi-exec'), args: []},
-		{label: `node ${process.versions.node} dist/source/cli.js`, command: process.execPath, args: [join(repoRoot, 'dist/source/cli.js')]},
+		// The installed bin (package.json), not tsc's ES module entry, which nothing starts any more.
+		{label: `node ${process.versions.node} dist/source/cli.cjs`, command: process.execPath, args: [controllerCli]},
 		...(existsSync(embeddedNode) ? [{label: 'embedded Node, bundle, no code cache', command: embeddedNode, args: [join(release, 'xi-exec.cjs')]}] : []),
 	];
 	const runs = Math.max(options.runs, 5);
@@ -51,7 +53,7 @@ export async function measureRelease(report: Report, options: {controllerHome: s
 
 	const executableTime = median(times[0]!);
 	report.rows.push(
-		{measure: 'one-shot: single executable (ca fingerprint)', value: seconds(executableTime), ratio: `${ratio(executableTime / median(times[1]!))} node dist`, target: 'faster than node dist', verdict: executableTime <= median(times[1]!) ? 'met' : 'MISSED'},
+		{measure: 'one-shot: single executable (ca fingerprint)', value: seconds(executableTime), ratio: `${ratio(executableTime / median(times[1]!))} node dist (the bin)`, target: 'faster than node dist', verdict: executableTime <= median(times[1]!) ? 'met' : 'MISSED'},
 		...oneShots.slice(1).map((launch, index) => ({measure: `one-shot: ${launch.label}`, value: seconds(median(times[index + 1]!))})),
 	);
 
