@@ -15,31 +15,22 @@ import type {RunPlan} from '../run/plan.js';
 import {authenticateActor, claimApproved, findRequest, requestApproval, waitForDecision, withdrawApproval, type ActionSource, type ApprovalPorts} from './approvals.js';
 import {approvalClaim} from './confirm.js';
 import {declaresConfirm} from './plan-binding.js';
-import {readApprovalPolicy} from './read-policy.js';
+import type {GatedPlan, GateOptions} from './gate.js';
+import type {ApprovalPolicy} from './policy.js';
 import {isWithdrawn, type ApprovalRequest} from './request.js';
 import {hostAnswers} from './host-answers.js';
 import {approvalRequirement, describeNeeds, matchingRules} from './requirement.js';
 import {resolvePlanHashWith, resolveWithEntries} from './resolve-again.js';
 import {openApprovalStore} from './store.js';
 
-export type GatedPlan = {type: 'run'; plan: RunPlan} | {type: 'wait'; plan: RunPlan; request: ApprovalRequest};
-
-export type GateOptions = {
-	/** An AI agent calls (the MCP face): rules naming "ai" apply. */
-	ai?: boolean;
-};
+export {resolveGated, type GatedPlan, type GateOptions} from './gate.js';
 
 function approvalPorts(ports: Pick<PlanPorts, 'paths' | 'audit' | 'now'>): ApprovalPorts {
 	return {store: openApprovalStore(ports.paths.home, ports.audit()), audit: ports.audit(), now: ports.now ?? (() => new Date())};
 }
 
-/** Resolves the request; a plan the approvals policy names waits for approval instead of running. A dry run never waits. */
-export async function resolveGated(ports: PlanPorts, request: RunRequest, options: GateOptions = {}): Promise<GatedPlan> {
-	const policy = readApprovalPolicy(ports.paths.home);
-	if (policy.rules.length === 0 || request.dryRun) {
-		return {type: 'run', plan: await resolvePlan(ports, request)};
-	}
-
+/** resolveGated's path when the approvals policy has rules (gate.ts loads this module only then). */
+export async function resolveUnderPolicy(ports: PlanPorts, request: RunRequest, policy: ApprovalPolicy, options: GateOptions = {}): Promise<GatedPlan> {
 	// An AI caller cannot confirm a `confirm` script itself: resolved as if confirmed, it waits for
 	// the approvers a rule names, and without such a rule it is resolved again as asked (and refused).
 	const ai = options.ai === true || request.aiCaller === true;

@@ -21,7 +21,7 @@
  * number) the request id, seq and log id follow in that element.
  */
 import type {AuditRecord} from './record.js';
-import {openChannel, type Channel} from './syslog-channel.js';
+import type {Channel} from './syslog-channel.js';
 import {formatSyslog, type SyslogTarget} from './syslog-format.js';
 import {Backoff, SyslogQueue, type DroppedCounts} from './syslog-queue.js';
 import type {DropReason, Spool} from './syslog-spool.js';
@@ -203,11 +203,17 @@ class Forwarder {
 		}
 
 		this.connecting = true;
-		openChannel(this.target, open => {
-			this.connected(open);
-		}, error => {
-			this.broken(error);
-		}, this.closing);
+		// The sockets' code (node:dgram among it) loads with the first connection, not with every
+		// process that opens an audit log: a one-shot run with no syslog configured never needs it.
+		void import('./syslog-channel.js').then(({openChannel}) => {
+			openChannel(this.target, open => {
+				this.connected(open);
+			}, error => {
+				this.broken(error);
+			}, this.closing);
+		}, (error: unknown) => {
+			this.broken(error as Error);
+		});
 	}
 
 	private connected(open: Channel): void {

@@ -1,5 +1,4 @@
 /** The run-control flags of `xi-exec run`, checked together so every bad value is named. */
-import {createInterface} from 'node:readline/promises';
 import {XiError} from '../errors.js';
 import {parseAmount} from '../run/rollout.js';
 import {findRun} from '../history/run-store.js';
@@ -103,6 +102,8 @@ async function askYesNo(question: string): Promise<boolean> {
 }
 
 async function askLine(question: string): Promise<string> {
+	// Loaded only when a question is asked: most runs ask none.
+	const {createInterface} = await import('node:readline/promises');
 	const prompt = createInterface({input: process.stdin, output: process.stderr});
 	try {
 		return await prompt.question(question);

@@ -6,13 +6,11 @@ import {createRunConnections, type RunConnections} from '../dispatch/held-connec
 import type {RunEvent} from '../run/events.js';
 import {executePlan, type RunOutcome} from '../core/run-execute.js';
 import {checkRunInput, type PlanPorts, type RolloutInput} from '../core/run-plan.js';
-import {claimForRun, resolveGated, waitThenClaim, type GatedPlan} from '../approvals/gated-run.js';
+import {resolveGated, type GatedPlan} from '../approvals/gate.js';
 import {errorCodes} from '../errors.js';
-import {approvalLines, waitingLine} from '../approvals/approval-text.js';
 import {safeJson} from '../output/visible.js';
 import type {ApprovalClaim} from '../protocol/frames.js';
 import type {RunPlan} from '../run/plan.js';
-import {approvalDocument} from './approvals.js';
 import {findRun, historyDirectory} from '../history/run-store.js';
 import type {RunStatus} from '../protocol/frames.js';
 import {loadControllerCredentials, openControllerRegistry, type ControllerPaths, type TlsCredentials} from '../home.js';
@@ -254,12 +252,14 @@ async function runAttempt(planPorts: PlanPorts & {connections: RunConnections}, 
  * left waiting (--no-wait: exit 3) or waited for, then claimed; or, with --approved ID, claimed.
  */
 async function approvedPlan(ports: PlanPorts, gated: GatedPlan | undefined, input: RunInput, io: CommandIo): Promise<{plan: RunPlan; approval?: ApprovalClaim} | number> {
-	if (!gated) {
-		return claimForRun(ports, input.approved!, input.token);
+	if (gated?.type === 'run') {
+		return {plan: gated.plan};
 	}
 
-	if (gated.type === 'run') {
-		return {plan: gated.plan};
+	// The approval code loads only for a run that needs or carries an approval.
+	const [{claimForRun, waitThenClaim}, {approvalLines, waitingLine}, {approvalDocument}] = await Promise.all([import('../approvals/gated-run.js'), import('../approvals/approval-text.js'), import('./approvals.js')]);
+	if (!gated) {
+		return claimForRun(ports, input.approved!, input.token);
 	}
 
 	const {request} = gated;

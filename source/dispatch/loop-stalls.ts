@@ -10,7 +10,11 @@
  * fires; lateness is stall. `ownNow()` also counts the stall still under way, so a timer that fires
  * right after one sees it before the next tick does.
  */
-import {performance} from 'node:perf_hooks';
+
+/** Monotonic milliseconds (process.hrtime: node:perf_hooks is not loaded just for this at every start). */
+function monotonicMs(): number {
+	return Number(process.hrtime.bigint()) / 1e6;
+}
 
 const tickMs = 50;
 
@@ -20,21 +24,21 @@ let waiting = 0;
 let ticker: NodeJS.Timeout | undefined;
 
 function tick(): void {
-	const now = performance.now();
+	const now = monotonicMs();
 	stalledMs += Math.max(0, now - lastTick - tickMs);
 	lastTick = now;
 }
 
 /** Milliseconds of the loop's own time so far: only differences of two readings mean anything. */
 export function ownNow(): number {
-	const now = performance.now();
+	const now = monotonicMs();
 	return now - stalledMs - (ticker ? Math.max(0, now - lastTick - tickMs) : 0);
 }
 
 /** Counts stalls until the returned function is called (nested users share one timer). */
 function watchStalls(): () => void {
 	if (waiting++ === 0) {
-		lastTick = performance.now();
+		lastTick = monotonicMs();
 		ticker = setInterval(tick, tickMs);
 		ticker.unref();
 	}

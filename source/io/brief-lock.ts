@@ -13,7 +13,6 @@
  * between `minWaitMs` and `maxWaitMs`, `retries` times, as the audit log asked proper-lockfile to.
  */
 import {mkdirSync, rmdirSync, statSync} from 'node:fs';
-import {setTimeout as sleep} from 'node:timers/promises';
 
 /** When a lock no process refreshed or released is taken over: the same for every lock of the project. */
 export const lockStaleMs = 10_000;
@@ -48,7 +47,10 @@ export async function withBriefLock<T>(path: string, section: () => T, options: 
 
 		// Up to ~20 s in all by default: twice the staleness, so a holder killed outright is outwaited.
 		const [min, max] = [options.minWaitMs ?? 5, options.maxWaitMs ?? 100];
-		await sleep(Math.min(max, min * (1 + Math.random()) * (1.5 ** Math.min(attempt, 10))));
+		// A plain timer: node:timers/promises would be one more module loaded at every start.
+		await new Promise(resolve => {
+			setTimeout(resolve, Math.min(max, min * (1 + Math.random()) * (1.5 ** Math.min(attempt, 10))));
+		});
 	}
 }
 

@@ -11,8 +11,8 @@
  * read() returns as immutable (a change goes through update(), which always reads the file anew
  * under the lock).
  */
-import {statSync} from 'node:fs';
-import {readFile} from 'node:fs/promises';
+import {readFile, statSync} from 'node:fs';
+import {promisify} from 'node:util';
 import {Low, type Adapter} from 'lowdb';
 import {XiError} from '../errors.js';
 import {existsSync, writeFileAtomic} from './files.js';
@@ -24,12 +24,15 @@ export type LockedJsonStore<T> = {
 	update: (change: (data: T) => T | Promise<T>) => Promise<T>;
 };
 
+/** node:fs's own readFile: node:fs/promises would be one more module loaded at every start. */
+const readText = promisify(readFile);
+
 class AtomicJsonFile<T> implements Adapter<T> {
 	constructor(private readonly path: string, private readonly mode: number) {}
 
 	async read(): Promise<T | null> {
 		try {
-			return JSON.parse(await readFile(this.path, 'utf8')) as T;
+			return JSON.parse(await readText(this.path, 'utf8')) as T;
 		} catch (error) {
 			if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
 				return null;

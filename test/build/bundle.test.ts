@@ -11,16 +11,16 @@ import {existsSync, readdirSync, readFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {promisify} from 'node:util';
 import test from 'ava';
-import {controllerCli, createController, enrolAgent, fixtures, freePort, repoRoot, startAgent, temporaryDirectory} from '../helpers/fleet.js';
+import {controllerCli, createController, enrolAgent, fixtures, freePort, installScript, repoRoot, startAgent, temporaryDirectory} from '../helpers/fleet.js';
 
 const run = promisify(execFile);
 const heavy = /node_modules\/(ink|react|@alcalzone|ink-spinner|fastify|@fastify|@modelcontextprotocol|@nats-io|@peculiar|reflect-metadata|prom-client|ajv|execa|yaml)\//;
 
-async function importsOf(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{urls: string[]; stdout: string; stderr: string}> {
+async function importsOf(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{urls: string[]; builtins: string[]; stdout: string; stderr: string}> {
 	const record = join(temporaryDirectory(), 'imports');
 	const finished = await run(process.execPath, ['--import', join(fixtures, 'record-imports.mjs'), controllerCli, ...args], {env: {...process.env, ...env, XI_TEST_IMPORTS: record}}).catch((error: {stdout: string; stderr: string}) => error);
 	const urls = existsSync(record) ? readFileSync(record, 'utf8').trim().split('\n') : [];
-	return {urls: urls.filter(url => !url.startsWith('node:') && !url.includes('/test/fixtures/')), stdout: finished.stdout, stderr: finished.stderr};
+	return {urls: urls.filter(url => !url.startsWith('node:') && !url.includes('/test/fixtures/')), builtins: urls.filter(url => url.startsWith('node:')), stdout: finished.stdout, stderr: finished.stderr};
 }
 
 const files = (urls: readonly string[]) => urls.map(url => url.replace(`file://${repoRoot}`, ''));
@@ -43,6 +43,17 @@ test('`xi-exec run` loads its chunks and a few small packages: nothing of the co
 	t.deepEqual(loaded.filter(file => file.startsWith('dist/') && !/^dist\/source\/(cli\.c?js|chunks\/)/.test(file)), []);
 	// A handful of files, not one per combination of importers (esbuild cut the same code into 54).
 	t.true(new Set(loaded.filter(file => file.startsWith('dist/'))).size <= 6, loaded.join('\n'));
+});
+
+test('a one-shot run on a controller without approvals or syslog loads neither\'s code, nor the builtins only they or a question need', async t => {
+	const home = await createController();
+	const agent = await enrolAgent(home, {name: 'web1', port: freePort(), scripts: {hello: installScript('hello', '#!/bin/sh\necho "hello $*"\n')}});
+	const running = await startAgent(agent);
+	t.teardown(async () => running.stop());
+	const {urls, builtins, stdout, stderr} = await importsOf(['run', 'hello', '--on', 'web1', '--home', home, '--', 'there']);
+	t.regex(stdout, /hello there/, stderr);
+	t.deepEqual(files(urls).filter(file => /chunks\/(gated-run|approvals|approval-text|syslog-channel)-/.test(file)), []);
+	t.deepEqual(builtins.filter(name => /^node:(dgram|readline|perf_hooks|fs\/promises|timers\/promises)/.test(name)), []);
 });
 
 test('an idle `xi-exec-agent start` loads a handful of the bundle\'s files', async t => {
