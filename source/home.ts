@@ -79,9 +79,16 @@ export function requireInitialised(paths: ControllerPaths): void {
 // The PEM material a TLS client or server needs lives in pki/; re-exported for the tests and the bench.
 export type {TlsCredentials} from './pki/credentials.js';
 
-export function loadControllerCredentials(paths: ControllerPaths): TlsCredentials {
+/**
+ * `read`: the same three files as this process read them moments ago (a one-shot's early dial,
+ * cli/early-dial.ts), used as they are unless a rotation is finished now, which changes them.
+ */
+export function loadControllerCredentials(paths: ControllerPaths, read?: TlsCredentials): TlsCredentials {
 	requireInitialised(paths);
-	finishInterruptedRotation(paths);
+	if (!finishInterruptedRotation(paths) && read) {
+		return read;
+	}
+
 	return {
 		key: readTextFile(paths.controllerKey, 'the controller key'),
 		cert: readTextFile(paths.controllerCert, 'the controller certificate'),
@@ -154,12 +161,16 @@ export async function protectCaKey(paths: ControllerPaths, passphrase: string, b
 }
 
 /** Finishes a rotation's completion that a crash interrupted (the key was moved, the certificate was not). */
-function finishInterruptedRotation(paths: ControllerPaths): void {
+/** Whether it finished one (the controller certificate changed). */
+function finishInterruptedRotation(paths: ControllerPaths): boolean {
 	if (existsSync(paths.nextControllerCert) && !existsSync(paths.nextControllerKey)) {
 		renameDurable(paths.nextControllerCert, paths.controllerCert);
 		rmSync(paths.rotation, {force: true});
 		syncDirectory(dirname(paths.rotation));
+		return true;
 	}
+
+	return false;
 }
 
 export function openControllerRegistry(paths: ControllerPaths): RegistryStore {

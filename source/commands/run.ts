@@ -68,7 +68,8 @@ export async function runCommand(paths: ControllerPaths, input: RunInput, io: Co
 		checkRunInput(input.script, input.args);
 	}
 
-	const credentials = loadControllerCredentials(paths);
+	// Read once: the early dial read them already (and its TLS context is then the run's).
+	const credentials = loadControllerCredentials(paths, early?.credentials);
 	const registryStore = openControllerRegistry(paths);
 	const caller = defaultCaller();
 	let audit: AuditLog | undefined;

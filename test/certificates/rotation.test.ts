@@ -54,3 +54,16 @@ test('an agent paired again while a rotation is pending is asked again; a renewa
 	t.deepEqual(pendingAgents(announced, [{...web1, pairedAt: '2026-02-01T00:00:00.000Z'}, web2]), ['web1']);
 	t.deepEqual(pendingAgents(announced, [web1, web2, {name: 'web3', pairedAt: '2026-02-01T00:00:00.000Z'}]), ['web3'], 'a newly paired agent gets the serial at its first contact');
 });
+
+test('credentials read moments ago (a one-shot\'s early dial) are used as they are, unless a rotation is finished now: then read anew', async t => {
+	const {paths, state} = await rotating();
+	const before = loadControllerCredentials(paths);
+	const early = {...before};
+	t.is(loadControllerCredentials(paths, early), early, 'the same files, not read again');
+	renameSync(paths.nextControllerKey, paths.controllerKey);
+	const after = loadControllerCredentials(paths, early);
+	t.not(after, early);
+	t.not(after.cert, before.cert);
+	t.deepEqual(after, loadControllerCredentials(paths));
+	t.is(currentControllerSerial(paths), state.serial);
+});
