@@ -141,6 +141,8 @@ else
 fi
 
 executable="$bindir/$service"
+# The agent's OpenSSL configuration (services/openssl-agent.cnf): its service names it in OPENSSL_CONF.
+openssl_conf=$([ "$role" = agent ] && echo /etc/xi-exec-agent.openssl.cnf || echo)
 case $init in
 	systemd) unit=/etc/systemd/system/$service.service; unit_source="$here/services/systemd/$service.service" ;;
 	openrc) unit=/etc/init.d/$service; unit_source="$here/services/openrc/$service" ;;
@@ -206,6 +208,7 @@ if [ "$action" != install ]; then
 	disable_service
 	[ ! -e "$root$unit" ] || act rm -f "$root$unit"
 	[ ! -e "$root$executable" ] || act rm -f "$root$executable"
+	[ -z "$openssl_conf" ] || [ ! -e "$root$openssl_conf" ] || act rm -f "$root$openssl_conf"
 	if [ "$init" = systemd ] && init_running; then
 		act systemctl daemon-reload
 	fi
@@ -267,6 +270,7 @@ fi
 
 [ -f "$artefact" ] || need "$(basename "$artefact") beside install.sh (run install.sh from the release directory)"
 [ -f "$unit_source" ] || need "services/${unit_source#"$here/services/"} beside install.sh (run install.sh from the release directory)"
+[ -z "$openssl_conf" ] || [ -f "$here/services/openssl-agent.cnf" ] || need "services/openssl-agent.cnf beside install.sh (run install.sh from the release directory)"
 
 case $os in
 	alpine) has_inside adduser || need "adduser (busybox)"; has_inside addgroup || need "addgroup (busybox)" ;;
@@ -320,6 +324,13 @@ act mkdir -p "$root$bindir"
 act cp "$artefact" "$root$executable.new"
 act chmod 0755 "$root$executable.new"
 act mv -f "$root$executable.new" "$root$executable"
+
+# The agent's OpenSSL configuration (no TLS session tickets), before the service that names it.
+if [ -n "$openssl_conf" ]; then
+	act cp "$here/services/openssl-agent.cnf" "$root$openssl_conf.new"
+	act chmod 0644 "$root$openssl_conf.new"
+	act mv -f "$root$openssl_conf.new" "$root$openssl_conf"
+fi
 
 # The service, with this system's paths.
 act mkdir -p "$(dirname "$root$unit")"

@@ -30,6 +30,7 @@ const home = 'var/lib/xi-exec-agent';
 const installed = [
 	'etc/systemd/system/multi-user.target.wants/xi-exec-agent.service',
 	'etc/systemd/system/xi-exec-agent.service',
+	'etc/xi-exec-agent.openssl.cnf',
 	'usr/local/bin/xi-exec-agent',
 ];
 
@@ -89,9 +90,12 @@ maybe('the agent installs, pairs, runs a script as its own user, upgrades keepin
 	t.is(statSync(join(root, home)).mode & 0o7777, 0o700);
 	t.is(statSync(join(root, home)).uid, 0);
 	t.is(statSync(join(root, home, 'config.json')).mode & 0o777, 0o600);
-	t.is(statSync(join(root, installed[2]!)).mode & 0o7777, 0o755);
+	t.is(statSync(join(root, installed[3]!)).mode & 0o7777, 0o755);
 	t.regex(readFileSync(join(root, 'etc/passwd'), 'utf8'), /^xi-exec-run:x:\d+:\d+::\/nonexistent:\/usr\/sbin\/nologin$/m);
 	t.is(readFileSync(join(root, installed[1]!), 'utf8'), readFileSync(join(release, 'services/systemd/xi-exec-agent.service'), 'utf8').replaceAll('@BINDIR@', '/usr/local/bin'));
+	// The OpenSSL configuration the unit names (OPENSSL_CONF): no TLS session tickets.
+	t.is(readFileSync(join(root, installed[2]!), 'utf8'), readFileSync(join(release, 'services/openssl-agent.cnf'), 'utf8'));
+	t.is(statSync(join(root, installed[2]!)).mode & 0o7777, 0o644);
 
 	// Pair with a controller on this host, allowlist a script run as xi-exec-run, start, run from the host.
 	const controllerHome = join(temporaryDirectory('xi-exec-chroot-'), 'controller');
@@ -122,7 +126,7 @@ maybe('the agent installs, pairs, runs a script as its own user, upgrades keepin
 	const beforeRemoval = filesIn(root);
 	const keptHome = homeContents(root);
 
-	// --uninstall: exactly the program, the unit and its link go; the home and the user stay.
+	// --uninstall: exactly the program, the unit and its link, and the OpenSSL configuration go; the home and the user stay.
 	const uninstall = await installInside(root, ['--agent', '--uninstall']);
 	t.is(uninstall.code, 0, uninstall.stdout + uninstall.stderr);
 	t.regex(uninstall.stdout, /Kept \/var\/lib\/xi-exec-agent \(pairing, audit log, allowlist\) and the user xi-exec-run/);

@@ -61,7 +61,7 @@ test('systemd-analyze verify says nothing about either unit, as install.sh write
 
 test('the agent unit delegates its cgroup, restarts on failure and stops with SIGTERM to the agent alone', t => {
 	const unit = readFileSync(join(packaging, 'services/systemd/xi-exec-agent.service'), 'utf8');
-	for (const line of ['Delegate=yes', 'Restart=on-failure', 'KillMode=mixed', 'KillSignal=SIGTERM', 'ExecStart=@BINDIR@/xi-exec-agent start', 'Environment=XI_EXEC_AGENT_HOME=/var/lib/xi-exec-agent']) {
+	for (const line of ['Delegate=yes', 'Restart=on-failure', 'KillMode=mixed', 'KillSignal=SIGTERM', 'ExecStart=@BINDIR@/xi-exec-agent start', 'Environment=XI_EXEC_AGENT_HOME=/var/lib/xi-exec-agent', 'Environment=OPENSSL_CONF=/etc/xi-exec-agent.openssl.cnf']) {
 		t.regex(unit, new RegExp(`^${line.replaceAll(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
 	}
 
@@ -70,6 +70,16 @@ test('the agent unit delegates its cgroup, restarts on failure and stops with SI
 	t.regex(controller, /^User=xi-exec$/m);
 	t.regex(controller, /^ExecStart=@BINDIR@\/xi-exec serve --listen @LISTEN@$/m);
 	t.regex(controller, /^NoNewPrivileges=yes$/m);
+});
+
+test('every agent service names the OpenSSL configuration install.sh writes, which sets NumTickets = 0 where Node reads it', t => {
+	const conf = '/etc/xi-exec-agent.openssl.cnf';
+	t.regex(readFileSync(join(packaging, 'install.sh'), 'utf8'), new RegExp(`^openssl_conf=\\$\\(\\[ "\\$role" = agent \\] && echo ${conf.replaceAll('.', '\\.')} `, 'm'));
+	t.regex(readFileSync(join(packaging, 'services/openrc/xi-exec-agent'), 'utf8'), new RegExp(`^export OPENSSL_CONF=${conf}$`, 'm'));
+	t.regex(readFileSync(join(packaging, 'services/procd/xi-exec-agent'), 'utf8'), new RegExp(`^\\tprocd_set_param env XI_EXEC_AGENT_HOME=/var/lib/xi-exec-agent OPENSSL_CONF=${conf}$`, 'm'));
+	const cnf = readFileSync(join(packaging, 'services/openssl-agent.cnf'), 'utf8');
+	t.regex(cnf, /^nodejs_conf = nodejs_init$/m);
+	t.regex(cnf, /^\[tls_defaults\]\nNumTickets = 0$/m);
 });
 
 test('shellcheck -s sh passes install.sh, the OpenRC and procd scripts and the images\' entry point', t => {

@@ -9,7 +9,7 @@
 import {execFileSync, spawnSync} from 'node:child_process';
 import {closeSync, openSync, readSync, readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
-import {agentCli, freePort, installFixture, temporaryDirectory} from '../helpers/fleet.js';
+import {agentCli, controllerCredentials, freePort, installFixture, rawExchange, requestLine, temporaryDirectory} from '../helpers/fleet.js';
 import {pair, run, start, succeed, type Program} from './programs.js';
 import {gate} from './gate.js';
 import {releaseDirectory, version} from './release.js';
@@ -34,6 +34,7 @@ test('SHA256SUMS covers every file of the release and sha256sum -c verifies it',
 	]);
 	t.deepEqual(listed.filter(file => file!.startsWith('services/')), [
 		'services/openrc/xi-exec', 'services/openrc/xi-exec-agent',
+		'services/openssl-agent.cnf',
 		'services/procd/xi-exec', 'services/procd/xi-exec-agent',
 		'services/systemd/xi-exec-agent.service', 'services/systemd/xi-exec.service',
 	]);
@@ -145,6 +146,33 @@ test('the release\'s reference policy hook (hooks/local-policy.mjs, on this host
 	t.not(denied.code, 0);
 	t.like((JSON.parse(denied.stdout) as {results: unknown[]}).results[0], {status: 'denied', reason: 'denied by rule "never force": "--force" (forbidden: --force)'});
 	t.is((await daemon.stop('SIGTERM')).code, 0);
+});
+
+test('with the OpenSSL configuration its services name (services/openssl-agent.cnf), the single-executable agent sends no TLS session ticket; without it, OpenSSL\'s two', async t => {
+	const directory = temporaryDirectory('xi-exec-tickets-');
+	const controllerHome = join(directory, 'controller');
+	const controller = executable(release, 'xi-exec', {XI_EXEC_HOME: controllerHome});
+	const agent = executable(release, 'xi-exec-agent', {XI_EXEC_AGENT_HOME: join(directory, 'agent')});
+	await succeed(controller, ['init']);
+	const port = freePort();
+	await succeed(agent, ['init', '--name', 'tix1', '--listen', `127.0.0.1:${port}`]);
+	await pair(controller, agent, 'tix1');
+	const tickets = async (env: Record<string, string>) => {
+		const daemon = start({...agent, env: {...agent.env, ...env}}, ['start']);
+		try {
+			await daemon.event('listening');
+			const reply = await rawExchange(port, {...controllerCredentials(controllerHome), send: [requestLine({type: 'describe'})]});
+			t.is(reply.protocol, 'TLSv1.3');
+			t.truthy(reply.frames.find(frame => frame['type'] === 'description'), JSON.stringify(reply.frames).slice(0, 300));
+			return reply.sessions.length;
+		} finally {
+			t.is((await daemon.stop('SIGTERM')).code, 0);
+		}
+	};
+
+	t.is(await tickets({OPENSSL_CONF: join(release, 'services', 'openssl-agent.cnf')}), 0);
+	// The control: the same agent without it (the check can fail).
+	t.is(await tickets({OPENSSL_CONF: join(directory, 'none.cnf')}), 2);
 });
 
 test('the console (Ink and React, imported lazily) renders from the JS bundle', async t => {
