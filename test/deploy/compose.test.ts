@@ -7,7 +7,7 @@
  * names), with its storage, volumes and network definitions under the test's directory.
  */
 import {execFileSync, spawnSync} from 'node:child_process';
-import {copyFileSync, linkSync, mkdirSync, rmSync, writeFileSync} from 'node:fs';
+import {copyFileSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {freePort, temporaryDirectory} from '../helpers/fleet.js';
 import {debianRootCache, debianRootMissing, missingFor, mountsUnder} from './debian-root.js';
@@ -62,7 +62,8 @@ runroot = "${directory}/run"
 function project(directory: string): string {
 	const target = join(directory, 'project');
 	mkdirSync(target);
-	for (const file of ['compose.yaml', 'Dockerfile', '.dockerignore', 'docker-entrypoint.sh', 'xi-exec-linux-x64', 'xi-exec-agent-linux-x64']) {
+	mkdirSync(join(target, 'services'));
+	for (const file of ['compose.yaml', 'Dockerfile', '.dockerignore', 'docker-entrypoint.sh', 'xi-exec-linux-x64', 'xi-exec-agent-linux-x64', 'services/openssl-agent.cnf']) {
 		try {
 			linkSync(join(release, file), join(target, file));
 		} catch {
@@ -154,6 +155,13 @@ test('up builds both images on it and starts them; pairing as compose.yaml says;
 	await waitFor('agent1 to start', () => logs('agent1').includes('"event":"listening"'));
 	await succeed(agent, ['allow', 'id', '/usr/bin/id', '--run-as', 'xi-exec-run', '--description', 'who runs scripts']);
 	await runId(t);
+	// The agent's process runs with the release's OpenSSL configuration (no TLS session tickets:
+	// single-executable.test.ts counts them with and without it).
+	const conf = '/etc/xi-exec-agent.openssl.cnf';
+	const agentProcess = podman('exec', container('agent1'), 'sh', '-c', 'for p in /proc/[0-9]*; do [ "$(readlink "$p/exe")" = /usr/local/bin/xi-exec-agent ] && tr "\\0" "\\n" < "$p/environ"; done; cat ' + conf);
+	t.is(agentProcess.status, 0, agentProcess.stderr);
+	t.regex(agentProcess.stdout, new RegExp(`^OPENSSL_CONF=${conf.replaceAll('.', '\\.')}$`, 'm'));
+	t.true(agentProcess.stdout.endsWith(readFileSync(join(release, 'services', 'openssl-agent.cnf'), 'utf8')));
 });
 
 test('down keeps the named volumes; up --build makes new containers on them, still paired', async t => {

@@ -72,11 +72,15 @@ test('the agent unit delegates its cgroup, restarts on failure and stops with SI
 	t.regex(controller, /^NoNewPrivileges=yes$/m);
 });
 
-test('every agent service names the OpenSSL configuration install.sh writes, which sets NumTickets = 0 where Node reads it', t => {
+test('every agent service and the Compose agent image name the OpenSSL configuration install.sh writes, which sets NumTickets = 0 where Node reads it', t => {
 	const conf = '/etc/xi-exec-agent.openssl.cnf';
 	t.regex(readFileSync(join(packaging, 'install.sh'), 'utf8'), new RegExp(`^openssl_conf=\\$\\(\\[ "\\$role" = agent \\] && echo ${conf.replaceAll('.', '\\.')} `, 'm'));
 	t.regex(readFileSync(join(packaging, 'services/openrc/xi-exec-agent'), 'utf8'), new RegExp(`^export OPENSSL_CONF=${conf}$`, 'm'));
 	t.regex(readFileSync(join(packaging, 'services/procd/xi-exec-agent'), 'utf8'), new RegExp(`^\\tprocd_set_param env XI_EXEC_AGENT_HOME=/var/lib/xi-exec-agent OPENSSL_CONF=${conf}$`, 'm'));
+	const dockerfile = readFileSync(join(packaging, 'compose/Dockerfile'), 'utf8');
+	t.regex(dockerfile, new RegExp(`^COPY services/openssl-agent\\.cnf ${conf}$`, 'm'));
+	t.regex(dockerfile, new RegExp(`^ENV XI_EXEC_AGENT_HOME=/var/lib/xi-exec-agent OPENSSL_CONF=${conf}$`, 'm'));
+	t.regex(readFileSync(join(packaging, 'compose/dockerignore'), 'utf8'), /^!services\/openssl-agent\.cnf$/m);
 	const cnf = readFileSync(join(packaging, 'services/openssl-agent.cnf'), 'utf8');
 	t.regex(cnf, /^nodejs_conf = nodejs_init$/m);
 	t.regex(cnf, /^\[tls_defaults\]\nNumTickets = 0$/m);
