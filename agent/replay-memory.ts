@@ -6,9 +6,10 @@
  * against 168 µs per append, measured). Bounded: when the file holds twice the ids still
  * remembered (and at least `compactAfter` lines), it is rewritten with only those (temp file,
  * fsync, rename), so it never holds more than about two freshness windows. A torn last line (a
- * crash mid-append) is skipped when read.
+ * crash mid-append) is skipped when read; a short write (a full disk) is cut off again at once, so
+ * the next id appended does not land on the torn line and become unreadable after a restart.
  */
-import {closeSync, fdatasyncSync, openSync, readFileSync, writeSync} from 'node:fs';
+import {closeSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readFileSync, writeSync} from 'node:fs';
 import {join} from 'node:path';
 import {writeFileAtomic} from '../source/io/files.js';
 import type {ReplayGuard, ReplayMemory} from './replay-guard.js';
@@ -24,14 +25,16 @@ export type ReplayFile = ReplayMemory & {
 	rewrite: (entries: ReadonlyArray<readonly [string, number]>) => void;
 };
 
-export function openReplayFile(path: string): ReplayFile {
+/** `write`: node's writeSync, or a test's that writes short. */
+export function openReplayFile(path: string, write: (fd: number, text: string) => number = writeSync): ReplayFile {
 	const line = (id: string, seenAt: number) => `${seenAt} ${id}\n`;
-	// Held open between appends (an open and a close per request cost more than the write); opened
-	// again after a rewrite (a new file under the name) or a failed append.
-	let held: number | undefined;
+	// Held open between appends (an open and a close per request cost more than the write), with
+	// the file's size as this process appended to it; opened again after a rewrite (a new file
+	// under the name) or a failed append.
+	let held: {fd: number; size: number} | undefined;
 	const release = () => {
 		if (held !== undefined) {
-			closeSync(held);
+			closeSync(held.fd);
 			held = undefined;
 		}
 	};
@@ -39,13 +42,20 @@ export function openReplayFile(path: string): ReplayFile {
 	return {
 		remember(id, seenAt) {
 			try {
-				held ??= openSync(path, 'a', 0o600);
+				if (held === undefined) {
+					const fd = openSync(path, 'a', 0o600);
+					held = {fd, size: fstatSync(fd).size};
+				}
+
 				const text = line(id, seenAt);
-				if (writeSync(held, text) !== Buffer.byteLength(text)) {
+				const bytes = Buffer.byteLength(text);
+				if (write(held.fd, text) !== bytes) {
+					ftruncateSync(held.fd, held.size);
 					throw new Error('a short write');
 				}
 
-				fdatasyncSync(held);
+				fdatasyncSync(held.fd);
+				held.size += bytes;
 			} catch (error) {
 				release();
 				throw error;

@@ -1,9 +1,9 @@
-import {appendFileSync, mkdtempSync, readFileSync, rmSync, statSync} from 'node:fs';
+import {appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import test from 'ava';
 import {ReplayGuard} from '../../agent/replay-guard.js';
-import {replayMemoryFor, seenRequestsFile} from '../../agent/replay-memory.js';
+import {openReplayFile, replayMemoryFor, seenRequestsFile} from '../../agent/replay-memory.js';
 
 const windowMs = 5 * 60 * 1000;
 const noon = Date.UTC(2026, 0, 15, 12, 0, 0);
@@ -30,6 +30,24 @@ test('a second guard on the same home refuses what the first accepted; the file 
 	second.load(restarted);
 	t.like(restarted.check('msg-0001abcd', noon, noon + 1000), {ok: false, code: 'replayed'});
 	t.deepEqual(lines(directory), [`${noon} msg-0001abcd`], 'rewritten at load: the torn line is gone');
+});
+
+test('a short write (a full disk) is refused and cut off: the next id appended is whole, and still read after a restart', t => {
+	const path = join(home(t), seenRequestsFile);
+	let short = false;
+	const file = openReplayFile(path, (fd, text) => {
+		const written = writeSync(fd, short ? text.slice(0, 5) : text);
+		short = false;
+		return written;
+	});
+	file.remember('msg-0001', noon);
+	short = true;
+	t.throws(() => {
+		file.remember('msg-0002', noon);
+	}, {message: 'a short write'});
+	file.remember('msg-0003', noon + 1);
+	t.is(readFileSync(path, 'utf8'), `${noon} msg-0001\n${noon + 1} msg-0003\n`);
+	t.deepEqual(openReplayFile(path).read(), [['msg-0001', noon], ['msg-0003', noon + 1]]);
 });
 
 test('bounded: loading forgets ids older than twice the window, and the file is compacted as it grows', t => {
