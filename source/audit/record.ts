@@ -5,7 +5,7 @@
  * its own (`hash`, SHA-256 over the canonical record without `hash`, with a domain prefix). Pure.
  */
 import {createHash} from 'node:crypto';
-import canonicalize from 'canonicalize';
+import {canonicalJson} from '../protocol/canonical-json.js';
 
 export const auditFormat = 1;
 export const genesisHash = '0'.repeat(64);
@@ -28,7 +28,7 @@ export type AuditRecord = AuditFields & {
 export type ChainHead = {log: string; seq: number; hash: string};
 
 export function canonical(value: unknown): string {
-	const text = canonicalize(value);
+	const text = canonicalJson(value);
 	if (text === undefined) {
 		throw new TypeError('value cannot be canonicalised');
 	}

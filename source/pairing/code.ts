@@ -17,7 +17,7 @@
  * its own nonce to make them agree: it gets one guess in 10^6 per ceremony the operator approves.
  */
 import {createHash, hkdfSync, timingSafeEqual} from 'node:crypto';
-import canonicalize from 'canonicalize';
+import {canonicalJson} from '../protocol/canonical-json.js';
 
 export const exporterLabel = 'EXPORTER-xi-exec-pairing-v1';
 export const nonceBytes = 32;
@@ -44,7 +44,7 @@ export function sha256Hex(data: string | Uint8Array): string {
 }
 
 export function transcriptHash(fields: TranscriptFields): Buffer {
-	return createHash('sha256').update('xi-exec pairing transcript v1\n').update(canonicalize(fields)!).digest();
+	return createHash('sha256').update('xi-exec pairing transcript v1\n').update(canonicalJson(fields)!).digest();
 }
 
 export function commitment(transcript: Buffer, agentNonce: Buffer): string {

@@ -1,9 +1,10 @@
 /**
  * Canonical JSON (RFC 8785, JCS), exactly as the `canonicalize` package writes it, about three
  * times faster on the relay's envelopes: a copy of the value with every object's keys in sorted
- * order, written by the native JSON.stringify. That writes strings and numbers as the package does
- * (the package calls JSON.stringify on each one) and keys in the copy's order, which is the
- * package's order (Object.keys sorted by UTF-16 code units) unless a key is an array index (an
+ * order, written by the native JSON.stringify. Every canonical text of the project is written
+ * here: audit records, pairing transcripts, sealed arguments, relay envelopes. JSON.stringify
+ * writes strings and numbers as the package does (the package calls JSON.stringify on each one)
+ * and keys in the copy's order, which is the package's order (Object.keys sorted by UTF-16 code units) unless a key is an array index (an
  * object puts those first, in numeric order) or `__proto__`. Whatever the copy cannot stand for
  * exactly is left to the package, so that even then the bytes, or the error, are the package's:
  * such a key, a number that is not finite, a value with `toJSON`, a function, a bigint, and a

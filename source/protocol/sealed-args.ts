@@ -16,7 +16,7 @@
  * values' lengths are not hidden: the ciphertext is as long as the values' JSON). Pure (node:crypto only).
  */
 import {createCipheriv, createDecipheriv, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, randomBytes, type KeyObject} from 'node:crypto';
-import canonicalize from 'canonicalize';
+import {canonicalJson} from './canonical-json.js';
 import {safeJsonParse} from './safe-json.js';
 
 export type SealedArgs = {
@@ -36,7 +36,7 @@ const label = 'xi-exec sealed args v1\n';
 const tagBytes = 16;
 
 function aad(binding: SealBinding, positions: readonly number[]): Buffer {
-	return Buffer.from(label + canonicalize({agent: binding.agent, id: binding.id, nonce: binding.nonce, positions})!);
+	return Buffer.from(label + canonicalJson({agent: binding.agent, id: binding.id, nonce: binding.nonce, positions})!);
 }
 
 function contentKey(shared: Buffer, ephemeralDer: Buffer, recipient: KeyObject): Buffer {
