@@ -5,11 +5,20 @@
  * have built, with each file named by the descriptor the child inherits (`/proc/self/fd/N`)
  * rather than by its path. Pure.
  *
- * The kernel's rules (fs/binfmt_script.c): the first line, at most 256 bytes, after `#!` and
- * optional blanks, is the interpreter up to the first blank, then at most one argument (the rest
- * of the line, trimmed, blanks inside kept); the interpreter gets `[interpreter, argument?,
- * script, ...the script's own arguments]`, and may itself be a script (we allow four levels, as
- * the kernel does).
+ * The kernel's rules (fs/binfmt_script.c, Linux 5.1 and later), followed here byte for byte: it
+ * reads the first 256 bytes (BINPRM_BUF_SIZE), zero-padded past the end of a shorter file. The
+ * line ends at the first newline among them; with none, at byte 255 (and the kernel refuses the
+ * file if no blank or NUL follows the interpreter there: it will not run a cut-off interpreter
+ * path, though it cuts the argument). Spaces and tabs, and only those, are dropped from the end
+ * of the line: a carriage return is kept (a CRLF file names `/bin/sh\r`, which the kernel looks
+ * for and does not find). After `#!` and optional blanks comes the interpreter, up to the first
+ * blank or NUL, then at most one argument: the rest after the blanks, blanks inside kept, up to a
+ * NUL. The interpreter gets `[interpreter, argument?, script, ...the script's own arguments]`,
+ * and may itself be a script (we allow four levels, as the kernel does).
+ *
+ * Where the agent would have to guess, it refuses instead: a line longer than 255 bytes (the
+ * kernel runs some of these with the argument cut), a NUL in the line (the kernel stops there; a
+ * reader of the file does not), a carriage return or other control character anywhere in it.
  *
  * The kernel takes the line as bytes; the agent walks to the interpreter by a string that node
  * writes out as UTF-8 again. So the line must be strict UTF-8 (read as latin1, `#!/opt/café/sh`
@@ -38,31 +47,67 @@ export function readHeader(bytes: Uint8Array): Header {
 		return {kind: 'unknown', reason: 'neither an ELF executable nor a #! script'};
 	}
 
-	const head = bytes.subarray(0, headerBytes);
-	const end = head.indexOf(0x0A);
-	if (end === -1 && bytes.length >= headerBytes) {
-		return {kind: 'unknown', reason: `its #! line is longer than ${headerBytes - 1} bytes`};
+	const lineBytes = kernelLine(bytes);
+	if (typeof lineBytes === 'string') {
+		return {kind: 'unknown', reason: lineBytes};
 	}
 
-	const text = strictUtf8(head.subarray(2, end === -1 ? undefined : end));
+	const text = strictUtf8(lineBytes);
 	if (text === undefined) {
 		return {kind: 'unknown', reason: 'a script whose #! line is not UTF-8, so the interpreter the agent would check is not the one the kernel would run; write the line in UTF-8'};
 	}
 
-	const line = text.replace(/^[ \t]+/, '').replace(/[ \t\r]+$/, '');
+	const line = text.replace(/^[ \t]+/, '');
+	const split = /[ \t]/.exec(line);
+	const interpreter = split ? line.slice(0, split.index) : line;
+	// Present whenever a blank follows the interpreter: empty, or ending in blanks, only in a file that ends without a newline (as the kernel passes it).
+	const argument = split ? line.slice(split.index).replace(/^[ \t]+/, '') : undefined;
+	if (line.endsWith('\r')) {
+		const kept = argument === undefined ? `look for the interpreter ${JSON.stringify(interpreter)}` : `give ${interpreter} the argument ${JSON.stringify(argument)}`;
+		return {kind: 'unknown', reason: `a script whose #! line ends in a carriage return (a CRLF line ending), which the kernel keeps: it would ${kept}; end the line with a newline alone (dos2unix)`};
+	}
+
 	const control = [...line].find(character => character !== '\t' && hasControl(character));
 	if (control !== undefined) {
 		return {kind: 'unknown', reason: `a script whose #! line holds a control character (U+${control.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}); write the line without one`};
 	}
 
-	const split = /[ \t]/.exec(line);
-	const interpreter = split ? line.slice(0, split.index) : line;
-	const argument = split ? line.slice(split.index).replace(/^[ \t]+/, '') : '';
 	if (interpreter === '') {
 		return {kind: 'unknown', reason: 'its #! line names no interpreter'};
 	}
 
-	return {kind: 'script', interpreter, ...(argument === '' ? {} : {argument})};
+	return {kind: 'script', interpreter, ...(argument === undefined ? {} : {argument})};
+}
+
+const isBlank = (byte: number | undefined) => byte === 0x20 || byte === 0x09;
+
+/**
+ * The bytes after `#!` that binfmt_script takes as the line, or why the agent will not take them:
+ * the first 256 bytes, zero-padded; up to the newline, or with none to byte 255; trailing spaces
+ * and tabs dropped (nothing else); then up to the first NUL, which past a short file's end is the
+ * padding (so a file that ends without a newline keeps its trailing blanks, unless it is 255 bytes
+ * long).
+ */
+function kernelLine(bytes: Uint8Array): Uint8Array | string {
+	const buffer = new Uint8Array(headerBytes);
+	buffer.set(bytes.subarray(0, headerBytes));
+	const newline = buffer.indexOf(0x0A);
+	if (newline === -1 && bytes.length >= headerBytes) {
+		return `its #! line is longer than ${headerBytes - 1} bytes`;
+	}
+
+	if (bytes.subarray(2, newline === -1 ? undefined : newline).includes(0)) {
+		return 'a script whose #! line holds a NUL byte, where the kernel stops reading the interpreter or its argument; write the line without one';
+	}
+
+	let end = newline === -1 ? headerBytes - 1 : newline;
+	while (end > 2 && isBlank(buffer[end - 1])) {
+		end--;
+	}
+
+	const line = buffer.subarray(2, end);
+	const nul = line.indexOf(0);
+	return nul === -1 ? line : line.subarray(0, nul);
 }
 
 const utf8 = new TextDecoder('utf-8', {fatal: true, ignoreBOM: true});

@@ -8,7 +8,7 @@ const headers = [
 	{title: 'an ELF executable', text: '\u007FELF\u0002\u0001', header: {kind: 'elf'}},
 	{title: 'a plain #! line', text: '#!/bin/sh\necho', header: {kind: 'script', interpreter: '/bin/sh'}},
 	{title: 'blanks after #! and one argument', text: '#! \t/usr/bin/perl -w\n', header: {kind: 'script', interpreter: '/usr/bin/perl', argument: '-w'}},
-	{title: 'the rest of the line is one argument, blanks inside kept', text: '#!/usr/bin/env -S a  b \r\n', header: {kind: 'script', interpreter: '/usr/bin/env', argument: '-S a  b'}},
+	{title: 'the rest of the line is one argument, blanks inside kept', text: '#!/usr/bin/env -S a  b \t\n', header: {kind: 'script', interpreter: '/usr/bin/env', argument: '-S a  b'}},
 	{title: 'no newline in a short file', text: '#!/bin/sh', header: {kind: 'script', interpreter: '/bin/sh'}},
 	{title: 'no interpreter', text: '#!\n', header: {kind: 'unknown', reason: 'its #! line names no interpreter'}},
 	{title: 'a #! line longer than the kernel reads', text: `#!/${'a'.repeat(300)}`, header: {kind: 'unknown', reason: 'its #! line is longer than 255 bytes'}},
