@@ -1,10 +1,23 @@
 /**
- * Whether any process holds a file open for writing, asked of the kernel: execve(2) refuses a
- * file that is open for writing with ETXTBSY, and that check comes before anything else it does
- * with the arguments. So an exec of the file through its descriptor (`/proc/self/fd/N`) with one
- * argument longer than any kernel takes (MAX_ARG_STRLEN is 32 pages: 128 KiB with 4 KiB pages,
- * 2 MiB with arm64's largest, 64 KiB) fails with ETXTBSY when there is a writer, else with E2BIG,
- * in a child that never runs anything.
+ * Whether any process holds a file open for writing, asked of the kernel: execve(2) refuses a file
+ * that is open for writing with ETXTBSY when it opens it (deny_write_access), so the probe is an
+ * exec that reaches that check and then fails before anything runs, in a child that never runs
+ * anything. Two ways, by when the kernel opens the file:
+ *
+ * - `direct` (Linux up to 5.8, and from 6.8, "execve: open the executable file before doing
+ *   anything else"): an exec of `/proc/self/fd/N` with one argument longer than any kernel takes
+ *   (MAX_ARG_STRLEN is 32 pages: 128 KiB with 4 KiB pages, 2 MiB with arm64's largest, 64 KiB)
+ *   fails with ETXTBSY when there is a writer, else with E2BIG. Nothing can run.
+ * - `chain` (Linux 5.9 to 6.7, which copy the arguments before they open the file, so that exec
+ *   fails with E2BIG writer or not): an exec of the first of six `#!` files, each naming the next by
+ *   descriptor and the last naming the script. The kernel opens the script as the sixth interpreter
+ *   (the same check: ETXTBSY) and then refuses to handle it (ELOOP: no deeper than five), so
+ *   neither the script nor its interpreter runs. The six files are unnamed (sealed-copy.ts), made
+ *   once, and held for the agent's life.
+ *
+ * Which one this kernel needs is asked once, of its behaviour rather than its version (distributions
+ * backport): the direct exec of an unnamed file this process holds open for writing fails with
+ * E2BIG only where the arguments come first.
  *
  * Used for the scripts an interpreter reads from their files after the start (sealed-copy.ts
  * scriptSources), just before the start (execute-run.ts, auth-hook.ts): once this says no process
@@ -14,43 +27,52 @@
  * mapping (both hold the file open). It costs a fork of the agent (measured: see README, The
  * allowlist); shell scripts read private copies instead and skip it.
  *
- * The probe is asynchronous (a port, so that a test can hold one open and a spawn helper could
- * answer it): node's spawn() learns of a failed exec before it returns (libuv reads the child's
- * errno from a close-on-exec pipe), but an exec that should fail and did not never holds the
- * event loop while it runs, as spawnSync's did.
+ * The probe is asynchronous (a port, so that a test can hold one open): node's spawn() learns of a
+ * failed exec before it returns (libuv reads the child's errno from a close-on-exec pipe), but an
+ * exec that should fail and did not never holds the event loop while it runs, as spawnSync's did.
  */
 import {spawn, type ChildProcess, type SpawnOptions} from 'node:child_process';
+import {closeSync, constants, openSync} from 'node:fs';
+import {createHash} from 'node:crypto';
+import {copyDirectories, sealedCopy, tmpfileFlag} from './sealed-copy.js';
 
 /** Undefined when no process holds the file behind `fd` (any descriptor, O_PATH will do) open for writing; else why it cannot run. */
 export type WriterProbe = (fd: number, shown: string) => Promise<string | undefined>;
 
+/** How this kernel is asked (see above), or why it cannot be. */
+export type ProbeMethod = {kind: 'direct'} | {kind: 'chain'; chain: readonly number[]} | {kind: 'none'; reason: string};
+
 /** Longer than MAX_ARG_STRLEN (32 pages) for every page size of x86-64 and arm64: exec always refuses it. */
 const oversized = 'x'.repeat((2 * 1024 * 1024) + 1);
 
-/** The kernel's probe: an exec of `/proc/self/fd/N` that cannot succeed (writer-check.ts). */
-export const probeWriter: WriterProbe = async (fd, shown) => new Promise(resolve => {
-	let child: ChildProcess;
-	try {
-		child = spawn(`/proc/self/fd/${fd}`, [oversized], probeOptions());
-	} catch (error) {
-		// Node throws, rather than emits, most exec errors: E2BIG and ETXTBSY among them.
-		resolve(writerVerdict((error as NodeJS.ErrnoException).code, shown));
-		return;
-	}
+/** The kernel's probe, by the method this kernel needs (asked once). */
+export const probeWriter: WriterProbe = async (fd, shown) => kernelProbe(await probeMethod())(fd, shown);
 
-	// EACCES and ENOENT come as an event; a started child (the exec succeeded) is killed at once.
-	child.once('error', (error: NodeJS.ErrnoException) => {
-		resolve(writerVerdict(error.code, shown));
-	});
-	child.once('spawn', () => {
-		child.kill('SIGKILL');
-		resolve(writerVerdict(undefined, shown));
-	});
-});
+let chosen: Promise<ProbeMethod> | undefined;
 
-/** What an exec error code says (undefined: the exec ran). Pure. */
-export function writerVerdict(code: string | undefined, shown: string): string | undefined {
-	if (code === 'E2BIG') {
+/** The method this kernel needs, found at the first probe and kept. */
+export async function probeMethod(): Promise<ProbeMethod> {
+	chosen ??= (async () => (await readsArgumentsFirst()) ? chainMethod() : {kind: 'direct' as const})();
+	return chosen;
+}
+
+/** The probe by one method: what the exec's error code says about the file behind `fd`. */
+export function kernelProbe(method: ProbeMethod): WriterProbe {
+	return async (fd, shown) => {
+		if (method.kind === 'none') {
+			return `whether ${shown} is open for writing cannot be checked (${method.reason}); nothing ran`;
+		}
+
+		const code = method.kind === 'direct'
+			? await execCode(`/proc/self/fd/${fd}`, [oversized], [])
+			: await execCode('/proc/self/fd/3', [], [...method.chain, fd]);
+		return writerVerdict(code, shown, method.kind === 'direct' ? 'E2BIG' : 'ELOOP');
+	};
+}
+
+/** What an exec error code says (undefined: the exec ran); `none` is the code that means no writer. Pure. */
+export function writerVerdict(code: string | undefined, shown: string, none: 'E2BIG' | 'ELOOP' = 'E2BIG'): string | undefined {
+	if (code === none) {
 		return undefined;
 	}
 
@@ -62,20 +84,92 @@ export function writerVerdict(code: string | undefined, shown: string): string |
 }
 
 /**
- * The first problem of the files behind `fds` (in order), each shown as its path; all probed at
- * once. Undefined when no process holds any of them open for writing.
+ * Whether this kernel copies an exec's arguments before it opens the file: the direct probe of an
+ * unnamed file held open for writing here fails with E2BIG only then (else ETXTBSY, or EACCES on a
+ * noexec mount). When no such file can be made, the chain is assumed (it holds on every kernel).
  */
-export async function firstWriterProblem(probe: WriterProbe, files: ReadonlyArray<{fd: number; path: string}>): Promise<string | undefined> {
-	const problems = await Promise.all(files.map(async file => probe(file.fd, file.path)));
-	return problems.find(problem => problem !== undefined);
+export async function readsArgumentsFirst(directories = copyDirectories()): Promise<boolean> {
+	for (const directory of directories) {
+		let held: number;
+		try {
+			held = openSync(directory, tmpfileFlag(constants.O_DIRECTORY) | constants.O_RDWR, 0o700);
+		} catch {
+			continue;
+		}
+
+		try {
+			return await execCode(`/proc/self/fd/${held}`, [oversized], []) === 'E2BIG';
+		} finally {
+			closeSync(held);
+		}
+	}
+
+	return true;
 }
 
-/** Every option node reads, own properties of a null-prototype object, as run-script.ts does: nothing from a polluted prototype. */
-function probeOptions(): SpawnOptions {
+/** The six `#!` files of the chain, each an unnamed file naming the next by the descriptor the probe's child gets it as (3 to 8; the script is 9), checked to end in ELOOP. */
+export async function chainMethod(directories = copyDirectories()): Promise<ProbeMethod> {
+	const chain: number[] = [];
+	const owner = {uid: process.geteuid?.() ?? 0, gid: process.getegid?.() ?? 0, mode: 0o500};
+	for (let index = 0; index < 6; index++) {
+		const line = Buffer.from(`#!/proc/self/fd/${4 + index}\n`);
+		const sealed = sealedCopy(line, createHash('sha256').update(line).digest('hex'), owner, 'the writer probe\'s file', directories);
+		if (typeof sealed === 'string') {
+			closeAll(chain);
+			return {kind: 'none', reason: `this kernel reads an exec's arguments before the file, and ${sealed}`};
+		}
+
+		chain.push(sealed);
+	}
+
+	// Asked about its own first file, the chain must end in ELOOP: else (a noexec /dev/shm, say) nothing can be asked with it.
+	const code = await execCode('/proc/self/fd/3', [], [...chain, chain[0]!]);
+	if (code !== 'ELOOP') {
+		closeAll(chain);
+		return {kind: 'none', reason: `this kernel reads an exec's arguments before the file, and the agent's probe files in ${directories.join(' or ')} cannot be executed (${code ?? 'it ran'}): allow exec on one of them`};
+	}
+
+	return {kind: 'chain', chain};
+}
+
+function closeAll(descriptors: readonly number[]): void {
+	for (const descriptor of descriptors) {
+		closeSync(descriptor);
+	}
+}
+
+/** The error code of an exec of `file` that must fail (undefined if it ran: the child is killed at once), with `inherited` as the child's descriptors from 3. */
+async function execCode(file: string, args: readonly string[], inherited: readonly number[]): Promise<string | undefined> {
+	return new Promise(resolve => {
+		let child: ChildProcess;
+		try {
+			child = spawn(file, args, probeOptions(inherited));
+		} catch (error) {
+			// Node throws, rather than emits, most exec errors: E2BIG, ETXTBSY and ELOOP among them.
+			resolve((error as NodeJS.ErrnoException).code);
+			return;
+		}
+
+		// EACCES and ENOENT come as an event; a started child (the exec succeeded) is killed at once.
+		child.once('error', (error: NodeJS.ErrnoException) => {
+			resolve(error.code);
+		});
+		child.once('spawn', () => {
+			child.kill('SIGKILL');
+			resolve(undefined);
+		});
+	});
+}
+
+/**
+ * Every option node reads, own properties of a null-prototype object, as run-script.ts does:
+ * nothing from a polluted prototype.
+ */
+function probeOptions(inherited: readonly number[]): SpawnOptions {
 	return Object.assign(Object.create(null) as SpawnOptions, {
 		shell: false,
 		detached: false,
-		stdio: 'ignore',
+		stdio: ['ignore', 'ignore', 'ignore', ...inherited],
 		env: Object.create(null) as Record<string, string>,
 		cwd: '/',
 		argv0: undefined,
@@ -88,4 +182,13 @@ function probeOptions(): SpawnOptions {
 		killSignal: undefined,
 		signal: undefined,
 	} satisfies SpawnOptions);
+}
+
+/**
+ * The first problem of the files behind `fds` (in order), each shown as its path; all probed at
+ * once. Undefined when no process holds any of them open for writing.
+ */
+export async function firstWriterProblem(probe: WriterProbe, files: ReadonlyArray<{fd: number; path: string}>): Promise<string | undefined> {
+	const problems = await Promise.all(files.map(async file => probe(file.fd, file.path)));
+	return problems.find(problem => problem !== undefined);
 }
