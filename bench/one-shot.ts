@@ -7,7 +7,10 @@
  * (measure-start.ts) and, unless BENCH_RSS=0, an idle agent's RSS against a bare node:tls server
  * (measure-rss.ts). The load average is printed at the start and end.
  *
- *   npm run build && node --import=tsx bench/one-shot.ts      BENCH_REPS=9 (default) BENCH_RSS=0 BENCH_DELAY_MS=25
+ * The program's import CPU after the early dial (measure-import.ts), against another build with
+ * BENCH_COMPARE_DIST; BENCH_ONLY=import measures that alone.
+ *
+ *   npm run build && node --import=tsx bench/one-shot.ts      BENCH_REPS=9 (default) BENCH_RSS=0 BENCH_DELAY_MS=25 BENCH_ONLY=import
  */
 import {mkdtempSync} from 'node:fs';
 import {tmpdir} from 'node:os';
@@ -19,6 +22,7 @@ import {cpuMs, startHosts} from './hosts.js';
 import {findSshTools, sshRun, startLoopbackSshd} from './loopback-sshd.js';
 import {measureOneShotSteps} from './measure-one-shot.js';
 import {measureMarks, measureOneShotLatency} from './measure-one-shot-latency.js';
+import {measureImport} from './measure-import.js';
 import {measureIdleRss} from './measure-rss.js';
 import {measureStart} from './measure-start.js';
 import {cliRun, controllerCli} from './ours.js';
@@ -39,6 +43,11 @@ async function main(): Promise<number> {
 	const repetitions = Number(process.env['BENCH_REPS'] ?? 9);
 	const delayMs = Number(process.env['BENCH_DELAY_MS'] ?? 25);
 	const loadAtStart = loadAverage();
+	if (process.env['BENCH_ONLY'] === 'import') {
+		await measureImport(report, {runs: repetitions}, log);
+		return printReport(report, repetitions, loadAtStart);
+	}
+
 	const port = await freePortBlock(8);
 	const root = trackPath(mkdtempSync(join(tmpdir(), 'xi-exec-one-shot-')));
 	const fleet = await createFleet(root, 1, port);
@@ -77,10 +86,15 @@ async function main(): Promise<number> {
 	await sshd?.stop();
 	await agents.stop();
 	await measureStart(report, {home: fleet.controllerHome, runs: repetitions}, log);
+	await measureImport(report, {runs: repetitions}, log);
 	if (process.env['BENCH_RSS'] !== '0') {
 		await measureIdleRss(report, {controllerHome: fleet.controllerHome, root, port: port + 4, runs: Math.min(repetitions, 5)}, log);
 	}
 
+	return printReport(report, repetitions, loadAtStart);
+}
+
+function printReport(report: ReturnType<typeof createReport>, repetitions: number, loadAtStart: string): number {
 	process.stdout.write([
 		'',
 		`Xi-Exec one-shot bench — ${machine()}; median of ${repetitions} runs`,

@@ -54,6 +54,15 @@ test('a one-shot run on a controller without approvals or syslog loads neither\'
 	t.regex(stdout, /hello there/, stderr);
 	t.deepEqual(files(urls).filter(file => /chunks\/(gated-run|approvals|approval-text|syslog-channel)-/.test(file)), []);
 	t.deepEqual(builtins.filter(name => /^node:(dgram|readline|perf_hooks|fs\/promises|timers\/promises)/.test(name)), []);
+	// Required builtins are recorded too (the chunks require theirs): the list above is not empty by construction.
+	t.true(builtins.includes('node:tls') && builtins.includes('node:crypto'), builtins.join(' '));
+});
+
+test('the controller\'s chunks require their builtins: no ES module import of one but node:module (each would cost a facade)', t => {
+	const directory = join(repoRoot, 'dist/source/chunks');
+	const imports = readdirSync(directory).filter(file => file.endsWith('.js')).flatMap(file => [...readFileSync(join(directory, file), 'utf8').matchAll(/^(?:import|export)\b[^;]*?from "(node:[^"]+)"/gm)].map(match => `${file}: ${match[1]!}`));
+	t.deepEqual(imports.filter(line => !line.endsWith(': node:module')), []);
+	t.true(imports.length > 0);
 });
 
 test('an idle `xi-exec-agent start` loads a handful of the bundle\'s files', async t => {
