@@ -51,7 +51,7 @@ export function isAfter(position: EventPosition, last: EventPosition): boolean {
 	return position.kept > last.kept || (position.kept === last.kept && position.after > last.after);
 }
 
-export type LiveRun = {requestId: string; script: string; targets: string[]};
+export type LiveRun = {requestId: string; script: string; targets: string[]; dryRun?: boolean};
 
 export type LiveRunHandle = {
 	/** Takes each of the run's events. */
@@ -78,6 +78,11 @@ export type LiveFollow = {
 	started: () => RunEvent | undefined;
 	finished: () => TransientEvent | undefined;
 	transient: readonly TransientEvent[];
+	/**
+	 * A dry run's (it has no history file): the N-th event the history would keep, from 0, while the
+	 * run is live; each host's result as the few fields a dry run's answer has (keptDryRunEvent).
+	 */
+	kept?: (index: number) => RunEvent | undefined;
 	stop: () => void;
 };
 
@@ -99,11 +104,11 @@ export type LiveRuns = {
 
 /** The live runs of this server. Each holds its hosts' names, progress and transient events, never their output. */
 export function createLiveRuns(): LiveRuns {
-	type Entry = {run: LiveRun; started: RunEvent | undefined; finished: TransientEvent | undefined; transient: TransientEvent[]; progress: HostProgress; listeners: Set<LiveListener>; cancel: AbortController};
+	type Entry = {run: LiveRun; started: RunEvent | undefined; finished: TransientEvent | undefined; transient: TransientEvent[]; kept: RunEvent[] | undefined; progress: HostProgress; listeners: Set<LiveListener>; cancel: AbortController};
 	const runs = new Map<string, Entry>();
 	return {
 		begin(run) {
-			const entry: Entry = {run, started: undefined, finished: undefined, transient: [], progress: createHostProgress(run.targets), listeners: new Set(), cancel: new AbortController()};
+			const entry: Entry = {run, started: undefined, finished: undefined, transient: [], kept: run.dryRun ? [] : undefined, progress: createHostProgress(run.targets), listeners: new Set(), cancel: new AbortController()};
 			const number = createEventNumbering();
 			runs.set(run.requestId, entry);
 			return {
@@ -111,6 +116,9 @@ export function createLiveRuns(): LiveRuns {
 					const {id, position} = number(event);
 					if (!keptInHistory(event)) {
 						entry.transient.push({event, id, position});
+					} else {
+						// Before the listeners, as the history line is written before the hub hears of it.
+						entry.kept?.push(keptDryRunEvent(event));
 					}
 
 					entry.started ??= event.type === 'run-started' ? event : undefined;
@@ -138,6 +146,7 @@ export function createLiveRuns(): LiveRuns {
 				started: () => entry.started,
 				finished: () => entry.finished,
 				transient: entry.transient,
+				...(entry.kept ? {kept: (index: number) => entry.kept?.[index]} : {}),
 				stop: () => entry.listeners.delete(listener),
 			};
 		},
@@ -156,6 +165,20 @@ export function createLiveRuns(): LiveRuns {
 		},
 		size: () => runs.size,
 	};
+}
+
+/**
+ * What a live dry run keeps of an event for a late follower: a host's result as the fields a dry
+ * run's answer has (its agent, status, reason and time; a dry run has no output, exit code or
+ * signal), not its signed head, link or notes: a few fields per host at any number of hosts.
+ */
+export function keptDryRunEvent(event: RunEvent): RunEvent {
+	if (event.type !== 'agent-finished') {
+		return event;
+	}
+
+	const {agent, status, durationMs, reason} = event.result;
+	return {type: 'agent-finished', result: {agent, status, exitCode: null, signal: null, stdout: '', stderr: '', truncated: false, durationMs, ...(reason === undefined ? {} : {reason})}};
 }
 
 type HostProgress = {observe: (event: RunEvent) => void; now: () => {running: string[]; notStarted: string[]}};

@@ -15,7 +15,7 @@
 import {openLineReader, type LineReader} from '../history/read-lines.js';
 import type {RunEvent} from '../run/events.js';
 import {createEventNumbering, isAfter, type EventPosition, type LiveFollow, type LiveListener, type TransientEvent} from './run-events.js';
-import {createReplay} from './run-replay.js';
+import {createHeldOutput, createLineEvents} from './run-replay.js';
 
 /** Where the client's events go; `send` answers false once nothing more can be sent. */
 export type EventSink = {
@@ -49,13 +49,16 @@ export async function followRunEvents(source: FollowSource, sink: EventSink): Pr
 	let done = false;
 	let live = false;
 	let wake: () => void = () => undefined;
+	// Every event passes here once, in order, from the file or live: each result's output is held the same way for both.
+	const held = createHeldOutput(source.heldLimitBytes === undefined ? {} : {heldLimitBytes: source.heldLimitBytes});
 	const offer = (event: RunEvent, id: string, position: EventPosition) => {
 		if (done || (cursor && !isAfter(position, cursor))) {
 			return;
 		}
 
 		cursor = position;
-		if ((!source.last || isAfter(position, source.last)) && !sink.send(event, id)) {
+		const bounded = held(event);
+		if ((!source.last || isAfter(position, source.last)) && !sink.send(bounded, id)) {
 			done = true;
 		}
 
@@ -112,7 +115,7 @@ type Offer = (event: RunEvent, id: string, position: EventPosition) => void;
 
 /** The history file read on from where it stopped, its events numbered and the hub's transient ones put between them. */
 function createFileFollower(source: FollowSource, hub: LiveFollow | undefined, offer: Offer) {
-	const replay = createReplay(source.heldLimitBytes === undefined ? {} : {heldLimitBytes: source.heldLimitBytes});
+	const replay = createLineEvents();
 	const number = createEventNumbering();
 	let reader: LineReader | undefined;
 	let kept = 0;
@@ -146,6 +149,18 @@ function createFileFollower(source: FollowSource, hub: LiveFollow | undefined, o
 	return {
 		/** Reads the file on to the end written so far, or until the client is behind. */
 		read(stop: () => boolean, behind: () => boolean): 'end' | 'behind' {
+			// A dry run has no history file: the hub keeps its events the history would (a few fields per host).
+			if (hub?.kept) {
+				for (let event = hub.kept(kept); event !== undefined && !stop(); event = hub.kept(kept)) {
+					fromFile(event);
+					if (behind()) {
+						return 'behind';
+					}
+				}
+
+				return 'end';
+			}
+
 			const lines = open();
 			for (let text = lines?.next(); text !== undefined && !stop(); text = lines?.next()) {
 				const event = replay(text);

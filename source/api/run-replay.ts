@@ -1,6 +1,7 @@
 /**
- * A stored run's events rebuilt from its history lines, one line at a time, for Server-Sent
- * Events (a finished run's replay, a late follower catching up with a live one). Pure.
+ * A run's events for Server-Sent Events, rebuilt from its history lines one line at a time (a
+ * finished run's replay, a late follower catching up with a live one), and each `agent-finished`
+ * given its host's output within a bound, live or replayed alike. Pure.
  *
  * The history keeps each host's output as `output` lines and its result without it; the event
  * `agent-finished` carries the host's whole stdout and stderr. So a host's output is held from
@@ -10,6 +11,8 @@
  * its `agent-finished` comes with stdout and stderr empty and `outputOmitted` (its bytes, and
  * where its full result is), as the waited answer of POST /v1/runs does for a slow client. A
  * streaming client has lost nothing: every byte went out in the host's `agent-output` events.
+ * A live `agent-finished` (the dispatcher's, with the host's whole output) goes through the same
+ * hold (createHeldOutput), so an event is the same live and replayed.
  */
 import type {HistoryLine} from '../history/run-record.js';
 import {runDurationMs} from '../history/run-record.js';
@@ -18,17 +21,21 @@ import type {AgentResult, OutputOmitted, RunEvent} from '../run/events.js';
 /** Output held at once for the hosts' results, across hosts (the waited answer's limit too). */
 export const defaultReplayHeldBytes = 4 * 1024 * 1024;
 
-export const replayOmittedReason = 'a replay holds at most 4 MiB of output for results: this host\'s output went out in its agent-output events';
+export const replayOmittedReason = 'an event stream holds at most 4 MiB of output for results: this host\'s output went out in its agent-output events';
 
 type Held = {stdout: string; stderr: string; bytes: {stdout: number; stderr: number}; omitted: boolean};
 
-/** Makes each history line into the event it stands for, or nothing (a torn line). */
-export function createReplay(options: {heldLimitBytes?: number} = {}): (text: string) => RunEvent | undefined {
+/**
+ * Each event of a run, in order, with each `agent-finished`'s output taken from the host's
+ * `agent-output` events seen before it (whatever the result carried: nothing from the history, the
+ * whole output live), within the limit.
+ */
+export function createHeldOutput(options: {heldLimitBytes?: number} = {}): (event: RunEvent) => RunEvent {
 	const limit = options.heldLimitBytes ?? defaultReplayHeldBytes;
 	const output = new Map<string, Held>();
 	let held = 0;
-	let started: Extract<RunEvent, {type: 'run-started'}> | undefined;
-	const hold = (line: Extract<HistoryLine, {type: 'output'}>) => {
+	let requestId = '';
+	const hold = (line: Extract<RunEvent, {type: 'agent-output'}>) => {
 		let host = output.get(line.agent);
 		if (!host) {
 			host = {stdout: '', stderr: '', bytes: {stdout: 0, stderr: 0}, omitted: false};
@@ -53,7 +60,7 @@ export function createReplay(options: {heldLimitBytes?: number} = {}): (text: st
 		host[line.stream] += line.data;
 	};
 
-	const finished = (result: Omit<AgentResult, 'stdout' | 'stderr'>): AgentResult => {
+	const finished = (result: AgentResult): AgentResult => {
 		const host = output.get(result.agent);
 		output.delete(result.agent);
 		if (!host) {
@@ -65,10 +72,26 @@ export function createReplay(options: {heldLimitBytes?: number} = {}): (text: st
 			return {...result, stdout: host.stdout, stderr: host.stderr};
 		}
 
-		const omitted: OutputOmitted = {stdoutBytes: host.bytes.stdout, stderrBytes: host.bytes.stderr, reason: replayOmittedReason, result: `/v1/runs/${started?.requestId ?? ''}?agent=${encodeURIComponent(result.agent)}`};
+		const omitted: OutputOmitted = {stdoutBytes: host.bytes.stdout, stderrBytes: host.bytes.stderr, reason: replayOmittedReason, result: `/v1/runs/${requestId}?agent=${encodeURIComponent(result.agent)}`};
 		return {...result, stdout: '', stderr: '', outputOmitted: omitted};
 	};
 
+	return event => {
+		if (event.type === 'run-started') {
+			requestId = event.requestId;
+		} else if (event.type === 'agent-output') {
+			hold(event);
+		} else if (event.type === 'agent-finished') {
+			return {type: 'agent-finished', result: finished(event.result)};
+		}
+
+		return event;
+	};
+}
+
+/** Makes each history line into the event it stands for, or nothing (a torn line); `agent-finished` without output. */
+export function createLineEvents(): (text: string) => RunEvent | undefined {
+	let started: Extract<RunEvent, {type: 'run-started'}> | undefined;
 	return text => {
 		let line: HistoryLine;
 		try {
@@ -84,12 +107,11 @@ export function createReplay(options: {heldLimitBytes?: number} = {}): (text: st
 			}
 
 			case 'output': {
-				hold(line);
 				return {type: 'agent-output', agent: line.agent, stream: line.stream, data: line.data};
 			}
 
 			case 'result': {
-				return {type: 'agent-finished', result: finished(line.result)};
+				return {type: 'agent-finished', result: {...line.result, stdout: '', stderr: ''}};
 			}
 
 			case 'end': {
@@ -101,6 +123,16 @@ export function createReplay(options: {heldLimitBytes?: number} = {}): (text: st
 				return undefined;
 			}
 		}
+	};
+}
+
+/** Each history line as its event, each result with its output held (createHeldOutput), or nothing (a torn line). */
+export function createReplay(options: {heldLimitBytes?: number} = {}): (text: string) => RunEvent | undefined {
+	const lineEvent = createLineEvents();
+	const held = createHeldOutput(options);
+	return text => {
+		const event = lineEvent(text);
+		return event && held(event);
 	};
 }
 

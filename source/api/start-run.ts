@@ -59,7 +59,7 @@ export async function startRun(ports: ApiPorts, request: FastifyRequest, reply: 
  */
 export async function startPlan(ports: ApiPorts, reply: FastifyReply, plan: RunPlan, options: {wait: boolean; approveCanary?: RunStartOptions['approveCanary']; approval?: ApprovalClaim; connections?: RunConnections}): Promise<unknown> {
 	const control = {approveCanary: options.approveCanary};
-	const live = ports.live.begin({requestId: plan.requestId, script: plan.script, targets: plan.targets.map(target => target.name)});
+	const live = ports.live.begin({requestId: plan.requestId, script: plan.script, targets: plan.targets.map(target => target.name), ...(plan.dryRun ? {dryRun: true} : {})});
 	// The answer is written by the very writer `run --json` (or `run --dry-run --json`) prints with, fed the same events.
 	const answer = options.wait ? waitedAnswer(ports, plan) : undefined;
 	const emit = (event: RunEvent) => {

@@ -14,7 +14,8 @@ import type {AgentResult, RunEvent} from '../../source/run/events.js';
 
 export const simulatedRequestId = '00000000-0000-4000-8000-0000000000bb';
 
-export type SimulatedRun = {hosts: number; chunks: number; chunkBytes: number; parallel: number};
+/** `dryRun`: no output and no history file, each host's result a dry run's answer (with what only a live event carries: its link and notes). */
+export type SimulatedRun = {hosts: number; chunks: number; chunkBytes: number; parallel: number; dryRun?: boolean};
 
 /** The run's events in order: `parallel` hosts at a time, their output interleaved, each host's result with its whole output. */
 export function * runEvents(run: SimulatedRun): Generator<RunEvent> {
@@ -27,7 +28,7 @@ export function * runEvents(run: SimulatedRun): Generator<RunEvent> {
 			yield {type: 'agent-started', agent};
 		}
 
-		for (let chunk = 0; chunk < run.chunks; chunk++) {
+		for (let chunk = 0; chunk < (run.dryRun ? 0 : run.chunks); chunk++) {
 			for (const agent of group) {
 				yield {type: 'agent-output', agent, stream: chunk % 2 === 0 ? 'stdout' : 'stderr', data: chunkOf(agent, chunk, run.chunkBytes)};
 			}
@@ -47,6 +48,10 @@ export function chunkOf(agent: string, chunk: number, bytes: number): string {
 }
 
 function resultOf(agent: string, run: SimulatedRun): AgentResult {
+	if (run.dryRun) {
+		return {agent, status: agent.endsWith('2') ? 'denied' : 'ok', exitCode: null, signal: null, stdout: '', stderr: '', truncated: false, durationMs: 4, reason: `dry run: would run (rule ${agent})`, via: 'tls', notes: ['a note only the live event has']};
+	}
+
 	const streams = {stdout: '', stderr: ''};
 	for (let chunk = 0; chunk < run.chunks; chunk++) {
 		streams[chunk % 2 === 0 ? 'stdout' : 'stderr'] += chunkOf(agent, chunk, run.chunkBytes);
@@ -56,11 +61,11 @@ function resultOf(agent: string, run: SimulatedRun): AgentResult {
 }
 
 /** What one follower got: every id in order (checked as they come), and what its results carried. */
-export type FollowerReport = {events: number; outOfOrder: number; finished: number; omitted: number; outputBytes: number; last: string | undefined};
+export type FollowerReport = {events: number; outOfOrder: number; finished: number; omitted: number; outputBytes: number; last: string | undefined; results?: AgentResult[]};
 
 /** A sink that checks each id against the expected sequence; `readPerTurn` bytes are taken per turn (Infinity: at once). */
-function checkingSink(expected: string[], readPerTurn: number): EventSink & {report: FollowerReport; stop: () => void} {
-	const report: FollowerReport = {events: 0, outOfOrder: 0, finished: 0, omitted: 0, outputBytes: 0, last: undefined};
+function checkingSink(expected: string[], readPerTurn: number, keepResults: boolean): EventSink & {report: FollowerReport; stop: () => void} {
+	const report: FollowerReport = {events: 0, outOfOrder: 0, finished: 0, omitted: 0, outputBytes: 0, last: undefined, ...(keepResults ? {results: []} : {})};
 	let unread = 0;
 	let waiting: Array<() => void> = [];
 	const reader = setInterval(() => {
@@ -86,6 +91,7 @@ function checkingSink(expected: string[], readPerTurn: number): EventSink & {rep
 				report.finished++;
 				report.omitted += event.result.outputOmitted ? 1 : 0;
 				report.outputBytes += event.result.stdout.length + event.result.stderr.length;
+				report.results?.push(event.result);
 			}
 
 			unread += Number.isFinite(readPerTurn) ? formatSse(event, id).length : 0;
@@ -103,20 +109,21 @@ function checkingSink(expected: string[], readPerTurn: number): EventSink & {rep
 	};
 }
 
-export type SimulationOptions = {run: SimulatedRun; directory: string; joinAt: number[]; readPerTurn: number; liveBehindBytes?: number; heldLimitBytes?: number};
+/** `keepResults`: each report keeps the results it got (for small runs). */
+export type SimulationOptions = {run: SimulatedRun; directory: string; joinAt: number[]; readPerTurn: number; liveBehindBytes?: number; heldLimitBytes?: number; keepResults?: boolean};
 
 /** Runs the simulation: a follower joins when the run has emitted each of `joinAt` events; resolves with each one's report and the run's event count. */
 export async function simulateFollowers(options: SimulationOptions): Promise<{emitted: number; reports: FollowerReport[]}> {
 	const live = createLiveRuns();
 	const header: RunHeader = {type: 'run', requestId: simulatedRequestId, script: 'big', args: [], selector: ['all'], caller: 'api:t', startedAt: '2026-01-01T00:00:00.000Z', targets: Array.from({length: options.run.hosts}, (_, index) => `web${index + 1}`)};
-	const handle = live.begin({requestId: simulatedRequestId, script: 'big', targets: header.targets});
+	const handle = live.begin({requestId: simulatedRequestId, script: 'big', targets: header.targets, ...(options.run.dryRun ? {dryRun: true} : {})});
 	const number = createEventNumbering();
 	const expected: string[] = [];
 	const followers: Array<Promise<FollowerReport>> = [];
 	let writer: RunWriter | undefined;
 	let emitted = 0;
 	const joinRun = () => {
-		const sink = checkingSink(expected, options.readPerTurn);
+		const sink = checkingSink(expected, options.readPerTurn, options.keepResults ?? false);
 		followers.push(followRunEvents({
 			file: () => writer?.path,
 			follow: listener => live.follow(simulatedRequestId, listener),
@@ -135,7 +142,7 @@ export async function simulateFollowers(options: SimulationOptions): Promise<{em
 		}
 
 		expected.push(number(event).id);
-		if (event.type !== 'run-started' && event.type !== 'agent-connecting') {
+		if (event.type !== 'run-started' && event.type !== 'agent-connecting' && !options.run.dryRun) {
 			writer ??= startRunFile(options.directory, header, noSync);
 		}
 

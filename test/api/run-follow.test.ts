@@ -9,6 +9,7 @@
  * whole runs out of memory (counted by the heap limit and the events, not timed).
  */
 import {execFile} from 'node:child_process';
+import {existsSync} from 'node:fs';
 import {join} from 'node:path';
 import {promisify} from 'node:util';
 import test from 'ava';
@@ -17,7 +18,10 @@ import {runDurationMs} from '../../source/history/run-record.js';
 import {replayHistory, replayOmittedReason} from '../../source/api/run-replay.js';
 import type {AgentResult, RunEvent} from '../../source/run/events.js';
 import {repoRoot, temporaryDirectory} from '../helpers/fleet.js';
-import {simulateFollowers} from './follow-sim.js';
+import {dryRunAnswer} from '../../source/run/dry-run-document.js';
+import {findRunFile} from '../../source/api/run-event-stream.js';
+import {readLines} from '../../source/history/read-lines.js';
+import {runEvents, simulatedRequestId, simulateFollowers} from './follow-sim.js';
 
 /** The replay as it was: the whole file's lines, every host's output held to the end. */
 function wholeReplay(lines: readonly string[]): RunEvent[] {
@@ -101,6 +105,40 @@ for (const c of cases) {
 		}
 	});
 }
+
+test('a live agent-finished holds its output as the replay does: past the held limit it comes with outputOmitted, the same result live, caught up and replayed', async t => {
+	const directory = join(temporaryDirectory(), 'runs');
+	// Three hosts at a time, each printing 2,800 bytes: 8,400 would be held at once, past the limit of 5,000.
+	const run = {hosts: 6, chunks: 4, chunkBytes: 700, parallel: 3};
+	const {reports} = await simulateFollowers({run, directory, joinAt: [0, 20], readPerTurn: Number.POSITIVE_INFINITY, heldLimitBytes: 5000, keepResults: true});
+	const replayed = replayHistory(readLines(findRunFile(directory, simulatedRequestId)!), {heldLimitBytes: 5000}).flatMap(event => (event.type === 'agent-finished' ? [event.result] : []));
+	const omitted = replayed.filter(result => result.outputOmitted).map(result => result.agent);
+	t.deepEqual(omitted, ['web2', 'web3', 'web5', 'web6']);
+	t.like(replayed[1], {stdout: '', stderr: '', outputOmitted: {stdoutBytes: 1400, stderrBytes: 1400, reason: replayOmittedReason, result: `/v1/runs/${simulatedRequestId}?agent=web2`}});
+	for (const report of reports) {
+		t.deepEqual(report.results, replayed);
+	}
+});
+
+test('a dry run\'s late followers get every host\'s result, exactly once and in order, from the results the live run keeps (it has no history file)', async t => {
+	const run = {hosts: 9, chunks: 0, chunkBytes: 0, parallel: 3, dryRun: true};
+	const events = [...runEvents(run)];
+	const answers = events.flatMap(event => (event.type === 'agent-finished' ? [dryRunAnswer(event.result)] : []));
+	for (const c of cases) {
+		const directory = join(temporaryDirectory(), 'runs');
+		const {emitted, reports} = await simulateFollowers({run, directory, joinAt: [0, 1, 7, 15, 27], readPerTurn: c.readPerTurn, liveBehindBytes: 300, keepResults: true});
+		t.is(emitted, events.length);
+		t.is(reports.length, 5);
+		for (const report of reports) {
+			t.like(report, {events: emitted, outOfOrder: 0, finished: run.hosts}, c.title);
+			t.deepEqual(report.results!.map(result => dryRunAnswer(result)), answers, c.title);
+		}
+
+		// A result read from the live run's list has the answer's fields, not what only the live event carries.
+		t.deepEqual(reports.at(-1)!.results![0], {agent: 'web1', status: 'ok', exitCode: null, signal: null, stdout: '', stderr: '', truncated: false, durationMs: 4, reason: 'dry run: would run (rule web1)'});
+		t.false(existsSync(directory), 'a dry run writes no history');
+	}
+});
 
 test('a follower joining a 40 MiB run midway, and its replay, run within a 24 MiB heap', async t => {
 	const directory = join(temporaryDirectory(), 'runs');
