@@ -27,13 +27,12 @@
  * mapping (both hold the file open). It costs a fork of the agent (measured: see README, The
  * allowlist); shell scripts read private copies instead and skip it.
  *
- * The probe is asynchronous (a port, so that a test can hold one open): node's spawn() learns of a
- * failed exec before it returns (libuv reads the child's errno from a close-on-exec pipe), but an
- * exec that should fail and did not never holds the event loop while it runs, as spawnSync's did.
+ * The probe is asynchronous (a port, so that a test can hold one open), and its exec is made on a
+ * thread of its own (probe-thread.ts), never on the agent's event loop.
  */
-import {spawn, type ChildProcess, type SpawnOptions} from 'node:child_process';
 import {closeSync, constants, openSync} from 'node:fs';
 import {createHash} from 'node:crypto';
+import {execOffLoop} from './probe-thread.js';
 import {copyDirectories, sealedCopy, tmpfileFlag} from './sealed-copy.js';
 
 /** Undefined when no process holds the file behind `fd` (any descriptor, O_PATH will do) open for writing; else why it cannot run. */
@@ -41,9 +40,6 @@ export type WriterProbe = (fd: number, shown: string) => Promise<string | undefi
 
 /** How this kernel is asked (see above), or why it cannot be. */
 export type ProbeMethod = {kind: 'direct'} | {kind: 'chain'; chain: readonly number[]} | {kind: 'none'; reason: string};
-
-/** Longer than MAX_ARG_STRLEN (32 pages) for every page size of x86-64 and arm64: exec always refuses it. */
-const oversized = 'x'.repeat((2 * 1024 * 1024) + 1);
 
 /** The kernel's probe, by the method this kernel needs (asked once). */
 export const probeWriter: WriterProbe = async (fd, shown) => kernelProbe(await probeMethod())(fd, shown);
@@ -64,8 +60,8 @@ export function kernelProbe(method: ProbeMethod): WriterProbe {
 		}
 
 		const code = method.kind === 'direct'
-			? await execCode(`/proc/self/fd/${fd}`, [oversized], [])
-			: await execCode('/proc/self/fd/3', [], [...method.chain, fd]);
+			? await execOffLoop({file: `/proc/self/fd/${fd}`, oversized: true, inherited: []})
+			: await execOffLoop({file: '/proc/self/fd/3', oversized: false, inherited: [...method.chain, fd]});
 		return writerVerdict(code, shown, method.kind === 'direct' ? 'E2BIG' : 'ELOOP');
 	};
 }
@@ -74,6 +70,10 @@ export function kernelProbe(method: ProbeMethod): WriterProbe {
 export function writerVerdict(code: string | undefined, shown: string, none: 'E2BIG' | 'ELOOP' = 'E2BIG'): string | undefined {
 	if (code === none) {
 		return undefined;
+	}
+
+	if (code === 'probe-thread') {
+		return `whether ${shown} is open for writing cannot be checked (the agent's probe thread stopped); nothing ran`;
 	}
 
 	if (code === 'ETXTBSY') {
@@ -98,7 +98,7 @@ export async function readsArgumentsFirst(directories = copyDirectories()): Prom
 		}
 
 		try {
-			return await execCode(`/proc/self/fd/${held}`, [oversized], []) === 'E2BIG';
+			return await execOffLoop({file: `/proc/self/fd/${held}`, oversized: true, inherited: []}) === 'E2BIG';
 		} finally {
 			closeSync(held);
 		}
@@ -123,7 +123,7 @@ export async function chainMethod(directories = copyDirectories()): Promise<Prob
 	}
 
 	// Asked about its own first file, the chain must end in ELOOP: else (a noexec /dev/shm, say) nothing can be asked with it.
-	const code = await execCode('/proc/self/fd/3', [], [...chain, chain[0]!]);
+	const code = await execOffLoop({file: '/proc/self/fd/3', oversized: false, inherited: [...chain, chain[0]!]});
 	if (code !== 'ELOOP') {
 		closeAll(chain);
 		return {kind: 'none', reason: `this kernel reads an exec's arguments before the file, and the agent's probe files in ${directories.join(' or ')} cannot be executed (${code ?? 'it ran'}): allow exec on one of them`};
@@ -136,52 +136,6 @@ function closeAll(descriptors: readonly number[]): void {
 	for (const descriptor of descriptors) {
 		closeSync(descriptor);
 	}
-}
-
-/** The error code of an exec of `file` that must fail (undefined if it ran: the child is killed at once), with `inherited` as the child's descriptors from 3. */
-async function execCode(file: string, args: readonly string[], inherited: readonly number[]): Promise<string | undefined> {
-	return new Promise(resolve => {
-		let child: ChildProcess;
-		try {
-			child = spawn(file, args, probeOptions(inherited));
-		} catch (error) {
-			// Node throws, rather than emits, most exec errors: E2BIG, ETXTBSY and ELOOP among them.
-			resolve((error as NodeJS.ErrnoException).code);
-			return;
-		}
-
-		// EACCES and ENOENT come as an event; a started child (the exec succeeded) is killed at once.
-		child.once('error', (error: NodeJS.ErrnoException) => {
-			resolve(error.code);
-		});
-		child.once('spawn', () => {
-			child.kill('SIGKILL');
-			resolve(undefined);
-		});
-	});
-}
-
-/**
- * Every option node reads, own properties of a null-prototype object, as run-script.ts does:
- * nothing from a polluted prototype.
- */
-function probeOptions(inherited: readonly number[]): SpawnOptions {
-	return Object.assign(Object.create(null) as SpawnOptions, {
-		shell: false,
-		detached: false,
-		stdio: ['ignore', 'ignore', 'ignore', ...inherited],
-		env: Object.create(null) as Record<string, string>,
-		cwd: '/',
-		argv0: undefined,
-		uid: undefined,
-		gid: undefined,
-		windowsHide: true,
-		windowsVerbatimArguments: false,
-		serialization: 'json',
-		timeout: undefined,
-		killSignal: undefined,
-		signal: undefined,
-	} satisfies SpawnOptions);
 }
 
 /**

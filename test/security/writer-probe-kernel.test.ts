@@ -9,15 +9,18 @@
  * - the chain (used on 5.9 to 6.7) gives the direct probe's verdicts on real files: no writer, a
  *   writer in this process, a writer in another process (and again none once it is gone), a file
  *   the agent may not execute; and nothing runs (a script that would leave a mark leaves none);
- * - a chain that cannot be executed (its files on a noexec mount) is refused, saying why, rather
- *   than taken as "no writer".
+ * - a chain that cannot be made is refused, saying why, rather than taken as "no writer";
+ * - the exec is made on the probe thread (probe-thread.ts), never on the event loop: no child
+ *   process handle is made on this thread; a probe thread that stops refuses the probes it held.
  */
+import {createHook} from 'node:async_hooks';
 import {spawn} from 'node:child_process';
 import {chmodSync, closeSync, constants, existsSync, openSync} from 'node:fs';
 import {release} from 'node:os';
 import {join} from 'node:path';
 import test from 'ava';
-import {chainMethod, kernelProbe, readsArgumentsFirst, type ProbeMethod} from '../../agent/writer-check.js';
+import {stopProbeThread} from '../../agent/probe-thread.js';
+import {chainMethod, kernelProbe, probeWriter, readsArgumentsFirst, type ProbeMethod} from '../../agent/writer-check.js';
 import {temporaryDirectory} from '../helpers/fleet.js';
 import {executable} from './agent-run.js';
 
@@ -70,5 +73,31 @@ test('a chain whose files cannot be made is refused, saying why, never taken as 
 	t.like(method, {kind: 'none'});
 	const fd = openSync(script, constants.O_RDONLY);
 	t.is(await kernelProbe(method)(fd, script), `whether ${script} is open for writing cannot be checked (this kernel reads an exec's arguments before the file, and no private copy of the writer probe's file can be made to run (${join(directory, 'missing')}: ENOENT)); nothing ran`);
+	closeSync(fd);
+});
+
+test.serial('the exec is made off the event loop: no child process handle is made on this thread, and the verdicts hold', async t => {
+	const types: string[] = [];
+	const hook = createHook({init(_id, type) {
+		types.push(type);
+	}}).enable();
+	const fd = openSync(script, constants.O_RDONLY);
+	const writer = openSync(script, 'r+');
+	const held = await probeWriter(fd, script);
+	closeSync(writer);
+	const free = await probeWriter(fd, script);
+	hook.disable();
+	closeSync(fd);
+	t.deepEqual([held, free], [busy(script), undefined]);
+	t.false(types.includes('PROCESSWRAP'), `handles made on this thread: ${[...new Set(types)].join(', ')}`);
+});
+
+test.serial('a probe thread that stops answers the probes it held "cannot be checked"; the next probe starts another', async t => {
+	const fd = openSync(script, constants.O_RDONLY);
+	const probe = kernelProbe({kind: 'direct'});
+	const asked = probe(fd, script);
+	await stopProbeThread();
+	t.is(await asked, `whether ${script} is open for writing cannot be checked (the agent's probe thread stopped); nothing ran`);
+	t.is(await probe(fd, script), undefined);
 	closeSync(fd);
 });
