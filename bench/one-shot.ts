@@ -56,6 +56,7 @@ async function main(): Promise<number> {
 	const agentsCpu = () => cpuMs(agents.processes);
 	const oneShot = async (): Promise<Attempt> => withCpu(agentsCpu, async () => cliRun(fleet.controllerHome, agent, 64, controllerCli));
 
+	const withoutExtraCa = process.env['NODE_EXTRA_CA_CERTS'] ? {...process.env, NODE_EXTRA_CA_CERTS: undefined} : undefined;
 	const tools = findSshTools();
 	const sshd = typeof tools === 'string' ? undefined : await startLoopbackSshd(tools, join(root, 'sshd'), port + 2);
 	log(`one-shot CLI${sshd ? ' and ssh 127.0.0.1 true' : ''}, ${repetitions} alternating runs each`);
@@ -65,11 +66,16 @@ async function main(): Promise<number> {
 			const finished = await sshRun(tools, sshd, 'true');
 			return finished.code === 0 ? finished : {...finished, failure: `exit ${finished.code}: ${finished.stderr.trim()}`};
 		})}] : []),
+		// Node 20 parses the file NODE_EXTRA_CA_CERTS names at every start (xi-exec trusts only the fleet CA; ssh reads no such file).
+		...(withoutExtraCa ? [{label: 'one-shot CLI, NODE_EXTRA_CA_CERTS unset', measure: async () => withCpu(agentsCpu, async () => cliRun(fleet.controllerHome, agent, 64, controllerCli, {env: withoutExtraCa}))}] : []),
 	]);
-	const [cli, ssh] = measured;
+	const [cli] = measured;
+	const ssh = sshd && typeof tools !== 'string' ? measured[1] : undefined;
+	const bare = withoutExtraCa ? measured.at(-1) : undefined;
 	report.rows.push(
 		{measure: `one-shot: CLI run ${script.name} --on ${agent}`, value: seconds(cli!.median), ...(cli!.cpu === undefined ? {} : {cpu: seconds(cli!.cpu)}), ...(ssh ? {ratio: `${ratio(cli!.median / ssh.median)} ssh`, target: '≤ 1.00× ssh', verdict: verdict(cli!.median <= ssh.median, cli!, ssh)} : {})},
 		...(ssh ? [{measure: 'one-shot: ssh 127.0.0.1 true', value: seconds(ssh.median), ...(ssh.cpu === undefined ? {} : {cpu: seconds(ssh.cpu)})}] : []),
+		...(bare ? [{measure: 'one-shot: CLI, NODE_EXTRA_CA_CERTS unset', value: seconds(bare.median), ...(bare.cpu === undefined ? {} : {cpu: seconds(bare.cpu)}), ...(ssh ? {ratio: `${ratio(bare.median / ssh.median)} ssh`} : {})}] : []),
 	);
 	if (typeof tools === 'string') {
 		report.notes.push(`ssh comparison skipped: ${tools}`);

@@ -71,7 +71,7 @@ export async function dispatcherFanOut(targets: readonly AgentTarget[], credenti
 }
 
 /** `node dist/source/cli.cjs run uptime --on SELECTOR --parallel P --home HOME`, timed from spawn to exit. */
-export async function cliRun(home: string, selector: string, parallel: number, entry = controllerCli, options: {peakRss?: boolean; timeoutMs?: number; dryRun?: boolean} = {}): Promise<Finished & {failure?: string; warning?: string}> {
+export async function cliRun(home: string, selector: string, parallel: number, entry = controllerCli, options: {peakRss?: boolean; timeoutMs?: number; dryRun?: boolean; env?: NodeJS.ProcessEnv} = {}): Promise<Finished & {failure?: string; warning?: string}> {
 	const finished = await runTimed(process.execPath, [entry, 'run', script.name, '--on', selector, '--parallel', String(parallel), '--home', home, ...(options.dryRun ? ['--dry-run'] : [])], options);
 	if (finished.code !== 0) {
 		// The plain output ends with the summary line (`98 ok · 2 unreachable`); errors go to stderr.
