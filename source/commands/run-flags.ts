@@ -73,12 +73,11 @@ export function parseRunControl(flags: Record<string, unknown>): RunControl {
 		...(runTimeoutMs === undefined ? {} : {runTimeoutMs}),
 		...(idleTimeoutMs === undefined ? {} : {idleTimeoutMs}),
 	};
-	const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY);
+	// The questions (`ask`, `prompt`) are the face's to give: source/cli/terminal-questions.ts.
 	const input: Partial<RunInput> = {
 		rollout,
 		yes: Boolean(flags['yes']),
 		group: Boolean(flags['group']),
-		...(interactive ? {ask: askYesNo, prompt: askLine} : {}),
 	};
 	if (typeof flags['rerun'] !== 'string') {
 		return {input};
@@ -95,19 +94,4 @@ export function rerunScript(directory: string, id: string): {script: string; arg
 	}
 
 	return {script: run.header.script, args: run.header.args};
-}
-
-async function askYesNo(question: string): Promise<boolean> {
-	return /^y(es)?$/i.test((await askLine(question)).trim());
-}
-
-async function askLine(question: string): Promise<string> {
-	// Loaded only when a question is asked: most runs ask none.
-	const {createInterface} = await import('node:readline/promises');
-	const prompt = createInterface({input: process.stdin, output: process.stderr});
-	try {
-		return await prompt.question(question);
-	} finally {
-		prompt.close();
-	}
 }
