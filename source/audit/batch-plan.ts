@@ -17,7 +17,7 @@
  */
 import type {SignedHead} from '../protocol/frames.js';
 import {checkpointPayload, type CheckpointSigner} from './checkpoint.js';
-import {chainRecord, genesisHash, headOf, recordLine, tornRecordFields, type AuditFields, type AuditRecord, type AuditSide, type ChainHead} from './record.js';
+import {chainRecordLine, genesisHash, headOf, tornRecordFields, type AuditFields, type AuditRecord, type AuditSide, type ChainHead} from './record.js';
 
 export type ChainState = {
 	head: ChainHead | undefined;
@@ -51,9 +51,9 @@ function builder(plan: BatchPlan, ports: RecordPorts) {
 	const written = [...plan.written];
 	let text = plan.text;
 	const add = (fields: AuditFields): AuditRecord => {
-		const record = chainRecord(state.head, {log: state.head?.log ?? ports.newLogId(), side: ports.side, now: ports.now()}, fields);
+		const {record, line} = chainRecordLine(state.head, {log: state.head?.log ?? ports.newLogId(), side: ports.side, now: ports.now()}, fields);
 		state.head = headOf(record);
-		text += recordLine(record);
+		text += line;
 		written.push(record);
 		state.sealed = record.event === 'checkpoint';
 		return record;

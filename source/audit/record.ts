@@ -36,8 +36,10 @@ export function canonical(value: unknown): string {
 	return text;
 }
 
+const recordHashPrefix = 'xi-exec audit record v1\n';
+
 export function recordHash(withoutHash: Omit<AuditRecord, 'hash'>): string {
-	return createHash('sha256').update('xi-exec audit record v1\n').update(canonical(withoutHash)).digest('hex');
+	return createHash('sha256').update(recordHashPrefix).update(canonical(withoutHash)).digest('hex');
 }
 
 /**
@@ -45,6 +47,39 @@ export function recordHash(withoutHash: Omit<AuditRecord, 'hash'>): string {
  * the chain fields; undefined values are dropped (canonical JSON has no undefined).
  */
 export function chainRecord(head: ChainHead | undefined, context: {log: string; side: AuditSide; now: Date}, fields: AuditFields): AuditRecord {
+	const withoutHash = unhashed(head, context, fields);
+	return {...withoutHash, hash: recordHash(withoutHash)} as AuditRecord;
+}
+
+/**
+ * `chainRecord` and its line (`recordLine`), the record canonicalised once: its members are
+ * written as two objects, those whose keys sort before `hash` and those after (canonical JSON
+ * sorts keys by UTF-16 code units, so the record's text is the two joined, with `hash` between
+ * them once it is known). The same record and the same bytes as the two calls.
+ */
+export function chainRecordLine(head: ChainHead | undefined, context: {log: string; side: AuditSide; now: Date}, fields: AuditFields): {record: AuditRecord; line: string} {
+	const withoutHash = unhashed(head, context, fields);
+	if (Object.hasOwn(withoutHash, 'hash')) {
+		// A field named `hash` is hashed, then replaced by the record's own: the plain way.
+		const record = {...withoutHash, hash: recordHash(withoutHash)} as AuditRecord;
+		return {record, line: recordLine(record)};
+	}
+
+	const before = Object.create(null) as Record<string, unknown>;
+	const after = Object.create(null) as Record<string, unknown>;
+	for (const key of Object.keys(withoutHash)) {
+		(key < 'hash' ? before : after)[key] = (withoutHash as Record<string, unknown>)[key];
+	}
+
+	const members = (part: Record<string, unknown>) => canonical(part).slice(1, -1);
+	const first = members(before);
+	const last = members(after);
+	const hash = createHash('sha256').update(recordHashPrefix).update(`{${first}${first && last ? ',' : ''}${last}}`).digest('hex');
+	return {record: {...withoutHash, hash} as AuditRecord, line: `{${first}${first ? ',' : ''}"hash":"${hash}"${last ? ',' : ''}${last}}\n`};
+}
+
+/** The record before its hash: the fields without undefined values (canonical JSON has none), then the chain fields, which fields cannot override. */
+function unhashed(head: ChainHead | undefined, context: {log: string; side: AuditSide; now: Date}, fields: AuditFields): Omit<AuditRecord, 'hash'> {
 	const clean: Record<string, unknown> = {};
 	for (const [key, value] of Object.entries(fields)) {
 		if (value !== undefined) {
@@ -52,7 +87,7 @@ export function chainRecord(head: ChainHead | undefined, context: {log: string; 
 		}
 	}
 
-	const withoutHash = {
+	return {
 		...clean,
 		event: fields.event,
 		v: auditFormat,
@@ -61,8 +96,7 @@ export function chainRecord(head: ChainHead | undefined, context: {log: string; 
 		ts: context.now.toISOString(),
 		side: context.side,
 		prev: head ? head.hash : genesisHash,
-	} as Omit<AuditRecord, 'hash'>;
-	return {...withoutHash, hash: recordHash(withoutHash)} as AuditRecord;
+	};
 }
 
 export function recordLine(record: AuditRecord): string {
