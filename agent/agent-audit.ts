@@ -20,20 +20,18 @@ import type {AgentRecorder} from './execute-run.js';
 import type {AgentConfig, AgentPaths} from './home.js';
 
 /**
- * Signs with whatever key and certificate the agent holds when a checkpoint is written: both files
- * are read at every use (a renewal replaces them), and parsed again only when their text changed.
- * Parsing them cost ~0.6 ms, three times per checkpoint, and the agent writes a checkpoint per run.
+ * Signs with the agent's key, named by its certificate's serial: both files are read and parsed
+ * at the first checkpoint, then kept (reading them three times per checkpoint cost ~33 µs a run;
+ * parsing, ~0.6 ms). `reload` forgets them, so the next checkpoint reads the files again: the
+ * running agent calls it when a renewal has installed new ones, when unpairing has deleted them
+ * (a checkpoint then fails, as it did when the files were read at every use), and pairing when it
+ * has written its new key.
  */
-export function agentSigner(paths: AgentPaths): CheckpointSigner {
-	let parsed: {cert: string; key: string; signer: CheckpointSigner} | undefined;
+export function agentSigner(paths: AgentPaths): CheckpointSigner & {reload: () => void} {
+	let parsed: CheckpointSigner | undefined;
 	const read = () => {
-		const cert = readTextFile(paths.cert, 'the agent certificate');
-		const key = readTextFile(paths.key, 'the agent key');
-		if (parsed?.cert !== cert || parsed.key !== key) {
-			parsed = {cert, key, signer: signerFromPem(normaliseSerial(new X509Certificate(cert).serialNumber), key)};
-		}
-
-		return parsed.signer;
+		parsed ??= signerFromPem(normaliseSerial(new X509Certificate(readTextFile(paths.cert, 'the agent certificate')).serialNumber), readTextFile(paths.key, 'the agent key'));
+		return parsed;
 	};
 
 	return {
@@ -41,21 +39,28 @@ export function agentSigner(paths: AgentPaths): CheckpointSigner {
 			return read().keyId;
 		},
 		sign: data => read().sign(data),
+		reload() {
+			parsed = undefined;
+		},
 	};
 }
+
+/** The agent's audit log; `credentialsChanged`: the key or certificate files were replaced or deleted (agentSigner's reload). */
+export type AgentAuditLog = AuditLog & {credentialsChanged: () => void};
 
 /**
  * `log` hears the syslog forwarder: the collector gone or back, records spooled or dropped, and why.
  * `fs`: the log's writes and fsyncs go through this port (a crash test kills the agent at chosen ones).
  */
-export function openAgentAudit(paths: AgentPaths, config: AgentConfig, log?: (event: string, fields: Record<string, unknown>) => void, fs?: DurableFs): AuditLog {
+export function openAgentAudit(paths: AgentPaths, config: AgentConfig, log?: (event: string, fields: Record<string, unknown>) => void, fs?: DurableFs): AgentAuditLog {
 	ensureDirectory(paths.auditDirectory);
 	const settings = config.syslog ? readSyslogSettings(readJsonFile(paths.config, 'the agent configuration') as Record<string, unknown>, paths.config) : undefined;
 	const forwarder = settings ? openSyslogForwarder(settings, paths.auditLog, 'xi-exec-agent', log ? {onEvent: log} : {}) : undefined;
+	const signer = agentSigner(paths);
 	const audit = openAuditLog({
 		path: paths.auditLog,
 		side: 'agent',
-		signer: agentSigner(paths),
+		signer,
 		...(forwarder ? {forward: forwarder.forward} : {}),
 		...(config.auditRotateBytes ? {rotateBytes: config.auditRotateBytes} : {}),
 		...(fs ? {fs} : {}),
@@ -63,10 +68,14 @@ export function openAgentAudit(paths: AgentPaths, config: AgentConfig, log?: (ev
 			writeAnchor(agentAnchorPath(paths), anchorOf(checkpoint));
 		},
 	});
-	return forwarder ? {...audit, close: async () => {
-		await audit.close();
-		await forwarder.close();
-	}} : audit;
+	return {
+		...audit,
+		credentialsChanged: signer.reload,
+		...(forwarder ? {close: async () => {
+			await audit.close();
+			await forwarder.close();
+		}} : {}),
+	};
 }
 
 /** The agent's audit head in a second place: in its home, outside the audit directory. */

@@ -86,6 +86,7 @@ export async function pairCommand(paths: AgentPaths, input: PairCommandInput, io
 
 	await record({event: 'pairing.paired', serial: outcome.serial, controllerSerials: outcome.pins.controllerSerials, caSha256: outcome.pins.caSha256, ...(relay === undefined ? {} : {relay})});
 	// Sealed with the new key: from now on the log's checkpoints are this agent's.
+	audit.credentialsChanged();
 	await audit.close().catch(() => undefined);
 	say(
 		`Paired: ${config.name} holds certificate ${outcome.serial} and trusts controller ${outcome.pins.controllerSerials[0]}.${relay === undefined ? '' : ` The controller reaches it through the broker ${relay} (kept in config.json).`}\nNext: start the agent with \`xi-exec-agent start\`.\n`,

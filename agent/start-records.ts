@@ -6,9 +6,8 @@
  * before every run. The bench's agents (bench/agent-host.ts) are given the same, so that a bench
  * charges what a real agent pays.
  */
-import type {AuditLog} from '../source/audit/file-log.js';
 import type {DurableFs} from '../source/io/durable-fs.js';
-import {openAgentAudit, recorderFor} from './agent-audit.js';
+import {openAgentAudit, recorderFor, type AgentAuditLog} from './agent-audit.js';
 import type {AgentLog, AgentRecorder} from './execute-run.js';
 import {currentHomeProblem} from './home-modes.js';
 import type {AgentConfig, AgentPaths} from './home.js';
@@ -17,7 +16,8 @@ import {replayMemoryFor} from './replay-memory.js';
 import type {AgentServerOptions} from './server-options.js';
 
 export type StartRecords = {
-	audit: AuditLog;
+	/** `audit.credentialsChanged()` after the key and certificate files were replaced or deleted: the next checkpoint reads them again. */
+	audit: AgentAuditLog;
 	recorder: AgentRecorder;
 	homeProblem: () => string | undefined;
 	checkpoint: () => Promise<void>;
@@ -37,7 +37,7 @@ export async function openStartRecords(paths: AgentPaths, config: AgentConfig, p
 }
 
 /** The agent's audit log, held by this process, opened with `agent.started` and a signed head (so the first result already carries a witness of this log). */
-async function openStartedAudit(paths: AgentPaths, config: AgentConfig, pins: Pins, log: AgentLog, fs?: DurableFs): Promise<AuditLog> {
+async function openStartedAudit(paths: AgentPaths, config: AgentConfig, pins: Pins, log: AgentLog, fs?: DurableFs): Promise<AgentAuditLog> {
 	const audit = openAgentAudit(paths, config, log, fs);
 	await audit.hold();
 	await audit.append({event: 'agent.started', agent: config.name, controllerSerials: pins.controllerSerials, caSha256: pins.caSha256});

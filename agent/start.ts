@@ -80,7 +80,7 @@ export async function startAgent(paths: AgentPaths, printLog: AgentLog = stdoutL
 		slots,
 		store: homeCredentialStore(paths, change => {
 			current = 'pins' in change ? {...current, pins: change.pins} : {...current, credentials: {...current.credentials, ...change.credentials}};
-		}),
+		}, audit.credentialsChanged),
 		onUnpaired() {
 			log('unpaired', {agent: config.name, reason: 'the controller unpaired this agent and its credentials are deleted; pair it again to use it'});
 			stop('unpaired');

@@ -118,6 +118,8 @@ test.serial('an agent below the renewal threshold is renewed after a run, with a
 	const after = await run(controllerHome, ['run', 'hello', '--on', 'renew1']);
 	t.is(after.code, 0, after.stderr);
 	t.notRegex(after.stderr, /renewed/, 'a fresh certificate is not renewed again');
+	// The agent signs its checkpoints with the new key from the renewal on (it keeps its key in memory between them).
+	t.deepEqual([...new Set(auditEvents(paths.auditLog, 'checkpoint').slice(-2).map(record => record['keyId']))], [newSerial]);
 
 	// The controller checks the agent's log across the key change, with the certificates it kept.
 	const cross = await run(controllerHome, ['audit', 'verify', '--cross', paths.auditLog]);
