@@ -15,7 +15,11 @@
  * BENCH_PROFILE=DIR (V8 CPU profiles of the host processes; `node --cpu-prof` for this process's),
  * BENCH_AGENT_FLAGS="FLAG ..." (node flags for this checkout's agent hosts only, not BENCH_BASE's),
  * BENCH_HEAP=1 (after the rounds, one more run of each kind with V8's sampling heap profiler: the
- * controller's bytes allocated per host, freed or not, and the functions that allocate the most).
+ * controller's bytes allocated per host, freed or not, and the functions that allocate the most),
+ * BENCH_PERF_WINDOWS=1 (after the rounds, one more run of each kind, each kind's time window noted
+ * in perf's CLOCK_MONOTONIC seconds: run the bench under `perf record -N -k CLOCK_MONOTONIC -g` with
+ * node's --perf-basic-prof and read each kind apart with `perf report --time START,END`. perf counts
+ * time on the CPU; V8's own sampling profiler counts wall time, which a loaded machine distorts).
  */
 import {mkdtempSync, readFileSync} from 'node:fs';
 import type {ChildProcess} from 'node:child_process';
@@ -84,6 +88,17 @@ async function allocationRows(kinds: readonly Kind[], size: number, notes: strin
 	}));
 }
 
+/** One more run of each kind at `size`, each one's window noted for perf (CLOCK_MONOTONIC seconds, as process.hrtime) with its own CPU. */
+async function perfWindows(kinds: readonly Kind[], size: number, notes: string[]): Promise<void> {
+	const now = () => (Number(process.hrtime.bigint()) / 1e9).toFixed(6);
+	for (const kind of kinds) {
+		(globalThis as {gc?: () => void}).gc?.();
+		const start = now();
+		const sample = await kind.run(size);
+		notes.push(`N=${size} ${kind.label}: perf report --time ${start},${now()} (controller CPU ${(sample.controller / size).toFixed(2)} ms/host, load ${loadAverage()})`);
+	}
+}
+
 async function main(): Promise<number> {
 	const settings = readSettings();
 	const sizes = process.env['BENCH_SIZES'] ? settings.sizes : [100];
@@ -145,6 +160,10 @@ async function main(): Promise<number> {
 
 	if (process.env['BENCH_HEAP'] === '1') {
 		rows.push(...await allocationRows(kinds, largest, notes));
+	}
+
+	if (process.env['BENCH_PERF_WINDOWS'] === '1') {
+		await perfWindows(kinds, largest, notes);
 	}
 
 	process.stdout.write(profileReport(`Fan-out CPU by side — ${machine()}; ${settings.workers} host processes; parallel ${settings.parallel}; medians of ${repetitions} interleaved rounds (N≥1000: 3)`, loadAtStart, rows, notes));
