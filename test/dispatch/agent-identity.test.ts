@@ -144,3 +144,18 @@ test('a certificate object without a serial is refused as unreadable, and so is 
 	t.is(checkAgentIdentity('web1', undefined, undefined)?.message, 'the agent certificate cannot be parsed');
 	t.deepEqual(presentedIdentity({serialNumber: '0A1B', subjectaltname: 'URI:"unterminated'}), {serial: normaliseSerial('0A1B'), identity: {ok: false, reason: 'the certificate\'s subject alternative names cannot be read'}});
 });
+
+test('dialAgent hands its check the leaf alone (not the chain node asks for), and the socket has node\'s own method again once secure', async t => {
+	const server = await mintServer([agentUri('web1')]);
+	const port = await serve(t, server);
+	const socket = dialAgent({host: '127.0.0.1', port}, clientContext(), 'web1', undefined);
+	t.true(Object.hasOwn(socket, 'getPeerCertificate'), 'the cheaper reading is in place for node\'s call at the handshake');
+	await new Promise(resolve => socket.once('secureConnect', resolve));
+	t.teardown(() => socket.destroy());
+	t.false(Object.hasOwn(socket, 'getPeerCertificate'));
+	const detailed = socket.getPeerCertificate(true);
+	t.is(detailed.issuerCertificate.subject.CN, fleet!.ca.certificate.subjectName.getField('CN')[0]);
+	const {issuerCertificate: _chain, ...leaf} = detailed;
+	t.deepEqual(socket.getPeerCertificate(false), leaf as typeof detailed, 'the leaf alone is the chain\'s first certificate');
+	t.deepEqual(presentedBy(socket), {serial: server.serial, identity: {ok: true, identity: {role: 'agent', name: 'web1'}}});
+});
