@@ -97,8 +97,8 @@ async function openRelayLinkLazily(url: string, credentials: TlsCredentials): Pr
 	return openRelayLink({url, credentials});
 }
 
-/** Options of an exchange over either link: a direct TLS exchange's (tls-link.ts), with the client context in place of its TLS context. */
-export type ExchangeOptions = Omit<TlsExchangeOptions, 'tls'> & {
+/** Options of an exchange over either link: a direct TLS exchange's (tls-link.ts), handed to it as they are, and the relay's. */
+export type ExchangeOptions = TlsExchangeOptions & {
 	context: ClientContext;
 	/** What the relay set aside on the way (duplicated replies, replies to replayed requests). */
 	onNotice?: (notice: string) => void;
@@ -109,14 +109,14 @@ export type ExchangeOptions = Omit<TlsExchangeOptions, 'tls'> & {
 };
 
 export async function exchange(target: AgentTarget, request: RequestWithoutEnvelope, options: ExchangeOptions): Promise<ExchangeEnd> {
-	const {context, hold, onNotice: _notice, onVia, sealArgs: _sealed, ...common} = options;
+	const {onVia} = options;
 	const transport = target.transport ?? 'tls';
 	if (transport === 'nats') {
 		onVia?.('relay');
 		return exchangeRelay(target, request, options);
 	}
 
-	const direct = await exchangeTls(target, request, {...common, tls: context.tls, ...(hold ? {hold} : {}), ...(context.early ? {early: context.early} : {})});
+	const direct = await exchangeTls(target, request, options);
 	if (transport === 'both' && direct.kind === 'unreachable' && !options.cancel?.signal.aborted) {
 		onVia?.('relay');
 		options.onNotice?.(`direct TLS: ${direct.reason}; tried the relay`);

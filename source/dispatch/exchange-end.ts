@@ -1,7 +1,8 @@
 /**
- * How an exchange with one agent ends, the same over either link (tls-link.ts, relay-link.ts):
- * the first end wins, every timer the exchange set is cleared, the caller's cancel is no longer
- * listened to, and the link's own cleanup runs once (close the socket, forget the subject).
+ * How an exchange with one agent ends, the same over either link (tls-link.ts, relay-link.ts).
+ * Each link ends an exchange once: the first end wins, every timer the exchange set is cleared,
+ * the caller's cancel is no longer listened to, and the link's own cleanup runs once (close the
+ * socket, forget the subject).
  */
 import type {RequestFrame, ResponseFrame} from '../protocol/frames.js';
 
@@ -17,51 +18,3 @@ export type ExchangeEnd =
 
 /** Frames after which the agent says nothing more about the request. */
 export const terminalTypes: ReadonlySet<string> = new Set(['result', 'description', 'ack', 'error', 'renewed', 'pinned', 'unpaired']);
-
-export type Ending = {
-	readonly settled: boolean;
-	finish: (end: ExchangeEnd) => void;
-	/** Calls `then` after `ms` unless the exchange ended first. */
-	after: (ms: number, then: () => void) => void;
-	/** Calls `onAbort` when `signal` aborts, until the exchange ends. */
-	onAbort: (signal: AbortSignal | undefined, onAbort: () => void) => void;
-};
-
-export function exchangeEnding(resolve: (end: ExchangeEnd) => void, cleanup: (end: ExchangeEnd) => void): Ending {
-	let settled = false;
-	const timers: NodeJS.Timeout[] = [];
-	const listeners: Array<() => void> = [];
-	return {
-		get settled() {
-			return settled;
-		},
-		finish(end) {
-			if (settled) {
-				return;
-			}
-
-			settled = true;
-			for (const timer of timers) {
-				clearTimeout(timer);
-			}
-
-			for (const remove of listeners) {
-				remove();
-			}
-
-			cleanup(end);
-			resolve(end);
-		},
-		after(ms, then) {
-			if (!settled) {
-				timers.push(setTimeout(then, ms));
-			}
-		},
-		onAbort(signal, onAbort) {
-			if (signal && !settled) {
-				signal.addEventListener('abort', onAbort, {once: true});
-				listeners.push(() => signal.removeEventListener('abort', onAbort));
-			}
-		},
-	};
-}

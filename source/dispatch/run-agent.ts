@@ -1,10 +1,10 @@
 /** Runs one request on one agent and turns however the exchange ended into exactly one result. */
-import {exchange, type AgentTarget, type ExchangeEnd, type ClientContext} from './agent-connection.js';
+import {exchange, type AgentTarget, type ExchangeEnd, type ExchangeOptions, type ClientContext} from './agent-connection.js';
 import type {ConnectionHold} from './held-connections.js';
 import type {AgentResult, RunEvent} from '../run/events.js';
-import {unknownRequestId, type RunFrame} from '../protocol/frames.js';
+import {unknownRequestId, type ResponseFrame, type RunFrame} from '../protocol/frames.js';
 import {approvalFor, type AgentRunRequest} from '../run/agent-request.js';
-import {collectNotes} from '../run/agent-notes.js';
+import {collectNotes, type AgentNotes} from '../run/agent-notes.js';
 import type {SeenVia} from '../registry/model.js';
 
 export type {AgentRunRequest} from '../run/agent-request.js';
@@ -29,23 +29,20 @@ export type AgentRunOptions = {
 };
 
 export async function runOnAgent(target: AgentTarget, request: AgentRunRequest, options: AgentRunOptions): Promise<AgentResult> {
-	const output = {stdout: '', stderr: ''};
-	const notes = collectNotes();
-	let via: SeenVia | undefined;
+	const host = new HostRun(target.name, options.emit);
 	const startedAt = Date.now();
 	options.emit({type: 'agent-connecting', agent: target.name});
-	// A frame of its own for each attempt: the exchange seals its secret arguments in place.
-	const attempt = async (context: ClientContext) => exchange(target, runFrame(target.name, request), {
-		context,
-		...(options.revoked ? {revoked: options.revoked} : {}),
-		...(options.hold ? {hold: options.hold} : {}),
-		...(request.secretPositions?.length ? {sealArgs: request.secretPositions} : {}),
-		onNotice: notes.add,
-		onVia(link) {
-			via = link;
-		},
+	const deadlineMs = request.timeoutMs + options.answerGraceMs;
+	// One options object for the exchange and any retry: the links read it as it is, copying nothing.
+	const exchangeOptions: ExchangeOptions = {
+		context: options.context,
+		revoked: options.revoked,
+		hold: options.hold,
+		sealArgs: request.secretPositions?.length ? request.secretPositions : undefined,
+		onNotice: host.addNote,
+		onVia: host.setVia,
 		connectTimeoutMs: options.connectTimeoutMs,
-		deadlineMs: request.timeoutMs + options.answerGraceMs,
+		deadlineMs,
 		cancel: {
 			signal: options.cancel,
 			// Read when the cancel is sent: the agent records who cancelled, or which timeout did.
@@ -54,94 +51,159 @@ export async function runOnAgent(target: AgentTarget, request: AgentRunRequest, 
 			},
 			graceMs: options.answerGraceMs,
 		},
-		onFrame(frame) {
-			if (frame.type === 'started') {
-				options.emit({type: 'agent-started', agent: target.name});
-			} else if (frame.type === 'stdout' || frame.type === 'stderr') {
-				output[frame.type] += frame.data;
-				options.emit({type: 'agent-output', agent: target.name, stream: frame.type, data: frame.data});
-			}
-		},
-	});
+		onFrame: host.onFrame,
+	};
 
-	let end = await attempt(options.context);
+	// A frame of its own for each attempt: the exchange seals its secret arguments in place.
+	let end = await exchange(target, runFrame(target.name, request), exchangeOptions);
 	if (refusedOldControllerSerial(end)) {
 		const fresh = options.freshContext?.();
 		if (fresh) {
-			end = await attempt(fresh);
+			exchangeOptions.context = fresh;
+			end = await exchange(target, runFrame(target.name, request), exchangeOptions);
 		}
 	}
 
-	const noted = notes.list();
-	const base = {agent: target.name, exitCode: null, signal: null, ...output, truncated: false, durationMs: Date.now() - startedAt, ...(via ? {via} : {}), ...(noted.length > 0 ? {notes: noted} : {})};
-	return resultOf(end, base, request.timeoutMs + options.answerGraceMs, options.cancel.aborted);
+	return resultOf(end, host.base(Date.now() - startedAt), deadlineMs, options.cancel.aborted);
 }
 
-/** The run frame for one agent: the request, with this agent's approval and planned entry. */
-function runFrame(agent: string, request: AgentRunRequest): Omit<RunFrame, 'v' | 'msg' | 'ts'> {
-	const approval = approvalFor(request, agent);
-	const planned = request.plannedEntries?.[agent];
-	return {
-		type: 'run',
-		id: request.requestId,
-		script: request.script,
-		args: [...request.args],
-		caller: request.caller,
-		timeoutMs: request.timeoutMs,
-		...(request.dryRun ? {dryRun: true} : {}),
-		...(request.token ? {token: request.token} : {}),
-		...(request.controllerHead ? {controllerHead: request.controllerHead} : {}),
-		...(request.callerSource ? {callerSource: request.callerSource} : {}),
-		...(request.client ? {client: request.client} : {}),
-		...(approval ? {approval} : {}),
-		...(typeof planned === 'string' ? {entryDigest: planned} : {}),
+/** One host's run as the exchange reports it: its output so far, notes and link, and its events. */
+class HostRun {
+	private stdout = '';
+	private stderr = '';
+	private via: SeenVia | undefined;
+	private notes: AgentNotes | undefined;
+
+	constructor(private readonly agent: string, private readonly emit: (event: RunEvent) => void) {}
+
+	readonly onFrame = (frame: ResponseFrame) => {
+		if (frame.type === 'started') {
+			this.emit({type: 'agent-started', agent: this.agent});
+		} else if (frame.type === 'stdout' || frame.type === 'stderr') {
+			this[frame.type] += frame.data;
+			this.emit({type: 'agent-output', agent: this.agent, stream: frame.type, data: frame.data});
+		}
 	};
+
+	readonly addNote = (note: string) => {
+		(this.notes ??= collectNotes()).add(note);
+	};
+
+	readonly setVia = (via: SeenVia) => {
+		this.via = via;
+	};
+
+	/** What every result of this host holds, whatever the exchange's end (the keys in the order results have always had). */
+	base(durationMs: number): ResultBase {
+		const base: ResultBase = {agent: this.agent, exitCode: null, signal: null, stdout: this.stdout, stderr: this.stderr, truncated: false, durationMs};
+		if (this.via) {
+			base.via = this.via;
+		}
+
+		const noted = this.notes?.list();
+		if (noted?.length) {
+			base.notes = noted;
+		}
+
+		return base;
+	}
+}
+
+/** The run frame for one agent: the request, with this agent's approval and planned entry (optional fields only when set). */
+function runFrame(agent: string, request: AgentRunRequest): Omit<RunFrame, 'v' | 'msg' | 'ts'> {
+	const frame: Omit<RunFrame, 'v' | 'msg' | 'ts'> = {type: 'run', id: request.requestId, script: request.script, args: [...request.args], caller: request.caller, timeoutMs: request.timeoutMs};
+	if (request.dryRun) {
+		frame.dryRun = true;
+	}
+
+	if (request.token) {
+		frame.token = request.token;
+	}
+
+	if (request.controllerHead) {
+		frame.controllerHead = request.controllerHead;
+	}
+
+	if (request.callerSource) {
+		frame.callerSource = request.callerSource;
+	}
+
+	if (request.client) {
+		frame.client = request.client;
+	}
+
+	const approval = approvalFor(request, agent);
+	if (approval) {
+		frame.approval = approval;
+	}
+
+	const planned = request.plannedEntries?.[agent];
+	if (typeof planned === 'string') {
+		frame.entryDigest = planned;
+	}
+
+	return frame;
 }
 
 type ResultBase = Omit<AgentResult, 'status'>;
 
-/** However the exchange ended, as exactly one result. */
+/** However the exchange ended, as exactly one result: `base` completed in place. */
 function resultOf(end: ExchangeEnd, base: ResultBase, deadlineMs: number, cancelled: boolean): AgentResult {
+	const result = base as AgentResult;
 	switch (end.kind) {
 		case 'terminal': {
 			const {frame} = end;
 			if (frame.type === 'result') {
-				return {
-					...base,
-					status: frame.status,
-					exitCode: frame.exitCode,
-					signal: frame.signal,
-					truncated: frame.truncated,
-					durationMs: frame.durationMs,
-					...(frame.reason === undefined ? {} : {reason: frame.reason}),
-					...(frame.agentHead === undefined ? {} : {agentHead: frame.agentHead}),
-					...(frame.entryChanged ? {entryChanged: true as const} : {}),
-				};
+				result.status = frame.status;
+				result.exitCode = frame.exitCode;
+				result.signal = frame.signal;
+				result.truncated = frame.truncated;
+				result.durationMs = frame.durationMs;
+				if (frame.reason !== undefined) {
+					result.reason = frame.reason;
+				}
+
+				if (frame.agentHead !== undefined) {
+					result.agentHead = frame.agentHead;
+				}
+
+				if (frame.entryChanged) {
+					result.entryChanged = true;
+				}
+
+				return result;
 			}
 
-			if (frame.type === 'error') {
-				// A refusal of the connection itself (id "-") already reads "refused: why"; say it once.
-				const what = frame.id === unknownRequestId ? 'connection' : 'request';
-				return {...base, status: 'error', reason: `the agent refused the ${what} (${frame.code}): ${frame.message.replace(/^refused: /, '')}`};
-			}
-
-			return {...base, status: 'error', reason: `the agent answered a run with a ${frame.type} frame`};
+			result.status = 'error';
+			// A refusal of the connection itself (id "-") already reads "refused: why"; say it once.
+			result.reason = frame.type === 'error'
+				? `the agent refused the ${frame.id === unknownRequestId ? 'connection' : 'request'} (${frame.code}): ${frame.message.replace(/^refused: /, '')}`
+				: `the agent answered a run with a ${frame.type} frame`;
+			return result;
 		}
 
 		case 'unreachable': {
-			return {...base, status: cancelled ? 'skipped' : 'unreachable', reason: end.reason};
+			result.status = cancelled ? 'skipped' : 'unreachable';
+			result.reason = end.reason;
+			return result;
 		}
 
 		case 'lost': {
-			return {...base, status: 'unreachable', reason: end.reason};
+			result.status = 'unreachable';
+			result.reason = end.reason;
+			return result;
 		}
 
 		case 'deadline': {
-			return {...base, status: 'timeout', reason: `no answer from the agent within ${Math.round(deadlineMs / 1000)} s`};
+			result.status = 'timeout';
+			result.reason = `no answer from the agent within ${Math.round(deadlineMs / 1000)} s`;
+			return result;
 		}
 
 		case 'protocol': {
-			return {...base, status: 'error', reason: end.reason};
+			result.status = 'error';
+			result.reason = end.reason;
+			return result;
 		}
 	}
 }

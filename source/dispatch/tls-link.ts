@@ -7,12 +7,11 @@
 import {randomUUID} from 'node:crypto';
 import type {SecureContext, TLSSocket} from 'node:tls';
 import {decodeResponse} from '../protocol/decode.js';
-import {encodeFrame} from '../protocol/encode.js';
-import {limits, unknownRequestId, type ResponseFrame} from '../protocol/frames.js';
+import {limits, protocolVersion, unknownRequestId, type ResponseFrame} from '../protocol/frames.js';
 import {LineSplitter} from '../protocol/line-splitter.js';
 import {parseHostPort} from '../io/address.js';
 import {checkAgentIdentity, dialAgent, presentedBy} from './agent-identity.js';
-import {exchangeEnding, terminalTypes, type ExchangeEnd, type RequestWithoutEnvelope} from './exchange-end.js';
+import {terminalTypes, type ExchangeEnd, type RequestWithoutEnvelope} from './exchange-end.js';
 import type {ConnectionHold} from './held-connections.js';
 import {afterOwnTime} from './loop-stalls.js';
 
@@ -21,7 +20,12 @@ export type TlsTarget = {name: string; address: string};
 export {createTlsContext} from './agent-identity.js';
 
 export type TlsExchangeOptions = {
-	tls: SecureContext;
+	/**
+	 * What the controller reaches agents with (agent-connection.ts ClientContext): its TLS context,
+	 * and a connection to the agent dialled before the command was read in full, when there is one
+	 * (agent-connection.ts EarlyConnection).
+	 */
+	context: {readonly tls: SecureContext; readonly early?: ((agent: string) => Promise<TLSSocket | undefined> | undefined) | undefined};
 	connectTimeoutMs: number;
 	/** Overall limit for the exchange, from the moment of connection. */
 	deadlineMs: number;
@@ -36,13 +40,11 @@ export type TlsExchangeOptions = {
 	cancel?: {signal: AbortSignal; caller: string; graceMs: number};
 	/** Connections kept from a describe for the run (see exchangeTls). */
 	hold?: ConnectionHold;
-	/** A connection to the agent dialled before the command was read in full (agent-connection.ts EarlyConnection). */
-	early?: (agent: string) => Promise<TLSSocket | undefined> | undefined;
 };
 
-/** Adds the per-message envelope: a unique message id and a timestamp (replay protection). */
+/** The frame as one line with its envelope: the version, a unique message id and a timestamp (replay protection); one object, one stringify. */
 export function envelope(frame: RequestWithoutEnvelope): string {
-	return encodeFrame({...frame, msg: randomUUID(), ts: Date.now()});
+	return JSON.stringify({v: protocolVersion, ...frame, msg: randomUUID(), ts: Date.now()}) + '\n';
 }
 
 /**
@@ -54,7 +56,7 @@ export function envelope(frame: RequestWithoutEnvelope): string {
  */
 export async function exchangeTls(target: TlsTarget, request: RequestWithoutEnvelope, options: TlsExchangeOptions): Promise<ExchangeEnd> {
 	let held = request.type === 'run' ? options.hold?.take(target.name) : undefined;
-	const early = held ? undefined : options.early?.(target.name);
+	const early = held ? undefined : options.context.early?.(target.name);
 	if (early) {
 		const dialled = await within(early, options.connectTimeoutMs);
 		if (dialled === 'late') {
@@ -117,90 +119,136 @@ function exchangeOn(target: TlsTarget, request: RequestWithoutEnvelope, options:
 	}
 
 	return new Promise(resolve => {
-		let secured = false;
-		let started = false;
-		let stopConnectTimer: () => void = () => undefined;
-		const ending = exchangeEnding(resolve, end => {
-			stopConnectTimer();
-			socket.off('data', onData).off('error', onError).off('close', onClose);
-			const keep = end.kind === 'terminal' && end.frame.type === 'description' && end.frame.openForRun === true && options.hold?.offer(target.name, socket);
-			if (!keep) {
-				socket.destroy();
-			}
-		});
-		const {finish} = ending;
+		new TlsExchange(target, request, options, resolve).start(held ?? dialAgent(address, options.context.tls, target.name, options.revoked), held !== undefined);
+	});
+}
 
-		const socket: TLSSocket = held ?? dialAgent(address, options.tls, target.name, options.revoked);
+/**
+ * One request on one connection, as one object: its socket's listeners, its timers (connect,
+ * deadline, the cancel's grace) and the caller's cancel end in one place, `finish`, the first end
+ * winning. Everything an exchange needs is made once here rather than in layers of closures.
+ */
+class TlsExchange {
+	private socket!: TLSSocket;
+	private settled = false;
+	private secured = false;
+	private started = false;
+	private stopConnectTimer: (() => void) | undefined;
+	private readonly timers: NodeJS.Timeout[] = [];
+	private readonly splitter = new LineSplitter(limits.responseFrameBytes);
+	private readonly onData = (chunk: Buffer) => this.read(chunk);
+	private readonly onError = (error: NodeJS.ErrnoException) => this.failed(error);
+	private readonly onClose = () => this.closed();
+	private readonly onAbort = () => this.abort();
+	private readonly reply = (next: RequestWithoutEnvelope) => this.socket.write(envelope(next));
+	private readonly fail = (reason: string) => this.finish({kind: 'protocol', reason});
 
+	constructor(
+		private readonly target: TlsTarget,
+		private readonly request: RequestWithoutEnvelope,
+		private readonly options: TlsExchangeOptions,
+		private readonly resolve: (end: ExchangeEnd) => void,
+	) {}
+
+	start(socket: TLSSocket, secure: boolean): void {
+		this.socket = socket;
 		// Counted in the loop's own time: a controller too busy to read the agent's answer does not call it unreachable.
-		stopConnectTimer = afterOwnTime(options.connectTimeoutMs, ending.after, () => {
-			if (!secured) {
-				finish({kind: 'unreachable', reason: `no TLS connection to ${target.address} within ${options.connectTimeoutMs / 1000} s`});
+		this.stopConnectTimer = afterOwnTime(this.options.connectTimeoutMs, (ms, then) => this.after(ms, then), () => {
+			if (!this.secured) {
+				this.finish({kind: 'unreachable', reason: `no TLS connection to ${this.target.address} within ${this.options.connectTimeoutMs / 1000} s`});
 			}
 		});
+		this.options.cancel?.signal.addEventListener('abort', this.onAbort, {once: true});
+		socket.on('data', this.onData).on('error', this.onError).on('close', this.onClose);
+		if (secure) {
+			this.secure();
+		} else {
+			socket.once('secureConnect', () => this.secure());
+		}
+	}
 
-		const onAbort = () => {
-			if (!secured) {
-				finish({kind: 'unreachable', reason: 'cancelled before the connection was made'});
+	/** Calls `then` after `ms` unless the exchange ended first. */
+	private after(ms: number, then: () => void): void {
+		if (!this.settled) {
+			this.timers.push(setTimeout(then, ms));
+		}
+	}
+
+	private secure(): void {
+		this.secured = true;
+		this.stopConnectTimer!();
+		this.after(this.options.deadlineMs, () => {
+			this.finish({kind: 'deadline'});
+		});
+		this.socket.write(envelope(this.request));
+		if (this.options.cancel?.signal.aborted) {
+			this.abort();
+		}
+	}
+
+	private abort(): void {
+		if (!this.secured) {
+			this.finish({kind: 'unreachable', reason: 'cancelled before the connection was made'});
+			return;
+		}
+
+		const cancel = this.options.cancel!;
+		this.socket.write(envelope({type: 'cancel', id: this.request.id, caller: cancel.caller}));
+		this.after(cancel.graceMs, () => {
+			this.finish({kind: 'lost', reason: 'the agent did not confirm the cancel'});
+		});
+	}
+
+	private read(chunk: Buffer): void {
+		const {lines, overflow} = this.splitter.push(chunk);
+		for (const line of lines) {
+			const read = readAnswerLine(line, this.request.id);
+			if ('end' in read) {
+				this.finish(read.end);
 				return;
 			}
 
-			socket.write(envelope({type: 'cancel', id: request.id, caller: options.cancel!.caller}));
-			ending.after(options.cancel!.graceMs, () => {
-				finish({kind: 'lost', reason: 'the agent did not confirm the cancel'});
-			});
-		};
-
-		ending.onAbort(options.cancel?.signal, onAbort);
-
-		const onSecured = () => {
-			secured = true;
-			stopConnectTimer();
-			ending.after(options.deadlineMs, () => {
-				finish({kind: 'deadline'});
-			});
-			socket.write(envelope(request));
-			if (options.cancel?.signal.aborted) {
-				onAbort();
-			}
-		};
-
-		const splitter = new LineSplitter(limits.responseFrameBytes);
-		const onData = (chunk: Buffer) => {
-			const {lines, overflow} = splitter.push(chunk);
-			for (const line of lines) {
-				const read = readAnswerLine(line, request.id);
-				if ('end' in read) {
-					finish(read.end);
-					return;
-				}
-
-				started ||= read.frame.type === 'started';
-				options.onFrame?.(read.frame, next => socket.write(envelope(next)), reason => finish({kind: 'protocol', reason}));
-			}
-
-			if (overflow) {
-				finish({kind: 'protocol', reason: `the agent sent a frame over ${limits.responseFrameBytes} bytes`});
-			}
-		};
-
-		const onError = (error: NodeJS.ErrnoException) => {
-			const reason = describeSocketError(error, target);
-			finish(secured ? {kind: 'lost', reason: started ? `connection lost while the script ran (${reason}); its outcome is unknown` : `connection lost (${reason})`} : {kind: 'unreachable', reason});
-		};
-
-		const onClose = () => {
-			const reason = started ? 'connection closed while the script ran; its outcome is unknown' : 'connection closed before an answer';
-			finish(secured ? {kind: 'lost', reason} : {kind: 'unreachable', reason: `connection to ${target.address} closed during the TLS handshake`});
-		};
-
-		socket.on('data', onData).on('error', onError).on('close', onClose);
-		if (held) {
-			onSecured();
-		} else {
-			socket.once('secureConnect', onSecured);
+			this.started ||= read.frame.type === 'started';
+			this.options.onFrame?.(read.frame, this.reply, this.fail);
 		}
-	});
+
+		if (overflow) {
+			this.finish({kind: 'protocol', reason: `the agent sent a frame over ${limits.responseFrameBytes} bytes`});
+		}
+	}
+
+	private failed(error: NodeJS.ErrnoException): void {
+		const reason = describeSocketError(error, this.target);
+		this.finish(this.secured ? {kind: 'lost', reason: this.started ? `connection lost while the script ran (${reason}); its outcome is unknown` : `connection lost (${reason})`} : {kind: 'unreachable', reason});
+	}
+
+	private closed(): void {
+		const reason = this.started ? 'connection closed while the script ran; its outcome is unknown' : 'connection closed before an answer';
+		this.finish(this.secured ? {kind: 'lost', reason} : {kind: 'unreachable', reason: `connection to ${this.target.address} closed during the TLS handshake`});
+	}
+
+	/** The first end wins: every timer cleared, the cancel no longer listened to, the socket closed (or kept for the run when a describe's agent offers it). */
+	private finish(end: ExchangeEnd): void {
+		if (this.settled) {
+			return;
+		}
+
+		this.settled = true;
+		for (const timer of this.timers) {
+			clearTimeout(timer);
+		}
+
+		this.options.cancel?.signal.removeEventListener('abort', this.onAbort);
+		this.stopConnectTimer!();
+		const {socket} = this;
+		socket.off('data', this.onData).off('error', this.onError).off('close', this.onClose);
+		const keep = end.kind === 'terminal' && end.frame.type === 'description' && end.frame.openForRun === true && this.options.hold?.offer(this.target.name, socket);
+		if (!keep) {
+			socket.destroy();
+		}
+
+		this.resolve(end);
+	}
 }
 
 function describeSocketError(error: NodeJS.ErrnoException, {name, address}: TlsTarget): string {
