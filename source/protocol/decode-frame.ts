@@ -22,8 +22,13 @@ export const sha256Pattern = /^[\da-f]{64}$/;
 
 type Build<F> = (fields: Fields, fail: Fail) => F | ProtocolError;
 
+/**
+ * The protocol error a frame's decoder returns: without the request id, which decodeParsed, the only
+ * caller of decoders, writes in once it returns (one function for every frame, not one per frame).
+ */
+const fail: Fail = (code, message) => ({code, message, id: unknownRequestId});
+
 export function decodeWith<F>(line: string, maxBytes: number, build: Build<F>, options: {unknownIdOnErrors?: boolean} = {}): Decoded<F> {
-	const fail: Fail = (code, message) => ({code, message, id: unknownRequestId});
 	if (utf8Bytes(line) > maxBytes) {
 		return {ok: false, error: fail('too-large', `frame is larger than ${maxBytes} bytes`)};
 	}
@@ -43,7 +48,6 @@ export function decodeWith<F>(line: string, maxBytes: number, build: Build<F>, o
  */
 export function decodeParsed<F>(fields: unknown, build: Build<F>, options: {unknownIdOnErrors?: boolean} = {}): Decoded<F> {
 	let id = unknownRequestId;
-	const fail: Fail = (code, message) => ({code, message, id});
 	if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) {
 		return {ok: false, error: fail('malformed', 'a frame must be a JSON object')};
 	}
@@ -54,7 +58,7 @@ export function decodeParsed<F>(fields: unknown, build: Build<F>, options: {unkn
 	}
 
 	if (record['v'] !== protocolVersion) {
-		return {ok: false, error: fail('unsupported-version', `protocol version ${JSON.stringify(record['v'])} is not supported (this side speaks ${protocolVersion})`)};
+		return {ok: false, error: {code: 'unsupported-version', message: `protocol version ${JSON.stringify(record['v'])} is not supported (this side speaks ${protocolVersion})`, id}};
 	}
 
 	// An agent's refusal of a connection it could not read a request id from carries "-".
@@ -64,7 +68,13 @@ export function decodeParsed<F>(fields: unknown, build: Build<F>, options: {unkn
 	}
 
 	const built = build(record, fail);
-	return isProtocolError(built) ? {ok: false, error: built} : {ok: true, frame: built};
+	if (isProtocolError(built)) {
+		// Made by `fail` for this frame alone: it carries the request id from here.
+		built.id = id;
+		return {ok: false, error: built};
+	}
+
+	return {ok: true, frame: built};
 }
 
 function isProtocolError(value: unknown): value is ProtocolError {

@@ -11,6 +11,7 @@ import {
 	type AgentStatus,
 	type ProtocolErrorCode,
 	type ResponseFrame,
+	type ResultFrame,
 	type ScriptDescription,
 } from './frames.js';
 import {decodeParsed, decodeWith, serialPattern, sha256Pattern, type Decoded, type Fail, type Fields, type ProtocolError} from './decode-frame.js';
@@ -40,7 +41,7 @@ function buildResponse(fields: Fields, fail: Fail): ResponseFrame | ProtocolErro
 }
 
 const responseDecoders: Record<ResponseFrame['type'], ResponseDecoder> = {
-	started: (_fields, head) => ({type: 'started', ...head}),
+	started: (_fields, head) => ({type: 'started', v: head.v, id: head.id}),
 	stdout: decodeOutput('stdout'),
 	stderr: decodeOutput('stderr'),
 	ack(fields, head, fail) {
@@ -83,7 +84,7 @@ const responseDecoders: Record<ResponseFrame['type'], ResponseDecoder> = {
 function decodeOutput(type: 'stdout' | 'stderr'): ResponseDecoder {
 	return (fields, head, fail) => {
 		const data = fields['data'];
-		return typeof data === 'string' ? {type, ...head, data} : fail('malformed', 'field "data" must be a string');
+		return typeof data === 'string' ? {type, v: head.v, id: head.id, data} : fail('malformed', 'field "data" must be a string');
 	};
 }
 
@@ -118,19 +119,21 @@ function decodeResult(fields: Fields, head: ResponseHead, fail: Fail): ResponseF
 		return fail('malformed', 'field "reason" must be a string');
 	}
 
-	return {
-		type: 'result',
-		...head,
-		status: status as AgentStatus,
-		exitCode: exitCode as number | null,
-		signal,
-		durationMs,
-		truncated,
-		bytes: {stdout: counts['stdout'], stderr: counts['stderr']},
-		...(reason === undefined ? {} : {reason}),
-		...(agentHead === undefined ? {} : {agentHead}),
-		...(fields['entryChanged'] === true && status === 'denied' ? {entryChanged: true as const} : {}),
-	};
+	const frame: ResultFrame = {type: 'result', v: head.v, id: head.id, status: status as AgentStatus, exitCode: exitCode as number | null, signal, durationMs, truncated, bytes: {stdout: counts['stdout'], stderr: counts['stderr']}};
+	// Optional fields only when present (assigned, not spread: this runs for every host's result).
+	if (reason !== undefined) {
+		frame.reason = reason;
+	}
+
+	if (agentHead !== undefined) {
+		frame.agentHead = agentHead;
+	}
+
+	if (fields['entryChanged'] === true && status === 'denied') {
+		frame.entryChanged = true;
+	}
+
+	return frame;
 }
 
 function decodeDescription(fields: Fields, head: ResponseHead, fail: Fail): ResponseFrame | ProtocolError {
