@@ -16,21 +16,28 @@
  * BENCH_AGENT_FLAGS="FLAG ..." (node flags for this checkout's agent hosts only, not BENCH_BASE's),
  * BENCH_HEAP=1 (after the rounds, one more run of each kind with V8's sampling heap profiler: the
  * controller's bytes allocated per host, freed or not, and the functions that allocate the most),
+ * BENCH_DIST=1 (one more kind: the dispatcher as `npm run build` compiled it, dist/, on the same
+ * agents: what a user runs. The other kinds load source/ through tsx, whose esbuild transform keeps
+ * function names with a __name(fn, "name") call at every closure made, which the build does not),
  * BENCH_PERF_WINDOWS=1 (after the rounds, one more run of each kind, each kind's time window noted
  * in perf's CLOCK_MONOTONIC seconds: run the bench under `perf record -N -k CLOCK_MONOTONIC -g` with
  * node's --perf-basic-prof and read each kind apart with `perf report --time START,END`. perf counts
  * time on the CPU; V8's own sampling profiler counts wall time, which a loaded machine distorts).
  */
+import {randomUUID} from 'node:crypto';
 import {mkdtempSync, readFileSync} from 'node:fs';
 import type {ChildProcess} from 'node:child_process';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
+import {performance} from 'node:perf_hooks';
+import type {TlsCredentials} from '../source/pki/credentials.js';
+import type {AgentRecord} from '../source/registry/model.js';
 import {createClientContext} from '../source/dispatch/agent-connection.js';
 import {runBench, trackPath} from './cleanup.js';
 import {buildNotes, floorHost, freePortBlock, loadAverage, machine, readSettings} from './environment.js';
-import {createFleet, script} from './fleet.js';
+import {benchHandshakeTimeoutMs, createFleet, script} from './fleet.js';
 import {floorFanOut, type FanOutTiming} from './floor.js';
-import {cpuMs, dealRoundRobin, ownCpuMs, startHosts, type Hosts} from './hosts.js';
+import {cpuMs, dealRoundRobin, ownCpuMs, repoRoot, startHosts, type Hosts} from './hosts.js';
 import {dispatcherFanOut} from './ours.js';
 import {interleavedRounds, profileReport} from './interleaved-rounds.js';
 import {median} from './processes.js';
@@ -99,6 +106,21 @@ async function perfWindows(kinds: readonly Kind[], size: number, notes: string[]
 	}
 }
 
+/**
+ * The dispatcher of this checkout's dist/ on `targets`, called as bench/ours.ts dispatcherFanOut
+ * calls the one in source/ (one client context per run, the bench's time limits, a dry run or not).
+ */
+async function builtFanOut(targets: readonly AgentRecord[], credentials: TlsCredentials, parallel: number, dryRun: boolean): Promise<FanOutTiming> {
+	const built = join(repoRoot, 'dist/source/dispatch');
+	const {dispatch} = await import(join(built, 'dispatcher.js')) as typeof import('../source/dispatch/dispatcher.js');
+	const {createClientContext: createBuiltContext} = await import(join(built, 'agent-connection.js')) as typeof import('../source/dispatch/agent-connection.js');
+	const started = performance.now();
+	const context = createBuiltContext(credentials);
+	const summary = await dispatch(targets, {requestId: randomUUID(), script: script.name, args: [], caller: 'bench@localhost', timeoutMs: 300_000, dryRun}, {context, parallel, connectTimeoutMs: benchHandshakeTimeoutMs});
+	await context.close();
+	return {ms: performance.now() - started, ok: summary.counts.ok ?? 0, failures: summary.notOk.map(result => `${result.agent}: ${result.status} ${result.reason ?? ''}`)};
+}
+
 async function main(): Promise<number> {
 	const settings = readSettings();
 	const sizes = process.env['BENCH_SIZES'] ? settings.sizes : [100];
@@ -123,6 +145,10 @@ async function main(): Promise<number> {
 		{label: 'dispatcher', run: async size => sampled(agentHosts, async () => dispatcherFanOut(fleet.agents.slice(0, size).map(agent => agent.record), fleet.credentials, settings.parallel, {dryRun}))},
 		{label: 'floor', run: async size => sampled(bareHosts, async () => floorFanOut(fleet.agents.slice(0, size).map(agent => agent.port), context.tls, settings.parallel, floorHost))},
 	];
+	if (process.env['BENCH_DIST'] === '1') {
+		kinds.push({label: 'dispatcher as built (dist/)', run: async size => sampled(agentHosts, async () => builtFanOut(fleet.agents.slice(0, size).map(agent => agent.record), fleet.credentials, settings.parallel, dryRun))});
+	}
+
 	for (const [index, checkout] of bases.entries()) {
 		// Another checkout's fleet: the same certificates, its agents on a block of ports of their own.
 		const baseFleet = await createFleet(join(root, `base-${index}`), largest, firstPort + ((index + 1) * largest), log);
