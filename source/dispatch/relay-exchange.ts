@@ -54,7 +54,7 @@ export type ExchangeTimer = 'connect' | 'probe' | 'deadline' | 'status' | 'cance
 export type RelayExchangePorts = {
 	/** One request envelope of this exchange, sealed for the agent: the text to publish and the hash its replies name. */
 	seal: (request: RequestWithoutEnvelope) => {text: string; hash: string};
-	/** Publishes a sealed request on the agent's subject; throws when the broker connection failed. */
+	/** Publishes a sealed request on the agent's subject; throws when the broker connection failed (or calls publishFailed later). */
 	publish: (text: string) => void;
 	/** `set` arms the named timer, replacing one of that name; `clearAll` runs once, as the exchange ends. */
 	timers: {set: (name: ExchangeTimer, ms: number, fire: () => void) => void; clearAll: () => void};
@@ -249,9 +249,14 @@ export class RelayExchange {
 			this.ports.publish(text);
 			return true;
 		} catch (error) {
-			this.finish({kind: this.#answered ? 'lost' : 'unreachable', reason: `the broker connection failed: ${(error as Error).message}`});
+			this.publishFailed(error as Error);
 			return false;
 		}
+	}
+
+	/** A request envelope could not be published (the broker connection failed), now or later in the loop turn it was queued in. */
+	publishFailed(error: Error): void {
+		this.finish({kind: this.#answered ? 'lost' : 'unreachable', reason: `the broker connection failed: ${error.message}`});
 	}
 
 	#after(name: ExchangeTimer, ms: number, fire: () => void): void {
