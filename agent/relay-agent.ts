@@ -20,6 +20,7 @@ import {connectBroker} from './relay-broker.js';
 import type {RequestGuard} from './relay-guard.js';
 import {handleRelayRequest, type AgentSigning, type RelayRequestPorts} from './relay-requests.js';
 import {RelayResults} from './relay-results.js';
+import type {EndRecord} from './relay-end-records.js';
 import {RelayRuns} from './relay-runs.js';
 import type {RelayCertificates} from './relay-certificates.js';
 
@@ -41,6 +42,8 @@ export type RelayAgentOptions = {
 	connect?: typeof natsConnect;
 	/** Where ended runs' results are kept for `status` (by default for the guard's whole memory: twice its window). */
 	results?: RelayResults;
+	/** A run's end record from before a restart (relay-end-records.ts), by request id: a `status` question not answered from `results` is answered from it. */
+	endRecord?: (id: string) => EndRecord | undefined;
 	/** How often the signed presence heartbeat goes out (default 30 s; one goes out at once on connecting). */
 	presenceIntervalMs?: number;
 };
@@ -56,7 +59,12 @@ export function startRelayAgent(options: RelayAgentOptions): RelayAgent {
 	const {agentName, log} = options;
 	const signing = signingWith(options.credentials);
 	const caDerOf = lastDer();
-	const runs = new RelayRuns((frame, serial, send, signal) => executeRun(frame, {...options.runContext(), peer: {address: 'relay', serial}}, send, signal), log);
+	const runs = new RelayRuns((frame, serial, send, signal, records) => {
+		const context = options.runContext();
+		// The records that may end the run name its result's place in the chain: the audit log keeps the result (relay-end-records.ts).
+		const recorder = records && context.recorder ? {recorder: records.wrap(context.recorder)} : {};
+		return executeRun(frame, {...context, ...recorder, peer: {address: 'relay', serial}}, send, signal);
+	}, log);
 	const ports: RelayRequestPorts = {
 		agentName,
 		signing,
@@ -72,6 +80,8 @@ export function startRelayAgent(options: RelayAgentOptions): RelayAgent {
 		publish: (id, text) => broker.publish(id, text),
 		runs,
 		results: options.results ?? new RelayResults(2 * options.guard.windowMs),
+		...(options.endRecord ? {endRecord: options.endRecord} : {}),
+		signedHead: () => options.recorder.signedHead(),
 		describe: options.describe,
 		...(options.certificates ? {certificates: options.certificates} : {}),
 		now: options.now,

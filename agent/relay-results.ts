@@ -32,6 +32,11 @@ export class RelayResults {
 		this.memory?.remember({id, text, at: now});
 	}
 
+	/** The run `id` ended with this signed reply, which its audit record already keeps (relay-end-records.ts): kept in memory only. */
+	keep(id: string, text: string, now: number): void {
+		this.#keep({id, text, at: now}, now);
+	}
+
 	/** Results kept before (a restart): those still within the window, the newest `maxKept`. */
 	restore(kept: Iterable<KeptResult>, now: number): void {
 		for (const entry of [...kept].sort((a, b) => a.at - b.at)) {

@@ -10,12 +10,19 @@
 import type {RunFrame} from '../source/protocol/frames.js';
 import type {ReplyBody} from '../source/protocol/relay-envelope.js';
 import type {AgentLog} from './execute-run.js';
+import type {RunEndRecords} from './relay-end-records.js';
 
-/** Runs one accepted run frame for the controller whose certificate has `controllerSerial`, writing its frames as lines to `send`. */
-export type RunExecutor = (frame: RunFrame, controllerSerial: string, send: (line: string) => void, signal: AbortSignal) => Promise<void>;
+/**
+ * Runs one accepted run frame for the controller whose certificate has `controllerSerial`, writing
+ * its frames as lines to `send`; its records go through `records` when given (relay-end-records.ts).
+ */
+export type RunExecutor = (frame: RunFrame, controllerSerial: string, send: (line: string) => void, signal: AbortSignal, records?: RunEndRecords) => Promise<void>;
 
-/** `ack` acknowledges the run (relay-sealer.ts holds it back: a run that answers soon needs none); `end` takes its terminal reply. */
-export type RunReplies = {ack: () => void; reply: (body: ReplyBody) => void; end: (body: ReplyBody) => void};
+/**
+ * `ack` acknowledges the run (relay-sealer.ts holds it back: a run that answers soon needs none);
+ * `end` takes its terminal reply; `records` marks the records that may end it with its result's place.
+ */
+export type RunReplies = {ack: () => void; reply: (body: ReplyBody) => void; end: (body: ReplyBody) => void; records?: RunEndRecords};
 
 export class RelayRuns {
 	readonly #active = new Map<string, AbortController>();
@@ -34,7 +41,7 @@ export class RelayRuns {
 		return run !== undefined;
 	}
 
-	start(frame: RunFrame, controllerSerial: string, {ack, reply, end}: RunReplies): void {
+	start(frame: RunFrame, controllerSerial: string, {ack, reply, end, records}: RunReplies): void {
 		if (this.#active.has(frame.id)) {
 			reply({type: 'error', id: frame.id, code: 'malformed', message: `a run with request id ${frame.id} is already in progress`});
 			return;
@@ -48,7 +55,7 @@ export class RelayRuns {
 			(body.type === 'result' || body.type === 'error' ? end : reply)(body);
 		};
 
-		const done = this.execute(frame, controllerSerial, send, controller.signal)
+		const done = this.execute(frame, controllerSerial, send, controller.signal, records)
 			.catch((error: unknown) => {
 				this.log('run.error', {requestId: frame.id, reason: (error as Error).message});
 				end({type: 'error', id: frame.id, code: 'internal', message: 'internal error while running the script'});

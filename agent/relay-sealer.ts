@@ -40,8 +40,7 @@ export class ReplySealer {
 
 	/** The reply's message, chained after the last; `sign` signs a reply that could go unsigned. Drops a held acknowledgement. */
 	seal(body: ReplyBody, sign = false): string {
-		clearTimeout(this.#heldAck);
-		this.#heldAck = undefined;
+		this.dropHeldAck();
 		const env: ReplyEnvelope = {
 			v: 1,
 			kind: 'reply',
@@ -63,6 +62,23 @@ export class ReplySealer {
 		}
 
 		return text;
+	}
+
+	/** Where the next reply will sit in the chain: its sequence number and the hash of the reply before it. */
+	next(): {seq: number; prev: string} {
+		return {seq: this.#seq + 1, prev: this.#prev};
+	}
+
+	/** Goes on from a reply already sealed (by this agent before a restart: relay-end-records.ts): the next reply takes `place`. */
+	resumeAt(place: {seq: number; prev: string}): void {
+		this.#seq = place.seq - 1;
+		this.#prev = place.prev;
+	}
+
+	/** Drops a held acknowledgement: the run's end comes next. */
+	dropHeldAck(): void {
+		clearTimeout(this.#heldAck);
+		this.#heldAck = undefined;
 	}
 
 	/**

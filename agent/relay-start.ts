@@ -1,13 +1,13 @@
 /**
  * Wires the relay into `xi-exec-agent start` when the agent's config names a broker: its own
- * seen-set on disk (seen-relay-requests), the results it keeps for `status` on disk
- * (relay-results: a damaged file is said once, in a `relay.results-damaged` line, and skipped), the run slots shared with the direct-TLS server (one
+ * seen-set on disk (seen-relay-requests), the results it keeps for `status` (by the audit records
+ * that end runs, read back after a restart: relay-end-records.ts; the others on disk in
+ * relay-results: a damaged file is said once, in a `relay.results-damaged` line, and skipped), the run slots shared with the direct-TLS server (one
  * concurrency limit per agent, whichever transport carried the run), and the same run context.
  */
 import {limits} from '../source/protocol/frames.js';
 import type {AgentCredentials} from './credentials.js';
 import type {AgentRecorder, AgentLog, RunContext} from './execute-run.js';
-import type {AgentConfig} from './home.js';
 import {describeAllowlist} from './loaded-allowlist.js';
 import type {Pins} from './pins.js';
 import {ReplayGuard} from './replay-guard.js';
@@ -15,6 +15,8 @@ import {replayMemoryFor, seenRelayRequestsFile} from './replay-memory.js';
 import {startRelayAgent, type RelayAgent} from './relay-agent.js';
 import {RequestGuard} from './relay-guard.js';
 import {RelayResults} from './relay-results.js';
+import {endRecordsInLog, type EndRecord} from './relay-end-records.js';
+import {agentPaths, type AgentConfig} from './home.js';
 import {relayResultsMemory} from './relay-results-file.js';
 import type {CertificatePorts} from './certificate-frames.js';
 import {relayCertificates} from './relay-certificates.js';
@@ -45,6 +47,14 @@ export function startRelay(options: RelayStart): RelayAgent {
 		options.log('relay.results-damaged', {reason: loaded.problem, kept: loaded.kept});
 	}
 
+	// The results of runs that ended before this start, read from the audit log once, when a status question first needs them.
+	const startedAt = Date.now();
+	let ended: Map<string, EndRecord> | undefined;
+	const endRecord = (id: string) => {
+		ended ??= endRecordsInLog(agentPaths(options.home).auditLog, startedAt - results.keepMs, startedAt);
+		return ended.get(id);
+	};
+
 	return startRelayAgent({
 		url: options.config.relay,
 		agentName: options.config.name,
@@ -52,6 +62,7 @@ export function startRelay(options: RelayStart): RelayAgent {
 		pins: options.pins,
 		guard,
 		results,
+		endRecord,
 		runContext: options.runContext,
 		describe: () => ({tags: options.config.tags, scripts: describeAllowlist(options.runContext().allowlist)}),
 		log: options.log,

@@ -4,10 +4,11 @@
  * operator's credentials on both carries the agent's traffic between them and drops, holds back or
  * duplicates replies on the way. What must hold: a lost result is recovered by asking the agent
  * for the request's status (the agent sends its signed result again, which must still fit the
- * run's chain, also after the agent was killed with kill -9 and restarted: it keeps results on
- * disk), a lost chunk or reordered chunks end the run as a reported gap, never a wrong result, and
- * an agent that restarted without the result (its file torn) makes it "lost" at once and says once
- * that the file was damaged.
+ * run's chain, also after the agent was killed with kill -9 and restarted: the audit record that
+ * ended the run names the result's place in the chain, and the agent seals it again from that
+ * record; a run, a dry run and a refusal each keep their result so, with no line in the results
+ * file), a lost chunk or reordered chunks end the run as a reported gap, never a wrong result, and
+ * a results file torn by a crash is said once and skipped.
  * Then a broker configured wrongly on purpose, letting another agent answer as this one: the
  * controller still refuses it and its audit log says why. Each case asserts the refusal or the
  * recovery and the audit record it leaves.
@@ -16,7 +17,7 @@
  * a restart; another agent's request; expiry; an unpinned controller; a forged result; the broker
  * refusing another agent's subjects.)
  */
-import {readFileSync, statSync, truncateSync, writeFileSync} from 'node:fs';
+import {readFileSync, statSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import test from 'ava';
 import {connect, type NatsConnection} from '@nats-io/transport-node';
@@ -166,6 +167,20 @@ test.serial('a dropped result is recovered by asking the agent for the request\'
 	// The agent ran it once, and recorded the question and its answer.
 	t.is(agentRecords('mitm-lost-00001').filter(record => record['event'] === 'run.start').length, 1);
 	t.like(await resentRecord('mitm-lost-00001'), {source: 'relay', caller: 'alice', found: true, running: false, resent: true});
+	keptByItsRecord(t, 'mitm-lost-00001', 'run.finish');
+});
+
+test.serial('a refused run whose result is dropped: recovered by the status question, its result kept by its run.refused record', async t => {
+	if (missing) {
+		return skip(t);
+	}
+
+	await mode('drop-result');
+	const {end, notices} = await run('mitm-refused-001', 'not-allowed', [], 1500, {connectTimeoutMs: 4000});
+	t.deepEqual(mitmDid('mitm-refused-001'), ['dropped result']);
+	t.like(resultOf(end), {status: 'denied'});
+	t.true(notices.includes('the result came after the controller asked for the status: the agent sent it again (lost or late on the broker)'), notices.join('\n'));
+	keptByItsRecord(t, 'mitm-refused-001', 'run.refused');
 });
 
 test.serial('a dry run whose only reply, its result, is dropped (its ack held back and never sent): recovered by the status question at half the connect timeout', async t => {
@@ -184,6 +199,7 @@ test.serial('a dry run whose only reply, its result, is dropped (its ack held ba
 	]);
 	t.like(await resentRecord('mitm-only-00001'), {source: 'relay', caller: 'alice', found: true, running: false, resent: true});
 	t.is(agentRecords('mitm-only-00001').filter(record => record['event'] === 'request.received').length, 1, 'asked for its status, the agent did not run it again');
+	keptByItsRecord(t, 'mitm-only-00001', 'decision');
 });
 
 test.serial('a run request dropped on the way: the status question at half the connect timeout finds no record, and the run is lost at once', async t => {
@@ -250,6 +266,13 @@ async function killAndRestart(before?: () => void): Promise<void> {
 
 const resultsFile = () => join(fleet!.web1.home, relayResultsFile);
 
+/** The run's result was kept by its end record alone (relay-end-records.ts): that record names the result's place, and nothing went to the results file. */
+function keptByItsRecord(t: {true: (value: boolean, message?: string) => void; false: (value: boolean, message?: string) => void}, id: string, event: string): void {
+	const ending = agentRecords(id).filter(record => record['relayReply'] !== undefined);
+	t.true(ending.length > 0 && ending.at(-1)!['event'] === event, `the last record naming the result's place is ${event}: ${JSON.stringify(ending)}`);
+	t.false(readFileSync(resultsFile(), 'utf8').includes(id), 'no line in the results file, no fsync of its own');
+}
+
 test.serial('a result dropped, then the agent killed (kill -9) and restarted: the controller recovers it with its note', async t => {
 	if (missing) {
 		return skip(t);
@@ -264,12 +287,13 @@ test.serial('a result dropped, then the agent killed (kill -9) and restarted: th
 	t.like(resultOf(end), {status: 'ok', exitCode: 0});
 	t.is(stdout(frames), '[kept]\n', 'the output is whole: the result kept on disk still fits the run\'s chain');
 	t.true(notices.includes('the result came after the controller asked for the status: the agent sent it again (lost or late on the broker)'), notices.join('\n'));
-	t.like(await resentRecord('mitm-killed-0001'), {found: true, running: false});
+	t.like(await resentRecord('mitm-killed-0001'), {found: true, running: false, resealed: true});
 	t.is(agentRecords('mitm-killed-0001').filter(record => record['event'] === 'run.start').length, 1, 'asking for the status never runs it again');
+	keptByItsRecord(t, 'mitm-killed-0001', 'run.finish');
 	t.false(fleet!.running.lines.some(line => line.includes('relay.results-damaged')), 'a sound file is not reported');
 });
 
-test.serial('a result whose kept line was torn (the file truncated while the agent was down) is reported lost; the agent says so once and runs on', async t => {
+test.serial('a results file torn while the agent was down (a line cut by a crash): said once and skipped, and a dropped result is still recovered from its audit record', async t => {
 	if (missing) {
 		return skip(t);
 	}
@@ -278,12 +302,13 @@ test.serial('a result whose kept line was torn (the file truncated while the age
 	const pending = run('mitm-torn-00001', 'echo-args', ['torn'], 1000);
 	await waitFor(() => (mitmDid('mitm-torn-00001').includes('dropped result') ? true : undefined), 'the result to be dropped');
 	await killAndRestart(() => {
-		// A crash mid-append: the last line loses its end.
-		truncateSync(resultsFile(), statSync(resultsFile()).size - 10);
+		// The file cut by a crash mid-append (an older agent kept every result there): one torn line, nothing else.
+		writeFileSync(resultsFile(), '{"at":1,"id":"mitm-torn-00001","text":"{\\"env', {mode: 0o600});
 	});
-	const {end} = await pending;
-	t.deepEqual(end, {kind: 'lost', reason: 'agent web1 has no record of request mitm-torn-00001 (it restarted, or forgot it): its result is lost'});
-	t.like(await statusRecord('mitm-torn-00001'), {found: false, running: false, resent: false});
+	const {end, frames} = await pending;
+	t.like(resultOf(end), {status: 'ok', exitCode: 0});
+	t.is(stdout(frames), '[torn]\n', 'sealed again in its place in the run\'s chain: the output is whole');
+	t.like(await resentRecord('mitm-torn-00001'), {found: true, running: false, resealed: true});
 	const damaged = fleet!.running.lines.filter(line => line.includes('"event":"relay.results-damaged"')).map(line => JSON.parse(line) as Record<string, unknown>);
 	t.is(damaged.length, 1, 'said once');
 	t.like(damaged[0], {level: 'warn', reason: `${resultsFile()} holds 1 damaged line (torn by a crash, or not written by the agent): it is skipped, and the ${String(damaged[0]!['kept'])} readable results are kept`});

@@ -10,10 +10,11 @@ import {acceptRequest} from '../../agent/relay-accept.js';
 import {RequestGuard} from '../../agent/relay-guard.js';
 import {handleRelayRequest, type RelayRequestPorts} from '../../agent/relay-requests.js';
 import {RelayResults} from '../../agent/relay-results.js';
+import {placeField, type ChainPlace, type RunEndRecords} from '../../agent/relay-end-records.js';
 import {RelayRuns} from '../../agent/relay-runs.js';
 import {ReplayGuard} from '../../agent/replay-guard.js';
 import {stopReasons} from '../../agent/stop-reasons.js';
-import {limits, type RunFrame} from '../../source/protocol/frames.js';
+import {limits, type RunFrame, type SignedHead} from '../../source/protocol/frames.js';
 import {requestEnvelope, sealEnvelope, type ReplyEnvelope, type RequestBody, type RequestEnvelope} from '../../source/protocol/relay-envelope.js';
 import {noSecrets} from '../../source/protocol/secret-args.js';
 import {ReplyChains} from '../../source/relay/reply-chain.js';
@@ -26,18 +27,19 @@ const web1 = await holder(fleet, {role: 'agent', name: 'web1'});
 const clock = now.getTime();
 const pins = {caSha256: fleetHash(fleet), controllerSerials: [controller.serial]};
 
-type Execution = {frame: RunFrame; serial: string; send: (line: string) => void; signal: AbortSignal; finish: () => void; fail: (error: Error) => void};
+type Execution = {frame: RunFrame; serial: string; send: (line: string) => void; signal: AbortSignal; finish: () => void; fail: (error: Error) => void; records?: RunEndRecords};
 
-/** An agent as relay-start.ts wires it, with the run's ack held back `ackHoldMs` (long by default: a test says when it matters). */
-function agent(ackHoldMs = 60_000) {
+/** An agent as relay-start.ts wires it, with the run's ack held back `ackHoldMs` (long by default: a test says when it matters); `written`: the results the file memory was handed. */
+function agent(ackHoldMs = 60_000, more: Pick<RelayRequestPorts, 'endRecord' | 'signedHead'> = {}) {
 	const published: Array<{id: string; text: string; keptFirst: boolean}> = [];
 	const audits: Array<{event: string; fields: Record<string, unknown>}> = [];
 	const logs: string[] = [];
 	const executions: Execution[] = [];
+	const written: string[] = [];
 	const guard = new RequestGuard(new ReplayGuard(limits.clockSkewMs));
-	const results = new RelayResults(60_000);
-	const runs = new RelayRuns(async (frame, serial, send, signal) => new Promise<void>((resolve, reject) => {
-		executions.push({frame, serial, send, signal, finish: resolve, fail: reject});
+	const results = new RelayResults(60_000, undefined, {remember: kept => written.push(kept.id)});
+	const runs = new RelayRuns(async (frame, serial, send, signal, records) => new Promise<void>((resolve, reject) => {
+		executions.push({frame, serial, send, signal, finish: resolve, fail: reject, ...(records ? {records} : {})});
 	}), event => logs.push(event));
 	const ports: RelayRequestPorts = {
 		agentName: 'web1',
@@ -53,8 +55,9 @@ function agent(ackHoldMs = 60_000) {
 		ackHoldMs,
 		log: event => logs.push(event),
 		audit: (event, fields) => audits.push({event, fields}),
+		...more,
 	};
-	return {ports, published, audits, logs, executions, runs, results, handle: (text: string) => handleRelayRequest(text, ports)};
+	return {ports, published, audits, logs, executions, runs, results, written, handle: (text: string) => handleRelayRequest(text, ports)};
 }
 
 let counter = 0;
@@ -262,4 +265,65 @@ test('stop aborts every run as the agent stopping and waits for each to end', as
 	a.executions[1]!.finish();
 	await stopping;
 	t.true(stopped);
+});
+
+/** A recorder that keeps what it is given (on the disk at once), with `head` as the log's signed head. */
+function memoryRecorder(head?: SignedHead) {
+	const recorded: Array<{event: string; fields: Record<string, unknown>}> = [];
+	return {recorded, recorder: {record: async (event: string, fields: Record<string, unknown>) => {
+		recorded.push({event, fields});
+	}, signedHead: () => head}};
+}
+
+const finish = {status: 'ok', exitCode: 0, signal: null, durationMs: 3, truncated: false, bytes: {stdout: 3, stderr: 0}};
+const headBefore: SignedHead = {log: 'log-1', seq: 4, hash: 'a'.repeat(64), signature: 'sig-before', keyId: web1.serial};
+const headNow: SignedHead = {log: 'log-1', seq: 9, hash: 'b'.repeat(64), signature: 'sig-now', keyId: web1.serial};
+
+/** A run with one output chunk whose end is recorded (run.finish naming its result's place) and answered with `result`. */
+async function endedRun(a: ReturnType<typeof agent>, result: Record<string, unknown>) {
+	const sent = request(runBody);
+	a.handle(sent.text);
+	const run = a.executions.at(-1)!;
+	const {recorded, recorder} = memoryRecorder(headBefore);
+	run.send(line({type: 'stdout', id: sent.env.id, data: 'hi\n'}));
+	await run.records!.wrap(recorder).record('run.finish', {requestId: sent.env.id, caller: 'alice', ...finish, reason: undefined, cancelledBy: undefined});
+	run.send(line({type: 'result', id: sent.env.id, ...result, agentHead: headBefore}));
+	run.finish();
+	await a.runs.stop(stopReasons.agentStopping);
+	return {sent, recorded};
+}
+
+test('a result its run.finish record covers is kept by that record (the audit batch already fsynced): nothing written for it; one the record does not say exactly is written and fsynced as before', async t => {
+	const a = agent();
+	const covered = await endedRun(a, finish);
+	t.like(covered.recorded, [{event: 'run.finish', fields: {[placeField]: {req: covered.sent.hash, seq: 2}}}], 'the record names the place after the output chunk');
+	t.deepEqual(a.written, [], 'no line in the results file');
+	t.is(a.results.status(covered.sent.env.id, false, clock).result, a.published.at(-1)!.text, 'kept in memory, verbatim');
+	const differs = await endedRun(a, {...finish, exitCode: 1, status: 'failed', reason: 'exit code 1'});
+	t.deepEqual(a.written, [differs.sent.env.id], 'kept in the results file: the record does not say what the result says');
+});
+
+test('status after a restart: the result is sealed again from its end record, in its place in the run\'s chain, signed, with the log\'s head now', async t => {
+	const before = agent();
+	const {sent, recorded} = await endedRun(before, finish);
+	const [chunk, lost] = before.published.filter(each => each.id === sent.env.id).map(each => each.text);
+	const fields = recorded[0]!.fields;
+	const restarted = agent(60_000, {endRecord: id => (id === sent.env.id ? {event: 'run.finish', fields, place: fields[placeField] as ChainPlace} : undefined), signedHead: () => headNow});
+	const status = request({type: 'status', caller: 'alice'}, {id: sent.env.id});
+	restarted.handle(status.text);
+	t.deepEqual(replyTypes(restarted.published, status.hash), ['ack']);
+	t.regex(restarted.published[0]!.text, /"found":true/);
+	const again = restarted.published.at(-1)!.text;
+	t.not(again, lost, 'sealed again, not the bytes lost');
+	const chains = new ReplyChains(sent.env.id, {name: 'web1', serial: web1.serial, certificate: web1.certificate});
+	chains.expect(sent.hash);
+	t.is(chains.accept(chunk!).kind, 'pending');
+	const verdict = chains.accept(again);
+	t.like(verdict, {kind: 'frames', frames: [{type: 'stdout', data: 'hi\n'}, {type: 'result', ...finish, agentHead: headNow}]});
+	t.like(restarted.audits.at(-1), {event: 'relay.status', fields: {found: true, running: false, resent: true, resealed: true}});
+	restarted.handle(request({type: 'status', caller: 'alice'}, {id: sent.env.id}).text);
+	t.is(restarted.published.at(-1)!.text, again, 'kept from then on: a second question gets the same bytes');
+	const unknown = request({type: 'status', caller: 'alice'});
+	restarted.handle(unknown.text);
+	t.regex(restarted.published.at(-1)!.text, /"found":false/, 'a request with no end record is not found');
 });
