@@ -11,8 +11,15 @@
  *
  *   node --expose-gc --import=tsx bench/profile-relay.ts
  *
+ * The floor (bare mutual TLS, bare-host.ts, as profile-fan-out.ts has it) runs in the same rounds
+ * unless BENCH_FLOOR=0. Each row also says the controller-bound wall: the controller's CPU per agent
+ * × N, what the run would take were the agents elsewhere (a real fleet: each agent its own machine)
+ * and the controller the only bound. BENCH_IDLE_MS=MS measures, before the rounds, what every side
+ * spends over MS with nothing run (the relay agents' presence heartbeats, the broker's pings).
+ *
  * Settings: BENCH_SIZES (1000), BENCH_REPS (3), BENCH_WORKERS (4), BENCH_PARALLEL (256), BENCH_SPAWN=1
- * (runs spawn the script; dry runs by default), BENCH_DIRECT=0 (no direct-TLS runs),
+ * (runs spawn the script; dry runs by default), BENCH_DIRECT=0 (no direct-TLS runs), BENCH_FLOOR=0,
+ * BENCH_IDLE_MS,
  * BENCH_BASE=DIR[,DIR], BENCH_PROFILE=DIR (V8 CPU profiles of the host processes; `node --cpu-prof`
  * for this process's), BENCH_RUN_PROFILE=DIR (V8 CPU profiles of the measured runs only: the relay
  * hosts' from ready to stop, this process's over the measured rounds).
@@ -23,9 +30,10 @@ import {join} from 'node:path';
 import type {AgentTarget} from '../source/dispatch/agent-connection.js';
 import {natsServerMissing, startBroker, type Broker} from './broker.js';
 import {runBench, stopChild, trackPath} from './cleanup.js';
-import {buildNotes, freePortBlock, loadAverage, machine, readSettings} from './environment.js';
-import {createFleet, type BenchFleet} from './fleet.js';
-import type {FanOutTiming} from './floor.js';
+import {createClientContext} from '../source/dispatch/agent-connection.js';
+import {buildNotes, floorHost, freePortBlock, loadAverage, machine, readSettings} from './environment.js';
+import {createFleet, script, type BenchFleet} from './fleet.js';
+import {floorFanOut, type FanOutTiming} from './floor.js';
 import {cpuMs, dealRoundRobin, ownCpuMs, startHosts, type Hosts} from './hosts.js';
 import type {RelayHostInput} from './relay-host.js';
 import {interleavedRounds, profileReport} from './interleaved-rounds.js';
@@ -68,6 +76,17 @@ async function relayOf(fleet: BenchFleet, workers: number, directory: string, la
 	return {broker, hosts};
 }
 
+/** What the relay's agents, its broker and this process spend over `ms` with nothing run: heartbeats and pings. */
+async function idleCost(ms: number, hosts: readonly Hosts[], broker: Broker | undefined, agents: number): Promise<string> {
+	const processes = hosts.flatMap(each => each.processes);
+	const before = {agents: cpuMs(processes), broker: broker ? cpuMs([broker.process]) : 0, controller: ownCpuMs()};
+	await new Promise(resolve => {
+		setTimeout(resolve, ms);
+	});
+	const per30s = (spent: number) => `${(spent / agents / (ms / 30_000)).toFixed(3)} ms`;
+	return `idle for ${ms / 1000} s before the rounds (load ${loadAverage()}), per relay agent per 30 s: agents ${per30s(cpuMs(processes) - before.agents)}, broker ${per30s((broker ? cpuMs([broker.process]) : 0) - before.broker)}, controller ${per30s(ownCpuMs() - before.controller)}`;
+}
+
 async function main(): Promise<number> {
 	const missing = natsServerMissing();
 	if (missing) {
@@ -92,13 +111,23 @@ async function main(): Promise<number> {
 	const ours = await import('./ours.js');
 	const kinds: Kind[] = [];
 	const relayHosts: Hosts[] = [];
+	const readyWithinMs = 180_000 + (300 * Math.ceil(largest / settings.workers));
 	if (process.env['BENCH_DIRECT'] !== '0') {
-		const agentHosts = await startHosts('agent-host.ts', dealRoundRobin(fleet.agents.map(agent => agent.home), settings.workers), root, {readyWithinMs: 180_000 + (300 * Math.ceil(largest / settings.workers))});
+		const agentHosts = await startHosts('agent-host.ts', dealRoundRobin(fleet.agents.map(agent => agent.home), settings.workers), root, {readyWithinMs});
 		kinds.push({label: 'direct TLS', run: async size => sampled(agentHosts, undefined, async () => ours.dispatcherFanOut(fleet.agents.slice(0, size).map(agent => agent.record), fleet.credentials, settings.parallel, {dryRun}))});
 	}
 
+	if (process.env['BENCH_FLOOR'] !== '0') {
+		const servers = fleet.agents.map(agent => ({port: agent.port, host: floorHost, key: join(agent.home, 'agent.key'), cert: join(agent.home, 'agent.pem'), ca: join(agent.home, 'ca.pem')}));
+		const bareHosts = await startHosts('bare-host.ts', dealRoundRobin(servers, settings.workers).map(each => ({...(dryRun ? {} : {script: script.path}), servers: each})), root, {readyWithinMs});
+		const context = createClientContext(fleet.credentials);
+		kinds.push({label: 'floor', run: async size => sampled(bareHosts, undefined, async () => floorFanOut(fleet.agents.slice(0, size).map(agent => agent.port), context.tls, settings.parallel, floorHost))});
+	}
+
+	let relayBroker: Broker | undefined;
 	const relayKind = (label: string, relay: {broker: Broker; hosts: Hosts}, of: BenchFleet, fanOut: DispatcherFanOut): Kind => {
 		relayHosts.push(relay.hosts);
+		relayBroker ??= relay.broker;
 		return {
 		label,
 		run: async size => sampled(relay.hosts, relay.broker, async () => fanOut(relayTargets(of, size, relay.broker.url), of.credentials, settings.parallel, {dryRun})),
@@ -119,6 +148,11 @@ async function main(): Promise<number> {
 	}
 
 	const rows = [];
+	const idleMs = Number(process.env['BENCH_IDLE_MS'] ?? 0);
+	if (idleMs > 0) {
+		notes.push(await idleCost(idleMs, relayHosts, relayBroker, largest));
+	}
+
 	const loadAtStart = loadAverage();
 	const stopProfile = await startRunProfile('controller.cpuprofile');
 	for (const size of sizes) {
@@ -131,11 +165,13 @@ async function main(): Promise<number> {
 		for (const [index, kind] of kinds.entries()) {
 			const each = samples[index]!;
 			const total = medianOf(each, 'controller') + medianOf(each, 'agents') + medianOf(each, 'broker');
+			// The controller's CPU per agent × N is its CPU for the run: the wall were the agents elsewhere.
+			const bound = (of: Sample[]) => medianOf(of, 'controller');
 			rows.push({
 				measure: `N=${size}${dryRun ? ' dry run' : ''}: ${kind.label}`,
 				value: seconds(medianOf(each, 'ms')),
-				cpu: `ms/agent: controller ${perAgent(medianOf(each, 'controller'))}, agents ${perAgent(medianOf(each, 'agents'))}, broker ${perAgent(medianOf(each, 'broker'))}, total ${perAgent(total)}`,
-				ratio: index === 0 ? '' : `${ratio(medianOf(first, 'ms') / medianOf(each, 'ms'))} faster than ${kinds[0]!.label}`,
+				cpu: `ms/agent: controller ${perAgent(medianOf(each, 'controller'))}, agents ${perAgent(medianOf(each, 'agents'))}, broker ${perAgent(medianOf(each, 'broker'))}, total ${perAgent(total)}; controller-bound wall ${seconds(bound(each))}`,
+				ratio: index === 0 ? '' : `${kinds[0]!.label} / this: wall ${ratio(medianOf(first, 'ms') / medianOf(each, 'ms'))}, controller-bound ${ratio(bound(first) / bound(each))}`,
 			});
 			const list = (side: keyof Omit<Sample, 'failure'>) => each.map(sample => seconds(sample[side])).join(', ');
 			notes.push(`N=${size} ${kind.label}: wall ${list('ms')}; controller ${list('controller')}; agents ${list('agents')}; broker ${list('broker')}`);
