@@ -31,6 +31,8 @@ export type RelayStart = {
 	recorder: AgentRecorder;
 	/** The direct-TLS server's certificate steps: a renewal over the relay installs the new certificate for both. */
 	certificates?: CertificatePorts;
+	/** How often the presence heartbeat goes out (relay-agent.ts; 30 s by default). */
+	presenceIntervalMs?: number;
 };
 
 export function startRelay(options: RelayStart): RelayAgent {
@@ -69,5 +71,6 @@ export function startRelay(options: RelayStart): RelayAgent {
 		recorder: options.recorder,
 		...(options.certificates ? {certificates: relayCertificates(options.certificates, {log: options.log, idleTimeoutMs: options.config.limits.idleTimeoutMs})} : {}),
 		now: Date.now,
+		...(options.presenceIntervalMs === undefined ? {} : {presenceIntervalMs: options.presenceIntervalMs}),
 	});
 }

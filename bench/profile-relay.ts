@@ -76,7 +76,7 @@ async function relayOf(fleet: BenchFleet, workers: number, directory: string, la
 	return {broker, hosts};
 }
 
-/** What the relay's agents, its broker and this process spend over `ms` with nothing run: heartbeats and pings. */
+/** What the relay agents (`agents` of them, every checkout's), the first broker and this process spend over `ms` with nothing run: heartbeats, pings, lock refreshes. */
 async function idleCost(ms: number, hosts: readonly Hosts[], broker: Broker | undefined, agents: number): Promise<string> {
 	const processes = hosts.flatMap(each => each.processes);
 	const before = {agents: cpuMs(processes), broker: broker ? cpuMs([broker.process]) : 0, controller: ownCpuMs()};
@@ -150,7 +150,7 @@ async function main(): Promise<number> {
 	const rows = [];
 	const idleMs = Number(process.env['BENCH_IDLE_MS'] ?? 0);
 	if (idleMs > 0) {
-		notes.push(await idleCost(idleMs, relayHosts, relayBroker, largest));
+		notes.push(await idleCost(idleMs, relayHosts, relayBroker, largest * relayHosts.length));
 	}
 
 	const loadAtStart = loadAverage();

@@ -67,6 +67,8 @@ async function startOne(home: string): Promise<void> {
 		runContext: () => ({agentName: config.name, agentTags: config.tags, allowlist, limits: config.limits, workingDirectory: config.workingDirectory, slots, ownersFor, runAsIds, log: stdoutLog, recorder, homeProblem, now: Date.now}),
 		log: stdoutLog,
 		recorder,
+		// BENCH_PRESENCE_MS: another heartbeat interval (what the heartbeats cost, measured apart).
+		...(process.env['BENCH_PRESENCE_MS'] ? {presenceIntervalMs: Number(process.env['BENCH_PRESENCE_MS'])} : {}),
 	});
 	agents.push(agent);
 	await agent.connected;
