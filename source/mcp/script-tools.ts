@@ -103,9 +103,13 @@ function toolAnswer(plan: RunPlan, maxOutputBytes: number, forward: (event: RunE
 	return {emit: hosts.emit, answer: cancelled => hostsToolResult({requestId: plan.requestId, script: plan.script, dryRun: false, cancelled, complete: true}, hosts.results())};
 }
 
-/** Which hosts a live run is running on now, for `cancel_run`. */
-function trackRunning(live: LiveRun, event: RunEvent): void {
-	if (event.type === 'agent-started') {
+/**
+ * Which hosts a live run has in flight now, for `cancel_run`: from the moment the host is dialled,
+ * not from its `started` frame (which may still be on its way when the agent runs the script), since
+ * the cancel reaches every host dialled.
+ */
+export function trackRunning(live: LiveRun, event: RunEvent): void {
+	if (event.type === 'agent-connecting') {
 		live.running.add(event.agent);
 	} else if (event.type === 'agent-finished') {
 		live.running.delete(event.result.agent);
