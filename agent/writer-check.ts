@@ -17,7 +17,8 @@
  *
  * Which one this kernel needs is asked once, of its behaviour rather than its version (distributions
  * backport): the direct exec of an unnamed file this process holds open for writing fails with
- * E2BIG only where the arguments come first.
+ * E2BIG only where the arguments come first; the way chosen must then answer ETXTBSY for that
+ * file, or no run that needs the probe runs (chooseMethod).
  *
  * Used for the scripts an interpreter reads from their files after the start (sealed-copy.ts
  * scriptSources), just before the start (execute-run.ts, auth-hook.ts): once this says no process
@@ -48,8 +49,51 @@ let chosen: Promise<ProbeMethod> | undefined;
 
 /** The method this kernel needs, found at the first probe and kept. */
 export async function probeMethod(): Promise<ProbeMethod> {
-	chosen ??= (async () => (await readsArgumentsFirst()) ? chainMethod() : {kind: 'direct' as const})();
+	chosen ??= chooseMethod();
 	return chosen;
+}
+
+/**
+ * The way to ask this kernel, tried on an unnamed file held open for writing here: the direct
+ * probe must answer ETXTBSY (EACCES, a noexec mount, tells nothing: the direct probe is kept, as
+ * before); E2BIG means the arguments came first, and then the chain must answer ETXTBSY. A kernel
+ * on which neither does (one that executes a file open for writing) gets no probe: those runs are
+ * refused, saying so, rather than passed as unwritten. When no such file can be made, the chain.
+ */
+export async function chooseMethod(directories = copyDirectories()): Promise<ProbeMethod> {
+	const held = heldForWriting(directories);
+	if (held === undefined) {
+		return chainMethod(directories);
+	}
+
+	try {
+		if (await execOffLoop({file: `/proc/self/fd/${held}`, oversized: true, inherited: []}) !== 'E2BIG') {
+			return {kind: 'direct'};
+		}
+
+		const chain = await chainMethod(directories);
+		if (chain.kind === 'chain' && await execOffLoop({file: '/proc/self/fd/3', oversized: false, inherited: [...chain.chain, held]}) === 'ELOOP') {
+			closeAll(chain.chain);
+			return {kind: 'none', reason: 'this kernel executes a file that is open for writing (no ETXTBSY), so it cannot be asked'};
+		}
+
+		return chain;
+	} finally {
+		closeSync(held);
+	}
+}
+
+/** An unnamed file in the first of `directories` that takes one, held open for writing; undefined if none does. */
+function heldForWriting(directories: readonly string[]): number | undefined {
+	for (const directory of directories) {
+		try {
+			return openSync(directory, tmpfileFlag(constants.O_DIRECTORY) | constants.O_RDWR, 0o700);
+		} catch {
+			// The next directory.
+		}
+	}
+
+	return undefined;
 }
 
 /** The probe by one method: what the exec's error code says about the file behind `fd`. */
@@ -89,22 +133,16 @@ export function writerVerdict(code: string | undefined, shown: string, none: 'E2
  * noexec mount). When no such file can be made, the chain is assumed (it holds on every kernel).
  */
 export async function readsArgumentsFirst(directories = copyDirectories()): Promise<boolean> {
-	for (const directory of directories) {
-		let held: number;
-		try {
-			held = openSync(directory, tmpfileFlag(constants.O_DIRECTORY) | constants.O_RDWR, 0o700);
-		} catch {
-			continue;
-		}
-
-		try {
-			return await execOffLoop({file: `/proc/self/fd/${held}`, oversized: true, inherited: []}) === 'E2BIG';
-		} finally {
-			closeSync(held);
-		}
+	const held = heldForWriting(directories);
+	if (held === undefined) {
+		return true;
 	}
 
-	return true;
+	try {
+		return await execOffLoop({file: `/proc/self/fd/${held}`, oversized: true, inherited: []}) === 'E2BIG';
+	} finally {
+		closeSync(held);
+	}
 }
 
 /** The six `#!` files of the chain, each an unnamed file naming the next by the descriptor the probe's child gets it as (3 to 8; the script is 9), checked to end in ELOOP. */

@@ -20,7 +20,7 @@ import {release} from 'node:os';
 import {join} from 'node:path';
 import test from 'ava';
 import {stopProbeThread} from '../../agent/probe-thread.js';
-import {chainMethod, kernelProbe, probeWriter, readsArgumentsFirst, type ProbeMethod} from '../../agent/writer-check.js';
+import {chainMethod, chooseMethod, kernelProbe, probeWriter, readsArgumentsFirst, type ProbeMethod} from '../../agent/writer-check.js';
 import {temporaryDirectory} from '../helpers/fleet.js';
 import {executable} from './agent-run.js';
 
@@ -32,7 +32,10 @@ const busy = (path: string) => `${path} is open for writing by another process (
 test('which way this kernel is asked agrees with its version (5.9 to 6.7 read the arguments first)', async t => {
 	const [major = 0, minor = 0] = release().split('.').map(Number);
 	const version = (major * 1000) + minor;
-	t.is(await readsArgumentsFirst(), version >= 5009 && version < 6008, `kernel ${release()}`);
+	const argumentsFirst = version >= 5009 && version < 6008;
+	t.is(await readsArgumentsFirst(), argumentsFirst, `kernel ${release()}`);
+	// And the way chosen answers ETXTBSY for a file held open for writing (else it would be 'none').
+	t.is((await chooseMethod()).kind, argumentsFirst ? 'chain' : 'direct');
 });
 
 const methods: Array<[string, () => Promise<ProbeMethod>]> = [
