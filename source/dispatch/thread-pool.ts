@@ -15,12 +15,14 @@
  */
 import {existsSync} from 'node:fs';
 import {fileURLToPath} from 'node:url';
+import {debuglog} from 'node:util';
 import {Worker} from 'node:worker_threads';
 import type {TlsCredentials} from '../pki/credentials.js';
 import type {AgentResult} from '../run/events.js';
 import type {AgentTarget} from './agent-connection.js';
 import {runOnAgent, type AgentRunOptions, type AgentRunRequest} from './run-agent.js';
 import type {ThreadOrder, ThreadReport, ThreadStart} from './thread-messages.js';
+import {threadProgram} from './thread-program.js';
 
 export type DispatchThreads = {
 	/** dispatch()'s `runOnHost`. */
@@ -29,17 +31,24 @@ export type DispatchThreads = {
 	close: () => Promise<void>;
 };
 
-/** The dispatch thread's program: thread-worker.js beside this module (the bundle puts a copy of it there). */
-const workerEntry = new URL('thread-worker.js', import.meta.url);
+/**
+ * A dispatch thread's program: a file (thread-worker.js beside this module, where npm run build
+ * puts a copy of it), or its code when the build carries it inside (the release: thread-program.ts).
+ */
+export type ThreadEntry = URL | {code: string};
+
+const workerEntry: ThreadEntry = threadProgram === undefined ? new URL('thread-worker.js', import.meta.url) : {code: threadProgram};
 
 /**
- * Whether the built dispatch thread is there to start: not in the release's single-file bundle,
- * nor when this module runs from the source under tsx (a worker thread does not inherit tsx's
- * hooks), so a run there uses the main thread alone.
+ * Whether the dispatch thread is there to start: not when this module runs from the source under
+ * tsx (a worker thread does not inherit tsx's hooks), so a run there uses the main thread alone.
  */
-export function threadsAvailable(entry: URL = workerEntry): boolean {
-	return entry.protocol === 'file:' && existsSync(fileURLToPath(entry));
+export function threadsAvailable(entry: ThreadEntry = workerEntry): boolean {
+	return !(entry instanceof URL) || (entry.protocol === 'file:' && existsSync(fileURLToPath(entry)));
 }
+
+/** `NODE_DEBUG=xi-exec-threads`: which thread each host ran on, on stderr (node's own debug switch; nothing is formatted otherwise). */
+const debug = debuglog('xi-exec-threads');
 
 type Thread = {index: number; worker: Worker; alive: boolean; inFlight: number; request?: AgentRunRequest; orders: ThreadOrder[]};
 
@@ -56,7 +65,7 @@ type Host = {
 };
 
 /** `count` dispatch threads made with `credentials` (the controller's, as the run's context was made). */
-export function openDispatchThreads(count: number, credentials: TlsCredentials, entry: URL = workerEntry): DispatchThreads {
+export function openDispatchThreads(count: number, credentials: TlsCredentials, entry: ThreadEntry = workerEntry): DispatchThreads {
 	const hosts = new Map<number, Host>();
 	let nextId = 0;
 	let closing = false;
@@ -80,6 +89,10 @@ export function openDispatchThreads(count: number, credentials: TlsCredentials, 
 
 				host.options.emit(report.event);
 			} else {
+				if (debug.enabled) {
+					debug('%s: %s from dispatch thread %d (thread id %d)', host.target.name, report.result.status, host.thread.index + 1, host.thread.worker.threadId);
+				}
+
 				end(report.id, host);
 				host.resolve(report.fresh ? retryFresh(host, report.result) : report.result);
 			}
@@ -105,7 +118,9 @@ export function openDispatchThreads(count: number, credentials: TlsCredentials, 
 	return {
 		async runOnHost(target, request, options) {
 			const thread = leastBusy(threads);
-			if (!thread || stayOnMain(target, options) || (thread.request && thread.request !== request)) {
+			const onMain = !thread ? 'no dispatch thread is left' : (stayOnMain(target, options) ? 'its connection or relay is here' : (thread.request && thread.request !== request ? 'the threads serve another run' : undefined));
+			if (!thread || onMain) {
+				debug('%s: on the main thread (%s)', target.name, onMain);
 				return runOnAgent(target, request, options);
 			}
 
@@ -136,9 +151,10 @@ export function openDispatchThreads(count: number, credentials: TlsCredentials, 
 	};
 }
 
-function startThread(index: number, credentials: TlsCredentials, entry: URL, onReports: (reports: ThreadReport[]) => void, stopped: (thread: Thread, why: string) => void): Thread {
+function startThread(index: number, credentials: TlsCredentials, entry: ThreadEntry, onReports: (reports: ThreadReport[]) => void, stopped: (thread: Thread, why: string) => void): Thread {
 	const start: ThreadStart = {credentials};
-	const thread: Thread = {index, worker: new Worker(entry, {workerData: start}), alive: true, inFlight: 0, orders: []};
+	const worker = entry instanceof URL ? new Worker(entry, {workerData: start}) : new Worker(entry.code, {eval: true, workerData: start});
+	const thread: Thread = {index, worker, alive: true, inFlight: 0, orders: []};
 	thread.worker.on('message', onReports);
 	// Its hosts are ended at its exit, once node has delivered every report it sent before it stopped; an error, if any, comes first and says why.
 	let why: string | undefined;

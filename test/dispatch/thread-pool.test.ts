@@ -5,15 +5,14 @@
  * a cancel reaches every host in every thread and leaves no script running; a thread that stops
  * ends each host it held as one clear error, and every other host as usual.
  */
-import {readdirSync, readFileSync, writeFileSync} from 'node:fs';
-import {join} from 'node:path';
 import {setTimeout as delay} from 'node:timers/promises';
 import test from 'ava';
 import {createClientContext, type AgentTarget} from '../../source/dispatch/agent-connection.js';
 import {dispatch} from '../../source/dispatch/dispatcher.js';
 import {openDispatchThreads} from '../../source/dispatch/thread-pool.js';
 import type {AgentResult, RunEvent} from '../../source/run/events.js';
-import {controllerCli, controllerCredentials, createController, enrolAgent, freePort, installScript, spawnCli, startAgent, waitFor, type RunningAgent} from '../helpers/fleet.js';
+import {controllerCli, controllerCredentials, createController, enrolAgent, freePort, installScript, startAgent, waitFor, type RunningAgent} from '../helpers/fleet.js';
+import {threadedCliRun} from './thread-cli-run.js';
 
 const names = ['t1', 't2', 't3', 't4', 't5', 't6'];
 const stops: Array<() => Promise<void>> = [];
@@ -49,49 +48,14 @@ const sourceThread = new URL('../fixtures/dispatch-thread.mjs', import.meta.url)
 
 const requestOf = (script: string, id: string) => ({requestId: id, script, args: [], caller: 'test', timeoutMs: 60_000, dryRun: false});
 
-/** The threads of a running process (the main one, node's own, and one per dispatch thread). */
-function threadCount(pid: number): number {
-	try {
-		return readdirSync(`/proc/${pid}/task`).length;
-	} catch {
-		return 0;
-	}
-}
-
-/** `xi-exec run quick --on all --json` with `dispatchThreads` set; its results, audit records and history, with what differs by run or by clock taken out. */
-async function cliRun(home: string, threads: number): Promise<{results: unknown[]; audit: unknown[]; history: unknown[]; mostThreads: number}> {
-	writeFileSync(join(home, 'config.json'), JSON.stringify({dispatchThreads: threads}));
-	// --parallel 2: the first two hosts go over their describe's connections (on the main thread), the others are dialled.
-	const cli = spawnCli(controllerCli, ['run', 'quick', '--on', 'all', '--parallel', '2', '--json'], {XI_EXEC_HOME: home});
-	let mostThreads = 0;
-	const sampler = setInterval(() => {
-		mostThreads = Math.max(mostThreads, threadCount(cli.child.pid!));
-	}, 20);
-	const done = await cli.done;
-	clearInterval(sampler);
-	if (done.code !== 0) {
-		throw new Error(`exit ${done.code}: ${done.stderr}${done.stdout}`);
-	}
-
-	const run = JSON.parse(done.stdout) as {requestId: string; results: Array<Record<string, unknown>>};
-	const clockless = ({durationMs: _duration, agentHead: _head, ...rest}: Record<string, unknown>) => rest;
-	const byAgent = (a: unknown, b: unknown) => JSON.stringify(a).localeCompare(JSON.stringify(b));
-	const audit = readFileSync(join(home, 'audit', 'controller.jsonl'), 'utf8').trim().split('\n').map(line => JSON.parse(line) as Record<string, unknown>)
-		.filter(record => record['requestId'] === run.requestId)
-		.map(({ts: _ts, seq: _seq, prev: _prev, hash: _hash, sig: _sig, requestId: _id, planHash: _plan, durationMs: _duration, agentHead: _head, ...rest}) => rest)
-		.sort(byAgent);
-	const file = readdirSync(join(home, 'runs')).find(name => name.includes(run.requestId))!;
-	const history = readFileSync(join(home, 'runs', file), 'utf8').trim().split('\n').map(line => JSON.parse(line) as Record<string, unknown>)
-		.map(({requestId: _id, startedAt: _started, endedAt: _ended, at: _at, durationMs: _duration, result, ...rest}) => ({...rest, ...(result ? {result: clockless(result as Record<string, unknown>)} : {})}))
-		.sort(byAgent);
-	return {results: run.results.map(clockless).sort(byAgent), audit, history, mostThreads};
-}
-
 test.serial('the same run with one thread and with two: the same results, audit records and history', async t => {
 	const {home} = await fleet();
-	const one = await cliRun(home, 1);
-	const two = await cliRun(home, 2);
+	const one = await threadedCliRun(home, 1, {command: process.execPath, prefix: [controllerCli]});
+	const two = await threadedCliRun(home, 2, {command: process.execPath, prefix: [controllerCli]});
 	t.true(two.mostThreads >= one.mostThreads + 2, `two dispatch threads ran (${one.mostThreads} threads at most with one, ${two.mostThreads} with two)`);
+	t.deepEqual([...new Set(two.ranOn.values())].sort(), [1, 2, 'main'], `the describe's two held connections on the main thread, the other hosts on both threads: ${JSON.stringify([...two.ranOn])}`);
+	t.is(two.threadIds.size, 2);
+	t.is(one.ranOn.size, 0, 'one thread: no dispatch thread');
 	t.is(one.results.length, names.length);
 	t.true(one.results.every(result => (result as AgentResult).status === 'ok' && (result as AgentResult).stdout === 'from quick\ndone\n' && (result as AgentResult).stderr === 'to stderr\n'), JSON.stringify(one.results));
 	t.deepEqual(two.results, one.results);

@@ -1,0 +1,83 @@
+/**
+ * One `xi-exec run quick --on all --json` of a given build of the controller (the dist CLI, the
+ * release's single-file bundle, its single executable) with the setting `dispatchThreads`, for
+ * the dispatch-thread tests: its results, audit records and history with what differs by run or
+ * by clock taken out, the most threads its process had, and which dispatch thread ran each host
+ * (NODE_DEBUG=xi-exec-threads, thread-pool.ts).
+ */
+import {spawn} from 'node:child_process';
+import {readdirSync, readFileSync, writeFileSync} from 'node:fs';
+import {join} from 'node:path';
+
+/** How to start the controller: a program and the words before the CLI's own (a bundle for node, or nothing for an executable). */
+export type ControllerProgram = {command: string; prefix: string[]};
+
+export type ThreadedRun = {
+	results: unknown[];
+	audit: unknown[];
+	history: unknown[];
+	mostThreads: number;
+	/** Host name → the dispatch thread (1, 2, ...) that ran it, or 'main'. */
+	ranOn: Map<string, number | 'main'>;
+	/** The thread ids of the dispatch threads that reported a result. */
+	threadIds: Set<number>;
+};
+
+/** The threads of a running process (the main one, node's own, and one per dispatch thread). */
+function threadCount(pid: number): number {
+	try {
+		return readdirSync(`/proc/${pid}/task`).length;
+	} catch {
+		return 0;
+	}
+}
+
+const served = /^XI-EXEC-THREADS \d+: (\S+): \w+ from dispatch thread (\d+) \(thread id (\d+)\)$/;
+const onMain = /^XI-EXEC-THREADS \d+: (\S+): on the main thread \(/;
+
+// --parallel 2: the first two hosts go over their describe's connections (on the main thread), the others are dialled.
+export async function threadedCliRun(home: string, threads: number, program: ControllerProgram, args = ['run', 'quick', '--on', 'all', '--parallel', '2', '--json']): Promise<ThreadedRun> {
+	writeFileSync(join(home, 'config.json'), JSON.stringify({dispatchThreads: threads}));
+	const child = spawn(program.command, [...program.prefix, ...args], {env: {...process.env, XI_EXEC_HOME: home, NODE_DEBUG: 'xi-exec-threads'}, stdio: ['ignore', 'pipe', 'pipe']});
+	let stdout = '';
+	let stderr = '';
+	child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+	child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+	let mostThreads = 0;
+	const sampler = setInterval(() => {
+		mostThreads = Math.max(mostThreads, threadCount(child.pid!));
+	}, 20);
+	const code = await new Promise<number | null>(resolve => child.on('close', resolve));
+	clearInterval(sampler);
+	if (code !== 0) {
+		throw new Error(`exit ${code}: ${stderr}${stdout}`);
+	}
+
+	const ranOn = new Map<string, number | 'main'>();
+	const threadIds = new Set<number>();
+	for (const line of stderr.split('\n')) {
+		const thread = served.exec(line);
+		if (thread) {
+			ranOn.set(thread[1]!, Number(thread[2]));
+			threadIds.add(Number(thread[3]));
+		}
+
+		const main = onMain.exec(line);
+		if (main) {
+			ranOn.set(main[1]!, 'main');
+		}
+	}
+
+	const run = JSON.parse(stdout) as {requestId: string; results: Array<Record<string, unknown>>};
+	const clockless = ({durationMs: _duration, agentHead: _head, ...rest}: Record<string, unknown>) => rest;
+	const byAgent = (a: unknown, b: unknown) => JSON.stringify(a).localeCompare(JSON.stringify(b));
+	const audit = readFileSync(join(home, 'audit', 'controller.jsonl'), 'utf8').trim().split('\n').map(line => JSON.parse(line) as Record<string, unknown>)
+		.filter(record => record['requestId'] === run.requestId)
+		.map(({ts: _ts, seq: _seq, prev: _prev, hash: _hash, sig: _sig, requestId: _id, planHash: _plan, durationMs: _duration, agentHead: _head, ...rest}) => rest)
+		.sort(byAgent);
+	const file = readdirSync(join(home, 'runs')).find(name => name.includes(run.requestId))!;
+	const history = readFileSync(join(home, 'runs', file), 'utf8').trim().split('\n').map(line => JSON.parse(line) as Record<string, unknown>)
+		.map(({requestId: _id, startedAt: _started, endedAt: _ended, at: _at, durationMs: _duration, result, ...rest}) => ({...rest, ...(result ? {result: clockless(result as Record<string, unknown>)} : {})}))
+		.sort(byAgent);
+	return {results: run.results.map(clockless).sort(byAgent), audit, history, mostThreads, ranOn, threadIds};
+}
