@@ -4,7 +4,8 @@
  * threads (source/dispatch/thread-pool.ts, one per core, started for the run as a run starts them,
  * from the built bundle), interleaved, on the same agents. Wall time; the controller's CPU, all of
  * it and the main thread's own (what a run on more cores waits for once the threads share the
- * rest); the process's peak RSS during the run. Measured only when asked: BENCH_ONLY=threads.
+ * rest); the process's peak RSS during the run; the same for the run's describe
+ * (measure-describe-threads.ts). Measured only when asked: BENCH_ONLY=threads.
  */
 import {readFileSync} from 'node:fs';
 import {cpus} from 'node:os';
@@ -17,6 +18,7 @@ import {dispatcherFanOut} from './ours.js';
 import {median} from './processes.js';
 import type {Report} from './report.js';
 import {ratio, seconds} from './table.js';
+import {measureDescribeThreads} from './measure-describe-threads.js';
 
 /** The dispatch thread as the CLI starts it: the bundle's (npm run build). */
 const builtThread = new URL('../dist/source/chunks/thread-worker.js', import.meta.url);
@@ -67,6 +69,7 @@ export async function measureThreads(report: Report, options: {fleet: BenchFleet
 			report.notes.push(`worker threads N=${size} ${which === 'one' ? 'main thread alone' : `${count} dispatch threads`}: wall ${each.map(sample => seconds(sample.ms)).join(', ')}; controller CPU ${each.map(sample => seconds(sample.cpu)).join(', ')} (${each.map(sample => `${(sample.cpu / sample.ms).toFixed(2)} cores`).join(', ')}; main loop busy ${each.map(sample => `${(100 * sample.elu).toFixed(0)} %`).join(', ')}); per host: controller ${perHost(sample => sample.cpu)}, of it the main thread ${perHost(sample => sample.main)}, agents ${perHost(sample => sample.agents)}; peak RSS +${each.map(sample => sample.peakMiB.toFixed(1)).join(', ')} MiB; load ${loadAverage()}`);
 		}
 
+		await measureDescribeThreads(report, {fleet: options.fleet, size, repetitions, count, entry: builtThread, mainThreadCpuMs});
 		report.rows.push(
 			{measure: `fan-out N=${size}${options.spawn ? '' : ' dry run'}: dispatcher on the main thread alone (controller CPU)`, value: seconds(wall('one')), cpu: seconds(cpu('one'))},
 			{measure: `fan-out N=${size}${options.spawn ? '' : ' dry run'}: dispatcher with ${count} dispatch threads`, value: seconds(wall('threads')), cpu: seconds(cpu('threads')), ratio: `${ratio(wall('threads') / wall('one'))} main thread alone`},

@@ -149,7 +149,7 @@ async function runPlan(ports: ExecutePorts, audit: AuditLog, plan: RunPlan, opti
 	const hold = ports.connections?.hold();
 	const fresh = freshControllerContext(ports);
 	const sealed = secretPositions(plan);
-	const threads = await openRunThreads(ports.paths, ports.controllerSerial, plan.targets.length);
+	const threads = await openRunThreads(ports.paths, ports.controllerSerial, plan.targets.length, ports.connections);
 	const summary = await dispatch(withRegistryCertificates(plan.targets, registry.agents), {...agentRequest(plan), ...(sealed.length > 0 ? {secretPositions: sealed} : {}), ...(controllerHead ? {controllerHead} : {}), ...(options.approval ? {approval: options.approval, approvedEntries: plan.entries ?? {}} : {})}, {
 		context: ports.context,
 		...(hold ? {hold} : {}),

@@ -29,6 +29,7 @@ import {checkBlastRadius, declaredLimits, type DeclaredLimit} from '../run/blast
 import {entryDigests} from '../run/entry-digest.js';
 import {makePlan, planTarget, type RolloutInput, type RunbookFile, type RunPlan} from '../run/plan.js';
 import {planRollout} from '../run/rollout.js';
+import {openDescribeThreads} from './run-threads.js';
 
 export type {RolloutInput} from '../run/plan.js';
 
@@ -139,8 +140,11 @@ export async function resolvePlan(ports: PlanPorts, request: RunRequest): Promis
 	// `connections`, the run's first wave keeps its describe's connection for the run. A one-shot
 	// may be planned from the cached description instead.
 	const cached = ports.describe ? undefined : fromCache(ports.descriptions, script, request.args, targets);
-	const hold = ports.describe || cached ? undefined : ports.connections?.open(firstWave(request, targets.length));
-	const live = ports.describe ?? remembered(describeTargets(ports.context, 64, 5000, revokedSerials(registry), hold), ports.descriptions, request.args, now);
+	const wave = firstWave(request, targets.length);
+	const hold = ports.describe || cached ? undefined : ports.connections?.open(wave);
+	// With dispatch threads, the describe's handshakes go on them, and so do the connections it keeps.
+	const threads = hold && ports.connections ? await openDescribeThreads(ports.paths, ports.connections, targets.length) : undefined;
+	const live = ports.describe ?? remembered(describeTargets(ports.context, 64, 5000, revokedSerials(registry), hold, threads ? {pool: threads, holdUpTo: wave} : undefined), ports.descriptions, request.args, now);
 	const describe = describeOnce(cached ?? live);
 	let scope: TokenScope | undefined;
 	try {
@@ -152,6 +156,7 @@ export async function resolvePlan(ports: PlanPorts, request: RunRequest): Promis
 		await checkLimits(ports, request, script, targets, describe);
 	} catch (error) {
 		hold?.close();
+		void threads?.close();
 		return refused(error);
 	}
 
@@ -185,6 +190,7 @@ export async function resolvePlan(ports: PlanPorts, request: RunRequest): Promis
 		});
 	} catch (error) {
 		hold?.close();
+		void threads?.close();
 		throw error;
 	}
 }

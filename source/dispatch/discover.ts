@@ -1,4 +1,8 @@
-/** Live discovery: ask each agent what it runs, in parallel; an agent that does not answer is unreachable. */
+/**
+ * Live discovery: ask each agent what it runs, in parallel; an agent that does not answer is
+ * unreachable. A run's describe may go over its dispatch threads (thread-pool.ts): each
+ * direct-TLS target's handshake on a thread, as the run's own will be.
+ */
 import {randomUUID} from 'node:crypto';
 import type {ScriptDescription} from '../protocol/frames.js';
 import type {Tags} from '../policy/tags.js';
@@ -6,6 +10,10 @@ import type {SeenVia} from '../registry/model.js';
 import {exchange, type AgentTarget, type ClientContext} from './agent-connection.js';
 import type {ConnectionHold} from './held-connections.js';
 import {mapLimited} from './pool.js';
+import type {DispatchThreads} from './thread-pool.js';
+
+/** The run's dispatch threads, and how many of the describes' connections they keep for the run (its first wave). */
+export type DescribeThreads = {pool: Pick<DispatchThreads, 'describe'>; holdUpTo: number};
 
 export type Discovered = {
 	name: string;
@@ -36,9 +44,15 @@ export async function discoverAgent(target: AgentTarget, context: ClientContext,
 	return {...base, status: 'unreachable', reason, scripts: []};
 }
 
-export async function discoverAgents(targets: readonly AgentTarget[], context: ClientContext, options: {parallel: number; timeoutMs: number; revoked?: ReadonlySet<string>; onResult?: (found: Discovered) => void; hold?: ConnectionHold}): Promise<Discovered[]> {
+/**
+ * `threads`: a direct-TLS target is described on one (unless the process holds an early
+ * connection to it, or no thread is left), which keeps the connection for the run instead of `hold`.
+ */
+export async function discoverAgents(targets: readonly AgentTarget[], context: ClientContext, options: {parallel: number; timeoutMs: number; revoked?: ReadonlySet<string>; onResult?: (found: Discovered) => void; hold?: ConnectionHold; threads?: DescribeThreads}): Promise<Discovered[]> {
+	const {threads} = options;
 	return mapLimited(targets, options.parallel, async target => {
-		const found = await discoverAgent(target, context, options.timeoutMs, options.revoked, options.hold);
+		const onThread = threads && (target.transport ?? 'tls') === 'tls' && !context.early ? threads.pool.describe(target, {timeoutMs: options.timeoutMs, holdUpTo: threads.holdUpTo, ...(options.revoked ? {revoked: options.revoked} : {})}) : undefined;
+		const found = await (onThread ?? discoverAgent(target, context, options.timeoutMs, options.revoked, options.hold));
 		options.onResult?.(found);
 		return found;
 	});

@@ -8,6 +8,7 @@
  * is dropped. `close()` ends whatever was not taken.
  */
 import type {TLSSocket} from 'node:tls';
+import type {DispatchThreads} from './thread-pool.js';
 
 export type ConnectionHold = {
 	/** Keeps `socket` for `agent`'s run; false when full (the caller closes it). */
@@ -73,11 +74,19 @@ export type RunConnections = {
 	open: (capacity: number) => ConnectionHold;
 	/** The hold opened last, if any. */
 	hold: () => ConnectionHold | undefined;
+	/**
+	 * Dispatch threads the plan's describe ran on (core/run-threads.ts), made with the controller
+	 * certificate of `serial`: they keep that describe's connections, so the run goes on with them.
+	 * Keeping others stops these; close() stops them.
+	 */
+	keepThreads: (threads: DispatchThreads, serial: string) => void;
+	threads: () => {threads: DispatchThreads; serial: string} | undefined;
 	close: () => void;
 };
 
 export function createRunConnections(maxAgeMs?: number): RunConnections {
 	let current: ConnectionHold | undefined;
+	let threads: {threads: DispatchThreads; serial: string} | undefined;
 	return {
 		open(capacity) {
 			current?.close();
@@ -85,8 +94,15 @@ export function createRunConnections(maxAgeMs?: number): RunConnections {
 			return current;
 		},
 		hold: () => current,
+		keepThreads(kept, serial) {
+			void threads?.threads.close();
+			threads = {threads: kept, serial};
+		},
+		threads: () => threads,
 		close() {
 			current?.close();
+			void threads?.threads.close();
+			threads = undefined;
 		},
 	};
 }

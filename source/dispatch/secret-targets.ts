@@ -7,14 +7,14 @@
  */
 import {allSecret, noSecrets, secretArgsOf, unionSecrets, type SecretArgs} from '../protocol/secret-args.js';
 import type {AgentTarget, ClientContext} from './agent-connection.js';
-import {discoverAgents, type Discovered} from './discover.js';
+import {discoverAgents, type DescribeThreads, type Discovered} from './discover.js';
 import type {ConnectionHold} from './held-connections.js';
 
 export type DescribeTargets = (targets: readonly AgentTarget[]) => Promise<readonly Discovered[]>;
 
-/** `hold`: connections the agents keep open after describing, for the run (held-connections.ts). */
-export function describeTargets(context: ClientContext, parallel: number, timeoutMs = 5000, revoked?: ReadonlySet<string>, hold?: ConnectionHold): DescribeTargets {
-	return async targets => discoverAgents(targets, context, {parallel, timeoutMs, ...(revoked ? {revoked} : {}), ...(hold ? {hold} : {})});
+/** `hold`: connections the agents keep open after describing, for the run (held-connections.ts); `threads`: the run's dispatch threads, which describe and keep instead. */
+export function describeTargets(context: ClientContext, parallel: number, timeoutMs = 5000, revoked?: ReadonlySet<string>, hold?: ConnectionHold, threads?: DescribeThreads): DescribeTargets {
+	return async targets => discoverAgents(targets, context, {parallel, timeoutMs, ...(revoked ? {revoked} : {}), ...(hold ? {hold} : {}), ...(threads ? {threads} : {})});
 }
 
 /** Asks once: a second call (the same run's targets) gets the first answer. */

@@ -3,6 +3,8 @@
  * say to each other. Types only: both sides import them, neither imports the other.
  *
  * A thread is started with the controller's credentials (its own TLS context is made from them).
+ * Before the run, the main thread may send it describes (what each target runs), each answered
+ * with what the agent said; a connection the agent leaves open for the run stays in the thread.
  * The main thread sends it the run once (the request as recorded, the refused serials, the time
  * limits), then hosts to run and cancels, batched; the thread answers with each host's events
  * and its result, batched, in the order they happened. The main thread keeps everything else:
@@ -11,6 +13,7 @@
 import type {TlsCredentials} from '../pki/credentials.js';
 import type {AgentResult, RunEvent} from '../run/events.js';
 import type {AgentTarget} from './agent-connection.js';
+import type {Discovered} from './discover.js';
 import type {AgentRunRequest} from './run-agent.js';
 
 /** The `workerData` a dispatch thread starts with. */
@@ -30,7 +33,9 @@ export type ThreadOrder =
 	| ThreadRun
 	| {type: 'host'; id: number; target: AgentTarget}
 	/** The host's own cancel fired, with its reason ('cancelled', 'run-timeout', 'idle-timeout'). */
-	| {type: 'cancel'; id: number; reason: string};
+	| {type: 'cancel'; id: number; reason: string}
+	/** Ask `target` what it runs (the run's describe, before the run); `hold`: keep the connection for its run, when the agent offers it. */
+	| {type: 'describe'; id: number; target: AgentTarget; timeoutMs: number; revoked: string[]; hold: boolean};
 
 /**
  * Dispatch thread to main thread, a list per message. `fresh`: the agent refused the controller's
@@ -39,4 +44,6 @@ export type ThreadOrder =
  */
 export type ThreadReport =
 	| {id: number; event: RunEvent}
-	| {id: number; result: AgentResult; fresh?: true};
+	| {id: number; result: AgentResult; fresh?: true}
+	/** A describe's answer; `held`: the thread keeps its connection for the host's run (it must go to this thread). */
+	| {id: number; found: Discovered; held: boolean};

@@ -7,11 +7,14 @@
  * cancel fires (a cancel, --run-timeout, --idle-timeout), and reports the host's events and its
  * result, which the main thread passes on exactly as runOnAgent's own.
  *
- * Some hosts stay on the main thread: those whose connection the run already holds (a describe's,
- * an early dial's; sockets cannot move between threads) and relay hosts (no handshake per host,
- * and one broker connection per run). A thread that stops (a crash) ends each host it held as an
- * `error` that says so, with the output already received; later hosts go to the other threads,
- * or to the main thread when none is left.
+ * The run's describe (discover.ts) may go over the same threads first: each target's describe on
+ * one, which keeps the connection the agent leaves open for the run, and that host then runs on
+ * that thread (sockets cannot move between threads). Some hosts stay on the main thread: those
+ * whose connection the main thread holds (a describe's made there, an early dial's) and relay
+ * hosts (no handshake per host, and one broker connection per run). A thread that stops (a crash)
+ * ends each host it held as an `error` that says so, with the output already received, and each
+ * describe it held as unreachable; later hosts go to the other threads, or to the main thread
+ * when none is left.
  */
 import {existsSync} from 'node:fs';
 import {fileURLToPath} from 'node:url';
@@ -20,6 +23,7 @@ import {Worker} from 'node:worker_threads';
 import type {TlsCredentials} from '../pki/credentials.js';
 import type {AgentResult} from '../run/events.js';
 import type {AgentTarget} from './agent-connection.js';
+import type {Discovered} from './discover.js';
 import {runOnAgent, type AgentRunOptions, type AgentRunRequest} from './run-agent.js';
 import type {ThreadOrder, ThreadReport, ThreadStart} from './thread-messages.js';
 import {threadProgram} from './thread-program.js';
@@ -27,6 +31,13 @@ import {threadProgram} from './thread-program.js';
 export type DispatchThreads = {
 	/** dispatch()'s `runOnHost`. */
 	runOnHost: (target: AgentTarget, request: AgentRunRequest, options: AgentRunOptions) => Promise<AgentResult>;
+	/**
+	 * discover.ts's describe of one direct-TLS target, on a thread; undefined when none is left
+	 * (the caller describes on the main thread). `holdUpTo`: how many of the describes'
+	 * connections to keep for the run (its first wave); a host whose connection a thread keeps
+	 * runs on that thread.
+	 */
+	describe: (target: AgentTarget, options: {timeoutMs: number; revoked?: ReadonlySet<string>; holdUpTo: number}) => Promise<Discovered> | undefined;
 	/** Stops the threads (after the run: every host has ended). */
 	close: () => Promise<void>;
 };
@@ -64,10 +75,13 @@ type Host = {
 	onCancel: () => void;
 };
 
+/** `asked`: whether the thread was asked to keep the connection. */
+type Describe = {target: AgentTarget; thread: Thread; asked: boolean; resolve: (found: Discovered) => void};
+
 /** `count` dispatch threads made with `credentials` (the controller's, as the run's context was made). */
 export function openDispatchThreads(count: number, credentials: TlsCredentials, entry: ThreadEntry = workerEntry): DispatchThreads {
 	const hosts = new Map<number, Host>();
-	let nextId = 0;
+	const ids = {next: 0};
 	let closing = false;
 	const end = (id: number, host: Host) => {
 		hosts.delete(id);
@@ -77,6 +91,11 @@ export function openDispatchThreads(count: number, credentials: TlsCredentials, 
 
 	const onReports = (reports: ThreadReport[]) => {
 		for (const report of reports) {
+			if ('found' in report) {
+				describes.found(report.id, report.found, report.held);
+				continue;
+			}
+
 			const host = hosts.get(report.id);
 			if (!host) {
 				continue;
@@ -89,10 +108,7 @@ export function openDispatchThreads(count: number, credentials: TlsCredentials, 
 
 				host.options.emit(report.event);
 			} else {
-				if (debug.enabled) {
-					debug('%s: %s from dispatch thread %d (thread id %d)', host.target.name, report.result.status, host.thread.index + 1, host.thread.worker.threadId);
-				}
-
+				debug('%s: %s from dispatch thread %d (thread id %d)', host.target.name, report.result.status, host.thread.index + 1, host.thread.worker.threadId);
 				end(report.id, host);
 				host.resolve(report.fresh ? retryFresh(host, report.result) : report.result);
 			}
@@ -111,13 +127,17 @@ export function openDispatchThreads(count: number, credentials: TlsCredentials, 
 				host.resolve(crashed(host, why));
 			}
 		}
+
+		describes.stopped(thread, why);
 	};
 
 	const threads: Thread[] = Array.from({length: count}, (_, index) => startThread(index, credentials, entry, onReports, stopped));
+	const describes = describesOn(threads, ids);
 
 	return {
 		async runOnHost(target, request, options) {
-			const thread = leastBusy(threads);
+			// A host whose describe's connection a thread keeps goes to that thread (sockets stay in their thread).
+			const thread = describes.holder(target.name) ?? leastBusy(threads);
 			const onMain = !thread ? 'no dispatch thread is left' : (stayOnMain(target, options) ? 'its connection or relay is here' : (thread.request && thread.request !== request ? 'the threads serve another run' : undefined));
 			if (!thread || onMain) {
 				debug('%s: on the main thread (%s)', target.name, onMain);
@@ -129,7 +149,7 @@ export function openDispatchThreads(count: number, credentials: TlsCredentials, 
 				send(thread, {type: 'run', request, revoked: [...(options.revoked ?? [])], connectTimeoutMs: options.connectTimeoutMs, answerGraceMs: options.answerGraceMs});
 			}
 
-			const id = nextId++;
+			const id = ids.next++;
 			return new Promise<AgentResult>(resolve => {
 				const onCancel = () => send(thread, {type: 'cancel', id, reason: String(options.cancel.reason)});
 				hosts.set(id, {target, request, options, thread, startedAt: Date.now(), stdout: '', stderr: '', resolve, onCancel});
@@ -144,9 +164,69 @@ export function openDispatchThreads(count: number, credentials: TlsCredentials, 
 				}
 			});
 		},
+		describe: describes.describe,
 		async close() {
 			closing = true;
 			await Promise.all(threads.map(async thread => thread.worker.terminate()));
+		},
+	};
+}
+
+/**
+ * The describes a run sends to its threads: which thread keeps which host's connection (the host
+ * runs there), and at most `holdUpTo` kept or asked at once.
+ */
+function describesOn(threads: readonly Thread[], ids: {next: number}) {
+	const describes = new Map<number, Describe>();
+	const heldIn = new Map<string, Thread>();
+	let holdsAsked = 0;
+	const found = (id: number, answer: Discovered, held: boolean) => {
+		const describe = describes.get(id);
+		if (!describe) {
+			return;
+		}
+
+		describes.delete(id);
+		describe.thread.inFlight--;
+		holdsAsked -= describe.asked ? 1 : 0;
+		if (held) {
+			heldIn.set(describe.target.name, describe.thread);
+		}
+
+		debug('%s: described (%s) on dispatch thread %d (thread id %d)%s', describe.target.name, answer.status, describe.thread.index + 1, describe.thread.worker.threadId, held ? ', its connection kept there' : '');
+		describe.resolve(answer);
+	};
+
+	return {
+		found,
+		describe: (target: AgentTarget, {timeoutMs, revoked, holdUpTo}: {timeoutMs: number; revoked?: ReadonlySet<string>; holdUpTo: number}): Promise<Discovered> | undefined => {
+			const thread = leastBusy(threads);
+			if (!thread) {
+				return undefined;
+			}
+
+			const id = ids.next++;
+			const asked = heldIn.size + holdsAsked < holdUpTo;
+			holdsAsked += asked ? 1 : 0;
+			thread.inFlight++;
+			return new Promise<Discovered>(resolve => {
+				describes.set(id, {target, thread, asked, resolve});
+				send(thread, {type: 'describe', id, target, timeoutMs, revoked: [...(revoked ?? [])], hold: asked});
+			});
+		},
+
+		/** The thread that keeps `agent`'s connection, if it is still running: the host's run goes there (sockets stay in their thread). */
+		holder(agent: string): Thread | undefined {
+			const thread = heldIn.get(agent);
+			heldIn.delete(agent);
+			return thread?.alive ? thread : undefined;
+		},
+		stopped(thread: Thread, why: string) {
+			for (const [id, describe] of describes) {
+				if (describe.thread === thread) {
+					found(id, {name: describe.target.name, address: describe.target.address, status: 'unreachable', reason: `the controller's dispatch thread ${thread.index + 1} stopped while it described this host (${why})`, scripts: []}, false);
+				}
+			}
 		},
 	};
 }

@@ -3,10 +3,14 @@
  * through runOnAgent exactly as the main thread would (same exchange, same identity check at the
  * handshake, same cancel frame), with a TLS context of its own made from the credentials it was
  * started with. It decides nothing about the run: it reports each host's events and result, and
- * aborts a host when told. Reports go out once per turn of its loop, as one message.
+ * aborts a host when told. Before the run it may describe targets, as discover.ts does on the
+ * main thread, keeping the connections their agents leave open for the run in a hold of its own,
+ * which its runs take from. Reports go out once per turn of its loop, as one message.
  */
 import {parentPort, workerData} from 'node:worker_threads';
 import {createClientContext} from './agent-connection.js';
+import {discoverAgent} from './discover.js';
+import {createConnectionHold} from './held-connections.js';
 import {runOnAgent} from './run-agent.js';
 import type {ThreadOrder, ThreadReport, ThreadRun, ThreadStart} from './thread-messages.js';
 import type {AgentTarget} from './agent-connection.js';
@@ -14,6 +18,8 @@ import type {AgentTarget} from './agent-connection.js';
 const port = parentPort!;
 const context = createClientContext((workerData as ThreadStart).credentials);
 const running = new Map<number, AbortController>();
+// The main thread asks to hold no more than the run's first wave (thread-pool.ts).
+const hold = createConnectionHold(Number.POSITIVE_INFINITY);
 let run: (ThreadRun & {refused: ReadonlySet<string>}) | undefined;
 let outbox: ThreadReport[] = [];
 
@@ -36,6 +42,7 @@ function start(id: number, target: AgentTarget): void {
 	let fresh = false;
 	runOnAgent(target, share.request, {
 		context,
+		hold,
 		revoked: share.refused,
 		connectTimeoutMs: share.connectTimeoutMs,
 		answerGraceMs: share.answerGraceMs,
@@ -73,6 +80,16 @@ port.on('message', (orders: ThreadOrder[]) => {
 
 			case 'cancel': {
 				running.get(order.id)?.abort(order.reason);
+				break;
+			}
+
+			case 'describe': {
+				const {id, target} = order;
+				discoverAgent(target, context, order.timeoutMs, new Set(order.revoked), order.hold ? hold : undefined).then(found => {
+					report({id, found, held: hold.has(target.name)});
+				}, (error: unknown) => {
+					report({id, found: {name: target.name, address: target.address, status: 'unreachable', reason: `the controller's dispatch thread failed: ${(error as Error).message}`, scripts: []}, held: false});
+				});
 				break;
 			}
 		}

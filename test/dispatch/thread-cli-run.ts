@@ -8,6 +8,7 @@
 import {spawn} from 'node:child_process';
 import {readdirSync, readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
+import type {ExecutionContext} from 'ava';
 
 /** How to start the controller: a program and the words before the CLI's own (a bundle for node, or nothing for an executable). */
 export type ControllerProgram = {command: string; prefix: string[]};
@@ -19,6 +20,8 @@ export type ThreadedRun = {
 	mostThreads: number;
 	/** Host name → the dispatch thread (1, 2, ...) that ran it, or 'main'. */
 	ranOn: Map<string, number | 'main'>;
+	/** Host name → the dispatch thread that described it, and whether it kept the connection for the run. */
+	describedOn: Map<string, {thread: number; kept: boolean}>;
 	/** The thread ids of the dispatch threads that reported a result. */
 	threadIds: Set<number>;
 };
@@ -34,8 +37,9 @@ function threadCount(pid: number): number {
 
 const served = /^XI-EXEC-THREADS \d+: (\S+): \w+ from dispatch thread (\d+) \(thread id (\d+)\)$/;
 const onMain = /^XI-EXEC-THREADS \d+: (\S+): on the main thread \(/;
+const described = /^XI-EXEC-THREADS \d+: (\S+): described \(\w+\) on dispatch thread (\d+) \(thread id \d+\)(, its connection kept there)?$/;
 
-// --parallel 2: the first two hosts go over their describe's connections (on the main thread), the others are dialled.
+// --parallel 2: the first two hosts go over their describe's connections (kept where they were described), the others are dialled.
 export async function threadedCliRun(home: string, threads: number, program: ControllerProgram, args = ['run', 'quick', '--on', 'all', '--parallel', '2', '--json']): Promise<ThreadedRun> {
 	writeFileSync(join(home, 'config.json'), JSON.stringify({dispatchThreads: threads}));
 	const child = spawn(program.command, [...program.prefix, ...args], {env: {...process.env, XI_EXEC_HOME: home, NODE_DEBUG: 'xi-exec-threads'}, stdio: ['ignore', 'pipe', 'pipe']});
@@ -55,7 +59,13 @@ export async function threadedCliRun(home: string, threads: number, program: Con
 
 	const ranOn = new Map<string, number | 'main'>();
 	const threadIds = new Set<number>();
+	const describedOn = new Map<string, {thread: number; kept: boolean}>();
 	for (const line of stderr.split('\n')) {
+		const describe = described.exec(line);
+		if (describe) {
+			describedOn.set(describe[1]!, {thread: Number(describe[2]), kept: describe[3] !== undefined});
+		}
+
 		const thread = served.exec(line);
 		if (thread) {
 			ranOn.set(thread[1]!, Number(thread[2]));
@@ -79,5 +89,32 @@ export async function threadedCliRun(home: string, threads: number, program: Con
 	const history = readFileSync(join(home, 'runs', file), 'utf8').trim().split('\n').map(line => JSON.parse(line) as Record<string, unknown>)
 		.map(({requestId: _id, startedAt: _started, endedAt: _ended, at: _at, durationMs: _duration, result, ...rest}) => ({...rest, ...(result ? {result: clockless(result as Record<string, unknown>)} : {})}))
 		.sort(byAgent);
-	return {results: run.results.map(clockless).sort(byAgent), audit, history, mostThreads, ranOn, threadIds};
+	return {results: run.results.map(clockless).sort(byAgent), audit, history, mostThreads, ranOn, describedOn, threadIds};
+}
+
+/**
+ * `two` (dispatchThreads 2, --parallel 2) against `one` (the main thread alone) on `names`: every
+ * describe and every host on a dispatch thread, both threads used, the first wave's two hosts run
+ * on the thread that described them (over the connection it kept), and the same results, audit
+ * records and history as on one thread.
+ */
+export function sameAsOneThread(t: ExecutionContext, one: ThreadedRun, two: ThreadedRun, names: readonly string[]): void {
+	t.is(one.ranOn.size + one.describedOn.size, 0, 'one thread: no dispatch thread');
+	const seen = JSON.stringify({described: [...two.describedOn], ran: [...two.ranOn]});
+	t.deepEqual([...two.describedOn.keys()].sort(), [...names].sort(), seen);
+	t.deepEqual([...new Set([...two.describedOn.values()].map(each => each.thread))].sort(), [1, 2], seen);
+	t.deepEqual([...two.ranOn.keys()].sort(), [...names].sort(), seen);
+	t.deepEqual([...new Set(two.ranOn.values())].sort(), [1, 2], seen);
+	t.is(two.threadIds.size, 2);
+	const kept = [...two.describedOn].filter(([, each]) => each.kept);
+	t.is(kept.length, 2, `the first wave's connections kept: ${seen}`);
+	for (const [name, each] of kept) {
+		t.is(two.ranOn.get(name), each.thread, `${name} ran on the thread that kept its describe's connection: ${seen}`);
+	}
+
+	t.is(one.results.length, names.length);
+	t.true(one.results.every(result => JSON.stringify(result).includes('"status":"ok"') && JSON.stringify(result).includes('"stdout":"from quick\\ndone\\n"')), JSON.stringify(one.results));
+	t.deepEqual(two.results, one.results);
+	t.deepEqual(two.audit, one.audit);
+	t.deepEqual(two.history, one.history);
 }

@@ -1,18 +1,24 @@
 /**
  * A run's hosts spread over dispatch threads (source/dispatch/thread-pool.ts), against real agents
  * over TLS on 127.0.0.1: the same run with one thread and with two gives the same results, audit
- * and history (through the real CLI, the setting `dispatchThreads` in the controller's config);
+ * and history (through the real CLI, the setting `dispatchThreads` in the controller's config),
+ * with its describe on the threads too and as many connections (the describe's kept connections
+ * carry the first wave's runs on the thread that made them);
  * a cancel reaches every host in every thread and leaves no script running; a thread that stops
  * ends each host it held as one clear error, and every other host as usual.
  */
+import type {AddressInfo} from 'node:net';
 import {setTimeout as delay} from 'node:timers/promises';
 import test from 'ava';
+import {createDelayProxy, listenProxy} from '../../bench/delay-proxy.js';
 import {createClientContext, type AgentTarget} from '../../source/dispatch/agent-connection.js';
+import {discoverAgents} from '../../source/dispatch/discover.js';
 import {dispatch} from '../../source/dispatch/dispatcher.js';
 import {openDispatchThreads} from '../../source/dispatch/thread-pool.js';
+import {controllerPaths, openControllerRegistry} from '../../source/home.js';
 import type {AgentResult, RunEvent} from '../../source/run/events.js';
 import {controllerCli, controllerCredentials, createController, enrolAgent, freePort, installScript, startAgent, waitFor, type RunningAgent} from '../helpers/fleet.js';
-import {threadedCliRun} from './thread-cli-run.js';
+import {sameAsOneThread, threadedCliRun} from './thread-cli-run.js';
 
 const names = ['t1', 't2', 't3', 't4', 't5', 't6'];
 const stops: Array<() => Promise<void>> = [];
@@ -21,7 +27,8 @@ test.after.always(async () => {
 	await Promise.all(stops.map(async stop => stop()));
 });
 
-type Fleet = {home: string; targets: AgentTarget[]; running: RunningAgent[]};
+/** `proxied`: the same agents behind a counting proxy each (the registry names these), `connections` how many those have accepted so far. */
+type Fleet = {home: string; targets: AgentTarget[]; proxied: AgentTarget[]; running: RunningAgent[]; connections: () => number};
 
 let shared: Promise<Fleet> | undefined;
 async function fleet(): Promise<Fleet> {
@@ -38,7 +45,18 @@ async function fleet(): Promise<Fleet> {
 
 		const running = await Promise.all(agents.map(async agent => startAgent(agent)));
 		stops.push(...running.map(agent => agent.stop));
-		return {home, targets: agents.map(agent => ({name: agent.name, address: `127.0.0.1:${agent.port}`})), running};
+		let connections = 0;
+		const proxies = new Map<string, string>();
+		for (const agent of agents) {
+			const proxy = createDelayProxy({listen: 0, target: agent.port}, 0);
+			await listenProxy(proxy, 0);
+			proxy.server.on('connection', () => connections++);
+			stops.push(async () => proxy.close());
+			proxies.set(agent.name, `127.0.0.1:${(proxy.server.address() as AddressInfo).port}`);
+		}
+
+		await openControllerRegistry(controllerPaths(home)).update(current => ({...current, agents: current.agents.map(entry => ({...entry, address: proxies.get(entry.name) ?? entry.address}))}));
+		return {home, targets: agents.map(agent => ({name: agent.name, address: `127.0.0.1:${agent.port}`})), proxied: agents.map(agent => ({name: agent.name, address: proxies.get(agent.name)!})), running, connections: () => connections};
 	})();
 	return shared;
 }
@@ -48,19 +66,34 @@ const sourceThread = new URL('../fixtures/dispatch-thread.mjs', import.meta.url)
 
 const requestOf = (script: string, id: string) => ({requestId: id, script, args: [], caller: 'test', timeoutMs: 60_000, dryRun: false});
 
-test.serial('the same run with one thread and with two: the same results, audit records and history', async t => {
-	const {home} = await fleet();
-	const one = await threadedCliRun(home, 1, {command: process.execPath, prefix: [controllerCli]});
-	const two = await threadedCliRun(home, 2, {command: process.execPath, prefix: [controllerCli]});
+test.serial('the same run with one thread and with two: the same results, audit records, history and connections; describes and runs on both threads', async t => {
+	const {home, connections} = await fleet();
+	const program = {command: process.execPath, prefix: [controllerCli]};
+	const before = connections();
+	const one = await threadedCliRun(home, 1, program);
+	const between = connections();
+	const two = await threadedCliRun(home, 2, program);
 	t.true(two.mostThreads >= one.mostThreads + 2, `two dispatch threads ran (${one.mostThreads} threads at most with one, ${two.mostThreads} with two)`);
-	t.deepEqual([...new Set(two.ranOn.values())].sort(), [1, 2, 'main'], `the describe's two held connections on the main thread, the other hosts on both threads: ${JSON.stringify([...two.ranOn])}`);
-	t.is(two.threadIds.size, 2);
-	t.is(one.ranOn.size, 0, 'one thread: no dispatch thread');
-	t.is(one.results.length, names.length);
-	t.true(one.results.every(result => (result as AgentResult).status === 'ok' && (result as AgentResult).stdout === 'from quick\ndone\n' && (result as AgentResult).stderr === 'to stderr\n'), JSON.stringify(one.results));
-	t.deepEqual(two.results, one.results);
-	t.deepEqual(two.audit, one.audit);
-	t.deepEqual(two.history, one.history);
+	sameAsOneThread(t, one, two, names);
+	// A describe each, and a run each but for the first wave's two, which go over their describe's connection.
+	t.is(between - before, names.length * 2 - 2);
+	t.is(connections() - between, between - before, 'as many connections with the threads');
+});
+
+test.serial('a host whose describe\'s connection a thread kept runs on that thread, over that connection', async t => {
+	const {home, proxied, connections} = await fleet();
+	const [first, second] = proxied as [AgentTarget, AgentTarget];
+	const threads = openDispatchThreads(2, controllerCredentials(home), sourceThread);
+	const context = createClientContext(controllerCredentials(home));
+	const before = connections();
+	// Both threads idle: the describe goes to the first, which keeps the connection.
+	const [found] = await discoverAgents([first], context, {parallel: 1, timeoutMs: 10_000, threads: {pool: threads, holdUpTo: 1}});
+	t.is(found?.status, 'reachable');
+	// The other host is handed out first and goes to the first thread too (both idle): `first` must follow its connection there, not go to the idle second thread.
+	const summary = await dispatch([second, first], requestOf('quick', '00000000-0000-4000-8000-0000000000c3'), {context, parallel: 2, runOnHost: threads.runOnHost, emit() {}}).finally(async () => threads.close());
+	await context.close();
+	t.deepEqual(summary.counts, {ok: 2});
+	t.is(connections() - before, 2, 'the describe\'s connection, kept, and the other host\'s');
 });
 
 /** Whether process `pid` exists. */

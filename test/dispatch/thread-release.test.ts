@@ -2,8 +2,8 @@
  * Dispatch threads in the release (scripts/release/): the controller's single-file bundle and its
  * single executable carry the dispatch thread's program inside (source/dispatch/thread-program.ts)
  * and start their threads from it. Each build, with `dispatchThreads: 2`, against real agents over
- * TLS: two dispatch threads ran hosts (NODE_DEBUG=xi-exec-threads names the thread of each host's
- * result), and the results, audit records and history are those of the same build on one thread.
+ * TLS: both dispatch threads described and ran hosts (NODE_DEBUG=xi-exec-threads names the thread
+ * of each), and the results, audit records and history are those of the same build on one thread.
  * The bundle runs on this Node and, when `npm run dist` has installed it, on the release's Node
  * (packaging/runtimes), from which the single executable is then built as `npm run dist` builds it.
  */
@@ -14,7 +14,7 @@ import {bundleProgram, programs} from '../../scripts/release/bundle.js';
 import {pinnedRuntimes} from '../../scripts/release/runtimes.js';
 import {buildExecutable} from '../../scripts/release/sea.js';
 import {createController, enrolAgent, freePort, installScript, repoRoot, startAgent, temporaryDirectory} from '../helpers/fleet.js';
-import {threadedCliRun, type ControllerProgram} from './thread-cli-run.js';
+import {sameAsOneThread, threadedCliRun, type ControllerProgram} from './thread-cli-run.js';
 
 const names = ['r1', 'r2', 'r3', 'r4', 'r5', 'r6'];
 const stops: Array<() => Promise<void>> = [];
@@ -51,15 +51,7 @@ async function setUp(): Promise<{home: string}> {
 async function sameOnTwoThreads(t: ExecutionContext, home: string, program: ControllerProgram): Promise<void> {
 	const one = await threadedCliRun(home, 1, program);
 	const two = await threadedCliRun(home, 2, program);
-	t.is(one.ranOn.size, 0, 'one thread: no dispatch thread');
-	t.deepEqual([...two.ranOn.keys()].sort(), names, JSON.stringify([...two.ranOn]));
-	t.deepEqual([...new Set(two.ranOn.values())].sort(), [1, 2, 'main'], `the describe's two held connections on the main thread, the other hosts on both dispatch threads: ${JSON.stringify([...two.ranOn])}`);
-	t.is(two.threadIds.size, 2);
-	t.is(one.results.length, names.length);
-	t.true(one.results.every(result => JSON.stringify(result).includes('"status":"ok"') && JSON.stringify(result).includes('"stdout":"from quick\\ndone\\n"')), JSON.stringify(one.results));
-	t.deepEqual(two.results, one.results);
-	t.deepEqual(two.audit, one.audit);
-	t.deepEqual(two.history, one.history);
+	sameAsOneThread(t, one, two, names);
 }
 
 test.serial('the release\'s single-file bundle on this Node runs hosts on two dispatch threads, with the results of one', async t => {
