@@ -4,9 +4,9 @@
  * service files, the reference policy hook, the reference Compose deployment, a short README, and
  * SHA256SUMS over all of it.
  */
-import {chmodSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {chmodSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
-import {bundleHook, bundleProgram, programs} from './bundle.js';
+import {bundleHook, bundleProgram, programs, threadAsset} from './bundle.js';
 import {writeChecksums} from './checksums.js';
 import {installRuntimes, pinnedRuntimes} from './runtimes.js';
 import {buildExecutable} from './sea.js';
@@ -28,16 +28,19 @@ if (!host) {
 }
 
 for (const program of programs) {
-	const bundle = join(scratch, `${program.name}.cjs`);
-	const bytes = await bundleProgram(program, bundle);
-	const script = join(release, `${program.name}.cjs`);
 	// The entry's `#!/usr/bin/env node` line is kept by esbuild (and a single executable accepts it).
-	cpSync(bundle, script);
+	const script = join(release, `${program.name}.cjs`);
+	const bytes = await bundleProgram(program, script);
 	chmodSync(script, 0o755);
 	log(`${script}  ${mib(bytes)}`);
+	// What the executables embed: the same program, the controller's dispatch thread as an asset beside it (bundle.ts).
+	const bundle = join(scratch, `${program.name}.cjs`);
+	const threadFile = join(scratch, `${program.name}-${threadAsset}`);
+	await bundleProgram(program, bundle, {threadFile});
+	const assets = existsSync(threadFile) ? {[threadAsset]: threadFile} : undefined;
 	for (const target of runtimes) {
 		const output = join(release, `${program.name}-linux-${target.arch}`);
-		const codeCache = await buildExecutable({bundle, target, host, output, scratch: join(scratch, `${program.name}-${target.arch}`)});
+		const codeCache = await buildExecutable({bundle, target, host, output, scratch: join(scratch, `${program.name}-${target.arch}`), ...(assets ? {assets} : {})});
 		log(`${output}  Node ${target.version}${codeCache ? ', code cache' : ', no code cache (built on another CPU)'}`);
 	}
 }

@@ -12,10 +12,11 @@ import type {Runtime} from './runtimes.js';
 /** The fuse Node's binary carries for this (from Node's single-executable-applications documentation). */
 const seaFuse = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
-export type SeaBuild = {bundle: string; target: Runtime; host: Runtime; output: string; scratch: string};
+/** `assets`: files the executable carries, by key (node:sea's getAsset). */
+export type SeaBuild = {bundle: string; target: Runtime; host: Runtime; output: string; scratch: string; assets?: Record<string, string>};
 
 /** Returns whether the executable carries a code cache. */
-export async function buildExecutable({bundle, target, host, output, scratch}: SeaBuild): Promise<boolean> {
+export async function buildExecutable({bundle, target, host, output, scratch, assets}: SeaBuild): Promise<boolean> {
 	if (target.version !== host.version) {
 		throw new Error(`The blob must be made by the Node it runs on: node-linux-${target.arch} is ${target.version}, node-linux-${host.arch} ${host.version}.`);
 	}
@@ -23,7 +24,7 @@ export async function buildExecutable({bundle, target, host, output, scratch}: S
 	const useCodeCache = target.arch === host.arch;
 	const blob = `${scratch}.blob`;
 	const config = `${scratch}.sea.json`;
-	writeFileSync(config, JSON.stringify({main: bundle, output: blob, disableExperimentalSEAWarning: true, useCodeCache, useSnapshot: false}, null, 2));
+	writeFileSync(config, JSON.stringify({main: bundle, output: blob, disableExperimentalSEAWarning: true, useCodeCache, useSnapshot: false, ...(assets ? {assets} : {})}, null, 2));
 	quietly(host.binary, ['--experimental-sea-config', config]);
 	copyFileSync(target.binary, output);
 	chmodSync(output, 0o755);

@@ -5,12 +5,13 @@
  * TLS: both dispatch threads described and ran hosts (NODE_DEBUG=xi-exec-threads names the thread
  * of each), and the results, audit records and history are those of the same build on one thread.
  * The bundle runs on this Node and, when `npm run dist` has installed it, on the release's Node
- * (packaging/runtimes), from which the single executable is then built as `npm run dist` builds it.
+ * (packaging/runtimes), with which the single executable is then built as `npm run dist` builds it
+ * (the thread's program an asset of the executable, not a string in its bundle).
  */
-import {existsSync, statSync} from 'node:fs';
+import {existsSync, readFileSync, statSync} from 'node:fs';
 import {join} from 'node:path';
 import test, {type ExecutionContext} from 'ava';
-import {bundleProgram, programs} from '../../scripts/release/bundle.js';
+import {bundleProgram, programs, threadAsset} from '../../scripts/release/bundle.js';
 import {pinnedRuntimes} from '../../scripts/release/runtimes.js';
 import {buildExecutable} from '../../scripts/release/sea.js';
 import {createController, enrolAgent, freePort, installScript, repoRoot, startAgent, temporaryDirectory} from '../helpers/fleet.js';
@@ -71,10 +72,14 @@ withReleaseNode('the same bundle on the release\'s Node', async t => {
 	await sameOnTwoThreads(t, home, {command: releaseNode!, prefix: [bundle]});
 });
 
-withReleaseNode('the single executable built from it as `npm run dist` builds it (no script file: the thread starts from the code it carries)', async t => {
+withReleaseNode('the single executable, built as `npm run dist` builds it (no script file: the thread starts from the program it carries as an asset)', async t => {
 	const {home} = await setUp();
 	const executable = join(scratch, 'xi-exec-linux');
-	await buildExecutable({bundle, target: runtime!, host: runtime!, output: executable, scratch: join(scratch, 'sea')});
+	const embedded = join(scratch, 'xi-exec-sea.cjs');
+	const threadFile = join(scratch, threadAsset);
+	await bundleProgram(programs.find(program => program.name === 'xi-exec')!, embedded, {threadFile});
+	t.false(readFileSync(embedded, 'utf8').includes(readFileSync(threadFile, 'utf8')), 'the executable\'s bundle does not carry the thread\'s program as a string');
+	await buildExecutable({bundle: embedded, target: runtime!, host: runtime!, output: executable, scratch: join(scratch, 'sea'), assets: {[threadAsset]: threadFile}});
 	t.true(statSync(executable).size > 50 * 1024 * 1024);
 	await sameOnTwoThreads(t, home, {command: executable, prefix: []});
 });
