@@ -143,7 +143,10 @@ export async function resolvePlan(ports: PlanPorts, request: RunRequest): Promis
 	const wave = firstWave(request, targets.length);
 	const hold = ports.describe || cached ? undefined : ports.connections?.open(wave);
 	// With dispatch threads, the describe's handshakes go on them, and so do the connections it keeps.
-	const threads = hold && ports.connections ? await openDescribeThreads(ports.paths, ports.connections, targets.length) : undefined;
+	const threads = hold && ports.connections ? await openDescribeThreads(ports.paths, ports.connections, targets.length).catch(async (error: unknown) => {
+		hold.close();
+		return refused(error);
+	}) : undefined;
 	const live = ports.describe ?? remembered(describeTargets(ports.context, 64, 5000, revokedSerials(registry), hold, threads ? {pool: threads, holdUpTo: wave} : undefined), ports.descriptions, request.args, now);
 	const describe = describeOnce(cached ?? live);
 	let scope: TokenScope | undefined;

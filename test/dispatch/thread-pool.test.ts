@@ -7,7 +7,9 @@
  * a cancel reaches every host in every thread and leaves no script running; a thread that stops
  * ends each host it held as one clear error, and every other host as usual.
  */
+import {existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs';
 import type {AddressInfo} from 'node:net';
+import {join} from 'node:path';
 import {setTimeout as delay} from 'node:timers/promises';
 import test from 'ava';
 import {createDelayProxy, listenProxy} from '../../bench/delay-proxy.js';
@@ -17,7 +19,7 @@ import {dispatch} from '../../source/dispatch/dispatcher.js';
 import {openDispatchThreads} from '../../source/dispatch/thread-pool.js';
 import {controllerPaths, openControllerRegistry} from '../../source/home.js';
 import type {AgentResult, RunEvent} from '../../source/run/events.js';
-import {controllerCli, controllerCredentials, createController, enrolAgent, freePort, installScript, startAgent, waitFor, type RunningAgent} from '../helpers/fleet.js';
+import {controllerCli, controllerCredentials, createController, enrolAgent, freePort, installScript, spawnCli, startAgent, waitFor, type RunningAgent} from '../helpers/fleet.js';
 import {sameAsOneThread, threadedCliRun} from './thread-cli-run.js';
 
 const names = ['t1', 't2', 't3', 't4', 't5', 't6'];
@@ -94,6 +96,20 @@ test.serial('a host whose describe\'s connection a thread kept runs on that thre
 	await context.close();
 	t.deepEqual(summary.counts, {ok: 2});
 	t.is(connections() - before, 2, 'the describe\'s connection, kept, and the other host\'s');
+});
+
+test.serial('a dispatchThreads setting that is not valid refuses the run before any agent is asked (CONFIG_INVALID)', async t => {
+	const {home, connections} = await fleet();
+	const count = (directory: string) => (existsSync(join(home, directory)) ? readdirSync(join(home, directory)).length : 0);
+	const auditLines = () => (existsSync(join(home, 'audit', 'controller.jsonl')) ? readFileSync(join(home, 'audit', 'controller.jsonl'), 'utf8').split('\n').length : 0);
+	const before = {connections: connections(), runs: count('runs'), audit: auditLines()};
+	writeFileSync(join(home, 'config.json'), JSON.stringify({dispatchThreads: 0}));
+	const done = await spawnCli(controllerCli, ['run', 'quick', '--on', 'all', '--json'], {XI_EXEC_HOME: home}).done;
+	writeFileSync(join(home, 'config.json'), '{}');
+	t.not(done.code, 0);
+	t.is((JSON.parse(done.stdout) as {error: {code: string}}).error.code, 'CONFIG_INVALID', done.stdout);
+	// The audit log cannot be opened with that configuration either (it reads its settings there), so nothing is recorded.
+	t.deepEqual({connections: connections(), runs: count('runs'), audit: auditLines()}, before, 'no agent asked, no run, no record');
 });
 
 /** Whether process `pid` exists. */
