@@ -51,13 +51,14 @@ export async function followRunEvents(source: FollowSource, sink: EventSink): Pr
 	let wake: () => void = () => undefined;
 	// Every event passes here once, in order, from the file or live: each result's output is held the same way for both.
 	const held = createHeldOutput(source.heldLimitBytes === undefined ? {} : {heldLimitBytes: source.heldLimitBytes});
-	const offer = (event: RunEvent, id: string, position: EventPosition) => {
+	// `live`: the hub's event (a result with the host's whole output), not the file's.
+	const offer = (event: RunEvent, id: string, position: EventPosition, live: boolean) => {
 		if (done || (cursor && !isAfter(position, cursor))) {
 			return;
 		}
 
 		cursor = position;
-		const bounded = held(event);
+		const bounded = held(event, live);
 		if ((!source.last || isAfter(position, source.last)) && !sink.send(bounded, id)) {
 			done = true;
 		}
@@ -70,7 +71,7 @@ export async function followRunEvents(source: FollowSource, sink: EventSink): Pr
 			return; // The catch-up reads it from the file (or the hub's list).
 		}
 
-		offer(event, id, position);
+		offer(event, id, position, true);
 		if (done || sink.unread() > liveBehind) {
 			live = false;
 			wake();
@@ -111,7 +112,7 @@ export async function followRunEvents(source: FollowSource, sink: EventSink): Pr
 	}
 }
 
-type Offer = (event: RunEvent, id: string, position: EventPosition) => void;
+type Offer = (event: RunEvent, id: string, position: EventPosition, live: boolean) => void;
 
 /** The history file read on from where it stopped, its events numbered and the hub's transient ones put between them. */
 function createFileFollower(source: FollowSource, hub: LiveFollow | undefined, offer: Offer) {
@@ -124,15 +125,16 @@ function createFileFollower(source: FollowSource, hub: LiveFollow | undefined, o
 		const list: readonly TransientEvent[] = hub?.transient ?? [];
 		while (transientNext < list.length && list[transientNext]!.position.kept < index) {
 			const {event, id, position} = list[transientNext++]!;
-			offer(event, id, position);
+			offer(event, id, position, true);
 		}
 	};
 
-	const fromFile = (event: RunEvent) => {
+	/** `live`: the event is the hub's own (a dry run's list), not rebuilt from a history line. */
+	const fromFile = (event: RunEvent, live = false) => {
 		const {id, position} = number(event);
 		kept++;
 		transientBefore(position.kept);
-		offer(event, id, position);
+		offer(event, id, position, live);
 	};
 
 	const open = () => {
@@ -152,7 +154,7 @@ function createFileFollower(source: FollowSource, hub: LiveFollow | undefined, o
 			// A dry run has no history file: the hub keeps its events the history would (a few fields per host).
 			if (hub?.kept) {
 				for (let event = hub.kept(kept); event !== undefined && !stop(); event = hub.kept(kept)) {
-					fromFile(event);
+					fromFile(event, true);
 					if (behind()) {
 						return 'behind';
 					}
@@ -187,14 +189,14 @@ function createFileFollower(source: FollowSource, hub: LiveFollow | undefined, o
 			const started = hub?.started();
 			if (kept === 0 && started) {
 				transientBefore(0);
-				offer(started, '0', {kept: 0, after: 0});
+				offer(started, '0', {kept: 0, after: 0}, true);
 			}
 
 			const next = Math.max(kept, started ? 1 : 0);
 			transientBefore(next);
 			const finished = hub?.finished();
 			if (finished?.position.kept === next) {
-				offer(finished.event, finished.id, finished.position);
+				offer(finished.event, finished.id, finished.position, true);
 			}
 		},
 		close() {

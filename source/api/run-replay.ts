@@ -12,7 +12,10 @@
  * where its full result is), as the waited answer of POST /v1/runs does for a slow client. A
  * streaming client has lost nothing: every byte went out in the host's `agent-output` events.
  * A live `agent-finished` (the dispatcher's, with the host's whole output) goes through the same
- * hold (createHeldOutput), so an event is the same live and replayed.
+ * hold (createHeldOutput), so an event is the same live and replayed. A live follower that did not
+ * get all of a host's output events (its catch-up could not read the history) is given that
+ * host's output from the live result, within the same limit, or `outputOmitted`: never less
+ * output than the host printed, as if it were all.
  */
 import type {HistoryLine} from '../history/run-record.js';
 import {runDurationMs} from '../history/run-record.js';
@@ -23,14 +26,19 @@ export const defaultReplayHeldBytes = 4 * 1024 * 1024;
 
 export const replayOmittedReason = 'an event stream holds at most 4 MiB of output for results: this host\'s output went out in its agent-output events';
 
-type Held = {stdout: string; stderr: string; bytes: {stdout: number; stderr: number}; omitted: boolean};
+/** For a live follower that missed some of the host's output events. */
+export const missedOmittedReason = 'an event stream holds at most 4 MiB of output for results, and this stream missed some of this host\'s agent-output events: its full result is at the link';
+
+type Streams = {stdout: number; stderr: number};
+type Held = {stdout: string; stderr: string; bytes: Streams; chars: Streams; omitted: boolean};
 
 /**
  * Each event of a run, in order, with each `agent-finished`'s output taken from the host's
- * `agent-output` events seen before it (whatever the result carried: nothing from the history, the
- * whole output live), within the limit.
+ * `agent-output` events seen before it, within the limit. `live`: the event is the live run's, and
+ * a result then carries the host's whole output (one from the history carries none): when the
+ * events seen here are not all of it, the result's own output is sent within the limit.
  */
-export function createHeldOutput(options: {heldLimitBytes?: number} = {}): (event: RunEvent) => RunEvent {
+export function createHeldOutput(options: {heldLimitBytes?: number} = {}): (event: RunEvent, live: boolean) => RunEvent {
 	const limit = options.heldLimitBytes ?? defaultReplayHeldBytes;
 	const output = new Map<string, Held>();
 	let held = 0;
@@ -38,12 +46,13 @@ export function createHeldOutput(options: {heldLimitBytes?: number} = {}): (even
 	const hold = (line: Extract<RunEvent, {type: 'agent-output'}>) => {
 		let host = output.get(line.agent);
 		if (!host) {
-			host = {stdout: '', stderr: '', bytes: {stdout: 0, stderr: 0}, omitted: false};
+			host = {stdout: '', stderr: '', bytes: {stdout: 0, stderr: 0}, chars: {stdout: 0, stderr: 0}, omitted: false};
 			output.set(line.agent, host);
 		}
 
 		const bytes = Buffer.byteLength(line.data);
 		host.bytes[line.stream] += bytes;
+		host.chars[line.stream] += line.data.length;
 		if (host.omitted) {
 			return;
 		}
@@ -60,29 +69,46 @@ export function createHeldOutput(options: {heldLimitBytes?: number} = {}): (even
 		host[line.stream] += line.data;
 	};
 
-	const finished = (result: AgentResult): AgentResult => {
+	const omit = (result: AgentResult, bytes: Streams, reason: string): AgentResult => {
+		const omitted: OutputOmitted = {stdoutBytes: bytes.stdout, stderrBytes: bytes.stderr, reason, result: `/v1/runs/${requestId}?agent=${encodeURIComponent(result.agent)}`};
+		return {...result, stdout: '', stderr: '', outputOmitted: omitted};
+	};
+
+	/** A live result, whose output is the host's whole output: all of it was seen here, or some was missed. */
+	const finishedLive = (result: AgentResult, host: Held | undefined): AgentResult => {
+		if (host && host.chars.stdout === result.stdout.length && host.chars.stderr === result.stderr.length) {
+			return host.omitted ? omit(result, host.bytes, replayOmittedReason) : result;
+		}
+
+		const bytes = {stdout: Buffer.byteLength(result.stdout), stderr: Buffer.byteLength(result.stderr)};
+		return held + bytes.stdout + bytes.stderr > limit ? omit(result, bytes, missedOmittedReason) : result;
+	};
+
+	const finished = (result: AgentResult, live: boolean): AgentResult => {
 		const host = output.get(result.agent);
 		output.delete(result.agent);
+		if (host && !host.omitted) {
+			held -= host.bytes.stdout + host.bytes.stderr;
+		}
+
+		if (live) {
+			return finishedLive(result, host);
+		}
+
 		if (!host) {
 			return {...result, stdout: '', stderr: ''};
 		}
 
-		if (!host.omitted) {
-			held -= host.bytes.stdout + host.bytes.stderr;
-			return {...result, stdout: host.stdout, stderr: host.stderr};
-		}
-
-		const omitted: OutputOmitted = {stdoutBytes: host.bytes.stdout, stderrBytes: host.bytes.stderr, reason: replayOmittedReason, result: `/v1/runs/${requestId}?agent=${encodeURIComponent(result.agent)}`};
-		return {...result, stdout: '', stderr: '', outputOmitted: omitted};
+		return host.omitted ? omit(result, host.bytes, replayOmittedReason) : {...result, stdout: host.stdout, stderr: host.stderr};
 	};
 
-	return event => {
+	return (event, live) => {
 		if (event.type === 'run-started') {
 			requestId = event.requestId;
 		} else if (event.type === 'agent-output') {
 			hold(event);
 		} else if (event.type === 'agent-finished') {
-			return {type: 'agent-finished', result: finished(event.result)};
+			return {type: 'agent-finished', result: finished(event.result, live)};
 		}
 
 		return event;
@@ -132,7 +158,7 @@ export function createReplay(options: {heldLimitBytes?: number} = {}): (text: st
 	const held = createHeldOutput(options);
 	return text => {
 		const event = lineEvent(text);
-		return event && held(event);
+		return event && held(event, false);
 	};
 }
 

@@ -55,7 +55,7 @@ export const resultSchema: JsonSchema = object({
 		stderrBytes: {type: 'integer', minimum: 0, description: 'The bytes of stderr left out (stderr is then "").'},
 		reason: text(200),
 		result: text(300, {description: 'Where this host\'s full result is: GET /v1/runs/{id}?agent=NAME.'}),
-	}, undefined, {description: 'In the answer of POST /v1/runs with wait: true, to a client that read it more slowly than the run went (more than 4 MiB unread); and in an agent-finished event of GET /v1/runs/{id}/events, live or replayed from the history, when more than 4 MiB of output would be held at once for results (its output went out in its agent-output events): this host\'s output was left out, not of the history.'}),
+	}, undefined, {description: 'In the answer of POST /v1/runs with wait: true, to a client that read it more slowly than the run went (more than 4 MiB unread); and in an agent-finished event of GET /v1/runs/{id}/events, live or replayed from the history, when more than 4 MiB of output would be held at once for results (its output went out in its agent-output events), or when a live follower that missed some of the host\'s agent-output events would pass that with the result\'s own output: this host\'s output was left out, not of the history.'}),
 }, ['agent', 'status', 'exitCode', 'signal', 'stdout', 'stderr', 'truncated', 'durationMs', 'reason'], {description: 'One agent\'s outcome, as in `xi-exec run --json`.'});
 /** A runbook step's run: its runbook run and step (absent for other runs). */
 const runParentSchema: JsonSchema = object({

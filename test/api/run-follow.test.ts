@@ -15,7 +15,9 @@ import {promisify} from 'node:util';
 import test from 'ava';
 import type {HistoryLine} from '../../source/history/run-record.js';
 import {runDurationMs} from '../../source/history/run-record.js';
-import {replayHistory, replayOmittedReason} from '../../source/api/run-replay.js';
+import {missedOmittedReason, replayHistory, replayOmittedReason} from '../../source/api/run-replay.js';
+import {createLiveRuns} from '../../source/api/run-events.js';
+import {followRunEvents} from '../../source/api/run-follow.js';
 import type {AgentResult, RunEvent} from '../../source/run/events.js';
 import {repoRoot, temporaryDirectory} from '../helpers/fleet.js';
 import {dryRunAnswer} from '../../source/run/dry-run-document.js';
@@ -119,6 +121,57 @@ test('a live agent-finished holds its output as the replay does: past the held l
 		t.deepEqual(report.results, replayed);
 	}
 });
+
+/** A live follower whose catch-up cannot open the history (EMFILE, pruned): it goes live having missed `before` (and the stderr of the result, which is never sent as events here). */
+async function followWithoutHistory(before: string[], after: string[], stderr: string, heldLimitBytes: number): Promise<AgentResult | undefined> {
+	const live = createLiveRuns();
+	const run = live.begin({requestId, script: 's', targets: ['web1']});
+	const output = (data: string): RunEvent => ({type: 'agent-output', agent: 'web1', stream: 'stdout', data});
+	run.emit({type: 'run-started', requestId, script: 's', args: [], targets: ['web1'], startedAt: '2026-01-01T00:00:00.000Z'});
+	for (const data of before) {
+		run.emit(output(data));
+	}
+
+	let finished: AgentResult | undefined;
+	const following = followRunEvents({file: () => join(temporaryDirectory(), 'missing', 'history.jsonl'), follow: listener => live.follow(requestId, listener), closed: new AbortController().signal, heldLimitBytes}, {
+		send(event) {
+			finished = event.type === 'agent-finished' ? event.result : finished;
+			return true;
+		},
+		unread: () => 0,
+		drained: async () => undefined,
+	});
+	await new Promise(resolve => {
+		setImmediate(resolve);
+	});
+	for (const data of after) {
+		run.emit(output(data));
+	}
+
+	run.emit({type: 'agent-finished', result: {agent: 'web1', status: 'ok', exitCode: 0, signal: null, stdout: [...before, ...after].join(''), stderr, truncated: false, durationMs: 3}});
+	run.emit({type: 'run-finished', requestId});
+	await following;
+	return finished;
+}
+
+const missed = [
+	{title: 'all of it missed', before: ['hello\n'], after: [], stderr: 'é', limit: 5000, stdout: 'hello\n'},
+	{title: 'its first part missed', before: ['hello\n'], after: ['world\n'], stderr: 'é', limit: 5000, stdout: 'hello\nworld\n'},
+	{title: 'past the held limit', before: ['x'.repeat(4000)], after: ['y'.repeat(1000)], stderr: 'é', limit: 5000, omitted: {stdoutBytes: 5000, stderrBytes: 2, reason: missedOmittedReason, result: `/v1/runs/${requestId}?agent=web1`}},
+	{title: 'none missed, past the limit as it came', before: [], after: ['x'.repeat(4000), 'y'.repeat(1000)], stderr: '', limit: 4500, omitted: {stdoutBytes: 5000, stderrBytes: 0, reason: replayOmittedReason, result: `/v1/runs/${requestId}?agent=web1`}},
+];
+
+for (const c of missed) {
+	test(`a live follower that missed a host's output events gets the live result's output or outputOmitted, never less as if it were all: ${c.title}`, async t => {
+		const result = await followWithoutHistory(c.before, c.after, c.stderr, c.limit);
+		if (c.omitted) {
+			t.like(result, {stdout: '', stderr: '', outputOmitted: c.omitted});
+		} else {
+			t.like(result, {stdout: c.stdout, stderr: c.stderr});
+			t.is(result?.outputOmitted, undefined);
+		}
+	});
+}
 
 test('a dry run\'s late followers get every host\'s result, exactly once and in order, from the results the live run keeps (it has no history file)', async t => {
 	const run = {hosts: 9, chunks: 0, chunkBytes: 0, parallel: 3, dryRun: true};
