@@ -80,7 +80,8 @@ export type LiveFollow = {
 	transient: readonly TransientEvent[];
 	/**
 	 * A dry run's (it has no history file): the N-th event the history would keep, from 0, while the
-	 * run is live; each host's result as the few fields a dry run's answer has (keptDryRunEvent).
+	 * run is live; each host's result as the few fields a dry run's answer has (keptDryRunEvent), and
+	 * no output (dryRunLiveEvent).
 	 */
 	kept?: (index: number) => RunEvent | undefined;
 	stop: () => void;
@@ -112,7 +113,13 @@ export function createLiveRuns(): LiveRuns {
 			const number = createEventNumbering();
 			runs.set(run.requestId, entry);
 			return {
-				emit(event) {
+				emit(given) {
+					// A dry run has no output: output an agent sends anyway is neither passed on nor kept (dryRunLiveEvent).
+					const event = entry.kept ? dryRunLiveEvent(given) : given;
+					if (!event) {
+						return;
+					}
+
 					const {id, position} = number(event);
 					if (!keptInHistory(event)) {
 						entry.transient.push({event, id, position});
@@ -165,6 +172,23 @@ export function createLiveRuns(): LiveRuns {
 		},
 		size: () => runs.size,
 	};
+}
+
+/**
+ * A live dry run's event as its followers get it: no `agent-output` (a dry run has none; an agent
+ * that sends some anyway would have the hub keep it for late followers until the run ends), and
+ * each result without output.
+ */
+export function dryRunLiveEvent(event: RunEvent): RunEvent | undefined {
+	if (event.type === 'agent-output') {
+		return undefined;
+	}
+
+	if (event.type === 'agent-finished' && (event.result.stdout !== '' || event.result.stderr !== '')) {
+		return {type: 'agent-finished', result: {...event.result, stdout: '', stderr: ''}};
+	}
+
+	return event;
 }
 
 /**

@@ -193,6 +193,45 @@ test('a dry run\'s late followers get every host\'s result, exactly once and in 
 	}
 });
 
+test('a dry run whose agent sends output anyway: the live run keeps none of it, and early and late followers get the same events, without output', async t => {
+	const live = createLiveRuns();
+	const run = live.begin({requestId, script: 's', targets: ['web1'], dryRun: true});
+	const follow = (got: string[]) => followRunEvents({file: () => undefined, follow: listener => live.follow(requestId, listener), closed: new AbortController().signal}, {
+		send(event, id) {
+			got.push(`${id} ${event.type}${event.type === 'agent-finished' ? ` ${event.result.stdout.length + event.result.stderr.length}` : ''}`);
+			return true;
+		},
+		unread: () => 0,
+		drained: async () => undefined,
+	});
+	run.emit({type: 'run-started', requestId, script: 's', args: [], targets: ['web1'], startedAt: '2026-01-01T00:00:00.000Z'});
+	const early: string[] = [];
+	const following = [follow(early)];
+	run.emit({type: 'agent-started', agent: 'web1'});
+	const frame = 'y'.repeat(65_536);
+	for (let index = 0; index < 256; index++) {
+		run.emit({type: 'agent-output', agent: 'web1', stream: index % 2 === 0 ? 'stdout' : 'stderr', data: frame});
+	}
+
+	const late: string[] = [];
+	following.push(follow(late));
+	await new Promise(resolve => {
+		setImmediate(resolve);
+	});
+	run.emit({type: 'agent-finished', result: {agent: 'web1', status: 'ok', exitCode: null, signal: null, stdout: frame.repeat(128), stderr: frame.repeat(128), truncated: false, durationMs: 3, reason: 'dry run: would run'}});
+	const list = live.follow(requestId, () => undefined)!;
+	const kept: string[] = [];
+	for (let event = list.kept!(kept.length); event; event = list.kept!(kept.length)) {
+		kept.push(event.type);
+	}
+
+	t.deepEqual(kept, ['run-started', 'agent-finished'], 'no agent-output kept until the run ends (16 MiB before)');
+	run.emit({type: 'run-finished', requestId});
+	await Promise.all(following);
+	t.deepEqual(early, ['0 run-started', '0.1 agent-started', '1 agent-finished 0', '2 run-finished']);
+	t.deepEqual(late, early);
+});
+
 test('a follower joining a 40 MiB run midway, and its replay, run within a 24 MiB heap', async t => {
 	const directory = join(temporaryDirectory(), 'runs');
 	const simulation = join(repoRoot, 'test/api/follow-sim.ts');
