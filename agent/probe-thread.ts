@@ -10,14 +10,29 @@
  * the process alive only while a probe is out, and if it stops, the probes out are answered
  * "cannot be checked" (the run is refused) and the next probe starts another. Descriptors are the
  * process's, so the thread execs `/proc/self/fd/N` of the agent's own files.
+ *
+ * An exec can hang (a file on a hung NFS or FUSE mount), and spawn() with it, holding the thread.
+ * So the thread must answer within a bound while a probe is out: else its children (listed by its
+ * own thread id, /proc/self/task/TID/children) are killed, every probe it held is answered
+ * `timeout` (the run is refused, saying so), and the thread is left to end; the next probe starts
+ * another.
  */
+import {readFileSync} from 'node:fs';
 import {Worker} from 'node:worker_threads';
 
 /** One exec that must fail: `file`, with the oversized argument or none, the child's descriptors from 3. */
 export type ProbeExec = {file: string; oversized: boolean; inherited: readonly number[]};
 
-/** The exec's error code; undefined when it ran (the child was killed at once); `probe-thread` when the thread stopped. */
+/** The exec's error code; undefined when it ran (the child was killed at once); `probe-thread` when the thread stopped, `timeout` when it did not answer in time. */
 export type ExecCode = string | undefined;
+
+/** How long the probe thread may go without an answer while a probe is out. */
+export const probeBoundSeconds = 5;
+
+// First, the thread's own id, by which its children are found.
+const threadStart = `
+require('node:worker_threads').parentPort.postMessage({tid: Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop())});
+`;
 
 const threadCode = `
 const {parentPort} = require('node:worker_threads');
@@ -50,50 +65,95 @@ parentPort.on('message', ({id, file, big, inherited}) => {
 });
 `;
 
-type Thread = {worker: Worker; pending: Map<number, (code: ExecCode) => void>; stopped: () => void};
+type Thread = {worker: Worker; pending: Map<number, (code: ExecCode) => void>; stopped: (code?: ExecCode) => void; tid?: number; watchdog?: NodeJS.Timeout};
 
 let thread: Thread | undefined;
 let nextId = 0;
+let code = threadCode;
+let boundMs = probeBoundSeconds * 1000;
 
 /** The exec's error code, asked on the probe thread. */
 export async function execOffLoop(exec: ProbeExec): Promise<ExecCode> {
-	const {worker, pending} = thread ?? startThread();
+	const current = thread ?? startThread();
 	const id = nextId++;
 	return new Promise(resolve => {
-		pending.set(id, resolve);
-		worker.ref();
-		worker.postMessage({id, file: exec.file, big: exec.oversized, inherited: [...exec.inherited]});
+		current.pending.set(id, resolve);
+		if (current.pending.size === 1) {
+			watch(current);
+		}
+
+		current.worker.ref();
+		current.worker.postMessage({id, file: exec.file, big: exec.oversized, inherited: [...exec.inherited]});
 	});
 }
 
 function startThread(): Thread {
-	const worker = new Worker(threadCode, {eval: true, stdout: false, stderr: false, resourceLimits: {maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4}});
+	const worker = new Worker(threadStart + code, {eval: true, stdout: false, stderr: false, resourceLimits: {maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4}});
 	const pending = new Map<number, (code: ExecCode) => void>();
-	worker.on('message', ({id, code}: {id: number; code: string | null}) => {
-		pending.get(id)?.(code ?? undefined);
-		pending.delete(id);
+	worker.on('message', (message: {id: number; code: string | null} | {tid: number}) => {
+		if ('tid' in message) {
+			started.tid = message.tid;
+			return;
+		}
+
+		pending.get(message.id)?.(message.code ?? undefined);
+		pending.delete(message.id);
 		if (pending.size === 0) {
+			clearTimeout(started.watchdog);
 			worker.unref();
+		} else {
+			watch(started);
 		}
 	});
-	const stopped = () => {
+	const stopped = (answer: ExecCode = 'probe-thread') => {
+		clearTimeout(started.watchdog);
 		if (thread === started) {
 			thread = undefined;
 		}
 
 		for (const resolve of pending.values()) {
-			resolve('probe-thread');
+			resolve(answer);
 		}
 
 		pending.clear();
 	};
 
 	const started: Thread = {worker, pending, stopped};
-	worker.on('error', stopped);
-	worker.on('exit', stopped);
+	worker.on('error', () => stopped());
+	worker.on('exit', () => stopped());
 	worker.unref();
 	thread = started;
 	return started;
+}
+
+/** (Re)arms the bound: the thread must answer within it. */
+function watch(current: Thread): void {
+	clearTimeout(current.watchdog);
+	current.watchdog = setTimeout(() => {
+		killChildren(current.tid);
+		current.stopped('timeout');
+		current.worker.unref();
+		void current.worker.terminate();
+	}, boundMs);
+	current.watchdog.unref();
+}
+
+/** SIGKILL to every child of the thread `tid` (its probe's child, stuck in its exec). */
+function killChildren(tid: number | undefined): void {
+	let children: string[] = [];
+	try {
+		children = readFileSync(`/proc/self/task/${tid}/children`, 'utf8').trim().split(' ').filter(Boolean);
+	} catch {
+		// No thread id yet, or no CONFIG_PROC_CHILDREN: nothing to kill by.
+	}
+
+	for (const child of children) {
+		try {
+			process.kill(Number(child), 'SIGKILL');
+		} catch {
+			// Gone already.
+		}
+	}
 }
 
 /** Ends the probe thread, answering the probes it held "cannot be checked" (tests); the next probe starts another. */
@@ -101,4 +161,10 @@ export async function stopProbeThread(): Promise<void> {
 	const current = thread;
 	current?.stopped();
 	await current?.worker.terminate();
+}
+
+/** Tests: the code the next probe thread runs, and its bound (undefined: the agent's own). */
+export function probeThreadForTests(testCode?: string, testBoundMs?: number): void {
+	code = testCode ?? threadCode;
+	boundMs = testBoundMs ?? probeBoundSeconds * 1000;
 }

@@ -15,10 +15,12 @@
  *   neither the script nor its interpreter runs. The six files are unnamed (sealed-copy.ts), made
  *   once, and held for the agent's life.
  *
- * Which one this kernel needs is asked once, of its behaviour rather than its version (distributions
+ * Which one this kernel needs is asked of its behaviour rather than its version (distributions
  * backport): the direct exec of an unnamed file this process holds open for writing fails with
  * E2BIG only where the arguments come first; the way chosen must then answer ETXTBSY for that
- * file, or no run that needs the probe runs (chooseMethod).
+ * file, or no run that needs the probe runs (chooseMethod). Only the kernel's own answer is kept
+ * for the agent's life; any other (a fork refused with EAGAIN, EMFILE, the probe thread stopped or
+ * stuck) refuses the run that asked, saying why, and the next run asks again.
  *
  * Used for the scripts an interpreter reads from their files after the start (sealed-copy.ts
  * scriptSources), just before the start (execute-run.ts, auth-hook.ts): once this says no process
@@ -33,7 +35,7 @@
  */
 import {closeSync, constants, openSync} from 'node:fs';
 import {createHash} from 'node:crypto';
-import {execOffLoop} from './probe-thread.js';
+import {execOffLoop, probeBoundSeconds, type ExecCode} from './probe-thread.js';
 import {copyDirectories, sealedCopy, tmpfileFlag} from './sealed-copy.js';
 
 /** Undefined when no process holds the file behind `fd` (any descriptor, O_PATH will do) open for writing; else why it cannot run. */
@@ -42,45 +44,80 @@ export type WriterProbe = (fd: number, shown: string) => Promise<string | undefi
 /** How this kernel is asked (see above), or why it cannot be. */
 export type ProbeMethod = {kind: 'direct'} | {kind: 'chain'; chain: readonly number[]} | {kind: 'none'; reason: string};
 
-/** The kernel's probe, by the method this kernel needs (asked once). */
+/** The kernel's probe, by the method this kernel needs. */
 export const probeWriter: WriterProbe = async (fd, shown) => kernelProbe(await probeMethod())(fd, shown);
 
-let chosen: Promise<ProbeMethod> | undefined;
+/** Asks `choose` until it gives a way to probe (`direct` or `chain`: the kernel's answer), then keeps that; a `none` is never kept (it may come from a transient failure). */
+export function keptMethod(choose: () => Promise<ProbeMethod>): () => Promise<ProbeMethod> {
+	let chosen: Promise<ProbeMethod> | undefined;
+	return async () => {
+		const asking = chosen ??= choose();
+		const method = await asking;
+		if (method.kind === 'none' && chosen === asking) {
+			chosen = undefined;
+		}
 
-/** The method this kernel needs, found at the first probe and kept. */
-export async function probeMethod(): Promise<ProbeMethod> {
-	chosen ??= chooseMethod();
-	return chosen;
+		return method;
+	};
 }
 
+/** The method this kernel needs: asked at the first probe, and again until the kernel answers. */
+export const probeMethod = keptMethod(async () => chooseMethod());
+
 /**
- * The way to ask this kernel, tried on an unnamed file held open for writing here: the direct
- * probe must answer ETXTBSY (EACCES, a noexec mount, tells nothing: the direct probe is kept, as
- * before); E2BIG means the arguments came first, and then the chain must answer ETXTBSY. A kernel
- * on which neither does (one that executes a file open for writing) gets no probe: those runs are
- * refused, saying so, rather than passed as unwritten. When no such file can be made, the chain.
+ * The way to ask this kernel, tried on an unnamed file held open for writing here: ETXTBSY from
+ * the direct probe means the kernel opens the file first (so does EACCES, a noexec mount: a kernel
+ * that reads the arguments first answers E2BIG before it looks at the file), and the direct probe
+ * is the way; E2BIG means the arguments came first, and then the chain must answer ETXTBSY. A
+ * kernel on which it does not (one that executes a file open for writing) gets no probe: those
+ * runs are refused, saying so, rather than passed as unwritten. Any other answer (EAGAIN, EMFILE,
+ * the probe thread stopped or stuck) is no answer: `none`, and the next probe asks again. When no
+ * such file can be made, the chain.
  */
-export async function chooseMethod(directories = copyDirectories()): Promise<ProbeMethod> {
+export async function chooseMethod(directories = copyDirectories(), exec = execOffLoop): Promise<ProbeMethod> {
 	const held = heldForWriting(directories);
 	if (held === undefined) {
-		return chainMethod(directories);
+		return chainMethod(directories, exec);
 	}
 
 	try {
-		if (await execOffLoop({file: `/proc/self/fd/${held}`, oversized: true, inherited: []}) !== 'E2BIG') {
+		const order = await exec({file: `/proc/self/fd/${held}`, oversized: true, inherited: []});
+		if (order === 'ETXTBSY' || order === 'EACCES') {
 			return {kind: 'direct'};
 		}
 
-		const chain = await chainMethod(directories);
-		if (chain.kind === 'chain' && await execOffLoop({file: '/proc/self/fd/3', oversized: false, inherited: [...chain.chain, held]}) === 'ELOOP') {
-			closeAll(chain.chain);
-			return {kind: 'none', reason: 'this kernel executes a file that is open for writing (no ETXTBSY), so it cannot be asked'};
+		if (order !== 'E2BIG') {
+			return {kind: 'none', reason: `asking the kernel how to check ${answered(order)}`};
 		}
 
-		return chain;
+		const chain = await chainMethod(directories, exec);
+		if (chain.kind !== 'chain') {
+			return chain;
+		}
+
+		const selfTest = await exec({file: '/proc/self/fd/3', oversized: false, inherited: [...chain.chain, held]});
+		if (selfTest === 'ETXTBSY') {
+			return chain;
+		}
+
+		closeAll(chain.chain);
+		return {kind: 'none', reason: selfTest === 'ELOOP' ? 'this kernel executes a file that is open for writing (no ETXTBSY), so it cannot be asked' : `testing the way to check ${answered(selfTest)}`};
 	} finally {
 		closeSync(held);
 	}
+}
+
+/** An exec's answer other than the expected one, in words. */
+function answered(code: ExecCode): string {
+	if (code === 'probe-thread') {
+		return 'was cut short: the agent\'s probe thread stopped';
+	}
+
+	if (code === 'timeout') {
+		return `got no answer within ${probeBoundSeconds} s and its child was killed (an exec stuck on a hung mount?)`;
+	}
+
+	return code === undefined ? 'ran a file it must not' : `failed with ${code}`;
 }
 
 /** An unnamed file in the first of `directories` that takes one, held open for writing; undefined if none does. */
@@ -100,7 +137,7 @@ function heldForWriting(directories: readonly string[]): number | undefined {
 export function kernelProbe(method: ProbeMethod): WriterProbe {
 	return async (fd, shown) => {
 		if (method.kind === 'none') {
-			return `whether ${shown} is open for writing cannot be checked (${method.reason}); nothing ran`;
+			return `cannot check for writers of ${shown}: ${method.reason}; nothing ran, and the next run asks again`;
 		}
 
 		const code = method.kind === 'direct'
@@ -118,6 +155,10 @@ export function writerVerdict(code: string | undefined, shown: string, none: 'E2
 
 	if (code === 'probe-thread') {
 		return `whether ${shown} is open for writing cannot be checked (the agent's probe thread stopped); nothing ran`;
+	}
+
+	if (code === 'timeout') {
+		return `whether ${shown} is open for writing cannot be checked (its exec got no answer within ${probeBoundSeconds} s and was killed: is a mount on its way hung?); nothing ran`;
 	}
 
 	if (code === 'ETXTBSY') {
@@ -146,7 +187,7 @@ export async function readsArgumentsFirst(directories = copyDirectories()): Prom
 }
 
 /** The six `#!` files of the chain, each an unnamed file naming the next by the descriptor the probe's child gets it as (3 to 8; the script is 9), checked to end in ELOOP. */
-export async function chainMethod(directories = copyDirectories()): Promise<ProbeMethod> {
+export async function chainMethod(directories = copyDirectories(), exec = execOffLoop): Promise<ProbeMethod> {
 	const chain: number[] = [];
 	const owner = {uid: process.geteuid?.() ?? 0, gid: process.getegid?.() ?? 0, mode: 0o500};
 	for (let index = 0; index < 6; index++) {
@@ -161,10 +202,11 @@ export async function chainMethod(directories = copyDirectories()): Promise<Prob
 	}
 
 	// Asked about its own first file, the chain must end in ELOOP: else (a noexec /dev/shm, say) nothing can be asked with it.
-	const code = await execOffLoop({file: '/proc/self/fd/3', oversized: false, inherited: [...chain, chain[0]!]});
+	const code = await exec({file: '/proc/self/fd/3', oversized: false, inherited: [...chain, chain[0]!]});
 	if (code !== 'ELOOP') {
 		closeAll(chain);
-		return {kind: 'none', reason: `this kernel reads an exec's arguments before the file, and the agent's probe files in ${directories.join(' or ')} cannot be executed (${code ?? 'it ran'}): allow exec on one of them`};
+		const why = code === 'EACCES' ? `the agent's probe files in ${directories.join(' or ')} cannot be executed (EACCES): allow exec on one of them` : `testing its probe files ${answered(code)}`;
+		return {kind: 'none', reason: `this kernel reads an exec's arguments before the file, and ${why}`};
 	}
 
 	return {kind: 'chain', chain};

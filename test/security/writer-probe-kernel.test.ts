@@ -10,17 +10,20 @@
  *   writer in this process, a writer in another process (and again none once it is gone), a file
  *   the agent may not execute; and nothing runs (a script that would leave a mark leaves none);
  * - a chain that cannot be made is refused, saying why, rather than taken as "no writer";
+ * - only the kernel's own answer picks the way and is kept: a transient failure (EAGAIN, EMFILE,
+ *   the thread stopped or stuck) refuses the run that asked and the next asks again;
+ * - an exec that hangs (a hung mount) is bounded: its child is killed, the probe refused, saying so;
  * - the exec is made on the probe thread (probe-thread.ts), never on the event loop: no child
  *   process handle is made on this thread; a probe thread that stops refuses the probes it held.
  */
 import {createHook} from 'node:async_hooks';
 import {spawn} from 'node:child_process';
-import {chmodSync, closeSync, constants, existsSync, openSync} from 'node:fs';
+import {chmodSync, closeSync, constants, existsSync, openSync, readdirSync, readFileSync} from 'node:fs';
 import {release} from 'node:os';
 import {join} from 'node:path';
 import test from 'ava';
-import {stopProbeThread} from '../../agent/probe-thread.js';
-import {chainMethod, chooseMethod, kernelProbe, probeWriter, readsArgumentsFirst, type ProbeMethod} from '../../agent/writer-check.js';
+import {execOffLoop, probeThreadForTests, stopProbeThread, type ExecCode, type ProbeExec} from '../../agent/probe-thread.js';
+import {chainMethod, chooseMethod, keptMethod, kernelProbe, probeWriter, readsArgumentsFirst, type ProbeMethod} from '../../agent/writer-check.js';
 import {temporaryDirectory} from '../helpers/fleet.js';
 import {executable} from './agent-run.js';
 
@@ -75,7 +78,7 @@ test('a chain whose files cannot be made is refused, saying why, never taken as 
 	const method = await chainMethod([join(directory, 'missing')]);
 	t.like(method, {kind: 'none'});
 	const fd = openSync(script, constants.O_RDONLY);
-	t.is(await kernelProbe(method)(fd, script), `whether ${script} is open for writing cannot be checked (this kernel reads an exec's arguments before the file, and no private copy of the writer probe's file can be made to run (${join(directory, 'missing')}: ENOENT)); nothing ran`);
+	t.is(await kernelProbe(method)(fd, script), `cannot check for writers of ${script}: this kernel reads an exec's arguments before the file, and no private copy of the writer probe's file can be made to run (${join(directory, 'missing')}: ENOENT); nothing ran, and the next run asks again`);
 	closeSync(fd);
 });
 
@@ -102,5 +105,94 @@ test.serial('a probe thread that stops answers the probes it held "cannot be che
 	await stopProbeThread();
 	t.is(await asked, `whether ${script} is open for writing cannot be checked (the agent's probe thread stopped); nothing ran`);
 	t.is(await probe(fd, script), undefined);
+	closeSync(fd);
+});
+
+/** An exec that answers `answers` in turn, and then as the kernel does. */
+function scripted(...answers: ExecCode[]): {exec: (exec: ProbeExec) => Promise<ExecCode>; asked: () => number} {
+	let asked = 0;
+	return {
+		async exec(exec) {
+			asked++;
+			return answers.length > 0 ? answers.shift() : execOffLoop(exec);
+		},
+		asked: () => asked,
+	};
+}
+
+const orderRows: Array<[string, ExecCode[], ProbeMethod['kind'], string?]> = [
+	['ETXTBSY: opens the file first', ['ETXTBSY'], 'direct'],
+	['EACCES (noexec): opens the file first', ['EACCES'], 'direct'],
+	['E2BIG, and the chain answers ETXTBSY', ['E2BIG', 'ELOOP', 'ETXTBSY'], 'chain'],
+	['EAGAIN (fork refused)', ['EAGAIN'], 'none', 'asking the kernel how to check failed with EAGAIN'],
+	['EMFILE', ['EMFILE'], 'none', 'asking the kernel how to check failed with EMFILE'],
+	['the probe thread stopped', ['probe-thread'], 'none', 'asking the kernel how to check was cut short: the agent\'s probe thread stopped'],
+	['no answer in time', ['timeout'], 'none', 'asking the kernel how to check got no answer within 5 s and its child was killed (an exec stuck on a hung mount?)'],
+	['E2BIG, then EAGAIN in the chain\'s own test', ['E2BIG', 'EAGAIN'], 'none', 'this kernel reads an exec\'s arguments before the file, and testing its probe files failed with EAGAIN'],
+	['E2BIG, then EAGAIN in the test on a held file', ['E2BIG', 'ELOOP', 'EAGAIN'], 'none', 'testing the way to check failed with EAGAIN'],
+	['E2BIG, and the chain runs a held file (no ETXTBSY)', ['E2BIG', 'ELOOP', 'ELOOP'], 'none', 'this kernel executes a file that is open for writing (no ETXTBSY), so it cannot be asked'],
+];
+
+for (const [title, answers, kind, reason] of orderRows) {
+	test.serial(`the way is picked only by the kernel's answer: ${title} → ${kind}${reason === undefined ? '' : ', not kept'}`, async t => {
+		const open = readdirSync('/proc/self/fd').length;
+		const method = await chooseMethod(undefined, scripted(...answers).exec);
+		t.is(method.kind, kind);
+		if (method.kind === 'none') {
+			t.is(method.reason, reason ?? '');
+			t.is(await kernelProbe(method)(0, script), `cannot check for writers of ${script}: ${reason}; nothing ran, and the next run asks again`);
+		}
+
+		if (method.kind === 'chain') {
+			for (const descriptor of method.chain) {
+				closeSync(descriptor);
+			}
+		}
+
+		t.is(readdirSync('/proc/self/fd').length, open, 'no descriptor left open');
+	});
+}
+
+test.serial('a way that is no answer is not kept: the next probe asks again, and the kernel\'s answer is kept', async t => {
+	const order = scripted('EAGAIN');
+	const ask = keptMethod(async () => chooseMethod(undefined, order.exec));
+	t.is((await ask()).kind, 'none');
+	const kernel = (await ask()).kind;
+	t.not(kernel, 'none', 'asked again');
+	const asked = order.asked();
+	t.is((await ask()).kind, kernel);
+	t.is(order.asked(), asked, 'kept: not asked again');
+});
+
+test.serial('a probe thread that stops during the kernel question refuses that run; the next asks again', async t => {
+	const ask = keptMethod(async () => chooseMethod());
+	const first = ask();
+	await stopProbeThread();
+	t.like(await first, {kind: 'none', reason: 'asking the kernel how to check was cut short: the agent\'s probe thread stopped'});
+	t.not((await ask()).kind, 'none');
+});
+
+test.serial('an exec that never answers (a hung mount) is bounded: its child is killed, the probe refused; the next thread answers', async t => {
+	t.timeout(60_000);
+	const pidFile = join(directory, 'hung.pid');
+	// Stands for spawn() stuck in an exec: the thread blocks in a child of its own and never answers.
+	const hung = `require('node:worker_threads').parentPort.on('message', () => require('node:child_process').spawnSync('sh', ['-c', 'echo $$ > "$0"; exec sleep 600', ${JSON.stringify(pidFile)}]));`;
+	await stopProbeThread();
+	probeThreadForTests(hung, 2000);
+	const fd = openSync(script, constants.O_RDONLY);
+	try {
+		t.is(await kernelProbe({kind: 'direct'})(fd, script), `whether ${script} is open for writing cannot be checked (its exec got no answer within 5 s and was killed: is a mount on its way hung?); nothing ran`);
+		const pid = readFileSync(pidFile, 'utf8').trim();
+		const gone = () => !existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.startsWith('Z');
+		for (let tries = 0; tries < 100 && !gone(); tries++) {
+			await new Promise(resolve => setTimeout(resolve, 100));
+		}
+
+		t.true(gone(), 'the stuck child was killed');
+	} finally {
+		probeThreadForTests();
+	}
+
+	t.is(await kernelProbe({kind: 'direct'})(fd, script), undefined, 'the next probe starts another thread');
 	closeSync(fd);
 });
