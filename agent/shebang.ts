@@ -14,11 +14,12 @@
  * for and does not find). After `#!` and optional blanks comes the interpreter, up to the first
  * blank or NUL, then at most one argument: the rest after the blanks, blanks inside kept, up to a
  * NUL. The interpreter gets `[interpreter, argument?, script, ...the script's own arguments]`,
- * and may itself be a script (we allow four levels, as the kernel does).
+ * and may itself be a script (the agent allows four levels; the kernel five: stricter).
  *
  * Where the agent would have to guess, it refuses instead: a line longer than 255 bytes (the
  * kernel runs some of these with the argument cut), a NUL in the line (the kernel stops there; a
- * reader of the file does not), a carriage return or other control character anywhere in it.
+ * reader of the file does not), a carriage return or other control character anywhere in it, and
+ * trailing blanks in a file that ends without a newline (kernels differ: see kernelLine).
  *
  * The kernel takes the line as bytes; the agent walks to the interpreter by a string that node
  * writes out as UTF-8 again. So the line must be strict UTF-8 (read as latin1, `#!/opt/café/sh`
@@ -60,7 +61,7 @@ export function readHeader(bytes: Uint8Array): Header {
 	const line = text.replace(/^[ \t]+/, '');
 	const split = /[ \t]/.exec(line);
 	const interpreter = split ? line.slice(0, split.index) : line;
-	// Present whenever a blank follows the interpreter: empty, or ending in blanks, only in a file that ends without a newline (as the kernel passes it).
+	// Present whenever a blank follows the interpreter (never empty: trailing blanks are dropped, or refused in a file without a newline).
 	const argument = split ? line.slice(split.index).replace(/^[ \t]+/, '') : undefined;
 	if (line.endsWith('\r')) {
 		const kept = argument === undefined ? `look for the interpreter ${JSON.stringify(interpreter)}` : `give ${interpreter} the argument ${JSON.stringify(argument)}`;
@@ -86,7 +87,8 @@ const isBlank = (byte: number | undefined) => byte === 0x20 || byte === 0x09;
  * the first 256 bytes, zero-padded; up to the newline, or with none to byte 255; trailing spaces
  * and tabs dropped (nothing else); then up to the first NUL, which past a short file's end is the
  * padding (so a file that ends without a newline keeps its trailing blanks, unless it is 255 bytes
- * long).
+ * long; a kernel with Andrei Vagin's "Trim zero bytes from i_end" drops them: such a line is
+ * refused).
  */
 function kernelLine(bytes: Uint8Array): Uint8Array | string {
 	const buffer = new Uint8Array(headerBytes);
@@ -98,6 +100,10 @@ function kernelLine(bytes: Uint8Array): Uint8Array | string {
 
 	if (bytes.subarray(2, newline === -1 ? undefined : newline).includes(0)) {
 		return 'a script whose #! line holds a NUL byte, where the kernel stops reading the interpreter or its argument; write the line without one';
+	}
+
+	if (newline === -1 && isBlank(bytes.at(-1))) {
+		return 'a script whose #! line ends in spaces or tabs with no newline after them, which kernels read differently (Linux 6.18 passes them as an argument, a kernel with "Trim zero bytes from i_end" drops them); end the line with a newline';
 	}
 
 	let end = newline === -1 ? headerBytes - 1 : newline;
