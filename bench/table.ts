@@ -23,6 +23,7 @@ export function mebibytes(kib: number): string {
 	return `${(kib / 1024).toFixed(1)} MiB`;
 }
 
+/** A ratio to two places; "n/a" when the side it is taken against measured nothing (less than a clock tick of CPU on a tiny run). */
 export function ratio(value: number): string {
-	return `${value.toFixed(2)}×`;
+	return Number.isFinite(value) ? `${value.toFixed(2)}×` : 'n/a';
 }

@@ -16,7 +16,7 @@ test('the CPU-by-side fan-out completes on 3 agents with a base checkout, every 
 	try {
 		const run = await runBench('bench/profile-fan-out.ts', {BENCH_SIZES: '3', BENCH_REPS: '1', BENCH_WORKERS: '1', BENCH_BASE: repoRoot, BENCH_FLEET_CACHE: cache});
 		t.is(run.code, 0, run.stderr);
-		t.regex(run.stdout, /N=3: dispatcher +\S+ s +controller [\d.]+ ms, agent [\d.]+ ms \(scripts [\d.]+ ms\) \/host +controller [\d.]+×, agent [\d.]+×/);
+		t.regex(run.stdout, /N=3: dispatcher +\S+ s +controller [\d.]+ ms, agent [\d.]+ ms \(scripts [\d.]+ ms\) \/host +controller [\d.]+×, agent (?:[\d.]+×|n\/a)/); // the floor's agents may use less than a clock tick at N=3
 		t.regex(run.stdout, /N=3: floor /);
 		t.regex(run.stdout, new RegExp(`N=3: dispatcher of ${repoRoot}`));
 		t.notRegex(run.stdout, /not ok/, 'every run reached every host');

@@ -27,8 +27,10 @@ test('the relay\'s CPU by side completes on 3 agents with a base checkout, every
 		const run = await runBench('bench/profile-relay.ts', {BENCH_SIZES: '3', BENCH_REPS: '1', BENCH_WORKERS: '1', BENCH_BASE: repoRoot, BENCH_FLEET_CACHE: cache});
 		t.is(run.code, 0, run.stderr);
 		const sides = String.raw`ms/agent: controller [\d.]+, agents [\d.]+, broker [\d.]+, total [\d.]+`;
-		t.regex(run.stdout, new RegExp(`N=3 dry run: direct TLS +\\S+ s +${sides}`));
-		t.regex(run.stdout, new RegExp(`N=3 dry run: relay +\\S+ s +${sides} +[\\d.]+× faster than direct TLS`));
+		const against = String.raw`controller-bound wall [\d.]+ s +direct TLS / this: wall (?:[\d.]+×|n/a), controller-bound (?:[\d.]+×|n/a)`;
+		t.regex(run.stdout, new RegExp(`N=3 dry run: direct TLS +\\S+ s +${sides}; controller-bound wall`));
+		t.regex(run.stdout, new RegExp(`N=3 dry run: floor +\\S+ s +${sides}; ${against}`));
+		t.regex(run.stdout, new RegExp(`N=3 dry run: relay +\\S+ s +${sides}; ${against}`));
 		t.regex(run.stdout, new RegExp(`N=3 dry run: relay of ${repoRoot}`));
 		t.notRegex(run.stdout, /not ok/, 'every run reached every agent');
 	} finally {
