@@ -4,12 +4,13 @@
  * executable's process.argv holds the executable twice), and do the whole job between themselves
  * over real TLS: init, pair, start, run, audit verify. The JS bundles run on this Node, and the
  * console's lazily imported Ink renders from the bundle (in tmux). The release's reference policy
- * hook, run by this host's Node, allows and denies for the single-executable agent.
+ * hook, run by this host's Node, allows and denies for the single-executable agent, and that agent's
+ * writer probe (an eval'd worker, probe-thread.ts) runs a Python script and refuses it held open for writing.
  */
-import {execFileSync, spawnSync} from 'node:child_process';
+import {execFileSync, spawn, spawnSync} from 'node:child_process';
 import {closeSync, openSync, readSync, readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
-import {agentCli, controllerCredentials, freePort, installFixture, rawExchange, requestLine, temporaryDirectory} from '../helpers/fleet.js';
+import {agentCli, controllerCredentials, freePort, installFixture, installScript, rawExchange, requestLine, temporaryDirectory} from '../helpers/fleet.js';
 import {pair, run, start, succeed, type Program} from './programs.js';
 import {gate} from './gate.js';
 import {releaseDirectory, version} from './release.js';
@@ -115,6 +116,42 @@ test('init, pair, start, run over real TLS and audit verify, between the two sin
 	t.regex(await succeed(agent, ['audit', 'verify']), /^ok: \d+ records, chain intact/);
 	const cross = await run(controller, ['audit', 'verify', '--cross', join(directory, 'agent', 'audit', 'agent.jsonl')]);
 	t.is(cross.code, 0, cross.stdout + cross.stderr);
+});
+
+test('the single-executable agent probes a Python script for writers on its probe thread: it runs; held open for writing by another process, it is refused (ETXTBSY) and audited', async t => {
+	const directory = temporaryDirectory('xi-exec-probe-');
+	const controller = executable(release, 'xi-exec', {XI_EXEC_HOME: join(directory, 'controller')});
+	const agentHome = join(directory, 'agent');
+	const agent = executable(release, 'xi-exec-agent', {XI_EXEC_AGENT_HOME: agentHome});
+	await succeed(controller, ['init']);
+	const port = freePort();
+	await succeed(agent, ['init', '--name', 'probe1', '--listen', `127.0.0.1:${port}`]);
+	// Python reads its script from the file after the start (no private copy): the run needs the writer probe.
+	const script = installScript('py', '#!/usr/bin/python3\nimport sys\nprint("python ran", *sys.argv[1:])\n');
+	await succeed(agent, ['allow', 'py', script, '--description', 'prints its argv']);
+	await pair(controller, agent, 'probe1');
+	const daemon = start(agent, ['start']);
+	t.teardown(async () => daemon.stop('SIGKILL'));
+	await daemon.event('listening');
+
+	const ran = await run(controller, ['run', 'py', '--on', 'probe1', '--json', '--', 'a b']);
+	t.is(ran.code, 0, ran.stdout + ran.stderr);
+	t.like((JSON.parse(ran.stdout) as {results: unknown[]}).results[0], {agent: 'probe1', status: 'ok', exitCode: 0, stdout: 'python ran a b\n'});
+
+	// Another process holds the script open for writing (and says so before the run is asked).
+	const writer = spawn('sh', ['-c', 'exec 9>>"$0" && echo held && exec sleep 600', script], {stdio: ['ignore', 'pipe', 'inherit']});
+	t.teardown(() => writer.kill('SIGKILL'));
+	await new Promise(resolve => {
+		writer.stdout.once('data', resolve);
+	});
+	const refused = await run(controller, ['run', 'py', '--on', 'probe1', '--json', '--', 'c']);
+	t.not(refused.code, 0);
+	const reason = `script py is refused: ${script} is open for writing by another process (ETXTBSY), and its interpreter reads it only after the start, so what runs could differ from what was checked; close it (fuser -v ${script} names the process), then run again`;
+	t.like((JSON.parse(refused.stdout) as {results: unknown[]}).results[0], {agent: 'probe1', status: 'denied', reason});
+	t.is((await daemon.stop('SIGTERM')).code, 0);
+	const audit = readFileSync(join(agentHome, 'audit', 'agent.jsonl'), 'utf8').trim().split('\n').map(line => JSON.parse(line) as Record<string, unknown>);
+	t.like(audit.filter(record => record['event'] === 'run.refused').at(-1), {event: 'run.refused', script: 'py', status: 'denied', reason});
+	t.false(daemon.lines.some(line => line.includes('probe thread')), daemon.lines.join('\n'));
 });
 
 test('the release\'s reference policy hook (hooks/local-policy.mjs, on this host\'s Node) decides for the single-executable agent', async t => {
