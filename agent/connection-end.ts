@@ -47,26 +47,31 @@ export const frameBatchMs = 5;
  * A run's frames, batched: a frame waits up to `batchMs` for those that follow it (`started` for
  * the script's first output, a chunk for the next), and the connection's end sends what waits
  * (`end()` uncorks), so one TLS record and one write carry several frames and the controller
- * decrypts and reads fewer. A frame is at most `batchMs` late; nothing is reordered or dropped
- * while the connection is open.
+ * decrypts and reads fewer. When the wait is over, what waits goes out at the end of that turn of
+ * the event loop (setImmediate), after the I/O already ready in it: a busy agent's timers fire
+ * before its pipes are read, so output that arrived during the wait is read first and joins the
+ * frames waiting, rather than going in a write of its own. A frame is late by at most `batchMs`
+ * and that turn's I/O; nothing is reordered or dropped while the connection is open.
  */
 export function batchedSender(socket: TLSSocket, batchMs = frameBatchMs): (line: string) => void {
-	let waiting: NodeJS.Timeout | undefined;
+	let waiting = false;
 	const send = () => {
-		waiting = undefined;
+		waiting = false;
 		if (socket.writableCorked > 0) {
 			socket.uncork();
 		}
 	};
 
+	const endOfTurn = () => setImmediate(send);
 	return line => {
 		if (socket.destroyed || !socket.writable) {
 			return;
 		}
 
-		if (waiting === undefined) {
+		if (!waiting) {
+			waiting = true;
 			socket.cork();
-			waiting = setTimeout(send, batchMs);
+			setTimeout(endOfTurn, batchMs);
 		}
 
 		socket.write(line);
