@@ -66,11 +66,14 @@ export class XiError extends Error {
 	readonly code: ErrorCode;
 	/** What to do about it, when the message does not say (`--json` prints the code's summary otherwise). */
 	readonly hint: string | undefined;
+	/** Fields the REST API adds to the error body beside code and message, each declared in that response's schema (APPROVAL_PENDING's `approval`). */
+	readonly details: Readonly<Record<string, unknown>> | undefined;
 
-	constructor(code: ErrorCode, message: string, options?: {cause?: unknown; hint?: string}) {
+	constructor(code: ErrorCode, message: string, options?: {cause?: unknown; hint?: string; details?: Readonly<Record<string, unknown>>}) {
 		super(message, options?.cause === undefined ? undefined : {cause: options.cause});
 		this.code = code;
 		this.hint = options?.hint;
+		this.details = options?.details;
 	}
 
 	get exitStatus(): number {

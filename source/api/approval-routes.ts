@@ -17,7 +17,7 @@ import type {Caller} from './auth.js';
 import {tokenCaller, type TokenCaller} from './caller-scope.js';
 import type {ApiPorts, Handler, RouteFile} from './route-file.js';
 import {errorResponses, type RouteSpec} from './route-spec.js';
-import {acceptedSchema, runAnswerSchema, type JsonSchema} from './schemas.js';
+import {acceptedSchema, approvalNeedsSchema, runAnswerSchema, type JsonSchema} from './schemas.js';
 import {startPlan} from './start-run.js';
 
 const text = (maxLength: number, extra: JsonSchema = {}): JsonSchema => ({type: 'string', maxLength, ...extra});
@@ -48,7 +48,7 @@ export const approvalViewSchema: JsonSchema = {
 		planHash: text(64, {description: 'SHA-256 of the plan the approval is bound to.'}),
 		summary: {type: 'object', additionalProperties: false, required: ['script', 'args', 'targets'], properties: {script: text(64), args: strings, targets: strings, details: {type: 'object', additionalProperties: true}, hosts: hostAnswersSchema}},
 		requester: {type: 'object', additionalProperties: false, required: ['token', 'caller', 'ai'], properties: {token: tokenRef, caller: text(1024), source: text(128), ai: {type: 'boolean'}}},
-		needs: {type: 'array', items: {type: 'object', additionalProperties: false, required: ['name', 'approvers', 'quorum'], properties: {name: text(100), approvers: strings, quorum: {type: 'integer', minimum: 1}}}},
+		needs: approvalNeedsSchema,
 		createdAt: timestamp,
 		expiresAt: timestamp,
 		votes: {type: 'array', items: {type: 'object', additionalProperties: false, required: ['token', 'at'], properties: {token: tokenRef, at: timestamp, comment: text(500)}}},
@@ -88,7 +88,7 @@ const routes: readonly RouteSpec[] = [
 	{
 		method: 'POST', url: '/v1/approvals/:id/run', access: 'token', operationId: 'runApproved', tag: 'approvals',
 		summary: 'Run an approved plan, once, with the requester\'s token',
-		description: 'As `xi-exec run --approved ID`: a run that POST /v1/runs answered 409 APPROVAL_PENDING for runs here once approved. The plan is resolved again and must hash as approved (409 APPROVAL_PLAN_CHANGED otherwise); the plan stored with the request, not a new resolution, is what runs, carrying the approval to every agent. Only the requester\'s token (403 APPROVER_NOT_ALLOWED), only once (409 APPROVAL_USED), not before approval (409 APPROVAL_PENDING). Answers as POST /v1/runs.',
+		description: 'As `xi-exec run --approved ID`: a run that POST /v1/runs answered 409 APPROVAL_PENDING for (its `approval.run` names this path) runs here once approved. The plan is resolved again and must hash as approved (409 APPROVAL_PLAN_CHANGED otherwise); the plan stored with the request, not a new resolution, is what runs, carrying the approval to every agent. Only the requester\'s token (403 APPROVER_NOT_ALLOWED), only once (409 APPROVAL_USED), not before approval (409 APPROVAL_PENDING). Answers as POST /v1/runs.',
 		schema: {params: idParams, body: {type: 'object', additionalProperties: false, properties: {wait: {type: 'boolean', default: true, description: 'false: answer 202 at once and follow GET /v1/runs/{id}/events.'}}}, response: {200: runAnswerSchema, 202: acceptedSchema, ...errors}},
 	},
 ];

@@ -5,7 +5,7 @@
  */
 import {errorCodes, isXiError, type ErrorCode} from '../errors.js';
 
-export type ErrorAnswer = {status: number; body: {error: {code: ErrorCode; message: string}}};
+export type ErrorAnswer = {status: number; body: {error: {code: ErrorCode; message: string} & Readonly<Record<string, unknown>>}};
 
 type FastifyishError = Error & {
 	code?: string;
@@ -18,7 +18,7 @@ const answer = (code: ErrorCode, message: string): ErrorAnswer => ({status: erro
 
 export function errorAnswer(error: unknown): ErrorAnswer {
 	if (isXiError(error)) {
-		return answer(error.code, error.message);
+		return {status: errorCodes[error.code].http, body: {error: {code: error.code, message: error.message, ...error.details}}};
 	}
 
 	const fastify = error as FastifyishError;

@@ -27,6 +27,7 @@ const statusText: Record<string, string> = {
 	401: 'No valid bearer token (or, for the policy check, no paired agent\'s certificate)',
 	403: 'Out of the token\'s scope, or a token whose scope is not everything where one is needed',
 	404: 'No such run, token, agent or script',
+	409: 'The run waits for approval (APPROVAL_PENDING: `approval` names the request), or what it acts on is in the wrong state',
 	413: 'The request body is larger than the limit',
 	415: 'The request body is not application/json',
 	500: 'A bug in the controller (the message says what failed)',
@@ -163,7 +164,7 @@ function responses(route: RouteSpec): Record<string, unknown> {
 	const errorSchema = route.schema.response['4xx'];
 	const declared = Object.entries(route.schema.response).filter(([status]) => !/^[45]xx$/.test(status));
 	const errors = errorSchema ? errorStatuses(route).map((status): [string, JsonSchema] => [status, errorSchema]) : [];
-	for (const [status, schema] of [...declared, ...errors]) {
+	for (const [status, schema] of [...declared, ...errors].sort(([a], [b]) => a.localeCompare(b))) {
 		const key = status.toUpperCase();
 		const media = status === '200' && route.produces ? route.produces : 'application/json';
 		// An event stream's schema describes each event's data; the body itself is text.

@@ -21,14 +21,14 @@ const routes: readonly RouteSpec[] = [
 	{
 		method: 'POST', url: '/v1/runs', access: 'token', operationId: 'run', tag: 'runs',
 		summary: 'Run an allowlisted script on the selected agents',
-		description: 'Answers the same document as `xi-exec run --json`, streamed: the status and the document\'s head go out when the run starts, each host\'s result when that host ends, the close when the run ends (Content-Location names the run). The server holds no host\'s output once it is sent; a client that falls more than 4 MiB behind gets the next results without their output (`outputOmitted` says how much and where the full result is). A body that stops before its close means the server failed mid-run: GET /v1/runs/{id} has what was recorded. With `"dryRun": true`, the document of `xi-exec run --dry-run --json` once every agent has answered; with `"wait": false`, 202 at once. A selector reaching any agent outside the token\'s scope refuses the whole request before anything is dialled.',
-		schema: {body: s.runBodySchema, response: {200: s.runAnswerSchema, 202: s.acceptedSchema, ...errorResponses}},
+		description: 'Answers the same document as `xi-exec run --json`, streamed: the status and the document\'s head go out when the run starts, each host\'s result when that host ends, the close when the run ends (Content-Location names the run). The server holds no host\'s output once it is sent; a client that falls more than 4 MiB behind gets the next results without their output (`outputOmitted` says how much and where the full result is). A body that stops before its close means the server failed mid-run: GET /v1/runs/{id} has what was recorded. With `"dryRun": true`, the document of `xi-exec run --dry-run --json` once every agent has answered; with `"wait": false`, 202 at once. A run the controller\'s approvals policy gates does not run: 409 APPROVAL_PENDING, whose `approval` names the request (id, needs, expiresAt) and where to follow it and, once approved, run it. A selector reaching any agent outside the token\'s scope refuses the whole request before anything is dialled.',
+		schema: {body: s.runBodySchema, response: {200: s.runAnswerSchema, 202: s.acceptedSchema, 409: s.approvalPendingErrorSchema, ...errorResponses}},
 	},
 	{
 		method: 'POST', url: '/v1/scripts/:script', access: 'token', operationId: 'runScript', tag: 'scripts',
 		summary: 'Run one script (its own operation in /openapi.json)',
 		description: 'The arguments are checked against the argument schema each selected agent advertises before anything runs. Answers as POST /v1/runs.',
-		schema: {params: s.scriptParamsSchema, body: s.scriptRunBody, response: {200: s.runAnswerSchema, 202: s.acceptedSchema, ...errorResponses}},
+		schema: {params: s.scriptParamsSchema, body: s.scriptRunBody, response: {200: s.runAnswerSchema, 202: s.acceptedSchema, 409: s.approvalPendingErrorSchema, ...errorResponses}},
 	},
 	{
 		method: 'GET', url: '/v1/runs', access: 'token', operationId: 'listRuns', tag: 'runs',

@@ -4,7 +4,7 @@
  * a cancel's answer, and the events streamed over Server-Sent Events. Pure.
  */
 import {runStatuses} from '../protocol/frames.js';
-import {agentName, genericArgsSchema, nullable, object, requestId, scriptName, selectorQuerySchema, selectorSchema, text, timestamp, type JsonSchema} from './schema-parts.js';
+import {agentName, errorSchema, genericArgsSchema, nullable, object, requestId, scriptName, selectorQuerySchema, selectorSchema, text, timestamp, type JsonSchema} from './schema-parts.js';
 
 /** `--batch`/`--max-failures` values: a number of hosts, or a percentage of the targets as a string. */
 function amountSchema(minimum: number, description: string): JsonSchema {
@@ -96,6 +96,26 @@ export const acceptedSchema: JsonSchema = object({
 	events: text(200, {description: 'Where the run\'s events stream (Server-Sent Events).'}),
 	run: text(200, {description: 'Where the finished run is kept.'}),
 });
+
+/** What an approval request needs: the approvals rules the plan matched, as GET /v1/approvals/{id} shows them. */
+export const approvalNeedsSchema: JsonSchema = {type: 'array', items: object({name: text(100), approvers: {type: 'array', items: {type: 'string'}}, quorum: {type: 'integer', minimum: 1}})};
+
+/** The `approval` of a 409 APPROVAL_PENDING: the request POST /v1/runs opened instead of running. */
+export const pendingApprovalSchema: JsonSchema = object({
+	id: text(64, {description: 'The approval request\'s id.'}),
+	needs: {...approvalNeedsSchema, description: 'The rules still to be met, each with its approvers and quorum (the request is new: no one has approved yet).'},
+	expiresAt: timestamp,
+	follow: text(100, {description: 'Where the request is followed: GET /v1/approvals/{id}.'}),
+	run: text(100, {description: 'Where the requester runs the plan once approved: POST /v1/approvals/{id}/run, with the same token.'}),
+}, undefined, {description: 'The approval request a run waits for; nothing has run.'});
+
+const errorBody = (errorSchema['properties'] as {error: JsonSchema}).error;
+/** A 409 from POST /v1/runs: the error shape, with `approval` when the code is APPROVAL_PENDING. */
+export const approvalPendingErrorSchema: JsonSchema = {
+	...errorSchema,
+	properties: {error: {...errorBody, properties: {...(errorBody['properties'] as Record<string, JsonSchema>), approval: pendingApprovalSchema}}},
+	description: 'An error; with the code APPROVAL_PENDING, `approval` names the request the run waits for.',
+};
 
 const historyFields: Record<string, JsonSchema> = {
 	caller: text(1024),

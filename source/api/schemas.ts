@@ -9,7 +9,7 @@
  */
 import {agentViewSchema, scriptViewSchema} from './agent-schemas.js';
 import {policyAnswerSchema, policyContextSchema} from './policy-schemas.js';
-import {acceptedSchema, cancelAnswerSchema, dryRunDocumentSchema, resultSchema, runBodySchema, runDocumentSchema, runEventSchema, runSummarySchema, scriptRunBody} from './run-schemas.js';
+import {acceptedSchema, approvalPendingErrorSchema, cancelAnswerSchema, dryRunDocumentSchema, resultSchema, runBodySchema, runDocumentSchema, runEventSchema, runSummarySchema, scriptRunBody} from './run-schemas.js';
 import {errorSchema, genericArgsSchema, selectorSchema, tagsSchema, type JsonSchema} from './schema-parts.js';
 import {tokenCreatedSchema, tokenViewSchema} from './token-schemas.js';
 
@@ -24,6 +24,7 @@ export * from './token-schemas.js';
 /** Names under which shared schemas appear in the document's components. */
 export const namedSchemas: Record<string, JsonSchema> = {
 	Error: errorSchema,
+	ApprovalPendingError: approvalPendingErrorSchema,
 	Selector: selectorSchema,
 	Tags: tagsSchema,
 	Arguments: genericArgsSchema,

@@ -3,7 +3,8 @@
  * body, with the run made live for its event stream and cancellable by the server stopping or by
  * POST /v1/runs/{id}/cancel. Answers 202 at once, or the document `run --json` prints. A run the
  * controller's approvals policy gates is not run: the request is opened and the answer is 409
- * APPROVAL_PENDING naming it; POST /v1/approvals/{id}/run starts the approved plan (startPlan).
+ * APPROVAL_PENDING naming it, in its message and in a typed `approval` (run-schemas.ts,
+ * pendingApprovalSchema); POST /v1/approvals/{id}/run starts the approved plan (startPlan).
  */
 import type {FastifyReply, FastifyRequest} from 'fastify';
 import {resolveGated} from '../approvals/gated-run.js';
@@ -43,7 +44,9 @@ export async function startRun(ports: ApiPorts, request: FastifyRequest, reply: 
 	if (gated.type === 'wait') {
 		connections.close();
 		const {request: opened} = gated;
-		throw new XiError('APPROVAL_PENDING', `This run waits for approval: request ${opened.id} (needs ${describeNeeds({rules: opened.needs})}), until ${opened.expiresAt}. Nothing has run. GET /v1/approvals/${opened.id} follows it; once approved, POST /v1/approvals/${opened.id}/run with this token runs exactly this plan.`);
+		const follow = `/v1/approvals/${opened.id}`;
+		const approval = {id: opened.id, needs: opened.needs.map(({name, approvers, quorum}) => ({name, approvers, quorum})), expiresAt: opened.expiresAt, follow, run: `${follow}/run`};
+		throw new XiError('APPROVAL_PENDING', `This run waits for approval: request ${opened.id} (needs ${describeNeeds({rules: opened.needs})}), until ${opened.expiresAt}. Nothing has run. GET ${follow} follows it; once approved, POST ${follow}/run with this token runs exactly this plan.`, {details: {approval}});
 	}
 
 	return startPlan(ports, reply, gated.plan, {wait: body.wait, approveCanary: control.approveCanary, connections}).catch((error: unknown) => {

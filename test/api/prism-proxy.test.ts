@@ -1,7 +1,7 @@
 /**
  * The live API behind Stoplight Prism's validating proxy (`prism proxy`, a tool we did not write),
  * fed the live /openapi.json: every route of the route table and the per-script operation, with
- * each status it can answer (200/201/202, 400, 401, 403, 404, 413, 415). Prism checks every answer
+ * each status it can answer (200/201/202, 400, 401, 403, 404, 409, 413, 415). Prism checks every answer
  * against the document and reports what breaks it in its `sl-violations` header.
  *
  * Two proxies, because Prism acts on the requests it judges invalid: one with `--errors` for
@@ -27,6 +27,8 @@ import {call, createToken, eventually, startApiFleet, type ApiFleet} from './api
 const prismBin = join(repoRoot, 'node_modules', '.bin', 'prism');
 const hello = {body: '#!/bin/sh\necho "hello $*"\n', description: 'Say hello'};
 const greet = {body: '#!/bin/sh\necho "$1"\n', description: 'Greet someone', schema: {type: 'array', maxItems: 1, items: {type: 'string', pattern: '^[a-z]+$'}}};
+/** Gated by the controller's approvals policy: its runs answer 409 APPROVAL_PENDING. */
+const guarded = {body: '#!/bin/sh\necho guarded\n', description: 'Needs approval'};
 
 type Proxy = {port: number; child: ChildProcess; output: () => string};
 type Reply = {status: number; headers: IncomingHttpHeaders; text: string};
@@ -97,9 +99,10 @@ test.before(async () => {
 	}
 
 	fleet = await startApiFleet([
-		{name: 'web1', tags: ['env=production'], scripts: {hello, greet}},
+		{name: 'web1', tags: ['env=production'], scripts: {hello, greet, guarded}},
 		{name: 'web2', tags: ['env=staging'], scripts: {hello}},
 	]);
+	writeFileSync(join(fleet.home, 'policy.json'), JSON.stringify({approvals: {rules: [{name: 'gate', scripts: ['guarded'], on: ['all'], approvers: ['token:lead-*'], expires: '30m'}]}}));
 	admin = (await createToken(fleet.paths, 'admin', ['*'], ['all'])).token;
 	scoped = (await createToken(fleet.paths, 'contractor', ['hello'], ['web2'])).token;
 	await createToken(fleet.paths, 'victim', ['hello'], ['web1']);
@@ -160,6 +163,8 @@ const cases: Case[] = [
 	{operation: 'POST /v1/runs', method: 'POST', path: () => '/v1/runs', status: 200, token: () => admin, body: {script: 'hello', on: ['all'], dryRun: true}, like: {dryRun: true, targets: [{agent: 'web1', wouldRun: true}, {agent: 'web2', wouldRun: true}]}},
 	{operation: 'POST /v1/runs', method: 'POST', path: () => '/v1/runs', status: 202, token: () => admin, body: {script: 'hello', on: ['web2'], wait: false}},
 	{operation: 'POST /v1/runs', method: 'POST', path: () => '/v1/runs', status: 403, token: () => scoped, body: {script: 'hello', on: ['web1']}},
+	{operation: 'POST /v1/runs', method: 'POST', path: () => '/v1/runs', status: 409, token: () => admin, body: {script: 'guarded', on: ['web1']}, like: {error: {code: 'APPROVAL_PENDING', approval: {needs: [{name: 'gate', approvers: ['token:lead-*'], quorum: 1}]}}}},
+	{operation: 'POST /v1/scripts/:script', method: 'POST', path: () => '/v1/scripts/guarded', status: 409, token: () => admin, body: {on: ['web1']}, like: {error: {code: 'APPROVAL_PENDING'}}},
 	{operation: 'POST /v1/runs', method: 'POST', path: () => '/v1/runs', status: 400, token: () => admin, body: {on: ['all']}, wrongOnPurpose: true},
 	{operation: 'POST /v1/runs', method: 'POST', path: () => '/v1/runs', status: 413, token: () => admin, body: big, wrongOnPurpose: true},
 	{operation: 'POST /v1/runs', method: 'POST', path: () => '/v1/runs', status: 415, token: () => admin, raw: {type: 'text/plain', text: 'script=hello'}, wrongOnPurpose: true},
@@ -222,7 +227,7 @@ test.serial('every route and status through prism proxy: no answer violates the 
 	const operations = new Set(cases.map(item => item.operation));
 	const missing = routes.map(route => `${route.method} ${route.url}`).filter(operation => !operations.has(operation));
 	t.deepEqual(missing, [], 'every route of the route table is exercised');
-	for (const status of [200, 201, 202, 400, 401, 403, 404, 413, 415]) {
+	for (const status of [200, 201, 202, 400, 401, 403, 404, 409, 413, 415]) {
 		t.true(cases.some(item => item.status === status), `status ${status} is exercised`);
 	}
 

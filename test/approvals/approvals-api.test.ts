@@ -91,6 +91,25 @@ test.serial('POST /v1/runs of a gated run answers 409 APPROVAL_PENDING; the appr
 	t.is(asked.json().error.code, 'APPROVAL_PENDING');
 	const [, id] = /^This run waits for approval: request ([0-9a-f-]{36}) \(needs 1 of: token:lead-\*\), until \S+\. Nothing has run\. GET \/v1\/approvals\/\1 follows it; once approved, POST \/v1\/approvals\/\1\/run with this token runs exactly this plan\.$/.exec(asked.json().error.message as string) ?? [];
 	t.truthy(id, asked.json().error.message);
+	const opened = (await call(fleet, 'GET', `/v1/approvals/${id!}`, {token: tokens['alice']!})).json();
+	t.deepEqual(asked.json().error.approval, {id, needs: [{name: 'production', approvers: ['token:lead-*'], quorum: 1}], expiresAt: opened.expiresAt, follow: `/v1/approvals/${id!}`, run: `/v1/approvals/${id!}/run`});
+	t.deepEqual(Object.keys(asked.json().error), ['code', 'message', 'approval']);
+	// The 409 is what the published schema says (a validator we did not write reads it).
+	const published = (await call(fleet, 'GET', '/openapi.json', {token: tokens['alice']!})).json();
+	for (const operation of [published.paths['/v1/runs'].post, published.paths['/v1/scripts/echo-args'].post]) {
+		const schema = operation.responses['409'].content['application/json'].schema;
+		t.deepEqual(schema, {$ref: '#/components/schemas/ApprovalPendingError'});
+		const matches = new Ajv2020({strict: false, validateFormats: false}).compile({...schema, components: published.components});
+		t.true(matches(asked.json()), JSON.stringify(matches.errors));
+		t.false(matches({error: {...asked.json().error, approval: {...asked.json().error.approval, needs: 1}}}), 'the schema is not a formality');
+	}
+
+	const scripted = await call(fleet, 'POST', '/v1/scripts/echo-args', {token: tokens['alice']!, body: {on: ['web1'], args: ['by-script']}});
+	t.is(scripted.status, 409, scripted.text);
+	t.like(scripted.json().error, {code: 'APPROVAL_PENDING', approval: {needs: [{name: 'production', approvers: ['token:lead-*'], quorum: 1}]}});
+	t.is(scripted.json().error.approval.run, `/v1/approvals/${scripted.json().error.approval.id as string}/run`);
+	t.is((await call(fleet, 'GET', scripted.json().error.approval.follow, {token: tokens['alice']!})).json().state, 'pending');
+	t.is((await call(fleet, 'POST', `${scripted.json().error.approval.follow as string}/reject`, {token: tokens['alice']!, body: {reason: 'asked twice'}})).status, 200);
 	t.like(records().findLast(record => record['event'] === 'approval.requested' && record['approvalId'] === id), {caller: 'api:alice', source: '127.0.0.1', args: ['over-rest']});
 	const run = async (who: string) => call(fleet, 'POST', `/v1/approvals/${id!}/run`, {token: tokens[who]!, body: {}});
 
