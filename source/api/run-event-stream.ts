@@ -8,6 +8,7 @@ import type {FastifyReply, FastifyRequest} from 'fastify';
 import {historyDirectory} from '../history/run-store.js';
 import {readLines} from '../history/read-lines.js';
 import type {RunEvent} from '../run/events.js';
+import type {ErrorCode} from '../errors.js';
 import type {ApiPorts} from './route-file.js';
 import {followRunEvents} from './run-follow.js';
 import {createReplay} from './run-replay.js';
@@ -66,6 +67,14 @@ export function streamEvents(request: FastifyRequest, reply: FastifyReply, ports
 		}
 	};
 
+	// The last event of a stream that ends early: the error answers' shape.
+	const fail = (code: ErrorCode, message: string) => {
+		if (!closed.signal.aborted) {
+			response.write(`event: error\ndata: ${JSON.stringify({error: {code, message}})}\n\n`);
+			end();
+		}
+	};
+
 	const send = (event: RunEvent, id: string): boolean => {
 		if (closed.signal.aborted) {
 			return false;
@@ -74,8 +83,7 @@ export function streamEvents(request: FastifyRequest, reply: FastifyReply, ports
 		const problem = ports.checkEvent(event);
 		if (problem) {
 			ports.log(`run ${requestId}: an event breaks the published RunEvent schema: ${problem}`);
-			response.write(`event: error\ndata: ${JSON.stringify({error: {code: 'INTERNAL', message: 'an event could not be sent'}})}\n\n`);
-			end();
+			fail('INTERNAL', 'an event could not be sent');
 			return false;
 		}
 
@@ -102,12 +110,18 @@ export function streamEvents(request: FastifyRequest, reply: FastifyReply, ports
 		closed.signal.addEventListener('abort', done);
 	});
 	const directory = historyDirectory(ports.paths);
+	// A live follower that cannot catch up from the history (it cannot be opened) is told so, as the stream's last event.
 	void followRunEvents({
 		file: () => stored ?? findRunFile(directory, requestId),
 		...(stored ? {} : {follow: listener => ports.live.follow(requestId, listener)}),
 		...(last ? {last} : {}),
 		closed: closed.signal,
-	}, {send, unread: () => response.writableLength, drained}).catch((error: unknown) => {
+	}, {send, unread: () => response.writableLength, drained}).then(gap => {
+		if (gap) {
+			ports.log(`run ${requestId}: a follower's catch-up stopped, ${gap.missed} event(s) short: the history file ${gap.why}`);
+			fail('CONFIG_INVALID', `This stream cannot send the events the run has had so far: its history file ${gap.why}. GET /v1/runs/${requestId} gives every host's result and output once the run ends; or follow again.`);
+		}
+	}, (error: unknown) => {
 		ports.log(`run ${requestId}: the event stream failed: ${(error as Error).message}`);
 	}).finally(end);
 }

@@ -84,6 +84,8 @@ export type LiveFollow = {
 	 * no output (dryRunLiveEvent).
 	 */
 	kept?: (index: number) => RunEvent | undefined;
+	/** How many events the history keeps the run has had so far: what a follower that goes live must have read (or been sent) by then. */
+	keptCount: () => number;
 	stop: () => void;
 };
 
@@ -105,11 +107,11 @@ export type LiveRuns = {
 
 /** The live runs of this server. Each holds its hosts' names, progress and transient events, never their output. */
 export function createLiveRuns(): LiveRuns {
-	type Entry = {run: LiveRun; started: RunEvent | undefined; finished: TransientEvent | undefined; transient: TransientEvent[]; kept: RunEvent[] | undefined; progress: HostProgress; listeners: Set<LiveListener>; cancel: AbortController};
+	type Entry = {run: LiveRun; keptCount: number; started: RunEvent | undefined; finished: TransientEvent | undefined; transient: TransientEvent[]; kept: RunEvent[] | undefined; progress: HostProgress; listeners: Set<LiveListener>; cancel: AbortController};
 	const runs = new Map<string, Entry>();
 	return {
 		begin(run) {
-			const entry: Entry = {run, started: undefined, finished: undefined, transient: [], kept: run.dryRun ? [] : undefined, progress: createHostProgress(run.targets), listeners: new Set(), cancel: new AbortController()};
+			const entry: Entry = {run, keptCount: 0, started: undefined, finished: undefined, transient: [], kept: run.dryRun ? [] : undefined, progress: createHostProgress(run.targets), listeners: new Set(), cancel: new AbortController()};
 			const number = createEventNumbering();
 			runs.set(run.requestId, entry);
 			return {
@@ -125,6 +127,7 @@ export function createLiveRuns(): LiveRuns {
 						entry.transient.push({event, id, position});
 					} else {
 						// Before the listeners, as the history line is written before the hub hears of it.
+						entry.keptCount++;
 						entry.kept?.push(keptDryRunEvent(event));
 					}
 
@@ -154,6 +157,7 @@ export function createLiveRuns(): LiveRuns {
 				finished: () => entry.finished,
 				transient: entry.transient,
 				...(entry.kept ? {kept: (index: number) => entry.kept?.[index]} : {}),
+				keptCount: () => entry.keptCount,
 				stop: () => entry.listeners.delete(listener),
 			};
 		},

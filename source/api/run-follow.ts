@@ -10,7 +10,9 @@
  * the last one sent, so an event both in the file and from the hub goes out once. The events the
  * history does not keep (connecting, started) come from the hub's list between the file's. A live
  * follower whose client falls `liveBehindBytes` behind stops taking live events and catches up
- * from the file again, which the run never waits for.
+ * from the file again, which the run never waits for. A live follower whose catch-up cannot give
+ * every event the run has had (its history file cannot be opened: EMFILE, pruned) does not go
+ * live: the stream ends, saying so (FollowGap), rather than miss them silently.
  */
 import {openLineReader, type LineReader} from '../history/read-lines.js';
 import type {RunEvent} from '../run/events.js';
@@ -41,8 +43,14 @@ export type FollowSource = {
 	liveBehindBytes?: number;
 };
 
-/** Sends the run's events to `sink` until run-finished, the end of a stored run, or the client leaving. */
-export async function followRunEvents(source: FollowSource, sink: EventSink): Promise<void> {
+/** Why a live follower stopped before run-finished: `missed` events of the run could not be read from its history (`why`). */
+export type FollowGap = {missed: number; why: string};
+
+/**
+ * Sends the run's events to `sink` until run-finished, the end of a stored run, or the client
+ * leaving; or, when a live follower's catch-up would miss events, until then, answering the gap.
+ */
+export async function followRunEvents(source: FollowSource, sink: EventSink): Promise<FollowGap | undefined> {
 	const catchUpBehind = source.catchUpBehindBytes ?? 65_536;
 	const liveBehind = source.liveBehindBytes ?? 4 * 1024 * 1024;
 	let cursor: EventPosition | undefined;
@@ -89,10 +97,14 @@ export async function followRunEvents(source: FollowSource, sink: EventSink): Pr
 
 			if (done || source.closed.aborted || !hub) {
 				file.finish();
-				return;
+				return undefined;
 			}
 
-			file.lagging();
+			const gap = file.lagging();
+			if (gap) {
+				return gap;
+			}
+
 			live = !done;
 			if (live) {
 				await new Promise<void>(resolve => {
@@ -101,7 +113,7 @@ export async function followRunEvents(source: FollowSource, sink: EventSink): Pr
 			}
 
 			if (done || source.closed.aborted) {
-				return;
+				return undefined;
 			}
 
 			await sink.drained();
@@ -119,6 +131,7 @@ function createFileFollower(source: FollowSource, hub: LiveFollow | undefined, o
 	const replay = createLineEvents();
 	const number = createEventNumbering();
 	let reader: LineReader | undefined;
+	let unreadable = 'was not found';
 	let kept = 0;
 	let transientNext = 0;
 	const transientBefore = (index: number) => {
@@ -138,13 +151,9 @@ function createFileFollower(source: FollowSource, hub: LiveFollow | undefined, o
 	};
 
 	const open = () => {
-		const path = reader ? undefined : source.file();
-		try {
-			reader ??= path === undefined ? undefined : openLineReader(path);
-		} catch {
-			// Removed (pruned) since: nothing more to read.
-		}
-
+		reader ??= openReader(source.file(), why => {
+			unreadable = why;
+		});
 		return reader;
 	};
 
@@ -184,23 +193,41 @@ function createFileFollower(source: FollowSource, hub: LiveFollow | undefined, o
 				fromFile(event);
 			}
 		},
-		/** What the hub has that the file does not have yet: run-started before the file exists, the transient events, run-finished before the end line. */
-		lagging() {
+		/** What the hub has that the file does not have yet: run-started before the file exists, the transient events, run-finished before the end line; or, when the file did not give some other event, the gap (nothing is sent). */
+		lagging(): FollowGap | undefined {
 			const started = hub?.started();
+			const next = Math.max(kept, started ? 1 : 0);
+			const finished = hub?.finished();
+			const missed = (hub?.keptCount() ?? 0) - (finished?.position.kept === next ? next + 1 : next);
+			if (missed > 0) {
+				return {missed, why: reader ? 'ended early' : unreadable};
+			}
+
 			if (kept === 0 && started) {
 				transientBefore(0);
 				offer(started, '0', {kept: 0, after: 0}, true);
 			}
 
-			const next = Math.max(kept, started ? 1 : 0);
 			transientBefore(next);
-			const finished = hub?.finished();
 			if (finished?.position.kept === next) {
 				offer(finished.event, finished.id, finished.position, true);
 			}
+
+			return undefined;
 		},
 		close() {
 			reader?.close();
 		},
 	};
+}
+
+/** The history file's reader, once the file exists; `failed` is told why it could not be opened. */
+function openReader(path: string | undefined, failed: (why: string) => void): LineReader | undefined {
+	try {
+		return path === undefined ? undefined : openLineReader(path);
+	} catch (error) {
+		// Removed (pruned) since: nothing more to read. A live run's follower then stops (lagging).
+		failed(`could not be opened (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+		return undefined;
+	}
 }

@@ -15,9 +15,9 @@ import {promisify} from 'node:util';
 import test from 'ava';
 import type {HistoryLine} from '../../source/history/run-record.js';
 import {runDurationMs} from '../../source/history/run-record.js';
-import {missedOmittedReason, replayHistory, replayOmittedReason} from '../../source/api/run-replay.js';
+import {createHeldOutput, missedOmittedReason, replayHistory, replayOmittedReason} from '../../source/api/run-replay.js';
 import {createLiveRuns} from '../../source/api/run-events.js';
-import {followRunEvents} from '../../source/api/run-follow.js';
+import {followRunEvents, type FollowGap} from '../../source/api/run-follow.js';
 import type {AgentResult, RunEvent} from '../../source/run/events.js';
 import {repoRoot, temporaryDirectory} from '../helpers/fleet.js';
 import {dryRunAnswer} from '../../source/run/dry-run-document.js';
@@ -122,36 +122,16 @@ test('a live agent-finished holds its output as the replay does: past the held l
 	}
 });
 
-/** A live follower whose catch-up cannot open the history (EMFILE, pruned): it goes live having missed `before` (and the stderr of the result, which is never sent as events here). */
-async function followWithoutHistory(before: string[], after: string[], stderr: string, heldLimitBytes: number): Promise<AgentResult | undefined> {
-	const live = createLiveRuns();
-	const run = live.begin({requestId, script: 's', targets: ['web1']});
-	const output = (data: string): RunEvent => ({type: 'agent-output', agent: 'web1', stream: 'stdout', data});
-	run.emit({type: 'run-started', requestId, script: 's', args: [], targets: ['web1'], startedAt: '2026-01-01T00:00:00.000Z'});
-	for (const data of before) {
-		run.emit(output(data));
-	}
-
-	let finished: AgentResult | undefined;
-	const following = followRunEvents({file: () => join(temporaryDirectory(), 'missing', 'history.jsonl'), follow: listener => live.follow(requestId, listener), closed: new AbortController().signal, heldLimitBytes}, {
-		send(event) {
-			finished = event.type === 'agent-finished' ? event.result : finished;
-			return true;
-		},
-		unread: () => 0,
-		drained: async () => undefined,
-	});
-	await new Promise(resolve => {
-		setImmediate(resolve);
-	});
+/** What a live follower whose catch-up missed `before` gets for the host's result: its hold saw only `after` (and never the result's stderr, not sent as events here). */
+function heldAfterMissing(before: string[], after: string[], stderr: string, heldLimitBytes: number): AgentResult | undefined {
+	const held = createHeldOutput({heldLimitBytes});
+	held({type: 'run-started', requestId, script: 's', args: [], targets: ['web1'], startedAt: '2026-01-01T00:00:00.000Z'}, true);
 	for (const data of after) {
-		run.emit(output(data));
+		held({type: 'agent-output', agent: 'web1', stream: 'stdout', data}, true);
 	}
 
-	run.emit({type: 'agent-finished', result: {agent: 'web1', status: 'ok', exitCode: 0, signal: null, stdout: [...before, ...after].join(''), stderr, truncated: false, durationMs: 3}});
-	run.emit({type: 'run-finished', requestId});
-	await following;
-	return finished;
+	const finished = held({type: 'agent-finished', result: {agent: 'web1', status: 'ok', exitCode: 0, signal: null, stdout: [...before, ...after].join(''), stderr, truncated: false, durationMs: 3}}, true);
+	return finished.type === 'agent-finished' ? finished.result : undefined;
 }
 
 const missed = [
@@ -162,13 +142,59 @@ const missed = [
 ];
 
 for (const c of missed) {
-	test(`a live follower that missed a host's output events gets the live result's output or outputOmitted, never less as if it were all: ${c.title}`, async t => {
-		const result = await followWithoutHistory(c.before, c.after, c.stderr, c.limit);
+	test(`a live result whose host's output events were not all seen gets the live result's output or outputOmitted, never less as if it were all: ${c.title}`, t => {
+		const result = heldAfterMissing(c.before, c.after, c.stderr, c.limit);
 		if (c.omitted) {
 			t.like(result, {stdout: '', stderr: '', outputOmitted: c.omitted});
 		} else {
 			t.like(result, {stdout: c.stdout, stderr: c.stderr});
 			t.is(result?.outputOmitted, undefined);
+		}
+	});
+}
+
+/** A follower joining a live run after `before` whose history file cannot be opened (EMFILE, pruned; here: not there): what it was sent, and the gap it answers. */
+async function followWithoutHistory(before: RunEvent[]): Promise<{sent: string[]; gap: FollowGap | undefined}> {
+	const live = createLiveRuns();
+	const run = live.begin({requestId, script: 's', targets: ['web1']});
+	run.emit({type: 'run-started', requestId, script: 's', args: [], targets: ['web1'], startedAt: '2026-01-01T00:00:00.000Z'});
+	for (const event of before) {
+		run.emit(event);
+	}
+
+	const sent: string[] = [];
+	const following = followRunEvents({file: () => join(temporaryDirectory(), 'missing', 'history.jsonl'), follow: listener => live.follow(requestId, listener), closed: new AbortController().signal}, {
+		send(event, id) {
+			sent.push(`${id} ${event.type}`);
+			return true;
+		},
+		unread: () => 0,
+		drained: async () => undefined,
+	});
+	await new Promise(resolve => {
+		setImmediate(resolve);
+	});
+	run.emit({type: 'agent-finished', result: {agent: 'web1', status: 'ok', exitCode: 0, signal: null, stdout: 'hello\n', stderr: '', truncated: false, durationMs: 3}});
+	run.emit({type: 'run-finished', requestId});
+	return {sent, gap: await following};
+}
+
+const outputEvent: RunEvent = {type: 'agent-output', agent: 'web1', stream: 'stdout', data: 'hello\n'};
+const gaps = [
+	{title: 'an output event missed', before: [outputEvent], missed: 1},
+	{title: 'a host\'s result missed', before: [{type: 'agent-finished', result: {agent: 'web2', status: 'ok', exitCode: 0, signal: null, stdout: '', stderr: '', truncated: false, durationMs: 3}} satisfies RunEvent], missed: 1},
+	{title: 'only transient events before it', before: [{type: 'agent-connecting', agent: 'web1'} satisfies RunEvent], sent: ['0 run-started', '0.1 agent-connecting', '1 agent-finished', '2 run-finished']},
+];
+
+for (const c of gaps) {
+	test(`a live follower whose history file cannot be opened stops and says so, sending nothing, rather than go live with a gap; none missed, it goes live: ${c.title}`, async t => {
+		const {sent, gap} = await followWithoutHistory(c.before);
+		if (c.missed) {
+			t.deepEqual(sent, []);
+			t.deepEqual(gap, {missed: c.missed, why: 'could not be opened (ENOENT)'});
+		} else {
+			t.deepEqual(sent, c.sent);
+			t.is(gap, undefined);
 		}
 	});
 }
