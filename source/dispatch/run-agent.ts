@@ -29,7 +29,7 @@ export type AgentRunOptions = {
 };
 
 export async function runOnAgent(target: AgentTarget, request: AgentRunRequest, options: AgentRunOptions): Promise<AgentResult> {
-	const host = new HostRun(target.name, options.emit);
+	const host = new HostRun(target.name, options.emit, request.dryRun);
 	const startedAt = Date.now();
 	options.emit({type: 'agent-connecting', agent: target.name});
 	const deadlineMs = request.timeoutMs + options.answerGraceMs;
@@ -67,19 +67,20 @@ export async function runOnAgent(target: AgentTarget, request: AgentRunRequest, 
 	return resultOf(end, host.base(Date.now() - startedAt), deadlineMs, options.cancel.aborted);
 }
 
-/** One host's run as the exchange reports it: its output so far, notes and link, and its events. */
+/** One host's run as the exchange reports it: its output so far (none in a dry run), notes and link, and its events. */
 class HostRun {
 	private stdout = '';
 	private stderr = '';
 	private via: SeenVia | undefined;
 	private notes: AgentNotes | undefined;
 
-	constructor(private readonly agent: string, private readonly emit: (event: RunEvent) => void) {}
+	constructor(private readonly agent: string, private readonly emit: (event: RunEvent) => void, private readonly dryRun: boolean) {}
 
+	// A dry run runs nothing: output frames an agent sends anyway are dropped here, neither held nor passed on.
 	readonly onFrame = (frame: ResponseFrame) => {
 		if (frame.type === 'started') {
 			this.emit({type: 'agent-started', agent: this.agent});
-		} else if (frame.type === 'stdout' || frame.type === 'stderr') {
+		} else if ((frame.type === 'stdout' || frame.type === 'stderr') && !this.dryRun) {
 			this[frame.type] += frame.data;
 			this.emit({type: 'agent-output', agent: this.agent, stream: frame.type, data: frame.data});
 		}

@@ -77,15 +77,25 @@ async function run(t: {teardown: (fn: () => void) => void}, agent: Agent, option
 
 const ok = (socket: TLSSocket) => send(socket, {type: 'started'}, {type: 'stdout', data: 'up\n'}, {type: 'stderr', data: 'e\n'}, result({reason: 'fine', agentHead: head}));
 
+const optional = {callerSource: 'cli', client: 'xi-exec/1', plannedEntries: {web1: 'c'.repeat(64), web2: null}} as const;
+
 test('a run that ends with a result: its fields in order, its output and events, and the run frame the agent read, fields in order', async t => {
-	const {result: answered, received, events} = await run(t, ok, {request: {...request, dryRun: true, callerSource: 'cli', client: 'xi-exec/1', plannedEntries: {web1: 'c'.repeat(64), web2: null}}});
+	const {result: answered, received, events} = await run(t, ok, {request: {...request, ...optional}});
 	t.is(answered, JSON.stringify({agent: 'web1', exitCode: 0, signal: null, stdout: 'up\n', stderr: 'e\n', truncated: false, durationMs: 7, via: 'tls', status: 'ok', reason: 'fine', agentHead: head}));
 	t.deepEqual(events.map(event => event.type), ['agent-connecting', 'agent-started', 'agent-output', 'agent-output']);
 	t.is(received.length, 1);
 	const frame = received[0]!;
-	t.deepEqual(Object.keys(frame), ['v', 'type', 'id', 'script', 'args', 'caller', 'timeoutMs', 'dryRun', 'callerSource', 'client', 'entryDigest', 'msg', 'ts']);
-	t.like(frame, {v: 1, type: 'run', id, script: 'uptime', args: ['-p'], caller: 'ops@host', timeoutMs: 30_000, dryRun: true, callerSource: 'cli', client: 'xi-exec/1', entryDigest: 'c'.repeat(64)});
+	t.deepEqual(Object.keys(frame), ['v', 'type', 'id', 'script', 'args', 'caller', 'timeoutMs', 'callerSource', 'client', 'entryDigest', 'msg', 'ts']);
+	t.like(frame, {v: 1, type: 'run', id, script: 'uptime', args: ['-p'], caller: 'ops@host', timeoutMs: 30_000, callerSource: 'cli', client: 'xi-exec/1', entryDigest: 'c'.repeat(64)});
 	t.regex(String(frame['msg']), /^[\da-f-]{36}$/);
+});
+
+test('a dry run whose agent sends output anyway: the output is dropped (no output in the result, no agent-output event), the result otherwise the same, and the frame says dryRun', async t => {
+	const {result: answered, received, events} = await run(t, ok, {request: {...request, ...optional, dryRun: true}});
+	t.is(answered, JSON.stringify({agent: 'web1', exitCode: 0, signal: null, stdout: '', stderr: '', truncated: false, durationMs: 7, via: 'tls', status: 'ok', reason: 'fine', agentHead: head}));
+	t.deepEqual(events.map(event => event.type), ['agent-connecting', 'agent-started']);
+	t.deepEqual(Object.keys(received[0]!), ['v', 'type', 'id', 'script', 'args', 'caller', 'timeoutMs', 'dryRun', 'callerSource', 'client', 'entryDigest', 'msg', 'ts']);
+	t.like(received[0], {dryRun: true});
 });
 
 test('a plain run frame carries no optional field; a refused entry ends with entryChanged', async t => {
