@@ -18,7 +18,7 @@ import {askHook, type HookVerdict} from './auth-hook.js';
 import {changedSinceLoad, decideRun, type RunDecision} from './decide-run.js';
 import {openExecutable, type ExecutableCheck, type OpenedExecutable} from './open-executable.js';
 import type {RunContext} from './run-context.js';
-import {hookRequest, notRun, runExchange, type RunExchange} from './run-exchange.js';
+import {dryRunAnswer, hookRequest, noHookReason, notRun, runExchange, type RunExchange} from './run-exchange.js';
 import {runScript, scriptEnvironment, type ScriptOutcome} from './run-script.js';
 import {cancelledByFor} from './stop-reasons.js';
 import {probeWriter} from './writer-check.js';
@@ -98,7 +98,7 @@ async function allowedByPolicy(run: RunExchange, received: Promise<Error | undef
 
 	const asked: HookVerdict = context.hook
 		? await askHook(context.hook, hookRequest(frame, context, run.args, context.now()))
-		: {allow: true, reason: 'allowlisted; no auth hook configured'};
+		: {allow: true, reason: noHookReason};
 	// A policy's reason may quote an argument ("argument 1 ... does not match"): never a secret one.
 	const verdict: HookVerdict = {allow: asked.allow, reason: run.scrub(asked.reason)};
 	context.log('decision', {...logged, allowed: verdict.allow, reason: verdict.reason});
@@ -127,7 +127,7 @@ async function runAllowed(run: RunExchange, decision: Decided, verdict: HookVerd
 			return;
 		}
 
-		run.answer(notRun('ok', context.hook ? `dry run: would run (${verdict.reason})` : 'dry run: would run'));
+		run.answer(dryRunAnswer(context.hook ? verdict.reason : undefined));
 		return;
 	}
 

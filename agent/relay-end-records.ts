@@ -23,7 +23,7 @@ import {canonicalJson} from '../source/protocol/canonical-json.js';
 import {requestIdPattern, type ResultFrame} from '../source/protocol/frames.js';
 import type {ReplyBody} from '../source/protocol/relay-envelope.js';
 import type {AgentRecorder} from './run-context.js';
-import {notRun, resultFrame} from './run-exchange.js';
+import {dryRunAnswer, noHookReason, notRun, resultFrame} from './run-exchange.js';
 import type {ScriptOutcome} from './run-script.js';
 
 /** Where a reply sits in its chain: the request's hash, the reply's sequence number, the hash of the reply before it. */
@@ -34,9 +34,6 @@ export type EndRecord = {event: string; fields: Record<string, unknown>; place: 
 
 /** The field of the audit record that names the result's place. */
 export const placeField = 'relayReply';
-
-/** The decision's reason when no hook is configured (execute-run.ts); a dry run then answers without it. */
-const noHookReason = 'allowlisted; no auth hook configured';
 
 /** Whether a run's record may be its last before its result: the run's end, a refusal, a dry run's decision or a denial. */
 function mayEnd(event: string, fields: Record<string, unknown>): boolean {
@@ -67,7 +64,7 @@ export function resultOfRecord(event: string, fields: Record<string, unknown>): 
 				return undefined;
 			}
 
-			return resultFrame(id, fields['allowed'] === false ? notRun('denied', reason) : notRun('ok', reason === noHookReason ? 'dry run: would run' : `dry run: would run (${reason})`), undefined);
+			return resultFrame(id, fields['allowed'] === false ? notRun('denied', reason) : dryRunAnswer(reason === noHookReason ? undefined : reason), undefined);
 		}
 
 		default: {

@@ -61,6 +61,14 @@ export function notRun(status: ScriptOutcome['status'], reason: string): ScriptO
 	return {status, exitCode: null, signal: null, durationMs: 0, truncated: false, bytes: {stdout: 0, stderr: 0}, reason};
 }
 
+/** The decision's reason when no auth hook is configured. */
+export const noHookReason = 'allowlisted; no auth hook configured';
+
+/** A dry run's answer: it would run, with the hook's reason when a hook decided (`hookReason`). Pure. */
+export function dryRunAnswer(hookReason: string | undefined): ScriptOutcome {
+	return notRun('ok', hookReason === undefined ? 'dry run: would run' : `dry run: would run (${hookReason})`);
+}
+
 /** What every log line and audit record of a run carries. Pure. */
 export function runFields(frame: RunFrame, context: Pick<RunContext, 'agentName' | 'peer'>, shownArgs: readonly string[], hash: string): Record<string, unknown> {
 	return {

@@ -168,24 +168,6 @@ export function writerVerdict(code: string | undefined, shown: string, none: 'E2
 	return `whether ${shown} is open for writing cannot be checked (an exec of it ${code === undefined ? 'ran' : `failed with ${code}`}: the agent's user must be able to execute it, and it must not be on a noexec mount); nothing ran`;
 }
 
-/**
- * Whether this kernel copies an exec's arguments before it opens the file: the direct probe of an
- * unnamed file held open for writing here fails with E2BIG only then (else ETXTBSY, or EACCES on a
- * noexec mount). When no such file can be made, the chain is assumed (it holds on every kernel).
- */
-export async function readsArgumentsFirst(directories = copyDirectories()): Promise<boolean> {
-	const held = heldForWriting(directories);
-	if (held === undefined) {
-		return true;
-	}
-
-	try {
-		return await execOffLoop({file: `/proc/self/fd/${held}`, oversized: true, inherited: []}) === 'E2BIG';
-	} finally {
-		closeSync(held);
-	}
-}
-
 /** The six `#!` files of the chain, each an unnamed file naming the next by the descriptor the probe's child gets it as (3 to 8; the script is 9), checked to end in ELOOP. */
 export async function chainMethod(directories = copyDirectories(), exec = execOffLoop): Promise<ProbeMethod> {
 	const chain: number[] = [];

@@ -66,7 +66,7 @@ export class XiError extends Error {
 	readonly code: ErrorCode;
 	/** What to do about it, when the message does not say (`--json` prints the code's summary otherwise). */
 	readonly hint: string | undefined;
-	/** Fields the REST API adds to the error body beside code and message, each declared in that response's schema (APPROVAL_PENDING's `approval`). */
+	/** Fields the REST API adds to the error body beside code and message, each declared in that response's schema (APPROVAL_PENDING's `approval`); never named `code` or `message`. */
 	readonly details: Readonly<Record<string, unknown>> | undefined;
 
 	constructor(code: ErrorCode, message: string, options?: {cause?: unknown; hint?: string; details?: Readonly<Record<string, unknown>>}) {

@@ -119,7 +119,12 @@ export function streamEvents(request: FastifyRequest, reply: FastifyReply, ports
 	}, {send, unread: () => response.writableLength, drained}).then(gap => {
 		if (gap) {
 			ports.log(`run ${requestId}: a follower's catch-up stopped, ${gap.missed} event(s) short: the history file ${gap.why}`);
-			fail('CONFIG_INVALID', `This stream cannot send the events the run has had so far: its history file ${gap.why}. GET /v1/runs/${requestId} gives every host's result and output once the run ends; or follow again.`);
+			// Not found: removed while the run goes on (pruned by hand), so the run's own answer, which reads the same file, is gone too.
+			const gone = gap.why === 'was not found' || gap.why.includes('ENOENT');
+			const next = gone
+				? `Nothing can replay what it had (GET /v1/runs/${requestId} reads the same file); the run itself goes on, and the controller's audit log records each host's outcome.`
+				: `GET /v1/runs/${requestId} gives every host's result and output once the run ends; or follow again.`;
+			fail('CONFIG_INVALID', `This stream cannot send the events the run has had so far: its history file ${gap.why}. ${next}`);
 		}
 	}, (error: unknown) => {
 		ports.log(`run ${requestId}: the event stream failed: ${(error as Error).message}`);

@@ -101,12 +101,15 @@ export function dialAgent(address: {host: string; port: number}, tls: SecureCont
 	// Node hands checkServerIdentity the detailed certificate, the whole chain with every field and
 	// three fingerprints each (300 µs a connection, measured: bench/peer-certificate.ts); the check
 	// reads the leaf's serial and SAN, which the plain rendering of the same leaf has (15 µs). Only
-	// for node's call at the handshake: the check puts node's own method back first thing.
+	// for node's call at the handshake (Node 20 and 24 make it once, just before checkServerIdentity,
+	// in onConnectSecure): the shadow and the check each put node's own method back first thing.
+	// Node skips both for a resumed session; none can happen, since no `session` is ever passed here.
 	socket.getPeerCertificate = leafCertificate as TLSSocket['getPeerCertificate'];
 	return socket;
 }
 
 function leafCertificate(this: TLSSocket): PeerCertificate {
+	Reflect.deleteProperty(this, 'getPeerCertificate');
 	return TLSSocket.prototype.getPeerCertificate.call(this, false);
 }
 

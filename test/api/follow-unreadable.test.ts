@@ -38,5 +38,5 @@ test('a late follower of a live run whose history file cannot be opened gets one
 	t.deepEqual(stream.messages.map(message => message.event), ['error']);
 	const {error} = JSON.parse(stream.messages[0]!.data) as {error: {code: string; message: string}};
 	t.is(error.code, 'CONFIG_INVALID');
-	t.is(error.message, `This stream cannot send the events the run has had so far: its history file was not found. GET /v1/runs/${requestId} gives every host's result and output once the run ends; or follow again.`);
+	t.is(error.message, `This stream cannot send the events the run has had so far: its history file was not found. Nothing can replay what it had (GET /v1/runs/${requestId} reads the same file); the run itself goes on, and the controller's audit log records each host's outcome.`);
 });
