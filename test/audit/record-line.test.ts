@@ -7,6 +7,7 @@
  */
 import test from 'ava';
 import {chainRecord, chainRecordLine, recordLine, type AuditFields, type ChainHead} from '../../source/audit/record.js';
+import {seededRandom} from '../helpers/seeded-random.js';
 
 type Outcome = {record: unknown; line: string} | {error: string};
 const context = {log: 'log-1', side: 'agent' as const, now: new Date(Date.UTC(2026, 11, 7, 17, 0, 0))};
@@ -48,18 +49,8 @@ for (const [title, fields, at] of edges) {
 	});
 }
 
-function random(seed: number): () => number {
-	let state = seed;
-	return () => {
-		state = (state + 0x6D_2B_79_F5) | 0;
-		let x = Math.imul(state ^ (state >>> 15), 1 | state);
-		x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-		return ((x ^ (x >>> 14)) >>> 0) / 4_294_967_296;
-	};
-}
-
 test('the same record and line on 2,000 generated field sets (seed 19)', t => {
-	const next = random(19);
+	const next = seededRandom(19);
 	const keys = ['a', 'agent', 'event2', 'h', 'has', 'hash', 'hasha', 'i', 'log2', 'requestId', 'z', 'é', '1', '__proto__'];
 	const text = () => String.fromCharCode(...Array.from({length: Math.floor(next() * 5)}, () => (next() < 0.05 ? 0xD8_00 + Math.floor(next() * 0x8_00) : Math.floor(next() * (next() < 0.7 ? 0x80 : 0x1_00_00)))));
 	const value = (depth: number): unknown => {

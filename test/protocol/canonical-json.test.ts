@@ -8,6 +8,7 @@
 import test from 'ava';
 import canonicalize from 'canonicalize';
 import {canonicalJson} from '../../source/protocol/canonical-json.js';
+import {seededRandom} from '../helpers/seeded-random.js';
 
 type Outcome = {text: string | undefined} | {error: string};
 const outcome = (write: (value: unknown) => string | undefined, value: unknown): Outcome => {
@@ -49,17 +50,6 @@ for (const [title, value] of edges) {
 	});
 }
 
-/** A small deterministic generator (mulberry32), so a failure names a value that can be found again. */
-function random(seed: number): () => number {
-	let state = seed;
-	return () => {
-		state = (state + 0x6D_2B_79_F5) | 0;
-		let x = Math.imul(state ^ (state >>> 15), 1 | state);
-		x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-		return ((x ^ (x >>> 14)) >>> 0) / 4_294_967_296;
-	};
-}
-
 function generated(next: () => number, depth: number): unknown {
 	const pick = Math.floor(next() * (depth > 3 ? 4 : 7));
 	const text = () => String.fromCharCode(...Array.from({length: Math.floor(next() * 6)}, () => (next() < 0.1 ? 0xD8_00 + Math.floor(next() * 0x8_00) : Math.floor(next() * (next() < 0.5 ? 0x80 : 0x1_00_00)))));
@@ -92,7 +82,7 @@ function generated(next: () => number, depth: number): unknown {
 }
 
 test('the same as canonicalize on 3,000 generated values (seed 23)', t => {
-	const next = random(23);
+	const next = seededRandom(23);
 	let errors = 0;
 	for (let index = 0; index < 3000; index++) {
 		const value = generated(next, 0);
