@@ -26,6 +26,19 @@ const found = releaseDirectory();
 const release = 'release' in found ? found.release : '';
 const test = gate('the release', ['missing' in found ? found.missing : undefined]);
 
+/** The release's controller and agent, each initialised in a home of its own under a new directory; the agent `name` listens on a free port of 127.0.0.1 (not paired). */
+async function initialised(prefix: string, name: string) {
+	const directory = temporaryDirectory(prefix);
+	const controllerHome = join(directory, 'controller');
+	const agentHome = join(directory, 'agent');
+	const controller = executable(release, 'xi-exec', {XI_EXEC_HOME: controllerHome});
+	const agent = executable(release, 'xi-exec-agent', {XI_EXEC_AGENT_HOME: agentHome});
+	await succeed(controller, ['init']);
+	const port = freePort();
+	await succeed(agent, ['init', '--name', name, '--listen', `127.0.0.1:${port}`]);
+	return {directory, controllerHome, agentHome, controller, agent, port};
+}
+
 test('SHA256SUMS covers every file of the release and sha256sum -c verifies it', async t => {
 	const listed = readFileSync(join(release, 'SHA256SUMS'), 'utf8').trim().split('\n').map(line => line.split('  ')[1]);
 	t.deepEqual(listed.filter(file => !file!.startsWith('services/')), [
@@ -119,13 +132,7 @@ test('init, pair, start, run over real TLS and audit verify, between the two sin
 });
 
 test('the single-executable agent probes a Python script for writers on its probe thread: it runs; held open for writing by another process, it is refused (ETXTBSY) and audited', async t => {
-	const directory = temporaryDirectory('xi-exec-probe-');
-	const controller = executable(release, 'xi-exec', {XI_EXEC_HOME: join(directory, 'controller')});
-	const agentHome = join(directory, 'agent');
-	const agent = executable(release, 'xi-exec-agent', {XI_EXEC_AGENT_HOME: agentHome});
-	await succeed(controller, ['init']);
-	const port = freePort();
-	await succeed(agent, ['init', '--name', 'probe1', '--listen', `127.0.0.1:${port}`]);
+	const {controller, agent, agentHome} = await initialised('xi-exec-probe-', 'probe1');
 	// Python reads its script from the file after the start (no private copy): the run needs the writer probe.
 	const script = installScript('py', '#!/usr/bin/python3\nimport sys\nprint("python ran", *sys.argv[1:])\n');
 	await succeed(agent, ['allow', 'py', script, '--description', 'prints its argv']);
@@ -155,13 +162,7 @@ test('the single-executable agent probes a Python script for writers on its prob
 });
 
 test('the release\'s reference policy hook (hooks/local-policy.mjs, on this host\'s Node) decides for the single-executable agent', async t => {
-	const directory = temporaryDirectory('xi-exec-hook-');
-	const controller = executable(release, 'xi-exec', {XI_EXEC_HOME: join(directory, 'controller')});
-	const agentHome = join(directory, 'agent');
-	const agent = executable(release, 'xi-exec-agent', {XI_EXEC_AGENT_HOME: agentHome});
-	await succeed(controller, ['init']);
-	const port = freePort();
-	await succeed(agent, ['init', '--name', 'hook1', '--listen', `127.0.0.1:${port}`]);
+	const {controller, agent, agentHome} = await initialised('xi-exec-hook-', 'hook1');
 	await succeed(agent, ['allow', 'echo-args', installFixture('echo-args.sh'), '--description', 'prints its argv']);
 	await pair(controller, agent, 'hook1');
 	// As the release README says: the hook's path and the Node that runs it, in config.json; the policy beside it.
@@ -186,13 +187,7 @@ test('the release\'s reference policy hook (hooks/local-policy.mjs, on this host
 });
 
 test('with the OpenSSL configuration its services name (services/openssl-agent.cnf), the single-executable agent sends no TLS session ticket; without it, OpenSSL\'s two', async t => {
-	const directory = temporaryDirectory('xi-exec-tickets-');
-	const controllerHome = join(directory, 'controller');
-	const controller = executable(release, 'xi-exec', {XI_EXEC_HOME: controllerHome});
-	const agent = executable(release, 'xi-exec-agent', {XI_EXEC_AGENT_HOME: join(directory, 'agent')});
-	await succeed(controller, ['init']);
-	const port = freePort();
-	await succeed(agent, ['init', '--name', 'tix1', '--listen', `127.0.0.1:${port}`]);
+	const {directory, controllerHome, controller, agent, port} = await initialised('xi-exec-tickets-', 'tix1');
 	await pair(controller, agent, 'tix1');
 	const tickets = async (env: Record<string, string>) => {
 		const daemon = start({...agent, env: {...agent.env, ...env}}, ['start']);
