@@ -3,12 +3,12 @@
  * one, or a stored run's replay from its history lines, from after the client's Last-Event-ID.
  */
 import {readdirSync} from 'node:fs';
-import {join} from 'node:path';
+import {basename, join} from 'node:path';
 import type {FastifyReply, FastifyRequest} from 'fastify';
 import {historyDirectory} from '../history/run-store.js';
 import {readLines} from '../history/read-lines.js';
 import type {RunEvent} from '../run/events.js';
-import type {ErrorCode} from '../errors.js';
+import {XiError, type ErrorCode} from '../errors.js';
 import type {ApiPorts} from './route-file.js';
 import {followRunEvents} from './run-follow.js';
 import {createReplay} from './run-replay.js';
@@ -27,18 +27,35 @@ export function findRunFile(directory: string, requestId: string): string | unde
 	return name ? join(directory, name) : undefined;
 }
 
-/** A stored run's script and targets, from its first line. */
+/**
+ * A stored run's script and targets, from its first line; undefined when it was removed (pruned)
+ * since it was found. A file that is there but cannot be read is an error that says why.
+ */
 export function replayHeader(path: string): {script: string; targets: string[]} | undefined {
 	try {
 		for (const line of readLines(path)) {
 			const first = createReplay()(line);
 			return first?.type === 'run-started' ? {script: first.script, targets: first.targets} : undefined;
 		}
-	} catch {
-		// Removed (pruned) since it was found.
+	} catch (error) {
+		const code = (error as NodeJS.ErrnoException).code ?? 'error';
+		if (code !== 'ENOENT') {
+			throw new XiError('CONFIG_INVALID', `The run's history file could not be read (${code}), so it cannot be replayed. ${unopenedAdvice(code, path)}`, {cause: error});
+		}
 	}
 
 	return undefined;
+}
+
+/** What to do about a stored run's history file (`path`) that could not be opened or read, by its error code. */
+function unopenedAdvice(code: string, path: string): string {
+	if (code === 'EMFILE' || code === 'ENFILE') {
+		return 'The controller has too many files open: follow again in a moment.';
+	}
+
+	return code === 'ENOENT'
+		? 'It was removed (pruned) since: nothing can replay the run any more.'
+		: `Once the controller can read runs/${basename(path)} in its home (its owner and mode, its disk), follow again.`;
 }
 
 const heartbeatMs = 15_000;
@@ -117,7 +134,12 @@ export function streamEvents(request: FastifyRequest, reply: FastifyReply, ports
 		...(last ? {last} : {}),
 		closed: closed.signal,
 	}, {send, unread: () => response.writableLength, drained}).then(gap => {
-		if (gap) {
+		if (gap?.missed === undefined && gap) {
+			// A replay (a stored run, or one that ended meanwhile) whose history file could not be opened: it has sent nothing.
+			const path = stored ?? findRunFile(directory, requestId) ?? `…_${requestId}.jsonl`;
+			ports.log(`run ${requestId}: a replay sent nothing: the history file ${path} ${gap.why}`);
+			fail('CONFIG_INVALID', `This stream cannot replay run ${requestId}: its history file ${gap.why}. ${unopenedAdvice(gap.code ?? 'error', path)}`);
+		} else if (gap) {
 			ports.log(`run ${requestId}: a follower's catch-up stopped, ${gap.missed} event(s) short: the history file ${gap.why}`);
 			// Not found: removed while the run goes on (pruned by hand), so the run's own answer, which reads the same file, is gone too.
 			const gone = gap.why === 'was not found' || gap.why.includes('ENOENT');

@@ -12,7 +12,8 @@
  * follower whose client falls `liveBehindBytes` behind stops taking live events and catches up
  * from the file again, which the run never waits for. A live follower whose catch-up cannot give
  * every event the run has had (its history file cannot be opened: EMFILE, pruned) does not go
- * live: the stream ends, saying so (FollowGap), rather than miss them silently.
+ * live: the stream ends, saying so (FollowGap), rather than miss them silently; so does the replay of
+ * a stored run (or one that has just ended) whose history file is there but cannot be opened.
  */
 import {openLineReader, type LineReader} from '../history/read-lines.js';
 import type {RunEvent} from '../run/events.js';
@@ -43,8 +44,11 @@ export type FollowSource = {
 	liveBehindBytes?: number;
 };
 
-/** Why a live follower stopped before run-finished: `missed` events of the run could not be read from its history (`why`). */
-export type FollowGap = {missed: number; why: string};
+/**
+ * Why a follower stopped before run-finished: `missed` events of a live run could not be read from
+ * its history (`why`); without `missed`, a replay's history file could not be opened at all (`code`).
+ */
+export type FollowGap = {missed?: number; why: string; code?: string};
 
 /**
  * Sends the run's events to `sink` until run-finished, the end of a stored run, or the client
@@ -97,7 +101,8 @@ export async function followRunEvents(source: FollowSource, sink: EventSink): Pr
 
 			if (done || source.closed.aborted || !hub) {
 				file.finish();
-				return undefined;
+				// A replay that could not open its history file has sent nothing: it says why, rather than end as an empty run.
+				return done || source.closed.aborted ? undefined : file.unopened();
 			}
 
 			const gap = file.lagging();
@@ -131,7 +136,8 @@ function createFileFollower(source: FollowSource, hub: LiveFollow | undefined, o
 	const replay = createLineEvents();
 	const number = createEventNumbering();
 	let reader: LineReader | undefined;
-	let unreadable = 'was not found';
+	// The error code the file could not be opened with.
+	let failed: string | undefined;
 	let kept = 0;
 	let transientNext = 0;
 	const transientBefore = (index: number) => {
@@ -151,9 +157,7 @@ function createFileFollower(source: FollowSource, hub: LiveFollow | undefined, o
 	};
 
 	const open = () => {
-		reader ??= openReader(source.file(), why => {
-			unreadable = why;
-		});
+		reader ??= openReader(source.file(), code => (failed = code));
 		return reader;
 	};
 
@@ -200,7 +204,7 @@ function createFileFollower(source: FollowSource, hub: LiveFollow | undefined, o
 			const finished = hub?.finished();
 			const missed = (hub?.keptCount() ?? 0) - (finished?.position.kept === next ? next + 1 : next);
 			if (missed > 0) {
-				return {missed, why: reader ? 'ended early' : unreadable};
+				return {missed, why: reader ? 'ended early' : (failed ? `could not be opened (${failed})` : 'was not found')};
 			}
 
 			if (kept === 0 && started) {
@@ -215,19 +219,23 @@ function createFileFollower(source: FollowSource, hub: LiveFollow | undefined, o
 
 			return undefined;
 		},
+		/** A replay's gap: its history file is there but could not be opened (not a dry run's, which has none). */
+		unopened(): FollowGap | undefined {
+			return reader || failed === undefined ? undefined : {why: `could not be opened (${failed})`, code: failed};
+		},
 		close() {
 			reader?.close();
 		},
 	};
 }
 
-/** The history file's reader, once the file exists; `failed` is told why it could not be opened. */
-function openReader(path: string | undefined, failed: (why: string) => void): LineReader | undefined {
+/** The history file's reader, once the file exists; `failed` is told why it could not be opened (its error code). */
+function openReader(path: string | undefined, failed: (code: string) => void): LineReader | undefined {
 	try {
 		return path === undefined ? undefined : openLineReader(path);
 	} catch (error) {
 		// Removed (pruned) since: nothing more to read. A live run's follower then stops (lagging).
-		failed(`could not be opened (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+		failed((error as NodeJS.ErrnoException).code ?? 'error');
 		return undefined;
 	}
 }

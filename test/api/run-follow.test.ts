@@ -10,6 +10,7 @@
  */
 import {execFile} from 'node:child_process';
 import {existsSync} from 'node:fs';
+import {createServer} from 'node:net';
 import {join} from 'node:path';
 import {promisify} from 'node:util';
 import test from 'ava';
@@ -198,6 +199,34 @@ for (const c of gaps) {
 		}
 	});
 }
+
+/** A replay (no live run) of the history file `file()`: what it sent, and the gap it answers. */
+async function replayOf(file: () => string | undefined): Promise<{sent: string[]; gap: FollowGap | undefined}> {
+	const sent: string[] = [];
+	const gap = await followRunEvents({file, closed: new AbortController().signal}, {
+		send(event, id) {
+			sent.push(`${id} ${event.type}`);
+			return true;
+		},
+		unread: () => 0,
+		drained: async () => undefined,
+	});
+	return {sent, gap};
+}
+
+test('a replay whose history file is there but cannot be opened sends nothing and answers why (the stream ends with an error event), not an empty run', async t => {
+	const directory = temporaryDirectory();
+	// A socket where the history file is: found by name, but open(2) fails (ENXIO), as EMFILE or EACCES would.
+	const socket = join(directory, `2026-01-01T00-00-00.000Z_${requestId}.jsonl`);
+	const server = createServer();
+	await new Promise<void>(resolve => {
+		server.listen(socket, resolve);
+	});
+	t.teardown(() => server.close());
+	t.deepEqual(await replayOf(() => socket), {sent: [], gap: {why: 'could not be opened (ENXIO)', code: 'ENXIO'}});
+	t.deepEqual(await replayOf(() => join(directory, 'pruned.jsonl')), {sent: [], gap: {why: 'could not be opened (ENOENT)', code: 'ENOENT'}}, 'removed between finding and opening');
+	t.deepEqual(await replayOf(() => undefined), {sent: [], gap: undefined}, 'no file at all (a dry run that has just ended) is no gap');
+});
 
 test('a dry run\'s late followers get every host\'s result, exactly once and in order, from the results the live run keeps (it has no history file)', async t => {
 	const run = {hosts: 9, chunks: 0, chunkBytes: 0, parallel: 3, dryRun: true};
