@@ -10,6 +10,8 @@ import {runMain} from './main.js';
 import {runExecutable} from './runner.js';
 
 const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
+// Questions are written to stderr and answered on stdin: stdout may be a file (`run … --json > out.json`).
+const questions = Boolean(process.stdin.isTTY && process.stderr.isTTY);
 
 // Not a top-level await: the release bundles the program to CommonJS (a single executable's main), which has none.
 export function main(early: EarlyConnection | undefined): void {
@@ -23,7 +25,7 @@ export function main(early: EarlyConnection | undefined): void {
 				process.env['NO_COLOR'] = '1';
 			}
 
-			return {paths: controllerPaths(resolveControllerHome(globals.home, process.env)), env: process.env, stdin: process.stdin, interactive, ...(process.stderr.isTTY ? {stderrColumns: () => process.stderr.columns} : {}), ...(early ? {early} : {})};
+			return {paths: controllerPaths(resolveControllerHome(globals.home, process.env)), env: process.env, stdin: process.stdin, interactive, questions, ...(process.stderr.isTTY ? {stderrColumns: () => process.stderr.columns} : {}), ...(early ? {early} : {})};
 		},
 		requireHome: ports => requireInitialised(ports.paths),
 	}, process.argv.slice(2), processIo())).finally(() => {

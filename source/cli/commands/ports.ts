@@ -6,8 +6,13 @@ export type ControllerPorts = {
 	paths: ControllerPaths;
 	env: NodeJS.ProcessEnv;
 	stdin: NodeJS.ReadStream;
-	/** Both stdin and stdout are a terminal: questions can be asked, the console shown. */
+	/** Both stdin and stdout are a terminal: the console can be shown (it draws on stdout). */
 	interactive: boolean;
+	/**
+	 * Both stdin and stderr are a terminal: a command may ask (a canary, a confirm script), as the
+	 * question is written to stderr (terminal-questions.ts); so `run … > out.json` still asks.
+	 */
+	questions: boolean;
 	/** stderr's width, when stderr is a terminal (a live progress line goes there). */
 	stderrColumns?: () => number | undefined;
 	/** A one-shot run's connection, dialled while the program loaded (cli/early-dial.ts). */

@@ -51,7 +51,7 @@ export const run = defineCommand({
 		const {parseRunControl, rerunScript} = await import('../../commands/run-flags.js');
 		const control = parseRunControl(flags);
 		// Questions (a canary, a confirm script) when stdin and stderr, where they are written, are terminals: loaded only then.
-		const questions = process.stdin.isTTY && process.stderr.isTTY ? await import('../terminal-questions.js') : undefined;
+		const questions = ports.questions ? await import('../terminal-questions.js') : undefined;
 		let [script, ...scriptArgs] = [...args, ...rest];
 		if (flags.approved !== undefined && (script !== undefined || flags.on.length > 0 || flags.exclude.length > 0 || control.rerun)) {
 			throw new XiError('USAGE', '--approved ID runs exactly the plan that was approved: give no script, arguments, --on or --rerun.');

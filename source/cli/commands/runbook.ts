@@ -47,7 +47,8 @@ export const runbook = defineCommand({
 
 			case 'run': {
 				const presented = token();
-				const {askYesNo, askLine} = await import('../terminal-questions.js');
+				// As `run`: questions when stdin and stderr, where they are written, are terminals (stdout may be a file).
+				const questions = ports.questions ? await import('../terminal-questions.js') : undefined;
 				return commands.runbookRunCommand(ports.paths, {
 					...(name === undefined ? {} : {name}),
 					params: flags.param,
@@ -58,7 +59,7 @@ export const runbook = defineCommand({
 					...(flags.from === undefined ? {} : {from: flags.from}),
 					changedFile: flags.changedFile,
 					noWait: flags.noWait,
-					...(ports.interactive ? {ask: askYesNo(ports.stdin), prompt: askLine(ports.stdin)} : {}),
+					...(questions ? {ask: questions.askYesNo(ports.stdin), prompt: questions.askLine(ports.stdin)} : {}),
 				}, io);
 			}
 
