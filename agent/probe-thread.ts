@@ -15,7 +15,11 @@
  * So the thread must answer within a bound while a probe is out: else its children (listed by its
  * own thread id, /proc/self/task/TID/children) are killed, every probe it held is answered
  * `timeout` (the run is refused, saying so), and the thread is left to end; the next probe starts
- * another.
+ * another. A child stuck in an uninterruptible wait (a hung NFS mount) outlives SIGKILL, and its
+ * thread with it (~10 MiB each): while `stuckThreadsMax` such threads have not ended, no other is
+ * started and every probe is answered `stuck` (the run is refused, saying so) at once; once one
+ * ends, the next probe starts a thread again. So a hung mount costs the agent at most
+ * `stuckThreadsMax` + 1 probe threads (the one in use may be stuck too).
  */
 import {readFileSync} from 'node:fs';
 import {Worker} from 'node:worker_threads';
@@ -23,11 +27,21 @@ import {Worker} from 'node:worker_threads';
 /** One exec that must fail: `file`, with the oversized argument or none, the child's descriptors from 3. */
 export type ProbeExec = {file: string; oversized: boolean; inherited: readonly number[]};
 
-/** The exec's error code; undefined when it ran (the child was killed at once); `probe-thread` when the thread stopped, `timeout` when it did not answer in time. */
+/**
+ * The exec's error code; undefined when it ran (the child was killed at once); `probe-thread` when
+ * the thread stopped, `timeout` when it did not answer in time, `stuck` when no thread was started
+ * as `stuckThreadsMax` earlier ones have not ended.
+ */
 export type ExecCode = string | undefined;
 
 /** How long the probe thread may go without an answer while a probe is out. */
 export const probeBoundSeconds = 5;
+
+/** Probe threads that did not answer in time and have not ended (their child outlived SIGKILL): past this many, none is started. */
+export const stuckThreadsMax = 2;
+
+// Threads left to end after their bound, until they do.
+const stuck = new Set<Worker>();
 
 // First, the thread's own id, by which its children are found.
 const threadStart = `
@@ -74,6 +88,10 @@ let boundMs = probeBoundSeconds * 1000;
 
 /** The exec's error code, asked on the probe thread. */
 export async function execOffLoop(exec: ProbeExec): Promise<ExecCode> {
+	if (!thread && stuck.size >= stuckThreadsMax) {
+		return 'stuck';
+	}
+
 	const current = thread ?? startThread();
 	const id = nextId++;
 	return new Promise(resolve => {
@@ -120,7 +138,10 @@ function startThread(): Thread {
 
 	const started: Thread = {worker, pending, stopped};
 	worker.on('error', () => stopped());
-	worker.on('exit', () => stopped());
+	worker.on('exit', () => {
+		stuck.delete(worker);
+		stopped();
+	});
 	worker.unref();
 	thread = started;
 	return started;
@@ -132,6 +153,8 @@ function watch(current: Thread): void {
 	current.watchdog = setTimeout(() => {
 		killChildren(current.tid);
 		current.stopped('timeout');
+		// Counted until it ends ('exit'): a child in an uninterruptible wait holds it past SIGKILL and terminate().
+		stuck.add(current.worker);
 		current.worker.unref();
 		void current.worker.terminate();
 	}, boundMs);
@@ -161,6 +184,11 @@ export async function stopProbeThread(): Promise<void> {
 	const current = thread;
 	current?.stopped();
 	await current?.worker.terminate();
+}
+
+/** How many probe threads passed their bound and have not ended (tests). */
+export function stuckProbeThreads(): number {
+	return stuck.size;
 }
 
 /** Tests: the code the next probe thread runs, and its bound (undefined: the agent's own). */

@@ -35,7 +35,7 @@
  */
 import {closeSync, constants, openSync} from 'node:fs';
 import {createHash} from 'node:crypto';
-import {execOffLoop, probeBoundSeconds, type ExecCode} from './probe-thread.js';
+import {execOffLoop, probeBoundSeconds, stuckThreadsMax, type ExecCode} from './probe-thread.js';
 import {copyDirectories, sealedCopy, tmpfileFlag} from './sealed-copy.js';
 
 /** Undefined when no process holds the file behind `fd` (any descriptor, O_PATH will do) open for writing; else why it cannot run. */
@@ -107,6 +107,9 @@ export async function chooseMethod(directories = copyDirectories(), exec = execO
 	}
 }
 
+/** Why no probe is made while probe threads are stuck (probe-thread.ts stuckThreadsMax). */
+const stuckText = `${stuckThreadsMax} earlier probes are stuck in an exec that SIGKILL did not end (a hung mount: processes in state D), and the agent starts no other probe until one of them ends`;
+
 /** An exec's answer other than the expected one, in words. */
 function answered(code: ExecCode): string {
 	if (code === 'probe-thread') {
@@ -115,6 +118,10 @@ function answered(code: ExecCode): string {
 
 	if (code === 'timeout') {
 		return `got no answer within ${probeBoundSeconds} s and its child was killed (an exec stuck on a hung mount?)`;
+	}
+
+	if (code === 'stuck') {
+		return `was not made: ${stuckText}`;
 	}
 
 	return code === undefined ? 'ran a file it must not' : `failed with ${code}`;
@@ -159,6 +166,10 @@ export function writerVerdict(code: string | undefined, shown: string, none: 'E2
 
 	if (code === 'timeout') {
 		return `whether ${shown} is open for writing cannot be checked (its exec got no answer within ${probeBoundSeconds} s and was killed: is a mount on its way hung?); nothing ran`;
+	}
+
+	if (code === 'stuck') {
+		return `whether ${shown} is open for writing cannot be checked (${stuckText}); nothing ran`;
 	}
 
 	if (code === 'ETXTBSY') {
