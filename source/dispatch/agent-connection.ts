@@ -1,149 +1,24 @@
 /**
- * The dispatcher's one link interface: `exchange()` sends one request to one agent and ends the
- * same way whichever link carried it (exchange-end.ts), so runs, rollouts, cancels, describes,
- * renewals and history never know which one did. Each agent's registry record chooses:
- *
- *   tls (or none)   direct mutual TLS to its address (tls-link.ts)
- *   nats            the relay: a signed envelope through the broker at its `relay` URL (relay-link.ts)
- *   both            direct TLS first; only when that connection could not be made (nothing was
- *                   sent, so nothing can run twice) the same request goes over the relay
- *
- * A `ClientContext` holds what the controller reaches agents with: the TLS client context and one
- * relay link per broker, opened on first use with the same credentials. A process that used the
- * relay closes it (`close()`), or its broker connection keeps the process alive.
+ * How the controller's commands reach agents: a ClientContext made here opens a relay link (the
+ * NATS client, loaded on first use) for an agent paired for the relay, and exchange() (link-exchange.ts)
+ * carries each request over the link the agent's registry record chooses. A dispatch thread makes
+ * its context with link-exchange.ts alone, which loads nothing of the relay.
  */
-import type {SecureContext, TLSSocket} from 'node:tls';
 import type {TlsCredentials} from '../pki/credentials.js';
-import type {AgentTransport, SeenVia} from '../registry/model.js';
-import type {ExchangeEnd, RequestWithoutEnvelope} from './exchange-end.js';
 import type {RelayLink} from './relay-link.js';
-import {createTlsContext} from './agent-identity.js';
-import {exchangeTls, type TlsExchangeOptions} from './tls-link.js';
+import {clientContextWith, type ClientContext, type EarlyConnection, type RelayOpener} from './link-exchange.js';
 
-export type {ExchangeEnd, RequestWithoutEnvelope} from './exchange-end.js';
+export type {AgentTarget, ClientContext, EarlyConnection, ExchangeEnd, ExchangeOptions, RelayOpener, RequestWithoutEnvelope} from './link-exchange.js';
+export {exchange} from './link-exchange.js';
 export {envelope} from './tls-link.js';
 
-/** An agent as the dispatcher reaches it: a registry record has all of these. */
-export type AgentTarget = {
-	name: string;
-	address: string;
-	/** How to reach it (tls when absent). */
-	transport?: AgentTransport;
-	/** The broker's URL, for nats and both. */
-	relay?: string;
-	/** Its certificate as the registry holds it: replies over the relay are verified with it. */
-	serial?: string;
-	certificate?: string;
-};
-
-/**
- * A connection dialled before the command was read in full (cli/early-dial.ts), with the
- * credentials and TLS context it was made with: `take` hands it to the first exchange with its
- * agent, once (a promise of the connection once secure, undefined when it failed).
- */
-export type EarlyConnection = {
-	credentials: TlsCredentials;
-	tls: SecureContext;
-	take: (agent: string) => Promise<TLSSocket | undefined> | undefined;
-	/** Closes it unless it was taken. */
-	close: () => void;
-};
-
-export type ClientContext = {
-	readonly tls: SecureContext;
-	/** The early connection to `agent`, when one was dialled and not yet taken (see EarlyConnection). */
-	readonly early?: (agent: string) => Promise<TLSSocket | undefined> | undefined;
-	/** The relay link to the broker at `url`, opened on first use and kept until `close()`. */
-	relay: (url: string) => Promise<RelayLink>;
-	close: () => Promise<void>;
-};
-
-export type RelayOpener = (url: string, credentials: TlsCredentials) => Promise<RelayLink>;
-
-/**
- * Made once per process (or per controller certificate): see createTlsContext. With `early`, made
- * with the same credentials, its TLS context is used and its connection offered to the exchanges.
- */
+/** See clientContextWith: this one reaches relay agents too. */
 export function createClientContext(credentials: TlsCredentials, openRelay: RelayOpener = openRelayLinkLazily, early?: EarlyConnection): ClientContext {
-	const same = early && early.credentials.key === credentials.key && early.credentials.cert === credentials.cert && early.credentials.ca === credentials.ca;
-	const tls = same ? early.tls : createTlsContext(credentials);
-	const links = new Map<string, Promise<RelayLink>>();
-	return {
-		tls,
-		...(same ? {early: early.take} : {}),
-		relay(url) {
-			let link = links.get(url);
-			if (!link) {
-				link = openRelay(url, credentials);
-				// A broker that could not be reached is tried again by the next exchange.
-				link.catch(() => links.delete(url));
-				links.set(url, link);
-			}
-
-			return link;
-		},
-		async close() {
-			early?.close();
-			const open = [...links.values()];
-			links.clear();
-			await Promise.all(open.map(async link => link.then(async opened => opened.close(), () => undefined)));
-		},
-	};
+	return clientContextWith(credentials, openRelay, early);
 }
 
 /** The NATS client is loaded only by a process that reaches a relay agent (a direct-TLS fleet never pays for it). */
 async function openRelayLinkLazily(url: string, credentials: TlsCredentials): Promise<RelayLink> {
 	const {openRelayLink} = await import('./relay-link.js');
 	return openRelayLink({url, credentials});
-}
-
-/** Options of an exchange over either link: a direct TLS exchange's (tls-link.ts), handed to it as they are, and the relay's. */
-export type ExchangeOptions = TlsExchangeOptions & {
-	context: ClientContext;
-	/** What the relay set aside on the way (duplicated replies, replies to replayed requests). */
-	onNotice?: (notice: string) => void;
-	/** Told which link the exchange ended on (for presence: "seen 3 s ago via relay"). */
-	onVia?: (via: SeenVia) => void;
-	/** A run's secret argument positions: sealed to the agent's key over the relay (TLS already hides them). */
-	sealArgs?: readonly number[];
-};
-
-export async function exchange(target: AgentTarget, request: RequestWithoutEnvelope, options: ExchangeOptions): Promise<ExchangeEnd> {
-	const {onVia} = options;
-	const transport = target.transport ?? 'tls';
-	if (transport === 'nats') {
-		onVia?.('relay');
-		return exchangeRelay(target, request, options);
-	}
-
-	const direct = await exchangeTls(target, request, options);
-	if (transport === 'both' && direct.kind === 'unreachable' && !options.cancel?.signal.aborted) {
-		onVia?.('relay');
-		options.onNotice?.(`direct TLS: ${direct.reason}; tried the relay`);
-		const relayed = await exchangeRelay(target, request, options);
-		return relayed.kind === 'unreachable' ? {kind: 'unreachable', reason: `${direct.reason}; over the relay: ${relayed.reason}`} : relayed;
-	}
-
-	onVia?.('tls');
-	return direct;
-}
-
-async function exchangeRelay(target: AgentTarget, request: RequestWithoutEnvelope, options: ExchangeOptions): Promise<ExchangeEnd> {
-	if (!target.relay) {
-		return {kind: 'unreachable', reason: `agent ${target.name} is paired for the relay but its registry record names no broker (pair it again with --relay URL)`};
-	}
-
-	if (!target.serial || !target.certificate) {
-		return {kind: 'unreachable', reason: `the registry holds no certificate for agent ${target.name}, so its replies over the relay cannot be verified (pair it again)`};
-	}
-
-	let link: RelayLink;
-	try {
-		link = await options.context.relay(target.relay);
-	} catch (error) {
-		return {kind: 'unreachable', reason: `the broker ${target.relay} cannot be reached: ${(error as Error).message}`};
-	}
-
-	const {context: _context, hold: _hold, onVia: _via, ...relayOptions} = options;
-	return link.exchange({name: target.name, serial: target.serial, certificate: target.certificate}, request, relayOptions);
 }

@@ -7,8 +7,8 @@ import {randomUUID} from 'node:crypto';
 import type {ScriptDescription} from '../protocol/frames.js';
 import type {Tags} from '../policy/tags.js';
 import type {SeenVia} from '../registry/model.js';
-import {exchange, type AgentTarget, type ClientContext} from './agent-connection.js';
 import type {ConnectionHold} from './held-connections.js';
+import {exchange, type AgentTarget, type ClientContext} from './link-exchange.js';
 import {mapLimited} from './pool.js';
 import type {DispatchThreads} from './thread-pool.js';
 

@@ -1,5 +1,5 @@
 /** Runs one request on one agent and turns however the exchange ended into exactly one result. */
-import {exchange, type AgentTarget, type ExchangeEnd, type ExchangeOptions, type ClientContext} from './agent-connection.js';
+import {exchange, type AgentTarget, type ExchangeEnd, type ExchangeOptions, type ClientContext} from './link-exchange.js';
 import type {ConnectionHold} from './held-connections.js';
 import type {AgentResult, RunEvent} from '../run/events.js';
 import {unknownRequestId, type ResponseFrame, type RunFrame} from '../protocol/frames.js';

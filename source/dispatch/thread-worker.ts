@@ -8,15 +8,17 @@
  * which its runs take from. Reports go out once per turn of its loop, as one message.
  */
 import {parentPort, workerData} from 'node:worker_threads';
-import {createClientContext} from './agent-connection.js';
 import {discoverAgent} from './discover.js';
 import {createConnectionHold} from './held-connections.js';
+import {clientContextWith, type AgentTarget} from './link-exchange.js';
 import {runOnAgent} from './run-agent.js';
 import type {ThreadOrder, ThreadReport, ThreadRun, ThreadStart} from './thread-messages.js';
-import type {AgentTarget} from './agent-connection.js';
 
 const port = parentPort!;
-const context = createClientContext((workerData as ThreadStart).credentials);
+// Relay hosts stay on the main thread (thread-pool.ts), so a thread never loads the relay's code (link-exchange.ts).
+const context = clientContextWith((workerData as ThreadStart).credentials, async () => {
+	throw new Error('a dispatch thread reaches agents over direct TLS only (relay agents run on the main thread)');
+});
 const running = new Map<number, AbortController>();
 // The main thread asks to hold no more than the run's first wave (thread-pool.ts).
 const hold = createConnectionHold(Number.POSITIVE_INFINITY);
