@@ -1,6 +1,7 @@
 /**
  * What the controller's main thread and its dispatch threads (thread-pool.ts, thread-worker.ts)
- * say to each other. Types only: both sides import them, neither imports the other.
+ * say to each other, and the advice both give when a thread fails. Both sides import them, neither
+ * imports the other.
  *
  * A thread is started with the controller's credentials (its own TLS context is made from them).
  * Before the run, the main thread may send it describes (what each target runs), each answered
@@ -15,6 +16,18 @@ import type {AgentResult, RunEvent} from '../run/events.js';
 import type {AgentTarget} from './agent-connection.js';
 import type {Discovered} from './discover.js';
 import type {AgentRunRequest} from './run-agent.js';
+
+/**
+ * The next step, in every error a dispatch thread's stop or failure puts on a host: the main
+ * thread alone is the way around a thread that keeps failing.
+ */
+export const threadFailedNextStep = 'if dispatch threads fail again, set "dispatchThreads": 1 in the controller\'s config.json to use the main thread alone';
+
+/** What a host's run that a dispatch thread lost needs next: the agent's audit log knows whether the script ran. */
+export const lostRunNextStep = `what the agent did is unknown: its audit log says whether the script ran; run it again where it did not; ${threadFailedNextStep}`;
+
+/** What a describe that a dispatch thread lost needs next. */
+export const lostDescribeNextStep = `nothing ran; try again; ${threadFailedNextStep}`;
 
 /** The `workerData` a dispatch thread starts with. */
 export type ThreadStart = {credentials: TlsCredentials};

@@ -25,7 +25,8 @@ import type {AgentResult} from '../run/events.js';
 import type {AgentTarget} from './agent-connection.js';
 import type {Discovered} from './discover.js';
 import {runOnAgent, type AgentRunOptions, type AgentRunRequest} from './run-agent.js';
-import type {ThreadOrder, ThreadReport, ThreadStart} from './thread-messages.js';
+import {lostRunNextStep, type ThreadOrder, type ThreadReport, type ThreadStart} from './thread-messages.js';
+import {describesOn, leastBusy, type Thread} from './thread-describes.js';
 import {threadProgram} from './thread-program.js';
 
 export type DispatchThreads = {
@@ -61,8 +62,6 @@ export function threadsAvailable(entry: ThreadEntry = workerEntry): boolean {
 /** `NODE_DEBUG=xi-exec-threads`: which thread each host ran on, on stderr (node's own debug switch; nothing is formatted otherwise). */
 const debug = debuglog('xi-exec-threads');
 
-type Thread = {index: number; worker: Worker; alive: boolean; inFlight: number; request?: AgentRunRequest; orders: ThreadOrder[]};
-
 type Host = {
 	target: AgentTarget;
 	request: AgentRunRequest;
@@ -74,9 +73,6 @@ type Host = {
 	resolve: (result: AgentResult | Promise<AgentResult>) => void;
 	onCancel: () => void;
 };
-
-/** `asked`: whether the thread was asked to keep the connection. */
-type Describe = {target: AgentTarget; thread: Thread; asked: boolean; resolve: (found: Discovered) => void};
 
 /** `count` dispatch threads made with `credentials` (the controller's, as the run's context was made). */
 export function openDispatchThreads(count: number, credentials: TlsCredentials, entry: ThreadEntry = workerEntry): DispatchThreads {
@@ -131,8 +127,9 @@ export function openDispatchThreads(count: number, credentials: TlsCredentials, 
 		describes.stopped(thread, why);
 	};
 
-	const threads: Thread[] = Array.from({length: count}, (_, index) => startThread(index, credentials, entry, onReports, stopped));
-	const describes = describesOn(threads, ids);
+	const threads = Array.from({length: count}, (_, index) => startThread(index, credentials, entry, onReports, stopped)).filter(thread => thread !== undefined);
+
+	const describes = describesOn(threads, ids, send);
 
 	return {
 		async runOnHost(target, request, options) {
@@ -172,68 +169,17 @@ export function openDispatchThreads(count: number, credentials: TlsCredentials, 
 	};
 }
 
-/**
- * The describes a run sends to its threads: which thread keeps which host's connection (the host
- * runs there), and at most `holdUpTo` kept or asked at once.
- */
-function describesOn(threads: readonly Thread[], ids: {next: number}) {
-	const describes = new Map<number, Describe>();
-	const heldIn = new Map<string, Thread>();
-	let holdsAsked = 0;
-	const found = (id: number, answer: Discovered, held: boolean) => {
-		const describe = describes.get(id);
-		if (!describe) {
-			return;
-		}
-
-		describes.delete(id);
-		describe.thread.inFlight--;
-		holdsAsked -= describe.asked ? 1 : 0;
-		if (held) {
-			heldIn.set(describe.target.name, describe.thread);
-		}
-
-		debug('%s: described (%s) on dispatch thread %d (thread id %d)%s', describe.target.name, answer.status, describe.thread.index + 1, describe.thread.worker.threadId, held ? ', its connection kept there' : '');
-		describe.resolve(answer);
-	};
-
-	return {
-		found,
-		describe: (target: AgentTarget, {timeoutMs, revoked, holdUpTo}: {timeoutMs: number; revoked?: ReadonlySet<string>; holdUpTo: number}): Promise<Discovered> | undefined => {
-			const thread = leastBusy(threads);
-			if (!thread) {
-				return undefined;
-			}
-
-			const id = ids.next++;
-			const asked = heldIn.size + holdsAsked < holdUpTo;
-			holdsAsked += asked ? 1 : 0;
-			thread.inFlight++;
-			return new Promise<Discovered>(resolve => {
-				describes.set(id, {target, thread, asked, resolve});
-				send(thread, {type: 'describe', id, target, timeoutMs, revoked: [...(revoked ?? [])], hold: asked});
-			});
-		},
-
-		/** The thread that keeps `agent`'s connection, if it is still running: the host's run goes there (sockets stay in their thread). */
-		holder(agent: string): Thread | undefined {
-			const thread = heldIn.get(agent);
-			heldIn.delete(agent);
-			return thread?.alive ? thread : undefined;
-		},
-		stopped(thread: Thread, why: string) {
-			for (const [id, describe] of describes) {
-				if (describe.thread === thread) {
-					found(id, {name: describe.target.name, address: describe.target.address, status: 'unreachable', reason: `the controller's dispatch thread ${thread.index + 1} stopped while it described this host (${why})`, scripts: []}, false);
-				}
-			}
-		},
-	};
-}
-
-function startThread(index: number, credentials: TlsCredentials, entry: ThreadEntry, onReports: (reports: ThreadReport[]) => void, stopped: (thread: Thread, why: string) => void): Thread {
+/** Undefined when the system would not make the thread (ERR_WORKER_INIT_FAILED: a pids limit, no memory for its stack): its hosts go to the others, or the main thread. */
+function startThread(index: number, credentials: TlsCredentials, entry: ThreadEntry, onReports: (reports: ThreadReport[]) => void, stopped: (thread: Thread, why: string) => void): Thread | undefined {
 	const start: ThreadStart = {credentials};
-	const worker = entry instanceof URL ? new Worker(entry, {workerData: start}) : new Worker(entry.code, {eval: true, workerData: start});
+	let worker: Worker;
+	try {
+		worker = entry instanceof URL ? new Worker(entry, {workerData: start}) : new Worker(entry.code, {eval: true, workerData: start});
+	} catch (error) {
+		debug('dispatch thread %d did not start (%s): its hosts go to the other threads or the main thread', index + 1, (error as Error).message);
+		return undefined;
+	}
+
 	const thread: Thread = {index, worker, alive: true, inFlight: 0, orders: []};
 	thread.worker.on('message', onReports);
 	// Its hosts are ended at its exit, once node has delivered every report it sent before it stopped; an error, if any, comes first and says why.
@@ -257,17 +203,6 @@ function send(thread: Thread, order: ThreadOrder): void {
 			}
 		});
 	}
-}
-
-function leastBusy(threads: readonly Thread[]): Thread | undefined {
-	let best: Thread | undefined;
-	for (const thread of threads) {
-		if (thread.alive && (!best || thread.inFlight < best.inFlight)) {
-			best = thread;
-		}
-	}
-
-	return best;
 }
 
 /** A connection the run already holds (sockets stay in their thread), or the relay. */
@@ -303,6 +238,6 @@ function crashed(host: Host, why: string): AgentResult {
 		stderr: host.stderr,
 		truncated: false,
 		durationMs: Date.now() - host.startedAt,
-		reason: `the controller's dispatch thread ${host.thread.index + 1} stopped while it ran this host (${why}): what the agent did is unknown (its audit log says)`,
+		reason: `the controller's dispatch thread ${host.thread.index + 1} stopped while it ran this host (${why}): ${lostRunNextStep}`,
 	};
 }

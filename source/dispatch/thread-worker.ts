@@ -12,7 +12,7 @@ import {discoverAgent} from './discover.js';
 import {createConnectionHold} from './held-connections.js';
 import {clientContextWith, type AgentTarget} from './link-exchange.js';
 import {runOnAgent} from './run-agent.js';
-import type {ThreadOrder, ThreadReport, ThreadRun, ThreadStart} from './thread-messages.js';
+import {lostDescribeNextStep, lostRunNextStep, type ThreadOrder, type ThreadReport, type ThreadRun, type ThreadStart} from './thread-messages.js';
 
 const port = parentPort!;
 // Relay hosts stay on the main thread (thread-pool.ts), so a thread never loads the relay's code (link-exchange.ts).
@@ -63,7 +63,7 @@ function start(id: number, target: AgentTarget): void {
 	}).then(result => {
 		report({id, result, ...(fresh ? {fresh: true as const} : {})});
 	}, (error: unknown) => {
-		report({id, result: {agent: target.name, status: 'error', exitCode: null, signal: null, stdout: '', stderr: '', truncated: false, durationMs: 0, reason: `the controller's dispatch thread failed: ${(error as Error).message}`}});
+		report({id, result: {agent: target.name, status: 'error', exitCode: null, signal: null, stdout: '', stderr: '', truncated: false, durationMs: 0, reason: `the controller's dispatch thread failed: ${(error as Error).message}: ${lostRunNextStep}`}});
 	}).finally(() => running.delete(id));
 }
 
@@ -90,7 +90,7 @@ port.on('message', (orders: ThreadOrder[]) => {
 				discoverAgent(target, context, order.timeoutMs, new Set(order.revoked), order.hold ? hold : undefined).then(found => {
 					report({id, found, held: hold.has(target.name)});
 				}, (error: unknown) => {
-					report({id, found: {name: target.name, address: target.address, status: 'unreachable', reason: `the controller's dispatch thread failed: ${(error as Error).message}`, scripts: []}, held: false});
+					report({id, found: {name: target.name, address: target.address, status: 'unreachable', reason: `the controller's dispatch thread failed: ${(error as Error).message}: ${lostDescribeNextStep}`, scripts: []}, held: false});
 				});
 				break;
 			}

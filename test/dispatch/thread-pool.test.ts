@@ -176,10 +176,57 @@ test.serial('a thread that stops ends each host it held as one clear error; the 
 	t.is(failed.length, names.length / 2, JSON.stringify(finished));
 	t.is(ok.length, names.length / 2);
 	for (const result of failed) {
-		t.regex(result.reason ?? '', /^the controller's dispatch thread [12] stopped while it ran this host \(the test's dispatch thread stopped\): what the agent did is unknown \(its audit log says\)$/);
+		t.regex(result.reason ?? '', /^the controller's dispatch thread [12] stopped while it ran this host \(the test's dispatch thread stopped\): what the agent did is unknown: its audit log says whether the script ran; run it again where it did not; if dispatch threads fail again, set "dispatchThreads": 1 in the controller's config\.json to use the main thread alone$/);
 		t.is(result.stdout, 'from quick\n', 'the output received before the stop is kept');
 	}
 
 	t.is(summary.counts.error, names.length / 2);
 	await delay(0);
+});
+
+/** What every error of a stopped or failed dispatch thread ends with: the way around it. */
+const nextStep = 'if dispatch threads fail again, set "dispatchThreads": 1 in the controller\'s config.json to use the main thread alone';
+
+test.serial('a thread that stops during the describe: each describe it held is unreachable with what to do next; nothing ran', async t => {
+	const {home, targets} = await fleet();
+	const threads = openDispatchThreads(2, controllerCredentials(home), new URL('../fixtures/describe-crashing-dispatch-thread.mjs', import.meta.url));
+	const context = createClientContext(controllerCredentials(home));
+	const found = await discoverAgents(targets, context, {parallel: 16, timeoutMs: 10_000, threads: {pool: threads, holdUpTo: 0}}).finally(async () => threads.close());
+	await context.close();
+	t.deepEqual(found.map(each => each.name), names);
+	for (const each of found) {
+		t.is(each.status, 'unreachable');
+		t.regex(each.reason ?? '', /^the controller's dispatch thread [12] stopped while it described this host \(the test's dispatch thread stopped\): nothing ran; try again; /);
+		t.true(each.reason?.endsWith(nextStep), each.reason);
+	}
+});
+
+test.serial('a thread whose program fails to load: the host it was handed ends as one error with what to do next, the rest run on the main thread', async t => {
+	const {home, targets} = await fleet();
+	// One thread: the first host is handed to it long before its program has failed (a thread takes tens of milliseconds to load); the later ones find none left.
+	const threads = openDispatchThreads(1, controllerCredentials(home), new URL('../fixtures/broken-dispatch-thread.mjs', import.meta.url));
+	const context = createClientContext(controllerCredentials(home));
+	const finished: AgentResult[] = [];
+	await dispatch(targets, requestOf('quick', '00000000-0000-4000-8000-0000000000c4'), {context, parallel: 1, runOnHost: threads.runOnHost, emit(event) {
+		if (event.type === 'agent-finished') {
+			finished.push(event.result);
+		}
+	}}).finally(async () => threads.close());
+	await context.close();
+	t.deepEqual(finished.map(result => result.agent), names, 'exactly one result per host');
+	const [first, ...rest] = finished;
+	t.is(first?.status, 'error');
+	t.is(first?.reason, `the controller's dispatch thread 1 stopped while it ran this host (the test's dispatch thread failed to load): what the agent did is unknown: its audit log says whether the script ran; run it again where it did not; ${nextStep}`);
+	t.deepEqual(rest.map(result => result.status), names.slice(1).map(() => 'ok'));
+});
+
+test.serial('threads the system will not make (new Worker throws) are left out: every host runs on the main thread, and its describe too', async t => {
+	const {home, targets} = await fleet();
+	// A URL node refuses to start a worker from, synchronously, as it refuses a thread it cannot create (ERR_WORKER_INIT_FAILED).
+	const threads = openDispatchThreads(2, controllerCredentials(home), new URL('https://example.invalid/dispatch-thread.js'));
+	const context = createClientContext(controllerCredentials(home));
+	t.is(threads.describe(targets[0]!, {timeoutMs: 10_000, holdUpTo: 0}), undefined, 'no thread to describe on');
+	const summary = await dispatch(targets, requestOf('quick', '00000000-0000-4000-8000-0000000000c5'), {context, parallel: 16, runOnHost: threads.runOnHost, emit() {}}).finally(async () => threads.close());
+	await context.close();
+	t.deepEqual(summary.counts, {ok: names.length});
 });
