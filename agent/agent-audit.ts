@@ -5,7 +5,7 @@
  */
 import {isAbsolute, join} from 'node:path';
 import {anchorOf} from '../source/audit/anchor.js';
-import {writeAnchor} from '../source/audit/anchor-file.js';
+import {openAnchorWriter} from '../source/audit/anchor-file.js';
 import {XiError} from '../source/errors.js';
 import {signerFromPem, verifierFromPems, type CheckpointSigner, type CheckpointVerifier} from '../source/audit/checkpoint.js';
 import {openAuditLog, type AuditLog} from '../source/audit/file-log.js';
@@ -57,6 +57,8 @@ export function openAgentAudit(paths: AgentPaths, config: AgentConfig, log?: (ev
 	const settings = config.syslog ? readSyslogSettings(readJsonFile(paths.config, 'the agent configuration') as Record<string, unknown>, paths.config) : undefined;
 	const forwarder = settings ? openSyslogForwarder(settings, paths.auditLog, 'xi-exec-agent', log ? {onEvent: log} : {}) : undefined;
 	const signer = agentSigner(paths);
+	// The anchor's slot file, its descriptor kept open for the log's life (anchor-slots.ts).
+	const anchor = openAnchorWriter(agentAnchorPath(paths));
 	const audit = openAuditLog({
 		path: paths.auditLog,
 		side: 'agent',
@@ -65,16 +67,20 @@ export function openAgentAudit(paths: AgentPaths, config: AgentConfig, log?: (ev
 		...(config.auditRotateBytes ? {rotateBytes: config.auditRotateBytes} : {}),
 		...(fs ? {fs} : {}),
 		onCheckpoint(checkpoint) {
-			writeAnchor(agentAnchorPath(paths), anchorOf(checkpoint));
+			anchor.write(anchorOf(checkpoint));
 		},
 	});
 	return {
 		...audit,
 		credentialsChanged: signer.reload,
-		...(forwarder ? {close: async () => {
-			await audit.close();
-			await forwarder.close();
-		}} : {}),
+		async close() {
+			try {
+				await audit.close();
+				await forwarder?.close();
+			} finally {
+				anchor.close();
+			}
+		},
 	};
 }
 

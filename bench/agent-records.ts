@@ -8,6 +8,8 @@
  * BENCH_BASE checkout (its own modules, its own copy of the home), rounds interleaved, medians.
  * Then the records' own work without the disk, steadier on a busy machine: ten times as many runs
  * planned only (batch-plan.ts: the records, their chain and text, the checkpoint's signature).
+ * Last, the anchor alone (audit-head.json, written with each checkpoint), as each checkout writes
+ * it: CPU and the time the event loop is blocked per write, rounds interleaved.
  *
  *   node --import=tsx bench/agent-records.ts        BENCH_REPS (11) rounds of BENCH_RUNS (300) runs each
  *   BENCH_BASE=DIR[,DIR]                            other checkouts of this repository, each with its node_modules
@@ -19,8 +21,9 @@ import {runBench, trackPath} from './cleanup.js';
 import {loadAverage, machine} from './environment.js';
 import {createFleet} from './fleet.js';
 import {median} from './processes.js';
+import type {Anchor} from '../source/audit/anchor.js';
 
-type Records = {run: (index: number) => Promise<void>; plan: (index: number) => void; close: () => Promise<void>};
+type Records = {run: (index: number) => Promise<void>; plan: (index: number) => void; anchor: (index: number) => void; close: () => Promise<void>};
 
 const log = (text: string) => process.stderr.write(`agent-records: ${text}\n`);
 
@@ -31,7 +34,14 @@ async function openRecords(checkout: string, home: string): Promise<Records> {
 	const {ReplayGuard} = await import(join(checkout, 'agent/replay-guard.ts')) as typeof import('../agent/replay-guard.js');
 	const {agentSigner} = await import(join(checkout, 'agent/agent-audit.ts')) as typeof import('../agent/agent-audit.js');
 	const {emptyChain, planRecords} = await import(join(checkout, 'source/audit/batch-plan.ts')) as typeof import('../source/audit/batch-plan.js');
+	const anchorFile = await import(join(checkout, 'source/audit/anchor-file.ts')) as Partial<typeof import('../source/audit/anchor-file.js')> & Pick<typeof import('../source/audit/anchor-file.js'), 'writeAnchor'>;
 	const {paths, config, pins} = await readAgentHome(home);
+	// The anchor as the agent writes it at each checkpoint: the slot writer where the checkout has one, else the file replaced whole.
+	const anchorPath = join(home, 'bench-anchor.json');
+	const slots = anchorFile.openAnchorWriter?.(anchorPath);
+	const writeAnchor = slots ? slots.write : (anchor: Anchor) => {
+		anchorFile.writeAnchor(anchorPath, anchor);
+	};
 	const ports = {side: 'agent' as const, now: () => new Date(), newLogId: () => 'bench-log', signer: agentSigner(paths), checkpointEvery: 256};
 	let plan = {state: emptyChain, text: '', written: []};
 	const records = await openStartRecords(paths, config, pins, () => undefined);
@@ -63,8 +73,36 @@ async function openRecords(checkout: string, home: string): Promise<Records> {
 			const second = planRecords({state: first.state, text: '', written: []}, [{...logged, event: 'run.start'}, {...logged, event: 'run.finish', status: 'ok', exitCode: 0, signal: null, durationMs: 2, bytes: {stdout: 60, stderr: 0}, truncated: false}, 'checkpoint'], ports);
 			plan = {state: second.state, text: '', written: []};
 		},
-		close: async () => records.audit.close(),
+		anchor(index) {
+			writeAnchor({version: 1, log: 'bench-log', seq: index, hash: 'c'.repeat(64), at: new Date().toISOString()});
+		},
+		async close() {
+			slots?.close();
+			await records.audit.close();
+		},
 	};
+}
+
+/** CPU and time the event loop is blocked (the write is synchronous) per anchor write, in µs, for each kind: interleaved rounds. */
+function anchorWrites(kinds: ReadonlyArray<{records: Records}>, rounds: number, writes: number): Array<{cpu: number[]; blocked: number[]}> {
+	const samples = kinds.map(() => ({cpu: [] as number[], blocked: [] as number[]}));
+	for (let round = 0; round < rounds; round++) {
+		for (const [index, kind] of kinds.entries()) {
+			let blocked = 0;
+			const before = process.cpuUsage();
+			for (let write = 0; write < writes; write++) {
+				const start = performance.now();
+				kind.records.anchor((round * writes) + write);
+				blocked += performance.now() - start;
+			}
+
+			const used = process.cpuUsage(before);
+			samples[index]!.cpu.push((used.user + used.system) / writes);
+			samples[index]!.blocked.push((blocked * 1000) / writes);
+		}
+	}
+
+	return samples;
 }
 
 async function main(): Promise<number> {
@@ -113,6 +151,7 @@ async function main(): Promise<number> {
 		}
 	}
 
+	const anchors = anchorWrites(kinds, rounds, Math.max(20, Math.round(runs / 3)));
 	await Promise.all(kinds.map(async kind => kind.records.close()));
 	process.stdout.write(`Agent records per run — ${machine()}; ${rounds} interleaved rounds of ${runs} runs; load ${load} at start, ${loadAverage()} at end\n`);
 	for (const kind of kinds) {
@@ -125,6 +164,12 @@ async function main(): Promise<number> {
 		const samples = planned[index]!;
 		const against = index === 0 ? '' : `; this checkout's median ${(median(planned[0]!) / median(samples)).toFixed(3)}× of it, lowest ${(Math.min(...planned[0]!) / Math.min(...samples)).toFixed(3)}×`;
 		process.stdout.write(`  ${kind.checkout}, planned only (records, chain, text, signature; no disk): median ${median(samples).toFixed(1)} µs CPU per run, lowest ${Math.min(...samples).toFixed(1)}${against}\n`);
+	}
+
+	for (const [index, kind] of kinds.entries()) {
+		const {cpu, blocked} = anchors[index]!;
+		const against = index === 0 ? '' : `; this checkout's median CPU ${(median(anchors[0]!.cpu) / median(cpu)).toFixed(3)}× of it, blocked ${(median(anchors[0]!.blocked) / median(blocked)).toFixed(3)}×`;
+		process.stdout.write(`  ${kind.checkout}, the anchor alone (audit-head.json as each checkpoint writes it): median ${median(cpu).toFixed(1)} µs CPU per write (lowest ${Math.min(...cpu).toFixed(1)}), loop blocked ${median(blocked).toFixed(0)} µs per write (lowest ${Math.min(...blocked).toFixed(0)})${against}\n`);
 	}
 
 	return 0;

@@ -1,29 +1,132 @@
 /**
- * The anchor's file (anchor.ts): JSON, mode 0600, replaced whole (temp file, fsync, rename). Its
- * directory is not fsynced: a rename lost in a power cut leaves the anchor before it, which names a
- * record the log (fsynced before) still holds, so verify finds it behind, never ahead or torn.
+ * The anchor's file (anchor.ts), mode 0600, in either of two formats, both read here:
+ *
+ * - slots (anchor-slots.ts): two fixed slots written in place, each fdatasynced before the next
+ *   write starts, the newest whose checksum verifies counting. The agent writes this
+ *   (`openAnchorWriter`): it is the only writer of its home's anchor, for its life.
+ * - one JSON anchor, replaced whole (temp file, fsync, rename; `writeAnchor`): what older versions
+ *   wrote, and what the controller writes, where several processes (CLI runs, a server) may
+ *   write the same home's anchor at once.
+ *
+ * Neither fsyncs the directory for each write: a rename lost in a power cut leaves the anchor
+ * before it, which names a record the log (fsynced before) still holds, so verify finds it behind,
+ * never ahead or torn. A slot file is created (temp, fsync, rename, directory fsync) once; its
+ * writes after that change no name.
  */
-import {readFileSync} from 'node:fs';
-import {replaceFileMayLag} from '../io/durable-fs.js';
+import {closeSync, fdatasyncSync, fstatSync, openSync, readFileSync, readSync, statSync, writeSync} from 'node:fs';
+import {replaceFileMayLag, writeFileDurable} from '../io/durable-fs.js';
 import {parseAnchor, type Anchor} from './anchor.js';
+import {anchorOfSlots, newestSlot, newSlotFile, readSlots, slotFileBytes, slotLine, slotStride} from './anchor-slots.js';
 
 /** The anchor in `path`; undefined when there is none; a string saying why the file is not one. */
 export function readAnchor(path: string): Anchor | string | undefined {
-	let text: string;
+	let bytes: Buffer;
 	try {
-		text = readFileSync(path, 'utf8');
+		bytes = readFileSync(path);
 	} catch (error) {
 		const code = (error as NodeJS.ErrnoException).code;
 		return code === 'ENOENT' ? undefined : `cannot read it: ${code ?? (error as Error).message}`;
 	}
 
+	if (bytes.length === slotFileBytes) {
+		return anchorOfSlots(bytes);
+	}
+
 	try {
-		return parseAnchor(JSON.parse(text));
+		return parseAnchor(JSON.parse(bytes.toString('utf8')));
 	} catch {
 		return 'it is not JSON';
 	}
 }
 
+/** Replaces the file whole with one JSON anchor (the controller's writer). */
 export function writeAnchor(path: string, anchor: Anchor): void {
 	replaceFileMayLag(path, JSON.stringify(anchor) + '\n', 0o600);
+}
+
+/** The slot writer's two steps on its descriptor, as a port: a test tears a write or fails a sync. */
+export type AnchorFs = {
+	pwrite: (fd: number, data: Buffer, position: number) => number;
+	fdatasync: (fd: number) => void;
+};
+
+export const nodeAnchorFs: AnchorFs = {
+	pwrite: (fd, data, position) => writeSync(fd, data, 0, data.length, position),
+	fdatasync: fdatasyncSync,
+};
+
+export type AnchorWriter = {write: (anchor: Anchor) => void; close: () => void};
+
+/** The open slot file: which file it is (a file put in its place is opened anew), its newest slot and write number. */
+type OpenSlots = {fd: number; dev: number; ino: number; newest: 0 | 1; n: number};
+
+/**
+ * The slot writer for `path`, for one process that is the file's only writer. Each write goes to
+ * the slot not holding the newest anchor and is fdatasynced before write() returns; a write that
+ * fails (torn, a failed sync) leaves the newest slot as it was, so the next write goes to the same
+ * slot again. A missing file, one in the older format, or one with no whole slot is replaced by a
+ * new slot file holding the anchor; so is a file put in place of the one open (checked by its
+ * inode at each write).
+ */
+export function openAnchorWriter(path: string, fs: AnchorFs = nodeAnchorFs): AnchorWriter {
+	let open: OpenSlots | undefined;
+	const forget = () => {
+		if (open) {
+			closeSync(open.fd);
+			open = undefined;
+		}
+	};
+
+	return {
+		write(anchor) {
+			const now = statSync(path, {throwIfNoEntry: false});
+			if (open && (now?.ino !== open.ino || now.dev !== open.dev)) {
+				forget();
+			}
+
+			open ??= now ? openSlotFile(path) : undefined;
+			if (!open) {
+				writeFileDurable(path, newSlotFile(anchor), 0o600);
+				open = openSlotFile(path);
+				return;
+			}
+
+			const slot = open.newest === 0 ? 1 : 0;
+			const line = Buffer.from(slotLine(anchor, open.n + 1));
+			const written = fs.pwrite(open.fd, line, slot * slotStride);
+			if (written !== line.length) {
+				throw new Error(`only ${written} of ${line.length} bytes of the anchor were written`);
+			}
+
+			fs.fdatasync(open.fd);
+			open.newest = slot;
+			open.n += 1;
+		},
+		close: forget,
+	};
+}
+
+/** The slot file at `path`, open for writing, or undefined when it is not one with a whole slot. */
+function openSlotFile(path: string): OpenSlots | undefined {
+	const fd = openSync(path, 'r+');
+	try {
+		const stats = fstatSync(fd);
+		if (stats.size === slotFileBytes) {
+			const bytes = Buffer.alloc(slotFileBytes);
+			if (readSync(fd, bytes, 0, slotFileBytes, 0) === slotFileBytes) {
+				const slots = readSlots(bytes);
+				const newest = newestSlot(slots);
+				if (newest !== undefined) {
+					const {n} = slots[newest] as {n: number};
+					return {fd, dev: stats.dev, ino: stats.ino, newest, n};
+				}
+			}
+		}
+	} catch (error) {
+		closeSync(fd);
+		throw error;
+	}
+
+	closeSync(fd);
+	return undefined;
 }

@@ -6,12 +6,14 @@
  * (audit-head.json in its home), `xi-exec audit verify --cross` against the last head of that
  * agent's log the controller witnessed. The intact log verifies and says what it is anchored to.
  */
-import {copyFileSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync} from 'node:fs';
+import {copyFileSync, mkdirSync, openSync, readFileSync, rmSync, truncateSync, writeFileSync, writeSync, closeSync} from 'node:fs';
 import {join} from 'node:path';
 import test from 'ava';
 import {agentAnchorFile} from '../../agent/agent-audit.js';
 import {agentPaths} from '../../agent/home.js';
 import type {Anchor} from '../../source/audit/anchor.js';
+import {readAnchor, writeAnchor} from '../../source/audit/anchor-file.js';
+import {slotStride} from '../../source/audit/anchor-slots.js';
 import {agentCli, controllerCli, createController, enrolAgent, freePort, installScript, runCli, startAgent, temporaryDirectory} from '../helpers/fleet.js';
 
 const echo = '#!/bin/sh\nprintf "[%s]\\n" "$@"\n';
@@ -37,7 +39,7 @@ test.before(async () => {
 	}
 
 	const log = agentPaths(agent.home).auditLog;
-	const anchor = JSON.parse(readFileSync(join(agent.home, agentAnchorFile), 'utf8')) as Anchor;
+	const anchor = readAnchor(join(agent.home, agentAnchorFile)) as Anchor;
 	const outcomes = readFileSync(join(controller, 'audit', 'controller.jsonl'), 'utf8').split('\n').filter(Boolean).map(line => JSON.parse(line) as Record<string, any>).filter(record => record['event'] === 'run.outcome');
 	const last = outcomes.at(-1)!;
 	fleet = {controller, agentHome: agent.home, log, anchor, lines: readFileSync(log, 'utf8').split('\n').filter(Boolean), witnessed: {seq: last['agentHead'].seq - 1, hash: last['agentHead'].hash, ts: last['ts']}};
@@ -126,4 +128,31 @@ test('a log and its anchor both deleted: not ok, and the verdict says nothing is
 	const result = await agentVerify(copy.home);
 	t.is(result.code, 1);
 	t.true(result.stdout.endsWith(`broken: ${copy.log}: not anchored: there is no log and no audit-head.json: nothing is anchored (if this agent ever started, both were deleted)\n`), result.stdout);
+});
+
+test('the anchor in the format older agents wrote (one JSON anchor) verifies as before', async t => {
+	const copy = copyOfHome();
+	writeAnchor(join(copy.home, agentAnchorFile), fleet.anchor);
+	t.is(readFileSync(join(copy.home, agentAnchorFile), 'utf8'), JSON.stringify(fleet.anchor) + '\n');
+	const result = await agentVerify(copy.home);
+	t.is(result.code, 0, result.stdout);
+	t.true(result.stdout.endsWith(`\nanchor: anchored at record ${fleet.anchor.seq} (audit-head.json, ${fleet.anchor.at})\n`), result.stdout);
+});
+
+test('the newest slot of the anchor torn: verify reads the slot before it, and a torn log tail is still caught', async t => {
+	const copy = copyOfHome();
+	const path = join(copy.home, agentAnchorFile);
+	const newest = readFileSync(path).subarray(0, slotStride).includes(`"seq":${fleet.anchor.seq},`) ? 0 : slotStride;
+	const fd = openSync(path, 'r+');
+	writeSync(fd, 'torn', 100 + newest);
+	closeSync(fd);
+	const before = readAnchor(path) as Anchor;
+	t.true(before.seq < fleet.anchor.seq, `the slot before holds an earlier checkpoint (${before.seq})`);
+	const result = await agentVerify(copy.home);
+	t.is(result.code, 0, result.stdout);
+	t.true(result.stdout.endsWith(`\nanchor: anchored at record ${before.seq} (audit-head.json, ${before.at})\n`), result.stdout);
+	writeFileSync(copy.log, fleet.lines.slice(0, 1).join('\n') + '\n');
+	const cut = await agentVerify(copy.home);
+	t.is(cut.code, 1);
+	t.true(cut.stdout.endsWith(truncated(copy.log, 0, before, before.at, 'audit-head.json')), cut.stdout);
 });
