@@ -19,7 +19,9 @@
  *
  * Settings: BENCH_SIZES (1000), BENCH_REPS (3), BENCH_WORKERS (4), BENCH_PARALLEL (256), BENCH_SPAWN=1
  * (runs spawn the script; dry runs by default), BENCH_DIRECT=0 (no direct-TLS runs), BENCH_FLOOR=0,
- * BENCH_IDLE_MS,
+ * BENCH_IDLE_MS, BENCH_HEAP=1 (after the rounds, one more run of each kind at the largest size with V8's sampling
+ * heap profiler: the controller's bytes allocated per agent, freed or not, the functions that allocate
+ * the most, and the collections meanwhile, as profile-fan-out.ts has it),
  * BENCH_BASE=DIR[,DIR], BENCH_PROFILE=DIR (V8 CPU profiles of the host processes; `node --cpu-prof`
  * for this process's), BENCH_RUN_PROFILE=DIR (V8 CPU profiles of the measured runs only: the relay
  * hosts' from ready to stop, this process's over the measured rounds).
@@ -40,6 +42,7 @@ import {interleavedRounds, profileReport} from './interleaved-rounds.js';
 import {median} from './processes.js';
 import {ratio, seconds} from './table.js';
 import {startRunProfile} from './run-profile.js';
+import {startAllocationSampling} from './heap-sample.js';
 
 const log = (text: string) => process.stderr.write(`profile-relay: ${text}\n`);
 
@@ -85,6 +88,26 @@ async function idleCost(ms: number, hosts: readonly Hosts[], broker: Broker | un
 	});
 	const per30s = (spent: number) => `${(spent / agents / (ms / 30_000)).toFixed(3)} ms`;
 	return `idle for ${ms / 1000} s before the rounds (load ${loadAverage()}), per relay agent per 30 s: agents ${per30s(cpuMs(processes) - before.agents)}, broker ${per30s((broker ? cpuMs([broker.process]) : 0) - before.broker)}, controller ${per30s(ownCpuMs() - before.controller)}`;
+}
+
+/** One more run of each kind at `size` with the sampling heap profiler: the controller's allocations per agent, by site. */
+async function allocationRows(kinds: readonly Kind[], size: number, notes: string[]): Promise<Array<{measure: string; value: string; cpu: string; ratio: string}>> {
+	const rows = [];
+	for (const kind of kinds) {
+		(globalThis as {gc?: () => void}).gc?.();
+		const stop = await startAllocationSampling();
+		const sample = await kind.run(size);
+		const {bytes, sites, young, full, pauseMs} = await stop();
+		notes.push(`N=${size} ${kind.label}, allocated per agent by site: ${sites.slice(0, 15).map(each => `${each.site} ${(each.bytes / size / 1024).toFixed(2)} KB`).join('; ')}`);
+		rows.push({
+			measure: `N=${size}: ${kind.label}, allocated`,
+			value: `${(bytes / size / 1024).toFixed(1)} KB/agent`,
+			cpu: `GC ${young} young, ${full} full, pauses ${(pauseMs / size * 1000).toFixed(0)} µs/agent; controller ${(sample.controller / size).toFixed(2)} ms/agent while sampled (load ${loadAverage()})`,
+			ratio: '',
+		});
+	}
+
+	return rows;
 }
 
 async function main(): Promise<number> {
@@ -179,6 +202,10 @@ async function main(): Promise<number> {
 	}
 
 	await stopProfile?.();
+	if (process.env['BENCH_HEAP'] === '1') {
+		rows.push(...await allocationRows(kinds, largest, notes));
+	}
+
 	// Hundreds of broker connections take a while to drain under load: a killed host writes no CPU profile.
 	await Promise.all(relayHosts.flatMap(hosts => hosts.processes.map(async child => stopChild(child, 60_000))));
 	process.stdout.write(profileReport(`Relay fan-out CPU by side — ${machine()}; ${settings.workers} host processes; parallel ${settings.parallel}; medians of ${repetitions} interleaved rounds`, loadAtStart, rows, notes));

@@ -36,7 +36,7 @@ export function ownNow(): number {
 }
 
 /** Counts stalls until the returned function is called (nested users share one timer). */
-function watchStalls(): () => void {
+export function watchStalls(): () => void {
 	if (waiting++ === 0) {
 		lastTick = monotonicMs();
 		ticker = setInterval(tick, tickMs);

@@ -1,9 +1,11 @@
 /**
  * One exchange with one agent over the relay, as a state machine with no socket and no timer of
- * its own: relay-link.ts feeds it the replies on the exchange's subject, the caller's cancel and
- * its timers firing, and gives it ports to seal and publish request envelopes and to arm timers.
- * It ends the way an exchange over direct TLS does (exchange-end.ts): terminal frame, unreachable,
- * lost, deadline, protocol; the first end wins and every timer is cleared.
+ * its own: the link (relay-link.ts) extends it with how request envelopes are sealed and
+ * published, how its named timers are armed (each firing calls `timerFired`) and what its end
+ * does, and feeds it the replies on the exchange's subject and the caller's cancel: one object per
+ * exchange, no layer of closures. It ends the way an exchange over direct TLS does
+ * (exchange-end.ts): terminal frame, unreachable, lost, deadline, protocol; the first end wins
+ * and every timer is cleared.
  *
  * Each reply is checked against the registry's certificate for the agent and its chain
  * (reply-chain.ts); a reply the agent sent unsigned (a run's first ack, started, output) is acted
@@ -26,7 +28,7 @@
  * decides. A reply the broker duplicated or that belongs elsewhere is noticed, never acted on.
  */
 import type {ResponseFrame} from '../protocol/frames.js';
-import {ReplyChains} from '../relay/reply-chain.js';
+import {ReplyChains, type ChainRole} from '../relay/reply-chain.js';
 import {terminalTypes, type ExchangeEnd, type RequestWithoutEnvelope} from './exchange-end.js';
 
 export type RelayTarget = {name: string; serial: string; certificate: string};
@@ -51,28 +53,29 @@ export const maxStatusAfterMs = 300_000;
 
 export type ExchangeTimer = 'connect' | 'probe' | 'deadline' | 'status' | 'cancel';
 
-export type RelayExchangePorts = {
-	/** One request envelope of this exchange, sealed for the agent: the text to publish and the hash its replies name. */
-	seal: (request: RequestWithoutEnvelope) => {text: string; hash: string};
-	/** Publishes a sealed request on the agent's subject; throws when the broker connection failed (or calls publishFailed later). */
-	publish: (text: string) => void;
-	/** `set` arms the named timer, replacing one of that name; `clearAll` runs once, as the exchange ends. */
-	timers: {set: (name: ExchangeTimer, ms: number, fire: () => void) => void; clearAll: () => void};
-	/** Called once, with how the exchange ended. */
-	end: (end: ExchangeEnd) => void;
-};
-
-export class RelayExchange {
+export abstract class RelayExchange {
 	readonly #chains: ReplyChains;
-	/** What each request envelope of this exchange carried, by its hash. */
-	readonly #sent = new Map<string, RequestWithoutEnvelope['type']>();
-	readonly #statusChains = new Set<string>();
 	#answered = false;
 	#settled = false;
+	/** A status question went out: a terminal frame after it is noticed as sent again. */
+	#statusAsked = false;
+	/** The wait armed for the next status question, doubled after each (up to maxStatusAfterMs). */
+	#statusAfterMs = 0;
 
-	constructor(readonly target: RelayTarget, private readonly request: RequestWithoutEnvelope, private readonly options: RelayExchangeOptions, private readonly ports: RelayExchangePorts) {
-		this.#chains = new ReplyChains(request.id, {...target, ...(options.revoked ? {revoked: options.revoked} : {})});
+	constructor(readonly target: RelayTarget, protected readonly request: RequestWithoutEnvelope, protected readonly options: RelayExchangeOptions) {
+		this.#chains = new ReplyChains(request.id, target, options.revoked);
 	}
+
+	/** One request envelope of this exchange, sealed for the agent: the text to publish and the hash its replies name. */
+	protected abstract seal(request: RequestWithoutEnvelope): {text: string; hash: string};
+	/** Publishes a sealed request on the agent's subject; throws when the broker connection failed (or calls publishFailed later). */
+	protected abstract publish(text: string): void;
+	/** Arms the named timer, replacing one of that name: when it fires, `timerFired(name)`. */
+	protected abstract arm(name: ExchangeTimer, ms: number): void;
+	/** Clears every timer: called once, as the exchange ends, before `ended`. */
+	protected abstract disarmAll(): void;
+	/** Called once, with how the exchange ended. */
+	protected abstract ended(end: ExchangeEnd): void;
 
 	get settled(): boolean {
 		return this.#settled;
@@ -80,21 +83,48 @@ export class RelayExchange {
 
 	/** Sends the request; false when it could not be (the exchange has then ended). */
 	start(): boolean {
-		this.#after('connect', this.options.connectTimeoutMs, () => {
-			if (!this.#answered) {
-				this.finish({kind: 'unreachable', reason: `no signed answer from agent ${this.target.name} over the relay within ${this.options.connectTimeoutMs / 1000} s (is it connected to the broker?)`});
-			}
-		});
+		this.#after('connect', this.options.connectTimeoutMs);
 		if (this.request.type === 'run') {
 			// The agent holds a run's ack back (a run that ends soon needs none): a run whose only reply was lost is asked for.
-			this.#after('probe', this.options.connectTimeoutMs / 2, () => {
+			this.#after('probe', this.options.connectTimeoutMs / 2);
+		}
+
+		return this.#send(this.request, this.request.type === 'cancel' ? 'cancel' : 'request');
+	}
+
+	/** The named timer fired. */
+	timerFired(name: ExchangeTimer): void {
+		switch (name) {
+			case 'connect': {
+				if (!this.#answered) {
+					this.finish({kind: 'unreachable', reason: `no signed answer from agent ${this.target.name} over the relay within ${this.options.connectTimeoutMs / 1000} s (is it connected to the broker?)`});
+				}
+
+				return;
+			}
+
+			case 'probe': {
 				if (!this.#answered) {
 					this.#askStatus(this.options.statusAfterMs ?? defaultStatusAfterMs);
 				}
-			});
-		}
 
-		return this.#send(this.request);
+				return;
+			}
+
+			case 'deadline': {
+				this.finish({kind: 'deadline'});
+				return;
+			}
+
+			case 'status': {
+				this.#askStatus(Math.min(2 * this.#statusAfterMs, maxStatusAfterMs));
+				return;
+			}
+
+			case 'cancel': {
+				this.finish({kind: 'lost', reason: 'the agent did not confirm the cancel over the relay'});
+			}
+		}
 	}
 
 	/** The caller cancelled: a cancel envelope goes out, and the run's end is awaited for the cancel's grace. */
@@ -104,10 +134,8 @@ export class RelayExchange {
 			return;
 		}
 
-		this.#send({type: 'cancel', id: this.request.id, caller: cancel.caller});
-		this.#after('cancel', cancel.graceMs, () => {
-			this.finish({kind: 'lost', reason: 'the agent did not confirm the cancel over the relay'});
-		});
+		this.#send({type: 'cancel', id: this.request.id, caller: cancel.caller}, 'cancel');
+		this.#after('cancel', cancel.graceMs);
 	}
 
 	/** One message on the exchange's reply subject. */
@@ -137,7 +165,7 @@ export class RelayExchange {
 				// In its place in the run's chain, not yet covered by a signature: the run is not quiet, and
 				// not unreachable either (its first ack is unsigned: a result lost after it is asked for with
 				// a status question, whose signed answer decides). Nothing else is known yet.
-				if (!this.#statusChains.has(verdict.chain) && this.#sent.get(verdict.chain) !== 'cancel') {
+				if (verdict.role === 'request') {
 					this.#heard();
 					this.#quiet();
 				}
@@ -151,7 +179,7 @@ export class RelayExchange {
 						return;
 					}
 
-					this.#onFrame(frame, verdict.chain);
+					this.#onFrame(frame, verdict.role);
 				}
 			}
 		}
@@ -163,19 +191,30 @@ export class RelayExchange {
 		}
 
 		this.#settled = true;
-		this.ports.timers.clearAll();
-		this.ports.end(end);
+		this.disarmAll();
+		this.ended(end);
 	}
 
-	#onFrame(frame: ResponseFrame, chain: string): void {
+	#onFrame(frame: ResponseFrame, role: ChainRole): void {
+		if (role === 'request' && terminalTypes.has(frame.type) && !(frame.type === 'ack' && this.request.type === 'run')) {
+			// The end: the timers that hearing from the agent would arm are cleared as it ends.
+			if (this.#statusAsked) {
+				this.#notice(`the ${frame.type} came after the controller asked for the status: the agent sent it again (lost or late on the broker)`);
+			}
+
+			this.#answered = true;
+			this.finish({kind: 'terminal', frame});
+			return;
+		}
+
 		const heardBefore = this.#answered;
 		this.#heard();
-		if (this.#statusChains.has(chain)) {
+		if (role === 'status') {
 			this.#onStatusAnswer(frame, heardBefore);
 			return;
 		}
 
-		if (this.#sent.get(chain) === 'cancel' && this.request.type !== 'cancel') {
+		if (role === 'cancel' && this.request.type !== 'cancel') {
 			// A cancel's own chain: its ack (or refusal) is news; the run's result still ends the exchange.
 			this.#notice(frame.type === 'ack' ? `cancel ${frame.found ? 'delivered' : 'found no run'}` : `cancel answered ${answerWords(frame)}`);
 			return;
@@ -188,16 +227,20 @@ export class RelayExchange {
 		}
 
 		if (terminalTypes.has(frame.type)) {
-			if (this.#statusChains.size > 0) {
-				this.#notice(`the ${frame.type} came after the controller asked for the status: the agent sent it again (lost or late on the broker)`);
-			}
-
 			this.finish({kind: 'terminal', frame});
 			return;
 		}
 
-		this.options.onFrame?.(frame, next => this.#send(next), reason => this.finish({kind: 'protocol', reason}));
+		this.options.onFrame?.(frame, this.#reply, this.#fail);
 	}
+
+	readonly #reply = (next: RequestWithoutEnvelope) => {
+		this.#send(next, next.type === 'cancel' ? 'cancel' : 'request');
+	};
+
+	readonly #fail = (reason: string) => {
+		this.finish({kind: 'protocol', reason});
+	};
 
 	#onStatusAnswer(frame: ResponseFrame, heardBefore: boolean): void {
 		if (frame.type === 'ack' && !frame.found) {
@@ -214,7 +257,7 @@ export class RelayExchange {
 	#heard(): void {
 		if (!this.#answered) {
 			this.#answered = true;
-			this.#after('deadline', this.options.deadlineMs, () => this.finish({kind: 'deadline'}));
+			this.#after('deadline', this.options.deadlineMs);
 		}
 	}
 
@@ -224,29 +267,24 @@ export class RelayExchange {
 			return;
 		}
 
-		this.#after('status', afterMs, () => {
-			this.#askStatus(Math.min(2 * afterMs, maxStatusAfterMs));
-		});
+		this.#statusAfterMs = afterMs;
+		this.#after('status', afterMs);
 	}
 
 	/** Asks the agent for the run's status, and again after `nextMs` of silence. */
 	#askStatus(nextMs: number): void {
 		const caller = 'caller' in this.request ? this.request.caller : 'xi-exec';
+		this.#statusAsked = true;
 		if (this.#send({type: 'status', id: this.request.id, caller}, 'status')) {
 			this.#quiet(nextMs);
 		}
 	}
 
-	#send(next: RequestWithoutEnvelope, role?: 'status'): boolean {
-		const {text, hash} = this.ports.seal(next);
-		this.#chains.expect(hash);
-		this.#sent.set(hash, next.type);
-		if (role === 'status') {
-			this.#statusChains.add(hash);
-		}
-
+	#send(next: RequestWithoutEnvelope, role: ChainRole): boolean {
+		const {text, hash} = this.seal(next);
+		this.#chains.expect(hash, role);
 		try {
-			this.ports.publish(text);
+			this.publish(text);
 			return true;
 		} catch (error) {
 			this.publishFailed(error as Error);
@@ -259,9 +297,9 @@ export class RelayExchange {
 		this.finish({kind: this.#answered ? 'lost' : 'unreachable', reason: `the broker connection failed: ${error.message}`});
 	}
 
-	#after(name: ExchangeTimer, ms: number, fire: () => void): void {
+	#after(name: ExchangeTimer, ms: number): void {
 		if (!this.#settled) {
-			this.ports.timers.set(name, ms, fire);
+			this.arm(name, ms);
 		}
 	}
 

@@ -14,9 +14,9 @@ import {connect as natsConnect, type NatsConnection} from '@nats-io/transport-no
 import {relaySubjects} from '../protocol/relay-subjects.js';
 import {brokerTls} from '../relay/broker-tls.js';
 import type {ExchangeEnd, RequestWithoutEnvelope} from './exchange-end.js';
-import {afterOwnTime} from './loop-stalls.js';
-import {RelayExchange, type ExchangeTimer, type RelayExchangeOptions, type RelayExchangePorts, type RelayTarget} from './relay-exchange.js';
-import {controllerSigning, requestSealer, type ControllerSigning} from './relay-request-sealer.js';
+import {ownNow, watchStalls} from './loop-stalls.js';
+import {RelayExchange, type ExchangeTimer, type RelayExchangeOptions, type RelayTarget} from './relay-exchange.js';
+import {controllerSigning, sealRequest, type ControllerSigning} from './relay-request-sealer.js';
 
 export {defaultStatusAfterMs, type RelayExchangeOptions, type RelayTarget} from './relay-exchange.js';
 
@@ -35,18 +35,21 @@ export async function openRelayLink(options: {url: string; credentials: {key: st
 		reconnect: false,
 		timeout: 10_000,
 	});
-	const routes = replyRoutes(connection);
-	const publish = batchedPublisher(connection);
+	const link: Link = {routes: replyRoutes(connection), publish: batchedPublisher(connection), signing};
 	await connection.flush();
 	return {
-		exchange: (target, request, exchangeOptions) => exchange(publish, routes, signing, {target, request, options: exchangeOptions}),
+		exchange: (target, request, exchangeOptions) => exchange(link, target, request, exchangeOptions),
 		async close() {
 			await connection.drain().catch(() => undefined);
 		},
 	};
 }
 
-type Routes = Map<string, (text: string) => void>;
+/** The exchanges waiting, by the subject of their replies. */
+type Routes = Map<string, RelayExchange>;
+
+/** What every exchange of one link shares. */
+type Link = {routes: Routes; publish: Publisher; signing: ControllerSigning};
 
 /** Every agent's replies, each handed to the exchange waiting on its subject (the others are dropped). */
 function replyRoutes(connection: NatsConnection): Routes {
@@ -56,7 +59,7 @@ function replyRoutes(connection: NatsConnection): Routes {
 		callback(error, message) {
 			try {
 				if (!error) {
-					routes.get(message.subject)?.(decoder.decode(message.data));
+					routes.get(message.subject)?.receive(decoder.decode(message.data));
 				}
 			} catch {
 				// A handler's failure ends its own exchange (it catches); nothing may stop this subscription.
@@ -66,8 +69,8 @@ function replyRoutes(connection: NatsConnection): Routes {
 	return routes;
 }
 
-/** Publishes `text` on `subject` later in this loop turn; `failed` hears why when the broker connection refuses it. */
-type Publisher = (subject: string, text: string, failed: (error: Error) => void) => void;
+/** Publishes `text` on `subject` later in this loop turn; the exchange hears (publishFailed) why when the broker connection refuses it. */
+type Publisher = (subject: string, text: string, exchange: RelayExchange) => void;
 
 /**
  * The envelopes every exchange publishes in one loop turn, handed to the client together after
@@ -77,93 +80,139 @@ type Publisher = (subject: string, text: string, failed: (error: Error) => void)
  * is kept (a status question still follows its run).
  */
 function batchedPublisher(connection: NatsConnection): Publisher {
-	let queued: Array<{subject: string; text: string; failed: (error: Error) => void}> = [];
+	/** Subject, text, exchange: three entries per envelope. */
+	let queued: Array<string | RelayExchange> = [];
 	const send = () => {
 		const sending = queued;
 		queued = [];
-		for (const {subject, text, failed} of sending) {
+		for (let index = 0; index < sending.length; index += 3) {
 			try {
-				connection.publish(subject, text);
+				connection.publish(sending[index] as string, sending[index + 1] as string);
 			} catch (error) {
-				failed(error as Error);
+				(sending[index + 2] as RelayExchange).publishFailed(error as Error);
 			}
 		}
 	};
 
-	return (subject, text, failed) => {
+	return (subject, text, exchange) => {
 		if (queued.length === 0) {
 			setImmediate(send);
 		}
 
-		queued.push({subject, text, failed});
+		queued.push(subject, text, exchange);
 	};
 }
 
-type Exchange = {target: RelayTarget; request: RequestWithoutEnvelope; options: RelayExchangeOptions};
+function exchange(link: Link, target: RelayTarget, request: RequestWithoutEnvelope, options: RelayExchangeOptions): Promise<ExchangeEnd> {
+	const subject = relaySubjects.reply(target.name, request.id);
+	if (link.routes.has(subject)) {
+		return Promise.resolve({kind: 'protocol', reason: `request ${request.id} is already in progress on agent ${target.name}`});
+	}
 
-function exchange(publish: Publisher, routes: Routes, signing: ControllerSigning, {target, request, options}: Exchange): Promise<ExchangeEnd> {
 	return new Promise(resolve => {
-		const subject = relaySubjects.reply(target.name, request.id);
-		if (routes.has(subject)) {
-			resolve({kind: 'protocol', reason: `request ${request.id} is already in progress on agent ${target.name}`});
-			return;
-		}
-
-		const signal = options.cancel?.signal;
-		const onAbort = () => machine.cancel();
-		const machine = new RelayExchange(target, request, options, {
-			seal: requestSealer(signing, target, options.sealArgs),
-			publish: text => publish(relaySubjects.requests(target.name), text, error => machine.publishFailed(error)),
-			timers: namedTimers(),
-			end(end) {
-				routes.delete(subject);
-				signal?.removeEventListener('abort', onAbort);
-				resolve(end);
-			},
-		});
-		routes.set(subject, text => machine.receive(text));
-		signal?.addEventListener('abort', onAbort, {once: true});
-		if (machine.start() && signal?.aborted) {
-			machine.cancel();
-		}
+		new LinkExchange(link, subject, target, request, options, resolve).open();
 	});
 }
 
 /**
- * The exchange's timers. `connect` and `probe` (the status question to a run not heard from) count
- * the event loop's own time (loop-stalls.ts), as the direct link's connect timeout does: a
- * controller too busy to read the replies already waiting on its broker connection (hundreds of
- * exchanges' messages, a starved CPU) does not call their agents unreachable, nor ask them all
- * for their status. The others (deadline, status, cancel) count wall time.
+ * One exchange on the link, as one object: the state machine (relay-exchange.ts) with its reply
+ * route, its listener on the caller's cancel (itself: `handleEvent`), its timers and its end.
+ * `connect` and `probe` (the status question to a run not heard from) count the event loop's own
+ * time (loop-stalls.ts), as the direct link's connect timeout does: a controller too busy to read
+ * the replies already waiting on its broker connection (hundreds of exchanges' messages, a starved
+ * CPU) does not call their agents unreachable, nor ask them all for their status. The others
+ * (deadline, status, cancel) count wall time.
  */
-function namedTimers(): RelayExchangePorts['timers'] {
-	const timers = new Map<ExchangeTimer, NodeJS.Timeout>();
-	const watching = new Map<ExchangeTimer, () => void>();
-	const arm = (name: ExchangeTimer, ms: number, fire: () => void) => {
-		clearTimeout(timers.get(name));
-		timers.set(name, setTimeout(fire, ms));
-	};
+class LinkExchange extends RelayExchange {
+	readonly #timers: Record<ExchangeTimer, NodeJS.Timeout | undefined> = {connect: undefined, probe: undefined, deadline: undefined, status: undefined, cancel: undefined};
+	/** When `connect` and `probe` are due, in the loop's own time (ownNow). */
+	#connectDue = 0;
+	#probeDue = 0;
+	/** Stops counting the loop's stalls for this exchange (while an own-time timer is armed). */
+	#stopWatching: (() => void) | undefined;
 
-	return {
-		set(name, ms, fire) {
-			if (name === 'connect' || name === 'probe') {
-				watching.get(name)?.();
-				watching.set(name, afterOwnTime(ms, (left, then) => arm(name, left, then), fire));
+	constructor(private readonly link: Link, private readonly subject: string, target: RelayTarget, request: RequestWithoutEnvelope, options: RelayExchangeOptions, private readonly resolve: (end: ExchangeEnd) => void) {
+		super(target, request, options);
+	}
+
+	open(): void {
+		const signal = this.options.cancel?.signal;
+		this.link.routes.set(this.subject, this);
+		signal?.addEventListener('abort', this, {once: true});
+		if (this.start() && signal?.aborted) {
+			this.cancel();
+		}
+	}
+
+	/** The caller's cancel signal aborted (this object is its listener). */
+	handleEvent(): void {
+		this.cancel();
+	}
+
+	protected seal(request: RequestWithoutEnvelope): {text: string; hash: string} {
+		return sealRequest(this.link.signing, this.target, this.options.sealArgs, request);
+	}
+
+	protected publish(text: string): void {
+		this.link.publish(relaySubjects.requests(this.target.name), text, this);
+	}
+
+	protected arm(name: ExchangeTimer, ms: number): void {
+		clearTimeout(this.#timers[name]);
+		if (name === 'connect' || name === 'probe') {
+			this.#stopWatching ??= watchStalls();
+			const due = ownNow() + ms;
+			if (name === 'connect') {
+				this.#connectDue = due;
 			} else {
-				arm(name, ms, fire);
-			}
-		},
-		clearAll() {
-			for (const stop of watching.values()) {
-				stop();
+				this.#probeDue = due;
 			}
 
-			for (const timer of timers.values()) {
-				clearTimeout(timer);
-			}
+			this.#timers[name] = setTimeout(ownTimeCheck, ms, this, name);
+		} else {
+			this.#timers[name] = setTimeout(fire, ms, this, name);
+		}
+	}
 
-			watching.clear();
-			timers.clear();
-		},
-	};
+	/** An own-time timer's wall-clock wait ended: it fires once its own time has passed, else waits for the rest. */
+	ownTimeCheck(name: 'connect' | 'probe'): void {
+		const left = (name === 'connect' ? this.#connectDue : this.#probeDue) - ownNow();
+		if (left >= 1) {
+			this.#timers[name] = setTimeout(ownTimeCheck, left, this, name);
+			return;
+		}
+
+		this.#timers[name] = undefined;
+		if (this.#timers.connect === undefined && this.#timers.probe === undefined) {
+			this.#stopWatching?.();
+			this.#stopWatching = undefined;
+		}
+
+		this.timerFired(name);
+	}
+
+	protected disarmAll(): void {
+		const timers = this.#timers;
+		clearTimeout(timers.connect);
+		clearTimeout(timers.probe);
+		clearTimeout(timers.deadline);
+		clearTimeout(timers.status);
+		clearTimeout(timers.cancel);
+		this.#stopWatching?.();
+		this.#stopWatching = undefined;
+	}
+
+	protected ended(end: ExchangeEnd): void {
+		this.link.routes.delete(this.subject);
+		this.options.cancel?.signal.removeEventListener('abort', this);
+		this.resolve(end);
+	}
+}
+
+function fire(exchange: RelayExchange, name: ExchangeTimer): void {
+	exchange.timerFired(name);
+}
+
+function ownTimeCheck(exchange: LinkExchange, name: 'connect' | 'probe'): void {
+	exchange.ownTimeCheck(name);
 }

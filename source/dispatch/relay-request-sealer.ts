@@ -8,7 +8,7 @@
  */
 import {certificateFacts} from '../pki/certificate-facts.js';
 import type {SignedHead} from '../protocol/frames.js';
-import {newNonce, requestEnvelope, sealEnvelope, signerFromPem, type RequestBody, type Signer} from '../protocol/relay-envelope.js';
+import {newNonce, relayEnvelopeVersion, relayLimits, sealEnvelope, signerFromPem, type RequestEnvelope, type Signer} from '../protocol/relay-envelope.js';
 import {sealArgs} from '../protocol/sealed-args.js';
 import {requestSequence} from '../relay/request-sequence.js';
 import type {RequestWithoutEnvelope} from './exchange-end.js';
@@ -30,20 +30,33 @@ export function controllerSigning(credentials: {key: string; cert: string; ca: s
 
 /** Seals each request of one exchange for `target`: the broker message and the hash its replies name. */
 export function requestSealer(signing: ControllerSigning, target: RelayTarget, secretPositions?: readonly number[]): (request: RequestWithoutEnvelope) => {text: string; hash: string} {
-	return request => {
-		const {id, ...rest} = request;
-		const body = {...rest} as RequestBody & {controllerHead?: SignedHead};
-		const head = body.controllerHead;
-		delete body.controllerHead;
-		const nonce = newNonce();
-		const secret = body.type === 'run' && secretPositions ? sealArgs(body.args, secretPositions, target.certificate, {id, agent: target.name, nonce}) : undefined;
-		if (secret?.sealed && body.type === 'run') {
-			body.args = secret.args;
-		}
+	return request => sealRequest(signing, target, secretPositions, request);
+}
 
-		// Every run is asked for its status when nothing is heard from it (relay-exchange.ts): the agent may hold its ack back.
-		const probe = body.type === 'run' ? {probe: true as const} : {};
-		const env = requestEnvelope({id, seq: signing.nextSequence(), agent: target.name, fleet: signing.fleet, serial: signing.serial, iat: signing.now(), nonce, ...(head ? {head} : {}), ...(secret?.sealed ? {sealed: secret.sealed} : {}), ...probe, body});
-		return sealEnvelope(env, signing.signer);
-	};
+/** One request for `target`, sealed: the broker message and the hash its replies name. */
+export function sealRequest(signing: ControllerSigning, target: RelayTarget, secretPositions: readonly number[] | undefined, request: RequestWithoutEnvelope): {text: string; hash: string} {
+	// The audit head goes into the envelope, not its body.
+	const {id, controllerHead: head, ...body} = request as RequestWithoutEnvelope & {controllerHead?: SignedHead};
+	const nonce = newNonce();
+	const secret = body.type === 'run' && secretPositions ? sealArgs(body.args, secretPositions, target.certificate, {id, agent: target.name, nonce}) : undefined;
+	if (secret?.sealed && body.type === 'run') {
+		body.args = secret.args;
+	}
+
+	const env: RequestEnvelope = {v: relayEnvelopeVersion, kind: 'request', id, seq: signing.nextSequence(), agent: target.name, fleet: signing.fleet, serial: signing.serial, iat: signing.now(), exp: 0, nonce, body};
+	env.exp = env.iat + relayLimits.defaultLifetimeMs;
+	if (head) {
+		env.head = head;
+	}
+
+	if (secret?.sealed) {
+		env.sealed = secret.sealed;
+	}
+
+	// Every run is asked for its status when nothing is heard from it (relay-exchange.ts): the agent may hold its ack back.
+	if (body.type === 'run') {
+		env.probe = true;
+	}
+
+	return sealEnvelope(env, signing.signer);
 }

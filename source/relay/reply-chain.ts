@@ -17,31 +17,37 @@ import {createHash} from 'node:crypto';
 import type {ResponseFrame} from '../protocol/frames.js';
 import {bytesSigned, certificateKey, decodeReplyEnvelope, openReply, signedBytes, unsignedReplyTypes} from '../protocol/relay-envelope.js';
 
+/** What a request envelope of the exchange was sent as, told back with every reply to it: the request itself, a cancel, a status question. */
+export type ChainRole = 'request' | 'cancel' | 'status';
+
 export type ReplyVerdict =
 	/** Signed replies, with the unsigned ones before them that the signature covers, in chain order. */
-	| {kind: 'frames'; frames: ResponseFrame[]; chain: string}
+	| {kind: 'frames'; frames: ResponseFrame[]; chain: string; role: ChainRole}
 	/** An unsigned reply in its place in the chain, held until a signed one covers it. */
-	| {kind: 'pending'; chain: string}
+	| {kind: 'pending'; chain: string; role: ChainRole}
 	| {kind: 'duplicate'}
 	| {kind: 'unrelated'; reason: string}
 	| {kind: 'refused'; reason: string};
 
 export type ExpectedAgent = {name: string; serial: string; certificate: string; revoked?: ReadonlySet<string>};
 
-type Chain = {seq: number; prev: string; hashes: string[]; pending: ResponseFrame[]};
+type Chain = {seq: number; prev: string; hashes: string[]; pending: ResponseFrame[]; role: ChainRole};
 
 export class ReplyChains {
 	readonly #chains = new Map<string, Chain>();
 	readonly #key: KeyObject;
+	readonly #revoked: ReadonlySet<string> | undefined;
 	duplicates = 0;
 
-	constructor(private readonly requestId: string, private readonly agent: ExpectedAgent) {
+	/** `revoked`: the revoked serials (else the agent's own `revoked`), read as the replies come. */
+	constructor(private readonly requestId: string, private readonly agent: ExpectedAgent, revoked = agent.revoked) {
 		this.#key = certificateKey(agent.certificate);
+		this.#revoked = revoked;
 	}
 
-	/** A request envelope this exchange sent: replies to it are expected from now on. */
-	expect(requestHash: string): void {
-		this.#chains.set(requestHash, {seq: 0, prev: requestHash, hashes: [], pending: []});
+	/** A request envelope this exchange sent (as `role`): replies to it are expected from now on. */
+	expect(requestHash: string, role: ChainRole = 'request'): void {
+		this.#chains.set(requestHash, {seq: 0, prev: requestHash, hashes: [], pending: [], role});
 	}
 
 	accept(text: string): ReplyVerdict {
@@ -59,7 +65,7 @@ export class ReplyChains {
 			return {kind: 'refused', reason: `a reply signed as agent ${env.agent} arrived for agent ${this.agent.name}`};
 		}
 
-		if (this.agent.revoked?.has(env.serial)) {
+		if (this.#revoked?.has(env.serial)) {
 			return {kind: 'refused', reason: `the reply names agent certificate serial ${env.serial}, which is revoked`};
 		}
 
@@ -107,14 +113,15 @@ export class ReplyChains {
 		chain.prev = hash;
 		chain.hashes.push(hash);
 		chain.pending.push(decoded.frame);
-		return sig === undefined ? {kind: 'pending', chain: env.req} : this.#release(chain, env.req, chain.pending.length);
+		return sig === undefined ? {kind: 'pending', chain: env.req, role: chain.role} : this.#release(chain, env.req, chain.pending.length);
 	}
 
 	/** The first `count` held replies, which a verified signature covers, handed on in chain order. */
 	#release(chain: Chain, requestHash: string, count: number): ReplyVerdict {
-		const frames = chain.pending.slice(0, count);
-		chain.pending = chain.pending.slice(count);
-		return {kind: 'frames', frames, chain: requestHash};
+		const all = count === chain.pending.length;
+		const frames = all ? chain.pending : chain.pending.slice(0, count);
+		chain.pending = all ? [] : chain.pending.slice(count);
+		return {kind: 'frames', frames, chain: requestHash, role: chain.role};
 	}
 }
 

@@ -27,32 +27,48 @@ const result: ReplyBody = {type: 'result', id, status: 'ok', exitCode: 0, signal
 
 type Published = {request: RequestWithoutEnvelope; hash: string; text: string};
 
+/** The exchange with the test's ports: what it seals and publishes is kept, its timers fire when the test says. */
+class Scripted extends RelayExchange {
+	readonly published: Published[] = [];
+	readonly timers = new Map<ExchangeTimer, {ms: number}>();
+	readonly ends: ExchangeEnd[] = [];
+	readonly broker = {down: false};
+	readonly #seal = requestSealer(signing, target);
+
+	protected seal(next: RequestWithoutEnvelope) {
+		const sealed = this.#seal(next);
+		this.published.push({request: next, ...sealed});
+		return sealed;
+	}
+
+	protected publish() {
+		if (this.broker.down) {
+			throw new Error('connection closed');
+		}
+	}
+
+	protected arm(name: ExchangeTimer, ms: number) {
+		this.timers.set(name, {ms});
+	}
+
+	protected disarmAll() {
+		this.timers.clear();
+	}
+
+	protected ended(end: ExchangeEnd) {
+		this.ends.push(end);
+	}
+}
+
 function harness(request: RequestWithoutEnvelope = run, options: Partial<RelayExchangeOptions> = {}) {
-	const published: Published[] = [];
-	const timers = new Map<ExchangeTimer, {ms: number; fire: () => void}>();
-	const ends: ExchangeEnd[] = [];
 	const notices: string[] = [];
 	const frames: ResponseFrame[] = [];
-	const broker = {down: false};
-	const seal = requestSealer(signing, target);
-	const exchange = new RelayExchange(target, request, {connectTimeoutMs: 10_000, deadlineMs: 60_000, statusAfterMs: 1000, onNotice: text => notices.push(text), onFrame: frame => frames.push(frame), ...options}, {
-		seal(next) {
-			const sealed = seal(next);
-			published.push({request: next, ...sealed});
-			return sealed;
-		},
-		publish() {
-			if (broker.down) {
-				throw new Error('connection closed');
-			}
-		},
-		timers: {set: (name, ms, fire) => timers.set(name, {ms, fire}), clearAll: () => timers.clear()},
-		end: end => ends.push(end),
-	});
+	const exchange = new Scripted(target, request, {connectTimeoutMs: 10_000, deadlineMs: 60_000, statusAfterMs: 1000, onNotice: text => notices.push(text), onFrame: frame => frames.push(frame), ...options});
+	const {published, timers, ends, broker} = exchange;
 	const fire = (name: ExchangeTimer) => {
-		const timer = timers.get(name);
-		timers.delete(name);
-		timer?.fire();
+		if (timers.delete(name)) {
+			exchange.timerFired(name);
+		}
 	};
 
 	/** The agent's replies to the `index`th envelope published, sealed as `agent` seals them. */
