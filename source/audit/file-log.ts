@@ -1,8 +1,8 @@
 /**
  * The audit log on disk: appends are queued in the process and written in batches, one write()
  * per batch to a file opened O_APPEND with mode 0600, under a cross-process lock (each batch takes
- * io/brief-lock.ts's for its synchronous write; the agent daemon holds proper-lockfile's, the same
- * lock directory, for its life), so lines never interleave and the chain is continued from the
+ * io/brief-lock.ts's for its synchronous write; the agent daemon holds the same lock directory for
+ * its life, refreshed every 5 s: holdLock), so lines never interleave and the chain is continued from the
  * file's real tail; then one fsync, off the event loop, before any append of the batch resolves
  * (what is appended meanwhile waits for the next batch). A signed checkpoint is written every
  * `checkpointEvery` records, every `checkpointIntervalMs`, and at close. When a record cannot be
@@ -18,7 +18,7 @@ import {randomUUID} from 'node:crypto';
 import {closeSync, existsSync, openSync, statSync} from 'node:fs';
 import {XiError} from '../errors.js';
 import {createBatchQueue} from '../io/batch-queue.js';
-import {lockStaleMs, outwaitingLockOptions, withBriefLock} from '../io/brief-lock.js';
+import {holdLock, lockStaleMs, withBriefLock} from '../io/brief-lock.js';
 import {nodeFs, type DurableFs} from '../io/durable-fs.js';
 import type {SignedHead} from '../protocol/frames.js';
 import {emptyChain, type BatchItem, type RecordPorts} from './batch-plan.js';
@@ -135,17 +135,15 @@ export function openAuditLog(options: AuditLogOptions): AuditLog {
 	return api;
 }
 
-/** The lock a daemon holds for its life (hold()): proper-lockfile's, which refreshes it while held. */
+/** The lock a daemon holds for its life (hold()): the same lock directory, refreshed while held (io/brief-lock.ts holdLock). */
 async function lockLog(path: string): Promise<Release> {
 	if (!existsSync(path)) {
 		closeSync(openSync(path, 'a', 0o600));
 	}
 
 	try {
-		// Loaded by hold() only: a log written batch by batch (the CLI) never loads the lock library.
-		const {default: lockfile} = await import('proper-lockfile');
 		// A daemon killed outright leaves its lock behind, unrefreshed: the next one outwaits it.
-		return await lockfile.lock(path, outwaitingLockOptions);
+		return await holdLock(path);
 	} catch (error) {
 		throw new XiError('AUDIT_UNAVAILABLE', `Cannot lock the audit log ${path}: ${(error as Error).message}. Another process holding it has refreshed it for the last ${(2 * lockStaleMs) / 1000} s: stop the other daemon using this home, then start this one again.`, {cause: error});
 	}
