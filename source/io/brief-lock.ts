@@ -2,7 +2,8 @@
  * A cross-process lock around a short synchronous section (one audit batch: read the file's tail,
  * write, fsync), taken and released with one mkdir(2) and one rmdir(2) of `PATH.lock`: the lock
  * directory of proper-lockfile, with its staleness rule (no update for `staleMs`), so each excludes
- * the other (the agent daemon holds its log with proper-lockfile for its life).
+ * the other. The agent daemon holds its log's lock for its life (holdLock, below: the same
+ * directory, kept fresh by a refresh dated ahead).
  *
  * Why not proper-lockfile itself for these: it loads graceful-fs and signal-exit (a 51 KB chunk) on
  * the first lock, and takes each lock in four trips through the thread pool (mkdir, utimes, stat,
