@@ -150,5 +150,9 @@ export function streamEvents(request: FastifyRequest, reply: FastifyReply, ports
 		}
 	}, (error: unknown) => {
 		ports.log(`run ${requestId}: the event stream failed: ${(error as Error).message}`);
+		// A history file that could not be read on (EIO, a file that is not one): said as the stream's last event, not ended as if the run had.
+		const code = (error as NodeJS.ErrnoException).code;
+		const path = stored ?? findRunFile(directory, requestId) ?? `…_${requestId}.jsonl`;
+		fail(code ? 'CONFIG_INVALID' : 'INTERNAL', code ? `This stream stopped: the run's history file could not be read (${code}). ${unopenedAdvice(code, path)}` : 'the event stream failed');
 	}).finally(end);
 }

@@ -97,3 +97,17 @@ test('a finished run whose history file cannot be read at all is an error answer
 	t.is(answer.status, 500);
 	t.deepEqual(answer.json(), {error: {code: 'CONFIG_INVALID', message: `The run's history file could not be read (EISDIR), so it cannot be replayed. Once the controller can read runs/2026-01-01T00-00-00.000Z_${requestId}.jsonl in its home (its owner and mode, its disk), follow again.`}});
 });
+
+test('a replay whose history file opens but cannot be read (a read error: EIO, not a file) ends with one error event saying so, not as if the run had ended', async t => {
+	const requestId = '00000000-0000-4000-8000-0000000000ff';
+	const directory = historyDirectory(fleet.paths);
+	mkdirSync(directory, {recursive: true});
+	// A directory where the file is: it opens, and its first read fails (EISDIR), as EIO would.
+	const path = join(directory, `2026-01-01T00-00-00.000Z_${requestId}.jsonl`);
+	mkdirSync(path);
+	const {text, log} = await replayStream(path, requestId);
+	const message = `This stream stopped: the run's history file could not be read (EISDIR). Once the controller can read runs/2026-01-01T00-00-00.000Z_${requestId}.jsonl in its home (its owner and mode, its disk), follow again.`;
+	t.is(text, `event: error\ndata: ${JSON.stringify({error: {code: 'CONFIG_INVALID', message}})}\n\n`);
+	t.is(log.length, 1);
+	t.regex(log[0]!, new RegExp(`^run ${requestId}: the event stream failed: EISDIR`));
+});
