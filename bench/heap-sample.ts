@@ -13,7 +13,7 @@ export type AllocationSite = {site: string; bytes: number};
 /** `young`, `full`: the collections meanwhile (scavenges; mark-sweep-compacts), `pauseMs` their pauses on this thread. */
 export type Allocations = {bytes: number; sites: AllocationSite[]; young: number; full: number; pauseMs: number};
 
-type ProfileNode = {callFrame: {functionName: string; url: string; lineNumber: number}; selfSize: number; children: ProfileNode[]};
+type ProfileNode = {callFrame: {functionName: string; url: string; lineNumber: number; columnNumber: number}; selfSize: number; children: ProfileNode[]};
 
 /** Starts sampling every `intervalBytes` on average; the returned function stops and answers the totals. */
 export async function startAllocationSampling(intervalBytes = 4096): Promise<() => Promise<Allocations>> {
@@ -45,8 +45,9 @@ export async function startAllocationSampling(intervalBytes = 4096): Promise<() 
 		let bytes = 0;
 		const walk = (node: ProfileNode) => {
 			if (node.selfSize > 0) {
-				const {functionName, url, lineNumber} = node.callFrame;
-				const site = `${functionName || '(anonymous)'} ${url ? `${basename(url)}:${lineNumber + 1}` : '(native)'}`;
+				const {functionName, url, lineNumber, columnNumber} = node.callFrame;
+				// The column too: tsx's output puts a whole module's functions on few lines.
+				const site = `${functionName || '(anonymous)'} ${url ? `${basename(url)}:${lineNumber + 1}:${columnNumber + 1}` : '(native)'}`;
 				bySite.set(site, (bySite.get(site) ?? 0) + node.selfSize);
 				bytes += node.selfSize;
 			}

@@ -15,7 +15,7 @@
  * BENCH_PROFILE=DIR (V8 CPU profiles of the host processes; `node --cpu-prof` for this process's),
  * BENCH_AGENT_FLAGS="FLAG ..." (node flags for this checkout's agent hosts only, not BENCH_BASE's),
  * BENCH_HEAP=1 (after the rounds, one more run of each kind with V8's sampling heap profiler: the
- * controller's bytes allocated per host, freed or not, and the functions that allocate the most),
+ * controller's bytes allocated per host, freed or not, and the BENCH_HEAP_SITES (12) functions that allocate the most),
  * BENCH_DIST=1 (one more kind: the dispatcher as `npm run build` compiled it, dist/, on the same
  * agents: what a user runs. The other kinds load source/ through tsx, whose esbuild transform keeps
  * function names with a __name(fn, "name") call at every closure made, which the build does not),
@@ -84,7 +84,7 @@ async function allocationRows(kinds: readonly Kind[], size: number, notes: strin
 		const {bytes, sites, young, full, pauseMs} = await stop();
 		perHost.push(bytes / size / 1024);
 		collections.push(`GC ${young} young, ${full} full, pauses ${(pauseMs / size * 1000).toFixed(0)} µs/host`);
-		notes.push(`N=${size} ${kind.label}, allocated per host by site: ${sites.slice(0, 12).map(each => `${each.site} ${(each.bytes / size / 1024).toFixed(2)} KB`).join('; ')}`);
+		notes.push(`N=${size} ${kind.label}, allocated per host by site: ${sites.slice(0, Number(process.env['BENCH_HEAP_SITES'] ?? 12)).map(each => `${each.site} ${(each.bytes / size / 1024).toFixed(2)} KB`).join('; ')}`);
 	}
 
 	return kinds.map((kind, index) => ({
