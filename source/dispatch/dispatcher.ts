@@ -10,7 +10,7 @@
 import type {AgentTarget, ClientContext} from './agent-connection.js';
 import type {ConnectionHold} from './held-connections.js';
 import type {AgentResult, RunEvent} from '../run/events.js';
-import {decide, emptyTally, planRollout, tallyFinished, type Amount, type CanaryDecision, type Rollout, type Tally} from '../run/rollout.js';
+import {decide, emptyTally, planRollout, tallyFinished, type Amount, type Rollout, type RolloutState} from '../run/rollout.js';
 import {createSummaryKeeper, type RunSummary} from '../run/run-summary.js';
 import {runOnAgent, type AgentRunOptions, type AgentRunRequest} from './run-agent.js';
 
@@ -79,8 +79,9 @@ export async function dispatch(targets: readonly AgentTarget[], request: AgentRu
  */
 type RunSignal = {
 	signal: AbortSignal;
-	/** Aborts `host` when the run is aborted (with the run's reason), until the returned function is called. */
-	follow: (host: AbortController) => () => void;
+	/** Aborts `host` when the run is aborted (with the run's reason), until `unfollow(host)`. */
+	follow: (host: AbortController) => void;
+	unfollow: (host: AbortController) => void;
 	dispose: () => void;
 };
 
@@ -103,7 +104,9 @@ function runSignal(options: DispatchOptions): RunSignal {
 		signal: runCancel.signal,
 		follow(host) {
 			running.add(host);
-			return () => running.delete(host);
+		},
+		unfollow(host) {
+			running.delete(host);
 		},
 		dispose() {
 			clearTimeout(runTimer);
@@ -117,72 +120,115 @@ type Hosts = {
 	start: (count: number) => void;
 	started: () => number;
 	running: () => number;
-	tally: () => Tally;
+	/**
+	 * The planner's state, kept up to date in place as hosts start and end (one object per run, not
+	 * one per decision); the rollout writes its canary decision into it.
+	 */
+	state: RolloutState;
 	/** The results of the canary hosts, in target order (kept only until the canary is decided). */
 	canary: () => AgentResult[];
 	/** Resolves when a running host ends (one waiter at a time). */
 	nextEnd: () => Promise<void>;
+	/** Resolves when every started host has ended; rejects with the first error a host's run or its `finish` threw. */
 	settled: () => Promise<void>;
 };
 
+/**
+ * Per host, one promise reaction (`.then(ended, failed)`) and nothing else: no closure unless the
+ * host is a canary (its index is kept for ordering), no set of running hosts (a count), and one
+ * wake-up promise per wait of the rollout, not one per host's end.
+ */
 function startHosts(targets: readonly AgentTarget[], rollout: Rollout, run: (target: AgentTarget) => Promise<AgentResult>, finish: (result: AgentResult) => void): Hosts {
-	const running = new Set<Promise<void>>();
-	let started = 0;
-	let tally = emptyTally;
+	const state: RolloutState = {...emptyTally, started: 0, canary: 'undecided'};
+	let running = 0;
 	let canary: Array<{index: number; result: AgentResult}> | undefined = rollout.canary > 0 ? [] : undefined;
-	// Wakes the rollout when a host finishes (one waiter, rather than a race over every running host per finish).
+	let failure: {error: unknown} | undefined;
+	// Wakes the rollout when a host ends (one waiter), and settled() when the last one does.
 	let wake: (() => void) | undefined;
-	const launch = (index: number) => {
-		const done = run(targets[index]!).then(result => {
-			tally = tallyFinished(rollout, tally, result.status);
-			if (canary && index < rollout.canary) {
-				canary.push({index, result});
-			}
+	let allEnded: (() => void) | undefined;
+	const hostEnded = () => {
+		running--;
+		const waiting = wake;
+		wake = undefined;
+		waiting?.();
+		if (running === 0) {
+			allEnded?.();
+		}
+	};
 
+	const failed = (error: unknown) => {
+		failure ??= {error};
+		hostEnded();
+	};
+
+	const ended = (result: AgentResult) => {
+		try {
+			const tally = tallyFinished(rollout, state, result.status);
+			state.finished = tally.finished;
+			state.failures = tally.failures;
+			state.canaryNotOk = tally.canaryNotOk;
 			finish(result);
-		});
-		const tracked = done.finally(() => {
-			running.delete(tracked);
-			wake?.();
-		});
-		running.add(tracked);
+		} catch (error) {
+			failure ??= {error};
+		}
+
+		hostEnded();
+	};
+
+	const launch = (index: number) => {
+		running++;
+		const done = run(targets[index]!);
+		if (canary && index < rollout.canary) {
+			void done.then(result => {
+				canary?.push({index, result});
+				ended(result);
+			}, failed);
+		} else {
+			void done.then(ended, failed);
+		}
 	};
 
 	return {
 		start(count) {
 			for (let n = 0; n < count; n++) {
-				launch(started++);
+				launch(state.started++);
 			}
 		},
-		started: () => started,
-		running: () => running.size,
-		tally: () => tally,
+		started: () => state.started,
+		running: () => running,
+		state,
 		canary() {
 			const hosts = (canary ?? []).sort((a, b) => a.index - b.index).map(host => host.result);
 			canary = undefined;
 			return hosts;
 		},
 		async nextEnd() {
-			await new Promise<void>(resolve => {
+			return new Promise<void>(resolve => {
 				wake = resolve;
 			});
-			wake = undefined;
 		},
 		async settled() {
-			await Promise.all(running);
+			if (running > 0) {
+				await new Promise<void>(resolve => {
+					allEnded = resolve;
+				});
+			}
+
+			if (failure) {
+				throw failure.error;
+			}
 		},
 	};
 }
 
 /** Starts hosts as the planner (rollout.ts) says until it is done or stops; the reason the rest are not started, if any. */
 async function rollOut(rollout: Rollout, hosts: Hosts, signal: AbortSignal, options: DispatchOptions): Promise<string | undefined> {
-	let canary: CanaryDecision = 'undecided';
 	for (;;) {
 		if (signal.aborted) {
 			return signal.reason === 'run-timeout' ? `not started: the run's --run-timeout (${(options.runTimeoutMs ?? 0) / 1000} s) fired` : 'not started: the run was cancelled';
 		}
 
-		const decision = decide(rollout, {...hosts.tally(), started: hosts.started(), canary});
+		const decision = decide(rollout, hosts.state);
 		switch (decision.type) {
 			case 'done': {
 				return undefined;
@@ -199,7 +245,7 @@ async function rollOut(rollout: Rollout, hosts: Hosts, signal: AbortSignal, opti
 
 			case 'ask-canary': {
 				const canaryResults = hosts.canary();
-				canary = options.approveCanary && await options.approveCanary(canaryResults) ? 'approved' : 'refused';
+				hosts.state.canary = options.approveCanary && await options.approveCanary(canaryResults) ? 'approved' : 'refused';
 				break;
 			}
 
@@ -233,7 +279,7 @@ function sharedHostOptions(options: DispatchOptions): SharedHostOptions {
 /** One host, with its idle timer; a cancel caused by a run or idle timeout is reported as a timeout. */
 async function runOne(target: AgentTarget, request: AgentRunRequest, options: DispatchOptions, shared: SharedHostOptions, run: RunSignal, emit: (event: RunEvent) => void): Promise<AgentResult> {
 	const controller = new AbortController();
-	const unfollow = run.follow(controller);
+	run.follow(controller);
 	let idleTimer: NodeJS.Timeout | undefined;
 	const {idleTimeoutMs} = options;
 	// Without an idle timeout the host's events go straight out; with one, each start and output line resets it.
@@ -248,7 +294,7 @@ async function runOne(target: AgentTarget, request: AgentRunRequest, options: Di
 
 	const result = await (options.runOnHost ?? runOnAgent)(target, request, {...shared, cancel: controller.signal, emit: hostEmit});
 	clearTimeout(idleTimer);
-	unfollow();
+	run.unfollow(controller);
 	const why = controller.signal.reason as string | undefined;
 	if (controller.signal.aborted && (why === 'run-timeout' || why === 'idle-timeout') && (result.status === 'cancelled' || result.status === 'skipped' || result.status === 'unreachable')) {
 		const reason = why === 'run-timeout'
