@@ -35,24 +35,33 @@ export function ownNow(): number {
 	return now - stalledMs - (ticker ? Math.max(0, now - lastTick - tickMs) : 0);
 }
 
-/** Counts stalls until the returned function is called (nested users share one timer). */
-export function watchStalls(): () => void {
+/**
+ * Counts stalls until as many `unwatchStalls()` calls (nested users share one timer): for a user that
+ * keeps its own flag (tls-link.ts's exchange), with no closure per wait; each user calls each once.
+ */
+export function watchStallsOpen(): void {
 	if (waiting++ === 0) {
 		lastTick = monotonicMs();
 		ticker = setInterval(tick, tickMs);
 		ticker.unref();
 	}
+}
 
+export function unwatchStalls(): void {
+	if (--waiting === 0) {
+		clearInterval(ticker);
+		ticker = undefined;
+	}
+}
+
+/** Counts stalls until the returned function is called (nested users share one timer). */
+export function watchStalls(): () => void {
+	watchStallsOpen();
 	let stopped = false;
 	return () => {
-		if (stopped) {
-			return;
-		}
-
-		stopped = true;
-		if (--waiting === 0) {
-			clearInterval(ticker);
-			ticker = undefined;
+		if (!stopped) {
+			stopped = true;
+			unwatchStalls();
 		}
 	};
 }

@@ -7,13 +7,14 @@
 import {randomUUID} from 'node:crypto';
 import type {SecureContext, TLSSocket} from 'node:tls';
 import {decodeResponse} from '../protocol/decode.js';
-import {limits, protocolVersion, unknownRequestId, type ResponseFrame} from '../protocol/frames.js';
+import {encodeFrame, type WithoutVersion} from '../protocol/encode.js';
+import {limits, unknownRequestId, type RequestFrame, type ResponseFrame} from '../protocol/frames.js';
 import {LineSplitter} from '../protocol/line-splitter.js';
 import {parseHostPort} from '../io/address.js';
 import {checkAgentIdentity, dialAgent, presentedBy} from './agent-identity.js';
 import {terminalTypes, type ExchangeEnd, type RequestWithoutEnvelope} from './exchange-end.js';
 import type {ConnectionHold} from './held-connections.js';
-import {afterOwnTime} from './loop-stalls.js';
+import {ownNow, unwatchStalls, watchStallsOpen} from './loop-stalls.js';
 
 export type TlsTarget = {name: string; address: string};
 
@@ -42,9 +43,9 @@ export type TlsExchangeOptions = {
 	hold?: ConnectionHold;
 };
 
-/** The frame as one line with its envelope: the version, a unique message id and a timestamp (replay protection); one object, one stringify. */
+/** The frame as one line with its envelope: the version, a unique message id and a timestamp (replay protection), written by encodeFrame. */
 export function envelope(frame: RequestWithoutEnvelope): string {
-	return JSON.stringify({v: protocolVersion, ...frame, msg: randomUUID(), ts: Date.now()}) + '\n';
+	return encodeFrame(frame as WithoutVersion<RequestFrame>, {msg: randomUUID(), ts: Date.now()});
 }
 
 /**
@@ -54,9 +55,16 @@ export function envelope(frame: RequestWithoutEnvelope): string {
  * of the connection: nothing ran) is replaced by a new connection, and so is one whose certificate
  * the registry refuses by the time of the run (the new handshake then refuses it).
  */
-export async function exchangeTls(target: TlsTarget, request: RequestWithoutEnvelope, options: TlsExchangeOptions): Promise<ExchangeEnd> {
-	let held = request.type === 'run' ? options.hold?.take(target.name) : undefined;
+export function exchangeTls(target: TlsTarget, request: RequestWithoutEnvelope, options: TlsExchangeOptions): Promise<ExchangeEnd> {
+	const held = request.type === 'run' ? options.hold?.take(target.name) : undefined;
 	const early = held ? undefined : options.context.early?.(target.name);
+	// Most exchanges dial a new connection: they go straight to it, without an async step of their own.
+	return held || early ? exchangeOnKept(target, request, options, held, early) : exchangeOn(target, request, options, undefined);
+}
+
+/** A connection kept from a describe (`held`) or dialled early (`early`): checked again, used, and replaced when it cannot serve. */
+async function exchangeOnKept(target: TlsTarget, request: RequestWithoutEnvelope, options: TlsExchangeOptions, kept: TLSSocket | undefined, early: Promise<TLSSocket | undefined> | undefined): Promise<ExchangeEnd> {
+	let held = kept;
 	if (early) {
 		const dialled = await within(early, options.connectTimeoutMs);
 		if (dialled === 'late') {
@@ -98,20 +106,6 @@ async function within(dialled: Promise<TLSSocket | undefined>, ms: number): Prom
 	return first;
 }
 
-/** One line of the agent's answer: the exchange's end (a bad frame, another request's, a terminal frame) or a frame on the way. */
-function readAnswerLine(line: string, requestId: string): {end: ExchangeEnd} | {frame: ResponseFrame} {
-	const decoded = decodeResponse(line);
-	if (!decoded.ok) {
-		return {end: {kind: 'protocol', reason: `the agent sent a bad frame: ${decoded.error.message}`}};
-	}
-
-	if (decoded.frame.id !== requestId && decoded.frame.id !== '-') {
-		return {end: {kind: 'protocol', reason: `the agent answered request ${decoded.frame.id}, not ${requestId}`}};
-	}
-
-	return terminalTypes.has(decoded.frame.type) ? {end: {kind: 'terminal', frame: decoded.frame}} : {frame: decoded.frame};
-}
-
 function exchangeOn(target: TlsTarget, request: RequestWithoutEnvelope, options: TlsExchangeOptions, held: TLSSocket | undefined): Promise<ExchangeEnd> {
 	const address = parseHostPort(target.address);
 	if (typeof address === 'string') {
@@ -124,24 +118,66 @@ function exchangeOn(target: TlsTarget, request: RequestWithoutEnvelope, options:
 }
 
 /**
+ * The exchange a socket is serving, for the listeners and timer callbacks below: one function each
+ * for every exchange (node calls a socket's listeners with the socket as `this`, and a timer's
+ * callback with the arguments it was set with), none made per host.
+ */
+const exchangeOf = Symbol('xi-exec.tls-exchange');
+type ExchangeSocket = TLSSocket & {[exchangeOf]?: TlsExchange | undefined};
+
+function onData(this: ExchangeSocket, chunk: Buffer): void {
+	this[exchangeOf]?.read(chunk);
+}
+
+function onError(this: ExchangeSocket, error: NodeJS.ErrnoException): void {
+	this[exchangeOf]?.failed(error);
+}
+
+function onClose(this: ExchangeSocket): void {
+	this[exchangeOf]?.closed();
+}
+
+function onSecureConnect(this: ExchangeSocket): void {
+	this[exchangeOf]?.secure();
+}
+
+const checkConnect = (exchange: TlsExchange) => {
+	exchange.checkConnect();
+};
+
+const deadlinePassed = (exchange: TlsExchange) => {
+	exchange.finish({kind: 'deadline'});
+};
+
+const cancelUnconfirmed = (exchange: TlsExchange) => {
+	exchange.finish({kind: 'lost', reason: 'the agent did not confirm the cancel'});
+};
+
+const once = {once: true} as const;
+
+/**
  * One request on one connection, as one object: its socket's listeners, its timers (connect,
  * deadline, the cancel's grace) and the caller's cancel end in one place, `finish`, the first end
- * winning. Everything an exchange needs is made once here rather than in layers of closures.
+ * winning. Everything an exchange needs is made once here rather than in layers of closures; the
+ * socket's listeners and the timers' callbacks are shared by every exchange (above), and the
+ * exchange is itself the cancel's listener (`handleEvent`).
  */
 class TlsExchange {
-	private socket!: TLSSocket;
+	private socket!: ExchangeSocket;
 	private settled = false;
 	private secured = false;
 	private started = false;
-	private stopConnectTimer: (() => void) | undefined;
-	private readonly timers: NodeJS.Timeout[] = [];
+	/** The connect timeout counts the loop's own time (loop-stalls.ts) from `connectStart` while `watching`. */
+	private watching = false;
+	private connectStart = 0;
+	private connectTimer: NodeJS.Timeout | undefined;
+	private deadlineTimer: NodeJS.Timeout | undefined;
+	private graceTimer: NodeJS.Timeout | undefined;
 	private readonly splitter = new LineSplitter(limits.responseFrameBytes);
-	private readonly onData = (chunk: Buffer) => this.read(chunk);
-	private readonly onError = (error: NodeJS.ErrnoException) => this.failed(error);
-	private readonly onClose = () => this.closed();
-	private readonly onAbort = () => this.abort();
 	private readonly reply = (next: RequestWithoutEnvelope) => this.socket.write(envelope(next));
-	private readonly fail = (reason: string) => this.finish({kind: 'protocol', reason});
+	private readonly fail = (reason: string) => {
+		this.finish({kind: 'protocol', reason});
+	};
 
 	constructor(
 		private readonly target: TlsTarget,
@@ -153,37 +189,58 @@ class TlsExchange {
 	start(socket: TLSSocket, secure: boolean): void {
 		this.socket = socket;
 		// Counted in the loop's own time: a controller too busy to read the agent's answer does not call it unreachable.
-		this.stopConnectTimer = afterOwnTime(this.options.connectTimeoutMs, (ms, then) => this.after(ms, then), () => {
-			if (!this.secured) {
-				this.finish({kind: 'unreachable', reason: `no TLS connection to ${this.target.address} within ${this.options.connectTimeoutMs / 1000} s`});
-			}
-		});
-		this.options.cancel?.signal.addEventListener('abort', this.onAbort, {once: true});
-		socket.on('data', this.onData).on('error', this.onError).on('close', this.onClose);
+		watchStallsOpen();
+		this.watching = true;
+		this.connectStart = ownNow();
+		this.connectTimer = setTimeout(checkConnect, this.options.connectTimeoutMs, this);
+		this.options.cancel?.signal.addEventListener('abort', this, once);
+		this.socket[exchangeOf] = this;
+		socket.on('data', onData).on('error', onError).on('close', onClose);
 		if (secure) {
 			this.secure();
 		} else {
-			socket.once('secureConnect', () => this.secure());
+			socket.on('secureConnect', onSecureConnect);
 		}
 	}
 
-	/** Calls `then` after `ms` unless the exchange ended first. */
-	private after(ms: number, then: () => void): void {
-		if (!this.settled) {
-			this.timers.push(setTimeout(then, ms));
+	/** The connect timer fired: unreachable once the timeout has passed in the loop's own time, else set again for the rest. */
+	checkConnect(): void {
+		this.connectTimer = undefined;
+		if (this.settled || this.secured) {
+			return;
+		}
+
+		const left = this.options.connectTimeoutMs - (ownNow() - this.connectStart);
+		if (left >= 1) {
+			this.connectTimer = setTimeout(checkConnect, left, this);
+			return;
+		}
+
+		this.finish({kind: 'unreachable', reason: `no TLS connection to ${this.target.address} within ${this.options.connectTimeoutMs / 1000} s`});
+	}
+
+	private stopConnectTimer(): void {
+		clearTimeout(this.connectTimer);
+		this.connectTimer = undefined;
+		if (this.watching) {
+			this.watching = false;
+			unwatchStalls();
 		}
 	}
 
-	private secure(): void {
+	secure(): void {
 		this.secured = true;
-		this.stopConnectTimer!();
-		this.after(this.options.deadlineMs, () => {
-			this.finish({kind: 'deadline'});
-		});
+		this.stopConnectTimer();
+		this.deadlineTimer = setTimeout(deadlinePassed, this.options.deadlineMs, this);
 		this.socket.write(envelope(this.request));
 		if (this.options.cancel?.signal.aborted) {
 			this.abort();
 		}
+	}
+
+	/** The caller's cancel (this object is its listener). */
+	handleEvent(): void {
+		this.abort();
 	}
 
 	private abort(): void {
@@ -194,22 +251,34 @@ class TlsExchange {
 
 		const cancel = this.options.cancel!;
 		this.socket.write(envelope({type: 'cancel', id: this.request.id, caller: cancel.caller}));
-		this.after(cancel.graceMs, () => {
-			this.finish({kind: 'lost', reason: 'the agent did not confirm the cancel'});
-		});
+		if (!this.settled) {
+			this.graceTimer = setTimeout(cancelUnconfirmed, cancel.graceMs, this);
+		}
 	}
 
-	private read(chunk: Buffer): void {
+	/** Each line of the agent's answer: the exchange's end (a bad frame, another request's, a terminal frame) or a frame on the way. */
+	read(chunk: Buffer): void {
 		const {lines, overflow} = this.splitter.push(chunk);
 		for (const line of lines) {
-			const read = readAnswerLine(line, this.request.id);
-			if ('end' in read) {
-				this.finish(read.end);
+			const decoded = decodeResponse(line);
+			if (!decoded.ok) {
+				this.finish({kind: 'protocol', reason: `the agent sent a bad frame: ${decoded.error.message}`});
 				return;
 			}
 
-			this.started ||= read.frame.type === 'started';
-			this.options.onFrame?.(read.frame, this.reply, this.fail);
+			const {frame} = decoded;
+			if (frame.id !== this.request.id && frame.id !== unknownRequestId) {
+				this.finish({kind: 'protocol', reason: `the agent answered request ${frame.id}, not ${this.request.id}`});
+				return;
+			}
+
+			if (terminalTypes.has(frame.type)) {
+				this.finish({kind: 'terminal', frame});
+				return;
+			}
+
+			this.started ||= frame.type === 'started';
+			this.options.onFrame?.(frame, this.reply, this.fail);
 		}
 
 		if (overflow) {
@@ -217,31 +286,30 @@ class TlsExchange {
 		}
 	}
 
-	private failed(error: NodeJS.ErrnoException): void {
+	failed(error: NodeJS.ErrnoException): void {
 		const reason = describeSocketError(error, this.target);
 		this.finish(this.secured ? {kind: 'lost', reason: this.started ? `connection lost while the script ran (${reason}); its outcome is unknown` : `connection lost (${reason})`} : {kind: 'unreachable', reason});
 	}
 
-	private closed(): void {
+	closed(): void {
 		const reason = this.started ? 'connection closed while the script ran; its outcome is unknown' : 'connection closed before an answer';
 		this.finish(this.secured ? {kind: 'lost', reason} : {kind: 'unreachable', reason: `connection to ${this.target.address} closed during the TLS handshake`});
 	}
 
 	/** The first end wins: every timer cleared, the cancel no longer listened to, the socket closed (or kept for the run when a describe's agent offers it). */
-	private finish(end: ExchangeEnd): void {
+	finish(end: ExchangeEnd): void {
 		if (this.settled) {
 			return;
 		}
 
 		this.settled = true;
-		for (const timer of this.timers) {
-			clearTimeout(timer);
-		}
-
-		this.options.cancel?.signal.removeEventListener('abort', this.onAbort);
-		this.stopConnectTimer!();
+		this.stopConnectTimer();
+		clearTimeout(this.deadlineTimer);
+		clearTimeout(this.graceTimer);
+		this.options.cancel?.signal.removeEventListener('abort', this);
 		const {socket} = this;
-		socket.off('data', this.onData).off('error', this.onError).off('close', this.onClose);
+		socket.off('data', onData).off('error', onError).off('close', onClose).off('secureConnect', onSecureConnect);
+		socket[exchangeOf] = undefined;
 		const keep = end.kind === 'terminal' && end.frame.type === 'description' && end.frame.openForRun === true && this.options.hold?.offer(this.target.name, socket);
 		if (!keep) {
 			socket.destroy();
