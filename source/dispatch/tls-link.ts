@@ -120,25 +120,26 @@ function exchangeOn(target: TlsTarget, request: RequestWithoutEnvelope, options:
 /**
  * The exchange a socket is serving, for the listeners and timer callbacks below: one function each
  * for every exchange (node calls a socket's listeners with the socket as `this`, and a timer's
- * callback with the arguments it was set with), none made per host.
+ * callback with the arguments it was set with), none made per host. A map, not a property on the
+ * socket: a property added after dialAgent's certificate shadow would make deleting the shadow
+ * turn every socket into a slow dictionary object (3 KB allocated per host, measured).
  */
-const exchangeOf = Symbol('xi-exec.tls-exchange');
-type ExchangeSocket = TLSSocket & {[exchangeOf]?: TlsExchange | undefined};
+const exchangeOf = new WeakMap<TLSSocket, TlsExchange>();
 
-function onData(this: ExchangeSocket, chunk: Buffer): void {
-	this[exchangeOf]?.read(chunk);
+function onData(this: TLSSocket, chunk: Buffer): void {
+	exchangeOf.get(this)?.read(chunk);
 }
 
-function onError(this: ExchangeSocket, error: NodeJS.ErrnoException): void {
-	this[exchangeOf]?.failed(error);
+function onError(this: TLSSocket, error: NodeJS.ErrnoException): void {
+	exchangeOf.get(this)?.failed(error);
 }
 
-function onClose(this: ExchangeSocket): void {
-	this[exchangeOf]?.closed();
+function onClose(this: TLSSocket): void {
+	exchangeOf.get(this)?.closed();
 }
 
-function onSecureConnect(this: ExchangeSocket): void {
-	this[exchangeOf]?.secure();
+function onSecureConnect(this: TLSSocket): void {
+	exchangeOf.get(this)?.secure();
 }
 
 const checkConnect = (exchange: TlsExchange) => {
@@ -163,7 +164,7 @@ const once = {once: true} as const;
  * exchange is itself the cancel's listener (`handleEvent`).
  */
 class TlsExchange {
-	private socket!: ExchangeSocket;
+	private socket!: TLSSocket;
 	private settled = false;
 	private secured = false;
 	private started = false;
@@ -194,7 +195,7 @@ class TlsExchange {
 		this.connectStart = ownNow();
 		this.connectTimer = setTimeout(checkConnect, this.options.connectTimeoutMs, this);
 		this.options.cancel?.signal.addEventListener('abort', this, once);
-		this.socket[exchangeOf] = this;
+		exchangeOf.set(socket, this);
 		socket.on('data', onData).on('error', onError).on('close', onClose);
 		if (secure) {
 			this.secure();
@@ -309,7 +310,7 @@ class TlsExchange {
 		this.options.cancel?.signal.removeEventListener('abort', this);
 		const {socket} = this;
 		socket.off('data', onData).off('error', onError).off('close', onClose).off('secureConnect', onSecureConnect);
-		socket[exchangeOf] = undefined;
+		exchangeOf.delete(socket);
 		const keep = end.kind === 'terminal' && end.frame.type === 'description' && end.frame.openForRun === true && this.options.hold?.offer(this.target.name, socket);
 		if (!keep) {
 			socket.destroy();
