@@ -16,7 +16,7 @@ export function timeline(doneMs: readonly number[]): string {
 	return [0.5, 0.9, 0.99].map(share => `${share * 100}% ${(at(share) / 1000).toFixed(1)} s`).concat(`all ${(at(1) / 1000).toFixed(1)} s`).join(', ');
 }
 
-function oneConnection(host: string, port: number, context: SecureContext): Promise<string | undefined> {
+function oneConnection(host: string, port: number, context: SecureContext, request: string | undefined): Promise<string | undefined> {
 	return new Promise(resolve => {
 		let bytes = 0;
 		const socket = connect({
@@ -31,6 +31,10 @@ function oneConnection(host: string, port: number, context: SecureContext): Prom
 		// Node reads the detailed certificate chain (300 µs) only to hand it to checkServerIdentity,
 		// which reads nothing here: the floor skips it, as the dispatcher's dialAgent reads the leaf alone.
 		socket.getPeerCertificate = (() => ({})) as typeof socket.getPeerCertificate;
+		if (request !== undefined) {
+			socket.on('secureConnect', () => socket.write(request));
+		}
+
 		socket.on('data', (chunk: Buffer) => {
 			bytes += chunk.length;
 		});
@@ -43,12 +47,16 @@ function oneConnection(host: string, port: number, context: SecureContext): Prom
 	});
 }
 
-/** `host`: the floor's own loopback address (floorHost), or 127.0.0.1 for the delaying proxies in front of it. */
-export async function floorFanOut(ports: readonly number[], context: SecureContext, parallel: number, host = '127.0.0.1'): Promise<FanOutTiming> {
+/**
+ * `host`: the floor's own loopback address (floorHost), or 127.0.0.1 for the delaying proxies in
+ * front of it. `request`: a line written on each connection once it is secure (for bare hosts that
+ * answer as an agent does, bare-host.ts `protocol`).
+ */
+export async function floorFanOut(ports: readonly number[], context: SecureContext, parallel: number, host = '127.0.0.1', request?: string): Promise<FanOutTiming> {
 	const started = performance.now();
 	const doneMs: number[] = [];
 	const outcomes = await mapLimited(ports, parallel, async port => {
-		const outcome = await oneConnection(host, port, context);
+		const outcome = await oneConnection(host, port, context, request);
 		doneMs.push(performance.now() - started);
 		return outcome;
 	});

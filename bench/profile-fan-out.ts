@@ -16,6 +16,9 @@
  * BENCH_AGENT_FLAGS="FLAG ..." (node flags for this checkout's agent hosts only, not BENCH_BASE's),
  * BENCH_HEAP=1 (after the rounds, one more run of each kind with V8's sampling heap profiler: the
  * controller's bytes allocated per host, freed or not, and the BENCH_HEAP_SITES (12) functions that allocate the most),
+ * BENCH_FLOOR_PROTOCOL=1 (one more kind: the floor's client and bare hosts exchanging the protocol's
+ * messages, a request line one way and started, output and result lines the other, in as many
+ * writes as an agent makes, with no checks and no records: what the messages themselves cost),
  * BENCH_DIST=1 (one more kind: the dispatcher as `npm run build` compiled it, dist/, on the same
  * agents: what a user runs. The other kinds load source/ through tsx, whose esbuild transform keeps
  * function names with a __name(fn, "name") call at every closure made, which the build does not),
@@ -134,7 +137,8 @@ async function main(): Promise<number> {
 	notes.push('our agents keep what a real agent keeps per run (agent/start-records.ts: audit records fsynced in batches, a signed checkpoint per run, the request id fdatasynced, the home modes checked); the floor keeps nothing, as fast as it can be');
 
 	const largest = Math.max(...sizes);
-	const firstPort = await freePortBlock(largest * (bases.length + 1));
+	const protocolFloor = process.env['BENCH_FLOOR_PROTOCOL'] === '1';
+	const firstPort = await freePortBlock(largest * (bases.length + 1 + (protocolFloor ? 1 : 0)));
 	const root = trackPath(mkdtempSync(join(tmpdir(), 'xi-exec-profile-')));
 	const fleet = await createFleet(join(root, 'ours'), largest, firstPort, log);
 	const dryRun = !settings.spawn;
@@ -145,6 +149,15 @@ async function main(): Promise<number> {
 		{label: 'dispatcher', run: async size => sampled(agentHosts, async () => dispatcherFanOut(fleet.agents.slice(0, size).map(agent => agent.record), fleet.credentials, settings.parallel, {dryRun}))},
 		{label: 'floor', run: async size => sampled(bareHosts, async () => floorFanOut(fleet.agents.slice(0, size).map(agent => agent.port), context.tls, settings.parallel, floorHost))},
 	];
+	if (protocolFloor) {
+		// On the floor's address, past the base checkouts' blocks of ports: the same certificates.
+		const portsFrom = firstPort + ((bases.length + 1) * largest);
+		const protocolHosts = await startHosts('bare-host.ts', dealRoundRobin(fleet.agents.map((agent, index) => ({port: portsFrom + index, host: floorHost, key: join(agent.home, 'agent.key'), cert: join(agent.home, 'agent.pem'), ca: join(agent.home, 'ca.pem')})), settings.workers).map(servers => ({protocol: true, ...(dryRun ? {} : {script: script.path}), servers})), root, {name: 'protocol-bare-host'});
+		// A run frame of about the dispatcher's length: what the floor's client writes on each connection.
+		const request = JSON.stringify({v: 1, type: 'run', id: randomUUID(), script: script.name, args: [], caller: 'bench@localhost', timeoutMs: 300_000, dryRun, msg: randomUUID(), ts: Date.now()}) + '\n';
+		kinds.push({label: 'floor speaking the protocol\'s messages', run: async size => sampled(protocolHosts, async () => floorFanOut(fleet.agents.slice(0, size).map((_agent, index) => portsFrom + index), context.tls, settings.parallel, floorHost, request))});
+	}
+
 	if (process.env['BENCH_DIST'] === '1') {
 		kinds.push({label: 'dispatcher as built (dist/)', run: async size => sampled(agentHosts, async () => builtFanOut(fleet.agents.slice(0, size).map(agent => agent.record), fleet.credentials, settings.parallel, dryRun))});
 	}
