@@ -160,8 +160,7 @@ const once = {once: true} as const;
  * One request on one connection, as one object: its socket's listeners, its timers (connect,
  * deadline, the cancel's grace) and the caller's cancel end in one place, `finish`, the first end
  * winning. Everything an exchange needs is made once here rather than in layers of closures; the
- * socket's listeners and the timers' callbacks are shared by every exchange (above), and the
- * exchange is itself the cancel's listener (`handleEvent`).
+ * socket's listeners and the timers' callbacks are shared by every exchange (above).
  */
 class TlsExchange {
 	private socket!: TLSSocket;
@@ -175,6 +174,11 @@ class TlsExchange {
 	private deadlineTimer: NodeJS.Timeout | undefined;
 	private graceTimer: NodeJS.Timeout | undefined;
 	private readonly splitter = new LineSplitter(limits.responseFrameBytes);
+	// A function of its own (node's EventTarget wraps a listener object's handleEvent in a closure anyway).
+	private readonly onAbort = () => {
+		this.abort();
+	};
+
 	private readonly reply = (next: RequestWithoutEnvelope) => this.socket.write(envelope(next));
 	private readonly fail = (reason: string) => {
 		this.finish({kind: 'protocol', reason});
@@ -194,7 +198,7 @@ class TlsExchange {
 		this.watching = true;
 		this.connectStart = ownNow();
 		this.connectTimer = setTimeout(checkConnect, this.options.connectTimeoutMs, this);
-		this.options.cancel?.signal.addEventListener('abort', this, once);
+		this.options.cancel?.signal.addEventListener('abort', this.onAbort, once);
 		exchangeOf.set(socket, this);
 		socket.on('data', onData).on('error', onError).on('close', onClose);
 		if (secure) {
@@ -237,11 +241,6 @@ class TlsExchange {
 		if (this.options.cancel?.signal.aborted) {
 			this.abort();
 		}
-	}
-
-	/** The caller's cancel (this object is its listener). */
-	handleEvent(): void {
-		this.abort();
 	}
 
 	private abort(): void {
@@ -307,7 +306,7 @@ class TlsExchange {
 		this.stopConnectTimer();
 		clearTimeout(this.deadlineTimer);
 		clearTimeout(this.graceTimer);
-		this.options.cancel?.signal.removeEventListener('abort', this);
+		this.options.cancel?.signal.removeEventListener('abort', this.onAbort);
 		const {socket} = this;
 		socket.off('data', onData).off('error', onError).off('close', onClose).off('secureConnect', onSecureConnect);
 		exchangeOf.delete(socket);
