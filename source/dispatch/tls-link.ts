@@ -260,6 +260,11 @@ class TlsExchange {
 	read(chunk: Buffer): void {
 		const {lines, overflow} = this.splitter.push(chunk);
 		for (const line of lines) {
+			// onFrame may have ended the exchange (fail): nothing after that is handed on.
+			if (this.settled) {
+				return;
+			}
+
 			const decoded = decodeResponse(line);
 			if (!decoded.ok) {
 				this.finish({kind: 'protocol', reason: `the agent sent a bad frame: ${decoded.error.message}`});
