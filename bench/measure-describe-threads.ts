@@ -28,7 +28,7 @@ export async function measureDescribeThreads(report: Report, options: {fleet: Be
 				const before = {own: ownCpuMs(), main: options.mainThreadCpuMs()};
 				const started = performance.now();
 				const pool = which === 'threads' ? openDispatchThreads(options.count, options.fleet.credentials, options.entry) : undefined;
-				// As a run's plan asks (core/run-plan.ts): 64 at once, 5 s each; nothing kept for a run here.
+				// As a run's plan asks (core/run-plan.ts): 64 at once (on each thread with a core of its own: dispatch/thread-count.ts), 5 s each; nothing kept for a run here.
 				const found = await discoverAgents(targets, context, {parallel: 64, timeoutMs: 5000, ...(pool ? {threads: {pool, holdUpTo: 0}} : {})}).finally(async () => pool?.close());
 				samples[which].push({ms: performance.now() - started, cpu: ownCpuMs() - before.own, main: options.mainThreadCpuMs() - before.main, unreachable: found.filter(each => each.status !== 'reachable').length});
 			}

@@ -4,16 +4,18 @@
  * direct-TLS target's handshake on a thread, as the run's own will be.
  */
 import {randomUUID} from 'node:crypto';
+import {availableParallelism} from 'node:os';
 import type {ScriptDescription} from '../protocol/frames.js';
 import type {Tags} from '../policy/tags.js';
 import type {SeenVia} from '../registry/model.js';
 import type {ConnectionHold} from './held-connections.js';
 import {exchange, type AgentTarget, type ClientContext} from './link-exchange.js';
 import {mapLimited} from './pool.js';
+import {describeParallelism} from './thread-count.js';
 import type {DispatchThreads} from './thread-pool.js';
 
 /** The run's dispatch threads, and how many of the describes' connections they keep for the run (its first wave). */
-export type DescribeThreads = {pool: Pick<DispatchThreads, 'describe'>; holdUpTo: number};
+export type DescribeThreads = {pool: Pick<DispatchThreads, 'describe' | 'count'>; holdUpTo: number};
 
 export type Discovered = {
 	name: string;
@@ -46,11 +48,13 @@ export async function discoverAgent(target: AgentTarget, context: ClientContext,
 
 /**
  * `threads`: a direct-TLS target is described on one (unless the process holds an early
- * connection to it, or no thread is left), which keeps the connection for the run instead of `hold`.
+ * connection to it, or no thread is left), which keeps the connection for the run instead of `hold`,
+ * and `parallel` describes go at once on each thread with a core of its own (thread-count.ts).
  */
 export async function discoverAgents(targets: readonly AgentTarget[], context: ClientContext, options: {parallel: number; timeoutMs: number; revoked?: ReadonlySet<string>; onResult?: (found: Discovered) => void; hold?: ConnectionHold; threads?: DescribeThreads}): Promise<Discovered[]> {
 	const {threads} = options;
-	return mapLimited(targets, options.parallel, async target => {
+	const parallel = threads ? describeParallelism(options.parallel, {threads: threads.pool.count, cores: availableParallelism()}) : options.parallel;
+	return mapLimited(targets, parallel, async target => {
 		const onThread = threads && (target.transport ?? 'tls') === 'tls' && !context.early ? threads.pool.describe(target, {timeoutMs: options.timeoutMs, holdUpTo: threads.holdUpTo, ...(options.revoked ? {revoked: options.revoked} : {})}) : undefined;
 		const found = await (onThread ?? discoverAgent(target, context, options.timeoutMs, options.revoked, options.hold));
 		options.onResult?.(found);

@@ -39,6 +39,8 @@ export type DispatchThreads = {
 	 * runs on that thread.
 	 */
 	describe: (target: AgentTarget, options: {timeoutMs: number; revoked?: ReadonlySet<string>; holdUpTo: number}) => Promise<Discovered> | undefined;
+	/** How many threads started (a thread the system would not make is left out). */
+	readonly count: number;
 	/** Stops the threads (after the run: every host has ended). */
 	close: () => Promise<void>;
 };
@@ -162,6 +164,7 @@ export function openDispatchThreads(count: number, credentials: TlsCredentials, 
 			});
 		},
 		describe: describes.describe,
+		count: threads.length,
 		async close() {
 			closing = true;
 			await Promise.all(threads.map(async thread => thread.worker.terminate()));
