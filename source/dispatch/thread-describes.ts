@@ -11,8 +11,13 @@ import type {Discovered} from './discover.js';
 import type {AgentRunRequest} from './run-agent.js';
 import {lostDescribeNextStep, type ThreadOrder} from './thread-messages.js';
 
-/** One dispatch thread as the main thread sees it: `inFlight` its hosts and describes, `orders` those not yet posted. */
-export type Thread = {index: number; worker: Worker; alive: boolean; inFlight: number; request?: AgentRunRequest; orders: ThreadOrder[]};
+/**
+ * One dispatch thread as the main thread sees it: `inFlight` its hosts and describes, `orders`
+ * those not yet posted, `revoked` the refused serials its describes were last sent.
+ */
+export type Thread = {index: number; worker: Worker; alive: boolean; inFlight: number; request?: AgentRunRequest; orders: ThreadOrder[]; revoked?: ReadonlySet<string>};
+
+const noneRevoked: ReadonlySet<string> = new Set();
 
 /** `asked`: whether the thread was asked to keep the connection. */
 type Describe = {target: AgentTarget; thread: Thread; asked: boolean; resolve: (found: Discovered) => void};
@@ -57,9 +62,13 @@ export function describesOn(threads: readonly Thread[], ids: {next: number}, sen
 			const asked = heldIn.size + holdsAsked < holdUpTo;
 			holdsAsked += asked ? 1 : 0;
 			thread.inFlight++;
+			// The refused serials go to a thread once, not with every describe (a fleet that renewed once refuses a serial per agent); the target as a thread dials it (direct TLS: its name and address).
+			const refused = revoked ?? noneRevoked;
+			const changed = thread.revoked !== refused;
+			thread.revoked = refused;
 			return new Promise<Discovered>(resolve => {
 				describes.set(id, {target, thread, asked, resolve});
-				send(thread, {type: 'describe', id, target, timeoutMs, revoked: [...(revoked ?? [])], hold: asked});
+				send(thread, {type: 'describe', id, target: {name: target.name, address: target.address}, timeoutMs, hold: asked, ...(changed ? {revoked: [...refused]} : {})});
 			});
 		},
 

@@ -47,8 +47,12 @@ export type ThreadOrder =
 	| {type: 'host'; id: number; target: AgentTarget}
 	/** The host's own cancel fired, with its reason ('cancelled', 'run-timeout', 'idle-timeout'). */
 	| {type: 'cancel'; id: number; reason: string}
-	/** Ask `target` what it runs (the run's describe, before the run); `hold`: keep the connection for its run, when the agent offers it. */
-	| {type: 'describe'; id: number; target: AgentTarget; timeoutMs: number; revoked: string[]; hold: boolean};
+	/**
+	 * Ask `target` what it runs (the run's describe, before the run); `hold`: keep the connection
+	 * for its run, when the agent offers it. `revoked`: the serials refused from this describe on
+	 * (absent: those the thread's last describe was sent).
+	 */
+	| {type: 'describe'; id: number; target: AgentTarget; timeoutMs: number; revoked?: string[]; hold: boolean};
 
 /**
  * Dispatch thread to main thread, a list per message. `fresh`: the agent refused the controller's

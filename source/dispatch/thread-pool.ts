@@ -155,7 +155,8 @@ export function openDispatchThreads(count: number, credentials: TlsCredentials, 
 				thread.inFlight++;
 				// As runOnAgent does first; the thread does not report it again (one message less per host).
 				options.emit({type: 'agent-connecting', agent: target.name});
-				send(thread, {type: 'host', id, target});
+				// As the thread dials it (direct TLS: stayOnMain keeps the others here), not the registry's whole record.
+				send(thread, {type: 'host', id, target: {name: target.name, address: target.address}});
 				if (options.cancel.aborted) {
 					onCancel();
 				} else {

@@ -23,6 +23,8 @@ const running = new Map<number, AbortController>();
 // The main thread asks to hold no more than the run's first wave (thread-pool.ts).
 const hold = createConnectionHold(Number.POSITIVE_INFINITY);
 let run: (ThreadRun & {refused: ReadonlySet<string>}) | undefined;
+// What the describes refuse, as the main thread last sent it (thread-messages.ts).
+let describeRefused: ReadonlySet<string> = new Set();
 let outbox: ThreadReport[] = [];
 
 function report(message: ThreadReport): void {
@@ -87,7 +89,8 @@ port.on('message', (orders: ThreadOrder[]) => {
 
 			case 'describe': {
 				const {id, target} = order;
-				discoverAgent(target, context, order.timeoutMs, new Set(order.revoked), order.hold ? hold : undefined).then(found => {
+				describeRefused = order.revoked ? new Set(order.revoked) : describeRefused;
+				discoverAgent(target, context, order.timeoutMs, describeRefused, order.hold ? hold : undefined).then(found => {
 					report({id, found, held: hold.has(target.name)});
 				}, (error: unknown) => {
 					report({id, found: {name: target.name, address: target.address, status: 'unreachable', reason: `the controller's dispatch thread failed: ${(error as Error).message}: ${lostDescribeNextStep}`, scripts: []}, held: false});

@@ -230,3 +230,19 @@ test.serial('threads the system will not make (new Worker throws) are left out: 
 	await context.close();
 	t.deepEqual(summary.counts, {ok: names.length});
 });
+
+test.serial('describes on the threads refuse a revoked serial however many describes each thread had before (the serials go to each thread once)', async t => {
+	const {home, targets} = await fleet();
+	const {agents} = await openControllerRegistry(controllerPaths(home)).read();
+	const serialOf = (name: string) => agents.find(agent => agent.name === name)!.serial;
+	// The last two described: each thread has answered describes before theirs.
+	const revoked = new Set([serialOf('t5'), serialOf('t6'), '00ff']);
+	const threads = openDispatchThreads(2, controllerCredentials(home), sourceThread);
+	const context = createClientContext(controllerCredentials(home));
+	const found = await discoverAgents(targets, context, {parallel: 2, timeoutMs: 10_000, revoked, threads: {pool: threads, holdUpTo: 0}}).finally(async () => threads.close());
+	await context.close();
+	t.deepEqual(found.map(each => [each.name, each.status]), names.map(name => [name, name === 't5' || name === 't6' ? 'unreachable' : 'reachable']));
+	for (const name of ['t5', 't6']) {
+		t.regex(found.find(each => each.name === name)?.reason ?? '', new RegExp(`certificate serial ${serialOf(name)}, which is revoked`));
+	}
+});
