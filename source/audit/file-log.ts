@@ -2,7 +2,7 @@
  * The audit log on disk: appends are queued in the process and written in batches, one write()
  * per batch to a file opened O_APPEND with mode 0600, under a cross-process lock (each batch takes
  * io/brief-lock.ts's for its synchronous write; the agent daemon holds the same lock directory for
- * its life, refreshed every 5 s: holdLock), so lines never interleave and the chain is continued from the
+ * its life, refreshed every 10 s and dated 5 s ahead: holdLock), so lines never interleave and the chain is continued from the
  * file's real tail; then one fsync, off the event loop, before any append of the batch resolves
  * (what is appended meanwhile waits for the next batch). A signed checkpoint is written every
  * `checkpointEvery` records, every `checkpointIntervalMs`, and at close. When a record cannot be
