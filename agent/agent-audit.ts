@@ -59,6 +59,7 @@ export function openAgentAudit(paths: AgentPaths, config: AgentConfig, log?: (ev
 	const signer = agentSigner(paths);
 	// The anchor's slot file, its descriptor kept open for the log's life (anchor-slots.ts).
 	const anchor = openAnchorWriter(agentAnchorPath(paths));
+	let anchorFailure: string | undefined;
 	const audit = openAuditLog({
 		path: paths.auditLog,
 		side: 'agent',
@@ -67,7 +68,19 @@ export function openAgentAudit(paths: AgentPaths, config: AgentConfig, log?: (ev
 		...(config.auditRotateBytes ? {rotateBytes: config.auditRotateBytes} : {}),
 		...(fs ? {fs} : {}),
 		onCheckpoint(checkpoint) {
-			anchor.write(anchorOf(checkpoint));
+			try {
+				anchor.write(anchorOf(checkpoint));
+				anchorFailure = undefined;
+			} catch (error) {
+				// The log goes on (verify finds the anchor behind); the operator hears it once per reason.
+				const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+				if (reason !== anchorFailure) {
+					anchorFailure = reason;
+					log?.('audit.anchor-unwritten', {path: agentAnchorPath(paths), reason, next: 'check the file\'s owner and mode and the disk; verify reports the anchor behind until a write succeeds'});
+				}
+
+				throw error;
+			}
 		},
 	});
 	return {

@@ -13,7 +13,7 @@
  * never ahead or torn. A slot file is created (temp, fsync, rename, directory fsync) once; its
  * writes after that change no name.
  */
-import {closeSync, fdatasyncSync, fstatSync, openSync, readFileSync, readSync, statSync, writeSync} from 'node:fs';
+import {closeSync, constants, fchmodSync, fdatasyncSync, fstatSync, lstatSync, openSync, readFileSync, readSync, writeSync} from 'node:fs';
 import {replaceFileMayLag, writeFileDurable} from '../io/durable-fs.js';
 import {parseAnchor, type Anchor} from './anchor.js';
 import {anchorOfSlots, newestSlot, newSlotFile, readSlots, slotFileBytes, slotLine, slotStride} from './anchor-slots.js';
@@ -79,12 +79,13 @@ export function openAnchorWriter(path: string, fs: AnchorFs = nodeAnchorFs): Anc
 
 	return {
 		write(anchor) {
-			const now = statSync(path, {throwIfNoEntry: false});
-			if (open && (now?.ino !== open.ino || now.dev !== open.dev)) {
+			const now = lstatSync(path, {throwIfNoEntry: false});
+			// A file (or link) put in its place, or this one cut or rewritten in place (`: >`, cp onto it): opened anew.
+			if (open && (now?.ino !== open.ino || now.dev !== open.dev || now.size !== slotFileBytes || now.nlink !== 1)) {
 				forget();
 			}
 
-			open ??= now ? openSlotFile(path) : undefined;
+			open ??= now?.isFile() ? openSlotFileOrNone(path) : undefined;
 			if (!open) {
 				writeFileDurable(path, newSlotFile(anchor), 0o600);
 				open = openSlotFile(path);
@@ -106,12 +107,29 @@ export function openAnchorWriter(path: string, fs: AnchorFs = nodeAnchorFs): Anc
 	};
 }
 
-/** The slot file at `path`, open for writing, or undefined when it is not one with a whole slot. */
+/** As openSlotFile, but a file this process cannot open for writing (its mode, its owner) is replaced whole, as the older writer did. */
+function openSlotFileOrNone(path: string): OpenSlots | undefined {
+	try {
+		return openSlotFile(path);
+	} catch {
+		return undefined;
+	}
+}
+
+/**
+ * The slot file at `path`, open for writing, or undefined when it is not one with a whole slot.
+ * A symbolic link is not followed and a file with other names (hard links) is not written through:
+ * both are replaced whole, the link itself, as the older writer's rename did; the mode is put back to 0600.
+ */
 function openSlotFile(path: string): OpenSlots | undefined {
-	const fd = openSync(path, 'r+');
+	const fd = openSync(path, constants.O_RDWR | constants.O_NOFOLLOW);
 	try {
 		const stats = fstatSync(fd);
-		if (stats.size === slotFileBytes) {
+		if (stats.isFile() && stats.nlink === 1 && stats.size === slotFileBytes) {
+			if ((stats.mode & 0o777) !== 0o600) {
+				fchmodSync(fd, 0o600);
+			}
+
 			const bytes = Buffer.alloc(slotFileBytes);
 			if (readSync(fd, bytes, 0, slotFileBytes, 0) === slotFileBytes) {
 				const slots = readSlots(bytes);

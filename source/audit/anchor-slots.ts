@@ -62,7 +62,7 @@ export function readSlot(file: Uint8Array, offset: number): SlotRead {
 
 	const anchor = parseAnchor(value);
 	const {n, sum} = value;
-	if (typeof anchor === 'string' || !Number.isSafeInteger(n) || (n as number) < 1 || typeof sum !== 'string') {
+	if (typeof anchor === 'string' || !Number.isSafeInteger(n) || !Number.isSafeInteger((n as number) + 1) || (n as number) < 1 || typeof sum !== 'string') {
 		return {damaged: 'not an anchor with "n" and "sum"'};
 	}
 
