@@ -16,22 +16,32 @@
 import {closeSync, constants, fchmodSync, fdatasyncSync, fstatSync, lstatSync, openSync, readFileSync, readSync, writeSync} from 'node:fs';
 import {replaceFileMayLag, writeFileDurable} from '../io/durable-fs.js';
 import {parseAnchor, type Anchor} from './anchor.js';
-import {anchorOfSlots, newestSlot, newSlotFile, readSlots, slotFileBytes, slotLine, slotStride} from './anchor-slots.js';
+import {anchorOfSlots, newestSlot, newSlotFile, otherSlotNote, readSlots, slotFileBytes, slotLine, slotStride} from './anchor-slots.js';
 
 /** The anchor in `path`; undefined when there is none; a string saying why the file is not one. */
 export function readAnchor(path: string): Anchor | string | undefined {
+	return readNotedAnchor(path).anchor;
+}
+
+/** readAnchor's answer, and for a slot file whose other slot does not verify, a note saying so (for verify to print). */
+export function readNotedAnchor(path: string): {anchor: Anchor | string | undefined; note?: string} {
 	let bytes: Buffer;
 	try {
 		bytes = readFileSync(path);
 	} catch (error) {
 		const code = (error as NodeJS.ErrnoException).code;
-		return code === 'ENOENT' ? undefined : `cannot read it: ${code ?? (error as Error).message}`;
+		return {anchor: code === 'ENOENT' ? undefined : `cannot read it: ${code ?? (error as Error).message}`};
 	}
 
 	if (bytes.length === slotFileBytes) {
-		return anchorOfSlots(bytes);
+		const note = otherSlotNote(bytes);
+		return {anchor: anchorOfSlots(bytes), ...(note ? {note} : {})};
 	}
 
+	return {anchor: parseOneAnchor(bytes)};
+}
+
+function parseOneAnchor(bytes: Buffer): Anchor | string {
 	try {
 		return parseAnchor(JSON.parse(bytes.toString('utf8')));
 	} catch {

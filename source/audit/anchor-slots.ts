@@ -97,6 +97,22 @@ export function anchorOfSlots(file: Uint8Array): Anchor | string {
 	return (slots[newest] as {anchor: Anchor}).anchor;
 }
 
+/**
+ * What a reader of the anchor should hear about the slot not read: when it does not verify, a write
+ * torn by a crash (legitimate: the other slot is the anchor before it) or an edit. Undefined when it
+ * is whole or was never written.
+ */
+export function otherSlotNote(file: Uint8Array): string | undefined {
+	const slots = readSlots(file);
+	const newest = newestSlot(slots);
+	if (newest === undefined) {
+		return undefined;
+	}
+
+	const other = slots[newest === 0 ? 1 : 0];
+	return 'damaged' in other ? `read from slot ${newest === 0 ? 'A' : 'B'}; slot ${newest === 0 ? 'B' : 'A'} does not verify (${other.damaged}): a write torn by a crash, or an edit` : undefined;
+}
+
 /** A new slot file's text: `anchor` in slot A as write 1, slot B empty, every other byte a newline. */
 export function newSlotFile(anchor: Anchor): string {
 	const line = slotLine(anchor, 1);

@@ -33,9 +33,10 @@ export function parseAnchor(value: unknown): Anchor | string {
 
 /**
  * The log (its records, oldest first; `exists`: whether its current file is there at all) against
- * its anchor (undefined: no anchor file; a string: why the file is not an anchor).
+ * its anchor (undefined: no anchor file; a string: why the file is not an anchor). `note`, what
+ * the reader of the file noticed (a slot that does not verify), is added to a verdict that holds.
  */
-export function checkAnchor(log: {exists: boolean; records: readonly AuditRecord[]}, anchor: Anchor | string | undefined, anchorName: string): AnchorVerdict {
+export function checkAnchor(log: {exists: boolean; records: readonly AuditRecord[]}, anchor: Anchor | string | undefined, anchorName: string, note?: string): AnchorVerdict {
 	if (typeof anchor === 'string') {
 		return {ok: false, problem: 'anchor unreadable', text: `${anchorName} cannot be read as an anchor (${anchor})`};
 	}
@@ -69,5 +70,5 @@ export function checkAnchor(log: {exists: boolean; records: readonly AuditRecord
 		return {ok: false, problem: 'log rewritten', text: `record ${anchor.seq} has hash ${record.hash.slice(0, 12)}…, but ${said}: it was rewritten`};
 	}
 
-	return {ok: true, text: `anchored at record ${anchor.seq} (${anchorName}, ${anchor.at})`};
+	return {ok: true, text: `anchored at record ${anchor.seq} (${anchorName}, ${anchor.at})${note ? `; ${note}` : ''}`};
 }

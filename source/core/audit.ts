@@ -7,7 +7,7 @@
 import {existsSync} from 'node:fs';
 import {basename} from 'node:path';
 import {checkAnchor, type Anchor} from '../audit/anchor.js';
-import {readAnchor} from '../audit/anchor-file.js';
+import {readNotedAnchor} from '../audit/anchor-file.js';
 import type {CheckpointVerifier} from '../audit/checkpoint.js';
 import {crossVerify} from '../audit/cross-verify.js';
 import {readAuditRecords, readAuditSet} from '../audit/read-log.js';
@@ -55,7 +55,7 @@ export type CrossCheck = {agentLogs: readonly string[]; agentVerifier: AgentVeri
 export function verifyAudit(path: string, verifier: CheckpointVerifier, cross?: CrossCheck, anchorPath?: string): AuditVerification {
 	// The anchor before the log: a live writer (a server, an agent) fsyncs its records before it
 	// writes the anchor naming them, so an anchor read first names a record the log read after has.
-	const anchorRead = anchorPath === undefined ? undefined : readAnchor(anchorPath);
+	const anchorRead = anchorPath === undefined ? undefined : readNotedAnchor(anchorPath);
 	const files = readAuditSet(path);
 	const verdict = verifyLogSet(files, {verifier});
 	if (!verdict.ok) {
@@ -64,7 +64,7 @@ export function verifyAudit(path: string, verifier: CheckpointVerifier, cross?: 
 
 	const anchor = anchorPath === undefined
 		? undefined
-		: checkAnchor({exists: existsSync(path), records: parseRecords(files.flatMap(file => file.lines))}, anchorRead, basename(anchorPath));
+		: checkAnchor({exists: existsSync(path), records: parseRecords(files.flatMap(file => file.lines))}, anchorRead?.anchor, basename(anchorPath), anchorRead?.note);
 	if ((anchor && !anchor.ok) || !cross) {
 		return {path, verdict, ...(anchor ? {anchor} : {})};
 	}

@@ -10,7 +10,7 @@ import {join} from 'node:path';
 import test, {type ExecutionContext} from 'ava';
 import {checkAnchor, type Anchor} from '../../source/audit/anchor.js';
 import {nodeAnchorFs, openAnchorWriter, readAnchor, writeAnchor, type AnchorFs} from '../../source/audit/anchor-file.js';
-import {readSlots, slotFileBytes, slotLine, slotStride} from '../../source/audit/anchor-slots.js';
+import {newSlotFile, otherSlotNote, readSlots, slotFileBytes, slotLine, slotStride} from '../../source/audit/anchor-slots.js';
 import {temporaryDirectory} from './helpers.js';
 
 const anchorAt = (seq: number, log = 'a3f1c2d4-0000-4000-8000-000000000001'): Anchor => ({version: 1, log, seq, hash: seq.toString(16).padStart(64, '0'), at: `2026-12-07T19:${String(seq % 60).padStart(2, '0')}:00.000Z`});
@@ -201,4 +201,14 @@ test('a second writer (a restarted agent) continues from the newest slot', t => 
 	next.write(anchorAt(4));
 	t.deepEqual(readSlots(readFileSync(path)), [{anchor: anchorAt(3), n: 3}, {anchor: anchorAt(4), n: 4}]);
 	t.deepEqual(readAnchor(path), anchorAt(4));
+});
+
+test('otherSlotNote: nothing for a whole or never-written other slot; which slot was read and why the other does not verify', t => {
+	const first = {version: 1, log: 'L', seq: 1, hash: 'a'.repeat(64), at: 't1'} as const;
+	const file = Buffer.from(newSlotFile(first));
+	t.is(otherSlotNote(file), undefined, 'slot B never written');
+	file.write(slotLine({...first, seq: 2}, 2), slotStride);
+	t.is(otherSlotNote(file), undefined, 'both whole');
+	file.write('X', 20);
+	t.is(otherSlotNote(file), 'read from slot B; slot A does not verify (its checksum does not match): a write torn by a crash, or an edit');
 });
