@@ -37,11 +37,13 @@ export function acceptConnection(context: ServerContext, socket: TLSSocket): voi
 	const source = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
 	const pins = context.pins();
 	// The issuer checked is the fleet CA this agent holds, the one CA its TLS layer trusts (so the
-	// one the chain was verified to), as the relay does. Only the peer's DER is read: node's
-	// certificate object (getPeerCertificate()) builds every field and three fingerprints, 28 µs
-	// against 6.5 µs for getPeerX509Certificate().raw, measured; the chain (getPeerCertificate(true)) more.
-	const peer = socket.getPeerX509Certificate();
-	const verdict = peer
+	// one the chain was verified to), as the relay does. Only the peer's DER is read, from node's
+	// certificate object (getPeerCertificate(): every field and three fingerprints, yet at the one
+	// call a connection makes 83–118 µs of CPU against 207–257 µs for getPeerX509Certificate().raw,
+	// which copies the certificate and the chain's next one, each key decoded again by OpenSSL 3:
+	// bench/agent-peer-certificate.ts. A second call on one socket is the other way round, 16 against 4 µs).
+	const peer = socket.getPeerCertificate();
+	const verdict = Buffer.isBuffer(peer?.raw)
 		? checkControllerCertificate(peer.raw, caDer(context.certificatePorts.credentials().ca), pins)
 		: {ok: false as const, reason: 'no client certificate'};
 	if (!verdict.ok) {
