@@ -90,8 +90,8 @@ export function openAnchorWriter(path: string, fs: AnchorFs = nodeAnchorFs): Anc
 	return {
 		write(anchor) {
 			const now = lstatSync(path, {throwIfNoEntry: false});
-			// A file (or link) put in its place, or this one cut or rewritten in place (`: >`, cp onto it): opened anew.
-			if (open && (now?.ino !== open.ino || now.dev !== open.dev || now.size !== slotFileBytes || now.nlink !== 1)) {
+			// A file (or link) put in its place, this one cut or rewritten in place (`: >`, cp onto it), or its mode widened: opened anew.
+			if (open && (now?.ino !== open.ino || now.dev !== open.dev || now.size !== slotFileBytes || now.nlink !== 1 || (now.mode & 0o777) !== 0o600)) {
 				forget();
 			}
 

@@ -98,3 +98,15 @@ test('a slot file whose mode was widened is put back to 0600 at the next write',
 	t.is(statSync(file).mode & 0o777, 0o600);
 	t.is(seqOf(readAnchor(file)), 2);
 });
+
+test('a slot file whose mode was widened while the writer keeps it open is put back to 0600 at the next write', t => {
+	const file = path();
+	const writer = openAnchorWriter(file);
+	writer.write(anchor(1));
+	writer.write(anchor(2));
+	chmodSync(file, 0o644);
+	writer.write(anchor(3));
+	writer.close();
+	t.is(statSync(file).mode & 0o777, 0o600);
+	t.is(seqOf(readAnchor(file)), 3);
+});
