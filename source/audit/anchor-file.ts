@@ -75,8 +75,9 @@ type OpenSlots = {fd: number; dev: number; ino: number; newest: 0 | 1; n: number
  * the slot not holding the newest anchor and is fdatasynced before write() returns; a write that
  * fails (torn, a failed sync) leaves the newest slot as it was, so the next write goes to the same
  * slot again. A missing file, one in the older format, or one with no whole slot is replaced by a
- * new slot file holding the anchor; so is a file put in place of the one open (checked by its
- * inode at each write).
+ * new slot file holding the anchor; so are a symbolic link, a file with a second name, and a file
+ * put in place of the one open. At each write one lstat(2) checks the open file is still the one at
+ * `path`, whole (its size), with one name and mode 0600; if not, it is opened anew.
  */
 export function openAnchorWriter(path: string, fs: AnchorFs = nodeAnchorFs): AnchorWriter {
 	let open: OpenSlots | undefined;
