@@ -16,14 +16,11 @@ import {randomUUID} from 'node:crypto';
 import {existsSync, mkdirSync, readdirSync, readFileSync} from 'node:fs';
 import {join} from 'node:path';
 import test from 'ava';
-import {agentPaths, readAgentConfig, readPins} from '../../agent/home.js';
-import {loadAllowlist} from '../../agent/loaded-allowlist.js';
-import {ownersFor, runAsIds} from '../../agent/owners.js';
 import {probeThreadForTests, stopProbeThread, stuckProbeThreads, stuckThreadsMax} from '../../agent/probe-thread.js';
 import type {AgentRecorder} from '../../agent/run-context.js';
-import {createAgentServer, type AgentServer} from '../../agent/server.js';
-import {readTextFile} from '../../source/io/files.js';
-import {controllerCredentials, createController, enrolAgent, rawExchange, requestLine, waitFor} from '../helpers/fleet.js';
+import type {AgentServer} from '../../agent/server.js';
+import {controllerCredentials, createController, rawExchange, requestLine, waitFor} from '../helpers/fleet.js';
+import {inProcessAgent} from '../helpers/in-process-agent.js';
 import {baseDirectory, executable} from './agent-run.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -57,24 +54,7 @@ test.before(async () => {
 	mkdirSync(sleeps);
 	script = executable(join(directory, 'py'), '#!/usr/bin/python3\nprint("python ran")\n');
 	const controllerHome = await createController();
-	const enrolled = await enrolAgent(controllerHome, {name: 'cap1', port: 0});
-	const home = agentPaths(enrolled.home);
-	const config = readAgentConfig(home);
-	const allowlist = loadAllowlist({scripts: {py: {path: script, description: 'py', timeoutSeconds: 60}}}, entry => ownersFor(entry.runAs), undefined);
-	agent = createAgentServer({
-		config: {...config, limits: {...config.limits, maxConcurrentRuns: 4}},
-		credentials: {key: readTextFile(home.key, 'key'), cert: readTextFile(home.cert, 'cert'), ca: readTextFile(home.ca, 'ca')},
-		pins: readPins(home),
-		allowlist: () => allowlist,
-		ownersFor,
-		runAsIds,
-		log: () => undefined,
-		recorder,
-		now: Date.now,
-	});
-	await new Promise<void>(resolve => {
-		agent!.server.listen(0, '127.0.0.1', resolve);
-	});
+	({server: agent} = await inProcessAgent(controllerHome, 'cap1', {py: script}, {recorder}));
 	credentials = controllerCredentials(controllerHome);
 });
 

@@ -18,13 +18,10 @@
 import {randomUUID} from 'node:crypto';
 import {join} from 'node:path';
 import test from 'ava';
-import {agentPaths, readAgentConfig, readPins} from '../../agent/home.js';
-import {loadAllowlist} from '../../agent/loaded-allowlist.js';
-import {ownersFor, runAsIds} from '../../agent/owners.js';
 import type {AgentRecorder} from '../../agent/run-context.js';
-import {createAgentServer, type AgentServer} from '../../agent/server.js';
-import {readTextFile} from '../../source/io/files.js';
-import {controllerCredentials, createController, enrolAgent, rawExchange, requestLine, waitFor} from '../helpers/fleet.js';
+import type {AgentServer} from '../../agent/server.js';
+import {controllerCredentials, createController, rawExchange, requestLine, waitFor} from '../helpers/fleet.js';
+import {inProcessAgent} from '../helpers/in-process-agent.js';
 import {baseDirectory, executable} from './agent-run.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -61,26 +58,11 @@ test.before(async () => {
 		sh: executable(join(directory, 'sh'), '#!/bin/sh\necho "shell ran $*"\n'),
 	};
 	const controllerHome = await createController();
-	const enrolled = await enrolAgent(controllerHome, {name: 'probe1', port: 0});
-	const home = agentPaths(enrolled.home);
-	const config = readAgentConfig(home);
-	const allowlist = loadAllowlist({scripts: Object.fromEntries(Object.entries(paths).map(([name, path]) => [name, {path, description: name, timeoutSeconds: 60}]))}, entry => ownersFor(entry.runAs), undefined);
-	const agent = createAgentServer({
-		config: {...config, limits: {...config.limits, maxConcurrentRuns: 4}},
-		credentials: {key: readTextFile(home.key, 'key'), cert: readTextFile(home.cert, 'cert'), ca: readTextFile(home.ca, 'ca')},
-		pins: readPins(home),
-		allowlist: () => allowlist,
-		ownersFor,
-		runAsIds,
-		log: () => undefined,
+	const {server: agent} = await inProcessAgent(controllerHome, 'probe1', paths, {
 		recorder,
-		now: Date.now,
 		writerProbe: async (fd, shown) => new Promise(resolve => {
 			held.push({fd, shown, answer: resolve});
 		}),
-	});
-	await new Promise<void>(resolve => {
-		agent.server.listen(0, '127.0.0.1', resolve);
 	});
 	setup = {agent, credentials: controllerCredentials(controllerHome), paths};
 });
