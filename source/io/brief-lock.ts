@@ -32,17 +32,18 @@ export type BriefLockOptions = {staleMs?: number; retries?: number; minWaitMs?: 
  */
 export async function withBriefLock<T>(path: string, section: () => T, options: BriefLockOptions = {}): Promise<T> {
 	const lockPath = `${path}.lock`;
-	const retries = options.retries ?? 200;
-	for (let attempt = 0; ; attempt++) {
-		if (tryLock(lockPath, options.staleMs ?? lockStaleMs, options.now ?? Date.now)) {
-			try {
-				return section();
-			} finally {
-				rmdirSync(lockPath);
-			}
-		}
+	await takeLock(lockPath, options);
+	try {
+		return section();
+	} finally {
+		rmdirSync(lockPath);
+	}
+}
 
-		if (attempt >= retries) {
+/** Takes `lockPath`, waiting for another holder (backOff) `retries` times; then ELOCKED. */
+async function takeLock(lockPath: string, options: BriefLockOptions): Promise<void> {
+	for (let attempt = 0; !tryLock(lockPath, options.staleMs ?? lockStaleMs, options.now ?? Date.now); attempt++) {
+		if (attempt >= (options.retries ?? 200)) {
 			throw Object.assign(new Error(`${lockPath} is held by another process`), {code: 'ELOCKED'});
 		}
 
@@ -87,14 +88,7 @@ export type HoldLockOptions = BriefLockOptions & {
  */
 export async function holdLock(path: string, options: HoldLockOptions = {}): Promise<() => Promise<void>> {
 	const lockPath = `${path}.lock`;
-	for (let attempt = 0; !tryLock(lockPath, options.staleMs ?? lockStaleMs, options.now ?? Date.now); attempt++) {
-		if (attempt >= (options.retries ?? 200)) {
-			throw Object.assign(new Error(`${lockPath} is held by another process`), {code: 'ELOCKED'});
-		}
-
-		await backOff(attempt, options);
-	}
-
+	await takeLock(lockPath, options);
 	const now = options.now ?? Date.now;
 	const staleMs = options.staleMs ?? lockStaleMs;
 	let mtimeMs = statSync(lockPath).mtimeMs;
