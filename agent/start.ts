@@ -106,17 +106,11 @@ export async function startAgent(paths: AgentPaths, printLog: AgentLog = stdoutL
 		throw new XiError('CONFIG_INVALID', `Cannot listen on ${config.listen}: ${error.code ?? error.message}.`, {cause: error});
 	});
 
-	writeFileSync(paths.pid, `${process.pid}\n`, {mode: 0o600});
-	const {address, port} = listen ? agent.address() : {address: 'none', port: 'relay only'};
-	log('listening', {agent: config.name, address: `${address}:${port}`, ...(config.relay ? {relay: config.relay} : {}), scripts: allowlist.size, kill: 'create' in cgroups ? cgroups.describe : `process group (no run cgroups: ${cgroups.problem}; a script that calls setsid can escape)`});
-	if (metrics) {
-		log('metrics.listening', {address: formatHostPort(metrics.address()), path: '/metrics'});
-	}
-
+	// Before the pid file and the "listening" line: a supervisor that signals as soon as it sees
+	// either must find the handlers there, not node's default (death, without agent.stopped).
 	process.on('SIGHUP', () => {
 		void reloadAgent({paths, config, log, audit, checkHook, setAllowlist: next => (allowlist = next)});
 	});
-
 	const stopped = untilStopped(async () => {
 		await Promise.all([agent.close(), metrics?.close(), relay?.close()]);
 	}, async signal => {
@@ -125,6 +119,13 @@ export async function startAgent(paths: AgentPaths, printLog: AgentLog = stdoutL
 		rmSync(paths.pid, {force: true});
 	}, log);
 	stop = stopped.stop;
+	writeFileSync(paths.pid, `${process.pid}\n`, {mode: 0o600});
+	const {address, port} = listen ? agent.address() : {address: 'none', port: 'relay only'};
+	log('listening', {agent: config.name, address: `${address}:${port}`, ...(config.relay ? {relay: config.relay} : {}), scripts: allowlist.size, kill: 'create' in cgroups ? cgroups.describe : `process group (no run cgroups: ${cgroups.problem}; a script that calls setsid can escape)`});
+	if (metrics) {
+		log('metrics.listening', {address: formatHostPort(metrics.address()), path: '/metrics'});
+	}
+
 	return stopped.done;
 }
 

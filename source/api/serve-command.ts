@@ -66,13 +66,16 @@ export async function serveCommand(paths: ControllerPaths, input: ServeInput, io
 
 	const presence = await watchRelayPresence(paths, (level, event, message, fields) => io.stdout(`${serveLogLine(new Date(), level, event, message, fields)}\n`));
 	const url = `https://${formatHostPort({host: address.host, port: address.port})}`;
-	io.stdout(`${serveLogLine(new Date(), 'info', 'listening', `Listening on ${url} (REST API; the document is ${url}/openapi.json, its page ${url}/docs; MCP at ${url}/mcp)`, {url, openapi: `${url}/openapi.json`, docs: `${url}/docs`, mcp: `${url}/mcp`})}\n`);
 	let onTerminate: (() => void) | undefined;
-	const stopped = await new Promise<{code: number; signal: string}>(resolve => {
+	// Asked for before the "listening" line: a supervisor that signals as soon as it reads it finds
+	// the handlers there, not node's default (death without "stopping").
+	const stopping = new Promise<{code: number; signal: string}>(resolve => {
 		io.onInterrupt(() => resolve({code: exitInterrupted, signal: 'SIGINT'}));
 		onTerminate = () => resolve({code: 0, signal: 'SIGTERM'});
 		process.once('SIGTERM', onTerminate);
 	});
+	io.stdout(`${serveLogLine(new Date(), 'info', 'listening', `Listening on ${url} (REST API; the document is ${url}/openapi.json, its page ${url}/docs; MCP at ${url}/mcp)`, {url, openapi: `${url}/openapi.json`, docs: `${url}/docs`, mcp: `${url}/mcp`})}\n`);
+	const stopped = await stopping;
 	process.removeListener('SIGTERM', onTerminate!);
 	io.stdout(`${serveLogLine(new Date(), 'info', 'stopping', 'Stopping: cancelling runs still going, waiting for their records', {signal: stopped.signal})}\n`);
 	await server.close();

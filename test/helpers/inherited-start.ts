@@ -21,7 +21,7 @@ export type AgentProgram = {name: string; command: string; prefix: string[]; caO
 export const inheritedFd = 200;
 
 /** `listening` is false when the agent closed a descriptor it did not inherit (then it is not waited for). */
-export type InheritedStart = {lines: string[]; closed: number[]; listening: boolean; secret: string; stop: () => Promise<number | null>};
+export type InheritedStart = {lines: string[]; stderr: () => string; closed: number[]; listening: boolean; secret: string; stop: () => Promise<number | NodeJS.Signals | null>};
 
 /** The descriptors this test process holds without close-on-exec: any child of it inherits them too. */
 export function ownInherited(): number[] {
@@ -52,8 +52,9 @@ export async function startInherited(program: AgentProgram, agent: TestAgent, ca
 	child.stderr!.on('data', (chunk: Buffer) => {
 		stderr += chunk.toString();
 	});
-	const exited = new Promise<number | null>(resolve => {
-		child.once('exit', (code, signal) => resolve(code ?? (signal ? -1 : null)));
+	// The signal's name when one ended it: a failed row says which.
+	const exited = new Promise<number | NodeJS.Signals | null>(resolve => {
+		child.once('exit', (code, signal) => resolve(code ?? signal));
 	});
 	createInterface({input: child.stdout!}).on('line', line => {
 		lines.push(line);
@@ -78,7 +79,7 @@ export async function startInherited(program: AgentProgram, agent: TestAgent, ca
 
 		const closed = (JSON.parse(closedLine) as {descriptors: number[]}).descriptors;
 		if (closed.some(fd => !inherited.has(fd))) {
-			return {lines, closed, listening: false, secret, stop};
+			return {lines, stderr: () => stderr, closed, listening: false, secret, stop};
 		}
 
 		if (fifo !== undefined) {
@@ -94,7 +95,7 @@ export async function startInherited(program: AgentProgram, agent: TestAgent, ca
 			throw new Error(`the agent exited: ${JSON.stringify(state())}`);
 		}
 
-		return {lines, closed, listening: true, secret, stop};
+		return {lines, stderr: () => stderr, closed, listening: true, secret, stop};
 	} catch (error) {
 		await stop();
 		throw error;

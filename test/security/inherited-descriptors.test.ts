@@ -59,7 +59,7 @@ for (const row of rows) {
 					t.false(Object.values(descriptors).includes(realpathSync(running.secret)));
 				}
 			} finally {
-				t.is(await running.stop(), 0, `start ${start}: ${running.lines.join('\n')}`);
+				t.is(await running.stop(), 0, `start ${start}: ${running.lines.join('\n')}\n${running.stderr()}`);
 			}
 		}
 	});
