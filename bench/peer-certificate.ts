@@ -3,11 +3,16 @@
  * (getPeerCertificate(true): the chain, each certificate with every field and three fingerprints)
  * against the plain rendering of the leaf that dialAgent hands the check instead
  * (getPeerCertificate(false)), on one connection to a bench agent's certificate. CPU time per
- * call (process.cpuUsage), rounds interleaved, medians, load. (getPeerX509Certificate is no
- * candidate on Node 20: on a client it takes the leaf out of the connection's chain, so only its
- * first call answers, and nothing read after it would see the leaf.)
+ * call (process.cpuUsage), rounds interleaved, medians, load.
  *
- *   node --import=tsx bench/peer-certificate.ts        BENCH_REPS (7) rounds of 2,000 calls each
+ * Then the one read a connection makes, on fresh connections, against getPeerX509Certificate's
+ * serial and SAN, which only a first read can time: on a Node 20 client it builds an object for
+ * the rest of the peer's chain too, X509_dup (a DER re-parse, public key and all) of each issuer
+ * the agent sent (its CA), and deletes every certificate from the connection's chain as it goes,
+ * so nothing read after it sees one (measured at 2.5x the plain leaf's cost: no candidate).
+ *
+ *   node --import=tsx bench/peer-certificate.ts        BENCH_REPS (7) rounds of 2,000 calls each,
+ *                                                      then BENCH_REPS x 30 fresh connections a way
  */
 import {mkdtempSync, readFileSync} from 'node:fs';
 import type {AddressInfo} from 'node:net';
@@ -30,8 +35,14 @@ const server = createServer({key: readFileSync(join(agent.home, 'agent.key')), c
 await new Promise<void>(resolve => {
 	server.listen(0, '127.0.0.1', resolve);
 });
-const socket = connect({host: '127.0.0.1', port: (server.address() as AddressInfo).port, secureContext: createTlsContext(fleet.credentials), minVersion: 'TLSv1.3', checkServerIdentity: () => undefined});
-await new Promise(resolve => socket.once('secureConnect', resolve));
+const context = createTlsContext(fleet.credentials);
+async function secureConnection() {
+	const connection = connect({host: '127.0.0.1', port: (server.address() as AddressInfo).port, secureContext: context, minVersion: 'TLSv1.3', checkServerIdentity: () => undefined});
+	await new Promise(resolve => connection.once('secureConnect', resolve));
+	return connection;
+}
+
+const socket = await secureConnection();
 
 const ways: Array<{label: string; read: () => unknown}> = [
 	{label: 'getPeerCertificate(true), node\'s call at the handshake', read: () => socket.getPeerCertificate(true)},
@@ -55,4 +66,31 @@ for (const [index, way] of ways.entries()) {
 }
 
 socket.destroy();
+
+const firstReads: Array<{label: string; read: (fresh: typeof socket) => unknown}> = [
+	{label: 'getPeerCertificate(false), serial and SAN', read(fresh) {
+		const leaf = fresh.getPeerCertificate(false);
+		return [leaf.serialNumber, leaf.subjectaltname];
+	}},
+	{label: 'getPeerX509Certificate(), serial and SAN', read(fresh) {
+		const leaf = fresh.getPeerX509Certificate();
+		return [leaf?.serialNumber, leaf?.subjectAltName];
+	}},
+];
+const firstSamples = firstReads.map(() => [] as number[]);
+for (let connection = 0; connection < rounds * 30; connection++) {
+	for (const [index, way] of firstReads.entries()) {
+		const fresh = await secureConnection();
+		const before = process.cpuUsage();
+		way.read(fresh);
+		const used = process.cpuUsage(before);
+		firstSamples[index]!.push(used.user + used.system);
+		fresh.destroy();
+	}
+}
+
+for (const [index, way] of firstReads.entries()) {
+	process.stdout.write(`first read on a fresh connection, ${way.label}: ${median(firstSamples[index]!).toFixed(0)} µs CPU (median of ${firstSamples[index]!.length}); load ${loadAverage()}\n`);
+}
+
 server.close();
