@@ -10,7 +10,7 @@
 import {readFileSync} from 'node:fs';
 import {cpus} from 'node:os';
 import {performance} from 'node:perf_hooks';
-import {openDispatchThreads, threadsAvailable} from '../source/dispatch/thread-pool.js';
+import {openDispatchThreads, threadsAvailable, type ThreadEntry} from '../source/dispatch/thread-pool.js';
 import type {BenchFleet} from './fleet.js';
 import {ownCpuMs, ownRssKiB, resetPeakRss} from './hosts.js';
 import {loadAverage} from './environment.js';
@@ -20,8 +20,11 @@ import type {Report} from './report.js';
 import {ratio, seconds} from './table.js';
 import {measureDescribeThreads} from './measure-describe-threads.js';
 
-/** The dispatch thread as the CLI starts it: the bundle's (npm run build). */
-const builtThread = new URL('../dist/source/chunks/thread-worker.js', import.meta.url);
+/**
+ * The dispatch thread as the CLI starts it: the bundle's (npm run build), with no node flags, as
+ * the CLI has none (a thread takes this process's by default: --import=tsx would load tsx in each).
+ */
+const builtThread: ThreadEntry = {url: new URL('../dist/source/chunks/thread-worker.js', import.meta.url), execArgv: []};
 
 /** CPU time of this process's main thread so far (ms): /proc's utime + stime, in clock ticks of 10 ms. */
 function mainThreadCpuMs(): number {

@@ -48,8 +48,11 @@ export type DispatchThreads = {
 /**
  * A dispatch thread's program: a file (thread-worker.js beside this module, where npm run build
  * puts a copy of it), or its code when the build carries it inside (the release: thread-program.ts).
+ * A thread takes this process's node flags (node's default), unless `execArgv` says which: a bench
+ * under `--import=tsx` starts the built program with none, as the CLI's threads have (tsx loaded
+ * in each thread would be in every thread's start).
  */
-export type ThreadEntry = URL | {code: string};
+export type ThreadEntry = URL | {code: string} | {url: URL; execArgv: string[]};
 
 const workerEntry: ThreadEntry = threadProgram === undefined ? new URL('thread-worker.js', import.meta.url) : {code: threadProgram};
 
@@ -58,7 +61,8 @@ const workerEntry: ThreadEntry = threadProgram === undefined ? new URL('thread-w
  * tsx (a worker thread does not inherit tsx's hooks), so a run there uses the main thread alone.
  */
 export function threadsAvailable(entry: ThreadEntry = workerEntry): boolean {
-	return !(entry instanceof URL) || (entry.protocol === 'file:' && existsSync(fileURLToPath(entry)));
+	const url = entry instanceof URL ? entry : 'url' in entry ? entry.url : undefined;
+	return url === undefined || (url.protocol === 'file:' && existsSync(fileURLToPath(url)));
 }
 
 /** `NODE_DEBUG=xi-exec-threads`: which thread each host ran on, on stderr (node's own debug switch; nothing is formatted otherwise). */
@@ -178,7 +182,9 @@ function startThread(index: number, credentials: TlsCredentials, entry: ThreadEn
 	const start: ThreadStart = {credentials};
 	let worker: Worker;
 	try {
-		worker = entry instanceof URL ? new Worker(entry, {workerData: start}) : new Worker(entry.code, {eval: true, workerData: start});
+		worker = entry instanceof URL ? new Worker(entry, {workerData: start})
+			: 'url' in entry ? new Worker(entry.url, {workerData: start, execArgv: entry.execArgv})
+				: new Worker(entry.code, {eval: true, workerData: start});
 	} catch (error) {
 		debug('dispatch thread %d did not start (%s): its hosts go to the other threads or the main thread', index + 1, (error as Error).message);
 		return undefined;

@@ -220,6 +220,28 @@ test.serial('a thread whose program fails to load: the host it was handed ends a
 	t.deepEqual(rest.map(result => result.status), names.slice(1).map(() => 'ok'));
 });
 
+test.serial('a thread takes this process\'s node flags, or exactly those its entry gives (a bench under tsx starts the built thread with none)', async t => {
+	const {home, targets} = await fleet();
+	const url = new URL('../fixtures/flags-dispatch-thread.mjs', import.meta.url);
+	const flagsOf = async (entry: Parameters<typeof openDispatchThreads>[2]) => {
+		const threads = openDispatchThreads(1, controllerCredentials(home), entry);
+		const context = createClientContext(controllerCredentials(home));
+		let reason: string | undefined;
+		await dispatch(targets.slice(0, 1), requestOf('quick', '00000000-0000-4000-8000-0000000000c6'), {context, parallel: 1, runOnHost: threads.runOnHost, emit(event) {
+			if (event.type === 'agent-finished') {
+				reason = event.result.reason;
+			}
+		}}).finally(async () => threads.close());
+		await context.close();
+		return JSON.parse(/\(flags (.*?)\)/.exec(reason ?? '')?.[1] ?? 'null') as unknown;
+	};
+
+	t.deepEqual(await flagsOf(url), process.execArgv, 'this process\'s, by default');
+	t.true(process.execArgv.some(flag => flag.includes('tsx')), 'these tests run under tsx');
+	t.deepEqual(await flagsOf({url, execArgv: []}), []);
+	t.deepEqual(await flagsOf({url, execArgv: ['--no-warnings']}), ['--no-warnings']);
+});
+
 test.serial('threads the system will not make (new Worker throws) are left out: every host runs on the main thread, and its describe too', async t => {
 	const {home, targets} = await fleet();
 	// A URL node refuses to start a worker from, synchronously, as it refuses a thread it cannot create (ERR_WORKER_INIT_FAILED).
