@@ -129,60 +129,65 @@ async function runPlan(ports: ExecutePorts, audit: AuditLog, plan: RunPlan, opti
 	const startedAt = now();
 	let endedAt: Date | undefined;
 	const history = openHistory(ports.paths, plan.dryRun, historyHeader(plan, startedAt));
-	// The history file's creation (two fsyncs) and the pruning of old runs are off the request's
-	// path: they start once the dispatcher has sent the requests it could send at once (an
-	// immediate runs after the promise reactions that write them on connections already open), so
-	// the requests' round trip hides them. The file is created synchronously, header first, and at
-	// the latest by the first event that reports a host (openHistory), so a controller killed once
-	// any host has answered leaves the run's history on disk, as before.
-	const historyKept = plan.dryRun ? Promise.resolve() : new Promise<void>(resolve => {
-		setImmediate(resolve);
-	}).then(async () => {
-		const created = history.start();
-		await pruneHistory(historyDirectory(ports.paths), readControllerSettings(ports.paths), audit, plan.caller, now(), created);
-	});
-	const recorder = recordRunOutcomes(audit, plan, {cancel, cancelledBy: () => options.cancelledBy, cancelledFrom: () => options.cancelledFrom, closesAudit: Boolean(options.closesAudit)});
-	// The hosts that answered (whatever their status), with the link each answered over: names only.
-	const answered = new Map<string, SeenVia | undefined>();
-	const controllerHead = audit.signedHead();
-	const registry = await ports.registry.read();
-	const hold = ports.connections?.hold();
-	const fresh = freshControllerContext(ports);
-	const sealed = secretPositions(plan);
-	const threads = await openRunThreads(ports.paths, ports.controllerSerial, plan.targets.length, ports.connections);
-	const summary = await dispatch(withRegistryCertificates(plan.targets, registry.agents), {...agentRequest(plan), ...(sealed.length > 0 ? {secretPositions: sealed} : {}), ...(controllerHead ? {controllerHead} : {}), ...(options.approval ? {approval: options.approval, approvedEntries: plan.entries ?? {}} : {})}, {
-		context: ports.context,
-		...(hold ? {hold} : {}),
-		revoked: revokedSerials(registry),
-		freshContext: fresh.get,
-		parallel: plan.parallel,
-		cancel,
-		...plan.rollout,
-		...(options.approveCanary ? {approveCanary: options.approveCanary} : {}),
-		...(threads ? {runOnHost: threads.runOnHost} : {}),
-		emit(sent: RunEvent) {
-			const event = stampedEvent(sent, plan, startedAt, () => {
-				endedAt = now();
-				return endedAt;
-			});
-			recorder.onEvent(event);
-			if (event.type === 'agent-finished' && event.result.status !== 'unreachable' && event.result.status !== 'skipped') {
-				answered.set(event.result.agent, event.result.via);
-			}
+	try {
+		// The history file's creation (two fsyncs) and the pruning of old runs are off the request's
+		// path: they start once the dispatcher has sent the requests it could send at once (an
+		// immediate runs after the promise reactions that write them on connections already open), so
+		// the requests' round trip hides them. The file is created synchronously, header first, and at
+		// the latest by the first event that reports a host (openHistory), so a controller killed once
+		// any host has answered leaves the run's history on disk, as before.
+		const historyKept = plan.dryRun ? Promise.resolve() : new Promise<void>(resolve => {
+			setImmediate(resolve);
+		}).then(async () => {
+			const created = history.start();
+			await pruneHistory(historyDirectory(ports.paths), readControllerSettings(ports.paths), audit, plan.caller, now(), created);
+		});
+		const recorder = recordRunOutcomes(audit, plan, {cancel, cancelledBy: () => options.cancelledBy, cancelledFrom: () => options.cancelledFrom, closesAudit: Boolean(options.closesAudit)});
+		// The hosts that answered (whatever their status), with the link each answered over: names only.
+		const answered = new Map<string, SeenVia | undefined>();
+		const controllerHead = audit.signedHead();
+		const registry = await ports.registry.read();
+		const hold = ports.connections?.hold();
+		const fresh = freshControllerContext(ports);
+		const sealed = secretPositions(plan);
+		const threads = await openRunThreads(ports.paths, ports.controllerSerial, plan.targets.length, ports.connections);
+		const summary = await dispatch(withRegistryCertificates(plan.targets, registry.agents), {...agentRequest(plan), ...(sealed.length > 0 ? {secretPositions: sealed} : {}), ...(controllerHead ? {controllerHead} : {}), ...(options.approval ? {approval: options.approval, approvedEntries: plan.entries ?? {}} : {})}, {
+			context: ports.context,
+			...(hold ? {hold} : {}),
+			revoked: revokedSerials(registry),
+			freshContext: fresh.get,
+			parallel: plan.parallel,
+			cancel,
+			...plan.rollout,
+			...(options.approveCanary ? {approveCanary: options.approveCanary} : {}),
+			...(threads ? {runOnHost: threads.runOnHost} : {}),
+			emit(sent: RunEvent) {
+				const event = stampedEvent(sent, plan, startedAt, () => {
+					endedAt = now();
+					return endedAt;
+				});
+				recorder.onEvent(event);
+				if (event.type === 'agent-finished' && event.result.status !== 'unreachable' && event.result.status !== 'skipped') {
+					answered.set(event.result.agent, event.result.via);
+				}
 
-			history.write(event);
-			options.emit?.(event);
-		},
-	}).finally(async () => threads?.close());
-	hold?.close();
-	recorder.stop();
-	await fresh.close();
-	await historyKept;
-	history.end((endedAt ?? now()).toISOString(), cancel.aborted ? options.cancelledBy : undefined);
-	await recorder.settled();
-	await markAnswered(ports.registry, registry.agents, answered, now().toISOString());
-	const certificates = plan.dryRun ? undefined : await maintainAfterContact({paths: ports.paths, context: ports.context, caller: plan.caller, now, audit: ports.audit}, registry.agents.filter(agent => answered.has(agent.name)));
-	return {summary, cancelled: cancel.aborted, ...(history.problem() ? {historyProblem: history.problem()} : {}), ...(certificates ? {certificates} : {})};
+				history.write(event);
+				options.emit?.(event);
+			},
+		}).finally(async () => threads?.close());
+		hold?.close();
+		recorder.stop();
+		await fresh.close();
+		await historyKept;
+		history.end((endedAt ?? now()).toISOString(), cancel.aborted ? options.cancelledBy : undefined);
+		await recorder.settled();
+		await markAnswered(ports.registry, registry.agents, answered, now().toISOString());
+		const certificates = plan.dryRun ? undefined : await maintainAfterContact({paths: ports.paths, context: ports.context, caller: plan.caller, now, audit: ports.audit}, registry.agents.filter(agent => answered.has(agent.name)));
+		return {summary, cancelled: cancel.aborted, ...(history.problem() ? {historyProblem: history.problem()} : {}), ...(certificates ? {certificates} : {})};
+	} finally {
+		// A run that failed wrote no end line, which is what closes the file otherwise.
+		history.close();
+	}
 }
 
 /**
@@ -270,6 +275,7 @@ function openHistory(paths: ControllerPaths, dryRun: boolean, header: RunHeader)
 	let writer: RunWriter | undefined;
 	let waiting: HistoryLine[] | undefined = dryRun ? undefined : [];
 	let problem: string | undefined;
+	let closed = false;
 	const guard = (write: () => void) => {
 		if (problem !== undefined) {
 			return;
@@ -302,6 +308,10 @@ function openHistory(paths: ControllerPaths, dryRun: boolean, header: RunHeader)
 			for (const line of lines) {
 				write(line);
 			}
+
+			if (closed) {
+				writer?.close();
+			}
 		}
 
 		return writer ? basename(writer.path) : undefined;
@@ -323,6 +333,11 @@ function openHistory(paths: ControllerPaths, dryRun: boolean, header: RunHeader)
 		},
 		end(endedAt: string, cancelledBy: string | undefined) {
 			write({type: 'end', endedAt, ...(cancelledBy === undefined ? {} : {cancelledBy})});
+		},
+		/** The file's descriptor closed however the run stopped (the end line closes it; a failed run writes none). */
+		close() {
+			closed = true;
+			writer?.close();
 		},
 		problem: () => problem,
 	};

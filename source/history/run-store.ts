@@ -11,7 +11,7 @@ import {readdirSync, rmSync, statSync} from 'node:fs';
 import {join} from 'node:path';
 import {XiError} from '../errors.js';
 import type {ControllerPaths} from '../home.js';
-import {appendDurable, syncDirectory, type DurableFs, nodeFs} from '../io/durable-fs.js';
+import {syncDirectory, type DurableFs, nodeFs, writeAll} from '../io/durable-fs.js';
 import {ensureDirectory} from '../io/files.js';
 import {requestIdPattern} from '../protocol/frames.js';
 import {readLines} from './read-lines.js';
@@ -25,17 +25,61 @@ export function historyDirectory(paths: ControllerPaths): string {
 export type Retention = {maxRuns: number; maxAgeDays: number};
 export const defaultRetention: Retention = {maxRuns: 1000, maxAgeDays: 90};
 
-export type RunWriter = {write: (line: HistoryLine) => void; path: string};
+export type RunWriter = {
+	/** Appends `line`; the header and the end line are fsynced, and the end line closes the file. */
+	write: (line: HistoryLine) => void;
+	/** Closes the file where the run stops without its end line (it failed); nothing once closed. */
+	close: () => void;
+	path: string;
+};
 
+/**
+ * Creates the run's file, header first (fsynced, and the directory for its name), and keeps one
+ * descriptor open for the run's lines (was an open and a close per line, two a host). It is
+ * closed by the end line, by a write that fails (the caller stops writing: run-execute.ts), or
+ * by close(); a write after that throws.
+ */
 export function startRunFile(directory: string, header: RunHeader, fs: DurableFs = nodeFs): RunWriter {
 	ensureDirectory(directory);
 	const path = join(directory, `${header.startedAt.replaceAll(':', '-')}_${header.requestId}.jsonl`);
-	const write = (line: HistoryLine) => {
-		appendDurable(path, JSON.stringify(line) + '\n', {mode: 0o600, created: line.type === 'run', sync: line.type === 'run' || line.type === 'end'}, fs);
+	let fd: number | undefined = fs.open(path, 'append', 0o600);
+	const close = () => {
+		if (fd !== undefined) {
+			const closing = fd;
+			fd = undefined;
+			fs.close(closing);
+		}
 	};
 
-	write(header);
-	return {write, path};
+	const write = (line: HistoryLine) => {
+		if (fd === undefined) {
+			throw new Error(`the run history ${path} was written after it was closed`);
+		}
+
+		try {
+			writeAll(fs, fd, JSON.stringify(line) + '\n');
+			if (line.type === 'run' || line.type === 'end') {
+				fs.fsync(fd);
+			}
+		} catch (error) {
+			close();
+			throw error;
+		}
+
+		if (line.type === 'end') {
+			close();
+		}
+	};
+
+	try {
+		write(header);
+		syncDirectory(directory, fs);
+	} catch (error) {
+		close();
+		throw error;
+	}
+
+	return {write, close, path};
 }
 
 function runFiles(directory: string): string[] {

@@ -65,7 +65,7 @@ const cases: Array<{name: string; run: (directory: string, fs: ReturnType<typeof
 		calls: ['open-append log', 'write log', 'fsync log', 'close log', 'open dir', 'fsync dir', 'close dir'],
 	},
 	{
-		name: 'run history: the header (and the file\'s name) and the end line fsynced, the lines between ride with the end',
+		name: 'run history: the header (and the file\'s name) and the end line fsynced, the lines between ride with the end, one descriptor for the run',
 		run(directory, fs) {
 			const writer = startRunFile(directory, {type: 'run', requestId: '00000000-0000-4000-8000-000000000001', script: 's', args: [], selector: [], caller: 'c', startedAt: '2026-01-01T00:00:00.000Z', targets: ['a']}, fs);
 			writer.write({type: 'output', agent: 'a', stream: 'stdout', data: 'hi\n'});
@@ -73,10 +73,8 @@ const cases: Array<{name: string; run: (directory: string, fs: ReturnType<typeof
 			writer.write({type: 'end', endedAt: '2026-01-01T00:00:01.000Z'});
 		},
 		calls: [
-			...['open-append', 'write', 'fsync', 'close'].map(op => `${op} 2026-01-01T00-00-00.000Z_00000000-0000-4000-8000-000000000001.jsonl`), 'open dir', 'fsync dir', 'close dir',
-			...['open-append', 'write', 'close'].map(op => `${op} 2026-01-01T00-00-00.000Z_00000000-0000-4000-8000-000000000001.jsonl`),
-			...['open-append', 'write', 'close'].map(op => `${op} 2026-01-01T00-00-00.000Z_00000000-0000-4000-8000-000000000001.jsonl`),
-			...['open-append', 'write', 'fsync', 'close'].map(op => `${op} 2026-01-01T00-00-00.000Z_00000000-0000-4000-8000-000000000001.jsonl`),
+			...['open-append', 'write', 'fsync'].map(op => `${op} 2026-01-01T00-00-00.000Z_00000000-0000-4000-8000-000000000001.jsonl`), 'open dir', 'fsync dir', 'close dir',
+			...['write', 'write', 'write', 'fsync', 'close'].map(op => `${op} 2026-01-01T00-00-00.000Z_00000000-0000-4000-8000-000000000001.jsonl`),
 		],
 		check(directory, t) {
 			const [file] = readdirSync(directory);
