@@ -17,6 +17,9 @@
  * ready to exit (heap-sample.ts: freed objects counted), written to DIR/agent-host-*.json with the
  * requests decided meanwhile, for bytes allocated per run and the sites that allocate the most.
  *
+ * Started by hosts.ts as plain JavaScript with the agent's code from dist/ (built-host.ts), as a real
+ * agent runs it; by hand, the same through tsx from source:
+ *
  *   node --import=tsx bench/agent-host.ts HOMES.json
  */
 import {randomUUID} from 'node:crypto';

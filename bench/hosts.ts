@@ -1,5 +1,5 @@
 /**
- * Starting the host processes: `workers` node processes (with tsx), each hosting its share of the
+ * Starting the host processes: `workers` node processes, each hosting its share of the
  * servers, dealt round-robin so that the first 10 or 100 agents are spread over every process too.
  */
 import {spawn, type ChildProcess} from 'node:child_process';
@@ -7,6 +7,7 @@ import {closeSync, mkdirSync, openSync, readFileSync, writeFileSync} from 'node:
 import {basename, join} from 'node:path';
 import {stopChild, trackChild} from './cleanup.js';
 import type {HostMessage} from './host-protocol.js';
+import {hostProgram} from './built-host.js';
 
 export const benchDirectory = new URL('.', import.meta.url).pathname;
 export const repoRoot = new URL('..', import.meta.url).pathname;
@@ -24,16 +25,20 @@ export function dealRoundRobin<T>(items: readonly T[], workers: number): T[][] {
 	return shares;
 }
 
-/** Starts one `node --import=tsx bench/<script> INPUT.json` per input and waits until all listen. */
+/** Starts one `node bench/<script> INPUT.json` per input (built-host.ts, or through tsx) and waits until all listen. */
 /** `name` names the input files (the script's name by default); `readyWithinMs` (180 s) bounds the wait. */
 /** Host processes of `script`, one per input; `checkout` runs another checkout's copy of it (BENCH_BASE). */
+/** The agent and floor hosts run as plain JavaScript, the agent's code from the checkout's dist/ (built-host.ts says why); the others through tsx. */
 export async function startHosts(script: 'agent-host.ts' | 'bare-host.ts' | 'delay-host.ts' | 'mint-host.ts' | 'relay-host.ts', inputs: readonly unknown[], directory: string, options: {name?: string; readyWithinMs?: number; checkout?: string} = {}): Promise<Hosts> {
+	const name = options.name ?? script.replace(/\.ts$/, '');
+	const checkout = options.checkout ?? repoRoot;
+	const program = script === 'agent-host.ts' || script === 'bare-host.ts' ? await hostProgram(script, checkout, repoRoot, directory, name) : {path: join(checkout, 'bench', script), tsx: true};
 	const processes = await Promise.all(inputs.map((input, index) => {
-		const file = join(directory, `${options.name ?? script.replace(/\.ts$/, '')}-${index}.json`);
+		const file = join(directory, `${name}-${index}.json`);
 		writeFileSync(file, JSON.stringify(input));
 		// BENCH_AGENT_FLAGS="--v8-flag ...": node flags for this checkout's agent hosts only (not BENCH_BASE's): one flag measured both ways in one run.
 		const flags = script === 'agent-host.ts' && !options.checkout ? process.env['BENCH_AGENT_FLAGS']?.split(' ').filter(Boolean) ?? [] : [];
-		return startHost([options.checkout ? join(options.checkout, 'bench', script) : join(benchDirectory, script), file], {readyWithinMs: options.readyWithinMs, nodeFlags: flags});
+		return startHost([program.path, file], {readyWithinMs: options.readyWithinMs, nodeFlags: flags, tsx: program.tsx});
 	}));
 	return {
 		processes,
