@@ -13,39 +13,60 @@
  *
  * An exec can hang (a file on a hung NFS or FUSE mount), and spawn() with it, holding the thread.
  * So the thread must answer within a bound while a probe is out: else its children (listed by its
- * own thread id, /proc/self/task/TID/children) are killed, every probe it held is answered
- * `timeout` (the run is refused, saying so), and the thread is left to end; the next probe starts
- * another. A child stuck in an uninterruptible wait (a hung NFS mount) outlives SIGKILL, and its
- * thread with it (~10 MiB each): while `stuckThreadsMax` such threads have not ended, no other is
- * started and every probe is answered `stuck` (the run is refused, saying so) at once; once one
- * ends, the next probe starts a thread again. So a hung mount costs the agent at most
- * `stuckThreadsMax` + 1 probe threads (the one in use may be stuck too).
+ * own thread id, /proc/self/task/TID/children) are killed, the probe whose exec it had started
+ * (it notes each one's id in shared memory just before its spawn) is answered `timeout` (the run is
+ * refused, saying so), and the thread is left to end; the probes only queued behind that one never
+ * reached the kernel, so each is sent once more, to the next thread (a second bound passing on it
+ * answers `timeout` too). A child stuck in an uninterruptible wait (a hung NFS mount) outlives
+ * SIGKILL, and its thread with it (~10 MiB each): such a thread is counted until it ends, by the file
+ * system (st_dev) of the file its probe had started on. A probe of a file on a file system with a
+ * stuck probe is answered `stuck-device` at once, never sent (it would hang another thread); files
+ * on other file systems are still probed. And while `stuckThreadsMax` such threads, whatever their
+ * file systems, have not ended, no other is started and every probe is answered `stuck` at once; so
+ * hung mounts cost the agent at most `stuckThreadsMax` + 1 probe threads (the one in use may be stuck
+ * too). Once one ends, its file system and its place are free again. Only the kernel's own answer
+ * lets a run pass (writer-check.ts); every other answer here refuses it.
  */
-import {readFileSync} from 'node:fs';
+import {fstatSync, readFileSync} from 'node:fs';
 import {Worker} from 'node:worker_threads';
 
-/** One exec that must fail: `file`, with the oversized argument or none, the child's descriptors from 3. */
-export type ProbeExec = {file: string; oversized: boolean; inherited: readonly number[]};
+/**
+ * One exec that must fail: `file`, with the oversized argument or none, the child's descriptors
+ * from 3; `device`: the file system (deviceOf) of the file the probe asks about, which a hung
+ * mount's exec would hang on.
+ */
+export type ProbeExec = {file: string; oversized: boolean; inherited: readonly number[]; device: string};
 
 /**
  * The exec's error code; undefined when it ran (the child was killed at once); `probe-thread` when
- * the thread stopped, `timeout` when it did not answer in time, `stuck` when no thread was started
- * as `stuckThreadsMax` earlier ones have not ended.
+ * the thread stopped, `timeout` when it did not answer in time, `stuck-device` when it was not
+ * made as a probe on the same file system is stuck, `stuck` when no thread was started as
+ * `stuckThreadsMax` earlier ones have not ended.
  */
 export type ExecCode = string | undefined;
 
 /** How long the probe thread may go without an answer while a probe is out. */
 export const probeBoundSeconds = 5;
 
-/** Probe threads that did not answer in time and have not ended (their child outlived SIGKILL): past this many, none is started. */
-export const stuckThreadsMax = 2;
+/** Probe threads that did not answer in time and have not ended (their child outlived SIGKILL): past this many, none is started (~10 MiB each). */
+export const stuckThreadsMax = 8;
 
-// Threads left to end after their bound, until they do.
-const stuck = new Set<Worker>();
+/** The file system of the file behind `fd`, as /proc/self/mountinfo names it (MAJOR:MINOR of st_dev); throws as fstat(2) does. */
+export function deviceOf(fd: number): string {
+	const {dev} = fstatSync(fd, {bigint: true});
+	// Glibc's (and libuv's) makedev: 12 bits of major from bit 8, 8 of minor from bit 0, the rest of each higher up.
+	const major = ((dev >> 8n) & 0xF_FFn) | ((dev >> 32n) & ~0xF_FFn);
+	const minor = (dev & 0xFFn) | ((dev >> 12n) & ~0xFFn);
+	return `${major}:${minor}`;
+}
 
-// First, the thread's own id, by which its children are found.
+// Threads left to end after their bound, until they do: each with the file system its probe hung on (undefined: it had started none).
+const stuck = new Map<Worker, string | undefined>();
+
+// First, the thread's own id, by which its children are found; then where it notes the id of the probe whose spawn it starts.
 const threadStart = `
 require('node:worker_threads').parentPort.postMessage({tid: Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop())});
+const startedProbe = new Int32Array(require('node:worker_threads').workerData);
 `;
 
 const threadCode = `
@@ -61,6 +82,8 @@ parentPort.on('message', ({id, file, big, inherited}) => {
 		argv0: undefined, uid: undefined, gid: undefined, windowsHide: true, windowsVerbatimArguments: false,
 		serialization: 'json', timeout: undefined, killSignal: undefined, signal: undefined,
 	});
+	// Which probe a spawn that never returns holds: read by the agent when the bound passes.
+	Atomics.store(startedProbe, 0, id);
 	let child;
 	try {
 		child = spawn(file, big ? [oversized] : [], options);
@@ -79,85 +102,115 @@ parentPort.on('message', ({id, file, big, inherited}) => {
 });
 `;
 
-type Thread = {worker: Worker; pending: Map<number, (code: ExecCode) => void>; stopped: (code?: ExecCode) => void; tid?: number; watchdog?: NodeJS.Timeout};
+/** A probe out: sent once more when a thread is given up before it reached it (`resent`). */
+type Probe = {exec: ProbeExec; resolve: (code: ExecCode) => void; resent: boolean};
+
+type Thread = {worker: Worker; pending: Map<number, Probe>; started: Int32Array; tid?: number; watchdog?: NodeJS.Timeout; expire?: () => void};
 
 let thread: Thread | undefined;
 let nextId = 0;
-let code = threadCode;
+let testCode = '';
 let boundMs = probeBoundSeconds * 1000;
 
 /** The exec's error code, asked on the probe thread. */
 export async function execOffLoop(exec: ProbeExec): Promise<ExecCode> {
-	if (!thread && stuck.size >= stuckThreadsMax) {
-		return 'stuck';
-	}
-
-	const current = thread ?? startThread();
-	const id = nextId++;
 	return new Promise(resolve => {
-		current.pending.set(id, resolve);
-		if (current.pending.size === 1) {
-			watch(current);
-		}
-
-		current.worker.ref();
-		current.worker.postMessage({id, file: exec.file, big: exec.oversized, inherited: [...exec.inherited]});
+		send({exec, resolve, resent: false});
 	});
 }
 
+/** Sends the probe to the thread (started if none), unless a stuck probe on its file system, or too many stuck threads, answer it at once. */
+function send(probe: Probe): void {
+	if ([...stuck.values()].includes(probe.exec.device)) {
+		probe.resolve('stuck-device');
+		return;
+	}
+
+	if (!thread && stuck.size >= stuckThreadsMax) {
+		probe.resolve('stuck');
+		return;
+	}
+
+	const current = thread ?? startThread();
+	const id = nextId;
+	nextId = (nextId + 1) & 0x7F_FF_FF_FF;
+	current.pending.set(id, probe);
+	if (current.pending.size === 1) {
+		watch(current);
+	}
+
+	current.worker.ref();
+	current.worker.postMessage({id, file: probe.exec.file, big: probe.exec.oversized, inherited: [...probe.exec.inherited]});
+}
+
 function startThread(): Thread {
-	const worker = new Worker(threadStart + code, {eval: true, stdout: false, stderr: false, resourceLimits: {maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4}});
-	const pending = new Map<number, (code: ExecCode) => void>();
+	const started = new Int32Array(new SharedArrayBuffer(4)).fill(-1);
+	const worker = new Worker(threadStart + testCode + threadCode, {eval: true, workerData: started.buffer, stdout: false, stderr: false, resourceLimits: {maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4}});
+	const current: Thread = {worker, pending: new Map(), started};
 	worker.on('message', (message: {id: number; code: string | null} | {tid: number}) => {
 		if ('tid' in message) {
-			started.tid = message.tid;
+			current.tid = message.tid;
 			return;
 		}
 
-		pending.get(message.id)?.(message.code ?? undefined);
-		pending.delete(message.id);
-		if (pending.size === 0) {
-			clearTimeout(started.watchdog);
+		current.pending.get(message.id)?.resolve(message.code ?? undefined);
+		current.pending.delete(message.id);
+		if (current.pending.size === 0) {
+			clearTimeout(current.watchdog);
 			worker.unref();
 		} else {
-			watch(started);
+			watch(current);
 		}
 	});
-	const stopped = (answer: ExecCode = 'probe-thread') => {
-		clearTimeout(started.watchdog);
-		if (thread === started) {
-			thread = undefined;
-		}
-
-		for (const resolve of pending.values()) {
-			resolve(answer);
-		}
-
-		pending.clear();
-	};
-
-	const started: Thread = {worker, pending, stopped};
-	worker.on('error', () => stopped());
+	worker.on('error', () => answerAll(current, 'probe-thread'));
 	worker.on('exit', () => {
 		stuck.delete(worker);
-		stopped();
+		answerAll(current, 'probe-thread');
 	});
 	worker.unref();
-	thread = started;
-	return started;
+	thread = current;
+	return current;
+}
+
+/** No more probes to `current`: the ones it held, taken from it. */
+function giveUp(current: Thread): Probe[] {
+	clearTimeout(current.watchdog);
+	if (thread === current) {
+		thread = undefined;
+	}
+
+	const probes = [...current.pending.values()];
+	current.pending.clear();
+	return probes;
+}
+
+function answerAll(current: Thread, code: ExecCode): void {
+	for (const probe of giveUp(current)) {
+		probe.resolve(code);
+	}
 }
 
 /** (Re)arms the bound: the thread must answer within it. */
 function watch(current: Thread): void {
 	clearTimeout(current.watchdog);
-	current.watchdog = setTimeout(() => {
+	current.expire = () => {
 		killChildren(current.tid);
-		current.stopped('timeout');
+		const hung = current.pending.get(Atomics.load(current.started, 0));
 		// Counted until it ends ('exit'): a child in an uninterruptible wait holds it past SIGKILL and terminate().
-		stuck.add(current.worker);
+		stuck.set(current.worker, hung?.exec.device);
 		current.worker.unref();
 		void current.worker.terminate();
-	}, boundMs);
+		for (const probe of giveUp(current)) {
+			if (probe === hung || probe.resent) {
+				probe.resolve('timeout');
+			} else {
+				// Queued behind the one that hangs, never asked: once more, on the next thread (or answered `stuck-device`, `stuck`).
+				send({...probe, resent: true});
+			}
+		}
+	};
+
+	current.watchdog = setTimeout(current.expire, boundMs);
 	current.watchdog.unref();
 }
 
@@ -182,8 +235,10 @@ function killChildren(tid: number | undefined): void {
 /** Ends the probe thread, answering the probes it held "cannot be checked" (tests); the next probe starts another. */
 export async function stopProbeThread(): Promise<void> {
 	const current = thread;
-	current?.stopped();
-	await current?.worker.terminate();
+	if (current) {
+		answerAll(current, 'probe-thread');
+		await current.worker.terminate();
+	}
 }
 
 /** How many probe threads passed their bound and have not ended (tests). */
@@ -191,8 +246,26 @@ export function stuckProbeThreads(): number {
 	return stuck.size;
 }
 
-/** Tests: the code the next probe thread runs, and its bound (undefined: the agent's own). */
-export function probeThreadForTests(testCode?: string, testBoundMs?: number): void {
-	code = testCode ?? threadCode;
+/** How many probes the current thread holds (tests: one queued behind another). */
+export function probesOut(): number {
+	return thread?.pending.size ?? 0;
+}
+
+/** Tests: the bound of the current thread passes now (false: no probe is out). */
+export function expireProbeBound(): boolean {
+	if (thread?.pending.size) {
+		thread.expire?.();
+		return true;
+	}
+
+	return false;
+}
+
+/**
+ * Tests: code each next probe thread runs before its own (it may replace `require('node:child_process').spawn`,
+ * which the thread's code takes after it), and the bound (undefined: the agent's own).
+ */
+export function probeThreadForTests(code?: string, testBoundMs?: number): void {
+	testCode = code ?? '';
 	boundMs = testBoundMs ?? probeBoundSeconds * 1000;
 }

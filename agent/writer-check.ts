@@ -20,7 +20,7 @@
  * E2BIG only where the arguments come first; the way chosen must then answer ETXTBSY for that
  * file, or no run that needs the probe runs (chooseMethod). Only the kernel's own answer is kept
  * for the agent's life; any other (a fork refused with EAGAIN, EMFILE, the probe thread stopped or
- * stuck) refuses the run that asked, saying why, and the next run asks again.
+ * stuck, a probe on the same file system stuck) refuses the run that asked, saying why, and the next run asks again.
  *
  * Used for the scripts an interpreter reads from their files after the start (sealed-copy.ts
  * scriptSources), just before the start (execute-run.ts, auth-hook.ts): once this says no process
@@ -35,7 +35,7 @@
  */
 import {closeSync, constants, openSync} from 'node:fs';
 import {createHash} from 'node:crypto';
-import {execOffLoop, probeBoundSeconds, stuckThreadsMax, type ExecCode} from './probe-thread.js';
+import {deviceOf, execOffLoop, probeBoundSeconds, stuckThreadsMax, type ExecCode} from './probe-thread.js';
 import {copyDirectories, sealedCopy, tmpfileFlag} from './sealed-copy.js';
 
 /** Undefined when no process holds the file behind `fd` (any descriptor, O_PATH will do) open for writing; else why it cannot run. */
@@ -81,13 +81,14 @@ export async function chooseMethod(directories = copyDirectories(), exec = execO
 	}
 
 	try {
-		const order = await exec({file: `/proc/self/fd/${held}`, oversized: true, inherited: []});
+		const device = deviceOf(held);
+		const order = await exec({file: `/proc/self/fd/${held}`, oversized: true, inherited: [], device});
 		if (order === 'ETXTBSY' || order === 'EACCES') {
 			return {kind: 'direct'};
 		}
 
 		if (order !== 'E2BIG') {
-			return {kind: 'none', reason: `asking the kernel how to check ${answered(order)}`};
+			return {kind: 'none', reason: `asking the kernel how to check ${answered(order, device)}`};
 		}
 
 		const chain = await chainMethod(directories, exec);
@@ -95,23 +96,28 @@ export async function chooseMethod(directories = copyDirectories(), exec = execO
 			return chain;
 		}
 
-		const selfTest = await exec({file: '/proc/self/fd/3', oversized: false, inherited: [...chain.chain, held]});
+		const selfTest = await exec({file: '/proc/self/fd/3', oversized: false, inherited: [...chain.chain, held], device});
 		if (selfTest === 'ETXTBSY') {
 			return chain;
 		}
 
 		closeAll(chain.chain);
-		return {kind: 'none', reason: selfTest === 'ELOOP' ? 'this kernel executes a file that is open for writing (no ETXTBSY), so it cannot be asked' : `testing the way to check ${answered(selfTest)}`};
+		return {kind: 'none', reason: selfTest === 'ELOOP' ? 'this kernel executes a file that is open for writing (no ETXTBSY), so it cannot be asked' : `testing the way to check ${answered(selfTest, device)}`};
 	} finally {
 		closeSync(held);
 	}
 }
 
 /** Why no probe is made while probe threads are stuck (probe-thread.ts stuckThreadsMax). */
-const stuckText = `${stuckThreadsMax} earlier probes are stuck in an exec that SIGKILL did not end (a hung mount: processes in state D), and the agent starts no other probe until one of them ends`;
+const stuckText = `${stuckThreadsMax} earlier probes are stuck in an exec that SIGKILL did not end (hung mounts: processes in state D), and the agent starts no other probe until one of them ends`;
+
+/** Why no probe is made of a file on `device` (probe-thread.ts: a probe on that file system is stuck). */
+function stuckDeviceText(device: string): string {
+	return `an earlier probe of a file on its file system, device ${device}, is stuck in an exec that SIGKILL did not end (a hung mount: processes in state D); files on other file systems are still checked, this one not until that probe ends: the mount is the line with ${device} in /proc/self/mountinfo`;
+}
 
 /** An exec's answer other than the expected one, in words. */
-function answered(code: ExecCode): string {
+function answered(code: ExecCode, device: string): string {
 	if (code === 'probe-thread') {
 		return 'was cut short: the agent\'s probe thread stopped';
 	}
@@ -122,6 +128,10 @@ function answered(code: ExecCode): string {
 
 	if (code === 'stuck') {
 		return `was not made: ${stuckText}`;
+	}
+
+	if (code === 'stuck-device') {
+		return `was not made: ${stuckDeviceText(device)}`;
 	}
 
 	return code === undefined ? 'ran a file it must not' : `failed with ${code}`;
@@ -147,15 +157,22 @@ export function kernelProbe(method: ProbeMethod): WriterProbe {
 			return `cannot check for writers of ${shown}: ${method.reason}; nothing ran, and the next run asks again`;
 		}
 
+		let device: string;
+		try {
+			device = deviceOf(fd);
+		} catch (error) {
+			return `whether ${shown} is open for writing cannot be checked (fstat of its descriptor failed with ${(error as NodeJS.ErrnoException).code ?? 'an error'}); nothing ran`;
+		}
+
 		const code = method.kind === 'direct'
-			? await execOffLoop({file: `/proc/self/fd/${fd}`, oversized: true, inherited: []})
-			: await execOffLoop({file: '/proc/self/fd/3', oversized: false, inherited: [...method.chain, fd]});
-		return writerVerdict(code, shown, method.kind === 'direct' ? 'E2BIG' : 'ELOOP');
+			? await execOffLoop({file: `/proc/self/fd/${fd}`, oversized: true, inherited: [], device})
+			: await execOffLoop({file: '/proc/self/fd/3', oversized: false, inherited: [...method.chain, fd], device});
+		return writerVerdict(code, shown, method.kind === 'direct' ? 'E2BIG' : 'ELOOP', device);
 	};
 }
 
-/** What an exec error code says (undefined: the exec ran); `none` is the code that means no writer. Pure. */
-export function writerVerdict(code: string | undefined, shown: string, none: 'E2BIG' | 'ELOOP' = 'E2BIG'): string | undefined {
+/** What an exec error code says (undefined: the exec ran); `none` is the code that means no writer; `device`: the file's file system. Pure. */
+export function writerVerdict(code: string | undefined, shown: string, none: 'E2BIG' | 'ELOOP' = 'E2BIG', device = '?'): string | undefined {
 	if (code === none) {
 		return undefined;
 	}
@@ -170,6 +187,10 @@ export function writerVerdict(code: string | undefined, shown: string, none: 'E2
 
 	if (code === 'stuck') {
 		return `whether ${shown} is open for writing cannot be checked (${stuckText}); nothing ran`;
+	}
+
+	if (code === 'stuck-device') {
+		return `whether ${shown} is open for writing cannot be checked (${stuckDeviceText(device)}); nothing ran`;
 	}
 
 	if (code === 'ETXTBSY') {
@@ -195,10 +216,11 @@ export async function chainMethod(directories = copyDirectories(), exec = execOf
 	}
 
 	// Asked about its own first file, the chain must end in ELOOP: else (a noexec /dev/shm, say) nothing can be asked with it.
-	const code = await exec({file: '/proc/self/fd/3', oversized: false, inherited: [...chain, chain[0]!]});
+	const device = deviceOf(chain[0]!);
+	const code = await exec({file: '/proc/self/fd/3', oversized: false, inherited: [...chain, chain[0]!], device});
 	if (code !== 'ELOOP') {
 		closeAll(chain);
-		const why = code === 'EACCES' ? `the agent's probe files in ${directories.join(' or ')} cannot be executed (EACCES): allow exec on one of them` : `testing its probe files ${answered(code)}`;
+		const why = code === 'EACCES' ? `the agent's probe files in ${directories.join(' or ')} cannot be executed (EACCES): allow exec on one of them` : `testing its probe files ${answered(code, device)}`;
 		return {kind: 'none', reason: `this kernel reads an exec's arguments before the file, and ${why}`};
 	}
 

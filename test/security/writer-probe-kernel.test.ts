@@ -22,7 +22,8 @@ import {chmodSync, closeSync, constants, existsSync, openSync, readdirSync, read
 import {release} from 'node:os';
 import {join} from 'node:path';
 import test from 'ava';
-import {execOffLoop, probeThreadForTests, stopProbeThread, type ExecCode, type ProbeExec} from '../../agent/probe-thread.js';
+import {deviceOf, execOffLoop, probeThreadForTests, stopProbeThread, type ExecCode, type ProbeExec} from '../../agent/probe-thread.js';
+import {copyDirectories} from '../../agent/sealed-copy.js';
 import {chainMethod, chooseMethod, keptMethod, kernelProbe, probeWriter, type ProbeMethod} from '../../agent/writer-check.js';
 import {temporaryDirectory} from '../helpers/fleet.js';
 import {executable} from './agent-run.js';
@@ -151,6 +152,15 @@ for (const [title, answers, kind, reason] of orderRows) {
 	});
 }
 
+test.serial('the kernel question, on a file system with a stuck probe, is not made: no way, not kept, saying which file system', async t => {
+	const directories = copyDirectories();
+	const held = openSync(directories[0]!, constants.O_RDONLY | constants.O_DIRECTORY);
+	const device = deviceOf(held);
+	closeSync(held);
+	const method = await chooseMethod(directories, scripted('stuck-device').exec);
+	t.deepEqual(method, {kind: 'none', reason: `asking the kernel how to check was not made: an earlier probe of a file on its file system, device ${device}, is stuck in an exec that SIGKILL did not end (a hung mount: processes in state D); files on other file systems are still checked, this one not until that probe ends: the mount is the line with ${device} in /proc/self/mountinfo`});
+});
+
 test.serial('a way that is no answer is not kept: the next probe asks again, and the kernel\'s answer is kept', async t => {
 	const order = scripted('EAGAIN');
 	const ask = keptMethod(async () => chooseMethod(undefined, order.exec));
@@ -173,8 +183,8 @@ test.serial('a probe thread that stops during the kernel question refuses that r
 test.serial('an exec that never answers (a hung mount) is bounded: its child is killed, the probe refused; the next thread answers', async t => {
 	t.timeout(60_000);
 	const pidFile = join(directory, 'hung.pid');
-	// Stands for spawn() stuck in an exec: the thread blocks in a child of its own and never answers.
-	const hung = `require('node:worker_threads').parentPort.on('message', () => require('node:child_process').spawnSync('sh', ['-c', 'echo $$ > "$0"; exec sleep 600', ${JSON.stringify(pidFile)}]));`;
+	// Stands for spawn() stuck in an exec: the thread's spawn blocks in a child of its own and never answers.
+	const hung = `require('node:child_process').spawn = () => require('node:child_process').spawnSync('sh', ['-c', 'echo $$ > "$0"; exec sleep 600', ${JSON.stringify(pidFile)}]);`;
 	await stopProbeThread();
 	probeThreadForTests(hung, 2000);
 	const fd = openSync(script, constants.O_RDONLY);
