@@ -138,13 +138,13 @@ export abstract class RelayExchange {
 		this.#after('cancel', cancel.graceMs);
 	}
 
-	/** One message on the exchange's reply subject. */
-	receive(text: string): void {
+	/** One message on the exchange's reply subject: its text, and the bytes it was decoded from when at hand. */
+	receive(text: string, data?: Uint8Array): void {
 		if (this.#settled) {
 			return;
 		}
 
-		const verdict = this.#chains.accept(text);
+		const verdict = this.#chains.accept(text, data);
 		switch (verdict.kind) {
 			case 'duplicate': {
 				this.#notice('the broker delivered a reply twice: the copy was dropped');

@@ -59,7 +59,7 @@ function replyRoutes(connection: NatsConnection): Routes {
 		callback(error, message) {
 			try {
 				if (!error) {
-					routes.get(message.subject)?.receive(decoder.decode(message.data));
+					routes.get(message.subject)?.receive(decoder.decode(message.data), message.data);
 				}
 			} catch {
 				// A handler's failure ends its own exchange (it catches); nothing may stop this subscription.

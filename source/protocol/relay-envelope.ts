@@ -123,6 +123,7 @@ export function signedBytes(env: AnyEnvelope): Buffer {
 const sentLayoutStart = '{"env":';
 /** A JSON escape of a UTF-16 surrogate (canonical JSON never writes one: it has no bytes for a lone one). */
 const surrogateEscape = /\\u[dD][89a-fA-F]/;
+const signedPrefixBytes = Buffer.from(signedPrefix);
 
 /**
  * The bytes a message's signature covers, read from the message as it arrived when it is laid out
@@ -134,14 +135,33 @@ const surrogateEscape = /\\u[dD][89a-fA-F]/;
  * to; any other bytes there fail that check (stricter than a canonicalisation, never looser).
  * Undefined for another layout, or a text with a surrogate escape (a lone surrogate must be
  * refused as uncanonicalisable): the caller canonicalises the parsed envelope (signedBytes).
+ *
+ * `data`: the bytes `text` was decoded from (UTF-8, as a subscription delivers them). When the
+ * decoding lost nothing — no U+FFFD in the text (which an invalid sequence becomes; a text that
+ * holds one, sent or made, takes the encoding route below) and no byte-order mark before the
+ * `{` (which the decoder drops) — the text's UTF-8 is `data` itself, so the envelope's bytes are
+ * copied from `data` instead of the text being sliced and encoded again: the same bytes.
  */
-export function bytesAsSent(text: string, sig: string | undefined, cert: string | undefined): Buffer | undefined {
+export function bytesAsSent(text: string, sig: string | undefined, cert: string | undefined, data?: Uint8Array): Buffer | undefined {
 	if (!text.startsWith(sentLayoutStart) || surrogateEscape.test(text)) {
 		return undefined;
 	}
 
 	const tail = `${sig === undefined ? '' : `,"sig":"${sig}"`}${cert === undefined ? '' : `,"cert":"${cert}"`}}`;
-	return text.endsWith(tail) ? Buffer.from(`${signedPrefix}${text.slice(sentLayoutStart.length, text.length - tail.length)}`) : undefined;
+	if (!text.endsWith(tail)) {
+		return undefined;
+	}
+
+	if (data?.[0] !== 0x7B || text.includes('\uFFFD')) {
+		return Buffer.from(`${signedPrefix}${text.slice(sentLayoutStart.length, text.length - tail.length)}`);
+	}
+
+	// `tail` is ASCII (base64 only, checked by openMessage), so its length in bytes is its length in characters.
+	const envelope = data.subarray(sentLayoutStart.length, data.length - tail.length);
+	const bytes = Buffer.allocUnsafe(signedPrefixBytes.length + envelope.length);
+	signedPrefixBytes.copy(bytes, 0);
+	bytes.set(envelope, signedPrefixBytes.length);
+	return bytes;
 }
 
 /** The hash that names an envelope in a chain (`req`, `prev`): SHA-256 of its signed bytes, hex. */
@@ -395,8 +415,8 @@ export function openRequest(text: string): Opened<RequestEnvelope> {
 	return {ok: true, message: {env: env as RequestEnvelope, sig: opened.sig!, cert: opened.cert}, bytes: opened.bytes, ...(signed ? {signed} : {})};
 }
 
-/** A reply message's shape (with or without `sig`). */
-export function openReply(text: string): {ok: true; message: ReplyMessage; bytes: number; signed?: Buffer} | {ok: false; reason: string; id?: string} {
+/** A reply message's shape (with or without `sig`); `data`: the bytes the text was decoded from, if at hand (bytesAsSent). */
+export function openReply(text: string, data?: Uint8Array): {ok: true; message: ReplyMessage; bytes: number; signed?: Buffer} | {ok: false; reason: string; id?: string} {
 	const opened = openMessage(text, limits.responseFrameBytes + relayLimits.envelopeOverheadBytes, true);
 	if (!opened.ok) {
 		return opened;
@@ -412,7 +432,7 @@ export function openReply(text: string): {ok: true; message: ReplyMessage; bytes
 		return fail('fields "req" and "prev" must be SHA-256 hashes in hex');
 	}
 
-	const signed = bytesAsSent(text, opened.sig, opened.cert);
+	const signed = bytesAsSent(text, opened.sig, opened.cert, data);
 	return {ok: true, message: {env: env as ReplyEnvelope, ...(opened.sig === undefined ? {} : {sig: opened.sig})}, bytes: opened.bytes, ...(signed ? {signed} : {})};
 }
 
@@ -445,7 +465,17 @@ export function decodeRequestEnvelope(env: RequestEnvelope, messageBytes: number
 	return messageBytes !== undefined && messageBytes <= limits.requestFrameBytes ? decodeRequestFields(requestFields(env)) : decodeRequest(requestLine(env));
 }
 
-/** The response frame a reply carries, decoded as decodeRequestEnvelope decodes a request's (without sealed arguments). */
+/**
+ * The response frame a reply carries, decoded as decodeRequestEnvelope decodes a request's (without
+ * sealed arguments). The body, parsed with the message and not shared, is decoded in place: it is
+ * given the frame's `v` (as a copy `{...body, v}` would have it, in the same key order) rather than
+ * copied, so the envelope's body is the frame's fields afterwards.
+ */
 export function decodeReplyEnvelope(env: ReplyEnvelope, messageBytes: number): Decoded<ResponseFrame> {
-	return messageBytes <= limits.responseFrameBytes ? decodeResponseFields({...env.body, v: protocolVersion}) : decodeResponse(replyLine(env));
+	if (messageBytes > limits.responseFrameBytes) {
+		return decodeResponse(replyLine(env));
+	}
+
+	(env.body as Record<string, unknown>)['v'] = protocolVersion;
+	return decodeResponseFields(env.body);
 }

@@ -50,8 +50,9 @@ export class ReplyChains {
 		this.#chains.set(requestHash, {seq: 0, prev: requestHash, hashes: [], pending: [], role});
 	}
 
-	accept(text: string): ReplyVerdict {
-		const opened = openReply(text);
+	/** `data`: the bytes `text` was decoded from, when at hand (the signed bytes are copied from them: relay-envelope.ts, bytesAsSent). */
+	accept(text: string, data?: Uint8Array): ReplyVerdict {
+		const opened = openReply(text, data);
 		if (!opened.ok) {
 			return {kind: 'refused', reason: `the agent's reply is malformed: ${opened.reason}`};
 		}

@@ -106,6 +106,14 @@ test('the signed bytes are read from a message laid out as sealed, as they arriv
 	t.is(bytesAsSent(JSON.stringify({sig: parsed.sig, env, cert: parsed.cert}), parsed.sig, parsed.cert), undefined, 'another layout');
 	t.is(bytesAsSent(signedRequest, parsed.sig, undefined), undefined, 'a tail other than the parsed signature and certificate');
 	t.is(bytesAsSent(signedRequest.replace('"hello"', '"hel\\ud83dlo"'), parsed.sig, parsed.cert), undefined, 'a surrogate escape');
+	// With the bytes the text was decoded from: copied from them when the decoding lost nothing, the same bytes either way.
+	t.deepEqual(bytesAsSent(signedRequest, parsed.sig, parsed.cert, Buffer.from(signedRequest)), signedBytes(env), 'a signed request, from its bytes');
+	t.deepEqual(bytesAsSent(signedReply, (JSON.parse(signedReply) as {sig: string}).sig, undefined, Buffer.from(signedReply)), signedBytes(result), 'a signed reply, from its bytes');
+	t.deepEqual(bytesAsSent(sealEnvelope(chunk).text, undefined, undefined, Buffer.from(sealEnvelope(chunk).text)), signedBytes(chunk), 'an unsigned reply, from its bytes');
+	const lossy = Buffer.from(signedReply.replace('"ok"', '"o\uFFFD"'));
+	lossy.set([0xFF, 0x20, 0x20], lossy.indexOf('\uFFFD'));
+	const lossyText = new TextDecoder().decode(lossy);
+	t.deepEqual(bytesAsSent(lossyText, (JSON.parse(signedReply) as {sig: string}).sig, undefined, lossy), Buffer.from(`xi-exec relay v1\n${lossyText.slice(7, lossyText.indexOf(',"sig":'))}`), 'bytes that are not UTF-8: the text encoded again, not the bytes');
 });
 
 test('an agent certificate\'s key made from its P-256 point is the key its certificate holds; other PEM takes the parser', t => {

@@ -62,8 +62,9 @@ function heldConnection() {
 		async flush() {},
 		async drain() {},
 	};
-	const deliver = (text: string) => callback?.(null, {subject: relaySubjects.reply('web1', id), data: Buffer.from(text)});
-	return {connection, sent, state, deliver};
+	const deliverBytes = (data: Uint8Array) => callback?.(null, {subject: relaySubjects.reply('web1', id), data});
+	const deliver = (text: string) => deliverBytes(Buffer.from(text));
+	return {connection, sent, state, deliver, deliverBytes};
 }
 
 type Driver = {
@@ -71,6 +72,8 @@ type Driver = {
 	/** The agent's sealer for the `index`th envelope published (one per envelope, so its chain goes on). */
 	agent: (index: number, as?: Holder) => ReplySealer;
 	deliver: (text: string) => void;
+	/** A message as bytes: ones that are not the UTF-8 of the text they decode to. */
+	deliverBytes: (data: Uint8Array) => void;
 	abort: () => void;
 	brokerDown: () => void;
 	published: (count: number) => Promise<void>;
@@ -238,7 +241,60 @@ const cases: Case[] = [
 		sent: ['describe'],
 		second: {kind: 'protocol', reason: 'request req-00000001 is already in progress on agent web1'},
 	},
+	// The signed bytes are copied from the bytes received (bytesAsSent's `data`) when their decoding lost
+	// nothing; these rows hold bytes that are not the UTF-8 of the text they decode to, and end as
+	// they did when the bytes were the text encoded again.
+	{
+		title: 'a signed result with one byte replaced by one that is not UTF-8 (its text reads U+FFFD there): refused, as a forged signature',
+		async drive({agent, deliverBytes}) {
+			deliverBytes(replaced(agent(0).seal(result), '"status":"o', 0xFF));
+		},
+		end: {kind: 'protocol', reason: 'over the relay: a reply\'s signature does not verify with agent web1\'s certificate'},
+		sent: ['run'],
+	},
+	{
+		title: 'an unsigned chunk with one byte replaced by one that is not UTF-8: its hash is not the one the signed result chains to, a gap',
+		async drive({agent, deliver, deliverBytes}) {
+			const sealer = agent(0);
+			deliver(sealer.seal({type: 'ack', id, found: true}));
+			deliverBytes(replaced(sealer.seal({type: 'stdout', id, data: 'one\n'}), '"data":"o', 0xFF));
+			deliver(sealer.seal(result));
+		},
+		end: {kind: 'protocol', reason: 'over the relay: a gap in the agent\'s replies: expected reply 3, got 3 chained to another reply (replies were dropped, reordered or altered on the way)'},
+		sent: ['run'],
+	},
+	{
+		title: 'a signed result whose U+FFFD (the agent\'s bytes EF BF BD) came as one byte that is not UTF-8: the same text, taken as before',
+		async drive({agent, deliverBytes}) {
+			const text = agent(0).seal({...result, reason: 'a \uFFFD b'});
+			const data = Buffer.from(text);
+			const at = data.indexOf(Buffer.from('\uFFFD'));
+			deliverBytes(Buffer.concat([data.subarray(0, at), Buffer.from([0xFF]), data.subarray(at + 3)]));
+		},
+		end: {kind: 'terminal', frame: decoded({...result, reason: 'a \uFFFD b'})},
+		sent: ['run'],
+	},
+	{
+		title: 'a signed result after a byte-order mark (which the decoder drops): taken as before',
+		async drive({agent, deliverBytes}) {
+			deliverBytes(Buffer.concat([Buffer.from([0xEF, 0xBB, 0xBF]), Buffer.from(agent(0).seal(result))]));
+		},
+		end: {kind: 'terminal', frame: decoded(result)},
+		sent: ['run'],
+	},
 ];
+
+/** The message's bytes with the last byte of `after`'s first place replaced by `byte`. */
+function replaced(text: string, after: string, byte: number): Buffer {
+	const data = Buffer.from(text);
+	const at = data.indexOf(after);
+	if (at < 0) {
+		throw new Error(`no ${after} in the message`);
+	}
+
+	data[at + after.length - 1] = byte;
+	return data;
+}
 
 for (const c of cases) {
 	test(c.title, async t => {
@@ -280,6 +336,7 @@ for (const c of cases) {
 				return sealer;
 			},
 			deliver: held.deliver,
+			deliverBytes: held.deliverBytes,
 			abort: () => abort.abort(),
 			brokerDown() {
 				held.state.down = true;

@@ -373,6 +373,25 @@ test.serial('a result recovered by asking for the status is a note of the run: i
 	t.like((JSON.parse(shown.stdout) as {results: Array<Record<string, unknown>>}).results[0], {via: 'relay', notes});
 });
 
+test.serial('a result whose bytes were altered into ones that are not UTF-8 is refused as a forged signature, and audited so', async t => {
+	if (missing) {
+		return skip(t);
+	}
+
+	// The controller copies a reply's signed bytes from the bytes received when their decoding lost nothing
+	// (relay-envelope.ts, bytesAsSent); these are not the UTF-8 of their text, and are refused as before.
+	await mode('garble-result');
+	const home = fleet!.controllerHome;
+	const result = await runCli(controllerCli, ['run', 'hello', '--on', 'web1', '--json', '--home', home]);
+	const document = JSON.parse(result.stdout) as {requestId: string; results: Array<Record<string, unknown>>};
+	t.deepEqual(mitmDid(document.requestId), ['garbled result']);
+	const reason = 'over the relay: a reply\'s signature does not verify with agent web1\'s certificate';
+	t.like(document.results[0], {agent: 'web1', status: 'error', reason, via: 'relay'});
+	const outcome = records(controllerPaths(home).auditLog).find(record => record['event'] === 'run.outcome' && record['requestId'] === document.requestId);
+	t.like(outcome, {agent: 'web1', status: 'error', reason, via: 'relay'});
+	t.not(result.code, 0);
+});
+
 test.serial('a request whose signature was forged on the agent\'s broker is refused and audited', async t => {
 	if (missing) {
 		return skip(t);
