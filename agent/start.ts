@@ -44,6 +44,21 @@ export async function startAgent(paths: AgentPaths, printLog: AgentLog = stdoutL
 		printLog(event, fields);
 	};
 
+	// A signal during start-up (its audit lock held, run cgroups reaped, the relay being joined) is
+	// not node's default (death, the lock left to outwait; a SIGHUP killed it): kept, and acted on once it listens.
+	const early = signalsDuringStartUp();
+	try {
+		return await startListening(paths, log, early, running => {
+			metrics = running;
+		});
+	} finally {
+		early.end();
+	}
+}
+
+async function startListening(paths: AgentPaths, log: AgentLog, early: EarlySignals, setMetrics: (metrics: RunningMetrics) => void): Promise<number> {
+	let metrics: RunningMetrics | undefined;
+
 	// Only what this process held at exec, read before any module loaded: never a descriptor the runtime opened since.
 	const inherited = closeInherited(inheritedAtExec);
 	if (inherited.length > 0) {
@@ -92,6 +107,7 @@ export async function startAgent(paths: AgentPaths, printLog: AgentLog = stdoutL
 	});
 	if (config.metrics) {
 		metrics = await startMetricsOf(paths, config.metrics, script => allowlist.has(script));
+		setMetrics(metrics);
 	}
 
 	const relay = config.relay === undefined ? undefined : await startRelayOf(paths, {...config, relay: config.relay}, {
@@ -108,9 +124,11 @@ export async function startAgent(paths: AgentPaths, printLog: AgentLog = stdoutL
 
 	// Before the pid file and the "listening" line: a supervisor that signals as soon as it sees
 	// either must find the handlers there, not node's default (death, without agent.stopped).
-	process.on('SIGHUP', () => {
+	const reload = () => {
 		void reloadAgent({paths, config, log, audit, checkHook, setAllowlist: next => (allowlist = next)});
-	});
+	};
+
+	process.on('SIGHUP', reload);
 	const stopped = untilStopped(async () => {
 		await Promise.all([agent.close(), metrics?.close(), relay?.close()]);
 	}, async signal => {
@@ -119,6 +137,7 @@ export async function startAgent(paths: AgentPaths, printLog: AgentLog = stdoutL
 		rmSync(paths.pid, {force: true});
 	}, log);
 	stop = stopped.stop;
+	early.end();
 	writeFileSync(paths.pid, `${process.pid}\n`, {mode: 0o600});
 	const {address, port} = listen ? agent.address() : {address: 'none', port: 'relay only'};
 	log('listening', {agent: config.name, address: `${address}:${port}`, ...(config.relay ? {relay: config.relay} : {}), scripts: allowlist.size, kill: 'create' in cgroups ? cgroups.describe : `process group (no run cgroups: ${cgroups.problem}; a script that calls setsid can escape)`});
@@ -126,7 +145,42 @@ export async function startAgent(paths: AgentPaths, printLog: AgentLog = stdoutL
 		log('metrics.listening', {address: formatHostPort(metrics.address()), path: '/metrics'});
 	}
 
+	early.act(stop, reload);
 	return stopped.done;
+}
+
+/** What was asked by a signal during start-up; `act` asks it again (a reload too: the files may have changed since start-up read them). */
+type EarlySignals = {stop?: string; reload: boolean; end: () => void; act: (stop: (signal: string) => void, reload: () => void) => void};
+
+/** Listens for SIGTERM, SIGINT (a stop) and SIGHUP (a reload) until `end()`. */
+function signalsDuringStartUp(): EarlySignals {
+	const onStop = (signal: NodeJS.Signals) => {
+		early.stop ??= signal;
+	};
+
+	const onReload = () => {
+		early.reload = true;
+	};
+
+	const early: EarlySignals = {
+		reload: false,
+		end() {
+			process.off('SIGTERM', onStop);
+			process.off('SIGINT', onStop);
+			process.off('SIGHUP', onReload);
+		},
+		act(stop, reload) {
+			if (early.stop) {
+				stop(early.stop);
+			} else if (early.reload) {
+				reload();
+			}
+		},
+	};
+	process.on('SIGTERM', onStop);
+	process.on('SIGINT', onStop);
+	process.on('SIGHUP', onReload);
+	return early;
 }
 
 /** Each script in its own cgroup when the agent can (root on cgroup v2); else its process group. Scripts a previous agent process left running are killed now. */
@@ -171,7 +225,8 @@ async function listenOn(server: Server, listen: HostPort | undefined): Promise<v
 
 /**
  * Stops once only, whatever asks first (SIGTERM, SIGINT, or the controller unpairing this agent):
- * closes what serves, then records and cleans up; `done` resolves with exit status 0.
+ * closes what serves, then records and cleans up; `done` resolves with exit status 0. Asked again
+ * meanwhile: logged (`stopping.already`), nothing else.
  */
 function untilStopped(close: () => Promise<void>, after: (signal: string) => Promise<void>, log: AgentLog): {stop: (signal: string) => void; done: Promise<number>} {
 	let stopped = false;
@@ -179,6 +234,7 @@ function untilStopped(close: () => Promise<void>, after: (signal: string) => Pro
 	const done = new Promise<number>(resolve => {
 		stop = (signal: string) => {
 			if (stopped) {
+				log('stopping.already', {signal, reason: 'already stopping: runs are cancelled and their records awaited; SIGKILL would end it without them'});
 				return;
 			}
 
@@ -190,8 +246,9 @@ function untilStopped(close: () => Promise<void>, after: (signal: string) => Pro
 			});
 		};
 
-		process.once('SIGTERM', () => stop('SIGTERM'));
-		process.once('SIGINT', () => stop('SIGINT'));
+		// On, not once: a second signal while stopping must not find node's default (death in the middle of the stop).
+		process.on('SIGTERM', () => stop('SIGTERM'));
+		process.on('SIGINT', () => stop('SIGINT'));
 	});
 	return {stop, done};
 }
