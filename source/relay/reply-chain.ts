@@ -15,7 +15,7 @@
 import type {KeyObject} from 'node:crypto';
 import {createHash} from 'node:crypto';
 import type {ResponseFrame} from '../protocol/frames.js';
-import {bytesSigned, certificateKey, decodeReplyEnvelope, openReply, signedBytes, unsignedReplyTypes} from '../protocol/relay-envelope.js';
+import {bytesSigned, certificateKey, decodeReplyEnvelope, openReply, signedBytes, unsignedReplyTypes, type ReplyEnvelope} from '../protocol/relay-envelope.js';
 
 /** What a request envelope of the exchange was sent as, told back with every reply to it: the request itself, a cancel, a status question. */
 export type ChainRole = 'request' | 'cancel' | 'status';
@@ -75,7 +75,11 @@ export class ReplyChains {
 		}
 
 		// As the agent wrote them when the message is laid out as sealed (bytesAsSent), else canonicalised.
-		const bytes = opened.signed ?? signedBytes(env);
+		const bytes = opened.signed ?? canonicalBytes(env);
+		if (typeof bytes === 'string') {
+			return {kind: 'refused', reason: `the agent's reply is malformed: ${bytes}`};
+		}
+
 		if (sig === undefined ? !mayBeUnsigned(env.body.type, env.seq) : !bytesSigned(bytes, sig, this.#key)) {
 			return {kind: 'refused', reason: sig === undefined ? `an unsigned ${env.body.type} reply ${env.seq} (only a run's first acknowledgement, started and output may come unsigned)` : `a reply's signature does not verify with agent ${this.agent.name}'s certificate`};
 		}
@@ -129,4 +133,18 @@ export class ReplyChains {
 /** A run's first reply (its acknowledgement), `started` and output may come unsigned; nothing else. */
 function mayBeUnsigned(type: string, seq: number): boolean {
 	return unsignedReplyTypes.has(type) && (type !== 'ack' || seq === 1);
+}
+
+/**
+ * The signed bytes of an envelope not laid out as sealed, or why there are none: a lone surrogate
+ * (an escape such as \ud800 that the broker can put in any reply) has no canonical form, and
+ * canonicalize throws on it; thrown out of accept(), the reply was dropped unseen by relay-link's
+ * guard instead of ending the exchange as every other malformed reply does.
+ */
+function canonicalBytes(env: ReplyEnvelope): Buffer | string {
+	try {
+		return signedBytes(env);
+	} catch (error) {
+		return `its envelope cannot be canonicalised (${(error as Error).message})`;
+	}
 }
