@@ -103,27 +103,38 @@ export type ExchangeOptions = TlsExchangeOptions & {
 	onNotice?: (notice: string) => void;
 	/** Told which link the exchange ended on (for presence: "seen 3 s ago via relay"). */
 	onVia?: (via: SeenVia) => void;
+	// onFrame, onNotice and onVia are called as methods of these options (`options.onVia(...)`), never
+	// taken off them: a run's are its HostRun's prototype methods (run-agent.ts), no closure per host.
 	/** A run's secret argument positions: sealed to the agent's key over the relay (TLS already hides them). */
 	sealArgs?: readonly number[];
 };
 
-export async function exchange(target: AgentTarget, request: RequestWithoutEnvelope, options: ExchangeOptions): Promise<ExchangeEnd> {
-	const {onVia} = options;
-	const transport = target.transport ?? 'tls';
-	if (transport === 'nats') {
-		onVia?.('relay');
+export function exchange(target: AgentTarget, request: RequestWithoutEnvelope, options: ExchangeOptions): Promise<ExchangeEnd> {
+	if ((target.transport ?? 'tls') === 'tls') {
+		// Direct TLS alone ends on that link whatever happens: said now, and no async step of its own.
+		options.onVia?.('tls');
+		return exchangeTls(target, request, options);
+	}
+
+	return exchangeWithRelay(target, request, options);
+}
+
+/** An agent of transport `nats` over its relay; of `both`, over direct TLS first and the relay when that is unreachable. */
+async function exchangeWithRelay(target: AgentTarget, request: RequestWithoutEnvelope, options: ExchangeOptions): Promise<ExchangeEnd> {
+	if (target.transport === 'nats') {
+		options.onVia?.('relay');
 		return exchangeRelay(target, request, options);
 	}
 
 	const direct = await exchangeTls(target, request, options);
-	if (transport === 'both' && direct.kind === 'unreachable' && !options.cancel?.signal.aborted) {
-		onVia?.('relay');
+	if (direct.kind === 'unreachable' && !options.cancel?.signal.aborted) {
+		options.onVia?.('relay');
 		options.onNotice?.(`direct TLS: ${direct.reason}; tried the relay`);
 		const relayed = await exchangeRelay(target, request, options);
 		return relayed.kind === 'unreachable' ? {kind: 'unreachable', reason: `${direct.reason}; over the relay: ${relayed.reason}`} : relayed;
 	}
 
-	onVia?.('tls');
+	options.onVia?.('tls');
 	return direct;
 }
 

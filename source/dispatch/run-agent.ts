@@ -29,35 +29,21 @@ export type AgentRunOptions = {
 };
 
 export async function runOnAgent(target: AgentTarget, request: AgentRunRequest, options: AgentRunOptions): Promise<AgentResult> {
-	const host = new HostRun(target.name, options.emit, request.dryRun);
+	const host = new HostRun(target.name, request, options);
 	const startedAt = Date.now();
 	options.emit({type: 'agent-connecting', agent: target.name});
-	const deadlineMs = request.timeoutMs + options.answerGraceMs;
-	// One options object for the exchange and any retry: the links read it as it is, copying nothing.
-	const exchangeOptions: ExchangeOptions = {
-		context: options.context,
-		revoked: options.revoked,
-		hold: options.hold,
-		sealArgs: request.secretPositions?.length ? request.secretPositions : undefined,
-		onNotice: host.addNote,
-		onVia: host.setVia,
-		connectTimeoutMs: options.connectTimeoutMs,
-		deadlineMs,
-		cancel: new HostCancel(options.cancel, request.caller, options.answerGraceMs),
-		onFrame: host.onFrame,
-	};
-
+	// The host is the exchange's options, and any retry's: the links read them as they are, copying nothing.
 	// A frame of its own for each attempt: the exchange seals its secret arguments in place.
-	let end = await exchange(target, runFrame(target.name, request), exchangeOptions);
+	let end = await exchange(target, runFrame(target.name, request), host);
 	if (refusedOldControllerSerial(end)) {
 		const fresh = options.freshContext?.();
 		if (fresh) {
-			exchangeOptions.context = fresh;
-			end = await exchange(target, runFrame(target.name, request), exchangeOptions);
+			host.context = fresh;
+			end = await exchange(target, runFrame(target.name, request), host);
 		}
 	}
 
-	return resultOf(end, host.base(Date.now() - startedAt), deadlineMs, options.cancel.aborted);
+	return resultOf(end, host.base(Date.now() - startedAt), host.deadlineMs, options.cancel.aborted);
 }
 
 /** The cancel an exchange sends when `signal` aborts; its caller is read then: the agent records who cancelled, or which timeout did. */
@@ -70,32 +56,55 @@ class HostCancel {
 	}
 }
 
-/** One host's run as the exchange reports it: its output so far (none in a dry run), notes and link, and its events. */
-class HostRun {
+/**
+ * One host's run: the options its exchange is given, and what the exchange reports, its output so
+ * far (none in a dry run), notes and link. The exchange calls onFrame, onNotice and onVia as
+ * methods of its options (link-exchange.ts), so they are on the prototype: no closure per host.
+ */
+class HostRun implements ExchangeOptions {
+	context: ClientContext;
+	readonly revoked: ReadonlySet<string> | undefined;
+	readonly hold: ConnectionHold | undefined;
+	readonly sealArgs: readonly number[] | undefined;
+	readonly connectTimeoutMs: number;
+	readonly deadlineMs: number;
+	readonly cancel: HostCancel;
 	private stdout = '';
 	private stderr = '';
 	private via: SeenVia | undefined;
 	private notes: AgentNotes | undefined;
+	private readonly emit: (event: RunEvent) => void;
+	private readonly dryRun: boolean;
 
-	constructor(private readonly agent: string, private readonly emit: (event: RunEvent) => void, private readonly dryRun: boolean) {}
+	constructor(private readonly agent: string, request: AgentRunRequest, options: AgentRunOptions) {
+		this.context = options.context;
+		this.revoked = options.revoked;
+		this.hold = options.hold;
+		this.sealArgs = request.secretPositions?.length ? request.secretPositions : undefined;
+		this.connectTimeoutMs = options.connectTimeoutMs;
+		this.deadlineMs = request.timeoutMs + options.answerGraceMs;
+		this.cancel = new HostCancel(options.cancel, request.caller, options.answerGraceMs);
+		this.emit = options.emit;
+		this.dryRun = request.dryRun;
+	}
 
 	// A dry run runs nothing: output frames an agent sends anyway are dropped here, neither held nor passed on.
-	readonly onFrame = (frame: ResponseFrame) => {
+	onFrame(frame: ResponseFrame): void {
 		if (frame.type === 'started') {
 			this.emit({type: 'agent-started', agent: this.agent});
 		} else if ((frame.type === 'stdout' || frame.type === 'stderr') && !this.dryRun) {
 			this[frame.type] += frame.data;
 			this.emit({type: 'agent-output', agent: this.agent, stream: frame.type, data: frame.data});
 		}
-	};
+	}
 
-	readonly addNote = (note: string) => {
+	onNotice(note: string): void {
 		(this.notes ??= collectNotes()).add(note);
-	};
+	}
 
-	readonly setVia = (via: SeenVia) => {
+	onVia(via: SeenVia): void {
 		this.via = via;
-	};
+	}
 
 	/** What every result of this host holds, whatever the exchange's end (the keys in the order results have always had). */
 	base(durationMs: number): ResultBase {

@@ -170,3 +170,28 @@ test('a cancel before the connection is made: skipped, nothing sent', async t =>
 	t.like(outcome, {status: 'skipped', reason: 'cancelled before the connection was made', via: 'tls'});
 	t.deepEqual(received, []);
 });
+
+test('an agent of transport both, its direct TLS refused and its broker unreachable: one unreachable result over the relay, the direct failure noted and both reasons said', async t => {
+	// A port that was listening and is not any more: the direct dial is refused.
+	const closed = createServer();
+	await new Promise<void>(resolve => {
+		closed.listen(0, '127.0.0.1', resolve);
+	});
+	const address = `127.0.0.1:${(closed.address() as AddressInfo).port}`;
+	await new Promise(resolve => closed.close(resolve));
+	const events: RunEvent[] = [];
+	const outcome = await runOnAgent({name: 'web1', address, transport: 'both', relay: 'nats://127.0.0.1:1', serial: 'AB', certificate: pki!.agent.cert}, request, {
+		context: {...pki!.context, relay: async () => Promise.reject(new Error('no broker here'))},
+		connectTimeoutMs: 5000,
+		answerGraceMs: 10_000,
+		cancel: new AbortController().signal,
+		emit: event => events.push(event),
+	});
+	t.is(JSON.stringify({...outcome, durationMs: 0}), JSON.stringify({
+		agent: 'web1', exitCode: null, signal: null, stdout: '', stderr: '', truncated: false, durationMs: 0, via: 'relay',
+		notes: [`direct TLS: connection refused by ${address} (is the agent running?); tried the relay`],
+		status: 'unreachable',
+		reason: `connection refused by ${address} (is the agent running?); over the relay: the broker nats://127.0.0.1:1 cannot be reached: no broker here`,
+	}));
+	t.deepEqual(events, [{type: 'agent-connecting', agent: 'web1'}]);
+});
