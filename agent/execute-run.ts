@@ -31,7 +31,8 @@ export async function executeRun(frame: RunFrame, context: RunContext, send: (li
 	// Queued at once and on the disk before anything acts on the request or anything is answered
 	// (unrecorded() below). Without a hook the decision is made with nothing awaited in between, so
 	// both records share one batch: one write and one fsync.
-	const received = recorded(run.recorder.record('request.received', {...run.logged, dryRun: frame.dryRun === true, controllerHead: frame.controllerHead}));
+	// The receipt carries the frame's message id: the replay guard's memory of it across a restart (replay-receipts.ts).
+	const received = recorded(run.recorder.record('request.received', {...run.logged, dryRun: frame.dryRun === true, controllerHead: frame.controllerHead, msg: frame.msg}));
 	const unrecorded = async () => unrecordedRefusal(run, await received);
 	const unsafe = context.homeProblem?.();
 	if (unsafe !== undefined) {

@@ -3,7 +3,8 @@
  * Message ids are remembered for twice the window, so a replay cannot outlive its memory. Pure:
  * the clock is passed in, and so is `memory`, where each accepted id is written before it is
  * accepted (replay-memory.ts keeps it in a file, so a restart forgets nothing); when it cannot be
- * written the message is refused (busy), never accepted unremembered.
+ * written the message is refused (busy), never accepted unremembered. A run frame's id goes to the
+ * disk with the run's audit receipt instead (check's `remember`), before anything acts on the run.
  */
 export type ReplayVerdict = {ok: true} | {ok: false; code: 'replayed' | 'stale' | 'busy'; reason: string};
 
@@ -34,7 +35,11 @@ export class ReplayGuard {
 		return [...this.#seen];
 	}
 
-	check(messageId: string, timestamp: number, now: number): ReplayVerdict {
+	/**
+	 * `remember` false: the caller writes the id to the disk itself before anything acts on the
+	 * message (a run frame: its audit receipt carries it, replay-receipts.ts); kept in memory here.
+	 */
+	check(messageId: string, timestamp: number, now: number, remember = true): ReplayVerdict {
 		this.#forgetBefore(now - (2 * this.windowMs));
 		if (Math.abs(now - timestamp) > this.windowMs) {
 			return {ok: false, code: 'stale', reason: `message timestamp is ${Math.round((now - timestamp) / 1000)} s away from the agent's clock (window ±${this.windowMs / 1000} s)`};
@@ -52,7 +57,9 @@ export class ReplayGuard {
 		}
 
 		try {
-			this.memory?.remember(messageId, now);
+			if (remember) {
+				this.memory?.remember(messageId, now);
+			}
 		} catch (error) {
 			return {ok: false, code: 'busy', reason: `the agent cannot remember message ${messageId} to refuse its replay (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); try again`};
 		}

@@ -1,7 +1,8 @@
 /**
  * The replay guard's memory on disk (`seen-requests` in the agent's home, 0600): one line per
- * accepted message, `SEEN_AT_MS MESSAGE_ID`, appended and fdatasync'd before the message is acted
- * on, so a frame replayed after a restart (or a crash) is still refused. The file is held open
+ * accepted message other than a run, `SEEN_AT_MS MESSAGE_ID`, appended and fdatasync'd before the
+ * message is acted on, so a frame replayed after a restart (or a crash) is still refused. A run's
+ * id is on the disk in its audit receipt instead (replay-receipts.ts, read back at load). The file is held open
  * between appends; the fdatasync stays synchronous (on the thread pool it cost more CPU: 413
  * against 168 µs per append, measured). Bounded: when the file holds twice the ids still
  * remembered (and at least `compactAfter` lines), it is rewritten with only those (temp file,
@@ -13,6 +14,7 @@ import {closeSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readFileSy
 import {join} from 'node:path';
 import {writeFileAtomic} from '../source/io/files.js';
 import type {ReplayGuard, ReplayMemory} from './replay-guard.js';
+import {runReceiptsSince} from './replay-receipts.js';
 
 export const seenRequestsFile = 'seen-requests';
 /** The relay's seen-set (request id, sequence, nonce), beside the direct-TLS one. */
@@ -93,16 +95,18 @@ export function openReplayFile(path: string, write: (fd: number, text: string) =
 /**
  * The guard's memory for an agent home: loads what the file remembers into `guard` (pruned to
  * the ids still within the window) and appends every id accepted from now on, compacting as it goes.
+ * `auditLog`: the log whose run receipts carry the ids of run frames (replay-receipts.ts), loaded too.
  */
-export function replayMemoryFor(home: string, now: () => number, compactAfter = 10_000, fileName = seenRequestsFile): {memory: ReplayMemory; load: (guard: ReplayGuard) => void} {
+export function replayMemoryFor(home: string, now: () => number, compactAfter = 10_000, fileName = seenRequestsFile, auditLog?: string): {memory: ReplayMemory; load: (guard: ReplayGuard) => void} {
 	const file = openReplayFile(join(home, fileName));
 	let guard: ReplayGuard | undefined;
 	let lines = 0;
 	return {
 		load(target) {
 			guard = target;
-			target.restore(file.read(), now());
-			const kept = target.entries(now());
+			const at = now();
+			target.restore([...file.read(), ...(auditLog === undefined ? [] : runReceiptsSince(auditLog, at - target.keepMs, target.keepMs))], at);
+			const kept = target.entries(at);
 			file.rewrite(kept);
 			lines = kept.length;
 		},

@@ -121,14 +121,16 @@ function onLine(context: ServerContext, connection: Connection, line: string): '
 	}
 
 	const {frame} = decoded;
-	const fresh = context.replayGuard.check(frame.msg, frame.ts, context.options.now());
+	const {verdict, state} = nextFrame(connection.state, frame, {serial: peer.serial, pinned: context.pins().controllerSerials.includes(peer.serial), runGoing: context.activeRuns.has(frame.id)});
+	// A run's id reaches the disk in its audit receipt, before anything acts on it (execute-run.ts);
+	// every other message's, refused ones too, in the replay memory's file before this goes on.
+	const fresh = context.replayGuard.check(frame.msg, frame.ts, context.options.now(), verdict.act !== 'run');
 	if (!fresh.ok) {
 		log('protocol.error', {source: peer.address, requestId: frame.id, reason: fresh.reason});
 		refuse(socket, frame.id, fresh.code, fresh.reason);
 		return undefined;
 	}
 
-	const {verdict, state} = nextFrame(connection.state, frame, {serial: peer.serial, pinned: context.pins().controllerSerials.includes(peer.serial), runGoing: context.activeRuns.has(frame.id)});
 	connection.state = state;
 	try {
 		return act(context, connection, frame, verdict);

@@ -2,9 +2,9 @@
  * What `xi-exec-agent start` records and checks every run with, opened once at start: the audit
  * log (held for the life of the process, opened with `agent.started` and a signed head), the
  * recorder that writes every run's records to it (a checkpoint sealing each run's end), the replay
- * guard's memory on disk (an fdatasync per accepted request), and the home's strict-modes check
- * before every run. The bench's agents (bench/agent-host.ts) are given the same, so that a bench
- * charges what a real agent pays.
+ * guard's memory on disk (a run's message id in its receipt, fsynced with it; any other request's
+ * fdatasync'd to seen-requests), and the home's strict-modes check before every run. The bench's
+ * agents (bench/agent-host.ts) are given the same, so that a bench charges what a real agent pays.
  */
 import type {DurableFs} from '../source/io/durable-fs.js';
 import {openAgentAudit, recorderFor, type AgentAuditLog} from './agent-audit.js';
@@ -32,7 +32,7 @@ export async function openStartRecords(paths: AgentPaths, config: AgentConfig, p
 		recorder: recorderFor(audit, config.name),
 		homeProblem: () => currentHomeProblem(paths),
 		checkpoint: async () => audit.checkpoint(),
-		replayMemory: replayMemoryFor(paths.home, Date.now),
+		replayMemory: replayMemoryFor(paths.home, Date.now, undefined, undefined, paths.auditLog),
 	};
 }
 

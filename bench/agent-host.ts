@@ -15,7 +15,7 @@
  * the signed head written at start), no replay memory on disk, no home check: what the agent costs
  * beside its records, against the floor. BENCH_AGENT_HEAP=DIR: V8's sampling heap profiler from
  * ready to exit (heap-sample.ts: freed objects counted), written to DIR/agent-host-*.json with the
- * requests decided meanwhile, for bytes allocated per run and the sites that allocate the most.
+ * requests decided meanwhile and the host program's path (which checkout's), for bytes allocated per run and the sites that allocate the most.
  *
  * Started by hosts.ts as plain JavaScript with the agent's code from dist/ (built-host.ts), as a real
  * agent runs it; by hand, the same through tsx from source:
@@ -85,7 +85,7 @@ let stopSampling: (() => Promise<Allocations>) | undefined;
 exitWhenAsked(async () => {
 	if (stopSampling) {
 		const allocations = await stopSampling();
-		writeFileSync(join(heapDirectory!, `agent-host-${randomUUID()}.json`), JSON.stringify({decided, recordsOff, ...allocations, sites: allocations.sites.slice(0, 60)}));
+		writeFileSync(join(heapDirectory!, `agent-host-${randomUUID()}.json`), JSON.stringify({program: process.argv[1], decided, recordsOff, ...allocations, sites: allocations.sites.slice(0, 60)}));
 	}
 
 	await Promise.allSettled(servers.map(server => server.close()));

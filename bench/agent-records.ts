@@ -1,8 +1,9 @@
 /**
  * What an agent's records cost per run, without the network, the script or another process's
  * noise: the real start records (agent/start-records.ts, as `xi-exec-agent start` and the bench's
- * agent hosts open them) of one agent home, driven as a run drives them — the request id
- * remembered (fdatasync), the home's modes checked, receipt and decision in one batch, the start
+ * agent hosts open them) of one agent home, driven as a run drives them — the message id
+ * remembered (fdatasync'd to seen-requests, or where the checkout has replay-receipts.ts carried by
+ * the receipt), the home's modes checked, receipt and decision in one batch, the start
  * held, the end with its checkpoint (signed) and the anchor — one run after another. CPU per run
  * (process.cpuUsage: every thread, the fsyncs' waits are not CPU), and the same for each
  * BENCH_BASE checkout (its own modules, its own copy of the home), rounds interleaved, medians.
@@ -14,7 +15,7 @@
  *   node --import=tsx bench/agent-records.ts        BENCH_REPS (11) rounds of BENCH_RUNS (300) runs each
  *   BENCH_BASE=DIR[,DIR]                            other checkouts of this repository, each with its node_modules
  */
-import {cpSync, mkdtempSync} from 'node:fs';
+import {cpSync, existsSync, mkdtempSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {runBench, trackPath} from './cleanup.js';
@@ -36,6 +37,7 @@ async function openRecords(checkout: string, home: string): Promise<Records> {
 	const {emptyChain, planRecords} = await import(join(checkout, 'source/audit/batch-plan.ts')) as typeof import('../source/audit/batch-plan.js');
 	const anchorFile = await import(join(checkout, 'source/audit/anchor-file.ts')) as Partial<typeof import('../source/audit/anchor-file.js')> & Pick<typeof import('../source/audit/anchor-file.js'), 'writeAnchor'>;
 	const {paths, config, pins} = await readAgentHome(home);
+	const receipts = existsSync(join(checkout, 'agent/replay-receipts.ts'));
 	// The anchor as the agent writes it at each checkpoint: the slot writer where the checkout has one, else the file replaced whole.
 	const anchorPath = join(home, 'bench-anchor.json');
 	const slots = anchorFile.openAnchorWriter?.(anchorPath);
@@ -50,12 +52,14 @@ async function openRecords(checkout: string, home: string): Promise<Records> {
 	return {
 		async run(index) {
 			const requestId = `bench-${checkout.length}-${Date.now()}-${index}`;
-			if (!guard.check(requestId, Date.now(), Date.now()).ok) {
+			const now = Date.now();
+			// Where the checkout keeps a run's message id in its receipt, the guard does not write it to seen-requests.
+			if (!(receipts ? guard.check(requestId, now, now, false) : guard.check(requestId, now, now)).ok) {
 				throw new Error(`replay guard refused ${requestId}`);
 			}
 
 			const logged = {requestId, agent: config.name, script: 'uptime', args: [], argsHash: 'a'.repeat(64), caller: 'bench@host', source: '127.0.0.1', controllerSerial: '0a1b2c3d'};
-			const received = records.recorder.record('request.received', {...logged, dryRun: false, controllerHead: {log: 'c', seq: index, hash: 'b'.repeat(64), signature: 'sig', keyId: 'k'}});
+			const received = records.recorder.record('request.received', {...logged, dryRun: false, controllerHead: {log: 'c', seq: index, hash: 'b'.repeat(64), signature: 'sig', keyId: 'k'}, ...(receipts ? {msg: requestId} : {})});
 			if (records.homeProblem() !== undefined) {
 				throw new Error('the home is unsafe');
 			}

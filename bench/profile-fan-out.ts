@@ -134,7 +134,7 @@ async function main(): Promise<number> {
 		return 2;
 	}
 
-	notes.push('our agents keep what a real agent keeps per run (agent/start-records.ts: audit records fsynced in batches, a signed checkpoint per run, the request id fdatasynced, the home modes checked); the floor keeps nothing, as fast as it can be');
+	notes.push('our agents keep what a real agent keeps per run (agent/start-records.ts: audit records fsynced in batches, a signed checkpoint per run, the run\'s message id in its receipt, the home modes checked); the floor keeps nothing, as fast as it can be');
 
 	const largest = Math.max(...sizes);
 	const protocolFloor = process.env['BENCH_FLOOR_PROTOCOL'] === '1';

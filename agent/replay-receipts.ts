@@ -1,0 +1,96 @@
+/**
+ * The replay guard's memory of runs, read back from the audit log at start. A run frame's message
+ * id is written in its receipt (`request.received`, execute-run.ts), which is on the disk before
+ * anything acts on the run (audit before action): so a run needs no fdatasync of its own in
+ * `seen-requests`, and a run frame replayed after a restart or a crash is still refused, its id
+ * read here. A receipt lost with the machine before its fsync was never acted on: a replay of it
+ * then runs once, as the first copy never did.
+ *
+ * Read from the end of the log backwards (the current file, then the files rotated out of it, newest
+ * first), up to the first record older than `since` less `marginMs` (records are written in clock
+ * order; the margin covers a clock stepped back meanwhile). Torn or foreign lines are skipped.
+ */
+import {closeSync, openSync, readSync, fstatSync} from 'node:fs';
+import {logFileSet} from '../source/audit/log-files.js';
+
+const chunkBytes = 256 * 1024;
+
+/** [message id, ms the receipt was written] of every run receipt from `since` on, newest first. */
+export function runReceiptsSince(auditLog: string, since: number, marginMs: number): Array<[string, number]> {
+	const found: Array<[string, number]> = [];
+	for (const file of logFileSet(auditLog).reverse()) {
+		if (readBackwards(file, line => take(line, since - marginMs, found)) === 'stop') {
+			break;
+		}
+	}
+
+	return found.filter(([, at]) => at >= since);
+}
+
+/** One line of the log: its receipt kept; 'stop' once a record is older than `cutoff`. */
+function take(line: string, cutoff: number, found: Array<[string, number]>): 'stop' | undefined {
+	let record: {event?: unknown; msg?: unknown; ts?: unknown};
+	try {
+		record = JSON.parse(line) as typeof record;
+	} catch {
+		return undefined;
+	}
+
+	const at = typeof record.ts === 'string' ? Date.parse(record.ts) : Number.NaN;
+	if (Number.isNaN(at)) {
+		return undefined;
+	}
+
+	if (at < cutoff) {
+		return 'stop';
+	}
+
+	if (record.event === 'request.received' && typeof record.msg === 'string') {
+		found.push([record.msg, at]);
+	}
+
+	return undefined;
+}
+
+/** Hands `visit` each line of `path`, last first, until it says 'stop'; a missing file has none. */
+function readBackwards(path: string, visit: (line: string) => 'stop' | undefined): 'stop' | undefined {
+	let fd: number;
+	try {
+		fd = openSync(path, 'r');
+	} catch (error) {
+		if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+			return undefined;
+		}
+
+		throw error;
+	}
+
+	try {
+		let end = fstatSync(fd).size;
+		// The bytes after the last newline seen, not yet a whole line (the head of the line the next chunk ends).
+		let rest = Buffer.alloc(0);
+		while (end > 0) {
+			const start = Math.max(0, end - chunkBytes);
+			const chunk = Buffer.alloc(end - start);
+			readSync(fd, chunk, 0, chunk.length, start);
+			const bytes = Buffer.concat([chunk, rest]);
+			let lineEnd = bytes.length;
+			for (let index = bytes.length - 1; index >= 0; index--) {
+				if (bytes[index] === 0x0A) {
+					if (index + 1 < lineEnd && visit(bytes.toString('utf8', index + 1, lineEnd)) === 'stop') {
+						return 'stop';
+					}
+
+					lineEnd = index;
+				}
+			}
+
+			rest = bytes.subarray(0, lineEnd);
+			end = start;
+		}
+
+		return rest.length > 0 ? visit(rest.toString('utf8')) : undefined;
+	} finally {
+		closeSync(fd);
+	}
+}
