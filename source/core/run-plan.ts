@@ -21,7 +21,7 @@ import {openTokenStore} from '../policy/token-store.js';
 import {authenticateToken, checkScope, scopeOf, type TokenScope} from '../policy/tokens.js';
 import {checkArgs} from '../protocol/args.js';
 import {hasSecrets, redactArgs} from '../protocol/secret-args.js';
-import {hasControl, isScriptName} from '../protocol/text-checks.js';
+import {hasControl, hasLoneSurrogate, isScriptName} from '../protocol/text-checks.js';
 import {revokedSerials, type AgentRecord} from '../registry/model.js';
 import {resolveTargetsWithNotes} from '../registry/resolve-targets.js';
 import type {RegistryStore} from '../registry/store.js';
@@ -234,17 +234,27 @@ function refusalRecord(request: RunRequest, requestId: string, error: unknown): 
 	return {
 		event: 'run.refused',
 		requestId,
-		script: request.script === undefined || isScriptName(request.script) ? request.script : request.script.slice(0, 128),
-		argsHash: argsHash(request.args),
+		script: request.script === undefined || isScriptName(request.script) ? request.script : recordable(request.script.slice(0, 128)),
+		argsHash: argsHash(request.args.map(recordable)),
 		caller: request.caller,
 		source: request.source,
 		client: request.client,
-		selector: [...request.on],
+		selector: request.on.map(recordable),
 		...(request.rerun ? {rerunOf: request.rerun.of} : {}),
 		...(request.parent ? {parent: {...request.parent}} : {}),
 		code: error instanceof XiError ? error.code : 'INTERNAL',
-		reason: (error as Error).message,
+		reason: recordable((error as Error).message),
 	};
+}
+
+/**
+ * Text of a refused request as the audit can hold it: a lone UTF-16 surrogate (which JSON can
+ * carry, and which is refused for it: checkArgs, the selector's parser) has no canonical form, so
+ * the record's hash could not be made and the refusal went unrecorded (a REST caller got a 500);
+ * it is recorded as U+FFFD, as UTF-8 would write it.
+ */
+function recordable(text: string): string {
+	return hasLoneSurrogate(text) ? text.replaceAll(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD') : text;
 }
 
 /** How many hosts the run starts at once at first (a canary's hosts first): the connections worth keeping. */

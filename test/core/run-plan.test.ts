@@ -64,11 +64,14 @@ test('a refused request leaves a run.refused record and no plan', async t => {
  * would try: the exact code and message, and the one `run.refused` record it leaves (its
  * request id, the selector asked, the arguments as a hash, the reason word for word).
  */
-const refusals: Array<{title: string; request: Partial<RunRequest>; code: ErrorCode; message: string | RegExp; script?: string}> = [
+const refusals: Array<{title: string; request: Partial<RunRequest>; code: ErrorCode; message: string | RegExp; script?: string; /** As recorded, when not as asked (a lone surrogate is recorded as U+FFFD). */ recorded?: {args?: string[]; on?: string[]}}> = [
 	{title: 'a script name with a space', request: {script: 'Bad Name'}, code: 'NAME_INVALID', message: 'script name "Bad Name" must match [a-z0-9][a-z0-9._-]*; usage: xi-exec run SCRIPT --on SELECTOR [-- ARGS...]. (NAME_INVALID)'},
 	{title: 'a path for a script', request: {script: '../../bin/sh'}, code: 'NAME_INVALID', message: /^script name "\.\.\/\.\.\/bin\/sh" must match/},
 	{title: 'a script name of 10,000 characters: the record keeps 128', request: {script: 'x'.repeat(9999) + '/'}, code: 'NAME_INVALID', message: /^script name "x{9999}\/" must match/, script: 'x'.repeat(128)},
 	{title: 'an argument with a NUL byte', request: {args: ['ok', 'a\0b']}, code: 'ARGS_INVALID', message: 'Arguments refused: argument 2 contains a NUL byte. (ARGS_INVALID)'},
+	{title: 'an argument with a lone surrogate (JSON can carry one): refused and recorded, its hash over U+FFFD', request: {args: ['ok', 'a\uD800b']}, code: 'ARGS_INVALID', message: 'Arguments refused: argument 2 is not well-formed Unicode (a lone surrogate), which argv cannot carry as it is. (ARGS_INVALID)', recorded: {args: ['ok', 'a\uFFFDb']}},
+	{title: 'a selector with a lone surrogate: refused and recorded as U+FFFD', request: {on: ['web\uDC00']}, code: 'SELECTOR_INVALID', message: /^--on: .* \(SELECTOR_INVALID\)$/, recorded: {on: ['web\uFFFD']}},
+	{title: 'a script name with a lone surrogate: refused and recorded as U+FFFD', request: {script: 'hel\uD800lo'}, code: 'NAME_INVALID', message: /^script name "hel\\ud800lo" must match/, script: 'hel\uFFFDlo'},
 	{title: 'a selector that does not parse', request: {on: ['role==web']}, code: 'SELECTOR_INVALID', message: /^--on: .* \(SELECTOR_INVALID\)$/},
 	{title: 'an exclusion that matches nothing (a misspelt name protects nothing)', request: {on: ['all', '!wbe1']}, code: 'SELECTOR_INVALID', message: '--on !wbe1 matches no registered agent, so it would remove nothing; check the spelling (`xi-exec agents` lists the 2). (SELECTOR_INVALID)'},
 	{title: 'a selector that matches nothing', request: {on: ['role=db']}, code: 'NO_TARGETS', message: '--on role=db matches no registered agent (2 registered; `xi-exec agents` lists them). (NO_TARGETS)'},
@@ -112,7 +115,7 @@ test('every refusal before dialling is audited: exact code, message and run.refu
 		const request = {script: 'hello', args: [] as string[], on: ['role=web'], ...row.request};
 		const mine = records.filter(record => record['requestId'] === ids[index]);
 		t.is(mine.length, 1, row.title);
-		t.like(mine[0], {event: 'run.refused', code: row.code, caller: 'test@here', source: '192.0.2.7', selector: request.on, argsHash: argsHash(request.args), script: row.script ?? request.script}, row.title);
+		t.like(mine[0], {event: 'run.refused', code: row.code, caller: 'test@here', source: '192.0.2.7', selector: row.recorded?.on ?? request.on, argsHash: argsHash(row.recorded?.args ?? request.args), script: row.script ?? request.script}, row.title);
 		t.true(String(mine[0]!['reason']).length > 0 && !String(mine[0]!['reason']).includes(`(${row.code})`), row.title);
 	}
 
