@@ -3,6 +3,7 @@ import {readFileSync} from 'node:fs';
 import {XiError} from '../source/errors.js';
 import {ensureDirectory, existsSync, readJsonFile, readTextFile, writeFileAtomic} from '../source/io/files.js';
 import {formatHostPort, parseHostPort} from '../source/io/address.js';
+import {lockHeld} from '../source/io/brief-lock.js';
 import {applyTagChange, parseTag, parseTagChange, type Tags} from '../source/policy/tags.js';
 import {isAgentName, isScriptName} from '../source/protocol/text-checks.js';
 import {maxTimeoutSeconds, parseAllowlist, pathTextProblem, type AllowlistEntry} from './allowlist.js';
@@ -178,6 +179,11 @@ export function changeOwnTags(paths: AgentPaths, mode: 'set' | 'unset', words: r
 
 /** Tells a running agent (if any) to reload its allowlist and its own tags. */
 function signalReload(paths: AgentPaths): void {
+	// No agent holds its audit log: agent.pid was left by one that died (a crash, a reboot) and may name another process now, which a SIGHUP could kill.
+	if (!lockHeld(paths.auditLog)) {
+		return;
+	}
+
 	let pid: number;
 	try {
 		pid = Number(readFileSync(paths.pid, 'utf8').trim());

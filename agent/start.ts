@@ -71,6 +71,8 @@ async function startListening(paths: AgentPaths, log: AgentLog, early: EarlySign
 	acceptPolicyAtStart(paths);
 	const {hook, check: checkHook} = startHook(config, paths, log);
 	const {audit, recorder, homeProblem, checkpoint, replayMemory} = await openStartRecords(paths, config, pins, log);
+	// The home's audit lock is this process's now: a pid file still here was left by an agent that died, and may name another process.
+	rmSync(paths.pid, {force: true});
 	const cgroups = await runCgroupsOf(config, paths, log);
 	let stop: (reason: string) => void = () => undefined;
 	// What the relay signs with and checks against: kept current through renewals and pin changes.

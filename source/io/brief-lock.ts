@@ -79,6 +79,19 @@ export type HoldLockOptions = BriefLockOptions & {
 };
 
 /**
+ * Whether a live process holds `PATH.lock` now: it is there and not stale (a holder for its life
+ * refreshes it, holdLock; one that died leaves it to go stale). Lets a pid file be trusted only
+ * while the daemon that wrote it lives (agent.pid after a crash or a reboot may name anyone now).
+ */
+export function lockHeld(path: string, now = Date.now()): boolean {
+	try {
+		return statSync(`${path}.lock`).mtimeMs > now - lockStaleMs;
+	} catch {
+		return false;
+	}
+}
+
+/**
  * Takes `PATH.lock` for as long as the caller holds it (a daemon's audit log), waiting for another
  * holder as withBriefLock does, and keeps it fresh (lockRefreshMs): at each refresh one stat(2) to
  * see it is still the one this process made, one utimes(2) and one stat(2) for the new mtime, on
