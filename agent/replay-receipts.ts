@@ -14,12 +14,19 @@ import {closeSync, openSync, readSync, fstatSync} from 'node:fs';
 import {logFileSet} from '../source/audit/log-files.js';
 
 const chunkBytes = 256 * 1024;
+/**
+ * Records older than the cutoff read in a row before the read stops: one such record alone does
+ * not stop it, since a record stamped by a clock that was behind (a start before NTP stepped it, a
+ * step back) can follow receipts still within the window in the file.
+ */
+export const olderInARow = 1024;
 
 /** [message id, ms the receipt was written] of every run receipt from `since` on, newest first. */
 export function runReceiptsSince(auditLog: string, since: number, marginMs: number): Array<[string, number]> {
 	const found: Array<[string, number]> = [];
+	const older = {count: 0};
 	for (const file of logFileSet(auditLog).reverse()) {
-		if (readBackwards(file, line => take(line, since - marginMs, found)) === 'stop') {
+		if (readBackwards(file, line => take(line, since - marginMs, found, older)) === 'stop') {
 			break;
 		}
 	}
@@ -27,8 +34,8 @@ export function runReceiptsSince(auditLog: string, since: number, marginMs: numb
 	return found.filter(([, at]) => at >= since);
 }
 
-/** One line of the log: its receipt kept; 'stop' once a record is older than `cutoff`. */
-function take(line: string, cutoff: number, found: Array<[string, number]>): 'stop' | undefined {
+/** One line of the log: its receipt kept; 'stop' once `olderInARow` records in a row are older than `cutoff`. */
+function take(line: string, cutoff: number, found: Array<[string, number]>, older: {count: number}): 'stop' | undefined {
 	let record: {event?: unknown; msg?: unknown; ts?: unknown};
 	try {
 		record = JSON.parse(line) as typeof record;
@@ -42,8 +49,11 @@ function take(line: string, cutoff: number, found: Array<[string, number]>): 'st
 	}
 
 	if (at < cutoff) {
-		return 'stop';
+		older.count++;
+		return older.count >= olderInARow ? 'stop' : undefined;
 	}
+
+	older.count = 0;
 
 	if (record.event === 'request.received' && typeof record.msg === 'string') {
 		found.push([record.msg, at]);
