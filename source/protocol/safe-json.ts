@@ -21,7 +21,9 @@ export function safeJsonParse(text: string, maxDepth: number): SafeParse {
 /**
  * Depth first, and within an object every key checked before any value is entered, its last value
  * entered first: the order of the explicit stack this replaced, so the same problem is named first.
- * It recurses at most `maxDepth` deep, and allocates no more than Object.keys' array per object.
+ * An object's values are entered first to last, and the problem named is the last one's that has
+ * one: the same answer without an array of its keys (Object.keys' array for each object of every
+ * frame was 0.4 KB a host in a fan-out). It recurses at most `maxDepth` deep.
  */
 function inspect(value: unknown, depth: number, maxDepth: number): string | undefined {
 	if (value === null || typeof value !== 'object') {
@@ -43,19 +45,30 @@ function inspect(value: unknown, depth: number, maxDepth: number): string | unde
 		return undefined;
 	}
 
-	const keys = Object.keys(value);
-	for (const key of keys) {
-		if (forbiddenKeys.has(key)) {
-			return `forbidden key "${key}"`;
+	// For-in over a parsed object walks its own keys in Object.keys' order from V8's cache of them;
+	// the values are entered only when one of them is an object or an array.
+	let nested = false;
+	for (const key in value) {
+		if (Object.hasOwn(value, key)) {
+			if (forbiddenKeys.has(key)) {
+				return `forbidden key "${key}"`;
+			}
+
+			const member = (value as Record<string, unknown>)[key];
+			nested ||= typeof member === 'object' && member !== null;
 		}
 	}
 
-	for (let index = keys.length - 1; index >= 0; index--) {
-		const problem = inspect((value as Record<string, unknown>)[keys[index]!], depth + 1, maxDepth);
-		if (problem !== undefined) {
-			return problem;
+	if (!nested) {
+		return undefined;
+	}
+
+	let problem: string | undefined;
+	for (const key in value) {
+		if (Object.hasOwn(value, key)) {
+			problem = inspect((value as Record<string, unknown>)[key], depth + 1, maxDepth) ?? problem;
 		}
 	}
 
-	return undefined;
+	return problem;
 }

@@ -97,3 +97,15 @@ test('names the same problem as the explicit-stack walk it replaced, on 5,000 ge
 	// Both kinds of answer were seen, many times.
 	t.true(refused > 1000 && refused < 4000, `${refused} refused`);
 });
+
+test('walks own keys only: an enumerable property added to Object.prototype is neither checked nor entered', t => {
+	Object.defineProperty(Object.prototype, 'constructorLike', {value: {prototype: 1}, enumerable: true, configurable: true});
+	Object.defineProperty(Object.prototype, 'prototype', {value: 1, enumerable: true, configurable: true});
+	try {
+		t.deepEqual(safeJsonParse('{"a":{"b":1}}', 4), {ok: true, value: {a: {b: 1}}});
+		t.deepEqual(safeJsonParse('{"a":{"constructor":1}}', 4), {ok: false, reason: 'forbidden key "constructor"'});
+	} finally {
+		Reflect.deleteProperty(Object.prototype, 'constructorLike');
+		Reflect.deleteProperty(Object.prototype, 'prototype');
+	}
+});
