@@ -4,12 +4,18 @@ import type {RunFrame} from '../source/protocol/frames.js';
 import {batchedSender, endConnection} from './connection-end.js';
 import {executeRun, type RunContext} from './execute-run.js';
 import type {Connection, ServerContext} from './server-context.js';
+import {stopReasons} from './stop-reasons.js';
 
 export function startRun(context: ServerContext, connection: Connection, frame: RunFrame): void {
 	const {options, config} = context;
 	const controller = new AbortController();
 	connection.run = {id: frame.id, controller};
 	context.activeRuns.set(frame.id, controller);
+	if (context.stopping) {
+		// Refused as cancelled (recorded), never started: the stop neither cancels nor waits for a run it has not seen.
+		controller.abort(stopReasons.agentStopping);
+	}
+
 	const runContext: RunContext = {
 		agentName: config.name,
 		allowlist: options.allowlist(),

@@ -28,6 +28,8 @@ export type ServerContext = {
 	/** The runs going on, by request id (a cancel from another connection finds them here). */
 	activeRuns: Map<string, AbortController>;
 	runsDone: Set<Promise<void>>;
+	/** Set by close(): a run frame that arrives meanwhile (on a connection already open) is cancelled as it starts. */
+	stopping: boolean;
 	/** The connection whose renewal is in progress, if any: at most one per agent. */
 	renewing: {socket: TLSSocket | undefined};
 };
@@ -91,6 +93,7 @@ export function createServerContext(options: AgentServerOptions, useCredentials:
 		replayGuard,
 		activeRuns: new Map(),
 		runsDone: new Set(),
+		stopping: false,
 		renewing: {socket: undefined},
 	};
 }

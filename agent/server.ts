@@ -74,11 +74,16 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
 					resolve();
 				});
 			});
+			context.stopping = true;
 			for (const controller of context.activeRuns.values()) {
 				controller.abort(stopReasons.agentStopping);
 			}
 
-			await Promise.allSettled([...context.runsDone]);
+			// Runs whose frame came meanwhile (cancelled as they start) are waited for too.
+			while (context.runsDone.size > 0) {
+				await Promise.allSettled([...context.runsDone]);
+			}
+
 			for (const socket of sockets) {
 				socket.destroy();
 			}
