@@ -37,6 +37,7 @@
  */
 import {createHash, createPrivateKey, createPublicKey, randomBytes, sign, verify, type KeyObject} from 'node:crypto';
 import {canonicalJson} from './canonical-json.js';
+import {certificateKey, pemToDer} from './relay-keys.js';
 import {limits, protocolVersion, requestIdPattern, type RequestFrame, type ResponseFrame, type SignedHead} from './frames.js';
 import {decodeRequest, decodeRequestFields} from './decode-request.js';
 import {decodeResponse, decodeResponseFields} from './decode-response.js';
@@ -176,10 +177,6 @@ export function signerFromPem(keyPem: string, certificatePem?: string): Signer {
 	return certificatePem === undefined ? {key} : {key, certificateDer: pemToDer(certificatePem)};
 }
 
-export function pemToDer(pem: string): Buffer {
-	const base64 = pem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, '');
-	return Buffer.from(base64, 'base64');
-}
 
 /** Random bytes for nonces, drawn 4 KiB at a time: one call into the CSPRNG per 256 nonces, not per nonce (about 2% of a fan-out's controller CPU). */
 let noncePool = Buffer.alloc(0);
@@ -216,16 +213,33 @@ export function sealMessage(env: AnyEnvelope, signer: Signer): string {
  * signed reply in its chain covers.
  */
 export function sealEnvelope(env: RequestEnvelope | ReplyEnvelope | PresenceEnvelope, signer?: Signer): {text: string; hash: string} {
-	const bytes = signedBytes(env);
+	const canonical = canonicalJson(env);
+	if (canonical === undefined) {
+		throw new TypeError('envelope cannot be canonicalised');
+	}
+
+	// signedBytes(env), from the canonical text kept (not decoded back from the bytes).
+	const bytes = Buffer.from(`${signedPrefix}${canonical}`);
 	const hash = createHash('sha256').update(bytes).digest('hex');
-	const canonical = bytes.toString('utf8', signedPrefix.length);
 	if (!signer) {
 		return {text: `{"env":${canonical}}`, hash};
 	}
 
 	// Base64 needs no escaping in a JSON string.
 	const sig = sign('sha256', bytes, signer.key).toString('base64');
-	return {text: `{"env":${canonical},"sig":"${sig}"${signer.certificateDer ? `,"cert":"${signer.certificateDer.toString('base64')}"` : ''}}`, hash};
+	return {text: `{"env":${canonical},"sig":"${sig}"${signer.certificateDer ? `,"cert":"${certificateBase64(signer)}"` : ''}}`, hash};
+}
+
+/** A signer's certificate in base64, made once per signer (a link's, an agent's): the same text in every request it seals. */
+const certificateTexts = new WeakMap<Signer, string>();
+function certificateBase64(signer: Signer): string {
+	let text = certificateTexts.get(signer);
+	if (text === undefined) {
+		text = signer.certificateDer!.toString('base64');
+		certificateTexts.set(signer, text);
+	}
+
+	return text;
 }
 
 /** Whether `sig` signs these bytes (signedBytes) with this key; never throws. */
@@ -246,56 +260,7 @@ export function signatureValid(env: AnyEnvelope, sig: string, publicKey: KeyObje
 	}
 }
 
-/**
- * The public key of a PEM certificate (or a PEM public key), parsed once per process: making a
- * KeyObject costs about as much as verifying a signature with it (0.5–1.5 ms here under load),
- * and a controller checks the same agents' replies run after run (a describe, then the run; every
- * run of a long-lived `serve`). Keyed by the exact PEM text, so nothing is kept beyond what those
- * bytes say; the oldest entries go past `certificateKeyCacheSize`. Throws as createPublicKey does.
- */
-export const certificateKeyCacheSize = 50_000;
-const certificateKeys = new Map<string, KeyObject>();
-export function certificateKey(pem: string): KeyObject {
-	let key = certificateKeys.get(pem);
-	if (!key) {
-		key = p256Key(pem) ?? createPublicKey(pem);
-		if (certificateKeys.size >= certificateKeyCacheSize) {
-			certificateKeys.delete(certificateKeys.keys().next().value!);
-		}
-
-		certificateKeys.set(pem, key);
-	}
-
-	return key;
-}
-
-/** The DER that opens a P-256 SubjectPublicKeyInfo with an uncompressed point: id-ecPublicKey, prime256v1, a 66-byte BIT STRING, 0x04. */
-const p256SpkiPrefix = Buffer.from('3059301306072a8648ce3d020106082a8648ce3d03010703420004', 'hex');
-
-/**
- * The P-256 public key of a PEM certificate, made from its point as a JWK: OpenSSL 3 decodes a
- * certificate or an SPKI into a key about 2.5 times slower (160 against 60 µs here), and a CLI run
- * makes one per agent. Only when the key info appears exactly once in the certificate's DER (else
- * undefined: the caller parses the certificate). A wrong key could only fail verification.
- */
-function p256Key(pem: string): KeyObject | undefined {
-	if (!pem.startsWith('-----BEGIN CERTIFICATE-----')) {
-		return undefined;
-	}
-
-	const der = pemToDer(pem);
-	const at = der.indexOf(p256SpkiPrefix);
-	if (at < 0 || der.lastIndexOf(p256SpkiPrefix) !== at || at + p256SpkiPrefix.length + 64 > der.length) {
-		return undefined;
-	}
-
-	const point = at + p256SpkiPrefix.length;
-	try {
-		return createPublicKey({key: {kty: 'EC', crv: 'P-256', x: der.toString('base64url', point, point + 32), y: der.toString('base64url', point + 32, point + 64)}, format: 'jwk'});
-	} catch {
-		return undefined;
-	}
-}
+export {certificateKey, certificateKeyCacheSize, pemToDer} from './relay-keys.js';
 
 /** A message's shape checked; `bytes`: its size in UTF-8, which bounds the frame it carries (decodeRequestEnvelope). */
 export type Opened<E> = {ok: true; message: SignedMessage<E>; bytes: number; /** bytesAsSent: the signed bytes as they arrived, when laid out as sealed. */ signed?: Buffer} | {ok: false; reason: string; id?: string};

@@ -8,6 +8,7 @@
  */
 import {createHash, createPublicKey, sign, verify, type KeyObject} from 'node:crypto';
 import test from 'ava';
+import canonicalize from 'canonicalize';
 import {decodeRequest, decodeResponse} from '../../source/protocol/decode.js';
 import {limits} from '../../source/protocol/frames.js';
 import {bytesAsSent, certificateKey, newNonce, decodeReplyEnvelope, decodeRequestEnvelope, envelopeHash, replyLine, requestEnvelope, requestLine, sealEnvelope, signatureValid, signedBytes, type ReplyBody, type ReplyEnvelope, type RequestBody, type RequestEnvelope} from '../../source/protocol/relay-envelope.js';
@@ -134,3 +135,18 @@ test('nonces are 32 hex digits, each new', t => {
 	t.is(new Set(nonces).size, nonces.length);
 });
 
+
+test('a sealed request is laid out as before: its canonical envelope, its signature, its signer\'s own certificate (made once per signer, never another\'s)', async t => {
+	const other = await holder(fleet, {role: 'controller'});
+	const env = request({type: 'describe'});
+	for (const signer of [controller.signer, other.signer, controller.signer]) {
+		const {text, hash} = sealEnvelope(env, signer);
+		const parsed = JSON.parse(text) as {sig: string; cert: string};
+		t.is(text, `{"env":${canonicalize(env)!},"sig":"${parsed.sig}","cert":"${signer.certificateDer!.toString('base64')}"}`);
+		t.true(signatureValid(env, parsed.sig, signer === controller.signer ? controller.certificate : other.certificate));
+		t.is(hash, envelopeHash(env));
+	}
+
+	t.is(sealEnvelope(env).text, `{"env":${canonicalize(env)!}}`, 'unsigned: the envelope alone');
+	t.throws(() => sealEnvelope({...env, body: {type: 'run', script: 'a\ud800', args: [], caller: 'alice'}} as RequestEnvelope, controller.signer), {message: 'Lone surrogate is not allowed'});
+});
