@@ -1,5 +1,5 @@
 /** The agent's commands other than `start`: set up the home and edit the allowlist. */
-import {readFileSync} from 'node:fs';
+import {readFileSync, statSync} from 'node:fs';
 import {XiError} from '../source/errors.js';
 import {ensureDirectory, existsSync, readJsonFile, readTextFile, writeFileAtomic} from '../source/io/files.js';
 import {formatHostPort, parseHostPort} from '../source/io/address.js';
@@ -179,11 +179,6 @@ export function changeOwnTags(paths: AgentPaths, mode: 'set' | 'unset', words: r
 
 /** Tells a running agent (if any) to reload its allowlist and its own tags. */
 function signalReload(paths: AgentPaths): void {
-	// No agent holds its audit log: agent.pid was left by one that died (a crash, a reboot) and may name another process now, which a SIGHUP could kill.
-	if (!lockHeld(paths.auditLog)) {
-		return;
-	}
-
 	let pid: number;
 	try {
 		pid = Number(readFileSync(paths.pid, 'utf8').trim());
@@ -191,11 +186,29 @@ function signalReload(paths: AgentPaths): void {
 		return;
 	}
 
-	if (Number.isInteger(pid) && pid > 0) {
+	// agent.pid left by an agent that died (a crash, a reboot) may name another process now, which a
+	// SIGHUP could kill: signalled while an agent holds the audit lock, or when the process it names
+	// started before the file was written (the agent that wrote it, paused or slow to refresh the lock).
+	if (Number.isInteger(pid) && pid > 0 && (lockHeld(paths.auditLog) || startedBeforeFile(pid, paths.pid))) {
 		try {
 			process.kill(pid, 'SIGHUP');
 		} catch {
 			// Not running: the new allowlist is read at the next start.
 		}
+	}
+}
+
+/** Whether process `pid` started no later than `file` was last written (/proc/PID/stat's start time, from the boot time); false when either cannot be read. */
+function startedBeforeFile(pid: number, file: string): boolean {
+	try {
+		const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+		// After the command name's ')': field 3 on; the start time (clock ticks since boot, USER_HZ 100) is field 22.
+		const startTicks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+		const bootSeconds = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]);
+		const startedMs = (bootSeconds * 1000) + (startTicks * 10);
+		// btime is whole seconds: a second of slack.
+		return Number.isFinite(startedMs) && startedMs <= statSync(file).mtimeMs + 1000;
+	} catch {
+		return false;
 	}
 }

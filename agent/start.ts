@@ -29,7 +29,7 @@ import {RunSlots} from './run-slots.js';
 import {createAgentServer} from './server.js';
 import {readStartFiles} from './start-files.js';
 import {startHook} from './start-hook.js';
-import {loadAllowlistOf, reloadAgent} from './start-reload.js';
+import {loadAllowlistOf, reloadAgent, type ReloadPorts} from './start-reload.js';
 
 /** The daemon's log on stdout: safe JSON lines, and a reader going away never stops the agent. */
 export const stdoutLog: AgentLog = (event, fields) => {
@@ -126,9 +126,7 @@ async function startListening(paths: AgentPaths, log: AgentLog, early: EarlySign
 
 	// Before the pid file and the "listening" line: a supervisor that signals as soon as it sees
 	// either must find the handlers there, not node's default (death, without agent.stopped).
-	const reload = () => {
-		void reloadAgent({paths, config, log, audit, checkHook, setAllowlist: next => (allowlist = next)});
-	};
+	const reload = reloaderOf({paths, config, log, audit, checkHook, setAllowlist: next => (allowlist = next)}, () => stopped.stopping());
 
 	process.on('SIGHUP', reload);
 	const stopped = untilStopped(async () => {
@@ -149,6 +147,18 @@ async function startListening(paths: AgentPaths, log: AgentLog, early: EarlySign
 
 	early.act(stop, reload);
 	return stopped.done;
+}
+
+/** SIGHUP's reload; refused while stopping (nothing read again, nothing recorded after agent.stopped). */
+function reloaderOf(ports: ReloadPorts, stopping: () => boolean): () => void {
+	return () => {
+		if (stopping()) {
+			ports.log('reload.refused', {reason: 'the agent is stopping: its files are read again at its next start'});
+			return;
+		}
+
+		void reloadAgent(ports);
+	};
 }
 
 /** What was asked by a signal during start-up; `act` asks it again (a reload too: the files may have changed since start-up read them). */
@@ -228,9 +238,9 @@ async function listenOn(server: Server, listen: HostPort | undefined): Promise<v
 /**
  * Stops once only, whatever asks first (SIGTERM, SIGINT, or the controller unpairing this agent):
  * closes what serves, then records and cleans up; `done` resolves with exit status 0. Asked again
- * meanwhile: logged (`stopping.already`), nothing else.
+ * meanwhile: logged (`stopping.already`), nothing else; a reload asked meanwhile is refused (start).
  */
-function untilStopped(close: () => Promise<void>, after: (signal: string) => Promise<void>, log: AgentLog): {stop: (signal: string) => void; done: Promise<number>} {
+function untilStopped(close: () => Promise<void>, after: (signal: string) => Promise<void>, log: AgentLog): {stop: (signal: string) => void; done: Promise<number>; stopping: () => boolean} {
 	let stopped = false;
 	let stop: (signal: string) => void = () => undefined;
 	const done = new Promise<number>(resolve => {
@@ -252,5 +262,5 @@ function untilStopped(close: () => Promise<void>, after: (signal: string) => Pro
 		process.on('SIGTERM', () => stop('SIGTERM'));
 		process.on('SIGINT', () => stop('SIGINT'));
 	});
-	return {stop, done};
+	return {stop, done, stopping: () => stopped};
 }

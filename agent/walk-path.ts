@@ -22,7 +22,7 @@
  * a target is read as bytes and must be UTF-8, since node would read other bytes as U+FFFD and
  * the walk would then look up another name than the kernel does.
  */
-import {closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, statfsSync, type BigIntStats} from 'node:fs';
+import {closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, statfsSync, type BigIntStats, type Stats} from 'node:fs';
 import {isAbsolute, normalize} from 'node:path';
 import {hasControl} from '../source/protocol/text-checks.js';
 import type {Owners} from './allowlist.js';
@@ -67,7 +67,7 @@ export function walk(path: string, owners: Owners): Walked {
 		return walked;
 	};
 
-	const root = openPath('/');
+	const root = openPath('/', '/', false);
 	if (typeof root === 'string') {
 		return result({ok: false, reason: root});
 	}
@@ -97,14 +97,20 @@ export function walk(path: string, owners: Owners): Walked {
 
 		const parent = directories.at(-1)!;
 		const shown = `${here() === '/' ? '' : here()}/${name}`;
-		const opened = openPath(`/proc/self/fd/${parent}/${name}`, shown);
+		// The last name exactly (bigint: its identity is compared to the nanosecond); a directory on the way by owner, mode and kind only.
+		const opened = openPath(`/proc/self/fd/${parent}/${name}`, shown, pending.length === 0);
 		if (typeof opened === 'string') {
 			return result({ok: false, reason: opened});
 		}
 
 		const {fd, stats} = opened;
 		if (stats.isSymbolicLink()) {
-			const target = followed(parent, name, shown, opened, owners);
+			const link = exactly(opened, shown);
+			if (typeof link === 'string') {
+				return result({ok: false, reason: link});
+			}
+
+			const target = followed(parent, name, shown, link, owners);
 			if (target.reason !== undefined) {
 				return result({ok: false, reason: target.reason});
 			}
@@ -126,14 +132,15 @@ export function walk(path: string, owners: Owners): Walked {
 		const kind = last ? 'file' : 'directory';
 		const problem = (last ? !stats.isFile() && `${shown} is not a regular file` : !stats.isDirectory() && `${shown} is not a directory`)
 			|| trustProblem(shown, facts(stats), owners, kind)
-			|| (last && (stats.mode & 0o111n) === 0n && `${shown} is not executable`);
+			|| (last && (Number(stats.mode) & 0o111) === 0 && `${shown} is not executable`);
 		if (problem) {
 			closeSync(fd);
 			return result({ok: false, reason: problem});
 		}
 
 		if (last) {
-			return result({ok: true, fd, stats});
+			// Opened exactly: nothing was pending then either.
+			return result({ok: true, fd, stats: stats as BigIntStats});
 		}
 
 		directories.push(fd);
@@ -143,7 +150,12 @@ export function walk(path: string, owners: Owners): Walked {
 	return result({ok: false, reason: `${path} is a directory`});
 }
 
-function openPath(path: string, shown = path): {fd: number; stats: BigIntStats} | string {
+/**
+ * `path` opened O_PATH, with its fstat: `exact` as bigint (device, inode, size and times exact: a
+ * file's identity, a link's), else as numbers (uid, gid, mode and kind are exact in a number too;
+ * ~860 against ~1,570 bytes allocated and 4.5 against 9 µs per fstat on node 20).
+ */
+function openPath(path: string, shown: string, exact: boolean): {fd: number; stats: BigIntStats | Stats} | string {
 	let fd: number;
 	try {
 		fd = openSync(path, oPath | constants.O_NOFOLLOW);
@@ -152,9 +164,23 @@ function openPath(path: string, shown = path): {fd: number; stats: BigIntStats} 
 	}
 
 	try {
-		return {fd, stats: fstatSync(fd, {bigint: true})};
+		return {fd, stats: exact ? fstatSync(fd, {bigint: true}) : fstatSync(fd)};
 	} catch (error) {
 		closeSync(fd);
+		return `${shown} cannot be examined (${(error as NodeJS.ErrnoException).code ?? 'error'})`;
+	}
+}
+
+/** A component opened by number stats, examined again exactly (a symbolic link on the way: its inode is compared with the one read by name); closed on failure. */
+function exactly(opened: {fd: number; stats: BigIntStats | Stats}, shown: string): {fd: number; stats: BigIntStats} | string {
+	if (typeof opened.stats.ino === 'bigint') {
+		return opened as {fd: number; stats: BigIntStats};
+	}
+
+	try {
+		return {fd: opened.fd, stats: fstatSync(opened.fd, {bigint: true})};
+	} catch (error) {
+		closeSync(opened.fd);
 		return `${shown} cannot be examined (${(error as NodeJS.ErrnoException).code ?? 'error'})`;
 	}
 }
@@ -205,7 +231,7 @@ function readLink(parent: number, name: string, opened: BigIntStats): Buffer | u
 }
 
 /** What path-trust.ts judges a component by. */
-function facts(stats: BigIntStats): ComponentFacts {
+function facts(stats: BigIntStats | Stats): ComponentFacts {
 	return {uid: Number(stats.uid), gid: Number(stats.gid), mode: Number(stats.mode)};
 }
 

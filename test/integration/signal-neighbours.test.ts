@@ -13,6 +13,8 @@
  *   and under systemd (Restart=on-failure counts death by SIGHUP/SIGTERM as clean) a `systemctl reload`
  *   during start-up left the agent down. Now a stop asked during start-up stops it once it listens, and
  *   a reload asked then is made once it listens (the files may have changed since they were read).
+ * - SIGHUP while stopping: the agent read its files again and logged allowlist.reloaded after
+ *   "stopping" (a tag change would be recorded after agent.stopped); now refused (reload.refused).
  */
 import {existsSync, readFileSync} from 'node:fs';
 import {join} from 'node:path';
@@ -40,6 +42,8 @@ const agentRows: AgentRow[] = [
 	{title: 'SIGINT while stopping on SIGTERM is not a second stop', signals: [[at('listening'), 'SIGTERM'], [at('stopping'), 'SIGINT']], events: ['listening', 'stopping', 'stopping.already'], audited: 'SIGTERM'},
 	{title: 'SIGTERM during start-up (its audit lock just taken) stops it once it listens', signals: [[lockTaken, 'SIGTERM']], events: ['listening', 'stopping'], audited: 'SIGTERM'},
 	{title: 'SIGINT during start-up stops it once it listens', signals: [[lockTaken, 'SIGINT']], events: ['listening', 'stopping'], audited: 'SIGINT'},
+	// A reload during the stop read the files again and logged allowlist.reloaded after "stopping" (a tag change recorded after agent.stopped).
+	{title: 'SIGHUP while stopping is refused, not a reload', signals: [[at('listening'), 'SIGTERM'], [at('stopping'), 'SIGHUP']], events: ['listening', 'stopping', 'reload.refused'], audited: 'SIGTERM'},
 	// The agent runs on; the preload stops it once the reload is logged.
 	{title: 'SIGHUP during start-up is a reload once it listens, not its death', signals: [[lockTaken, 'SIGHUP'], [at('allowlist.reloaded'), 'SIGTERM']], events: ['listening', 'allowlist.reloaded', 'stopping'], audited: 'SIGTERM'},
 ];
@@ -52,6 +56,7 @@ for (const row of agentRows) {
 		t.is(result.code, 0, `${result.stdout}${result.stderr}`);
 		const lines = logged(result.stdout);
 		t.deepEqual(lines.map(line => line.event).filter(event => row.events.includes(event)), row.events);
+		t.false(lines.slice(lines.findIndex(line => line.event === 'stopping')).some(line => line.event === 'allowlist.reloaded'), 'no reload once stopping');
 		const again = lines.find(line => line.event === 'stopping.already');
 		if (again) {
 			t.like(again, {signal: row.signals.at(-1)![1]});

@@ -7,7 +7,7 @@
  * an agent that starts removes a pid file left there once it holds that lock.
  */
 import {spawn} from 'node:child_process';
-import {writeFileSync} from 'node:fs';
+import {utimesSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import test from 'ava';
 import {agentCli, createController, enrolAgent, fixtures, freePort, installFixture, runCli, spawnCli, waitFor} from '../helpers/fleet.js';
@@ -39,6 +39,9 @@ for (const row of rows) {
 		const agent = await enrolAgent(controller, {name: `stale-${row.title.replace(' ', '-')}`, port: freePort(), scripts: {hello: installFixture('hello.sh')}});
 		const other = bystander();
 		writeFileSync(join(agent.home, 'agent.pid'), `${other.pid}\n`);
+		// Written by the agent before it died, so before the process that took its number started.
+		const died = new Date(Date.now() - 3_600_000);
+		utimesSync(join(agent.home, 'agent.pid'), died, died);
 		const result = await runCli(agentCli, row.args, {XI_EXEC_AGENT_HOME: agent.home});
 		t.is(result.code, 0, result.stderr);
 		// A SIGHUP sent by the command would have ended it by now (kill(2) returns after delivery to a process that does not block it).
