@@ -6,6 +6,7 @@
  * home-credential-store.ts, inherited-descriptors.ts.
  */
 import {rmSync, writeFileSync} from 'node:fs';
+import {constants as osConstants} from 'node:os';
 import type {Server} from 'node:tls';
 import {XiError} from '../source/errors.js';
 import {formatHostPort, type HostPort} from '../source/io/address.js';
@@ -45,8 +46,9 @@ export async function startAgent(paths: AgentPaths, printLog: AgentLog = stdoutL
 	};
 
 	// A signal during start-up (its audit lock held, run cgroups reaped, the relay being joined) is
-	// not node's default (death, the lock left to outwait; a SIGHUP killed it): kept, and acted on once it listens.
-	const early = signalsDuringStartUp();
+	// not node's default (death, the lock left to outwait; a SIGHUP killed it): kept, and acted on
+	// once it listens. A second stop during start-up (a start-up that waits: Ctrl-C twice) stops at once.
+	const early = signalsDuringStartUp(log);
 	try {
 		return await startListening(paths, log, early, running => {
 			metrics = running;
@@ -165,9 +167,15 @@ function reloaderOf(ports: ReloadPorts, stopping: () => boolean): () => void {
 type EarlySignals = {stop?: string; reload: boolean; end: () => void; act: (stop: (signal: string) => void, reload: () => void) => void};
 
 /** Listens for SIGTERM, SIGINT (a stop) and SIGHUP (a reload) until `end()`. */
-function signalsDuringStartUp(): EarlySignals {
+function signalsDuringStartUp(log: AgentLog): EarlySignals {
 	const onStop = (signal: NodeJS.Signals) => {
-		early.stop ??= signal;
+		if (early.stop) {
+			log('stopping.now', {signal, reason: 'asked again during start-up: stopped at once, without agent.stopped; the next start outwaits the audit lock left behind'});
+			process.exit(128 + osConstants.signals[signal]);
+		}
+
+		early.stop = signal;
+		log('stopping.deferred', {signal, reason: 'start-up is not finished: the agent stops once it listens; send the signal again to stop at once'});
 	};
 
 	const onReload = () => {
