@@ -37,6 +37,38 @@ export type ReloadPorts = {
 	checkHook: () => void;
 };
 
+/**
+ * SIGHUP's reload, one at a time in the order asked: a reload still loading an older allowlist (its
+ * schema compiler being imported) must not set it after a newer one did (a script just denied
+ * allowed again). Refused while stopping, when asked and when its turn comes (nothing read again,
+ * nothing recorded after agent.stopped).
+ */
+export function serialReloads(reload: () => Promise<void>, stopping: () => boolean, log: AgentLog): () => void {
+	let previous = Promise.resolve();
+	const refusedWhileStopping = () => {
+		if (stopping()) {
+			log('reload.refused', {reason: 'the agent is stopping: its files are read again at its next start'});
+			return true;
+		}
+
+		return false;
+	};
+
+	return () => {
+		if (refusedWhileStopping()) {
+			return;
+		}
+
+		previous = previous.then(async () => {
+			if (!refusedWhileStopping()) {
+				await reload();
+			}
+		}).catch((error: unknown) => {
+			log('allowlist.reload-failed', {reason: (error as Error).message});
+		});
+	};
+}
+
 export async function reloadAgent(ports: ReloadPorts): Promise<void> {
 	const {paths, log} = ports;
 	const unsafe = currentHomeProblem(paths);

@@ -30,7 +30,7 @@ import {RunSlots} from './run-slots.js';
 import {createAgentServer} from './server.js';
 import {readStartFiles} from './start-files.js';
 import {startHook} from './start-hook.js';
-import {loadAllowlistOf, reloadAgent, type ReloadPorts} from './start-reload.js';
+import {loadAllowlistOf, reloadAgent, serialReloads, type ReloadPorts} from './start-reload.js';
 
 /** The daemon's log on stdout: safe JSON lines, and a reader going away never stops the agent. */
 export const stdoutLog: AgentLog = (event, fields) => {
@@ -128,7 +128,8 @@ async function startListening(paths: AgentPaths, log: AgentLog, early: EarlySign
 
 	// Before the pid file and the "listening" line: a supervisor that signals as soon as it sees
 	// either must find the handlers there, not node's default (death, without agent.stopped).
-	const reload = reloaderOf({paths, config, log, audit, checkHook, setAllowlist: next => (allowlist = next)}, () => stopped.stopping());
+	const reloadPorts: ReloadPorts = {paths, config, log, audit, checkHook, setAllowlist: next => (allowlist = next)};
+	const reload = serialReloads(async () => reloadAgent(reloadPorts), () => stopped.stopping(), log);
 
 	process.on('SIGHUP', reload);
 	const stopped = untilStopped(async () => {
@@ -149,18 +150,6 @@ async function startListening(paths: AgentPaths, log: AgentLog, early: EarlySign
 
 	early.act(stop, reload);
 	return stopped.done;
-}
-
-/** SIGHUP's reload; refused while stopping (nothing read again, nothing recorded after agent.stopped). */
-function reloaderOf(ports: ReloadPorts, stopping: () => boolean): () => void {
-	return () => {
-		if (stopping()) {
-			ports.log('reload.refused', {reason: 'the agent is stopping: its files are read again at its next start'});
-			return;
-		}
-
-		void reloadAgent(ports);
-	};
 }
 
 /** What was asked by a signal during start-up; `act` asks it again (a reload too: the files may have changed since start-up read them). */
