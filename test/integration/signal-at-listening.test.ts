@@ -4,7 +4,7 @@
  * after that line, so a SIGTERM in between killed the process by node's default: the agent left
  * no `stopping` line, no `agent.stopped` audit record and its pid file behind (CI caught it once
  * in 4 starts under load), and a SIGHUP killed it too. Each row has the process signal itself from
- * inside the write of that line (test/fixtures/signal-at-listening.mjs), so the window is hit
+ * inside the write of that line (test/fixtures/signal-at-event.mjs), so the window is hit
  * every time: the agent's rows fail on the code before. `xi-exec serve` had the same order; its
  * rows passed on the code before here (its handler won the race every time), and keep the order.
  */
@@ -13,7 +13,7 @@ import {join} from 'node:path';
 import test from 'ava';
 import {agentCli, controllerCli, createController, enrolAgent, fixtures, freePort, installFixture, spawnCli} from '../helpers/fleet.js';
 
-const preload = ['--import', join(fixtures, 'signal-at-listening.mjs')];
+const preload = ['--import', join(fixtures, 'signal-at-event.mjs')];
 
 function events(stdout: string): string[] {
 	return stdout.trim().split('\n').flatMap(line => {
@@ -36,7 +36,7 @@ for (const row of agentRows) {
 	test(`xi-exec-agent start: ${row.signal} as it logs "listening" is handled (exit 0, agent.stopped audited, pid file removed)`, async t => {
 		const controller = await createController();
 		const agent = await enrolAgent(controller, {name: `sig-${row.signal.toLowerCase()}`, port: freePort(), scripts: {hello: installFixture('hello.sh')}});
-		const result = await spawnCli(agentCli, ['start'], {XI_EXEC_AGENT_HOME: agent.home, SIGNAL_AT_LISTENING: row.signal, SIGNAL_AT_RELOADED: 'SIGTERM'}, preload).done;
+		const result = await spawnCli(agentCli, ['start'], {XI_EXEC_AGENT_HOME: agent.home, SIGNALS_AT: JSON.stringify([['"event":"listening"', row.signal], ['"event":"allowlist.reloaded"', 'SIGTERM']])}, preload).done;
 		t.is(result.code, 0, `${result.stdout}${result.stderr}`);
 		t.deepEqual(events(result.stdout).filter(event => row.events.includes(event)), row.events);
 		const audit = readFileSync(join(agent.home, 'audit', 'agent.jsonl'), 'utf8').trim().split('\n').map(line => JSON.parse(line) as Record<string, unknown>);
@@ -53,7 +53,7 @@ const serveRows: Array<{signal: NodeJS.Signals; code: number}> = [
 for (const row of serveRows) {
 	test(`xi-exec serve: ${row.signal} as it logs "listening" is handled (exit ${row.code}, stopping then stopped)`, async t => {
 		const controller = await createController();
-		const result = await spawnCli(controllerCli, ['serve', '--listen', '127.0.0.1:0'], {XI_EXEC_HOME: controller, SIGNAL_AT_LISTENING: row.signal}, preload).done;
+		const result = await spawnCli(controllerCli, ['serve', '--listen', '127.0.0.1:0'], {XI_EXEC_HOME: controller, SIGNALS_AT: JSON.stringify([['"event":"listening"', row.signal]])}, preload).done;
 		t.is(result.code, row.code, `${result.stdout}${result.stderr}`);
 		t.deepEqual(events(result.stdout).filter(event => ['listening', 'stopping', 'stopped'].includes(event)), ['listening', 'stopping', 'stopped']);
 	});
