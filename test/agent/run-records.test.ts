@@ -20,16 +20,15 @@ import {join} from 'node:path';
 import test from 'ava';
 import {agentSigner, recorderFor} from '../../agent/agent-audit.js';
 import {loadHookFile} from '../../agent/auth-hook.js';
-import {agentPaths, readAgentConfig, readPins} from '../../agent/home.js';
-import {loadAllowlist} from '../../agent/loaded-allowlist.js';
-import {ownersFor, runAsIds} from '../../agent/owners.js';
+import {agentPaths} from '../../agent/home.js';
+import {ownersFor} from '../../agent/owners.js';
 import type {Owners} from '../../agent/allowlist.js';
-import {createAgentServer, type AgentServer} from '../../agent/server.js';
+import type {AgentServer} from '../../agent/server.js';
 import {openAuditLog, type AuditLog} from '../../source/audit/file-log.js';
 import {nodeFs, type DurableFs} from '../../source/io/durable-fs.js';
-import {readTextFile} from '../../source/io/files.js';
-import {agentCli, controllerCredentials, createController, enrolAgent, rawExchange, requestLine, runCli, temporaryDirectory} from '../helpers/fleet.js';
+import {agentCli, controllerCredentials, createController, rawExchange, requestLine, runCli, temporaryDirectory} from '../helpers/fleet.js';
 import {baseDirectory, executable} from '../security/agent-run.js';
+import {inProcessAgent} from '../helpers/in-process-agent.js';
 
 const isRoot = process.getuid?.() === 0;
 const rootTest = isRoot ? test.serial : test.skip;
@@ -78,31 +77,19 @@ type Setup = {plain: Agent; hooked: Agent; credentials: ReturnType<typeof contro
 let setup: Setup | undefined;
 
 async function startAgent(controllerHome: string, name: string, scripts: Record<string, string>, hook?: string): Promise<Agent> {
-	const enrolled = await enrolAgent(controllerHome, {name, port: 0});
-	const paths = agentPaths(enrolled.home);
-	const config = readAgentConfig(paths);
 	const disk: Disk = {batches: [], failing: new Set()};
-	mkdirSync(paths.auditDirectory, {recursive: true, mode: 0o700});
-	const log = openAuditLog({path: paths.auditLog, side: 'agent', signer: agentSigner(paths), fs: notingFs(paths.auditLog, disk)});
-	await log.hold();
-	const allowlist = loadAllowlist({scripts: Object.fromEntries(Object.entries(scripts).map(([script, path]) => [script, {path, description: script, timeoutSeconds: 60}]))}, entry => ownersFor(entry.runAs), undefined);
-	const server = createAgentServer({
-		config: {...config, limits: {...config.limits, maxConcurrentRuns: 4}},
-		credentials: {key: readTextFile(paths.key, 'key'), cert: readTextFile(paths.cert, 'cert'), ca: readTextFile(paths.ca, 'ca')},
-		pins: readPins(paths),
-		allowlist: () => allowlist,
-		ownersFor,
-		runAsIds,
-		log: () => undefined,
-		// A start is held 200 ms here (1 s in the product), so that the long row stays short.
-		recorder: recorderFor(log, name, 200),
-		now: Date.now,
-		...(hook ? {hook: {command: hook, timeoutMs: 60_000, file: loadHookFile(hook, ownersFor(undefined) as Owners)}} : {}),
+	let log: AuditLog | undefined;
+	const {server, home} = await inProcessAgent(controllerHome, name, scripts, async paths => {
+		mkdirSync(paths.auditDirectory, {recursive: true, mode: 0o700});
+		log = openAuditLog({path: paths.auditLog, side: 'agent', signer: agentSigner(paths), fs: notingFs(paths.auditLog, disk)});
+		await log.hold();
+		return {
+			// A start is held 200 ms here (1 s in the product), so that the long row stays short.
+			recorder: recorderFor(log, name, 200),
+			...(hook ? {hook: {command: hook, timeoutMs: 60_000, file: loadHookFile(hook, ownersFor(undefined) as Owners)}} : {}),
+		};
 	});
-	await new Promise<void>(resolve => {
-		server.server.listen(0, '127.0.0.1', resolve);
-	});
-	return {server, log, home: enrolled.home, disk};
+	return {server, log: log!, home, disk};
 }
 
 test.before(async () => {
