@@ -11,6 +11,11 @@ import {slotLine} from '../../source/audit/anchor-slots.js';
 const anchor = (seq: number): Anchor => ({version: 1, log: 'L', seq, hash: String(seq % 10).repeat(64), at: `t${seq}`});
 const path = () => join(mkdtempSync(join(tmpdir(), 'anchor-review-')), 'audit-head.json');
 const seqOf = (read: ReturnType<typeof readAnchor>) => (typeof read === 'object' ? read.seq : read);
+/** Writes each anchor in turn and reads the file back after each: what a verifier would see. */
+const writtenThenRead = (writer: ReturnType<typeof openAnchorWriter>, file: string, seqs: number[]) => seqs.map(seq => {
+	writer.write(anchor(seq));
+	return seqOf(readAnchor(file));
+});
 
 for (const [title, damage] of [
 	['cut to nothing in place (: > audit-head.json)', (file: string) => truncateSync(file, 0)],
@@ -22,12 +27,7 @@ for (const [title, damage] of [
 		writer.write(anchor(1));
 		writer.write(anchor(2));
 		damage(file);
-		const read: unknown[] = [];
-		for (const seq of [3, 4, 5]) {
-			writer.write(anchor(seq));
-			read.push(seqOf(readAnchor(file)));
-		}
-
+		const read = writtenThenRead(writer, file, [3, 4, 5]);
 		writer.close();
 		t.deepEqual(read, [3, 4, 5]);
 	});
@@ -42,12 +42,7 @@ test('a slot whose write number is the largest safe integer is not taken as the 
 	writeSync(fd, slotLine(anchor(1), Number.MAX_SAFE_INTEGER), 0);
 	closeSync(fd);
 	const writer = openAnchorWriter(file);
-	const read: unknown[] = [];
-	for (const seq of [2, 3, 4]) {
-		writer.write(anchor(seq));
-		read.push(seqOf(readAnchor(file)));
-	}
-
+	const read = writtenThenRead(writer, file, [2, 3, 4]);
 	writer.close();
 	t.deepEqual(read, [2, 3, 4]);
 });
