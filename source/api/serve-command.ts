@@ -72,14 +72,16 @@ export async function serveCommand(paths: ControllerPaths, input: ServeInput, io
 	const stopping = new Promise<{code: number; signal: string}>(resolve => {
 		io.onInterrupt(() => resolve({code: exitInterrupted, signal: 'SIGINT'}));
 		onTerminate = () => resolve({code: 0, signal: 'SIGTERM'});
-		process.once('SIGTERM', onTerminate);
+		process.on('SIGTERM', onTerminate);
 	});
 	io.stdout(`${serveLogLine(new Date(), 'info', 'listening', `Listening on ${url} (REST API; the document is ${url}/openapi.json, its page ${url}/docs; MCP at ${url}/mcp)`, {url, openapi: `${url}/openapi.json`, docs: `${url}/docs`, mcp: `${url}/mcp`})}\n`);
 	const stopped = await stopping;
-	process.removeListener('SIGTERM', onTerminate!);
 	io.stdout(`${serveLogLine(new Date(), 'info', 'stopping', 'Stopping: cancelling runs still going, waiting for their records', {signal: stopped.signal})}\n`);
 	await server.close();
 	await presence.close();
+	// Kept until the stop is done: a second SIGTERM while stopping finds this listener (a no-op), not
+	// node's default (death in the middle of the stop), whatever other modules listen.
+	process.removeListener('SIGTERM', onTerminate!);
 	io.stdout(`${serveLogLine(new Date(), 'info', 'stopped', 'Stopped', {signal: stopped.signal})}\n`);
 	return stopped.code;
 }
