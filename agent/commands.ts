@@ -4,6 +4,7 @@ import {XiError} from '../source/errors.js';
 import {ensureDirectory, existsSync, readJsonFile, readTextFile, writeFileAtomic} from '../source/io/files.js';
 import {formatHostPort, parseHostPort} from '../source/io/address.js';
 import {lockHeld} from '../source/io/brief-lock.js';
+import {startTime} from '../source/io/process-identity.js';
 import {applyTagChange, parseTag, parseTagChange, type Tags} from '../source/policy/tags.js';
 import {isAgentName, isScriptName} from '../source/protocol/text-checks.js';
 import {maxTimeoutSeconds, parseAllowlist, pathTextProblem, type AllowlistEntry} from './allowlist.js';
@@ -198,12 +199,10 @@ function signalReload(paths: AgentPaths): void {
 	}
 }
 
-/** Whether process `pid` started no later than `file` was last written (/proc/PID/stat's start time, from the boot time); false when either cannot be read. */
+/** Whether process `pid` started no later than `file` was last written (its start time in ticks, USER_HZ 100, after /proc/stat's boot time); false when either cannot be read. */
 function startedBeforeFile(pid: number, file: string): boolean {
 	try {
-		const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-		// After the command name's ')': field 3 on; the start time (clock ticks since boot, USER_HZ 100) is field 22.
-		const startTicks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+		const startTicks = Number(startTime(pid));
 		const bootSeconds = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]);
 		const startedMs = (bootSeconds * 1000) + (startTicks * 10);
 		// btime is whole seconds: a second of slack.

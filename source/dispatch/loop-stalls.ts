@@ -65,26 +65,3 @@ export function watchStalls(): () => void {
 		}
 	};
 }
-
-/**
- * Calls `then` once `ms` of the loop's own time has passed (later in wall time after a stall);
- * `schedule` sets each wall-clock timer (an exchange's `after`, which clears them when it ends).
- * Returns a function that stops watching; call it when the wait no longer matters.
- */
-export function afterOwnTime(ms: number, schedule: (ms: number, then: () => void) => void, then: () => void): () => void {
-	const stop = watchStalls();
-	const start = ownNow();
-	const check = () => {
-		const left = ms - (ownNow() - start);
-		if (left >= 1) {
-			schedule(left, check);
-			return;
-		}
-
-		stop();
-		then();
-	};
-
-	schedule(ms, check);
-	return stop;
-}

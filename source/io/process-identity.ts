@@ -6,7 +6,8 @@
  */
 import {readFileSync} from 'node:fs';
 
-function startTime(pid: number): string | undefined {
+/** Field 22 of /proc/PID/stat (clock ticks after boot), 'gone' when there is no such process, undefined when unreadable. */
+export function startTime(pid: number): string | undefined {
 	let stat: string;
 	try {
 		stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
