@@ -10,10 +10,9 @@
  * first), up to the first record older than `since` less `marginMs` (records are written in clock
  * order; the margin covers a clock stepped back meanwhile). Torn or foreign lines are skipped.
  */
-import {closeSync, openSync, readSync, fstatSync} from 'node:fs';
 import {logFileSet} from '../source/audit/log-files.js';
+import {linesBackwards} from '../source/io/lines-backwards.js';
 
-const chunkBytes = 256 * 1024;
 /**
  * Records older than the cutoff read in a row before the read stops: one such record alone does
  * not stop it, since a record stamped by a clock that was behind (a start before NTP stepped it, a
@@ -26,7 +25,7 @@ export function runReceiptsSince(auditLog: string, since: number, marginMs: numb
 	const found: Array<[string, number]> = [];
 	const older = {count: 0};
 	for (const file of logFileSet(auditLog).reverse()) {
-		if (readBackwards(file, line => take(line, since - marginMs, found, older)) === 'stop') {
+		if (linesBackwards(file, line => take(line, since - marginMs, found, older)) === 'stop') {
 			break;
 		}
 	}
@@ -60,47 +59,4 @@ function take(line: string, cutoff: number, found: Array<[string, number]>, olde
 	}
 
 	return undefined;
-}
-
-/** Hands `visit` each line of `path`, last first, until it says 'stop'; a missing file has none. */
-function readBackwards(path: string, visit: (line: string) => 'stop' | undefined): 'stop' | undefined {
-	let fd: number;
-	try {
-		fd = openSync(path, 'r');
-	} catch (error) {
-		if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-			return undefined;
-		}
-
-		throw error;
-	}
-
-	try {
-		let end = fstatSync(fd).size;
-		// The bytes after the last newline seen, not yet a whole line (the head of the line the next chunk ends).
-		let rest = Buffer.alloc(0);
-		while (end > 0) {
-			const start = Math.max(0, end - chunkBytes);
-			const chunk = Buffer.alloc(end - start);
-			readSync(fd, chunk, 0, chunk.length, start);
-			const bytes = Buffer.concat([chunk, rest]);
-			let lineEnd = bytes.length;
-			for (let index = bytes.length - 1; index >= 0; index--) {
-				if (bytes[index] === 0x0A) {
-					if (index + 1 < lineEnd && visit(bytes.toString('utf8', index + 1, lineEnd)) === 'stop') {
-						return 'stop';
-					}
-
-					lineEnd = index;
-				}
-			}
-
-			rest = bytes.subarray(0, lineEnd);
-			end = start;
-		}
-
-		return rest.length > 0 ? visit(rest.toString('utf8')) : undefined;
-	} finally {
-		closeSync(fd);
-	}
 }
