@@ -21,7 +21,7 @@ import {openTokenStore} from '../policy/token-store.js';
 import {authenticateToken, checkScope, scopeOf, type TokenScope} from '../policy/tokens.js';
 import {checkArgs} from '../protocol/args.js';
 import {hasSecrets, redactArgs} from '../protocol/secret-args.js';
-import {hasControl, hasLoneSurrogate, isScriptName} from '../protocol/text-checks.js';
+import {hasControl, isScriptName, withLoneSurrogatesReplaced} from '../protocol/text-checks.js';
 import {revokedSerials, type AgentRecord} from '../registry/model.js';
 import {resolveTargetsWithNotes} from '../registry/resolve-targets.js';
 import type {RegistryStore} from '../registry/store.js';
@@ -254,7 +254,7 @@ function refusalRecord(request: RunRequest, requestId: string, error: unknown): 
  * it is recorded as U+FFFD, as UTF-8 would write it.
  */
 function recordable(text: string): string {
-	return hasLoneSurrogate(text) ? text.replaceAll(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD') : text;
+	return withLoneSurrogatesReplaced(text);
 }
 
 /** How many hosts the run starts at once at first (a canary's hosts first): the connections worth keeping. */

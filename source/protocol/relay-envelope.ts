@@ -111,14 +111,18 @@ export const unsignedReplyTypes: ReadonlySet<string> = new Set(['started', 'stdo
 
 const signedPrefix = 'xi-exec relay v1\n';
 
-/** The bytes a signature covers. */
-export function signedBytes(env: AnyEnvelope): Buffer {
+function canonicalText(env: AnyEnvelope): string {
 	const text = canonicalJson(env);
 	if (text === undefined) {
 		throw new TypeError('envelope cannot be canonicalised');
 	}
 
-	return Buffer.from(`${signedPrefix}${text}`);
+	return text;
+}
+
+/** The bytes a signature covers. */
+export function signedBytes(env: AnyEnvelope): Buffer {
+	return Buffer.from(`${signedPrefix}${canonicalText(env)}`);
 }
 
 const sentLayoutStart = '{"env":';
@@ -213,11 +217,7 @@ export function sealMessage(env: AnyEnvelope, signer: Signer): string {
  * signed reply in its chain covers.
  */
 export function sealEnvelope(env: RequestEnvelope | ReplyEnvelope | PresenceEnvelope, signer?: Signer): {text: string; hash: string} {
-	const canonical = canonicalJson(env);
-	if (canonical === undefined) {
-		throw new TypeError('envelope cannot be canonicalised');
-	}
-
+	const canonical = canonicalText(env);
 	// signedBytes(env), from the canonical text kept (not decoded back from the bytes).
 	const bytes = Buffer.from(`${signedPrefix}${canonical}`);
 	const hash = createHash('sha256').update(bytes).digest('hex');

@@ -15,9 +15,17 @@ export function hasControl(text: string): boolean {
 	return /[\u0000-\u001F\u007F-\u009F]/.test(text);
 }
 
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const loneSurrogates = new RegExp(loneSurrogate.source, 'g');
+
 /** A lone UTF-16 surrogate: JSON can carry one, but written out as UTF-8 it becomes U+FFFD, another text. */
 export function hasLoneSurrogate(text: string): boolean {
-	return /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text);
+	return loneSurrogate.test(text);
+}
+
+/** `text` with each lone surrogate as U+FFFD, as UTF-8 would write it. */
+export function withLoneSurrogatesReplaced(text: string): string {
+	return text.replaceAll(loneSurrogates, '\uFFFD');
 }
 
 export function isScriptName(text: string): boolean {
