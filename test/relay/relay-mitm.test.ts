@@ -378,8 +378,9 @@ test.serial('a result whose bytes were altered into ones that are not UTF-8 is r
 		return skip(t);
 	}
 
-	// The controller copies a reply's signed bytes from the bytes received when their decoding lost nothing
-	// (relay-envelope.ts, bytesAsSent); these are not the UTF-8 of their text, and are refused as before.
+	// End to end: a result altered on the broker is refused, shown and audited as a forged signature. The
+	// agent never signed these bytes, so this holds with or without bytesAsSent's guard (the controller takes
+	// the received bytes only when decoding lost nothing); that guard is pinned by envelope-decode's rows.
 	await mode('garble-result');
 	const home = fleet!.controllerHome;
 	const result = await runCli(controllerCli, ['run', 'hello', '--on', 'web1', '--json', '--home', home]);
