@@ -38,34 +38,30 @@ export const stdoutLog: AgentLog = (event, fields) => {
 };
 
 export async function startAgent(paths: AgentPaths, printLog: AgentLog = stdoutLog): Promise<number> {
+	// A signal during start-up (its audit lock held, run cgroups reaped, the relay being joined) is
+	// not node's default (death, the lock left to outwait; a SIGHUP killed it): kept, and acted on
+	// once it listens. A second stop during start-up (a start-up that waits: Ctrl-C twice) stops at once.
+	const early = signalsDuringStartUp(printLog);
+	try {
+		// Only what this process held at exec, read before any module loaded: never a descriptor the runtime opened since.
+		const inherited = closeInherited(inheritedAtExec);
+		if (inherited.length > 0) {
+			printLog('descriptors.closed', {descriptors: inherited, reason: 'inherited without close-on-exec; scripts would get them'});
+		}
+
+		return await startListening(paths, printLog, early);
+	} finally {
+		early.end();
+	}
+}
+
+async function startListening(paths: AgentPaths, printLog: AgentLog, early: EarlySignals): Promise<number> {
 	// With "metrics" in config.json, every event logged is also counted (agent/metrics/).
 	let metrics: RunningMetrics | undefined;
 	const log: AgentLog = (event, fields) => {
 		metrics?.observe(event, fields);
 		printLog(event, fields);
 	};
-
-	// A signal during start-up (its audit lock held, run cgroups reaped, the relay being joined) is
-	// not node's default (death, the lock left to outwait; a SIGHUP killed it): kept, and acted on
-	// once it listens. A second stop during start-up (a start-up that waits: Ctrl-C twice) stops at once.
-	const early = signalsDuringStartUp(log);
-	try {
-		return await startListening(paths, log, early, running => {
-			metrics = running;
-		});
-	} finally {
-		early.end();
-	}
-}
-
-async function startListening(paths: AgentPaths, log: AgentLog, early: EarlySignals, setMetrics: (metrics: RunningMetrics) => void): Promise<number> {
-	let metrics: RunningMetrics | undefined;
-
-	// Only what this process held at exec, read before any module loaded: never a descriptor the runtime opened since.
-	const inherited = closeInherited(inheritedAtExec);
-	if (inherited.length > 0) {
-		log('descriptors.closed', {descriptors: inherited, reason: 'inherited without close-on-exec; scripts would get them'});
-	}
 
 	const {config, pins, credentials, listen} = readStartFiles(paths, new Date());
 	let allowlist: LoadedAllowlist = await loadAllowlistOf(paths, log);
@@ -111,7 +107,6 @@ async function startListening(paths: AgentPaths, log: AgentLog, early: EarlySign
 	});
 	if (config.metrics) {
 		metrics = await startMetricsOf(paths, config.metrics, script => allowlist.has(script));
-		setMetrics(metrics);
 	}
 
 	const relay = config.relay === undefined ? undefined : await startRelayOf(paths, {...config, relay: config.relay}, {
