@@ -97,8 +97,9 @@ export function walk(path: string, owners: Owners): Walked {
 
 		const parent = directories.at(-1)!;
 		const shown = `${here() === '/' ? '' : here()}/${name}`;
+		const last = pending.length === 0;
 		// The last name exactly (bigint: its identity is compared to the nanosecond); a directory on the way by owner, mode and kind only.
-		const opened = openPath(`/proc/self/fd/${parent}/${name}`, shown, pending.length === 0);
+		const opened = openPath(`/proc/self/fd/${parent}/${name}`, shown, last);
 		if (typeof opened === 'string') {
 			return result({ok: false, reason: opened});
 		}
@@ -128,7 +129,6 @@ export function walk(path: string, owners: Owners): Walked {
 			continue;
 		}
 
-		const last = pending.length === 0;
 		const kind = last ? 'file' : 'directory';
 		const problem = (last ? !stats.isFile() && `${shown} is not a regular file` : !stats.isDirectory() && `${shown} is not a directory`)
 			|| trustProblem(shown, facts(stats), owners, kind)
@@ -139,7 +139,7 @@ export function walk(path: string, owners: Owners): Walked {
 		}
 
 		if (last) {
-			// Opened exactly: nothing was pending then either.
+			// Opened exactly (last).
 			return result({ok: true, fd, stats: stats as BigIntStats});
 		}
 

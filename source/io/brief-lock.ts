@@ -85,7 +85,7 @@ export type HoldLockOptions = BriefLockOptions & {
  */
 export function lockHeld(path: string, now = Date.now()): boolean {
 	try {
-		return statSync(`${path}.lock`).mtimeMs > now - lockStaleMs;
+		return statSync(`${path}.lock`).mtimeMs >= now - lockStaleMs;
 	} catch {
 		return false;
 	}
