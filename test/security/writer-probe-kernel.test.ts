@@ -191,7 +191,18 @@ test.serial('an exec that never answers (a hung mount) is bounded: its child is 
 	try {
 		t.is(await kernelProbe({kind: 'direct'})(fd, script), `whether ${script} is open for writing cannot be checked (its exec got no answer within 5 s and was killed: is a mount on its way hung?); nothing ran`);
 		const pid = readFileSync(pidFile, 'utf8').trim();
-		const gone = () => !existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.startsWith('Z');
+		// Gone, or a zombie; it may go between two reads (ENOENT): gone too.
+		const gone = () => {
+			try {
+				return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.startsWith('Z');
+			} catch (error) {
+				if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+					return true;
+				}
+
+				throw error;
+			}
+		};
 		for (let tries = 0; tries < 100 && !gone(); tries++) {
 			await new Promise(resolve => setTimeout(resolve, 100));
 		}
