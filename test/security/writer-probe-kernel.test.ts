@@ -22,10 +22,10 @@ import {chmodSync, closeSync, constants, existsSync, openSync, readdirSync, read
 import {release} from 'node:os';
 import {join} from 'node:path';
 import test from 'ava';
-import {deviceOf, execOffLoop, probeThreadForTests, stopProbeThread, type ExecCode, type ProbeExec} from '../../agent/probe-thread.js';
+import {deviceOf, execOffLoop, probeThreadForTests, stopProbeThread, stuckProbeThreads, type ExecCode, type ProbeExec} from '../../agent/probe-thread.js';
 import {copyDirectories} from '../../agent/sealed-copy.js';
 import {chainMethod, chooseMethod, keptMethod, kernelProbe, probeWriter, type ProbeMethod} from '../../agent/writer-check.js';
-import {temporaryDirectory} from '../helpers/fleet.js';
+import {temporaryDirectory, waitFor} from '../helpers/fleet.js';
 import {executable} from './agent-run.js';
 
 const directory = temporaryDirectory('xi-exec-writer-kernel-');
@@ -212,6 +212,9 @@ test.serial('an exec that never answers (a hung mount) is bounded: its child is 
 		probeThreadForTests();
 	}
 
+	// The killed child frees its thread only once that thread's spawn returns and it ends; until then its
+	// file system counts as stuck (probe-thread.ts), and a probe there is refused saying so.
+	await waitFor(() => (stuckProbeThreads() === 0 ? true : undefined), 'the stuck probe thread to end');
 	t.is(await kernelProbe({kind: 'direct'})(fd, script), undefined, 'the next probe starts another thread');
 	closeSync(fd);
 });
