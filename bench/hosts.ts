@@ -29,7 +29,7 @@ export function dealRoundRobin<T>(items: readonly T[], workers: number): T[][] {
 /** `name` names the input files (the script's name by default); `readyWithinMs` (180 s) bounds the wait. */
 /** Host processes of `script`, one per input; `checkout` runs another checkout's copy of it (BENCH_BASE). */
 /** The agent and floor hosts run as plain JavaScript, the agent's code from the checkout's dist/ (built-host.ts says why); the others through tsx. */
-export async function startHosts(script: 'agent-host.ts' | 'bare-host.ts' | 'delay-host.ts' | 'mint-host.ts' | 'relay-host.ts', inputs: readonly unknown[], directory: string, options: {name?: string; readyWithinMs?: number; checkout?: string} = {}): Promise<Hosts> {
+export async function startHosts(script: 'agent-host.ts' | 'bare-host.ts' | 'delay-host.ts' | 'mint-host.ts' | 'relay-host.ts' | 'relay-floor-host.ts', inputs: readonly unknown[], directory: string, options: {name?: string; readyWithinMs?: number; checkout?: string} = {}): Promise<Hosts> {
 	const name = options.name ?? script.replace(/\.ts$/, '');
 	const checkout = options.checkout ?? repoRoot;
 	const program = script === 'agent-host.ts' || script === 'bare-host.ts' ? await hostProgram(script, checkout, repoRoot, directory, name) : {path: join(checkout, 'bench', script), tsx: true};

@@ -12,7 +12,9 @@
  *   node --expose-gc --import=tsx bench/profile-relay.ts
  *
  * The floor (bare mutual TLS, bare-host.ts, as profile-fan-out.ts has it) runs in the same rounds
- * unless BENCH_FLOOR=0. Each row also says the controller-bound wall: the controller's CPU per agent
+ * unless BENCH_FLOOR=0, and the relay floor (relay-floor.ts: the least any implementation of
+ * issue 23's Must-hold spends on the controller, over a broker of its own, relay-floor-host.ts's
+ * bare agents answering) unless BENCH_RELAY_FLOOR=0. Each row also says the controller-bound wall: the controller's CPU per agent
  * × N, what the run would take were the agents elsewhere (a real fleet: each agent its own machine)
  * and the controller the only bound. BENCH_IDLE_MS=MS measures, before the rounds, what every side
  * spends over MS with nothing run (the relay agents' presence heartbeats, the broker's pings).
@@ -38,6 +40,8 @@ import {createFleet, script, type BenchFleet} from './fleet.js';
 import {floorFanOut, type FanOutTiming} from './floor.js';
 import {cpuMs, dealRoundRobin, ownCpuMs, startHosts, type Hosts} from './hosts.js';
 import type {RelayHostInput} from './relay-host.js';
+import type {RelayFloorHostInput} from './relay-floor-host.js';
+import {floorController, relayFloorFanOut} from './relay-floor.js';
 import {interleavedRounds, profileReport} from './interleaved-rounds.js';
 import {median} from './processes.js';
 import {ratio, seconds} from './table.js';
@@ -147,6 +151,16 @@ async function main(): Promise<number> {
 		kinds.push({label: 'floor', run: async size => sampled(bareHosts, undefined, async () => floorFanOut(fleet.agents.slice(0, size).map(agent => agent.port), context.tls, settings.parallel, floorHost))});
 	}
 
+	if (process.env['BENCH_RELAY_FLOOR'] !== '0') {
+		log(`starting a broker and ${largest} relay floor agents in ${settings.workers} processes`);
+		const broker = await startBroker(fleet.controllerHome, mkdtempSync(join(root, 'broker-floor-')), fleet.agents.map(agent => agent.name));
+		const agents = fleet.agents.map(agent => ({name: agent.name, serial: agent.record.serial, home: agent.home}));
+		const floorHosts = await startHosts('relay-floor-host.ts', dealRoundRobin(agents, settings.workers).map((each): RelayFloorHostInput => ({url: broker.url, agents: each})), root, {readyWithinMs});
+		const targets = fleet.agents.map(agent => ({name: agent.name, serial: agent.record.serial, certificate: agent.record.certificate!}));
+		const controller = floorController(fleet.credentials, targets);
+		kinds.push({label: 'relay floor', run: async size => sampled(floorHosts, broker, async () => relayFloorFanOut(broker.url, controller, targets.slice(0, size), settings.parallel))});
+	}
+
 	let relayBroker: Broker | undefined;
 	const relayKind = (label: string, relay: {broker: Broker; hosts: Hosts}, of: BenchFleet, fanOut: DispatcherFanOut): Kind => {
 		relayHosts.push(relay.hosts);
@@ -196,6 +210,11 @@ async function main(): Promise<number> {
 				cpu: `ms/agent: controller ${perAgent(medianOf(each, 'controller'))}, agents ${perAgent(medianOf(each, 'agents'))}, broker ${perAgent(medianOf(each, 'broker'))}, total ${perAgent(total)}; controller-bound wall ${seconds(bound(each))}`,
 				ratio: index === 0 ? '' : `${kinds[0]!.label} / this: wall ${ratio(medianOf(first, 'ms') / medianOf(each, 'ms'))}, controller-bound ${ratio(bound(first) / bound(each))}`,
 			});
+			const relayFloor = kinds.findIndex(each => each.label === 'relay floor');
+			if (relayFloor >= 0 && index > relayFloor) {
+				notes.push(`N=${size} ${kind.label}: controller ${ratio(bound(each) / bound(samples[relayFloor]!))} the relay floor's; ${kinds[0]!.label} / relay floor ${ratio(bound(first) / bound(samples[relayFloor]!))} (5× asks ${perAgent(bound(first) / 5)} ms/agent of the controller)`);
+			}
+
 			const list = (side: keyof Omit<Sample, 'failure'>) => each.map(sample => seconds(sample[side])).join(', ');
 			notes.push(`N=${size} ${kind.label}: wall ${list('ms')}; controller ${list('controller')}; agents ${list('agents')}; broker ${list('broker')}`);
 		}
