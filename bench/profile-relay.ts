@@ -21,7 +21,7 @@
  *
  * Settings: BENCH_SIZES (1000), BENCH_REPS (3), BENCH_WORKERS (4), BENCH_PARALLEL (256), BENCH_SPAWN=1
  * (runs spawn the script; dry runs by default), BENCH_DIRECT=0 (no direct-TLS runs), BENCH_FLOOR=0,
- * BENCH_IDLE_MS, BENCH_HEAP=1 (after the rounds, one more run of each kind at the largest size with V8's sampling
+ * BENCH_IDLE_MS, BENCH_WARMUP (the warm-up run's size, 100), BENCH_HEAP=1 (after the rounds, one more run of each kind at the largest size with V8's sampling
  * heap profiler: the controller's bytes allocated per agent, freed or not, the functions that allocate
  * the most, and the collections meanwhile, as profile-fan-out.ts has it),
  * BENCH_BASE=DIR[,DIR], BENCH_PROFILE=DIR (V8 CPU profiles of the host processes; `node --cpu-prof`
@@ -179,9 +179,11 @@ async function main(): Promise<number> {
 		kinds.push(relayKind(`relay of ${checkout}`, await relayOf(baseFleet, settings.workers, root, `base-${index}`, checkout), baseFleet, baseOurs.dispatcherFanOut));
 	}
 
-	log(`warm-up: one run each on ${Math.min(largest, 100)} agents`);
+	// BENCH_WARMUP=N: the warm-up's size (100 by default; the largest size makes every agent's key before the rounds, as a long-lived controller holds them).
+	const warmUp = Math.min(largest, Number(process.env['BENCH_WARMUP'] ?? 100));
+	log(`warm-up: one run each on ${warmUp} agents`);
 	for (const kind of kinds) {
-		await kind.run(Math.min(largest, 100));
+		await kind.run(warmUp);
 	}
 
 	const rows = [];

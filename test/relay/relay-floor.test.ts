@@ -37,7 +37,7 @@ function agentContext() {
 test('the floor\'s request is canonical and one the real agent accepts: signed for that agent by the pinned controller', t => {
 	const {message, hash} = floorRequest(controller, 'web1', id, body, 1, clock);
 	const env = JSON.parse(message).env as unknown;
-	t.is(message.slice(7, message.indexOf(',"sig":"')), canonicalJson(env));
+	t.is(message.slice(7, message.indexOf(',"sig":"')), canonicalJson(env)!);
 	const verdict = acceptRequest(message, agentContext());
 	t.like(verdict, {ok: true, hash, frame: {type: 'run', id, script: 'uptime', args: [], caller: 'bench@localhost', dryRun: true}});
 	t.like(acceptRequest(floorRequest(controller, 'web2', id, body, 2, clock).message, agentContext()), {ok: false, code: 'forbidden', reason: 'the request is for agent web2, not web1'});
@@ -47,7 +47,7 @@ test('the floor agent\'s reply is canonical and one the real controller\'s chain
 	const {message, hash} = floorRequest(controller, 'web1', id, body, 1, clock);
 	const reply = relayFloorReply(Buffer.from(message), agent1, controllerKey, clock + 5)!;
 	t.is(reply.id, id);
-	t.is(reply.message.slice(7, reply.message.indexOf(',"sig":"')), canonicalJson(JSON.parse(reply.message).env));
+	t.is(reply.message.slice(7, reply.message.indexOf(',"sig":"')), canonicalJson(JSON.parse(reply.message).env)!);
 	const chains = new ReplyChains(id, targets[0]!);
 	chains.expect(hash);
 	t.like(chains.accept(reply.message, Buffer.from(reply.message)), {kind: 'frames', frames: [{type: 'result', id, status: 'ok'}], role: 'request'});
