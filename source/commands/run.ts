@@ -15,8 +15,6 @@ import {findRun, historyDirectory} from '../history/run-store.js';
 import type {RunStatus} from '../protocol/frames.js';
 import {loadControllerCredentials, openControllerRegistry, type ControllerPaths, type TlsCredentials} from '../home.js';
 import {openDescriptionFile} from '../core/description-file.js';
-import {forgetDescription} from '../run/description-cache.js';
-import {holdUntilAccepted} from '../run/stale-plan-events.js';
 import {createJsonRunWriter} from '../output/json-run.js';
 import {createPlainRunPrinter} from '../output/plain-run.js';
 import {createDryRunView} from '../output/dry-run-view.js';
@@ -81,7 +79,7 @@ export async function runCommand(paths: ControllerPaths, input: RunInput, io: Co
 	try {
 		const rerun = input.rerun ? rerunHosts(paths, input.rerun) : undefined;
 		const openAudit = () => (audit ??= openControllerAudit(paths));
-		// A one-shot may be planned from the agent's cached description (one round trip less); not a run being approved.
+		// A run without arguments is planned from the agents' cached descriptions (one round trip less per host); not a run being approved.
 		const descriptions = input.approved === undefined ? openDescriptionFile(paths.home) : undefined;
 		const planPorts = {paths, registry: registryStore, audit: openAudit, context, connections, ...(descriptions ? {descriptions} : {})};
 		const cancel = new AbortController();
@@ -103,17 +101,9 @@ export async function runCommand(paths: ControllerPaths, input: RunInput, io: Co
 			say = sayWith;
 		};
 
-		let attempt: Attempt;
-		do {
-			attempt = await runAttempt(planPorts, {credentials, input, io, caller, cancel, onInterrupt, ...(rerun ? {rerun} : {})}, ticker => {
-				progress = ticker;
-			});
-			if (attempt.type === 'stale') {
-				// The agent's entry changed since it was cached: nothing ran; asked again, live this time.
-				descriptions?.change(cache => forgetDescription(cache, attempt.type === 'stale' ? attempt.agent : ''));
-			}
-		} while (attempt.type === 'stale');
-
+		const attempt = await runAttempt(planPorts, {credentials, input, io, caller, cancel, onInterrupt, ...(rerun ? {rerun} : {})}, ticker => {
+			progress = ticker;
+		});
 		if (attempt.type === 'exit') {
 			await audit?.close();
 			return attempt.code;
@@ -123,6 +113,10 @@ export async function runCommand(paths: ControllerPaths, input: RunInput, io: Co
 		progress?.stop();
 		if (outcome.certificates) {
 			io.stderr(certificateNotes(outcome.certificates));
+		}
+
+		if (outcome.refreshed) {
+			io.stderr(`xi-exec: note: the plan was refreshed for ${outcome.refreshed.join(', ')}: ${outcome.refreshed.length === 1 ? 'its allowlist entry' : 'their allowlist entries'} changed since cached, so ${outcome.refreshed.length === 1 ? 'it was' : 'they were'} described and planned again before running.\n`);
 		}
 
 		if (outcome.historyProblem) {
@@ -143,7 +137,7 @@ export async function runCommand(paths: ControllerPaths, input: RunInput, io: Co
 	return code;
 }
 
-type Attempt = {type: 'ran'; outcome: RunOutcome} | {type: 'exit'; code: number} | {type: 'stale'; agent: string};
+type Attempt = {type: 'ran'; outcome: RunOutcome} | {type: 'exit'; code: number};
 
 type AttemptInput = {
 	credentials: TlsCredentials;
@@ -157,11 +151,7 @@ type AttemptInput = {
 	onInterrupt: (say: (text: string) => void) => void;
 };
 
-/**
- * One resolution and execution of the request: the plan (waiting for an approval when it needs
- * one), the run shown as it goes. `stale`: the plan came from a cached description its host
- * refused as out of date (nothing ran, nothing was shown); the caller asks again.
- */
+/** The resolution and execution of the request: the plan (waiting for an approval when it needs one), the run shown as it goes. */
 async function runAttempt(planPorts: PlanPorts & {connections: RunConnections}, what: AttemptInput, showing: (progress: ProgressTicker | undefined) => void): Promise<Attempt> {
 	const {input, io, caller, rerun} = what;
 	const gated = input.approved === undefined ? await resolveGated(planPorts, {
@@ -208,8 +198,6 @@ async function runAttempt(planPorts: PlanPorts & {connections: RunConnections}, 
 		progress?.onEvent(event);
 	};
 
-	// Planned from a cached description: shown once the host accepts the plan (run/stale-plan-events.ts).
-	const events = plan.entriesCached ? holdUntilAccepted(shown) : {emit: shown, stale: () => false};
 	try {
 		const execution = await executePlan({...planPorts, controllerSerial: normaliseSerial(new X509Certificate(what.credentials.cert).serialNumber)}, plan, {
 			...(approval ? {approval} : {}),
@@ -233,16 +221,9 @@ async function runAttempt(planPorts: PlanPorts & {connections: RunConnections}, 
 					progress?.resume();
 				}
 			},
-			emit: events.emit,
+			emit: shown,
 		});
-		const outcome = await execution.outcome;
-		if (events.stale() && !outcome.cancelled) {
-			progress?.stop();
-			showing(undefined);
-			return {type: 'stale', agent: plan.targets[0]!.name};
-		}
-
-		return {type: 'ran', outcome};
+		return {type: 'ran', outcome: await execution.outcome};
 	} finally {
 		outdir?.close();
 	}

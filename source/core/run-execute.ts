@@ -25,6 +25,9 @@ import {historyDirectory, startRunFile, type RunWriter} from '../history/run-sto
 import {normaliseSerial} from '../pki/fingerprints.js';
 import {revokedSerials, seenViaOf, type AgentRecord, type SeenVia} from '../registry/model.js';
 import {recordRunOutcomes} from './run-audit.js';
+import type {DescriptionFile} from './description-file.js';
+import {refreshingStalePlans} from './plan-refresh.js';
+import {runOnAgent} from '../dispatch/run-agent.js';
 import {openRunThreads} from './run-threads.js';
 import type {RunSummary} from '../run/run-summary.js';
 import type {RegistryStore} from '../registry/store.js';
@@ -44,6 +47,8 @@ export type ExecutePorts = {
 	now?: () => Date;
 	/** The connections resolvePlan kept from its describe (the same object): the run takes them; closed when the run ends or cannot start. */
 	connections?: RunConnections;
+	/** The description cache the plan was made from, if any: a host planned again is remembered as it answers now. */
+	descriptions?: DescriptionFile;
 };
 
 /** What a face that both resolves and executes hands the pair. */
@@ -75,6 +80,8 @@ export type RunOutcome = {
 	historyProblem?: string;
 	/** What keeping the answering agents' certificates current did after the run (renewals, a rotation's handover), in words. */
 	certificates?: string;
+	/** The hosts planned from a cached entry that had changed, planned again during the run (plan-refresh.ts). */
+	refreshed?: string[];
 };
 
 /** A plan whose request is recorded: the run goes on, and `outcome` says how it ended. */
@@ -151,6 +158,9 @@ async function runPlan(ports: ExecutePorts, audit: AuditLog, plan: RunPlan, opti
 		const fresh = freshControllerContext(ports);
 		const sealed = secretPositions(plan);
 		const threads = await openRunThreads(ports.paths, ports.controllerSerial, plan.targets.length, ports.connections);
+		// Hosts planned from a cached entry that changed since are planned again, once (plan-refresh.ts).
+		const stale = plan.cached ? refreshingStalePlans(threads?.runOnHost ?? runOnAgent, plan, {context: ports.context, revoked: revokedSerials(registry), records: registry.agents, audit, now, ...(ports.descriptions ? {descriptions: ports.descriptions} : {})}) : undefined;
+		const runOnHost = stale?.runOnHost ?? threads?.runOnHost;
 		const summary = await dispatch(withRegistryCertificates(plan.targets, registry.agents), {...agentRequest(plan), ...(sealed.length > 0 ? {secretPositions: sealed} : {}), ...(controllerHead ? {controllerHead} : {}), ...(options.approval ? {approval: options.approval, approvedEntries: plan.entries ?? {}} : {})}, {
 			context: ports.context,
 			...(hold ? {hold} : {}),
@@ -160,7 +170,7 @@ async function runPlan(ports: ExecutePorts, audit: AuditLog, plan: RunPlan, opti
 			cancel,
 			...plan.rollout,
 			...(options.approveCanary ? {approveCanary: options.approveCanary} : {}),
-			...(threads ? {runOnHost: threads.runOnHost} : {}),
+			...(runOnHost ? {runOnHost} : {}),
 			emit(sent: RunEvent) {
 				const event = stampedEvent(sent, plan, startedAt, () => {
 					endedAt = now();
@@ -183,7 +193,8 @@ async function runPlan(ports: ExecutePorts, audit: AuditLog, plan: RunPlan, opti
 		await recorder.settled();
 		await markAnswered(ports.registry, registry.agents, answered, now().toISOString());
 		const certificates = plan.dryRun ? undefined : await maintainAfterContact({paths: ports.paths, context: ports.context, caller: plan.caller, now, audit: ports.audit}, registry.agents.filter(agent => answered.has(agent.name)));
-		return {summary, cancelled: cancel.aborted, ...(history.problem() ? {historyProblem: history.problem()} : {}), ...(certificates ? {certificates} : {})};
+		const refreshed = stale?.refreshed() ?? [];
+		return {summary, cancelled: cancel.aborted, ...(refreshed.length > 0 ? {refreshed} : {}), ...(history.problem() ? {historyProblem: history.problem()} : {}), ...(certificates ? {certificates} : {})};
 	} finally {
 		// A run that failed wrote no end line, which is what closes the file otherwise.
 		history.close();

@@ -14,7 +14,7 @@ import type {ClientContext} from '../dispatch/agent-connection.js';
 import type {RunConnections} from '../dispatch/held-connections.js';
 import {describeOnce, describeTargets, secretArgsForRun, type DescribeTargets} from '../dispatch/secret-targets.js';
 import type {DescriptionFile} from './description-file.js';
-import {cachedEntry, rememberDescriptions} from '../run/description-cache.js';
+import {cachedEntries, remembered, withCached} from './cached-plan.js';
 import {XiError} from '../errors.js';
 import type {ControllerPaths} from '../home.js';
 import {openTokenStore} from '../policy/token-store.js';
@@ -22,6 +22,7 @@ import {authenticateToken, checkScope, scopeOf, type TokenScope} from '../policy
 import {checkArgs} from '../protocol/args.js';
 import {hasSecrets, redactArgs} from '../protocol/secret-args.js';
 import {hasControl, isScriptName, withLoneSurrogatesReplaced} from '../protocol/text-checks.js';
+import type {ScriptDescription} from '../protocol/frames.js';
 import {revokedSerials, type AgentRecord} from '../registry/model.js';
 import {resolveTargetsWithNotes} from '../registry/resolve-targets.js';
 import type {RegistryStore} from '../registry/store.js';
@@ -92,9 +93,10 @@ export type PlanPorts = {
 	 */
 	connections?: RunConnections;
 	/**
-	 * The agents' descriptions as last cached (run/description-cache.ts), without `describe`: a
-	 * one-shot (one direct-TLS host, no arguments) whose entry is cached is planned from it without
-	 * asking the host first, and its agent checks the entry's digest; a one-shot asked live is remembered.
+	 * The agents' descriptions as last cached (run/description-cache.ts), without `describe`: a run
+	 * without arguments is planned from the cached entries of the targets that have one, and only the
+	 * others are asked (cached-plan.ts); their agents check the entry's digest, and a host whose entry
+	 * changed is planned again during the run (plan-refresh.ts). What is asked live is remembered.
 	 */
 	descriptions?: DescriptionFile;
 };
@@ -111,7 +113,8 @@ export function checkRunInput(script: string | undefined, args: readonly string[
 	}
 }
 
-export async function resolvePlan(ports: PlanPorts, request: RunRequest): Promise<RunPlan> {
+/** `live`: every target is described live, none planned from the cache (a limit read from it stopped the run). */
+export async function resolvePlan(ports: PlanPorts, request: RunRequest, live = false): Promise<RunPlan> {
 	const {script} = request;
 	const requestId = request.requestId ?? randomUUID();
 	const now = ports.now ?? (() => new Date());
@@ -137,29 +140,37 @@ export async function resolvePlan(ports: PlanPorts, request: RunRequest): Promis
 	const targets = request.rollout?.shuffle ? shuffled(resolved, requestId) : [...resolved].sort((a, b) => a.name.localeCompare(b.name));
 	const args = Object.freeze([...request.args]);
 	// One discovery of the targets serves both the declared limits and the secret arguments; with
-	// `connections`, the run's first wave keeps its describe's connection for the run. A one-shot
-	// may be planned from the cached description instead.
-	const cached = ports.describe ? undefined : fromCache(ports.descriptions, script, request.args, targets);
+	// `connections`, the run's first wave keeps its describe's connection for the run. A run without
+	// arguments is planned from the cached descriptions of the targets that have one (cached-plan.ts).
+	const revoked = revokedSerials(registry);
+	const cached = ports.describe || live ? new Map<string, ScriptDescription>() : cachedEntries(ports.descriptions, script, request.args, targets, revoked);
+	const uncached = cached.size === 0 ? targets : targets.filter(target => !cached.has(target.name));
 	const wave = firstWave(request, targets.length);
-	const hold = ports.describe || cached ? undefined : ports.connections?.open(wave);
+	const hold = ports.describe || uncached.length === 0 ? undefined : ports.connections?.open(wave);
 	// With dispatch threads, the describe's handshakes go on them, and so do the connections it keeps.
-	const threads = hold && ports.connections ? await openDescribeThreads(ports.paths, ports.connections, targets.length).catch(async (error: unknown) => {
+	const threads = hold && ports.connections ? await openDescribeThreads(ports.paths, ports.connections, uncached.length).catch(async (error: unknown) => {
 		hold.close();
 		return refused(error);
 	}) : undefined;
-	const live = ports.describe ?? remembered(describeTargets(ports.context, 64, 5000, revokedSerials(registry), hold, threads ? {pool: threads, holdUpTo: wave} : undefined), ports.descriptions, request.args, now);
-	const describe = describeOnce(cached ?? live);
+	const asked = ports.describe ?? remembered(describeTargets(ports.context, 64, 5000, revoked, hold, threads ? {pool: threads, holdUpTo: wave} : undefined), ports.descriptions, request.args, now);
+	const describe = describeOnce(cached.size === 0 ? asked : withCached(cached, asked));
 	let scope: TokenScope | undefined;
+	let confirmed: boolean;
 	try {
 		if (request.pinned) {
 			checkPinned(targets, request.pinned);
 		}
 
 		scope = request.token === undefined ? undefined : await checkToken(ports.paths, request.token, script, targets, now());
-		await checkLimits(ports, request, script, targets, describe);
+		confirmed = await checkLimits(ports, request, script, targets, describe, cached.size > 0);
 	} catch (error) {
 		hold?.close();
 		void threads?.close();
+		if (error === staleLimits) {
+			// A limit (maxTargets, confirm) read from a cached entry: decided on what the hosts say now.
+			return resolvePlan(ports, {...request, requestId}, true);
+		}
+
 		return refused(error);
 	}
 
@@ -188,7 +199,7 @@ export async function resolvePlan(ports: PlanPorts, request: RunRequest): Promis
 			...(request.parent ? {parent: {...request.parent}} : {}),
 			...(request.runbookFile ? {runbookFile: {...request.runbookFile}} : {}),
 			entries,
-			...(cached ? {entriesCached: true as const} : {}),
+			...(cached.size > 0 ? {cached: {hosts: targets.flatMap(target => (cached.has(target.name) ? [target.name] : [])), confirmed}} : {}),
 			notes,
 		});
 	} catch (error) {
@@ -196,33 +207,6 @@ export async function resolvePlan(ports: PlanPorts, request: RunRequest): Promis
 		void threads?.close();
 		throw error;
 	}
-}
-
-/**
- * The description a one-shot is planned from without asking its host: one direct-TLS host, no
- * arguments (which are secret must be known from a live schema before the request is recorded),
- * its entry for the script cached for its certificate and address. Undefined: ask the host.
- */
-function fromCache(file: DescriptionFile | undefined, script: string, args: readonly string[], targets: readonly AgentRecord[]): DescribeTargets | undefined {
-	const [target] = targets;
-	const entry = file && target && targets.length === 1 && args.length === 0 ? cachedEntry(file.read(), target, script) : undefined;
-	return entry && target ? async () => [{name: target.name, address: target.address, status: 'reachable', scripts: [entry], checksEntry: true}] : undefined;
-}
-
-/** A live describe of a one-shot's host (no arguments), remembered in the description cache for the next one. */
-function remembered(describe: DescribeTargets, file: DescriptionFile | undefined, args: readonly string[], now: () => Date): DescribeTargets {
-	return async targets => {
-		const found = await describe(targets);
-		if (file && targets.length === 1 && args.length === 0) {
-			try {
-				file.change(cache => rememberDescriptions(cache, found, targets as AgentRecord[], now().toISOString()));
-			} catch {
-				// Only a shortcut: the next one-shot asks again.
-			}
-		}
-
-		return found;
-	};
 }
 
 /**
@@ -263,13 +247,19 @@ function firstWave(request: RunRequest, targets: number): number {
 	return rollout.canary > 0 ? Math.min(rollout.window, rollout.canary) : rollout.window;
 }
 
+/** Thrown by checkLimits when a limit it would refuse or ask on was read from a cached entry. */
+const staleLimits = new Error('a limit read from a cached description');
+
 /**
  * Refuses, before the run dials anything, a run beyond a script's `maxTargets` or a `confirm`
  * script neither confirmed (--yes) nor confirmed on the terminal. The limits come from the
  * targets' own allowlist entries, asked for with a `describe`; a target that does not answer it
- * declares nothing (it will most likely be unreachable for the run too).
+ * declares nothing (it will most likely be unreachable for the run too). `fromCache`: some entries
+ * are cached ones, and a decision other than go is made again on what the hosts say now
+ * (staleLimits), so a cache never refuses or asks what a live plan would not. Whether the run is
+ * confirmed (--yes, or typed).
  */
-async function checkLimits(ports: PlanPorts, request: RunRequest, script: string, targets: readonly AgentRecord[], describe: DescribeTargets): Promise<void> {
+async function checkLimits(ports: PlanPorts, request: RunRequest, script: string, targets: readonly AgentRecord[], describe: DescribeTargets, fromCache: boolean): Promise<boolean> {
 	const learn = ports.declaredLimits ?? (async (agents: readonly AgentRecord[], name: string) => declaredLimits(await describe(agents), name));
 	const limits = await learn(targets, script);
 	const decision = checkBlastRadius({
@@ -283,6 +273,10 @@ async function checkLimits(ports: PlanPorts, request: RunRequest, script: string
 		aiCaller: request.aiCaller ?? false,
 		dryRun: request.dryRun,
 	});
+	if (decision.type !== 'go' && fromCache) {
+		throw staleLimits;
+	}
+
 	if (decision.type === 'refuse') {
 		throw new XiError('TOO_MANY_TARGETS', `Refused before running anything: ${decision.reason}.`);
 	}
@@ -290,6 +284,8 @@ async function checkLimits(ports: PlanPorts, request: RunRequest, script: string
 	if (decision.type === 'ask' && !(await request.confirm!(decision.question, decision.answer))) {
 		throw new XiError('TOO_MANY_TARGETS', `Refused before running anything: ${script} was not confirmed (type ${decision.answer}, the number of targets, or pass --yes).`);
 	}
+
+	return decision.type === 'ask' || (request.yes ?? false);
 }
 
 /** Authenticates a presented token and refuses, before anything is dialled, a request outside its scope. */

@@ -18,7 +18,7 @@ export type AgentResult = {
 	via?: SeenVia;
 	/** What happened on the way that the result should mention (agent-notes.ts): relay gaps recovered, duplicates dropped, a fallback. */
 	notes?: string[];
-	/** The agent refused a run planned from a cached description of its entry, which changed since: nothing ran (the CLI asks again). */
+	/** The agent refused a run planned from a cached description of its entry, which changed since: nothing ran (core/plan-refresh.ts plans the host again). */
 	entryChanged?: true;
 	/** Only from the REST API, when a result was sent without its output (stdout and stderr then empty): how much, why, and where all of it is. */
 	outputOmitted?: OutputOmitted;

@@ -88,11 +88,13 @@ export type RunPlan = {
 	 */
 	entries?: Readonly<Record<string, string | null>>;
 	/**
-	 * The entries came from the controller's cache of the hosts' descriptions, not from asking them
-	 * (a one-shot, core/run-plan.ts): each host is sent its digest and refuses the run when its entry
-	 * is another now. Not in the hash: the entries are.
+	 * The hosts whose entries came from the controller's cache of their descriptions, not from asking
+	 * them (core/cached-plan.ts): each is sent its digest and refuses the run when its entry is another
+	 * now (core/plan-refresh.ts then describes it and plans it again, once). `confirmed`: the run was
+	 * confirmed when it was planned (--yes, or typed), which a `confirm` entry found then also needs.
+	 * Not in the hash: the entries are.
 	 */
-	entriesCached?: true;
+	cached?: {hosts: readonly string[]; confirmed: boolean};
 	/** What the operator should hear about the selection: names not registered, exclusions that removed nothing. */
 	notes: readonly string[];
 	hash: string;
@@ -138,8 +140,13 @@ export function agentRequest(plan: RunPlan): AgentRunRequest {
 		...(plan.token ? {token: plan.token} : {}),
 		...(plan.source ? {callerSource: plan.source} : {}),
 		...(plan.client ? {client: plan.client} : {}),
-		...(plan.entriesCached ? {plannedEntries: plan.entries ?? {}} : {}),
+		...(plan.cached ? {plannedEntries: plannedEntries(plan.cached.hosts, plan.entries ?? {})} : {}),
 	};
+}
+
+/** The digests sent as `entryDigest`: those of the hosts planned from the cache, none for a host described live. */
+function plannedEntries(hosts: readonly string[], entries: Readonly<Record<string, string | null>>): Record<string, string | null> {
+	return Object.fromEntries(hosts.map(name => [name, Object.hasOwn(entries, name) ? entries[name]! : null]));
 }
 
 /** The positions of the plan's arguments that are secret: those its shown form replaced by their hashes. */

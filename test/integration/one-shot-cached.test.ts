@@ -4,9 +4,10 @@
  * home's `described.json`; the next sends the run at once with the digest of the cached entry (one
  * round trip less, counted by a TCP proxy in front of the agent). An entry changed on the agent
  * since (reloaded), or a cache altered by hand, is refused by the agent before anything runs, and
- * the CLI asks again, live: the operator sees one run; the audit logs on both sides keep the
- * refused request and the one that ran. An altered cache cannot skip a `confirm` script's
- * confirmation. Over the built CLI, a real agent process and real certificates.
+ * the run describes that host and plans it again, once, under the same request id: the operator
+ * sees one run and a note; the audit logs on both sides keep the refusal, the re-plan and the run.
+ * An altered cache cannot skip a `confirm` script's confirmation. Over the built CLI, a real agent
+ * process and real certificates.
  */
 import {readFileSync, writeFileSync} from 'node:fs';
 import type {AddressInfo} from 'node:net';
@@ -103,8 +104,10 @@ const staleCases: Array<{title: string; described: string; stale: (fleet: Fleet)
 	},
 ];
 
+const runAndReplanEvents = (home: string): AuditRecord[] => readAuditRecords(controllerPaths(home).auditLog).filter(record => ['run.request', 'run.replanned', 'run.outcome', 'run.refused'].includes(record.event));
+
 for (const c of staleCases) {
-	test(`${c.title}: the agent refuses the planned run before anything runs, and the CLI asks again and runs once`, async t => {
+	test(`${c.title}: the agent refuses the planned run before anything runs, and the run plans that host again and runs it once, same request id`, async t => {
 		const fleet = await oneAgent(t, {hello: installFixture('hello.sh')});
 		t.is((await runCli(controllerCli, oneShot('hello'), fleet.env)).code, 0);
 		await c.stale(fleet);
@@ -114,15 +117,24 @@ for (const c of staleCases) {
 		t.is(run.code, 0, run.stderr);
 		t.is(resultLines(run.stdout).length, 1, run.stdout);
 		t.is(run.stdout.match(/request /g)?.length, 1, 'one run shown');
-		t.deepEqual((await closedConnections(fleet.proxy, 2)).sort(), [3, 4], 'the planned run refused, then describe and run');
+		t.regex(run.stderr, /^xi-exec: note: the plan was refreshed for web1: its allowlist entry changed since cached, so it was described and planned again before running\.$/m);
+		t.deepEqual((await closedConnections(fleet.proxy, 2)).sort(), [3, 4], 'the planned run refused, then describe and run on one connection');
 		t.is(logEvents(fleet.running, 'run.start').length, started + 1, 'the script ran once');
 
-		const records = runEvents(fleet.home).slice(2);
-		t.deepEqual(records.map(record => `${record.event} ${String(record['status'] ?? '')}`), ['run.request ', 'run.outcome denied', 'run.request ', 'run.outcome ok']);
-		t.regex(String(records[1]!['reason']), /^script hello is refused: the controller planned this run with another allowlist entry for hello on web1 \(planned [\da-f]{12}…, now [\da-f]{12}…\): its description of this agent is out of date; nothing ran$/);
-		t.not(records[0]!['requestId'], records[2]!['requestId']);
-		const agentRefusals = readAuditRecords(agentPaths(fleet.agent.home).auditLog).filter(record => record.event === 'run.refused');
-		t.deepEqual(agentRefusals.map(record => [record['requestId'], record['status']]), [[records[0]!['requestId'], 'denied']]);
+		const records = runAndReplanEvents(fleet.home).slice(2);
+		t.deepEqual(records.map(record => `${record.event} ${String(record['status'] ?? '')}`), ['run.request ', 'run.replanned ', 'run.outcome ok']);
+		const requestId = records[0]!['requestId'];
+		t.true(records.every(record => record['requestId'] === requestId), 'one request id');
+		t.like(records[1], {agent: 'web1', script: 'hello'});
+		t.regex(String(records[1]!['planned']), /^[\da-f]{64}$/);
+		t.regex(String(records[1]!['described']), /^[\da-f]{64}$/);
+		t.not(records[1]!['planned'], records[1]!['described']);
+		t.not(records[1]!['planHash'], records[0]!['planHash'], 'the plan as run, with the entry as it is now');
+		const agentRecords = readAuditRecords(agentPaths(fleet.agent.home).auditLog).filter(record => record['requestId'] === requestId);
+		const refusal = agentRecords.find(record => record.event === 'run.refused');
+		t.is(refusal?.['status'], 'denied');
+		t.regex(String(refusal?.['reason']), /^script hello is refused: the controller planned this run with another allowlist entry for hello on web1 \(planned [\da-f]{12}…, now [\da-f]{12}…\): its description of this agent is out of date; nothing ran$/);
+		t.true(agentRecords.some(record => record.event === 'run.start'), 'the agent ran the same request id after refusing it');
 		t.is(readCache(fleet.home).agents['web1']!.scripts[0]!['description'], c.described, 'the cache holds the entry as the agent described it again');
 
 		fleet.proxy.take();
@@ -131,7 +143,7 @@ for (const c of staleCases) {
 	});
 }
 
-test('a cache altered to drop a script\'s confirm does not skip the confirmation: refused before anything runs', async t => {
+test('a cache altered to drop a script\'s confirm does not skip the confirmation: the host is refused, nothing runs', async t => {
 	const home = await createController();
 	const agent = await enrolAgent(home, {name: 'web1', port: freePort()});
 	allowScript(agentPaths(agent.home), 'drain', installFixture('hello.sh'), {description: 'drain the host', confirm: true});
@@ -141,10 +153,11 @@ test('a cache altered to drop a script\'s confirm does not skip the confirmation
 	t.is((await runCli(controllerCli, oneShot('drain', '--yes'), env)).code, 0);
 	alterCache(home, ({confirm: _confirm, ...entry}) => entry);
 	const run = await runCli(controllerCli, oneShot('drain'), env);
-	t.is(run.code, 2, run.stdout + run.stderr);
-	t.regex(run.stderr, /drain was not confirmed|pass --yes/);
+	t.is(run.code, 1, run.stdout + run.stderr);
+	t.regex(run.stdout, /web1 .*denied/);
+	t.regex(run.stdout, /refused before running anything on web1: its allowlist entry changed since it was cached, and as it is now drain asks for confirmation \(confirm: true in its allowlist entry on agent web1\): pass --yes/);
 	t.is(logEvents(running, 'run.start').length, 1, 'only the confirmed run ran');
-	const outcomes = runEvents(home).filter(record => record.event === 'run.outcome');
-	t.deepEqual(outcomes.map(record => record['status']), ['ok', 'denied']);
-	t.is(runEvents(home).at(-1)!.event, 'run.refused');
+	const records = runAndReplanEvents(home).slice(2);
+	t.deepEqual(records.map(record => `${record.event} ${String(record['status'] ?? '')}`), ['run.request ', 'run.replanned ', 'run.outcome denied']);
+	t.regex(String(records[1]!['refused']), /asks for confirmation/);
 });
