@@ -95,7 +95,8 @@ function serveFrame(frame: RequestFrame, controllerSerial: string, replies: Repl
 	switch (frame.type) {
 		case 'describe': {
 			const {tags, scripts} = ports.describe();
-			reply({type: 'description', id: frame.id, agent: {name: ports.agentName, tags}, scripts});
+			// checksEntry: a run over the relay goes through the same boundary (decide-run.ts), which refuses a planned entry digest that is not the entry's.
+			reply({type: 'description', id: frame.id, agent: {name: ports.agentName, tags}, scripts, checksEntry: true});
 			return;
 		}
 
