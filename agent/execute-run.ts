@@ -20,7 +20,7 @@ import {openExecutable, type ExecutableCheck, type OpenedExecutable} from './ope
 import type {RunContext} from './run-context.js';
 import {dryRunAnswer, hookRequest, noHookReason, notRun, runExchange, type RunExchange} from './run-exchange.js';
 import {runScript, scriptEnvironment, type ScriptOutcome} from './run-script.js';
-import {cancelledByFor} from './stop-reasons.js';
+import {cancelledByFor, notStartedReason} from './stop-reasons.js';
 import {probeWriter} from './writer-check.js';
 
 export {noRecorder, type AgentLog, type AgentRecorder, type RunContext} from './run-context.js';
@@ -145,6 +145,13 @@ async function runAllowed(run: RunExchange, decision: Decided, verdict: HookVerd
 	if (writer !== undefined || changed !== undefined) {
 		release();
 		await run.refuse('denied', changed === undefined ? `script ${frame.script} is refused: ${writer}` : changedSinceLoad(frame.script, changed));
+		return;
+	}
+
+	// A cancel or a stop while the kernel was asked: nothing starts (run-script arms the abort only once it has).
+	if (cancel.aborted) {
+		release();
+		await run.refuse('cancelled', notStartedReason(cancel.reason, 'before it started'));
 		return;
 	}
 

@@ -1,6 +1,9 @@
+import {notStartedReason} from './stop-reasons.js';
+
 /**
  * The agent's concurrency limit: at most `running` scripts at once, at most `queued` waiting;
- * past that a run is refused at once with a clear reason rather than piling up.
+ * past that a run is refused at once with a clear reason rather than piling up. A run already
+ * stopped (a cancel, the agent stopping) gets no slot, free or not: the refusal says why.
  */
 export class RunSlots {
 	#running = 0;
@@ -10,14 +13,15 @@ export class RunSlots {
 
 	/** Resolves to a release function once a slot is free, or to a refusal when the queue is full. */
 	async acquire(signal: AbortSignal): Promise<(() => void) | string> {
+		// First: a stop during the hook (or a run frame admitted while the agent stops) must not take a
+		// free slot and start. And an abort that already happened fires no event: it must not wait either.
+		if (signal.aborted) {
+			return notStartedReason(signal.reason, 'before it started');
+		}
+
 		if (this.#running < this.maxRunning) {
 			this.#running++;
 			return this.#releaser();
-		}
-
-		// An abort that already happened fires no event: such a run must not wait for a slot.
-		if (signal.aborted) {
-			return 'cancelled while queued';
 		}
 
 		if (this.#waiting.length >= this.maxQueued) {
@@ -37,7 +41,7 @@ export class RunSlots {
 					this.#waiting.splice(index, 1);
 				}
 
-				resolve('cancelled while queued');
+				resolve(notStartedReason(signal.reason, 'while queued'));
 			};
 
 			this.#waiting.push(wake);

@@ -16,6 +16,14 @@ export function stoppedReason(reason: unknown): string {
 	return known.has(reason) ? `stopped: ${String(reason)} (not a cancel)` : 'cancelled by the controller';
 }
 
+/**
+ * The result's reason for a run stopped before its script started (`when`: "before it started",
+ * "while queued"): nothing ran, and an agent stopping is still not a cancel.
+ */
+export function notStartedReason(reason: unknown, when: string): string {
+	return known.has(reason) ? `stopped ${when}: ${String(reason)} (not a cancel); nothing ran` : `cancelled by the controller ${when}; nothing ran`;
+}
+
 /** Who cancelled, for the audit: nobody when the run was stopped for one of the reasons above. */
 export function cancelledByFor(reason: unknown, caller: string): string | undefined {
 	if (known.has(reason)) {

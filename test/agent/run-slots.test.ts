@@ -1,5 +1,6 @@
 import test from 'ava';
 import {RunSlots} from '../../agent/run-slots.js';
+import {stopReasons} from '../../agent/stop-reasons.js';
 
 const never = () => new AbortController().signal;
 
@@ -75,7 +76,7 @@ test('a run cancelled while queued leaves the queue', async t => {
 	const controller = new AbortController();
 	const queued = slots.acquire(controller.signal);
 	controller.abort();
-	t.is(await queued, 'cancelled while queued');
+	t.is(await queued, 'cancelled by the controller while queued; nothing ran');
 	// Its place in the queue is free again, and a release does not hand it a slot.
 	const next = slots.acquire(never());
 	release();
@@ -88,7 +89,7 @@ test('a run already cancelled does not wait for a slot', async t => {
 	const release = await slot(slots);
 	const controller = new AbortController();
 	controller.abort();
-	t.is(await slots.acquire(controller.signal), 'cancelled while queued');
+	t.is(await slots.acquire(controller.signal), 'cancelled by the controller before it started; nothing ran');
 	// It took neither a place in the queue nor, later, a slot.
 	const next = slots.acquire(never());
 	t.false(await settled(next));
@@ -107,4 +108,22 @@ test('an abort after the slot was given changes nothing', async t => {
 	controller.abort();
 	t.is(typeof second, 'function');
 	t.is(slots.running, 1);
+});
+
+// A run the agent's stop aborted (in its hook, or admitted during the stop) took a free slot and started.
+test('a run already stopped gets no slot even when one is free, and the reason is not a cancel', async t => {
+	const slots = new RunSlots(2, 1);
+	const controller = new AbortController();
+	controller.abort(stopReasons.agentStopping);
+	t.is(await slots.acquire(controller.signal), 'stopped before it started: the agent is shutting down (not a cancel); nothing ran');
+	t.is(slots.running, 0);
+});
+
+test('a queued run the agent\'s stop aborts is not reported as cancelled by the controller', async t => {
+	const slots = new RunSlots(1, 1);
+	await slot(slots);
+	const controller = new AbortController();
+	const queued = slots.acquire(controller.signal);
+	controller.abort(stopReasons.agentStopping);
+	t.is(await queued, 'stopped while queued: the agent is shutting down (not a cancel); nothing ran');
 });

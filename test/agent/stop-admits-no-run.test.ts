@@ -3,10 +3,9 @@
  * records. A run frame that arrives while it waits (on a connection already open: a description
  * kept open for its run) was started and left to run: the stop had already cancelled the runs it
  * found and waited only for those (in this row the script ran to "ok" during the stop; a longer one
- * would outlive agent.stopped). Now it is cancelled as it starts and waited for: its run.finish,
- * status cancelled, "stopped: the agent is shutting down", is written before the stop ends.
- * (A free slot still lets it reach its start, stopped at once: RunSlots.acquire takes a slot before
- * it looks at the abort.)
+ * would outlive agent.stopped). Now it is refused unstarted (a free slot is not taken by a run
+ * already stopped) and waited for: its run.refused, status cancelled, "stopped before it started:
+ * the agent is shutting down", is written before the stop ends; it never reaches run.start.
  * Real agent server in this process, mutual TLS; needs root for its scripts (root's files).
  */
 import {randomUUID} from 'node:crypto';
@@ -20,7 +19,7 @@ import {baseDirectory, executable} from '../security/agent-run.js';
 
 const rootTest = process.getuid?.() === 0 ? test : test.skip;
 
-rootTest('a run frame that arrives while the agent stops is cancelled by the stop and waited for (run.finish cancelled before the stop ends)', async t => {
+rootTest('a run frame that arrives while the agent stops is refused unstarted and waited for (run.refused before the stop ends)', async t => {
 	t.timeout(60_000);
 	const records: Array<Record<string, unknown> & {event: string}> = [];
 	const recorder: AgentRecorder = {
@@ -57,7 +56,9 @@ rootTest('a run frame that arrives while the agent stops is cancelled by the sto
 	socket.write(requestLine({type: 'run', id, script: 'hello', args: [], caller: 'ops'}));
 	await stopped;
 	// Written before the stop ended: the stop cancelled it and waited for it, as for the runs it found going.
-	t.like(records.filter(record => record['requestId'] === id).at(-1), {event: 'run.finish', script: 'hello', status: 'cancelled', reason: 'stopped: the agent is shutting down (not a cancel)'});
+	const own = records.filter(record => record['requestId'] === id);
+	t.like(own.at(-1), {event: 'run.refused', script: 'hello', status: 'cancelled', reason: 'stopped before it started: the agent is shutting down (not a cancel); nothing ran'});
+	t.false(own.some(record => record.event === 'run.start'), 'never started');
 	await first;
 	socket.destroy();
 });
