@@ -66,7 +66,11 @@ export function writeBatchToFile(path: string, state: WriterState, batch: readon
 
 		const planned = planRecords(plan, batch, ports);
 		writeAll(fs, fd, planned.text);
-		const after = fstatSync(fd);
+		// The file as this batch leaves it. Unrotated, it is the one fstat'ed above with the batch's
+		// bytes after them (O_APPEND, under the lock; writeAll throws on a short write): no second
+		// fstat. Any other writer's line, before or after ours, makes the next batch's fstat differ,
+		// and that batch reads the real tail. A new file is fstat'ed (rare).
+		const after = opened.rotate ? fstatSync(fd) : {ino: stats.ino, size: stats.size + Buffer.byteLength(planned.text)};
 		const written = fd;
 		fd = -1;
 		return {
