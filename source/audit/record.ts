@@ -81,7 +81,9 @@ export function chainRecordLine(head: ChainHead | undefined, context: {log: stri
 /** The record before its hash: the fields without undefined values (canonical JSON has none), then the chain fields, which fields cannot override. */
 function unhashed(head: ChainHead | undefined, context: {log: string; side: AuditSide; now: Date}, fields: AuditFields): Omit<AuditRecord, 'hash'> {
 	const clean: Record<string, unknown> = {};
-	for (const [key, value] of Object.entries(fields)) {
+	// Object.keys, not Object.entries: no [key, value] array per field (the same keys, read in the same order).
+	for (const key of Object.keys(fields)) {
+		const value = fields[key];
 		if (value !== undefined) {
 			clean[key] = value;
 		}

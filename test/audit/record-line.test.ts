@@ -40,6 +40,9 @@ const edges: Array<[string, AuditFields, ChainHead | undefined]> = [
 	['a lone surrogate (refused)', {event: 'x', bad: 'a\uD800'}, head],
 	['a lone surrogate after hash (refused)', {event: 'x', zz: '\uDC00'}, head],
 	['a Date (toJSON)', {event: 'x', at: new Date(0), when: new Date(1)}, head],
+	['a symbol value (left out) and a function value (written as the package writes it)', {event: 'x', gone: Symbol('s'), fn: () => 1, z: 1}, head],
+	['a bigint (refused)', {event: 'x', big: 1n}, head],
+	['integer-like and __proto__ keys from JSON', JSON.parse('{"event":"x","__proto__":{"a":1},"2":"b","10":"c","hash0":1}') as AuditFields, head],
 	['fields trying to override the chain', {event: 'x', seq: 99, prev: 'p', v: 7, log: 'other', ts: 'then', side: 'controller'}, head],
 ];
 
