@@ -5,7 +5,9 @@
  * remembered (fdatasync'd to seen-requests, or where the checkout has replay-receipts.ts carried by
  * the receipt), the home's modes checked, receipt and decision in one batch, the start
  * held, the end with its checkpoint (signed) and the anchor — one run after another. CPU per run
- * (process.cpuUsage: every thread, the fsyncs' waits are not CPU), and the same for each
+ * (process.cpuUsage: every thread, the fsyncs' waits are not CPU) and bytes allocated per run (V8's
+ * sampling heap profiler, freed objects counted: heap-sample.ts; in runs of their own), the records' modules from the
+ * checkout's dist/ as a real agent runs them (`npm run build` first), and the same for each
  * BENCH_BASE checkout (its own modules, its own copy of the home), rounds interleaved, medians.
  * Then the records' own work without the disk, steadier on a busy machine: ten times as many runs
  * planned only (batch-plan.ts: the records, their chain and text, the checkpoint's signature).
@@ -14,13 +16,16 @@
  *
  *   node --import=tsx bench/agent-records.ts        BENCH_REPS (11) rounds of BENCH_RUNS (300) runs each
  *   BENCH_BASE=DIR[,DIR]                            other checkouts of this repository, each with its node_modules
+ *   BENCH_SITES (8)                                 the functions that allocate the most, per run, for each checkout
  */
 import {cpSync, existsSync, mkdtempSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
+import {staleDist} from './built-host.js';
 import {runBench, trackPath} from './cleanup.js';
 import {loadAverage, machine} from './environment.js';
 import {createFleet} from './fleet.js';
+import {startAllocationSampling} from './heap-sample.js';
 import {median} from './processes.js';
 import type {Anchor} from '../source/audit/anchor.js';
 
@@ -30,14 +35,21 @@ const log = (text: string) => process.stderr.write(`agent-records: ${text}\n`);
 
 /** One checkout's records on its own copy of the home: `run` records one run as executeRun does. */
 async function openRecords(checkout: string, home: string): Promise<Records> {
+	const stale = staleDist(checkout);
+	if (stale) {
+		throw new Error(`${join(checkout, 'dist')} is older than ${stale}: run \`npm run build\` in ${checkout} first`);
+	}
+
+	// The records' modules as a real agent runs them: the checkout's dist/ (`npm run build`), plain JavaScript.
+	const built = (file: string) => join(checkout, 'dist', file);
 	const {readAgentHome} = await import(join(checkout, 'bench/agent-home.ts')) as typeof import('./agent-home.js');
-	const {openStartRecords} = await import(join(checkout, 'agent/start-records.ts')) as typeof import('../agent/start-records.js');
-	const {ReplayGuard} = await import(join(checkout, 'agent/replay-guard.ts')) as typeof import('../agent/replay-guard.js');
-	const {agentSigner} = await import(join(checkout, 'agent/agent-audit.ts')) as typeof import('../agent/agent-audit.js');
-	const {emptyChain, planRecords} = await import(join(checkout, 'source/audit/batch-plan.ts')) as typeof import('../source/audit/batch-plan.js');
-	const anchorFile = await import(join(checkout, 'source/audit/anchor-file.ts')) as Partial<typeof import('../source/audit/anchor-file.js')> & Pick<typeof import('../source/audit/anchor-file.js'), 'writeAnchor'>;
+	const {openStartRecords} = await import(built('agent/start-records.js')) as typeof import('../agent/start-records.js');
+	const {ReplayGuard} = await import(built('agent/replay-guard.js')) as typeof import('../agent/replay-guard.js');
+	const {agentSigner} = await import(built('agent/agent-audit.js')) as typeof import('../agent/agent-audit.js');
+	const {emptyChain, planRecords} = await import(built('source/audit/batch-plan.js')) as typeof import('../source/audit/batch-plan.js');
+	const anchorFile = await import(built('source/audit/anchor-file.js')) as Partial<typeof import('../source/audit/anchor-file.js')> & Pick<typeof import('../source/audit/anchor-file.js'), 'writeAnchor'>;
 	const {paths, config, pins} = await readAgentHome(home);
-	const receipts = existsSync(join(checkout, 'agent/replay-receipts.ts'));
+	const receipts = existsSync(built('agent/replay-receipts.js'));
 	// The anchor as the agent writes it at each checkpoint: the slot writer where the checkout has one, else the file replaced whole.
 	const anchorPath = join(home, 'bench-anchor.json');
 	const slots = anchorFile.openAnchorWriter?.(anchorPath);
@@ -115,11 +127,11 @@ async function main(): Promise<number> {
 	const checkouts = [process.cwd(), ...(process.env['BENCH_BASE']?.split(',').filter(Boolean) ?? [])];
 	const root = trackPath(mkdtempSync(join(tmpdir(), 'xi-exec-agent-records-')));
 	const fleet = await createFleet(join(root, 'fleet'), 1, 1, log);
-	const kinds: Array<{checkout: string; records: Records; samples: number[]}> = [];
+	const kinds: Array<{checkout: string; records: Records; samples: number[]; bytes: number[]; sites: Map<string, number>}> = [];
 	for (const [index, checkout] of checkouts.entries()) {
 		const home = join(root, `home-${index}`);
 		cpSync(fleet.agents[0]!.home, home, {recursive: true});
-		kinds.push({checkout, records: await openRecords(checkout, home), samples: []});
+		kinds.push({checkout, records: await openRecords(checkout, home), samples: [], bytes: [], sites: new Map()});
 	}
 
 	const load = loadAverage();
@@ -133,11 +145,22 @@ async function main(): Promise<number> {
 		for (const kind of kinds) {
 			const before = process.cpuUsage();
 			for (let index = 0; index < runs; index++) {
-				await kind.records.run((round * runs) + index);
+				await kind.records.run((2 * round * runs) + index);
 			}
 
 			const used = process.cpuUsage(before);
 			kind.samples.push((used.user + used.system) / runs);
+			// Then bytes allocated (freed or not), by the sampling heap profiler, in runs of their own (its samples cost CPU).
+			const stop = await startAllocationSampling(512);
+			for (let index = 0; index < runs; index++) {
+				await kind.records.run((((2 * round) + 1) * runs) + index);
+			}
+
+			const allocated = await stop();
+			kind.bytes.push(allocated.bytes / runs);
+			for (const {site, bytes} of allocated.sites) {
+				kind.sites.set(site, (kind.sites.get(site) ?? 0) + (bytes / runs / rounds));
+			}
 		}
 	}
 
@@ -161,7 +184,13 @@ async function main(): Promise<number> {
 	for (const kind of kinds) {
 		const sorted = [...kind.samples].sort((a, b) => a - b);
 		const against = kind === kinds[0] ? '' : `; this checkout's median ${(median(kinds[0]!.samples) / median(kind.samples)).toFixed(3)}× of it, lowest ${(Math.min(...kinds[0]!.samples) / sorted[0]!).toFixed(3)}×`;
-		process.stdout.write(`  ${kind.checkout}: median ${median(kind.samples).toFixed(0)} µs CPU per run, lowest ${sorted[0]!.toFixed(0)} (rounds ${sorted.map(sample => sample.toFixed(0)).join(', ')})${against}\n`);
+		const bytes = kind === kinds[0] ? '' : `, bytes ${(median(kinds[0]!.bytes) / median(kind.bytes)).toFixed(3)}×`;
+		process.stdout.write(`  ${kind.checkout}: median ${median(kind.samples).toFixed(0)} µs CPU and ${(median(kind.bytes) / 1024).toFixed(1)} KB allocated per run, lowest ${sorted[0]!.toFixed(0)} µs (rounds ${sorted.map(sample => sample.toFixed(0)).join(', ')})${against}${bytes}\n`);
+	}
+
+	for (const kind of kinds) {
+		const top = [...kind.sites].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env['BENCH_SITES'] ?? 8));
+		process.stdout.write(`  ${kind.checkout}, where the bytes are allocated per run: ${top.map(([site, bytes]) => `${site} ${(bytes / 1024).toFixed(1)} KB`).join('; ')}\n`);
 	}
 
 	for (const [index, kind] of kinds.entries()) {
