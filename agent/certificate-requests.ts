@@ -17,6 +17,13 @@ export async function answerCertificateFrame(context: ServerContext, connection:
 		return;
 	}
 
+	if (context.stopping) {
+		// Nothing more is acted on once the stop began: no credentials or pins changed, nothing recorded after agent.stopped.
+		log('certificate.refused', {source: peer.address, requestId: frame.id, step: frame.type, reason: 'the agent is stopping'});
+		refuse(socket, frame.id, 'busy', `${frame.type} refused: the agent is stopping; send it again once the agent runs`);
+		return;
+	}
+
 	if (frame.type === 'renew' && (context.renewing.socket !== undefined || connection.renewal)) {
 		refuse(socket, frame.id, 'busy', 'a renewal of this agent is already in progress');
 		return;

@@ -179,7 +179,12 @@ function act(context: ServerContext, connection: Connection, frame: RequestFrame
 		}
 
 		case 'certificate': {
-			connection.maintenance = connection.maintenance.then(async () => answerCertificateFrame(context, connection, verdict.frame));
+			const step = connection.maintenance.then(async () => answerCertificateFrame(context, connection, verdict.frame));
+			connection.maintenance = step;
+			// A stop waits for a step in progress (its records before agent.stopped, its answer sent); a later one is refused.
+			context.runsDone.add(step);
+			const done = () => context.runsDone.delete(step);
+			step.then(done, done);
 			return undefined;
 		}
 

@@ -27,8 +27,9 @@ export type ServerContext = {
 	replayGuard: ReplayGuard;
 	/** The runs going on, by request id (a cancel from another connection finds them here). */
 	activeRuns: Map<string, AbortController>;
+	/** What close() waits for: the runs, and the certificate steps in progress. */
 	runsDone: Set<Promise<void>>;
-	/** Set by close(): a run frame that arrives meanwhile (on a connection already open) is cancelled as it starts. */
+	/** Set by close(): a run frame (or a certificate step) whose turn comes meanwhile, on a connection already open, is refused unstarted. */
 	stopping: boolean;
 	/** The connection whose renewal is in progress, if any: at most one per agent. */
 	renewing: {socket: TLSSocket | undefined};

@@ -35,37 +35,45 @@ export type ReloadPorts = {
 	audit: Pick<AuditLog, 'append'>;
 	setAllowlist: (allowlist: LoadedAllowlist) => void;
 	checkHook: () => void;
+	/** Whether the agent began to stop: a reload that was reading its files then puts nothing in force. */
+	stopping: () => boolean;
 };
+
+const stoppingReason = 'the agent is stopping: its files are read again at its next start';
 
 /**
  * SIGHUP's reload, one at a time in the order asked: a reload still loading an older allowlist (its
  * schema compiler being imported) must not set it after a newer one did (a script just denied
  * allowed again). Refused while stopping, when asked and when its turn comes (nothing read again,
- * nothing recorded after agent.stopped).
+ * nothing recorded after agent.stopped); one that was loading when the stop began puts nothing in
+ * force (reloadAgent), and the stop waits for it (`idle`) before it records agent.stopped.
  */
-export function serialReloads(reload: () => Promise<void>, stopping: () => boolean, log: AgentLog): () => void {
+export function serialReloads(reload: () => Promise<void>, stopping: () => boolean, log: AgentLog): {reload: () => void; idle: () => Promise<void>} {
 	let previous = Promise.resolve();
 	const refusedWhileStopping = () => {
 		if (stopping()) {
-			log('reload.refused', {reason: 'the agent is stopping: its files are read again at its next start'});
+			log('reload.refused', {reason: stoppingReason});
 			return true;
 		}
 
 		return false;
 	};
 
-	return () => {
-		if (refusedWhileStopping()) {
-			return;
-		}
-
-		previous = previous.then(async () => {
-			if (!refusedWhileStopping()) {
-				await reload();
+	return {
+		reload() {
+			if (refusedWhileStopping()) {
+				return;
 			}
-		}).catch((error: unknown) => {
-			log('allowlist.reload-failed', {reason: (error as Error).message});
-		});
+
+			previous = previous.then(async () => {
+				if (!refusedWhileStopping()) {
+					await reload();
+				}
+			}).catch((error: unknown) => {
+				log('allowlist.reload-failed', {reason: (error as Error).message});
+			});
+		},
+		idle: async () => previous,
 	};
 }
 
@@ -80,9 +88,18 @@ export async function reloadAgent(ports: ReloadPorts): Promise<void> {
 	let reloaded: LoadedAllowlist | undefined;
 	try {
 		reloaded = await loadAllowlistOf(paths, log);
-		ports.setAllowlist(reloaded);
 	} catch (error) {
 		log('allowlist.reload-failed', {reason: (error as Error).message});
+	}
+
+	// The one wait (an argument schema's compiler imported): a stop that began meanwhile changes nothing after "stopping".
+	if (ports.stopping()) {
+		log('reload.refused', {reason: stoppingReason});
+		return;
+	}
+
+	if (reloaded) {
+		ports.setAllowlist(reloaded);
 	}
 
 	const policy = acceptPolicy(paths);

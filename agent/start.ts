@@ -123,12 +123,12 @@ async function startListening(paths: AgentPaths, printLog: AgentLog, early: Earl
 
 	// Before the pid file and the "listening" line: a supervisor that signals as soon as it sees
 	// either must find the handlers there, not node's default (death, without agent.stopped).
-	const reloadPorts: ReloadPorts = {paths, config, log, audit, checkHook, setAllowlist: next => (allowlist = next)};
-	const reload = serialReloads(async () => reloadAgent(reloadPorts), () => stopped.stopping(), log);
+	const reloadPorts: ReloadPorts = {paths, config, log, audit, checkHook, setAllowlist: next => (allowlist = next), stopping: () => stopped.stopping()};
+	const {reload, idle: reloadsIdle} = serialReloads(async () => reloadAgent(reloadPorts), () => stopped.stopping(), log);
 
 	process.on('SIGHUP', reload);
 	const stopped = untilStopped(async () => {
-		await Promise.all([agent.close(), metrics?.close(), relay?.close()]);
+		await Promise.all([agent.close(), metrics?.close(), relay?.close(), reloadsIdle()]);
 	}, async signal => {
 		await audit.append({event: 'agent.stopped', agent: config.name, signal}).catch(() => undefined);
 		await audit.close().catch(() => undefined);

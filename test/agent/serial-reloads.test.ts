@@ -23,7 +23,7 @@ test('a second reload starts only once the first has ended, so the newest allowl
 	const reads = ['old', 'new'];
 	const waits = [slow.promise, Promise.resolve()];
 	let calls = 0;
-	const reload = serialReloads(async () => {
+	const {reload} = serialReloads(async () => {
 		const index = calls++;
 		const read = reads[index]!;
 		await waits[index];
@@ -43,7 +43,7 @@ test('a reload asked while stopping, or whose turn comes once stopping, is refus
 	let stopping = false;
 	let reloads = 0;
 	const first = deferred();
-	const reload = serialReloads(async () => {
+	const {reload} = serialReloads(async () => {
 		reloads++;
 		await first.promise;
 	}, () => stopping, (event, fields) => logged.push([event, fields]));
@@ -64,7 +64,7 @@ test('a reload asked while stopping, or whose turn comes once stopping, is refus
 test('a reload that throws is logged and does not stop the next', async t => {
 	const logged: Logged = [];
 	let calls = 0;
-	const reload = serialReloads(async () => {
+	const {reload} = serialReloads(async () => {
 		calls++;
 		if (calls === 1) {
 			throw new Error('allowlist.json: unreadable');
