@@ -38,7 +38,8 @@ async function startOne(agent: RelayFloorHostInput['agents'][number]): Promise<v
 	const paths = agentPaths(agent.home);
 	const credentials = {key: readFileSync(paths.key, 'utf8'), cert: readFileSync(paths.cert, 'utf8'), ca: readFileSync(paths.ca, 'utf8')};
 	const signingKey = createPrivateKey(credentials.key);
-	const connection = await connect({servers: input.url, tls: brokerTls(credentials), reconnect: false});
+	// As a relay agent connects (agent/relay-broker.ts): a handshake the loaded broker drops is tried again.
+	const connection = await connect({servers: input.url, tls: brokerTls(credentials), waitOnFirstConnect: true, reconnect: true, maxReconnectAttempts: -1});
 	connections.push(connection);
 	const token = agent.name.replaceAll('.', '_');
 	connection.subscribe(`xi.a.${token}.req`, {
