@@ -105,7 +105,7 @@ parentPort.on('message', ({id, file, big, inherited}) => {
 /** A probe out: sent once more when a thread is given up before it reached it (`resent`). */
 type Probe = {exec: ProbeExec; resolve: (code: ExecCode) => void; resent: boolean};
 
-type Thread = {worker: Worker; pending: Map<number, Probe>; started: Int32Array; tid?: number; watchdog?: NodeJS.Timeout; expire?: () => void};
+type Thread = {worker: Worker; pending: Map<number, Probe>; started: Int32Array; tid?: number; watchdog?: NodeJS.Timeout};
 
 let thread: Thread | undefined;
 let nextId = 0;
@@ -193,25 +193,26 @@ function answerAll(current: Thread, code: ExecCode): void {
 /** (Re)arms the bound: the thread must answer within it. */
 function watch(current: Thread): void {
 	clearTimeout(current.watchdog);
-	current.expire = () => {
-		killChildren(current.tid);
-		const hung = current.pending.get(Atomics.load(current.started, 0));
-		// Counted until it ends ('exit'): a child in an uninterruptible wait holds it past SIGKILL and terminate().
-		stuck.set(current.worker, hung?.exec.device);
-		current.worker.unref();
-		void current.worker.terminate();
-		for (const probe of giveUp(current)) {
-			if (probe === hung || probe.resent) {
-				probe.resolve('timeout');
-			} else {
-				// Queued behind the one that hangs, never asked: once more, on the next thread (or answered `stuck-device`, `stuck`).
-				send({...probe, resent: true});
-			}
-		}
-	};
-
-	current.watchdog = setTimeout(current.expire, boundMs);
+	current.watchdog = setTimeout(expire, boundMs, current);
 	current.watchdog.unref();
+}
+
+/** The bound passed: the hung probe's child killed, the thread given up and counted stuck, the probes it held answered or sent again. */
+function expire(current: Thread): void {
+	killChildren(current.tid);
+	const hung = current.pending.get(Atomics.load(current.started, 0));
+	// Counted until it ends ('exit'): a child in an uninterruptible wait holds it past SIGKILL and terminate().
+	stuck.set(current.worker, hung?.exec.device);
+	current.worker.unref();
+	void current.worker.terminate();
+	for (const probe of giveUp(current)) {
+		if (probe === hung || probe.resent) {
+			probe.resolve('timeout');
+		} else {
+			// Queued behind the one that hangs, never asked: once more, on the next thread (or answered `stuck-device`, `stuck`).
+			send({...probe, resent: true});
+		}
+	}
 }
 
 /** SIGKILL to every child of the thread `tid` (its probe's child, stuck in its exec). */
@@ -254,7 +255,7 @@ export function probesOut(): number {
 /** Tests: the bound of the current thread passes now (false: no probe is out). */
 export function expireProbeBound(): boolean {
 	if (thread?.pending.size) {
-		thread.expire?.();
+		expire(thread);
 		return true;
 	}
 

@@ -116,22 +116,36 @@ function stuckDeviceText(device: string): string {
 	return `an earlier probe of a file on its file system, device ${device}, is stuck in an exec that SIGKILL did not end (a hung mount: processes in state D); files on other file systems are still checked, this one not until that probe ends: the mount is the line with ${device} in /proc/self/mountinfo`;
 }
 
+/** Why the kernel gave no answer, for the codes the probe thread answers itself (undefined: the kernel's own code). */
+function notProbed(code: string | undefined, device: string): string | undefined {
+	switch (code) {
+		case 'probe-thread': {
+			return 'the agent\'s probe thread stopped';
+		}
+
+		case 'timeout': {
+			return `its exec got no answer within ${probeBoundSeconds} s and was killed: is a mount on its way hung?`;
+		}
+
+		case 'stuck': {
+			return stuckText;
+		}
+
+		case 'stuck-device': {
+			return stuckDeviceText(device);
+		}
+
+		default: {
+			return undefined;
+		}
+	}
+}
+
 /** An exec's answer other than the expected one, in words. */
 function answered(code: ExecCode, device: string): string {
-	if (code === 'probe-thread') {
-		return 'was cut short: the agent\'s probe thread stopped';
-	}
-
-	if (code === 'timeout') {
-		return `got no answer within ${probeBoundSeconds} s and its child was killed (an exec stuck on a hung mount?)`;
-	}
-
-	if (code === 'stuck') {
-		return `was not made: ${stuckText}`;
-	}
-
-	if (code === 'stuck-device') {
-		return `was not made: ${stuckDeviceText(device)}`;
+	const why = notProbed(code, device);
+	if (why !== undefined) {
+		return `could not be made (${why})`;
 	}
 
 	return code === undefined ? 'ran a file it must not' : `failed with ${code}`;
@@ -177,20 +191,9 @@ export function writerVerdict(code: string | undefined, shown: string, none: 'E2
 		return undefined;
 	}
 
-	if (code === 'probe-thread') {
-		return `whether ${shown} is open for writing cannot be checked (the agent's probe thread stopped); nothing ran`;
-	}
-
-	if (code === 'timeout') {
-		return `whether ${shown} is open for writing cannot be checked (its exec got no answer within ${probeBoundSeconds} s and was killed: is a mount on its way hung?); nothing ran`;
-	}
-
-	if (code === 'stuck') {
-		return `whether ${shown} is open for writing cannot be checked (${stuckText}); nothing ran`;
-	}
-
-	if (code === 'stuck-device') {
-		return `whether ${shown} is open for writing cannot be checked (${stuckDeviceText(device)}); nothing ran`;
+	const why = notProbed(code, device);
+	if (why !== undefined) {
+		return `whether ${shown} is open for writing cannot be checked (${why}); nothing ran`;
 	}
 
 	if (code === 'ETXTBSY') {

@@ -125,8 +125,8 @@ const orderRows: Array<[string, ExecCode[], ProbeMethod['kind'], string?]> = [
 	['E2BIG, and the chain answers ETXTBSY', ['E2BIG', 'ELOOP', 'ETXTBSY'], 'chain'],
 	['EAGAIN (fork refused)', ['EAGAIN'], 'none', 'asking the kernel how to check failed with EAGAIN'],
 	['EMFILE', ['EMFILE'], 'none', 'asking the kernel how to check failed with EMFILE'],
-	['the probe thread stopped', ['probe-thread'], 'none', 'asking the kernel how to check was cut short: the agent\'s probe thread stopped'],
-	['no answer in time', ['timeout'], 'none', 'asking the kernel how to check got no answer within 5 s and its child was killed (an exec stuck on a hung mount?)'],
+	['the probe thread stopped', ['probe-thread'], 'none', 'asking the kernel how to check could not be made (the agent\'s probe thread stopped)'],
+	['no answer in time', ['timeout'], 'none', 'asking the kernel how to check could not be made (its exec got no answer within 5 s and was killed: is a mount on its way hung?)'],
 	['E2BIG, then EAGAIN in the chain\'s own test', ['E2BIG', 'EAGAIN'], 'none', 'this kernel reads an exec\'s arguments before the file, and testing its probe files failed with EAGAIN'],
 	['E2BIG, then EAGAIN in the test on a held file', ['E2BIG', 'ELOOP', 'EAGAIN'], 'none', 'testing the way to check failed with EAGAIN'],
 	['E2BIG, and the chain runs a held file (no ETXTBSY)', ['E2BIG', 'ELOOP', 'ELOOP'], 'none', 'this kernel executes a file that is open for writing (no ETXTBSY), so it cannot be asked'],
@@ -158,7 +158,7 @@ test.serial('the kernel question, on a file system with a stuck probe, is not ma
 	const device = deviceOf(held);
 	closeSync(held);
 	const method = await chooseMethod(directories, scripted('stuck-device').exec);
-	t.deepEqual(method, {kind: 'none', reason: `asking the kernel how to check was not made: an earlier probe of a file on its file system, device ${device}, is stuck in an exec that SIGKILL did not end (a hung mount: processes in state D); files on other file systems are still checked, this one not until that probe ends: the mount is the line with ${device} in /proc/self/mountinfo`});
+	t.deepEqual(method, {kind: 'none', reason: `asking the kernel how to check could not be made (an earlier probe of a file on its file system, device ${device}, is stuck in an exec that SIGKILL did not end (a hung mount: processes in state D); files on other file systems are still checked, this one not until that probe ends: the mount is the line with ${device} in /proc/self/mountinfo)`});
 });
 
 test.serial('a way that is no answer is not kept: the next probe asks again, and the kernel\'s answer is kept', async t => {
@@ -176,7 +176,7 @@ test.serial('a probe thread that stops during the kernel question refuses that r
 	const ask = keptMethod(async () => chooseMethod());
 	const first = ask();
 	await stopProbeThread();
-	t.like(await first, {kind: 'none', reason: 'asking the kernel how to check was cut short: the agent\'s probe thread stopped'});
+	t.like(await first, {kind: 'none', reason: 'asking the kernel how to check could not be made (the agent\'s probe thread stopped)'});
 	t.not((await ask()).kind, 'none');
 });
 
