@@ -65,8 +65,10 @@ export function chainRecordLine(head: ChainHead | undefined, context: {log: stri
 		return {record, line: recordLine(record)};
 	}
 
-	const before = Object.create(null) as Record<string, unknown>;
-	const after = Object.create(null) as Record<string, unknown>;
+	// Plain objects, not null-prototype ones (which V8 keeps as dictionaries, ~1 KB each per record):
+	// unhashed assigns its keys, so none is `__proto__` (it would set the prototype, not be copied).
+	const before: Record<string, unknown> = {};
+	const after: Record<string, unknown> = {};
 	for (const key of Object.keys(withoutHash)) {
 		(key < 'hash' ? before : after)[key] = (withoutHash as Record<string, unknown>)[key];
 	}
