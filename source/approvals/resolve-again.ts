@@ -75,7 +75,8 @@ export function resolvePlanHashWith(ports: PlanPorts): ResolvePlanHash {
 
 		try {
 			const runbookNow = stored.runbookFile ? runbookFileNow(ports.paths, stored.runbookFile.file) : undefined;
-			const plan = await resolvePlan(ports, requestOf(stored, runbookNow));
+			// What the hosts say now, never the description cache: the approved hash is checked against the live entries.
+			const plan = await resolvePlan({...ports, descriptions: undefined}, requestOf(stored, runbookNow));
 			const hash = reboundHash(stored, plan);
 			return hash === request.planHash ? hash : `the plan resolved now (hash ${hash.slice(0, 12)}) differs from the one requested (hash ${request.planHash.slice(0, 12)}): ${planDifferences(stored, plan).join('; ')}`;
 		} catch (error) {
