@@ -27,6 +27,7 @@ import {latencyBound, type Modelled, type SideCost} from './latency-model.js';
 import {parallelSsh, parallelSshDefault, sshRun, startLoopbackSshd, type LoopbackSshd, type SshTools} from './loopback-sshd.js';
 import {measureOneShotSteps} from './measure-one-shot.js';
 import {cliRun, dispatcherFanOut} from './ours.js';
+import {baseCli, plannedFromCache} from './plan-cache-count.js';
 import {median, sleep} from './processes.js';
 import {sessionTickets} from './session-tickets.js';
 import {verdict, type Attempt, type Measured, type Report} from './report.js';
@@ -113,9 +114,10 @@ type Merged = Measured & {roundTrips: number[]; controllerCpu: number; hostCpu: 
 
 /**
  * What each host's round trips are, by what the client waits for: the proxy counts them, this names
- * them. A run on several hosts asks each what it runs before the request is recorded (`describe`:
- * the blast-radius limits are the smallest over every target's current entry), on the connection
- * the run then takes; a one-shot is planned from its host's cached description (core/run-plan.ts).
+ * them. A run asks a host what it runs before the request is recorded (`describe`: the blast-radius
+ * limits are the smallest over every target's current entry), on the connection the run then
+ * takes, unless the host's entry is in the description cache (core/cached-plan.ts): a run without
+ * arguments is planned from the cache for every host that has one.
  */
 const roundTripKinds = {
 	direct: 'TCP, TLS 1.3 handshake, run',
@@ -187,10 +189,16 @@ export async function measureLatency(report: Report, fleet: BenchFleet, tools: S
 		report.notes.push(`${rtt}: TLS session tickets sent on one connection: agent ${tickets[0]}, floor ${tickets[1]} (0: no ticket flight in the round trips; bench/no-session-tickets.cnf)`);
 		const cliHome = await controllerHomeWith(fleet, settings.directory, size, agentProxy);
 		log(`${rtt} (delaying proxies): N=${size} dispatcher, floor and CLI, ${settings.repetitions} runs each, alternating`);
+		// Not counted: the first CLI run describes every host and fills the description cache, as an operator's first run does.
+		const warmUp = await cliRun(cliHome, 'all', settings.parallel);
+		report.notes.push(`${rtt} N=${size} CLI: one uncounted run first (${warmUp.failure ?? 'ok'}), which fills the description cache`);
+		const base = baseCli();
 		const fanOut = await measureFanOut(context, {
 			dispatcher: () => dispatcherFanOut(fleet.agents.slice(0, size).map((agent, index) => ({...agent.record, address: `127.0.0.1:${agentProxy(index)}`})), fleet.credentials, settings.parallel),
 			floor: () => floorFanOut(settings.floorPorts.slice(0, size).map((_, index) => floorProxy(index)), tls.tls, settings.parallel),
 			cli: () => cliRun(cliHome, 'all', settings.parallel),
+			cached: async () => plannedFromCache(cliHome, script.name),
+			...(base ? {cliBase: {label: base.label, run: () => cliRun(cliHome, 'all', settings.parallel, base.cli)}} : {}),
 		});
 		const agent = fleet.agents[0]!.name;
 		log(`${rtt}: one-shot CLI --on ${agent}${sshd ? ' and ssh true' : ''}, ${settings.repetitions} runs each, alternating`);
@@ -212,14 +220,16 @@ export async function measureLatency(report: Report, fleet: BenchFleet, tools: S
 
 const failureOf = (timing: {ok: number; failures: string[]}) => (timing.failures.length === 0 ? {} : {failure: `${timing.failures.length} of ${timing.ok + timing.failures.length} not ok, e.g. ${timing.failures[0]}`});
 
-type FanOuts = {dispatcher: () => Promise<FanOutTiming>; floor: () => Promise<FanOutTiming>; cli: () => Promise<Attempt>};
+/** `cached`: how many of the CLI's hosts it plans from the description cache; `cliBase`: another checkout's CLI (BENCH_BASE), interleaved. */
+type FanOuts = {dispatcher: () => Promise<FanOutTiming>; floor: () => Promise<FanOutTiming>; cli: () => Promise<Attempt>; cached: () => Promise<string>; cliBase?: {label: string; run: () => Promise<Attempt>}};
 type FanOutResults = {dispatcher: Merged; floor: Merged; cli: Merged};
 
 /** The dispatcher, the floor and the CLI at N, alternating; their measured rows and their model rows. */
 async function measureFanOut(context: Context, run: FanOuts): Promise<FanOutResults> {
 	const {report, settings, rtt, proxies} = context;
 	const {size} = settings;
-	const each: Record<keyof FanOuts, Sampled[]> = {dispatcher: [], floor: [], cli: []};
+	const each: Record<'dispatcher' | 'floor' | 'cli' | 'cliBase', Sampled[]> = {dispatcher: [], floor: [], cli: [], cliBase: []};
+	const cached = new Set<string>();
 	for (let index = 0; index < settings.repetitions; index++) {
 		each.dispatcher.push(await measured(report, `${rtt} N=${size} dispatcher`, 1, proxies, context.agents, async () => {
 			const timing = await run.dispatcher();
@@ -229,17 +239,28 @@ async function measureFanOut(context: Context, run: FanOuts): Promise<FanOutResu
 			const timing = await run.floor();
 			return {ms: timing.ms, ...failureOf(timing)};
 		}));
+		cached.add(await run.cached());
 		each.cli.push(await measured(report, `${rtt} N=${size} CLI`, 1, proxies, context.cliSides, run.cli));
+		if (run.cliBase) {
+			each.cliBase.push(await measured(report, `${rtt} N=${size} CLI ${run.cliBase.label}`, 1, proxies, context.cliSides, run.cliBase.run));
+		}
 	}
 
 	const dispatcher = merge(report, `${rtt} N=${size} dispatcher`, each.dispatcher, size, roundTripKinds.direct);
 	const floor = merge(report, `${rtt} N=${size} floor`, each.floor, size, roundTripKinds.direct);
-	const cli = merge(report, `${rtt} N=${size} CLI`, each.cli, size, roundTripKinds.described);
+	const fromCache = [...cached].join(' / ');
+	const cli = merge(report, `${rtt} N=${size} CLI (planned from cache: ${fromCache})`, each.cli, size, perHost(each.cli.at(-1)!.roundTrips, size) === 3 ? roundTripKinds.direct : roundTripKinds.described);
+	const controllerPerHost = (merged: Merged) => `controller ${(merged.controllerCpu / size).toFixed(2)} ms/host`;
 	report.rows.push(
 		{measure: `${rtt} N=${size}: dispatcher`, value: seconds(dispatcher.median), cpu: cpuCell(dispatcher), ratio: `${ratio(dispatcher.median / floor.median)} floor`, target: '≤ 1.20× floor', verdict: verdict(dispatcher.median <= 1.2 * floor.median, dispatcher, floor)},
 		{measure: `${rtt} N=${size}: floor (bare mTLS + spawn)`, value: seconds(floor.median), cpu: cpuCell(floor)},
-		{measure: `${rtt} N=${size}: CLI run --on all`, value: seconds(cli.median), cpu: cpuCell(cli), ratio: `${ratio(cli.median / floor.median)} floor`, ...(cli.failedRuns > 0 ? {verdict: 'INVALID' as const} : {})},
+		{measure: `${rtt} N=${size}: CLI run --on all (planned from cache: ${fromCache}; ${perHost(cli.roundTrips, size).toFixed(1)} round trips/host; ${controllerPerHost(cli)})`, value: seconds(cli.median), cpu: cpuCell(cli), ratio: `${ratio(cli.median / floor.median)} floor`, ...(cli.failedRuns > 0 ? {verdict: 'INVALID' as const} : {})},
 	);
+	if (run.cliBase) {
+		const base = merge(report, `${rtt} N=${size} CLI ${run.cliBase.label}`, each.cliBase, size, roundTripKinds.described);
+		report.rows.push({measure: `  ${rtt} N=${size}: CLI ${run.cliBase.label} (${perHost(base.roundTrips, size).toFixed(1)} round trips/host; ${controllerPerHost(base)})`, value: seconds(base.median), cpu: cpuCell(base), ratio: `${ratio(base.median / cli.median)} this CLI`, ...(base.failedRuns > 0 ? {verdict: 'INVALID' as const} : {})});
+	}
+
 	return {dispatcher, floor, cli};
 }
 

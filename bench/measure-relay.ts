@@ -15,6 +15,11 @@
  * relay changes (a spawn costs both the same). The four kinds run interleaved, each round starting
  * with the next. CPU per agent: the controller (this process when warm, the CLI process when cold)
  * and the agents' side (their host processes; over the relay also the broker).
+ *
+ * The CLI plans a run without arguments from its description cache (core/cached-plan.ts): one
+ * uncounted run of each cold kind fills it first, as an operator's first run does, so the cold
+ * rows run no describe (the note says how many hosts were planned from the cache). With
+ * BENCH_BASE=DIR, that checkout's built CLI runs the same cold kinds on the same homes, interleaved.
  */
 import {cpSync} from 'node:fs';
 import {join} from 'node:path';
@@ -25,6 +30,7 @@ import {script} from './fleet.js';
 import type {FanOutTiming} from './floor.js';
 import {cpuMs, ownCpuMs, reapedChildrenCpuMs, type Hosts} from './hosts.js';
 import {controllerCli, dispatcherFanOut} from './ours.js';
+import {baseCli, plannedFromCache} from './plan-cache-count.js';
 import {firstLine, median, runTimed} from './processes.js';
 import {verdict, type Report} from './report.js';
 import {ratio, seconds} from './table.js';
@@ -41,8 +47,8 @@ export type RelayComparison = {
 
 export type RelaySettings = {sizes: number[]; repetitions: number; parallel: number};
 
-type Kind = 'direct cold' | 'relay cold' | 'direct warm' | 'relay warm';
-const kinds: Kind[] = ['direct cold', 'relay cold', 'direct warm', 'relay warm'];
+type Kind = 'direct cold' | 'relay cold' | 'direct warm' | 'relay warm' | 'direct cold base' | 'relay cold base';
+const ownKinds: Kind[] = ['direct cold', 'relay cold', 'direct warm', 'relay warm'];
 type Sample = {ms: number; controller: number; agents: number; failure?: string};
 
 /** A CLI run's time limit: the CLI's own (30 s to hear from each agent) is raised as the dispatcher's is in ours.ts. */
@@ -60,10 +66,10 @@ async function cliHome(fleet: BenchFleet, root: string, count: number, url?: str
 	return home;
 }
 
-async function cliSample(home: string, parallel: number, hosts: Hosts): Promise<Sample> {
+async function cliSample(home: string, parallel: number, hosts: Hosts, cli = controllerCli): Promise<Sample> {
 	const controllerBefore = reapedChildrenCpuMs();
 	const agentsBefore = cpuMs(hosts.processes);
-	const finished = await runTimed(process.execPath, [controllerCli, 'run', script.name, '--on', 'all', '--dry-run', '--parallel', String(parallel), '--timeout', String(cliTimeoutSeconds), '--no-progress', '--home', home], {timeoutMs: (cliTimeoutSeconds + 120) * 1000});
+	const finished = await runTimed(process.execPath, [cli, 'run', script.name, '--on', 'all', '--dry-run', '--parallel', String(parallel), '--timeout', String(cliTimeoutSeconds), '--no-progress', '--home', home], {timeoutMs: (cliTimeoutSeconds + 120) * 1000});
 	const failure = finished.code === 0 ? undefined : `not ok: exit ${finished.code}: ${firstLine(finished.stderr.trim() || finished.stdout.trim().split('\n').at(-1) || '')}`;
 	return {ms: finished.ms, controller: reapedChildrenCpuMs() - controllerBefore, agents: cpuMs(hosts.processes) - agentsBefore, ...(failure ? {failure} : {})};
 }
@@ -78,6 +84,7 @@ async function warmSample(targets: readonly AgentTarget[], context: ClientContex
 
 export async function measureRelayColdWarm(report: Report, setup: RelayComparison, settings: RelaySettings, log: (text: string) => void): Promise<void> {
 	const {fleet, agentHosts, relay} = setup;
+	const base = baseCli();
 	// Held for every warm run, as a serve holds them: the TLS context, the broker connection, the parsed keys.
 	const held = {direct: createClientContext(fleet.credentials), relay: createClientContext(fleet.credentials)};
 	try {
@@ -85,22 +92,30 @@ export async function measureRelayColdWarm(report: Report, setup: RelayCompariso
 			const direct = fleet.agents.slice(0, size).map(agent => agent.record);
 			const overRelay = direct.map(record => ({...record, transport: 'nats' as const, relay: relay.url}));
 			const homes = {direct: await cliHome(fleet, setup.root, size), relay: await cliHome(fleet, setup.root, size, relay.url)};
-			const run: Record<Kind, () => Promise<Sample>> = {
+			const run: Partial<Record<Kind, () => Promise<Sample>>> = {
 				'direct cold': async () => cliSample(homes.direct, settings.parallel, agentHosts),
 				'relay cold': async () => cliSample(homes.relay, settings.parallel, relay.hosts),
 				'direct warm': async () => warmSample(direct, held.direct, setup, settings.parallel, agentHosts),
 				'relay warm': async () => warmSample(overRelay, held.relay, setup, settings.parallel, relay.hosts),
+				...(base ? {
+					'direct cold base': async () => cliSample(homes.direct, settings.parallel, agentHosts, base.cli),
+					'relay cold base': async () => cliSample(homes.relay, settings.parallel, relay.hosts, base.cli),
+				} : {}),
 			};
-			// The warm kinds are warm from their first measured run on: one run each, not measured.
-			log(`relay cold and warm on ${size} agents: one warm-up run of each warm kind`);
-			await run['direct warm']();
-			await run['relay warm']();
+			const kinds = Object.keys(run) as Kind[];
+			// The warm kinds are warm from their first measured run on, and the cold ones' description cache full: one run each, not measured.
+			log(`relay cold and warm on ${size} agents: one warm-up run of each of ours`);
+			for (const kind of ownKinds) {
+				await run[kind]!();
+			}
+
+			report.notes.push(`N=${size} cold (CLI) runs: planned from cache: direct ${await plannedFromCache(homes.direct, script.name)}, relay ${await plannedFromCache(homes.relay, script.name)}${base ? `; ${base.label} describes every host (it plans only a one-shot from the cache)` : ''}`);
 			const repetitions = size >= 1000 ? Math.min(settings.repetitions, 3) : settings.repetitions;
 			log(`relay cold and warm on ${size} agents (${kinds.join(', ')}), ${repetitions} runs each, interleaved`);
 			const samples = Object.fromEntries(kinds.map(kind => [kind, [] as Sample[]])) as Record<Kind, Sample[]>;
 			for (let round = 0; round < repetitions; round++) {
 				for (const kind of [...kinds.slice(round % kinds.length), ...kinds.slice(0, round % kinds.length)]) {
-					const sample = await run[kind]();
+					const sample = await run[kind]!();
 					samples[kind].push(sample);
 					if (sample.failure) {
 						report.notes.push(`N=${size} ${kind}, run ${round + 1}: ${sample.failure}`);
@@ -108,7 +123,7 @@ export async function measureRelayColdWarm(report: Report, setup: RelayCompariso
 				}
 			}
 
-			reportSize(report, size, samples);
+			reportSize(report, size, samples, base?.label);
 		}
 	} finally {
 		await held.direct.close();
@@ -116,7 +131,7 @@ export async function measureRelayColdWarm(report: Report, setup: RelayCompariso
 	}
 }
 
-function reportSize(report: Report, size: number, samples: Record<Kind, Sample[]>): void {
+function reportSize(report: Report, size: number, samples: Record<Kind, Sample[]>, baseLabel: string | undefined): void {
 	const of = (kind: Kind) => {
 		const each = samples[kind];
 		report.notes.push(`N=${size} ${kind} (dry run): wall ${each.map(sample => seconds(sample.ms)).join(', ')}; controller CPU ${each.map(sample => seconds(sample.controller)).join(', ')}; agents' side CPU ${each.map(sample => seconds(sample.agents)).join(', ')}`);
@@ -148,5 +163,17 @@ function reportSize(report: Report, size: number, samples: Record<Kind, Sample[]
 				ratio: `controller CPU/agent ${ratio(direct.controller / relay.controller)} the relay's`,
 			},
 		);
+		if (state === 'cold' && baseLabel) {
+			for (const link of ['relay', 'direct'] as const) {
+				const ours = link === 'relay' ? relay : direct;
+				const base = of(`${link} cold base`);
+				report.rows.push({
+					measure: `  ${link} N=${size} dry run, cold, ${baseLabel} (describes every host)`,
+					value: seconds(base.wall.median),
+					cpu: `${perAgent(base.controller)} + ${perAgent(base.agents)}/agent`,
+					ratio: `controller CPU/agent ${ratio(base.controller / ours.controller)} this CLI's, wall ${ratio(base.wall.median / ours.wall.median)}`,
+				});
+			}
+		}
 	}
 }
