@@ -86,3 +86,10 @@ test('a file that went away and came back is read again', async t => {
 	t.is((await store.read()).count, 6);
 	t.is(parses.count, 2);
 });
+
+test('a file that is not there reads as empty, whatever was read before', async t => {
+	const {path, store} = await fresh();
+	t.is((await store.read()).count, 1);
+	renameSync(path, `${path}.away`);
+	t.deepEqual(await store.read(), {version: 1, count: 0, name: 'aaaa'});
+});
