@@ -13,8 +13,11 @@ import {formatMaintenance, somethingHappened} from './report.js';
 
 export type ContactPorts = {paths: ControllerPaths; context: ClientContext; caller: string; now: () => Date; audit: () => AuditLog};
 
+/** What is looked at of each agent that answered: whether its renewal is due (maintainAgents reads their records anew). */
+export type ContactedAgent = Pick<AgentRecord, 'name' | 'certificateIssued' | 'certificateExpires'>;
+
 /** What was done, one line per agent, or undefined when nothing needed doing. */
-export async function maintainAfterContact(ports: ContactPorts, agents: readonly AgentRecord[]): Promise<string | undefined> {
+export async function maintainAfterContact(ports: ContactPorts, agents: readonly ContactedAgent[]): Promise<string | undefined> {
 	// Most contacts have nothing to do: only then is the certificate machinery (and its PKI library) loaded.
 	if (agents.length === 0 || (!existsSync(ports.paths.rotation) && !agents.some(agent => renewalDue(agentValidity(agent), ports.now())))) {
 		return undefined;

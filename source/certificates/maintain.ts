@@ -46,7 +46,7 @@ export type MaintenanceReport = {
 	rotationCompleted?: {serial: string; previousSerial: string};
 };
 
-export async function maintainAgents(contacted: readonly AgentRecord[], options: MaintenanceOptions): Promise<MaintenanceReport> {
+export async function maintainAgents(contacted: ReadonlyArray<Pick<AgentRecord, 'name'>>, options: MaintenanceOptions): Promise<MaintenanceReport> {
 	const report: MaintenanceReport = {renewed: [], renewalFailed: [], announced: [], announceFailed: [], rotationPending: []};
 	const store = openControllerRegistry(options.paths);
 	const registry = await store.read();

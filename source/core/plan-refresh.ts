@@ -17,9 +17,8 @@ import {discoverAgent, type Discovered} from '../dispatch/discover.js';
 import {createConnectionHold, type ConnectionHold} from '../dispatch/held-connections.js';
 import type {AgentTarget, ClientContext} from '../dispatch/link-exchange.js';
 import type {AgentRunOptions, AgentRunRequest} from '../dispatch/run-agent.js';
-import type {AgentRecord} from '../registry/model.js';
 import {checkBlastRadius, declaredLimits} from '../run/blast-radius.js';
-import {forgetDescription, rememberDescriptions} from '../run/description-cache.js';
+import {forgetDescription, rememberDescriptions, type CacheKey} from '../run/description-cache.js';
 import {describedEntryDigest} from '../run/entry-digest.js';
 import type {AgentResult} from '../run/events.js';
 import {planHash, type RunPlan} from '../run/plan.js';
@@ -30,7 +29,8 @@ export type RunOnHost = (target: AgentTarget, request: AgentRunRequest, options:
 export type RefreshPorts = {
 	context: ClientContext;
 	revoked: ReadonlySet<string>;
-	records: readonly AgentRecord[];
+	/** The hosts' registry facts a description is cached under. */
+	records: readonly CacheKey[];
 	audit: AuditLog;
 	descriptions?: DescriptionFile;
 	now: () => Date;
@@ -93,7 +93,7 @@ export function refreshingStalePlans(run: RunOnHost, plan: RunPlan, ports: Refre
 }
 
 /** The cache entry forgotten, the host described live (its connection kept in `hold` for the run), its answer remembered. */
-async function describeAgain(target: AgentTarget, record: AgentRecord | undefined, ports: RefreshPorts, hold: ConnectionHold): Promise<Discovered> {
+async function describeAgain(target: AgentTarget, record: CacheKey | undefined, ports: RefreshPorts, hold: ConnectionHold): Promise<Discovered> {
 	const remember = (change: Parameters<DescriptionFile['change']>[0]) => {
 		try {
 			ports.descriptions?.change(change);
