@@ -7,7 +7,7 @@
  * Pure: registry/store.ts does the files.
  */
 import {seenVias, type SeenVia} from './model.js';
-import type {Registry} from './model.js';
+import type {AgentRecord, Registry} from './model.js';
 
 /** One journal line (with its newline): these agents answered at `at`, over that link when known (`via`). */
 export function seenLine(names: readonly string[], at: string, via?: SeenVia): string {
@@ -16,15 +16,27 @@ export function seenLine(names: readonly string[], at: string, via?: SeenVia): s
 
 export type Seen = {at: string; via?: SeenVia};
 
-/** The latest time each agent was seen, and over which link, from journal text (lines of seenLine). */
+/**
+ * The latest time each agent was seen, and over which link, from journal text (lines of seenLine).
+ * Each line's time is parsed once, and the agents it names share one entry: at 10,000 agents a
+ * journal holds ~40 runs' lines before it is folded, and the registry is read twice a run.
+ */
 export function parseSeen(text: string): Map<string, Seen> {
 	const latest = new Map<string, Seen>();
+	const times = new Map<string, number>();
 	for (const line of text.split('\n')) {
 		const entry = parseLine(line);
-		for (const name of entry?.agents ?? []) {
-			const known = latest.get(name);
-			if (known === undefined || Date.parse(known.at) < Date.parse(entry!.at)) {
-				latest.set(name, {at: entry!.at, ...(entry!.via ? {via: entry!.via} : {})});
+		if (entry === undefined) {
+			continue;
+		}
+
+		const at = Date.parse(entry.at);
+		const seen: Seen = {at: entry.at, ...(entry.via ? {via: entry.via} : {})};
+		for (const name of entry.agents) {
+			const known = times.get(name);
+			if (known === undefined || known < at) {
+				times.set(name, at);
+				latest.set(name, seen);
 			}
 		}
 	}
@@ -62,17 +74,38 @@ export function overlaySeen(registry: Registry, seen: ReadonlyMap<string, Seen>)
 		return registry;
 	}
 
+	// The same few instants recur (one per run in the journal, and what the last fold wrote): each parsed once.
+	const parsed = new Map<string, number>();
+	const time = (text: string): number => {
+		let value = parsed.get(text);
+		if (value === undefined) {
+			value = Date.parse(text);
+			parsed.set(text, value);
+		}
+
+		return value;
+	};
+
 	return {
 		...registry,
 		agents: registry.agents.map(agent => {
 			const entry = seen.get(agent.name);
-			const later = entry !== undefined && !(Date.parse(entry.at) < Date.parse(agent.pairedAt)) && (agent.lastSeen === undefined || Date.parse(agent.lastSeen) < Date.parse(entry.at));
-			if (!later) {
-				return agent;
-			}
-
-			const {lastSeenVia: _earlier, ...rest} = agent;
-			return {...rest, lastSeen: entry.at, ...(entry.via ? {lastSeenVia: entry.via} : {})};
+			const later = entry !== undefined && !(time(entry.at) < time(agent.pairedAt)) && (agent.lastSeen === undefined || time(agent.lastSeen) < time(entry.at));
+			return later ? seenRecord(agent, entry) : agent;
 		}),
 	};
+}
+
+/** The record seen at `entry`: a spread where it can be (an object rest, 4.8 against 1.5 us and 880 against 185 bytes an agent). */
+function seenRecord(agent: AgentRecord, entry: Seen): AgentRecord {
+	if (entry.via) {
+		return {...agent, lastSeen: entry.at, lastSeenVia: entry.via};
+	}
+
+	if (agent.lastSeenVia === undefined) {
+		return {...agent, lastSeen: entry.at};
+	}
+
+	const {lastSeenVia: _earlier, ...rest} = agent;
+	return {...rest, lastSeen: entry.at};
 }
