@@ -59,7 +59,7 @@ export async function executeRun(frame: RunFrame, context: RunContext, send: (li
 			return;
 		}
 
-		const verdict = await allowedByPolicy(run, received);
+		const verdict = await allowedByPolicy(run, received, cancel);
 		if (verdict) {
 			await runAllowed(run, decision, verdict, cancel);
 		}
@@ -91,15 +91,17 @@ type Decided = Extract<RunDecision<Extract<ExecutableCheck, {ok: true}>>, {ok: t
  * here. The hook is asked only once the request's receipt is on the disk; the decision is on the
  * disk, with the receipt, before anything acts on it.
  */
-async function allowedByPolicy(run: RunExchange, received: Promise<Error | undefined>): Promise<HookVerdict | undefined> {
+async function allowedByPolicy(run: RunExchange, received: Promise<Error | undefined>, cancel: AbortSignal): Promise<HookVerdict | undefined> {
 	const {frame, context, logged} = run;
 	if (context.hook && await unrecordedRefusal(run, await received)) {
 		return undefined;
 	}
 
-	const asked: HookVerdict = context.hook
-		? await askHook(context.hook, hookRequest(frame, context, run.args, context.now()))
-		: {allow: true, reason: noHookReason};
+	const asked = context.hook ? await askedWithinLimits(run, context.hook, cancel) : {allow: true, reason: noHookReason};
+	if (asked === undefined) {
+		return undefined;
+	}
+
 	// A policy's reason may quote an argument ("argument 1 ... does not match"): never a secret one.
 	const verdict: HookVerdict = {allow: asked.allow, reason: run.scrub(asked.reason)};
 	context.log('decision', {...logged, allowed: verdict.allow, reason: verdict.reason});
@@ -114,6 +116,21 @@ async function allowedByPolicy(run: RunExchange, received: Promise<Error | undef
 	}
 
 	return verdict;
+}
+
+/** The hook's answer, asked within the run limits (a process each, as a script is); a run past them is refused here, the hook not asked. */
+async function askedWithinLimits(run: RunExchange, hook: NonNullable<RunContext['hook']>, cancel: AbortSignal): Promise<HookVerdict | undefined> {
+	const release = await run.context.slots.hookCalls.acquire(cancel);
+	if (typeof release === 'string') {
+		await run.refuse(cancel.aborted ? 'cancelled' : 'error', release);
+		return undefined;
+	}
+
+	try {
+		return await askHook(hook, hookRequest(run.frame, run.context, run.args, run.context.now()));
+	} finally {
+		release();
+	}
 }
 
 /** An allowed run: a dry run answers "would run"; a real one waits for a slot, runs, and records how it finished. */

@@ -1,15 +1,15 @@
 import {notStartedReason} from './stop-reasons.js';
 
 /**
- * The agent's concurrency limit: at most `running` scripts at once, at most `queued` waiting;
- * past that a run is refused at once with a clear reason rather than piling up. A run already
- * stopped (a cancel, the agent stopping) gets no slot, free or not: the refusal says why.
+ * At most `running` at once, at most `queued` waiting; past that refused at once with a clear
+ * reason rather than piling up. One already stopped (a cancel, the agent stopping) gets no slot,
+ * free or not: the refusal says why. `noun` names what is counted, in the refusal.
  */
-export class RunSlots {
+class Slots {
 	#running = 0;
 	readonly #waiting: Array<() => void> = [];
 
-	constructor(private readonly maxRunning: number, private readonly maxQueued: number) {}
+	constructor(private readonly maxRunning: number, private readonly maxQueued: number, private readonly noun: string) {}
 
 	/** Resolves to a release function once a slot is free, or to a refusal when the queue is full. */
 	async acquire(signal: AbortSignal): Promise<(() => void) | string> {
@@ -25,7 +25,7 @@ export class RunSlots {
 		}
 
 		if (this.#waiting.length >= this.maxQueued) {
-			return `agent busy: ${this.#running} runs in progress and ${this.#waiting.length} queued (limits ${this.maxRunning} and ${this.maxQueued})`;
+			return `agent busy: ${this.#running} ${this.noun} in progress and ${this.#waiting.length} queued (limits ${this.maxRunning} and ${this.maxQueued})`;
 		}
 
 		return new Promise(resolve => {
@@ -64,5 +64,19 @@ export class RunSlots {
 			this.#running--;
 			this.#waiting.shift()?.();
 		};
+	}
+}
+
+/**
+ * The agent's concurrency limit: its scripts (`acquire`), and its auth hook's calls (`hookCalls`),
+ * each a process, each with the same limits. Without the second, every run frame a controller
+ * sent at once (up to maxConnections) had its hook started at once, whatever the run limits.
+ */
+export class RunSlots extends Slots {
+	readonly hookCalls: Slots;
+
+	constructor(maxRunning: number, maxQueued: number) {
+		super(maxRunning, maxQueued, 'runs');
+		this.hookCalls = new Slots(maxRunning, maxQueued, 'auth hook calls');
 	}
 }
