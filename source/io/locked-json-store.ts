@@ -1,7 +1,8 @@
 /**
- * A JSON file that several processes may change at once: written atomically (temp file + rename)
- * with a chosen mode, and every read-modify-write under a cross-process lock (proper-lockfile),
- * re-reading the file inside it. Used by the registry, the token, approval and MCP call stores.
+ * A JSON file that several processes may change at once: lowdb (`Low`) over an adapter that
+ * writes atomically (temp file + rename) with a chosen mode, and every read-modify-write under a
+ * cross-process lock (proper-lockfile), re-reading the file inside it, since lowdb keeps no lock
+ * between processes. Used by the registry, the token, approval and MCP call stores.
  *
  * A read of a file that has not changed since this store last parsed it (same inode, size, change
  * and modification times, in nanoseconds; every write replaces the file, so a new inode) hands
@@ -9,12 +10,13 @@
  * run reads the registry twice, which at 1000 agents cost 67 ms each, and the REST API reads it for
  * every request. The store itself holds what it parsed only weakly (a WeakRef): a 10,000-agent
  * registry is 12 MiB of heap, which V8 lets the old generation grow to about four times before it
- * collects, so a run that keeps only what it needs of it peaks ~25 MiB lower. Treat what read()
+ * collects, so a run that keeps only what it needs of it peaks ~25 MiB lower. For the same reason
+ * each read and each write has a `Low` of its own: a `Low` keeps the last data it read or wrote. Treat what read()
  * returns as immutable (a change goes through update(), which always reads the file anew under
  * the lock). A file that is not there reads as `empty()`.
  */
 import {readFileSync, statSync} from 'node:fs';
-import type {Adapter} from 'lowdb';
+import {Low, type Adapter} from 'lowdb';
 import {XiError} from '../errors.js';
 import {existsSync, writeFileAtomic} from './files.js';
 import {outwaitingLockOptions} from './brief-lock.js';
@@ -80,14 +82,14 @@ export function openLockedJsonStore<T extends object>(path: string, options: Loc
 	}
 
 	async function readAnew(): Promise<T> {
-		let data: T | null;
+		const db = new Low<T>(file, options.empty());
 		try {
-			data = await file.read();
+			await db.read();
 		} catch (error) {
 			throw new XiError('CONFIG_INVALID', `The ${options.what} at ${path} cannot be read (${(error as Error).message}); restore it from a backup.`, {cause: error});
 		}
 
-		const parsed = options.parse(data ?? options.empty());
+		const parsed = options.parse(db.data);
 		if (typeof parsed === 'string') {
 			throw new XiError('CONFIG_INVALID', `The ${options.what} at ${path} is malformed: ${parsed}.`);
 		}
@@ -111,7 +113,7 @@ export function openLockedJsonStore<T extends object>(path: string, options: Loc
 
 		try {
 			const next = await change(await readAnew());
-			await file.write(next);
+			await new Low<T>(file, next).write();
 			options.afterWrite?.();
 			return next;
 		} finally {
