@@ -2,7 +2,8 @@
  * What an agent's per-run file checks cost, alone: the walk to the script and its check
  * (open-executable.ts openExecutable, as the execution boundary calls it each run, the descriptors
  * closed again) and the home's strict-modes check (home-modes.ts currentHomeProblem, before every
- * run), on a bench agent's home and /usr/bin/uptime. CPU (process.cpuUsage) and bytes allocated
+ * run), on a bench agent's home and /usr/bin/uptime; and the four lines a run logs (log-line.ts formatLogLine,
+ * formatted, not written). CPU (process.cpuUsage) and bytes allocated
  * (V8's sampling heap profiler, freed objects counted: heap-sample.ts) per call, for this checkout
  * and each BENCH_BASE one, each from its own dist/ (what a real agent runs: `npm run build` first),
  * rounds interleaved, medians.
@@ -23,6 +24,15 @@ const log = (text: string) => process.stderr.write(`agent-checks: ${text}\n`);
 
 type Check = {label: string; call: () => void};
 
+/** The lines a run logs (execute-run.ts), with the fields a run's lines carry. */
+const logged = {requestId: '7f1d2c3b-1111-4222-8333-444455556666', agent: 'agent-0001', script: 'uptime', args: [], argsHash: 'a'.repeat(64), caller: 'bench@host', source: '127.0.0.1:54321', controllerSerial: '0a1b2c3d4e5f'};
+const runLogLines: Array<[string, Record<string, unknown>]> = [
+	['request.received', logged],
+	['decision', {...logged, allowed: true, reason: 'allowlisted; no auth hook configured'}],
+	['run.start', logged],
+	['run.finish', {...logged, status: 'ok', exitCode: 0, signal: null, durationMs: 2, bytes: {stdout: 60, stderr: 0}, truncated: false, reason: undefined, cancelledBy: undefined}],
+];
+
 async function checksOf(checkout: string, home: string): Promise<Check[]> {
 	const stale = staleDist(checkout);
 	if (stale) {
@@ -34,6 +44,7 @@ async function checksOf(checkout: string, home: string): Promise<Check[]> {
 	const {currentHomeProblem} = await import(built('agent/home-modes.js')) as typeof import('../agent/home-modes.js');
 	const {agentPaths} = await import(built('agent/home.js')) as typeof import('../agent/home.js');
 	const {ownersFor} = await import(built('agent/owners.js')) as typeof import('../agent/owners.js');
+	const {formatLogLine} = await import(built('agent/log-line.js')) as typeof import('../agent/log-line.js');
 	const owners = ownersFor(undefined);
 	if (typeof owners === 'string') {
 		throw new TypeError(owners);
@@ -52,6 +63,17 @@ async function checksOf(checkout: string, home: string): Promise<Check[]> {
 		{label: 'home check', call() {
 			if (currentHomeProblem(paths) !== undefined) {
 				throw new Error('the home is unsafe');
+			}
+		}},
+		{label: 'the four log lines of a run (formatLogLine)', call() {
+			const now = new Date();
+			let length = 0;
+			for (const [event, fields] of runLogLines) {
+				length += formatLogLine(event, fields, now).length;
+			}
+
+			if (length === 0) {
+				throw new Error('no log lines');
 			}
 		}},
 	];
