@@ -2,8 +2,8 @@
  * A host planned from its cached description (core/cached-plan.ts) that refuses the run because
  * its allowlist entry changed since it was cached (`entryChanged`: the agent checked the planned
  * digest before anything of the run, so nothing ran) is planned again, within the same run and
- * under the same request id, once: its cache entry is forgotten, it is described live (on a
- * connection kept for the run that follows), its answer remembered, and its new entry checked as a
+ * under the same request id, once: it is described live (on a connection kept for the run that
+ * follows; its cache entry replaced by that answer when the run ends), and its new entry checked as a
  * fresh plan would check it (there: on the allowlist; its blast radius with the run's hosts, a
  * `confirm` entry needing the run to have been confirmed). The re-plan is recorded
  * (`run.replanned`: the digests, the plan's hash with the new entry, what was decided) before the
@@ -38,12 +38,18 @@ export type RefreshPorts = {
 	describe?: (target: AgentTarget, hold: ConnectionHold) => Promise<Discovered>;
 };
 
-/** `run` with the refresh of stale cached entries around it; `refreshed`: the hosts planned again, in the order they were. */
-export function refreshingStalePlans(run: RunOnHost, plan: RunPlan, ports: RefreshPorts): {runOnHost: RunOnHost; refreshed: () => string[]} {
+/**
+ * `run` with the refresh of stale cached entries around it; `refreshed`: the hosts planned again,
+ * in the order they were; `remember`: their cache entries replaced by what they answered (or
+ * forgotten), in one write once the run is over: a fleet whose entries all changed is not one
+ * rewrite of the whole cache, and one fsync, per host.
+ */
+export function refreshingStalePlans(run: RunOnHost, plan: RunPlan, ports: RefreshPorts): {runOnHost: RunOnHost; refreshed: () => string[]; remember: () => void} {
 	const cachedHosts = new Set(plan.cached?.hosts ?? []);
 	const records = new Map(ports.records.map(record => [record.name, record]));
 	const entries: Record<string, string | null> = {...plan.entries};
 	const refreshed: string[] = [];
+	const answers: Discovered[] = [];
 	const runOnHost: RunOnHost = async (target, request, options) => {
 		const first = await run(target, request, options);
 		if (!first.entryChanged) {
@@ -58,7 +64,8 @@ export function refreshingStalePlans(run: RunOnHost, plan: RunPlan, ports: Refre
 		refreshed.push(target.name);
 		const hold = createConnectionHold(1);
 		try {
-			const found = await describeAgain(target, records.get(target.name), ports, hold);
+			const found = await describe(target, ports, hold);
+			answers.push(found);
 			const decided = decide(plan, found, refused);
 			entries[target.name] = decided.digest ?? null;
 			const recorded = await ports.audit.append({
@@ -89,26 +96,25 @@ export function refreshingStalePlans(run: RunOnHost, plan: RunPlan, ports: Refre
 		}
 	};
 
-	return {runOnHost, refreshed: () => [...refreshed]};
-}
+	const remember = () => {
+		if (refreshed.length === 0 || !ports.descriptions) {
+			return;
+		}
 
-/** The cache entry forgotten, the host described live (its connection kept in `hold` for the run), its answer remembered. */
-async function describeAgain(target: AgentTarget, record: CacheKey | undefined, ports: RefreshPorts, hold: ConnectionHold): Promise<Discovered> {
-	const remember = (change: Parameters<DescriptionFile['change']>[0]) => {
+		const known = answers.filter(answer => records.has(answer.name));
 		try {
-			ports.descriptions?.change(change);
+			ports.descriptions.change(cache => rememberDescriptions(forgetDescription(cache, ...refreshed), known, known.map(answer => records.get(answer.name)!), ports.now().toISOString()));
 		} catch {
-			// Only a shortcut: the next run describes it again.
+			// Only a shortcut: the next run plans these hosts from the old entries, is refused again, and asks again.
 		}
 	};
 
-	remember(cache => forgetDescription(cache, target.name));
-	const found = await (ports.describe ?? (async (host: AgentTarget, kept: ConnectionHold) => discoverAgent(host, ports.context, 5000, ports.revoked, kept)))(target, hold);
-	if (record) {
-		remember(cache => rememberDescriptions(cache, [found], [record], ports.now().toISOString()));
-	}
+	return {runOnHost, refreshed: () => [...refreshed], remember};
+}
 
-	return found;
+/** The host described live, its connection kept in `hold` for the run that follows. */
+async function describe(target: AgentTarget, ports: RefreshPorts, hold: ConnectionHold): Promise<Discovered> {
+	return ports.describe ? ports.describe(target, hold) : discoverAgent(target, ports.context, 5000, ports.revoked, hold);
 }
 
 /** The new entry's digest when the host may be run with it; otherwise the host's result (nothing ran). */

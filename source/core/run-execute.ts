@@ -186,6 +186,7 @@ async function runPlan(ports: ExecutePorts, audit: AuditLog, plan: RunPlan, opti
 			},
 		}).finally(async () => threads?.close());
 		hold?.close();
+		stale?.remember();
 		recorder.stop();
 		await fresh.close();
 		await historyKept;

@@ -183,3 +183,25 @@ for (const row of rows) {
 		}
 	});
 }
+
+test('the refreshed hosts\' cache entries are replaced in one write when the run is over, not one per host', async t => {
+	const targets = [{name: 'web1', address: 'x'}, {name: 'web2', address: 'y'}, {name: 'web3', address: 'z'}];
+	const plan = planFor(targets, {web1: 'a'.repeat(64), web2: 'b'.repeat(64), web3: 'c'.repeat(64)});
+	const records = targets.map(target => ({...target, tags: {}, serial: `0${target.name}`, fingerprint: 'f'.repeat(64), certificateExpires: '2027-01-01T00:00:00.000Z', pairedAt: '2026-01-01T00:00:00.000Z'}));
+	const old = {serial: 'x', address: 'x', at: '2026-01-01T00:00:00.000Z', scripts: [{name: 'hello', description: 'old', timeoutSeconds: 60}]};
+	let cache = {version: 1 as const, agents: {web1: {...old, serial: '0web1'}, web2: {...old, serial: '0web2'}, web3: {...old, serial: '0web3'}}};
+	let writes = 0;
+	const descriptions = {read: () => cache, change(change: (content: typeof cache) => typeof cache) {
+		writes++;
+		cache = change(cache) as typeof cache;
+	}};
+	const run: RunOnHost = async (target, request) => ({agent: target.name, status: request.plannedEntries?.[target.name] === plan.entries?.[target.name] && target.name !== 'web3' ? 'denied' : 'ok', exitCode: null, signal: null, stdout: '', stderr: '', truncated: false, durationMs: 1, ...(request.plannedEntries?.[target.name] === plan.entries?.[target.name] && target.name !== 'web3' ? {entryChanged: true as const} : {})});
+	const stale = refreshingStalePlans(run, plan, {context: undefined as never, revoked: new Set(), records, audit: recordingAudit([]), now: () => new Date('2026-12-08T02:00:00.000Z'), descriptions: descriptions as never, describe: async target => ({...now(), name: target.name})});
+	const results = await Promise.all(targets.map(async target => stale.runOnHost(target, agentRequest(plan), hostOptions([]))));
+	t.deepEqual(results.map(result => result.status), ['ok', 'ok', 'ok']);
+	t.is(writes, 0, 'nothing written while the run goes on');
+	stale.remember();
+	t.is(writes, 1);
+	t.deepEqual(Object.fromEntries(Object.entries(cache.agents).map(([name, agent]) => [name, agent.scripts[0]!.description])), {web1: 'now', web2: 'now', web3: 'old'});
+	t.deepEqual(stale.refreshed().sort(), ['web1', 'web2']);
+});
