@@ -84,9 +84,10 @@ function openHook(command: string, file: HookFile | undefined): OpenedExecutable
 
 export const maxHookOutputBytes = 64 * 1024;
 
-export async function askHook(config: HookConfig, context: HookContext): Promise<HookVerdict> {
+/** `stop`: the run was stopped (a cancel, the agent stopping): an executable hook still asked is killed, and denies. */
+export async function askHook(config: HookConfig, context: HookContext, stop?: AbortSignal): Promise<HookVerdict> {
 	if (config.command) {
-		return askExecutable(config.command, context, config);
+		return askExecutable(config.command, context, config, stop);
 	}
 
 	if (config.url) {
@@ -129,7 +130,7 @@ export function readVerdict(output: Buffer, exitAllows: boolean, exitDescription
 	return {allow: false, reason: said ?? (exitAllows ? 'the hook denied it' : `the hook denied it (${exitDescription})`)};
 }
 
-async function askExecutable(command: string, context: HookContext, config: HookConfig): Promise<HookVerdict> {
+async function askExecutable(command: string, context: HookContext, config: HookConfig, stop?: AbortSignal): Promise<HookVerdict> {
 	const executable = openHook(command, config.file);
 	if (typeof executable === 'string') {
 		return {allow: false, reason: `the auth hook is refused: ${executable}`};
@@ -180,6 +181,13 @@ async function askExecutable(command: string, context: HookContext, config: Hook
 		const timer = setTimeout(() => {
 			finish({allow: false, reason: `the hook gave no answer within ${config.timeoutMs / 1000} s`});
 		}, config.timeoutMs);
+		// A stop must not wait for the hook's deadline (the agent's stop waits for every run); once answered, a no-op.
+		const stopped = () => finish({allow: false, reason: 'the run was stopped while its hook was asked'});
+		if (stop?.aborted) {
+			stopped();
+		}
+
+		stop?.addEventListener('abort', stopped, {once: true});
 		if (changed !== undefined) {
 			finish({allow: false, reason: `the auth hook is refused: ${changed} changed since the agent loaded it; check it, then reload the agent (SIGHUP); it was killed as it started`});
 		}

@@ -126,11 +126,20 @@ async function askedWithinLimits(run: RunExchange, hook: NonNullable<RunContext[
 		return undefined;
 	}
 
+	let asked: HookVerdict;
 	try {
-		return await askHook(hook, hookRequest(run.frame, run.context, run.args, run.context.now()));
+		asked = await askHook(hook, hookRequest(run.frame, run.context, run.args, run.context.now()), cancel);
 	} finally {
 		release();
 	}
+
+	// Stopped while asked: the hook was killed, so its answer is none; refused unstarted, no decision.
+	if (cancel.aborted) {
+		await run.refuse('cancelled', notStartedReason(cancel.reason, 'before it started'));
+		return undefined;
+	}
+
+	return asked;
 }
 
 /** An allowed run: a dry run answers "would run"; a real one waits for a slot, runs, and records how it finished. */
