@@ -21,7 +21,8 @@
  * writes as an agent makes, with no checks and no records: what the messages themselves cost),
  * BENCH_DIST=1 (one more kind: the dispatcher as `npm run build` compiled it, dist/, on the same
  * agents: what a user runs. The other kinds load source/ through tsx, whose esbuild transform keeps
- * function names with a __name(fn, "name") call at every closure made, which the build does not),
+ * function names with a __name(fn, "name") call at every closure made, which the build does not;
+ * with BENCH_BASE, each checkout's dist/ on its own agents too: build against build),
  * BENCH_PERF_WINDOWS=1 (after the rounds, one more run of each kind, each kind's time window noted
  * in perf's CLOCK_MONOTONIC seconds: run the bench under `perf record -N -k CLOCK_MONOTONIC -g` with
  * node's --perf-basic-prof and read each kind apart with `perf report --time START,END`. perf counts
@@ -113,8 +114,8 @@ async function perfWindows(kinds: readonly Kind[], size: number, notes: string[]
  * The dispatcher of this checkout's dist/ on `targets`, called as bench/ours.ts dispatcherFanOut
  * calls the one in source/ (one client context per run, the bench's time limits, a dry run or not).
  */
-async function builtFanOut(targets: readonly AgentRecord[], credentials: TlsCredentials, parallel: number, dryRun: boolean): Promise<FanOutTiming> {
-	const built = join(repoRoot, 'dist/source/dispatch');
+async function builtFanOut(targets: readonly AgentRecord[], credentials: TlsCredentials, parallel: number, dryRun: boolean, checkout = repoRoot): Promise<FanOutTiming> {
+	const built = join(checkout, 'dist/source/dispatch');
 	const {dispatch} = await import(join(built, 'dispatcher.js')) as typeof import('../source/dispatch/dispatcher.js');
 	const {createClientContext: createBuiltContext} = await import(join(built, 'agent-connection.js')) as typeof import('../source/dispatch/agent-connection.js');
 	const started = performance.now();
@@ -168,6 +169,9 @@ async function main(): Promise<number> {
 		const baseHosts = await startHosts('agent-host.ts', dealRoundRobin(baseFleet.agents.map(agent => agent.home), settings.workers), root, {name: `base-${index}-agent-host`, checkout});
 		const baseOurs = await import(join(checkout, 'bench/ours.ts')) as typeof import('./ours.js');
 		kinds.push({label: `dispatcher of ${checkout}`, run: async size => sampled(baseHosts, async () => baseOurs.dispatcherFanOut(baseFleet.agents.slice(0, size).map(agent => agent.record), baseFleet.credentials, settings.parallel, {dryRun}))});
+		if (process.env['BENCH_DIST'] === '1') {
+			kinds.push({label: `dispatcher of ${checkout} as built (dist/)`, run: async size => sampled(baseHosts, async () => builtFanOut(baseFleet.agents.slice(0, size).map(agent => agent.record), baseFleet.credentials, settings.parallel, dryRun, checkout))});
+		}
 	}
 
 	log(`warm-up: one run each on ${Math.min(largest, 100)} agents`);
