@@ -22,7 +22,8 @@
  * BENCH_DIST=1 (one more kind: the dispatcher as `npm run build` compiled it, dist/, on the same
  * agents: what a user runs. The other kinds load source/ through tsx, whose esbuild transform keeps
  * function names with a __name(fn, "name") call at every closure made, which the build does not;
- * with BENCH_BASE, each checkout's dist/ on its own agents too: build against build),
+ * with BENCH_BASE, each checkout's dist/ on its own agents too: build against build; BENCH_TSX=0
+ * leaves out the kinds through tsx, this checkout's and each base's, for a shorter run of the build's),
  * BENCH_PERF_WINDOWS=1 (after the rounds, one more run of each kind, each kind's time window noted
  * in perf's CLOCK_MONOTONIC seconds: run the bench under `perf record -N -k CLOCK_MONOTONIC -g` with
  * node's --perf-basic-prof and read each kind apart with `perf report --time START,END`. perf counts
@@ -77,6 +78,8 @@ async function sampled(hosts: Hosts, run: () => Promise<FanOutTiming>): Promise<
 	return {ms: timing.ms, controller, agents, scripts, ...(timing.failures.length > 0 ? {failure: `${timing.failures.length} not ok, e.g. ${timing.failures[0]}`} : {})};
 }
 
+const floorIndex = (kinds: readonly Kind[]) => kinds.findIndex(kind => kind.label === 'floor');
+
 /** One more run of each kind at `size`, its allocations sampled: a row per kind (KB per host, the ratio to the floor's) and its top sites as a note. */
 async function allocationRows(kinds: readonly Kind[], size: number, notes: string[]): Promise<Row[]> {
 	const perHost: number[] = [];
@@ -95,7 +98,7 @@ async function allocationRows(kinds: readonly Kind[], size: number, notes: strin
 		measure: `N=${size}: ${kind.label}, allocated`,
 		value: `${perHost[index]!.toFixed(1)} KB/host`,
 		cpu: collections[index]!,
-		ratio: index === 1 ? '' : ratio(perHost[index]! / perHost[1]!),
+		ratio: kind.label === 'floor' ? '' : ratio(perHost[index]! / perHost[floorIndex(kinds)]!),
 	}));
 }
 
@@ -163,12 +166,20 @@ async function main(): Promise<number> {
 		kinds.push({label: 'dispatcher as built (dist/)', run: async size => sampled(agentHosts, async () => builtFanOut(fleet.agents.slice(0, size).map(agent => agent.record), fleet.credentials, settings.parallel, dryRun))});
 	}
 
+	if (process.env['BENCH_TSX'] === '0') {
+		// The build's kinds alone (BENCH_DIST=1): this checkout's and each base's dispatcher through tsx are left out.
+		kinds.splice(0, 1);
+	}
+
 	for (const [index, checkout] of bases.entries()) {
 		// Another checkout's fleet: the same certificates, its agents on a block of ports of their own.
 		const baseFleet = await createFleet(join(root, `base-${index}`), largest, firstPort + ((index + 1) * largest), log);
 		const baseHosts = await startHosts('agent-host.ts', dealRoundRobin(baseFleet.agents.map(agent => agent.home), settings.workers), root, {name: `base-${index}-agent-host`, checkout});
 		const baseOurs = await import(join(checkout, 'bench/ours.ts')) as typeof import('./ours.js');
-		kinds.push({label: `dispatcher of ${checkout}`, run: async size => sampled(baseHosts, async () => baseOurs.dispatcherFanOut(baseFleet.agents.slice(0, size).map(agent => agent.record), baseFleet.credentials, settings.parallel, {dryRun}))});
+		if (process.env['BENCH_TSX'] !== '0') {
+			kinds.push({label: `dispatcher of ${checkout}`, run: async size => sampled(baseHosts, async () => baseOurs.dispatcherFanOut(baseFleet.agents.slice(0, size).map(agent => agent.record), baseFleet.credentials, settings.parallel, {dryRun}))});
+		}
+
 		if (process.env['BENCH_DIST'] === '1') {
 			kinds.push({label: `dispatcher of ${checkout} as built (dist/)`, run: async size => sampled(baseHosts, async () => builtFanOut(baseFleet.agents.slice(0, size).map(agent => agent.record), baseFleet.credentials, settings.parallel, dryRun, checkout))});
 		}
@@ -187,7 +198,7 @@ async function main(): Promise<number> {
 		const samples = await interleavedRounds(kinds, size, rounds, notes);
 
 		const medians = samples.map(each => ({ms: median(each.map(sample => sample.ms)), controller: median(each.map(sample => sample.controller)), agents: median(each.map(sample => sample.agents)), scripts: median(each.map(sample => sample.scripts))}));
-		const floor = medians[1]!;
+		const floor = medians[floorIndex(kinds)]!;
 		for (const [index, kind] of kinds.entries()) {
 			const of = medians[index]!;
 			const perHost = (ms: number) => `${(ms / size).toFixed(2)} ms`;
@@ -195,7 +206,7 @@ async function main(): Promise<number> {
 				measure: `N=${size}${dryRun ? ' dry run' : ''}: ${kind.label}`,
 				value: seconds(of.ms),
 				cpu: `controller ${perHost(of.controller)}, agent ${perHost(of.agents)} (scripts ${perHost(of.scripts)}) /host`,
-				ratio: index === 1 ? '' : `controller ${ratio(of.controller / floor.controller)}, agent ${ratio(of.agents / floor.agents)}, wall ${ratio(of.ms / floor.ms)}`,
+				ratio: kind.label === 'floor' ? '' : `controller ${ratio(of.controller / floor.controller)}, agent ${ratio(of.agents / floor.agents)}, wall ${ratio(of.ms / floor.ms)}`,
 			});
 			notes.push(`N=${size} ${kind.label}: controller CPU ${samples[index]!.map(sample => seconds(sample.controller)).join(', ')}; agent CPU ${samples[index]!.map(sample => seconds(sample.agents)).join(', ')}; of which scripts ${samples[index]!.map(sample => seconds(sample.scripts)).join(', ')}`);
 		}
