@@ -13,54 +13,6 @@
 /** What the identity check reads of a certificate: its serial (lowercase hex, no leading zeros) and its SAN URIs in order. */
 export type DerFacts = {serial: string; uris: string[]};
 
-/** One element: its tag byte and where its content starts and ends. */
-type Element = {tag: number; start: number; end: number};
-
-/** The element at `offset`, wholly before `limit`; undefined when it is not valid DER there. */
-function element(der: Buffer, offset: number, limit: number): Element | undefined {
-	if (offset + 2 > limit) {
-		return undefined;
-	}
-
-	const tag = der[offset]!;
-	// High tag numbers (0x1f) appear nowhere the walk goes.
-	if ((tag & 0x1f) === 0x1f) {
-		return undefined;
-	}
-
-	let length = der[offset + 1]!;
-	let start = offset + 2;
-	if (length > 0x80) {
-		const count = length & 0x7f;
-		if (count > 3 || start + count > limit || der[start] === 0) {
-			return undefined;
-		}
-
-		length = 0;
-		for (let index = 0; index < count; index++) {
-			length = (length * 256) + der[start + index]!;
-		}
-
-		start += count;
-		// Minimal: a long form only for lengths the short form cannot hold.
-		if (length < 0x80) {
-			return undefined;
-		}
-	} else if (length === 0x80) {
-		// Indefinite length: BER, not DER.
-		return undefined;
-	}
-
-	const end = start + length;
-	return end <= limit ? {tag, start, end} : undefined;
-}
-
-/** The element at `offset` when it has `tag`. */
-function expect(der: Buffer, offset: number, limit: number, tag: number): Element | undefined {
-	const found = element(der, offset, limit);
-	return found?.tag === tag ? found : undefined;
-}
-
 const sequence = 0x30;
 const integer = 0x02;
 const objectId = 0x06;
@@ -72,30 +24,84 @@ const contextThree = 0xa3;
 const contextZero = 0xa0;
 /** [6] primitive: a GeneralName's uniformResourceIdentifier (IA5String). */
 const uriName = 0x86;
-/** 2.5.29.17, subjectAltName. */
-const sanOid = [0x55, 0x1d, 0x11];
+
+/**
+ * Reads one element at a time: `read` leaves its tag and where its content starts and ends in
+ * the reader's fields, so a walk makes one object, not one per element (a walk meets ~30).
+ */
+class DerReader {
+	tag = 0;
+	start = 0;
+	end = 0;
+
+	constructor(readonly der: Buffer) {}
+
+	/** Whether the element last read has `tag`. */
+	is(tag: number): boolean {
+		return this.tag === tag;
+	}
+
+	/** The element at `offset`, wholly before `limit` (and with `tag`, when given); false when it is not valid DER there. */
+	read(offset: number, limit: number, tag = -1): boolean {
+		const {der} = this;
+		if (offset + 2 > limit) {
+			return false;
+		}
+
+		this.tag = der[offset]!;
+		// High tag numbers (0x1f) appear nowhere the walk goes.
+		if ((this.tag & 0x1f) === 0x1f || (tag !== -1 && this.tag !== tag)) {
+			return false;
+		}
+
+		let length = der[offset + 1]!;
+		let start = offset + 2;
+		if (length > 0x80) {
+			const count = length & 0x7f;
+			if (count > 3 || start + count > limit || der[start] === 0) {
+				return false;
+			}
+
+			length = 0;
+			for (let index = 0; index < count; index++) {
+				length = (length * 256) + der[start + index]!;
+			}
+
+			start += count;
+			// Minimal: a long form only for lengths the short form cannot hold.
+			if (length < 0x80) {
+				return false;
+			}
+		} else if (length === 0x80) {
+			// Indefinite length: BER, not DER.
+			return false;
+		}
+
+		this.start = start;
+		this.end = start + length;
+		return this.end <= limit;
+	}
+}
 
 /**
  * The serial and SAN URIs of the leaf certificate in an encoded SSL_SESSION (OpenSSL's
  * SSL_SESSION_ASN1, a SEQUENCE whose fields have distinct tags: `peer [3] EXPLICIT X509 OPTIONAL`).
  */
 export function sessionPeerFacts(session: Buffer): DerFacts | undefined {
-	const outer = expect(session, 0, session.length, sequence);
-	if (!outer || outer.end !== session.length) {
+	const reader = new DerReader(session);
+	if (!reader.read(0, session.length, sequence) || reader.end !== session.length) {
 		return undefined;
 	}
 
-	for (let offset = outer.start; offset < outer.end;) {
-		const field = element(session, offset, outer.end);
-		if (!field) {
+	const outerEnd = reader.end;
+	for (let offset = reader.start; offset < outerEnd; offset = reader.end) {
+		if (!reader.read(offset, outerEnd)) {
 			return undefined;
 		}
 
-		if (field.tag === contextThree) {
-			return certificateDerFacts(session, field.start, field.end);
+		if (reader.is(contextThree)) {
+			return facts(reader, reader.start, reader.end);
 		}
-
-		offset = field.end;
 	}
 
 	return undefined;
@@ -103,136 +109,125 @@ export function sessionPeerFacts(session: Buffer): DerFacts | undefined {
 
 /** The serial and SAN URIs of the certificate whose DER is `der[start, end)`; undefined when it cannot be read. */
 export function certificateDerFacts(der: Buffer, start = 0, end = der.length): DerFacts | undefined {
-	const certificate = expect(der, start, end, sequence);
-	const tbs = certificate && expect(der, certificate.start, certificate.end, sequence);
-	if (!certificate || certificate.end !== end || !tbs) {
+	return facts(new DerReader(der), start, end);
+}
+
+function facts(reader: DerReader, start: number, end: number): DerFacts | undefined {
+	if (!reader.read(start, end, sequence) || reader.end !== end || !reader.read(reader.start, end, sequence)) {
 		return undefined;
 	}
 
-	let field = element(der, tbs.start, tbs.end);
-	if (field?.tag === contextZero) {
-		field = element(der, field.end, tbs.end);
+	const tbsEnd = reader.end;
+	if (!reader.read(reader.start, tbsEnd)) {
+		return undefined;
+	}
+
+	if (reader.is(contextZero) && !reader.read(reader.end, tbsEnd)) {
+		return undefined;
 	}
 
 	// A positive INTEGER, at least one byte (a negative serial is refused: node would print it with a sign).
-	if (field?.tag !== integer || field.end === field.start || der[field.start]! >= 0x80) {
+	if (!reader.is(integer) || reader.end === reader.start || reader.der[reader.start]! >= 0x80) {
 		return undefined;
 	}
 
-	const serial = hexWithoutLeadingZeros(der, field.start, field.end);
+	// As normaliseSerial writes node's serialNumber: lowercase hex, no leading zeros (one digit at least).
+	const serial = reader.der.toString('hex', reader.start, reader.end).replace(/^0+(?=.)/, '');
 	// signature, issuer, validity, subject, subjectPublicKeyInfo: five SEQUENCEs, then optional unique IDs and extensions.
-	let offset = field.end;
 	for (let skipped = 0; skipped < 5; skipped++) {
-		const next = expect(der, offset, tbs.end, sequence);
-		if (!next) {
+		if (!reader.read(reader.end, tbsEnd, sequence)) {
 			return undefined;
 		}
-
-		offset = next.end;
 	}
 
 	let uris: string[] | undefined = [];
-	while (offset < tbs.end) {
-		const next = element(der, offset, tbs.end);
-		if (!next) {
+	for (let offset = reader.end; offset < tbsEnd; offset = reader.end) {
+		if (!reader.read(offset, tbsEnd)) {
 			return undefined;
 		}
 
-		if (next.tag === contextThree) {
-			uris = extensionUris(der, next);
-			if (!uris || next.end !== tbs.end) {
+		if (reader.is(contextThree)) {
+			if (reader.end !== tbsEnd) {
+				return undefined;
+			}
+
+			uris = extensionUris(reader, reader.start, reader.end);
+			if (!uris) {
 				return undefined;
 			}
 		}
-
-		offset = next.end;
 	}
 
 	return {serial, uris};
 }
 
-/** The URIs of the one subjectAltName extension in `extensions` ([3] { SEQUENCE OF Extension }); [] with none, undefined with two or a malformed one. */
-function extensionUris(der: Buffer, extensions: Element): string[] | undefined {
-	const list = expect(der, extensions.start, extensions.end, sequence);
-	if (!list || list.end !== extensions.end) {
+/** The URIs of the one subjectAltName extension in `[start, end)` (the SEQUENCE OF Extension); [] with none, undefined with two or a malformed one. */
+function extensionUris(reader: DerReader, start: number, end: number): string[] | undefined {
+	if (!reader.read(start, end, sequence) || reader.end !== end) {
 		return undefined;
 	}
 
+	const {der} = reader;
 	let uris: string[] | undefined;
-	for (let offset = list.start; offset < list.end;) {
-		const extension = expect(der, offset, list.end, sequence);
-		const id = extension && expect(der, extension.start, extension.end, objectId);
-		if (!extension || !id) {
+	for (let offset = reader.start; offset < end;) {
+		if (!reader.read(offset, end, sequence)) {
 			return undefined;
 		}
 
-		let value = element(der, id.end, extension.end);
-		if (value?.tag === boolean) {
-			value = element(der, value.end, extension.end);
-		}
-
-		if (value?.tag !== octetString || value.end !== extension.end) {
+		const extensionEnd = reader.end;
+		if (!reader.read(reader.start, extensionEnd, objectId)) {
 			return undefined;
 		}
 
-		if (isOid(der, id, sanOid)) {
+		// 2.5.29.17, subjectAltName.
+		const san = reader.end - reader.start === 3 && der[reader.start] === 0x55 && der[reader.start + 1] === 0x1d && der[reader.start + 2] === 0x11;
+		if (!reader.read(reader.end, extensionEnd)) {
+			return undefined;
+		}
+
+		if (reader.is(boolean) && !reader.read(reader.end, extensionEnd)) {
+			return undefined;
+		}
+
+		if (!reader.is(octetString) || reader.end !== extensionEnd) {
+			return undefined;
+		}
+
+		if (san) {
 			// Two SAN extensions: which one names the agent? None: refused.
 			if (uris) {
 				return undefined;
 			}
 
-			uris = generalNameUris(der, value);
+			uris = generalNameUris(reader, reader.start, reader.end);
 			if (!uris) {
 				return undefined;
 			}
 		}
 
-		offset = extension.end;
+		offset = extensionEnd;
 	}
 
 	return uris ?? [];
 }
 
-/** The uniformResourceIdentifier entries of GeneralNames (a SEQUENCE filling `value`), in order; other kinds of name skipped. */
-function generalNameUris(der: Buffer, value: Element): string[] | undefined {
-	const names = expect(der, value.start, value.end, sequence);
-	if (!names || names.end !== value.end) {
+/** The uniformResourceIdentifier entries of GeneralNames (a SEQUENCE filling `[start, end)`), in order; other kinds of name skipped. */
+function generalNameUris(reader: DerReader, start: number, end: number): string[] | undefined {
+	if (!reader.read(start, end, sequence) || reader.end !== end) {
 		return undefined;
 	}
 
 	const uris: string[] = [];
-	for (let offset = names.start; offset < names.end;) {
-		const name = element(der, offset, names.end);
-		if (!name) {
+	for (let offset = reader.start; offset < end; offset = reader.end) {
+		if (!reader.read(offset, end)) {
 			return undefined;
 		}
 
-		if (name.tag === uriName) {
+		if (reader.is(uriName)) {
 			// Byte for byte, as node's rendering gives an IA5String's bytes (sanUris undoes its escapes).
-			uris.push(der.toString('latin1', name.start, name.end));
+			uris.push(reader.der.toString('latin1', reader.start, reader.end));
 		}
-
-		offset = name.end;
 	}
 
 	return uris;
-}
-
-function isOid(der: Buffer, id: Element, oid: readonly number[]): boolean {
-	if (id.end - id.start !== oid.length) {
-		return false;
-	}
-
-	for (let index = 0; index < oid.length; index++) {
-		if (der[id.start + index] !== oid[index]) {
-			return false;
-		}
-	}
-
-	return true;
-}
-
-/** As normaliseSerial writes node's serialNumber: lowercase hex, no leading zeros (one digit at least). */
-function hexWithoutLeadingZeros(der: Buffer, start: number, end: number): string {
-	return der.toString('hex', start, end).replace(/^0+(?=.)/, '');
 }
