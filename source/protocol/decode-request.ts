@@ -85,10 +85,16 @@ const requestDecoders: Record<RequestFrame['type'], RequestDecoder> = {
 	run: decodeRun,
 };
 
-const callerMessage = 'field "caller" must be a string';
+/**
+ * Who asked: a user@host, a token's or an agent's name. Bounded, since the agent hands it to the
+ * script as XI_EXEC_CALLER and the kernel refuses an environment string over 128 KiB (E2BIG):
+ * an unbounded one made the run fail to start with a message that did not say why.
+ */
+const maxCallerLength = 1024;
+const callerMessage = `field "caller" must be a string of at most ${maxCallerLength} characters without NUL`;
 
 function isCaller(value: unknown): value is string {
-	return typeof value === 'string' && !hasNul(value);
+	return typeof value === 'string' && value.length <= maxCallerLength && !hasNul(value);
 }
 
 /** The frames that carry nothing but who asked. */

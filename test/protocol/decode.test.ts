@@ -88,9 +88,11 @@ const requestRefusals: Refusal[] = [
 	{title: 'args as one string', line: runLine({args: 'a b'}), error: malformed('field "args" must be an array of strings')},
 	{title: 'args as an object', line: runLine({args: {0: 'a', length: 1}}), error: malformed('field "args" must be an array of strings')},
 	{title: 'args missing', line: runLine({args: undefined}), error: malformed('field "args" must be an array of strings')},
-	{title: 'a NUL in caller', line: runLine({caller: 'alice\u0000root'}), error: malformed('field "caller" must be a string')},
-	{title: 'a missing caller', line: runLine({caller: undefined}), error: malformed('field "caller" must be a string')},
-	{title: 'a NUL in a cancel\'s caller', line: runLine({type: 'cancel', caller: '\u0000'}), error: malformed('field "caller" must be a string')},
+	{title: 'a NUL in caller', line: runLine({caller: 'alice\u0000root'}), error: malformed('field "caller" must be a string of at most 1024 characters without NUL')},
+	{title: 'a caller one character over 1024 (the agent hands it to the script as XI_EXEC_CALLER)', line: runLine({caller: 'a'.repeat(1025)}), error: malformed('field "caller" must be a string of at most 1024 characters without NUL')},
+	{title: 'a caller of 60,000 characters (a frame within the size limit)', line: runLine({caller: 'a'.repeat(60_000)}), error: malformed('field "caller" must be a string of at most 1024 characters without NUL')},
+	{title: 'a missing caller', line: runLine({caller: undefined}), error: malformed('field "caller" must be a string of at most 1024 characters without NUL')},
+	{title: 'a NUL in a cancel\'s caller', line: runLine({type: 'cancel', caller: '\u0000'}), error: malformed('field "caller" must be a string of at most 1024 characters without NUL')},
 	{title: 'a timeoutMs of zero', line: runLine({timeoutMs: 0}), error: malformed('field "timeoutMs" must be a positive integer')},
 	{title: 'a negative timeoutMs', line: runLine({timeoutMs: -5}), error: malformed('field "timeoutMs" must be a positive integer')},
 	{title: 'a fractional timeoutMs', line: runLine({timeoutMs: 1.5}), error: malformed('field "timeoutMs" must be a positive integer')},
@@ -122,6 +124,11 @@ for (const c of requestRefusals) {
 		t.deepEqual(decodeRequest(c.line), {ok: false, error: c.error});
 	});
 }
+
+test('decodeRequest takes a caller of exactly 1024 characters', t => {
+	const caller = 'é'.repeat(1024);
+	t.like(decodeRequest(runLine({caller})), {ok: true, frame: {type: 'run', caller}});
+});
 
 test('decodeRequest accepts nesting exactly at the limit', t => {
 	const line = runLine({extra: 'PLACEHOLDER'}).replace('"PLACEHOLDER"', nest(limits.depth - 1));
