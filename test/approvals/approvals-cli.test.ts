@@ -132,7 +132,7 @@ test('the waiting run starts when an operator approves (two approving at once st
 	t.deepEqual(votes.map(vote => vote.code).sort(), [0, 2], votes.map(vote => vote.stderr).join('\n'));
 	// The second vote lands either while the approved request waits for alice's run, or after that
 	// run has already used it (a fast run): each answer is exact, and either way one run starts.
-	t.regex(votes.find(vote => vote.code === 2)!.stderr, /is already approved \(by lead-(bob|carol)\); it waits for alice to run it\. \(APPROVAL_CLOSED\)|was already used by run [\da-f-]{36} at \S+; an approval runs once \(APPROVAL_USED\)/);
+	t.regex(votes.find(vote => vote.code === 2)!.stderr, /is already approved \(by lead-(bob|carol)\); it waits for alice to run it\. \(APPROVAL_CLOSED\)|was already used by run [\da-f-]{36} at \S+; an approval runs once\. \(APPROVAL_USED\)/);
 	const done = await waiting.done;
 	t.is(done.code, 0, done.stderr);
 	t.regex(done.stdout, /^web1 \| \[now\]$/m);
