@@ -24,6 +24,8 @@ const contextThree = 0xa3;
 const contextZero = 0xa0;
 /** [6] primitive: a GeneralName's uniformResourceIdentifier (IA5String). */
 const uriName = 0x86;
+/** GeneralName's alternatives: [0], [3], [4], [5] constructed; [1], [2], [6], [7], [8] primitive. */
+const generalNameTags = new Set([0xa0, 0x81, 0x82, 0xa3, 0xa4, 0xa5, 0x86, 0x87, 0x88]);
 
 /**
  * Reads one element at a time: `read` leaves its tag and where its content starts and ends in
@@ -219,7 +221,8 @@ function generalNameUris(reader: DerReader, start: number, end: number): string[
 
 	const uris: string[] = [];
 	for (let offset = reader.start; offset < end; offset = reader.end) {
-		if (!reader.read(offset, end)) {
+		// Only GeneralName's CHOICE: an element of any other tag is a SAN OpenSSL cannot decode (node shows none).
+		if (!reader.read(offset, end) || !generalNameTags.has(reader.tag)) {
 			return undefined;
 		}
 

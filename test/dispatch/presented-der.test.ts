@@ -90,6 +90,20 @@ test('two SAN extensions are refused (node would read the first alone)', async t
 	t.is(sessionPeerFacts(session(der)), undefined);
 });
 
+test('a name in the SAN that is no GeneralName (a tag outside the CHOICE) is refused: node cannot read that SAN', async t => {
+	const der = await mint('21', [san([{type: 'dns', value: 'web1.example'}, uri('xi-exec:agent/web1')])]);
+	t.deepEqual(certificateDerFacts(der), {serial: '21', uris: ['xi-exec:agent/web1']});
+	// dNSName [2] (82 0c "web1.example") made [APPLICATION 0] (40), then universal OCTET STRING (04) and [9] (89): not a GeneralName.
+	const at = der.indexOf(Buffer.concat([Buffer.from([0x82, 0x0c]), Buffer.from('web1.example')]));
+	for (const tag of [0x40, 0x04, 0x89]) {
+		const odd = Buffer.from(der);
+		odd[at] = tag;
+		t.is(new X509Certificate(odd).subjectAltName ?? null, null, 'node has no SAN to show');
+		t.is(certificateDerFacts(odd), undefined, `tag ${tag.toString(16)}`);
+		t.is(sessionPeerFacts(session(odd)), undefined);
+	}
+});
+
 test('a negative serial is refused', async t => {
 	const der = await mint('7f', [san([uri('xi-exec:agent/web1')])]);
 	t.deepEqual(certificateDerFacts(der), {serial: '7f', uris: ['xi-exec:agent/web1']});
