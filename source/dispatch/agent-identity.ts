@@ -6,10 +6,11 @@
  * loaded the rest (cli/early-dial.ts).
  */
 import type {Socket} from 'node:net';
-import {connect, createSecureContext, type SecureContext, type TLSSocket} from 'node:tls';
+import {connect, createSecureContext, TLSSocket, type PeerCertificate, type SecureContext} from 'node:tls';
+import {sanUris} from '../pki/certificate-facts.js';
 import type {TlsCredentials} from '../pki/credentials.js';
+import {normaliseSerial} from '../pki/fingerprints.js';
 import {identityFromUris, identityUri, type IdentityCheck} from '../pki/identity-uri.js';
-import {sessionPeerFacts} from './presented-der.js';
 
 /** Made once per process: parsing keys for each of 1000 connections would dominate a fan-out. */
 export function createTlsContext(credentials: TlsCredentials): SecureContext {
@@ -20,13 +21,20 @@ export function createTlsContext(credentials: TlsCredentials): SecureContext {
 export type PresentedIdentity = {serial: string; identity: IdentityCheck};
 
 /**
- * The serial and identity of the leaf certificate in `session`, the connection's TLS session as
- * node's getSession() encodes it at the handshake (presented-der.ts): what the check reads, from
- * the bytes OpenSSL verified, without node's object of every field of the certificate.
+ * The serial and identity of the certificate node hands checkServerIdentity at the handshake, read
+ * from node's own rendering of it (the same OpenSSL parse and SAN printer as X509Certificate's):
+ * parsing the DER again cost ~0.5 ms a connection, and a fan-out meets a new certificate at each.
  */
-export function presentedInSession(session: Buffer | undefined): PresentedIdentity | undefined {
-	const facts = session && sessionPeerFacts(session);
-	return facts && {serial: facts.serial, identity: identityFromUris(facts.uris)};
+export function presentedIdentity(certificate: Pick<PeerCertificate, 'serialNumber' | 'subjectaltname'> | undefined): PresentedIdentity | undefined {
+	if (typeof certificate?.serialNumber !== 'string' || certificate.serialNumber === '') {
+		return undefined;
+	}
+
+	const uris = sanUris(certificate.subjectaltname);
+	return {
+		serial: normaliseSerial(certificate.serialNumber),
+		identity: uris === undefined ? {ok: false, reason: 'the certificate\'s subject alternative names cannot be read'} : identityFromUris(uris),
+	};
 }
 
 /** Undefined when the certificate `presented` names agent `expectedName` and its serial is not revoked; else the refusal. */
@@ -67,7 +75,7 @@ const presentedBySocket = shared[presentedKey] ??= new WeakMap<TLSSocket, Presen
 /**
  * A TLS connection to agent `name` at `address`, its identity checked at the handshake
  * (checkAgentIdentity) and kept for presentedBy. The serial and identity are read from the
- * session's DER (presentedInSession), not from an object node builds of the certificate. With `tcp`, the
+ * certificate object node builds for its own check, not parsed from the DER again. With `tcp`, the
  * handshake runs on that TCP connection to `address`, opened earlier (cli/early-socket.ts), still
  * connecting or connected, on which nothing has been sent.
  */
@@ -79,9 +87,9 @@ export function dialAgent(address: {host: string; port: number}, tls: SecureCont
 		secureContext: tls,
 		minVersion: 'TLSv1.3',
 		rejectUnauthorized: true,
-		checkServerIdentity() {
+		checkServerIdentity(_host, certificate) {
 			Reflect.deleteProperty(socket, 'getPeerCertificate');
-			const presented = presentedInSession(socket.getSession());
+			const presented = presentedIdentity(certificate);
 			const refused = checkAgentIdentity(name, presented, revoked);
 			if (!refused) {
 				presentedBySocket.set(socket, presented!);
@@ -90,22 +98,21 @@ export function dialAgent(address: {host: string; port: number}, tls: SecureCont
 			return refused;
 		},
 	});
-	// Node reads the detailed certificate chain (every field, three fingerprints each: 300 µs a
-	// connection, bench/peer-certificate.ts) just before checkServerIdentity, only to hand it over;
-	// even the leaf alone, getPeerCertificate(false), is an object of every field (~2 KB, and more
-	// CPU than the serial and SAN need). The check reads those two from the session's DER instead
-	// (presentedInSession), so node's call gets nothing: this shadow is for that one call (Node 20
-	// and 24 make it once, in onConnectSecure, just before checkServerIdentity), and puts node's own
-	// method back first thing (and so does the check). Node skips both for a resumed session; none can happen, since no
-	// `session` is ever passed here. (getPeerX509Certificate is dearer still: on a client it
-	// re-parses each issuer the agent sent and empties the connection's chain.)
-	socket.getPeerCertificate = nothingRead as unknown as TLSSocket['getPeerCertificate'];
+	// Node hands checkServerIdentity the detailed certificate, the whole chain with every field and
+	// three fingerprints each (300 µs a connection, measured: bench/peer-certificate.ts); the check
+	// reads the leaf's serial and SAN, which the plain rendering of the same leaf has (15 µs). Only
+	// for node's call at the handshake (Node 20 and 24 make it once, just before checkServerIdentity,
+	// in onConnectSecure): the shadow and the check each put node's own method back first thing.
+	// Node skips both for a resumed session; none can happen, since no `session` is ever passed here.
+	// (getPeerX509Certificate is dearer still, 2.5x this read on a fresh connection: on a client it
+	// re-parses each issuer the agent sent and empties the connection's chain; bench/peer-certificate.ts.)
+	socket.getPeerCertificate = leafCertificate as TLSSocket['getPeerCertificate'];
 	return socket;
 }
 
-function nothingRead(this: TLSSocket): Record<string, never> {
+function leafCertificate(this: TLSSocket): PeerCertificate {
 	Reflect.deleteProperty(this, 'getPeerCertificate');
-	return {};
+	return TLSSocket.prototype.getPeerCertificate.call(this, false);
 }
 
 /** What `socket`'s agent presented at its handshake (undefined when not remembered: checkAgentIdentity refuses). */

@@ -3,14 +3,13 @@
  * table of certificates from a test CA (the right agent, another agent, another role, two URIs, a
  * URI that smuggles a second entry in after a comma, no URI, no SAN at all, a revoked serial),
  * each asserting the exact refusal `dialAgent` gives. And for each, the serial and identity read
- * from the connection's TLS session at the handshake (presentedInSession: what dialAgent's check
- * reads) are the ones node's parse of the certificate's DER bytes gives (certificateFacts, over
- * node's X509Certificate and its SAN rendering): the cheaper reading decides alike.
+ * from the object node hands checkServerIdentity are the ones a parse of the certificate's own DER
+ * bytes gives (certificateFacts, what the check read before): the cheaper reading decides alike.
  */
 import type {AddressInfo} from 'node:net';
-import {connect, createServer, TLSSocket, type PeerCertificate} from 'node:tls';
+import {connect, createServer, type PeerCertificate, type TLSSocket} from 'node:tls';
 import test from 'ava';
-import {checkAgentIdentity, createTlsContext, dialAgent, presentedBy, presentedInSession} from '../../source/dispatch/agent-identity.js';
+import {checkAgentIdentity, createTlsContext, dialAgent, presentedBy, presentedIdentity} from '../../source/dispatch/agent-identity.js';
 import {certificateFacts} from '../../source/pki/certificate-facts.js';
 import {createCertificateAuthority, generateKeyPair, issueCertificate, normaliseSerial, privateKeyToPem, randomSerial, x509, type CertificateAuthority} from '../../source/pki/index.js';
 import {keyAlgorithm} from '../../source/pki/x509.js';
@@ -84,12 +83,12 @@ async function dial(port: number, name: string, revoked?: ReadonlySet<string>): 
 	});
 }
 
-/** For `port`'s server: node's certificate object handed to checkServerIdentity, and the connection's TLS session then. */
-async function handedToCheck(port: number): Promise<{certificate: PeerCertificate; session: Buffer | undefined}> {
+/** The certificate object node hands checkServerIdentity for `port`'s server. */
+async function handedToCheck(port: number): Promise<PeerCertificate> {
 	return new Promise((resolve, reject) => {
-		let seen: {certificate: PeerCertificate; session: Buffer | undefined} | undefined;
+		let seen: PeerCertificate | undefined;
 		const socket: TLSSocket = connect({host: '127.0.0.1', port, secureContext: clientContext(), minVersion: 'TLSv1.3', checkServerIdentity(_host, certificate) {
-			seen = {certificate, session: socket.getSession()};
+			seen = certificate;
 			return undefined;
 		}});
 		socket.once('secureConnect', () => {
@@ -125,8 +124,8 @@ for (const c of cases) {
 		const revoked = new Set(c.revoke ? [server.serial, 'AB'] : ['AB']);
 
 		const handed = await handedToCheck(port);
-		const facts = certificateFacts(handed.certificate.raw)!;
-		t.deepEqual(presentedInSession(handed.session), {serial: facts.serial, identity: facts.identity}, 'the session\'s bytes and node\'s parse of the certificate must say the same');
+		const facts = certificateFacts(handed.raw)!;
+		t.deepEqual(presentedIdentity(handed), {serial: facts.serial, identity: facts.identity}, 'node\'s certificate object and the DER bytes must say the same');
 		t.is(facts.serial, server.serial);
 
 		const dialled = await dial(port, 'web1', revoked);
@@ -139,37 +138,24 @@ for (const c of cases) {
 	});
 }
 
-test('a session that cannot be read is refused as unreadable, and so is a socket with nothing kept', t => {
-	t.is(presentedInSession(undefined), undefined);
-	t.is(presentedInSession(Buffer.alloc(0)), undefined);
-	t.is(presentedInSession(Buffer.from('300a020101020203040402130204', 'hex')), undefined, 'a session with no peer certificate');
+test('a certificate object without a serial is refused as unreadable, and so is a socket with nothing kept', t => {
+	t.is(presentedIdentity(undefined), undefined);
+	t.is(presentedIdentity({serialNumber: '', subjectaltname: 'URI:xi-exec:agent/web1'}), undefined);
 	t.is(checkAgentIdentity('web1', undefined, undefined)?.message, 'the agent certificate cannot be parsed');
+	t.deepEqual(presentedIdentity({serialNumber: '0A1B', subjectaltname: 'URI:"unterminated'}), {serial: normaliseSerial('0A1B'), identity: {ok: false, reason: 'the certificate\'s subject alternative names cannot be read'}});
 });
 
-test('dialAgent\'s check reads the session: node\'s own reading of the certificate is never made at the handshake, and the socket has node\'s method again once secure', async t => {
+test('dialAgent hands its check the leaf alone (not the chain node asks for), and the socket has node\'s own method again once secure', async t => {
 	const server = await mintServer([agentUri('web1')]);
 	const port = await serve(t, server);
-	const nodes = Object.getOwnPropertyDescriptor(TLSSocket.prototype, 'getPeerCertificate')!;
-	let reads = 0;
-	let socket: TLSSocket | undefined;
-	// Counted for this socket alone: other tests' connections are made meanwhile.
-	Object.defineProperty(TLSSocket.prototype, 'getPeerCertificate', {...nodes, value(this: TLSSocket, ...args: unknown[]) {
-		reads += this === socket ? 1 : 0;
-		return Reflect.apply(nodes.value as () => unknown, this, args);
-	}});
-	try {
-		socket = dialAgent({host: '127.0.0.1', port}, clientContext(), 'web1', undefined);
-		t.true(Object.hasOwn(socket, 'getPeerCertificate'), 'node\'s call at the handshake is shadowed');
-		await new Promise(resolve => socket!.once('secureConnect', resolve));
-	} finally {
-		Object.defineProperty(TLSSocket.prototype, 'getPeerCertificate', nodes);
-	}
-
-	t.teardown(() => socket!.destroy());
-	t.is(reads, 0, 'node\'s getPeerCertificate was called at the handshake');
+	const socket = dialAgent({host: '127.0.0.1', port}, clientContext(), 'web1', undefined);
+	t.true(Object.hasOwn(socket, 'getPeerCertificate'), 'the cheaper reading is in place for node\'s call at the handshake');
+	await new Promise(resolve => socket.once('secureConnect', resolve));
+	t.teardown(() => socket.destroy());
 	t.false(Object.hasOwn(socket, 'getPeerCertificate'));
 	const detailed = socket.getPeerCertificate(true);
-	t.is(detailed.issuerCertificate.subject.CN, fleet!.ca.certificate.subjectName.getField('CN')[0], 'the chain is still there to read');
-	t.is(normaliseSerial(detailed.serialNumber), server.serial);
+	t.is(detailed.issuerCertificate.subject.CN, fleet!.ca.certificate.subjectName.getField('CN')[0]);
+	const {issuerCertificate: _chain, ...leaf} = detailed;
+	t.deepEqual(socket.getPeerCertificate(false), leaf as typeof detailed, 'the leaf alone is the chain\'s first certificate');
 	t.deepEqual(presentedBy(socket), {serial: server.serial, identity: {ok: true, identity: {role: 'agent', name: 'web1'}}});
 });
