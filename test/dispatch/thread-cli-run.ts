@@ -6,7 +6,7 @@
  * (NODE_DEBUG=xi-exec-threads, thread-pool.ts).
  */
 import {spawn} from 'node:child_process';
-import {readdirSync, readFileSync, writeFileSync} from 'node:fs';
+import {readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import type {ExecutionContext} from 'ava';
 
@@ -42,6 +42,8 @@ const described = /^XI-EXEC-THREADS \d+: (\S+): described \(\w+\) on dispatch th
 // --parallel 2: the first two hosts go over their describe's connections (kept where they were described), the others are dialled.
 export async function threadedCliRun(home: string, threads: number, program: ControllerProgram, args = ['run', 'quick', '--on', 'all', '--parallel', '2', '--json']): Promise<ThreadedRun> {
 	writeFileSync(join(home, 'config.json'), JSON.stringify({dispatchThreads: threads}));
+	// Every run describes its hosts (on the threads, for two): a run without arguments after the first would plan from the description cache.
+	rmSync(join(home, 'described.json'), {force: true});
 	const child = spawn(program.command, [...program.prefix, ...args], {env: {...process.env, XI_EXEC_HOME: home, NODE_DEBUG: 'xi-exec-threads'}, stdio: ['ignore', 'pipe', 'pipe']});
 	let stdout = '';
 	let stderr = '';
