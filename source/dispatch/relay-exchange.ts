@@ -30,7 +30,6 @@
 import type {ResponseFrame} from '../protocol/frames.js';
 import {ReplyChains, type ChainRole} from '../relay/reply-chain.js';
 import {terminalTypes, type ExchangeEnd, type RequestWithoutEnvelope} from './exchange-end.js';
-import type {CancelSignal} from './host-signal.js';
 
 export type RelayTarget = {name: string; serial: string; certificate: string};
 
@@ -39,7 +38,7 @@ export type RelayExchangeOptions = {
 	deadlineMs: number;
 	onFrame?: (frame: ResponseFrame, reply: (request: RequestWithoutEnvelope) => void, fail: (reason: string) => void) => void;
 	revoked?: ReadonlySet<string>;
-	cancel?: {signal: CancelSignal; caller: string; graceMs: number};
+	cancel?: {signal: AbortSignal; caller: string; graceMs: number};
 	/** Told what the relay did on the way that the run should mention (a duplicate dropped, a reply set aside, the status asked for), in words without the agent's name. */
 	onNotice?: (notice: string) => void;
 	/** How long a run may say nothing before the agent is asked for its status (default 15 s). */

@@ -6,7 +6,6 @@ import {unknownRequestId, type ResponseFrame, type RunFrame} from '../protocol/f
 import {approvalFor, type AgentRunRequest} from '../run/agent-request.js';
 import {collectNotes, type AgentNotes} from '../run/agent-notes.js';
 import type {SeenVia} from '../registry/model.js';
-import type {CancelSignal} from './host-signal.js';
 
 export type {AgentRunRequest} from '../run/agent-request.js';
 
@@ -17,8 +16,7 @@ export type AgentRunOptions = {
 	connectTimeoutMs: number;
 	/** How long past the script's own timeout we wait for the agent's answer. */
 	answerGraceMs: number;
-	/** The host's own cancel (dispatcher.ts runOne: a HostSignal; any AbortSignal is one too). */
-	cancel: CancelSignal;
+	cancel: AbortSignal;
 	emit: (event: RunEvent) => void;
 	/**
 	 * The controller's credentials as they are now, when they changed since `context` was made (a
@@ -50,7 +48,7 @@ export async function runOnAgent(target: AgentTarget, request: AgentRunRequest, 
 
 /** The cancel an exchange sends when `signal` aborts; its caller is read then: the agent records who cancelled, or which timeout did. */
 class HostCancel {
-	constructor(readonly signal: CancelSignal, private readonly runCaller: string, readonly graceMs: number) {}
+	constructor(readonly signal: AbortSignal, private readonly runCaller: string, readonly graceMs: number) {}
 
 	// On the prototype, not in an object literal per host (a literal with a getter is built by the runtime, ~0.5 µs).
 	get caller(): string {

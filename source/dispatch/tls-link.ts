@@ -14,7 +14,6 @@ import {parseHostPort} from '../io/address.js';
 import {checkAgentIdentity, dialAgent, presentedBy} from './agent-identity.js';
 import {terminalTypes, type ExchangeEnd, type RequestWithoutEnvelope} from './exchange-end.js';
 import type {ConnectionHold} from './held-connections.js';
-import type {CancelSignal} from './host-signal.js';
 import {ownNow, unwatchStalls, watchStallsOpen} from './loop-stalls.js';
 
 export type TlsTarget = {name: string; address: string};
@@ -39,7 +38,7 @@ export type TlsExchangeOptions = {
 	/** Agent certificate serials the controller refuses (unpaired, superseded by a renewal). */
 	revoked?: ReadonlySet<string>;
 	/** When aborted, a cancel frame is sent and the exchange waits for the agent's answer. */
-	cancel?: {signal: CancelSignal; caller: string; graceMs: number};
+	cancel?: {signal: AbortSignal; caller: string; graceMs: number};
 	/** Connections kept from a describe for the run (see exchangeTls). */
 	hold?: ConnectionHold;
 };
