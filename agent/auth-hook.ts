@@ -173,6 +173,7 @@ async function askExecutable(command: string, context: HookContext, config: Hook
 
 			settled = true;
 			clearTimeout(timer);
+			stop?.removeEventListener('abort', stopped);
 			killGroup(child.pid);
 			child.stdout.destroy();
 			resolve(verdict);
@@ -181,13 +182,12 @@ async function askExecutable(command: string, context: HookContext, config: Hook
 		const timer = setTimeout(() => {
 			finish({allow: false, reason: `the hook gave no answer within ${config.timeoutMs / 1000} s`});
 		}, config.timeoutMs);
-		// A stop must not wait for the hook's deadline (the agent's stop waits for every run); once answered, a no-op.
+		// A stop must not wait for the hook's deadline (the agent's stop waits for every run).
 		const stopped = () => finish({allow: false, reason: 'the run was stopped while its hook was asked'});
+		stop?.addEventListener('abort', stopped, {once: true});
 		if (stop?.aborted) {
 			stopped();
 		}
-
-		stop?.addEventListener('abort', stopped, {once: true});
 		if (changed !== undefined) {
 			finish({allow: false, reason: `the auth hook is refused: ${changed} changed since the agent loaded it; check it, then reload the agent (SIGHUP); it was killed as it started`});
 		}

@@ -7,7 +7,9 @@
  * transport `both`. The plan sends the digest of the cached entry (`entryDigest`), and the agent
  * refuses the run when its entry changed since, before anything of it runs
  * (agent/planned-entry.ts), so a stale or altered cache can cost a second exchange but never run
- * anything against another entry. A re-paired agent (another serial), a moved one (another
+ * anything on a host against another entry than its own. That promise is host by host: a limit of
+ * the whole run (maxTargets, confirm) newly declared by one host does not stop the others, which a
+ * live plan would have (README). A re-paired agent (another serial), a moved one (another
  * address or relay) or one whose transport changed is unknown again. Pure;
  * core/description-file.ts keeps it on disk.
  */
